@@ -1,0 +1,109 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/flint-init/flint/unit"
+)
+
+// globals are the options accepted before (and, for convenience, after) the verb.
+type globals struct {
+	control string   // control socket path
+	units   []string // --units DIR, repeatable; replaces the search path
+	user    bool     // --user
+	noPager bool
+	output  string // --output=json|short
+}
+
+// parseGlobals takes the global options wherever they appear and returns the rest in order.
+func parseGlobals(args []string) (*globals, []string, error) {
+	g := &globals{}
+	var rest []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		val := func(name string) (string, error) {
+			if strings.HasPrefix(a, name+"=") {
+				return a[len(name)+1:], nil
+			}
+			if i+1 >= len(args) {
+				return "", fmt.Errorf("option %s needs a value", name)
+			}
+			i++
+			return args[i], nil
+		}
+		switch {
+		case a == "--":
+			rest = append(rest, args[i:]...)
+			i = len(args)
+		case a == "--control" || strings.HasPrefix(a, "--control="):
+			v, err := val("--control")
+			if err != nil {
+				return nil, nil, err
+			}
+			g.control = v
+		case a == "--units" || strings.HasPrefix(a, "--units="):
+			v, err := val("--units")
+			if err != nil {
+				return nil, nil, err
+			}
+			g.units = append(g.units, v)
+		case a == "--user":
+			g.user = true
+		case a == "--system":
+			g.user = false
+		case a == "--no-pager":
+			g.noPager = true
+		case a == "--output" || strings.HasPrefix(a, "--output=") || a == "-o" && len(rest) > 0 && rest[0] != "logs":
+			v, err := val(strings.SplitN(a, "=", 2)[0])
+			if err != nil {
+				return nil, nil, err
+			}
+			g.output = v
+		default:
+			rest = append(rest, a)
+		}
+	}
+	if g.control == "" {
+		g.control = os.Getenv("FLINT_CONTROL")
+	}
+	if g.control == "" {
+		g.control = defaultControl(g.user || os.Getuid() != 0)
+	}
+	return g, rest, nil
+}
+
+func defaultControl(user bool) string {
+	if !user {
+		return "/run/flint/control.sock"
+	}
+	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
+		return filepath.Join(d, "flint", "control.sock")
+	}
+	return filepath.Join(os.TempDir(), fmt.Sprintf("flint-%d", os.Getuid()), "control.sock")
+}
+
+// scope is the unit search scope the options select.
+func (g *globals) scope() unit.Scope {
+	if g.user {
+		return unit.User
+	}
+	return unit.System
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: flint [--control PATH] [--units DIR]... [--user] VERB [ARGS...]")
+	fmt.Fprintln(w, "\nverbs:")
+	names := make([]string, 0, len(verbs))
+	for n := range verbs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-20s %s\n", n, verbs[n].summary)
+	}
+}

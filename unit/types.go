@@ -1,0 +1,332 @@
+package unit
+
+import (
+	"os"
+	"syscall"
+	"time"
+)
+
+// Type is a unit's kind, from its name's suffix.
+type Type string
+
+const (
+	TypeService Type = "service"
+	TypeSocket  Type = "socket"
+	TypeTarget  Type = "target"
+)
+
+// LoadState is systemd's LoadState property.
+type LoadState string
+
+const (
+	Loaded     LoadState = "loaded"
+	NotFound   LoadState = "not-found"
+	BadSetting LoadState = "bad-setting"
+	LoadError  LoadState = "error"
+	Masked     LoadState = "masked"
+)
+
+// Unit is one loaded unit: its names, where it came from, and its typed configuration.
+// Exactly one of Socket, Service, Target is set when LoadState is Loaded (Target may be an
+// empty struct).
+type Unit struct {
+	Name         string   // full name, e.g. "foo@bar.service"
+	Type         Type     // from the suffix
+	Names        []string // Name first, then aliases (symlink names and Alias=)
+	Prefix       string   // "foo" for foo@bar.service and foo.service (%p)
+	Instance     string   // "bar" for foo@bar.service (%i), empty otherwise
+	Template     string   // "foo@.service" for an instance, empty otherwise
+	LoadState    LoadState
+	LoadError    string // the first error for LoadState error/bad-setting, "file:line: msg"
+	FragmentPath string
+	SourcePath   string
+	DropInPaths  []string
+	Diagnostics  []Diagnostic // everything found while loading, warnings included
+
+	Unit    UnitSection
+	Install InstallSection
+	Socket  *SocketSection
+	Service *ServiceSection
+	Target  *TargetSection
+
+	// Extra holds X- keys and X- sections, kept as written: section -> entries.
+	Extra map[string][]Entry
+}
+
+// Condition is one Condition*= or Assert*= line.
+type Condition struct {
+	Kind    string // "PathExists", "Virtualization", ... (without the Condition/Assert prefix)
+	Assert  bool   // Assert*= rather than Condition*=
+	Trigger bool   // leading '|'
+	Negate  bool   // leading '!'
+	Param   string // after the prefixes, specifiers expanded
+	Pos     string // file:line
+}
+
+// UnitSection is the [Unit] section (systemd.unit(5)).
+type UnitSection struct {
+	Description   string
+	Documentation []string
+
+	Wants, Requires, Requisite, BindsTo, PartOf, Upholds, Conflicts                []string
+	WantedByImplicit                                                               []string // reverse deps from .wants dirs are computed by the loader
+	Before, After                                                                  []string
+	OnFailure, OnSuccess                                                           []string
+	OnFailureJobMode, OnSuccessJobMode                                             string // default "replace"
+	PropagatesReloadTo, ReloadPropagatedFrom, PropagatesStopTo, StopPropagatedFrom []string
+	JoinsNamespaceOf                                                               []string
+	RequiresMountsFor                                                              []string
+	StopWhenUnneeded, RefuseManualStart, RefuseManualStop                          bool
+	AllowIsolate, IgnoreOnIsolate                                                  bool
+	DefaultDependencies                                                            bool          // default true
+	CollectMode                                                                    string        // inactive | inactive-or-failed
+	FailureAction, SuccessAction                                                   string        // none default
+	FailureActionExitStatus, SuccessActionExitStatus                               int           // -1 when unset
+	JobTimeout, JobRunningTimeout                                                  time.Duration // 0 = infinity
+	JobTimeoutAction                                                               string
+	StartLimitInterval                                                             time.Duration // default 10s
+	StartLimitBurst                                                                int           // default 5
+	StartLimitAction                                                               string        // none
+	RebootArgument                                                                 string
+	SourcePath                                                                     string
+	Conditions                                                                     []Condition // Condition* and Assert* in file order
+}
+
+// InstallSection is the [Install] section.
+type InstallSection struct {
+	Alias, WantedBy, RequiredBy, Also []string
+	DefaultInstance                   string
+}
+
+// TargetSection is the (empty) [Target] section.
+type TargetSection struct{}
+
+// ListenKind is which Listen*= directive an address came from.
+type ListenKind string
+
+const (
+	ListenStream           ListenKind = "ListenStream"
+	ListenDatagram         ListenKind = "ListenDatagram"
+	ListenSequentialPacket ListenKind = "ListenSequentialPacket"
+	ListenFIFO             ListenKind = "ListenFIFO"
+	ListenSpecial          ListenKind = "ListenSpecial"
+	ListenNetlink          ListenKind = "ListenNetlink"
+	ListenMessageQueue     ListenKind = "ListenMessageQueue"
+	ListenUSBFunction      ListenKind = "ListenUSBFunction"
+)
+
+// AddressFamily of a socket address.
+type AddressFamily string
+
+const (
+	FamilyUnix    AddressFamily = "unix"  // Path set; abstract when Path starts with '@'
+	FamilyInet    AddressFamily = "inet"  // IPv4 address
+	FamilyInet6   AddressFamily = "inet6" // IPv6 address, or port-only (Host empty)
+	FamilyVsock   AddressFamily = "vsock"
+	FamilyNetlink AddressFamily = "netlink"
+	FamilyNone    AddressFamily = "" // FIFO, special file, message queue, USB function
+)
+
+// Listen is one parsed Listen*= value.
+type Listen struct {
+	Kind   ListenKind
+	Family AddressFamily
+	// Path for unix sockets ('@' first for abstract), FIFOs, special files, message queues.
+	Path string
+	// Host is the literal IP for inet/inet6 ("" for port-only: any address, dual-stack per
+	// BindIPv6Only); Port the port; Interface the %dev suffix.
+	Host      string
+	Port      int
+	Interface string
+	// VsockCID/Port for vsock:CID:PORT (CID may be VMADDR_CID_ANY = 0xFFFFFFFF).
+	VsockCID uint32
+	// Netlink: family name and group.
+	NetlinkFamily string
+	NetlinkGroup  int
+	// Raw is the value as written (after specifier expansion): what `show -p Listen` prints.
+	Raw string
+	Pos string // file:line
+}
+
+// SocketSection is the [Socket] section (systemd.socket(5)) with systemd's defaults.
+type SocketSection struct {
+	Listen                                                                          []Listen
+	SocketProtocol                                                                  string // udplite | sctp | ""
+	BindIPv6Only                                                                    string // default | both | ipv6-only
+	Backlog                                                                         uint32 // default 4294967295 (capped by somaxconn when used)
+	BindToDevice                                                                    string
+	SocketUser, SocketGroup                                                         string
+	DirectoryMode                                                                   os.FileMode // 0755
+	SocketMode                                                                      os.FileMode // 0666
+	Accept                                                                          bool
+	Writable                                                                        bool
+	FlushPending                                                                    bool
+	MaxConnections                                                                  int // 64
+	MaxConnectionsPerSource                                                         int // 0 = off
+	KeepAlive                                                                       bool
+	KeepAliveTime                                                                   time.Duration // 0 = kernel default
+	KeepAliveInterval                                                               time.Duration
+	KeepAliveProbes                                                                 int
+	NoDelay                                                                         bool
+	Priority                                                                        int // -1 unset
+	DeferAcceptSec                                                                  time.Duration
+	ReceiveBuffer, SendBuffer                                                       uint64 // 0 unset
+	IPTOS, IPTTL                                                                    int    // -1 unset
+	Mark                                                                            int    // -1 unset
+	ReusePort                                                                       bool
+	SmackLabel, SmackLabelIPIn, SmackLabelIPOut, SELinuxContextFromNet              string
+	PipeSize                                                                        uint64
+	MessageQueueMaxMessages, MessageQueueMessageSize                                int64
+	FreeBind, Transparent, Broadcast, PassCredentials, PassSecurity, PassPacketInfo bool
+	Timestamping                                                                    string // off | us | ns
+	TCPCongestion                                                                   string
+	ExecStartPre, ExecStartPost, ExecStopPre, ExecStopPost                          []ExecCommand
+	TimeoutSec                                                                      time.Duration // 90s
+	Service                                                                         string        // explicit Service=, else "" (use SocketService())
+	RemoveOnStop                                                                    bool
+	Symlinks                                                                        []string
+	FileDescriptorName                                                              string        // "" = the socket unit's name
+	TriggerLimitInterval                                                            time.Duration // 2s
+	TriggerLimitBurst                                                               int           // 20 (Accept=no) / 200 (Accept=yes); -1 unset before defaults
+	PollLimitInterval                                                               time.Duration
+	PollLimitBurst                                                                  int
+	Exec                                                                            ExecContext
+	Kill                                                                            KillContext
+}
+
+// ExecFlags are the prefixes of an Exec*= command line.
+type ExecFlags struct {
+	IgnoreFailure bool // '-'
+	ArgvZero      bool // '@': Argv[0] is the program path, Argv[1:] the argv given to it
+	NoEnvExpand   bool // ':'
+	FullPrivilege bool // '+'
+	NoSetuid      bool // '!'
+	AmbientOnly   bool // '!!'
+}
+
+// ExecCommand is one parsed command line. Path is the program (absolute, or a bare name
+// resolved at start as systemd does); Argv is argv as it will be passed (Argv[0] is the
+// program name unless '@' gave another). $VAR and ${VAR} are kept unexpanded in Argv for
+// expansion at start time (unless NoEnvExpand).
+type ExecCommand struct {
+	Path  string
+	Argv  []string
+	Flags ExecFlags
+	Raw   string // the command line as written, specifiers expanded
+	Pos   string
+}
+
+// ServiceType is Type= of a service.
+type ServiceType string
+
+const (
+	Simple       ServiceType = "simple"
+	Exec         ServiceType = "exec"
+	Forking      ServiceType = "forking"
+	Oneshot      ServiceType = "oneshot"
+	Notify       ServiceType = "notify"
+	NotifyReload ServiceType = "notify-reload"
+	DBus         ServiceType = "dbus"
+	Idle         ServiceType = "idle"
+)
+
+// ExitStatusSet is a set of exit codes and signals (SuccessExitStatus= etc.).
+type ExitStatusSet struct {
+	Codes   []int
+	Signals []syscall.Signal
+}
+
+// ServiceSection is the [Service] section (systemd.service(5)) with systemd's defaults.
+type ServiceSection struct {
+	Type                                                  ServiceType
+	ExitType                                              string // main | cgroup
+	RemainAfterExit                                       bool
+	GuessMainPID                                          bool // true
+	PIDFile                                               string
+	BusName                                               string
+	ExecCondition, ExecStartPre, ExecStart, ExecStartPost []ExecCommand
+	ExecReload, ExecStop, ExecStopPost                    []ExecCommand
+	RestartSec                                            time.Duration // 100ms
+	TimeoutStartSec                                       time.Duration // 90s; 0 = infinity
+	TimeoutStopSec                                        time.Duration // 90s; 0 = infinity
+	TimeoutAbortSec                                       time.Duration
+	TimeoutStartFailureMode, TimeoutStopFailureMode       string        // terminate
+	RuntimeMaxSec                                         time.Duration // 0 = infinity
+	WatchdogSec                                           time.Duration
+	Restart                                               string // no | always | on-success | on-failure | on-abnormal | on-abort | on-watchdog
+	RestartMode                                           string
+	SuccessExitStatus                                     ExitStatusSet
+	RestartPreventExitStatus                              ExitStatusSet
+	RestartForceExitStatus                                ExitStatusSet
+	RootDirectoryStartOnly                                bool
+	NonBlocking                                           bool
+	NotifyAccess                                          string // none | main | exec | all; default none (main for notify)
+	Sockets                                               []string
+	FileDescriptorStoreMax                                int
+	FileDescriptorStorePreserve                           string
+	USBFunctionDescriptors, USBFunctionStrings            string
+	OOMPolicy                                             string
+	Exec                                                  ExecContext
+	Kill                                                  KillContext
+}
+
+// Rlimit is one Limit*= value; Infinity is RLIM_INFINITY.
+type Rlimit struct {
+	Resource int // syscall.RLIMIT_*
+	Soft     uint64
+	Hard     uint64
+}
+
+// Infinity for Rlimit values and sizes.
+const Infinity = ^uint64(0)
+
+// EnvironmentFile is one EnvironmentFile= entry.
+type EnvironmentFile struct {
+	Path     string
+	Optional bool // '-' prefix
+}
+
+// Standard stream settings: "inherit", "null", "tty", "journal", "kmsg", "journal+console",
+// "kmsg+console", "syslog", "socket", "fd:NAME", "file:PATH", "append:PATH", "truncate:PATH",
+// "data" (StandardInputText/Data).
+type ExecContext struct {
+	WorkingDirectory                                                                                            string // "" unset; "~" = home; leading '-' kept as optional flag below
+	WorkingDirectoryOptional                                                                                    bool
+	RootDirectory                                                                                               string
+	User, Group                                                                                                 string
+	SupplementaryGroups                                                                                         []string
+	DynamicUser                                                                                                 bool
+	UMask                                                                                                       os.FileMode // 0022
+	Nice                                                                                                        int
+	NiceSet                                                                                                     bool
+	OOMScoreAdjust                                                                                              int
+	OOMScoreAdjustSet                                                                                           bool
+	Rlimits                                                                                                     []Rlimit
+	Environment                                                                                                 []string // KEY=VALUE in order, later wins
+	EnvironmentFiles                                                                                            []EnvironmentFile
+	PassEnvironment                                                                                             []string
+	UnsetEnvironment                                                                                            []string
+	StandardInput                                                                                               string // null
+	StandardOutput                                                                                              string // inherit (journal when StandardInput is not a tty/socket... default "journal")
+	StandardError                                                                                               string // inherit
+	StandardInputText                                                                                           string
+	TTYPath                                                                                                     string
+	SyslogIdentifier                                                                                            string
+	RuntimeDirectory, StateDirectory, CacheDirectory, LogsDirectory, ConfigurationDirectory                     []string
+	RuntimeDirectoryMode, StateDirectoryMode, CacheDirectoryMode, LogsDirectoryMode, ConfigurationDirectoryMode os.FileMode // 0755
+	RuntimeDirectoryPreserve                                                                                    string      // no
+	// NotEnforced lists directives that were parsed and validated but that flint does not
+	// enforce (sandboxing and the like), as "Key" in file order, for `analyze verify` and docs.
+	NotEnforced []string
+}
+
+// KillContext is systemd.kill(5).
+type KillContext struct {
+	KillMode          string         // control-group | mixed | process | none
+	KillSignal        syscall.Signal // SIGTERM
+	RestartKillSignal syscall.Signal
+	FinalKillSignal   syscall.Signal // SIGKILL
+	WatchdogSignal    syscall.Signal // SIGABRT
+	SendSIGKILL       bool           // true
+	SendSIGHUP        bool
+}
