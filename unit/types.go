@@ -43,6 +43,10 @@ type Unit struct {
 	DropInPaths  []string
 	Diagnostics  []Diagnostic // everything found while loading, warnings included
 
+	// Triggers and TriggeredBy are the implicit socket->service activation links the Loader
+	// adds (systemd's Triggers=/TriggeredBy= properties).
+	Triggers, TriggeredBy []string
+
 	Unit    UnitSection
 	Install InstallSection
 	Socket  *SocketSection

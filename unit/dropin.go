@@ -1,0 +1,142 @@
+package unit
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// dropInDirs returns, for one directory of the search path, the drop-in directories of name
+// with dirSuffix (".d", ".wants", ...) in systemd's order (unit_file_find_dirs): the name
+// itself, its template for an instance, then each dash prefix ("foo-bar-.service" then
+// "foo-.service", each again with its template). Only directories that exist are returned.
+func (l *Loader) dropInDirs(dir, name, dirSuffix string, out []string) []string {
+	p := filepath.Join(dir, name+dirSuffix)
+	if l.fsCache[p] {
+		if st, err := os.Stat(p); err == nil && st.IsDir() {
+			out = append(out, p)
+		}
+	}
+	inst := IsInstance(name)
+	if inst {
+		out = l.dropInDirs(dir, TemplateOf(name), dirSuffix, out)
+	}
+	prefix, instance, sfx, err := ParseName(name)
+	if err != nil {
+		return out
+	}
+	// chop at the last dash; a trailing dash is chopped off once first
+	chopped := false
+	for {
+		dash := strings.LastIndexByte(prefix, '-')
+		if dash <= 0 {
+			return out
+		}
+		if dash+1 < len(prefix) || chopped {
+			prefix = prefix[:dash+1]
+			break
+		}
+		prefix = prefix[:dash]
+		chopped = true
+	}
+	built := prefix + "." + sfx
+	if inst {
+		built = prefix + "@" + instance + "." + sfx
+	}
+	if !IsValidName(built) {
+		return out
+	}
+	return l.dropInDirs(dir, built, dirSuffix, out)
+}
+
+// dropIns lists the files of the drop-in directories of a unit with the given names, as
+// systemd's unit_file_find_dropin_paths: directories are visited name by name, each in every
+// search path directory (highest priority first), then the per-type directories
+// ("service.d") in every search path directory; a file name seen first hides later files of
+// the same name; the result is sorted by file name. fileSuffix "" takes every entry.
+func (l *Loader) dropIns(names []string, dirSuffix, fileSuffix string) []string {
+	var dirs []string
+	for _, n := range names {
+		for _, d := range l.path {
+			dirs = l.dropInDirs(d, n, dirSuffix, dirs)
+		}
+	}
+	if len(names) > 0 {
+		if t := TypeOf(names[0]); t != "" {
+			for _, d := range l.path {
+				p := filepath.Join(d, string(t)+dirSuffix)
+				if st, err := os.Stat(p); err == nil && st.IsDir() {
+					dirs = append(dirs, p)
+				}
+			}
+		}
+	}
+	seen := map[string]string{}
+	for _, d := range dirs {
+		ents, err := os.ReadDir(d)
+		if err != nil {
+			continue
+		}
+		for _, e := range ents {
+			n := e.Name()
+			if fileSuffix != "" && !strings.HasSuffix(n, fileSuffix) {
+				continue
+			}
+			if strings.HasPrefix(n, ".") {
+				continue
+			}
+			if _, ok := seen[n]; ok {
+				continue
+			}
+			seen[n] = filepath.Join(d, n)
+		}
+	}
+	keys := make([]string, 0, len(seen))
+	for k := range seen {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]string, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, seen[k])
+	}
+	return out
+}
+
+// addDirDeps adds the dependencies of the unit's .wants/, .requires/ and .upholds/
+// directories (from every directory of the search path, with the same name, template and
+// prefix rules as drop-ins). An entry that is a template is instantiated with the unit's
+// instance, as systemd does for "foo@.target.wants/bar@.service".
+func (l *Loader) addDirDeps(u *Unit) {
+	for _, kind := range []struct {
+		suffix string
+		list   *[]string
+	}{
+		{".wants", &u.Unit.Wants},
+		{".requires", &u.Unit.Requires},
+		{".upholds", &u.Unit.Upholds},
+	} {
+		for _, p := range l.dropIns(u.Names, kind.suffix, "") {
+			n := filepath.Base(p)
+			if !IsValidName(n) {
+				u.Diagnostics = append(u.Diagnostics, Diagnostic{Severity: Warning, File: p,
+					Msg: "not a valid unit name, ignoring"})
+				continue
+			}
+			if IsTemplate(n) {
+				if u.Instance == "" {
+					u.Diagnostics = append(u.Diagnostics, Diagnostic{Severity: Warning, File: p,
+						Msg: "template dependency of a non-instance unit, ignoring"})
+					continue
+				}
+				inst, err := Instantiate(n, u.Instance)
+				if err != nil {
+					continue
+				}
+				n = inst
+			}
+			*kind.list = appendUnique(*kind.list, n)
+		}
+	}
+}

@@ -1,0 +1,401 @@
+package unit
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Loader finds and loads units from a search path the way systemd does: first match in the
+// path wins, symlinks are aliases (inside the path) or linked unit files (outside it), a
+// symlink to /dev/null or an empty file masks a unit, instances fall back to their template,
+// and drop-ins and .wants/.requires directories are collected from every directory.
+//
+// Units are cached until Reload. A Loader is safe for concurrent use.
+type Loader struct {
+	scope   Scope
+	dirs    []string // the explicit --units dirs, nil for the default search path
+	path    []string
+	mu      sync.Mutex
+	ids     map[string]string   // unit file name -> absolute path, or the name it aliases
+	names   map[string][]string // fragment base name -> names that resolve to it (aliases)
+	fsCache map[string]bool     // every "dir/entry" in the path, for drop-in lookups
+	units   map[string]*Unit    // by every name, decoded (base) units
+	final   map[*Unit]bool      // units whose implicit dependencies were added
+	host    hostInfo            // host-wide specifier values
+}
+
+// NewLoader returns a Loader for scope. dirs, when non-empty, replaces the search path (flint's
+// --units DIR options; relative dirs are made absolute); nil uses SearchPath(scope, nil), that
+// is $SYSTEMD_UNIT_PATH or systemd's default path.
+func NewLoader(scope Scope, dirs []string) *Loader {
+	var abs []string
+	for _, d := range dirs {
+		if a, err := filepath.Abs(d); err == nil {
+			d = a
+		}
+		abs = append(abs, d)
+	}
+	return &Loader{scope: scope, dirs: abs, path: SearchPath(scope, abs)}
+}
+
+// Scope returns the scope the Loader was made for.
+func (l *Loader) Scope() Scope { return l.scope }
+
+// Paths returns the unit search path, highest priority first.
+func (l *Loader) Paths() []string { return append([]string(nil), l.path...) }
+
+// ConfigDir returns the directory enablement writes to (see the package function ConfigDir).
+func (l *Loader) ConfigDir() string { return ConfigDir(l.scope, l.dirs) }
+
+// Reload forgets every cached unit and rescans the search path on the next call.
+func (l *Loader) Reload() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.ids, l.names, l.fsCache, l.units, l.final = nil, nil, nil, nil, nil
+}
+
+// List returns the sorted names of every unit file, alias and linked unit in the search path
+// (templates included, instances only when a file or symlink with that name exists). Masked
+// names are listed too.
+func (l *Loader) List() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.scan()
+	out := make([]string, 0, len(l.ids))
+	for n := range l.ids {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Load returns the unit called name, never nil. A unit that cannot be found has LoadState
+// not-found; a masked one masked; a unit with errors error or bad-setting with LoadError set.
+// Loading a unit under an alias returns the unit under its real name (Name is the fragment's
+// name, Names holds the aliases). The result includes the implicit and default dependencies
+// systemd adds (see deps.go). The returned Unit is shared: callers must not modify it.
+func (l *Loader) Load(name string) *Unit {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	u := l.base(name)
+	l.finish(u)
+	return u
+}
+
+// scan builds the name maps as systemd's unit_file_build_name_map. Callers hold l.mu.
+func (l *Loader) scan() {
+	if l.ids != nil {
+		return
+	}
+	l.ids = map[string]string{}
+	l.names = map[string][]string{}
+	l.fsCache = map[string]bool{}
+	l.units = map[string]*Unit{}
+	l.final = map[*Unit]bool{}
+	for _, dir := range l.path {
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, e := range ents {
+			name := e.Name()
+			full := filepath.Join(dir, name)
+			valid := IsValidName(name)
+			if !valid && !strings.HasSuffix(name, ".wants") && !strings.HasSuffix(name, ".requires") &&
+				!strings.HasSuffix(name, ".upholds") && !strings.HasSuffix(name, ".d") {
+				continue
+			}
+			l.fsCache[full] = true
+			if !valid {
+				continue
+			}
+			if _, seen := l.ids[name]; seen {
+				continue
+			}
+			if e.Type()&os.ModeSymlink == 0 {
+				if e.IsDir() {
+					continue
+				}
+				l.ids[name] = full
+				continue
+			}
+			target, err := os.Readlink(full)
+			if err != nil {
+				continue
+			}
+			if !filepath.IsAbs(target) {
+				target = filepath.Join(dir, target)
+			}
+			target = filepath.Clean(target)
+			if inPath(target, l.path) {
+				dst := filepath.Base(target)
+				if dst == name {
+					continue // a self-alias has no effect: the next directory decides
+				}
+				if !validAlias(name, dst) {
+					continue
+				}
+				l.ids[name] = dst
+				continue
+			}
+			l.ids[name] = target // linked unit file, or a mask (/dev/null)
+		}
+	}
+	for src := range l.ids {
+		dst, ok := l.resolveID(src)
+		if !ok || isMaskFile(dst) {
+			continue
+		}
+		base := filepath.Base(dst)
+		if IsTemplate(base) && IsInstance(src) {
+			continue // an instance symlink to its template is not an alias
+		}
+		l.names[base] = append(l.names[base], src)
+	}
+	for k := range l.names {
+		sort.Strings(l.names[k])
+	}
+}
+
+// validAlias applies systemd's unit_validate_alias_symlink_or_warn: same type, and a
+// template may only be aliased by a template, an instance by an instance of the same
+// instance string, a plain name by a plain name.
+func validAlias(alias, target string) bool {
+	_, ai, as, err1 := ParseName(alias)
+	_, ti, ts, err2 := ParseName(target)
+	if err1 != nil || err2 != nil || as != ts {
+		return false
+	}
+	aTpl, tTpl := IsTemplate(alias), IsTemplate(target)
+	if aTpl != tTpl && !(IsInstance(alias) && tTpl) {
+		return false
+	}
+	if ai != "" && ti != "" && ai != ti {
+		return false
+	}
+	return true
+}
+
+func inPath(p string, dirs []string) bool {
+	for _, d := range dirs {
+		if strings.HasPrefix(p, d+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// resolveID follows alias hops to an absolute path, as systemd's unit_ids_map_get.
+func (l *Loader) resolveID(name string) (string, bool) {
+	for hops := 0; hops < 16; hops++ {
+		dst, ok := l.ids[name]
+		if !ok {
+			return "", false
+		}
+		if filepath.IsAbs(dst) {
+			return dst, true
+		}
+		name = dst
+	}
+	return "", false
+}
+
+// isMaskFile reports whether p is /dev/null or an empty regular file (systemd's
+// null_or_empty_path): such a fragment masks the unit.
+func isMaskFile(p string) bool {
+	if p == "/dev/null" {
+		return true
+	}
+	st, err := os.Stat(p)
+	if err != nil {
+		return false
+	}
+	if st.Mode()&os.ModeCharDevice != 0 && st.Mode()&os.ModeDevice != 0 {
+		return isDevNull(st)
+	}
+	return st.Mode().IsRegular() && st.Size() == 0
+}
+
+// findFragment returns the fragment path of name (or "") and the unit's names, as systemd's
+// unit_file_find_fragment.
+func (l *Loader) findFragment(name string) (string, []string) {
+	_, inst, _, _ := ParseName(name)
+	isTpl := IsTemplate(name)
+	set := map[string]bool{}
+	if !isTpl {
+		set[name] = true
+	}
+	frag, ok := l.resolveID(name)
+	if ok {
+		for _, t := range l.names[filepath.Base(frag)] {
+			if inst != "" && IsTemplate(t) {
+				if n, err := Instantiate(t, inst); err == nil {
+					set[n] = true
+				}
+				continue
+			}
+			set[t] = true
+		}
+	}
+	if !ok && inst != "" {
+		tpl := TemplateOf(name)
+		frag, ok = l.resolveID(tpl)
+		if ok {
+			for _, t := range l.names[filepath.Base(frag)] {
+				n, err := Instantiate(t, inst)
+				if err != nil {
+					continue
+				}
+				if f2, ok2 := l.resolveID(n); ok2 && filepath.Base(f2) != filepath.Base(frag) {
+					continue
+				}
+				set[n] = true
+			}
+		}
+	}
+	if !ok {
+		frag = ""
+	}
+	names := make([]string, 0, len(set))
+	for n := range set {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return frag, names
+}
+
+// base loads name without the implicit dependencies. Callers hold l.mu.
+func (l *Loader) base(name string) *Unit {
+	l.scan()
+	if u := l.units[name]; u != nil {
+		return u
+	}
+	u := &Unit{Name: name}
+	prefix, inst, sfx, err := ParseName(name)
+	if err != nil {
+		u.LoadState = LoadError
+		u.LoadError = err.Error()
+		u.Names = []string{name}
+		l.units[name] = u
+		return u
+	}
+	u.Type = Type(sfx)
+	frag, names := l.findFragment(name)
+	id := name
+	if frag != "" && !isMaskFile(frag) {
+		id = filepath.Base(frag)
+		if IsTemplate(id) && inst != "" {
+			if n, err := Instantiate(id, inst); err == nil {
+				id = n
+			}
+		}
+	}
+	if id != name {
+		if v := l.units[id]; v != nil {
+			l.units[name] = v
+			return v
+		}
+		u.Name = id
+		prefix, inst, _, _ = ParseName(id)
+	}
+	u.Prefix, u.Instance = prefix, inst
+	if inst != "" {
+		u.Template = TemplateOf(u.Name)
+	}
+	u.Names = append([]string{u.Name}, without(names, u.Name)...)
+	for _, n := range u.Names {
+		l.units[n] = u
+	}
+	l.units[name] = u
+	u.FragmentPath = frag
+	if IsTemplate(u.Name) {
+		u.LoadState = LoadError
+		u.LoadError = fmt.Sprintf("Unit name %s is missing the instance name.", u.Name)
+		return u
+	}
+	if frag != "" && isMaskFile(frag) {
+		u.LoadState = Masked
+		return u
+	}
+	if frag == "" {
+		// systemd requires a fragment for services, sockets and targets: drop-ins alone
+		// do not make a unit (unit_load_fragment_and_dropin with fragment_required).
+		u.LoadState = NotFound
+		u.LoadError = fmt.Sprintf("Unit %s not found.", u.Name)
+		return u
+	}
+	var files []*File
+	{
+		data, err := os.ReadFile(frag)
+		if err != nil {
+			u.LoadState = LoadError
+			u.LoadError = fmt.Sprintf("%s: %v", frag, err)
+			return u
+		}
+		f, diags := ParseFile(frag, data)
+		u.Diagnostics = append(u.Diagnostics, diags...)
+		files = append(files, f)
+	}
+	u.DropInPaths = l.dropIns(u.Names, ".d", ".conf")
+	for _, p := range u.DropInPaths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			u.Diagnostics = append(u.Diagnostics, Diagnostic{Severity: Warning, File: p, Msg: err.Error()})
+			continue
+		}
+		f, diags := ParseFile(p, data)
+		u.Diagnostics = append(u.Diagnostics, diags...)
+		files = append(files, f)
+	}
+	for _, d := range u.Diagnostics {
+		if d.Severity == Error {
+			u.LoadState = LoadError
+			u.LoadError = d.String()
+			return u
+		}
+	}
+	u.LoadState = Loaded
+	diags := Decode(u, files, l.Expander(u)) // Decode appends diags to u.Diagnostics itself
+	if u.LoadState == Loaded {
+		for _, d := range diags {
+			if d.Severity == Error {
+				u.LoadState = BadSetting
+				u.LoadError = d.String()
+				break
+			}
+		}
+	}
+	l.addDirDeps(u)
+	return u
+}
+
+func without(list []string, s string) []string {
+	var out []string
+	for _, x := range list {
+		if x != s {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// appendUnique appends the names not already in list.
+func appendUnique(list []string, names ...string) []string {
+	for _, n := range names {
+		dup := false
+		for _, x := range list {
+			if x == n {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			list = append(list, n)
+		}
+	}
+	return list
+}

@@ -1,0 +1,142 @@
+package unit
+
+import (
+	"sort"
+	"strings"
+)
+
+// finish adds the implicit and default dependencies systemd adds after loading a unit
+// (socket_add_extras, service_add_extras, *_add_default_dependencies). Callers hold l.mu.
+//
+//   - a socket with at least one Accept=no listener: Before= and Triggers= its service
+//     (SocketService()); the service gets TriggeredBy= the socket;
+//   - a service: TriggeredBy= every socket in the search path that triggers it, and
+//     Wants=, After=, TriggeredBy= each unit of its Sockets=;
+//   - DefaultDependencies=yes, socket: Before=sockets.target; (system scope)
+//     Requires= and After=sysinit.target; Conflicts= and Before=shutdown.target;
+//   - DefaultDependencies=yes, service: (system scope) Requires= and After=sysinit.target;
+//     After=basic.target; Conflicts= and Before=shutdown.target;
+//   - DefaultDependencies=yes, target: After= each unit it Wants=/Requires=/Requisite=/BindsTo=
+//     when that unit is loaded with DefaultDependencies=yes and the target is not Before= it;
+//     Conflicts= and Before=shutdown.target.
+//
+// Accept=yes sockets trigger instances created per connection: the manager links each
+// instance to its socket (After=, TriggeredBy=) when it creates it, as systemd does at
+// runtime. The mount dependencies of RequiresMountsFor= and of paths (After=*.mount,
+// After=systemd-journald.socket for journal logging, slices) are not added: flint manages
+// neither mounts nor cgroup slices nor journald.
+func (l *Loader) finish(u *Unit) {
+	if l.final[u] {
+		return
+	}
+	l.final[u] = true
+	if u.LoadState != Loaded {
+		return
+	}
+	switch u.Type {
+	case TypeSocket:
+		if u.Socket != nil && socketHasNonAccept(u.Socket) {
+			svc := u.SocketService()
+			u.Unit.Before = appendUnique(u.Unit.Before, svc)
+			u.Triggers = appendUnique(u.Triggers, svc)
+		}
+	case TypeService:
+		for _, n := range l.socketNames() {
+			s := l.base(n)
+			if s.LoadState != Loaded || s.Socket == nil || !socketHasNonAccept(s.Socket) {
+				continue
+			}
+			if s.SocketService() == u.Name || contains(u.Names, s.SocketService()) {
+				u.TriggeredBy = appendUnique(u.TriggeredBy, s.Name)
+			}
+		}
+		if u.Service != nil {
+			for _, s := range u.Service.Sockets {
+				u.Unit.Wants = appendUnique(u.Unit.Wants, s)
+				u.Unit.After = appendUnique(u.Unit.After, s)
+				u.TriggeredBy = appendUnique(u.TriggeredBy, s)
+			}
+		}
+	}
+	if !u.Unit.DefaultDependencies {
+		return
+	}
+	sys := l.scope == System
+	switch u.Type {
+	case TypeSocket:
+		u.Unit.Before = appendUnique(u.Unit.Before, "sockets.target")
+		if sys {
+			u.Unit.Requires = appendUnique(u.Unit.Requires, "sysinit.target")
+			u.Unit.After = appendUnique(u.Unit.After, "sysinit.target")
+		}
+		addShutdown(u)
+	case TypeService:
+		if sys {
+			u.Unit.Requires = appendUnique(u.Unit.Requires, "sysinit.target")
+			u.Unit.After = appendUnique(u.Unit.After, "sysinit.target")
+		}
+		u.Unit.After = appendUnique(u.Unit.After, "basic.target")
+		addShutdown(u)
+	case TypeTarget:
+		for _, list := range [][]string{u.Unit.Requires, u.Unit.Requisite, u.Unit.Wants, u.Unit.BindsTo} {
+			for _, n := range list {
+				if contains(u.Unit.Before, n) {
+					continue // no loops
+				}
+				o := l.base(n)
+				if o.LoadState != Loaded || !o.Unit.DefaultDependencies {
+					continue // both must be loaded and want default dependencies
+				}
+				u.Unit.After = appendUnique(u.Unit.After, n)
+			}
+		}
+		addShutdown(u)
+	}
+}
+
+func addShutdown(u *Unit) {
+	if u.Name == "shutdown.target" {
+		return
+	}
+	u.Unit.Conflicts = appendUnique(u.Unit.Conflicts, "shutdown.target")
+	u.Unit.Before = appendUnique(u.Unit.Before, "shutdown.target")
+}
+
+// socketHasNonAccept is systemd's have_non_accept_socket: Accept=no, or a listener that is
+// not a stream/seqpacket socket (FIFOs, special files, message queues, datagram sockets).
+func socketHasNonAccept(s *SocketSection) bool {
+	if !s.Accept {
+		return true
+	}
+	for _, p := range s.Listen {
+		if p.Kind != ListenStream && p.Kind != ListenSequentialPacket {
+			return true
+		}
+	}
+	return false
+}
+
+// socketNames lists the socket unit names of the search path (aliases excluded).
+func (l *Loader) socketNames() []string {
+	var out []string
+	for n, dst := range l.ids {
+		if !strings.HasSuffix(n, ".socket") || IsTemplate(n) {
+			continue
+		}
+		if !strings.HasPrefix(dst, "/") {
+			continue // an alias: its target is listed under its own name
+		}
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
