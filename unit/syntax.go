@@ -1,10 +1,10 @@
 package unit
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // MaxLineLength is the longest logical line accepted, as systemd's LONG_LINE_MAX (1 MiB).
@@ -25,12 +25,13 @@ type Section struct {
 }
 
 // Entry is one Key=Value assignment, after continuation lines are joined and whitespace around
-// '=' is removed. Value is raw: no unquoting and no specifier expansion.
+// '=' is removed. Value is raw: no unquoting and no specifier expansion. Line is where the
+// logical line ends, as systemd reports it.
 type Entry struct {
 	Key   string
 	Value string
 	File  string
-	Line  int // line where the assignment starts
+	Line  int // line where the (continued) assignment ends, as systemd counts
 }
 
 // Pos returns "file:line" for messages.
@@ -65,101 +66,161 @@ func (d Diagnostic) String() string {
 
 func (d Diagnostic) Error() string { return d.String() }
 
-// ParseFile splits a unit file into sections and entries following systemd.syntax(7):
-// '#' and ';' start comment lines; a trailing backslash continues the line (the pieces are
-// joined with a space, and comment lines inside a continuation are skipped); whitespace around
-// '=' is dropped. Lines that systemd ignores with a warning (no '=', assignment outside a
-// section) give a Warning; a malformed section header or an over-long line gives an Error,
-// and then the returned File must not be used to load the unit.
+// ParseFile splits a unit file into sections and entries exactly as systemd 252's
+// config_parse() reads it:
+//   - lines end at '\n', '\r', "\r\n" (or "\n\r") and NUL; a UTF-8 byte order mark at the
+//     start of the file is skipped;
+//   - a line whose first non-blank character is '#' or ';' is a comment, also in the middle
+//     of a continuation (it is skipped and the continuation goes on);
+//   - a line ending in an odd number of backslashes continues on the next line: the last
+//     backslash becomes a space and the next line is appended as is; an empty line ends it;
+//   - blanks around the line, the key and the value are dropped;
+//   - an entry's Line is the line where the logical line ends (what systemd reports), or
+//     one past the last line for a continuation still open at the end of the file.
+//
+// Lines systemd ignores with a warning (no '=', no key, not UTF-8, assignment outside of a
+// section) give a Warning and are dropped. A section header without its closing ']' or
+// with unsafe characters, or a line of 1 MiB or more, gives an Error: systemd then refuses
+// the whole file, and the returned File must not be used to load the unit.
 func ParseFile(path string, data []byte) (*File, []Diagnostic) {
 	f := &File{Path: path}
 	var diags []Diagnostic
 	var cur *Section
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 64*1024), MaxLineLength+2)
-	lineNo := 0
-	var cont strings.Builder
-	contStart := 0
-	inCont := false
+	xSection := false // inside an X- section: its lines are kept, never warned about
+	warn := func(line int, format string, a ...any) {
+		if xSection {
+			return
+		}
+		diags = append(diags, Diagnostic{Severity: Warning, File: path, Line: line, Msg: fmt.Sprintf(format, a...)})
+	}
 	fail := func(line int, format string, a ...any) {
 		diags = append(diags, Diagnostic{Severity: Error, File: path, Line: line, Msg: fmt.Sprintf(format, a...)})
 	}
-	warn := func(line int, format string, a ...any) {
-		diags = append(diags, Diagnostic{Severity: Warning, File: path, Line: line, Msg: fmt.Sprintf(format, a...)})
-	}
-	handle := func(line int, text string) {
-		text = strings.TrimSpace(text)
-		if text == "" {
-			return
+	// parseLine is parse_line(); false means the file is refused.
+	parseLine := func(line int, l string) bool {
+		l = strings.Trim(l, whitespace)
+		if l == "" {
+			return true
 		}
-		if text[0] == '[' {
-			if text[len(text)-1] != ']' || len(text) < 3 {
-				fail(line, "invalid section header '%s'", text)
-				return
+		if !utf8.ValidString(l) {
+			warn(line, "String is not UTF-8 clean, ignoring assignment: %s", strconv.Quote(l))
+			return true
+		}
+		if l[0] == '[' {
+			if l[len(l)-1] != ']' || len(l) < 2 {
+				fail(line, "Invalid section header '%s'", l)
+				return false
 			}
-			cur = &Section{Name: text[1 : len(text)-1], Line: line}
+			name := l[1 : len(l)-1]
+			if !stringIsSafe(name) {
+				fail(line, "Bad characters in section header '%s'", l)
+				return false
+			}
+			cur = &Section{Name: name, Line: line}
+			xSection = strings.HasPrefix(name, "X-")
 			f.Sections = append(f.Sections, cur)
-			return
+			return true
 		}
 		if cur == nil {
-			warn(line, "assignment outside of section, ignoring")
-			return
+			warn(line, "Assignment outside of section. Ignoring.")
+			return true
 		}
-		i := strings.IndexByte(text, '=')
+		i := strings.IndexByte(l, '=')
 		if i < 0 {
-			warn(line, "missing '=', ignoring line")
-			return
+			warn(line, "Missing '=', ignoring line.")
+			return true
 		}
-		key := strings.TrimSpace(text[:i])
-		if key == "" {
-			warn(line, "missing key name before '=', ignoring line")
-			return
+		if i == 0 {
+			warn(line, "Missing key name before '=', ignoring line.")
+			return true
 		}
-		cur.Entries = append(cur.Entries, Entry{Key: key, Value: strings.TrimSpace(text[i+1:]), File: path, Line: line})
+		cur.Entries = append(cur.Entries, Entry{
+			Key:   strings.Trim(l[:i], whitespace),
+			Value: strings.Trim(l[i+1:], whitespace),
+			File:  path,
+			Line:  line,
+		})
+		return true
 	}
-	for sc.Scan() {
-		lineNo++
-		raw := sc.Text()
-		if lineNo == 1 {
-			raw = strings.TrimPrefix(raw, "\ufeff")
-		}
-		trimmed := strings.TrimLeft(raw, " \t")
-		if inCont && (strings.HasPrefix(trimmed, "#") || strings.HasPrefix(trimmed, ";")) {
-			continue // comment lines inside a continuation are skipped
-		}
-		if !inCont && (trimmed == "" || trimmed[0] == '#' || trimmed[0] == ';') {
-			continue
-		}
-		if cont.Len()+len(raw) > MaxLineLength {
-			fail(lineNo, "line too long (more than %d bytes)", MaxLineLength)
+
+	var cont strings.Builder
+	inCont := false
+	bomSeen := false
+	lineNo := 0
+	rest := data
+	for len(rest) > 0 {
+		buf, next := readLine(rest)
+		rest = next
+		if len(buf) >= MaxLineLength {
+			fail(lineNo+1, "Line too long")
 			return f, diags
 		}
-		if endsWithOddBackslashes(raw) {
-			if !inCont {
-				contStart = lineNo
-				inCont = true
-			}
-			cont.WriteString(raw[:len(raw)-1])
-			cont.WriteByte(' ')
+		lineNo++
+		l := string(buf)
+		if t := strings.TrimLeft(l, whitespace); t != "" && (t[0] == '#' || t[0] == ';') {
 			continue
+		}
+		if !bomSeen {
+			if s, ok := strings.CutPrefix(l, "\ufeff"); ok {
+				l, bomSeen = s, true
+			}
 		}
 		if inCont {
-			cont.WriteString(raw)
-			handle(contStart, cont.String())
-			cont.Reset()
-			inCont = false
+			if cont.Len()+len(l) > MaxLineLength {
+				fail(lineNo, "Continuation line too long")
+				return f, diags
+			}
+		}
+		if endsWithOddBackslashes(l) {
+			cont.WriteString(l[:len(l)-1])
+			cont.WriteByte(' ')
+			inCont = true
 			continue
 		}
-		handle(lineNo, raw)
-	}
-	if err := sc.Err(); err != nil {
-		fail(lineNo+1, "line too long (more than %d bytes)", MaxLineLength)
-		return f, diags
+		p := l
+		if inCont {
+			cont.WriteString(l)
+			p = cont.String()
+			cont.Reset()
+			inCont = false
+		}
+		if !parseLine(lineNo, p) {
+			return f, diags
+		}
 	}
 	if inCont {
-		handle(contStart, cont.String())
+		parseLine(lineNo+1, cont.String())
 	}
 	return f, diags
+}
+
+// readLine is systemd's read_line(): a line ends at a run of '\n', '\r' and NUL in which
+// '\n' and '\r' appear at most once each and a NUL comes last.
+func readLine(data []byte) (line, rest []byte) {
+	i := 0
+	for i < len(data) && data[i] != '\n' && data[i] != '\r' && data[i] != 0 {
+		i++
+	}
+	line = data[:i]
+	const nl, cr, zero = 1, 2, 4
+	seen := 0
+	for i < len(data) && seen&zero == 0 {
+		var k int
+		switch data[i] {
+		case '\n':
+			k = nl
+		case '\r':
+			k = cr
+		case 0:
+			k = zero
+		}
+		if k == 0 || seen&k != 0 {
+			break
+		}
+		seen |= k
+		i++
+	}
+	return line, data[i:]
 }
 
 func endsWithOddBackslashes(s string) bool {

@@ -1,0 +1,301 @@
+package unit
+
+import (
+	"fmt"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// decoder carries the state of one Decode call.
+type decoder struct {
+	u      *Unit
+	expand Expander
+	diags  []Diagnostic
+	exec   *ExecContext
+	kill   *KillContext
+
+	// set while decoding, used by the post-load defaults
+	startTimeoutSet bool
+	stopTimeoutSet  bool
+	abortTimeoutSet bool
+}
+
+// Decode fills u's typed configuration from files (the fragment first, then the drop-ins in
+// order), as systemd's load-fragment does: it starts from systemd's defaults, applies every
+// entry in order, applies the post-load defaults and runs Verify. u.Name, u.Type and the
+// other names must be set. It returns every diagnostic (also appended to u.Diagnostics);
+// on a fatal problem u.LoadState becomes BadSetting and u.LoadError holds the first one.
+// Entries whose value cannot be parsed are mostly logged and ignored, as in systemd.
+func Decode(u *Unit, files []*File, expand Expander) []Diagnostic {
+	d := &decoder{u: u, expand: expand}
+	if u.LoadState == "" {
+		u.LoadState = Loaded
+	}
+	d.setDefaults()
+	sections := allowedSections(u.Type)
+	for _, f := range files {
+		if f == nil {
+			continue
+		}
+		for _, s := range f.Sections {
+			if strings.HasPrefix(s.Name, "X-") {
+				if u.Extra == nil {
+					u.Extra = map[string][]Entry{}
+				}
+				u.Extra[s.Name] = append(u.Extra[s.Name], s.Entries...)
+				continue
+			}
+			table, ok := sections[s.Name]
+			if !ok {
+				d.diag(Warning, f.Path, s.Line, "Unknown section '%s'. Ignoring.", s.Name)
+				continue
+			}
+			for _, e := range s.Entries {
+				d.apply(s.Name, table, e)
+			}
+		}
+	}
+	d.postDefaults()
+	for _, diag := range Verify(u) {
+		d.add(diag)
+	}
+	u.Diagnostics = append(u.Diagnostics, d.diags...)
+	return d.diags
+}
+
+// allowedSections are the sections a unit type reads (systemd's vtable->sections).
+func allowedSections(t Type) map[string]map[string]*directive {
+	m := map[string]map[string]*directive{"Unit": directiveTable["Unit"], "Install": directiveTable["Install"]}
+	switch t {
+	case TypeService:
+		m["Service"] = directiveTable["Service"]
+	case TypeSocket:
+		m["Socket"] = directiveTable["Socket"]
+	}
+	return m
+}
+
+func (d *decoder) apply(section string, table map[string]*directive, e Entry) {
+	if strings.HasPrefix(e.Key, "X-") {
+		if d.u.Extra == nil {
+			d.u.Extra = map[string][]Entry{}
+		}
+		d.u.Extra[section] = append(d.u.Extra[section], e)
+		return
+	}
+	dir, ok := table[e.Key]
+	if !ok {
+		d.warn(e, "Unknown key name '%s' in section '%s', ignoring.", e.Key, section)
+		return
+	}
+	if dir.parse == nil {
+		return
+	}
+	dir.parse(d, e, e.Value)
+	if dir.status == NotEnforced && d.exec != nil {
+		for _, k := range d.exec.NotEnforced {
+			if k == e.Key {
+				return
+			}
+		}
+		d.exec.NotEnforced = append(d.exec.NotEnforced, e.Key)
+	}
+}
+
+func (d *decoder) add(diag Diagnostic) {
+	d.diags = append(d.diags, diag)
+	if diag.Severity == Error {
+		if d.u.LoadState == Loaded || d.u.LoadState == "" {
+			d.u.LoadState = BadSetting
+		}
+		if d.u.LoadError == "" {
+			if diag.Line > 0 {
+				d.u.LoadError = fmt.Sprintf("%s:%d: %s", diag.File, diag.Line, diag.Msg)
+			} else if diag.File != "" {
+				d.u.LoadError = fmt.Sprintf("%s: %s", diag.File, diag.Msg)
+			} else {
+				d.u.LoadError = diag.Msg
+			}
+		}
+	}
+}
+
+func (d *decoder) diag(sev Severity, file string, line int, format string, a ...any) {
+	d.add(Diagnostic{Severity: sev, File: file, Line: line, Msg: fmt.Sprintf(format, a...)})
+}
+
+// warn logs a problem with an entry that systemd ignores.
+func (d *decoder) warn(e Entry, format string, a ...any) {
+	d.diag(Warning, e.File, e.Line, format, a...)
+}
+
+// fail records a problem that makes the unit fail to load (bad-setting).
+func (d *decoder) fail(e Entry, format string, a ...any) {
+	d.diag(Error, e.File, e.Line, format, a...)
+}
+
+// printf expands specifiers in v. On an unknown specifier it reports at e's place: fatal
+// makes the unit fail to load, otherwise the entry is ignored with a warning. ok is false
+// when the entry must be ignored.
+func (d *decoder) printf(e Entry, v string, fatal bool) (string, bool) {
+	x, err := expandWith(d.expand, v)
+	if err == nil {
+		return x, true
+	}
+	if fatal {
+		d.fail(e, "Failed to resolve unit specifiers in %s: %v", v, err)
+	} else {
+		d.warn(e, "Failed to resolve unit specifiers in %s, ignoring: %v", v, err)
+	}
+	return "", false
+}
+
+func newExecContext() ExecContext {
+	return ExecContext{
+		UMask:                      0o022,
+		StandardInput:              "null",
+		StandardOutput:             "journal",
+		StandardError:              "inherit",
+		RuntimeDirectoryMode:       0o755,
+		StateDirectoryMode:         0o755,
+		CacheDirectoryMode:         0o755,
+		LogsDirectoryMode:          0o755,
+		ConfigurationDirectoryMode: 0o755,
+		RuntimeDirectoryPreserve:   "no",
+	}
+}
+
+func newKillContext() KillContext {
+	return KillContext{
+		KillMode:        "control-group",
+		KillSignal:      syscall.SIGTERM,
+		FinalKillSignal: syscall.SIGKILL,
+		WatchdogSignal:  syscall.SIGABRT,
+		SendSIGKILL:     true,
+	}
+}
+
+// DefaultTimeout is systemd's DefaultTimeoutStartSec/DefaultTimeoutStopSec.
+const DefaultTimeout = 90 * time.Second
+
+func (d *decoder) setDefaults() {
+	u := d.u
+	u.Unit = UnitSection{
+		DefaultDependencies:     true,
+		OnFailureJobMode:        "replace",
+		OnSuccessJobMode:        "fail",
+		CollectMode:             "inactive",
+		FailureAction:           "none",
+		SuccessAction:           "none",
+		JobTimeoutAction:        "none",
+		StartLimitAction:        "none",
+		FailureActionExitStatus: -1,
+		SuccessActionExitStatus: -1,
+		StartLimitInterval:      10 * time.Second,
+		StartLimitBurst:         5,
+	}
+	u.Install = InstallSection{}
+	u.Socket, u.Service, u.Target = nil, nil, nil
+	switch u.Type {
+	case TypeService:
+		u.Service = &ServiceSection{
+			ExitType:                    "main",
+			GuessMainPID:                true,
+			RestartSec:                  100 * time.Millisecond,
+			TimeoutStartSec:             DefaultTimeout,
+			TimeoutStopSec:              DefaultTimeout,
+			TimeoutStartFailureMode:     "terminate",
+			TimeoutStopFailureMode:      "terminate",
+			Restart:                     "no",
+			NotifyAccess:                "",
+			OOMPolicy:                   "stop",
+			FileDescriptorStorePreserve: "no",
+			Exec:                        newExecContext(),
+			Kill:                        newKillContext(),
+		}
+		d.exec, d.kill = &u.Service.Exec, &u.Service.Kill
+	case TypeSocket:
+		u.Socket = &SocketSection{
+			BindIPv6Only:         "default",
+			Backlog:              4294967295,
+			DirectoryMode:        0o755,
+			SocketMode:           0o666,
+			MaxConnections:       64,
+			Priority:             -1,
+			IPTOS:                -1,
+			IPTTL:                -1,
+			Mark:                 -1,
+			Timestamping:         "off",
+			TimeoutSec:           DefaultTimeout,
+			TriggerLimitBurst:    -1,
+			TriggerLimitInterval: -1,
+			Exec:                 newExecContext(),
+			Kill:                 newKillContext(),
+		}
+		d.exec, d.kill = &u.Socket.Exec, &u.Socket.Kill
+	case TypeTarget:
+		u.Target = &TargetSection{}
+	}
+}
+
+// postDefaults applies what systemd computes after loading (service_add_extras,
+// socket_add_extras and friends).
+func (d *decoder) postDefaults() {
+	if s := d.u.Service; s != nil {
+		if s.Type == "" {
+			switch {
+			case s.BusName != "":
+				s.Type = DBus
+			case len(s.ExecStart) > 0:
+				s.Type = Simple
+			default:
+				s.Type = Oneshot
+			}
+		}
+		if s.Type == Oneshot && !d.startTimeoutSet {
+			s.TimeoutStartSec = 0 // infinity
+		}
+		if s.NotifyAccess == "" {
+			if s.Type == Notify || s.Type == NotifyReload || s.WatchdogSec > 0 || s.FileDescriptorStoreMax > 0 {
+				s.NotifyAccess = "main"
+			} else {
+				s.NotifyAccess = "none"
+			}
+		}
+		if s.Exec.StandardInput == "null" && s.Exec.StandardInputText != "" {
+			s.Exec.StandardInput = "data"
+		}
+		if !d.abortTimeoutSet {
+			s.TimeoutAbortSec = s.TimeoutStopSec
+		}
+		fixServiceStdio(&s.Exec)
+	}
+	if s := d.u.Socket; s != nil {
+		if s.TriggerLimitInterval < 0 {
+			s.TriggerLimitInterval = 2 * time.Second
+		}
+		if s.TriggerLimitBurst < 0 {
+			if s.Accept {
+				s.TriggerLimitBurst = 200
+			} else {
+				s.TriggerLimitBurst = 20
+			}
+		}
+	}
+}
+
+// fixServiceStdio is systemd's service_fix_stdio(): inherit on standard output means the
+// default (journal) unless standard input is a bidirectional stream (tty, socket, fd).
+func fixServiceStdio(c *ExecContext) {
+	switch c.StandardInput {
+	case "tty", "tty-force", "tty-fail", "socket":
+		return
+	}
+	if strings.HasPrefix(c.StandardInput, "fd:") {
+		return
+	}
+	if c.StandardOutput == "inherit" {
+		c.StandardOutput = "journal"
+	}
+}

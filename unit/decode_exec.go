@@ -1,0 +1,529 @@
+package unit
+
+import (
+	"encoding/base64"
+	"errors"
+	"path"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// pExec parses an Exec*= line; an empty value resets the list. A command systemd cannot
+// parse makes the unit fail to load, unless it has the '-' prefix (then it is ignored).
+func pExec(get func(d *decoder) *[]ExecCommand) parseFunc {
+	return func(d *decoder, e Entry, v string) {
+		l := get(d)
+		if v == "" {
+			*l = nil
+			return
+		}
+		cmds, warnings, err := parseExec(v, d.expand, e.Pos())
+		for _, w := range warnings {
+			d.warn(e, "%s", w)
+		}
+		*l = append(*l, cmds...)
+		if err != nil {
+			var ee *execError
+			if errors.As(err, &ee) && ee.ignored {
+				d.warn(e, "%s", ee.msg)
+			} else {
+				d.fail(e, "%s", err.Error())
+			}
+		}
+	}
+}
+
+// validUserGroupName is systemd's valid_user_group_name() in relaxed mode, numeric IDs allowed.
+func validUserGroupName(s string) bool {
+	if s == "" || s == "." || s == ".." || len(s) > 256 || strings.HasPrefix(s, "-") {
+		return false
+	}
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r < ' ' || r == 0x7f || r == ':' || r == '/' || r == ' ' || r == '\t' || r == '\n' {
+			return false
+		}
+	}
+	if n, err := strconv.ParseUint(s, 10, 32); err == nil && n == 65535 || err == nil && n == 4294967295 {
+		return false
+	}
+	return true
+}
+
+// pUserGroup is User=/Group=/SocketUser=/SocketGroup=: a bad name makes the unit fail to load.
+func pUserGroup(get func(d *decoder) *string) parseFunc {
+	return func(d *decoder, e Entry, v string) {
+		if v == "" {
+			*get(d) = ""
+			return
+		}
+		x, ok := d.printf(e, v, true)
+		if !ok {
+			return
+		}
+		if !validUserGroupName(x) {
+			d.fail(e, "Invalid user/group name or numeric ID: %s", x)
+			return
+		}
+		*get(d) = x
+	}
+}
+
+// envNameValid is systemd's env_name_is_valid().
+func envNameValid(s string) bool {
+	if s == "" || s[0] >= '0' && s[0] <= '9' || len(s) > 4096 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// envAssignmentValid is systemd's env_assignment_is_valid().
+func envAssignmentValid(s string) bool {
+	name, val, ok := strings.Cut(s, "=")
+	if !ok || !envNameValid(name) || !utf8.ValidString(val) {
+		return false
+	}
+	for _, r := range val {
+		if r < ' ' && r != '\t' && r != '\n' || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// envReplace sets KEY=VALUE in env, replacing an earlier KEY in place.
+func envReplace(env []string, kv string) []string {
+	name, _, _ := strings.Cut(kv, "=")
+	for i, x := range env {
+		if n, _, _ := strings.Cut(x, "="); n == name {
+			env[i] = kv
+			return env
+		}
+	}
+	return append(env, kv)
+}
+
+// pEnvWords parses Environment=/PassEnvironment=/UnsetEnvironment= words.
+func pEnvWords(get func(d *decoder) *[]string, valid func(string) bool, replace bool) parseFunc {
+	return func(d *decoder, e Entry, v string) {
+		l := get(d)
+		if v == "" {
+			*l = nil
+			return
+		}
+		rest := v
+		for {
+			w, r, ok, err := extractWord(rest, exUnquote|exCUnescape)
+			if err != nil {
+				d.warn(e, "Invalid syntax, ignoring: %s", v)
+				return
+			}
+			if !ok {
+				return
+			}
+			rest = r
+			x, good := d.printf(e, w, false)
+			if !good {
+				continue
+			}
+			if !valid(x) {
+				d.warn(e, "Invalid environment %s, ignoring: %s", map[bool]string{true: "assignment", false: "variable name or assignment"}[replace], x)
+				continue
+			}
+			if replace {
+				*l = envReplace(*l, x)
+			} else {
+				dup := false
+				for _, y := range *l {
+					dup = dup || y == x
+				}
+				if !dup {
+					*l = append(*l, x)
+				}
+			}
+		}
+	}
+}
+
+var stdOutputs = []string{"inherit", "null", "tty", "journal", "kmsg", "journal+console", "kmsg+console", "socket"}
+
+func pStdOutput(get func(d *decoder) *string) parseFunc {
+	return func(d *decoder, e Entry, v string) {
+		switch v {
+		case "syslog":
+			*get(d) = "journal"
+			return
+		case "syslog+console":
+			*get(d) = "journal+console"
+			return
+		}
+		for _, o := range stdOutputs {
+			if v == o {
+				*get(d) = v
+				return
+			}
+		}
+		if name, ok := strings.CutPrefix(v, "fd:"); ok {
+			x, good := d.printf(e, name, false)
+			if !good {
+				return
+			}
+			if x != "" && !fdNameValid(x) {
+				d.warn(e, "Invalid file descriptor name, ignoring: %s", x)
+				return
+			}
+			*get(d) = "fd:" + x
+			return
+		}
+		for _, pfx := range []string{"file:", "append:", "truncate:"} {
+			if p, ok := strings.CutPrefix(v, pfx); ok {
+				x, good := d.printf(e, p, false)
+				if !good {
+					return
+				}
+				if !isAbsPath(x) {
+					d.warn(e, "%s= path is not absolute, ignoring: %s", e.Key, x)
+					return
+				}
+				*get(d) = pfx + path.Clean(x)
+				return
+			}
+		}
+		d.warn(e, "Failed to parse output specifier, ignoring: %s", v)
+	}
+}
+
+func pStdInput(d *decoder, e Entry, v string) {
+	switch v {
+	case "null", "tty", "tty-force", "tty-fail", "socket", "data":
+		d.exec.StandardInput = v
+		return
+	}
+	if name, ok := strings.CutPrefix(v, "fd:"); ok {
+		x, good := d.printf(e, name, false)
+		if !good {
+			return
+		}
+		if x != "" && !fdNameValid(x) {
+			d.warn(e, "Invalid file descriptor name, ignoring: %s", x)
+			return
+		}
+		d.exec.StandardInput = "fd:" + x
+		return
+	}
+	if p, ok := strings.CutPrefix(v, "file:"); ok {
+		x, good := d.printf(e, p, false)
+		if !good {
+			return
+		}
+		if !isAbsPath(x) {
+			d.warn(e, "%s= path is not absolute, ignoring: %s", e.Key, x)
+			return
+		}
+		d.exec.StandardInput = "file:" + path.Clean(x)
+		return
+	}
+	d.warn(e, "Failed to parse input specifier, ignoring: %s", v)
+}
+
+// fdNameValid is systemd's fdname_is_valid(): up to 255 printable ASCII bytes, no ':'.
+func fdNameValid(s string) bool {
+	if len(s) > 255 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < ' ' || s[i] > '~' || s[i] == ':' {
+			return false
+		}
+	}
+	return true
+}
+
+// pExecDirs parses RuntimeDirectory= and friends: relative, normalized paths.
+func pExecDirs(get func(d *decoder) *[]string) parseFunc {
+	return func(d *decoder, e Entry, v string) {
+		l := get(d)
+		if v == "" {
+			*l = nil
+			return
+		}
+		rest := v
+		for {
+			w, r, ok, err := extractWord(rest, exUnquote)
+			if err != nil {
+				d.warn(e, "Invalid syntax, ignoring: %s", v)
+				return
+			}
+			if !ok {
+				return
+			}
+			rest = r
+			x, good := d.printf(e, w, false)
+			if !good {
+				continue
+			}
+			src, _, _ := strings.Cut(x, ":")
+			if src == "" || path.IsAbs(src) || !pathIsNormalized(src) {
+				d.warn(e, "%s= path is not valid, ignoring assignment: %s", e.Key, x)
+				continue
+			}
+			*l = append(*l, x)
+		}
+	}
+}
+
+func pWorkingDirectory(d *decoder, e Entry, v string) {
+	c := d.exec
+	if v == "" {
+		c.WorkingDirectory, c.WorkingDirectoryOptional = "", false
+		return
+	}
+	missingOK := strings.HasPrefix(v, "-")
+	if missingOK {
+		v = v[1:]
+	}
+	if v == "~" {
+		c.WorkingDirectory, c.WorkingDirectoryOptional = "~", missingOK
+		return
+	}
+	x, err := expandWith(d.expand, v)
+	if err != nil {
+		if missingOK {
+			d.warn(e, "Failed to resolve unit specifiers in working directory path '%s', ignoring: %v", v, err)
+		} else {
+			d.fail(e, "Failed to resolve unit specifiers in working directory path '%s': %v", v, err)
+		}
+		return
+	}
+	if !isAbsPath(x) {
+		if missingOK {
+			d.warn(e, "WorkingDirectory= path is not absolute, ignoring: %s", x)
+		} else {
+			d.fail(e, "WorkingDirectory= path is not absolute: %s", x)
+		}
+		return
+	}
+	c.WorkingDirectory, c.WorkingDirectoryOptional = path.Clean(x), missingOK
+}
+
+func registerExec() {
+	S := Supported
+	x := func(d *decoder) *ExecContext { return d.exec }
+	regBoth("WorkingDirectory", S, pWorkingDirectory)
+	regBoth("RootDirectory", S, func(d *decoder, e Entry, v string) {
+		if v == "" {
+			x(d).RootDirectory = ""
+			return
+		}
+		p, ok := d.printf(e, v, true)
+		if !ok {
+			return
+		}
+		if !isAbsPath(p) {
+			d.fail(e, "RootDirectory= path is not absolute: %s", p)
+			return
+		}
+		x(d).RootDirectory = path.Clean(p)
+	})
+	regBoth("User", S, pUserGroup(func(d *decoder) *string { return &x(d).User }))
+	regBoth("Group", S, pUserGroup(func(d *decoder) *string { return &x(d).Group }))
+	regBoth("SupplementaryGroups", S, func(d *decoder, e Entry, v string) {
+		if v == "" {
+			x(d).SupplementaryGroups = nil
+			return
+		}
+		words, _, err := splitWords(v, exUnquote)
+		if err != nil {
+			d.fail(e, "Invalid syntax: %s", v)
+			return
+		}
+		for _, w := range words {
+			k, ok := d.printf(e, w, true)
+			if !ok {
+				return
+			}
+			if !validUserGroupName(k) {
+				d.fail(e, "Invalid user/group name or numeric ID: %s", k)
+				return
+			}
+			x(d).SupplementaryGroups = append(x(d).SupplementaryGroups, k)
+		}
+	})
+	regBoth("DynamicUser", S, pBool(func(d *decoder) *bool { return &x(d).DynamicUser }))
+	regBoth("UMask", S, pMode(func(d *decoder) *osFileMode { return &x(d).UMask }))
+	regBoth("Nice", S, func(d *decoder, e Entry, v string) {
+		if v == "" {
+			x(d).Nice, x(d).NiceSet = 0, false
+			return
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < -20 || n > 19 {
+			d.warn(e, "Invalid nice priority '%s', ignoring.", v)
+			return
+		}
+		x(d).Nice, x(d).NiceSet = n, true
+	})
+	regBoth("OOMScoreAdjust", S, func(d *decoder, e Entry, v string) {
+		if v == "" {
+			x(d).OOMScoreAdjust, x(d).OOMScoreAdjustSet = 0, false
+			return
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < -1000 || n > 1000 {
+			d.warn(e, "Failed to parse the OOM score adjust value '%s', ignoring.", v)
+			return
+		}
+		x(d).OOMScoreAdjust, x(d).OOMScoreAdjustSet = n, true
+	})
+	for name := range rlimits {
+		regBoth(name, S, func(d *decoder, e Entry, v string) {
+			rl, err := ParseRlimit(e.Key, v)
+			if err != nil {
+				d.warn(e, "Failed to parse resource value, ignoring: %s", v)
+				return
+			}
+			for i, old := range x(d).Rlimits {
+				if old.Resource == rl.Resource {
+					x(d).Rlimits[i] = rl
+					return
+				}
+			}
+			x(d).Rlimits = append(x(d).Rlimits, rl)
+		})
+	}
+	regBoth("Environment", S, pEnvWords(func(d *decoder) *[]string { return &x(d).Environment }, envAssignmentValid, true))
+	regBoth("PassEnvironment", S, pEnvWords(func(d *decoder) *[]string { return &x(d).PassEnvironment }, envNameValid, false))
+	regBoth("UnsetEnvironment", S, pEnvWords(func(d *decoder) *[]string { return &x(d).UnsetEnvironment },
+		func(s string) bool { return envNameValid(s) || envAssignmentValid(s) }, false))
+	regBoth("EnvironmentFile", S, func(d *decoder, e Entry, v string) {
+		if v == "" {
+			x(d).EnvironmentFiles = nil
+			return
+		}
+		p, ok := d.printf(e, v, false)
+		if !ok {
+			return
+		}
+		ef := EnvironmentFile{Path: p}
+		if strings.HasPrefix(p, "-") {
+			ef.Optional, ef.Path = true, p[1:]
+		}
+		if !isAbsPath(ef.Path) {
+			d.warn(e, "EnvironmentFile= path is not absolute, ignoring: %s", ef.Path)
+			return
+		}
+		ef.Path = path.Clean(ef.Path)
+		x(d).EnvironmentFiles = append(x(d).EnvironmentFiles, ef)
+	})
+	regBoth("StandardInput", S, pStdInput)
+	regBoth("StandardOutput", S, pStdOutput(func(d *decoder) *string { return &x(d).StandardOutput }))
+	regBoth("StandardError", S, pStdOutput(func(d *decoder) *string { return &x(d).StandardError }))
+	regBoth("StandardInputText", S, func(d *decoder, e Entry, v string) {
+		if v == "" {
+			x(d).StandardInputText = ""
+			return
+		}
+		t, err := CUnescape(v)
+		if err != nil {
+			d.warn(e, "Failed to decode C escaped text '%s', ignoring: %v", v, err)
+			return
+		}
+		r, ok := d.printf(e, t, false)
+		if !ok {
+			return
+		}
+		x(d).StandardInputText += r + "\n"
+	})
+	regBoth("StandardInputData", S, func(d *decoder, e Entry, v string) {
+		if v == "" {
+			x(d).StandardInputText = ""
+			return
+		}
+		b, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(v), ""))
+		if err != nil || len(b) == 0 {
+			d.warn(e, "Failed to decode base64 data, ignoring: %s", v)
+			return
+		}
+		x(d).StandardInputText += string(b)
+	})
+	regBoth("TTYPath", S, func(d *decoder, e Entry, v string) {
+		if v == "" {
+			x(d).TTYPath = ""
+			return
+		}
+		p, ok := d.printf(e, v, false)
+		if !ok {
+			return
+		}
+		if !isAbsPath(p) {
+			d.warn(e, "TTYPath= path is not absolute, ignoring: %s", p)
+			return
+		}
+		x(d).TTYPath = path.Clean(p)
+	})
+	regBoth("SyslogIdentifier", S, pString(func(d *decoder) *string { return &x(d).SyslogIdentifier }, true))
+	regBoth("RuntimeDirectory", S, pExecDirs(func(d *decoder) *[]string { return &x(d).RuntimeDirectory }))
+	regBoth("StateDirectory", S, pExecDirs(func(d *decoder) *[]string { return &x(d).StateDirectory }))
+	regBoth("CacheDirectory", S, pExecDirs(func(d *decoder) *[]string { return &x(d).CacheDirectory }))
+	regBoth("LogsDirectory", S, pExecDirs(func(d *decoder) *[]string { return &x(d).LogsDirectory }))
+	regBoth("ConfigurationDirectory", S, pExecDirs(func(d *decoder) *[]string { return &x(d).ConfigurationDirectory }))
+	regBoth("RuntimeDirectoryMode", S, pMode(func(d *decoder) *osFileMode { return &x(d).RuntimeDirectoryMode }))
+	regBoth("StateDirectoryMode", S, pMode(func(d *decoder) *osFileMode { return &x(d).StateDirectoryMode }))
+	regBoth("CacheDirectoryMode", S, pMode(func(d *decoder) *osFileMode { return &x(d).CacheDirectoryMode }))
+	regBoth("LogsDirectoryMode", S, pMode(func(d *decoder) *osFileMode { return &x(d).LogsDirectoryMode }))
+	regBoth("ConfigurationDirectoryMode", S, pMode(func(d *decoder) *osFileMode { return &x(d).ConfigurationDirectoryMode }))
+	regBoth("RuntimeDirectoryPreserve", S, func(d *decoder, e Entry, v string) {
+		if v == "restart" {
+			x(d).RuntimeDirectoryPreserve = v
+			return
+		}
+		b, err := ParseBool(v)
+		if err != nil {
+			d.warn(e, "Failed to parse runtime directory preserve mode, ignoring: %s", v)
+			return
+		}
+		x(d).RuntimeDirectoryPreserve = map[bool]string{true: "yes", false: "no"}[b]
+	})
+}
+
+func pSignal(get func(d *decoder) *sysSignal) parseFunc {
+	return func(d *decoder, e Entry, v string) {
+		sig, err := ParseSignal(v)
+		if err != nil {
+			d.warn(e, "Failed to parse signal name, ignoring: %s", v)
+			return
+		}
+		*get(d) = sig
+	}
+}
+
+func registerKill() {
+	S := Supported
+	k := func(d *decoder) *KillContext { return d.kill }
+	regBoth("KillMode", S, func(d *decoder, e Entry, v string) {
+		switch v {
+		case "control-group", "process", "mixed":
+		case "none":
+			d.warn(e, "Unit uses KillMode=none. This is unsafe, as it disables systemd's process lifecycle management for the service. Please update the service to use a safer KillMode=, such as 'mixed' or 'control-group'. Support for KillMode=none is deprecated and will eventually be removed.")
+		default:
+			d.warn(e, "Failed to parse kill mode specification, ignoring: %s", v)
+			return
+		}
+		k(d).KillMode = v
+	})
+	regBoth("KillSignal", S, pSignal(func(d *decoder) *sysSignal { return &k(d).KillSignal }))
+	regBoth("RestartKillSignal", S, pSignal(func(d *decoder) *sysSignal { return &k(d).RestartKillSignal }))
+	regBoth("FinalKillSignal", S, pSignal(func(d *decoder) *sysSignal { return &k(d).FinalKillSignal }))
+	regBoth("WatchdogSignal", S, pSignal(func(d *decoder) *sysSignal { return &k(d).WatchdogSignal }))
+	regBoth("SendSIGKILL", S, pBool(func(d *decoder) *bool { return &k(d).SendSIGKILL }))
+	regBoth("SendSIGHUP", S, pBool(func(d *decoder) *bool { return &k(d).SendSIGHUP }))
+}

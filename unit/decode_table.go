@@ -1,0 +1,236 @@
+package unit
+
+import (
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Status says what flint does with a directive it parses.
+type Status string
+
+const (
+	// Supported directives are parsed and acted on.
+	Supported Status = "supported"
+	// NotEnforced directives are parsed and validated like systemd does, recorded in
+	// ExecContext.NotEnforced, but not applied (sandboxing, cgroup resource control, ...).
+	NotEnforced Status = "not-enforced"
+)
+
+// DirectiveInfo describes one directive of the table, for documentation.
+type DirectiveInfo struct {
+	Name    string // "ExecStart"
+	Section string // "Service"
+	Status  Status
+}
+
+type parseFunc func(d *decoder, e Entry, v string)
+
+type directive struct {
+	status Status
+	parse  parseFunc
+}
+
+// directiveTable is the single table of known directives: section -> name -> parser.
+var directiveTable = map[string]map[string]*directive{}
+
+func reg(section, name string, st Status, p parseFunc) {
+	m := directiveTable[section]
+	if m == nil {
+		m = map[string]*directive{}
+		directiveTable[section] = m
+	}
+	m[name] = &directive{status: st, parse: p}
+}
+
+// regBoth registers a directive of the exec/kill/cgroup contexts in [Service] and [Socket].
+func regBoth(name string, st Status, p parseFunc) {
+	reg("Service", name, st, p)
+	reg("Socket", name, st, p)
+}
+
+var sectionOrder = map[string]int{"Unit": 0, "Service": 1, "Socket": 2, "Install": 3}
+
+// Directives returns every directive flint knows, sorted by section ([Unit], [Service],
+// [Socket], [Install]) and name.
+func Directives() []DirectiveInfo {
+	var out []DirectiveInfo
+	for sec, m := range directiveTable {
+		for name, dir := range m {
+			out = append(out, DirectiveInfo{Name: name, Section: sec, Status: dir.status})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Section != out[j].Section {
+			return sectionOrder[out[i].Section] < sectionOrder[out[j].Section]
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
+func init() {
+	registerUnit()
+	registerInstall()
+	registerService()
+	registerSocket()
+	registerExec()
+	registerKill()
+	registerNotEnforced()
+}
+
+// ---- generic value setters; each logs and ignores a bad value as systemd does ----
+
+func pBool(get func(d *decoder) *bool) parseFunc {
+	return func(d *decoder, e Entry, v string) {
+		b, err := ParseBool(v)
+		if err != nil {
+			d.warn(e, "Failed to parse boolean value, ignoring: %s", v)
+			return
+		}
+		*get(d) = b
+	}
+}
+
+// pSec parses a time span. infZero: "infinity" (and 0 when zeroInf) stored as 0.
+func pSec(get func(d *decoder) *time.Duration, infAsZero bool) parseFunc {
+	return func(d *decoder, e Entry, v string) {
+		t, err := ParseTimespan(v)
+		if err != nil {
+			d.warn(e, "Failed to parse %s= parameter, ignoring: %s", e.Key, v)
+			return
+		}
+		if t == DurationInfinity && infAsZero {
+			t = 0
+		}
+		*get(d) = t
+	}
+}
+
+// pString sets a string, with specifiers expanded when expand is set (empty resets).
+func pString(get func(d *decoder) *string, expand bool) parseFunc {
+	return func(d *decoder, e Entry, v string) {
+		if expand {
+			x, ok := d.printf(e, v, false)
+			if !ok {
+				return
+			}
+			v = x
+		}
+		*get(d) = v
+	}
+}
+
+// pEnum accepts one of the given words (empty resets to def).
+func pEnum(get func(d *decoder) *string, def string, allowed ...string) parseFunc {
+	return func(d *decoder, e Entry, v string) {
+		if v == "" && def != "\x00" {
+			*get(d) = def
+			return
+		}
+		for _, a := range allowed {
+			if v == a {
+				*get(d) = v
+				return
+			}
+		}
+		d.warn(e, "Failed to parse %s= value, ignoring: %s", e.Key, v)
+	}
+}
+
+func pInt(get func(d *decoder) *int, min, max int) parseFunc {
+	return func(d *decoder, e Entry, v string) {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < min || n > max {
+			d.warn(e, "Failed to parse %s= value, ignoring: %s", e.Key, v)
+			return
+		}
+		*get(d) = n
+	}
+}
+
+func pUnsigned(get func(d *decoder) *int) parseFunc {
+	return func(d *decoder, e Entry, v string) {
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err != nil {
+			d.warn(e, "Failed to parse %s= value, ignoring: %s", e.Key, v)
+			return
+		}
+		*get(d) = int(n)
+	}
+}
+
+func pMode(get func(d *decoder) *os.FileMode) parseFunc {
+	return func(d *decoder, e Entry, v string) {
+		m, err := ParseMode(v)
+		if err != nil {
+			d.warn(e, "Failed to parse mode value, ignoring: %s", v)
+			return
+		}
+		*get(d) = m
+	}
+}
+
+func pSize(get func(d *decoder) *uint64) parseFunc {
+	return func(d *decoder, e Entry, v string) {
+		n, err := ParseSize(v)
+		if err != nil {
+			d.warn(e, "Failed to parse %s= value, ignoring: %s", e.Key, v)
+			return
+		}
+		*get(d) = n
+	}
+}
+
+// pStrv appends whitespace-separated words (quotes removed), empty resets. validate may
+// reject a word (warning, word ignored).
+func pStrv(get func(d *decoder) *[]string, expand bool, validate func(string) bool) parseFunc {
+	return func(d *decoder, e Entry, v string) {
+		l := get(d)
+		if v == "" {
+			*l = nil
+			return
+		}
+		words, warning, err := splitWords(v, exUnquote)
+		if warning != "" {
+			d.warn(e, "%s", warning)
+		}
+		if err != nil {
+			d.warn(e, "Invalid syntax, ignoring: %s", v)
+			return
+		}
+		for _, w := range words {
+			if expand {
+				x, ok := d.printf(e, w, false)
+				if !ok {
+					continue
+				}
+				w = x
+			}
+			if validate != nil && !validate(w) {
+				d.warn(e, "Invalid value in %s=, ignoring: %s", e.Key, w)
+				continue
+			}
+			*l = append(*l, w)
+		}
+	}
+}
+
+// pAccept accepts any value: for directives that flint records but does not interpret.
+func pAccept(d *decoder, e Entry, v string) {}
+
+func isAbsPath(s string) bool { return strings.HasPrefix(s, "/") && pathIsValid(s) }
+
+type time_ = time.Duration
+
+// pSecZeroInf parses a time span where 0 and "infinity" both mean no limit (stored as 0),
+// as systemd's config_parse_sec_fix_0.
+func pSecZeroInf(get func(d *decoder) *time.Duration) parseFunc {
+	return pSec(get, true)
+}
+
+type osFileMode = os.FileMode
+type sysSignal = syscall.Signal

@@ -1,0 +1,264 @@
+package unit
+
+import (
+	"path"
+	"strconv"
+	"strings"
+)
+
+// unitTypes are the unit name suffixes systemd knows.
+var unitTypes = map[string]bool{
+	"service": true, "socket": true, "target": true, "device": true, "mount": true,
+	"automount": true, "swap": true, "timer": true, "path": true, "slice": true, "scope": true,
+}
+
+// ValidUnitName reports whether s is a valid unit name (plain, template or instance) as
+// systemd's unit_name_is_valid(..., UNIT_NAME_ANY).
+func ValidUnitName(s string) bool {
+	if s == "" || len(s) > 255 {
+		return false
+	}
+	dot := strings.LastIndexByte(s, '.')
+	if dot <= 0 || !unitTypes[s[dot+1:]] {
+		return false
+	}
+	name := s[:dot]
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte(":-_.\\@", c) >= 0) {
+			return false
+		}
+	}
+	at := strings.IndexByte(name, '@')
+	if at == 0 {
+		return false
+	}
+	if at > 0 && strings.IndexByte(name[at+1:], '@') >= 0 {
+		return false
+	}
+	return true
+}
+
+// pDeps adds unit names to a dependency list; as in systemd an empty value does nothing,
+// and a bad name is ignored with a warning.
+func pDeps(get func(d *decoder) *[]string) parseFunc {
+	return func(d *decoder, e Entry, v string) {
+		rest := v
+		for {
+			w, r, ok, err := extractWord(rest, exRetainEscape)
+			if err != nil {
+				d.warn(e, "Invalid syntax, ignoring: %s", v)
+				return
+			}
+			if !ok {
+				return
+			}
+			rest = r
+			name, good := d.printf(e, w, false)
+			if !good {
+				continue
+			}
+			if !ValidUnitName(name) {
+				d.warn(e, "Failed to add dependency on %s, ignoring: Invalid argument", name)
+				continue
+			}
+			l := get(d)
+			dup := false
+			for _, x := range *l {
+				dup = dup || x == name
+			}
+			if !dup {
+				*l = append(*l, name)
+			}
+		}
+	}
+}
+
+func obsoleteDeps(newName string, get func(d *decoder) *[]string) parseFunc {
+	add := pDeps(get)
+	return func(d *decoder, e Entry, v string) {
+		d.warn(e, "Unit dependency type %s= is obsolete, replacing by %s=, please update your unit file", e.Key, newName)
+		add(d, e, v)
+	}
+}
+
+var emergencyActions = []string{"none", "reboot", "reboot-force", "reboot-immediate", "poweroff",
+	"poweroff-force", "poweroff-immediate", "exit", "exit-force", "kexec", "kexec-force",
+	"halt", "halt-force", "halt-immediate"}
+
+var jobModes = []string{"fail", "replace", "replace-irreversibly", "isolate", "flush",
+	"ignore-dependencies", "ignore-requirements"}
+
+// pathConditionKinds take an absolute path.
+var pathConditionKinds = map[string]bool{
+	"PathExists": true, "PathExistsGlob": true, "PathIsDirectory": true, "PathIsSymbolicLink": true,
+	"PathIsMountPoint": true, "PathIsReadWrite": true, "PathIsEncrypted": true,
+	"DirectoryNotEmpty": true, "FileNotEmpty": true, "FileIsExecutable": true, "NeedsUpdate": true,
+}
+
+var conditionKinds = []string{"PathExists", "PathExistsGlob", "PathIsDirectory", "PathIsSymbolicLink",
+	"PathIsMountPoint", "PathIsReadWrite", "PathIsEncrypted", "DirectoryNotEmpty", "FileNotEmpty",
+	"FileIsExecutable", "NeedsUpdate", "FirstBoot", "Architecture", "Firmware", "Virtualization",
+	"Host", "KernelCommandLine", "KernelVersion", "Credential", "Security", "Capability", "ACPower",
+	"Memory", "CPUFeature", "CPUs", "Environment", "User", "Group", "ControlGroupController",
+	"OSRelease", "MemoryPressure", "CPUPressure", "IOPressure"}
+
+func pCondition(kind string, assert bool) parseFunc {
+	return func(d *decoder, e Entry, v string) {
+		c := &d.u.Unit.Conditions
+		if v == "" {
+			// an empty assignment resets all conditions (or all asserts)
+			kept := (*c)[:0]
+			for _, x := range *c {
+				if x.Assert != assert {
+					kept = append(kept, x)
+				}
+			}
+			*c = kept
+			return
+		}
+		cond := Condition{Kind: kind, Assert: assert, Pos: e.Pos()}
+		p := v
+		if strings.HasPrefix(p, "|") {
+			cond.Trigger = true
+			p = strings.TrimLeft(p[1:], whitespace)
+		}
+		if strings.HasPrefix(p, "!") {
+			cond.Negate = true
+			p = strings.TrimLeft(p[1:], whitespace)
+		}
+		x, ok := d.printf(e, p, false)
+		if !ok {
+			return
+		}
+		if pathConditionKinds[kind] {
+			if !isAbsPath(x) {
+				d.warn(e, "%s= path is not absolute, ignoring: %s", e.Key, x)
+				return
+			}
+			x = path.Clean(x)
+		} else if x == "" {
+			d.warn(e, "%s= value is empty, ignoring.", e.Key)
+			return
+		}
+		cond.Param = x
+		*c = append(*c, cond)
+	}
+}
+
+// documentationURLValid is systemd's documentation_url_is_valid().
+func documentationURLValid(s string) bool {
+	for _, p := range []string{"http://", "https://", "file:/", "info:", "man:"} {
+		if strings.HasPrefix(s, p) && len(s) > len(p) {
+			return true
+		}
+	}
+	return false
+}
+
+func pExitStatusOrUnset(get func(d *decoder) *int) parseFunc {
+	return func(d *decoder, e Entry, v string) {
+		if v == "" {
+			*get(d) = -1
+			return
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 255 {
+			d.warn(e, "Failed to parse exit status, ignoring: %s", v)
+			return
+		}
+		*get(d) = n
+	}
+}
+
+func registerUnit() {
+	u := func(d *decoder) *UnitSection { return &d.u.Unit }
+	S := Supported
+	reg("Unit", "Description", S, pString(func(d *decoder) *string { return &u(d).Description }, true))
+	reg("Unit", "Documentation", S, pStrv(func(d *decoder) *[]string { return &u(d).Documentation }, true, documentationURLValid))
+	reg("Unit", "SourcePath", S, pString(func(d *decoder) *string { return &u(d).SourcePath }, true))
+	deps := map[string]func(d *decoder) *[]string{
+		"Requires":             func(d *decoder) *[]string { return &u(d).Requires },
+		"Requisite":            func(d *decoder) *[]string { return &u(d).Requisite },
+		"Wants":                func(d *decoder) *[]string { return &u(d).Wants },
+		"BindsTo":              func(d *decoder) *[]string { return &u(d).BindsTo },
+		"BindTo":               func(d *decoder) *[]string { return &u(d).BindsTo },
+		"Upholds":              func(d *decoder) *[]string { return &u(d).Upholds },
+		"Conflicts":            func(d *decoder) *[]string { return &u(d).Conflicts },
+		"Before":               func(d *decoder) *[]string { return &u(d).Before },
+		"After":                func(d *decoder) *[]string { return &u(d).After },
+		"OnSuccess":            func(d *decoder) *[]string { return &u(d).OnSuccess },
+		"OnFailure":            func(d *decoder) *[]string { return &u(d).OnFailure },
+		"PropagatesReloadTo":   func(d *decoder) *[]string { return &u(d).PropagatesReloadTo },
+		"PropagateReloadTo":    func(d *decoder) *[]string { return &u(d).PropagatesReloadTo },
+		"ReloadPropagatedFrom": func(d *decoder) *[]string { return &u(d).ReloadPropagatedFrom },
+		"PropagateReloadFrom":  func(d *decoder) *[]string { return &u(d).ReloadPropagatedFrom },
+		"PropagatesStopTo":     func(d *decoder) *[]string { return &u(d).PropagatesStopTo },
+		"StopPropagatedFrom":   func(d *decoder) *[]string { return &u(d).StopPropagatedFrom },
+		"PartOf":               func(d *decoder) *[]string { return &u(d).PartOf },
+		"JoinsNamespaceOf":     func(d *decoder) *[]string { return &u(d).JoinsNamespaceOf },
+	}
+	for name, get := range deps {
+		reg("Unit", name, S, pDeps(get))
+	}
+	reg("Unit", "RequiresOverridable", S, obsoleteDeps("Requires", deps["Requires"]))
+	reg("Unit", "RequisiteOverridable", S, obsoleteDeps("Requisite", deps["Requisite"]))
+	reg("Unit", "RequiresMountsFor", S, pStrv(func(d *decoder) *[]string { return &u(d).RequiresMountsFor }, true, isAbsPath))
+	for name, get := range map[string]func(d *decoder) *bool{
+		"StopWhenUnneeded":    func(d *decoder) *bool { return &u(d).StopWhenUnneeded },
+		"RefuseManualStart":   func(d *decoder) *bool { return &u(d).RefuseManualStart },
+		"RefuseManualStop":    func(d *decoder) *bool { return &u(d).RefuseManualStop },
+		"AllowIsolate":        func(d *decoder) *bool { return &u(d).AllowIsolate },
+		"DefaultDependencies": func(d *decoder) *bool { return &u(d).DefaultDependencies },
+		"IgnoreOnIsolate":     func(d *decoder) *bool { return &u(d).IgnoreOnIsolate },
+	} {
+		reg("Unit", name, S, pBool(get))
+	}
+	reg("Unit", "OnSuccessJobMode", S, pEnum(func(d *decoder) *string { return &u(d).OnSuccessJobMode }, "\x00", jobModes...))
+	reg("Unit", "OnFailureJobMode", S, pEnum(func(d *decoder) *string { return &u(d).OnFailureJobMode }, "\x00", jobModes...))
+	reg("Unit", "OnFailureIsolate", S, func(d *decoder, e Entry, v string) {
+		b, err := ParseBool(v)
+		if err != nil {
+			d.warn(e, "Failed to parse boolean value, ignoring: %s", v)
+			return
+		}
+		d.warn(e, "%s= is deprecated. Please use OnFailureJobMode= instead", e.Key)
+		if b {
+			u(d).OnFailureJobMode = "isolate"
+		} else {
+			u(d).OnFailureJobMode = "replace"
+		}
+	})
+	reg("Unit", "JobTimeoutSec", S, pSecZeroInf(func(d *decoder) *time_ { return &u(d).JobTimeout }))
+	reg("Unit", "JobRunningTimeoutSec", S, pSecZeroInf(func(d *decoder) *time_ { return &u(d).JobRunningTimeout }))
+	for name, get := range map[string]func(d *decoder) *string{
+		"JobTimeoutAction": func(d *decoder) *string { return &u(d).JobTimeoutAction },
+		"StartLimitAction": func(d *decoder) *string { return &u(d).StartLimitAction },
+		"FailureAction":    func(d *decoder) *string { return &u(d).FailureAction },
+		"SuccessAction":    func(d *decoder) *string { return &u(d).SuccessAction },
+	} {
+		reg("Unit", name, S, pEnum(get, "none", emergencyActions...))
+	}
+	reg("Unit", "JobTimeoutRebootArgument", S, pString(func(d *decoder) *string { return &u(d).RebootArgument }, false))
+	reg("Unit", "RebootArgument", S, pString(func(d *decoder) *string { return &u(d).RebootArgument }, false))
+	reg("Unit", "StartLimitIntervalSec", S, pSec(func(d *decoder) *time_ { return &u(d).StartLimitInterval }, false))
+	reg("Unit", "StartLimitInterval", S, pSec(func(d *decoder) *time_ { return &u(d).StartLimitInterval }, false))
+	reg("Unit", "StartLimitBurst", S, pUnsigned(func(d *decoder) *int { return &u(d).StartLimitBurst }))
+	reg("Unit", "FailureActionExitStatus", S, pExitStatusOrUnset(func(d *decoder) *int { return &u(d).FailureActionExitStatus }))
+	reg("Unit", "SuccessActionExitStatus", S, pExitStatusOrUnset(func(d *decoder) *int { return &u(d).SuccessActionExitStatus }))
+	reg("Unit", "CollectMode", S, pEnum(func(d *decoder) *string { return &u(d).CollectMode }, "\x00", "inactive", "inactive-or-failed"))
+	for _, k := range conditionKinds {
+		reg("Unit", "Condition"+k, S, pCondition(k, false))
+		reg("Unit", "Assert"+k, S, pCondition(k, true))
+	}
+}
+
+func registerInstall() {
+	in := func(d *decoder) *InstallSection { return &d.u.Install }
+	S := Supported
+	reg("Install", "Alias", S, pStrv(func(d *decoder) *[]string { return &in(d).Alias }, true, nil))
+	reg("Install", "WantedBy", S, pStrv(func(d *decoder) *[]string { return &in(d).WantedBy }, true, nil))
+	reg("Install", "RequiredBy", S, pStrv(func(d *decoder) *[]string { return &in(d).RequiredBy }, true, nil))
+	reg("Install", "Also", S, pStrv(func(d *decoder) *[]string { return &in(d).Also }, true, nil))
+	reg("Install", "DefaultInstance", S, pString(func(d *decoder) *string { return &in(d).DefaultInstance }, true))
+}

@@ -1,0 +1,204 @@
+package unit
+
+import (
+	"fmt"
+	"net/netip"
+	"path"
+	"strconv"
+	"strings"
+)
+
+// unixPathMax is sizeof(sockaddr_un.sun_path).
+const unixPathMax = 108
+
+// vmaddrCIDAny is VMADDR_CID_ANY.
+const vmaddrCIDAny = 0xFFFFFFFF
+
+// netlinkFamilies are the netlink protocol names systemd accepts in ListenNetlink=.
+var netlinkFamilies = map[string]bool{
+	"route": true, "firewall": true, "inet-diag": true, "nflog": true, "xfrm": true,
+	"selinux": true, "iscsi": true, "audit": true, "fib-lookup": true, "connector": true,
+	"netfilter": true, "ip6-fw": true, "dnrtmsg": true, "kobject-uevent": true,
+	"generic": true, "scsitransport": true, "ecryptfs": true, "rdma": true, "crypto": true,
+	"usersock": true, "sock-diag": true,
+}
+
+// ParseListen parses one Listen*= value (specifiers already expanded) of the given kind.
+// Socket kinds (Stream, Datagram, SequentialPacket) accept a unix path, @abstract, a port,
+// ipv4:port, [ipv6]:port (each IP form with an optional %interface) and vsock:CID:PORT;
+// ListenNetlink takes "family [group]"; the others an absolute path. Raw is set to the
+// address as systemctl shows it.
+func ParseListen(kind ListenKind, value string) (Listen, error) {
+	l := Listen{Kind: kind}
+	v := value
+	switch kind {
+	case ListenFIFO, ListenSpecial, ListenMessageQueue, ListenUSBFunction:
+		if !path.IsAbs(v) || !pathIsValid(v) {
+			return l, fmt.Errorf("%s= path is not absolute: %s", kind, value)
+		}
+		if kind == ListenMessageQueue {
+			// a message queue name is "/name", one component
+			if strings.Count(v, "/") != 1 || len(v) < 2 {
+				return l, fmt.Errorf("invalid message queue name: %s", value)
+			}
+		}
+		l.Path = path.Clean(v)
+		l.Raw = l.Path
+		return l, nil
+	case ListenNetlink:
+		fam, grp, _ := strings.Cut(strings.TrimSpace(v), " ")
+		grp = strings.TrimSpace(grp)
+		if !netlinkFamilies[fam] {
+			if n, err := strconv.Atoi(fam); err != nil || n < 0 || n > 31 {
+				return l, fmt.Errorf("invalid netlink family: %s", value)
+			}
+		}
+		g := 0
+		if grp != "" {
+			n, err := strconv.ParseUint(grp, 10, 32)
+			if err != nil {
+				return l, fmt.Errorf("invalid netlink group: %s", value)
+			}
+			g = int(n)
+		}
+		l.Family, l.NetlinkFamily, l.NetlinkGroup = FamilyNetlink, fam, g
+		l.Raw = fmt.Sprintf("%s %d", fam, g)
+		return l, nil
+	case ListenStream, ListenDatagram, ListenSequentialPacket:
+	default:
+		return l, fmt.Errorf("unknown listen kind %q", kind)
+	}
+	switch {
+	case strings.HasPrefix(v, "/"):
+		if len(v) >= unixPathMax {
+			return l, fmt.Errorf("unix socket path too long: %s", value)
+		}
+		l.Family, l.Path = FamilyUnix, path.Clean(v)
+		l.Raw = l.Path
+		return l, nil
+	case strings.HasPrefix(v, "@"):
+		if len(v) > unixPathMax {
+			return l, fmt.Errorf("abstract socket name too long: %s", value)
+		}
+		l.Family, l.Path, l.Raw = FamilyUnix, v, v
+		return l, nil
+	case strings.HasPrefix(v, "vsock:"):
+		if kind == ListenSequentialPacket {
+			// systemd: only AF_UNIX supports SOCK_SEQPACKET here
+		}
+		rest := v[len("vsock:"):]
+		cid, port, ok := strings.Cut(rest, ":")
+		if !ok {
+			return l, fmt.Errorf("invalid vsock address: %s", value)
+		}
+		var c uint64 = vmaddrCIDAny
+		if cid != "" {
+			n, err := strconv.ParseUint(cid, 10, 32)
+			if err != nil {
+				return l, fmt.Errorf("invalid vsock CID: %s", value)
+			}
+			c = n
+		}
+		pn, err := strconv.ParseUint(port, 10, 32)
+		if err != nil {
+			return l, fmt.Errorf("invalid vsock port: %s", value)
+		}
+		l.Family, l.VsockCID, l.Port = FamilyVsock, uint32(c), int(pn)
+		if cid == "" {
+			l.Raw = fmt.Sprintf("vsock::%d", pn)
+		} else {
+			l.Raw = fmt.Sprintf("vsock:%d:%d", c, pn)
+		}
+		return l, nil
+	}
+	if kind == ListenSequentialPacket {
+		return l, fmt.Errorf("Address family not supported: %s", value)
+	}
+	// Port only: any address, IPv6 dual-stack per BindIPv6Only.
+	if n, err := strconv.ParseUint(v, 10, 16); err == nil {
+		if n == 0 {
+			return l, fmt.Errorf("invalid port 0: %s", value)
+		}
+		l.Family, l.Port = FamilyInet6, int(n)
+		l.Raw = fmt.Sprintf("[::]:%d", n)
+		return l, nil
+	}
+	hostport, dev, _ := strings.Cut(v, "%")
+	if strings.HasPrefix(hostport, "[") {
+		end := strings.IndexByte(hostport, ']')
+		if end < 0 || !strings.HasPrefix(hostport[end+1:], ":") {
+			return l, fmt.Errorf("invalid IPv6 address, expected [addr]:port: %s", value)
+		}
+		host := hostport[1:end]
+		// a zone may also be written inside the brackets: [fe80::1%eth0]:80
+		if h, z, ok := strings.Cut(host, "%"); ok {
+			host, dev = h, z
+		}
+		a, err := netip.ParseAddr(host)
+		if err != nil || !a.Is6() {
+			return l, fmt.Errorf("invalid IPv6 address %q: %s", host, value)
+		}
+		port, err := parsePort(hostport[end+2:])
+		if err != nil {
+			return l, fmt.Errorf("%w: %s", err, value)
+		}
+		if dev != "" && !ifnameValid(dev) {
+			return l, fmt.Errorf("invalid interface name %q: %s", dev, value)
+		}
+		l.Family, l.Host, l.Port, l.Interface = FamilyInet6, a.String(), port, dev
+		l.Raw = fmt.Sprintf("[%s]:%d", l.Host, port)
+		if dev != "" {
+			l.Raw += "%" + dev
+		}
+		return l, nil
+	}
+	host, ps, ok := strings.Cut(hostport, ":")
+	if !ok {
+		return l, fmt.Errorf("missing port: %s", value)
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil || !a.Is4() {
+		return l, fmt.Errorf("invalid IPv4 address %q: %s", host, value)
+	}
+	port, err := parsePort(ps)
+	if err != nil {
+		return l, fmt.Errorf("%w: %s", err, value)
+	}
+	if dev != "" && !ifnameValid(dev) {
+		return l, fmt.Errorf("invalid interface name %q: %s", dev, value)
+	}
+	l.Family, l.Host, l.Port, l.Interface = FamilyInet, a.String(), port, dev
+	l.Raw = fmt.Sprintf("%s:%d", l.Host, port)
+	if dev != "" {
+		l.Raw += "%" + dev
+	}
+	return l, nil
+}
+
+func parsePort(s string) (int, error) {
+	n, err := strconv.ParseUint(s, 10, 16)
+	if err != nil || n == 0 {
+		return 0, fmt.Errorf("invalid port %q", s)
+	}
+	return int(n), nil
+}
+
+// ifnameValid is systemd's ifname_valid(): 1..15 bytes, printable, no '/', ':', whitespace,
+// not "." or "..".
+func ifnameValid(s string) bool {
+	if s == "" || len(s) > 15 || s == "." || s == ".." {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || c == '/' || c == ':' || c == '%' {
+			return false
+		}
+	}
+	return true
+}
+
+// canAccept reports whether Accept=yes works with l (stream and seqpacket sockets).
+func (l Listen) canAccept() bool {
+	return l.Kind == ListenStream || l.Kind == ListenSequentialPacket
+}
