@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# The seed example, end to end: flint holds /run/foobar.sk, the first connection starts foobard.
+#
+#   bash examples/foobar/demo.sh [--go]     (as root; --go uses the Go server instead of server.c)
+#
+# Builds bin/flint, bin/foobard (server.c, or goserver with --go) and bin/foobar-client, installs
+# the server as /usr/local/bin/foobard, writes foobar.socket/foobar.service into a temporary unit
+# directory, enables the socket, runs `flint run` in the background, shows that the socket exists
+# while no foobard runs, talks to it with the client, shows `flint status foobar.service`, and
+# stops flint with SIGTERM. Exits non-zero if any step failed.
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+cd "$root" || exit 1
+server=c
+[ "${1:-}" = "--go" ] && server=go
+
+failed=0
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+fail() { printf '\033[31mFAILED: %s\033[0m\n' "$*"; failed=$((failed + 1)); }
+must() { "$@" || { fail "$*"; finish; }; }
+
+work=$(mktemp -d /tmp/foobar-demo.XXXXXX)
+units=$work/units
+control=$work/control.sock
+flint_pid=
+finish() {
+  if [ -n "$flint_pid" ] && kill -0 "$flint_pid" 2>/dev/null; then
+    kill -TERM "$flint_pid" 2>/dev/null; sleep 1; kill -KILL "$flint_pid" 2>/dev/null
+  fi
+  if [ "$failed" -eq 0 ]; then
+    say "demo OK"; rm -rf "$work"; exit 0
+  fi
+  say "demo FAILED ($failed step(s)); flint's output: $work/flint.log"
+  exit 1
+}
+
+[ "$(id -u)" -eq 0 ] || { echo "demo.sh: run as root (it installs /usr/local/bin/foobard and uses /run)" >&2; exit 1; }
+
+if [ "$server" = c ] && ! { command -v gcc >/dev/null && [ -e /usr/include/systemd/sd-daemon.h ]; }; then
+  say "installing gcc and libsystemd-dev"
+  must env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc libsystemd-dev
+fi
+
+say "build flint, the server ($server) and the client"
+mkdir -p bin
+must go build -o bin/flint ./cmd/flint
+must go build -o bin/foobar-client ./examples/foobar/client
+if [ "$server" = c ]; then
+  must gcc -O2 -o bin/foobard examples/foobar/server.c -lsystemd
+else
+  must go build -o bin/foobard ./examples/foobar/goserver
+fi
+must install -m 0755 bin/foobard /usr/local/bin/foobard
+
+say "unit files ($units)"
+mkdir -p "$units"
+cp examples/foobar/foobar.socket examples/foobar/foobar.service "$units/"
+cat "$units/foobar.socket" "$units/foobar.service"
+
+say "flint --units $units enable foobar.socket"
+must bin/flint --units "$units" enable foobar.socket
+ls -l "$units/sockets.target.wants/" || fail "no sockets.target.wants/ after enable"
+
+say "flint run --units $units --control $control &"
+if pgrep -a -x foobard; then # a leftover would make the checks below lie
+  fail "a foobard process already runs (not started by this demo): stop it first"; finish
+fi
+bin/flint run --units "$units" --control "$control" >"$work/flint.log" 2>&1 &
+flint_pid=$!
+for _ in $(seq 100); do
+  [ -S /run/foobar.sk ] && [ -S "$control" ] && break
+  kill -0 "$flint_pid" 2>/dev/null || break
+  sleep 0.1
+done
+if ! kill -0 "$flint_pid" 2>/dev/null; then
+  fail "flint run exited early:"; cat "$work/flint.log"; flint_pid=; finish
+fi
+
+say "the socket exists, and no foobard runs yet"
+ls -l /run/foobar.sk || fail "/run/foobar.sk does not exist"
+if pgrep -a -x foobard; then fail "foobard runs before any connection"; else echo "(no foobard process)"; fi
+
+say "connect: the first connection starts foobard"
+printf 'hello, flint\nsecond line\n' | bin/foobar-client -socket /run/foobar.sk || fail "echo through /run/foobar.sk"
+echo "again" | bin/foobar-client -socket /run/foobar.sk || fail "second connection"
+pgrep -a -x foobard || fail "no foobard process after the connection"
+
+say "flint status foobar.service"
+bin/flint --control "$control" status foobar.service | tee "$work/status.txt"
+rc=${PIPESTATUS[0]}
+[ "$rc" -eq 0 ] || fail "flint status exited $rc (want 0: active)"
+grep -Eq 'TriggeredBy:.*foobar\.socket' "$work/status.txt" || fail "status does not say TriggeredBy: foobar.socket"
+
+say "SIGTERM to flint (pid $flint_pid)"
+kill -TERM "$flint_pid"
+rc=0
+for _ in $(seq 150); do kill -0 "$flint_pid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$flint_pid" 2>/dev/null; then
+  fail "flint still running 15s after SIGTERM"
+else
+  wait "$flint_pid"; rc=$?
+  [ "$rc" -eq 0 ] || fail "flint exited $rc after SIGTERM (want 0)"
+  echo "flint exited $rc"
+fi
+flint_pid=
+if pgrep -a -x foobard; then fail "foobard still runs after flint stopped"; fi
+finish

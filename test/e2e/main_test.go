@@ -1,0 +1,316 @@
+// Package e2e holds end-to-end tests of the real flint binary: TestMain builds bin/flint (and the
+// seed example's servers) once, each test writes unit files under t.TempDir(), starts
+// `flint run --units DIR --control SOCK` as a child process, connects to real sockets and drives
+// the CLI exactly as a user would.
+//
+// The test binary doubles as a service program: run as `e2e.test __e2e_envdump OUT MODE` it
+// records the environment and open fds it was started with (see envdump_test.go).
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Paths of the binaries TestMain builds; the directory is removed when the tests end.
+var (
+	flintBin    string // cmd/flint
+	foobardC    string // examples/foobar/server.c, gcc -lsystemd
+	foobardGo   string // examples/foobar/goserver
+	selfBin     string // this test binary, used as a service program
+	repoRootDir string
+)
+
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == envdumpVerb {
+		os.Exit(envdumpMain(os.Args[2:]))
+	}
+	os.Exit(runTests(m))
+}
+
+func runTests(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "flint-e2e-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	if err := buildAll(dir); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: build:", err)
+		return 1
+	}
+	return m.Run()
+}
+
+func buildAll(dir string) error {
+	_, file, _, _ := runtime.Caller(0)
+	repoRootDir = filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+	var err error
+	if selfBin, err = os.Executable(); err != nil {
+		return err
+	}
+	flintBin = filepath.Join(dir, "flint")
+	foobardC = filepath.Join(dir, "foobard")
+	foobardGo = filepath.Join(dir, "goserver")
+	steps := [][]string{
+		{"go", "build", "-o", flintBin, "./cmd/flint"},
+		{"go", "build", "-o", foobardGo, "./examples/foobar/goserver"},
+		// A missing compiler or libsystemd-dev is a failure, not a skip: .ci/run installs them.
+		{"gcc", "-O2", "-Wall", "-o", foobardC, "examples/foobar/server.c", "-lsystemd"},
+	}
+	for _, s := range steps {
+		cmd := exec.Command(s[0], s[1:]...)
+		cmd.Dir = repoRootDir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("%s: %w\n%s", strings.Join(s, " "), err, out)
+		}
+	}
+	return nil
+}
+
+// syncBuffer collects a child's output while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// manager is one `flint run` child process.
+type manager struct {
+	t       *testing.T
+	units   string
+	control string
+	cmd     *exec.Cmd
+	out     *syncBuffer
+	done    chan struct{} // closed when the process has exited; then err is set
+	err     error
+}
+
+// notImplemented reports whether flint's output says the verb does not exist yet.
+//
+// TODO(lead): remove this guard (and its callers' t.Skip) once `flint run` and `flint enable`
+// are implemented: from then on a missing verb must fail the tests.
+func notImplemented(out string) bool {
+	return strings.Contains(out, "not implemented") || strings.Contains(out, "unknown command")
+}
+
+// startManager starts `flint run --units units --control SOCK` and waits until its control socket
+// exists. The process is stopped (SIGTERM, then SIGKILL) when the test ends unless the test
+// stopped it itself.
+func startManager(t *testing.T, units string) *manager {
+	t.Helper()
+	m := &manager{
+		t:       t,
+		units:   units,
+		control: filepath.Join(t.TempDir(), "control.sock"),
+		out:     &syncBuffer{},
+		done:    make(chan struct{}),
+	}
+	m.cmd = exec.Command(flintBin, "run", "--units", units, "--control", m.control)
+	m.cmd.Stdout = m.out
+	m.cmd.Stderr = m.out
+	// Own process group, so that a stray service cannot outlive the test through it.
+	m.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := m.cmd.Start(); err != nil {
+		t.Fatalf("start flint run: %v", err)
+	}
+	go func() {
+		m.err = m.cmd.Wait()
+		close(m.done)
+	}()
+	t.Cleanup(func() {
+		if !m.exited() {
+			m.cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-m.done:
+			case <-time.After(10 * time.Second):
+				m.cmd.Process.Kill()
+				<-m.done
+			}
+		}
+		if t.Failed() {
+			t.Logf("flint run output:\n%s", m.out.String())
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if m.exited() {
+			if notImplemented(m.out.String()) {
+				t.Skip("manager not yet implemented")
+			}
+			t.Fatalf("flint run exited early (%v):\n%s", m.err, m.out.String())
+		}
+		if fi, err := os.Stat(m.control); err == nil && fi.Mode()&os.ModeSocket != 0 {
+			return m
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("flint run: no control socket %s after 10s:\n%s", m.control, m.out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (m *manager) exited() bool {
+	select {
+	case <-m.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// terminate sends SIGTERM and returns the exit code; it fails the test if flint takes more than
+// 15 seconds.
+func (m *manager) terminate() int {
+	m.t.Helper()
+	if err := m.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		m.t.Fatalf("SIGTERM flint: %v", err)
+	}
+	select {
+	case <-m.done:
+	case <-time.After(15 * time.Second):
+		m.t.Fatalf("flint run still running 15s after SIGTERM:\n%s", m.out.String())
+	}
+	return m.cmd.ProcessState.ExitCode()
+}
+
+// flint runs one CLI verb against this manager and returns its combined output and exit code.
+func (m *manager) flint(args ...string) (string, int) {
+	m.t.Helper()
+	return runFlint(m.t, append([]string{"--control", m.control}, args...)...)
+}
+
+// runFlint runs the flint binary with args (30s limit) and returns combined output and exit code.
+func runFlint(t *testing.T, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command(flintBin, args...)
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = &out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("flint %s: %v", strings.Join(args, " "), err)
+	}
+	timer := time.AfterFunc(30*time.Second, func() { cmd.Process.Kill() })
+	defer timer.Stop()
+	err := cmd.Wait()
+	if err != nil {
+		if _, ok := err.(*exec.ExitError); !ok {
+			t.Fatalf("flint %s: %v", strings.Join(args, " "), err)
+		}
+	}
+	return out.String(), cmd.ProcessState.ExitCode()
+}
+
+// writeUnits writes name -> content files into a new unit directory and returns it.
+func writeUnits(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "units")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// wantedBy links unit into DIR/target.wants/ the way `flint enable` does, for tests that are
+// not about enable.
+func wantedBy(t *testing.T, dir, target, unit string) {
+	t.Helper()
+	wants := filepath.Join(dir, target+".wants")
+	if err := os.MkdirAll(wants, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(dir, unit), filepath.Join(wants, unit)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// copyExecutable copies a built binary to a per-test path, so that processes running it can be
+// told apart from other tests' (see pidsOf).
+func copyExecutable(t *testing.T, src string) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), filepath.Base(src))
+	in, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// pidsOf lists the processes whose executable is path.
+func pidsOf(path string) []int {
+	ents, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range ents {
+		var pid int
+		if _, err := fmt.Sscanf(e.Name(), "%d", &pid); err != nil {
+			continue
+		}
+		if exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe")); err == nil && exe == path {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// waitFor polls cond every 20ms until it is true or timeout passes.
+func waitFor(timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		if cond() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// isSocket reports whether path exists and is a socket.
+func isSocket(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode()&os.ModeSocket != 0
+}
+
+// isSymlink reports whether path is a symbolic link (what enable creates).
+func isSymlink(path string) bool {
+	fi, err := os.Lstat(path)
+	return err == nil && fi.Mode()&os.ModeSymlink != 0
+}
