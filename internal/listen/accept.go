@@ -24,6 +24,10 @@ type Conn struct {
 	// RemoteAddr and RemotePort are the values of REMOTE_ADDR and REMOTE_PORT; empty for
 	// unix sockets.
 	RemoteAddr, RemotePort string
+	// Peer is the remote address as systemd prints it in the instance's Description=:
+	// "127.0.0.1:40000", "[::1]:40000", "vsock:3:5000"; empty for unix sockets (systemd
+	// then uses the unit name).
+	Peer string
 	// PeerUID and PeerPID come from SO_PEERCRED for unix sockets; -1 otherwise.
 	PeerUID, PeerPID int
 	// SourceKey groups connections for MaxConnectionsPerSource=: the remote IP address,
@@ -80,6 +84,7 @@ func describe(fd int) (*Conn, error) {
 		c.Local = fmt.Sprintf("%d:%d", l.CID, l.Port)
 		c.Remote = fmt.Sprintf("%d:%d", r.CID, r.Port)
 		c.RemoteAddr = fmt.Sprintf("vsock:%d", r.CID)
+		c.Peer = fmt.Sprintf("vsock:%d:%d", r.CID, r.Port)
 		c.RemotePort = strconv.FormatUint(uint64(r.Port), 10)
 		c.SourceKey = strconv.FormatUint(uint64(r.CID), 10)
 	case *unix.SockaddrUnix:
@@ -112,6 +117,11 @@ func (c *Conn) setIP(l netip.Addr, lport int, r netip.Addr, rport int) {
 	c.Remote = ntop(r) + ":" + strconv.Itoa(rport)
 	c.RemoteAddr = r.Unmap().String()
 	c.RemotePort = strconv.Itoa(rport)
+	if r.Unmap().Is4() {
+		c.Peer = c.RemoteAddr + ":" + c.RemotePort
+	} else {
+		c.Peer = "[" + ntop(r) + "]:" + c.RemotePort
+	}
 	c.SourceKey = c.RemoteAddr
 }
 

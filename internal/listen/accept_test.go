@@ -2,11 +2,13 @@ package listen
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -68,6 +70,9 @@ func TestAccept(t *testing.T) {
 				t.Errorf("RemoteAddr %q SourceKey %q; want %q %q", c.RemoteAddr, c.SourceKey, tc.wantAddr, tc.wantSource)
 			}
 			if tc.dialNet != "unix" {
+				if want := client.LocalAddr().String(); c.Peer != want {
+					t.Errorf("Peer = %q, want %q", c.Peer, want)
+				}
 				if want := strconv.Itoa(client.LocalAddr().(*net.TCPAddr).Port); c.RemotePort != want {
 					t.Errorf("RemotePort = %q, want %q", c.RemotePort, want)
 				}
@@ -133,5 +138,83 @@ func TestSetIP(t *testing.T) {
 				t.Errorf("got %q %q %q; want %q %q %q", c.Local, c.Remote, c.RemoteAddr, tc.wantLocal, tc.wantRe, tc.wantAddr)
 			}
 		})
+	}
+}
+
+// TestInstanceNamesGolden replays what systemd 252 itself named real connections.
+func TestInstanceNamesGolden(t *testing.T) {
+	data, err := os.ReadFile("testdata/instance_names.golden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Split(line, "|")
+		if len(f) != 7 {
+			t.Fatalf("bad golden line %q", line)
+		}
+		t.Run(f[3], func(t *testing.T) {
+			n, _ := strconv.ParseUint(f[0], 10, 64)
+			c := Conn{Local: f[1], Remote: f[2]}
+			if f[4] != "" {
+				// Rebuild the Conn from addresses as Accept does.
+				local := netip.MustParseAddrPort(hostPort(f[1]))
+				remote := netip.MustParseAddrPort(hostPort(f[2]))
+				c = Conn{}
+				c.setIP(local.Addr(), int(local.Port()), remote.Addr(), int(remote.Port()))
+			}
+			if got := InstanceName(n, &c); got != f[3] {
+				t.Errorf("InstanceName = %q, want %q", got, f[3])
+			}
+			if c.RemoteAddr != f[4] || c.RemotePort != f[5] || c.Peer != f[6] {
+				t.Errorf("REMOTE_ADDR %q REMOTE_PORT %q Peer %q; want %q %q %q", c.RemoteAddr, c.RemotePort, c.Peer, f[4], f[5], f[6])
+			}
+		})
+	}
+}
+
+// hostPort turns systemd's unbracketed "addr:port" into a parseable "[addr]:port".
+func hostPort(s string) string {
+	i := strings.LastIndexByte(s, ':')
+	if !strings.Contains(s[:i], ":") {
+		return s
+	}
+	return "[" + s[:i] + "]" + s[i:]
+}
+
+func TestAcceptVsock(t *testing.T) {
+	if _, err := os.Stat("/sys/module/vsock_loopback"); err != nil {
+		t.Skip("no vsock loopback transport (module vsock_loopback) to connect through")
+	}
+	spec := unit.Listen{Kind: unit.ListenStream, Family: unit.FamilyVsock, VsockCID: unix.VMADDR_CID_ANY, Port: 20275}
+	s, err := Open(spec, nil)
+	if err != nil {
+		t.Skipf("no vsock: %v", err)
+	}
+	defer s.Close(nil)
+	fd, err := unix.Socket(unix.AF_VSOCK, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Connect(fd, &unix.SockaddrVM{CID: unix.VMADDR_CID_LOCAL, Port: 20275}); err != nil {
+		t.Skipf("no vsock loopback (vsock_loopback module): %v", err)
+	}
+	cl, _ := unix.Getsockname(fd)
+	cport := cl.(*unix.SockaddrVM).Port
+	waitReadable(t, s.Fd())
+	c, err := s.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.File.Close()
+	wantRemote := fmt.Sprintf("1:%d", cport)
+	if c.Local != "1:20275" || c.Remote != wantRemote || c.RemoteAddr != "vsock:1" || c.SourceKey != "1" {
+		t.Errorf("got %+v", c)
+	}
+	if got := InstanceName(4, c); got != "4-1:20275-"+wantRemote {
+		t.Errorf("InstanceName = %q", got)
 	}
 }
