@@ -1,0 +1,111 @@
+package difftest
+
+import "path"
+
+// KnownDifference is one property that the differential test does not compare (for the
+// units matching Units, a path.Match pattern), and why. docs/compatibility.md lists them.
+// With Entry set, only that entry of a list property is ignored; with LoadState set, the
+// difference applies only to units flint loads in that state.
+type KnownDifference struct {
+	Units     string
+	Property  string
+	Entry     string
+	LoadState string
+	Reason    string
+}
+
+// KnownDifferences are the accepted differences between `flint show` and systemd 252's
+// `systemctl show` on the same unit files.
+var KnownDifferences = []KnownDifference{
+	{Units: "*", Property: "RequiresMountsFor", Reason: "systemd adds the mount points of every path the unit uses (socket paths, WorkingDirectory=, ...) and resolves them against its mount units; flint has no mount units and shows only the explicit RequiresMountsFor= paths."},
+	{Units: "*", Property: "UnitFileState", Reason: "with SYSTEMD_UNIT_PATH set, systemd 252 ignores the .wants/ symlinks of the unit path when it computes the enablement state (the units still get the dependency), so it says \"disabled\" where flint says \"enabled\"."},
+	{Units: "*", Property: "Documentation", Reason: "systemd drops Documentation= URIs it considers invalid with a warning; flint keeps the list as written."},
+}
+
+// ImplicitOnlyInSystemd are the dependencies systemd adds that flint does not have, removed
+// from systemd's dependency lists before comparing: a pattern and the reason.
+var ImplicitOnlyInSystemd = []KnownDifference{
+	{Units: "*.slice", Property: "dependencies", Reason: "systemd puts every service and socket in a slice (Requires= and After= system.slice or system-<prefix>.slice); flint has no cgroup slices."},
+	{Units: "*.mount", Property: "dependencies", Reason: "systemd orders units After= the mount units of the paths they use (-.mount, ...); flint has no mount units."},
+	{Units: "systemd-journald.socket", Property: "dependencies", Reason: "systemd orders units that log to the journal After=systemd-journald.socket; flint captures output itself."},
+	{Units: "init.scope", Property: "dependencies", Reason: "systemd's own scope unit."},
+	{Units: "*.timer", Property: "dependencies", Reason: "flint does not load timer units: their Triggers=/Before= links and the After=/TriggeredBy= they give the units they start are missing."},
+	{Units: "*.path", Property: "dependencies", Reason: "flint does not load path units (same as timers)."},
+	{Units: "*.automount", Property: "dependencies", Reason: "flint does not load automount units."},
+	{Units: "*.device", Property: "dependencies", Reason: "flint does not load device units."},
+	{Units: "*.swap", Property: "dependencies", Reason: "flint does not load swap units."},
+	{Units: "*.scope", Property: "dependencies", Reason: "flint does not know scope units."},
+}
+
+// SandboxOrderings are units systemd orders a unit after because of sandboxing and state
+// directories that flint parses but does not enforce: PrivateTmp= adds
+// After=systemd-tmpfiles-setup.service, and settings that need a writable /var
+// (StateDirectory=, LogsDirectory=, DynamicUser=, ...) add After=systemd-remount-fs.service.
+// They are accepted as extra entries of systemd's After= (and the matching Before= of those
+// units).
+var SandboxOrderings = []string{"systemd-tmpfiles-setup.service", "systemd-remount-fs.service"}
+
+// OpenBugs are differences that are flint bugs to fix, not accepted behaviour; the test
+// skips them so that it guards everything else, and lists them in its log.
+var OpenBugs = []KnownDifference{
+	{Units: "*", Property: "FragmentPath", LoadState: "masked", Reason: "flint bug (loader): for a unit masked by a symlink to /dev/null, systemd shows the symlink's path as FragmentPath, flint shows /dev/null."},
+	{Units: "*", Property: "Requires", Entry: "dbus.socket", Reason: "flint bug (loader): systemd adds Requires= and After=dbus.socket to Type=dbus services."},
+	{Units: "*", Property: "After", Entry: "dbus.socket", Reason: "flint bug (loader): see Requires=dbus.socket."},
+	{Units: "dbus.socket", Property: "Before", Reason: "flint bug (loader): the reverse side of After=dbus.socket of Type=dbus services."},
+	{Units: "*", Property: "StandardOutput", Reason: "flint bug (decoder): systemd's default StandardOutput= is inherit when StandardInput= is tty or socket (journal otherwise); flint always defaults to journal."},
+	{Units: "svc-specifiers.service", Property: "Environment", Reason: "flint bug (specifiers): %s is the shell of the manager's user from the user database (/bin/bash for root here); flint says /bin/sh."},
+	{Units: "user@*.service", Property: "OOMPolicy", Reason: "flint bug (decoder): OOMPolicy= defaults to continue when Delegate= is on."},
+	{Units: "*", Property: "After", Entry: "runlevel?.target", Reason: "flint bug (loader): a dependency on an alias (runlevel3.target, default.target, ...) must be resolved to the unit's real name, as systemd does."},
+	{Units: "*", Property: "After", Entry: "default.target", Reason: "flint bug (loader): see runlevel?.target."},
+	{Units: "systemd-update-utmp-runlevel.service", Property: "After", Entry: "*.target", Reason: "flint bug (loader): its After=runlevel?.target must read as the real targets (see runlevel?.target)."},
+	{Units: "*.target", Property: "Before", Entry: "systemd-update-utmp-runlevel.service", Reason: "flint bug (loader): the reverse side of unresolved alias dependencies (see runlevel?.target)."},
+	{Units: "sysinit.target", Property: "After", Entry: "systemd-pcrphase.service", Reason: "flint bug (loader): a target's implicit After= on the units it wants must not be added when that unit is already ordered after the target (systemd avoids the loop)."},
+}
+
+// TriggeredByOnlyLoaded: systemd fills TriggeredBy= only from socket units that happen to be
+// loaded at that moment (it unloads unreferenced units between two `systemctl show` calls),
+// flint from every socket in the unit path; systemd's list must be a subset of flint's.
+const TriggeredByOnlyLoaded = "systemd fills TriggeredBy= only from the socket units it has loaded at that moment (unreferenced units are garbage-collected between calls); flint from every socket unit in the path. The test checks that systemd's list is a subset of flint's."
+
+func allDifferences() []KnownDifference {
+	return append(KnownDifferences[:len(KnownDifferences):len(KnownDifferences)], OpenBugs...)
+}
+
+// skipped reports whether property prop of unit (loaded by flint in loadState) is a known
+// difference as a whole.
+func skipped(unit, prop, loadState string) bool {
+	for _, k := range allDifferences() {
+		if k.Property != prop || k.Entry != "" || (k.LoadState != "" && k.LoadState != loadState) {
+			continue
+		}
+		if ok, _ := path.Match(k.Units, unit); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// ignoredEntry reports whether entry of the list property prop of unit is a known difference.
+func ignoredEntry(unit, prop, entry string) bool {
+	for _, k := range allDifferences() {
+		if k.Property != prop || k.Entry == "" {
+			continue
+		}
+		okUnit, _ := path.Match(k.Units, unit)
+		okEntry, _ := path.Match(k.Entry, entry)
+		if okUnit && okEntry {
+			return true
+		}
+	}
+	return false
+}
+
+// implicitOnlyInSystemd reports whether a dependency systemd lists is one flint never adds.
+func implicitOnlyInSystemd(dep string) bool {
+	for _, k := range ImplicitOnlyInSystemd {
+		if ok, _ := path.Match(k.Units, dep); ok {
+			return true
+		}
+	}
+	return false
+}

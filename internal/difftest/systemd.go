@@ -1,0 +1,245 @@
+// Package difftest compares flint's reading of unit files with the real systemd's.
+//
+// Boot starts the machine's own systemd (/lib/systemd/systemd) as PID 1 of private pid, mount
+// and uts namespaces, with a private /run, /tmp and /var/tmp and SYSTEMD_UNIT_PATH set to a
+// directory of unit files; Show runs `systemctl show` inside it. The package's test loads the
+// same directory with flint's unit.Loader and compares the properties one by one.
+//
+// Booting needs root (unshare, mount, nsenter). Nothing leaves the namespaces: the unit files
+// are only loaded, the boot target has no dependencies, and Stop kills PID 1 by its pid, which
+// takes every process of the pid namespace with it.
+package difftest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// SystemdBinary is the systemd that Boot runs.
+var SystemdBinary = "/lib/systemd/systemd"
+
+// BootTarget is the unit Boot starts: written into the work directory, no dependencies.
+const BootTarget = "difftest-boot.target"
+
+// Systemd is a running systemd that is PID 1 of its own namespaces.
+type Systemd struct {
+	Pid     int    // systemd's pid as the host sees it
+	LogPath string // systemd's console output
+	unshare *exec.Cmd
+	done    chan struct{} // closed when unshare has been waited for
+}
+
+// bootScript runs inside the new namespaces (as the child of unshare --fork): it gives the
+// namespace private /run, /tmp and /var/tmp and carries the work directory in at its own
+// path (it may itself live under /tmp), then execs systemd. $1 work dir, $2 unit path, $3
+// systemd, $4 target.
+const bootScript = `set -e
+mount -t tmpfs -o mode=0755 tmpfs /run
+mkdir -p /run/.difftest-work
+mount --bind "$1" /run/.difftest-work
+mount -t tmpfs -o mode=1777 tmpfs /tmp
+mount -t tmpfs -o mode=1777 tmpfs /var/tmp
+mkdir -p "$1"
+mount --move /run/.difftest-work "$1"
+rmdir /run/.difftest-work
+export container=other SYSTEMD_UNIT_PATH="$2"
+exec "$3" --system --unit="$4" --log-target=console --log-level=info --show-status=no
+`
+
+// Boot starts systemd with SYSTEMD_UNIT_PATH=unitPath (a trailing ':' appends systemd's
+// default path, as systemd itself reads the variable). workDir must exist; systemd's log and
+// the boot target go there, and unitPath's directories must be inside it. Boot returns when
+// systemd answers on its private bus socket, or fails when ctx ends first.
+func Boot(ctx context.Context, workDir, unitPath string) (*Systemd, error) {
+	if os.Geteuid() != 0 {
+		return nil, errors.New("boot systemd: needs root")
+	}
+	for _, tool := range []string{"unshare", "nsenter", "mount"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return nil, fmt.Errorf("boot systemd: %w", err)
+		}
+	}
+	if _, err := os.Stat(SystemdBinary); err != nil {
+		return nil, fmt.Errorf("boot systemd: %w", err)
+	}
+	workDir, err := filepath.Abs(workDir)
+	if err != nil {
+		return nil, err
+	}
+	targetDir := filepath.Join(workDir, "boot")
+	if err := os.MkdirAll(targetDir, 0o755); err != nil {
+		return nil, fmt.Errorf("boot systemd: %w", err)
+	}
+	target := "[Unit]\nDescription=difftest boot target\nDefaultDependencies=no\n"
+	if err := os.WriteFile(filepath.Join(targetDir, BootTarget), []byte(target), 0o644); err != nil {
+		return nil, fmt.Errorf("boot systemd: %w", err)
+	}
+	logPath := filepath.Join(workDir, "systemd.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, fmt.Errorf("boot systemd: %w", err)
+	}
+	defer logFile.Close()
+	// The boot target's directory comes last so that it never shadows a unit under test.
+	fullPath := strings.TrimSuffix(unitPath, ":") + ":" + targetDir
+	if strings.HasSuffix(unitPath, ":") {
+		fullPath += ":"
+	}
+	cmd := exec.Command("unshare", "--pid", "--fork", "--mount", "--mount-proc", "--uts",
+		"--propagation", "private",
+		"/bin/sh", "-c", bootScript, "difftest-boot", workDir, fullPath, SystemdBinary, BootTarget)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("boot systemd: %w", err)
+	}
+	s := &Systemd{LogPath: logPath, unshare: cmd, done: make(chan struct{})}
+	go func() { cmd.Wait(); close(s.done) }()
+
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if s.Pid == 0 {
+			s.Pid = childOf(cmd.Process.Pid)
+		}
+		if s.Pid != 0 && s.ready() {
+			return s, nil
+		}
+		select {
+		case <-ctx.Done():
+			s.Stop()
+			return nil, fmt.Errorf("boot systemd: %w; log:\n%s", ctx.Err(), tail(logPath))
+		case <-s.done:
+			return nil, fmt.Errorf("boot systemd: exited early (%v); log:\n%s", cmd.ProcessState, tail(logPath))
+		case <-tick.C:
+		}
+	}
+}
+
+// ready reports whether systemd's private bus socket exists in its mount namespace, and that
+// the process there is really systemd (not still the boot shell).
+func (s *Systemd) ready() bool {
+	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", s.Pid))
+	if err != nil || filepath.Base(exe) != "systemd" {
+		return false
+	}
+	fi, err := os.Stat(fmt.Sprintf("/proc/%d/root/run/systemd/private", s.Pid))
+	return err == nil && fi.Mode()&os.ModeSocket != 0
+}
+
+// childOf returns the first child of pid, or 0.
+func childOf(pid int) int {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(data))
+	if len(f) == 0 {
+		return 0
+	}
+	n, _ := strconv.Atoi(f[0])
+	return n
+}
+
+func tail(path string) string {
+	data, _ := os.ReadFile(path)
+	if len(data) > 4000 {
+		data = data[len(data)-4000:]
+	}
+	return string(data)
+}
+
+// Stop kills systemd (SIGKILL by pid: PID 1 of a namespace ignores SIGTERM), which ends
+// every process of its pid namespace, and waits for unshare to exit.
+func (s *Systemd) Stop() error {
+	if s.Pid != 0 {
+		syscall.Kill(s.Pid, syscall.SIGKILL)
+	}
+	select {
+	case <-s.done:
+		return nil
+	case <-time.After(5 * time.Second):
+	}
+	// systemd never appeared or did not die: kill unshare itself.
+	s.unshare.Process.Kill()
+	select {
+	case <-s.done:
+		return nil
+	case <-time.After(5 * time.Second):
+		return fmt.Errorf("stop systemd: unshare (pid %d) did not exit", s.unshare.Process.Pid)
+	}
+}
+
+// Systemctl runs systemctl with args inside the namespaces and returns its standard output.
+// A non-zero exit is an error carrying stderr, except that the output is still returned.
+func (s *Systemd) Systemctl(ctx context.Context, args ...string) ([]byte, error) {
+	full := append([]string{"-t", strconv.Itoa(s.Pid), "-m", "-p", "-u", "systemctl", "--no-pager"}, args...)
+	cmd := exec.CommandContext(ctx, "nsenter", full...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return out, fmt.Errorf("systemctl %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return out, nil
+}
+
+// Property is one Name=Value line of `systemctl show`.
+type Property struct{ Name, Value string }
+
+// Show runs `systemctl show -p props... units...` and returns each unit's properties in
+// systemctl's order. An empty props shows everything systemctl shows without -p.
+func (s *Systemd) Show(ctx context.Context, units, props []string) ([][]Property, error) {
+	args := []string{"show"}
+	if len(props) > 0 {
+		args = append(args, "-p", strings.Join(props, ","))
+	}
+	args = append(args, "--")
+	args = append(args, units...)
+	out, err := s.Systemctl(ctx, args...)
+	if err != nil {
+		return nil, err
+	}
+	blocks := ParseShow(out)
+	if len(blocks) != len(units) {
+		return nil, fmt.Errorf("systemctl show %d units printed %d blocks", len(units), len(blocks))
+	}
+	return blocks, nil
+}
+
+// ParseShow splits `systemctl show` output of several units (blocks separated by an empty
+// line) into their properties. A value may contain '='; only the first one separates.
+func ParseShow(out []byte) [][]Property {
+	var blocks [][]Property
+	var cur []Property
+	started := false
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" {
+			if started {
+				blocks = append(blocks, cur)
+			}
+			cur, started = nil, false
+			continue
+		}
+		started = true
+		name, value, _ := strings.Cut(line, "=")
+		cur = append(cur, Property{Name: name, Value: value})
+	}
+	if started {
+		blocks = append(blocks, cur)
+	}
+	return blocks
+}

@@ -1,0 +1,575 @@
+package unit
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Property is one line of `systemctl show`: a systemd D-Bus property name and its value
+// formatted exactly as systemctl 252 prints it.
+type Property struct {
+	Name, Value string
+}
+
+// Properties returns the configuration properties of u under systemd's names and in
+// systemctl's value formats and order, as `systemctl show` prints them for a unit that is
+// loaded but not running. Runtime properties (ActiveState, MainPID, NAccepted...) are not
+// included: a manager merges its own with MergeProperties. Like `systemctl show -p NAME`,
+// properties with an empty value are included; `show` without -p drops them.
+//
+// A unit that is not loaded (not-found, masked) gets only the [Unit]-level properties
+// systemd still knows: Id, Names, Description, LoadState, LoadError and the paths.
+func Properties(u *Unit) []Property {
+	var ps propList
+	loaded := u.LoadState == Loaded || u.LoadState == BadSetting || u.LoadState == LoadError
+	if loaded {
+		switch {
+		case u.Service != nil:
+			serviceProperties(&ps, u.Service)
+			execProperties(&ps, &u.Service.Exec)
+			killProperties(&ps, &u.Service.Kill)
+		case u.Socket != nil:
+			socketProperties(&ps, u)
+			execProperties(&ps, &u.Socket.Exec)
+			killProperties(&ps, &u.Socket.Kill)
+		}
+	}
+	unitProperties(&ps, u, loaded)
+	return SortProperties(u.Type, ps)
+}
+
+// propList collects properties in any order; SortProperties puts them in systemctl's.
+type propList []Property
+
+func (p *propList) add(name, value string) { *p = append(*p, Property{name, value}) }
+func (p *propList) bool(name string, b bool) {
+	p.add(name, FormatBool(b))
+}
+func (p *propList) int(name string, i int) { p.add(name, strconv.Itoa(i)) }
+func (p *propList) strv(name string, list []string) {
+	p.add(name, FormatStrv(list))
+}
+func (p *propList) span(name string, d time.Duration) { p.add(name, FormatTimespan(d)) }
+
+// spanInf formats d with 0 meaning "infinity", as systemd's timeouts that 0 disables.
+func (p *propList) spanInf(name string, d time.Duration) {
+	if d == 0 {
+		p.add(name, "infinity")
+		return
+	}
+	p.add(name, FormatTimespan(d))
+}
+
+// exec adds one property line per command, as systemctl prints an a(sasbttttuii) property,
+// and, for services, the ...Ex variant with the prefix flags spelled out.
+func (p *propList) exec(name string, cmds []ExecCommand, withEx bool) {
+	for _, c := range cmds {
+		p.add(name, formatExec(c, false))
+	}
+	if withEx {
+		for _, c := range cmds {
+			p.add(name+"Ex", formatExec(c, true))
+		}
+	}
+}
+
+func formatExec(c ExecCommand, ex bool) string {
+	var b strings.Builder
+	b.WriteString("{ path=")
+	b.WriteString(c.Path)
+	b.WriteString(" ; argv[]=")
+	b.WriteString(strings.Join(c.Argv, " "))
+	if ex {
+		b.WriteString(" ; flags=")
+		b.WriteString(strings.Join(execFlagNames(c.Flags), " "))
+	} else {
+		b.WriteString(" ; ignore_errors=")
+		b.WriteString(FormatBool(c.Flags.IgnoreFailure))
+	}
+	b.WriteString(" ; start_time=[n/a] ; stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }")
+	return b.String()
+}
+
+// execFlagNames spells out the prefixes as systemd's exec_command_flags_to_strv.
+func execFlagNames(f ExecFlags) []string {
+	var out []string
+	if f.IgnoreFailure {
+		out = append(out, "ignore-failure")
+	}
+	if f.FullPrivilege {
+		out = append(out, "privileged")
+	}
+	if f.NoSetuid && !f.AmbientOnly {
+		out = append(out, "no-setuid")
+	}
+	if f.AmbientOnly {
+		out = append(out, "ambient")
+	}
+	if f.NoEnvExpand {
+		out = append(out, "no-env-expand")
+	}
+	return out
+}
+
+func serviceProperties(p *propList, s *ServiceSection) {
+	typ := string(s.Type)
+	p.add("Type", typ)
+	p.add("ExitType", orDefault(s.ExitType, "main"))
+	p.add("Restart", orDefault(s.Restart, "no"))
+	p.add("PIDFile", s.PIDFile)
+	p.add("NotifyAccess", notifyAccess(s))
+	p.span("RestartUSec", s.RestartSec)
+	p.spanInf("TimeoutStartUSec", s.TimeoutStartSec)
+	p.spanInf("TimeoutStopUSec", s.TimeoutStopSec)
+	if s.TimeoutAbortSec != 0 {
+		p.span("TimeoutAbortUSec", s.TimeoutAbortSec)
+	} else {
+		p.spanInf("TimeoutAbortUSec", s.TimeoutStopSec)
+	}
+	p.add("TimeoutStartFailureMode", orDefault(s.TimeoutStartFailureMode, "terminate"))
+	p.add("TimeoutStopFailureMode", orDefault(s.TimeoutStopFailureMode, "terminate"))
+	p.spanInf("RuntimeMaxUSec", s.RuntimeMaxSec)
+	// systemd 252 shows the watchdog in effect, which is infinity until the service runs.
+	p.add("WatchdogUSec", "infinity")
+	p.bool("RootDirectoryStartOnly", s.RootDirectoryStartOnly)
+	p.bool("RemainAfterExit", s.RemainAfterExit)
+	p.bool("GuessMainPID", s.GuessMainPID)
+	p.add("RestartPreventExitStatus", formatExitStatus(s.RestartPreventExitStatus))
+	p.add("RestartForceExitStatus", formatExitStatus(s.RestartForceExitStatus))
+	p.add("SuccessExitStatus", formatExitStatus(s.SuccessExitStatus))
+	p.add("BusName", s.BusName)
+	p.int("FileDescriptorStoreMax", s.FileDescriptorStoreMax)
+	p.add("USBFunctionDescriptors", s.USBFunctionDescriptors)
+	p.add("USBFunctionStrings", s.USBFunctionStrings)
+	p.add("OOMPolicy", orDefault(s.OOMPolicy, "stop"))
+	p.exec("ExecCondition", s.ExecCondition, true)
+	p.exec("ExecStartPre", s.ExecStartPre, true)
+	p.exec("ExecStart", s.ExecStart, true)
+	p.exec("ExecStartPost", s.ExecStartPost, true)
+	p.exec("ExecReload", s.ExecReload, true)
+	p.exec("ExecStop", s.ExecStop, true)
+	p.exec("ExecStopPost", s.ExecStopPost, true)
+}
+
+func notifyAccess(s *ServiceSection) string {
+	if s.NotifyAccess != "" {
+		return s.NotifyAccess
+	}
+	if s.Type == Notify || s.Type == NotifyReload || s.WatchdogSec > 0 {
+		return "main"
+	}
+	return "none"
+}
+
+func socketProperties(p *propList, u *Unit) {
+	s := u.Socket
+	p.add("BindIPv6Only", orDefault(s.BindIPv6Only, "default"))
+	backlog := uint64(s.Backlog)
+	if backlog > 2147483647 {
+		backlog = 2147483647 // systemd keeps it in an int: SOMAXCONN_DELUXE
+	}
+	p.add("Backlog", strconv.FormatUint(backlog, 10))
+	p.spanInf("TimeoutUSec", s.TimeoutSec)
+	p.add("BindToDevice", s.BindToDevice)
+	p.add("SocketUser", s.SocketUser)
+	p.add("SocketGroup", s.SocketGroup)
+	p.add("SocketMode", FormatMode(uint32(s.SocketMode.Perm())))
+	p.add("DirectoryMode", FormatMode(uint32(s.DirectoryMode.Perm())))
+	p.bool("Accept", s.Accept)
+	p.bool("FlushPending", s.FlushPending)
+	p.bool("Writable", s.Writable)
+	p.bool("KeepAlive", s.KeepAlive)
+	p.span("KeepAliveTimeUSec", s.KeepAliveTime)
+	p.span("KeepAliveIntervalUSec", s.KeepAliveInterval)
+	p.int("KeepAliveProbes", s.KeepAliveProbes)
+	p.span("DeferAcceptUSec", s.DeferAcceptSec)
+	p.bool("NoDelay", s.NoDelay)
+	p.int("Priority", s.Priority)
+	p.add("ReceiveBuffer", strconv.FormatUint(s.ReceiveBuffer, 10))
+	p.add("SendBuffer", strconv.FormatUint(s.SendBuffer, 10))
+	p.int("IPTOS", s.IPTOS)
+	p.int("IPTTL", s.IPTTL)
+	p.add("PipeSize", strconv.FormatUint(s.PipeSize, 10))
+	p.bool("FreeBind", s.FreeBind)
+	p.bool("Transparent", s.Transparent)
+	p.bool("Broadcast", s.Broadcast)
+	p.bool("PassCredentials", s.PassCredentials)
+	p.bool("PassSecurity", s.PassSecurity)
+	p.bool("PassPacketInfo", s.PassPacketInfo)
+	p.add("Timestamping", orDefault(s.Timestamping, "off"))
+	p.bool("RemoveOnStop", s.RemoveOnStop)
+	for _, l := range s.Listen {
+		p.add("Listen", FormatListen(l))
+	}
+	p.strv("Symlinks", s.Symlinks)
+	p.int("Mark", s.Mark)
+	p.int("MaxConnections", s.MaxConnections)
+	p.int("MaxConnectionsPerSource", s.MaxConnectionsPerSource)
+	p.add("MessageQueueMaxMessages", strconv.FormatInt(s.MessageQueueMaxMessages, 10))
+	p.add("MessageQueueMessageSize", strconv.FormatInt(s.MessageQueueMessageSize, 10))
+	p.add("TCPCongestion", s.TCPCongestion)
+	p.bool("ReusePort", s.ReusePort)
+	p.add("SmackLabel", s.SmackLabel)
+	p.add("SmackLabelIPIn", s.SmackLabelIPIn)
+	p.add("SmackLabelIPOut", s.SmackLabelIPOut)
+	p.add("FileDescriptorName", orDefault(s.FileDescriptorName, u.Name))
+	p.add("SocketProtocol", socketProtocolNumber(s.SocketProtocol))
+	p.span("TriggerLimitIntervalUSec", s.TriggerLimitInterval)
+	p.int("TriggerLimitBurst", s.TriggerLimitBurst)
+	p.exec("ExecStartPre", s.ExecStartPre, false)
+	p.exec("ExecStartPost", s.ExecStartPost, false)
+	p.exec("ExecStopPre", s.ExecStopPre, false)
+	p.exec("ExecStopPost", s.ExecStopPost, false)
+}
+
+// socketProtocolNumber is SocketProtocol= as the IPPROTO number systemd exports.
+func socketProtocolNumber(s string) string {
+	switch s {
+	case "udplite":
+		return strconv.Itoa(syscall.IPPROTO_UDPLITE)
+	case "sctp":
+		return strconv.Itoa(syscall.IPPROTO_SCTP)
+	}
+	return "0"
+}
+
+func execProperties(p *propList, e *ExecContext) {
+	p.strv("Environment", e.Environment)
+	var files []string
+	for _, f := range e.EnvironmentFiles {
+		files = append(files, fmt.Sprintf("%s (ignore_errors=%s)", f.Path, FormatBool(f.Optional)))
+	}
+	// EnvironmentFiles is an a(sb): one line per entry, like the Exec* properties.
+	for _, f := range files {
+		p.add("EnvironmentFiles", f)
+	}
+	p.strv("PassEnvironment", e.PassEnvironment)
+	p.strv("UnsetEnvironment", e.UnsetEnvironment)
+	p.add("UMask", FormatMode(uint32(e.UMask.Perm())))
+	for _, r := range e.Rlimits {
+		name, ok := rlimitNames[r.Resource]
+		if !ok {
+			continue
+		}
+		p.add("Limit"+name, formatRlimit(r.Hard))
+		p.add("Limit"+name+"Soft", formatRlimit(r.Soft))
+	}
+	wd := e.WorkingDirectory
+	if e.WorkingDirectoryOptional && wd != "" {
+		wd = "!" + wd
+	}
+	p.add("WorkingDirectory", wd)
+	p.add("RootDirectory", e.RootDirectory)
+	if e.OOMScoreAdjustSet {
+		p.int("OOMScoreAdjust", e.OOMScoreAdjust)
+	}
+	if e.NiceSet {
+		p.int("Nice", e.Nice)
+	}
+	p.add("StandardInput", stdName(stdinOf(e)))
+	p.add("StandardInputFileDescriptorName", stdFDName(stdinOf(e)))
+	p.add("StandardOutput", stdName(stdoutOf(e)))
+	p.add("StandardOutputFileDescriptorName", stdFDName(stdoutOf(e)))
+	p.add("StandardError", stdName(stderrOf(e)))
+	p.add("StandardErrorFileDescriptorName", stdFDName(stderrOf(e)))
+	p.add("TTYPath", e.TTYPath)
+	p.add("SyslogIdentifier", e.SyslogIdentifier)
+	p.add("User", e.User)
+	p.add("Group", e.Group)
+	p.bool("DynamicUser", e.DynamicUser)
+	p.strv("SupplementaryGroups", e.SupplementaryGroups)
+	p.add("RuntimeDirectoryPreserve", orDefault(e.RuntimeDirectoryPreserve, "no"))
+	p.add("RuntimeDirectoryMode", FormatMode(uint32(e.RuntimeDirectoryMode.Perm())))
+	p.strv("RuntimeDirectory", sortedStrings(e.RuntimeDirectory))
+	p.add("StateDirectoryMode", FormatMode(uint32(e.StateDirectoryMode.Perm())))
+	p.strv("StateDirectory", sortedStrings(e.StateDirectory))
+	p.add("CacheDirectoryMode", FormatMode(uint32(e.CacheDirectoryMode.Perm())))
+	p.strv("CacheDirectory", sortedStrings(e.CacheDirectory))
+	p.add("LogsDirectoryMode", FormatMode(uint32(e.LogsDirectoryMode.Perm())))
+	p.strv("LogsDirectory", sortedStrings(e.LogsDirectory))
+	p.add("ConfigurationDirectoryMode", FormatMode(uint32(e.ConfigurationDirectoryMode.Perm())))
+	p.strv("ConfigurationDirectory", sortedStrings(e.ConfigurationDirectory))
+}
+
+// Standard stream defaults as systemd applies them: input null; output journal unless input
+// is a terminal or the socket (then inherit); error inherit.
+func stdinOf(e *ExecContext) string {
+	if e.StandardInput == "" {
+		if e.StandardInputText != "" {
+			return "data"
+		}
+		return "null"
+	}
+	return e.StandardInput
+}
+
+func stdoutOf(e *ExecContext) string {
+	if e.StandardOutput != "" {
+		return e.StandardOutput
+	}
+	switch stdName(stdinOf(e)) {
+	case "tty", "tty-force", "tty-fail", "socket":
+		return "inherit"
+	}
+	return "journal"
+}
+
+func stderrOf(e *ExecContext) string { return orDefault(e.StandardError, "inherit") }
+
+// stdName is the exported StandardX value: "file:/x" is shown as "file", "fd:name" as "fd".
+func stdName(v string) string {
+	if i := strings.IndexByte(v, ':'); i >= 0 {
+		return v[:i]
+	}
+	return v
+}
+
+// stdFDName is the StandardXFileDescriptorName of "fd:NAME" (or "fd", whose name is the unit's
+// socket name in systemd; "" here).
+func stdFDName(v string) string {
+	if strings.HasPrefix(v, "fd:") {
+		return v[3:]
+	}
+	return ""
+}
+
+var rlimitNames = map[int]string{
+	syscall.RLIMIT_CPU: "CPU", syscall.RLIMIT_FSIZE: "FSIZE", syscall.RLIMIT_DATA: "DATA",
+	syscall.RLIMIT_STACK: "STACK", syscall.RLIMIT_CORE: "CORE", 5: "RSS",
+	syscall.RLIMIT_NOFILE: "NOFILE", syscall.RLIMIT_AS: "AS", 6: "NPROC", 8: "MEMLOCK",
+	10: "LOCKS", 11: "SIGPENDING", 12: "MSGQUEUE", 13: "NICE", 14: "RTPRIO", 15: "RTTIME",
+}
+
+func formatRlimit(v uint64) string {
+	if v == Infinity {
+		return "infinity"
+	}
+	return strconv.FormatUint(v, 10)
+}
+
+func killProperties(p *propList, k *KillContext) {
+	p.add("KillMode", orDefault(k.KillMode, "control-group"))
+	kill := k.KillSignal
+	if kill == 0 {
+		kill = syscall.SIGTERM
+	}
+	p.int("KillSignal", int(kill))
+	restart := k.RestartKillSignal
+	if restart == 0 {
+		restart = kill
+	}
+	p.int("RestartKillSignal", int(restart))
+	p.int("FinalKillSignal", int(sigOr(k.FinalKillSignal, syscall.SIGKILL)))
+	p.bool("SendSIGKILL", k.SendSIGKILL)
+	p.bool("SendSIGHUP", k.SendSIGHUP)
+	p.int("WatchdogSignal", int(sigOr(k.WatchdogSignal, syscall.SIGABRT)))
+}
+
+func sigOr(s, def syscall.Signal) syscall.Signal {
+	if s == 0 {
+		return def
+	}
+	return s
+}
+
+func unitProperties(p *propList, u *Unit, loaded bool) {
+	p.add("Id", u.Name)
+	names := u.Names
+	if len(names) == 0 {
+		names = []string{u.Name}
+	}
+	p.strv("Names", names)
+	desc := u.Unit.Description
+	if desc == "" {
+		desc = u.Name
+	}
+	p.add("Description", desc)
+	p.add("LoadState", string(u.LoadState))
+	p.add("FragmentPath", u.FragmentPath)
+	p.add("SourcePath", u.SourcePath)
+	p.strv("DropInPaths", u.DropInPaths)
+	p.add("LoadError", loadErrorProperty(u))
+	if !loaded {
+		return
+	}
+	s := &u.Unit
+	p.strv("Requires", s.Requires)
+	p.strv("Requisite", s.Requisite)
+	p.strv("Wants", s.Wants)
+	p.strv("BindsTo", s.BindsTo)
+	p.strv("PartOf", s.PartOf)
+	p.strv("Upholds", s.Upholds)
+	p.strv("Conflicts", s.Conflicts)
+	p.strv("Before", s.Before)
+	p.strv("After", s.After)
+	p.strv("OnSuccess", s.OnSuccess)
+	p.strv("OnFailure", s.OnFailure)
+	p.strv("Triggers", u.Triggers)
+	p.strv("TriggeredBy", u.TriggeredBy)
+	p.strv("PropagatesReloadTo", s.PropagatesReloadTo)
+	p.strv("ReloadPropagatedFrom", s.ReloadPropagatedFrom)
+	p.strv("PropagatesStopTo", s.PropagatesStopTo)
+	p.strv("StopPropagatedFrom", s.StopPropagatedFrom)
+	p.strv("JoinsNamespaceOf", s.JoinsNamespaceOf)
+	p.strv("RequiresMountsFor", s.RequiresMountsFor)
+	p.strv("Documentation", s.Documentation)
+	p.bool("StopWhenUnneeded", s.StopWhenUnneeded)
+	p.bool("RefuseManualStart", s.RefuseManualStart)
+	p.bool("RefuseManualStop", s.RefuseManualStop)
+	p.bool("AllowIsolate", s.AllowIsolate)
+	p.bool("DefaultDependencies", s.DefaultDependencies)
+	// systemd 252 initialises OnSuccessJobMode to "fail" (a quirk it prints as such).
+	p.add("OnSuccessJobMode", orDefault(s.OnSuccessJobMode, "fail"))
+	p.add("OnFailureJobMode", orDefault(s.OnFailureJobMode, "replace"))
+	p.bool("IgnoreOnIsolate", s.IgnoreOnIsolate)
+	p.spanInf("JobTimeoutUSec", s.JobTimeout)
+	running := s.JobRunningTimeout
+	if running == 0 {
+		running = s.JobTimeout // JobTimeoutSec= sets both unless JobRunningTimeoutSec= is given
+	}
+	p.spanInf("JobRunningTimeoutUSec", running)
+	p.add("JobTimeoutAction", orDefault(s.JobTimeoutAction, "none"))
+	p.span("StartLimitIntervalUSec", s.StartLimitInterval)
+	p.int("StartLimitBurst", s.StartLimitBurst)
+	p.add("StartLimitAction", orDefault(s.StartLimitAction, "none"))
+	p.add("FailureAction", orDefault(s.FailureAction, "none"))
+	p.add("FailureActionExitStatus", exitStatusOrNotSet(s.FailureActionExitStatus))
+	p.add("SuccessAction", orDefault(s.SuccessAction, "none"))
+	p.add("SuccessActionExitStatus", exitStatusOrNotSet(s.SuccessActionExitStatus))
+	p.add("RebootArgument", s.RebootArgument)
+	p.add("CollectMode", orDefault(s.CollectMode, "inactive"))
+	p.bool("CanIsolate", (u.Type == TypeTarget || u.Type == TypeService) && s.AllowIsolate)
+	p.bool("CanReload", u.Service != nil && len(u.Service.ExecReload) > 0)
+}
+
+func exitStatusOrNotSet(v int) string {
+	if v < 0 {
+		return "[not set]"
+	}
+	return strconv.Itoa(v)
+}
+
+// loadErrorProperty is LoadError as systemctl prints it: the D-Bus error name and message.
+func loadErrorProperty(u *Unit) string {
+	switch u.LoadState {
+	case NotFound:
+		return fmt.Sprintf("org.freedesktop.systemd1.NoSuchUnit \"Unit %s not found.\"", u.Name)
+	case Masked:
+		return fmt.Sprintf("org.freedesktop.systemd1.UnitMasked \"Unit %s is masked.\"", u.Name)
+	case BadSetting:
+		return fmt.Sprintf("org.freedesktop.systemd1.BadUnitSetting \"Unit %s has a bad unit file setting.\"", u.Name)
+	case LoadError:
+		return fmt.Sprintf("org.freedesktop.systemd1.LoadFailed \"Unit %s failed to load properly, please adjust/correct and reload service manager: %s\"", u.Name, u.LoadError)
+	}
+	return ""
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// formatExitStatus prints an exit status set as systemctl: codes, then signal names
+// without "SIG", each ascending.
+func formatExitStatus(s ExitStatusSet) string {
+	codes := append([]int(nil), s.Codes...)
+	sort.Ints(codes)
+	sigs := append([]syscall.Signal(nil), s.Signals...)
+	sort.Slice(sigs, func(i, j int) bool { return sigs[i] < sigs[j] })
+	var out []string
+	for i, c := range codes {
+		if i > 0 && c == codes[i-1] {
+			continue
+		}
+		out = append(out, strconv.Itoa(c))
+	}
+	for i, sg := range sigs {
+		if i > 0 && sg == sigs[i-1] {
+			continue
+		}
+		out = append(out, strings.TrimPrefix(SignalName(sg), "SIG"))
+	}
+	return strings.Join(out, " ")
+}
+
+// MergeProperties adds extra (runtime properties from a manager, UnitFileState...) to ps,
+// replacing properties of the same name, and returns them in systemctl's order for t.
+func MergeProperties(t Type, ps []Property, extra ...Property) []Property {
+	replace := map[string]bool{}
+	for _, e := range extra {
+		replace[e.Name] = true
+	}
+	out := make([]Property, 0, len(ps)+len(extra))
+	for _, p := range ps {
+		if !replace[p.Name] {
+			out = append(out, p)
+		}
+	}
+	return SortProperties(t, append(out, extra...))
+}
+
+// SortProperties orders ps as systemctl prints a unit of type t (a stable sort: the lines of
+// a repeated property such as Listen or ExecStart keep their order). Names systemctl does
+// not know go last, in their given order.
+func SortProperties(t Type, ps []Property) []Property {
+	rank := propertyRank(t)
+	out := append([]Property(nil), ps...)
+	sort.SliceStable(out, func(i, j int) bool {
+		ri, ok := rank[out[i].Name]
+		if !ok {
+			ri = len(rank)
+		}
+		rj, ok := rank[out[j].Name]
+		if !ok {
+			rj = len(rank)
+		}
+		return ri < rj
+	})
+	return out
+}
+
+var propertyRanks = map[Type]map[string]int{}
+
+func init() {
+	for t, order := range map[Type][]string{TypeService: servicePropertyOrder, TypeSocket: socketPropertyOrder, TypeTarget: targetPropertyOrder} {
+		m := make(map[string]int, len(order))
+		for i, n := range order {
+			if _, dup := m[n]; !dup {
+				m[n] = i
+			}
+		}
+		propertyRanks[t] = m
+	}
+}
+
+func propertyRank(t Type) map[string]int {
+	if m, ok := propertyRanks[t]; ok {
+		return m
+	}
+	return propertyRanks[TypeTarget] // the [Unit] properties only
+}
+
+// PropertyNames returns every property name systemctl 252 knows for a unit of type t, in its
+// order (what `show --all` lists).
+func PropertyNames(t Type) []string {
+	switch t {
+	case TypeService:
+		return append([]string(nil), servicePropertyOrder...)
+	case TypeSocket:
+		return append([]string(nil), socketPropertyOrder...)
+	}
+	return append([]string(nil), targetPropertyOrder...)
+}
+
+// sortedStrings is a sorted copy: systemd keeps the *Directory= lists sorted.
+func sortedStrings(l []string) []string {
+	c := append([]string(nil), l...)
+	sort.Strings(c)
+	return c
+}

@@ -1,0 +1,206 @@
+package unit
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// This file holds the value formats of `systemctl show` (systemd 252's bus-print-properties.c,
+// time-util.c and escape.c), learnt by running the real systemctl.
+
+// timespanUnits are format_timespan()'s units, largest first.
+var timespanUnits = []struct {
+	suffix string
+	usec   uint64
+}{
+	{"y", 31557600 * 1e6},
+	{"month", 2629800 * 1e6},
+	{"w", 7 * 24 * 3600 * 1e6},
+	{"d", 24 * 3600 * 1e6},
+	{"h", 3600 * 1e6},
+	{"min", 60 * 1e6},
+	{"s", 1e6},
+	{"ms", 1e3},
+	{"us", 1},
+}
+
+// FormatTimespan formats d as systemd's format_timespan() with no rounding, the way
+// `systemctl show` prints *USec properties: "1min 30s", "100ms", "1.500000s", "0",
+// "infinity" (for DurationInfinity or any negative duration). The resolution is 1µs.
+func FormatTimespan(d time.Duration) string {
+	if d < 0 || d == DurationInfinity {
+		return "infinity"
+	}
+	t := uint64(d / time.Microsecond)
+	if t == 0 {
+		return "0"
+	}
+	var b strings.Builder
+	for _, u := range timespanUnits {
+		if t == 0 {
+			break
+		}
+		if t < u.usec {
+			continue
+		}
+		a, rem := t/u.usec, t%u.usec
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		// Below a minute, a remainder is shown as a decimal fraction of the current unit.
+		if t < 60*1e6 && rem > 0 {
+			digits := 0
+			for cc := u.usec; cc > 1; cc /= 10 {
+				digits++
+			}
+			if digits > 0 {
+				fmt.Fprintf(&b, "%d.%0*d%s", a, digits, rem, u.suffix)
+				t = 0
+				continue
+			}
+		}
+		fmt.Fprintf(&b, "%d%s", a, u.suffix)
+		t = rem
+	}
+	return b.String()
+}
+
+// FormatBool is systemctl's yes/no.
+func FormatBool(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// FormatMode prints a file mode or umask as systemctl: four octal digits ("0644").
+func FormatMode(m uint32) string { return fmt.Sprintf("%04o", m) }
+
+// FormatStrv prints a list the way systemctl prints an array-of-strings property: each
+// element shell-quoted when needed (ShellQuote), joined with single spaces.
+func FormatStrv(list []string) string {
+	var b strings.Builder
+	for i, s := range list {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(ShellQuote(s))
+	}
+	return b.String()
+}
+
+const (
+	shellNeedEscape = "\"\\`$"
+	shellNeedQuotes = shellNeedEscape + "*?[" + "'()<>|&;!"
+)
+
+// ShellQuote is systemd's shell_maybe_quote(s, 0): s unchanged when it holds no whitespace,
+// control character, invalid UTF-8 or shell-special character; otherwise s in double quotes
+// with \ " ` $ backslash-escaped and control characters C-escaped ("\t", "\x01").
+func ShellQuote(s string) string {
+	i := 0
+	for i < len(s) {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		c := s[i]
+		if (r == utf8.RuneError && size <= 1) || c < ' ' || c == 0x7f || strings.IndexByte(" \t\n\r"+shellNeedQuotes, c) >= 0 {
+			break
+		}
+		i += size
+	}
+	if i == len(s) {
+		return s
+	}
+	var b strings.Builder
+	b.WriteByte('"')
+	b.WriteString(s[:i])
+	for i < len(s) {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		c := s[i]
+		switch {
+		case c < ' ' || c == 0x7f || (r == utf8.RuneError && size <= 1):
+			b.WriteString(cescapeByte(c))
+			i++
+			continue
+		case size == 1:
+			if strings.IndexByte(shellNeedEscape, c) >= 0 {
+				b.WriteByte('\\')
+			}
+			b.WriteByte(c)
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// cescapeByte is systemd's cescape_char().
+func cescapeByte(c byte) string {
+	switch c {
+	case '\a':
+		return `\a`
+	case '\b':
+		return `\b`
+	case '\f':
+		return `\f`
+	case '\n':
+		return `\n`
+	case '\r':
+		return `\r`
+	case '\t':
+		return `\t`
+	case '\v':
+		return `\v`
+	case '\\':
+		return `\\`
+	case '"':
+		return `\"`
+	case '\'':
+		return `\'`
+	}
+	if c < ' ' || c >= 127 {
+		return fmt.Sprintf(`\x%02x`, c)
+	}
+	return string(c)
+}
+
+// FormatListen prints one Listen*= entry as systemctl's Listen property: the address as
+// systemd formats it (port-only becomes "[::]:PORT", vsock's any-CID "vsock::PORT") and the
+// kind without its "Listen" prefix in parentheses: "/run/foo.sk (Stream)".
+func FormatListen(l Listen) string {
+	return FormatListenAddress(l) + " (" + strings.TrimPrefix(string(l.Kind), "Listen") + ")"
+}
+
+// FormatListenAddress is the address part of FormatListen.
+func FormatListenAddress(l Listen) string {
+	switch l.Family {
+	case FamilyInet:
+		return canonicalIP(orDefault(l.Host, "0.0.0.0")) + ":" + strconv.Itoa(l.Port)
+	case FamilyInet6:
+		return "[" + canonicalIP(orDefault(l.Host, "::")) + "]:" + strconv.Itoa(l.Port)
+	case FamilyVsock:
+		if l.VsockCID == 0xFFFFFFFF {
+			return fmt.Sprintf("vsock::%d", l.Port)
+		}
+		return fmt.Sprintf("vsock:%d:%d", l.VsockCID, l.Port)
+	case FamilyNetlink:
+		return fmt.Sprintf("%s %d", l.NetlinkFamily, l.NetlinkGroup)
+	}
+	if l.Path != "" {
+		return l.Path
+	}
+	return l.Raw
+}
+
+// canonicalIP is an address as inet_ntop writes it ("0:0::1" -> "::1").
+func canonicalIP(host string) string {
+	if ip := net.ParseIP(host); ip != nil {
+		return ip.String()
+	}
+	return host
+}
