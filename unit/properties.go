@@ -30,11 +30,11 @@ func Properties(u *Unit) []Property {
 		switch {
 		case u.Service != nil:
 			serviceProperties(&ps, u.Service)
-			execProperties(&ps, &u.Service.Exec)
+			execProperties(&ps, u, &u.Service.Exec)
 			killProperties(&ps, &u.Service.Kill)
 		case u.Socket != nil:
 			socketProperties(&ps, u)
-			execProperties(&ps, &u.Socket.Exec)
+			execProperties(&ps, u, &u.Socket.Exec)
 			killProperties(&ps, &u.Socket.Kill)
 		}
 	}
@@ -237,7 +237,7 @@ func socketProtocolNumber(s string) string {
 	return "0"
 }
 
-func execProperties(p *propList, e *ExecContext) {
+func execProperties(p *propList, u *Unit, e *ExecContext) {
 	p.strv("Environment", e.Environment)
 	var files []string
 	for _, f := range e.EnvironmentFiles {
@@ -278,8 +278,18 @@ func execProperties(p *propList, e *ExecContext) {
 	p.add("StandardErrorFileDescriptorName", stdFDName(stderrOf(e)))
 	p.add("TTYPath", e.TTYPath)
 	p.add("SyslogIdentifier", e.SyslogIdentifier)
-	p.add("User", e.User)
-	p.add("Group", e.Group)
+	user, group := e.User, e.Group
+	if e.DynamicUser {
+		// systemd names a dynamic user after the unit when User= is not given.
+		if user == "" {
+			user = dynamicUserName(u)
+		}
+		if group == "" {
+			group = user
+		}
+	}
+	p.add("User", user)
+	p.add("Group", group)
 	p.bool("DynamicUser", e.DynamicUser)
 	p.strv("SupplementaryGroups", e.SupplementaryGroups)
 	p.add("RuntimeDirectoryPreserve", orDefault(e.RuntimeDirectoryPreserve, "no"))
@@ -572,4 +582,23 @@ func sortedStrings(l []string) []string {
 	c := append([]string(nil), l...)
 	sort.Strings(c)
 	return c
+}
+
+// dynamicUserName is the user systemd allocates for DynamicUser=yes without User=: the unit
+// name without its type suffix when that is a valid user name. (Otherwise systemd hashes the
+// name into "_du" + 16 hex digits; flint shows "" then.)
+func dynamicUserName(u *Unit) string {
+	n := strings.TrimSuffix(u.Name, "."+string(u.Type))
+	if len(n) == 0 || len(n) > 31 {
+		return ""
+	}
+	for i := 0; i < len(n); i++ {
+		c := n[i]
+		ok := c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' ||
+			i > 0 && (c >= '0' && c <= '9' || c == '-')
+		if !ok {
+			return ""
+		}
+	}
+	return n
 }

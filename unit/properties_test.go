@@ -1,0 +1,233 @@
+package unit
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The expected strings below were printed by systemctl 252 (see internal/difftest, which
+// checks Properties against the real systemd on a whole corpus).
+
+func TestFormatTimespan(t *testing.T) {
+	for _, tc := range []struct {
+		in   time.Duration
+		want string
+	}{
+		{0, "0"},
+		{DurationInfinity, "infinity"},
+		{-1, "infinity"},
+		{100 * time.Millisecond, "100ms"},
+		{90 * time.Second, "1min 30s"},
+		{2*time.Minute + 500*time.Millisecond, "2min 500ms"},
+		{time.Hour + 2*time.Minute + 3*time.Second, "1h 2min 3s"},
+		{1500 * time.Millisecond, "1.500000s"},
+		{1500 * time.Microsecond, "1.500ms"},
+		{59999999 * time.Microsecond, "59.999999s"},
+		{61*time.Second + 5*time.Millisecond, "1min 1.005000s"},
+		{2*time.Minute + 30500*time.Millisecond, "2min 30.500000s"},
+		{26*time.Hour + 3*time.Minute + 4*time.Second + 5*time.Millisecond + 6*time.Microsecond, "1d 2h 3min 4.005006s"},
+		{(31557600 + 2*2629800) * time.Second, "1y 2month"},
+		{25 * 24 * time.Hour, "3w 4d"},
+		{999 * time.Nanosecond, "0"},
+		{7 * time.Microsecond, "7us"},
+	} {
+		t.Run(tc.want, func(t *testing.T) {
+			if got := FormatTimespan(tc.in); got != tc.want {
+				t.Errorf("FormatTimespan(%d) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestShellQuote(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"sysinit.target", "sysinit.target"},
+		{"", ""},
+		{"A=1", "A=1"},
+		{"B=2 3", `"B=2 3"`},
+		{`system-svc\x2dtpl.slice`, `"system-svc\\x2dtpl.slice"`},
+		{"DOLLAR=$HOME", `"DOLLAR=\$HOME"`},
+		{"BACKTICK=`cmd`", "\"BACKTICK=\\`cmd\\`\""},
+		{`QUOTE="q"`, `"QUOTE=\"q\""`},
+		{"SINGLE='s'", `"SINGLE='s'"`},
+		{"GLOB=*?[x]", `"GLOB=*?[x]"`},
+		{"BANG=!", `"BANG=!"`},
+		{"TAB=a\tb", `"TAB=a\tb"`},
+		{"NL=a\nb", `"NL=a\nb"`},
+		{"CTRL=\x01", `"CTRL=\x01"`},
+		{"UTF8=héllo", "UTF8=héllo"},
+		{"PLAIN=abc-_.:/,+=@%", "PLAIN=abc-_.:/,+=@%"},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			if got := ShellQuote(tc.in); got != tc.want {
+				t.Errorf("ShellQuote(%q) = %s, want %s", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestFormatListen(t *testing.T) {
+	for _, tc := range []struct {
+		l    Listen
+		want string
+	}{
+		{Listen{Kind: ListenStream, Family: FamilyUnix, Path: "/run/foo.sk"}, "/run/foo.sk (Stream)"},
+		{Listen{Kind: ListenSequentialPacket, Family: FamilyUnix, Path: "@abs"}, "@abs (SequentialPacket)"},
+		{Listen{Kind: ListenStream, Family: FamilyInet, Host: "127.0.0.1", Port: 20400}, "127.0.0.1:20400 (Stream)"},
+		{Listen{Kind: ListenDatagram, Family: FamilyInet6, Port: 20401}, "[::]:20401 (Datagram)"},
+		{Listen{Kind: ListenStream, Family: FamilyInet6, Host: "0:0::1", Port: 20402}, "[::1]:20402 (Stream)"},
+		{Listen{Kind: ListenStream, Family: FamilyVsock, VsockCID: 2, Port: 20403}, "vsock:2:20403 (Stream)"},
+		{Listen{Kind: ListenStream, Family: FamilyVsock, VsockCID: 0xFFFFFFFF, Port: 20404}, "vsock::20404 (Stream)"},
+		{Listen{Kind: ListenNetlink, Family: FamilyNetlink, NetlinkFamily: "kobject-uevent", NetlinkGroup: 1}, "kobject-uevent 1 (Netlink)"},
+		{Listen{Kind: ListenFIFO, Path: "/run/foo.fifo"}, "/run/foo.fifo (FIFO)"},
+		{Listen{Kind: ListenSpecial, Path: "/dev/null"}, "/dev/null (Special)"},
+		{Listen{Kind: ListenMessageQueue, Path: "/mq"}, "/mq (MessageQueue)"},
+	} {
+		t.Run(tc.want, func(t *testing.T) {
+			if got := FormatListen(tc.l); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestFormatExec(t *testing.T) {
+	c := ExecCommand{Path: "/bin/sh", Argv: []string{"sh", "-c", "true"}, Flags: ExecFlags{IgnoreFailure: true, NoEnvExpand: true, ArgvZero: true}}
+	want := "{ path=/bin/sh ; argv[]=sh -c true ; ignore_errors=yes ; start_time=[n/a] ; stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }"
+	if got := formatExec(c, false); got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	wantEx := "{ path=/bin/sh ; argv[]=sh -c true ; flags=ignore-failure no-env-expand ; start_time=[n/a] ; stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }"
+	if got := formatExec(c, true); got != wantEx {
+		t.Errorf("got  %s\nwant %s", got, wantEx)
+	}
+	for _, tc := range []struct {
+		f    ExecFlags
+		want string
+	}{
+		{ExecFlags{}, ""},
+		{ExecFlags{FullPrivilege: true}, "privileged"},
+		{ExecFlags{NoSetuid: true}, "no-setuid"},
+		{ExecFlags{NoSetuid: true, AmbientOnly: true}, "ambient"},
+		{ExecFlags{AmbientOnly: true}, "ambient"},
+	} {
+		t.Run(tc.want, func(t *testing.T) {
+			if got := strings.Join(execFlagNames(tc.f), " "); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestFormatExitStatus(t *testing.T) {
+	s := ExitStatusSet{Codes: []int{4, 3, 4}, Signals: []syscall.Signal{syscall.SIGUSR1, syscall.SIGHUP}}
+	if got, want := formatExitStatus(s), "3 4 HUP USR1"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestSortProperties(t *testing.T) {
+	in := []Property{{"Id", "a.service"}, {"ExecStart", "2"}, {"Type", "simple"}, {"X-Unknown", ""}, {"ExecStart", "1"}, {"ExecStartPre", "0"}}
+	got := SortProperties(TypeService, in)
+	var names []string
+	for _, p := range got {
+		names = append(names, p.Name+"="+p.Value)
+	}
+	want := "Type=simple ExecStartPre=0 ExecStart=2 ExecStart=1 Id=a.service X-Unknown="
+	if strings.Join(names, " ") != want {
+		t.Errorf("got  %s\nwant %s", strings.Join(names, " "), want)
+	}
+	merged := MergeProperties(TypeService, got, Property{"ActiveState", "active"}, Property{"Type", "notify"})
+	if merged[0] != (Property{"Type", "notify"}) {
+		t.Errorf("MergeProperties did not replace Type: %v", merged)
+	}
+	found := false
+	for i, p := range merged {
+		if p.Name == "ActiveState" {
+			found = true
+			if merged[i-1].Name != "Id" {
+				t.Errorf("ActiveState after %s, want after Id", merged[i-1].Name)
+			}
+		}
+	}
+	if !found {
+		t.Error("ActiveState not merged")
+	}
+}
+
+// TestPropertiesGolden renders the properties of the differential test's corpus (the units
+// whose output does not depend on the machine) and compares them with golden files that were
+// checked against systemctl 252. -update rewrites them.
+func TestPropertiesGolden(t *testing.T) {
+	dir, err := filepath.Abs("../internal/difftest/testdata/units")
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := []string{"svc-tpl@one.service", `svc-tpl@a\x2db.service`, "sock-tpl@x.socket", "does-not-exist.service"}
+	for _, e := range entries {
+		n := e.Name()
+		if e.IsDir() || strings.Contains(n, "@.") || n == "svc-specifiers.service" {
+			continue
+		}
+		names = append(names, n)
+	}
+	l := NewLoader(System, []string{dir})
+	for _, n := range names {
+		t.Run(n, func(t *testing.T) {
+			var b strings.Builder
+			for _, p := range Properties(l.Load(n)) {
+				b.WriteString(p.Name + "=" + p.Value + "\n")
+			}
+			got := strings.ReplaceAll(b.String(), dir, "/UNITS")
+			golden := filepath.Join("testdata", "properties", "golden", strings.ReplaceAll(n, `\`, "_")+".txt")
+			if *update {
+				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create)", err)
+			}
+			if got != string(want) {
+				t.Errorf("properties of %s differ from %s:\n%s", n, golden, lineDiff(string(want), got))
+			}
+		})
+	}
+}
+
+// lineDiff lists the lines only in want (-) and only in got (+).
+func lineDiff(want, got string) string {
+	in := func(s string) map[string]bool {
+		m := map[string]bool{}
+		for _, l := range strings.Split(s, "\n") {
+			m[l] = true
+		}
+		return m
+	}
+	w, g := in(want), in(got)
+	var b strings.Builder
+	for _, l := range strings.Split(want, "\n") {
+		if !g[l] {
+			b.WriteString("- " + l + "\n")
+		}
+	}
+	for _, l := range strings.Split(got, "\n") {
+		if !w[l] {
+			b.WriteString("+ " + l + "\n")
+		}
+	}
+	return b.String()
+}
