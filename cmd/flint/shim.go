@@ -1,10 +1,13 @@
 package main
 
+import "github.com/flint-init/flint/internal/spawn"
+
 // spawnShimVerb is argv[1] of flint re-executing itself to become a service process (see
 // internal/spawn). It is not a user verb.
-const spawnShimVerb = "__spawn"
+const spawnShimVerb = spawn.ShimVerb
 
-// runSpawnShim is replaced by internal/spawn's shim entry point.
+// runSpawnShim is the portable spawn shim; it returns only when the service's execve could
+// not happen, with systemd's exit status for the failing step.
 func runSpawnShim(args []string) int {
-	return 127
+	return spawn.ShimMain(args)
 }

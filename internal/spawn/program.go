@@ -1,0 +1,329 @@
+package spawn
+
+import (
+	"encoding/binary"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// The program block is what the parent sends the shim over the control socket: a list of raw
+// system calls ("ops") and the data they point to. Both shims — the machine-code one
+// (testdata/nativeshim.S) and the Go one (ShimMain) — run exactly the same block, so the order
+// of the steps and the status codes are decided here, in one place.
+//
+// Layout, all little-endian 64-bit words, offsets from the start of the block:
+//
+//	word 0  total length in bytes
+//	word 1  offset of the relocation table
+//	word 2  number of relocations
+//	word 3  offset of the ops
+//	word 4  number of ops
+//	ops     10 words each: nr, arg0..arg5, status, flags, step
+//	data    strings, pointer arrays, structs
+//	relocs  one word each: offset of a word that holds a block offset and must become an address
+//
+// An op whose result is an error (-4095..-1) ends the program: the shim writes
+// {status, errno, step} (three words) to the control socket and exits with status, unless the op
+// has opIgnoreError. The last op is always execve.
+const (
+	headerWords = 5
+	opWords     = 10
+	reportBytes = 24
+)
+
+// Op flags, shared with the shims.
+const (
+	opIgnoreError = 1 // go on after an error
+	opSaveResult  = 2 // keep the result (a file descriptor) for a later opUseSaved
+	opUseSaved    = 4 // arg0 is the saved result
+	opListenPID   = 8 // not a syscall: write getpid() in decimal, NUL-terminated, at arg0
+)
+
+// Step identifiers reported by the shims; see stepNames.
+const (
+	stepSession = iota + 1
+	stepOOMScoreAdjust
+	stepNice
+	stepRlimit
+	stepUmask
+	stepGroups
+	stepGID
+	stepUID
+	stepChdir
+	stepSignals
+	stepSignalMask
+	stepFDs
+	stepListenPID
+	stepExec
+)
+
+var stepNames = map[int]string{
+	stepSession:        "setsid",
+	stepOOMScoreAdjust: "oom_score_adj",
+	stepNice:           "setpriority",
+	stepRlimit:         "setrlimit",
+	stepUmask:          "umask",
+	stepGroups:         "setgroups",
+	stepGID:            "setgid",
+	stepUID:            "setuid",
+	stepChdir:          "chdir",
+	stepSignals:        "sigaction",
+	stepSignalMask:     "sigprocmask",
+	stepFDs:            "fcntl",
+	stepListenPID:      "getpid",
+	stepExec:           "execve",
+}
+
+// ptr marks an op argument or array element that is an offset into the data area.
+type ptr int
+
+type op struct {
+	nr     uintptr
+	args   [6]uint64
+	ptrs   uint8 // bit i: args[i] is a data offset
+	status int
+	flags  uint64
+	step   int
+}
+
+// program accumulates ops and data; bytes() lays the block out.
+type program struct {
+	ops      []op
+	data     []byte
+	dataPtrs []int // offsets within data of words holding data offsets
+}
+
+// add appends an op; each argument is an integer type or a ptr.
+func (p *program) add(step, status int, flags uint64, nr uintptr, args ...any) {
+	o := op{nr: nr, status: status, flags: flags, step: step}
+	for i, a := range args {
+		switch v := a.(type) {
+		case ptr:
+			o.args[i] = uint64(v)
+			o.ptrs |= 1 << i
+		case int:
+			o.args[i] = uint64(v)
+		case uint32:
+			o.args[i] = uint64(v)
+		case uint64:
+			o.args[i] = v
+		case uintptr:
+			o.args[i] = uint64(v)
+		default:
+			panic("spawn: bad op argument type")
+		}
+	}
+	p.ops = append(p.ops, o)
+}
+
+func (p *program) align() {
+	for len(p.data)%8 != 0 {
+		p.data = append(p.data, 0)
+	}
+}
+
+// cstring stores s NUL-terminated, with extra spare bytes after it, and returns its offset.
+func (p *program) cstring(s string, spare int) ptr {
+	off := len(p.data)
+	p.data = append(p.data, s...)
+	p.data = append(p.data, make([]byte, 1+spare)...)
+	return ptr(off)
+}
+
+// bytesData stores raw bytes (8-byte aligned) and returns their offset.
+func (p *program) bytesData(b []byte) ptr {
+	p.align()
+	off := len(p.data)
+	p.data = append(p.data, b...)
+	return ptr(off)
+}
+
+// words stores 64-bit words (8-byte aligned) and returns their offset.
+func (p *program) words(w ...uint64) ptr {
+	b := make([]byte, 8*len(w))
+	for i, v := range w {
+		binary.LittleEndian.PutUint64(b[8*i:], v)
+	}
+	return p.bytesData(b)
+}
+
+// ptrArray stores a NULL-terminated array of pointers to the given data offsets.
+func (p *program) ptrArray(elems []ptr) ptr {
+	p.align()
+	off := len(p.data)
+	for _, e := range elems {
+		p.dataPtrs = append(p.dataPtrs, len(p.data))
+		p.data = binary.LittleEndian.AppendUint64(p.data, uint64(e))
+	}
+	p.data = binary.LittleEndian.AppendUint64(p.data, 0)
+	return ptr(off)
+}
+
+// bytes returns the block.
+func (p *program) bytes() []byte {
+	p.align()
+	opsOff := headerWords * 8
+	dataOff := opsOff + len(p.ops)*opWords*8
+	relOff := dataOff + len(p.data)
+	var rel []uint64
+	out := make([]byte, dataOff, relOff)
+	for i, o := range p.ops {
+		w := out[opsOff+i*opWords*8:]
+		binary.LittleEndian.PutUint64(w[0:], uint64(o.nr))
+		for j, a := range o.args {
+			if o.ptrs&(1<<j) != 0 {
+				a += uint64(dataOff)
+				rel = append(rel, uint64(opsOff+i*opWords*8+8+j*8))
+			}
+			binary.LittleEndian.PutUint64(w[8+j*8:], a)
+		}
+		binary.LittleEndian.PutUint64(w[56:], uint64(o.status))
+		binary.LittleEndian.PutUint64(w[64:], o.flags)
+		binary.LittleEndian.PutUint64(w[72:], uint64(o.step))
+	}
+	out = append(out, p.data...)
+	for _, d := range p.dataPtrs {
+		w := out[dataOff+d:]
+		binary.LittleEndian.PutUint64(w, binary.LittleEndian.Uint64(w)+uint64(dataOff))
+		rel = append(rel, uint64(dataOff+d))
+	}
+	for _, r := range rel {
+		out = binary.LittleEndian.AppendUint64(out, r)
+	}
+	binary.LittleEndian.PutUint64(out[0:], uint64(len(out)))
+	binary.LittleEndian.PutUint64(out[8:], uint64(relOff))
+	binary.LittleEndian.PutUint64(out[16:], uint64(len(rel)))
+	binary.LittleEndian.PutUint64(out[24:], uint64(opsOff))
+	binary.LittleEndian.PutUint64(out[32:], uint64(len(p.ops)))
+	return out
+}
+
+// listenPIDSlot is the room left after "LISTEN_PID=" for the decimal pid (pid_max <= 2^22, but a
+// 64-bit value fits).
+const listenPIDSlot = 20
+
+// compile turns a Config into the shim's program. ctl is the control socket's fd number in the
+// child. The order follows systemd's exec_child: session, OOM score, nice, limits, umask,
+// credentials, working directory, signals, then exec.
+func compile(c *Config, ctl int) []byte {
+	p := &program{}
+	// Only fds 0..ctl survive: whatever the manager inherited without close-on-exec must not
+	// reach the service (systemd closes all other fds too). They are marked close-on-exec rather
+	// than closed, because the Go shim's runtime has fds of its own up there. Kernels before 5.11
+	// lack CLOSE_RANGE_CLOEXEC; there only the manager's own close-on-exec discipline protects.
+	p.add(stepFDs, StatusFDs, opIgnoreError, unix.SYS_CLOSE_RANGE, ctl+1, uint64(^uint32(0)), unix.CLOSE_RANGE_CLOEXEC)
+	if c.NewSession {
+		p.add(stepSession, StatusSetsid, 0, syscall.SYS_SETSID)
+	} else if c.Pgid != 0 {
+		p.add(stepSession, StatusSetsid, 0, syscall.SYS_SETPGID, 0, c.Pgid)
+	}
+	if c.OOMScoreAdjust != nil {
+		path := p.cstring("/proc/self/oom_score_adj", 0)
+		val := itoa(*c.OOMScoreAdjust)
+		buf := p.cstring(val, 0)
+		p.add(stepOOMScoreAdjust, StatusOOMAdjust, opSaveResult, syscall.SYS_OPENAT,
+			atFDCWD, path, syscall.O_WRONLY|syscall.O_CLOEXEC)
+		p.add(stepOOMScoreAdjust, StatusOOMAdjust, opUseSaved, syscall.SYS_WRITE, 0, buf, len(val))
+		p.add(stepOOMScoreAdjust, StatusOOMAdjust, opUseSaved|opIgnoreError, syscall.SYS_CLOSE, 0)
+	}
+	if c.Nice != nil {
+		p.add(stepNice, StatusNice, 0, syscall.SYS_SETPRIORITY, syscall.PRIO_PROCESS, 0, uint64(int64(*c.Nice)))
+	}
+	for _, r := range c.Rlimits {
+		lim := p.words(r.Soft, r.Hard)
+		p.add(stepRlimit, StatusLimits, 0, syscall.SYS_PRLIMIT64, 0, r.Resource, lim, 0)
+	}
+	if c.Umask != nil {
+		p.add(stepUmask, StatusFailure, 0, syscall.SYS_UMASK, *c.Umask)
+	}
+	if cr := c.Credential; cr != nil {
+		if !cr.NoSetGroups {
+			b := make([]byte, 4*len(cr.Groups)+4)
+			for i, g := range cr.Groups {
+				binary.LittleEndian.PutUint32(b[4*i:], g)
+			}
+			p.add(stepGroups, StatusGroup, 0, syscall.SYS_SETGROUPS, len(cr.Groups), p.bytesData(b))
+		}
+		p.add(stepGID, StatusGroup, 0, syscall.SYS_SETGID, cr.Gid)
+		p.add(stepUID, StatusUser, 0, syscall.SYS_SETUID, cr.Uid)
+	}
+	dir := c.Dir
+	if dir == "" {
+		dir = "/"
+	}
+	var dirFlags uint64
+	if c.DirOptional {
+		dirFlags = opIgnoreError
+	}
+	p.add(stepChdir, StatusChdir, dirFlags, syscall.SYS_CHDIR, p.cstring(dir, 0))
+	// Dispositions set to SIG_IGN survive execve (handlers do not): reset them all, as systemd
+	// does, then ignore SIGPIPE if asked. Errors (SIGKILL, SIGSTOP) are expected and ignored.
+	dfl := p.words(0, 0, 0, 0)
+	for sig := 1; sig <= 64; sig++ {
+		if sig == int(syscall.SIGKILL) || sig == int(syscall.SIGSTOP) {
+			continue
+		}
+		p.add(stepSignals, StatusSignalMask, opIgnoreError, syscall.SYS_RT_SIGACTION, sig, dfl, 0, 8)
+	}
+	if c.IgnoreSIGPIPE {
+		ign := p.words(1, 0, 0, 0) // SIG_IGN
+		p.add(stepSignals, StatusSignalMask, 0, syscall.SYS_RT_SIGACTION, int(syscall.SIGPIPE), ign, 0, 8)
+	}
+	p.add(stepSignalMask, StatusSignalMask, 0, syscall.SYS_RT_SIGPROCMASK, 2 /* SIG_SETMASK */, p.words(0), 0, 8)
+	// The control socket was placed without close-on-exec; the final execve must close it.
+	p.add(stepFDs, StatusFDs, 0, syscall.SYS_FCNTL, ctl, syscall.F_SETFD, syscall.FD_CLOEXEC)
+
+	path := p.cstring(c.Path, 0)
+	argv := make([]ptr, len(c.Argv))
+	for i, a := range c.Argv {
+		argv[i] = p.cstring(a, 0)
+	}
+	var env []ptr
+	listen := ptr(-1)
+	for _, e := range c.Env {
+		if c.SetListenPID && len(e) >= len("LISTEN_PID=") && e[:len("LISTEN_PID=")] == "LISTEN_PID=" {
+			if listen < 0 {
+				listen = p.cstring("LISTEN_PID=", listenPIDSlot)
+				env = append(env, listen)
+			}
+			continue
+		}
+		env = append(env, p.cstring(e, 0))
+	}
+	if c.SetListenPID && listen < 0 {
+		listen = p.cstring("LISTEN_PID=", listenPIDSlot)
+		env = append(env, listen)
+	}
+	if listen >= 0 {
+		p.add(stepListenPID, StatusFailure, opListenPID, 0, listen+ptr(len("LISTEN_PID=")))
+	}
+	argvp := p.ptrArray(argv)
+	envp := p.ptrArray(env)
+	p.add(stepExec, StatusExec, 0, syscall.SYS_EXECVE, path, argvp, envp)
+	return p.bytes()
+}
+
+const atFDCWD = -100
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	var b [24]byte
+	i := len(b)
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	if neg {
+		i--
+		b[i] = '-'
+	}
+	return string(b[i:])
+}

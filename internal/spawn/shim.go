@@ -1,0 +1,99 @@
+package spawn
+
+import (
+	"runtime"
+	"strconv"
+	"syscall"
+	"unsafe"
+)
+
+// ShimMain is the portable shim: flint re-executed as `flint __spawn FD` (cmd/flint calls it
+// with the arguments after the verb). It runs the same program block as the native shim, with
+// raw system calls on one locked thread, and returns only on failure, with the exit status.
+// Where the native shim exists Start uses it; this one is the fallback and the reference.
+func ShimMain(args []string) int {
+	runtime.LockOSThread() // credentials are per thread for raw setuid; execve from this one
+	if len(args) != 1 {
+		return StatusException
+	}
+	ctl, err := strconv.Atoi(args[0])
+	if err != nil || ctl < 3 {
+		return StatusException
+	}
+	block, ok := readProgram(ctl)
+	if !ok {
+		return StatusException
+	}
+	return runProgram(ctl, block)
+}
+
+// readProgram reads the block into 8-byte aligned memory.
+func readProgram(ctl int) ([]uint64, bool) {
+	words := make([]uint64, 1024)
+	got := 0
+	for {
+		b := unsafe.Slice((*byte)(unsafe.Pointer(&words[0])), len(words)*8)
+		n, err := syscall.Read(ctl, b[got:])
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil || n == 0 {
+			return nil, false
+		}
+		got += n
+		if got >= 8 && uint64(got) >= words[0] {
+			return words[:(got+7)/8], true
+		}
+		if got == len(b) {
+			need := len(words) * 2
+			if got >= 8 && int(words[0]/8+1) > need {
+				need = int(words[0]/8 + 1)
+			}
+			w := make([]uint64, need)
+			copy(w, words)
+			words = w
+		}
+	}
+}
+
+func runProgram(ctl int, w []uint64) int {
+	base := uint64(uintptr(unsafe.Pointer(&w[0])))
+	relOff, relN := w[1]/8, w[2]
+	for i := uint64(0); i < relN; i++ {
+		w[w[relOff+i]/8] += base
+	}
+	opOff, opN := w[3]/8, w[4]
+	var saved uintptr
+	for i := uint64(0); i < opN; i++ {
+		o := w[opOff+i*opWords : opOff+(i+1)*opWords]
+		flags := o[8]
+		if flags&opListenPID != 0 {
+			pid := strconv.Itoa(syscall.Getpid())
+			all := unsafe.Slice((*byte)(unsafe.Pointer(&w[0])), len(w)*8)
+			dst := all[o[1]-base:]
+			copy(dst, pid)
+			dst[len(pid)] = 0
+			continue
+		}
+		a0 := uintptr(o[1])
+		if flags&opUseSaved != 0 {
+			a0 = saved
+		}
+		r, _, errno := syscall.RawSyscall6(uintptr(o[0]), a0, uintptr(o[2]), uintptr(o[3]),
+			uintptr(o[4]), uintptr(o[5]), uintptr(o[6]))
+		if errno != 0 {
+			if flags&opIgnoreError != 0 {
+				continue
+			}
+			var rep [3]uint64
+			rep[0], rep[1], rep[2] = o[7], uint64(errno), o[9]
+			syscall.Write(ctl, unsafe.Slice((*byte)(unsafe.Pointer(&rep[0])), reportBytes))
+			return int(o[7])
+		}
+		if flags&opSaveResult != 0 {
+			saved = r
+		}
+	}
+	runtime.KeepAlive(w)
+	return StatusException
+}

@@ -1,0 +1,254 @@
+package spawn
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"sync"
+	"syscall"
+)
+
+// Rlimit is one resource limit to set in the child (prlimit64; unit.Infinity is RLIM_INFINITY).
+type Rlimit struct {
+	Resource int // syscall.RLIMIT_*
+	Soft     uint64
+	Hard     uint64
+}
+
+// Config describes one process to start. Start only reads it.
+type Config struct {
+	Path string   // executable; execve(2) semantics, no $PATH search
+	Argv []string // Argv[0] as the program sees it
+	Env  []string // the complete environment, KEY=VALUE
+
+	Dir         string // working directory; "" means "/"
+	DirOptional bool   // a failing chdir is ignored (WorkingDirectory=-DIR)
+
+	// Standard streams; nil means /dev/null. They may be the same file (an inetd-style
+	// connection). The caller keeps ownership: Start neither closes them nor changes their
+	// blocking mode; close them after Start returns.
+	Stdin, Stdout, Stderr *os.File
+	// ExtraFiles become fds 3, 4, ... in order, without close-on-exec. No other fd of the
+	// manager reaches the child. Same ownership rule as the standard streams.
+	ExtraFiles []*os.File
+
+	SetListenPID  bool // the environment gets LISTEN_PID=<the child's pid> (replacing any given)
+	IgnoreSIGPIPE bool // SIGPIPE ignored in the child (systemd's IgnoreSIGPIPE=, default yes)
+
+	Credential     *syscall.Credential // nil keeps the manager's; Groups are the supplementary groups
+	Umask          *uint32
+	Nice           *int
+	OOMScoreAdjust *int
+	Rlimits        []Rlimit
+
+	NewSession bool // setsid(): own session and process group (every unit process in systemd)
+	Pgid       int  // without NewSession: join this process group (0: stay in the manager's)
+}
+
+// Process is a started child. The manager reaps it (wait4); this package never waits.
+type Process struct {
+	Pid int
+	// Exec delivers exactly one value, then is closed: nil once the service's execve
+	// succeeded, or an *ExecError when a step before it failed (the child then exits with
+	// ExecError.Status, which the manager collects like any exit).
+	Exec <-chan error
+}
+
+// ExecError is a failure in the child between fork and the service's execve.
+type ExecError struct {
+	Status int    // systemd exit status the child exits with (StatusExec, StatusChdir, ...)
+	Step   string // the failing system call: "execve", "chdir", "setuid", ...
+	Err    error  // a syscall.Errno
+}
+
+func (e *ExecError) Error() string {
+	return fmt.Sprintf("%s: %v (exit status %d/%s)", e.Step, e.Err, e.Status, ExitStatusName(e.Status))
+}
+
+func (e *ExecError) Unwrap() error { return e.Err }
+
+// SelfPath is the flint binary re-executed as the portable shim (argv[1] "__spawn", see
+// ShimMain). Tests point it at the test binary.
+var SelfPath = "/proc/self/exe"
+
+// ShimVerb is argv[1] of the re-executed shim.
+const ShimVerb = "__spawn"
+
+// useNative selects the machine-code shim where one exists; it is switched off for good when
+// the kernel refuses to execute it (e.g. vm.memfd_noexec=2).
+var (
+	nativeMu  sync.Mutex
+	useNative = nativeAvailable
+)
+
+var devNull struct {
+	once sync.Once
+	fd   int
+	err  error
+}
+
+func nullFD() (int, error) {
+	devNull.once.Do(func() {
+		devNull.fd, devNull.err = syscall.Open("/dev/null", syscall.O_RDWR|syscall.O_CLOEXEC, 0)
+		if devNull.err != nil {
+			devNull.err = fmt.Errorf("open /dev/null: %w", devNull.err)
+		}
+	})
+	return devNull.fd, devNull.err
+}
+
+// fileFD returns f's descriptor without switching it to blocking mode (unlike f.Fd()).
+func fileFD(f *os.File) (int, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return -1, fmt.Errorf("%s: %w", f.Name(), err)
+	}
+	fd := -1
+	if err := rc.Control(func(u uintptr) { fd = int(u) }); err != nil {
+		return -1, fmt.Errorf("%s: %w", f.Name(), err)
+	}
+	return fd, nil
+}
+
+// Start forks the shim, which sets the child up as c says and execs c.Path keeping its pid (so
+// LISTEN_PID is right). It returns as soon as the child exists; Process.Exec tells how the
+// execve went. The error is non-nil only when no child was created.
+func Start(c *Config) (*Process, error) {
+	if c.Path == "" || len(c.Argv) == 0 {
+		return nil, errors.New("spawn: empty Path or Argv")
+	}
+	files := make([]uintptr, 0, 4+len(c.ExtraFiles))
+	for _, f := range []*os.File{c.Stdin, c.Stdout, c.Stderr} {
+		fd := -1
+		var err error
+		if f == nil {
+			fd, err = nullFD()
+		} else {
+			fd, err = fileFD(f)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("spawn %s: %w", c.Path, err)
+		}
+		files = append(files, uintptr(fd))
+	}
+	for _, f := range c.ExtraFiles {
+		fd, err := fileFD(f)
+		if err != nil {
+			return nil, fmt.Errorf("spawn %s: %w", c.Path, err)
+		}
+		files = append(files, uintptr(fd))
+	}
+	ctl := len(files)
+	block := compile(c, ctl)
+
+	// sp[0] stays here: we write the program and read the report. sp[1] becomes fd ctl in the
+	// child, closed here after the fork and in the child by its final execve.
+	sp, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("spawn %s: socketpair: %w", c.Path, err)
+	}
+	files = append(files, uintptr(sp[1]))
+	// The whole program normally fits the socket buffer: write it before the fork so the
+	// child never waits. A huge environment is written concurrently instead.
+	written := 0
+	if len(block) <= 64<<10 {
+		n, err := syscall.Write(sp[0], block)
+		if err != nil {
+			syscall.Close(sp[0])
+			syscall.Close(sp[1])
+			return nil, fmt.Errorf("spawn %s: write program: %w", c.Path, err)
+		}
+		written = n
+	}
+
+	pid, err := forkShim(files, ctl)
+	syscall.Close(sp[1])
+	runtime.KeepAlive(c)
+	if err != nil {
+		syscall.Close(sp[0])
+		return nil, fmt.Errorf("spawn %s: start shim: %w", c.Path, err)
+	}
+	ch := make(chan error, 1)
+	go func() {
+		if written < len(block) {
+			writeAll(sp[0], block[written:])
+		}
+		ch <- readReport(sp[0])
+		close(ch)
+		syscall.Close(sp[0])
+	}()
+	return &Process{Pid: pid, Exec: ch}, nil
+}
+
+// forkShim starts the native shim if possible, else flint itself as the shim.
+func forkShim(files []uintptr, ctl int) (int, error) {
+	fd := strconv.Itoa(ctl)
+	attr := &syscall.ProcAttr{Env: []string{}, Files: files}
+	nativeMu.Lock()
+	native := useNative
+	nativeMu.Unlock()
+	if native {
+		path, err := nativeShimPath()
+		if err == nil {
+			pid, err := syscall.ForkExec(path, []string{"flint-spawn", fd}, attr)
+			if err == nil {
+				return pid, nil
+			}
+			if err != syscall.EACCES && err != syscall.EPERM && err != syscall.ENOENT && err != syscall.ENOEXEC {
+				return 0, err
+			}
+		}
+		// Not executable here (noexec memfd policy, no /proc): use the portable shim from now on.
+		nativeMu.Lock()
+		useNative = false
+		nativeMu.Unlock()
+	}
+	return syscall.ForkExec(SelfPath, []string{SelfPath, ShimVerb, fd}, attr)
+}
+
+func writeAll(fd int, b []byte) {
+	for len(b) > 0 {
+		n, err := syscall.Write(fd, b)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return // the child died; its exit status tells why
+		}
+		b = b[n:]
+	}
+}
+
+// readReport reads the control socket to EOF: nothing means the final execve succeeded (or the
+// shim died without a word, which its exit status then shows); a report is an ExecError.
+func readReport(fd int) error {
+	var buf [reportBytes]byte
+	n := 0
+	for n < len(buf) {
+		m, err := syscall.Read(fd, buf[n:])
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil || m == 0 {
+			break
+		}
+		n += m
+	}
+	if n < reportBytes {
+		return nil
+	}
+	status := int(le64(buf[0:]))
+	step := int(le64(buf[16:]))
+	name := stepNames[step]
+	if name == "" {
+		name = "step " + strconv.Itoa(step)
+	}
+	return &ExecError{Status: status, Step: name, Err: syscall.Errno(le64(buf[8:]))}
+}
+
+func le64(b []byte) uint64 {
+	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+}
