@@ -312,11 +312,6 @@ func (l *Loader) base(name string) *Unit {
 	}
 	l.units[name] = u
 	u.FragmentPath = frag
-	if IsTemplate(u.Name) {
-		u.LoadState = LoadError
-		u.LoadError = fmt.Sprintf("Unit name %s is missing the instance name.", u.Name)
-		return u
-	}
 	if frag != "" && isMaskFile(frag) {
 		u.LoadState = Masked
 		return u
@@ -341,6 +336,12 @@ func (l *Loader) base(name string) *Unit {
 		files = append(files, f)
 	}
 	u.DropInPaths = l.dropIns(u.Names, ".d", ".conf")
+	if IsTemplate(u.Name) {
+		// systemd refuses to load a template as a unit; its files are still known (cat).
+		u.LoadState = LoadError
+		u.LoadError = fmt.Sprintf("Unit name %s is missing the instance name.", u.Name)
+		return u
+	}
 	for _, p := range u.DropInPaths {
 		data, err := os.ReadFile(p)
 		if err != nil {

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/flint-init/flint/unit"
+)
+
+func init() {
+	register(&verb{name: "cat", summary: "print unit files and their drop-ins",
+		run: func(g *globals, a []string) int { return runCat(g, a, os.Stdout, os.Stderr) }})
+}
+
+// runCat prints each unit's fragment and drop-ins as systemctl cat, a blank line between
+// units; exit 1 if some unit has no files.
+func runCat(g *globals, args []string, stdout, stderr io.Writer) int {
+	var names []string
+	for _, a := range args {
+		switch {
+		case a == "-h" || a == "--help":
+			fmt.Fprintln(stdout, "usage: flint [--units DIR]... [--user] cat UNIT...")
+			return 0
+		case strings.HasPrefix(a, "-"):
+			fmt.Fprintf(stderr, "flint cat: unknown option %s\n", a)
+			return 2
+		default:
+			names = append(names, mangleName(a))
+		}
+	}
+	if len(names) == 0 {
+		fmt.Fprintln(stderr, "Too few arguments.")
+		return 1
+	}
+	l := unit.NewLoader(g.scope(), g.units)
+	rc := 0
+	first := true
+	for _, n := range names {
+		s, err := unit.Cat(l, n)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			rc = 1
+			continue
+		}
+		if !first {
+			fmt.Fprintln(stdout)
+		}
+		first = false
+		fmt.Fprint(stdout, s)
+	}
+	return rc
+}

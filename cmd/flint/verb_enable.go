@@ -1,0 +1,105 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/flint-init/flint/unit"
+)
+
+func init() {
+	register(&verb{name: "enable", summary: "enable units ([Install] symlinks; --now also starts them)",
+		run: func(g *globals, a []string) int { return runInstallVerb(g, "enable", a, os.Stdout, os.Stderr) }})
+	register(&verb{name: "disable", summary: "disable units (remove their [Install] symlinks; --now also stops them)",
+		run: func(g *globals, a []string) int { return runInstallVerb(g, "disable", a, os.Stdout, os.Stderr) }})
+	register(&verb{name: "mask", summary: "mask units (link them to /dev/null)",
+		run: func(g *globals, a []string) int { return runInstallVerb(g, "mask", a, os.Stdout, os.Stderr) }})
+	register(&verb{name: "unmask", summary: "unmask units",
+		run: func(g *globals, a []string) int { return runInstallVerb(g, "unmask", a, os.Stdout, os.Stderr) }})
+}
+
+// nowHook runs after a successful enable/disable --now: it starts (enable) or stops
+// (disable) the units through the manager's control socket. It is a variable so the manager
+// wiring (or a test) can replace it.
+var nowHook = func(g *globals, op string, units []string) int {
+	job := "start"
+	if op == "disable" || op == "mask" {
+		job = "stop"
+	}
+	return runJobVerb(g, job, units)
+}
+
+// mangleName completes a unit name as systemctl does: a name without a unit type suffix
+// gets ".service".
+func mangleName(n string) string {
+	if unit.IsValidName(n) || strings.Contains(n, "/") {
+		return n
+	}
+	if i := strings.LastIndexByte(n, '.'); i > 0 && unit.TypeOf("x."+n[i+1:]) != "" {
+		return n
+	}
+	return n + ".service"
+}
+
+// runInstallVerb implements enable, disable, mask and unmask with systemctl's output (the
+// changes on stderr, one line each) and exit codes (1 on failure).
+func runInstallVerb(g *globals, op string, args []string, stdout, stderr io.Writer) int {
+	now, quiet := false, false
+	var names []string
+	for _, a := range args {
+		switch a {
+		case "--now":
+			now = true
+		case "-q", "--quiet":
+			quiet = true
+		case "-h", "--help":
+			fmt.Fprintf(stdout, "usage: flint [--units DIR]... [--user] %s [--now] [-q] UNIT...\n", op)
+			return 0
+		default:
+			if strings.HasPrefix(a, "-") {
+				fmt.Fprintf(stderr, "flint %s: unknown option %s\n", op, a)
+				return 2
+			}
+			names = append(names, mangleName(a))
+		}
+	}
+	if len(names) == 0 {
+		fmt.Fprintln(stderr, "Too few arguments.")
+		return 1
+	}
+	l := unit.NewLoader(g.scope(), g.units)
+	var changes []unit.Change
+	var err error
+	switch op {
+	case "enable":
+		changes, err = unit.Enable(l, names)
+	case "disable":
+		changes, err = unit.Disable(l, names)
+	case "mask":
+		changes, err = unit.Mask(l, names)
+	case "unmask":
+		changes, err = unit.Unmask(l, names)
+	}
+	if !quiet {
+		for _, c := range changes {
+			fmt.Fprintln(stderr, c.String())
+		}
+	}
+	if errors.Is(err, unit.ErrNoInstallInfo) {
+		if !quiet {
+			fmt.Fprintln(stderr, unit.NoInstallInfoWarning)
+		}
+		err = nil
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if now && (op == "enable" || op == "disable") {
+		return nowHook(g, op, names)
+	}
+	return 0
+}

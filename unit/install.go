@@ -1,0 +1,322 @@
+package unit
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// This file implements offline enablement as systemctl enable/disable/is-enabled/mask/unmask
+// do it (systemd 252's src/shared/install.c), on the Loader's search path. Symlinks are
+// written to the Loader's ConfigDir: /etc/systemd/system for the default system path,
+// ~/.config/systemd/user for --user, or the FIRST --units DIR when the search path was given
+// with --units (there is no /etc in a private unit tree).
+//
+// Like install.c, only the unit file itself is read for [Install] (drop-ins are not).
+
+// ChangeType is the kind of a Change.
+type ChangeType int
+
+const (
+	ChangeSymlink           ChangeType = iota // a symlink was created: Path -> Source
+	ChangeUnlink                              // a symlink was removed: Path
+	ChangeDestinationAbsent                   // notice: Path (a unit file) is wanted by Source, which does not exist
+	ChangeIsMasked                            // notice: Path (a unit reached through Also=) is masked
+	ChangeAuxiliaryFailed                     // notice: the Also= unit Source could not be enabled
+	ChangeNotFound                            // notice (disable): unit Source does not exist
+)
+
+// Change is one file system change or notice of Enable, Disable, Mask or Unmask.
+type Change struct {
+	Type   ChangeType
+	Path   string
+	Source string
+	Op     string // "enable", "disable", ... (for the wording of notices)
+}
+
+// String prints the change exactly as systemctl 252 does (on stderr), e.g.
+//
+//	Created symlink /etc/systemd/system/sockets.target.wants/foo.socket → /etc/systemd/system/foo.socket.
+//	Removed "/etc/systemd/system/sockets.target.wants/foo.socket".
+func (c Change) String() string {
+	switch c.Type {
+	case ChangeSymlink:
+		return fmt.Sprintf("Created symlink %s → %s.", c.Path, c.Source)
+	case ChangeUnlink:
+		return fmt.Sprintf("Removed \"%s\".", c.Path)
+	case ChangeDestinationAbsent:
+		return fmt.Sprintf("Unit %s is added as a dependency to a non-existent unit %s.", c.Path, c.Source)
+	case ChangeIsMasked:
+		return fmt.Sprintf("Unit %s is masked, ignoring.", c.Path)
+	case ChangeAuxiliaryFailed:
+		return fmt.Sprintf("Failed to %s auxiliary unit %s, ignoring.", c.Op, c.Source)
+	case ChangeNotFound:
+		return fmt.Sprintf("Failed to %s unit, unit %s does not exist.", c.Op, c.Source)
+	}
+	return fmt.Sprintf("change %d %s %s", c.Type, c.Path, c.Source)
+}
+
+// ErrNotFound is wrapped by errors about a unit file that does not exist.
+var ErrNotFound = errors.New("no such unit file")
+
+// InstallError is a failure of Enable, Disable, Mask or Unmask; its message is systemctl's.
+type InstallError struct {
+	Msg string
+	Err error // ErrNotFound or nil
+}
+
+func (e *InstallError) Error() string { return e.Msg }
+func (e *InstallError) Unwrap() error { return e.Err }
+
+// NoInstallInfoWarning is what systemctl prints when the enabled units have no [Install]
+// rules; Enable returns ErrNoInstallInfo with no other error in that case.
+const NoInstallInfoWarning = `The unit files have no installation config (WantedBy=, RequiredBy=, Also=,
+Alias= settings in the [Install] section, and DefaultInstance= for template
+units). This means they are not meant to be enabled using systemctl.
+ 
+Possible reasons for having this kind of units are:
+• A unit may be statically enabled by being symlinked from another unit's
+  .wants/ or .requires/ directory.
+• A unit's purpose may be to act as a helper for some other unit which has
+  a requirement dependency on it.
+• A unit may be started when needed via activation (socket, path, timer,
+  D-Bus, udev, scripted systemctl call, ...).
+• In case of template units, the unit is meant to be enabled with some
+  instance name specified.`
+
+// ErrNoInstallInfo is returned (with exit status 0 in systemctl) when nothing could be
+// enabled because the units carry no [Install] rules.
+var ErrNoInstallInfo = errors.New(NoInstallInfoWarning)
+
+// installInfo is one unit file as install.c sees it.
+type installInfo struct {
+	name     string // the unit name (an instance keeps its instance name)
+	path     string // the unit file (the mask symlink for masked units)
+	masked   bool
+	aliases  []string
+	wantedBy []string
+	reqBy    []string
+	also     []string
+	defInst  string
+}
+
+func (i *installInfo) hasRules() bool {
+	return len(i.aliases) > 0 || len(i.wantedBy) > 0 || len(i.reqBy) > 0
+}
+
+// installer carries one operation.
+type installer struct {
+	l       *Loader
+	op      string
+	config  string
+	changes []Change
+}
+
+func newInstaller(l *Loader, op string) *installer {
+	return &installer{l: l, op: op, config: l.ConfigDir()}
+}
+
+func (in *installer) add(t ChangeType, path, source string) {
+	in.changes = append(in.changes, Change{Type: t, Path: path, Source: source, Op: in.op})
+}
+
+// discover finds the unit file for name as install.c's install_info_traverse: the first
+// directory of the search path holding name (or, for an instance, its template) wins;
+// symlinks to /dev/null and empty files mask; symlinks inside the search path are aliases and
+// are followed to the real unit; symlinks outside it are linked unit files.
+func (in *installer) discover(name string) (*installInfo, error) {
+	if !IsValidName(name) {
+		return nil, &InstallError{Msg: fmt.Sprintf("Failed to %s unit, \"%s\" is not a valid unit name.", in.op, name)}
+	}
+	for hops := 0; hops < 16; hops++ {
+		p, ok := in.search(name)
+		if !ok && IsInstance(name) {
+			p, ok = in.search(TemplateOf(name))
+		}
+		if !ok {
+			return nil, &InstallError{Msg: fmt.Sprintf("Failed to %s unit, unit %s does not exist.", in.op, name), Err: ErrNotFound}
+		}
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return nil, &InstallError{Msg: fmt.Sprintf("Failed to %s unit: %v", in.op, err)}
+		}
+		if fi.Mode()&os.ModeSymlink != 0 {
+			t, err := os.Readlink(p)
+			if err != nil {
+				return nil, &InstallError{Msg: fmt.Sprintf("Failed to %s unit: %v", in.op, err)}
+			}
+			if !filepath.IsAbs(t) {
+				t = filepath.Join(filepath.Dir(p), t)
+			}
+			t = filepath.Clean(t)
+			if t == "/dev/null" {
+				return &installInfo{name: name, path: p, masked: true}, nil
+			}
+			if inPath(t, in.l.path) && filepath.Base(t) != filepath.Base(p) {
+				// an alias: continue with the unit it points to (an instance keeps its
+				// instance). Enabling through an alias made in the config dir is refused.
+				if in.op == "enable" && filepath.Dir(p) == in.config {
+					return nil, &InstallError{Msg: fmt.Sprintf("Failed to enable unit, refusing to operate on linked unit file %s.", name)}
+				}
+				next := filepath.Base(t)
+				if IsTemplate(next) && IsInstance(name) {
+					_, inst, _, _ := ParseName(name)
+					if n, err := Instantiate(next, inst); err == nil {
+						next = n
+					}
+				}
+				name = next
+				continue
+			}
+			if rp, err := filepath.EvalSymlinks(p); err == nil {
+				if !inPath(t, in.l.path) {
+					p = t // linked unit file: the target outside the path is the unit file
+				} else {
+					p = rp
+				}
+			} else {
+				return nil, &InstallError{Msg: fmt.Sprintf("Failed to %s unit, unit %s does not exist.", in.op, name), Err: ErrNotFound}
+			}
+		}
+		if isMaskFile(p) {
+			return &installInfo{name: name, path: p, masked: true}, nil
+		}
+		info := &installInfo{name: name, path: p}
+		if err := in.readInstall(info); err != nil {
+			return nil, err
+		}
+		return info, nil
+	}
+	return nil, &InstallError{Msg: fmt.Sprintf("Failed to %s unit, too many levels of symbolic links for %s.", in.op, name)}
+}
+
+// search returns the first dir/name that exists (as a file or symlink) in the search path.
+func (in *installer) search(name string) (string, bool) {
+	for _, d := range in.l.path {
+		p := filepath.Join(d, name)
+		if _, err := os.Lstat(p); err == nil {
+			return p, true
+		}
+	}
+	return "", false
+}
+
+// readInstall reads the [Install] section of info's unit file, expanding specifiers.
+func (in *installer) readInstall(info *installInfo) error {
+	data, err := os.ReadFile(info.path)
+	if err != nil {
+		return &InstallError{Msg: fmt.Sprintf("Failed to %s unit: %v", in.op, err)}
+	}
+	f, diags := ParseFile(info.path, data)
+	for _, d := range diags {
+		if d.Severity == Error {
+			return &InstallError{Msg: fmt.Sprintf("Failed to %s unit: %s", in.op, d)}
+		}
+	}
+	u := &Unit{Name: info.name, Type: TypeOf(info.name), FragmentPath: info.path}
+	u.Prefix, u.Instance, _, _ = ParseName(info.name)
+	expand := in.l.Expander(u)
+	for _, s := range f.Sections {
+		if s.Name != "Install" {
+			continue
+		}
+		for _, e := range s.Entries {
+			var list *[]string
+			switch e.Key {
+			case "Alias":
+				list = &info.aliases
+			case "WantedBy":
+				list = &info.wantedBy
+			case "RequiredBy":
+				list = &info.reqBy
+			case "Also":
+				list = &info.also
+			case "DefaultInstance":
+				v, err := expand(e.Value)
+				if err != nil {
+					return &InstallError{Msg: fmt.Sprintf("Failed to %s unit, invalid specifier in \"%s\".", in.op, e.Value)}
+				}
+				info.defInst = v
+				continue
+			default:
+				continue
+			}
+			if e.Value == "" {
+				*list = nil
+				continue
+			}
+			for _, w := range strings.Fields(e.Value) {
+				v, err := expand(w)
+				if err != nil {
+					return &InstallError{Msg: fmt.Sprintf("Failed to %s unit, invalid specifier in \"%s\".", in.op, w)}
+				}
+				*list = append(*list, v)
+			}
+		}
+	}
+	return nil
+}
+
+// createSymlink is install.c's create_symlink: an existing symlink with the same target is
+// left alone; another target is replaced only with force; any other file is an error.
+func (in *installer) createSymlink(target, link string, force bool) error {
+	if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
+		return &InstallError{Msg: fmt.Sprintf("Failed to %s unit: %v", in.op, err)}
+	}
+	err := os.Symlink(target, link)
+	if err == nil {
+		in.add(ChangeSymlink, link, target)
+		return nil
+	}
+	if !os.IsExist(err) {
+		return &InstallError{Msg: fmt.Sprintf("Failed to %s unit: %v", in.op, err)}
+	}
+	dest, rerr := os.Readlink(link)
+	if rerr != nil {
+		return &InstallError{Msg: fmt.Sprintf("Failed to %s unit, file \"%s\" already exists.", in.op, link)}
+	}
+	if symlinksEquivalent(link, dest, target) {
+		return nil
+	}
+	if !force {
+		return &InstallError{Msg: fmt.Sprintf("Failed to %s unit, file \"%s\" already exists and is a symlink to \"%s\".", in.op, link, dest)}
+	}
+	tmp := link + ".flint-tmp"
+	_ = os.Remove(tmp)
+	if err := os.Symlink(target, tmp); err != nil {
+		return &InstallError{Msg: fmt.Sprintf("Failed to %s unit: %v", in.op, err)}
+	}
+	if err := os.Rename(tmp, link); err != nil {
+		_ = os.Remove(tmp)
+		return &InstallError{Msg: fmt.Sprintf("Failed to %s unit: %v", in.op, err)}
+	}
+	in.add(ChangeUnlink, link, "")
+	in.add(ChangeSymlink, link, target)
+	return nil
+}
+
+func symlinksEquivalent(link, dest, target string) bool {
+	if !filepath.IsAbs(dest) {
+		dest = filepath.Join(filepath.Dir(link), dest)
+	}
+	if filepath.Clean(dest) == filepath.Clean(target) {
+		return true
+	}
+	a, err1 := os.Stat(dest)
+	b, err2 := os.Stat(target)
+	return err1 == nil && err2 == nil && os.SameFile(a, b) && filepath.Base(dest) == filepath.Base(target)
+}
+
+// unitExists is install.c's unit_file_exists: name (or its template) is in the search path.
+func (in *installer) unitExists(name string) bool {
+	if _, ok := in.search(name); ok {
+		return true
+	}
+	if IsInstance(name) {
+		_, ok := in.search(TemplateOf(name))
+		return ok
+	}
+	return false
+}

@@ -1,0 +1,234 @@
+package unit
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// installCorpus are the unit files of the differential test, under lib/systemd/system.
+var installCorpus = map[string]string{
+	"foo.socket":            "[Socket]\nListenStream=20150\n[Install]\nWantedBy=sockets.target\nAlias=bar.socket\nAlso=foo.service\n",
+	"foo.service":           "[Service]\nExecStart=/bin/true\n[Install]\nRequiredBy=multi-user.target\n",
+	"static.service":        "[Service]\nExecStart=/bin/true\n",
+	"ind.service":           "[Service]\nExecStart=/bin/true\n[Install]\nAlso=foo.service\n",
+	"getty@.service":        "[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=getty.target\nDefaultInstance=tty1\n",
+	"ser@.service":          "[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=getty.target\n",
+	"tgt@.service":          "[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=foo@.target\n",
+	"multi.service":         "[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target graphical.target\nRequiredBy=x.target\n",
+	"spec.service":          "[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=%p-extra.target\nAlias=%p-alias.service\n",
+	"also-missing.service":  "[Service]\nExecStart=/bin/true\n[Install]\nAlso=nope.service masked.service\nWantedBy=multi-user.target\n",
+	"reset.service":         "[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=a.target\nWantedBy=\nWantedBy=b.target\n",
+	"multi-user.target":     "[Unit]\nDescription=Multi-User\n",
+	"empty.service":         "",
+	"alias-target.service":  "[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n",
+	"inst-default@.service": "[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\nDefaultInstance=%H\n",
+}
+
+// setupInstallRoot writes the corpus under root; linkPrefix is what absolute symlinks
+// inside the tree start with ("" for systemctl --root, root for flint).
+func setupInstallRoot(t *testing.T, root, linkPrefix string) {
+	t.Helper()
+	lib := filepath.Join(root, "lib/systemd/system")
+	etc := filepath.Join(root, "etc/systemd/system")
+	for _, d := range []string{lib, etc, filepath.Join(root, "opt")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for n, c := range installCorpus {
+		if err := os.WriteFile(filepath.Join(lib, n), []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	must := func(err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.WriteFile(filepath.Join(root, "opt/linked.service"),
+		[]byte("[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n"), 0o644))
+	must(os.Symlink(linkPrefix+"/opt/linked.service", filepath.Join(etc, "linked.service")))
+	must(os.Symlink("/dev/null", filepath.Join(etc, "masked.service")))
+	must(os.Symlink(linkPrefix+"/lib/systemd/system/alias-target.service", filepath.Join(etc, "al.service")))
+}
+
+// symlinkTree lists every symlink under root as "path -> target", root prefixes removed.
+func symlinkTree(t *testing.T, root string) []string {
+	var out []string
+	filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
+		if err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			return nil
+		}
+		dst, _ := os.Readlink(p)
+		out = append(out, strings.TrimPrefix(p, root)+" -> "+strings.TrimPrefix(dst, root))
+		return nil
+	})
+	sort.Strings(out)
+	return out
+}
+
+// flintInstallCmd runs an install verb the way cmd/flint does and returns its output
+// (stdout and stderr lines in order) and exit code.
+func flintInstallCmd(l *Loader, op string, names []string) (string, int) {
+	var b strings.Builder
+	if op == "is-enabled" {
+		ok := false
+		for _, n := range names {
+			st, err := IsEnabled(l, n)
+			if err != nil {
+				fmt.Fprintln(&b, err)
+				return b.String(), 1
+			}
+			ok = ok || EnabledExitOK(st)
+			fmt.Fprintln(&b, st)
+		}
+		if ok {
+			return b.String(), 0
+		}
+		return b.String(), 1
+	}
+	var ch []Change
+	var err error
+	switch op {
+	case "enable":
+		ch, err = Enable(l, names)
+	case "disable":
+		ch, err = Disable(l, names)
+	case "mask":
+		ch, err = Mask(l, names)
+	case "unmask":
+		ch, err = Unmask(l, names)
+	}
+	for _, c := range ch {
+		fmt.Fprintln(&b, c)
+	}
+	if errors.Is(err, ErrNoInstallInfo) {
+		fmt.Fprintln(&b, NoInstallInfoWarning)
+		err = nil
+	}
+	if err != nil {
+		fmt.Fprintln(&b, err)
+		return b.String(), 1
+	}
+	return b.String(), 0
+}
+
+// TestInstallDifferential runs the same enable/disable/is-enabled/mask/unmask sequence with
+// `systemctl --root` (systemd's own implementation, offline) and with flint, and compares the
+// printed lines, the exit codes and the symlinks created after every step.
+func TestInstallDifferential(t *testing.T) {
+	systemctl, err := exec.LookPath("systemctl")
+	if err != nil {
+		t.Skip("systemctl not installed")
+	}
+	rootS := t.TempDir()
+	rootF := t.TempDir()
+	setupInstallRoot(t, rootS, "")
+	setupInstallRoot(t, rootF, rootF)
+	l := NewLoader(System, []string{rootF + "/etc/systemd/system", rootF + "/lib/systemd/system"})
+
+	all := []string{"foo.socket", "bar.socket", "foo.service", "static.service", "ind.service",
+		"getty@.service", "getty@tty1.service", "getty@tty2.service", "ser@.service", "ser@a.service",
+		"tgt@.service", "tgt@x.service", "multi.service", "spec.service", "spec-alias.service",
+		"also-missing.service", "reset.service", "empty.service", "masked.service", "linked.service",
+		"al.service", "alias-target.service", "inst-default@.service", "nope.service", "multi-user.target"}
+	type step struct {
+		op    string
+		names []string
+	}
+	var steps []step
+	isAll := func() {
+		for _, n := range all {
+			steps = append(steps, step{"is-enabled", []string{n}})
+		}
+	}
+	isAll()
+	for _, s := range []step{
+		{"enable", []string{"foo.socket"}},
+		{"enable", []string{"foo.socket"}},
+		{"enable", []string{"getty@.service", "ser@a.service", "tgt@x.service"}},
+		{"enable", []string{"static.service"}},
+		{"enable", []string{"ser@.service"}},
+		{"enable", []string{"nope.service"}},
+		{"enable", []string{"masked.service"}},
+		{"enable", []string{"empty.service"}},
+		{"enable", []string{"spec.service", "multi.service", "also-missing.service", "reset.service"}},
+		{"enable", []string{"linked.service", "tgt@.service", "inst-default@.service"}},
+		{"enable", []string{"al.service"}},
+		{"enable", []string{"ind.service"}},
+	} {
+		steps = append(steps, s)
+	}
+	isAll()
+	for _, s := range []step{
+		{"disable", []string{"bar.socket"}},
+		{"disable", []string{"getty@.service"}},
+		{"disable", []string{"nope.service"}},
+		{"disable", []string{"ser@a.service", "tgt@.service"}},
+		{"mask", []string{"multi.service", "nope.service"}},
+		{"mask", []string{"multi.service"}},
+		{"mask", []string{"foo.service"}},
+	} {
+		steps = append(steps, s)
+	}
+	isAll()
+	for _, s := range []step{
+		{"unmask", []string{"multi.service", "nope.service", "static.service"}},
+		{"disable", []string{"spec.service", "multi.service", "linked.service", "also-missing.service", "reset.service"}},
+		{"disable", []string{"static.service"}},
+	} {
+		steps = append(steps, s)
+	}
+	isAll()
+
+	norm := func(out, root string, sortLines bool) string {
+		out = strings.ReplaceAll(out, root, "")
+		lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+		if sortLines {
+			sort.Strings(lines)
+		}
+		return strings.Join(lines, "\n")
+	}
+	for i, s := range steps {
+		name := fmt.Sprintf("%02d-%s-%s", i, s.op, strings.Join(s.names, ","))
+		t.Run(name, func(t *testing.T) {
+			cmd := exec.Command(systemctl, append([]string{"--root=" + rootS, "--no-pager", s.op}, s.names...)...)
+			cmd.Env = append(os.Environ(), "SYSTEMD_LOG_COLOR=0", "SYSTEMD_COLORS=0", "LC_ALL=C.UTF-8")
+			cmd.Env = filterEnv(cmd.Env, "SYSTEMD_UNIT_PATH")
+			out, err := cmd.CombinedOutput()
+			rcS := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				rcS = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			outF, rcF := flintInstallCmd(l, s.op, s.names)
+			sortLines := s.op == "disable" // systemctl removes in readdir order
+			if a, b := norm(string(out), rootS, sortLines), norm(outF, rootF, sortLines); a != b {
+				t.Errorf("output differs\nsystemctl:\n%s\nflint:\n%s", a, b)
+			}
+			if rcS != rcF {
+				t.Errorf("exit code: systemctl %d, flint %d", rcS, rcF)
+			}
+			if a, b := strings.Join(symlinkTree(t, rootS), "\n"), strings.Join(symlinkTree(t, rootF), "\n"); a != b {
+				t.Errorf("symlinks differ\nsystemctl:\n%s\nflint:\n%s", a, b)
+			}
+		})
+	}
+}
+
+func filterEnv(env []string, key string) []string {
+	var out []string
+	for _, e := range env {
+		if !strings.HasPrefix(e, key+"=") {
+			out = append(out, e)
+		}
+	}
+	return out
+}

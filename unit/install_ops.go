@@ -1,0 +1,328 @@
+package unit
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Enable creates the symlinks of the [Install] sections of names, as `systemctl enable`:
+// Alias= -> <config>/<alias>, WantedBy= -> <config>/<target>.wants/<unit>, RequiredBy= ->
+// <config>/<target>.requires/<unit>, each pointing at the unit file; Also= units are enabled
+// too (failures there are notices); a template without instance is enabled under its
+// DefaultInstance=; a linked unit file (outside the search path) also gets <config>/<unit>.
+// Existing identical symlinks are left alone, so Enable is idempotent. Every name must
+// exist and not be masked, or nothing is done. When no unit carries [Install] rules the
+// error is ErrNoInstallInfo (systemctl only warns). The Loader's cache is reset.
+func Enable(l *Loader, names []string) ([]Change, error) {
+	defer l.Reload()
+	in := newInstaller(l, "enable")
+	// The queue is install.c's ordered will_process map: the named units, each followed
+	// (when it is read) by its Also= units, which are processed, and may fail, in turn.
+	type item struct {
+		name string
+		info *installInfo
+		aux  bool
+	}
+	var queue []item
+	seen := map[string]bool{}
+	addAlso := func(info *installInfo) {
+		for _, a := range info.also {
+			if !seen[a] {
+				seen[a] = true
+				queue = append(queue, item{name: a, aux: true})
+			}
+		}
+	}
+	for _, n := range names {
+		info, err := in.discover(n)
+		if err != nil {
+			return in.changes, err
+		}
+		if info.masked {
+			return in.changes, &InstallError{Msg: fmt.Sprintf("Failed to enable unit, unit %s is masked.", info.path)}
+		}
+		if seen[info.name] {
+			continue
+		}
+		seen[info.name] = true
+		queue = append(queue, item{name: info.name, info: info})
+		addAlso(info)
+	}
+	rules := 0
+	var firstErr error
+	for i := 0; i < len(queue); i++ {
+		it := queue[i]
+		info := it.info
+		if info == nil {
+			ai, err := in.discover(it.name)
+			if err != nil {
+				in.add(ChangeAuxiliaryFailed, "", it.name)
+				continue
+			}
+			info = ai
+			if !info.masked {
+				addAlso(info)
+			}
+		}
+		if info.masked {
+			in.add(ChangeIsMasked, info.path, "")
+			rules++
+			continue
+		}
+		n, err := in.apply(info)
+		rules += n
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	if firstErr != nil {
+		return in.changes, firstErr
+	}
+	if rules == 0 {
+		return in.changes, ErrNoInstallInfo
+	}
+	return in.changes, nil
+}
+
+// apply is install_info_apply: aliases, .wants, .requires, then the link of a linked unit
+// file. It returns how many rules the unit has (Also= counts) and the first error.
+func (in *installer) apply(info *installInfo) (int, error) {
+	rules := len(info.also)
+	var firstErr error
+	keep := func(err error) {
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	for _, a := range info.aliases {
+		dst := a
+		if IsTemplate(dst) && IsInstance(info.name) {
+			_, inst, _, _ := ParseName(info.name)
+			if n, err := Instantiate(dst, inst); err == nil {
+				dst = n
+			}
+		}
+		if !validAlias(dst, info.name) && !strings.Contains(dst, "/") {
+			continue // systemd warns and skips an alias of another type
+		}
+		rules++
+		keep(in.createSymlink(info.path, filepath.Join(in.config, dst), false))
+	}
+	for _, w := range []struct {
+		list   []string
+		suffix string
+	}{{info.wantedBy, ".wants"}, {info.reqBy, ".requires"}} {
+		if len(w.list) == 0 {
+			continue
+		}
+		n := info.name
+		templateOnly := false
+		if IsTemplate(info.name) {
+			if info.defInst != "" {
+				inst, err := Instantiate(info.name, info.defInst)
+				if err != nil {
+					keep(&InstallError{Msg: fmt.Sprintf("Failed to %s unit, invalid default instance \"%s\".", in.op, info.defInst)})
+					continue
+				}
+				n = inst
+			} else {
+				templateOnly = true
+			}
+		}
+		for _, dst := range w.list {
+			if !IsValidName(dst) {
+				keep(&InstallError{Msg: fmt.Sprintf("Failed to %s unit, \"%s\" is not a valid unit name.", in.op, dst)})
+				continue
+			}
+			if templateOnly && !IsTemplate(dst) && !IsInstance(dst) {
+				keep(&InstallError{Msg: fmt.Sprintf("Failed to %s %s, destination unit %s is a non-template unit.", in.op, n, dst)})
+				continue
+			}
+			rules++
+			keep(in.createSymlink(info.path, filepath.Join(in.config, dst+w.suffix, n), true))
+			if !in.unitExists(dst) {
+				in.add(ChangeDestinationAbsent, info.path, dst)
+			}
+		}
+	}
+	if !inPath(info.path, in.l.path) {
+		keep(in.createSymlink(info.path, filepath.Join(in.config, info.name), false))
+	}
+	return rules, firstErr
+}
+
+// Disable removes every symlink in the config directory that points to the units of names
+// (or to their Also= units), or that bears one of their names, and then the symlinks that
+// pointed to those, as `systemctl disable`. A name that does not exist is a notice
+// (ChangeNotFound) and its symlinks are still removed. Removal is in file-name order.
+func Disable(l *Loader, names []string) ([]Change, error) {
+	defer l.Reload()
+	in := newInstaller(l, "disable")
+	mark := map[string]bool{}
+	var queue []string
+	seen := map[string]bool{}
+	for _, n := range names {
+		if !IsValidName(n) {
+			return in.changes, &InstallError{Msg: fmt.Sprintf("Failed to disable unit, \"%s\" is not a valid unit name.", n)}
+		}
+		queue = append(queue, n)
+		seen[n] = true
+	}
+	for i := 0; i < len(queue); i++ {
+		n := queue[i]
+		info, err := in.discover(n)
+		if err != nil {
+			if i < len(names) {
+				in.add(ChangeNotFound, "", n)
+			}
+			mark[n] = true
+			continue
+		}
+		if info.masked {
+			in.add(ChangeIsMasked, info.path, "")
+			continue
+		}
+		mark[info.name] = true
+		for _, a := range info.also {
+			if !seen[a] {
+				seen[a] = true
+				queue = append(queue, a)
+			}
+		}
+	}
+	err := in.removeMarked(mark)
+	return in.changes, err
+}
+
+// removeMarked walks the config directory (repeatedly, while removals add new targets) and
+// removes symlinks whose name, resolved destination or destination's base name is marked.
+func (in *installer) removeMarked(mark map[string]bool) error {
+	if len(mark) == 0 {
+		return nil
+	}
+	for {
+		removed := false
+		var firstErr error
+		var walk func(dir string)
+		walk = func(dir string) {
+			ents, err := os.ReadDir(dir)
+			if err != nil {
+				return
+			}
+			for _, e := range ents {
+				p := filepath.Join(dir, e.Name())
+				if e.IsDir() {
+					walk(p)
+					continue
+				}
+				if e.Type()&os.ModeSymlink == 0 || !IsValidName(e.Name()) {
+					continue
+				}
+				dest, err := resolveNonexistent(p)
+				if err != nil {
+					continue
+				}
+				if !mark[dest] && !mark[filepath.Base(dest)] && !mark[e.Name()] {
+					continue
+				}
+				if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
+					if firstErr == nil {
+						firstErr = &InstallError{Msg: fmt.Sprintf("Failed to %s unit: %v", in.op, err)}
+					}
+					continue
+				}
+				rmdirParents(filepath.Dir(p), in.config)
+				in.add(ChangeUnlink, p, "")
+				if !mark[p] {
+					mark[p] = true
+					removed = true
+				}
+			}
+		}
+		walk(in.config)
+		if firstErr != nil {
+			return firstErr
+		}
+		if !removed {
+			return nil
+		}
+	}
+}
+
+// resolveNonexistent follows the symlink chain of p as far as it exists and returns the
+// final path (chase_symlinks with CHASE_NONEXISTENT).
+func resolveNonexistent(p string) (string, error) {
+	for i := 0; i < 32; i++ {
+		t, err := os.Readlink(p)
+		if err != nil {
+			if os.IsNotExist(err) || isNotSymlink(err) {
+				return p, nil
+			}
+			return "", err
+		}
+		if !filepath.IsAbs(t) {
+			t = filepath.Join(filepath.Dir(p), t)
+		}
+		p = filepath.Clean(t)
+	}
+	return "", fmt.Errorf("%s: too many levels of symbolic links", p)
+}
+
+func isNotSymlink(err error) bool {
+	pe, ok := err.(*os.PathError)
+	return ok && pe.Err.Error() == "invalid argument"
+}
+
+// rmdirParents removes empty directories from dir up to, not including, stop.
+func rmdirParents(dir, stop string) {
+	for dir != stop && strings.HasPrefix(dir, stop+"/") {
+		if os.Remove(dir) != nil {
+			return
+		}
+		dir = filepath.Dir(dir)
+	}
+}
+
+// Mask links each name to /dev/null in the config directory, as `systemctl mask`. An
+// existing file there that is not such a link is an error.
+func Mask(l *Loader, names []string) ([]Change, error) {
+	defer l.Reload()
+	in := newInstaller(l, "mask")
+	for _, n := range names {
+		if !IsValidName(n) {
+			return in.changes, &InstallError{Msg: fmt.Sprintf("Failed to mask unit, \"%s\" is not a valid unit name.", n)}
+		}
+		p := filepath.Join(in.config, n)
+		if fi, err := os.Lstat(p); err == nil && fi.Mode()&os.ModeSymlink == 0 {
+			return in.changes, &InstallError{Msg: fmt.Sprintf("Failed to mask unit, file \"%s\" already exists.", p)}
+		}
+		if err := in.createSymlink("/dev/null", p, false); err != nil {
+			return in.changes, err
+		}
+	}
+	return in.changes, nil
+}
+
+// Unmask removes the /dev/null links (and empty mask files are left alone, as systemctl) of
+// names from the config directory, as `systemctl unmask`.
+func Unmask(l *Loader, names []string) ([]Change, error) {
+	defer l.Reload()
+	in := newInstaller(l, "unmask")
+	for _, n := range names {
+		if !IsValidName(n) {
+			return in.changes, &InstallError{Msg: fmt.Sprintf("Failed to unmask unit, \"%s\" is not a valid unit name.", n)}
+		}
+		p := filepath.Join(in.config, n)
+		t, err := os.Readlink(p)
+		if err != nil || t != "/dev/null" {
+			continue
+		}
+		if err := os.Remove(p); err != nil {
+			return in.changes, &InstallError{Msg: fmt.Sprintf("Failed to unmask unit: %v", err)}
+		}
+		in.add(ChangeUnlink, p, "")
+	}
+	return in.changes, nil
+}

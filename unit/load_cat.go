@@ -1,0 +1,42 @@
+package unit
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+)
+
+// Cat returns the unit file and its drop-ins as `systemctl cat` prints them: each file under
+// a "# /path" header line, its content (a missing final newline is added), and a blank line
+// between files. A masked unit is an error ("Unit NAME is masked."); a unit without fragment
+// and drop-ins gives systemctl's "No files found for NAME." error. Templates can be shown.
+func Cat(l *Loader, name string) (string, error) {
+	u := l.Load(name)
+	if u.LoadState == Masked {
+		return "", fmt.Errorf("Unit %s is masked.", u.Name)
+	}
+	var files []string
+	if u.FragmentPath != "" {
+		files = append(files, u.FragmentPath)
+	}
+	files = append(files, u.DropInPaths...)
+	if len(files) == 0 {
+		return "", fmt.Errorf("No files found for %s.", name)
+	}
+	var b bytes.Buffer
+	for i, p := range files {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return b.String(), fmt.Errorf("Failed to read %s: %w", p, err)
+		}
+		fmt.Fprintf(&b, "# %s\n", p)
+		b.Write(data)
+		if len(data) > 0 && data[len(data)-1] != '\n' {
+			b.WriteByte('\n')
+		}
+	}
+	return b.String(), nil
+}
