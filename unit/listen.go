@@ -123,22 +123,25 @@ func ParseListen(kind ListenKind, value string) (Listen, error) {
 		l.Raw = fmt.Sprintf("[::]:%d", n)
 		return l, nil
 	}
-	hostport, dev, _ := strings.Cut(v, "%")
-	if strings.HasPrefix(hostport, "[") {
-		end := strings.IndexByte(hostport, ']')
-		if end < 0 || !strings.HasPrefix(hostport[end+1:], ":") {
+	if strings.HasPrefix(v, "[") {
+		end := strings.IndexByte(v, ']')
+		if end < 0 || !strings.HasPrefix(v[end+1:], ":") {
 			return l, fmt.Errorf("invalid IPv6 address, expected [addr]:port: %s", value)
 		}
-		host := hostport[1:end]
+		host := v[1:end]
+		ps, dev, _ := strings.Cut(v[end+2:], "%")
 		// a zone may also be written inside the brackets: [fe80::1%eth0]:80
 		if h, z, ok := strings.Cut(host, "%"); ok {
+			if dev != "" {
+				return l, fmt.Errorf("two interfaces given: %s", value)
+			}
 			host, dev = h, z
 		}
 		a, err := netip.ParseAddr(host)
 		if err != nil || !a.Is6() {
 			return l, fmt.Errorf("invalid IPv6 address %q: %s", host, value)
 		}
-		port, err := parsePort(hostport[end+2:])
+		port, err := parsePort(ps)
 		if err != nil {
 			return l, fmt.Errorf("%w: %s", err, value)
 		}
@@ -152,6 +155,7 @@ func ParseListen(kind ListenKind, value string) (Listen, error) {
 		}
 		return l, nil
 	}
+	hostport, dev, _ := strings.Cut(v, "%")
 	host, ps, ok := strings.Cut(hostport, ":")
 	if !ok {
 		return l, fmt.Errorf("missing port: %s", value)

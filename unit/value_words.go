@@ -60,8 +60,11 @@ func extractWord(s string, flags extractFlags) (word, rest string, ok bool, err 
 					if flags&exRelax == 0 {
 						return "", "", false, err
 					}
+					// relaxed: keep the backslash and the character as written
+					r, size := utf8.DecodeRuneInString(s[i+1:])
 					b.WriteByte('\\')
-					i++
+					b.WriteRune(r)
+					i += 1 + size
 					continue
 				}
 				b.WriteString(out)
