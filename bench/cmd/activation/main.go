@@ -1,0 +1,374 @@
+// Command activation benchmarks flint's socket activation side by side with the reference
+// implementations: systemd-socket-activate, xinetd and systemd 252 itself (booted in private
+// namespaces by scripts/systemd-ns).
+//
+//	go run ./bench/cmd/activation [-n 30] [-duration 3s] [-only cold,accept,restarts]
+//
+// It measures
+//   - cold activation: connect -> first byte of the echo, median and p90 over -n runs, each run a
+//     fresh activation of foobard (examples/foobar/server.c);
+//   - Accept=yes connections per second at concurrency 1 and 8 (one /bin/cat per connection);
+//   - requests failed while the service is restarted -restarts times under -rate requests/s.
+//
+// and prints a Markdown table with flint's ratios to the references. Run it as root from the
+// repository root (it builds bin/flint and foobard itself); ports 20520-20529 must be free. A
+// side that cannot run here (tool missing, flint verb not implemented yet) is shown as n/a.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// The sides, in table column order.
+const (
+	sideSSA      = "systemd-socket-activate"
+	sideXinetd   = "xinetd"
+	sideSystemd  = "systemd 252"
+	sideActivate = "flint activate"
+	sideRun      = "flint run"
+)
+
+var sides = []string{sideSSA, sideXinetd, sideSystemd, sideActivate, sideRun}
+
+// Ports (20520-20529): one per Accept=yes side, so a slow shutdown never collides.
+const (
+	portXinetd   = 20520
+	portSSA      = 20521
+	portSystemd  = 20522
+	portActivate = 20523
+	portRun      = 20524
+)
+
+// cell is one measured value, or why there is none.
+type cell struct {
+	v    float64
+	ok   bool
+	note string // "n/a", "error"
+}
+
+// row is one metric; higherBetter decides how ratios read.
+type row struct {
+	metric       string
+	unit         string
+	higherBetter bool
+	ref          string // reference side for the "÷ ref" column
+	cells        map[string]cell
+}
+
+type bench struct {
+	n        int
+	duration time.Duration
+	rate     int
+	restarts int
+	script   string
+	work     string
+	foobard  string
+	flint    string // empty if flint could not be built
+	failed   bool
+	rows     []*row
+	notes    []string // printed under the table
+}
+
+func main() {
+	b := &bench{}
+	flag.IntVar(&b.n, "n", 30, "cold activations per side")
+	flag.DurationVar(&b.duration, "duration", 3*time.Second, "length of each Accept=yes throughput run")
+	flag.IntVar(&b.rate, "rate", 1000, "requests per second during the restart test")
+	flag.IntVar(&b.restarts, "restarts", 5, "service restarts during the restart test")
+	flag.StringVar(&b.script, "systemd-ns", "scripts/systemd-ns", "script that boots systemd in private namespaces")
+	flintPath := flag.String("flint", "", "flint binary (default: go build ./cmd/flint)")
+	only := flag.String("only", "cold,accept,restarts", "comma-separated parts to run")
+	flag.Parse()
+	if err := b.run(*flintPath, *only); err != nil {
+		fmt.Fprintln(os.Stderr, "activation:", err)
+		os.Exit(1)
+	}
+	if b.failed {
+		os.Exit(1)
+	}
+}
+
+func (b *bench) run(flintPath, only string) error {
+	if os.Getuid() != 0 {
+		return errors.New("run as root (systemd in a namespace, xinetd, services as root)")
+	}
+	work, err := os.MkdirTemp("", "flint-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	b.work = work
+	b.foobard = filepath.Join(work, "foobard")
+	if _, err := run("gcc", "-O2", "-o", b.foobard, "examples/foobar/server.c", "-lsystemd"); err != nil {
+		return fmt.Errorf("build foobard (apt-get install gcc libsystemd-dev; run from the repository root): %w", err)
+	}
+	b.flint = flintPath
+	if b.flint == "" {
+		b.flint = filepath.Join(work, "flint")
+		if _, err := run("go", "build", "-o", b.flint, "./cmd/flint"); err != nil {
+			fmt.Fprintln(os.Stderr, "activation: flint does not build; its sides are n/a:", err)
+			b.flint = ""
+		}
+	}
+	parts := map[string]bool{}
+	for _, p := range strings.Split(only, ",") {
+		parts[strings.TrimSpace(p)] = true
+	}
+	if parts["cold"] {
+		b.cold()
+	}
+	if parts["accept"] {
+		b.accept()
+	}
+	if parts["restarts"] {
+		b.restartTest()
+	}
+	b.print()
+	return nil
+}
+
+// record stores a result, reporting errors other than errUnavailable on stderr.
+func (b *bench) record(r *row, side string, v float64, err error) {
+	switch {
+	case err == nil:
+		r.cells[side] = cell{v: v, ok: true}
+	case errors.Is(err, errUnavailable):
+		r.cells[side] = cell{note: "n/a"}
+		fmt.Fprintf(os.Stderr, "activation: %s / %s: %v\n", r.metric, side, err)
+	default:
+		r.cells[side] = cell{note: "error"}
+		b.failed = true
+		fmt.Fprintf(os.Stderr, "activation: %s / %s: %v\n", r.metric, side, err)
+	}
+}
+
+func (b *bench) newRow(metric, unit string, higherBetter bool, ref string) *row {
+	r := &row{metric: metric, unit: unit, higherBetter: higherBetter, ref: ref, cells: map[string]cell{}}
+	b.rows = append(b.rows, r)
+	return r
+}
+
+func (b *bench) subdir(name string) string {
+	d := filepath.Join(b.work, strings.ReplaceAll(name, " ", "-"))
+	os.MkdirAll(d, 0o755)
+	return d
+}
+
+// withManager starts a long-running manager (flint run or systemd), runs f and stops it.
+func (b *bench) withManager(side string, f func(m *manager) error) error {
+	var m *manager
+	var err error
+	switch side {
+	case sideRun:
+		if b.flint == "" {
+			return fmt.Errorf("%w: flint not built", errUnavailable)
+		}
+		m, err = startFlint(b.flint, b.subdir(side+time.Now().Format("150405.000")), b.foobard, portRun)
+	case sideSystemd:
+		dir := b.subdir(side + time.Now().Format("150405.000"))
+		foobard := filepath.Join(dir, "foobard") // inside the work dir: visible in the namespace
+		if _, err := run("cp", b.foobard, foobard); err != nil {
+			return err
+		}
+		m, err = startSystemd(b.script, dir, foobard, portSystemd)
+	}
+	if err != nil {
+		return err
+	}
+	defer m.close()
+	return f(m)
+}
+
+func (b *bench) cold() {
+	med := b.newRow("cold activation, connect → first byte, median", "ms", false, sideSSA)
+	p90 := b.newRow("cold activation, connect → first byte, p90", "ms", false, sideSSA)
+	one := func(side string, t coldTarget) {
+		s, err := coldActivation(t, b.n)
+		b.record(med, side, ms(s.median), err)
+		b.record(p90, side, ms(s.p90), err)
+	}
+	one(sideSSA, &execCold{sock: filepath.Join(b.subdir("ssa"), "foobar.sk"), argv: func(sock string) []string {
+		return []string{"/usr/bin/systemd-socket-activate", "-l", sock, b.foobard}
+	}})
+	if b.flint != "" {
+		one(sideActivate, &execCold{sock: filepath.Join(b.subdir("activate"), "foobar.sk"), argv: func(sock string) []string {
+			return []string{b.flint, "activate", "-l", sock, "--", b.foobard}
+		}})
+	} else {
+		b.record(med, sideActivate, 0, errUnavailable)
+		b.record(p90, sideActivate, 0, errUnavailable)
+	}
+	for _, side := range []string{sideSystemd, sideRun} {
+		err := b.withManager(side, func(m *manager) error {
+			s, err := coldActivation(m, b.n)
+			if err == nil {
+				med.cells[side], p90.cells[side] = cell{v: ms(s.median), ok: true}, cell{v: ms(s.p90), ok: true}
+			}
+			return err
+		})
+		if err != nil {
+			b.record(med, side, 0, err)
+			b.record(p90, side, 0, err)
+		}
+	}
+}
+
+func (b *bench) accept() {
+	rows := map[int]*row{}
+	concs := []int{1, 8}
+	for _, c := range concs {
+		rows[c] = b.newRow(fmt.Sprintf("Accept=yes connections/s, concurrency %d", c), "conn/s", true, sideXinetd)
+	}
+	measure := func(side string, addr string) {
+		for _, c := range concs {
+			v, failed := throughput(addr, c, b.duration)
+			var err error
+			if failed > 0 {
+				err = fmt.Errorf("%d connections failed", failed)
+			}
+			b.record(rows[c], side, v, err)
+		}
+	}
+	fail := func(side string, err error) {
+		for _, c := range concs {
+			b.record(rows[c], side, 0, err)
+		}
+	}
+	if stop, err := startXinetd(b.subdir("xinetd"), portXinetd); err != nil {
+		fail(sideXinetd, err)
+	} else {
+		measure(sideXinetd, fmt.Sprintf("127.0.0.1:%d", portXinetd))
+		stop()
+	}
+	if stop, err := startInetdSSA("/usr/bin/systemd-socket-activate", nil, portSSA); err != nil {
+		fail(sideSSA, err)
+	} else {
+		measure(sideSSA, fmt.Sprintf("127.0.0.1:%d", portSSA))
+		stop()
+	}
+	if b.flint == "" {
+		fail(sideActivate, fmt.Errorf("%w: flint not built", errUnavailable))
+	} else if stop, err := startInetdSSA(b.flint, []string{"activate"}, portActivate); err != nil {
+		fail(sideActivate, err)
+	} else {
+		measure(sideActivate, fmt.Sprintf("127.0.0.1:%d", portActivate))
+		stop()
+	}
+	for _, side := range []string{sideSystemd, sideRun} {
+		err := b.withManager(side, func(m *manager) error {
+			addr := fmt.Sprintf("127.0.0.1:%d", m.port)
+			if err := echoOnce(addr); err != nil {
+				return fmt.Errorf("first connection: %w", err)
+			}
+			measure(side, addr)
+			return nil
+		})
+		if err != nil {
+			fail(side, err)
+		}
+	}
+}
+
+func (b *bench) restartTest() {
+	r := b.newRow(fmt.Sprintf("requests failed across %d restarts at %d req/s", b.restarts, b.rate), "failed", false, sideSystemd)
+	for _, side := range []string{sideSystemd, sideRun} {
+		err := b.withManager(side, func(m *manager) error {
+			if _, err := firstByte(m.sock, 10*time.Second); err != nil {
+				return fmt.Errorf("first request: %w", err)
+			}
+			sent, failed, elapsed, err := underRestarts(m.sock, b.rate, b.restarts, time.Second, m.restart)
+			if err == nil {
+				r.cells[side] = cell{v: float64(failed), ok: true}
+				b.notes = append(b.notes, fmt.Sprintf("%s: %d of %d requests failed (%.0f req/s achieved)",
+					side, failed, sent, float64(sent)/elapsed.Seconds()))
+			}
+			return err
+		})
+		if err != nil {
+			b.record(r, side, 0, err)
+		}
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func (b *bench) print() {
+	host, _ := os.Hostname()
+	kernel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
+	goVersion, _ := exec.Command("go", "version").Output()
+	load, _ := os.ReadFile("/proc/loadavg")
+	fmt.Printf("%s, %s, kernel %s, %d CPUs, load %s, %s; -n %d -duration %s\n\n",
+		time.Now().UTC().Format("2006-01-02 15:04 UTC"), host, strings.TrimSpace(string(kernel)),
+		runtime.NumCPU(), strings.Join(strings.Fields(string(load))[:3], " "),
+		strings.TrimSpace(string(goVersion)), b.n, b.duration)
+	header := "| metric | unit |"
+	sep := "|---|---|"
+	for _, s := range sides {
+		header += " " + s + " |"
+		sep += "---:|"
+	}
+	header += " flint run ÷ reference |"
+	sep += "---|"
+	fmt.Println(header)
+	fmt.Println(sep)
+	for _, r := range b.rows {
+		line := fmt.Sprintf("| %s | %s |", r.metric, r.unit)
+		for _, s := range sides {
+			c, ok := r.cells[s]
+			switch {
+			case !ok:
+				line += " — |"
+			case !c.ok:
+				line += " " + c.note + " |"
+			case r.unit == "failed":
+				line += fmt.Sprintf(" %.0f |", c.v)
+			case c.v >= 100:
+				line += fmt.Sprintf(" %.0f |", c.v)
+			default:
+				line += fmt.Sprintf(" %.2f |", c.v)
+			}
+		}
+		line += " " + ratio(r) + " |"
+		fmt.Println(line)
+	}
+	for _, n := range b.notes {
+		fmt.Println("\n- " + n)
+	}
+	fmt.Println("\nRatios are flint run's value divided by the reference's (÷ systemd 252 and ÷ the row's" +
+		" tool reference); below 1 is better for times and failures, above 1 for connections/s.")
+}
+
+// ratio renders flint run's value over systemd's and over the row's reference side.
+func ratio(r *row) string {
+	f, ok := r.cells[sideRun]
+	if !ok || !f.ok {
+		return "n/a"
+	}
+	var parts []string
+	for _, ref := range []string{sideSystemd, r.ref} {
+		c, ok := r.cells[ref]
+		if !ok || !c.ok {
+			continue
+		}
+		if c.v == 0 {
+			parts = append(parts, fmt.Sprintf("÷ %s: %.0f vs 0", ref, f.v))
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("÷ %s: %.2f×", ref, f.v/c.v))
+		if ref == r.ref {
+			break
+		}
+	}
+	if len(parts) == 0 {
+		return "n/a"
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// stats summarises a set of durations.
+type stats struct {
+	n           int
+	median, p90 time.Duration
+}
+
+func summarise(ds []time.Duration) stats {
+	if len(ds) == 0 {
+		return stats{}
+	}
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return stats{n: len(s), median: s[len(s)/2], p90: s[(len(s)*9)/10]}
+}
+
+// firstByte connects to a unix socket, sends one line and waits for the first byte of the echo.
+// It returns the time from the start of connect to that byte.
+func firstByte(sock string, timeout time.Duration) (time.Duration, error) {
+	start := time.Now()
+	c, err := net.DialTimeout("unix", sock, timeout)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	c.SetDeadline(start.Add(timeout))
+	if _, err := c.Write([]byte("x\n")); err != nil {
+		return 0, err
+	}
+	var b [1]byte
+	if _, err := io.ReadFull(c, b[:]); err != nil {
+		return 0, err
+	}
+	d := time.Since(start)
+	if b[0] != 'x' {
+		return 0, fmt.Errorf("echo: got %q, want 'x'", b[0])
+	}
+	// Read the rest so the server does not see a reset.
+	io.ReadFull(c, b[:])
+	return d, nil
+}
+
+// coldTarget starts one fresh activation per cycle: the socket is listening and no server runs
+// when cycle returns; done makes sure the server is gone again.
+type coldTarget interface {
+	cycle() (sock string, done func() error, err error)
+}
+
+// coldActivation measures connect -> first byte over n fresh activations.
+func coldActivation(t coldTarget, n int) (stats, error) {
+	var ds []time.Duration
+	for i := 0; i < n; i++ {
+		sock, done, err := t.cycle()
+		if err != nil {
+			return stats{}, fmt.Errorf("run %d: %w", i+1, err)
+		}
+		d, err := firstByte(sock, 10*time.Second)
+		if derr := done(); err == nil && derr != nil {
+			err = derr
+		}
+		if err != nil {
+			return stats{}, fmt.Errorf("run %d: %w", i+1, err)
+		}
+		ds = append(ds, d)
+	}
+	return summarise(ds), nil
+}
+
+// echoOnce is one Accept=yes request: connect, send a line, half-close, read everything back.
+func echoOnce(addr string) error {
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	msg := []byte("ping\n")
+	if _, err := c.Write(msg); err != nil {
+		return err
+	}
+	if err := c.(*net.TCPConn).CloseWrite(); err != nil {
+		return err
+	}
+	got, err := io.ReadAll(c)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(got, msg) {
+		return fmt.Errorf("echo: got %q", got)
+	}
+	return nil
+}
+
+// throughput runs conc workers doing echoOnce back to back for d and returns successful
+// connections per second and the number of failed ones.
+func throughput(addr string, conc int, d time.Duration) (float64, int64) {
+	var ok, failed atomic.Int64
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := 0; w < conc; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				if err := echoOnce(addr); err != nil {
+					failed.Add(1)
+				} else {
+					ok.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(ok.Load()) / time.Since(start).Seconds(), failed.Load()
+}
+
+// underRestarts sends rate requests per second (each a new connection to the unix socket, one
+// line echoed) for the whole test, restarting the service `restarts` times at equal intervals,
+// and returns how many requests were sent, how many failed, and the time it took.
+func underRestarts(sock string, rate, restarts int, every time.Duration, restart func() error) (sent, failed int64, elapsed time.Duration, err error) {
+	start := time.Now()
+	var nFailed atomic.Int64
+	var wg sync.WaitGroup
+	stop, tickerDone := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(tickerDone)
+		// Catch up on ticks the scheduler missed, so the offered load really is rate/s.
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case now := <-tick.C:
+				for due := int64(now.Sub(start).Seconds() * float64(rate)); sent < due; sent++ {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						if _, err := firstByte(sock, 5*time.Second); err != nil {
+							nFailed.Add(1)
+						}
+					}()
+				}
+			}
+		}
+	}()
+	time.Sleep(every / 2)
+	for i := 0; i < restarts && err == nil; i++ {
+		if err = restart(); err != nil {
+			err = fmt.Errorf("restart %d: %w", i+1, err)
+		}
+		time.Sleep(every)
+	}
+	close(stop)
+	<-tickerDone // sent is final, and no wg.Add can follow
+	elapsed = time.Since(start)
+	wg.Wait()
+	return sent, nFailed.Load(), elapsed, err
+}

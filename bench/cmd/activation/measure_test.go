@@ -1,0 +1,102 @@
+package main
+
+import (
+	"io"
+	"net"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestSummarise(t *testing.T) {
+	ms := func(ns ...int) []time.Duration {
+		var ds []time.Duration
+		for _, n := range ns {
+			ds = append(ds, time.Duration(n)*time.Millisecond)
+		}
+		return ds
+	}
+	for _, tc := range []struct {
+		name        string
+		in          []time.Duration
+		median, p90 time.Duration
+	}{
+		{"empty", nil, 0, 0},
+		{"one", ms(7), 7 * time.Millisecond, 7 * time.Millisecond},
+		{"ten_unsorted", ms(10, 1, 9, 2, 8, 3, 7, 4, 6, 5), 6 * time.Millisecond, 10 * time.Millisecond},
+		{"tail_of_two", ms(1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 500, 500), time.Millisecond, 500 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := summarise(tc.in)
+			if s.n != len(tc.in) || s.median != tc.median || s.p90 != tc.p90 {
+				t.Errorf("summarise = %+v, want n=%d median=%v p90=%v", s, len(tc.in), tc.median, tc.p90)
+			}
+		})
+	}
+}
+
+// echoServer serves io.Copy echo on ln until it is closed.
+func echoServer(ln net.Listener) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			io.Copy(c, c)
+			c.Close()
+		}()
+	}
+}
+
+func TestFirstByteAndListening(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "echo.sk")
+	if unixListening(sock) {
+		t.Fatal("unixListening before listen")
+	}
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go echoServer(ln)
+	if !unixListening(sock) {
+		t.Fatal("unixListening = false on a listening socket")
+	}
+	d, err := firstByte(sock, 5*time.Second)
+	if err != nil || d <= 0 {
+		t.Fatalf("firstByte = %v, %v", d, err)
+	}
+}
+
+func TestThroughputAndRestarts(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:20529")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go echoServer(ln)
+	for _, conc := range []int{1, 4} {
+		rate, failed := throughput(ln.Addr().String(), conc, 200*time.Millisecond)
+		if rate <= 0 || failed != 0 {
+			t.Errorf("concurrency %d: throughput = %.0f/s, %d failed", conc, rate, failed)
+		}
+	}
+
+	sock := filepath.Join(t.TempDir(), "r.sk")
+	uln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer uln.Close()
+	go echoServer(uln)
+	restarts := 0
+	sent, failed, elapsed, err := underRestarts(sock, 200, 3, 100*time.Millisecond, func() error { restarts++; return nil })
+	if err != nil || restarts != 3 || failed != 0 {
+		t.Fatalf("underRestarts: err %v, %d restarts, %d failed", err, restarts, failed)
+	}
+	// 200/s for ~350ms: the catch-up scheduler must not fall far behind (loose: CI machines are busy).
+	if want := int64(elapsed.Seconds() * 200 * 0.5); sent < want {
+		t.Errorf("sent %d requests in %v, want at least %d", sent, elapsed, want)
+	}
+}
