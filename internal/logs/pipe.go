@@ -1,0 +1,114 @@
+package logs
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync/atomic"
+	"syscall"
+)
+
+// stream is one pipe's reader.
+type stream struct {
+	unit, name string
+	pid        atomic.Int64
+}
+
+// Pipe returns the write end of a new pipe whose lines are stored for unit, with Stream set to
+// stream ("stdout" or "stderr") and PID to pid (0 if not known yet: see SetPID). Hand the write
+// end to the child (it is close-on-exec here and blocking, as a child expects its stdout to be)
+// and close it after the child is started. Lines end at '\n'; longer than MaxLineBytes they are
+// split; a last line without '\n' is stored when every writer has closed the pipe. A leading
+// "<N>" (N 0-7) sets the line's priority, as with journald's SyslogLevelPrefix=.
+func (s *Store) Pipe(unit, streamName string, pid int) (*os.File, error) {
+	var p [2]int
+	if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil {
+		return nil, fmt.Errorf("logs: pipe for %s %s: %w", unit, streamName, err)
+	}
+	// Only our read end is non-blocking (for the poller); the write end stays blocking.
+	if err := syscall.SetNonblock(p[0], true); err != nil {
+		syscall.Close(p[0])
+		syscall.Close(p[1])
+		return nil, fmt.Errorf("logs: pipe for %s %s: %w", unit, streamName, err)
+	}
+	r := os.NewFile(uintptr(p[0]), unit+" "+streamName+" (read)")
+	w := os.NewFile(uintptr(p[1]), unit+" "+streamName)
+	st := &stream{unit: unit, name: streamName}
+	st.pid.Store(int64(pid))
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		r.Close()
+		w.Close()
+		return nil, errors.New("logs: store closed")
+	}
+	s.streams[w] = st
+	s.readers[r] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go s.read(r, w, st)
+	return w, nil
+}
+
+// SetPID sets the PID recorded for lines read from now on from the pipe whose write end w
+// Pipe returned (the child's pid is known only after it started).
+func (s *Store) SetPID(w *os.File, pid int) {
+	s.mu.Lock()
+	st := s.streams[w]
+	s.mu.Unlock()
+	if st != nil {
+		st.pid.Store(int64(pid))
+	}
+}
+
+func (s *Store) read(r, w *os.File, st *stream) {
+	defer s.wg.Done()
+	defer func() {
+		s.mu.Lock()
+		delete(s.streams, w)
+		delete(s.readers, r)
+		s.mu.Unlock()
+		r.Close()
+	}()
+	br := bufio.NewReaderSize(r, MaxLineBytes)
+	split := false // the previous piece was a full buffer without '\n'
+	for {
+		b, err := br.ReadSlice('\n')
+		switch {
+		case err == nil:
+			// The '\n' right after a split piece ends that line; it is not an empty one.
+			if !split || len(b) > 1 {
+				s.store(st, b[:len(b)-1])
+			}
+			split = false
+		case errors.Is(err, bufio.ErrBufferFull):
+			s.store(st, b)
+			split = true
+		default:
+			if len(b) > 0 {
+				s.store(st, b)
+			}
+			if err != io.EOF && !errors.Is(err, os.ErrClosed) {
+				s.Append(Line{Unit: st.unit, Stream: "manager", Priority: PriorityErr,
+					Text: fmt.Sprintf("reading %s: %v", st.name, err)})
+			}
+			return
+		}
+	}
+}
+
+func (s *Store) store(st *stream, b []byte) {
+	prio, text := ParsePriority(b, PriorityInfo)
+	s.Append(Line{Unit: st.unit, Stream: st.name, PID: int(st.pid.Load()), Priority: prio, Text: string(text)})
+}
+
+// ParsePriority splits a leading "<N>" (N a single digit 0-7) off line and returns N, or def
+// and the line unchanged when there is no such prefix.
+func ParsePriority(line []byte, def int) (int, []byte) {
+	if len(line) >= 3 && line[0] == '<' && line[2] == '>' && line[1] >= '0' && line[1] <= '7' {
+		return int(line[1] - '0'), line[3:]
+	}
+	return def, line
+}

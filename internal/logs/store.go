@@ -1,0 +1,292 @@
+// Package logs keeps the output of units: each service's stdout and stderr arrive through a pipe
+// (Store.Pipe), the manager's own messages through Store.Append. Lines are kept in a ring
+// buffer per unit (bounded memory), can be queried (flint logs -n) and followed (flint logs -f),
+// and are optionally appended to dir/<unit>.log.
+package logs
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Line is one log line.
+type Line struct {
+	Time     time.Time
+	Unit     string
+	Stream   string // "stdout", "stderr" or "manager"
+	PID      int    // 0 when unknown
+	Priority int    // syslog level 0 (emerg) .. 7 (debug)
+	Text     string // without the newline and without a "<N>" prefix
+}
+
+// Default priorities: a service's lines are info unless they carry a "<N>" prefix
+// (systemd's SyslogLevel= default).
+const (
+	PriorityErr    = 3
+	PriorityNotice = 5
+	PriorityInfo   = 6
+)
+
+// MaxLineBytes is the longest line kept whole; longer lines are split (journald's
+// LineMax= default is 48K; flint uses 64 KiB).
+const MaxLineBytes = 64 << 10
+
+// followBuffer is how many lines a follower may lag behind before lines are dropped for it.
+const followBuffer = 1024
+
+// entry is a stored line with its arrival number, which orders lines with equal times.
+type entry struct {
+	Line
+	seq uint64
+}
+
+// ring is one unit's last lines.
+type ring struct {
+	buf   []entry
+	start int // index of the oldest
+	n     int
+}
+
+func (r *ring) add(e entry) {
+	if len(r.buf) == 0 {
+		return
+	}
+	if r.n < len(r.buf) {
+		r.buf[(r.start+r.n)%len(r.buf)] = e
+		r.n++
+		return
+	}
+	r.buf[r.start] = e
+	r.start = (r.start + 1) % len(r.buf)
+}
+
+func (r *ring) each(f func(e *entry)) {
+	for i := 0; i < r.n; i++ {
+		f(&r.buf[(r.start+i)%len(r.buf)])
+	}
+}
+
+type follower struct {
+	units map[string]bool // nil: all units
+	ch    chan Line
+}
+
+// Store holds the lines of all units. Its methods are safe for concurrent use.
+type Store struct {
+	perUnit int
+	dir     string
+
+	mu        sync.Mutex
+	seq       uint64
+	units     map[string]*ring
+	files     map[string]*os.File // dir/<unit>.log, opened on first line
+	followers map[*follower]struct{}
+	streams   map[*os.File]*stream  // write end handed out by Pipe -> its reader
+	readers   map[*os.File]struct{} // read ends, closed by Close
+	closed    bool
+	fileErr   error // first error writing a log file
+	wg        sync.WaitGroup
+}
+
+// NewStore returns a store keeping linesPerUnit lines per unit (at least 1). With dir != "",
+// every line is also appended to dir/<unit>.log (the directory is created when needed).
+func NewStore(linesPerUnit int, dir string) *Store {
+	if linesPerUnit < 1 {
+		linesPerUnit = 1
+	}
+	return &Store{
+		perUnit:   linesPerUnit,
+		dir:       dir,
+		units:     map[string]*ring{},
+		files:     map[string]*os.File{},
+		followers: map[*follower]struct{}{},
+		streams:   map[*os.File]*stream{},
+		readers:   map[*os.File]struct{}{},
+	}
+}
+
+// Append stores one line (the manager's own messages). A zero Time is set to now.
+func (s *Store) Append(l Line) {
+	if l.Time.IsZero() {
+		l.Time = time.Now()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	s.seq++
+	e := entry{Line: l, seq: s.seq}
+	r := s.units[l.Unit]
+	if r == nil {
+		r = &ring{buf: make([]entry, s.perUnit)}
+		s.units[l.Unit] = r
+	}
+	r.add(e)
+	s.writeFile(l)
+	for f := range s.followers {
+		if f.units != nil && !f.units[l.Unit] {
+			continue
+		}
+		select {
+		case f.ch <- l:
+		default: // a slow follower loses lines; producers never wait
+		}
+	}
+}
+
+// FormatLine is the text form used in log files:
+// "2006-01-02T15:04:05.000000Z07:00 UNIT[PID] STREAM <PRIORITY> TEXT".
+func FormatLine(l Line) string {
+	return fmt.Sprintf("%s %s[%d] %s <%d> %s", l.Time.Format("2006-01-02T15:04:05.000000Z07:00"),
+		l.Unit, l.PID, l.Stream, l.Priority, l.Text)
+}
+
+// writeFile appends l to its unit's file; s.mu is held.
+func (s *Store) writeFile(l Line) {
+	if s.dir == "" {
+		return
+	}
+	f := s.files[l.Unit]
+	if f == nil {
+		if err := os.MkdirAll(s.dir, 0o755); err != nil {
+			s.noteFileErr(err)
+			return
+		}
+		name := strings.ReplaceAll(l.Unit, "/", "_")
+		if name == "" || name == "." || name == ".." {
+			name = "_" + name
+		}
+		var err error
+		f, err = os.OpenFile(filepath.Join(s.dir, name+".log"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+		if err != nil {
+			s.noteFileErr(err)
+			return
+		}
+		s.files[l.Unit] = f
+	}
+	if _, err := f.WriteString(FormatLine(l) + "\n"); err != nil {
+		s.noteFileErr(err)
+	}
+}
+
+func (s *Store) noteFileErr(err error) {
+	if s.fileErr == nil {
+		s.fileErr = fmt.Errorf("logs: %w", err)
+	}
+}
+
+// Query returns the newest n lines (all kept lines when n <= 0) of the given units (all units
+// when units is empty) whose Time is not before since (no limit when since is zero), oldest
+// first.
+func (s *Store) Query(units []string, n int, since time.Time) []Line {
+	s.mu.Lock()
+	var es []entry
+	collect := func(r *ring) {
+		r.each(func(e *entry) {
+			if since.IsZero() || !e.Time.Before(since) {
+				es = append(es, *e)
+			}
+		})
+	}
+	if len(units) == 0 {
+		for _, r := range s.units {
+			collect(r)
+		}
+	} else {
+		seen := map[string]bool{}
+		for _, u := range units {
+			if r := s.units[u]; r != nil && !seen[u] {
+				seen[u] = true
+				collect(r)
+			}
+		}
+	}
+	s.mu.Unlock()
+	slices.SortFunc(es, func(a, b entry) int {
+		if c := a.Time.Compare(b.Time); c != 0 {
+			return c
+		}
+		switch {
+		case a.seq < b.seq:
+			return -1
+		case a.seq > b.seq:
+			return 1
+		}
+		return 0
+	})
+	if n > 0 && len(es) > n {
+		es = es[len(es)-n:]
+	}
+	out := make([]Line, len(es))
+	for i, e := range es {
+		out[i] = e.Line
+	}
+	return out
+}
+
+// Follow delivers every line stored from now on for the given units (all when empty). The
+// channel has room for a burst; a follower that falls further behind misses lines rather than
+// slowing anyone. cancel (idempotent) stops delivery and closes the channel; Close does too.
+func (s *Store) Follow(units []string) (lines <-chan Line, cancel func()) {
+	f := &follower{ch: make(chan Line, followBuffer)}
+	if len(units) > 0 {
+		f.units = map[string]bool{}
+		for _, u := range units {
+			f.units[u] = true
+		}
+	}
+	s.mu.Lock()
+	if s.closed {
+		close(f.ch)
+	} else {
+		s.followers[f] = struct{}{}
+	}
+	s.mu.Unlock()
+	var once sync.Once
+	return f.ch, func() {
+		once.Do(func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if _, ok := s.followers[f]; ok {
+				delete(s.followers, f)
+				close(f.ch)
+			}
+		})
+	}
+}
+
+// Close stops all followers, closes the read ends of all pipes (their readers store what they
+// already read and end), waits for the readers, and closes the log files. It returns the first
+// error met writing a log file.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	for f := range s.followers {
+		close(f.ch)
+		delete(s.followers, f)
+	}
+	for r := range s.readers {
+		r.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	for _, f := range s.files {
+		if err := f.Close(); err != nil {
+			s.noteFileErr(err)
+		}
+	}
+	s.files = nil
+	return s.fileErr
+}
