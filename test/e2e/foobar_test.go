@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -104,4 +105,108 @@ func echo(sock, msg string) (string, error) {
 	}
 	line, err := bufio.NewReader(c).ReadString('\n')
 	return strings.TrimSuffix(line, "\n"), err
+}
+
+// foobarUnits writes the seed example's units for server with its socket under the test's temp
+// dir, enabled by a sockets.target.wants link, and returns the unit dir and the socket path.
+func foobarUnits(t *testing.T, server string) (units, sock string) {
+	t.Helper()
+	sock = filepath.Join(t.TempDir(), "foobar.sk")
+	units = writeUnits(t, map[string]string{
+		"foobar.socket":  "[Unit]\nDescription=foobar socket\n\n[Socket]\nListenStream=" + sock + "\n",
+		"foobar.service": "[Unit]\nDescription=foobar echo daemon\n\n[Service]\nExecStart=" + server + "\n",
+	})
+	wantedBy(t, units, "sockets.target", "foobar.socket")
+	return units, sock
+}
+
+// TestStatusExitCodes checks systemctl's status/is-active exit codes through a service's life:
+// 3 while the socket waits, 0 once a connection started it, 3 after stop, 4 for no such unit.
+func TestStatusExitCodes(t *testing.T) {
+	server := copyExecutable(t, foobardC)
+	units, sock := foobarUnits(t, server)
+	m := startManager(t, units)
+	if !waitFor(10*time.Second, func() bool { return isSocket(sock) }) {
+		t.Fatalf("%s is not a socket 10s after flint run started", sock)
+	}
+	step := func(name string, args []string, wantCode int, wantOut string) {
+		t.Run(name, func(t *testing.T) {
+			out, code := m.flint(args...)
+			if code != wantCode || !strings.Contains(out, wantOut) {
+				t.Errorf("flint %s: exit %d, want %d; want %q in:\n%s", strings.Join(args, " "), code, wantCode, wantOut, out)
+			}
+		})
+	}
+	step("socket_listening", []string{"status", "foobar.socket"}, 0, "Active: active (listening)")
+	step("service_before_connection", []string{"status", "foobar.service"}, 3, "Active: inactive (dead)")
+	step("is_active_before_connection", []string{"is-active", "foobar.service"}, 3, "inactive")
+	step("no_such_unit", []string{"status", "nosuch.service"}, 4, "nosuch.service")
+	if got, err := echo(sock, "wake up"); err != nil || got != "wake up" {
+		t.Fatalf("echo = %q, %v", got, err)
+	}
+	step("service_after_connection", []string{"status", "foobar.service"}, 0, "Active: active (running)")
+	step("is_active_after_connection", []string{"is-active", "foobar.service"}, 0, "active")
+	step("stop", []string{"stop", "foobar.service"}, 0, "")
+	step("service_after_stop", []string{"is-active", "foobar.service"}, 3, "inactive")
+	step("socket_after_service_stop", []string{"is-active", "foobar.socket"}, 0, "active")
+}
+
+// TestReactivation checks that stopping the service leaves the socket listening and that the
+// next connection starts a new server process.
+func TestReactivation(t *testing.T) {
+	server := copyExecutable(t, foobardC)
+	units, sock := foobarUnits(t, server)
+	m := startManager(t, units)
+	if !waitFor(10*time.Second, func() bool { return isSocket(sock) }) {
+		t.Fatalf("%s is not a socket 10s after flint run started", sock)
+	}
+	var pids []int
+	for round := 1; round <= 3; round++ {
+		msg := fmt.Sprintf("round %d", round)
+		if got, err := echo(sock, msg); err != nil || got != msg {
+			t.Fatalf("round %d: echo = %q, %v", round, got, err)
+		}
+		now := pidsOf(server)
+		if len(now) != 1 {
+			t.Fatalf("round %d: server pids %v, want one", round, now)
+		}
+		for _, p := range pids {
+			if p == now[0] {
+				t.Fatalf("round %d: server pid %d was already used in an earlier round: not restarted", round, p)
+			}
+		}
+		pids = append(pids, now[0])
+		if out, code := m.flint("stop", "foobar.service"); code != 0 {
+			t.Fatalf("round %d: flint stop foobar.service: exit %d\n%s", round, code, out)
+		}
+		if !waitFor(5*time.Second, func() bool { return len(pidsOf(server)) == 0 }) {
+			t.Fatalf("round %d: server still runs after stop: %v", round, pidsOf(server))
+		}
+		if !isSocket(sock) {
+			t.Fatalf("round %d: socket %s gone after the service stopped", round, sock)
+		}
+	}
+}
+
+// TestStopSignals checks that SIGTERM and SIGINT both make flint stop its services and exit 0.
+func TestStopSignals(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			server := copyExecutable(t, foobardGo)
+			units, sock := foobarUnits(t, server)
+			m := startManager(t, units)
+			if !waitFor(10*time.Second, func() bool { return isSocket(sock) }) {
+				t.Fatalf("%s is not a socket 10s after flint run started", sock)
+			}
+			if got, err := echo(sock, "x"); err != nil || got != "x" {
+				t.Fatalf("echo = %q, %v", got, err)
+			}
+			if code := m.stopWith(sig); code != 0 {
+				t.Errorf("flint run exit code after %v = %d, want 0", sig, code)
+			}
+			if !waitFor(5*time.Second, func() bool { return len(pidsOf(server)) == 0 }) {
+				t.Errorf("server still runs after flint exited: %v", pidsOf(server))
+			}
+		})
+	}
 }

@@ -180,17 +180,23 @@ func (m *manager) exited() bool {
 	}
 }
 
-// terminate sends SIGTERM and returns the exit code; it fails the test if flint takes more than
-// 15 seconds.
+// terminate sends SIGTERM and returns the exit code (see stopWith).
 func (m *manager) terminate() int {
 	m.t.Helper()
-	if err := m.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		m.t.Fatalf("SIGTERM flint: %v", err)
+	return m.stopWith(syscall.SIGTERM)
+}
+
+// stopWith sends sig to flint and returns its exit code; it fails the test if flint takes more
+// than 15 seconds.
+func (m *manager) stopWith(sig syscall.Signal) int {
+	m.t.Helper()
+	if err := m.cmd.Process.Signal(sig); err != nil {
+		m.t.Fatalf("%v to flint: %v", sig, err)
 	}
 	select {
 	case <-m.done:
 	case <-time.After(15 * time.Second):
-		m.t.Fatalf("flint run still running 15s after SIGTERM:\n%s", m.out.String())
+		m.t.Fatalf("flint run still running 15s after %v:\n%s", sig, m.out.String())
 	}
 	return m.cmd.ProcessState.ExitCode()
 }
