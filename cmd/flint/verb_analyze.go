@@ -1,0 +1,283 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/flint-init/flint/unit"
+)
+
+func init() {
+	register(&verb{name: "analyze", summary: "analyze units (verify FILE..., and more sub-verbs)", run: runAnalyze})
+	registerAnalyze("verify", "check unit files and print their problems as file:line: message", runAnalyzeVerify)
+}
+
+// analyzeVerb is one `flint analyze` sub-verb. Files add theirs with registerAnalyze from
+// init (critical-chain, plot, dot, ...).
+type analyzeVerb struct {
+	summary string
+	run     func(g *globals, args []string) int
+}
+
+var analyzeVerbs = map[string]*analyzeVerb{}
+
+func registerAnalyze(name, summary string, run func(g *globals, args []string) int) {
+	analyzeVerbs[name] = &analyzeVerb{summary: summary, run: run}
+}
+
+func analyzeUsage(w io.Writer) {
+	fmt.Fprintln(w, "usage: flint analyze SUB-VERB [ARGS...]")
+	fmt.Fprintln(w, "\nsub-verbs:")
+	names := make([]string, 0, len(analyzeVerbs))
+	for n := range analyzeVerbs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-16s %s\n", n, analyzeVerbs[n].summary)
+	}
+}
+
+func runAnalyze(g *globals, args []string) int {
+	if len(args) == 0 {
+		analyzeUsage(os.Stderr)
+		return 2
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		analyzeUsage(os.Stdout)
+		return 0
+	}
+	v, ok := analyzeVerbs[args[0]]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "flint analyze: unknown sub-verb %q\n", args[0])
+		analyzeUsage(os.Stderr)
+		return 2
+	}
+	return v.run(g, args[1:])
+}
+
+const verifyUsage = `usage: flint analyze verify [--notes] FILE|UNIT...
+
+Load unit files as systemd-analyze verify does: each FILE's directory is searched first, then
+the unit path (--units DIR, or the default path). Every problem is printed as
+"file:line: message" (or "unit: message" when it concerns the whole unit). The exit status is
+1 when a unit does not load (bad setting, not found), a command to run is not executable, or a
+unit it requires does not exist; warnings alone exit 0. --notes also lists the directives flint
+parses but does not enforce.
+`
+
+// execSearchPath is where systemd looks up an Exec*= program given without a directory.
+var execSearchPath = []string{"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"}
+
+func runAnalyzeVerify(g *globals, args []string) int {
+	notes := false
+	var targets []string
+	for _, a := range args {
+		switch {
+		case a == "-h" || a == "--help":
+			fmt.Print(verifyUsage)
+			return 0
+		case a == "--notes":
+			notes = true
+		case a == "--man=no" || a == "--man=yes" || a == "--man" || a == "--generators=no":
+			// systemd-analyze options accepted for compatibility; flint never checks man pages
+		case strings.HasPrefix(a, "-"):
+			fmt.Fprintf(os.Stderr, "flint analyze verify: unknown option %s\n", a)
+			return 2
+		default:
+			targets = append(targets, a)
+		}
+	}
+	if len(targets) == 0 {
+		fmt.Fprint(os.Stderr, verifyUsage)
+		return 2
+	}
+	r := verifyUnits(os.Stdout, g, targets, notes)
+	return r
+}
+
+// verifyUnits checks targets and writes the diagnostics to w; it returns the exit status.
+func verifyUnits(w io.Writer, g *globals, targets []string, notes bool) int {
+	status := 0
+	var dirs, names []string
+	seenDir := map[string]bool{}
+	for _, t := range targets {
+		name := filepath.Base(t)
+		if !unit.IsValidName(name) || unit.IsTemplate(name) && !strings.Contains(t, "/") {
+			fmt.Fprintf(w, "Failed to prepare filename %s: Invalid argument\n", t)
+			status = 1
+			continue
+		}
+		if strings.Contains(t, "/") || fileExists(t) {
+			abs, err := filepath.Abs(t)
+			if err != nil {
+				fmt.Fprintf(w, "Failed to prepare filename %s: %v\n", t, err)
+				status = 1
+				continue
+			}
+			if d := filepath.Dir(abs); !seenDir[d] {
+				seenDir[d] = true
+				dirs = append(dirs, d)
+			}
+		}
+		names = append(names, name)
+	}
+	path := g.units
+	if len(path) == 0 {
+		path = unit.SearchPath(g.scope(), nil)
+	}
+	for _, d := range path {
+		if !seenDir[d] {
+			seenDir[d] = true
+			dirs = append(dirs, d)
+		}
+	}
+	l := unit.NewLoader(g.scope(), dirs)
+	for _, name := range names {
+		if verifyUnit(w, l, name, notes) {
+			status = 1
+		}
+	}
+	return status
+}
+
+// verifyUnit prints the problems of one unit and reports whether any is an error.
+func verifyUnit(w io.Writer, l *unit.Loader, name string, notes bool) bool {
+	if unit.IsTemplate(name) {
+		// A template cannot be loaded itself: check an instance of it, as systemd-analyze does.
+		inst, err := unit.Instantiate(name, "test-instance")
+		if err == nil {
+			name = inst
+		}
+	}
+	u := l.Load(name)
+	failed := false
+	for _, d := range u.Diagnostics {
+		if d.Severity == unit.Error {
+			failed = true
+		}
+		if d.Line > 0 {
+			fmt.Fprintf(w, "%s:%d: %s\n", d.File, d.Line, d.Msg)
+		} else {
+			fmt.Fprintf(w, "%s: %s\n", u.Name, d.Msg)
+		}
+	}
+	switch u.LoadState {
+	case unit.NotFound:
+		fmt.Fprintf(w, "Unit %s not found.\n", name)
+		return true
+	case unit.Masked:
+		fmt.Fprintf(w, "Unit %s is masked.\n", u.Name)
+		return true
+	case unit.BadSetting, unit.LoadError:
+		fmt.Fprintf(w, "%s: Unit configuration has fatal error, unit will not be started.\n", u.Name)
+		if u.LoadState == unit.BadSetting {
+			fmt.Fprintf(w, "Unit %s has a bad unit file setting.\n", u.Name)
+		} else {
+			fmt.Fprintf(w, "Unit %s failed to load properly: %s\n", u.Name, u.LoadError)
+		}
+		return true
+	}
+	for _, c := range unitCommands(u) {
+		if c.Flags.IgnoreFailure {
+			continue
+		}
+		if err := checkExecutable(c.Path); err != nil {
+			fmt.Fprintf(w, "%s: Command %s is not executable: %s\n", u.Name, c.Path, err)
+			failed = true
+		}
+	}
+	if u.Socket != nil && !u.Socket.Accept {
+		if svc := u.SocketService(); l.Load(svc).LoadState != unit.Loaded {
+			fmt.Fprintf(w, "%s: service %s not loaded, socket cannot be started.\n", u.Name, svc)
+			failed = true
+		}
+	}
+	for _, deps := range [][]string{u.Unit.Requires, u.Unit.Requisite, u.Unit.BindsTo} {
+		for _, dep := range deps {
+			if d := l.Load(dep); d.LoadState == unit.NotFound {
+				fmt.Fprintf(w, "%s: Failed to create %s/start: Unit %s not found.\n", u.Name, u.Name, dep)
+				failed = true
+			}
+		}
+	}
+	if notes {
+		if e := execContext(u); e != nil && len(e.NotEnforced) > 0 {
+			fmt.Fprintf(w, "%s: note: parsed but not enforced by flint: %s\n", u.Name, strings.Join(dedupe(e.NotEnforced), ", "))
+		}
+	}
+	return failed
+}
+
+func unitCommands(u *unit.Unit) []unit.ExecCommand {
+	var out []unit.ExecCommand
+	if s := u.Service; s != nil {
+		for _, l := range [][]unit.ExecCommand{s.ExecCondition, s.ExecStartPre, s.ExecStart, s.ExecStartPost, s.ExecReload, s.ExecStop, s.ExecStopPost} {
+			out = append(out, l...)
+		}
+	}
+	if s := u.Socket; s != nil {
+		for _, l := range [][]unit.ExecCommand{s.ExecStartPre, s.ExecStartPost, s.ExecStopPre, s.ExecStopPost} {
+			out = append(out, l...)
+		}
+	}
+	return out
+}
+
+func execContext(u *unit.Unit) *unit.ExecContext {
+	switch {
+	case u.Service != nil:
+		return &u.Service.Exec
+	case u.Socket != nil:
+		return &u.Socket.Exec
+	}
+	return nil
+}
+
+// checkExecutable reports why path (absolute, or a bare name looked up on systemd's fixed
+// search path) cannot be executed, in the words of strerror.
+func checkExecutable(path string) error {
+	if !strings.HasPrefix(path, "/") {
+		for _, d := range execSearchPath {
+			if checkExecutable(filepath.Join(d, path)) == nil {
+				return nil
+			}
+		}
+		return fmt.Errorf("No such file or directory")
+	}
+	fi, err := os.Stat(path)
+	switch {
+	case os.IsNotExist(err):
+		return fmt.Errorf("No such file or directory")
+	case os.IsPermission(err):
+		return fmt.Errorf("Permission denied")
+	case err != nil:
+		return err
+	case fi.IsDir():
+		return fmt.Errorf("Is a directory")
+	case fi.Mode().Perm()&0o111 == 0:
+		return fmt.Errorf("Permission denied")
+	}
+	return nil
+}
+
+func fileExists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
+}
+
+func dedupe(l []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range l {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}

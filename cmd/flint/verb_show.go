@@ -1,0 +1,170 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/flint-init/flint/unit"
+)
+
+func init() {
+	register(&verb{name: "show", summary: "show unit properties as systemctl show (works offline)", run: runShow})
+}
+
+// runtimeProperties, when set, asks a running manager for the runtime properties of a unit
+// (ActiveState, SubState, MainPID, NAccepted, ...). It returns false when no manager answers;
+// `show` then prints the configuration alone, as for an inactive unit. The lead wires it to
+// the control client.
+var runtimeProperties func(g *globals, name string) ([]unit.Property, bool)
+
+// unitFileState, when set, returns the UnitFileState of a unit (enabled, disabled, static,
+// ...) from the [Install] logic of the unit package.
+var unitFileState func(l *unit.Loader, name string) (string, bool)
+
+const showUsage = `usage: flint show [-p PROP[,PROP...]]... [--property=PROP] [--value] [--all] UNIT...
+
+Print the properties of units as "Name=Value" lines, with systemd's property names and value
+formats (systemctl show). Without a running manager the configuration is read from the unit
+files. Without -p, properties with an empty value are left out unless --all is given.
+`
+
+type showOptions struct {
+	props map[string]bool // nil: all
+	value bool
+	all   bool
+	units []string
+}
+
+func parseShowArgs(args []string) (*showOptions, error) {
+	o := &showOptions{}
+	addProps := func(v string) {
+		if o.props == nil {
+			o.props = map[string]bool{}
+		}
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				o.props[p] = true
+			}
+		}
+	}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "-p" || a == "--property":
+			if i+1 >= len(args) {
+				return nil, fmt.Errorf("option %s needs a value", a)
+			}
+			i++
+			addProps(args[i])
+		case strings.HasPrefix(a, "--property="):
+			addProps(a[len("--property="):])
+		case strings.HasPrefix(a, "-p") && len(a) > 2:
+			addProps(a[2:])
+		case a == "-P":
+			if i+1 >= len(args) {
+				return nil, fmt.Errorf("option -P needs a value")
+			}
+			i++
+			addProps(args[i])
+			o.value = true
+		case a == "--value":
+			o.value = true
+		case a == "-a" || a == "--all":
+			o.all = true
+		case a == "--":
+			o.units = append(o.units, args[i+1:]...)
+			i = len(args)
+		case strings.HasPrefix(a, "-") && a != "-":
+			return nil, fmt.Errorf("unknown option %s", a)
+		default:
+			o.units = append(o.units, a)
+		}
+	}
+	return o, nil
+}
+
+func runShow(g *globals, args []string) int {
+	for _, a := range args {
+		if a == "-h" || a == "--help" {
+			fmt.Print(showUsage)
+			return 0
+		}
+	}
+	o, err := parseShowArgs(args)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "flint show:", err)
+		return 2
+	}
+	if len(o.units) == 0 {
+		fmt.Fprintln(os.Stderr, "flint show: no unit given (showing the manager's own properties is not supported)")
+		return 2
+	}
+	w := bufio.NewWriter(os.Stdout)
+	defer w.Flush()
+	showUnits(w, g, o)
+	return 0
+}
+
+// showUnits prints the properties of o.units, separated by empty lines as systemctl does.
+func showUnits(w io.Writer, g *globals, o *showOptions) {
+	l := unit.NewLoader(g.scope(), g.units)
+	for i, name := range o.units {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		writeProperties(w, showProperties(g, l, normalizeUnitName(name)), o)
+	}
+}
+
+// showProperties is what `show` prints for one unit: the configuration from the unit files,
+// the enablement state, and the runtime properties when a manager answers.
+func showProperties(g *globals, l *unit.Loader, name string) []unit.Property {
+	u := l.Load(name)
+	props := unit.Properties(u)
+	var extra []unit.Property
+	if unitFileState != nil {
+		if st, ok := unitFileState(l, u.Name); ok {
+			extra = append(extra, unit.Property{Name: "UnitFileState", Value: st})
+		}
+	}
+	if runtimeProperties != nil {
+		if rt, ok := runtimeProperties(g, u.Name); ok {
+			extra = append(extra, rt...)
+		}
+	}
+	if len(extra) > 0 {
+		props = unit.MergeProperties(u.Type, props, extra...)
+	}
+	return props
+}
+
+// writeProperties prints props as systemctl does: in its own order whatever the order of
+// -p; with -p, requested properties are printed even when empty, unknown ones silently
+// skipped; without -p, empty values only with --all. --value prints the values alone.
+func writeProperties(w io.Writer, props []unit.Property, o *showOptions) {
+	for _, p := range props {
+		if o.props != nil && !o.props[p.Name] {
+			continue
+		}
+		if o.props == nil && !o.all && hiddenByDefault(p) {
+			continue
+		}
+		if o.value {
+			fmt.Fprintln(w, p.Value)
+		} else {
+			fmt.Fprintf(w, "%s=%s\n", p.Name, p.Value)
+		}
+	}
+}
+
+// hiddenByDefault: what systemctl show leaves out without -p or --all: empty values, and
+// the exit statuses of Failure/SuccessAction= when not set.
+func hiddenByDefault(p unit.Property) bool {
+	if p.Value == "" {
+		return true
+	}
+	return p.Value == "[not set]" && (p.Name == "FailureActionExitStatus" || p.Name == "SuccessActionExitStatus")
+}
