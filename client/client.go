@@ -1,0 +1,161 @@
+// Package client is the Go client of flint's control API (internal/api documents the protocol,
+// docs/api.md describes it). The flint CLI talks to the manager only through this package.
+package client
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"time"
+
+	"github.com/flint-init/flint/internal/api"
+)
+
+// Re-exported protocol types, so that users of this package need not import internal/api.
+type (
+	Request    = api.Request
+	Response   = api.Response
+	JobResult  = api.JobResult
+	Property   = api.Property
+	UnitStatus = api.UnitStatus
+	UnitInfo   = api.UnitInfo
+	SocketInfo = api.SocketInfo
+	LogLine    = api.LogLine
+)
+
+// ErrNoManager is returned (wrapped) when nothing answers on the control socket.
+var ErrNoManager = errors.New("no manager is running")
+
+// Error is an error reply from the manager.
+type Error struct {
+	Code string // not-found, permission, job-failed, bad-request, ...
+	Msg  string
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+// Client talks to one manager.
+type Client struct {
+	Path string
+	// Timeout bounds connecting; 0 means 5s. Requests themselves wait as long as their job runs.
+	Timeout time.Duration
+}
+
+// New returns a client for the control socket at path.
+func New(path string) *Client { return &Client{Path: path} }
+
+// Stream sends req and calls fn for each response line until the one with Done, or until fn
+// returns an error (then the connection is closed and that error returned).
+func (c *Client) Stream(req *Request, fn func(*Response) error) error {
+	to := c.Timeout
+	if to == 0 {
+		to = 5 * time.Second
+	}
+	conn, err := net.DialTimeout("unix", c.Path, to)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) || isConnRefused(err) {
+			return fmt.Errorf("%s: %w", c.Path, ErrNoManager)
+		}
+		return fmt.Errorf("connect to manager at %s: %w", c.Path, err)
+	}
+	defer conn.Close()
+	b, err := json.Marshal(req)
+	if err != nil {
+		return err
+	}
+	if _, err := conn.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("send request: %w", err)
+	}
+	dec := json.NewDecoder(bufio.NewReader(conn))
+	for {
+		var r Response
+		if err := dec.Decode(&r); err != nil {
+			return fmt.Errorf("read reply: %w", err)
+		}
+		if r.Error != "" {
+			return &Error{Code: r.Code, Msg: r.Error}
+		}
+		if err := fn(&r); err != nil {
+			return err
+		}
+		if r.Done {
+			return nil
+		}
+	}
+}
+
+// Do sends req and decodes the data of the final response into out (if out is not nil).
+func (c *Client) Do(req *Request, out any) error {
+	var last *Response
+	err := c.Stream(req, func(r *Response) error { last = r; return nil })
+	if err != nil {
+		return err
+	}
+	if out != nil && last != nil && len(last.Data) > 0 {
+		return json.Unmarshal(last.Data, out)
+	}
+	return nil
+}
+
+// Jobs runs a job verb (start, stop, restart, reload, try-restart, reload-or-restart) on units.
+// Unless noBlock, it returns after the jobs finished, with their results.
+func (c *Client) Jobs(verb string, units []string, noBlock bool) ([]JobResult, error) {
+	var res []JobResult
+	err := c.Do(&Request{Verb: verb, Units: units, NoBlock: noBlock}, &res)
+	return res, err
+}
+
+// Status returns the status of units (all loaded units if none given).
+func (c *Client) Status(units []string, lines int) ([]UnitStatus, error) {
+	var res []UnitStatus
+	err := c.Do(&Request{Verb: "status", Units: units, Lines: lines}, &res)
+	return res, err
+}
+
+// Show returns the properties of units (props empty = all).
+func (c *Client) Show(units []string, props []string) ([]UnitStatus, error) {
+	var res []UnitStatus
+	err := c.Do(&Request{Verb: "show", Units: units, Props: props}, &res)
+	return res, err
+}
+
+// ListUnits returns the loaded units.
+func (c *Client) ListUnits(all bool, types, states []string) ([]UnitInfo, error) {
+	var res []UnitInfo
+	err := c.Do(&Request{Verb: "list-units", All: all, Types: types, States: states}, &res)
+	return res, err
+}
+
+// ListSockets returns the listening sockets.
+func (c *Client) ListSockets(all bool) ([]SocketInfo, error) {
+	var res []SocketInfo
+	err := c.Do(&Request{Verb: "list-sockets", All: all}, &res)
+	return res, err
+}
+
+// Logs returns captured log lines; with follow, fn is called for each new line until it
+// returns an error.
+func (c *Client) Logs(req *Request, fn func(LogLine) error) error {
+	req.Verb = "logs"
+	return c.Stream(req, func(r *Response) error {
+		if len(r.Data) == 0 {
+			return nil
+		}
+		var lines []LogLine
+		if err := json.Unmarshal(r.Data, &lines); err != nil {
+			return err
+		}
+		for _, l := range lines {
+			if err := fn(l); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Simple sends a verb with units and no reply data (daemon-reload, kill, reset-failed, ...).
+func (c *Client) Simple(req *Request) error { return c.Do(req, nil) }

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/flint-init/flint/internal/manager"
+)
+
+func init() {
+	register(&verb{name: "run", summary: "run the service manager in the foreground", run: runManager})
+}
+
+func runManager(g *globals, args []string) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	target := fs.String("target", "", "unit to start (default default.target)")
+	logDir := fs.String("log-dir", "", "also append each unit's output to DIR/<unit>.log")
+	var units multiFlag
+	fs.Var(&units, "units", "unit directory (repeatable; replaces the search path)")
+	user := fs.Bool("user", g.user, "run as a per-user manager")
+	control := fs.String("control", "", "control socket path")
+	fs.Usage = func() {
+		fmt.Fprintln(os.Stderr, "usage: flint run [--units DIR]... [--user] [--control PATH] [--target UNIT]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "flint run: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if *user {
+		g.user = true
+	}
+	g.units = append(g.units, units...)
+	if *control != "" {
+		g.control = *control
+	} else if os.Getenv("FLINT_CONTROL") == "" && *user {
+		g.control = defaultControl(true)
+	}
+	m, err := manager.New(manager.Options{
+		Scope:       g.scope(),
+		UnitDirs:    g.units,
+		ControlPath: g.control,
+		Target:      *target,
+		Console:     os.Stdout,
+		LogDir:      *logDir,
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "flint run:", err)
+		return 1
+	}
+	if err := m.Run(context.Background()); err != nil {
+		fmt.Fprintln(os.Stderr, "flint run:", err)
+		return 1
+	}
+	return 0
+}
+
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return fmt.Sprint(*m) }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }

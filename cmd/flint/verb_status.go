@@ -1,0 +1,271 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/flint-init/flint/client"
+)
+
+func init() {
+	register(&verb{name: "status", summary: "show runtime status of units", run: runStatus})
+}
+
+func runStatus(g *globals, args []string) int {
+	lines := 10
+	var units []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "-n" || a == "--lines":
+			if i+1 < len(args) {
+				i++
+				lines, _ = strconv.Atoi(args[i])
+			}
+		case strings.HasPrefix(a, "--lines="):
+			lines, _ = strconv.Atoi(a[len("--lines="):])
+		case strings.HasPrefix(a, "-n") && len(a) > 2:
+			lines, _ = strconv.Atoi(a[2:])
+		case a == "-h" || a == "--help":
+			fmt.Println("usage: flint status [-n N] [--output=json] [UNIT...]")
+			return 0
+		case a == "-l" || a == "--full":
+		default:
+			units = append(units, a)
+		}
+	}
+	if lines == 0 {
+		lines = -1 // none
+	}
+	c := client.New(g.control)
+	sts, err := c.Status(units, lines)
+	if err != nil {
+		reportClientError(err)
+		if len(units) > 0 {
+			return 4
+		}
+		return 1
+	}
+	if g.output == "json" {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(sts)
+	}
+	code := 0
+	for i, st := range sts {
+		p := propMap(st.Props)
+		if p["LoadState"] == "not-found" && len(units) > 0 {
+			fmt.Fprintf(os.Stderr, "Unit %s could not be found.\n", st.Name)
+			if code == 0 {
+				code = 4
+			}
+			continue
+		}
+		if g.output != "json" {
+			if i > 0 {
+				fmt.Println()
+			}
+			printStatus(os.Stdout, st, isTerminal(os.Stdout))
+		}
+		if p["ActiveState"] != "active" && p["ActiveState"] != "reloading" && code == 0 {
+			code = 3
+		}
+	}
+	return code
+}
+
+func propMap(ps []client.Property) map[string]string {
+	m := make(map[string]string, len(ps))
+	for _, p := range ps {
+		if _, dup := m[p.Name]; dup {
+			m[p.Name] += "\n" + p.Value
+			continue
+		}
+		m[p.Name] = p.Value
+	}
+	return m
+}
+
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// dot returns systemctl's state bullet for an ActiveState.
+func dot(active string, color bool) string {
+	d := "●"
+	c := ""
+	switch active {
+	case "active", "reloading":
+		c = "\x1b[0;1;32m"
+	case "failed":
+		c, d = "\x1b[0;1;31m", "×"
+	case "activating", "deactivating":
+		c = "\x1b[0;1;33m"
+	default:
+		d = "○"
+	}
+	if color && c != "" {
+		return c + d + "\x1b[0m"
+	}
+	return d
+}
+
+// printStatus prints one unit in systemctl status's layout.
+func printStatus(w io.Writer, st client.UnitStatus, color bool) {
+	p := propMap(st.Props)
+	title := st.Name
+	if d := p["Description"]; d != "" {
+		title += " - " + d
+	}
+	fmt.Fprintf(w, "%s %s\n", dot(p["ActiveState"], color), title)
+	loaded := p["LoadState"]
+	if fp := p["FragmentPath"]; fp != "" {
+		extra := fp
+		if ufs := p["UnitFileState"]; ufs != "" {
+			extra += "; " + ufs
+		}
+		loaded += " (" + extra + ")"
+	}
+	if le := p["LoadError"]; le != "" && p["LoadState"] != "loaded" {
+		loaded += "\n     Reason: " + le
+	}
+	fmt.Fprintf(w, "     Loaded: %s\n", loaded)
+	if dp := p["DropInPaths"]; dp != "" {
+		fmt.Fprintf(w, "    Drop-In: %s\n", strings.ReplaceAll(dp, " ", "\n             "))
+	}
+	active := p["ActiveState"] + " (" + p["SubState"] + ")"
+	if r := p["Result"]; p["ActiveState"] == "failed" && r != "" {
+		active = "failed (Result: " + r + ")"
+	}
+	var since string
+	switch p["ActiveState"] {
+	case "active", "reloading":
+		since = p["ActiveEnterTimestamp"]
+	case "inactive", "failed":
+		since = p["InactiveEnterTimestamp"]
+	default:
+		since = p["StateChangeTimestamp"]
+	}
+	if since != "" {
+		if t, err := time.Parse("Mon 2006-01-02 15:04:05 MST", since); err == nil {
+			active += " since " + since + "; " + ago(time.Since(t)) + " ago"
+		}
+	}
+	fmt.Fprintf(w, "     Active: %s\n", active)
+	if t := p["Triggers"]; t != "" {
+		fmt.Fprintf(w, "   Triggers: %s\n", bulletList(t))
+	}
+	if t := p["TriggeredBy"]; t != "" {
+		fmt.Fprintf(w, "TriggeredBy: %s\n", bulletList(t))
+	}
+	if l := p["Listen"]; l != "" {
+		for i, x := range strings.Split(l, "\n") {
+			if i == 0 {
+				fmt.Fprintf(w, "     Listen: %s\n", x)
+			} else {
+				fmt.Fprintf(w, "             %s\n", x)
+			}
+		}
+	}
+	if p["Accept"] == "yes" {
+		fmt.Fprintf(w, "   Accepted: %s; Connected: %s;", p["NAccepted"], p["NConnections"])
+		if r := p["NRefused"]; r != "" && r != "0" {
+			fmt.Fprintf(w, " Refused: %s", r)
+		}
+		fmt.Fprintln(w)
+	}
+	if pid := p["MainPID"]; pid != "" && pid != "0" {
+		comm := ""
+		for _, pr := range st.Processes {
+			if strconv.Itoa(pr.PID) == pid {
+				comm = pr.Command
+			}
+		}
+		if f := strings.Fields(comm); len(f) > 0 {
+			comm = " (" + baseName(f[0]) + ")"
+		}
+		fmt.Fprintf(w, "   Main PID: %s%s\n", pid, comm)
+	} else if p["ExecMainPID"] != "" && p["ExecMainPID"] != "0" && p["SubState"] != "running" {
+		fmt.Fprintf(w, "   Main PID: %s (code=%s, status=%s)\n", p["ExecMainPID"], codeName(p["ExecMainCode"]), p["ExecMainStatus"])
+	}
+	if s := p["StatusText"]; s != "" {
+		fmt.Fprintf(w, "     Status: \"%s\"\n", s)
+	}
+	if n := p["NTasks"]; n != "" && n != "0" {
+		fmt.Fprintf(w, "      Tasks: %s\n", n)
+		for i, pr := range st.Processes {
+			pre := "             ├─"
+			if i == len(st.Processes)-1 {
+				pre = "             └─"
+			}
+			fmt.Fprintf(w, "%s%d %s\n", pre, pr.PID, pr.Command)
+		}
+	}
+	if len(st.Logs) > 0 {
+		fmt.Fprintln(w)
+		host, _ := os.Hostname()
+		for _, l := range st.Logs {
+			fmt.Fprintln(w, formatLogLine(l, host))
+		}
+	}
+}
+
+func codeName(c string) string {
+	switch c {
+	case "1":
+		return "exited"
+	case "2":
+		return "killed"
+	case "3":
+		return "dumped"
+	}
+	return c
+}
+
+func baseName(p string) string {
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+		return p[i+1:]
+	}
+	return p
+}
+
+// bulletList renders "a.socket b.socket" as "● a.socket\n             ● b.socket".
+func bulletList(s string) string {
+	f := strings.Fields(s)
+	for i := range f {
+		f[i] = "● " + f[i]
+	}
+	return strings.Join(f, "\n             ")
+}
+
+func ago(d time.Duration) string {
+	switch {
+	case d < time.Second:
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dmin %ds", int(d.Minutes()), int(d.Seconds())%60)
+	case d < 24*time.Hour:
+		return fmt.Sprintf("%dh %dmin", int(d.Hours()), int(d.Minutes())%60)
+	}
+	return fmt.Sprintf("%dd %dh", int(d.Hours())/24, int(d.Hours())%24)
+}
+
+// formatLogLine prints a log line journalctl's short way: "Nov 25 12:00:00 host unit[pid]: text".
+func formatLogLine(l client.LogLine, host string) string {
+	ident := l.Unit
+	if l.Stream == "manager" {
+		ident = "flint"
+	}
+	if l.PID > 0 && l.Stream != "manager" {
+		ident = fmt.Sprintf("%s[%d]", ident, l.PID)
+	}
+	return fmt.Sprintf("%s %s %s: %s", l.Time.Local().Format("Jan 02 15:04:05"), host, ident, l.Text)
+}

@@ -1,0 +1,104 @@
+// Package api is flint's control protocol: newline-delimited JSON over a unix stream socket.
+// A client sends one Request per connection and reads Responses until one has Done set (or, for
+// a followed log, until it closes the connection). The server checks the peer's credentials
+// (SO_PEERCRED): root and the manager's own uid may change state; any other uid may only read.
+// docs/api.md describes the protocol for other clients.
+package api
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// MaxRequestSize bounds one request line; a longer one is refused.
+const MaxRequestSize = 1 << 20
+
+// Request is one control request.
+type Request struct {
+	Verb  string   `json:"verb"`            // start, stop, status, show, list-units, logs, ...
+	Units []string `json:"units,omitempty"` // unit names or patterns
+	// Options per verb.
+	NoBlock  bool      `json:"no_block,omitempty"`
+	All      bool      `json:"all,omitempty"`
+	Types    []string  `json:"types,omitempty"`
+	States   []string  `json:"states,omitempty"`
+	Props    []string  `json:"props,omitempty"`
+	Signal   int       `json:"signal,omitempty"`
+	KillWhom string    `json:"kill_whom,omitempty"`
+	Lines    int       `json:"lines,omitempty"`
+	Follow   bool      `json:"follow,omitempty"`
+	Since    time.Time `json:"since,omitempty"`
+	Reverse  bool      `json:"reverse,omitempty"`
+}
+
+// ReadOnly reports whether a verb only reads state (allowed for any uid).
+func ReadOnly(verb string) bool {
+	switch verb {
+	case "status", "show", "list-units", "list-sockets", "list-dependencies", "logs", "is-active",
+		"is-failed", "ping", "list-jobs", "analyze":
+		return true
+	}
+	return false
+}
+
+// Response is one reply line. Error is set on failure; Done marks the last line of a reply.
+type Response struct {
+	Done  bool            `json:"done,omitempty"`
+	Error string          `json:"error,omitempty"`
+	Code  string          `json:"code,omitempty"` // machine-readable error class: not-found, permission, job-failed, bad-request
+	Data  json.RawMessage `json:"data,omitempty"`
+}
+
+// JobResult is the outcome of one job, as systemctl reports it.
+type JobResult struct {
+	Unit   string `json:"unit"`
+	Job    string `json:"job"`    // start, stop, ...
+	Result string `json:"result"` // done, failed, canceled, timeout, dependency, skipped, invalid, assert, unsupported
+}
+
+// Property is a systemd-named property with its systemctl-formatted value.
+type Property struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// UnitStatus is what `status` returns for one unit.
+type UnitStatus struct {
+	Name      string     `json:"name"`
+	Props     []Property `json:"props"`
+	Logs      []LogLine  `json:"logs,omitempty"`
+	Processes []Process  `json:"processes,omitempty"`
+}
+
+// Process is one process that belongs to a unit.
+type Process struct {
+	PID     int    `json:"pid"`
+	Command string `json:"command"`
+}
+
+// UnitInfo is one row of list-units.
+type UnitInfo struct {
+	Name        string `json:"unit"`
+	Load        string `json:"load"`
+	Active      string `json:"active"`
+	Sub         string `json:"sub"`
+	Description string `json:"description"`
+}
+
+// SocketInfo is one row of list-sockets.
+type SocketInfo struct {
+	Listen    string   `json:"listen"`
+	Type      string   `json:"type"`
+	Unit      string   `json:"unit"`
+	Activates []string `json:"activates"`
+}
+
+// LogLine is one captured output line.
+type LogLine struct {
+	Time   time.Time `json:"time"`
+	Unit   string    `json:"unit"`
+	Stream string    `json:"stream"`
+	PID    int       `json:"pid,omitempty"`
+	Prio   int       `json:"priority"`
+	Text   string    `json:"text"`
+}

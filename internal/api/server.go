@@ -1,0 +1,151 @@
+package api
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+// Handler answers one request. It calls send for each response line; the last one has Done set.
+// send returns an error once the client has gone (a follower stops then). peerUID is the
+// client's uid from SO_PEERCRED.
+type Handler func(req *Request, peerUID int, send func(*Response) error)
+
+// Server accepts control connections on a unix socket.
+type Server struct {
+	ln      *net.UnixListener
+	path    string
+	handler Handler
+	logf    func(string, ...any)
+	owner   int
+}
+
+// Listen creates the control socket at path (its directory is created 0755; a stale socket file
+// is removed; the socket is 0666 so that any uid can read state — writes are checked per request).
+func Listen(path string, h Handler, logf func(string, ...any)) (*Server, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("control socket %s: %w", path, err)
+	}
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSocket != 0 {
+		if c, err := net.DialTimeout("unix", path, 200*time.Millisecond); err == nil {
+			c.Close()
+			return nil, fmt.Errorf("control socket %s: another manager is running", path)
+		}
+		os.Remove(path)
+	}
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		return nil, fmt.Errorf("control socket %s: %w", path, err)
+	}
+	ln.SetUnlinkOnClose(true)
+	if err := os.Chmod(path, 0o666); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("control socket %s: %w", path, err)
+	}
+	if logf == nil {
+		logf = log.Printf
+	}
+	return &Server{ln: ln, path: path, handler: h, logf: logf, owner: os.Getuid()}, nil
+}
+
+// Serve accepts connections until Close.
+func (s *Server) Serve() {
+	for {
+		c, err := s.ln.AcceptUnix()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			s.logf("control socket: accept: %v", err)
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		go s.serveConn(c)
+	}
+}
+
+// Close stops accepting and removes the socket file.
+func (s *Server) Close() error { return s.ln.Close() }
+
+func peerUID(c *net.UnixConn) (int, error) {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	var cred *syscall.Ucred
+	var serr error
+	if err := raw.Control(func(fd uintptr) {
+		cred, serr = syscall.GetsockoptUcred(int(fd), syscall.SOL_SOCKET, syscall.SO_PEERCRED)
+	}); err != nil {
+		return -1, err
+	}
+	if serr != nil {
+		return -1, serr
+	}
+	return int(cred.Uid), nil
+}
+
+func (s *Server) serveConn(c *net.UnixConn) {
+	defer c.Close()
+	uid, err := peerUID(c)
+	if err != nil {
+		s.logf("control socket: peer credentials: %v", err)
+		return
+	}
+	enc := json.NewEncoder(c)
+	send := func(r *Response) error {
+		c.SetWriteDeadline(time.Now().Add(30 * time.Second))
+		return enc.Encode(r)
+	}
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReaderSize(c, 64*1024)
+	line, err := readLine(br, MaxRequestSize)
+	if err != nil {
+		send(&Response{Done: true, Code: "bad-request", Error: fmt.Sprintf("bad request: %v", err)})
+		return
+	}
+	c.SetReadDeadline(time.Time{})
+	var req Request
+	if err := json.Unmarshal(line, &req); err != nil {
+		send(&Response{Done: true, Code: "bad-request", Error: fmt.Sprintf("bad request: %v", err)})
+		return
+	}
+	if req.Verb == "" {
+		send(&Response{Done: true, Code: "bad-request", Error: "bad request: no verb"})
+		return
+	}
+	if !ReadOnly(req.Verb) && uid != 0 && uid != s.owner {
+		send(&Response{Done: true, Code: "permission", Error: fmt.Sprintf("permission denied: uid %d may not %s", uid, req.Verb)})
+		return
+	}
+	s.handler(&req, uid, send)
+}
+
+func readLine(br *bufio.Reader, max int) ([]byte, error) {
+	var buf []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		buf = append(buf, chunk...)
+		if len(buf) > max {
+			return nil, fmt.Errorf("request larger than %d bytes", max)
+		}
+		if err == nil {
+			return buf, nil
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if errors.Is(err, io.EOF) && len(buf) > 0 {
+			return buf, nil
+		}
+		return nil, err
+	}
+}

@@ -1,0 +1,523 @@
+package manager
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/flint-init/flint/internal/api"
+	"github.com/flint-init/flint/internal/logs"
+	"github.com/flint-init/flint/unit"
+)
+
+// handleRequest serves one control request (on the API server's goroutine; state is only
+// touched inside m.call closures).
+func (m *Manager) handleRequest(req *api.Request, uid int, send func(*api.Response) error) {
+	reply := func(v any, err error) {
+		if err != nil {
+			code := "failed"
+			if e, ok := err.(*reqError); ok {
+				code = e.code
+			}
+			send(&api.Response{Done: true, Error: err.Error(), Code: code})
+			return
+		}
+		var data json.RawMessage
+		if v != nil {
+			b, merr := json.Marshal(v)
+			if merr != nil {
+				send(&api.Response{Done: true, Error: merr.Error(), Code: "failed"})
+				return
+			}
+			data = b
+		}
+		send(&api.Response{Done: true, Data: data})
+	}
+	switch req.Verb {
+	case "ping":
+		reply(map[string]any{"pid": syscall.Getpid()}, nil)
+	case "start", "stop", "restart", "reload", "try-restart", "reload-or-restart":
+		res, err := m.runJobs(req)
+		reply(res, err)
+	case "status", "show":
+		var out []api.UnitStatus
+		var err error
+		m.call(func() { out, err = m.statusOf(req) })
+		reply(out, err)
+	case "list-units":
+		var out []api.UnitInfo
+		m.call(func() { out = m.listUnits(req) })
+		reply(out, nil)
+	case "list-sockets":
+		var out []api.SocketInfo
+		m.call(func() { out = m.listSockets(req) })
+		reply(out, nil)
+	case "is-active", "is-failed":
+		var out []string
+		m.call(func() {
+			for _, n := range req.Units {
+				u, ok := m.units[n]
+				if !ok {
+					out = append(out, "inactive")
+					continue
+				}
+				out = append(out, string(u.activeState()))
+			}
+		})
+		reply(out, nil)
+	case "daemon-reload":
+		m.call(func() { m.daemonReload() })
+		reply(nil, nil)
+	case "kill":
+		var err error
+		m.call(func() { err = m.killRequest(req) })
+		reply(nil, err)
+	case "reset-failed":
+		m.call(func() { m.resetFailed(req.Units) })
+		reply(nil, nil)
+	case "list-dependencies":
+		var out []string
+		var err error
+		m.call(func() { out, err = m.listDependencies(req) })
+		reply(out, err)
+	case "logs":
+		m.serveLogs(req, send)
+	default:
+		send(&api.Response{Done: true, Code: "bad-request", Error: fmt.Sprintf("unknown verb %q", req.Verb)})
+	}
+}
+
+type reqError struct {
+	code string
+	msg  string
+}
+
+func (e *reqError) Error() string { return e.msg }
+
+// runJobs enqueues one job per unit and (unless no_block) waits for all of them.
+func (m *Manager) runJobs(req *api.Request) ([]api.JobResult, error) {
+	if len(req.Units) == 0 {
+		return nil, &reqError{"bad-request", "too few arguments: no unit given"}
+	}
+	type pending struct {
+		name string
+		ch   chan string
+	}
+	var ps []pending
+	var err error
+	m.call(func() {
+		for _, n := range req.Units {
+			n = normalizeName(n)
+			u := m.load(n)
+			if (req.Verb == "start" || req.Verb == "restart" || req.Verb == "reload-or-restart" || req.Verb == "reload") && !u.loaded() {
+				msg := fmt.Sprintf("Unit %s not found.", n)
+				switch u.cfg.LoadState {
+				case unit.Masked:
+					msg = fmt.Sprintf("Unit %s is masked.", n)
+				case unit.BadSetting, unit.LoadError:
+					msg = fmt.Sprintf("Unit %s has a bad unit file setting: %s", n, u.cfg.LoadError)
+				}
+				err = &reqError{"not-found", "Failed to " + req.Verb + " " + n + ": " + msg}
+				return
+			}
+			if u.cfg.Unit.RefuseManualStart && (req.Verb == "start" || req.Verb == "restart") {
+				err = &reqError{"refused", fmt.Sprintf("Failed to %s %s: Operation refused, unit %s may be requested by dependency only (it is configured to refuse manual start/stop).", req.Verb, n, n)}
+				return
+			}
+			if u.cfg.Unit.RefuseManualStop && req.Verb == "stop" {
+				err = &reqError{"refused", fmt.Sprintf("Failed to stop %s: Operation refused, unit %s may be requested by dependency only (it is configured to refuse manual start/stop).", n, n)}
+				return
+			}
+			ch := make(chan string, 1)
+			ps = append(ps, pending{u.Name, ch})
+			if req.Verb == "stop" && u.svc != nil {
+				u.svc.stopRequested = true
+			}
+			m.enqueue(req.Verb, u, "replace", func(r string) { ch <- r })
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []api.JobResult
+	if req.NoBlock {
+		for _, p := range ps {
+			out = append(out, api.JobResult{Unit: p.name, Job: req.Verb, Result: "queued"})
+		}
+		return out, nil
+	}
+	var failed []string
+	for _, p := range ps {
+		var r string
+		select {
+		case r = <-p.ch:
+		case <-m.quit:
+			r = "canceled"
+		}
+		out = append(out, api.JobResult{Unit: p.name, Job: req.Verb, Result: r})
+		if r != "done" && r != "skipped" {
+			var u *Unit
+			m.call(func() { u = m.units[p.name] })
+			if u != nil {
+				failed = append(failed, jobError(u, req.Verb, r))
+			} else {
+				failed = append(failed, fmt.Sprintf("Job for %s %s.", p.name, r))
+			}
+		}
+	}
+	if len(failed) > 0 {
+		b, _ := json.Marshal(out)
+		_ = b
+		return out, &reqError{"job-failed", strings.Join(failed, "\n")}
+	}
+	return out, nil
+}
+
+// normalizeName adds ".service" to a name without a unit suffix, as systemctl does.
+func normalizeName(n string) string {
+	for _, suf := range []string{".service", ".socket", ".target", ".timer", ".path", ".mount", ".slice", ".scope", ".device", ".swap", ".automount"} {
+		if strings.HasSuffix(n, suf) {
+			return n
+		}
+	}
+	return n + ".service"
+}
+
+func (m *Manager) matchUnits(patterns []string, all bool) []*Unit {
+	var out []*Unit
+	seen := map[*Unit]bool{}
+	if len(patterns) == 0 {
+		for _, u := range m.order {
+			if !seen[u] {
+				seen[u] = true
+				out = append(out, u)
+			}
+		}
+		sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+		return out
+	}
+	for _, p := range patterns {
+		if strings.ContainsAny(p, "*?[") {
+			for _, u := range m.order {
+				if ok, _ := filepath.Match(p, u.Name); ok && !seen[u] {
+					seen[u] = true
+					out = append(out, u)
+				}
+			}
+			continue
+		}
+		u := m.load(normalizeName(p))
+		if !seen[u] {
+			seen[u] = true
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+func (m *Manager) statusOf(req *api.Request) ([]api.UnitStatus, error) {
+	units := m.matchUnits(req.Units, req.All)
+	var out []api.UnitStatus
+	for _, u := range units {
+		st := api.UnitStatus{Name: u.Name, Props: m.properties(u)}
+		if len(req.Props) > 0 {
+			st.Props = filterProps(st.Props, req.Props)
+		}
+		if req.Verb == "status" {
+			n := req.Lines
+			if n == 0 {
+				n = 10
+			}
+			if n > 0 {
+				for _, l := range m.logs.Query([]string{u.Name}, n, time.Time{}) {
+					st.Logs = append(st.Logs, toAPILine(l))
+				}
+			}
+			for _, pid := range m.unitPIDs(u) {
+				st.Processes = append(st.Processes, api.Process{PID: pid, Command: procCmdline(pid)})
+			}
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+func filterProps(props []api.Property, want []string) []api.Property {
+	w := map[string]bool{}
+	for _, p := range want {
+		for _, x := range strings.Split(p, ",") {
+			w[strings.TrimSpace(x)] = true
+		}
+	}
+	var out []api.Property
+	for _, p := range props {
+		if w[p.Name] {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func toAPILine(l logs.Line) api.LogLine {
+	return api.LogLine{Time: l.Time, Unit: l.Unit, Stream: l.Stream, PID: l.PID, Prio: l.Priority, Text: l.Text}
+}
+
+func (m *Manager) listUnits(req *api.Request) []api.UnitInfo {
+	var out []api.UnitInfo
+	for _, u := range m.matchUnits(req.Units, req.All) {
+		st := u.activeState()
+		if !req.All && st == Inactive && u.job == nil && u.loaded() {
+			continue
+		}
+		if len(req.Types) > 0 && !contains(req.Types, string(u.cfg.Type)) {
+			continue
+		}
+		if len(req.States) > 0 && !contains(req.States, string(st)) && !contains(req.States, u.sub) && !contains(req.States, string(u.cfg.LoadState)) {
+			continue
+		}
+		out = append(out, api.UnitInfo{Name: u.Name, Load: string(u.cfg.LoadState), Active: string(st), Sub: u.sub, Description: describe(u)})
+	}
+	return out
+}
+
+func (m *Manager) listSockets(req *api.Request) []api.SocketInfo {
+	var out []api.SocketInfo
+	for _, u := range m.matchUnits(nil, true) {
+		if u.sock == nil || !u.loaded() {
+			continue
+		}
+		if !req.All && isInactiveOrFailed(u.activeState()) {
+			continue
+		}
+		for _, l := range u.cfg.Socket.Listen {
+			out = append(out, api.SocketInfo{Listen: l.Raw, Type: listenTypeName(l), Unit: u.Name, Activates: []string{u.cfg.SocketService()}})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Listen < out[j].Listen })
+	return out
+}
+
+// listenTypeName is the type column of list-sockets and the "(Stream)" of Listen=.
+func listenTypeName(l unit.Listen) string {
+	switch l.Kind {
+	case unit.ListenStream:
+		return "Stream"
+	case unit.ListenDatagram:
+		return "Datagram"
+	case unit.ListenSequentialPacket:
+		return "SequentialPacket"
+	case unit.ListenFIFO:
+		return "FIFO"
+	case unit.ListenSpecial:
+		return "Special"
+	case unit.ListenNetlink:
+		return "Netlink"
+	case unit.ListenMessageQueue:
+		return "MessageQueue"
+	case unit.ListenUSBFunction:
+		return "USBFunction"
+	}
+	return string(l.Kind)
+}
+
+func (m *Manager) killRequest(req *api.Request) error {
+	sig := syscall.Signal(req.Signal)
+	if sig == 0 {
+		sig = syscall.SIGTERM
+	}
+	for _, n := range req.Units {
+		u, ok := m.units[normalizeName(n)]
+		if !ok || isInactiveOrFailed(u.activeState()) {
+			return &reqError{"not-found", fmt.Sprintf("Failed to kill unit %s: Unit %s not loaded or not active.", n, normalizeName(n))}
+		}
+		switch req.KillWhom {
+		case "main":
+			if u.svc == nil || u.svc.mainPID == 0 {
+				return &reqError{"failed", fmt.Sprintf("Failed to kill unit %s: No main process to kill", u.Name)}
+			}
+			syscall.Kill(u.svc.mainPID, sig)
+		case "control":
+			if u.svc == nil || u.svc.controlPID == 0 {
+				return &reqError{"failed", fmt.Sprintf("Failed to kill unit %s: No control process to kill", u.Name)}
+			}
+			syscall.Kill(u.svc.controlPID, sig)
+		default:
+			for _, pid := range m.unitPIDs(u) {
+				syscall.Kill(pid, sig)
+			}
+		}
+	}
+	return nil
+}
+
+func (m *Manager) resetFailed(names []string) {
+	for _, u := range m.matchUnits(names, true) {
+		if u.sub == "failed" {
+			u.result = "success"
+			m.setState(u, "dead")
+		}
+		u.result = "success"
+		if u.svc != nil {
+			u.svc.startTimes = nil
+			u.svc.nRestarts = 0
+		}
+		if u.sock != nil {
+			u.sock.triggers = nil
+		}
+	}
+}
+
+func (m *Manager) listDependencies(req *api.Request) ([]string, error) {
+	name := "default.target"
+	if len(req.Units) > 0 {
+		name = normalizeName(req.Units[0])
+	}
+	root := m.load(name)
+	var out []string
+	seen := map[string]bool{}
+	var walk func(u *Unit, depth int)
+	walk = func(u *Unit, depth int) {
+		mark := "○"
+		switch u.activeState() {
+		case Active, Reloading:
+			mark = "●"
+		case Failed:
+			mark = "×"
+		}
+		out = append(out, strings.Repeat("  ", depth)+mark+" "+u.Name)
+		if seen[u.Name] || (depth > 0 && !req.All && u.cfg.Type != unit.TypeTarget) {
+			return
+		}
+		seen[u.Name] = true
+		var deps []string
+		if req.Reverse {
+			for _, o := range m.order {
+				c := &o.cfg.Unit
+				if contains(c.Requires, u.Name) || contains(c.Wants, u.Name) || contains(c.BindsTo, u.Name) || contains(c.Requisite, u.Name) {
+					deps = append(deps, o.Name)
+				}
+			}
+		} else {
+			c := &u.cfg.Unit
+			deps = append(append(append(append([]string(nil), c.Requires...), c.Requisite...), c.Wants...), c.BindsTo...)
+		}
+		sort.Strings(deps)
+		var last string
+		for _, d := range deps {
+			if d == last {
+				continue
+			}
+			last = d
+			walk(m.load(d), depth+1)
+		}
+	}
+	walk(root, 0)
+	return out, nil
+}
+
+// serveLogs answers a logs request: the stored lines, then (with follow) new lines as they come.
+func (m *Manager) serveLogs(req *api.Request, send func(*api.Response) error) {
+	units := make([]string, 0, len(req.Units))
+	for _, n := range req.Units {
+		units = append(units, normalizeName(n))
+	}
+	var ch <-chan logs.Line
+	var cancel func()
+	if req.Follow {
+		ch, cancel = m.logs.Follow(units)
+		defer cancel()
+	}
+	n := req.Lines
+	if n == 0 && !req.Follow {
+		n = -1
+	}
+	if n == 0 {
+		n = 10
+	}
+	var lines []api.LogLine
+	for _, l := range m.logs.Query(units, n, req.Since) {
+		lines = append(lines, toAPILine(l))
+	}
+	b, _ := json.Marshal(lines)
+	if !req.Follow {
+		send(&api.Response{Done: true, Data: b})
+		return
+	}
+	if err := send(&api.Response{Data: b}); err != nil {
+		return
+	}
+	for {
+		select {
+		case l, ok := <-ch:
+			if !ok {
+				send(&api.Response{Done: true})
+				return
+			}
+			b, _ := json.Marshal([]api.LogLine{toAPILine(l)})
+			if err := send(&api.Response{Data: b}); err != nil {
+				return
+			}
+		case <-m.quit:
+			send(&api.Response{Done: true})
+			return
+		}
+	}
+}
+
+// daemonReload re-reads unit files. Running units keep running; sockets whose Listen= did not
+// change keep their fds (and pending connections).
+func (m *Manager) daemonReload() {
+	m.consolef("Reloading.")
+	m.loader.Reload()
+	for _, u := range append([]*Unit(nil), m.order...) {
+		if u.transient {
+			continue
+		}
+		cfg := m.loader.Load(u.Name)
+		if cfg.LoadState == unit.NotFound {
+			if b := builtinTarget(u.Name, m.loader); b != nil {
+				cfg = b
+			} else if !isInactiveOrFailed(u.activeState()) {
+				continue // keep what runs
+			}
+		}
+		if u.sock != nil && cfg.Socket != nil && len(u.sock.socks) > 0 && !sameListen(u.cfg.Socket.Listen, cfg.Socket.Listen) {
+			// The addresses changed: systemd applies new Listen= at the next start; keep the
+			// open sockets until then.
+			m.logUnit(u, "Listen= changed; takes effect when the socket is restarted.")
+			old := u.cfg.Socket.Listen
+			cfg.Socket.Listen = old
+		}
+		u.cfg = cfg
+		for _, n := range cfg.Names {
+			if _, ok := m.units[n]; !ok {
+				m.units[n] = u
+			}
+		}
+	}
+}
+
+func sameListen(a, b []unit.Listen) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Kind != b[i].Kind || a[i].Raw != b[i].Raw {
+			return false
+		}
+	}
+	return true
+}
+
+func procCmdline(pid int) string {
+	data, err := readFileSmall("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(strings.ReplaceAll(string(data), "\x00", " "))
+}

@@ -1,0 +1,654 @@
+package manager
+
+import (
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/flint-init/flint/internal/spawn"
+	"github.com/flint-init/flint/unit"
+)
+
+// defaultPath is the PATH systemd gives services (and resolves bare ExecStart names on).
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// execParams is what one process start needs besides the command.
+type execParams struct {
+	listenFiles []*os.File // handed as fds 3.. (LISTEN_FDS); closed by the caller afterwards
+	listenNames []string
+	conn        *os.File // Accept=yes connection (StandardInput=socket or fd 3 "connection")
+	control     bool     // a control process (ExecStartPre, ExecStop, ...): MAINPID set, no LISTEN_*
+	mainPID     int
+	extraEnv    []string
+	stdoutOnly  bool
+}
+
+// resolvePath finds a bare program name on systemd's fixed PATH.
+func resolvePath(p string) (string, error) {
+	if filepath.IsAbs(p) {
+		return p, nil
+	}
+	for _, d := range filepath.SplitList(defaultPath) {
+		c := filepath.Join(d, p)
+		if fi, err := os.Stat(c); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+			return c, nil
+		}
+	}
+	return "", fmt.Errorf("%s: not found in %s", p, defaultPath)
+}
+
+// credentials resolves User=/Group=/SupplementaryGroups= (nil when nothing to change).
+type creds struct {
+	uid, gid uint32
+	groups   []uint32
+	home     string
+	name     string
+	shell    string
+}
+
+func resolveCreds(ec *unit.ExecContext) (*creds, error) {
+	if ec.User == "" && ec.Group == "" && len(ec.SupplementaryGroups) == 0 {
+		return nil, nil
+	}
+	c := &creds{uid: uint32(os.Getuid()), gid: uint32(os.Getgid())}
+	if ec.User != "" {
+		var u *user.User
+		var err error
+		if _, nerr := strconv.Atoi(ec.User); nerr == nil {
+			u, err = user.LookupId(ec.User)
+			if err != nil {
+				n, _ := strconv.Atoi(ec.User)
+				c.uid, c.gid, c.name, c.home, c.shell = uint32(n), uint32(n), ec.User, "/", "/usr/sbin/nologin"
+				u = nil
+				err = nil
+			}
+		} else {
+			u, err = user.Lookup(ec.User)
+		}
+		if err != nil {
+			return nil, &spawn.ExecError{Status: 217, Step: "USER", Err: fmt.Errorf("user %s: %w", ec.User, err)}
+		}
+		if u != nil {
+			uid, _ := strconv.Atoi(u.Uid)
+			gid, _ := strconv.Atoi(u.Gid)
+			c.uid, c.gid, c.name, c.home = uint32(uid), uint32(gid), u.Username, u.HomeDir
+			c.shell = lookupShell(u.Username)
+			if gids, err := u.GroupIds(); err == nil {
+				for _, g := range gids {
+					if n, err := strconv.Atoi(g); err == nil && uint32(n) != c.gid {
+						c.groups = append(c.groups, uint32(n))
+					}
+				}
+			}
+		}
+	}
+	if ec.Group != "" {
+		gid, err := lookupGroup(ec.Group)
+		if err != nil {
+			return nil, &spawn.ExecError{Status: 216, Step: "GROUP", Err: err}
+		}
+		c.gid = gid
+	}
+	for _, g := range ec.SupplementaryGroups {
+		gid, err := lookupGroup(g)
+		if err != nil {
+			return nil, &spawn.ExecError{Status: 216, Step: "GROUP", Err: err}
+		}
+		c.groups = append(c.groups, gid)
+	}
+	return c, nil
+}
+
+func lookupGroup(g string) (uint32, error) {
+	if n, err := strconv.Atoi(g); err == nil {
+		return uint32(n), nil
+	}
+	gr, err := user.LookupGroup(g)
+	if err != nil {
+		return 0, fmt.Errorf("group %s: %w", g, err)
+	}
+	n, _ := strconv.Atoi(gr.Gid)
+	return uint32(n), nil
+}
+
+func lookupShell(name string) string {
+	data, err := os.ReadFile("/etc/passwd")
+	if err != nil {
+		return "/bin/sh"
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Split(line, ":")
+		if len(f) >= 7 && f[0] == name {
+			return f[6]
+		}
+	}
+	return "/bin/sh"
+}
+
+// serviceEnv computes a process's environment in systemd's order of precedence: manager
+// defaults, Environment=, EnvironmentFile=, PassEnvironment=, then the manager's own variables
+// (LISTEN_*, NOTIFY_SOCKET, ...), minus UnsetEnvironment=.
+func (m *Manager) serviceEnv(u *Unit, ec *unit.ExecContext, cr *creds, p *execParams) ([]string, error) {
+	env := newEnvList()
+	env.set("PATH", defaultPath)
+	if m.opt.Scope == unit.User {
+		for _, k := range []string{"HOME", "USER", "LOGNAME", "XDG_RUNTIME_DIR", "DBUS_SESSION_BUS_ADDRESS", "LANG"} {
+			if v, ok := os.LookupEnv(k); ok {
+				env.set(k, v)
+			}
+		}
+	} else if v, ok := os.LookupEnv("LANG"); ok {
+		env.set("LANG", v)
+	}
+	for _, kv := range ec.Environment {
+		env.add(kv)
+	}
+	for _, ef := range ec.EnvironmentFiles {
+		data, err := os.ReadFile(ef.Path)
+		if err != nil {
+			if ef.Optional {
+				continue
+			}
+			return nil, &spawn.ExecError{Status: 202, Step: "EXEC", Err: fmt.Errorf("environment file %s: %w", ef.Path, err)}
+		}
+		kvs, err := unit.ParseEnvironmentFile(data)
+		if err != nil {
+			return nil, &spawn.ExecError{Status: 202, Step: "EXEC", Err: fmt.Errorf("environment file %s: %w", ef.Path, err)}
+		}
+		for _, kv := range kvs {
+			env.add(kv)
+		}
+	}
+	for _, k := range ec.PassEnvironment {
+		if v, ok := os.LookupEnv(k); ok {
+			env.set(k, v)
+		}
+	}
+	if cr != nil && cr.name != "" {
+		env.set("USER", cr.name)
+		env.set("LOGNAME", cr.name)
+		env.set("HOME", cr.home)
+		env.set("SHELL", cr.shell)
+	}
+	env.set("INVOCATION_ID", u.invocationID)
+	env.set("SYSTEMD_EXEC_PID", "") // placeholder removed below: not knowable before fork
+	env.unset("SYSTEMD_EXEC_PID")
+	if u.svc != nil && u.cfg.Service != nil {
+		na := u.cfg.Service.NotifyAccess
+		if na != "" && na != "none" || u.cfg.Service.Type == unit.Notify || u.cfg.Service.Type == unit.NotifyReload {
+			env.set("NOTIFY_SOCKET", m.notify.Addr())
+		}
+		if u.cfg.Service.WatchdogSec > 0 && !p.control {
+			env.set("WATCHDOG_USEC", strconv.FormatInt(u.cfg.Service.WatchdogSec.Microseconds(), 10))
+		}
+	}
+	if p.control && p.mainPID > 0 {
+		env.set("MAINPID", strconv.Itoa(p.mainPID))
+	}
+	if n := len(p.listenFiles); n > 0 && !p.control {
+		env.set("LISTEN_FDS", strconv.Itoa(n))
+		env.set("LISTEN_FDNAMES", strings.Join(p.listenNames, ":"))
+	}
+	for _, d := range execDirs(m.opt.Scope, ec) {
+		if len(d.names) > 0 {
+			var full []string
+			for _, n := range d.names {
+				full = append(full, filepath.Join(d.base, n))
+			}
+			env.set(d.env, strings.Join(full, ":"))
+		}
+	}
+	for _, kv := range p.extraEnv {
+		env.add(kv)
+	}
+	for _, k := range ec.UnsetEnvironment {
+		if strings.Contains(k, "=") {
+			env.unsetExact(k)
+		} else {
+			env.unset(k)
+		}
+	}
+	return env.list(), nil
+}
+
+// envList keeps KEY=VALUE pairs, later assignments replacing earlier ones in place.
+type envList struct {
+	keys []string
+	vals map[string]string
+}
+
+func newEnvList() *envList { return &envList{vals: map[string]string{}} }
+
+func (e *envList) set(k, v string) {
+	if _, ok := e.vals[k]; !ok {
+		e.keys = append(e.keys, k)
+	}
+	e.vals[k] = v
+}
+
+func (e *envList) add(kv string) {
+	i := strings.IndexByte(kv, '=')
+	if i <= 0 {
+		return
+	}
+	e.set(kv[:i], kv[i+1:])
+}
+
+func (e *envList) unset(k string) {
+	if _, ok := e.vals[k]; !ok {
+		return
+	}
+	delete(e.vals, k)
+	for i, x := range e.keys {
+		if x == k {
+			e.keys = append(e.keys[:i], e.keys[i+1:]...)
+			break
+		}
+	}
+}
+
+func (e *envList) unsetExact(kv string) {
+	i := strings.IndexByte(kv, '=')
+	if v, ok := e.vals[kv[:i]]; ok && v == kv[i+1:] {
+		e.unset(kv[:i])
+	}
+}
+
+func (e *envList) get(k string) (string, bool) { v, ok := e.vals[k]; return v, ok }
+
+func (e *envList) list() []string {
+	out := make([]string, 0, len(e.keys))
+	for _, k := range e.keys {
+		out = append(out, k+"="+e.vals[k])
+	}
+	return out
+}
+
+func envMap(env []string) map[string]string {
+	m := make(map[string]string, len(env))
+	for _, kv := range env {
+		if i := strings.IndexByte(kv, '='); i > 0 {
+			m[kv[:i]] = kv[i+1:]
+		}
+	}
+	return m
+}
+
+// expandArgv substitutes variables as systemd does: a word that is exactly $NAME becomes the
+// value split at whitespace (zero or more words); ${NAME} anywhere is replaced by the value;
+// $$ is a literal $.
+func expandArgv(argv []string, env map[string]string) []string {
+	var out []string
+	for _, w := range argv {
+		if len(w) > 1 && w[0] == '$' && w[1] != '{' && w[1] != '$' && isEnvName(w[1:]) {
+			out = append(out, strings.Fields(env[w[1:]])...)
+			continue
+		}
+		out = append(out, expandWord(w, env))
+	}
+	return out
+}
+
+func expandWord(w string, env map[string]string) string {
+	if !strings.Contains(w, "$") {
+		return w
+	}
+	var b strings.Builder
+	for i := 0; i < len(w); i++ {
+		if w[i] != '$' || i+1 >= len(w) {
+			b.WriteByte(w[i])
+			continue
+		}
+		switch w[i+1] {
+		case '$':
+			b.WriteByte('$')
+			i++
+		case '{':
+			end := strings.IndexByte(w[i+2:], '}')
+			if end < 0 {
+				b.WriteString(w[i:])
+				return b.String()
+			}
+			b.WriteString(env[w[i+2:i+2+end]])
+			i += 2 + end
+		default:
+			b.WriteByte('$')
+		}
+	}
+	return b.String()
+}
+
+func isEnvName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, c := range s {
+		if !(c == '_' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+type execDir struct {
+	env   string
+	base  string
+	names []string
+	mode  os.FileMode
+	kind  string
+}
+
+// execDirs lists RuntimeDirectory= and friends with their base directories.
+func execDirs(scope unit.Scope, ec *unit.ExecContext) []execDir {
+	run, state, cache, logs, conf := "/run", "/var/lib", "/var/cache", "/var/log", "/etc"
+	if scope == unit.User {
+		home, _ := os.UserHomeDir()
+		run = os.Getenv("XDG_RUNTIME_DIR")
+		state = filepath.Join(home, ".local/state")
+		if x := os.Getenv("XDG_STATE_HOME"); x != "" {
+			state = x
+		}
+		cache = filepath.Join(home, ".cache")
+		logs = filepath.Join(state, "log")
+		conf = filepath.Join(home, ".config")
+	}
+	return []execDir{
+		{"RUNTIME_DIRECTORY", run, ec.RuntimeDirectory, ec.RuntimeDirectoryMode, "runtime"},
+		{"STATE_DIRECTORY", state, ec.StateDirectory, ec.StateDirectoryMode, "state"},
+		{"CACHE_DIRECTORY", cache, ec.CacheDirectory, ec.CacheDirectoryMode, "cache"},
+		{"LOGS_DIRECTORY", logs, ec.LogsDirectory, ec.LogsDirectoryMode, "logs"},
+		{"CONFIGURATION_DIRECTORY", conf, ec.ConfigurationDirectory, ec.ConfigurationDirectoryMode, "configuration"},
+	}
+}
+
+// prepareDirs creates RuntimeDirectory= etc. with their modes, owned by the service's user
+// (ConfigurationDirectory stays root's, as in systemd).
+func prepareDirs(scope unit.Scope, ec *unit.ExecContext, cr *creds) error {
+	for _, d := range execDirs(scope, ec) {
+		for _, n := range d.names {
+			p := filepath.Join(d.base, n)
+			mode := d.mode
+			if mode == 0 {
+				mode = 0o755
+			}
+			if err := os.MkdirAll(p, mode); err != nil {
+				return &spawn.ExecError{Status: 233, Step: strings.ToUpper(d.kind) + "_DIRECTORY", Err: err}
+			}
+			if err := os.Chmod(p, mode); err != nil {
+				return &spawn.ExecError{Status: 233, Step: strings.ToUpper(d.kind) + "_DIRECTORY", Err: err}
+			}
+			if cr != nil && d.kind != "configuration" {
+				if err := os.Chown(p, int(cr.uid), int(cr.gid)); err != nil {
+					return &spawn.ExecError{Status: 233, Step: strings.ToUpper(d.kind) + "_DIRECTORY", Err: err}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// removeRuntimeDirs removes RuntimeDirectory= on stop unless RuntimeDirectoryPreserve=yes.
+func removeRuntimeDirs(scope unit.Scope, ec *unit.ExecContext) {
+	if ec.RuntimeDirectoryPreserve == "yes" || ec.RuntimeDirectoryPreserve == "restart" {
+		return
+	}
+	for _, d := range execDirs(scope, ec) {
+		if d.kind != "runtime" {
+			continue
+		}
+		for _, n := range d.names {
+			os.RemoveAll(filepath.Join(d.base, n))
+		}
+	}
+}
+
+// openStdio opens a process's standard streams per StandardInput/Output/Error=.
+// Files returned in toClose must be closed by the caller after the start.
+func (m *Manager) openStdio(u *Unit, ec *unit.ExecContext, p *execParams, pidHint int) (in, out, errf *os.File, toClose []*os.File, err error) {
+	open := func(spec string, write bool, stream string) (*os.File, error) {
+		switch {
+		case spec == "" || spec == "null":
+			f, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+			if err == nil {
+				toClose = append(toClose, f)
+			}
+			return f, err
+		case spec == "socket":
+			if p.conn != nil {
+				return p.conn, nil
+			}
+			if len(p.listenFiles) == 1 {
+				return p.listenFiles[0], nil
+			}
+			return nil, fmt.Errorf("Standard%s=socket needs exactly one socket", strings.Title(stream))
+		case spec == "tty" || spec == "tty-force" || spec == "tty-fail":
+			path := ec.TTYPath
+			if path == "" {
+				path = "/dev/console"
+			}
+			f, err := os.OpenFile(path, os.O_RDWR|syscall.O_NOCTTY, 0)
+			if err == nil {
+				toClose = append(toClose, f)
+			}
+			return f, err
+		case strings.HasPrefix(spec, "file:"), strings.HasPrefix(spec, "append:"), strings.HasPrefix(spec, "truncate:"):
+			i := strings.IndexByte(spec, ':')
+			kind, path := spec[:i], spec[i+1:]
+			flags := os.O_RDONLY
+			if write {
+				flags = os.O_WRONLY | os.O_CREATE
+				switch kind {
+				case "append":
+					flags |= os.O_APPEND
+				case "truncate":
+					flags |= os.O_TRUNC
+				}
+			} else if kind == "file" {
+				flags = os.O_RDWR | os.O_CREATE
+			}
+			f, err := os.OpenFile(path, flags, 0o644)
+			if err == nil {
+				toClose = append(toClose, f)
+			}
+			return f, err
+		default:
+			// journal, syslog, kmsg, journal+console, ...: captured into flint's log.
+			f, err := m.logs.Pipe(u.Name, stream, pidHint)
+			if err == nil {
+				toClose = append(toClose, f)
+				m.logPipes = append(m.logPipes, f)
+			}
+			return f, err
+		}
+	}
+	stdin := ec.StandardInput
+	if stdin == "" {
+		stdin = "null"
+	}
+	if stdin == "data" {
+		f, err := dataFile(ec.StandardInputText)
+		if err != nil {
+			return nil, nil, nil, toClose, err
+		}
+		toClose = append(toClose, f)
+		in = f
+	} else if in, err = open(stdin, false, "input"); err != nil {
+		return nil, nil, nil, toClose, &spawn.ExecError{Status: 208, Step: "STDIN", Err: err}
+	}
+	so := ec.StandardOutput
+	if so == "" {
+		so = "journal"
+	}
+	if so == "inherit" {
+		if stdin == "socket" || strings.HasPrefix(stdin, "tty") {
+			out = in
+		} else {
+			out, err = open("null", true, "stdout")
+		}
+	} else {
+		out, err = open(so, true, "stdout")
+	}
+	if err != nil {
+		return nil, nil, nil, toClose, &spawn.ExecError{Status: 209, Step: "STDOUT", Err: err}
+	}
+	se := ec.StandardError
+	if se == "" || se == "inherit" {
+		if so == "journal" || so == "syslog" || so == "kmsg" || strings.HasPrefix(so, "journal+") || strings.HasPrefix(so, "kmsg+") || so == "" {
+			errf, err = open(so, true, "stderr")
+		} else {
+			errf = out
+		}
+	} else {
+		errf, err = open(se, true, "stderr")
+	}
+	if err != nil {
+		return nil, nil, nil, toClose, &spawn.ExecError{Status: 209, Step: "STDERR", Err: err}
+	}
+	return in, out, errf, toClose, nil
+}
+
+// dataFile returns a readable file holding data (StandardInputText=).
+func dataFile(data string) (*os.File, error) {
+	f, err := os.CreateTemp("", "flint-stdin-")
+	if err != nil {
+		return nil, err
+	}
+	os.Remove(f.Name())
+	if _, err := f.WriteString(data); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if _, err := f.Seek(0, 0); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// spawnCommand starts one command of u. It returns the pid; the caller registers the exit
+// handler. fds in p are not closed here.
+func (m *Manager) spawnCommand(u *Unit, cmd unit.ExecCommand, ec *unit.ExecContext, p *execParams) (*spawn.Process, error) {
+	var cr *creds
+	var err error
+	if !cmd.Flags.FullPrivilege && !cmd.Flags.NoSetuid && !cmd.Flags.AmbientOnly {
+		if cr, err = resolveCreds(ec); err != nil {
+			return nil, err
+		}
+	} else if ec.User != "" {
+		// '+', '!' and '!!' still get USER/HOME set from User=.
+		cr2, _ := resolveCreds(ec)
+		if cr2 != nil {
+			cr = &creds{name: cr2.name, home: cr2.home, shell: cr2.shell, uid: uint32(os.Getuid()), gid: uint32(os.Getgid())}
+			defer func() { cr = nil }()
+		}
+	}
+	if !p.control || true {
+		if err := prepareDirs(m.opt.Scope, ec, cr); err != nil {
+			return nil, err
+		}
+	}
+	env, err := m.serviceEnv(u, ec, cr, p)
+	if err != nil {
+		return nil, err
+	}
+	argv := cmd.Argv
+	if !cmd.Flags.NoEnvExpand {
+		argv = expandArgv(argv, envMap(env))
+	}
+	path := cmd.Path
+	if !cmd.Flags.NoEnvExpand {
+		path = expandWord(path, envMap(env))
+	}
+	if rp, err := resolvePath(path); err == nil {
+		path = rp
+	}
+	if len(argv) == 0 {
+		argv = []string{path}
+	}
+	m.logPipes = m.logPipes[:0]
+	in, out, errf, toClose, err := m.openStdio(u, ec, p, 0)
+	pipes := append([]*os.File(nil), m.logPipes...)
+	defer func() {
+		for _, f := range toClose {
+			f.Close()
+		}
+	}()
+	if err != nil {
+		return nil, err
+	}
+	cfg := &spawn.Config{
+		Path:       path,
+		Argv:       argv,
+		Env:        env,
+		Stdin:      in,
+		Stdout:     out,
+		Stderr:     errf,
+		NewSession: true,
+	}
+	dir := ec.WorkingDirectory
+	switch {
+	case dir == "~":
+		if cr != nil && cr.home != "" {
+			dir = cr.home
+		} else {
+			dir, _ = os.UserHomeDir()
+		}
+	case dir == "" && m.opt.Scope == unit.User:
+		dir, _ = os.UserHomeDir()
+	case dir == "":
+		dir = "/"
+	}
+	cfg.Dir = dir
+	cfg.DirOptional = ec.WorkingDirectoryOptional
+	if !p.control && u.svc != nil && u.svc.conn != nil {
+		if a := u.svc.conn.RemoteAddr; a != "" {
+			cfg.Env = append(cfg.Env, "REMOTE_ADDR="+a)
+		}
+		if pt := u.svc.conn.RemotePort; pt != "" {
+			cfg.Env = append(cfg.Env, "REMOTE_PORT="+pt)
+		}
+	}
+	if !p.control {
+		if p.conn != nil && ec.StandardInput != "socket" {
+			cfg.ExtraFiles = []*os.File{p.conn}
+			cfg.Env = append(cfg.Env, "LISTEN_FDS=1", "LISTEN_FDNAMES=connection")
+			cfg.SetListenPID = true
+		} else if len(p.listenFiles) > 0 {
+			cfg.ExtraFiles = p.listenFiles
+			cfg.SetListenPID = true
+		}
+	}
+	if cr != nil && !cmd.Flags.FullPrivilege && !cmd.Flags.NoSetuid && !cmd.Flags.AmbientOnly {
+		cfg.Credential = &syscall.Credential{Uid: cr.uid, Gid: cr.gid, Groups: cr.groups}
+		if cfg.Credential.Groups == nil {
+			cfg.Credential.Groups = []uint32{}
+		}
+	}
+	if ec.UMask != 0 || true {
+		um := uint32(ec.UMask)
+		cfg.Umask = &um
+	}
+	if ec.NiceSet {
+		n := ec.Nice
+		cfg.Nice = &n
+	}
+	if ec.OOMScoreAdjustSet {
+		o := ec.OOMScoreAdjust
+		cfg.OOMScoreAdjust = &o
+	}
+	for _, rl := range ec.Rlimits {
+		cfg.Rlimits = append(cfg.Rlimits, spawn.Rlimit{Resource: rl.Resource, Soft: rl.Soft, Hard: rl.Hard})
+	}
+	m.logPipes = m.logPipes[:0]
+	sp, err := spawn.Start(cfg)
+	if err == nil {
+		for _, f := range pipes {
+			m.logs.SetPID(f, sp.Pid)
+		}
+	}
+	return sp, err
+}

@@ -1,0 +1,311 @@
+package manager
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/flint-init/flint/internal/api"
+	"github.com/flint-init/flint/internal/listen"
+	"github.com/flint-init/flint/internal/logs"
+	"github.com/flint-init/flint/internal/notify"
+	"github.com/flint-init/flint/unit"
+)
+
+// Options configure a Manager.
+type Options struct {
+	Scope       unit.Scope
+	UnitDirs    []string // nil: the default search path
+	ControlPath string
+	Target      string    // unit started at boot; "" = default.target
+	RuntimeDir  string    // flint's runtime directory (notify socket); "" = dir of ControlPath
+	Console     io.Writer // systemd-style status lines; nil = os.Stderr
+	LogDir      string    // optional per-unit log files
+	LogLines    int       // lines kept per unit; 0 = 1000
+}
+
+// Manager is the service manager. Create with New, then call Run.
+type Manager struct {
+	opt    Options
+	loader *unit.Loader
+	loop   chan func()
+
+	units map[string]*Unit // every name a unit is known by (aliases included)
+	order []*Unit          // in load order, each once
+
+	poller   *listen.Poller
+	pollRefs map[uint64]*pollRef
+	nextKey  uint64
+
+	notify *notify.Receiver
+	logs   *logs.Store
+	api    *api.Server
+
+	procs    map[int]*proc // live processes we started, by pid
+	logPipes []*os.File    // scratch: log pipes opened for the process being spawned
+
+	jobs    map[int]*job
+	nextJob int
+
+	dispatching     bool // dispatch is running (finishJob then only marks dispatchPending)
+	dispatchPending bool
+	shuttingDown    bool
+	exitCode        int
+	quit            chan struct{}
+	quitOnce        sync.Once
+	bootTime        time.Time
+	console         io.Writer
+	consoleMu       sync.Mutex
+	selfEnv         []string
+}
+
+// pollRef says which socket (unit, index) a poller key refers to.
+type pollRef struct {
+	u   *Unit
+	idx int
+}
+
+// proc is a process the manager started and will reap.
+type proc struct {
+	pid    int
+	u      *Unit
+	kind   string // "main", "control"
+	onExit func(ws syscall.WaitStatus)
+}
+
+// New prepares a manager: the unit loader, the log store, the notify socket and the poller.
+// Nothing is started until Run.
+func New(opt Options) (*Manager, error) {
+	if opt.Target == "" {
+		opt.Target = "default.target"
+	}
+	if opt.Console == nil {
+		opt.Console = os.Stderr
+	}
+	if opt.LogLines == 0 {
+		opt.LogLines = 1000
+	}
+	if opt.RuntimeDir == "" {
+		opt.RuntimeDir = filepath.Dir(opt.ControlPath)
+	}
+	if err := os.MkdirAll(opt.RuntimeDir, 0o755); err != nil {
+		return nil, fmt.Errorf("runtime directory: %w", err)
+	}
+	m := &Manager{
+		opt:      opt,
+		loader:   unit.NewLoader(opt.Scope, opt.UnitDirs),
+		loop:     make(chan func(), 4096),
+		units:    map[string]*Unit{},
+		pollRefs: map[uint64]*pollRef{},
+		procs:    map[int]*proc{},
+		jobs:     map[int]*job{},
+		quit:     make(chan struct{}),
+		bootTime: time.Now(),
+		console:  opt.Console,
+		selfEnv:  os.Environ(),
+	}
+	m.logs = logs.NewStore(opt.LogLines, opt.LogDir)
+	p, err := listen.NewPoller()
+	if err != nil {
+		return nil, fmt.Errorf("poller: %w", err)
+	}
+	m.poller = p
+	nr, err := notify.Listen(filepath.Join(opt.RuntimeDir, "notify"))
+	if err != nil {
+		p.Close()
+		return nil, fmt.Errorf("notify socket: %w", err)
+	}
+	m.notify = nr
+	return m, nil
+}
+
+// post runs fn on the manager's goroutine. Safe from any goroutine.
+func (m *Manager) post(fn func()) {
+	select {
+	case m.loop <- fn:
+	case <-m.quit:
+	}
+}
+
+// call runs fn on the manager's goroutine and waits for it.
+func (m *Manager) call(fn func()) {
+	done := make(chan struct{})
+	m.post(func() { fn(); close(done) })
+	select {
+	case <-done:
+	case <-m.quit:
+	}
+}
+
+// Run starts the manager: control socket, reaper, poller, notify receiver, then the boot target;
+// it returns when a SIGTERM/SIGINT-initiated shutdown (or ctx) has stopped every unit.
+func (m *Manager) Run(ctx context.Context) error {
+	// Orphans of services are reparented to us, so that KillMode=control-group finds them and
+	// one place reaps everything.
+	if os.Getpid() != 1 {
+		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+			m.consolef("Failed to become child subreaper: %v", err)
+		}
+	}
+	signal.Ignore(syscall.SIGPIPE)
+	sigs := make(chan os.Signal, 64)
+	signal.Notify(sigs, syscall.SIGCHLD, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+
+	// Boot before the control socket appears: sockets without control commands are then
+	// listening by the time a client can see the manager.
+	m.boot()
+	srv, err := api.Listen(m.opt.ControlPath, m.handleRequest, m.consolef)
+	if err != nil {
+		return err
+	}
+	m.api = srv
+	go srv.Serve()
+	defer srv.Close()
+
+	pollEvents := make(chan uint64, 256)
+	go m.poller.Run(pollEvents)
+	notes := make(chan *notify.Message, 256)
+	go m.notify.Run(notes)
+	defer m.notify.Close()
+	defer m.poller.Close()
+
+	for {
+		select {
+		case fn := <-m.loop:
+			fn()
+		case key := <-pollEvents:
+			m.socketReady(key)
+		case msg := <-notes:
+			m.handleNotify(msg)
+		case s := <-sigs:
+			switch s {
+			case syscall.SIGCHLD:
+				m.reap()
+			case syscall.SIGHUP:
+				m.daemonReload()
+			default:
+				m.consolef("Received %s, stopping all units.", unix.SignalName(s.(syscall.Signal)))
+				m.shutdown()
+			}
+		case <-ctx.Done():
+			m.shutdown()
+			ctx = context.Background()
+		case <-m.quit:
+			m.reap()
+			return nil
+		}
+		if m.dispatchPending {
+			m.dispatch()
+		}
+	}
+}
+
+// reap collects every exited child; the only place in flint that waits for processes.
+func (m *Manager) reap() {
+	for {
+		var ws syscall.WaitStatus
+		pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
+		if pid <= 0 || err != nil {
+			return
+		}
+		p, ok := m.procs[pid]
+		if !ok {
+			continue // an orphan reparented to us; nothing to do
+		}
+		delete(m.procs, pid)
+		if p.onExit != nil {
+			p.onExit(ws)
+		}
+	}
+}
+
+// consolef prints one systemd-style status line.
+func (m *Manager) consolef(format string, a ...any) {
+	m.consoleMu.Lock()
+	defer m.consoleMu.Unlock()
+	fmt.Fprintf(m.console, format+"\n", a...)
+}
+
+// boot starts the boot target.
+func (m *Manager) boot() {
+	t := m.opt.Target
+	u := m.load(t)
+	if u.cfg.LoadState != unit.Loaded && t == "default.target" {
+		m.consolef("No %s; starting sockets.target and multi-user.target.", t)
+		m.enqueue("start", m.load("sockets.target"), "replace", nil)
+		m.enqueue("start", m.load("multi-user.target"), "replace", nil)
+		return
+	}
+	m.enqueue("start", u, "replace", nil)
+}
+
+// shutdown stops every unit in reverse order, sockets last, then quits.
+func (m *Manager) shutdown() {
+	if m.shuttingDown {
+		return
+	}
+	m.shuttingDown = true
+	// Install every stop job first, then dispatch once, so that ordering applies between all
+	// of them (services before their sockets, dependents before dependencies).
+	var any bool
+	visited := map[*Unit]bool{}
+	for _, u := range append([]*Unit(nil), m.order...) {
+		if !isInactiveOrFailed(u.activeState()) || u.job != nil {
+			if u.svc != nil {
+				u.svc.stopRequested = true
+			}
+			m.addJob("stop", u, "replace-irreversibly", nil, visited, true)
+			any = true
+		}
+	}
+	m.dispatch()
+	if !any {
+		m.finishShutdown()
+		return
+	}
+	m.checkShutdownDone()
+}
+
+func (m *Manager) checkShutdownDone() {
+	if !m.shuttingDown {
+		return
+	}
+	for _, u := range m.order {
+		if u.job != nil {
+			return
+		}
+		if !isInactiveOrFailed(u.activeState()) {
+			return
+		}
+	}
+	for _, p := range m.procs {
+		if p.u != nil {
+			return
+		}
+	}
+	m.finishShutdown()
+}
+
+func (m *Manager) finishShutdown() {
+	m.quitOnce.Do(func() {
+		m.consolef("All units stopped.")
+		close(m.quit)
+	})
+}
+
+func newInvocationID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

@@ -1,0 +1,249 @@
+package manager
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/flint-init/flint/internal/notify"
+	"github.com/flint-init/flint/unit"
+)
+
+func sprintf(format string, a ...any) string { return fmt.Sprintf(format, a...) }
+
+// notifyOwner finds the service a notification's sender belongs to, honouring NotifyAccess=.
+func (m *Manager) notifyOwner(pid int) *Unit {
+	if p, ok := m.procs[pid]; ok && p.u != nil && p.u.svc != nil {
+		u := p.u
+		na := notifyAccess(u)
+		switch na {
+		case "all":
+			return u
+		case "exec":
+			if pid == u.svc.mainPID || pid == u.svc.controlPID {
+				return u
+			}
+		case "main":
+			if pid == u.svc.mainPID {
+				return u
+			}
+		}
+		return nil
+	}
+	// Not a direct child: NotifyAccess=all accepts any process in the unit's session, and
+	// main accepts the main pid set via MAINPID=/PIDFile=.
+	sid, _, ok := procSession(pid)
+	for _, u := range m.order {
+		if u.svc == nil {
+			continue
+		}
+		na := notifyAccess(u)
+		if (na == "main" || na == "exec" || na == "all") && u.svc.mainPID == pid {
+			return u
+		}
+		if na == "all" && ok {
+			if _, mine := m.procs[sid]; mine && m.procs[sid].u == u {
+				return u
+			}
+		}
+	}
+	return nil
+}
+
+func notifyAccess(u *Unit) string {
+	na := u.cfg.Service.NotifyAccess
+	if na == "" {
+		if u.cfg.Service.Type == unit.Notify || u.cfg.Service.Type == unit.NotifyReload || u.cfg.Service.WatchdogSec > 0 {
+			return "main"
+		}
+		return "none"
+	}
+	return na
+}
+
+// handleNotify applies one sd_notify datagram.
+func (m *Manager) handleNotify(msg *notify.Message) {
+	u := m.notifyOwner(msg.PID)
+	keep := map[*os.File]bool{}
+	defer func() {
+		// Every fd not put into the store is closed (this also answers BARRIER=1).
+		for _, f := range msg.Files {
+			if !keep[f] {
+				f.Close()
+			}
+		}
+	}()
+	if u == nil {
+		return
+	}
+	s := u.svc
+	cfg := u.cfg.Service
+	if v, ok := msg.Get("STATUS"); ok {
+		s.statusText = v
+	}
+	if v, ok := msg.Get("ERRNO"); ok {
+		if n, err := strconv.Atoi(v); err == nil {
+			s.errno = n
+		}
+	}
+	if v, ok := msg.Get("MAINPID"); ok {
+		if pid, err := strconv.Atoi(v); err == nil && pid > 0 && pid != s.mainPID {
+			if msg.UID == 0 || msg.PID == s.mainPID || notifyAccess(u) == "all" {
+				s.mainPID = pid
+				s.execMainPID = pid
+				if _, ours := m.procs[pid]; !ours {
+					m.watchForeignMain(u, pid)
+				} else {
+					m.procs[pid].kind = "main"
+					m.procs[pid].onExit = func(ws syscall.WaitStatus) { m.mainExited(u, pid, ws) }
+				}
+			}
+		}
+	}
+	if v, ok := msg.Get("EXTEND_TIMEOUT_USEC"); ok {
+		if us, err := strconv.ParseInt(v, 10, 64); err == nil {
+			switch u.sub {
+			case "start", "start-pre", "start-post", "reload", "stop", "stop-sigterm", "stop-post":
+				m.armTimer(u, time.Duration(us)*time.Microsecond, "extend")
+			}
+		}
+	}
+	if v, ok := msg.Get("WATCHDOG_USEC"); ok {
+		if us, err := strconv.ParseInt(v, 10, 64); err == nil {
+			cfg.WatchdogSec = time.Duration(us) * time.Microsecond
+			m.armWatchdog(u)
+		}
+	}
+	if v, ok := msg.Get("WATCHDOG"); ok {
+		if v == "1" {
+			m.armWatchdog(u)
+		} else if v == "trigger" {
+			m.watchdogTimeout(u)
+		}
+	}
+	if v, ok := msg.Get("FDSTORE"); ok && v == "1" {
+		name, _ := msg.Get("FDNAME")
+		if name == "" {
+			name = "stored"
+		}
+		for _, f := range msg.Files {
+			if len(s.fdstore) >= cfg.FileDescriptorStoreMax {
+				m.logUnit(u, "Too many stored file descriptors, refusing.")
+				break
+			}
+			keep[f] = true
+			s.fdstore = append(s.fdstore, storedFD{name: name, f: f})
+		}
+	}
+	if v, ok := msg.Get("FDSTOREREMOVE"); ok && v == "1" {
+		name, _ := msg.Get("FDNAME")
+		kept := s.fdstore[:0]
+		for _, sf := range s.fdstore {
+			if sf.name == name {
+				sf.f.Close()
+				continue
+			}
+			kept = append(kept, sf)
+		}
+		s.fdstore = kept
+	}
+	if v, ok := msg.Get("STOPPING"); ok && v == "1" {
+		if u.sub == "running" || u.sub == "reload" {
+			m.setState(u, "stop-sigterm")
+			m.armTimer(u, cfg.TimeoutStopSec, "stop-sigterm")
+		}
+	}
+	if v, ok := msg.Get("RELOADING"); ok && v == "1" {
+		if u.sub == "running" {
+			m.setState(u, "reload")
+		}
+	}
+	if v, ok := msg.Get("READY"); ok && v == "1" {
+		s.notifyReady = true
+		switch u.sub {
+		case "start":
+			if cfg.Type == unit.Notify || cfg.Type == unit.NotifyReload {
+				m.svcStartPost(u)
+			}
+		case "reload":
+			m.disarmTimer(u)
+			m.setState(u, "running")
+			if u.job != nil && u.job.typ == "reload" {
+				m.finishJob(u.job, "done")
+			}
+		}
+	}
+	if u.job != nil {
+		m.jobCheck(u)
+	}
+}
+
+// watchForeignMain polls a main process that is not our child (MAINPID= from a daemon).
+func (m *Manager) watchForeignMain(u *Unit, pid int) {
+	var tick func()
+	tick = func() {
+		time.AfterFunc(100*time.Millisecond, func() {
+			m.post(func() {
+				if u.svc.mainPID != pid {
+					return
+				}
+				if _, _, ok := procSession(pid); ok {
+					tick()
+					return
+				}
+				m.mainExited(u, pid, 0)
+			})
+		})
+	}
+	tick()
+}
+
+func (m *Manager) armWatchdog(u *Unit) {
+	s := u.svc
+	d := u.cfg.Service.WatchdogSec
+	s.wdGen++
+	if s.watchdog != nil {
+		s.watchdog.Stop()
+		s.watchdog = nil
+	}
+	if d <= 0 || u.sub != "running" && u.sub != "start" && u.sub != "start-post" && u.sub != "reload" {
+		return
+	}
+	g := s.wdGen
+	s.watchdog = time.AfterFunc(d, func() {
+		m.post(func() {
+			if s.wdGen == g {
+				m.watchdogTimeout(u)
+			}
+		})
+	})
+}
+
+func (m *Manager) disarmWatchdog(u *Unit) {
+	s := u.svc
+	s.wdGen++
+	if s.watchdog != nil {
+		s.watchdog.Stop()
+		s.watchdog = nil
+	}
+}
+
+func (m *Manager) watchdogTimeout(u *Unit) {
+	if u.sub != "running" && u.sub != "reload" {
+		return
+	}
+	m.consolef("%s: Watchdog timeout (limit %s)!", u.Name, u.cfg.Service.WatchdogSec)
+	m.logUnit(u, "Watchdog timeout (limit %s)!", u.cfg.Service.WatchdogSec)
+	sig := u.cfg.Service.Kill.WatchdogSignal
+	if sig == 0 {
+		sig = 6 // SIGABRT
+	}
+	u.result = "watchdog"
+	m.disarmTimer(u)
+	m.killUnit(u, sig, false)
+	m.setState(u, "stop-watchdog")
+	m.armTimer(u, u.cfg.Service.TimeoutStopSec, "stop-sigterm")
+	u.sub = "stop-sigterm"
+}

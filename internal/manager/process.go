@@ -1,0 +1,316 @@
+package manager
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/flint-init/flint/internal/logs"
+	"github.com/flint-init/flint/unit"
+)
+
+// runControl runs cmds one after the other as control processes of u, then calls next(ok):
+// ok is false when a command without the '-' prefix failed (or could not be started).
+func (m *Manager) runControl(u *Unit, cmds []unit.ExecCommand, phase string, next func(ok bool)) {
+	m.runControlEx(u, cmds, phase, false, next)
+}
+
+// runControlWithMain is runControl for commands that may refer to the main process ($MAINPID).
+func (m *Manager) runControlWithMain(u *Unit, cmds []unit.ExecCommand, phase string, next func(ok bool)) {
+	m.runControlEx(u, cmds, phase, true, next)
+}
+
+func (m *Manager) runControlEx(u *Unit, cmds []unit.ExecCommand, phase string, withMain bool, next func(ok bool)) {
+	if len(cmds) == 0 {
+		next(true)
+		return
+	}
+	cmd := cmds[0]
+	rest := cmds[1:]
+	var ec *unit.ExecContext
+	switch {
+	case u.svc != nil:
+		ec = &u.cfg.Service.Exec
+	case u.sock != nil:
+		ec = &u.cfg.Socket.Exec
+	default:
+		next(true)
+		return
+	}
+	p := &execParams{control: true}
+	if u.svc != nil {
+		p.mainPID = u.svc.mainPID
+		if phase == "stop-post" || phase == "stop" {
+			p.extraEnv = m.serviceResultEnv(u)
+		}
+	}
+	sp, err := m.spawnCommand(u, cmd, ec, p)
+	if err != nil {
+		m.logUnit(u, "Failed to run '%s' task: %v", phase, err)
+		if cmd.Flags.IgnoreFailure {
+			m.runControlEx(u, rest, phase, withMain, next)
+			return
+		}
+		next(false)
+		return
+	}
+	pid := sp.Pid
+	m.setControlPID(u, pid)
+	m.procs[pid] = &proc{pid: pid, u: u, kind: "control", onExit: func(ws syscall.WaitStatus) {
+		m.setControlPID(u, 0)
+		ok := ws.Exited() && ws.ExitStatus() == 0
+		if !ok {
+			code, st := waitCode(ws)
+			m.logUnit(u, "Control process exited, code=%s, status=%s", code, statusString(code, st))
+		}
+		if !ok && !cmd.Flags.IgnoreFailure {
+			next(false)
+			return
+		}
+		m.runControlEx(u, rest, phase, withMain, next)
+	}}
+	go func() {
+		if err := <-sp.Exec; err != nil {
+			m.post(func() { m.logUnit(u, "Failed to execute %s: %v", cmd.Path, err) })
+		}
+	}()
+}
+
+func (m *Manager) setControlPID(u *Unit, pid int) {
+	if u.svc != nil {
+		u.svc.controlPID = pid
+	} else if u.sock != nil {
+		u.sock.controlPID = pid
+	}
+}
+
+// serviceResultEnv is SERVICE_RESULT, EXIT_CODE, EXIT_STATUS for ExecStop=/ExecStopPost=.
+func (m *Manager) serviceResultEnv(u *Unit) []string {
+	s := u.svc
+	env := []string{"SERVICE_RESULT=" + u.result}
+	if s.execMainCode != "" {
+		env = append(env, "EXIT_CODE="+s.execMainCode)
+		if s.execMainCode == "exited" {
+			env = append(env, "EXIT_STATUS="+strconv.Itoa(s.execMainStatus))
+		} else {
+			env = append(env, "EXIT_STATUS="+signalName(syscall.Signal(s.execMainStatus)))
+		}
+	}
+	return env
+}
+
+// unitPIDs lists the live processes of u: its main and control processes and everything in
+// their sessions (each process flint starts is a session leader; KillMode=control-group
+// finds the descendants that stayed in the session).
+func (m *Manager) unitPIDs(u *Unit) []int {
+	var roots []int
+	if u.svc != nil {
+		if u.svc.mainPID > 0 {
+			roots = append(roots, u.svc.mainPID)
+		}
+		if u.svc.controlPID > 0 {
+			roots = append(roots, u.svc.controlPID)
+		}
+		if u.svc.execMainPID > 0 && u.svc.execMainPID != u.svc.mainPID {
+			roots = append(roots, u.svc.execMainPID)
+		}
+	}
+	if u.sock != nil && u.sock.controlPID > 0 {
+		roots = append(roots, u.sock.controlPID)
+	}
+	sessions := map[int]bool{}
+	for _, r := range roots {
+		sessions[r] = true
+	}
+	for _, p := range m.procs {
+		if p.u == u {
+			sessions[p.pid] = true
+		}
+	}
+	var out []int
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return roots
+	}
+	self := os.Getpid()
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == self {
+			continue
+		}
+		sid, state, ok := procSession(pid)
+		if !ok || state == "Z" {
+			continue
+		}
+		if sessions[sid] {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// procSession reads the session id and state of pid from /proc/pid/stat.
+func procSession(pid int) (sid int, state string, ok bool) {
+	data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return 0, "", false
+	}
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, "", false
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 4 {
+		return 0, "", false
+	}
+	sid, err = strconv.Atoi(f[3])
+	return sid, f[0], err == nil
+}
+
+// killUnit sends sig per KillMode= and returns how many processes are left to wait for.
+// Processes that are not ours to reap (orphans of the session) count too, as systemd waits
+// for the whole cgroup.
+func (m *Manager) killUnit(u *Unit, sig syscall.Signal, sighupToo bool) int {
+	var kc *unit.KillContext
+	if u.svc != nil {
+		kc = &u.cfg.Service.Kill
+	} else {
+		kc = &u.cfg.Socket.Kill
+	}
+	mode := kc.KillMode
+	if mode == "" {
+		mode = "control-group"
+	}
+	main, control := 0, 0
+	if u.svc != nil {
+		main, control = u.svc.mainPID, u.svc.controlPID
+	}
+	if u.sock != nil {
+		control = u.sock.controlPID
+	}
+	send := func(pid int, s syscall.Signal) {
+		if pid <= 0 {
+			return
+		}
+		syscall.Kill(pid, s)
+		if sighupToo && kc.SendSIGHUP && s != syscall.SIGKILL {
+			syscall.Kill(pid, syscall.SIGHUP)
+		}
+		if s != syscall.SIGKILL && s != syscall.SIGCONT {
+			syscall.Kill(pid, syscall.SIGCONT)
+		}
+	}
+	switch mode {
+	case "none":
+		n := 0
+		if main > 0 {
+			n++
+		}
+		if control > 0 {
+			send(control, sig)
+			n++
+		}
+		return n
+	case "process":
+		send(main, sig)
+		send(control, sig)
+	case "mixed":
+		send(main, sig)
+		send(control, sig)
+		if sig == syscall.SIGKILL || sig == u.killFinal() {
+			for _, pid := range m.unitPIDs(u) {
+				send(pid, sig)
+			}
+		}
+	default: // control-group
+		for _, pid := range m.unitPIDs(u) {
+			send(pid, sig)
+		}
+		send(main, sig)
+		send(control, sig)
+	}
+	n := 0
+	if main > 0 {
+		n++
+	}
+	if control > 0 {
+		n++
+	}
+	if mode == "control-group" || mode == "mixed" {
+		if others := len(m.unitPIDs(u)); others > n {
+			n = others
+			m.watchStragglers(u)
+		}
+	}
+	return n
+}
+
+func (u *Unit) killFinal() syscall.Signal {
+	if u.svc != nil && u.cfg.Service.Kill.FinalKillSignal != 0 {
+		return u.cfg.Service.Kill.FinalKillSignal
+	}
+	return syscall.SIGKILL
+}
+
+// watchStragglers polls for processes of u that are not our children (we get no SIGCHLD for
+// them) and continues the stop once they are gone.
+func (m *Manager) watchStragglers(u *Unit) {
+	var tick func()
+	tick = func() {
+		time.AfterFunc(50*time.Millisecond, func() {
+			m.post(func() {
+				if u.svc == nil {
+					return
+				}
+				switch u.sub {
+				case "stop-sigterm", "stop-sigkill":
+					if u.svc.mainPID == 0 && u.svc.controlPID == 0 && len(m.unitPIDs(u)) == 0 {
+						m.svcEnterStopPost(u)
+						return
+					}
+				case "final-sigterm", "final-sigkill":
+					if u.svc.mainPID == 0 && u.svc.controlPID == 0 && len(m.unitPIDs(u)) == 0 {
+						m.svcEnterDead(u, "")
+						return
+					}
+				default:
+					return
+				}
+				tick()
+			})
+		})
+	}
+	tick()
+}
+
+func (m *Manager) killProcess(pid int, sig syscall.Signal) {
+	if pid > 0 {
+		syscall.Kill(pid, sig)
+	}
+}
+
+// guessMainPID picks the only remaining process of the unit after a forking parent exited.
+func (m *Manager) guessMainPID(u *Unit, parent int) int {
+	pids := m.unitPIDs(u)
+	if len(pids) == 1 {
+		return pids[0]
+	}
+	return 0
+}
+
+func unixSignalName(s syscall.Signal) string { return unix.SignalName(s) }
+
+// logUnit records a manager message about u in its log.
+func (m *Manager) logUnit(u *Unit, format string, a ...any) {
+	text := format
+	if len(a) > 0 {
+		text = sprintf(format, a...)
+	}
+	m.logs.Append(logs.Line{Time: time.Now(), Unit: u.Name, Stream: "manager", Priority: 6, Text: text})
+}

@@ -1,0 +1,81 @@
+package manager
+
+import (
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/flint-init/flint/internal/api"
+	"github.com/flint-init/flint/unit"
+)
+
+// systemdTimestamp formats a time as systemctl show does ("Wed 2026-11-25 12:00:00 UTC"),
+// empty for the zero time.
+func systemdTimestamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format("Mon 2006-01-02 15:04:05 MST")
+}
+
+// properties returns the configuration properties of u merged with its runtime state.
+func (m *Manager) properties(u *Unit) []api.Property {
+	cfg := unit.Properties(u.cfg)
+	var rt []unit.Property
+	add := func(n, v string) { rt = append(rt, unit.Property{Name: n, Value: v}) }
+	add("ActiveState", string(u.activeState()))
+	add("SubState", u.sub)
+	add("StateChangeTimestamp", systemdTimestamp(u.stateChange))
+	add("ActiveEnterTimestamp", systemdTimestamp(u.activeEnter))
+	add("ActiveExitTimestamp", systemdTimestamp(u.activeExit))
+	add("InactiveEnterTimestamp", systemdTimestamp(u.inactiveEnter))
+	add("InactiveExitTimestamp", systemdTimestamp(u.inactiveExit))
+	add("InvocationID", u.invocationID)
+	add("ConditionResult", unit.FormatBool(u.conditionResult || u.conditionFailed == ""))
+	if u.job != nil {
+		add("Job", strconv.Itoa(u.job.id)+" "+u.job.typ)
+	}
+	if u.cfg.Type == unit.TypeService || u.cfg.Type == unit.TypeSocket {
+		add("Result", u.result)
+	}
+	if s := u.svc; s != nil {
+		add("MainPID", strconv.Itoa(s.mainPID))
+		add("ControlPID", strconv.Itoa(s.controlPID))
+		add("ExecMainPID", strconv.Itoa(s.execMainPID))
+		add("ExecMainStartTimestamp", systemdTimestamp(s.execMainStart))
+		add("ExecMainExitTimestamp", systemdTimestamp(s.execMainExit))
+		code := 0
+		switch s.execMainCode {
+		case "exited":
+			code = 1
+		case "killed":
+			code = 2
+		case "dumped":
+			code = 3
+		}
+		add("ExecMainCode", strconv.Itoa(code))
+		add("ExecMainStatus", strconv.Itoa(s.execMainStatus))
+		add("NRestarts", strconv.Itoa(s.nRestarts))
+		add("StatusText", s.statusText)
+		add("StatusErrno", strconv.Itoa(s.errno))
+		add("NFileDescriptorStore", strconv.Itoa(len(s.fdstore)))
+		if s.triggeredBy != "" {
+			add("FlintTriggeredBy", s.triggeredBy)
+		}
+	}
+	if s := u.sock; s != nil {
+		add("NAccepted", strconv.FormatUint(s.nAccepted, 10))
+		add("NConnections", strconv.Itoa(s.nConnections))
+		add("NRefused", strconv.FormatUint(s.nRefused, 10))
+		add("ControlPID", strconv.Itoa(s.controlPID))
+	}
+	add("NTasks", strconv.Itoa(len(m.unitPIDs(u))))
+	merged := unit.MergeProperties(u.cfg.Type, cfg, rt...)
+	out := make([]api.Property, 0, len(merged))
+	for _, p := range merged {
+		out = append(out, api.Property{Name: p.Name, Value: p.Value})
+	}
+	return out
+}
+
+func readFileSmall(p string) ([]byte, error) { return os.ReadFile(p) }

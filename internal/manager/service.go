@@ -1,0 +1,861 @@
+package manager
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/flint-init/flint/internal/listen"
+	"github.com/flint-init/flint/internal/spawn"
+	"github.com/flint-init/flint/unit"
+)
+
+// serviceRT is the runtime state of a service unit.
+type serviceRT struct {
+	mainPID    int
+	controlPID int
+	queue      []unit.ExecCommand // remaining commands of the current phase
+	next       func(ok bool)
+
+	timer    *time.Timer
+	timerGen int
+	watchdog *time.Timer
+	wdGen    int
+
+	nRestarts      int
+	startTimes     []time.Time
+	statusText     string
+	errno          int
+	triggeredBy    string // socket that triggered the last start
+	instanceOf     *Unit  // Accept=yes: the socket unit
+	conn           *listen.Conn
+	fdstore        []storedFD
+	stopRequested  bool // a stop job: no restart
+	reloadPending  bool
+	mainExited     bool
+	execMainCode   string // exited, killed, dumped
+	execMainStatus int
+	execMainStart  time.Time
+	execMainExit   time.Time
+	execMainPID    int
+	restartTimer   *time.Timer
+	restartGen     int
+	notifyReady    bool
+	mainCommand    string
+}
+
+type storedFD struct {
+	name string
+	f    *os.File
+}
+
+func (u *Unit) starting() bool { return false }
+
+// unitStart dispatches to the unit type's state machine.
+func (m *Manager) unitStart(u *Unit) {
+	if !m.checkConditions(u) {
+		return
+	}
+	switch u.cfg.Type {
+	case unit.TypeSocket:
+		m.sockStart(u)
+	case unit.TypeService:
+		m.svcStart(u)
+	default:
+		u.result = "success"
+		u.invocationID = newInvocationID()
+		m.consolef("[  OK  ] Reached target %s.", describe(u))
+		m.setState(u, "active")
+	}
+}
+
+func (m *Manager) unitStop(u *Unit) {
+	switch u.cfg.Type {
+	case unit.TypeSocket:
+		if isInactiveOrFailed(u.activeState()) {
+			m.jobCheck(u)
+			return
+		}
+		m.sockStop(u)
+	case unit.TypeService:
+		m.svcStop(u)
+	default:
+		if u.sub != "dead" {
+			m.consolef("[  OK  ] Stopped target %s.", describe(u))
+			m.setState(u, "dead")
+		} else {
+			m.jobCheck(u)
+		}
+	}
+}
+
+func (m *Manager) unitReload(u *Unit) {
+	if u.svc == nil {
+		m.setState(u, u.sub)
+		return
+	}
+	m.svcReload(u)
+}
+
+// checkConditions evaluates Condition*= and Assert*=; a failed condition leaves the unit
+// inactive (the job succeeds), a failed assertion fails the job.
+func (m *Manager) checkConditions(u *Unit) bool {
+	ok, failed := evalConditions(u.cfg.Unit.Conditions, false, m.opt.Scope)
+	u.conditionResult = ok
+	if !ok {
+		u.conditionFailed = failed
+		m.consolef("%s was skipped because of an unmet condition check (%s).", describe(u), failed)
+		m.logUnit(u, "%s was skipped because of an unmet condition check (%s).", describe(u), failed)
+		if u.job != nil {
+			m.finishJob(u.job, "done")
+		}
+		return false
+	}
+	aok, afailed := evalConditions(u.cfg.Unit.Conditions, true, m.opt.Scope)
+	if !aok {
+		u.assertFailed = afailed
+		m.consolef("Assertion failed for %s (%s).", describe(u), afailed)
+		if u.job != nil {
+			m.finishJob(u.job, "assert")
+		}
+		return false
+	}
+	return true
+}
+
+// startLimitHit records a start and reports whether StartLimitBurst was exceeded.
+func (m *Manager) startLimitHit(u *Unit) bool {
+	c := &u.cfg.Unit
+	if c.StartLimitInterval <= 0 || c.StartLimitBurst <= 0 {
+		return false
+	}
+	s := u.svc
+	now := time.Now()
+	keep := s.startTimes[:0]
+	for _, t := range s.startTimes {
+		if now.Sub(t) < c.StartLimitInterval {
+			keep = append(keep, t)
+		}
+	}
+	s.startTimes = keep
+	if len(s.startTimes) >= c.StartLimitBurst {
+		return true
+	}
+	s.startTimes = append(s.startTimes, now)
+	return false
+}
+
+// svcStart: start limit, ExecCondition, ExecStartPre, ExecStart, then by Type.
+func (m *Manager) svcStart(u *Unit) {
+	s := u.svc
+	cfg := u.cfg.Service
+	if s.restartTimer != nil {
+		s.restartTimer.Stop()
+		s.restartTimer = nil
+	}
+	if m.startLimitHit(u) {
+		m.consolef("[FAILED] %s: Start request repeated too quickly.", u.Name)
+		m.logUnit(u, "Start request repeated too quickly.")
+		u.result = "start-limit-hit"
+		m.setState(u, "failed")
+		return
+	}
+	u.result = "success"
+	u.invocationID = newInvocationID()
+	s.stopRequested = false
+	s.mainExited = false
+	s.notifyReady = false
+	s.statusText = ""
+	m.consolef("         Starting %s...", describe(u))
+	m.setState(u, "condition")
+	m.armTimer(u, cfg.TimeoutStartSec, "start")
+	m.runControl(u, cfg.ExecCondition, "condition", func(ok bool) {
+		if !ok {
+			// ExecCondition failing (exit 1-254) skips the unit like a condition.
+			m.disarmTimer(u)
+			u.result = "success"
+			m.setState(u, "dead")
+			return
+		}
+		m.setState(u, "start-pre")
+		m.runControl(u, cfg.ExecStartPre, "start-pre", func(ok bool) {
+			if !ok {
+				m.svcEnterSignal(u, "stop-sigterm", "exit-code")
+				return
+			}
+			m.svcStartMain(u)
+		})
+	})
+}
+
+// svcStartMain spawns ExecStart (the first one; oneshot runs them in sequence).
+func (m *Manager) svcStartMain(u *Unit) {
+	s := u.svc
+	cfg := u.cfg.Service
+	if len(cfg.ExecStart) == 0 {
+		// Type=oneshot without ExecStart (e.g. only ExecStop), or RemainAfterExit units.
+		m.svcStartPost(u)
+		return
+	}
+	m.setState(u, "start")
+	cmds := cfg.ExecStart
+	if cfg.Type == unit.Oneshot {
+		s.queue = append([]unit.ExecCommand(nil), cmds[1:]...)
+	}
+	m.spawnMain(u, cmds[0])
+}
+
+func (m *Manager) spawnMain(u *Unit, cmd unit.ExecCommand) {
+	s := u.svc
+	cfg := u.cfg.Service
+	p := &execParams{}
+	if s.conn != nil {
+		p.conn = s.conn.File
+	} else {
+		files, names, err := m.listenFiles(u)
+		if err != nil {
+			m.logUnit(u, "Failed to collect sockets: %v", err)
+			m.svcEnterDead(u, "resources")
+			return
+		}
+		for _, sfd := range s.fdstore {
+			fd, err := syscall.Dup(int(sfd.f.Fd()))
+			if err == nil {
+				syscall.CloseOnExec(fd)
+				files = append(files, os.NewFile(uintptr(fd), sfd.name))
+				names = append(names, sfd.name)
+			}
+		}
+		p.listenFiles, p.listenNames = files, names
+		defer func() {
+			for _, f := range files {
+				f.Close()
+			}
+		}()
+	}
+	sp, err := m.spawnCommand(u, cmd, &cfg.Exec, p)
+	if err != nil {
+		m.execFailed(u, cmd, err)
+		return
+	}
+	pid := sp.Pid
+	s.mainPID = pid
+	s.execMainPID = pid
+	s.execMainStart = time.Now()
+	s.mainCommand = cmd.Raw
+	s.mainExited = false
+	m.procs[pid] = &proc{pid: pid, u: u, kind: "main", onExit: func(ws syscall.WaitStatus) { m.mainExited(u, pid, ws) }}
+	switch cfg.Type {
+	case unit.Simple, unit.Idle, unit.DBus, "":
+		m.svcStartPost(u)
+	case unit.Exec:
+		go func(ch <-chan error, pid int) {
+			err := <-ch
+			m.post(func() {
+				if s.mainPID != pid || u.sub != "start" {
+					return
+				}
+				if err != nil {
+					m.logUnit(u, "Failed to execute %s: %v", cmd.Path, err)
+					return // the process exits with 203; mainExited handles the failure
+				}
+				m.svcStartPost(u)
+			})
+		}(sp.Exec, pid)
+		return
+	}
+	// For the other types the shim's exec result only matters for logging.
+	go func(ch <-chan error) {
+		if err := <-ch; err != nil {
+			m.post(func() { m.logUnit(u, "Failed to execute %s: %v", cmd.Path, err) })
+		}
+	}(sp.Exec)
+}
+
+// execFailed: the process could not even be started (or set up) — systemd reports the
+// EXEC/CHDIR/USER... status as if the child had exited with it.
+func (m *Manager) execFailed(u *Unit, cmd unit.ExecCommand, err error) {
+	s := u.svc
+	status := 203
+	var ee *spawn.ExecError
+	if errors.As(err, &ee) {
+		status = ee.Status
+	}
+	m.logUnit(u, "Failed to execute %s: %v", cmd.Path, err)
+	m.consolef("%s: Failed at step %s spawning %s: %v", u.Name, spawn.ExitStatusName(status), cmd.Path, err)
+	s.execMainCode = "exited"
+	s.execMainStatus = status
+	s.execMainExit = time.Now()
+	if cmd.Flags.IgnoreFailure {
+		m.svcStartPost(u)
+		return
+	}
+	m.svcEnterSignal(u, "stop-sigterm", "exit-code")
+}
+
+// svcStartPost runs ExecStartPost, then the service is running (or exited for oneshot).
+func (m *Manager) svcStartPost(u *Unit) {
+	cfg := u.cfg.Service
+	if cfg.Type == unit.Notify || cfg.Type == unit.NotifyReload {
+		if !u.svc.notifyReady {
+			return // READY=1 continues (handleNotify)
+		}
+	}
+	if cfg.Type == unit.Forking && u.sub == "start" {
+		return // parent exit continues
+	}
+	if cfg.Type == unit.Oneshot && u.sub == "start" && u.svc.mainPID != 0 {
+		return // main exit continues
+	}
+	m.setState(u, "start-post")
+	m.runControl(u, cfg.ExecStartPost, "start-post", func(ok bool) {
+		if !ok {
+			m.svcEnterSignal(u, "stop-sigterm", "exit-code")
+			return
+		}
+		m.svcEnterRunning(u)
+	})
+}
+
+func (m *Manager) svcEnterRunning(u *Unit) {
+	s := u.svc
+	cfg := u.cfg.Service
+	m.disarmTimer(u)
+	if s.mainPID != 0 || cfg.Type == unit.Forking && s.mainPID != 0 {
+		if cfg.RuntimeMaxSec > 0 {
+			m.armTimer(u, cfg.RuntimeMaxSec, "runtime")
+		}
+		m.armWatchdog(u)
+		m.consolef("[  OK  ] Started %s.", describe(u))
+		m.setState(u, "running")
+		return
+	}
+	if cfg.RemainAfterExit {
+		m.consolef("[  OK  ] Finished %s.", describe(u))
+		m.setState(u, "exited")
+		return
+	}
+	if cfg.Type == unit.Oneshot {
+		m.consolef("[  OK  ] Finished %s.", describe(u))
+	}
+	// No main process left and nothing to remain for: stop (runs ExecStop=).
+	m.svcEnterStop(u, "success")
+}
+
+// mainExited handles the main process's exit in every state.
+func (m *Manager) mainExited(u *Unit, pid int, ws syscall.WaitStatus) {
+	s := u.svc
+	cfg := u.cfg.Service
+	if s.mainPID != pid {
+		return
+	}
+	s.mainPID = 0
+	s.mainExited = true
+	s.execMainExit = time.Now()
+	code, status := waitCode(ws)
+	s.execMainCode, s.execMainStatus = code, status
+	clean := m.cleanExit(cfg, ws)
+	result := "success"
+	if !clean {
+		result = failureResult(ws)
+		m.consolef("%s: Main process exited, code=%s, status=%s", u.Name, code, statusString(code, status))
+		m.logUnit(u, "Main process exited, code=%s, status=%s", code, statusString(code, status))
+	}
+	switch u.sub {
+	case "start":
+		switch cfg.Type {
+		case unit.Oneshot:
+			if !clean {
+				m.svcEnterSignal(u, "stop-sigterm", result)
+				return
+			}
+			if len(s.queue) > 0 {
+				next := s.queue[0]
+				s.queue = s.queue[1:]
+				m.spawnMain(u, next)
+				return
+			}
+			m.svcStartPost(u)
+		case unit.Forking:
+			if !clean {
+				m.svcEnterSignal(u, "stop-sigterm", result)
+				return
+			}
+			if cfg.PIDFile != "" {
+				pid, err := readPIDFile(cfg.PIDFile)
+				if err != nil {
+					m.logUnit(u, "Can't open PID file %s (yet?) after start: %v", cfg.PIDFile, err)
+					m.svcEnterSignal(u, "stop-sigterm", "protocol")
+					return
+				}
+				s.mainPID = pid
+				s.execMainPID = pid
+			} else if cfg.GuessMainPID {
+				s.mainPID = m.guessMainPID(u, pid)
+			}
+			m.setState(u, "start-post")
+			m.runControl(u, cfg.ExecStartPost, "start-post", func(ok bool) {
+				if !ok {
+					m.svcEnterSignal(u, "stop-sigterm", "exit-code")
+					return
+				}
+				m.svcEnterRunning(u)
+			})
+		default:
+			// simple/exec/notify exited during start.
+			if cfg.Type == unit.Notify || cfg.Type == unit.NotifyReload {
+				if clean && s.notifyReady {
+					m.svcEnterRunning(u)
+					return
+				}
+				if clean {
+					result = "protocol"
+				}
+			}
+			if clean && cfg.Type != unit.Notify {
+				m.svcEnterRunning(u)
+				return
+			}
+			m.svcEnterSignal(u, "stop-sigterm", result)
+		}
+	case "start-post", "running", "reload":
+		if cfg.RemainAfterExit && clean {
+			m.setState(u, "exited")
+			return
+		}
+		if u.sub == "running" || u.sub == "reload" {
+			m.svcEnterStop(u, result)
+		}
+		// during start-post: continue when the control process ends
+	case "stop", "stop-sigterm", "stop-sigkill", "stop-watchdog":
+		if u.sub == "stop" && s.controlPID != 0 {
+			return // ExecStop still running
+		}
+		if !clean && u.result == "success" && !s.stopRequested {
+			u.result = result
+		}
+		if u.sub != "stop" {
+			m.svcMaybeStopPost(u)
+		}
+	case "stop-post", "final-sigterm", "final-sigkill":
+		m.svcMaybeDead(u)
+	}
+}
+
+// svcEnterStop runs ExecStop= (with the main process still running, or after it exited).
+func (m *Manager) svcEnterStop(u *Unit, result string) {
+	s := u.svc
+	cfg := u.cfg.Service
+	if u.result == "success" {
+		u.result = result
+	}
+	m.disarmTimer(u)
+	m.disarmWatchdog(u)
+	m.setState(u, "stop")
+	m.armTimer(u, cfg.TimeoutStopSec, "stop")
+	m.runControlWithMain(u, cfg.ExecStop, "stop", func(ok bool) {
+		_ = ok
+		m.svcEnterSignal(u, "stop-sigterm", "success")
+	})
+	_ = s
+}
+
+// svcEnterSignal kills remaining processes (KillMode=) with KillSignal, then SIGKILL after
+// TimeoutStopSec, then goes on to ExecStopPost.
+func (m *Manager) svcEnterSignal(u *Unit, state, result string) {
+	s := u.svc
+	cfg := u.cfg.Service
+	if u.result == "success" && result != "success" {
+		u.result = result
+	}
+	m.disarmTimer(u)
+	m.disarmWatchdog(u)
+	sig := cfg.Kill.KillSignal
+	if state == "stop-sigkill" || state == "final-sigkill" {
+		sig = cfg.Kill.FinalKillSignal
+		if sig == 0 {
+			sig = syscall.SIGKILL
+		}
+	}
+	if sig == 0 {
+		sig = syscall.SIGTERM
+	}
+	if s.stopRequested && cfg.Kill.RestartKillSignal != 0 && u.job != nil && u.job.typ == "restart" && state == "stop-sigterm" {
+		sig = cfg.Kill.RestartKillSignal
+	}
+	n := m.killUnit(u, sig, state == "stop-sigterm" || state == "final-sigterm")
+	if n == 0 {
+		if state == "stop-sigterm" || state == "stop-sigkill" {
+			m.svcEnterStopPost(u)
+		} else {
+			m.svcEnterDead(u, "")
+		}
+		return
+	}
+	m.setState(u, state)
+	m.armTimer(u, cfg.TimeoutStopSec, state)
+}
+
+// svcMaybeStopPost continues once no main/control process is left.
+func (m *Manager) svcMaybeStopPost(u *Unit) {
+	s := u.svc
+	if s.mainPID != 0 || s.controlPID != 0 {
+		return
+	}
+	if u.cfg.Service.Kill.KillMode == "control-group" || u.cfg.Service.Kill.KillMode == "" {
+		if len(m.unitPIDs(u)) > 0 {
+			return
+		}
+	}
+	m.svcEnterStopPost(u)
+}
+
+func (m *Manager) svcEnterStopPost(u *Unit) {
+	cfg := u.cfg.Service
+	m.disarmTimer(u)
+	m.setState(u, "stop-post")
+	m.armTimer(u, cfg.TimeoutStopSec, "stop-post")
+	m.runControl(u, cfg.ExecStopPost, "stop-post", func(ok bool) {
+		m.svcEnterSignal(u, "final-sigterm", "success")
+	})
+}
+
+func (m *Manager) svcMaybeDead(u *Unit) {
+	s := u.svc
+	if s.mainPID != 0 || s.controlPID != 0 {
+		return
+	}
+	if u.sub == "final-sigterm" || u.sub == "final-sigkill" {
+		if len(m.unitPIDs(u)) > 0 {
+			return
+		}
+		m.svcEnterDead(u, "")
+	}
+}
+
+// svcEnterDead: the service is down; decide about restarting.
+func (m *Manager) svcEnterDead(u *Unit, result string) {
+	s := u.svc
+	cfg := u.cfg.Service
+	if result != "" && u.result == "success" {
+		u.result = result
+	}
+	m.disarmTimer(u)
+	m.disarmWatchdog(u)
+	removeRuntimeDirs(m.opt.Scope, &cfg.Exec)
+	s.queue = nil
+	if u.result != "success" {
+		m.consolef("%s: Failed with result '%s'.", u.Name, u.result)
+		m.logUnit(u, "Failed with result '%s'.", u.result)
+	}
+	restart := !s.stopRequested && !m.shuttingDown && m.shouldRestart(u)
+	if restart && u.result != "start-limit-hit" {
+		m.setState(u, "auto-restart")
+		s.restartGen++
+		gen := s.restartGen
+		d := cfg.RestartSec
+		s.restartTimer = time.AfterFunc(d, func() {
+			m.post(func() {
+				if s.restartGen != gen || u.sub != "auto-restart" {
+					return
+				}
+				s.nRestarts++
+				m.consolef("%s: Scheduled restart job, restart counter is at %d.", u.Name, s.nRestarts)
+				m.setState(u, "dead")
+				m.enqueue("restart", u, "replace", nil)
+			})
+		})
+		return
+	}
+	if u.result != "success" {
+		m.setState(u, "failed")
+	} else {
+		if s.stopRequested {
+			m.consolef("[  OK  ] Stopped %s.", describe(u))
+		}
+		m.setState(u, "dead")
+	}
+}
+
+// shouldRestart applies Restart= and the exit status overrides (REFERENCE.md table).
+func (m *Manager) shouldRestart(u *Unit) bool {
+	cfg := u.cfg.Service
+	s := u.svc
+	code, status := s.execMainCode, s.execMainStatus
+	inSet := func(set unit.ExitStatusSet) bool {
+		if code == "exited" {
+			for _, c := range set.Codes {
+				if c == status {
+					return true
+				}
+			}
+		} else if code == "killed" || code == "dumped" {
+			for _, sg := range set.Signals {
+				if int(sg) == status {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	if s.execMainCode != "" && inSet(cfg.RestartPreventExitStatus) {
+		return false
+	}
+	if s.execMainCode != "" && inSet(cfg.RestartForceExitStatus) {
+		return true
+	}
+	r := u.result
+	switch cfg.Restart {
+	case "always":
+		return true
+	case "on-success":
+		return r == "success"
+	case "on-failure":
+		return r != "success"
+	case "on-abnormal":
+		return r == "signal" || r == "core-dump" || r == "timeout" || r == "watchdog"
+	case "on-abort":
+		return r == "signal" || r == "core-dump"
+	case "on-watchdog":
+		return r == "watchdog"
+	}
+	return false
+}
+
+// svcStop handles a stop job in any state.
+func (m *Manager) svcStop(u *Unit) {
+	s := u.svc
+	s.stopRequested = true
+	if s.restartTimer != nil {
+		s.restartTimer.Stop()
+		s.restartTimer = nil
+	}
+	switch u.sub {
+	case "dead", "failed":
+		m.jobCheck(u)
+	case "auto-restart":
+		m.setState(u, "dead")
+	case "condition", "start-pre", "start", "start-post", "reload":
+		m.svcEnterSignal(u, "stop-sigterm", "success")
+	case "running", "exited":
+		m.svcEnterStop(u, "success")
+	default:
+		// already stopping
+	}
+}
+
+// svcReload runs ExecReload= (Type=notify-reload: sends SIGHUP and waits for READY=1).
+func (m *Manager) svcReload(u *Unit) {
+	cfg := u.cfg.Service
+	if len(cfg.ExecReload) == 0 && cfg.Type != unit.NotifyReload {
+		if u.job != nil {
+			m.finishJob(u.job, "failed")
+		}
+		return
+	}
+	m.setState(u, "reload")
+	m.armTimer(u, cfg.TimeoutStartSec, "reload")
+	if cfg.Type == unit.NotifyReload && len(cfg.ExecReload) == 0 {
+		m.killProcess(u.svc.mainPID, syscall.SIGHUP)
+		return
+	}
+	m.runControlWithMain(u, cfg.ExecReload, "reload", func(ok bool) {
+		m.disarmTimer(u)
+		if u.sub != "reload" {
+			return
+		}
+		if u.svc.mainPID != 0 || cfg.RemainAfterExit {
+			if u.svc.mainPID != 0 {
+				m.setState(u, "running")
+			} else {
+				m.setState(u, "exited")
+			}
+		}
+		if u.job != nil && u.job.typ == "reload" {
+			if ok {
+				m.finishJob(u.job, "done")
+			} else {
+				m.finishJob(u.job, "failed")
+			}
+		}
+	})
+}
+
+// timers
+
+func (m *Manager) armTimer(u *Unit, d time.Duration, why string) {
+	var gen *int
+	var tp **time.Timer
+	if u.svc != nil {
+		gen, tp = &u.svc.timerGen, &u.svc.timer
+	} else {
+		return
+	}
+	if *tp != nil {
+		(*tp).Stop()
+	}
+	*gen++
+	if d <= 0 {
+		*tp = nil
+		return
+	}
+	g := *gen
+	*tp = time.AfterFunc(d, func() {
+		m.post(func() {
+			if *gen != g {
+				return
+			}
+			m.svcTimeout(u, why)
+		})
+	})
+}
+
+func (m *Manager) disarmTimer(u *Unit) {
+	if u.svc == nil {
+		return
+	}
+	u.svc.timerGen++
+	if u.svc.timer != nil {
+		u.svc.timer.Stop()
+		u.svc.timer = nil
+	}
+}
+
+// svcTimeout handles TimeoutStartSec/TimeoutStopSec/RuntimeMaxSec expiry.
+func (m *Manager) svcTimeout(u *Unit, why string) {
+	switch u.sub {
+	case "condition", "start-pre", "start", "start-post":
+		m.consolef("%s: start operation timed out. Terminating.", u.Name)
+		m.logUnit(u, "start operation timed out. Terminating.")
+		m.svcEnterSignal(u, "stop-sigterm", "timeout")
+	case "running":
+		if why == "runtime" {
+			m.logUnit(u, "Service reached runtime time limit. Stopping.")
+			m.svcEnterStop(u, "timeout")
+		}
+	case "reload":
+		m.logUnit(u, "Reload operation timed out.")
+		m.setState(u, "running")
+		if u.job != nil {
+			m.finishJob(u.job, "timeout")
+		}
+	case "stop":
+		m.logUnit(u, "Stopping timed out. Terminating.")
+		m.svcEnterSignal(u, "stop-sigterm", "timeout")
+	case "stop-sigterm":
+		if u.cfg.Service.Kill.SendSIGKILL {
+			m.consolef("%s: State 'stop-sigterm' timed out. Killing.", u.Name)
+			m.logUnit(u, "State 'stop-sigterm' timed out. Killing.")
+			m.svcEnterSignal(u, "stop-sigkill", "timeout")
+		} else {
+			m.svcEnterStopPost(u)
+		}
+	case "stop-sigkill":
+		m.logUnit(u, "Processes still around after SIGKILL. Ignoring.")
+		u.svc.mainPID, u.svc.controlPID = 0, 0
+		m.svcEnterStopPost(u)
+	case "stop-post":
+		m.logUnit(u, "State 'stop-post' timed out. Terminating.")
+		m.svcEnterSignal(u, "final-sigterm", "timeout")
+	case "final-sigterm":
+		if u.cfg.Service.Kill.SendSIGKILL {
+			m.logUnit(u, "State 'final-sigterm' timed out. Killing.")
+			m.svcEnterSignal(u, "final-sigkill", "timeout")
+		} else {
+			m.svcEnterDead(u, "timeout")
+		}
+	case "final-sigkill":
+		m.logUnit(u, "Processes still around after final SIGKILL. Entering failed mode.")
+		u.svc.mainPID, u.svc.controlPID = 0, 0
+		m.svcEnterDead(u, "timeout")
+	}
+}
+
+// waitCode turns a wait status into systemd's code/status pair.
+func waitCode(ws syscall.WaitStatus) (string, int) {
+	switch {
+	case ws.Exited():
+		return "exited", ws.ExitStatus()
+	case ws.Signaled() && ws.CoreDump():
+		return "dumped", int(ws.Signal())
+	case ws.Signaled():
+		return "killed", int(ws.Signal())
+	}
+	return "exited", 0
+}
+
+func statusString(code string, status int) string {
+	if code == "exited" {
+		if n := spawn.ExitStatusName(status); n != "" {
+			return fmt.Sprintf("%d/%s", status, n)
+		}
+		return strconv.Itoa(status)
+	}
+	return fmt.Sprintf("%d/%s", status, signalName(syscall.Signal(status)))
+}
+
+func signalName(s syscall.Signal) string {
+	n := unixSignalName(s)
+	if n == "" {
+		return strconv.Itoa(int(s))
+	}
+	return strings.TrimPrefix(n, "SIG")
+}
+
+// cleanExit: exit 0, SuccessExitStatus=, or (not oneshot) SIGHUP/SIGINT/SIGTERM/SIGPIPE.
+func (m *Manager) cleanExit(cfg *unit.ServiceSection, ws syscall.WaitStatus) bool {
+	if ws.Exited() {
+		if ws.ExitStatus() == 0 {
+			return true
+		}
+		for _, c := range cfg.SuccessExitStatus.Codes {
+			if c == ws.ExitStatus() {
+				return true
+			}
+		}
+		return false
+	}
+	if ws.Signaled() {
+		for _, sg := range cfg.SuccessExitStatus.Signals {
+			if sg == ws.Signal() {
+				return true
+			}
+		}
+		if cfg.Type != unit.Oneshot {
+			switch ws.Signal() {
+			case syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM, syscall.SIGPIPE:
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func failureResult(ws syscall.WaitStatus) string {
+	switch {
+	case ws.Signaled() && ws.CoreDump():
+		return "core-dump"
+	case ws.Signaled():
+		return "signal"
+	}
+	return "exit-code"
+}
+
+func readPIDFile(path string) (int, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 0 {
+		return 0, fmt.Errorf("PID file %s: invalid content", path)
+	}
+	if err := syscall.Kill(pid, 0); err != nil && err != syscall.EPERM {
+		return 0, fmt.Errorf("PID %d read from file %s does not exist or is a zombie", pid, path)
+	}
+	return pid, nil
+}

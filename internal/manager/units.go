@@ -1,0 +1,308 @@
+package manager
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/flint-init/flint/unit"
+)
+
+// Unit is the runtime side of one unit: its loaded configuration and its state machine.
+type Unit struct {
+	Name string
+	cfg  *unit.Unit
+
+	sub    string // substate; ActiveState follows from it
+	result string // "success" or the first failure: exit-code, signal, timeout, start-limit-hit, ...
+	job    *job
+
+	invocationID    string
+	stateChange     time.Time
+	activeEnter     time.Time
+	activeExit      time.Time
+	inactiveEnter   time.Time
+	inactiveExit    time.Time
+	conditionResult bool
+	conditionFailed string // "ConditionPathExists=/x" that failed
+	assertFailed    string
+	refs            int // Accept=yes instance: collected when inactive
+	transient       bool
+
+	sock *socketRT
+	svc  *serviceRT
+}
+
+func (u *Unit) typ() unit.Type { return u.cfg.Type }
+
+// activeState derives ActiveState from the substate.
+func (u *Unit) activeState() ActiveState {
+	var t map[string]ActiveState
+	switch u.cfg.Type {
+	case unit.TypeSocket:
+		t = socketActive
+	case unit.TypeService:
+		t = serviceActive
+	default:
+		t = targetActive
+	}
+	if s, ok := t[u.sub]; ok {
+		return s
+	}
+	return Inactive
+}
+
+// load returns the unit named name, loading it (and registering all its names) if needed.
+// It never returns nil: a unit that cannot be loaded is kept with its LoadState.
+func (m *Manager) load(name string) *Unit {
+	if u, ok := m.units[name]; ok {
+		return u
+	}
+	cfg := m.loader.Load(name)
+	if cfg.LoadState == unit.NotFound {
+		if b := builtinTarget(name, m.loader); b != nil {
+			cfg = b
+		}
+	}
+	if cfg.Name != "" && cfg.Name != name {
+		if u, ok := m.units[cfg.Name]; ok {
+			m.units[name] = u
+			return u
+		}
+	}
+	u := &Unit{Name: name, cfg: cfg, sub: "dead", result: "success"}
+	if cfg.Name != "" {
+		u.Name = cfg.Name
+	}
+	m.units[u.Name] = u
+	m.units[name] = u
+	for _, n := range cfg.Names {
+		if _, ok := m.units[n]; !ok {
+			m.units[n] = u
+		}
+	}
+	m.order = append(m.order, u)
+	switch cfg.Type {
+	case unit.TypeSocket:
+		u.sock = &socketRT{}
+	case unit.TypeService:
+		u.svc = &serviceRT{}
+	}
+	for _, d := range cfg.Diagnostics {
+		if d.Severity == unit.Error {
+			m.consolef("%s", d.String())
+		}
+	}
+	return u
+}
+
+// loaded reports whether the unit can be started.
+func (u *Unit) loaded() bool { return u.cfg.LoadState == unit.Loaded }
+
+// setState changes the substate and runs everything that hangs on state changes: job
+// completion, socket re-arming, BindsTo/OnFailure propagation.
+func (m *Manager) setState(u *Unit, sub string) {
+	old := u.activeState()
+	u.sub = sub
+	now := time.Now()
+	u.stateChange = now
+	nu := u.activeState()
+	if old == nu {
+		m.unitStateChanged(u, old, nu)
+		return
+	}
+	switch {
+	case nu == Active && old != Active && old != Reloading:
+		u.activeEnter = now
+	case isInactiveOrFailed(nu) && !isInactiveOrFailed(old):
+		u.inactiveEnter = now
+		u.activeExit = now
+	}
+	if isInactiveOrFailed(old) && !isInactiveOrFailed(nu) {
+		u.inactiveExit = now
+	}
+	m.unitStateChanged(u, old, nu)
+}
+
+// unitStateChanged is systemd's unit_notify: finish jobs, propagate to dependents.
+func (m *Manager) unitStateChanged(u *Unit, old, nu ActiveState) {
+	if u.job != nil {
+		m.jobCheck(u)
+	}
+	if old == nu {
+		return
+	}
+	// A service that stopped hands its sockets back to the listening state.
+	if u.svc != nil && isInactiveOrFailed(nu) {
+		for _, s := range m.socketsOf(u) {
+			m.socketServiceStopped(s, u)
+		}
+	}
+	if isInactiveOrFailed(nu) && !isInactiveOrFailed(old) {
+		// BindsTo=: units bound to u stop with it.
+		for _, o := range m.order {
+			if contains(o.cfg.Unit.BindsTo, u.Name) && !isInactiveOrFailed(o.activeState()) && (o.job == nil || o.job.typ != "stop") {
+				m.consolef("%s: bound to %s, which went away; stopping.", o.Name, u.Name)
+				m.enqueue("stop", o, "replace", nil)
+			}
+		}
+		if nu == Failed {
+			for _, n := range u.cfg.Unit.OnFailure {
+				m.enqueue("start", m.load(n), "replace", nil)
+			}
+		} else if old == Active || old == Reloading || old == Deactivating {
+			for _, n := range u.cfg.Unit.OnSuccess {
+				m.enqueue("start", m.load(n), "replace", nil)
+			}
+		}
+		if u.cfg.Type == unit.TypeService && u.svc != nil && u.svc.instanceOf != nil && nu == Inactive {
+			// Accept=yes instances are collected once they are done.
+			m.collectInstance(u)
+		}
+	}
+	if m.shuttingDown {
+		m.checkShutdownDone()
+	}
+}
+
+// socketsOf returns the socket units that activate service u, in hand-over order: the
+// service's Sockets= first, in their order, then other sockets naming it (by unit name).
+func (m *Manager) socketsOf(u *Unit) []*Unit {
+	var out []*Unit
+	seen := map[*Unit]bool{}
+	if u.cfg.Service != nil {
+		for _, n := range u.cfg.Service.Sockets {
+			s := m.load(n)
+			if s.sock != nil && !seen[s] {
+				seen[s] = true
+				out = append(out, s)
+			}
+		}
+	}
+	var rest []*Unit
+	for _, s := range m.order {
+		if s.sock == nil || seen[s] || !s.loaded() {
+			continue
+		}
+		if s.cfg.SocketService() == u.Name || contains(u.cfg.Names, s.cfg.SocketService()) {
+			seen[s] = true
+			rest = append(rest, s)
+		}
+	}
+	for _, n := range u.cfg.TriggeredBy {
+		s := m.load(n)
+		if s.sock != nil && !seen[s] && s.loaded() {
+			seen[s] = true
+			rest = append(rest, s)
+		}
+	}
+	sort.Slice(rest, func(i, j int) bool { return rest[i].Name < rest[j].Name })
+	return append(out, rest...)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// builtinTargets are the standard targets of systemd.special(7) that flint provides when the
+// unit directories lack them (a container, a --units directory): their own dependencies are
+// those systemd ships; .wants/ and .requires/ directories in the unit path still apply.
+var builtinTargets = map[string]struct {
+	desc                      string
+	requires, wants, after    []string
+	conflicts, before         []string
+	defaultDeps, allowIsolate bool
+}{
+	"default.target":         {desc: "Default", requires: []string{"multi-user.target"}, after: []string{"multi-user.target"}},
+	"multi-user.target":      {desc: "Multi-User System", requires: []string{"basic.target"}, after: []string{"basic.target"}, conflicts: []string{"rescue.target"}},
+	"basic.target":           {desc: "Basic System", requires: []string{"sysinit.target"}, wants: []string{"sockets.target", "timers.target", "paths.target", "slices.target"}, after: []string{"sysinit.target", "sockets.target", "paths.target", "slices.target"}},
+	"sysinit.target":         {desc: "System Initialization", wants: []string{"local-fs.target", "swap.target"}, after: []string{"local-fs.target", "swap.target"}},
+	"sockets.target":         {desc: "Socket Units"},
+	"timers.target":          {desc: "Timer Units"},
+	"paths.target":           {desc: "Path Units"},
+	"slices.target":          {desc: "Slice Units"},
+	"local-fs.target":        {desc: "Local File Systems"},
+	"remote-fs.target":       {desc: "Remote File Systems"},
+	"swap.target":            {desc: "Swaps"},
+	"network.target":         {desc: "Network"},
+	"network-pre.target":     {desc: "Preparation for Network"},
+	"network-online.target":  {desc: "Network is Online", after: []string{"network.target"}},
+	"nss-lookup.target":      {desc: "Host and Network Name Lookups"},
+	"nss-user-lookup.target": {desc: "User and Group Name Lookups"},
+	"time-sync.target":       {desc: "System Time Synchronized"},
+	"time-set.target":        {desc: "System Time Set"},
+	"getty.target":           {desc: "Login Prompts"},
+	"graphical.target":       {desc: "Graphical Interface", requires: []string{"multi-user.target"}, after: []string{"multi-user.target"}},
+	"rescue.target":          {desc: "Rescue Mode"},
+	"emergency.target":       {desc: "Emergency Mode"},
+	"shutdown.target":        {desc: "System Shutdown"},
+	"final.target":           {desc: "Late Shutdown Services"},
+	"rpcbind.target":         {desc: "RPC Port Mapper"},
+	"remote-fs-pre.target":   {desc: "Preparation for Remote File Systems"},
+	"local-fs-pre.target":    {desc: "Preparation for Local File Systems"},
+	"cryptsetup.target":      {desc: "Local Encrypted Volumes"},
+	"user.target":            {desc: "User units"},
+}
+
+// builtinTarget synthesises a standard target that the unit path lacks.
+func builtinTarget(name string, l *unit.Loader) *unit.Unit {
+	b, ok := builtinTargets[name]
+	if !ok {
+		return nil
+	}
+	u := &unit.Unit{
+		Name:      name,
+		Type:      unit.TypeTarget,
+		Names:     []string{name},
+		Prefix:    strings.TrimSuffix(name, ".target"),
+		LoadState: unit.Loaded,
+		Target:    &unit.TargetSection{},
+	}
+	u.Unit.Description = b.desc
+	u.Unit.DefaultDependencies = false
+	u.Unit.Requires = append([]string(nil), b.requires...)
+	u.Unit.Wants = append([]string(nil), b.wants...)
+	u.Unit.After = append([]string(nil), b.after...)
+	u.Unit.Conflicts = append([]string(nil), b.conflicts...)
+	u.Unit.StartLimitInterval = 10 * time.Second
+	u.Unit.StartLimitBurst = 5
+	if name != "shutdown.target" && name != "final.target" {
+		u.Unit.Conflicts = append(u.Unit.Conflicts, "shutdown.target")
+		u.Unit.Before = append(u.Unit.Before, "shutdown.target")
+	}
+	// .wants/ and .requires/ directories of the unit path still apply.
+	for _, dir := range l.Paths() {
+		for _, kind := range []string{"wants", "requires"} {
+			ents, err := os.ReadDir(filepath.Join(dir, name+"."+kind))
+			if err != nil {
+				continue
+			}
+			for _, e := range ents {
+				if kind == "wants" {
+					u.Unit.Wants = appendUnique(u.Unit.Wants, e.Name())
+				} else {
+					u.Unit.Requires = appendUnique(u.Unit.Requires, e.Name())
+				}
+			}
+		}
+	}
+	// A target is ordered after the units it wants (target_add_default_dependencies).
+	for _, n := range append(append([]string(nil), u.Unit.Wants...), u.Unit.Requires...) {
+		u.Unit.After = appendUnique(u.Unit.After, n)
+	}
+	return u
+}
+
+func appendUnique(list []string, s string) []string {
+	if contains(list, s) {
+		return list
+	}
+	return append(list, s)
+}
