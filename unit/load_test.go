@@ -98,3 +98,101 @@ func TestLoadGolden(t *testing.T) {
 		})
 	}
 }
+
+// TestCat checks Cat against golden files: fragment, then drop-ins, each under "# path",
+// separated by blank lines, as systemctl cat prints them (format checked against systemd 252).
+func TestCat(t *testing.T) {
+	root, _ := filepath.Abs("testdata/load/basic")
+	l := NewLoader(System, []string{root + "/etc", root + "/run", root + "/lib"})
+	for _, c := range []struct {
+		name, golden, err string
+	}{
+		{"foo.service", "cat-foo.service.txt", ""},
+		{"bar.socket", "cat-bar.socket.txt", ""},
+		{"getty@tty1.service", "cat-getty@tty1.service.txt", ""},
+		{"nope.service", "", "No files found for nope.service."},
+		{"masked.service", "", "Unit masked.service is masked."},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := Cat(l, c.name)
+			if c.err != "" {
+				if err == nil || err.Error() != c.err {
+					t.Fatalf("Cat error = %v, want %q", err, c.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = strings.ReplaceAll(got, root, "ROOT")
+			golden := filepath.Join("testdata/load/basic", c.golden)
+			if *update {
+				os.WriteFile(golden, []byte(got), 0o644)
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != string(want) {
+				t.Errorf("Cat(%s):\n%s\nwant:\n%s", c.name, got, want)
+			}
+		})
+	}
+}
+
+// TestLoaderCache checks that units are cached until Reload and that aliases share a Unit.
+func TestLoaderCache(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("a.service", "[Unit]\nDescription=one\n[Service]\nExecStart=/bin/true\n")
+	if err := os.Symlink("a.service", filepath.Join(dir, "b.service")); err != nil {
+		t.Fatal(err)
+	}
+	l := NewLoader(System, []string{dir})
+	u1 := l.Load("a.service")
+	if u1.Unit.Description != "one" || l.Load("b.service") != u1 || l.Load("a.service") != u1 {
+		t.Fatalf("alias or cache broken: %+v", u1)
+	}
+	write("a.service", "[Unit]\nDescription=two\n[Service]\nExecStart=/bin/true\n")
+	if l.Load("a.service").Unit.Description != "one" {
+		t.Error("cache not used before Reload")
+	}
+	l.Reload()
+	if d := l.Load("b.service").Unit.Description; d != "two" {
+		t.Errorf("after Reload: %q", d)
+	}
+	if l.Scope() != System || len(l.Paths()) != 1 {
+		t.Errorf("Scope/Paths: %v %v", l.Scope(), l.Paths())
+	}
+	if got := strings.Join(l.List(), " "); got != "a.service b.service" {
+		t.Errorf("List = %s", got)
+	}
+}
+
+func TestChangeString(t *testing.T) {
+	for _, c := range []struct {
+		c    Change
+		want string
+	}{
+		{Change{Type: ChangeSymlink, Path: "/etc/systemd/system/sockets.target.wants/foo.socket", Source: "/etc/systemd/system/foo.socket"},
+			"Created symlink /etc/systemd/system/sockets.target.wants/foo.socket → /etc/systemd/system/foo.socket."},
+		{Change{Type: ChangeUnlink, Path: "/etc/systemd/system/sockets.target.wants/foo.socket"},
+			`Removed "/etc/systemd/system/sockets.target.wants/foo.socket".`},
+		{Change{Type: ChangeDestinationAbsent, Path: "/lib/systemd/system/foo.socket", Source: "sockets.target"},
+			"Unit /lib/systemd/system/foo.socket is added as a dependency to a non-existent unit sockets.target."},
+		{Change{Type: ChangeIsMasked, Path: "/etc/systemd/system/m.service"}, "Unit /etc/systemd/system/m.service is masked, ignoring."},
+		{Change{Type: ChangeAuxiliaryFailed, Source: "nope.service", Op: "enable"}, "Failed to enable auxiliary unit nope.service, ignoring."},
+		{Change{Type: ChangeNotFound, Source: "nope.service", Op: "disable"}, "Failed to disable unit, unit nope.service does not exist."},
+	} {
+		t.Run(c.want, func(t *testing.T) {
+			if got := c.c.String(); got != c.want {
+				t.Errorf("got %q", got)
+			}
+		})
+	}
+}
