@@ -19,7 +19,6 @@ type KnownDifference struct {
 var KnownDifferences = []KnownDifference{
 	{Units: "*", Property: "RequiresMountsFor", Reason: "systemd adds the mount points of every path the unit uses (socket paths, WorkingDirectory=, ...) and resolves them against its mount units; flint has no mount units and shows only the explicit RequiresMountsFor= paths."},
 	{Units: "*", Property: "UnitFileState", Reason: "with SYSTEMD_UNIT_PATH set, systemd 252 ignores the .wants/ symlinks of the unit path when it computes the enablement state (the units still get the dependency), so it says \"disabled\" where flint says \"enabled\"."},
-	{Units: "*", Property: "Documentation", Reason: "systemd drops Documentation= URIs it considers invalid with a warning; flint keeps the list as written."},
 }
 
 // ImplicitOnlyInSystemd are the dependencies systemd adds that flint does not have, removed
