@@ -41,7 +41,8 @@ type Systemd struct {
 
 // bootScript runs inside the new namespaces (as the child of unshare --fork): it gives the
 // namespace private /run, /tmp and /var/tmp and carries the work directory in at its own
-// path (it may itself live under /tmp), then execs systemd. $1 work dir, $2 unit path, $3
+// path (it may itself live under /tmp), puts a file of its own over /dev/console so that
+// PID 1 never writes to the host's console, then execs systemd. $1 work dir, $2 unit path, $3
 // systemd, $4 target.
 const bootScript = `set -e
 mount -t tmpfs -o mode=0755 tmpfs /run
@@ -52,6 +53,7 @@ mount -t tmpfs -o mode=1777 tmpfs /var/tmp
 mkdir -p "$1"
 mount --move /run/.difftest-work "$1"
 rmdir /run/.difftest-work
+mount --bind "$1/console" /dev/console
 export container=other SYSTEMD_UNIT_PATH="$2"
 exec "$3" --system --unit="$4" --log-target=console --log-level=info --show-status=no
 `
@@ -82,6 +84,9 @@ func Boot(ctx context.Context, workDir, unitPath string) (*Systemd, error) {
 	}
 	target := "[Unit]\nDescription=difftest boot target\nDefaultDependencies=no\n"
 	if err := os.WriteFile(filepath.Join(targetDir, BootTarget), []byte(target), 0o644); err != nil {
+		return nil, fmt.Errorf("boot systemd: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(workDir, "console"), nil, 0o644); err != nil {
 		return nil, fmt.Errorf("boot systemd: %w", err)
 	}
 	logPath := filepath.Join(workDir, "systemd.log")
