@@ -339,8 +339,11 @@ func (b *bench) print() {
 		line += " " + ratio(r) + " |"
 		fmt.Println(line)
 	}
+	if len(b.notes) > 0 {
+		fmt.Println()
+	}
 	for _, n := range b.notes {
-		fmt.Println("\n- " + n)
+		fmt.Println("- " + n)
 	}
 	fmt.Println("\nRatios are flint run's value divided by the reference's (÷ systemd 252 and ÷ the row's" +
 		" tool reference); below 1 is better for times and failures, above 1 for connections/s.")
@@ -353,7 +356,11 @@ func ratio(r *row) string {
 		return "n/a"
 	}
 	var parts []string
-	for _, ref := range []string{sideSystemd, r.ref} {
+	refs := []string{sideSystemd}
+	if r.ref != sideSystemd {
+		refs = append(refs, r.ref)
+	}
+	for _, ref := range refs {
 		c, ok := r.cells[ref]
 		if !ok || !c.ok {
 			continue
@@ -363,9 +370,6 @@ func ratio(r *row) string {
 			continue
 		}
 		parts = append(parts, fmt.Sprintf("÷ %s: %.2f×", ref, f.v/c.v))
-		if ref == r.ref {
-			break
-		}
 	}
 	if len(parts) == 0 {
 		return "n/a"

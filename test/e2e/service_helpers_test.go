@@ -1,0 +1,158 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// This file holds what the service_*, faults_* and accept_* tests share: the svchelper program
+// (testdata/svchelper.c, built once with gcc next to flint) and polling of runtime properties.
+
+var (
+	svcHelperOnce sync.Once
+	svcHelperPath string
+	svcHelperErr  error
+)
+
+// svcHelper returns the path of a per-test copy of testdata/svchelper.c's binary (a copy, so
+// that pidsOf tells this test's processes apart).
+func svcHelper(t *testing.T) string {
+	t.Helper()
+	svcHelperOnce.Do(func() {
+		svcHelperPath = filepath.Join(filepath.Dir(flintBin), "svchelper")
+		cmd := exec.Command("gcc", "-O2", "-Wall", "-o", svcHelperPath, "test/e2e/testdata/svchelper.c")
+		cmd.Dir = repoRootDir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			svcHelperErr = fmt.Errorf("gcc svchelper.c: %w\n%s", err, out)
+		}
+	})
+	if svcHelperErr != nil {
+		t.Fatal(svcHelperErr)
+	}
+	return copyExecutable(t, svcHelperPath)
+}
+
+// prop returns one property of unit as `flint show -p NAME --value` prints it.
+func (m *manager) prop(unit, name string) string {
+	m.t.Helper()
+	out, _ := m.flint("show", unit, "-p", name, "--value")
+	return strings.TrimRight(out, "\n")
+}
+
+// props returns several properties of unit (`flint show -p A,B`) as a map.
+func (m *manager) props(unit string, names ...string) map[string]string {
+	m.t.Helper()
+	out, _ := m.flint("show", unit, "-p", strings.Join(names, ","))
+	r := map[string]string{}
+	for _, line := range strings.Split(out, "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok {
+			r[k] = v
+		}
+	}
+	return r
+}
+
+// waitProps polls unit's properties until every one has its wanted value (15s), else fails the
+// test with the last values seen and `flint status`.
+func (m *manager) waitProps(unit string, want map[string]string) map[string]string {
+	m.t.Helper()
+	var names []string
+	for k := range want {
+		names = append(names, k)
+	}
+	var got map[string]string
+	ok := waitFor(15*time.Second, func() bool {
+		got = m.props(unit, names...)
+		for k, v := range want {
+			if got[k] != v {
+				return false
+			}
+		}
+		return true
+	})
+	if !ok {
+		st, _ := m.flint("status", unit)
+		m.t.Fatalf("%s: properties %v, want %v\n%s", unit, got, want, st)
+	}
+	return got
+}
+
+// waitState waits until unit's ActiveState/SubState are active/sub ("failed/failed" etc.).
+func (m *manager) waitState(unit, state string) map[string]string {
+	m.t.Helper()
+	a, s, _ := strings.Cut(state, "/")
+	want := map[string]string{"ActiveState": a}
+	if s != "" {
+		want["SubState"] = s
+	}
+	return m.waitProps(unit, want)
+}
+
+// mustStart runs `flint start unit` and fails the test if it does not exit 0.
+func (m *manager) mustStart(unit string) {
+	m.t.Helper()
+	if out, code := m.flint("start", unit); code != 0 {
+		st, _ := m.flint("status", unit)
+		m.t.Fatalf("flint start %s: exit %d: %s\n%s", unit, code, out, st)
+	}
+}
+
+// readWait waits until path exists and is non-empty and returns its content.
+func readWait(t *testing.T, path string) string {
+	t.Helper()
+	var data []byte
+	if !waitFor(15*time.Second, func() bool {
+		var err error
+		data, err = os.ReadFile(path)
+		return err == nil && len(data) > 0
+	}) {
+		t.Fatalf("%s: not written within 15s", path)
+	}
+	return string(data)
+}
+
+// pidFromFile reads a decimal pid written by a service.
+func pidFromFile(t *testing.T, path string) int {
+	t.Helper()
+	pid, err := strconv.Atoi(strings.TrimSpace(readWait(t, path)))
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return pid
+}
+
+// alive reports whether pid exists and is not a zombie.
+func alive(pid int) bool {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	return i > 0 && len(s) > i+2 && s[i+2] != 'Z'
+}
+
+// killAtEnd kills pid (SIGKILL) when the test ends, for processes a test leaves behind on purpose.
+func killAtEnd(t *testing.T, pid int) {
+	t.Cleanup(func() {
+		if p, err := os.FindProcess(pid); err == nil && alive(pid) {
+			p.Kill()
+		}
+	})
+}
+
+// unitFile joins [Section] bodies into a unit file: unitFile("Unit", "Description=x", "Service", "...").
+func unitFile(sections ...string) string {
+	var b strings.Builder
+	for i := 0; i+1 < len(sections); i += 2 {
+		fmt.Fprintf(&b, "[%s]\n%s\n\n", sections[i], strings.TrimSpace(sections[i+1]))
+	}
+	return b.String()
+}
