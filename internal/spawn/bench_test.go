@@ -57,16 +57,9 @@ func BenchmarkStart(b *testing.B) {
 			return pid, func() {}
 		})
 	})
-	for _, native := range []bool{true, false} {
-		if native && !nativeAvailable {
-			continue
-		}
-		name := "go-shim"
-		if native {
-			name = "native-shim"
-		}
-		b.Run(name, func(b *testing.B) {
-			setNative(b, native)
+	for _, m := range startModes() {
+		b.Run(m.name, func(b *testing.B) {
+			setMode(b, m)
 			run(b, func(w *os.File) (int, func()) {
 				p, err := Start(&Config{Path: "/bin/echo", Argv: []string{"echo", "x"}, Env: env,
 					SetListenPID: true, ExtraFiles: []*os.File{null}, NewSession: true, Stdout: w})

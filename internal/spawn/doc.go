@@ -5,38 +5,48 @@
 // # LISTEN_PID
 //
 // sd_listen_fds(3) accepts the passed sockets only when LISTEN_PID equals getpid(), and the pid
-// is not known before fork. Go cannot run code between fork and execve, so Start forks a shim
-// that keeps the pid: it applies the settings, writes its own pid into a slot reserved in the
-// environment, and execs the service. The settings travel as a small program of raw system
-// calls (program.go) over a socketpair, which also carries the failure report back; the final
-// execve closes it, so EOF means success. Each failing step has systemd's exit status (203/EXEC
-// for a missing or non-executable binary, 200/CHDIR, 217/USER, ...), reported as *ExecError and
-// used as the shim's exit status.
+// is not known before fork, while Go runs no code of ours between fork and execve. Every
+// setting is therefore compiled into a small program of raw system calls (program.go): dup the
+// fds into place, setsid, oom_score_adj, nice, limits, umask, groups/gid/uid, chdir, reset
+// signal dispositions and mask, write getpid() into a slot reserved in the environment, execve.
+// A failing step reports {systemd exit status, errno, step}: 203/EXEC for a missing or
+// non-executable binary, 200/CHDIR, 217/USER, ... (ExecError; the child exits with that status).
 //
-// Two shims run the same program:
-//   - on linux/amd64, a 351-byte static ELF written in machine code (testdata/nativeshim.S),
-//     executed from a sealed memfd; its exec is about as cheap as an exec gets;
-//   - elsewhere, or when the kernel refuses to run a memfd, flint itself re-executed as
-//     `flint __spawn FD` (ShimMain), as runc does with `runc init`.
+// Three interpreters run that program, the first available is used:
+//
+//  1. linux/amd64: no helper process at all. vfork_amd64.s clones with CLONE_VM|CLONE_VFORK
+//     (what posix_spawn does) with all signals blocked; the child runs the program in assembly
+//     on its own small stack and execs the service. One fork, one exec — the same as
+//     systemd-socket-activate — and the parent, resumed at that exec or the child's exit, knows
+//     the outcome when Start returns.
+//  2. linux/amd64 fallback: a 351-byte static ELF in machine code (testdata/nativeshim.S) run from
+//     a sealed memfd, fed the program over a socketpair that also carries the report (EOF at
+//     the final execve means success).
+//  3. elsewhere: flint itself re-executed as `flint __spawn FD` (ShimMain, like `runc init`),
+//     running the same program with raw syscalls on a locked thread.
 //
 // # Cost
 //
 // BenchmarkStart starts /bin/echo and times the first byte it writes (the shape of a
 // socket-activated service answering its first client), against syscall.ForkExec of /bin/echo
-// alone, which is what systemd-socket-activate pays (one fork, one exec). Medians on the
-// development VM (2 vCPUs, load average 5-7 from other builds, so only the ratios mean much):
+// alone (what systemd-socket-activate pays). Medians on the development VM (2 vCPUs shared with
+// other builds, load average 5-14, so only ratios mean much), in ms:
 //
-//	ForkExec /bin/echo directly        2.0-2.8 ms
-//	Start, native shim                 3.3-3.8 ms   (+~1 ms: one exec of a 351-byte static ELF)
-//	Start, Go shim (flint re-exec)      14-17 ms    (Go runtime start-up of a large binary)
+//	                    first byte   ratio to ForkExec
+//	ForkExec /bin/echo   2.0 - 5.4     1
+//	vfork (default)      2.0 - 5.6     1.0 - 1.17 (noise)
+//	native ELF shim      3.3 - 11      1.4 - 2.4  (a second exec)
+//	flint re-exec        14 - 50       7 - 10     (Go runtime start-up of a large binary)
 //
-// The native shim's ops themselves (70 raw syscalls, mostly resetting signal dispositions) are
-// lost in the noise: removing the signal resets changed nothing measurable. What remains is the
-// price of a second execve, which on this VM is most of a process start; with a real service the
-// ratio shrinks as the service's own start-up dominates.
+// The program's ~70 system calls (mostly resetting signal dispositions) do not show: removing
+// them changed nothing measurable.
 //
-// # Ownership
+// # Ownership and limits
 //
 // Start never waits for children: the manager alone reaps (wait4(-1) on SIGCHLD). The files in a
-// Config stay the caller's; Start does not close them or change their blocking mode.
+// Config stay the caller's; Start neither closes them nor changes their blocking mode. The Go
+// runtime raises its own soft RLIMIT_NOFILE to the hard limit and the vfork path does not undo
+// that, so the manager should pass the service's LimitNOFILE= (systemd's default 1024:524288)
+// in Config.Rlimits. fds above the passed ones are marked close-on-exec with close_range(2)
+// (Linux 5.11); on older kernels only the manager's own close-on-exec discipline protects.
 package spawn

@@ -142,33 +142,42 @@ func waitPid(t testing.TB, pid int) syscall.WaitStatus {
 	}
 }
 
-// shims runs f once per available shim.
-func shims(t *testing.T, f func(t *testing.T)) {
-	modes := []bool{false}
-	if nativeAvailable {
-		modes = append(modes, true)
+// startModes are the ways Start can create a child.
+type startMode struct {
+	name          string
+	vfork, native bool
+}
+
+func startModes() []startMode {
+	var m []startMode
+	if vforkAvailable {
+		m = append(m, startMode{"vfork", true, false})
 	}
-	for _, native := range modes {
-		name := "go"
-		if native {
-			name = "native"
-		}
-		t.Run(name, func(t *testing.T) {
-			setNative(t, native)
+	if nativeAvailable {
+		m = append(m, startMode{"native", false, true})
+	}
+	return append(m, startMode{"go", false, false})
+}
+
+// shims runs f once per way of starting a child.
+func shims(t *testing.T, f func(t *testing.T)) {
+	for _, m := range startModes() {
+		t.Run(m.name, func(t *testing.T) {
+			setMode(t, m)
 			f(t)
 		})
 	}
 }
 
-func setNative(t testing.TB, on bool) {
-	nativeMu.Lock()
-	old := useNative
-	useNative = on
-	nativeMu.Unlock()
+func setMode(t testing.TB, m startMode) {
+	mode.Lock()
+	oldV, oldN := useVfork, useNative
+	useVfork, useNative = m.vfork, m.native
+	mode.Unlock()
 	t.Cleanup(func() {
-		nativeMu.Lock()
-		useNative = old
-		nativeMu.Unlock()
+		mode.Lock()
+		useVfork, useNative = oldV, oldN
+		mode.Unlock()
 	})
 }
 

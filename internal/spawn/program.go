@@ -204,15 +204,21 @@ func (p *program) bytes() []byte {
 const listenPIDSlot = 20
 
 // compile turns a Config into the shim's program. ctl is the control socket's fd number in the
-// child. The order follows systemd's exec_child: session, OOM score, nice, limits, umask,
-// credentials, working directory, signals, then exec.
-func compile(c *Config, ctl int) []byte {
+// child, or -1 when there is none (the vfork path); dupFrom, when not nil, lists the fds the
+// child must dup onto 0, 1, 2, ... first (when nil they are already in place). The order
+// follows systemd's exec_child: fds, session, OOM score, nice, limits, umask, credentials,
+// working directory, signals, then exec.
+func compile(c *Config, ctl int, dupFrom []int) []byte {
 	p := &program{}
-	// Only fds 0..ctl survive: whatever the manager inherited without close-on-exec must not
+	for i, from := range dupFrom {
+		p.add(stepFDs, StatusFDs, 0, syscall.SYS_DUP3, from, i, 0)
+	}
+	keep := max(ctl+1, len(dupFrom))
+	// Only fds 0..keep-1 survive: whatever the manager inherited without close-on-exec must not
 	// reach the service (systemd closes all other fds too). They are marked close-on-exec rather
 	// than closed, because the Go shim's runtime has fds of its own up there. Kernels before 5.11
 	// lack CLOSE_RANGE_CLOEXEC; there only the manager's own close-on-exec discipline protects.
-	p.add(stepFDs, StatusFDs, opIgnoreError, unix.SYS_CLOSE_RANGE, ctl+1, uint64(^uint32(0)), unix.CLOSE_RANGE_CLOEXEC)
+	p.add(stepFDs, StatusFDs, opIgnoreError, unix.SYS_CLOSE_RANGE, keep, uint64(^uint32(0)), unix.CLOSE_RANGE_CLOEXEC)
 	if c.NewSession {
 		p.add(stepSession, StatusSetsid, 0, syscall.SYS_SETSID)
 	} else if c.Pgid != 0 {
@@ -271,8 +277,10 @@ func compile(c *Config, ctl int) []byte {
 		p.add(stepSignals, StatusSignalMask, 0, syscall.SYS_RT_SIGACTION, int(syscall.SIGPIPE), ign, 0, 8)
 	}
 	p.add(stepSignalMask, StatusSignalMask, 0, syscall.SYS_RT_SIGPROCMASK, 2 /* SIG_SETMASK */, p.words(0), 0, 8)
-	// The control socket was placed without close-on-exec; the final execve must close it.
-	p.add(stepFDs, StatusFDs, 0, syscall.SYS_FCNTL, ctl, syscall.F_SETFD, syscall.FD_CLOEXEC)
+	if ctl >= 0 {
+		// The control socket was placed without close-on-exec; the final execve must close it.
+		p.add(stepFDs, StatusFDs, 0, syscall.SYS_FCNTL, ctl, syscall.F_SETFD, syscall.FD_CLOEXEC)
+	}
 
 	path := p.cstring(c.Path, 0)
 	argv := make([]ptr, len(c.Argv))

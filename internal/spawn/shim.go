@@ -56,12 +56,20 @@ func readProgram(ctl int) ([]uint64, bool) {
 	}
 }
 
-func runProgram(ctl int, w []uint64) int {
+// relocate turns the block's offsets into addresses of w's memory, and returns the address of
+// the first op and their number.
+func relocate(w []uint64) (ops uintptr, nops uintptr) {
 	base := uint64(uintptr(unsafe.Pointer(&w[0])))
 	relOff, relN := w[1]/8, w[2]
 	for i := uint64(0); i < relN; i++ {
 		w[w[relOff+i]/8] += base
 	}
+	return uintptr(base + w[3]), uintptr(w[4])
+}
+
+func runProgram(ctl int, w []uint64) int {
+	base := uint64(uintptr(unsafe.Pointer(&w[0])))
+	relocate(w)
 	opOff, opN := w[3]/8, w[4]
 	var saved uintptr
 	for i := uint64(0); i < opN; i++ {

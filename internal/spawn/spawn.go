@@ -76,10 +76,12 @@ var SelfPath = "/proc/self/exe"
 // ShimVerb is argv[1] of the re-executed shim.
 const ShimVerb = "__spawn"
 
-// useNative selects the machine-code shim where one exists; it is switched off for good when
-// the kernel refuses to execute it (e.g. vm.memfd_noexec=2).
+// How Start creates the child: useVfork selects the shim-less clone(CLONE_VM|CLONE_VFORK) path
+// (amd64); otherwise useNative selects the machine-code shim, switched off for good when the
+// kernel refuses to execute it (e.g. vm.memfd_noexec=2); otherwise flint re-executes itself.
 var (
-	nativeMu  sync.Mutex
+	mode      sync.Mutex
+	useVfork  = vforkAvailable
 	useNative = nativeAvailable
 )
 
@@ -140,8 +142,20 @@ func Start(c *Config) (*Process, error) {
 		}
 		files = append(files, uintptr(fd))
 	}
+	mode.Lock()
+	vfork, native := useVfork, useNative
+	mode.Unlock()
+	if vfork {
+		ints := make([]int, len(files))
+		for i, fd := range files {
+			ints[i] = int(fd)
+		}
+		p, err := startVfork(c, ints)
+		runtime.KeepAlive(c)
+		return p, err
+	}
 	ctl := len(files)
-	block := compile(c, ctl)
+	block := compile(c, ctl, nil)
 
 	// sp[0] stays here: we write the program and read the report. sp[1] becomes fd ctl in the
 	// child, closed here after the fork and in the child by its final execve.
@@ -163,7 +177,7 @@ func Start(c *Config) (*Process, error) {
 		written = n
 	}
 
-	pid, err := forkShim(files, ctl)
+	pid, err := forkShim(files, ctl, native)
 	syscall.Close(sp[1])
 	runtime.KeepAlive(c)
 	if err != nil {
@@ -183,12 +197,9 @@ func Start(c *Config) (*Process, error) {
 }
 
 // forkShim starts the native shim if possible, else flint itself as the shim.
-func forkShim(files []uintptr, ctl int) (int, error) {
+func forkShim(files []uintptr, ctl int, native bool) (int, error) {
 	fd := strconv.Itoa(ctl)
 	attr := &syscall.ProcAttr{Env: []string{}, Files: files}
-	nativeMu.Lock()
-	native := useNative
-	nativeMu.Unlock()
 	if native {
 		path, err := nativeShimPath()
 		if err == nil {
@@ -201,9 +212,9 @@ func forkShim(files []uintptr, ctl int) (int, error) {
 			}
 		}
 		// Not executable here (noexec memfd policy, no /proc): use the portable shim from now on.
-		nativeMu.Lock()
+		mode.Lock()
 		useNative = false
-		nativeMu.Unlock()
+		mode.Unlock()
 	}
 	return syscall.ForkExec(SelfPath, []string{SelfPath, ShimVerb, fd}, attr)
 }
@@ -239,13 +250,16 @@ func readReport(fd int) error {
 	if n < reportBytes {
 		return nil
 	}
-	status := int(le64(buf[0:]))
-	step := int(le64(buf[16:]))
-	name := stepNames[step]
+	return reportError(le64(buf[0:]), le64(buf[8:]), le64(buf[16:]))
+}
+
+// reportError makes the ExecError of a shim's report {status, errno, step}.
+func reportError(status, errno, step uint64) error {
+	name := stepNames[int(step)]
 	if name == "" {
-		name = "step " + strconv.Itoa(step)
+		name = "step " + strconv.FormatUint(step, 10)
 	}
-	return &ExecError{Status: status, Step: name, Err: syscall.Errno(le64(buf[8:]))}
+	return &ExecError{Status: int(status), Step: name, Err: syscall.Errno(errno)}
 }
 
 func le64(b []byte) uint64 {
