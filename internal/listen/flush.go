@@ -22,37 +22,46 @@ func (s *Socket) Dup() (*os.File, error) {
 
 // Flush discards what is pending on the socket, for FlushPending=yes after the service
 // exited (systemd's flush_ports): listening sockets accept and close every pending
-// connection; datagram sockets, FIFOs and the like are read until empty. It never blocks.
+// connection; datagram sockets, FIFOs and the like are read until empty. It never blocks,
+// even when the descriptor was put in blocking mode for a service: each step first polls
+// with a zero timeout.
 func (s *Socket) Flush() error {
-	if s.listening() {
-		for {
-			nfd, _, err := unix.Accept4(s.fd, unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK)
-			if err != nil {
-				if errors.Is(err, unix.EAGAIN) {
-					return nil
-				}
-				if errors.Is(err, unix.EINTR) || errors.Is(err, unix.ECONNABORTED) {
-					continue
-				}
-				return fmt.Errorf("flush %s: %w", s.Name(), os.NewSyscallError("accept4", err))
-			}
-			unix.Close(nfd)
-		}
-	}
+	listening := s.listening()
 	buf := make([]byte, 64*1024)
 	for {
-		n, err := unix.Read(s.fd, buf)
-		if err != nil {
-			if errors.Is(err, unix.EAGAIN) {
-				return nil
-			}
-			if errors.Is(err, unix.EINTR) {
-				continue
-			}
-			return fmt.Errorf("flush %s: %w", s.Name(), os.NewSyscallError("read", err))
+		pfd := []unix.PollFd{{Fd: int32(s.fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(pfd, 0)
+		if errors.Is(err, unix.EINTR) {
+			continue
 		}
-		if n == 0 && s.Spec.Kind != unit.ListenDatagram && s.Spec.Kind != unit.ListenNetlink {
+		if err != nil {
+			return fmt.Errorf("flush %s: %w", s.Name(), os.NewSyscallError("poll", err))
+		}
+		if n == 0 || pfd[0].Revents&unix.POLLIN == 0 {
+			return nil
+		}
+		if listening {
+			nfd, _, err := unix.Accept4(s.fd, unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK)
+			switch {
+			case err == nil:
+				unix.Close(nfd)
+			case errors.Is(err, unix.EAGAIN):
+				return nil
+			case errors.Is(err, unix.EINTR), errors.Is(err, unix.ECONNABORTED):
+			default:
+				return fmt.Errorf("flush %s: %w", s.Name(), os.NewSyscallError("accept4", err))
+			}
+			continue
+		}
+		r, err := unix.Read(s.fd, buf)
+		switch {
+		case err == nil && r == 0 && s.Spec.Kind != unit.ListenDatagram && s.Spec.Kind != unit.ListenNetlink:
 			return nil // end of file (special files)
+		case err == nil, errors.Is(err, unix.EINTR):
+		case errors.Is(err, unix.EAGAIN):
+			return nil
+		default:
+			return fmt.Errorf("flush %s: %w", s.Name(), os.NewSyscallError("read", err))
 		}
 	}
 }

@@ -49,6 +49,11 @@ func TestFlush(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := mustOpen(t, tc.spec, nil)
+			// The manager hands Accept=no sockets to services in blocking mode; Flush
+			// must not block on them.
+			if err := unix.SetNonblock(s.Fd(), false); err != nil {
+				t.Fatal(err)
+			}
 			tc.fill(t, s)
 			waitReadable(t, s.Fd())
 			if err := s.Flush(); err != nil {
@@ -70,10 +75,10 @@ func TestDup(t *testing.T) {
 	}
 	defer f.Close()
 	fd := int(f.Fd())
+	checkFdFlags(t, fd) // close-on-exec; non-blocking is shared with the original
 	if fd == s.Fd() {
 		t.Fatal("Dup returned the same descriptor")
 	}
-	checkFdFlags(t, fd) // close-on-exec; non-blocking is shared with the original
 	sa, err := unix.Getsockname(fd)
 	if err != nil || sa.(*unix.SockaddrInet4).Port != 20282 {
 		t.Errorf("getsockname = %v %v", sa, err)
