@@ -142,7 +142,10 @@ func (l *Loader) scan() {
 				l.ids[name] = dst
 				continue
 			}
-			l.ids[name] = target // linked unit file, or a mask (/dev/null)
+			// A linked unit file or a mask (/dev/null): systemd 252 reports the symlink
+			// in the search path as FragmentPath (checked with systemctl show); %y gives
+			// the target.
+			l.ids[name] = full
 		}
 	}
 	for src := range l.ids {
@@ -314,6 +317,7 @@ func (l *Loader) base(name string) *Unit {
 	u.FragmentPath = frag
 	if frag != "" && isMaskFile(frag) {
 		u.LoadState = Masked
+		u.DropInPaths = l.dropIns(u.Names, ".d", ".conf") // listed by systemd, not applied
 		return u
 	}
 	if frag == "" {

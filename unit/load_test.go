@@ -196,3 +196,19 @@ func TestChangeString(t *testing.T) {
 		})
 	}
 }
+
+// TestLinkedFragment: a linked unit file keeps the symlink as FragmentPath (as systemctl
+// show reports) while %y names the real file.
+func TestLinkedFragment(t *testing.T) {
+	root, _ := filepath.Abs("testdata/load/basic")
+	l := NewLoader(System, []string{root + "/etc", root + "/run", root + "/lib"})
+	u := l.Load("linked.service")
+	if u.FragmentPath != root+"/etc/linked.service" {
+		t.Errorf("FragmentPath = %s", u.FragmentPath)
+	}
+	for in, want := range map[string]string{"%y": root + "/opt/linked.service", "%Y": root + "/opt"} {
+		if got, err := l.Expander(u)(in); err != nil || got != want {
+			t.Errorf("%s = %q, %v; want %s", in, got, err, want)
+		}
+	}
+}

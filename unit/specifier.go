@@ -104,7 +104,7 @@ var archNames = map[string]string{
 //	%S /var/lib | $XDG_STATE_HOME   %t /run | $XDG_RUNTIME_DIR   %T /tmp or $TMPDIR
 //	%u %U user name and uid of the manager (root, 0)  %v kernel release
 //	%V /var/tmp or $TMPDIR          %w VERSION_ID   %W VARIANT_ID
-//	%y fragment path                %Y fragment directory       %% a percent sign
+//	%y fragment path (the target of a linked unit file)   %Y its directory   %% a percent sign
 //
 // Any other letter after '%' is an error naming it; a '%' at the very end is kept.
 // Values that cannot be determined (%m without /etc/machine-id, %t for the user scope
@@ -173,12 +173,12 @@ func (l *Loader) specifier(u *Unit, c byte) (string, error) {
 		if u.FragmentPath == "" {
 			return "", fmt.Errorf("failed to resolve specifier '%%y': unit has no fragment")
 		}
-		return u.FragmentPath, nil
+		return realPath(u.FragmentPath), nil
 	case 'Y':
 		if u.FragmentPath == "" {
 			return "", fmt.Errorf("failed to resolve specifier '%%Y': unit has no fragment")
 		}
-		return filepath.Dir(u.FragmentPath), nil
+		return filepath.Dir(realPath(u.FragmentPath)), nil
 	case 'a':
 		if a, ok := archNames[runtime.GOARCH]; ok {
 			return a, nil
@@ -264,6 +264,14 @@ func (l *Loader) specifier(u *Unit, c byte) (string, error) {
 		return "", fmt.Errorf("unknown specifier '%%%c'", c)
 	}
 	return "", fmt.Errorf("unknown specifier '%%\\x%02x'", c)
+}
+
+// realPath is the file a fragment path finally names (a linked unit file's target).
+func realPath(p string) string {
+	if r, err := filepath.EvalSymlinks(p); err == nil {
+		return r
+	}
+	return p
 }
 
 func unescapeSpec(s string, c byte) (string, error) {
