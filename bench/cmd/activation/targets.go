@@ -229,8 +229,8 @@ func startFlint(flint, work, foobard string, port int) (*manager, error) {
 	}, nil
 }
 
-// startSystemd boots systemd 252 in private namespaces with the helper script (systemd-ns
-// start|ctl|stop) and starts both socket units. The work directory is visible inside at the
+// startSystemd boots systemd 252 in private namespaces with the helper script
+// (scripts/systemd-ns) and starts both socket units. The work directory is visible inside at the
 // same path, so the socket and foobard live there.
 func startSystemd(script, work, foobard string, port int) (*manager, error) {
 	if _, err := os.Stat(script); err != nil {
@@ -244,17 +244,23 @@ func startSystemd(script, work, foobard string, port int) (*manager, error) {
 	if err := unitFiles(units, sock, foobard, port, false); err != nil {
 		return nil, err
 	}
-	out, err := run("bash", script, "start", work)
+	// The project's scripts/systemd-ns says boot|systemctl|kill; the older shared helper
+	// start|ctl|stop.
+	boot, ctlVerb, kill := "boot", "systemctl", "kill"
+	if text, err := os.ReadFile(script); err == nil && !strings.Contains(string(text), "systemd-ns boot") {
+		boot, ctlVerb, kill = "start", "ctl", "stop"
+	}
+	out, err := run("bash", script, boot, work)
 	if err != nil {
 		return nil, err
 	}
 	pid := strings.TrimSpace(out)
 	ctl := func(args ...string) error {
-		_, err := run("bash", append([]string{script, "ctl", pid}, args...)...)
+		_, err := run("bash", append([]string{script, ctlVerb, pid}, args...)...)
 		return err
 	}
 	m := &manager{name: "systemd 252", sock: sock, port: port, ctl: ctl,
-		close: func() { run("bash", script, "stop", pid) }}
+		close: func() { run("bash", script, kill, pid) }}
 	if err := ctl("start", "foobar.socket", "echo.socket"); err != nil {
 		m.close()
 		return nil, err
