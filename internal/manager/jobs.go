@@ -21,27 +21,38 @@ type job struct {
 // assert, unsupported, invalid.
 type jobCallback func(result string)
 
-// enqueue installs a job for u and its dependency closure, then dispatches runnable jobs.
-// mode is systemd's job mode (replace, fail, replace-irreversibly). cb (may be nil) gets the
-// result of the job on u itself.
+// enqueue is enqueueErr for callers that only log a failed transaction.
 func (m *Manager) enqueue(typ string, u *Unit, mode string, cb jobCallback) {
+	if err := m.enqueueErr(typ, u, mode, cb); err != nil {
+		m.consolef("%s: %v", u.Name, err)
+		m.logUnit(u, "%v", err)
+	}
+}
+
+// enqueueErr builds a transaction for a job of type typ on u with its dependency closure
+// (transaction.go), installs it and dispatches runnable jobs. mode is systemd's job mode
+// (replace, fail, replace-irreversibly). cb (may be nil) gets the result of the job on u. A
+// transaction that cannot be made consistent (conflicting required jobs, an unbreakable
+// ordering cycle, a destructive job with mode fail) returns an error and installs nothing;
+// cb is then not called.
+func (m *Manager) enqueueErr(typ string, u *Unit, mode string, cb jobCallback) error {
 	if m.shuttingDown && typ != "stop" && mode != "replace-irreversibly" {
 		if cb != nil {
 			cb("canceled")
 		}
-		return
+		return nil
 	}
-	if typ == "try-restart" {
-		if isInactiveOrFailed(u.activeState()) {
+	switch typ {
+	case "try-restart":
+		if isInactiveOrFailed(u.activeState()) && u.job == nil {
 			if cb != nil {
 				cb("done")
 			}
-			return
+			return nil
 		}
 		typ = "restart"
-	}
-	if typ == "reload-or-restart" {
-		if u.svc != nil && len(u.cfg.Service.ExecReload) > 0 && isActiveOrReloading(u.activeState()) {
+	case "reload-or-restart":
+		if u.svc != nil && (len(u.cfg.Service.ExecReload) > 0 || u.cfg.Service.Type == "notify-reload") && isActiveOrReloading(u.activeState()) {
 			typ = "reload"
 		} else {
 			typ = "restart"
@@ -51,135 +62,30 @@ func (m *Manager) enqueue(typ string, u *Unit, mode string, cb jobCallback) {
 		if cb != nil {
 			cb("invalid")
 		}
-		return
+		return nil
 	}
-	visited := map[*Unit]bool{}
-	m.addJob(typ, u, mode, cb, visited, true)
+	tx := m.newTransaction(mode)
+	if _, err := tx.addAnchor(u, typ, cb); err != nil {
+		return err
+	}
+	if err := tx.activate(); err != nil {
+		return err
+	}
 	m.dispatch()
+	return nil
 }
 
-// addJob installs one job and recursively the jobs its dependencies imply (a transaction,
-// without systemd's global consistency check: conflicts between jobs resolve by replacement).
-func (m *Manager) addJob(typ string, u *Unit, mode string, cb jobCallback, visited map[*Unit]bool, anchor bool) {
-	if visited[u] {
-		if cb != nil && u.job != nil {
-			u.job.waiters = append(u.job.waiters, cb)
-		}
-		return
-	}
-	visited[u] = true
-	if !u.loaded() && typ != "stop" {
-		if cb != nil {
-			cb("invalid")
-		}
-		return
-	}
-	switch typ {
-	case "start", "restart", "verify-active":
-		if typ == "start" && u.job == nil && isActiveOrReloading(u.activeState()) {
-			if cb != nil {
-				cb("done")
-			}
-			// still pull in dependencies, as systemd does for an active unit? No: a start job for
-			// an active unit is trivially done and pulls nothing new.
-			return
-		}
-	case "stop":
-		if u.job == nil && isInactiveOrFailed(u.activeState()) {
-			if cb != nil {
-				cb("done")
-			}
-			// Units that require u must still stop (they are stopped with it).
-		}
-	}
-	j := m.installJob(typ, u, mode)
-	if j == nil {
-		if cb != nil {
-			cb("canceled")
-		}
-		return
-	}
-	if cb != nil {
-		j.waiters = append(j.waiters, cb)
-	}
-	c := &u.cfg.Unit
-	switch typ {
-	case "start", "restart":
-		for _, n := range c.Requires {
-			m.addJob("start", m.load(n), mode, nil, visited, false)
-		}
-		for _, n := range c.BindsTo {
-			m.addJob("start", m.load(n), mode, nil, visited, false)
-		}
-		for _, n := range c.Wants {
-			d := m.load(n)
-			if d.loaded() {
-				m.addJob("start", d, mode, nil, visited, false)
-			}
-		}
-		for _, n := range c.Requisite {
-			d := m.load(n)
-			if !isActiveOrReloading(d.activeState()) && d.job == nil {
-				m.failJob(j, "dependency")
-				return
-			}
-		}
-		for _, n := range c.Conflicts {
-			d := m.load(n)
-			if !isInactiveOrFailed(d.activeState()) || d.job != nil {
-				m.addJob("stop", d, mode, nil, visited, false)
-			}
-		}
-		// ConflictedBy: units that list u in Conflicts=
-		for _, o := range m.order {
-			if o != u && contains(o.cfg.Unit.Conflicts, u.Name) && (!isInactiveOrFailed(o.activeState()) || o.job != nil) {
-				m.addJob("stop", o, mode, nil, visited, false)
-			}
-		}
-		if typ == "restart" {
-			m.propagateStop(u, mode, visited, true)
-		}
-	case "stop":
-		m.propagateStop(u, mode, visited, false)
-	}
-}
-
-// propagateStop adds stop (or restart) jobs for units that require u, are bound to it or part
-// of it.
-func (m *Manager) propagateStop(u *Unit, mode string, visited map[*Unit]bool, restart bool) {
-	for _, o := range m.order {
-		if o == u {
-			continue
-		}
-		c := &o.cfg.Unit
-		if contains(c.Requires, u.Name) || contains(c.BindsTo, u.Name) || contains(c.PartOf, u.Name) ||
-			contains(u.cfg.Unit.PropagatesStopTo, o.Name) || contains(c.StopPropagatedFrom, u.Name) {
-			if isInactiveOrFailed(o.activeState()) && o.job == nil {
-				continue
-			}
-			if restart {
-				// PartOf/Requires: restart propagates as try-restart.
-				m.addJob("restart", o, mode, nil, visited, false)
-			} else {
-				m.addJob("stop", o, mode, nil, visited, false)
-			}
-		}
-	}
-}
-
-// installJob merges typ into u's job or replaces it.
+// installJob merges typ into u's job or replaces it. It returns nil if u has an irreversible
+// job that may not be replaced.
 func (m *Manager) installJob(typ string, u *Unit, mode string) *job {
 	if j := u.job; j != nil {
-		if j.typ == typ || (typ == "start" && (j.typ == "restart" || j.typ == "verify-active")) {
-			return j
-		}
-		if typ == "verify-active" && (j.typ == "start" || j.typ == "restart") {
+		if merged, ok := mergeJobTypes(j.typ, typ, u); ok {
+			if merged != j.typ && !j.running {
+				j.typ = merged
+			}
 			return j
 		}
 		if j.irreversible && mode != "replace-irreversibly" {
-			return nil
-		}
-		if mode == "fail" {
 			return nil
 		}
 		// Replace: the old job is canceled.
@@ -215,7 +121,33 @@ func (m *Manager) dispatch() {
 			m.runJob(j)
 			again = true
 		}
+		if !again {
+			m.breakDeadlock()
+			again = m.dispatchPending
+			m.dispatchPending = false
+		}
 	}
+}
+
+// breakDeadlock runs the oldest waiting job when jobs wait for each other and none can run
+// (an ordering cycle across separately installed transactions): never a hang.
+func (m *Manager) breakDeadlock() {
+	var waiting *job
+	for _, j := range m.sortedJobs() {
+		if j.running {
+			return // progress will come from the running job
+		}
+		if waiting == nil {
+			waiting = j
+		}
+	}
+	if waiting == nil {
+		return
+	}
+	m.consolef("%s: Jobs wait for each other in a cycle; running %s/%s first.", waiting.u.Name, waiting.u.Name, waiting.typ)
+	waiting.running = true
+	m.runJob(waiting)
+	m.dispatchPending = true
 }
 
 func (m *Manager) sortedJobs() []*job {
@@ -380,7 +312,7 @@ func (m *Manager) finishJob(j *job, result string) {
 	for _, w := range j.waiters {
 		w(result)
 	}
-	if (j.typ == "start") && result != "done" && result != "skipped" {
+	if (j.typ == "start" || j.typ == "verify-active") && result != "done" && result != "canceled" {
 		// Jobs of units that require this one fail with "dependency".
 		for _, o := range m.order {
 			if o.job == nil || o.job.typ != "start" {

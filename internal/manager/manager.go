@@ -259,15 +259,18 @@ func (m *Manager) shutdown() {
 	// Install every stop job first, then dispatch once, so that ordering applies between all
 	// of them (services before their sockets, dependents before dependencies).
 	var any bool
-	visited := map[*Unit]bool{}
+	tx := m.newTransaction("replace-irreversibly")
 	for _, u := range append([]*Unit(nil), m.order...) {
 		if !isInactiveOrFailed(u.activeState()) || u.job != nil {
 			if u.svc != nil {
 				u.svc.stopRequested = true
 			}
-			m.addJob("stop", u, "replace-irreversibly", nil, visited, true)
+			tx.addAnchor(u, "stop", nil)
 			any = true
 		}
+	}
+	if err := tx.activate(); err != nil {
+		m.consolef("Shutdown transaction: %v", err)
 	}
 	m.dispatch()
 	if !any {

@@ -162,8 +162,64 @@ func (m *Manager) unitStateChanged(u *Unit, old, nu ActiveState) {
 			m.collectInstance(u)
 		}
 	}
+	if !m.shuttingDown {
+		m.checkUnneeded()
+		m.checkUpholds()
+	}
 	if m.shuttingDown {
 		m.checkShutdownDone()
+	}
+}
+
+// checkUnneeded stops active units with StopWhenUnneeded=yes that no active (or starting)
+// unit requires, wants or is bound to any more (systemd's unit_check_unneeded).
+func (m *Manager) checkUnneeded() {
+	for _, u := range m.order {
+		if !u.cfg.Unit.StopWhenUnneeded || u.job != nil || isInactiveOrFailed(u.activeState()) {
+			continue
+		}
+		needed := false
+		for _, o := range m.order {
+			if o == u {
+				continue
+			}
+			if isInactiveOrFailed(o.activeState()) && (o.job == nil || o.job.typ == "stop") {
+				continue
+			}
+			c := &o.cfg.Unit
+			if contains(c.Requires, u.Name) || contains(c.Wants, u.Name) || contains(c.BindsTo, u.Name) ||
+				contains(c.Requisite, u.Name) || contains(c.Upholds, u.Name) {
+				needed = true
+				break
+			}
+		}
+		if !needed {
+			m.logUnit(u, "Unit not needed anymore. Stopping.")
+			m.enqueue("stop", u, "fail", nil)
+		}
+	}
+}
+
+// checkUpholds starts units that an active unit upholds (Upholds=) once they are down.
+func (m *Manager) checkUpholds() {
+	for _, o := range m.order {
+		if !isActiveOrReloading(o.activeState()) {
+			continue
+		}
+		for _, n := range o.cfg.Unit.Upholds {
+			u, ok := m.units[n]
+			if !ok {
+				u = m.load(n)
+			}
+			if u.job != nil || !isInactiveOrFailed(u.activeState()) || !u.loaded() {
+				continue
+			}
+			if u.svc != nil && u.result == "start-limit-hit" {
+				continue
+			}
+			m.logUnit(u, "Upheld by %s, starting.", o.Name)
+			m.enqueue("start", u, "replace", nil)
+		}
 	}
 }
 

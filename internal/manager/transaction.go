@@ -1,0 +1,411 @@
+package manager
+
+import (
+	"fmt"
+	"strings"
+)
+
+// txJob is one job of a transaction before it is installed.
+type txJob struct {
+	u         *Unit
+	typ       string
+	anchor    bool
+	essential bool // its failure or removal breaks an anchor (pulled by Requires=, BindsTo=, ...)
+	cbs       []jobCallback
+	by        []*txJob // the jobs that pulled this one in
+	deleted   bool
+}
+
+// transaction is systemd's Transaction: the jobs one request implies, checked for
+// consistency (conflicting jobs, ordering cycles) before any of them is installed.
+type transaction struct {
+	m     *Manager
+	mode  string
+	jobs  map[*Unit]*txJob
+	order []*txJob
+}
+
+func (m *Manager) newTransaction(mode string) *transaction {
+	return &transaction{m: m, mode: mode, jobs: map[*Unit]*txJob{}}
+}
+
+// mergeJobTypes merges two job types for one unit as systemd's job_type_merge does; ok is
+// false when they conflict (a stop and anything else).
+func mergeJobTypes(a, b string, u *Unit) (string, bool) {
+	norm := func(t string) string {
+		switch t {
+		case "try-restart":
+			return "restart"
+		case "try-reload":
+			return "reload"
+		}
+		return t
+	}
+	if a == b {
+		return a, true
+	}
+	a, b = norm(a), norm(b)
+	if a == b {
+		return a, true
+	}
+	if a == "stop" || b == "stop" {
+		return "", false
+	}
+	has := func(x string) bool { return a == x || b == x }
+	switch {
+	case has("restart"):
+		return "restart", true
+	case has("start") && has("verify-active"):
+		return "start", true
+	case has("reload") && has("start"):
+		if isActiveOrReloading(u.activeState()) {
+			return "reload", true
+		}
+		return "start", true
+	case has("reload") && has("verify-active"):
+		return "reload", true
+	}
+	return "", false
+}
+
+// addAnchor adds the requested job itself.
+func (tx *transaction) addAnchor(u *Unit, typ string, cb jobCallback) (*txJob, error) {
+	j, err := tx.add(u, typ, nil, true)
+	if err != nil {
+		return nil, err
+	}
+	j.anchor = true
+	if cb != nil {
+		j.cbs = append(j.cbs, cb)
+	}
+	return j, nil
+}
+
+// add puts a job for u into the transaction and, when it is new, the jobs its dependencies
+// imply (systemd's transaction_add_job_and_dependencies).
+func (tx *transaction) add(u *Unit, typ string, by *txJob, essential bool) (*txJob, error) {
+	if !u.loaded() && typ != "stop" {
+		if essential {
+			why := "not found"
+			if u.cfg.LoadState != "" && u.cfg.LoadState != "not-found" {
+				why = string(u.cfg.LoadState)
+				if u.cfg.LoadError != "" {
+					why += ": " + u.cfg.LoadError
+				}
+			}
+			return nil, fmt.Errorf("Unit %s %s.", u.Name, why)
+		}
+		return nil, nil // Wants= on a missing unit is ignored
+	}
+	if j, ok := tx.jobs[u]; ok {
+		merged, ok := mergeJobTypes(j.typ, typ, u)
+		if !ok {
+			// Conflicting jobs: keep the essential one.
+			switch {
+			case !essential && (j.essential || j.anchor):
+				return nil, nil
+			case !j.essential && !j.anchor:
+				tx.delete(j)
+				delete(tx.jobs, u)
+			default:
+				return nil, fmt.Errorf("Transaction contains conflicting jobs '%s' and '%s' for %s. Probably contradicting requirement dependencies configured.", j.typ, typ, u.Name)
+			}
+		} else {
+			j.typ = merged
+			j.essential = j.essential || essential
+			if by != nil {
+				j.by = append(j.by, by)
+			}
+			return j, nil
+		}
+	}
+	j := &txJob{u: u, typ: typ, essential: essential}
+	if by != nil {
+		j.by = append(j.by, by)
+	}
+	tx.jobs[u] = j
+	tx.order = append(tx.order, j)
+	return j, tx.addDependencies(j)
+}
+
+func (tx *transaction) delete(j *txJob) {
+	j.deleted = true
+}
+
+// addDependencies pulls in the jobs j implies.
+func (tx *transaction) addDependencies(j *txJob) error {
+	m := tx.m
+	u := j.u
+	c := &u.cfg.Unit
+	pull := func(names []string, typ string, matters bool) error {
+		for _, n := range names {
+			d := m.load(n)
+			if d == u {
+				continue
+			}
+			if _, err := tx.add(d, typ, j, j.essential && matters); err != nil {
+				if j.essential && matters {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	switch j.typ {
+	case "start", "restart":
+		if err := pull(c.Requires, "start", true); err != nil {
+			return err
+		}
+		if err := pull(c.BindsTo, "start", true); err != nil {
+			return err
+		}
+		if err := pull(c.Requisite, "verify-active", true); err != nil {
+			return err
+		}
+		pull(c.Wants, "start", false)
+		pull(c.Upholds, "start", false)
+		if err := pull(c.Conflicts, "stop", true); err != nil {
+			return err
+		}
+		// ConflictedBy=: units that list u in Conflicts= stop, non-essentially.
+		var by []string
+		for _, o := range m.order {
+			if o != u && contains(o.cfg.Unit.Conflicts, u.Name) {
+				by = append(by, o.Name)
+			}
+		}
+		pull(by, "stop", false)
+		if j.typ == "restart" {
+			if err := pull(tx.dependents(u), "try-restart", true); err != nil {
+				return err
+			}
+		}
+	case "stop":
+		if err := pull(tx.dependents(u), "stop", true); err != nil {
+			return err
+		}
+		pull(c.PropagatesStopTo, "stop", false)
+	case "reload":
+		pull(c.PropagatesReloadTo, "try-reload", false)
+		var by []string
+		for _, o := range m.order {
+			if contains(o.cfg.Unit.ReloadPropagatedFrom, u.Name) {
+				by = append(by, o.Name)
+			}
+		}
+		pull(by, "try-reload", false)
+	}
+	return nil
+}
+
+// dependents are the units that must stop (or restart) with u: RequiredBy=, BoundBy=,
+// ConsistsOf= (PartOf= the other way round) and StopPropagatedFrom=.
+func (tx *transaction) dependents(u *Unit) []string {
+	var out []string
+	for _, o := range tx.m.order {
+		if o == u {
+			continue
+		}
+		c := &o.cfg.Unit
+		if contains(c.Requires, u.Name) || contains(c.BindsTo, u.Name) || contains(c.Requisite, u.Name) ||
+			contains(c.PartOf, u.Name) || contains(c.StopPropagatedFrom, u.Name) {
+			out = append(out, o.Name)
+		}
+	}
+	return out
+}
+
+// live returns the jobs not deleted, in insertion order.
+func (tx *transaction) live() []*txJob {
+	var out []*txJob
+	for _, j := range tx.order {
+		if !j.deleted && tx.jobs[j.u] == j {
+			out = append(out, j)
+		}
+	}
+	return out
+}
+
+// collectGarbage deletes non-anchor jobs none of whose pullers is left.
+func (tx *transaction) collectGarbage() {
+	for changed := true; changed; {
+		changed = false
+		for _, j := range tx.live() {
+			if j.anchor {
+				continue
+			}
+			alive := false
+			for _, b := range j.by {
+				if !b.deleted && tx.jobs[b.u] == b {
+					alive = true
+					break
+				}
+			}
+			if !alive {
+				j.deleted = true
+				changed = true
+			}
+		}
+	}
+}
+
+// orderedAfter reports whether a is ordered after b (a.After=b or b.Before=a).
+func orderedAfter(a, b *Unit) bool {
+	return contains(a.cfg.Unit.After, b.Name) || contains(b.cfg.Unit.Before, a.Name)
+}
+
+// breakCycles finds ordering cycles among the transaction's jobs and deletes a non-essential
+// job of each (systemd's transaction_verify_order); a cycle of essential jobs is an error.
+func (tx *transaction) breakCycles() error {
+	for attempt := 0; attempt < 1000; attempt++ {
+		cycle := tx.findCycle()
+		if cycle == nil {
+			return nil
+		}
+		var victim *txJob
+		for _, j := range cycle {
+			if !j.anchor && !j.essential {
+				victim = j
+				break
+			}
+		}
+		start := cycle[0]
+		who := start.u.Name
+		tx.m.consolef("%s: Found ordering cycle on %s/%s", who, start.u.Name, start.typ)
+		for _, j := range cycle[1:] {
+			tx.m.consolef("%s: Found dependency on %s/%s", who, j.u.Name, j.typ)
+		}
+		tx.m.consolef("%s: Found dependency on %s/%s", who, start.u.Name, start.typ)
+		if victim == nil {
+			var names []string
+			for _, j := range cycle {
+				names = append(names, j.u.Name+"/"+j.typ)
+			}
+			tx.m.consolef("%s: Unable to break cycle starting with %s/%s", who, start.u.Name, start.typ)
+			return fmt.Errorf("Transaction order is cyclic (%s). See 'flint logs' for details.", strings.Join(names, " -> "))
+		}
+		tx.m.consolef("%s: Job %s/%s deleted to break ordering cycle starting with %s/%s", who, victim.u.Name, victim.typ, start.u.Name, start.typ)
+		tx.m.logUnit(start.u, "Job %s/%s deleted to break ordering cycle starting with %s/%s", victim.u.Name, victim.typ, start.u.Name, start.typ)
+		victim.deleted = true
+		tx.collectGarbage()
+	}
+	return fmt.Errorf("Transaction order is cyclic. See 'flint logs' for details.")
+}
+
+// findCycle returns the jobs of one ordering cycle (each ordered after the next), or nil.
+func (tx *transaction) findCycle() []*txJob {
+	live := tx.live()
+	in := map[*Unit]*txJob{}
+	for _, j := range live {
+		in[j.u] = j
+	}
+	const (
+		white = iota
+		grey
+		black
+	)
+	color := map[*txJob]int{}
+	var stack []*txJob
+	var found []*txJob
+	var visit func(j *txJob) bool
+	visit = func(j *txJob) bool {
+		color[j] = grey
+		stack = append(stack, j)
+		for _, o := range live {
+			if o == j || !orderedAfter(j.u, o.u) {
+				continue
+			}
+			switch color[o] {
+			case grey:
+				for i, s := range stack {
+					if s == o {
+						found = append([]*txJob(nil), stack[i:]...)
+						return true
+					}
+				}
+			case white:
+				if visit(o) {
+					return true
+				}
+			}
+		}
+		stack = stack[:len(stack)-1]
+		color[j] = black
+		return false
+	}
+	for _, j := range live {
+		if color[j] == white && visit(j) {
+			return found
+		}
+	}
+	return nil
+}
+
+// activate checks the transaction and installs its jobs.
+func (tx *transaction) activate() error {
+	m := tx.m
+	tx.collectGarbage()
+	if err := tx.breakCycles(); err != nil {
+		return err
+	}
+	live := tx.live()
+	// Drop jobs that would do nothing (start of an active unit, stop of an inactive one)
+	// unless they are anchors; their dependencies stay.
+	var keep []*txJob
+	for _, j := range live {
+		st := j.u.activeState()
+		redundant := j.u.job == nil && ((j.typ == "start" || j.typ == "verify-active") && isActiveOrReloading(st) ||
+			j.typ == "stop" && isInactiveOrFailed(st) ||
+			(j.typ == "try-restart" || j.typ == "try-reload") && isInactiveOrFailed(st))
+		if redundant && !j.anchor {
+			continue
+		}
+		keep = append(keep, j)
+	}
+	// Destructive check: with mode fail, no installed job may be replaced.
+	if tx.mode == "fail" {
+		for _, j := range keep {
+			if o := j.u.job; o != nil {
+				if _, ok := mergeJobTypes(o.typ, j.typ, j.u); !ok {
+					return fmt.Errorf("Transaction for %s/%s is destructive (%s has '%s' job queued, but '%s' is included in transaction).", keep[0].u.Name, keep[0].typ, j.u.Name, o.typ, j.typ)
+				}
+			}
+		}
+	}
+	for _, j := range keep {
+		if o := j.u.job; o != nil && o.irreversible && tx.mode != "replace-irreversibly" {
+			if _, ok := mergeJobTypes(o.typ, j.typ, j.u); !ok {
+				return fmt.Errorf("Transaction for %s/%s is destructive (%s has irreversible '%s' job queued).", keep[0].u.Name, keep[0].typ, j.u.Name, o.typ)
+			}
+		}
+	}
+	for _, j := range keep {
+		typ := j.typ
+		switch typ {
+		case "try-restart":
+			if isInactiveOrFailed(j.u.activeState()) && j.u.job == nil {
+				for _, cb := range j.cbs {
+					cb("done")
+				}
+				continue
+			}
+			typ = "restart"
+		case "try-reload":
+			if !isActiveOrReloading(j.u.activeState()) {
+				continue
+			}
+			typ = "reload"
+		}
+		ij := m.installJob(typ, j.u, tx.mode)
+		if ij == nil {
+			for _, cb := range j.cbs {
+				cb("canceled")
+			}
+			continue
+		}
+		for _, cb := range j.cbs {
+			ij.waiters = append(ij.waiters, cb)
+		}
+	}
+	return nil
+}
