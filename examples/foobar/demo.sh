@@ -32,16 +32,26 @@ finish() {
   if [ "$failed" -eq 0 ]; then
     say "demo OK"; rm -rf "$work"; exit 0
   fi
-  say "demo FAILED ($failed step(s)); flint's output: $work/flint.log"
+  say "demo FAILED ($failed step(s))"
+  if [ -s "$work/flint.log" ]; then echo "flint run's output: $work/flint.log"; fi
   exit 1
 }
 
 [ "$(id -u)" -eq 0 ] || { echo "demo.sh: run as root (it installs /usr/local/bin/foobard and uses /run)" >&2; exit 1; }
 
-if [ "$server" = c ] && ! { command -v gcc >/dev/null && [ -e /usr/include/systemd/sd-daemon.h ]; }; then
-  say "installing gcc and libsystemd-dev"
-  must env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc libsystemd-dev
+# A fresh Debian 12 lacks the compiler, libsystemd's header and even pgrep (procps).
+need=()
+command -v pgrep >/dev/null || need+=(procps)
+if [ "$server" = c ]; then
+  command -v gcc >/dev/null || need+=(gcc libc6-dev)
+  [ -e /usr/include/systemd/sd-daemon.h ] || need+=(libsystemd-dev)
 fi
+if [ ${#need[@]} -gt 0 ]; then
+  say "installing ${need[*]}"
+  must apt-get update -qq
+  must env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+command -v go >/dev/null || { echo "demo.sh: go (1.26) is not on PATH" >&2; exit 1; }
 
 say "build flint, the server ($server) and the client"
 mkdir -p bin
