@@ -212,3 +212,26 @@ func TestLinkedFragment(t *testing.T) {
 		}
 	}
 }
+
+func TestAcceptInstance(t *testing.T) {
+	root, _ := filepath.Abs("testdata/load/basic")
+	l := NewLoader(System, []string{root + "/etc", root + "/run", root + "/lib"})
+	sock := l.Load("acc.socket")
+	u, err := l.AcceptInstance(sock, "3-127.0.0.1:20101-127.0.0.1:40000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Name != "acc@3-127.0.0.1:20101-127.0.0.1:40000.service" || u.LoadState != Loaded || u.Template != "acc@.service" {
+		t.Fatalf("instance %s %s %s", u.Name, u.LoadState, u.LoadError)
+	}
+	if !contains(u.Unit.After, "acc.socket") || !contains(u.TriggeredBy, "acc.socket") || !contains(u.Unit.Requires, "sysinit.target") {
+		t.Errorf("deps: After=%v TriggeredBy=%v Requires=%v", u.Unit.After, u.TriggeredBy, u.Unit.Requires)
+	}
+	u2, err := l.AcceptInstance(sock, "3-127.0.0.1:20101-127.0.0.1:40000")
+	if err != nil || u2 == u {
+		t.Errorf("second instance of the same name: %v, shared=%v", err, u2 == u)
+	}
+	if _, err := l.AcceptInstance(l.Load("foo.socket"), "x"); err == nil {
+		t.Error("Accept=no socket accepted")
+	}
+}
