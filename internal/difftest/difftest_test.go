@@ -21,6 +21,7 @@ var extraUnits = []string{
 	"svc-tpl@one.service",
 	`svc-tpl@a\x2db.service`,
 	"svc-tpl@two.service",
+	"svc-tpl@aliased.service",
 	`svc-tpl-spec@srv-www\x2ddata.service`,
 	"sock-tpl@x.socket",
 	"sock-accept@1-127.0.0.1:20417-127.0.0.1:40000.service",
@@ -82,6 +83,10 @@ func TestDifferential(t *testing.T) {
 	work := t.TempDir()
 	units := filepath.Join(work, "units")
 	if err := CopyTree(units, "testdata/units"); err != nil {
+		t.Fatal(err)
+	}
+	// Units linked from outside the unit path (svc-linked.service -> ../linked/...).
+	if err := CopyTree(filepath.Join(work, "linked"), "testdata/linked"); err != nil {
 		t.Fatal(err)
 	}
 	corpus, err := UnitNames(units)

@@ -58,6 +58,9 @@ var OpenBugs = []KnownDifference{
 	{Units: "*", Property: "After", Entry: "default.target", Reason: "flint bug (loader): see runlevel?.target."},
 	{Units: "systemd-update-utmp-runlevel.service", Property: "After", Entry: "*.target", Reason: "flint bug (loader): its After=runlevel?.target must read as the real targets (see runlevel?.target)."},
 	{Units: "*.target", Property: "Before", Entry: "systemd-update-utmp-runlevel.service", Reason: "flint bug (loader): the reverse side of unresolved alias dependencies (see runlevel?.target)."},
+	{Units: "sock-ipv6only.socket", Property: "Listen", Reason: "flint bug (decoder): ListenStream=@ (an empty abstract name) must be rejected with a warning, as systemd does."},
+	{Units: "sock-svc-template.socket", Property: "Triggers", Reason: "flint bug (decoder): Service= naming a template must be ignored with a warning; the socket then activates its default service."},
+	{Units: "sock-svc-template.socket", Property: "Before", Reason: "flint bug (decoder): see Triggers= of the same unit."},
 	{Units: "sysinit.target", Property: "After", Entry: "systemd-pcrphase.service", Reason: "flint bug (loader): a target's implicit After= on the units it wants must not be added when that unit is already ordered after the target (systemd avoids the loop)."},
 }
 
