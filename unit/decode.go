@@ -19,6 +19,10 @@ type decoder struct {
 	startTimeoutSet bool
 	stopTimeoutSet  bool
 	abortTimeoutSet bool
+
+	// stopped is set by the first fatal error: like config_parse(), the rest of the
+	// files is not read.
+	stopped bool
 }
 
 // Decode fills u's typed configuration from files (the fragment first, then the drop-ins in
@@ -35,10 +39,13 @@ func Decode(u *Unit, files []*File, expand Expander) []Diagnostic {
 	d.setDefaults()
 	sections := allowedSections(u.Type)
 	for _, f := range files {
-		if f == nil {
+		if f == nil || d.stopped {
 			continue
 		}
 		for _, s := range f.Sections {
+			if d.stopped {
+				break
+			}
 			if strings.HasPrefix(s.Name, "X-") {
 				if u.Extra == nil {
 					u.Extra = map[string][]Entry{}
@@ -52,6 +59,9 @@ func Decode(u *Unit, files []*File, expand Expander) []Diagnostic {
 				continue
 			}
 			for _, e := range s.Entries {
+				if d.stopped {
+					break
+				}
 				d.apply(s.Name, table, e)
 			}
 		}
@@ -86,7 +96,7 @@ func (d *decoder) apply(section string, table map[string]*directive, e Entry) {
 	}
 	dir, ok := table[e.Key]
 	if !ok {
-		d.warn(e, "Unknown key name '%s' in section '%s', ignoring.", e.Key, section)
+		d.warn(e, "Unknown key '%s' in section [%s], ignoring.", e.Key, section)
 		return
 	}
 	if dir.parse == nil {
@@ -130,9 +140,11 @@ func (d *decoder) warn(e Entry, format string, a ...any) {
 	d.diag(Warning, e.File, e.Line, format, a...)
 }
 
-// fail records a problem that makes the unit fail to load (bad-setting).
+// fail records a problem that makes the unit fail to load (bad-setting); as in systemd,
+// nothing after it is parsed.
 func (d *decoder) fail(e Entry, format string, a ...any) {
 	d.diag(Error, e.File, e.Line, format, a...)
+	d.stopped = true
 }
 
 // printf expands specifiers in v. On an unknown specifier it reports at e's place: fatal
@@ -144,11 +156,31 @@ func (d *decoder) printf(e Entry, v string, fatal bool) (string, bool) {
 		return x, true
 	}
 	if fatal {
-		d.fail(e, "Failed to resolve unit specifiers in %s: %v", v, err)
+		d.fail(e, "Failed to resolve unit specifiers in '%s': %s", v, specifierErr(err))
 	} else {
-		d.warn(e, "Failed to resolve unit specifiers in %s, ignoring: %v", v, err)
+		d.warn(e, "Failed to resolve unit specifiers in '%s', ignoring: %s", v, specifierErr(err))
 	}
 	return "", false
+}
+
+// printfBare is printf with systemd's unquoted message (conditions and the like).
+func (d *decoder) printfBare(e Entry, v string) (string, bool) {
+	x, err := expandWith(d.expand, v)
+	if err != nil {
+		d.warn(e, "Failed to resolve unit specifiers in %s, ignoring: %s", v, specifierErr(err))
+		return "", false
+	}
+	return x, true
+}
+
+// specifierErr is what systemd prints for a failed expansion: an unknown specifier is
+// EBADSLT ("Invalid slot").
+func specifierErr(err error) string {
+	m := err.Error()
+	if strings.Contains(m, "unknown specifier") || strings.Contains(m, "incomplete specifier") {
+		return "Invalid slot"
+	}
+	return m
 }
 
 func newExecContext() ExecContext {
@@ -256,12 +288,12 @@ func (d *decoder) postDefaults() {
 		if s.Type == Oneshot && !d.startTimeoutSet {
 			s.TimeoutStartSec = 0 // infinity
 		}
+		// service_add_extras(): Type=notify and WatchdogSec= force "none" to "main".
 		if s.NotifyAccess == "" {
-			if s.Type == Notify || s.Type == NotifyReload || s.WatchdogSec > 0 || s.FileDescriptorStoreMax > 0 {
-				s.NotifyAccess = "main"
-			} else {
-				s.NotifyAccess = "none"
-			}
+			s.NotifyAccess = "none"
+		}
+		if s.NotifyAccess == "none" && (s.Type == Notify || s.Type == NotifyReload || s.WatchdogSec > 0) {
+			s.NotifyAccess = "main"
 		}
 		if s.Exec.StandardInput == "null" && s.Exec.StandardInputText != "" {
 			s.Exec.StandardInput = "data"

@@ -68,6 +68,9 @@ func pUserGroup(get func(d *decoder) *string) parseFunc {
 			d.fail(e, "Invalid user/group name or numeric ID: %s", x)
 			return
 		}
+		if x == "nobody" && (e.Key == "User" || e.Key == "SocketUser") {
+			d.warn(e, "Special user nobody configured, this is not safe!")
+		}
 		*get(d) = x
 	}
 }
@@ -112,8 +115,9 @@ func envReplace(env []string, kv string) []string {
 	return append(env, kv)
 }
 
-// pEnvWords parses Environment=/PassEnvironment=/UnsetEnvironment= words.
-func pEnvWords(get func(d *decoder) *[]string, valid func(string) bool, replace bool) parseFunc {
+// pEnvWords parses Environment=/PassEnvironment=/UnsetEnvironment= words; bad is
+// systemd's warning for an invalid word.
+func pEnvWords(get func(d *decoder) *[]string, valid func(string) bool, replace bool, bad string) parseFunc {
 	return func(d *decoder, e Entry, v string) {
 		l := get(d)
 		if v == "" {
@@ -136,7 +140,7 @@ func pEnvWords(get func(d *decoder) *[]string, valid func(string) bool, replace 
 				continue
 			}
 			if !valid(x) {
-				d.warn(e, "Invalid environment %s, ignoring: %s", map[bool]string{true: "assignment", false: "variable name or assignment"}[replace], x)
+				d.warn(e, "%s, ignoring: %s", bad, x)
 				continue
 			}
 			if replace {
@@ -159,11 +163,10 @@ var stdOutputs = []string{"inherit", "null", "tty", "journal", "kmsg", "journal+
 func pStdOutput(get func(d *decoder) *string) parseFunc {
 	return func(d *decoder, e Entry, v string) {
 		switch v {
-		case "syslog":
-			*get(d) = "journal"
-			return
-		case "syslog+console":
-			*get(d) = "journal+console"
+		case "syslog", "syslog+console":
+			to := "journal" + strings.TrimPrefix(v, "syslog")
+			d.warn(e, "Standard output type %s is obsolete, automatically updating to %s. Please update your unit file, and consider removing the setting altogether.", v, to)
+			*get(d) = to
 			return
 		}
 		for _, o := range stdOutputs {
@@ -191,7 +194,7 @@ func pStdOutput(get func(d *decoder) *string) parseFunc {
 					return
 				}
 				if !isAbsPath(x) {
-					d.warn(e, "%s= path is not absolute, ignoring: %s", e.Key, x)
+					d.warn(e, "%s= path is not absolute: %s", e.Key, x)
 					return
 				}
 				*get(d) = pfx + path.Clean(x)
@@ -226,7 +229,7 @@ func pStdInput(d *decoder, e Entry, v string) {
 			return
 		}
 		if !isAbsPath(x) {
-			d.warn(e, "%s= path is not absolute, ignoring: %s", e.Key, x)
+			d.warn(e, "%s= path is not absolute: %s", e.Key, x)
 			return
 		}
 		d.exec.StandardInput = "file:" + path.Clean(x)
@@ -272,8 +275,12 @@ func pExecDirs(get func(d *decoder) *[]string) parseFunc {
 				continue
 			}
 			src, _, _ := strings.Cut(x, ":")
-			if src == "" || path.IsAbs(src) || !pathIsNormalized(src) {
-				d.warn(e, "%s= path is not valid, ignoring assignment: %s", e.Key, x)
+			if path.IsAbs(src) {
+				d.warn(e, "%s= path is absolute, ignoring: %s", e.Key, x)
+				continue
+			}
+			if src == "" || !pathIsNormalized(src) {
+				d.warn(e, "%s= path is not normalized, ignoring: %s", e.Key, x)
 				continue
 			}
 			*l = append(*l, x)
@@ -366,8 +373,12 @@ func registerExec() {
 			return
 		}
 		n, err := strconv.Atoi(v)
-		if err != nil || n < -20 || n > 19 {
-			d.warn(e, "Invalid nice priority '%s', ignoring.", v)
+		if err != nil {
+			d.warn(e, "Failed to parse nice priority '%s', ignoring: Invalid argument", v)
+			return
+		}
+		if n < -20 || n > 19 {
+			d.warn(e, "Nice priority out of range, ignoring: %s", v)
 			return
 		}
 		x(d).Nice, x(d).NiceSet = n, true
@@ -378,8 +389,12 @@ func registerExec() {
 			return
 		}
 		n, err := strconv.Atoi(v)
-		if err != nil || n < -1000 || n > 1000 {
-			d.warn(e, "Failed to parse the OOM score adjust value '%s', ignoring.", v)
+		if err != nil {
+			d.warn(e, "Failed to parse the OOM score adjust value '%s', ignoring: Invalid argument", v)
+			return
+		}
+		if n < -1000 || n > 1000 {
+			d.warn(e, "OOM score adjust value out of range, ignoring: %s", v)
 			return
 		}
 		x(d).OOMScoreAdjust, x(d).OOMScoreAdjustSet = n, true
@@ -387,6 +402,10 @@ func registerExec() {
 	for name := range rlimits {
 		regBoth(name, S, func(d *decoder, e Entry, v string) {
 			rl, err := ParseRlimit(e.Key, v)
+			if errors.Is(err, errSoftAboveHard) {
+				d.warn(e, "Soft resource limit chosen higher than hard limit, ignoring: %s", v)
+				return
+			}
 			if err != nil {
 				d.warn(e, "Failed to parse resource value, ignoring: %s", v)
 				return
@@ -400,10 +419,10 @@ func registerExec() {
 			x(d).Rlimits = append(x(d).Rlimits, rl)
 		})
 	}
-	regBoth("Environment", S, pEnvWords(func(d *decoder) *[]string { return &x(d).Environment }, envAssignmentValid, true))
-	regBoth("PassEnvironment", S, pEnvWords(func(d *decoder) *[]string { return &x(d).PassEnvironment }, envNameValid, false))
+	regBoth("Environment", S, pEnvWords(func(d *decoder) *[]string { return &x(d).Environment }, envAssignmentValid, true, "Invalid environment assignment"))
+	regBoth("PassEnvironment", S, pEnvWords(func(d *decoder) *[]string { return &x(d).PassEnvironment }, envNameValid, false, "Invalid environment name for PassEnvironment"))
 	regBoth("UnsetEnvironment", S, pEnvWords(func(d *decoder) *[]string { return &x(d).UnsetEnvironment },
-		func(s string) bool { return envNameValid(s) || envAssignmentValid(s) }, false))
+		func(s string) bool { return envNameValid(s) || envAssignmentValid(s) }, false, "Invalid environment name or assignment UnsetEnvironment"))
 	regBoth("EnvironmentFile", S, func(d *decoder, e Entry, v string) {
 		if v == "" {
 			x(d).EnvironmentFiles = nil
@@ -434,7 +453,7 @@ func registerExec() {
 		}
 		t, err := CUnescape(v)
 		if err != nil {
-			d.warn(e, "Failed to decode C escaped text '%s', ignoring: %v", v, err)
+			d.warn(e, "Failed to decode C escaped text '%s', ignoring: Invalid argument", v)
 			return
 		}
 		r, ok := d.printf(e, t, false)

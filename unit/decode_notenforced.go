@@ -1,10 +1,16 @@
 package unit
 
-import "time"
+import (
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
 
-// Parsers for directives flint does not enforce: values are validated where the syntax is
-// simple (booleans, time spans, modes, numbers, paths) so that typos still warn as they do
-// in systemd, and accepted otherwise.
+// Parsers for directives flint does not enforce. Values are validated with systemd 252's
+// own warnings where the syntax is simple (booleans, time spans, enumerations, paths,
+// limits), so that a typo warns as it does in systemd; values with a complex syntax
+// (system call filters, capabilities, device lists, ...) are accepted as written.
 
 func neBool(d *decoder, e Entry, v string) {
 	if v == "" {
@@ -33,17 +39,302 @@ func neUnsigned(d *decoder, e Entry, v string) {
 	pUnsigned(func(*decoder) *int { return &n })(d, e, v)
 }
 
-func nePaths(d *decoder, e Entry, v string) {}
+// nePaths is config_parse_namespace_path_strv: absolute paths, each optionally prefixed
+// with '-' (ignore if missing) and '+' (relative to the root directory).
+func nePaths(d *decoder, e Entry, v string) {
+	rest := v
+	for {
+		w, r, ok, err := extractWord(rest, exUnquote)
+		if err != nil {
+			d.warn(e, "Invalid syntax, ignoring: %s", v)
+			return
+		}
+		if !ok {
+			return
+		}
+		rest = r
+		x, good := d.printf(e, w, false)
+		if !good {
+			continue
+		}
+		p := strings.TrimPrefix(x, "-")
+		p = strings.TrimPrefix(p, "+")
+		if !isAbsPath(p) {
+			d.warn(e, "%s= path is not absolute, ignoring: %s", e.Key, p)
+		}
+	}
+}
 
 func neAny(d *decoder, e Entry, v string) {}
 
+// neEnum accepts a boolean (when boolOK) or one of words; msg is systemd's warning.
+func neEnum(msg string, boolOK bool, words ...string) parseFunc {
+	return func(d *decoder, e Entry, v string) {
+		if v == "" {
+			return
+		}
+		if boolOK {
+			if _, err := ParseBool(v); err == nil {
+				return
+			}
+		}
+		for _, w := range words {
+			if v == w {
+				return
+			}
+		}
+		d.warn(e, "%s, ignoring: %s", msg, v)
+	}
+}
+
+func neLegacy(d *decoder, e Entry, v string) {
+	d.warn(e, "Support for option %s= has been removed and it is ignored", e.Key)
+}
+
+// parsePercent parses "N%" or "N.M%" (systemd's parse_permyriad/parse_percent).
+func parsePercent(s string) (float64, bool) {
+	n, ok := strings.CutSuffix(s, "%")
+	if !ok || n == "" || strings.HasPrefix(n, "-") || strings.HasPrefix(n, "+") {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(n, 64)
+	return f, err == nil
+}
+
+func neMemory(deprecated string) parseFunc {
+	return func(d *decoder, e Entry, v string) {
+		if v != "" && v != "infinity" {
+			if p, ok := parsePercent(v); ok {
+				if p > 100 {
+					d.warn(e, "Invalid memory limit '%s', ignoring: Numerical result out of range", v)
+					return
+				}
+			} else if _, err := ParseSize(v); err != nil {
+				d.warn(e, "Invalid memory limit '%s', ignoring: Invalid argument", v)
+				return
+			}
+		}
+		if deprecated != "" {
+			d.warn(e, "Unit uses %s=; please use %s= instead. Support for %s= will be removed soon.", e.Key, deprecated, e.Key)
+		}
+	}
+}
+
+func neTasksMax(d *decoder, e Entry, v string) {
+	if v == "" || v == "infinity" {
+		return
+	}
+	if _, ok := parsePercent(v); ok {
+		return
+	}
+	if n, err := strconv.ParseUint(v, 10, 64); err != nil || n == 0 {
+		d.warn(e, "Invalid maximum tasks value '%s', ignoring: Invalid argument", v)
+	}
+}
+
+func neCPUQuota(d *decoder, e Entry, v string) {
+	if v == "" {
+		return
+	}
+	if p, ok := parsePercent(v); !ok || p <= 0 {
+		d.warn(e, "Invalid CPU quota '%s', ignoring.", v)
+	}
+}
+
+func neWeight(msg string, min, max uint64, idle bool) parseFunc {
+	return func(d *decoder, e Entry, v string) {
+		if v == "" || idle && v == "idle" {
+			return
+		}
+		if n, err := strconv.ParseUint(v, 10, 64); err != nil || n < min || n > max {
+			d.warn(e, "%s, ignoring: %s", msg, v)
+		}
+	}
+}
+
+func neCPUShares(d *decoder, e Entry, v string) {
+	d.warn(e, "Unit uses %s=; please use CPUWeight= instead. Support for %s= will be removed soon.", e.Key, e.Key)
+	if v == "" {
+		return
+	}
+	if n, err := strconv.ParseUint(v, 10, 64); err != nil || n < 2 || n > 262144 {
+		d.warn(e, "Invalid CPU shares, ignoring: %s", v)
+	}
+}
+
+func neBlockIOBandwidth(d *decoder, e Entry, v string) {
+	d.warn(e, "Unit uses %s=; please use IO*= settings instead. Support for %s= will be removed soon.", e.Key, e.Key)
+	if v == "" {
+		return
+	}
+	dev, bw, ok := strings.Cut(v, " ")
+	bw = strings.TrimSpace(bw)
+	if _, err := ParseSize(bw); !ok || dev == "" || err != nil {
+		d.warn(e, "Invalid device node or bandwidth specified in '%s', ignoring.", v)
+	}
+}
+
+func neSlice(d *decoder, e Entry, v string) {
+	if v == "" {
+		return
+	}
+	x, ok := d.printf(e, v, false)
+	if !ok {
+		return
+	}
+	if !ValidUnitName(x) {
+		d.warn(e, "Failed to load slice unit %s, ignoring: Unit name %s is not valid.", x, x)
+		return
+	}
+	if !strings.HasSuffix(x, ".slice") {
+		d.warn(e, "Failed to assign slice %s to unit %s, ignoring: Invalid argument", x, d.u.Name)
+	}
+}
+
+var cgroupControllers = map[string]bool{"cpu": true, "cpuacct": true, "cpuset": true, "io": true, "blkio": true,
+	"memory": true, "devices": true, "pids": true, "bpf-firewall": true, "bpf-devices": true, "bpf-foreign": true,
+	"bpf-socket-bind": true, "bpf-restrict-network-interfaces": true}
+
+func neDelegate(d *decoder, e Entry, v string) {
+	if v == "" {
+		return
+	}
+	if _, err := ParseBool(v); err == nil {
+		return
+	}
+	for _, w := range strings.Fields(v) {
+		if !cgroupControllers[w] {
+			d.warn(e, "Invalid controller name '%s', ignoring", w)
+			return
+		}
+	}
+}
+
+var addressFamilies = map[string]bool{}
+
+func init() {
+	for _, f := range strings.Fields(`AF_UNIX AF_LOCAL AF_INET AF_INET6 AF_NETLINK AF_PACKET AF_BLUETOOTH AF_ALG
+		AF_VSOCK AF_CAN AF_APPLETALK AF_AX25 AF_IPX AF_X25 AF_ROSE AF_DECnet AF_NETBEUI AF_SECURITY AF_KEY
+		AF_ROUTE AF_ASH AF_ECONET AF_ATMSVC AF_ATMPVC AF_RDS AF_SNA AF_IRDA AF_PPPOX AF_WANPIPE AF_LLC AF_IB
+		AF_MPLS AF_TIPC AF_IUCV AF_RXRPC AF_ISDN AF_PHONET AF_IEEE802154 AF_CAIF AF_NFC AF_KCM AF_QIPCRTR
+		AF_SMC AF_XDP AF_MCTP AF_NETROM AF_BRIDGE`) {
+		addressFamilies[f] = true
+	}
+}
+
+func neAddressFamilies(d *decoder, e Entry, v string) {
+	if v == "" || v == "none" {
+		return
+	}
+	for _, w := range strings.Fields(strings.TrimPrefix(v, "~")) {
+		if !addressFamilies[w] {
+			d.warn(e, "Failed to parse address family, ignoring: %s", w)
+			return
+		}
+	}
+}
+
+func nePersonality(d *decoder, e Entry, v string) {
+	if v == "" {
+		return
+	}
+	ok := map[string][]string{"amd64": {"x86", "x86-64"}, "386": {"x86"}, "arm64": {"arm64", "arm64-be", "arm", "arm-be"},
+		"arm": {"arm", "arm-be"}, "ppc64le": {"ppc64-le", "ppc-le"}, "s390x": {"s390x", "s390"}, "riscv64": {"riscv64"}}[runtime.GOARCH]
+	for _, p := range ok {
+		if v == p {
+			return
+		}
+	}
+	if ok == nil {
+		return // unknown host architecture: accept
+	}
+	d.warn(e, "Failed to parse personality, ignoring: %s", v)
+}
+
+func neNsec(d *decoder, e Entry, v string) {
+	if v == "" || v == "infinity" {
+		return
+	}
+	s := strings.TrimSuffix(strings.TrimSuffix(v, "nsec"), "ns")
+	if s != v {
+		if _, err := strconv.ParseUint(strings.TrimSpace(s), 10, 64); err == nil {
+			return
+		}
+	}
+	if _, err := parseTime(v, 0.001); err != nil {
+		d.warn(e, "Failed to parse nsec value, ignoring: %s", v)
+	}
+}
+
+var logLevels = []string{"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug", "0", "1", "2", "3", "4", "5", "6", "7"}
+
+// notEnforcedParsers validate some not-enforced directives; the others use the parser
+// chosen from their value type in notEnforcedDirectives.
+var notEnforcedParsers = map[string]parseFunc{
+	"ProtectSystem":             neEnum("Failed to parse protect system value", true, "full", "strict"),
+	"ProtectHome":               neEnum("Failed to parse protect home value", true, "read-only", "tmpfs"),
+	"CPUQuota":                  neCPUQuota,
+	"MemoryMin":                 neMemory(""),
+	"MemoryLow":                 neMemory(""),
+	"MemoryHigh":                neMemory(""),
+	"MemoryMax":                 neMemory(""),
+	"MemorySwapMax":             neMemory(""),
+	"DefaultMemoryMin":          neMemory(""),
+	"DefaultMemoryLow":          neMemory(""),
+	"MemoryLimit":               neMemory("MemoryMax"),
+	"TasksMax":                  neTasksMax,
+	"DevicePolicy":              neEnum("Failed to parse device policy", false, "auto", "closed", "strict"),
+	"CPUWeight":                 neWeight("Invalid CPU weight", 1, 10000, true),
+	"StartupCPUWeight":          neWeight("Invalid CPU weight", 1, 10000, true),
+	"IOWeight":                  neWeight("Invalid weight", 1, 10000, false),
+	"StartupIOWeight":           neWeight("Invalid weight", 1, 10000, false),
+	"BlockIOWeight":             neWeight("Invalid block IO weight", 10, 1000, false),
+	"StartupBlockIOWeight":      neWeight("Invalid block IO weight", 10, 1000, false),
+	"CPUShares":                 neCPUShares,
+	"StartupCPUShares":          neCPUShares,
+	"BlockIOReadBandwidth":      neBlockIOBandwidth,
+	"BlockIOWriteBandwidth":     neBlockIOBandwidth,
+	"LogLevelMax":               neEnum("Failed to parse log level", false, logLevels...),
+	"SyslogLevel":               neEnum("Failed to parse log level", false, logLevels...),
+	"SyslogFacility":            neEnum("Failed to parse log facility", false, "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv", "ftp", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"),
+	"RestrictAddressFamilies":   neAddressFamilies,
+	"Personality":               nePersonality,
+	"IOSchedulingClass":         neEnum("Failed to parse IO scheduling class", false, "none", "realtime", "best-effort", "idle", "0", "1", "2", "3"),
+	"CPUSchedulingPolicy":       neEnum("Failed to parse CPU scheduling policy", false, "other", "batch", "idle", "fifo", "rr"),
+	"Slice":                     neSlice,
+	"Delegate":                  neDelegate,
+	"ManagedOOMSwap":            neEnum("Invalid syntax", false, "auto", "kill"),
+	"ManagedOOMMemoryPressure":  neEnum("Invalid syntax", false, "auto", "kill"),
+	"MountFlags":                neEnum("Failed to parse mount flag", false, "shared", "slave", "private"),
+	"KeyringMode":               neEnum("Failed to parse keyring mode", false, "inherit", "private", "shared"),
+	"UtmpMode":                  neEnum("Failed to parse utmp mode", false, "init", "login", "user"),
+	"ProtectProc":               neEnum("Failed to parse /proc/ protection mode", false, "noaccess", "invisible", "ptraceable", "default"),
+	"ProcSubset":                neEnum("Failed to parse /proc/ subset mode", false, "all", "pid"),
+	"TimerSlackNSec":            neNsec,
+	"ExecSearchPath":            neAny,
+	"NetworkNamespacePath":      neAny,
+	"IPCNamespacePath":          neAny,
+	"RootImage":                 neAny,
+	"RootVerity":                neAny,
+	"IODeviceLatencyTargetSec":  neAny,
+	"RuntimeRandomizedExtraSec": neSec,
+}
+
 func registerNotEnforced() {
 	for _, n := range notEnforcedDirectives {
+		p := n.parse
+		if o, ok := notEnforcedParsers[n.name]; ok {
+			p = o
+		}
 		for _, sec := range n.sections {
 			if _, ok := directiveTable[sec][n.name]; ok {
 				continue
 			}
-			reg(sec, n.name, NotEnforced, n.parse)
+			reg(sec, n.name, NotEnforced, p)
 		}
 	}
+	// Options systemd 252 still recognizes only to say they are gone.
+	reg("Unit", "IgnoreOnSnapshot", NotEnforced, neLegacy)
+	reg("Service", "SysVStartPriority", NotEnforced, neLegacy)
+	regBoth("Capabilities", NotEnforced, neLegacy)
 }

@@ -33,7 +33,7 @@ func pExitStatusSet(get func(d *decoder) *ExitStatusSet) parseFunc {
 			return
 		}
 		for _, w := range ParseExitStatusSet(v, set) {
-			d.warn(e, "Failed to parse %s, ignoring: %s", e.Key, w)
+			d.warn(e, "Failed to parse value, ignoring: %s", w)
 		}
 	}
 }
@@ -94,7 +94,14 @@ func registerService() {
 	}
 	reg("Service", "TimeoutSec", S, timeout(true, true))
 	reg("Service", "TimeoutStartSec", S, timeout(true, false))
-	reg("Service", "TimeoutStopSec", S, timeout(false, true))
+	stopTimeout := timeout(false, true)
+	reg("Service", "TimeoutStopSec", S, func(d *decoder, e Entry, v string) {
+		if _, err := ParseTimespan(v); err != nil {
+			d.warn(e, "Failed to parse time value, ignoring: %s", v) // config_parse_sec_fix_0
+			return
+		}
+		stopTimeout(d, e, v)
+	})
 	reg("Service", "TimeoutAbortSec", S, func(d *decoder, e Entry, v string) {
 		if v == "" {
 			d.abortTimeoutSet = false
@@ -111,8 +118,8 @@ func registerService() {
 		s(d).TimeoutAbortSec, d.abortTimeoutSet = t, true
 	})
 	modes := []string{"terminate", "abort", "kill"}
-	reg("Service", "TimeoutStartFailureMode", S, pEnum(func(d *decoder) *string { return &s(d).TimeoutStartFailureMode }, "terminate", modes...))
-	reg("Service", "TimeoutStopFailureMode", S, pEnum(func(d *decoder) *string { return &s(d).TimeoutStopFailureMode }, "terminate", modes...))
+	reg("Service", "TimeoutStartFailureMode", S, pEnum(func(d *decoder) *string { return &s(d).TimeoutStartFailureMode }, "terminate", "timeout failure mode", modes...))
+	reg("Service", "TimeoutStopFailureMode", S, pEnum(func(d *decoder) *string { return &s(d).TimeoutStopFailureMode }, "terminate", "timeout failure mode", modes...))
 	reg("Service", "RuntimeMaxSec", S, pSec(func(d *decoder) *time.Duration { return &s(d).RuntimeMaxSec }, true))
 	reg("Service", "WatchdogSec", S, pSec(func(d *decoder) *time.Duration { return &s(d).WatchdogSec }, true))
 	for _, name := range []string{"StartLimitInterval", "StartLimitBurst", "StartLimitAction", "FailureAction", "RebootArgument"} {
@@ -126,8 +133,8 @@ func registerService() {
 			d.warn(e, "Failed to parse service type, ignoring: %s", v)
 		}
 	})
-	reg("Service", "ExitType", S, pEnum(func(d *decoder) *string { return &s(d).ExitType }, "\x00", "main", "cgroup"))
-	reg("Service", "Restart", S, pEnum(func(d *decoder) *string { return &s(d).Restart }, "\x00",
+	reg("Service", "ExitType", S, pEnum(func(d *decoder) *string { return &s(d).ExitType }, "\x00", "service exit type", "main", "cgroup"))
+	reg("Service", "Restart", S, pEnum(func(d *decoder) *string { return &s(d).Restart }, "\x00", "service restart specifier",
 		"no", "on-success", "on-failure", "on-abnormal", "on-watchdog", "on-abort", "always"))
 	reg("Service", "RootDirectoryStartOnly", S, pBool(func(d *decoder) *bool { return &s(d).RootDirectoryStartOnly }))
 	reg("Service", "RemainAfterExit", S, pBool(func(d *decoder) *bool { return &s(d).RemainAfterExit }))
@@ -148,7 +155,7 @@ func registerService() {
 		s(d).BusName = x
 	})
 	reg("Service", "FileDescriptorStoreMax", S, pUnsigned(func(d *decoder) *int { return &s(d).FileDescriptorStoreMax }))
-	reg("Service", "NotifyAccess", S, pEnum(func(d *decoder) *string { return &s(d).NotifyAccess }, "\x00", "none", "main", "exec", "all"))
+	reg("Service", "NotifyAccess", S, pEnum(func(d *decoder) *string { return &s(d).NotifyAccess }, "\x00", "notify access specifier", "none", "main", "exec", "all"))
 	reg("Service", "Sockets", S, func(d *decoder, e Entry, v string) {
 		rest := v
 		for {
@@ -180,5 +187,5 @@ func registerService() {
 	})
 	reg("Service", "USBFunctionDescriptors", S, pString(func(d *decoder) *string { return &s(d).USBFunctionDescriptors }, true))
 	reg("Service", "USBFunctionStrings", S, pString(func(d *decoder) *string { return &s(d).USBFunctionStrings }, true))
-	reg("Service", "OOMPolicy", S, pEnum(func(d *decoder) *string { return &s(d).OOMPolicy }, "\x00", "continue", "stop", "kill"))
+	reg("Service", "OOMPolicy", S, pEnum(func(d *decoder) *string { return &s(d).OOMPolicy }, "\x00", "OOM policy", "continue", "stop", "kill"))
 }

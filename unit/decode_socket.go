@@ -1,6 +1,7 @@
 package unit
 
 import (
+	"errors"
 	"fmt"
 	"path"
 	"strconv"
@@ -21,7 +22,14 @@ func pListen(kind ListenKind) parseFunc {
 		}
 		l, err := ParseListen(kind, x)
 		if err != nil {
-			d.warn(e, "Failed to parse address value in '%s', ignoring: %v", x, err)
+			switch {
+			case kind == ListenFIFO || kind == ListenSpecial || kind == ListenMessageQueue || kind == ListenUSBFunction:
+				d.warn(e, "%s= path is not absolute, ignoring: %s", e.Key, x)
+			case errors.Is(err, errAFNotSupported):
+				d.warn(e, "Address family not supported, ignoring: %s", x)
+			default:
+				d.warn(e, "Failed to parse address value in '%s', ignoring: Invalid argument", x)
+			}
 			return
 		}
 		l.Pos = e.Pos()
@@ -62,7 +70,7 @@ func registerSocket() {
 	reg("Socket", "Backlog", S, func(d *decoder, e Entry, v string) {
 		n, err := strconv.ParseUint(v, 10, 32)
 		if err != nil {
-			d.warn(e, "Failed to parse %s= value, ignoring: %s", e.Key, v)
+			d.warn(e, "Failed to parse unsigned value, ignoring: %s", v)
 			return
 		}
 		s(d).Backlog = uint32(n)
@@ -149,7 +157,7 @@ func registerSocket() {
 		return func(d *decoder, e Entry, v string) {
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil {
-				d.warn(e, "Failed to parse %s= value, ignoring: %s", e.Key, v)
+				d.warn(e, "Failed to parse long value, ignoring: %s", v)
 				return
 			}
 			*get(d) = n
@@ -191,12 +199,12 @@ func registerSocket() {
 		s(d).FileDescriptorName = x
 	})
 	reg("Socket", "Service", S, func(d *decoder, e Entry, v string) {
-		x, ok := d.printf(e, v, true)
+		x, ok := d.printfBare(e, v)
 		if !ok {
 			return
 		}
 		if !strings.HasSuffix(x, ".service") || !ValidUnitName(x) {
-			d.fail(e, "Unit must be of type service, refusing: %s", x)
+			d.warn(e, "Unit must be of type service, ignoring: %s", x)
 			return
 		}
 		s(d).Service = x

@@ -121,7 +121,7 @@ func TestDecodeSystemUnits(t *testing.T) {
 			}
 			diags = append(diags, Decode(u, []*File{f}, testExpander(u))...)
 			for _, d := range diags {
-				if d.Severity == Error || !strings.HasPrefix(d.Msg, "Unknown key name") {
+				if d.Severity == Error || !strings.HasPrefix(d.Msg, "Unknown key ") {
 					t.Errorf("%s", d)
 				}
 			}

@@ -2,6 +2,7 @@ package unit
 
 import (
 	"os"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -95,12 +96,17 @@ func pBool(get func(d *decoder) *bool) parseFunc {
 	}
 }
 
-// pSec parses a time span. infZero: "infinity" (and 0 when zeroInf) stored as 0.
+// pSec parses a time span as config_parse_sec; infAsZero stores "infinity" as 0.
 func pSec(get func(d *decoder) *time.Duration, infAsZero bool) parseFunc {
+	return pSecMsg(get, infAsZero, "Failed to parse sec value")
+}
+
+// pSecMsg is pSec with systemd's message for a bad value ("<msg>, ignoring: <value>").
+func pSecMsg(get func(d *decoder) *time.Duration, infAsZero bool, msg string) parseFunc {
 	return func(d *decoder, e Entry, v string) {
 		t, err := ParseTimespan(v)
 		if err != nil {
-			d.warn(e, "Failed to parse %s= parameter, ignoring: %s", e.Key, v)
+			d.warn(e, "%s, ignoring: %s", strings.ReplaceAll(msg, "%K", e.Key), v)
 			return
 		}
 		if t == DurationInfinity && infAsZero {
@@ -124,8 +130,10 @@ func pString(get func(d *decoder) *string, expand bool) parseFunc {
 	}
 }
 
-// pEnum accepts one of the given words (empty resets to def).
-func pEnum(get func(d *decoder) *string, def string, allowed ...string) parseFunc {
+// pEnum accepts one of the given words (empty resets to def unless def is "\x00");
+// what names the value in systemd's warning ("Failed to parse <what>, ignoring: v"),
+// where %K stands for the directive name.
+func pEnum(get func(d *decoder) *string, def, what string, allowed ...string) parseFunc {
 	return func(d *decoder, e Entry, v string) {
 		if v == "" && def != "\x00" {
 			*get(d) = def
@@ -137,7 +145,7 @@ func pEnum(get func(d *decoder) *string, def string, allowed ...string) parseFun
 				return
 			}
 		}
-		d.warn(e, "Failed to parse %s= value, ignoring: %s", e.Key, v)
+		d.warn(e, "Failed to parse %s, ignoring: %s", strings.ReplaceAll(what, "%K", e.Key), v)
 	}
 }
 
@@ -145,7 +153,7 @@ func pInt(get func(d *decoder) *int, min, max int) parseFunc {
 	return func(d *decoder, e Entry, v string) {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < min || n > max {
-			d.warn(e, "Failed to parse %s= value, ignoring: %s", e.Key, v)
+			d.warn(e, "Failed to parse int value, ignoring: %s", v)
 			return
 		}
 		*get(d) = n
@@ -156,7 +164,7 @@ func pUnsigned(get func(d *decoder) *int) parseFunc {
 	return func(d *decoder, e Entry, v string) {
 		n, err := strconv.ParseUint(v, 10, 32)
 		if err != nil {
-			d.warn(e, "Failed to parse %s= value, ignoring: %s", e.Key, v)
+			d.warn(e, "Failed to parse unsigned value, ignoring: %s", v)
 			return
 		}
 		*get(d) = int(n)
@@ -178,7 +186,7 @@ func pSize(get func(d *decoder) *uint64) parseFunc {
 	return func(d *decoder, e Entry, v string) {
 		n, err := ParseSize(v)
 		if err != nil {
-			d.warn(e, "Failed to parse %s= value, ignoring: %s", e.Key, v)
+			d.warn(e, "Failed to parse size value '%s', ignoring: Invalid argument", v)
 			return
 		}
 		*get(d) = n
@@ -211,7 +219,7 @@ func pStrv(get func(d *decoder) *[]string, expand bool, validate func(string) bo
 				w = x
 			}
 			if validate != nil && !validate(w) {
-				d.warn(e, "Invalid value in %s=, ignoring: %s", e.Key, w)
+				d.warn(e, "%s", invalidWordMsg(e.Key, w))
 				continue
 			}
 			*l = append(*l, w)
@@ -229,8 +237,36 @@ type time_ = time.Duration
 // pSecZeroInf parses a time span where 0 and "infinity" both mean no limit (stored as 0),
 // as systemd's config_parse_sec_fix_0.
 func pSecZeroInf(get func(d *decoder) *time.Duration) parseFunc {
-	return pSec(get, true)
+	return pSecMsg(get, true, "Failed to parse time value")
 }
 
 type osFileMode = os.FileMode
 type sysSignal = syscall.Signal
+
+// invalidWordMsg is systemd's warning for a rejected word of a list directive.
+func invalidWordMsg(key, w string) string {
+	switch key {
+	case "Documentation":
+		return "Invalid URL, ignoring: " + w
+	}
+	return key + "= path is not absolute, ignoring: " + w
+}
+
+// pPath is config_parse_unit_path_printf: an absolute path, specifiers expanded, empty resets.
+func pPath(get func(d *decoder) *string) parseFunc {
+	return func(d *decoder, e Entry, v string) {
+		if v == "" {
+			*get(d) = ""
+			return
+		}
+		x, ok := d.printf(e, v, false)
+		if !ok {
+			return
+		}
+		if !isAbsPath(x) {
+			d.warn(e, "%s= path is not absolute, ignoring: %s", e.Key, x)
+			return
+		}
+		*get(d) = path.Clean(x)
+	}
+}

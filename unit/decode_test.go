@@ -86,7 +86,8 @@ func TestDecodeServiceFields(t *testing.T) {
 			return reflect.DeepEqual(s.RestartPreventExitStatus.Codes, []int{255}) && len(s.RestartPreventExitStatus.Signals) == 1
 		}},
 		{"sockets", svc + "Sockets=a.socket b.socket\nSockets=a.socket bad.service\n", func(s *ServiceSection) bool { return reflect.DeepEqual(s.Sockets, []string{"a.socket", "b.socket"}) }},
-		{"fdstore", svc + "FileDescriptorStoreMax=4\n", func(s *ServiceSection) bool { return s.FileDescriptorStoreMax == 4 && s.NotifyAccess == "main" }},
+		{"fdstore", svc + "FileDescriptorStoreMax=4\n", func(s *ServiceSection) bool { return s.FileDescriptorStoreMax == 4 && s.NotifyAccess == "none" }},
+		{"notify-forces-main", svc + "Type=notify\nNotifyAccess=none\n", func(s *ServiceSection) bool { return s.NotifyAccess == "main" }},
 		{"runtime-max", svc + "RuntimeMaxSec=1h\n", func(s *ServiceSection) bool { return s.RuntimeMaxSec == time.Hour }},
 		{"oom-policy", svc + "OOMPolicy=kill\n", func(s *ServiceSection) bool { return s.OOMPolicy == "kill" }},
 		{"exit-type", svc + "ExitType=cgroup\n", func(s *ServiceSection) bool { return s.ExitType == "cgroup" }},
@@ -311,19 +312,19 @@ func TestDecodeDiagnostics(t *testing.T) {
 		want                string // one diagnostic per line, as Diagnostic.String
 		state               LoadState
 	}{
-		{"unknown-key", "foo.service", svc + "Foo=bar\n", "/etc/systemd/system/foo.service:3: warning: Unknown key name 'Foo' in section 'Service', ignoring.", Loaded},
+		{"unknown-key", "foo.service", svc + "Foo=bar\n", "/etc/systemd/system/foo.service:3: warning: Unknown key 'Foo' in section [Service], ignoring.", Loaded},
 		{"unknown-section", "foo.service", svc + "[Socket]\nListenStream=80\n", "/etc/systemd/system/foo.service:3: warning: Unknown section 'Socket'. Ignoring.", Loaded},
 		{"x-key-silent", "foo.service", svc + "X-Foo=bar\n[X-Bar]\nA=b\n", "", Loaded},
 		{"bad-bool", "foo.service", svc + "RemainAfterExit=perhaps\n", "/etc/systemd/system/foo.service:3: warning: Failed to parse boolean value, ignoring: perhaps", Loaded},
-		{"bad-timespan", "foo.service", svc + "RestartSec=soon\n", "/etc/systemd/system/foo.service:3: warning: Failed to parse RestartSec= parameter, ignoring: soon", Loaded},
+		{"bad-timespan", "foo.service", svc + "RestartSec=soon\n", "/etc/systemd/system/foo.service:3: warning: Failed to parse sec value, ignoring: soon", Loaded},
 		{"bad-exec", "foo.service", "[Service]\nExecStart=/usr/bin/\n", "/etc/systemd/system/foo.service:2: error: Executable path specifies a directory: /usr/bin/", BadSetting},
 		{"bad-exec-ignored", "foo.service", svc + "ExecStartPre=-/usr/bin/\n", "/etc/systemd/system/foo.service:3: warning: Executable path specifies a directory, ignoring: /usr/bin/", Loaded},
-		{"unknown-specifier-exec", "foo.service", "[Service]\nExecStart=/bin/echo %z\n", "/etc/systemd/system/foo.service:2: error: Failed to resolve unit specifiers in %z: unknown specifier %z", BadSetting},
-		{"unknown-specifier-description", "foo.service", "[Unit]\nDescription=%z\n" + svc, "/etc/systemd/system/foo.service:2: warning: Failed to resolve unit specifiers in %z, ignoring: unknown specifier %z", Loaded},
+		{"unknown-specifier-exec", "foo.service", "[Service]\nExecStart=/bin/echo %z\n", "/etc/systemd/system/foo.service:2: error: Failed to resolve unit specifiers in %z: Invalid slot", BadSetting},
+		{"unknown-specifier-description", "foo.service", "[Unit]\nDescription=%z\n" + svc, "/etc/systemd/system/foo.service:2: warning: Failed to resolve unit specifiers in '%z', ignoring: Invalid slot", Loaded},
 		{"bad-user", "foo.service", svc + "User=a:b\n", "/etc/systemd/system/foo.service:3: error: Invalid user/group name or numeric ID: a:b", BadSetting},
 		{"relative-working-directory", "foo.service", svc + "WorkingDirectory=srv\n", "/etc/systemd/system/foo.service:3: error: WorkingDirectory= path is not absolute: srv", BadSetting},
-		{"socket-service-not-service", "foo.socket", "[Socket]\nListenStream=80\nService=bar.socket\n", "/etc/systemd/system/foo.socket:3: error: Unit must be of type service, refusing: bar.socket", BadSetting},
-		{"first-error-kept", "foo.service", "[Service]\nExecStart=/a/\nExecStart=/b/\n", "/etc/systemd/system/foo.service:2: error: Executable path specifies a directory: /a/\n/etc/systemd/system/foo.service:3: error: Executable path specifies a directory: /b/", BadSetting},
+		{"socket-service-not-service", "foo.socket", "[Socket]\nListenStream=80\nService=bar.socket\n", "/etc/systemd/system/foo.socket:3: warning: Unit must be of type service, ignoring: bar.socket", Loaded},
+		{"parsing-stops-at-first-error", "foo.service", "[Service]\nExecStart=/a/\nExecStart=/b/\nFoo=bar\n", "/etc/systemd/system/foo.service:2: error: Executable path specifies a directory: /a/", BadSetting},
 		{"invalid-section-header", "foo.service", "[Service\nExecStart=/bin/true\n", "/etc/systemd/system/foo.service:1: error: Invalid section header '[Service'\n/etc/systemd/system/foo.service: error: Service has no ExecStart=, ExecStop=, or SuccessAction=. Refusing.", BadSetting},
 		// verify checks
 		{"no-exec", "foo.service", "[Service]\nType=simple\n", "/etc/systemd/system/foo.service: error: Service has no ExecStart=, ExecStop=, or SuccessAction=. Refusing.", BadSetting},

@@ -59,8 +59,7 @@ func pDeps(get func(d *decoder) *[]string) parseFunc {
 				continue
 			}
 			if !ValidUnitName(name) {
-				d.warn(e, "Failed to add dependency on %s, ignoring: Invalid argument", name)
-				continue
+				continue // systemd only logs this at debug level
 			}
 			l := get(d)
 			dup := false
@@ -127,7 +126,7 @@ func pCondition(kind string, assert bool) parseFunc {
 			cond.Negate = true
 			p = strings.TrimLeft(p[1:], whitespace)
 		}
-		x, ok := d.printf(e, p, false)
+		x, ok := d.printfBare(e, p)
 		if !ok {
 			return
 		}
@@ -163,8 +162,12 @@ func pExitStatusOrUnset(get func(d *decoder) *int) parseFunc {
 			return
 		}
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > 255 {
-			d.warn(e, "Failed to parse exit status, ignoring: %s", v)
+		if err != nil {
+			d.warn(e, "Failed to parse exit status '%s', ignoring: Invalid argument", v)
+			return
+		}
+		if n < 0 || n > 255 {
+			d.warn(e, "Failed to parse exit status '%s', ignoring: Numerical result out of range", v)
 			return
 		}
 		*get(d) = n
@@ -176,7 +179,7 @@ func registerUnit() {
 	S := Supported
 	reg("Unit", "Description", S, pString(func(d *decoder) *string { return &u(d).Description }, true))
 	reg("Unit", "Documentation", S, pStrv(func(d *decoder) *[]string { return &u(d).Documentation }, true, documentationURLValid))
-	reg("Unit", "SourcePath", S, pString(func(d *decoder) *string { return &u(d).SourcePath }, true))
+	reg("Unit", "SourcePath", S, pPath(func(d *decoder) *string { return &u(d).SourcePath }))
 	deps := map[string]func(d *decoder) *[]string{
 		"Requires":             func(d *decoder) *[]string { return &u(d).Requires },
 		"Requisite":            func(d *decoder) *[]string { return &u(d).Requisite },
@@ -214,30 +217,29 @@ func registerUnit() {
 	} {
 		reg("Unit", name, S, pBool(get))
 	}
-	reg("Unit", "OnSuccessJobMode", S, pEnum(func(d *decoder) *string { return &u(d).OnSuccessJobMode }, "\x00", jobModes...))
-	reg("Unit", "OnFailureJobMode", S, pEnum(func(d *decoder) *string { return &u(d).OnFailureJobMode }, "\x00", jobModes...))
+	reg("Unit", "OnSuccessJobMode", S, pEnum(func(d *decoder) *string { return &u(d).OnSuccessJobMode }, "\x00", "job mode", jobModes...))
+	reg("Unit", "OnFailureJobMode", S, pEnum(func(d *decoder) *string { return &u(d).OnFailureJobMode }, "\x00", "job mode", jobModes...))
 	reg("Unit", "OnFailureIsolate", S, func(d *decoder, e Entry, v string) {
 		b, err := ParseBool(v)
 		if err != nil {
 			d.warn(e, "Failed to parse boolean value, ignoring: %s", v)
 			return
 		}
-		d.warn(e, "%s= is deprecated. Please use OnFailureJobMode= instead", e.Key)
 		if b {
 			u(d).OnFailureJobMode = "isolate"
 		} else {
 			u(d).OnFailureJobMode = "replace"
 		}
 	})
-	reg("Unit", "JobTimeoutSec", S, pSecZeroInf(func(d *decoder) *time_ { return &u(d).JobTimeout }))
-	reg("Unit", "JobRunningTimeoutSec", S, pSecZeroInf(func(d *decoder) *time_ { return &u(d).JobRunningTimeout }))
+	reg("Unit", "JobTimeoutSec", S, pSecMsg(func(d *decoder) *time_ { return &u(d).JobTimeout }, true, "Failed to parse %K= parameter"))
+	reg("Unit", "JobRunningTimeoutSec", S, pSecMsg(func(d *decoder) *time_ { return &u(d).JobRunningTimeout }, true, "Failed to parse %K= parameter"))
 	for name, get := range map[string]func(d *decoder) *string{
 		"JobTimeoutAction": func(d *decoder) *string { return &u(d).JobTimeoutAction },
 		"StartLimitAction": func(d *decoder) *string { return &u(d).StartLimitAction },
 		"FailureAction":    func(d *decoder) *string { return &u(d).FailureAction },
 		"SuccessAction":    func(d *decoder) *string { return &u(d).SuccessAction },
 	} {
-		reg("Unit", name, S, pEnum(get, "none", emergencyActions...))
+		reg("Unit", name, S, pEnum(get, "none", "%K=", emergencyActions...))
 	}
 	reg("Unit", "JobTimeoutRebootArgument", S, pString(func(d *decoder) *string { return &u(d).RebootArgument }, false))
 	reg("Unit", "RebootArgument", S, pString(func(d *decoder) *string { return &u(d).RebootArgument }, false))
@@ -246,19 +248,47 @@ func registerUnit() {
 	reg("Unit", "StartLimitBurst", S, pUnsigned(func(d *decoder) *int { return &u(d).StartLimitBurst }))
 	reg("Unit", "FailureActionExitStatus", S, pExitStatusOrUnset(func(d *decoder) *int { return &u(d).FailureActionExitStatus }))
 	reg("Unit", "SuccessActionExitStatus", S, pExitStatusOrUnset(func(d *decoder) *int { return &u(d).SuccessActionExitStatus }))
-	reg("Unit", "CollectMode", S, pEnum(func(d *decoder) *string { return &u(d).CollectMode }, "\x00", "inactive", "inactive-or-failed"))
+	reg("Unit", "CollectMode", S, pEnum(func(d *decoder) *string { return &u(d).CollectMode }, "\x00", "garbage collection mode", "inactive", "inactive-or-failed"))
 	for _, k := range conditionKinds {
 		reg("Unit", "Condition"+k, S, pCondition(k, false))
 		reg("Unit", "Assert"+k, S, pCondition(k, true))
 	}
 }
 
+// pInstallList is an [Install] list: systemd's unit loader does not parse [Install] (it
+// is read when enabling), so nothing is reported here; specifiers are expanded when they
+// can be, else the word is kept as written.
+func pInstallList(get func(d *decoder) *[]string) parseFunc {
+	return func(d *decoder, e Entry, v string) {
+		l := get(d)
+		if v == "" {
+			*l = nil
+			return
+		}
+		words, _, err := splitWords(v, exUnquote|exRelax)
+		if err != nil {
+			return
+		}
+		for _, w := range words {
+			if x, err := expandWith(d.expand, w); err == nil {
+				w = x
+			}
+			*l = append(*l, w)
+		}
+	}
+}
+
 func registerInstall() {
 	in := func(d *decoder) *InstallSection { return &d.u.Install }
 	S := Supported
-	reg("Install", "Alias", S, pStrv(func(d *decoder) *[]string { return &in(d).Alias }, true, nil))
-	reg("Install", "WantedBy", S, pStrv(func(d *decoder) *[]string { return &in(d).WantedBy }, true, nil))
-	reg("Install", "RequiredBy", S, pStrv(func(d *decoder) *[]string { return &in(d).RequiredBy }, true, nil))
-	reg("Install", "Also", S, pStrv(func(d *decoder) *[]string { return &in(d).Also }, true, nil))
-	reg("Install", "DefaultInstance", S, pString(func(d *decoder) *string { return &in(d).DefaultInstance }, true))
+	reg("Install", "Alias", S, pInstallList(func(d *decoder) *[]string { return &in(d).Alias }))
+	reg("Install", "WantedBy", S, pInstallList(func(d *decoder) *[]string { return &in(d).WantedBy }))
+	reg("Install", "RequiredBy", S, pInstallList(func(d *decoder) *[]string { return &in(d).RequiredBy }))
+	reg("Install", "Also", S, pInstallList(func(d *decoder) *[]string { return &in(d).Also }))
+	reg("Install", "DefaultInstance", S, func(d *decoder, e Entry, v string) {
+		if x, err := expandWith(d.expand, v); err == nil {
+			v = x
+		}
+		in(d).DefaultInstance = v
+	})
 }

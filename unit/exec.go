@@ -33,7 +33,7 @@ func parseExec(value string, expand Expander, pos string) (cmds []ExecCommand, w
 	for {
 		first, rest, ok, werr := extractWordWarn(p, exUnquote|exCUnescape, &warnings, value)
 		if werr != nil {
-			return cmds, warnings, &execError{msg: fmt.Sprintf("Invalid syntax, ignoring: %s", value)}
+			return cmds, warnings, &execError{msg: fmt.Sprintf("Unbalanced quoting, ignoring: \"%s\"", value)}
 		}
 		if !ok {
 			return cmds, warnings, nil
@@ -78,7 +78,7 @@ func parseExec(value string, expand Expander, pos string) (cmds []ExecCommand, w
 		}
 		prog, xerr := expandWith(expand, f)
 		if xerr != nil {
-			return cmds, warnings, fail("Failed to resolve unit specifiers in '%s'%s: %v", f, suffix, xerr)
+			return cmds, warnings, fail("Failed to resolve unit specifiers in '%s'%s: %s", f, suffix, specifierErr(xerr))
 		}
 		switch {
 		case prog == "":
@@ -116,7 +116,7 @@ func parseExec(value string, expand Expander, pos string) (cmds []ExecCommand, w
 			}
 			w, r, ok, werr := extractWordWarn(q, exUnquote|exCUnescape, &warnings, value)
 			if werr != nil {
-				return cmds, warnings, fail("Invalid syntax%s: %s", suffix, value)
+				return cmds, warnings, &execError{msg: fmt.Sprintf("Unbalanced quoting, ignoring: \"%s\"", value)}
 			}
 			if !ok {
 				p = r
@@ -125,7 +125,7 @@ func parseExec(value string, expand Expander, pos string) (cmds []ExecCommand, w
 			p = r
 			x, xerr := expandWith(expand, w)
 			if xerr != nil {
-				return cmds, warnings, fail("Failed to resolve unit specifiers in %s%s: %v", w, suffix, xerr)
+				return cmds, warnings, fail("Failed to resolve unit specifiers in %s%s: %s", w, suffix, specifierErr(xerr))
 			}
 			argv = append(argv, x)
 		}

@@ -1,12 +1,16 @@
 package unit
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"path"
 	"strconv"
 	"strings"
 )
+
+// errAFNotSupported: only unix sockets can be sequential-packet sockets.
+var errAFNotSupported = errors.New("address family not supported for sequential packet sockets")
 
 // unixPathMax is sizeof(sockaddr_un.sun_path).
 const unixPathMax = 108
@@ -112,7 +116,7 @@ func ParseListen(kind ListenKind, value string) (Listen, error) {
 		return l, nil
 	}
 	if kind == ListenSequentialPacket {
-		return l, fmt.Errorf("Address family not supported: %s", value)
+		return l, fmt.Errorf("%w: %s", errAFNotSupported, value)
 	}
 	// Port only: any address, IPv6 dual-stack per BindIPv6Only.
 	if n, err := strconv.ParseUint(v, 10, 16); err == nil {

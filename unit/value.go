@@ -328,6 +328,9 @@ func appendUniqueInt(l []int, n int) []int {
 	return append(l, n)
 }
 
+// errSoftAboveHard is returned by ParseRlimit for "soft:hard" with soft > hard.
+var errSoftAboveHard = errors.New("soft resource limit chosen higher than hard limit")
+
 // rlimitKind says how the values of a Limit*= directive are written.
 type rlimitKind int
 
@@ -415,7 +418,7 @@ func ParseRlimit(directive, s string) (Rlimit, error) {
 			return Rlimit{}, fmt.Errorf("%s: %w", directive, err)
 		}
 		if sv > hv {
-			return Rlimit{}, errors.New("soft limit above hard limit")
+			return Rlimit{}, errSoftAboveHard
 		}
 	}
 	return Rlimit{Resource: info.res, Soft: sv, Hard: hv}, nil
