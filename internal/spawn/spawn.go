@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 )
@@ -121,6 +122,9 @@ func Start(c *Config) (*Process, error) {
 	if c.Path == "" || len(c.Argv) == 0 {
 		return nil, errors.New("spawn: empty Path or Argv")
 	}
+	if err := checkNUL(c); err != nil {
+		return nil, err
+	}
 	files := make([]uintptr, 0, 4+len(c.ExtraFiles))
 	for _, f := range []*os.File{c.Stdin, c.Stdout, c.Stderr} {
 		fd := -1
@@ -194,6 +198,33 @@ func Start(c *Config) (*Process, error) {
 		syscall.Close(sp[0])
 	}()
 	return &Process{Pid: pid, Exec: ch}, nil
+}
+
+// checkNUL rejects strings that cannot pass through execve or chdir whole.
+func checkNUL(c *Config) error {
+	bad := func(what, s string) error {
+		if strings.IndexByte(s, 0) >= 0 {
+			return fmt.Errorf("spawn %s: %s %q contains NUL: %w", c.Path, what, s, syscall.EINVAL)
+		}
+		return nil
+	}
+	if err := bad("path", c.Path); err != nil {
+		return err
+	}
+	if err := bad("working directory", c.Dir); err != nil {
+		return err
+	}
+	for _, a := range c.Argv {
+		if err := bad("argument", a); err != nil {
+			return err
+		}
+	}
+	for _, e := range c.Env {
+		if err := bad("environment entry", e); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // forkShim starts the native shim if possible, else flint itself as the shim.
