@@ -26,6 +26,7 @@ const (
 	ChangeIsMasked                            // notice: Path (a unit reached through Also=) is masked
 	ChangeAuxiliaryFailed                     // notice: the Also= unit Source could not be enabled
 	ChangeNotFound                            // notice (disable): unit Source does not exist
+	ChangeFailed                              // an error met midway (Source is the message); the operation fails
 )
 
 // Change is one file system change or notice of Enable, Disable, Mask or Unmask.
@@ -54,6 +55,8 @@ func (c Change) String() string {
 		return fmt.Sprintf("Failed to %s auxiliary unit %s, ignoring.", c.Op, c.Source)
 	case ChangeNotFound:
 		return fmt.Sprintf("Failed to %s unit, unit %s does not exist.", c.Op, c.Source)
+	case ChangeFailed:
+		return c.Source
 	}
 	return fmt.Sprintf("change %d %s %s", c.Type, c.Path, c.Source)
 }
@@ -62,9 +65,12 @@ func (c Change) String() string {
 var ErrNotFound = errors.New("no such unit file")
 
 // InstallError is a failure of Enable, Disable, Mask or Unmask; its message is systemctl's.
+// Errors met midway are also in the returned changes, in order (ChangeFailed), and then
+// Reported is true: a caller printing the changes must not print the error again.
 type InstallError struct {
-	Msg string
-	Err error // ErrNotFound or nil
+	Msg      string
+	Err      error // ErrNotFound or nil
+	Reported bool
 }
 
 func (e *InstallError) Error() string { return e.Msg }

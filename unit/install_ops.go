@@ -1,6 +1,7 @@
 package unit
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -92,7 +93,15 @@ func (in *installer) apply(info *installInfo) (int, error) {
 	rules := len(info.also)
 	var firstErr error
 	keep := func(err error) {
-		if err != nil && firstErr == nil {
+		if err == nil {
+			return
+		}
+		var ie *InstallError
+		if errors.As(err, &ie) {
+			ie.Reported = true
+			in.add(ChangeFailed, "", ie.Msg)
+		}
+		if firstErr == nil {
 			firstErr = err
 		}
 	}
@@ -104,8 +113,9 @@ func (in *installer) apply(info *installInfo) (int, error) {
 				dst = n
 			}
 		}
-		if !validAlias(dst, info.name) && !strings.Contains(dst, "/") {
-			continue // systemd warns and skips an alias of another type
+		if !IsValidName(dst) || !validAlias(dst, info.name) {
+			keep(&InstallError{Msg: fmt.Sprintf("Failed to %s unit, cannot alias %s as %s.", in.op, info.name, dst)})
+			continue
 		}
 		rules++
 		keep(in.createSymlink(info.path, filepath.Join(in.config, dst), false))

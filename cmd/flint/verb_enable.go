@@ -95,7 +95,10 @@ func runInstallVerb(g *globals, op string, args []string, stdout, stderr io.Writ
 		err = nil
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, err)
+		var ie *unit.InstallError
+		if !errors.As(err, &ie) || !ie.Reported || quiet {
+			fmt.Fprintln(stderr, err) // a Reported error was printed among the changes
+		}
 		return 1
 	}
 	if now && (op == "enable" || op == "disable") {
