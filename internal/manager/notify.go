@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/flint-init/flint/internal/notify"
@@ -91,14 +90,7 @@ func (m *Manager) handleNotify(msg *notify.Message) {
 	if v, ok := msg.Get("MAINPID"); ok {
 		if pid, err := strconv.Atoi(v); err == nil && pid > 0 && pid != s.mainPID {
 			if msg.UID == 0 || msg.PID == s.mainPID || notifyAccess(u) == "all" {
-				s.mainPID = pid
-				s.execMainPID = pid
-				if _, ours := m.procs[pid]; !ours {
-					m.watchForeignMain(u, pid)
-				} else {
-					m.procs[pid].kind = "main"
-					m.procs[pid].onExit = func(ws syscall.WaitStatus) { m.mainExited(u, pid, ws) }
-				}
+				m.adoptMain(u, pid)
 			}
 		}
 	}

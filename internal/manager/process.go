@@ -289,6 +289,55 @@ func (m *Manager) watchStragglers(u *Unit) {
 	tick()
 }
 
+// adoptMain makes pid (read from PIDFile=, sent as MAINPID=, or guessed) u's main process and
+// arranges to learn of its exit: reaped by us when it is our child (flint is a child subreaper,
+// so a daemon whose parent exited is), else polled.
+func (m *Manager) adoptMain(u *Unit, pid int) {
+	s := u.svc
+	s.mainPID = pid
+	s.execMainPID = pid
+	if p, ok := m.procs[pid]; ok {
+		p.kind = "main"
+		p.onExit = func(ws syscall.WaitStatus) { m.mainExited(u, pid, ws) }
+		return
+	}
+	if procPPid(pid) == os.Getpid() {
+		m.procs[pid] = &proc{pid: pid, u: u, kind: "main", onExit: func(ws syscall.WaitStatus) { m.mainExited(u, pid, ws) }}
+		return
+	}
+	m.watchForeignMain(u, pid)
+}
+
+// orphanExited handles the exit of a process reparented to flint that was not registered: if
+// it is a main process being polled (watchForeignMain), its real status ends the service now.
+func (m *Manager) orphanExited(pid int, ws syscall.WaitStatus) {
+	for _, u := range m.order {
+		if u.svc != nil && u.svc.mainPID == pid {
+			m.mainExited(u, pid, ws)
+			return
+		}
+	}
+}
+
+// procPPid reads the parent pid of pid from /proc (0 if unknown).
+func procPPid(pid int) int {
+	data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return 0
+	}
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 2 {
+		return 0
+	}
+	n, _ := strconv.Atoi(f[1])
+	return n
+}
+
 func (m *Manager) killProcess(pid int, sig syscall.Signal) {
 	if pid > 0 {
 		syscall.Kill(pid, sig)

@@ -46,6 +46,7 @@ type serviceRT struct {
 	restartGen     int
 	notifyReady    bool
 	mainCommand    string
+	mainIgnore     bool // the main command has the '-' prefix: its failure counts as success
 }
 
 type storedFD struct {
@@ -247,6 +248,7 @@ func (m *Manager) spawnMain(u *Unit, cmd unit.ExecCommand) {
 	s.execMainPID = pid
 	s.execMainStart = time.Now()
 	s.mainCommand = cmd.Raw
+	s.mainIgnore = cmd.Flags.IgnoreFailure
 	s.mainExited = false
 	m.procs[pid] = &proc{pid: pid, u: u, kind: "main", onExit: func(ws syscall.WaitStatus) { m.mainExited(u, pid, ws) }}
 	switch cfg.Type {
@@ -291,6 +293,12 @@ func (m *Manager) execFailed(u *Unit, cmd unit.ExecCommand, err error) {
 	s.execMainStatus = status
 	s.execMainExit = time.Now()
 	if cmd.Flags.IgnoreFailure {
+		if len(s.queue) > 0 {
+			next := s.queue[0]
+			s.queue = s.queue[1:]
+			m.spawnMain(u, next)
+			return
+		}
 		m.svcStartPost(u)
 		return
 	}
@@ -364,6 +372,10 @@ func (m *Manager) mainExited(u *Unit, pid int, ws syscall.WaitStatus) {
 		result = failureResult(ws)
 		m.consolef("%s: Main process exited, code=%s, status=%s", u.Name, code, statusString(code, status))
 		m.logUnit(u, "Main process exited, code=%s, status=%s", code, statusString(code, status))
+		if s.mainIgnore {
+			// ExecStart=-...: the failure is recorded (ExecMainStatus) but counts as success.
+			clean, result = true, "success"
+		}
 	}
 	switch u.sub {
 	case "start":
@@ -392,10 +404,11 @@ func (m *Manager) mainExited(u *Unit, pid int, ws syscall.WaitStatus) {
 					m.svcEnterSignal(u, "stop-sigterm", "protocol")
 					return
 				}
-				s.mainPID = pid
-				s.execMainPID = pid
+				m.adoptMain(u, pid)
 			} else if cfg.GuessMainPID {
-				s.mainPID = m.guessMainPID(u, pid)
+				if g := m.guessMainPID(u, pid); g > 0 {
+					m.adoptMain(u, g)
+				}
 			}
 			m.setState(u, "start-post")
 			m.runControl(u, cfg.ExecStartPost, "start-post", func(ok bool) {

@@ -39,17 +39,32 @@ func svcHelper(t *testing.T) string {
 	return copyExecutable(t, svcHelperPath)
 }
 
+// ctl drives one manager from one (sub)test: failures are reported on t, not on the test that
+// started the manager.
+type ctl struct {
+	t *testing.T
+	m *manager
+}
+
+func on(t *testing.T, m *manager) ctl { return ctl{t, m} }
+
+// flint runs one CLI verb against the manager.
+func (c ctl) flint(args ...string) (string, int) {
+	c.t.Helper()
+	return runFlint(c.t, append([]string{"--control", c.m.control}, args...)...)
+}
+
 // prop returns one property of unit as `flint show -p NAME --value` prints it.
-func (m *manager) prop(unit, name string) string {
-	m.t.Helper()
-	out, _ := m.flint("show", unit, "-p", name, "--value")
+func (c ctl) prop(unit, name string) string {
+	c.t.Helper()
+	out, _ := c.flint("show", unit, "-p", name, "--value")
 	return strings.TrimRight(out, "\n")
 }
 
 // props returns several properties of unit (`flint show -p A,B`) as a map.
-func (m *manager) props(unit string, names ...string) map[string]string {
-	m.t.Helper()
-	out, _ := m.flint("show", unit, "-p", strings.Join(names, ","))
+func (c ctl) props(unit string, names ...string) map[string]string {
+	c.t.Helper()
+	out, _ := c.flint("show", unit, "-p", strings.Join(names, ","))
 	r := map[string]string{}
 	for _, line := range strings.Split(out, "\n") {
 		if k, v, ok := strings.Cut(line, "="); ok {
@@ -61,15 +76,15 @@ func (m *manager) props(unit string, names ...string) map[string]string {
 
 // waitProps polls unit's properties until every one has its wanted value (15s), else fails the
 // test with the last values seen and `flint status`.
-func (m *manager) waitProps(unit string, want map[string]string) map[string]string {
-	m.t.Helper()
+func (c ctl) waitProps(unit string, want map[string]string) map[string]string {
+	c.t.Helper()
 	var names []string
 	for k := range want {
 		names = append(names, k)
 	}
 	var got map[string]string
 	ok := waitFor(15*time.Second, func() bool {
-		got = m.props(unit, names...)
+		got = c.props(unit, names...)
 		for k, v := range want {
 			if got[k] != v {
 				return false
@@ -78,29 +93,29 @@ func (m *manager) waitProps(unit string, want map[string]string) map[string]stri
 		return true
 	})
 	if !ok {
-		st, _ := m.flint("status", unit)
-		m.t.Fatalf("%s: properties %v, want %v\n%s", unit, got, want, st)
+		st, _ := c.flint("status", unit)
+		c.t.Fatalf("%s: properties %v, want %v\n%s", unit, got, want, st)
 	}
 	return got
 }
 
 // waitState waits until unit's ActiveState/SubState are active/sub ("failed/failed" etc.).
-func (m *manager) waitState(unit, state string) map[string]string {
-	m.t.Helper()
+func (c ctl) waitState(unit, state string) map[string]string {
+	c.t.Helper()
 	a, s, _ := strings.Cut(state, "/")
 	want := map[string]string{"ActiveState": a}
 	if s != "" {
 		want["SubState"] = s
 	}
-	return m.waitProps(unit, want)
+	return c.waitProps(unit, want)
 }
 
 // mustStart runs `flint start unit` and fails the test if it does not exit 0.
-func (m *manager) mustStart(unit string) {
-	m.t.Helper()
-	if out, code := m.flint("start", unit); code != 0 {
-		st, _ := m.flint("status", unit)
-		m.t.Fatalf("flint start %s: exit %d: %s\n%s", unit, code, out, st)
+func (c ctl) start(unit string) {
+	c.t.Helper()
+	if out, code := c.flint("start", unit); code != 0 {
+		st, _ := c.flint("status", unit)
+		c.t.Fatalf("flint start %s: exit %d: %s\n%s", unit, code, out, st)
 	}
 }
 

@@ -39,47 +39,53 @@ func TestServiceTypes(t *testing.T) {
 	m := startManager(t, units)
 
 	t.Run("simple", func(t *testing.T) {
-		m.mustStart("simple.service")
-		p := m.waitState("simple.service", "active/running")
+		c := on(t, m)
+		c.start("simple.service")
+		p := c.waitState("simple.service", "active/running")
 		_ = p
-		pid, _ := strconv.Atoi(m.prop("simple.service", "MainPID"))
+		pid, _ := strconv.Atoi(c.prop("simple.service", "MainPID"))
 		if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); !strings.HasSuffix(exe, "sleep") {
 			t.Errorf("MainPID %d runs %q, want sleep", pid, exe)
 		}
 	})
 	t.Run("exec", func(t *testing.T) {
-		m.mustStart("exec.service")
-		m.waitState("exec.service", "active/running")
+		c := on(t, m)
+		c.start("exec.service")
+		c.waitState("exec.service", "active/running")
 	})
 	t.Run("exec_missing_binary_fails_start_203", func(t *testing.T) {
-		out, code := m.flint("start", "exec-missing.service")
+		c := on(t, m)
+		out, code := c.flint("start", "exec-missing.service")
 		if code == 0 {
 			t.Errorf("flint start exec-missing.service: exit 0, want failure (%s)", out)
 		}
-		m.waitProps("exec-missing.service", map[string]string{
+		c.waitProps("exec-missing.service", map[string]string{
 			"ActiveState": "failed", "Result": "exit-code", "ExecMainStatus": "203", "ExecMainCode": "1"})
 	})
 	t.Run("simple_missing_binary_203", func(t *testing.T) {
-		m.flint("start", "simple-missing.service") // simple: the job may succeed before exec fails
-		m.waitProps("simple-missing.service", map[string]string{
+		c := on(t, m)
+		c.flint("start", "simple-missing.service") // simple: the job may succeed before exec fails
+		c.waitProps("simple-missing.service", map[string]string{
 			"ActiveState": "failed", "Result": "exit-code", "ExecMainStatus": "203"})
 	})
 	t.Run("notify_waits_for_READY", func(t *testing.T) {
-		m.mustStart("notify.service")
+		c := on(t, m)
+		c.start("notify.service")
 		// start returned: READY=1 has arrived, so the unit is active at once.
-		if p := m.props("notify.service", "ActiveState", "SubState", "StatusText"); p["ActiveState"] != "active" ||
+		if p := c.props("notify.service", "ActiveState", "SubState", "StatusText"); p["ActiveState"] != "active" ||
 			p["SubState"] != "running" || p["StatusText"] != "serving requests" {
 			t.Errorf("after start: %v, want active/running with StatusText", p)
 		}
-		if st, _ := m.flint("status", "notify.service"); !strings.Contains(st, `Status: "serving requests"`) {
+		if st, _ := c.flint("status", "notify.service"); !strings.Contains(st, `Status: "serving requests"`) {
 			t.Errorf("flint status lacks the STATUS= text:\n%s", st)
 		}
 	})
 	t.Run("notify_MAINPID", func(t *testing.T) {
-		m.mustStart("notify-mainpid.service")
-		m.waitState("notify-mainpid.service", "active/running")
-		pid, _ := strconv.Atoi(m.prop("notify-mainpid.service", "MainPID"))
-		exec := m.prop("notify-mainpid.service", "ExecMainPID")
+		c := on(t, m)
+		c.start("notify-mainpid.service")
+		c.waitState("notify-mainpid.service", "active/running")
+		pid, _ := strconv.Atoi(c.prop("notify-mainpid.service", "MainPID"))
+		exec := c.prop("notify-mainpid.service", "ExecMainPID")
 		if pid <= 0 || !alive(pid) {
 			t.Fatalf("MainPID %d is not a live process", pid)
 		}
@@ -93,7 +99,7 @@ func TestServiceTypes(t *testing.T) {
 			t.Errorf("MainPID %d cmdline %q, want the helper's child", pid, stat)
 		}
 		_ = exec
-		out, code := m.flint("stop", "notify-mainpid.service")
+		out, code := c.flint("stop", "notify-mainpid.service")
 		if code != 0 {
 			t.Fatalf("stop: %d %s", code, out)
 		}
@@ -102,47 +108,52 @@ func TestServiceTypes(t *testing.T) {
 		}
 	})
 	t.Run("forking_PIDFile", func(t *testing.T) {
-		m.mustStart("forking.service")
-		m.waitState("forking.service", "active/running")
+		c := on(t, m)
+		c.start("forking.service")
+		c.waitState("forking.service", "active/running")
 		want := pidFromFile(t, filepath.Join(dir, "forking.pid"))
 		killAtEnd(t, want)
-		if got := m.prop("forking.service", "MainPID"); got != strconv.Itoa(want) {
+		if got := c.prop("forking.service", "MainPID"); got != strconv.Itoa(want) {
 			t.Errorf("MainPID = %s, want %d from the PID file", got, want)
 		}
-		if _, code := m.flint("stop", "forking.service"); code != 0 {
+		if _, code := c.flint("stop", "forking.service"); code != 0 {
 			t.Fatal("stop forking.service failed")
 		}
 		if !waitFor(10*time.Second, func() bool { return !alive(want) }) {
 			t.Errorf("daemon %d still alive after stop", want)
 		}
-		m.waitState("forking.service", "inactive/dead")
+		c.waitState("forking.service", "inactive/dead")
 	})
 	t.Run("oneshot_runs_ExecStart_in_order", func(t *testing.T) {
-		m.mustStart("oneshot.service")
+		c := on(t, m)
+		c.start("oneshot.service")
 		if got, _ := os.ReadFile(filepath.Join(dir, "oneshot.log")); string(got) != "1\n2\n3\n" {
 			t.Errorf("oneshot.log = %q, want 1 2 3 in order (all done when start returns)", got)
 		}
-		m.waitProps("oneshot.service", map[string]string{"ActiveState": "inactive", "SubState": "dead", "Result": "success"})
+		c.waitProps("oneshot.service", map[string]string{"ActiveState": "inactive", "SubState": "dead", "Result": "success"})
 	})
 	t.Run("oneshot_RemainAfterExit", func(t *testing.T) {
-		m.mustStart("remain.service")
-		m.waitState("remain.service", "active/exited")
+		c := on(t, m)
+		c.start("remain.service")
+		c.waitState("remain.service", "active/exited")
 	})
 	t.Run("oneshot_failure_stops_the_sequence", func(t *testing.T) {
-		if _, code := m.flint("start", "oneshot-fail.service"); code == 0 {
+		c := on(t, m)
+		if _, code := c.flint("start", "oneshot-fail.service"); code == 0 {
 			t.Error("start of a failing oneshot exited 0")
 		}
-		m.waitProps("oneshot-fail.service", map[string]string{"ActiveState": "failed", "Result": "exit-code"})
+		c.waitProps("oneshot-fail.service", map[string]string{"ActiveState": "failed", "Result": "exit-code"})
 		if _, err := os.Stat(filepath.Join(dir, "fail.log")); err == nil {
 			t.Error("the ExecStart= after the failing one ran")
 		}
 	})
 	t.Run("oneshot_dash_prefix_ignores_failure", func(t *testing.T) {
-		m.mustStart("oneshot-ignore.service")
+		c := on(t, m)
+		c.start("oneshot-ignore.service")
 		if got, _ := os.ReadFile(filepath.Join(dir, "ignore.log")); string(got) != "ran\n" {
 			t.Errorf("ignore.log = %q, want the second command to run", got)
 		}
-		m.waitProps("oneshot-ignore.service", map[string]string{"ActiveState": "inactive", "Result": "success"})
+		c.waitProps("oneshot-ignore.service", map[string]string{"ActiveState": "inactive", "Result": "success"})
 	})
 }
 
@@ -171,20 +182,22 @@ ExecStopPost=/bin/sh -c 'echo stoppost2 >> %[1]s'
 	m := startManager(t, units)
 
 	t.Run("stop_after_running", func(t *testing.T) {
-		m.mustStart("ok.service")
-		pid := m.prop("ok.service", "MainPID")
-		if out, code := m.flint("stop", "ok.service"); code != 0 {
+		c := on(t, m)
+		c.start("ok.service")
+		pid := c.prop("ok.service", "MainPID")
+		if out, code := c.flint("stop", "ok.service"); code != 0 {
 			t.Fatalf("stop: %d %s", code, out)
 		}
 		want := fmt.Sprintf("pre\npost %s\nstop %s\nstoppost success killed TERM\nstoppost2\n", pid, pid)
 		if got, _ := os.ReadFile(log("ok")); string(got) != want {
 			t.Errorf("phases:\n%s\nwant:\n%s", got, want)
 		}
-		m.waitProps("ok.service", map[string]string{"ActiveState": "inactive", "Result": "success"})
+		c.waitProps("ok.service", map[string]string{"ActiveState": "inactive", "Result": "success"})
 	})
 	t.Run("main_exits_3", func(t *testing.T) {
-		m.mustStart("fail.service")
-		m.waitProps("fail.service", map[string]string{"ActiveState": "failed", "Result": "exit-code", "ExecMainStatus": "3"})
+		c := on(t, m)
+		c.start("fail.service")
+		c.waitProps("fail.service", map[string]string{"ActiveState": "failed", "Result": "exit-code", "ExecMainStatus": "3"})
 		got, _ := os.ReadFile(log("fail"))
 		// ExecStop= runs only for a service that was running; MAINPID is gone by then.
 		lines := strings.Split(strings.TrimSpace(string(got)), "\n")
@@ -194,10 +207,11 @@ ExecStopPost=/bin/sh -c 'echo stoppost2 >> %[1]s'
 		}
 	})
 	t.Run("ExecStartPre_failure", func(t *testing.T) {
-		if _, code := m.flint("start", "prefail.service"); code == 0 {
+		c := on(t, m)
+		if _, code := c.flint("start", "prefail.service"); code == 0 {
 			t.Error("start exited 0 although ExecStartPre= failed")
 		}
-		m.waitProps("prefail.service", map[string]string{"ActiveState": "failed", "Result": "exit-code"})
+		c.waitProps("prefail.service", map[string]string{"ActiveState": "failed", "Result": "exit-code"})
 		if got := readWait(t, log("prefail")); got != "stoppost exit-code\n" {
 			t.Errorf("ExecStopPost saw %q", got)
 		}

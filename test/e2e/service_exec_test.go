@@ -1,0 +1,130 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestExecContext checks the process environment flint builds from the [Service] exec settings:
+// Environment/EnvironmentFile/PassEnvironment/UnsetEnvironment, User/Group, UMask, Nice,
+// LimitNOFILE, WorkingDirectory, RuntimeDirectory/StateDirectory with mode, owner and variables.
+func TestExecContext(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root for User=nobody")
+	}
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	envFile := filepath.Join(dir, "env")
+	os.WriteFile(envFile, []byte("# comment\nFROMFILE=\"file value\"\nC=from-file\n"), 0o644)
+	t.Setenv("H8_PASS", "passed through")
+	os.Unsetenv("H8_NOTSET")
+	rt := fmt.Sprintf("flint-e2e-rt-%d", os.Getpid())
+	st := fmt.Sprintf("flint-e2e-st-%d", os.Getpid())
+	t.Cleanup(func() { os.RemoveAll("/run/" + rt); os.RemoveAll("/var/lib/" + st) })
+
+	units := writeUnits(t, map[string]string{
+		"ctx.service": unitFile("Service", fmt.Sprintf(`Type=oneshot
+RemainAfterExit=yes
+User=nobody
+Group=nogroup
+UMask=0027
+Nice=7
+LimitNOFILE=1234
+Environment=A=1 "B=two words" DROPME=x
+Environment=C=3
+EnvironmentFile=%s
+EnvironmentFile=-/nonexistent/flint-e2e-env
+PassEnvironment=H8_PASS H8_NOTSET
+UnsetEnvironment=DROPME
+RuntimeDirectory=%s
+RuntimeDirectoryMode=0710
+StateDirectory=%s
+StateDirectoryMode=0700
+WorkingDirectory=/run/%s
+StandardOutput=truncate:%s
+ExecStart=/bin/sh -c 'echo uid=$(id -un) gid=$(id -gn) umask=$(umask) nice=$(nice) nofile=$(ulimit -n) pwd=$(pwd); echo rt=$(stat -c %%%%a:%%%%U:%%%%G $RUNTIME_DIRECTORY) st=$(stat -c %%%%a:%%%%U:%%%%G $STATE_DIRECTORY); env'
+`, envFile, rt, st, rt, out)),
+	})
+	m := startManager(t, units)
+	c := on(t, m)
+	c.start("ctx.service")
+	c.waitState("ctx.service", "active/exited")
+	got := readWait(t, out)
+	lines := map[string]bool{}
+	for _, l := range strings.Split(got, "\n") {
+		lines[l] = true
+	}
+	for _, want := range []string{
+		"uid=nobody gid=nogroup umask=0027 nice=7 nofile=1234 pwd=/run/" + rt,
+		"rt=710:nobody:nogroup st=700:nobody:nogroup",
+		"A=1", "B=two words", "C=from-file", "FROMFILE=file value", "H8_PASS=passed through",
+		"RUNTIME_DIRECTORY=/run/" + rt, "STATE_DIRECTORY=/var/lib/" + st,
+		"USER=nobody", "HOME=/nonexistent", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+	} {
+		if !lines[want] {
+			t.Errorf("service output lacks %q", want)
+		}
+	}
+	for _, bad := range []string{"DROPME=", "H8_NOTSET", "LISTEN_FDS", "NOTIFY_SOCKET"} {
+		if strings.Contains(got, "\n"+bad) {
+			t.Errorf("service environment has %s", bad)
+		}
+	}
+	if t.Failed() {
+		t.Logf("service output:\n%s", got)
+	}
+	if _, code := c.flint("stop", "ctx.service"); code != 0 {
+		t.Fatal("stop failed")
+	}
+	c.waitState("ctx.service", "inactive/dead")
+	if _, err := os.Stat("/run/" + rt); !os.IsNotExist(err) {
+		t.Errorf("RuntimeDirectory /run/%s still exists after stop (%v)", rt, err)
+	}
+	if _, err := os.Stat("/var/lib/" + st); err != nil {
+		t.Errorf("StateDirectory removed on stop: %v", err)
+	}
+}
+
+// TestStandardOutput checks StandardOutput=file:/append:/truncate:/null and StandardError=.
+func TestStandardOutput(t *testing.T) {
+	dir := t.TempDir()
+	path := func(n string) string { return filepath.Join(dir, n) }
+	for n, content := range map[string]string{"append": "old\n", "truncate": "old\n", "file": "AAAAAAAA\n"} {
+		os.WriteFile(path(n), []byte(content), 0o644)
+	}
+	svc := func(output, extra string) string {
+		return unitFile("Service", "Type=oneshot\nExecStart=/bin/sh -c 'echo x; echo e >&2'\nStandardOutput="+output+"\n"+extra)
+	}
+	units := writeUnits(t, map[string]string{
+		"append.service":   svc("append:"+path("append"), "StandardError=append:"+path("append-err")),
+		"truncate.service": svc("truncate:"+path("truncate"), ""),
+		"file.service":     svc("file:"+path("file"), "StandardError=null"),
+		"null.service":     svc("null", "StandardError=file:"+path("null-err")),
+	})
+	m := startManager(t, units)
+	for _, tc := range []struct {
+		unit   string
+		starts int
+		want   map[string]string
+	}{
+		{"append.service", 2, map[string]string{"append": "old\nx\nx\n", "append-err": "e\ne\n"}},
+		{"truncate.service", 2, map[string]string{"truncate": "x\ne\n"}},
+		{"file.service", 1, map[string]string{"file": "x\nAAAAAA\n"}},
+		{"null.service", 1, map[string]string{"null-err": "e\n"}},
+	} {
+		t.Run(tc.unit, func(t *testing.T) {
+			c := on(t, m)
+			for i := 0; i < tc.starts; i++ {
+				c.start(tc.unit)
+			}
+			for f, want := range tc.want {
+				if got, _ := os.ReadFile(path(f)); string(got) != want {
+					t.Errorf("%s = %q, want %q", f, got, want)
+				}
+			}
+		})
+	}
+}
