@@ -142,6 +142,7 @@ defaults). Beyond that, these differences are accepted:
 		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", k.Units, k.Property, k.Reason)
 	}
 	fmt.Fprintf(&b, "| * | TriggeredBy | %s |\n", difftest.TriggeredByOnlyLoaded)
+	fmt.Fprintf(&b, "| * | UnitFileState | %s |\n", difftest.UnitFileStateByConfigDir)
 	b.WriteString(`
 Dependencies systemd adds that flint does not have (removed from both sides of the
 comparison):

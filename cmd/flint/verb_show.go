@@ -20,9 +20,13 @@ func init() {
 // the control client.
 var runtimeProperties func(g *globals, name string) ([]unit.Property, bool)
 
-// unitFileState, when set, returns the UnitFileState of a unit (enabled, disabled, static,
-// ...) from the [Install] logic of the unit package.
-var unitFileState func(l *unit.Loader, name string) (string, bool)
+// unitFileState returns the UnitFileState of a unit (enabled, disabled, static, ...) as
+// systemctl is-enabled computes it; false when there is no unit file (systemctl then shows
+// an empty UnitFileState).
+var unitFileState = func(l *unit.Loader, name string) (string, bool) {
+	st, err := unit.IsEnabled(l, name)
+	return st, err == nil
+}
 
 const showUsage = `usage: flint show [-p PROP[,PROP...]]... [--property=PROP] [--value] [--all] UNIT...
 

@@ -111,7 +111,12 @@ func TestDifferential(t *testing.T) {
 	loader := unit.NewLoader(unit.System, []string{units})
 	flint := map[string][]unit.Property{}
 	for _, n := range names {
-		flint[n] = unit.Properties(loader.Load(n))
+		u := loader.Load(n)
+		ps := unit.Properties(u)
+		if st, err := unit.IsEnabled(loader, u.Name); err == nil {
+			ps = unit.MergeProperties(u.Type, ps, unit.Property{Name: "UnitFileState", Value: st})
+		}
+		flint[n] = ps
 	}
 
 	reverse := func(dep, prop string) []string {
@@ -195,6 +200,12 @@ func compareUnit(name string, flint []unit.Property, systemd []Property, reverse
 	var out []string
 	for _, prop := range order {
 		f, sys := fv[prop], sv[prop]
+		if prop == "UnitFileState" && len(f) == 1 {
+			switch f[0] {
+			case "enabled", "indirect", "linked", "alias":
+				continue // see UnitFileStateByConfigDir
+			}
+		}
 		// systemctl prints nothing for an empty command or file list.
 		if len(sys) == 0 {
 			if strings.Join(f, "") == "" {
