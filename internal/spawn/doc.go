@@ -38,6 +38,11 @@
 //	native ELF shim      3.3 - 11      1.4 - 2.4  (a second exec)
 //	flint re-exec        14 - 50       7 - 10     (Go runtime start-up of a large binary)
 //
+// The price of the vfork path: the calling goroutine's thread stays inside clone until the
+// child execs (about one exec's time), and the Go runtime cannot preempt it meanwhile, so a
+// garbage collection waiting to stop the world waits that long too; a child that hangs before
+// its exec (chdir into a dead NFS mount) holds the caller for as long.
+//
 // The program's ~70 system calls (mostly resetting signal dispositions) do not show: removing
 // them changed nothing measurable.
 //

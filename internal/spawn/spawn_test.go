@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -340,6 +341,18 @@ func TestConcurrentStarts(t *testing.T) {
 	shims(t, func(t *testing.T) {
 		const n = 40
 		var wg sync.WaitGroup
+		stop := make(chan struct{})
+		defer close(stop)
+		go func() { // collections and stack growth while children are being set up
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					runtime.GC()
+				}
+			}
+		}()
 		errs := make(chan error, n)
 		for i := 0; i < n; i++ {
 			wg.Add(1)
