@@ -40,7 +40,7 @@ func (m *Manager) handleRequest(req *api.Request, uid int, send func(*api.Respon
 	}
 	switch req.Verb {
 	case "ping":
-		reply(map[string]any{"pid": syscall.Getpid()}, nil)
+		reply(map[string]any{"pid": syscall.Getpid(), "start_monotonic_usec": monotonicUsec(m.bootTime)}, nil)
 	case "start", "stop", "restart", "reload", "try-restart", "reload-or-restart":
 		res, err := m.runJobs(req)
 		reply(res, err)
@@ -99,59 +99,49 @@ type reqError struct {
 
 func (e *reqError) Error() string { return e.msg }
 
-// runJobs enqueues one job per unit and (unless no_block) waits for all of them.
+// runJobs enqueues one job per unit and (unless no_block) waits for all of them. It answers
+// one JobResult per unit, in order: a unit whose job cannot be enqueued (not found, masked,
+// refused, reload not applicable) gets Error, the others their job's result and, on failure,
+// the unit's Result, from which the client words systemctl's message.
 func (m *Manager) runJobs(req *api.Request) ([]api.JobResult, error) {
 	if len(req.Units) == 0 {
-		return nil, &reqError{"bad-request", "too few arguments: no unit given"}
+		return nil, &reqError{"bad-request", "Too few arguments."}
 	}
 	type pending struct {
-		name string
-		ch   chan string
+		idx int
+		ch  chan string
 	}
+	out := make([]api.JobResult, len(req.Units))
 	var ps []pending
-	var err error
 	m.call(func() {
-		for _, n := range req.Units {
+		for i, n := range req.Units {
 			n = normalizeName(n)
+			out[i] = api.JobResult{Unit: n, Job: req.Verb}
 			u := m.load(n)
-			if (req.Verb == "start" || req.Verb == "restart" || req.Verb == "reload-or-restart" || req.Verb == "reload") && !u.loaded() {
-				msg := fmt.Sprintf("Unit %s not found.", n)
-				switch u.cfg.LoadState {
-				case unit.Masked:
-					msg = fmt.Sprintf("Unit %s is masked.", n)
-				case unit.BadSetting, unit.LoadError:
-					msg = fmt.Sprintf("Unit %s has a bad unit file setting: %s", n, u.cfg.LoadError)
-				}
-				err = &reqError{"not-found", "Failed to " + req.Verb + " " + n + ": " + msg}
-				return
-			}
-			if u.cfg.Unit.RefuseManualStart && (req.Verb == "start" || req.Verb == "restart") {
-				err = &reqError{"refused", fmt.Sprintf("Failed to %s %s: Operation refused, unit %s may be requested by dependency only (it is configured to refuse manual start/stop).", req.Verb, n, n)}
-				return
-			}
-			if u.cfg.Unit.RefuseManualStop && req.Verb == "stop" {
-				err = &reqError{"refused", fmt.Sprintf("Failed to stop %s: Operation refused, unit %s may be requested by dependency only (it is configured to refuse manual start/stop).", n, n)}
-				return
+			out[i].Unit = u.Name
+			if code, msg := jobRefusal(u, req.Verb); code != "" {
+				out[i].Error, out[i].ErrorCode = msg, code
+				continue
 			}
 			ch := make(chan string, 1)
-			ps = append(ps, pending{u.Name, ch})
+			ps = append(ps, pending{i, ch})
 			if req.Verb == "stop" && u.svc != nil {
 				u.svc.stopRequested = true
 			}
-			m.enqueue(req.Verb, u, "replace", func(r string) { ch <- r })
+			m.enqueue(req.Verb, u, "replace", func(r string) {
+				select {
+				case ch <- r:
+				default:
+				}
+			})
 		}
 	})
-	if err != nil {
-		return nil, err
-	}
-	var out []api.JobResult
 	if req.NoBlock {
 		for _, p := range ps {
-			out = append(out, api.JobResult{Unit: p.name, Job: req.Verb, Result: "queued"})
+			out[p.idx].Result = "queued"
 		}
 		return out, nil
 	}
-	var failed []string
 	for _, p := range ps {
 		var r string
 		select {
@@ -159,23 +149,62 @@ func (m *Manager) runJobs(req *api.Request) ([]api.JobResult, error) {
 		case <-m.quit:
 			r = "canceled"
 		}
-		out = append(out, api.JobResult{Unit: p.name, Job: req.Verb, Result: r})
+		out[p.idx].Result = r
 		if r != "done" && r != "skipped" {
-			var u *Unit
-			m.call(func() { u = m.units[p.name] })
-			if u != nil {
-				failed = append(failed, jobError(u, req.Verb, r))
-			} else {
-				failed = append(failed, fmt.Sprintf("Job for %s %s.", p.name, r))
-			}
+			name := out[p.idx].Unit
+			m.call(func() {
+				if u := m.units[name]; u != nil {
+					out[p.idx].UnitResult = u.result
+				}
+			})
 		}
 	}
-	if len(failed) > 0 {
-		b, _ := json.Marshal(out)
-		_ = b
-		return out, &reqError{"job-failed", strings.Join(failed, "\n")}
-	}
 	return out, nil
+}
+
+// jobRefusal says why a job of this verb cannot be enqueued for u, as systemd's bus API
+// refuses it (the client prints "Failed to VERB UNIT: MSG"); "" if it can.
+func jobRefusal(u *Unit, verb string) (code, msg string) {
+	n := u.Name
+	starts := verb != "stop"
+	if starts && !u.loaded() {
+		switch u.cfg.LoadState {
+		case unit.Masked:
+			return "masked", fmt.Sprintf("Unit %s is masked.", n)
+		case unit.BadSetting, unit.LoadError:
+			return "bad-setting", fmt.Sprintf("Unit %s has a bad unit file setting.", n)
+		}
+		return "not-found", fmt.Sprintf("Unit %s not found.", n)
+	}
+	if verb == "stop" && u.cfg.LoadState == unit.NotFound && isInactiveOrFailed(u.activeState()) && u.job == nil {
+		return "not-loaded", fmt.Sprintf("Unit %s not loaded.", n)
+	}
+	refused := fmt.Sprintf("Operation refused, unit %s may be requested by dependency only (it is configured to refuse manual start/stop).", n)
+	switch verb {
+	case "start", "restart", "try-restart", "reload-or-restart":
+		if u.cfg.Unit.RefuseManualStart {
+			return "refused", refused
+		}
+	case "stop":
+		if u.cfg.Unit.RefuseManualStop {
+			return "refused", refused
+		}
+	}
+	if (verb == "restart" || verb == "try-restart") && u.cfg.Unit.RefuseManualStop {
+		return "refused", refused
+	}
+	if verb == "reload" && !canReload(u) {
+		return "not-applicable", fmt.Sprintf("Job type reload is not applicable for unit %s.", n)
+	}
+	return "", ""
+}
+
+// canReload: only services with ExecReload= (or Type=notify-reload) can reload.
+func canReload(u *Unit) bool {
+	if u.cfg.Service == nil {
+		return false
+	}
+	return len(u.cfg.Service.ExecReload) > 0 || u.cfg.Service.Type == unit.NotifyReload
 }
 
 // normalizeName adds ".service" to a name without a unit suffix, as systemctl does.

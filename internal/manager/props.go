@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/flint-init/flint/internal/api"
 	"github.com/flint-init/flint/unit"
 )
@@ -30,6 +32,14 @@ func (m *Manager) properties(u *Unit) []api.Property {
 	add("ActiveExitTimestamp", systemdTimestamp(u.activeExit))
 	add("InactiveEnterTimestamp", systemdTimestamp(u.inactiveEnter))
 	add("InactiveExitTimestamp", systemdTimestamp(u.inactiveExit))
+	for _, ts := range []struct {
+		name string
+		t    time.Time
+	}{{"StateChangeTimestampMonotonic", u.stateChange}, {"ActiveEnterTimestampMonotonic", u.activeEnter},
+		{"ActiveExitTimestampMonotonic", u.activeExit}, {"InactiveEnterTimestampMonotonic", u.inactiveEnter},
+		{"InactiveExitTimestampMonotonic", u.inactiveExit}} {
+		add(ts.name, strconv.FormatInt(monotonicUsec(ts.t), 10))
+	}
 	add("InvocationID", u.invocationID)
 	add("ConditionResult", unit.FormatBool(u.conditionResult || u.conditionFailed == ""))
 	if u.job != nil {
@@ -79,3 +89,17 @@ func (m *Manager) properties(u *Unit) []api.Property {
 }
 
 func readFileSmall(p string) ([]byte, error) { return os.ReadFile(p) }
+
+// monotonicUsec converts t to CLOCK_MONOTONIC microseconds (systemd's *TimestampMonotonic
+// properties); 0 for the zero time.
+func monotonicUsec(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		return 0
+	}
+	now := ts.Nano() / 1000
+	return now - time.Since(t).Microseconds()
+}
