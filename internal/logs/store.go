@@ -141,10 +141,11 @@ func (s *Store) Append(l Line) {
 }
 
 // FormatLine is the text form used in log files:
-// "2006-01-02T15:04:05.000000Z07:00 UNIT[PID] STREAM <PRIORITY> TEXT".
+// "2006-01-02T15:04:05.000000Z07:00 UNIT[PID] STREAM <PRIORITY> TEXT", one line per Line: a
+// newline inside TEXT (possible only in the manager's own messages) is written as "\n".
 func FormatLine(l Line) string {
 	return fmt.Sprintf("%s %s[%d] %s <%d> %s", l.Time.Format("2006-01-02T15:04:05.000000Z07:00"),
-		l.Unit, l.PID, l.Stream, l.Priority, l.Text)
+		l.Unit, l.PID, l.Stream, l.Priority, strings.ReplaceAll(l.Text, "\n", `\n`))
 }
 
 // writeFile appends l to its unit's file; s.mu is held.

@@ -218,7 +218,7 @@ func TestLogFiles(t *testing.T) {
 	s := NewStore(2, dir)
 	at := time.Date(2026, 11, 25, 12, 0, 0, 123456000, time.UTC)
 	s.Append(Line{Time: at, Unit: "foo.service", Stream: "stdout", PID: 42, Priority: 6, Text: "hello"})
-	s.Append(Line{Time: at, Unit: "foo.service", Stream: "manager", Priority: 5, Text: "Started."})
+	s.Append(Line{Time: at, Unit: "foo.service", Stream: "manager", Priority: 5, Text: "Started.\nsecond line"})
 	s.Append(Line{Time: at, Unit: "foo.service", Stream: "stderr", PID: 42, Priority: 3, Text: "third, beyond the ring"})
 	s.Append(Line{Time: at, Unit: "../evil", Stream: "manager", Text: "kept inside dir"})
 	if err := s.Close(); err != nil {
