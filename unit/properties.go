@@ -31,10 +31,12 @@ func Properties(u *Unit) []Property {
 		case u.Service != nil:
 			serviceProperties(&ps, u.Service)
 			execProperties(&ps, u, &u.Service.Exec)
+			ps.bool("NonBlocking", u.Service.NonBlocking)
 			killProperties(&ps, &u.Service.Kill)
 		case u.Socket != nil:
 			socketProperties(&ps, u)
 			execProperties(&ps, u, &u.Socket.Exec)
+			ps.bool("NonBlocking", false) // NonBlocking= is a [Service] setting in flint
 			killProperties(&ps, &u.Socket.Kill)
 		}
 	}
@@ -452,7 +454,12 @@ func unitProperties(p *propList, u *Unit, loaded bool) {
 	p.add("SuccessActionExitStatus", exitStatusOrNotSet(s.SuccessActionExitStatus))
 	p.add("RebootArgument", s.RebootArgument)
 	p.add("CollectMode", orDefault(s.CollectMode, "inactive"))
+	p.bool("CanStart", !s.RefuseManualStart)
+	p.bool("CanStop", !s.RefuseManualStop)
 	p.bool("CanIsolate", (u.Type == TypeTarget || u.Type == TypeService) && s.AllowIsolate)
+	p.bool("CanFreeze", u.Type == TypeService)
+	p.bool("Transient", false)
+	p.bool("Perpetual", false)
 	p.bool("CanReload", u.Service != nil && len(u.Service.ExecReload) > 0)
 }
 
