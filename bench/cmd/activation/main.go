@@ -23,6 +23,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 	"time"
 )
@@ -286,9 +287,9 @@ func (b *bench) restartTest() {
 			}
 			sent, failed, elapsed, err := underRestarts(m.sock, b.rate, b.restarts, time.Second, m.restart)
 			if err == nil {
-				r.cells[side] = cell{v: float64(failed), ok: true}
-				b.notes = append(b.notes, fmt.Sprintf("%s: %d of %d requests failed (%.0f req/s achieved)",
-					side, failed, sent, float64(sent)/elapsed.Seconds()))
+				r.cells[side] = cell{v: float64(total(failed)), ok: true}
+				b.notes = append(b.notes, fmt.Sprintf("%s: %d of %d requests failed (%.0f req/s achieved)%s",
+					side, total(failed), sent, float64(sent)/elapsed.Seconds(), kinds(failed)))
 			}
 			return err
 		})
@@ -296,6 +297,22 @@ func (b *bench) restartTest() {
 			b.record(r, side, 0, err)
 		}
 	}
+}
+
+// kinds renders failure counts by kind, e.g. ": 2× EOF, 1× connection reset by peer".
+func kinds(failed map[string]int) string {
+	if len(failed) == 0 {
+		return ""
+	}
+	var ks []string
+	for k := range failed {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	for i, k := range ks {
+		ks[i] = fmt.Sprintf("%d× %s", failed[k], k)
+	}
+	return ": " + strings.Join(ks, ", ")
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -131,10 +132,12 @@ func throughput(addr string, conc int, d time.Duration) (float64, int64) {
 
 // underRestarts sends rate requests per second (each a new connection to the unix socket, one
 // line echoed) for the whole test, restarting the service `restarts` times at equal intervals,
-// and returns how many requests were sent, how many failed, and the time it took.
-func underRestarts(sock string, rate, restarts int, every time.Duration, restart func() error) (sent, failed int64, elapsed time.Duration, err error) {
+// and returns how many requests were sent, how many failed (by kind of error), and the time it
+// took.
+func underRestarts(sock string, rate, restarts int, every time.Duration, restart func() error) (sent int64, failed map[string]int, elapsed time.Duration, err error) {
 	start := time.Now()
-	var nFailed atomic.Int64
+	var mu sync.Mutex
+	failed = map[string]int{}
 	var wg sync.WaitGroup
 	stop, tickerDone := make(chan struct{}), make(chan struct{})
 	go func() {
@@ -152,7 +155,9 @@ func underRestarts(sock string, rate, restarts int, every time.Duration, restart
 					go func() {
 						defer wg.Done()
 						if _, err := firstByte(sock, 5*time.Second); err != nil {
-							nFailed.Add(1)
+							mu.Lock()
+							failed[errorKind(err)]++
+							mu.Unlock()
 						}
 					}()
 				}
@@ -170,5 +175,25 @@ func underRestarts(sock string, rate, restarts int, every time.Duration, restart
 	<-tickerDone // sent is final, and no wg.Add can follow
 	elapsed = time.Since(start)
 	wg.Wait()
-	return sent, nFailed.Load(), elapsed, err
+	return sent, failed, elapsed, err
+}
+
+// errorKind names a request failure by its innermost cause ("connection refused", "EOF", ...).
+func errorKind(err error) string {
+	for {
+		u := errors.Unwrap(err)
+		if u == nil {
+			return err.Error()
+		}
+		err = u
+	}
+}
+
+// total is the number of failures of all kinds.
+func total(failed map[string]int) int {
+	n := 0
+	for _, c := range failed {
+		n += c
+	}
+	return n
 }
