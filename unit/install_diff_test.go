@@ -58,6 +58,10 @@ func setupInstallRoot(t *testing.T, root, linkPrefix string) {
 	must(os.WriteFile(filepath.Join(root, "opt/linked.service"),
 		[]byte("[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n"), 0o644))
 	must(os.Symlink(linkPrefix+"/opt/linked.service", filepath.Join(etc, "linked.service")))
+	for _, n := range []string{"path.service", "path2.service"} {
+		must(os.WriteFile(filepath.Join(root, "opt", n),
+			[]byte("[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n"), 0o644))
+	}
 	must(os.Symlink("/dev/null", filepath.Join(etc, "masked.service")))
 	must(os.Symlink(linkPrefix+"/lib/systemd/system/alias-target.service", filepath.Join(etc, "al.service")))
 	// a unit file in the config directory itself
@@ -111,6 +115,8 @@ func flintInstallCmd(l *Loader, op string, names []string) (string, int) {
 		ch, err = Mask(l, names)
 	case "unmask":
 		ch, err = Unmask(l, names)
+	case "link":
+		ch, err = Link(l, names)
 	}
 	for _, c := range ch {
 		fmt.Fprintln(&b, c)
@@ -176,6 +182,10 @@ func TestInstallDifferential(t *testing.T) {
 		{"enable", []string{"ind.service"}},
 		{"enable", []string{"local.socket", "tal@.service", "badalias.service"}},
 		{"enable", []string{"tal@x.service", "loop1.service"}},
+		{"enable", []string{"ROOT/opt/path.service"}},
+		{"enable", []string{"ROOT/opt/path.service"}},
+		{"enable", []string{"ROOT/opt/nope.service"}},
+		{"link", []string{"ROOT/opt/path2.service"}},
 	} {
 		steps = append(steps, s)
 	}
@@ -198,6 +208,7 @@ func TestInstallDifferential(t *testing.T) {
 		{"disable", []string{"static.service"}},
 		{"disable", []string{"local.socket", "tal@.service", "loop2.service"}},
 		{"disable", []string{"badalias.service", "tal@x.service"}},
+		{"disable", []string{"path.service", "path2.service"}},
 	} {
 		steps = append(steps, s)
 	}
@@ -214,7 +225,12 @@ func TestInstallDifferential(t *testing.T) {
 	for i, s := range steps {
 		name := fmt.Sprintf("%02d-%s-%s", i, s.op, strings.Join(s.names, ","))
 		t.Run(name, func(t *testing.T) {
-			cmd := exec.Command(systemctl, append([]string{"--root=" + rootS, "--no-pager", s.op}, s.names...)...)
+			var namesS, namesF []string // ROOT/ is the root for systemctl --root, a real path for flint
+			for _, n := range s.names {
+				namesS = append(namesS, strings.TrimPrefix(n, "ROOT"))
+				namesF = append(namesF, strings.Replace(n, "ROOT", rootF, 1))
+			}
+			cmd := exec.Command(systemctl, append([]string{"--root=" + rootS, "--no-pager", s.op}, namesS...)...)
 			cmd.Env = append(os.Environ(), "SYSTEMD_LOG_COLOR=0", "SYSTEMD_COLORS=0", "LC_ALL=C.UTF-8")
 			cmd.Env = filterEnv(cmd.Env, "SYSTEMD_UNIT_PATH")
 			out, err := cmd.CombinedOutput()
@@ -224,7 +240,7 @@ func TestInstallDifferential(t *testing.T) {
 			} else if err != nil {
 				t.Fatal(err)
 			}
-			outF, rcF := flintInstallCmd(l, s.op, s.names)
+			outF, rcF := flintInstallCmd(l, s.op, namesF)
 			sortLines := s.op == "disable" // systemctl removes in readdir order
 			if a, b := norm(string(out), rootS, sortLines), norm(outF, rootF, sortLines); a != b {
 				t.Errorf("output differs\nsystemctl:\n%s\nflint:\n%s", a, b)

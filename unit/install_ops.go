@@ -28,6 +28,17 @@ func Enable(l *Loader, names []string) ([]Change, error) {
 	}
 	var queue []item
 	seen := map[string]bool{}
+	// Absolute paths are linked into the config dir first, as systemctl enable does.
+	names = append([]string(nil), names...)
+	for i, n := range names {
+		if !filepath.IsAbs(n) {
+			continue
+		}
+		if err := in.link(n); err != nil {
+			return in.changes, err
+		}
+		names[i] = filepath.Base(n)
+	}
 	addAlso := func(info *installInfo) {
 		for _, a := range info.also {
 			if !seen[a] {
@@ -161,6 +172,39 @@ func (in *installer) apply(info *installInfo) (int, error) {
 		keep(in.createSymlink(info.path, filepath.Join(in.config, info.name), false))
 	}
 	return rules, firstErr
+}
+
+// Link makes unit files outside the search path available by symlinking them into the
+// config directory under their own name, as `systemctl link`. Each path must be absolute
+// and name a unit file; a file already in the search path is left alone.
+func Link(l *Loader, paths []string) ([]Change, error) {
+	defer l.Reload()
+	in := newInstaller(l, "link")
+	for _, p := range paths {
+		if err := in.link(p); err != nil {
+			return in.changes, err
+		}
+	}
+	return in.changes, nil
+}
+
+func (in *installer) link(p string) error {
+	p = filepath.Clean(p)
+	if !filepath.IsAbs(p) {
+		return &InstallError{Msg: fmt.Sprintf("Failed to %s unit, path \"%s\" is not absolute.", in.op, p)}
+	}
+	name := filepath.Base(p)
+	if !IsValidName(name) {
+		return &InstallError{Msg: fmt.Sprintf("Failed to %s unit, \"%s\" is not a valid unit name.", in.op, name)}
+	}
+	fi, err := os.Stat(p)
+	if err != nil || !fi.Mode().IsRegular() {
+		return &InstallError{Msg: fmt.Sprintf("Failed to %s unit, unit %s does not exist.", in.op, p), Err: ErrNotFound}
+	}
+	if inPath(p, in.l.path) {
+		return nil
+	}
+	return in.createSymlink(p, filepath.Join(in.config, name), false)
 }
 
 // Disable removes every symlink in the config directory that points to the units of names

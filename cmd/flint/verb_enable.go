@@ -17,6 +17,8 @@ func init() {
 		run: func(g *globals, a []string) int { return runInstallVerb(g, "disable", a, os.Stdout, os.Stderr) }})
 	register(&verb{name: "mask", summary: "mask units (link them to /dev/null)",
 		run: func(g *globals, a []string) int { return runInstallVerb(g, "mask", a, os.Stdout, os.Stderr) }})
+	register(&verb{name: "link", summary: "link unit files from outside the unit path into it",
+		run: func(g *globals, a []string) int { return runInstallVerb(g, "link", a, os.Stdout, os.Stderr) }})
 	register(&verb{name: "unmask", summary: "unmask units",
 		run: func(g *globals, a []string) int { return runInstallVerb(g, "unmask", a, os.Stdout, os.Stderr) }})
 }
@@ -44,7 +46,7 @@ func mangleName(n string) string {
 	return n + ".service"
 }
 
-// runInstallVerb implements enable, disable, mask and unmask with systemctl's output (the
+// runInstallVerb implements enable, disable, mask, unmask and link with systemctl's output (the
 // changes on stderr, one line each) and exit codes (1 on failure).
 func runInstallVerb(g *globals, op string, args []string, stdout, stderr io.Writer) int {
 	now, quiet := false, false
@@ -82,6 +84,8 @@ func runInstallVerb(g *globals, op string, args []string, stdout, stderr io.Writ
 		changes, err = unit.Mask(l, names)
 	case "unmask":
 		changes, err = unit.Unmask(l, names)
+	case "link":
+		changes, err = unit.Link(l, names)
 	}
 	if !quiet {
 		for _, c := range changes {
