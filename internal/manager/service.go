@@ -46,6 +46,7 @@ type serviceRT struct {
 	restartGen     int
 	notifyReady    bool
 	mainCommand    string
+	limitHit       bool // the last start was refused by StartLimitBurst= (fails its sockets)
 	mainIgnore     bool // the main command has the '-' prefix: its failure counts as success
 }
 
@@ -161,10 +162,19 @@ func (m *Manager) svcStart(u *Unit) {
 	if m.startLimitHit(u) {
 		m.consolef("[FAILED] %s: Start request repeated too quickly.", u.Name)
 		m.logUnit(u, "Start request repeated too quickly.")
-		u.result = "start-limit-hit"
+		// As systemd, the first failure stays the unit's result (a service that kept exiting
+		// with 1 shows Result=exit-code); the limit is remembered apart for its sockets.
+		if u.result == "success" {
+			u.result = "start-limit-hit"
+		}
+		s.limitHit = true
 		m.setState(u, "failed")
+		for _, sock := range m.socketsOf(u) {
+			m.socketServiceStopped(sock, u)
+		}
 		return
 	}
+	s.limitHit = false
 	u.result = "success"
 	u.invocationID = newInvocationID()
 	s.stopRequested = false

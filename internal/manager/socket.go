@@ -256,7 +256,7 @@ func (m *Manager) socketServiceStopped(sock *Unit, svc *Unit) {
 	if sock.sub != "running" && sock.sub != "listening" {
 		return
 	}
-	if svc.result == "start-limit-hit" {
+	if svc.svc != nil && svc.svc.limitHit {
 		m.consolef("%s: Failed with result 'service-start-limit-hit'.", sock.Name)
 		m.logUnit(sock, "Failed with result 'service-start-limit-hit'.")
 		sock.result = "service-start-limit-hit"
