@@ -18,6 +18,9 @@ type globals struct {
 	user    bool     // --user
 	noPager bool
 	output  string // --output=json|short
+	// systemctl: invoked under the name systemctl (multi-call); a verb that needs a manager
+	// then is ignored with a warning when none runs, as systemctl does in a chroot.
+	systemctl bool
 }
 
 // parseGlobals takes the global options wherever they appear and returns the rest in order.
@@ -65,6 +68,13 @@ func parseGlobals(args []string) (*globals, []string, error) {
 			}
 			g.output = v
 		default:
+			if len(rest) == 0 && !strings.HasPrefix(a, "-") {
+				if v, ok := verbs[a]; ok && v.rawArgs {
+					rest = append(rest, args[i:]...)
+					i = len(args)
+					continue
+				}
+			}
 			rest = append(rest, a)
 		}
 	}

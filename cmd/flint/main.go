@@ -14,6 +14,9 @@ type verb struct {
 	name    string
 	summary string
 	run     func(g *globals, args []string) int
+	// rawArgs: the arguments after the verb are the verb's own (a command line to run);
+	// global options are not looked for among them.
+	rawArgs bool
 }
 
 var verbs = map[string]*verb{}
@@ -33,16 +36,11 @@ func run(argv []string) int {
 	}
 	switch filepath.Base(argv[0]) {
 	case "systemctl":
-		// multi-call: behave as the systemctl subset
+		// multi-call: behave as the systemctl subset (see systemctl.go)
+		return runSystemctl(argv)
 	case "systemd-socket-activate":
-		if v, ok := verbs["activate"]; ok {
-			g, rest, err := parseGlobals(argv[1:])
-			if err != nil {
-				fmt.Fprintln(os.Stderr, "flint:", err)
-				return 2
-			}
-			return v.run(g, rest)
-		}
+		// multi-call: every argument is the tool's own
+		return runActivate(argv[1:], os.Stderr)
 	}
 	g, rest, err := parseGlobals(argv[1:])
 	if err != nil {

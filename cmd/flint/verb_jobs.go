@@ -3,7 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"strings"
 
 	"github.com/flint-init/flint/client"
 )
@@ -22,6 +24,13 @@ func init() {
 	}
 }
 
+const jobUsage = `usage: %[1]s %[2]s [--no-block] UNIT...
+
+%[3]s. Without --no-block, wait until the jobs are done and report failures as systemctl
+does. Exit status: 0 on success, 1 if a job failed, 3 if the operation does not apply to
+the unit, 4 if it was refused, 5 if the unit does not exist.
+`
+
 func runJobVerb(g *globals, name string, args []string) int {
 	noBlock := false
 	var units []string
@@ -29,12 +38,13 @@ func runJobVerb(g *globals, name string, args []string) int {
 		switch a {
 		case "--no-block":
 			noBlock = true
+		case "-q", "--quiet", "--no-ask-password", "--no-pager", "--system":
 		case "-h", "--help":
-			fmt.Printf("usage: flint %s [--no-block] UNIT...\n", name)
+			fmt.Printf(jobUsage, progName(), name, verbs[name].summary)
 			return 0
 		default:
 			if len(a) > 1 && a[0] == '-' {
-				fmt.Fprintf(os.Stderr, "flint %s: unknown option %s\n", name, a)
+				fmt.Fprintf(os.Stderr, "%s %s: unknown option %s\n", progName(), name, a)
 				return 2
 			}
 			units = append(units, a)
@@ -45,11 +55,91 @@ func runJobVerb(g *globals, name string, args []string) int {
 		return 1
 	}
 	c := client.New(g.control)
-	_, err := c.Jobs(name, units, noBlock)
+	res, err := c.Jobs(name, units, noBlock)
 	if err != nil {
+		if g.systemctl && errors.Is(err, client.ErrNoManager) {
+			fmt.Fprintf(os.Stderr, "No flint manager is running, ignoring command '%s'.\n", name)
+			return 0
+		}
 		return reportClientError(err)
 	}
-	return 0
+	return reportJobs(os.Stderr, res)
+}
+
+// reportJobs prints systemctl's messages for refused and failed jobs and returns its exit
+// status: the first refusal's code (5 not found, 4 refused, 3 not applicable, 1 otherwise),
+// overridden by 1 when a job failed.
+func reportJobs(w io.Writer, res []client.JobResult) int {
+	code := 0
+	failed := false
+	for _, r := range res {
+		if r.Error != "" {
+			fmt.Fprintf(w, "Failed to %s %s: %s\n", r.Job, r.Unit, r.Error)
+			if r.ErrorCode == "bad-setting" || r.ErrorCode == "refused" {
+				fmt.Fprintf(w, "See system logs and '%s status %s' for details.\n", progName(), r.Unit)
+			}
+			if code == 0 {
+				code = map[string]int{"not-found": 5, "not-loaded": 5, "refused": 4, "not-applicable": 3}[r.ErrorCode]
+				if code == 0 {
+					code = 1
+				}
+			}
+			continue
+		}
+		if msg := jobFailureMessage(r); msg != "" {
+			fmt.Fprintln(w, msg)
+			failed = true
+		}
+	}
+	if failed {
+		return 1
+	}
+	return code
+}
+
+// serviceResultExplanations are systemctl's words for a service's Result after a failed job.
+var serviceResultExplanations = map[string]string{
+	"resources":   "of unavailable resources or another system error",
+	"protocol":    "the service did not take the steps required by its unit configuration",
+	"timeout":     "a timeout was exceeded",
+	"exit-code":   "the control process exited with error code",
+	"signal":      "a fatal signal was delivered to the control process",
+	"core-dump":   "a fatal signal was delivered causing the control process to dump core",
+	"watchdog":    "the service failed to send watchdog ping",
+	"start-limit": "start of the service was attempted too often",
+}
+
+// jobFailureMessage is what systemctl prints for a job result ("" for done and skipped).
+func jobFailureMessage(r client.JobResult) string {
+	n := r.Unit
+	switch r.Result {
+	case "done", "skipped", "queued", "":
+		return ""
+	case "canceled":
+		return fmt.Sprintf("Job for %s canceled.", n)
+	case "timeout":
+		return fmt.Sprintf("Job for %s timed out.", n)
+	case "dependency":
+		return fmt.Sprintf("A dependency job for %s failed. See '%s logs' for details.", n, "flint")
+	case "invalid":
+		return fmt.Sprintf("%s is not active, cannot reload.", n)
+	case "assert":
+		return fmt.Sprintf("Assertion failed on job for %s.", n)
+	case "unsupported":
+		return fmt.Sprintf("Operation on or unit type of %s not supported on this system.", n)
+	case "collected":
+		return fmt.Sprintf("Queued job for %s was garbage collected.", n)
+	case "once":
+		return fmt.Sprintf("Unit %s was started already once and can't be started again.", n)
+	}
+	if !strings.HasSuffix(n, ".service") {
+		return "Job failed. See \"flint logs\" for details."
+	}
+	see := fmt.Sprintf("See \"%s status %s\" and \"flint logs -u %s\" for details.", progName(), n, n)
+	if e, ok := serviceResultExplanations[r.UnitResult]; ok {
+		return fmt.Sprintf("Job for %s failed because %s.\n%s", n, e, see)
+	}
+	return fmt.Sprintf("Job for %s failed.\n%s", n, see)
 }
 
 // reportClientError prints err as systemctl would and returns the exit code.

@@ -49,11 +49,23 @@ type Response struct {
 	Data  json.RawMessage `json:"data,omitempty"`
 }
 
-// JobResult is the outcome of one job, as systemctl reports it.
+// JobResult is the outcome of one job, as systemctl reports it. A job verb answers with one
+// JobResult per unit named, in order, and no error: a unit whose job could not even be
+// enqueued has Error set (and Result empty).
 type JobResult struct {
-	Unit   string `json:"unit"`
-	Job    string `json:"job"`    // start, stop, ...
-	Result string `json:"result"` // done, failed, canceled, timeout, dependency, skipped, invalid, assert, unsupported
+	Unit string `json:"unit"`
+	Job  string `json:"job"` // start, stop, ...
+	// Result is the job's result: done, failed, canceled, timeout, dependency, skipped,
+	// invalid, assert, unsupported; "queued" with no_block.
+	Result string `json:"result,omitempty"`
+	// UnitResult is the unit's own Result property after a failed job (exit-code, signal,
+	// timeout, core-dump, start-limit-hit, resources, ...), from which systemctl words its
+	// message.
+	UnitResult string `json:"unit_result,omitempty"`
+	// Error is why no job was enqueued ("Unit foo.service not found."), with ErrorCode one of
+	// not-found, not-loaded, masked, bad-setting, refused, not-applicable.
+	Error     string `json:"error,omitempty"`
+	ErrorCode string `json:"error_code,omitempty"`
 }
 
 // Property is a systemd-named property with its systemctl-formatted value.
