@@ -168,7 +168,9 @@ func runActivation(t *testing.T, activator []string, c activateCase, port int, d
 		}
 	} else {
 		// Let the activator log the child's exit, then stop it.
-		waitFor(5*time.Second, func() bool { return strings.Contains(stderr.String(), "died with code") && strings.Count(stderr.String(), "Spawned") == 1 })
+		waitFor(5*time.Second, func() bool {
+			return strings.Contains(stderr.String(), "died with code") && strings.Count(stderr.String(), "Spawned") == 1
+		})
 	}
 	a.log = normaliseLog(stderr.String(), a.report.PID, port, dir)
 	return a
