@@ -97,6 +97,9 @@ func fmtSpan(us int64) string {
 	case d >= time.Millisecond:
 		return fmt.Sprintf("%dms", d.Milliseconds())
 	}
+	if us == 0 {
+		return "0"
+	}
 	return fmt.Sprintf("%dus", us)
 }
 
@@ -149,7 +152,7 @@ func printChain(w io.Writer, times map[string]*unitTimes, t *unitTimes, branches
 	b.WriteString(t.name)
 	if t.activated > 0 {
 		fmt.Fprintf(&b, " @%s", fmtSpan(t.activated))
-		if d := t.activated - t.activating; t.activating > 0 && d > 0 {
+		if d := t.activated - t.activating; t.activating > 0 && d >= 1000 {
 			fmt.Fprintf(&b, " +%s", fmtSpan(d))
 		}
 	} else if t.activating > 0 {

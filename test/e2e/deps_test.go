@@ -1,0 +1,123 @@
+package e2e
+
+import (
+	"encoding/xml"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestShutdownOrder: on SIGTERM units stop in reverse start order, services before the sockets
+// that activate them, and flint exits 0.
+func TestShutdownOrder(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "stops.log")
+	stopPost := func(name string) string {
+		return "ExecStopPost=/bin/sh -c 'echo " + name + " >> " + log + "'\n"
+	}
+	units := writeUnits(t, map[string]string{
+		"db.service":   "[Unit]\nDescription=db\n[Service]\nExecStart=/bin/sleep 60\n" + stopPost("db"),
+		"app.service":  "[Unit]\nDescription=app\nRequires=db.service\nAfter=db.service\n[Service]\nExecStart=/bin/sleep 60\n" + stopPost("app"),
+		"web.service":  "[Unit]\nDescription=web\nWants=app.service\nAfter=app.service\n[Service]\nExecStart=/bin/sleep 60\n" + stopPost("web"),
+		"web.socket":   "[Unit]\nDescription=web socket\n[Socket]\nListenStream=" + filepath.Join(dir, "web.sk") + "\n" + stopPost("web.socket"),
+		"stack.target": "[Unit]\nDescription=stack\nWants=web.service web.socket\n",
+	})
+	m := startManager(t, units)
+	if out, code := m.flint("start", "stack.target"); code != 0 {
+		t.Fatalf("start: %d %s", code, out)
+	}
+	for _, u := range []string{"db.service", "app.service", "web.service", "web.socket"} {
+		if out, code := m.flint("is-active", u); code != 0 {
+			t.Fatalf("%s not active: %s", u, out)
+		}
+	}
+	if code := m.terminate(); code != 0 {
+		t.Fatalf("flint run exited %d after SIGTERM", code)
+	}
+	data, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Fields(string(data))
+	want := []string{"web", "app", "db"}
+	var services []string
+	for _, g := range got {
+		if g != "web.socket" {
+			services = append(services, g)
+		}
+	}
+	if strings.Join(services, " ") != strings.Join(want, " ") {
+		t.Errorf("services stopped in order %v, want %v", services, want)
+	}
+	if indexOf(got, "web.socket") < indexOf(got, "web") {
+		t.Errorf("web.socket stopped before web.service: %v", got)
+	}
+}
+
+func indexOf(list []string, s string) int {
+	for i, x := range list {
+		if x == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// TestDependencyVerbs: list-dependencies, analyze critical-chain/plot/dot against a running
+// manager.
+func TestDependencyVerbs(t *testing.T) {
+	units := writeUnits(t, map[string]string{
+		"base.service":  "[Unit]\nDescription=base\n[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/sleep 0.2\n",
+		"top.service":   "[Unit]\nDescription=top\nRequires=base.service\nAfter=base.service\nWants=extra.service\n[Service]\nExecStart=/bin/sleep 60\n",
+		"extra.service": "[Unit]\nDescription=extra\n[Service]\nExecStart=/bin/sleep 60\n",
+		"all.target":    "[Unit]\nDescription=all\nWants=top.service\nAfter=top.service\n",
+	})
+	m := startManager(t, units)
+	if out, code := m.flint("start", "all.target"); code != 0 {
+		t.Fatalf("start: %d %s", code, out)
+	}
+	out, code := m.flint("list-dependencies", "top.service")
+	if code != 0 || !strings.Contains(out, "base.service") || !strings.Contains(out, "extra.service") {
+		t.Errorf("list-dependencies top.service (%d):\n%s", code, out)
+	}
+	out, code = m.flint("list-dependencies", "--reverse", "base.service")
+	if code != 0 || !strings.Contains(out, "top.service") {
+		t.Errorf("list-dependencies --reverse base.service (%d):\n%s", code, out)
+	}
+	out, code = m.flint("analyze", "critical-chain", "all.target")
+	if code != 0 {
+		t.Fatalf("critical-chain (%d): %s", code, out)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	chain := strings.Join(lines[3:], "\n")
+	// all.target <- top.service <- base.service (which took >= 200ms: a "+" time).
+	if !strings.HasPrefix(lines[3], "all.target @") || !strings.Contains(chain, "└─top.service @") || !strings.Contains(chain, "base.service @") {
+		t.Errorf("critical chain:\n%s", out)
+	}
+	for _, l := range lines[3:] {
+		if strings.Contains(l, "base.service") && !strings.Contains(l, " +") {
+			t.Errorf("base.service should show its start time with '+': %q", l)
+		}
+	}
+	out, code = m.flint("analyze", "plot")
+	if code != 0 {
+		t.Fatalf("plot (%d): %s", code, out)
+	}
+	var svg struct {
+		XMLName xml.Name
+		Texts   []string `xml:"text"`
+	}
+	if err := xml.Unmarshal([]byte(out), &svg); err != nil || svg.XMLName.Local != "svg" {
+		t.Fatalf("plot is not an SVG document: %v\n%.300s", err, out)
+	}
+	if !strings.Contains(out, "top.service") || !strings.Contains(out, "base.service") {
+		t.Errorf("plot lacks the started units")
+	}
+	out, code = runFlint(t, "--units", units, "analyze", "dot", "top.service")
+	if code != 0 || !strings.Contains(out, `"top.service"->"base.service" [color="black"]`) || !strings.Contains(out, `"top.service"->"base.service" [color="green"]`) {
+		t.Errorf("dot (%d):\n%s", code, out)
+	}
+	_ = time.Second
+}
