@@ -140,3 +140,35 @@ func (l *Loader) addDirDeps(u *Unit) {
 		}
 	}
 }
+
+// reverseWants returns the units whose .wants/ directories (in any directory of the search
+// path) list one of u's names: systemd's WantedBy= property. An entry "bar@.service" in
+// "foo@.target.wants/" makes bar@x.service wanted by foo@x.target. Callers hold l.mu.
+func (l *Loader) reverseWants(u *Unit) []string {
+	var out []string
+	for p := range l.fsCache {
+		dir := filepath.Base(p)
+		if !strings.HasSuffix(dir, ".wants") {
+			continue
+		}
+		wanter := strings.TrimSuffix(dir, ".wants")
+		if !IsValidName(wanter) {
+			continue
+		}
+		for _, n := range u.Names {
+			if _, err := os.Lstat(filepath.Join(p, n)); err == nil {
+				out = appendUnique(out, wanter)
+				continue
+			}
+			if tpl := TemplateOf(n); tpl != "" && IsTemplate(wanter) {
+				if _, err := os.Lstat(filepath.Join(p, tpl)); err == nil {
+					if w, err := Instantiate(wanter, u.Instance); err == nil {
+						out = appendUnique(out, w)
+					}
+				}
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}

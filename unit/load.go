@@ -375,6 +375,7 @@ func (l *Loader) base(name string) *Unit {
 		}
 	}
 	l.addDirDeps(u)
+	u.Unit.WantedByImplicit = l.reverseWants(u)
 	return u
 }
 

@@ -44,7 +44,7 @@ func describeUnit(u *Unit, root string) string {
 	}{
 		{"Wants", u.Unit.Wants}, {"Requires", u.Unit.Requires}, {"Conflicts", u.Unit.Conflicts},
 		{"Before", u.Unit.Before}, {"After", u.Unit.After},
-		{"Triggers", u.Triggers}, {"TriggeredBy", u.TriggeredBy},
+		{"Triggers", u.Triggers}, {"TriggeredBy", u.TriggeredBy}, {"WantedBy", u.Unit.WantedByImplicit},
 	} {
 		if len(l.v) > 0 {
 			fmt.Fprintf(&b, "%s=%s\n", l.k, strings.Join(l.v, " "))
