@@ -366,8 +366,8 @@ func (m *Manager) collectInstance(iu *Unit) {
 		iu.svc.conn = nil
 	}
 	iu.svc.instanceOf = nil
-	if iu.result != "success" {
-		return // failed instances stay for inspection until reset-failed
+	if iu.result != "success" && iu.cfg.Unit.CollectMode != "inactive-or-failed" {
+		return // failed instances stay for inspection until reset-failed (CollectMode=inactive)
 	}
 	for n, x := range m.units {
 		if x == iu {

@@ -121,3 +121,32 @@ func TestDependencyVerbs(t *testing.T) {
 	}
 	_ = time.Second
 }
+
+// TestFailurePropagation: a failing required unit fails its dependents' jobs with result
+// "dependency", and OnFailure= units start.
+func TestFailurePropagation(t *testing.T) {
+	dir := t.TempDir()
+	marker := filepath.Join(dir, "onfailure.ran")
+	units := writeUnits(t, map[string]string{
+		"broken.service": "[Unit]\nDescription=broken\nOnFailure=rescue.service\n[Service]\nType=oneshot\nExecStart=/bin/false\n",
+		"rescue.service": "[Unit]\nDescription=rescue\n[Service]\nType=oneshot\nExecStart=/bin/touch " + marker + "\n",
+		"needy.service":  "[Unit]\nDescription=needy\nRequires=broken.service\nAfter=broken.service\n[Service]\nExecStart=/bin/sleep 60\n",
+	})
+	m := startManager(t, units)
+	out, code := m.flint("start", "needy.service")
+	if code == 0 {
+		t.Fatalf("start needy.service succeeded although its requirement failed:\n%s", out)
+	}
+	if !strings.Contains(out, "dependency") {
+		t.Errorf("start output should name the failed dependency:\n%s", out)
+	}
+	if o, _ := m.flint("is-active", "needy.service"); strings.TrimSpace(o) != "inactive" {
+		t.Errorf("needy.service is %q", o)
+	}
+	if o, _ := m.flint("is-failed", "broken.service"); strings.TrimSpace(o) != "failed" {
+		t.Errorf("broken.service is %q, want failed", o)
+	}
+	if !waitFor(10*time.Second, func() bool { _, err := os.Stat(marker); return err == nil }) {
+		t.Errorf("OnFailure=rescue.service did not run")
+	}
+}
