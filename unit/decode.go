@@ -58,11 +58,21 @@ func Decode(u *Unit, files []*File, expand Expander) []Diagnostic {
 				d.diag(Warning, f.Path, s.Line, "Unknown section '%s'. Ignoring.", s.Name)
 				continue
 			}
+			pending := s.Warnings
 			for _, e := range s.Entries {
+				for len(pending) > 0 && pending[0].Line < e.Line {
+					d.add(pending[0])
+					pending = pending[1:]
+				}
 				if d.stopped {
 					break
 				}
 				d.apply(s.Name, table, e)
+			}
+			if !d.stopped {
+				for _, w := range pending {
+					d.add(w)
+				}
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package unit
 import (
 	"errors"
 	"fmt"
+	"net"
 	"path"
 	"strconv"
 	"strings"
@@ -27,10 +28,19 @@ func pListen(kind ListenKind) parseFunc {
 				d.warn(e, "%s= path is not absolute, ignoring: %s", e.Key, x)
 			case errors.Is(err, errAFNotSupported):
 				d.warn(e, "Address family not supported, ignoring: %s", x)
+			case errors.Is(err, errOutOfRange):
+				d.warn(e, "Failed to parse address value in '%s', ignoring: Numerical result out of range", x)
 			default:
 				d.warn(e, "Failed to parse address value in '%s', ignoring: Invalid argument", x)
 			}
 			return
+		}
+		if l.Interface != "" {
+			// systemd resolves the interface name when it parses the address
+			if _, err := net.InterfaceByName(l.Interface); err != nil {
+				d.warn(e, "Failed to parse address value in '%s', ignoring: No such device", x)
+				return
+			}
 		}
 		l.Pos = e.Pos()
 		s.Listen = append(s.Listen, l)

@@ -51,18 +51,36 @@ func TestDecodeMatchesSystemd(t *testing.T) {
 					want = append(want, m[1]+": "+m[2])
 				}
 			}
+			refusal := regexp.MustCompile(`^` + regexp.QuoteMeta(name) + `: (.*Refusing\.)$`)
+			sc = bufio.NewScanner(bytes.NewReader(out))
+			for sc.Scan() {
+				if m := refusal.FindStringSubmatch(sc.Text()); m != nil {
+					want = append(want, "0: "+m[1])
+				}
+			}
+			wantState := Loaded
+			switch {
+			case bytes.Contains(out, []byte("has a bad unit file setting")):
+				wantState = BadSetting
+			case bytes.Contains(out, []byte("failed to load properly")):
+				wantState = LoadError
+			}
+
 			u := newTestUnit(name)
 			u.FragmentPath = path
 			u.LoadState = Loaded
 			f, diags := ParseFile(path, data)
-			if !hasError(diags) {
-				diags = append(diags, Decode(u, []*File{f}, testExpander(u))...)
+			if hasError(diags) {
+				u.LoadState = LoadError // as the loader does; Verify is then skipped
 			}
+			// systemd reports the lines before a fatal syntax error too: decode what was read
+			diags = append(diags, Decode(u, []*File{f}, testExpander(u))...)
 			var got []string
 			for _, d := range diags {
-				if d.Line > 0 {
-					got = append(got, strconv.Itoa(d.Line)+": "+d.Msg)
-				}
+				got = append(got, strconv.Itoa(d.Line)+": "+d.Msg)
+			}
+			if u.LoadState != wantState {
+				t.Errorf("LoadState = %s, systemd: %s", u.LoadState, wantState)
 			}
 			byLine := func(l []string) {
 				sort.SliceStable(l, func(i, j int) bool {

@@ -33,7 +33,8 @@ func parseExec(value string, expand Expander, pos string) (cmds []ExecCommand, w
 	for {
 		first, rest, ok, werr := extractWordWarn(p, exUnquote|exCUnescape, &warnings, value)
 		if werr != nil {
-			return cmds, warnings, &execError{msg: fmt.Sprintf("Unbalanced quoting, ignoring: \"%s\"", value)}
+			// systemd ignores the rest of the line here, even without '-'
+			return cmds, warnings, &execError{msg: fmt.Sprintf("Unbalanced quoting, ignoring: \"%s\"", value), ignored: true}
 		}
 		if !ok {
 			return cmds, warnings, nil
@@ -116,7 +117,7 @@ func parseExec(value string, expand Expander, pos string) (cmds []ExecCommand, w
 			}
 			w, r, ok, werr := extractWordWarn(q, exUnquote|exCUnescape, &warnings, value)
 			if werr != nil {
-				return cmds, warnings, &execError{msg: fmt.Sprintf("Unbalanced quoting, ignoring: \"%s\"", value)}
+				return cmds, warnings, &execError{msg: fmt.Sprintf("Unbalanced quoting, ignoring: \"%s\"", value), ignored: ign}
 			}
 			if !ok {
 				p = r
@@ -153,7 +154,7 @@ func extractWordWarn(s string, flags extractFlags, warnings *[]string, whole str
 	if err != nil && errors.Is(err, errUnknownEscape) {
 		w, r, ok, err = extractWord(s, flags|exRelax)
 		if err == nil {
-			*warnings = append(*warnings, fmt.Sprintf("Ignoring unknown escape sequences: \"%s\"", whole))
+			*warnings = append(*warnings, fmt.Sprintf("Ignoring unknown escape sequences: \"%s\"", w))
 		}
 	}
 	return w, r, ok, err

@@ -12,6 +12,21 @@ import (
 // errAFNotSupported: only unix sockets can be sequential-packet sockets.
 var errAFNotSupported = errors.New("address family not supported for sequential packet sockets")
 
+// errOutOfRange is ERANGE: a port number above 65535.
+var errOutOfRange = errors.New("numerical result out of range")
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // unixPathMax is sizeof(sockaddr_un.sun_path).
 const unixPathMax = 108
 
@@ -119,7 +134,11 @@ func ParseListen(kind ListenKind, value string) (Listen, error) {
 		return l, fmt.Errorf("%w: %s", errAFNotSupported, value)
 	}
 	// Port only: any address, IPv6 dual-stack per BindIPv6Only.
-	if n, err := strconv.ParseUint(v, 10, 16); err == nil {
+	if isDigits(v) {
+		n, err := strconv.ParseUint(v, 10, 16)
+		if err != nil {
+			return l, fmt.Errorf("%w: port %s", errOutOfRange, value)
+		}
 		if n == 0 {
 			return l, fmt.Errorf("invalid port 0: %s", value)
 		}
@@ -134,15 +153,8 @@ func ParseListen(kind ListenKind, value string) (Listen, error) {
 		}
 		host := v[1:end]
 		ps, dev, _ := strings.Cut(v[end+2:], "%")
-		// a zone may also be written inside the brackets: [fe80::1%eth0]:80
-		if h, z, ok := strings.Cut(host, "%"); ok {
-			if dev != "" {
-				return l, fmt.Errorf("two interfaces given: %s", value)
-			}
-			host, dev = h, z
-		}
 		a, err := netip.ParseAddr(host)
-		if err != nil || !a.Is6() {
+		if err != nil || !a.Is6() || a.Zone() != "" {
 			return l, fmt.Errorf("invalid IPv6 address %q: %s", host, value)
 		}
 		port, err := parsePort(ps)

@@ -2,7 +2,6 @@ package unit
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -22,6 +21,9 @@ type Section struct {
 	Name    string
 	Line    int // line of the [Name] header
 	Entries []Entry
+	// Warnings are the malformed lines of the section (no '=', no key). systemd reports
+	// them only for a section the unit type reads, so Decode reports them, not ParseFile.
+	Warnings []Diagnostic
 }
 
 // Entry is one Key=Value assignment, after continuation lines are joined and whitespace around
@@ -78,20 +80,23 @@ func (d Diagnostic) Error() string { return d.String() }
 //   - an entry's Line is the line where the logical line ends (what systemd reports), or
 //     one past the last line for a continuation still open at the end of the file.
 //
-// Lines systemd ignores with a warning (no '=', no key, not UTF-8, assignment outside of a
-// section) give a Warning and are dropped. A section header without its closing ']' or
-// with unsafe characters, or a line of 1 MiB or more, gives an Error: systemd then refuses
+// Lines systemd ignores with a warning are dropped: an assignment outside of any section
+// gives a Warning; a line without '=' or without a key gives a Warning kept in its
+// Section.Warnings (Decode reports them for the sections the unit type reads, as systemd
+// stays silent about lines in sections it ignores). A section header without its closing ']' or
+// with unsafe characters, a line that is not UTF-8, or a line of 1 MiB or more, gives an Error: systemd then refuses
 // the whole file, and the returned File must not be used to load the unit.
 func ParseFile(path string, data []byte) (*File, []Diagnostic) {
 	f := &File{Path: path}
 	var diags []Diagnostic
 	var cur *Section
-	xSection := false // inside an X- section: its lines are kept, never warned about
 	warn := func(line int, format string, a ...any) {
-		if xSection {
+		d := Diagnostic{Severity: Warning, File: path, Line: line, Msg: fmt.Sprintf(format, a...)}
+		if cur != nil {
+			cur.Warnings = append(cur.Warnings, d)
 			return
 		}
-		diags = append(diags, Diagnostic{Severity: Warning, File: path, Line: line, Msg: fmt.Sprintf(format, a...)})
+		diags = append(diags, d)
 	}
 	fail := func(line int, format string, a ...any) {
 		diags = append(diags, Diagnostic{Severity: Error, File: path, Line: line, Msg: fmt.Sprintf(format, a...)})
@@ -103,8 +108,9 @@ func ParseFile(path string, data []byte) (*File, []Diagnostic) {
 			return true
 		}
 		if !utf8.ValidString(l) {
-			warn(line, "String is not UTF-8 clean, ignoring assignment: %s", strconv.Quote(l))
-			return true
+			// systemd logs "ignoring" but then refuses the file (EINVAL).
+			fail(line, "String is not UTF-8 clean, ignoring assignment: %s", strings.ToValidUTF8(l, "\uFFFD"))
+			return false
 		}
 		if l[0] == '[' {
 			if l[len(l)-1] != ']' || len(l) < 2 {
@@ -117,7 +123,6 @@ func ParseFile(path string, data []byte) (*File, []Diagnostic) {
 				return false
 			}
 			cur = &Section{Name: name, Line: line}
-			xSection = strings.HasPrefix(name, "X-")
 			f.Sections = append(f.Sections, cur)
 			return true
 		}

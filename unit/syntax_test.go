@@ -45,8 +45,8 @@ func TestParseFile(t *testing.T) {
 		{"outside-section", "A=1\n[Unit]\n", "[Unit]\n", []string{"1:warning:Assignment outside of section. Ignoring."}},
 		{"missing-equals", "[Unit]\nfoo\nB=1\n", "[Unit]\n3:B=1\n", []string{"2:warning:Missing '=', ignoring line."}},
 		{"missing-key", "[Unit]\n =foo\n", "[Unit]\n", []string{"2:warning:Missing key name before '=', ignoring line."}},
-		{"x-section-quiet", "[X-Foo]\nno equals\n", "[X-Foo]\n", nil},
-		{"bad-utf8", "[Unit]\nA=\xff\nB=1\n", "[Unit]\n3:B=1\n", []string{"2:warning:String is not UTF-8 clean, ignoring assignment: \"A=\\xff\""}},
+		{"section-warnings-kept-in-section", "[X-Foo]\nno equals\n", "[X-Foo]\n", []string{"2:warning:Missing '=', ignoring line."}},
+		{"bad-utf8", "[Unit]\nA=\xff\nB=1\n", "[Unit]\n", []string{"2:error:String is not UTF-8 clean, ignoring assignment: A=\uFFFD"}},
 		{"invalid-header", "[Unit]\nA=1\n[Service\nB=2\n", "[Unit]\n2:A=1\n", []string{"3:error:Invalid section header '[Service'"}},
 		{"bad-chars-header", "[Un\"it]\n", "", []string{"1:error:Bad characters in section header '[Un\"it]'"}},
 	} {
@@ -56,6 +56,9 @@ func TestParseFile(t *testing.T) {
 				t.Errorf("ParseFile(%q) =\n%s\nwant\n%s", tc.in, got, tc.want)
 			}
 			var got []string
+			for _, s := range f.Sections {
+				diags = append(diags, s.Warnings...)
+			}
 			for _, d := range diags {
 				sev := "warning"
 				if d.Severity == Error {

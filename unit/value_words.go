@@ -113,7 +113,7 @@ func splitWords(s string, flags extractFlags) (words []string, warning string, e
 		if err != nil && errors.Is(err, errUnknownEscape) && flags&exRelax == 0 {
 			w, r, ok, err = extractWord(rest, flags|exRelax)
 			if err == nil {
-				warning = fmt.Sprintf("Ignoring unknown escape sequences: \"%s\"", s)
+				warning = fmt.Sprintf("Ignoring unknown escape sequences: \"%s\"", w)
 			}
 		}
 		if err != nil {
