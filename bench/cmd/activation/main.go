@@ -332,8 +332,8 @@ func (b *bench) print() {
 		header += " " + s + " |"
 		sep += "---:|"
 	}
-	header += " flint run ÷ reference |"
-	sep += "---|"
+	header += " flint run ÷ reference | flint activate ÷ " + sideSSA + " |"
+	sep += "---|---|"
 	fmt.Println(header)
 	fmt.Println(sep)
 	for _, r := range b.rows {
@@ -353,7 +353,7 @@ func (b *bench) print() {
 				line += fmt.Sprintf(" %.2f |", c.v)
 			}
 		}
-		line += " " + ratio(r) + " |"
+		line += " " + ratio(r) + " | " + activateRatio(r) + " |"
 		fmt.Println(line)
 	}
 	if len(b.notes) > 0 {
@@ -362,8 +362,19 @@ func (b *bench) print() {
 	for _, n := range b.notes {
 		fmt.Println("- " + n)
 	}
-	fmt.Println("\nRatios are flint run's value divided by the reference's (÷ systemd 252 and ÷ the row's" +
-		" tool reference); below 1 is better for times and failures, above 1 for connections/s.")
+	fmt.Println("\nRatios are flint's value divided by the reference's (flint run ÷ systemd 252 and ÷ the row's" +
+		" tool reference; flint activate ÷ systemd-socket-activate); below 1 is better for times and" +
+		" failures, above 1 for connections/s.")
+}
+
+// activateRatio renders flint activate's value over systemd-socket-activate's (its model).
+func activateRatio(r *row) string {
+	a, ok1 := r.cells[sideActivate]
+	s, ok2 := r.cells[sideSSA]
+	if !ok1 || !ok2 || !a.ok || !s.ok || s.v == 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.2f×", a.v/s.v)
 }
 
 // ratio renders flint run's value over systemd's and over the row's reference side.
