@@ -330,6 +330,12 @@ func (l *Loader) base(name string) *Unit {
 	var files []*File
 	{
 		data, err := os.ReadFile(frag)
+		if os.IsNotExist(err) {
+			// a dangling linked unit file is not found, as in systemd
+			u.LoadState, u.FragmentPath = NotFound, ""
+			u.LoadError = fmt.Sprintf("Unit %s not found.", u.Name)
+			return u
+		}
 		if err != nil {
 			u.LoadState = LoadError
 			u.LoadError = fmt.Sprintf("%s: %v", frag, err)
