@@ -231,3 +231,25 @@ func lineDiff(want, got string) string {
 	}
 	return b.String()
 }
+
+// FuzzFormatTimespan: what FormatTimespan prints, ParseTimespan reads back (to the µs), as
+// systemd promises for format_timespan and parse_sec.
+func FuzzFormatTimespan(f *testing.F) {
+	for _, d := range []int64{0, 1, 999, 1500, 1500000, 90000000, 61005000, 93784005006, 1 << 50} {
+		f.Add(d)
+	}
+	f.Fuzz(func(t *testing.T, usec int64) {
+		if usec < 0 || usec > 1<<62/1000 {
+			return
+		}
+		d := time.Duration(usec) * time.Microsecond
+		s := FormatTimespan(d)
+		back, err := ParseTimespan(s)
+		if err != nil {
+			t.Fatalf("FormatTimespan(%v) = %q does not parse: %v", d, s, err)
+		}
+		if back != d {
+			t.Errorf("FormatTimespan(%v) = %q parses back as %v", d, s, back)
+		}
+	})
+}

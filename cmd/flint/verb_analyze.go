@@ -148,8 +148,8 @@ func verifyUnits(w io.Writer, g *globals, targets []string, notes bool) int {
 // verifyUnit prints the problems of one unit and reports whether any is an error.
 func verifyUnit(w io.Writer, l *unit.Loader, name string, notes bool) bool {
 	if unit.IsTemplate(name) {
-		// A template cannot be loaded itself: check an instance of it, as systemd-analyze does.
-		inst, err := unit.Instantiate(name, "test-instance")
+		// A template cannot be loaded itself: check its instance "i", as systemd-analyze does.
+		inst, err := unit.Instantiate(name, "i")
 		if err == nil {
 			name = inst
 		}

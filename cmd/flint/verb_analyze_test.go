@@ -28,6 +28,7 @@ func TestAnalyzeVerify(t *testing.T) {
 	noexec := writeUnit(t, dir, "noexec.service", "[Unit]\nDefaultDependencies=no\n[Service]\nExecStart=/nonexistent/prog\n")
 	missing := writeUnit(t, dir, "missing.service", "[Unit]\nDefaultDependencies=no\nRequires=nope.service\nWants=nope2.service\n[Service]\nExecStart=/bin/true\n")
 	bare := writeUnit(t, dir, "bare.service", "[Unit]\nDefaultDependencies=no\n[Service]\nExecStart=true\n")
+	tpl := writeUnit(t, dir, "tpl@.service", "[Unit]\nDefaultDependencies=no\n[Service]\nExecStart=/nonexistent/tpl %i\n")
 	lonely := writeUnit(t, dir, "lonely.socket", "[Unit]\nDefaultDependencies=no\n[Socket]\nListenStream=/run/lonely.sk\n")
 	withSvc := writeUnit(t, dir, "ok.socket", "[Unit]\nDefaultDependencies=no\n[Socket]\nListenStream=/run/ok.sk\n")
 	g := &globals{units: []string{t.TempDir()}}
@@ -46,6 +47,7 @@ func TestAnalyzeVerify(t *testing.T) {
 		{"not found", []string{"nothere.service"}, 1, []string{`^Unit nothere.service not found\.$`}},
 		{"invalid name", []string{filepath.Join(dir, "bad.name")}, 1, []string{`^Failed to prepare filename .*bad.name: Invalid argument$`}},
 		{"several", []string{ok, noexec}, 1, []string{`noexec.service: Command`}},
+		{"template checked as instance i", []string{tpl}, 1, []string{`^tpl@i.service: Command /nonexistent/tpl is not executable: No such file or directory$`}},
 		{"socket without service", []string{lonely}, 1, []string{`^lonely.socket: service lonely.service not loaded, socket cannot be started\.$`}},
 		{"socket with service", []string{withSvc}, 0, nil},
 	} {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -85,7 +86,8 @@ func UnitNames(dir string) ([]string, error) {
 }
 
 // SplitStrv undoes systemctl's printing of a string list (unit.FormatStrv): words separated
-// by spaces, a word in double quotes may hold spaces and backslash escapes.
+// by spaces; a word in double quotes may hold spaces, backslash escapes of \ " ` $ and C
+// escapes of control characters (\t, \n, \xNN, ...).
 func SplitStrv(s string) []string {
 	var out []string
 	var cur strings.Builder
@@ -95,13 +97,32 @@ func SplitStrv(s string) []string {
 		switch {
 		case quoted && c == '\\' && i+1 < len(s):
 			i++
-			switch s[i] {
-			case 't':
-				cur.WriteByte('\t')
+			switch e := s[i]; e {
+			case 'a':
+				cur.WriteByte('\a')
+			case 'b':
+				cur.WriteByte('\b')
+			case 'f':
+				cur.WriteByte('\f')
 			case 'n':
 				cur.WriteByte('\n')
+			case 'r':
+				cur.WriteByte('\r')
+			case 't':
+				cur.WriteByte('\t')
+			case 'v':
+				cur.WriteByte('\v')
+			case 'x':
+				if i+2 < len(s) {
+					if v, err := strconv.ParseUint(s[i+1:i+3], 16, 8); err == nil {
+						cur.WriteByte(byte(v))
+						i += 2
+						break
+					}
+				}
+				cur.WriteByte(e)
 			default:
-				cur.WriteByte(s[i])
+				cur.WriteByte(e)
 			}
 		case c == '"':
 			quoted = !quoted
