@@ -317,7 +317,7 @@ var notEnforcedParsers = map[string]parseFunc{
 	"RootImage":                 neAny,
 	"RootVerity":                neAny,
 	"IODeviceLatencyTargetSec":  neAny,
-	"RuntimeRandomizedExtraSec": neSec,
+	"RuntimeRandomizedExtraSec": neRuntimeExtra,
 }
 
 func registerNotEnforced() {
@@ -337,4 +337,17 @@ func registerNotEnforced() {
 	reg("Unit", "IgnoreOnSnapshot", NotEnforced, neLegacy)
 	reg("Service", "SysVStartPriority", NotEnforced, neLegacy)
 	regBoth("Capabilities", NotEnforced, neLegacy)
+}
+
+// neRuntimeExtra is RuntimeRandomizedExtraSec=: not enforced, but Verify warns when it is
+// set without RuntimeMaxSec=, as systemd does.
+func neRuntimeExtra(d *decoder, e Entry, v string) {
+	t, err := ParseTimespan(v)
+	if err != nil {
+		d.warn(e, "Failed to parse sec value, ignoring: %s", v)
+		return
+	}
+	if d.u.Service != nil {
+		d.u.Service.runtimeRandomizedExtra = t
+	}
 }

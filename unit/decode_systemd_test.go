@@ -51,7 +51,7 @@ func TestDecodeMatchesSystemd(t *testing.T) {
 					want = append(want, m[1]+": "+m[2])
 				}
 			}
-			refusal := regexp.MustCompile(`^` + regexp.QuoteMeta(name) + `: (.*Refusing\.)$`)
+			refusal := regexp.MustCompile(`^` + regexp.QuoteMeta(name) + `: (.*(Refusing|Ignoring)\.)$`)
 			sc = bufio.NewScanner(bytes.NewReader(out))
 			for sc.Scan() {
 				if m := refusal.FindStringSubmatch(sc.Text()); m != nil {

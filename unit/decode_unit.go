@@ -251,7 +251,9 @@ func registerUnit() {
 	reg("Unit", "CollectMode", S, pEnum(func(d *decoder) *string { return &u(d).CollectMode }, "\x00", "garbage collection mode", "inactive", "inactive-or-failed"))
 	for _, k := range conditionKinds {
 		reg("Unit", "Condition"+k, S, pCondition(k, false))
-		reg("Unit", "Assert"+k, S, pCondition(k, true))
+		if k != "Firmware" { // systemd 252 has no AssertFirmware=
+			reg("Unit", "Assert"+k, S, pCondition(k, true))
+		}
 	}
 }
 

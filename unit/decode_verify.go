@@ -48,6 +48,9 @@ func Verify(u *Unit) []Diagnostic {
 		if s.RuntimeMaxSec != 0 && s.Type == Oneshot {
 			note("RuntimeMaxSec= has no effect in combination with Type=oneshot. Ignoring.")
 		}
+		if s.RuntimeMaxSec == 0 && s.runtimeRandomizedExtra != 0 {
+			note("Service has RuntimeRandomizedExtraSec= setting, but no RuntimeMaxSec=. Ignoring.")
+		}
 	}
 	if s := u.Socket; s != nil {
 		switch {

@@ -271,6 +271,7 @@ type ServiceSection struct {
 	USBFunctionDescriptors, USBFunctionStrings            string
 	OOMPolicy                                             string
 	Exec                                                  ExecContext
+	runtimeRandomizedExtra                                time.Duration // not enforced; for Verify
 	Kill                                                  KillContext
 }
 
