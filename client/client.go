@@ -24,6 +24,8 @@ type (
 	UnitInfo   = api.UnitInfo
 	SocketInfo = api.SocketInfo
 	LogLine    = api.LogLine
+	DepNode    = api.DepNode
+	Process    = api.Process
 )
 
 // ErrNoManager is returned (wrapped) when nothing answers on the control socket.
@@ -122,10 +124,12 @@ func (c *Client) Show(units []string, props []string) ([]UnitStatus, error) {
 	return res, err
 }
 
-// ListUnits returns the loaded units.
-func (c *Client) ListUnits(all bool, types, states []string) ([]UnitInfo, error) {
+// ListUnits returns the loaded units as list-units filters them: patterns (globs, empty =
+// all), types (service, socket, ...), states (load, active or sub states); without all and
+// states, inactive units without a job are left out.
+func (c *Client) ListUnits(all bool, types, states, patterns []string) ([]UnitInfo, error) {
 	var res []UnitInfo
-	err := c.Do(&Request{Verb: "list-units", All: all, Types: types, States: states}, &res)
+	err := c.Do(&Request{Verb: "list-units", All: all, Types: types, States: states, Units: patterns}, &res)
 	return res, err
 }
 
@@ -155,6 +159,47 @@ func (c *Client) Logs(req *Request, fn func(LogLine) error) error {
 		}
 		return nil
 	})
+}
+
+// ListDependencies returns the dependency tree of name ("" = default.target) in tree order.
+// all expands every unit (not only targets); reverse lists what depends on name.
+func (c *Client) ListDependencies(name string, all, reverse bool) ([]DepNode, error) {
+	req := &Request{Verb: "list-dependencies", All: all, Reverse: reverse}
+	if name != "" {
+		req.Units = []string{name}
+	}
+	var res []DepNode
+	err := c.Do(req, &res)
+	return res, err
+}
+
+// ActiveStates returns the ActiveState of each unit, in order ("inactive" for unknown units).
+func (c *Client) ActiveStates(units []string) ([]string, error) {
+	var res []string
+	err := c.Do(&Request{Verb: "is-active", Units: units}, &res)
+	return res, err
+}
+
+// Kill sends signal (0 = SIGTERM) to the processes of units: whom is all, main or control.
+func (c *Client) Kill(units []string, signal int, whom string) error {
+	return c.Do(&Request{Verb: "kill", Units: units, Signal: signal, KillWhom: whom}, nil)
+}
+
+// DaemonReload makes the manager re-read the unit files.
+func (c *Client) DaemonReload() error { return c.Do(&Request{Verb: "daemon-reload"}, nil) }
+
+// ResetFailed resets the failed state of units (all units if none given).
+func (c *Client) ResetFailed(units []string) error {
+	return c.Do(&Request{Verb: "reset-failed", Units: units}, nil)
+}
+
+// Ping checks that a manager answers and returns its pid.
+func (c *Client) Ping() (int, error) {
+	var res struct {
+		PID int `json:"pid"`
+	}
+	err := c.Do(&Request{Verb: "ping"}, &res)
+	return res.PID, err
 }
 
 // Simple sends a verb with units and no reply data (daemon-reload, kill, reset-failed, ...).

@@ -2,16 +2,20 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
 	"syscall"
-	"text/tabwriter"
 	"time"
+	"unicode/utf8"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/flint-init/flint/client"
-	"golang.org/x/sys/unix"
+	"github.com/flint-init/flint/unit"
 )
 
 func init() {
@@ -35,6 +39,11 @@ func splitOpts(args []string) (opts map[string]string, rest []string) {
 			opts[kv[0]] = kv[1]
 			continue
 		}
+		if (a == "--type" || a == "-t" || a == "--state") && i+1 < len(args) {
+			opts[strings.TrimLeft(a, "-")] = args[i+1]
+			i++
+			continue
+		}
 		if strings.HasPrefix(a, "-") && len(a) > 1 {
 			opts[strings.TrimLeft(a, "-")] = ""
 			continue
@@ -44,94 +53,349 @@ func splitOpts(args []string) (opts map[string]string, rest []string) {
 	return
 }
 
+func hasOpt(opts map[string]string, names ...string) bool {
+	for _, n := range names {
+		if _, ok := opts[n]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// verbHelp prints a verb's usage when args ask for it.
+func verbHelp(args []string, usage string) bool {
+	for _, a := range args {
+		if a == "--" {
+			return false
+		}
+		if a == "-h" || a == "--help" {
+			fmt.Print(usage)
+			return true
+		}
+	}
+	return false
+}
+
+// Colours, used only when stdout is a terminal.
+const (
+	ansiRed    = "\x1b[0;1;31m"
+	ansiGreen  = "\x1b[0;1;32m"
+	ansiYellow = "\x1b[0;1;33m"
+	ansiBold   = "\x1b[0;1;39m"
+	ansiNormal = "\x1b[0m"
+)
+
+// table prints rows as systemd's format-table does: columns separated by one space, padded
+// to the widest cell (the last column is not padded). A cell's colour wraps its text only.
+type table struct {
+	rows   [][]string
+	colors [][]string
+}
+
+func (t *table) add(color []string, cells ...string) {
+	t.rows = append(t.rows, cells)
+	t.colors = append(t.colors, color)
+}
+
+func (t *table) write(w io.Writer, useColor bool) {
+	var width []int
+	for _, r := range t.rows {
+		for i, c := range r {
+			if i >= len(width) {
+				width = append(width, 0)
+			}
+			if n := utf8.RuneCountInString(c); n > width[i] {
+				width[i] = n
+			}
+		}
+	}
+	for ri, r := range t.rows {
+		var b strings.Builder
+		for i, c := range r {
+			if i > 0 {
+				b.WriteByte(' ')
+			}
+			col := ""
+			if useColor && ri < len(t.colors) && i < len(t.colors[ri]) {
+				col = t.colors[ri][i]
+			}
+			if col != "" {
+				b.WriteString(col + c + ansiNormal)
+			} else {
+				b.WriteString(c)
+			}
+			if i < len(r)-1 {
+				b.WriteString(strings.Repeat(" ", width[i]-utf8.RuneCountInString(c)))
+			}
+		}
+		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
+	}
+}
+
+const listUnitsUsage = `usage: flint list-units [--all] [--type=TYPE[,TYPE]] [--state=STATE[,STATE]] [--no-legend] [--plain] [--output=json] [PATTERN...]
+
+List the units the manager has loaded, as systemctl list-units: without --all only those that
+are not inactive or have a pending job; --state matches the LOAD, ACTIVE or SUB column.
+`
+
 func runListUnits(g *globals, args []string) int {
-	opts, rest := splitOpts(args)
-	if _, ok := opts["help"]; ok {
-		fmt.Println("usage: flint list-units [--all] [--type=TYPE] [--state=STATE] [PATTERN...]")
+	if verbHelp(args, listUnitsUsage) {
 		return 0
 	}
-	_, all := opts["all"]
-	if _, ok := opts["a"]; ok {
-		all = true
-	}
+	opts, rest := splitOpts(args)
+	all := hasOpt(opts, "all", "a")
 	var types, states []string
-	if t := opts["type"]; t != "" {
-		types = strings.Split(t, ",")
+	for _, k := range []string{"type", "t"} {
+		if t := opts[k]; t != "" {
+			types = append(types, strings.Split(t, ",")...)
+		}
 	}
 	if s := opts["state"]; s != "" {
 		states = strings.Split(s, ",")
 	}
+	// systemctl also takes states in --type (--type=failed); keep unit types only there.
+	var realTypes []string
+	for _, t := range types {
+		if unit.TypeOf("x."+t) != "" {
+			realTypes = append(realTypes, t)
+		} else {
+			states = append(states, t)
+		}
+	}
 	c := client.New(g.control)
-	var res []client.UnitInfo
-	err := c.Do(&client.Request{Verb: "list-units", All: all, Types: types, States: states, Units: rest}, &res)
+	res, err := c.ListUnits(all, realTypes, states, rest)
 	if err != nil {
 		return reportClientError(err)
 	}
 	if g.output == "json" {
-		json.NewEncoder(os.Stdout).Encode(res)
+		if res == nil {
+			res = []client.UnitInfo{}
+		}
+		writeJSON(res)
 		return 0
 	}
-	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 1, ' ', 0)
-	fmt.Fprintln(tw, "  UNIT\tLOAD\tACTIVE\tSUB\tDESCRIPTION")
+	legend := !hasOpt(opts, "no-legend") && opts["legend"] != "no" && opts["legend"] != "false"
+	plain := hasOpt(opts, "plain")
+	color := isTerminal(os.Stdout)
+	jobs := 0
+	for _, u := range res {
+		if u.Job != "" {
+			jobs++
+		}
+	}
+	t := &table{}
+	header := func(cells ...string) []string {
+		out := []string{""}
+		out = append(out, cells...)
+		if jobs == 0 {
+			out = append(out[:5], out[6:]...)
+		}
+		return out
+	}
+	if legend {
+		t.add(nil, header("UNIT", "LOAD", "ACTIVE", "SUB", "JOB", "DESCRIPTION")...)
+	}
 	for _, u := range res {
 		mark := " "
-		if u.Active == "failed" || u.Load != "loaded" {
+		var col []string
+		switch {
+		case u.Load == "error" || u.Load == "not-found" || u.Load == "bad-setting" || u.Load == "masked":
 			mark = "●"
+			col = []string{ansiYellow, "", ansiRed}
+		case u.Active == "failed":
+			mark = "●"
+			col = []string{ansiRed, ansiRed, "", ansiRed, ansiRed}
 		}
-		fmt.Fprintf(tw, "%s %s\t%s\t%s\t%s\t%s\n", mark, u.Name, u.Load, u.Active, u.Sub, u.Description)
+		t.add(col, header(u.Name, u.Load, u.Active, u.Sub, u.Job, u.Description)...)
+		t.rows[len(t.rows)-1][0] = mark
 	}
-	tw.Flush()
-	fmt.Printf("\n%d loaded units listed.\n", len(res))
+	if plain {
+		for i := range t.rows {
+			t.rows[i] = t.rows[i][1:]
+			t.colors[i] = nil
+		}
+	}
+	t.write(os.Stdout, color)
+	if legend {
+		if len(res) > 0 {
+			fmt.Println()
+			fmt.Println("LOAD   = Reflects whether the unit definition was properly loaded.")
+			fmt.Println("ACTIVE = The high-level unit activation state, i.e. generalization of SUB.")
+			fmt.Println("SUB    = The low-level unit activation state, values depend on unit type.")
+			if jobs > 0 {
+				fmt.Println("JOB    = Pending job for the unit.")
+				fmt.Println()
+			}
+		}
+		switch {
+		case all || contains(states, "inactive"):
+			fmt.Printf("%d loaded units listed.\n", len(res))
+		case len(states) == 0:
+			fmt.Printf("%d loaded units listed. Pass --all to see loaded but inactive units, too.\n", len(res))
+		default:
+			fmt.Printf("%d loaded units listed.\n", len(res))
+		}
+	}
 	return 0
 }
 
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func writeJSON(v any) {
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+const listSocketsUsage = `usage: flint list-sockets [--all] [--show-types] [--no-legend] [--output=json] [PATTERN...]
+
+List the listening addresses of socket units, and the service each one activates (- for
+Accept=yes sockets, which start one instance per connection), as systemctl list-sockets.
+`
+
 func runListSockets(g *globals, args []string) int {
-	opts, _ := splitOpts(args)
-	_, all := opts["all"]
+	if verbHelp(args, listSocketsUsage) {
+		return 0
+	}
+	opts, rest := splitOpts(args)
+	all := hasOpt(opts, "all", "a")
 	c := client.New(g.control)
-	res, err := c.ListSockets(all)
+	var res []client.SocketInfo
+	if err := c.Do(&client.Request{Verb: "list-sockets", All: all, Units: rest}, &res); err != nil {
+		return reportClientError(err)
+	}
+	if g.output == "json" {
+		if res == nil {
+			res = []client.SocketInfo{}
+		}
+		writeJSON(res)
+		return 0
+	}
+	legend := !hasOpt(opts, "no-legend") && opts["legend"] != "no" && opts["legend"] != "false"
+	types := hasOpt(opts, "show-types")
+	t := &table{}
+	row := func(cells ...string) []string {
+		if !types {
+			return append(cells[:1], cells[2:]...)
+		}
+		return cells
+	}
+	if legend {
+		t.add(nil, row("LISTEN", "TYPE", "UNIT", "ACTIVATES")...)
+	}
+	for _, s := range res {
+		act := strings.Join(s.Activates, " ")
+		if act == "" {
+			act = "-"
+		}
+		t.add(nil, row(s.Listen, s.Type, s.Unit, act)...)
+	}
+	t.write(os.Stdout, false)
+	if legend {
+		fmt.Printf("\n%d sockets listed.\n", len(res))
+		if !all {
+			fmt.Println("Pass --all to see loaded but inactive sockets, too.")
+		}
+	}
+	return 0
+}
+
+const listDepsUsage = `usage: flint list-dependencies [--all] [--reverse] [UNIT]
+
+Show the units UNIT (default.target if none) requires or wants, recursively for targets (for
+every unit with --all); --reverse shows the units that depend on UNIT.
+`
+
+func runListDeps(g *globals, args []string) int {
+	if verbHelp(args, listDepsUsage) {
+		return 0
+	}
+	opts, rest := splitOpts(args)
+	name := ""
+	if len(rest) > 0 {
+		name = rest[0]
+	}
+	c := client.New(g.control)
+	nodes, err := c.ListDependencies(name, hasOpt(opts, "all", "a"), hasOpt(opts, "reverse"))
 	if err != nil {
 		return reportClientError(err)
 	}
 	if g.output == "json" {
-		json.NewEncoder(os.Stdout).Encode(res)
+		writeJSON(nodes)
 		return 0
 	}
-	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 1, ' ', 0)
-	fmt.Fprintln(tw, "LISTEN\tUNIT\tACTIVATES")
-	for _, s := range res {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Listen, s.Unit, strings.Join(s.Activates, ", "))
-	}
-	tw.Flush()
-	fmt.Printf("\n%d sockets listed.\n", len(res))
+	writeDepTree(os.Stdout, nodes, isTerminal(os.Stdout))
 	return 0
 }
 
-func runListDeps(g *globals, args []string) int {
-	opts, rest := splitOpts(args)
-	_, all := opts["all"]
-	_, rev := opts["reverse"]
-	c := client.New(g.control)
-	var out []string
-	if err := c.Do(&client.Request{Verb: "list-dependencies", Units: rest, All: all, Reverse: rev}, &out); err != nil {
-		return reportClientError(err)
+// writeDepTree draws nodes as systemctl list-dependencies does: the root alone, then each
+// unit with its state glyph and "├─"/"└─" branches ("│ " where an ancestor has more).
+func writeDepTree(w io.Writer, nodes []client.DepNode, color bool) {
+	last := func(i int) bool {
+		d := nodes[i].Depth
+		for j := i + 1; j < len(nodes); j++ {
+			if nodes[j].Depth < d {
+				return true
+			}
+			if nodes[j].Depth == d {
+				return false
+			}
+		}
+		return true
 	}
-	for i, l := range out {
-		if i == 0 {
-			fmt.Println(strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(l, "● "), "○ "), "× "))
+	var open []bool // open[d]: the ancestor at depth d has later siblings
+	for i, n := range nodes {
+		if n.Depth == 0 {
+			fmt.Fprintln(w, n.Unit)
 			continue
 		}
-		fmt.Println(l)
+		for len(open) <= n.Depth {
+			open = append(open, false)
+		}
+		var b strings.Builder
+		b.WriteString(dot(n.Active, color) + " ")
+		for d := 1; d < n.Depth; d++ {
+			if open[d] {
+				b.WriteString("│ ")
+			} else {
+				b.WriteString("  ")
+			}
+		}
+		isLast := last(i)
+		if isLast {
+			b.WriteString("└─")
+		} else {
+			b.WriteString("├─")
+		}
+		open[n.Depth] = !isLast
+		b.WriteString(n.Unit)
+		fmt.Fprintln(w, b.String())
 	}
-	return 0
 }
 
+const isStateUsage = `usage: flint %s [-q|--quiet] UNIT...
+
+Print the %s of each unit (active, inactive, failed, activating, ...). Exit status 0 if
+%s, else %d.
+`
+
 func runIsState(g *globals, verb string, args []string) int {
-	opts, units := splitOpts(args)
-	_, quiet := opts["quiet"]
-	if _, q := opts["q"]; q {
-		quiet = true
+	if verb == "is-active" {
+		if verbHelp(args, fmt.Sprintf(isStateUsage, verb, "ActiveState", "at least one unit is active", 3)) {
+			return 0
+		}
+	} else if verbHelp(args, fmt.Sprintf(isStateUsage, verb, "ActiveState", "at least one unit failed", 1)) {
+		return 0
 	}
+	opts, units := splitOpts(args)
+	quiet := hasOpt(opts, "quiet", "q")
 	if len(units) == 0 {
 		fmt.Fprintln(os.Stderr, "Too few arguments.")
 		return 1
@@ -140,8 +404,20 @@ func runIsState(g *globals, verb string, args []string) int {
 		units[i] = normalizeUnitName(units[i])
 	}
 	c := client.New(g.control)
-	var states []string
-	if err := c.Do(&client.Request{Verb: verb, Units: units}, &states); err != nil {
+	states, err := c.ActiveStates(units)
+	if err != nil {
+		if errors.Is(err, client.ErrNoManager) {
+			// No manager: nothing is active, as systemctl says of units it does not know.
+			for range units {
+				if !quiet {
+					fmt.Println("inactive")
+				}
+			}
+			if verb == "is-active" {
+				return 3
+			}
+			return 1
+		}
 		return reportClientError(err)
 	}
 	code := 1
@@ -172,26 +448,69 @@ func normalizeUnitName(n string) string {
 	return n + ".service"
 }
 
+var simpleUsage = map[string]string{
+	"daemon-reload": `usage: flint daemon-reload
+
+Make the manager re-read the unit files. Running services keep running; a socket whose
+Listen*= did not change keeps its open file descriptors and pending connections; a changed
+address takes effect when the socket is restarted.
+`,
+	"reset-failed": `usage: flint reset-failed [UNIT...]
+
+Reset the failed state (and the start-limit counter) of the units, of all units if none is
+named.
+`,
+}
+
 func runSimple(verb string) func(g *globals, args []string) int {
 	return func(g *globals, args []string) int {
+		if verbHelp(args, simpleUsage[verb]) {
+			return 0
+		}
 		_, rest := splitOpts(args)
 		c := client.New(g.control)
-		if err := c.Simple(&client.Request{Verb: verb, Units: rest}); err != nil {
-			return reportClientError(err)
+		var err error
+		switch verb {
+		case "daemon-reload":
+			err = c.DaemonReload()
+		default:
+			err = c.ResetFailed(rest)
+		}
+		if err != nil {
+			if g.systemctl && errors.Is(err, client.ErrNoManager) {
+				fmt.Fprintf(os.Stderr, "No flint manager is running, ignoring command '%s'.\n", verb)
+				return 0
+			}
+			if code := reportClientError(err); code != 5 {
+				return code
+			}
+			return 1 // systemctl reset-failed exits 1 for a unit that is not loaded
 		}
 		return 0
 	}
 }
 
+const killUsage = `usage: flint kill [-s SIGNAL] [--kill-whom=all|main|control] UNIT...
+
+Send a signal (default SIGTERM) to the processes of units: all of them, the main process or
+the control process.
+`
+
 func runKill(g *globals, args []string) int {
+	if verbHelp(args, killUsage) {
+		return 0
+	}
 	sig := syscall.SIGTERM
 	whom := "all"
 	var units []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		val := func() string {
-			if j := strings.IndexByte(a, '='); j >= 0 {
+			if j := strings.IndexByte(a, '='); j >= 0 && strings.HasPrefix(a, "--") {
 				return a[j+1:]
+			}
+			if strings.HasPrefix(a, "-s") && len(a) > 2 {
+				return a[2:]
 			}
 			if i+1 < len(args) {
 				i++
@@ -200,23 +519,38 @@ func runKill(g *globals, args []string) int {
 			return ""
 		}
 		switch {
-		case a == "-s" || a == "--signal" || strings.HasPrefix(a, "--signal="):
+		case a == "-s" || a == "--signal" || strings.HasPrefix(a, "--signal=") || (strings.HasPrefix(a, "-s") && len(a) > 2):
 			v := val()
 			s, err := parseSignal(v)
 			if err != nil {
-				fmt.Fprintf(os.Stderr, "Invalid signal name: %s\n", v)
+				fmt.Fprintf(os.Stderr, "Failed to parse signal string \"%s\".\n", v)
 				return 1
 			}
 			sig = s
 		case a == "--kill-whom" || strings.HasPrefix(a, "--kill-whom=") || a == "--kill-who" || strings.HasPrefix(a, "--kill-who="):
 			whom = val()
+		case strings.HasPrefix(a, "-") && len(a) > 1:
+			fmt.Fprintf(os.Stderr, "flint kill: unknown option %s\n", a)
+			return 2
 		default:
-			units = append(units, a)
+			units = append(units, normalizeUnitName(a))
 		}
 	}
+	if len(units) == 0 {
+		fmt.Fprintln(os.Stderr, "Too few arguments.")
+		return 1
+	}
 	c := client.New(g.control)
-	if err := c.Simple(&client.Request{Verb: "kill", Units: units, Signal: int(sig), KillWhom: whom}); err != nil {
-		return reportClientError(err)
+	if err := c.Kill(units, int(sig), whom); err != nil {
+		if g.systemctl && errors.Is(err, client.ErrNoManager) {
+			fmt.Fprintln(os.Stderr, "No flint manager is running, ignoring command 'kill'.")
+			return 0
+		}
+		code := reportClientError(err)
+		if code == 5 {
+			code = 1 // systemctl kill exits 1 for a unit that is not loaded
+		}
+		return code
 	}
 	return 0
 }

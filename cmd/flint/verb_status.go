@@ -7,9 +7,13 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/flint-init/flint/client"
+	"github.com/flint-init/flint/internal/spawn"
 )
 
 func init() {
@@ -34,7 +38,7 @@ func runStatus(g *globals, args []string) int {
 		case a == "-h" || a == "--help":
 			fmt.Println("usage: flint status [-n N] [--output=json] [UNIT...]")
 			return 0
-		case a == "-l" || a == "--full":
+		case a == "-l" || a == "--full" || a == "--no-pager" || a == "-q" || a == "--quiet":
 		default:
 			units = append(units, a)
 		}
@@ -120,20 +124,26 @@ func dot(active string, color bool) string {
 func printStatus(w io.Writer, st client.UnitStatus, color bool) {
 	p := propMap(st.Props)
 	title := st.Name
-	if d := p["Description"]; d != "" {
+	if d := p["Description"]; d != "" && d != st.Name {
 		title += " - " + d
 	}
 	fmt.Fprintf(w, "%s %s\n", dot(p["ActiveState"], color), title)
 	loaded := p["LoadState"]
-	if fp := p["FragmentPath"]; fp != "" {
+	if fp := p["FragmentPath"]; fp != "" && p["LoadState"] == "loaded" {
 		extra := fp
 		if ufs := p["UnitFileState"]; ufs != "" {
 			extra += "; " + ufs
 		}
 		loaded += " (" + extra + ")"
 	}
-	if le := p["LoadError"]; le != "" && p["LoadState"] != "loaded" {
-		loaded += "\n     Reason: " + le
+	switch p["LoadState"] {
+	case "masked":
+		loaded += " (Reason: Unit " + st.Name + " is masked.)"
+	case "bad-setting", "error":
+		loaded += " (Reason: Unit " + st.Name + " has a bad unit file setting.)"
+		if le := p["LoadError"]; le != "" {
+			loaded += "\n     Error: " + le
+		}
 	}
 	fmt.Fprintf(w, "     Loaded: %s\n", loaded)
 	if dp := p["DropInPaths"]; dp != "" {
@@ -192,12 +202,12 @@ func printStatus(w io.Writer, st client.UnitStatus, color bool) {
 		}
 		fmt.Fprintf(w, "   Main PID: %s%s\n", pid, comm)
 	} else if p["ExecMainPID"] != "" && p["ExecMainPID"] != "0" && p["SubState"] != "running" {
-		fmt.Fprintf(w, "   Main PID: %s (code=%s, status=%s)\n", p["ExecMainPID"], codeName(p["ExecMainCode"]), p["ExecMainStatus"])
+		fmt.Fprintf(w, "   Main PID: %s (code=%s, status=%s)\n", p["ExecMainPID"], codeName(p["ExecMainCode"]), statusName(p["ExecMainCode"], p["ExecMainStatus"]))
 	}
 	if s := p["StatusText"]; s != "" {
 		fmt.Fprintf(w, "     Status: \"%s\"\n", s)
 	}
-	if n := p["NTasks"]; n != "" && n != "0" {
+	if n := p["TasksCurrent"]; n != "" && n != "0" {
 		fmt.Fprintf(w, "      Tasks: %s\n", n)
 		for i, pr := range st.Processes {
 			pre := "             ├─"
@@ -214,6 +224,25 @@ func printStatus(w io.Writer, st client.UnitStatus, color bool) {
 			fmt.Fprintln(w, formatLogLine(l, host))
 		}
 	}
+}
+
+// statusName is systemd's "status=1/FAILURE" (exit code and its name) or "status=15/TERM"
+// (signal number and name).
+func statusName(code, status string) string {
+	n, err := strconv.Atoi(status)
+	if err != nil {
+		return status
+	}
+	if code == "1" {
+		if name := spawn.ExitStatusName(n); name != "" {
+			return status + "/" + name
+		}
+		return status
+	}
+	if name := unix.SignalName(syscall.Signal(n)); name != "" {
+		return status + "/" + strings.TrimPrefix(name, "SIG")
+	}
+	return status
 }
 
 func codeName(c string) string {
@@ -261,11 +290,15 @@ func ago(d time.Duration) string {
 // formatLogLine prints a log line journalctl's short way: "Nov 25 12:00:00 host unit[pid]: text".
 func formatLogLine(l client.LogLine, host string) string {
 	ident := l.Unit
+	text := l.Text
 	if l.Stream == "manager" {
+		// The manager's own lines about a unit, as systemd's: "systemd[1]: foo.service: ...".
 		ident = "flint"
-	}
-	if l.PID > 0 && l.Stream != "manager" {
+		if !strings.HasPrefix(text, l.Unit) {
+			text = l.Unit + ": " + text
+		}
+	} else if l.PID > 0 {
 		ident = fmt.Sprintf("%s[%d]", ident, l.PID)
 	}
-	return fmt.Sprintf("%s %s %s: %s", l.Time.Local().Format("Jan 02 15:04:05"), host, ident, l.Text)
+	return fmt.Sprintf("%s %s %s: %s", l.Time.Local().Format("Jan 02 15:04:05"), host, ident, text)
 }

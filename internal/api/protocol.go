@@ -94,7 +94,16 @@ type UnitInfo struct {
 	Load        string `json:"load"`
 	Active      string `json:"active"`
 	Sub         string `json:"sub"`
+	Job         string `json:"job,omitempty"` // type of the pending job, if any
 	Description string `json:"description"`
+}
+
+// DepNode is one line of list-dependencies: a unit, its ActiveState and its depth in the
+// tree (0 for the unit asked about), in tree order.
+type DepNode struct {
+	Unit   string `json:"unit"`
+	Active string `json:"active"`
+	Depth  int    `json:"depth"`
 }
 
 // SocketInfo is one row of list-sockets.

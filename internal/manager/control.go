@@ -78,10 +78,11 @@ func (m *Manager) handleRequest(req *api.Request, uid int, send func(*api.Respon
 		m.call(func() { err = m.killRequest(req) })
 		reply(nil, err)
 	case "reset-failed":
-		m.call(func() { m.resetFailed(req.Units) })
-		reply(nil, nil)
+		var err error
+		m.call(func() { err = m.resetFailed(req.Units) })
+		reply(nil, err)
 	case "list-dependencies":
-		var out []string
+		var out []api.DepNode
 		var err error
 		m.call(func() { out, err = m.listDependencies(req) })
 		reply(out, err)
@@ -296,38 +297,88 @@ func toAPILine(l logs.Line) api.LogLine {
 	return api.LogLine{Time: l.Time, Unit: l.Unit, Stream: l.Stream, PID: l.PID, Prio: l.Priority, Text: l.Text}
 }
 
+// listUnits answers list-units as systemctl filters it: patterns, --type, then --state
+// (matching load, active or sub state); without --all and --state only units that are not
+// inactive or have a job. Sorted by unit type, then name (case-insensitively).
 func (m *Manager) listUnits(req *api.Request) []api.UnitInfo {
 	var out []api.UnitInfo
-	for _, u := range m.matchUnits(req.Units, req.All) {
-		st := u.activeState()
-		if !req.All && st == Inactive && u.job == nil && u.loaded() {
+	for _, u := range m.matchUnits(nil, true) {
+		if len(req.Units) > 0 && !matchAny(req.Units, u.Name) {
 			continue
 		}
+		st := u.activeState()
 		if len(req.Types) > 0 && !contains(req.Types, string(u.cfg.Type)) {
 			continue
 		}
 		if len(req.States) > 0 && !contains(req.States, string(st)) && !contains(req.States, u.sub) && !contains(req.States, string(u.cfg.LoadState)) {
 			continue
 		}
-		out = append(out, api.UnitInfo{Name: u.Name, Load: string(u.cfg.LoadState), Active: string(st), Sub: u.sub, Description: describe(u)})
+		if !req.All && len(req.States) == 0 && st == Inactive && u.job == nil {
+			continue
+		}
+		info := api.UnitInfo{Name: u.Name, Load: string(u.cfg.LoadState), Active: string(st), Sub: u.sub, Description: describe(u)}
+		if u.job != nil {
+			info.Job = u.job.typ
+		}
+		out = append(out, info)
 	}
+	sort.SliceStable(out, func(i, j int) bool {
+		ti, tj := unitSuffix(out[i].Name), unitSuffix(out[j].Name)
+		if ti != tj {
+			return ti < tj
+		}
+		return strings.ToLower(out[i].Name) < strings.ToLower(out[j].Name)
+	})
 	return out
 }
 
+func unitSuffix(n string) string {
+	if i := strings.LastIndexByte(n, '.'); i >= 0 {
+		return n[i+1:]
+	}
+	return ""
+}
+
+// matchAny reports whether name matches one of the glob patterns (or equals it, completed
+// with .service).
+func matchAny(patterns []string, name string) bool {
+	for _, p := range patterns {
+		if ok, _ := filepath.Match(p, name); ok || normalizeName(p) == name {
+			return true
+		}
+	}
+	return false
+}
+
+// listSockets answers list-sockets: one row per Listen*= of every socket unit that is not
+// inactive (all of them with --all), sorted by address as systemctl 252 does. ACTIVATES is
+// empty for Accept=yes sockets (they trigger no single unit).
 func (m *Manager) listSockets(req *api.Request) []api.SocketInfo {
 	var out []api.SocketInfo
 	for _, u := range m.matchUnits(nil, true) {
 		if u.sock == nil || !u.loaded() {
 			continue
 		}
+		if len(req.Units) > 0 && !matchAny(req.Units, u.Name) {
+			continue
+		}
 		if !req.All && isInactiveOrFailed(u.activeState()) {
 			continue
 		}
+		var act []string
+		if !u.cfg.Socket.Accept {
+			act = []string{u.cfg.SocketService()}
+		}
 		for _, l := range u.cfg.Socket.Listen {
-			out = append(out, api.SocketInfo{Listen: l.Raw, Type: listenTypeName(l), Unit: u.Name, Activates: []string{u.cfg.SocketService()}})
+			out = append(out, api.SocketInfo{Listen: unit.FormatListenAddress(l), Type: listenTypeName(l), Unit: u.Name, Activates: act})
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Listen < out[j].Listen })
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Listen != out[j].Listen {
+			return out[i].Listen < out[j].Listen
+		}
+		return out[i].Type < out[j].Type
+	})
 	return out
 }
 
@@ -354,27 +405,54 @@ func listenTypeName(l unit.Listen) string {
 	return string(l.Kind)
 }
 
+// killRequest sends a signal to a unit's processes as systemctl kill does: --kill-whom=all
+// (default) every process of the unit, main or control one process. A unit that is loaded
+// but not running has nothing to kill (success); an unknown unit is an error.
 func (m *Manager) killRequest(req *api.Request) error {
 	sig := syscall.Signal(req.Signal)
 	if sig == 0 {
 		sig = syscall.SIGTERM
 	}
+	if sig < 0 || sig > 64 {
+		return &reqError{"bad-request", fmt.Sprintf("Invalid signal %d.", req.Signal)}
+	}
+	whom := req.KillWhom
+	switch whom {
+	case "", "all":
+		whom = "all"
+	case "main", "control":
+	default:
+		return &reqError{"bad-request", fmt.Sprintf("Invalid kill-whom %q (all, main or control).", whom)}
+	}
+	if len(req.Units) == 0 {
+		return &reqError{"bad-request", "Too few arguments."}
+	}
 	for _, n := range req.Units {
-		u, ok := m.units[normalizeName(n)]
-		if !ok || isInactiveOrFailed(u.activeState()) {
-			return &reqError{"not-found", fmt.Sprintf("Failed to kill unit %s: Unit %s not loaded or not active.", n, normalizeName(n))}
+		name := normalizeName(n)
+		u, ok := m.units[name]
+		if !ok || (u.cfg.LoadState == unit.NotFound && isInactiveOrFailed(u.activeState())) {
+			return &reqError{"not-found", fmt.Sprintf("Failed to kill unit %s: Unit %s not loaded.", name, name)}
 		}
-		switch req.KillWhom {
+		switch whom {
 		case "main":
-			if u.svc == nil || u.svc.mainPID == 0 {
+			if u.svc == nil {
+				return &reqError{"failed", fmt.Sprintf("Failed to kill unit %s: %s units have no main processes", u.Name, u.cfg.Type)}
+			}
+			if u.svc.mainPID == 0 {
 				return &reqError{"failed", fmt.Sprintf("Failed to kill unit %s: No main process to kill", u.Name)}
 			}
 			syscall.Kill(u.svc.mainPID, sig)
 		case "control":
-			if u.svc == nil || u.svc.controlPID == 0 {
+			pid := 0
+			if u.svc != nil {
+				pid = u.svc.controlPID
+			} else if u.sock != nil {
+				pid = u.sock.controlPID
+			}
+			if pid == 0 {
 				return &reqError{"failed", fmt.Sprintf("Failed to kill unit %s: No control process to kill", u.Name)}
 			}
-			syscall.Kill(u.svc.controlPID, sig)
+			syscall.Kill(pid, sig)
 		default:
 			for _, pid := range m.unitPIDs(u) {
 				syscall.Kill(pid, sig)
@@ -384,7 +462,18 @@ func (m *Manager) killRequest(req *api.Request) error {
 	return nil
 }
 
-func (m *Manager) resetFailed(names []string) {
+// resetFailed forgets the failed state (and the start-limit counters) of the named units, of
+// every unit if none is named.
+func (m *Manager) resetFailed(names []string) error {
+	for _, n := range names {
+		if strings.ContainsAny(n, "*?[") {
+			continue
+		}
+		name := normalizeName(n)
+		if u, ok := m.units[name]; !ok || u.cfg.LoadState == unit.NotFound {
+			return &reqError{"not-found", fmt.Sprintf("Failed to reset failed state of unit %s: Unit %s not loaded.", name, name)}
+		}
+	}
 	for _, u := range m.matchUnits(names, true) {
 		if u.sub == "failed" {
 			u.result = "success"
@@ -399,50 +488,66 @@ func (m *Manager) resetFailed(names []string) {
 			u.sock.triggers = nil
 		}
 	}
+	return nil
 }
 
-func (m *Manager) listDependencies(req *api.Request) ([]string, error) {
+// listDependencies walks the dependency tree of a unit (default.target if none) as systemctl
+// list-dependencies does: Requires=, Requisite=, Wants=, BindsTo= and the units that are
+// PartOf= it (ConsistsOf=) — or, with reverse, the units that have those on it; targets are
+// expanded, other units only with --all; each level sorted with targets last.
+func (m *Manager) listDependencies(req *api.Request) ([]api.DepNode, error) {
 	name := "default.target"
 	if len(req.Units) > 0 {
 		name = normalizeName(req.Units[0])
 	}
 	root := m.load(name)
-	var out []string
-	seen := map[string]bool{}
+	var out []api.DepNode
+	onPath := map[*Unit]bool{}
 	var walk func(u *Unit, depth int)
 	walk = func(u *Unit, depth int) {
-		mark := "○"
-		switch u.activeState() {
-		case Active, Reloading:
-			mark = "●"
-		case Failed:
-			mark = "×"
-		}
-		out = append(out, strings.Repeat("  ", depth)+mark+" "+u.Name)
-		if seen[u.Name] || (depth > 0 && !req.All && u.cfg.Type != unit.TypeTarget) {
+		out = append(out, api.DepNode{Unit: u.Name, Active: string(u.activeState()), Depth: depth})
+		if onPath[u] || (depth > 0 && !req.All && u.cfg.Type != unit.TypeTarget) || len(out) > 10000 {
 			return
 		}
-		seen[u.Name] = true
-		var deps []string
+		onPath[u] = true
+		defer delete(onPath, u)
+		seen := map[string]bool{}
+		var deps []*Unit
+		add := func(n string) {
+			if !seen[n] {
+				seen[n] = true
+				deps = append(deps, m.load(n))
+			}
+		}
 		if req.Reverse {
-			for _, o := range m.order {
+			for _, o := range append([]*Unit(nil), m.order...) {
 				c := &o.cfg.Unit
-				if contains(c.Requires, u.Name) || contains(c.Wants, u.Name) || contains(c.BindsTo, u.Name) || contains(c.Requisite, u.Name) {
-					deps = append(deps, o.Name)
+				if contains(c.Requires, u.Name) || contains(c.Wants, u.Name) || contains(c.BindsTo, u.Name) || contains(c.Requisite, u.Name) || contains(u.cfg.Unit.PartOf, o.Name) {
+					add(o.Name)
 				}
 			}
 		} else {
 			c := &u.cfg.Unit
-			deps = append(append(append(append([]string(nil), c.Requires...), c.Requisite...), c.Wants...), c.BindsTo...)
-		}
-		sort.Strings(deps)
-		var last string
-		for _, d := range deps {
-			if d == last {
-				continue
+			for _, list := range [][]string{c.Requires, c.Requisite, c.Wants, c.BindsTo} {
+				for _, d := range list {
+					add(d)
+				}
 			}
-			last = d
-			walk(m.load(d), depth+1)
+			for _, o := range append([]*Unit(nil), m.order...) {
+				if contains(o.cfg.Unit.PartOf, u.Name) {
+					add(o.Name)
+				}
+			}
+		}
+		sort.SliceStable(deps, func(i, j int) bool {
+			ti, tj := deps[i].cfg.Type == unit.TypeTarget, deps[j].cfg.Type == unit.TypeTarget
+			if ti != tj {
+				return tj
+			}
+			return deps[i].Name < deps[j].Name
+		})
+		for _, d := range deps {
+			walk(d, depth+1)
 		}
 	}
 	walk(root, 0)

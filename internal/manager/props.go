@@ -79,7 +79,12 @@ func (m *Manager) properties(u *Unit) []api.Property {
 		add("NRefused", strconv.FormatUint(s.nRefused, 10))
 		add("ControlPID", strconv.Itoa(s.controlPID))
 	}
-	add("NTasks", strconv.Itoa(len(m.unitPIDs(u))))
+	add("TasksCurrent", strconv.Itoa(len(m.unitPIDs(u))))
+	if u.cfg.FragmentPath != "" && u.cfg.LoadState == unit.Loaded {
+		if st, err := unit.IsEnabled(m.loader, u.Name); err == nil {
+			add("UnitFileState", st)
+		}
+	}
 	merged := unit.MergeProperties(u.cfg.Type, cfg, rt...)
 	out := make([]api.Property, 0, len(merged))
 	for _, p := range merged {
