@@ -100,7 +100,7 @@ func Boot(ctx context.Context, workDir, unitPath string) (*Systemd, error) {
 	if strings.HasSuffix(unitPath, ":") {
 		fullPath += ":"
 	}
-	cmd := exec.Command("unshare", "--pid", "--fork", "--mount", "--mount-proc", "--uts",
+	cmd := exec.Command("unshare", "--pid", "--fork", "--kill-child=SIGKILL", "--mount", "--mount-proc", "--uts",
 		"--propagation", "private",
 		"/bin/sh", "-c", bootScript, "difftest-boot", workDir, fullPath, SystemdBinary, BootTarget)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
