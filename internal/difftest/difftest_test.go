@@ -85,6 +85,12 @@ func TestDifferential(t *testing.T) {
 	if err := CopyTree(units, "testdata/units"); err != nil {
 		t.Fatal(err)
 	}
+	// A higher-priority directory: a replaced unit, a mask, drop-ins that add to and shadow
+	// those of the lower directory, and a drop-in for every socket (socket.d).
+	override := filepath.Join(work, "override")
+	if err := CopyTree(override, "testdata/override"); err != nil {
+		t.Fatal(err)
+	}
 	// Units linked from outside the unit path (svc-linked.service -> ../linked/...).
 	if err := CopyTree(filepath.Join(work, "linked"), "testdata/linked"); err != nil {
 		t.Fatal(err)
@@ -106,9 +112,9 @@ func TestDifferential(t *testing.T) {
 	}
 	names = append(names, extraUnits...)
 
-	s := bootOrSkip(t, ctx, work, units)
+	s := bootOrSkip(t, ctx, work, override+":"+units)
 
-	loader := unit.NewLoader(unit.System, []string{units})
+	loader := unit.NewLoader(unit.System, []string{override, units})
 	flint := map[string][]unit.Property{}
 	for _, n := range names {
 		u := loader.Load(n)
