@@ -106,6 +106,9 @@ func runShow(g *globals, args []string) int {
 		fmt.Fprintln(os.Stderr, "flint show: no unit given (showing the manager's own properties is not supported)")
 		return 2
 	}
+	if g.output == "json" {
+		return showJSON(os.Stdout, g, o)
+	}
 	w := bufio.NewWriter(os.Stdout)
 	defer w.Flush()
 	showUnits(w, g, o)

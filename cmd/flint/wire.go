@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"io"
 	"time"
 
 	"github.com/flint-init/flint/client"
@@ -29,4 +31,38 @@ func init() {
 		}
 		return st, true
 	}
+}
+
+// showJSON prints `show --output=json`: an array with one object per unit, property name to
+// value (a list for properties that occur more than once, like Listen); -p selects as for the
+// text form, empty values are left out without -p or --all.
+func showJSON(w io.Writer, g *globals, o *showOptions) int {
+	l := unit.NewLoader(g.scope(), g.units)
+	out := make([]map[string]any, 0, len(o.units))
+	for _, name := range o.units {
+		obj := map[string]any{}
+		for _, p := range showProperties(g, l, normalizeUnitName(name)) {
+			if o.props != nil && !o.props[p.Name] {
+				continue
+			}
+			if o.props == nil && !o.all && hiddenByDefault(p) {
+				continue
+			}
+			switch prev := obj[p.Name].(type) {
+			case nil:
+				obj[p.Name] = p.Value
+			case string:
+				obj[p.Name] = []string{prev, p.Value}
+			case []string:
+				obj[p.Name] = append(prev, p.Value)
+			}
+		}
+		out = append(out, obj)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(out); err != nil {
+		return 1
+	}
+	return 0
 }
