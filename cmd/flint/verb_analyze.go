@@ -199,6 +199,11 @@ func verifyUnit(w io.Writer, l *unit.Loader, name string, notes bool) bool {
 	}
 	for _, deps := range [][]string{u.Unit.Requires, u.Unit.Requisite, u.Unit.BindsTo} {
 		for _, dep := range deps {
+			switch unit.TypeOf(dep) {
+			case unit.TypeService, unit.TypeSocket, unit.TypeTarget:
+			default:
+				continue // devices, mounts, slices...: systemd makes them up; flint does not load them
+			}
 			if d := l.Load(dep); d.LoadState == unit.NotFound {
 				fmt.Fprintf(w, "%s: Failed to create %s/start: Unit %s not found.\n", u.Name, u.Name, dep)
 				failed = true

@@ -150,3 +150,48 @@ var knownVerifyDifferences = map[string]string{
 	"svc-user.service":         "flint bug (decoder): no warning \"Special user nobody configured, this is not safe!\" at User=nobody",
 	"sock-options.socket":      "flint bug (decoder): no warning \"Special user nobody configured, this is not safe!\" at SocketUser=nobody",
 }
+
+// TestAnalyzeVerifyMachineUnits verifies all of /lib/systemd/system's units in one call of
+// flint and of systemd-analyze and expects the same lines (in any order).
+func TestAnalyzeVerifyMachineUnits(t *testing.T) {
+	sa, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		t.Skip("no systemd-analyze")
+	}
+	var files []string
+	for _, pat := range []string{"*.service", "*.socket", "*.target"} {
+		m, _ := filepath.Glob(filepath.Join("/lib/systemd/system", pat))
+		for _, f := range m {
+			if !strings.Contains(filepath.Base(f), "@.") {
+				files = append(files, f)
+			}
+		}
+	}
+	if len(files) == 0 {
+		t.Skip("no units in /lib/systemd/system")
+	}
+	cmd := exec.Command(sa, append([]string{"verify", "--man=no"}, files...)...)
+	var sysOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &sysOut, &sysOut
+	sysStatus := 0
+	if err := cmd.Run(); err != nil {
+		ee, ok := err.(*exec.ExitError)
+		if !ok {
+			t.Fatal(err)
+		}
+		sysStatus = ee.ExitCode()
+	}
+	var out bytes.Buffer
+	st := verifyUnits(&out, &globals{}, files, false)
+	sorted := func(s string) []string {
+		l := strings.Split(strings.TrimSpace(s), "\n")
+		sort.Strings(l)
+		return l
+	}
+	if st != sysStatus {
+		t.Errorf("exit status %d, systemd-analyze %d", st, sysStatus)
+	}
+	if f, s := sorted(out.String()), sorted(sysOut.String()); strings.Join(f, "\n") != strings.Join(s, "\n") {
+		t.Errorf("verify of %d units differs\nflint:\n%s\nsystemd-analyze:\n%s", len(files), strings.Join(f, "\n"), strings.Join(s, "\n"))
+	}
+}
