@@ -92,8 +92,8 @@ func ParseListen(kind ListenKind, value string) (Listen, error) {
 		if len(v) >= unixPathMax {
 			return l, fmt.Errorf("unix socket path too long: %s", value)
 		}
-		l.Family, l.Path = FamilyUnix, path.Clean(v)
-		l.Raw = l.Path
+		// kept as written, as systemd binds and shows it ("/run//x" stays so)
+		l.Family, l.Path, l.Raw = FamilyUnix, v, v
 		return l, nil
 	case strings.HasPrefix(v, "@"):
 		if len(v) > unixPathMax {
@@ -187,11 +187,9 @@ func ParseListen(kind ListenKind, value string) (Listen, error) {
 	if dev != "" && !ifnameValid(dev) {
 		return l, fmt.Errorf("invalid interface name %q: %s", dev, value)
 	}
+	// An IPv4 address has no scope: systemd checks the interface name and then drops it.
 	l.Family, l.Host, l.Port, l.Interface = FamilyInet, a.String(), port, dev
 	l.Raw = fmt.Sprintf("%s:%d", l.Host, port)
-	if dev != "" {
-		l.Raw += "%" + dev
-	}
 	return l, nil
 }
 

@@ -11,11 +11,11 @@ func TestParseListen(t *testing.T) {
 		err  bool
 	}{
 		{"unix", ListenStream, "/run/foo.sock", Listen{Family: FamilyUnix, Path: "/run/foo.sock", Raw: "/run/foo.sock"}, false},
-		{"unix-cleaned", ListenStream, "/run//foo.sock", Listen{Family: FamilyUnix, Path: "/run/foo.sock", Raw: "/run/foo.sock"}, false},
+		{"unix-as-written", ListenStream, "/run//foo.sock", Listen{Family: FamilyUnix, Path: "/run//foo.sock", Raw: "/run//foo.sock"}, false},
 		{"abstract", ListenStream, "@foo", Listen{Family: FamilyUnix, Path: "@foo", Raw: "@foo"}, false},
 		{"port", ListenStream, "8080", Listen{Family: FamilyInet6, Port: 8080, Raw: "[::]:8080"}, false},
 		{"ipv4", ListenStream, "127.0.0.1:80", Listen{Family: FamilyInet, Host: "127.0.0.1", Port: 80, Raw: "127.0.0.1:80"}, false},
-		{"ipv4-dev", ListenDatagram, "0.0.0.0:53%eth0", Listen{Family: FamilyInet, Host: "0.0.0.0", Port: 53, Interface: "eth0", Raw: "0.0.0.0:53%eth0"}, false},
+		{"ipv4-dev", ListenDatagram, "0.0.0.0:53%eth0", Listen{Family: FamilyInet, Host: "0.0.0.0", Port: 53, Interface: "eth0", Raw: "0.0.0.0:53"}, false},
 		{"ipv6", ListenStream, "[::1]:443", Listen{Family: FamilyInet6, Host: "::1", Port: 443, Raw: "[::1]:443"}, false},
 		{"ipv6-any-dev", ListenStream, "[::]:80%lo", Listen{Family: FamilyInet6, Host: "::", Port: 80, Interface: "lo", Raw: "[::]:80%lo"}, false},
 		{"ipv6-zone-inside", ListenStream, "[fe80::1%eth0]:80", Listen{}, true},

@@ -147,7 +147,7 @@ type Listen struct {
 	// Netlink: family name and group.
 	NetlinkFamily string
 	NetlinkGroup  int
-	// Raw is the value as written (after specifier expansion): what `show -p Listen` prints.
+	// Raw is the address as `systemctl show -p Listen` prints it, before " (Stream)" (see ParseListen).
 	Raw string
 	Pos string // file:line
 }
