@@ -81,7 +81,11 @@ systemd.resource-control(5) as shipped with systemd 252, and what flint does wit
 How the parsing compares with systemd itself is checked by a differential test
 (internal/difftest) that boots systemd 252 in private namespaces and compares
 ` + "`systemctl show`" + ` with flint's unit properties on a corpus of hand-written units and the
-machine's own /lib/systemd/system; see "Known differences" at the end.
+machine's own /lib/systemd/system; see "Known differences" at the end. Run it as root with
+` + "`go test ./internal/difftest`" + ` (it is skipped without root or unshare, except under CI, where it
+must run); ` + "`scripts/systemd-ns`" + ` boots the same private systemd for experiments by hand.
+` + "`flint analyze verify`" + ` is compared with ` + "`systemd-analyze verify`" + ` on the same corpus and on
+/lib/systemd/system (cmd/flint/verb_analyze_test.go).
 `)
 	counts := map[string]int{}
 	sections := []struct{ name, pages string }{

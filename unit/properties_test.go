@@ -253,3 +253,30 @@ func FuzzFormatTimespan(f *testing.F) {
 		}
 	})
 }
+
+// TestPropertyOrderFromSystemd checks properties_order.go against the `systemctl show --all`
+// outputs it was generated from: every name in the same relative order.
+func TestPropertyOrderFromSystemd(t *testing.T) {
+	for _, typ := range []Type{TypeService, TypeSocket, TypeTarget} {
+		t.Run(string(typ), func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join("testdata", "properties", "systemd252-show-all."+string(typ)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rank := propertyRank(typ)
+			last := -1
+			for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+				name, _, _ := strings.Cut(line, "=")
+				r, ok := rank[name]
+				if !ok {
+					t.Errorf("%s missing from the %s order", name, typ)
+					continue
+				}
+				if r < last {
+					t.Errorf("%s out of order", name)
+				}
+				last = r
+			}
+		})
+	}
+}
