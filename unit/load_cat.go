@@ -8,12 +8,13 @@ import (
 
 // Cat returns the unit file and its drop-ins as `systemctl cat` prints them: each file under
 // a "# /path" header line, its content (a missing final newline is added), and a blank line
-// between files. A masked unit is an error ("Unit NAME is masked."); a unit without fragment
-// and drop-ins gives systemctl's "No files found for NAME." error. Templates can be shown.
+// between files. A masked unit gives "# Unit NAME is masked." (not an error, as in systemd
+// 252); a unit without fragment gives systemctl's "No files found for NAME." error.
+// Templates can be shown.
 func Cat(l *Loader, name string) (string, error) {
 	u := l.Load(name)
 	if u.LoadState == Masked {
-		return "", fmt.Errorf("Unit %s is masked.", u.Name)
+		return fmt.Sprintf("# Unit %s is masked.\n", name), nil // systemctl 252 prints this and exits 0
 	}
 	var files []string
 	if u.FragmentPath != "" {

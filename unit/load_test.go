@@ -111,7 +111,7 @@ func TestCat(t *testing.T) {
 		{"bar.socket", "cat-bar.socket.txt", ""},
 		{"getty@tty1.service", "cat-getty@tty1.service.txt", ""},
 		{"nope.service", "", "No files found for nope.service."},
-		{"masked.service", "", "Unit masked.service is masked."},
+		{"masked.service", "cat-masked.service.txt", ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := Cat(l, c.name)
