@@ -173,6 +173,23 @@ func (d *decoder) printf(e Entry, v string, fatal bool) (string, bool) {
 	return "", false
 }
 
+// printfMsg is printf with systemd's exact wording for the directive: msg is a format
+// taking the value ("Failed to resolve unit specifiers in %s, ignoring"), the error is
+// appended.
+func (d *decoder) printfMsg(e Entry, v, msg string, fatal bool) (string, bool) {
+	x, err := expandWith(d.expand, v)
+	if err == nil {
+		return x, true
+	}
+	text := fmt.Sprintf(msg, v) + ": " + specifierErr(err)
+	if fatal {
+		d.fail(e, "%s", text)
+	} else {
+		d.warn(e, "%s", text)
+	}
+	return "", false
+}
+
 // printfBare is printf with systemd's unquoted message (conditions and the like).
 func (d *decoder) printfBare(e Entry, v string) (string, bool) {
 	x, err := expandWith(d.expand, v)
@@ -256,6 +273,9 @@ func (d *decoder) setDefaults() {
 			Exec:                        newExecContext(),
 			Kill:                        newKillContext(),
 		}
+		// A service's standard output starts as inherit; postDefaults (service_fix_stdio) turns
+		// it into journal unless StandardInput= is a tty or socket (systemd.exec(5)).
+		u.Service.Exec.StandardOutput = "inherit"
 		d.exec, d.kill = &u.Service.Exec, &u.Service.Kill
 	case TypeSocket:
 		u.Socket = &SocketSection{

@@ -60,7 +60,7 @@ func pUserGroup(get func(d *decoder) *string) parseFunc {
 			*get(d) = ""
 			return
 		}
-		x, ok := d.printf(e, v, true)
+		x, ok := d.printfMsg(e, v, "Failed to resolve unit specifiers in %s", true)
 		if !ok {
 			return
 		}
@@ -117,7 +117,7 @@ func envReplace(env []string, kv string) []string {
 
 // pEnvWords parses Environment=/PassEnvironment=/UnsetEnvironment= words; bad is
 // systemd's warning for an invalid word.
-func pEnvWords(get func(d *decoder) *[]string, valid func(string) bool, replace bool, bad string) parseFunc {
+func pEnvWords(get func(d *decoder) *[]string, valid func(string) bool, replace bool, bad, specMsg string) parseFunc {
 	return func(d *decoder, e Entry, v string) {
 		l := get(d)
 		if v == "" {
@@ -135,7 +135,7 @@ func pEnvWords(get func(d *decoder) *[]string, valid func(string) bool, replace 
 				return
 			}
 			rest = r
-			x, good := d.printf(e, w, false)
+			x, good := d.printfMsg(e, w, specMsg, false)
 			if !good {
 				continue
 			}
@@ -189,7 +189,7 @@ func pStdOutput(get func(d *decoder) *string) parseFunc {
 		}
 		for _, pfx := range []string{"file:", "append:", "truncate:"} {
 			if p, ok := strings.CutPrefix(v, pfx); ok {
-				x, good := d.printf(e, p, false)
+				x, good := d.printfMsg(e, p, "Failed to resolve unit specifiers in %s, ignoring", false)
 				if !good {
 					return
 				}
@@ -270,7 +270,7 @@ func pExecDirs(get func(d *decoder) *[]string) parseFunc {
 				return
 			}
 			rest = r
-			x, good := d.printf(e, w, false)
+			x, good := d.printfMsg(e, w, "Failed to resolve unit specifiers in \"%s\", ignoring", false)
 			if !good {
 				continue
 			}
@@ -305,9 +305,9 @@ func pWorkingDirectory(d *decoder, e Entry, v string) {
 	x, err := expandWith(d.expand, v)
 	if err != nil {
 		if missingOK {
-			d.warn(e, "Failed to resolve unit specifiers in working directory path '%s', ignoring: %v", v, err)
+			d.warn(e, "Failed to resolve unit specifiers in working directory path '%s', ignoring: %s", v, specifierErr(err))
 		} else {
-			d.fail(e, "Failed to resolve unit specifiers in working directory path '%s': %v", v, err)
+			d.fail(e, "Failed to resolve unit specifiers in working directory path '%s': %s", v, specifierErr(err))
 		}
 		return
 	}
@@ -354,7 +354,7 @@ func registerExec() {
 			return
 		}
 		for _, w := range words {
-			k, ok := d.printf(e, w, true)
+			k, ok := d.printfMsg(e, w, "Failed to resolve unit specifiers in %s", true)
 			if !ok {
 				return
 			}
@@ -419,10 +419,10 @@ func registerExec() {
 			x(d).Rlimits = append(x(d).Rlimits, rl)
 		})
 	}
-	regBoth("Environment", S, pEnvWords(func(d *decoder) *[]string { return &x(d).Environment }, envAssignmentValid, true, "Invalid environment assignment"))
-	regBoth("PassEnvironment", S, pEnvWords(func(d *decoder) *[]string { return &x(d).PassEnvironment }, envNameValid, false, "Invalid environment name for PassEnvironment"))
+	regBoth("Environment", S, pEnvWords(func(d *decoder) *[]string { return &x(d).Environment }, envAssignmentValid, true, "Invalid environment assignment", "Failed to resolve specifiers in %s, ignoring"))
+	regBoth("PassEnvironment", S, pEnvWords(func(d *decoder) *[]string { return &x(d).PassEnvironment }, envNameValid, false, "Invalid environment name for PassEnvironment", "Failed to resolve specifiers in %s, ignoring"))
 	regBoth("UnsetEnvironment", S, pEnvWords(func(d *decoder) *[]string { return &x(d).UnsetEnvironment },
-		func(s string) bool { return envNameValid(s) || envAssignmentValid(s) }, false, "Invalid environment name or assignment UnsetEnvironment"))
+		func(s string) bool { return envNameValid(s) || envAssignmentValid(s) }, false, "Invalid environment name or assignment UnsetEnvironment", "Failed to resolve unit specifiers in %s, ignoring"))
 	regBoth("EnvironmentFile", S, func(d *decoder, e Entry, v string) {
 		if v == "" {
 			x(d).EnvironmentFiles = nil

@@ -53,7 +53,7 @@ func nePaths(d *decoder, e Entry, v string) {
 			return
 		}
 		rest = r
-		x, good := d.printf(e, w, false)
+		x, good := d.printfMsg(e, w, "Failed to resolve unit specifiers in %s", false)
 		if !good {
 			continue
 		}
@@ -178,7 +178,7 @@ func neSlice(d *decoder, e Entry, v string) {
 	if v == "" {
 		return
 	}
-	x, ok := d.printf(e, v, false)
+	x, ok := d.printfMsg(e, v, "Failed to resolve unit specifiers in %s, ignoring", false)
 	if !ok {
 		return
 	}

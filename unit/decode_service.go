@@ -144,7 +144,7 @@ func registerService() {
 	reg("Service", "RestartForceExitStatus", S, pExitStatusSet(func(d *decoder) *ExitStatusSet { return &s(d).RestartForceExitStatus }))
 	reg("Service", "SuccessExitStatus", S, pExitStatusSet(func(d *decoder) *ExitStatusSet { return &s(d).SuccessExitStatus }))
 	reg("Service", "BusName", S, func(d *decoder, e Entry, v string) {
-		x, ok := d.printf(e, v, false)
+		x, ok := d.printfMsg(e, v, "Failed to resolve unit specifiers in %s, ignoring", false)
 		if !ok {
 			return
 		}

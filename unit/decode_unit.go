@@ -126,7 +126,13 @@ func pCondition(kind string, assert bool) parseFunc {
 			cond.Negate = true
 			p = strings.TrimLeft(p[1:], whitespace)
 		}
-		x, ok := d.printfBare(e, p)
+		var x string
+		var ok bool
+		if pathConditionKinds[kind] {
+			x, ok = d.printfBare(e, p)
+		} else {
+			x, ok = d.printf(e, p, false)
+		}
 		if !ok {
 			return
 		}
