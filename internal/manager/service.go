@@ -226,6 +226,10 @@ func (m *Manager) spawnMain(u *Unit, cmd unit.ExecCommand) {
 	p := &execParams{}
 	if s.conn != nil {
 		p.conn = s.conn.File
+		// accept4 gave a non-blocking connection; the service gets it per NonBlocking=.
+		if rc, err := p.conn.SyscallConn(); err == nil {
+			rc.Control(func(fd uintptr) { syscall.SetNonblock(int(fd), cfg.NonBlocking) })
+		}
 	} else {
 		files, names, err := m.listenFiles(u)
 		if err != nil {

@@ -188,14 +188,12 @@ func (m *Manager) socketReady(key uint64) {
 		return
 	}
 	cfg := u.cfg.Socket
-	if m.triggerLimitHit(u) {
-		m.consolef("%s: Trigger limit hit, refusing further activation.", u.Name)
-		m.logUnit(u, "Trigger limit hit, refusing further activation.")
-		m.sockEnterFailed(u, "trigger-limit-hit")
+	if cfg.Accept && isStreamish(s.socks[ref.idx].Spec) {
+		m.acceptConnections(u, ref.idx) // counts triggers per connection
 		return
 	}
-	if cfg.Accept && isStreamish(s.socks[ref.idx].Spec) {
-		m.acceptConnections(u, ref.idx)
+	if m.triggerLimitHit(u) {
+		m.triggerLimitFail(u)
 		return
 	}
 	// Accept=no: start the service once and hand it every socket.
@@ -222,6 +220,13 @@ func (m *Manager) socketReady(key uint64) {
 			m.logUnit(u, "Failed to start %s: %s", svc.Name, result)
 		}
 	})
+}
+
+// triggerLimitFail puts u in the failed state with trigger-limit-hit.
+func (m *Manager) triggerLimitFail(u *Unit) {
+	m.consolef("%s: Trigger limit hit, refusing further activation.", u.Name)
+	m.logUnit(u, "Trigger limit hit, refusing further activation.")
+	m.sockEnterFailed(u, "trigger-limit-hit")
 }
 
 func isStreamish(l unit.Listen) bool {
@@ -293,6 +298,12 @@ func (m *Manager) acceptConnections(u *Unit, idx int) {
 			m.logUnit(u, "accept: %v", err)
 			return
 		}
+		// As systemd, every connection counts against TriggerLimit*=, refused ones too.
+		if m.triggerLimitHit(u) {
+			c.File.Close()
+			m.triggerLimitFail(u)
+			return
+		}
 		if cfg.MaxConnections > 0 && s.nConnections >= cfg.MaxConnections {
 			m.logUnit(u, "Too many incoming connections (%d), dropping connection.", s.nConnections)
 			s.nRefused++
@@ -341,6 +352,9 @@ func (m *Manager) startInstance(u *Unit, c *listen.Conn) {
 		s.perSource[c.SourceKey]++
 	}
 	iu.svc.instanceOf = u
+	// As systemd's socket_enter_running(): the instance is triggered by the socket (status
+	// shows TriggeredBy:).
+	iu.cfg.TriggeredBy = appendUnique(iu.cfg.TriggeredBy, u.Name)
 	iu.svc.conn = c
 	iu.svc.triggeredBy = u.Name
 	iu.transient = true
