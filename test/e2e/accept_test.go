@@ -122,10 +122,10 @@ func TestAcceptLimits(t *testing.T) {
 		"trig.socket": unitFile("Socket", fmt.Sprintf(
 			"ListenStream=127.0.0.1:%d\nAccept=yes\nTriggerLimitIntervalSec=1min\nTriggerLimitBurst=3", port3)),
 		"trig@.service": unitFile("Service", greeter),
-		"max.socket":   unitFile("Socket", fmt.Sprintf("ListenStream=127.0.0.1:%d\nAccept=yes\nMaxConnections=2", port)),
-		"max@.service": unitFile("Service", greeter),
-		"src.socket":   unitFile("Socket", fmt.Sprintf("ListenStream=0.0.0.0:%d\nAccept=yes\nMaxConnectionsPerSource=1", port2)),
-		"src@.service": unitFile("Service", greeter),
+		"max.socket":    unitFile("Socket", fmt.Sprintf("ListenStream=127.0.0.1:%d\nAccept=yes\nMaxConnections=2", port)),
+		"max@.service":  unitFile("Service", greeter),
+		"src.socket":    unitFile("Socket", fmt.Sprintf("ListenStream=0.0.0.0:%d\nAccept=yes\nMaxConnectionsPerSource=1", port2)),
+		"src@.service":  unitFile("Service", greeter),
 	})
 	wantedBy(t, units, "sockets.target", "max.socket")
 	wantedBy(t, units, "sockets.target", "src.socket")
