@@ -1,0 +1,110 @@
+package e2e
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestUserManager runs `flint run --user` as an unprivileged uid (nobody): the default control
+// socket under $XDG_RUNTIME_DIR, socket activation of the seed example, status, and stop.
+func TestUserManager(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to switch to an unprivileged uid")
+	}
+	const uid, gid = 65534, 65534
+	base := t.TempDir()
+	os.Chmod(base, 0o755)
+	home := filepath.Join(base, "home")
+	runtime := filepath.Join(base, "run")
+	for _, d := range []string{home, runtime} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		os.Chown(d, uid, gid)
+	}
+	server := copyExecutable(t, foobardC)
+	flint := copyExecutable(t, flintBin)
+	openUp(server)
+	openUp(flint)
+	openUp(base)
+	units := filepath.Join(home, ".config", "systemd", "user")
+	os.MkdirAll(units, 0o755)
+	sock := filepath.Join(runtime, "foobar.sk")
+	os.WriteFile(filepath.Join(units, "foobar.socket"), []byte("[Unit]\nDescription=foobar socket\n[Socket]\nListenStream=%t/foobar.sk\n[Install]\nWantedBy=sockets.target\n"), 0o644)
+	os.WriteFile(filepath.Join(units, "foobar.service"), []byte("[Unit]\nDescription=foobar echo daemon\n[Service]\nExecStart="+server+"\n"), 0o644)
+	filepath.Walk(home, func(p string, _ os.FileInfo, _ error) error { os.Chown(p, uid, gid); return nil })
+
+	// SYSTEMD_UNIT_PATH (no trailing ':') keeps the machine's own user units (gpg-agent, dbus,
+	// ...) out of this test; %t and the default control socket still come from the user scope.
+	env := []string{"HOME=" + home, "XDG_RUNTIME_DIR=" + runtime, "PATH=/usr/bin:/bin", "USER=nobody", "SYSTEMD_UNIT_PATH=" + units}
+	asUser := func(args ...string) *exec.Cmd {
+		cmd := exec.Command(flint, args...)
+		cmd.Env = env
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: gid, Groups: []uint32{}}}
+		return cmd
+	}
+	if out, err := asUser("--user", "enable", "foobar.socket").CombinedOutput(); err != nil {
+		t.Fatalf("enable --user: %v\n%s", err, out)
+	}
+	var out syncBuffer
+	run := asUser("run", "--user")
+	run.Stdout, run.Stderr = &out, &out
+	run.SysProcAttr.Setpgid = true
+	if err := run.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- run.Wait() }()
+	defer func() {
+		run.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			run.Process.Kill()
+		}
+		if t.Failed() {
+			t.Logf("flint run --user output:\n%s", out.String())
+		}
+	}()
+	control := filepath.Join(runtime, "flint", "control.sock")
+	if !waitFor(10*time.Second, func() bool { return isSocket(control) && isSocket(sock) }) {
+		t.Fatalf("no control socket %s or %s:\n%s", control, sock, out.String())
+	}
+	fi, err := os.Stat(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := fi.Sys().(*syscall.Stat_t); st.Uid != uid {
+		t.Errorf("socket owned by uid %d, want %d", st.Uid, uid)
+	}
+	if got, err := echo(sock, "hello user"); err != nil || got != "hello user" {
+		t.Fatalf("echo = %q, %v", got, err)
+	}
+	var st bytes.Buffer
+	status := asUser("--user", "status", "foobar.service")
+	status.Stdout, status.Stderr = &st, &st
+	status.Run()
+	if !strings.Contains(st.String(), "active (running)") || !strings.Contains(st.String(), "TriggeredBy: ● foobar.socket") {
+		t.Errorf("status --user:\n%s", st.String())
+	}
+	if pids := pidsOf(server); len(pids) != 1 {
+		t.Fatalf("foobard pids %v", pids)
+	} else if data, err := os.ReadFile("/proc/" + strconv.Itoa(pids[0]) + "/status"); err == nil && !strings.Contains(string(data), "Uid:\t65534") {
+		t.Errorf("service does not run as the user:\n%s", data)
+	}
+}
+
+// openUp makes p's directory and its parents up to /tmp traversable by other uids (t.TempDir
+// creates them 0700).
+func openUp(p string) {
+	for d := filepath.Dir(p); d != "/" && d != os.TempDir(); d = filepath.Dir(d) {
+		os.Chmod(d, 0o755)
+	}
+}
