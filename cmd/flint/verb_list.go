@@ -570,9 +570,19 @@ func parseSignal(v string) (syscall.Signal, error) {
 	return s, nil
 }
 
+const logsUsage = `usage: flint logs [-u UNIT]... [-f] [-n N|all] [--since TIME] [-o short|json] [--no-hostname]
+
+Show the captured output of units, like journalctl: "Nov 25 12:00:00 host foo.service[123]: text",
+the manager's own lines about a unit as "flint: foo.service: ...". -u (repeatable) selects
+units (all if none), -n the number of last lines (all by default, 10 with -f), -f follows new
+lines, --since keeps lines from TIME on ("2026-11-25 12:00:00", "12:00", "today", "-10m"),
+-o json prints one JSON object per line (time, unit, stream, pid, priority, text).
+`
+
 func runLogs(g *globals, args []string) int {
 	req := &client.Request{}
 	format := "short"
+	noHost := false
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		val := func() string {
@@ -594,7 +604,12 @@ func runLogs(g *globals, args []string) int {
 		case a == "-f" || a == "--follow":
 			req.Follow = true
 		case a == "-n" || strings.HasPrefix(a, "--lines") || strings.HasPrefix(a, "-n"):
-			n, err := strconv.Atoi(val())
+			v := val()
+			if v == "all" {
+				req.Lines = -1
+				continue
+			}
+			n, err := strconv.Atoi(v)
 			if err != nil {
 				fmt.Fprintln(os.Stderr, "flint logs: -n needs a number")
 				return 2
@@ -610,9 +625,12 @@ func runLogs(g *globals, args []string) int {
 				return 2
 			}
 			req.Since = t
-		case a == "--no-pager":
+		case a == "--no-pager" || a == "-x" || a == "-e" || a == "-xe" || a == "-q" || a == "--quiet" || a == "--catalog" || a == "--pager-end" || a == "-a" || a == "--all":
+			// journalctl habits (explanations, pager end, ...): accepted, nothing to do.
+		case a == "--no-hostname":
+			noHost = true
 		case a == "-h" || a == "--help":
-			fmt.Println("usage: flint logs [-u UNIT]... [-f] [-n N] [--since TIME] [-o short|json]")
+			fmt.Print(logsUsage)
 			return 0
 		default:
 			fmt.Fprintf(os.Stderr, "flint logs: unknown argument %s\n", a)
@@ -624,6 +642,9 @@ func runLogs(g *globals, args []string) int {
 	}
 	c := client.New(g.control)
 	host, _ := os.Hostname()
+	if noHost {
+		host = ""
+	}
 	enc := json.NewEncoder(os.Stdout)
 	err := c.Logs(req, func(l client.LogLine) error {
 		if format == "json" {

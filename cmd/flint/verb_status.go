@@ -300,5 +300,8 @@ func formatLogLine(l client.LogLine, host string) string {
 	} else if l.PID > 0 {
 		ident = fmt.Sprintf("%s[%d]", ident, l.PID)
 	}
+	if host == "" {
+		return fmt.Sprintf("%s %s: %s", l.Time.Local().Format("Jan 02 15:04:05"), ident, text)
+	}
 	return fmt.Sprintf("%s %s %s: %s", l.Time.Local().Format("Jan 02 15:04:05"), host, ident, text)
 }

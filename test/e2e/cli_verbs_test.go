@@ -1,0 +1,373 @@
+package e2e
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestListVerbs: list-units, list-sockets, list-dependencies, is-active, is-failed in
+// systemctl 252's layout, words and exit codes, and their --output=json.
+func TestListVerbs(t *testing.T) {
+	units, _ := cliUnits(t)
+	if err := os.WriteFile(filepath.Join(units, "web.socket"), []byte(unitFile("Socket",
+		"ListenStream="+filepath.Join(t.TempDir(), "web.sk")+"\nListenDatagram=127.0.0.1:21531")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(units, "web.service"), []byte(unitFile("Service", "ExecStart=/bin/sleep 1000")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := startManager(t, units)
+	c := on(t, m)
+	c.start("ok.service")
+	c.start("echo.socket")
+	c.start("web.socket")
+	c.flint("start", "fail.service")
+	webSock := c.prop("web.socket", "Listen")
+	webPath := strings.TrimSuffix(strings.Split(webSock, "\n")[0], " (Stream)")
+
+	legend := "\nLOAD   = Reflects whether the unit definition was properly loaded.\n" +
+		"ACTIVE = The high-level unit activation state, i.e. generalization of SUB.\n" +
+		"SUB    = The low-level unit activation state, values depend on unit type.\n"
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		out  string
+	}{
+		{"list_units_type_service", []string{"list-units", "--type=service"}, 0,
+			"  UNIT         LOAD   ACTIVE SUB     DESCRIPTION\n" +
+				"● fail.service loaded failed failed  fail.service\n" +
+				"  ok.service   loaded active running A sleeper\n" + legend +
+				"2 loaded units listed. Pass --all to see loaded but inactive units, too.\n"},
+		{"list_units_state_failed", []string{"list-units", "--state=failed"}, 0,
+			"  UNIT         LOAD   ACTIVE SUB    DESCRIPTION\n" +
+				"● fail.service loaded failed failed fail.service\n" + legend +
+				"1 loaded units listed.\n"},
+		{"list_units_pattern_all", []string{"list-units", "--all", "--no-legend", "--plain", "o*", "fail", "swap.target"}, 0,
+			"fail.service loaded failed failed  fail.service\nok.service   loaded active running A sleeper\nswap.target  loaded active active  Swaps\n"},
+		{"list_units_type_socket", []string{"list-units", "-t", "socket"}, 0,
+			"  UNIT        LOAD   ACTIVE SUB       DESCRIPTION\n" +
+				"  echo.socket loaded active listening Echo socket\n" +
+				"  web.socket  loaded active listening web.socket\n" + legend +
+				"2 loaded units listed. Pass --all to see loaded but inactive units, too.\n"},
+		{"list_sockets", []string{"list-sockets"}, 0, fmt.Sprintf(
+			"LISTEN%[2]s UNIT        ACTIVATES\n"+
+				"%[1]s%[3]s web.socket  web.service\n"+
+				"127.0.0.1:21530%[4]s echo.socket -\n"+
+				"127.0.0.1:21531%[4]s web.socket  web.service\n\n"+
+				"3 sockets listed.\nPass --all to see loaded but inactive sockets, too.\n",
+			webPath, strings.Repeat(" ", len(webPath)-6), "", strings.Repeat(" ", len(webPath)-15))},
+		{"list_dependencies", []string{"list-dependencies", "dep.service"}, 0,
+			"dep.service\n× ├─fail.service\n● └─sysinit.target\n●   ├─local-fs.target\n●   └─swap.target\n"},
+		{"is_active", []string{"is-active", "ok", "fail", "nope"}, 0, "active\nfailed\ninactive\n"},
+		{"is_active_none", []string{"is-active", "plain", "nope"}, 3, "inactive\ninactive\n"},
+		{"is_active_quiet", []string{"is-active", "-q", "ok"}, 0, ""},
+		{"is_failed", []string{"is-failed", "ok", "fail"}, 0, "active\nfailed\n"},
+		{"is_failed_none", []string{"is-failed", "ok"}, 1, "active\n"},
+		{"is_enabled", []string{"--units", units, "is-enabled", "echo.socket"}, 1, "disabled\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, code := c.flint(tc.args...)
+			if code != tc.code || out != tc.out {
+				t.Errorf("flint %s: exit %d, output:\n%s\nwant exit %d, output:\n%s", strings.Join(tc.args, " "), code, out, tc.code, tc.out)
+			}
+		})
+	}
+	t.Run("json", func(t *testing.T) {
+		out, code := c.flint("list-units", "--all", "--output=json")
+		var us []map[string]any
+		if err := json.Unmarshal([]byte(out), &us); err != nil || code != 0 {
+			t.Fatalf("list-units --output=json: exit %d, %v\n%s", code, err, out)
+		}
+		found := false
+		for _, u := range us {
+			if u["unit"] == "ok.service" && u["active"] == "active" && u["sub"] == "running" && u["load"] == "loaded" {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("list-units --output=json lacks ok.service active/running: %s", out)
+		}
+		out, code = c.flint("--output=json", "list-sockets")
+		var ss []map[string]any
+		if err := json.Unmarshal([]byte(out), &ss); err != nil || code != 0 || len(ss) != 3 {
+			t.Fatalf("list-sockets --output=json: exit %d, %v\n%s", code, err, out)
+		}
+		if ss[1]["listen"] != "127.0.0.1:21530" || ss[1]["unit"] != "echo.socket" || ss[1]["type"] != "Stream" {
+			t.Errorf("list-sockets --output=json: %v", ss)
+		}
+	})
+}
+
+// TestControlVerbs: kill, reset-failed, daemon-reload, enable/disable --now, cat, mask,
+// unmask, logs.
+func TestControlVerbs(t *testing.T) {
+	units, _ := cliUnits(t)
+	if err := os.WriteFile(filepath.Join(units, "trap.service"), []byte(unitFile("Service",
+		"ExecStart=/bin/sh -c 'trap \"echo got-usr1\" USR1; echo ready; while :; do sleep 0.1; done'")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := startManager(t, units)
+	c := on(t, m)
+
+	t.Run("kill", func(t *testing.T) {
+		c.start("trap.service")
+		c.start("echo.socket")
+		out, code := c.flint("kill", "-s", "USR1", "--kill-whom=main", "trap.service")
+		if code != 0 {
+			t.Fatalf("kill -s USR1: exit %d: %s", code, out)
+		}
+		if !waitFor(10*time.Second, func() bool {
+			out, _ := c.flint("logs", "-u", "trap.service")
+			return strings.Contains(out, "got-usr1")
+		}) {
+			t.Errorf("the main process did not get SIGUSR1")
+		}
+		for _, tc := range []struct {
+			args []string
+			code int
+			out  string
+		}{
+			{[]string{"kill", "nope"}, 1, "Failed to kill unit nope.service: Unit nope.service not loaded.\n"},
+			{[]string{"kill", "-s", "FOO", "trap"}, 1, "Failed to parse signal string \"FOO\".\n"},
+			{[]string{"kill", "--kill-whom=control", "trap"}, 1, "Failed to kill unit trap.service: No control process to kill\n"},
+			{[]string{"kill", "--kill-whom=main", "echo.socket"}, 1, "Failed to kill unit echo.socket: socket units have no main processes\n"},
+			{[]string{"kill", "--signal=KILL", "trap"}, 0, ""},
+		} {
+			if out, code := c.flint(tc.args...); code != tc.code || out != tc.out {
+				t.Errorf("flint %s: exit %d %q, want %d %q", strings.Join(tc.args, " "), code, out, tc.code, tc.out)
+			}
+		}
+		c.waitState("trap.service", "failed")
+		if r := c.prop("trap.service", "Result"); r != "signal" {
+			t.Errorf("Result=%s after SIGKILL, want signal", r)
+		}
+	})
+	t.Run("reset_failed", func(t *testing.T) {
+		if out, code := c.flint("reset-failed", "trap.service"); code != 0 {
+			t.Fatalf("exit %d: %s", code, out)
+		}
+		if st := c.props("trap.service", "ActiveState", "Result"); st["ActiveState"] != "inactive" || st["Result"] != "success" {
+			t.Errorf("after reset-failed: %v", st)
+		}
+		if out, code := c.flint("reset-failed", "nope"); code != 1 || out != "Failed to reset failed state of unit nope.service: Unit nope.service not loaded.\n" {
+			t.Errorf("reset-failed nope: exit %d %q", code, out)
+		}
+	})
+	t.Run("enable_now_disable_now", func(t *testing.T) {
+		out, code := runFlint(t, "--control", m.control, "--units", units, "enable", "--now", "echo.socket")
+		if code != 0 || !isSymlink(filepath.Join(units, "sockets.target.wants", "echo.socket")) {
+			t.Fatalf("enable --now: exit %d: %s", code, out)
+		}
+		if st := c.prop("echo.socket", "ActiveState"); st != "active" {
+			t.Errorf("after enable --now: ActiveState=%s", st)
+		}
+		out, code = runFlint(t, "--control", m.control, "--units", units, "disable", "--now", "echo.socket")
+		if code != 0 || isSymlink(filepath.Join(units, "sockets.target.wants", "echo.socket")) {
+			t.Fatalf("disable --now: exit %d: %s", code, out)
+		}
+		if st := c.prop("echo.socket", "ActiveState"); st != "inactive" {
+			t.Errorf("after disable --now: ActiveState=%s", st)
+		}
+	})
+	t.Run("cat", func(t *testing.T) {
+		out, code := runFlint(t, "--units", units, "cat", "plain")
+		want := "# " + filepath.Join(units, "plain.service") + "\n" + unitFile("Service", "ExecStart=/bin/sleep 1000")
+		if code != 0 || strings.TrimSpace(out) != strings.TrimSpace(want) {
+			t.Errorf("cat plain: exit %d:\n%s\nwant:\n%s", code, out, want)
+		}
+	})
+	t.Run("daemon_reload_new_and_changed_units", func(t *testing.T) {
+		if out, code := c.flint("start", "new.service"); code != 5 {
+			t.Fatalf("start new.service before it exists: exit %d %q", code, out)
+		}
+		c.start("ok.service")
+		pid := c.prop("ok.service", "MainPID")
+		os.WriteFile(filepath.Join(units, "new.service"), []byte(unitFile("Service", "ExecStart=/bin/sleep 1000")), 0o644)
+		os.WriteFile(filepath.Join(units, "ok.service"), []byte(unitFile("Unit", "Description=Changed", "Service", "ExecStart=/bin/sleep 1000")), 0o644)
+		if out, code := c.flint("daemon-reload"); code != 0 || out != "" {
+			t.Fatalf("daemon-reload: exit %d: %s", code, out)
+		}
+		if out, code := c.flint("start", "new"); code != 0 {
+			t.Errorf("start new.service after daemon-reload: exit %d %q", code, out)
+		}
+		if got := c.props("ok.service", "Description", "MainPID", "ActiveState"); got["Description"] != "Changed" || got["MainPID"] != pid || got["ActiveState"] != "active" {
+			t.Errorf("ok.service after daemon-reload: %v, want Description=Changed, MainPID=%s still active", got, pid)
+		}
+	})
+	t.Run("logs", func(t *testing.T) {
+		c.start("ok.service")
+		c.flint("start", "fail.service")
+		out, code := c.flint("logs", "-u", "ok", "-u", "fail.service", "--no-hostname")
+		for _, re := range []string{
+			`(?m)^[A-Z][a-z]{2} \d\d \d\d:\d\d:\d\d ok\.service\[\d+\]: started$`,
+			`(?m)^[A-Z][a-z]{2} \d\d \d\d:\d\d:\d\d flint: fail\.service: Failed with result 'exit-code'\.$`,
+		} {
+			if code != 0 || !regexp.MustCompile(re).MatchString(out) {
+				t.Errorf("logs -u ok -u fail: exit %d, no %s in:\n%s", code, re, out)
+			}
+		}
+		if strings.Contains(out, "trap.service") {
+			t.Errorf("logs -u ok -u fail shows trap.service:\n%s", out)
+		}
+		out, _ = c.flint("logs", "-u", "fail", "-n", "1")
+		if n := strings.Count(out, "\n"); n != 1 {
+			t.Errorf("logs -n 1: %d lines:\n%s", n, out)
+		}
+		out, _ = c.flint("logs", "-u", "ok", "-o", "json")
+		var l map[string]any
+		if err := json.Unmarshal([]byte(strings.Split(out, "\n")[0]), &l); err != nil || l["unit"] != "ok.service" || l["stream"] != "stdout" || l["text"] != "started" {
+			t.Errorf("logs -o json: %v %s", err, out)
+		}
+		if out, _ := c.flint("logs", "-u", "ok", "--since", "2099-01-01"); out != "" {
+			t.Errorf("logs --since in the future: %q", out)
+		}
+		// -f: a line written after the follower attached arrives.
+		cmd := exec.Command(flintBin, "--control", m.control, "logs", "-f", "-u", "ok", "-n", "0")
+		stdout, _ := cmd.StdoutPipe()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { cmd.Process.Kill(); cmd.Wait() }()
+		lines := make(chan string, 16)
+		go func() {
+			sc := bufio.NewScanner(stdout)
+			for sc.Scan() {
+				lines <- sc.Text()
+			}
+			close(lines)
+		}()
+		time.Sleep(300 * time.Millisecond)
+		c.flint("restart", "ok")
+		select {
+		case l := <-lines:
+			if !strings.HasSuffix(l, ": started") {
+				t.Errorf("logs -f got %q", l)
+			}
+		case <-time.After(10 * time.Second):
+			t.Errorf("logs -f: no line within 10s of a restart")
+		}
+	})
+}
+
+// TestHelpAndCompletion: every verb answers --help with exit 0; completion scripts for bash
+// (exercised), zsh and fish.
+func TestHelpAndCompletion(t *testing.T) {
+	out, code := runFlint(t, "--help")
+	if code != 0 {
+		t.Fatalf("flint --help: exit %d", code)
+	}
+	var names []string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "  ") {
+			names = append(names, strings.Fields(l)[0])
+		}
+	}
+	if len(names) < 25 {
+		t.Fatalf("flint --help lists %d verbs:\n%s", len(names), out)
+	}
+	for _, v := range names {
+		t.Run("help_"+v, func(t *testing.T) {
+			out, code := runFlint(t, "--control", "/nonexistent/control.sock", v, "--help")
+			if code != 0 || !strings.Contains(out, v) {
+				t.Errorf("flint %s --help: exit %d:\n%s", v, code, out)
+			}
+		})
+	}
+	units, _ := cliUnits(t)
+	m := startManager(t, units)
+	for _, sh := range []string{"bash", "zsh", "fish"} {
+		t.Run("completion_"+sh, func(t *testing.T) {
+			out, code := runFlint(t, "completion", sh)
+			if code != 0 || !strings.Contains(out, "list-sockets") || !strings.Contains(out, "reload-or-restart") {
+				t.Fatalf("completion %s: exit %d:\n%s", sh, code, out)
+			}
+			if path, err := exec.LookPath(sh); err == nil {
+				check := map[string][]string{"bash": {"-n"}, "zsh": {"-n"}, "fish": {"--no-execute"}}[sh]
+				f := filepath.Join(t.TempDir(), "c")
+				os.WriteFile(f, []byte(out), 0o644)
+				if o, err := exec.Command(path, append(check, f)...).CombinedOutput(); err != nil {
+					t.Errorf("%s rejects the script: %v\n%s", sh, err, o)
+				}
+			}
+		})
+	}
+	t.Run("bash_completes_units", func(t *testing.T) {
+		script, _ := runFlint(t, "completion", "bash")
+		f := filepath.Join(t.TempDir(), "c.bash")
+		os.WriteFile(f, []byte(script), 0o644)
+		probe := fmt.Sprintf(`source %s
+COMP_WORDS=(flint --control %s re); COMP_CWORD=3; _flint; echo "verbs: ${COMPREPLY[*]}"
+COMP_WORDS=(flint --control %s start sw); COMP_CWORD=4; _flint; echo "units: ${COMPREPLY[*]}"
+COMP_WORDS=(flint list-sockets --sh); COMP_CWORD=2; _flint; echo "opts: ${COMPREPLY[*]}"`, f, m.control, m.control)
+		cmd := exec.Command("bash", "-c", probe)
+		cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(flintBin)+":"+os.Getenv("PATH"))
+		out, err := cmd.CombinedOutput()
+		want := "verbs: reload reload-or-restart reset-failed restart\nunits: swap.target\nopts: --show-types\n"
+		if err != nil || string(out) != want {
+			t.Errorf("bash completion: %v\n%s\nwant:\n%s", err, out, want)
+		}
+	})
+}
+
+// TestSystemctlMultiCall: under the name systemctl flint is the systemctl subset: options
+// before the verb, enable in a container build (no manager), start ignored without a manager,
+// verbs against a running manager.
+func TestSystemctlMultiCall(t *testing.T) {
+	units, _ := cliUnits(t)
+	link := filepath.Join(t.TempDir(), "systemctl")
+	if err := os.Symlink(flintBin, link); err != nil {
+		t.Fatal(err)
+	}
+	run := func(env []string, args ...string) (string, int) {
+		cmd := exec.Command(link, args...)
+		cmd.Env = append(os.Environ(), env...)
+		out, err := cmd.CombinedOutput()
+		if _, ok := err.(*exec.ExitError); err != nil && !ok {
+			t.Fatal(err)
+		}
+		return string(out), cmd.ProcessState.ExitCode()
+	}
+	noManager := []string{"FLINT_CONTROL=" + filepath.Join(t.TempDir(), "none.sock")}
+	out, code := run(noManager, "--units", units, "enable", "echo.socket")
+	if code != 0 || !isSymlink(filepath.Join(units, "sockets.target.wants", "echo.socket")) {
+		t.Fatalf("systemctl enable echo.socket (no manager): exit %d: %s", code, out)
+	}
+	if !strings.Contains(out, "Created symlink") {
+		t.Errorf("systemctl enable: %q", out)
+	}
+	if out, code := run(noManager, "--quiet", "--units", units, "is-enabled", "echo.socket"); code != 0 || out != "" {
+		t.Errorf("systemctl --quiet is-enabled: exit %d %q", code, out)
+	}
+	if out, code := run(noManager, "start", "echo.socket"); code != 0 || out != "No flint manager is running, ignoring command 'start'.\n" {
+		t.Errorf("systemctl start without a manager: exit %d %q", code, out)
+	}
+	if out, code := run(noManager, "daemon-reload"); code != 0 {
+		t.Errorf("systemctl daemon-reload without a manager: exit %d %q", code, out)
+	}
+	m := startManager(t, units)
+	withManager := []string{"FLINT_CONTROL=" + m.control}
+	if out, code := run(withManager, "is-active", "echo.socket"); code != 0 || out != "active\n" {
+		t.Errorf("systemctl is-active echo.socket (enabled, manager running): exit %d %q", code, out)
+	}
+	if out, code := run(withManager, "--no-pager", "start", "fail.service"); code != 1 || !strings.Contains(out, "See \"systemctl status fail.service\"") {
+		t.Errorf("systemctl start fail.service: exit %d %q", code, out)
+	}
+	if out, code := run(withManager, "-t", "socket", "--no-legend", "list-units"); code != 0 || !strings.Contains(out, "echo.socket loaded active listening Echo socket") {
+		t.Errorf("systemctl -t socket list-units: exit %d %q", code, out)
+	}
+	if out, code := run(withManager); code != 0 || !strings.Contains(out, "UNIT") {
+		t.Errorf("systemctl (no verb lists units): exit %d %q", code, out)
+	}
+	if out, code := run(withManager, "frobnicate"); code != 1 || out != "Unknown command verb 'frobnicate'.\n" {
+		t.Errorf("systemctl frobnicate: exit %d %q", code, out)
+	}
+}
