@@ -255,6 +255,7 @@ func (d *decoder) setDefaults() {
 		StartLimitBurst:         5,
 	}
 	u.Install = InstallSection{}
+	u.Extra = nil
 	u.Socket, u.Service, u.Target = nil, nil, nil
 	switch u.Type {
 	case TypeService:

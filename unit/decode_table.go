@@ -21,7 +21,9 @@ const (
 	NotEnforced Status = "not-enforced"
 )
 
-// DirectiveInfo describes one directive of the table, for documentation.
+// DirectiveInfo describes one directive of the table, for documentation. Supported means
+// the value is decoded into a typed field of Unit for the manager to act on (whether it
+// does is the manager's documentation); NotEnforced means validated and recorded only.
 type DirectiveInfo struct {
 	Name    string // "ExecStart"
 	Section string // "Service"

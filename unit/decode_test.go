@@ -98,6 +98,8 @@ func TestDecodeServiceFields(t *testing.T) {
 			return s.Exec.StandardInput == "null" && s.Exec.StandardOutput == "journal" && s.Exec.StandardError == "inherit"
 		}},
 		{"stdout-inherit-to-journal", svc + "StandardOutput=inherit\n", func(s *ServiceSection) bool { return s.Exec.StandardOutput == "journal" }},
+		{"stdin-tty-default-inherit", svc + "StandardInput=tty\n", func(s *ServiceSection) bool { return s.Exec.StandardOutput == "inherit" }},
+		{"stdin-fd-default-inherit", svc + "StandardInput=fd:foo\n", func(s *ServiceSection) bool { return s.Exec.StandardOutput == "inherit" }},
 		{"stdin-socket-keeps-inherit", svc + "StandardInput=socket\nStandardOutput=inherit\n", func(s *ServiceSection) bool { return s.Exec.StandardOutput == "inherit" }},
 		{"stdio-files", svc + "StandardOutput=append:/var/log/x\nStandardError=file:/tmp/e\nStandardInput=file:/etc/hosts\n", func(s *ServiceSection) bool {
 			return s.Exec.StandardOutput == "append:/var/log/x" && s.Exec.StandardError == "file:/tmp/e" && s.Exec.StandardInput == "file:/etc/hosts"

@@ -15,6 +15,16 @@ func SplitCommandLine(s string) ([]string, error) {
 	return words, err
 }
 
+// ParseCommandLines parses the value of an Exec*= directive as systemd does: prefixes
+// "-@:+!" / "!!", quoting and C escapes, a lone ";" between commands, "\;" for a literal
+// ";", specifiers expanded with expand (nil: none) in the program and each argument after
+// unquoting, $VAR and ${VAR} kept. pos is stored in each command. A non-nil error is
+// systemd's message; commands parsed before it are returned.
+func ParseCommandLines(value string, expand Expander, pos string) ([]ExecCommand, error) {
+	cmds, _, err := parseExec(value, expand, pos)
+	return cmds, err
+}
+
 // execError is a command line that systemd refuses. When the line had the '-' prefix
 // systemd only warns and ignores it (Ignored), otherwise the unit fails to load.
 type execError struct {
