@@ -35,8 +35,8 @@ var verbOptions = map[string][]string{
 	"list-dependencies": {"--all", "--reverse"},
 	"is-active":         {"--quiet"}, "is-failed": {"--quiet"}, "is-enabled": {"--quiet"},
 	"enable": {"--now", "--quiet"}, "disable": {"--now", "--quiet"},
-	"kill":   {"--signal=", "--kill-whom=all", "--kill-whom=main", "--kill-whom=control"},
-	"logs":   {"--unit=", "--follow", "--lines=", "--since=", "--output=short", "--output=json"},
+	"kill": {"--signal=", "--kill-whom=all", "--kill-whom=main", "--kill-whom=control"},
+	"logs": {"--unit=", "--follow", "--lines=", "--since=", "--output=short", "--output=json"},
 	"activate": {"--listen=", "--accept", "--inetd", "--datagram", "--seqpacket", "--setenv=",
 		"--fdname=", "--restart"},
 	"run":        {"--units=", "--user", "--control=", "--target=", "--log-dir="},
@@ -135,7 +135,9 @@ func bashOptionCases() string {
 	return b.String()
 }
 
-func zshQuote(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, "'", "'\\''"), ":", "\\:") }
+func zshQuote(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "'", "'\\''"), ":", "\\:")
+}
 
 func writeZshCompletion(w io.Writer) {
 	var vs strings.Builder
