@@ -45,6 +45,11 @@ func (m *Manager) runControlEx(u *Unit, cmds []unit.ExecCommand, phase string, w
 	p := &execParams{control: true}
 	if u.svc != nil {
 		p.mainPID = u.svc.mainPID
+		// As systemd's service_spawn(): control processes of a StandardInput/Output/Error=socket
+		// service get the Accept=yes connection as well (tinysshd's ExecStartPre=).
+		if c := u.svc.conn; c != nil && (ec.StandardInput == "socket" || ec.StandardOutput == "socket" || ec.StandardError == "socket") {
+			p.conn = c.File
+		}
 		if phase == "stop-post" || phase == "stop" {
 			p.extraEnv = m.serviceResultEnv(u)
 		}
