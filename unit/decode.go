@@ -281,7 +281,7 @@ func (d *decoder) setDefaults() {
 	case TypeSocket:
 		u.Socket = &SocketSection{
 			BindIPv6Only:         "default",
-			Backlog:              4294967295,
+			Backlog:              2147483647, // SOMAXCONN_DELUXE: what systemd 252 shows, though the man page says 4294967295
 			DirectoryMode:        0o755,
 			SocketMode:           0o666,
 			MaxConnections:       64,

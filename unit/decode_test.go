@@ -179,7 +179,7 @@ func TestDecodeSocketFields(t *testing.T) {
 		check   func(s *SocketSection) bool
 	}{
 		{"defaults", sock, func(s *SocketSection) bool {
-			return s.Backlog == 4294967295 && s.SocketMode == 0o666 && s.DirectoryMode == 0o755 && s.MaxConnections == 64 && !s.Accept &&
+			return s.Backlog == 2147483647 && s.SocketMode == 0o666 && s.DirectoryMode == 0o755 && s.MaxConnections == 64 && !s.Accept &&
 				s.TriggerLimitInterval == 2*time.Second && s.TriggerLimitBurst == 20 && s.BindIPv6Only == "default" && s.TimeoutSec == 90*time.Second &&
 				s.Priority == -1 && s.IPTOS == -1 && s.IPTTL == -1 && s.Mark == -1 && s.Exec.StandardOutput == "journal"
 		}},
@@ -221,7 +221,7 @@ func TestDecodeSocketFields(t *testing.T) {
 			return len(s.ExecStartPre) == 1 && len(s.ExecStartPost) == 1 && len(s.ExecStopPre) == 1 && len(s.ExecStopPost) == 1
 		}},
 		{"bad-values-ignored", sock + "SocketMode=999\nBacklog=-1\nAccept=maybe\nBindToDevice=a/b\nFileDescriptorName=a:b\n", func(s *SocketSection) bool {
-			return s.SocketMode == 0o666 && s.Backlog == 4294967295 && !s.Accept && s.BindToDevice == "" && s.FileDescriptorName == ""
+			return s.SocketMode == 0o666 && s.Backlog == 2147483647 && !s.Accept && s.BindToDevice == "" && s.FileDescriptorName == ""
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

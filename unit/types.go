@@ -157,7 +157,7 @@ type SocketSection struct {
 	Listen                                                                          []Listen
 	SocketProtocol                                                                  string // udplite | sctp | ""
 	BindIPv6Only                                                                    string // default | both | ipv6-only
-	Backlog                                                                         uint32 // default 4294967295 (capped by somaxconn when used)
+	Backlog                                                                         uint32 // default 2147483647 as systemd 252 shows it (capped by somaxconn when used)
 	BindToDevice                                                                    string
 	SocketUser, SocketGroup                                                         string
 	DirectoryMode                                                                   os.FileMode // 0755
