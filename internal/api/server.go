@@ -2,6 +2,7 @@ package api
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,6 +27,9 @@ type Server struct {
 	handler Handler
 	logf    func(string, ...any)
 	owner   int
+	// ReadTimeout bounds the time a client may take to send its request line (default 10s);
+	// a client that says nothing is answered with an error and disconnected.
+	ReadTimeout time.Duration
 }
 
 // Listen creates the control socket at path (its directory is created 0755; a stale socket file
@@ -53,7 +57,7 @@ func Listen(path string, h Handler, logf func(string, ...any)) (*Server, error) 
 	if logf == nil {
 		logf = log.Printf
 	}
-	return &Server{ln: ln, path: path, handler: h, logf: logf, owner: os.Getuid()}, nil
+	return &Server{ln: ln, path: path, handler: h, logf: logf, owner: os.Getuid(), ReadTimeout: 10 * time.Second}, nil
 }
 
 // Serve accepts connections until Close.
@@ -105,28 +109,47 @@ func (s *Server) serveConn(c *net.UnixConn) {
 		c.SetWriteDeadline(time.Now().Add(30 * time.Second))
 		return enc.Encode(r)
 	}
-	c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	br := bufio.NewReaderSize(c, 64*1024)
-	line, err := readLine(br, MaxRequestSize)
+	c.SetReadDeadline(time.Now().Add(s.ReadTimeout))
+	req, err := ReadRequest(bufio.NewReaderSize(c, 64*1024))
 	if err != nil {
-		send(&Response{Done: true, Code: "bad-request", Error: fmt.Sprintf("bad request: %v", err)})
+		send(&Response{Done: true, Code: "bad-request", Error: err.Error()})
 		return
 	}
 	c.SetReadDeadline(time.Time{})
+	if !Allowed(req.Verb, uid, s.owner) {
+		send(&Response{Done: true, Code: "permission", Error: fmt.Sprintf("Failed to %s: permission denied (uid %d may only read; root and uid %d may change state)", req.Verb, uid, s.owner)})
+		return
+	}
+	s.handler(req, uid, send)
+}
+
+// Allowed is the authorisation rule: root and the manager's own uid (owner) may do anything,
+// any other uid only the read-only verbs.
+func Allowed(verb string, uid, owner int) bool {
+	return ReadOnly(verb) || uid == 0 || uid == owner
+}
+
+// ReadRequest reads and decodes one request line (at most MaxRequestSize bytes; the final
+// newline may be missing at EOF). Every failure is an error beginning "bad request:".
+func ReadRequest(br *bufio.Reader) (*Request, error) {
+	line, err := readLine(br, MaxRequestSize)
+	if err != nil {
+		return nil, fmt.Errorf("bad request: %w", err)
+	}
+	if len(bytes.TrimSpace(line)) == 0 {
+		return nil, errors.New("bad request: empty request")
+	}
 	var req Request
 	if err := json.Unmarshal(line, &req); err != nil {
-		send(&Response{Done: true, Code: "bad-request", Error: fmt.Sprintf("bad request: %v", err)})
-		return
+		return nil, fmt.Errorf("bad request: %w", err)
 	}
 	if req.Verb == "" {
-		send(&Response{Done: true, Code: "bad-request", Error: "bad request: no verb"})
-		return
+		return nil, errors.New("bad request: no verb")
 	}
-	if !ReadOnly(req.Verb) && uid != 0 && uid != s.owner {
-		send(&Response{Done: true, Code: "permission", Error: fmt.Sprintf("permission denied: uid %d may not %s", uid, req.Verb)})
-		return
+	if req.Lines < -1 {
+		return nil, fmt.Errorf("bad request: lines %d", req.Lines)
 	}
-	s.handler(&req, uid, send)
+	return &req, nil
 }
 
 func readLine(br *bufio.Reader, max int) ([]byte, error) {

@@ -1,0 +1,117 @@
+package client
+
+import (
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"reflect"
+	"sync"
+	"testing"
+
+	"github.com/flint-init/flint/internal/api"
+)
+
+// fakeManager answers requests with canned data over the real protocol.
+func fakeManager(t *testing.T, h api.Handler) *Client {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "control.sock")
+	s, err := api.Listen(path, h, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve()
+	t.Cleanup(func() { s.Close() })
+	return New(path)
+}
+
+func TestClientCalls(t *testing.T) {
+	var mu sync.Mutex
+	var reqs []*api.Request
+	last := func() *api.Request { mu.Lock(); defer mu.Unlock(); return reqs[len(reqs)-1] }
+	c := fakeManager(t, func(req *api.Request, uid int, send func(*api.Response) error) {
+		mu.Lock()
+		reqs = append(reqs, req)
+		mu.Unlock()
+		var v any
+		switch req.Verb {
+		case "start":
+			v = []JobResult{{Unit: "a.service", Job: "start", Result: "failed", UnitResult: "exit-code"}}
+		case "list-units":
+			v = []UnitInfo{{Name: "a.service", Load: "loaded", Active: "active", Sub: "running"}}
+		case "is-active":
+			v = []string{"active", "inactive"}
+		case "list-dependencies":
+			v = []DepNode{{Unit: "a.target", Active: "active"}, {Unit: "b.service", Active: "failed", Depth: 1}}
+		case "kill":
+			send(&api.Response{Done: true, Code: "not-found", Error: "Failed to kill unit x.service: Unit x.service not loaded."})
+			return
+		case "logs":
+			for i := 0; i < 3; i++ {
+				b, _ := json.Marshal([]LogLine{{Unit: "a.service", Text: "line"}})
+				if send(&api.Response{Data: b}) != nil {
+					return
+				}
+			}
+			send(&api.Response{Done: true})
+			return
+		}
+		b, _ := json.Marshal(v)
+		send(&api.Response{Done: true, Data: b})
+	})
+	t.Run("jobs", func(t *testing.T) {
+		res, err := c.Jobs("start", []string{"a"}, false)
+		want := []JobResult{{Unit: "a.service", Job: "start", Result: "failed", UnitResult: "exit-code"}}
+		if err != nil || !reflect.DeepEqual(res, want) {
+			t.Errorf("Jobs = %+v, %v", res, err)
+		}
+	})
+	t.Run("list_units_sends_filters", func(t *testing.T) {
+		res, err := c.ListUnits(true, []string{"service"}, []string{"failed"}, []string{"a*"})
+		if err != nil || len(res) != 1 || res[0].Sub != "running" {
+			t.Errorf("ListUnits = %+v, %v", res, err)
+		}
+		r := last()
+		if !r.All || !reflect.DeepEqual(r.Types, []string{"service"}) || !reflect.DeepEqual(r.States, []string{"failed"}) || !reflect.DeepEqual(r.Units, []string{"a*"}) {
+			t.Errorf("request %+v", r)
+		}
+	})
+	t.Run("active_states", func(t *testing.T) {
+		res, err := c.ActiveStates([]string{"a", "b"})
+		if err != nil || !reflect.DeepEqual(res, []string{"active", "inactive"}) {
+			t.Errorf("ActiveStates = %v, %v", res, err)
+		}
+	})
+	t.Run("dependencies", func(t *testing.T) {
+		res, err := c.ListDependencies("a.target", false, true)
+		if err != nil || len(res) != 2 || res[1].Depth != 1 || !last().Reverse {
+			t.Errorf("ListDependencies = %+v, %v", res, err)
+		}
+	})
+	t.Run("error_reply", func(t *testing.T) {
+		err := c.Kill([]string{"x.service"}, 9, "all")
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Code != "not-found" || ce.Msg != "Failed to kill unit x.service: Unit x.service not loaded." {
+			t.Errorf("Kill error = %#v", err)
+		}
+	})
+	t.Run("logs_stream", func(t *testing.T) {
+		n := 0
+		err := c.Logs(&Request{Follow: true}, func(l LogLine) error { n++; return nil })
+		if err != nil || n != 3 {
+			t.Errorf("Logs: %d lines, %v", n, err)
+		}
+		// A callback error stops the stream and is returned.
+		stop := errors.New("enough")
+		err = c.Logs(&Request{Follow: true}, func(l LogLine) error { return stop })
+		if !errors.Is(err, stop) {
+			t.Errorf("Logs with a failing callback: %v", err)
+		}
+	})
+}
+
+func TestNoManager(t *testing.T) {
+	c := New(filepath.Join(t.TempDir(), "missing.sock"))
+	if _, err := c.Ping(); !errors.Is(err, ErrNoManager) {
+		t.Errorf("Ping without a manager: %v, want ErrNoManager", err)
+	}
+}

@@ -1,0 +1,174 @@
+package api
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// startServer serves a handler that answers every request with its verb, on a socket in a
+// temporary directory.
+func startServer(t *testing.T) (*Server, string, *atomic.Int32) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "control.sock")
+	var calls atomic.Int32
+	s, err := Listen(path, func(req *Request, uid int, send func(*Response) error) {
+		calls.Add(1)
+		data, _ := json.Marshal(map[string]any{"verb": req.Verb, "uid": uid, "units": req.Units})
+		send(&Response{Done: true, Data: data})
+	}, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.ReadTimeout = 300 * time.Millisecond
+	go s.Serve()
+	t.Cleanup(func() { s.Close() })
+	return s, path, &calls
+}
+
+// exchange writes raw bytes (then half-closes unless keepOpen) and returns the first reply.
+func exchange(t *testing.T, path string, raw []byte, keepOpen bool) (Response, error) {
+	t.Helper()
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	go func() {
+		c.Write(raw)
+		if !keepOpen {
+			c.(*net.UnixConn).CloseWrite()
+		}
+	}()
+	var r Response
+	err = json.NewDecoder(bufio.NewReader(c)).Decode(&r)
+	return r, err
+}
+
+func TestServerRequests(t *testing.T) {
+	_, path, calls := startServer(t)
+	for _, tc := range []struct {
+		name     string
+		raw      []byte
+		keepOpen bool
+		wantErr  string // substring of Response.Error; "" = success
+	}{
+		{name: "valid", raw: []byte(`{"verb":"status","units":["a.service"]}` + "\n")},
+		{name: "valid_without_newline_at_eof", raw: []byte(`{"verb":"status"}`)},
+		{name: "unknown_fields_ignored", raw: []byte(`{"verb":"status","frob":1}` + "\n")},
+		{name: "invalid_json", raw: []byte("{verb: status}\n"), wantErr: "bad request: invalid character"},
+		{name: "not_an_object", raw: []byte("[1,2,3]\n"), wantErr: "bad request: json: cannot unmarshal array"},
+		{name: "wrong_type", raw: []byte(`{"verb":5}` + "\n"), wantErr: "bad request: json: cannot unmarshal number"},
+		{name: "no_verb", raw: []byte(`{"units":["a"]}` + "\n"), wantErr: "bad request: no verb"},
+		{name: "empty_line", raw: []byte("\n"), wantErr: "bad request: empty request"},
+		{name: "nothing_then_eof", raw: nil, wantErr: "bad request: EOF"},
+		{name: "binary_garbage", raw: []byte{0, 1, 2, 0xff, 0xfe, '\n'}, wantErr: "bad request"},
+		{name: "bad_lines", raw: []byte(`{"verb":"logs","lines":-5}` + "\n"), wantErr: "bad request: lines -5"},
+		{name: "oversized_line", raw: append(bytes.Repeat([]byte("x"), MaxRequestSize+10), '\n'), wantErr: "larger than"},
+		{name: "oversized_no_newline_kept_open", raw: bytes.Repeat([]byte(" "), 2*MaxRequestSize), keepOpen: true, wantErr: "larger than"},
+		{name: "silent_client_times_out", raw: []byte(`{"verb":"sta`), keepOpen: true, wantErr: "i/o timeout"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := calls.Load()
+			r, err := exchange(t, path, tc.raw, tc.keepOpen)
+			if err != nil {
+				t.Fatalf("no reply: %v", err)
+			}
+			if !r.Done {
+				t.Errorf("reply without Done: %+v", r)
+			}
+			if tc.wantErr == "" {
+				if r.Error != "" || calls.Load() != before+1 {
+					t.Errorf("reply %+v, handler calls %d -> %d", r, before, calls.Load())
+				}
+				return
+			}
+			if !strings.Contains(r.Error, tc.wantErr) || r.Code != "bad-request" {
+				t.Errorf("error %q code %q, want %q, bad-request", r.Error, r.Code, tc.wantErr)
+			}
+			if calls.Load() != before {
+				t.Errorf("handler called for a bad request")
+			}
+		})
+	}
+	// The server still serves after all that.
+	if r, err := exchange(t, path, []byte(`{"verb":"ping"}`+"\n"), false); err != nil || r.Error != "" {
+		t.Errorf("after bad requests: %+v, %v", r, err)
+	}
+}
+
+func TestAllowed(t *testing.T) {
+	for _, tc := range []struct {
+		verb       string
+		uid, owner int
+		want       bool
+	}{
+		{"start", 0, 1000, true},
+		{"start", 1000, 1000, true},
+		{"start", 1001, 1000, false},
+		{"daemon-reload", 65534, 0, false},
+		{"kill", 65534, 0, false},
+		{"reset-failed", 65534, 0, false},
+		{"status", 65534, 0, true},
+		{"show", 65534, 0, true},
+		{"list-units", 65534, 0, true},
+		{"list-sockets", 65534, 0, true},
+		{"logs", 65534, 0, true},
+		{"is-active", 65534, 0, true},
+		{"frobnicate", 65534, 0, false},
+	} {
+		if got := Allowed(tc.verb, tc.uid, tc.owner); got != tc.want {
+			t.Errorf("Allowed(%s, uid %d, owner %d) = %v", tc.verb, tc.uid, tc.owner, got)
+		}
+	}
+}
+
+func TestListenRefusesSecondManager(t *testing.T) {
+	_, path, _ := startServer(t)
+	if _, err := Listen(path, nil, t.Logf); err == nil || !strings.Contains(err.Error(), "another manager is running") {
+		t.Errorf("second Listen on a live socket: %v", err)
+	}
+	// A stale socket file (nobody listening) is replaced.
+	stale := filepath.Join(t.TempDir(), "stale.sock")
+	ln, err := net.Listen("unix", stale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	ln.Close()
+	s, err := Listen(stale, nil, t.Logf)
+	if err != nil {
+		t.Fatalf("Listen over a stale socket: %v", err)
+	}
+	s.Close()
+	if fi, err := os.Stat(stale); err == nil {
+		t.Errorf("socket file left after Close: %v", fi.Mode())
+	}
+}
+
+func FuzzReadRequest(f *testing.F) {
+	f.Add([]byte(`{"verb":"start","units":["a.service"],"no_block":true}` + "\n"))
+	f.Add([]byte(`{"verb":"logs","lines":-1,"since":"2026-01-01T00:00:00Z","follow":true}`))
+	f.Add([]byte("\n"))
+	f.Add([]byte(`{"verb":""}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		req, err := ReadRequest(bufio.NewReader(bytes.NewReader(data)))
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "bad request") {
+				t.Errorf("error %q does not say bad request", err)
+			}
+			return
+		}
+		if req.Verb == "" || req.Lines < -1 {
+			t.Errorf("accepted %+v", req)
+		}
+	})
+}
