@@ -273,11 +273,11 @@ func execProperties(p *propList, u *Unit, e *ExecContext) {
 		p.int("Nice", e.Nice)
 	}
 	p.add("StandardInput", stdName(stdinOf(e)))
-	p.add("StandardInputFileDescriptorName", stdFDName(stdinOf(e)))
+	p.add("StandardInputFileDescriptorName", stdFDName(stdinOf(e), "stdin"))
 	p.add("StandardOutput", stdName(stdoutOf(e)))
-	p.add("StandardOutputFileDescriptorName", stdFDName(stdoutOf(e)))
+	p.add("StandardOutputFileDescriptorName", stdFDName(stdoutOf(e), "stdout"))
 	p.add("StandardError", stdName(stderrOf(e)))
-	p.add("StandardErrorFileDescriptorName", stdFDName(stderrOf(e)))
+	p.add("StandardErrorFileDescriptorName", stdFDName(stderrOf(e), "stderr"))
 	p.add("TTYPath", e.TTYPath)
 	p.add("SyslogIdentifier", e.SyslogIdentifier)
 	user, group := e.User, e.Group
@@ -340,11 +340,14 @@ func stdName(v string) string {
 	return v
 }
 
-// stdFDName is the StandardXFileDescriptorName of "fd:NAME" (or "fd", whose name is the unit's
-// socket name in systemd; "" here).
-func stdFDName(v string) string {
+// stdFDName is the StandardXFileDescriptorName of "fd:NAME"; a bare "fd" names the stream
+// itself (def: "stdin", "stdout" or "stderr"), as systemd shows it.
+func stdFDName(v, def string) string {
 	if strings.HasPrefix(v, "fd:") {
 		return v[3:]
+	}
+	if v == "fd" {
+		return def
 	}
 	return ""
 }
@@ -584,11 +587,17 @@ func PropertyNames(t Type) []string {
 	return append([]string(nil), targetPropertyOrder...)
 }
 
-// sortedStrings is a sorted copy: systemd keeps the *Directory= lists sorted.
+// sortedStrings is a sorted copy without duplicates: systemd keeps the *Directory= lists so.
 func sortedStrings(l []string) []string {
 	c := append([]string(nil), l...)
 	sort.Strings(c)
-	return c
+	out := c[:0]
+	for i, s := range c {
+		if i == 0 || s != c[i-1] {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // dynamicUserName is the user systemd allocates for DynamicUser=yes without User=: the unit
