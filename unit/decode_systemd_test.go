@@ -25,6 +25,13 @@ func TestDecodeMatchesSystemd(t *testing.T) {
 	inputs, _ := filepath.Glob("testdata/decode/*")
 	more, _ := filepath.Glob("testdata/systemd/*")
 	inputs = append(inputs, more...)
+	if dir := os.Getenv("FLINT_DIFF_UNITS"); dir != "" {
+		// FLINT_DIFF_UNITS=/lib/systemd/system go test -run TestDecodeMatchesSystemd
+		for _, ext := range []string{"service", "socket", "target"} {
+			m, _ := filepath.Glob(filepath.Join(dir, "*."+ext))
+			inputs = append(inputs, m...)
+		}
+	}
 	for _, in := range inputs {
 		name := filepath.Base(in)
 		if strings.HasSuffix(name, ".golden") || strings.Contains(name, "@") {
@@ -32,8 +39,8 @@ func TestDecodeMatchesSystemd(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			data, err := os.ReadFile(in)
-			if err != nil {
-				t.Fatal(err)
+			if err != nil || len(data) == 0 {
+				t.Skip("unreadable or masked") // e.g. a link to /dev/null
 			}
 			dir := t.TempDir()
 			path := filepath.Join(dir, name)
