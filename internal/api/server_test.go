@@ -27,7 +27,7 @@ func startServer(t *testing.T) (*Server, string, *atomic.Int32) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.ReadTimeout = 300 * time.Millisecond
+	s.ReadTimeout = 2 * time.Second // long enough for a 2 MB write under -race on a loaded machine
 	go s.Serve()
 	t.Cleanup(func() { s.Close() })
 	return s, path, &calls
