@@ -206,3 +206,29 @@ func TestCompatibilityDoc(t *testing.T) {
 		t.Errorf("%s is out of date: go test ./unit -run TestCompatibilityDoc -update\n%s", docPath, lineDiff(string(have), doc))
 	}
 }
+
+// TestDirectiveTableComplete checks Directives() against every directive systemd 252's own
+// parser knows (systemd --dump-configuration-items, snapshotted in testdata/compat).
+func TestDirectiveTableComplete(t *testing.T) {
+	data, err := os.ReadFile("testdata/compat/systemd252-configuration-items.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, d := range Directives() {
+		have[d.Section+" "+d.Name] = true
+	}
+	n := 0
+	for _, line := range strings.Split(string(data), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		n++
+		if !have[line] {
+			t.Errorf("systemd 252 knows [%s]= but flint's directive table does not", strings.Replace(line, " ", "] ", 1))
+		}
+	}
+	if n < 600 {
+		t.Errorf("only %d directives in the snapshot", n)
+	}
+}
