@@ -241,13 +241,9 @@ func socketProtocolNumber(s string) string {
 
 func execProperties(p *propList, u *Unit, e *ExecContext) {
 	p.strv("Environment", e.Environment)
-	var files []string
-	for _, f := range e.EnvironmentFiles {
-		files = append(files, fmt.Sprintf("%s (ignore_errors=%s)", f.Path, FormatBool(f.Optional)))
-	}
 	// EnvironmentFiles is an a(sb): one line per entry, like the Exec* properties.
-	for _, f := range files {
-		p.add("EnvironmentFiles", f)
+	for _, f := range e.EnvironmentFiles {
+		p.add("EnvironmentFiles", fmt.Sprintf("%s (ignore_errors=%s)", f.Path, FormatBool(f.Optional)))
 	}
 	p.strv("PassEnvironment", e.PassEnvironment)
 	p.strv("UnsetEnvironment", e.UnsetEnvironment)
