@@ -58,7 +58,7 @@ func registerSocket() {
 	}
 	reg("Socket", "SocketProtocol", S, func(d *decoder, e Entry, v string) {
 		switch v {
-		case "udplite", "sctp", "":
+		case "udplite", "sctp":
 			s(d).SocketProtocol = v
 		default:
 			d.warn(e, "Failed to parse socket protocol, ignoring: %s", v)

@@ -19,7 +19,8 @@ func testExpander(u *Unit) Expander {
 				continue
 			}
 			if i+1 >= len(s) {
-				return "", fmt.Errorf("incomplete specifier at end of %q", s)
+				b.WriteByte('%') // a '%' at the very end is kept, as in systemd
+				break
 			}
 			i++
 			switch c := s[i]; c {

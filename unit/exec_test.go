@@ -16,7 +16,8 @@ func simpleExpander(s string) (string, error) {
 			continue
 		}
 		if i+1 >= len(s) {
-			return "", errors.New("incomplete specifier")
+			b.WriteByte('%')
+			break
 		}
 		i++
 		switch s[i] {
