@@ -455,7 +455,12 @@ func (m *Manager) mainExited(u *Unit, pid int, ws syscall.WaitStatus) {
 			return
 		}
 		if u.sub == "running" || u.sub == "reload" {
-			m.svcEnterStop(u, result)
+			// systemd's service_enter_running(): a failed main process skips ExecStop=.
+			if !clean {
+				m.svcEnterSignal(u, "stop-sigterm", result)
+			} else {
+				m.svcEnterStop(u, result)
+			}
 		}
 		// during start-post: continue when the control process ends
 	case "stop", "stop-sigterm", "stop-sigkill", "stop-watchdog":
