@@ -621,11 +621,10 @@ func (m *Manager) daemonReload() {
 			}
 		}
 		if u.sock != nil && cfg.Socket != nil && len(u.sock.socks) > 0 && !sameListen(u.cfg.Socket.Listen, cfg.Socket.Listen) {
-			// The addresses changed: systemd applies new Listen= at the next start; keep the
-			// open sockets until then.
-			m.logUnit(u, "Listen= changed; takes effect when the socket is restarted.")
-			old := u.cfg.Socket.Listen
-			cfg.Socket.Listen = old
+			// The addresses changed. The open sockets (u.sock.socks, each with its own Spec)
+			// stay in service, pending connections included, until the socket unit is
+			// restarted; sockOpen then opens the new Listen= (the new configuration is kept).
+			m.logUnit(u, "Listen= changed; the new addresses take effect when the socket is restarted.")
 		}
 		u.cfg = cfg
 		for _, n := range cfg.Names {
@@ -634,6 +633,7 @@ func (m *Manager) daemonReload() {
 			}
 		}
 	}
+	m.reindexOrdering()
 }
 
 func sameListen(a, b []unit.Listen) bool {
