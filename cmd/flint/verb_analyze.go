@@ -155,10 +155,11 @@ func verifyUnit(w io.Writer, l *unit.Loader, name string, notes bool) bool {
 		}
 	}
 	u := l.Load(name)
-	failed := false
+	failed, fatalLine := false, false
 	for _, d := range u.Diagnostics {
 		if d.Severity == unit.Error {
 			failed = true
+			fatalLine = fatalLine || d.Line > 0
 		}
 		if d.Line > 0 {
 			fmt.Fprintf(w, "%s:%d: %s\n", d.File, d.Line, d.Msg)
@@ -174,7 +175,11 @@ func verifyUnit(w io.Writer, l *unit.Loader, name string, notes bool) bool {
 		fmt.Fprintf(w, "Unit %s is masked.\n", u.Name)
 		return true
 	case unit.BadSetting, unit.LoadError:
-		fmt.Fprintf(w, "%s: Unit configuration has fatal error, unit will not be started.\n", u.Name)
+		// systemd says so after an error at a line; a unit refused as a whole (no Listen=,
+		// no ExecStart=) only gets its reason and the line below.
+		if fatalLine || u.LoadState == unit.LoadError {
+			fmt.Fprintf(w, "%s: Unit configuration has fatal error, unit will not be started.\n", u.Name)
+		}
 		if u.LoadState == unit.BadSetting {
 			fmt.Fprintf(w, "Unit %s has a bad unit file setting.\n", u.Name)
 		} else {
@@ -204,8 +209,12 @@ func verifyUnit(w io.Writer, l *unit.Loader, name string, notes bool) bool {
 			default:
 				continue // devices, mounts, slices...: systemd makes them up; flint does not load them
 			}
-			if d := l.Load(dep); d.LoadState == unit.NotFound {
+			switch d := l.Load(dep); d.LoadState {
+			case unit.NotFound:
 				fmt.Fprintf(w, "%s: Failed to create %s/start: Unit %s not found.\n", u.Name, u.Name, dep)
+				failed = true
+			case unit.Masked:
+				fmt.Fprintf(w, "%s: Failed to create %s/start: Unit %s is masked.\n", u.Name, u.Name, dep)
 				failed = true
 			}
 		}
