@@ -153,6 +153,15 @@ func printStatus(w io.Writer, st client.UnitStatus, color bool) {
 	if r := p["Result"]; p["ActiveState"] == "failed" && r != "" {
 		active = "failed (Result: " + r + ")"
 	}
+	if color {
+		// As systemctl: the state green when active, red when failed.
+		switch p["ActiveState"] {
+		case "active", "reloading":
+			active = ansiGreen + active + ansiNormal
+		case "failed":
+			active = ansiRed + active + ansiNormal
+		}
+	}
 	var since string
 	switch p["ActiveState"] {
 	case "active", "reloading":

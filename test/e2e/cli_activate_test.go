@@ -238,6 +238,7 @@ func TestActivateMatchesSystemdSocketActivate(t *testing.T) {
 		{name: "no_names", args: []string{"-l", "{DIR}/x.sk"}, trigger: "unix", target: "{DIR}/x.sk", exits: true},
 		{name: "accept", args: []string{"-a", "-l", "127.0.0.1:{PORT}", "--fdname=conn", "--setenv=X=1"}, trigger: "tcp", target: "{PORT}"},
 		{name: "accept_bundled_short_options", args: []string{"-al127.0.0.1:{PORT}", "-EX=2"}, trigger: "tcp", target: "{PORT}"},
+		{name: "inetd_listening_socket_on_stdin", args: []string{"--inetd", "-l", "127.0.0.1:{PORT}"}, trigger: "tcp", target: "{PORT}", exits: true},
 		{name: "inetd_accept", args: []string{"--inetd", "-a", "-l", "127.0.0.1:{PORT}"}, trigger: "tcp", target: "{PORT}"},
 		{name: "datagram", args: []string{"-d", "-l", "127.0.0.1:{PORT}"}, trigger: "udp", target: "{PORT}", exits: true},
 		{name: "seqpacket", args: []string{"--seqpacket", "-l", "{DIR}/x.sk"}, trigger: "unixpacket", target: "{DIR}/x.sk", exits: true},

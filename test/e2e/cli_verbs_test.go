@@ -371,3 +371,38 @@ func TestSystemctlMultiCall(t *testing.T) {
 		t.Errorf("systemctl frobnicate: exit %d %q", code, out)
 	}
 }
+
+// TestColourOnlyOnTerminal: status and list-units colour their output on a terminal (run
+// under script(1), which gives flint a pty) and never in a pipe.
+func TestColourOnlyOnTerminal(t *testing.T) {
+	script, err := exec.LookPath("script")
+	if err != nil {
+		t.Skip("no script(1) to provide a terminal")
+	}
+	units, _ := cliUnits(t)
+	m := startManager(t, units)
+	c := on(t, m)
+	c.flint("start", "fail.service")
+	c.start("ok.service")
+	for _, args := range [][]string{{"status", "fail.service", "ok.service"}, {"list-units", "--type=service"}} {
+		full := append([]string{flintBin, "--control", m.control}, args...)
+		piped, _ := c.flint(args...)
+		if strings.Contains(piped, "\x1b[") {
+			t.Errorf("flint %s in a pipe has escape sequences:\n%q", strings.Join(args, " "), piped)
+		}
+		out, err := exec.Command(script, "-qec", strings.Join(full, " "), "/dev/null").CombinedOutput()
+		if err != nil {
+			if _, ok := err.(*exec.ExitError); !ok {
+				t.Fatal(err)
+			}
+		}
+		for _, want := range []string{"\x1b[0;1;31m"} {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("flint %s on a terminal lacks %q:\n%q", strings.Join(args, " "), want, out)
+			}
+		}
+		if args[0] == "status" && !strings.Contains(string(out), "\x1b[0;1;32mactive (running)\x1b[0m") {
+			t.Errorf("status on a terminal: active state not green:\n%q", out)
+		}
+	}
+}
