@@ -183,8 +183,6 @@ var knownVerifyDifferences = map[string]string{
 	"svc-badref.service":       "flint bug (decoder): no warning \"Failed to add dependency on NAME, ignoring\" for invalid unit names in Wants=/After=",
 	"sock-svc-template.socket": "flint bug (decoder): Service= naming a template must be refused with a warning at its line",
 	"sock-ipv6only.socket":     "flint bug (decoder): ListenStream=@ (empty abstract name) must be refused with a warning",
-	"svc-user.service":         "flint bug (decoder): no warning \"Special user nobody configured, this is not safe!\" at User=nobody",
-	"sock-options.socket":      "flint bug (decoder): no warning \"Special user nobody configured, this is not safe!\" at SocketUser=nobody",
 }
 
 // TestAnalyzeVerifyMachineUnits verifies all of /lib/systemd/system's units in one call of

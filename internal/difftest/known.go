@@ -59,7 +59,7 @@ var OpenBugs = []KnownDifference{
 	{Units: "*", Property: "Requires", Entry: "dbus.socket", Reason: "flint bug (loader): systemd adds Requires= and After=dbus.socket to Type=dbus services."},
 	{Units: "*", Property: "After", Entry: "dbus.socket", Reason: "flint bug (loader): see Requires=dbus.socket."},
 	{Units: "dbus.socket", Property: "Before", Reason: "flint bug (loader): the reverse side of After=dbus.socket of Type=dbus services."},
-	{Units: "*", Property: "StandardOutput", Reason: "flint bug (decoder): systemd's default StandardOutput= is inherit when StandardInput= is tty or socket (journal otherwise); flint always defaults to journal."},
+	{Units: "svc-stdio6.service", Property: "StandardOutput", Reason: "flint bug (decoder): StandardOutput=fd (without a name) is not accepted; systemd takes it as fd with the name stdout."},
 	{Units: "svc-specifiers.service", Property: "Environment", Reason: "flint bug (specifiers): %s is the shell of the manager's user from the user database (/bin/bash for root here); flint says /bin/sh."},
 	{Units: "user@*.service", Property: "OOMPolicy", Reason: "flint bug (decoder): OOMPolicy= defaults to continue when Delegate= is on."},
 	{Units: "*", Property: "After", Entry: "runlevel?.target", Reason: "flint bug (loader): a dependency on an alias (runlevel3.target, default.target, ...) must be resolved to the unit's real name, as systemd does."},
