@@ -48,6 +48,7 @@ type Manager struct {
 	nextKey  uint64
 
 	notify *notify.Receiver
+	nsync  *notifySync // orders notifications before main-process exits (notifysync.go)
 	logs   *logs.Store
 	api    *api.Server
 
@@ -221,7 +222,8 @@ func (m *Manager) reap() {
 		}
 		p, ok := m.procs[pid]
 		if !ok {
-			continue // an orphan reparented to us; nothing to do
+			m.orphanExited(pid, ws) // reparented to us (child subreaper)
+			continue
 		}
 		delete(m.procs, pid)
 		if p.onExit != nil {

@@ -64,6 +64,10 @@ func notifyAccess(u *Unit) string {
 
 // handleNotify applies one sd_notify datagram.
 func (m *Manager) handleNotify(msg *notify.Message) {
+	if m.handleSyncMarker(msg.PID, msg.Get) {
+		msg.CloseFiles()
+		return
+	}
 	u := m.notifyOwner(msg.PID)
 	keep := map[*os.File]bool{}
 	defer func() {

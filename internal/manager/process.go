@@ -303,11 +303,11 @@ func (m *Manager) adoptMain(u *Unit, pid int) {
 	s.execMainPID = pid
 	if p, ok := m.procs[pid]; ok {
 		p.kind = "main"
-		p.onExit = func(ws syscall.WaitStatus) { m.mainExited(u, pid, ws) }
+		p.onExit = m.mainExitHandler(u, pid)
 		return
 	}
 	if procPPid(pid) == os.Getpid() {
-		m.procs[pid] = &proc{pid: pid, u: u, kind: "main", onExit: func(ws syscall.WaitStatus) { m.mainExited(u, pid, ws) }}
+		m.procs[pid] = &proc{pid: pid, u: u, kind: "main", onExit: m.mainExitHandler(u, pid)}
 		return
 	}
 	m.watchForeignMain(u, pid)

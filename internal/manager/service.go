@@ -264,7 +264,7 @@ func (m *Manager) spawnMain(u *Unit, cmd unit.ExecCommand) {
 	s.mainCommand = cmd.Raw
 	s.mainIgnore = cmd.Flags.IgnoreFailure
 	s.mainExited = false
-	m.procs[pid] = &proc{pid: pid, u: u, kind: "main", onExit: func(ws syscall.WaitStatus) { m.mainExited(u, pid, ws) }}
+	m.procs[pid] = &proc{pid: pid, u: u, kind: "main", onExit: m.mainExitHandler(u, pid)}
 	switch cfg.Type {
 	case unit.Simple, unit.Idle, unit.DBus, "":
 		m.svcStartPost(u)
