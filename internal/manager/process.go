@@ -247,7 +247,8 @@ func (m *Manager) killUnit(u *Unit, sig syscall.Signal, sighupToo bool) int {
 	if control > 0 {
 		n++
 	}
-	if mode == "control-group" || mode == "mixed" {
+	// KillMode=mixed waits for the rest of the unit only once it was sent the final SIGKILL.
+	if mode == "control-group" || mode == "mixed" && (sig == syscall.SIGKILL || sig == u.killFinal()) {
 		if others := len(m.unitPIDs(u)); others > n {
 			n = others
 			m.watchStragglers(u)

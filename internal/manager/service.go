@@ -521,9 +521,16 @@ func (m *Manager) svcEnterSignal(u *Unit, state, result string) {
 	}
 	n := m.killUnit(u, sig, state == "stop-sigterm" || state == "final-sigterm")
 	if n == 0 {
-		if state == "stop-sigterm" || state == "stop-sigkill" {
+		// Nothing to wait for: go on as systemd's service_enter_signal() does, through the
+		// SIGKILL state (which, with KillMode=mixed, is when the rest of the unit is killed).
+		switch {
+		case state == "stop-sigterm" && cfg.Kill.SendSIGKILL:
+			m.svcEnterSignal(u, "stop-sigkill", "success")
+		case state == "stop-sigterm" || state == "stop-sigkill":
 			m.svcEnterStopPost(u)
-		} else {
+		case state == "final-sigterm" && cfg.Kill.SendSIGKILL:
+			m.svcEnterSignal(u, "final-sigkill", "success")
+		default:
 			m.svcEnterDead(u, "")
 		}
 		return

@@ -169,12 +169,14 @@ func TestFaultKillMode(t *testing.T) {
 	units := writeUnits(t, map[string]string{
 		"cg.service":   unitFile("Service", "TimeoutStopSec=1\nExecStart="+h+" grandchild "+dir+"/cg.pid"),
 		"proc.service": unitFile("Service", "KillMode=process\nTimeoutStopSec=1\nExecStart="+h+" grandchild "+dir+"/proc.pid"),
+		// mixed: SIGTERM to the main process, SIGKILL to the rest once it is gone.
+		"mixed.service": unitFile("Service", "KillMode=mixed\nTimeoutStopSec=1\nExecStart=/bin/sh -c '"+h+" grandchild "+dir+"/mixed.pid & trap \"exit 0\" TERM; wait'"),
 	})
 	m := startManager(t, units)
 	for _, tc := range []struct {
 		name     string
 		survives bool
-	}{{"cg", false}, {"proc", true}} {
+	}{{"cg", false}, {"proc", true}, {"mixed", false}} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := on(t, m)
 			c.start(tc.name + ".service")
