@@ -2,16 +2,19 @@
 // implementations: systemd-socket-activate, xinetd and systemd 252 itself (booted in private
 // namespaces by scripts/systemd-ns).
 //
-//	go run ./bench/cmd/activation [-n 30] [-duration 3s] [-only cold,accept,restarts]
+//	go run ./bench/cmd/activation [-n 30] [-duration 3s] [-only cold,accept,restarts,idle]
 //
 // It measures
 //   - cold activation: connect -> first byte of the echo, median and p90 over -n runs, each run a
 //     fresh activation of foobard (examples/foobar/server.c);
 //   - Accept=yes connections per second at concurrency 1 and 8 (one /bin/cat per connection);
-//   - requests failed while the service is restarted -restarts times under -rate requests/s.
+//   - requests failed while the service is restarted -restarts times under -rate requests/s
+//     (the daemon stops gracefully: testdata/graceful.c);
+//   - the managers' resident memory with no units and with 1000 socket units listening, and
+//     their CPU time over -idle with nothing to do.
 //
 // and prints a Markdown table with flint's ratios to the references. Run it as root from the
-// repository root (it builds bin/flint and foobard itself); ports 20520-20529 must be free. A
+// repository root (it builds bin/flint and foobard itself); ports 22500-22509 must be free. A
 // side that cannot run here (tool missing, flint verb not implemented yet) is shown as n/a.
 package main
 
@@ -39,13 +42,13 @@ const (
 
 var sides = []string{sideSSA, sideXinetd, sideSystemd, sideActivate, sideRun}
 
-// Ports (20520-20529): one per Accept=yes side, so a slow shutdown never collides.
+// Ports (22500-22509): one per Accept=yes side, so a slow shutdown never collides.
 const (
-	portXinetd   = 20520
-	portSSA      = 20521
-	portSystemd  = 20522
-	portActivate = 20523
-	portRun      = 20524
+	portXinetd   = 22500
+	portSSA      = 22501
+	portSystemd  = 22502
+	portActivate = 22503
+	portRun      = 22504
 )
 
 // cell is one measured value, or why there is none.
@@ -69,6 +72,7 @@ type bench struct {
 	duration time.Duration
 	rate     int
 	restarts int
+	idleFor  time.Duration
 	script   string
 	work     string
 	foobard  string
@@ -84,9 +88,10 @@ func main() {
 	flag.DurationVar(&b.duration, "duration", 3*time.Second, "length of each Accept=yes throughput run")
 	flag.IntVar(&b.rate, "rate", 1000, "requests per second during the restart test")
 	flag.IntVar(&b.restarts, "restarts", 5, "service restarts during the restart test")
+	flag.DurationVar(&b.idleFor, "idle", 10*time.Second, "how long the idle part watches the manager's CPU time")
 	flag.StringVar(&b.script, "systemd-ns", "scripts/systemd-ns", "script that boots systemd in private namespaces")
 	flintPath := flag.String("flint", "", "flint binary (default: go build ./cmd/flint)")
-	only := flag.String("only", "cold,accept,restarts", "comma-separated parts to run")
+	only := flag.String("only", "cold,accept,restarts,idle", "comma-separated parts to run")
 	flag.Parse()
 	if err := b.run(*flintPath, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "activation:", err)
@@ -111,6 +116,9 @@ func (b *bench) run(flintPath, only string) error {
 	if _, err := run("gcc", "-O2", "-o", b.foobard, "examples/foobar/server.c", "-lsystemd"); err != nil {
 		return fmt.Errorf("build foobard (apt-get install gcc libsystemd-dev; run from the repository root): %w", err)
 	}
+	if _, err := run("gcc", "-O2", "-o", filepath.Join(work, "graceful"), "bench/cmd/activation/testdata/graceful.c", "-lsystemd"); err != nil {
+		return fmt.Errorf("build the graceful echo daemon: %w", err)
+	}
 	b.flint = flintPath
 	if b.flint == "" {
 		b.flint = filepath.Join(work, "flint")
@@ -131,6 +139,9 @@ func (b *bench) run(flintPath, only string) error {
 	}
 	if parts["restarts"] {
 		b.restartTest()
+	}
+	if parts["idle"] {
+		b.idle()
 	}
 	b.print()
 	return nil
@@ -176,7 +187,7 @@ func (b *bench) withManager(side string, f func(m *manager) error) error {
 	case sideSystemd:
 		dir := b.subdir(side + time.Now().Format("150405.000"))
 		foobard := filepath.Join(dir, "foobard") // inside the work dir: visible in the namespace
-		if _, err := run("cp", b.foobard, foobard); err != nil {
+		if _, err := run("cp", b.foobard, filepath.Join(b.work, "graceful"), dir); err != nil {
 			return err
 		}
 		m, err = startSystemd(b.script, dir, foobard, portSystemd)
@@ -282,10 +293,11 @@ func (b *bench) restartTest() {
 	r := b.newRow(fmt.Sprintf("requests failed across %d restarts at %d req/s", b.restarts, b.rate), "failed", false, sideSystemd)
 	for _, side := range []string{sideSystemd, sideRun} {
 		err := b.withManager(side, func(m *manager) error {
-			if _, err := firstByte(m.sock, 10*time.Second); err != nil {
+			sock := graceSock(m.sock)
+			if _, err := firstByte(sock, 10*time.Second); err != nil {
 				return fmt.Errorf("first request: %w", err)
 			}
-			sent, failed, elapsed, err := underRestarts(m.sock, b.rate, b.restarts, time.Second, m.restart)
+			sent, failed, elapsed, err := underRestarts(sock, b.rate, b.restarts, time.Second, m.restart)
 			if err == nil {
 				r.cells[side] = cell{v: float64(total(failed)), ok: true}
 				b.notes = append(b.notes, fmt.Sprintf("%s: %d of %d requests failed (%.0f req/s achieved)%s",

@@ -70,7 +70,7 @@ func TestFirstByteAndListening(t *testing.T) {
 }
 
 func TestThroughputAndRestarts(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:20529")
+	ln, err := net.Listen("tcp", "127.0.0.1:22509")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -152,8 +152,9 @@ func (e *execCold) cycle() (string, func() error, error) {
 }
 
 // unitFiles writes the benchmark's units into dir: foobar.socket/foobar.service (Accept=no, the
-// seed example) and echo.socket/echo@.service (Accept=yes, /bin/cat on the connection). Rate
-// limits are off on both sides so that they do not decide the numbers.
+// seed example), grace.socket/grace.service (the same echo with a graceful stop, for the restart
+// test: testdata/graceful.c) and echo.socket/echo@.service (Accept=yes, /bin/cat on the
+// connection). Rate limits are off on both sides so that they do not decide the numbers.
 func unitFiles(dir, sock, foobard string, port int, defaultDeps bool) error {
 	dd := ""
 	if !defaultDeps {
@@ -164,6 +165,10 @@ func unitFiles(dir, sock, foobard string, port int, defaultDeps bool) error {
 			"[Socket]\nListenStream=" + sock + "\nTriggerLimitIntervalSec=0\n",
 		"foobar.service": "[Unit]\nDescription=foobar echo daemon\nStartLimitIntervalSec=0\n" + dd +
 			"[Service]\nExecStart=" + foobard + "\n",
+		"grace.socket": "[Unit]\nDescription=graceful echo socket\n" + dd +
+			"[Socket]\nListenStream=" + graceSock(sock) + "\nTriggerLimitIntervalSec=0\n",
+		"grace.service": "[Unit]\nDescription=graceful echo daemon\nStartLimitIntervalSec=0\n" + dd +
+			"[Service]\nExecStart=" + filepath.Join(filepath.Dir(foobard), "graceful") + "\n",
 		"echo.socket": "[Unit]\nDescription=echo socket\n" + dd +
 			fmt.Sprintf("[Socket]\nListenStream=127.0.0.1:%d\nAccept=yes\nMaxConnections=1024\nTriggerLimitIntervalSec=0\n", port),
 		"echo@.service": "[Unit]\nDescription=echo instance\nStartLimitIntervalSec=0\n" + dd +
@@ -186,6 +191,7 @@ type manager struct {
 	name  string
 	sock  string // foobar.socket's path
 	port  int    // echo.socket's port
+	pid   int    // the manager's pid as the host sees it
 	ctl   func(args ...string) error
 	close func()
 }
@@ -194,7 +200,10 @@ func (m *manager) cycle() (string, func() error, error) {
 	return m.sock, func() error { return m.ctl("stop", "foobar.service") }, nil
 }
 
-func (m *manager) restart() error { return m.ctl("restart", "foobar.service") }
+func (m *manager) restart() error { return m.ctl("restart", "grace.service") }
+
+// graceSock is grace.socket's path, next to foobar.socket's.
+func graceSock(sock string) string { return filepath.Join(filepath.Dir(sock), "grace.sk") }
 
 // startFlint runs `flint run --units DIR --control SOCK` with both socket units started.
 func startFlint(flint, work, foobard string, port int) (*manager, error) {
@@ -205,7 +214,7 @@ func startFlint(flint, work, foobard string, port int) (*manager, error) {
 	}
 	wants := filepath.Join(units, "sockets.target.wants")
 	os.MkdirAll(wants, 0o755)
-	for _, u := range []string{"foobar.socket", "echo.socket"} {
+	for _, u := range []string{"foobar.socket", "grace.socket", "echo.socket"} {
 		os.Symlink(filepath.Join(units, u), filepath.Join(wants, u))
 	}
 	control := filepath.Join(work, "control.sock")
@@ -261,7 +270,7 @@ func startSystemd(script, work, foobard string, port int) (*manager, error) {
 	}
 	m := &manager{name: "systemd 252", sock: sock, port: port, ctl: ctl,
 		close: func() { run("bash", script, kill, pid) }}
-	if err := ctl("start", "foobar.socket", "echo.socket"); err != nil {
+	if err := ctl("start", "foobar.socket", "grace.socket", "echo.socket"); err != nil {
 		m.close()
 		return nil, err
 	}

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestWriteUnits(t *testing.T) {
+	tests := []struct {
+		variant      string
+		sockets      bool
+		targetWants  string // one word chain.target must want
+		service2Has  string // a line chain2.service must have
+		targetLacks  string
+		service2Lack string
+	}{
+		{variant: "A", sockets: false, targetWants: "chain16.service", service2Has: "Requires=chain1.service\nAfter=chain1.service\n[Service]\nType=notify\n"},
+		{variant: "B", sockets: true, targetWants: "chain16.service", service2Lack: "Requires="},
+		{variant: "C", sockets: true, targetWants: "chain16.socket", targetLacks: ".service", service2Lack: "Type=notify"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.variant, func(t *testing.T) {
+			units := filepath.Join(t.TempDir(), "units")
+			if err := writeUnits(units, tt.variant, "/bin/chainsvc", "/d", "/d/log", 300*time.Millisecond); err != nil {
+				t.Fatal(err)
+			}
+			read := func(name string) string {
+				b, err := os.ReadFile(filepath.Join(units, name))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return string(b)
+			}
+			_, err := os.Stat(filepath.Join(units, "chain16.socket"))
+			if (err == nil) != tt.sockets {
+				t.Errorf("chain16.socket exists: %v, want %v", err == nil, tt.sockets)
+			}
+			target := read("chain.target")
+			if !strings.Contains(target, tt.targetWants) {
+				t.Errorf("chain.target does not want %s:\n%s", tt.targetWants, target)
+			}
+			if tt.targetLacks != "" && strings.Contains(target, tt.targetLacks) {
+				t.Errorf("chain.target has %q:\n%s", tt.targetLacks, target)
+			}
+			svc := read("chain2.service")
+			if !strings.Contains(svc, "DefaultDependencies=no") || !strings.Contains(svc, "-k 2 -dir /d -log /d/log -init 300ms") {
+				t.Errorf("chain2.service:\n%s", svc)
+			}
+			if tt.service2Has != "" && !strings.Contains(svc, tt.service2Has) {
+				t.Errorf("chain2.service lacks %q:\n%s", tt.service2Has, svc)
+			}
+			if tt.service2Lack != "" && strings.Contains(svc, tt.service2Lack) {
+				t.Errorf("chain2.service has %q:\n%s", tt.service2Lack, svc)
+			}
+		})
+	}
+	if err := writeUnits(t.TempDir(), "D", "/bin/x", "/d", "/d/log", time.Second); err == nil {
+		t.Error("variant D accepted")
+	}
+}
+
+func TestReadLog(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "events.log")
+	os.WriteFile(p, []byte("start 2 100\nstart 1 150\nready 1 450\nready 2 460\n"), 0o644)
+	ev, err := readLog(p)
+	if err != nil || ev.start[2] != 100 || ev.start[1] != 150 || ev.ready[1] != 450 || ev.ready[2] != 460 {
+		t.Fatalf("readLog = %+v, %v", ev, err)
+	}
+	os.WriteFile(p, []byte("start x\n"), 0o644)
+	if _, err := readLog(p); err == nil {
+		t.Error("bad line accepted")
+	}
+}
+
+func TestAskAndListening(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "s16.sk")
+	if listening(sock) {
+		t.Fatal("listening before the socket exists")
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- askPolling(sock, 5*time.Second) }() // waits for the socket to appear
+	time.Sleep(50 * time.Millisecond)
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if !listening(sock) {
+		t.Fatal("listening = false on a listening socket")
+	}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte("16\n"))
+			c.Close()
+		}
+	}()
+	if err := <-errc; err != nil {
+		t.Fatalf("askPolling: %v", err)
+	}
+}

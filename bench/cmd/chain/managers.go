@@ -1,0 +1,212 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// manager is flint run or systemd 252 with the chain's units in its unit path.
+type manager struct {
+	ctl   func(args ...string) error
+	close func()
+}
+
+// startFlint runs `flint run --units DIR/units --control DIR/control.sock` (none of the chain's
+// units is wanted by default.target) and waits for its control socket.
+func startFlint(flint, dir string) (*manager, error) {
+	control := filepath.Join(dir, "control.sock")
+	var out bytes.Buffer
+	cmd := exec.Command(flint, "run", "--units", filepath.Join(dir, "units"), "--control", control)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	stop := func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+		}
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !listening(control) {
+		select {
+		case <-done:
+			return nil, fmt.Errorf("flint run exited: %s", out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return nil, fmt.Errorf("flint run: no control socket after 10s: %s", out.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	ctl := func(args ...string) error {
+		out, err := exec.Command(flint, append([]string{"--control", control}, args...)...).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("flint %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+		return nil
+	}
+	return &manager{ctl: ctl, close: stop}, nil
+}
+
+// startSystemd boots systemd 252 as PID 1 of private namespaces with DIR/units in its unit
+// path (scripts/systemd-ns boot); DIR is visible inside at its own path.
+func startSystemd(script, dir string) (*manager, error) {
+	out, err := exec.Command("bash", script, "boot", dir).CombinedOutput()
+	if err != nil {
+		return nil, fmt.Errorf("systemd-ns boot: %v: %s", err, out)
+	}
+	pid := strings.TrimSpace(string(out))
+	if _, err := strconv.Atoi(pid); err != nil {
+		return nil, fmt.Errorf("systemd-ns boot printed %q", pid)
+	}
+	ctl := func(args ...string) error {
+		out, err := exec.Command("bash", append([]string{script, "systemctl", pid}, args...)...).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("systemctl %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+		return nil
+	}
+	return &manager{ctl: ctl, close: func() { exec.Command("bash", script, "kill", pid).Run() }}, nil
+}
+
+// listening reports whether a unix socket bound to path listens (/proc/net/unix: __SO_ACCEPTCON);
+// connecting to find out would activate it.
+func listening(path string) bool {
+	data, err := os.ReadFile("/proc/net/unix")
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 8 && f[7] == path && f[3] == "00010000" {
+			return true
+		}
+	}
+	return false
+}
+
+func waitListening(path string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for !listening(path) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s does not listen after %v", path, timeout)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return nil
+}
+
+// ask connects to service 16 once and checks its answer.
+func ask(sock string, timeout time.Duration) error {
+	c, err := net.DialTimeout("unix", sock, timeout)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(timeout))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return fmt.Errorf("read answer: %w", err)
+	}
+	if got := strings.TrimSpace(line); got != strconv.Itoa(chainN) {
+		return fmt.Errorf("service %d answered %q", chainN, got)
+	}
+	return nil
+}
+
+// askPolling asks until the socket exists and service 16 answers (A: the service creates its
+// socket only when it is ready).
+func askPolling(sock string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		err := ask(sock, time.Until(deadline))
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, syscall.ENOENT) && !errors.Is(err, syscall.ECONNREFUSED) {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no answer after %v: %w", timeout, err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// events are the services' start and ready times (unix ns) from chainsvc's log.
+type events struct{ start, ready map[int]int64 }
+
+func readLog(path string) (events, error) {
+	ev := events{start: map[int]int64{}, ready: map[int]int64{}}
+	f, err := os.Open(path)
+	if err != nil {
+		return ev, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var what string
+		var k int
+		var ns int64
+		if _, err := fmt.Sscanf(sc.Text(), "%s %d %d", &what, &k, &ns); err != nil {
+			return ev, fmt.Errorf("%s: bad line %q", path, sc.Text())
+		}
+		switch what {
+		case "start":
+			ev.start[k] = ns
+		case "ready":
+			ev.ready[k] = ns
+		}
+	}
+	return ev, sc.Err()
+}
+
+// execFloor is the time from exec.Cmd.Start of chainsvc by this program to the daemon's "start"
+// line, the median over n runs: the part of an activation hop that is process creation and the
+// Go runtime's start, which no manager can save.
+func execFloor(bin, dir string, n int) (time.Duration, error) {
+	log := filepath.Join(dir, "floor.log")
+	var ds []time.Duration
+	for i := 0; i < n; i++ {
+		os.Remove(log)
+		// k=1 has no upstream; without a socket handed over it logs "start", sleeps -init and exits.
+		cmd := exec.Command(bin, "-k", "1", "-dir", dir, "-log", log, "-init", "0s")
+		t0 := time.Now()
+		if err := cmd.Start(); err != nil {
+			return 0, err
+		}
+		cmd.Wait()
+		ev, err := readLog(log)
+		if err != nil {
+			return 0, err
+		}
+		ns, ok := ev.start[1]
+		if !ok {
+			return 0, fmt.Errorf("%s: no start line", log)
+		}
+		ds = append(ds, time.Duration(ns-t0.UnixNano()))
+	}
+	rs := make([]result, len(ds))
+	for i, d := range ds {
+		rs[i].hop = d
+	}
+	return median(rs, func(r result) time.Duration { return r.hop }), nil
+}
