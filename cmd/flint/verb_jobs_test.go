@@ -1,0 +1,117 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/flint-init/flint/client"
+)
+
+// The messages are systemctl 252's (src/shared/bus-wait-for-jobs.c), with flint's verbs.
+func TestJobFailureMessage(t *testing.T) {
+	see := "\nSee \"flint status foo.service\" and \"flint logs -u foo.service\" for details."
+	for _, tc := range []struct {
+		name string
+		r    client.JobResult
+		want string
+	}{
+		{"done", client.JobResult{Unit: "foo.service", Result: "done"}, ""},
+		{"skipped", client.JobResult{Unit: "foo.service", Result: "skipped"}, ""},
+		{"exit_code", client.JobResult{Unit: "foo.service", Result: "failed", UnitResult: "exit-code"},
+			"Job for foo.service failed because the control process exited with error code." + see},
+		{"signal", client.JobResult{Unit: "foo.service", Result: "failed", UnitResult: "signal"},
+			"Job for foo.service failed because a fatal signal was delivered to the control process." + see},
+		{"core_dump", client.JobResult{Unit: "foo.service", Result: "failed", UnitResult: "core-dump"},
+			"Job for foo.service failed because a fatal signal was delivered causing the control process to dump core." + see},
+		{"timeout_result", client.JobResult{Unit: "foo.service", Result: "failed", UnitResult: "timeout"},
+			"Job for foo.service failed because a timeout was exceeded." + see},
+		{"resources", client.JobResult{Unit: "foo.service", Result: "failed", UnitResult: "resources"},
+			"Job for foo.service failed because of unavailable resources or another system error." + see},
+		{"protocol", client.JobResult{Unit: "foo.service", Result: "failed", UnitResult: "protocol"},
+			"Job for foo.service failed because the service did not take the steps required by its unit configuration." + see},
+		{"start_limit_hit_has_no_explanation", client.JobResult{Unit: "foo.service", Result: "failed", UnitResult: "start-limit-hit"},
+			"Job for foo.service failed." + see},
+		{"socket", client.JobResult{Unit: "foo.socket", Result: "failed", UnitResult: "resources"},
+			"Job failed. See \"flint logs\" for details."},
+		{"canceled", client.JobResult{Unit: "foo.service", Result: "canceled"}, "Job for foo.service canceled."},
+		{"timeout", client.JobResult{Unit: "foo.service", Result: "timeout"}, "Job for foo.service timed out."},
+		{"dependency", client.JobResult{Unit: "foo.service", Result: "dependency"},
+			"A dependency job for foo.service failed. See 'flint logs' for details."},
+		{"invalid", client.JobResult{Unit: "foo.service", Result: "invalid"}, "foo.service is not active, cannot reload."},
+		{"assert", client.JobResult{Unit: "foo.service", Result: "assert"}, "Assertion failed on job for foo.service."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := jobFailureMessage(tc.r); got != tc.want {
+				t.Errorf("got  %q\nwant %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestReportJobsExitCodes(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		res  []client.JobResult
+		code int
+	}{
+		{"all_done", []client.JobResult{{Unit: "a.service", Result: "done"}}, 0},
+		{"not_found", []client.JobResult{{Unit: "a.service", Error: "x", ErrorCode: "not-found"}}, 5},
+		{"refused", []client.JobResult{{Unit: "a.service", Error: "x", ErrorCode: "refused"}}, 4},
+		{"not_applicable", []client.JobResult{{Unit: "a.service", Error: "x", ErrorCode: "not-applicable"}}, 3},
+		{"masked", []client.JobResult{{Unit: "a.service", Error: "x", ErrorCode: "masked"}}, 1},
+		{"first_refusal_wins", []client.JobResult{{Unit: "a", Error: "x", ErrorCode: "refused"}, {Unit: "b", Error: "y", ErrorCode: "not-found"}}, 4},
+		{"failure_overrides", []client.JobResult{{Unit: "a", Error: "x", ErrorCode: "not-found"}, {Unit: "b.service", Result: "failed"}}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b strings.Builder
+			if got := reportJobs(&b, tc.res); got != tc.code {
+				t.Errorf("exit %d, want %d (output %q)", got, tc.code, b.String())
+			}
+		})
+	}
+}
+
+func TestWriteDepTree(t *testing.T) {
+	nodes := []client.DepNode{
+		{Unit: "default.target", Active: "active"},
+		{Unit: "multi-user.target", Active: "active", Depth: 1},
+		{Unit: "foo.service", Active: "failed", Depth: 2},
+		{Unit: "basic.target", Active: "active", Depth: 2},
+		{Unit: "sockets.target", Active: "active", Depth: 3},
+		{Unit: "bar.socket", Active: "inactive", Depth: 4},
+		{Unit: "sysinit.target", Active: "active", Depth: 3},
+		{Unit: "graphical.target", Active: "inactive", Depth: 1},
+	}
+	want := `default.target
+● ├─multi-user.target
+× │ ├─foo.service
+● │ └─basic.target
+● │   ├─sockets.target
+○ │   │ └─bar.socket
+● │   └─sysinit.target
+○ └─graphical.target
+`
+	var b strings.Builder
+	writeDepTree(&b, nodes, false)
+	if b.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
+
+func TestTable(t *testing.T) {
+	tb := &table{}
+	tb.add(nil, "", "UNIT", "LOAD", "DESCRIPTION")
+	tb.add([]string{ansiRed}, "●", "a-long-name.service", "loaded", "A")
+	tb.add(nil, " ", "b.socket", "not-found", "")
+	var b strings.Builder
+	tb.write(&b, false)
+	want := "  UNIT                LOAD      DESCRIPTION\n● a-long-name.service loaded    A\n  b.socket            not-found\n"
+	if b.String() != want {
+		t.Errorf("got:\n%q\nwant:\n%q", b.String(), want)
+	}
+	b.Reset()
+	tb.write(&b, true)
+	if !strings.Contains(b.String(), ansiRed+"●"+ansiNormal+" a-long-name.service") {
+		t.Errorf("coloured: %q", b.String())
+	}
+}
