@@ -6,10 +6,13 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -58,6 +61,15 @@ var realDaemons = []realDaemon{
 		binaries: []string{"/usr/sbin/tinysshd", "/usr/sbin/tinysshd-makekey", "/usr/bin/ssh-keyscan"},
 		addrs:    []string{"tcp:22"},
 		check:    checkTinysshd,
+	},
+	{
+		name:     "micro_httpd_accept_yes_user",
+		pkgs:     []string{"micro-httpd"},
+		units:    []string{"/lib/systemd/system/micro-httpd.socket", "/lib/systemd/system/micro-httpd@.service"},
+		enable:   []string{"micro-httpd.socket"},
+		binaries: []string{"/usr/sbin/micro-httpd", "/var/www/html"},
+		addrs:    []string{"tcp:80"},
+		check:    checkMicroHttpd,
 	},
 	{
 		name:     "rpcbind_unix_tcp_udp_ipv6",
@@ -397,22 +409,7 @@ func checkTinysshd(t *testing.T, r *daemonRun) {
 	if !strings.HasPrefix(string(line), "SSH-2.0-tinyssh_") {
 		t.Fatalf("server identification %q, want SSH-2.0-tinyssh_...", line)
 	}
-	// One instance per connection, named after the connection (systemd's scheme).
-	_, port, _ := net.SplitHostPort(c.LocalAddr().String())
-	var inst string
-	waitFor(10*time.Second, func() bool {
-		out, _ := r.flint("list-units", "--all", "--no-legend", "--plain", "tinysshd@*")
-		for _, f := range strings.Fields(out) {
-			if strings.HasPrefix(f, "tinysshd@") && strings.HasSuffix(f, "-127.0.0.1:22-127.0.0.1:"+port+".service") {
-				inst = f
-			}
-		}
-		return inst != ""
-	})
-	if inst == "" {
-		out, _ := r.flint("list-units", "--all")
-		t.Fatalf("no tinysshd@…-127.0.0.1:22-127.0.0.1:%s.service instance:\n%s", port, out)
-	}
+	inst := r.instance("tinysshd", c)
 	pid := r.running(inst, "/usr/sbin/tinysshd", "tinysshd.socket")
 	if p := r.props(inst, "StandardInput", "StandardOutput"); p["StandardInput"] != "socket" || p["StandardOutput"] != "inherit" {
 		t.Errorf("%s: %v, want StandardInput=socket, StandardOutput=inherit", inst, p)
@@ -432,25 +429,88 @@ func checkTinysshd(t *testing.T, r *daemonRun) {
 	if code != 0 || !strings.Contains(out, "ssh-ed25519 "+sshEd25519Blob(pk)) {
 		t.Fatalf("ssh-keyscan: exit %d:\n%s\nwant the key of /etc/tinyssh/sshkeydir/ed25519.pk", code, out)
 	}
-	// Every instance ends inactive and is collected: none left, none failed.
-	if !waitFor(10*time.Second, func() bool {
-		out, _ := r.flint("list-units", "--all", "--no-legend", "--plain", "tinysshd@*")
-		return strings.TrimSpace(out) == ""
-	}) {
-		out, _ := r.flint("list-units", "--all")
-		t.Fatalf("tinysshd@ instances left after their clients went:\n%s", out)
-	}
+	// Every instance ends inactive (exit 111 is success) and is collected: none left.
+	r.noInstances("tinysshd")
 	if p := r.props("tinysshd.socket", "NAccepted", "NConnections"); p["NAccepted"] != "2" || p["NConnections"] != "0" {
 		t.Errorf("tinysshd.socket: %v, want NAccepted=2 NConnections=0", p)
 	}
-	if out, code := r.flint("stop", "tinysshd.socket"); code != 0 {
-		t.Fatalf("flint stop tinysshd.socket: exit %d\n%s", code, out)
+	r.stopSocket("tinysshd.socket", "127.0.0.1:22")
+}
+
+// instance waits for the Accept=yes instance of template@.service that serves connection c:
+// systemd names it template@N-LOCAL-REMOTE.service.
+func (r *daemonRun) instance(template string, c net.Conn) string {
+	r.t.Helper()
+	suffix := "-" + c.RemoteAddr().String() + "-" + c.LocalAddr().String() + ".service"
+	var inst string
+	waitFor(10*time.Second, func() bool {
+		out, _ := r.flint("list-units", "--all", "--no-legend", "--plain", template+"@*")
+		for _, f := range strings.Fields(out) {
+			if strings.HasPrefix(f, template+"@") && strings.HasSuffix(f, suffix) {
+				inst = f
+			}
+		}
+		return inst != ""
+	})
+	if inst == "" {
+		out, _ := r.flint("list-units", "--all")
+		r.t.Fatalf("no %s@N%s instance:\n%s", template, suffix, out)
 	}
-	r.waitState("tinysshd.socket", "inactive/dead")
-	if c, err := net.DialTimeout("tcp", "127.0.0.1:22", time.Second); err == nil {
+	return inst
+}
+
+// noInstances waits until every instance of template@.service is gone: each ended inactive
+// (a failed one would stay listed) and was collected.
+func (r *daemonRun) noInstances(template string) {
+	r.t.Helper()
+	if !waitFor(10*time.Second, func() bool {
+		out, _ := r.flint("list-units", "--all", "--no-legend", "--plain", template+"@*")
+		return strings.TrimSpace(out) == ""
+	}) {
+		out, _ := r.flint("list-units", "--all")
+		r.t.Fatalf("%s@ instances left after their clients went:\n%s", template, out)
+	}
+}
+
+// stopSocket stops an Accept=yes socket unit and checks that its port refuses connections.
+func (r *daemonRun) stopSocket(unit, addr string) {
+	r.t.Helper()
+	if out, code := r.flint("stop", unit); code != 0 {
+		r.t.Fatalf("flint stop %s: exit %d\n%s", unit, code, out)
+	}
+	r.waitState(unit, "inactive/dead")
+	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
 		c.Close()
-		t.Fatal("port 22 still accepts connections after flint stop tinysshd.socket")
+		r.t.Fatalf("%s still accepts connections after flint stop %s", addr, unit)
 	}
+}
+
+func checkMicroHttpd(t *testing.T, r *daemonRun) {
+	r.idle("", "/usr/sbin/micro-httpd", "micro-httpd.socket")
+	c, err := net.DialTimeout("tcp", "127.0.0.1:80", 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(15 * time.Second))
+	// micro-httpd waits for the request: meanwhile its instance runs as User=www-data.
+	inst := r.instance("micro-httpd", c)
+	pid := r.running(inst, "/usr/sbin/micro-httpd", "micro-httpd.socket")
+	www, err := user.Lookup("www-data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err != nil ||
+		!regexp.MustCompile(`(?m)^Uid:\t`+www.Uid+`\t`).Match(st) || !regexp.MustCompile(`(?m)^Gid:\t`+www.Gid+`\t`).Match(st) {
+		t.Errorf("micro-httpd %d does not run as www-data (%s:%s): %v\n%s", pid, www.Uid, www.Gid, err, st)
+	}
+	fmt.Fprint(c, "GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+	resp, err := io.ReadAll(c)
+	if err != nil || !strings.HasPrefix(string(resp), "HTTP/1.0 200 ") || !strings.Contains(string(resp), "<title>Index of ") {
+		t.Fatalf("GET /: %v\n%s", err, resp)
+	}
+	r.noInstances("micro-httpd")
+	r.stopSocket("micro-httpd.socket", "127.0.0.1:80")
 }
 
 // sshEd25519Blob is the base64 public key blob ssh prints for a raw 32-byte ed25519 key.
