@@ -140,6 +140,12 @@ func TestJobVerbs(t *testing.T) {
 		if st := c.prop("slow.service", "ActiveState"); st != "activating" {
 			t.Errorf("ActiveState right after start --no-block: %s, want activating", st)
 		}
+		// list-units shows the pending job in a JOB column, with its legend line.
+		out, _ = c.flint("list-units", "--type=service", "slow*")
+		if !regexp.MustCompile(`(?m)^  UNIT +LOAD +ACTIVE +SUB +JOB +DESCRIPTION\n  slow\.service loaded activating start-pre start slow\.service\n`).MatchString(out) ||
+			!strings.Contains(out, "JOB    = Pending job for the unit.\n\n") {
+			t.Errorf("list-units during a start job:\n%s", out)
+		}
 		c.waitState("slow.service", "active/running")
 	})
 	t.Run("stop", func(t *testing.T) {
