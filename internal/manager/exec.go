@@ -153,11 +153,11 @@ func (m *Manager) serviceEnv(u *Unit, ec *unit.ExecContext, cr *creds, p *execPa
 			if ef.Optional {
 				continue
 			}
-			return nil, &spawn.ExecError{Status: 202, Step: "EXEC", Err: fmt.Errorf("environment file %s: %w", ef.Path, err)}
+			return nil, &resourceError{fmt.Errorf("failed to load environment file %s: %w", ef.Path, err)}
 		}
 		kvs, err := unit.ParseEnvironmentFile(data)
 		if err != nil {
-			return nil, &spawn.ExecError{Status: 202, Step: "EXEC", Err: fmt.Errorf("environment file %s: %w", ef.Path, err)}
+			return nil, &resourceError{fmt.Errorf("failed to load environment file %s: %w", ef.Path, err)}
 		}
 		for _, kv := range kvs {
 			env.add(kv)
@@ -214,6 +214,14 @@ func (m *Manager) serviceEnv(u *Unit, ec *unit.ExecContext, cr *creds, p *execPa
 	}
 	return env.list(), nil
 }
+
+// resourceError is a failure of the manager to prepare a process (as systemd's
+// service_spawn() failing before fork): the unit fails with Result=resources and no exit
+// status is recorded.
+type resourceError struct{ err error }
+
+func (e *resourceError) Error() string { return e.err.Error() }
+func (e *resourceError) Unwrap() error { return e.err }
 
 // envList keeps KEY=VALUE pairs, later assignments replacing earlier ones in place.
 type envList struct {

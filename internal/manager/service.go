@@ -296,6 +296,13 @@ func (m *Manager) spawnMain(u *Unit, cmd unit.ExecCommand) {
 // EXEC/CHDIR/USER... status as if the child had exited with it.
 func (m *Manager) execFailed(u *Unit, cmd unit.ExecCommand, err error) {
 	s := u.svc
+	var re *resourceError
+	if errors.As(err, &re) {
+		m.logUnit(u, "%v", err)
+		m.consolef("%s: %v", u.Name, err)
+		m.svcEnterSignal(u, "stop-sigterm", "resources")
+		return
+	}
 	status := 203
 	var ee *spawn.ExecError
 	if errors.As(err, &ee) {

@@ -269,3 +269,35 @@ func coreDumps() bool {
 	pat, _ := os.ReadFile("/proc/sys/kernel/core_pattern")
 	return strings.HasPrefix(string(pat), "|")
 }
+
+// TestFaultExecSetup: failures while setting up the process give systemd 252's results and
+// exit statuses (checked with systemd-ns): 217/USER, 216/GROUP, 200/CHDIR, 209/STDOUT, and
+// Result=resources without an exit status for a missing EnvironmentFile=.
+func TestFaultExecSetup(t *testing.T) {
+	rows := []struct {
+		name, setting string
+		want          map[string]string
+	}{
+		{"envfile", "EnvironmentFile=/nonexistent/env", map[string]string{"ActiveState": "failed", "Result": "resources", "ExecMainStatus": "0"}},
+		{"user", "User=nosuchuser-flint", map[string]string{"ActiveState": "failed", "Result": "exit-code", "ExecMainStatus": "217", "ExecMainCode": "1"}},
+		{"group", "Group=nosuchgroup-flint", map[string]string{"ActiveState": "failed", "Result": "exit-code", "ExecMainStatus": "216"}},
+		{"workdir", "WorkingDirectory=/nonexistent/dir", map[string]string{"ActiveState": "failed", "Result": "exit-code", "ExecMainStatus": "200"}},
+		{"workdir_optional", "WorkingDirectory=-/nonexistent/dir", map[string]string{"ActiveState": "active", "Result": "success"}},
+		{"stdout", "StandardOutput=file:/nonexistent/dir/x", map[string]string{"ActiveState": "failed", "Result": "exit-code", "ExecMainStatus": "209"}},
+	}
+	files := map[string]string{}
+	for _, r := range rows {
+		files[r.name+".service"] = unitFile("Service", "Type=exec\n"+r.setting+"\nExecStart=/bin/sleep 1000")
+	}
+	m := startManager(t, writeUnits(t, files))
+	for _, r := range rows {
+		t.Run(r.name, func(t *testing.T) {
+			c := on(t, m)
+			out, code := c.flint("start", r.name+".service")
+			if (code == 0) != (r.want["ActiveState"] == "active") {
+				t.Errorf("start: exit %d: %s", code, out)
+			}
+			c.waitProps(r.name+".service", r.want)
+		})
+	}
+}
