@@ -169,6 +169,14 @@ Other accepted differences in what flint shows:
 - LimitXXX= properties appear only when the unit sets the limit: systemd shows the limits it
   inherited itself, which depend on the machine.
 - Nice= and OOMScoreAdjust= likewise appear only when set.
+- flint does not run systemd-tmpfiles: tmpfiles.d snippets (which systemd applies at boot
+  through systemd-tmpfiles-setup.service) are not applied. A daemon that relies on one needs
+  its directories made otherwise; of the real daemons tested (docs/daemons.md) only rpcbind
+  ships one (/run/rpcbind), and rpcbind creates that directory itself.
+- The notify socket is next to the control socket (/run/flint/notify by default). With
+  ` + "`--control`" + ` in a directory other users cannot search, services that drop privileges before
+  READY=1 (rpcbind runs as _rpc) cannot notify; systemd's /run/systemd/notify is reachable by
+  every user.
 `)
 	if len(difftest.OpenBugs) > 0 {
 		b.WriteString(`
