@@ -620,6 +620,16 @@ func (m *Manager) daemonReload() {
 				continue // keep what runs
 			}
 		}
+		if cfg.LoadState != unit.Loaded && u.loaded() && !isInactiveOrFailed(u.activeState()) {
+			// Masked or broken while it runs (systemctl mask, then daemon-reload): the unit
+			// takes the new load state (no new start) but keeps running on its old
+			// configuration, which its state machine needs until it stops.
+			keep := *cfg
+			keep.Type, keep.Unit, keep.Install = u.cfg.Type, u.cfg.Unit, u.cfg.Install
+			keep.Socket, keep.Service, keep.Target = u.cfg.Socket, u.cfg.Service, u.cfg.Target
+			keep.Triggers, keep.TriggeredBy = u.cfg.Triggers, u.cfg.TriggeredBy
+			cfg = &keep
+		}
 		if u.sock != nil && cfg.Socket != nil && len(u.sock.socks) > 0 && !sameListen(u.cfg.Socket.Listen, cfg.Socket.Listen) {
 			// The addresses changed. The open sockets (u.sock.socks, each with its own Spec)
 			// stay in service, pending connections included, until the socket unit is

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -142,4 +144,74 @@ func TestDaemonReloadKeepsSockets(t *testing.T) {
 			t.Errorf("new address: %q, %v", got, err)
 		}
 	})
+}
+
+// startManagerDirs is startManager with several unit directories (the first one is where
+// mask, enable and link write).
+func startManagerDirs(t *testing.T, dirs ...string) *manager {
+	t.Helper()
+	m := &manager{t: t, units: dirs[0], control: filepath.Join(t.TempDir(), "control.sock"), out: &syncBuffer{}, done: make(chan struct{})}
+	args := []string{"run", "--control", m.control}
+	for _, d := range dirs {
+		args = append(args, "--units", d)
+	}
+	m.cmd = exec.Command(flintBin, args...)
+	m.cmd.Stdout, m.cmd.Stderr = m.out, m.out
+	m.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := m.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { m.err = m.cmd.Wait(); close(m.done) }()
+	t.Cleanup(func() {
+		if !m.exited() {
+			m.cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-m.done:
+			case <-time.After(10 * time.Second):
+				m.cmd.Process.Kill()
+				<-m.done
+			}
+		}
+		if t.Failed() {
+			t.Logf("flint run output:\n%s", m.out.String())
+		}
+	})
+	if !waitFor(10*time.Second, func() bool { return isSocket(m.control) || m.exited() }) || m.exited() {
+		t.Fatalf("flint run did not come up:\n%s", m.out.String())
+	}
+	return m
+}
+
+// TestMaskWhileRunning: mask + daemon-reload on a running service: it keeps running but shows
+// masked and refuses a new start once stopped; unmask + daemon-reload makes it startable.
+func TestMaskWhileRunning(t *testing.T) {
+	etc, lib := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(lib, "p.service"), []byte("[Service]\nExecStart=/bin/sleep 1000\n"), 0o644)
+	m := startManagerDirs(t, etc, lib)
+	c := on(t, m)
+	dirs := []string{"--units", etc, "--units", lib}
+	c.start("p.service")
+	pid := c.prop("p.service", "MainPID")
+	if out, code := runFlint(t, append(dirs, "mask", "p.service")...); code != 0 || !strings.Contains(out, "Created symlink") {
+		t.Fatalf("mask: exit %d %s", code, out)
+	}
+	if out, code := c.flint("daemon-reload"); code != 0 {
+		t.Fatalf("daemon-reload: exit %d %s", code, out)
+	}
+	if got := c.props("p.service", "LoadState", "ActiveState", "MainPID"); got["LoadState"] != "masked" || got["ActiveState"] != "active" || got["MainPID"] != pid {
+		t.Errorf("after mask and daemon-reload: %v, want masked, still active with MainPID %s", got, pid)
+	}
+	if out, code := c.flint("stop", "p.service"); code != 0 {
+		t.Errorf("stop of a masked running unit: exit %d %s", code, out)
+	}
+	if out, code := c.flint("start", "p.service"); code != 1 || out != "Failed to start p.service: Unit p.service is masked.\n" {
+		t.Errorf("start masked: exit %d %q", code, out)
+	}
+	if out, code := runFlint(t, append(dirs, "unmask", "p.service")...); code != 0 {
+		t.Fatalf("unmask: exit %d %s", code, out)
+	}
+	c.flint("daemon-reload")
+	if out, code := c.flint("start", "p.service"); code != 0 {
+		t.Errorf("start after unmask and daemon-reload: exit %d %s", code, out)
+	}
 }
