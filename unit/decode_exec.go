@@ -365,7 +365,14 @@ func registerExec() {
 			x(d).SupplementaryGroups = append(x(d).SupplementaryGroups, k)
 		}
 	})
-	regBoth("DynamicUser", S, pBool(func(d *decoder) *bool { return &x(d).DynamicUser }))
+	regBoth("DynamicUser", S, func(d *decoder, e Entry, v string) {
+		b, err := ParseBool(v)
+		if err != nil {
+			d.fail(e, "Failed to parse boolean value: %s", v) // fatal in systemd
+			return
+		}
+		x(d).DynamicUser = b
+	})
 	regBoth("UMask", S, pMode(func(d *decoder) *osFileMode { return &x(d).UMask }))
 	regBoth("Nice", S, func(d *decoder, e Entry, v string) {
 		if v == "" {
@@ -530,6 +537,8 @@ func registerKill() {
 	k := func(d *decoder) *KillContext { return d.kill }
 	regBoth("KillMode", S, func(d *decoder, e Entry, v string) {
 		switch v {
+		case "":
+			v = "control-group"
 		case "control-group", "process", "mixed":
 		case "none":
 			d.warn(e, "Unit uses KillMode=none. This is unsafe, as it disables systemd's process lifecycle management for the service. Please update the service to use a safer KillMode=, such as 'mixed' or 'control-group'. Support for KillMode=none is deprecated and will eventually be removed.")

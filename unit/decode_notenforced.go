@@ -13,17 +13,11 @@ import (
 // (system call filters, capabilities, device lists, ...) are accepted as written.
 
 func neBool(d *decoder, e Entry, v string) {
-	if v == "" {
-		return
-	}
 	var b bool
 	pBool(func(*decoder) *bool { return &b })(d, e, v)
 }
 
 func neSec(d *decoder, e Entry, v string) {
-	if v == "" {
-		return
-	}
 	var t time.Duration
 	pSec(func(*decoder) *time.Duration { return &t }, false)(d, e, v)
 }
@@ -67,12 +61,10 @@ func nePaths(d *decoder, e Entry, v string) {
 
 func neAny(d *decoder, e Entry, v string) {}
 
-// neEnum accepts a boolean (when boolOK) or one of words; msg is systemd's warning.
+// neEnum accepts a boolean (when boolOK) or one of words; msg is systemd's warning. An
+// empty value warns too, unless it is one of the words.
 func neEnum(msg string, boolOK bool, words ...string) parseFunc {
 	return func(d *decoder, e Entry, v string) {
-		if v == "" {
-			return
-		}
 		if boolOK {
 			if _, err := ParseBool(v); err == nil {
 				return
@@ -143,7 +135,7 @@ func neCPUQuota(d *decoder, e Entry, v string) {
 
 func neWeight(msg string, min, max uint64, idle bool) parseFunc {
 	return func(d *decoder, e Entry, v string) {
-		if v == "" || idle && v == "idle" {
+		if v == "" && msg != "Failed to parse CPU scheduling priority" || idle && v == "idle" {
 			return
 		}
 		if n, err := strconv.ParseUint(v, 10, 64); err != nil || n < min || n > max {
@@ -175,9 +167,6 @@ func neBlockIOBandwidth(d *decoder, e Entry, v string) {
 }
 
 func neSlice(d *decoder, e Entry, v string) {
-	if v == "" {
-		return
-	}
 	x, ok := d.printfMsg(e, v, "Failed to resolve unit specifiers in %s, ignoring", false)
 	if !ok {
 		return
@@ -252,7 +241,7 @@ func nePersonality(d *decoder, e Entry, v string) {
 }
 
 func neNsec(d *decoder, e Entry, v string) {
-	if v == "" || v == "infinity" {
+	if v == "infinity" {
 		return
 	}
 	s := strings.TrimSuffix(strings.TrimSuffix(v, "nsec"), "ns")
@@ -299,28 +288,25 @@ var notEnforcedParsers = map[string]parseFunc{
 	"SyslogFacility":            neEnum("Failed to parse log facility", false, "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv", "ftp", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"),
 	"RestrictAddressFamilies":   neAddressFamilies,
 	"Personality":               nePersonality,
-	"IOSchedulingClass":         neEnum("Failed to parse IO scheduling class", false, "none", "realtime", "best-effort", "idle", "0", "1", "2", "3"),
-	"CPUSchedulingPolicy":       neEnum("Failed to parse CPU scheduling policy", false, "other", "batch", "idle", "fifo", "rr"),
+	"IOSchedulingClass":         neEnum("Failed to parse IO scheduling class", false, "", "none", "realtime", "best-effort", "idle", "0", "1", "2", "3"),
+	"CPUSchedulingPolicy":       neEnum("Failed to parse CPU scheduling policy", false, "", "other", "batch", "idle", "fifo", "rr"),
+	"CPUSchedulingPriority":     neWeight("Failed to parse CPU scheduling priority", 0, 99, false),
+	"ManagedOOMPreference":      neEnum("Failed to parse ManagedOOMPreference=", false, "none", "avoid", "omit"),
 	"Slice":                     neSlice,
 	"Delegate":                  neDelegate,
-	"ManagedOOMSwap":            neEnum("Invalid syntax", false, "auto", "kill"),
-	"ManagedOOMMemoryPressure":  neEnum("Invalid syntax", false, "auto", "kill"),
-	"MountFlags":                neEnum("Failed to parse mount flag", false, "shared", "slave", "private"),
+	"ManagedOOMSwap":            neEnum("Invalid syntax", false, "", "auto", "kill"),
+	"ManagedOOMMemoryPressure":  neEnum("Invalid syntax", false, "", "auto", "kill"),
+	"MountFlags":                neEnum("Failed to parse mount flag", false, "", "shared", "slave", "private"),
 	"KeyringMode":               neEnum("Failed to parse keyring mode", false, "inherit", "private", "shared"),
 	"UtmpMode":                  neEnum("Failed to parse utmp mode", false, "init", "login", "user"),
 	"ProtectProc":               neEnum("Failed to parse /proc/ protection mode", false, "noaccess", "invisible", "ptraceable", "default"),
 	"ProcSubset":                neEnum("Failed to parse /proc/ subset mode", false, "all", "pid"),
 	"TimerSlackNSec":            neNsec,
-	"ExecSearchPath":            neAny,
-	"NetworkNamespacePath":      neAny,
-	"IPCNamespacePath":          neAny,
-	"RootImage":                 neAny,
-	"RootVerity":                neAny,
-	"IODeviceLatencyTargetSec":  neAny,
 	"RuntimeRandomizedExtraSec": neRuntimeExtra,
 }
 
 func registerNotEnforced() {
+	addMoreNotEnforcedParsers()
 	for _, n := range notEnforcedDirectives {
 		p := n.parse
 		if o, ok := notEnforcedParsers[n.name]; ok {
@@ -332,6 +318,14 @@ func registerNotEnforced() {
 			}
 			reg(sec, n.name, NotEnforced, p)
 		}
+	}
+	// Socket units have no cgroup delegation nor OOM management of their own.
+	unsupported := func(msg string) parseFunc {
+		return func(d *decoder, e Entry, v string) { d.warn(e, msg, e.Key) }
+	}
+	reg("Socket", "Delegate", NotEnforced, unsupported("%s= setting not supported for this unit type, ignoring."))
+	for _, k := range []string{"ManagedOOMMemoryPressure", "ManagedOOMMemoryPressureLimit", "ManagedOOMSwap"} {
+		reg("Socket", k, NotEnforced, unsupported("%s= is not supported for this unit type, ignoring."))
 	}
 	// Options systemd 252 still recognizes only to say they are gone.
 	reg("Unit", "IgnoreOnSnapshot", NotEnforced, neLegacy)

@@ -118,8 +118,8 @@ func registerService() {
 		s(d).TimeoutAbortSec, d.abortTimeoutSet = t, true
 	})
 	modes := []string{"terminate", "abort", "kill"}
-	reg("Service", "TimeoutStartFailureMode", S, pEnum(func(d *decoder) *string { return &s(d).TimeoutStartFailureMode }, "terminate", "timeout failure mode", modes...))
-	reg("Service", "TimeoutStopFailureMode", S, pEnum(func(d *decoder) *string { return &s(d).TimeoutStopFailureMode }, "terminate", "timeout failure mode", modes...))
+	reg("Service", "TimeoutStartFailureMode", S, pEnum(func(d *decoder) *string { return &s(d).TimeoutStartFailureMode }, "\x00", "timeout failure mode", modes...))
+	reg("Service", "TimeoutStopFailureMode", S, pEnum(func(d *decoder) *string { return &s(d).TimeoutStopFailureMode }, "\x00", "timeout failure mode", modes...))
 	reg("Service", "RuntimeMaxSec", S, pSec(func(d *decoder) *time.Duration { return &s(d).RuntimeMaxSec }, true))
 	reg("Service", "WatchdogSec", S, pSec(func(d *decoder) *time.Duration { return &s(d).WatchdogSec }, true))
 	for _, name := range []string{"StartLimitInterval", "StartLimitBurst", "StartLimitAction", "FailureAction", "RebootArgument"} {
@@ -148,7 +148,7 @@ func registerService() {
 		if !ok {
 			return
 		}
-		if x != "" && !busNameValid(x) {
+		if !busNameValid(x) {
 			d.warn(e, "Invalid bus name, ignoring: %s", x)
 			return
 		}
@@ -185,7 +185,7 @@ func registerService() {
 			}
 		}
 	})
-	reg("Service", "USBFunctionDescriptors", S, pString(func(d *decoder) *string { return &s(d).USBFunctionDescriptors }, true))
-	reg("Service", "USBFunctionStrings", S, pString(func(d *decoder) *string { return &s(d).USBFunctionStrings }, true))
+	reg("Service", "USBFunctionDescriptors", S, pPath(func(d *decoder) *string { return &s(d).USBFunctionDescriptors }))
+	reg("Service", "USBFunctionStrings", S, pPath(func(d *decoder) *string { return &s(d).USBFunctionStrings }))
 	reg("Service", "OOMPolicy", S, pEnum(func(d *decoder) *string { return &s(d).OOMPolicy }, "\x00", "OOM policy", "continue", "stop", "kill"))
 }

@@ -137,6 +137,10 @@ func registerSocket() {
 	reg("Socket", "SendBuffer", S, pSize(func(d *decoder) *uint64 { return &s(d).SendBuffer }))
 	reg("Socket", "PipeSize", S, pSize(func(d *decoder) *uint64 { return &s(d).PipeSize }))
 	reg("Socket", "IPTOS", S, func(d *decoder, e Entry, v string) {
+		if v == "" {
+			s(d).IPTOS = -1
+			return
+		}
 		if n, ok := ipTOSNames[v]; ok {
 			s(d).IPTOS = n
 			return
@@ -152,7 +156,7 @@ func registerSocket() {
 	reg("Socket", "Mark", S, pInt(func(d *decoder) *int { return &s(d).Mark }, -1<<31, 1<<31-1))
 	reg("Socket", "Timestamping", S, func(d *decoder, e Entry, v string) {
 		switch v {
-		case "off", "":
+		case "off":
 			s(d).Timestamping = "off"
 		case "us", "usec", "µs", "μs":
 			s(d).Timestamping = "us"

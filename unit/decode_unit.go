@@ -228,7 +228,7 @@ func registerUnit() {
 	reg("Unit", "OnFailureIsolate", S, func(d *decoder, e Entry, v string) {
 		b, err := ParseBool(v)
 		if err != nil {
-			d.warn(e, "Failed to parse boolean value, ignoring: %s", v)
+			d.warn(e, "Failed to parse boolean, ignoring: %s", v)
 			return
 		}
 		if b {
@@ -245,7 +245,7 @@ func registerUnit() {
 		"FailureAction":    func(d *decoder) *string { return &u(d).FailureAction },
 		"SuccessAction":    func(d *decoder) *string { return &u(d).SuccessAction },
 	} {
-		reg("Unit", name, S, pEnum(get, "none", "%K=", emergencyActions...))
+		reg("Unit", name, S, pEnum(get, "\x00", "%K=", emergencyActions...))
 	}
 	reg("Unit", "JobTimeoutRebootArgument", S, pString(func(d *decoder) *string { return &u(d).RebootArgument }, false))
 	reg("Unit", "RebootArgument", S, pString(func(d *decoder) *string { return &u(d).RebootArgument }, false))

@@ -101,10 +101,7 @@ func ParseListen(kind ListenKind, value string) (Listen, error) {
 		}
 		l.Family, l.Path, l.Raw = FamilyUnix, v, v
 		return l, nil
-	case strings.HasPrefix(v, "vsock:"):
-		if kind == ListenSequentialPacket {
-			// systemd: only AF_UNIX supports SOCK_SEQPACKET here
-		}
+	case strings.HasPrefix(v, "vsock:") && kind != ListenSequentialPacket:
 		rest := v[len("vsock:"):]
 		cid, port, ok := strings.Cut(rest, ":")
 		if !ok {
@@ -131,6 +128,10 @@ func ParseListen(kind ListenKind, value string) (Listen, error) {
 		return l, nil
 	}
 	if kind == ListenSequentialPacket {
+		// systemd parses the address first, then refuses non-unix families
+		if _, err := ParseListen(ListenStream, v); err != nil {
+			return l, err
+		}
 		return l, fmt.Errorf("%w: %s", errAFNotSupported, value)
 	}
 	// Port only: any address, IPv6 dual-stack per BindIPv6Only.
