@@ -290,3 +290,41 @@ func TestAcceptFlood(t *testing.T) {
 		t.Errorf("flint RSS grew from %d KiB to %d KiB", before, after)
 	}
 }
+
+// TestAcceptInetdFDs: an inetd-style instance (StandardInput=socket) has the connection as
+// fds 0 and 1, no other fd and no LISTEN_* variables; REMOTE_ADDR is set.
+func TestAcceptInetdFDs(t *testing.T) {
+	const port = 21106
+	h := svcHelper(t)
+	units := writeUnits(t, map[string]string{
+		"fds.socket": unitFile("Socket", fmt.Sprintf("ListenStream=127.0.0.1:%d\nAccept=yes", port)),
+		"fds@.service": unitFile("Service", "StandardInput=socket\nStandardOutput=socket\nStandardError=null\n"+
+			"ExecStart=/bin/sh -c 'echo listen=$LISTEN_FDS$LISTEN_PID$LISTEN_FDNAMES remote=$REMOTE_ADDR; exec "+h+" fds'"),
+	})
+	wantedBy(t, units, "sockets.target", "fds.socket")
+	m := startManager(t, units)
+	c := on(t, m)
+	c.waitState("fds.socket", "active/listening")
+	conn, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetReadDeadline(time.Now().Add(15 * time.Second))
+	data, err := io.ReadAll(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if lines[0] != "listen= remote=127.0.0.1" {
+		t.Errorf("environment: %q, want no LISTEN_* and REMOTE_ADDR=127.0.0.1", lines[0])
+	}
+	fds := map[string]string{}
+	for _, l := range lines[1:] {
+		fd, target, _ := strings.Cut(l, "=")
+		fds[fd] = target
+	}
+	if len(fds) != 3 || !strings.HasPrefix(fds["0"], "socket:") || fds["1"] != fds["0"] || fds["2"] != "/dev/null" {
+		t.Errorf("service fds %v, want 0 and 1 the connection, 2 /dev/null, nothing else\n%s", fds, data)
+	}
+}

@@ -8,6 +8,7 @@
  *   svchelper grandchild PIDFILE     fork a child that writes its pid to PIDFILE; both pause
  *   svchelper forking PIDFILE        fork a daemon child, write its pid to PIDFILE, exit 0
  *   svchelper udp-echo               echo datagrams on fd 3 (LISTEN_FDS=1)
+ *   svchelper fds                    print "N=target" for each open fd to stdout, then exit 0
  *
  * fdstore: if LISTEN_FDNAMES has NAME, the matching fd is a memfd; its content and the
  * LISTEN_FDNAMES value are written to OUT and the program pauses. Otherwise it creates a memfd
@@ -25,6 +26,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <dirent.h>
 #include <unistd.h>
 
 static void die(const char *what) {
@@ -193,6 +195,26 @@ int main(int argc, char **argv) {
 				die("recvfrom");
 			sendto(3, buf, n, 0, (struct sockaddr *)&from, fl);
 		}
+	}
+	if (!strcmp(mode, "fds")) {
+		DIR *d = opendir("/proc/self/fd");
+		if (!d)
+			die("opendir");
+		char out[8192] = "";
+		struct dirent *e;
+		while ((e = readdir(d))) {
+			if (e->d_name[0] == '.' || atoi(e->d_name) == dirfd(d))
+				continue;
+			char link[300], target[512] = "";
+			snprintf(link, sizeof link, "/proc/self/fd/%s", e->d_name);
+			if (readlink(link, target, sizeof target - 1) < 0)
+				continue;
+			snprintf(out + strlen(out), sizeof out - strlen(out), "%s=%s\n", e->d_name, target);
+		}
+		closedir(d);
+		if (write(1, out, strlen(out)) < 0)
+			die("write");
+		return 0;
 	}
 	fprintf(stderr, "svchelper: bad arguments\n");
 	return 2;
