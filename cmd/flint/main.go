@@ -47,6 +47,10 @@ func run(argv []string) int {
 		fmt.Fprintln(os.Stderr, "flint:", err)
 		return 2
 	}
+	if len(rest) > 0 && rest[0] == "--version" {
+		fmt.Println(versionString)
+		return 0
+	}
 	if len(rest) == 0 || rest[0] == "help" || rest[0] == "--help" || rest[0] == "-h" {
 		usage(os.Stdout)
 		if len(rest) == 0 {

@@ -13,6 +13,9 @@ import (
 // that need one and change state (start, daemon-reload, ...) are ignored with a warning and
 // exit 0, as systemctl does in a chroot; offline verbs (enable, disable, mask, cat, ...) work.
 
+// versionString is what --version prints.
+const versionString = "flint (systemd 252 compatible: systemctl subset, systemd-socket-activate)"
+
 // invokedAs is the program name used in messages ("See \"flint status foo.service\"").
 var invokedAs = "flint"
 
@@ -56,6 +59,10 @@ func runSystemctl(argv []string) int {
 		break
 	}
 	for _, a := range rest {
+		if a == "--version" {
+			fmt.Println(versionString)
+			return 0
+		}
 		if a == "-h" || a == "--help" {
 			if verbAt < 0 {
 				usage(os.Stdout)

@@ -122,7 +122,7 @@ func parseActivateArgs(args []string, stdout io.Writer, prog string) (o *activat
 				fmt.Fprintf(stdout, activateUsage, prog)
 				return nil, true, nil
 			case "version":
-				fmt.Fprintln(stdout, "flint activate (systemd-socket-activate compatible)")
+				fmt.Fprintln(stdout, versionString)
 				return nil, true, nil
 			case "datagram", "seqpacket", "accept", "inetd", "restart":
 				if hasVal {

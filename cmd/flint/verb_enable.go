@@ -105,7 +105,7 @@ func runInstallVerb(g *globals, op string, args []string, stdout, stderr io.Writ
 		}
 		return 1
 	}
-	if now && (op == "enable" || op == "disable") {
+	if now && (op == "enable" || op == "disable" || op == "mask") {
 		return nowHook(g, op, names)
 	}
 	return 0

@@ -100,6 +100,10 @@ func runActivation(t *testing.T, activator []string, c activateCase, port int, d
 	// SOCKDUMP_OUT reaches the program through -E (passthrough from our environment).
 	args := append(append([]string(nil), activator...), "-E", "SOCKDUMP_OUT")
 	for _, a := range c.args {
+		if a == "{SELF}" { // the activator again, nested
+			args = append(args, activator...)
+			continue
+		}
 		args = append(args, subst(a))
 	}
 	args = append(args, sockdump(t))
@@ -172,7 +176,9 @@ func runActivation(t *testing.T, activator []string, c activateCase, port int, d
 			return strings.Contains(stderr.String(), "died with code") && strings.Count(stderr.String(), "Spawned") == 1
 		})
 	}
-	a.log = normaliseLog(stderr.String(), a.report.PID, port, dir)
+	log := strings.ReplaceAll(stderr.String(), strings.Join(activator, " "), "ACTIVATOR")
+	log = strings.ReplaceAll(log, activator[0], "ACTIVATOR")
+	a.log = normaliseLog(log, a.report.PID, port, dir)
 	return a
 }
 
@@ -240,6 +246,8 @@ func TestActivateMatchesSystemdSocketActivate(t *testing.T) {
 		{name: "accept_bundled_short_options", args: []string{"-al127.0.0.1:{PORT}", "-EX=2"}, trigger: "tcp", target: "{PORT}"},
 		{name: "inetd_listening_socket_on_stdin", args: []string{"--inetd", "-l", "127.0.0.1:{PORT}"}, trigger: "tcp", target: "{PORT}", exits: true},
 		{name: "inetd_accept", args: []string{"--inetd", "-a", "-l", "127.0.0.1:{PORT}"}, trigger: "tcp", target: "{PORT}"},
+		{name: "nested_passes_fds_through", args: []string{"-l", "127.0.0.1:{PORT}", "--fdname=outer", "{SELF}", "-E", "SOCKDUMP_OUT", "-l", "{DIR}/x.sk"},
+			trigger: "tcp", target: "{PORT}", exits: true},
 		{name: "datagram", args: []string{"-d", "-l", "127.0.0.1:{PORT}"}, trigger: "udp", target: "{PORT}", exits: true},
 		{name: "seqpacket", args: []string{"--seqpacket", "-l", "{DIR}/x.sk"}, trigger: "unixpacket", target: "{DIR}/x.sk", exits: true},
 	}
@@ -263,8 +271,8 @@ func TestActivateMatchesSystemdSocketActivate(t *testing.T) {
 			if want.code != got.code {
 				t.Errorf("exit code %d, systemd-socket-activate %d", got.code, want.code)
 			}
-			wl := normaliseLog(strings.Join(want.log, "\n"), 0, port, sdDir)
-			gl := normaliseLog(strings.Join(got.log, "\n"), 0, port+1, flDir)
+			wl := normaliseLog(strings.Join(want.log, "\n"), -1, port, sdDir)
+			gl := normaliseLog(strings.Join(got.log, "\n"), -1, port+1, flDir)
 			if !reflect.DeepEqual(wl, gl) {
 				t.Errorf("log differs:\nsystemd-socket-activate:\n  %s\nflint activate:\n  %s", strings.Join(wl, "\n  "), strings.Join(gl, "\n  "))
 			}
