@@ -8,6 +8,8 @@
  *   svchelper grandchild PIDFILE     fork a child that writes its pid to PIDFILE; both pause
  *   svchelper forking PIDFILE        fork a daemon child, write its pid to PIDFILE, exit 0
  *   svchelper udp-echo               echo datagrams on fd 3 (LISTEN_FDS=1)
+ *   svchelper steps STEP...          run steps in order, then pause: "sleep:MS", "exit:CODE",
+ *                                    "loop:MS:MSG" (send MSG every MS ms forever), else a notify MSG
  *   svchelper fds                    print "N=target" for each open fd to stdout, then exit 0
  *
  * fdstore: if LISTEN_FDNAMES has NAME, the matching fd is a memfd; its content and the
@@ -195,6 +197,25 @@ int main(int argc, char **argv) {
 				die("recvfrom");
 			sendto(3, buf, n, 0, (struct sockaddr *)&from, fl);
 		}
+	}
+	if (!strcmp(mode, "steps")) {
+		for (int i = 2; i < argc; i++) {
+			const char *a = argv[i];
+			if (!strncmp(a, "sleep:", 6))
+				usleep(atoi(a + 6) * 1000);
+			else if (!strncmp(a, "exit:", 5))
+				return atoi(a + 5);
+			else if (!strncmp(a, "loop:", 5)) {
+				int ms = atoi(a + 5);
+				const char *msg = strchr(a + 5, ':');
+				for (;;) {
+					notify(unescape(msg ? msg + 1 : ""), -1);
+					usleep(ms * 1000);
+				}
+			} else
+				notify(unescape(a), -1);
+		}
+		forever();
 	}
 	if (!strcmp(mode, "fds")) {
 		DIR *d = opendir("/proc/self/fd");
