@@ -383,6 +383,21 @@ func checkCups(t *testing.T, r *daemonRun) {
 	if _, err := os.Lstat(sock); !os.IsNotExist(err) {
 		t.Errorf("%s still exists after the socket stopped (RemoveOnStop=on): %v", sock, err)
 	}
+	// Started again, then flint's own orderly shutdown (SIGTERM, as at host shutdown) stops it.
+	r.start("cups.socket")
+	if out, code := r.client("lpstat", "-r"); code != 0 {
+		t.Fatalf("lpstat -r after a restart of cups.socket: exit %d: %q", code, out)
+	}
+	pid = r.running("cups.service", "/usr/sbin/cupsd", "cups.socket")
+	if code := r.m.terminate(); code != 0 {
+		t.Errorf("flint run exited %d after SIGTERM, want 0", code)
+	}
+	if alive(pid) {
+		t.Errorf("cupsd %d outlived flint run", pid)
+	}
+	if _, err := os.Lstat(sock); !os.IsNotExist(err) {
+		t.Errorf("%s still exists after flint run ended: %v", sock, err)
+	}
 }
 
 func checkTinysshd(t *testing.T, r *daemonRun) {
