@@ -176,22 +176,7 @@ func (b *bench) subdir(name string) string {
 
 // withManager starts a long-running manager (flint run or systemd), runs f and stops it.
 func (b *bench) withManager(side string, f func(m *manager) error) error {
-	var m *manager
-	var err error
-	switch side {
-	case sideRun:
-		if b.flint == "" {
-			return fmt.Errorf("%w: flint not built", errUnavailable)
-		}
-		m, err = startFlint(b.flint, b.subdir(side+time.Now().Format("150405.000")), b.foobard, portRun)
-	case sideSystemd:
-		dir := b.subdir(side + time.Now().Format("150405.000"))
-		foobard := filepath.Join(dir, "foobard") // inside the work dir: visible in the namespace
-		if _, err := run("cp", b.foobard, filepath.Join(b.work, "graceful"), dir); err != nil {
-			return err
-		}
-		m, err = startSystemd(b.script, dir, foobard, portSystemd)
-	}
+	m, err := b.startManager(side)
 	if err != nil {
 		return err
 	}
@@ -199,19 +184,39 @@ func (b *bench) withManager(side string, f func(m *manager) error) error {
 	return f(m)
 }
 
+// startManager starts flint run or systemd 252 with the benchmark's units.
+func (b *bench) startManager(side string) (*manager, error) {
+	switch side {
+	case sideRun:
+		if b.flint == "" {
+			return nil, fmt.Errorf("%w: flint not built", errUnavailable)
+		}
+		return startFlint(b.flint, b.subdir(side+time.Now().Format("150405.000")), b.foobard, portRun)
+	case sideSystemd:
+		dir := b.subdir(side + time.Now().Format("150405.000"))
+		foobard := filepath.Join(dir, "foobard") // inside the work dir: visible in the namespace
+		if _, err := run("cp", b.foobard, filepath.Join(b.work, "graceful"), dir); err != nil {
+			return nil, err
+		}
+		return startSystemd(b.script, dir, foobard, portSystemd)
+	}
+	return nil, fmt.Errorf("no manager %s", side)
+}
+
+// cold measures every side's cold activations interleaved (coldInterleaved); the managers
+// run side by side meanwhile, each idle while another side is measured.
 func (b *bench) cold() {
 	med := b.newRow("cold activation, connect → first byte, median", "ms", false, sideSSA)
 	p90 := b.newRow("cold activation, connect → first byte, p90", "ms", false, sideSSA)
-	one := func(side string, t coldTarget) {
-		s, err := coldActivation(t, b.n)
-		b.record(med, side, ms(s.median), err)
-		b.record(p90, side, ms(s.p90), err)
-	}
-	one(sideSSA, &execCold{sock: filepath.Join(b.subdir("ssa"), "foobar.sk"), argv: func(sock string) []string {
+	var names []string
+	var targets []coldTarget
+	names = append(names, sideSSA)
+	targets = append(targets, &execCold{sock: filepath.Join(b.subdir("ssa"), "foobar.sk"), argv: func(sock string) []string {
 		return []string{"/usr/bin/systemd-socket-activate", "-l", sock, b.foobard}
 	}})
 	if b.flint != "" {
-		one(sideActivate, &execCold{sock: filepath.Join(b.subdir("activate"), "foobar.sk"), argv: func(sock string) []string {
+		names = append(names, sideActivate)
+		targets = append(targets, &execCold{sock: filepath.Join(b.subdir("activate"), "foobar.sk"), argv: func(sock string) []string {
 			return []string{b.flint, "activate", "-l", sock, "--", b.foobard}
 		}})
 	} else {
@@ -219,17 +224,20 @@ func (b *bench) cold() {
 		b.record(p90, sideActivate, 0, errUnavailable)
 	}
 	for _, side := range []string{sideSystemd, sideRun} {
-		err := b.withManager(side, func(m *manager) error {
-			s, err := coldActivation(m, b.n)
-			if err == nil {
-				med.cells[side], p90.cells[side] = cell{v: ms(s.median), ok: true}, cell{v: ms(s.p90), ok: true}
-			}
-			return err
-		})
+		m, err := b.startManager(side)
 		if err != nil {
 			b.record(med, side, 0, err)
 			b.record(p90, side, 0, err)
+			continue
 		}
+		defer m.close()
+		names = append(names, side)
+		targets = append(targets, m)
+	}
+	st, errs := coldInterleaved(targets, b.n)
+	for k, side := range names {
+		b.record(med, side, ms(st[k].median), errs[k])
+		b.record(p90, side, ms(st[k].p90), errs[k])
 	}
 }
 

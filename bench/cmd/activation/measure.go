@@ -60,24 +60,40 @@ type coldTarget interface {
 	cycle() (sock string, done func() error, err error)
 }
 
-// coldActivation measures connect -> first byte over n fresh activations.
-func coldActivation(t coldTarget, n int) (stats, error) {
-	var ds []time.Duration
+// coldInterleaved measures connect -> first byte over n fresh activations of every target,
+// taking them in turn (the first target of each round rotates), so that the load of a busy
+// machine drifting over the run weighs on every side alike. A target that fails is dropped
+// from later rounds with its error.
+func coldInterleaved(targets []coldTarget, n int) ([]stats, []error) {
+	ds := make([][]time.Duration, len(targets))
+	errs := make([]error, len(targets))
 	for i := 0; i < n; i++ {
-		sock, done, err := t.cycle()
-		if err != nil {
-			return stats{}, fmt.Errorf("run %d: %w", i+1, err)
+		for j := range targets {
+			k := (i + j) % len(targets)
+			if errs[k] != nil {
+				continue
+			}
+			sock, done, err := targets[k].cycle()
+			if err != nil {
+				errs[k] = fmt.Errorf("run %d: %w", i+1, err)
+				continue
+			}
+			d, err := firstByte(sock, 10*time.Second)
+			if derr := done(); err == nil && derr != nil {
+				err = derr
+			}
+			if err != nil {
+				errs[k] = fmt.Errorf("run %d: %w", i+1, err)
+				continue
+			}
+			ds[k] = append(ds[k], d)
 		}
-		d, err := firstByte(sock, 10*time.Second)
-		if derr := done(); err == nil && derr != nil {
-			err = derr
-		}
-		if err != nil {
-			return stats{}, fmt.Errorf("run %d: %w", i+1, err)
-		}
-		ds = append(ds, d)
 	}
-	return summarise(ds), nil
+	out := make([]stats, len(targets))
+	for k := range targets {
+		out[k] = summarise(ds[k])
+	}
+	return out, errs
 }
 
 // echoOnce is one Accept=yes request: connect, send a line, half-close, read everything back.

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"errors"
 	"io"
 	"net"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -98,5 +100,51 @@ func TestThroughputAndRestarts(t *testing.T) {
 	// 200/s for ~350ms: the catch-up scheduler must not fall far behind (loose: CI machines are busy).
 	if want := int64(elapsed.Seconds() * 200 * 0.5); sent < want {
 		t.Errorf("sent %d requests in %v, want at least %d", sent, elapsed, want)
+	}
+}
+
+// fakeCold serves cycles from an always-running echo server; failAt > 0 makes that cycle fail.
+type fakeCold struct {
+	sock          string
+	cycles, dones int
+	failAt        int
+	order         *[]string
+	name          string
+}
+
+func (f *fakeCold) cycle() (string, func() error, error) {
+	f.cycles++
+	*f.order = append(*f.order, f.name)
+	if f.cycles == f.failAt {
+		return "", nil, errors.New("boom")
+	}
+	return f.sock, func() error { f.dones++; return nil }, nil
+}
+
+func TestColdInterleaved(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "echo.sk")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go echoServer(ln)
+	var order []string
+	a := &fakeCold{sock: sock, order: &order, name: "a"}
+	b := &fakeCold{sock: sock, order: &order, name: "b", failAt: 2}
+	c := &fakeCold{sock: sock, order: &order, name: "c"}
+	st, errs := coldInterleaved([]coldTarget{a, b, c}, 4)
+	if errs[0] != nil || errs[2] != nil || errs[1] == nil {
+		t.Fatalf("errs = %v, want only b's", errs)
+	}
+	if st[0].n != 4 || st[2].n != 4 || st[1].n != 1 {
+		t.Errorf("samples a=%d b=%d c=%d, want 4 1 4", st[0].n, st[1].n, st[2].n)
+	}
+	if a.dones != 4 || b.dones != 1 {
+		t.Errorf("done called a=%d b=%d times, want 4 and 1", a.dones, b.dones)
+	}
+	// Rounds rotate the first side (abc, bca, cab, abc); b drops out after its failed second cycle.
+	if got, want := strings.Join(order, ""), "abc"+"bca"+"ca"+"ac"; got != want {
+		t.Errorf("order %q, want %q", got, want)
 	}
 }

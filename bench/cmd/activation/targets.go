@@ -222,9 +222,13 @@ func startFlint(flint, work, foobard string, port int) (*manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := waitSocket(p, sock); err != nil {
-		p.stop()
-		return nil, err
+	// The socket units start in parallel: wait for each (the restart test's first request once
+	// met grace.sk bound but not yet listening).
+	for _, s := range []string{sock, graceSock(sock)} {
+		if err := waitSocket(p, s); err != nil {
+			p.stop()
+			return nil, err
+		}
 	}
 	return &manager{
 		name: "flint run",
@@ -274,9 +278,11 @@ func startSystemd(script, work, foobard string, port int) (*manager, error) {
 		m.close()
 		return nil, err
 	}
-	if err := waitSocket(nil, sock); err != nil {
-		m.close()
-		return nil, err
+	for _, s := range []string{sock, graceSock(sock)} {
+		if err := waitSocket(nil, s); err != nil {
+			m.close()
+			return nil, err
+		}
 	}
 	return m, nil
 }

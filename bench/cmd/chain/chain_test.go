@@ -106,3 +106,31 @@ func TestAskAndListening(t *testing.T) {
 		t.Fatalf("askPolling: %v", err)
 	}
 }
+
+func TestSplitHops(t *testing.T) {
+	logs := []byte(`{"time":"2026-11-25T12:36:05.000000100Z","unit":"chain2.service","stream":"manager","text":"Triggered by chain2.socket (connection on /d/s2.sk)."}
+{"time":"2026-11-25T12:36:05.000000500Z","unit":"chain1.service","stream":"manager","text":"Triggered by chain1.socket (connection on /d/s1.sk)."}
+{"time":"2026-11-25T12:36:05.000000600Z","unit":"chain1.service","stream":"stderr","text":"Triggered by nothing: the daemon's own line"}
+{"time":"2026-11-25T12:36:05.000000700Z","unit":"other.service","stream":"manager","text":"Triggered by other.socket"}
+
+`)
+	trig, err := parseTriggers(logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := time.Date(2026, 11, 25, 12, 36, 5, 0, time.UTC).UnixNano()
+	if len(trig) != 2 || trig[2] != base+100 || trig[1] != base+500 {
+		t.Fatalf("parseTriggers = %v, want chain2 at +100ns and chain1 at +500ns (not the daemon's line)", trig)
+	}
+	if _, err := parseTriggers([]byte("not json\n")); err == nil {
+		t.Error("bad line accepted")
+	}
+	ev := events{start: map[int]int64{2: base + 400, 1: base + 900}}
+	to, from := splitHops(ev, map[int]int64{1: base + 500})
+	if to != 100 || from != 400 {
+		t.Errorf("splitHops = %v, %v; want 100ns, 400ns", to, from)
+	}
+	if to, from := splitHops(events{}, nil); to != 0 || from != 0 {
+		t.Errorf("splitHops of nothing = %v, %v", to, from)
+	}
+}

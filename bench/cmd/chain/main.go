@@ -119,6 +119,9 @@ type result struct {
 	total  time.Duration // start command (A, B) or connect (C) -> service 16's answer
 	spread time.Duration // first service start -> last service start
 	hop    time.Duration // mean gap between consecutive starts along the chain 16 -> 1 (C)
+	// flint, C: the hop split at flint's "Triggered by" log line, medians over the 15 hops.
+	toTrigger   time.Duration // service k+1's start line (it connects next) -> trigger of k
+	fromTrigger time.Duration // trigger of k -> service k's start line (spawn, exec, Go runtime)
 }
 
 // once boots a fresh manager, writes the variant's units, times it and stops the manager.
@@ -193,6 +196,13 @@ func (b *bench) once(mgr, variant string, i int) (result, error) {
 	sort.Slice(starts, func(i, j int) bool { return starts[i] < starts[j] })
 	r.spread = time.Duration(starts[chainN-1] - starts[0])
 	r.hop = time.Duration(ev.start[1]-ev.start[chainN]) / (chainN - 1)
+	if variant == "C" && m.triggers != nil {
+		trig, err := m.triggers()
+		if err != nil {
+			return result{}, err
+		}
+		r.toTrigger, r.fromTrigger = splitHops(ev, trig)
+	}
 	return r, nil
 }
 
@@ -307,6 +317,11 @@ func (b *bench) print(vs, ms []string, res map[string][]result, runs int, floor 
 			if v == "C" {
 				line += fmt.Sprintf("; one activation hop (median of the runs' means) %v",
 					median(rs, func(r result) time.Duration { return r.hop }).Round(10*time.Microsecond))
+				if rs[0].fromTrigger > 0 {
+					line += fmt.Sprintf(" = connect -> trigger logged %v + trigger -> the daemon's first line %v (medians)",
+						median(rs, func(r result) time.Duration { return r.toTrigger }).Round(10*time.Microsecond),
+						median(rs, func(r result) time.Duration { return r.fromTrigger }).Round(10*time.Microsecond))
+				}
 			}
 			fmt.Println(line)
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -19,6 +20,9 @@ import (
 type manager struct {
 	ctl   func(args ...string) error
 	close func()
+	// triggers (flint only) returns when each chain<k>.service was triggered by its socket,
+	// from the manager's "Triggered by" log lines, in unix ns by k.
+	triggers func() (map[int]int64, error)
 }
 
 // startFlint runs `flint run --units DIR/units --control DIR/control.sock` (none of the chain's
@@ -63,7 +67,14 @@ func startFlint(flint, dir string) (*manager, error) {
 		}
 		return nil
 	}
-	return &manager{ctl: ctl, close: stop}, nil
+	triggers := func() (map[int]int64, error) {
+		out, err := exec.Command(flint, "--control", control, "logs", "-o", "json").Output()
+		if err != nil {
+			return nil, fmt.Errorf("flint logs: %w", err)
+		}
+		return parseTriggers(out)
+	}
+	return &manager{ctl: ctl, close: stop, triggers: triggers}, nil
 }
 
 // startSystemd boots systemd 252 as PID 1 of private namespaces with DIR/units in its unit
@@ -149,6 +160,54 @@ func askPolling(sock string, timeout time.Duration) error {
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// parseTriggers reads `flint logs -o json` output: the time of each chain<k>.service's
+// "Triggered by" line of the manager.
+func parseTriggers(out []byte) (map[int]int64, error) {
+	trig := map[int]int64{}
+	for _, line := range bytes.Split(out, []byte("\n")) {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		var e struct {
+			Time   time.Time `json:"time"`
+			Unit   string    `json:"unit"`
+			Text   string    `json:"text"`
+			Stream string    `json:"stream"`
+		}
+		if err := json.Unmarshal(line, &e); err != nil {
+			return nil, fmt.Errorf("flint logs: %q: %w", line, err)
+		}
+		var k int
+		if _, err := fmt.Sscanf(e.Unit, "chain%d.service", &k); err != nil || e.Stream != "manager" || !strings.HasPrefix(e.Text, "Triggered by") {
+			continue
+		}
+		trig[k] = e.Time.UnixNano()
+	}
+	return trig, nil
+}
+
+// splitHops splits the hops of variant C at the trigger: from service k+1's start line (it
+// connects to k right after) to the trigger of k, and from there to service k's start line.
+// It returns the medians over the hops it can split.
+func splitHops(ev events, trig map[int]int64) (toTrigger, fromTrigger time.Duration) {
+	var to, from []result
+	for k := 1; k < chainN; k++ {
+		t, ok1 := trig[k]
+		up, ok2 := ev.start[k+1]
+		st, ok3 := ev.start[k]
+		if !ok1 || !ok2 || !ok3 {
+			continue
+		}
+		to = append(to, result{hop: time.Duration(t - up)})
+		from = append(from, result{hop: time.Duration(st - t)})
+	}
+	if len(to) == 0 {
+		return 0, 0
+	}
+	hop := func(r result) time.Duration { return r.hop }
+	return median(to, hop), median(from, hop)
 }
 
 // events are the services' start and ready times (unix ns) from chainsvc's log.
