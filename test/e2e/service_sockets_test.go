@@ -229,3 +229,43 @@ func TestTriggerLimit(t *testing.T) {
 		t.Error("flint lost the service")
 	}
 }
+
+// TestSocketUnitLifecycle: a socket unit's ExecStartPre/Post and ExecStopPre/Post run around
+// its sockets' life, with SocketMode=, Symlinks= and RemoveOnStop=.
+func TestSocketUnitLifecycle(t *testing.T) {
+	dir := t.TempDir()
+	sk, link, log := dir+"/life.sk", dir+"/life-link.sk", dir+"/life.log"
+	units := writeUnits(t, map[string]string{
+		"life.socket": unitFile("Socket", "ListenStream="+sk+"\nSocketMode=0600\nSymlinks="+link+"\nRemoveOnStop=yes\n"+
+			"ExecStartPre=/bin/sh -c 'test -e "+sk+" || echo pre >> "+log+"'\n"+
+			"ExecStartPost=/bin/sh -c 'test -S "+sk+" && echo post >> "+log+"'\n"+
+			"ExecStopPre=/bin/sh -c 'test -S "+sk+" && echo stoppre >> "+log+"'\n"+
+			"ExecStopPost=/bin/sh -c 'test -e "+sk+" || echo stoppost >> "+log+"'"),
+		"life.service": unitFile("Service", "ExecStart=/bin/sleep 1000"),
+	})
+	m := startManager(t, units)
+	c := on(t, m)
+	c.start("life.socket")
+	c.waitState("life.socket", "active/listening")
+	if fi, err := os.Stat(sk); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("socket file: %v, %v; want mode 0600", fi, err)
+	}
+	if target, err := os.Readlink(link); err != nil || target != sk {
+		t.Errorf("Symlinks=: %q, %v", target, err)
+	}
+	if got, _ := os.ReadFile(log); string(got) != "pre\npost\n" {
+		t.Errorf("after start, log %q", got)
+	}
+	if _, code := c.flint("stop", "life.socket"); code != 0 {
+		t.Fatal("stop failed")
+	}
+	c.waitState("life.socket", "inactive/dead")
+	if got, _ := os.ReadFile(log); string(got) != "pre\npost\nstoppre\nstoppost\n" {
+		t.Errorf("after stop, log %q", got)
+	}
+	for _, p := range []string{sk, link} {
+		if _, err := os.Lstat(p); !os.IsNotExist(err) {
+			t.Errorf("%s still exists after stop with RemoveOnStop=yes", p)
+		}
+	}
+}
