@@ -286,9 +286,11 @@ func (r *daemonRun) client(name string, args ...string) (string, int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = os.Environ()
 	if r.env != nil {
 		cmd.Env = r.env
 	}
+	cmd.Env = append(cmd.Env, "LC_ALL=C") // the checks read the clients' English messages
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
