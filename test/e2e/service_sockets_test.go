@@ -269,3 +269,71 @@ func TestSocketUnitLifecycle(t *testing.T) {
 		}
 	}
 }
+
+// TestRestartUnderLoad: clients keep connecting while the service is restarted five times;
+// flint holds the listening socket throughout, so no connection fails.
+func TestRestartUnderLoad(t *testing.T) {
+	h := svcHelper(t)
+	dir := t.TempDir()
+	sk := dir + "/load.sk"
+	units := writeUnits(t, map[string]string{
+		"load.socket":  unitFile("Socket", "ListenStream="+sk),
+		"load.service": unitFile("Unit", "StartLimitIntervalSec=0", "Service", "ExecStart="+h+" serve"),
+	})
+	wantedBy(t, units, "sockets.target", "load.socket")
+	m := startManager(t, units)
+	c := on(t, m)
+	c.waitState("load.socket", "active/listening")
+
+	var (
+		mu     sync.Mutex
+		pids   = map[string]int{}
+		errs   []error
+		served int
+		stop   = make(chan struct{})
+		wg     sync.WaitGroup
+	)
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				pid, err := askPID(sk)
+				mu.Lock()
+				if err != nil {
+					errs = append(errs, err)
+				} else {
+					pids[pid]++
+					served++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for i := 0; i < 5; i++ {
+		time.Sleep(200 * time.Millisecond)
+		if out, code := c.flint("restart", "load.service"); code != 0 {
+			t.Errorf("restart %d: exit %d: %s", i+1, code, out)
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	t.Logf("%d connections served by %d instances", served, len(pids))
+	for i, err := range errs {
+		if i < 5 {
+			t.Errorf("client: %v", err)
+		}
+	}
+	if len(errs) > 0 {
+		t.Errorf("%d of %d connections failed across 5 restarts", len(errs), served+len(errs))
+	}
+	if len(pids) < 6 {
+		t.Errorf("%d service instances, want 6 (the first and one per restart)", len(pids))
+	}
+}

@@ -10,6 +10,8 @@
  *   svchelper udp-echo               echo datagrams on fd 3 (LISTEN_FDS=1)
  *   svchelper steps STEP...          run steps in order, then pause: "sleep:MS", "exit:CODE",
  *                                    "loop:MS:MSG" (send MSG every MS ms forever), else a notify MSG
+ *   svchelper serve                  accept on fd 3 forever, write "<pid>\n" to each connection;
+ *                                    SIGTERM ends it between connections (a well-behaved daemon)
  *   svchelper fds                    print "N=target" for each open fd to stdout, then exit 0
  *
  * fdstore: if LISTEN_FDNAMES has NAME, the matching fd is a memfd; its content and the
@@ -85,6 +87,13 @@ static char *unescape(const char *in) {
 	}
 	*o = 0;
 	return out;
+}
+
+static volatile sig_atomic_t terminating;
+
+static void on_term(int sig) {
+	(void)sig;
+	terminating = 1;
 }
 
 static void forever(void) {
@@ -197,6 +206,21 @@ int main(int argc, char **argv) {
 				die("recvfrom");
 			sendto(3, buf, n, 0, (struct sockaddr *)&from, fl);
 		}
+	}
+	if (!strcmp(mode, "serve")) {
+		struct sigaction sa = {.sa_handler = on_term}; /* no SA_RESTART: accept returns EINTR */
+		sigaction(SIGTERM, &sa, NULL);
+		while (!terminating) {
+			int c = accept(3, NULL, NULL);
+			if (c < 0) {
+				if (errno == EINTR)
+					continue;
+				die("accept");
+			}
+			dprintf(c, "%d\n", getpid());
+			close(c);
+		}
+		return 0;
 	}
 	if (!strcmp(mode, "steps")) {
 		for (int i = 2; i < argc; i++) {
