@@ -145,26 +145,42 @@ func (l *Loader) addDirDeps(u *Unit) {
 // path) list one of u's names: systemd's WantedBy= property. An entry "bar@.service" in
 // "foo@.target.wants/" makes bar@x.service wanted by foo@x.target. Callers hold l.mu.
 func (l *Loader) reverseWants(u *Unit) []string {
-	var out []string
-	for p := range l.fsCache {
-		dir := filepath.Base(p)
-		if !strings.HasSuffix(dir, ".wants") {
-			continue
+	if l.revWants == nil {
+		// Index every .wants/ entry once per scan: entry name -> the units whose .wants/ holds it.
+		l.revWants = map[string][]string{}
+		var dirs []string
+		for p := range l.fsCache {
+			if strings.HasSuffix(p, ".wants") {
+				dirs = append(dirs, p)
+			}
 		}
-		wanter := strings.TrimSuffix(dir, ".wants")
-		if !IsValidName(wanter) {
-			continue
-		}
-		for _, n := range u.Names {
-			if _, err := os.Lstat(filepath.Join(p, n)); err == nil {
-				out = appendUnique(out, wanter)
+		sort.Strings(dirs)
+		for _, p := range dirs {
+			wanter := strings.TrimSuffix(filepath.Base(p), ".wants")
+			if !IsValidName(wanter) {
 				continue
 			}
-			if tpl := TemplateOf(n); tpl != "" && IsTemplate(wanter) {
-				if _, err := os.Lstat(filepath.Join(p, tpl)); err == nil {
-					if w, err := Instantiate(wanter, u.Instance); err == nil {
-						out = appendUnique(out, w)
-					}
+			ents, err := os.ReadDir(p)
+			if err != nil {
+				continue
+			}
+			for _, e := range ents {
+				l.revWants[e.Name()] = append(l.revWants[e.Name()], wanter)
+			}
+		}
+	}
+	var out []string
+	for _, n := range u.Names {
+		for _, w := range l.revWants[n] {
+			out = appendUnique(out, w)
+		}
+		if tpl := TemplateOf(n); tpl != "" {
+			for _, w := range l.revWants[tpl] {
+				if !IsTemplate(w) {
+					continue
+				}
+				if inst, err := Instantiate(w, u.Instance); err == nil {
+					out = appendUnique(out, inst)
 				}
 			}
 		}

@@ -16,16 +16,17 @@ import (
 //
 // Units are cached until Reload. A Loader is safe for concurrent use.
 type Loader struct {
-	scope   Scope
-	dirs    []string // the explicit --units dirs, nil for the default search path
-	path    []string
-	mu      sync.Mutex
-	ids     map[string]string   // unit file name -> absolute path, or the name it aliases
-	names   map[string][]string // fragment base name -> names that resolve to it (aliases)
-	fsCache map[string]bool     // every "dir/entry" in the path, for drop-in lookups
-	units   map[string]*Unit    // by every name, decoded (base) units
-	final   map[*Unit]bool      // units whose implicit dependencies were added
-	host    hostInfo            // host-wide specifier values
+	scope    Scope
+	dirs     []string // the explicit --units dirs, nil for the default search path
+	path     []string
+	mu       sync.Mutex
+	ids      map[string]string   // unit file name -> absolute path, or the name it aliases
+	names    map[string][]string // fragment base name -> names that resolve to it (aliases)
+	fsCache  map[string]bool     // every "dir/entry" in the path, for drop-in lookups
+	revWants map[string][]string // .wants/ entry name -> wanting units (reverseWants), built lazily
+	units    map[string]*Unit    // by every name, decoded (base) units
+	final    map[*Unit]bool      // units whose implicit dependencies were added
+	host     hostInfo            // host-wide specifier values
 }
 
 // NewLoader returns a Loader for scope. dirs, when non-empty, replaces the search path (flint's
@@ -56,6 +57,7 @@ func (l *Loader) Reload() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.ids, l.names, l.fsCache, l.units, l.final = nil, nil, nil, nil, nil
+	l.revWants = nil
 }
 
 // List returns the sorted names of every unit file, alias and linked unit in the search path

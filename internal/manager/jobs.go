@@ -2,6 +2,7 @@ package manager
 
 import (
 	"fmt"
+	"sort"
 	"time"
 )
 
@@ -152,11 +153,10 @@ func (m *Manager) breakDeadlock() {
 
 func (m *Manager) sortedJobs() []*job {
 	out := make([]*job, 0, len(m.jobs))
-	for i := 1; i <= m.nextJob; i++ {
-		if j, ok := m.jobs[i]; ok {
-			out = append(out, j)
-		}
+	for _, j := range m.jobs {
+		out = append(out, j)
 	}
+	sort.Slice(out, func(i, k int) bool { return out[i].id < out[k].id })
 	return out
 }
 
@@ -193,14 +193,13 @@ func (m *Manager) runnable(j *job) bool {
 		}
 	}
 	// Reverse edges: units that declare Before=u are After for us, and vice versa.
-	for _, o := range m.order {
-		if o.job == nil || o == u {
-			continue
-		}
-		if contains(o.cfg.Unit.Before, u.Name) && wait(o, true) {
+	for _, o := range m.orderIndex.before[u] {
+		if o.job != nil && o != u && wait(o, true) {
 			return false
 		}
-		if contains(o.cfg.Unit.After, u.Name) && wait(o, false) {
+	}
+	for _, o := range m.orderIndex.after[u] {
+		if o.job != nil && o != u && wait(o, false) {
 			return false
 		}
 	}

@@ -43,7 +43,11 @@ type Manager struct {
 	units map[string]*Unit // every name a unit is known by (aliases included)
 	order []*Unit          // in load order, each once
 
-	poller   *listen.Poller
+	poller     *listen.Poller
+	orderIndex orderIndex // reverse Before=/After= edges (units.go)
+	unneeded   []*Unit    // units with StopWhenUnneeded=yes
+	upholders  []*Unit    // units with Upholds=
+
 	pollRefs map[uint64]*pollRef
 	nextKey  uint64
 

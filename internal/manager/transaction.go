@@ -307,12 +307,29 @@ func (tx *transaction) findCycle() []*txJob {
 	color := map[*txJob]int{}
 	var stack []*txJob
 	var found []*txJob
+	// successors: the transaction's jobs that j is ordered after (j.After= and Before=j).
+	succ := func(j *txJob) []*txJob {
+		var out []*txJob
+		for _, n := range j.u.cfg.Unit.After {
+			if t, ok := tx.m.units[n]; ok && t != j.u {
+				if o, ok := in[t]; ok {
+					out = append(out, o)
+				}
+			}
+		}
+		for _, t := range tx.m.orderIndex.before[j.u] {
+			if o, ok := in[t]; ok && t != j.u {
+				out = append(out, o)
+			}
+		}
+		return out
+	}
 	var visit func(j *txJob) bool
 	visit = func(j *txJob) bool {
 		color[j] = grey
 		stack = append(stack, j)
-		for _, o := range live {
-			if o == j || !orderedAfter(j.u, o.u) {
+		for _, o := range succ(j) {
+			if o == j {
 				continue
 			}
 			switch color[o] {

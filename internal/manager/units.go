@@ -84,6 +84,13 @@ func (m *Manager) load(name string) *Unit {
 		}
 	}
 	m.order = append(m.order, u)
+	m.indexOrdering(u)
+	if cfg.Unit.StopWhenUnneeded {
+		m.unneeded = append(m.unneeded, u)
+	}
+	if len(cfg.Unit.Upholds) > 0 {
+		m.upholders = append(m.upholders, u)
+	}
 	switch cfg.Type {
 	case unit.TypeSocket:
 		u.sock = &socketRT{}
@@ -174,7 +181,7 @@ func (m *Manager) unitStateChanged(u *Unit, old, nu ActiveState) {
 // checkUnneeded stops active units with StopWhenUnneeded=yes that no active (or starting)
 // unit requires, wants or is bound to any more (systemd's unit_check_unneeded).
 func (m *Manager) checkUnneeded() {
-	for _, u := range m.order {
+	for _, u := range m.unneeded {
 		if !u.cfg.Unit.StopWhenUnneeded || u.job != nil || isInactiveOrFailed(u.activeState()) {
 			continue
 		}
@@ -202,7 +209,7 @@ func (m *Manager) checkUnneeded() {
 
 // checkUpholds starts units that an active unit upholds (Upholds=) once they are down.
 func (m *Manager) checkUpholds() {
-	for _, o := range m.order {
+	for _, o := range m.upholders {
 		if !isActiveOrReloading(o.activeState()) {
 			continue
 		}
@@ -361,4 +368,97 @@ func appendUnique(list []string, s string) []string {
 		return list
 	}
 	return append(list, s)
+}
+
+// orderIndex holds the reverse ordering edges: before[u] are the loaded units that declare
+// Before=u (so u is ordered after them), after[u] those that declare After=u. It makes job
+// dispatch O(degree) instead of O(units).
+type orderIndex struct {
+	before, after map[*Unit][]*Unit
+	// pending edges to units not loaded yet, by name
+	pendBefore, pendAfter map[string][]*Unit
+}
+
+// indexOrdering records u's Before=/After= edges, and the edges of earlier units that named u.
+func (m *Manager) indexOrdering(u *Unit) {
+	ix := &m.orderIndex
+	if ix.before == nil {
+		ix.before, ix.after = map[*Unit][]*Unit{}, map[*Unit][]*Unit{}
+		ix.pendBefore, ix.pendAfter = map[string][]*Unit{}, map[string][]*Unit{}
+	}
+	for _, n := range u.cfg.Unit.Before {
+		if t, ok := m.units[n]; ok && t != u {
+			ix.before[t] = append(ix.before[t], u)
+		} else {
+			ix.pendBefore[n] = append(ix.pendBefore[n], u)
+		}
+	}
+	for _, n := range u.cfg.Unit.After {
+		if t, ok := m.units[n]; ok && t != u {
+			ix.after[t] = append(ix.after[t], u)
+		} else {
+			ix.pendAfter[n] = append(ix.pendAfter[n], u)
+		}
+	}
+	for _, n := range append([]string{u.Name}, u.cfg.Names...) {
+		if l, ok := ix.pendBefore[n]; ok {
+			ix.before[u] = append(ix.before[u], l...)
+			delete(ix.pendBefore, n)
+		}
+		if l, ok := ix.pendAfter[n]; ok {
+			ix.after[u] = append(ix.after[u], l...)
+			delete(ix.pendAfter, n)
+		}
+	}
+}
+
+// reindexOrdering rebuilds the index (after daemon-reload changed configurations).
+func (m *Manager) reindexOrdering() {
+	m.orderIndex = orderIndex{}
+	m.unneeded, m.upholders = nil, nil
+	for _, u := range m.order {
+		m.indexOrdering(u)
+		if u.cfg.Unit.StopWhenUnneeded {
+			m.unneeded = append(m.unneeded, u)
+		}
+		if len(u.cfg.Unit.Upholds) > 0 {
+			m.upholders = append(m.upholders, u)
+		}
+	}
+}
+
+// unindexOrdering forgets u (a collected Accept=yes instance).
+func (m *Manager) unindexOrdering(u *Unit) {
+	ix := &m.orderIndex
+	drop := func(list []*Unit) []*Unit {
+		out := list[:0]
+		for _, x := range list {
+			if x != u {
+				out = append(out, x)
+			}
+		}
+		return out
+	}
+	for _, n := range u.cfg.Unit.Before {
+		if t, ok := m.units[n]; ok {
+			ix.before[t] = drop(ix.before[t])
+		} else {
+			ix.pendBefore[n] = drop(ix.pendBefore[n])
+			if len(ix.pendBefore[n]) == 0 {
+				delete(ix.pendBefore, n)
+			}
+		}
+	}
+	for _, n := range u.cfg.Unit.After {
+		if t, ok := m.units[n]; ok {
+			ix.after[t] = drop(ix.after[t])
+		} else {
+			ix.pendAfter[n] = drop(ix.pendAfter[n])
+			if len(ix.pendAfter[n]) == 0 {
+				delete(ix.pendAfter, n)
+			}
+		}
+	}
+	delete(ix.before, u)
+	delete(ix.after, u)
 }
