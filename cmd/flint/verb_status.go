@@ -199,6 +199,12 @@ func printStatus(w io.Writer, st client.UnitStatus, color bool) {
 		}
 		fmt.Fprintln(w)
 	}
+	if pid := p["ExecMainPID"]; pid != "" && pid != "0" && (p["MainPID"] == "" || p["MainPID"] == "0") && p["ExecMainExitTimestamp"] != "" {
+		// The main process has exited: systemd lists it as a Process: line first.
+		if argv := execArgv(p["ExecStart"]); argv != "" {
+			fmt.Fprintf(w, "    Process: %s ExecStart=%s (code=%s, status=%s)\n", pid, argv, codeName(p["ExecMainCode"]), statusName(p["ExecMainCode"], p["ExecMainStatus"]))
+		}
+	}
 	if pid := p["MainPID"]; pid != "" && pid != "0" {
 		comm := ""
 		for _, pr := range st.Processes {
@@ -233,6 +239,17 @@ func printStatus(w io.Writer, st client.UnitStatus, color bool) {
 			fmt.Fprintln(w, formatLogLine(l, host))
 		}
 	}
+}
+
+// execArgv takes the command line out of an Exec*= property value
+// ("{ path=/bin/false ; argv[]=/bin/false -x ; ... }"); the first command only.
+func execArgv(v string) string {
+	_, rest, ok := strings.Cut(v, "argv[]=")
+	if !ok {
+		return ""
+	}
+	argv, _, _ := strings.Cut(rest, " ; ")
+	return argv
 }
 
 // statusName is systemd's "status=1/FAILURE" (exit code and its name) or "status=15/TERM"

@@ -267,7 +267,7 @@ func TestShowRuntimeProperties(t *testing.T) {
 	for _, re := range []string{
 		`(?m)^× fail\.service$`,
 		`(?m)^     Active: failed \(Result: exit-code\) since `,
-		`(?m)^   Main PID: \d+ \(code=exited, status=1/FAILURE\)$`,
+		`(?m)^    Process: (\d+) ExecStart=/bin/false \(code=exited, status=1/FAILURE\)\n   Main PID: \d+ \(code=exited, status=1/FAILURE\)$`,
 		`(?m)^[A-Z][a-z]{2} \d\d \d\d:\d\d:\d\d \S+ flint: fail\.service: Main process exited, code=exited, status=1/FAILURE$`,
 	} {
 		if code != 3 || !regexp.MustCompile(re).MatchString(out) {
