@@ -399,9 +399,10 @@ func prepareDirs(scope unit.Scope, ec *unit.ExecContext, cr *creds) error {
 	return nil
 }
 
-// removeRuntimeDirs removes RuntimeDirectory= on stop unless RuntimeDirectoryPreserve=yes.
+// removeRuntimeDirs removes RuntimeDirectory= unless RuntimeDirectoryPreserve=yes (the caller
+// handles RuntimeDirectoryPreserve=restart).
 func removeRuntimeDirs(scope unit.Scope, ec *unit.ExecContext) {
-	if ec.RuntimeDirectoryPreserve == "yes" || ec.RuntimeDirectoryPreserve == "restart" {
+	if ec.RuntimeDirectoryPreserve == "yes" {
 		return
 	}
 	for _, d := range execDirs(scope, ec) {
@@ -598,6 +599,7 @@ func (m *Manager) spawnCommand(u *Unit, cmd unit.ExecCommand, ec *unit.ExecConte
 		NewSession: true,
 	}
 	dir := ec.WorkingDirectory
+	dirOptional := ec.WorkingDirectoryOptional
 	switch {
 	case dir == "~":
 		if cr != nil && cr.home != "" {
@@ -606,12 +608,15 @@ func (m *Manager) spawnCommand(u *Unit, cmd unit.ExecCommand, ec *unit.ExecConte
 			dir, _ = os.UserHomeDir()
 		}
 	case dir == "" && m.opt.Scope == unit.User:
+		// The user manager's default is the home directory, if there is one (systemd sets
+		// working_directory_missing_ok for user units).
 		dir, _ = os.UserHomeDir()
+		dirOptional = true
 	case dir == "":
 		dir = "/"
 	}
 	cfg.Dir = dir
-	cfg.DirOptional = ec.WorkingDirectoryOptional
+	cfg.DirOptional = dirOptional
 	if !p.control && u.svc != nil && u.svc.conn != nil {
 		if a := u.svc.conn.RemoteAddr; a != "" {
 			cfg.Env = append(cfg.Env, "REMOTE_ADDR="+a)

@@ -592,13 +592,17 @@ func (m *Manager) svcEnterDead(u *Unit, result string) {
 	}
 	m.disarmTimer(u)
 	m.disarmWatchdog(u)
-	removeRuntimeDirs(m.opt.Scope, &cfg.Exec)
 	s.queue = nil
 	if u.result != "success" {
 		m.consolef("%s: Failed with result '%s'.", u.Name, u.result)
 		m.logUnit(u, "Failed with result '%s'.", u.result)
 	}
 	restart := !s.stopRequested && !m.shuttingDown && m.shouldRestart(u)
+	// RuntimeDirectoryPreserve=restart keeps the directories across automatic and requested
+	// restarts only.
+	if cfg.Exec.RuntimeDirectoryPreserve != "restart" || !restart && (u.job == nil || u.job.typ != "restart") {
+		removeRuntimeDirs(m.opt.Scope, &cfg.Exec)
+	}
 	if restart && u.result != "start-limit-hit" {
 		m.setState(u, "auto-restart")
 		s.restartGen++

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestExecContext checks the process environment flint builds from the [Service] exec settings:
@@ -124,6 +125,53 @@ func TestStandardOutput(t *testing.T) {
 				if got, _ := os.ReadFile(path(f)); string(got) != want {
 					t.Errorf("%s = %q, want %q", f, got, want)
 				}
+			}
+		})
+	}
+}
+
+// TestRuntimeDirectoryPreserve: RuntimeDirectory= is removed at every stop, except across
+// restarts with RuntimeDirectoryPreserve=restart and always with =yes.
+func TestRuntimeDirectoryPreserve(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("RuntimeDirectory= lives in /run")
+	}
+	files := map[string]string{}
+	names := map[string]string{}
+	for _, mode := range []string{"no", "restart", "yes"} {
+		d := fmt.Sprintf("flint-e2e-preserve-%s-%d", mode, os.Getpid())
+		names[mode] = d
+		t.Cleanup(func() { os.RemoveAll("/run/" + d) })
+		files[mode+".service"] = unitFile("Service", "RuntimeDirectory="+d+"\nRuntimeDirectoryPreserve="+mode+
+			"\nExecStart=/bin/sh -c 'echo started >> $RUNTIME_DIRECTORY/log; exec sleep 1000'")
+	}
+	m := startManager(t, writeUnits(t, files))
+	for _, tc := range []struct {
+		mode            string
+		afterRestart    string
+		existsAfterStop bool
+	}{
+		{"no", "started\n", false},
+		{"restart", "started\nstarted\n", false},
+		{"yes", "started\nstarted\n", true},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			c := on(t, m)
+			log := "/run/" + names[tc.mode] + "/log"
+			c.start(tc.mode + ".service")
+			readWait(t, log)
+			if out, code := c.flint("restart", tc.mode+".service"); code != 0 {
+				t.Fatalf("restart: %s", out)
+			}
+			c.waitState(tc.mode+".service", "active/running")
+			if !waitFor(10*time.Second, func() bool { got, _ := os.ReadFile(log); return string(got) == tc.afterRestart }) {
+				got, _ := os.ReadFile(log)
+				t.Errorf("after restart the log is %q, want %q", got, tc.afterRestart)
+			}
+			c.flint("stop", tc.mode+".service")
+			c.waitState(tc.mode+".service", "inactive")
+			if _, err := os.Stat("/run/" + names[tc.mode]); (err == nil) != tc.existsAfterStop {
+				t.Errorf("after stop: %v, want exists=%v", err, tc.existsAfterStop)
 			}
 		})
 	}
