@@ -237,3 +237,22 @@ func checkGpgAgent(t *testing.T, r *daemonRun) {
 		t.Fatalf("flint run exited: %v", r.m.err)
 	}
 }
+
+// TestUserServiceWithoutHome: the user manager runs services in $HOME by default, but a
+// missing home directory is no error (systemd's working_directory_missing_ok for user units;
+// docs/daemons.md, bug 3 of the first run).
+func TestUserServiceWithoutHome(t *testing.T) {
+	base := t.TempDir()
+	rt := filepath.Join(base, "run")
+	if err := os.Mkdir(rt, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	units := writeUnits(t, map[string]string{"s.service": unitFile("Service", "ExecStart=/bin/sleep 60")})
+	env := []string{"HOME=" + filepath.Join(base, "no-such-home"), "XDG_RUNTIME_DIR=" + rt, "PATH=/usr/bin:/bin"}
+	c := on(t, startFlintRun(t, units, []string{"--user"}, env))
+	c.start("s.service")
+	c.waitState("s.service", "active/running")
+	if p := c.props("s.service", "ExecMainStatus", "Result"); p["Result"] != "success" {
+		t.Errorf("s.service: %v", p)
+	}
+}
