@@ -125,16 +125,23 @@ func (m *Manager) runJobs(req *api.Request) ([]api.JobResult, error) {
 				continue
 			}
 			ch := make(chan string, 1)
-			ps = append(ps, pending{i, ch})
 			if req.Verb == "stop" && u.svc != nil {
 				u.svc.stopRequested = true
 			}
-			m.enqueue(req.Verb, u, "replace", func(r string) {
+			err := m.enqueueErr(req.Verb, u, "replace", func(r string) {
 				select {
 				case ch <- r:
 				default:
 				}
 			})
+			if err != nil {
+				// The transaction could not be made consistent (conflicting jobs, an
+				// unbreakable ordering cycle, a missing requirement): nothing was queued.
+				m.logUnit(u, "%v", err)
+				out[i].Error, out[i].ErrorCode = err.Error(), "transaction"
+				continue
+			}
+			ps = append(ps, pending{i, ch})
 		}
 	})
 	if req.NoBlock {
@@ -167,6 +174,12 @@ func (m *Manager) runJobs(req *api.Request) ([]api.JobResult, error) {
 // refuses it (the client prints "Failed to VERB UNIT: MSG"); "" if it can.
 func jobRefusal(u *Unit, verb string) (code, msg string) {
 	n := u.Name
+	if unit.IsTemplate(n) {
+		return "invalid-name", fmt.Sprintf("Unit name %s is missing the instance name.", n)
+	}
+	if !unit.IsValidName(n) {
+		return "invalid-name", fmt.Sprintf("Unit name %s is not valid.", n)
+	}
 	starts := verb != "stop"
 	if starts && !u.loaded() {
 		switch u.cfg.LoadState {

@@ -150,3 +150,37 @@ func TestFailurePropagation(t *testing.T) {
 		t.Errorf("OnFailure=rescue.service did not run")
 	}
 }
+
+// TestTransactionErrors: contradictory requirements and unbreakable ordering cycles fail the
+// start with a clear message (never a hang), and start nothing.
+func TestTransactionErrors(t *testing.T) {
+	units := writeUnits(t, map[string]string{
+		"x.service":   "[Unit]\nDescription=x\n[Service]\nExecStart=/bin/sleep 60\n",
+		"bad.service": "[Unit]\nDescription=bad\nRequires=x.service\nConflicts=x.service\n[Service]\nExecStart=/bin/sleep 60\n",
+		"a.service":   "[Unit]\nDescription=a\nRequires=b.service\nAfter=b.service\n[Service]\nExecStart=/bin/sleep 60\n",
+		"b.service":   "[Unit]\nDescription=b\nRequires=a.service\nAfter=a.service\n[Service]\nExecStart=/bin/sleep 60\n",
+		"c.service":   "[Unit]\nDescription=c\nWants=d.service\nAfter=d.service\n[Service]\nExecStart=/bin/sleep 60\n",
+		"d.service":   "[Unit]\nDescription=d\nAfter=c.service\n[Service]\nExecStart=/bin/sleep 60\n",
+	})
+	m := startManager(t, units)
+	out, code := m.flint("start", "bad.service")
+	if code == 0 || !strings.Contains(out, "conflicting jobs") {
+		t.Errorf("start bad.service: exit %d\n%s", code, out)
+	}
+	out, code = m.flint("start", "a.service")
+	if code == 0 || !strings.Contains(out, "cyclic") {
+		t.Errorf("start a.service: exit %d\n%s", code, out)
+	}
+	for _, u := range []string{"x.service", "a.service", "b.service"} {
+		if o, _ := m.flint("is-active", u); strings.TrimSpace(o) != "inactive" {
+			t.Errorf("%s is %q after a failed transaction", u, o)
+		}
+	}
+	// A cycle through a Wants= job is broken by dropping that job.
+	if out, code := m.flint("start", "c.service"); code != 0 {
+		t.Errorf("start c.service: exit %d\n%s", code, out)
+	}
+	if o, _ := m.flint("is-active", "c.service"); strings.TrimSpace(o) != "active" {
+		t.Errorf("c.service is %q", o)
+	}
+}
