@@ -75,7 +75,7 @@ func reportJobs(w io.Writer, res []client.JobResult) int {
 	for _, r := range res {
 		if r.Error != "" {
 			fmt.Fprintf(w, "Failed to %s %s: %s\n", r.Job, r.Unit, r.Error)
-			if r.ErrorCode == "bad-setting" || r.ErrorCode == "refused" {
+			if r.ErrorCode == "bad-setting" || r.ErrorCode == "refused" || r.ErrorCode == "invalid-name" {
 				fmt.Fprintf(w, "See system logs and '%s status %s' for details.\n", progName(), r.Unit)
 			}
 			if code == 0 {

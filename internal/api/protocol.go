@@ -63,7 +63,7 @@ type JobResult struct {
 	// message.
 	UnitResult string `json:"unit_result,omitempty"`
 	// Error is why no job was enqueued ("Unit foo.service not found."), with ErrorCode one of
-	// not-found, not-loaded, masked, bad-setting, refused, not-applicable.
+	// not-found, not-loaded, masked, bad-setting, refused, not-applicable, invalid-name.
 	Error     string `json:"error,omitempty"`
 	ErrorCode string `json:"error_code,omitempty"`
 }

@@ -124,6 +124,10 @@ func (m *Manager) runJobs(req *api.Request) ([]api.JobResult, error) {
 				out[i].Error, out[i].ErrorCode = msg, code
 				continue
 			}
+			if req.Verb == "reload" && u.job == nil && !isActiveOrReloading(u.activeState()) {
+				out[i].Result = "invalid" // systemd: "foo.service is not active, cannot reload."
+				continue
+			}
 			ch := make(chan string, 1)
 			if req.Verb == "stop" && u.svc != nil {
 				u.svc.stopRequested = true

@@ -53,6 +53,7 @@ func TestJobVerbs(t *testing.T) {
 		code int
 		out  string // exact combined output
 	}{
+		{"reload_inactive", []string{"reload", "ok.service"}, 1, "ok.service is not active, cannot reload.\n"},
 		{"start", []string{"start", "ok"}, 0, ""},
 		{"start_active_again", []string{"start", "ok.service"}, 0, ""},
 		{"start_failing_oneshot", []string{"start", "fail.service"}, 1,
@@ -74,6 +75,9 @@ func TestJobVerbs(t *testing.T) {
 			"Failed to start nope.service: Unit nope.service not found.\n" +
 				"Job for fail.service failed because the control process exited with error code.\n" + see("fail.service")},
 		{"no_unit", []string{"start"}, 1, "Too few arguments.\n"},
+		{"template_without_instance", []string{"stop", "echo@.service"}, 1,
+			"Failed to stop echo@.service: Unit name echo@.service is missing the instance name.\n" +
+				"See system logs and 'flint status echo@.service' for details.\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, code := c.flint(tc.args...)
