@@ -132,7 +132,7 @@ func (t *table) write(w io.Writer, useColor bool) {
 	}
 }
 
-const listUnitsUsage = `usage: flint list-units [--all] [--type=TYPE[,TYPE]] [--state=STATE[,STATE]] [--no-legend] [--plain] [--output=json] [PATTERN...]
+const listUnitsUsage = `usage: flint list-units [--all] [--type=TYPE[,TYPE]] [--state=STATE[,STATE]] [--failed] [--no-legend] [--plain] [--output=json] [PATTERN...]
 
 List the units the manager has loaded, as systemctl list-units: without --all only those that
 are not inactive or have a pending job; --state matches the LOAD, ACTIVE or SUB column.
@@ -152,6 +152,9 @@ func runListUnits(g *globals, args []string) int {
 	}
 	if s := opts["state"]; s != "" {
 		states = strings.Split(s, ",")
+	}
+	if hasOpt(opts, "failed") {
+		states = append(states, "failed")
 	}
 	// systemctl also takes states in --type (--type=failed); keep unit types only there.
 	var realTypes []string

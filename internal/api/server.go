@@ -99,6 +99,13 @@ func peerUID(c *net.UnixConn) (int, error) {
 
 func (s *Server) serveConn(c *net.UnixConn) {
 	defer c.Close()
+	defer func() {
+		// A bug in answering one request must not take the manager down.
+		if r := recover(); r != nil {
+			s.logf("control socket: request handler panicked: %v", r)
+			json.NewEncoder(c).Encode(&Response{Done: true, Code: "failed", Error: fmt.Sprintf("internal error: %v", r)})
+		}
+	}()
 	uid, err := peerUID(c)
 	if err != nil {
 		s.logf("control socket: peer credentials: %v", err)

@@ -172,3 +172,25 @@ func FuzzReadRequest(f *testing.F) {
 		}
 	})
 }
+
+func TestHandlerPanicIsAnError(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "control.sock")
+	s, err := Listen(path, func(req *Request, uid int, send func(*Response) error) {
+		if req.Verb == "boom" {
+			panic("boom")
+		}
+		send(&Response{Done: true})
+	}, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve()
+	defer s.Close()
+	r, err := exchange(t, path, []byte(`{"verb":"boom"}`+"\n"), false)
+	if err != nil || !strings.Contains(r.Error, "internal error: boom") || !r.Done {
+		t.Errorf("reply to a panicking handler: %+v, %v", r, err)
+	}
+	if r, err := exchange(t, path, []byte(`{"verb":"ok"}`+"\n"), false); err != nil || r.Error != "" {
+		t.Errorf("after a panic: %+v, %v", r, err)
+	}
+}
