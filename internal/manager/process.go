@@ -67,6 +67,7 @@ func (m *Manager) runControlEx(u *Unit, cmds []unit.ExecCommand, phase string, w
 	pid := sp.Pid
 	m.setControlPID(u, pid)
 	m.procs[pid] = &proc{pid: pid, u: u, kind: "control", onExit: func(ws syscall.WaitStatus) {
+		m.adoptOrphans(u)
 		m.setControlPID(u, 0)
 		ok := ws.Exited() && ws.ExitStatus() == 0
 		if !ok {
@@ -107,56 +108,6 @@ func (m *Manager) serviceResultEnv(u *Unit) []string {
 		}
 	}
 	return env
-}
-
-// unitPIDs lists the live processes of u: its main and control processes and everything in
-// their sessions (each process flint starts is a session leader; KillMode=control-group
-// finds the descendants that stayed in the session).
-func (m *Manager) unitPIDs(u *Unit) []int {
-	var roots []int
-	if u.svc != nil {
-		if u.svc.mainPID > 0 {
-			roots = append(roots, u.svc.mainPID)
-		}
-		if u.svc.controlPID > 0 {
-			roots = append(roots, u.svc.controlPID)
-		}
-		if u.svc.execMainPID > 0 && u.svc.execMainPID != u.svc.mainPID {
-			roots = append(roots, u.svc.execMainPID)
-		}
-	}
-	if u.sock != nil && u.sock.controlPID > 0 {
-		roots = append(roots, u.sock.controlPID)
-	}
-	sessions := map[int]bool{}
-	for _, r := range roots {
-		sessions[r] = true
-	}
-	for _, p := range m.procs {
-		if p.u == u {
-			sessions[p.pid] = true
-		}
-	}
-	var out []int
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return roots
-	}
-	self := os.Getpid()
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == self {
-			continue
-		}
-		sid, state, ok := procSession(pid)
-		if !ok || state == "Z" {
-			continue
-		}
-		if sessions[sid] {
-			out = append(out, pid)
-		}
-	}
-	return out
 }
 
 // procSession reads the session id and state of pid from /proc/pid/stat.

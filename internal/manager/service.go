@@ -46,8 +46,9 @@ type serviceRT struct {
 	restartGen     int
 	notifyReady    bool
 	mainCommand    string
-	limitHit       bool // the last start was refused by StartLimitBurst= (fails its sockets)
-	mainIgnore     bool // the main command has the '-' prefix: its failure counts as success
+	adopted        map[int]bool // orphans reparented to flint that belong to this service (tracking.go)
+	limitHit       bool         // the last start was refused by StartLimitBurst= (fails its sockets)
+	mainIgnore     bool         // the main command has the '-' prefix: its failure counts as success
 }
 
 type storedFD struct {
@@ -67,10 +68,21 @@ func (m *Manager) unitStart(u *Unit) {
 		m.sockStart(u)
 	case unit.TypeService:
 		m.svcStart(u)
+	case "timer", "path", "automount":
+		// Not run by flint (docs/compatibility.md): the job fails as "unsupported" rather
+		// than pretending the unit does its work.
+		m.consolef("[UNSUPP] %s: flint does not run .%s units.", u.Name, u.cfg.Type)
+		if u.job != nil {
+			m.finishJob(u.job, "unsupported")
+		}
 	default:
+		// Targets; and slices, scopes, mounts, swaps and devices, which flint does not manage
+		// and takes as present.
 		u.result = "success"
 		u.invocationID = newInvocationID()
-		m.consolef("[  OK  ] Reached target %s.", describe(u))
+		if u.cfg.Type == unit.TypeTarget {
+			m.consolef("[  OK  ] Reached target %s.", describe(u))
+		}
 		m.setState(u, "active")
 	}
 }

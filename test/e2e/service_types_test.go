@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -27,6 +28,9 @@ func TestServiceTypes(t *testing.T) {
 		"notify-mainpid.service": unitFile("Service", "Type=notify\nExecStart="+h+" notify-mainpid"),
 		"forking.service": unitFile("Service", fmt.Sprintf(
 			"Type=forking\nPIDFile=%s/forking.pid\nExecStart=%s forking %s/forking.pid", dir, h, dir)),
+		// No PIDFile=: the only process left after the parent exits is the main one (GuessMainPID=).
+		"forking-guess.service": unitFile("Service", fmt.Sprintf(
+			"Type=forking\nExecStart=%s forking %s/guess.pid", h, dir)),
 		"oneshot.service": unitFile("Service", fmt.Sprintf(
 			"Type=oneshot\nExecStart=/bin/sh -c 'echo 1 >> %[1]s/oneshot.log'\n"+
 				"ExecStart=/bin/sh -c 'echo 2 >> %[1]s/oneshot.log'\nExecStart=/bin/sh -c 'echo 3 >> %[1]s/oneshot.log'", dir)),
@@ -123,6 +127,16 @@ func TestServiceTypes(t *testing.T) {
 			t.Errorf("daemon %d still alive after stop", want)
 		}
 		c.waitState("forking.service", "inactive/dead")
+	})
+	t.Run("forking_GuessMainPID", func(t *testing.T) {
+		c := on(t, m)
+		c.start("forking-guess.service")
+		want := pidFromFile(t, filepath.Join(dir, "guess.pid"))
+		killAtEnd(t, want)
+		c.waitProps("forking-guess.service", map[string]string{"ActiveState": "active", "SubState": "running", "MainPID": strconv.Itoa(want)})
+		// The daemon's exit is noticed: the service stops.
+		syscall.Kill(want, syscall.SIGKILL)
+		c.waitProps("forking-guess.service", map[string]string{"ActiveState": "failed", "Result": "signal"})
 	})
 	t.Run("oneshot_runs_ExecStart_in_order", func(t *testing.T) {
 		c := on(t, m)

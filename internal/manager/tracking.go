@@ -1,0 +1,153 @@
+package manager
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Process tracking without cgroups. A unit's processes are found from its roots (main and
+// control processes, every process flint started for it, and the orphans it adopted) as
+// their descendants by parent pid, plus every process in the sessions the roots lead (flint
+// starts each process as a session leader). A daemon that calls setsid() leaves the session
+// but stays a descendant while its parent lives; when the parent exits the kernel reparents
+// it to flint (a child subreaper), and flint adopts it into the unit of the process it is
+// reaping at that moment (adoptOrphans).
+
+// procInfo is what tracking needs from /proc/PID/stat.
+type procInfo struct {
+	ppid, sid int
+	zombie    bool
+}
+
+// readProcs reads the parent pid, session and state of every process.
+func readProcs() map[int]procInfo {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	out := make(map[int]procInfo, len(ents))
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		s := string(data)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(s[i+1:])
+		if len(f) < 4 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(f[1])
+		sid, _ := strconv.Atoi(f[3])
+		out[pid] = procInfo{ppid: ppid, sid: sid, zombie: f[0] == "Z"}
+	}
+	return out
+}
+
+// unitPIDs lists the live processes of u (see the file comment).
+func (m *Manager) unitPIDs(u *Unit) []int {
+	roots := map[int]bool{}
+	add := func(pid int) {
+		if pid > 0 {
+			roots[pid] = true
+		}
+	}
+	if s := u.svc; s != nil {
+		add(s.mainPID)
+		add(s.controlPID)
+		add(s.execMainPID)
+		for pid := range s.adopted {
+			add(pid)
+		}
+	}
+	if u.sock != nil {
+		add(u.sock.controlPID)
+	}
+	for _, p := range m.procs {
+		if p.u == u {
+			add(p.pid)
+		}
+	}
+	procs := readProcs()
+	if procs == nil {
+		var out []int
+		for pid := range roots {
+			out = append(out, pid)
+		}
+		return out
+	}
+	if s := u.svc; s != nil {
+		for pid := range s.adopted {
+			if _, ok := procs[pid]; !ok {
+				delete(s.adopted, pid)
+			}
+		}
+	}
+	self := os.Getpid()
+	member := map[int]bool{}
+	var isMember func(pid int, depth int) bool
+	isMember = func(pid int, depth int) bool {
+		if v, ok := member[pid]; ok {
+			return v
+		}
+		pi, ok := procs[pid]
+		v := false
+		switch {
+		case !ok || pid == self || pid <= 1 || depth > 64:
+		case roots[pid] || roots[pi.sid]:
+			v = true
+		default:
+			v = isMember(pi.ppid, depth+1)
+		}
+		member[pid] = v
+		return v
+	}
+	var out []int
+	for pid, pi := range procs {
+		if !pi.zombie && isMember(pid, 0) {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// adoptOrphans gives u the processes that were just reparented to flint and belong to no
+// unit yet: called while reaping a process of u, whose orphans they are.
+func (m *Manager) adoptOrphans(u *Unit) {
+	if u.svc == nil {
+		return
+	}
+	procs := readProcs()
+	self := os.Getpid()
+	for pid, pi := range procs {
+		if pi.ppid != self || pi.zombie {
+			continue
+		}
+		if _, ours := m.procs[pid]; ours || m.adoptedBy(pid) != nil {
+			continue
+		}
+		if u.svc.adopted == nil {
+			u.svc.adopted = map[int]bool{}
+		}
+		u.svc.adopted[pid] = true
+	}
+}
+
+// adoptedBy returns the unit that adopted pid, if any.
+func (m *Manager) adoptedBy(pid int) *Unit {
+	for _, o := range m.order {
+		if o.svc != nil && o.svc.adopted[pid] {
+			return o
+		}
+	}
+	return nil
+}
