@@ -115,3 +115,11 @@ func TestTable(t *testing.T) {
 		t.Errorf("coloured: %q", b.String())
 	}
 }
+
+func TestDropInLines(t *testing.T) {
+	got := dropInLines([]string{"/u/sleepy.service.d/a.conf", "/u/sleepy.service.d/b.conf", "/u/service.d/z.conf"})
+	want := []string{"/u/sleepy.service.d", "└─a.conf, b.conf", "/u/service.d", "└─z.conf"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}

@@ -147,7 +147,13 @@ func printStatus(w io.Writer, st client.UnitStatus, color bool) {
 	}
 	fmt.Fprintf(w, "     Loaded: %s\n", loaded)
 	if dp := p["DropInPaths"]; dp != "" {
-		fmt.Fprintf(w, "    Drop-In: %s\n", strings.ReplaceAll(dp, " ", "\n             "))
+		for i, l := range dropInLines(strings.Fields(dp)) {
+			if i == 0 {
+				fmt.Fprintf(w, "    Drop-In: %s\n", l)
+			} else {
+				fmt.Fprintf(w, "             %s\n", l)
+			}
+		}
 	}
 	active := p["ActiveState"] + " (" + p["SubState"] + ")"
 	if r := p["Result"]; p["ActiveState"] == "failed" && r != "" {
@@ -239,6 +245,32 @@ func printStatus(w io.Writer, st client.UnitStatus, color bool) {
 			fmt.Fprintln(w, formatLogLine(l, host))
 		}
 	}
+}
+
+// dropInLines groups drop-in files by directory as systemctl status does: the directory, then
+// "└─a.conf, b.conf".
+func dropInLines(paths []string) []string {
+	var out []string
+	var dir string
+	var names []string
+	flush := func() {
+		if dir != "" {
+			out = append(out, dir, "└─"+strings.Join(names, ", "))
+		}
+	}
+	for _, p := range paths {
+		d, f := p, p
+		if i := strings.LastIndexByte(p, '/'); i >= 0 {
+			d, f = p[:i], p[i+1:]
+		}
+		if d != dir {
+			flush()
+			dir, names = d, nil
+		}
+		names = append(names, f)
+	}
+	flush()
+	return out
 }
 
 // execArgv takes the command line out of an Exec*= property value
