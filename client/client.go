@@ -26,6 +26,7 @@ type (
 	LogLine    = api.LogLine
 	DepNode    = api.DepNode
 	Process    = api.Process
+	Overview   = api.Overview
 )
 
 // ErrNoManager is returned (wrapped) when nothing answers on the control socket.
@@ -195,11 +196,15 @@ func (c *Client) ResetFailed(units []string) error {
 
 // Ping checks that a manager answers and returns its pid.
 func (c *Client) Ping() (int, error) {
-	var res struct {
-		PID int `json:"pid"`
-	}
-	err := c.Do(&Request{Verb: "ping"}, &res)
-	return res.PID, err
+	ov, err := c.Overview()
+	return ov.PID, err
+}
+
+// Overview returns the manager's state and counts (the ping verb).
+func (c *Client) Overview() (Overview, error) {
+	var ov Overview
+	err := c.Do(&Request{Verb: "ping"}, &ov)
+	return ov, err
 }
 
 // Simple sends a verb with units and no reply data (daemon-reload, kill, reset-failed, ...).

@@ -20,6 +20,77 @@ func init() {
 	register(&verb{name: "status", summary: "show runtime status of units", run: runStatus})
 }
 
+const statusUsage = `usage: flint status [-n N] [--output=json] [UNIT|PATTERN...]
+
+Show the runtime status of units in systemctl's layout ("● name - Description", Loaded:,
+Active:, Triggers:/TriggeredBy:, Listen:, Accepted:, Main PID:, Status:, Tasks:, then the
+last N log lines, default 10). Exit status: 0 if the (first) unit is active, 3 if not, 4 if
+no such unit. Without units: the manager's state and its processes, unit by unit.
+`
+
+// statusOverview is `flint status` without units: systemctl's system overview (State,
+// Units, Jobs, Failed, Since) and then every unit that has processes, with them.
+func statusOverview(g *globals, c *client.Client) int {
+	ov, err := c.Overview()
+	if err != nil {
+		return reportClientError(err)
+	}
+	sts, err := c.Status(nil, -1)
+	if err != nil {
+		return reportClientError(err)
+	}
+	if g.output == "json" {
+		writeJSON(map[string]any{"manager": ov, "units": sts})
+		return 0
+	}
+	color := isTerminal(os.Stdout)
+	host, _ := os.Hostname()
+	w := os.Stdout
+	mark := "●"
+	if color {
+		switch ov.State {
+		case "running":
+			mark = ansiGreen + mark + ansiNormal
+		case "degraded":
+			mark = ansiRed + mark + ansiNormal
+		default:
+			mark = ansiYellow + mark + ansiNormal
+		}
+	}
+	fmt.Fprintf(w, "%s %s\n", mark, host)
+	fmt.Fprintf(w, "    State: %s\n", ov.State)
+	fmt.Fprintf(w, "    Units: %d loaded\n", ov.Units)
+	fmt.Fprintf(w, "     Jobs: %d queued\n", ov.Jobs)
+	fmt.Fprintf(w, "   Failed: %d units\n", ov.Failed)
+	fmt.Fprintf(w, "    Since: %s; %s ago\n", ov.Since.Format("Mon 2006-01-02 15:04:05 MST"), ago(time.Since(ov.Since)))
+	fmt.Fprintf(w, "    flint: pid %d\n", ov.PID)
+	var withProcs []client.UnitStatus
+	for _, st := range sts {
+		if len(st.Processes) > 0 {
+			withProcs = append(withProcs, st)
+		}
+	}
+	for i, st := range withProcs {
+		branch, cont := "├─", "│ "
+		if i == len(withProcs)-1 {
+			branch, cont = "└─", "  "
+		}
+		prefix := "   Units: "
+		if i > 0 {
+			prefix = "          "
+		}
+		fmt.Fprintf(w, "%s%s%s\n", prefix, branch, st.Name)
+		for j, p := range st.Processes {
+			b := "├─"
+			if j == len(st.Processes)-1 {
+				b = "└─"
+			}
+			fmt.Fprintf(w, "          %s%s%d %s\n", cont, b, p.PID, p.Command)
+		}
+	}
+	return 0
+}
+
 func runStatus(g *globals, args []string) int {
 	lines := 10
 	var units []string
@@ -36,7 +107,7 @@ func runStatus(g *globals, args []string) int {
 		case strings.HasPrefix(a, "-n") && len(a) > 2:
 			lines, _ = strconv.Atoi(a[2:])
 		case a == "-h" || a == "--help":
-			fmt.Println("usage: flint status [-n N] [--output=json] [UNIT...]")
+			fmt.Print(statusUsage)
 			return 0
 		case a == "-l" || a == "--full" || a == "--no-pager" || a == "-q" || a == "--quiet":
 		default:
@@ -47,6 +118,9 @@ func runStatus(g *globals, args []string) int {
 		lines = -1 // none
 	}
 	c := client.New(g.control)
+	if len(units) == 0 {
+		return statusOverview(g, c)
+	}
 	sts, err := c.Status(units, lines)
 	if err != nil {
 		reportClientError(err)

@@ -123,3 +123,16 @@ type LogLine struct {
 	Prio   int       `json:"priority"`
 	Text   string    `json:"text"`
 }
+
+// Overview is the reply to ping: the manager's pid, state (starting, running, degraded,
+// stopping, as systemctl is-system-running words it), how many units it has loaded, how many
+// jobs are queued, how many units failed, and when it started.
+type Overview struct {
+	PID                int       `json:"pid"`
+	State              string    `json:"state"`
+	Units              int       `json:"units"`
+	Jobs               int       `json:"jobs"`
+	Failed             int       `json:"failed"`
+	Since              time.Time `json:"since"`
+	StartMonotonicUsec int64     `json:"start_monotonic_usec"`
+}

@@ -40,7 +40,10 @@ func (m *Manager) handleRequest(req *api.Request, uid int, send func(*api.Respon
 	}
 	switch req.Verb {
 	case "ping":
-		reply(map[string]any{"pid": syscall.Getpid(), "start_monotonic_usec": monotonicUsec(m.bootTime)}, nil)
+		var ov api.Overview
+		m.call(func() { ov = m.overview() })
+		ov.PID, ov.StartMonotonicUsec = syscall.Getpid(), monotonicUsec(m.bootTime)
+		reply(ov, nil)
 	case "start", "stop", "restart", "reload", "try-restart", "reload-or-restart":
 		res, err := m.runJobs(req)
 		reply(res, err)
@@ -91,6 +94,28 @@ func (m *Manager) handleRequest(req *api.Request, uid int, send func(*api.Respon
 	default:
 		send(&api.Response{Done: true, Code: "bad-request", Error: fmt.Sprintf("unknown verb %q", req.Verb)})
 	}
+}
+
+// overview is what `ping` answers (and `flint status` without units shows): the manager's
+// state, counts of units, jobs and failed units, and its start time.
+func (m *Manager) overview() api.Overview {
+	ov := api.Overview{Since: m.bootTime, Units: len(m.order), Jobs: len(m.jobs)}
+	for _, u := range m.order {
+		if u.activeState() == Failed {
+			ov.Failed++
+		}
+	}
+	switch {
+	case m.shuttingDown:
+		ov.State = "stopping"
+	case ov.Jobs > 0:
+		ov.State = "starting"
+	case ov.Failed > 0:
+		ov.State = "degraded"
+	default:
+		ov.State = "running"
+	}
+	return ov
 }
 
 type reqError struct {

@@ -287,6 +287,15 @@ func TestShowRuntimeProperties(t *testing.T) {
 	if code != 3 || !strings.Contains(out, "     Loaded: masked (Reason: Unit masked.service is masked.)\n") {
 		t.Errorf("status masked.service: exit %d:\n%s", code, out)
 	}
+	out, code = c.flint("status")
+	for _, re := range []string{
+		`(?m)^● \S+\n    State: degraded\n    Units: \d+ loaded\n     Jobs: 0 queued\n   Failed: 2 units\n    Since: `,
+		fmt.Sprintf(`(?m)^ +[├└]─notify\.service\n +└─%d sleep 1000$`, pid),
+	} {
+		if code != 0 || !regexp.MustCompile(re).MatchString(out) {
+			t.Errorf("status without units (exit %d): no match for %s in:\n%s", code, re, out)
+		}
+	}
 	out, code = c.flint("status", "nope.service")
 	if code != 4 || out != "Unit nope.service could not be found.\n" {
 		t.Errorf("status nope.service: exit %d, %q", code, out)
