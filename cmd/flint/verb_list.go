@@ -26,6 +26,7 @@ func init() {
 	register(&verb{name: "daemon-reload", summary: "reload unit files", run: runSimple("daemon-reload")})
 	register(&verb{name: "reset-failed", summary: "reset the failed state of units", run: runSimple("reset-failed")})
 	register(&verb{name: "kill", summary: "send a signal to a unit's processes", run: runKill})
+	register(&verb{name: "is-system-running", summary: "print the manager's state (running, degraded, ...)", run: runIsSystemRunning})
 }
 
 func splitOpts(args []string) (opts map[string]string, rest []string) {
@@ -569,4 +570,32 @@ func parseSignal(v string) (syscall.Signal, error) {
 		return 0, fmt.Errorf("unknown signal %s", v)
 	}
 	return s, nil
+}
+
+const isSystemRunningUsage = `usage: flint is-system-running [-q|--quiet]
+
+Print the manager's state as systemctl is-system-running does: starting (jobs are queued),
+running, degraded (some unit failed), stopping, or offline (no manager answers). Exit status
+0 only for running.
+`
+
+func runIsSystemRunning(g *globals, args []string) int {
+	if verbHelp(args, isSystemRunningUsage) {
+		return 0
+	}
+	opts, _ := splitOpts(args)
+	quiet := hasOpt(opts, "quiet", "q")
+	state := "offline"
+	if ov, err := client.New(g.control).Overview(); err == nil {
+		state = ov.State
+	} else if !errors.Is(err, client.ErrNoManager) {
+		return reportClientError(err)
+	}
+	if !quiet {
+		fmt.Println(state)
+	}
+	if state == "running" {
+		return 0
+	}
+	return 1
 }

@@ -75,6 +75,7 @@ func TestListVerbs(t *testing.T) {
 		{"is_failed", []string{"is-failed", "ok", "fail"}, 0, "active\nfailed\n"},
 		{"is_failed_none", []string{"is-failed", "ok"}, 1, "active\n"},
 		{"is_enabled", []string{"--units", units, "is-enabled", "echo.socket"}, 1, "disabled\n"},
+		{"is_system_running_degraded", []string{"is-system-running"}, 1, "degraded\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, code := c.flint(tc.args...)
@@ -351,6 +352,9 @@ func TestSystemctlMultiCall(t *testing.T) {
 	}
 	if out, code := run(noManager, "start", "echo.socket"); code != 0 || out != "No flint manager is running, ignoring command 'start'.\n" {
 		t.Errorf("systemctl start without a manager: exit %d %q", code, out)
+	}
+	if out, code := run(noManager, "is-system-running"); code != 1 || out != "offline\n" {
+		t.Errorf("systemctl is-system-running without a manager: exit %d %q", code, out)
 	}
 	if out, code := run(noManager, "daemon-reload"); code != 0 {
 		t.Errorf("systemctl daemon-reload without a manager: exit %d %q", code, out)
