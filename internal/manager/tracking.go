@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Process tracking without cgroups. A unit's processes are found from its roots (main and
@@ -19,6 +20,7 @@ import (
 type procInfo struct {
 	ppid, sid int
 	zombie    bool
+	start     uint64 // start time in clock ticks after boot
 }
 
 // readProcs reads the parent pid, session and state of every process.
@@ -48,7 +50,11 @@ func readProcs() map[int]procInfo {
 		}
 		ppid, _ := strconv.Atoi(f[1])
 		sid, _ := strconv.Atoi(f[3])
-		out[pid] = procInfo{ppid: ppid, sid: sid, zombie: f[0] == "Z"}
+		var start uint64
+		if len(f) > 19 {
+			start, _ = strconv.ParseUint(f[19], 10, 64)
+		}
+		out[pid] = procInfo{ppid: ppid, sid: sid, zombie: f[0] == "Z", start: start}
 	}
 	return out
 }
@@ -121,18 +127,23 @@ func (m *Manager) unitPIDs(u *Unit) []int {
 }
 
 // adoptOrphans gives u the processes that were just reparented to flint and belong to no
-// unit yet: called while reaping a process of u, whose orphans they are.
+// unit yet: called while reaping a process of u, whose orphans they are. Orphans older than
+// u's current activation, or in the session of another unit's process, are not u's.
 func (m *Manager) adoptOrphans(u *Unit) {
 	if u.svc == nil {
 		return
 	}
 	procs := readProcs()
 	self := os.Getpid()
+	since := bootTicks(u.inactiveExit)
 	for pid, pi := range procs {
-		if pi.ppid != self || pi.zombie {
+		if pi.ppid != self || pi.zombie || pi.start < since {
 			continue
 		}
 		if _, ours := m.procs[pid]; ours || m.adoptedBy(pid) != nil {
+			continue
+		}
+		if p, ok := m.procs[pi.sid]; ok && p.u != u {
 			continue
 		}
 		if u.svc.adopted == nil {
@@ -150,4 +161,33 @@ func (m *Manager) adoptedBy(pid int) *Unit {
 		}
 	}
 	return nil
+}
+
+// clockTicks is USER_HZ, the unit of /proc/PID/stat's start time (100 on every Linux ABI).
+const clockTicks = 100
+
+// bootTicks converts a wall-clock time to clock ticks after boot (0 if unknown), one second
+// early to absorb rounding.
+func bootTicks(t time.Time) uint64 {
+	if t.IsZero() {
+		return 0
+	}
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "btime "); ok {
+			btime, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				return 0
+			}
+			d := t.Unix() - 1 - btime
+			if d <= 0 {
+				return 0
+			}
+			return uint64(d) * clockTicks
+		}
+	}
+	return 0
 }
