@@ -115,4 +115,11 @@ func TestStartLimit(t *testing.T) {
 	if st, _ := c.flint("status", "loop.service"); !strings.Contains(st, "failed") {
 		t.Errorf("status:\n%s", st)
 	}
+	// reset-failed clears the failure and the start counter (systemd's unit_reset_failed).
+	if out, code := c.flint("reset-failed", "loop.service"); code != 0 {
+		t.Fatalf("reset-failed: %d %s", code, out)
+	}
+	c.waitProps("loop.service", map[string]string{"ActiveState": "inactive", "Result": "success", "NRestarts": "0"})
+	c.flint("start", "loop.service")
+	c.waitProps("loop.service", map[string]string{"ActiveState": "failed", "NRestarts": "3", "Result": "exit-code"})
 }
