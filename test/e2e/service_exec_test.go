@@ -104,8 +104,21 @@ func TestStandardOutput(t *testing.T) {
 		"truncate.service": svc("truncate:"+path("truncate"), ""),
 		"file.service":     svc("file:"+path("file"), "StandardError=null"),
 		"null.service":     svc("null", "StandardError=file:"+path("null-err")),
+		"journal.service":  unitFile("Service", "Type=oneshot\nExecStart=/bin/sh -c 'echo to stdout; echo to stderr >&2'"),
 	})
 	m := startManager(t, units)
+	t.Run("journal.service", func(t *testing.T) {
+		// The default (journal) is captured into flint's per-unit log.
+		c := on(t, m)
+		c.start("journal.service")
+		var out string
+		if !waitFor(10*time.Second, func() bool {
+			out, _ = c.flint("logs", "-u", "journal.service")
+			return strings.Contains(out, "to stdout") && strings.Contains(out, "to stderr")
+		}) {
+			t.Errorf("flint logs -u journal.service lacks the output:\n%s", out)
+		}
+	})
 	for _, tc := range []struct {
 		unit   string
 		starts int
