@@ -27,6 +27,7 @@ type (
 	DepNode    = api.DepNode
 	Process    = api.Process
 	Overview   = api.Overview
+	JobInfo    = api.JobInfo
 )
 
 // ErrNoManager is returned (wrapped) when nothing answers on the control socket.
@@ -205,6 +206,13 @@ func (c *Client) Overview() (Overview, error) {
 	var ov Overview
 	err := c.Do(&Request{Verb: "ping"}, &ov)
 	return ov, err
+}
+
+// ListJobs returns the queued and running jobs, oldest first.
+func (c *Client) ListJobs() ([]JobInfo, error) {
+	var res []JobInfo
+	err := c.Do(&Request{Verb: "list-jobs"}, &res)
+	return res, err
 }
 
 // Simple sends a verb with units and no reply data (daemon-reload, kill, reset-failed, ...).

@@ -26,6 +26,7 @@ func init() {
 	register(&verb{name: "daemon-reload", summary: "reload unit files", run: runSimple("daemon-reload")})
 	register(&verb{name: "reset-failed", summary: "reset the failed state of units", run: runSimple("reset-failed")})
 	register(&verb{name: "kill", summary: "send a signal to a unit's processes", run: runKill})
+	register(&verb{name: "list-jobs", summary: "list queued and running jobs", run: runListJobs})
 	register(&verb{name: "is-system-running", summary: "print the manager's state (running, degraded, ...)", run: runIsSystemRunning})
 }
 
@@ -598,4 +599,46 @@ func runIsSystemRunning(g *globals, args []string) int {
 		return 0
 	}
 	return 1
+}
+
+const listJobsUsage = `usage: flint list-jobs [--no-legend] [--output=json]
+
+List the jobs the manager has queued or is running, as systemctl list-jobs.
+`
+
+func runListJobs(g *globals, args []string) int {
+	if verbHelp(args, listJobsUsage) {
+		return 0
+	}
+	opts, _ := splitOpts(args)
+	jobs, err := client.New(g.control).ListJobs()
+	if err != nil {
+		return reportClientError(err)
+	}
+	if g.output == "json" {
+		if jobs == nil {
+			jobs = []client.JobInfo{}
+		}
+		writeJSON(jobs)
+		return 0
+	}
+	legend := !hasOpt(opts, "no-legend") && opts["legend"] != "no" && opts["legend"] != "false"
+	if len(jobs) == 0 {
+		if legend {
+			fmt.Println("No jobs running.")
+		}
+		return 0
+	}
+	t := &table{}
+	if legend {
+		t.add(nil, "JOB", "UNIT", "TYPE", "STATE")
+	}
+	for _, j := range jobs {
+		t.add(nil, strconv.Itoa(j.ID), j.Unit, j.Type, j.State)
+	}
+	t.write(os.Stdout, false)
+	if legend {
+		fmt.Printf("\n%d jobs listed.\n", len(jobs))
+	}
+	return 0
 }

@@ -136,3 +136,11 @@ type Overview struct {
 	Since              time.Time `json:"since"`
 	StartMonotonicUsec int64     `json:"start_monotonic_usec"`
 }
+
+// JobInfo is one row of list-jobs: a queued or running job.
+type JobInfo struct {
+	ID    int    `json:"id"`
+	Unit  string `json:"unit"`
+	Type  string `json:"type"`  // start, stop, restart, reload, verify-active
+	State string `json:"state"` // waiting, running
+}

@@ -84,6 +84,18 @@ func (m *Manager) handleRequest(req *api.Request, uid int, send func(*api.Respon
 		var err error
 		m.call(func() { err = m.resetFailed(req.Units) })
 		reply(nil, err)
+	case "list-jobs":
+		var out []api.JobInfo
+		m.call(func() {
+			for _, j := range m.sortedJobs() {
+				st := "waiting"
+				if j.running {
+					st = "running"
+				}
+				out = append(out, api.JobInfo{ID: j.id, Unit: j.u.Name, Type: j.typ, State: st})
+			}
+		})
+		reply(out, nil)
 	case "list-dependencies":
 		var out []api.DepNode
 		var err error

@@ -156,7 +156,14 @@ func TestJobVerbs(t *testing.T) {
 			!strings.Contains(out, "JOB    = Pending job for the unit.\n\n") {
 			t.Errorf("list-units during a start job:\n%s", out)
 		}
+		out, _ = c.flint("list-jobs")
+		if !regexp.MustCompile(`^JOB +UNIT +TYPE +STATE\n\d+ +slow\.service start running\n\n1 jobs listed\.\n$`).MatchString(out) {
+			t.Errorf("list-jobs during a start job:\n%s", out)
+		}
 		c.waitState("slow.service", "active/running")
+		if out, code := c.flint("list-jobs"); code != 0 || out != "No jobs running.\n" {
+			t.Errorf("list-jobs when idle: exit %d %q", code, out)
+		}
 	})
 	t.Run("stop", func(t *testing.T) {
 		if out, code := c.flint("stop", "ok.service", "plain.service"); code != 0 {
