@@ -504,12 +504,8 @@ func (a *activator) serveLoop(poller *listen.Poller, ready chan uint64) (int, er
 			return code, nil
 		}
 		a.logf("Child %d died with code %d", pid, waitStatusCode(ws))
-		for i, f := range a.files {
-			if err := poller.Rearm(fileFd(f), uint64(i)); err != nil {
-				return 0, fmt.Errorf("rearm fd %d: %v", 3+i, err)
-			}
-		}
-		// Drain readiness that arrived while the command ran (it was one-shot and disarmed).
+		// Readiness reported while the command ran is stale (the command owned the sockets);
+		// drop it, then watch every socket again: a connection already pending fires at once.
 	drain:
 		for {
 			select {
@@ -519,7 +515,9 @@ func (a *activator) serveLoop(poller *listen.Poller, ready chan uint64) (int, er
 			}
 		}
 		for i, f := range a.files {
-			poller.Rearm(fileFd(f), uint64(i))
+			if err := poller.Rearm(fileFd(f), uint64(i)); err != nil {
+				return 0, fmt.Errorf("rearm fd %d: %v", 3+i, err)
+			}
 		}
 	}
 }

@@ -390,3 +390,55 @@ func TestActivateMultiCall(t *testing.T) {
 		t.Errorf("as systemd-socket-activate: env %v reply %q exit %d", a.report.Env, a.reply, a.code)
 	}
 }
+
+// TestActivateForwardsSignals: SIGTERM to flint activate reaches the running command, and
+// flint activate exits with the command's status (killed by SIGTERM: 143), --restart or not.
+func TestActivateForwardsSignals(t *testing.T) {
+	for i, restart := range []bool{false, true} {
+		t.Run(fmt.Sprintf("restart=%v", restart), func(t *testing.T) {
+			sleep := copyExecutable(t, "/bin/sleep")
+			port := 21516 - i*10
+			args := []string{"activate", "-l", fmt.Sprintf("127.0.0.1:%d", port)}
+			if restart {
+				args = append(args, "--restart")
+			}
+			cmd := exec.Command(flintBin, append(args, sleep, "100")...)
+			var stderr syncBuffer
+			cmd.Stderr = &stderr
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan struct{})
+			go func() { cmd.Wait(); close(done) }()
+			t.Cleanup(func() {
+				syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+				<-done
+			})
+			if !waitFor(10*time.Second, func() bool { return strings.Contains(stderr.String(), "Listening on") }) {
+				t.Fatalf("not listening:\n%s", stderr.String())
+			}
+			c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if !waitFor(10*time.Second, func() bool { return len(pidsOf(sleep)) == 1 }) {
+				t.Fatalf("the command did not start:\n%s", stderr.String())
+			}
+			child := pidsOf(sleep)[0]
+			cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("flint activate still running 10s after SIGTERM:\n%s", stderr.String())
+			}
+			if code := cmd.ProcessState.ExitCode(); code != 143 {
+				t.Errorf("exit code %d, want 143 (the command's SIGTERM)", code)
+			}
+			if alive(child) {
+				t.Errorf("the command (pid %d) survived", child)
+			}
+		})
+	}
+}
