@@ -92,9 +92,16 @@ func (m *Manager) handleNotify(msg *notify.Message) {
 		}
 	}
 	if v, ok := msg.Get("MAINPID"); ok {
-		if pid, err := strconv.Atoi(v); err == nil && pid > 0 && pid != s.mainPID {
-			if msg.UID == 0 || msg.PID == s.mainPID || notifyAccess(u) == "all" {
-				m.adoptMain(u, pid)
+		if pid, err := strconv.Atoi(v); err != nil || pid <= 0 {
+			m.logUnit(u, "Failed to parse MAINPID=%s field in notification message, ignoring.", v)
+		} else if pid != s.mainPID {
+			switch u.sub {
+			case "start", "start-post", "running", "reload":
+				if why := m.unsuitableMainPID(u, pid, msg.UID); why != "" {
+					m.logUnit(u, "New main PID %d %s, refusing.", pid, why)
+				} else {
+					m.adoptMain(u, pid)
+				}
 			}
 		}
 	}
@@ -174,6 +181,30 @@ func (m *Manager) handleNotify(msg *notify.Message) {
 	if u.job != nil {
 		m.jobCheck(u)
 	}
+}
+
+// unsuitableMainPID says why pid cannot become u's main process ("" if it can), as systemd's
+// service_is_suitable_main_pid(): never flint itself or PID 1, only a live process, and from
+// an unprivileged sender only one of the unit's own processes.
+func (m *Manager) unsuitableMainPID(u *Unit, pid int, senderUID uint32) string {
+	switch {
+	case pid == os.Getpid():
+		return "is the manager itself"
+	case pid == 1:
+		return "is the init process"
+	}
+	if _, state, ok := procSession(pid); !ok || state == "Z" {
+		return "does not exist or is a zombie"
+	}
+	if senderUID != 0 {
+		for _, p := range m.unitPIDs(u) {
+			if p == pid {
+				return ""
+			}
+		}
+		return "does not belong to the service"
+	}
+	return ""
 }
 
 // watchForeignMain polls a main process that is not our child (MAINPID= from a daemon).

@@ -432,6 +432,11 @@ func (m *Manager) mainExited(u *Unit, pid int, ws syscall.WaitStatus) {
 			}
 			if cfg.PIDFile != "" {
 				pid, err := readPIDFile(cfg.PIDFile)
+				if err == nil {
+					if why := m.unsuitableMainPID(u, pid, 0); why != "" {
+						err = fmt.Errorf("PID %d read from file %s %s", pid, cfg.PIDFile, why)
+					}
+				}
 				if err != nil {
 					m.logUnit(u, "Can't open PID file %s (yet?) after start: %v", cfg.PIDFile, err)
 					m.svcEnterSignal(u, "stop-sigterm", "protocol")

@@ -301,3 +301,31 @@ func TestFaultExecSetup(t *testing.T) {
 		})
 	}
 }
+
+// TestFaultBadMAINPID: MAINPID= naming flint itself, PID 1 or no process is refused (systemd's
+// service_is_suitable_main_pid): stopping the service must not signal them.
+func TestFaultBadMAINPID(t *testing.T) {
+	h := svcHelper(t)
+	units := writeUnits(t, map[string]string{
+		// $PPID of the shell is flint.
+		"self.service":    unitFile("Service", "Type=notify\nExecStart=/bin/sh -c 'exec "+h+" steps MAINPID=$PPID READY=1'"),
+		"init.service":    unitFile("Service", "Type=notify\nExecStart="+h+" steps MAINPID=1 READY=1"),
+		"missing.service": unitFile("Service", "Type=notify\nExecStart="+h+" steps MAINPID=999999999 MAINPID=abc READY=1"),
+	})
+	m := startManager(t, units)
+	for _, u := range []string{"self.service", "init.service", "missing.service"} {
+		t.Run(u, func(t *testing.T) {
+			c := on(t, m)
+			c.start(u)
+			exec := c.prop(u, "ExecMainPID")
+			c.waitProps(u, map[string]string{"ActiveState": "active", "MainPID": exec})
+			if _, code := c.flint("stop", u); code != 0 {
+				t.Error("stop failed")
+			}
+			c.waitState(u, "inactive/dead")
+			if m.exited() {
+				t.Fatalf("flint exited:\n%s", m.out.String())
+			}
+		})
+	}
+}
