@@ -1,0 +1,127 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flint-init/flint/internal/difftest"
+)
+
+// TestCLIMatchesSystemctl runs the same command lines, in the same order, against the
+// machine's real systemd 252 (booted in private namespaces by internal/difftest) and against
+// flint, on the same unit files, and compares what the user sees: the output (systemctl's
+// and journalctl's names replaced by flint's) and the exit code.
+func TestCLIMatchesSystemctl(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("booting systemd needs root")
+	}
+	if _, err := os.Stat(difftest.SystemdBinary); err != nil {
+		t.Skipf("no %s", difftest.SystemdBinary)
+	}
+	work := t.TempDir()
+	units := filepath.Join(work, "units")
+	os.MkdirAll(units, 0o755)
+	nd := "[Unit]\nDefaultDependencies=no\n"
+	files := map[string]string{
+		"ok.service":      "[Unit]\nDescription=A sleeper\nDefaultDependencies=no\n[Service]\nExecStart=/bin/sleep 1000\nExecReload=/bin/true\n",
+		"plain.service":   nd + "[Service]\nExecStart=/bin/sleep 1000\n",
+		"fail.service":    nd + "[Service]\nType=oneshot\nExecStart=/bin/false\n",
+		"sig.service":     nd + "[Service]\nType=oneshot\nExecStart=/bin/sh -c 'kill -KILL $$$$'\n",
+		"dep.service":     "[Unit]\nDefaultDependencies=no\nRequires=fail.service\nAfter=fail.service\n[Service]\nExecStart=/bin/sleep 1000\n",
+		"refuse.service":  "[Unit]\nDefaultDependencies=no\nRefuseManualStart=yes\n[Service]\nExecStart=/bin/sleep 1000\n",
+		"tmpl@.service":   nd + "[Service]\nExecStart=/bin/sleep 1000\n",
+		"trap.service":    nd + "[Service]\nExecStart=/bin/sleep 1000\n",
+		"starter.service": nd + "[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/true\n",
+	}
+	for n, c := range files {
+		if err := os.WriteFile(filepath.Join(units, n), []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("/dev/null", filepath.Join(units, "masked.service")); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	sd, err := difftest.Boot(ctx, work, units+":")
+	if err != nil {
+		t.Fatalf("boot systemd: %v", err)
+	}
+	defer sd.Stop()
+	m := startManager(t, units)
+
+	systemctl := func(args ...string) (string, int) {
+		full := append([]string{"-t", strconv.Itoa(sd.Pid), "-m", "-p", "-u", "systemctl", "--no-pager"}, args...)
+		cmd := exec.CommandContext(ctx, "nsenter", full...)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		cmd.Run()
+		return out.String(), cmd.ProcessState.ExitCode()
+	}
+	journal := regexp.MustCompile(`"journalctl -xeu (\S+)"`)
+	normalise := func(s string) string {
+		s = journal.ReplaceAllString(s, `"flint logs -u $1"`)
+		s = strings.ReplaceAll(s, "'journalctl -xe'", "'flint logs'")
+		return strings.ReplaceAll(s, "systemctl", "flint")
+	}
+	// Times and pids differ between the two; everything else must not.
+	variable := regexp.MustCompile(`since .*; .* ago|\b\d{2,}\b`)
+	for _, args := range [][]string{
+		{"start", "ok"},
+		{"is-active", "ok", "plain", "nope"},
+		{"start", "fail"},
+		{"start", "sig"},
+		{"start", "dep"},
+		{"start", "nope"},
+		{"stop", "nope"},
+		{"restart", "nope"},
+		{"try-restart", "nope"},
+		{"reload-or-restart", "nope"},
+		{"start", "masked"},
+		{"stop", "masked"},
+		{"start", "refuse"},
+		{"reload", "plain"},
+		{"reload", "ok"},
+		{"start", "plain", "nope", "fail"},
+		{"start", "tmpl@.service"},
+		{"start", "tmpl@one.service"},
+		{"start", "starter"},
+		{"is-active", "starter", "fail", "dep"},
+		{"is-failed", "ok", "fail"},
+		{"is-failed", "ok"},
+		{"is-active", "-q", "fail"},
+		{"status", "fail", "-n", "0"},
+		{"kill", "nope"},
+		{"kill", "-s", "FOO", "ok"},
+		{"kill", "--kill-whom=control", "ok"},
+		{"kill", "-s", "KILL", "trap"},
+		{"reset-failed", "nope"},
+		{"reset-failed", "fail"},
+		{"is-failed", "fail"},
+		{"list-units", "--type=service", "--state=failed"},
+		{"list-units", "--type=service", "--state=active", "--no-legend"},
+		{"stop", "ok"},
+		{"reload", "ok"},
+		{"status", "nope"},
+		{"status", "masked"},
+	} {
+		t.Run(strings.Join(args, "_"), func(t *testing.T) {
+			want, wantCode := systemctl(args...)
+			got, gotCode := m.flint(args...)
+			if args[0] == "status" {
+				want, got = variable.ReplaceAllString(want, "X"), variable.ReplaceAllString(got, "X")
+			}
+			if normalise(want) != got || wantCode != gotCode {
+				t.Errorf("systemctl %s: exit %d\n%s\nflint: exit %d\n%s", strings.Join(args, " "), wantCode, want, gotCode, got)
+			}
+		})
+	}
+}
