@@ -30,6 +30,8 @@ func TestCLIMatchesSystemctl(t *testing.T) {
 	units := filepath.Join(work, "units")
 	os.MkdirAll(units, 0o755)
 	nd := "[Unit]\nDefaultDependencies=no\n"
+	webSock := filepath.Join("/tmp", "flint-cli-diff-"+strconv.Itoa(os.Getpid())+".sk")
+	t.Cleanup(func() { os.Remove(webSock); os.Remove(webSock + ".seq") })
 	files := map[string]string{
 		"ok.service":      "[Unit]\nDescription=A sleeper\nDefaultDependencies=no\n[Service]\nExecStart=/bin/sleep 1000\nExecReload=/bin/true\n",
 		"plain.service":   nd + "[Service]\nExecStart=/bin/sleep 1000\n",
@@ -40,6 +42,9 @@ func TestCLIMatchesSystemctl(t *testing.T) {
 		"tmpl@.service":   nd + "[Service]\nExecStart=/bin/sleep 1000\n",
 		"trap.service":    nd + "[Service]\nExecStart=/bin/sleep 1000\n",
 		"starter.service": nd + "[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/true\n",
+		// systemd's /tmp is private to its namespaces: the same path is a different file.
+		"web.socket":  "[Unit]\nDescription=Web socket\nDefaultDependencies=no\n[Socket]\nListenStream=" + webSock + "\nListenSequentialPacket=" + webSock + ".seq\n",
+		"web.service": nd + "[Service]\nExecStart=/bin/sleep 1000\n",
 	}
 	for n, c := range files {
 		if err := os.WriteFile(filepath.Join(units, n), []byte(c), 0o644); err != nil {
@@ -68,6 +73,8 @@ func TestCLIMatchesSystemctl(t *testing.T) {
 	}
 	journal := regexp.MustCompile(`"journalctl -xeu (\S+)"`)
 	normalise := func(s string) string {
+		// flint has no list-unit-files verb, so it does not advertise one.
+		s = strings.ReplaceAll(s, "To show all installed unit files use 'systemctl list-unit-files'.\n", "")
 		s = journal.ReplaceAllString(s, `"flint logs -u $1"`)
 		s = strings.ReplaceAll(s, "'journalctl -xe'", "'flint logs'")
 		return strings.ReplaceAll(s, "systemctl", "flint")
@@ -110,6 +117,14 @@ func TestCLIMatchesSystemctl(t *testing.T) {
 		{"list-units", "--type=service", "--state=active", "--no-legend"},
 		{"stop", "ok"},
 		{"reload", "ok"},
+		{"start", "web.socket"},
+		{"list-sockets"},
+		{"list-sockets", "--show-types", "--no-legend"},
+		{"list-units", "--type=socket"},
+		{"is-active", "web.socket", "web.service"},
+		{"kill", "--kill-whom=main", "web.socket"},
+		{"stop", "web.socket"},
+		{"list-sockets"},
 		{"status", "nope"},
 		{"status", "masked"},
 	} {
