@@ -622,6 +622,13 @@ func (m *Manager) svcEnterDead(u *Unit, result string) {
 	}
 	if restart && u.result != "start-limit-hit" {
 		m.setState(u, "auto-restart")
+		// As systemd's socket_trigger_notify(): while the restart is pending the sockets are
+		// watched again (a connection then waits for the restart; no second start is queued).
+		for _, sock := range m.socketsOf(u) {
+			if sock.sock != nil && !sock.cfg.Socket.Accept && sock.sub == "running" {
+				m.sockEnterListening(sock)
+			}
+		}
 		s.restartGen++
 		gen := s.restartGen
 		d := cfg.RestartSec

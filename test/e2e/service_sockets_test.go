@@ -337,3 +337,32 @@ func TestRestartUnderLoad(t *testing.T) {
 		t.Errorf("%d service instances, want 6 (the first and one per restart)", len(pids))
 	}
 }
+
+// TestSocketDuringAutoRestart: while a crashed service waits for its restart, its socket is
+// listening again (systemd 252 shows listening, not running), and a connection made then is
+// served by the restarted instance.
+func TestSocketDuringAutoRestart(t *testing.T) {
+	h := svcHelper(t)
+	dir := t.TempDir()
+	units := writeUnits(t, map[string]string{
+		"slow.socket":  unitFile("Socket", "ListenStream="+dir+"/slow.sk"),
+		"slow.service": unitFile("Service", "Restart=on-failure\nRestartSec=3\nExecStart="+h+" accept1 1"),
+	})
+	wantedBy(t, units, "sockets.target", "slow.socket")
+	m := startManager(t, units)
+	c := on(t, m)
+	c.waitState("slow.socket", "active/listening")
+	first, err := askPID(dir + "/slow.sk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.waitProps("slow.service", map[string]string{"SubState": "auto-restart"})
+	if p := c.props("slow.socket", "SubState", "ActiveState"); p["SubState"] != "listening" {
+		t.Errorf("socket during auto-restart: %v, want listening", p)
+	}
+	second, err := askPID(dir + "/slow.sk")
+	if err != nil || second == first {
+		t.Errorf("connection during auto-restart: %q, %v (first instance %s)", second, err, first)
+	}
+	c.waitProps("slow.service", map[string]string{"NRestarts": "1"})
+}
