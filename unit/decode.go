@@ -19,6 +19,7 @@ type decoder struct {
 	startTimeoutSet bool
 	stopTimeoutSet  bool
 	abortTimeoutSet bool
+	delegate        bool // Delegate= on: OOMPolicy= then defaults to continue
 
 	// stopped is set by the first fatal error: like config_parse(), the rest of the
 	// files is not read.
@@ -265,11 +266,12 @@ func (d *decoder) setDefaults() {
 			RestartSec:                  100 * time.Millisecond,
 			TimeoutStartSec:             DefaultTimeout,
 			TimeoutStopSec:              DefaultTimeout,
+			RuntimeMaxSec:               DurationInfinity,
 			TimeoutStartFailureMode:     "terminate",
 			TimeoutStopFailureMode:      "terminate",
 			Restart:                     "no",
 			NotifyAccess:                "",
-			OOMPolicy:                   "stop",
+			OOMPolicy:                   "", // stop, or continue with Delegate= (see finish)
 			FileDescriptorStorePreserve: "no",
 			Exec:                        newExecContext(),
 			Kill:                        newKillContext(),
@@ -323,14 +325,24 @@ func (d *decoder) postDefaults() {
 		if s.NotifyAccess == "" {
 			s.NotifyAccess = "none"
 		}
-		if s.NotifyAccess == "none" && (s.Type == Notify || s.Type == NotifyReload || s.WatchdogSec > 0) {
+		if s.NotifyAccess == "none" && (s.Type == Notify || s.Type == NotifyReload || s.WatchdogSec > 0) { // infinity too
 			s.NotifyAccess = "main"
 		}
 		if s.Exec.StandardInput == "null" && s.Exec.StandardInputText != "" {
 			s.Exec.StandardInput = "data"
 		}
+		if s.OOMPolicy == "" {
+			// service_add_extras(): a delegated subtree manages its own OOM kills
+			s.OOMPolicy = "stop"
+			if d.delegate {
+				s.OOMPolicy = "continue"
+			}
+		}
 		if !d.abortTimeoutSet {
 			s.TimeoutAbortSec = s.TimeoutStopSec
+			if s.TimeoutAbortSec == 0 {
+				s.TimeoutAbortSec = DurationInfinity
+			}
 		}
 		fixServiceStdio(&s.Exec)
 	}
@@ -355,7 +367,7 @@ func fixServiceStdio(c *ExecContext) {
 	case "tty", "tty-force", "tty-fail", "socket":
 		return
 	}
-	if strings.HasPrefix(c.StandardInput, "fd:") {
+	if c.StandardInput == "fd" || strings.HasPrefix(c.StandardInput, "fd:") {
 		return
 	}
 	if c.StandardOutput == "inherit" {

@@ -175,6 +175,10 @@ func pStdOutput(get func(d *decoder) *string) parseFunc {
 				return
 			}
 		}
+		if v == "fd" {
+			*get(d) = "fd" // the stream's own name (stdout or stderr), as systemd
+			return
+		}
 		if name, ok := strings.CutPrefix(v, "fd:"); ok {
 			x, good := d.printf(e, name, false)
 			if !good {
@@ -184,7 +188,7 @@ func pStdOutput(get func(d *decoder) *string) parseFunc {
 				d.warn(e, "Invalid file descriptor name, ignoring: %s", x)
 				return
 			}
-			*get(d) = "fd:" + x
+			*get(d) = fdSetting(x)
 			return
 		}
 		for _, pfx := range []string{"file:", "append:", "truncate:"} {
@@ -205,9 +209,18 @@ func pStdOutput(get func(d *decoder) *string) parseFunc {
 	}
 }
 
+// fdSetting is the stored value of "fd:NAME": "fd" alone when NAME is empty (systemd then
+// uses the stream's own name: stdin, stdout or stderr).
+func fdSetting(name string) string {
+	if name == "" {
+		return "fd"
+	}
+	return "fd:" + name
+}
+
 func pStdInput(d *decoder, e Entry, v string) {
 	switch v {
-	case "null", "tty", "tty-force", "tty-fail", "socket", "data":
+	case "null", "tty", "tty-force", "tty-fail", "socket", "data", "fd":
 		d.exec.StandardInput = v
 		return
 	}
@@ -220,7 +233,7 @@ func pStdInput(d *decoder, e Entry, v string) {
 			d.warn(e, "Invalid file descriptor name, ignoring: %s", x)
 			return
 		}
-		d.exec.StandardInput = "fd:" + x
+		d.exec.StandardInput = fdSetting(x)
 		return
 	}
 	if p, ok := strings.CutPrefix(v, "file:"); ok {

@@ -186,9 +186,11 @@ var cgroupControllers = map[string]bool{"cpu": true, "cpuacct": true, "cpuset": 
 
 func neDelegate(d *decoder, e Entry, v string) {
 	if v == "" {
+		d.delegate = true // an empty value resets the controllers and turns delegation on
 		return
 	}
-	if _, err := ParseBool(v); err == nil {
+	if b, err := ParseBool(v); err == nil {
+		d.delegate = b
 		return
 	}
 	for _, w := range strings.Fields(v) {
@@ -197,6 +199,7 @@ func neDelegate(d *decoder, e Entry, v string) {
 			return
 		}
 	}
+	d.delegate = true // a controller list delegates
 }
 
 var addressFamilies = map[string]bool{}

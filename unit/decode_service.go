@@ -112,16 +112,15 @@ func registerService() {
 			d.warn(e, "Failed to parse %s= setting, ignoring: %s", e.Key, v)
 			return
 		}
-		if t == DurationInfinity {
-			t = 0
-		}
-		s(d).TimeoutAbortSec, d.abortTimeoutSet = t, true
+		s(d).TimeoutAbortSec, d.abortTimeoutSet = t, true // 0 stays 0, as in systemd
 	})
 	modes := []string{"terminate", "abort", "kill"}
 	reg("Service", "TimeoutStartFailureMode", S, pEnum(func(d *decoder) *string { return &s(d).TimeoutStartFailureMode }, "\x00", "timeout failure mode", modes...))
 	reg("Service", "TimeoutStopFailureMode", S, pEnum(func(d *decoder) *string { return &s(d).TimeoutStopFailureMode }, "\x00", "timeout failure mode", modes...))
-	reg("Service", "RuntimeMaxSec", S, pSec(func(d *decoder) *time.Duration { return &s(d).RuntimeMaxSec }, true))
-	reg("Service", "WatchdogSec", S, pSec(func(d *decoder) *time.Duration { return &s(d).WatchdogSec }, true))
+	// config_parse_sec: infinity and 0 are distinct values (0 is no limit only for the
+	// TimeoutStartSec=/TimeoutStopSec= family, config_parse_sec_fix_0).
+	reg("Service", "RuntimeMaxSec", S, pSec(func(d *decoder) *time.Duration { return &s(d).RuntimeMaxSec }, false))
+	reg("Service", "WatchdogSec", S, pSec(func(d *decoder) *time.Duration { return &s(d).WatchdogSec }, false))
 	for _, name := range []string{"StartLimitInterval", "StartLimitBurst", "StartLimitAction", "FailureAction", "RebootArgument"} {
 		reg("Service", name, S, directiveTable["Unit"][name].parse)
 	}

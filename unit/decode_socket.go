@@ -221,6 +221,11 @@ func registerSocket() {
 			d.warn(e, "Unit must be of type service, ignoring: %s", x)
 			return
 		}
+		if IsTemplate(x) {
+			// systemd cannot load a template as a unit: the socket keeps its default service
+			d.warn(e, "Failed to load unit %s, ignoring: Unit name %s is missing the instance name.", x, x)
+			return
+		}
 		s(d).Service = x
 	})
 	reg("Socket", "TriggerLimitIntervalSec", S, pSec(func(d *decoder) *time.Duration { return &s(d).TriggerLimitInterval }, false))

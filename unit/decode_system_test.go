@@ -53,7 +53,7 @@ func testExpander(u *Unit) Expander {
 			case 'h':
 				b.WriteString("/root")
 			case 's':
-				b.WriteString("/bin/sh")
+				b.WriteString(defaultRootShell())
 			case 'u', 'g':
 				b.WriteString("root")
 			case 'U', 'G':

@@ -47,7 +47,7 @@ func TestDecodeMatchesSystemd(t *testing.T) {
 			if err := os.WriteFile(path, data, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			cmd := exec.Command(analyze, "verify", "--man=no", "--recursive-errors=no", path)
+			cmd := exec.Command(analyze, "verify", "--man=no", path)
 			cmd.Env = append(os.Environ(), "SYSTEMD_LOG_COLOR=0", "SYSTEMD_LOG_LEVEL=info", "SYSTEMD_LOG_LOCATION=0")
 			out, _ := cmd.CombinedOutput()
 			re := regexp.MustCompile(`^` + regexp.QuoteMeta(path) + `:(\d+): (.*)$`)

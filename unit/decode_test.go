@@ -89,6 +89,14 @@ func TestDecodeServiceFields(t *testing.T) {
 		{"fdstore", svc + "FileDescriptorStoreMax=4\n", func(s *ServiceSection) bool { return s.FileDescriptorStoreMax == 4 && s.NotifyAccess == "none" }},
 		{"notify-forces-main", svc + "Type=notify\nNotifyAccess=none\n", func(s *ServiceSection) bool { return s.NotifyAccess == "main" }},
 		{"runtime-max", svc + "RuntimeMaxSec=1h\n", func(s *ServiceSection) bool { return s.RuntimeMaxSec == time.Hour }},
+		{"runtime-max-default-infinity", svc, func(s *ServiceSection) bool { return s.RuntimeMaxSec == DurationInfinity && s.WatchdogSec == 0 }},
+		{"runtime-max-zero", svc + "RuntimeMaxSec=0\n", func(s *ServiceSection) bool { return s.RuntimeMaxSec == 0 }},
+		{"runtime-max-infinity", svc + "RuntimeMaxSec=5\nRuntimeMaxSec=infinity\n", func(s *ServiceSection) bool { return s.RuntimeMaxSec == DurationInfinity }},
+		{"timeout-abort-zero", svc + "TimeoutAbortSec=0\n", func(s *ServiceSection) bool { return s.TimeoutAbortSec == 0 }},
+		{"timeout-abort-infinity", svc + "TimeoutStopSec=3\nTimeoutAbortSec=infinity\n", func(s *ServiceSection) bool { return s.TimeoutAbortSec == DurationInfinity }},
+		{"timeout-abort-follows-stop-infinity", svc + "TimeoutStopSec=0\n", func(s *ServiceSection) bool { return s.TimeoutStopSec == 0 && s.TimeoutAbortSec == DurationInfinity }},
+		{"watchdog-infinity", svc + "WatchdogSec=infinity\n", func(s *ServiceSection) bool { return s.WatchdogSec == DurationInfinity && s.NotifyAccess == "main" }},
+		{"watchdog-zero-off", svc + "WatchdogSec=0\n", func(s *ServiceSection) bool { return s.WatchdogSec == 0 && s.NotifyAccess == "none" }},
 		{"oom-policy", svc + "OOMPolicy=kill\n", func(s *ServiceSection) bool { return s.OOMPolicy == "kill" }},
 		{"exit-type", svc + "ExitType=cgroup\n", func(s *ServiceSection) bool { return s.ExitType == "cgroup" }},
 		{"failure-modes", svc + "TimeoutStartFailureMode=abort\nTimeoutStopFailureMode=kill\n", func(s *ServiceSection) bool {
@@ -105,6 +113,10 @@ func TestDecodeServiceFields(t *testing.T) {
 			return s.Exec.StandardOutput == "append:/var/log/x" && s.Exec.StandardError == "file:/tmp/e" && s.Exec.StandardInput == "file:/etc/hosts"
 		}},
 		{"stdio-fd", svc + "StandardOutput=fd:foo\n", func(s *ServiceSection) bool { return s.Exec.StandardOutput == "fd:foo" }},
+		{"stdio-fd-bare", svc + "StandardOutput=fd\nStandardError=fd:\n", func(s *ServiceSection) bool { return s.Exec.StandardOutput == "fd" && s.Exec.StandardError == "fd" }},
+		{"stdin-fd-bare", svc + "StandardInput=fd\n", func(s *ServiceSection) bool {
+			return s.Exec.StandardInput == "fd" && s.Exec.StandardOutput == "inherit"
+		}},
 		{"stdio-syslog", svc + "StandardOutput=syslog\n", func(s *ServiceSection) bool { return s.Exec.StandardOutput == "journal" }},
 		{"stdin-text", svc + "StandardInputText=hello\\tworld\nStandardInputText=%n\n", func(s *ServiceSection) bool {
 			return s.Exec.StandardInputText == "hello\tworld\nfoo.service\n" && s.Exec.StandardInput == "data"
@@ -246,6 +258,12 @@ func TestDecodeUnitFields(t *testing.T) {
 		check   func(u *Unit) bool
 	}{
 		{"description", "[Unit]\nDescription=Foo for %i\n", func(u *Unit) bool { return u.Unit.Description == "Foo for inst" }},
+		{"deps-template-instantiated", "[Unit]\nRequires=a@.service\nWants=b@.socket\n", func(u *Unit) bool {
+			return reflect.DeepEqual(u.Unit.Requires, []string{"a@foo.service"}) && reflect.DeepEqual(u.Unit.Wants, []string{"b@foo.socket"})
+		}},
+		{"deps-invalid-dropped", "[Unit]\nWants=not a name\nAfter=x/y.service z.service\n", func(u *Unit) bool {
+			return len(u.Unit.Wants) == 0 && reflect.DeepEqual(u.Unit.After, []string{"z.service"})
+		}},
 		{"documentation", "[Unit]\nDocumentation=man:foo(1) https://x.org\nDocumentation=bogus\n", func(u *Unit) bool {
 			return reflect.DeepEqual(u.Unit.Documentation, []string{"man:foo(1)", "https://x.org"})
 		}},
@@ -342,6 +360,10 @@ func TestDecodeDiagnostics(t *testing.T) {
 		{"dbus-no-busname", "foo.service", "[Service]\nType=dbus\nExecStart=/bin/a\n", "/etc/systemd/system/foo.service: error: Service is of type D-Bus but no D-Bus service name has been specified. Refusing.", BadSetting},
 		{"pam-killmode", "foo.service", svc + "PAMName=login\nKillMode=process\n", "/etc/systemd/system/foo.service: error: Service has PAM enabled. Kill mode must be set to 'control-group' or 'mixed'. Refusing.", BadSetting},
 		{"runtime-max-oneshot", "foo.service", "[Service]\nType=oneshot\nExecStart=/bin/a\nRuntimeMaxSec=5\n", "/etc/systemd/system/foo.service: warning: RuntimeMaxSec= has no effect in combination with Type=oneshot. Ignoring.", Loaded},
+		{"runtime-max-zero-oneshot", "foo.service", "[Service]\nType=oneshot\nExecStart=/bin/a\nRuntimeMaxSec=0\n", "/etc/systemd/system/foo.service: warning: RuntimeMaxSec= has no effect in combination with Type=oneshot. Ignoring.", Loaded},
+		{"dep-invalid-name", "foo.service", "[Unit]\nWants=bar\n[Service]\nExecStart=/bin/a\n", "/etc/systemd/system/foo.service:2: warning: Failed to add dependency on bar, ignoring: Invalid argument", Loaded},
+		{"socket-service-template", "foo.socket", "[Socket]\nListenStream=/run/x\nService=bar@.service\n", "/etc/systemd/system/foo.socket:3: warning: Failed to load unit bar@.service, ignoring: Unit name bar@.service is missing the instance name.", Loaded},
+		{"listen-empty-abstract", "foo.socket", "[Socket]\nListenStream=@\nListenStream=/run/x\n", "/etc/systemd/system/foo.socket:2: warning: Failed to parse address value in '@', ignoring: Invalid argument", Loaded},
 		{"socket-no-listen", "foo.socket", "[Socket]\nAccept=yes\n", "/etc/systemd/system/foo.socket: error: Unit has no Listen setting (ListenStream=, ListenDatagram=, ListenFIFO=, ...). Refusing.", BadSetting},
 		{"socket-listen-reset", "foo.socket", "[Socket]\nListenStream=80\nListenStream=\n", "/etc/systemd/system/foo.socket: error: Unit has no Listen setting (ListenStream=, ListenDatagram=, ListenFIFO=, ...). Refusing.", BadSetting},
 		{"socket-accept-datagram", "foo.socket", "[Socket]\nListenDatagram=53\nAccept=yes\n", "/etc/systemd/system/foo.socket: error: Unit configured for accepting sockets, but sockets are non-accepting. Refusing.", BadSetting},

@@ -59,7 +59,22 @@ func pDeps(get func(d *decoder) *[]string) parseFunc {
 				continue
 			}
 			if !ValidUnitName(name) {
-				continue // systemd only logs this at debug level
+				d.warn(e, "Failed to add dependency on %s, ignoring: Invalid argument", name)
+				continue
+			}
+			if IsTemplate(name) {
+				// resolve_template(): a template names the instance of this unit's own
+				// instance, or of its prefix ("foo@.service" in bar.service: foo@bar.service)
+				inst := d.u.Instance
+				if inst == "" {
+					inst, _, _, _ = ParseName(d.u.Name)
+				}
+				x, err := Instantiate(name, inst)
+				if err != nil {
+					d.warn(e, "Failed to add dependency on %s, ignoring: Invalid argument", name)
+					continue
+				}
+				name = x
 			}
 			l := get(d)
 			dup := false

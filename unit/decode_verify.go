@@ -45,10 +45,10 @@ func Verify(u *Unit) []Diagnostic {
 		if s.USBFunctionDescriptors == "" && s.USBFunctionStrings != "" {
 			note("Service has USBFunctionStrings= setting, but no USBFunctionDescriptors=. Ignoring.")
 		}
-		if s.RuntimeMaxSec != 0 && s.Type == Oneshot {
+		if s.RuntimeMaxSec != DurationInfinity && s.Type == Oneshot {
 			note("RuntimeMaxSec= has no effect in combination with Type=oneshot. Ignoring.")
 		}
-		if s.RuntimeMaxSec == 0 && s.runtimeRandomizedExtra != 0 {
+		if s.RuntimeMaxSec == DurationInfinity && s.runtimeRandomizedExtra != 0 {
 			note("Service has RuntimeRandomizedExtraSec= setting, but no RuntimeMaxSec=. Ignoring.")
 		}
 	}

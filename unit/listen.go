@@ -96,6 +96,9 @@ func ParseListen(kind ListenKind, value string) (Listen, error) {
 		l.Family, l.Path, l.Raw = FamilyUnix, v, v
 		return l, nil
 	case strings.HasPrefix(v, "@"):
+		if v == "@" {
+			return l, fmt.Errorf("empty abstract socket name: %s", value) // EINVAL in systemd
+		}
 		if len(v) > unixPathMax {
 			return l, fmt.Errorf("abstract socket name too long: %s", value)
 		}

@@ -13,6 +13,7 @@ func TestParseListen(t *testing.T) {
 		{"unix", ListenStream, "/run/foo.sock", Listen{Family: FamilyUnix, Path: "/run/foo.sock", Raw: "/run/foo.sock"}, false},
 		{"unix-as-written", ListenStream, "/run//foo.sock", Listen{Family: FamilyUnix, Path: "/run//foo.sock", Raw: "/run//foo.sock"}, false},
 		{"abstract", ListenStream, "@foo", Listen{Family: FamilyUnix, Path: "@foo", Raw: "@foo"}, false},
+		{"abstract-empty", ListenStream, "@", Listen{}, true},
 		{"port", ListenStream, "8080", Listen{Family: FamilyInet6, Port: 8080, Raw: "[::]:8080"}, false},
 		{"ipv4", ListenStream, "127.0.0.1:80", Listen{Family: FamilyInet, Host: "127.0.0.1", Port: 80, Raw: "127.0.0.1:80"}, false},
 		{"ipv4-dev", ListenDatagram, "0.0.0.0:53%eth0", Listen{Family: FamilyInet, Host: "0.0.0.0", Port: 53, Interface: "eth0", Raw: "0.0.0.0:53"}, false},

@@ -1,6 +1,7 @@
 package unit
 
 import (
+	"path/filepath"
 	"sort"
 	"strings"
 )
@@ -10,14 +11,18 @@ import (
 //
 //   - a socket with at least one Accept=no listener: Before= and Triggers= its service
 //     (SocketService()); the service gets TriggeredBy= the socket;
-//   - a service: TriggeredBy= every socket in the search path that triggers it, and
-//     Wants=, After=, TriggeredBy= each unit of its Sockets=;
+//   - a service: TriggeredBy= and After= every socket in the search path that triggers it
+//     (the other side of the socket's Before=), and Wants=, After=, TriggeredBy= each unit
+//     of its Sockets=; with BusName= and Type=dbus or DefaultDependencies=yes, Requires=
+//     and After=dbus.socket;
+//   - every dependency naming an alias is replaced by the unit's real name;
 //   - DefaultDependencies=yes, socket: Before=sockets.target; (system scope)
 //     Requires= and After=sysinit.target; Conflicts= and Before=shutdown.target;
 //   - DefaultDependencies=yes, service: (system scope) Requires= and After=sysinit.target;
 //     After=basic.target; Conflicts= and Before=shutdown.target;
 //   - DefaultDependencies=yes, target: After= each unit it Wants=/Requires=/Requisite=/BindsTo=
-//     when that unit is loaded with DefaultDependencies=yes and the target is not Before= it;
+//     when that unit is loaded with DefaultDependencies=yes and is not ordered after the
+//     target (no loops: neither the target's Before= nor the unit's After=);
 //     Conflicts= and Before=shutdown.target.
 //
 // Accept=yes sockets trigger instances created per connection: the manager links each
@@ -33,6 +38,7 @@ func (l *Loader) finish(u *Unit) {
 	if u.LoadState != Loaded {
 		return
 	}
+	l.resolveAliases(u)
 	switch u.Type {
 	case TypeSocket:
 		if u.Socket != nil && socketHasNonAccept(u.Socket) {
@@ -48,7 +54,16 @@ func (l *Loader) finish(u *Unit) {
 			}
 			if s.SocketService() == u.Name || contains(u.Names, s.SocketService()) {
 				u.TriggeredBy = appendUnique(u.TriggeredBy, s.Name)
+				// the other side of the socket's Before= (systemd shows it once the
+				// socket is loaded)
+				u.Unit.After = appendUnique(u.Unit.After, s.Name)
 			}
+		}
+		if u.Service != nil && u.Service.BusName != "" && (u.Service.Type == DBus || u.Unit.DefaultDependencies) {
+			// a service with a bus name needs the bus: always for Type=dbus, with default
+			// dependencies otherwise (systemd 252 as checked by internal/difftest)
+			u.Unit.Requires = appendUnique(u.Unit.Requires, "dbus.socket")
+			u.Unit.After = appendUnique(u.Unit.After, "dbus.socket")
 		}
 		if u.Service != nil {
 			for _, s := range u.Service.Sockets {
@@ -87,11 +102,93 @@ func (l *Loader) finish(u *Unit) {
 				if o.LoadState != Loaded || !o.Unit.DefaultDependencies {
 					continue // both must be loaded and want default dependencies
 				}
+				if l.orderedAfter(o, u) {
+					continue // no loops: the unit is already ordered after the target
+				}
 				u.Unit.After = appendUnique(u.Unit.After, n)
 			}
 		}
 		addShutdown(u)
 	}
+}
+
+// orderedAfter reports whether o is ordered after target t by its own configuration or by
+// its default dependencies (a service or socket with DefaultDependencies=yes is After=
+// sysinit.target in the system scope; a service After=basic.target).
+func (l *Loader) orderedAfter(o, t *Unit) bool {
+	for _, n := range t.Names {
+		if contains(o.Unit.After, n) {
+			return true
+		}
+	}
+	if !o.Unit.DefaultDependencies {
+		return false
+	}
+	switch o.Type {
+	case TypeService:
+		return t.Name == "basic.target" || l.scope == System && t.Name == "sysinit.target"
+	case TypeSocket:
+		return l.scope == System && t.Name == "sysinit.target"
+	}
+	return false
+}
+
+// resolveAliases replaces the names of u's dependency lists that are aliases of another
+// unit by that unit's name, as systemd shows them (it merges an alias into the unit it
+// names when it loads it): After=runlevel3.target reads After=multi-user.target.
+func (l *Loader) resolveAliases(u *Unit) {
+	x := &u.Unit
+	for _, list := range []*[]string{&x.Wants, &x.Requires, &x.Requisite, &x.BindsTo, &x.PartOf, &x.Upholds,
+		&x.Conflicts, &x.Before, &x.After, &x.OnFailure, &x.OnSuccess, &x.PropagatesReloadTo,
+		&x.ReloadPropagatedFrom, &x.PropagatesStopTo, &x.StopPropagatedFrom, &x.JoinsNamespaceOf} {
+		changed := false
+		for _, n := range *list {
+			if l.realName(n) != n {
+				changed = true
+				break
+			}
+		}
+		if !changed {
+			continue
+		}
+		var out []string
+		for _, n := range *list {
+			out = appendUnique(out, l.realName(n))
+		}
+		*list = out
+	}
+}
+
+// realName is the name the unit called name is loaded under (its fragment's name, an
+// instance of an aliased template instantiated), without loading it; name itself when it
+// has no fragment or is masked. Callers hold l.mu.
+func (l *Loader) realName(name string) string {
+	if u := l.units[name]; u != nil {
+		return u.Name
+	}
+	frag, _ := l.findFragment(name)
+	if frag == "" {
+		return name
+	}
+	id := filepath.Base(frag)
+	if id == name {
+		return name
+	}
+	if isMaskFile(frag) {
+		return name
+	}
+	if IsTemplate(id) {
+		_, inst, _, _ := ParseName(name)
+		if inst == "" {
+			return name
+		}
+		n, err := Instantiate(id, inst)
+		if err != nil {
+			return name
+		}
+		return n
+	}
+	return id
 }
 
 func addShutdown(u *Unit) {

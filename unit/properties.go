@@ -127,14 +127,10 @@ func serviceProperties(p *propList, s *ServiceSection) {
 	p.span("RestartUSec", s.RestartSec)
 	p.spanInf("TimeoutStartUSec", s.TimeoutStartSec)
 	p.spanInf("TimeoutStopUSec", s.TimeoutStopSec)
-	if s.TimeoutAbortSec != 0 {
-		p.span("TimeoutAbortUSec", s.TimeoutAbortSec)
-	} else {
-		p.spanInf("TimeoutAbortUSec", s.TimeoutStopSec)
-	}
+	p.span("TimeoutAbortUSec", s.TimeoutAbortSec)
 	p.add("TimeoutStartFailureMode", orDefault(s.TimeoutStartFailureMode, "terminate"))
 	p.add("TimeoutStopFailureMode", orDefault(s.TimeoutStopFailureMode, "terminate"))
-	p.spanInf("RuntimeMaxUSec", s.RuntimeMaxSec)
+	p.span("RuntimeMaxUSec", s.RuntimeMaxSec)
 	// systemd 252 shows the watchdog in effect, which is infinity until the service runs.
 	p.add("WatchdogUSec", "infinity")
 	p.bool("RootDirectoryStartOnly", s.RootDirectoryStartOnly)

@@ -100,7 +100,7 @@ var archNames = map[string]string{
 //	%l short host name              %L /var/log | $XDG_CONFIG_HOME/log   %m machine ID
 //	%M IMAGE_ID   %n full name      %N name without suffix   %o ID of os-release
 //	%p prefix     %P unescaped prefix              %q pretty host name (or %l)
-//	%s shell of the manager user (/bin/sh for root)
+//	%s shell of the manager user (for root: /bin/bash if it exists, else /bin/sh)
 //	%S /var/lib | $XDG_STATE_HOME   %t /run | $XDG_RUNTIME_DIR   %T /tmp or $TMPDIR
 //	%u %U user name and uid of the manager (root, 0)  %v kernel release
 //	%V /var/tmp or $TMPDIR          %w VERSION_ID   %W VARIANT_ID
@@ -331,7 +331,7 @@ func managerUser(userScope bool, c byte) (string, error) {
 			}
 			return "/root", nil
 		case 's':
-			return "/bin/sh", nil
+			return defaultRootShell(), nil
 		}
 	}
 	switch c {
@@ -370,6 +370,18 @@ func managerUser(userScope bool, c byte) (string, error) {
 		return "/bin/sh", nil
 	}
 	return "", fmt.Errorf("unknown specifier '%%%c'", c)
+}
+
+// defaultUserShell is systemd's DEFAULT_USER_SHELL build setting (its default, and Debian's).
+const defaultUserShell = "/bin/bash"
+
+// defaultRootShell is systemd's default_root_shell(): %s of root is DEFAULT_USER_SHELL when
+// that exists, else /bin/sh (systemd does not ask the user database for root).
+func defaultRootShell() string {
+	if _, err := os.Stat(defaultUserShell); err == nil {
+		return defaultUserShell
+	}
+	return "/bin/sh"
 }
 
 // passwdShell reads the login shell of name from /etc/passwd.

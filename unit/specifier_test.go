@@ -46,7 +46,7 @@ func TestSpecifiersSystem(t *testing.T) {
 		{"%g", "root"},
 		{"%G", "0"},
 		{"%h", "/root"},
-		{"%s", "/bin/sh"},
+		{"%s", defaultRootShell()}, // /bin/bash where it exists, as systemd 252
 		{"%H", host},
 		{"%l", short},
 		{"%%", "%"},
@@ -165,4 +165,16 @@ func FuzzExpander(f *testing.F) {
 			t.Fatalf("expand(%q) = %q changed a value without specifiers", s, out)
 		}
 	})
+}
+
+// TestDefaultRootShell: systemd 252 gives root DEFAULT_USER_SHELL (/bin/bash) when it
+// exists, /bin/sh otherwise; never $SHELL's or /etc/passwd's value for PID 1.
+func TestDefaultRootShell(t *testing.T) {
+	want := "/bin/sh"
+	if _, err := os.Stat("/bin/bash"); err == nil {
+		want = "/bin/bash"
+	}
+	if got := defaultRootShell(); got != want {
+		t.Errorf("defaultRootShell() = %q, want %q", got, want)
+	}
 }

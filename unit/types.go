@@ -253,11 +253,11 @@ type ServiceSection struct {
 	RestartSec                                            time.Duration // 100ms
 	TimeoutStartSec                                       time.Duration // 90s; 0 = infinity
 	TimeoutStopSec                                        time.Duration // 90s; 0 = infinity
-	TimeoutAbortSec                                       time.Duration
+	TimeoutAbortSec                                       time.Duration // TimeoutStopSec; DurationInfinity = infinity, 0 = SIGKILL at once
 	TimeoutStartFailureMode, TimeoutStopFailureMode       string        // terminate
-	RuntimeMaxSec                                         time.Duration // 0 = infinity
-	WatchdogSec                                           time.Duration
-	Restart                                               string // no | always | on-success | on-failure | on-abnormal | on-abort | on-watchdog
+	RuntimeMaxSec                                         time.Duration // DurationInfinity (no limit); 0 is a limit of 0, as in systemd
+	WatchdogSec                                           time.Duration // 0 = off; DurationInfinity = on (NotifyAccess=main) but never fires
+	Restart                                               string        // no | always | on-success | on-failure | on-abnormal | on-abort | on-watchdog
 	RestartMode                                           string
 	SuccessExitStatus                                     ExitStatusSet
 	RestartPreventExitStatus                              ExitStatusSet
@@ -292,7 +292,8 @@ type EnvironmentFile struct {
 }
 
 // Standard stream settings: "inherit", "null", "tty", "journal", "kmsg", "journal+console",
-// "kmsg+console", "syslog", "socket", "fd:NAME", "file:PATH", "append:PATH", "truncate:PATH",
+// "kmsg+console", "syslog", "socket", "fd" (named as the stream: stdin, stdout or stderr),
+// "fd:NAME", "file:PATH", "append:PATH", "truncate:PATH",
 // "data" (StandardInputText/Data).
 type ExecContext struct {
 	WorkingDirectory                                                                                            string // "" unset; "~" = home; leading '-' kept as optional flag below

@@ -107,9 +107,11 @@ func parseTime(s string, defUnit float64) (time.Duration, error) {
 			return 0, fmt.Errorf("invalid time span %q: out of range", s)
 		}
 		part := whole * uint64(mul)
-		if frac != "" {
-			f, _ := strconv.ParseFloat("0."+frac, 64)
-			part += uint64(f * mul)
+		// The fraction is exact, digit by digit, as parse_time(): each digit counts a tenth
+		// of the previous one's multiplier, truncated to whole microseconds.
+		for k, i := uint64(mul), 0; i < len(frac) && k > 0; i++ {
+			k /= 10
+			part += uint64(frac[i]-'0') * k
 		}
 		total += part
 		if total > math.MaxInt64/1000 {

@@ -36,6 +36,10 @@ func TestParseTimespan(t *testing.T) {
 		{"2min 200ms", 2*time.Minute + 200*time.Millisecond, false},
 		{"2min200ms", 2*time.Minute + 200*time.Millisecond, false},
 		{"1.5s", 1500 * time.Millisecond, false},
+		{"1.500056s", 1500056 * time.Microsecond, false}, // exact: a float gives 1.500055s
+		{"0.1234567s", 123456 * time.Microsecond, false}, // below 1µs truncated
+		{"0.7ms", 700 * time.Microsecond, false},
+		{"2.3min", 138 * time.Second, false},
 		{"1h 30m", 90 * time.Minute, false},
 		{"1 h", time.Hour, false},
 		{"3d", 72 * time.Hour, false},

@@ -228,6 +228,9 @@ func compareUnit(name string, flint []unit.Property, systemd []Property, reverse
 			if prop == "After" || prop == "Before" {
 				ss = explained(id, prop, fs, ss, reverse)
 			}
+			if prop == "After" {
+				fs = unloadedTriggers(fs, ss, SplitStrv(strings.Join(fv["TriggeredBy"], " ")), SplitStrv(strings.Join(sv["TriggeredBy"], " ")))
+			}
 			if prop == "TriggeredBy" {
 				if !subset(ss, fs) {
 					out = append(out, fmt.Sprintf("%s: %s: systemd %q not within flint %q", name, prop, ss, fs))
@@ -267,6 +270,21 @@ func explained(name, prop string, fs, ss []string, reverse func(dep, prop string
 				(prop == "Before" && (contains(SandboxOrderings, name) || implicitOnlyInSystemd(name))) {
 				continue
 			}
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+// unloadedTriggers drops from flint's After= list fs the sockets that trigger the unit in
+// flint (fTrig) but that systemd did not have loaded (neither in its After= ss nor in its
+// TriggeredBy= sTrig): systemd adds a service's After= on its socket only while the socket
+// is loaded (see TriggeredByOnlyLoaded).
+func unloadedTriggers(fs, ss, fTrig, sTrig []string) []string {
+	var out []string
+	for _, x := range fs {
+		if contains(fTrig, x) && !contains(ss, x) && !contains(sTrig, x) {
+			continue
 		}
 		out = append(out, x)
 	}
