@@ -1,0 +1,98 @@
+package manager
+
+import (
+	"time"
+)
+
+// Service timers: TimeoutStartSec=, TimeoutStopSec=, RuntimeMaxSec= and their expiry.
+
+// armTimer (re)starts u's state timer: after d, svcTimeout(u, why) runs on the manager
+// goroutine unless the timer was re-armed or disarmed meanwhile. d <= 0 disarms.
+func (m *Manager) armTimer(u *Unit, d time.Duration, why string) {
+	var gen *int
+	var tp **time.Timer
+	if u.svc != nil {
+		gen, tp = &u.svc.timerGen, &u.svc.timer
+	} else {
+		return
+	}
+	if *tp != nil {
+		(*tp).Stop()
+	}
+	*gen++
+	if d <= 0 {
+		*tp = nil
+		return
+	}
+	g := *gen
+	*tp = time.AfterFunc(d, func() {
+		m.post(func() {
+			if *gen != g {
+				return
+			}
+			m.svcTimeout(u, why)
+		})
+	})
+}
+
+// disarmTimer stops u's state timer.
+func (m *Manager) disarmTimer(u *Unit) {
+	if u.svc == nil {
+		return
+	}
+	u.svc.timerGen++
+	if u.svc.timer != nil {
+		u.svc.timer.Stop()
+		u.svc.timer = nil
+	}
+}
+
+// svcTimeout handles TimeoutStartSec/TimeoutStopSec/RuntimeMaxSec expiry.
+func (m *Manager) svcTimeout(u *Unit, why string) {
+	switch u.sub {
+	case "condition", "start-pre", "start", "start-post":
+		m.consolef("%s: start operation timed out. Terminating.", u.Name)
+		m.logUnit(u, "start operation timed out. Terminating.")
+		m.svcEnterSignal(u, "stop-sigterm", "timeout")
+	case "running":
+		if why == "runtime" {
+			m.logUnit(u, "Service reached runtime time limit. Stopping.")
+			m.svcEnterStop(u, "timeout")
+		}
+	case "reload":
+		m.logUnit(u, "Reload operation timed out.")
+		m.setState(u, "running")
+		if u.job != nil {
+			m.finishJob(u.job, "timeout")
+		}
+	case "stop":
+		m.logUnit(u, "Stopping timed out. Terminating.")
+		m.svcEnterSignal(u, "stop-sigterm", "timeout")
+	case "stop-sigterm":
+		if u.cfg.Service.Kill.SendSIGKILL {
+			m.consolef("%s: State 'stop-sigterm' timed out. Killing.", u.Name)
+			m.logUnit(u, "State 'stop-sigterm' timed out. Killing.")
+			m.svcEnterSignal(u, "stop-sigkill", "timeout")
+		} else {
+			m.svcEnterStopPost(u)
+		}
+	case "stop-sigkill":
+		m.logUnit(u, "Processes still around after SIGKILL. Ignoring.")
+		u.svc.mainPID, u.svc.controlPID = 0, 0
+		m.svcEnterStopPost(u)
+	case "stop-post":
+		m.logUnit(u, "State 'stop-post' timed out. Terminating.")
+		m.svcEnterSignal(u, "final-sigterm", "timeout")
+	case "final-sigterm":
+		if u.cfg.Service.Kill.SendSIGKILL {
+			m.logUnit(u, "State 'final-sigterm' timed out. Killing.")
+			m.svcEnterSignal(u, "final-sigkill", "timeout")
+		} else {
+			m.svcEnterDead(u, "timeout")
+		}
+	case "final-sigkill":
+		m.logUnit(u, "Processes still around after final SIGKILL. Entering failed mode.")
+		u.svc.mainPID, u.svc.controlPID = 0, 0
+		m.svcEnterDead(u, "timeout")
+	}
+}
