@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/flint-init/flint/client"
 )
@@ -121,5 +122,41 @@ func TestDropInLines(t *testing.T) {
 	want := []string{"/u/sleepy.service.d", "└─a.conf, b.conf", "/u/service.d", "└─z.conf"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestParseSince(t *testing.T) {
+	now := time.Now()
+	y, m, d := now.Date()
+	midnight := time.Date(y, m, d, 0, 0, 0, 0, time.Local)
+	for _, tc := range []struct {
+		in   string
+		want time.Time
+		tol  time.Duration
+	}{
+		{"today", midnight, 0},
+		{"yesterday", midnight.AddDate(0, 0, -1), 0},
+		{"2026-11-25 12:00:00", time.Date(2026, 11, 25, 12, 0, 0, 0, time.Local), 0},
+		{"2026-11-25", time.Date(2026, 11, 25, 0, 0, 0, 0, time.Local), 0},
+		{"12:30", time.Date(y, m, d, 12, 30, 0, 0, time.Local), 0},
+		{"-10min", now.Add(-10 * time.Minute), 2 * time.Second},
+		{"-1h 30s", now.Add(-time.Hour - 30*time.Second), 2 * time.Second},
+		{"2h ago", now.Add(-2 * time.Hour), 2 * time.Second},
+		{"@1700000000", time.Unix(1700000000, 0), 0},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := parseSince(tc.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := got.Sub(tc.want); diff > tc.tol || diff < -tc.tol {
+				t.Errorf("parseSince(%q) = %v, want %v", tc.in, got, tc.want)
+			}
+		})
+	}
+	for _, bad := range []string{"", "soon", "-x", "@y"} {
+		if _, err := parseSince(bad); err == nil {
+			t.Errorf("parseSince(%q) accepted", bad)
+		}
 	}
 }

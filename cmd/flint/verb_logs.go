@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/flint-init/flint/client"
+	"github.com/flint-init/flint/unit"
 )
 
 // flint logs: the manager's captured output of units, shown the way journalctl shows it.
@@ -106,29 +107,45 @@ func runLogs(g *globals, args []string) int {
 	return 0
 }
 
+// parseSince reads journalctl's --since forms: "now", "today", "yesterday", "tomorrow",
+// "2026-11-25 12:00:00" (or without seconds, or a date alone), "12:00[:00]" (today), a time
+// span before now ("-10min", "-1h 30s", "10min ago") and "@UNIX-SECONDS".
 func parseSince(v string) (time.Time, error) {
+	now := time.Now()
+	y, m, d := now.Date()
+	midnight := time.Date(y, m, d, 0, 0, 0, 0, time.Local)
 	switch v {
 	case "now":
-		return time.Now(), nil
+		return now, nil
 	case "today":
-		y, m, d := time.Now().Date()
-		return time.Date(y, m, d, 0, 0, 0, 0, time.Local), nil
+		return midnight, nil
+	case "yesterday":
+		return midnight.AddDate(0, 0, -1), nil
+	case "tomorrow":
+		return midnight.AddDate(0, 0, 1), nil
 	}
-	if strings.HasPrefix(v, "-") {
-		d, err := time.ParseDuration(v[1:])
+	if strings.HasPrefix(v, "@") {
+		sec, err := strconv.ParseFloat(v[1:], 64)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("bad timestamp %q", v)
+		}
+		return time.Unix(0, int64(sec*1e9)), nil
+	}
+	if span, ok := strings.CutSuffix(v, " ago"); ok || strings.HasPrefix(v, "-") {
+		span = strings.TrimPrefix(span, "-")
+		d, err := unit.ParseTimespan(span)
 		if err != nil {
 			return time.Time{}, err
 		}
-		return time.Now().Add(-d), nil
+		return now.Add(-d), nil
 	}
-	for _, f := range []string{"2006-01-02 15:04:05", "2006-01-02 15:04", "2006-01-02", "15:04:05", "15:04"} {
+	for _, f := range []string{"2006-01-02 15:04:05", "2006-01-02T15:04:05", "2006-01-02 15:04", "2006-01-02", "15:04:05", "15:04"} {
 		if t, err := time.ParseInLocation(f, v, time.Local); err == nil {
 			if !strings.Contains(f, "2006") {
-				y, m, d := time.Now().Date()
 				t = time.Date(y, m, d, t.Hour(), t.Minute(), t.Second(), 0, time.Local)
 			}
 			return t, nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("unrecognised time")
+	return time.Time{}, fmt.Errorf("unrecognised time (try \"2026-11-25 12:00:00\", \"12:00\", \"today\", \"-10min\")")
 }
