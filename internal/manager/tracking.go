@@ -14,7 +14,8 @@ import (
 // starts each process as a session leader). A daemon that calls setsid() leaves the session
 // but stays a descendant while its parent lives; when the parent exits the kernel reparents
 // it to flint (a child subreaper), and flint adopts it into the unit of the process it is
-// reaping at that moment (adoptOrphans).
+// reaping at that moment (adoptOrphans), or, when its parent was reaped by one of the
+// unit's own processes instead, by the INVOCATION_ID it inherited.
 
 // procInfo is what tracking needs from /proc/PID/stat.
 type procInfo struct {
@@ -91,14 +92,34 @@ func (m *Manager) unitPIDs(u *Unit) []int {
 		}
 		return out
 	}
+	self := os.Getpid()
 	if s := u.svc; s != nil {
 		for pid := range s.adopted {
 			if _, ok := procs[pid]; !ok {
 				delete(s.adopted, pid)
 			}
 		}
+		// Orphans that were reparented to flint without a reap of ours (their parent was
+		// reaped by a process of the service) are recognised by the INVOCATION_ID they
+		// inherited.
+		if u.invocationID != "" {
+			for pid, pi := range procs {
+				if pi.ppid != self || pi.zombie || roots[pid] {
+					continue
+				}
+				if _, ours := m.procs[pid]; ours || m.adoptedBy(pid) != nil {
+					continue
+				}
+				if procHasEnv(pid, "INVOCATION_ID="+u.invocationID) {
+					if s.adopted == nil {
+						s.adopted = map[int]bool{}
+					}
+					s.adopted[pid] = true
+					roots[pid] = true
+				}
+			}
+		}
 	}
-	self := os.Getpid()
 	member := map[int]bool{}
 	var isMember func(pid int, depth int) bool
 	isMember = func(pid int, depth int) bool {
@@ -124,6 +145,20 @@ func (m *Manager) unitPIDs(u *Unit) []int {
 		}
 	}
 	return out
+}
+
+// procHasEnv reports whether pid's initial environment holds the entry kv.
+func procHasEnv(pid int, kv string) bool {
+	data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "environ"))
+	if err != nil {
+		return false
+	}
+	for _, e := range strings.Split(string(data), "\x00") {
+		if e == kv {
+			return true
+		}
+	}
+	return false
 }
 
 // adoptOrphans gives u the processes that were just reparented to flint and belong to no

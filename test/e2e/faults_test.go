@@ -169,6 +169,9 @@ func TestFaultKillMode(t *testing.T) {
 	units := writeUnits(t, map[string]string{
 		"cg.service":   unitFile("Service", "TimeoutStopSec=1\nExecStart="+h+" grandchild "+dir+"/cg.pid"),
 		"proc.service": unitFile("Service", "KillMode=process\nTimeoutStopSec=1\nExecStart="+h+" grandchild "+dir+"/proc.pid"),
+		// A daemon that double-forks and setsid()s under a shell: its parent is reaped by the
+		// shell, so it is reparented to flint unnoticed; control-group still stops it.
+		"daemon.service": unitFile("Service", "TimeoutStopSec=1\nExecStart=/bin/sh -c '"+h+" forking "+dir+"/daemon.pid; exec sleep 1000'"),
 		// mixed: SIGTERM to the main process, SIGKILL to the rest once it is gone.
 		"mixed.service": unitFile("Service", "KillMode=mixed\nTimeoutStopSec=1\nExecStart=/bin/sh -c '"+h+" grandchild "+dir+"/mixed.pid & trap \"exit 0\" TERM; wait'"),
 	})
@@ -176,7 +179,7 @@ func TestFaultKillMode(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		survives bool
-	}{{"cg", false}, {"proc", true}, {"mixed", false}} {
+	}{{"cg", false}, {"proc", true}, {"mixed", false}, {"daemon", false}} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := on(t, m)
 			c.start(tc.name + ".service")
