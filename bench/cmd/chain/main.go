@@ -69,8 +69,12 @@ func main() {
 					failed = true
 					continue
 				}
-				fmt.Fprintf(os.Stderr, "chain: %s on %-7s run %d: %v (starts spread %v, hop %v)\n",
-					v, m, i+1, r.total.Round(time.Millisecond), r.spread.Round(time.Millisecond), r.hop.Round(10*time.Microsecond))
+				hop := ""
+				if v == "C" {
+					hop = fmt.Sprintf(", hop %v", r.hop.Round(10*time.Microsecond))
+				}
+				fmt.Fprintf(os.Stderr, "chain: %s on %-7s run %d: %v (starts spread %v%s)\n",
+					v, m, i+1, r.total.Round(time.Millisecond), r.spread.Round(time.Millisecond), hop)
 				res[v+"/"+m] = append(res[v+"/"+m], r)
 			}
 		}
