@@ -36,6 +36,7 @@ var verbOptions = map[string][]string{
 	"is-active":         {"--quiet"}, "is-failed": {"--quiet"}, "is-enabled": {"--quiet"},
 	"is-system-running": {"--quiet"},
 	"list-jobs":         {"--no-legend", "--output=json"},
+	"list-unit-files":   {"--type=", "--state=", "--no-legend", "--output=json"},
 	"enable":            {"--now", "--quiet"}, "disable": {"--now", "--quiet"},
 	"kill": {"--signal=", "--kill-whom=all", "--kill-whom=main", "--kill-whom=control"},
 	"logs": {"--unit=", "--follow", "--lines=", "--since=", "--output=short", "--output=json"},

@@ -230,11 +230,12 @@ func runListUnits(g *globals, args []string) int {
 				fmt.Println()
 			}
 		}
+		seeFiles := fmt.Sprintf("To show all installed unit files use '%s list-unit-files'.\n", progName())
 		switch {
 		case all || contains(states, "inactive"):
-			fmt.Printf("%d loaded units listed.\n", len(res))
+			fmt.Printf("%d loaded units listed.\n%s", len(res), seeFiles)
 		case len(states) == 0:
-			fmt.Printf("%d loaded units listed. Pass --all to see loaded but inactive units, too.\n", len(res))
+			fmt.Printf("%d loaded units listed. Pass --all to see loaded but inactive units, too.\n%s", len(res), seeFiles)
 		default:
 			fmt.Printf("%d loaded units listed.\n", len(res))
 		}

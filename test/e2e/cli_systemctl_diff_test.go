@@ -73,8 +73,6 @@ func TestCLIMatchesSystemctl(t *testing.T) {
 	}
 	journal := regexp.MustCompile(`"journalctl -xeu (\S+)"`)
 	normalise := func(s string) string {
-		// flint has no list-unit-files verb, so it does not advertise one.
-		s = strings.ReplaceAll(s, "To show all installed unit files use 'systemctl list-unit-files'.\n", "")
 		s = journal.ReplaceAllString(s, `"flint logs -u $1"`)
 		s = strings.ReplaceAll(s, "'journalctl -xe'", "'flint logs'")
 		return strings.ReplaceAll(s, "systemctl", "flint")
@@ -154,4 +152,11 @@ func TestCLIMatchesSystemctl(t *testing.T) {
 			}
 		})
 	}
+	t.Run("list-unit-files", func(t *testing.T) {
+		want, wantCode := systemctl("list-unit-files", "web*", "fail*", "masked*", "tmpl*")
+		got, gotCode := runFlint(t, "--units", units, "list-unit-files", "web*", "fail*", "masked*", "tmpl*")
+		if want != got || wantCode != gotCode {
+			t.Errorf("systemctl list-unit-files: exit %d\n%s\nflint: exit %d\n%s", wantCode, want, gotCode, got)
+		}
+	})
 }

@@ -33,6 +33,7 @@ func TestListVerbs(t *testing.T) {
 	webSock := c.prop("web.socket", "Listen")
 	webPath := strings.TrimSuffix(strings.Split(webSock, "\n")[0], " (Stream)")
 
+	seeFiles := "To show all installed unit files use 'flint list-unit-files'.\n"
 	legend := "\nLOAD   = Reflects whether the unit definition was properly loaded.\n" +
 		"ACTIVE = The high-level unit activation state, i.e. generalization of SUB.\n" +
 		"SUB    = The low-level unit activation state, values depend on unit type.\n"
@@ -46,7 +47,7 @@ func TestListVerbs(t *testing.T) {
 			"  UNIT         LOAD   ACTIVE SUB     DESCRIPTION\n" +
 				"● fail.service loaded failed failed  fail.service\n" +
 				"  ok.service   loaded active running A sleeper\n" + legend +
-				"2 loaded units listed. Pass --all to see loaded but inactive units, too.\n"},
+				"2 loaded units listed. Pass --all to see loaded but inactive units, too.\n" + seeFiles},
 		{"list_units_state_failed", []string{"list-units", "--state=failed"}, 0,
 			"  UNIT         LOAD   ACTIVE SUB    DESCRIPTION\n" +
 				"● fail.service loaded failed failed fail.service\n" + legend +
@@ -57,7 +58,7 @@ func TestListVerbs(t *testing.T) {
 			"  UNIT        LOAD   ACTIVE SUB       DESCRIPTION\n" +
 				"  echo.socket loaded active listening Echo socket\n" +
 				"  web.socket  loaded active listening web.socket\n" + legend +
-				"2 loaded units listed. Pass --all to see loaded but inactive units, too.\n"},
+				"2 loaded units listed. Pass --all to see loaded but inactive units, too.\n" + seeFiles},
 		{"list_sockets", []string{"list-sockets"}, 0, fmt.Sprintf(
 			"LISTEN%[2]s UNIT        ACTIVATES\n"+
 				"%[1]s%[3]s web.socket  web.service\n"+
