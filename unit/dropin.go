@@ -104,6 +104,14 @@ func (l *Loader) dropIns(names []string, dirSuffix, fileSuffix string) []string 
 	return out
 }
 
+// dropInPathsOf lists the .conf drop-ins of the unit called name (see dropIns).
+func (l *Loader) dropInPathsOf(name string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.scan()
+	return l.dropIns([]string{name}, ".d", ".conf")
+}
+
 // addDirDeps adds the dependencies of the unit's .wants/, .requires/ and .upholds/
 // directories (from every directory of the search path, with the same name, template and
 // prefix rules as drop-ins). An entry that is a template is instantiated with the unit's

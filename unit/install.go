@@ -160,7 +160,8 @@ func (in *installer) discover(name string) (*installInfo, error) {
 			if t == "/dev/null" {
 				return &installInfo{name: name, path: p, masked: true}, nil
 			}
-			if inPath(t, in.l.path) && filepath.Base(t) != filepath.Base(p) {
+			ownTemplate := IsInstance(name) && TemplateOf(name) == filepath.Base(t)
+			if inPath(t, in.l.path) && filepath.Base(t) != filepath.Base(p) && !ownTemplate {
 				// an alias: continue with the unit it points to (an instance keeps its
 				// instance). Enabling through an alias made in the config dir is refused.
 				if in.op == "enable" && filepath.Dir(p) == in.config {
@@ -209,22 +210,31 @@ func (in *installer) search(name string) (string, bool) {
 	return "", false
 }
 
-// readInstall reads the [Install] section of info's unit file, expanding specifiers.
+// readInstall reads the [Install] sections of info's unit file and of its drop-ins (as
+// systemd's install logic does: an [Install] section in a drop-in makes a unit disabled,
+// not static), expanding specifiers.
 func (in *installer) readInstall(info *installInfo) error {
-	data, err := os.ReadFile(info.path)
-	if err != nil {
-		return &InstallError{Msg: fmt.Sprintf("Failed to %s unit: %v", in.op, err)}
-	}
-	f, diags := ParseFile(info.path, data)
-	for _, d := range diags {
-		if d.Severity == Error {
-			return &InstallError{Msg: fmt.Sprintf("Failed to %s unit: %s", in.op, d)}
+	var sections []*Section
+	for i, p := range append([]string{info.path}, in.l.dropInPathsOf(info.name)...) {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			if i > 0 {
+				continue // a drop-in that went away
+			}
+			return &InstallError{Msg: fmt.Sprintf("Failed to %s unit: %v", in.op, err)}
 		}
+		f, diags := ParseFile(p, data)
+		for _, d := range diags {
+			if d.Severity == Error {
+				return &InstallError{Msg: fmt.Sprintf("Failed to %s unit: %s", in.op, d)}
+			}
+		}
+		sections = append(sections, f.Sections...)
 	}
 	u := &Unit{Name: info.name, Type: TypeOf(info.name), FragmentPath: info.path}
 	u.Prefix, u.Instance, _, _ = ParseName(info.name)
 	expand := in.l.Expander(u)
-	for _, s := range f.Sections {
+	for _, s := range sections {
 		if s.Name != "Install" {
 			continue
 		}

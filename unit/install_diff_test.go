@@ -27,16 +27,18 @@ var installCorpus = map[string]string{
 	"multi-user.target":    "[Unit]\nDescription=Multi-User\n",
 	// flint provides the standard targets built in (no "non-existent unit" notice with
 	// --units); give systemctl files for those the corpus uses
-	"sockets.target":        "[Unit]\nDescription=Sockets\n",
-	"getty.target":          "[Unit]\nDescription=Gettys\n",
-	"graphical.target":      "[Unit]\nDescription=Graphical\n",
-	"empty.service":         "",
-	"alias-target.service":  "[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n",
-	"inst-default@.service": "[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\nDefaultInstance=%H\n",
-	"tal@.service":          "[Service]\nExecStart=/bin/true\n[Install]\nAlias=talias@.service\nRequiredBy=getty.target\nDefaultInstance=d\n",
-	"badalias.service":      "[Service]\nExecStart=/bin/true\n[Install]\nAlias=other.socket\nWantedBy=multi-user.target\n",
-	"loop1.service":         "[Service]\nExecStart=/bin/true\n[Install]\nAlso=loop2.service\n",
-	"loop2.service":         "[Service]\nExecStart=/bin/true\n[Install]\nAlso=loop1.service\nWantedBy=multi-user.target\n",
+	"sockets.target":         "[Unit]\nDescription=Sockets\n",
+	"getty.target":           "[Unit]\nDescription=Gettys\n",
+	"graphical.target":       "[Unit]\nDescription=Graphical\n",
+	"empty.service":          "",
+	"alias-target.service":   "[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n",
+	"inst-default@.service":  "[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\nDefaultInstance=%H\n",
+	"tal@.service":           "[Service]\nExecStart=/bin/true\n[Install]\nAlias=talias@.service\nRequiredBy=getty.target\nDefaultInstance=d\n",
+	"badalias.service":       "[Service]\nExecStart=/bin/true\n[Install]\nAlias=other.socket\nWantedBy=multi-user.target\n",
+	"loop1.service":          "[Service]\nExecStart=/bin/true\n[Install]\nAlso=loop2.service\n",
+	"loop2.service":          "[Service]\nExecStart=/bin/true\n[Install]\nAlso=loop1.service\nWantedBy=multi-user.target\n",
+	"dropin-install.service": "[Service]\nExecStart=/bin/true\n", // its [Install] is in a drop-in
+	"plain@.service":         "[Service]\nExecStart=/bin/true\n[Install]\nAlso=static.service\n",
 }
 
 // setupInstallRoot writes the corpus under root; linkPrefix is what absolute symlinks
@@ -69,6 +71,11 @@ func setupInstallRoot(t *testing.T, root, linkPrefix string) {
 	}
 	must(os.Symlink("/dev/null", filepath.Join(etc, "masked.service")))
 	must(os.Symlink(linkPrefix+"/lib/systemd/system/alias-target.service", filepath.Join(etc, "al.service")))
+	// an instance symlinked to its own template (static, not an alias); a drop-in with an
+	// [Install] section (the unit is disabled, not static)
+	must(os.Symlink("plain@.service", filepath.Join(lib, "plain@x.service")))
+	must(os.MkdirAll(filepath.Join(lib, "dropin-install.service.d"), 0o755))
+	must(os.WriteFile(filepath.Join(lib, "dropin-install.service.d/install.conf"), []byte("[Install]\nWantedBy=multi-user.target\n"), 0o644))
 	// a unit file in the config directory itself
 	must(os.WriteFile(filepath.Join(etc, "local.socket"),
 		[]byte("[Socket]\nListenStream=20151\n[Install]\nWantedBy=sockets.target\n"), 0o644))
@@ -160,7 +167,7 @@ func TestInstallDifferential(t *testing.T) {
 		"also-missing.service", "reset.service", "empty.service", "masked.service", "linked.service",
 		"al.service", "alias-target.service", "inst-default@.service", "nope.service", "multi-user.target",
 		"tal@.service", "tal@x.service", "talias@.service", "talias@d.service", "badalias.service",
-		"loop1.service", "loop2.service", "local.socket"}
+		"loop1.service", "loop2.service", "local.socket", "dropin-install.service", "plain@x.service", "plain@y.service"}
 	type step struct {
 		op    string
 		names []string
@@ -187,6 +194,7 @@ func TestInstallDifferential(t *testing.T) {
 		{"enable", []string{"ind.service"}},
 		{"enable", []string{"local.socket", "tal@.service", "badalias.service"}},
 		{"enable", []string{"tal@x.service", "loop1.service"}},
+		{"enable", []string{"dropin-install.service", "plain@x.service"}},
 		{"enable", []string{"ROOT/opt/path.service"}},
 		{"enable", []string{"ROOT/opt/path.service"}},
 		{"enable", []string{"ROOT/opt/nope.service"}},

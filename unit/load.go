@@ -347,6 +347,7 @@ func (l *Loader) base(name string) *Unit {
 		u.Diagnostics = append(u.Diagnostics, diags...)
 		files = append(files, f)
 	}
+	fatal := firstError(u.Diagnostics)
 	u.DropInPaths = l.dropIns(u.Names, ".d", ".conf")
 	if IsTemplate(u.Name) {
 		// systemd refuses to load a template as a unit; its files are still known (cat).
@@ -355,6 +356,9 @@ func (l *Loader) base(name string) *Unit {
 		return u
 	}
 	for _, p := range u.DropInPaths {
+		if fatal != nil {
+			break // like config_parse(), nothing after a fatal syntax error is read
+		}
 		data, err := os.ReadFile(p)
 		if err != nil {
 			u.Diagnostics = append(u.Diagnostics, Diagnostic{Severity: Warning, File: p, Msg: err.Error()})
@@ -363,13 +367,16 @@ func (l *Loader) base(name string) *Unit {
 		f, diags := ParseFile(p, data)
 		u.Diagnostics = append(u.Diagnostics, diags...)
 		files = append(files, f)
+		fatal = firstError(diags)
 	}
-	for _, d := range u.Diagnostics {
-		if d.Severity == Error {
-			u.LoadState = LoadError
-			u.LoadError = d.String()
-			return u
-		}
+	if fatal != nil {
+		// systemd applies (and warns about) the lines read before a fatal syntax error,
+		// then fails the unit: decode what was read for its diagnostics.
+		u.LoadState = LoadError
+		Decode(u, files, l.Expander(u))
+		u.LoadState = LoadError
+		u.LoadError = fatal.String()
+		return u
 	}
 	u.LoadState = Loaded
 	diags := Decode(u, files, l.Expander(u)) // Decode appends diags to u.Diagnostics itself
@@ -385,6 +392,16 @@ func (l *Loader) base(name string) *Unit {
 	l.addDirDeps(u)
 	u.Unit.WantedByImplicit = l.reverseWants(u)
 	return u
+}
+
+// firstError returns the first diagnostic of severity Error, or nil.
+func firstError(diags []Diagnostic) *Diagnostic {
+	for i := range diags {
+		if diags[i].Severity == Error {
+			return &diags[i]
+		}
+	}
+	return nil
 }
 
 func without(list []string, s string) []string {

@@ -235,3 +235,48 @@ func TestAcceptInstance(t *testing.T) {
 		t.Error("Accept=no socket accepted")
 	}
 }
+
+// TestLoadPartialBeforeFatal: the lines before a fatal syntax error are still decoded for
+// their warnings (systemd applies them, then fails the unit with LoadState=error), and no
+// drop-in after the broken file is read.
+func TestLoadPartialBeforeFatal(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("broken.service", "[Service]\nExecStart=/bin/true\nRestart=bogus\n[Unit\nFoo=1\n")
+	write("dropin.service", "[Service]\nExecStart=/bin/true\n")
+	write("dropin.service.d/10-bad.conf", "[Service]\nType=bogus\n[Unit\n")
+	write("dropin.service.d/20-later.conf", "[Service]\nRestart=bogus-later\n")
+	l := NewLoader(System, []string{dir})
+	for _, tc := range []struct {
+		name, warning, notWarning, fatal string
+	}{
+		{"broken.service", "broken.service:3: warning: Failed to parse service restart specifier, ignoring: bogus", "", "broken.service:4:"},
+		{"dropin.service", "10-bad.conf:2: warning: Failed to parse service type, ignoring: bogus", "bogus-later", "10-bad.conf:3:"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			u := l.Load(tc.name)
+			if u.LoadState != LoadError || !strings.Contains(u.LoadError, tc.fatal) {
+				t.Errorf("LoadState %s (%s), want error at %s", u.LoadState, u.LoadError, tc.fatal)
+			}
+			all := ""
+			for _, d := range u.Diagnostics {
+				all += d.String() + "\n"
+			}
+			if !strings.Contains(all, tc.warning) {
+				t.Errorf("diagnostics lack %q:\n%s", tc.warning, all)
+			}
+			if tc.notWarning != "" && strings.Contains(all, tc.notWarning) {
+				t.Errorf("a drop-in after the fatal error was read:\n%s", all)
+			}
+		})
+	}
+}

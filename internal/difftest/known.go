@@ -49,10 +49,7 @@ var SandboxOrderings = []string{"systemd-tmpfiles-setup.service", "systemd-remou
 
 // OpenBugs are differences that are flint bugs to fix, not accepted behaviour; the test
 // skips them so that it guards everything else, and lists them in its log.
-var OpenBugs = []KnownDifference{
-	{Units: "svc-tpl@aliased.service", Property: "UnitFileState", Reason: "flint bug (install): an instance symlinked to its template is \"bad\" for flint, static for systemd."},
-	{Units: "svc-dropin-unitsec.service", Property: "UnitFileState", Reason: "flint bug (install): an [Install] section in a drop-in makes the unit disabled (not static), as systemd reads drop-ins for the install rules."},
-}
+var OpenBugs = []KnownDifference{}
 
 // TriggeredByOnlyLoaded: systemd fills TriggeredBy= only from socket units that happen to be
 // loaded at that moment (it unloads unreferenced units between two `systemctl show` calls),
