@@ -536,12 +536,24 @@ func (a *activator) waitChild(pid int) (ws syscall.WaitStatus, stopping bool) {
 		}
 		s := <-a.signal
 		if s != syscall.SIGCHLD {
-			syscall.Kill(pid, s.(syscall.Signal))
-			if s == syscall.SIGTERM || s == syscall.SIGINT || s == syscall.SIGQUIT {
+			sig := s.(syscall.Signal)
+			if sig == syscall.SIGTERM || sig == syscall.SIGINT || sig == syscall.SIGQUIT {
 				stopping = true
 			}
+			// ^C and ^\ on our terminal already reached the command (it is in our foreground
+			// process group); forwarding them would deliver them twice.
+			if (sig == syscall.SIGINT || sig == syscall.SIGQUIT) && inForeground() {
+				continue
+			}
+			syscall.Kill(pid, sig)
 		}
 	}
+}
+
+// inForeground reports whether we are the foreground process group of our terminal (stdin).
+func inForeground() bool {
+	pg, err := unix.IoctlGetInt(0, unix.TIOCGPGRP)
+	return err == nil && pg == syscall.Getpgrp()
 }
 
 func exitCode(ws syscall.WaitStatus) int {
