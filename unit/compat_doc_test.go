@@ -177,6 +177,34 @@ Other accepted differences in what flint shows:
   ` + "`--control`" + ` in a directory other users cannot search, services that drop privileges before
   READY=1 (rpcbind runs as _rpc) cannot notify; systemd's /run/systemd/notify is reachable by
   every user.
+
+### What the manager does differently
+
+Beyond the unit files, where flint's service manager behaves otherwise than systemd 252:
+
+- No cgroups. KillMode=control-group (and mixed) finds a service's processes by its session
+  and process group, flint being the child subreaper (so double-forking daemons are
+  reparented to it); a process that moves to another session and process group is no longer
+  found. Slices and the resource-control directives are not applied.
+- Condition*= and Assert*= checks for Capability, Security, ControlGroupController,
+  KernelVersion, CPUs, Memory, OSRelease, CPUFeature, Credential, the *Pressure= checks and
+  Firmware are treated as met, ACPower= as met and NeedsUpdate= as not; the others (paths,
+  files, users, groups, host, virtualization, architecture, kernel command line,
+  environment, first boot) are evaluated.
+- flint has no D-Bus API: ` + "`systemctl`" + ` run from inside a unit (for example the user
+  dbus.socket's ExecStartPost=) cannot reach flint and hangs until the unit's timeout (for a
+  socket's control process, its TimeoutSec=).
+- IgnoreSIGPIPE= is always yes: IgnoreSIGPIPE=no is not honoured, services always start with
+  SIGPIPE ignored.
+- LISTEN_FDNAMES= (and the fd order) when several socket units trigger one service: the
+  service's Sockets= first, in their order, then the other triggering sockets sorted by unit
+  name.
+- systemd-tmpfiles snippets (tmpfiles.d) are not applied (see above).
+- StandardInput=/StandardOutput=/StandardError=fd and fd:NAME parse and show as in systemd,
+  but the manager does not pass a named stored fd: output goes to flint's log as for journal.
+- RuntimeMaxSec=0 shows "0" as in systemd, which stops such a service as soon as it runs;
+  flint's manager applies no limit for 0. WatchdogSec=infinity turns the watchdog on
+  (NotifyAccess=main, WATCHDOG_USEC= set to flint's largest duration) without ever firing.
 `)
 	if len(difftest.OpenBugs) > 0 {
 		b.WriteString(`
