@@ -54,6 +54,7 @@ func main() {
 		chainsvc: filepath.Join(work, "chainsvc")}
 	if err := b.build(); err != nil {
 		fmt.Fprintln(os.Stderr, "chain:", err)
+		os.RemoveAll(work)
 		os.Exit(1)
 	}
 	vs := splitList(*variants)
@@ -86,6 +87,7 @@ func main() {
 	}
 	b.print(vs, ms, res, *runs, floor)
 	if failed {
+		os.RemoveAll(work) // os.Exit skips the deferred removal
 		os.Exit(1)
 	}
 }
