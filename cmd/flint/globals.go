@@ -13,11 +13,12 @@ import (
 
 // globals are the options accepted before (and, for convenience, after) the verb.
 type globals struct {
-	control string   // control socket path
-	units   []string // --units DIR, repeatable; replaces the search path
-	user    bool     // --user
-	noPager bool
-	output  string // --output=json|short
+	control    string   // control socket path
+	controlSet bool     // given by --control or FLINT_CONTROL (not the default)
+	units      []string // --units DIR, repeatable; replaces the search path
+	user       bool     // --user
+	noPager    bool
+	output     string // --output=json|short
 	// systemctl: invoked under the name systemctl (multi-call); a verb that needs a manager
 	// then is ignored with a warning when none runs, as systemctl does in a chroot.
 	systemctl bool
@@ -78,8 +79,10 @@ func parseGlobals(args []string) (*globals, []string, error) {
 			rest = append(rest, a)
 		}
 	}
+	g.controlSet = g.control != ""
 	if g.control == "" {
 		g.control = os.Getenv("FLINT_CONTROL")
+		g.controlSet = g.control != ""
 	}
 	if g.control == "" {
 		g.control = defaultControl(g.user || os.Getuid() != 0)

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 
 	"github.com/flint-init/flint/internal/manager"
 )
@@ -41,7 +42,7 @@ func runManager(g *globals, args []string) int {
 	g.units = append(g.units, units...)
 	if *control != "" {
 		g.control = *control
-	} else if os.Getenv("FLINT_CONTROL") == "" && *user {
+	} else if !g.controlSet && *user {
 		g.control = defaultControl(true)
 	}
 	m, err := manager.New(manager.Options{
@@ -55,6 +56,13 @@ func runManager(g *globals, args []string) int {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "flint run:", err)
 		return 1
+	}
+	if p := os.Getenv("FLINT_CPUPROFILE"); p != "" {
+		// For benchmarks and performance work: a CPU profile of the whole run.
+		if f, err := os.Create(p); err == nil {
+			pprof.StartCPUProfile(f)
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
+		}
 	}
 	if err := m.Run(context.Background()); err != nil {
 		fmt.Fprintln(os.Stderr, "flint run:", err)

@@ -490,7 +490,12 @@ func (m *Manager) openStdio(u *Unit, ec *unit.ExecContext, p *execParams, pidHin
 	}
 	so := ec.StandardOutput
 	if so == "" {
+		// systemd.exec(5): StandardOutput= defaults to inherit when StandardInput= is a tty,
+		// socket or fd: (fd: is not supported here), else to the journal.
 		so = "journal"
+		if stdin == "socket" || strings.HasPrefix(stdin, "tty") {
+			so = "inherit"
+		}
 	}
 	if so == "inherit" {
 		if stdin == "socket" || strings.HasPrefix(stdin, "tty") {
@@ -653,9 +658,17 @@ func (m *Manager) spawnCommand(u *Unit, cmd unit.ExecCommand, ec *unit.ExecConte
 		o := ec.OOMScoreAdjust
 		cfg.OOMScoreAdjust = &o
 	}
+	hasNofile := false
 	for _, rl := range ec.Rlimits {
 		cfg.Rlimits = append(cfg.Rlimits, spawn.Rlimit{Resource: rl.Resource, Soft: rl.Soft, Hard: rl.Hard})
+		hasNofile = hasNofile || rl.Resource == syscall.RLIMIT_NOFILE
 	}
+	if !hasNofile {
+		// systemd's DefaultLimitNOFILE=1024:524288 (Go raised flint's own soft limit).
+		cfg.Rlimits = append(cfg.Rlimits, spawn.Rlimit{Resource: syscall.RLIMIT_NOFILE, Soft: 1024, Hard: defaultNofileHard()})
+	}
+	// IgnoreSIGPIPE=yes is systemd's default.
+	cfg.IgnoreSIGPIPE = true
 	m.logPipes = m.logPipes[:0]
 	sp, err := spawn.Start(cfg)
 	if err == nil {
@@ -664,4 +677,14 @@ func (m *Manager) spawnCommand(u *Unit, cmd unit.ExecCommand, ec *unit.ExecConte
 		}
 	}
 	return sp, err
+}
+
+// defaultNofileHard is 524288, or the manager's own hard limit if lower (an unprivileged
+// manager cannot raise it).
+func defaultNofileHard() uint64 {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err == nil && rl.Max < 524288 {
+		return rl.Max
+	}
+	return 524288
 }

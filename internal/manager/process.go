@@ -66,13 +66,52 @@ func (m *Manager) runControlEx(u *Unit, cmds []unit.ExecCommand, phase string, w
 	}
 	pid := sp.Pid
 	m.setControlPID(u, pid)
+	timedOut := false
+	var timer *time.Timer
+	if u.sock != nil && u.cfg.Socket.TimeoutSec > 0 {
+		// Socket control commands are bounded by TimeoutSec= (services by their unit timer).
+		timer = time.AfterFunc(u.cfg.Socket.TimeoutSec, func() {
+			m.post(func() {
+				if u.sock.controlPID != pid {
+					return
+				}
+				m.consolef("%s: %s operation timed out. Terminating.", u.Name, phase)
+				m.logUnit(u, "%s operation timed out. Terminating.", phase)
+				timedOut = true
+				syscall.Kill(pid, syscall.SIGKILL)
+			})
+		})
+	}
 	m.procs[pid] = &proc{pid: pid, u: u, kind: "control", onExit: func(ws syscall.WaitStatus) {
 		m.adoptOrphans(u)
+		if timer != nil {
+			timer.Stop()
+		}
 		m.setControlPID(u, 0)
 		ok := ws.Exited() && ws.ExitStatus() == 0
 		if !ok {
 			code, st := waitCode(ws)
 			m.logUnit(u, "Control process exited, code=%s, status=%s", code, statusString(code, st))
+		}
+		if u.sub != phase {
+			// The unit moved on (a stop or a timeout) while this command ran: its
+			// continuation is void; let the new state see that the process is gone.
+			if u.svc != nil {
+				switch u.sub {
+				case "stop-sigterm", "stop-sigkill":
+					m.svcMaybeStopPost(u)
+				case "final-sigterm", "final-sigkill":
+					m.svcMaybeDead(u)
+				}
+			}
+			return
+		}
+		if timedOut {
+			if u.sock != nil && u.result == "success" {
+				u.result = "timeout"
+			}
+			next(false)
+			return
 		}
 		if !ok && !cmd.Flags.IgnoreFailure {
 			next(false)

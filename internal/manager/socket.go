@@ -383,8 +383,9 @@ func (m *Manager) collectInstance(iu *Unit) {
 	if iu.result != "success" && iu.cfg.Unit.CollectMode != "inactive-or-failed" {
 		return // failed instances stay for inspection until reset-failed (CollectMode=inactive)
 	}
-	for n, x := range m.units {
-		if x == iu {
+	m.unindexOrdering(iu)
+	for _, n := range append([]string{iu.Name}, iu.cfg.Names...) {
+		if m.units[n] == iu {
 			delete(m.units, n)
 		}
 	}

@@ -221,7 +221,7 @@ func (m *Manager) checkUpholds() {
 			if u.job != nil || !isInactiveOrFailed(u.activeState()) || !u.loaded() {
 				continue
 			}
-			if u.svc != nil && u.result == "start-limit-hit" {
+			if u.svc != nil && (u.result == "start-limit-hit" || u.svc.limitHit) {
 				continue
 			}
 			m.logUnit(u, "Upheld by %s, starting.", o.Name)
