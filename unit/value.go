@@ -69,6 +69,9 @@ func parseTime(s string, defUnit float64) (time.Duration, error) {
 		if p[0] == '-' {
 			return 0, fmt.Errorf("invalid time span %q: negative", s)
 		}
+		if p[0] == '+' && len(p) > 1 && p[1] >= '0' && p[1] <= '9' {
+			p = p[1:] // strtoll() takes a sign
+		}
 		i := 0
 		for i < len(p) && p[i] >= '0' && p[i] <= '9' {
 			i++
@@ -82,18 +85,28 @@ func parseTime(s string, defUnit float64) (time.Duration, error) {
 			}
 			frac = p[i+1 : j]
 			i = j
+			if frac == "" {
+				return 0, fmt.Errorf("invalid time span %q: no digit after '.'", s) // "3.", "3.sec"
+			}
 		}
 		if intPart == "" && frac == "" {
 			return 0, fmt.Errorf("invalid time span %q", s)
 		}
-		p = strings.TrimLeft(p[i:], whitespace)
+		rest := p[i:]
+		p = strings.TrimLeft(rest, whitespace)
 		mul := defUnit
+		unit := false
 		for _, u := range timeUnits {
 			if strings.HasPrefix(p, u.suffix) {
 				mul = u.usec
 				p = p[len(u.suffix):]
+				unit = true
 				break
 			}
+		}
+		if !unit && p != "" && len(p) == len(rest) {
+			// "12.34.56" is refused, "12.34 .56" and "12.34s.56" are not
+			return 0, fmt.Errorf("invalid time span %q", s)
 		}
 		var whole uint64
 		if intPart != "" {

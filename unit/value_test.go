@@ -40,6 +40,14 @@ func TestParseTimespan(t *testing.T) {
 		{"0.1234567s", 123456 * time.Microsecond, false}, // below 1µs truncated
 		{"0.7ms", 700 * time.Microsecond, false},
 		{"2.3min", 138 * time.Second, false},
+		{".5s", 500 * time.Millisecond, false},
+		{"3.", 0, true},
+		{"3.sec", 0, true},
+		{"+5", 5 * time.Second, false},
+		{"5 +5", 10 * time.Second, false},
+		{"1.5.5s", 0, true},
+		{"1.5 .5s", 2 * time.Second, false},
+		{"1.5s.5", 2 * time.Second, false},
 		{"1h 30m", 90 * time.Minute, false},
 		{"1 h", time.Hour, false},
 		{"3d", 72 * time.Hour, false},
@@ -197,4 +205,25 @@ func TestCUnescape(t *testing.T) {
 			t.Errorf("CUnescape(%q) succeeded", bad)
 		}
 	}
+}
+
+// FuzzParseTimespan: no panic; a parsed span is a whole number of microseconds, and
+// systemd's format of it parses back to the same value.
+func FuzzParseTimespan(f *testing.F) {
+	for _, s := range []string{"1.500056s", "2min 200ms", "infinity", "0.1234567s", "3.h", "1y 2w", "5"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := ParseTimespan(s)
+		if err != nil || d == DurationInfinity {
+			return
+		}
+		if d < 0 || d%time.Microsecond != 0 {
+			t.Fatalf("ParseTimespan(%q) = %v", s, d)
+		}
+		back, err := ParseTimespan(FormatTimespan(d))
+		if err != nil || back != d {
+			t.Fatalf("ParseTimespan(%q) = %v, formatted %q, parsed back %v, %v", s, d, FormatTimespan(d), back, err)
+		}
+	})
 }
