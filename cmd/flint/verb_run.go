@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime/pprof"
 
 	"github.com/flint-init/flint/internal/manager"
@@ -44,6 +45,9 @@ func runManager(g *globals, args []string) int {
 		g.control = *control
 	} else if !g.controlSet && *user {
 		g.control = defaultControl(true)
+	}
+	if abs, err := filepath.Abs(g.control); err == nil {
+		g.control = abs // the notify socket is created next to it and needs an absolute path
 	}
 	m, err := manager.New(manager.Options{
 		Scope:       g.scope(),

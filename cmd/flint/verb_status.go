@@ -134,6 +134,20 @@ func runStatus(g *globals, args []string) int {
 		enc.SetIndent("", "  ")
 		enc.Encode(sts)
 	}
+	// The state glyphs of Triggers:/TriggeredBy: need the other units' states.
+	var related []string
+	for _, st := range sts {
+		p := propMap(st.Props)
+		related = append(related, strings.Fields(p["Triggers"]+" "+p["TriggeredBy"])...)
+	}
+	relatedStates = map[string]string{}
+	if len(related) > 0 {
+		if states, err := c.ActiveStates(related); err == nil && len(states) == len(related) {
+			for i, n := range related {
+				relatedStates[n] = states[i]
+			}
+		}
+	}
 	code := 0
 	for i, st := range sts {
 		p := propMap(st.Props)
@@ -396,11 +410,19 @@ func baseName(p string) string {
 	return p
 }
 
-// bulletList renders "a.socket b.socket" as "● a.socket\n             ● b.socket".
+// relatedStates holds the ActiveState of the units named in Triggers:/TriggeredBy: lines.
+var relatedStates map[string]string
+
+// bulletList renders "a.socket b.socket" as "● a.socket\n             ○ b.socket", each with
+// the glyph of that unit's state as systemctl prints it.
 func bulletList(s string) string {
 	f := strings.Fields(s)
 	for i := range f {
-		f[i] = "● " + f[i]
+		st, ok := relatedStates[f[i]]
+		if !ok {
+			st = "active"
+		}
+		f[i] = dot(st, false) + " " + f[i]
 	}
 	return strings.Join(f, "\n             ")
 }

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -83,6 +84,12 @@ func (m *Manager) unitPIDs(u *Unit) []int {
 		if p.u == u {
 			add(p.pid)
 		}
+	}
+	if !anyAlive(roots) && !m.hasUnknownChild() {
+		// Fast path: every root is gone with its process group, so nothing descends from one;
+		// the orphans of dead roots were adopted at their reaps (roots too), and no other
+		// orphan waits to be recognised: nothing to scan every process of the machine for.
+		return nil
 	}
 	procs := readProcs()
 	if procs == nil {
@@ -168,6 +175,9 @@ func (m *Manager) adoptOrphans(u *Unit) {
 	if u.svc == nil {
 		return
 	}
+	if !m.hasUnknownChild() {
+		return // fast path: every child of flint is one it started or adopted
+	}
 	procs := readProcs()
 	self := os.Getpid()
 	since := bootTicks(u.inactiveExit)
@@ -225,4 +235,40 @@ func bootTicks(t time.Time) uint64 {
 		}
 	}
 	return 0
+}
+
+// anyAlive reports whether any of pids, or any member of the process groups they lead, exists.
+func anyAlive(pids map[int]bool) bool {
+	for pid := range pids {
+		if syscall.Kill(pid, 0) != syscall.ESRCH || syscall.Kill(-pid, 0) != syscall.ESRCH {
+			return true
+		}
+	}
+	return false
+}
+
+// hasUnknownChild reports whether flint has a child process it neither started nor adopted
+// (an orphan reparented to it), from /proc/self/task/*/children: a few small files instead of
+// every process's stat. Where the kernel lacks them it answers true (take the slow path).
+func (m *Manager) hasUnknownChild() bool {
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return true
+	}
+	for _, t := range tasks {
+		data, err := os.ReadFile(filepath.Join("/proc/self/task", t.Name(), "children"))
+		if err != nil {
+			return true
+		}
+		for _, f := range strings.Fields(string(data)) {
+			pid, err := strconv.Atoi(f)
+			if err != nil {
+				return true
+			}
+			if _, ours := m.procs[pid]; !ours && m.adoptedBy(pid) == nil {
+				return true
+			}
+		}
+	}
+	return false
 }
