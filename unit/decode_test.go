@@ -98,6 +98,12 @@ func TestDecodeServiceFields(t *testing.T) {
 		{"watchdog-infinity", svc + "WatchdogSec=infinity\n", func(s *ServiceSection) bool { return s.WatchdogSec == DurationInfinity && s.NotifyAccess == "main" }},
 		{"watchdog-zero-off", svc + "WatchdogSec=0\n", func(s *ServiceSection) bool { return s.WatchdogSec == 0 && s.NotifyAccess == "none" }},
 		{"oom-policy", svc + "OOMPolicy=kill\n", func(s *ServiceSection) bool { return s.OOMPolicy == "kill" }},
+		{"oom-policy-default", svc, func(s *ServiceSection) bool { return s.OOMPolicy == "stop" }},
+		{"oom-policy-delegate", svc + "Delegate=yes\n", func(s *ServiceSection) bool { return s.OOMPolicy == "continue" }},
+		{"oom-policy-delegate-empty", svc + "Delegate=\n", func(s *ServiceSection) bool { return s.OOMPolicy == "continue" }},
+		{"oom-policy-delegate-controllers", svc + "Delegate=cpu memory\n", func(s *ServiceSection) bool { return s.OOMPolicy == "continue" }},
+		{"oom-policy-delegate-off", svc + "Delegate=yes\nDelegate=no\n", func(s *ServiceSection) bool { return s.OOMPolicy == "stop" }},
+		{"oom-policy-delegate-explicit", svc + "Delegate=yes\nOOMPolicy=kill\n", func(s *ServiceSection) bool { return s.OOMPolicy == "kill" }},
 		{"exit-type", svc + "ExitType=cgroup\n", func(s *ServiceSection) bool { return s.ExitType == "cgroup" }},
 		{"failure-modes", svc + "TimeoutStartFailureMode=abort\nTimeoutStopFailureMode=kill\n", func(s *ServiceSection) bool {
 			return s.TimeoutStartFailureMode == "abort" && s.TimeoutStopFailureMode == "kill"
