@@ -77,7 +77,19 @@ func Decode(u *Unit, files []*File, expand Expander) []Diagnostic {
 			}
 		}
 	}
-	d.postDefaults()
+	if u.LoadState != LoadError {
+		// a unit that failed to load keeps what its lines set, without the defaults
+		// systemd computes after a successful load (Type=, OOMPolicy=, stdio fix-ups)
+		d.postDefaults()
+	}
+	if s := u.Service; s != nil && !d.abortTimeoutSet {
+		// TimeoutAbortSec= follows TimeoutStopSec= unless set (systemd computes it when
+		// asked, whatever the load state)
+		s.TimeoutAbortSec = s.TimeoutStopSec
+		if s.TimeoutAbortSec == 0 {
+			s.TimeoutAbortSec = DurationInfinity
+		}
+	}
 	for _, diag := range Verify(u) {
 		d.add(diag)
 	}
@@ -336,12 +348,6 @@ func (d *decoder) postDefaults() {
 			s.OOMPolicy = "stop"
 			if d.delegate {
 				s.OOMPolicy = "continue"
-			}
-		}
-		if !d.abortTimeoutSet {
-			s.TimeoutAbortSec = s.TimeoutStopSec
-			if s.TimeoutAbortSec == 0 {
-				s.TimeoutAbortSec = DurationInfinity
 			}
 		}
 		fixServiceStdio(&s.Exec)

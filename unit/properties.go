@@ -143,7 +143,7 @@ func serviceProperties(p *propList, s *ServiceSection) {
 	p.int("FileDescriptorStoreMax", s.FileDescriptorStoreMax)
 	p.add("USBFunctionDescriptors", s.USBFunctionDescriptors)
 	p.add("USBFunctionStrings", s.USBFunctionStrings)
-	p.add("OOMPolicy", orDefault(s.OOMPolicy, "stop"))
+	p.add("OOMPolicy", s.OOMPolicy) // "" for a unit that failed to load, as systemd
 	p.exec("ExecCondition", s.ExecCondition, true)
 	p.exec("ExecStartPre", s.ExecStartPre, true)
 	p.exec("ExecStart", s.ExecStart, true)
@@ -449,7 +449,7 @@ func unitProperties(p *propList, u *Unit, loaded bool) {
 	p.add("SuccessActionExitStatus", exitStatusOrNotSet(s.SuccessActionExitStatus))
 	p.add("RebootArgument", s.RebootArgument)
 	p.add("CollectMode", orDefault(s.CollectMode, "inactive"))
-	p.bool("CanStart", !s.RefuseManualStart)
+	p.bool("CanStart", u.LoadState == Loaded && !s.RefuseManualStart) // unit_can_start()
 	p.bool("CanStop", !s.RefuseManualStop)
 	p.bool("CanIsolate", (u.Type == TypeTarget || u.Type == TypeService) && s.AllowIsolate)
 	p.bool("CanFreeze", u.Type == TypeService)

@@ -174,17 +174,23 @@ func verifyUnit(w io.Writer, l *unit.Loader, name string, notes bool) bool {
 	case unit.Masked:
 		fmt.Fprintf(w, "Unit %s is masked.\n", u.Name)
 		return true
-	case unit.BadSetting, unit.LoadError:
+	case unit.LoadError:
+		if fatalLine {
+			// a fatal syntax error (config_parse() fails with EBADMSG): the lines before it
+			// were applied and reported above, as systemd-analyze does
+			fmt.Fprintf(w, "Unit %s failed to load properly, please adjust/correct and reload service manager: Bad message\n", u.Name)
+			return true
+		}
+		fmt.Fprintf(w, "%s: Unit configuration has fatal error, unit will not be started.\n", u.Name)
+		fmt.Fprintf(w, "Unit %s failed to load properly: %s\n", u.Name, u.LoadError)
+		return true
+	case unit.BadSetting:
 		// systemd says so after an error at a line; a unit refused as a whole (no Listen=,
 		// no ExecStart=) only gets its reason and the line below.
-		if fatalLine || u.LoadState == unit.LoadError {
+		if fatalLine {
 			fmt.Fprintf(w, "%s: Unit configuration has fatal error, unit will not be started.\n", u.Name)
 		}
-		if u.LoadState == unit.BadSetting {
-			fmt.Fprintf(w, "Unit %s has a bad unit file setting.\n", u.Name)
-		} else {
-			fmt.Fprintf(w, "Unit %s failed to load properly: %s\n", u.Name, u.LoadError)
-		}
+		fmt.Fprintf(w, "Unit %s has a bad unit file setting.\n", u.Name)
 		return true
 	}
 	for _, c := range unitCommands(u) {
