@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -133,4 +136,86 @@ func TestSplitHops(t *testing.T) {
 	if to, from := splitHops(events{}, nil); to != 0 || from != 0 {
 		t.Errorf("splitHops of nothing = %v, %v", to, from)
 	}
+}
+
+// TestChainsvc builds the C daemon and runs a chain of three: 1 and 2 open their own sockets
+// (-listen, as in A), 3 is handed its listening socket as fd 3 (as by a manager, B and C), and a
+// client asks 3, whose answer needs 2's, which needs 1's. A service without a socket fails.
+func TestChainsvc(t *testing.T) {
+	if _, err := exec.LookPath("gcc"); err != nil {
+		t.Skip("no gcc")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "chainsvc")
+	if out, err := exec.Command("gcc", "-O2", "-Wall", "-Werror", "-o", bin, "testdata/chainsvc.c", "-lsystemd").CombinedOutput(); err != nil {
+		t.Skipf("cannot build testdata/chainsvc.c (libsystemd-dev?): %v: %s", err, out)
+	}
+	log := filepath.Join(dir, "events.log")
+	start := func(cmd *exec.Cmd) {
+		t.Helper()
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	}
+	args := func(k int, extra ...string) []string {
+		return append([]string{"-k", strconv.Itoa(k), "-dir", dir, "-log", log, "-init", "20ms"}, extra...)
+	}
+	start(exec.Command(bin, args(1, "-listen")...))
+	if err := waitListening(filepath.Join(dir, "s1.sk"), 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	start(exec.Command(bin, args(2, "-listen")...))
+	if err := waitListening(filepath.Join(dir, "s2.sk"), 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+
+	ln, err := net.Listen("unix", filepath.Join(dir, "s3.sk"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.(*net.UnixListener).SetUnlinkOnClose(false) // the path stays for the daemon's clients
+	f, err := ln.(*net.UnixListener).File()
+	ln.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	// LISTEN_PID must be the daemon's own pid: a shell sets it and execs the daemon.
+	sh := exec.Command("sh", append([]string{"-c", `LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" "$@"`, bin}, args(3)...)...)
+	sh.ExtraFiles = []*os.File{f}
+	start(sh)
+
+	c, err := net.DialTimeout("unix", filepath.Join(dir, "s3.sk"), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil || line != "3\n" {
+		t.Fatalf("service 3 answered %q, %v", line, err)
+	}
+	ev, err := readLog(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := 1; k <= 3; k++ {
+		if ev.start[k] == 0 || ev.ready[k] < ev.start[k] {
+			t.Errorf("service %d: start %d ready %d", k, ev.start[k], ev.ready[k])
+		}
+	}
+
+	t.Run("no_socket", func(t *testing.T) {
+		out, err := exec.Command(bin, "-k", "1", "-dir", dir, "-log", log, "-init", "0s").CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "no socket handed over") {
+			t.Errorf("without a socket: %v: %s", err, out)
+		}
+	})
+	t.Run("bad_init", func(t *testing.T) {
+		if err := exec.Command(bin, "-k", "1", "-dir", dir, "-log", log, "-init", "3 parsecs").Run(); err == nil {
+			t.Error("-init '3 parsecs' accepted")
+		}
+	})
 }

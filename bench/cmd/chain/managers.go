@@ -240,7 +240,7 @@ func readLog(path string) (events, error) {
 
 // execFloor is the time from exec.Cmd.Start of chainsvc by this program to the daemon's "start"
 // line, the median over n runs: the part of an activation hop that is process creation and the
-// Go runtime's start, which no manager can save.
+// daemon's own start (dynamic linking, libc), which no manager can save.
 func execFloor(bin, dir string, n int) (time.Duration, error) {
 	log := filepath.Join(dir, "floor.log")
 	var ds []time.Duration
