@@ -42,7 +42,7 @@ func (l *Loader) finish(u *Unit) {
 	switch u.Type {
 	case TypeSocket:
 		if u.Socket != nil && socketHasNonAccept(u.Socket) {
-			svc := u.SocketService()
+			svc := l.realName(u.SocketService()) // Service= may name an alias
 			u.Unit.Before = appendUnique(u.Unit.Before, svc)
 			u.Triggers = appendUnique(u.Triggers, svc)
 		}
