@@ -204,7 +204,9 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   but the manager does not pass a named stored fd: output goes to flint's log as for journal.
 - RuntimeMaxSec=0 shows "0" as in systemd, which stops such a service as soon as it runs;
   flint's manager applies no limit for 0. WatchdogSec=infinity turns the watchdog on
-  (NotifyAccess=main, WATCHDOG_USEC= set to flint's largest duration) without ever firing.
+  (NotifyAccess=main) without ever firing, as in systemd, but the service gets
+  WATCHDOG_USEC=9223372036854775 (flint's largest duration) where systemd passes
+  18446744073709551615.
 `)
 	if len(difftest.OpenBugs) > 0 {
 		b.WriteString(`
