@@ -182,8 +182,12 @@ func (m *Manager) serviceEnv(u *Unit, ec *unit.ExecContext, cr *creds, p *execPa
 		if na != "" && na != "none" || u.cfg.Service.Type == unit.Notify || u.cfg.Service.Type == unit.NotifyReload {
 			env.set("NOTIFY_SOCKET", m.notify.Addr())
 		}
-		if u.cfg.Service.WatchdogSec > 0 && !p.control {
-			env.set("WATCHDOG_USEC", strconv.FormatInt(u.cfg.Service.WatchdogSec.Microseconds(), 10))
+		if wd := u.cfg.Service.WatchdogSec; wd > 0 && !p.control {
+			usec := strconv.FormatInt(wd.Microseconds(), 10)
+			if wd == unit.DurationInfinity {
+				usec = "18446744073709551615" // USEC_INFINITY, as systemd passes it
+			}
+			env.set("WATCHDOG_USEC", usec)
 		}
 	}
 	if p.control && p.mainPID > 0 {

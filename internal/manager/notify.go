@@ -235,7 +235,7 @@ func (m *Manager) armWatchdog(u *Unit) {
 		s.watchdog.Stop()
 		s.watchdog = nil
 	}
-	if d <= 0 || u.sub != "running" && u.sub != "start" && u.sub != "start-post" && u.sub != "reload" {
+	if d <= 0 || d == unit.DurationInfinity || u.sub != "running" && u.sub != "start" && u.sub != "start-post" && u.sub != "reload" {
 		return
 	}
 	g := s.wdGen

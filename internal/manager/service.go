@@ -365,8 +365,9 @@ func (m *Manager) svcEnterRunning(u *Unit) {
 	cfg := u.cfg.Service
 	m.disarmTimer(u)
 	if s.mainPID != 0 || cfg.Type == unit.Forking && s.mainPID != 0 {
-		if cfg.RuntimeMaxSec > 0 {
-			m.armTimer(u, cfg.RuntimeMaxSec, "runtime")
+		if cfg.RuntimeMaxSec != unit.DurationInfinity {
+			// RuntimeMaxSec=0 is a real limit (systemd 252 times the service out at once).
+			m.armTimer(u, max(cfg.RuntimeMaxSec, time.Nanosecond), "runtime")
 		}
 		m.armWatchdog(u)
 		m.consolef("[  OK  ] Started %s.", describe(u))

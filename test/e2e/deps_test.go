@@ -184,3 +184,29 @@ func TestTransactionErrors(t *testing.T) {
 		t.Errorf("c.service is %q", o)
 	}
 }
+
+// TestRuntimeMaxSec: a running service is stopped with Result=timeout when it reaches
+// RuntimeMaxSec= (0 is a limit of zero, as in systemd 252), and left alone without one.
+func TestRuntimeMaxSec(t *testing.T) {
+	units := writeUnits(t, map[string]string{
+		"zero.service":  "[Unit]\nDescription=zero\n[Service]\nRuntimeMaxSec=0\nExecStart=/bin/sleep 60\n",
+		"short.service": "[Unit]\nDescription=short\n[Service]\nRuntimeMaxSec=300ms\nExecStart=/bin/sleep 60\n",
+		"none.service":  "[Unit]\nDescription=none\n[Service]\nExecStart=/bin/sleep 60\n",
+	})
+	m := startManager(t, units)
+	for _, u := range []string{"zero.service", "short.service", "none.service"} {
+		m.flint("start", "--no-block", u)
+	}
+	for _, u := range []string{"zero.service", "short.service"} {
+		if !waitFor(10*time.Second, func() bool {
+			out, _ := m.flint("show", u, "-p", "ActiveState,Result")
+			return strings.Contains(out, "ActiveState=failed\n") && strings.Contains(out, "Result=timeout\n")
+		}) {
+			out, _ := m.flint("show", u, "-p", "ActiveState,Result")
+			t.Errorf("%s: %s, want failed/timeout", u, out)
+		}
+	}
+	if out, _ := m.flint("is-active", "none.service"); strings.TrimSpace(out) != "active" {
+		t.Errorf("none.service is %q", out)
+	}
+}
