@@ -141,15 +141,28 @@ func TestSplitHops(t *testing.T) {
 // TestChainsvc builds the C daemon and runs a chain of three: 1 and 2 open their own sockets
 // (-listen, as in A), 3 is handed its listening socket as fd 3 (as by a manager, B and C), and a
 // client asks 3, whose answer needs 2's, which needs 1's. A service without a socket fails.
+// Both builds are run: with libsystemd, and static with sd_listen_fds/sd_notify written out.
 func TestChainsvc(t *testing.T) {
 	if _, err := exec.LookPath("gcc"); err != nil {
 		t.Skip("no gcc")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "chainsvc")
-	if out, err := exec.Command("gcc", "-O2", "-Wall", "-Werror", "-o", bin, "testdata/chainsvc.c", "-lsystemd").CombinedOutput(); err != nil {
-		t.Skipf("cannot build testdata/chainsvc.c (libsystemd-dev?): %v: %s", err, out)
+	for _, tc := range []struct{ name, flags string }{
+		{"libsystemd", "-lsystemd"},
+		{"static", "-static -DCHAINSVC_NO_LIBSYSTEMD"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			bin := filepath.Join(dir, "chainsvc")
+			args := append([]string{"-O2", "-Wall", "-Werror", "-o", bin, "testdata/chainsvc.c"}, strings.Fields(tc.flags)...)
+			if out, err := exec.Command("gcc", args...).CombinedOutput(); err != nil {
+				t.Skipf("cannot build testdata/chainsvc.c %s (libsystemd-dev? static libc?): %v: %s", tc.flags, err, out)
+			}
+			testChain(t, dir, bin)
+		})
 	}
+}
+
+func testChain(t *testing.T, dir, bin string) {
 	log := filepath.Join(dir, "events.log")
 	start := func(cmd *exec.Cmd) {
 		t.Helper()

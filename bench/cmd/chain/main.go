@@ -38,6 +38,7 @@ func main() {
 	variants := flag.String("variants", "A,B,C", "variants to run")
 	managers := flag.String("managers", "flint,systemd", "managers to run: flint, systemd")
 	flintPath := flag.String("flint", "", "flint binary (default: go build ./cmd/flint)")
+	static := flag.Bool("static", false, "build chainsvc statically without libsystemd (sd_listen_fds and sd_notify written out): no dynamic loader in a hop")
 	script := flag.String("systemd-ns", "scripts/systemd-ns", "script that boots systemd in private namespaces")
 	flag.Parse()
 	if os.Getuid() != 0 {
@@ -51,7 +52,7 @@ func main() {
 	}
 	defer os.RemoveAll(work)
 	b := &bench{work: work, init: *initTime, script: *script, flint: *flintPath,
-		chainsvc: filepath.Join(work, "chainsvc")}
+		chainsvc: filepath.Join(work, "chainsvc"), static: *static}
 	if err := b.build(); err != nil {
 		fmt.Fprintln(os.Stderr, "chain:", err)
 		os.RemoveAll(work)
@@ -105,13 +106,17 @@ func splitList(s string) []string {
 type bench struct {
 	work, script, flint, chainsvc string
 	init                          time.Duration
+	static                        bool // chainsvc without libsystemd, statically linked
 }
 
 func (b *bench) build() error {
 	// The daemon is C (the protocol of test/e2e/testdata/chainsvc): a Go daemon's runtime
 	// start-up made up most of each activation hop.
-	if out, err := exec.Command("gcc", "-O2", "-Wall", "-o", b.chainsvc,
-		"bench/cmd/chain/testdata/chainsvc.c", "-lsystemd").CombinedOutput(); err != nil {
+	args := []string{"-O2", "-Wall", "-o", b.chainsvc, "bench/cmd/chain/testdata/chainsvc.c", "-lsystemd"}
+	if b.static {
+		args = []string{"-O2", "-Wall", "-static", "-DCHAINSVC_NO_LIBSYSTEMD", "-o", b.chainsvc, "bench/cmd/chain/testdata/chainsvc.c"}
+	}
+	if out, err := exec.Command("gcc", args...).CombinedOutput(); err != nil {
 		return fmt.Errorf("build chainsvc (run from the repository root; needs gcc and libsystemd-dev): %v: %s", err, out)
 	}
 	if b.flint == "" {

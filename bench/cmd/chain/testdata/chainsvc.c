@@ -11,16 +11,21 @@
  * "ready K <unix-ns>" is logged once it can serve.
  *
  * Build: gcc -O2 -o chainsvc chainsvc.c -lsystemd
+ * or, without libsystemd and its loader cost (the same protocol, sd_listen_fds and sd_notify
+ * written out): gcc -O2 -static -DCHAINSVC_NO_LIBSYSTEMD -o chainsvc chainsvc.c
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#ifndef CHAINSVC_NO_LIBSYSTEMD
 #include <systemd/sd-daemon.h>
+#endif
 #include <time.h>
 #include <unistd.h>
 
@@ -62,6 +67,45 @@ bad:
 	fprintf(stderr, "chainsvc: bad -init %s\n", s);
 	exit(2);
 }
+
+#ifdef CHAINSVC_NO_LIBSYSTEMD
+#define SD_LISTEN_FDS_START 3
+
+/* sd_listen_fds(1) as documented in sd_listen_fds(3): LISTEN_PID must be our pid. */
+static int sd_listen_fds(int unset) {
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	int n = 0;
+	if (pid && fds && strtol(pid, NULL, 10) == (long)getpid())
+		n = atoi(fds);
+	if (unset) {
+		unsetenv("LISTEN_PID");
+		unsetenv("LISTEN_FDS");
+		unsetenv("LISTEN_FDNAMES");
+	}
+	for (int fd = SD_LISTEN_FDS_START; fd < SD_LISTEN_FDS_START + n; fd++)
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+	return n;
+}
+
+/* sd_notify as documented in sd_notify(3): one datagram to $NOTIFY_SOCKET ('@' = abstract). */
+static int sd_notify(int unset, const char *state) {
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	(void)unset;
+	if (!path || !*path || strlen(path) >= sizeof sa.sun_path)
+		return 0;
+	memcpy(sa.sun_path, path, strlen(path));
+	if (sa.sun_path[0] == '@')
+		sa.sun_path[0] = 0;
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	int r = sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa,
+	               offsetof(struct sockaddr_un, sun_path) + strlen(path));
+	close(fd);
+	return r < 0 ? -errno : 1;
+}
+#endif
 
 static void sock_path(struct sockaddr_un *sa, int i) {
 	memset(sa, 0, sizeof *sa);
