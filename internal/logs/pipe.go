@@ -6,15 +6,26 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 )
 
 // stream is one pipe's reader.
 type stream struct {
 	unit, name string
 	pid        atomic.Int64
+	// known is closed once the PID is known (at Pipe, by SetPID, or after pidWait): the first
+	// line a child writes right after its exec waits for it, so that it carries the PID.
+	known     chan struct{}
+	knownOnce sync.Once
 }
+
+// pidWait bounds how long a line waits for SetPID (a caller that never calls it).
+const pidWait = 200 * time.Millisecond
+
+func (st *stream) markKnown() { st.knownOnce.Do(func() { close(st.known) }) }
 
 // Pipe returns the write end of a new pipe whose lines are stored for unit, with Stream set to
 // stream ("stdout" or "stderr") and PID to pid (0 if not known yet: see SetPID). Hand the write
@@ -35,8 +46,11 @@ func (s *Store) Pipe(unit, streamName string, pid int) (*os.File, error) {
 	}
 	r := os.NewFile(uintptr(p[0]), unit+" "+streamName+" (read)")
 	w := os.NewFile(uintptr(p[1]), unit+" "+streamName)
-	st := &stream{unit: unit, name: streamName}
+	st := &stream{unit: unit, name: streamName, known: make(chan struct{})}
 	st.pid.Store(int64(pid))
+	if pid != 0 {
+		st.markKnown()
+	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -60,6 +74,7 @@ func (s *Store) SetPID(w *os.File, pid int) {
 	s.mu.Unlock()
 	if st != nil {
 		st.pid.Store(int64(pid))
+		st.markKnown()
 	}
 }
 
@@ -100,6 +115,17 @@ func (s *Store) read(r, w *os.File, st *stream) {
 }
 
 func (s *Store) store(st *stream, b []byte) {
+	select {
+	case <-st.known:
+	default:
+		t := time.NewTimer(pidWait)
+		select {
+		case <-st.known:
+		case <-t.C:
+			st.markKnown()
+		}
+		t.Stop()
+	}
 	prio, text := ParsePriority(b, PriorityInfo)
 	s.Append(Line{Unit: st.unit, Stream: st.name, PID: int(st.pid.Load()), Priority: prio, Text: string(text)})
 }
