@@ -184,6 +184,8 @@ func TestConcurrentAppendQueryFollow(t *testing.T) {
 	for g := 0; g < 8; g++ {
 		wg.Add(3)
 		unit := fmt.Sprintf("u%d.service", g%3)
+		// Subscribe before any line is appended: a follower only sees lines after Follow.
+		ch, cancel := s.Follow([]string{unit})
 		go func() {
 			defer wg.Done()
 			for i := 0; i < 500; i++ {
@@ -200,7 +202,6 @@ func TestConcurrentAppendQueryFollow(t *testing.T) {
 		}()
 		go func() {
 			defer wg.Done()
-			ch, cancel := s.Follow([]string{unit})
 			for i := 0; i < 10; i++ {
 				<-ch
 			}
