@@ -222,6 +222,11 @@ func (m *Manager) reap() {
 		var ws syscall.WaitStatus
 		pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
 		if pid <= 0 || err != nil {
+			if m.shuttingDown {
+				// The last process of a stopped unit may go after its state change (a control
+				// command killed by a stop): shutdown completes here then.
+				m.checkShutdownDone()
+			}
 			return
 		}
 		p, ok := m.procs[pid]

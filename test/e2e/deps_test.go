@@ -210,3 +210,24 @@ func TestRuntimeMaxSec(t *testing.T) {
 		t.Errorf("none.service is %q", out)
 	}
 }
+
+// TestShutdownDuringStartPost: SIGTERM while a socket's ExecStartPost= hangs stops the socket,
+// kills the command, and flint exits 0 (the last reap completes the shutdown).
+func TestShutdownDuringStartPost(t *testing.T) {
+	dir := t.TempDir()
+	units := writeUnits(t, map[string]string{
+		"h.socket":  "[Unit]\nDescription=h\n[Socket]\nListenStream=" + filepath.Join(dir, "h.sk") + "\nExecStartPost=/bin/sleep 1000\n",
+		"h.service": "[Service]\nExecStart=/bin/cat\n",
+	})
+	wantedBy(t, units, "sockets.target", "h.socket")
+	m := startManager(t, units)
+	if !waitFor(5*time.Second, func() bool {
+		out, _ := m.flint("show", "h.socket", "-p", "SubState", "--value")
+		return strings.TrimSpace(out) == "start-post"
+	}) {
+		t.Fatal("h.socket never reached start-post")
+	}
+	if code := m.terminate(); code != 0 {
+		t.Fatalf("flint run exited %d", code)
+	}
+}
