@@ -182,10 +182,13 @@ Other accepted differences in what flint shows:
 
 Beyond the unit files, where flint's service manager behaves otherwise than systemd 252:
 
-- No cgroups. KillMode=control-group (and mixed) finds a service's processes by its session
-  and process group, flint being the child subreaper (so double-forking daemons are
-  reparented to it); a process that moves to another session and process group is no longer
-  found. Slices and the resource-control directives are not applied.
+- No cgroups. KillMode=control-group (and mixed) finds a service's processes by their
+  sessions, their descendants by parent pid, and the orphans reparented to flint (the child
+  subreaper) that carry the unit's INVOCATION_ID; a daemon that leaves its session and clears
+  its environment after its parent died is not found. Slices and the resource-control
+  directives are not applied.
+- Timer, path and automount units are not run: a start job on one fails as "unsupported".
+  Slices, scopes, mounts, swaps and devices are not managed and count as active when started.
 - Condition*= and Assert*= checks for Capability, Security, ControlGroupController,
   KernelVersion, CPUs, Memory, OSRelease, CPUFeature, Credential, the *Pressure= checks and
   Firmware are treated as met, ACPower= as met and NeedsUpdate= as not; the others (paths,
@@ -202,11 +205,6 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
 - systemd-tmpfiles snippets (tmpfiles.d) are not applied (see above).
 - StandardInput=/StandardOutput=/StandardError=fd and fd:NAME parse and show as in systemd,
   but the manager does not pass a named stored fd: output goes to flint's log as for journal.
-- RuntimeMaxSec=0 shows "0" as in systemd, which stops such a service as soon as it runs;
-  flint's manager applies no limit for 0. WatchdogSec=infinity turns the watchdog on
-  (NotifyAccess=main) without ever firing, as in systemd, but the service gets
-  WATCHDOG_USEC=9223372036854775 (flint's largest duration) where systemd passes
-  18446744073709551615.
 `)
 	if len(difftest.OpenBugs) > 0 {
 		b.WriteString(`
