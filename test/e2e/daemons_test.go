@@ -15,7 +15,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -234,49 +233,13 @@ func (d realDaemon) start(t *testing.T) *daemonRun {
 	return r
 }
 
-// startFlintRun is startManager with extra global flags (--user) and an environment.
+// startFlintRun is startManager with extra global flags (--user) and an environment. The
+// notify socket goes next to the control socket: daemons that drop privileges before READY=1
+// (rpcbind runs as _rpc) must reach it, as they reach /run/flint/notify, so its directories
+// are made 0755.
 func startFlintRun(t *testing.T, units string, global, env []string) *manager {
 	t.Helper()
-	m := &manager{t: t, units: units, control: filepath.Join(t.TempDir(), "control.sock"),
-		out: &syncBuffer{}, done: make(chan struct{})}
-	// The notify socket goes next to the control socket: daemons that drop privileges before
-	// READY=1 (rpcbind runs as _rpc) must reach it, as they reach /run/flint/notify.
-	for _, d := range []string{filepath.Dir(m.control), filepath.Dir(filepath.Dir(m.control))} {
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	m.cmd = exec.Command(flintBin, append(global, "run", "--units", units, "--control", m.control)...)
-	if env != nil {
-		m.cmd.Env = env
-	}
-	m.cmd.Stdout, m.cmd.Stderr = m.out, m.out
-	m.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := m.cmd.Start(); err != nil {
-		t.Fatalf("start flint run: %v", err)
-	}
-	go func() {
-		m.err = m.cmd.Wait()
-		close(m.done)
-	}()
-	t.Cleanup(func() {
-		if !m.exited() {
-			m.cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-m.done:
-			case <-time.After(15 * time.Second):
-				m.cmd.Process.Kill()
-				<-m.done
-			}
-		}
-		if t.Failed() {
-			t.Logf("flint run output:\n%s", m.out.String())
-		}
-	})
-	if !waitFor(10*time.Second, func() bool { return m.exited() || isSocket(m.control) }) || m.exited() {
-		t.Fatalf("flint run: no control socket %s (exited: %v):\n%s", m.control, m.exited(), m.out.String())
-	}
-	return m
+	return launchManager(t, units, launchOptions{global: global, env: env, openDirs: true, stopWait: 15 * time.Second})
 }
 
 // client runs a daemon's client program (15s limit) and returns its combined output and exit

@@ -112,6 +112,20 @@ type manager struct {
 // stopped it itself.
 func startManager(t *testing.T, units string) *manager {
 	t.Helper()
+	return launchManager(t, units, launchOptions{stopWait: 10 * time.Second})
+}
+
+// launchOptions vary how launchManager starts `flint run`.
+type launchOptions struct {
+	global   []string      // global flags before "run" (--user)
+	env      []string      // the manager's environment; nil = the test's
+	openDirs bool          // make the control socket's directories 0755 (see startFlintRun)
+	stopWait time.Duration // SIGTERM to SIGKILL at cleanup
+}
+
+// launchManager starts `flint run` and waits for its control socket; see startManager.
+func launchManager(t *testing.T, units string, o launchOptions) *manager {
+	t.Helper()
 	m := &manager{
 		t:       t,
 		units:   units,
@@ -119,7 +133,17 @@ func startManager(t *testing.T, units string) *manager {
 		out:     &syncBuffer{},
 		done:    make(chan struct{}),
 	}
-	m.cmd = exec.Command(flintBin, "run", "--units", units, "--control", m.control)
+	if o.openDirs {
+		for _, d := range []string{filepath.Dir(m.control), filepath.Dir(filepath.Dir(m.control))} {
+			if err := os.Chmod(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	m.cmd = exec.Command(flintBin, append(o.global, "run", "--units", units, "--control", m.control)...)
+	if o.env != nil {
+		m.cmd.Env = o.env
+	}
 	m.cmd.Stdout = m.out
 	m.cmd.Stderr = m.out
 	// Own process group, so that a stray service cannot outlive the test through it.
@@ -136,7 +160,7 @@ func startManager(t *testing.T, units string) *manager {
 			m.cmd.Process.Signal(syscall.SIGTERM)
 			select {
 			case <-m.done:
-			case <-time.After(10 * time.Second):
+			case <-time.After(o.stopWait):
 				m.cmd.Process.Kill()
 				<-m.done
 			}
@@ -150,7 +174,7 @@ func startManager(t *testing.T, units string) *manager {
 		if m.exited() {
 			t.Fatalf("flint run exited early (%v):\n%s", m.err, m.out.String())
 		}
-		if fi, err := os.Stat(m.control); err == nil && fi.Mode()&os.ModeSocket != 0 {
+		if isSocket(m.control) {
 			return m
 		}
 		if time.Now().After(deadline) {
