@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -150,36 +149,7 @@ func TestDaemonReloadKeepsSockets(t *testing.T) {
 // mask, enable and link write).
 func startManagerDirs(t *testing.T, dirs ...string) *manager {
 	t.Helper()
-	m := &manager{t: t, units: dirs[0], control: filepath.Join(t.TempDir(), "control.sock"), out: &syncBuffer{}, done: make(chan struct{})}
-	args := []string{"run", "--control", m.control}
-	for _, d := range dirs {
-		args = append(args, "--units", d)
-	}
-	m.cmd = exec.Command(flintBin, args...)
-	m.cmd.Stdout, m.cmd.Stderr = m.out, m.out
-	m.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := m.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { m.err = m.cmd.Wait(); close(m.done) }()
-	t.Cleanup(func() {
-		if !m.exited() {
-			m.cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-m.done:
-			case <-time.After(10 * time.Second):
-				m.cmd.Process.Kill()
-				<-m.done
-			}
-		}
-		if t.Failed() {
-			t.Logf("flint run output:\n%s", m.out.String())
-		}
-	})
-	if !waitFor(10*time.Second, func() bool { return isSocket(m.control) || m.exited() }) || m.exited() {
-		t.Fatalf("flint run did not come up:\n%s", m.out.String())
-	}
-	return m
+	return launchManager(t, dirs[0], launchOptions{more: dirs[1:], stopWait: 10 * time.Second})
 }
 
 // TestMaskWhileRunning: mask + daemon-reload on a running service: it keeps running but shows

@@ -118,6 +118,7 @@ func startManager(t *testing.T, units string) *manager {
 // launchOptions vary how launchManager starts `flint run`.
 type launchOptions struct {
 	global   []string      // global flags before "run" (--user)
+	more     []string      // further unit directories, after the first (--units each)
 	env      []string      // the manager's environment; nil = the test's
 	openDirs bool          // make the control socket's directories 0755 (see startFlintRun)
 	stopWait time.Duration // SIGTERM to SIGKILL at cleanup
@@ -140,7 +141,11 @@ func launchManager(t *testing.T, units string, o launchOptions) *manager {
 			}
 		}
 	}
-	m.cmd = exec.Command(flintBin, append(o.global, "run", "--units", units, "--control", m.control)...)
+	args := append(append([]string(nil), o.global...), "run", "--units", units, "--control", m.control)
+	for _, d := range o.more {
+		args = append(args, "--units", d)
+	}
+	m.cmd = exec.Command(flintBin, args...)
 	if o.env != nil {
 		m.cmd.Env = o.env
 	}
