@@ -325,28 +325,12 @@ func symlinksEquivalent(link, dest, target string) bool {
 	return err1 == nil && err2 == nil && os.SameFile(a, b) && filepath.Base(dest) == filepath.Base(target)
 }
 
-// standardTargets are the targets of systemd.special(7) that flint's manager provides built
-// in when the unit path lacks them (internal/manager's builtinTargets; keep in sync).
-var standardTargets = map[string]bool{
-	"default.target": true, "multi-user.target": true, "basic.target": true, "sysinit.target": true,
-	"sockets.target": true, "timers.target": true, "paths.target": true, "slices.target": true,
-	"local-fs.target": true, "remote-fs.target": true, "swap.target": true, "network.target": true,
-	"network-pre.target": true, "network-online.target": true, "nss-lookup.target": true,
-	"nss-user-lookup.target": true, "time-sync.target": true, "time-set.target": true,
-	"getty.target": true, "graphical.target": true, "rescue.target": true, "emergency.target": true,
-	"shutdown.target": true, "final.target": true, "rpcbind.target": true, "remote-fs-pre.target": true,
-	"local-fs-pre.target": true, "cryptsetup.target": true, "user.target": true,
-}
-
-// IsStandardTarget reports whether name is one of the standard targets of
-// systemd.special(7) that flint provides even when no unit file defines it.
-func IsStandardTarget(name string) bool { return standardTargets[name] }
 
 // unitExists is install.c's unit_file_exists: name (or its template) is in the search path.
 // With --units directories the standard targets flint provides built in also exist, so
 // `flint --units DIR enable foo.socket` does not warn about sockets.target.
 func (in *installer) unitExists(name string) bool {
-	if in.l.dirs != nil && standardTargets[name] {
+	if in.l.dirs != nil && IsStandardTarget(name) {
 		return true
 	}
 	if _, ok := in.search(name); ok {

@@ -668,7 +668,7 @@ func (m *Manager) daemonReload() {
 		}
 		cfg := m.loader.Load(u.Name)
 		if cfg.LoadState == unit.NotFound {
-			if b := builtinTarget(u.Name, m.loader); b != nil {
+			if b := m.loader.BuiltinTarget(u.Name); b != nil {
 				cfg = b
 			} else if !isInactiveOrFailed(u.activeState()) {
 				continue // keep what runs

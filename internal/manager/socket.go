@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"syscall"
 	"time"
 
@@ -328,22 +327,22 @@ func (m *Manager) acceptConnections(u *Unit, idx int) {
 // startInstance creates the per-connection service instance foo@<n>-<local>-<remote>.service.
 func (m *Manager) startInstance(u *Unit, c *listen.Conn) {
 	s := u.sock
-	tmpl := u.cfg.SocketService() // foo@.service
-	at := strings.IndexByte(tmpl, '@')
-	if at < 0 {
-		c.File.Close()
-		m.logUnit(u, "Accept=yes needs a template service, %s is not one", tmpl)
-		return
-	}
 	inst := listen.InstanceName(s.nAccepted, c)
-	name := tmpl[:at+1] + inst + tmpl[at+1:]
 	s.nAccepted++
-	iu := m.load(name)
-	if !iu.loaded() {
+	// The loader gives the instance After=/TriggeredBy= its socket and does not cache it
+	// (one per connection); collectInstance forgets it here.
+	cfg, err := m.loader.AcceptInstance(u.cfg, inst)
+	if err != nil {
 		c.File.Close()
-		m.logUnit(u, "Failed to load %s: %s", name, iu.cfg.LoadError)
+		m.logUnit(u, "Accept=yes: %v", err)
 		return
 	}
+	if cfg.LoadState != unit.Loaded {
+		c.File.Close()
+		m.logUnit(u, "Failed to load %s: %s", cfg.Name, cfg.LoadError)
+		return
+	}
+	iu := m.register(cfg.Name, cfg)
 	s.nConnections++
 	if c.SourceKey != "" {
 		if s.perSource == nil {
@@ -352,9 +351,6 @@ func (m *Manager) startInstance(u *Unit, c *listen.Conn) {
 		s.perSource[c.SourceKey]++
 	}
 	iu.svc.instanceOf = u
-	// As systemd's socket_enter_running(): the instance is triggered by the socket (status
-	// shows TriggeredBy:).
-	iu.cfg.TriggeredBy = appendUnique(iu.cfg.TriggeredBy, u.Name)
 	iu.svc.conn = c
 	iu.svc.triggeredBy = u.Name
 	iu.transient = true

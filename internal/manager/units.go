@@ -1,10 +1,7 @@
 package manager
 
 import (
-	"os"
-	"path/filepath"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/flint-init/flint/unit"
@@ -62,7 +59,7 @@ func (m *Manager) load(name string) *Unit {
 	}
 	cfg := m.loader.Load(name)
 	if cfg.LoadState == unit.NotFound {
-		if b := builtinTarget(name, m.loader); b != nil {
+		if b := m.loader.BuiltinTarget(name); b != nil {
 			cfg = b
 		}
 	}
@@ -72,6 +69,11 @@ func (m *Manager) load(name string) *Unit {
 			return u
 		}
 	}
+	return m.register(name, cfg)
+}
+
+// register adds a loaded configuration to the registry under name and all its names.
+func (m *Manager) register(name string, cfg *unit.Unit) *Unit {
 	u := &Unit{Name: name, cfg: cfg, sub: "dead", result: "success"}
 	if cfg.Name != "" {
 		u.Name = cfg.Name
@@ -272,102 +274,6 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// builtinTargets are the standard targets of systemd.special(7) that flint provides when the
-// unit directories lack them (a container, a --units directory): their own dependencies are
-// those systemd ships; .wants/ and .requires/ directories in the unit path still apply.
-var builtinTargets = map[string]struct {
-	desc                      string
-	requires, wants, after    []string
-	conflicts, before         []string
-	defaultDeps, allowIsolate bool
-}{
-	"default.target":         {desc: "Default", requires: []string{"multi-user.target"}, after: []string{"multi-user.target"}},
-	"multi-user.target":      {desc: "Multi-User System", requires: []string{"basic.target"}, after: []string{"basic.target"}, conflicts: []string{"rescue.target"}},
-	"basic.target":           {desc: "Basic System", requires: []string{"sysinit.target"}, wants: []string{"sockets.target", "timers.target", "paths.target", "slices.target"}, after: []string{"sysinit.target", "sockets.target", "paths.target", "slices.target"}},
-	"sysinit.target":         {desc: "System Initialization", wants: []string{"local-fs.target", "swap.target"}, after: []string{"local-fs.target", "swap.target"}},
-	"sockets.target":         {desc: "Socket Units"},
-	"timers.target":          {desc: "Timer Units"},
-	"paths.target":           {desc: "Path Units"},
-	"slices.target":          {desc: "Slice Units"},
-	"local-fs.target":        {desc: "Local File Systems"},
-	"remote-fs.target":       {desc: "Remote File Systems"},
-	"swap.target":            {desc: "Swaps"},
-	"network.target":         {desc: "Network"},
-	"network-pre.target":     {desc: "Preparation for Network"},
-	"network-online.target":  {desc: "Network is Online", after: []string{"network.target"}},
-	"nss-lookup.target":      {desc: "Host and Network Name Lookups"},
-	"nss-user-lookup.target": {desc: "User and Group Name Lookups"},
-	"time-sync.target":       {desc: "System Time Synchronized"},
-	"time-set.target":        {desc: "System Time Set"},
-	"getty.target":           {desc: "Login Prompts"},
-	"graphical.target":       {desc: "Graphical Interface", requires: []string{"multi-user.target"}, after: []string{"multi-user.target"}},
-	"rescue.target":          {desc: "Rescue Mode"},
-	"emergency.target":       {desc: "Emergency Mode"},
-	"shutdown.target":        {desc: "System Shutdown"},
-	"final.target":           {desc: "Late Shutdown Services"},
-	"rpcbind.target":         {desc: "RPC Port Mapper"},
-	"remote-fs-pre.target":   {desc: "Preparation for Remote File Systems"},
-	"local-fs-pre.target":    {desc: "Preparation for Local File Systems"},
-	"cryptsetup.target":      {desc: "Local Encrypted Volumes"},
-	"user.target":            {desc: "User units"},
-}
-
-// builtinTarget synthesises a standard target that the unit path lacks.
-func builtinTarget(name string, l *unit.Loader) *unit.Unit {
-	b, ok := builtinTargets[name]
-	if !ok {
-		return nil
-	}
-	u := &unit.Unit{
-		Name:      name,
-		Type:      unit.TypeTarget,
-		Names:     []string{name},
-		Prefix:    strings.TrimSuffix(name, ".target"),
-		LoadState: unit.Loaded,
-		Target:    &unit.TargetSection{},
-	}
-	u.Unit.Description = b.desc
-	u.Unit.DefaultDependencies = false
-	u.Unit.Requires = append([]string(nil), b.requires...)
-	u.Unit.Wants = append([]string(nil), b.wants...)
-	u.Unit.After = append([]string(nil), b.after...)
-	u.Unit.Conflicts = append([]string(nil), b.conflicts...)
-	u.Unit.StartLimitInterval = 10 * time.Second
-	u.Unit.StartLimitBurst = 5
-	if name != "shutdown.target" && name != "final.target" {
-		u.Unit.Conflicts = append(u.Unit.Conflicts, "shutdown.target")
-		u.Unit.Before = append(u.Unit.Before, "shutdown.target")
-	}
-	// .wants/ and .requires/ directories of the unit path still apply.
-	for _, dir := range l.Paths() {
-		for _, kind := range []string{"wants", "requires"} {
-			ents, err := os.ReadDir(filepath.Join(dir, name+"."+kind))
-			if err != nil {
-				continue
-			}
-			for _, e := range ents {
-				if kind == "wants" {
-					u.Unit.Wants = appendUnique(u.Unit.Wants, e.Name())
-				} else {
-					u.Unit.Requires = appendUnique(u.Unit.Requires, e.Name())
-				}
-			}
-		}
-	}
-	// A target is ordered after the units it wants (target_add_default_dependencies).
-	for _, n := range append(append([]string(nil), u.Unit.Wants...), u.Unit.Requires...) {
-		u.Unit.After = appendUnique(u.Unit.After, n)
-	}
-	return u
-}
-
-func appendUnique(list []string, s string) []string {
-	if contains(list, s) {
-		return list
-	}
-	return append(list, s)
 }
 
 // orderIndex holds the reverse ordering edges: before[u] are the loaded units that declare
