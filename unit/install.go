@@ -325,7 +325,6 @@ func symlinksEquivalent(link, dest, target string) bool {
 	return err1 == nil && err2 == nil && os.SameFile(a, b) && filepath.Base(dest) == filepath.Base(target)
 }
 
-
 // unitExists is install.c's unit_file_exists: name (or its template) is in the search path.
 // With --units directories the standard targets flint provides built in also exist, so
 // `flint --units DIR enable foo.socket` does not warn about sockets.target.
