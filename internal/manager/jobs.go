@@ -1,7 +1,6 @@
 package manager
 
 import (
-	"fmt"
 	"sort"
 	"time"
 )
@@ -267,7 +266,7 @@ func (m *Manager) jobCheck(u *Unit) {
 			m.finishJob(j, "done")
 		case st == Failed:
 			m.finishJob(j, "failed")
-		case st == Inactive && u.sub == "dead" && !u.starting():
+		case st == Inactive && u.sub == "dead":
 			// A oneshot without RemainAfterExit that succeeded, or a failed condition.
 			if u.result == "success" {
 				m.finishJob(j, "done")
@@ -330,33 +329,9 @@ func (m *Manager) finishJob(j *job, result string) {
 	}
 }
 
-func (m *Manager) failJob(j *job, result string) { m.finishJob(j, result) }
-
 func describe(u *Unit) string {
 	if u.cfg.Unit.Description != "" {
 		return u.cfg.Unit.Description
 	}
 	return u.Name
-}
-
-// jobError formats systemctl's message for a failed job.
-func jobError(u *Unit, typ, result string) string {
-	verb := map[string]string{"start": "start", "stop": "stop", "restart": "restart", "reload": "reload"}[typ]
-	if verb == "" {
-		verb = typ
-	}
-	switch result {
-	case "dependency":
-		return fmt.Sprintf("A dependency job for %s failed. See 'flint logs' for details.", u.Name)
-	case "canceled":
-		return fmt.Sprintf("Job for %s canceled.", u.Name)
-	case "invalid":
-		return fmt.Sprintf("Unit %s not found.", u.Name)
-	}
-	kind := "service"
-	if u.cfg.Type != "" {
-		kind = string(u.cfg.Type)
-	}
-	_ = kind
-	return fmt.Sprintf("Job for %s failed.\nSee \"flint status %s\" and \"flint logs -u %s\" for details.", u.Name, u.Name, u.Name)
 }

@@ -54,8 +54,6 @@ type storedFD struct {
 	f    *os.File
 }
 
-func (u *Unit) starting() bool { return false }
-
 // unitStart dispatches to the unit type's state machine.
 func (m *Manager) unitStart(u *Unit) {
 	if !m.checkConditions(u) {
@@ -364,7 +362,7 @@ func (m *Manager) svcEnterRunning(u *Unit) {
 	s := u.svc
 	cfg := u.cfg.Service
 	m.disarmTimer(u)
-	if s.mainPID != 0 || cfg.Type == unit.Forking && s.mainPID != 0 {
+	if s.mainPID != 0 {
 		if cfg.RuntimeMaxSec != unit.DurationInfinity {
 			// RuntimeMaxSec=0 is a real limit (systemd 252 times the service out at once).
 			m.armTimer(u, max(cfg.RuntimeMaxSec, time.Nanosecond), "runtime")

@@ -105,7 +105,7 @@ func (tx *transaction) add(u *Unit, typ string, by *txJob, essential bool) (*txJ
 			case !essential && (j.essential || j.anchor):
 				return nil, nil
 			case !j.essential && !j.anchor:
-				tx.delete(j)
+				j.deleted = true
 				delete(tx.jobs, u)
 			default:
 				return nil, fmt.Errorf("Transaction contains conflicting jobs '%s' and '%s' for %s. Probably contradicting requirement dependencies configured.", j.typ, typ, u.Name)
@@ -126,10 +126,6 @@ func (tx *transaction) add(u *Unit, typ string, by *txJob, essential bool) (*txJ
 	tx.jobs[u] = j
 	tx.order = append(tx.order, j)
 	return j, tx.addDependencies(j)
-}
-
-func (tx *transaction) delete(j *txJob) {
-	j.deleted = true
 }
 
 // addDependencies pulls in the jobs j implies.
@@ -247,11 +243,6 @@ func (tx *transaction) collectGarbage() {
 			}
 		}
 	}
-}
-
-// orderedAfter reports whether a is ordered after b (a.After=b or b.Before=a).
-func orderedAfter(a, b *Unit) bool {
-	return contains(a.cfg.Unit.After, b.Name) || contains(b.cfg.Unit.Before, a.Name)
 }
 
 // breakCycles finds ordering cycles among the transaction's jobs and deletes a non-essential
