@@ -120,3 +120,6 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-20s %s\n", n, verbs[n].summary)
 	}
 }
+
+// newLoader returns a unit loader for the options' scope and unit directories.
+func newLoader(g *globals) *unit.Loader { return unit.NewLoader(g.scope(), g.units) }

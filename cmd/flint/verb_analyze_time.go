@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/flint-init/flint/client"
-	"github.com/flint-init/flint/unit"
 )
 
 func init() {
@@ -407,6 +406,3 @@ func runDot(g *globals, args []string) int {
 	fmt.Fprintln(os.Stderr, "                 green     = After")
 	return 0
 }
-
-// newLoader returns a unit loader for the options' scope and unit directories.
-func newLoader(g *globals) *unit.Loader { return unit.NewLoader(g.scope(), g.units) }

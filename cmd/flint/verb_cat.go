@@ -34,7 +34,7 @@ func runCat(g *globals, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "Too few arguments.")
 		return 1
 	}
-	l := unit.NewLoader(g.scope(), g.units)
+	l := newLoader(g)
 	rc := 0
 	first := true
 	for _, n := range names {

@@ -72,7 +72,7 @@ func runInstallVerb(g *globals, op string, args []string, stdout, stderr io.Writ
 		fmt.Fprintln(stderr, "Too few arguments.")
 		return 1
 	}
-	l := unit.NewLoader(g.scope(), g.units)
+	l := newLoader(g)
 	var changes []unit.Change
 	var err error
 	switch op {

@@ -39,7 +39,7 @@ func runIsEnabled(g *globals, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "Too few arguments.")
 		return 1
 	}
-	l := unit.NewLoader(g.scope(), g.units)
+	l := newLoader(g)
 	ok := false
 	for _, n := range names {
 		st, err := unit.IsEnabled(l, n)

@@ -117,7 +117,7 @@ func runShow(g *globals, args []string) int {
 
 // showUnits prints the properties of o.units, separated by empty lines as systemctl does.
 func showUnits(w io.Writer, g *globals, o *showOptions) {
-	l := unit.NewLoader(g.scope(), g.units)
+	l := newLoader(g)
 	for i, name := range o.units {
 		if i > 0 {
 			fmt.Fprintln(w)

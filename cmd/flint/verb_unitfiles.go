@@ -46,7 +46,7 @@ func runListUnitFiles(g *globals, args []string) int {
 	if v := opts["state"]; v != "" {
 		states = strings.Split(v, ",")
 	}
-	l := unit.NewLoader(g.scope(), g.units)
+	l := newLoader(g)
 	presets := loadPresets(g.scope())
 	var rows []unitFileInfo
 	for _, n := range l.List() {

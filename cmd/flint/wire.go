@@ -37,7 +37,7 @@ func init() {
 // value (a list for properties that occur more than once, like Listen); -p selects as for the
 // text form, empty values are left out without -p or --all.
 func showJSON(w io.Writer, g *globals, o *showOptions) int {
-	l := unit.NewLoader(g.scope(), g.units)
+	l := newLoader(g)
 	out := make([]map[string]any, 0, len(o.units))
 	for _, name := range o.units {
 		obj := map[string]any{}
