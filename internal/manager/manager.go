@@ -58,6 +58,7 @@ type Manager struct {
 
 	procs    map[int]*proc // live processes we started, by pid
 	logPipes []*os.File    // scratch: log pipes opened for the process being spawned
+	childBuf []int         // scratch: hasUnknownChild's list of the leader's children
 
 	jobs    map[int]*job
 	nextJob int

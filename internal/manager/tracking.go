@@ -248,27 +248,61 @@ func anyAlive(pids map[int]bool) bool {
 }
 
 // hasUnknownChild reports whether flint has a child process it neither started nor adopted
-// (an orphan reparented to it), from /proc/self/task/*/children: a few small files instead of
-// every process's stat. Where the kernel lacks them it answers true (take the slow path).
+// (an orphan reparented to it). The kernel gives a subreaper's (or PID 1's) orphans to the
+// first live thread of its thread group, the leader, which in a Go program never exits:
+// so the leader's /proc/self/task/PID/children, one small file, lists every orphan flint has
+// (children flint started from other threads are in those threads' lists, and are known
+// anyway). Where the kernel lacks the file it answers true (take the slow path).
 func (m *Manager) hasUnknownChild() bool {
-	tasks, err := os.ReadDir("/proc/self/task")
-	if err != nil {
+	pids, ok := leaderChildren(m.childBuf[:0])
+	m.childBuf = pids
+	if !ok {
 		return true
 	}
-	for _, t := range tasks {
-		data, err := os.ReadFile(filepath.Join("/proc/self/task", t.Name(), "children"))
-		if err != nil {
+	for _, pid := range pids {
+		if _, ours := m.procs[pid]; !ours && m.adoptedBy(pid) == nil {
 			return true
-		}
-		for _, f := range strings.Fields(string(data)) {
-			pid, err := strconv.Atoi(f)
-			if err != nil {
-				return true
-			}
-			if _, ours := m.procs[pid]; !ours && m.adoptedBy(pid) == nil {
-				return true
-			}
 		}
 	}
 	return false
+}
+
+// leaderChildren appends to buf the children of this process's thread-group leader, read
+// from /proc/self/task/<pid>/children with plain system calls (this runs at every exit of a
+// service's process: no os.File, no poller registration). ok is false if the file cannot
+// be read.
+func leaderChildren(buf []int) (pids []int, ok bool) {
+	path := "/proc/self/task/" + strconv.Itoa(os.Getpid()) + "/children"
+	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return buf, false
+	}
+	defer syscall.Close(fd)
+	var data [4096]byte
+	pid, digits := 0, false
+	for {
+		n, err := syscall.Read(fd, data[:])
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return buf, false
+		}
+		if n == 0 {
+			break
+		}
+		for _, c := range data[:n] {
+			switch {
+			case c >= '0' && c <= '9':
+				pid, digits = pid*10+int(c-'0'), true
+			case digits:
+				buf = append(buf, pid)
+				pid, digits = 0, false
+			}
+		}
+	}
+	if digits {
+		buf = append(buf, pid)
+	}
+	return buf, true
 }

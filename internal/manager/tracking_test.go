@@ -3,9 +3,15 @@ package manager
 import (
 	"os"
 	"os/exec"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestReadProcs checks the /proc fields tracking relies on against this test process and a
@@ -36,5 +42,57 @@ func TestReadProcs(t *testing.T) {
 	}
 	if bootTicks(time.Time{}) != 0 {
 		t.Error("bootTicks(zero) != 0")
+	}
+}
+
+// TestLeaderChildren: an orphan reparented to a subreaper is listed in its leader's
+// children file, whichever thread started the orphan's parent.
+func TestLeaderChildren(t *testing.T) {
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		t.Skipf("cannot become a subreaper: %v", err)
+	}
+	defer unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+	// Start the parent from a thread that is not the leader, so that only the reparenting
+	// puts the orphan in the leader's list.
+	out := make(chan []byte, 1)
+	go func() {
+		runtime.LockOSThread() // this thread exits with the goroutine
+		b, err := exec.Command("/bin/sh", "-c", "sleep 30 >/dev/null 2>&1 & echo $!").Output()
+		if err != nil {
+			t.Error(err)
+		}
+		out <- b
+	}()
+	orphan, err := strconv.Atoi(strings.TrimSpace(string(<-out)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		syscall.Kill(orphan, syscall.SIGKILL)
+		var ws syscall.WaitStatus
+		syscall.Wait4(orphan, &ws, 0, nil)
+	}()
+	// The orphan's parent (sh) has exited; wait for the reparenting to be visible.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		pids, ok := leaderChildren(nil)
+		if !ok {
+			t.Fatal("leaderChildren: cannot read the children file")
+		}
+		if slices.Contains(pids, orphan) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("orphan %d not among the leader's children %v", orphan, pids)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	m := &Manager{procs: map[int]*proc{}}
+	if !m.hasUnknownChild() {
+		t.Error("hasUnknownChild = false with an unknown orphan")
+	}
+	m.procs[orphan] = &proc{pid: orphan}
+	if m.hasUnknownChild() {
+		t.Error("hasUnknownChild = true when the only orphan is known")
 	}
 }
