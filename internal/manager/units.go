@@ -96,6 +96,12 @@ func (m *Manager) register(name string, cfg *unit.Unit) *Unit {
 	switch cfg.Type {
 	case unit.TypeSocket:
 		u.sock = &socketRT{}
+		if cfg.LoadState == unit.Loaded && !cfg.Socket.Accept {
+			// As systemd (the socket's Triggers= dependency), the service is loaded with its
+			// socket: the first connection then starts a unit in memory, without reading its
+			// file on the activation path.
+			m.load(cfg.SocketService())
+		}
 	case unit.TypeService:
 		u.svc = &serviceRT{}
 	}
