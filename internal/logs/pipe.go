@@ -2,6 +2,7 @@ package logs
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -87,10 +88,10 @@ func (s *Store) read(r, w *os.File, st *stream) {
 		s.mu.Unlock()
 		r.Close()
 	}()
-	br := bufio.NewReaderSize(r, MaxLineBytes)
+	br := &lineReader{r: r}
 	split := false // the previous piece was a full buffer without '\n'
 	for {
-		b, err := br.ReadSlice('\n')
+		b, err := br.ReadSlice()
 		switch {
 		case err == nil:
 			// The '\n' right after a split piece ends that line; it is not an empty one.
@@ -137,4 +138,55 @@ func ParsePriority(line []byte, def int) (int, []byte) {
 		return int(line[1] - '0'), line[3:]
 	}
 	return def, line
+}
+
+// lineReader reads lines as bufio.Reader.ReadSlice('\n') with a MaxLineBytes buffer would,
+// but its buffer starts small and grows only as long lines need: every service has two log
+// pipes, and most write nothing or short lines.
+type lineReader struct {
+	r          io.Reader
+	buf        []byte
+	start, end int // buffered data is buf[start:end]
+	err        error
+}
+
+const lineReaderStart = 512
+
+// ReadSlice returns the next line including its '\n'; MaxLineBytes without a '\n' with
+// bufio.ErrBufferFull; at the end, what is left with the read error. The slice is valid until
+// the next call.
+func (l *lineReader) ReadSlice() ([]byte, error) {
+	scanned := 0
+	for {
+		if i := bytes.IndexByte(l.buf[l.start+scanned:l.end], '\n'); i >= 0 {
+			line := l.buf[l.start : l.start+scanned+i+1]
+			l.start += scanned + i + 1
+			return line, nil
+		}
+		scanned = l.end - l.start
+		if scanned >= MaxLineBytes {
+			line := l.buf[l.start : l.start+MaxLineBytes]
+			l.start += MaxLineBytes
+			return line, bufio.ErrBufferFull
+		}
+		if l.err != nil {
+			line := l.buf[l.start:l.end]
+			l.start = l.end
+			return line, l.err
+		}
+		if l.start > 0 {
+			copy(l.buf, l.buf[l.start:l.end])
+			l.end -= l.start
+			l.start = 0
+		}
+		if l.end == len(l.buf) {
+			size := max(lineReaderStart, 2*len(l.buf))
+			l.buf = append(l.buf, make([]byte, min(size, MaxLineBytes)-len(l.buf))...)
+		}
+		n, err := l.r.Read(l.buf[l.end:])
+		l.end += n
+		if err != nil {
+			l.err = err
+		}
+	}
 }

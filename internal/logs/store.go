@@ -47,17 +47,20 @@ type entry struct {
 
 // ring is one unit's last lines.
 type ring struct {
-	buf   []entry
+	buf   []entry // grows up to max entries, then wraps
+	max   int
 	start int // index of the oldest
 	n     int
 }
 
 func (r *ring) add(e entry) {
-	if len(r.buf) == 0 {
+	if r.max <= 0 {
 		return
 	}
-	if r.n < len(r.buf) {
-		r.buf[(r.start+r.n)%len(r.buf)] = e
+	if r.n < r.max {
+		// Grow as lines come (a unit that logs two lines holds two entries, not max); until
+		// full the ring has not wrapped: start is 0 and buf holds exactly n entries.
+		r.buf = append(r.buf, e)
 		r.n++
 		return
 	}
@@ -124,7 +127,7 @@ func (s *Store) Append(l Line) {
 	e := entry{Line: l, seq: s.seq}
 	r := s.units[l.Unit]
 	if r == nil {
-		r = &ring{buf: make([]entry, s.perUnit)}
+		r = &ring{max: s.perUnit}
 		s.units[l.Unit] = r
 	}
 	r.add(e)
