@@ -425,11 +425,7 @@ func (m *Manager) openStdio(u *Unit, ec *unit.ExecContext, p *execParams, pidHin
 	open := func(spec string, write bool, stream string) (*os.File, error) {
 		switch {
 		case spec == "" || spec == "null":
-			f, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
-			if err == nil {
-				toClose = append(toClose, f)
-			}
-			return f, err
+			return nil, nil // spawn gives a nil stream its one shared /dev/null
 		case spec == "socket":
 			if p.conn != nil {
 				return p.conn, nil
@@ -515,11 +511,9 @@ func (m *Manager) openStdio(u *Unit, ec *unit.ExecContext, p *execParams, pidHin
 	}
 	se := ec.StandardError
 	if se == "" || se == "inherit" {
-		if so == "journal" || so == "syslog" || so == "kmsg" || strings.HasPrefix(so, "journal+") || strings.HasPrefix(so, "kmsg+") || so == "" {
-			errf, err = open(so, true, "stderr")
-		} else {
-			errf = out
-		}
+		// stderr is stdout's descriptor, as in systemd: one log stream for both (in the
+		// order they were written), "stdout" in flint's log.
+		errf = out
 	} else {
 		errf, err = open(se, true, "stderr")
 	}
