@@ -66,6 +66,9 @@ func (l *Loader) dropIns(names []string, dirSuffix, fileSuffix string) []string 
 		if t := TypeOf(names[0]); t != "" {
 			for _, d := range l.path {
 				p := filepath.Join(d, string(t)+dirSuffix)
+				if !l.fsCache[p] {
+					continue // not in the directory when it was scanned
+				}
 				if st, err := os.Stat(p); err == nil && st.IsDir() {
 					dirs = append(dirs, p)
 				}

@@ -23,6 +23,7 @@ type Loader struct {
 	ids      map[string]string   // unit file name -> absolute path, or the name it aliases
 	names    map[string][]string // fragment base name -> names that resolve to it (aliases)
 	fsCache  map[string]bool     // every "dir/entry" in the path, for drop-in lookups
+	masks    map[string]bool     // isMask's answers by path
 	revWants map[string][]string // .wants/ entry name -> wanting units (reverseWants), built lazily
 	units    map[string]*Unit    // by every name, decoded (base) units
 	final    map[*Unit]bool      // units whose implicit dependencies were added
@@ -56,7 +57,7 @@ func (l *Loader) ConfigDir() string { return ConfigDir(l.scope, l.dirs) }
 func (l *Loader) Reload() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.ids, l.names, l.fsCache, l.units, l.final = nil, nil, nil, nil, nil
+	l.ids, l.names, l.fsCache, l.masks, l.units, l.final = nil, nil, nil, nil, nil, nil
 	l.revWants = nil
 }
 
@@ -152,7 +153,7 @@ func (l *Loader) scan() {
 	}
 	for src := range l.ids {
 		dst, ok := l.resolveID(src)
-		if !ok || isMaskFile(dst) {
+		if !ok || l.isMask(dst) {
 			continue
 		}
 		base := filepath.Base(dst)
@@ -207,6 +208,20 @@ func (l *Loader) resolveID(name string) (string, bool) {
 		name = dst
 	}
 	return "", false
+}
+
+// isMask is isMaskFile, asked once per path until Reload: a unit's fragment is checked
+// several times while it loads. Callers hold l.mu.
+func (l *Loader) isMask(p string) bool {
+	if v, ok := l.masks[p]; ok {
+		return v
+	}
+	if l.masks == nil {
+		l.masks = map[string]bool{}
+	}
+	v := isMaskFile(p)
+	l.masks[p] = v
+	return v
 }
 
 // isMaskFile reports whether p is /dev/null or an empty regular file (systemd's
@@ -291,7 +306,7 @@ func (l *Loader) base(name string) *Unit {
 	u.Type = Type(sfx)
 	frag, names := l.findFragment(name)
 	id := name
-	if frag != "" && !isMaskFile(frag) {
+	if frag != "" && !l.isMask(frag) {
 		id = filepath.Base(frag)
 		if IsTemplate(id) && inst != "" {
 			if n, err := Instantiate(id, inst); err == nil {
@@ -317,7 +332,7 @@ func (l *Loader) base(name string) *Unit {
 	}
 	l.units[name] = u
 	u.FragmentPath = frag
-	if frag != "" && isMaskFile(frag) {
+	if frag != "" && l.isMask(frag) {
 		u.LoadState = Masked
 		u.DropInPaths = l.dropIns(u.Names, ".d", ".conf") // listed by systemd, not applied
 		return u

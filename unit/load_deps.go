@@ -174,7 +174,7 @@ func (l *Loader) realName(name string) string {
 	if id == name {
 		return name
 	}
-	if isMaskFile(frag) {
+	if l.isMask(frag) {
 		return name
 	}
 	if IsTemplate(id) {
