@@ -132,3 +132,20 @@ func countFds(t *testing.T) int {
 }
 
 func dialTCP(addr string) (net.Conn, error) { return net.Dial("tcp", addr) }
+
+// somaxconn reads net.core.somaxconn (4096 when unreadable, the kernel's default).
+func somaxconn() int {
+	return readProcInt("/proc/sys/net/core/somaxconn", 4096)
+}
+
+func readProcInt(path string, def int) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return def
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return def
+	}
+	return n
+}

@@ -3,6 +3,7 @@ package listen
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"path/filepath"
@@ -248,30 +249,10 @@ func ipv6Supported() bool {
 	return true
 }
 
-// somaxconn reads net.core.somaxconn (4096 when unreadable, the kernel's default).
-func somaxconn() int {
-	return readProcInt("/proc/sys/net/core/somaxconn", 4096)
-}
-
-func readProcInt(path string, def int) int {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return def
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
-		return def
-	}
-	return n
-}
-
-// backlog is Backlog= capped by somaxconn (the kernel caps it the same way).
+// backlog is Backlog= for listen(2), which caps it at net.core.somaxconn itself (an
+// unsigned comparison): no need to read the sysctl for every socket opened.
 func backlog(cfg *unit.SocketSection) int {
-	max := somaxconn()
-	if uint64(cfg.Backlog) > uint64(max) {
-		return max
-	}
-	return int(cfg.Backlog)
+	return int(min(cfg.Backlog, math.MaxInt32))
 }
 
 // openSocket creates a stream, datagram or seqpacket socket, following systemd's
