@@ -59,6 +59,9 @@ type Manager struct {
 	procs    map[int]*proc // live processes we started, by pid
 	logPipes []*os.File    // scratch: log pipes opened for the process being spawned
 	childBuf []int         // scratch: hasUnknownChild's list of the leader's children
+	// subreaper: orphans of the services are reparented to flint (PID 1, or
+	// PR_SET_CHILD_SUBREAPER), which process tracking relies on (tracking.go).
+	subreaper bool
 
 	jobs    map[int]*job
 	nextJob int
@@ -158,9 +161,11 @@ func (m *Manager) call(fn func()) {
 func (m *Manager) Run(ctx context.Context) error {
 	// Orphans of services are reparented to us, so that KillMode=control-group finds them and
 	// one place reaps everything.
+	m.subreaper = true
 	if os.Getpid() != 1 {
 		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 			m.consolef("Failed to become child subreaper: %v", err)
+			m.subreaper = false
 		}
 	}
 	signal.Ignore(syscall.SIGPIPE)

@@ -91,6 +91,13 @@ func (m *Manager) unitPIDs(u *Unit) []int {
 		// orphan waits to be recognised: nothing to scan every process of the machine for.
 		return nil
 	}
+	if m.subreaper && !m.hasUnknownChild() {
+		// Every process of the unit descends from a live root: an orphan would have been
+		// reparented to flint (the subreaper) and adopted, or be an unknown child of ours.
+		// Following the children lists from the roots reads a few small files per process
+		// of the unit instead of every process's stat.
+		return descendants(roots)
+	}
 	procs := readProcs()
 	if procs == nil {
 		var out []int
@@ -267,12 +274,16 @@ func (m *Manager) hasUnknownChild() bool {
 	return false
 }
 
-// leaderChildren appends to buf the children of this process's thread-group leader, read
-// from /proc/self/task/<pid>/children with plain system calls (this runs at every exit of a
-// service's process: no os.File, no poller registration). ok is false if the file cannot
-// be read.
+// leaderChildren appends to buf the children of this process's thread-group leader (ok is
+// false if they cannot be read).
 func leaderChildren(buf []int) (pids []int, ok bool) {
-	path := "/proc/self/task/" + strconv.Itoa(os.Getpid()) + "/children"
+	return readPIDList("/proc/self/task/"+strconv.Itoa(os.Getpid())+"/children", buf)
+}
+
+// readPIDList appends to buf the numbers of a /proc list such as task/TID/children, read with
+// plain system calls (this runs at every exit and stop of a service's process: no os.File, no
+// poller registration). ok is false if the file cannot be read.
+func readPIDList(path string, buf []int) (pids []int, ok bool) {
 	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return buf, false
@@ -305,4 +316,73 @@ func leaderChildren(buf []int) (pids []int, ok bool) {
 		buf = append(buf, pid)
 	}
 	return buf, true
+}
+
+// procStat reads the state letter and thread count of pid from /proc/PID/stat (ok false if
+// the process is gone).
+func procStat(pid int) (state byte, threads int, ok bool) {
+	fd, err := syscall.Open("/proc/"+strconv.Itoa(pid)+"/stat", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return 0, 0, false
+	}
+	defer syscall.Close(fd)
+	var data [1024]byte
+	n, err := syscall.Read(fd, data[:])
+	if err != nil || n <= 0 {
+		return 0, 0, false
+	}
+	s := string(data[:n])
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, 0, false
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 18 {
+		return 0, 0, false
+	}
+	threads, _ = strconv.Atoi(f[17])
+	return f[0][0], threads, true
+}
+
+// descendants lists the live processes among roots and everything descending from them,
+// following /proc/PID/task/TID/children. Zombies are left out (and have no children).
+func descendants(roots map[int]bool) []int {
+	var out, kids []int
+	seen := make(map[int]bool, len(roots))
+	queue := make([]int, 0, len(roots))
+	for pid := range roots {
+		seen[pid] = true
+		queue = append(queue, pid)
+	}
+	for len(queue) > 0 {
+		pid := queue[len(queue)-1]
+		queue = queue[:len(queue)-1]
+		state, threads, ok := procStat(pid)
+		if !ok || state == 'Z' {
+			continue
+		}
+		out = append(out, pid)
+		dir := "/proc/" + strconv.Itoa(pid) + "/task/"
+		tids := []int{pid}
+		if threads > 1 {
+			tids = tids[:0]
+			if ents, err := os.ReadDir(dir); err == nil {
+				for _, e := range ents {
+					if tid, err := strconv.Atoi(e.Name()); err == nil {
+						tids = append(tids, tid)
+					}
+				}
+			}
+		}
+		for _, tid := range tids {
+			kids, _ = readPIDList(dir+strconv.Itoa(tid)+"/children", kids[:0])
+			for _, c := range kids {
+				if !seen[c] {
+					seen[c] = true
+					queue = append(queue, c)
+				}
+			}
+		}
+	}
+	return out
 }

@@ -96,3 +96,58 @@ func TestLeaderChildren(t *testing.T) {
 		t.Error("hasUnknownChild = true when the only orphan is known")
 	}
 }
+
+// TestDescendants: a process tree found from its root through the children lists, with a
+// child of another thread of a multi-threaded process (this test binary) and without zombies.
+func TestDescendants(t *testing.T) {
+	// sh runs two sleeps and a quick child it does not reap for a while (a zombie).
+	cmd := exec.Command("/bin/sh", "-c", "sleep 30 & sleep 30 & (exit 0) & sleep 30; wait")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); cmd.Process.Kill(); cmd.Wait() }()
+	sh := cmd.Process.Pid
+	var got []int
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got = descendants(map[int]bool{sh: true})
+		if len(got) == 4 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if len(got) != 4 || !slices.Contains(got, sh) {
+		t.Fatalf("descendants of sh %d = %v, want sh and its three sleeps", sh, got)
+	}
+	for _, pid := range got {
+		if st, _, ok := procStat(pid); !ok || st == 'Z' {
+			t.Errorf("pid %d: state %c (ok %v), want a live process", pid, st, ok)
+		}
+	}
+
+	// A child started from a thread other than the leader is found from this process.
+	out := make(chan int, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		c := exec.Command("/bin/sleep", "30")
+		if err := c.Start(); err != nil {
+			t.Error(err)
+			out <- 0
+			return
+		}
+		out <- c.Process.Pid
+	}()
+	child := <-out
+	if child == 0 {
+		return
+	}
+	defer func() { syscall.Kill(child, syscall.SIGKILL); syscall.Wait4(child, nil, 0, nil) }()
+	if self := descendants(map[int]bool{os.Getpid(): true}); !slices.Contains(self, child) || !slices.Contains(self, sh) {
+		t.Errorf("descendants of this process %v lack the child %d or sh %d", self, child, sh)
+	}
+	if got := descendants(map[int]bool{999999999: true}); len(got) != 0 {
+		t.Errorf("descendants of a pid that does not exist = %v", got)
+	}
+}
