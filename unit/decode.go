@@ -99,12 +99,13 @@ func Decode(u *Unit, files []*File, expand Expander) []Diagnostic {
 
 // allowedSections are the sections a unit type reads (systemd's vtable->sections).
 func allowedSections(t Type) map[string]map[string]*directive {
-	m := map[string]map[string]*directive{"Unit": directiveTable["Unit"], "Install": directiveTable["Install"]}
+	table := directives()
+	m := map[string]map[string]*directive{"Unit": table["Unit"], "Install": table["Install"]}
 	switch t {
 	case TypeService:
-		m["Service"] = directiveTable["Service"]
+		m["Service"] = table["Service"]
 	case TypeSocket:
-		m["Socket"] = directiveTable["Socket"]
+		m["Socket"] = table["Socket"]
 	}
 	return m
 }

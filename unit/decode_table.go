@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -61,7 +62,7 @@ var sectionOrder = map[string]int{"Unit": 0, "Service": 1, "Socket": 2, "Install
 // [Socket], [Install]) and name.
 func Directives() []DirectiveInfo {
 	var out []DirectiveInfo
-	for sec, m := range directiveTable {
+	for sec, m := range directives() {
 		for name, dir := range m {
 			out = append(out, DirectiveInfo{Name: name, Section: sec, Status: dir.status})
 		}
@@ -75,14 +76,23 @@ func Directives() []DirectiveInfo {
 	return out
 }
 
-func init() {
-	registerUnit()
-	registerInstall()
-	registerService()
-	registerSocket()
-	registerExec()
-	registerKill()
-	registerNotEnforced()
+// directivesOnce builds directiveTable on first use rather than at program start: most flint
+// commands (start, stop, status...) only talk to the manager and never decode a unit file, and
+// the ~600 registrations cost the command-line tool a couple of milliseconds.
+var directivesOnce sync.Once
+
+// directives returns directiveTable, built.
+func directives() map[string]map[string]*directive {
+	directivesOnce.Do(func() {
+		registerUnit()
+		registerInstall()
+		registerService()
+		registerSocket()
+		registerExec()
+		registerKill()
+		registerNotEnforced()
+	})
+	return directiveTable
 }
 
 // ---- generic value setters; each logs and ignores a bad value as systemd does ----

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -546,9 +547,12 @@ func SortProperties(t Type, ps []Property) []Property {
 	return out
 }
 
-var propertyRanks = map[Type]map[string]int{}
+var (
+	propertyRanks     = map[Type]map[string]int{}
+	propertyRanksOnce sync.Once // built on first use, not at every start of the binary
+)
 
-func init() {
+func buildPropertyRanks() {
 	for t, order := range map[Type][]string{TypeService: servicePropertyOrder, TypeSocket: socketPropertyOrder, TypeTarget: targetPropertyOrder} {
 		m := make(map[string]int, len(order))
 		for i, n := range order {
@@ -561,6 +565,7 @@ func init() {
 }
 
 func propertyRank(t Type) map[string]int {
+	propertyRanksOnce.Do(buildPropertyRanks)
 	if m, ok := propertyRanks[t]; ok {
 		return m
 	}

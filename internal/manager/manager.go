@@ -2,7 +2,6 @@ package manager
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -324,8 +323,17 @@ func (m *Manager) finishShutdown() {
 	})
 }
 
+// newInvocationID is 128 random bits in hex, as systemd's sd_id128_randomize. getrandom(2)
+// directly: crypto/rand would link (and initialise, in every flint command) Go's whole
+// FIPS 140 module for these 16 bytes.
 func newInvocationID() string {
 	var b [16]byte
-	rand.Read(b[:])
+	for n := 0; n < len(b); {
+		k, err := unix.Getrandom(b[n:], 0)
+		if err != nil && err != unix.EINTR {
+			break // cannot happen on Linux >= 3.17 (getrandom blocks only until boot seeding)
+		}
+		n += max(k, 0)
+	}
 	return hex.EncodeToString(b[:])
 }
