@@ -14,11 +14,13 @@
 //
 // Three interpreters run that program, the first available is used:
 //
-//  1. linux/amd64: no helper process at all. vfork_amd64.s clones with CLONE_VM|CLONE_VFORK
-//     (what posix_spawn does) with all signals blocked; the child runs the program in assembly
-//     on its own small stack and execs the service. One fork, one exec — the same as
-//     systemd-socket-activate — and the parent, resumed at that exec or the child's exit, knows
-//     the outcome when Start returns.
+//  1. linux/amd64: no helper process at all. vfork_amd64.s clones with CLONE_VM (memory shared
+//     until the child's exec, as posix_spawn's vfork) with all signals blocked; the child runs
+//     the program in assembly on its own small stack and execs the service. One fork, one
+//     exec — the same as systemd-socket-activate. Start returns once the child exists, without
+//     CLONE_VFORK's wait for its exec; a close-on-exec pipe whose only write end is the
+//     child's reports the exec (or the child's exit) to Exec, and keeps the program's memory
+//     alive until then.
 //  2. linux/amd64 fallback: a 351-byte static ELF in machine code (testdata/nativeshim.S) run from
 //     a sealed memfd, fed the program over a socketpair that also carries the report (EOF at
 //     the final execve means success).
@@ -34,7 +36,7 @@
 //
 //	                    first byte   ratio to ForkExec
 //	ForkExec /bin/echo   2.0 - 5.4     1
-//	vfork (default)      2.0 - 5.6     1.0 - 1.17 (noise)
+//	clone (default)      2.0 - 5.6     1.0 - 1.17 (noise)
 //	native ELF shim      3.3 - 11      1.4 - 2.4  (a second exec)
 //	flint re-exec        14 - 50       7 - 10     (Go runtime start-up of a large binary)
 //
@@ -43,14 +45,15 @@
 // accept loop calling Start. Medians, same VM at load average 13-15, 200 connections each:
 //
 //	systemd-socket-activate   22 - 31 ms
-//	Start, vfork              10 - 15 ms
+//	Start, clone              10 - 15 ms
 //	Start, native ELF shim    11 - 16 ms
 //	Start, flint re-exec      56 - 74 ms
 //
-// The price of the vfork path: the calling goroutine's thread stays inside clone until the
-// child execs (about one exec's time), and the Go runtime cannot preempt it meanwhile, so a
-// garbage collection waiting to stop the world waits that long too; a child that hangs before
-// its exec (chdir into a dead NFS mount) holds the caller for as long.
+// The caller's thread is inside clone only for the clone itself. With CLONE_VFORK (until
+// 2026-11-25) it stayed there until the child's exec, 0.3-1 ms on the development VM, during
+// which the manager could do nothing else: a target starting 16 services spawned them one
+// after another; now their execs overlap (the chain benchmark's 16 starts spread 44 -> 37 ms),
+// and a child that hangs before its exec (chdir into a dead NFS mount) holds nobody.
 //
 // The program's ~70 system calls (mostly resetting signal dispositions) do not show: removing
 // them changed nothing measurable.

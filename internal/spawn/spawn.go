@@ -77,7 +77,7 @@ var SelfPath = "/proc/self/exe"
 // ShimVerb is argv[1] of the re-executed shim.
 const ShimVerb = "__spawn"
 
-// How Start creates the child: useVfork selects the shim-less clone(CLONE_VM|CLONE_VFORK) path
+// How Start creates the child: useVfork selects the shim-less clone(CLONE_VM) path
 // (amd64); otherwise useNative selects the machine-code shim, switched off for good when the
 // kernel refuses to execute it (e.g. vm.memfd_noexec=2); otherwise flint re-executes itself.
 var (

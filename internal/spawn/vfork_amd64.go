@@ -4,6 +4,7 @@ package spawn
 
 import (
 	"fmt"
+	"os"
 	"runtime"
 	"syscall"
 	"unsafe"
@@ -12,36 +13,63 @@ import (
 const vforkAvailable = true
 
 // rawSpawn is in vfork_amd64.s.
-func rawSpawn(ops, nops, report, stack uintptr) (pid, errno uintptr)
+func rawSpawn(ops, nops, report, stack, flags uintptr) (pid, errno uintptr)
+
+// cloneFlags: CLONE_VM|SIGCHLD. The child shares our memory until its exec, as with vfork,
+// but without CLONE_VFORK the calling thread does not wait for that exec.
+const cloneFlags = syscall.CLONE_VM | uintptr(syscall.SIGCHLD)
 
 // childStackWords sizes the child's stack: the interpreter needs a few dozen bytes.
 const childStackWords = 1024
 
-// startVfork is Start without a shim: the child is created with clone(CLONE_VM|CLONE_VFORK), as
+// startVfork is Start without a shim: the child is created with clone(CLONE_VM), as
 // posix_spawn does, runs the program in assembly on its own small stack, and execs the service
-// directly — one fork and one exec, the same as systemd-socket-activate. The parent thread waits
-// (inside clone) until that exec or the child's failure, so the outcome is known when Start
-// returns and no helper process or goroutine is involved.
+// directly — one fork, one exec, the same as systemd-socket-activate. Start returns as soon as
+// the child exists: its exec (about a millisecond of the kernel's on a virtual machine) runs
+// while the manager goes on, in parallel with other children's. A close-on-exec pipe tells
+// when the child is done with our memory: its write end, the child's alone, closes at the
+// child's exec or exit; then Exec delivers the outcome and the program's memory is released.
 func startVfork(c *Config, fds []int) (*Process, error) {
 	n := len(fds)
 	// Copies of the sources above every target, so that the child's dup3 onto 0..n-1 never
 	// overwrites a source it still needs. Close-on-exec: the service never sees them.
-	tmp := make([]int, 0, n)
+	tmp := make([]int, 0, n+1)
 	defer func() {
 		for _, fd := range tmp {
 			syscall.Close(fd)
 		}
 	}()
+	var done [2]int
+	if err := syscall.Pipe2(done[:], syscall.O_CLOEXEC); err != nil {
+		return nil, fmt.Errorf("spawn %s: pipe: %w", c.Path, err)
+	}
+	if err := syscall.SetNonblock(done[0], true); err != nil {
+		syscall.Close(done[0])
+		syscall.Close(done[1])
+		return nil, fmt.Errorf("spawn %s: pipe: %w", c.Path, err)
+	}
+	r := os.NewFile(uintptr(done[0]), "spawn "+c.Path)
 	syscall.ForkLock.Lock()
-	defer syscall.ForkLock.Unlock()
+	// The write end goes above the targets too; closed here once the child has its copy, and
+	// before ForkLock is released, so that no other child inherits it.
+	wfd, _, e := syscall.RawSyscall(syscall.SYS_FCNTL, uintptr(done[1]), syscall.F_DUPFD_CLOEXEC, uintptr(n))
+	syscall.Close(done[1])
+	if e != 0 {
+		syscall.ForkLock.Unlock()
+		r.Close()
+		return nil, fmt.Errorf("spawn %s: dup pipe: %w", c.Path, e)
+	}
+	tmp = append(tmp, int(wfd))
 	for _, fd := range fds {
 		t, _, e := syscall.RawSyscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_DUPFD_CLOEXEC, uintptr(n))
 		if e != 0 {
+			syscall.ForkLock.Unlock()
+			r.Close()
 			return nil, fmt.Errorf("spawn %s: dup fd %d: %w", c.Path, fd, e)
 		}
 		tmp = append(tmp, int(t))
 	}
-	block := compile(c, -1, tmp)
+	block := compile(c, -1, tmp[1:])
 	w := make([]uint64, (len(block)+7)/8+3) // the last 3 words receive the failure report
 	copy(unsafe.Slice((*byte)(unsafe.Pointer(&w[0])), len(block)), block)
 	ops, nops := relocate(w)
@@ -49,18 +77,34 @@ func startVfork(c *Config, fds []int) (*Process, error) {
 	stack := make([]uint64, childStackWords)
 	top := uintptr(unsafe.Pointer(&stack[childStackWords-2])) &^ 15
 
-	pid, errno := rawSpawn(ops, nops, uintptr(unsafe.Pointer(&report[0])), top)
-	runtime.KeepAlive(w)
-	runtime.KeepAlive(stack)
+	pid, errno := rawSpawn(ops, nops, uintptr(unsafe.Pointer(&report[0])), top, cloneFlags)
+	syscall.Close(int(wfd))
+	tmp = tmp[1:]
+	syscall.ForkLock.Unlock()
 	if errno != 0 {
+		r.Close()
 		return nil, fmt.Errorf("spawn %s: clone: %w", c.Path, syscall.Errno(errno))
 	}
 	ch := make(chan error, 1)
-	if report[0] != 0 {
-		ch <- reportError(report[0], report[1], report[2])
-	} else {
-		ch <- nil
-	}
-	close(ch)
+	go func() {
+		// EOF (the child's exec or exit closed the last write end); a read error cannot
+		// come from a pipe we own, but would end the wait the same way.
+		var b [1]byte
+		for {
+			if _, err := r.Read(b[:]); err != nil {
+				break
+			}
+		}
+		r.Close()
+		// Only now may the program, the report and the child's stack be reused.
+		if report[0] != 0 {
+			ch <- reportError(report[0], report[1], report[2])
+		} else {
+			ch <- nil
+		}
+		runtime.KeepAlive(w)
+		runtime.KeepAlive(stack)
+		close(ch)
+	}()
 	return &Process{Pid: int(pid), Exec: ch}, nil
 }

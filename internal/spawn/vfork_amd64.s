@@ -1,13 +1,13 @@
 #include "textflag.h"
 
-// func rawSpawn(ops, nops, report, stack uintptr) (pid, errno uintptr)
+// func rawSpawn(ops, nops, report, stack, flags uintptr) (pid, errno uintptr)
 //
-// clone(CLONE_VM|CLONE_VFORK|SIGCHLD) with all signals blocked. The child runs on its own stack
-// and never returns to Go: it interprets the ops (the same encoding as testdata/nativeshim.S; see
-// program.go), and on a failing op stores {status, errno, step} at report and exits with
-// status. The parent resumes once the child has exec'd or exited (CLONE_VFORK) and restores its
-// signal mask.
-TEXT ·rawSpawn(SB), NOSPLIT, $16-48
+// clone(flags) with all signals blocked; flags is CLONE_VM|SIGCHLD (startVfork), with
+// CLONE_VFORK to wait for the child's exec. The child runs on its own stack and never returns
+// to Go: it interprets the ops (the same encoding as testdata/nativeshim.S; see program.go),
+// and on a failing op stores {status, errno, step} at report and exits with status. The parent
+// restores its signal mask and returns the child's pid.
+TEXT ·rawSpawn(SB), NOSPLIT, $16-56
 	MOVQ	$-1, AX
 	MOVQ	AX, 0(SP)		// every signal
 	MOVQ	$14, AX			// rt_sigprocmask(SIG_SETMASK, all, &old, 8)
@@ -19,8 +19,8 @@ TEXT ·rawSpawn(SB), NOSPLIT, $16-48
 	MOVQ	ops+0(FP), R12
 	MOVQ	nops+8(FP), R13
 	MOVQ	report+16(FP), BX
+	MOVQ	flags+32(FP), DI
 	MOVQ	$56, AX			// clone(flags, stack, 0, 0, 0)
-	MOVQ	$0x4111, DI		// CLONE_VM|CLONE_VFORK|SIGCHLD
 	MOVQ	stack+24(FP), SI
 	XORQ	DX, DX
 	XORQ	R10, R10
@@ -37,13 +37,13 @@ TEXT ·rawSpawn(SB), NOSPLIT, $16-48
 	SYSCALL
 	CMPQ	R12, $-4095
 	JCC	failed
-	MOVQ	R12, pid+32(FP)
-	MOVQ	$0, errno+40(FP)
+	MOVQ	R12, pid+40(FP)
+	MOVQ	$0, errno+48(FP)
 	RET
 failed:
 	NEGQ	R12
-	MOVQ	$0, pid+32(FP)
-	MOVQ	R12, errno+40(FP)
+	MOVQ	$0, pid+40(FP)
+	MOVQ	R12, errno+48(FP)
 	RET
 
 child:
