@@ -87,11 +87,14 @@ type op struct {
 	step   int
 }
 
-// program accumulates ops and data; bytes() lays the block out.
+// program accumulates ops and data; bytes() lays the block out. Its buffers are reused by
+// the next compileInto on the same program (see startVfork's pool).
 type program struct {
 	ops      []op
 	data     []byte
 	dataPtrs []int // offsets within data of words holding data offsets
+	rel      []uint64
+	out      []byte
 }
 
 // add appends an op; each argument is an integer type or a ptr.
@@ -127,7 +130,9 @@ func (p *program) align() {
 func (p *program) cstring(s string, spare int) ptr {
 	off := len(p.data)
 	p.data = append(p.data, s...)
-	p.data = append(p.data, make([]byte, 1+spare)...)
+	for i := 0; i <= spare; i++ {
+		p.data = append(p.data, 0)
+	}
 	return ptr(off)
 }
 
@@ -141,11 +146,12 @@ func (p *program) bytesData(b []byte) ptr {
 
 // words stores 64-bit words (8-byte aligned) and returns their offset.
 func (p *program) words(w ...uint64) ptr {
-	b := make([]byte, 8*len(w))
-	for i, v := range w {
-		binary.LittleEndian.PutUint64(b[8*i:], v)
+	p.align()
+	off := len(p.data)
+	for _, v := range w {
+		p.data = binary.LittleEndian.AppendUint64(p.data, v)
 	}
-	return p.bytesData(b)
+	return ptr(off)
 }
 
 // ptrArray stores a NULL-terminated array of pointers to the given data offsets.
@@ -166,8 +172,12 @@ func (p *program) bytes() []byte {
 	opsOff := headerWords * 8
 	dataOff := opsOff + len(p.ops)*opWords*8
 	relOff := dataOff + len(p.data)
-	var rel []uint64
-	out := make([]byte, dataOff, relOff)
+	rel := p.rel[:0]
+	out := p.out[:0]
+	if cap(out) < dataOff {
+		out = make([]byte, 0, relOff+8*(len(p.dataPtrs)+2*len(p.ops)))
+	}
+	out = out[:dataOff]
 	for i, o := range p.ops {
 		w := out[opsOff+i*opWords*8:]
 		binary.LittleEndian.PutUint64(w[0:], uint64(o.nr))
@@ -196,6 +206,7 @@ func (p *program) bytes() []byte {
 	binary.LittleEndian.PutUint64(out[16:], uint64(len(rel)))
 	binary.LittleEndian.PutUint64(out[24:], uint64(opsOff))
 	binary.LittleEndian.PutUint64(out[32:], uint64(len(p.ops)))
+	p.rel, p.out = rel, out
 	return out
 }
 
@@ -209,7 +220,12 @@ const listenPIDSlot = 20
 // follows systemd's exec_child: fds, session, OOM score, nice, limits, umask, credentials,
 // working directory, signals, then exec.
 func compile(c *Config, ctl int, dupFrom []int) []byte {
-	p := &program{}
+	return (&program{}).compile(c, ctl, dupFrom)
+}
+
+// compile is compile on p's buffers (the block returned is p's until its next compile).
+func (p *program) compile(c *Config, ctl int, dupFrom []int) []byte {
+	p.ops, p.data, p.dataPtrs = p.ops[:0], p.data[:0], p.dataPtrs[:0]
 	for i, from := range dupFrom {
 		p.add(stepFDs, StatusFDs, 0, syscall.SYS_DUP3, from, i, 0)
 	}

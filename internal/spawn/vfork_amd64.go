@@ -5,7 +5,7 @@ package spawn
 import (
 	"fmt"
 	"os"
-	"runtime"
+	"sync"
 	"syscall"
 	"unsafe"
 )
@@ -21,6 +21,17 @@ const cloneFlags = syscall.CLONE_VM | uintptr(syscall.SIGCHLD)
 
 // childStackWords sizes the child's stack: the interpreter needs a few dozen bytes.
 const childStackWords = 1024
+
+// spawnMem is the memory a child uses until its exec: the compiled program (with the report
+// words) and the child's stack. It is reused (a sync.Pool) rather than allocated per spawn:
+// on a virtual machine, first touches of fresh heap pages cost more than the rest of Start.
+type spawnMem struct {
+	prog  program
+	w     []uint64
+	stack [childStackWords]uint64
+}
+
+var spawnMemPool = sync.Pool{New: func() any { return new(spawnMem) }}
 
 // startVfork is Start without a shim: the child is created with clone(CLONE_VM), as
 // posix_spawn does, runs the program in assembly on its own small stack, and execs the service
@@ -69,13 +80,18 @@ func startVfork(c *Config, fds []int) (*Process, error) {
 		}
 		tmp = append(tmp, int(t))
 	}
-	block := compile(c, -1, tmp[1:])
-	w := make([]uint64, (len(block)+7)/8+3) // the last 3 words receive the failure report
+	mem := spawnMemPool.Get().(*spawnMem)
+	block := mem.prog.compile(c, -1, tmp[1:])
+	need := (len(block)+7)/8 + 3 // the last 3 words receive the failure report
+	if cap(mem.w) < need {
+		mem.w = make([]uint64, need)
+	}
+	w := mem.w[:need]
+	clear(w[len(w)-3:])
 	copy(unsafe.Slice((*byte)(unsafe.Pointer(&w[0])), len(block)), block)
 	ops, nops := relocate(w)
 	report := w[len(w)-3:]
-	stack := make([]uint64, childStackWords)
-	top := uintptr(unsafe.Pointer(&stack[childStackWords-2])) &^ 15
+	top := uintptr(unsafe.Pointer(&mem.stack[childStackWords-2])) &^ 15
 
 	pid, errno := rawSpawn(ops, nops, uintptr(unsafe.Pointer(&report[0])), top, cloneFlags)
 	syscall.Close(int(wfd))
@@ -83,6 +99,7 @@ func startVfork(c *Config, fds []int) (*Process, error) {
 	syscall.ForkLock.Unlock()
 	if errno != 0 {
 		r.Close()
+		spawnMemPool.Put(mem)
 		return nil, fmt.Errorf("spawn %s: clone: %w", c.Path, syscall.Errno(errno))
 	}
 	ch := make(chan error, 1)
@@ -97,13 +114,12 @@ func startVfork(c *Config, fds []int) (*Process, error) {
 		}
 		r.Close()
 		// Only now may the program, the report and the child's stack be reused.
+		var err error
 		if report[0] != 0 {
-			ch <- reportError(report[0], report[1], report[2])
-		} else {
-			ch <- nil
+			err = reportError(report[0], report[1], report[2])
 		}
-		runtime.KeepAlive(w)
-		runtime.KeepAlive(stack)
+		spawnMemPool.Put(mem)
+		ch <- err
 		close(ch)
 	}()
 	return &Process{Pid: int(pid), Exec: ch}, nil
