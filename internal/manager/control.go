@@ -660,6 +660,7 @@ func (m *Manager) serveLogs(req *api.Request, send func(*api.Response) error) {
 // daemonReload re-reads unit files. Running units keep running; sockets whose Listen= did not
 // change keep their fds (and pending connections).
 func (m *Manager) daemonReload() {
+	m.releaseMemory = true
 	m.consolef("Reloading.")
 	m.loader.Reload()
 	for _, u := range append([]*Unit(nil), m.order...) {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"syscall"
 	"time"
@@ -67,6 +68,7 @@ type Manager struct {
 
 	dispatching     bool // dispatch is running (finishJob then only marks dispatchPending)
 	dispatchPending bool
+	releaseMemory   bool // return the loading garbage to the OS once no job is left (boot, reload)
 	shuttingDown    bool
 	exitCode        int
 	quit            chan struct{}
@@ -191,6 +193,13 @@ func (m *Manager) Run(ctx context.Context) error {
 	defer m.poller.Close()
 
 	for {
+		if m.releaseMemory && len(m.jobs) == 0 {
+			// Loading units leaves garbage several times their size; once the boot (or a
+			// reload) has settled, collect it and give the pages back, so that an idle manager
+			// holds what its units need rather than the peak of reading them.
+			m.releaseMemory = false
+			debug.FreeOSMemory()
+		}
 		select {
 		case fn := <-m.loop:
 			fn()
@@ -255,6 +264,7 @@ func (m *Manager) consolef(format string, a ...any) {
 
 // boot starts the boot target.
 func (m *Manager) boot() {
+	m.releaseMemory = true
 	t := m.opt.Target
 	u := m.load(t)
 	if u.cfg.LoadState != unit.Loaded && t == "default.target" {
