@@ -173,10 +173,10 @@ Other accepted differences in what flint shows:
   through systemd-tmpfiles-setup.service) are not applied. A daemon that relies on one needs
   its directories made otherwise; of the real daemons tested (docs/daemons.md) only rpcbind
   ships one (/run/rpcbind), and rpcbind creates that directory itself.
-- The notify socket is next to the control socket (/run/flint/notify by default). With
-  ` + "`--control`" + ` in a directory other users cannot search, services that drop privileges before
-  READY=1 (rpcbind runs as _rpc) cannot notify; systemd's /run/systemd/notify is reachable by
-  every user.
+- The notify socket is next to the control socket (/run/flint/notify by default, as systemd's
+  /run/systemd/notify). When a root manager's ` + "`--control`" + ` is in a directory other users cannot
+  search, it is an abstract socket instead (NOTIFY_SOCKET=@flint/notify/...), so that services
+  running as another user (rpcbind as _rpc) can still send READY=1.
 
 ### What the manager does differently
 

@@ -130,7 +130,7 @@ func New(opt Options) (*Manager, error) {
 		return nil, fmt.Errorf("poller: %w", err)
 	}
 	m.poller = p
-	nr, err := notify.Listen(filepath.Join(opt.RuntimeDir, "notify"))
+	nr, err := notify.Listen(notifyAddress(opt.RuntimeDir))
 	if err != nil {
 		p.Close()
 		return nil, fmt.Errorf("notify socket: %w", err)
@@ -155,6 +155,24 @@ func (m *Manager) call(fn func()) {
 	case <-done:
 	case <-m.quit:
 	}
+}
+
+// notifyAddress is where the notify socket goes: dir/notify, as systemd's /run/systemd/notify,
+// unless a root manager's dir is closed to other users somewhere on its path (a --control in
+// a 0700 directory), where services with User= could not reach it; then an abstract socket,
+// which no directory guards (sd_notify(3) accepts "@" addresses).
+func notifyAddress(dir string) string {
+	if os.Geteuid() == 0 {
+		for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+			if st, err := os.Stat(d); err == nil && st.Mode().Perm()&0o001 == 0 {
+				return "@flint/notify/" + newInvocationID()[:16]
+			}
+			if d == "/" || d == "." {
+				break
+			}
+		}
+	}
+	return filepath.Join(dir, "notify")
 }
 
 // Run starts the manager: control socket, reaper, poller, notify receiver, then the boot target;

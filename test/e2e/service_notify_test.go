@@ -78,3 +78,41 @@ func TestNotifyProtocol(t *testing.T) {
 		c.waitProps("assert.service", map[string]string{"ActiveState": "inactive"})
 	})
 }
+
+// TestNotifyUserService: a Type=notify service running as another user reaches the notify
+// socket even when the manager's runtime directory (here the control socket's, a 0700 test
+// directory) is closed to that user.
+func TestNotifyUserService(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root for User=nobody")
+	}
+	// The helper itself must be reachable by nobody: a directory of its own, open to all.
+	open, err := os.MkdirTemp("", "flint-e2e-notify-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(open) })
+	if err := os.Chmod(open, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h := filepath.Join(open, "svchelper")
+	if err := os.Rename(svcHelper(t), h); err != nil {
+		t.Fatal(err)
+	}
+	units := writeUnits(t, map[string]string{
+		"nobody.service": unitFile("Service", "Type=notify\nUser=nobody\nTimeoutStartSec=5\nExecStart="+h+" notify READY=1"),
+	})
+	m := startManager(t, units)
+	closed := false
+	for d := filepath.Dir(m.control); d != "/"; d = filepath.Dir(d) {
+		if st, err := os.Stat(d); err == nil && st.Mode().Perm()&0o001 == 0 {
+			closed = true
+		}
+	}
+	if !closed {
+		t.Fatalf("the control socket's directory %s should be closed to other users", filepath.Dir(m.control))
+	}
+	c := on(t, m)
+	c.start("nobody.service")
+	c.waitProps("nobody.service", map[string]string{"ActiveState": "active", "SubState": "running", "Result": "success"})
+}
