@@ -2,12 +2,13 @@
 // implementations: systemd-socket-activate, xinetd and systemd 252 itself (booted in private
 // namespaces by scripts/systemd-ns).
 //
-//	go run ./bench/cmd/activation [-n 30] [-duration 3s] [-only cold,accept,restarts,idle]
+//	go run ./bench/cmd/activation [-n 30] [-duration 3s] [-slices 5] [-only cold,accept,restarts,idle]
 //
 // It measures
 //   - cold activation: connect -> first byte of the echo, median and p90 over -n runs, each run a
 //     fresh activation of foobard (examples/foobar/server.c);
-//   - Accept=yes connections per second at concurrency 1 and 8 (one /bin/cat per connection);
+//   - Accept=yes connections per second at concurrency 1 and 8 (one /bin/cat per connection),
+//     the sides measured in turn, -duration each in -slices slices;
 //   - requests failed while the service is restarted -restarts times under -rate requests/s
 //     (the daemon stops gracefully: testdata/graceful.c);
 //   - the managers' resident memory with no units and with 1000 socket units listening, and
@@ -70,6 +71,7 @@ type row struct {
 type bench struct {
 	n        int
 	duration time.Duration
+	slices   int
 	rate     int
 	restarts int
 	idleFor  time.Duration
@@ -85,7 +87,8 @@ type bench struct {
 func main() {
 	b := &bench{}
 	flag.IntVar(&b.n, "n", 30, "cold activations per side")
-	flag.DurationVar(&b.duration, "duration", 3*time.Second, "length of each Accept=yes throughput run")
+	flag.DurationVar(&b.duration, "duration", 3*time.Second, "Accept=yes throughput: measured time per side and concurrency")
+	flag.IntVar(&b.slices, "slices", 5, "Accept=yes throughput: slices of -duration, the sides taking them in turn")
 	flag.IntVar(&b.rate, "rate", 1000, "requests per second during the restart test")
 	flag.IntVar(&b.restarts, "restarts", 5, "service restarts during the restart test")
 	flag.DurationVar(&b.idleFor, "idle", 10*time.Second, "how long the idle part watches the manager's CPU time")
@@ -103,6 +106,9 @@ func main() {
 }
 
 func (b *bench) run(flintPath, only string) error {
+	if b.slices < 1 {
+		return errors.New("-slices must be at least 1")
+	}
 	if os.Getuid() != 0 {
 		return errors.New("run as root (systemd in a namespace, xinetd, services as root)")
 	}
@@ -241,61 +247,66 @@ func (b *bench) cold() {
 	}
 }
 
+// accept starts every side's Accept=yes echo server, then measures their connections/s at each
+// concurrency interleaved (throughput): -duration per side in -slices slices taken in turn, the
+// servers running side by side meanwhile, each idle while another side is measured.
 func (b *bench) accept() {
 	rows := map[int]*row{}
 	concs := []int{1, 8}
 	for _, c := range concs {
 		rows[c] = b.newRow(fmt.Sprintf("Accept=yes connections/s, concurrency %d", c), "conn/s", true, sideXinetd)
 	}
-	measure := func(side string, addr string) {
-		for _, c := range concs {
-			v, failed := throughput(addr, c, b.duration)
-			var err error
-			if failed > 0 {
-				err = fmt.Errorf("%d connections failed", failed)
-			}
-			b.record(rows[c], side, v, err)
-		}
-	}
-	fail := func(side string, err error) {
-		for _, c := range concs {
-			b.record(rows[c], side, 0, err)
-		}
-	}
-	if stop, err := startXinetd(b.subdir("xinetd"), portXinetd); err != nil {
-		fail(sideXinetd, err)
-	} else {
-		measure(sideXinetd, fmt.Sprintf("127.0.0.1:%d", portXinetd))
-		stop()
-	}
-	if stop, err := startInetdSSA("/usr/bin/systemd-socket-activate", nil, portSSA); err != nil {
-		fail(sideSSA, err)
-	} else {
-		measure(sideSSA, fmt.Sprintf("127.0.0.1:%d", portSSA))
-		stop()
-	}
-	if b.flint == "" {
-		fail(sideActivate, fmt.Errorf("%w: flint not built", errUnavailable))
-	} else if stop, err := startInetdSSA(b.flint, []string{"activate"}, portActivate); err != nil {
-		fail(sideActivate, err)
-	} else {
-		measure(sideActivate, fmt.Sprintf("127.0.0.1:%d", portActivate))
-		stop()
-	}
-	for _, side := range []string{sideSystemd, sideRun} {
-		err := b.withManager(side, func(m *manager) error {
-			addr := fmt.Sprintf("127.0.0.1:%d", m.port)
-			if err := echoOnce(addr); err != nil {
-				return fmt.Errorf("first connection: %w", err)
-			}
-			measure(side, addr)
-			return nil
-		})
+	var names, addrs []string
+	for _, side := range []string{sideXinetd, sideSSA, sideActivate, sideSystemd, sideRun} {
+		addr, stop, err := b.startAccept(side)
 		if err != nil {
-			fail(side, err)
+			for _, c := range concs {
+				b.record(rows[c], side, 0, err)
+			}
+			continue
+		}
+		defer stop()
+		names = append(names, side)
+		addrs = append(addrs, addr)
+	}
+	for _, c := range concs {
+		rates, errs := throughput(addrs, c, b.duration, b.slices)
+		for k, side := range names {
+			b.record(rows[c], side, rates[k], errs[k])
 		}
 	}
 }
+
+// startAccept starts side's Accept=yes echo server (/bin/cat per connection) on its port and
+// returns its address and how to stop it.
+func (b *bench) startAccept(side string) (addr string, stop func(), err error) {
+	switch side {
+	case sideXinetd:
+		stop, err = startXinetd(b.subdir("xinetd"), portXinetd)
+		return loopback(portXinetd), stop, err
+	case sideSSA:
+		stop, err = startInetdSSA("/usr/bin/systemd-socket-activate", nil, portSSA)
+		return loopback(portSSA), stop, err
+	case sideActivate:
+		if b.flint == "" {
+			return "", nil, fmt.Errorf("%w: flint not built", errUnavailable)
+		}
+		stop, err = startInetdSSA(b.flint, []string{"activate"}, portActivate)
+		return loopback(portActivate), stop, err
+	}
+	m, err := b.startManager(side)
+	if err != nil {
+		return "", nil, err
+	}
+	addr = loopback(m.port)
+	if err := echoOnce(addr); err != nil {
+		m.close()
+		return "", nil, fmt.Errorf("first connection: %w", err)
+	}
+	return addr, m.close, nil
+}
+
+func loopback(port int) string { return fmt.Sprintf("127.0.0.1:%d", port) }
 
 func (b *bench) restartTest() {
 	r := b.newRow(fmt.Sprintf("requests failed across %d restarts at %d req/s", b.restarts, b.rate), "failed", false, sideSystemd)

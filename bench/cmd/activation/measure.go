@@ -60,35 +60,45 @@ type coldTarget interface {
 	cycle() (sock string, done func() error, err error)
 }
 
-// coldInterleaved measures connect -> first byte over n fresh activations of every target,
-// taking them in turn (the first target of each round rotates), so that the load of a busy
-// machine drifting over the run weighs on every side alike. A target that fails is dropped
-// from later rounds with its error.
-func coldInterleaved(targets []coldTarget, n int) ([]stats, []error) {
-	ds := make([][]time.Duration, len(targets))
-	errs := make([]error, len(targets))
-	for i := 0; i < n; i++ {
-		for j := range targets {
-			k := (i + j) % len(targets)
+// inTurn runs f(k) for every side k in each of rounds rounds, taking the sides in turn with the
+// first one rotating from round to round (012, 120, 201, ...), so that the load of a busy
+// machine drifting over the run weighs on every side alike. A side for which f fails is dropped
+// from later rounds; its error, with the round, is returned at its index.
+func inTurn(rounds, sides int, f func(k int) error) []error {
+	errs := make([]error, sides)
+	for i := 0; i < rounds; i++ {
+		for j := 0; j < sides; j++ {
+			k := (i + j) % sides
 			if errs[k] != nil {
 				continue
 			}
-			sock, done, err := targets[k].cycle()
-			if err != nil {
-				errs[k] = fmt.Errorf("run %d: %w", i+1, err)
-				continue
+			if err := f(k); err != nil {
+				errs[k] = fmt.Errorf("round %d: %w", i+1, err)
 			}
-			d, err := firstByte(sock, 10*time.Second)
-			if derr := done(); err == nil && derr != nil {
-				err = derr
-			}
-			if err != nil {
-				errs[k] = fmt.Errorf("run %d: %w", i+1, err)
-				continue
-			}
-			ds[k] = append(ds[k], d)
 		}
 	}
+	return errs
+}
+
+// coldInterleaved measures connect -> first byte over n fresh activations of every target,
+// taking them in turn (inTurn). A target that fails is dropped from later rounds with its error.
+func coldInterleaved(targets []coldTarget, n int) ([]stats, []error) {
+	ds := make([][]time.Duration, len(targets))
+	errs := inTurn(n, len(targets), func(k int) error {
+		sock, done, err := targets[k].cycle()
+		if err != nil {
+			return err
+		}
+		d, err := firstByte(sock, 10*time.Second)
+		if derr := done(); err == nil && derr != nil {
+			err = derr
+		}
+		if err != nil {
+			return err
+		}
+		ds[k] = append(ds[k], d)
+		return nil
+	})
 	out := make([]stats, len(targets))
 	for k := range targets {
 		out[k] = summarise(ds[k])
@@ -121,10 +131,10 @@ func echoOnce(addr string) error {
 	return nil
 }
 
-// throughput runs conc workers doing echoOnce back to back for d and returns successful
-// connections per second and the number of failed ones.
-func throughput(addr string, conc int, d time.Duration) (float64, int64) {
-	var ok, failed atomic.Int64
+// burst runs conc workers doing echoOnce back to back for d and returns the connections that
+// succeeded and failed and the time they took (d and the last connections' tail).
+func burst(addr string, conc int, d time.Duration) (ok, failed int64, took time.Duration) {
+	var nok, nfailed atomic.Int64
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	start := time.Now()
@@ -135,15 +145,40 @@ func throughput(addr string, conc int, d time.Duration) (float64, int64) {
 			defer wg.Done()
 			for ctx.Err() == nil {
 				if err := echoOnce(addr); err != nil {
-					failed.Add(1)
+					nfailed.Add(1)
 				} else {
-					ok.Add(1)
+					nok.Add(1)
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	return float64(ok.Load()) / time.Since(start).Seconds(), failed.Load()
+	return nok.Load(), nfailed.Load(), time.Since(start)
+}
+
+// throughput measures the connections per second of every address at concurrency conc, for d
+// in all per address, cut into slices bursts taken in turn (inTurn), and returns each address's
+// successful connections over its own measured time. An address whose connections fail is
+// dropped from later rounds with an error.
+func throughput(addrs []string, conc int, d time.Duration, slices int) ([]float64, []error) {
+	ok := make([]int64, len(addrs))
+	took := make([]time.Duration, len(addrs))
+	errs := inTurn(slices, len(addrs), func(k int) error {
+		n, failed, t := burst(addrs[k], conc, d/time.Duration(slices))
+		ok[k] += n
+		took[k] += t
+		if failed > 0 {
+			return fmt.Errorf("%d connections failed", failed)
+		}
+		return nil
+	})
+	rates := make([]float64, len(addrs))
+	for k := range addrs {
+		if took[k] > 0 {
+			rates[k] = float64(ok[k]) / took[k].Seconds()
+		}
+	}
+	return rates, errs
 }
 
 // underRestarts sends rate requests per second (each a new connection to the unix socket, one

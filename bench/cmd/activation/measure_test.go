@@ -37,18 +37,23 @@ func TestSummarise(t *testing.T) {
 	}
 }
 
-// echoServer serves io.Copy echo on ln until it is closed.
-func echoServer(ln net.Listener) {
+// serve runs handle on every connection ln accepts, until ln is closed.
+func serve(ln net.Listener, handle func(c net.Conn)) {
 	for {
 		c, err := ln.Accept()
 		if err != nil {
 			return
 		}
-		go func() {
-			io.Copy(c, c)
-			c.Close()
-		}()
+		go handle(c)
 	}
+}
+
+// echoServer serves io.Copy echo on ln until it is closed.
+func echoServer(ln net.Listener) {
+	serve(ln, func(c net.Conn) {
+		io.Copy(c, c)
+		c.Close()
+	})
 }
 
 func TestFirstByteAndListening(t *testing.T) {
@@ -78,10 +83,23 @@ func TestThroughputAndRestarts(t *testing.T) {
 	}
 	defer ln.Close()
 	go echoServer(ln)
+	// A server that closes every connection unanswered: its side fails and is dropped.
+	bad, err := net.Listen("tcp", "127.0.0.1:22508")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bad.Close()
+	go serve(bad, func(c net.Conn) { c.Close() })
+	addrs := []string{ln.Addr().String(), bad.Addr().String(), ln.Addr().String()}
 	for _, conc := range []int{1, 4} {
-		rate, failed := throughput(ln.Addr().String(), conc, 200*time.Millisecond)
-		if rate <= 0 || failed != 0 {
-			t.Errorf("concurrency %d: throughput = %.0f/s, %d failed", conc, rate, failed)
+		rates, errs := throughput(addrs, conc, 300*time.Millisecond, 3)
+		for _, k := range []int{0, 2} {
+			if rates[k] <= 0 || errs[k] != nil {
+				t.Errorf("concurrency %d, side %d: throughput = %.0f/s, %v", conc, k, rates[k], errs[k])
+			}
+		}
+		if errs[1] == nil || !strings.Contains(errs[1].Error(), "round 1:") {
+			t.Errorf("concurrency %d: failing side's error = %v, want one in round 1", conc, errs[1])
 		}
 	}
 
