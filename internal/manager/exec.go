@@ -558,10 +558,8 @@ func (m *Manager) spawnCommand(u *Unit, cmd unit.ExecCommand, ec *unit.ExecConte
 			defer func() { cr = nil }()
 		}
 	}
-	if !p.control || true {
-		if err := prepareDirs(m.opt.Scope, ec, cr); err != nil {
-			return nil, err
-		}
+	if err := prepareDirs(m.opt.Scope, ec, cr); err != nil {
+		return nil, err
 	}
 	env, err := m.serviceEnv(u, ec, cr, p)
 	if err != nil {
@@ -644,10 +642,8 @@ func (m *Manager) spawnCommand(u *Unit, cmd unit.ExecCommand, ec *unit.ExecConte
 			cfg.Credential.Groups = []uint32{}
 		}
 	}
-	if ec.UMask != 0 || true {
-		um := uint32(ec.UMask)
-		cfg.Umask = &um
-	}
+	um := uint32(ec.UMask) // always set: UMask=0000 is a setting too (the default is 0022)
+	cfg.Umask = &um
 	if ec.NiceSet {
 		n := ec.Nice
 		cfg.Nice = &n
