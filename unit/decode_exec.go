@@ -387,38 +387,10 @@ func registerExec() {
 		x(d).DynamicUser = b
 	})
 	regBoth("UMask", S, pMode(func(d *decoder) *osFileMode { return &x(d).UMask }))
-	regBoth("Nice", S, func(d *decoder, e Entry, v string) {
-		if v == "" {
-			x(d).Nice, x(d).NiceSet = 0, false
-			return
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			d.warn(e, "Failed to parse nice priority '%s', ignoring: Invalid argument", v)
-			return
-		}
-		if n < -20 || n > 19 {
-			d.warn(e, "Nice priority out of range, ignoring: %s", v)
-			return
-		}
-		x(d).Nice, x(d).NiceSet = n, true
-	})
-	regBoth("OOMScoreAdjust", S, func(d *decoder, e Entry, v string) {
-		if v == "" {
-			x(d).OOMScoreAdjust, x(d).OOMScoreAdjustSet = 0, false
-			return
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			d.warn(e, "Failed to parse the OOM score adjust value '%s', ignoring: Invalid argument", v)
-			return
-		}
-		if n < -1000 || n > 1000 {
-			d.warn(e, "OOM score adjust value out of range, ignoring: %s", v)
-			return
-		}
-		x(d).OOMScoreAdjust, x(d).OOMScoreAdjustSet = n, true
-	})
+	regBoth("Nice", S, pOptionalInt(func(d *decoder) (*int, *bool) { return &x(d).Nice, &x(d).NiceSet },
+		-20, 19, "Failed to parse nice priority '%s', ignoring: Invalid argument", "Nice priority out of range, ignoring: %s"))
+	regBoth("OOMScoreAdjust", S, pOptionalInt(func(d *decoder) (*int, *bool) { return &x(d).OOMScoreAdjust, &x(d).OOMScoreAdjustSet },
+		-1000, 1000, "Failed to parse the OOM score adjust value '%s', ignoring: Invalid argument", "OOM score adjust value out of range, ignoring: %s"))
 	for name := range rlimits {
 		regBoth(name, S, func(d *decoder, e Entry, v string) {
 			rl, err := ParseRlimit(e.Key, v)

@@ -172,6 +172,28 @@ func pInt(get func(d *decoder) *int, min, max int) parseFunc {
 	}
 }
 
+// pOptionalInt parses an integer in [min, max] that may also be unset (an empty value resets
+// it): Nice=, OOMScoreAdjust=. bad and outOfRange are systemd's messages, with %s the value.
+func pOptionalInt(get func(d *decoder) (*int, *bool), min, max int, bad, outOfRange string) parseFunc {
+	return func(d *decoder, e Entry, v string) {
+		n, set := get(d)
+		if v == "" {
+			*n, *set = 0, false
+			return
+		}
+		i, err := strconv.Atoi(v)
+		if err != nil {
+			d.warn(e, bad, v)
+			return
+		}
+		if i < min || i > max {
+			d.warn(e, outOfRange, v)
+			return
+		}
+		*n, *set = i, true
+	}
+}
+
 func pUnsigned(get func(d *decoder) *int) parseFunc {
 	return func(d *decoder, e Entry, v string) {
 		n, err := strconv.ParseUint(v, 10, 32)
