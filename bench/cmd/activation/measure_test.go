@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"github.com/flint-init/flint/bench/internal/procnet"
 	"io"
 	"net"
 	"path/filepath"
@@ -58,8 +59,8 @@ func echoServer(ln net.Listener) {
 
 func TestFirstByteAndListening(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "echo.sk")
-	if unixListening(sock) {
-		t.Fatal("unixListening before listen")
+	if procnet.UnixListening(sock) {
+		t.Fatal("UnixListening before listen")
 	}
 	ln, err := net.Listen("unix", sock)
 	if err != nil {
@@ -67,8 +68,8 @@ func TestFirstByteAndListening(t *testing.T) {
 	}
 	defer ln.Close()
 	go echoServer(ln)
-	if !unixListening(sock) {
-		t.Fatal("unixListening = false on a listening socket")
+	if !procnet.UnixListening(sock) {
+		t.Fatal("UnixListening = false on a listening socket")
 	}
 	d, err := firstByte(sock, 5*time.Second)
 	if err != nil || d <= 0 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/flint-init/flint/bench/internal/procnet"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -76,28 +77,11 @@ func (p *proc) stop() error {
 	return nil
 }
 
-// unixListening reports whether a unix socket bound to path is listening, from /proc/net/unix
-// (the file exists between bind and listen, and connecting to find out would activate it).
-func unixListening(path string) bool {
-	data, err := os.ReadFile("/proc/net/unix")
-	if err != nil {
-		return false
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		// Num RefCount Protocol Flags Type St Inode Path; Flags has __SO_ACCEPTCON (1<<16) when listening.
-		f := strings.Fields(line)
-		if len(f) == 8 && f[7] == path && f[3] == "00010000" {
-			return true
-		}
-	}
-	return false
-}
-
 // waitSocket waits until a unix socket listens on path, failing early if p exits.
 func waitSocket(p *proc, path string) error {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if unixListening(path) {
+		if procnet.UnixListening(path) {
 			return nil
 		}
 		if p != nil && p.exited() {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"github.com/flint-init/flint/bench/internal/procnet"
 	"net"
 	"os"
 	"os/exec"
@@ -81,7 +82,7 @@ func TestReadLog(t *testing.T) {
 
 func TestAskAndListening(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "s16.sk")
-	if listening(sock) {
+	if procnet.UnixListening(sock) {
 		t.Fatal("listening before the socket exists")
 	}
 	errc := make(chan error, 1)
@@ -92,8 +93,8 @@ func TestAskAndListening(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	if !listening(sock) {
-		t.Fatal("listening = false on a listening socket")
+	if !procnet.UnixListening(sock) {
+		t.Fatal("UnixListening = false on a listening socket")
 	}
 	go func() {
 		for {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/flint-init/flint/bench/internal/procnet"
 	"net"
 	"os"
 	"os/exec"
@@ -48,7 +49,7 @@ func startFlint(flint, dir string) (*manager, error) {
 		<-done
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for !listening(control) {
+	for !procnet.UnixListening(control) {
 		select {
 		case <-done:
 			return nil, fmt.Errorf("flint run exited: %s", out.String())
@@ -98,25 +99,9 @@ func startSystemd(script, dir string) (*manager, error) {
 	return &manager{ctl: ctl, close: func() { exec.Command("bash", script, "kill", pid).Run() }}, nil
 }
 
-// listening reports whether a unix socket bound to path listens (/proc/net/unix: __SO_ACCEPTCON);
-// connecting to find out would activate it.
-func listening(path string) bool {
-	data, err := os.ReadFile("/proc/net/unix")
-	if err != nil {
-		return false
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.Fields(line)
-		if len(f) == 8 && f[7] == path && f[3] == "00010000" {
-			return true
-		}
-	}
-	return false
-}
-
 func waitListening(path string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
-	for !listening(path) {
+	for !procnet.UnixListening(path) {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("%s does not listen after %v", path, timeout)
 		}
