@@ -2,13 +2,14 @@ package main
 
 import (
 	"errors"
-	"github.com/flint-init/flint/bench/internal/procnet"
 	"io"
 	"net"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/flint-init/flint/bench/internal/procnet"
 )
 
 func TestSummarise(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/flint-init/flint/bench/internal/procnet"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +11,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/flint-init/flint/bench/internal/procnet"
 )
 
 // errUnavailable marks a side that cannot run here (tool missing, verb not implemented yet).

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"github.com/flint-init/flint/bench/internal/procnet"
 	"net"
 	"os"
 	"os/exec"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/flint-init/flint/bench/internal/procnet"
 )
 
 func TestWriteUnits(t *testing.T) {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/flint-init/flint/bench/internal/procnet"
 	"net"
 	"os"
 	"os/exec"
@@ -15,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/flint-init/flint/bench/internal/procnet"
 )
 
 // manager is flint run or systemd 252 with the chain's units in its unit path.
