@@ -234,12 +234,11 @@ func (d realDaemon) start(t *testing.T) *daemonRun {
 }
 
 // startFlintRun is startManager with extra global flags (--user) and an environment. The
-// notify socket goes next to the control socket: daemons that drop privileges before READY=1
-// (rpcbind runs as _rpc) must reach it, as they reach /run/flint/notify, so its directories
-// are made 0755.
+// control socket is in a 0700 test directory: daemons that drop privileges before READY=1
+// (rpcbind runs as _rpc) reach the notify socket all the same (flint makes it abstract then).
 func startFlintRun(t *testing.T, units string, global, env []string) *manager {
 	t.Helper()
-	return launchManager(t, units, launchOptions{global: global, env: env, openDirs: true, stopWait: 15 * time.Second})
+	return launchManager(t, units, launchOptions{global: global, env: env, stopWait: 15 * time.Second})
 }
 
 // client runs a daemon's client program (15s limit) and returns its combined output and exit

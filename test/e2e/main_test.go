@@ -120,7 +120,6 @@ type launchOptions struct {
 	global   []string      // global flags before "run" (--user)
 	more     []string      // further unit directories, after the first (--units each)
 	env      []string      // the manager's environment; nil = the test's
-	openDirs bool          // make the control socket's directories 0755 (see startFlintRun)
 	stopWait time.Duration // SIGTERM to SIGKILL at cleanup
 }
 
@@ -133,13 +132,6 @@ func launchManager(t *testing.T, units string, o launchOptions) *manager {
 		control: filepath.Join(t.TempDir(), "control.sock"),
 		out:     &syncBuffer{},
 		done:    make(chan struct{}),
-	}
-	if o.openDirs {
-		for _, d := range []string{filepath.Dir(m.control), filepath.Dir(filepath.Dir(m.control))} {
-			if err := os.Chmod(d, 0o755); err != nil {
-				t.Fatal(err)
-			}
-		}
 	}
 	args := append(append([]string(nil), o.global...), "run", "--units", units, "--control", m.control)
 	for _, d := range o.more {
