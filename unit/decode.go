@@ -204,6 +204,30 @@ func (d *decoder) printfMsg(e Entry, v, msg string, fatal bool) (string, bool) {
 	return "", false
 }
 
+// defaultSpecMsg is printf's message for a word whose specifiers cannot be resolved (non-fatal).
+const defaultSpecMsg = "Failed to resolve unit specifiers in '%s', ignoring"
+
+// eachWord calls f with every word of v, split as systemd's extract_first_word with flags,
+// its specifiers resolved: a word that cannot be resolved is skipped (printfMsg warns with
+// msg), and a syntax error warns and ends the list, as systemd's list parsers do.
+func (d *decoder) eachWord(e Entry, v string, flags extractFlags, msg string, f func(w string)) {
+	rest := v
+	for {
+		w, r, ok, err := extractWord(rest, flags)
+		if err != nil {
+			d.warn(e, "Invalid syntax, ignoring: %s", v)
+			return
+		}
+		if !ok {
+			return
+		}
+		rest = r
+		if x, good := d.printfMsg(e, w, msg, false); good {
+			f(x)
+		}
+	}
+}
+
 // printfBare is printf with systemd's unquoted message (conditions and the like).
 func (d *decoder) printfBare(e Entry, v string) (string, bool) {
 	x, err := expandWith(d.expand, v)

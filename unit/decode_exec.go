@@ -124,37 +124,15 @@ func pEnvWords(get func(d *decoder) *[]string, valid func(string) bool, replace 
 			*l = nil
 			return
 		}
-		rest := v
-		for {
-			w, r, ok, err := extractWord(rest, exUnquote|exCUnescape)
-			if err != nil {
-				d.warn(e, "Invalid syntax, ignoring: %s", v)
-				return
-			}
-			if !ok {
-				return
-			}
-			rest = r
-			x, good := d.printfMsg(e, w, specMsg, false)
-			if !good {
-				continue
-			}
+		d.eachWord(e, v, exUnquote|exCUnescape, specMsg, func(x string) {
 			if !valid(x) {
 				d.warn(e, "%s, ignoring: %s", bad, x)
-				continue
-			}
-			if replace {
+			} else if replace {
 				*l = envReplace(*l, x)
 			} else {
-				dup := false
-				for _, y := range *l {
-					dup = dup || y == x
-				}
-				if !dup {
-					*l = append(*l, x)
-				}
+				*l = appendUnique(*l, x)
 			}
-		}
+		})
 	}
 }
 
@@ -272,32 +250,17 @@ func pExecDirs(get func(d *decoder) *[]string) parseFunc {
 			*l = nil
 			return
 		}
-		rest := v
-		for {
-			w, r, ok, err := extractWord(rest, exUnquote)
-			if err != nil {
-				d.warn(e, "Invalid syntax, ignoring: %s", v)
-				return
-			}
-			if !ok {
-				return
-			}
-			rest = r
-			x, good := d.printfMsg(e, w, "Failed to resolve unit specifiers in \"%s\", ignoring", false)
-			if !good {
-				continue
-			}
+		d.eachWord(e, v, exUnquote, "Failed to resolve unit specifiers in \"%s\", ignoring", func(x string) {
 			src, _, _ := strings.Cut(x, ":")
-			if path.IsAbs(src) {
+			switch {
+			case path.IsAbs(src):
 				d.warn(e, "%s= path is absolute, ignoring: %s", e.Key, x)
-				continue
-			}
-			if src == "" || !pathIsNormalized(src) {
+			case src == "" || !pathIsNormalized(src):
 				d.warn(e, "%s= path is not normalized, ignoring: %s", e.Key, x)
-				continue
+			default:
+				*l = append(*l, x)
 			}
-			*l = append(*l, x)
-		}
+		})
 	}
 }
 

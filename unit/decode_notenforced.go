@@ -36,27 +36,13 @@ func neUnsigned(d *decoder, e Entry, v string) {
 // nePaths is config_parse_namespace_path_strv: absolute paths, each optionally prefixed
 // with '-' (ignore if missing) and '+' (relative to the root directory).
 func nePaths(d *decoder, e Entry, v string) {
-	rest := v
-	for {
-		w, r, ok, err := extractWord(rest, exUnquote)
-		if err != nil {
-			d.warn(e, "Invalid syntax, ignoring: %s", v)
-			return
-		}
-		if !ok {
-			return
-		}
-		rest = r
-		x, good := d.printfMsg(e, w, "Failed to resolve unit specifiers in %s", false)
-		if !good {
-			continue
-		}
+	d.eachWord(e, v, exUnquote, "Failed to resolve unit specifiers in %s", func(x string) {
 		p := strings.TrimPrefix(x, "-")
 		p = strings.TrimPrefix(p, "+")
 		if !isAbsPath(p) {
 			d.warn(e, "%s= path is not absolute, ignoring: %s", e.Key, p)
 		}
-	}
+	})
 }
 
 func neAny(d *decoder, e Entry, v string) {}

@@ -156,33 +156,13 @@ func registerService() {
 	reg("Service", "FileDescriptorStoreMax", S, pUnsigned(func(d *decoder) *int { return &s(d).FileDescriptorStoreMax }))
 	reg("Service", "NotifyAccess", S, pEnum(func(d *decoder) *string { return &s(d).NotifyAccess }, "\x00", "notify access specifier", "none", "main", "exec", "all"))
 	reg("Service", "Sockets", S, func(d *decoder, e Entry, v string) {
-		rest := v
-		for {
-			w, r, ok, err := extractWord(rest, exRetainEscape)
-			if err != nil {
-				d.warn(e, "Invalid syntax, ignoring: %s", v)
-				return
-			}
-			if !ok {
-				return
-			}
-			rest = r
-			name, good := d.printf(e, w, false)
-			if !good {
-				continue
-			}
+		d.eachWord(e, v, exRetainEscape, defaultSpecMsg, func(name string) {
 			if !strings.HasSuffix(name, ".socket") || !ValidUnitName(name) {
 				d.warn(e, "Unit must be of type socket, ignoring: %s", name)
-				continue
+				return
 			}
-			dup := false
-			for _, x := range s(d).Sockets {
-				dup = dup || x == name
-			}
-			if !dup {
-				s(d).Sockets = append(s(d).Sockets, name)
-			}
-		}
+			s(d).Sockets = appendUnique(s(d).Sockets, name)
+		})
 	})
 	reg("Service", "USBFunctionDescriptors", S, pPath(func(d *decoder) *string { return &s(d).USBFunctionDescriptors }))
 	reg("Service", "USBFunctionStrings", S, pPath(func(d *decoder) *string { return &s(d).USBFunctionStrings }))

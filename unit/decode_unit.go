@@ -43,24 +43,10 @@ func ValidUnitName(s string) bool {
 // and a bad name is ignored with a warning.
 func pDeps(get func(d *decoder) *[]string) parseFunc {
 	return func(d *decoder, e Entry, v string) {
-		rest := v
-		for {
-			w, r, ok, err := extractWord(rest, exRetainEscape)
-			if err != nil {
-				d.warn(e, "Invalid syntax, ignoring: %s", v)
-				return
-			}
-			if !ok {
-				return
-			}
-			rest = r
-			name, good := d.printf(e, w, false)
-			if !good {
-				continue
-			}
+		d.eachWord(e, v, exRetainEscape, defaultSpecMsg, func(name string) {
 			if !ValidUnitName(name) {
 				d.warn(e, "Failed to add dependency on %s, ignoring: Invalid argument", name)
-				continue
+				return
 			}
 			if IsTemplate(name) {
 				// resolve_template(): a template names the instance of this unit's own
@@ -72,19 +58,12 @@ func pDeps(get func(d *decoder) *[]string) parseFunc {
 				x, err := Instantiate(name, inst)
 				if err != nil {
 					d.warn(e, "Failed to add dependency on %s, ignoring: Invalid argument", name)
-					continue
+					return
 				}
 				name = x
 			}
-			l := get(d)
-			dup := false
-			for _, x := range *l {
-				dup = dup || x == name
-			}
-			if !dup {
-				*l = append(*l, name)
-			}
-		}
+			*get(d) = appendUnique(*get(d), name)
+		})
 	}
 }
 
