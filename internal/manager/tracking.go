@@ -41,12 +41,7 @@ func readProcs() map[int]procInfo {
 		if err != nil {
 			continue
 		}
-		s := string(data)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(s[i+1:])
+		f := statFields(data)
 		if len(f) < 4 {
 			continue
 		}
@@ -59,6 +54,18 @@ func readProcs() map[int]procInfo {
 		out[pid] = procInfo{ppid: ppid, sid: sid, zombie: f[0] == "Z", start: start}
 	}
 	return out
+}
+
+// statFields splits /proc/PID/stat after the command name (which may hold spaces and
+// parentheses): f[0] is the state, f[1] the ppid, f[3] the session, f[17] the thread count,
+// f[19] the start time. nil if the line is malformed.
+func statFields(data []byte) []string {
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return nil
+	}
+	return strings.Fields(s[i+1:])
 }
 
 // unitPIDs lists the live processes of u (see the file comment).
@@ -85,13 +92,14 @@ func (m *Manager) unitPIDs(u *Unit) []int {
 			add(p.pid)
 		}
 	}
-	if !anyAlive(roots) && !m.hasUnknownChild() {
+	unknown := m.hasUnknownChild()
+	if !anyAlive(roots) && !unknown {
 		// Fast path: every root is gone with its process group, so nothing descends from one;
 		// the orphans of dead roots were adopted at their reaps (roots too), and no other
 		// orphan waits to be recognised: nothing to scan every process of the machine for.
 		return nil
 	}
-	if m.subreaper && !m.hasUnknownChild() {
+	if m.subreaper && !unknown {
 		// Every process of the unit descends from a live root: an orphan would have been
 		// reparented to flint (the subreaper) and adopted, or be an unknown child of ours.
 		// Following the children lists from the roots reads a few small files per process
@@ -331,12 +339,7 @@ func procStat(pid int) (state byte, threads int, ok bool) {
 	if err != nil || n <= 0 {
 		return 0, 0, false
 	}
-	s := string(data[:n])
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, 0, false
-	}
-	f := strings.Fields(s[i+1:])
+	f := statFields(data[:n])
 	if len(f) < 18 {
 		return 0, 0, false
 	}
