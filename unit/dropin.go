@@ -7,16 +7,23 @@ import (
 	"strings"
 )
 
+// isDir reports whether p, an entry of a search path directory, is a directory: stat'ed only
+// if the directory's listing at the last scan had it.
+func (l *Loader) isDir(p string) bool {
+	if !l.fsCache[p] {
+		return false
+	}
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
+}
+
 // dropInDirs returns, for one directory of the search path, the drop-in directories of name
 // with dirSuffix (".d", ".wants", ...) in systemd's order (unit_file_find_dirs): the name
 // itself, its template for an instance, then each dash prefix ("foo-bar-.service" then
 // "foo-.service", each again with its template). Only directories that exist are returned.
 func (l *Loader) dropInDirs(dir, name, dirSuffix string, out []string) []string {
-	p := filepath.Join(dir, name+dirSuffix)
-	if l.fsCache[p] {
-		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			out = append(out, p)
-		}
+	if p := filepath.Join(dir, name+dirSuffix); l.isDir(p) {
+		out = append(out, p)
 	}
 	inst := IsInstance(name)
 	if inst {
@@ -65,11 +72,7 @@ func (l *Loader) dropIns(names []string, dirSuffix, fileSuffix string) []string 
 	if len(names) > 0 {
 		if t := TypeOf(names[0]); t != "" {
 			for _, d := range l.path {
-				p := filepath.Join(d, string(t)+dirSuffix)
-				if !l.fsCache[p] {
-					continue // not in the directory when it was scanned
-				}
-				if st, err := os.Stat(p); err == nil && st.IsDir() {
+				if p := filepath.Join(d, string(t)+dirSuffix); l.isDir(p) {
 					dirs = append(dirs, p)
 				}
 			}
