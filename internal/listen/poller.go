@@ -117,10 +117,9 @@ func (p *Poller) Run(out chan<- uint64) {
 	defer close(p.done)
 
 	events := make([]unix.EpollEvent, 64)
-	stop := false
-	// drain reports what epoll_wait(timeout) returns until nothing is ready (false) or
-	// until Close (true).
-	drain := func(timeout int) (ready bool) {
+	stop := false // Close was called
+	// drain reports every event epoll_wait(timeout) returns, until none is ready or Close.
+	drain := func(timeout int) {
 		for !stop {
 			n, err := unix.EpollWait(p.epfd, events, timeout)
 			if err != nil {
@@ -128,31 +127,30 @@ func (p *Poller) Run(out chan<- uint64) {
 					continue
 				}
 				stop = true // EBADF cannot happen: fds are closed only after Run returns
-				return true
+				return
 			}
 			if n == 0 {
-				return false
+				return
 			}
 			for _, ev := range events[:n] {
 				key := uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
 				if key == wakeKey {
 					stop = true
-					return true
+					return
 				}
 				select {
 				case out <- key:
 				case <-p.stop:
 					stop = true
-					return true
+					return
 				}
 			}
 		}
-		return true
 	}
 	if rc, err := p.file.SyscallConn(); err == nil {
 		// Read calls the function again each time the set becomes readable, until it
 		// returns true (Close); it fails only if the set could not join the netpoller.
-		if err := rc.Read(func(uintptr) bool { return drain(0) }); err == nil || stop {
+		if err := rc.Read(func(uintptr) bool { drain(0); return stop }); err == nil || stop {
 			return
 		}
 	}

@@ -88,7 +88,7 @@ type op struct {
 }
 
 // program accumulates ops and data; bytes() lays the block out. Its buffers are reused by
-// the next compileInto on the same program (see startVfork's pool).
+// the next compile on the same program (see startVfork's pool).
 type program struct {
 	ops      []op
 	data     []byte
