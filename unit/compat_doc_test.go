@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/flint-init/flint/internal/difftest"
+	"github.com/flint-init/flint/internal/textdiff"
 )
 
 // docPath is the generated compatibility document.
@@ -239,7 +240,7 @@ func TestCompatibilityDoc(t *testing.T) {
 		t.Fatalf("%v (go test ./unit -run TestCompatibilityDoc -update creates it)", err)
 	}
 	if string(have) != doc {
-		t.Errorf("%s is out of date: go test ./unit -run TestCompatibilityDoc -update\n%s", docPath, lineDiff(string(have), doc))
+		t.Errorf("%s is out of date: go test ./unit -run TestCompatibilityDoc -update\n%s", docPath, textdiff.Lines(string(have), doc, "- ", "+ "))
 	}
 }
 

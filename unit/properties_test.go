@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/flint-init/flint/internal/textdiff"
 )
 
 // The expected strings below were printed by systemctl 252 (see internal/difftest, which
@@ -202,34 +204,10 @@ func TestPropertiesGolden(t *testing.T) {
 				t.Fatalf("%v (run with -update to create)", err)
 			}
 			if got != string(want) {
-				t.Errorf("properties of %s differ from %s:\n%s", n, golden, lineDiff(string(want), got))
+				t.Errorf("properties of %s differ from %s:\n%s", n, golden, textdiff.Lines(string(want), got, "- ", "+ "))
 			}
 		})
 	}
-}
-
-// lineDiff lists the lines only in want (-) and only in got (+).
-func lineDiff(want, got string) string {
-	in := func(s string) map[string]bool {
-		m := map[string]bool{}
-		for _, l := range strings.Split(s, "\n") {
-			m[l] = true
-		}
-		return m
-	}
-	w, g := in(want), in(got)
-	var b strings.Builder
-	for _, l := range strings.Split(want, "\n") {
-		if !g[l] {
-			b.WriteString("- " + l + "\n")
-		}
-	}
-	for _, l := range strings.Split(got, "\n") {
-		if !w[l] {
-			b.WriteString("+ " + l + "\n")
-		}
-	}
-	return b.String()
 }
 
 // FuzzFormatTimespan: what FormatTimespan prints, ParseTimespan reads back (to the µs), as

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/flint-init/flint/internal/textdiff"
 )
 
 func writeUnit(t *testing.T, dir, name, body string) string {
@@ -147,32 +149,8 @@ func TestAnalyzeVerifyLikeSystemd(t *testing.T) {
 	f, sys := summarize(out.String()), summarize(sysOut.String())
 	if strings.Join(f, "\n") != strings.Join(sys, "\n") {
 		t.Errorf("verify of %d corpus units differs (%d files skipped as known differences)\n%s",
-			len(files), len(skip), lineDiffText(strings.Join(sys, "\n"), strings.Join(f, "\n")))
+			len(files), len(skip), textdiff.Lines(strings.Join(sys, "\n"), strings.Join(f, "\n"), "- systemd-analyze: ", "+ flint:           "))
 	}
-}
-
-// lineDiffText lists the lines only systemd-analyze printed (-) and only flint printed (+).
-func lineDiffText(want, got string) string {
-	in := func(s string) map[string]bool {
-		m := map[string]bool{}
-		for _, l := range strings.Split(s, "\n") {
-			m[l] = true
-		}
-		return m
-	}
-	w, g := in(want), in(got)
-	var b strings.Builder
-	for _, l := range strings.Split(want, "\n") {
-		if !g[l] {
-			b.WriteString("- systemd-analyze: " + l + "\n")
-		}
-	}
-	for _, l := range strings.Split(got, "\n") {
-		if !w[l] {
-			b.WriteString("+ flint:           " + l + "\n")
-		}
-	}
-	return b.String()
 }
 
 // knownVerifyDifferences are corpus units where flint's verify legitimately differs from
