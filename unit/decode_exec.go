@@ -302,21 +302,7 @@ func registerExec() {
 	S := Supported
 	x := func(d *decoder) *ExecContext { return d.exec }
 	regBoth("WorkingDirectory", S, pWorkingDirectory)
-	regBoth("RootDirectory", S, func(d *decoder, e Entry, v string) {
-		if v == "" {
-			x(d).RootDirectory = ""
-			return
-		}
-		p, ok := d.printf(e, v, true)
-		if !ok {
-			return
-		}
-		if !isAbsPath(p) {
-			d.fail(e, "RootDirectory= path is not absolute: %s", p)
-			return
-		}
-		x(d).RootDirectory = path.Clean(p)
-	})
+	regBoth("RootDirectory", S, pPath(func(d *decoder) *string { return &x(d).RootDirectory }, true))
 	regBoth("User", S, pUserGroup(func(d *decoder) *string { return &x(d).User }))
 	regBoth("Group", S, pUserGroup(func(d *decoder) *string { return &x(d).Group }))
 	regBoth("SupplementaryGroups", S, func(d *decoder, e Entry, v string) {
@@ -429,21 +415,7 @@ func registerExec() {
 		}
 		x(d).StandardInputText += string(b)
 	})
-	regBoth("TTYPath", S, func(d *decoder, e Entry, v string) {
-		if v == "" {
-			x(d).TTYPath = ""
-			return
-		}
-		p, ok := d.printf(e, v, false)
-		if !ok {
-			return
-		}
-		if !isAbsPath(p) {
-			d.warn(e, "TTYPath= path is not absolute, ignoring: %s", p)
-			return
-		}
-		x(d).TTYPath = path.Clean(p)
-	})
+	regBoth("TTYPath", S, pPath(func(d *decoder) *string { return &x(d).TTYPath }, false))
 	regBoth("SyslogIdentifier", S, pString(func(d *decoder) *string { return &x(d).SyslogIdentifier }, true))
 	regBoth("RuntimeDirectory", S, pExecDirs(func(d *decoder) *[]string { return &x(d).RuntimeDirectory }))
 	regBoth("StateDirectory", S, pExecDirs(func(d *decoder) *[]string { return &x(d).StateDirectory }))

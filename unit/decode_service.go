@@ -164,7 +164,7 @@ func registerService() {
 			s(d).Sockets = appendUnique(s(d).Sockets, name)
 		})
 	})
-	reg("Service", "USBFunctionDescriptors", S, pPath(func(d *decoder) *string { return &s(d).USBFunctionDescriptors }))
-	reg("Service", "USBFunctionStrings", S, pPath(func(d *decoder) *string { return &s(d).USBFunctionStrings }))
+	reg("Service", "USBFunctionDescriptors", S, pPath(func(d *decoder) *string { return &s(d).USBFunctionDescriptors }, false))
+	reg("Service", "USBFunctionStrings", S, pPath(func(d *decoder) *string { return &s(d).USBFunctionStrings }, false))
 	reg("Service", "OOMPolicy", S, pEnum(func(d *decoder) *string { return &s(d).OOMPolicy }, "\x00", "OOM policy", "continue", "stop", "kill"))
 }

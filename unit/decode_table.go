@@ -287,18 +287,23 @@ func invalidWordMsg(key, w string) string {
 }
 
 // pPath is config_parse_unit_path_printf: an absolute path, specifiers expanded, empty resets.
-func pPath(get func(d *decoder) *string) parseFunc {
+// With fatal (RootDirectory=), a bad value makes the unit fail to load instead of a warning.
+func pPath(get func(d *decoder) *string, fatal bool) parseFunc {
 	return func(d *decoder, e Entry, v string) {
 		if v == "" {
 			*get(d) = ""
 			return
 		}
-		x, ok := d.printf(e, v, false)
+		x, ok := d.printf(e, v, fatal)
 		if !ok {
 			return
 		}
 		if !isAbsPath(x) {
-			d.warn(e, "%s= path is not absolute, ignoring: %s", e.Key, x)
+			if fatal {
+				d.fail(e, "%s= path is not absolute: %s", e.Key, x)
+			} else {
+				d.warn(e, "%s= path is not absolute, ignoring: %s", e.Key, x)
+			}
 			return
 		}
 		*get(d) = path.Clean(x)

@@ -179,7 +179,7 @@ func registerUnit() {
 	S := Supported
 	reg("Unit", "Description", S, pString(func(d *decoder) *string { return &u(d).Description }, true))
 	reg("Unit", "Documentation", S, pStrv(func(d *decoder) *[]string { return &u(d).Documentation }, true, documentationURLValid))
-	reg("Unit", "SourcePath", S, pPath(func(d *decoder) *string { return &u(d).SourcePath }))
+	reg("Unit", "SourcePath", S, pPath(func(d *decoder) *string { return &u(d).SourcePath }, false))
 	deps := map[string]func(d *decoder) *[]string{
 		"Requires":             func(d *decoder) *[]string { return &u(d).Requires },
 		"Requisite":            func(d *decoder) *[]string { return &u(d).Requisite },
