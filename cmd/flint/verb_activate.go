@@ -398,7 +398,7 @@ func (a *activator) environment(nfds int, inetd bool) []string {
 
 // start runs the command with files as fds 3... (or, with --inetd, the single file as stdin
 // and stdout). The files stay ours.
-func (a *activator) start(files []*os.File) (int, error) {
+func (a *activator) start(files []*os.File) (*spawn.Process, error) {
 	cfg := &spawn.Config{
 		Path:   a.path,
 		Argv:   a.o.argv,
@@ -409,7 +409,7 @@ func (a *activator) start(files []*os.File) (int, error) {
 	}
 	if a.o.inetd {
 		if len(files) != 1 {
-			return 0, errors.New("--inetd only supported for single file descriptors.")
+			return nil, errors.New("--inetd only supported for single file descriptors.")
 		}
 		cfg.Stdin, cfg.Stdout = files[0], files[0]
 		cfg.Env = a.environment(1, true)
@@ -420,12 +420,17 @@ func (a *activator) start(files []*os.File) (int, error) {
 	}
 	p, err := spawn.Start(cfg)
 	if err != nil {
-		return 0, fmt.Errorf("Failed to execp %s (%s): %v", a.o.argv[0], strings.Join(a.o.argv, " "), err)
+		return nil, fmt.Errorf("Failed to execp %s (%s): %v", a.o.argv[0], strings.Join(a.o.argv, " "), err)
 	}
-	if err := <-p.Exec; err != nil {
+	return p, nil
+}
+
+// reaped logs, once p has exited, what went wrong before its exec (nothing waits for the exec
+// itself: the accept loop goes on at once).
+func (a *activator) reaped(p *spawn.Process) {
+	if err := p.ExecResult(); err != nil {
 		a.logf("Failed to execp %s (%s): %v", a.o.argv[0], strings.Join(a.o.argv, " "), err)
 	}
-	return p.Pid, nil
 }
 
 func mustGetwd() string {
@@ -494,11 +499,13 @@ func (a *activator) serveLoop(poller *listen.Poller, ready chan uint64) (int, er
 		}
 		a.logf("Communication attempt on fd %d.", 3+int(key))
 		a.logf("Execing %s (%s)", a.o.argv[0], strings.Join(a.o.argv, " "))
-		pid, err := a.start(a.files)
+		p, err := a.start(a.files)
 		if err != nil {
 			return 0, err
 		}
+		pid := p.Pid
 		ws, stopping := a.waitChild(pid)
+		a.reaped(p)
 		code := exitCode(ws)
 		if !a.o.restart || stopping {
 			return code, nil
@@ -575,7 +582,7 @@ func waitStatusCode(ws syscall.WaitStatus) int {
 // acceptLoop is the --accept mode: one child per connection, the connection as fd 3 (or as
 // stdin and stdout with --inetd); children are reaped as they exit.
 func (a *activator) acceptLoop(poller *listen.Poller, ready chan uint64) (int, error) {
-	children := map[int]bool{}
+	children := map[int]*spawn.Process{}
 	for {
 		select {
 		case key := <-ready:
@@ -596,6 +603,9 @@ func (a *activator) acceptLoop(poller *listen.Poller, ready chan uint64) (int, e
 					if pid <= 0 || err != nil {
 						break
 					}
+					if p := children[pid]; p != nil {
+						a.reaped(p)
+					}
 					delete(children, pid)
 					a.logf("Child %d died with code %d", pid, waitStatusCode(ws))
 				}
@@ -609,7 +619,7 @@ func (a *activator) acceptLoop(poller *listen.Poller, ready chan uint64) (int, e
 	}
 }
 
-func (a *activator) acceptOne(fd int, children map[int]bool) error {
+func (a *activator) acceptOne(fd int, children map[int]*spawn.Process) error {
 	nfd, _, err := unix.Accept4(fd, unix.SOCK_CLOEXEC)
 	if err != nil {
 		if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) || errors.Is(err, unix.ECONNABORTED) {
@@ -621,12 +631,12 @@ func (a *activator) acceptOne(fd int, children map[int]bool) error {
 	defer conn.Close() // the child has its own copy
 	a.logf("Connection from %s to %s", sockName(nfd, true), sockName(nfd, false))
 	a.logf("Execing %s (%s)", a.o.argv[0], strings.Join(a.o.argv, " "))
-	pid, err := a.start([]*os.File{conn})
+	p, err := a.start([]*os.File{conn})
 	if err != nil {
 		a.logf("%v", err)
 		return nil
 	}
-	children[pid] = true
-	a.logf("Spawned %s (%s) as PID %d.", a.o.argv[0], strings.Join(a.o.argv, " "), pid)
+	children[p.Pid] = p
+	a.logf("Spawned %s (%s) as PID %d.", a.o.argv[0], strings.Join(a.o.argv, " "), p.Pid)
 	return nil
 }

@@ -133,7 +133,7 @@ func TestPipeFromChild(t *testing.T) {
 	}
 	s.SetPID(out, p.Pid)
 	s.SetPID(errw, p.Pid)
-	if err := <-p.Exec; err != nil {
+	if err := p.ExecResult(); err != nil {
 		t.Fatal(err)
 	}
 	var ws syscall.WaitStatus

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"github.com/flint-init/flint/internal/spawn"
 	"io"
 	"os"
 	"os/signal"
@@ -91,6 +92,8 @@ type proc struct {
 	u      *Unit
 	kind   string // "main", "control"
 	onExit func(ws syscall.WaitStatus)
+	sp     *spawn.Process // when spawned by us: its exec's outcome, logged at the exit
+	path   string         // the executable, for that log line
 }
 
 // New prepares a manager: the unit loader, the log store, the notify socket and the poller.
@@ -267,6 +270,11 @@ func (m *Manager) reap() {
 			continue
 		}
 		delete(m.procs, pid)
+		if p.sp != nil && p.u != nil {
+			if err := p.sp.ExecResult(); err != nil {
+				m.logUnit(p.u, "Failed to execute %s: %v", p.path, err)
+			}
+		}
 		if p.onExit != nil {
 			p.onExit(ws)
 		}

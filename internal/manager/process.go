@@ -118,12 +118,7 @@ func (m *Manager) runControlEx(u *Unit, cmds []unit.ExecCommand, phase string, w
 			return
 		}
 		m.runControlEx(u, rest, phase, withMain, next)
-	}}
-	go func() {
-		if err := <-sp.Exec; err != nil {
-			m.post(func() { m.logUnit(u, "Failed to execute %s: %v", cmd.Path, err) })
-		}
-	}()
+	}, sp: sp, path: cmd.Path}
 }
 
 func (m *Manager) setControlPID(u *Unit, pid int) {

@@ -272,32 +272,22 @@ func (m *Manager) spawnMain(u *Unit, cmd unit.ExecCommand) {
 	s.mainCommand = cmd.Raw
 	s.mainIgnore = cmd.Flags.IgnoreFailure
 	s.mainExited = false
-	m.procs[pid] = &proc{pid: pid, u: u, kind: "main", onExit: m.mainExitHandler(u, pid)}
+	// A failed exec is logged when the process is reaped (it exits with 203/EXEC & co.).
+	m.procs[pid] = &proc{pid: pid, u: u, kind: "main", onExit: m.mainExitHandler(u, pid), sp: sp, path: cmd.Path}
 	switch cfg.Type {
 	case unit.Simple, unit.Idle, unit.DBus, "":
 		m.svcStartPost(u)
 	case unit.Exec:
-		go func(ch <-chan error, pid int) {
-			err := <-ch
+		go func() {
+			err := sp.ExecResult()
 			m.post(func() {
-				if s.mainPID != pid || u.sub != "start" {
-					return
-				}
-				if err != nil {
-					m.logUnit(u, "Failed to execute %s: %v", cmd.Path, err)
-					return // the process exits with 203; mainExited handles the failure
+				if s.mainPID != pid || u.sub != "start" || err != nil {
+					return // a failed exec: the process exits with 203; mainExited handles it
 				}
 				m.svcStartPost(u)
 			})
-		}(sp.Exec, pid)
-		return
+		}()
 	}
-	// For the other types the shim's exec result only matters for logging.
-	go func(ch <-chan error) {
-		if err := <-ch; err != nil {
-			m.post(func() { m.logUnit(u, "Failed to execute %s: %v", cmd.Path, err) })
-		}
-	}(sp.Exec)
 }
 
 // execFailed: the process could not even be started (or set up) — systemd reports the

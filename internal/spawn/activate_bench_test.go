@@ -79,7 +79,7 @@ func BenchmarkActivateAccept(b *testing.B) {
 					if err != nil {
 						continue
 					}
-					go func() { <-p.Exec; waitPid(b, p.Pid) }()
+					go func() { p.ExecResult(); waitPid(b, p.Pid) }()
 				}
 			}()
 			client(b, "127.0.0.1:20301")

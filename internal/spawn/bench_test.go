@@ -67,7 +67,7 @@ func BenchmarkStart(b *testing.B) {
 					b.Fatal(err)
 				}
 				return p.Pid, func() {
-					if err := <-p.Exec; err != nil {
+					if err := p.ExecResult(); err != nil {
 						b.Fatal(err)
 					}
 				}

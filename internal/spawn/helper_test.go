@@ -146,17 +146,18 @@ func waitPid(t testing.TB, pid int) syscall.WaitStatus {
 type startMode struct {
 	name          string
 	vfork, native bool
+	clone3        bool // vfork path: clone3 with CLONE_CLEAR_SIGHAND (else clone, handlers reset by the program)
 }
 
 func startModes() []startMode {
 	var m []startMode
 	if vforkAvailable {
-		m = append(m, startMode{"vfork", true, false})
+		m = append(m, startMode{"vfork", true, false, true}, startMode{"vfork-clone", true, false, false})
 	}
 	if nativeAvailable {
-		m = append(m, startMode{"native", false, true})
+		m = append(m, startMode{"native", false, true, false})
 	}
-	return append(m, startMode{"go", false, false})
+	return append(m, startMode{"go", false, false, false})
 }
 
 // shims runs f once per way of starting a child.
@@ -171,12 +172,12 @@ func shims(t *testing.T, f func(t *testing.T)) {
 
 func setMode(t testing.TB, m startMode) {
 	mode.Lock()
-	oldV, oldN := useVfork, useNative
-	useVfork, useNative = m.vfork, m.native
+	oldV, oldN, oldC := useVfork, useNative, useClone3
+	useVfork, useNative, useClone3 = m.vfork, m.native, m.clone3
 	mode.Unlock()
 	t.Cleanup(func() {
 		mode.Lock()
-		useVfork, useNative = oldV, oldN
+		useVfork, useNative, useClone3 = oldV, oldN, oldC
 		mode.Unlock()
 	})
 }
@@ -203,7 +204,7 @@ func runChild(t *testing.T, c *Config) childReport {
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}
-	if err := <-p.Exec; err != nil {
+	if err := p.ExecResult(); err != nil {
 		t.Fatalf("exec: %v", err)
 	}
 	var rep childReport

@@ -2,6 +2,7 @@ package spawn
 
 import (
 	"encoding/binary"
+	"slices"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -220,11 +221,13 @@ const listenPIDSlot = 20
 // follows systemd's exec_child: fds, session, OOM score, nice, limits, umask, credentials,
 // working directory, signals, then exec.
 func compile(c *Config, ctl int, dupFrom []int) []byte {
-	return (&program{}).compile(c, ctl, dupFrom)
+	return (&program{}).compile(c, ctl, dupFrom, nil)
 }
 
 // compile is compile on p's buffers (the block returned is p's until its next compile).
-func (p *program) compile(c *Config, ctl int, dupFrom []int) []byte {
+// resetSigs nil resets every signal's disposition; otherwise the kernel has reset the handlers
+// (clone3's CLONE_CLEAR_SIGHAND) and only the listed (ignored) signals are reset.
+func (p *program) compile(c *Config, ctl int, dupFrom []int, resetSigs []int) []byte {
 	p.ops, p.data, p.dataPtrs = p.ops[:0], p.data[:0], p.dataPtrs[:0]
 	for i, from := range dupFrom {
 		p.add(stepFDs, StatusFDs, 0, syscall.SYS_DUP3, from, i, 0)
@@ -279,11 +282,13 @@ func (p *program) compile(c *Config, ctl int, dupFrom []int) []byte {
 		dirFlags = opIgnoreError
 	}
 	p.add(stepChdir, StatusChdir, dirFlags, syscall.SYS_CHDIR, p.cstring(dir, 0))
-	// Dispositions set to SIG_IGN survive execve (handlers do not): reset them all, as systemd
-	// does, then ignore SIGPIPE if asked. Errors (SIGKILL, SIGSTOP) are expected and ignored.
+	// Dispositions set to SIG_IGN survive execve (handlers do not, but until the exec the
+	// manager's would run in the child): reset them all, as systemd does, then ignore SIGPIPE
+	// if asked. Errors (SIGKILL, SIGSTOP) are expected and ignored.
 	dfl := p.words(0, 0, 0, 0)
 	for sig := 1; sig <= 64; sig++ {
-		if sig == int(syscall.SIGKILL) || sig == int(syscall.SIGSTOP) {
+		if sig == int(syscall.SIGKILL) || sig == int(syscall.SIGSTOP) ||
+			resetSigs != nil && !slices.Contains(resetSigs, sig) {
 			continue
 		}
 		p.add(stepSignals, StatusSignalMask, opIgnoreError, syscall.SYS_RT_SIGACTION, sig, dfl, 0, 8)

@@ -100,7 +100,7 @@ func TestInetdStyle(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := <-p.Exec; err != nil {
+		if err := p.ExecResult(); err != nil {
 			t.Fatal(err)
 		}
 		ours.WriteString("ping\n")
@@ -143,7 +143,7 @@ func TestBlockingModeUntouched(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	<-p.Exec
+	p.ExecResult()
 	waitPid(t, p.Pid)
 	fd, _ := fileFD(a)
 	fl, _, e := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_GETFL, 0)

@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
+	"unsafe"
 )
 
 // Rlimit is one resource limit to set in the child (prlimit64; unit.Infinity is RLIM_INFINITY).
@@ -51,10 +53,27 @@ type Config struct {
 // Process is a started child. The manager reaps it (wait4); this package never waits.
 type Process struct {
 	Pid int
-	// Exec delivers exactly one value, then is closed: nil once the service's execve
-	// succeeded, or an *ExecError when a step before it failed (the child then exits with
-	// ExecError.Status, which the manager collects like any exit).
-	Exec <-chan error
+
+	st   *execState   // the vfork path's report (vfork_amd64.go)
+	ch   <-chan error // the shims' report, read from their control socket
+	once sync.Once
+	err  error
+}
+
+// ExecResult waits until the child's execve succeeded (nil) or a step before it failed (an
+// *ExecError; the child then exits with ExecError.Status, which the manager collects like any
+// exit). Once the child has exited — after the manager reaped it — it returns at once. A child
+// killed before its exec reports nil; its exit status tells the truth. It may be called any
+// number of times, from any goroutine.
+func (p *Process) ExecResult() error {
+	p.once.Do(func() {
+		if p.st != nil {
+			p.err = p.st.wait()
+		} else {
+			p.err = <-p.ch
+		}
+	})
+	return p.err
 }
 
 // ExecError is a failure in the child between fork and the service's execve.
@@ -80,11 +99,43 @@ const ShimVerb = "__spawn"
 // How Start creates the child: useVfork selects the shim-less clone(CLONE_VM) path
 // (amd64); otherwise useNative selects the machine-code shim, switched off for good when the
 // kernel refuses to execute it (e.g. vm.memfd_noexec=2); otherwise flint re-executes itself.
+// useClone3 (vfork path) clones with clone3 and CLONE_CLEAR_SIGHAND; switched off for good
+// when the kernel refuses it.
 var (
 	mode      sync.Mutex
 	useVfork  = vforkAvailable
 	useNative = nativeAvailable
+	useClone3 = vforkAvailable
 )
+
+// ignoredSignals lists the signals whose disposition is SIG_IGN in this process: the ones a
+// child cloned with CLONE_CLEAR_SIGHAND still has ignored (the kernel resets only handlers)
+// and whose reset the program must do itself. The Go runtime has a handler on every signal
+// but those it leaves as inherited (SIGHUP and SIGINT when ignored at start, the job-control
+// signals while os/signal does not watch them): their dispositions are read here; the others
+// are ignored only through signal.Ignore, which os/signal knows.
+func ignoredSignals() []int {
+	var sigs []int
+	for sig := 1; sig <= 64; sig++ {
+		switch syscall.Signal(sig) {
+		case syscall.SIGKILL, syscall.SIGSTOP:
+		case syscall.SIGHUP, syscall.SIGINT, syscall.SIGCONT, syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU:
+			var old [4]uint64 // struct sigaction: handler, flags, restorer, mask
+			_, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(sig), 0, uintptr(unsafe.Pointer(&old[0])), 8, 0, 0)
+			if e != 0 || old[0] == 1 { // SIG_IGN (or unknown: reset it)
+				sigs = append(sigs, sig)
+			}
+		default:
+			if signal.Ignored(syscall.Signal(sig)) {
+				sigs = append(sigs, sig)
+			}
+		}
+	}
+	if sigs == nil {
+		sigs = []int{} // not nil: nil would mean "reset every signal" to compile
+	}
+	return sigs
+}
 
 var devNull struct {
 	once sync.Once
@@ -116,8 +167,8 @@ func fileFD(f *os.File) (int, error) {
 }
 
 // Start forks the shim, which sets the child up as c says and execs c.Path keeping its pid (so
-// LISTEN_PID is right). It returns as soon as the child exists; Process.Exec tells how the
-// execve went. The error is non-nil only when no child was created.
+// LISTEN_PID is right). It returns as soon as the child exists; Process.ExecResult tells how
+// the execve went. The error is non-nil only when no child was created.
 func Start(c *Config) (*Process, error) {
 	if c.Path == "" || len(c.Argv) == 0 {
 		return nil, errors.New("spawn: empty Path or Argv")
@@ -194,10 +245,9 @@ func Start(c *Config) (*Process, error) {
 			writeAll(sp[0], block[written:])
 		}
 		ch <- readReport(sp[0])
-		close(ch)
 		syscall.Close(sp[0])
 	}()
-	return &Process{Pid: pid, Exec: ch}, nil
+	return &Process{Pid: pid, ch: ch}, nil
 }
 
 // checkNUL rejects strings that cannot pass through execve or chdir whole.

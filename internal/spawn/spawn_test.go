@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"os/user"
 	"path/filepath"
 	"runtime"
@@ -52,7 +53,7 @@ func TestFdsExactly(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := <-p.Exec; err != nil {
+		if err := p.ExecResult(); err != nil {
 			t.Fatal(err)
 		}
 		if ws := waitPid(t, p.Pid); ws.ExitStatus() != 0 {
@@ -230,7 +231,7 @@ func sigLines(t *testing.T, c *Config) string {
 		t.Fatal(err)
 	}
 	out, _ := io.ReadAll(r)
-	if err := <-p.Exec; err != nil {
+	if err := p.ExecResult(); err != nil {
 		t.Fatal(err)
 	}
 	waitPid(t, p.Pid)
@@ -247,6 +248,9 @@ func TestSignals(t *testing.T) {
 		t.Fatal(e)
 	}
 	defer syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(syscall.SIGTTOU), uintptrOf(&prev), 0, 8, 0, 0)
+	// One the Go runtime handles, ignored through os/signal (as the manager ignores SIGPIPE).
+	signal.Ignore(syscall.SIGUSR2)
+	defer signal.Reset(syscall.SIGUSR2)
 	shims(t, func(t *testing.T) {
 		tests := []struct {
 			name string
@@ -264,6 +268,43 @@ func TestSignals(t *testing.T) {
 			})
 		}
 	})
+}
+
+// TestIgnoredSignals: the signals a CLONE_CLEAR_SIGHAND child would keep ignored are exactly
+// those the kernel has as SIG_IGN for us, whether inherited, set by os/signal or set raw on a
+// signal the runtime leaves alone.
+func TestIgnoredSignals(t *testing.T) {
+	kernel := func() []int {
+		var ign []int
+		for sig := 1; sig <= 64; sig++ {
+			var old [4]uint64
+			if _, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(sig), 0, uintptrOf(&old), 8, 0, 0); e == 0 && old[0] == 1 {
+				ign = append(ign, sig)
+			}
+		}
+		return ign
+	}
+	check := func(what string) {
+		t.Helper()
+		got, want := ignoredSignals(), kernel()
+		if fmt.Sprint(got) != fmt.Sprint(want) && !(len(got) == 0 && len(want) == 0) {
+			t.Errorf("%s: ignoredSignals() = %v, the kernel says %v", what, got, want)
+		}
+	}
+	check("as started")
+	signal.Ignore(syscall.SIGUSR1)
+	defer signal.Reset(syscall.SIGUSR1)
+	check("after signal.Ignore(SIGUSR1)")
+	ign := [4]uint64{1, 0, 0, 0}
+	var prev [4]uint64
+	if _, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(syscall.SIGTSTP), uintptrOf(&ign), uintptrOf(&prev), 8, 0, 0); e != 0 {
+		t.Fatal(e)
+	}
+	defer syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(syscall.SIGTSTP), uintptrOf(&prev), 0, 8, 0, 0)
+	check("after SIGTSTP set to SIG_IGN")
+	if !slices.Contains(ignoredSignals(), int(syscall.SIGUSR1)) || !slices.Contains(ignoredSignals(), int(syscall.SIGTSTP)) {
+		t.Errorf("ignoredSignals() = %v, want SIGUSR1 and SIGTSTP in it", ignoredSignals())
+	}
 }
 
 func TestPgid(t *testing.T) {
@@ -305,7 +346,7 @@ func TestExecErrors(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Start: %v", err)
 				}
-				err = <-p.Exec
+				err = p.ExecResult()
 				var ee *ExecError
 				if !errors.As(err, &ee) {
 					t.Fatalf("Exec = %v, want ExecError", err)
@@ -313,12 +354,12 @@ func TestExecErrors(t *testing.T) {
 				if ee.Status != tt.status || ee.Step != tt.step || !errors.Is(err, tt.errno) {
 					t.Errorf("got %v, want status %d step %s errno %v", ee, tt.status, tt.step, tt.errno)
 				}
-				if _, ok := <-p.Exec; ok {
-					t.Error("Exec delivered twice")
-				}
 				ws := waitPid(t, p.Pid)
 				if !ws.Exited() || ws.ExitStatus() != tt.status {
 					t.Errorf("child wait status %v, want exit %d", ws, tt.status)
+				}
+				if again := p.ExecResult(); again != err {
+					t.Errorf("ExecResult after the exit = %v, want the same %v", again, err)
 				}
 			})
 		}
@@ -370,7 +411,7 @@ func TestConcurrentStarts(t *testing.T) {
 					errs <- err
 					return
 				}
-				if err := <-p.Exec; err != nil {
+				if err := p.ExecResult(); err != nil {
 					errs <- err
 				}
 				var ws syscall.WaitStatus

@@ -4,123 +4,192 @@ package spawn
 
 import (
 	"fmt"
-	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 )
 
 const vforkAvailable = true
 
-// rawSpawn is in vfork_amd64.s.
-func rawSpawn(ops, nops, report, stack, flags uintptr) (pid, errno uintptr)
+// rawSpawn is in vfork_amd64.s: clone3(cargs) when cargs is not 0, else clone(flags, stack)
+// with tid as the child's clear-tid word.
+func rawSpawn(ops, nops, report, stack, flags, tid, cargs uintptr) (pid, errno uintptr)
 
-// cloneFlags: CLONE_VM|SIGCHLD. The child shares our memory until its exec, as with vfork,
-// but without CLONE_VFORK the calling thread does not wait for that exec.
-const cloneFlags = syscall.CLONE_VM | uintptr(syscall.SIGCHLD)
+// Both clones share our memory until the child's exec (CLONE_VM, as with vfork, but without
+// CLONE_VFORK the calling thread does not wait for that exec), and have the kernel clear the
+// execState's pending word and wake its futex when the child execs or exits
+// (CLONE_CHILD_CLEARTID). clone3 also resets every signal handler in the child
+// (CLONE_CLEAR_SIGHAND, Linux 5.5), so the program need not: only ignored signals are left.
+const (
+	cloneFlags  = syscall.CLONE_VM | syscall.CLONE_CHILD_CLEARTID | uintptr(syscall.SIGCHLD)
+	clone3Flags = syscall.CLONE_VM | syscall.CLONE_CHILD_CLEARTID | 0x100000000 // CLONE_CLEAR_SIGHAND
+)
+
+// cloneArgs is struct clone_args up to tls (CLONE_ARGS_SIZE_VER0, 64 bytes).
+type cloneArgs struct {
+	flags, pidfd, childTID, parentTID, exitSignal, stack, stackSize, tls uint64
+}
 
 // childStackWords sizes the child's stack: the interpreter needs a few dozen bytes.
 const childStackWords = 1024
 
-// spawnMem is the memory a child uses until its exec: the compiled program (with the report
-// words) and the child's stack. It is reused (a sync.Pool) rather than allocated per spawn:
-// on a virtual machine, first touches of fresh heap pages cost more than the rest of Start.
+// spawnMem is the memory a child uses until its exec: the compiled program and the child's
+// stack. It is reused rather than allocated per spawn: on a virtual machine, first touches of
+// fresh heap pages cost more than the rest of Start.
 type spawnMem struct {
 	prog  program
 	w     []uint64
+	args  cloneArgs
+	st    *execState // the child using this memory, until st.pending is 0
 	stack [childStackWords]uint64
 }
 
-var spawnMemPool = sync.Pool{New: func() any { return new(spawnMem) }}
+// spawnMems: memory no child uses (a sync.Pool, so that a GC may drop it) and memory whose
+// child has not exec'd or exited yet (busy; moved back to the pool by the next spawn that
+// finds its pending word cleared).
+var (
+	spawnMemPool = sync.Pool{New: func() any { return new(spawnMem) }}
+	spawnMemBusy struct {
+		sync.Mutex
+		mems []*spawnMem
+	}
+)
 
-// startVfork is Start without a shim: the child is created with clone(CLONE_VM), as
-// posix_spawn does, runs the program in assembly on its own small stack, and execs the service
-// directly — one fork, one exec, the same as systemd-socket-activate. Start returns as soon as
-// the child exists: its exec (about a millisecond of the kernel's on a virtual machine) runs
-// while the manager goes on, in parallel with other children's. A close-on-exec pipe tells
-// when the child is done with our memory: its write end, the child's alone, closes at the
-// child's exec or exit; then Exec delivers the outcome and the program's memory is released.
+func getSpawnMem() *spawnMem {
+	spawnMemBusy.Lock()
+	b := spawnMemBusy.mems
+	for i := 0; i < len(b); {
+		if atomic.LoadUint32(&b[i].st.pending) != 0 {
+			i++
+			continue
+		}
+		b[i].st = nil
+		spawnMemPool.Put(b[i])
+		b[i] = b[len(b)-1]
+		b[len(b)-1] = nil
+		b = b[:len(b)-1]
+	}
+	spawnMemBusy.mems = b
+	spawnMemBusy.Unlock()
+	return spawnMemPool.Get().(*spawnMem)
+}
+
+func busySpawnMem(mem *spawnMem) {
+	spawnMemBusy.Lock()
+	spawnMemBusy.mems = append(spawnMemBusy.mems, mem)
+	spawnMemBusy.Unlock()
+}
+
+// execState is how a vfork-path child reports: pending is 1 until the kernel clears it at the
+// child's execve or exit; a failing step first stores {status, errno, step} in report. It is
+// its own allocation, kept by the Process, so that the report outlives the reuse of the
+// child's spawnMem.
+type execState struct {
+	pending uint32
+	_       uint32
+	report  [3]uint64
+}
+
+// wait blocks until pending is 0 (FUTEX_WAIT, not private: the kernel's wake at exec or exit
+// is a shared-futex wake) and returns the child's report.
+func (s *execState) wait() error {
+	for {
+		v := atomic.LoadUint32(&s.pending)
+		if v == 0 {
+			break
+		}
+		syscall.Syscall6(syscall.SYS_FUTEX, uintptr(unsafe.Pointer(&s.pending)), 0 /* FUTEX_WAIT */, uintptr(v), 0, 0, 0)
+	}
+	if s.report[0] != 0 {
+		return reportError(s.report[0], s.report[1], s.report[2])
+	}
+	return nil
+}
+
+// startVfork is Start without a shim: the child is created with clone3 (or clone) and
+// CLONE_VM, as posix_spawn does, runs the program in assembly on its own small stack, and
+// execs the service directly — one fork, one exec, the same as systemd-socket-activate. Start
+// returns as soon as the child exists: its exec (about a millisecond of the kernel's on a
+// virtual machine) runs while the manager goes on, in parallel with other children's. Nothing
+// waits for it: the kernel clears the execState's word when the child is done with our memory
+// (ExecResult and the next spawn look at it).
 func startVfork(c *Config, fds []int) (*Process, error) {
 	n := len(fds)
-	// Copies of the sources above every target, so that the child's dup3 onto 0..n-1 never
-	// overwrites a source it still needs. Close-on-exec: the service never sees them.
-	tmp := make([]int, 0, n+1)
+	// A source below n could be overwritten by the child's dup3 onto 0..n-1 before it is
+	// used: then every source is first copied above the targets (close-on-exec, so the service
+	// never sees the copies). Sources at n or above are used as they are: the child has its own
+	// descriptor table from the clone on.
+	src := fds
+	var tmp []int
+	for _, fd := range fds {
+		if fd < n {
+			tmp = make([]int, 0, n)
+			break
+		}
+	}
 	defer func() {
 		for _, fd := range tmp {
 			syscall.Close(fd)
 		}
 	}()
-	var done [2]int
-	if err := syscall.Pipe2(done[:], syscall.O_CLOEXEC); err != nil {
-		return nil, fmt.Errorf("spawn %s: pipe: %w", c.Path, err)
-	}
-	if err := syscall.SetNonblock(done[0], true); err != nil {
-		syscall.Close(done[0])
-		syscall.Close(done[1])
-		return nil, fmt.Errorf("spawn %s: pipe: %w", c.Path, err)
-	}
-	r := os.NewFile(uintptr(done[0]), "spawn "+c.Path)
 	syscall.ForkLock.Lock()
-	// The write end goes above the targets too; closed here once the child has its copy, and
-	// before ForkLock is released, so that no other child inherits it.
-	wfd, _, e := syscall.RawSyscall(syscall.SYS_FCNTL, uintptr(done[1]), syscall.F_DUPFD_CLOEXEC, uintptr(n))
-	syscall.Close(done[1])
-	if e != 0 {
-		syscall.ForkLock.Unlock()
-		r.Close()
-		return nil, fmt.Errorf("spawn %s: dup pipe: %w", c.Path, e)
-	}
-	tmp = append(tmp, int(wfd))
-	for _, fd := range fds {
-		t, _, e := syscall.RawSyscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_DUPFD_CLOEXEC, uintptr(n))
-		if e != 0 {
-			syscall.ForkLock.Unlock()
-			r.Close()
-			return nil, fmt.Errorf("spawn %s: dup fd %d: %w", c.Path, fd, e)
+	defer syscall.ForkLock.Unlock()
+	if tmp != nil {
+		for _, fd := range fds {
+			t, _, e := syscall.RawSyscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_DUPFD_CLOEXEC, uintptr(n))
+			if e != 0 {
+				return nil, fmt.Errorf("spawn %s: dup fd %d: %w", c.Path, fd, e)
+			}
+			tmp = append(tmp, int(t))
 		}
-		tmp = append(tmp, int(t))
+		src = tmp
 	}
-	mem := spawnMemPool.Get().(*spawnMem)
-	block := mem.prog.compile(c, -1, tmp[1:])
-	need := (len(block)+7)/8 + 3 // the last 3 words receive the failure report
-	if cap(mem.w) < need {
-		mem.w = make([]uint64, need)
-	}
-	w := mem.w[:need]
-	clear(w[len(w)-3:])
-	copy(unsafe.Slice((*byte)(unsafe.Pointer(&w[0])), len(block)), block)
-	ops, nops := relocate(w)
-	report := w[len(w)-3:]
-	top := uintptr(unsafe.Pointer(&mem.stack[childStackWords-2])) &^ 15
-
-	pid, errno := rawSpawn(ops, nops, uintptr(unsafe.Pointer(&report[0])), top, cloneFlags)
-	syscall.Close(int(wfd))
-	tmp = tmp[1:]
-	syscall.ForkLock.Unlock()
-	if errno != 0 {
-		r.Close()
+	st := &execState{}
+	mem := getSpawnMem()
+	for {
+		mode.Lock()
+		clone3 := useClone3
+		mode.Unlock()
+		var resetSigs []int
+		if clone3 {
+			resetSigs = ignoredSignals()
+		}
+		block := mem.prog.compile(c, -1, src, resetSigs)
+		need := (len(block) + 7) / 8
+		if cap(mem.w) < need {
+			mem.w = make([]uint64, need)
+		}
+		w := mem.w[:need]
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(&w[0])), len(block)), block)
+		ops, nops := relocate(w)
+		st.pending = 1
+		report := uintptr(unsafe.Pointer(&st.report[0]))
+		tid := uintptr(unsafe.Pointer(&st.pending))
+		base := uintptr(unsafe.Pointer(&mem.stack[0]))
+		top := uintptr(unsafe.Pointer(&mem.stack[childStackWords-2])) &^ 15
+		var cargs uintptr
+		if clone3 {
+			mem.args = cloneArgs{flags: clone3Flags, childTID: uint64(tid), exitSignal: uint64(syscall.SIGCHLD),
+				stack: uint64(base), stackSize: uint64(top - base)}
+			cargs = uintptr(unsafe.Pointer(&mem.args))
+		}
+		pid, errno := rawSpawn(ops, nops, report, top, cloneFlags, tid, cargs)
+		if errno == 0 {
+			mem.st = st
+			busySpawnMem(mem)
+			return &Process{Pid: int(pid), st: st}, nil
+		}
+		if clone3 && (errno == uintptr(syscall.ENOSYS) || errno == uintptr(syscall.EINVAL) || errno == uintptr(syscall.EPERM)) {
+			// No clone3 (before Linux 5.3, or refused by a seccomp filter, as in some container
+			// runtimes) or no CLONE_CLEAR_SIGHAND (5.3, 5.4): clone, and reset every handler in
+			// the child, from now on.
+			mode.Lock()
+			useClone3 = false
+			mode.Unlock()
+			continue
+		}
 		spawnMemPool.Put(mem)
 		return nil, fmt.Errorf("spawn %s: clone: %w", c.Path, syscall.Errno(errno))
 	}
-	ch := make(chan error, 1)
-	go func() {
-		// EOF (the child's exec or exit closed the last write end); a read error cannot
-		// come from a pipe we own, but would end the wait the same way.
-		var b [1]byte
-		for {
-			if _, err := r.Read(b[:]); err != nil {
-				break
-			}
-		}
-		r.Close()
-		// Only now may the program, the report and the child's stack be reused.
-		var err error
-		if report[0] != 0 {
-			err = reportError(report[0], report[1], report[2])
-		}
-		spawnMemPool.Put(mem)
-		ch <- err
-		close(ch)
-	}()
-	return &Process{Pid: int(pid), Exec: ch}, nil
 }

@@ -1,13 +1,14 @@
 #include "textflag.h"
 
-// func rawSpawn(ops, nops, report, stack, flags uintptr) (pid, errno uintptr)
+// func rawSpawn(ops, nops, report, stack, flags, tid, cargs uintptr) (pid, errno uintptr)
 //
-// clone(flags) with all signals blocked; flags is CLONE_VM|SIGCHLD (startVfork), with
-// CLONE_VFORK to wait for the child's exec. The child runs on its own stack and never returns
-// to Go: it interprets the ops (the same encoding as testdata/nativeshim.S; see program.go),
-// and on a failing op stores {status, errno, step} at report and exits with status. The parent
-// restores its signal mask and returns the child's pid.
-TEXT ·rawSpawn(SB), NOSPLIT, $16-56
+// With all signals blocked: clone3(cargs, 64) when cargs is not 0, else clone(flags, stack, 0,
+// tid, 0) (startVfork: CLONE_VM|CLONE_CHILD_CLEARTID, clone3 adding CLONE_CLEAR_SIGHAND). The
+// child runs on its own stack and never returns to Go: it interprets the ops (the same
+// encoding as testdata/nativeshim.S; see program.go), and on a failing op stores {status,
+// errno, step} at report and exits with status. The parent restores its signal mask and
+// returns the child's pid.
+TEXT ·rawSpawn(SB), NOSPLIT, $16-72
 	MOVQ	$-1, AX
 	MOVQ	AX, 0(SP)		// every signal
 	MOVQ	$14, AX			// rt_sigprocmask(SIG_SETMASK, all, &old, 8)
@@ -19,13 +20,22 @@ TEXT ·rawSpawn(SB), NOSPLIT, $16-56
 	MOVQ	ops+0(FP), R12
 	MOVQ	nops+8(FP), R13
 	MOVQ	report+16(FP), BX
+	MOVQ	cargs+48(FP), DI
+	TESTQ	DI, DI
+	JEQ	classic
+	MOVQ	$435, AX		// clone3(cargs, 64)
+	MOVQ	$64, SI
+	SYSCALL
+	JMP	cloned
+classic:
 	MOVQ	flags+32(FP), DI
-	MOVQ	$56, AX			// clone(flags, stack, 0, 0, 0)
+	MOVQ	$56, AX			// clone(flags, stack, 0, tid, 0)
 	MOVQ	stack+24(FP), SI
 	XORQ	DX, DX
-	XORQ	R10, R10
+	MOVQ	tid+40(FP), R10
 	XORQ	R8, R8
 	SYSCALL
+cloned:
 	CMPQ	AX, $0
 	JEQ	child
 	MOVQ	AX, R12
@@ -37,13 +47,13 @@ TEXT ·rawSpawn(SB), NOSPLIT, $16-56
 	SYSCALL
 	CMPQ	R12, $-4095
 	JCC	failed
-	MOVQ	R12, pid+40(FP)
-	MOVQ	$0, errno+48(FP)
+	MOVQ	R12, pid+56(FP)
+	MOVQ	$0, errno+64(FP)
 	RET
 failed:
 	NEGQ	R12
-	MOVQ	$0, pid+40(FP)
-	MOVQ	R12, errno+48(FP)
+	MOVQ	$0, pid+56(FP)
+	MOVQ	R12, errno+64(FP)
 	RET
 
 child:

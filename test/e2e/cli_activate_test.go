@@ -442,3 +442,70 @@ func TestActivateForwardsSignals(t *testing.T) {
 		})
 	}
 }
+
+// TestActivateExecFailure: a command that cannot be executed (here, not a binary) is reported
+// as systemd-socket-activate reports it — "Failed to execp" — and then reaped, in accept mode,
+// where the loop does not wait for a child's exec, and in the default mode.
+func TestActivateExecFailure(t *testing.T) {
+	dir := t.TempDir()
+	garbage := filepath.Join(dir, "garbage")
+	if err := os.WriteFile(garbage, []byte("\x00\x01not an executable"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i, mode := range [][]string{{"-a"}, nil} {
+		port := 21541 + i
+		t.Run(fmt.Sprint(append([]string{"mode"}, mode...)), func(t *testing.T) {
+			args := append(append([]string{"activate"}, mode...), "-l", fmt.Sprintf("127.0.0.1:%d", port), garbage)
+			cmd := exec.Command(flintBin, args...)
+			stderr, err := cmd.StderrPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer func() { cmd.Process.Kill(); cmd.Wait() }()
+			lines := make(chan string, 64)
+			go func() {
+				sc := bufio.NewScanner(stderr)
+				for sc.Scan() {
+					lines <- sc.Text()
+				}
+				close(lines)
+			}()
+			var c net.Conn
+			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+				if c, err = net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil || time.Now().After(deadline) {
+					break
+				}
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			var seen []string
+			failed := -1
+			timeout := time.After(10 * time.Second)
+			for {
+				select {
+				case l, ok := <-lines:
+					if !ok {
+						t.Fatalf("stderr ended without a reaped child:\n%s", strings.Join(seen, "\n"))
+					}
+					seen = append(seen, l)
+					if strings.Contains(l, "Failed to execp "+garbage) && strings.Contains(l, "exec format error") {
+						failed = len(seen)
+					}
+					if strings.Contains(l, "died with code") || mode == nil && failed > 0 {
+						if failed < 0 {
+							t.Fatalf("child reaped without the exec failure reported:\n%s", strings.Join(seen, "\n"))
+						}
+						return
+					}
+				case <-timeout:
+					t.Fatalf("no exec failure reported:\n%s", strings.Join(seen, "\n"))
+				}
+			}
+		})
+	}
+}
