@@ -99,16 +99,22 @@ func Decode(u *Unit, files []*File, expand Expander) []Diagnostic {
 
 // allowedSections are the sections a unit type reads (systemd's vtable->sections).
 func allowedSections(t Type) map[string]map[string]*directive {
-	table := directives()
-	m := map[string]map[string]*directive{"Unit": table["Unit"], "Install": table["Install"]}
+	directives()
 	switch t {
 	case TypeService:
-		m["Service"] = table["Service"]
+		return sectionsService
 	case TypeSocket:
-		m["Socket"] = table["Socket"]
+		return sectionsSocket
 	}
-	return m
+	return sectionsOther
 }
+
+// The section sets of allowedSections, made with directiveTable.
+var sectionsService, sectionsSocket, sectionsOther map[string]map[string]*directive
+
+// PrepareTables builds the directive tables now rather than when the first unit is decoded: a
+// manager calls it at start, so that its first start job does not pay for them.
+func PrepareTables() { directives() }
 
 func (d *decoder) apply(section string, table map[string]*directive, e Entry) {
 	if strings.HasPrefix(e.Key, "X-") {

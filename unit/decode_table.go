@@ -91,6 +91,10 @@ func directives() map[string]map[string]*directive {
 		registerExec()
 		registerKill()
 		registerNotEnforced()
+		t := directiveTable
+		sectionsOther = map[string]map[string]*directive{"Unit": t["Unit"], "Install": t["Install"]}
+		sectionsService = map[string]map[string]*directive{"Unit": t["Unit"], "Install": t["Install"], "Service": t["Service"]}
+		sectionsSocket = map[string]map[string]*directive{"Unit": t["Unit"], "Install": t["Install"], "Socket": t["Socket"]}
 	})
 	return directiveTable
 }

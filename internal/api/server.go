@@ -117,7 +117,7 @@ func (s *Server) serveConn(c *net.UnixConn) {
 		return enc.Encode(r)
 	}
 	c.SetReadDeadline(time.Now().Add(s.ReadTimeout))
-	req, err := ReadRequest(bufio.NewReaderSize(c, 64*1024))
+	req, err := ReadRequest(bufio.NewReaderSize(c, 4096)) // readLine grows past it, to MaxRequestSize
 	if err != nil {
 		send(&Response{Done: true, Code: "bad-request", Error: err.Error()})
 		return

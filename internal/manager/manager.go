@@ -99,6 +99,7 @@ type proc struct {
 // New prepares a manager: the unit loader, the log store, the notify socket and the poller.
 // Nothing is started until Run.
 func New(opt Options) (*Manager, error) {
+	unit.PrepareTables()
 	if opt.Target == "" {
 		opt.Target = "default.target"
 	}

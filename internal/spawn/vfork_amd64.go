@@ -31,8 +31,9 @@ type cloneArgs struct {
 	flags, pidfd, childTID, parentTID, exitSignal, stack, stackSize, tls uint64
 }
 
-// childStackWords sizes the child's stack: the interpreter needs a few dozen bytes.
-const childStackWords = 1024
+// childStackWords sizes the child's stack: the interpreter makes no calls and needs a few
+// dozen bytes (getpid's digits); with every signal blocked the kernel writes no frame there.
+const childStackWords = 256
 
 // spawnMem is the memory a child uses until its exec: the compiled program and the child's
 // stack. It is reused rather than allocated per spawn: on a virtual machine, first touches of
