@@ -290,6 +290,9 @@ func (a *activator) openSockets() error {
 	cfg := listen.DefaultSection()
 	cfg.SocketMode = os.FileMode(0o666 &^ mask)
 	cfg.Backlog = unix.SOMAXCONN
+	// The command gets blocking sockets (systemd-socket-activate creates them so); accept
+	// mode polls and accepts without blocking (listen.Open: blocking unless Accept).
+	cfg.Accept = a.o.accept
 	for _, addr := range a.o.listen {
 		spec, err := unit.ParseListen(a.o.kind, addr)
 		if err != nil {
@@ -301,11 +304,6 @@ func (a *activator) openSockets() error {
 		}
 		for _, w := range s.Warnings {
 			a.logf("%s", w)
-		}
-		// The command gets blocking sockets (systemd-socket-activate creates them so);
-		// accept mode polls and accepts without blocking.
-		if err := syscall.SetNonblock(s.Fd(), a.o.accept); err != nil {
-			return fmt.Errorf("Failed to open '%s': %v", addr, err)
 		}
 		a.socks = append(a.socks, s)
 		a.files = append(a.files, s.File)

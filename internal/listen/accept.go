@@ -35,8 +35,8 @@ type Conn struct {
 	SourceKey string
 }
 
-// Accept takes one pending connection without blocking. With none pending it returns an
-// error wrapping unix.EAGAIN.
+// Accept takes one pending connection without blocking (the socket is non-blocking when
+// opened with Accept=yes). With none pending it returns an error wrapping unix.EAGAIN.
 func (s *Socket) Accept() (*Conn, error) {
 	nfd, _, err := unix.Accept4(s.fd, unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK)
 	if err != nil {

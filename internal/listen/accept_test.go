@@ -43,6 +43,7 @@ func TestAccept(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := mustOpen(t, tc.spec, section(func(c *unit.SocketSection) {
+				c.Accept = true
 				if tc.bind6 != "" {
 					c.BindIPv6Only = tc.bind6
 				}
@@ -61,7 +62,7 @@ func TestAccept(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer c.File.Close()
-			checkFdFlags(t, int(c.File.Fd()))
+			checkFdFlags(t, int(c.File.Fd()), true)
 			wantRemote := tc.wantRemote(client.LocalAddr())
 			if c.Local != tc.wantLocal || c.Remote != wantRemote {
 				t.Errorf("Local, Remote = %q, %q; want %q, %q", c.Local, c.Remote, tc.wantLocal, wantRemote)

@@ -106,7 +106,7 @@ func TestMessageQueue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkFdFlags(t, s.Fd())
+	checkFdFlags(t, s.Fd(), false)
 	var attr mqAttr
 	if _, _, e := unix.Syscall(unix.SYS_MQ_GETSETATTR, uintptr(s.Fd()), 0, uintptr(unsafe.Pointer(&attr))); e != 0 {
 		t.Fatal(e)

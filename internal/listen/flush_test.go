@@ -75,7 +75,7 @@ func TestDup(t *testing.T) {
 	}
 	defer f.Close()
 	fd := int(f.Fd())
-	checkFdFlags(t, fd) // close-on-exec; non-blocking is shared with the original
+	checkFdFlags(t, fd, false) // close-on-exec; the blocking mode is shared with the original
 	if fd == s.Fd() {
 		t.Fatal("Dup returned the same descriptor")
 	}

@@ -32,12 +32,13 @@ func mustOpen(t *testing.T, spec unit.Listen, cfg *unit.SocketSection) *Socket {
 		t.Fatalf("Open(%+v): %v", spec, err)
 	}
 	t.Cleanup(func() { s.Close(cfg) })
-	checkFdFlags(t, s.Fd())
+	checkFdFlags(t, s.Fd(), cfg != nil && cfg.Accept)
 	return s
 }
 
-// checkFdFlags asserts what every descriptor of this package must be.
-func checkFdFlags(t *testing.T, fd int) {
+// checkFdFlags asserts what every descriptor of this package must be: close-on-exec, and
+// non-blocking exactly when nonblock (Open: with Accept=yes).
+func checkFdFlags(t *testing.T, fd int, nonblock bool) {
 	t.Helper()
 	fdf, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
 	if err != nil {
@@ -50,8 +51,8 @@ func checkFdFlags(t *testing.T, fd int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fl&unix.O_NONBLOCK == 0 {
-		t.Errorf("fd %d is not non-blocking", fd)
+	if got := fl&unix.O_NONBLOCK != 0; got != nonblock {
+		t.Errorf("fd %d non-blocking: %v, want %v", fd, got, nonblock)
 	}
 }
 

@@ -51,7 +51,7 @@ func DefaultSection() *unit.SocketSection {
 // Open creates the endpoint described by spec with the options of cfg (nil: systemd's
 // defaults), as systemd does when a socket unit starts. Errors name the address:
 // "listen /run/foo.sk: bind: address already in use". Options that fail are recorded in
-// Socket.Warnings, as systemd only logs them.
+// Socket.Warnings, as systemd only logs them. The descriptor is blocking unless cfg.Accept.
 func Open(spec unit.Listen, cfg *unit.SocketSection) (*Socket, error) {
 	if cfg == nil {
 		cfg = DefaultSection()
@@ -78,7 +78,22 @@ func Open(spec unit.Listen, cfg *unit.SocketSection) (*Socket, error) {
 		}
 		return nil, fmt.Errorf("listen %s: %w", s.Name(), err)
 	}
+	// Blocking unless Accept=yes: with Accept=no the service gets this very open file
+	// description, and systemd hands it over blocking (NonBlocking= no); an accepting manager
+	// accepts without blocking. The descriptor is wrapped while blocking, so that os.NewFile
+	// does not register it with Go's netpoller: the manager's poller watches it, and a second
+	// epoll would only see every connection once more.
+	if _, err := unix.FcntlInt(uintptr(s.fd), unix.F_SETFL, 0); err != nil {
+		unix.Close(s.fd)
+		return nil, fmt.Errorf("listen %s: %w", s.Name(), err)
+	}
 	s.File = os.NewFile(uintptr(s.fd), s.Name())
+	if cfg.Accept {
+		if _, err := unix.FcntlInt(uintptr(s.fd), unix.F_SETFL, unix.O_NONBLOCK); err != nil {
+			s.File.Close()
+			return nil, fmt.Errorf("listen %s: %w", s.Name(), err)
+		}
+	}
 	if path := s.symlinkTarget(cfg); path != "" {
 		s.createSymlinks(path, cfg)
 	}

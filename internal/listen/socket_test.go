@@ -293,7 +293,7 @@ func TestVsock(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close(nil)
-	checkFdFlags(t, s.Fd())
+	checkFdFlags(t, s.Fd(), false)
 	if got := getInt(t, s.Fd(), unix.SOL_SOCKET, unix.SO_DOMAIN); got != unix.AF_VSOCK {
 		t.Errorf("family = %d", got)
 	}

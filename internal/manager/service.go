@@ -239,26 +239,14 @@ func (m *Manager) spawnMain(u *Unit, cmd unit.ExecCommand) {
 			rc.Control(func(fd uintptr) { syscall.SetNonblock(int(fd), cfg.NonBlocking) })
 		}
 	} else {
-		files, names, err := m.listenFiles(u)
-		if err != nil {
-			m.logUnit(u, "Failed to collect sockets: %v", err)
-			m.svcEnterDead(u, "resources")
-			return
-		}
+		files, names := m.listenFiles(u)
+		// The fd store's files too are handed as they are (spawn.Start neither closes them
+		// nor changes their mode).
 		for _, sfd := range s.fdstore {
-			fd, err := syscall.Dup(int(sfd.f.Fd()))
-			if err == nil {
-				syscall.CloseOnExec(fd)
-				files = append(files, os.NewFile(uintptr(fd), sfd.name))
-				names = append(names, sfd.name)
-			}
+			files = append(files, sfd.f)
+			names = append(names, sfd.name)
 		}
 		p.listenFiles, p.listenNames = files, names
-		defer func() {
-			for _, f := range files {
-				f.Close()
-			}
-		}()
 	}
 	sp, err := m.spawnCommand(u, cmd, &cfg.Exec, p)
 	if err != nil {

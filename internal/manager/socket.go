@@ -2,7 +2,6 @@ package manager
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"syscall"
 	"time"
@@ -71,15 +70,6 @@ func (m *Manager) sockOpen(u *Unit) error {
 		if err != nil {
 			m.sockClose(u)
 			return err
-		}
-		if !cfg.Accept {
-			// The service gets the same open file description: hand it a blocking socket, as
-			// systemd does (the manager only polls it).
-			if err := syscall.SetNonblock(ls.Fd(), false); err != nil {
-				ls.Close(cfg)
-				m.sockClose(u)
-				return fmt.Errorf("%s: %w", l.Raw, err)
-			}
 		}
 		s.socks = append(s.socks, ls)
 		m.nextKey++
@@ -393,9 +383,10 @@ func (m *Manager) collectInstance(iu *Unit) {
 	}
 }
 
-// listenFiles returns dups of the listening fds of every socket unit that activates svc, in
-// hand-over order, with their names. The caller closes the dups after the child exists.
-func (m *Manager) listenFiles(svc *Unit) ([]*os.File, []string, error) {
+// listenFiles returns the listening sockets of every socket unit that activates svc, in
+// hand-over order, with their names. They stay the socket units': spawn.Start hands them to
+// the child without closing them or changing their mode.
+func (m *Manager) listenFiles(svc *Unit) ([]*os.File, []string) {
 	var files []*os.File
 	var names []string
 	for _, su := range m.socketsOf(svc) {
@@ -407,15 +398,7 @@ func (m *Manager) listenFiles(svc *Unit) ([]*os.File, []string, error) {
 			name = su.Name
 		}
 		for _, ls := range su.sock.socks {
-			fd, err := syscall.Dup(ls.Fd())
-			if err != nil {
-				for _, f := range files {
-					f.Close()
-				}
-				return nil, nil, fmt.Errorf("dup %s: %w", ls.Spec.Raw, err)
-			}
-			syscall.CloseOnExec(fd)
-			files = append(files, os.NewFile(uintptr(fd), ls.Spec.Raw))
+			files = append(files, ls.File)
 			names = append(names, name)
 		}
 		if su.sub == "listening" {
@@ -423,5 +406,5 @@ func (m *Manager) listenFiles(svc *Unit) ([]*os.File, []string, error) {
 			m.setState(su, "running")
 		}
 	}
-	return files, names, nil
+	return files, names
 }
