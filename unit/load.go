@@ -346,7 +346,7 @@ func (l *Loader) base(name string) *Unit {
 	}
 	var files []*File
 	{
-		data, err := os.ReadFile(frag)
+		data, err := readFile(frag)
 		if os.IsNotExist(err) {
 			// a dangling linked unit file is not found, as in systemd
 			u.LoadState, u.FragmentPath = NotFound, ""
@@ -374,7 +374,7 @@ func (l *Loader) base(name string) *Unit {
 		if fatal != nil {
 			break // like config_parse(), nothing after a fatal syntax error is read
 		}
-		data, err := os.ReadFile(p)
+		data, err := readFile(p)
 		if err != nil {
 			u.Diagnostics = append(u.Diagnostics, Diagnostic{Severity: Warning, File: p, Msg: err.Error()})
 			continue

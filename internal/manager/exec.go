@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/flint-init/flint/internal/spawn"
@@ -674,11 +675,11 @@ func (m *Manager) spawnCommand(u *Unit, cmd unit.ExecCommand, ec *unit.ExecConte
 }
 
 // defaultNofileHard is 524288, or the manager's own hard limit if lower (an unprivileged
-// manager cannot raise it).
-func defaultNofileHard() uint64 {
+// manager cannot raise it). The manager never changes its limit: read once.
+var defaultNofileHard = sync.OnceValue(func() uint64 {
 	var rl syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err == nil && rl.Max < 524288 {
 		return rl.Max
 	}
 	return 524288
-}
+})
