@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
-	"runtime/pprof"
 
 	"github.com/flint-init/flint/internal/manager"
 )
@@ -62,23 +60,7 @@ func runManager(g *globals, args []string) int {
 		fmt.Fprintln(os.Stderr, "flint run:", err)
 		return 1
 	}
-	if p := os.Getenv("FLINT_CPUPROFILE"); p != "" {
-		// For benchmarks and performance work: a CPU profile of the whole run.
-		if f, err := os.Create(p); err == nil {
-			pprof.StartCPUProfile(f)
-			defer func() { pprof.StopCPUProfile(); f.Close() }()
-		}
-	}
-	if p := os.Getenv("FLINT_MEMPROFILE"); p != "" {
-		// For performance work: every allocation of the run (go tool pprof -sample_index=alloc_space).
-		runtime.MemProfileRate = 4096
-		defer func() {
-			if f, err := os.Create(p); err == nil {
-				pprof.Lookup("allocs").WriteTo(f, 0)
-				f.Close()
-			}
-		}()
-	}
+	defer startProfiles()()
 	if err := m.Run(context.Background()); err != nil {
 		fmt.Fprintln(os.Stderr, "flint run:", err)
 		return 1
