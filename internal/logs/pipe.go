@@ -35,6 +35,38 @@ func (st *stream) markKnown() { st.knownOnce.Do(func() { close(st.known) }) }
 // split; a last line without '\n' is stored when every writer has closed the pipe. A leading
 // "<N>" (N 0-7) sets the line's priority, as with journald's SyslogLevelPrefix=.
 func (s *Store) Pipe(unit, streamName string, pid int) (*os.File, error) {
+	return s.pipe(unit, streamName, pid, false)
+}
+
+// PipeDeferred is Pipe whose reader starts only at the next StartReaders: a manager starting
+// many services in one go then creates no goroutine (and wakes no other thread) per pipe while
+// it spawns them. Until then the pipe buffers what the child writes.
+func (s *Store) PipeDeferred(unit, streamName string, pid int) (*os.File, error) {
+	return s.pipe(unit, streamName, pid, true)
+}
+
+// StartReaders starts the readers of the pipes PipeDeferred made since the last call.
+func (s *Store) StartReaders() {
+	s.mu.Lock()
+	if len(s.pending) == 0 {
+		s.mu.Unlock()
+		return
+	}
+	p := s.pending
+	s.pending = nil
+	s.wg.Add(len(p))
+	s.mu.Unlock()
+	for _, x := range p {
+		go s.read(x.r, x.w, x.st)
+	}
+}
+
+type pendingReader struct {
+	r, w *os.File
+	st   *stream
+}
+
+func (s *Store) pipe(unit, streamName string, pid int, deferred bool) (*os.File, error) {
 	var p [2]int
 	if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil {
 		return nil, fmt.Errorf("logs: pipe for %s %s: %w", unit, streamName, err)
@@ -61,6 +93,11 @@ func (s *Store) Pipe(unit, streamName string, pid int) (*os.File, error) {
 	}
 	s.streams[w] = st
 	s.readers[r] = struct{}{}
+	if deferred {
+		s.pending = append(s.pending, pendingReader{r, w, st})
+		s.mu.Unlock()
+		return w, nil
+	}
 	s.wg.Add(1)
 	s.mu.Unlock()
 	go s.read(r, w, st)

@@ -205,3 +205,53 @@ func FuzzPipe(f *testing.F) {
 		}
 	})
 }
+
+// TestPipeDeferred: a deferred pipe's reader starts at StartReaders, and what was written
+// before is stored then, in order; a store closed with readers still pending does not hang.
+func TestPipeDeferred(t *testing.T) {
+	s := NewStore(100, "")
+	defer s.Close()
+	w, err := s.PipeDeferred("x.service", "stdout", 9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.WriteString("one\ntwo\n"); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	s.mu.Lock()
+	pending := len(s.pending)
+	s.mu.Unlock()
+	if pending != 1 {
+		t.Fatalf("%d readers pending before StartReaders, want 1", pending)
+	}
+	if got := s.Query(nil, 0, time.Time{}); len(got) != 0 {
+		t.Fatalf("lines stored before StartReaders: %v", got)
+	}
+	s.StartReaders()
+	waitReaders(t, s)
+	var texts []string
+	for _, l := range s.Query(nil, 0, time.Time{}) {
+		texts = append(texts, l.Text)
+		if l.PID != 9 || l.Stream != "stdout" {
+			t.Errorf("line %+v, want PID 9 on stdout", l)
+		}
+	}
+	if !slices.Equal(texts, []string{"one", "two"}) {
+		t.Errorf("lines %q, want one, two", texts)
+	}
+
+	s2 := NewStore(100, "")
+	w2, err := s2.PipeDeferred("y.service", "stdout", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w2.Close()
+	done := make(chan error)
+	go func() { done <- s2.Close() }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close with a reader pending did not return")
+	}
+}

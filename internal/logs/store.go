@@ -91,6 +91,7 @@ type Store struct {
 	followers map[*follower]struct{}
 	streams   map[*os.File]*stream  // write end handed out by Pipe -> its reader
 	readers   map[*os.File]struct{} // read ends, closed by Close
+	pending   []pendingReader       // PipeDeferred's, until StartReaders
 	closed    bool
 	fileErr   error // first error writing a log file
 	wg        sync.WaitGroup
@@ -281,6 +282,7 @@ func (s *Store) Close() error {
 	for r := range s.readers {
 		r.Close()
 	}
+	s.pending = nil
 	s.mu.Unlock()
 	s.wg.Wait()
 	s.mu.Lock()

@@ -467,7 +467,7 @@ func (m *Manager) openStdio(u *Unit, ec *unit.ExecContext, p *execParams, pidHin
 			return f, err
 		default:
 			// journal, syslog, kmsg, journal+console, ...: captured into flint's log.
-			f, err := m.logs.Pipe(u.Name, stream, pidHint)
+			f, err := m.logs.PipeDeferred(u.Name, stream, pidHint) // the main loop starts its reader
 			if err == nil {
 				toClose = append(toClose, f)
 				m.logPipes = append(m.logPipes, f)

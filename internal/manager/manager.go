@@ -215,6 +215,9 @@ func (m *Manager) Run(ctx context.Context) error {
 	defer m.poller.Close()
 
 	for {
+		// The log pipes of the services started while handling the last event get their
+		// readers now, all at once, rather than a goroutine each in the middle of spawning.
+		m.logs.StartReaders()
 		if m.releaseMemory && len(m.jobs) == 0 {
 			// Loading units leaves garbage several times their size; once the boot (or a
 			// reload) has settled, collect it and give the pages back, so that an idle manager
