@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"time"
 
@@ -58,7 +57,7 @@ func (c *Client) Stream(req *Request, fn func(*Response) error) error {
 	if to == 0 {
 		to = 5 * time.Second
 	}
-	conn, err := net.DialTimeout("unix", c.Path, to)
+	conn, err := dial(c.Path, to)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) || isConnRefused(err) {
 			return fmt.Errorf("%s: %w", c.Path, ErrNoManager)

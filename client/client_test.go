@@ -3,10 +3,13 @@ package client
 import (
 	"encoding/json"
 	"errors"
+	"os"
 	"path/filepath"
 	"reflect"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/flint-init/flint/internal/api"
 )
@@ -113,5 +116,45 @@ func TestNoManager(t *testing.T) {
 	c := New(filepath.Join(t.TempDir(), "missing.sock"))
 	if _, err := c.Ping(); !errors.Is(err, ErrNoManager) {
 		t.Errorf("Ping without a manager: %v, want ErrNoManager", err)
+	}
+}
+
+// TestDialBacklogFull: a manager that does not accept (its backlog full) makes the client give
+// up after Timeout with a deadline error, rather than hang.
+func TestDialBacklogFull(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "control.sock")
+	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	if err := syscall.Bind(fd, &syscall.SockaddrUnix{Name: path}); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	// Fill the backlog: connections until one would wait.
+	var held []*os.File
+	defer func() {
+		for _, f := range held {
+			f.Close()
+		}
+	}()
+	for len(held) < 8 {
+		f, err := dial(path, 50*time.Millisecond)
+		if err != nil {
+			break
+		}
+		held = append(held, f)
+	}
+	if len(held) == 0 || len(held) == 8 {
+		t.Fatalf("%d connections before the backlog was full", len(held))
+	}
+	c := New(path)
+	c.Timeout = 100 * time.Millisecond
+	_, err = c.Jobs("start", []string{"x.service"}, true)
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Jobs with the backlog full: %v, want a deadline error", err)
 	}
 }
