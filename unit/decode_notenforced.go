@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -188,24 +189,25 @@ func neDelegate(d *decoder, e Entry, v string) {
 	d.delegate = true // a controller list delegates
 }
 
-var addressFamilies = map[string]bool{}
-
-func init() {
+// addressFamilies are the names RestrictAddressFamilies= accepts; built on first use.
+var addressFamilies = sync.OnceValue(func() map[string]bool {
+	m := map[string]bool{}
 	for _, f := range strings.Fields(`AF_UNIX AF_LOCAL AF_INET AF_INET6 AF_NETLINK AF_PACKET AF_BLUETOOTH AF_ALG
 		AF_VSOCK AF_CAN AF_APPLETALK AF_AX25 AF_IPX AF_X25 AF_ROSE AF_DECnet AF_NETBEUI AF_SECURITY AF_KEY
 		AF_ROUTE AF_ASH AF_ECONET AF_ATMSVC AF_ATMPVC AF_RDS AF_SNA AF_IRDA AF_PPPOX AF_WANPIPE AF_LLC AF_IB
 		AF_MPLS AF_TIPC AF_IUCV AF_RXRPC AF_ISDN AF_PHONET AF_IEEE802154 AF_CAIF AF_NFC AF_KCM AF_QIPCRTR
 		AF_SMC AF_XDP AF_MCTP AF_NETROM AF_BRIDGE`) {
-		addressFamilies[f] = true
+		m[f] = true
 	}
-}
+	return m
+})
 
 func neAddressFamilies(d *decoder, e Entry, v string) {
 	if v == "" || v == "none" {
 		return
 	}
 	for _, w := range strings.Fields(strings.TrimPrefix(v, "~")) {
-		if !addressFamilies[w] {
+		if !addressFamilies()[w] {
 			d.warn(e, "Failed to parse address family, ignoring: %s", w)
 			return
 		}

@@ -2,6 +2,7 @@ package unit
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -547,13 +548,23 @@ func SortProperties(t Type, ps []Property) []Property {
 	return out
 }
 
+// servicePropertyOrder and socketPropertyOrder are the orders of properties_order.go, composed
+// when needed rather than at every start of the binary (as package-level appends would be).
+func servicePropertyOrder() []string {
+	return slices.Concat(serviceOwnProperties, processPropertyOrder)
+}
+
+func socketPropertyOrder() []string {
+	return slices.Concat(socketOwnProperties, processPropertyOrder)
+}
+
 var (
 	propertyRanks     = map[Type]map[string]int{}
 	propertyRanksOnce sync.Once // built on first use, not at every start of the binary
 )
 
 func buildPropertyRanks() {
-	for t, order := range map[Type][]string{TypeService: servicePropertyOrder, TypeSocket: socketPropertyOrder, TypeTarget: targetPropertyOrder} {
+	for t, order := range map[Type][]string{TypeService: servicePropertyOrder(), TypeSocket: socketPropertyOrder(), TypeTarget: targetPropertyOrder} {
 		m := make(map[string]int, len(order))
 		for i, n := range order {
 			if _, dup := m[n]; !dup {
@@ -577,9 +588,9 @@ func propertyRank(t Type) map[string]int {
 func PropertyNames(t Type) []string {
 	switch t {
 	case TypeService:
-		return append([]string(nil), servicePropertyOrder...)
+		return servicePropertyOrder()
 	case TypeSocket:
-		return append([]string(nil), socketPropertyOrder...)
+		return socketPropertyOrder()
 	}
 	return append([]string(nil), targetPropertyOrder...)
 }

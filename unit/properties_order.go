@@ -3,8 +3,9 @@
 
 package unit
 
-// servicePropertyOrder is the order in which systemctl 252 prints the properties of a service unit.
-var servicePropertyOrder = append([]string{
+// serviceOwnProperties, then processPropertyOrder, is the order in which systemctl 252 prints the
+// properties of a service unit (servicePropertyOrder).
+var serviceOwnProperties = []string{
 	"Type",
 	"ExitType",
 	"Restart",
@@ -64,10 +65,11 @@ var servicePropertyOrder = append([]string{
 	"ExecStopEx",
 	"ExecStopPost",
 	"ExecStopPostEx",
-}, processPropertyOrder...)
+}
 
-// socketPropertyOrder is the order in which systemctl 252 prints the properties of a socket unit.
-var socketPropertyOrder = append([]string{
+// socketOwnProperties, then processPropertyOrder, is the order in which systemctl 252 prints the
+// properties of a socket unit (socketPropertyOrder).
+var socketOwnProperties = []string{
 	"BindIPv6Only",
 	"Backlog",
 	"TimeoutUSec",
@@ -126,7 +128,7 @@ var socketPropertyOrder = append([]string{
 	"ExecStartPost",
 	"ExecStopPre",
 	"ExecStopPost",
-}, processPropertyOrder...)
+}
 
 // processPropertyOrder is the part of systemctl 252's order shared by the units that run
 // processes (services and sockets): cgroup, exec, kill and the [Unit] properties that follow them.
