@@ -311,10 +311,15 @@ func (s *Socket) openSocket(cfg *unit.SocketSection) error {
 		return os.NewSyscallError("setsockopt SO_REUSEADDR", err)
 	}
 	if s.isUnixPath() {
-		if err := mkdirParents(s.Spec.Path, cfg.DirectoryMode); err != nil {
-			return err
-		}
 		err = unix.Bind(fd, sa)
+		if errors.Is(err, unix.ENOENT) {
+			// The directory is missing: create it (DirectoryMode=), then bind. Binding first
+			// spares the common case a lookup of the directory per socket.
+			if err := mkdirParents(s.Spec.Path, cfg.DirectoryMode); err != nil {
+				return err
+			}
+			err = unix.Bind(fd, sa)
+		}
 		if errors.Is(err, unix.EADDRINUSE) {
 			// A socket file left behind: replace it, as systemd does.
 			if os.Remove(s.Spec.Path) == nil {
