@@ -25,7 +25,26 @@ type Socket struct {
 	// be created; as in systemd these do not fail the socket, the manager should log them.
 	Warnings []string
 
-	fd int // the descriptor of File, kept so that Fd never touches File's blocking mode
+	fd       int  // the descriptor of File, kept so that Fd never touches File's blocking mode
+	nonblock bool // O_NONBLOCK as last set by Open or SetNonblock
+}
+
+// SetNonblock sets or clears O_NONBLOCK on the socket's open file description (shared with
+// every process it was handed to), as a service's NonBlocking= asks; nothing is done when the
+// flag is already so.
+func (s *Socket) SetNonblock(on bool) error {
+	if on == s.nonblock {
+		return nil
+	}
+	flags := 0
+	if on {
+		flags = unix.O_NONBLOCK
+	}
+	if _, err := unix.FcntlInt(uintptr(s.fd), unix.F_SETFL, flags); err != nil {
+		return fmt.Errorf("%s: %w", s.Name(), os.NewSyscallError("fcntl F_SETFL", err))
+	}
+	s.nonblock = on
+	return nil
 }
 
 // DefaultSection returns a [Socket] section with systemd's defaults, used by Open when cfg
@@ -89,9 +108,9 @@ func Open(spec unit.Listen, cfg *unit.SocketSection) (*Socket, error) {
 	}
 	s.File = os.NewFile(uintptr(s.fd), s.Name())
 	if cfg.Accept {
-		if _, err := unix.FcntlInt(uintptr(s.fd), unix.F_SETFL, unix.O_NONBLOCK); err != nil {
+		if err := s.SetNonblock(true); err != nil {
 			s.File.Close()
-			return nil, fmt.Errorf("listen %s: %w", s.Name(), err)
+			return nil, fmt.Errorf("listen %w", err)
 		}
 	}
 	if path := s.symlinkTarget(cfg); path != "" {

@@ -349,3 +349,14 @@ func TestSocketProtocol(t *testing.T) {
 		})
 	}
 }
+
+// TestSetNonblock: SetNonblock switches the descriptor's O_NONBLOCK both ways (NonBlocking=).
+func TestSetNonblock(t *testing.T) {
+	s := mustOpen(t, unixPath(unit.ListenStream, filepath.Join(t.TempDir(), "nb.sock")), nil)
+	for _, on := range []bool{true, true, false, true} {
+		if err := s.SetNonblock(on); err != nil {
+			t.Fatal(err)
+		}
+		checkFdFlags(t, s.Fd(), on)
+	}
+}

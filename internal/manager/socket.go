@@ -385,8 +385,11 @@ func (m *Manager) collectInstance(iu *Unit) {
 
 // listenFiles returns the listening sockets of every socket unit that activates svc, in
 // hand-over order, with their names. They stay the socket units': spawn.Start hands them to
-// the child without closing them or changing their mode.
+// the child without closing them. Their O_NONBLOCK follows svc's NonBlocking=, set or
+// cleared on each hand-over as systemd's flags_fds does (the file description is shared with
+// the socket unit, which only polls it).
 func (m *Manager) listenFiles(svc *Unit) ([]*os.File, []string) {
+	nonBlocking := svc.cfg.Service != nil && svc.cfg.Service.NonBlocking
 	var files []*os.File
 	var names []string
 	for _, su := range m.socketsOf(svc) {
@@ -398,6 +401,9 @@ func (m *Manager) listenFiles(svc *Unit) ([]*os.File, []string) {
 			name = su.Name
 		}
 		for _, ls := range su.sock.socks {
+			if err := ls.SetNonblock(nonBlocking); err != nil {
+				m.logUnit(svc, "Failed to set NonBlocking=: %v", err)
+			}
 			files = append(files, ls.File)
 			names = append(names, name)
 		}

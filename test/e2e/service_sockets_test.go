@@ -366,3 +366,48 @@ func TestSocketDuringAutoRestart(t *testing.T) {
 	}
 	c.waitProps("slow.service", map[string]string{"NRestarts": "1"})
 }
+
+// TestNonBlocking: a service's NonBlocking= sets O_NONBLOCK on the listening socket it is
+// handed (Accept=no), and its absence hands it blocking, as systemd's flags_fds does.
+func TestNonBlocking(t *testing.T) {
+	dir := t.TempDir()
+	dump := sockdump(t)
+	units := map[string]string{}
+	for _, name := range []string{"nb", "b"} {
+		units[name+".socket"] = unitFile("Socket", "ListenStream="+dir+"/"+name+".sk")
+		nb := ""
+		if name == "nb" {
+			nb = "NonBlocking=yes\n"
+		}
+		units[name+".service"] = unitFile("Service", nb+"Environment=SOCKDUMP_OUT="+dir+"/"+name+".json\nExecStart="+dump)
+	}
+	m := startManager(t, writeUnits(t, units))
+	c := on(t, m)
+	for _, tc := range []struct {
+		name string
+		want bool
+	}{{"nb", true}, {"b", false}} {
+		c.start(tc.name + ".socket")
+		conn, err := net.Dial("unix", dir+"/"+tc.name+".sk")
+		if err != nil {
+			t.Fatal(err)
+		}
+		line, err := bufio.NewReader(conn).ReadString('\n')
+		conn.Close()
+		if err != nil || line != "ok\n" {
+			t.Fatalf("%s: reply %q, %v", tc.name, line, err)
+		}
+		var r struct {
+			FDs map[int]struct {
+				Listening bool `json:"listening"`
+				NonBlock  bool `json:"nonblock"`
+			} `json:"fds"`
+		}
+		if err := json.Unmarshal([]byte(readWait(t, dir+"/"+tc.name+".json")), &r); err != nil {
+			t.Fatal(err)
+		}
+		if fd := r.FDs[3]; !fd.Listening || fd.NonBlock != tc.want {
+			t.Errorf("%s.service's fd 3: listening %v, non-blocking %v; want listening, non-blocking %v", tc.name, fd.Listening, fd.NonBlock, tc.want)
+		}
+	}
+}
