@@ -92,19 +92,25 @@ func (m *Manager) unitPIDs(u *Unit) []int {
 			add(p.pid)
 		}
 	}
-	unknown := m.hasUnknownChild()
-	if !anyAlive(roots) && !unknown {
-		// Fast path: every root is gone with its process group, so nothing descends from one;
-		// the orphans of dead roots were adopted at their reaps (roots too), and no other
-		// orphan waits to be recognised: nothing to scan every process of the machine for.
-		return nil
-	}
-	if m.subreaper && !unknown {
+	// The unknown-child checks come after the look at the roots: a process orphaned while we
+	// looked (its parent exiting between our reads of two children lists) has been
+	// reparented to flint by then, and shows up as an unknown child.
+	if !anyAlive(roots) {
+		if !m.hasUnknownChild() {
+			// Fast path: every root is gone with its process group, so nothing descends from
+			// one; the orphans of dead roots were adopted at their reaps (roots too), and no
+			// other orphan waits to be recognised: nothing to scan every process for.
+			return nil
+		}
+	} else if m.subreaper {
 		// Every process of the unit descends from a live root: an orphan would have been
 		// reparented to flint (the subreaper) and adopted, or be an unknown child of ours.
 		// Following the children lists from the roots reads a few small files per process
 		// of the unit instead of every process's stat.
-		return descendants(roots)
+		out := descendants(roots)
+		if !m.hasUnknownChild() {
+			return out
+		}
 	}
 	procs := readProcs()
 	if procs == nil {
