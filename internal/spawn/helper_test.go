@@ -22,6 +22,8 @@ func TestMain(m *testing.M) {
 			os.Exit(ShimMain(os.Args[2:]))
 		case "__child":
 			os.Exit(childMain())
+		case "__clone3_refused":
+			os.Exit(clone3RefusedMain())
 		}
 	}
 	exe, err := os.Executable()
