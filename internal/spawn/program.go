@@ -2,7 +2,6 @@ package spawn
 
 import (
 	"encoding/binary"
-	"slices"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -221,12 +220,23 @@ const listenPIDSlot = 20
 // follows systemd's exec_child: fds, session, OOM score, nice, limits, umask, credentials,
 // working directory, signals, then exec.
 func compile(c *Config, ctl int, dupFrom []int) []byte {
-	return (&program{}).compile(c, ctl, dupFrom, nil)
+	return (&program{}).compile(c, ctl, dupFrom, everySignal)
 }
 
+// everySignal is every signal whose disposition can be set (all but SIGKILL and SIGSTOP).
+var everySignal = func() []int {
+	var sigs []int
+	for sig := 1; sig <= 64; sig++ {
+		if sig != int(syscall.SIGKILL) && sig != int(syscall.SIGSTOP) {
+			sigs = append(sigs, sig)
+		}
+	}
+	return sigs
+}()
+
 // compile is compile on p's buffers (the block returned is p's until its next compile).
-// resetSigs nil resets every signal's disposition; otherwise the kernel has reset the handlers
-// (clone3's CLONE_CLEAR_SIGHAND) and only the listed (ignored) signals are reset.
+// resetSigs are the signals whose disposition the child resets: everySignal, or where the
+// kernel has reset the handlers (clone3's CLONE_CLEAR_SIGHAND) only the ignored ones.
 func (p *program) compile(c *Config, ctl int, dupFrom []int, resetSigs []int) []byte {
 	p.ops, p.data, p.dataPtrs = p.ops[:0], p.data[:0], p.dataPtrs[:0]
 	for i, from := range dupFrom {
@@ -284,13 +294,9 @@ func (p *program) compile(c *Config, ctl int, dupFrom []int, resetSigs []int) []
 	p.add(stepChdir, StatusChdir, dirFlags, syscall.SYS_CHDIR, p.cstring(dir, 0))
 	// Dispositions set to SIG_IGN survive execve (handlers do not, but until the exec the
 	// manager's would run in the child): reset them all, as systemd does, then ignore SIGPIPE
-	// if asked. Errors (SIGKILL, SIGSTOP) are expected and ignored.
+	// if asked. Errors are ignored.
 	dfl := p.words(0, 0, 0, 0)
-	for sig := 1; sig <= 64; sig++ {
-		if sig == int(syscall.SIGKILL) || sig == int(syscall.SIGSTOP) ||
-			resetSigs != nil && !slices.Contains(resetSigs, sig) {
-			continue
-		}
+	for _, sig := range resetSigs {
 		p.add(stepSignals, StatusSignalMask, opIgnoreError, syscall.SYS_RT_SIGACTION, sig, dfl, 0, 8)
 	}
 	if c.IgnoreSIGPIPE {

@@ -131,9 +131,6 @@ func ignoredSignals() []int {
 			}
 		}
 	}
-	if sigs == nil {
-		sigs = []int{} // not nil: nil would mean "reset every signal" to compile
-	}
 	return sigs
 }
 

@@ -152,7 +152,7 @@ func startVfork(c *Config, fds []int) (*Process, error) {
 		mode.Lock()
 		clone3 := useClone3
 		mode.Unlock()
-		var resetSigs []int
+		resetSigs := everySignal
 		if clone3 {
 			resetSigs = ignoredSignals()
 		}
