@@ -75,7 +75,7 @@ func Open(spec unit.Listen, cfg *unit.SocketSection) (*Socket, error) {
 	if cfg == nil {
 		cfg = DefaultSection()
 	}
-	s := &Socket{Spec: spec, fd: -1}
+	s := &Socket{Spec: spec, fd: -1, nonblock: true} // every open* below makes it non-blocking
 	var err error
 	switch spec.Kind {
 	case unit.ListenStream, unit.ListenDatagram, unit.ListenSequentialPacket:
@@ -102,9 +102,9 @@ func Open(spec unit.Listen, cfg *unit.SocketSection) (*Socket, error) {
 	// accepts without blocking. The descriptor is wrapped while blocking, so that os.NewFile
 	// does not register it with Go's netpoller: the manager's poller watches it, and a second
 	// epoll would only see every connection once more.
-	if _, err := unix.FcntlInt(uintptr(s.fd), unix.F_SETFL, 0); err != nil {
+	if err := s.SetNonblock(false); err != nil {
 		unix.Close(s.fd)
-		return nil, fmt.Errorf("listen %s: %w", s.Name(), err)
+		return nil, fmt.Errorf("listen %w", err)
 	}
 	s.File = os.NewFile(uintptr(s.fd), s.Name())
 	if cfg.Accept {
