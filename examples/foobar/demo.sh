@@ -55,7 +55,7 @@ command -v go >/dev/null || { echo "demo.sh: go (1.26) is not on PATH" >&2; exit
 
 say "build flint, the server ($server) and the client"
 mkdir -p bin
-must go build -o bin/flint ./cmd/flint
+must env CGO_ENABLED=0 go build -o bin/flint ./cmd/flint
 must go build -o bin/foobar-client ./examples/foobar/client
 if [ "$server" = c ]; then
   must gcc -O2 -o bin/foobard examples/foobar/server.c -lsystemd

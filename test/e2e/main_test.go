@@ -63,7 +63,9 @@ func buildAll(dir string) error {
 	foobardC = filepath.Join(dir, "foobard")
 	foobardGo = filepath.Join(dir, "goserver")
 	steps := [][]string{
-		{"go", "build", "-o", flintBin, "./cmd/flint"},
+		// As README builds it: static, without cgo (users and groups from /etc/passwd and
+		// /etc/group, no dynamic loader at each start of the command).
+		{"env", "CGO_ENABLED=0", "go", "build", "-o", flintBin, "./cmd/flint"},
 		{"go", "build", "-o", foobardGo, "./examples/foobar/goserver"},
 		// A missing compiler or libsystemd-dev is a failure, not a skip: .ci/run installs them.
 		{"gcc", "-O2", "-Wall", "-o", foobardC, "examples/foobar/server.c", "-lsystemd"},

@@ -93,7 +93,7 @@ func main() {
 	flag.IntVar(&b.restarts, "restarts", 5, "service restarts during the restart test")
 	flag.DurationVar(&b.idleFor, "idle", 10*time.Second, "how long the idle part watches the manager's CPU time")
 	flag.StringVar(&b.script, "systemd-ns", "scripts/systemd-ns", "script that boots systemd in private namespaces")
-	flintPath := flag.String("flint", "", "flint binary (default: go build ./cmd/flint)")
+	flintPath := flag.String("flint", "", "flint binary (default: CGO_ENABLED=0 go build ./cmd/flint, as README builds it)")
 	only := flag.String("only", "cold,accept,restarts,idle", "comma-separated parts to run")
 	flag.Parse()
 	if err := b.run(*flintPath, *only); err != nil {
@@ -128,7 +128,7 @@ func (b *bench) run(flintPath, only string) error {
 	b.flint = flintPath
 	if b.flint == "" {
 		b.flint = filepath.Join(work, "flint")
-		if _, err := run("go", "build", "-o", b.flint, "./cmd/flint"); err != nil {
+		if _, err := run("env", "CGO_ENABLED=0", "go", "build", "-o", b.flint, "./cmd/flint"); err != nil {
 			fmt.Fprintln(os.Stderr, "activation: flint does not build; its sides are n/a:", err)
 			b.flint = ""
 		}
