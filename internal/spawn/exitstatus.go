@@ -23,7 +23,8 @@ const (
 	StatusException  = 255
 )
 
-var exitStatusNames = map[int]string{
+// exitStatusNames is indexed by status (static data: no map built at every start).
+var exitStatusNames = [256]string{
 	0: "SUCCESS", 1: "FAILURE",
 	2: "INVALIDARGUMENT", 3: "NOTIMPLEMENTED", 4: "NOPERMISSION", 5: "NOTINSTALLED",
 	6: "NOTCONFIGURED", 7: "NOTRUNNING",
@@ -45,5 +46,8 @@ var exitStatusNames = map[int]string{
 // ExitStatusName is systemd's name for an exit status (exit_status_to_string with the full
 // table: LSB, BSD sysexits and systemd's own 200-255), e.g. "EXEC" for 203; "" when unnamed.
 func ExitStatusName(code int) string {
+	if code < 0 || code >= len(exitStatusNames) {
+		return ""
+	}
 	return exitStatusNames[code]
 }

@@ -58,7 +58,9 @@ const (
 	stepExec
 )
 
-var stepNames = map[int]string{
+// stepNames is an array, not a map: static data rather than work at every start of the
+// binary (the CLI's too).
+var stepNames = [...]string{
 	stepSession:        "setsid",
 	stepOOMScoreAdjust: "oom_score_adj",
 	stepNice:           "setpriority",
@@ -223,16 +225,11 @@ func compile(c *Config, ctl int, dupFrom []int) []byte {
 	return (&program{}).compile(c, ctl, dupFrom, everySignal)
 }
 
-// everySignal is every signal whose disposition can be set (all but SIGKILL and SIGSTOP).
-var everySignal = func() []int {
-	var sigs []int
-	for sig := 1; sig <= 64; sig++ {
-		if sig != int(syscall.SIGKILL) && sig != int(syscall.SIGSTOP) {
-			sigs = append(sigs, sig)
-		}
-	}
-	return sigs
-}()
+// everySignal is every signal whose disposition can be set: 1 to 64 but SIGKILL (9) and
+// SIGSTOP (19). A literal, so that no slice is built at every start of the binary.
+var everySignal = []int{1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16, 17, 18,
+	20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+	41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 64}
 
 // compile is compile on p's buffers (the block returned is p's until its next compile).
 // resetSigs are the signals whose disposition the child resets: everySignal, or where the

@@ -333,7 +333,10 @@ func readReport(fd int) error {
 
 // reportError makes the ExecError of a shim's report {status, errno, step}.
 func reportError(status, errno, step uint64) error {
-	name := stepNames[int(step)]
+	var name string
+	if step < uint64(len(stepNames)) {
+		name = stepNames[step]
+	}
 	if name == "" {
 		name = "step " + strconv.FormatUint(step, 10)
 	}

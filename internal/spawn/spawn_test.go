@@ -273,6 +273,31 @@ func TestSignals(t *testing.T) {
 // TestIgnoredSignals: the signals a CLONE_CLEAR_SIGHAND child would keep ignored are exactly
 // those the kernel has as SIG_IGN for us, whether inherited, set by os/signal or set raw on a
 // signal the runtime leaves alone.
+// TestEverySignal checks the literal list: every signal 1-64 whose disposition can be set
+// (rt_sigaction accepts a query of it), i.e. all but SIGKILL and SIGSTOP, each once, in order.
+func TestEverySignal(t *testing.T) {
+	var want []int
+	for sig := 1; sig <= 64; sig++ {
+		var old [4]uint64
+		act := [4]uint64{0, 0, 0, 0} // SIG_DFL
+		// Setting SIG_DFL on a signal the test process has at SIG_DFL changes nothing; the
+		// kernel refuses SIGKILL and SIGSTOP with EINVAL.
+		if _, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(sig), 0, uintptrOf(&old), 8, 0, 0); e != 0 {
+			t.Fatalf("query signal %d: %v", sig, e)
+		}
+		if old[0] != 0 {
+			want = append(want, sig) // has a handler or is ignored: settable
+			continue
+		}
+		if _, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(sig), uintptrOf(&act), 0, 8, 0, 0); e == 0 {
+			want = append(want, sig)
+		}
+	}
+	if fmt.Sprint(everySignal) != fmt.Sprint(want) {
+		t.Errorf("everySignal = %v, want %v", everySignal, want)
+	}
+}
+
 func TestIgnoredSignals(t *testing.T) {
 	kernel := func() []int {
 		var ign []int
@@ -444,7 +469,7 @@ func TestLargeEnvironment(t *testing.T) {
 }
 
 func TestExitStatusName(t *testing.T) {
-	for code, want := range map[int]string{0: "SUCCESS", 1: "FAILURE", 200: "CHDIR", 203: "EXEC", 205: "LIMITS", 206: "OOM_ADJUST", 217: "USER", 216: "GROUP", 255: "EXCEPTION", 77: "NOPERM", 100: ""} {
+	for code, want := range map[int]string{0: "SUCCESS", 1: "FAILURE", 200: "CHDIR", 203: "EXEC", 205: "LIMITS", 206: "OOM_ADJUST", 217: "USER", 216: "GROUP", 255: "EXCEPTION", 77: "NOPERM", 100: "", -1: "", 256: "", 1 << 20: ""} {
 		if got := ExitStatusName(code); got != want {
 			t.Errorf("ExitStatusName(%d) = %q, want %q", code, got, want)
 		}
