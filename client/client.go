@@ -65,7 +65,7 @@ func (c *Client) Stream(req *Request, fn func(*Response) error) error {
 		return fmt.Errorf("connect to manager at %s: %w", c.Path, err)
 	}
 	defer conn.Close()
-	b, err := json.Marshal(req)
+	b, err := req.AppendJSON(make([]byte, 0, 256))
 	if err != nil {
 		return err
 	}

@@ -62,6 +62,7 @@ func Listen(path string, h Handler, logf func(string, ...any)) (*Server, error) 
 
 // Serve accepts connections until Close.
 func (s *Server) Serve() {
+	go warmCodec()
 	for {
 		c, err := s.ln.AcceptUnix()
 		if err != nil {
@@ -128,6 +129,17 @@ func (s *Server) serveConn(c *net.UnixConn) {
 		return
 	}
 	s.handler(req, uid, send)
+}
+
+// warmCodec runs encoding/json once over the protocol's types while the server waits for its
+// first client: a process's first use of it (reflection over the types, first touches of its
+// code) costs about 0.7 ms on a virtual machine, which the first request would otherwise wait
+// for before its job starts.
+func warmCodec() {
+	var r Request
+	json.Unmarshal([]byte(`{"verb":"ping","units":["a.service"],"since":"0001-01-01T00:00:00Z"}`), &r)
+	b, _ := json.Marshal([]JobResult{{Unit: "a.service", Job: "start", Result: "done"}})
+	json.NewEncoder(io.Discard).Encode(&Response{Done: true, Data: b})
 }
 
 // Allowed is the authorisation rule: root and the manager's own uid (owner) may do anything,
