@@ -80,8 +80,8 @@ func main() {
 				if v == "C" {
 					hop = fmt.Sprintf(", hop %v", r.hop.Round(10*time.Microsecond))
 				}
-				fmt.Fprintf(os.Stderr, "chain: %s on %-7s run %d: %v (starts spread %v%s)\n",
-					v, m, i+1, r.total.Round(time.Millisecond), r.spread.Round(time.Millisecond), hop)
+				fmt.Fprintf(os.Stderr, "chain: %s on %-7s run %d: %v (first start +%v, starts spread %v%s)\n",
+					v, m, i+1, r.total.Round(time.Millisecond), r.first.Round(100*time.Microsecond), r.spread.Round(time.Millisecond), hop)
 				res[v+"/"+m] = append(res[v+"/"+m], r)
 			}
 		}
@@ -149,6 +149,8 @@ func (b *bench) build() error {
 type result struct {
 	total  time.Duration // start command (A, B) or connect (C) -> service 16's answer
 	spread time.Duration // first service start -> last service start
+	first  time.Duration // start command (A, B) or connect (C) -> the first service's start line
+	ctl    time.Duration // A, B: until the start command returned (it runs --no-block)
 	hop    time.Duration // mean gap between consecutive starts along the chain 16 -> 1 (C)
 	// flint, C: the hop split at flint's "Triggered by" log line, medians over the 15 hops.
 	toTrigger   time.Duration // service k+1's start line (it connects next) -> trigger of k
@@ -186,7 +188,8 @@ func (b *bench) once(mgr, variant string, i int) (result, error) {
 	}
 	defer m.close()
 	sock16 := filepath.Join(dir, fmt.Sprintf("s%d.sk", chainN))
-	var total time.Duration
+	var total, ctl time.Duration
+	var t0 time.Time
 	if variant == "C" {
 		if err := m.ctl("start", "chain.target"); err != nil {
 			return result{}, err
@@ -197,20 +200,21 @@ func (b *bench) once(mgr, variant string, i int) (result, error) {
 		if _, err := os.Stat(log); err == nil {
 			return result{}, errors.New("a service started before the first connection")
 		}
-		start := time.Now()
+		t0 = time.Now()
 		if err := ask(sock16, 30*time.Second); err != nil {
 			return result{}, err
 		}
-		total = time.Since(start)
+		total = time.Since(t0)
 	} else {
-		start := time.Now()
+		t0 = time.Now()
 		if err := m.ctl("start", "--no-block", "chain.target"); err != nil {
 			return result{}, err
 		}
+		ctl = time.Since(t0)
 		if err := askPolling(sock16, 30*time.Second); err != nil {
 			return result{}, err
 		}
-		total = time.Since(start)
+		total = time.Since(t0)
 	}
 	ev, err := readLog(log)
 	if err != nil {
@@ -219,13 +223,14 @@ func (b *bench) once(mgr, variant string, i int) (result, error) {
 	if len(ev.start) != chainN || len(ev.ready) != chainN {
 		return result{}, fmt.Errorf("%d services started, %d ready; want %d each", len(ev.start), len(ev.ready), chainN)
 	}
-	r := result{total: total}
+	r := result{total: total, ctl: ctl}
 	var starts []int64
 	for k := 1; k <= chainN; k++ {
 		starts = append(starts, ev.start[k])
 	}
 	sort.Slice(starts, func(i, j int) bool { return starts[i] < starts[j] })
 	r.spread = time.Duration(starts[chainN-1] - starts[0])
+	r.first = time.Duration(starts[0] - t0.UnixNano())
 	r.hop = time.Duration(ev.start[1]-ev.start[chainN]) / (chainN - 1)
 	if variant == "C" && m.triggers != nil {
 		trig, err := m.triggers()
@@ -342,9 +347,14 @@ func (b *bench) print(vs, ms []string, res map[string][]result, runs int, floor 
 			for _, r := range rs {
 				all = append(all, fmt.Sprint(r.total.Milliseconds()))
 			}
-			line := fmt.Sprintf("- %s, %s: runs %s ms; spread of the 16 starts (median) %v",
+			line := fmt.Sprintf("- %s, %s: runs %s ms; medians: first service start +%v, spread of the 16 starts %v",
 				v, names[m], strings.Join(all, " "),
+				median(rs, func(r result) time.Duration { return r.first }).Round(100*time.Microsecond),
 				median(rs, func(r result) time.Duration { return r.spread }).Round(100*time.Microsecond))
+			if v != "C" {
+				line += fmt.Sprintf(", the start command returned after %v",
+					median(rs, func(r result) time.Duration { return r.ctl }).Round(100*time.Microsecond))
+			}
 			if v == "C" {
 				line += fmt.Sprintf("; one activation hop (median of the runs' means) %v",
 					median(rs, func(r result) time.Duration { return r.hop }).Round(10*time.Microsecond))
