@@ -214,14 +214,10 @@ func (m *Manager) killUnit(u *Unit, sig syscall.Signal, sighupToo bool) int {
 		send(main, sig)
 		send(control, sig)
 		if sig == syscall.SIGKILL || sig == u.killFinal() {
-			for _, pid := range m.unitPIDs(u) {
-				send(pid, sig)
-			}
+			m.signalAll(u, sig, send)
 		}
 	default: // control-group
-		for _, pid := range m.unitPIDs(u) {
-			send(pid, sig)
-		}
+		m.signalAll(u, sig, send)
 		send(main, sig)
 		send(control, sig)
 	}
@@ -240,6 +236,30 @@ func (m *Manager) killUnit(u *Unit, sig syscall.Signal, sighupToo bool) int {
 		}
 	}
 	return n
+}
+
+// signalAll sends sig to every process of u, and lists them again until a list holds none
+// that was not signalled yet, as systemd's cgroup kill loop does: a process forked while the
+// signals went out gets one too.
+func (m *Manager) signalAll(u *Unit, sig syscall.Signal, send func(int, syscall.Signal)) {
+	var sent map[int]bool
+	for round := 0; round < 8; round++ {
+		fresh := false
+		for _, pid := range m.unitPIDs(u) {
+			if sent[pid] {
+				continue
+			}
+			if sent == nil {
+				sent = map[int]bool{}
+			}
+			sent[pid] = true
+			send(pid, sig)
+			fresh = true
+		}
+		if !fresh {
+			return
+		}
+	}
 }
 
 func (u *Unit) killFinal() syscall.Signal {

@@ -31,29 +31,68 @@ func readProcs() map[int]procInfo {
 	if err != nil {
 		return nil
 	}
-	out := make(map[int]procInfo, len(ents))
+	pids := make([]int, 0, len(ents))
 	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
+		if pid, err := strconv.Atoi(e.Name()); err == nil {
+			pids = append(pids, pid)
 		}
-		data, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
+	}
+	return collectProcs(pids, readProcInfo, os.Getpid())
+}
+
+// collectProcs reads each pid's procInfo with read; self is flint's pid.
+func collectProcs(pids []int, read func(int) (procInfo, bool), self int) map[int]procInfo {
+	out := make(map[int]procInfo, len(pids))
+	for _, pid := range pids {
+		if pi, ok := read(pid); ok {
+			out[pid] = pi
 		}
-		f := statFields(data)
-		if len(f) < 4 {
-			continue
+	}
+	// The files are read one after the other, not at one instant: a process read before its
+	// parent exited (and was reaped) names a parent that is no longer there, although by then
+	// it has been reparented — to flint, when flint is its subreaper. Read it again, so that
+	// such an orphan is seen as flint's child and recognised as its unit's (an old parent
+	// would make it nobody's: a stop would not signal it and then wait for it).
+	for round := 0; round < 4; round++ {
+		again := false
+		for pid, pi := range out {
+			if pi.ppid <= 1 || pi.ppid == self {
+				continue
+			}
+			if _, ok := out[pi.ppid]; ok {
+				continue
+			}
+			if fresh, ok := read(pid); !ok {
+				delete(out, pid)
+			} else if fresh.ppid != pi.ppid {
+				out[pid] = fresh
+				again = true
+			}
 		}
-		ppid, _ := strconv.Atoi(f[1])
-		sid, _ := strconv.Atoi(f[3])
-		var start uint64
-		if len(f) > 19 {
-			start, _ = strconv.ParseUint(f[19], 10, 64)
+		if !again {
+			break
 		}
-		out[pid] = procInfo{ppid: ppid, sid: sid, zombie: f[0] == "Z", start: start}
 	}
 	return out
+}
+
+// readProcInfo reads /proc/PID/stat.
+func readProcInfo(pid int) (procInfo, bool) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return procInfo{}, false
+	}
+	f := statFields(data)
+	if len(f) < 4 {
+		return procInfo{}, false
+	}
+	ppid, _ := strconv.Atoi(f[1])
+	sid, _ := strconv.Atoi(f[3])
+	var start uint64
+	if len(f) > 19 {
+		start, _ = strconv.ParseUint(f[19], 10, 64)
+	}
+	return procInfo{ppid: ppid, sid: sid, zombie: f[0] == "Z", start: start}, true
 }
 
 // statFields splits /proc/PID/stat after the command name (which may hold spaces and

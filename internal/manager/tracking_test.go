@@ -45,6 +45,65 @@ func TestReadProcs(t *testing.T) {
 	}
 }
 
+// TestCollectProcsReparented: /proc is read one file at a time. A daemon read while its
+// parent still ran, the parent then exiting (and reaped) before its own file was read, names a
+// parent that is gone: collectProcs reads it again and finds the subreaper (flint) as its
+// parent, as the kernel has it by then. Chains of such exits settle too.
+func TestCollectProcsReparented(t *testing.T) {
+	const self, sh, parent, daemon, grand, other = 100, 200, 300, 400, 500, 600
+	reads := map[int]int{}
+	// What each read of a pid returns, in order; the last repeats.
+	script := map[int][]procInfo{
+		self:   {{ppid: 1, sid: 1}},
+		sh:     {{ppid: self, sid: sh}},
+		parent: {}, // exited and reaped between the reads: no file
+		daemon: {{ppid: parent, sid: daemon}, {ppid: self, sid: daemon}},
+		// a grandchild whose parent (the daemon) is listed: read once
+		grand: {{ppid: daemon, sid: daemon}},
+		// a process whose parent is outside our view (another pid namespace) and one whose
+		// parent vanished and which itself vanished too
+		other: {{ppid: 0, sid: 0}},
+	}
+	read := func(pid int) (procInfo, bool) {
+		s := script[pid]
+		if len(s) == 0 {
+			return procInfo{}, false
+		}
+		i := reads[pid]
+		reads[pid]++
+		if i >= len(s) {
+			i = len(s) - 1
+		}
+		return s[i], true
+	}
+	got := collectProcs([]int{self, sh, parent, daemon, grand, other}, read, self)
+	if _, ok := got[parent]; ok {
+		t.Error("the reaped parent is listed")
+	}
+	if got[daemon].ppid != self {
+		t.Errorf("daemon: ppid %d, want %d (re-read after its parent vanished)", got[daemon].ppid, self)
+	}
+	if got[grand].ppid != daemon || reads[grand] != 1 {
+		t.Errorf("grandchild: %+v after %d reads, want ppid %d, one read", got[grand], reads[grand], daemon)
+	}
+	if reads[sh] != 1 || reads[other] != 1 {
+		t.Errorf("reads: %v; processes with a listed parent (or none) are read once", reads)
+	}
+	// A process whose parent vanished and which then vanished itself is dropped.
+	script2 := map[int][]procInfo{daemon: {{ppid: parent, sid: daemon}}}
+	n := 0
+	got = collectProcs([]int{parent, daemon}, func(pid int) (procInfo, bool) {
+		if s := script2[pid]; len(s) > 0 && n == 0 {
+			n++
+			return s[0], true
+		}
+		return procInfo{}, false
+	}, self)
+	if len(got) != 0 {
+		t.Errorf("got %v, want nothing: the daemon is gone by its second read", got)
+	}
+}
+
 // TestLeaderChildren: an orphan reparented to a subreaper is listed in its leader's
 // children file, whichever thread started the orphan's parent.
 func TestLeaderChildren(t *testing.T) {
