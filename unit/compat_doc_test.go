@@ -195,6 +195,10 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   Firmware are treated as met, ACPower= as met and NeedsUpdate= as not; the others (paths,
   files, users, groups, host, virtualization, architecture, kernel command line,
   environment, first boot) are evaluated.
+- Status lines ("[  OK  ] Started ...") never make the manager wait: they go to flint run's
+  output from a goroutine of their own, and when nobody reads that output (a paused pager, a
+  container runtime that stopped reading its pipe) up to 1 MiB of them wait; the rest are
+  dropped and a line says how many. systemd 252 blocks on /dev/console, and with it PID 1.
 - User and group names (User=, Group=, SupplementaryGroups=, SocketUser=, SocketGroup=,
   ConditionUser=, ConditionGroup=, %u/%U/%g/%G) are looked up in /etc/passwd and /etc/group:
   flint is built static, without cgo (` + "`CGO_ENABLED=0`" + `, as README, the tests and the

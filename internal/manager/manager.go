@@ -75,8 +75,7 @@ type Manager struct {
 	quit            chan struct{}
 	quitOnce        sync.Once
 	bootTime        time.Time
-	console         io.Writer
-	consoleMu       sync.Mutex
+	console         *console
 	selfEnv         []string
 }
 
@@ -125,7 +124,7 @@ func New(opt Options) (*Manager, error) {
 		jobs:     map[int]*job{},
 		quit:     make(chan struct{}),
 		bootTime: time.Now(),
-		console:  opt.Console,
+		console:  newConsole(opt.Console),
 		selfEnv:  os.Environ(),
 	}
 	m.logs = logs.NewStore(opt.LogLines, opt.LogDir)
@@ -182,6 +181,9 @@ func notifyAddress(dir string) string {
 // Run starts the manager: control socket, reaper, poller, notify receiver, then the boot target;
 // it returns when a SIGTERM/SIGINT-initiated shutdown (or ctx) has stopped every unit.
 func (m *Manager) Run(ctx context.Context) error {
+	// Deferred first, so run last: the status lines of the shutdown reach the output before
+	// flint exits (unless nobody reads it).
+	defer m.console.flush(2 * time.Second)
 	// Orphans of services are reparented to us, so that KillMode=control-group finds them and
 	// one place reaps everything.
 	m.subreaper = true
@@ -287,9 +289,7 @@ func (m *Manager) reap() {
 
 // consolef prints one systemd-style status line.
 func (m *Manager) consolef(format string, a ...any) {
-	m.consoleMu.Lock()
-	defer m.consoleMu.Unlock()
-	fmt.Fprintf(m.console, format+"\n", a...)
+	m.console.printf(format, a...)
 }
 
 // boot starts the boot target.

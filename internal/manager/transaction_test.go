@@ -73,7 +73,7 @@ func testManager(t *testing.T, files map[string]string) (*Manager, *lineRecorder
 		jobs:     map[int]*job{},
 		procs:    map[int]*proc{},
 		pollRefs: map[uint64]*pollRef{},
-		console:  rec,
+		console:  &console{out: rec, direct: true},
 		quit:     make(chan struct{}),
 		logs:     logs.NewStore(100, ""),
 	}

@@ -1,0 +1,109 @@
+package manager
+
+import (
+	"fmt"
+	"io"
+	"sync"
+	"time"
+)
+
+// consoleBacklog bounds the status lines waiting for the output, in bytes.
+const consoleBacklog = 1 << 20
+
+// console carries the manager's status lines to its output (flint run's standard output)
+// from a goroutine of its own, through a backlog of at most consoleBacklog bytes: the manager
+// never waits for its output. When nobody reads it (a paused pager, a container runtime that
+// stopped reading the pipe) the lines beyond the backlog are dropped and counted, and a line
+// saying how many were lost comes before the next one that gets through. (systemd blocks on
+// /dev/console instead; docs/compatibility.md.) Lines written while the manager handles one
+// event go out together, in one write.
+type console struct {
+	out    io.Writer
+	wake   chan struct{}
+	direct bool // write at once, in the caller (tests that read the lines as they happen)
+
+	mu      sync.Mutex
+	pending []byte
+	spare   []byte
+	dropped int  // lines lost since the last one that got into pending
+	writing bool // the goroutine is writing a batch
+}
+
+func newConsole(out io.Writer) *console {
+	c := &console{out: out, wake: make(chan struct{}, 1)}
+	go c.run()
+	return c
+}
+
+// printf queues one line (a newline is added).
+func (c *console) printf(format string, a ...any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.direct {
+		fmt.Fprintf(c.out, format+"\n", a...)
+		return
+	}
+	n := len(c.pending)
+	c.pending = fmt.Appendf(c.pending, format+"\n", a...)
+	if len(c.pending) > consoleBacklog {
+		c.pending = c.pending[:n]
+		c.dropped++
+		return
+	}
+	if c.dropped > 0 {
+		line := append([]byte(nil), c.pending[n:]...)
+		c.pending = fmt.Appendf(c.pending[:n], "flint: %d status lines dropped: the output was not read\n", c.dropped)
+		c.pending = append(c.pending, line...)
+		c.dropped = 0
+	}
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (c *console) run() {
+	for range c.wake {
+		for {
+			c.mu.Lock()
+			if len(c.pending) == 0 {
+				c.writing = false
+				c.mu.Unlock()
+				break
+			}
+			buf := c.pending
+			c.pending = c.spare[:0]
+			c.writing = true
+			c.mu.Unlock()
+			c.out.Write(buf)
+			c.mu.Lock()
+			if cap(buf) <= 64<<10 {
+				c.spare = buf[:0] // a large one (a backlog) goes to the collector
+			}
+			c.mu.Unlock()
+		}
+	}
+}
+
+// flush waits until every queued line has been written, or timeout has passed (an output
+// nobody reads).
+func (c *console) flush(timeout time.Duration) {
+	deadline := time.Now().Add(timeout)
+	for {
+		c.mu.Lock()
+		if c.dropped > 0 {
+			c.pending = fmt.Appendf(c.pending, "flint: %d status lines dropped: the output was not read\n", c.dropped)
+			c.dropped = 0
+			select {
+			case c.wake <- struct{}{}:
+			default:
+			}
+		}
+		done := len(c.pending) == 0 && !c.writing
+		c.mu.Unlock()
+		if done || time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

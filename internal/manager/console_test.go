@@ -1,0 +1,101 @@
+package manager
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// gate is an output that blocks every write until it is opened, like a pipe nobody reads.
+type gate struct {
+	open chan struct{}
+	mu   sync.Mutex
+	buf  strings.Builder
+	n    int // writes
+}
+
+func (g *gate) Write(b []byte) (int, error) {
+	<-g.open
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.n++
+	return g.buf.Write(b)
+}
+
+func (g *gate) text() string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.buf.String()
+}
+
+// TestConsoleBacklog: status lines never wait for the output. While nobody reads it, lines
+// beyond the backlog are dropped; once it is read, every line kept comes out in order, then a
+// line counting the dropped ones, then the lines written since.
+func TestConsoleBacklog(t *testing.T) {
+	g := &gate{open: make(chan struct{})}
+	c := newConsole(g)
+	line := strings.Repeat("x", 100)
+	perLine := len(line) + 8 // "NNNNNN " + line + "\n"
+	fits := consoleBacklog / perLine
+	// The goroutine may hold one batch (up to a backlog) in its blocked Write while the
+	// backlog fills again: twice the backlog and more cannot all be kept.
+	total := 2*fits + 1000
+	start := time.Now()
+	for i := 0; i < total; i++ {
+		c.printf("%06d %s", i, line)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("%d lines into a blocked output took %v", total, d)
+	}
+	close(g.open)
+	c.flush(5 * time.Second)
+	c.printf("after")
+	c.flush(5 * time.Second)
+	out := strings.Split(strings.TrimSuffix(g.text(), "\n"), "\n")
+	last := -1
+	var dropped string
+	for _, l := range out[:len(out)-1] {
+		if strings.HasPrefix(l, "flint: ") {
+			dropped = l
+			continue
+		}
+		var i int
+		if _, err := fmt.Sscanf(l, "%06d", &i); err != nil {
+			t.Fatalf("unexpected line %q", l)
+		}
+		if i != last+1 || dropped != "" {
+			t.Fatalf("line %d after line %d (dropped note %q): lines out of order or after the note", i, last, dropped)
+		}
+		last = i
+	}
+	kept := last + 1
+	if kept < fits-1 || kept > 2*fits+1 {
+		t.Errorf("%d lines kept of %d, the backlog holds about %d", kept, total, fits)
+	}
+	want := fmt.Sprintf("flint: %d status lines dropped: the output was not read", total-kept)
+	if dropped != want {
+		t.Errorf("dropped note %q, want %q", dropped, want)
+	}
+	if out[len(out)-1] != "after" {
+		t.Errorf("last line %q, want the line written after the drop", out[len(out)-1])
+	}
+	// Lines queued while the output was blocked went out in few writes, not one each.
+	if g.n > 10 {
+		t.Errorf("%d writes for %d lines", g.n, kept+2)
+	}
+}
+
+// TestConsoleFlushTimeout: flush gives up on an output nobody reads.
+func TestConsoleFlushTimeout(t *testing.T) {
+	g := &gate{open: make(chan struct{})}
+	defer close(g.open)
+	c := newConsole(g)
+	c.printf("stuck")
+	start := time.Now()
+	c.flush(50 * time.Millisecond)
+	if d := time.Since(start); d < 50*time.Millisecond || d > 2*time.Second {
+		t.Errorf("flush returned after %v, want about 50ms", d)
+	}
+}

@@ -1,0 +1,98 @@
+package e2e
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestConsoleNotRead: flint run's output is a pipe nobody reads (a paused pager, a container
+// runtime that stopped reading). Its status lines fill the pipe after 64 KiB; the manager
+// must go on starting units and answering commands all the same, and once the pipe is read
+// every line comes out, down to "All units stopped." at exit.
+func TestConsoleNotRead(t *testing.T) {
+	files := map[string]string{}
+	var names []string
+	desc := strings.Repeat("a unit with a long description to fill the console ", 4)
+	for i := 0; i < 40; i++ {
+		n := fmt.Sprintf("chatty%02d.service", i)
+		names = append(names, n)
+		files[n] = unitFile("Unit", "Description="+desc+fmt.Sprint(i)+"\nStartLimitIntervalSec=0", "Service", "Type=oneshot\nExecStart=/bin/true")
+	}
+	units := writeUnits(t, files)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	control := filepath.Join(t.TempDir(), "control.sock")
+	cmd := exec.Command(flintBin, "run", "--units", units, "--control", control)
+	cmd.Stdout, cmd.Stderr = w, w
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	exited := false
+	defer func() {
+		if !exited {
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+	}()
+	if !waitFor(10*time.Second, func() bool { return isSocket(control) }) {
+		t.Fatal("no control socket")
+	}
+	// 40 units × ~460 bytes of "Starting"/"Finished" lines per round: 8 rounds are ~150 KB,
+	// more than twice what the pipe holds.
+	for round := 0; round < 8; round++ {
+		start := time.Now()
+		out, code := runFlint(t, append([]string{"--control", control, "start"}, names...)...)
+		if code != 0 {
+			t.Fatalf("round %d: flint start: exit %d after %v: %s", round, code, time.Since(start).Round(time.Millisecond), out)
+		}
+		// oneshot units go back to inactive: restart them in the next round
+	}
+	if out, code := runFlint(t, "--control", control, "is-active", "chatty00.service"); strings.TrimSpace(out) != "inactive" {
+		t.Fatalf("is-active: %q (exit %d)", out, code)
+	}
+	// Now read: everything queued comes out, and the shutdown's lines after it.
+	got := make(chan string, 1)
+	go func() {
+		b, _ := io.ReadAll(r)
+		got <- string(b)
+	}()
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-done:
+		exited = true
+		if err != nil {
+			t.Errorf("flint run: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("flint run did not exit after SIGTERM")
+	}
+	var text string
+	select {
+	case text = <-got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the output did not end")
+	}
+	if n := strings.Count(text, "Finished "+desc); n != 8*40 {
+		t.Errorf("%d Finished lines, want %d", n, 8*40)
+	}
+	if strings.Contains(text, "dropped") {
+		t.Errorf("lines dropped although the backlog holds them all")
+	}
+	if !strings.HasSuffix(text, "All units stopped.\n") {
+		t.Errorf("output does not end with the shutdown's last line: ...%s", text[max(0, len(text)-300):])
+	}
+}
