@@ -248,59 +248,65 @@ func neNsec(d *decoder, e Entry, v string) {
 
 var logLevels = []string{"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug", "0", "1", "2", "3", "4", "5", "6", "7"}
 
-// notEnforcedParsers validate some not-enforced directives; the others use the parser
-// chosen from their value type in notEnforcedDirectives.
-var notEnforcedParsers = map[string]parseFunc{
-	"ProtectSystem":             neEnum("Failed to parse protect system value", true, "full", "strict"),
-	"ProtectHome":               neEnum("Failed to parse protect home value", true, "read-only", "tmpfs"),
-	"CPUQuota":                  neCPUQuota,
-	"MemoryMin":                 neMemory(""),
-	"MemoryLow":                 neMemory(""),
-	"MemoryHigh":                neMemory(""),
-	"MemoryMax":                 neMemory(""),
-	"MemorySwapMax":             neMemory(""),
-	"DefaultMemoryMin":          neMemory(""),
-	"DefaultMemoryLow":          neMemory(""),
-	"MemoryLimit":               neMemory("MemoryMax"),
-	"TasksMax":                  neTasksMax,
-	"DevicePolicy":              neEnum("Failed to parse device policy", false, "auto", "closed", "strict"),
-	"CPUWeight":                 neWeight("Invalid CPU weight", 1, 10000, true),
-	"StartupCPUWeight":          neWeight("Invalid CPU weight", 1, 10000, true),
-	"IOWeight":                  neWeight("Invalid weight", 1, 10000, false),
-	"StartupIOWeight":           neWeight("Invalid weight", 1, 10000, false),
-	"BlockIOWeight":             neWeight("Invalid block IO weight", 10, 1000, false),
-	"StartupBlockIOWeight":      neWeight("Invalid block IO weight", 10, 1000, false),
-	"CPUShares":                 neCPUShares,
-	"StartupCPUShares":          neCPUShares,
-	"BlockIOReadBandwidth":      neBlockIOBandwidth,
-	"BlockIOWriteBandwidth":     neBlockIOBandwidth,
-	"LogLevelMax":               neEnum("Failed to parse log level", false, logLevels...),
-	"SyslogLevel":               neEnum("Failed to parse log level", false, logLevels...),
-	"SyslogFacility":            neEnum("Failed to parse log facility", false, "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv", "ftp", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"),
-	"RestrictAddressFamilies":   neAddressFamilies,
-	"Personality":               nePersonality,
-	"IOSchedulingClass":         neEnum("Failed to parse IO scheduling class", false, "", "none", "realtime", "best-effort", "idle", "0", "1", "2", "3"),
-	"CPUSchedulingPolicy":       neEnum("Failed to parse CPU scheduling policy", false, "", "other", "batch", "idle", "fifo", "rr"),
-	"CPUSchedulingPriority":     neWeight("Failed to parse CPU scheduling priority", 0, 99, false),
-	"ManagedOOMPreference":      neEnum("Failed to parse ManagedOOMPreference=", false, "none", "avoid", "omit"),
-	"Slice":                     neSlice,
-	"Delegate":                  neDelegate,
-	"ManagedOOMSwap":            neEnum("Invalid syntax", false, "", "auto", "kill"),
-	"ManagedOOMMemoryPressure":  neEnum("Invalid syntax", false, "", "auto", "kill"),
-	"MountFlags":                neEnum("Failed to parse mount flag", false, "", "shared", "slave", "private"),
-	"KeyringMode":               neEnum("Failed to parse keyring mode", false, "inherit", "private", "shared"),
-	"UtmpMode":                  neEnum("Failed to parse utmp mode", false, "init", "login", "user"),
-	"ProtectProc":               neEnum("Failed to parse /proc/ protection mode", false, "noaccess", "invisible", "ptraceable", "default"),
-	"ProcSubset":                neEnum("Failed to parse /proc/ subset mode", false, "all", "pid"),
-	"TimerSlackNSec":            neNsec,
-	"RuntimeRandomizedExtraSec": neRuntimeExtra,
+// notEnforcedParsers returns the parsers that validate some not-enforced directives; the
+// others use the parser chosen from their value type in notEnforcedDirectives. A function,
+// not a package-level map: built only when the directive tables are, not at every start of
+// the binary (every flint command).
+func notEnforcedParsers() map[string]parseFunc {
+	ps := map[string]parseFunc{
+		"ProtectSystem":             neEnum("Failed to parse protect system value", true, "full", "strict"),
+		"ProtectHome":               neEnum("Failed to parse protect home value", true, "read-only", "tmpfs"),
+		"CPUQuota":                  neCPUQuota,
+		"MemoryMin":                 neMemory(""),
+		"MemoryLow":                 neMemory(""),
+		"MemoryHigh":                neMemory(""),
+		"MemoryMax":                 neMemory(""),
+		"MemorySwapMax":             neMemory(""),
+		"DefaultMemoryMin":          neMemory(""),
+		"DefaultMemoryLow":          neMemory(""),
+		"MemoryLimit":               neMemory("MemoryMax"),
+		"TasksMax":                  neTasksMax,
+		"DevicePolicy":              neEnum("Failed to parse device policy", false, "auto", "closed", "strict"),
+		"CPUWeight":                 neWeight("Invalid CPU weight", 1, 10000, true),
+		"StartupCPUWeight":          neWeight("Invalid CPU weight", 1, 10000, true),
+		"IOWeight":                  neWeight("Invalid weight", 1, 10000, false),
+		"StartupIOWeight":           neWeight("Invalid weight", 1, 10000, false),
+		"BlockIOWeight":             neWeight("Invalid block IO weight", 10, 1000, false),
+		"StartupBlockIOWeight":      neWeight("Invalid block IO weight", 10, 1000, false),
+		"CPUShares":                 neCPUShares,
+		"StartupCPUShares":          neCPUShares,
+		"BlockIOReadBandwidth":      neBlockIOBandwidth,
+		"BlockIOWriteBandwidth":     neBlockIOBandwidth,
+		"LogLevelMax":               neEnum("Failed to parse log level", false, logLevels...),
+		"SyslogLevel":               neEnum("Failed to parse log level", false, logLevels...),
+		"SyslogFacility":            neEnum("Failed to parse log facility", false, "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv", "ftp", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"),
+		"RestrictAddressFamilies":   neAddressFamilies,
+		"Personality":               nePersonality,
+		"IOSchedulingClass":         neEnum("Failed to parse IO scheduling class", false, "", "none", "realtime", "best-effort", "idle", "0", "1", "2", "3"),
+		"CPUSchedulingPolicy":       neEnum("Failed to parse CPU scheduling policy", false, "", "other", "batch", "idle", "fifo", "rr"),
+		"CPUSchedulingPriority":     neWeight("Failed to parse CPU scheduling priority", 0, 99, false),
+		"ManagedOOMPreference":      neEnum("Failed to parse ManagedOOMPreference=", false, "none", "avoid", "omit"),
+		"Slice":                     neSlice,
+		"Delegate":                  neDelegate,
+		"ManagedOOMSwap":            neEnum("Invalid syntax", false, "", "auto", "kill"),
+		"ManagedOOMMemoryPressure":  neEnum("Invalid syntax", false, "", "auto", "kill"),
+		"MountFlags":                neEnum("Failed to parse mount flag", false, "", "shared", "slave", "private"),
+		"KeyringMode":               neEnum("Failed to parse keyring mode", false, "inherit", "private", "shared"),
+		"UtmpMode":                  neEnum("Failed to parse utmp mode", false, "init", "login", "user"),
+		"ProtectProc":               neEnum("Failed to parse /proc/ protection mode", false, "noaccess", "invisible", "ptraceable", "default"),
+		"ProcSubset":                neEnum("Failed to parse /proc/ subset mode", false, "all", "pid"),
+		"TimerSlackNSec":            neNsec,
+		"RuntimeRandomizedExtraSec": neRuntimeExtra,
+	}
+	addMoreNotEnforcedParsers(ps)
+	return ps
 }
 
 func registerNotEnforced() {
-	addMoreNotEnforcedParsers()
+	parsers := notEnforcedParsers()
 	for _, n := range notEnforcedDirectives {
 		p := n.parse
-		if o, ok := notEnforcedParsers[n.name]; ok {
+		if o, ok := parsers[n.name]; ok {
 			p = o
 		}
 		for _, sec := range n.sections {

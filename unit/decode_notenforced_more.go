@@ -237,8 +237,8 @@ func neSecDefInfinity(d *decoder, e Entry, v string) {
 	}
 }
 
-// addMoreNotEnforcedParsers is called by registerNotEnforced before it registers.
-func addMoreNotEnforcedParsers() {
+// addMoreNotEnforcedParsers adds to the parsers of notEnforcedParsers.
+func addMoreNotEnforcedParsers(ps map[string]parseFunc) {
 	for k, p := range map[string]parseFunc{
 		"AllowedCPUs":                   neCPUSet,
 		"StartupAllowedCPUs":            neCPUSet,
@@ -288,7 +288,7 @@ func addMoreNotEnforcedParsers() {
 		"ManagedOOMMemoryPressureLimit": neMemoryPressureLimit,
 		"CPUQuotaPeriodSec":             neSecDefInfinity,
 	} {
-		notEnforcedParsers[k] = p
+		ps[k] = p
 	}
 }
 
