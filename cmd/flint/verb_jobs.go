@@ -75,7 +75,9 @@ func reportJobs(w io.Writer, res []client.JobResult) int {
 	for _, r := range res {
 		if r.Error != "" {
 			fmt.Fprintf(w, "Failed to %s %s: %s\n", r.Job, r.Unit, r.Error)
-			if r.ErrorCode == "bad-setting" || r.ErrorCode == "refused" || r.ErrorCode == "invalid-name" {
+			// systemctl adds this line to every error but a missing or masked unit and a job
+			// type that does not apply.
+			if r.ErrorCode != "not-found" && r.ErrorCode != "not-loaded" && r.ErrorCode != "masked" && r.ErrorCode != "not-applicable" {
 				fmt.Fprintf(w, "See system logs and '%s status %s' for details.\n", progName(), r.Unit)
 			}
 			if code == 0 {

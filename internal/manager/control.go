@@ -2,6 +2,7 @@ package manager
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sort"
@@ -180,6 +181,9 @@ func (m *Manager) runJobs(req *api.Request) ([]api.JobResult, error) {
 				// unbreakable ordering cycle, a missing requirement): nothing was queued.
 				m.logUnit(u, "%v", err)
 				out[i].Error, out[i].ErrorCode = err.Error(), "transaction"
+				if re := (*reqError)(nil); errors.As(err, &re) {
+					out[i].ErrorCode = re.code // a required unit that did not load
+				}
 				continue
 			}
 			ps = append(ps, pending{i, ch})
@@ -223,13 +227,7 @@ func jobRefusal(u *Unit, verb string) (code, msg string) {
 	}
 	starts := verb != "stop"
 	if starts && !u.loaded() {
-		switch u.cfg.LoadState {
-		case unit.Masked:
-			return "masked", fmt.Sprintf("Unit %s is masked.", n)
-		case unit.BadSetting, unit.LoadError:
-			return "bad-setting", fmt.Sprintf("Unit %s has a bad unit file setting.", n)
-		}
-		return "not-found", fmt.Sprintf("Unit %s not found.", n)
+		return loadRefusal(u)
 	}
 	if verb == "stop" && u.cfg.LoadState == unit.NotFound && isInactiveOrFailed(u.activeState()) && u.job == nil {
 		return "not-loaded", fmt.Sprintf("Unit %s not loaded.", n)
@@ -252,6 +250,18 @@ func jobRefusal(u *Unit, verb string) (code, msg string) {
 		return "not-applicable", fmt.Sprintf("Job type reload is not applicable for unit %s.", n)
 	}
 	return "", ""
+}
+
+// loadRefusal is why a unit that did not load cannot be started, directly or as a
+// requirement of another's job (systemd's bus_unit_validate_load_state).
+func loadRefusal(u *Unit) (code, msg string) {
+	switch u.cfg.LoadState {
+	case unit.Masked:
+		return "masked", fmt.Sprintf("Unit %s is masked.", u.Name)
+	case unit.BadSetting, unit.LoadError:
+		return "bad-setting", fmt.Sprintf("Unit %s has a bad unit file setting.", u.Name)
+	}
+	return "not-found", fmt.Sprintf("Unit %s not found.", u.Name)
 }
 
 // canReload: only services with ExecReload= (or Type=notify-reload) can reload.

@@ -86,14 +86,8 @@ func (tx *transaction) addAnchor(u *Unit, typ string, cb jobCallback) (*txJob, e
 func (tx *transaction) add(u *Unit, typ string, by *txJob, essential bool) (*txJob, error) {
 	if !u.loaded() && typ != "stop" {
 		if essential {
-			why := "not found"
-			if u.cfg.LoadState != "" && u.cfg.LoadState != "not-found" {
-				why = string(u.cfg.LoadState)
-				if u.cfg.LoadError != "" {
-					why += ": " + u.cfg.LoadError
-				}
-			}
-			return nil, fmt.Errorf("Unit %s %s.", u.Name, why)
+			code, msg := loadRefusal(u)
+			return nil, &reqError{code, msg}
 		}
 		return nil, nil // Wants= on a missing unit is ignored
 	}
