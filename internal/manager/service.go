@@ -59,6 +59,14 @@ func (m *Manager) unitStart(u *Unit) {
 	if !m.checkConditions(u) {
 		return
 	}
+	if b := m.inactiveBoundAfter(u); b != nil {
+		// systemd's unit_verify_deps: the unit would be stopped at once.
+		m.logUnit(u, "Bound to unit %s, but unit isn't active.", b.Name)
+		if u.job != nil {
+			m.finishJob(u.job, "dependency")
+		}
+		return
+	}
 	switch u.cfg.Type {
 	case unit.TypeSocket:
 		m.sockStart(u)
@@ -81,6 +89,35 @@ func (m *Manager) unitStart(u *Unit) {
 		}
 		m.setState(u, "active")
 	}
+}
+
+// inactiveBoundAfter returns a unit that u has BindsTo= and After= on and that is not active
+// (nor reloading), or nil: u must not start then (systemd.unit(5), BindsTo=).
+func (m *Manager) inactiveBoundAfter(u *Unit) *Unit {
+	for _, n := range u.cfg.Unit.BindsTo {
+		b := m.load(n)
+		if b == u || isActiveOrReloading(b.activeState()) || !m.orderedAfter(u, b) {
+			continue
+		}
+		return b
+	}
+	return nil
+}
+
+// orderedAfter reports whether u is ordered after b: u's After= names b (or an alias of it),
+// or b's Before= names u.
+func (m *Manager) orderedAfter(u, b *Unit) bool {
+	for _, n := range u.cfg.Unit.After {
+		if o, ok := m.units[n]; ok && o == b {
+			return true
+		}
+	}
+	for _, o := range m.orderIndex.before[u] {
+		if o == b {
+			return true
+		}
+	}
+	return false
 }
 
 func (m *Manager) unitStop(u *Unit) {
