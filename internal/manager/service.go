@@ -503,7 +503,10 @@ func (m *Manager) mainExited(u *Unit, pid int, ws syscall.WaitStatus) {
 		if u.sub == "stop" && s.controlPID != 0 {
 			return // ExecStop still running
 		}
-		if !clean && u.result == "success" && !s.stopRequested {
+		// As systemd's service_sigchld_event: an unclean exit is the unit's result even when
+		// a stop killed it — a daemon that exits 1 on SIGTERM fails (SuccessExitStatus=
+		// accepts it), and so does a oneshot killed by SIGTERM while it ran.
+		if !clean && u.result == "success" {
 			u.result = result
 		}
 		if u.sub != "stop" {
