@@ -310,6 +310,13 @@ func (m *Manager) finishJob(j *job, result string) {
 	for _, w := range j.waiters {
 		w(result)
 	}
+	if result == "dependency" {
+		// systemd's job_finish_and_invalidate (for this and a JobTimeoutSec= timeout): a job
+		// that failed this way never reached the unit's failed state (where a "failed" job
+		// result started them), yet OnFailure= units start too.
+		m.logUnit(j.u, "Job %s/%s failed with result '%s'.", j.u.Name, j.typ, result)
+		m.startOnFailure(j.u)
+	}
 	if (j.typ == "start" || j.typ == "verify-active") && result != "done" && result != "canceled" {
 		// Jobs of units that require this one fail with "dependency".
 		for _, o := range m.order {
@@ -326,6 +333,18 @@ func (m *Manager) finishJob(j *job, result string) {
 	m.dispatch()
 	if m.shuttingDown {
 		m.checkShutdownDone()
+	}
+}
+
+// startOnFailure starts u's OnFailure= units in its OnFailureJobMode= (fail, replace or
+// replace-irreversibly; the other modes act as replace, docs/compatibility.md).
+func (m *Manager) startOnFailure(u *Unit) {
+	mode := u.cfg.Unit.OnFailureJobMode
+	if mode != "fail" && mode != "replace-irreversibly" {
+		mode = "replace"
+	}
+	for _, n := range u.cfg.Unit.OnFailure {
+		m.enqueue("start", m.load(n), mode, nil)
 	}
 }
 

@@ -164,9 +164,7 @@ func (m *Manager) unitStateChanged(u *Unit, old, nu ActiveState) {
 			}
 		}
 		if nu == Failed {
-			for _, n := range u.cfg.Unit.OnFailure {
-				m.enqueue("start", m.load(n), "replace", nil)
-			}
+			m.startOnFailure(u)
 		} else if old == Active || old == Reloading || old == Deactivating {
 			for _, n := range u.cfg.Unit.OnSuccess {
 				m.enqueue("start", m.load(n), "replace", nil)

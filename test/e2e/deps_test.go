@@ -123,14 +123,17 @@ func TestDependencyVerbs(t *testing.T) {
 }
 
 // TestFailurePropagation: a failing required unit fails its dependents' jobs with result
-// "dependency", and OnFailure= units start.
+// "dependency", and OnFailure= units start: the failed unit's, and (as systemd's
+// job_finish_and_invalidate) the dependent's, whose job failed without the unit failing.
 func TestFailurePropagation(t *testing.T) {
 	dir := t.TempDir()
 	marker := filepath.Join(dir, "onfailure.ran")
+	marker2 := filepath.Join(dir, "needy-onfailure.ran")
 	units := writeUnits(t, map[string]string{
-		"broken.service": "[Unit]\nDescription=broken\nOnFailure=rescue.service\n[Service]\nType=oneshot\nExecStart=/bin/false\n",
-		"rescue.service": "[Unit]\nDescription=rescue\n[Service]\nType=oneshot\nExecStart=/bin/touch " + marker + "\n",
-		"needy.service":  "[Unit]\nDescription=needy\nRequires=broken.service\nAfter=broken.service\n[Service]\nExecStart=/bin/sleep 60\n",
+		"broken.service":       "[Unit]\nDescription=broken\nOnFailure=rescue.service\n[Service]\nType=oneshot\nExecStart=/bin/false\n",
+		"rescue.service":       "[Unit]\nDescription=rescue\n[Service]\nType=oneshot\nExecStart=/bin/touch " + marker + "\n",
+		"needy.service":        "[Unit]\nDescription=needy\nRequires=broken.service\nAfter=broken.service\nOnFailure=needy-rescue.service\n[Service]\nExecStart=/bin/sleep 60\n",
+		"needy-rescue.service": "[Unit]\nDescription=needy rescue\n[Service]\nType=oneshot\nExecStart=/bin/touch " + marker2 + "\n",
 	})
 	m := startManager(t, units)
 	out, code := m.flint("start", "needy.service")
@@ -148,6 +151,41 @@ func TestFailurePropagation(t *testing.T) {
 	}
 	if !waitFor(10*time.Second, func() bool { _, err := os.Stat(marker); return err == nil }) {
 		t.Errorf("OnFailure=rescue.service did not run")
+	}
+	if !waitFor(10*time.Second, func() bool { _, err := os.Stat(marker2); return err == nil }) {
+		t.Errorf("needy.service's OnFailure=needy-rescue.service did not run after its dependency failure")
+	}
+}
+
+// TestOnFailureJobMode: OnFailure= units start in the failed unit's OnFailureJobMode=. The
+// handler conflicts with a unit whose start job is still running: mode fail refuses the
+// handler's transaction (it would cancel that job), replace replaces the job.
+func TestOnFailureJobMode(t *testing.T) {
+	files := map[string]string{}
+	for _, mode := range []string{"fail", "replace"} {
+		files["busy-"+mode+".service"] = "[Unit]\nDescription=busy\n[Service]\nType=oneshot\nExecStart=/bin/sleep 30\n"
+		files["handler-"+mode+".service"] = "[Unit]\nDescription=handler\nConflicts=busy-" + mode + ".service\n[Service]\nExecStart=/bin/sleep 60\n"
+		files["broken-"+mode+".service"] = "[Unit]\nDescription=broken\nOnFailure=handler-" + mode + ".service\nOnFailureJobMode=" + mode + "\n[Service]\nType=oneshot\nExecStart=/bin/false\n"
+	}
+	m := startManager(t, writeUnits(t, files))
+	c := on(t, m)
+	for _, mode := range []string{"fail", "replace"} {
+		if out, code := m.flint("start", "--no-block", "busy-"+mode+".service"); code != 0 {
+			t.Fatalf("start busy: %d %s", code, out)
+		}
+		c.waitState("busy-"+mode+".service", "activating/start")
+		m.flint("start", "broken-"+mode+".service")
+	}
+	c.waitState("handler-replace.service", "active/running")
+	// Stopped by the conflict while it ran: a oneshot killed by SIGTERM has failed (as systemd).
+	c.waitState("busy-replace.service", "failed/failed")
+	// fail: the handler's transaction was refused, busy's job goes on.
+	time.Sleep(300 * time.Millisecond)
+	if got := c.prop("handler-fail.service", "ActiveState"); got != "inactive" {
+		t.Errorf("handler-fail.service is %s, want inactive (OnFailureJobMode=fail)", got)
+	}
+	if got := c.prop("busy-fail.service", "ActiveState"); got != "activating" {
+		t.Errorf("busy-fail.service is %s, want still activating", got)
 	}
 }
 
