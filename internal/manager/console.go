@@ -27,6 +27,7 @@ type console struct {
 	spare   []byte
 	dropped int  // lines lost since the last one that got into pending
 	writing bool // the goroutine is writing a batch
+	held    bool // the manager's loop is handling an event: wake the goroutine at release
 }
 
 func newConsole(out io.Writer) *console {
@@ -56,6 +57,30 @@ func (c *console) printf(format string, a ...any) {
 		c.pending = append(c.pending, line...)
 		c.dropped = 0
 	}
+	if !c.held {
+		c.kick()
+	}
+}
+
+// hold and release bracket the manager loop's handling of one event: the lines it prints go
+// out together at release, with one wake-up of the goroutine rather than one per line.
+func (c *console) hold() {
+	c.mu.Lock()
+	c.held = true
+	c.mu.Unlock()
+}
+
+func (c *console) release() {
+	c.mu.Lock()
+	c.held = false
+	if len(c.pending) > 0 {
+		c.kick()
+	}
+	c.mu.Unlock()
+}
+
+// kick wakes the goroutine (c.mu held).
+func (c *console) kick() {
 	select {
 	case c.wake <- struct{}{}:
 	default:
@@ -94,10 +119,7 @@ func (c *console) flush(timeout time.Duration) {
 		if c.dropped > 0 {
 			c.pending = fmt.Appendf(c.pending, "flint: %d status lines dropped: the output was not read\n", c.dropped)
 			c.dropped = 0
-			select {
-			case c.wake <- struct{}{}:
-			default:
-			}
+			c.kick()
 		}
 		done := len(c.pending) == 0 && !c.writing
 		c.mu.Unlock()

@@ -99,3 +99,39 @@ func TestConsoleFlushTimeout(t *testing.T) {
 		t.Errorf("flush returned after %v, want about 50ms", d)
 	}
 }
+
+// TestConsoleHold: lines printed while the loop handles an event (held) go out at release,
+// together; lines printed while it is not held go out at once.
+func TestConsoleHold(t *testing.T) {
+	g := &gate{open: make(chan struct{})}
+	close(g.open)
+	c := newConsole(g)
+	c.hold()
+	for i := 0; i < 5; i++ {
+		c.printf("held %d", i)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if got := g.text(); got != "" {
+		t.Fatalf("written while held: %q", got)
+	}
+	c.release()
+	c.flush(5 * time.Second)
+	if got, want := g.text(), "held 0\nheld 1\nheld 2\nheld 3\nheld 4\n"; got != want || g.n != 1 {
+		t.Errorf("after release: %q in %d writes, want %q in 1", got, g.n, want)
+	}
+	c.printf("free")
+	if !waitUntil(5*time.Second, func() bool { return strings.HasSuffix(g.text(), "free\n") }) {
+		t.Errorf("a line printed while not held did not go out: %q", g.text())
+	}
+}
+
+func waitUntil(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return true
+}

@@ -220,6 +220,7 @@ func (m *Manager) Run(ctx context.Context) error {
 		// The log pipes of the services started while handling the last event get their
 		// readers now, all at once, rather than a goroutine each in the middle of spawning.
 		m.logs.StartReaders()
+		m.console.release()
 		if m.releaseMemory && len(m.jobs) == 0 {
 			// Loading units leaves garbage several times their size; once the boot (or a
 			// reload) has settled, collect it and give the pages back, so that an idle manager
@@ -227,14 +228,21 @@ func (m *Manager) Run(ctx context.Context) error {
 			m.releaseMemory = false
 			debug.FreeOSMemory()
 		}
+		// Status lines printed while an event is handled go out together at the next
+		// release (held only while handling: lines of other goroutines while the loop waits
+		// go out at once).
 		select {
 		case fn := <-m.loop:
+			m.console.hold()
 			fn()
 		case key := <-pollEvents:
+			m.console.hold()
 			m.socketReady(key)
 		case msg := <-notes:
+			m.console.hold()
 			m.handleNotify(msg)
 		case s := <-sigs:
+			m.console.hold()
 			switch s {
 			case syscall.SIGCHLD:
 				m.reap()
