@@ -110,15 +110,18 @@ func (c *console) run() {
 	}
 }
 
-// flush waits until every queued line has been written, or timeout has passed (an output
-// nobody reads).
+// flush writes every queued line, held or not (Run returning, a panic in a handler), and
+// waits until they are written or timeout has passed (an output nobody reads).
 func (c *console) flush(timeout time.Duration) {
 	deadline := time.Now().Add(timeout)
 	for {
 		c.mu.Lock()
+		c.held = false
 		if c.dropped > 0 {
 			c.pending = fmt.Appendf(c.pending, "flint: %d status lines dropped: the output was not read\n", c.dropped)
 			c.dropped = 0
+		}
+		if len(c.pending) > 0 {
 			c.kick()
 		}
 		done := len(c.pending) == 0 && !c.writing

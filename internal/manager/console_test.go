@@ -123,6 +123,17 @@ func TestConsoleHold(t *testing.T) {
 	if !waitUntil(5*time.Second, func() bool { return strings.HasSuffix(g.text(), "free\n") }) {
 		t.Errorf("a line printed while not held did not go out: %q", g.text())
 	}
+	// flush writes held lines too (Run returning from a handler, a panic).
+	c.hold()
+	c.printf("held at exit")
+	c.flush(5 * time.Second)
+	if !strings.HasSuffix(g.text(), "held at exit\n") {
+		t.Errorf("flush left a held line behind: %q", g.text())
+	}
+	c.printf("after")
+	if !waitUntil(5*time.Second, func() bool { return strings.HasSuffix(g.text(), "after\n") }) {
+		t.Errorf("a line printed after flush did not go out: %q", g.text())
+	}
 }
 
 func waitUntil(d time.Duration, cond func() bool) bool {
