@@ -29,7 +29,7 @@ import (
 type jobScenario struct {
 	name  string
 	units map[string]string
-	steps []string // verb and units, as given to systemctl / flint
+	steps []string // verb, options (-x) and units, as given to systemctl / flint; or "sleep DURATION"
 	show  []string // units compared besides those of units (a unit that does not exist)
 }
 
@@ -218,16 +218,6 @@ var JobKnownDifferences = []JobDifference{
 // them so that it guards everything else, and lists them in its log.
 var JobOpenBugs = []JobDifference{}
 
-func knownJobDifference(d JobDifference) (JobDifference, bool) {
-	for _, k := range append(JobKnownDifferences[:len(JobKnownDifferences):len(JobKnownDifferences)], JobOpenBugs...) {
-		if k.Scenario == d.Scenario && k.Step == d.Step && k.Unit == d.Unit && k.Property == d.Property &&
-			matches(k.Systemd, d.Systemd) && matches(k.Flint, d.Flint) {
-			return k, true
-		}
-	}
-	return JobDifference{}, false
-}
-
 func matches(pattern, s string) bool {
 	ok, err := path.Match(pattern, s)
 	return ok || err != nil && pattern == s
@@ -237,8 +227,8 @@ func matches(pattern, s string) bool {
 type jobSide interface {
 	// run runs a verb with its units and returns the exit status and the output.
 	run(ctx context.Context, args ...string) (int, string)
-	// show returns jobProps of units, one map per unit.
-	show(ctx context.Context, units []string) ([]map[string]string, error)
+	// show returns props of units, one map per unit.
+	show(ctx context.Context, units, props []string) ([]map[string]string, error)
 	// jobs returns the jobs listed, "" when there are none.
 	jobs(ctx context.Context) (string, error)
 }
@@ -259,8 +249,8 @@ func (d systemdSide) run(ctx context.Context, args ...string) (int, string) {
 	return 0, string(out)
 }
 
-func (d systemdSide) show(ctx context.Context, units []string) ([]map[string]string, error) {
-	blocks, err := d.s.Show(ctx, units, jobProps)
+func (d systemdSide) show(ctx context.Context, units, props []string) ([]map[string]string, error) {
+	blocks, err := d.s.Show(ctx, units, props)
 	if err != nil {
 		return nil, err
 	}
@@ -294,8 +284,8 @@ func (d flintSide) run(ctx context.Context, args ...string) (int, string) {
 	return code, string(out) + string(errOut)
 }
 
-func (d flintSide) show(ctx context.Context, units []string) ([]map[string]string, error) {
-	args := []string{"show", "-p", strings.Join(jobProps, ","), "--"}
+func (d flintSide) show(ctx context.Context, units, props []string) ([]map[string]string, error) {
+	args := []string{"show", "-p", strings.Join(props, ","), "--"}
 	out, errOut, code, err := d.command(ctx, append(args, units...)...)
 	if err != nil || code != 0 {
 		return nil, fmt.Errorf("flint show: exit %d %v: %s", code, err, errOut)
@@ -454,6 +444,46 @@ func startFlint(t *testing.T, bin, units string) flintSide {
 // status and message and, once no job is left on either side, ActiveState, SubState, Result
 // and the number of starts (Starts) of every unit of the scenario.
 func TestJobsDifferential(t *testing.T) {
+	runDifferential(t, jobScenarios, jobRun)
+}
+
+// diffRun is what a differential test of the manager compares and accepts: TestJobsDifferential
+// runs jobRun, TestServiceDifferential serviceRun.
+type diffRun struct {
+	tag      string   // unit name prefix, with the pid and the scenario's index (see runJobScenario)
+	props    []string // properties compared after every step, besides Starts
+	known    []JobDifference
+	openBugs []JobDifference
+	// After each step, when the sides differ, they are looked at again until they agree, for
+	// at most wait. When stable is not zero, each side must moreover show the same values
+	// twice, stable apart (a unit that restarts by itself changes without a job).
+	wait, stable time.Duration
+}
+
+var jobRun = diffRun{tag: "jd", props: jobProps, known: JobKnownDifferences, openBugs: JobOpenBugs,
+	wait: 1500 * time.Millisecond}
+
+// lookup returns the known difference or open bug that d matches.
+func (r diffRun) lookup(d JobDifference) (JobDifference, bool) {
+	for _, k := range append(r.known[:len(r.known):len(r.known)], r.openBugs...) {
+		if k.Scenario == d.Scenario && k.Step == d.Step && k.Unit == d.Unit && k.Property == d.Property &&
+			matches(k.Systemd, d.Systemd) && matches(k.Flint, d.Flint) {
+			return k, true
+		}
+	}
+	return JobDifference{}, false
+}
+
+// compared are r.props and Starts.
+func (r diffRun) compared() []string {
+	return append(r.props[:len(r.props):len(r.props)], "Starts")
+}
+
+// runDifferential runs scenarios on systemd 252 and on a `flint run` manager, a fresh one of
+// each per scenario, and compares each command's exit status and message and, once no job is
+// left on either side, r's properties and the number of starts (Starts) of every unit of the
+// scenario.
+func runDifferential(t *testing.T, scenarios []jobScenario, r diffRun) {
 	if testing.Short() && os.Getenv("CI") == "" {
 		t.Skip("boots systemd")
 	}
@@ -483,15 +513,15 @@ func TestJobsDifferential(t *testing.T) {
 	// The scenarios run in parallel (go test's -parallel, GOMAXPROCS by default), each on its
 	// own systemd and flint; the group returns when all have ended.
 	t.Run("scenarios", func(t *testing.T) {
-		for i, sc := range jobScenarios {
+		for i, sc := range scenarios {
 			t.Run(sc.name, func(t *testing.T) {
 				t.Parallel()
-				diffs := runJobScenario(t, ctx, bin, i, sc)
+				diffs := runJobScenario(t, ctx, bin, i, sc, r)
 				mu.Lock()
 				defer mu.Unlock()
 				ran++
 				for _, d := range diffs {
-					if k, ok := knownJobDifference(d); ok {
+					if k, ok := r.lookup(d); ok {
 						seen[k] = true
 						continue
 					}
@@ -501,17 +531,17 @@ func TestJobsDifferential(t *testing.T) {
 			})
 		}
 	})
-	for _, b := range JobOpenBugs {
+	for _, b := range r.openBugs {
 		t.Logf("open flint bug, accepted: %s step %d %s %s: systemd %q, flint %q: %s", b.Scenario, b.Step, b.Unit, b.Property, b.Systemd, b.Flint, b.Reason)
 	}
-	if ran == len(jobScenarios) {
-		for _, k := range JobKnownDifferences {
+	if ran == len(scenarios) {
+		for _, k := range r.known {
 			if !seen[k] {
 				t.Logf("known difference no longer seen (remove the entry): %+v", k)
 			}
 		}
 		// A fixed bug must leave the list, so that the test guards the fix.
-		for _, k := range JobOpenBugs {
+		for _, k := range r.openBugs {
 			if !seen[k] {
 				t.Errorf("open bug no longer seen, fixed? Remove its entry: %+v", k)
 			}
@@ -530,8 +560,8 @@ func TestJobsDifferential(t *testing.T) {
 // a service's cgroup after the unit and every systemd that Boot starts shares the host's
 // cgroup tree: two of them running a.service at once would take each other's cgroup. The
 // prefix is removed again from the names and messages compared.
-func runJobScenario(t *testing.T, ctx context.Context, bin string, idx int, sc jobScenario) []JobDifference {
-	prefix := fmt.Sprintf("jd%d-%d-", os.Getpid(), idx)
+func runJobScenario(t *testing.T, ctx context.Context, bin string, idx int, sc jobScenario, r diffRun) []JobDifference {
+	prefix := fmt.Sprintf("%s%d-%d-", r.tag, os.Getpid(), idx)
 	sysDir, flintDir := t.TempDir(), t.TempDir()
 	sysUnits, sysState, err := writeJobUnits(sysDir, prefix, sc)
 	if err != nil {
@@ -572,7 +602,7 @@ func runJobScenario(t *testing.T, ctx context.Context, bin string, idx int, sc j
 		}
 		d := JobDifference{Scenario: sc.name, Step: step, Unit: unit, Property: prop, Systemd: sv, Flint: fv}
 		diffs = append(diffs, d)
-		if _, ok := knownJobDifference(d); !ok {
+		if _, ok := r.lookup(d); !ok {
 			t.Errorf("step %d (%s): %s %s: systemd %q, flint %q", step, sc.steps[step-1], unit, prop, sv, fv)
 			if unit != "" && !statusLogged[unit] {
 				statusLogged[unit] = true
@@ -582,37 +612,62 @@ func runJobScenario(t *testing.T, ctx context.Context, bin string, idx int, sc j
 			}
 		}
 	}
+	compared := r.compared()
+	look := func(step int) ([]map[string]string, []map[string]string) {
+		sProps, err := sys.show(ctx, real, r.props)
+		if err != nil {
+			t.Fatalf("step %d: %v (systemd log %s)", step, err, s.LogPath)
+		}
+		fProps, err := fl.show(ctx, real, r.props)
+		if err != nil {
+			t.Fatalf("step %d: %v", step, err)
+		}
+		for j, n := range real {
+			sProps[j]["Starts"], fProps[j]["Starts"] = starts(sysState, n), starts(flintState, n)
+		}
+		return sProps, fProps
+	}
 	for i, step := range sc.steps {
 		args := strings.Fields(step)
-		for k, a := range args[1:] {
-			args[k+1] = prefix + a
+		if args[0] == "sleep" {
+			// A pause, run on neither side: "sleep DURATION" (time.ParseDuration).
+			d, err := time.ParseDuration(args[1])
+			if err != nil {
+				t.Fatalf("step %d %s: %v", i+1, step, err)
+			}
+			time.Sleep(d)
+		} else {
+			// Options (-x, --x=y) are passed as they are, the other words are units.
+			for k, a := range args[1:] {
+				if !strings.HasPrefix(a, "-") {
+					args[k+1] = prefix + a
+				}
+			}
+			sCode, sOut := sys.run(ctx, args...)
+			fCode, fOut := fl.run(ctx, args...)
+			sOut = strings.TrimSpace(strings.ReplaceAll(sOut, prefix, ""))
+			fOut = strings.TrimSpace(strings.ReplaceAll(flintWords.Replace(fOut), prefix, ""))
+			t.Logf("step %d %s: systemd exit %d %q; flint exit %d %q", i+1, step, sCode, sOut, fCode, fOut)
+			differ(i+1, "", "exit", fmt.Sprint(sCode), fmt.Sprint(fCode))
+			differ(i+1, "", "message", sOut, fOut)
 		}
-		sCode, sOut := sys.run(ctx, args...)
-		fCode, fOut := fl.run(ctx, args...)
-		sOut = strings.TrimSpace(strings.ReplaceAll(sOut, prefix, ""))
-		fOut = strings.TrimSpace(strings.ReplaceAll(flintWords.Replace(fOut), prefix, ""))
-		t.Logf("step %d %s: systemd exit %d %q; flint exit %d %q", i+1, step, sCode, sOut, fCode, fOut)
-		differ(i+1, "", "exit", fmt.Sprint(sCode), fmt.Sprint(fCode))
-		differ(i+1, "", "message", sOut, fOut)
 		// Compare once both sides have settled. A unit can still change without a job (a
-		// Type=simple process exiting): while the states differ, settle and look again, for
-		// at most 1.5 s.
+		// Type=simple process exiting): while the states differ (or, with r.stable, still
+		// change), settle and look again, for at most r.wait.
 		var sProps, fProps []map[string]string
-		for deadline := time.Now().Add(1500 * time.Millisecond); ; {
+		for deadline := time.Now().Add(r.wait); ; {
 			if err := settle(ctx, sys, fl); err != nil {
 				t.Fatalf("step %d %s: %v", i+1, step, err)
 			}
-			var err error
-			if sProps, err = sys.show(ctx, real); err != nil {
-				t.Fatalf("step %d: %v (systemd log %s)", i+1, err, s.LogPath)
+			sProps, fProps = look(i + 1)
+			steady := true
+			if r.stable > 0 {
+				time.Sleep(r.stable)
+				sAgain, fAgain := look(i + 1)
+				steady = sameStates(sProps, sAgain, compared) && sameStates(fProps, fAgain, compared)
+				sProps, fProps = sAgain, fAgain
 			}
-			if fProps, err = fl.show(ctx, real); err != nil {
-				t.Fatalf("step %d: %v", i+1, err)
-			}
-			for j, n := range real {
-				sProps[j]["Starts"], fProps[j]["Starts"] = starts(sysState, n), starts(flintState, n)
-			}
-			if sameStates(sProps, fProps) || time.Now().After(deadline) {
+			if steady && sameStates(sProps, fProps, compared) || time.Now().After(deadline) {
 				break
 			}
 			time.Sleep(100 * time.Millisecond)
@@ -620,11 +675,11 @@ func runJobScenario(t *testing.T, ctx context.Context, bin string, idx int, sc j
 		var sLine, fLine []string
 		for j, n := range names {
 			sv, fv := sProps[j], fProps[j]
-			for _, p := range comparedProps {
+			for _, p := range compared {
 				differ(i+1, n, p, sv[p], fv[p])
 			}
-			sLine = append(sLine, stateLine(n, sv))
-			fLine = append(fLine, stateLine(n, fv))
+			sLine = append(sLine, stateLine(n, sv, r.props))
+			fLine = append(fLine, stateLine(n, fv, r.props))
 		}
 		t.Logf("  systemd: %s", strings.Join(sLine, " "))
 		t.Logf("  flint:   %s", strings.Join(fLine, " "))
@@ -632,12 +687,9 @@ func runJobScenario(t *testing.T, ctx context.Context, bin string, idx int, sc j
 	return diffs
 }
 
-// comparedProps are jobProps and Starts.
-var comparedProps = append(jobProps[:len(jobProps):len(jobProps)], "Starts")
-
-func sameStates(a, b []map[string]string) bool {
+func sameStates(a, b []map[string]string, props []string) bool {
 	for j := range a {
-		for _, p := range comparedProps {
+		for _, p := range props {
 			if a[j][p] != b[j][p] {
 				return false
 			}
@@ -654,9 +706,13 @@ var flintWords = strings.NewReplacer(
 	"'flint logs'", "'journalctl -xe'",
 )
 
-// stateLine is one unit's compared values for the log: unit=active/sub/result/starts.
-func stateLine(unit string, v map[string]string) string {
-	return fmt.Sprintf("%s=%s/%s/%s/%s", unit, v["ActiveState"], v["SubState"], v["Result"], v["Starts"])
+// stateLine is one unit's compared values for the log: unit=active/sub/result[/more]/starts.
+func stateLine(unit string, v map[string]string, props []string) string {
+	vals := make([]string, 0, len(props)+1)
+	for _, p := range props {
+		vals = append(vals, v[p])
+	}
+	return unit + "=" + strings.Join(append(vals, v["Starts"]), "/")
 }
 
 // removeCgroups removes the cgroups systemd made for units (UNIT under system.slice of its
