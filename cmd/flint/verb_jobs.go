@@ -108,7 +108,7 @@ var serviceResultExplanations = map[string]string{
 	"signal":      "a fatal signal was delivered to the control process",
 	"core-dump":   "a fatal signal was delivered causing the control process to dump core",
 	"watchdog":    "the service failed to send watchdog ping",
-	"start-limit": "start of the service was attempted too often",
+	"start-limit-hit": "start of the service was attempted too often",
 }
 
 // jobFailureMessage is what systemctl prints for a job result ("" for done and skipped).
@@ -139,7 +139,11 @@ func jobFailureMessage(r client.JobResult) string {
 	}
 	see := fmt.Sprintf("See \"%s status %s\" and \"flint logs -u %s\" for details.", progName(), n, n)
 	if e, ok := serviceResultExplanations[r.UnitResult]; ok {
-		return fmt.Sprintf("Job for %s failed because %s.\n%s", n, e, see)
+		msg := fmt.Sprintf("Job for %s failed because %s.\n%s", n, e, see)
+		if r.UnitResult == "start-limit-hit" {
+			msg += fmt.Sprintf("\nTo force a start use \"%[1]s reset-failed %[2]s\"\nfollowed by \"%[1]s start %[2]s\" again.", progName(), n)
+		}
+		return msg
 	}
 	return fmt.Sprintf("Job for %s failed.\n%s", n, see)
 }

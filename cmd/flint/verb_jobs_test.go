@@ -30,8 +30,10 @@ func TestJobFailureMessage(t *testing.T) {
 			"Job for foo.service failed because of unavailable resources or another system error." + see},
 		{"protocol", client.JobResult{Unit: "foo.service", Result: "failed", UnitResult: "protocol"},
 			"Job for foo.service failed because the service did not take the steps required by its unit configuration." + see},
-		{"start_limit_hit_has_no_explanation", client.JobResult{Unit: "foo.service", Result: "failed", UnitResult: "start-limit-hit"},
-			"Job for foo.service failed." + see},
+		// As systemctl 252 prints it (TestServiceDifferential, start-limit).
+		{"start_limit_hit", client.JobResult{Unit: "foo.service", Result: "failed", UnitResult: "start-limit-hit"},
+			"Job for foo.service failed because start of the service was attempted too often." + see +
+				"\nTo force a start use \"flint reset-failed foo.service\"\nfollowed by \"flint start foo.service\" again."},
 		{"socket", client.JobResult{Unit: "foo.socket", Result: "failed", UnitResult: "resources"},
 			"Job failed. See \"flint logs\" for details."},
 		{"canceled", client.JobResult{Unit: "foo.service", Result: "canceled"}, "Job for foo.service canceled."},
