@@ -306,7 +306,9 @@ func (m *Manager) watchStragglers(u *Unit) {
 func (m *Manager) adoptMain(u *Unit, pid int) {
 	s := u.svc
 	s.mainPID = pid
-	s.execMainPID = pid
+	if s.execMainPID != pid {
+		s.resetExecMain(pid) // the daemon of a Type=forking service, a MAINPID= of notify
+	}
 	if p, ok := m.procs[pid]; ok {
 		p.kind = "main"
 		p.onExit = m.mainExitHandler(u, pid)

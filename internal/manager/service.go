@@ -292,8 +292,7 @@ func (m *Manager) spawnMain(u *Unit, cmd unit.ExecCommand) {
 	}
 	pid := sp.Pid
 	s.mainPID = pid
-	s.execMainPID = pid
-	s.execMainStart = time.Now()
+	s.resetExecMain(pid)
 	s.mainCommand = cmd.Raw
 	s.mainIgnore = cmd.Flags.IgnoreFailure
 	s.mainExited = false
@@ -397,6 +396,15 @@ func (m *Manager) svcEnterRunning(u *Unit) {
 	}
 	// No main process left and nothing to remain for: stop (runs ExecStop=).
 	m.svcEnterStop(u, "success")
+}
+
+// resetExecMain records a new main process as systemd's exec_status_start does: the previous
+// one's exit (ExecMainCode, ExecMainStatus, ExecMainExitTimestamp) no longer shows.
+func (s *serviceRT) resetExecMain(pid int) {
+	s.execMainPID = pid
+	s.execMainStart = time.Now()
+	s.execMainExit = time.Time{}
+	s.execMainCode, s.execMainStatus = "", 0
 }
 
 // mainExited handles the main process's exit in every state.
