@@ -537,8 +537,12 @@ func (m *Manager) svcEnterStop(u *Unit, result string) {
 	m.setState(u, "stop")
 	m.armTimer(u, cfg.TimeoutStopSec, "stop")
 	m.runControlWithMain(u, cfg.ExecStop, "stop", func(ok bool) {
-		_ = ok
-		m.svcEnterSignal(u, "stop-sigterm", "success")
+		// As systemd: a failing ExecStop= (without "-") is the unit's result.
+		r := "success"
+		if !ok {
+			r = "exit-code"
+		}
+		m.svcEnterSignal(u, "stop-sigterm", r)
 	})
 	_ = s
 }
@@ -606,7 +610,11 @@ func (m *Manager) svcEnterStopPost(u *Unit) {
 	m.setState(u, "stop-post")
 	m.armTimer(u, cfg.TimeoutStopSec, "stop-post")
 	m.runControl(u, cfg.ExecStopPost, "stop-post", func(ok bool) {
-		m.svcEnterSignal(u, "final-sigterm", "success")
+		r := "success"
+		if !ok {
+			r = "exit-code" // as for ExecStop=
+		}
+		m.svcEnterSignal(u, "final-sigterm", r)
 	})
 }
 
