@@ -652,6 +652,15 @@ func (m *Manager) svcEnterDead(u *Unit, result string) {
 		removeRuntimeDirs(m.opt.Scope, &cfg.Exec)
 	}
 	if restart && u.result != "start-limit-hit" {
+		// As systemd, which passes through failed (or dead) before auto-restart: a start job
+		// ends now, with this run's result, and the restart is a job of its own.
+		if j := u.job; j != nil && j.running && j.typ == "start" {
+			if u.result == "success" {
+				m.finishJob(j, "done")
+			} else {
+				m.finishJob(j, "failed")
+			}
+		}
 		m.setState(u, "auto-restart")
 		// As systemd's socket_trigger_notify(): while the restart is pending the sockets are
 		// watched again (a connection then waits for the restart; no second start is queued).
