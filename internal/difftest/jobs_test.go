@@ -704,6 +704,8 @@ var flintWords = strings.NewReplacer(
 	"flint status ", "systemctl status ",
 	"flint logs -u ", "journalctl -xeu ",
 	"'flint logs'", "'journalctl -xe'",
+	"\"flint reset-failed ", "\"systemctl reset-failed ",
+	"\"flint start ", "\"systemctl start ",
 )
 
 // stateLine is one unit's compared values for the log: unit=active/sub/result[/more]/starts.

@@ -128,44 +128,7 @@ var ServiceKnownDifferences = []JobDifference{}
 
 // ServiceOpenBugs are differences of the service life cycle that are flint bugs to fix; the
 // test accepts them so that it guards everything else, and fails when one is no longer seen.
-var ServiceOpenBugs = []JobDifference{
-	// A failing ExecStop= fails the unit in systemd (service_enter_signal with exit-code);
-	// flint ignores its exit (svcEnterStop's callback drops ok).
-	{Scenario: "exec-start-post-stop", Step: 4, Unit: "stop-fail.service", Property: "ActiveState", Systemd: "failed", Flint: "inactive",
-		Reason: "a failing ExecStop= leaves the unit failed with Result=exit-code in systemd; flint ignores ExecStop='s exit status"},
-	{Scenario: "exec-start-post-stop", Step: 4, Unit: "stop-fail.service", Property: "SubState", Systemd: "failed", Flint: "dead",
-		Reason: "the same"},
-	{Scenario: "exec-start-post-stop", Step: 4, Unit: "stop-fail.service", Property: "Result", Systemd: "exit-code", Flint: "success",
-		Reason: "the same"},
-
-	// systemd resets ExecMainCode/ExecMainStatus when a new main process starts (a restart, the
-	// daemon of a Type=forking service); flint keeps the exit of the previous one (the failed
-	// run, the killed run, the forking parent) while the new one runs.
-	{Scenario: "restart-on-failure", Step: 2, Unit: "a.service", Property: "ExecMainCode", Systemd: "0", Flint: "1",
-		Reason: "ExecMainCode/ExecMainStatus of the previous main process are kept while a new one runs (systemd: 0 0)"},
-	{Scenario: "restart-on-failure", Step: 2, Unit: "a.service", Property: "ExecMainStatus", Systemd: "0", Flint: "1", Reason: "the same"},
-	{Scenario: "restart-on-failure", Step: 3, Unit: "a.service", Property: "ExecMainCode", Systemd: "0", Flint: "1", Reason: "the same"},
-	{Scenario: "restart-on-failure", Step: 3, Unit: "a.service", Property: "ExecMainStatus", Systemd: "0", Flint: "1", Reason: "the same"},
-	{Scenario: "restart-always-no", Step: 2, Unit: "always.service", Property: "ExecMainCode", Systemd: "0", Flint: "1", Reason: "the same"},
-	{Scenario: "restart-always-no", Step: 3, Unit: "always.service", Property: "ExecMainCode", Systemd: "0", Flint: "1", Reason: "the same"},
-	{Scenario: "restart-on-abnormal", Step: 4, Unit: "sig.service", Property: "ExecMainCode", Systemd: "0", Flint: "2", Reason: "the same"},
-	{Scenario: "restart-on-abnormal", Step: 4, Unit: "sig.service", Property: "ExecMainStatus", Systemd: "0", Flint: "9", Reason: "the same"},
-	{Scenario: "forking", Step: 2, Unit: "pidfile.service", Property: "ExecMainCode", Systemd: "0", Flint: "1",
-		Reason: "the same: the forking parent's exit is shown as the main process's while the daemon runs"},
-	{Scenario: "forking", Step: 3, Unit: "pidfile.service", Property: "ExecMainCode", Systemd: "0", Flint: "1", Reason: "the same"},
-	{Scenario: "forking", Step: 3, Unit: "nopid.service", Property: "ExecMainCode", Systemd: "0", Flint: "1", Reason: "the same"},
-
-	// The oneshot's start job fails with its first failure on both sides, but flint's answer
-	// carries no unit Result (systemctl explains Result=exit-code).
-	{Scenario: "restart-on-failure", Step: 3, Property: "message",
-		Systemd: "Job for o.service failed because the control process exited with error code.\nSee \"systemctl status o.service\" and \"journalctl -xeu o.service\" for details.",
-		Flint:   "Job for o.service failed.\nSee \"systemctl status o.service\" and \"journalctl -xeu o.service\" for details.",
-		Reason:  "the failed start job of a oneshot that will auto-restart reports no UnitResult (systemd's Result is exit-code while it waits RestartSec=)"},
-	{Scenario: "start-limit", Step: 8, Property: "message",
-		Systemd: "Job for b.service failed because start of the service was attempted too often.\nSee \"systemctl status b.service\" and \"journalctl -xeu b.service\" for details.\nTo force a start use \"systemctl reset-failed b.service\"\nfollowed by \"systemctl start b.service\" again.",
-		Flint:   "Job for b.service failed.\nSee \"systemctl status b.service\" and \"journalctl -xeu b.service\" for details.",
-		Reason:  "flint's client explains Result \"start-limit\", not \"start-limit-hit\" (cmd/flint/verb_jobs.go), and lacks systemctl's reset-failed hint"},
-}
+var ServiceOpenBugs = []JobDifference{}
 
 // serviceRun compares serviceProps; a restarting unit changes without a job, so the states
 // must also hold still for a while before they are compared.
