@@ -101,13 +101,13 @@ func reportJobs(w io.Writer, res []client.JobResult) int {
 
 // serviceResultExplanations are systemctl's words for a service's Result after a failed job.
 var serviceResultExplanations = map[string]string{
-	"resources":   "of unavailable resources or another system error",
-	"protocol":    "the service did not take the steps required by its unit configuration",
-	"timeout":     "a timeout was exceeded",
-	"exit-code":   "the control process exited with error code",
-	"signal":      "a fatal signal was delivered to the control process",
-	"core-dump":   "a fatal signal was delivered causing the control process to dump core",
-	"watchdog":    "the service failed to send watchdog ping",
+	"resources":       "of unavailable resources or another system error",
+	"protocol":        "the service did not take the steps required by its unit configuration",
+	"timeout":         "a timeout was exceeded",
+	"exit-code":       "the control process exited with error code",
+	"signal":          "a fatal signal was delivered to the control process",
+	"core-dump":       "a fatal signal was delivered causing the control process to dump core",
+	"watchdog":        "the service failed to send watchdog ping",
 	"start-limit-hit": "start of the service was attempted too often",
 }
 
