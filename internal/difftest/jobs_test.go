@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path"
@@ -29,7 +30,7 @@ import (
 type jobScenario struct {
 	name  string
 	units map[string]string
-	steps []string // verb, options (-x) and units, as given to systemctl / flint; or "sleep DURATION"
+	steps []string // verb, options (-x) and units, as given to systemctl / flint; or "sleep DURATION" or "connect PATH"
 	show  []string // units compared besides those of units (a unit that does not exist)
 }
 
@@ -573,7 +574,10 @@ func runJobScenario(t *testing.T, ctx context.Context, bin string, idx int, sc j
 	}
 	var names []string
 	for n := range sc.units {
-		names = append(names, n)
+		// A template (x@.service) is not a unit that show can name.
+		if !strings.Contains(n, "@.") {
+			names = append(names, n)
+		}
 	}
 	sort.Strings(names)
 	names = append(names, sc.show...)
@@ -636,6 +640,21 @@ func runJobScenario(t *testing.T, ctx context.Context, bin string, idx int, sc j
 				t.Fatalf("step %d %s: %v", i+1, step, err)
 			}
 			time.Sleep(d)
+		} else if args[0] == "connect" {
+			// A client, run on both sides: "connect PATH" connects to the Unix socket PATH
+			// (@STATE@ is the side's state directory) and closes the connection at once.
+			var res [2]string
+			for k, st := range []string{sysState, flintState} {
+				p := strings.ReplaceAll(args[1], "@STATE@", st)
+				res[k] = "connected"
+				if c, err := net.Dial("unix", p); err != nil {
+					res[k] = strings.ReplaceAll(err.Error(), st, "@STATE@")
+				} else {
+					c.Close()
+				}
+			}
+			t.Logf("step %d %s: systemd %s; flint %s", i+1, step, res[0], res[1])
+			differ(i+1, "", "connect", res[0], res[1])
 		} else {
 			// Options (-x, --x=y) are passed as they are, the other words are units.
 			for k, a := range args[1:] {
