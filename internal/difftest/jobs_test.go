@@ -723,6 +723,7 @@ var flintWords = strings.NewReplacer(
 	"flint status ", "systemctl status ",
 	"flint logs -u ", "journalctl -xeu ",
 	"'flint logs'", "'journalctl -xe'",
+	"\"flint logs\"", "\"journalctl -xe\"",
 	"\"flint reset-failed ", "\"systemctl reset-failed ",
 	"\"flint start ", "\"systemctl start ",
 )

@@ -75,14 +75,7 @@ var socketScenarios = held([]jobScenario{
 })
 
 // SocketKnownDifferences are accepted differences of the socket life cycle.
-var SocketKnownDifferences = []JobDifference{
-	{Scenario: "start-pre-fails", Step: 2, Property: "message",
-		Systemd: "Job failed. See \"journalctl -xe\" for details.", Flint: "Job failed. See \"flint logs\" for details.",
-		Reason: "flint names its own log command (flintWords maps only the single-quoted form)."},
-	{Scenario: "path-under-file", Step: 2, Property: "message",
-		Systemd: "Job failed. See \"journalctl -xe\" for details.", Flint: "Job failed. See \"flint logs\" for details.",
-		Reason: "the same"},
-}
+var SocketKnownDifferences = []JobDifference{}
 
 // SocketOpenBugs are differences of the socket life cycle that are flint bugs to fix; the
 // test accepts them so that it guards everything else, and fails when one is no longer seen.
