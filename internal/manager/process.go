@@ -196,6 +196,9 @@ func (m *Manager) killUnit(u *Unit, sig syscall.Signal, sighupToo bool) int {
 			syscall.Kill(pid, syscall.SIGCONT)
 		}
 	}
+	// KillMode=mixed signals (and waits for) the rest of the unit only with the final SIGKILL.
+	whole := mode == "control-group" || mode == "mixed" && (sig == syscall.SIGKILL || sig == u.killFinal())
+	others := 0 // the unit's processes at signalAll's last look
 	switch mode {
 	case "none":
 		n := 0
@@ -213,11 +216,11 @@ func (m *Manager) killUnit(u *Unit, sig syscall.Signal, sighupToo bool) int {
 	case "mixed":
 		send(main, sig)
 		send(control, sig)
-		if sig == syscall.SIGKILL || sig == u.killFinal() {
-			m.signalAll(u, sig, send)
+		if whole {
+			others = m.signalAll(u, sig, send)
 		}
 	default: // control-group
-		m.signalAll(u, sig, send)
+		others = m.signalAll(u, sig, send)
 		send(main, sig)
 		send(control, sig)
 	}
@@ -228,24 +231,25 @@ func (m *Manager) killUnit(u *Unit, sig syscall.Signal, sighupToo bool) int {
 	if control > 0 {
 		n++
 	}
-	// KillMode=mixed waits for the rest of the unit only once it was sent the final SIGKILL.
-	if mode == "control-group" || mode == "mixed" && (sig == syscall.SIGKILL || sig == u.killFinal()) {
-		if others := len(m.unitPIDs(u)); others > n {
-			n = others
-			m.watchStragglers(u)
-		}
+	if whole && others > n {
+		n = others
+		m.watchStragglers(u)
 	}
 	return n
 }
 
 // signalAll sends sig to every process of u, and lists them again until a list holds none
 // that was not signalled yet, as systemd's cgroup kill loop does: a process forked while the
-// signals went out gets one too.
-func (m *Manager) signalAll(u *Unit, sig syscall.Signal, send func(int, syscall.Signal)) {
+// signals went out gets one too. It returns how many processes the last list held, those
+// left to wait for (killUnit needs no listing of its own).
+func (m *Manager) signalAll(u *Unit, sig syscall.Signal, send func(int, syscall.Signal)) int {
 	var sent map[int]bool
+	n := 0
 	for round := 0; round < 8; round++ {
 		fresh := false
-		for _, pid := range m.unitPIDs(u) {
+		pids := m.unitPIDs(u)
+		n = len(pids)
+		for _, pid := range pids {
 			if sent[pid] {
 				continue
 			}
@@ -257,9 +261,10 @@ func (m *Manager) signalAll(u *Unit, sig syscall.Signal, send func(int, syscall.
 			fresh = true
 		}
 		if !fresh {
-			return
+			return n
 		}
 	}
+	return n
 }
 
 func (u *Unit) killFinal() syscall.Signal {
