@@ -475,6 +475,11 @@ func (r diffRun) lookup(d JobDifference) (JobDifference, bool) {
 	return JobDifference{}, false
 }
 
+// prefix is the unit name prefix of scenario idx (see runJobScenario).
+func (r diffRun) prefix(idx int) string {
+	return fmt.Sprintf("%s%d-%d-", r.tag, os.Getpid(), idx)
+}
+
 // compared are r.props and Starts.
 func (r diffRun) compared() []string {
 	return append(r.props[:len(r.props):len(r.props)], "Starts")
@@ -562,7 +567,7 @@ func runDifferential(t *testing.T, scenarios []jobScenario, r diffRun) {
 // cgroup tree: two of them running a.service at once would take each other's cgroup. The
 // prefix is removed again from the names and messages compared.
 func runJobScenario(t *testing.T, ctx context.Context, bin string, idx int, sc jobScenario, r diffRun) []JobDifference {
-	prefix := fmt.Sprintf("%s%d-%d-", r.tag, os.Getpid(), idx)
+	prefix := r.prefix(idx)
 	sysDir, flintDir := t.TempDir(), t.TempDir()
 	sysUnits, sysState, err := writeJobUnits(sysDir, prefix, sc)
 	if err != nil {

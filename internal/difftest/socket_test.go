@@ -1,8 +1,6 @@
 package difftest
 
 import (
-	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -95,7 +93,7 @@ func TestSocketDifferential(t *testing.T) {
 		if sc.name != "accept-yes" {
 			continue
 		}
-		prefix := fmt.Sprintf("%s%d-%d-", socketRun.tag, os.Getpid(), i)
+		prefix := socketRun.prefix(i)
 		slice := "system-" + strings.ReplaceAll(prefix+"a", "-", `\x2d`) + ".slice"
 		left = append(left, slice+"/"+prefix+"a@0-unknown.service", slice+"/"+prefix+"a@1-unknown.service", slice)
 	}
