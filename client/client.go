@@ -106,8 +106,15 @@ func (c *Client) Do(req *Request, out any) error {
 // Jobs runs a job verb (start, stop, restart, reload, try-restart, reload-or-restart) on units.
 // Unless noBlock, it returns after the jobs finished, with their results.
 func (c *Client) Jobs(verb string, units []string, noBlock bool) ([]JobResult, error) {
+	return c.JobsMode(verb, units, noBlock, "")
+}
+
+// JobsMode is Jobs in a job mode (systemctl's --job-mode=: fail, replace,
+// replace-irreversibly, isolate, flush, ignore-dependencies, ignore-requirements; "" is
+// replace).
+func (c *Client) JobsMode(verb string, units []string, noBlock bool, mode string) ([]JobResult, error) {
 	var res []JobResult
-	err := c.Do(&Request{Verb: verb, Units: units, NoBlock: noBlock}, &res)
+	err := c.Do(&Request{Verb: verb, Units: units, NoBlock: noBlock, Mode: mode}, &res)
 	return res, err
 }
 

@@ -195,9 +195,6 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   Firmware are treated as met, ACPower= as met and NeedsUpdate= as not; the others (paths,
   files, users, groups, host, virtualization, architecture, kernel command line,
   environment, first boot) are evaluated.
-- OnFailureJobMode= fail, replace and replace-irreversibly are honoured; isolate (and
-  OnFailureIsolate=yes), flush, ignore-dependencies and ignore-requirements start the
-  OnFailure= units as replace does.
 - Status lines ("[  OK  ] Started ...") never make the manager wait: they go to flint run's
   output from a goroutine of their own, and when nobody reads that output (a paused pager, a
   container runtime that stopped reading its pipe) up to 1 MiB of them wait; the rest are

@@ -302,6 +302,11 @@ func (d *decoder) setDefaults() {
 	u.Extra = nil
 	u.Socket, u.Service, u.Target = nil, nil, nil
 	switch u.Type {
+	case "slice", "scope", "mount", "automount", "swap", "device":
+		// Their *_init in systemd: isolating never stops them.
+		u.Unit.IgnoreOnIsolate = true
+	}
+	switch u.Type {
 	case TypeService:
 		u.Service = &ServiceSection{
 			ExitType:                    "main",

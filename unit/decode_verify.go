@@ -68,6 +68,10 @@ func Verify(u *Unit) []Diagnostic {
 			refuse("Unit has symlinks set but none or more than one node in the file system. Refusing.")
 		}
 	}
+	// unit_load: isolating to several units at once makes no sense.
+	if u.Unit.OnFailureJobMode == "isolate" && len(appendUnique(nil, u.Unit.OnFailure...)) > 1 {
+		refuse("More than one OnFailure= dependencies specified but OnFailureJobMode=isolate set. Refusing.")
+	}
 	return out
 }
 

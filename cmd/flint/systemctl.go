@@ -25,13 +25,14 @@ func progName() string { return invokedAs }
 var systemctlValueOptions = map[string]bool{
 	"-t": true, "--type": true, "-p": true, "--property": true, "-P": true, "-s": true,
 	"--signal": true, "-n": true, "--lines": true, "--state": true, "--kill-whom": true,
-	"--kill-who": true,
+	"--kill-who": true, "--job-mode": true,
 }
 
 // systemctlIgnorable are verbs skipped (exit 0) when no manager runs.
 var systemctlIgnorable = map[string]bool{
 	"start": true, "stop": true, "restart": true, "reload": true, "try-restart": true,
 	"reload-or-restart": true, "daemon-reload": true, "reset-failed": true, "kill": true,
+	"isolate": true,
 }
 
 func runSystemctl(argv []string) int {

@@ -26,8 +26,8 @@ Print a completion script for the shell. Load it with:
 
 // verbOptions are the options each verb takes (for completion).
 var verbOptions = map[string][]string{
-	"start": {"--no-block"}, "stop": {"--no-block"}, "restart": {"--no-block"}, "reload": {"--no-block"},
-	"try-restart": {"--no-block"}, "reload-or-restart": {"--no-block"},
+	"start": jobOptions, "stop": jobOptions, "restart": jobOptions, "reload": jobOptions,
+	"try-restart": jobOptions, "reload-or-restart": jobOptions, "isolate": {"--no-block"},
 	"status":            {"--lines=", "--output=json", "--full"},
 	"show":              {"--property=", "--value", "--all", "--output=json"},
 	"list-units":        {"--all", "--type=", "--state=", "--no-legend", "--plain", "--output=json"},
@@ -46,8 +46,11 @@ var verbOptions = map[string][]string{
 	"completion": {"bash", "zsh", "fish"},
 }
 
+// jobOptions are the job verbs' options.
+var jobOptions = []string{"--no-block", "--job-mode=", "--fail", "--irreversible", "--ignore-dependencies"}
+
 // unitVerbs take unit names as arguments.
-var unitVerbs = []string{"start", "stop", "restart", "reload", "try-restart", "reload-or-restart",
+var unitVerbs = []string{"start", "stop", "restart", "reload", "try-restart", "reload-or-restart", "isolate",
 	"status", "show", "is-active", "is-failed", "is-enabled", "list-dependencies", "enable",
 	"disable", "mask", "unmask", "cat", "kill", "reset-failed", "logs"}
 

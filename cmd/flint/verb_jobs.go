@@ -22,40 +22,106 @@ func init() {
 		name := v.name
 		register(&verb{name: name, summary: v.summary, run: func(g *globals, args []string) int { return runJobVerb(g, name, args) }})
 	}
+	register(&verb{name: "isolate", summary: "start a unit (default suffix .target) and stop all others", run: runIsolate})
 }
 
-const jobUsage = `usage: %[1]s %[2]s [--no-block] UNIT...
+const jobUsage = `usage: %[1]s %[2]s [--no-block] [--job-mode=MODE] UNIT...
 
 %[3]s. Without --no-block, wait until the jobs are done and report failures as systemctl
-does. Exit status: 0 on success, 1 if a job failed, 3 if the operation does not apply to
+does. --job-mode= is how the jobs meet those already queued: replace (the default), fail,
+replace-irreversibly, isolate (start only), flush, ignore-dependencies or
+ignore-requirements; --fail, --irreversible and --ignore-dependencies are short for three
+of them. Exit status: 0 on success, 1 if a job failed, 3 if the operation does not apply to
 the unit, 4 if it was refused, 5 if the unit does not exist.
 `
 
-func runJobVerb(g *globals, name string, args []string) int {
-	noBlock := false
-	var units []string
-	for _, a := range args {
-		switch a {
-		case "--no-block":
-			noBlock = true
-		case "-q", "--quiet", "--no-ask-password", "--no-pager", "--system":
-		case "-h", "--help":
-			fmt.Printf(jobUsage, progName(), name, verbs[name].summary)
-			return 0
-		default:
-			if len(a) > 1 && a[0] == '-' {
-				fmt.Fprintf(os.Stderr, "%s %s: unknown option %s\n", progName(), name, a)
-				return 2
+// jobArgs are a job verb's options and units.
+type jobArgs struct {
+	noBlock bool
+	mode    string // "" for replace
+	units   []string
+}
+
+// parseJobArgs reads the options of the job verbs; exit is >= 0 when the command is done
+// (help printed, or a bad option reported).
+func parseJobArgs(name string, args []string) (ja jobArgs, exit int) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--no-block":
+			ja.noBlock = true
+		case a == "-q", a == "--quiet", a == "--no-ask-password", a == "--no-pager", a == "--system":
+		case a == "--fail":
+			ja.mode = "fail"
+		case a == "--irreversible":
+			ja.mode = "replace-irreversibly"
+		case a == "--ignore-dependencies":
+			ja.mode = "ignore-dependencies"
+		case strings.HasPrefix(a, "--job-mode="):
+			ja.mode = strings.TrimPrefix(a, "--job-mode=")
+		case a == "--job-mode":
+			if i+1 == len(args) {
+				fmt.Fprintf(os.Stderr, "%s %s: option --job-mode needs a value\n", progName(), name)
+				return ja, 2
 			}
-			units = append(units, a)
+			i++
+			ja.mode = args[i]
+		case a == "-h", a == "--help":
+			fmt.Printf(jobUsage, progName(), name, verbs[name].summary)
+			return ja, 0
+		case len(a) > 1 && a[0] == '-':
+			fmt.Fprintf(os.Stderr, "%s %s: unknown option %s\n", progName(), name, a)
+			return ja, 2
+		default:
+			ja.units = append(ja.units, a)
 		}
 	}
-	if len(units) == 0 {
+	if ja.mode == "help" {
+		for _, m := range []string{"fail", "replace", "replace-irreversibly", "isolate", "flush", "ignore-dependencies", "ignore-requirements"} {
+			fmt.Println(m)
+		}
+		return ja, 0
+	}
+	return ja, -1
+}
+
+func runJobVerb(g *globals, name string, args []string) int {
+	ja, exit := parseJobArgs(name, args)
+	if exit >= 0 {
+		return exit
+	}
+	if len(ja.units) == 0 {
 		fmt.Fprintf(os.Stderr, "Too few arguments.\n")
 		return 1
 	}
+	return queueJobs(g, name, ja)
+}
+
+// runIsolate is systemctl isolate: a start job in mode isolate on one unit, whose name
+// gets the suffix .target when it has none.
+func runIsolate(g *globals, args []string) int {
+	ja, exit := parseJobArgs("isolate", args)
+	if exit >= 0 {
+		return exit
+	}
+	switch {
+	case len(ja.units) < 1:
+		fmt.Fprintf(os.Stderr, "Too few arguments.\n")
+		return 1
+	case len(ja.units) > 1:
+		fmt.Fprintf(os.Stderr, "Too many arguments.\n")
+		return 1
+	}
+	if !strings.Contains(ja.units[0], ".") {
+		ja.units[0] += ".target"
+	}
+	ja.mode = "isolate"
+	return queueJobs(g, "start", ja)
+}
+
+func queueJobs(g *globals, name string, ja jobArgs) int {
 	c := client.New(g.control)
-	res, err := c.Jobs(name, units, noBlock)
+	res, err := c.JobsMode(name, ja.units, ja.noBlock, ja.mode)
 	if err != nil {
 		if g.systemctl && errors.Is(err, client.ErrNoManager) {
 			fmt.Fprintf(os.Stderr, "No flint manager is running, ignoring command '%s'.\n", name)

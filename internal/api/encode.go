@@ -15,6 +15,9 @@ func (r *Request) AppendJSON(b []byte) ([]byte, error) {
 	b = appendString(b, r.Verb)
 	b = appendStrings(b, `,"units":`, r.Units)
 	b = appendBool(b, `,"no_block":true`, r.NoBlock)
+	if r.Mode != "" {
+		b = appendString(append(b, `,"mode":`...), r.Mode)
+	}
 	b = appendBool(b, `,"all":true`, r.All)
 	b = appendStrings(b, `,"types":`, r.Types)
 	b = appendStrings(b, `,"states":`, r.States)

@@ -30,6 +30,7 @@ func TestRequestAppendJSON(t *testing.T) {
 	for _, r := range []*Request{
 		{},
 		{Verb: "start", Units: []string{"chain.target"}, NoBlock: true},
+		{Verb: "start", Units: []string{"rescue.target"}, NoBlock: true, Mode: "isolate"},
 		{Verb: "list-units", All: true, Types: []string{"socket", "service"}, States: []string{"active"}},
 		{Verb: "show", Units: []string{"a@x.service"}, Props: []string{"MainPID", "Id"}},
 		{Verb: "kill", Units: []string{"a.service"}, Signal: 10, KillWhom: "main"},
@@ -53,7 +54,7 @@ func FuzzRequestJSON(f *testing.F) {
 	f.Add("kill", "a\"<\u2028\xff", "main", false, 9, int64(1764090000123456789), "b")
 	f.Fuzz(func(t *testing.T, verb, u1, u2 string, flag bool, n int, since int64, s string) {
 		r := &Request{Verb: verb, Units: []string{u1, u2}, NoBlock: flag, All: !flag,
-			Types: []string{s}, Props: []string{u2, s}, Signal: n, KillWhom: s, Lines: -n,
+			Types: []string{s}, Props: []string{u2, s}, Signal: n, KillWhom: s, Lines: -n, Mode: u2,
 			Follow: flag, Reverse: !flag, Since: time.Unix(0, since).UTC()}
 		if s == "" {
 			r.Types, r.Units = nil, nil

@@ -19,6 +19,7 @@ type Request struct {
 	Units []string `json:"units,omitempty"` // unit names or patterns
 	// Options per verb.
 	NoBlock  bool      `json:"no_block,omitempty"`
+	Mode     string    `json:"mode,omitempty"` // job mode (systemctl --job-mode=); empty is replace
 	All      bool      `json:"all,omitempty"`
 	Types    []string  `json:"types,omitempty"`
 	States   []string  `json:"states,omitempty"`

@@ -150,6 +150,10 @@ func (m *Manager) runJobs(req *api.Request) ([]api.JobResult, error) {
 		idx int
 		ch  chan string
 	}
+	mode := req.Mode
+	if mode == "" {
+		mode = "replace"
+	}
 	out := make([]api.JobResult, len(req.Units))
 	var ps []pending
 	m.call(func() {
@@ -158,6 +162,10 @@ func (m *Manager) runJobs(req *api.Request) ([]api.JobResult, error) {
 			out[i] = api.JobResult{Unit: n, Job: req.Verb}
 			u := m.load(n)
 			out[i].Unit = u.Name
+			if !validJobMode(mode) {
+				out[i].Error, out[i].ErrorCode = fmt.Sprintf("Job mode %s invalid", mode), "invalid-args"
+				continue
+			}
 			if code, msg := jobRefusal(u, req.Verb); code != "" {
 				out[i].Error, out[i].ErrorCode = msg, code
 				continue
@@ -170,7 +178,7 @@ func (m *Manager) runJobs(req *api.Request) ([]api.JobResult, error) {
 			if req.Verb == "stop" && u.svc != nil {
 				u.svc.stopRequested = true
 			}
-			err := m.enqueueErr(req.Verb, u, "replace", func(r string) {
+			err := m.enqueueErr(req.Verb, u, mode, func(r string) {
 				select {
 				case ch <- r:
 				default:

@@ -15,6 +15,7 @@ type job struct {
 	waiters      []func(result string)
 	created      time.Time
 	irreversible bool
+	ignoreOrder  bool // --job-mode=ignore-dependencies: runs regardless of After=/Before=
 }
 
 // jobCallback receives a job's result: done, failed, canceled, timeout, dependency, skipped,
@@ -29,9 +30,19 @@ func (m *Manager) enqueue(typ string, u *Unit, mode string, cb jobCallback) {
 	}
 }
 
+// validJobMode reports whether mode is one of systemd 252's job modes.
+func validJobMode(mode string) bool {
+	switch mode {
+	case "fail", "replace", "replace-irreversibly", "isolate", "flush", "ignore-dependencies", "ignore-requirements":
+		return true
+	}
+	return false
+}
+
 // enqueueErr builds a transaction for a job of type typ on u with its dependency closure
 // (transaction.go), installs it and dispatches runnable jobs. mode is systemd's job mode
-// (replace, fail, replace-irreversibly). cb (may be nil) gets the result of the job on u. A
+// (validJobMode; what each does is in transaction.go). cb (may be nil) gets the result of
+// the job on u. A
 // transaction that cannot be made consistent (conflicting required jobs, an unbreakable
 // ordering cycle, a destructive job with mode fail) returns an error and installs nothing;
 // cb is then not called.
@@ -64,9 +75,20 @@ func (m *Manager) enqueueErr(typ string, u *Unit, mode string, cb jobCallback) e
 		}
 		return nil
 	}
+	// systemd's manager_add_job checks these before building the transaction.
+	if mode == "isolate" && typ != "start" {
+		return &reqError{"invalid-args", "Isolate is only valid for start."}
+	}
+	if mode == "isolate" && !u.cfg.Unit.AllowIsolate {
+		return &reqError{"refused", "Operation refused, unit may not be isolated."}
+	}
 	tx := m.newTransaction(mode)
-	if _, err := tx.addAnchor(u, typ, cb); err != nil {
+	anchor, err := tx.addAnchor(u, typ, cb)
+	if err != nil {
 		return err
+	}
+	if mode == "isolate" {
+		tx.addIsolateJobs(anchor)
 	}
 	if err := tx.activate(); err != nil {
 		return err
@@ -164,6 +186,9 @@ func isStop(j *job) bool { return j.typ == "stop" }
 // runnable applies systemd's job ordering: with both jobs present, stop jobs go first; two
 // start-like jobs follow After=/Before=; two stop jobs go in reverse.
 func (m *Manager) runnable(j *job) bool {
+	if j.ignoreOrder {
+		return true
+	}
 	u := j.u
 	wait := func(other *Unit, jIsAfter bool) bool {
 		o := other.job
@@ -297,18 +322,8 @@ func (m *Manager) jobCheck(u *Unit) {
 // finishJob removes j, tells its waiters, propagates failure to dependent start jobs, and
 // dispatches jobs that were waiting for it.
 func (m *Manager) finishJob(j *job, result string) {
-	if m.jobs[j.id] == nil {
+	if !m.dropJob(j, result) {
 		return
-	}
-	delete(m.jobs, j.id)
-	if j.u.job == j {
-		j.u.job = nil
-	}
-	if result != "done" && result != "canceled" && (j.typ == "start" || j.typ == "restart") {
-		m.consolef("[FAILED] Failed to start %s.", describe(j.u))
-	}
-	for _, w := range j.waiters {
-		w(result)
 	}
 	if result == "dependency" {
 		// systemd's job_finish_and_invalidate (for this and a JobTimeoutSec= timeout): a job
@@ -336,15 +351,42 @@ func (m *Manager) finishJob(j *job, result string) {
 	}
 }
 
-// startOnFailure starts u's OnFailure= units in its OnFailureJobMode= (fail, replace or
-// replace-irreversibly; the other modes act as replace, docs/compatibility.md).
+// dropJob removes j and gives its waiters the result, without the consequences finishJob
+// draws from it; false if j was no longer installed.
+func (m *Manager) dropJob(j *job, result string) bool {
+	if m.jobs[j.id] == nil {
+		return false
+	}
+	delete(m.jobs, j.id)
+	if j.u.job == j {
+		j.u.job = nil
+	}
+	if result != "done" && result != "canceled" && (j.typ == "start" || j.typ == "restart") {
+		m.consolef("[FAILED] Failed to start %s.", describe(j.u))
+	}
+	for _, w := range j.waiters {
+		w(result)
+	}
+	return true
+}
+
+// startOnFailure starts u's OnFailure= units in its OnFailureJobMode=.
 func (m *Manager) startOnFailure(u *Unit) {
-	mode := u.cfg.Unit.OnFailureJobMode
-	if mode != "fail" && mode != "replace-irreversibly" {
+	m.startTriggered(u, "OnFailure=", u.cfg.Unit.OnFailure, u.cfg.Unit.OnFailureJobMode)
+}
+
+// startTriggered starts the OnFailure= or OnSuccess= units names of u in the job mode the
+// unit gives them (systemd's unit_start_on_failure); a job that cannot be queued (say,
+// isolate of a unit without AllowIsolate=yes) is logged and ignored.
+func (m *Manager) startTriggered(u *Unit, what string, names []string, mode string) {
+	if mode == "" {
 		mode = "replace"
 	}
-	for _, n := range u.cfg.Unit.OnFailure {
-		m.enqueue("start", m.load(n), mode, nil)
+	for _, n := range names {
+		if err := m.enqueueErr("start", m.load(n), mode, nil); err != nil {
+			m.consolef("%s: Failed to enqueue %s job, ignoring: %v", u.Name, what, err)
+			m.logUnit(u, "Failed to enqueue %s job, ignoring: %v", what, err)
+		}
 	}
 }
 

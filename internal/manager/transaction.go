@@ -13,20 +13,52 @@ type txJob struct {
 	essential bool // its failure or removal breaks an anchor (pulled by Requires=, BindsTo=, ...)
 	cbs       []jobCallback
 	by        []*txJob // the jobs that pulled this one in
-	deleted   bool
+	// requiredBy: those of by that cannot do without it (Requires=, BindsTo=, Requisite=,
+	// Conflicts=, stop and restart propagation): deleting it deletes them.
+	requiredBy []*txJob
+	deleted    bool
 }
 
 // transaction is systemd's Transaction: the jobs one request implies, checked for
 // consistency (conflicting jobs, ordering cycles) before any of them is installed.
+//
+// The job mode decides how it meets the jobs already installed (systemd.special's
+// --job-mode=): replace replaces conflicting ones, fail refuses to (and first drops the jobs
+// that do not matter to the request and would stop a running unit or change a queued job),
+// replace-irreversibly also replaces irreversible ones and makes its own irreversible,
+// isolate (start only) adds a stop job for every other active unit without
+// IgnoreOnIsolate=yes and cancels every other queued job, flush cancels them too,
+// ignore-requirements adds no dependency jobs and ignore-dependencies moreover runs the job
+// regardless of ordering.
 type transaction struct {
 	m     *Manager
 	mode  string
 	jobs  map[*Unit]*txJob
 	order []*txJob
+	// noDeps: the mode adds the requested job only (ignore-requirements, -dependencies).
+	noDeps bool
 }
 
 func (m *Manager) newTransaction(mode string) *transaction {
-	return &transaction{m: m, mode: mode, jobs: map[*Unit]*txJob{}}
+	return &transaction{m: m, mode: mode, jobs: map[*Unit]*txJob{},
+		noDeps: mode == "ignore-requirements" || mode == "ignore-dependencies"}
+}
+
+// addIsolateJobs adds a stop job, as one the anchor cannot do without, for every unit that
+// is active or has a job, is not in the transaction and has no IgnoreOnIsolate=yes
+// (systemd's transaction_add_isolate_jobs). A stop job that cannot be added is ignored.
+func (tx *transaction) addIsolateJobs(anchor *txJob) {
+	for _, u := range tx.m.order {
+		if u.cfg.Unit.IgnoreOnIsolate || (isInactiveOrFailed(u.activeState()) && u.job == nil) {
+			continue
+		}
+		if _, ok := tx.jobs[u]; ok {
+			continue
+		}
+		if _, err := tx.add(u, "stop", anchor, true); err != nil {
+			tx.m.logUnit(u, "Cannot add isolate job, ignoring: %v", err)
+		}
+	}
 }
 
 // mergeJobTypes merges two job types for one unit as systemd's job_type_merge does; ok is
@@ -119,6 +151,9 @@ func (tx *transaction) add(u *Unit, typ string, by *txJob, essential bool) (*txJ
 	}
 	tx.jobs[u] = j
 	tx.order = append(tx.order, j)
+	if tx.noDeps {
+		return j, nil
+	}
 	return j, tx.addDependencies(j)
 }
 
@@ -133,10 +168,14 @@ func (tx *transaction) addDependencies(j *txJob) error {
 			if d == u {
 				continue
 			}
-			if _, err := tx.add(d, typ, j, j.essential && matters); err != nil {
+			dj, err := tx.add(d, typ, j, j.essential && matters)
+			if err != nil {
 				if j.essential && matters {
 					return err
 				}
+			}
+			if dj != nil && matters {
+				dj.requiredBy = append(dj.requiredBy, j)
 			}
 		}
 		return nil
@@ -216,8 +255,45 @@ func (tx *transaction) live() []*txJob {
 	return out
 }
 
-// collectGarbage deletes non-anchor jobs none of whose pullers is left.
+// delete deletes j and, as systemd's transaction_delete_job does, the jobs that required it.
+func (tx *transaction) delete(j *txJob) {
+	if j.deleted {
+		return
+	}
+	j.deleted = true
+	for _, r := range j.requiredBy {
+		tx.delete(r)
+	}
+}
+
+// minimizeImpact deletes the jobs that do not matter to the requested one and would stop a
+// running unit or conflict with a queued job, then what only they pulled in (systemd's
+// transaction_minimize_impact, for mode fail).
+func (tx *transaction) minimizeImpact() {
+	for _, j := range tx.live() {
+		if j.anchor || j.essential || j.deleted {
+			continue
+		}
+		st := j.u.activeState()
+		stops := j.typ == "stop" && (isActiveOrReloading(st) || st == Activating)
+		changes := false
+		if o := j.u.job; o != nil {
+			_, ok := mergeJobTypes(o.typ, j.typ, j.u)
+			changes = !ok
+		}
+		if stops || changes {
+			tx.delete(j)
+		}
+	}
+	tx.collectGarbage()
+}
+
+// collectGarbage deletes non-anchor jobs none of whose pullers is left. An isolate
+// transaction keeps them (systemd skips the step for it).
 func (tx *transaction) collectGarbage() {
+	if tx.mode == "isolate" {
+		return
+	}
 	for changed := true; changed; {
 		changed = false
 		for _, j := range tx.live() {
@@ -271,7 +347,7 @@ func (tx *transaction) breakCycles() error {
 		}
 		tx.m.consolef("%s: Job %s/%s deleted to break ordering cycle starting with %s/%s", who, victim.u.Name, victim.typ, start.u.Name, start.typ)
 		tx.m.logUnit(start.u, "Job %s/%s deleted to break ordering cycle starting with %s/%s", victim.u.Name, victim.typ, start.u.Name, start.typ)
-		victim.deleted = true
+		tx.delete(victim)
 		tx.collectGarbage()
 	}
 	return fmt.Errorf("Transaction order is cyclic. See 'flint logs' for details.")
@@ -346,6 +422,9 @@ func (tx *transaction) findCycle() []*txJob {
 // activate checks the transaction and installs its jobs.
 func (tx *transaction) activate() error {
 	m := tx.m
+	if tx.mode == "fail" {
+		tx.minimizeImpact()
+	}
 	tx.collectGarbage()
 	if err := tx.breakCycles(); err != nil {
 		return err
@@ -381,6 +460,19 @@ func (tx *transaction) activate() error {
 			}
 		}
 	}
+	if tx.mode == "isolate" || tx.mode == "flush" {
+		// Every other queued job is canceled, without the consequences of a failed job
+		// (systemd's transaction_apply).
+		in := map[*Unit]bool{}
+		for _, j := range keep {
+			in[j.u] = true
+		}
+		for _, o := range m.sortedJobs() {
+			if !in[o.u] && !o.u.cfg.Unit.IgnoreOnIsolate {
+				m.dropJob(o, "canceled")
+			}
+		}
+	}
 	for _, j := range keep {
 		typ := j.typ
 		switch typ {
@@ -404,6 +496,9 @@ func (tx *transaction) activate() error {
 				cb("canceled")
 			}
 			continue
+		}
+		if j.anchor && tx.mode == "ignore-dependencies" {
+			ij.ignoreOrder = true
 		}
 		for _, cb := range j.cbs {
 			ij.waiters = append(ij.waiters, cb)

@@ -107,7 +107,9 @@ func (m *Manager) register(name string, cfg *unit.Unit) *Unit {
 	}
 	for _, d := range cfg.Diagnostics {
 		if d.Severity == unit.Error {
+			// In the unit's log too, where `flint status` shows why it did not load.
 			m.consolef("%s", d.String())
+			m.logUnit(u, "%s", d.String())
 		}
 	}
 	return u
@@ -166,9 +168,7 @@ func (m *Manager) unitStateChanged(u *Unit, old, nu ActiveState) {
 		if nu == Failed {
 			m.startOnFailure(u)
 		} else if old == Active || old == Reloading || old == Deactivating {
-			for _, n := range u.cfg.Unit.OnSuccess {
-				m.enqueue("start", m.load(n), "replace", nil)
-			}
+			m.startTriggered(u, "OnSuccess=", u.cfg.Unit.OnSuccess, u.cfg.Unit.OnSuccessJobMode)
 		}
 		if u.cfg.Type == unit.TypeService && u.svc != nil && u.svc.instanceOf != nil && nu == Inactive {
 			// Accept=yes instances are collected once they are done.

@@ -269,3 +269,142 @@ func TestShutdownDuringStartPost(t *testing.T) {
 		t.Fatalf("flint run exited %d", code)
 	}
 }
+
+// TestJobModes: systemctl's --job-mode= and isolate, as systemd's transactions apply them.
+func TestJobModes(t *testing.T) {
+	svc := func(extra string) string {
+		return "[Unit]\nDescription=x\n" + extra + "[Service]\nExecStart=/bin/sleep 60\n"
+	}
+	slow := "[Unit]\nDescription=slow\n[Service]\nType=oneshot\nExecStart=/bin/sleep 60\n"
+	m := startManager(t, writeUnits(t, map[string]string{
+		"iso.target":     "[Unit]\nDescription=iso\nAllowIsolate=yes\nWants=in.service\n",
+		"plain.target":   "[Unit]\nDescription=plain\nWants=in.service\n",
+		"in.service":     svc(""),
+		"out.service":    svc(""),
+		"keep.service":   svc("IgnoreOnIsolate=yes\n"),
+		"req.service":    svc("Requires=dep.service\nAfter=dep.service\n"),
+		"dep.service":    svc(""),
+		"slow.service":   slow,
+		"slow2.service":  slow,
+		"after.service":  svc("After=slow.service\n"),
+		"after2.service": svc("After=slow2.service\n"),
+	}))
+	c := on(t, m)
+
+	t.Run("isolate", func(t *testing.T) {
+		c := on(t, m)
+		if out, code := c.flint("start", "out.service", "keep.service"); code != 0 {
+			t.Fatalf("start: %d %s", code, out)
+		}
+		if out, code := c.flint("isolate", "plain"); code != 4 || !strings.Contains(out, "Failed to start plain.target: Operation refused, unit may not be isolated.") {
+			t.Errorf("isolate plain: exit %d\n%s", code, out)
+		}
+		if out, code := c.flint("stop", "--job-mode=isolate", "iso.target"); code != 1 || !strings.Contains(out, "Isolate is only valid for start.") {
+			t.Errorf("stop --job-mode=isolate: exit %d\n%s", code, out)
+		}
+		if out, code := c.flint("isolate", "iso"); code != 0 {
+			t.Fatalf("isolate iso: exit %d\n%s", code, out)
+		}
+		for unit, want := range map[string]string{"in.service": "active", "out.service": "inactive", "keep.service": "active", "iso.target": "active"} {
+			if got := c.prop(unit, "ActiveState"); got != want {
+				t.Errorf("after isolate: %s is %s, want %s", unit, got, want)
+			}
+		}
+	})
+
+	t.Run("ignore-dependencies", func(t *testing.T) {
+		c := on(t, m)
+		if out, code := c.flint("start", "--job-mode=ignore-requirements", "req.service"); code != 0 {
+			t.Fatalf("start: %d %s", code, out)
+		}
+		if got := c.prop("dep.service", "ActiveState"); got != "inactive" {
+			t.Errorf("dep.service is %s, want inactive: its requirement was ignored", got)
+		}
+		// slow's start job runs for a minute: after.service's waits behind it, unless the job
+		// ignores ordering.
+		for _, u := range []string{"slow.service", "slow2.service"} {
+			if out, code := c.flint("start", "--no-block", u); code != 0 {
+				t.Fatalf("start %s: %d %s", u, code, out)
+			}
+			c.waitState(u, "activating/start")
+		}
+		if out, code := c.flint("start", "--ignore-dependencies", "after.service"); code != 0 {
+			t.Fatalf("start --ignore-dependencies: %d %s", code, out)
+		}
+		if out, code := c.flint("start", "--no-block", "--job-mode=ignore-requirements", "after2.service"); code != 0 {
+			t.Fatalf("start --job-mode=ignore-requirements: %d %s", code, out)
+		}
+		time.Sleep(300 * time.Millisecond)
+		if got := c.prop("after2.service", "Job"); got == "" {
+			t.Errorf("after2.service has no job: ignore-requirements still orders the job after slow2.service")
+		}
+		if got := c.prop("after2.service", "ActiveState"); got != "inactive" {
+			t.Errorf("after2.service is %s, want inactive behind slow2.service", got)
+		}
+	})
+
+	t.Run("flush", func(t *testing.T) {
+		c := on(t, m)
+		// after2's and the slow services' jobs are queued or running: flush cancels them all.
+		if out, code := c.flint("start", "--job-mode=flush", "dep.service"); code != 0 {
+			t.Fatalf("start --job-mode=flush: %d %s", code, out)
+		}
+		out, _ := c.flint("list-jobs")
+		for _, u := range []string{"after2.service", "slow.service", "slow2.service"} {
+			if strings.Contains(out, u) {
+				t.Errorf("%s still has a job after a flush:\n%s", u, out)
+			}
+		}
+		// The canceled start job of a running ExecStart= leaves the process be, as systemd.
+		if got := c.prop("slow.service", "ActiveState"); got != "activating" {
+			t.Errorf("slow.service is %s, want still activating", got)
+		}
+	})
+
+	if out, code := c.flint("start", "--job-mode=bogus", "dep.service"); code != 1 || !strings.Contains(out, "Failed to start dep.service: Job mode bogus invalid") {
+		t.Errorf("--job-mode=bogus: exit %d\n%s", code, out)
+	}
+}
+
+// TestOnFailureIsolate: OnFailureJobMode=isolate isolates to the OnFailure= unit; more than
+// one OnFailure= unit with it does not load. OnSuccessJobMode= defaults to fail (systemd 252).
+func TestOnFailureIsolate(t *testing.T) {
+	m := startManager(t, writeUnits(t, map[string]string{
+		"rescue2.target":  "[Unit]\nDescription=rescue\nAllowIsolate=yes\nWants=r.service\n",
+		"r.service":       "[Unit]\nDescription=r\n[Service]\nExecStart=/bin/sleep 60\n",
+		"other.service":   "[Unit]\nDescription=other\n[Service]\nExecStart=/bin/sleep 60\n",
+		"broken.service":  "[Unit]\nDescription=broken\nOnFailure=rescue2.target\nOnFailureJobMode=isolate\n[Service]\nExecStart=/bin/false\n",
+		"two.service":     "[Unit]\nDescription=two\nOnFailure=r.service other.service\nOnFailureIsolate=yes\n[Service]\nExecStart=/bin/false\n",
+		"busy.service":    "[Unit]\nDescription=busy\n[Service]\nType=oneshot\nExecStart=/bin/sleep 60\n",
+		"h-fail.service":  "[Unit]\nDescription=h\nConflicts=busy.service\n[Service]\nExecStart=/bin/sleep 60\n",
+		"h-repl.service":  "[Unit]\nDescription=h\nConflicts=busy.service\n[Service]\nExecStart=/bin/sleep 60\n",
+		"ok-fail.service": "[Unit]\nDescription=ok\nOnSuccess=h-fail.service\n[Service]\nType=oneshot\nExecStart=/bin/true\n",
+		"ok-repl.service": "[Unit]\nDescription=ok\nOnSuccess=h-repl.service\nOnSuccessJobMode=replace\n[Service]\nType=oneshot\nExecStart=/bin/true\n",
+	}))
+	c := on(t, m)
+	if out, code := c.flint("start", "other.service"); code != 0 {
+		t.Fatalf("start other: %d %s", code, out)
+	}
+	c.flint("start", "broken.service")
+	c.waitState("r.service", "active/running")
+	c.waitState("other.service", "inactive")
+	if got := c.prop("two.service", "LoadState"); got != "bad-setting" {
+		t.Errorf("two.service (OnFailureIsolate=yes, two OnFailure= units) is %s, want bad-setting", got)
+	}
+	if out, _ := c.flint("status", "two.service"); !strings.Contains(out, "More than one OnFailure= dependencies specified but OnFailureJobMode=isolate set") {
+		t.Errorf("status two.service does not say why it did not load:\n%s", out)
+	}
+
+	// busy's start job runs; h-fail's Conflicts= would replace it: mode fail refuses.
+	if out, code := c.flint("start", "--no-block", "busy.service"); code != 0 {
+		t.Fatalf("start busy: %d %s", code, out)
+	}
+	c.waitState("busy.service", "activating/start")
+	c.flint("start", "ok-fail.service")
+	time.Sleep(300 * time.Millisecond)
+	if got := c.prop("h-fail.service", "ActiveState"); got != "inactive" {
+		t.Errorf("h-fail.service is %s, want inactive (OnSuccessJobMode= defaults to fail)", got)
+	}
+	c.flint("start", "ok-repl.service")
+	c.waitState("h-repl.service", "active/running")
+}
