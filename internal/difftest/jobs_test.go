@@ -180,6 +180,34 @@ var jobScenarios = []jobScenario{
 	{name: "stop-inactive", units: map[string]string{
 		"a.service": "[Service]\nExecStart=/bin/sleep 30",
 	}, steps: []string{"stop a.service", "try-restart a.service"}},
+	// isolate stops every other active unit but those with IgnoreOnIsolate=yes, and needs
+	// AllowIsolate=yes and a start job.
+	{name: "isolate", units: map[string]string{
+		"t.target":     "AllowIsolate=yes\nWants=in.service",
+		"plain.target": "Wants=in.service",
+		"in.service":   "[Service]\nExecStart=" + counted,
+		"out.service":  "[Service]\nExecStart=" + counted,
+		"keep.service": "IgnoreOnIsolate=yes\n[Service]\nExecStart=" + counted,
+	}, steps: []string{"start out.service keep.service", "isolate plain.target", "stop --job-mode=isolate t.target",
+		"start --job-mode=isolate t.target", "start out.service", "isolate t"}},
+	{name: "job-mode-ignore", units: map[string]string{
+		"a.service": "Requires=b.service\nAfter=b.service\n[Service]\nExecStart=" + counted,
+		"b.service": "[Service]\nExecStart=" + counted,
+	}, steps: []string{"start --job-mode=ignore-requirements a.service", "stop a.service",
+		"start --job-mode=ignore-dependencies a.service", "restart --ignore-dependencies a.service",
+		"start --job-mode=bogus a.service", "start --job-mode=fail b.service", "stop --job-mode=replace-irreversibly b.service"}},
+	// OnFailureJobMode=isolate: to a unit that allows it; to one that does not (the job is
+	// refused and logged); two OnFailure= units with it do not load.
+	{name: "on-failure-isolate", units: map[string]string{
+		"r.target":        "AllowIsolate=yes\nWants=r.service",
+		"r.service":       "[Service]\nExecStart=" + counted,
+		"other.service":   "[Service]\nExecStart=" + counted,
+		"broken.service":  "OnFailure=r.target\nOnFailureJobMode=isolate\n[Service]\nExecStart=/bin/false",
+		"n.target":        "Wants=n.service",
+		"n.service":       "[Service]\nExecStart=" + counted,
+		"refused.service": "OnFailure=n.target\nOnFailureJobMode=isolate\n[Service]\nExecStart=/bin/false",
+		"two.service":     "OnFailure=r.service other.service\nOnFailureIsolate=yes\n[Service]\nExecStart=/bin/false",
+	}, steps: []string{"start other.service", "start refused.service", "start two.service", "start broken.service"}},
 }
 
 // JobDifference is a known difference of TestJobsDifferential: after step Step (1-based) of
