@@ -32,13 +32,15 @@ the unit, 4 if it was refused, 5 if the unit does not exist.
 `
 
 func runJobVerb(g *globals, name string, args []string) int {
-	noBlock := false
+	noBlock, quiet := false, false
 	var units []string
 	for _, a := range args {
 		switch a {
 		case "--no-block":
 			noBlock = true
-		case "-q", "--quiet", "--no-ask-password", "--no-pager", "--system":
+		case "-q", "--quiet":
+			quiet = true
+		case "--no-ask-password", "--no-pager", "--system":
 		case "-h", "--help":
 			fmt.Printf(jobUsage, progName(), name, verbs[name].summary)
 			return 0
@@ -63,16 +65,27 @@ func runJobVerb(g *globals, name string, args []string) int {
 		}
 		return reportClientError(err)
 	}
+	if quiet {
+		// systemctl -q does not name the triggering units of a stopped one.
+		for i := range res {
+			res[i].ActiveTriggers = nil
+		}
+	}
 	return reportJobs(os.Stderr, res)
 }
 
 // reportJobs prints systemctl's messages for refused and failed jobs and returns its exit
 // status: the first refusal's code (5 not found, 4 refused, 3 not applicable, 1 otherwise),
-// overridden by 1 when a job failed.
+// overridden by 1 when a job failed. As systemctl 252's verb_start, the refusals and the
+// warnings about unit files changed on disk come in the order of the units, then the failed
+// jobs, then the warnings about stopped units that their sockets can start again.
 func reportJobs(w io.Writer, res []client.JobResult) int {
 	code := 0
 	failed := false
 	for _, r := range res {
+		if r.NeedDaemonReload {
+			fmt.Fprintf(w, "Warning: The unit file, source configuration file or drop-ins of %s changed on disk. Run '%s daemon-reload' to reload units.\n", r.Unit, progName())
+		}
 		if r.Error != "" {
 			fmt.Fprintf(w, "Failed to %s %s: %s\n", r.Job, r.Unit, r.Error)
 			// systemctl adds this line to every error but a missing or masked unit and a job
@@ -86,11 +99,20 @@ func reportJobs(w io.Writer, res []client.JobResult) int {
 					code = 1
 				}
 			}
-			continue
 		}
-		if msg := jobFailureMessage(r); msg != "" {
+	}
+	for _, r := range res {
+		if msg := jobFailureMessage(r); r.Error == "" && msg != "" {
 			fmt.Fprintln(w, msg)
 			failed = true
+		}
+	}
+	for _, r := range res {
+		if len(r.ActiveTriggers) > 0 {
+			fmt.Fprintf(w, "Warning: Stopping %s, but it can still be activated by:\n", r.Unit)
+			for _, t := range r.ActiveTriggers {
+				fmt.Fprintf(w, "  %s\n", t)
+			}
 		}
 	}
 	if failed {

@@ -150,9 +150,10 @@ func (m *Manager) runJobs(req *api.Request) ([]api.JobResult, error) {
 		idx int
 		ch  chan string
 	}
-	out := make([]api.JobResult, len(req.Units))
+	var out []api.JobResult
 	var ps []pending
 	m.call(func() {
+		out = make([]api.JobResult, len(req.Units))
 		for i, n := range req.Units {
 			n = normalizeName(n)
 			out[i] = api.JobResult{Unit: n, Job: req.Verb}
@@ -186,6 +187,7 @@ func (m *Manager) runJobs(req *api.Request) ([]api.JobResult, error) {
 				}
 				continue
 			}
+			out[i].NeedDaemonReload = m.loader.NeedDaemonReload(u.cfg)
 			ps = append(ps, pending{i, ch})
 		}
 	})
@@ -203,16 +205,37 @@ func (m *Manager) runJobs(req *api.Request) ([]api.JobResult, error) {
 			r = "canceled"
 		}
 		out[p.idx].Result = r
-		if r != "done" && r != "skipped" {
-			name := out[p.idx].Unit
-			m.call(func() {
-				if u := m.units[name]; u != nil {
-					out[p.idx].UnitResult = u.result
-				}
-			})
+		failed := r != "done" && r != "skipped"
+		if !failed && req.Verb != "stop" {
+			continue
 		}
+		name := out[p.idx].Unit
+		m.call(func() {
+			u := m.units[name]
+			if u == nil {
+				return
+			}
+			if failed {
+				out[p.idx].UnitResult = u.result
+			}
+			if req.Verb == "stop" {
+				out[p.idx].ActiveTriggers = m.activeTriggers(u)
+			}
+		})
 	}
 	return out, nil
+}
+
+// activeTriggers are the units that trigger u and are active or reloading, which systemctl
+// names after stopping u (warn_triggering_units).
+func (m *Manager) activeTriggers(u *Unit) []string {
+	var out []string
+	for _, n := range u.cfg.TriggeredBy {
+		if t, ok := m.units[n]; ok && (t.activeState() == Active || t.activeState() == Reloading) {
+			out = append(out, t.Name)
+		}
+	}
+	return out
 }
 
 // jobRefusal says why a job of this verb cannot be enqueued for u, as systemd's bus API
@@ -229,8 +252,13 @@ func jobRefusal(u *Unit, verb string) (code, msg string) {
 	if starts && !u.loaded() {
 		return loadRefusal(u)
 	}
-	if verb == "stop" && u.cfg.LoadState == unit.NotFound && isInactiveOrFailed(u.activeState()) && u.job == nil {
-		return "not-loaded", fmt.Sprintf("Unit %s not loaded.", n)
+	// systemd's bus_unit_method_start_generic: a stop of an inactive unit that did not load
+	// (not found, a bad setting, a load error) is refused.
+	switch u.cfg.LoadState {
+	case unit.NotFound, unit.BadSetting, unit.LoadError:
+		if verb == "stop" && u.activeState() == Inactive && u.job == nil {
+			return "not-loaded", fmt.Sprintf("Unit %s not loaded.", n)
+		}
 	}
 	refused := fmt.Sprintf("Operation refused, unit %s may be requested by dependency only (it is configured to refuse manual start/stop).", n)
 	switch verb {

@@ -40,6 +40,7 @@ func (m *Manager) properties(u *Unit) []api.Property {
 		{"InactiveExitTimestampMonotonic", u.inactiveExit}} {
 		add(ts.name, strconv.FormatInt(monotonicUsec(ts.t), 10))
 	}
+	add("NeedDaemonReload", unit.FormatBool(m.loader.NeedDaemonReload(u.cfg)))
 	add("InvocationID", u.invocationID)
 	add("ConditionResult", unit.FormatBool(u.conditionResult || u.conditionFailed == ""))
 	if u.job != nil {
