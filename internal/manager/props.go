@@ -42,7 +42,7 @@ func (m *Manager) properties(u *Unit) []api.Property {
 	}
 	add("NeedDaemonReload", unit.FormatBool(m.loader.NeedDaemonReload(u.cfg)))
 	add("InvocationID", u.invocationID)
-	add("ConditionResult", unit.FormatBool(u.conditionResult || u.conditionFailed == ""))
+	add("ConditionResult", unit.FormatBool(u.conditionResult)) // "no" until conditions were checked, as systemd
 	if u.job != nil {
 		add("Job", strconv.Itoa(u.job.id)+" "+u.job.typ)
 	}
