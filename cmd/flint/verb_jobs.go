@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/flint-init/flint/client"
@@ -56,6 +57,10 @@ func runJobVerb(g *globals, name string, args []string) int {
 		fmt.Fprintf(os.Stderr, "Too few arguments.\n")
 		return 1
 	}
+	if name == "start" && !quiet && slices.ContainsFunc(units, func(u string) bool { return strings.ContainsAny(u, "*?[") }) {
+		// systemctl 252 (verb_start): a glob matches loaded units only.
+		fmt.Fprintf(os.Stderr, startGlobWarning, progName())
+	}
 	c := client.New(g.control)
 	res, err := c.Jobs(name, units, noBlock)
 	if err != nil {
@@ -73,6 +78,13 @@ func runJobVerb(g *globals, name string, args []string) int {
 	}
 	return reportJobs(os.Stderr, res)
 }
+
+// startGlobWarning is what systemctl start says of a glob among its units.
+const startGlobWarning = `Warning: %s start called with a glob pattern.
+Hint: unit globs expand to loaded units, so start will usually have no effect.
+      Passing --all will also load units which are pulled in by other units.
+      See systemctl(1) for more details.
+`
 
 // reportJobs prints systemctl's messages for refused and failed jobs and returns its exit
 // status: the first refusal's code (5 not found, 4 refused, 3 not applicable, 1 otherwise),

@@ -138,8 +138,8 @@ type reqError struct {
 
 func (e *reqError) Error() string { return e.msg }
 
-// runJobs enqueues one job per unit and (unless no_block) waits for all of them. It answers
-// one JobResult per unit, in order: a unit whose job cannot be enqueued (not found, masked,
+// runJobs enqueues one job per unit (globs expanded as systemctl does, see expandUnits) and
+// (unless no_block) waits for all of them. It answers one JobResult per unit, in order: a unit whose job cannot be enqueued (not found, masked,
 // refused, reload not applicable) gets Error, the others their job's result and, on failure,
 // the unit's Result, from which the client words systemctl's message.
 func (m *Manager) runJobs(req *api.Request) ([]api.JobResult, error) {
@@ -153,9 +153,9 @@ func (m *Manager) runJobs(req *api.Request) ([]api.JobResult, error) {
 	var out []api.JobResult
 	var ps []pending
 	m.call(func() {
-		out = make([]api.JobResult, len(req.Units))
-		for i, n := range req.Units {
-			n = normalizeName(n)
+		names := m.expandUnits(req.Units)
+		out = make([]api.JobResult, len(names))
+		for i, n := range names {
 			out[i] = api.JobResult{Unit: n, Job: req.Verb}
 			u := m.load(n)
 			out[i].Unit = u.Name

@@ -304,6 +304,9 @@ func (m *Manager) finishJob(j *job, result string) {
 	if j.u.job == j {
 		j.u.job = nil
 	}
+	if isInactiveOrFailed(j.u.activeState()) {
+		m.gcPending = true
+	}
 	if result != "done" && result != "canceled" && (j.typ == "start" || j.typ == "restart") {
 		m.consolef("[FAILED] Failed to start %s.", describe(j.u))
 	}

@@ -8,6 +8,70 @@ import (
 	"time"
 )
 
+// TestUnitGlobs: job verbs take globs, which match the loaded units as systemctl 252's do;
+// a stopped instance nothing refers to is unloaded, so a later glob no longer matches it.
+func TestUnitGlobs(t *testing.T) {
+	units := writeUnits(t, map[string]string{
+		"a@.service": unitFile("Service", "ExecStart=/bin/sleep 1000"),
+		"b@.service": unitFile("Service", "ExecStart=/bin/sleep 1000"),
+	})
+	c := on(t, startManager(t, units))
+	if out, code := c.flint("start", "a@x", "a@y.service", "b@x.service"); code != 0 {
+		t.Fatalf("start: exit %d: %s", code, out)
+	}
+	if out, code := c.flint("stop", "a@*.service"); code != 0 || out != "" {
+		t.Fatalf("stop 'a@*.service': exit %d: %q", code, out)
+	}
+	for u, want := range map[string]string{"a@x.service": "inactive", "a@y.service": "inactive", "b@x.service": "active"} {
+		if got := c.prop(u, "ActiveState"); got != want {
+			t.Errorf("%s is %s after stop 'a@*.service', want %s", u, got, want)
+		}
+	}
+	// a@x and a@y are gone from memory: the glob matches nothing.
+	if out, code := c.flint("restart", "a@*"); code != 0 || out != "" {
+		t.Fatalf("restart 'a@*': exit %d: %q", code, out)
+	}
+	if got := c.prop("a@x.service", "ActiveState"); got != "inactive" {
+		t.Errorf("a@x.service is %s after restart of a glob matching no loaded unit", got)
+	}
+	out, code := c.flint("start", "b@[xy].service")
+	if code != 0 || !strings.HasPrefix(out, "Warning: flint start called with a glob pattern.\nHint: unit globs expand to loaded units") {
+		t.Errorf("start with a glob: exit %d: %q", code, out)
+	}
+	if out, code := c.flint("stop", `*@x.service`); code != 0 || out != "" {
+		t.Fatalf("stop '*@x.service': exit %d: %q", code, out)
+	}
+	if got := c.prop("b@x.service", "ActiveState"); got != "inactive" {
+		t.Errorf("b@x.service is %s after stop '*@x.service'", got)
+	}
+}
+
+// TestUnitCollection: as systemd 252, an inactive unit that no loaded unit refers to is
+// unloaded, its runtime state forgotten: a oneshot started again and again by hand never
+// reaches its start limit, unless a unit that stays refers to it.
+func TestUnitCollection(t *testing.T) {
+	once := "StartLimitBurst=1\nStartLimitIntervalSec=60"
+	units := writeUnits(t, map[string]string{
+		"free.service": unitFile("Unit", once, "Service", "Type=oneshot\nExecStart=/bin/true"),
+		"held.service": unitFile("Unit", once, "Service", "Type=oneshot\nExecStart=/bin/true"),
+		"hold.target":  unitFile("Unit", "Before=held.service"),
+	})
+	c := on(t, startManager(t, units))
+	c.start("hold.target")
+	for i := 0; i < 3; i++ {
+		if out, code := c.flint("start", "free.service"); code != 0 {
+			t.Fatalf("start %d of free.service: exit %d: %s", i+1, code, out)
+		}
+	}
+	c.start("held.service")
+	if out, code := c.flint("start", "held.service"); code != 1 || !strings.Contains(out, "start of the service was attempted too often") {
+		t.Errorf("second start of held.service: exit %d: %s", code, out)
+	}
+	if got := c.prop("held.service", "Result"); got != "start-limit-hit" {
+		t.Errorf("held.service Result=%s", got)
+	}
+}
+
 // TestNeedDaemonReload: a drop-in changed on disk shows as NeedDaemonReload=yes until
 // daemon-reload, and the job verbs warn about it as systemctl does; a new drop-in
 // directory is not seen before daemon-reload (systemd's unit path cache).
