@@ -3,8 +3,10 @@ package unit
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
+	"time"
 )
 
 // isDir reports whether p, an entry of a search path directory, is a directory: stat'ed only
@@ -201,4 +203,56 @@ func (l *Loader) reverseWants(u *Unit) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// NeedDaemonReload reports whether the files of u (as this Loader loaded it) changed on disk
+// since, as systemd's unit_need_daemon_reload: the fragment or a drop-in is newer than when
+// it was read or is gone, a masked unit is no longer masked, or the unit's drop-ins are
+// others now. New drop-in directories are seen only once the search path is scanned again
+// (Reload), as systemd finds them through its unit path cache.
+func (l *Loader) NeedDaemonReload(u *Unit) bool {
+	if fileNewer(u.FragmentPath, u.fragmentMtime, u.LoadState == Masked) {
+		return true
+	}
+	var now []string
+	if u.LoadState == Loaded {
+		l.mu.Lock()
+		l.scan()
+		now = l.dropIns(u.Names, ".d", ".conf")
+		l.mu.Unlock()
+	}
+	if !slices.Equal(u.DropInPaths, now) {
+		return true
+	}
+	for _, p := range u.DropInPaths {
+		if fileNewer(p, u.dropInMtime, false) {
+			return true
+		}
+	}
+	return false
+}
+
+// fileNewer is systemd's fragment_mtime_newer: whether p changed since t (a masked p: is no
+// longer a mask). A file that cannot be stat'ed is changed; files under /proc and /sys never.
+func fileNewer(p string, t time.Time, masked bool) bool {
+	if p == "" || strings.HasPrefix(p, "/proc/") || strings.HasPrefix(p, "/sys/") {
+		return false
+	}
+	st, err := os.Stat(p)
+	if err != nil {
+		return true
+	}
+	if masked {
+		return !isMaskFile(p)
+	}
+	return st.ModTime().After(t)
+}
+
+// mtime is p's modification time, the zero time if it cannot be stat'ed.
+func mtime(p string) time.Time {
+	st, err := os.Stat(p)
+	if err != nil {
+		return time.Time{}
+	}
+	return st.ModTime()
 }

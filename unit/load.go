@@ -361,9 +361,15 @@ func (l *Loader) base(name string) *Unit {
 		f, diags := ParseFile(frag, data)
 		u.Diagnostics = append(u.Diagnostics, diags...)
 		files = append(files, f)
+		u.fragmentMtime = mtime(frag)
 	}
 	fatal := firstError(u.Diagnostics)
 	u.DropInPaths = l.dropIns(u.Names, ".d", ".conf")
+	for _, p := range u.DropInPaths {
+		if t := mtime(p); t.After(u.dropInMtime) {
+			u.dropInMtime = t
+		}
+	}
 	if IsTemplate(u.Name) {
 		// systemd refuses to load a template as a unit; its files are still known (cat).
 		u.LoadState = LoadError

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -278,5 +279,86 @@ func TestLoadPartialBeforeFatal(t *testing.T) {
 				t.Errorf("a drop-in after the fatal error was read:\n%s", all)
 			}
 		})
+	}
+}
+
+// NeedDaemonReload is systemd's unit_need_daemon_reload: each change below, made to files
+// loaded at the start, is reported until Reload; a drop-in directory made after the last
+// scan is not (systemd's unit path cache).
+func TestNeedDaemonReload(t *testing.T) {
+	later := time.Now().Add(2 * time.Second)
+	for _, tc := range []struct {
+		name   string
+		change func(dir string) error
+		want   bool
+	}{
+		{"nothing", func(string) error { return nil }, false},
+		{"fragment_touched", func(dir string) error { return os.Chtimes(filepath.Join(dir, "a.service"), later, later) }, true},
+		{"fragment_removed", func(dir string) error { return os.Remove(filepath.Join(dir, "a.service")) }, true},
+		{"dropin_touched", func(dir string) error { return os.Chtimes(filepath.Join(dir, "a.service.d/x.conf"), later, later) }, true},
+		{"dropin_removed", func(dir string) error { return os.Remove(filepath.Join(dir, "a.service.d/x.conf")) }, true},
+		{"dropin_added", func(dir string) error {
+			return os.WriteFile(filepath.Join(dir, "a.service.d/y.conf"), []byte("[Unit]\n"), 0o644)
+		}, true},
+		{"dropin_not_conf", func(dir string) error {
+			return os.WriteFile(filepath.Join(dir, "a.service.d/y.txt"), []byte("[Unit]\n"), 0o644)
+		}, false},
+		{"new_dropin_directory", func(dir string) error {
+			if err := os.Mkdir(filepath.Join(dir, "service.d"), 0o755); err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(dir, "service.d/z.conf"), []byte("[Unit]\n"), 0o644)
+		}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.Mkdir(filepath.Join(dir, "a.service.d"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			for name, text := range map[string]string{
+				"a.service":          "[Service]\nExecStart=/bin/true\n",
+				"a.service.d/x.conf": "[Unit]\nDescription=x\n",
+			} {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			l := NewLoader(System, []string{dir})
+			u := l.Load("a.service")
+			if l.NeedDaemonReload(u) {
+				t.Fatal("NeedDaemonReload right after loading")
+			}
+			if err := tc.change(dir); err != nil {
+				t.Fatal(err)
+			}
+			if got := l.NeedDaemonReload(u); got != tc.want {
+				t.Errorf("NeedDaemonReload = %v, want %v", got, tc.want)
+			}
+			l.Reload()
+			if u := l.Load("a.service"); l.NeedDaemonReload(u) {
+				t.Errorf("NeedDaemonReload after Reload")
+			}
+		})
+	}
+}
+
+// A masked unit needs a reload once its file is no longer a mask.
+func TestNeedDaemonReloadMasked(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "m.service")
+	if err := os.Symlink("/dev/null", p); err != nil {
+		t.Fatal(err)
+	}
+	l := NewLoader(System, []string{dir})
+	u := l.Load("m.service")
+	if u.LoadState != Masked || l.NeedDaemonReload(u) {
+		t.Fatalf("masked unit: %s, NeedDaemonReload %v", u.LoadState, l.NeedDaemonReload(u))
+	}
+	os.Remove(p)
+	if err := os.WriteFile(p, []byte("[Service]\nExecStart=/bin/true\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if !l.NeedDaemonReload(u) {
+		t.Error("unmasked unit: NeedDaemonReload no")
 	}
 }

@@ -43,6 +43,10 @@ type Unit struct {
 	DropInPaths  []string
 	Diagnostics  []Diagnostic // everything found while loading, warnings included
 
+	// fragmentMtime and dropInMtime are the modification times of the fragment and of the
+	// newest drop-in when the unit was loaded (see Loader.NeedDaemonReload).
+	fragmentMtime, dropInMtime time.Time
+
 	// Triggers and TriggeredBy are the implicit socket->service activation links the Loader
 	// adds (systemd's Triggers=/TriggeredBy= properties).
 	Triggers, TriggeredBy []string

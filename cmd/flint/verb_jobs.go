@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/flint-init/flint/client"
@@ -38,6 +39,7 @@ the unit, 4 if it was refused, 5 if the unit does not exist.
 // jobArgs are a job verb's options and units.
 type jobArgs struct {
 	noBlock bool
+	quiet   bool
 	mode    string // "" for replace
 	units   []string
 }
@@ -50,7 +52,9 @@ func parseJobArgs(name string, args []string) (ja jobArgs, exit int) {
 		switch {
 		case a == "--no-block":
 			ja.noBlock = true
-		case a == "-q", a == "--quiet", a == "--no-ask-password", a == "--no-pager", a == "--system":
+		case a == "-q", a == "--quiet":
+			ja.quiet = true
+		case a == "--no-ask-password", a == "--no-pager", a == "--system":
 		case a == "--fail":
 			ja.mode = "fail"
 		case a == "--irreversible":
@@ -120,6 +124,10 @@ func runIsolate(g *globals, args []string) int {
 }
 
 func queueJobs(g *globals, name string, ja jobArgs) int {
+	if name == "start" && !ja.quiet && slices.ContainsFunc(ja.units, func(u string) bool { return strings.ContainsAny(u, "*?[") }) {
+		// systemctl 252 (verb_start): a glob matches loaded units only.
+		fmt.Fprintf(os.Stderr, startGlobWarning, progName())
+	}
 	c := client.New(g.control)
 	res, err := c.JobsMode(name, ja.units, ja.noBlock, ja.mode)
 	if err != nil {
@@ -129,16 +137,34 @@ func queueJobs(g *globals, name string, ja jobArgs) int {
 		}
 		return reportClientError(err)
 	}
+	if ja.quiet {
+		// systemctl -q does not name the triggering units of a stopped one.
+		for i := range res {
+			res[i].ActiveTriggers = nil
+		}
+	}
 	return reportJobs(os.Stderr, res)
 }
 
+// startGlobWarning is what systemctl start says of a glob among its units.
+const startGlobWarning = `Warning: %s start called with a glob pattern.
+Hint: unit globs expand to loaded units, so start will usually have no effect.
+      Passing --all will also load units which are pulled in by other units.
+      See systemctl(1) for more details.
+`
+
 // reportJobs prints systemctl's messages for refused and failed jobs and returns its exit
 // status: the first refusal's code (5 not found, 4 refused, 3 not applicable, 1 otherwise),
-// overridden by 1 when a job failed.
+// overridden by 1 when a job failed. As systemctl 252's verb_start, the refusals and the
+// warnings about unit files changed on disk come in the order of the units, then the failed
+// jobs, then the warnings about stopped units that their sockets can start again.
 func reportJobs(w io.Writer, res []client.JobResult) int {
 	code := 0
 	failed := false
 	for _, r := range res {
+		if r.NeedDaemonReload {
+			fmt.Fprintf(w, "Warning: The unit file, source configuration file or drop-ins of %s changed on disk. Run '%s daemon-reload' to reload units.\n", r.Unit, progName())
+		}
 		if r.Error != "" {
 			fmt.Fprintf(w, "Failed to %s %s: %s\n", r.Job, r.Unit, r.Error)
 			// systemctl adds this line to every error but a missing or masked unit and a job
@@ -152,11 +178,20 @@ func reportJobs(w io.Writer, res []client.JobResult) int {
 					code = 1
 				}
 			}
-			continue
 		}
-		if msg := jobFailureMessage(r); msg != "" {
+	}
+	for _, r := range res {
+		if msg := jobFailureMessage(r); r.Error == "" && msg != "" {
 			fmt.Fprintln(w, msg)
 			failed = true
+		}
+	}
+	for _, r := range res {
+		if len(r.ActiveTriggers) > 0 {
+			fmt.Fprintf(w, "Warning: Stopping %s, but it can still be activated by:\n", r.Unit)
+			for _, t := range r.ActiveTriggers {
+				fmt.Fprintf(w, "  %s\n", t)
+			}
 		}
 	}
 	if failed {

@@ -74,6 +74,38 @@ func TestReportJobsExitCodes(t *testing.T) {
 	}
 }
 
+// The order of systemctl 252's verb_start: refusals and the unit-file-changed warnings unit
+// by unit, then the failed jobs, then the sockets that can start a stopped unit again.
+func TestReportJobsOutput(t *testing.T) {
+	changed := "Warning: The unit file, source configuration file or drop-ins of %s changed on disk. Run 'flint daemon-reload' to reload units.\n"
+	for _, tc := range []struct {
+		name string
+		res  []client.JobResult
+		want string
+	}{
+		{"changed", []client.JobResult{{Unit: "a.service", Result: "done", NeedDaemonReload: true}},
+			strings.ReplaceAll(changed, "%s", "a.service")},
+		{"triggers", []client.JobResult{{Unit: "a.service", Job: "stop", Result: "done", ActiveTriggers: []string{"a.socket", "b.socket"}}},
+			"Warning: Stopping a.service, but it can still be activated by:\n  a.socket\n  b.socket\n"},
+		{"order", []client.JobResult{
+			{Unit: "a.service", Job: "stop", Result: "done", ActiveTriggers: []string{"a.socket"}},
+			{Unit: "b.service", Job: "stop", Result: "canceled", NeedDaemonReload: true},
+			{Unit: "c.service", Job: "stop", Error: "Unit c.service not loaded.", ErrorCode: "not-loaded"},
+		}, strings.ReplaceAll(changed, "%s", "b.service") +
+			"Failed to stop c.service: Unit c.service not loaded.\n" +
+			"Job for b.service canceled.\n" +
+			"Warning: Stopping a.service, but it can still be activated by:\n  a.socket\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b strings.Builder
+			reportJobs(&b, tc.res)
+			if b.String() != tc.want {
+				t.Errorf("got  %q\nwant %q", b.String(), tc.want)
+			}
+		})
+	}
+}
+
 func TestWriteDepTree(t *testing.T) {
 	nodes := []client.DepNode{
 		{Unit: "default.target", Active: "active"},

@@ -67,6 +67,12 @@ type JobResult struct {
 	// not-found, not-loaded, masked, bad-setting, refused, not-applicable, invalid-name.
 	Error     string `json:"error,omitempty"`
 	ErrorCode string `json:"error_code,omitempty"`
+	// NeedDaemonReload: the unit's files changed on disk since it was loaded, which
+	// systemctl warns about when it enqueues the job.
+	NeedDaemonReload bool `json:"need_daemon_reload,omitempty"`
+	// ActiveTriggers are, after a stop job, the units that trigger the unit (its sockets)
+	// and are still active: systemctl warns that they can start it again.
+	ActiveTriggers []string `json:"active_triggers,omitempty"`
 }
 
 // Property is a systemd-named property with its systemctl-formatted value.

@@ -11,6 +11,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -24,14 +25,27 @@ import (
 //
 // A unit's text is the body of its [Unit] section and what follows: the test puts
 // "[Unit]\nDefaultDependencies=no\n" before it. maskedUnit instead makes the file a symlink
-// to /dev/null. In the text, @STATE@ is replaced by a directory of the side's own; a unit
-// that appends a line to @STATE@/%n at each start (see counted) has its number of starts
-// compared as the pseudo-property Starts.
+// to /dev/null. A name with a '/' is a drop-in ("a.service.d/x.conf", "service.d/x.conf"),
+// written as it is into its directory. In the text, @STATE@ is replaced by a directory of the
+// side's own and @PORT@ by a TCP port of its own; a unit that appends a line to @STATE@/%n at
+// each start (see counted) has its number of starts compared as the pseudo-property Starts.
 type jobScenario struct {
 	name  string
 	units map[string]string
-	steps []string // verb, options (-x) and units, as given to systemctl / flint; or "sleep DURATION" or "connect PATH"
-	show  []string // units compared besides those of units (a unit that does not exist)
+	// steps are a verb, options (-x) and units, as given to systemctl / flint; or "sleep
+	// DURATION", "connect PATH", "client PATH", "write NAME" or "remove NAME" (see
+	// runJobScenario).
+	steps []string
+	show  []string // units compared besides those of units (an instance, a unit that does not exist)
+	props []string // properties compared besides the run's
+	// files are paths under @STATE@ compared after every step (see stateFile).
+	files []string
+	// edits are the unit files that the step "write NAME" writes, by NAME (a suffix "#..."
+	// tells several versions apart); written as those of units are.
+	edits map[string]string
+	// masks are regular expressions whose matches in messages, properties and files are
+	// replaced by "#" on both sides (a pid).
+	masks []string
 }
 
 const (
@@ -213,8 +227,9 @@ var jobScenarios = []jobScenario{
 // JobDifference is a known difference of TestJobsDifferential: after step Step (1-based) of
 // Scenario, Property of Unit is Systemd in systemd 252 and Flint in flint. Property "exit"
 // (Unit empty) is the exit status of the step's command, "message" its output (flint's names
-// for its own commands turned into systemctl's and journalctl's, see flintWords). In the
-// known lists, Systemd and Flint are path.Match patterns.
+// for its own commands turned into systemctl's and journalctl's, see flintWords), "connect"
+// the outcome of a connect or client step; Property "file" of Unit "@STATE@/NAME" is that
+// file (jobScenario.files). In the known lists, Systemd and Flint are path.Match patterns.
 type JobDifference struct {
 	Scenario string
 	Step     int
@@ -265,17 +280,16 @@ type jobSide interface {
 type systemdSide struct{ s *Systemd }
 
 func (d systemdSide) run(ctx context.Context, args ...string) (int, string) {
-	out, err := d.s.Systemctl(ctx, args...)
+	// Standard output, then standard error (warnings too when systemctl succeeds), as flint's.
+	out, stderr, err := d.s.SystemctlOutput(ctx, args...)
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
-		// Systemctl's error is "systemctl ARGS: EXIT: STDERR".
-		prefix := fmt.Sprintf("systemctl %s: %v: ", strings.Join(args, " "), ee)
-		return ee.ExitCode(), string(out) + strings.TrimPrefix(err.Error(), prefix)
+		return ee.ExitCode(), string(out) + strings.TrimSpace(string(stderr))
 	}
 	if err != nil {
 		return -1, err.Error()
 	}
-	return 0, string(out)
+	return 0, string(out) + string(stderr)
 }
 
 func (d systemdSide) show(ctx context.Context, units, props []string) ([]map[string]string, error) {
@@ -385,34 +399,126 @@ func settle(ctx context.Context, sides ...jobSide) error {
 	return nil
 }
 
-// unitNameRE matches the unit names in a scenario's unit texts.
-var unitNameRE = regexp.MustCompile(`\b[A-Za-z0-9_-]+\.(service|target|socket)\b`)
+// unitNameRE matches the unit names in a scenario's unit texts: plain names, templates and
+// instances (a@x.service, a@%i.service, a@foo\x2dbar.service).
+var unitNameRE = regexp.MustCompile(`\b[A-Za-z0-9_-]+(@[A-Za-z0-9_:.%\\-]*)?\.(service|target|socket)\b`)
+
+// typeDropIns are the drop-in directories of a whole unit type, which keep their name.
+var typeDropIns = map[string]bool{"service.d": true, "socket.d": true, "target.d": true}
 
 // writeJobUnits writes the scenario's units into dir/units, each name (file names and names
-// in the texts) prefixed with prefix, with @STATE@ = dir/state, and returns the unit
-// directory and the state directory.
-func writeJobUnits(dir, prefix string, sc jobScenario) (string, string, error) {
+// in the texts) prefixed with prefix, with @STATE@ = dir/state and @PORT@ = port, and returns
+// the unit directory, the state directory and the replacer of those two.
+func writeJobUnits(dir, prefix string, port int, sc jobScenario) (string, string, *strings.Replacer, error) {
 	units, state := filepath.Join(dir, "units"), filepath.Join(dir, "state")
+	vars := strings.NewReplacer("@STATE@", state, "@PORT@", fmt.Sprint(port))
 	for _, d := range []string{units, state} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
-			return "", "", err
+			return "", "", nil, err
 		}
 	}
 	for name, body := range sc.units {
-		p := filepath.Join(units, prefix+name)
-		if body == maskedUnit {
-			if err := os.Symlink("/dev/null", p); err != nil {
-				return "", "", err
-			}
-			continue
-		}
-		body = unitNameRE.ReplaceAllString(body, prefix+"$0")
-		text := "[Unit]\nDefaultDependencies=no\n" + strings.ReplaceAll(body, "@STATE@", state) + "\n"
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			return "", "", err
+		if err := writeUnit(units, prefix, vars, name, body); err != nil {
+			return "", "", nil, err
 		}
 	}
-	return units, state, nil
+	return units, state, vars, nil
+}
+
+// freePort returns a TCP port of 127.0.0.1 that nothing listens on.
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// usesPort reports whether a scenario's units listen on @PORT@.
+func usesPort(sc jobScenario) bool {
+	for _, m := range []map[string]string{sc.units, sc.edits} {
+		for _, body := range m {
+			if strings.Contains(body, "@PORT@") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// unitPath is where the unit or drop-in name of a scenario is written under units.
+func unitPath(units, prefix, name string) string {
+	if dir, file, ok := strings.Cut(name, "/"); ok {
+		if !typeDropIns[dir] {
+			dir = prefix + dir
+		}
+		return filepath.Join(units, dir, file)
+	}
+	return filepath.Join(units, prefix+name)
+}
+
+// writeUnit writes one unit or drop-in of a scenario (see jobScenario).
+func writeUnit(units, prefix string, vars *strings.Replacer, name, body string) error {
+	p := unitPath(units, prefix, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	os.Remove(p)
+	if body == maskedUnit {
+		return os.Symlink("/dev/null", p)
+	}
+	text := vars.Replace(unitNameRE.ReplaceAllString(body, prefix+"$0")) + "\n"
+	if !strings.Contains(name, "/") {
+		text = "[Unit]\nDefaultDependencies=no\n" + text
+	}
+	return os.WriteFile(p, []byte(text), 0o644)
+}
+
+// stateFile is the pseudo-property "file" of @STATE@/name: "absent", the content of a
+// regular file, or the type and permissions of anything else ("socket 600", "dir 755").
+func stateFile(state, name string) string {
+	p := filepath.Join(state, name)
+	fi, err := os.Lstat(p)
+	if err != nil {
+		return "absent"
+	}
+	perm := fmt.Sprintf("%o", fi.Mode().Perm())
+	switch {
+	case fi.Mode().IsRegular():
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err.Error()
+		}
+		return string(data)
+	case fi.IsDir():
+		return "dir " + perm
+	case fi.Mode()&os.ModeSocket != 0:
+		return "socket " + perm
+	case fi.Mode()&os.ModeNamedPipe != 0:
+		return "fifo " + perm
+	case fi.Mode()&os.ModeSymlink != 0:
+		target, _ := os.Readlink(p)
+		return "symlink " + target
+	}
+	return "other " + perm
+}
+
+// clientScript connects to the Unix stream socket $ARGV[0] and closes the connection.
+const clientScript = `use IO::Socket::UNIX; IO::Socket::UNIX->new(Type => SOCK_STREAM(), Peer => $ARGV[0]) or die "$!\n"; print "connected\n"`
+
+// client runs clientScript on path, inside systemd's pid and mount namespaces when s is not
+// nil, so that the manager sees the client's pid; it returns "connected" or the error.
+func client(ctx context.Context, s *Systemd, path string) string {
+	args := []string{"perl", "-e", clientScript, path}
+	if s != nil {
+		args = append([]string{"nsenter", "-t", fmt.Sprint(s.Pid), "-p", "-m", "--"}, args...)
+	}
+	out, err := exec.CommandContext(ctx, args[0], args[1:]...).CombinedOutput()
+	if err != nil && len(out) == 0 {
+		return err.Error()
+	}
+	return strings.TrimSpace(string(out))
 }
 
 // starts counts the lines of state/UNIT.
@@ -508,11 +614,6 @@ func (r diffRun) prefix(idx int) string {
 	return fmt.Sprintf("%s%d-%d-", r.tag, os.Getpid(), idx)
 }
 
-// compared are r.props and Starts.
-func (r diffRun) compared() []string {
-	return append(r.props[:len(r.props):len(r.props)], "Starts")
-}
-
 // runDifferential runs scenarios on systemd 252 and on a `flint run` manager, a fresh one of
 // each per scenario, and compares each command's exit status and message and, once no job is
 // left on either side, r's properties and the number of starts (Starts) of every unit of the
@@ -597,29 +698,29 @@ func runDifferential(t *testing.T, scenarios []jobScenario, r diffRun) {
 func runJobScenario(t *testing.T, ctx context.Context, bin string, idx int, sc jobScenario, r diffRun) []JobDifference {
 	prefix := r.prefix(idx)
 	sysDir, flintDir := t.TempDir(), t.TempDir()
-	sysUnits, sysState, err := writeJobUnits(sysDir, prefix, sc)
+	// The two sides share the network: each gets its own @PORT@.
+	sysPort, flintPort := freePort(t), freePort(t)
+	sysUnits, sysState, sysVars, err := writeJobUnits(sysDir, prefix, sysPort, sc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	flintUnits, flintState, err := writeJobUnits(flintDir, prefix, sc)
+	flintUnits, flintState, flintVars, err := writeJobUnits(flintDir, prefix, flintPort, sc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var names []string
-	for n := range sc.units {
-		// A template (x@.service) is not a unit that show can name.
-		if !strings.Contains(n, "@.") {
-			names = append(names, n)
-		}
-	}
-	sort.Strings(names)
-	names = append(names, sc.show...)
+	names, templates := shownUnits(sc)
 	real := make([]string, len(names))
 	for i, n := range names {
 		real[i] = prefix + n
 	}
+	// systemd puts the instances of template PREFIXa@.service into the slice
+	// system-PREFIXa.slice ('-' escaped), which removeCgroups empties and removes.
+	cgroups := real
+	for _, tmpl := range templates {
+		cgroups = append(cgroups, "system-"+strings.ReplaceAll(prefix+tmpl, "-", `\x2d`)+".slice")
+	}
 	// Runs after systemd has been stopped (cleanups run last first).
-	t.Cleanup(func() { removeCgroups(real) })
+	t.Cleanup(func() { removeCgroups(cgroups) })
 	s := bootOrSkip(t, ctx, sysDir, sysUnits)
 	sys, fl := systemdSide{s}, startFlint(t, bin, flintUnits)
 	defer func() {
@@ -630,6 +731,27 @@ func runJobScenario(t *testing.T, ctx context.Context, bin string, idx int, sc j
 	if err := settle(ctx, sys, fl); err != nil {
 		t.Fatal(err)
 	}
+	var masks []*regexp.Regexp
+	for _, m := range sc.masks {
+		masks = append(masks, regexp.MustCompile(m))
+	}
+	// normalizers turn a side's paths into @STATE@ and @UNITS@ (and its port into @PORT@)
+	// and drop the prefix (also as %P, %J and %f show it unescaped).
+	normalizer := func(state, units string, port int) func(string) string {
+		pairs := []string{state, "@STATE@", units, "@UNITS@", prefix, "", strings.ReplaceAll(prefix, "-", "/"), ""}
+		if usesPort(sc) {
+			pairs = append(pairs, fmt.Sprint(port), "@PORT@")
+		}
+		rep := strings.NewReplacer(pairs...)
+		return func(v string) string {
+			v = rep.Replace(v)
+			for _, m := range masks {
+				v = m.ReplaceAllString(v, "#")
+			}
+			return v
+		}
+	}
+	sysNorm, flintNorm := normalizer(sysState, sysUnits, sysPort), normalizer(flintState, flintUnits, flintPort)
 
 	var diffs []JobDifference
 	statusLogged := map[string]bool{}
@@ -641,7 +763,7 @@ func runJobScenario(t *testing.T, ctx context.Context, bin string, idx int, sc j
 		diffs = append(diffs, d)
 		if _, ok := r.lookup(d); !ok {
 			t.Errorf("step %d (%s): %s %s: systemd %q, flint %q", step, sc.steps[step-1], unit, prop, sv, fv)
-			if unit != "" && !statusLogged[unit] {
+			if unit != "" && !strings.HasPrefix(unit, "@") && !statusLogged[unit] {
 				statusLogged[unit] = true
 				_, sst := sys.run(ctx, "status", "--full", "--lines=20", prefix+unit)
 				_, fst := fl.run(ctx, "status", "-n", "20", prefix+unit)
@@ -649,46 +771,82 @@ func runJobScenario(t *testing.T, ctx context.Context, bin string, idx int, sc j
 			}
 		}
 	}
-	compared := r.compared()
+	props := append(r.props[:len(r.props):len(r.props)], sc.props...)
+	compared := append(props, "Starts")
 	look := func(step int) ([]map[string]string, []map[string]string) {
-		sProps, err := sys.show(ctx, real, r.props)
+		sProps, err := sys.show(ctx, real, props)
 		if err != nil {
 			t.Fatalf("step %d: %v (systemd log %s)", step, err, s.LogPath)
 		}
-		fProps, err := fl.show(ctx, real, r.props)
+		fProps, err := fl.show(ctx, real, props)
 		if err != nil {
 			t.Fatalf("step %d: %v", step, err)
 		}
 		for j, n := range real {
+			for _, p := range props {
+				sProps[j][p], fProps[j][p] = sysNorm(sProps[j][p]), flintNorm(fProps[j][p])
+			}
 			sProps[j]["Starts"], fProps[j]["Starts"] = starts(sysState, n), starts(flintState, n)
 		}
 		return sProps, fProps
 	}
 	for i, step := range sc.steps {
 		args := strings.Fields(step)
-		if args[0] == "sleep" {
+		switch args[0] {
+		case "sleep":
 			// A pause, run on neither side: "sleep DURATION" (time.ParseDuration).
 			d, err := time.ParseDuration(args[1])
 			if err != nil {
 				t.Fatalf("step %d %s: %v", i+1, step, err)
 			}
 			time.Sleep(d)
-		} else if args[0] == "connect" {
-			// A client, run on both sides: "connect PATH" connects to the Unix socket PATH
-			// (@STATE@ is the side's state directory) and closes the connection at once.
+		case "connect", "client":
+			// A client, run on both sides: "connect ADDRESS" connects to the Unix socket
+			// ADDRESS (a path; @STATE@ is the side's state directory) or to the TCP address
+			// ADDRESS (127.0.0.1:@PORT@) and closes the connection at once. "client PATH" does
+			// the same from a process of its own, on systemd's side in its pid namespace, so
+			// that the manager knows the client's pid (an Accept=yes instance's name).
 			var res [2]string
-			for k, st := range []string{sysState, flintState} {
-				p := strings.ReplaceAll(args[1], "@STATE@", st)
+			for k, vars := range []*strings.Replacer{sysVars, flintVars} {
+				norm := []func(string) string{sysNorm, flintNorm}[k]
+				p := vars.Replace(args[1])
+				if args[0] == "client" {
+					var in *Systemd
+					if k == 0 {
+						in = s
+					}
+					res[k] = norm(client(ctx, in, p))
+					continue
+				}
+				network := "unix"
+				if !strings.HasPrefix(p, "/") {
+					network = "tcp"
+				}
 				res[k] = "connected"
-				if c, err := net.Dial("unix", p); err != nil {
-					res[k] = strings.ReplaceAll(err.Error(), st, "@STATE@")
+				if c, err := net.Dial(network, p); err != nil {
+					res[k] = norm(err.Error())
 				} else {
 					c.Close()
 				}
 			}
 			t.Logf("step %d %s: systemd %s; flint %s", i+1, step, res[0], res[1])
 			differ(i+1, "", "connect", res[0], res[1])
-		} else {
+		case "write", "remove":
+			// "write NAME" writes the unit or drop-in sc.edits[NAME] on both sides (NAME up to
+			// a '#'), "remove NAME" removes it.
+			name, _, _ := strings.Cut(args[1], "#")
+			for k, units := range []string{sysUnits, flintUnits} {
+				var err error
+				if args[0] == "write" {
+					err = writeUnit(units, prefix, []*strings.Replacer{sysVars, flintVars}[k], name, sc.edits[args[1]])
+				} else {
+					err = os.Remove(unitPath(units, prefix, name))
+				}
+				if err != nil {
+					t.Fatalf("step %d %s: %v", i+1, step, err)
+				}
+			}
+		default:
 			// Options (-x, --x=y) are passed as they are, the other words are units.
 			for k, a := range args[1:] {
 				if !strings.HasPrefix(a, "-") {
@@ -697,8 +855,8 @@ func runJobScenario(t *testing.T, ctx context.Context, bin string, idx int, sc j
 			}
 			sCode, sOut := sys.run(ctx, args...)
 			fCode, fOut := fl.run(ctx, args...)
-			sOut = strings.TrimSpace(strings.ReplaceAll(sOut, prefix, ""))
-			fOut = strings.TrimSpace(strings.ReplaceAll(flintWords.Replace(fOut), prefix, ""))
+			sOut = strings.TrimSpace(sysNorm(sOut))
+			fOut = strings.TrimSpace(flintNorm(flintWords.Replace(fOut)))
 			t.Logf("step %d %s: systemd exit %d %q; flint exit %d %q", i+1, step, sCode, sOut, fCode, fOut)
 			differ(i+1, "", "exit", fmt.Sprint(sCode), fmt.Sprint(fCode))
 			differ(i+1, "", "message", sOut, fOut)
@@ -707,19 +865,24 @@ func runJobScenario(t *testing.T, ctx context.Context, bin string, idx int, sc j
 		// Type=simple process exiting): while the states differ (or, with r.stable, still
 		// change), settle and look again, for at most r.wait.
 		var sProps, fProps []map[string]string
+		var sFiles, fFiles []string
 		for deadline := time.Now().Add(r.wait); ; {
 			if err := settle(ctx, sys, fl); err != nil {
 				t.Fatalf("step %d %s: %v", i+1, step, err)
 			}
 			sProps, fProps = look(i + 1)
+			sFiles, fFiles = stateFiles(sc.files, sysState, sysNorm), stateFiles(sc.files, flintState, flintNorm)
 			steady := true
 			if r.stable > 0 {
 				time.Sleep(r.stable)
 				sAgain, fAgain := look(i + 1)
 				steady = sameStates(sProps, sAgain, compared) && sameStates(fProps, fAgain, compared)
 				sProps, fProps = sAgain, fAgain
+				sFilesAgain, fFilesAgain := stateFiles(sc.files, sysState, sysNorm), stateFiles(sc.files, flintState, flintNorm)
+				steady = steady && slices.Equal(sFiles, sFilesAgain) && slices.Equal(fFiles, fFilesAgain)
+				sFiles, fFiles = sFilesAgain, fFilesAgain
 			}
-			if steady && sameStates(sProps, fProps, compared) || time.Now().After(deadline) {
+			if steady && sameStates(sProps, fProps, compared) && slices.Equal(sFiles, fFiles) || time.Now().After(deadline) {
 				break
 			}
 			time.Sleep(100 * time.Millisecond)
@@ -730,13 +893,48 @@ func runJobScenario(t *testing.T, ctx context.Context, bin string, idx int, sc j
 			for _, p := range compared {
 				differ(i+1, n, p, sv[p], fv[p])
 			}
-			sLine = append(sLine, stateLine(n, sv, r.props))
-			fLine = append(fLine, stateLine(n, fv, r.props))
+			sLine = append(sLine, stateLine(n, sv, props))
+			fLine = append(fLine, stateLine(n, fv, props))
+		}
+		for j, f := range sc.files {
+			differ(i+1, "@STATE@/"+f, "file", sFiles[j], fFiles[j])
 		}
 		t.Logf("  systemd: %s", strings.Join(sLine, " "))
 		t.Logf("  flint:   %s", strings.Join(fLine, " "))
+		if len(sc.files) > 0 {
+			t.Logf("  systemd files: %q", sFiles)
+			t.Logf("  flint files:   %q", fFiles)
+		}
 	}
 	return diffs
+}
+
+// shownUnits returns the units of a scenario whose properties are compared (those of its
+// files but templates and drop-ins, then its show list), and the prefixes of its templates
+// ("a" for a@.service).
+func shownUnits(sc jobScenario) (names, templates []string) {
+	for n := range sc.units {
+		// A template (x@.service) is not a unit that show can name.
+		if strings.Contains(n, "/") {
+			continue
+		}
+		if tmpl, _, ok := strings.Cut(n, "@."); ok {
+			templates = append(templates, tmpl)
+			continue
+		}
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return append(names, sc.show...), templates
+}
+
+// stateFiles are the files' pseudo-properties (stateFile) on one side, normalized.
+func stateFiles(files []string, state string, norm func(string) string) []string {
+	out := make([]string, len(files))
+	for i, f := range files {
+		out[i] = norm(stateFile(state, f))
+	}
+	return out
 }
 
 func sameStates(a, b []map[string]string, props []string) bool {
@@ -759,6 +957,8 @@ var flintWords = strings.NewReplacer(
 	"\"flint logs\"", "\"journalctl -xe\"",
 	"\"flint reset-failed ", "\"systemctl reset-failed ",
 	"\"flint start ", "\"systemctl start ",
+	"'flint daemon-reload'", "'systemctl daemon-reload'",
+	"Warning: flint start called", "Warning: systemctl start called",
 )
 
 // stateLine is one unit's compared values for the log: unit=active/sub/result[/more]/starts.
@@ -771,7 +971,8 @@ func stateLine(unit string, v map[string]string, props []string) string {
 }
 
 // removeCgroups removes the cgroups systemd made for units (UNIT under system.slice of its
-// root, the test's own cgroup, in each hierarchy), once systemd and its processes are gone.
+// root, the test's own cgroup, in each hierarchy; for a slice also the services in it), once
+// systemd and its processes are gone.
 // The names are the test's own (see runJobScenario); a cgroup still busy is retried for a
 // second, then left.
 func removeCgroups(units []string) {
@@ -791,6 +992,11 @@ func removeCgroups(units []string) {
 			for _, u := range units {
 				d := filepath.Join(h, root, "system.slice", u)
 				if fi, err := os.Stat(d); err == nil && fi.IsDir() {
+					if strings.HasSuffix(u, ".slice") {
+						// The units in a slice go first.
+						children, _ := filepath.Glob(filepath.Join(d, "*.service"))
+						dirs = append(dirs, children...)
+					}
 					dirs = append(dirs, d)
 				}
 			}

@@ -2,7 +2,6 @@ package difftest
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -102,17 +101,14 @@ var serviceScenarios = held([]jobScenario{
 	}, steps: []string{"start r.service", "sleep 1.5s"}},
 })
 
-// held adds to each scenario the unit hold.target, ordered Before= every other unit, and
-// starts it first. systemd 252 unloads an inactive unit that no loaded unit refers to (its
-// garbage collection), and shows it then as never started: ExecMainCode=0, NRestarts=0. The
-// active target's references keep the units loaded, so that their last run is compared.
+// held adds to each scenario the unit hold.target, ordered Before= every unit compared (see
+// shownUnits), and starts it first. systemd 252 unloads an inactive unit that no loaded unit
+// refers to (its garbage collection), and shows it then as never started: ExecMainCode=0,
+// NRestarts=0. The active target's references keep the units loaded, so that their last run
+// is compared.
 func held(scenarios []jobScenario) []jobScenario {
 	for i, sc := range scenarios {
-		var names []string
-		for n := range sc.units {
-			names = append(names, n)
-		}
-		sort.Strings(names)
+		names, _ := shownUnits(sc)
 		units := map[string]string{"hold.target": "Before=" + strings.Join(names, " ")}
 		for n, text := range sc.units {
 			units[n] = text

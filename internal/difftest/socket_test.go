@@ -1,7 +1,6 @@
 package difftest
 
 import (
-	"strings"
 	"testing"
 	"time"
 )
@@ -85,18 +84,5 @@ var socketRun = diffRun{tag: "so", props: socketProps, known: SocketKnownDiffere
 // TestSocketDifferential runs socketScenarios on systemd 252 and on `flint run` as
 // TestJobsDifferential does, and compares the states of the sockets and their services.
 func TestSocketDifferential(t *testing.T) {
-	// systemd makes the slice system-PREFIXa.slice for the instances of the Accept=yes
-	// socket a.socket, which removeCgroups does not know of: remove it, and the instances'
-	// cgroups should they be left, once systemd is gone.
-	var left []string
-	for i, sc := range socketScenarios {
-		if sc.name != "accept-yes" {
-			continue
-		}
-		prefix := socketRun.prefix(i)
-		slice := "system-" + strings.ReplaceAll(prefix+"a", "-", `\x2d`) + ".slice"
-		left = append(left, slice+"/"+prefix+"a@0-unknown.service", slice+"/"+prefix+"a@1-unknown.service", slice)
-	}
-	t.Cleanup(func() { removeCgroups(left) })
 	runDifferential(t, socketScenarios, socketRun)
 }

@@ -188,15 +188,22 @@ func (s *Systemd) Stop() error {
 // Systemctl runs systemctl with args inside the namespaces and returns its standard output.
 // A non-zero exit is an error carrying stderr, except that the output is still returned.
 func (s *Systemd) Systemctl(ctx context.Context, args ...string) ([]byte, error) {
+	out, stderr, err := s.SystemctlOutput(ctx, args...)
+	if err != nil {
+		return out, fmt.Errorf("systemctl %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(string(stderr)))
+	}
+	return out, nil
+}
+
+// SystemctlOutput runs systemctl with args inside the namespaces and returns its standard
+// output and its standard error, also when it exits 0 (a warning).
+func (s *Systemd) SystemctlOutput(ctx context.Context, args ...string) ([]byte, []byte, error) {
 	full := append([]string{"-t", strconv.Itoa(s.Pid), "-m", "-p", "-u", "systemctl", "--no-pager"}, args...)
 	cmd := exec.CommandContext(ctx, "nsenter", full...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
-	if err != nil {
-		return out, fmt.Errorf("systemctl %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
-	}
-	return out, nil
+	return out, stderr.Bytes(), err
 }
 
 // Property is one Name=Value line of `systemctl show`.

@@ -138,8 +138,8 @@ type reqError struct {
 
 func (e *reqError) Error() string { return e.msg }
 
-// runJobs enqueues one job per unit and (unless no_block) waits for all of them. It answers
-// one JobResult per unit, in order: a unit whose job cannot be enqueued (not found, masked,
+// runJobs enqueues one job per unit (globs expanded as systemctl does, see expandUnits) and
+// (unless no_block) waits for all of them. It answers one JobResult per unit, in order: a unit whose job cannot be enqueued (not found, masked,
 // refused, reload not applicable) gets Error, the others their job's result and, on failure,
 // the unit's Result, from which the client words systemctl's message.
 func (m *Manager) runJobs(req *api.Request) ([]api.JobResult, error) {
@@ -154,11 +154,12 @@ func (m *Manager) runJobs(req *api.Request) ([]api.JobResult, error) {
 	if mode == "" {
 		mode = "replace"
 	}
-	out := make([]api.JobResult, len(req.Units))
+	var out []api.JobResult
 	var ps []pending
 	m.call(func() {
-		for i, n := range req.Units {
-			n = normalizeName(n)
+		names := m.expandUnits(req.Units)
+		out = make([]api.JobResult, len(names))
+		for i, n := range names {
 			out[i] = api.JobResult{Unit: n, Job: req.Verb}
 			u := m.load(n)
 			out[i].Unit = u.Name
@@ -194,6 +195,7 @@ func (m *Manager) runJobs(req *api.Request) ([]api.JobResult, error) {
 				}
 				continue
 			}
+			out[i].NeedDaemonReload = m.loader.NeedDaemonReload(u.cfg)
 			ps = append(ps, pending{i, ch})
 		}
 	})
@@ -211,16 +213,37 @@ func (m *Manager) runJobs(req *api.Request) ([]api.JobResult, error) {
 			r = "canceled"
 		}
 		out[p.idx].Result = r
-		if r != "done" && r != "skipped" {
-			name := out[p.idx].Unit
-			m.call(func() {
-				if u := m.units[name]; u != nil {
-					out[p.idx].UnitResult = u.result
-				}
-			})
+		failed := r != "done" && r != "skipped"
+		if !failed && req.Verb != "stop" {
+			continue
 		}
+		name := out[p.idx].Unit
+		m.call(func() {
+			u := m.units[name]
+			if u == nil {
+				return
+			}
+			if failed {
+				out[p.idx].UnitResult = u.result
+			}
+			if req.Verb == "stop" {
+				out[p.idx].ActiveTriggers = m.activeTriggers(u)
+			}
+		})
 	}
 	return out, nil
+}
+
+// activeTriggers are the units that trigger u and are active or reloading, which systemctl
+// names after stopping u (warn_triggering_units).
+func (m *Manager) activeTriggers(u *Unit) []string {
+	var out []string
+	for _, n := range u.cfg.TriggeredBy {
+		if t, ok := m.units[n]; ok && (t.activeState() == Active || t.activeState() == Reloading) {
+			out = append(out, t.Name)
+		}
+	}
+	return out
 }
 
 // jobRefusal says why a job of this verb cannot be enqueued for u, as systemd's bus API
@@ -237,8 +260,13 @@ func jobRefusal(u *Unit, verb string) (code, msg string) {
 	if starts && !u.loaded() {
 		return loadRefusal(u)
 	}
-	if verb == "stop" && u.cfg.LoadState == unit.NotFound && isInactiveOrFailed(u.activeState()) && u.job == nil {
-		return "not-loaded", fmt.Sprintf("Unit %s not loaded.", n)
+	// systemd's bus_unit_method_start_generic: a stop of an inactive unit that did not load
+	// (not found, a bad setting, a load error) is refused.
+	switch u.cfg.LoadState {
+	case unit.NotFound, unit.BadSetting, unit.LoadError:
+		if verb == "stop" && u.activeState() == Inactive && u.job == nil {
+			return "not-loaded", fmt.Sprintf("Unit %s not loaded.", n)
+		}
 	}
 	refused := fmt.Sprintf("Operation refused, unit %s may be requested by dependency only (it is configured to refuse manual start/stop).", n)
 	switch verb {

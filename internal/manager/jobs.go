@@ -361,6 +361,9 @@ func (m *Manager) dropJob(j *job, result string) bool {
 	if j.u.job == j {
 		j.u.job = nil
 	}
+	if isInactiveOrFailed(j.u.activeState()) {
+		m.gcPending = true
+	}
 	if result != "done" && result != "canceled" && (j.typ == "start" || j.typ == "restart") {
 		m.consolef("[FAILED] Failed to start %s.", describe(j.u))
 	}

@@ -69,6 +69,7 @@ type Manager struct {
 
 	dispatching     bool // dispatch is running (finishJob then only marks dispatchPending)
 	dispatchPending bool
+	gcPending       bool // a unit was loaded, changed state or lost its job: collectGarbage
 	releaseMemory   bool // return the loading garbage to the OS once no job is left (boot, reload)
 	shuttingDown    bool
 	exitCode        int
@@ -261,6 +262,9 @@ func (m *Manager) Run(ctx context.Context) error {
 		}
 		if m.dispatchPending {
 			m.dispatch()
+		}
+		if m.gcPending {
+			m.collectGarbage()
 		}
 	}
 }

@@ -40,8 +40,9 @@ func (m *Manager) properties(u *Unit) []api.Property {
 		{"InactiveExitTimestampMonotonic", u.inactiveExit}} {
 		add(ts.name, strconv.FormatInt(monotonicUsec(ts.t), 10))
 	}
+	add("NeedDaemonReload", unit.FormatBool(m.loader.NeedDaemonReload(u.cfg)))
 	add("InvocationID", u.invocationID)
-	add("ConditionResult", unit.FormatBool(u.conditionResult || u.conditionFailed == ""))
+	add("ConditionResult", unit.FormatBool(u.conditionResult)) // "no" until conditions were checked, as systemd
 	if u.job != nil {
 		add("Job", strconv.Itoa(u.job.id)+" "+u.job.typ)
 	}

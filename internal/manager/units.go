@@ -86,6 +86,7 @@ func (m *Manager) register(name string, cfg *unit.Unit) *Unit {
 		}
 	}
 	m.order = append(m.order, u)
+	m.gcPending = true
 	m.indexOrdering(u)
 	if cfg.Unit.StopWhenUnneeded {
 		m.unneeded = append(m.unneeded, u)
@@ -126,6 +127,9 @@ func (m *Manager) setState(u *Unit, sub string) {
 	now := time.Now()
 	u.stateChange = now
 	nu := u.activeState()
+	if isInactiveOrFailed(nu) {
+		m.gcPending = true // u, and the units only it refers to, may go
+	}
 	if old == nu {
 		m.unitStateChanged(u, old, nu)
 		return

@@ -68,8 +68,11 @@ func TestListVerbs(t *testing.T) {
 			webPath, strings.Repeat(" ", len(webPath)-6), "", strings.Repeat(" ", len(webPath)-15))},
 		{"list_dependencies", []string{"list-dependencies", "dep.service"}, 0,
 			"dep.service\n× ├─fail.service\n● └─sysinit.target\n●   ├─local-fs.target\n●   └─swap.target\n"},
+		// dep.service, inactive (its start job failed) and referred to by no loaded unit, is
+		// unloaded, so nothing requires fail.service any more (systemd 252 prints the same,
+		// TestTemplateDifferential's collected).
 		{"list_dependencies_reverse", []string{"list-dependencies", "--reverse", "fail.service"}, 0,
-			"fail.service\n○ └─dep.service\n"},
+			"fail.service\n"},
 		{"is_active", []string{"is-active", "ok", "fail", "nope"}, 0, "active\nfailed\ninactive\n"},
 		{"is_active_none", []string{"is-active", "plain", "nope"}, 3, "inactive\ninactive\n"},
 		{"is_active_quiet", []string{"is-active", "-q", "ok"}, 0, ""},
