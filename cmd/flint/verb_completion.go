@@ -27,7 +27,7 @@ Print a completion script for the shell. Load it with:
 // verbOptions are the options each verb takes (for completion).
 var verbOptions = map[string][]string{
 	"start": {"--no-block"}, "stop": {"--no-block"}, "restart": {"--no-block"}, "reload": {"--no-block"},
-	"try-restart": {"--no-block"}, "reload-or-restart": {"--no-block"},
+	"try-restart": {"--no-block"}, "reload-or-restart": {"--no-block"}, "try-reload-or-restart": {"--no-block"},
 	"status":            {"--lines=", "--output=json", "--full"},
 	"show":              {"--property=", "--value", "--all", "--output=json"},
 	"list-units":        {"--all", "--type=", "--state=", "--no-legend", "--plain", "--output=json"},
@@ -47,16 +47,19 @@ var verbOptions = map[string][]string{
 }
 
 // unitVerbs take unit names as arguments.
-var unitVerbs = []string{"start", "stop", "restart", "reload", "try-restart", "reload-or-restart",
+var unitVerbs = []string{"start", "stop", "restart", "reload", "try-restart", "reload-or-restart", "try-reload-or-restart",
 	"status", "show", "is-active", "is-failed", "is-enabled", "list-dependencies", "enable",
 	"disable", "mask", "unmask", "cat", "kill", "reset-failed", "logs"}
 
 var globalOptions = []string{"--control=", "--units=", "--user", "--system", "--output=", "--no-pager", "--help"}
 
+// sortedVerbs are the verbs' names, sorted, without the hidden (legacy) ones.
 func sortedVerbs() []string {
 	names := make([]string, 0, len(verbs))
-	for n := range verbs {
-		names = append(names, n)
+	for n, v := range verbs {
+		if !v.hidden {
+			names = append(names, n)
+		}
 	}
 	sort.Strings(names)
 	return names
