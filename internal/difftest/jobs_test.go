@@ -30,7 +30,11 @@ import (
 type jobScenario struct {
 	name  string
 	units map[string]string
-	steps []string // verb, options (-x) and units, as given to systemctl / flint; or "sleep DURATION" or "connect PATH"
+	// Each step is a verb, options (-x) and units, as given to systemctl / flint; or "sleep
+	// DURATION" or "connect PATH". A verb step prefixed with "nowait " is compared (exit
+	// status and message) but not followed by the wait for both sides to settle nor by the
+	// comparison of the units: the next step runs while its jobs may still run.
+	steps []string
 	show  []string // units compared besides those of units (a unit that does not exist)
 }
 
@@ -459,6 +463,12 @@ type diffRun struct {
 	// at most wait. When stable is not zero, each side must moreover show the same values
 	// twice, stable apart (a unit that restarts by itself changes without a job).
 	wait, stable time.Duration
+	// counts are pseudo-properties compared besides Starts: each counts the lines of the file
+	// @STATE@/UNIT+SUFFIX (the map's value), as Starts counts those of @STATE@/UNIT.
+	counts map[string]string
+	// timeout bounds the whole test (every scenario, which run two at a time on two CPUs);
+	// 150 s when zero.
+	timeout time.Duration
 }
 
 var jobRun = diffRun{tag: "jd", props: jobProps, known: JobKnownDifferences, openBugs: JobOpenBugs,
@@ -480,9 +490,19 @@ func (r diffRun) prefix(idx int) string {
 	return fmt.Sprintf("%s%d-%d-", r.tag, os.Getpid(), idx)
 }
 
-// compared are r.props and Starts.
+// compared are r.props, Starts and r.counts' names (sorted).
 func (r diffRun) compared() []string {
-	return append(r.props[:len(r.props):len(r.props)], "Starts")
+	return append(append(r.props[:len(r.props):len(r.props)], "Starts"), r.countNames()...)
+}
+
+// countNames are the names of r.counts, sorted.
+func (r diffRun) countNames() []string {
+	names := make([]string, 0, len(r.counts))
+	for n := range r.counts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // runDifferential runs scenarios on systemd 252 and on a `flint run` manager, a fresh one of
@@ -493,7 +513,11 @@ func runDifferential(t *testing.T, scenarios []jobScenario, r diffRun) {
 	if testing.Short() && os.Getenv("CI") == "" {
 		t.Skip("boots systemd")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+	timeout := r.timeout
+	if timeout == 0 {
+		timeout = 150 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	begin := time.Now()
 
@@ -633,11 +657,18 @@ func runJobScenario(t *testing.T, ctx context.Context, bin string, idx int, sc j
 		}
 		for j, n := range real {
 			sProps[j]["Starts"], fProps[j]["Starts"] = starts(sysState, n), starts(flintState, n)
+			for c, suffix := range r.counts {
+				sProps[j][c], fProps[j][c] = starts(sysState, n+suffix), starts(flintState, n+suffix)
+			}
 		}
 		return sProps, fProps
 	}
 	for i, step := range sc.steps {
 		args := strings.Fields(step)
+		nowait := args[0] == "nowait"
+		if nowait {
+			args = args[1:]
+		}
 		if args[0] == "sleep" {
 			// A pause, run on neither side: "sleep DURATION" (time.ParseDuration).
 			d, err := time.ParseDuration(args[1])
@@ -674,6 +705,9 @@ func runJobScenario(t *testing.T, ctx context.Context, bin string, idx int, sc j
 			t.Logf("step %d %s: systemd exit %d %q; flint exit %d %q", i+1, step, sCode, sOut, fCode, fOut)
 			differ(i+1, "", "exit", fmt.Sprint(sCode), fmt.Sprint(fCode))
 			differ(i+1, "", "message", sOut, fOut)
+			if nowait {
+				continue
+			}
 		}
 		// Compare once both sides have settled. A unit can still change without a job (a
 		// Type=simple process exiting): while the states differ (or, with r.stable, still
@@ -702,8 +736,8 @@ func runJobScenario(t *testing.T, ctx context.Context, bin string, idx int, sc j
 			for _, p := range compared {
 				differ(i+1, n, p, sv[p], fv[p])
 			}
-			sLine = append(sLine, stateLine(n, sv, r.props))
-			fLine = append(fLine, stateLine(n, fv, r.props))
+			sLine = append(sLine, stateLine(n, sv, r.props, r.countNames()))
+			fLine = append(fLine, stateLine(n, fv, r.props, r.countNames()))
 		}
 		t.Logf("  systemd: %s", strings.Join(sLine, " "))
 		t.Logf("  flint:   %s", strings.Join(fLine, " "))
@@ -733,13 +767,14 @@ var flintWords = strings.NewReplacer(
 	"\"flint start ", "\"systemctl start ",
 )
 
-// stateLine is one unit's compared values for the log: unit=active/sub/result[/more]/starts.
-func stateLine(unit string, v map[string]string, props []string) string {
-	vals := make([]string, 0, len(props)+1)
-	for _, p := range props {
+// stateLine is one unit's compared values for the log:
+// unit=active/sub/result[/more]/starts[/counts].
+func stateLine(unit string, v map[string]string, props, counts []string) string {
+	vals := make([]string, 0, len(props)+1+len(counts))
+	for _, p := range append(append(props[:len(props):len(props)], "Starts"), counts...) {
 		vals = append(vals, v[p])
 	}
-	return unit + "=" + strings.Join(append(vals, v["Starts"]), "/")
+	return unit + "=" + strings.Join(vals, "/")
 }
 
 // removeCgroups removes the cgroups systemd made for units (UNIT under system.slice of its
