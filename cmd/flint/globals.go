@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/flint-init/flint/unit"
@@ -111,12 +110,7 @@ func (g *globals) scope() unit.Scope {
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: flint [--control PATH] [--units DIR]... [--user] VERB [ARGS...]")
 	fmt.Fprintln(w, "\nverbs:")
-	names := make([]string, 0, len(verbs))
-	for n := range verbs {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range sortedVerbs() {
 		fmt.Fprintf(w, "  %-20s %s\n", n, verbs[n].summary)
 	}
 }

@@ -17,6 +17,8 @@ type verb struct {
 	// rawArgs: the arguments after the verb are the verb's own (a command line to run);
 	// global options are not looked for among them.
 	rawArgs bool
+	// hidden: a legacy name, left out of the usage and of completion.
+	hidden bool
 }
 
 var verbs = map[string]*verb{}

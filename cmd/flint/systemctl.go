@@ -31,7 +31,8 @@ var systemctlValueOptions = map[string]bool{
 // systemctlIgnorable are verbs skipped (exit 0) when no manager runs.
 var systemctlIgnorable = map[string]bool{
 	"start": true, "stop": true, "restart": true, "reload": true, "try-restart": true,
-	"reload-or-restart": true, "daemon-reload": true, "reset-failed": true, "kill": true,
+	"reload-or-restart": true, "try-reload-or-restart": true, "daemon-reload": true, "reset-failed": true, "kill": true,
+	"condstop": true, "condrestart": true, "force-reload": true, "condreload": true, "reload-or-try-restart": true,
 	"isolate": true,
 }
 

@@ -27,7 +27,8 @@ Print a completion script for the shell. Load it with:
 // verbOptions are the options each verb takes (for completion).
 var verbOptions = map[string][]string{
 	"start": jobOptions, "stop": jobOptions, "restart": jobOptions, "reload": jobOptions,
-	"try-restart": jobOptions, "reload-or-restart": jobOptions, "isolate": {"--no-block"},
+	"try-restart": jobOptions, "reload-or-restart": jobOptions, "try-reload-or-restart": jobOptions,
+	"isolate":           {"--no-block"},
 	"status":            {"--lines=", "--output=json", "--full"},
 	"show":              {"--property=", "--value", "--all", "--output=json"},
 	"list-units":        {"--all", "--type=", "--state=", "--no-legend", "--plain", "--output=json"},
@@ -50,16 +51,19 @@ var verbOptions = map[string][]string{
 var jobOptions = []string{"--no-block", "--job-mode=", "--fail", "--irreversible", "--ignore-dependencies"}
 
 // unitVerbs take unit names as arguments.
-var unitVerbs = []string{"start", "stop", "restart", "reload", "try-restart", "reload-or-restart", "isolate",
+var unitVerbs = []string{"start", "stop", "restart", "reload", "try-restart", "reload-or-restart", "try-reload-or-restart", "isolate",
 	"status", "show", "is-active", "is-failed", "is-enabled", "list-dependencies", "enable",
 	"disable", "mask", "unmask", "cat", "kill", "reset-failed", "logs"}
 
 var globalOptions = []string{"--control=", "--units=", "--user", "--system", "--output=", "--no-pager", "--help"}
 
+// sortedVerbs are the verbs' names, sorted, without the hidden (legacy) ones.
 func sortedVerbs() []string {
 	names := make([]string, 0, len(verbs))
-	for n := range verbs {
-		names = append(names, n)
+	for n, v := range verbs {
+		if !v.hidden {
+			names = append(names, n)
+		}
 	}
 	sort.Strings(names)
 	return names

@@ -19,12 +19,30 @@ func init() {
 		{"reload", "reload units (ExecReload=)"},
 		{"try-restart", "restart units that are running"},
 		{"reload-or-restart", "reload units if they support it, else restart them"},
+		{"try-reload-or-restart", "reload units that are running if they support it, else restart them"},
 	} {
 		name := v.name
 		register(&verb{name: name, summary: v.summary, run: func(g *globals, args []string) int { return runJobVerb(g, name, args) }})
 	}
 	register(&verb{name: "isolate", summary: "start a unit (default suffix .target) and stop all others", run: runIsolate})
+	for alias, v := range legacyJobVerbs {
+		name := alias
+		register(&verb{name: name, summary: "same as " + v, hidden: true, run: func(g *globals, args []string) int { return runJobVerb(g, name, args) }})
+	}
 }
+
+// legacyJobVerbs are systemctl 252's legacy names of job verbs, and the verb each is.
+var legacyJobVerbs = map[string]string{
+	"condstop":              "stop",
+	"condrestart":           "try-restart",
+	"force-reload":          "try-reload-or-restart",
+	"condreload":            "try-reload-or-restart",
+	"reload-or-try-restart": "try-reload-or-restart",
+}
+
+// jobWords are the job types systemctl 252 names in "Failed to JOB UNIT: ..." where they are
+// not the verb itself (systemctl's unit_actions table).
+var jobWords = map[string]string{"try-reload-or-restart": "reload-or-try-restart"}
 
 const jobUsage = `usage: %[1]s %[2]s [--no-block] [--job-mode=MODE] UNIT...
 
@@ -128,8 +146,13 @@ func queueJobs(g *globals, name string, ja jobArgs) int {
 		// systemctl 252 (verb_start): a glob matches loaded units only.
 		fmt.Fprintf(os.Stderr, startGlobWarning, progName())
 	}
+	verbName := name
+	if v, ok := legacyJobVerbs[name]; ok {
+		verbName = v
+	}
 	c := client.New(g.control)
-	res, err := c.JobsMode(name, ja.units, ja.noBlock, ja.mode)
+	res, err := c.JobsMode(verbName, ja.units, ja.noBlock, ja.mode)
+	res = asSystemctl(verbName, res)
 	if err != nil {
 		if g.systemctl && errors.Is(err, client.ErrNoManager) {
 			fmt.Fprintf(os.Stderr, "No flint manager is running, ignoring command '%s'.\n", name)
@@ -152,6 +175,22 @@ Hint: unit globs expand to loaded units, so start will usually have no effect.
       Passing --all will also load units which are pulled in by other units.
       See systemctl(1) for more details.
 `
+
+// asSystemctl words the results of verb's jobs as systemctl 252 reports them: with its job
+// type in "Failed to JOB UNIT" (jobWords), and without the errors of try-restart and
+// try-reload-or-restart on masked units, which it ignores (systemd-stable 252's backport of
+// "systemctl: suppress error for try-* if unit is masked": the unit is not running).
+func asSystemctl(verb string, res []client.JobResult) []client.JobResult {
+	if w, ok := jobWords[verb]; ok {
+		for i := range res {
+			res[i].Job = w
+		}
+	}
+	if verb == "try-restart" || verb == "try-reload-or-restart" {
+		res = slices.DeleteFunc(res, func(r client.JobResult) bool { return r.ErrorCode == "masked" })
+	}
+	return res
+}
 
 // reportJobs prints systemctl's messages for refused and failed jobs and returns its exit
 // status: the first refusal's code (5 not found, 4 refused, 3 not applicable, 1 otherwise),

@@ -106,6 +106,30 @@ func TestReportJobsOutput(t *testing.T) {
 	}
 }
 
+// TestAsSystemctl: the try-* verbs ignore masked units; try-reload-or-restart's failures name
+// the job as systemctl's "reload-or-try-restart".
+func TestAsSystemctl(t *testing.T) {
+	masked := client.JobResult{Job: "try-restart", Unit: "m.service", Error: "Unit m.service is masked.", ErrorCode: "masked"}
+	missing := client.JobResult{Job: "try-restart", Unit: "n.service", Error: "Unit n.service not found.", ErrorCode: "not-found"}
+	var b strings.Builder
+	if code := reportJobs(&b, asSystemctl("try-restart", []client.JobResult{masked, missing})); code != 5 ||
+		b.String() != "Failed to try-restart n.service: Unit n.service not found.\n" {
+		t.Errorf("try-restart: exit %d, output %q", code, b.String())
+	}
+	b.Reset()
+	masked.Job = "restart"
+	if code := reportJobs(&b, asSystemctl("restart", []client.JobResult{masked})); code != 1 ||
+		b.String() != "Failed to restart m.service: Unit m.service is masked.\n" {
+		t.Errorf("restart: exit %d, output %q", code, b.String())
+	}
+	b.Reset()
+	missing.Job = "try-reload-or-restart"
+	if code := reportJobs(&b, asSystemctl("try-reload-or-restart", []client.JobResult{missing})); code != 5 ||
+		b.String() != "Failed to reload-or-try-restart n.service: Unit n.service not found.\n" {
+		t.Errorf("try-reload-or-restart: exit %d, output %q", code, b.String())
+	}
+}
+
 func TestWriteDepTree(t *testing.T) {
 	nodes := []client.DepNode{
 		{Unit: "default.target", Active: "active"},

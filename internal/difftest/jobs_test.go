@@ -34,7 +34,9 @@ type jobScenario struct {
 	units map[string]string
 	// steps are a verb, options (-x) and units, as given to systemctl / flint; or "sleep
 	// DURATION", "connect PATH", "client PATH", "write NAME" or "remove NAME" (see
-	// runJobScenario).
+	// runJobScenario). A verb step prefixed with "nowait " is compared (exit status and
+	// message) but not followed by the wait for both sides to settle nor by the comparison of
+	// the units: the next step runs while its jobs may still run.
 	steps []string
 	show  []string // units compared besides those of units (an instance, a unit that does not exist)
 	props []string // properties compared besides the run's
@@ -593,6 +595,12 @@ type diffRun struct {
 	// at most wait. When stable is not zero, each side must moreover show the same values
 	// twice, stable apart (a unit that restarts by itself changes without a job).
 	wait, stable time.Duration
+	// counts are pseudo-properties compared besides Starts: each counts the lines of the file
+	// @STATE@/UNIT+SUFFIX (the map's value), as Starts counts those of @STATE@/UNIT.
+	counts map[string]string
+	// timeout bounds the whole test (every scenario, which run two at a time on two CPUs);
+	// 150 s when zero.
+	timeout time.Duration
 }
 
 var jobRun = diffRun{tag: "jd", props: jobProps, known: JobKnownDifferences, openBugs: JobOpenBugs,
@@ -614,6 +622,16 @@ func (r diffRun) prefix(idx int) string {
 	return fmt.Sprintf("%s%d-%d-", r.tag, os.Getpid(), idx)
 }
 
+// countNames are the names of r.counts, sorted.
+func (r diffRun) countNames() []string {
+	names := make([]string, 0, len(r.counts))
+	for n := range r.counts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
 // runDifferential runs scenarios on systemd 252 and on a `flint run` manager, a fresh one of
 // each per scenario, and compares each command's exit status and message and, once no job is
 // left on either side, r's properties and the number of starts (Starts) of every unit of the
@@ -622,7 +640,11 @@ func runDifferential(t *testing.T, scenarios []jobScenario, r diffRun) {
 	if testing.Short() && os.Getenv("CI") == "" {
 		t.Skip("boots systemd")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+	timeout := r.timeout
+	if timeout == 0 {
+		timeout = 150 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	begin := time.Now()
 
@@ -772,7 +794,7 @@ func runJobScenario(t *testing.T, ctx context.Context, bin string, idx int, sc j
 		}
 	}
 	props := append(r.props[:len(r.props):len(r.props)], sc.props...)
-	compared := append(props, "Starts")
+	compared := append(append(props, "Starts"), r.countNames()...)
 	look := func(step int) ([]map[string]string, []map[string]string) {
 		sProps, err := sys.show(ctx, real, props)
 		if err != nil {
@@ -787,11 +809,18 @@ func runJobScenario(t *testing.T, ctx context.Context, bin string, idx int, sc j
 				sProps[j][p], fProps[j][p] = sysNorm(sProps[j][p]), flintNorm(fProps[j][p])
 			}
 			sProps[j]["Starts"], fProps[j]["Starts"] = starts(sysState, n), starts(flintState, n)
+			for c, suffix := range r.counts {
+				sProps[j][c], fProps[j][c] = starts(sysState, n+suffix), starts(flintState, n+suffix)
+			}
 		}
 		return sProps, fProps
 	}
 	for i, step := range sc.steps {
 		args := strings.Fields(step)
+		nowait := args[0] == "nowait"
+		if nowait {
+			args = args[1:]
+		}
 		switch args[0] {
 		case "sleep":
 			// A pause, run on neither side: "sleep DURATION" (time.ParseDuration).
@@ -860,6 +889,9 @@ func runJobScenario(t *testing.T, ctx context.Context, bin string, idx int, sc j
 			t.Logf("step %d %s: systemd exit %d %q; flint exit %d %q", i+1, step, sCode, sOut, fCode, fOut)
 			differ(i+1, "", "exit", fmt.Sprint(sCode), fmt.Sprint(fCode))
 			differ(i+1, "", "message", sOut, fOut)
+			if nowait {
+				continue
+			}
 		}
 		// Compare once both sides have settled. A unit can still change without a job (a
 		// Type=simple process exiting): while the states differ (or, with r.stable, still
@@ -893,8 +925,8 @@ func runJobScenario(t *testing.T, ctx context.Context, bin string, idx int, sc j
 			for _, p := range compared {
 				differ(i+1, n, p, sv[p], fv[p])
 			}
-			sLine = append(sLine, stateLine(n, sv, props))
-			fLine = append(fLine, stateLine(n, fv, props))
+			sLine = append(sLine, stateLine(n, sv, props, r.countNames()))
+			fLine = append(fLine, stateLine(n, fv, props, r.countNames()))
 		}
 		for j, f := range sc.files {
 			differ(i+1, "@STATE@/"+f, "file", sFiles[j], fFiles[j])
@@ -961,13 +993,14 @@ var flintWords = strings.NewReplacer(
 	"Warning: flint start called", "Warning: systemctl start called",
 )
 
-// stateLine is one unit's compared values for the log: unit=active/sub/result[/more]/starts.
-func stateLine(unit string, v map[string]string, props []string) string {
-	vals := make([]string, 0, len(props)+1)
-	for _, p := range props {
+// stateLine is one unit's compared values for the log:
+// unit=active/sub/result[/more]/starts[/counts].
+func stateLine(unit string, v map[string]string, props, counts []string) string {
+	vals := make([]string, 0, len(props)+1+len(counts))
+	for _, p := range append(append(props[:len(props):len(props)], "Starts"), counts...) {
 		vals = append(vals, v[p])
 	}
-	return unit + "=" + strings.Join(append(vals, v["Starts"]), "/")
+	return unit + "=" + strings.Join(vals, "/")
 }
 
 // removeCgroups removes the cgroups systemd made for units (UNIT under system.slice of its

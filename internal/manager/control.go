@@ -45,7 +45,7 @@ func (m *Manager) handleRequest(req *api.Request, uid int, send func(*api.Respon
 		m.call(func() { ov = m.overview() })
 		ov.PID, ov.StartMonotonicUsec = syscall.Getpid(), monotonicUsec(m.bootTime)
 		reply(ov, nil)
-	case "start", "stop", "restart", "reload", "try-restart", "reload-or-restart":
+	case "start", "stop", "restart", "reload", "try-restart", "reload-or-restart", "try-reload-or-restart":
 		res, err := m.runJobs(req)
 		reply(res, err)
 	case "status", "show":
@@ -167,7 +167,7 @@ func (m *Manager) runJobs(req *api.Request) ([]api.JobResult, error) {
 				out[i].Error, out[i].ErrorCode = fmt.Sprintf("Job mode %s invalid", mode), "invalid-args"
 				continue
 			}
-			if code, msg := jobRefusal(u, req.Verb); code != "" {
+			if code, msg := m.jobRefusal(u, req.Verb); code != "" {
 				out[i].Error, out[i].ErrorCode = msg, code
 				continue
 			}
@@ -248,7 +248,7 @@ func (m *Manager) activeTriggers(u *Unit) []string {
 
 // jobRefusal says why a job of this verb cannot be enqueued for u, as systemd's bus API
 // refuses it (the client prints "Failed to VERB UNIT: MSG"); "" if it can.
-func jobRefusal(u *Unit, verb string) (code, msg string) {
+func (m *Manager) jobRefusal(u *Unit, verb string) (code, msg string) {
 	n := u.Name
 	if unit.IsTemplate(n) {
 		return "invalid-name", fmt.Sprintf("Unit name %s is missing the instance name.", n)
@@ -268,24 +268,52 @@ func jobRefusal(u *Unit, verb string) (code, msg string) {
 			return "not-loaded", fmt.Sprintf("Unit %s not loaded.", n)
 		}
 	}
+	// As systemd's bus_unit_queue_job, on the job the verb comes to for u: a reload is never
+	// refused, a reload-or-restart only when it starts the unit.
 	refused := fmt.Sprintf("Operation refused, unit %s may be requested by dependency only (it is configured to refuse manual start/stop).", n)
-	switch verb {
-	case "start", "restart", "try-restart", "reload-or-restart":
-		if u.cfg.Unit.RefuseManualStart {
+	c := &u.cfg.Unit
+	switch m.jobType(u, verb) {
+	case "start":
+		if c.RefuseManualStart {
 			return "refused", refused
 		}
 	case "stop":
-		if u.cfg.Unit.RefuseManualStop {
+		if c.RefuseManualStop {
 			return "refused", refused
 		}
-	}
-	if (verb == "restart" || verb == "try-restart") && u.cfg.Unit.RefuseManualStop {
-		return "refused", refused
-	}
-	if verb == "reload" && !canReload(u) {
-		return "not-applicable", fmt.Sprintf("Job type reload is not applicable for unit %s.", n)
+	case "restart", "try-restart":
+		if c.RefuseManualStart || c.RefuseManualStop {
+			return "refused", refused
+		}
+	case "reload":
+		if !m.canReload(u) {
+			return "not-applicable", fmt.Sprintf("Job type reload is not applicable for unit %s.", n)
+		}
 	}
 	return "", ""
+}
+
+// jobType is the job a verb enqueues for u: reload-or-restart and try-reload-or-restart
+// reload a unit that can reload (systemd's BUS_UNIT_QUEUE_RELOAD_IF_POSSIBLE; reload-or-restart
+// then starts it if it is not active, as JOB_RELOAD_OR_START collapses), and restart (or
+// try-restart) one that cannot. The other verbs are their job.
+func (m *Manager) jobType(u *Unit, verb string) string {
+	switch verb {
+	case "reload-or-restart":
+		if !m.canReload(u) {
+			return "restart"
+		}
+		if isActiveOrReloading(u.activeState()) {
+			return "reload"
+		}
+		return "start"
+	case "try-reload-or-restart":
+		if m.canReload(u) {
+			return "try-reload"
+		}
+		return "try-restart"
+	}
+	return verb
 }
 
 // loadRefusal is why a unit that did not load cannot be started, directly or as a
@@ -300,12 +328,34 @@ func loadRefusal(u *Unit) (code, msg string) {
 	return "not-found", fmt.Sprintf("Unit %s not found.", u.Name)
 }
 
-// canReload: only services with ExecReload= (or Type=notify-reload) can reload.
-func canReload(u *Unit) bool {
-	if u.cfg.Service == nil {
-		return false
+// canReload is systemd's unit_can_reload(): a service reloads with ExecReload= (or
+// Type=notify-reload); another unit when it propagates reloads to others
+// (PropagatesReloadTo=, or another unit's ReloadPropagatedFrom= naming it).
+func (m *Manager) canReload(u *Unit) bool {
+	if u.cfg.Type == unit.TypeService {
+		return u.cfg.Service != nil && (len(u.cfg.Service.ExecReload) > 0 || u.cfg.Service.Type == unit.NotifyReload)
 	}
-	return len(u.cfg.Service.ExecReload) > 0 || u.cfg.Service.Type == unit.NotifyReload
+	return len(m.reloadPropagatesTo(u)) > 0
+}
+
+// reloadPropagatesTo are the units a reload of u propagates to: its PropagatesReloadTo= and
+// the units whose ReloadPropagatedFrom= names it.
+func (m *Manager) reloadPropagatesTo(u *Unit) []*Unit {
+	var out []*Unit
+	seen := map[*Unit]bool{u: true}
+	for _, n := range u.cfg.Unit.PropagatesReloadTo {
+		if d := m.load(n); !seen[d] {
+			seen[d] = true
+			out = append(out, d)
+		}
+	}
+	for _, o := range m.order {
+		if !seen[o] && contains(o.cfg.Unit.ReloadPropagatedFrom, u.Name) {
+			seen[o] = true
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // normalizeName adds ".service" to a name without a unit suffix, as systemctl does.

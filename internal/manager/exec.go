@@ -179,8 +179,11 @@ func (m *Manager) serviceEnv(u *Unit, ec *unit.ExecContext, cr *creds, p *execPa
 	env.set("SYSTEMD_EXEC_PID", "") // placeholder removed below: not knowable before fork
 	env.unset("SYSTEMD_EXEC_PID")
 	if u.svc != nil && u.cfg.Service != nil {
-		na := u.cfg.Service.NotifyAccess
-		if na != "" && na != "none" || u.cfg.Service.Type == unit.Notify || u.cfg.Service.Type == unit.NotifyReload {
+		// As systemd's service_exec_needs_notify_socket(): the main process may notify unless
+		// NotifyAccess=none (main is the default of Type=notify and of WatchdogSec=), control
+		// processes with NotifyAccess=exec or all.
+		na := notifyAccess(u)
+		if p.control && (na == "exec" || na == "all") || !p.control && na != "none" {
 			env.set("NOTIFY_SOCKET", m.notify.Addr())
 		}
 		if wd := u.cfg.Service.WatchdogSec; wd > 0 && !p.control {
@@ -636,6 +639,9 @@ func (m *Manager) spawnCommand(u *Unit, cmd unit.ExecCommand, ec *unit.ExecConte
 			cfg.ExtraFiles = p.listenFiles
 			cfg.SetListenPID = true
 		}
+		// WATCHDOG_PID= goes with WATCHDOG_USEC= (systemd's EXEC_SET_WATCHDOG), so that
+		// sd_watchdog_enabled() in the main process says yes.
+		cfg.SetWatchdogPID = u.svc != nil && u.cfg.Service != nil && u.cfg.Service.WatchdogSec > 0
 	}
 	if cr != nil && !cmd.Flags.FullPrivilege && !cmd.Flags.NoSetuid && !cmd.Flags.AmbientOnly {
 		cfg.Credential = &syscall.Credential{Uid: cr.uid, Gid: cr.gid, Groups: cr.groups}

@@ -16,6 +16,10 @@ type job struct {
 	created      time.Time
 	irreversible bool
 	ignoreOrder  bool // --job-mode=ignore-dependencies: runs regardless of After=/Before=
+	// again: a reload was requested while this reload job ran; it runs once more when the
+	// current reload is over (systemd's job_install re-runs a running job that a reload
+	// merged into).
+	again bool
 }
 
 // jobCallback receives a job's result: done, failed, canceled, timeout, dependency, skipped,
@@ -63,11 +67,19 @@ func (m *Manager) enqueueErr(typ string, u *Unit, mode string, cb jobCallback) e
 		}
 		typ = "restart"
 	case "reload-or-restart":
-		if u.svc != nil && (len(u.cfg.Service.ExecReload) > 0 || u.cfg.Service.Type == "notify-reload") && isActiveOrReloading(u.activeState()) {
-			typ = "reload"
-		} else {
-			typ = "restart"
+		typ = m.jobType(u, typ)
+	case "try-reload-or-restart", "try-reload":
+		if typ = m.jobType(u, typ); typ == "try-restart" {
+			return m.enqueueErr(typ, u, mode, cb)
 		}
+		if !isActiveOrReloading(u.activeState()) {
+			// systemd collapses the job to a no-op.
+			if cb != nil {
+				cb("done")
+			}
+			return nil
+		}
+		typ = "reload"
 	}
 	if (typ == "start" || typ == "restart" || typ == "reload") && !u.loaded() {
 		if cb != nil {
@@ -104,6 +116,12 @@ func (m *Manager) installJob(typ string, u *Unit, mode string) *job {
 		if merged, ok := mergeJobTypes(j.typ, typ, u); ok {
 			if merged != j.typ && !j.running {
 				j.typ = merged
+			}
+			if j.running && j.typ == "reload" && (typ == "reload" || typ == "try-reload" || typ == "start") {
+				// As systemd's job_install: a reload (or a start, not a subset of a reload)
+				// merged into a running reload job makes it run again, so that the unit
+				// reloads after the request.
+				j.again = true
 			}
 			return j
 		}
@@ -266,11 +284,19 @@ func (m *Manager) runJob(j *job) {
 		}
 		m.unitStop(u)
 	case "reload":
-		if !isActiveOrReloading(u.activeState()) {
-			m.finishJob(j, "failed")
+		switch u.activeState() {
+		case Reloading:
+			// Reloading already (RELOADING=1): as systemd's unit_reload() (-EAGAIN), the job
+			// waits, and reloads once that reload is over (jobCheck).
+			j.again = true
+			return
+		case Active:
+			m.unitReload(u)
+		default:
+			// systemd's unit_reload(): -ENOEXEC, "not active, cannot reload".
+			m.finishJob(j, "invalid")
 			return
 		}
-		m.unitReload(u)
 	}
 	if u.job == j {
 		m.jobCheck(u)
@@ -311,10 +337,21 @@ func (m *Manager) jobCheck(u *Unit) {
 			m.jobCheck(u)
 		}
 	case "reload":
-		if st == Active {
-			m.finishJob(j, "done")
-		} else if isInactiveOrFailed(st) {
+		// As systemd's unit_process_job(): a reload job is over when the unit is active again
+		// (failed if the reload failed, see svcReload) or when it went down (failed only if
+		// the unit failed); deactivating is not the end yet.
+		switch {
+		case st == Active && j.again:
+			j.again = false
+			m.unitReload(u)
+		case st == Active && u.svc != nil && u.svc.reloadResult != "success":
 			m.finishJob(j, "failed")
+		case st == Active:
+			m.finishJob(j, "done")
+		case st == Failed:
+			m.finishJob(j, "failed")
+		case st == Inactive:
+			m.finishJob(j, "done")
 		}
 	}
 }

@@ -83,14 +83,6 @@ func (m *Manager) handleNotify(msg *notify.Message) {
 	}
 	s := u.svc
 	cfg := u.cfg.Service
-	if v, ok := msg.Get("STATUS"); ok {
-		s.statusText = v
-	}
-	if v, ok := msg.Get("ERRNO"); ok {
-		if n, err := strconv.Atoi(v); err == nil {
-			s.errno = n
-		}
-	}
 	if v, ok := msg.Get("MAINPID"); ok {
 		if pid, err := strconv.Atoi(v); err != nil || pid <= 0 {
 			m.logUnit(u, "Failed to parse MAINPID=%s field in notification message, ignoring.", v)
@@ -103,6 +95,48 @@ func (m *Manager) handleNotify(msg *notify.Message) {
 					m.adoptMain(u, pid)
 				}
 			}
+		}
+	}
+	// READY=1, RELOADING=1, STOPPING=1: the last of them in the message counts, as in
+	// systemd's service_notify_message(), which applies them after MAINPID= and before the
+	// rest. Each is remembered (notifyState) for when a start or reload is over.
+states:
+	for i := len(msg.Fields) - 1; i >= 0; i-- {
+		if msg.Fields[i].Value != "1" {
+			continue
+		}
+		switch msg.Fields[i].Key {
+		case "READY":
+			s.notifyReady = true
+			s.notifyState = "ready"
+			if u.sub == "start" && (cfg.Type == unit.Notify || cfg.Type == unit.NotifyReload) {
+				m.svcStartPost(u)
+			}
+			// READY=1 ends a reload, but only once ExecReload= has ended (svcReload).
+			if u.sub == "reload" && s.controlPID == 0 {
+				m.svcEnterRunning(u)
+			}
+			break states
+		case "RELOADING":
+			s.notifyState = "reloading"
+			if u.sub == "running" {
+				m.svcEnterReloadByNotify(u)
+			}
+			break states
+		case "STOPPING":
+			s.notifyState = "stopping"
+			if u.sub == "running" {
+				m.svcEnterStopByNotify(u)
+			}
+			break states
+		}
+	}
+	if v, ok := msg.Get("STATUS"); ok {
+		s.statusText = v
+	}
+	if v, ok := msg.Get("ERRNO"); ok {
+		if n, err := strconv.Atoi(v); err == nil {
+			s.errno = n
 		}
 	}
 	if v, ok := msg.Get("EXTEND_TIMEOUT_USEC"); ok {
@@ -151,32 +185,6 @@ func (m *Manager) handleNotify(msg *notify.Message) {
 			kept = append(kept, sf)
 		}
 		s.fdstore = kept
-	}
-	if v, ok := msg.Get("STOPPING"); ok && v == "1" {
-		if u.sub == "running" || u.sub == "reload" {
-			m.setState(u, "stop-sigterm")
-			m.armTimer(u, cfg.TimeoutStopSec, "stop-sigterm")
-		}
-	}
-	if v, ok := msg.Get("RELOADING"); ok && v == "1" {
-		if u.sub == "running" {
-			m.setState(u, "reload")
-		}
-	}
-	if v, ok := msg.Get("READY"); ok && v == "1" {
-		s.notifyReady = true
-		switch u.sub {
-		case "start":
-			if cfg.Type == unit.Notify || cfg.Type == unit.NotifyReload {
-				m.svcStartPost(u)
-			}
-		case "reload":
-			m.disarmTimer(u)
-			m.setState(u, "running")
-			if u.job != nil && u.job.typ == "reload" {
-				m.finishJob(u.job, "done")
-			}
-		}
 	}
 	if u.job != nil {
 		m.jobCheck(u)

@@ -61,6 +61,9 @@ func (m *Manager) runControlEx(u *Unit, cmds []unit.ExecCommand, phase string, w
 			m.runControlEx(u, rest, phase, withMain, next)
 			return
 		}
+		if u.svc != nil {
+			u.svc.controlResult = "resources"
+		}
 		next(false)
 		return
 	}
@@ -87,13 +90,21 @@ func (m *Manager) runControlEx(u *Unit, cmds []unit.ExecCommand, phase string, w
 		if timer != nil {
 			timer.Stop()
 		}
-		m.setControlPID(u, 0)
+		// A control process the unit has let go of (a reload that timed out) is no longer
+		// its control process: its exit continues nothing.
+		current := m.controlPIDOf(u) == pid
+		if current {
+			m.setControlPID(u, 0)
+		}
 		ok := ws.Exited() && ws.ExitStatus() == 0
 		if !ok {
 			code, st := waitCode(ws)
 			m.logUnit(u, "Control process exited, code=%s, status=%s", code, statusString(code, st))
+			if u.svc != nil && current && !cmd.Flags.IgnoreFailure {
+				u.svc.controlResult = failureResult(ws)
+			}
 		}
-		if u.sub != phase {
+		if u.sub != phase || !current {
 			// The unit moved on (a stop or a timeout) while this command ran: its
 			// continuation is void; let the new state see that the process is gone.
 			if u.svc != nil {
@@ -119,6 +130,17 @@ func (m *Manager) runControlEx(u *Unit, cmds []unit.ExecCommand, phase string, w
 		}
 		m.runControlEx(u, rest, phase, withMain, next)
 	}, sp: sp, path: cmd.Path}
+}
+
+// controlPIDOf is u's control process, 0 if none.
+func (m *Manager) controlPIDOf(u *Unit) int {
+	switch {
+	case u.svc != nil:
+		return u.svc.controlPID
+	case u.sock != nil:
+		return u.sock.controlPID
+	}
+	return 0
 }
 
 func (m *Manager) setControlPID(u *Unit, pid int) {

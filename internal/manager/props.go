@@ -50,6 +50,11 @@ func (m *Manager) properties(u *Unit) []api.Property {
 		add("Result", u.result)
 	}
 	if s := u.svc; s != nil {
+		reload := s.reloadResult
+		if reload == "" {
+			reload = "success" // never started
+		}
+		add("ReloadResult", reload)
 		add("MainPID", strconv.Itoa(s.mainPID))
 		add("ControlPID", strconv.Itoa(s.controlPID))
 		add("ExecMainPID", strconv.Itoa(s.execMainPID))

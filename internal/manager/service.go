@@ -33,7 +33,6 @@ type serviceRT struct {
 	conn           *listen.Conn
 	fdstore        []storedFD
 	stopRequested  bool // a stop job: no restart
-	reloadPending  bool
 	mainExited     bool
 	execMainCode   string // exited, killed, dumped
 	execMainStatus int
@@ -47,6 +46,17 @@ type serviceRT struct {
 	adopted        map[int]bool // orphans reparented to flint that belong to this service (tracking.go)
 	limitHit       bool         // the last start was refused by StartLimitBurst= (fails its sockets)
 	mainIgnore     bool         // the main command has the '-' prefix: its failure counts as success
+
+	// notifyState is the last of READY=1, RELOADING=1 and STOPPING=1 the service sent ("ready",
+	// "reloading", "stopping"; "" before any): systemd's notify_state, which decides where the
+	// service goes once a start or reload is over (svcEnterRunning).
+	notifyState string
+	// reloadResult is systemd's ReloadResult: how the last reload ended (success, exit-code,
+	// signal, core-dump, timeout, resources); a reload job whose reload failed fails.
+	reloadResult string
+	// controlResult is how the last control process that failed ended (exit-code, signal,
+	// core-dump; resources when it could not be spawned).
+	controlResult string
 }
 
 type storedFD struct {
@@ -225,6 +235,8 @@ func (m *Manager) svcStart(u *Unit) {
 	s.stopRequested = false
 	s.mainExited = false
 	s.notifyReady = false
+	s.notifyState = ""
+	s.reloadResult = "success"
 	s.statusText = ""
 	m.consolef("         Starting %s...", describe(u))
 	m.setState(u, "condition")
@@ -372,26 +384,52 @@ func (m *Manager) svcStartPost(u *Unit) {
 	})
 }
 
+// svcEnterRunning is systemd's service_enter_running(): the start (after ExecStartPost=) or a
+// reload is over. A main process that failed meanwhile stops the service; a running one is
+// running, unless the service said RELOADING=1 or STOPPING=1 meanwhile; without one the
+// service has exited (RemainAfterExit=) or stops.
 func (m *Manager) svcEnterRunning(u *Unit) {
 	s := u.svc
 	cfg := u.cfg.Service
+	reloaded := u.sub == "reload"
 	m.disarmTimer(u)
+	if u.result != "success" {
+		m.svcEnterSignal(u, "stop-sigterm", u.result)
+		return
+	}
 	if s.mainPID != 0 {
-		if cfg.RuntimeMaxSec != unit.DurationInfinity {
-			// RuntimeMaxSec=0 is a real limit (systemd 252 times the service out at once).
-			m.armTimer(u, max(cfg.RuntimeMaxSec, time.Nanosecond), "runtime")
+		switch s.notifyState {
+		case "reloading":
+			m.svcEnterReloadByNotify(u)
+			return
+		case "stopping":
+			m.svcEnterStopByNotify(u)
+			return
 		}
-		m.armWatchdog(u)
-		m.consolef("[  OK  ] Started %s.", describe(u))
+		if cfg.RuntimeMaxSec != unit.DurationInfinity {
+			// RuntimeMaxSec=0 is a real limit (systemd 252 times the service out at once). It
+			// counts from when the service became active, which a reload does not change.
+			d := cfg.RuntimeMaxSec
+			if reloaded {
+				d -= time.Since(u.activeEnter)
+			}
+			m.armTimer(u, max(d, time.Nanosecond), "runtime")
+		}
+		if !reloaded {
+			m.armWatchdog(u)
+			m.consolef("[  OK  ] Started %s.", describe(u))
+		}
 		m.setState(u, "running")
 		return
 	}
 	if cfg.RemainAfterExit {
-		m.consolef("[  OK  ] Finished %s.", describe(u))
+		if !reloaded {
+			m.consolef("[  OK  ] Finished %s.", describe(u))
+		}
 		m.setState(u, "exited")
 		return
 	}
-	if cfg.Type == unit.Oneshot {
+	if cfg.Type == unit.Oneshot && !reloaded {
 		m.consolef("[  OK  ] Finished %s.", describe(u))
 	}
 	// No main process left and nothing to remain for: stop (runs ExecStop=).
@@ -494,11 +532,25 @@ func (m *Manager) mainExited(u *Unit, pid int, ws syscall.WaitStatus) {
 			m.svcEnterSignal(u, "stop-sigterm", result)
 		}
 	case "start-post", "running", "reload":
+		if u.sub != "running" && s.controlPID != 0 {
+			// As systemd: ExecStartPost= or ExecReload= still runs; when it ends,
+			// svcEnterRunning goes on with this exit's result.
+			if !clean && u.result == "success" {
+				u.result = result
+			}
+			return
+		}
+		if u.sub == "reload" {
+			// A reload without a control process (RELOADING=1): systemd's
+			// service_sigchld_event() stops the service.
+			m.svcEnterStop(u, result)
+			return
+		}
 		if cfg.RemainAfterExit && clean {
 			m.setState(u, "exited")
 			return
 		}
-		if u.sub == "running" || u.sub == "reload" {
+		if u.sub == "running" {
 			// systemd's service_enter_running(): a failed main process skips ExecStop=.
 			if !clean {
 				m.svcEnterSignal(u, "stop-sigterm", result)
@@ -506,7 +558,6 @@ func (m *Manager) mainExited(u *Unit, pid int, ws syscall.WaitStatus) {
 				m.svcEnterStop(u, result)
 			}
 		}
-		// during start-post: continue when the control process ends
 	case "stop", "stop-sigterm", "stop-sigkill", "stop-watchdog":
 		if u.sub == "stop" && s.controlPID != 0 {
 			return // ExecStop still running
@@ -762,8 +813,11 @@ func (m *Manager) svcStop(u *Unit) {
 	}
 }
 
-// svcReload runs ExecReload= (Type=notify-reload: sends SIGHUP and waits for READY=1).
+// svcReload runs ExecReload= (Type=notify-reload: sends SIGHUP and waits for READY=1). As
+// systemd's service_enter_reload(), the service runs on whatever the reload's result: a
+// failure shows in ReloadResult and fails the reload job (jobCheck), not the service.
 func (m *Manager) svcReload(u *Unit) {
+	s := u.svc
 	cfg := u.cfg.Service
 	if len(cfg.ExecReload) == 0 && cfg.Type != unit.NotifyReload {
 		if u.job != nil {
@@ -771,30 +825,35 @@ func (m *Manager) svcReload(u *Unit) {
 		}
 		return
 	}
+	s.reloadResult = "success"
 	m.setState(u, "reload")
 	m.armTimer(u, cfg.TimeoutStartSec, "reload")
 	if cfg.Type == unit.NotifyReload && len(cfg.ExecReload) == 0 {
-		m.killProcess(u.svc.mainPID, syscall.SIGHUP)
+		m.killProcess(s.mainPID, syscall.SIGHUP)
 		return
 	}
 	m.runControlWithMain(u, cfg.ExecReload, "reload", func(ok bool) {
-		m.disarmTimer(u)
-		if u.sub != "reload" {
-			return
+		if !ok {
+			s.reloadResult = s.controlResult
 		}
-		if u.svc.mainPID != 0 || cfg.RemainAfterExit {
-			if u.svc.mainPID != 0 {
-				m.setState(u, "running")
-			} else {
-				m.setState(u, "exited")
-			}
-		}
-		if u.job != nil && u.job.typ == "reload" {
-			if ok {
-				m.finishJob(u.job, "done")
-			} else {
-				m.finishJob(u.job, "failed")
-			}
-		}
+		m.svcEnterRunning(u)
 	})
+}
+
+// svcEnterReloadByNotify: the running service said RELOADING=1 (systemd's
+// service_enter_reload_by_notify): it is reloading until it says READY=1, for at most
+// TimeoutStartSec=, and the reload propagates to its PropagatesReloadTo= units.
+func (m *Manager) svcEnterReloadByNotify(u *Unit) {
+	m.armTimer(u, u.cfg.Service.TimeoutStartSec, "reload")
+	m.setState(u, "reload")
+	m.propagateReload(u)
+}
+
+// svcEnterStopByNotify: the running service said STOPPING=1 (systemd's
+// service_enter_stop_by_notify): it is stopping, as if it had been sent SIGTERM, until its
+// processes exit, for at most TimeoutStopSec=.
+func (m *Manager) svcEnterStopByNotify(u *Unit) {
+	m.disarmWatchdog(u)
+	m.armTimer(u, u.cfg.Service.TimeoutStopSec, "stop-sigterm")
+	m.setState(u, "stop-sigterm")
 }

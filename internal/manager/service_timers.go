@@ -1,6 +1,7 @@
 package manager
 
 import (
+	"syscall"
 	"time"
 )
 
@@ -60,11 +61,15 @@ func (m *Manager) svcTimeout(u *Unit, why string) {
 			m.svcEnterStop(u, "timeout")
 		}
 	case "reload":
-		m.logUnit(u, "Reload operation timed out.")
-		m.setState(u, "running")
-		if u.job != nil {
-			m.finishJob(u.job, "timeout")
+		// As systemd: the reload process is killed, the reload fails (its job too) and the
+		// service runs on.
+		m.logUnit(u, "Reload operation timed out. Killing reload process.")
+		if pid := u.svc.controlPID; pid > 0 {
+			syscall.Kill(pid, syscall.SIGKILL)
+			u.svc.controlPID = 0 // let go of it (service_enter_running unwatches it)
 		}
+		u.svc.reloadResult = "timeout"
+		m.svcEnterRunning(u)
 	case "stop":
 		m.logUnit(u, "Stopping timed out. Terminating.")
 		m.svcEnterSignal(u, "stop-sigterm", "timeout")

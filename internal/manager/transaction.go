@@ -215,16 +215,42 @@ func (tx *transaction) addDependencies(j *txJob) error {
 		}
 		pull(c.PropagatesStopTo, "stop", false)
 	case "reload":
-		pull(c.PropagatesReloadTo, "try-reload", false)
-		var by []string
-		for _, o := range m.order {
-			if contains(o.cfg.Unit.ReloadPropagatedFrom, u.Name) {
-				by = append(by, o.Name)
-			}
-		}
-		pull(by, "try-reload", false)
+		tx.addReloadPropagation(j)
 	}
 	return nil
+}
+
+// addReloadPropagation adds the reloads that a reload of j's unit propagates to (systemd's
+// transaction_add_propagate_reload_jobs): of the units that are active and can reload; their
+// reloads propagate further in turn.
+func (tx *transaction) addReloadPropagation(j *txJob) {
+	m := tx.m
+	for _, d := range m.reloadPropagatesTo(j.u) {
+		if !isActiveOrReloading(d.activeState()) {
+			continue // try-reload of an inactive unit: nothing to do
+		}
+		if !m.canReload(d) {
+			m.logUnit(d, "Cannot add dependency reload job, ignoring: Job type reload is not applicable for unit %s.", d.Name)
+			continue
+		}
+		tx.add(d, "reload", j, false)
+	}
+}
+
+// propagateReload enqueues, in mode fail, the reloads that a reload of u propagates to,
+// without a job for u itself (systemd's manager_propagate_reload(), for a service that
+// reloads by itself: RELOADING=1). The transaction's anchor is a no-op job for u.
+func (m *Manager) propagateReload(u *Unit) {
+	tx := m.newTransaction("fail")
+	anchor := &txJob{u: u, typ: "nop", anchor: true}
+	tx.jobs[u] = anchor
+	tx.order = append(tx.order, anchor)
+	tx.addReloadPropagation(anchor)
+	if err := tx.activate(); err != nil {
+		m.logUnit(u, "Failed to schedule propagation of reload: %v", err)
+		return
+	}
+	m.dispatch()
 }
 
 // dependents are the units that must stop (or restart) with u: RequiredBy=, BoundBy=,
@@ -436,7 +462,7 @@ func (tx *transaction) activate() error {
 	for _, j := range live {
 		st := j.u.activeState()
 		redundant := j.u.job == nil && ((j.typ == "start" || j.typ == "verify-active") && isActiveOrReloading(st) ||
-			j.typ == "stop" && isInactiveOrFailed(st) ||
+			j.typ == "stop" && isInactiveOrFailed(st) || j.typ == "reload" && st == Reloading ||
 			(j.typ == "try-restart" || j.typ == "try-reload") && isInactiveOrFailed(st))
 		if redundant && !j.anchor {
 			continue
@@ -446,7 +472,7 @@ func (tx *transaction) activate() error {
 	// Destructive check: with mode fail, no installed job may be replaced.
 	if tx.mode == "fail" {
 		for _, j := range keep {
-			if o := j.u.job; o != nil {
+			if o := j.u.job; o != nil && j.typ != "nop" { // a no-op conflicts with nothing
 				if _, ok := mergeJobTypes(o.typ, j.typ, j.u); !ok {
 					return fmt.Errorf("Transaction for %s/%s is destructive (%s has '%s' job queued, but '%s' is included in transaction).", keep[0].u.Name, keep[0].typ, j.u.Name, o.typ, j.typ)
 				}
@@ -454,7 +480,7 @@ func (tx *transaction) activate() error {
 		}
 	}
 	for _, j := range keep {
-		if o := j.u.job; o != nil && o.irreversible && tx.mode != "replace-irreversibly" {
+		if o := j.u.job; o != nil && o.irreversible && tx.mode != "replace-irreversibly" && j.typ != "nop" {
 			if _, ok := mergeJobTypes(o.typ, j.typ, j.u); !ok {
 				return fmt.Errorf("Transaction for %s/%s is destructive (%s has irreversible '%s' job queued).", keep[0].u.Name, keep[0].typ, j.u.Name, o.typ)
 			}
@@ -476,6 +502,8 @@ func (tx *transaction) activate() error {
 	for _, j := range keep {
 		typ := j.typ
 		switch typ {
+		case "nop":
+			continue
 		case "try-restart":
 			if isInactiveOrFailed(j.u.activeState()) && j.u.job == nil {
 				for _, cb := range j.cbs {

@@ -212,8 +212,8 @@ func (p *program) bytes() []byte {
 	return out
 }
 
-// listenPIDSlot is the room left after "LISTEN_PID=" for the decimal pid (pid_max <= 2^22, but a
-// 64-bit value fits).
+// listenPIDSlot is the room left after "LISTEN_PID=" (or "WATCHDOG_PID=") for the decimal pid
+// (pid_max <= 2^22, but a 64-bit value fits).
 const listenPIDSlot = 20
 
 // compile turns a Config into the shim's program. ctl is the control socket's fd number in the
@@ -311,24 +311,35 @@ func (p *program) compile(c *Config, ctl int, dupFrom []int, resetSigs []int) []
 	for i, a := range c.Argv {
 		argv[i] = p.cstring(a, 0)
 	}
+	// LISTEN_PID= and WATCHDOG_PID= get the child's pid, written by an op into a slot of
+	// their own (in place of any value given).
+	pidVars := [2]string{"LISTEN_PID=", "WATCHDOG_PID="}
+	pidWanted := [2]bool{c.SetListenPID, c.SetWatchdogPID}
+	pidSlot := [2]ptr{-1, -1}
 	var env []ptr
-	listen := ptr(-1)
+envs:
 	for _, e := range c.Env {
-		if c.SetListenPID && len(e) >= len("LISTEN_PID=") && e[:len("LISTEN_PID=")] == "LISTEN_PID=" {
-			if listen < 0 {
-				listen = p.cstring("LISTEN_PID=", listenPIDSlot)
-				env = append(env, listen)
+		for k, v := range pidVars {
+			if pidWanted[k] && len(e) >= len(v) && e[:len(v)] == v {
+				if pidSlot[k] < 0 {
+					pidSlot[k] = p.cstring(v, listenPIDSlot)
+					env = append(env, pidSlot[k])
+				}
+				continue envs
 			}
-			continue
 		}
 		env = append(env, p.cstring(e, 0))
 	}
-	if c.SetListenPID && listen < 0 {
-		listen = p.cstring("LISTEN_PID=", listenPIDSlot)
-		env = append(env, listen)
+	for k, v := range pidVars {
+		if pidWanted[k] && pidSlot[k] < 0 {
+			pidSlot[k] = p.cstring(v, listenPIDSlot)
+			env = append(env, pidSlot[k])
+		}
 	}
-	if listen >= 0 {
-		p.add(stepListenPID, StatusFailure, opListenPID, 0, listen+ptr(len("LISTEN_PID=")))
+	for k, v := range pidVars {
+		if pidSlot[k] >= 0 {
+			p.add(stepListenPID, StatusFailure, opListenPID, 0, pidSlot[k]+ptr(len(v)))
+		}
 	}
 	argvp := p.ptrArray(argv)
 	envp := p.ptrArray(env)

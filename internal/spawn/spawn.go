@@ -37,8 +37,9 @@ type Config struct {
 	// manager reaches the child. Same ownership rule as the standard streams.
 	ExtraFiles []*os.File
 
-	SetListenPID  bool // the environment gets LISTEN_PID=<the child's pid> (replacing any given)
-	IgnoreSIGPIPE bool // SIGPIPE ignored in the child (systemd's IgnoreSIGPIPE=, default yes)
+	SetListenPID   bool // the environment gets LISTEN_PID=<the child's pid> (replacing any given)
+	SetWatchdogPID bool // the environment gets WATCHDOG_PID=<the child's pid> (replacing any given)
+	IgnoreSIGPIPE  bool // SIGPIPE ignored in the child (systemd's IgnoreSIGPIPE=, default yes)
 
 	Credential     *syscall.Credential // nil keeps the manager's; Groups are the supplementary groups
 	Umask          *uint32

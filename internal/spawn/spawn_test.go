@@ -127,6 +127,36 @@ func TestListenPIDAndEnv(t *testing.T) {
 	})
 }
 
+// TestWatchdogPID: WATCHDOG_PID= gets the child's pid as LISTEN_PID= does, each in its own
+// slot, alone or with LISTEN_PID=.
+func TestWatchdogPID(t *testing.T) {
+	shims(t, func(t *testing.T) {
+		tests := []struct {
+			name             string
+			env              []string
+			listen, watchdog bool
+			want             []string // env in order, "*" standing for the child's pid
+		}{
+			{"appended", []string{"A=1", "WATCHDOG_USEC=5000000"}, false, true, []string{"A=1", "WATCHDOG_USEC=5000000", "WATCHDOG_PID=*"}},
+			{"replaced in place", []string{"WATCHDOG_PID=1", "A=1"}, false, true, []string{"WATCHDOG_PID=*", "A=1"}},
+			{"with LISTEN_PID", []string{"LISTEN_PID=3", "A=1"}, true, true, []string{"LISTEN_PID=*", "A=1", "WATCHDOG_PID=*"}},
+			{"kept when not asked", []string{"WATCHDOG_PID=5"}, true, false, []string{"WATCHDOG_PID=5", "LISTEN_PID=*"}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				rep := runChild(t, &Config{Env: tt.env, SetListenPID: tt.listen, SetWatchdogPID: tt.watchdog})
+				want := make([]string, len(tt.want))
+				for i, w := range tt.want {
+					want[i] = strings.Replace(w, "*", strconv.Itoa(rep.Pid), 1)
+				}
+				if !slices.Equal(rep.Env, want) {
+					t.Errorf("env %q, want %q", rep.Env, want)
+				}
+			})
+		}
+	})
+}
+
 func TestSettings(t *testing.T) {
 	if os.Getuid() != 0 {
 		t.Skip("needs root")

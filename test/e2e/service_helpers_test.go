@@ -110,6 +110,16 @@ func (c ctl) waitState(unit, state string) map[string]string {
 	return c.waitProps(unit, want)
 }
 
+// run runs one CLI verb and fails the test unless it exits with code; it returns the output.
+func (c ctl) run(code int, args ...string) string {
+	c.t.Helper()
+	out, got := c.flint(args...)
+	if got != code {
+		c.t.Errorf("flint %s: exit %d, want %d: %s", strings.Join(args, " "), got, code, out)
+	}
+	return out
+}
+
 // mustStart runs `flint start unit` and fails the test if it does not exit 0.
 func (c ctl) start(unit string) {
 	c.t.Helper()
