@@ -188,6 +188,10 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   subreaper) that carry the unit's INVOCATION_ID; a daemon that leaves its session and clears
   its environment after its parent died is not found. Slices and the resource-control
   directives are not applied.
+- FailureAction=, SuccessAction=, StartLimitAction=, JobTimeoutAction= (and their
+  *ExitStatus= and RebootArgument=) and JobTimeoutSec=/JobRunningTimeoutSec= are parsed and
+  shown by show, but the manager does not act on them yet: a unit's success or failure
+  never makes flint run exit, and there are no poweroff, halt, reboot or exit verbs.
 - Timer, path and automount units are not run: a start job on one fails as "unsupported".
   Slices, scopes, mounts, swaps and devices are not managed and count as active when started.
 - Condition*= and Assert*= checks for Capability, Security, ControlGroupController,
