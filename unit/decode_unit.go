@@ -79,7 +79,8 @@ var emergencyActions = []string{"none", "reboot", "reboot-force", "reboot-immedi
 	"poweroff-force", "poweroff-immediate", "exit", "exit-force", "kexec", "kexec-force",
 	"halt", "halt-force", "halt-immediate"}
 
-var jobModes = []string{"fail", "replace", "replace-irreversibly", "isolate", "flush",
+// JobModes are systemd 252's job modes (OnFailureJobMode=, systemctl --job-mode=).
+var JobModes = []string{"fail", "replace", "replace-irreversibly", "isolate", "flush",
 	"ignore-dependencies", "ignore-requirements"}
 
 // pathConditionKinds take an absolute path.
@@ -217,8 +218,8 @@ func registerUnit() {
 	} {
 		reg("Unit", name, S, pBool(get))
 	}
-	reg("Unit", "OnSuccessJobMode", S, pEnum(func(d *decoder) *string { return &u(d).OnSuccessJobMode }, "\x00", "job mode", jobModes...))
-	reg("Unit", "OnFailureJobMode", S, pEnum(func(d *decoder) *string { return &u(d).OnFailureJobMode }, "\x00", "job mode", jobModes...))
+	reg("Unit", "OnSuccessJobMode", S, pEnum(func(d *decoder) *string { return &u(d).OnSuccessJobMode }, "\x00", "job mode", JobModes...))
+	reg("Unit", "OnFailureJobMode", S, pEnum(func(d *decoder) *string { return &u(d).OnFailureJobMode }, "\x00", "job mode", JobModes...))
 	reg("Unit", "OnFailureIsolate", S, func(d *decoder, e Entry, v string) {
 		b, err := ParseBool(v)
 		if err != nil {

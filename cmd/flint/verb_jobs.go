@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/flint-init/flint/client"
+	"github.com/flint-init/flint/unit"
 )
 
 func init() {
@@ -99,7 +100,7 @@ func parseJobArgs(name string, args []string) (ja jobArgs, exit int) {
 		}
 	}
 	if ja.mode == "help" {
-		for _, m := range []string{"fail", "replace", "replace-irreversibly", "isolate", "flush", "ignore-dependencies", "ignore-requirements"} {
+		for _, m := range unit.JobModes {
 			fmt.Println(m)
 		}
 		return ja, 0

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -163,7 +164,7 @@ func (m *Manager) runJobs(req *api.Request) ([]api.JobResult, error) {
 			out[i] = api.JobResult{Unit: n, Job: req.Verb}
 			u := m.load(n)
 			out[i].Unit = u.Name
-			if !validJobMode(mode) {
+			if !slices.Contains(unit.JobModes, mode) {
 				out[i].Error, out[i].ErrorCode = fmt.Sprintf("Job mode %s invalid", mode), "invalid-args"
 				continue
 			}

@@ -34,22 +34,12 @@ func (m *Manager) enqueue(typ string, u *Unit, mode string, cb jobCallback) {
 	}
 }
 
-// validJobMode reports whether mode is one of systemd 252's job modes.
-func validJobMode(mode string) bool {
-	switch mode {
-	case "fail", "replace", "replace-irreversibly", "isolate", "flush", "ignore-dependencies", "ignore-requirements":
-		return true
-	}
-	return false
-}
-
 // enqueueErr builds a transaction for a job of type typ on u with its dependency closure
 // (transaction.go), installs it and dispatches runnable jobs. mode is systemd's job mode
-// (validJobMode; what each does is in transaction.go). cb (may be nil) gets the result of
-// the job on u. A
-// transaction that cannot be made consistent (conflicting required jobs, an unbreakable
-// ordering cycle, a destructive job with mode fail) returns an error and installs nothing;
-// cb is then not called.
+// (unit.JobModes; what each does is in transaction.go). cb (may be nil) gets the result of
+// the job on u. A transaction that cannot be made consistent (conflicting required jobs, an
+// unbreakable ordering cycle, a destructive job with mode fail) returns an error and
+// installs nothing; cb is then not called.
 func (m *Manager) enqueueErr(typ string, u *Unit, mode string, cb jobCallback) error {
 	if m.shuttingDown && typ != "stop" && mode != "replace-irreversibly" {
 		if cb != nil {

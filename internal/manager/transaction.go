@@ -22,7 +22,7 @@ type txJob struct {
 // transaction is systemd's Transaction: the jobs one request implies, checked for
 // consistency (conflicting jobs, ordering cycles) before any of them is installed.
 //
-// The job mode decides how it meets the jobs already installed (systemd.special's
+// The job mode decides how it meets the jobs already installed (systemctl(1)'s
 // --job-mode=): replace replaces conflicting ones, fail refuses to (and first drops the jobs
 // that do not matter to the request and would stop a running unit or change a queued job),
 // replace-irreversibly also replaces irreversible ones and makes its own irreversible,
