@@ -93,6 +93,7 @@ func Decode(u *Unit, files []*File, expand Expander) []Diagnostic {
 	for _, diag := range Verify(u) {
 		d.add(diag)
 	}
+	u.socketService, u.socketServiceOf = u.deriveSocketService(), u.Socket
 	u.Diagnostics = append(u.Diagnostics, d.diags...)
 	return d.diags
 }

@@ -27,6 +27,8 @@ type Loader struct {
 	revWants map[string][]string // .wants/ entry name -> wanting units (reverseWants), built lazily
 	units    map[string]*Unit    // by every name, decoded (base) units
 	final    map[*Unit]bool      // units whose implicit dependencies were added
+	sockets  []string            // socketNames, built lazily from ids
+	buf      []byte              // the unit file being read (readFileInto), reused
 	host     hostInfo            // host-wide specifier values
 }
 
@@ -57,7 +59,7 @@ func (l *Loader) ConfigDir() string { return ConfigDir(l.scope, l.dirs) }
 func (l *Loader) Reload() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.ids, l.names, l.fsCache, l.masks, l.units, l.final = nil, nil, nil, nil, nil, nil
+	l.ids, l.names, l.fsCache, l.masks, l.units, l.final, l.sockets = nil, nil, nil, nil, nil, nil, nil
 	l.revWants = nil
 }
 
@@ -346,7 +348,7 @@ func (l *Loader) base(name string) *Unit {
 	}
 	var files []*File
 	{
-		data, err := readFile(frag)
+		data, mt, err := readFileInto(frag, l.buf)
 		if os.IsNotExist(err) {
 			// a dangling linked unit file is not found, as in systemd
 			u.LoadState, u.FragmentPath = NotFound, ""
@@ -358,10 +360,11 @@ func (l *Loader) base(name string) *Unit {
 			u.LoadError = fmt.Sprintf("%s: %v", frag, err)
 			return u
 		}
+		l.buf = data[:0] // ParseFile copies what it keeps
 		f, diags := ParseFile(frag, data)
 		u.Diagnostics = append(u.Diagnostics, diags...)
 		files = append(files, f)
-		u.fragmentMtime = mtime(frag)
+		u.fragmentMtime = mt
 	}
 	fatal := firstError(u.Diagnostics)
 	u.DropInPaths = l.dropIns(u.Names, ".d", ".conf")
@@ -380,11 +383,12 @@ func (l *Loader) base(name string) *Unit {
 		if fatal != nil {
 			break // like config_parse(), nothing after a fatal syntax error is read
 		}
-		data, err := readFile(p)
+		data, _, err := readFileInto(p, l.buf)
 		if err != nil {
 			u.Diagnostics = append(u.Diagnostics, Diagnostic{Severity: Warning, File: p, Msg: err.Error()})
 			continue
 		}
+		l.buf = data[:0]
 		f, diags := ParseFile(p, data)
 		u.Diagnostics = append(u.Diagnostics, diags...)
 		files = append(files, f)

@@ -215,7 +215,10 @@ func socketHasNonAccept(s *SocketSection) bool {
 
 // socketNames lists the socket unit names of the search path (aliases excluded).
 func (l *Loader) socketNames() []string {
-	var out []string
+	if l.sockets != nil {
+		return l.sockets
+	}
+	out := []string{}
 	for n, dst := range l.ids {
 		if !strings.HasSuffix(n, ".socket") || IsTemplate(n) {
 			continue
@@ -226,6 +229,7 @@ func (l *Loader) socketNames() []string {
 		out = append(out, n)
 	}
 	sort.Strings(out)
+	l.sockets = out
 	return out
 }
 

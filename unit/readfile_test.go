@@ -40,3 +40,39 @@ func TestReadFile(t *testing.T) {
 		}
 	}
 }
+
+// TestReadFileInto: the scratch buffer is reused when it is large enough and replaced when
+// not, the modification time is os.Stat's, and files whose size fstat does not know (procfs)
+// are read to their end.
+func TestReadFileInto(t *testing.T) {
+	dir := t.TempDir()
+	small, big := filepath.Join(dir, "small"), filepath.Join(dir, "big")
+	if err := os.WriteFile(small, []byte("[Unit]\nDescription=x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bigData := bytes.Repeat([]byte("# comment line\n"), 500)
+	if err := os.WriteFile(big, bigData, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	scratch := make([]byte, 0, 4096)
+	got, mt, err := readFileInto(small, scratch)
+	st, _ := os.Stat(small)
+	if err != nil || string(got) != "[Unit]\nDescription=x\n" || !mt.Equal(st.ModTime()) {
+		t.Fatalf("small: %q, %v (stat %v), %v", got, mt, st.ModTime(), err)
+	}
+	if &got[:1][0] != &scratch[:1][0] {
+		t.Error("small: the scratch buffer was not reused")
+	}
+	got, _, err = readFileInto(big, scratch)
+	if err != nil || !bytes.Equal(got, bigData) {
+		t.Fatalf("big: %d bytes, %v", len(got), err)
+	}
+	want, _ := os.ReadFile("/proc/self/status")
+	got, _, err = readFileInto("/proc/self/status", nil)
+	if err != nil || len(got) == 0 || !bytes.HasPrefix(got, []byte("Name:")) || len(got) < len(want)/2 {
+		t.Errorf("/proc/self/status: %d bytes (os.ReadFile %d), %v", len(got), len(want), err)
+	}
+	if _, _, err := readFileInto(filepath.Join(dir, "nope"), scratch); !os.IsNotExist(err) {
+		t.Errorf("missing file: %v", err)
+	}
+}

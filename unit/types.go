@@ -46,6 +46,10 @@ type Unit struct {
 	// fragmentMtime and dropInMtime are the modification times of the fragment and of the
 	// newest drop-in when the unit was loaded (see Loader.NeedDaemonReload).
 	fragmentMtime, dropInMtime time.Time
+	// socketService is SocketService() of the [Socket] section socketServiceOf, set by
+	// Decode: the loader asks it of every socket for every service it loads.
+	socketService   string
+	socketServiceOf *SocketSection
 
 	// Triggers and TriggeredBy are the implicit socket->service activation links the Loader
 	// adds (systemd's Triggers=/TriggeredBy= properties).

@@ -45,7 +45,7 @@ func (c *console) printf(format string, a ...any) {
 		return
 	}
 	n := len(c.pending)
-	c.pending = fmt.Appendf(c.pending, format+"\n", a...)
+	c.pending = append(fmt.Appendf(c.pending, format, a...), '\n')
 	if len(c.pending) > consoleBacklog {
 		c.pending = c.pending[:n]
 		c.dropped++
