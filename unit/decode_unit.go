@@ -75,9 +75,11 @@ func obsoleteDeps(newName string, get func(d *decoder) *[]string) parseFunc {
 	}
 }
 
-var emergencyActions = []string{"none", "reboot", "reboot-force", "reboot-immediate", "poweroff",
-	"poweroff-force", "poweroff-immediate", "exit", "exit-force", "kexec", "kexec-force",
-	"halt", "halt-force", "halt-immediate"}
+// EmergencyActions are the values of SuccessAction=, FailureAction=, StartLimitAction= and
+// JobTimeoutAction= that systemd 252 accepts (its emergency_action_table; the kexec and halt
+// actions came later).
+var EmergencyActions = []string{"none", "reboot", "reboot-force", "reboot-immediate", "poweroff",
+	"poweroff-force", "poweroff-immediate", "exit", "exit-force"}
 
 // JobModes are systemd 252's job modes (OnFailureJobMode=, systemctl --job-mode=).
 var JobModes = []string{"fail", "replace", "replace-irreversibly", "isolate", "flush",
@@ -241,7 +243,7 @@ func registerUnit() {
 		"SuccessAction":    func(d *decoder) *string { return &u(d).SuccessAction },
 	} {
 		// Parsed and shown; the manager does not act on them yet (docs/compatibility.md).
-		reg("Unit", name, NotEnforced, pEnum(get, "\x00", "%K=", emergencyActions...))
+		reg("Unit", name, NotEnforced, pEnum(get, "\x00", "%K=", EmergencyActions...))
 	}
 	reg("Unit", "JobTimeoutRebootArgument", NotEnforced, pString(func(d *decoder) *string { return &u(d).RebootArgument }, false))
 	reg("Unit", "RebootArgument", NotEnforced, pString(func(d *decoder) *string { return &u(d).RebootArgument }, false))
