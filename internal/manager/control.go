@@ -766,7 +766,7 @@ func (m *Manager) daemonReload() {
 		}
 		cfg := m.loader.Load(u.Name)
 		if cfg.LoadState == unit.NotFound {
-			if b := m.loader.BuiltinTarget(u.Name); b != nil {
+			if b := m.loader.Builtin(u.Name); b != nil {
 				cfg = b
 			} else if !isInactiveOrFailed(u.activeState()) {
 				continue // keep what runs

@@ -59,7 +59,7 @@ func (m *Manager) load(name string) *Unit {
 	}
 	cfg := m.loader.Load(name)
 	if cfg.LoadState == unit.NotFound {
-		if b := m.loader.BuiltinTarget(name); b != nil {
+		if b := m.loader.Builtin(name); b != nil {
 			cfg = b
 		}
 	}
