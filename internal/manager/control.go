@@ -211,7 +211,13 @@ func (m *Manager) runJobs(req *api.Request) ([]api.JobResult, error) {
 		select {
 		case r = <-p.ch:
 		case <-m.quit:
-			r = "canceled"
+			// A job that finished as the manager quit (its unit's SuccessAction=) has its
+			// result.
+			select {
+			case r = <-p.ch:
+			default:
+				r = "canceled"
+			}
 		}
 		out[p.idx].Result = r
 		failed := r != "done" && r != "skipped"
