@@ -3,6 +3,7 @@ package unit
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -13,6 +14,9 @@ import (
 var builtinTargets = map[string]struct {
 	desc                              string
 	requires, wants, after, conflicts []string
+	// noDefaultDeps: DefaultDependencies=no in systemd's file (no Conflicts=/Before=
+	// shutdown.target, no After= on what the target wants).
+	noDefaultDeps, allowIsolate, refuseManualStart bool
 }{
 	"default.target":         {desc: "Default", requires: []string{"multi-user.target"}, after: []string{"multi-user.target"}},
 	"multi-user.target":      {desc: "Multi-User System", requires: []string{"basic.target"}, after: []string{"basic.target"}, conflicts: []string{"rescue.target"}},
@@ -36,13 +40,20 @@ var builtinTargets = map[string]struct {
 	"graphical.target":       {desc: "Graphical Interface", requires: []string{"multi-user.target"}, after: []string{"multi-user.target"}},
 	"rescue.target":          {desc: "Rescue Mode"},
 	"emergency.target":       {desc: "Emergency Mode"},
-	"shutdown.target":        {desc: "System Shutdown"},
-	"final.target":           {desc: "Late Shutdown Services"},
-	"rpcbind.target":         {desc: "RPC Port Mapper"},
-	"remote-fs-pre.target":   {desc: "Preparation for Remote File Systems"},
-	"local-fs-pre.target":    {desc: "Preparation for Local File Systems"},
-	"cryptsetup.target":      {desc: "Local Encrypted Volumes"},
-	"user.target":            {desc: "User units"},
+	"shutdown.target":        {desc: "System Shutdown", noDefaultDeps: true, refuseManualStart: true},
+	"umount.target":          {desc: "Unmount All Filesystems", noDefaultDeps: true, refuseManualStart: true},
+	"final.target":           {desc: "Late Shutdown Services", after: []string{"shutdown.target", "umount.target"}, noDefaultDeps: true, refuseManualStart: true},
+	// The targets of flint exit, poweroff, halt and reboot (and of the unit actions without
+	// -force): each ends in its service's SuccessAction= (builtinServices).
+	"exit.target":          {desc: "Exit the Container", requires: []string{"systemd-exit.service"}, after: []string{"systemd-exit.service"}, noDefaultDeps: true, allowIsolate: true},
+	"poweroff.target":      {desc: "System Power Off", requires: []string{"systemd-poweroff.service"}, after: []string{"systemd-poweroff.service"}, noDefaultDeps: true, allowIsolate: true},
+	"halt.target":          {desc: "System Halt", requires: []string{"systemd-halt.service"}, after: []string{"systemd-halt.service"}, noDefaultDeps: true, allowIsolate: true},
+	"reboot.target":        {desc: "System Reboot", requires: []string{"systemd-reboot.service"}, after: []string{"systemd-reboot.service"}, noDefaultDeps: true, allowIsolate: true},
+	"rpcbind.target":       {desc: "RPC Port Mapper"},
+	"remote-fs-pre.target": {desc: "Preparation for Remote File Systems"},
+	"local-fs-pre.target":  {desc: "Preparation for Local File Systems"},
+	"cryptsetup.target":    {desc: "Local Encrypted Volumes"},
+	"user.target":          {desc: "User units"},
 }
 
 // IsStandardTarget reports whether name is one of the standard targets of
@@ -52,11 +63,17 @@ func IsStandardTarget(name string) bool {
 	return ok
 }
 
-// BuiltinTarget returns the standard target name as flint provides it when the search path
-// lacks it, or nil when name is not a standard target: the dependencies systemd ships it
-// with, plus the .wants/ and .requires/ directories of the search path, and After= on what
-// it wants or requires (target_add_default_dependencies).
-func (l *Loader) BuiltinTarget(name string) *Unit {
+// Builtin returns the standard unit name as flint provides it when the search path lacks it
+// (a standard target, or the service behind exit.target, poweroff.target, halt.target or
+// reboot.target), or nil when flint has no such unit built in.
+//
+// A target has the dependencies systemd ships it with, plus the .wants/ and .requires/
+// directories of the search path, and, unless systemd's file says DefaultDependencies=no,
+// After= on what it wants or requires (target_add_default_dependencies).
+func (l *Loader) Builtin(name string) *Unit {
+	if _, ok := builtinServices[name]; ok {
+		return l.builtinService(name)
+	}
 	b, ok := builtinTargets[name]
 	if !ok {
 		return nil
@@ -75,9 +92,11 @@ func (l *Loader) BuiltinTarget(name string) *Unit {
 	u.Unit.Wants = append([]string(nil), b.wants...)
 	u.Unit.After = append([]string(nil), b.after...)
 	u.Unit.Conflicts = append([]string(nil), b.conflicts...)
+	u.Unit.AllowIsolate = b.allowIsolate
+	u.Unit.RefuseManualStart = b.refuseManualStart
 	u.Unit.StartLimitInterval = 10 * time.Second
 	u.Unit.StartLimitBurst = 5
-	if name != "shutdown.target" && name != "final.target" {
+	if !b.noDefaultDeps {
 		u.Unit.Conflicts = append(u.Unit.Conflicts, "shutdown.target")
 		u.Unit.Before = append(u.Unit.Before, "shutdown.target")
 	}
@@ -96,6 +115,45 @@ func (l *Loader) BuiltinTarget(name string) *Unit {
 			}
 		}
 	}
-	u.Unit.After = appendUnique(u.Unit.After, append(append([]string(nil), u.Unit.Wants...), u.Unit.Requires...)...)
+	if !b.noDefaultDeps {
+		u.Unit.After = appendUnique(u.Unit.After, append(append([]string(nil), u.Unit.Wants...), u.Unit.Requires...)...)
+	}
+	return u
+}
+
+// builtinServices are the services of exit.target, poweroff.target, halt.target and
+// reboot.target as systemd 252 ships them (units/systemd-*.service): Type=oneshot without a
+// command, whose success is the action. systemd's systemd-halt.service runs
+// `systemctl --force halt` instead; flint's ends in SuccessAction=halt-force, an action
+// systemd 252 does not know.
+var builtinServices = map[string]struct{ desc, doc, action string }{
+	"systemd-exit.service":     {"Exit the Container", "man:systemd.special(7)", "exit-force"},
+	"systemd-poweroff.service": {"System Power Off", "man:systemd-poweroff.service(8)", "poweroff-force"},
+	"systemd-halt.service":     {"System Halt", "man:systemd-halt.service(8)", "halt-force"},
+	"systemd-reboot.service":   {"System Reboot", "man:systemd-reboot.service(8)", "reboot-force"},
+}
+
+// builtinService decodes the built-in service name like a unit file without a path.
+func (l *Loader) builtinService(name string) *Unit {
+	b := builtinServices[name]
+	action := b.action
+	if !slices.Contains(EmergencyActions, action) {
+		action = "exit-force" // decoded, so that Verify sees a SuccessAction=; replaced below
+	}
+	text := "[Unit]\nDescription=" + b.desc + "\nDocumentation=" + b.doc + `
+DefaultDependencies=no
+Requires=shutdown.target umount.target final.target
+After=shutdown.target umount.target final.target
+SuccessAction=` + action + "\n"
+	u := &Unit{
+		Name:      name,
+		Type:      TypeService,
+		Names:     []string{name},
+		Prefix:    strings.TrimSuffix(name, ".service"),
+		LoadState: Loaded,
+	}
+	f, _ := ParseFile(name, []byte(text))
+	Decode(u, []*File{f}, l.Expander(u))
+	u.Unit.SuccessAction = b.action
 	return u
 }

@@ -188,10 +188,38 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   subreaper) that carry the unit's INVOCATION_ID; a daemon that leaves its session and clears
   its environment after its parent died is not found. Slices and the resource-control
   directives are not applied.
-- FailureAction=, SuccessAction=, StartLimitAction=, JobTimeoutAction= (and their
-  *ExitStatus= and RebootArgument=) and JobTimeoutSec=/JobRunningTimeoutSec= are parsed and
-  shown by show, but the manager does not act on them yet: a unit's success or failure
-  never makes flint run exit, and there are no poweroff, halt, reboot or exit verbs.
+- SuccessAction=, FailureAction= and StartLimitAction= act as in systemd 252 (also at a
+  failure followed by an automatic restart, where systemd 252 passes through the failed
+  state; internal/difftest/actions_test.go compares them with systemd), and so do
+  ` + "`flint exit [CODE]`" + `, ` + "`poweroff`" + `, ` + "`halt`" + ` and ` + "`reboot`" + ` (with or without
+  ` + "`--force`" + `), with these differences:
+  - Only ` + "`flint run`" + ` as PID 1 powers off, halts or reboots (reboot(2); in a container's PID
+    namespace that ends the container, and without CAP_SYS_BOOT flint just exits). Any other
+    flint run ends the way exit does: every unit stopped, exit status 0 unless an exit code
+    was set (` + "`flint exit CODE`" + `, an exit action's *ActionExitStatus= or the unit's main
+    process's status). flint as PID 1 outside a container powers off instead of exiting,
+    as systemd does.
+  - A -force action (and ` + "`--force`" + `) stops the units that are left in order, as at SIGTERM:
+    their ExecStop= and ExecStopPost= run. systemd's systemd-shutdown instead sends SIGTERM,
+    then SIGKILL, to every process. Once the manager quits, it starts nothing more (systemd
+    still runs the start half of a restart job of that event, and kills it).
+  - -immediate actions (poweroff-immediate, reboot-immediate) are taken as -force, and
+    ` + "`--force --force`" + ` as ` + "`--force`" + `: flint never calls reboot(2) before its units stopped.
+  - In a user manager (` + "`flint run --user`" + `) the actions other than exit and exit-force are
+    ignored when they happen, with a line in the unit's log; systemd 252 warns about them
+    when it loads the unit ("specified as system mode action").
+  - flint provides exit.target, poweroff.target, halt.target, reboot.target, umount.target,
+    final.target and systemd-exit.service, systemd-poweroff.service, systemd-halt.service,
+    systemd-reboot.service when the unit directories lack them, as systemd 252 ships them,
+    except that systemd-halt.service has SuccessAction=halt-force (a value systemd 252 does
+    not accept in unit files) where systemd's runs ` + "`systemctl --force halt`" + `. Where the
+    unit directories hold systemd's own systemd-halt.service, ` + "`flint halt`" + ` runs that
+    command, which reaches flint only if flint is installed as systemctl.
+  - SIGTERM and SIGINT stop every unit and flint run exits 0 (the command-line contract),
+    also when ` + "`flint exit CODE`" + ` had set a code; unit actions during that stop are ignored.
+  - RebootArgument= is not applied, and JobTimeoutAction= (with JobTimeoutSec= and
+    JobRunningTimeoutSec=) are parsed and shown by show but not acted on: flint has no job
+    timeouts.
 - Timer, path and automount units are not run: a start job on one fails as "unsupported".
   Slices, scopes, mounts, swaps and devices are not managed and count as active when started.
 - Condition*= and Assert*= checks for Capability, Security, ControlGroupController,

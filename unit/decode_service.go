@@ -122,7 +122,8 @@ func registerService() {
 	reg("Service", "RuntimeMaxSec", S, pSec(func(d *decoder) *time.Duration { return &s(d).RuntimeMaxSec }, false))
 	reg("Service", "WatchdogSec", S, pSec(func(d *decoder) *time.Duration { return &s(d).WatchdogSec }, false))
 	for _, name := range []string{"StartLimitInterval", "StartLimitBurst", "StartLimitAction", "FailureAction", "RebootArgument"} {
-		reg("Service", name, S, directiveTable["Unit"][name].parse)
+		// The [Unit] settings' old places, with their status (RebootArgument= is not enforced).
+		reg("Service", name, directiveTable["Unit"][name].status, directiveTable["Unit"][name].parse)
 	}
 	reg("Service", "Type", S, func(d *decoder, e Entry, v string) {
 		switch ServiceType(v) {

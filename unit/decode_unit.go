@@ -75,9 +75,11 @@ func obsoleteDeps(newName string, get func(d *decoder) *[]string) parseFunc {
 	}
 }
 
-var emergencyActions = []string{"none", "reboot", "reboot-force", "reboot-immediate", "poweroff",
-	"poweroff-force", "poweroff-immediate", "exit", "exit-force", "kexec", "kexec-force",
-	"halt", "halt-force", "halt-immediate"}
+// EmergencyActions are the values of SuccessAction=, FailureAction=, StartLimitAction= and
+// JobTimeoutAction= that systemd 252 accepts (its emergency_action_table; the kexec and halt
+// actions came later).
+var EmergencyActions = []string{"none", "reboot", "reboot-force", "reboot-immediate", "poweroff",
+	"poweroff-force", "poweroff-immediate", "exit", "exit-force"}
 
 // JobModes are systemd 252's job modes (OnFailureJobMode=, systemctl --job-mode=).
 var JobModes = []string{"fail", "replace", "replace-irreversibly", "isolate", "flush",
@@ -235,21 +237,21 @@ func registerUnit() {
 	reg("Unit", "JobTimeoutSec", NotEnforced, pSecMsg(func(d *decoder) *time_ { return &u(d).JobTimeout }, true, "Failed to parse %K= parameter"))
 	reg("Unit", "JobRunningTimeoutSec", NotEnforced, pSecMsg(func(d *decoder) *time_ { return &u(d).JobRunningTimeout }, true, "Failed to parse %K= parameter"))
 	for name, get := range map[string]func(d *decoder) *string{
-		"JobTimeoutAction": func(d *decoder) *string { return &u(d).JobTimeoutAction },
 		"StartLimitAction": func(d *decoder) *string { return &u(d).StartLimitAction },
 		"FailureAction":    func(d *decoder) *string { return &u(d).FailureAction },
 		"SuccessAction":    func(d *decoder) *string { return &u(d).SuccessAction },
 	} {
-		// Parsed and shown; the manager does not act on them yet (docs/compatibility.md).
-		reg("Unit", name, NotEnforced, pEnum(get, "\x00", "%K=", emergencyActions...))
+		reg("Unit", name, S, pEnum(get, "\x00", "%K=", EmergencyActions...))
 	}
+	// Parsed and shown; the manager has no job timeouts (docs/compatibility.md).
+	reg("Unit", "JobTimeoutAction", NotEnforced, pEnum(func(d *decoder) *string { return &u(d).JobTimeoutAction }, "\x00", "%K=", EmergencyActions...))
 	reg("Unit", "JobTimeoutRebootArgument", NotEnforced, pString(func(d *decoder) *string { return &u(d).RebootArgument }, false))
 	reg("Unit", "RebootArgument", NotEnforced, pString(func(d *decoder) *string { return &u(d).RebootArgument }, false))
 	reg("Unit", "StartLimitIntervalSec", S, pSec(func(d *decoder) *time_ { return &u(d).StartLimitInterval }, false))
 	reg("Unit", "StartLimitInterval", S, pSec(func(d *decoder) *time_ { return &u(d).StartLimitInterval }, false))
 	reg("Unit", "StartLimitBurst", S, pUnsigned(func(d *decoder) *int { return &u(d).StartLimitBurst }))
-	reg("Unit", "FailureActionExitStatus", NotEnforced, pExitStatusOrUnset(func(d *decoder) *int { return &u(d).FailureActionExitStatus }))
-	reg("Unit", "SuccessActionExitStatus", NotEnforced, pExitStatusOrUnset(func(d *decoder) *int { return &u(d).SuccessActionExitStatus }))
+	reg("Unit", "FailureActionExitStatus", S, pExitStatusOrUnset(func(d *decoder) *int { return &u(d).FailureActionExitStatus }))
+	reg("Unit", "SuccessActionExitStatus", S, pExitStatusOrUnset(func(d *decoder) *int { return &u(d).SuccessActionExitStatus }))
 	reg("Unit", "CollectMode", S, pEnum(func(d *decoder) *string { return &u(d).CollectMode }, "\x00", "garbage collection mode", "inactive", "inactive-or-failed"))
 	for _, k := range conditionKinds {
 		reg("Unit", "Condition"+k, S, pCondition(k, false))

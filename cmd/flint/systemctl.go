@@ -33,7 +33,7 @@ var systemctlIgnorable = map[string]bool{
 	"start": true, "stop": true, "restart": true, "reload": true, "try-restart": true,
 	"reload-or-restart": true, "try-reload-or-restart": true, "daemon-reload": true, "reset-failed": true, "kill": true,
 	"condstop": true, "condrestart": true, "force-reload": true, "condreload": true, "reload-or-try-restart": true,
-	"isolate": true,
+	"isolate": true, "exit": true, "poweroff": true, "halt": true, "reboot": true,
 }
 
 func runSystemctl(argv []string) int {

@@ -45,6 +45,7 @@ var verbOptions = map[string][]string{
 		"--fdname=", "--restart"},
 	"run":        {"--units=", "--user", "--control=", "--target=", "--log-dir="},
 	"completion": {"bash", "zsh", "fish"},
+	"exit":       {"--force"}, "poweroff": {"--force"}, "halt": {"--force"}, "reboot": {"--force"},
 }
 
 // jobOptions are the job verbs' options.

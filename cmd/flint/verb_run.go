@@ -25,6 +25,9 @@ func runManager(g *globals, args []string) int {
 	fs.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: flint run [--units DIR]... [--user] [--control PATH] [--target UNIT]")
 		fs.PrintDefaults()
+		fmt.Fprintln(os.Stderr, "\nSIGTERM or SIGINT stops every unit, then flint run exits 0. flint exit [CODE] and the exit\n"+
+			"actions of SuccessAction=/FailureAction= end it with their code; poweroff, halt and reboot\n"+
+			"(verbs and actions) power off, halt or reboot only a flint run that is PID 1, any other exits.")
 	}
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
@@ -60,12 +63,19 @@ func runManager(g *globals, args []string) int {
 		fmt.Fprintln(os.Stderr, "flint run:", err)
 		return 1
 	}
-	defer startProfiles()()
-	if err := m.Run(context.Background()); err != nil {
+	stopProfiles := startProfiles()
+	err = m.Run(context.Background())
+	stopProfiles()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "flint run:", err)
 		return 1
 	}
-	return 0
+	// SuccessAction=, FailureAction=, flint exit|poweroff|halt|reboot: the exit code, and as
+	// PID 1 the power-off, halt or reboot (FinalAction returns at once for any other flint run).
+	if err := manager.FinalAction(m.Objective()); err != nil {
+		fmt.Fprintln(os.Stderr, "flint run:", err)
+	}
+	return m.ExitCode()
 }
 
 type multiFlag []string

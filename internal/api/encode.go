@@ -40,6 +40,9 @@ func (r *Request) AppendJSON(b []byte) ([]byte, error) {
 	}
 	b = append(append(b, `,"since":`...), since...)
 	b = appendBool(b, `,"reverse":true`, r.Reverse)
+	if r.ExitCode != nil {
+		b = strconv.AppendInt(append(b, `,"exit_code":`...), int64(*r.ExitCode), 10)
+	}
 	return append(b, '}'), nil
 }
 

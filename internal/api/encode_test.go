@@ -40,6 +40,9 @@ func TestRequestAppendJSON(t *testing.T) {
 		{Verb: "q\"b\\s/<>&\x00\x01\x1f\x7f\b\f\n\r\t", Units: []string{"é\u2028\u2029\xff\xc3(\xed\xa0\x80", ""}},
 		{Verb: "logs", Since: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}, // both refuse year 10000
 		{Verb: strings.Repeat("x", 5000)},
+		{Verb: "set-exit-code", ExitCode: new(int)}, // 0 is written: a pointer
+		{Verb: "set-exit-code", ExitCode: intp(255)},
+		{Verb: "exit", ExitCode: intp(-3)},
 	} {
 		checkAppendJSON(t, r)
 	}
@@ -48,6 +51,8 @@ func TestRequestAppendJSON(t *testing.T) {
 		t.Errorf("AppendJSON does not append: %s", b)
 	}
 }
+
+func intp(n int) *int { return &n }
 
 func FuzzRequestJSON(f *testing.F) {
 	f.Add("start", "chain.target", "x", true, 0, int64(0), "")
@@ -58,6 +63,8 @@ func FuzzRequestJSON(f *testing.F) {
 			Follow: flag, Reverse: !flag, Since: time.Unix(0, since).UTC()}
 		if s == "" {
 			r.Types, r.Units = nil, nil
+		} else {
+			r.ExitCode = intp(n / 3)
 		}
 		checkAppendJSON(t, r)
 	})

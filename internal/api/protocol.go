@@ -15,7 +15,7 @@ const MaxRequestSize = 1 << 20
 
 // Request is one control request.
 type Request struct {
-	Verb  string   `json:"verb"`            // start, stop, status, show, list-units, logs, ...
+	Verb  string   `json:"verb"`            // start, stop, status, show, list-units, logs, exit, ...
 	Units []string `json:"units,omitempty"` // unit names or patterns
 	// Options per verb.
 	NoBlock  bool      `json:"no_block,omitempty"`
@@ -30,6 +30,8 @@ type Request struct {
 	Follow   bool      `json:"follow,omitempty"`
 	Since    time.Time `json:"since,omitempty"`
 	Reverse  bool      `json:"reverse,omitempty"`
+	// ExitCode is set-exit-code's code (0-255); a pointer, as 0 is a code.
+	ExitCode *int `json:"exit_code,omitempty"`
 }
 
 // ReadOnly reports whether a verb only reads state (allowed for any uid).

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -30,6 +31,8 @@ type Server struct {
 	// ReadTimeout bounds the time a client may take to send its request line (default 10s);
 	// a client that says nothing is answered with an error and disconnected.
 	ReadTimeout time.Duration
+	serving     sync.WaitGroup // connections being served (Drain)
+	served      chan struct{}  // closed when Serve returns: no more serving.Add
 }
 
 // Listen creates the control socket at path (its directory is created 0755; a stale socket file
@@ -57,11 +60,12 @@ func Listen(path string, h Handler, logf func(string, ...any)) (*Server, error) 
 	if logf == nil {
 		logf = log.Printf
 	}
-	return &Server{ln: ln, path: path, handler: h, logf: logf, owner: os.Getuid(), ReadTimeout: 10 * time.Second}, nil
+	return &Server{ln: ln, path: path, handler: h, logf: logf, owner: os.Getuid(), ReadTimeout: 10 * time.Second, served: make(chan struct{})}, nil
 }
 
 // Serve accepts connections until Close.
 func (s *Server) Serve() {
+	defer close(s.served)
 	go warmCodec()
 	for {
 		c, err := s.ln.AcceptUnix()
@@ -73,12 +77,35 @@ func (s *Server) Serve() {
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
-		go s.serveConn(c)
+		s.serving.Add(1)
+		go func() {
+			defer s.serving.Done()
+			s.serveConn(c)
+		}()
 	}
 }
 
 // Close stops accepting and removes the socket file.
 func (s *Server) Close() error { return s.ln.Close() }
+
+// Drain waits, for at most timeout, until Serve has returned (after Close) and the
+// connections being served are answered: a manager that quits lets the replies of its last
+// requests (the exit request itself, a job that ended as it quit) reach their clients before
+// the process exits. It reports whether all were.
+func (s *Server) Drain(timeout time.Duration) bool {
+	done := make(chan struct{})
+	go func() {
+		<-s.served // after Close, Serve returns; then nothing adds to serving
+		s.serving.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return true
+	case <-time.After(timeout):
+		return false
+	}
+}
 
 func peerUID(c *net.UnixConn) (int, error) {
 	raw, err := c.SyscallConn()

@@ -194,3 +194,45 @@ func TestHandlerPanicIsAnError(t *testing.T) {
 		t.Errorf("after a panic: %+v, %v", r, err)
 	}
 }
+
+// TestServerDrain: after Close, Drain waits for the request being answered (and not longer
+// than its timeout), so that a quitting manager's last replies reach their clients.
+func TestServerDrain(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "control.sock")
+	entered, release := make(chan struct{}), make(chan struct{})
+	s, err := Listen(path, func(req *Request, uid int, send func(*Response) error) {
+		close(entered)
+		<-release
+		send(&Response{Done: true})
+	}, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve()
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Write([]byte(`{"verb":"exit"}` + "\n")); err != nil {
+		t.Fatal(err)
+	}
+	replied := make(chan error, 1)
+	go func() {
+		var r Response
+		replied <- json.NewDecoder(c).Decode(&r)
+	}()
+	<-entered
+	s.Close()
+	if s.Drain(100 * time.Millisecond) {
+		t.Fatal("Drain returned true while a request was being answered")
+	}
+	go func() { time.Sleep(50 * time.Millisecond); close(release) }()
+	if !s.Drain(5 * time.Second) {
+		t.Fatal("Drain timed out after the reply")
+	}
+	if err := <-replied; err != nil {
+		t.Fatalf("reply: %v", err)
+	}
+}

@@ -167,6 +167,11 @@ func tail(path string) string {
 // Stop kills systemd (SIGKILL by pid: PID 1 of a namespace ignores SIGTERM), which ends
 // every process of its pid namespace, and waits for unshare to exit.
 func (s *Systemd) Stop() error {
+	select {
+	case <-s.done:
+		return nil // it exited by itself (see Wait); its pid may be another process's now
+	default:
+	}
 	if s.Pid != 0 {
 		syscall.Kill(s.Pid, syscall.SIGKILL)
 	}
@@ -182,6 +187,20 @@ func (s *Systemd) Stop() error {
 		return nil
 	case <-time.After(5 * time.Second):
 		return fmt.Errorf("stop systemd: unshare (pid %d) did not exit", s.unshare.Process.Pid)
+	}
+}
+
+// Wait waits until systemd has exited by itself (an exit or poweroff, as PID 1 of its
+// namespace: see SuccessAction=) and returns how: unshare's exit status, which is systemd's
+// (systemd-shutdown's) own, or the signal that ended the namespace (reboot(2) in a PID
+// namespace kills its init with SIGINT for a power-off, SIGHUP for a reboot). It fails when
+// ctx ends first; systemd is then still running.
+func (s *Systemd) Wait(ctx context.Context) (*os.ProcessState, error) {
+	select {
+	case <-s.done:
+		return s.unshare.ProcessState, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("systemd did not exit: %w", ctx.Err())
 	}
 }
 

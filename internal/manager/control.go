@@ -103,6 +103,23 @@ func (m *Manager) handleRequest(req *api.Request, uid int, send func(*api.Respon
 		var err error
 		m.call(func() { out, err = m.listDependencies(req) })
 		reply(out, err)
+	case "set-exit-code":
+		var err error
+		if req.ExitCode == nil {
+			err = &reqError{"bad-request", "set-exit-code needs exit_code."}
+		} else {
+			m.call(func() { err = m.setExitCode(*req.ExitCode) })
+		}
+		reply(nil, err)
+	case "exit", "poweroff", "halt", "reboot":
+		// systemctl --force VERB (actions.go). The reply goes out before the objective is
+		// set: the manager may be gone soon after.
+		var err error
+		m.call(func() { err = m.quitRefusal(req.Verb) })
+		reply(nil, err)
+		if err == nil {
+			m.post(func() { m.quitObjective(req.Verb) })
+		}
 	case "logs":
 		m.serveLogs(req, send)
 	default:
@@ -211,7 +228,13 @@ func (m *Manager) runJobs(req *api.Request) ([]api.JobResult, error) {
 		select {
 		case r = <-p.ch:
 		case <-m.quit:
-			r = "canceled"
+			// A job that finished as the manager quit (its unit's SuccessAction=) has its
+			// result.
+			select {
+			case r = <-p.ch:
+			default:
+				r = "canceled"
+			}
 		}
 		out[p.idx].Result = r
 		failed := r != "done" && r != "skipped"
@@ -766,7 +789,7 @@ func (m *Manager) daemonReload() {
 		}
 		cfg := m.loader.Load(u.Name)
 		if cfg.LoadState == unit.NotFound {
-			if b := m.loader.BuiltinTarget(u.Name); b != nil {
+			if b := m.loader.Builtin(u.Name); b != nil {
 				cfg = b
 			} else if !isInactiveOrFailed(u.activeState()) {
 				continue // keep what runs

@@ -41,7 +41,11 @@ func (m *Manager) enqueue(typ string, u *Unit, mode string, cb jobCallback) {
 // unbreakable ordering cycle, a destructive job with mode fail) returns an error and
 // installs nothing; cb is then not called.
 func (m *Manager) enqueueErr(typ string, u *Unit, mode string, cb jobCallback) error {
-	if m.shuttingDown && typ != "stop" && mode != "replace-irreversibly" {
+	// Once an objective is set, the manager only stops what is left (actions.go): systemd
+	// still runs the jobs already in its run queue in that event (the start half of a
+	// restart), then kills them with the rest. Before that, a shutdown in progress takes
+	// only the jobs that may replace its own.
+	if (m.objective != "" || m.shuttingDown && mode != "replace-irreversibly") && typ != "stop" {
 		if cb != nil {
 			cb("canceled")
 		}

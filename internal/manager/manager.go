@@ -72,7 +72,9 @@ type Manager struct {
 	gcPending       bool // a unit was loaded, changed state or lost its job: collectGarbage
 	releaseMemory   bool // return the loading garbage to the OS once no job is left (boot, reload)
 	shuttingDown    bool
-	exitCode        int
+	objective       string // what Run ends with: "", exit, poweroff, halt, reboot (actions.go)
+	actionTarget    string // a unit action's target, started after the event (actions.go)
+	exitCode        int    // flint run's exit status (actions.go)
 	quit            chan struct{}
 	quitOnce        sync.Once
 	bootTime        time.Time
@@ -202,13 +204,19 @@ func (m *Manager) Run(ctx context.Context) error {
 	// Boot before the control socket appears: sockets without control commands are then
 	// listening by the time a client can see the manager.
 	m.boot()
+	m.afterEvent()
 	srv, err := api.Listen(m.opt.ControlPath, m.handleRequest, m.consolef)
 	if err != nil {
 		return err
 	}
 	m.api = srv
 	go srv.Serve()
-	defer srv.Close()
+	defer func() {
+		srv.Close()
+		// The requests answered as the manager quit (flint exit --force, a start whose
+		// unit's SuccessAction= ended it) get their replies out.
+		srv.Drain(time.Second)
+	}()
 
 	pollEvents := make(chan uint64, 256)
 	go m.poller.Run(pollEvents)
@@ -263,6 +271,7 @@ func (m *Manager) Run(ctx context.Context) error {
 		if m.dispatchPending {
 			m.dispatch()
 		}
+		m.afterEvent()
 		if m.gcPending {
 			m.collectGarbage()
 		}

@@ -223,6 +223,7 @@ func (m *Manager) svcStart(u *Unit) {
 			u.result = "start-limit-hit"
 		}
 		s.limitHit = true
+		m.emergencyAction(u, u.cfg.Unit.StartLimitAction, true, -1, "unit "+u.Name+" failed")
 		m.setState(u, "failed")
 		for _, sock := range m.socketsOf(u) {
 			m.socketServiceStopped(sock, u)
@@ -711,6 +712,14 @@ func (m *Manager) svcEnterDead(u *Unit, result string) {
 			} else {
 				m.finishJob(j, "failed")
 			}
+		}
+		// systemd 252 passes through failed (or dead) on its way to auto-restart
+		// (service_enter_dead); flint goes there at once, but runs what that state change
+		// runs in systemd: FailureAction= (SuccessAction=). OnFailure= waits, as in systemd.
+		if u.result == "success" {
+			m.unitActions(u, u.activeState(), Inactive)
+		} else {
+			m.unitActions(u, u.activeState(), Failed)
 		}
 		m.setState(u, "auto-restart")
 		// As systemd's socket_trigger_notify(): while the restart is pending the sockets are

@@ -59,7 +59,7 @@ func (m *Manager) load(name string) *Unit {
 	}
 	cfg := m.loader.Load(name)
 	if cfg.LoadState == unit.NotFound {
-		if b := m.loader.BuiltinTarget(name); b != nil {
+		if b := m.loader.Builtin(name); b != nil {
 			cfg = b
 		}
 	}
@@ -147,7 +147,8 @@ func (m *Manager) setState(u *Unit, sub string) {
 	m.unitStateChanged(u, old, nu)
 }
 
-// unitStateChanged is systemd's unit_notify: finish jobs, propagate to dependents.
+// unitStateChanged is systemd's unit_notify: finish jobs, propagate to dependents, run
+// SuccessAction=/FailureAction=.
 func (m *Manager) unitStateChanged(u *Unit, old, nu ActiveState) {
 	if u.job != nil {
 		m.jobCheck(u)
@@ -179,6 +180,7 @@ func (m *Manager) unitStateChanged(u *Unit, old, nu ActiveState) {
 			m.collectInstance(u)
 		}
 	}
+	m.unitActions(u, old, nu)
 	if !m.shuttingDown {
 		m.checkUnneeded()
 		m.checkUpholds()
