@@ -7,7 +7,7 @@ import (
 
 // reloadProps are the properties TestReloadDifferential compares after every step, besides
 // Starts and Reloads.
-var reloadProps = []string{"ActiveState", "SubState", "Result", "ReloadResult", "StatusText", "NRestarts"}
+var reloadProps = []string{"ActiveState", "SubState", "Result", "ReloadResult", "StatusText", "NRestarts", "WatchdogUSec"}
 
 const (
 	// countedReload counts its run (the pseudo-property Reloads) and exits 0.
@@ -176,6 +176,21 @@ var reloadScenarios = held([]jobScenario{
 		"r.service": "StartLimitBurst=100\n" + notifyAll + "LimitCORE=0\nRestart=on-watchdog\nRestartSec=100ms\n" +
 			"ExecStart=/bin/sh -c 'echo >>@STATE@/%n; /bin/systemd-notify --ready; [ $$(wc -l <@STATE@/%n) -gt 1 ] || /bin/systemd-notify WATCHDOG=trigger; exec /bin/sleep 30'",
 	}, steps: []string{"start t.service r.service", "sleep 3s"}},
+	// WATCHDOG=trigger before READY=1 fails the start as well.
+	{name: "watchdog-trigger-start", units: map[string]string{
+		"s.service": notifyAll + "LimitCORE=0\nExecStart=/bin/sh -c 'echo >>@STATE@/%n; /bin/systemd-notify WATCHDOG=trigger; exec /bin/sleep 30'",
+	}, steps: []string{"start s.service", "sleep 2s"}},
+	// WATCHDOG_USEC= overrides WatchdogSec= until the next start: o sets 1.5 s on its first
+	// run only; z turns the watchdog off and never pings.
+	{name: "watchdog-override", units: map[string]string{
+		"o.service": "[Service]\nWatchdogSec=3\nLimitCORE=0\nExecStart=/bin/sh -c 'echo >>@STATE@/%n; /bin/systemd-notify WATCHDOG=1; " +
+			"[ $$(wc -l <@STATE@/%n) -gt 1 ] || /bin/systemd-notify WATCHDOG_USEC=1500000; while :; do /bin/systemd-notify WATCHDOG=1; /bin/sleep 0.2; done'",
+		"z.service": "[Service]\nWatchdogSec=1\nLimitCORE=0\nExecStart=/bin/sh -c 'echo >>@STATE@/%n; /bin/systemd-notify WATCHDOG_USEC=0; exec /bin/sleep 30'",
+	}, steps: []string{"start o.service z.service", "sleep 2s", "restart o.service", "stop o.service z.service"}},
+	// Of two STATUS= in one message the first counts (READY=1 and the like: the last).
+	{name: "notify-repeated-field", units: map[string]string{
+		"s.service": notifyAll + "ExecStart=/bin/sh -c 'echo >>@STATE@/%n; /bin/systemd-notify --ready STATUS=first STATUS=second; exec /bin/sleep 30'",
+	}, steps: []string{"start s.service", "stop s.service"}},
 })
 
 // ReloadKnownDifferences are accepted differences of reloads and notifications.

@@ -2,6 +2,7 @@ package manager
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"strconv"
 	"time"
@@ -83,7 +84,7 @@ func (m *Manager) handleNotify(msg *notify.Message) {
 	}
 	s := u.svc
 	cfg := u.cfg.Service
-	if v, ok := msg.Get("MAINPID"); ok {
+	if v, ok := msg.First("MAINPID"); ok {
 		if pid, err := strconv.Atoi(v); err != nil || pid <= 0 {
 			m.logUnit(u, "Failed to parse MAINPID=%s field in notification message, ignoring.", v)
 		} else if pid != s.mainPID {
@@ -131,15 +132,15 @@ states:
 			break states
 		}
 	}
-	if v, ok := msg.Get("STATUS"); ok {
+	if v, ok := msg.First("STATUS"); ok {
 		s.statusText = v
 	}
-	if v, ok := msg.Get("ERRNO"); ok {
+	if v, ok := msg.First("ERRNO"); ok {
 		if n, err := strconv.Atoi(v); err == nil {
 			s.errno = n
 		}
 	}
-	if v, ok := msg.Get("EXTEND_TIMEOUT_USEC"); ok {
+	if v, ok := msg.First("EXTEND_TIMEOUT_USEC"); ok {
 		if us, err := strconv.ParseInt(v, 10, 64); err == nil {
 			switch u.sub {
 			case "start", "start-pre", "start-post", "reload", "stop", "stop-sigterm", "stop-post":
@@ -147,21 +148,28 @@ states:
 			}
 		}
 	}
-	if v, ok := msg.Get("WATCHDOG_USEC"); ok {
-		if us, err := strconv.ParseInt(v, 10, 64); err == nil {
-			cfg.WatchdogSec = time.Duration(us) * time.Microsecond
+	// As service_notify_message(): WATCHDOG= before WATCHDOG_USEC=.
+	if v, ok := msg.First("WATCHDOG"); ok {
+		switch v {
+		case "1":
 			m.armWatchdog(u)
+		case "trigger":
+			m.watchdogRequest(u)
+		default:
+			m.logUnit(u, "Passed WATCHDOG= field is invalid, ignoring.")
 		}
 	}
-	if v, ok := msg.Get("WATCHDOG"); ok {
-		if v == "1" {
+	if v, ok := msg.First("WATCHDOG_USEC"); ok {
+		if us, err := strconv.ParseUint(v, 10, 64); err != nil || us > math.MaxInt64/1000 {
+			m.logUnit(u, "Failed to parse WATCHDOG_USEC=%s", v)
+		} else if u.svc != nil && (u.sub != "dead" && u.sub != "failed") {
+			// The override lasts until the next start (service_start resets it).
+			s.wdUSec = time.Duration(us) * time.Microsecond
 			m.armWatchdog(u)
-		} else if v == "trigger" {
-			m.watchdogTimeout(u)
 		}
 	}
 	if v, ok := msg.Get("FDSTORE"); ok && v == "1" {
-		name, _ := msg.Get("FDNAME")
+		name, _ := msg.First("FDNAME")
 		if name == "" {
 			name = "stored"
 		}
@@ -175,7 +183,7 @@ states:
 		}
 	}
 	if v, ok := msg.Get("FDSTOREREMOVE"); ok && v == "1" {
-		name, _ := msg.Get("FDNAME")
+		name, _ := msg.First("FDNAME")
 		kept := s.fdstore[:0]
 		for _, sf := range s.fdstore {
 			if sf.name == name {
@@ -237,7 +245,7 @@ func (m *Manager) watchForeignMain(u *Unit, pid int) {
 
 func (m *Manager) armWatchdog(u *Unit) {
 	s := u.svc
-	d := u.cfg.Service.WatchdogSec
+	d := s.wdUSec
 	s.wdGen++
 	if s.watchdog != nil {
 		s.watchdog.Stop()
@@ -269,8 +277,30 @@ func (m *Manager) watchdogTimeout(u *Unit) {
 	if u.sub != "running" && u.sub != "reload" {
 		return
 	}
-	m.consolef("%s: Watchdog timeout (limit %s)!", u.Name, u.cfg.Service.WatchdogSec)
-	m.logUnit(u, "Watchdog timeout (limit %s)!", u.cfg.Service.WatchdogSec)
+	m.consolef("%s: Watchdog timeout (limit %s)!", u.Name, u.svc.wdUSec)
+	m.logUnit(u, "Watchdog timeout (limit %s)!", u.svc.wdUSec)
+	m.enterStopWatchdog(u)
+}
+
+// watchdogRequest is WATCHDOG=trigger (systemd's service_force_watchdog): the watchdog's
+// action, whatever the state and whether or not WatchdogSec= is set.
+func (m *Manager) watchdogRequest(u *Unit) {
+	switch u.sub {
+	case "dead", "failed", "auto-restart":
+		return // nothing of the service runs that the watchdog could stop
+	}
+	status := u.svc.statusText
+	if status == "" {
+		status = "<unset>"
+	}
+	m.consolef("%s: Watchdog request (last status: %s)!", u.Name, status)
+	m.logUnit(u, "Watchdog request (last status: %s)!", status)
+	m.enterStopWatchdog(u)
+}
+
+// enterStopWatchdog kills the service with WatchdogSignal= (systemd's service_enter_signal
+// with SERVICE_STOP_WATCHDOG and the result watchdog).
+func (m *Manager) enterStopWatchdog(u *Unit) {
 	sig := u.cfg.Service.Kill.WatchdogSignal
 	if sig == 0 {
 		sig = 6 // SIGABRT

@@ -79,6 +79,15 @@ func (m *Manager) properties(u *Unit) []api.Property {
 			add("FlintTriggeredBy", s.triggeredBy)
 		}
 	}
+	if u.cfg.Type == unit.TypeService {
+		// The watchdog in effect since the last start, infinity before it (systemd shows it
+		// for a masked or missing service too).
+		wd := "infinity"
+		if s := u.svc; s != nil && s.wdKnown {
+			wd = unit.FormatTimespan(s.wdUSec)
+		}
+		add("WatchdogUSec", wd)
+	}
 	if s := u.sock; s != nil {
 		add("NAccepted", strconv.FormatUint(s.nAccepted, 10))
 		add("NConnections", strconv.Itoa(s.nConnections))

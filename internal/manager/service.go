@@ -23,6 +23,11 @@ type serviceRT struct {
 	timerGen int
 	watchdog *time.Timer
 	wdGen    int
+	// wdUSec is the watchdog in effect (systemd's service_get_watchdog_usec, the WatchdogUSec
+	// property): WatchdogSec= as of the last start, or a WATCHDOG_USEC= override, which the
+	// next start forgets; wdKnown is false until the first start (WatchdogUSec=infinity).
+	wdUSec  time.Duration
+	wdKnown bool
 
 	nRestarts      int
 	startTimes     []time.Time
@@ -239,6 +244,7 @@ func (m *Manager) svcStart(u *Unit) {
 	s.notifyState = ""
 	s.reloadResult = "success"
 	s.statusText = ""
+	s.wdUSec, s.wdKnown = cfg.WatchdogSec, true
 	m.consolef("         Starting %s...", describe(u))
 	m.setState(u, "condition")
 	m.armTimer(u, cfg.TimeoutStartSec, "start")

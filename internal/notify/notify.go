@@ -57,6 +57,17 @@ func (m *Message) Get(key string) (string, bool) {
 	return "", false
 }
 
+// First returns the value of the first field named key, as systemd reads most fields of a
+// message (strv_find_startswith: of two STATUS= in one message the first counts).
+func (m *Message) First(key string) (string, bool) {
+	for _, f := range m.Fields {
+		if f.Key == key {
+			return f.Value, true
+		}
+	}
+	return "", false
+}
+
 // CloseFiles closes the message's descriptors and forgets them.
 func (m *Message) CloseFiles() {
 	for _, f := range m.Files {

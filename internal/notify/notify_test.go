@@ -363,3 +363,24 @@ func TestNoFdLeak(t *testing.T) {
 		t.Fatalf("fd count %d -> %d", before, after)
 	}
 }
+
+// TestGetFirst: Get gives a field's last occurrence, First its first (systemd reads STATUS=,
+// MAINPID=, WATCHDOG_USEC= and the like with strv_find_startswith).
+func TestGetFirst(t *testing.T) {
+	m := &Message{Fields: []Field{{"STATUS", "first"}, {"READY", "1"}, {"STATUS", "second"}}}
+	for _, tc := range []struct {
+		get        func(string) (string, bool)
+		key, want  string
+		wantExists bool
+	}{
+		{m.First, "STATUS", "first", true},
+		{m.Get, "STATUS", "second", true},
+		{m.First, "READY", "1", true},
+		{m.First, "ERRNO", "", false},
+		{m.Get, "ERRNO", "", false},
+	} {
+		if v, ok := tc.get(tc.key); v != tc.want || ok != tc.wantExists {
+			t.Errorf("%s: got %q %v, want %q %v", tc.key, v, ok, tc.want, tc.wantExists)
+		}
+	}
+}
