@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -359,7 +360,7 @@ type execDir struct {
 }
 
 // execDirs lists RuntimeDirectory= and friends with their base directories.
-func execDirs(scope unit.Scope, ec *unit.ExecContext) []execDir {
+func execDirs(scope unit.Scope, ec *unit.ExecContext) [5]execDir {
 	run, state, cache, logs, conf := "/run", "/var/lib", "/var/cache", "/var/log", "/etc"
 	if scope == unit.User {
 		home, _ := os.UserHomeDir()
@@ -372,7 +373,7 @@ func execDirs(scope unit.Scope, ec *unit.ExecContext) []execDir {
 		logs = filepath.Join(state, "log")
 		conf = filepath.Join(home, ".config")
 	}
-	return []execDir{
+	return [5]execDir{
 		{"RUNTIME_DIRECTORY", run, ec.RuntimeDirectory, ec.RuntimeDirectoryMode, "runtime"},
 		{"STATE_DIRECTORY", state, ec.StateDirectory, ec.StateDirectoryMode, "state"},
 		{"CACHE_DIRECTORY", cache, ec.CacheDirectory, ec.CacheDirectoryMode, "cache"},
@@ -569,13 +570,11 @@ func (m *Manager) spawnCommand(u *Unit, cmd unit.ExecCommand, ec *unit.ExecConte
 	if err != nil {
 		return nil, err
 	}
-	argv := cmd.Argv
-	if !cmd.Flags.NoEnvExpand {
-		argv = expandArgv(argv, envMap(env))
-	}
-	path := cmd.Path
-	if !cmd.Flags.NoEnvExpand {
-		path = expandWord(path, envMap(env))
+	argv, path := cmd.Argv, cmd.Path
+	if !cmd.Flags.NoEnvExpand && (strings.Contains(path, "$") || slices.ContainsFunc(argv, func(w string) bool { return strings.Contains(w, "$") })) {
+		vars := envMap(env)
+		argv = expandArgv(argv, vars)
+		path = expandWord(path, vars)
 	}
 	if rp, err := resolvePath(path); err == nil {
 		path = rp
