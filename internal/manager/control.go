@@ -781,6 +781,7 @@ func (m *Manager) serveLogs(req *api.Request, send func(*api.Response) error) {
 // change keep their fds (and pending connections).
 func (m *Manager) daemonReload() {
 	m.releaseMemory = true
+	m.gcAll, m.gcPending = true, true
 	m.consolef("Reloading.")
 	m.loader.Reload()
 	for _, u := range append([]*Unit(nil), m.order...) {

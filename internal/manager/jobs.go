@@ -393,7 +393,7 @@ func (m *Manager) dropJob(j *job, result string) bool {
 		j.u.job = nil
 	}
 	if isInactiveOrFailed(j.u.activeState()) {
-		m.gcPending = true
+		m.gcEnqueue(j.u)
 	}
 	if result != "done" && result != "canceled" && (j.typ == "start" || j.typ == "restart") {
 		m.consolef("[FAILED] Failed to start %s.", describe(j.u))

@@ -62,7 +62,20 @@ func (m *Manager) inMemory() map[*Unit]bool {
 // state (NRestarts, exit status, NAccepted, the start limit's count, ...) forgotten.
 func (m *Manager) collectGarbage() {
 	m.gcPending = false
-	if m.shuttingDown {
+	queue := m.gcQueue
+	m.gcQueue = nil
+	sweep := m.gcAll
+	m.gcAll = false
+	for _, u := range queue {
+		u.gcQueued = false
+		// Only a unit that changed may have become collectable, or have been what kept
+		// others: when none of them may go, nothing may (the last sweep kept every unit),
+		// and the sweep over every unit is skipped.
+		if !sweep && m.units[u.Name] == u && m.mayCollect(u) {
+			sweep = true
+		}
+	}
+	if m.shuttingDown || !sweep {
 		return
 	}
 	kept := m.inMemory()
@@ -84,6 +97,16 @@ func (m *Manager) collectGarbage() {
 		}
 	}
 	m.reindexOrdering()
+}
+
+// gcEnqueue notes that u was loaded, changed state, lost its job or a process: at the end of
+// the event collectGarbage looks at it (systemd's unit_add_to_gc_queue).
+func (m *Manager) gcEnqueue(u *Unit) {
+	m.gcPending = true
+	if !u.gcQueued {
+		u.gcQueued = true
+		m.gcQueue = append(m.gcQueue, u)
+	}
 }
 
 // mayCollect is systemd's unit_may_gc for a unit of flint's.

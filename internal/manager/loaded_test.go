@@ -1,6 +1,8 @@
 package manager
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"testing"
@@ -80,5 +82,45 @@ func TestCollectGarbage(t *testing.T) {
 	// A unit loaded anew starts from scratch.
 	if u := m.load("top.target"); u.activeState() != Inactive {
 		t.Errorf("top.target reloaded as %s", u.activeState())
+	}
+}
+
+// TestCollectGarbageQueue: the sweep runs only when a unit that changed may go, yet misses
+// nothing: a unit kept by a reference goes once a daemon-reload drops the reference, and a
+// unit loaded for a look goes at the end of that event.
+func TestCollectGarbageQueue(t *testing.T) {
+	m, _ := testManager(t, map[string]string{
+		"top.target":     target("Top", "After=ordered.target"),
+		"ordered.target": target("Ordered"),
+		"look.target":    target("Look"),
+	})
+	if err := m.enqueueErr("start", m.load("top.target"), "replace", nil); err != nil {
+		t.Fatal(err)
+	}
+	m.load("ordered.target")
+	m.collectGarbage()
+	if got := loadedNames(m); !slices.Equal(got, []string{"ordered.target", "top.target"}) {
+		t.Fatalf("loaded %v", got)
+	}
+	// An event on the active unit: nothing may go, nothing goes.
+	m.gcEnqueue(m.units["top.target"])
+	m.collectGarbage()
+	if got := loadedNames(m); !slices.Equal(got, []string{"ordered.target", "top.target"}) {
+		t.Fatalf("loaded after an event on top.target: %v", got)
+	}
+	m.load("look.target")
+	m.collectGarbage()
+	if got := loadedNames(m); !slices.Equal(got, []string{"ordered.target", "top.target"}) {
+		t.Fatalf("loaded after a look at look.target: %v", got)
+	}
+	// top.target no longer refers to ordered.target: after the reload, it goes.
+	dir := m.loader.Paths()[0]
+	if err := os.WriteFile(filepath.Join(dir, "top.target"), []byte(target("Top")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m.daemonReload()
+	m.collectGarbage()
+	if got := loadedNames(m); !slices.Equal(got, []string{"top.target"}) {
+		t.Fatalf("loaded after the reload: %v", got)
 	}
 }

@@ -69,8 +69,10 @@ type Manager struct {
 
 	dispatching     bool // dispatch is running (finishJob then only marks dispatchPending)
 	dispatchPending bool
-	gcPending       bool // a unit was loaded, changed state or lost its job: collectGarbage
-	releaseMemory   bool // return the loading garbage to the OS once no job is left (boot, reload)
+	gcPending       bool    // a unit was loaded, changed state or lost its job: collectGarbage
+	gcQueue         []*Unit // those units (gcEnqueue)
+	gcAll           bool    // sweep whatever the queue holds (a daemon-reload changed references)
+	releaseMemory   bool    // return the loading garbage to the OS once no job is left (boot, reload)
 	shuttingDown    bool
 	objective       string // what Run ends with: "", exit, poweroff, halt, reboot (actions.go)
 	actionTarget    string // a unit action's target, started after the event (actions.go)
@@ -297,6 +299,9 @@ func (m *Manager) reap() {
 			continue
 		}
 		delete(m.procs, pid)
+		if p.u != nil {
+			m.gcEnqueue(p.u) // its last process may have gone
+		}
 		if p.sp != nil && p.u != nil {
 			if err := p.sp.ExecResult(); err != nil {
 				m.logUnit(p.u, "Failed to execute %s: %v", p.path, err)

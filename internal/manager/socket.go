@@ -366,6 +366,7 @@ func (m *Manager) collectInstance(iu *Unit) {
 		iu.svc.conn = nil
 	}
 	iu.svc.instanceOf = nil
+	m.gcEnqueue(sock) // the instances kept it
 	if iu.result != "success" && iu.cfg.Unit.CollectMode != "inactive-or-failed" {
 		return // failed instances stay for inspection until reset-failed (CollectMode=inactive)
 	}

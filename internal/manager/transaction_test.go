@@ -46,7 +46,7 @@ func (r *lineRecorder) reached() []string {
 }
 
 // testManager is a manager without sockets or processes: enough for transactions over targets.
-func testManager(t *testing.T, files map[string]string) (*Manager, *lineRecorder) {
+func testManager(t testing.TB, files map[string]string) (*Manager, *lineRecorder) {
 	t.Helper()
 	dir := t.TempDir()
 	for name, body := range files {

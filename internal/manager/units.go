@@ -16,6 +16,8 @@ type Unit struct {
 	result string // "success" or the first failure: exit-code, signal, timeout, start-limit-hit, ...
 	job    *job
 
+	gcQueued bool // in Manager.gcQueue
+
 	invocationID    string
 	stateChange     time.Time
 	activeEnter     time.Time
@@ -86,7 +88,7 @@ func (m *Manager) register(name string, cfg *unit.Unit) *Unit {
 		}
 	}
 	m.order = append(m.order, u)
-	m.gcPending = true
+	m.gcEnqueue(u)
 	m.indexOrdering(u)
 	if cfg.Unit.StopWhenUnneeded {
 		m.unneeded = append(m.unneeded, u)
@@ -128,7 +130,7 @@ func (m *Manager) setState(u *Unit, sub string) {
 	u.stateChange = now
 	nu := u.activeState()
 	if isInactiveOrFailed(nu) {
-		m.gcPending = true // u, and the units only it refers to, may go
+		m.gcEnqueue(u) // u, and the units only it refers to, may go
 	}
 	if old == nu {
 		m.unitStateChanged(u, old, nu)

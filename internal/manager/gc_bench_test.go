@@ -1,0 +1,42 @@
+package manager
+
+import (
+	"fmt"
+	"testing"
+)
+
+// BenchmarkCollectGarbage: the sweep after an event on a manager with 2001 active units,
+// when the unit that changed stays (the common case: skipped) and when it may go (a sweep
+// over every unit).
+func BenchmarkCollectGarbage(b *testing.B) {
+	files := map[string]string{}
+	var wants string
+	for i := 0; i < 1000; i++ {
+		files[fmt.Sprintf("t%d.target", i)] = target(fmt.Sprintf("T%d", i), fmt.Sprintf("Wants=u%d.target", i))
+		files[fmt.Sprintf("u%d.target", i)] = target(fmt.Sprintf("U%d", i))
+		wants += fmt.Sprintf(" t%d.target", i)
+	}
+	files["all.target"] = target("All", "Wants="+wants)
+	files["idle.target"] = target("Idle")
+	m, _ := testManager(b, files)
+	if err := m.enqueueErr("start", m.load("all.target"), "replace", nil); err != nil {
+		b.Fatal(err)
+	}
+	m.collectGarbage()
+	b.Run("unit-stays", func(b *testing.B) {
+		u := m.units["t7.target"]
+		for i := 0; i < b.N; i++ {
+			m.gcEnqueue(u)
+			m.collectGarbage()
+		}
+	})
+	b.Run("unit-goes", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			m.load("idle.target")
+			m.collectGarbage()
+		}
+		if m.units["idle.target"] != nil {
+			b.Fatal("idle.target was not collected")
+		}
+	})
+}
