@@ -50,6 +50,9 @@ const (
 	portSystemd  = 22502
 	portActivate = 22503
 	portRun      = 22504
+	// the echo socket among the idle part's sockets
+	portIdleSystemd = 22505
+	portIdleRun     = 22506
 )
 
 // cell is one measured value, or why there is none.
