@@ -6,20 +6,14 @@ import (
 	"time"
 )
 
-// readFile is os.ReadFile in plain system calls: open, read to the end, close. os.Open first
-// tries every file with Go's netpoller (fcntl, epoll_ctl, fcntl back) and os.ReadFile sizes
-// its buffer with fstat: six calls more per unit file, on the path of every start job that
-// loads units. Errors are *fs.PathError, as os.ReadFile's.
-func readFile(path string) ([]byte, error) {
-	data, _, err := readFileInto(path, nil)
-	return data, err
-}
-
-// readFileInto is readFile into buf's storage when it is large enough (a caller's scratch
-// buffer: the result then aliases it), and also returns the file's modification time. Both
-// come from one fstat of the open file, rather than a second lookup of the path (os.Stat) for
-// the time; the size it gives lets a regular file's read end without the extra read that
-// finds the end of the file.
+// readFileInto is os.ReadFile in plain system calls: open, fstat, read to the end, close.
+// os.Open first tries every file with Go's netpoller (fcntl, epoll_ctl, fcntl back): calls
+// more per unit file, on the path of every start job that loads units. It reads into buf's
+// storage when it is large enough (a caller's scratch buffer: the result then aliases it) and
+// also returns the file's modification time; both come from the one fstat of the open file,
+// rather than a second lookup of the path (os.Stat) for the time, and the size it gives lets
+// a regular file's read end without the extra read that finds the end of the file. Errors
+// are *fs.PathError, as os.ReadFile's.
 func readFileInto(path string, buf []byte) ([]byte, time.Time, error) {
 	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
 	for err == syscall.EINTR {

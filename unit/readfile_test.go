@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-// TestReadFile: readFile returns what os.ReadFile returns, for sizes around its buffer's
+// TestReadFile: readFileInto returns what os.ReadFile returns, for sizes around its buffer's
 // growth steps, and errors that name the file and satisfy the same checks.
 func TestReadFile(t *testing.T) {
 	dir := t.TempDir()
@@ -19,7 +19,7 @@ func TestReadFile(t *testing.T) {
 		if err := os.WriteFile(p, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		got, err := readFile(p)
+		got, _, err := readFileInto(p, nil)
 		if err != nil || !bytes.Equal(got, data) {
 			t.Errorf("size %d: got %d bytes, err %v", size, len(got), err)
 		}
@@ -32,11 +32,11 @@ func TestReadFile(t *testing.T) {
 		{"missing", filepath.Join(dir, "nope"), func(err error) bool { return os.IsNotExist(err) && errors.Is(err, fs.ErrNotExist) }},
 		{"directory", dir, func(err error) bool { return err != nil }},
 	} {
-		_, err := readFile(tc.path)
+		_, _, err := readFileInto(tc.path, nil)
 		_, want := os.ReadFile(tc.path)
 		var pe *fs.PathError
 		if !tc.check(err) || !errors.As(err, &pe) || pe.Path != tc.path || err.Error() != want.Error() {
-			t.Errorf("%s: readFile error %v, os.ReadFile's %v", tc.name, err, want)
+			t.Errorf("%s: readFileInto error %v, os.ReadFile's %v", tc.name, err, want)
 		}
 	}
 }
