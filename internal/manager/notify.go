@@ -162,7 +162,7 @@ states:
 	if v, ok := msg.First("WATCHDOG_USEC"); ok {
 		if us, err := strconv.ParseUint(v, 10, 64); err != nil || us > math.MaxInt64/1000 {
 			m.logUnit(u, "Failed to parse WATCHDOG_USEC=%s", v)
-		} else if u.svc != nil && (u.sub != "dead" && u.sub != "failed") {
+		} else if u.sub != "dead" && u.sub != "failed" {
 			// The override lasts until the next start (service_start resets it).
 			s.wdUSec = time.Duration(us) * time.Microsecond
 			m.armWatchdog(u)
