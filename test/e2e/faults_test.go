@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -170,8 +171,10 @@ func TestFaultKillMode(t *testing.T) {
 		"cg.service":   unitFile("Service", "TimeoutStopSec=1\nExecStart="+h+" grandchild "+dir+"/cg.pid"),
 		"proc.service": unitFile("Service", "KillMode=process\nTimeoutStopSec=1\nExecStart="+h+" grandchild "+dir+"/proc.pid"),
 		// A daemon that double-forks and setsid()s under a shell: its parent is reaped by the
-		// shell, so it is reparented to flint unnoticed; control-group still stops it.
-		"daemon.service": unitFile("Service", "TimeoutStopSec=1\nExecStart=/bin/sh -c '"+h+" forking "+dir+"/daemon.pid; exec sleep 1000'"),
+		// shell, so it is reparented to flint unnoticed; control-group still stops it. The
+		// test asserts that it is stopped, not how fast: a generous TimeoutStopSec= keeps a
+		// loaded machine from ending the stop in SIGKILL and result timeout.
+		"daemon.service": unitFile("Service", "TimeoutStopSec=30\nExecStart=/bin/sh -c '"+h+" forking "+dir+"/daemon.pid; exec sleep 1000'"),
 		// mixed: SIGTERM to the main process, SIGKILL to the rest once it is gone.
 		"mixed.service": unitFile("Service", "KillMode=mixed\nTimeoutStopSec=1\nExecStart=/bin/sh -c '"+h+" grandchild "+dir+"/mixed.pid & trap \"exit 0\" TERM; wait'"),
 	})
@@ -185,6 +188,15 @@ func TestFaultKillMode(t *testing.T) {
 			c.start(tc.name + ".service")
 			gc := pidFromFile(t, filepath.Join(dir, tc.name+".pid"))
 			killAtEnd(t, gc)
+			if tc.name == "daemon" {
+				// The case is the orphan flint did not reap the parent of: stop only once the
+				// kernel has reparented it to flint (its parent wrote the pid file just before
+				// exiting).
+				mpid := m.cmd.Process.Pid
+				if !waitFor(10*time.Second, func() bool { return parentPID(gc) == mpid }) {
+					t.Fatalf("daemon %d never reparented to flint (%d): parent %d", gc, mpid, parentPID(gc))
+				}
+			}
 			if _, code := c.flint("stop", tc.name+".service"); code != 0 {
 				t.Fatal("stop failed")
 			}
@@ -195,6 +207,25 @@ func TestFaultKillMode(t *testing.T) {
 			}
 		})
 	}
+}
+
+// parentPID is pid's parent as /proc/PID/stat gives it (0 if pid is gone).
+func parentPID(pid int) int {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(s[i+1:]) // state, ppid, ...
+	if len(f) < 2 {
+		return 0
+	}
+	ppid, _ := strconv.Atoi(f[1])
+	return ppid
 }
 
 // TestFaultBadSetting: a unit with a bad setting reports bad-setting with file:line; the good
