@@ -217,9 +217,8 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
     command, which reaches flint only if flint is installed as systemctl.
   - SIGTERM and SIGINT stop every unit and flint run exits 0 (the command-line contract),
     also when ` + "`flint exit CODE`" + ` had set a code; unit actions during that stop are ignored.
-  - RebootArgument= is not applied, and JobTimeoutAction= (with JobTimeoutSec= and
-    JobRunningTimeoutSec=) are parsed and shown by show but not acted on: flint has no job
-    timeouts.
+  - RebootArgument= and JobTimeoutRebootArgument= are not applied: a reboot action reboots
+    without an argument.
 - Timer, path and automount units are not run: a start job on one fails as "unsupported".
   Slices, scopes, mounts, swaps and devices are not managed and count as active when started.
 - Condition*= and Assert*= checks for Capability, Security, ControlGroupController,

@@ -302,6 +302,19 @@ func TestDecodeUnitFields(t *testing.T) {
 			return x.FailureAction == "exit" && x.SuccessAction == "poweroff" && x.FailureActionExitStatus == 3 && x.JobTimeout == 5*time.Second &&
 				x.JobTimeoutAction == "reboot-force" && x.RebootArgument == "x" && x.CollectMode == "inactive-or-failed" && x.OnFailureJobMode == "isolate"
 		}},
+		// JobTimeoutSec= sets JobRunningTimeoutSec= too, unless that is given, before or after.
+		{"job-timeout-both", "[Unit]\nJobTimeoutSec=5\n", func(u *Unit) bool {
+			return u.Unit.JobTimeout == 5*time.Second && u.Unit.JobRunningTimeout == 5*time.Second
+		}},
+		{"job-running-timeout-first", "[Unit]\nJobRunningTimeoutSec=infinity\nJobTimeoutSec=5\n", func(u *Unit) bool {
+			return u.Unit.JobTimeout == 5*time.Second && u.Unit.JobRunningTimeout == 0 && u.Unit.JobRunningTimeoutSet
+		}},
+		{"job-running-timeout-after", "[Unit]\nJobTimeoutSec=5\nJobRunningTimeoutSec=1min\nJobTimeoutRebootArgument=now\n", func(u *Unit) bool {
+			return u.Unit.JobTimeout == 5*time.Second && u.Unit.JobRunningTimeout == time.Minute && u.Unit.JobTimeoutRebootArgument == "now" && u.Unit.RebootArgument == ""
+		}},
+		{"job-timeout-bad", "[Unit]\nJobRunningTimeoutSec=bogus\nJobTimeoutSec=5\n", func(u *Unit) bool {
+			return u.Unit.JobRunningTimeout == 5*time.Second && !u.Unit.JobRunningTimeoutSet
+		}},
 		{"conditions", "[Unit]\nConditionPathExists=/etc/foo\nConditionPathExists=|!/etc/bar\nAssertVirtualization=!container\nConditionHost=%p\n", func(u *Unit) bool {
 			c := u.Unit.Conditions
 			return len(c) == 4 && c[0] == Condition{Kind: "PathExists", Param: "/etc/foo", Pos: "/etc/systemd/system/foo.service:2"} &&

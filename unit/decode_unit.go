@@ -234,8 +234,22 @@ func registerUnit() {
 			u(d).OnFailureJobMode = "replace"
 		}
 	})
-	reg("Unit", "JobTimeoutSec", NotEnforced, pSecMsg(func(d *decoder) *time_ { return &u(d).JobTimeout }, true, "Failed to parse %K= parameter"))
-	reg("Unit", "JobRunningTimeoutSec", NotEnforced, pSecMsg(func(d *decoder) *time_ { return &u(d).JobRunningTimeout }, true, "Failed to parse %K= parameter"))
+	// As systemd's config_parse_job_timeout_sec: JobTimeoutSec= sets JobRunningTimeoutSec= too,
+	// unless that was given (before or after it).
+	parseJobTimeout := pSecMsg(func(d *decoder) *time_ { return &u(d).JobTimeout }, true, "Failed to parse %K= parameter")
+	reg("Unit", "JobTimeoutSec", S, func(d *decoder, e Entry, v string) {
+		parseJobTimeout(d, e, v)
+		if _, err := ParseTimespan(v); err == nil && !u(d).JobRunningTimeoutSet {
+			u(d).JobRunningTimeout = u(d).JobTimeout
+		}
+	})
+	parseJobRunningTimeout := pSecMsg(func(d *decoder) *time_ { return &u(d).JobRunningTimeout }, true, "Failed to parse %K= parameter")
+	reg("Unit", "JobRunningTimeoutSec", S, func(d *decoder, e Entry, v string) {
+		if _, err := ParseTimespan(v); err == nil {
+			u(d).JobRunningTimeoutSet = true
+		}
+		parseJobRunningTimeout(d, e, v)
+	})
 	for name, get := range map[string]func(d *decoder) *string{
 		"StartLimitAction": func(d *decoder) *string { return &u(d).StartLimitAction },
 		"FailureAction":    func(d *decoder) *string { return &u(d).FailureAction },
@@ -243,9 +257,8 @@ func registerUnit() {
 	} {
 		reg("Unit", name, S, pEnum(get, "\x00", "%K=", EmergencyActions...))
 	}
-	// Parsed and shown; the manager has no job timeouts (docs/compatibility.md).
-	reg("Unit", "JobTimeoutAction", NotEnforced, pEnum(func(d *decoder) *string { return &u(d).JobTimeoutAction }, "\x00", "%K=", EmergencyActions...))
-	reg("Unit", "JobTimeoutRebootArgument", NotEnforced, pString(func(d *decoder) *string { return &u(d).RebootArgument }, false))
+	reg("Unit", "JobTimeoutAction", S, pEnum(func(d *decoder) *string { return &u(d).JobTimeoutAction }, "\x00", "%K=", EmergencyActions...))
+	reg("Unit", "JobTimeoutRebootArgument", NotEnforced, pString(func(d *decoder) *string { return &u(d).JobTimeoutRebootArgument }, false))
 	reg("Unit", "RebootArgument", NotEnforced, pString(func(d *decoder) *string { return &u(d).RebootArgument }, false))
 	reg("Unit", "StartLimitIntervalSec", S, pSec(func(d *decoder) *time_ { return &u(d).StartLimitInterval }, false))
 	reg("Unit", "StartLimitInterval", S, pSec(func(d *decoder) *time_ { return &u(d).StartLimitInterval }, false))

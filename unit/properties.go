@@ -436,12 +436,9 @@ func unitProperties(p *propList, u *Unit, loaded bool) {
 	p.add("OnFailureJobMode", orDefault(s.OnFailureJobMode, "replace"))
 	p.bool("IgnoreOnIsolate", s.IgnoreOnIsolate)
 	p.spanInf("JobTimeoutUSec", s.JobTimeout)
-	running := s.JobRunningTimeout
-	if running == 0 {
-		running = s.JobTimeout // JobTimeoutSec= sets both unless JobRunningTimeoutSec= is given
-	}
-	p.spanInf("JobRunningTimeoutUSec", running)
+	p.spanInf("JobRunningTimeoutUSec", s.JobRunningTimeout)
 	p.add("JobTimeoutAction", orDefault(s.JobTimeoutAction, "none"))
+	p.add("JobTimeoutRebootArgument", s.JobTimeoutRebootArgument)
 	p.span("StartLimitIntervalUSec", s.StartLimitInterval)
 	p.int("StartLimitBurst", s.StartLimitBurst)
 	p.add("StartLimitAction", orDefault(s.StartLimitAction, "none"))

@@ -95,7 +95,8 @@ type UnitSection struct {
 	FailureAction, SuccessAction                                                   string        // none default
 	FailureActionExitStatus, SuccessActionExitStatus                               int           // -1 when unset
 	JobTimeout, JobRunningTimeout                                                  time.Duration // 0 = infinity
-	JobTimeoutAction                                                               string
+	JobRunningTimeoutSet                                                           bool          // JobTimeoutSec= then leaves JobRunningTimeout alone
+	JobTimeoutAction, JobTimeoutRebootArgument                                     string
 	StartLimitInterval                                                             time.Duration // default 10s
 	StartLimitBurst                                                                int           // default 5
 	StartLimitAction                                                               string        // none

@@ -20,6 +20,10 @@ type job struct {
 	// current reload is over (systemd's job_install re-runs a running job that a reload
 	// merged into).
 	again bool
+	// JobTimeoutSec= / JobRunningTimeoutSec=: the deadline in force (zero: none) and the
+	// timer that cancels the job then (armJobTimer).
+	deadline time.Time
+	timer    *time.Timer
 }
 
 // jobCallback receives a job's result: done, failed, canceled, timeout, dependency, skipped,
@@ -129,7 +133,46 @@ func (m *Manager) installJob(typ string, u *Unit, mode string) *job {
 	j := &job{id: m.nextJob, u: u, typ: typ, created: time.Now(), irreversible: mode == "replace-irreversibly"}
 	u.job = j
 	m.jobs[j.id] = j
+	m.armJobTimer(j, j.created.Add(u.cfg.Unit.JobTimeout), u.cfg.Unit.JobTimeout)
 	return j
+}
+
+// setRunning marks j as handed to its unit, and starts its JobRunningTimeoutSec= when that
+// ends before the deadline in force (systemd's job_start_timer).
+func (m *Manager) setRunning(j *job) {
+	j.running = true
+	if d := j.u.cfg.Unit.JobRunningTimeout; d > 0 {
+		m.armJobTimer(j, time.Now().Add(d), d)
+	}
+}
+
+// armJobTimer makes at j's deadline unless j has an earlier one; when the deadline passes
+// with j still installed, jobTimeout cancels j. d (the timeout) <= 0 is infinity: no timer.
+func (m *Manager) armJobTimer(j *job, at time.Time, d time.Duration) {
+	if d <= 0 || !j.deadline.IsZero() && !at.Before(j.deadline) {
+		return
+	}
+	if j.timer != nil {
+		j.timer.Stop()
+	}
+	j.deadline = at
+	j.timer = time.AfterFunc(time.Until(at), func() {
+		m.post(func() {
+			if m.jobs[j.id] == j && j.deadline.Equal(at) {
+				m.jobTimeout(j)
+			}
+		})
+	})
+}
+
+// jobTimeout ends j with result "timeout" (systemd's job_dispatch_timer): the unit goes on
+// with what it was doing, jobs that needed j fail, OnFailure= units start and the unit's
+// JobTimeoutAction= is carried out.
+func (m *Manager) jobTimeout(j *job) {
+	u := j.u
+	m.logUnit(u, "Job %s/%s timed out.", u.Name, j.typ)
+	m.finishJob(j, "timeout")
+	m.emergencyAction(u, u.cfg.Unit.JobTimeoutAction, true, -1, "job timed out")
 }
 
 // dispatch starts every job whose ordering constraints are met. Jobs run in parallel wherever
@@ -151,7 +194,7 @@ func (m *Manager) dispatch() {
 			if !m.runnable(j) {
 				continue
 			}
-			j.running = true
+			m.setRunning(j)
 			m.runJob(j)
 			again = true
 		}
@@ -179,7 +222,7 @@ func (m *Manager) breakDeadlock() {
 		return
 	}
 	m.consolef("%s: Jobs wait for each other in a cycle; running %s/%s first.", waiting.u.Name, waiting.u.Name, waiting.typ)
-	waiting.running = true
+	m.setRunning(waiting)
 	m.runJob(waiting)
 	m.dispatchPending = true
 }
@@ -356,25 +399,34 @@ func (m *Manager) finishJob(j *job, result string) {
 	if !m.dropJob(j, result) {
 		return
 	}
-	if result == "dependency" {
-		// systemd's job_finish_and_invalidate (for this and a JobTimeoutSec= timeout): a job
-		// that failed this way never reached the unit's failed state (where a "failed" job
-		// result started them), yet OnFailure= units start too.
-		m.logUnit(j.u, "Job %s/%s failed with result '%s'.", j.u.Name, j.typ, result)
-		m.startOnFailure(j.u)
-	}
 	if (j.typ == "start" || j.typ == "verify-active") && result != "done" && result != "canceled" {
 		// Jobs of units that require this one fail with "dependency".
 		for _, o := range m.order {
-			if o.job == nil || o.job.typ != "start" {
+			if o.job == nil || o.job.typ != "start" && o.job.typ != "verify-active" {
 				continue
 			}
 			c := &o.cfg.Unit
 			if contains(c.Requires, j.u.Name) || contains(c.BindsTo, j.u.Name) || contains(c.Requisite, j.u.Name) {
-				m.consolef("[DEPEND] Dependency failed for %s.", describe(o))
 				m.finishJob(o.job, "dependency")
 			}
 		}
+	}
+	if j.typ == "stop" && result != "done" && result != "canceled" {
+		// A stop job that failed (timed out) fails the start jobs of the units that
+		// conflict with the unit (systemd's UNIT_ATOM_PROPAGATE_STOP_FAILURE, on ConflictedBy=).
+		for _, o := range m.order {
+			if o.job != nil && (o.job.typ == "start" || o.job.typ == "verify-active") && contains(o.cfg.Unit.Conflicts, j.u.Name) {
+				m.finishJob(o.job, "dependency")
+			}
+		}
+	}
+	if result == "dependency" || result == "timeout" {
+		// systemd's job_finish_and_invalidate: a job that failed this way never reached the
+		// unit's failed state (where a "failed" job result started them), yet OnFailure=
+		// units start too — after the jobs that needed this one failed, so that the OnFailure=
+		// transaction's dispatch does not run them.
+		m.logUnit(j.u, "Job %s/%s failed with result '%s'.", j.u.Name, j.typ, result)
+		m.startOnFailure(j.u)
 	}
 	m.dispatch()
 	if m.shuttingDown {
@@ -389,19 +441,49 @@ func (m *Manager) dropJob(j *job, result string) bool {
 		return false
 	}
 	delete(m.jobs, j.id)
+	if j.timer != nil {
+		j.timer.Stop()
+	}
 	if j.u.job == j {
 		j.u.job = nil
 	}
 	if isInactiveOrFailed(j.u.activeState()) {
 		m.gcEnqueue(j.u)
 	}
-	if result != "done" && result != "canceled" && (j.typ == "start" || j.typ == "restart") {
-		m.consolef("[FAILED] Failed to start %s.", describe(j.u))
+	if msg := jobDoneStatus(j, result); msg != "" {
+		m.consolef(msg, describe(j.u))
 	}
 	for _, w := range j.waiters {
 		w(result)
 	}
 	return true
+}
+
+// jobDoneStatus is the status line (a format for the unit's description) that a job ending
+// with result prints, for the results that systemd's job_emit_done_message prints and flint
+// does not print from the unit's state change ("Started", "Stopped"); "" for none.
+func jobDoneStatus(j *job, result string) string {
+	switch j.typ {
+	case "start", "restart":
+		if j.typ == "restart" && result == "timeout" {
+			return "[ TIME ] Timed out stopping %s." // the stop half of the restart
+		}
+		switch result {
+		case "failed":
+			return "[FAILED] Failed to start %s."
+		case "timeout":
+			return "[ TIME ] Timed out starting %s."
+		case "dependency":
+			return "[DEPEND] Dependency failed for %s."
+		case "assert":
+			return "[ASSERT] Assertion failed for %s."
+		}
+	case "stop":
+		if result == "timeout" {
+			return "[ TIME ] Timed out stopping %s."
+		}
+	}
+	return ""
 }
 
 // startOnFailure starts u's OnFailure= units in its OnFailureJobMode=.

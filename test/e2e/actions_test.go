@@ -256,3 +256,22 @@ func TestPoweroffNotPID1(t *testing.T) {
 		})
 	}
 }
+
+// TestJobTimeoutAction: JobTimeoutSec= cancels a start job that takes longer (the unit goes
+// on starting), the command says so, and JobTimeoutAction=exit-force ends flint run.
+func TestJobTimeoutAction(t *testing.T) {
+	units := writeUnits(t, map[string]string{
+		"slow.service": "[Unit]\nJobTimeoutSec=1\nJobTimeoutAction=exit-force\n[Service]\nType=oneshot\nExecStart=/bin/sleep 30\n",
+	})
+	m := startManager(t, units)
+	if out, code := m.flint("show", "slow.service", "-p", "JobTimeoutUSec,JobRunningTimeoutUSec,JobTimeoutAction"); out != "JobTimeoutUSec=1s\nJobRunningTimeoutUSec=1s\nJobTimeoutAction=exit-force\n" || code != 0 {
+		t.Errorf("show: exit %d:\n%s", code, out)
+	}
+	if out, code := m.flint("start", "slow.service"); code != 1 || out != "Job for slow.service timed out.\n" {
+		t.Errorf("start slow.service: exit %d %q, want 1 and the timeout", code, out)
+	}
+	if code := m.waitExit(15 * time.Second); code != 0 {
+		t.Fatalf("flint run exited %d, want 0:\n%s", code, m.out.String())
+	}
+	m.outputOrder("Timed out starting slow.service.", "Exiting immediately: job timed out", "All units stopped.")
+}
