@@ -3,6 +3,8 @@ package manager
 import (
 	"sort"
 	"time"
+
+	"github.com/flint-init/flint/unit"
 )
 
 // job is a pending state change of one unit (systemd's Job). A unit has at most one job; a new
@@ -133,7 +135,7 @@ func (m *Manager) installJob(typ string, u *Unit, mode string) *job {
 	j := &job{id: m.nextJob, u: u, typ: typ, created: time.Now(), irreversible: mode == "replace-irreversibly"}
 	u.job = j
 	m.jobs[j.id] = j
-	m.armJobTimer(j, j.created.Add(u.cfg.Unit.JobTimeout), u.cfg.Unit.JobTimeout)
+	m.armJobTimer(j, j.created, u.cfg.Unit.JobTimeout)
 	return j
 }
 
@@ -141,14 +143,13 @@ func (m *Manager) installJob(typ string, u *Unit, mode string) *job {
 // ends before the deadline in force (systemd's job_start_timer).
 func (m *Manager) setRunning(j *job) {
 	j.running = true
-	if d := j.u.cfg.Unit.JobRunningTimeout; d > 0 {
-		m.armJobTimer(j, time.Now().Add(d), d)
-	}
+	m.armJobTimer(j, time.Now(), j.u.cfg.Unit.JobRunningTimeout)
 }
 
-// armJobTimer makes at j's deadline unless j has an earlier one; when the deadline passes
-// with j still installed, jobTimeout cancels j. d (the timeout) <= 0 is infinity: no timer.
-func (m *Manager) armJobTimer(j *job, at time.Time, d time.Duration) {
+// armJobTimer makes from+d j's deadline unless j has an earlier one; when the deadline
+// passes with j still installed, jobTimeout cancels j. d <= 0 is infinity: no timer.
+func (m *Manager) armJobTimer(j *job, from time.Time, d time.Duration) {
+	at := from.Add(d)
 	if d <= 0 || !j.deadline.IsZero() && !at.Before(j.deadline) {
 		return
 	}
@@ -399,25 +400,18 @@ func (m *Manager) finishJob(j *job, result string) {
 	if !m.dropJob(j, result) {
 		return
 	}
-	if (j.typ == "start" || j.typ == "verify-active") && result != "done" && result != "canceled" {
-		// Jobs of units that require this one fail with "dependency".
-		for _, o := range m.order {
-			if o.job == nil || o.job.typ != "start" && o.job.typ != "verify-active" {
-				continue
-			}
-			c := &o.cfg.Unit
-			if contains(c.Requires, j.u.Name) || contains(c.BindsTo, j.u.Name) || contains(c.Requisite, j.u.Name) {
-				m.finishJob(o.job, "dependency")
-			}
-		}
-	}
-	if j.typ == "stop" && result != "done" && result != "canceled" {
-		// A stop job that failed (timed out) fails the start jobs of the units that
-		// conflict with the unit (systemd's UNIT_ATOM_PROPAGATE_STOP_FAILURE, on ConflictedBy=).
-		for _, o := range m.order {
-			if o.job != nil && (o.job.typ == "start" || o.job.typ == "verify-active") && contains(o.cfg.Unit.Conflicts, j.u.Name) {
-				m.finishJob(o.job, "dependency")
-			}
+	if result != "done" && result != "canceled" {
+		switch j.typ {
+		case "start", "verify-active":
+			// Jobs of units that require this one fail with "dependency".
+			m.failStartJobs(func(c *unit.UnitSection) bool {
+				return contains(c.Requires, j.u.Name) || contains(c.BindsTo, j.u.Name) || contains(c.Requisite, j.u.Name)
+			})
+		case "stop":
+			// A stop job that failed (timed out) fails the start jobs of the units that
+			// conflict with the unit (systemd's UNIT_ATOM_PROPAGATE_STOP_FAILURE, on
+			// ConflictedBy=).
+			m.failStartJobs(func(c *unit.UnitSection) bool { return contains(c.Conflicts, j.u.Name) })
 		}
 	}
 	if result == "dependency" || result == "timeout" {
@@ -431,6 +425,16 @@ func (m *Manager) finishJob(j *job, result string) {
 	m.dispatch()
 	if m.shuttingDown {
 		m.checkShutdownDone()
+	}
+}
+
+// failStartJobs ends with result "dependency" the start and verify-active jobs of the units
+// whose [Unit] section dep matches (systemd's job_fail_dependencies).
+func (m *Manager) failStartJobs(dep func(c *unit.UnitSection) bool) {
+	for _, o := range m.order {
+		if o.job != nil && (o.job.typ == "start" || o.job.typ == "verify-active") && dep(&o.cfg.Unit) {
+			m.finishJob(o.job, "dependency")
+		}
 	}
 }
 
