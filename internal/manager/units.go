@@ -172,15 +172,19 @@ func (m *Manager) unitStateChanged(u *Unit, old, nu ActiveState) {
 				m.enqueue("stop", o, "replace", nil)
 			}
 		}
-		if nu == Failed {
-			m.startOnFailure(u)
-		} else if old == Active || old == Reloading || old == Deactivating {
+		if nu != Failed && (old == Active || old == Reloading || old == Deactivating) {
 			m.startTriggered(u, "OnSuccess=", u.cfg.Unit.OnSuccess, u.cfg.Unit.OnSuccessJobMode)
 		}
 		if u.cfg.Type == unit.TypeService && u.svc != nil && u.svc.instanceOf != nil && nu == Inactive {
 			// Accept=yes instances are collected once they are done.
 			m.collectInstance(u)
 		}
+	}
+	if nu == Failed && old != Failed {
+		// As systemd's unit_notify, every entry into failed starts the OnFailure= units, also
+		// from inactive: a service whose automatic restart is refused by its start limit
+		// (auto-restart, dead, then failed) runs them once, when it gives up.
+		m.startOnFailure(u)
 	}
 	m.unitActions(u, old, nu)
 	if !m.shuttingDown {

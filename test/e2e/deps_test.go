@@ -157,6 +157,33 @@ func TestFailurePropagation(t *testing.T) {
 	}
 }
 
+// TestOnFailureAfterRestarts: with Restart=on-failure, OnFailure= runs once, when the start
+// limit ends the restarts (as systemd 252: the unit enters failed only then), not at each
+// failure.
+func TestOnFailureAfterRestarts(t *testing.T) {
+	dir := t.TempDir()
+	runs := filepath.Join(dir, "handler.runs")
+	units := writeUnits(t, map[string]string{
+		"flaky.service": "[Unit]\nDescription=flaky\nOnFailure=handler.service\nStartLimitIntervalSec=60\nStartLimitBurst=3\n" +
+			"[Service]\nRestart=on-failure\nRestartSec=100ms\nExecStart=/bin/sh -c 'sleep 0.1; exit 1'\n",
+		"handler.service": "[Unit]\nDescription=handler\n[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo >>" + runs + "'\n",
+	})
+	m := startManager(t, units)
+	c := on(t, m)
+	if out, code := m.flint("start", "flaky.service"); code != 0 {
+		t.Fatalf("start flaky.service: %d %s", code, out)
+	}
+	c.waitState("flaky.service", "failed/failed")
+	if !waitFor(10*time.Second, func() bool { _, err := os.Stat(runs); return err == nil }) {
+		t.Fatalf("OnFailure=handler.service did not run once the restarts ended")
+	}
+	time.Sleep(300 * time.Millisecond)
+	data, _ := os.ReadFile(runs)
+	if n := strings.Count(string(data), "\n"); n != 1 {
+		t.Errorf("OnFailure=handler.service ran %d times, want once", n)
+	}
+}
+
 // TestOnFailureJobMode: OnFailure= units start in the failed unit's OnFailureJobMode=. The
 // handler conflicts with a unit whose start job is still running: mode fail refuses the
 // handler's transaction (it would cancel that job), replace replaces the job.
