@@ -469,12 +469,13 @@ func (tx *transaction) activate() error {
 		}
 		keep = append(keep, j)
 	}
-	// Destructive check: with mode fail, no installed job may be replaced.
+	// Destructive check: with mode fail, no installed job may be replaced. The error's code
+	// "destructive" is systemd's TransactionIsDestructive, for which systemctl exits 4.
 	if tx.mode == "fail" {
 		for _, j := range keep {
 			if o := j.u.job; o != nil && j.typ != "nop" { // a no-op conflicts with nothing
 				if _, ok := mergeJobTypes(o.typ, j.typ, j.u); !ok {
-					return fmt.Errorf("Transaction for %s/%s is destructive (%s has '%s' job queued, but '%s' is included in transaction).", keep[0].u.Name, keep[0].typ, j.u.Name, o.typ, j.typ)
+					return &reqError{"destructive", fmt.Sprintf("Transaction for %s/%s is destructive (%s has '%s' job queued, but '%s' is included in transaction).", keep[0].u.Name, keep[0].typ, j.u.Name, o.typ, j.typ)}
 				}
 			}
 		}
@@ -482,7 +483,7 @@ func (tx *transaction) activate() error {
 	for _, j := range keep {
 		if o := j.u.job; o != nil && o.irreversible && tx.mode != "replace-irreversibly" && j.typ != "nop" {
 			if _, ok := mergeJobTypes(o.typ, j.typ, j.u); !ok {
-				return fmt.Errorf("Transaction for %s/%s is destructive (%s has irreversible '%s' job queued).", keep[0].u.Name, keep[0].typ, j.u.Name, o.typ)
+				return &reqError{"destructive", fmt.Sprintf("Transaction for %s/%s is destructive (%s has irreversible '%s' job queued).", keep[0].u.Name, keep[0].typ, j.u.Name, o.typ)}
 			}
 		}
 	}

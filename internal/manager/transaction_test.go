@@ -1,6 +1,7 @@
 package manager
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -272,6 +273,10 @@ func TestJobModeFail(t *testing.T) {
 	err := m.enqueueErr("start", a, "fail", nil)
 	if err == nil || !strings.Contains(err.Error(), "destructive") {
 		t.Fatalf("err = %v", err)
+	}
+	// Its own error code: systemctl exits 4 on TransactionIsDestructive.
+	if re := (*reqError)(nil); !errors.As(err, &re) || re.code != "destructive" {
+		t.Errorf("err = %#v, want a reqError with code destructive", err)
 	}
 }
 
