@@ -321,6 +321,33 @@ func TestPartOfAndBindsTo(t *testing.T) {
 	}
 }
 
+// TestStopPropagation: PropagatesStopTo= and StopPropagatedFrom= propagate a stop, not a
+// restart (as systemd 252).
+func TestStopPropagation(t *testing.T) {
+	m, rec := testManager(t, map[string]string{
+		"main.target": target("Main", "PropagatesStopTo=to.target"),
+		"to.target":   target("To"),
+		"from.target": target("From", "StopPropagatedFrom=main.target"),
+	})
+	for _, n := range []string{"main.target", "to.target", "from.target"} {
+		m.enqueue("start", m.load(n), "replace", nil)
+	}
+	m.enqueue("restart", m.load("main.target"), "replace", nil)
+	reached := map[string]int{}
+	for _, d := range rec.reached() {
+		reached[d]++
+	}
+	if reached["Main"] != 2 || reached["To"] != 1 || reached["From"] != 1 {
+		t.Errorf("targets reached after main.target's restart: %v, want Main twice, To and From once", reached)
+	}
+	m.enqueue("stop", m.load("main.target"), "replace", nil)
+	for _, n := range []string{"to.target", "from.target"} {
+		if st := m.load(n).activeState(); st != Inactive {
+			t.Errorf("%s is %s after main.target stopped", n, st)
+		}
+	}
+}
+
 func TestStopWhenUnneeded(t *testing.T) {
 	m, _ := testManager(t, map[string]string{
 		"user.target":   target("User", "Wants=helper.target"),

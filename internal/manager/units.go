@@ -1,6 +1,7 @@
 package manager
 
 import (
+	"slices"
 	"sort"
 	"time"
 
@@ -152,6 +153,9 @@ func (m *Manager) setState(u *Unit, sub string) {
 // unitStateChanged is systemd's unit_notify: finish jobs, propagate to dependents, run
 // SuccessAction=/FailureAction=.
 func (m *Manager) unitStateChanged(u *Unit, old, nu ActiveState) {
+	// A stop that a stop or restart job asked for is expected: its transaction holds the
+	// stops it propagates.
+	expected := u.job != nil && (u.job.typ == "stop" || u.job.typ == "restart")
 	if u.job != nil {
 		m.jobCheck(u)
 	}
@@ -165,13 +169,7 @@ func (m *Manager) unitStateChanged(u *Unit, old, nu ActiveState) {
 		}
 	}
 	if isInactiveOrFailed(nu) && !isInactiveOrFailed(old) {
-		// BindsTo=: units bound to u stop with it.
-		for _, o := range m.order {
-			if contains(o.cfg.Unit.BindsTo, u.Name) && !isInactiveOrFailed(o.activeState()) && (o.job == nil || o.job.typ != "stop") {
-				m.consolef("%s: bound to %s, which went away; stopping.", o.Name, u.Name)
-				m.enqueue("stop", o, "replace", nil)
-			}
-		}
+		m.stopBound(u, !expected)
 		if nu != Failed && (old == Active || old == Reloading || old == Deactivating) {
 			m.startTriggered(u, "OnSuccess=", u.cfg.Unit.OnSuccess, u.cfg.Unit.OnSuccessJobMode)
 		}
@@ -193,6 +191,28 @@ func (m *Manager) unitStateChanged(u *Unit, old, nu ActiveState) {
 	}
 	if m.shuttingDown {
 		m.checkShutdownDone()
+	}
+}
+
+// stopBound stops the units that are up and bound to u (BindsTo=), as u went away, and
+// when that was unexpected (no stop job: u failed, or was killed) those that u's stop
+// propagates to (PropagatesStopTo=, StopPropagatedFrom=), as systemd's
+// retroactively_stop_dependencies.
+func (m *Manager) stopBound(u *Unit, unexpected bool) {
+	var propagated []string
+	if unexpected {
+		propagated = m.propagatesStopTo(u)
+	}
+	for _, o := range m.order {
+		if o == u || isInactiveOrFailed(o.activeState()) || o.job != nil && o.job.typ == "stop" {
+			continue
+		}
+		if contains(o.cfg.Unit.BindsTo, u.Name) {
+			m.consolef("%s: bound to %s, which went away; stopping.", o.Name, u.Name)
+			m.enqueue("stop", o, "replace", nil)
+		} else if slices.Contains(propagated, o.Name) {
+			m.enqueue("stop", o, "replace", nil)
+		}
 	}
 }
 

@@ -184,6 +184,25 @@ func TestOnFailureAfterRestarts(t *testing.T) {
 	}
 }
 
+// TestBindsToAutoRestart: a service that dies and restarts by itself (Restart=always) stops
+// the units bound to it (BindsTo=), which stay down after its restart, as in systemd 252;
+// those that require it are restarted with it.
+func TestBindsToAutoRestart(t *testing.T) {
+	units := writeUnits(t, map[string]string{
+		"dies.service":  "[Unit]\nDescription=dies\n[Service]\nRestart=always\nRestartSec=100ms\nExecStart=/bin/sleep 60\n",
+		"bound.service": "[Unit]\nDescription=bound\nBindsTo=dies.service\nAfter=dies.service\n[Service]\nExecStart=/bin/sleep 60\n",
+		"needy.service": "[Unit]\nDescription=needy\nRequires=dies.service\nAfter=dies.service\n[Service]\nExecStart=/bin/sleep 60\n",
+	})
+	m := startManager(t, units)
+	c := on(t, m)
+	c.run(0, "start", "bound.service", "needy.service")
+	c.waitState("bound.service", "active/running")
+	c.run(0, "kill", "--signal=KILL", "dies.service")
+	c.waitProps("dies.service", map[string]string{"ActiveState": "active", "NRestarts": "1"})
+	c.waitState("bound.service", "inactive/dead")
+	c.waitState("needy.service", "active/running")
+}
+
 // TestOnFailureJobMode: OnFailure= units start in the failed unit's OnFailureJobMode=. The
 // handler conflicts with a unit whose start job is still running: mode fail refuses the
 // handler's transaction (it would cancel that job), replace replaces the job.
