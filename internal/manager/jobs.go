@@ -193,7 +193,9 @@ func (m *Manager) sortedJobs() []*job {
 	return out
 }
 
-func isStop(j *job) bool { return j.typ == "stop" }
+// isStop: j orders as a stop job. A restart job does until its stop half is over and it
+// becomes a start job (systemd's job_compare: "JOB_RESTART is JOB_STOP in disguise").
+func isStop(j *job) bool { return j.typ == "stop" || j.typ == "restart" }
 
 // runnable applies systemd's job ordering: with both jobs present, stop jobs go first; two
 // start-like jobs follow After=/Before=; two stop jobs go in reverse.
@@ -272,8 +274,7 @@ func (m *Manager) runJob(j *job) {
 		m.unitStop(u)
 	case "restart":
 		if isInactiveOrFailed(u.activeState()) {
-			j.typ = "start"
-			m.unitStart(u)
+			m.restartStartHalf(j)
 			return
 		}
 		m.unitStop(u)
@@ -295,6 +296,16 @@ func (m *Manager) runJob(j *job) {
 	if u.job == j {
 		m.jobCheck(u)
 	}
+}
+
+// restartStartHalf turns the restart job j, whose unit is down, into a start job that waits
+// again for its turn: as systemd's job_finish_and_invalidate, which puts it back in the run
+// queue, so that the start half follows the start order (the restart of a target's ordered
+// parts stops them in reverse order, then starts them in order).
+func (m *Manager) restartStartHalf(j *job) {
+	j.typ = "start"
+	j.running = false
+	m.dispatch()
 }
 
 // jobCheck completes u's running job if u reached the job's goal.
@@ -325,10 +336,7 @@ func (m *Manager) jobCheck(u *Unit) {
 		}
 	case "restart":
 		if isInactiveOrFailed(st) {
-			// Second half of a restart: start again.
-			j.typ = "start"
-			m.unitStart(u)
-			m.jobCheck(u)
+			m.restartStartHalf(j)
 		}
 	case "reload":
 		// As systemd's unit_process_job(): a reload job is over when the unit is active again

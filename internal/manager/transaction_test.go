@@ -348,6 +348,32 @@ func TestStopPropagation(t *testing.T) {
 	}
 }
 
+// TestRestartOrder: the restarts of ordered units stop them in reverse order first, then
+// start them in order (systemd orders a restart job as a stop until its start half).
+func TestRestartOrder(t *testing.T) {
+	m, rec := testManager(t, map[string]string{
+		"t.target": target("T", "Wants=a.target b.target c.target"),
+		"a.target": target("A", "PartOf=t.target"),
+		"b.target": target("B", "PartOf=t.target", "After=a.target"),
+		"c.target": target("C", "PartOf=t.target", "After=b.target"),
+	})
+	m.enqueue("start", m.load("t.target"), "replace", nil)
+	before := len(strings.Split(rec.text(), "\n"))
+	m.enqueue("restart", m.load("t.target"), "replace", nil)
+	var got []string
+	for _, l := range strings.Split(rec.text(), "\n")[before:] {
+		for _, w := range []string{"Stopped target ", "Reached target "} {
+			if i := strings.Index(l, w); i >= 0 && !strings.HasSuffix(l, " T.") {
+				got = append(got, l[i:])
+			}
+		}
+	}
+	want := []string{"Stopped target C.", "Stopped target B.", "Stopped target A.", "Reached target A.", "Reached target B.", "Reached target C."}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("restart of t.target:\n got %q\nwant %q", got, want)
+	}
+}
+
 func TestStopWhenUnneeded(t *testing.T) {
 	m, _ := testManager(t, map[string]string{
 		"user.target":   target("User", "Wants=helper.target"),
