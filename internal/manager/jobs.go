@@ -104,7 +104,7 @@ func (m *Manager) enqueueErr(typ string, u *Unit, mode string, cb jobCallback) e
 }
 
 // installJob merges typ into u's job or replaces it. It returns nil if u has an irreversible
-// job that may not be replaced.
+// job that may not be replaced. The caller dispatches.
 func (m *Manager) installJob(typ string, u *Unit, mode string) *job {
 	if j := u.job; j != nil {
 		if merged, ok := mergeJobTypes(j.typ, typ, u); ok {
@@ -122,8 +122,10 @@ func (m *Manager) installJob(typ string, u *Unit, mode string) *job {
 		if j.irreversible && mode != "replace-irreversibly" {
 			return nil
 		}
-		// Replace: the old job is canceled.
-		m.finishJob(j, "canceled")
+		// Replace: the old job is canceled. Without dispatching yet: the transaction's
+		// other jobs are not all installed (a start ordered after this unit's new job would
+		// run at once); the caller dispatches once they are.
+		m.dropJob(j, "canceled")
 	}
 	m.nextJob++
 	j := &job{id: m.nextJob, u: u, typ: typ, created: time.Now(), irreversible: mode == "replace-irreversibly"}
@@ -163,13 +165,21 @@ func (m *Manager) dispatch() {
 	}
 }
 
+// waitsForStop: j starts a unit that is still stopping (its stop job was replaced, or it
+// stops by itself); it runs once the unit is down, as systemd's service_start() and
+// socket_start() answer -EAGAIN in the stop states and the job waits. unitStateChanged
+// dispatches again when the unit leaves deactivating.
+func waitsForStop(j *job) bool {
+	return j.typ == "start" && j.u.activeState() == Deactivating
+}
+
 // breakDeadlock runs the oldest waiting job when jobs wait for each other and none can run
 // (an ordering cycle across separately installed transactions): never a hang.
 func (m *Manager) breakDeadlock() {
 	var waiting *job
 	for _, j := range m.sortedJobs() {
-		if j.running {
-			return // progress will come from the running job
+		if j.running || waitsForStop(j) {
+			return // progress will come from the running job, or the unit's stop
 		}
 		if waiting == nil {
 			waiting = j
@@ -200,6 +210,9 @@ func isStop(j *job) bool { return j.typ == "stop" || j.typ == "restart" }
 // runnable applies systemd's job ordering: with both jobs present, stop jobs go first; two
 // start-like jobs follow After=/Before=; two stop jobs go in reverse.
 func (m *Manager) runnable(j *job) bool {
+	if waitsForStop(j) {
+		return false
+	}
 	if j.ignoreOrder {
 		return true
 	}

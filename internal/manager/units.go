@@ -162,6 +162,9 @@ func (m *Manager) unitStateChanged(u *Unit, old, nu ActiveState) {
 	if old == nu {
 		return
 	}
+	if old == Deactivating && u.job != nil && !u.job.running {
+		m.dispatch() // a start job waited for the stop to end (waitsForStop)
+	}
 	// A service that stopped hands its sockets back to the listening state.
 	if u.svc != nil && isInactiveOrFailed(nu) {
 		for _, s := range m.socketsOf(u) {

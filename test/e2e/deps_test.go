@@ -203,6 +203,31 @@ func TestBindsToAutoRestart(t *testing.T) {
 	c.waitState("needy.service", "active/running")
 }
 
+// TestStartWhileStopping: a start of a unit that is still stopping (ExecStop= takes 1 s)
+// waits for the stop to end, as systemd's does: the old process is gone before the new one
+// starts, and a unit ordered after it starts after that.
+func TestStartWhileStopping(t *testing.T) {
+	dir := t.TempDir()
+	order := filepath.Join(dir, "order")
+	units := writeUnits(t, map[string]string{
+		"slow.service": "[Unit]\nDescription=slow\n[Service]\nExecStartPre=/bin/sh -c 'echo start slow >>" + order + "'\n" +
+			"ExecStart=/bin/sleep 60\nExecStop=/bin/sh -c '/bin/sleep 1; echo stop slow >>" + order + "'\n",
+		"after.service": "[Unit]\nDescription=after\nRequires=slow.service\nAfter=slow.service\n[Service]\n" +
+			"ExecStartPre=/bin/sh -c 'echo start after >>" + order + "'\nExecStart=/bin/sleep 60\n",
+	})
+	m := startManager(t, units)
+	c := on(t, m)
+	c.run(0, "start", "slow.service")
+	c.run(0, "stop", "--no-block", "slow.service")
+	c.waitState("slow.service", "deactivating")
+	c.run(0, "start", "after.service")
+	c.waitState("after.service", "active/running")
+	data, _ := os.ReadFile(order)
+	if want := "start slow\nstop slow\nstart slow\nstart after\n"; string(data) != want {
+		t.Errorf("order of starts and stops:\n%s\nwant:\n%s", data, want)
+	}
+}
+
 // TestOnFailureJobMode: OnFailure= units start in the failed unit's OnFailureJobMode=. The
 // handler conflicts with a unit whose start job is still running: mode fail refuses the
 // handler's transaction (it would cancel that job), replace replaces the job.
