@@ -194,10 +194,11 @@ func asSystemctl(verb string, res []client.JobResult) []client.JobResult {
 }
 
 // reportJobs prints systemctl's messages for refused and failed jobs and returns its exit
-// status: the first refusal's code (5 not found, 4 refused, 3 not applicable, 1 otherwise),
-// overridden by 1 when a job failed. As systemctl 252's verb_start, the refusals and the
-// warnings about unit files changed on disk come in the order of the units, then the failed
-// jobs, then the warnings about stopped units that their sockets can start again.
+// status: the first refusal's code (5 not found, 4 refused or destructive, 3 not applicable,
+// 1 otherwise), overridden by 1 when a job failed. As systemctl 252's verb_start, the
+// refusals and the warnings about unit files changed on disk come in the order of the units,
+// then the failed jobs, then the warnings about stopped units that their sockets can start
+// again.
 func reportJobs(w io.Writer, res []client.JobResult) int {
 	code := 0
 	failed := false
@@ -213,7 +214,7 @@ func reportJobs(w io.Writer, res []client.JobResult) int {
 				fmt.Fprintf(w, "See system logs and '%s status %s' for details.\n", progName(), r.Unit)
 			}
 			if code == 0 {
-				code = map[string]int{"not-found": 5, "not-loaded": 5, "refused": 4, "not-applicable": 3}[r.ErrorCode]
+				code = map[string]int{"not-found": 5, "not-loaded": 5, "refused": 4, "destructive": 4, "not-applicable": 3}[r.ErrorCode]
 				if code == 0 {
 					code = 1
 				}

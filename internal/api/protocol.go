@@ -66,7 +66,9 @@ type JobResult struct {
 	// message.
 	UnitResult string `json:"unit_result,omitempty"`
 	// Error is why no job was enqueued ("Unit foo.service not found."), with ErrorCode one of
-	// not-found, not-loaded, masked, bad-setting, refused, not-applicable, invalid-name.
+	// not-found, not-loaded, masked, bad-setting, refused, not-applicable, invalid-name,
+	// transaction (the jobs could not be made consistent), destructive (they would replace
+	// a queued job that the job mode protects).
 	Error     string `json:"error,omitempty"`
 	ErrorCode string `json:"error_code,omitempty"`
 	// NeedDaemonReload: the unit's files changed on disk since it was loaded, which

@@ -36,7 +36,8 @@ type jobScenario struct {
 	// DURATION", "connect PATH", "client PATH", "write NAME" or "remove NAME" (see
 	// runJobScenario). A verb step prefixed with "nowait " is compared (exit status and
 	// message) but not followed by the wait for both sides to settle nor by the comparison of
-	// the units: the next step runs while its jobs may still run.
+	// the units: the next step runs while its jobs may still run ("nowait sleep DURATION"
+	// pauses without comparing).
 	steps []string
 	show  []string // units compared besides those of units (an instance, a unit that does not exist)
 	props []string // properties compared besides the run's
@@ -57,6 +58,13 @@ const (
 	// countedOnce counts its start and exits 0.
 	countedOnce = "/bin/sh -c 'echo >>@STATE@/%n'"
 )
+
+// ordered is the [Service] section of a unit that records its start and its stop (which takes
+// 0.3 s) as lines "start NAME" and "stop NAME" in @STATE@/order, and runs for 30 s.
+func ordered(name string) string {
+	return "[Service]\nExecStartPre=/bin/sh -c 'echo start " + name + " >>@STATE@/order'\nExecStart=/bin/sleep 30\n" +
+		"ExecStop=/bin/sh -c '/bin/sleep 0.3; echo stop " + name + " >>@STATE@/order'"
+}
 
 // jobProps are the properties compared after every command, besides Starts.
 var jobProps = []string{"ActiveState", "SubState", "Result"}
@@ -224,6 +232,159 @@ var jobScenarios = []jobScenario{
 		"refused.service": "OnFailure=n.target\nOnFailureJobMode=isolate\n[Service]\nExecStart=/bin/false",
 		"two.service":     "OnFailure=r.service other.service\nOnFailureIsolate=yes\n[Service]\nExecStart=/bin/false",
 	}, steps: []string{"start other.service", "start refused.service", "start two.service", "start broken.service"}},
+	// A target's stop stops its parts (PartOf=) in the reverse of their start order (b is
+	// After=a, c After=b); each records its start and stop in @STATE@/order.
+	{name: "stop-order", units: map[string]string{
+		"t.target":  "Wants=a.service b.service c.service",
+		"a.service": "PartOf=t.target\n" + ordered("a"),
+		"b.service": "PartOf=t.target\nAfter=a.service\n" + ordered("b"),
+		"c.service": "PartOf=t.target\nAfter=b.service\n" + ordered("c"),
+	}, steps: []string{"start t.target", "stop t.target"}, files: []string{"order"}},
+	// The restart of the target restarts its parts (PartOf=): each restart job stops first,
+	// in the reverse of the start order, and the starts follow in the start order.
+	{name: "restart-order", units: map[string]string{
+		"t.target":  "Wants=a.service b.service c.service",
+		"a.service": "PartOf=t.target\n" + ordered("a"),
+		"b.service": "PartOf=t.target\nAfter=a.service\n" + ordered("b"),
+		"c.service": "PartOf=t.target\nAfter=b.service\n" + ordered("c"),
+	}, steps: []string{"start t.target", "restart t.target", "restart b.service"}, files: []string{"order"}},
+	// Between a start job and a stop job of two units ordered either way, the stop runs first
+	// (each stop takes 0.3 s). a conflicts with b and is ordered after it, d conflicts with c,
+	// which is ordered before it.
+	{name: "conflicts-order", units: map[string]string{
+		"a.service": "Conflicts=b.service\nAfter=b.service\n" + ordered("a"),
+		"b.service": ordered("b"),
+		"c.service": "Before=d.service\n" + ordered("c"),
+		"d.service": "Conflicts=c.service\n" + ordered("d"),
+	}, steps: []string{"start b.service", "start d.service", "start a.service", "start c.service", "start b.service", "start d.service"},
+		files: []string{"order"}},
+	// A required or bound unit that fails while active (killed): Requires= leaves the
+	// requiring unit running, BindsTo= stops the bound one; starting them again starts the
+	// failed units again.
+	{name: "requires-fails-later", units: map[string]string{
+		"a.service": "Requires=b.service\nAfter=b.service\n[Service]\nExecStart=" + counted,
+		"b.service": "[Service]\nExecStart=" + counted,
+		"c.service": "BindsTo=d.service\nAfter=d.service\n[Service]\nExecStart=" + counted,
+		"d.service": "[Service]\nExecStart=" + counted,
+	}, steps: []string{"start a.service c.service", "kill --signal=KILL b.service d.service", "start a.service c.service"}},
+	// The bound unit fails to start: without After= the binder's start succeeds and it is
+	// stopped after; with After= its job fails ("dependency").
+	{name: "bindsto-fails", units: map[string]string{
+		"a.service": "BindsTo=b.service\n[Service]\nExecStart=/bin/sleep 30",
+		"b.service": "[Service]\nType=oneshot\nExecStart=/bin/false",
+		"c.service": "BindsTo=d.service\nAfter=d.service\n[Service]\nExecStart=" + counted,
+		"d.service": "[Service]\nType=oneshot\nExecStart=/bin/false",
+	}, steps: []string{"start a.service", "start c.service"}},
+	// OnFailure= with Restart=on-failure: the handler runs once the restarts end at the start
+	// limit, not at each failure (a oneshot, whose start job lasts through the restarts, and
+	// a simple service).
+	{name: "onfailure-restart", units: map[string]string{
+		"a.service": "OnFailure=h.service\nStartLimitIntervalSec=60\nStartLimitBurst=3\n[Service]\nType=oneshot\nRestart=on-failure\nRestartSec=100ms\n" +
+			"ExecStart=/bin/sh -c 'echo >>@STATE@/%n; exit 1'",
+		"h.service": "[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=" + countedOnce,
+		"s.service": "OnFailure=g.service\nStartLimitIntervalSec=60\nStartLimitBurst=3\n[Service]\nRestart=on-failure\nRestartSec=100ms\n" +
+			"ExecStart=/bin/sh -c 'echo >>@STATE@/%n; sleep 0.1; exit 1'",
+		"g.service": "[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=" + countedOnce,
+	}, steps: []string{"start a.service", "start s.service", "sleep 1500ms"}},
+	// Requisite= on a unit whose start job runs (a 2 s oneshot): the requisite's check merges
+	// into that job; a (After=) starts once b is up, c (no ordering) at once (@STATE@/order);
+	// d's job fails when e's start fails (and starts its OnFailure= unit). The starts do not
+	// block: systemd's side would delay flint's until b is up.
+	{name: "requisite-activating", units: map[string]string{
+		"a.service": "Requisite=b.service\nAfter=b.service\n[Service]\nExecStartPre=/bin/sh -c 'echo start a >>@STATE@/order'\nExecStart=" + counted,
+		"b.service": "[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/sh -c '/bin/sleep 2; echo b up >>@STATE@/order'",
+		"c.service": "Requisite=b.service\n[Service]\nExecStartPre=/bin/sh -c 'echo start c >>@STATE@/order'\nExecStart=" + counted,
+		"d.service": "Requisite=e.service\nAfter=e.service\nOnFailure=h.service\n[Service]\nExecStart=" + counted,
+		"h.service": "[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=" + countedOnce,
+		"e.service": "[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/sh -c 'sleep 2; exit 1'",
+	}, steps: []string{"nowait start --no-block b.service e.service", "nowait sleep 300ms", "start --no-block c.service a.service d.service"},
+		files: []string{"order"}},
+	// StopWhenUnneeded= cascades: a wants b, b wants c, b and c stop when unneeded.
+	{name: "stopwhenunneeded-cascade", units: map[string]string{
+		"a.service": "Wants=b.service\n[Service]\nExecStart=" + counted,
+		"b.service": "StopWhenUnneeded=yes\nWants=c.service\n[Service]\nExecStart=" + counted,
+		"c.service": "StopWhenUnneeded=yes\n[Service]\nExecStart=" + counted,
+	}, steps: []string{"start a.service", "stop b.service", "start a.service", "stop a.service"}},
+	// PartOf= a target: the target's restart (when inactive: its start) restarts the active
+	// part, its stop stops it, its start does not start it.
+	{name: "partof-target", units: map[string]string{
+		"t.target":  "",
+		"a.service": "PartOf=t.target\n[Service]\nExecStart=" + counted,
+	}, steps: []string{"start a.service", "restart t.target", "stop t.target", "start t.target", "start a.service", "try-restart t.target"}},
+	// x requires y, y is part of x: x's restart restarts y once (the start that Requires=
+	// adds and the try-restart that PartOf= adds merge into one restart).
+	{name: "restart-merge", units: map[string]string{
+		"x.service": "Requires=y.service\n[Service]\nExecStart=" + counted,
+		"y.service": "PartOf=x.service\n[Service]\nExecStart=" + counted,
+	}, steps: []string{"start x.service", "restart x.service", "stop y.service", "restart x.service"}},
+	// stop of a unit whose start job runs (a 2 s oneshot): the start is cancelled and the
+	// process killed; b (After=a) starts once a's job is gone, c (Requires=a) is stopped
+	// with a, so its start never runs.
+	{name: "stop-cancels-start", units: map[string]string{
+		"a.service": "[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo >>@STATE@/%n; exec /bin/sleep 2'",
+		"b.service": "After=a.service\n[Service]\nExecStart=" + counted,
+		"c.service": "Requires=a.service\nAfter=a.service\n[Service]\nExecStart=" + counted,
+	}, steps: []string{"nowait start --no-block a.service b.service c.service", "nowait sleep 500ms", "stop a.service"}},
+	// start of a unit that requires b while b stops (ExecStop= takes 1 s): the start job
+	// replaces the stop job, and b starts again once stopped, then a (@STATE@/order).
+	// (--no-block: a blocking start on systemd's side would delay flint's past b's stop.)
+	{name: "start-while-stopping", units: map[string]string{
+		"a.service": "Requires=b.service\nAfter=b.service\n[Service]\nExecStartPre=/bin/sh -c 'echo start a >>@STATE@/order'\nExecStart=" + counted,
+		"b.service": "[Service]\nExecStartPre=/bin/sh -c 'echo start b >>@STATE@/order'\nExecStart=" + counted +
+			"\nExecStop=/bin/sh -c '/bin/sleep 1; echo stop b >>@STATE@/order'",
+	}, steps: []string{"start b.service", "nowait stop --no-block b.service", "nowait sleep 300ms", "start --no-block a.service"},
+		files: []string{"order"}},
+	// CollectMode=inactive-or-failed: the failed unit is unloaded at once, so it shows as
+	// inactive (and loaded again by show); the default keeps it failed.
+	{name: "collect-mode", units: map[string]string{
+		"gc.service":   "CollectMode=inactive-or-failed\n[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo >>@STATE@/%n; exit 1'",
+		"keep.service": "[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo >>@STATE@/%n; exit 1'",
+	}, steps: []string{"start gc.service keep.service", "start gc.service"}},
+	// Upholds= a unit that keeps failing: it is started again each time until its start
+	// limit; reset-failed lets it start again.
+	{name: "upholds-failing", units: map[string]string{
+		"a.service": "Upholds=b.service\n[Service]\nExecStart=/bin/sleep 30",
+		"b.service": "StartLimitIntervalSec=60\nStartLimitBurst=3\n[Service]\nExecStart=/bin/sh -c 'echo >>@STATE@/%n; sleep 0.2; exit 1'",
+	}, steps: []string{"start a.service", "sleep 2s", "reset-failed b.service", "sleep 2s"}},
+	// An automatic restart of b (Restart=always, killed) is a restart job: it restarts the
+	// units that require it, are bound to it or are part of it, not those that only want it.
+	{name: "requires-auto-restart", units: map[string]string{
+		"b.service":   "[Service]\nRestart=always\nRestartSec=100ms\nExecStart=" + counted,
+		"req.service": "Requires=b.service\nAfter=b.service\n[Service]\nExecStart=" + counted,
+		"bnd.service": "BindsTo=b.service\nAfter=b.service\n[Service]\nExecStart=" + counted,
+		"prt.service": "PartOf=b.service\n[Service]\nExecStart=" + counted,
+		"wnt.service": "Wants=b.service\nAfter=b.service\n[Service]\nExecStart=" + counted,
+	}, steps: []string{"start req.service bnd.service prt.service wnt.service", "kill --signal=KILL b.service", "sleep 1s"}},
+	// A required unit whose condition fails is skipped, which is no failure: the requiring
+	// unit starts. One whose assertion fails fails the requiring unit's job.
+	{name: "condition-dependency", units: map[string]string{
+		"a.service":    "Requires=cond.service\nAfter=cond.service\n[Service]\nExecStart=" + counted,
+		"cond.service": "ConditionPathExists=/nonexistent\n[Service]\nExecStart=" + counted,
+		"c.service":    "Requires=asrt.service\nAfter=asrt.service\n[Service]\nExecStart=" + counted,
+		"asrt.service": "AssertPathExists=/nonexistent\n[Service]\nExecStart=" + counted,
+	}, steps: []string{"start a.service", "start c.service", "start asrt.service"}},
+	// Requisite= propagates a stop and a restart of the required unit, as Requires= does, not
+	// its failure; a's start then fails.
+	{name: "requisite-stop", units: map[string]string{
+		"a.service": "Requisite=b.service\nAfter=b.service\n[Service]\nExecStart=" + counted,
+		"b.service": "[Service]\nExecStart=" + counted,
+	}, steps: []string{"start b.service", "start a.service", "restart b.service", "stop b.service", "start b.service",
+		"start a.service", "kill --signal=KILL b.service", "start a.service"}},
+	// PropagatesStopTo= (b to d) and StopPropagatedFrom= (c from b) propagate b's stop, also
+	// when b fails (killed), not its restart; a stop in mode ignore-dependencies not.
+	{name: "stop-propagated-from", units: map[string]string{
+		"b.service": "PropagatesStopTo=d.service\n[Service]\nExecStart=" + counted,
+		"c.service": "StopPropagatedFrom=b.service\n[Service]\nExecStart=" + counted,
+		"d.service": "[Service]\nExecStart=" + counted,
+	}, steps: []string{"start b.service c.service d.service", "restart b.service", "stop b.service", "start b.service c.service d.service",
+		"kill --signal=KILL b.service", "start c.service d.service", "start b.service", "stop --job-mode=ignore-dependencies b.service"}},
+	// --job-mode=fail refuses a stop that would cancel a's start job (a 2 s oneshot), and a
+	// start that would cancel b's stop job (ExecStop= takes 2 s); replace does both.
+	{name: "job-mode-fail-pending", units: map[string]string{
+		"a.service": "[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/sh -c 'echo >>@STATE@/%n; exec /bin/sleep 2'",
+		"b.service": "[Service]\nExecStart=" + counted + "\nExecStop=/bin/sleep 2",
+	}, steps: []string{"start b.service", "nowait start --no-block a.service", "nowait stop --no-block b.service", "nowait sleep 300ms",
+		"nowait stop --job-mode=fail a.service", "nowait start --job-mode=fail b.service", "stop a.service", "start b.service"}},
 }
 
 // JobDifference is a known difference of TestJobsDifferential: after step Step (1-based) of
@@ -823,12 +984,16 @@ func runJobScenario(t *testing.T, ctx context.Context, bin string, idx int, sc j
 		}
 		switch args[0] {
 		case "sleep":
-			// A pause, run on neither side: "sleep DURATION" (time.ParseDuration).
+			// A pause, run on neither side: "sleep DURATION" (time.ParseDuration). With
+			// "nowait", the units are not compared after it (jobs may still run).
 			d, err := time.ParseDuration(args[1])
 			if err != nil {
 				t.Fatalf("step %d %s: %v", i+1, step, err)
 			}
 			time.Sleep(d)
+			if nowait {
+				continue
+			}
 		case "connect", "client":
 			// A client, run on both sides: "connect ADDRESS" connects to the Unix socket
 			// ADDRESS (a path; @STATE@ is the side's state directory) or to the TCP address

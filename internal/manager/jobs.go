@@ -110,7 +110,7 @@ func (m *Manager) enqueueErr(typ string, u *Unit, mode string, cb jobCallback) e
 }
 
 // installJob merges typ into u's job or replaces it. It returns nil if u has an irreversible
-// job that may not be replaced.
+// job that may not be replaced. The caller dispatches.
 func (m *Manager) installJob(typ string, u *Unit, mode string) *job {
 	if j := u.job; j != nil {
 		if merged, ok := mergeJobTypes(j.typ, typ, u); ok {
@@ -128,8 +128,10 @@ func (m *Manager) installJob(typ string, u *Unit, mode string) *job {
 		if j.irreversible && mode != "replace-irreversibly" {
 			return nil
 		}
-		// Replace: the old job is canceled.
-		m.finishJob(j, "canceled")
+		// Replace: the old job is canceled. Without dispatching yet: the transaction's
+		// other jobs are not all installed (a start ordered after this unit's new job would
+		// run at once); the caller dispatches once they are.
+		m.dropJob(j, "canceled")
 	}
 	m.nextJob++
 	j := &job{id: m.nextJob, u: u, typ: typ, created: time.Now(), irreversible: mode == "replace-irreversibly"}
@@ -207,13 +209,21 @@ func (m *Manager) dispatch() {
 	}
 }
 
+// waitsForStop: j starts a unit that is still stopping (its stop job was replaced, or it
+// stops by itself); it runs once the unit is down, as systemd's service_start() and
+// socket_start() answer -EAGAIN in the stop states and the job waits. unitStateChanged
+// dispatches again when the unit leaves deactivating.
+func waitsForStop(j *job) bool {
+	return j.typ == "start" && j.u.activeState() == Deactivating
+}
+
 // breakDeadlock runs the oldest waiting job when jobs wait for each other and none can run
 // (an ordering cycle across separately installed transactions): never a hang.
 func (m *Manager) breakDeadlock() {
 	var waiting *job
 	for _, j := range m.sortedJobs() {
-		if j.running {
-			return // progress will come from the running job
+		if j.running || waitsForStop(j) {
+			return // progress will come from the running job, or the unit's stop
 		}
 		if waiting == nil {
 			waiting = j
@@ -237,11 +247,16 @@ func (m *Manager) sortedJobs() []*job {
 	return out
 }
 
-func isStop(j *job) bool { return j.typ == "stop" }
+// isStop: j orders as a stop job. A restart job does until its stop half is over and it
+// becomes a start job (systemd's job_compare: "JOB_RESTART is JOB_STOP in disguise").
+func isStop(j *job) bool { return j.typ == "stop" || j.typ == "restart" }
 
 // runnable applies systemd's job ordering: with both jobs present, stop jobs go first; two
 // start-like jobs follow After=/Before=; two stop jobs go in reverse.
 func (m *Manager) runnable(j *job) bool {
+	if waitsForStop(j) {
+		return false
+	}
 	if j.ignoreOrder {
 		return true
 	}
@@ -316,8 +331,7 @@ func (m *Manager) runJob(j *job) {
 		m.unitStop(u)
 	case "restart":
 		if isInactiveOrFailed(u.activeState()) {
-			j.typ = "start"
-			m.unitStart(u)
+			m.restartStartHalf(j)
 			return
 		}
 		m.unitStop(u)
@@ -339,6 +353,16 @@ func (m *Manager) runJob(j *job) {
 	if u.job == j {
 		m.jobCheck(u)
 	}
+}
+
+// restartStartHalf turns the restart job j, whose unit is down, into a start job that waits
+// again for its turn: as systemd's job_finish_and_invalidate, which puts it back in the run
+// queue, so that the start half follows the start order (the restart of a target's ordered
+// parts stops them in reverse order, then starts them in order).
+func (m *Manager) restartStartHalf(j *job) {
+	j.typ = "start"
+	j.running = false
+	m.dispatch()
 }
 
 // jobCheck completes u's running job if u reached the job's goal.
@@ -369,10 +393,7 @@ func (m *Manager) jobCheck(u *Unit) {
 		}
 	case "restart":
 		if isInactiveOrFailed(st) {
-			// Second half of a restart: start again.
-			j.typ = "start"
-			m.unitStart(u)
-			m.jobCheck(u)
+			m.restartStartHalf(j)
 		}
 	case "reload":
 		// As systemd's unit_process_job(): a reload job is over when the unit is active again

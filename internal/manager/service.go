@@ -721,12 +721,15 @@ func (m *Manager) svcEnterDead(u *Unit, result string) {
 		}
 		// systemd 252 passes through failed (or dead) on its way to auto-restart
 		// (service_enter_dead); flint goes there at once, but runs what that state change
-		// runs in systemd: FailureAction= (SuccessAction=). OnFailure= waits, as in systemd.
+		// runs in systemd: FailureAction= (SuccessAction=), and the stop of the units bound
+		// to it (BindsTo=, PropagatesStopTo=; they are not started again by the restart,
+		// whose try-restart finds them down). OnFailure= waits, as in systemd.
 		if u.result == "success" {
 			m.unitActions(u, u.activeState(), Inactive)
 		} else {
 			m.unitActions(u, u.activeState(), Failed)
 		}
+		m.stopBound(u, true)
 		m.setState(u, "auto-restart")
 		// As systemd's socket_trigger_notify(): while the restart is pending the sockets are
 		// watched again (a connection then waits for the restart; no second start is queued).

@@ -2,6 +2,7 @@ package manager
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -213,7 +214,9 @@ func (tx *transaction) addDependencies(j *txJob) error {
 		if err := pull(tx.dependents(u), "stop", true); err != nil {
 			return err
 		}
-		pull(c.PropagatesStopTo, "stop", false)
+		// PropagatesStopTo= and, the other way round, StopPropagatedFrom=: a stop only (in
+		// systemd 252 neither propagates a restart).
+		pull(m.propagatesStopTo(u), "stop", false)
 	case "reload":
 		tx.addReloadPropagation(j)
 	}
@@ -254,7 +257,7 @@ func (m *Manager) propagateReload(u *Unit) {
 }
 
 // dependents are the units that must stop (or restart) with u: RequiredBy=, BoundBy=,
-// ConsistsOf= (PartOf= the other way round) and StopPropagatedFrom=.
+// RequisiteOf= and ConsistsOf= (PartOf= the other way round).
 func (tx *transaction) dependents(u *Unit) []string {
 	var out []string
 	for _, o := range tx.m.order {
@@ -263,7 +266,19 @@ func (tx *transaction) dependents(u *Unit) []string {
 		}
 		c := &o.cfg.Unit
 		if contains(c.Requires, u.Name) || contains(c.BindsTo, u.Name) || contains(c.Requisite, u.Name) ||
-			contains(c.PartOf, u.Name) || contains(c.StopPropagatedFrom, u.Name) {
+			contains(c.PartOf, u.Name) {
+			out = append(out, o.Name)
+		}
+	}
+	return out
+}
+
+// propagatesStopTo are the units a stop of u propagates to: u's PropagatesStopTo= and those
+// with u in StopPropagatedFrom=.
+func (m *Manager) propagatesStopTo(u *Unit) []string {
+	out := slices.Clone(u.cfg.Unit.PropagatesStopTo)
+	for _, o := range m.order {
+		if o != u && contains(o.cfg.Unit.StopPropagatedFrom, u.Name) && !slices.Contains(out, o.Name) {
 			out = append(out, o.Name)
 		}
 	}
@@ -469,12 +484,13 @@ func (tx *transaction) activate() error {
 		}
 		keep = append(keep, j)
 	}
-	// Destructive check: with mode fail, no installed job may be replaced.
+	// Destructive check: with mode fail, no installed job may be replaced. The error's code
+	// "destructive" is systemd's TransactionIsDestructive, for which systemctl exits 4.
 	if tx.mode == "fail" {
 		for _, j := range keep {
 			if o := j.u.job; o != nil && j.typ != "nop" { // a no-op conflicts with nothing
 				if _, ok := mergeJobTypes(o.typ, j.typ, j.u); !ok {
-					return fmt.Errorf("Transaction for %s/%s is destructive (%s has '%s' job queued, but '%s' is included in transaction).", keep[0].u.Name, keep[0].typ, j.u.Name, o.typ, j.typ)
+					return &reqError{"destructive", fmt.Sprintf("Transaction for %s/%s is destructive (%s has '%s' job queued, but '%s' is included in transaction).", keep[0].u.Name, keep[0].typ, j.u.Name, o.typ, j.typ)}
 				}
 			}
 		}
@@ -482,7 +498,7 @@ func (tx *transaction) activate() error {
 	for _, j := range keep {
 		if o := j.u.job; o != nil && o.irreversible && tx.mode != "replace-irreversibly" && j.typ != "nop" {
 			if _, ok := mergeJobTypes(o.typ, j.typ, j.u); !ok {
-				return fmt.Errorf("Transaction for %s/%s is destructive (%s has irreversible '%s' job queued).", keep[0].u.Name, keep[0].typ, j.u.Name, o.typ)
+				return &reqError{"destructive", fmt.Sprintf("Transaction for %s/%s is destructive (%s has irreversible '%s' job queued).", keep[0].u.Name, keep[0].typ, j.u.Name, o.typ)}
 			}
 		}
 	}

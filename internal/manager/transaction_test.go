@@ -1,6 +1,7 @@
 package manager
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -273,6 +274,10 @@ func TestJobModeFail(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "destructive") {
 		t.Fatalf("err = %v", err)
 	}
+	// Its own error code: systemctl exits 4 on TransactionIsDestructive.
+	if re := (*reqError)(nil); !errors.As(err, &re) || re.code != "destructive" {
+		t.Errorf("err = %#v, want a reqError with code destructive", err)
+	}
 }
 
 func TestMergeJobTypes(t *testing.T) {
@@ -313,6 +318,59 @@ func TestPartOfAndBindsTo(t *testing.T) {
 		if st := m.load(n).activeState(); st != Inactive {
 			t.Errorf("%s is %s after main.target stopped", n, st)
 		}
+	}
+}
+
+// TestStopPropagation: PropagatesStopTo= and StopPropagatedFrom= propagate a stop, not a
+// restart (as systemd 252).
+func TestStopPropagation(t *testing.T) {
+	m, rec := testManager(t, map[string]string{
+		"main.target": target("Main", "PropagatesStopTo=to.target"),
+		"to.target":   target("To"),
+		"from.target": target("From", "StopPropagatedFrom=main.target"),
+	})
+	for _, n := range []string{"main.target", "to.target", "from.target"} {
+		m.enqueue("start", m.load(n), "replace", nil)
+	}
+	m.enqueue("restart", m.load("main.target"), "replace", nil)
+	reached := map[string]int{}
+	for _, d := range rec.reached() {
+		reached[d]++
+	}
+	if reached["Main"] != 2 || reached["To"] != 1 || reached["From"] != 1 {
+		t.Errorf("targets reached after main.target's restart: %v, want Main twice, To and From once", reached)
+	}
+	m.enqueue("stop", m.load("main.target"), "replace", nil)
+	for _, n := range []string{"to.target", "from.target"} {
+		if st := m.load(n).activeState(); st != Inactive {
+			t.Errorf("%s is %s after main.target stopped", n, st)
+		}
+	}
+}
+
+// TestRestartOrder: the restarts of ordered units stop them in reverse order first, then
+// start them in order (systemd orders a restart job as a stop until its start half).
+func TestRestartOrder(t *testing.T) {
+	m, rec := testManager(t, map[string]string{
+		"t.target": target("T", "Wants=a.target b.target c.target"),
+		"a.target": target("A", "PartOf=t.target"),
+		"b.target": target("B", "PartOf=t.target", "After=a.target"),
+		"c.target": target("C", "PartOf=t.target", "After=b.target"),
+	})
+	m.enqueue("start", m.load("t.target"), "replace", nil)
+	before := len(strings.Split(rec.text(), "\n"))
+	m.enqueue("restart", m.load("t.target"), "replace", nil)
+	var got []string
+	for _, l := range strings.Split(rec.text(), "\n")[before:] {
+		for _, w := range []string{"Stopped target ", "Reached target "} {
+			if i := strings.Index(l, w); i >= 0 && !strings.HasSuffix(l, " T.") {
+				got = append(got, l[i:])
+			}
+		}
+	}
+	want := []string{"Stopped target C.", "Stopped target B.", "Stopped target A.", "Reached target A.", "Reached target B.", "Reached target C."}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("restart of t.target:\n got %q\nwant %q", got, want)
 	}
 }
 

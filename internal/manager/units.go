@@ -1,6 +1,7 @@
 package manager
 
 import (
+	"slices"
 	"sort"
 	"time"
 
@@ -152,11 +153,17 @@ func (m *Manager) setState(u *Unit, sub string) {
 // unitStateChanged is systemd's unit_notify: finish jobs, propagate to dependents, run
 // SuccessAction=/FailureAction=.
 func (m *Manager) unitStateChanged(u *Unit, old, nu ActiveState) {
+	// A stop that a stop or restart job asked for is expected: its transaction holds the
+	// stops it propagates.
+	expected := u.job != nil && (u.job.typ == "stop" || u.job.typ == "restart")
 	if u.job != nil {
 		m.jobCheck(u)
 	}
 	if old == nu {
 		return
+	}
+	if old == Deactivating && u.job != nil && !u.job.running {
+		m.dispatch() // a start job waited for the stop to end (waitsForStop)
 	}
 	// A service that stopped hands its sockets back to the listening state.
 	if u.svc != nil && isInactiveOrFailed(nu) {
@@ -165,22 +172,20 @@ func (m *Manager) unitStateChanged(u *Unit, old, nu ActiveState) {
 		}
 	}
 	if isInactiveOrFailed(nu) && !isInactiveOrFailed(old) {
-		// BindsTo=: units bound to u stop with it.
-		for _, o := range m.order {
-			if contains(o.cfg.Unit.BindsTo, u.Name) && !isInactiveOrFailed(o.activeState()) && (o.job == nil || o.job.typ != "stop") {
-				m.consolef("%s: bound to %s, which went away; stopping.", o.Name, u.Name)
-				m.enqueue("stop", o, "replace", nil)
-			}
-		}
-		if nu == Failed {
-			m.startOnFailure(u)
-		} else if old == Active || old == Reloading || old == Deactivating {
+		m.stopBound(u, !expected)
+		if nu != Failed && (old == Active || old == Reloading || old == Deactivating) {
 			m.startTriggered(u, "OnSuccess=", u.cfg.Unit.OnSuccess, u.cfg.Unit.OnSuccessJobMode)
 		}
 		if u.cfg.Type == unit.TypeService && u.svc != nil && u.svc.instanceOf != nil && nu == Inactive {
 			// Accept=yes instances are collected once they are done.
 			m.collectInstance(u)
 		}
+	}
+	if nu == Failed && old != Failed {
+		// As systemd's unit_notify, every entry into failed starts the OnFailure= units, also
+		// from inactive: a service whose automatic restart is refused by its start limit
+		// (auto-restart, dead, then failed) runs them once, when it gives up.
+		m.startOnFailure(u)
 	}
 	m.unitActions(u, old, nu)
 	if !m.shuttingDown {
@@ -189,6 +194,28 @@ func (m *Manager) unitStateChanged(u *Unit, old, nu ActiveState) {
 	}
 	if m.shuttingDown {
 		m.checkShutdownDone()
+	}
+}
+
+// stopBound stops the units that are up and bound to u (BindsTo=), as u went away, and
+// when that was unexpected (no stop job: u failed, or was killed) those that u's stop
+// propagates to (PropagatesStopTo=, StopPropagatedFrom=), as systemd's
+// retroactively_stop_dependencies.
+func (m *Manager) stopBound(u *Unit, unexpected bool) {
+	var propagated []string
+	if unexpected {
+		propagated = m.propagatesStopTo(u)
+	}
+	for _, o := range m.order {
+		if o == u || isInactiveOrFailed(o.activeState()) || o.job != nil && o.job.typ == "stop" {
+			continue
+		}
+		if contains(o.cfg.Unit.BindsTo, u.Name) {
+			m.consolef("%s: bound to %s, which went away; stopping.", o.Name, u.Name)
+			m.enqueue("stop", o, "replace", nil)
+		} else if slices.Contains(propagated, o.Name) {
+			m.enqueue("stop", o, "replace", nil)
+		}
 	}
 }
 

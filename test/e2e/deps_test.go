@@ -157,6 +157,77 @@ func TestFailurePropagation(t *testing.T) {
 	}
 }
 
+// TestOnFailureAfterRestarts: with Restart=on-failure, OnFailure= runs once, when the start
+// limit ends the restarts (as systemd 252: the unit enters failed only then), not at each
+// failure.
+func TestOnFailureAfterRestarts(t *testing.T) {
+	dir := t.TempDir()
+	runs := filepath.Join(dir, "handler.runs")
+	units := writeUnits(t, map[string]string{
+		"flaky.service": "[Unit]\nDescription=flaky\nOnFailure=handler.service\nStartLimitIntervalSec=60\nStartLimitBurst=3\n" +
+			"[Service]\nRestart=on-failure\nRestartSec=100ms\nExecStart=/bin/sh -c 'sleep 0.1; exit 1'\n",
+		"handler.service": "[Unit]\nDescription=handler\n[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo >>" + runs + "'\n",
+	})
+	m := startManager(t, units)
+	c := on(t, m)
+	if out, code := m.flint("start", "flaky.service"); code != 0 {
+		t.Fatalf("start flaky.service: %d %s", code, out)
+	}
+	c.waitState("flaky.service", "failed/failed")
+	if !waitFor(10*time.Second, func() bool { _, err := os.Stat(runs); return err == nil }) {
+		t.Fatalf("OnFailure=handler.service did not run once the restarts ended")
+	}
+	time.Sleep(300 * time.Millisecond)
+	data, _ := os.ReadFile(runs)
+	if n := strings.Count(string(data), "\n"); n != 1 {
+		t.Errorf("OnFailure=handler.service ran %d times, want once", n)
+	}
+}
+
+// TestBindsToAutoRestart: a service that dies and restarts by itself (Restart=always) stops
+// the units bound to it (BindsTo=), which stay down after its restart, as in systemd 252;
+// those that require it are restarted with it.
+func TestBindsToAutoRestart(t *testing.T) {
+	units := writeUnits(t, map[string]string{
+		"dies.service":  "[Unit]\nDescription=dies\n[Service]\nRestart=always\nRestartSec=100ms\nExecStart=/bin/sleep 60\n",
+		"bound.service": "[Unit]\nDescription=bound\nBindsTo=dies.service\nAfter=dies.service\n[Service]\nExecStart=/bin/sleep 60\n",
+		"needy.service": "[Unit]\nDescription=needy\nRequires=dies.service\nAfter=dies.service\n[Service]\nExecStart=/bin/sleep 60\n",
+	})
+	m := startManager(t, units)
+	c := on(t, m)
+	c.run(0, "start", "bound.service", "needy.service")
+	c.waitState("bound.service", "active/running")
+	c.run(0, "kill", "--signal=KILL", "dies.service")
+	c.waitProps("dies.service", map[string]string{"ActiveState": "active", "NRestarts": "1"})
+	c.waitState("bound.service", "inactive/dead")
+	c.waitState("needy.service", "active/running")
+}
+
+// TestStartWhileStopping: a start of a unit that is still stopping (ExecStop= takes 1 s)
+// waits for the stop to end, as systemd's does: the old process is gone before the new one
+// starts, and a unit ordered after it starts after that.
+func TestStartWhileStopping(t *testing.T) {
+	dir := t.TempDir()
+	order := filepath.Join(dir, "order")
+	units := writeUnits(t, map[string]string{
+		"slow.service": "[Unit]\nDescription=slow\n[Service]\nExecStartPre=/bin/sh -c 'echo start slow >>" + order + "'\n" +
+			"ExecStart=/bin/sleep 60\nExecStop=/bin/sh -c '/bin/sleep 1; echo stop slow >>" + order + "'\n",
+		"after.service": "[Unit]\nDescription=after\nRequires=slow.service\nAfter=slow.service\n[Service]\n" +
+			"ExecStartPre=/bin/sh -c 'echo start after >>" + order + "'\nExecStart=/bin/sleep 60\n",
+	})
+	m := startManager(t, units)
+	c := on(t, m)
+	c.run(0, "start", "slow.service")
+	c.run(0, "stop", "--no-block", "slow.service")
+	c.waitState("slow.service", "deactivating")
+	c.run(0, "start", "after.service")
+	c.waitState("after.service", "active/running")
+	data, _ := os.ReadFile(order)
+	if want := "start slow\nstop slow\nstart slow\nstart after\n"; string(data) != want {
+		t.Errorf("order of starts and stops:\n%s\nwant:\n%s", data, want)
+	}
+}
+
 // TestOnFailureJobMode: OnFailure= units start in the failed unit's OnFailureJobMode=. The
 // handler conflicts with a unit whose start job is still running: mode fail refuses the
 // handler's transaction (it would cancel that job), replace replaces the job.
