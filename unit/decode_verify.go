@@ -72,6 +72,11 @@ func Verify(u *Unit) []Diagnostic {
 	if u.Unit.OnFailureJobMode == "isolate" && len(appendUnique(nil, u.Unit.OnFailure...)) > 1 {
 		refuse("More than one OnFailure= dependencies specified but OnFailureJobMode=isolate set. Refusing.")
 	}
+	// unit_load: the running timeout never fires when the job timeout ends the job sooner
+	// (0 is infinity for both).
+	if r, t := u.Unit.JobRunningTimeout, u.Unit.JobTimeout; r != 0 && t != 0 && r > t {
+		note("JobRunningTimeoutSec= is greater than JobTimeoutSec=, it has no effect.")
+	}
 	return out
 }
 
