@@ -815,7 +815,7 @@ func (m *Manager) daemonReload() {
 		u.cfg = cfg
 		for _, n := range cfg.Names {
 			if _, ok := m.units[n]; !ok {
-				m.units[n] = u
+				m.bind(n, u)
 			}
 		}
 	}

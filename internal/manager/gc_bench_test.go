@@ -6,8 +6,8 @@ import (
 )
 
 // BenchmarkCollectGarbage: the sweep after an event on a manager with 2001 active units,
-// when the unit that changed stays (the common case: skipped) and when it may go (a sweep
-// over every unit).
+// when the unit that changed stays active, when it is inactive but an active unit refers to
+// it (a stopped service its socket refers to), and when it goes.
 func BenchmarkCollectGarbage(b *testing.B) {
 	files := map[string]string{}
 	var wants string
@@ -16,7 +16,8 @@ func BenchmarkCollectGarbage(b *testing.B) {
 		files[fmt.Sprintf("u%d.target", i)] = target(fmt.Sprintf("U%d", i))
 		wants += fmt.Sprintf(" t%d.target", i)
 	}
-	files["all.target"] = target("All", "Wants="+wants)
+	files["all.target"] = target("All", "Wants="+wants, "After=ref.target")
+	files["ref.target"] = target("Ref")
 	files["idle.target"] = target("Idle")
 	m, _ := testManager(b, files)
 	if err := m.enqueueErr("start", m.load("all.target"), "replace", nil); err != nil {
@@ -28,6 +29,16 @@ func BenchmarkCollectGarbage(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			m.gcEnqueue(u)
 			m.collectGarbage()
+		}
+	})
+	b.Run("unit-referenced", func(b *testing.B) {
+		u := m.load("ref.target")
+		for i := 0; i < b.N; i++ {
+			m.gcEnqueue(u)
+			m.collectGarbage()
+		}
+		if m.units["ref.target"] != u {
+			b.Fatal("ref.target was collected")
 		}
 	})
 	b.Run("unit-goes", func(b *testing.B) {

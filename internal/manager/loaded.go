@@ -1,7 +1,9 @@
 package manager
 
 import (
+	"iter"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -18,85 +20,203 @@ func globMatch(pattern, name string) bool {
 	return ok
 }
 
-// inMemory returns the units that systemd 252 keeps in memory: it unloads a unit that may
-// be collected (no job, inactive, or failed with CollectMode=inactive-or-failed, no process
-// left) unless a unit it keeps refers to it by its configuration (unit_gc_sweep).
-func (m *Manager) inMemory() map[*Unit]bool {
-	kept := map[*Unit]bool{}
-	var todo []*Unit
-	keep := func(u *Unit) {
-		if u != nil && !kept[u] {
-			kept[u] = true
-			todo = append(todo, u)
-		}
-	}
-	for _, u := range m.order {
-		if !m.mayCollect(u) {
-			keep(u)
-		}
-		if u.svc != nil {
-			// An Accept=yes instance holds its socket (systemd's UnitRef).
-			keep(u.svc.instanceOf)
-		}
-	}
-	// Units with a job or a process left (KillMode=process): systemd keeps a unit whose
-	// cgroup is not empty.
-	for _, j := range m.jobs {
-		keep(j.u)
-	}
-	for _, p := range m.procs {
-		keep(p.u)
-	}
-	for len(todo) > 0 {
-		u := todo[len(todo)-1]
-		todo = todo[:len(todo)-1]
-		for _, n := range references(u.cfg) {
-			keep(m.units[n])
-		}
-	}
-	return kept
-}
+// The marks of a garbage-collection sweep, as systemd's GC_OFFSET_*: a unit's gcMark is the
+// sweep's generation plus one of them; Manager.gcGen advances by gcMarks per sweep, so the
+// marks of earlier sweeps mean nothing.
+const (
+	gcInPath = iota + 1 // being looked at, further up the recursion
+	gcUnsure            // only referred to by units in the path: decided at the end
+	gcGood              // kept
+	gcBad               // collected
+	gcMarks
+)
 
-// collectGarbage unloads the units that systemd 252 would unload (see inMemory), as its
-// unit_gc_sweep does after every event: a unit used again is loaded anew, its runtime
-// state (NRestarts, exit status, NAccepted, the start limit's count, ...) forgotten.
+// collectGarbage unloads the units that systemd 252 would unload, as its unit_gc_sweep does
+// after every event: a unit that changed (the queue) goes when it may be collected (no job,
+// inactive, or failed with CollectMode=inactive-or-failed, no process left, no Accept=yes
+// instance of it running) and no unit that is kept refers to it by its configuration. The
+// look is local: it follows the reverse references (Manager.refBy) of the queued units only.
+// The units a collected unit referred to are looked at next. A unit used again is loaded
+// anew, its runtime state (NRestarts, exit status, NAccepted, the start limit's count, ...)
+// forgotten.
 func (m *Manager) collectGarbage() {
 	m.gcPending = false
-	queue := m.gcQueue
-	m.gcQueue = nil
-	sweep := m.gcAll
-	m.gcAll = false
-	for _, u := range queue {
-		u.gcQueued = false
-		// Only a unit that changed may have become collectable, or have been what kept
-		// others: when none of them may go, nothing may (the last sweep kept every unit),
-		// and the sweep over every unit is skipped.
-		if !sweep && m.units[u.Name] == u && m.mayCollect(u) {
-			sweep = true
+	if m.gcAll {
+		// A daemon-reload changed references: every unit may have lost its referrer.
+		m.gcAll = false
+		for _, u := range m.order {
+			m.gcEnqueue(u)
 		}
 	}
-	if m.shuttingDown || !sweep {
+	if m.shuttingDown {
+		for _, u := range m.gcQueue {
+			u.gcQueued = false
+		}
+		m.gcQueue = nil
+		m.gcPending = false
 		return
 	}
-	kept := m.inMemory()
-	if len(kept) == len(m.order) {
+	m.gcProcs = nil
+	for len(m.gcQueue) > 0 {
+		m.gcGen += gcMarks
+		gen := m.gcGen
+		m.gcUnsure = 0
+		m.gcDoomed = m.gcDoomed[:0]
+		for len(m.gcQueue) > 0 {
+			u := m.gcQueue[len(m.gcQueue)-1]
+			m.gcQueue = m.gcQueue[:len(m.gcQueue)-1]
+			u.gcQueued = false
+			if m.units[u.Name] != u {
+				continue // unloaded since it was queued
+			}
+			m.gcSweep(u, gen)
+			if u.gcMark == gen+gcUnsure {
+				// Only units that are themselves collected refer to it (a cycle).
+				u.gcMark = gen + gcBad
+				m.gcDoomed = append(m.gcDoomed, u)
+			}
+		}
+		m.gcPending = false
+		if len(m.gcDoomed) == 0 {
+			break
+		}
+		m.unload(m.gcDoomed)
+	}
+	clear(m.gcDoomed)
+	m.gcDoomed = m.gcDoomed[:0]
+	m.gcPending = false
+}
+
+// gcSweep marks u good (kept) or bad (collected, in gcDoomed), or unsure when only the units
+// further up the path refer to it (queued again; collected unless a unit found good later
+// refers to it), as systemd's unit_gc_sweep.
+func (m *Manager) gcSweep(u *Unit, gen uint64) {
+	switch u.gcMark - gen {
+	case gcInPath, gcUnsure, gcGood, gcBad:
 		return
 	}
-	n := 0
-	for _, u := range m.order {
-		if kept[u] {
-			m.order[n] = u
-			n++
+	if m.gcRoot(u) {
+		m.gcMarkGood(u, gen)
+		return
+	}
+	u.gcMark = gen + gcInPath
+	bad := true
+	for _, k := range u.keys {
+		if m.units[k] != u {
+			continue
+		}
+		for _, o := range m.refBy[k] {
+			if o == u || m.units[o.Name] != o {
+				continue
+			}
+			m.gcSweep(o, gen)
+			switch o.gcMark - gen {
+			case gcGood:
+				m.gcMarkGood(u, gen)
+				return
+			case gcBad:
+			default:
+				bad = false
+			}
 		}
 	}
-	clear(m.order[n:])
-	m.order = m.order[:n]
-	for name, u := range m.units {
-		if !kept[u] {
-			delete(m.units, name)
+	if bad {
+		u.gcMark = gen + gcBad
+		m.gcDoomed = append(m.gcDoomed, u)
+		return
+	}
+	u.gcMark = gen + gcUnsure
+	m.gcUnsure++
+	m.gcEnqueue(u)
+}
+
+// gcMarkGood marks u kept, and with it the unsure units it refers to (systemd's
+// unit_gc_mark_good).
+func (m *Manager) gcMarkGood(u *Unit, gen uint64) {
+	u.gcMark = gen + gcGood
+	if m.gcUnsure == 0 {
+		return // no unit is unsure in this sweep
+	}
+	for n := range references(u.cfg) {
+		if o := m.units[n]; o != nil && o.gcMark == gen+gcUnsure {
+			m.gcMarkGood(o, gen)
 		}
 	}
-	m.reindexOrdering()
+}
+
+// gcRoot reports whether u is kept for itself: it may not be collected, a running Accept=yes
+// instance holds it (systemd's UnitRef), or a process of it is left (systemd keeps a unit
+// whose cgroup is not empty).
+func (m *Manager) gcRoot(u *Unit) bool {
+	if !m.mayCollect(u) || u.sock != nil && u.sock.nConnections > 0 {
+		return true
+	}
+	if len(m.procs) == 0 {
+		return false
+	}
+	if m.gcProcs == nil {
+		m.gcProcs = make(map[*Unit]bool, len(m.procs))
+		for _, p := range m.procs {
+			m.gcProcs[p.u] = true
+		}
+	}
+	return m.gcProcs[u]
+}
+
+// unload forgets collected units: their names, their place in the order and in the indexes.
+// The units they referred to may go now: they are queued (systemd's unit_free queues a freed
+// unit's dependencies).
+func (m *Manager) unload(gone []*Unit) {
+	set := make(map[*Unit]bool, len(gone))
+	for _, u := range gone {
+		set[u] = true
+		m.forget(u)
+	}
+	isGone := func(u *Unit) bool { return set[u] }
+	m.order = slices.DeleteFunc(m.order, isGone)
+	m.unneeded = slices.DeleteFunc(m.unneeded, isGone)
+	m.upholders = slices.DeleteFunc(m.upholders, isGone)
+	for _, u := range gone {
+		for n := range references(u.cfg) {
+			if o := m.units[n]; o != nil {
+				m.gcEnqueue(o)
+			}
+		}
+	}
+}
+
+// forget removes u from the registry and the indexes; the caller removes it from m.order.
+func (m *Manager) forget(u *Unit) {
+	m.unindexOrdering(u)
+	m.unindexRefs(u)
+	for _, k := range u.keys {
+		if m.units[k] == u {
+			delete(m.units, k)
+		}
+	}
+}
+
+// indexRefs records whom u refers to (references), for gcSweep's look at a unit's referrers.
+func (m *Manager) indexRefs(u *Unit) {
+	if m.refBy == nil {
+		m.refBy = map[string][]*Unit{}
+	}
+	for n := range references(u.cfg) {
+		if n != u.Name {
+			m.refBy[n] = append(m.refBy[n], u)
+		}
+	}
+}
+
+// unindexRefs undoes indexRefs.
+func (m *Manager) unindexRefs(u *Unit) {
+	for n := range references(u.cfg) {
+		if l := slices.DeleteFunc(m.refBy[n], func(x *Unit) bool { return x == u }); len(l) > 0 {
+			m.refBy[n] = l
+		} else {
+			delete(m.refBy, n)
+		}
+	}
 }
 
 // gcEnqueue notes that u was loaded, changed state, lost its job or a process: at the end of
@@ -133,26 +253,36 @@ func (m *Manager) mayCollect(u *Unit) bool {
 // its dependencies, a socket's service, a service's Sockets=. The After= on the sockets
 // that trigger a service, which flint's loader adds from every socket unit, are no
 // reference (in systemd they are the socket's, made when the socket loads).
-func references(cfg *unit.Unit) []string {
-	s := &cfg.Unit
-	var out []string
-	for _, l := range [][]string{s.Wants, s.Requires, s.Requisite, s.BindsTo, s.PartOf, s.Upholds, s.Conflicts,
-		s.Before, s.OnFailure, s.OnSuccess, s.PropagatesReloadTo, s.ReloadPropagatedFrom, s.PropagatesStopTo,
-		s.StopPropagatedFrom, s.JoinsNamespaceOf} {
-		out = append(out, l...)
-	}
-	for _, n := range s.After {
-		if !contains(cfg.TriggeredBy, n) {
-			out = append(out, n)
+func references(cfg *unit.Unit) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		s := &cfg.Unit
+		for _, l := range [][]string{s.Wants, s.Requires, s.Requisite, s.BindsTo, s.PartOf, s.Upholds, s.Conflicts,
+			s.Before, s.OnFailure, s.OnSuccess, s.PropagatesReloadTo, s.ReloadPropagatedFrom, s.PropagatesStopTo,
+			s.StopPropagatedFrom, s.JoinsNamespaceOf} {
+			for _, n := range l {
+				if !yield(n) {
+					return
+				}
+			}
+		}
+		for _, n := range s.After {
+			if !contains(cfg.TriggeredBy, n) && !yield(n) {
+				return
+			}
+		}
+		var more []string
+		if cfg.Type == unit.TypeSocket {
+			more = cfg.Triggers
+		}
+		if cfg.Service != nil {
+			more = cfg.Service.Sockets
+		}
+		for _, n := range more {
+			if !yield(n) {
+				return
+			}
 		}
 	}
-	if cfg.Type == unit.TypeSocket {
-		out = append(out, cfg.Triggers...)
-	}
-	if cfg.Service != nil {
-		out = append(out, cfg.Service.Sockets...)
-	}
-	return out
 }
 
 // expandUnits turns the unit arguments of a job verb into unit names as systemctl 252's

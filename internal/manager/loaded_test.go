@@ -1,6 +1,9 @@
 package manager
 
 import (
+	"fmt"
+	"maps"
+	"math/rand"
 	"os"
 	"path/filepath"
 	"slices"
@@ -122,5 +125,171 @@ func TestCollectGarbageQueue(t *testing.T) {
 	m.collectGarbage()
 	if got := loadedNames(m); !slices.Equal(got, []string{"top.target"}) {
 		t.Fatalf("loaded after the reload: %v", got)
+	}
+}
+
+// A cycle of references keeps its units while a kept unit refers to one of them, and goes
+// as a whole once none does (systemd's unsure mark: referred to only by units further up
+// the sweep's path).
+func TestCollectGarbageCycle(t *testing.T) {
+	m, _ := testManager(t, map[string]string{
+		"a.target": target("A", "After=b.target"),
+		"b.target": target("B", "After=a.target"),
+		"x.target": target("X", "After=a.target"),
+		"c.target": target("C", "Wants=d.target"),
+		"d.target": target("D", "Wants=c.target"),
+	})
+	// b before a: a's referrers are b (unsure, a being in the path) and then x (kept).
+	for _, n := range []string{"b.target", "a.target", "x.target", "c.target", "d.target"} {
+		m.load(n)
+	}
+	if err := m.enqueueErr("start", m.units["x.target"], "replace", nil); err != nil {
+		t.Fatal(err)
+	}
+	m.collectGarbage()
+	if got := loadedNames(m); !slices.Equal(got, []string{"a.target", "b.target", "x.target"}) {
+		t.Fatalf("loaded %v, want the cycle a/b kept by x, c/d collected", got)
+	}
+	if err := m.enqueueErr("stop", m.units["x.target"], "replace", nil); err != nil {
+		t.Fatal(err)
+	}
+	m.collectGarbage()
+	if got := loadedNames(m); len(got) != 0 {
+		t.Fatalf("loaded after x stopped: %v, want none", got)
+	}
+}
+
+// TestCollectGarbageRandom: over random unit sets and random loads, starts and stops, the
+// local sweep keeps exactly the units reachable by references from the units that may not
+// be collected, and leaves the ordering and reference indexes as a rebuild from scratch
+// makes them.
+func TestCollectGarbageRandom(t *testing.T) {
+	const n = 24
+	for seed := int64(1); seed <= 20; seed++ {
+		rng := rand.New(rand.NewSource(seed))
+		name := func(i int) string { return fmt.Sprintf("u%d.target", i) }
+		files := map[string]string{}
+		for i := 0; i < n; i++ {
+			var lines []string
+			for _, key := range []string{"Wants", "After", "Before", "Conflicts"} {
+				if rng.Intn(3) == 0 {
+					lines = append(lines, key+"="+name(rng.Intn(n+4))) // u24.. do not exist
+				}
+			}
+			files[name(i)] = target(name(i), lines...)
+		}
+		m, _ := testManager(t, files)
+		for step := 0; step < 60; step++ {
+			u := m.load(name(rng.Intn(n + 2)))
+			switch rng.Intn(3) {
+			case 0:
+				m.enqueueErr("start", u, "replace", nil)
+			case 1:
+				m.enqueueErr("stop", u, "replace", nil)
+			}
+			m.collectGarbage()
+			want := reachable(m)
+			if got := loadedNames(m); !slices.Equal(got, want) {
+				t.Fatalf("seed %d step %d: loaded %v, want %v", seed, step, got, want)
+			}
+			got := indexSnapshot(m)
+			m.reindexOrdering()
+			if rebuilt := indexSnapshot(m); !maps.EqualFunc(got, rebuilt, slices.Equal[[]string]) {
+				t.Fatalf("seed %d step %d: indexes\n%v\nrebuilt\n%v", seed, step, got, rebuilt)
+			}
+		}
+	}
+}
+
+// reachable is the oracle: the loaded units that may not be collected and every loaded unit
+// they reach by references, sorted by name.
+func reachable(m *Manager) []string {
+	kept := map[*Unit]bool{}
+	var todo []*Unit
+	for _, u := range m.order {
+		if m.gcRoot(u) {
+			kept[u] = true
+			todo = append(todo, u)
+		}
+	}
+	for len(todo) > 0 {
+		u := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		for r := range references(u.cfg) {
+			if o := m.units[r]; o != nil && !kept[o] {
+				kept[o] = true
+				todo = append(todo, o)
+			}
+		}
+	}
+	var out []string
+	for u := range kept {
+		out = append(out, u.Name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// indexSnapshot renders the ordering and reference indexes as sorted name lists.
+func indexSnapshot(m *Manager) map[string][]string {
+	out := map[string][]string{}
+	add := func(key string, us []*Unit) {
+		if len(us) == 0 {
+			return
+		}
+		var l []string
+		for _, u := range us {
+			l = append(l, u.Name)
+		}
+		sort.Strings(l)
+		out[key] = l
+	}
+	ix := m.orderIndex
+	for u, l := range ix.before {
+		add("before "+u.Name, l)
+	}
+	for u, l := range ix.after {
+		add("after "+u.Name, l)
+	}
+	for n, l := range ix.pendBefore {
+		add("pendBefore "+n, l)
+	}
+	for n, l := range ix.pendAfter {
+		add("pendAfter "+n, l)
+	}
+	for n, l := range m.refBy {
+		add("refBy "+n, l)
+	}
+	return out
+}
+
+// A socket unit goes while its service stays (the service's After= on it is no reference):
+// the service's ordering edge waits for the socket to be loaded again.
+func TestCollectGarbageKeepsEdgesOfStayingUnits(t *testing.T) {
+	m, _ := testManager(t, map[string]string{
+		"foo.socket":  "[Unit]\nDefaultDependencies=no\n[Socket]\nListenStream=/nonexistent/foo.sk\n",
+		"foo.service": "[Unit]\nDefaultDependencies=no\n[Service]\nExecStart=/bin/true\n",
+	})
+	m.load("foo.socket")
+	svc := m.units["foo.service"]
+	if svc == nil || !slices.Contains(svc.cfg.Unit.After, "foo.socket") {
+		t.Fatalf("foo.service not loaded with After=foo.socket: %v", svc)
+	}
+	svc.sub = "failed" // kept: a failed unit stays until reset-failed (CollectMode=inactive)
+	m.collectGarbage()
+	if got := loadedNames(m); !slices.Equal(got, []string{"foo.service"}) {
+		t.Fatalf("loaded %v, want foo.service alone", got)
+	}
+	got := indexSnapshot(m)
+	if !slices.Equal(got["pendAfter foo.socket"], []string{"foo.service"}) {
+		t.Errorf("foo.service's After=foo.socket is not pending: %v", got)
+	}
+	m.reindexOrdering()
+	if rebuilt := indexSnapshot(m); !maps.EqualFunc(got, rebuilt, slices.Equal[[]string]) {
+		t.Fatalf("indexes\n%v\nrebuilt\n%v", got, rebuilt)
+	}
+	sock := m.load("foo.socket")
+	if !slices.Contains(m.orderIndex.after[sock], svc) {
+		t.Errorf("after reloading foo.socket, its after list is %v, want foo.service in it", m.orderIndex.after[sock])
 	}
 }

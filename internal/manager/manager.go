@@ -69,10 +69,15 @@ type Manager struct {
 
 	dispatching     bool // dispatch is running (finishJob then only marks dispatchPending)
 	dispatchPending bool
-	gcPending       bool    // a unit was loaded, changed state or lost its job: collectGarbage
-	gcQueue         []*Unit // those units (gcEnqueue)
-	gcAll           bool    // sweep whatever the queue holds (a daemon-reload changed references)
-	releaseMemory   bool    // return the loading garbage to the OS once no job is left (boot, reload)
+	gcPending       bool               // a unit was loaded, changed state or lost its job: collectGarbage
+	gcQueue         []*Unit            // those units (gcEnqueue)
+	gcAll           bool               // sweep whatever the queue holds (a daemon-reload changed references)
+	gcGen           uint64             // the current sweep's generation (collectGarbage)
+	gcUnsure        int                // the units marked unsure in the current sweep
+	gcDoomed        []*Unit            // scratch: the units the sweep collects
+	gcProcs         map[*Unit]bool     // scratch: the units with a process left, built once a sweep needs it
+	refBy           map[string][]*Unit // the loaded units whose configuration refers to a name (indexRefs)
+	releaseMemory   bool               // return the loading garbage to the OS once no job is left (boot, reload)
 	shuttingDown    bool
 	objective       string // what Run ends with: "", exit, poweroff, halt, reboot (actions.go)
 	actionTarget    string // a unit action's target, started after the event (actions.go)

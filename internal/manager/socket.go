@@ -3,6 +3,7 @@ package manager
 import (
 	"errors"
 	"os"
+	"slices"
 	"syscall"
 	"time"
 
@@ -370,17 +371,9 @@ func (m *Manager) collectInstance(iu *Unit) {
 	if iu.result != "success" && iu.cfg.Unit.CollectMode != "inactive-or-failed" {
 		return // failed instances stay for inspection until reset-failed (CollectMode=inactive)
 	}
-	m.unindexOrdering(iu)
-	for _, n := range append([]string{iu.Name}, iu.cfg.Names...) {
-		if m.units[n] == iu {
-			delete(m.units, n)
-		}
-	}
-	for i, x := range m.order {
-		if x == iu {
-			m.order = append(m.order[:i], m.order[i+1:]...)
-			break
-		}
+	m.forget(iu)
+	if i := slices.Index(m.order, iu); i >= 0 {
+		m.order = slices.Delete(m.order, i, i+1)
 	}
 }
 

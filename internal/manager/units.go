@@ -17,7 +17,9 @@ type Unit struct {
 	result string // "success" or the first failure: exit-code, signal, timeout, start-limit-hit, ...
 	job    *job
 
-	gcQueued bool // in Manager.gcQueue
+	gcQueued bool     // in Manager.gcQueue
+	gcMark   uint64   // collectGarbage's mark: its generation plus gcInPath, gcUnsure, gcGood or gcBad
+	keys     []string // the names under which Manager.units holds it (bind)
 
 	invocationID    string
 	stateChange     time.Time
@@ -68,11 +70,19 @@ func (m *Manager) load(name string) *Unit {
 	}
 	if cfg.Name != "" && cfg.Name != name {
 		if u, ok := m.units[cfg.Name]; ok {
-			m.units[name] = u
+			m.bind(name, u)
 			return u
 		}
 	}
 	return m.register(name, cfg)
+}
+
+// bind makes name one of u's names in the registry.
+func (m *Manager) bind(name string, u *Unit) {
+	m.units[name] = u
+	if !slices.Contains(u.keys, name) {
+		u.keys = append(u.keys, name)
+	}
 }
 
 // register adds a loaded configuration to the registry under name and all its names.
@@ -81,16 +91,17 @@ func (m *Manager) register(name string, cfg *unit.Unit) *Unit {
 	if cfg.Name != "" {
 		u.Name = cfg.Name
 	}
-	m.units[u.Name] = u
-	m.units[name] = u
+	m.bind(u.Name, u)
+	m.bind(name, u)
 	for _, n := range cfg.Names {
 		if _, ok := m.units[n]; !ok {
-			m.units[n] = u
+			m.bind(n, u)
 		}
 	}
 	m.order = append(m.order, u)
 	m.gcEnqueue(u)
 	m.indexOrdering(u)
+	m.indexRefs(u)
 	if cfg.Unit.StopWhenUnneeded {
 		m.unneeded = append(m.unneeded, u)
 	}
@@ -357,12 +368,14 @@ func (m *Manager) indexOrdering(u *Unit) {
 	}
 }
 
-// reindexOrdering rebuilds the index (after daemon-reload changed configurations).
+// reindexOrdering rebuilds the indexes (after daemon-reload changed configurations).
 func (m *Manager) reindexOrdering() {
 	m.orderIndex = orderIndex{}
+	m.refBy = nil
 	m.unneeded, m.upholders = nil, nil
 	for _, u := range m.order {
 		m.indexOrdering(u)
+		m.indexRefs(u)
 		if u.cfg.Unit.StopWhenUnneeded {
 			m.unneeded = append(m.unneeded, u)
 		}
@@ -372,38 +385,43 @@ func (m *Manager) reindexOrdering() {
 	}
 }
 
-// unindexOrdering forgets u (a collected Accept=yes instance).
+// unindexOrdering forgets u's edges (u is being unloaded, still in m.units). The edges of
+// the units that named u go back to the pending lists, for a unit of that name loaded later.
 func (m *Manager) unindexOrdering(u *Unit) {
 	ix := &m.orderIndex
-	drop := func(list []*Unit) []*Unit {
-		out := list[:0]
-		for _, x := range list {
-			if x != u {
-				out = append(out, x)
-			}
-		}
-		return out
+	if ix.before == nil {
+		return
 	}
-	for _, n := range u.cfg.Unit.Before {
-		if t, ok := m.units[n]; ok {
-			ix.before[t] = drop(ix.before[t])
-		} else {
-			ix.pendBefore[n] = drop(ix.pendBefore[n])
-			if len(ix.pendBefore[n]) == 0 {
-				delete(ix.pendBefore, n)
+	drop := func(list []*Unit) []*Unit { return slices.DeleteFunc(list, func(x *Unit) bool { return x == u }) }
+	unlink := func(idx map[*Unit][]*Unit, pend map[string][]*Unit, names []string) {
+		for _, n := range names {
+			if t, ok := m.units[n]; ok && t != u {
+				idx[t] = drop(idx[t])
+			} else if l := drop(pend[n]); len(l) > 0 {
+				pend[n] = l
+			} else {
+				delete(pend, n)
 			}
 		}
 	}
-	for _, n := range u.cfg.Unit.After {
-		if t, ok := m.units[n]; ok {
-			ix.after[t] = drop(ix.after[t])
-		} else {
-			ix.pendAfter[n] = drop(ix.pendAfter[n])
-			if len(ix.pendAfter[n]) == 0 {
-				delete(ix.pendAfter, n)
+	unlink(ix.before, ix.pendBefore, u.cfg.Unit.Before)
+	unlink(ix.after, ix.pendAfter, u.cfg.Unit.After)
+	relink := func(from []*Unit, pend map[string][]*Unit, names func(*Unit) []string) {
+		seen := map[*Unit]bool{}
+		for _, x := range from {
+			if seen[x] || x == u {
+				continue // u's own edges went with it
+			}
+			seen[x] = true
+			for _, n := range names(x) {
+				if m.units[n] == u {
+					pend[n] = append(pend[n], x)
+				}
 			}
 		}
 	}
+	relink(ix.before[u], ix.pendBefore, func(x *Unit) []string { return x.cfg.Unit.Before })
+	relink(ix.after[u], ix.pendAfter, func(x *Unit) []string { return x.cfg.Unit.After })
 	delete(ix.before, u)
 	delete(ix.after, u)
 }
