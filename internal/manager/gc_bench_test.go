@@ -51,3 +51,33 @@ func BenchmarkCollectGarbage(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkStartStopAmongMany: a start and a stop job of one target on a manager with 2001
+// other units loaded and active: the cost of the lookups of the units that name the
+// target (ConflictedBy=, RequiredBy=, BoundBy=, sockets, unneeded checks).
+func BenchmarkStartStopAmongMany(b *testing.B) {
+	files := map[string]string{}
+	var wants string
+	for i := 0; i < 1000; i++ {
+		files[fmt.Sprintf("t%d.target", i)] = target(fmt.Sprintf("T%d", i), fmt.Sprintf("Wants=u%d.target", i), "Conflicts=x.target")
+		files[fmt.Sprintf("u%d.target", i)] = target(fmt.Sprintf("U%d", i))
+		wants += fmt.Sprintf(" t%d.target", i)
+	}
+	files["all.target"] = target("All", "Wants="+wants, "After=one.target")
+	files["one.target"] = target("One", "Wants=two.target")
+	files["two.target"] = target("Two", "StopWhenUnneeded=yes")
+	m, _ := testManager(b, files)
+	if err := m.enqueueErr("start", m.load("all.target"), "replace", nil); err != nil {
+		b.Fatal(err)
+	}
+	one := m.load("one.target")
+	for b.Loop() {
+		if err := m.enqueueErr("start", one, "replace", nil); err != nil {
+			b.Fatal(err)
+		}
+		if err := m.enqueueErr("stop", one, "replace", nil); err != nil {
+			b.Fatal(err)
+		}
+		m.collectGarbage()
+	}
+}

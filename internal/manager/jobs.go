@@ -1,6 +1,7 @@
 package manager
 
 import (
+	"slices"
 	"sort"
 	"time"
 
@@ -425,14 +426,14 @@ func (m *Manager) finishJob(j *job, result string) {
 		switch j.typ {
 		case "start", "verify-active":
 			// Jobs of units that require this one fail with "dependency".
-			m.failStartJobs(func(c *unit.UnitSection) bool {
+			m.failStartJobs(j.u, func(c *unit.UnitSection) bool {
 				return contains(c.Requires, j.u.Name) || contains(c.BindsTo, j.u.Name) || contains(c.Requisite, j.u.Name)
 			})
 		case "stop":
 			// A stop job that failed (timed out) fails the start jobs of the units that
 			// conflict with the unit (systemd's UNIT_ATOM_PROPAGATE_STOP_FAILURE, on
 			// ConflictedBy=).
-			m.failStartJobs(func(c *unit.UnitSection) bool { return contains(c.Conflicts, j.u.Name) })
+			m.failStartJobs(j.u, func(c *unit.UnitSection) bool { return contains(c.Conflicts, j.u.Name) })
 		}
 	}
 	if result == "dependency" || result == "timeout" {
@@ -450,9 +451,10 @@ func (m *Manager) finishJob(j *job, result string) {
 }
 
 // failStartJobs ends with result "dependency" the start and verify-active jobs of the units
-// whose [Unit] section dep matches (systemd's job_fail_dependencies).
-func (m *Manager) failStartJobs(dep func(c *unit.UnitSection) bool) {
-	for _, o := range m.order {
+// that name u and whose [Unit] section dep matches (systemd's job_fail_dependencies). A
+// copy of the list: the failures may unload instances.
+func (m *Manager) failStartJobs(u *Unit, dep func(c *unit.UnitSection) bool) {
+	for _, o := range slices.Clone(m.refBy[u.Name]) {
 		if o.job != nil && (o.job.typ == "start" || o.job.typ == "verify-active") && dep(&o.cfg.Unit) {
 			m.finishJob(o.job, "dependency")
 		}

@@ -73,6 +73,7 @@ type Manager struct {
 	gcQueue         []*Unit            // those units (gcEnqueue)
 	gcAll           bool               // sweep whatever the queue holds (a daemon-reload changed references)
 	gcGen           uint64             // the current sweep's generation (collectGarbage)
+	nextSeq         uint64             // the last Unit.seq given
 	gcUnsure        int                // the units marked unsure in the current sweep
 	gcDoomed        []*Unit            // scratch: the units the sweep collects
 	gcProcs         map[*Unit]bool     // scratch: the units with a process left, built once a sweep needs it

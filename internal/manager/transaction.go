@@ -199,7 +199,7 @@ func (tx *transaction) addDependencies(j *txJob) error {
 		}
 		// ConflictedBy=: units that list u in Conflicts= stop, non-essentially.
 		var by []string
-		for _, o := range m.order {
+		for _, o := range m.refBy[u.Name] {
 			if o != u && contains(o.cfg.Unit.Conflicts, u.Name) {
 				by = append(by, o.Name)
 			}
@@ -260,7 +260,7 @@ func (m *Manager) propagateReload(u *Unit) {
 // RequisiteOf= and ConsistsOf= (PartOf= the other way round).
 func (tx *transaction) dependents(u *Unit) []string {
 	var out []string
-	for _, o := range tx.m.order {
+	for _, o := range tx.m.refBy[u.Name] {
 		if o == u {
 			continue
 		}
@@ -277,7 +277,7 @@ func (tx *transaction) dependents(u *Unit) []string {
 // with u in StopPropagatedFrom=.
 func (m *Manager) propagatesStopTo(u *Unit) []string {
 	out := slices.Clone(u.cfg.Unit.PropagatesStopTo)
-	for _, o := range m.order {
+	for _, o := range m.refBy[u.Name] {
 		if o != u && contains(o.cfg.Unit.StopPropagatedFrom, u.Name) && !slices.Contains(out, o.Name) {
 			out = append(out, o.Name)
 		}

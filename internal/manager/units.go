@@ -1,6 +1,7 @@
 package manager
 
 import (
+	"cmp"
 	"slices"
 	"sort"
 	"time"
@@ -17,6 +18,7 @@ type Unit struct {
 	result string // "success" or the first failure: exit-code, signal, timeout, start-limit-hit, ...
 	job    *job
 
+	seq      uint64   // registration order: m.order is sorted by it
 	gcQueued bool     // in Manager.gcQueue
 	gcMark   uint64   // collectGarbage's mark: its generation plus gcInPath, gcUnsure, gcGood or gcBad
 	keys     []string // the names under which Manager.units holds it (bind)
@@ -87,7 +89,8 @@ func (m *Manager) bind(name string, u *Unit) {
 
 // register adds a loaded configuration to the registry under name and all its names.
 func (m *Manager) register(name string, cfg *unit.Unit) *Unit {
-	u := &Unit{Name: name, cfg: cfg, sub: "dead", result: "success"}
+	m.nextSeq++
+	u := &Unit{Name: name, cfg: cfg, sub: "dead", result: "success", seq: m.nextSeq}
 	if cfg.Name != "" {
 		u.Name = cfg.Name
 	}
@@ -217,7 +220,16 @@ func (m *Manager) stopBound(u *Unit, unexpected bool) {
 	if unexpected {
 		propagated = m.propagatesStopTo(u)
 	}
-	for _, o := range m.order {
+	// The candidates: the units that name u (BindsTo=, StopPropagatedFrom=) and those u's
+	// PropagatesStopTo= names, in load order. A copy: the stops may unload instances.
+	cand := slices.Clone(m.refBy[u.Name])
+	for _, n := range u.cfg.Unit.PropagatesStopTo {
+		if o := m.units[n]; o != nil && !slices.Contains(cand, o) {
+			cand = append(cand, o)
+		}
+	}
+	slices.SortFunc(cand, func(a, b *Unit) int { return cmp.Compare(a.seq, b.seq) })
+	for _, o := range cand {
 		if o == u || isInactiveOrFailed(o.activeState()) || o.job != nil && o.job.typ == "stop" {
 			continue
 		}
@@ -238,7 +250,7 @@ func (m *Manager) checkUnneeded() {
 			continue
 		}
 		needed := false
-		for _, o := range m.order {
+		for _, o := range m.refBy[u.Name] {
 			if o == u {
 				continue
 			}
@@ -297,13 +309,16 @@ func (m *Manager) socketsOf(u *Unit) []*Unit {
 		}
 	}
 	var rest []*Unit
-	for _, s := range m.order {
-		if s.sock == nil || seen[s] || !s.loaded() {
-			continue
-		}
-		if s.cfg.SocketService() == u.Name || contains(u.cfg.Names, s.cfg.SocketService()) {
-			seen[s] = true
-			rest = append(rest, s)
+	// The sockets naming u refer to it (Triggers=, Before=).
+	for _, n := range append([]string{u.Name}, u.cfg.Names...) {
+		for _, s := range m.refBy[n] {
+			if s.sock == nil || seen[s] || !s.loaded() {
+				continue
+			}
+			if s.cfg.SocketService() == u.Name || contains(u.cfg.Names, s.cfg.SocketService()) {
+				seen[s] = true
+				rest = append(rest, s)
+			}
 		}
 	}
 	for _, n := range u.cfg.TriggeredBy {
