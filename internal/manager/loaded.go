@@ -185,7 +185,7 @@ func (m *Manager) unload(gone []*Unit) {
 	}
 }
 
-// forget removes u from the registry and the indexes; the caller removes it from m.order.
+// forget removes u from the registry and the indexes (unload removes it from the lists).
 func (m *Manager) forget(u *Unit) {
 	m.unindexOrdering(u)
 	m.unindexRefs(u)

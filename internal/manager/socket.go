@@ -3,7 +3,6 @@ package manager
 import (
 	"errors"
 	"os"
-	"slices"
 	"syscall"
 	"time"
 
@@ -371,10 +370,7 @@ func (m *Manager) collectInstance(iu *Unit) {
 	if iu.result != "success" && iu.cfg.Unit.CollectMode != "inactive-or-failed" {
 		return // failed instances stay for inspection until reset-failed (CollectMode=inactive)
 	}
-	m.forget(iu)
-	if i := slices.Index(m.order, iu); i >= 0 {
-		m.order = slices.Delete(m.order, i, i+1)
-	}
+	m.unload([]*Unit{iu})
 }
 
 // listenFiles returns the listening sockets of every socket unit that activates svc, in
