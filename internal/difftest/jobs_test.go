@@ -33,7 +33,7 @@ type jobScenario struct {
 	name  string
 	units map[string]string
 	// steps are a verb, options (-x) and units, as given to systemctl / flint; or "sleep
-	// DURATION", "connect PATH", "client PATH", "write NAME" or "remove NAME" (see
+	// DURATION", "connect ADDRESS", "client PATH", "write NAME" or "remove NAME" (see
 	// runJobScenario). A verb step prefixed with "nowait " is compared (exit status and
 	// message) but not followed by the wait for both sides to settle nor by the comparison of
 	// the units: the next step runs while its jobs may still run ("nowait sleep DURATION"
@@ -684,6 +684,40 @@ func client(ctx context.Context, s *Systemd, path string) string {
 	return strings.TrimSpace(string(out))
 }
 
+// connect opens a connection to address and closes it at once, and returns "connected" or
+// the error. address is a Unix stream socket's path, a TCP address (127.0.0.1:PORT), or one of
+// "unixpacket:PATH" (a Unix sequential-packet socket), "unixgram:PATH" (a Unix datagram
+// socket: it sends one datagram "x") and "fifo:PATH" (a FIFO: it writes "x" without
+// blocking). A datagram socket or FIFO is readable only once something is sent.
+func connect(address string) string {
+	network, p := "unix", address
+	if n, rest, ok := strings.Cut(address, ":"); ok && slices.Contains([]string{"unixpacket", "unixgram", "fifo"}, n) {
+		network, p = n, rest
+	} else if !strings.HasPrefix(address, "/") {
+		network = "tcp"
+	}
+	var err error
+	if network == "fifo" {
+		var f *os.File
+		if f, err = os.OpenFile(p, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+			_, err = f.Write([]byte("x"))
+			f.Close()
+		}
+	} else {
+		var c net.Conn
+		if c, err = net.Dial(network, p); err == nil {
+			if network == "unixgram" {
+				_, err = c.Write([]byte("x"))
+			}
+			c.Close()
+		}
+	}
+	if err != nil {
+		return err.Error()
+	}
+	return "connected"
+}
+
 // starts counts the lines of state/UNIT.
 func starts(state, unit string) string {
 	data, err := os.ReadFile(filepath.Join(state, unit))
@@ -997,7 +1031,8 @@ func runJobScenario(t *testing.T, ctx context.Context, bin string, idx int, sc j
 		case "connect", "client":
 			// A client, run on both sides: "connect ADDRESS" connects to the Unix socket
 			// ADDRESS (a path; @STATE@ is the side's state directory) or to the TCP address
-			// ADDRESS (127.0.0.1:@PORT@) and closes the connection at once. "client PATH" does
+			// ADDRESS (127.0.0.1:@PORT@) and closes the connection at once; a prefix names
+			// another kind of socket (see connect). "client PATH" does
 			// the same from a process of its own, on systemd's side in its pid namespace, so
 			// that the manager knows the client's pid (an Accept=yes instance's name).
 			var res [2]string
@@ -1012,16 +1047,7 @@ func runJobScenario(t *testing.T, ctx context.Context, bin string, idx int, sc j
 					res[k] = norm(client(ctx, in, p))
 					continue
 				}
-				network := "unix"
-				if !strings.HasPrefix(p, "/") {
-					network = "tcp"
-				}
-				res[k] = "connected"
-				if c, err := net.Dial(network, p); err != nil {
-					res[k] = norm(err.Error())
-				} else {
-					c.Close()
-				}
+				res[k] = norm(connect(p))
 			}
 			t.Logf("step %d %s: systemd %s; flint %s", i+1, step, res[0], res[1])
 			differ(i+1, "", "connect", res[0], res[1])

@@ -30,8 +30,9 @@ type Conn struct {
 	Peer string
 	// PeerUID and PeerPID come from SO_PEERCRED for unix sockets; -1 otherwise.
 	PeerUID, PeerPID int
-	// SourceKey groups connections for MaxConnectionsPerSource=: the remote IP address,
-	// the vsock CID, or for unix sockets the peer uid.
+	// SourceKey groups connections for MaxConnectionsPerSource=: the remote IP address or
+	// the vsock CID; empty for unix sockets, whose peers systemd 252 does not limit
+	// (socket_acquire_peer looks at IP and vsock peers only).
 	SourceKey string
 }
 
@@ -99,7 +100,6 @@ func describe(fd int) (*Conn, error) {
 			c.PeerPID, c.PeerUID = int(cred.Pid), int(cred.Uid)
 			c.Local = strconv.Itoa(c.PeerPID)
 			c.Remote = strconv.Itoa(c.PeerUID)
-			c.SourceKey = c.Remote
 		}
 	default:
 		return nil, fmt.Errorf("unsupported address family %T", local)

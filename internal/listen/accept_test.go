@@ -38,7 +38,7 @@ func TestAccept(t *testing.T) {
 		{"dual-stack mapped ipv4", tcp("", 20262), "both", "tcp4", "127.0.0.1:20262", "127.0.0.1:20262",
 			func(a net.Addr) string { return a.String() }, "127.0.0.1", "127.0.0.1"},
 		{"unix", unixPath(unit.ListenStream, sockPath), "", "unix", sockPath, pid,
-			func(net.Addr) string { return uid }, "", uid},
+			func(net.Addr) string { return uid }, "", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -61,8 +61,11 @@ func (m *Manager) runControlEx(u *Unit, cmds []unit.ExecCommand, phase string, w
 			m.runControlEx(u, rest, phase, withMain, next)
 			return
 		}
-		if u.svc != nil {
+		switch {
+		case u.svc != nil:
 			u.svc.controlResult = "resources"
+		case u.sock != nil:
+			u.sock.controlResult = "resources"
 		}
 		next(false)
 		return
@@ -100,8 +103,13 @@ func (m *Manager) runControlEx(u *Unit, cmds []unit.ExecCommand, phase string, w
 		if !ok {
 			code, st := waitCode(ws)
 			m.logUnit(u, "Control process exited, code=%s, status=%s", code, statusString(code, st))
-			if u.svc != nil && current && !cmd.Flags.IgnoreFailure {
-				u.svc.controlResult = failureResult(ws)
+			if current && !cmd.Flags.IgnoreFailure {
+				switch {
+				case u.svc != nil:
+					u.svc.controlResult = failureResult(ws)
+				case u.sock != nil:
+					u.sock.controlResult = failureResult(ws)
+				}
 			}
 		}
 		if u.sub != phase || !current {

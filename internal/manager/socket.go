@@ -21,41 +21,68 @@ type socketRT struct {
 	perSource    map[string]int
 	triggers     []time.Time // recent triggers, for TriggerLimit*
 	controlPID   int
-	queue        []unit.ExecCommand // remaining control commands of the current phase
-	next         func(ok bool)      // continuation when the control queue ends
-	triggered    string             // service it last started
+	// controlResult is how the last control process that failed ended (exit-code, signal,
+	// core-dump; resources when it could not be spawned).
+	controlResult string
+	queue         []unit.ExecCommand // remaining control commands of the current phase
+	next          func(ok bool)      // continuation when the control queue ends
+	triggered     string             // service it last started
 }
 
 // sockStart runs ExecStartPre, opens every Listen*= socket, runs ExecStartPost, then listens.
+// As systemd's socket_enter_*: a failing ExecStartPre= fails the socket at once; a failure
+// once the sockets are to be opened stops it as a stop does (ExecStopPre=, ExecStopPost=).
 func (m *Manager) sockStart(u *Unit) {
-	s := u.sock
 	cfg := u.cfg.Socket
+	if why := m.sockServiceBusy(u); why != "" {
+		// systemd's socket_start refuses (the job fails, the unit's state stays).
+		m.logUnit(u, "%s", why)
+		if u.job != nil {
+			m.finishJob(u.job, "failed")
+		}
+		return
+	}
 	u.result = "success"
 	u.invocationID = newInvocationID()
 	m.setState(u, "start-pre")
 	m.runControl(u, cfg.ExecStartPre, "start-pre", func(ok bool) {
 		if !ok {
-			m.sockEnterFailed(u, "exit-code")
+			m.sockEnterFailed(u, u.sock.controlResult)
 			return
 		}
 		if err := m.sockOpen(u); err != nil {
 			m.consolef("[FAILED] Failed to listen on %s: %v", describe(u), err)
 			m.logUnit(u, "Failed to listen: %v", err)
-			m.sockEnterFailed(u, "resources")
+			m.sockEnterStopPre(u, "resources")
 			return
 		}
 		m.setState(u, "start-post")
 		m.runControl(u, cfg.ExecStartPost, "start-post", func(ok bool) {
 			if !ok {
-				m.sockClose(u)
-				m.sockEnterFailed(u, "exit-code")
+				m.sockEnterStopPre(u, u.sock.controlResult)
 				return
 			}
 			m.consolef("[  OK  ] Listening on %s.", describe(u))
 			m.sockEnterListening(u)
 		})
 	})
-	_ = s
+}
+
+// sockServiceBusy says why u cannot start now, "" if it can: an Accept=no socket needs its
+// service loaded and not running (systemd's socket_start: dead, failed or waiting to
+// restart), as the service would not get the new sockets.
+func (m *Manager) sockServiceBusy(u *Unit) string {
+	if u.cfg.Socket.Accept {
+		return ""
+	}
+	svc := m.load(u.cfg.SocketService())
+	switch {
+	case !svc.loaded():
+		return "Socket service " + svc.Name + " not loaded, refusing."
+	case svc.svc != nil && svc.sub != "dead" && svc.sub != "failed" && svc.sub != "auto-restart":
+		return "Socket service " + svc.Name + " already active, refusing."
+	}
+	return ""
 }
 
 // sockOpen opens all of u's sockets; on any failure it closes those already open.
@@ -95,9 +122,17 @@ func (m *Manager) sockClose(u *Unit) {
 	s.socks, s.keys, s.armed = nil, nil, nil
 }
 
-// sockEnterListening watches every socket for readiness.
+// sockEnterListening watches every socket for readiness. With FlushPending=yes (Accept=no)
+// it first drops what is pending.
 func (m *Manager) sockEnterListening(u *Unit) {
 	s := u.sock
+	if u.cfg.Socket.FlushPending && !u.cfg.Socket.Accept {
+		for _, ls := range s.socks {
+			if err := ls.Flush(); err != nil {
+				m.logUnit(u, "%v", err)
+			}
+		}
+	}
 	for i, ls := range s.socks {
 		if s.armed[i] {
 			continue
@@ -138,19 +173,38 @@ func (m *Manager) sockEnterFailed(u *Unit, result string) {
 	m.setState(u, "failed")
 }
 
-// sockStop runs ExecStopPre, closes the sockets, runs ExecStopPost.
+// sockStop stops u (a stop job): see sockEnterStopPre. A stop already under way goes on.
 func (m *Manager) sockStop(u *Unit) {
-	cfg := u.cfg.Socket
-	s := u.sock
-	if s.controlPID != 0 {
+	if u.sub == "stop-pre" || u.sub == "stop-post" {
+		return
+	}
+	if s := u.sock; s.controlPID != 0 {
 		m.killProcess(s.controlPID, syscall.SIGTERM)
 	}
+	m.sockEnterStopPre(u, "success")
+}
+
+// sockEnterStopPre runs ExecStopPre, closes the sockets, runs ExecStopPost, and ends dead, or
+// failed when u failed: result (the reason of the stop, "success" for a stop job) or a failing
+// stop command. The first failure stays the unit's result.
+func (m *Manager) sockEnterStopPre(u *Unit, result string) {
+	cfg := u.cfg.Socket
+	if u.result == "success" {
+		u.result = result
+	}
+	m.sockDisarm(u)
 	m.setState(u, "stop-pre")
 	m.runControl(u, cfg.ExecStopPre, "stop-pre", func(ok bool) {
+		if !ok && u.result == "success" {
+			u.result = u.sock.controlResult
+		}
 		m.sockDisarm(u)
 		m.sockClose(u)
 		m.setState(u, "stop-post")
-		m.runControl(u, cfg.ExecStopPost, "stop-post", func(ok2 bool) {
+		m.runControl(u, cfg.ExecStopPost, "stop-post", func(ok bool) {
+			if !ok && u.result == "success" {
+				u.result = u.sock.controlResult
+			}
 			m.consolef("[  OK  ] Closed %s.", describe(u))
 			if u.result != "success" {
 				m.setState(u, "failed")
@@ -190,7 +244,7 @@ func (m *Manager) socketReady(key uint64) {
 	svc := m.load(svcName)
 	if !svc.loaded() {
 		m.logUnit(u, "Service %s not loaded, refusing.", svcName)
-		m.sockEnterFailed(u, "resources")
+		m.sockEnterStopPre(u, "resources")
 		return
 	}
 	st := svc.activeState()
@@ -211,11 +265,11 @@ func (m *Manager) socketReady(key uint64) {
 	})
 }
 
-// triggerLimitFail puts u in the failed state with trigger-limit-hit.
+// triggerLimitFail stops u, which ends failed with trigger-limit-hit.
 func (m *Manager) triggerLimitFail(u *Unit) {
 	m.consolef("%s: Trigger limit hit, refusing further activation.", u.Name)
 	m.logUnit(u, "Trigger limit hit, refusing further activation.")
-	m.sockEnterFailed(u, "trigger-limit-hit")
+	m.sockEnterStopPre(u, "trigger-limit-hit")
 }
 
 func isStreamish(l unit.Listen) bool {
@@ -253,13 +307,29 @@ func (m *Manager) socketServiceStopped(sock *Unit, svc *Unit) {
 	if svc.svc != nil && svc.svc.limitHit {
 		m.consolef("%s: Failed with result 'service-start-limit-hit'.", sock.Name)
 		m.logUnit(sock, "Failed with result 'service-start-limit-hit'.")
-		sock.result = "service-start-limit-hit"
-		m.sockEnterFailed(sock, "service-start-limit-hit")
+		m.sockEnterStopPre(sock, "service-start-limit-hit")
+		return
+	}
+	// As systemd's socket_trigger_notify, nothing while the service has a job (the start half
+	// of a restart); and the service may have started again meanwhile (its stop finished a
+	// job, which ran the next ones before this is called).
+	if svc.job != nil || !isInactiveOrFailed(svc.activeState()) {
 		return
 	}
 	if sock.sub == "running" {
 		m.sockEnterListening(sock)
 	}
+}
+
+// socketServiceRunning: a service that sock activates runs (started by hand, or before sock
+// listened): it owns sock's sockets, which are no longer watched (systemd's
+// socket_trigger_notify).
+func (m *Manager) socketServiceRunning(sock *Unit) {
+	if sock.sock == nil || sock.cfg.Socket.Accept || sock.sub != "listening" {
+		return
+	}
+	m.sockDisarm(sock)
+	m.setState(sock, "running")
 }
 
 // acceptConnections accepts every pending connection on socket idx of u and starts one
@@ -287,9 +357,11 @@ func (m *Manager) acceptConnections(u *Unit, idx int) {
 			m.logUnit(u, "accept: %v", err)
 			return
 		}
-		// As systemd, every connection counts against TriggerLimit*=, refused ones too.
+		// As systemd, every connection counts against TriggerLimit*=, refused ones too; the
+		// one that hits the limit is refused.
 		if m.triggerLimitHit(u) {
 			c.File.Close()
+			s.nRefused++
 			m.triggerLimitFail(u)
 			return
 		}

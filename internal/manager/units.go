@@ -179,10 +179,16 @@ func (m *Manager) unitStateChanged(u *Unit, old, nu ActiveState) {
 	if old == Deactivating && u.job != nil && !u.job.running {
 		m.dispatch() // a start job waited for the stop to end (waitsForStop)
 	}
-	// A service that stopped hands its sockets back to the listening state.
+	// A service that stopped hands its sockets back to the listening state; one that runs
+	// holds them.
 	if u.svc != nil && isInactiveOrFailed(nu) {
 		for _, s := range m.socketsOf(u) {
 			m.socketServiceStopped(s, u)
+		}
+	}
+	if u.svc != nil && nu == Active && u.sub == "running" {
+		for _, s := range m.socketsOf(u) {
+			m.socketServiceRunning(s)
 		}
 	}
 	if isInactiveOrFailed(nu) && !isInactiveOrFailed(old) {
