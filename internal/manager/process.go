@@ -102,6 +102,7 @@ func (m *Manager) runControlEx(u *Unit, cmds []unit.ExecCommand, phase string, w
 			m.logUnit(u, "Control process exited, code=%s, status=%s", code, statusString(code, st))
 			if u.svc != nil && current && !cmd.Flags.IgnoreFailure {
 				u.svc.controlResult = failureResult(ws)
+				u.svc.controlStatus = ws.ExitStatus()
 			}
 		}
 		if u.sub != phase || !current {
