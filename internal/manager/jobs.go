@@ -381,8 +381,9 @@ func (m *Manager) jobCheck(u *Unit) {
 		case st == Failed:
 			m.finishJob(j, "failed")
 		case st == Inactive && u.sub == "dead":
-			// A oneshot without RemainAfterExit that succeeded, or a failed condition.
-			if u.result == "success" {
+			// A oneshot without RemainAfterExit that succeeded, or a failed condition (or
+			// ExecCondition=).
+			if u.result == "success" || u.result == "exec-condition" {
 				m.finishJob(j, "done")
 			} else {
 				m.finishJob(j, "failed")

@@ -107,6 +107,7 @@ func (m *Manager) runControlEx(u *Unit, cmds []unit.ExecCommand, phase string, w
 				switch {
 				case u.svc != nil:
 					u.svc.controlResult = failureResult(ws)
+					u.svc.controlStatus = ws.ExitStatus()
 				case u.sock != nil:
 					u.sock.controlResult = failureResult(ws)
 				}

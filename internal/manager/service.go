@@ -29,7 +29,11 @@ type serviceRT struct {
 	wdUSec  time.Duration
 	wdKnown bool
 
-	nRestarts      int
+	nRestarts int
+	// flushRestarts is systemd's flush_n_restarts: the service went down without an automatic
+	// restart, so the next start (one not made by the restart timer) zeroes nRestarts. The
+	// counter stays visible until then.
+	flushRestarts  bool
 	startTimes     []time.Time
 	statusText     string
 	errno          int
@@ -62,6 +66,9 @@ type serviceRT struct {
 	// controlResult is how the last control process that failed ended (exit-code, signal,
 	// core-dump; resources when it could not be spawned).
 	controlResult string
+	// controlStatus is the exit status of that control process when it exited (controlResult
+	// exit-code).
+	controlStatus int
 }
 
 type storedFD struct {
@@ -236,6 +243,9 @@ func (m *Manager) svcStart(u *Unit) {
 		return
 	}
 	s.limitHit = false
+	if s.flushRestarts {
+		s.nRestarts, s.flushRestarts = 0, false
+	}
 	u.result = "success"
 	u.invocationID = newInvocationID()
 	s.stopRequested = false
@@ -250,10 +260,14 @@ func (m *Manager) svcStart(u *Unit) {
 	m.armTimer(u, cfg.TimeoutStartSec, "start")
 	m.runControl(u, cfg.ExecCondition, "condition", func(ok bool) {
 		if !ok {
-			// ExecCondition failing (exit 1-254) skips the unit like a condition.
-			m.disarmTimer(u)
-			u.result = "success"
-			m.setState(u, "dead")
+			// As systemd's service_sigchld_event(): an ExecCondition= exit status from 1 to
+			// 254 skips the unit (Result=exec-condition, inactive, the start job done); 255,
+			// a signal or a command that could not run fails it.
+			result := s.controlResult
+			if result == "exit-code" && s.controlStatus < 255 {
+				result = "exec-condition"
+			}
+			m.svcEnterSignal(u, "stop-sigterm", result)
 			return
 		}
 		m.setState(u, "start-pre")
@@ -311,7 +325,13 @@ func (m *Manager) spawnMain(u *Unit, cmd unit.ExecCommand) {
 	}
 	pid := sp.Pid
 	s.mainPID = pid
-	s.resetExecMain(pid)
+	if cfg.Type == unit.Forking {
+		// The process that forks the daemon is no main process to systemd (its control
+		// process): ExecMain* show the daemon, once known (adoptMain).
+		s.resetExecMain(0)
+	} else {
+		s.resetExecMain(pid)
+	}
 	s.mainCommand = cmd.Raw
 	s.mainIgnore = cmd.Flags.IgnoreFailure
 	s.mainExited = false
@@ -447,7 +467,10 @@ func (m *Manager) svcEnterRunning(u *Unit) {
 // one's exit (ExecMainCode, ExecMainStatus, ExecMainExitTimestamp) no longer shows.
 func (s *serviceRT) resetExecMain(pid int) {
 	s.execMainPID = pid
-	s.execMainStart = time.Now()
+	s.execMainStart = time.Time{}
+	if pid != 0 {
+		s.execMainStart = time.Now()
+	}
 	s.execMainExit = time.Time{}
 	s.execMainCode, s.execMainStatus = "", 0
 }
@@ -461,9 +484,11 @@ func (m *Manager) mainExited(u *Unit, pid int, ws syscall.WaitStatus) {
 	}
 	s.mainPID = 0
 	s.mainExited = true
-	s.execMainExit = time.Now()
 	code, status := waitCode(ws)
-	s.execMainCode, s.execMainStatus = code, status
+	if s.execMainPID == pid {
+		s.execMainExit = time.Now()
+		s.execMainCode, s.execMainStatus = code, status
+	}
 	clean := m.cleanExit(cfg, ws)
 	result := "success"
 	if !clean {
@@ -504,7 +529,13 @@ func (m *Manager) mainExited(u *Unit, pid int, ws syscall.WaitStatus) {
 				}
 				if err != nil {
 					m.logUnit(u, "Can't open PID file %s (yet?) after start: %v", cfg.PIDFile, err)
-					m.svcEnterSignal(u, "stop-sigterm", "protocol")
+					if len(m.unitPIDs(u)) == 0 {
+						m.svcEnterSignal(u, "stop-sigterm", "protocol")
+						return
+					}
+					// As systemd's service_demand_pid_file(): the daemon may still write it;
+					// TimeoutStartSec= bounds the wait.
+					m.awaitPIDFile(u)
 					return
 				}
 				m.adoptMain(u, pid)
@@ -513,14 +544,7 @@ func (m *Manager) mainExited(u *Unit, pid int, ws syscall.WaitStatus) {
 					m.adoptMain(u, g)
 				}
 			}
-			m.setState(u, "start-post")
-			m.runControl(u, cfg.ExecStartPost, "start-post", func(ok bool) {
-				if !ok {
-					m.svcEnterSignal(u, "stop-sigterm", "exit-code")
-					return
-				}
-				m.svcEnterRunning(u)
-			})
+			m.forkingStartPost(u)
 		default:
 			// simple/exec/notify exited during start.
 			if cfg.Type == unit.Notify || cfg.Type == unit.NotifyReload {
@@ -581,6 +605,50 @@ func (m *Manager) mainExited(u *Unit, pid int, ws syscall.WaitStatus) {
 	case "stop-post", "final-sigterm", "final-sigkill":
 		m.svcMaybeDead(u)
 	}
+}
+
+// forkingStartPost goes on with a Type=forking start once the daemon has forked (and its
+// PIDFile= was read).
+func (m *Manager) forkingStartPost(u *Unit) {
+	m.setState(u, "start-post")
+	m.runControl(u, u.cfg.Service.ExecStartPost, "start-post", func(ok bool) {
+		if !ok {
+			m.svcEnterSignal(u, "stop-sigterm", "exit-code")
+			return
+		}
+		m.svcEnterRunning(u)
+	})
+}
+
+// awaitPIDFile looks for the PIDFile= of a Type=forking service whose forking process exited
+// before the file was there, while the service starts: the daemon is adopted when the file
+// names a suitable process; the start fails with Result=protocol when no process of the
+// service is left ("Daemon never wrote its PID file"), or times out.
+func (m *Manager) awaitPIDFile(u *Unit) {
+	gen := u.svc.timerGen // a new state (a timeout, a stop) disarms the timer and ends the wait
+	var tick func()
+	tick = func() {
+		time.AfterFunc(50*time.Millisecond, func() {
+			m.post(func() {
+				if u.svc == nil || u.svc.timerGen != gen || u.sub != "start" || u.svc.mainPID != 0 {
+					return
+				}
+				path := u.cfg.Service.PIDFile
+				if pid, err := readPIDFile(path); err == nil && m.unsuitableMainPID(u, pid, 0) == "" {
+					m.adoptMain(u, pid)
+					m.forkingStartPost(u)
+					return
+				}
+				if len(m.unitPIDs(u)) == 0 {
+					m.logUnit(u, "Daemon never wrote its PID file. Failing.")
+					m.svcEnterSignal(u, "stop-sigterm", "protocol")
+					return
+				}
+				tick()
+			})
+		})
+	}
+	tick()
 }
 
 // svcEnterStop runs ExecStop= (with the main process still running, or after it exited).
@@ -699,7 +767,11 @@ func (m *Manager) svcEnterDead(u *Unit, result string) {
 	m.disarmTimer(u)
 	m.disarmWatchdog(u)
 	s.queue = nil
-	if u.result != "success" {
+	switch u.result {
+	case "success":
+	case "exec-condition":
+		m.logUnit(u, "Skipped due to '%s'.", u.result)
+	default:
 		m.consolef("%s: Failed with result '%s'.", u.Name, u.result)
 		m.logUnit(u, "Failed with result '%s'.", u.result)
 	}
@@ -747,6 +819,7 @@ func (m *Manager) svcEnterDead(u *Unit, result string) {
 					return
 				}
 				s.nRestarts++
+				s.flushRestarts = false
 				m.consolef("%s: Scheduled restart job, restart counter is at %d.", u.Name, s.nRestarts)
 				m.setState(u, "dead")
 				m.enqueue("restart", u, "replace", nil)
@@ -754,13 +827,15 @@ func (m *Manager) svcEnterDead(u *Unit, result string) {
 		})
 		return
 	}
-	if u.result != "success" {
-		m.setState(u, "failed")
-	} else {
+	s.flushRestarts = true
+	switch u.result {
+	case "success", "exec-condition":
 		if s.stopRequested {
 			m.consolef("[  OK  ] Stopped %s.", describe(u))
 		}
 		m.setState(u, "dead")
+	default:
+		m.setState(u, "failed")
 	}
 }
 
@@ -794,11 +869,11 @@ func (m *Manager) shouldRestart(u *Unit) bool {
 	r := u.result
 	switch cfg.Restart {
 	case "always":
-		return true
+		return r != "exec-condition"
 	case "on-success":
 		return r == "success"
 	case "on-failure":
-		return r != "success"
+		return r != "success" && r != "exec-condition"
 	case "on-abnormal":
 		return r == "signal" || r == "core-dump" || r == "timeout" || r == "watchdog"
 	case "on-abort":

@@ -52,9 +52,7 @@ func (m *Manager) disarmTimer(u *Unit) {
 func (m *Manager) svcTimeout(u *Unit, why string) {
 	switch u.sub {
 	case "condition", "start-pre", "start", "start-post":
-		m.consolef("%s: start operation timed out. Terminating.", u.Name)
-		m.logUnit(u, "start operation timed out. Terminating.")
-		m.svcEnterSignal(u, "stop-sigterm", "timeout")
+		m.timedOut(u, u.cfg.Service.TimeoutStartFailureMode, u.sub+" operation timed out.")
 	case "running":
 		if why == "runtime" {
 			m.logUnit(u, "Service reached runtime time limit. Stopping.")
@@ -71,8 +69,7 @@ func (m *Manager) svcTimeout(u *Unit, why string) {
 		u.svc.reloadResult = "timeout"
 		m.svcEnterRunning(u)
 	case "stop":
-		m.logUnit(u, "Stopping timed out. Terminating.")
-		m.svcEnterSignal(u, "stop-sigterm", "timeout")
+		m.timedOut(u, u.cfg.Service.TimeoutStopFailureMode, "Stopping timed out.")
 	case "stop-sigterm":
 		if u.cfg.Service.Kill.SendSIGKILL {
 			m.consolef("%s: State 'stop-sigterm' timed out. Killing.", u.Name)
@@ -99,5 +96,33 @@ func (m *Manager) svcTimeout(u *Unit, why string) {
 		m.logUnit(u, "Processes still around after final SIGKILL. Entering failed mode.")
 		u.svc.mainPID, u.svc.controlPID = 0, 0
 		m.svcEnterDead(u, "timeout")
+	}
+}
+
+// timedOut ends a start (or ExecStop=) that timed out as TimeoutStartFailureMode= (or
+// TimeoutStopFailureMode=) says: terminate sends KillSignal=, abort WatchdogSignal=, kill
+// FinalKillSignal= (or goes on to ExecStopPost= with SendSIGKILL=no). The result is timeout.
+func (m *Manager) timedOut(u *Unit, mode, what string) {
+	switch mode {
+	case "abort":
+		m.consolef("%s: %s Aborting.", u.Name, what)
+		m.logUnit(u, "%s Aborting.", what)
+		m.enterStopWatchdog(u, "timeout")
+	case "kill":
+		if !u.cfg.Service.Kill.SendSIGKILL {
+			m.logUnit(u, "%s Skipping SIGKILL.", what)
+			if u.result == "success" {
+				u.result = "timeout"
+			}
+			m.svcEnterStopPost(u)
+			return
+		}
+		m.consolef("%s: %s Killing.", u.Name, what)
+		m.logUnit(u, "%s Killing.", what)
+		m.svcEnterSignal(u, "stop-sigkill", "timeout")
+	default:
+		m.consolef("%s: %s Terminating.", u.Name, what)
+		m.logUnit(u, "%s Terminating.", what)
+		m.svcEnterSignal(u, "stop-sigterm", "timeout")
 	}
 }
