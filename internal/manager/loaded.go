@@ -40,7 +40,6 @@ const (
 // anew, its runtime state (NRestarts, exit status, NAccepted, the start limit's count, ...)
 // forgotten.
 func (m *Manager) collectGarbage() {
-	m.gcPending = false
 	if m.gcAll {
 		// A daemon-reload changed references: every unit may have lost its referrer.
 		m.gcAll = false
@@ -76,7 +75,6 @@ func (m *Manager) collectGarbage() {
 				m.gcDoomed = append(m.gcDoomed, u)
 			}
 		}
-		m.gcPending = false
 		if len(m.gcDoomed) == 0 {
 			break
 		}

@@ -61,12 +61,7 @@ func (m *Manager) runControlEx(u *Unit, cmds []unit.ExecCommand, phase string, w
 			m.runControlEx(u, rest, phase, withMain, next)
 			return
 		}
-		switch {
-		case u.svc != nil:
-			u.svc.controlResult = "resources"
-		case u.sock != nil:
-			u.sock.controlResult = "resources"
-		}
+		m.setControlFailure(u, "resources", 0)
 		next(false)
 		return
 	}
@@ -104,13 +99,7 @@ func (m *Manager) runControlEx(u *Unit, cmds []unit.ExecCommand, phase string, w
 			code, st := waitCode(ws)
 			m.logUnit(u, "Control process exited, code=%s, status=%s", code, statusString(code, st))
 			if current && !cmd.Flags.IgnoreFailure {
-				switch {
-				case u.svc != nil:
-					u.svc.controlResult = failureResult(ws)
-					u.svc.controlStatus = ws.ExitStatus()
-				case u.sock != nil:
-					u.sock.controlResult = failureResult(ws)
-				}
+				m.setControlFailure(u, failureResult(ws), ws.ExitStatus())
 			}
 		}
 		if u.sub != phase || !current {
@@ -157,6 +146,17 @@ func (m *Manager) setControlPID(u *Unit, pid int) {
 		u.svc.controlPID = pid
 	} else if u.sock != nil {
 		u.sock.controlPID = pid
+	}
+}
+
+// setControlFailure records how u's failed control command ended: result (exit-code,
+// signal, core-dump; resources when it could not be spawned) and, for a service, its exit
+// status.
+func (m *Manager) setControlFailure(u *Unit, result string, status int) {
+	if u.svc != nil {
+		u.svc.controlResult, u.svc.controlStatus = result, status
+	} else if u.sock != nil {
+		u.sock.controlResult = result
 	}
 }
 
