@@ -191,6 +191,16 @@ var serviceScenarios = held([]jobScenario{
 		"hup.service":   "[Service]\nKillSignal=SIGHUP\nExecStart=/bin/sh -c 'trap \"exit 3\" HUP; /bin/sleep 30 & wait'",
 		"final.service": "[Service]\nTimeoutStopSec=1\nFinalKillSignal=SIGUSR2\nExecStart=/bin/sh -c 'trap \"\" TERM; /bin/sleep 30'",
 	}, steps: []string{"start hup.service final.service", "stop hup.service", "stop final.service"}},
+	// TimeoutStopFailureMode=abort: a SIGTERM that times out (stop-sigterm) or an ExecStopPost=
+	// that does (stop-post) gets WatchdogSignal=, SIGABRT, through stop-watchdog/final-watchdog.
+	{name: "stop-abort", units: map[string]string{
+		"abort.service": "[Service]\nTimeoutStopSec=1\nTimeoutStopFailureMode=abort\nLimitCORE=0\n" +
+			"ExecStart=/bin/sh -c 'trap \"\" TERM; /bin/sleep 30'",
+		"post.service": "[Service]\nType=oneshot\nRemainAfterExit=yes\nTimeoutStopSec=1\nTimeoutStopFailureMode=abort\n" +
+			"LimitCORE=0\nExecStart=/bin/true\nExecStopPost=/bin/sh -c 'trap \"\" TERM; /bin/sleep 30'",
+		"wd.service": "[Service]\nTimeoutStopSec=1\nTimeoutStopFailureMode=abort\nWatchdogSignal=SIGUSR1\n" +
+			"ExecStart=/bin/sh -c 'trap \"\" TERM; trap \"exit 7\" USR1; /bin/sleep 30 & wait'",
+	}, steps: []string{"start abort.service post.service wd.service", "stop abort.service", "stop post.service", "stop wd.service"}},
 	{name: "forking-fail", units: map[string]string{
 		"exit1.service": "[Service]\nType=forking\nExecStart=/bin/sh -c 'echo >>@STATE@/%n; /bin/sleep 30 & exit 1'",
 		"nopidfile.service": "[Service]\nType=forking\nTimeoutStartSec=1\nPIDFile=@STATE@/none.pid\n" +

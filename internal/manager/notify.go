@@ -302,16 +302,5 @@ func (m *Manager) watchdogRequest(u *Unit) {
 // with SERVICE_STOP_WATCHDOG): the watchdog's, or TimeoutStartFailureMode=abort's; result
 // becomes the unit's unless it failed before.
 func (m *Manager) enterStopWatchdog(u *Unit, result string) {
-	sig := u.cfg.Service.Kill.WatchdogSignal
-	if sig == 0 {
-		sig = 6 // SIGABRT
-	}
-	if u.result == "success" {
-		u.result = result
-	}
-	m.disarmTimer(u)
-	m.killUnit(u, sig, false)
-	m.setState(u, "stop-watchdog")
-	m.armTimer(u, u.cfg.Service.TimeoutStopSec, "stop-sigterm")
-	u.sub = "stop-sigterm"
+	m.svcEnterSignal(u, "stop-watchdog", result)
 }

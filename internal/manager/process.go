@@ -107,9 +107,9 @@ func (m *Manager) runControlEx(u *Unit, cmds []unit.ExecCommand, phase string, w
 			// continuation is void; let the new state see that the process is gone.
 			if u.svc != nil {
 				switch u.sub {
-				case "stop-sigterm", "stop-sigkill":
+				case "stop-sigterm", "stop-sigkill", "stop-watchdog":
 					m.svcMaybeStopPost(u)
-				case "final-sigterm", "final-sigkill":
+				case "final-sigterm", "final-sigkill", "final-watchdog":
 					m.svcMaybeDead(u)
 				}
 			}
@@ -316,12 +316,12 @@ func (m *Manager) watchStragglers(u *Unit) {
 					return
 				}
 				switch u.sub {
-				case "stop-sigterm", "stop-sigkill":
+				case "stop-sigterm", "stop-sigkill", "stop-watchdog":
 					if u.svc.mainPID == 0 && u.svc.controlPID == 0 && len(m.unitPIDs(u)) == 0 {
 						m.svcEnterStopPost(u)
 						return
 					}
-				case "final-sigterm", "final-sigkill":
+				case "final-sigterm", "final-sigkill", "final-watchdog":
 					if u.svc.mainPID == 0 && u.svc.controlPID == 0 && len(m.unitPIDs(u)) == 0 {
 						m.svcEnterDead(u, "")
 						return

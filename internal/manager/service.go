@@ -602,7 +602,7 @@ func (m *Manager) mainExited(u *Unit, pid int, ws syscall.WaitStatus) {
 		if u.sub != "stop" {
 			m.svcMaybeStopPost(u)
 		}
-	case "stop-post", "final-sigterm", "final-sigkill":
+	case "stop-post", "final-sigterm", "final-sigkill", "final-watchdog":
 		m.svcMaybeDead(u)
 	}
 }
@@ -683,11 +683,18 @@ func (m *Manager) svcEnterSignal(u *Unit, state, result string) {
 	}
 	m.disarmTimer(u)
 	m.disarmWatchdog(u)
+	watchdog := state == "stop-watchdog" || state == "final-watchdog"
 	sig := cfg.Kill.KillSignal
-	if state == "stop-sigkill" || state == "final-sigkill" {
+	switch {
+	case state == "stop-sigkill" || state == "final-sigkill":
 		sig = cfg.Kill.FinalKillSignal
 		if sig == 0 {
 			sig = syscall.SIGKILL
+		}
+	case watchdog:
+		sig = cfg.Kill.WatchdogSignal
+		if sig == 0 {
+			sig = syscall.SIGABRT
 		}
 	}
 	if sig == 0 {
@@ -700,20 +707,36 @@ func (m *Manager) svcEnterSignal(u *Unit, state, result string) {
 	if n == 0 {
 		// Nothing to wait for: go on as systemd's service_enter_signal() does, through the
 		// SIGKILL state (which, with KillMode=mixed, is when the rest of the unit is killed).
-		switch {
-		case state == "stop-sigterm" && cfg.Kill.SendSIGKILL:
-			m.svcEnterSignal(u, "stop-sigkill", "success")
-		case state == "stop-sigterm" || state == "stop-sigkill":
+		switch state {
+		case "stop-sigterm", "stop-watchdog":
+			if cfg.Kill.SendSIGKILL {
+				m.svcEnterSignal(u, "stop-sigkill", "success")
+			} else {
+				m.svcEnterStopPost(u)
+			}
+		case "stop-sigkill":
 			m.svcEnterStopPost(u)
-		case state == "final-sigterm" && cfg.Kill.SendSIGKILL:
-			m.svcEnterSignal(u, "final-sigkill", "success")
+		case "final-sigterm", "final-watchdog":
+			if cfg.Kill.SendSIGKILL {
+				m.svcEnterSignal(u, "final-sigkill", "success")
+			} else {
+				m.svcEnterDead(u, "")
+			}
 		default:
 			m.svcEnterDead(u, "")
 		}
 		return
 	}
 	m.setState(u, state)
-	m.armTimer(u, cfg.TimeoutStopSec, state)
+	timeout := cfg.TimeoutStopSec
+	if watchdog {
+		// TimeoutAbortSec= (it follows TimeoutStopSec= unless set); 0 is SIGKILL at once.
+		timeout = cfg.TimeoutAbortSec
+		if timeout == 0 {
+			timeout = time.Nanosecond
+		}
+	}
+	m.armTimer(u, timeout, state)
 }
 
 // svcMaybeStopPost continues once no main/control process is left.
@@ -749,7 +772,7 @@ func (m *Manager) svcMaybeDead(u *Unit) {
 	if s.mainPID != 0 || s.controlPID != 0 {
 		return
 	}
-	if u.sub == "final-sigterm" || u.sub == "final-sigkill" {
+	if u.sub == "final-sigterm" || u.sub == "final-sigkill" || u.sub == "final-watchdog" {
 		if len(m.unitPIDs(u)) > 0 {
 			return
 		}

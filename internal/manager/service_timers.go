@@ -70,32 +70,64 @@ func (m *Manager) svcTimeout(u *Unit, why string) {
 		m.svcEnterRunning(u)
 	case "stop":
 		m.timedOut(u, u.cfg.Service.TimeoutStopFailureMode, "Stopping timed out.")
-	case "stop-sigterm":
-		if u.cfg.Service.Kill.SendSIGKILL {
-			m.consolef("%s: State 'stop-sigterm' timed out. Killing.", u.Name)
-			m.logUnit(u, "State 'stop-sigterm' timed out. Killing.")
-			m.svcEnterSignal(u, "stop-sigkill", "timeout")
-		} else {
+	case "stop-sigterm", "stop-watchdog":
+		m.sigtermTimedOut(u, "stop", func(what string) {
+			m.logUnit(u, "%s Skipping SIGKILL.", what)
+			m.setResult(u, "timeout")
 			m.svcEnterStopPost(u)
-		}
+		})
 	case "stop-sigkill":
 		m.logUnit(u, "Processes still around after SIGKILL. Ignoring.")
 		u.svc.mainPID, u.svc.controlPID = 0, 0
+		m.setResult(u, "timeout")
 		m.svcEnterStopPost(u)
 	case "stop-post":
-		m.logUnit(u, "State 'stop-post' timed out. Terminating.")
-		m.svcEnterSignal(u, "final-sigterm", "timeout")
-	case "final-sigterm":
-		if u.cfg.Service.Kill.SendSIGKILL {
-			m.logUnit(u, "State 'final-sigterm' timed out. Killing.")
-			m.svcEnterSignal(u, "final-sigkill", "timeout")
-		} else {
-			m.svcEnterDead(u, "timeout")
+		switch u.cfg.Service.TimeoutStopFailureMode {
+		case "abort":
+			m.logUnit(u, "State 'stop-post' timed out. Aborting.")
+			m.svcEnterSignal(u, "final-watchdog", "timeout")
+		case "kill":
+			if u.cfg.Service.Kill.SendSIGKILL {
+				m.logUnit(u, "State 'stop-post' timed out. Killing.")
+				m.svcEnterSignal(u, "final-sigkill", "timeout")
+			} else {
+				m.logUnit(u, "State 'stop-post' timed out. Skipping SIGKILL. Entering failed mode.")
+				m.svcEnterDead(u, "timeout")
+			}
+		default:
+			m.logUnit(u, "State 'stop-post' timed out. Terminating.")
+			m.svcEnterSignal(u, "final-sigterm", "timeout")
 		}
+	case "final-sigterm", "final-watchdog":
+		m.sigtermTimedOut(u, "final", func(what string) {
+			m.logUnit(u, "%s Skipping SIGKILL. Entering failed mode.", what)
+			m.svcEnterDead(u, "timeout")
+		})
 	case "final-sigkill":
 		m.logUnit(u, "Processes still around after final SIGKILL. Entering failed mode.")
 		u.svc.mainPID, u.svc.controlPID = 0, 0
 		m.svcEnterDead(u, "timeout")
+	}
+}
+
+// sigtermTimedOut goes on, as systemd's service_dispatch_timer, from phase's (stop or final)
+// SIGTERM or WatchdogSignal= state that timed out: TimeoutStopFailureMode=abort turns a SIGTERM
+// into WatchdogSignal= (for TimeoutAbortSec= more), else SIGKILL follows, unless SendSIGKILL=no
+// (noKill).
+func (m *Manager) sigtermTimedOut(u *Unit, phase string, noKill func(what string)) {
+	what := "State '" + u.sub + "' timed out."
+	switch {
+	case u.sub == phase+"-sigterm" && u.cfg.Service.TimeoutStopFailureMode == "abort":
+		m.logUnit(u, "%s Aborting.", what)
+		m.svcEnterSignal(u, phase+"-watchdog", "timeout")
+	case u.cfg.Service.Kill.SendSIGKILL:
+		if phase == "stop" {
+			m.consolef("%s: %s Killing.", u.Name, what)
+		}
+		m.logUnit(u, "%s Killing.", what)
+		m.svcEnterSignal(u, phase+"-sigkill", "timeout")
+	default:
+		noKill(what)
 	}
 }
 
@@ -111,9 +143,7 @@ func (m *Manager) timedOut(u *Unit, mode, what string) {
 	case "kill":
 		if !u.cfg.Service.Kill.SendSIGKILL {
 			m.logUnit(u, "%s Skipping SIGKILL.", what)
-			if u.result == "success" {
-				u.result = "timeout"
-			}
+			m.setResult(u, "timeout")
 			m.svcEnterStopPost(u)
 			return
 		}
@@ -124,5 +154,13 @@ func (m *Manager) timedOut(u *Unit, mode, what string) {
 		m.consolef("%s: %s Terminating.", u.Name, what)
 		m.logUnit(u, "%s Terminating.", what)
 		m.svcEnterSignal(u, "stop-sigterm", "timeout")
+	}
+}
+
+// setResult records result as u's unless an earlier failure already did (systemd keeps the
+// first failure's result).
+func (m *Manager) setResult(u *Unit, result string) {
+	if u.result == "success" {
+		u.result = result
 	}
 }
