@@ -655,11 +655,8 @@ func (m *Manager) resetFailed(names []string) error {
 		}
 		u.result = "success"
 		if u.svc != nil {
-			u.svc.startTimes = nil
+			u.svc.startLimit = rateLimit{} // as unit_reset_failed (the trigger limit stays)
 			u.svc.nRestarts = 0
-		}
-		if u.sock != nil {
-			u.sock.triggers = nil
 		}
 	}
 	return nil

@@ -34,7 +34,7 @@ type serviceRT struct {
 	// restart, so the next start (one not made by the restart timer) zeroes nRestarts. The
 	// counter stays visible until then.
 	flushRestarts  bool
-	startTimes     []time.Time
+	startLimit     rateLimit // StartLimitIntervalSec=/StartLimitBurst=
 	statusText     string
 	errno          int
 	triggeredBy    string // socket that triggered the last start
@@ -196,26 +196,30 @@ func (m *Manager) checkConditions(u *Unit) bool {
 	return true
 }
 
-// startLimitHit records a start and reports whether StartLimitBurst was exceeded.
+// startLimitHit records a start and reports whether StartLimitBurst= was exceeded.
 func (m *Manager) startLimitHit(u *Unit) bool {
 	c := &u.cfg.Unit
-	if c.StartLimitInterval <= 0 || c.StartLimitBurst <= 0 {
-		return false
-	}
-	s := u.svc
-	now := time.Now()
-	keep := s.startTimes[:0]
-	for _, t := range s.startTimes {
-		if now.Sub(t) < c.StartLimitInterval {
-			keep = append(keep, t)
-		}
-	}
-	s.startTimes = keep
-	if len(s.startTimes) >= c.StartLimitBurst {
+	return !u.svc.startLimit.below(c.StartLimitInterval, c.StartLimitBurst, time.Now())
+}
+
+// rateLimit is systemd's RateLimit (ratelimit_below): a fixed window that opens at the first
+// event after the last one closed, in which burst events pass. An interval or burst <= 0 is
+// no limit.
+type rateLimit struct {
+	begin time.Time // zero: no window open
+	num   int       // events in the window, the refused ones too
+}
+
+// below counts one event at now and reports whether it is within the limit.
+func (r *rateLimit) below(interval time.Duration, burst int, now time.Time) bool {
+	if interval <= 0 || burst <= 0 {
 		return true
 	}
-	s.startTimes = append(s.startTimes, now)
-	return false
+	if r.begin.IsZero() || now.Sub(r.begin) > interval {
+		r.begin, r.num = now, 0
+	}
+	r.num++
+	return r.num <= burst
 }
 
 // svcStart: start limit, ExecCondition, ExecStartPre, ExecStart, then by Type.

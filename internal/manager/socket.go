@@ -19,7 +19,7 @@ type socketRT struct {
 	nConnections int
 	nRefused     uint64
 	perSource    map[string]int
-	triggers     []time.Time // recent triggers, for TriggerLimit*
+	triggerLimit rateLimit // TriggerLimitIntervalSec=/TriggerLimitBurst=; never reset, as in systemd
 	controlPID   int
 	// controlResult is how the last control process that failed ended (exit-code, signal,
 	// core-dump; resources when it could not be spawned).
@@ -276,23 +276,11 @@ func isStreamish(l unit.Listen) bool {
 	return l.Kind == unit.ListenStream || l.Kind == unit.ListenSequentialPacket
 }
 
-// triggerLimitHit records one trigger and reports whether TriggerLimitBurst was exceeded
-// within TriggerLimitIntervalSec.
+// triggerLimitHit records one trigger and reports whether TriggerLimitBurst= was exceeded
+// within TriggerLimitIntervalSec=.
 func (m *Manager) triggerLimitHit(u *Unit) bool {
 	cfg := u.cfg.Socket
-	if cfg.TriggerLimitInterval <= 0 || cfg.TriggerLimitBurst <= 0 {
-		return false
-	}
-	now := time.Now()
-	s := u.sock
-	keep := s.triggers[:0]
-	for _, t := range s.triggers {
-		if now.Sub(t) < cfg.TriggerLimitInterval {
-			keep = append(keep, t)
-		}
-	}
-	s.triggers = append(keep, now)
-	return len(s.triggers) > cfg.TriggerLimitBurst
+	return !u.sock.triggerLimit.below(cfg.TriggerLimitInterval, cfg.TriggerLimitBurst, time.Now())
 }
 
 // socketServiceStopped: the service that owned the sockets stopped; listen again (pending
