@@ -240,15 +240,7 @@ var ServiceKnownDifferences = []JobDifference{}
 
 // ServiceOpenBugs are differences of the service life cycle that are flint bugs to fix; the
 // test accepts them so that it guards everything else, and fails when one is no longer seen.
-var ServiceOpenBugs = []JobDifference{
-	// systemd 252's exec_child() lets a '-' command whose executable is missing exit 0
-	// ("Executable ... missing, skipping"); flint's child exits 203/EXEC, which the '-' makes
-	// no failure but ExecMainStatus= shows.
-	{Scenario: "missing-binary", Step: 4, Unit: "dash.service", Property: "ExecMainStatus", Systemd: "0", Flint: "203",
-		Reason: "a '-' command with a missing executable exits 203, not 0"},
-	{Scenario: "missing-binary", Step: 5, Unit: "dash.service", Property: "ExecMainStatus", Systemd: "0", Flint: "203",
-		Reason: "a '-' command with a missing executable exits 203, not 0"},
-}
+var ServiceOpenBugs = []JobDifference{}
 
 // serviceRun compares serviceProps; a restarting unit changes without a job, so the states
 // must also hold still for a while before they are compared.

@@ -594,13 +594,14 @@ func (m *Manager) spawnCommand(u *Unit, cmd unit.ExecCommand, ec *unit.ExecConte
 		return nil, err
 	}
 	cfg := &spawn.Config{
-		Path:       path,
-		Argv:       argv,
-		Env:        env,
-		Stdin:      in,
-		Stdout:     out,
-		Stderr:     errf,
-		NewSession: true,
+		Path:        path,
+		SkipMissing: cmd.Flags.IgnoreFailure,
+		Argv:        argv,
+		Env:         env,
+		Stdin:       in,
+		Stdout:      out,
+		Stderr:      errf,
+		NewSession:  true,
 	}
 	dir := ec.WorkingDirectory
 	dirOptional := ec.WorkingDirectoryOptional

@@ -3,6 +3,7 @@ package manager
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"github.com/flint-init/flint/internal/spawn"
 	"io"
@@ -310,7 +311,13 @@ func (m *Manager) reap() {
 		}
 		if p.sp != nil && p.u != nil {
 			if err := p.sp.ExecResult(); err != nil {
-				m.logUnit(p.u, "Failed to execute %s: %v", p.path, err)
+				var ee *spawn.ExecError
+				if errors.As(err, &ee) && ee.Status == 0 {
+					// a '-' command (spawn.Config.SkipMissing), as systemd's exec_child says it
+					m.logUnit(p.u, "Executable %s missing, skipping: %v", p.path, ee.Err)
+				} else {
+					m.logUnit(p.u, "Failed to execute %s: %v", p.path, err)
+				}
 			}
 		}
 		if p.onExit != nil {

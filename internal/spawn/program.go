@@ -56,6 +56,7 @@ const (
 	stepFDs
 	stepListenPID
 	stepExec
+	stepAccess
 )
 
 // stepNames is an array, not a map: static data rather than work at every start of the
@@ -75,6 +76,7 @@ var stepNames = [...]string{
 	stepFDs:            "fcntl",
 	stepListenPID:      "getpid",
 	stepExec:           "execve",
+	stepAccess:         "access",
 }
 
 // ptr marks an op argument or array element that is an offset into the data area.
@@ -343,6 +345,9 @@ envs:
 	}
 	argvp := p.ptrArray(argv)
 	envp := p.ptrArray(env)
+	if c.SkipMissing {
+		p.add(stepAccess, 0, 0, syscall.SYS_FACCESSAT, atFDCWD, path, unix.X_OK)
+	}
 	p.add(stepExec, StatusExec, 0, syscall.SYS_EXECVE, path, argvp, envp)
 	return p.bytes()
 }

@@ -25,6 +25,11 @@ type Config struct {
 	Path string   // executable; execve(2) semantics, no $PATH search
 	Argv []string // Argv[0] as the program sees it
 	Env  []string // the complete environment, KEY=VALUE
+	// SkipMissing: a Path the child cannot execute (faccessat X_OK fails) ends the child with
+	// status 0 before its execve, reported as an *ExecError of Status 0 and Step "access":
+	// systemd's exec_child for a command with the '-' prefix ("Executable ... missing,
+	// skipping").
+	SkipMissing bool
 
 	Dir         string // working directory; "" means "/"
 	DirOptional bool   // a failing chdir is ignored (WorkingDirectory=-DIR)

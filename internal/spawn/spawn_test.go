@@ -389,6 +389,10 @@ func TestExecErrors(t *testing.T) {
 			{"not executable", Config{Path: noexec}, 203, "execve", syscall.EACCES},
 			{"bad format", Config{Path: garbage}, 203, "execve", syscall.ENOEXEC},
 			{"directory", Config{Path: dir}, 203, "execve", syscall.EACCES},
+			// A '-' command: what cannot be executed exits 0, as systemd's exec_child.
+			{"missing binary, skipped", Config{Path: filepath.Join(dir, "nope"), SkipMissing: true}, 0, "access", syscall.ENOENT},
+			{"not executable, skipped", Config{Path: noexec, SkipMissing: true}, 0, "access", syscall.EACCES},
+			{"bad format, not skipped", Config{Path: garbage, SkipMissing: true}, 203, "execve", syscall.ENOEXEC},
 			{"missing dir", Config{Path: "/bin/true", Dir: filepath.Join(dir, "nope")}, 200, "chdir", syscall.ENOENT},
 			{"bad pgid", Config{Path: "/bin/true", Pgid: 1}, 220, "setsid", syscall.EPERM},
 			{"nice too high without privilege", Config{Path: "/bin/true", Credential: &syscall.Credential{Uid: 65534, Gid: 65534}, Rlimits: []Rlimit{{Resource: syscall.RLIMIT_NOFILE, Soft: 10, Hard: 5}}}, 205, "setrlimit", syscall.EINVAL},
@@ -429,6 +433,16 @@ func TestDirOptional(t *testing.T) {
 			if rep.Cwd != wd {
 				t.Errorf("cwd %q", rep.Cwd)
 			}
+		}
+	})
+}
+
+// TestSkipMissingRuns: SkipMissing changes nothing for an executable that is there.
+func TestSkipMissingRuns(t *testing.T) {
+	shims(t, func(t *testing.T) {
+		rep := runChild(t, &Config{SkipMissing: true, Env: []string{"A=1"}})
+		if !slices.Contains(rep.Env, "A=1") {
+			t.Errorf("env %q", rep.Env)
 		}
 	})
 }

@@ -102,7 +102,7 @@ func (s *execState) wait() error {
 		}
 		syscall.Syscall6(syscall.SYS_FUTEX, uintptr(unsafe.Pointer(&s.pending)), 0 /* FUTEX_WAIT */, uintptr(v), 0, 0, 0)
 	}
-	if s.report[0] != 0 {
+	if s.report[2] != 0 { // the step: a report of status 0 (Config.SkipMissing) is one too
 		return reportError(s.report[0], s.report[1], s.report[2])
 	}
 	return nil
