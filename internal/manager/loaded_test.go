@@ -293,3 +293,32 @@ func TestCollectGarbageKeepsEdgesOfStayingUnits(t *testing.T) {
 		t.Errorf("after reloading foo.socket, its after list is %v, want foo.service in it", m.orderIndex.after[sock])
 	}
 }
+
+// A finished Accept=yes instance is forgotten everywhere, the StopWhenUnneeded=/Upholds=
+// lists included (they are walked after every job: a forgotten unit there would be checked,
+// and restarted, for ever).
+func TestCollectInstanceLeavesLists(t *testing.T) {
+	m, _ := testManager(t, map[string]string{
+		"e.socket":    "[Unit]\nDefaultDependencies=no\n[Socket]\nListenStream=127.0.0.1:0\nAccept=yes\n",
+		"e@.service":  "[Unit]\nDefaultDependencies=no\nStopWhenUnneeded=yes\nUpholds=up.target\n[Service]\nExecStart=/bin/true\n",
+		"up.target":   target("Up"),
+		"hold.target": target("Hold", "Wants=e.socket"),
+	})
+	sock := m.load("e.socket")
+	iu := m.load("e@0-1-2.service")
+	if !slices.Contains(m.unneeded, iu) || !slices.Contains(m.upholders, iu) {
+		t.Fatalf("the instance is not in the lists it belongs to: unneeded %v, upholders %v", m.unneeded, m.upholders)
+	}
+	iu.svc.instanceOf = sock
+	sock.sock.nConnections = 1
+	m.collectInstance(iu)
+	if _, ok := m.units[iu.Name]; ok || slices.Contains(m.order, iu) {
+		t.Errorf("the instance is still loaded")
+	}
+	if slices.Contains(m.unneeded, iu) || slices.Contains(m.upholders, iu) {
+		t.Errorf("the instance is still listed: unneeded %v, upholders %v", m.unneeded, m.upholders)
+	}
+	if sock.sock.nConnections != 0 {
+		t.Errorf("NConnections %d after the instance went, want 0", sock.sock.nConnections)
+	}
+}
