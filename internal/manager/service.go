@@ -657,11 +657,8 @@ func (m *Manager) awaitPIDFile(u *Unit) {
 
 // svcEnterStop runs ExecStop= (with the main process still running, or after it exited).
 func (m *Manager) svcEnterStop(u *Unit, result string) {
-	s := u.svc
 	cfg := u.cfg.Service
-	if u.result == "success" {
-		u.result = result
-	}
+	m.setResult(u, result)
 	m.disarmTimer(u)
 	m.disarmWatchdog(u)
 	m.setState(u, "stop")
@@ -674,7 +671,6 @@ func (m *Manager) svcEnterStop(u *Unit, result string) {
 		}
 		m.svcEnterSignal(u, "stop-sigterm", r)
 	})
-	_ = s
 }
 
 // svcEnterSignal kills remaining processes (KillMode=) with KillSignal, then SIGKILL after
