@@ -279,7 +279,7 @@ func (m *Manager) watchdogTimeout(u *Unit) {
 	}
 	m.consolef("%s: Watchdog timeout (limit %s)!", u.Name, u.svc.wdUSec)
 	m.logUnit(u, "Watchdog timeout (limit %s)!", u.svc.wdUSec)
-	m.enterStopWatchdog(u, "watchdog")
+	m.svcEnterSignal(u, "stop-watchdog", "watchdog")
 }
 
 // watchdogRequest is WATCHDOG=trigger (systemd's service_force_watchdog): the watchdog's
@@ -295,12 +295,5 @@ func (m *Manager) watchdogRequest(u *Unit) {
 	}
 	m.consolef("%s: Watchdog request (last status: %s)!", u.Name, status)
 	m.logUnit(u, "Watchdog request (last status: %s)!", status)
-	m.enterStopWatchdog(u, "watchdog")
-}
-
-// enterStopWatchdog kills the service with WatchdogSignal= (systemd's service_enter_signal
-// with SERVICE_STOP_WATCHDOG): the watchdog's, or TimeoutStartFailureMode=abort's; result
-// becomes the unit's unless it failed before.
-func (m *Manager) enterStopWatchdog(u *Unit, result string) {
-	m.svcEnterSignal(u, "stop-watchdog", result)
+	m.svcEnterSignal(u, "stop-watchdog", "watchdog")
 }

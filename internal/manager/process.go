@@ -116,8 +116,8 @@ func (m *Manager) runControlEx(u *Unit, cmds []unit.ExecCommand, phase string, w
 			return
 		}
 		if timedOut {
-			if u.sock != nil && u.result == "success" {
-				u.result = "timeout"
+			if u.sock != nil {
+				u.setResult("timeout")
 			}
 			next(false)
 			return

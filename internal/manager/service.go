@@ -235,9 +235,7 @@ func (m *Manager) svcStart(u *Unit) {
 		m.logUnit(u, "Start request repeated too quickly.")
 		// As systemd, the first failure stays the unit's result (a service that kept exiting
 		// with 1 shows Result=exit-code); the limit is remembered apart for its sockets.
-		if u.result == "success" {
-			u.result = "start-limit-hit"
-		}
+		u.setResult("start-limit-hit")
 		s.limitHit = true
 		m.emergencyAction(u, u.cfg.Unit.StartLimitAction, true, -1, "unit "+u.Name+" failed")
 		m.setState(u, "failed")
@@ -570,8 +568,8 @@ func (m *Manager) mainExited(u *Unit, pid int, ws syscall.WaitStatus) {
 		if u.sub != "running" && s.controlPID != 0 {
 			// As systemd: ExecStartPost= or ExecReload= still runs; when it ends,
 			// svcEnterRunning goes on with this exit's result.
-			if !clean && u.result == "success" {
-				u.result = result
+			if !clean {
+				u.setResult(result)
 			}
 			return
 		}
@@ -600,8 +598,8 @@ func (m *Manager) mainExited(u *Unit, pid int, ws syscall.WaitStatus) {
 		// As systemd's service_sigchld_event: an unclean exit is the unit's result even when
 		// a stop killed it — a daemon that exits 1 on SIGTERM fails (SuccessExitStatus=
 		// accepts it), and so does a oneshot killed by SIGTERM while it ran.
-		if !clean && u.result == "success" {
-			u.result = result
+		if !clean {
+			u.setResult(result)
 		}
 		if u.sub != "stop" {
 			m.svcMaybeStopPost(u)
@@ -658,7 +656,7 @@ func (m *Manager) awaitPIDFile(u *Unit) {
 // svcEnterStop runs ExecStop= (with the main process still running, or after it exited).
 func (m *Manager) svcEnterStop(u *Unit, result string) {
 	cfg := u.cfg.Service
-	m.setResult(u, result)
+	u.setResult(result)
 	m.disarmTimer(u)
 	m.disarmWatchdog(u)
 	m.setState(u, "stop")
@@ -673,14 +671,15 @@ func (m *Manager) svcEnterStop(u *Unit, result string) {
 	})
 }
 
-// svcEnterSignal kills remaining processes (KillMode=) with KillSignal, then SIGKILL after
-// TimeoutStopSec, then goes on to ExecStopPost.
+// svcEnterSignal enters state (stop- or final-: sigterm, watchdog, sigkill; systemd's
+// service_enter_signal): it kills the unit's processes (KillMode=) with KillSignal=,
+// WatchdogSignal= (the watchdog's, or TimeoutStartFailureMode=/TimeoutStopFailureMode=abort)
+// or FinalKillSignal=, and waits TimeoutStopSec= (TimeoutAbortSec= for the watchdog states);
+// with nothing to kill it goes on at once. result becomes the unit's unless it failed before.
 func (m *Manager) svcEnterSignal(u *Unit, state, result string) {
 	s := u.svc
 	cfg := u.cfg.Service
-	if u.result == "success" && result != "success" {
-		u.result = result
-	}
+	u.setResult(result)
 	m.disarmTimer(u)
 	m.disarmWatchdog(u)
 	watchdog := state == "stop-watchdog" || state == "final-watchdog"
@@ -784,9 +783,7 @@ func (m *Manager) svcMaybeDead(u *Unit) {
 func (m *Manager) svcEnterDead(u *Unit, result string) {
 	s := u.svc
 	cfg := u.cfg.Service
-	if result != "" && u.result == "success" {
-		u.result = result
-	}
+	u.setResult(result)
 	m.disarmTimer(u)
 	m.disarmWatchdog(u)
 	s.queue = nil

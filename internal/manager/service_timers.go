@@ -71,38 +71,21 @@ func (m *Manager) svcTimeout(u *Unit, why string) {
 	case "stop":
 		m.timedOut(u, u.cfg.Service.TimeoutStopFailureMode, "Stopping timed out.")
 	case "stop-sigterm", "stop-watchdog":
-		m.sigtermTimedOut(u, "stop", func(what string) {
-			m.logUnit(u, "%s Skipping SIGKILL.", what)
-			m.setResult(u, "timeout")
-			m.svcEnterStopPost(u)
-		})
+		mode := u.cfg.Service.TimeoutStopFailureMode
+		m.escalate(u, "stop", "State '"+u.sub+"' timed out.", u.sub == "stop-sigterm" && mode == "abort")
 	case "stop-sigkill":
 		m.logUnit(u, "Processes still around after SIGKILL. Ignoring.")
 		u.svc.mainPID, u.svc.controlPID = 0, 0
-		m.setResult(u, "timeout")
+		u.setResult("timeout")
 		m.svcEnterStopPost(u)
-	case "stop-post":
-		switch u.cfg.Service.TimeoutStopFailureMode {
-		case "abort":
-			m.logUnit(u, "State 'stop-post' timed out. Aborting.")
-			m.svcEnterSignal(u, "final-watchdog", "timeout")
-		case "kill":
-			if u.cfg.Service.Kill.SendSIGKILL {
-				m.logUnit(u, "State 'stop-post' timed out. Killing.")
-				m.svcEnterSignal(u, "final-sigkill", "timeout")
-			} else {
-				m.logUnit(u, "State 'stop-post' timed out. Skipping SIGKILL. Entering failed mode.")
-				m.svcEnterDead(u, "timeout")
-			}
-		default:
+	case "stop-post", "final-sigterm", "final-watchdog":
+		mode := u.cfg.Service.TimeoutStopFailureMode
+		if u.sub == "stop-post" && mode != "abort" && mode != "kill" {
 			m.logUnit(u, "State 'stop-post' timed out. Terminating.")
 			m.svcEnterSignal(u, "final-sigterm", "timeout")
+			return
 		}
-	case "final-sigterm", "final-watchdog":
-		m.sigtermTimedOut(u, "final", func(what string) {
-			m.logUnit(u, "%s Skipping SIGKILL. Entering failed mode.", what)
-			m.svcEnterDead(u, "timeout")
-		})
+		m.escalate(u, "final", "State '"+u.sub+"' timed out.", u.sub != "final-watchdog" && mode == "abort")
 	case "final-sigkill":
 		m.logUnit(u, "Processes still around after final SIGKILL. Entering failed mode.")
 		u.svc.mainPID, u.svc.controlPID = 0, 0
@@ -110,14 +93,13 @@ func (m *Manager) svcTimeout(u *Unit, why string) {
 	}
 }
 
-// sigtermTimedOut goes on, as systemd's service_dispatch_timer, from phase's (stop or final)
-// SIGTERM or WatchdogSignal= state that timed out: TimeoutStopFailureMode=abort turns a SIGTERM
-// into WatchdogSignal= (for TimeoutAbortSec= more), else SIGKILL follows, unless SendSIGKILL=no
-// (noKill).
-func (m *Manager) sigtermTimedOut(u *Unit, phase string, noKill func(what string)) {
-	what := "State '" + u.sub + "' timed out."
+// escalate goes on, as systemd's service_dispatch_timer, from a state of phase ("stop": the
+// main process and the rest; "final": after ExecStopPost=) that timed out (what): with abort
+// to WatchdogSignal= (phase-watchdog, for TimeoutAbortSec=), else to SIGKILL (phase-sigkill),
+// else (SendSIGKILL=no) on to ExecStopPost= or to the end, with Result=timeout either way.
+func (m *Manager) escalate(u *Unit, phase, what string, abort bool) {
 	switch {
-	case u.sub == phase+"-sigterm" && u.cfg.Service.TimeoutStopFailureMode == "abort":
+	case abort:
 		m.logUnit(u, "%s Aborting.", what)
 		m.svcEnterSignal(u, phase+"-watchdog", "timeout")
 	case u.cfg.Service.Kill.SendSIGKILL:
@@ -126,8 +108,13 @@ func (m *Manager) sigtermTimedOut(u *Unit, phase string, noKill func(what string
 		}
 		m.logUnit(u, "%s Killing.", what)
 		m.svcEnterSignal(u, phase+"-sigkill", "timeout")
+	case phase == "stop":
+		m.logUnit(u, "%s Skipping SIGKILL.", what)
+		u.setResult("timeout")
+		m.svcEnterStopPost(u)
 	default:
-		noKill(what)
+		m.logUnit(u, "%s Skipping SIGKILL. Entering failed mode.", what)
+		m.svcEnterDead(u, "timeout")
 	}
 }
 
@@ -139,28 +126,12 @@ func (m *Manager) timedOut(u *Unit, mode, what string) {
 	case "abort":
 		m.consolef("%s: %s Aborting.", u.Name, what)
 		m.logUnit(u, "%s Aborting.", what)
-		m.enterStopWatchdog(u, "timeout")
+		m.svcEnterSignal(u, "stop-watchdog", "timeout")
 	case "kill":
-		if !u.cfg.Service.Kill.SendSIGKILL {
-			m.logUnit(u, "%s Skipping SIGKILL.", what)
-			m.setResult(u, "timeout")
-			m.svcEnterStopPost(u)
-			return
-		}
-		m.consolef("%s: %s Killing.", u.Name, what)
-		m.logUnit(u, "%s Killing.", what)
-		m.svcEnterSignal(u, "stop-sigkill", "timeout")
+		m.escalate(u, "stop", what, false)
 	default:
 		m.consolef("%s: %s Terminating.", u.Name, what)
 		m.logUnit(u, "%s Terminating.", what)
 		m.svcEnterSignal(u, "stop-sigterm", "timeout")
-	}
-}
-
-// setResult records result as u's unless an earlier failure already did (systemd keeps the
-// first failure's result).
-func (m *Manager) setResult(u *Unit, result string) {
-	if u.result == "success" {
-		u.result = result
 	}
 }

@@ -165,9 +165,7 @@ func (m *Manager) sockDisarm(u *Unit) {
 }
 
 func (m *Manager) sockEnterFailed(u *Unit, result string) {
-	if u.result == "success" {
-		u.result = result
-	}
+	u.setResult(result)
 	m.sockDisarm(u)
 	m.sockClose(u)
 	m.setState(u, "failed")
@@ -189,21 +187,19 @@ func (m *Manager) sockStop(u *Unit) {
 // stop command. The first failure stays the unit's result.
 func (m *Manager) sockEnterStopPre(u *Unit, result string) {
 	cfg := u.cfg.Socket
-	if u.result == "success" {
-		u.result = result
-	}
+	u.setResult(result)
 	m.sockDisarm(u)
 	m.setState(u, "stop-pre")
 	m.runControl(u, cfg.ExecStopPre, "stop-pre", func(ok bool) {
-		if !ok && u.result == "success" {
-			u.result = u.sock.controlResult
+		if !ok {
+			u.setResult(u.sock.controlResult)
 		}
 		m.sockDisarm(u)
 		m.sockClose(u)
 		m.setState(u, "stop-post")
 		m.runControl(u, cfg.ExecStopPost, "stop-post", func(ok bool) {
-			if !ok && u.result == "success" {
-				u.result = u.sock.controlResult
+			if !ok {
+				u.setResult(u.sock.controlResult)
 			}
 			m.consolef("[  OK  ] Closed %s.", describe(u))
 			if u.result != "success" {

@@ -87,6 +87,14 @@ func (m *Manager) bind(name string, u *Unit) {
 	}
 }
 
+// setResult records result as u's unless an earlier failure did (systemd keeps the first
+// failure's result); "" and "success" record nothing.
+func (u *Unit) setResult(result string) {
+	if result != "" && u.result == "success" {
+		u.result = result
+	}
+}
+
 // register adds a loaded configuration to the registry under name and all its names.
 func (m *Manager) register(name string, cfg *unit.Unit) *Unit {
 	m.nextSeq++
