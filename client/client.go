@@ -22,6 +22,7 @@ type (
 	UnitStatus = api.UnitStatus
 	UnitInfo   = api.UnitInfo
 	SocketInfo = api.SocketInfo
+	TimerInfo  = api.TimerInfo
 	LogLine    = api.LogLine
 	DepNode    = api.DepNode
 	Process    = api.Process

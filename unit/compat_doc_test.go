@@ -69,8 +69,8 @@ the differential test (internal/difftest). Do not edit: run
 go test ./unit -run TestCompatibilityDoc -update -->
 
 flint reads systemd unit files. This page lists every directive of systemd.unit(5),
-systemd.service(5), systemd.socket(5), systemd.exec(5), systemd.kill(5) and
-systemd.resource-control(5) as shipped with systemd 252, and what flint does with it:
+systemd.service(5), systemd.socket(5), systemd.timer(5), systemd.exec(5), systemd.kill(5)
+and systemd.resource-control(5) as shipped with systemd 252, and what flint does with it:
 
 - **supported**: parsed as systemd parses it and acted on.
 - **parsed, not enforced**: parsed and validated as systemd does (a bad value gets systemd's
@@ -93,6 +93,7 @@ must run); ` + "`scripts/systemd-ns`" + ` boots the same private systemd for exp
 		{"Unit", "systemd.unit(5)"},
 		{"Service", "systemd.service(5), systemd.exec(5), systemd.kill(5), systemd.resource-control(5)"},
 		{"Socket", "systemd.socket(5), systemd.exec(5), systemd.kill(5), systemd.resource-control(5)"},
+		{"Timer", "systemd.timer(5)"},
 		{"Install", "systemd.unit(5)"},
 	}
 	inMan := map[string]bool{}
@@ -219,7 +220,23 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
     also when ` + "`flint exit CODE`" + ` had set a code; unit actions during that stop are ignored.
   - RebootArgument= and JobTimeoutRebootArgument= are not applied: a reboot action reboots
     without an argument.
-- Timer, path and automount units are not run: a start job on one fails as "unsupported".
+- Timer units run as systemd 252's (internal/difftest/timer_test.go compares their life
+  with systemd's), with these differences:
+  - A timer elapses at the computed time. systemd may defer an elapse by up to AccuracySec=
+    (one minute by default) to coalesce wake-ups; flint does not need to, and shows
+    AccuracySec= only.
+  - Persistent= keeps its stamp files in flint's own state directory: /var/lib/flint/timers
+    (system), $XDG_DATA_HOME/flint/timers or ~/.local/share/flint/timers (` + "`--user`" + `),
+    or $FLINT_STATE_DIR/timers; systemd's are under /var/lib/systemd/timers. To carry a
+    timer's last trigger over from systemd, copy its stamp file.
+  - FixedRandomDelay=yes gives a delay that stays the same for the unit, the machine, the
+    scope and the user, as systemd's does, but another one than systemd's (another hash).
+  - WakeSystem= is parsed and shown but does not wake a suspended machine
+    (CLOCK_*_ALARM): a calendar timer elapses at resume, as one without it.
+  - OnTimezoneChange= never fires: flint does not watch /etc/localtime. OnClockChange= does
+    (the clock being set), and every waiting timer is computed anew then.
+  - ` + "`flint clean`" + ` (systemctl clean --what=state, which removes the stamp file) does not exist.
+- Path and automount units are not run: a start job on one fails as "unsupported".
   Slices, scopes, mounts, swaps and devices are not managed and count as active when started.
 - Condition*= and Assert*= checks for Capability, Security, ControlGroupController,
   KernelVersion, CPUs, Memory, OSRelease, CPUFeature, Credential, the *Pressure= checks and

@@ -106,12 +106,14 @@ func allowedSections(t Type) map[string]map[string]*directive {
 		return sectionsService
 	case TypeSocket:
 		return sectionsSocket
+	case TypeTimer:
+		return sectionsTimer
 	}
 	return sectionsOther
 }
 
 // The section sets of allowedSections, made with directiveTable.
-var sectionsService, sectionsSocket, sectionsOther map[string]map[string]*directive
+var sectionsService, sectionsSocket, sectionsTimer, sectionsOther map[string]map[string]*directive
 
 // PrepareTables builds the directive tables now rather than when the first unit is decoded: a
 // manager calls it at start, so that its first start job does not pay for them.
@@ -301,7 +303,7 @@ func (d *decoder) setDefaults() {
 	}
 	u.Install = InstallSection{}
 	u.Extra = nil
-	u.Socket, u.Service, u.Target = nil, nil, nil
+	u.Socket, u.Service, u.Target, u.Timer = nil, nil, nil, nil
 	switch u.Type {
 	case "slice", "scope", "mount", "automount", "swap", "device":
 		// Their *_init in systemd: isolating never stops them.
@@ -350,6 +352,8 @@ func (d *decoder) setDefaults() {
 		d.exec, d.kill = &u.Socket.Exec, &u.Socket.Kill
 	case TypeTarget:
 		u.Target = &TargetSection{}
+	case TypeTimer:
+		u.Timer = &TimerSection{AccuracySec: time.Minute, RemainAfterElapse: true}
 	}
 }
 

@@ -56,10 +56,10 @@ func regBoth(name string, st Status, p parseFunc) {
 	reg("Socket", name, st, p)
 }
 
-var sectionOrder = map[string]int{"Unit": 0, "Service": 1, "Socket": 2, "Install": 3}
+var sectionOrder = map[string]int{"Unit": 0, "Service": 1, "Socket": 2, "Timer": 3, "Install": 4}
 
 // Directives returns every directive flint knows, sorted by section ([Unit], [Service],
-// [Socket], [Install]) and name.
+// [Socket], [Timer], [Install]) and name.
 func Directives() []DirectiveInfo {
 	var out []DirectiveInfo
 	for sec, m := range directives() {
@@ -88,6 +88,7 @@ func directives() map[string]map[string]*directive {
 		registerInstall()
 		registerService()
 		registerSocket()
+		registerTimer()
 		registerExec()
 		registerKill()
 		registerNotEnforced()
@@ -95,6 +96,7 @@ func directives() map[string]map[string]*directive {
 		sectionsOther = map[string]map[string]*directive{"Unit": t["Unit"], "Install": t["Install"]}
 		sectionsService = map[string]map[string]*directive{"Unit": t["Unit"], "Install": t["Install"], "Service": t["Service"]}
 		sectionsSocket = map[string]map[string]*directive{"Unit": t["Unit"], "Install": t["Install"], "Socket": t["Socket"]}
+		sectionsTimer = map[string]map[string]*directive{"Unit": t["Unit"], "Install": t["Install"], "Timer": t["Timer"]}
 	})
 	return directiveTable
 }

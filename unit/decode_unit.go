@@ -49,13 +49,7 @@ func pDeps(get func(d *decoder) *[]string) parseFunc {
 				return
 			}
 			if IsTemplate(name) {
-				// resolve_template(): a template names the instance of this unit's own
-				// instance, or of its prefix ("foo@.service" in bar.service: foo@bar.service)
-				inst := d.u.Instance
-				if inst == "" {
-					inst, _, _, _ = ParseName(d.u.Name)
-				}
-				x, err := Instantiate(name, inst)
+				x, err := d.resolveTemplate(name)
 				if err != nil {
 					d.warn(e, "Failed to add dependency on %s, ignoring: Invalid argument", name)
 					return
@@ -65,6 +59,17 @@ func pDeps(get func(d *decoder) *[]string) parseFunc {
 			*get(d) = appendUnique(*get(d), name)
 		})
 	}
+}
+
+// resolveTemplate is systemd's resolve_template(): a template named in a unit file names the
+// instance of this unit's own instance, or of its prefix ("foo@.service" in bar.service:
+// foo@bar.service).
+func (d *decoder) resolveTemplate(name string) (string, error) {
+	inst := d.u.Instance
+	if inst == "" {
+		inst, _, _, _ = ParseName(d.u.Name)
+	}
+	return Instantiate(name, inst)
 }
 
 func obsoleteDeps(newName string, get func(d *decoder) *[]string) parseFunc {

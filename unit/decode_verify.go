@@ -2,8 +2,8 @@ package unit
 
 import "fmt"
 
-// Verify runs the checks systemd makes after loading a unit (service_verify() and
-// socket_verify()): problems that make the unit fail to load are Errors, the others
+// Verify runs the checks systemd makes after loading a unit (service_verify(),
+// socket_verify() and timer_verify()): problems that make the unit fail to load are Errors, the others
 // Warnings. Decode calls it; it does nothing unless u.LoadState is Loaded. The
 // diagnostics carry the fragment path and no line, as systemd reports them per unit.
 func Verify(u *Unit) []Diagnostic {
@@ -67,6 +67,9 @@ func Verify(u *Unit) []Diagnostic {
 		case len(s.Symlinks) > 0 && symlinkTarget(s) == "":
 			refuse("Unit has symlinks set but none or more than one node in the file system. Refusing.")
 		}
+	}
+	if s := u.Timer; s != nil && len(s.Values) == 0 && !s.OnClockChange && !s.OnTimezoneChange {
+		refuse("Timer unit lacks value setting. Refusing.")
 	}
 	// unit_load: isolating to several units at once makes no sense.
 	if u.Unit.OnFailureJobMode == "isolate" && len(appendUnique(nil, u.Unit.OnFailure...)) > 1 {

@@ -15,11 +15,16 @@ import (
 //     (the other side of the socket's Before=), and Wants=, After=, TriggeredBy= each unit
 //     of its Sockets=; with BusName= and Type=dbus or DefaultDependencies=yes, Requires=
 //     and After=dbus.socket;
+//   - a timer: Before= and Triggers= its unit (Unit=, or the service of its name); that unit
+//     gets TriggeredBy= and After= every timer in the search path that starts it;
 //   - every dependency naming an alias is replaced by the unit's real name;
 //   - DefaultDependencies=yes, socket: Before=sockets.target; (system scope)
 //     Requires= and After=sysinit.target; Conflicts= and Before=shutdown.target;
 //   - DefaultDependencies=yes, service: (system scope) Requires= and After=sysinit.target;
 //     After=basic.target; Conflicts= and Before=shutdown.target;
+//   - DefaultDependencies=yes, timer: Before=timers.target; (system scope) Requires= and
+//     After=sysinit.target, and with an OnCalendar= value After=time-sync.target and
+//     time-set.target; Conflicts= and Before=shutdown.target;
 //   - DefaultDependencies=yes, target: After= each unit it Wants=/Requires=/Requisite=/BindsTo=
 //     when that unit is loaded with DefaultDependencies=yes and is not ordered after the
 //     target (no loops: neither the target's Before= nor the unit's After=);
@@ -72,6 +77,24 @@ func (l *Loader) finish(u *Unit) {
 				u.TriggeredBy = appendUnique(u.TriggeredBy, s)
 			}
 		}
+	case TypeTimer:
+		// timer_add_trigger_dependencies, and Unit= (config_parse_trigger_unit): Before= and
+		// Triggers= the unit it starts.
+		x := l.realName(u.TimerUnit())
+		u.Unit.Before = appendUnique(u.Unit.Before, x)
+		u.Triggers = appendUnique(u.Triggers, x)
+	}
+	if u.Type != TypeTimer {
+		for _, n := range l.timerNames() {
+			t := l.base(n)
+			if t.LoadState != Loaded || t.Timer == nil {
+				continue
+			}
+			if x := t.TimerUnit(); x == u.Name || contains(u.Names, x) {
+				u.TriggeredBy = appendUnique(u.TriggeredBy, t.Name)
+				u.Unit.After = appendUnique(u.Unit.After, t.Name) // the timer's Before=
+			}
+		}
 	}
 	if !u.Unit.DefaultDependencies {
 		return
@@ -91,6 +114,20 @@ func (l *Loader) finish(u *Unit) {
 			u.Unit.After = appendUnique(u.Unit.After, "sysinit.target")
 		}
 		u.Unit.After = appendUnique(u.Unit.After, "basic.target")
+		addShutdown(u)
+	case TypeTimer:
+		// timer_add_default_dependencies
+		u.Unit.Before = appendUnique(u.Unit.Before, "timers.target")
+		if sys {
+			u.Unit.Requires = appendUnique(u.Unit.Requires, "sysinit.target")
+			u.Unit.After = appendUnique(u.Unit.After, "sysinit.target")
+			for _, v := range u.Timer.Values {
+				if v.Base == OnCalendar {
+					u.Unit.After = appendUnique(u.Unit.After, "time-sync.target", "time-set.target")
+					break
+				}
+			}
+		}
 		addShutdown(u)
 	case TypeTarget:
 		for _, list := range [][]string{u.Unit.Requires, u.Unit.Requisite, u.Unit.Wants, u.Unit.BindsTo} {
@@ -127,7 +164,7 @@ func (l *Loader) orderedAfter(o, t *Unit) bool {
 	switch o.Type {
 	case TypeService:
 		return t.Name == "basic.target" || l.scope == System && t.Name == "sysinit.target"
-	case TypeSocket:
+	case TypeSocket, TypeTimer:
 		return l.scope == System && t.Name == "sysinit.target"
 	}
 	return false
@@ -230,6 +267,22 @@ func (l *Loader) socketNames() []string {
 	}
 	sort.Strings(out)
 	l.sockets = out
+	return out
+}
+
+// timerNames lists the timer unit names of the search path (aliases and templates excluded).
+func (l *Loader) timerNames() []string {
+	if l.timers != nil {
+		return l.timers
+	}
+	out := []string{}
+	for n, dst := range l.ids {
+		if strings.HasSuffix(n, ".timer") && !IsTemplate(n) && strings.HasPrefix(dst, "/") {
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	l.timers = out
 	return out
 }
 

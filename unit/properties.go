@@ -40,6 +40,8 @@ func Properties(u *Unit) []Property {
 			execProperties(&ps, u, &u.Socket.Exec)
 			ps.bool("NonBlocking", false) // NonBlocking= is a [Service] setting in flint
 			killProperties(&ps, &u.Socket.Kill)
+		case u.Timer != nil:
+			timerProperties(&ps, u)
 		}
 	}
 	unitProperties(&ps, u, loaded)
@@ -561,7 +563,7 @@ var (
 )
 
 func buildPropertyRanks() {
-	for t, order := range map[Type][]string{TypeService: servicePropertyOrder(), TypeSocket: socketPropertyOrder(), TypeTarget: targetPropertyOrder} {
+	for t, order := range map[Type][]string{TypeService: servicePropertyOrder(), TypeSocket: socketPropertyOrder(), TypeTimer: timerPropertyOrder(), TypeTarget: targetPropertyOrder} {
 		m := make(map[string]int, len(order))
 		for i, n := range order {
 			if _, dup := m[n]; !dup {
@@ -588,6 +590,8 @@ func PropertyNames(t Type) []string {
 		return servicePropertyOrder()
 	case TypeSocket:
 		return socketPropertyOrder()
+	case TypeTimer:
+		return timerPropertyOrder()
 	}
 	return append([]string(nil), targetPropertyOrder...)
 }

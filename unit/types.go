@@ -13,6 +13,7 @@ const (
 	TypeService Type = "service"
 	TypeSocket  Type = "socket"
 	TypeTarget  Type = "target"
+	TypeTimer   Type = "timer"
 )
 
 // LoadState is systemd's LoadState property.
@@ -27,8 +28,8 @@ const (
 )
 
 // Unit is one loaded unit: its names, where it came from, and its typed configuration.
-// Exactly one of Socket, Service, Target is set when LoadState is Loaded (Target may be an
-// empty struct).
+// Exactly one of Socket, Service, Target, Timer is set when LoadState is Loaded (Target may
+// be an empty struct).
 type Unit struct {
 	Name         string   // full name, e.g. "foo@bar.service"
 	Type         Type     // from the suffix
@@ -60,6 +61,7 @@ type Unit struct {
 	Socket  *SocketSection
 	Service *ServiceSection
 	Target  *TargetSection
+	Timer   *TimerSection
 
 	// Extra holds X- keys and X- sections, kept as written: section -> entries.
 	Extra map[string][]Entry

@@ -33,6 +33,7 @@ var verbOptions = map[string][]string{
 	"show":              {"--property=", "--value", "--all", "--output=json"},
 	"list-units":        {"--all", "--type=", "--state=", "--no-legend", "--plain", "--output=json"},
 	"list-sockets":      {"--all", "--show-types", "--no-legend", "--output=json"},
+	"list-timers":       {"--all", "--no-legend", "--output=json"},
 	"list-dependencies": {"--all", "--reverse"},
 	"is-active":         {"--quiet"}, "is-failed": {"--quiet"}, "is-enabled": {"--quiet"},
 	"is-system-running": {"--quiet"},

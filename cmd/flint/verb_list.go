@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
@@ -20,6 +21,7 @@ import (
 func init() {
 	register(&verb{name: "list-units", summary: "list loaded units", run: runListUnits})
 	register(&verb{name: "list-sockets", summary: "list socket units and what they activate", run: runListSockets})
+	register(&verb{name: "list-timers", summary: "list timer units, their next and last elapse", run: runListTimers})
 	register(&verb{name: "list-dependencies", summary: "show a unit's dependency tree", run: runListDeps})
 	register(&verb{name: "is-active", summary: "check whether units are active", run: func(g *globals, a []string) int { return runIsState(g, "is-active", a) }})
 	register(&verb{name: "is-failed", summary: "check whether units failed", run: func(g *globals, a []string) int { return runIsState(g, "is-failed", a) }})
@@ -306,6 +308,61 @@ func runListSockets(g *globals, args []string) int {
 		fmt.Printf("\n%d sockets listed.\n", len(res))
 		if !all {
 			fmt.Println("Pass --all to see loaded but inactive sockets, too.")
+		}
+	}
+	return 0
+}
+
+const listTimersUsage = `usage: flint list-timers [--all] [--no-legend] [--output=json] [PATTERN...]
+
+List the timer units that are active (every loaded one with --all), the next to elapse first,
+with when they elapse next and last elapsed and the unit each starts, as systemctl
+list-timers.
+`
+
+func runListTimers(g *globals, args []string) int {
+	if verbHelp(args, listTimersUsage) {
+		return 0
+	}
+	opts, rest := splitOpts(args)
+	all := hasOpt(opts, "all", "a")
+	c := client.New(g.control)
+	var res []client.TimerInfo
+	if err := c.Do(&client.Request{Verb: "list-timers", All: all, Units: rest}, &res); err != nil {
+		return reportClientError(err)
+	}
+	if g.output == "json" {
+		if res == nil {
+			res = []client.TimerInfo{}
+		}
+		writeJSON(res)
+		return 0
+	}
+	legend := !hasOpt(opts, "no-legend") && opts["legend"] != "no" && opts["legend"] != "false"
+	t := &table{}
+	if legend {
+		t.add(nil, "NEXT", "LEFT", "LAST", "PASSED", "UNIT", "ACTIVATES")
+	}
+	stamp := func(at time.Time) (string, string) {
+		if at.IsZero() {
+			return "-", "-"
+		}
+		return at.Local().Format("Mon 2006-01-02 15:04:05 MST"), relative(at)
+	}
+	for _, r := range res {
+		next, left := stamp(r.Next)
+		last, passed := stamp(r.Last)
+		act := strings.Join(r.Activates, " ")
+		if act == "" {
+			act = "-"
+		}
+		t.add(nil, next, left, last, passed, r.Unit, act)
+	}
+	t.write(os.Stdout, false)
+	if legend {
+		fmt.Printf("\n%d timers listed.\n", len(res))
+		if !all {
+			fmt.Println("Pass --all to see loaded but inactive timers, too.")
 		}
 	}
 	return 0

@@ -14,6 +14,7 @@ import (
 
 	"github.com/flint-init/flint/client"
 	"github.com/flint-init/flint/internal/spawn"
+	"github.com/flint-init/flint/unit"
 )
 
 func init() {
@@ -271,11 +272,16 @@ func printStatus(w io.Writer, st client.UnitStatus, color bool) {
 		}
 	}
 	fmt.Fprintf(w, "     Active: %s\n", active)
-	if t := p["Triggers"]; t != "" {
-		fmt.Fprintf(w, "   Triggers: %s\n", bulletList(t))
-	}
+	// systemctl 252's order; the units a unit triggers always get ●, those that trigger it
+	// the glyph of their state.
 	if t := p["TriggeredBy"]; t != "" {
-		fmt.Fprintf(w, "TriggeredBy: %s\n", bulletList(t))
+		fmt.Fprintf(w, "TriggeredBy: %s\n", bulletList(t, true))
+	}
+	if strings.HasSuffix(st.Name, ".timer") {
+		fmt.Fprintf(w, "    Trigger: %s\n", timerTrigger(p))
+	}
+	if t := p["Triggers"]; t != "" {
+		fmt.Fprintf(w, "   Triggers: %s\n", bulletList(t, false))
 	}
 	if l := p["Listen"]; l != "" {
 		for i, x := range strings.Split(l, "\n") {
@@ -413,13 +419,13 @@ func baseName(p string) string {
 // relatedStates holds the ActiveState of the units named in Triggers:/TriggeredBy: lines.
 var relatedStates map[string]string
 
-// bulletList renders "a.socket b.socket" as "● a.socket\n             ○ b.socket", each with
-// the glyph of that unit's state as systemctl prints it.
-func bulletList(s string) string {
+// bulletList renders "a.socket b.socket" as "● a.socket\n             ○ b.socket", with the
+// glyph of each unit's state (byState) or ● for all, as systemctl prints them.
+func bulletList(s string, byState bool) string {
 	f := strings.Fields(s)
 	for i := range f {
 		st, ok := relatedStates[f[i]]
-		if !ok {
+		if !ok || !byState {
 			st = "active"
 		}
 		f[i] = dot(st, false) + " " + f[i]
@@ -427,18 +433,94 @@ func bulletList(s string) string {
 	return strings.Join(f, "\n             ")
 }
 
-func ago(d time.Duration) string {
-	switch {
-	case d < time.Second:
-		return fmt.Sprintf("%dms", d.Milliseconds())
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%dmin %ds", int(d.Minutes()), int(d.Seconds())%60)
-	case d < 24*time.Hour:
-		return fmt.Sprintf("%dh %dmin", int(d.Hours()), int(d.Minutes())%60)
+// timerTrigger is a timer's next elapse as systemctl status shows it: "Mon 2026-12-07
+// 00:00:00 UTC; 22h left", the earlier of the calendar and the monotonic one, or "n/a".
+func timerTrigger(p map[string]string) string {
+	var next time.Time
+	if v := p["NextElapseUSecRealtime"]; v != "" {
+		if t, err := time.Parse("Mon 2006-01-02 15:04:05 MST", v); err == nil {
+			next = t
+		}
 	}
-	return fmt.Sprintf("%dd %dh", int(d.Hours())/24, int(d.Hours())%24)
+	if v := p["NextElapseUSecMonotonic"]; v != "" && v != "infinity" && v != "0" {
+		if d, err := unit.ParseTimespan(v); err == nil {
+			if at := time.Now().Add(d - monotonicNow()); next.IsZero() || at.Before(next) {
+				next = at
+			}
+		}
+	}
+	if next.IsZero() {
+		return "n/a"
+	}
+	return next.Local().Format("Mon 2006-01-02 15:04:05 MST") + "; " + relative(next)
+}
+
+// relative is "22h left" or "2s ago" for t.
+func relative(t time.Time) string {
+	d := time.Until(t)
+	if d > 0 {
+		return ago(d) + " left"
+	}
+	if d == 0 {
+		return "now"
+	}
+	return ago(-d) + " ago"
+}
+
+// monotonicNow is CLOCK_MONOTONIC now (the manager's NextElapseUSecMonotonic is on it).
+func monotonicNow() time.Duration {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		return 0
+	}
+	return time.Duration(ts.Nano())
+}
+
+// ago is a time span as systemd's format_timestamp_relative shows it ("22h", "1 day 8h",
+// "2min 5s"), without its "ago" or "left".
+func ago(d time.Duration) string {
+	if d < 0 {
+		d = -d
+	}
+	const (
+		day   = 24 * time.Hour
+		week  = 7 * day
+		month = 2629800 * time.Second  // systemd's USEC_PER_MONTH: a year / 12
+		year  = 31557600 * time.Second // USEC_PER_YEAR: 365.25 days
+	)
+	plural := func(n int64, one, many string) string {
+		if n == 1 {
+			return fmt.Sprintf("%d %s", n, one)
+		}
+		return fmt.Sprintf("%d %s", n, many)
+	}
+	switch {
+	case d >= year:
+		return plural(int64(d/year), "year", "years") + " " + plural(int64(d%year/month), "month", "months")
+	case d >= month:
+		return plural(int64(d/month), "month", "months") + " " + plural(int64(d%month/day), "day", "days")
+	case d >= week:
+		return plural(int64(d/week), "week", "weeks") + " " + plural(int64(d%week/day), "day", "days")
+	case d >= 2*day:
+		return fmt.Sprintf("%d days", d/day)
+	case d >= 25*time.Hour:
+		return fmt.Sprintf("1 day %dh", (d-day)/time.Hour)
+	case d >= 6*time.Hour:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d >= time.Hour:
+		return fmt.Sprintf("%dh %dmin", d/time.Hour, d%time.Hour/time.Minute)
+	case d >= 5*time.Minute:
+		return fmt.Sprintf("%dmin", d/time.Minute)
+	case d >= time.Minute:
+		return fmt.Sprintf("%dmin %ds", d/time.Minute, d%time.Minute/time.Second)
+	case d >= time.Second:
+		return fmt.Sprintf("%ds", d/time.Second)
+	case d >= time.Millisecond:
+		return fmt.Sprintf("%dms", d/time.Millisecond)
+	case d > 0:
+		return fmt.Sprintf("%dus", d/time.Microsecond)
+	}
+	return "now"
 }
 
 // formatLogLine prints a log line journalctl's short way: "Nov 25 12:00:00 host unit[pid]: text".

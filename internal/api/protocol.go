@@ -37,7 +37,7 @@ type Request struct {
 // ReadOnly reports whether a verb only reads state (allowed for any uid).
 func ReadOnly(verb string) bool {
 	switch verb {
-	case "status", "show", "list-units", "list-sockets", "list-dependencies", "logs", "is-active",
+	case "status", "show", "list-units", "list-sockets", "list-timers", "list-dependencies", "logs", "is-active",
 		"is-failed", "ping", "list-jobs", "analyze":
 		return true
 	}
@@ -123,6 +123,15 @@ type SocketInfo struct {
 	Type      string   `json:"type"`
 	Unit      string   `json:"unit"`
 	Activates []string `json:"activates"`
+}
+
+// TimerInfo is one row of list-timers: the next elapse (zero: none), the last trigger (zero:
+// never), the timer and the unit it starts.
+type TimerInfo struct {
+	Next      time.Time `json:"next,omitzero"`
+	Last      time.Time `json:"last,omitzero"`
+	Unit      string    `json:"unit"`
+	Activates []string  `json:"activates"`
 }
 
 // LogLine is one captured output line.

@@ -24,6 +24,8 @@ var extraUnits = []string{
 	"svc-tpl@aliased.service",
 	`svc-tpl-spec@srv-www\x2ddata.service`,
 	"sock-tpl@x.socket",
+	"tmr-tpl@12.timer",
+	"tmr-tpl@bad.timer",
 	"sock-accept@1-127.0.0.1:20417-127.0.0.1:40000.service",
 	"getty@tty1.service",
 	"serial-getty@ttyS0.service",
@@ -100,7 +102,7 @@ func TestDifferential(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The machine's own units, copied at test time next to the corpus (the corpus's names
-	// all start with sock-, svc- or tgt- and never collide).
+	// all start with sock-, svc-, tgt- or tmr- and never collide).
 	if _, err := os.Stat("/lib/systemd/system"); err == nil {
 		if err := CopyTree(units, "/lib/systemd/system"); err != nil {
 			t.Fatal(err)

@@ -62,6 +62,10 @@ func (m *Manager) handleRequest(req *api.Request, uid int, send func(*api.Respon
 		var out []api.SocketInfo
 		m.call(func() { out = m.listSockets(req) })
 		reply(out, nil)
+	case "list-timers":
+		var out []api.TimerInfo
+		m.call(func() { out = m.listTimers(req) })
+		reply(out, nil)
 	case "is-active", "is-failed":
 		var out []string
 		m.call(func() {
@@ -556,6 +560,36 @@ func (m *Manager) listSockets(req *api.Request) []api.SocketInfo {
 	return out
 }
 
+// listTimers answers list-timers: every timer unit that is active or failed (all of them with
+// --all), the next to elapse first and those without a next elapse last, as systemctl 252.
+func (m *Manager) listTimers(req *api.Request) []api.TimerInfo {
+	var out []api.TimerInfo
+	for _, u := range m.matchUnits(nil, true) {
+		if u.tmr == nil || !u.loaded() {
+			continue
+		}
+		if len(req.Units) > 0 && !matchAny(req.Units, u.Name) {
+			continue
+		}
+		if !req.All && u.activeState() == Inactive {
+			continue // failed ones are listed, as by systemctl
+		}
+		out = append(out, api.TimerInfo{Next: u.tmr.nextElapse(), Last: u.tmr.lastTrigger, Unit: u.Name,
+			Activates: []string{u.cfg.TimerUnit()}})
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i].Next, out[j].Next
+		if a.IsZero() != b.IsZero() {
+			return b.IsZero()
+		}
+		if !a.Equal(b) {
+			return a.Before(b)
+		}
+		return out[i].Unit < out[j].Unit
+	})
+	return out
+}
+
 // listenTypeName is the type column of list-sockets and the "(Stream)" of Listen=.
 func listenTypeName(l unit.Listen) string {
 	switch l.Kind {
@@ -799,7 +833,7 @@ func (m *Manager) daemonReload() {
 			// configuration, which its state machine needs until it stops.
 			keep := *cfg
 			keep.Type, keep.Unit, keep.Install = u.cfg.Type, u.cfg.Unit, u.cfg.Install
-			keep.Socket, keep.Service, keep.Target = u.cfg.Socket, u.cfg.Service, u.cfg.Target
+			keep.Socket, keep.Service, keep.Target, keep.Timer = u.cfg.Socket, u.cfg.Service, u.cfg.Target, u.cfg.Timer
 			keep.Triggers, keep.TriggeredBy = u.cfg.Triggers, u.cfg.TriggeredBy
 			cfg = &keep
 		}
@@ -817,6 +851,13 @@ func (m *Manager) daemonReload() {
 		}
 	}
 	m.reindexOrdering()
+	// Waiting timers compute their next elapse from their new values, as systemd's coldplug
+	// after a reload.
+	for _, u := range m.timerUnits() {
+		if u.sub == "waiting" && u.cfg.Timer != nil {
+			m.timerEnterWaiting(u, false)
+		}
+	}
 }
 
 func sameListen(a, b []unit.Listen) bool {

@@ -198,6 +198,11 @@ func (m *Manager) serviceEnv(u *Unit, ec *unit.ExecContext, cr *creds, p *execPa
 	if p.control && p.mainPID > 0 {
 		env.set("MAINPID", strconv.Itoa(p.mainPID))
 	}
+	if u.svc != nil {
+		for _, kv := range u.svc.activationEnv {
+			env.add(kv)
+		}
+	}
 	if n := len(p.listenFiles); n > 0 && !p.control {
 		env.set("LISTEN_FDS", strconv.Itoa(n))
 		env.set("LISTEN_FDNAMES", strings.Join(p.listenNames, ":"))

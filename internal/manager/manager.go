@@ -46,6 +46,7 @@ type Manager struct {
 	order []*Unit          // in load order, each once
 
 	poller     *listen.Poller
+	wall       wallClock  // calendar timers (wallclock.go)
 	orderIndex orderIndex // reverse Before=/After= edges (units.go)
 	unneeded   []*Unit    // units with StopWhenUnneeded=yes
 	upholders  []*Unit    // units with Upholds=
@@ -233,6 +234,7 @@ func (m *Manager) Run(ctx context.Context) error {
 	go m.notify.Run(notes)
 	defer m.notify.Close()
 	defer m.poller.Close()
+	defer m.wall.close()
 
 	for {
 		// The log pipes of the services started while handling the last event get their

@@ -46,8 +46,33 @@ func (m *Manager) properties(u *Unit) []api.Property {
 	if u.job != nil {
 		add("Job", strconv.Itoa(u.job.id)+" "+u.job.typ)
 	}
-	if u.cfg.Type == unit.TypeService || u.cfg.Type == unit.TypeSocket {
+	if u.cfg.Type == unit.TypeService || u.cfg.Type == unit.TypeSocket || u.cfg.Type == unit.TypeTimer {
 		add("Result", u.result)
+	}
+	if t := u.tmr; t != nil && u.cfg.Timer != nil {
+		for i, v := range u.cfg.Timer.Values {
+			if v.Base == unit.OnCalendar {
+				var next time.Time
+				if i < len(t.nextCal) {
+					next = t.nextCal[i]
+				}
+				add("TimersCalendar", unit.FormatTimerCalendar(v, next))
+			} else {
+				var next time.Duration
+				if i < len(t.nextMono) {
+					next = t.nextMono[i]
+				}
+				add("TimersMonotonic", unit.FormatTimerMonotonic(v, next))
+			}
+		}
+		add("NextElapseUSecRealtime", unit.FormatTimestamp(t.elapseReal))
+		mono := "infinity"
+		if t.elapseMono != 0 {
+			mono = unit.FormatTimespan(t.elapseMono)
+		}
+		add("NextElapseUSecMonotonic", mono)
+		add("LastTriggerUSec", unit.FormatTimestamp(t.lastTrigger))
+		add("LastTriggerUSecMonotonic", unit.FormatTimespan(t.lastTriggerMono))
 	}
 	if s := u.svc; s != nil {
 		reload := s.reloadResult

@@ -33,12 +33,15 @@ type serviceRT struct {
 	// flushRestarts is systemd's flush_n_restarts: the service went down without an automatic
 	// restart, so the next start (one not made by the restart timer) zeroes nRestarts. The
 	// counter stays visible until then.
-	flushRestarts  bool
-	startLimit     rateLimit // StartLimitIntervalSec=/StartLimitBurst=
-	statusText     string
-	errno          int
-	triggeredBy    string // socket that triggered the last start
-	instanceOf     *Unit  // Accept=yes: the socket unit
+	flushRestarts bool
+	startLimit    rateLimit // StartLimitIntervalSec=/StartLimitBurst=
+	statusText    string
+	errno         int
+	triggeredBy   string // socket that triggered the last start
+	// activationEnv is what the timer that started the service tells it (systemd's
+	// activation details: TRIGGER_UNIT=, TRIGGER_TIMER_*=), kept until it is inactive again.
+	activationEnv  []string
+	instanceOf     *Unit // Accept=yes: the socket unit
 	conn           *listen.Conn
 	fdstore        []storedFD
 	stopRequested  bool // a stop job: no restart
@@ -94,7 +97,9 @@ func (m *Manager) unitStart(u *Unit) {
 		m.sockStart(u)
 	case unit.TypeService:
 		m.svcStart(u)
-	case "timer", "path", "automount":
+	case unit.TypeTimer:
+		m.timerStart(u)
+	case "path", "automount":
 		// Not run by flint (docs/compatibility.md): the job fails as "unsupported" rather
 		// than pretending the unit does its work.
 		m.consolef("[UNSUPP] %s: flint does not run .%s units.", u.Name, u.cfg.Type)
@@ -152,6 +157,8 @@ func (m *Manager) unitStop(u *Unit) {
 		m.sockStop(u)
 	case unit.TypeService:
 		m.svcStop(u)
+	case unit.TypeTimer:
+		m.timerStop(u)
 	default:
 		if u.sub != "dead" {
 			m.consolef("[  OK  ] Stopped target %s.", describe(u))

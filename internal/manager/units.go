@@ -37,6 +37,7 @@ type Unit struct {
 
 	sock *socketRT
 	svc  *serviceRT
+	tmr  *timerRT
 }
 
 func (u *Unit) typ() unit.Type { return u.cfg.Type }
@@ -49,6 +50,8 @@ func (u *Unit) activeState() ActiveState {
 		t = socketActive
 	case unit.TypeService:
 		t = serviceActive
+	case unit.TypeTimer:
+		t = timerActive
 	default:
 		t = targetActive
 	}
@@ -130,6 +133,8 @@ func (m *Manager) register(name string, cfg *unit.Unit) *Unit {
 		}
 	case unit.TypeService:
 		u.svc = &serviceRT{}
+	case unit.TypeTimer:
+		u.tmr = &timerRT{}
 	}
 	for _, d := range cfg.Diagnostics {
 		if d.Severity == unit.Error {
@@ -145,7 +150,7 @@ func (m *Manager) register(name string, cfg *unit.Unit) *Unit {
 func (u *Unit) loaded() bool { return u.cfg.LoadState == unit.Loaded }
 
 // setState changes the substate and runs everything that hangs on state changes: job
-// completion, socket re-arming, BindsTo/OnFailure propagation.
+// completion, socket re-arming, BindsTo/OnFailure propagation, the timers that start u.
 func (m *Manager) setState(u *Unit, sub string) {
 	old := u.activeState()
 	u.sub = sub
@@ -157,6 +162,7 @@ func (m *Manager) setState(u *Unit, sub string) {
 	}
 	if old == nu {
 		m.unitStateChanged(u, old, nu)
+		m.notifyTimers(u)
 		return
 	}
 	switch {
@@ -170,6 +176,7 @@ func (m *Manager) setState(u *Unit, sub string) {
 		u.inactiveExit = now
 	}
 	m.unitStateChanged(u, old, nu)
+	m.notifyTimers(u)
 }
 
 // unitStateChanged is systemd's unit_notify: finish jobs, propagate to dependents, run
@@ -200,6 +207,9 @@ func (m *Manager) unitStateChanged(u *Unit, old, nu ActiveState) {
 		}
 	}
 	if isInactiveOrFailed(nu) && !isInactiveOrFailed(old) {
+		if u.svc != nil {
+			u.svc.activationEnv = nil // the details of an activation last until it is over
+		}
 		m.stopBound(u, !expected)
 		if nu != Failed && (old == Active || old == Reloading || old == Deactivating) {
 			m.startTriggered(u, "OnSuccess=", u.cfg.Unit.OnSuccess, u.cfg.Unit.OnSuccessJobMode)

@@ -43,8 +43,11 @@ func TestCLIMatchesSystemctl(t *testing.T) {
 		"trap.service":    nd + "[Service]\nExecStart=/bin/sleep 1000\n",
 		"starter.service": nd + "[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/true\n",
 		// systemd's /tmp is private to its namespaces: the same path is a different file.
-		"web.socket":  "[Unit]\nDescription=Web socket\nDefaultDependencies=no\n[Socket]\nListenStream=" + webSock + "\nListenSequentialPacket=" + webSock + ".seq\n",
-		"web.service": nd + "[Service]\nExecStart=/bin/sleep 1000\n",
+		"web.socket":   "[Unit]\nDescription=Web socket\nDefaultDependencies=no\n[Socket]\nListenStream=" + webSock + "\nListenSequentialPacket=" + webSock + ".seq\n",
+		"web.service":  nd + "[Service]\nExecStart=/bin/sleep 1000\n",
+		"late.timer":   "[Unit]\nDescription=Late timer\nDefaultDependencies=no\n[Timer]\nOnActiveSec=1h\n",
+		"late.service": nd + "[Service]\nType=oneshot\nExecStart=/bin/true\n",
+		"orphan.timer": nd + "[Timer]\nOnActiveSec=1h\nUnit=gone.service\n",
 	}
 	for n, c := range files {
 		if err := os.WriteFile(filepath.Join(units, n), []byte(c), 0o644); err != nil {
@@ -75,6 +78,7 @@ func TestCLIMatchesSystemctl(t *testing.T) {
 	normalise := func(s string) string {
 		s = journal.ReplaceAllString(s, `"flint logs -u $1"`)
 		s = strings.ReplaceAll(s, "'journalctl -xe'", "'flint logs'")
+		s = strings.ReplaceAll(s, `"journalctl -xe"`, `"flint logs"`)
 		return strings.ReplaceAll(s, "systemctl", "flint")
 	}
 	// Times and pids differ between the two; everything else must not. (systemd unloads an
@@ -140,6 +144,16 @@ func TestCLIMatchesSystemctl(t *testing.T) {
 		{"list-sockets"},
 		{"status", "nope"},
 		{"status", "masked"},
+		{"list-timers"},
+		{"start", "late.timer"},
+		{"status", "late.timer", "-n", "0"},
+		{"show", "late.timer", "-p", "Unit,Result,ActiveState,SubState,AccuracyUSec,RemainAfterElapse,Triggers"},
+		{"is-active", "late.timer", "late.service"},
+		{"start", "orphan.timer"},
+		{"is-failed", "orphan.timer"},
+		{"stop", "late.timer"},
+		{"list-timers", "--all", "late*"},
+		{"list-timers", "--no-legend"},
 	} {
 		t.Run(strings.Join(args, "_"), func(t *testing.T) {
 			want, wantCode := systemctl(args...)
