@@ -69,8 +69,8 @@ the differential test (internal/difftest). Do not edit: run
 go test ./unit -run TestCompatibilityDoc -update -->
 
 flint reads systemd unit files. This page lists every directive of systemd.unit(5),
-systemd.service(5), systemd.socket(5), systemd.timer(5), systemd.exec(5), systemd.kill(5)
-and systemd.resource-control(5) as shipped with systemd 252, and what flint does with it:
+systemd.service(5), systemd.socket(5), systemd.timer(5), systemd.path(5), systemd.exec(5),
+systemd.kill(5) and systemd.resource-control(5) as shipped with systemd 252, and what flint does with it:
 
 - **supported**: parsed as systemd parses it and acted on.
 - **parsed, not enforced**: parsed and validated as systemd does (a bad value gets systemd's
@@ -94,6 +94,7 @@ must run); ` + "`scripts/systemd-ns`" + ` boots the same private systemd for exp
 		{"Service", "systemd.service(5), systemd.exec(5), systemd.kill(5), systemd.resource-control(5)"},
 		{"Socket", "systemd.socket(5), systemd.exec(5), systemd.kill(5), systemd.resource-control(5)"},
 		{"Timer", "systemd.timer(5)"},
+		{"Path", "systemd.path(5)"},
 		{"Install", "systemd.unit(5)"},
 	}
 	inMan := map[string]bool{}
@@ -236,7 +237,11 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   - OnTimezoneChange= never fires: flint does not watch /etc/localtime. OnClockChange= does
     (the clock being set), and every waiting timer is computed anew then.
   - ` + "`flint clean`" + ` (systemctl clean --what=state, which removes the stamp file) does not exist.
-- Path and automount units are not run: a start job on one fails as "unsupported".
+- Path units run as systemd 252's (internal/difftest/path_test.go compares their life with
+  systemd's), watching with inotify as systemd does. PathExistsGlob= matches with Go's
+  filepath.Match rules: no brace expansion ({a,b}), which systemd's glob(3) with GLOB_BRACE
+  has.
+- Automount units are not run: a start job on one fails as "unsupported".
   Slices, scopes, mounts, swaps and devices are not managed and count as active when started.
 - Condition*= and Assert*= checks for Capability, Security, ControlGroupController,
   KernelVersion, CPUs, Memory, OSRelease, CPUFeature, Credential, the *Pressure= checks and

@@ -108,12 +108,14 @@ func allowedSections(t Type) map[string]map[string]*directive {
 		return sectionsSocket
 	case TypeTimer:
 		return sectionsTimer
+	case TypePath:
+		return sectionsPath
 	}
 	return sectionsOther
 }
 
 // The section sets of allowedSections, made with directiveTable.
-var sectionsService, sectionsSocket, sectionsTimer, sectionsOther map[string]map[string]*directive
+var sectionsService, sectionsSocket, sectionsTimer, sectionsPath, sectionsOther map[string]map[string]*directive
 
 // PrepareTables builds the directive tables now rather than when the first unit is decoded: a
 // manager calls it at start, so that its first start job does not pay for them.
@@ -303,7 +305,7 @@ func (d *decoder) setDefaults() {
 	}
 	u.Install = InstallSection{}
 	u.Extra = nil
-	u.Socket, u.Service, u.Target, u.Timer = nil, nil, nil, nil
+	u.Socket, u.Service, u.Target, u.Timer, u.Path = nil, nil, nil, nil, nil
 	switch u.Type {
 	case "slice", "scope", "mount", "automount", "swap", "device":
 		// Their *_init in systemd: isolating never stops them.
@@ -354,6 +356,8 @@ func (d *decoder) setDefaults() {
 		u.Target = &TargetSection{}
 	case TypeTimer:
 		u.Timer = &TimerSection{AccuracySec: time.Minute, RemainAfterElapse: true}
+	case TypePath:
+		u.Path = &PathSection{DirectoryMode: 0o755, TriggerLimitInterval: -1, TriggerLimitBurst: -1}
 	}
 }
 
@@ -392,6 +396,15 @@ func (d *decoder) postDefaults() {
 			}
 		}
 		fixServiceStdio(&s.Exec)
+	}
+	if s := d.u.Path; s != nil {
+		// path_add_extras: a trigger limit even when none is set, against busy loops.
+		if s.TriggerLimitInterval < 0 {
+			s.TriggerLimitInterval = 2 * time.Second
+		}
+		if s.TriggerLimitBurst < 0 {
+			s.TriggerLimitBurst = 200
+		}
 	}
 	if s := d.u.Socket; s != nil {
 		if s.TriggerLimitInterval < 0 {

@@ -56,10 +56,10 @@ func regBoth(name string, st Status, p parseFunc) {
 	reg("Socket", name, st, p)
 }
 
-var sectionOrder = map[string]int{"Unit": 0, "Service": 1, "Socket": 2, "Timer": 3, "Install": 4}
+var sectionOrder = map[string]int{"Unit": 0, "Service": 1, "Socket": 2, "Timer": 3, "Path": 4, "Install": 5}
 
 // Directives returns every directive flint knows, sorted by section ([Unit], [Service],
-// [Socket], [Timer], [Install]) and name.
+// [Socket], [Timer], [Path], [Install]) and name.
 func Directives() []DirectiveInfo {
 	var out []DirectiveInfo
 	for sec, m := range directives() {
@@ -89,6 +89,7 @@ func directives() map[string]map[string]*directive {
 		registerService()
 		registerSocket()
 		registerTimer()
+		registerPath()
 		registerExec()
 		registerKill()
 		registerNotEnforced()
@@ -97,6 +98,7 @@ func directives() map[string]map[string]*directive {
 		sectionsService = map[string]map[string]*directive{"Unit": t["Unit"], "Install": t["Install"], "Service": t["Service"]}
 		sectionsSocket = map[string]map[string]*directive{"Unit": t["Unit"], "Install": t["Install"], "Socket": t["Socket"]}
 		sectionsTimer = map[string]map[string]*directive{"Unit": t["Unit"], "Install": t["Install"], "Timer": t["Timer"]}
+		sectionsPath = map[string]map[string]*directive{"Unit": t["Unit"], "Install": t["Install"], "Path": t["Path"]}
 	})
 	return directiveTable
 }

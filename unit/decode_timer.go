@@ -54,6 +54,14 @@ func (u *Unit) TimerUnit() string {
 	return strings.TrimSuffix(u.Name, ".timer") + ".service"
 }
 
+// TriggerUnit is the unit a timer or a path unit starts ("" for other units).
+func (u *Unit) TriggerUnit() string {
+	if u.Timer != nil {
+		return u.TimerUnit()
+	}
+	return u.PathUnit()
+}
+
 func registerTimer() {
 	S := Supported
 	t := func(d *decoder) *TimerSection { return d.u.Timer }

@@ -3,7 +3,7 @@ package unit
 import "fmt"
 
 // Verify runs the checks systemd makes after loading a unit (service_verify(),
-// socket_verify() and timer_verify()): problems that make the unit fail to load are Errors, the others
+// socket_verify(), timer_verify() and path_verify()): problems that make the unit fail to load are Errors, the others
 // Warnings. Decode calls it; it does nothing unless u.LoadState is Loaded. The
 // diagnostics carry the fragment path and no line, as systemd reports them per unit.
 func Verify(u *Unit) []Diagnostic {
@@ -70,6 +70,9 @@ func Verify(u *Unit) []Diagnostic {
 	}
 	if s := u.Timer; s != nil && len(s.Values) == 0 && !s.OnClockChange && !s.OnTimezoneChange {
 		refuse("Timer unit lacks value setting. Refusing.")
+	}
+	if s := u.Path; s != nil && len(s.Specs) == 0 {
+		refuse("Path unit lacks path setting. Refusing.")
 	}
 	// unit_load: isolating to several units at once makes no sense.
 	if u.Unit.OnFailureJobMode == "isolate" && len(appendUnique(nil, u.Unit.OnFailure...)) > 1 {

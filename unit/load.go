@@ -28,7 +28,7 @@ type Loader struct {
 	units    map[string]*Unit    // by every name, decoded (base) units
 	final    map[*Unit]bool      // units whose implicit dependencies were added
 	sockets  []string            // socketNames, built lazily from ids
-	timers   []string            // timerNames, likewise
+	triggers []string            // triggerNames, likewise
 	buf      []byte              // the unit file being read (readFileInto), reused
 	host     hostInfo            // host-wide specifier values
 }
@@ -60,7 +60,7 @@ func (l *Loader) ConfigDir() string { return ConfigDir(l.scope, l.dirs) }
 func (l *Loader) Reload() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.ids, l.names, l.fsCache, l.masks, l.units, l.final, l.sockets, l.timers = nil, nil, nil, nil, nil, nil, nil, nil
+	l.ids, l.names, l.fsCache, l.masks, l.units, l.final, l.sockets, l.triggers = nil, nil, nil, nil, nil, nil, nil, nil
 	l.revWants = nil
 }
 

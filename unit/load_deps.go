@@ -15,8 +15,9 @@ import (
 //     (the other side of the socket's Before=), and Wants=, After=, TriggeredBy= each unit
 //     of its Sockets=; with BusName= and Type=dbus or DefaultDependencies=yes, Requires=
 //     and After=dbus.socket;
-//   - a timer: Before= and Triggers= its unit (Unit=, or the service of its name); that unit
-//     gets TriggeredBy= and After= every timer in the search path that starts it;
+//   - a timer or a path unit: Before= and Triggers= its unit (Unit=, or the service of its
+//     name); that unit gets TriggeredBy= and After= every timer and path unit in the search
+//     path that starts it; a path unit RequiresMountsFor= its paths;
 //   - every dependency naming an alias is replaced by the unit's real name;
 //   - DefaultDependencies=yes, socket: Before=sockets.target; (system scope)
 //     Requires= and After=sysinit.target; Conflicts= and Before=shutdown.target;
@@ -25,6 +26,8 @@ import (
 //   - DefaultDependencies=yes, timer: Before=timers.target; (system scope) Requires= and
 //     After=sysinit.target, and with an OnCalendar= value After=time-sync.target and
 //     time-set.target; Conflicts= and Before=shutdown.target;
+//   - DefaultDependencies=yes, path: Before=paths.target; (system scope) Requires= and
+//     After=sysinit.target; Conflicts= and Before=shutdown.target;
 //   - DefaultDependencies=yes, target: After= each unit it Wants=/Requires=/Requisite=/BindsTo=
 //     when that unit is loaded with DefaultDependencies=yes and is not ordered after the
 //     target (no loops: neither the target's Before= nor the unit's After=);
@@ -77,50 +80,48 @@ func (l *Loader) finish(u *Unit) {
 				u.TriggeredBy = appendUnique(u.TriggeredBy, s)
 			}
 		}
-	case TypeTimer:
-		// timer_add_trigger_dependencies, and Unit= (config_parse_trigger_unit): Before= and
-		// Triggers= the unit it starts.
-		x := l.realName(u.TimerUnit())
+	case TypeTimer, TypePath:
+		// timer_/path_add_trigger_dependencies, and Unit= (config_parse_trigger_unit):
+		// Before= and Triggers= the unit it starts.
+		x := l.realName(u.TriggerUnit())
 		u.Unit.Before = appendUnique(u.Unit.Before, x)
 		u.Triggers = appendUnique(u.Triggers, x)
+		if u.Path != nil {
+			// path_add_mount_dependencies
+			for i := len(u.Path.Specs) - 1; i >= 0; i-- {
+				u.Unit.RequiresMountsFor = appendUnique(u.Unit.RequiresMountsFor, u.Path.Specs[i].Path)
+			}
+		}
 	}
-	if u.Type != TypeTimer {
-		for _, n := range l.timerNames() {
+	if u.Type != TypeTimer && u.Type != TypePath {
+		for _, n := range l.triggerNames() {
 			t := l.base(n)
-			if t.LoadState != Loaded || t.Timer == nil {
+			if t.LoadState != Loaded || t.Timer == nil && t.Path == nil {
 				continue
 			}
-			if x := t.TimerUnit(); x == u.Name || contains(u.Names, x) {
+			if x := t.TriggerUnit(); x == u.Name || contains(u.Names, x) {
 				u.TriggeredBy = appendUnique(u.TriggeredBy, t.Name)
-				u.Unit.After = appendUnique(u.Unit.After, t.Name) // the timer's Before=
+				u.Unit.After = appendUnique(u.Unit.After, t.Name) // its Before=
 			}
 		}
 	}
 	if !u.Unit.DefaultDependencies {
 		return
 	}
-	sys := l.scope == System
 	switch u.Type {
 	case TypeSocket:
 		u.Unit.Before = appendUnique(u.Unit.Before, "sockets.target")
-		if sys {
-			u.Unit.Requires = appendUnique(u.Unit.Requires, "sysinit.target")
-			u.Unit.After = appendUnique(u.Unit.After, "sysinit.target")
-		}
+		l.addSysinit(u)
 		addShutdown(u)
 	case TypeService:
-		if sys {
-			u.Unit.Requires = appendUnique(u.Unit.Requires, "sysinit.target")
-			u.Unit.After = appendUnique(u.Unit.After, "sysinit.target")
-		}
+		l.addSysinit(u)
 		u.Unit.After = appendUnique(u.Unit.After, "basic.target")
 		addShutdown(u)
 	case TypeTimer:
 		// timer_add_default_dependencies
 		u.Unit.Before = appendUnique(u.Unit.Before, "timers.target")
-		if sys {
-			u.Unit.Requires = appendUnique(u.Unit.Requires, "sysinit.target")
-			u.Unit.After = appendUnique(u.Unit.After, "sysinit.target")
+		l.addSysinit(u)
+		if l.scope == System {
 			for _, v := range u.Timer.Values {
 				if v.Base == OnCalendar {
 					u.Unit.After = appendUnique(u.Unit.After, "time-sync.target", "time-set.target")
@@ -128,6 +129,11 @@ func (l *Loader) finish(u *Unit) {
 				}
 			}
 		}
+		addShutdown(u)
+	case TypePath:
+		// path_add_default_dependencies
+		u.Unit.Before = appendUnique(u.Unit.Before, "paths.target")
+		l.addSysinit(u)
 		addShutdown(u)
 	case TypeTarget:
 		for _, list := range [][]string{u.Unit.Requires, u.Unit.Requisite, u.Unit.Wants, u.Unit.BindsTo} {
@@ -164,7 +170,7 @@ func (l *Loader) orderedAfter(o, t *Unit) bool {
 	switch o.Type {
 	case TypeService:
 		return t.Name == "basic.target" || l.scope == System && t.Name == "sysinit.target"
-	case TypeSocket, TypeTimer:
+	case TypeSocket, TypeTimer, TypePath:
 		return l.scope == System && t.Name == "sysinit.target"
 	}
 	return false
@@ -228,6 +234,15 @@ func (l *Loader) realName(name string) string {
 	return id
 }
 
+// addSysinit adds Requires= and After=sysinit.target in the system scope (the default
+// dependencies of sockets, services, timers and path units).
+func (l *Loader) addSysinit(u *Unit) {
+	if l.scope == System {
+		u.Unit.Requires = appendUnique(u.Unit.Requires, "sysinit.target")
+		u.Unit.After = appendUnique(u.Unit.After, "sysinit.target")
+	}
+}
+
 func addShutdown(u *Unit) {
 	if u.Name == "shutdown.target" {
 		return
@@ -270,19 +285,20 @@ func (l *Loader) socketNames() []string {
 	return out
 }
 
-// timerNames lists the timer unit names of the search path (aliases and templates excluded).
-func (l *Loader) timerNames() []string {
-	if l.timers != nil {
-		return l.timers
+// triggerNames lists the timer and path unit names of the search path (aliases and templates
+// excluded).
+func (l *Loader) triggerNames() []string {
+	if l.triggers != nil {
+		return l.triggers
 	}
 	out := []string{}
 	for n, dst := range l.ids {
-		if strings.HasSuffix(n, ".timer") && !IsTemplate(n) && strings.HasPrefix(dst, "/") {
+		if (strings.HasSuffix(n, ".timer") || strings.HasSuffix(n, ".path")) && !IsTemplate(n) && strings.HasPrefix(dst, "/") {
 			out = append(out, n)
 		}
 	}
 	sort.Strings(out)
-	l.timers = out
+	l.triggers = out
 	return out
 }
 

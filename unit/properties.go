@@ -42,6 +42,8 @@ func Properties(u *Unit) []Property {
 			killProperties(&ps, &u.Socket.Kill)
 		case u.Timer != nil:
 			timerProperties(&ps, u)
+		case u.Path != nil:
+			pathProperties(&ps, u)
 		}
 	}
 	unitProperties(&ps, u, loaded)
@@ -563,7 +565,7 @@ var (
 )
 
 func buildPropertyRanks() {
-	for t, order := range map[Type][]string{TypeService: servicePropertyOrder(), TypeSocket: socketPropertyOrder(), TypeTimer: timerPropertyOrder(), TypeTarget: targetPropertyOrder} {
+	for t, order := range map[Type][]string{TypeService: servicePropertyOrder(), TypeSocket: socketPropertyOrder(), TypeTimer: timerPropertyOrder(), TypePath: pathPropertyOrder(), TypeTarget: targetPropertyOrder} {
 		m := make(map[string]int, len(order))
 		for i, n := range order {
 			if _, dup := m[n]; !dup {
@@ -592,6 +594,8 @@ func PropertyNames(t Type) []string {
 		return socketPropertyOrder()
 	case TypeTimer:
 		return timerPropertyOrder()
+	case TypePath:
+		return pathPropertyOrder()
 	}
 	return append([]string(nil), targetPropertyOrder...)
 }

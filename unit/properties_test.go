@@ -235,7 +235,7 @@ func FuzzFormatTimespan(f *testing.F) {
 // TestPropertyOrderFromSystemd checks properties_order.go against the `systemctl show --all`
 // outputs it was generated from: every name in the same relative order.
 func TestPropertyOrderFromSystemd(t *testing.T) {
-	for _, typ := range []Type{TypeService, TypeSocket, TypeTarget, TypeTimer} {
+	for _, typ := range []Type{TypeService, TypeSocket, TypeTarget, TypeTimer, TypePath} {
 		t.Run(string(typ), func(t *testing.T) {
 			data, err := os.ReadFile(filepath.Join("testdata", "properties", "systemd252-show-all."+string(typ)))
 			if err != nil {

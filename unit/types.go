@@ -14,6 +14,7 @@ const (
 	TypeSocket  Type = "socket"
 	TypeTarget  Type = "target"
 	TypeTimer   Type = "timer"
+	TypePath    Type = "path"
 )
 
 // LoadState is systemd's LoadState property.
@@ -28,8 +29,8 @@ const (
 )
 
 // Unit is one loaded unit: its names, where it came from, and its typed configuration.
-// Exactly one of Socket, Service, Target, Timer is set when LoadState is Loaded (Target may
-// be an empty struct).
+// Exactly one of Socket, Service, Target, Timer, Path is set when LoadState is Loaded (Target
+// may be an empty struct).
 type Unit struct {
 	Name         string   // full name, e.g. "foo@bar.service"
 	Type         Type     // from the suffix
@@ -62,6 +63,7 @@ type Unit struct {
 	Service *ServiceSection
 	Target  *TargetSection
 	Timer   *TimerSection
+	Path    *PathSection
 
 	// Extra holds X- keys and X- sections, kept as written: section -> entries.
 	Extra map[string][]Entry

@@ -77,7 +77,7 @@ func UnitNames(dir string) ([]string, error) {
 			continue
 		}
 		switch filepath.Ext(n) {
-		case ".service", ".socket", ".target", ".timer":
+		case ".service", ".socket", ".target", ".timer", ".path":
 			out = append(out, n)
 		}
 	}

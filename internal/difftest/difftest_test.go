@@ -102,7 +102,7 @@ func TestDifferential(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The machine's own units, copied at test time next to the corpus (the corpus's names
-	// all start with sock-, svc-, tgt- or tmr- and never collide).
+	// all start with sock-, svc-, tgt-, tmr- or pth- and never collide).
 	if _, err := os.Stat("/lib/systemd/system"); err == nil {
 		if err := CopyTree(units, "/lib/systemd/system"); err != nil {
 			t.Fatal(err)

@@ -32,7 +32,6 @@ var ImplicitOnlyInSystemd = []KnownDifference{
 	{Units: "*.mount", Property: "dependencies", Reason: "systemd orders units After= the mount units of the paths they use (-.mount, ...); flint has no mount units."},
 	{Units: "systemd-journald.socket", Property: "dependencies", Reason: "systemd orders units that log to the journal After=systemd-journald.socket; flint captures output itself."},
 	{Units: "init.scope", Property: "dependencies", Reason: "systemd's own scope unit."},
-	{Units: "*.path", Property: "dependencies", Reason: "flint does not load path units: their Triggers=/Before= links and the After=/TriggeredBy= they give the units they start are missing."},
 	{Units: "*.automount", Property: "dependencies", Reason: "flint does not load automount units."},
 	{Units: "*.device", Property: "dependencies", Reason: "flint does not load device units."},
 	{Units: "*.swap", Property: "dependencies", Reason: "flint does not load swap units."},

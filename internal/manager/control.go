@@ -833,7 +833,8 @@ func (m *Manager) daemonReload() {
 			// configuration, which its state machine needs until it stops.
 			keep := *cfg
 			keep.Type, keep.Unit, keep.Install = u.cfg.Type, u.cfg.Unit, u.cfg.Install
-			keep.Socket, keep.Service, keep.Target, keep.Timer = u.cfg.Socket, u.cfg.Service, u.cfg.Target, u.cfg.Timer
+			keep.Socket, keep.Service, keep.Target = u.cfg.Socket, u.cfg.Service, u.cfg.Target
+			keep.Timer, keep.Path = u.cfg.Timer, u.cfg.Path
 			keep.Triggers, keep.TriggeredBy = u.cfg.Triggers, u.cfg.TriggeredBy
 			cfg = &keep
 		}
@@ -856,6 +857,15 @@ func (m *Manager) daemonReload() {
 	for _, u := range m.timerUnits() {
 		if u.sub == "waiting" && u.cfg.Timer != nil {
 			m.timerEnterWaiting(u, false)
+		}
+	}
+	// Path units watch their new paths (path_coldplug).
+	for _, u := range m.order {
+		if u.pth != nil && m.units[u.Name] == u && (u.sub == "waiting" || u.sub == "running") && u.cfg.Path != nil {
+			if n := len(u.cfg.Path.Specs); len(u.pth.previousExists) != n {
+				u.pth.previousExists = make([]bool, n)
+			}
+			m.pathEnterWaiting(u, true, false)
 		}
 	}
 }

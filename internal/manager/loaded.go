@@ -269,7 +269,7 @@ func references(cfg *unit.Unit) iter.Seq[string] {
 			}
 		}
 		var more []string
-		if cfg.Type == unit.TypeSocket || cfg.Type == unit.TypeTimer {
+		if cfg.Type == unit.TypeSocket || cfg.Type == unit.TypeTimer || cfg.Type == unit.TypePath {
 			more = cfg.Triggers
 		}
 		if cfg.Service != nil {

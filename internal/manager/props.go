@@ -46,7 +46,8 @@ func (m *Manager) properties(u *Unit) []api.Property {
 	if u.job != nil {
 		add("Job", strconv.Itoa(u.job.id)+" "+u.job.typ)
 	}
-	if u.cfg.Type == unit.TypeService || u.cfg.Type == unit.TypeSocket || u.cfg.Type == unit.TypeTimer {
+	switch u.cfg.Type {
+	case unit.TypeService, unit.TypeSocket, unit.TypeTimer, unit.TypePath:
 		add("Result", u.result)
 	}
 	if t := u.tmr; t != nil && u.cfg.Timer != nil {

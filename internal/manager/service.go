@@ -99,7 +99,9 @@ func (m *Manager) unitStart(u *Unit) {
 		m.svcStart(u)
 	case unit.TypeTimer:
 		m.timerStart(u)
-	case "path", "automount":
+	case unit.TypePath:
+		m.pathStart(u)
+	case "automount":
 		// Not run by flint (docs/compatibility.md): the job fails as "unsupported" rather
 		// than pretending the unit does its work.
 		m.consolef("[UNSUPP] %s: flint does not run .%s units.", u.Name, u.cfg.Type)
@@ -159,6 +161,8 @@ func (m *Manager) unitStop(u *Unit) {
 		m.svcStop(u)
 	case unit.TypeTimer:
 		m.timerStop(u)
+	case unit.TypePath:
+		m.pathStop(u)
 	default:
 		if u.sub != "dead" {
 			m.consolef("[  OK  ] Stopped target %s.", describe(u))

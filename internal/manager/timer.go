@@ -130,13 +130,7 @@ func touchStamp(path string, at time.Time) error {
 // then the timer waits.
 func (m *Manager) timerStart(u *Unit) {
 	t := u.tmr
-	target := m.load(u.cfg.TimerUnit())
-	if !target.loaded() {
-		m.logUnit(u, "Refusing to start, unit %s to trigger not loaded.", target.Name)
-		m.consolef("%s: Refusing to start, unit %s to trigger not loaded.", u.Name, target.Name)
-		if u.job != nil {
-			m.finishJob(u.job, "failed")
-		}
+	if !m.triggerLoaded(u) {
 		return
 	}
 	c := &u.cfg.Unit
@@ -174,13 +168,7 @@ func (m *Manager) timerStart(u *Unit) {
 }
 
 // timerStop is timer_stop.
-func (m *Manager) timerStop(u *Unit) {
-	if isInactiveOrFailed(u.activeState()) {
-		m.jobCheck(u)
-		return
-	}
-	m.timerEnterDead(u, "success")
-}
+func (m *Manager) timerStop(u *Unit) { m.triggerStop(u, m.timerEnterDead) }
 
 // timerSetState is timer_set_state: anything but waiting drops the armed elapses.
 func (m *Manager) timerSetState(u *Unit, sub string) {
@@ -199,15 +187,7 @@ func (m *Manager) timerSetState(u *Unit, sub string) {
 
 // timerEnterDead is timer_enter_dead.
 func (m *Manager) timerEnterDead(u *Unit, result string) {
-	u.setResult(result)
-	if u.result == "success" {
-		m.logUnit(u, "Deactivated successfully.")
-		m.timerSetState(u, "dead")
-		return
-	}
-	m.logUnit(u, "Failed with result '%s'.", u.result)
-	m.consolef("%s: Failed with result '%s'.", u.Name, u.result)
-	m.timerSetState(u, "failed")
+	m.triggerEnterDead(u, result, m.timerSetState)
 }
 
 // timerEnterElapsed is timer_enter_elapsed: RemainAfterElapse=yes, or a value that counts
@@ -225,10 +205,8 @@ func (m *Manager) timerEnterElapsed(u *Unit, leaveAround bool) {
 // one-time values that are already due.
 func (m *Manager) timerEnterWaiting(u *Unit, timeChange bool) {
 	t, cfg := u.tmr, u.cfg.Timer
-	target := m.units[u.cfg.TimerUnit()]
-	if target == nil || !target.loaded() {
-		m.logUnit(u, "Unit to trigger vanished.")
-		m.timerEnterDead(u, "resources")
+	target := m.triggerTarget(u, m.timerEnterDead)
+	if target == nil {
 		return
 	}
 	t.fit(len(cfg.Values))
@@ -387,10 +365,8 @@ func (m *Manager) timerEnterRunning(u *Unit) {
 		return // going down
 	}
 	t := u.tmr
-	target := m.units[u.cfg.TimerUnit()]
-	if target == nil || !target.loaded() {
-		m.logUnit(u, "Unit to trigger vanished.")
-		m.timerEnterDead(u, "resources")
+	target := m.triggerTarget(u, m.timerEnterDead)
+	if target == nil {
 		return
 	}
 	t.lastTrigger, t.lastTriggerMono = time.Now(), monoNow()
@@ -399,27 +375,10 @@ func (m *Manager) timerEnterRunning(u *Unit) {
 			m.logUnit(u, "Failed to update stamp file: %v", err)
 		}
 	}
-	if s := target.svc; s != nil {
-		s.triggeredBy = u.Name
-		if s.activationEnv == nil && isInactiveOrFailed(target.activeState()) {
-			// unit_start keeps the details of the start that activates the unit.
-			s.activationEnv = []string{"TRIGGER_UNIT=" + u.Name,
-				"TRIGGER_TIMER_REALTIME_USEC=" + strconv.FormatInt(t.lastTrigger.UnixMicro(), 10),
-				"TRIGGER_TIMER_MONOTONIC_USEC=" + strconv.FormatInt(t.lastTriggerMono.Microseconds(), 10)}
-		}
-	}
-	m.logUnit(target, "Triggered by %s.", u.Name)
-	// Running before the job exists: the unit's state changes that the job brings find the
-	// timer running, as in systemd, where the job runs after this returns.
-	m.timerSetState(u, "running")
-	if err := m.enqueueErr("start", target, "replace", nil); err != nil {
-		m.logUnit(u, "Failed to queue unit startup job: %v", err)
-		m.consolef("%s: Failed to queue unit startup job: %v", u.Name, err)
-		if target.svc != nil && isInactiveOrFailed(target.activeState()) {
-			target.svc.activationEnv = nil
-		}
-		m.timerEnterDead(u, "resources")
-	}
+	m.triggerStart(u, target, []string{
+		"TRIGGER_TIMER_REALTIME_USEC=" + strconv.FormatInt(t.lastTrigger.UnixMicro(), 10),
+		"TRIGGER_TIMER_MONOTONIC_USEC=" + strconv.FormatInt(t.lastTriggerMono.Microseconds(), 10),
+	}, "", m.timerSetState, m.timerEnterDead)
 }
 
 // timerTriggerNotify is timer_trigger_notify: the unit the timer starts changed state.
@@ -439,17 +398,6 @@ func (m *Manager) timerTriggerNotify(u, target *Unit) {
 		if isInactiveOrFailed(target.activeState()) {
 			m.timerEnterWaiting(u, false)
 		}
-	}
-}
-
-// notifyTimers tells the timers that start u of its new state.
-func (m *Manager) notifyTimers(u *Unit) {
-	for _, n := range u.cfg.TriggeredBy {
-		t := m.units[n]
-		if t == nil || t.tmr == nil || t.cfg.TimerUnit() != u.Name && !contains(u.cfg.Names, t.cfg.TimerUnit()) {
-			continue
-		}
-		m.timerTriggerNotify(t, u)
 	}
 }
 

@@ -38,6 +38,7 @@ type Unit struct {
 	sock *socketRT
 	svc  *serviceRT
 	tmr  *timerRT
+	pth  *pathRT
 }
 
 func (u *Unit) typ() unit.Type { return u.cfg.Type }
@@ -52,6 +53,8 @@ func (u *Unit) activeState() ActiveState {
 		t = serviceActive
 	case unit.TypeTimer:
 		t = timerActive
+	case unit.TypePath:
+		t = pathActive
 	default:
 		t = targetActive
 	}
@@ -135,6 +138,8 @@ func (m *Manager) register(name string, cfg *unit.Unit) *Unit {
 		u.svc = &serviceRT{}
 	case unit.TypeTimer:
 		u.tmr = &timerRT{}
+	case unit.TypePath:
+		u.pth = &pathRT{}
 	}
 	for _, d := range cfg.Diagnostics {
 		if d.Severity == unit.Error {
@@ -150,7 +155,7 @@ func (m *Manager) register(name string, cfg *unit.Unit) *Unit {
 func (u *Unit) loaded() bool { return u.cfg.LoadState == unit.Loaded }
 
 // setState changes the substate and runs everything that hangs on state changes: job
-// completion, socket re-arming, BindsTo/OnFailure propagation, the timers that start u.
+// completion, socket re-arming, BindsTo/OnFailure propagation, the timers and path units that start u.
 func (m *Manager) setState(u *Unit, sub string) {
 	old := u.activeState()
 	u.sub = sub
@@ -162,7 +167,7 @@ func (m *Manager) setState(u *Unit, sub string) {
 	}
 	if old == nu {
 		m.unitStateChanged(u, old, nu)
-		m.notifyTimers(u)
+		m.notifyTriggers(u)
 		return
 	}
 	switch {
@@ -176,7 +181,7 @@ func (m *Manager) setState(u *Unit, sub string) {
 		u.inactiveExit = now
 	}
 	m.unitStateChanged(u, old, nu)
-	m.notifyTimers(u)
+	m.notifyTriggers(u)
 }
 
 // unitStateChanged is systemd's unit_notify: finish jobs, propagate to dependents, run

@@ -1,0 +1,96 @@
+package manager
+
+// What timers and path units share: a unit that starts another one (its Unit=).
+
+// triggerLoaded is unit_test_trigger_loaded, at the start of timer or path unit u: the unit
+// it starts must be loaded, else the start job fails.
+func (m *Manager) triggerLoaded(u *Unit) bool {
+	target := m.load(u.cfg.TriggerUnit())
+	if target.loaded() {
+		return true
+	}
+	m.logUnit(u, "Refusing to start, unit %s to trigger not loaded.", target.Name)
+	m.consolef("%s: Refusing to start, unit %s to trigger not loaded.", u.Name, target.Name)
+	if u.job != nil {
+		m.finishJob(u.job, "failed")
+	}
+	return false
+}
+
+// triggerStop is timer_stop and path_stop.
+func (m *Manager) triggerStop(u *Unit, enterDead func(*Unit, string)) {
+	if isInactiveOrFailed(u.activeState()) {
+		m.jobCheck(u)
+		return
+	}
+	enterDead(u, "success")
+}
+
+// triggerEnterDead is timer_enter_dead and path_enter_dead: dead, or failed with the first
+// failure's result; set is the kind's state setter.
+func (m *Manager) triggerEnterDead(u *Unit, result string, set func(*Unit, string)) {
+	u.setResult(result)
+	if u.result == "success" {
+		m.logUnit(u, "Deactivated successfully.")
+		set(u, "dead")
+		return
+	}
+	m.logUnit(u, "Failed with result '%s'.", u.result)
+	m.consolef("%s: Failed with result '%s'.", u.Name, u.result)
+	set(u, "failed")
+}
+
+// triggerTarget is the loaded unit u starts, or nil once u failed for want of it ("Unit to
+// trigger vanished.": a daemon-reload took it away).
+func (m *Manager) triggerTarget(u *Unit, enterDead func(*Unit, string)) *Unit {
+	target := m.units[u.cfg.TriggerUnit()]
+	if target == nil || !target.loaded() {
+		m.logUnit(u, "Unit to trigger vanished.")
+		enterDead(u, "resources")
+		return nil
+	}
+	return target
+}
+
+// triggerStart starts target for u (job mode replace), which is running first: the state
+// changes the job brings find it so, as in systemd, where the job runs after this returns.
+// env is what the started service learns (systemd's activation details: TRIGGER_UNIT= and
+// the kind's own), kept from the start that activates it until it is inactive again; note
+// says what triggered in the service's log.
+func (m *Manager) triggerStart(u, target *Unit, env []string, note string, set, enterDead func(*Unit, string)) {
+	if s := target.svc; s != nil {
+		s.triggeredBy = u.Name
+		if s.activationEnv == nil && isInactiveOrFailed(target.activeState()) {
+			s.activationEnv = append([]string{"TRIGGER_UNIT=" + u.Name}, env...)
+		}
+	}
+	m.logUnit(target, "Triggered by %s%s.", u.Name, note)
+	set(u, "running")
+	if err := m.enqueueErr("start", target, "replace", nil); err != nil {
+		m.logUnit(u, "Failed to queue unit startup job: %v", err)
+		m.consolef("%s: Failed to queue unit startup job: %v", u.Name, err)
+		if target.svc != nil && isInactiveOrFailed(target.activeState()) {
+			target.svc.activationEnv = nil
+		}
+		enterDead(u, "resources")
+	}
+}
+
+// notifyTriggers tells the timers and path units that start u of its new state (systemd's
+// unit_trigger_notify).
+func (m *Manager) notifyTriggers(u *Unit) {
+	for _, n := range u.cfg.TriggeredBy {
+		t := m.units[n]
+		if t == nil || t.tmr == nil && t.pth == nil {
+			continue
+		}
+		if x := t.cfg.TriggerUnit(); x != u.Name && !contains(u.cfg.Names, x) {
+			continue
+		}
+		if t.tmr != nil {
+			m.timerTriggerNotify(t, u)
+		} else {
+			m.pathTriggerNotify(t, u, false)
+		}
+	}
+}
