@@ -31,7 +31,11 @@ func TestCLIMatchesSystemctl(t *testing.T) {
 	os.MkdirAll(units, 0o755)
 	nd := "[Unit]\nDefaultDependencies=no\n"
 	webSock := filepath.Join("/tmp", "flint-cli-diff-"+strconv.Itoa(os.Getpid())+".sk")
-	t.Cleanup(func() { os.Remove(webSock); os.Remove(webSock + ".seq") })
+	t.Cleanup(func() {
+		os.Remove(webSock)
+		os.Remove(webSock + ".seq")
+		os.Remove("/run/flint-cli-diff-" + strconv.Itoa(os.Getpid()))
+	})
 	files := map[string]string{
 		"ok.service":      "[Unit]\nDescription=A sleeper\nDefaultDependencies=no\n[Service]\nExecStart=/bin/sleep 1000\nExecReload=/bin/true\n",
 		"plain.service":   nd + "[Service]\nExecStart=/bin/sleep 1000\n",
@@ -48,6 +52,10 @@ func TestCLIMatchesSystemctl(t *testing.T) {
 		"late.timer":   "[Unit]\nDescription=Late timer\nDefaultDependencies=no\n[Timer]\nOnActiveSec=1h\n",
 		"late.service": nd + "[Service]\nType=oneshot\nExecStart=/bin/true\n",
 		"orphan.timer": nd + "[Timer]\nOnActiveSec=1h\nUnit=gone.service\n",
+		// systemd's /run is private to its namespaces: the same path is a different file.
+		"watch.path":    "[Unit]\nDescription=Spool watcher\nDefaultDependencies=no\n[Path]\nDirectoryNotEmpty=/run/flint-cli-diff-" + strconv.Itoa(os.Getpid()) + "\nMakeDirectory=yes\n",
+		"watch.service": nd + "[Service]\nType=oneshot\nExecStart=/bin/true\n",
+		"nopath.path":   nd + "[Path]\nMakeDirectory=yes\n",
 	}
 	for n, c := range files {
 		if err := os.WriteFile(filepath.Join(units, n), []byte(c), 0o644); err != nil {
@@ -154,6 +162,12 @@ func TestCLIMatchesSystemctl(t *testing.T) {
 		{"stop", "late.timer"},
 		{"list-timers", "--all", "late*"},
 		{"list-timers", "--no-legend"},
+		{"start", "watch.path"},
+		{"status", "watch.path", "-n", "0"},
+		{"show", "watch.path", "-p", "Unit,Result,ActiveState,SubState,MakeDirectory,DirectoryMode,TriggerLimitBurst"},
+		{"start", "nopath.path"},
+		{"stop", "watch.path"},
+		{"is-active", "watch.path"},
 	} {
 		t.Run(strings.Join(args, "_"), func(t *testing.T) {
 			want, wantCode := systemctl(args...)
