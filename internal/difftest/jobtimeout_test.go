@@ -25,11 +25,13 @@ var jobTimeoutScenarios = []jobScenario{
 		"wait.service": "JobTimeoutSec=1\nAfter=run.service\n[Service]\nExecStart=" + counted,
 	}, steps: []string{"nowait start --no-block run.service", "start wait.service", "sleep 4s", "start wait.service"}},
 	// A stop job that times out: the unit goes on stopping; the start job of a unit that
-	// conflicts with it and waits for it (After=) fails as a dependency.
+	// conflicts with it and waits for it (After=) fails as a dependency. ExecStop= takes 5 s:
+	// each side's stop begins about a second (the job timeout) after the other's, and both
+	// must still be stopping when the step is compared, also on a loaded machine.
 	{name: "job-timeout-stop", units: map[string]string{
-		"stopslow.service": "JobTimeoutSec=1\n[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/true\nExecStop=/bin/sleep 3",
+		"stopslow.service": "JobTimeoutSec=1\n[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/true\nExecStop=/bin/sleep 5",
 		"c.service":        "Conflicts=stopslow.service\nAfter=stopslow.service\n[Service]\nExecStart=" + counted,
-	}, steps: []string{"start stopslow.service", "start c.service", "sleep 3s", "start stopslow.service", "stop stopslow.service", "sleep 3s"}},
+	}, steps: []string{"start stopslow.service", "start c.service", "sleep 4500ms", "start stopslow.service", "stop stopslow.service", "sleep 4500ms"}},
 }
 
 // JobTimeoutKnownDifferences are the known differences of TestJobTimeoutDifferential.
