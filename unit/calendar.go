@@ -1057,6 +1057,12 @@ func (c *CalendarSpec) Next(after time.Time) (next time.Time, ok bool) {
 	return c.nextIn(after, time.Local)
 }
 
+// NextIn is Next with local standing for the local time zone (a manager that follows changes
+// of /etc/localtime passes the zone it read last).
+func (c *CalendarSpec) NextIn(after time.Time, local *time.Location) (time.Time, bool) {
+	return c.nextIn(after, local)
+}
+
 // nextIn is Next with local standing for the local time zone.
 func (c *CalendarSpec) nextIn(after time.Time, local *time.Location) (time.Time, bool) {
 	if local == nil {

@@ -234,8 +234,11 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
     scope and the user, as systemd's does, but another one than systemd's (another hash).
   - WakeSystem= is parsed and shown but does not wake a suspended machine
     (CLOCK_*_ALARM): a calendar timer elapses at resume, as one without it.
-  - OnTimezoneChange= never fires: flint does not watch /etc/localtime. OnClockChange= does
-    (the clock being set), and every waiting timer is computed anew then.
+  - Clock and time zone changes are seen as systemd sees them (the clock being set,
+    TFD_TIMER_CANCEL_ON_SET; /etc/localtime replaced or touched, inotify): OnClockChange= and
+    OnTimezoneChange= fire, and every other waiting timer is computed anew. After a time zone
+    change the next elapses follow the new zone, but times flint prints (status, show) stay
+    in the zone it started with; with $TZ set, the zone never changes.
   - ` + "`flint clean`" + ` (systemctl clean --what=state, which removes the stamp file) does not exist.
 - Path units run as systemd 252's (internal/difftest/path_test.go compares their life with
   systemd's), watching with inotify as systemd does. PathExistsGlob= matches with Go's

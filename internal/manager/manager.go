@@ -46,10 +46,12 @@ type Manager struct {
 	order []*Unit          // in load order, each once
 
 	poller     *listen.Poller
-	wall       wallClock  // calendar timers (wallclock.go)
-	orderIndex orderIndex // reverse Before=/After= edges (units.go)
-	unneeded   []*Unit    // units with StopWhenUnneeded=yes
-	upholders  []*Unit    // units with Upholds=
+	wall       wallClock      // calendar timers (wallclock.go)
+	tz         tzWatch        // changes of /etc/localtime (wallclock.go)
+	localZone  *time.Location // the local time zone calendar timers follow; nil: time.Local
+	orderIndex orderIndex     // reverse Before=/After= edges (units.go)
+	unneeded   []*Unit        // units with StopWhenUnneeded=yes
+	upholders  []*Unit        // units with Upholds=
 
 	pollRefs map[uint64]*pollRef
 	nextKey  uint64
@@ -211,6 +213,14 @@ func (m *Manager) Run(ctx context.Context) error {
 	signal.Notify(sigs, syscall.SIGCHLD, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 
+	// Time zone changes make calendar timers compute their next elapse anew (and start those
+	// with OnTimezoneChange=yes).
+	m.localZone = time.Local
+	m.tz.changed()
+	if err := m.tz.watch(m.post, m.timezoneChanged); err != nil {
+		m.consolef("Failed to watch %s, time zone changes will not be seen: %v", localtimePath, err)
+	}
+	defer m.tz.close()
 	// Boot before the control socket appears: sockets without control commands are then
 	// listening by the time a client can see the manager.
 	m.boot()

@@ -227,7 +227,7 @@ func (m *Manager) timerEnterWaiting(u *Unit, timeChange bool) {
 			case !u.inactiveExit.IsZero():
 				base = u.inactiveExit
 			}
-			next, ok := v.Calendar.Next(base)
+			next, ok := v.Calendar.NextIn(base, m.localZone)
 			if !ok {
 				continue
 			}
@@ -416,6 +416,30 @@ func (m *Manager) timersTimeChanged() {
 			m.timerEnterRunning(u)
 		} else {
 			m.timerEnterWaiting(u, true)
+		}
+	}
+}
+
+// timezoneChanged is manager_dispatch_timezone_change: /etc/localtime changed (its
+// modification time, as systemd looks at it), so the watch is made anew on the new file, the
+// zone read again, and every waiting timer told (timer_timezone_change).
+func (m *Manager) timezoneChanged() {
+	if !m.tz.changed() {
+		return
+	}
+	if err := m.tz.watch(m.post, m.timezoneChanged); err != nil {
+		m.consolef("Failed to watch %s, time zone changes will not be seen: %v", localtimePath, err)
+	}
+	m.localZone = loadLocalZone()
+	for _, u := range m.timerUnits() {
+		if u.sub != "waiting" {
+			continue
+		}
+		if u.cfg.Timer.OnTimezoneChange {
+			m.logUnit(u, "Timezone change, triggering activation.")
+			m.timerEnterRunning(u)
+		} else {
+			m.timerEnterWaiting(u, false)
 		}
 	}
 }

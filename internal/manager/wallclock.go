@@ -70,3 +70,79 @@ func wallClockReader(f *os.File, post func(func()), due, changed func()) {
 		}
 	}
 }
+
+// localtimePath is the file whose changes are time zone changes, as systemd watches it.
+const localtimePath = "/etc/localtime"
+
+// tzWatch follows changes of /etc/localtime (systemd's manager_setup_timezone_change): an
+// inotify watch on the file itself, not following the symlink, or on /etc while it does not
+// exist. A goroutine reads it and posts each batch of events to the manager's loop.
+type tzWatch struct {
+	f     *os.File
+	mtime time.Time // of the last look; zero: not there
+}
+
+// watch (re)creates the watch; read is called on the manager's loop after events.
+func (w *tzWatch) watch(post func(func()), read func()) error {
+	w.close()
+	fd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
+	if err != nil {
+		return os.NewSyscallError("inotify_init1", err)
+	}
+	_, err = unix.InotifyAddWatch(fd, localtimePath, unix.IN_ATTRIB|unix.IN_MOVE_SELF|unix.IN_CLOSE_WRITE|unix.IN_DELETE_SELF|unix.IN_DONT_FOLLOW)
+	if errors.Is(err, unix.ENOENT) {
+		_, err = unix.InotifyAddWatch(fd, "/etc", unix.IN_CREATE|unix.IN_MOVED_TO|unix.IN_ONLYDIR)
+	}
+	if err != nil {
+		unix.Close(fd)
+		return os.NewSyscallError("inotify_add_watch", err)
+	}
+	f := os.NewFile(uintptr(fd), "inotify")
+	w.f = f
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			if _, err := f.Read(buf); err != nil {
+				return // closed
+			}
+			post(read)
+		}
+	}()
+	return nil
+}
+
+// changed is manager_read_timezone_stat: whether /etc/localtime appeared, went or got a new
+// modification time since the last look.
+func (w *tzWatch) changed() bool {
+	var mtime time.Time
+	if st, err := os.Lstat(localtimePath); err == nil {
+		mtime = st.ModTime()
+	}
+	changed := !mtime.Equal(w.mtime)
+	w.mtime = mtime
+	return changed
+}
+
+func (w *tzWatch) close() {
+	if w.f != nil {
+		w.f.Close()
+		w.f = nil
+	}
+}
+
+// loadLocalZone reads the local time zone as the C library would after a change: $TZ when
+// set (Go's time.Local already is that), else /etc/localtime, UTC without it.
+func loadLocalZone() *time.Location {
+	if _, set := os.LookupEnv("TZ"); set {
+		return time.Local
+	}
+	data, err := os.ReadFile(localtimePath)
+	if err != nil {
+		return time.UTC
+	}
+	loc, err := time.LoadLocationFromTZData("Local", data)
+	if err != nil {
+		return time.Local
+	}
+	return loc
+}

@@ -170,51 +170,6 @@ func TestTimerPersistent(t *testing.T) {
 	}
 }
 
-// TestTimerClockChange: OnClockChange=yes starts the unit when the system clock is set (here to
-// the time it shows: still a change for the kernel, TFD_TIMER_CANCEL_ON_SET), a timer without
-// it only computes its next elapse anew. Needs CAP_SYS_TIME.
-func TestTimerClockChange(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("setting the clock needs root")
-	}
-	dir := t.TempDir()
-	ran := filepath.Join(dir, "ran")
-	units := writeUnits(t, map[string]string{
-		"clock.timer":    unitFile("Timer", "OnClockChange=yes\nOnCalendar=2199-01-01"),
-		"clock.service":  unitFile("Service", "Type=oneshot\nExecStart=/bin/sh -c 'echo %n >>"+ran+"'"),
-		"quiet.timer":    unitFile("Timer", "OnCalendar=2199-01-01\nUnit=quiet2.service"),
-		"quiet2.service": unitFile("Service", "Type=oneshot\nExecStart=/bin/sh -c 'echo %n >>"+ran+"'"),
-	})
-	m := startManager(t, units)
-	c := on(t, m)
-	c.start("clock.timer")
-	c.start("quiet.timer")
-	c.waitState("clock.timer", "active/waiting")
-	next := c.prop("quiet.timer", "NextElapseUSecRealtime")
-	if !strings.HasPrefix(next, "Tue 2199-01-01 ") {
-		t.Errorf("quiet.timer's NextElapseUSecRealtime=%q, want Tue 2199-01-01 ...", next)
-	}
-	var ts unix.Timespec
-	if err := unix.ClockGettime(unix.CLOCK_REALTIME, &ts); err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.ClockSettime(unix.CLOCK_REALTIME, &ts); err != nil {
-		t.Skipf("cannot set the clock: %v", err)
-	}
-	if !waitFor(15*time.Second, func() bool { return len(fileLines(ran)) >= 1 }) {
-		s, _ := c.flint("status", "clock.timer")
-		t.Fatalf("setting the clock did not start clock.service:\n%s", s)
-	}
-	c.waitState("clock.timer", "active/waiting")
-	time.Sleep(300 * time.Millisecond)
-	if got := fileLines(ran); len(got) != 1 || got[0] != "clock.service" {
-		t.Errorf("services run: %q, want [clock.service]", got)
-	}
-	if v := c.prop("quiet.timer", "NextElapseUSecRealtime"); v != next {
-		t.Errorf("quiet.timer's next elapse moved from %q to %q", next, v)
-	}
-}
-
 // TestTimerBadUnits: a timer without any value does not load (the error names the reason) and
 // cannot start; a timer whose unit is missing cannot start; neither disturbs a good timer.
 func TestTimerBadUnits(t *testing.T) {
@@ -272,5 +227,97 @@ func TestTimerReload(t *testing.T) {
 	}
 	if out, _ := c.flint("show", "r.timer", "-p", "TimersMonotonic", "--value"); !strings.HasPrefix(out, "{ OnActiveUSec=3h ; next_elapse=") {
 		t.Errorf("TimersMonotonic after the reload: %s", out)
+	}
+}
+
+// touchLocaltime replaces /etc/localtime by an identical copy (the same symlink, or a file
+// of the same content), renamed over it: for the kernel and for systemd's check of its
+// modification time a time zone change, for everyone else no change.
+func touchLocaltime(t *testing.T) {
+	t.Helper()
+	const lt = "/etc/localtime"
+	tmp := lt + ".flint-test"
+	os.Remove(tmp)
+	if target, err := os.Readlink(lt); err == nil {
+		if err := os.Symlink(target, tmp); err != nil {
+			t.Skipf("cannot replace %s: %v", lt, err)
+		}
+	} else {
+		data, err := os.ReadFile(lt)
+		if err != nil {
+			t.Skipf("no %s: %v", lt, err)
+		}
+		if err := os.WriteFile(tmp, data, 0o644); err != nil {
+			t.Skipf("cannot replace %s: %v", lt, err)
+		}
+	}
+	if err := os.Rename(tmp, lt); err != nil {
+		os.Remove(tmp)
+		t.Skipf("cannot replace %s: %v", lt, err)
+	}
+}
+
+// setClock sets the system clock to the time it shows: still a change for the kernel
+// (TFD_TIMER_CANCEL_ON_SET), none for anyone else.
+func setClock(t *testing.T) {
+	t.Helper()
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_REALTIME, &ts); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.ClockSettime(unix.CLOCK_REALTIME, &ts); err != nil {
+		t.Skipf("cannot set the clock: %v", err)
+	}
+}
+
+// TestTimerClockAndZoneChanges: OnClockChange=yes starts the unit when the system clock is
+// set, OnTimezoneChange=yes when /etc/localtime changes (both done here without changing
+// the time or the zone); a timer without the option computes its next elapse anew and starts
+// nothing. A second change is seen as well (the watches follow).
+func TestTimerClockAndZoneChanges(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("setting the clock and replacing /etc/localtime need root")
+	}
+	for _, tc := range []struct {
+		name, option string
+		change       func(t *testing.T)
+	}{
+		{"clock", "OnClockChange=yes", setClock},
+		{"zone", "OnTimezoneChange=yes", touchLocaltime},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			ran := filepath.Join(dir, "ran")
+			units := writeUnits(t, map[string]string{
+				"on.timer":      unitFile("Timer", tc.option+"\nOnCalendar=2199-01-01"),
+				"on.service":    unitFile("Service", "Type=oneshot\nExecStart=/bin/sh -c 'echo %n >>"+ran+"'"),
+				"calm.timer":    unitFile("Timer", "OnCalendar=2199-01-01\nUnit=calm2.service"),
+				"calm2.service": unitFile("Service", "Type=oneshot\nExecStart=/bin/sh -c 'echo %n >>"+ran+"'"),
+			})
+			m := startManager(t, units)
+			c := on(t, m)
+			c.start("on.timer")
+			c.start("calm.timer")
+			c.waitState("on.timer", "active/waiting")
+			next := c.prop("calm.timer", "NextElapseUSecRealtime")
+			if !strings.HasPrefix(next, "Tue 2199-01-01 ") {
+				t.Errorf("calm.timer's NextElapseUSecRealtime=%q, want Tue 2199-01-01 ...", next)
+			}
+			for n := 1; n <= 2; n++ {
+				tc.change(t)
+				if !waitFor(15*time.Second, func() bool { return len(fileLines(ran)) >= n }) {
+					s, _ := c.flint("status", "on.timer")
+					t.Fatalf("change %d did not start on.service:\n%s", n, s)
+				}
+				c.waitState("on.timer", "active/waiting")
+			}
+			time.Sleep(300 * time.Millisecond)
+			if got := fileLines(ran); len(got) != 2 || got[0] != "on.service" || got[1] != "on.service" {
+				t.Errorf("services run: %q, want on.service twice", got)
+			}
+			if v := c.prop("calm.timer", "NextElapseUSecRealtime"); v != next {
+				t.Errorf("calm.timer's next elapse moved from %q to %q", next, v)
+			}
+		})
 	}
 }
