@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,12 +16,13 @@ import (
 // Calendar events (systemd.time(7), "CALENDAR EVENTS"), as systemd 252's calendarspec.c parses,
 // normalizes and evaluates them.
 //
-// Evaluation (Next) follows calendar_spec_next_usec step by step, including its use of the C
-// library: systemd walks a broken-down local time and lets mktime(3) normalize it, so the
-// results around DST changes (which hour a gap moves to, which of the two instants of a fold
-// is taken, what a "CET"/"CEST" suffix does in the other half of the year) are those of glibc's
-// mktime. calCalc.mktime reproduces glibc 2.36's algorithm, including the offset it remembers
-// from one call to the next (within one Next).
+// Evaluation (Next) follows calendar_spec_next_usec step by step: systemd walks a broken-down
+// local time and lets mktime(3) normalize it. calCalc.mktime does that normalization with
+// Go's calendar arithmetic and the time package's zone data, and its own rules for daylight
+// saving time changes (a skipped local time moves on by the gap; of a local time shown twice,
+// the one with the requested tm_isdst, else the first not before the search's start; a
+// tm_isdst the clock never has reads the time with the offset of the nearest time that has
+// it). These give systemd's results but in a few corners that calendar_systemd_test.go lists.
 
 const (
 	calMinYear      = 1970
@@ -942,7 +944,7 @@ func calLoadZone(name string) *time.Location {
 // which counts the leap seconds) the number of leap seconds before it.
 type calLeaps []struct{ at, corr int64 }
 
-// at is what glibc's __tzfile_compute finds for t: the correction, and whether t is itself a
+// at is the correction the zone file's leap records give for t, and whether t is itself a
 // leap second (then shown as second 60).
 func (l calLeaps) at(t int64) (corr int64, hit int) {
 	i := len(l) - 1
@@ -1142,7 +1144,6 @@ type calTM struct {
 type calCalc struct {
 	spec  *CalendarSpec
 	loc   *time.Location
-	off   int64 // glibc's localtime_offset (the result minus the requested broken-down time)
 	base  int64 // the µs the elapse must be after
 	last  int64 // the time of the last withinBounds
 	leaps calLeaps
@@ -1171,27 +1172,6 @@ func calTMOf(u time.Time, isdst bool) calTM {
 	}
 }
 
-// calYdhms is glibc's ydhms_diff against 1970-01-01 00:00:00: the broken-down time
-// (year - 1900, day of year, h:m:s, none of them necessarily in range) in seconds.
-func calYdhms(year, yday, hour, min, sec int64) int64 {
-	shr := func(a int64, b uint) int64 { return a >> b }
-	leapDays := func(y int64) int64 {
-		a4 := shr(y, 2) + shr(1900, 2) - b2i64(y&3 == 0)
-		a100 := a4/25 - b2i64(a4%25 < 0)
-		a400 := shr(a100, 2)
-		return a4 - a100 + a400
-	}
-	days := 365*(year-70) + yday + leapDays(year) - leapDays(70)
-	return ((days*24+hour)*60+min)*60 + sec
-}
-
-func b2i64(b bool) int64 {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 func b2i(b bool) int {
 	if b {
 		return 1
@@ -1199,119 +1179,84 @@ func b2i(b bool) int {
 	return 0
 }
 
-var calMonYday = [2][13]int{
-	{0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334, 365},
-	{0, 31, 60, 91, 121, 152, 182, 213, 244, 274, 305, 335, 366},
-}
-
-func calLeap(year int64) int { // year - 1900
-	if year&3 == 0 && (year%100 != 0 || ((year/100)&3) == (-(1900/100))&3) {
-		return 1
-	}
-	return 0
-}
-
-func calIsdstDiffer(a, b int) bool {
-	return (a == 0) != (b == 0) && a >= 0 && b >= 0
-}
-
-// mktime is mktime_or_timegm(): glibc's mktime(3) (__mktime_internal with localtime_r) or
-// timegm(3). It normalizes *tp and returns the time, or -1 leaving *tp alone.
+// mktime normalizes *tp and returns its time (seconds since the epoch), doing for find_next
+// what mktime(3), or timegm(3) for a UTC spec, does for systemd: fields out of range carry
+// over (the 32nd of a month is a day of the next); a local time the clock shows twice (a
+// fold) is taken with the requested tm_isdst where there is one, else the earlier; one it
+// skips (a gap) moves on by the size of the gap. -1 when out of range.
 func (k *calCalc) mktime(tp *calTM) int64 {
-	if k.spec.utc {
-		tp.isdst = 0
-	}
-	isdst := tp.isdst
-	mon := int64(tp.mon)
-	monRem := mon % 12
-	neg := b2i64(monRem < 0)
-	year := int64(tp.year) + mon/12 - neg
-	if year < -1e9 || year > 1e9 { // far beyond anything a calendar spec can ask for
+	year := int64(tp.year) + 1900
+	if year < -1e6 || year > 1e6 { // far beyond anything a calendar spec can ask for
 		return -1
 	}
-	yday := int64(calMonYday[calLeap(year)][monRem+12*neg]-1) + int64(tp.mday)
-	secRequested := int64(tp.sec)
-	sec := max(0, min(secRequested, 59))
-	want := calYdhms(year, yday, int64(tp.hour), int64(tp.min), sec)
-	diff := func(tm *calTM) int64 {
-		return want - calYdhms(int64(tm.year), int64(tm.yday), int64(tm.hour), int64(tm.min), int64(tm.sec))
-	}
-
-	var t int64
-	var tm calTM
-	if k.spec.utc && k.leaps == nil {
-		t = want // gmtime has no offset to guess
-		tm = k.convert(t)
-	} else {
-		var ok bool
-		if t, tm, ok = k.solve(want, isdst, diff); !ok {
-			return -1
-		}
-	}
-
-	if secRequested != int64(tm.sec) {
-		t += b2i64(sec == 0 && tm.sec == 60) - sec + secRequested
-		tm = k.convert(t)
-	}
-	*tp = tm
+	wall := time.Date(int(year), time.Month(tp.mon+1), tp.mday, tp.hour, tp.min, tp.sec, 0, time.UTC).Unix()
+	t := k.fromWall(wall, tp.isdst)
+	*tp = k.convert(t)
 	return t
 }
 
-// solve is the search of __mktime_internal: the time whose local broken-down time is want
-// (seconds as calYdhms counts them), preferring tm_isdst == isdst when that is not -1. It
-// fails like mktime when it finds no such time.
-func (k *calCalc) solve(want int64, isdst int, diff func(*calTM) int64) (int64, calTM, bool) {
-	t0 := want + k.off // first assume the offset of the previous call
-	t, t1, t2 := t0, t0, t0
-	dst2 := 0
-	probes := 6
-	var tm calTM
-	for {
-		tm = k.convert(t)
-		dt := diff(&tm)
-		if dt == 0 {
-			break
-		}
-		if t == t1 && t != t2 && ((isdst < 0 && dst2 <= b2i(tm.isdst != 0)) ||
-			(isdst >= 0 && (isdst != 0) != (tm.isdst != 0))) {
-			// Oscillating around a spring-forward gap: take the time the gap's size away
-			// from the requested one, preferring the one with daylight saving time.
-			k.off = t - want
-			return t, tm, true
-		}
-		probes--
-		if probes == 0 {
-			return 0, calTM{}, false
-		}
-		t1, t2, t, dst2 = t2, t, t+dt, b2i(tm.isdst != 0)
+// wallOf is the zone's clock at t, as the seconds of a UTC clock showing the same.
+func (k *calCalc) wallOf(t int64) int64 {
+	tm := k.convert(t)
+	return time.Date(tm.year+1900, time.Month(tm.mon+1), tm.mday, tm.hour, tm.min, tm.sec, 0, time.UTC).Unix()
+}
+
+// fromWall is the time at which the zone's clock shows wall (see wallOf); isdst picks the
+// side of a fold when it is 0 or 1.
+func (k *calCalc) fromWall(wall int64, isdst int) int64 {
+	if k.spec.utc && k.leaps == nil {
+		return wall
 	}
-	if calIsdstDiffer(isdst, tm.isdst) {
-		// The requested tm_isdst does not hold at that time: use the offset of the nearest
-		// time (probing a week at a time in both directions, for up to about 7 years) at
-		// which it does, or else assume that daylight saving time is one hour ahead.
-		const stride = 601200
-		const bound = 457243200/2 + stride
-		found := false
-	probe:
-		for delta := int64(stride); delta < bound; delta += stride {
-			for dir := int64(-1); dir <= 1; dir += 2 {
-				ot := t + delta*dir
-				otm := k.convert(ot)
-				if !calIsdstDiffer(isdst, otm.isdst) {
-					t = ot + diff(&otm)
-					tm = k.convert(t)
-					found = true
-					break probe
-				}
+	// The offsets in effect a day either side: a zone changes its offset far less often.
+	var found []int64
+	for _, probe := range []int64{wall - 86400, wall, wall + 86400} {
+		t := wall - (k.wallOf(probe) - probe)
+		if k.wallOf(t) == wall && !slices.Contains(found, t) {
+			found = append(found, t)
+		}
+	}
+	slices.Sort(found)
+	if len(found) == 0 {
+		// A gap: with the offset from before the jump, wall lands as far after the jump as
+		// it is after the jump's start.
+		before := wall - 86400
+		return wall - (k.wallOf(before) - before)
+	}
+	if isdst >= 0 {
+		var same []int64
+		for _, t := range found {
+			if k.convert(t).isdst == isdst {
+				same = append(same, t)
 			}
 		}
-		if !found {
-			t += 3600 * int64(b2i(isdst == 0)-b2i(tm.isdst == 0))
-			tm = k.convert(t)
+		if len(same) == 0 {
+			// The clock never shows wall with that tm_isdst: read it with the offset of the
+			// nearest time that has it, as POSIX says mktime presumes the given tm_isdst.
+			return k.withDST(wall, isdst)
+		}
+		found = same
+	}
+	// In a fold, the first time not before the start of the search.
+	for _, t := range found {
+		if t >= k.base/calUsecPerSec {
+			return t
 		}
 	}
-	k.off = t - want
-	return t, tm, true
+	return found[len(found)-1]
+}
+
+// withDST is wall read with the offset of the nearest time (before or after it, within
+// a year) whose tm_isdst is isdst; with none, with the offset at wall and daylight saving
+// time taken as one hour ahead of standard time.
+func (k *calCalc) withDST(wall int64, isdst int) int64 {
+	for d := int64(0); d < 366*86400; d += 86400 {
+		for _, probe := range []int64{wall - d, wall + d} {
+			if k.convert(probe).isdst == isdst {
+				return wall - (k.wallOf(probe) - probe)
+			}
+		}
+	}
+	return wall - (k.wallOf(wall) - wall) - 3600*int64(isdst-k.convert(wall).isdst)
 }
 
 // findEndOfMonth is find_end_of_month: the day that is day days before the end of tm's month
