@@ -5,8 +5,6 @@ import (
 	"strconv"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/flint-init/flint/internal/api"
 	"github.com/flint-init/flint/unit"
 )
@@ -142,10 +140,5 @@ func monotonicUsec(t time.Time) int64 {
 	if t.IsZero() {
 		return 0
 	}
-	var ts unix.Timespec
-	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
-		return 0
-	}
-	now := ts.Nano() / 1000
-	return now - time.Since(t).Microseconds()
+	return monoOf(t).Microseconds()
 }

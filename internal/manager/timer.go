@@ -78,12 +78,20 @@ func monoNow() time.Duration {
 	return time.Duration(ts.Nano())
 }
 
+// monoEpoch pairs one reading of CLOCK_MONOTONIC with the time.Time read with it: monoOf
+// converts every other time by its distance from that one (Go's own monotonic reading), so
+// that two times keep their order and distance however late they are converted.
+var monoEpoch = struct {
+	t    time.Time
+	mono time.Duration
+}{time.Now(), monoNow()}
+
 // monoOf is t on CLOCK_MONOTONIC (0 for the zero time).
 func monoOf(t time.Time) time.Duration {
 	if t.IsZero() {
 		return 0
 	}
-	return monoNow() - time.Since(t)
+	return monoEpoch.mono + t.Sub(monoEpoch.t)
 }
 
 // stampPath is the file whose modification time keeps a Persistent= timer's last trigger
