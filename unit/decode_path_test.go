@@ -2,7 +2,6 @@ package unit
 
 import (
 	"slices"
-	"strings"
 	"testing"
 	"time"
 )
@@ -59,19 +58,7 @@ func TestDecodePathFields(t *testing.T) {
 			if tc.check != nil && !tc.check(u) {
 				t.Errorf("check failed: %+v (load state %s)", *u.Path, u.LoadState)
 			}
-			got := msgs(diags)
-			rest := got
-			for _, want := range tc.diags {
-				i := strings.Index(rest, want)
-				if i < 0 {
-					t.Errorf("diagnostics lack %q (in order):\n%s", want, got)
-					break
-				}
-				rest = rest[i+len(want):]
-			}
-			if tc.diags == nil && got != "" {
-				t.Errorf("unexpected diagnostics:\n%s", got)
-			}
+			wantDiagsInOrder(t, diags, tc.diags)
 		})
 	}
 }

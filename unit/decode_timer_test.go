@@ -22,6 +22,25 @@ func timerValues(s *TimerSection) []string {
 	return out
 }
 
+// wantDiagsInOrder checks that the diagnostics hold each of want (substrings of their
+// lines) in that order; with want nil, that there are none.
+func wantDiagsInOrder(t *testing.T, diags []Diagnostic, want []string) {
+	t.Helper()
+	got := msgs(diags)
+	rest := got
+	for _, w := range want {
+		i := strings.Index(rest, w)
+		if i < 0 {
+			t.Errorf("diagnostics lack %q (in order):\n%s", w, got)
+			return
+		}
+		rest = rest[i+len(w):]
+	}
+	if want == nil && got != "" {
+		t.Errorf("unexpected diagnostics:\n%s", got)
+	}
+}
+
 func TestDecodeTimerFields(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -90,19 +109,7 @@ func TestDecodeTimerFields(t *testing.T) {
 			if tc.check != nil && !tc.check(u) {
 				t.Errorf("check failed: %+v (load state %s)", *u.Timer, u.LoadState)
 			}
-			got := msgs(diags)
-			rest := got
-			for _, want := range tc.diags {
-				i := strings.Index(rest, want)
-				if i < 0 {
-					t.Errorf("diagnostics lack %q (in order):\n%s", want, got)
-					break
-				}
-				rest = rest[i+len(want):]
-			}
-			if tc.diags == nil && got != "" {
-				t.Errorf("unexpected diagnostics:\n%s", got)
-			}
+			wantDiagsInOrder(t, diags, tc.diags)
 		})
 	}
 }

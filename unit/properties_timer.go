@@ -79,11 +79,14 @@ func FormatTimerCalendar(v TimerValue, next time.Time) string {
 	return "{ OnCalendar=" + v.Calendar.String() + " ; next_elapse=" + at + " }"
 }
 
-// FormatTimestamp formats t as systemctl does ("Mon 2026-12-07 00:00:00 UTC", local time);
-// "" for the zero time.
+// TimestampLayout is systemctl's timestamp format ("Mon 2026-12-07 00:00:00 UTC"), as a
+// time.Format layout.
+const TimestampLayout = "Mon 2006-01-02 15:04:05 MST"
+
+// FormatTimestamp formats t as systemctl does (local time); "" for the zero time.
 func FormatTimestamp(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.Local().Format("Mon 2006-01-02 15:04:05 MST")
+	return t.Local().Format(TimestampLayout)
 }

@@ -347,7 +347,7 @@ func runListTimers(g *globals, args []string) int {
 		if at.IsZero() {
 			return "-", "-"
 		}
-		return at.Local().Format("Mon 2006-01-02 15:04:05 MST"), relative(at)
+		return unit.FormatTimestamp(at), relative(at)
 	}
 	for _, r := range res {
 		next, left := stamp(r.Next)

@@ -63,7 +63,7 @@ func statusOverview(g *globals, c *client.Client) int {
 	fmt.Fprintf(w, "    Units: %d loaded\n", ov.Units)
 	fmt.Fprintf(w, "     Jobs: %d queued\n", ov.Jobs)
 	fmt.Fprintf(w, "   Failed: %d units\n", ov.Failed)
-	fmt.Fprintf(w, "    Since: %s; %s ago\n", ov.Since.Format("Mon 2006-01-02 15:04:05 MST"), ago(time.Since(ov.Since)))
+	fmt.Fprintf(w, "    Since: %s; %s ago\n", ov.Since.Format(unit.TimestampLayout), ago(time.Since(ov.Since)))
 	fmt.Fprintf(w, "    flint: pid %d\n", ov.PID)
 	var withProcs []client.UnitStatus
 	for _, st := range sts {
@@ -267,7 +267,7 @@ func printStatus(w io.Writer, st client.UnitStatus, color bool) {
 		since = p["StateChangeTimestamp"]
 	}
 	if since != "" {
-		if t, err := time.Parse("Mon 2006-01-02 15:04:05 MST", since); err == nil {
+		if t, err := time.Parse(unit.TimestampLayout, since); err == nil {
 			active += " since " + since + "; " + ago(time.Since(t)) + " ago"
 		}
 	}
@@ -438,7 +438,7 @@ func bulletList(s string, byState bool) string {
 func timerTrigger(p map[string]string) string {
 	var next time.Time
 	if v := p["NextElapseUSecRealtime"]; v != "" {
-		if t, err := time.Parse("Mon 2006-01-02 15:04:05 MST", v); err == nil {
+		if t, err := time.Parse(unit.TimestampLayout, v); err == nil {
 			next = t
 		}
 	}
@@ -452,7 +452,7 @@ func timerTrigger(p map[string]string) string {
 	if next.IsZero() {
 		return "n/a"
 	}
-	return next.Local().Format("Mon 2006-01-02 15:04:05 MST") + "; " + relative(next)
+	return unit.FormatTimestamp(next) + "; " + relative(next)
 }
 
 // relative is "22h left" or "2s ago" for t.

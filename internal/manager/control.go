@@ -862,9 +862,6 @@ func (m *Manager) daemonReload() {
 	// Path units watch their new paths (path_coldplug).
 	for _, u := range m.order {
 		if u.pth != nil && m.units[u.Name] == u && (u.sub == "waiting" || u.sub == "running") && u.cfg.Path != nil {
-			if n := len(u.cfg.Path.Specs); len(u.pth.previousExists) != n {
-				u.pth.previousExists = make([]bool, n)
-			}
 			m.pathEnterWaiting(u, true, false)
 		}
 	}

@@ -275,9 +275,6 @@ func (m *Manager) pathStart(u *Unit) {
 			}
 		}
 	}
-	if n := len(u.cfg.Path.Specs); len(u.pth.previousExists) != n {
-		u.pth.previousExists = make([]bool, n)
-	}
 	u.result = "success"
 	m.pathEnterWaiting(u, true, false)
 }
@@ -302,6 +299,9 @@ func (m *Manager) pathEnterDead(u *Unit, result string) {
 // path already says so, or watch, and look once more (the path may have changed before the
 // watch was in place).
 func (m *Manager) pathEnterWaiting(u *Unit, initial, fromNotify bool) {
+	if n := len(u.cfg.Path.Specs); len(u.pth.previousExists) != n {
+		u.pth.previousExists = make([]bool, n) // a first start, or a reload changed the paths
+	}
 	target := m.units[u.cfg.PathUnit()]
 	if target != nil && !isInactiveOrFailed(target.activeState()) {
 		m.pathSetState(u, "running")

@@ -9,15 +9,6 @@ import (
 	"github.com/flint-init/flint/unit"
 )
 
-// systemdTimestamp formats a time as systemctl show does ("Wed 2026-11-25 12:00:00 UTC"),
-// empty for the zero time.
-func systemdTimestamp(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.Format("Mon 2006-01-02 15:04:05 MST")
-}
-
 // properties returns the configuration properties of u merged with its runtime state.
 func (m *Manager) properties(u *Unit) []api.Property {
 	cfg := unit.Properties(u.cfg)
@@ -25,11 +16,11 @@ func (m *Manager) properties(u *Unit) []api.Property {
 	add := func(n, v string) { rt = append(rt, unit.Property{Name: n, Value: v}) }
 	add("ActiveState", string(u.activeState()))
 	add("SubState", u.sub)
-	add("StateChangeTimestamp", systemdTimestamp(u.stateChange))
-	add("ActiveEnterTimestamp", systemdTimestamp(u.activeEnter))
-	add("ActiveExitTimestamp", systemdTimestamp(u.activeExit))
-	add("InactiveEnterTimestamp", systemdTimestamp(u.inactiveEnter))
-	add("InactiveExitTimestamp", systemdTimestamp(u.inactiveExit))
+	add("StateChangeTimestamp", unit.FormatTimestamp(u.stateChange))
+	add("ActiveEnterTimestamp", unit.FormatTimestamp(u.activeEnter))
+	add("ActiveExitTimestamp", unit.FormatTimestamp(u.activeExit))
+	add("InactiveEnterTimestamp", unit.FormatTimestamp(u.inactiveEnter))
+	add("InactiveExitTimestamp", unit.FormatTimestamp(u.inactiveExit))
 	for _, ts := range []struct {
 		name string
 		t    time.Time
@@ -82,8 +73,8 @@ func (m *Manager) properties(u *Unit) []api.Property {
 		add("MainPID", strconv.Itoa(s.mainPID))
 		add("ControlPID", strconv.Itoa(s.controlPID))
 		add("ExecMainPID", strconv.Itoa(s.execMainPID))
-		add("ExecMainStartTimestamp", systemdTimestamp(s.execMainStart))
-		add("ExecMainExitTimestamp", systemdTimestamp(s.execMainExit))
+		add("ExecMainStartTimestamp", unit.FormatTimestamp(s.execMainStart))
+		add("ExecMainExitTimestamp", unit.FormatTimestamp(s.execMainExit))
 		code := 0
 		switch s.execMainCode {
 		case "exited":
