@@ -35,7 +35,7 @@ var ErrNoManager = errors.New("no manager is running")
 
 // Error is an error reply from the manager.
 type Error struct {
-	Code string // not-found, permission, job-failed, bad-request, ...
+	Code string // not-found, permission, bad-request, limit, ...
 	Msg  string
 }
 
@@ -70,17 +70,23 @@ func (c *Client) Stream(req *Request, fn func(*Response) error) error {
 	if err != nil {
 		return err
 	}
-	if _, err := conn.Write(append(b, '\n')); err != nil {
-		return fmt.Errorf("send request: %w", err)
-	}
+	_, werr := conn.Write(append(b, '\n'))
 	dec := json.NewDecoder(bufio.NewReader(conn))
 	for {
 		var r Response
 		if err := dec.Decode(&r); err != nil {
+			if werr != nil {
+				return fmt.Errorf("send request: %w", werr)
+			}
 			return fmt.Errorf("read reply: %w", err)
 		}
 		if r.Error != "" {
+			// Also after a failed write: a manager over its connection limits answers
+			// before it reads, and closes.
 			return &Error{Code: r.Code, Msg: r.Error}
+		}
+		if werr != nil {
+			return fmt.Errorf("send request: %w", werr)
 		}
 		if err := fn(&r); err != nil {
 			return err

@@ -1,11 +1,14 @@
 package client
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -31,7 +34,7 @@ func TestClientCalls(t *testing.T) {
 	var mu sync.Mutex
 	var reqs []*api.Request
 	last := func() *api.Request { mu.Lock(); defer mu.Unlock(); return reqs[len(reqs)-1] }
-	c := fakeManager(t, func(req *api.Request, uid int, send func(*api.Response) error) {
+	c := fakeManager(t, func(ctx context.Context, req *api.Request, peer *api.Peer, send func(*api.Response) error) {
 		mu.Lock()
 		reqs = append(reqs, req)
 		mu.Unlock()
@@ -156,5 +159,31 @@ func TestDialBacklogFull(t *testing.T) {
 	_, err = c.Jobs("start", []string{"x.service"}, true)
 	if !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("Jobs with the backlog full: %v, want a deadline error", err)
+	}
+}
+
+// TestRefusalBeforeRequest: a manager over its connection limits answers before reading
+// and closes; the client reports that reply even though sending its request failed (here a
+// request larger than the socket buffer, so that the write is still going on at the close).
+func TestRefusalBeforeRequest(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "control.sock")
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		c.Write([]byte(`{"done":true,"error":"Too many control connections of uid 65534 (limit 256 per user).","code":"limit"}` + "\n"))
+		c.Close()
+	}()
+	big := strings.Repeat("x", 4<<20)
+	err = New(path).Do(&Request{Verb: "status", Units: []string{big}}, nil)
+	var ce *Error
+	if !errors.As(err, &ce) || ce.Code != "limit" || !strings.Contains(ce.Msg, "limit 256 per user") {
+		t.Errorf("error %v, want the refusal", err)
 	}
 }

@@ -2,6 +2,7 @@
 // A client sends one Request per connection and reads Responses until one has Done set (or, for
 // a followed log, until it closes the connection). The server checks the peer's credentials
 // (SO_PEERCRED): root and the manager's own uid may change state; any other uid may only read.
+// Limits bound the connections and followed logs each uid holds (Limits).
 // docs/api.md describes the protocol for other clients.
 package api
 
@@ -46,10 +47,12 @@ func ReadOnly(verb string) bool {
 
 // Response is one reply line. Error is set on failure; Done marks the last line of a reply.
 type Response struct {
-	Done  bool            `json:"done,omitempty"`
-	Error string          `json:"error,omitempty"`
-	Code  string          `json:"code,omitempty"` // machine-readable error class: not-found, permission, job-failed, bad-request
-	Data  json.RawMessage `json:"data,omitempty"`
+	Done  bool   `json:"done,omitempty"`
+	Error string `json:"error,omitempty"`
+	// Code is the machine-readable error class: not-found, permission, bad-request, limit
+	// (a limit on connections or followed logs, named in Error), ...
+	Code string          `json:"code,omitempty"`
+	Data json.RawMessage `json:"data,omitempty"`
 }
 
 // JobResult is the outcome of one job, as systemctl reports it. A job verb answers with one
@@ -146,7 +149,9 @@ type LogLine struct {
 
 // Overview is the reply to ping: the manager's pid, state (starting, running, degraded,
 // stopping, as systemctl is-system-running words it), how many units it has loaded, how many
-// jobs are queued, how many units failed, and when it started.
+// jobs are queued, how many units failed, and when it started; then what its control socket
+// holds (connections and followed logs, this ping's included) and its goroutines, which tell
+// whether clients that left were let go.
 type Overview struct {
 	PID                int       `json:"pid"`
 	State              string    `json:"state"`
@@ -155,6 +160,9 @@ type Overview struct {
 	Failed             int       `json:"failed"`
 	Since              time.Time `json:"since"`
 	StartMonotonicUsec int64     `json:"start_monotonic_usec"`
+	Connections        int       `json:"connections"`
+	Follows            int       `json:"follows"`
+	Goroutines         int       `json:"goroutines"`
 }
 
 // JobInfo is one row of list-jobs: a queued or running job.

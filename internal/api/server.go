@@ -3,6 +3,7 @@ package api
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,9 +18,11 @@ import (
 )
 
 // Handler answers one request. It calls send for each response line; the last one has Done set.
-// send returns an error once the client has gone (a follower stops then). peerUID is the
-// client's uid from SO_PEERCRED.
-type Handler func(req *Request, peerUID int, send func(*Response) error)
+// send returns an error once the client has gone. ctx is cancelled as soon as the client hangs
+// up (closes its socket), so that a handler waiting for something to send (a follower with no
+// new lines) ends at once and the connection's fd and goroutine are released. peer is the
+// client (SO_PEERCRED) with what it may do.
+type Handler func(ctx context.Context, req *Request, peer *Peer, send func(*Response) error)
 
 // Server accepts control connections on a unix socket.
 type Server struct {
@@ -28,15 +31,21 @@ type Server struct {
 	handler Handler
 	logf    func(string, ...any)
 	owner   int
+	limits  *limiter
 	// ReadTimeout bounds the time a client may take to send its request line (default 10s);
 	// a client that says nothing is answered with an error and disconnected.
 	ReadTimeout time.Duration
-	serving     sync.WaitGroup // connections being served (Drain)
-	served      chan struct{}  // closed when Serve returns: no more serving.Add
+	// WriteTimeout bounds each response line's write (default 30s): a client that stops
+	// reading (a follower whose socket buffer is full) is disconnected then, so that it pins
+	// no more than that buffer and its follower's queue.
+	WriteTimeout time.Duration
+	serving      sync.WaitGroup // connections being served (Drain)
+	served       chan struct{}  // closed when Serve returns: no more serving.Add
 }
 
 // Listen creates the control socket at path (its directory is created 0755; a stale socket file
 // is removed; the socket is 0666 so that any uid can read state — writes are checked per request).
+// Its limits are DefaultLimits of the process's RLIMIT_NOFILE (SetLimits changes them).
 func Listen(path string, h Handler, logf func(string, ...any)) (*Server, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("control socket %s: %w", path, err)
@@ -60,29 +69,80 @@ func Listen(path string, h Handler, logf func(string, ...any)) (*Server, error) 
 	if logf == nil {
 		logf = log.Printf
 	}
-	return &Server{ln: ln, path: path, handler: h, logf: logf, owner: os.Getuid(), ReadTimeout: 10 * time.Second, served: make(chan struct{})}, nil
+	var rl syscall.Rlimit
+	nofile := uint64(1024)
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl) == nil {
+		nofile = rl.Cur
+	}
+	return &Server{ln: ln, path: path, handler: h, logf: logf, owner: os.Getuid(), limits: newLimiter(DefaultLimits(nofile)),
+		ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second, served: make(chan struct{})}, nil
 }
 
-// Serve accepts connections until Close.
+// SetLimits replaces the limits; call it before Serve.
+func (s *Server) SetLimits(l Limits) { s.limits = newLimiter(l) }
+
+// Limits are the limits in force.
+func (s *Server) Limits() Limits { return s.limits.lim }
+
+// Counts are the connections and the followed logs held now.
+func (s *Server) Counts() (conns, follows int) { return s.limits.counts() }
+
+// Serve accepts connections until Close. A connection over the limits is answered with
+// code "limit" and closed here, without a goroutine. When accept fails (EMFILE: the process
+// is out of fds) it waits, 10 ms doubling to 1 s, so that a full fd table costs no CPU; the
+// pending clients stay in the backlog until an fd is free.
 func (s *Server) Serve() {
 	defer close(s.served)
 	go warmCodec()
+	backoff := time.Duration(0)
 	for {
 		c, err := s.ln.AcceptUnix()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
-			s.logf("control socket: accept: %v", err)
-			time.Sleep(10 * time.Millisecond)
+			if backoff == 0 {
+				s.logf("control socket: accept: %v", err)
+				backoff = 10 * time.Millisecond
+			} else {
+				backoff = min(2*backoff, time.Second)
+			}
+			time.Sleep(backoff)
+			continue
+		}
+		backoff = 0
+		p, err := peerCred(c)
+		if err != nil {
+			s.logf("control socket: peer credentials: %v", err)
+			c.Close()
+			continue
+		}
+		p.Privileged = p.UID == 0 || p.UID == s.owner
+		if err := s.limits.conn(p.UID, p.Privileged); err != nil {
+			refuse(c, err)
 			continue
 		}
 		s.serving.Add(1)
 		go func() {
 			defer s.serving.Done()
-			s.serveConn(c)
+			defer s.limits.connDone(p.UID, p.Privileged)
+			s.serveConn(c, p)
 		}()
 	}
+}
+
+// refuse answers a connection over the limits and closes it. The reply is written without
+// waiting (a fresh socket's buffer takes it); nothing is read.
+func refuse(c *net.UnixConn, err error) {
+	b, _ := json.Marshal(&Response{Done: true, Code: "limit", Error: err.Error()})
+	b = append(b, '\n')
+	if raw, rerr := c.SyscallConn(); rerr == nil {
+		raw.Write(func(fd uintptr) bool {
+			syscall.Write(int(fd), b)
+			return true
+		})
+	}
+	c.Close()
 }
 
 // Close stops accepting and removes the socket file.
@@ -107,43 +167,20 @@ func (s *Server) Drain(timeout time.Duration) bool {
 	}
 }
 
-func peerUID(c *net.UnixConn) (int, error) {
-	raw, err := c.SyscallConn()
-	if err != nil {
-		return -1, err
-	}
-	var cred *syscall.Ucred
-	var serr error
-	if err := raw.Control(func(fd uintptr) {
-		cred, serr = syscall.GetsockoptUcred(int(fd), syscall.SOL_SOCKET, syscall.SO_PEERCRED)
-	}); err != nil {
-		return -1, err
-	}
-	if serr != nil {
-		return -1, serr
-	}
-	return int(cred.Uid), nil
-}
-
-func (s *Server) serveConn(c *net.UnixConn) {
+func (s *Server) serveConn(c *net.UnixConn, p *Peer) {
 	defer c.Close()
+	enc := json.NewEncoder(c)
+	send := func(r *Response) error {
+		c.SetWriteDeadline(time.Now().Add(s.WriteTimeout))
+		return enc.Encode(r)
+	}
 	defer func() {
 		// A bug in answering one request must not take the manager down.
 		if r := recover(); r != nil {
 			s.logf("control socket: request handler panicked: %v", r)
-			json.NewEncoder(c).Encode(&Response{Done: true, Code: "failed", Error: fmt.Sprintf("internal error: %v", r)})
+			send(&Response{Done: true, Code: "failed", Error: fmt.Sprintf("internal error: %v", r)})
 		}
 	}()
-	uid, err := peerUID(c)
-	if err != nil {
-		s.logf("control socket: peer credentials: %v", err)
-		return
-	}
-	enc := json.NewEncoder(c)
-	send := func(r *Response) error {
-		c.SetWriteDeadline(time.Now().Add(30 * time.Second))
-		return enc.Encode(r)
-	}
 	c.SetReadDeadline(time.Now().Add(s.ReadTimeout))
 	req, err := ReadRequest(bufio.NewReaderSize(c, 4096)) // readLine grows past it, to MaxRequestSize
 	if err != nil {
@@ -151,11 +188,24 @@ func (s *Server) serveConn(c *net.UnixConn) {
 		return
 	}
 	c.SetReadDeadline(time.Time{})
-	if !Allowed(req.Verb, uid, s.owner) {
-		send(&Response{Done: true, Code: "permission", Error: fmt.Sprintf("Failed to %s: permission denied (uid %d may only read; root and uid %d may change state)", req.Verb, uid, s.owner)})
+	if !Allowed(req.Verb, p.UID, s.owner) {
+		send(&Response{Done: true, Code: "permission", Error: fmt.Sprintf("Failed to %s: permission denied (uid %d may only read; root and uid %d may change state)", req.Verb, p.UID, s.owner)})
 		return
 	}
-	s.handler(req, uid, send)
+	if req.Verb == "logs" && req.Follow {
+		if err := s.limits.follow(p.UID, p.Privileged); err != nil {
+			send(&Response{Done: true, Code: "limit", Error: err.Error()})
+			return
+		}
+		defer s.limits.followDone(p.UID, p.Privileged)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		watchHangup(c) // returns at the hangup, or when the deferred Close above ends it
+		cancel()
+	}()
+	s.handler(ctx, req, p, send)
 }
 
 // warmCodec runs encoding/json once over the protocol's types while the server waits for its

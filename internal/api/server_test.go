@@ -3,6 +3,7 @@ package api
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"net"
 	"os"
@@ -19,9 +20,9 @@ func startServer(t *testing.T) (*Server, string, *atomic.Int32) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "control.sock")
 	var calls atomic.Int32
-	s, err := Listen(path, func(req *Request, uid int, send func(*Response) error) {
+	s, err := Listen(path, func(ctx context.Context, req *Request, peer *Peer, send func(*Response) error) {
 		calls.Add(1)
-		data, _ := json.Marshal(map[string]any{"verb": req.Verb, "uid": uid, "units": req.Units})
+		data, _ := json.Marshal(map[string]any{"verb": req.Verb, "uid": peer.UID, "units": req.Units})
 		send(&Response{Done: true, Data: data})
 	}, t.Logf)
 	if err != nil {
@@ -175,7 +176,7 @@ func FuzzReadRequest(f *testing.F) {
 
 func TestHandlerPanicIsAnError(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "control.sock")
-	s, err := Listen(path, func(req *Request, uid int, send func(*Response) error) {
+	s, err := Listen(path, func(ctx context.Context, req *Request, peer *Peer, send func(*Response) error) {
 		if req.Verb == "boom" {
 			panic("boom")
 		}
@@ -200,7 +201,7 @@ func TestHandlerPanicIsAnError(t *testing.T) {
 func TestServerDrain(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "control.sock")
 	entered, release := make(chan struct{}), make(chan struct{})
-	s, err := Listen(path, func(req *Request, uid int, send func(*Response) error) {
+	s, err := Listen(path, func(ctx context.Context, req *Request, peer *Peer, send func(*Response) error) {
 		close(entered)
 		<-release
 		send(&Response{Done: true})

@@ -145,7 +145,7 @@ func TestPipeFromChild(t *testing.T) {
 	for len(got) < 3 {
 		select {
 		case l := <-ch:
-			got = append(got, l)
+			got = append(got, *l)
 		case <-timeout:
 			t.Fatalf("got only %+v", got)
 		}

@@ -74,9 +74,11 @@ func (r *ring) each(f func(e *entry)) {
 	}
 }
 
+// follower is one Follow. Its queue holds pointers, so that an idle follower costs 8 KiB
+// rather than followBuffer whole Lines; every follower of a line gets the same *Line.
 type follower struct {
 	units map[string]bool // nil: all units
-	ch    chan Line
+	ch    chan *Line
 }
 
 // Store holds the lines of all units. Its methods are safe for concurrent use.
@@ -133,12 +135,17 @@ func (s *Store) Append(l Line) {
 	}
 	r.add(e)
 	s.writeFile(l)
+	var shared *Line
 	for f := range s.followers {
 		if f.units != nil && !f.units[l.Unit] {
 			continue
 		}
+		if shared == nil {
+			lc := l // allocated here only: a store without followers allocates nothing
+			shared = &lc
+		}
 		select {
-		case f.ch <- l:
+		case f.ch <- shared:
 		default: // a slow follower loses lines; producers never wait
 		}
 	}
@@ -237,9 +244,10 @@ func (s *Store) Query(units []string, n int, since time.Time) []Line {
 
 // Follow delivers every line stored from now on for the given units (all when empty). The
 // channel has room for a burst; a follower that falls further behind misses lines rather than
-// slowing anyone. cancel (idempotent) stops delivery and closes the channel; Close does too.
-func (s *Store) Follow(units []string) (lines <-chan Line, cancel func()) {
-	f := &follower{ch: make(chan Line, followBuffer)}
+// slowing anyone. The lines are shared by all followers: read them, never change them.
+// cancel (idempotent) stops delivery and closes the channel; Close does too.
+func (s *Store) Follow(units []string) (lines <-chan *Line, cancel func()) {
+	f := &follower{ch: make(chan *Line, followBuffer)}
 	if len(units) > 0 {
 		f.units = map[string]bool{}
 		for _, u := range units {

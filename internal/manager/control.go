@@ -1,10 +1,12 @@
 package manager
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -19,7 +21,7 @@ import (
 
 // handleRequest serves one control request (on the API server's goroutine; state is only
 // touched inside m.call closures).
-func (m *Manager) handleRequest(req *api.Request, uid int, send func(*api.Response) error) {
+func (m *Manager) handleRequest(ctx context.Context, req *api.Request, peer *api.Peer, send func(*api.Response) error) {
 	reply := func(v any, err error) {
 		if err != nil {
 			code := "failed"
@@ -45,6 +47,8 @@ func (m *Manager) handleRequest(req *api.Request, uid int, send func(*api.Respon
 		var ov api.Overview
 		m.call(func() { ov = m.overview() })
 		ov.PID, ov.StartMonotonicUsec = syscall.Getpid(), monotonicUsec(m.bootTime)
+		ov.Connections, ov.Follows = m.api.Counts()
+		ov.Goroutines = runtime.NumGoroutine()
 		reply(ov, nil)
 	case "start", "stop", "restart", "reload", "try-restart", "reload-or-restart", "try-reload-or-restart":
 		res, err := m.runJobs(req)
@@ -125,7 +129,7 @@ func (m *Manager) handleRequest(req *api.Request, uid int, send func(*api.Respon
 			m.post(func() { m.quitObjective(req.Verb) })
 		}
 	case "logs":
-		m.serveLogs(req, send)
+		m.serveLogs(ctx, req, send)
 	default:
 		send(&api.Response{Done: true, Code: "bad-request", Error: fmt.Sprintf("unknown verb %q", req.Verb)})
 	}
@@ -757,55 +761,6 @@ func (m *Manager) listDependencies(req *api.Request) ([]api.DepNode, error) {
 	}
 	walk(root, 0)
 	return out, nil
-}
-
-// serveLogs answers a logs request: the stored lines, then (with follow) new lines as they come.
-func (m *Manager) serveLogs(req *api.Request, send func(*api.Response) error) {
-	units := make([]string, 0, len(req.Units))
-	for _, n := range req.Units {
-		units = append(units, normalizeName(n))
-	}
-	var ch <-chan logs.Line
-	var cancel func()
-	if req.Follow {
-		ch, cancel = m.logs.Follow(units)
-		defer cancel()
-	}
-	n := req.Lines
-	if n == 0 && !req.Follow {
-		n = -1
-	}
-	if n == 0 {
-		n = 10
-	}
-	var lines []api.LogLine
-	for _, l := range m.logs.Query(units, n, req.Since) {
-		lines = append(lines, toAPILine(l))
-	}
-	b, _ := json.Marshal(lines)
-	if !req.Follow {
-		send(&api.Response{Done: true, Data: b})
-		return
-	}
-	if err := send(&api.Response{Data: b}); err != nil {
-		return
-	}
-	for {
-		select {
-		case l, ok := <-ch:
-			if !ok {
-				send(&api.Response{Done: true})
-				return
-			}
-			b, _ := json.Marshal([]api.LogLine{toAPILine(l)})
-			if err := send(&api.Response{Data: b}); err != nil {
-				return
-			}
-		case <-m.quit:
-			send(&api.Response{Done: true})
-			return
-		}
-	}
 }
 
 // daemonReload re-reads unit files. Running units keep running; sockets whose Listen= did not

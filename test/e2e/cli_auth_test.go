@@ -17,21 +17,52 @@ import (
 
 const nobodyUID = 65534
 
-// flintAsNobody runs a copy of the flint binary as uid/gid 65534 (the binary and the control
-// socket's directories are made reachable for it).
+// flintAsNobody runs a copy of the flint binary (nobodyFlint) as uid/gid 65534 without
+// supplementary groups.
 func flintAsNobody(t *testing.T, bin string, args ...string) (string, int) {
 	t.Helper()
+	return flintAs(t, bin, &syscall.Credential{Uid: nobodyUID, Gid: nobodyUID, Groups: []uint32{}}, args...)
+}
+
+// flintAs runs bin with args under the credentials cred and returns its combined output and
+// exit code.
+func flintAs(t *testing.T, bin string, cred *syscall.Credential, args ...string) (string, int) {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobodyUID, Gid: nobodyUID}}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=/"}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
 		if _, ok := err.(*exec.ExitError); !ok {
-			t.Fatalf("flint %s as nobody: %v", strings.Join(args, " "), err)
+			t.Fatalf("flint %s as uid %d: %v", strings.Join(args, " "), cred.Uid, err)
 		}
 	}
 	return out.String(), cmd.ProcessState.ExitCode()
+}
+
+// nobodyFlint is a copy of the flint binary that every uid may run.
+func nobodyFlint(t *testing.T) string {
+	t.Helper()
+	bin := copyExecutable(t, flintBin)
+	openUp(bin)
+	return bin
+}
+
+// managerForOtherUIDs starts a manager on cliUnits with ok.service running, its control
+// socket reachable by every uid, for tests that run clients as other uids (which needs root:
+// the test is skipped otherwise).
+func managerForOtherUIDs(t *testing.T) (*manager, ctl) {
+	t.Helper()
+	if os.Getuid() != 0 {
+		t.Skip("needs root to run a client as another uid")
+	}
+	units, _ := cliUnits(t)
+	m := startManager(t, units)
+	c := on(t, m)
+	c.start("ok.service")
+	reachable(t, filepath.Dir(m.control))
+	return m, c
 }
 
 // reachable makes dir and its parent searchable by every uid.
@@ -48,26 +79,10 @@ func reachable(t *testing.T, dir string) {
 // list-sockets, is-active, logs) and gets "permission denied" (exit 4) for anything that
 // changes state, which then stays unchanged; root may do everything.
 func TestAuthorisation(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Skip("needs root to run a client as another uid")
-	}
-	units, _ := cliUnits(t)
-	m := startManager(t, units)
-	c := on(t, m)
-	c.start("ok.service")
+	m, c := managerForOtherUIDs(t)
 	c.start("echo.socket")
 	pid := c.prop("ok.service", "MainPID")
-	reachable(t, filepath.Dir(m.control))
-	binDir := t.TempDir()
-	reachable(t, binDir)
-	bin := filepath.Join(binDir, "flint")
-	data, err := os.ReadFile(flintBin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(bin, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	bin := nobodyFlint(t)
 	ctl := []string{"--control", m.control}
 	for _, tc := range []struct {
 		args []string

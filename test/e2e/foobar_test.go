@@ -89,9 +89,14 @@ func TestFoobar(t *testing.T) {
 	}
 }
 
-// echo sends one line over a new connection to the unix socket and returns the line read back.
+// echo sends one line over a new connection to the unix socket (or, for host:port, TCP
+// address) and returns the line read back.
 func echo(sock, msg string) (string, error) {
-	c, err := net.DialTimeout("unix", sock, 5*time.Second)
+	network := "unix"
+	if !strings.HasPrefix(sock, "/") {
+		network = "tcp" // host:port
+	}
+	c, err := net.DialTimeout(network, sock, 5*time.Second)
 	if err != nil {
 		return "", err
 	}

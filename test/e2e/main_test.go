@@ -35,6 +35,9 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == envdumpVerb {
 		os.Exit(envdumpMain(os.Args[2:]))
 	}
+	if len(os.Args) > 1 && os.Args[1] == floodVerb {
+		os.Exit(floodMain(os.Args[2:]))
+	}
 	os.Exit(runTests(m))
 }
 
