@@ -35,8 +35,9 @@ var ErrNoManager = errors.New("no manager is running")
 
 // Error is an error reply from the manager.
 type Error struct {
-	Code string // not-found, permission, bad-request, limit, ...
+	Code string // not-found, permission, bad-request, limit, log-access, ...
 	Msg  string
+	Hint string // printed before Msg, if any (log-access: who may read logs)
 }
 
 func (e *Error) Error() string { return e.Msg }
@@ -83,7 +84,7 @@ func (c *Client) Stream(req *Request, fn func(*Response) error) error {
 		if r.Error != "" {
 			// Also after a failed write: a manager over its connection limits answers
 			// before it reads, and closes.
-			return &Error{Code: r.Code, Msg: r.Error}
+			return &Error{Code: r.Code, Msg: r.Error, Hint: r.Hint}
 		}
 		if werr != nil {
 			return fmt.Errorf("send request: %w", werr)

@@ -294,6 +294,9 @@ func jobFailureMessage(r client.JobResult) string {
 func reportClientError(err error) int {
 	var ce *client.Error
 	if errors.As(err, &ce) {
+		if ce.Hint != "" {
+			fmt.Fprintln(os.Stderr, ce.Hint)
+		}
 		fmt.Fprintln(os.Stderr, ce.Msg)
 		switch ce.Code {
 		case "not-found":

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -25,12 +26,15 @@ the manager's own lines about a unit as "flint: foo.service: ...". -u (repeatabl
 units (all if none), -n the number of last lines (all by default, 10 with -f), -f follows new
 lines, --since keeps lines from TIME on ("2026-11-25 12:00:00", "12:00", "today", "-10m"),
 -o json prints one JSON object per line (time, unit, stream, pid, priority, text).
+Only root, the manager's user and (system manager) members of the groups adm and
+systemd-journal may read the lines: anyone else gets journalctl's hint and error (exit 1);
+-q leaves the hint out.
 `
 
 func runLogs(g *globals, args []string) int {
 	req := &client.Request{}
 	format := "short"
-	noHost := false
+	noHost, quiet := false, false
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		val := func() string {
@@ -73,7 +77,9 @@ func runLogs(g *globals, args []string) int {
 				return 2
 			}
 			req.Since = t
-		case a == "--no-pager" || a == "-x" || a == "-e" || a == "-xe" || a == "-q" || a == "--quiet" || a == "--catalog" || a == "--pager-end" || a == "-a" || a == "--all":
+		case a == "-q" || a == "--quiet":
+			quiet = true
+		case a == "--no-pager" || a == "-x" || a == "-e" || a == "-xe" || a == "--catalog" || a == "--pager-end" || a == "-a" || a == "--all":
 			// journalctl habits (explanations, pager end, ...): accepted, nothing to do.
 		case a == "--no-hostname":
 			noHost = true
@@ -102,6 +108,10 @@ func runLogs(g *globals, args []string) int {
 		return err
 	})
 	if err != nil {
+		var ce *client.Error
+		if errors.As(err, &ce) && quiet {
+			ce.Hint = "" // journalctl -q: no hint
+		}
 		return reportClientError(err)
 	}
 	return 0

@@ -339,6 +339,11 @@ func printStatus(w io.Writer, st client.UnitStatus, color bool) {
 			fmt.Fprintln(w, formatLogLine(l, host))
 		}
 	}
+	if st.LogsWithheld {
+		// systemctl status, for a user who may not read the unit's journal entries.
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "Warning: some journal files were not opened due to insufficient permissions.")
+	}
 }
 
 // dropInLines groups drop-in files by directory as systemctl status does: the directory, then

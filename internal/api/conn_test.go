@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -198,8 +199,8 @@ func TestRefusedOverLimits(t *testing.T) {
 	}
 }
 
-// TestPeerCredentials: the server sees the client's pid, uid and gid as the kernel reports
-// them.
+// TestPeerCredentials: the server sees the client's pid, uid, gid and supplementary groups
+// as the kernel reports them.
 func TestPeerCredentials(t *testing.T) {
 	got := make(chan *Peer, 1)
 	_, path := serve(t, func(ctx context.Context, req *Request, p *Peer, send func(*Response) error) {
@@ -211,5 +212,38 @@ func TestPeerCredentials(t *testing.T) {
 	p := <-got
 	if p.PID != os.Getpid() || p.UID != os.Getuid() || p.GID != os.Getgid() || !p.Privileged {
 		t.Errorf("peer %+v, want pid %d uid %d gid %d, privileged", p, os.Getpid(), os.Getuid(), os.Getgid())
+	}
+	// The privileged peer's groups are not needed and not read; read them here.
+	groups, err := peerGroups(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := os.Getgroups()
+	slices.Sort(groups)
+	slices.Sort(want)
+	if !slices.Equal(groups, want) {
+		t.Errorf("SO_PEERGROUPS %v, getgroups %v", groups, want)
+	}
+}
+
+func TestMayReadLogs(t *testing.T) {
+	const adm, journal = 4, 999
+	for _, tc := range []struct {
+		name string
+		peer Peer
+		log  []int
+		want bool
+	}{
+		{"root", Peer{UID: 0, Privileged: true}, nil, true},
+		{"owner_of_a_user_manager", Peer{UID: 1000, GID: 1000, Privileged: true}, nil, true},
+		{"other_user_of_a_user_manager", Peer{UID: 1001, GID: 1001, Groups: []int{adm}}, nil, false},
+		{"nobody", Peer{UID: 65534, GID: 65534, Groups: []int{65534}}, []int{adm, journal}, false},
+		{"supplementary_adm", Peer{UID: 1000, GID: 1000, Groups: []int{1000, adm}}, []int{adm, journal}, true},
+		{"primary_systemd_journal", Peer{UID: 1000, GID: journal}, []int{adm, journal}, true},
+		{"groups_unknown", Peer{UID: 1000, GID: 1000}, []int{adm, journal}, false},
+	} {
+		if got := MayReadLogs(&tc.peer, tc.log); got != tc.want {
+			t.Errorf("%s: MayReadLogs = %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }

@@ -1,8 +1,9 @@
 // Package api is flint's control protocol: newline-delimited JSON over a unix stream socket.
 // A client sends one Request per connection and reads Responses until one has Done set (or, for
 // a followed log, until it closes the connection). The server checks the peer's credentials
-// (SO_PEERCRED): root and the manager's own uid may change state; any other uid may only read.
-// Limits bound the connections and followed logs each uid holds (Limits).
+// (SO_PEERCRED): root and the manager's own uid may change state; any other uid may only read,
+// and log lines only as a member of a log group (MayReadLogs). Limits bound the connections
+// and followed logs each uid holds (Limits).
 // docs/api.md describes the protocol for other clients.
 package api
 
@@ -50,8 +51,12 @@ type Response struct {
 	Done  bool   `json:"done,omitempty"`
 	Error string `json:"error,omitempty"`
 	// Code is the machine-readable error class: not-found, permission, bad-request, limit
-	// (a limit on connections or followed logs, named in Error), ...
-	Code string          `json:"code,omitempty"`
+	// (a limit on connections or followed logs, named in Error), log-access (the peer may
+	// not read log lines), ...
+	Code string `json:"code,omitempty"`
+	// Hint goes with some errors: what the client prints before Error (journalctl's hint
+	// about who may read logs, with log-access).
+	Hint string          `json:"hint,omitempty"`
 	Data json.RawMessage `json:"data,omitempty"`
 }
 
@@ -90,10 +95,13 @@ type Property struct {
 
 // UnitStatus is what `status` returns for one unit.
 type UnitStatus struct {
-	Name      string     `json:"name"`
-	Props     []Property `json:"props"`
-	Logs      []LogLine  `json:"logs,omitempty"`
-	Processes []Process  `json:"processes,omitempty"`
+	Name  string     `json:"name"`
+	Props []Property `json:"props"`
+	Logs  []LogLine  `json:"logs,omitempty"`
+	// LogsWithheld: the unit has log lines that this peer may not read (systemctl status
+	// then warns that some journal files were not opened).
+	LogsWithheld bool      `json:"logs_withheld,omitempty"`
+	Processes    []Process `json:"processes,omitempty"`
 }
 
 // Process is one process that belongs to a unit.

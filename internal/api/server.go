@@ -32,6 +32,9 @@ type Server struct {
 	logf    func(string, ...any)
 	owner   int
 	limits  *limiter
+	// LogGroups are the gids whose members may read the units' log lines besides root and
+	// the owner (MayReadLogs); set before Serve.
+	LogGroups []int
 	// ReadTimeout bounds the time a client may take to send its request line (default 10s);
 	// a client that says nothing is answered with an error and disconnected.
 	ReadTimeout time.Duration
@@ -192,7 +195,14 @@ func (s *Server) serveConn(c *net.UnixConn, p *Peer) {
 		send(&Response{Done: true, Code: "permission", Error: fmt.Sprintf("Failed to %s: permission denied (uid %d may only read; root and uid %d may change state)", req.Verb, p.UID, s.owner)})
 		return
 	}
-	if req.Verb == "logs" && req.Follow {
+	if !p.Privileged && len(s.LogGroups) > 0 {
+		if p.Groups, err = peerGroups(c); err != nil {
+			s.logf("control socket: peer groups of pid %d: %v", p.PID, err)
+		}
+	}
+	p.ReadsLogs = MayReadLogs(p, s.LogGroups)
+	// A peer that may not read logs is refused by the handler; it follows nothing.
+	if req.Verb == "logs" && req.Follow && p.ReadsLogs {
 		if err := s.limits.follow(p.UID, p.Privileged); err != nil {
 			send(&Response{Done: true, Code: "limit", Error: err.Error()})
 			return

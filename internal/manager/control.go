@@ -56,7 +56,7 @@ func (m *Manager) handleRequest(ctx context.Context, req *api.Request, peer *api
 	case "status", "show":
 		var out []api.UnitStatus
 		var err error
-		m.call(func() { out, err = m.statusOf(req) })
+		m.call(func() { out, err = m.statusOf(req, peer.ReadsLogs) })
 		reply(out, err)
 	case "list-units":
 		var out []api.UnitInfo
@@ -129,7 +129,7 @@ func (m *Manager) handleRequest(ctx context.Context, req *api.Request, peer *api
 			m.post(func() { m.quitObjective(req.Verb) })
 		}
 	case "logs":
-		m.serveLogs(ctx, req, send)
+		m.serveLogs(ctx, req, peer, send)
 	default:
 		send(&api.Response{Done: true, Code: "bad-request", Error: fmt.Sprintf("unknown verb %q", req.Verb)})
 	}
@@ -432,7 +432,9 @@ func (m *Manager) matchUnits(patterns []string, all bool) []*Unit {
 	return out
 }
 
-func (m *Manager) statusOf(req *api.Request) ([]api.UnitStatus, error) {
+// statusOf answers status and show. The log lines of status go only to a peer that may read
+// them (readsLogs); for another, LogsWithheld says that the unit has lines it does not see.
+func (m *Manager) statusOf(req *api.Request, readsLogs bool) ([]api.UnitStatus, error) {
 	units := m.matchUnits(req.Units, req.All)
 	var out []api.UnitStatus
 	for _, u := range units {
@@ -446,7 +448,11 @@ func (m *Manager) statusOf(req *api.Request) ([]api.UnitStatus, error) {
 				n = 10
 			}
 			if n > 0 {
-				for _, l := range m.logs.Query([]string{u.Name}, n, time.Time{}) {
+				lines := m.logs.Query([]string{u.Name}, n, time.Time{})
+				if !readsLogs {
+					st.LogsWithheld, lines = len(lines) > 0, nil
+				}
+				for _, l := range lines {
 					st.Logs = append(st.Logs, toAPILine(l))
 				}
 			}

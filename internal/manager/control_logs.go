@@ -3,14 +3,77 @@ package manager
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"os"
+	"os/user"
+	"strconv"
+	"strings"
 
 	"github.com/flint-init/flint/internal/api"
 	"github.com/flint-init/flint/internal/logs"
+	"github.com/flint-init/flint/unit"
 )
+
+// Who reads the units' output. journald keeps it readable by root, the groups adm and
+// systemd-journal (Debian's journalctl 252 grants those: the ACL of /var/log/journal names adm,
+// and systemd-journal owns the files) and, in a user manager's journal, that user. flint's
+// system manager does the same: root, its owner and the members of these groups see every
+// unit's lines, anyone else none (journalctl's hint and error, and status without lines). A
+// user manager (flint run --user) shows them to its own uid and root only.
+
+// logGroupNames are the groups whose members may read the system manager's log lines, as
+// journalctl's hint lists them.
+var logGroupNames = []string{"adm", "systemd-journal"}
+
+// logGroups resolves logGroupNames (those that exist) to their names and gids, for the
+// system manager; a user manager has none.
+func logGroups(scope unit.Scope) (names []string, gids []int) {
+	if scope != unit.System {
+		return nil, nil
+	}
+	for _, n := range logGroupNames {
+		g, err := user.LookupGroup(n)
+		if err != nil {
+			continue
+		}
+		id, err := strconv.Atoi(g.Gid)
+		if err != nil {
+			continue
+		}
+		names, gids = append(names, n), append(gids, id)
+	}
+	return names, gids
+}
+
+// logAccessDenied is the reply to logs for a peer that may not read lines: journalctl's
+// error for a user who could open no journal file (it exits 1), with the hint it prints
+// before (flint logs prints it unless -q).
+func (m *Manager) logAccessDenied() *api.Response {
+	var hint string
+	switch {
+	case m.opt.Scope == unit.User:
+		hint = fmt.Sprintf("Hint: You are currently not seeing messages from other users.\n"+
+			"      Only root and uid %d can see this user manager's messages.\n"+
+			"      Pass -q to turn off this notice.", os.Getuid())
+	case len(m.logGroupNames) > 0:
+		hint = fmt.Sprintf("Hint: You are currently not seeing messages from other users and the system.\n"+
+			"      Users in groups '%s' can see all messages.\n"+
+			"      Pass -q to turn off this notice.", strings.Join(m.logGroupNames, "', '"))
+	default:
+		hint = "Hint: You are currently not seeing messages from other users and the system.\n" +
+			"      Users in the 'systemd-journal' group can see all messages. Pass -q to\n" +
+			"      turn off this notice."
+	}
+	return &api.Response{Done: true, Code: "log-access", Error: "No journal files were opened due to insufficient permissions.", Hint: hint}
+}
 
 // serveLogs answers a logs request: the stored lines, then (with follow) new lines as they
 // come, until the client hangs up (ctx) or the manager quits.
-func (m *Manager) serveLogs(ctx context.Context, req *api.Request, send func(*api.Response) error) {
+func (m *Manager) serveLogs(ctx context.Context, req *api.Request, peer *api.Peer, send func(*api.Response) error) {
+	if !peer.ReadsLogs {
+		send(m.logAccessDenied())
+		return
+	}
 	units := make([]string, 0, len(req.Units))
 	for _, n := range req.Units {
 		units = append(units, normalizeName(n))

@@ -60,6 +60,8 @@ type Manager struct {
 	nsync  *notifySync // orders notifications before main-process exits (notifysync.go)
 	logs   *logs.Store
 	api    *api.Server
+	// logGroupNames are the groups whose members may read log lines (control_logs.go).
+	logGroupNames []string
 
 	procs    map[int]*proc // live processes we started, by pid
 	logPipes []*os.File    // scratch: log pipes opened for the process being spawned
@@ -229,6 +231,7 @@ func (m *Manager) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	m.logGroupNames, srv.LogGroups = logGroups(m.opt.Scope)
 	m.api = srv
 	go srv.Serve()
 	defer func() {

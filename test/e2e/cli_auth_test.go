@@ -75,9 +75,10 @@ func reachable(t *testing.T, dir string) {
 	}
 }
 
-// TestAuthorisation: SO_PEERCRED decides. Another uid may read (status, show, list-units,
-// list-sockets, is-active, logs) and gets "permission denied" (exit 4) for anything that
-// changes state, which then stays unchanged; root may do everything.
+// TestAuthorisation: SO_PEERCRED decides. Another uid may read state (status, show,
+// list-units, list-sockets, is-active), not log lines (TestLogAccess), and gets "permission
+// denied" (exit 4) for anything that changes state, which then stays unchanged; root may do
+// everything.
 func TestAuthorisation(t *testing.T) {
 	m, c := managerForOtherUIDs(t)
 	c.start("echo.socket")
@@ -96,7 +97,7 @@ func TestAuthorisation(t *testing.T) {
 		{[]string{"list-sockets"}, 0, "127.0.0.1:21530"},
 		{[]string{"is-active", "ok.service"}, 0, "active"},
 		{[]string{"list-dependencies"}, 0, "default.target"},
-		{[]string{"logs", "-u", "ok.service"}, 0, "started"},
+		{[]string{"logs", "-u", "ok.service"}, 1, "No journal files were opened due to insufficient permissions."},
 		{[]string{"stop", "ok.service"}, 4, "permission denied"},
 		{[]string{"start", "plain.service"}, 4, "permission denied"},
 		{[]string{"restart", "ok.service"}, 4, "permission denied"},

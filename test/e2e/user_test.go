@@ -13,7 +13,8 @@ import (
 )
 
 // TestUserManager runs `flint run --user` as an unprivileged uid (nobody): the default control
-// socket under $XDG_RUNTIME_DIR, socket activation of the seed example, status, and stop.
+// socket under $XDG_RUNTIME_DIR, socket activation of the seed example, status, log lines for
+// the user and root only, and stop.
 func TestUserManager(t *testing.T) {
 	if os.Getuid() != 0 {
 		t.Skip("needs root to switch to an unprivileged uid")
@@ -93,6 +94,25 @@ func TestUserManager(t *testing.T) {
 	status.Run()
 	if !strings.Contains(st.String(), "active (running)") || !strings.Contains(st.String(), "TriggeredBy: ● foobar.socket") {
 		t.Errorf("status --user:\n%s", st.String())
+	}
+	// Its log lines go to the user and root only: another uid is refused even in group adm.
+	served := "foobard: pid "
+	if !waitFor(10*time.Second, func() bool {
+		out, _ := asUser("--user", "logs", "-u", "foobar.service").CombinedOutput()
+		return strings.Contains(string(out), served)
+	}) {
+		t.Error("the user does not see its service's log lines")
+	}
+	if out, code := runFlint(t, "--control", control, "logs", "-u", "foobar.service"); code != 0 || !strings.Contains(out, served) {
+		t.Errorf("root: logs of the user manager: exit %d\n%s", code, out)
+	}
+	os.Chmod(runtime, 0o711)
+	other := &syscall.Credential{Uid: 4242, Gid: 4242, Groups: []uint32{groupID(t, "adm")}}
+	want := "Hint: You are currently not seeing messages from other users.\n" +
+		"      Only root and uid 65534 can see this user manager's messages.\n" +
+		"      Pass -q to turn off this notice.\n" + logDenied
+	if out, code := flintAs(t, flint, other, "--control", control, "logs", "-u", "foobar.service"); code != 1 || out != want {
+		t.Errorf("another uid in group adm: logs of the user manager: exit %d\n%s", code, out)
 	}
 	if pids := pidsOf(server); len(pids) != 1 {
 		t.Fatalf("foobard pids %v", pids)
