@@ -335,10 +335,15 @@ func (m *Manager) acceptConnections(u *Unit, idx int) {
 			if errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EWOULDBLOCK) {
 				return
 			}
-			if errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.EINTR) {
+			if acceptAgain(err) {
 				continue
 			}
-			m.logUnit(u, "accept: %v", err)
+			// As systemd's socket_dispatch_io: any other error (EMFILE, ENFILE, ENOBUFS,
+			// ENOMEM) fails the socket with Result=resources. Re-arming it instead would wake
+			// the loop again at once, for as long as the condition lasts.
+			m.consolef("%s: Failed to accept socket: %s", u.Name, strerror(err))
+			m.logUnit(u, "Failed to accept socket: %s", strerror(err))
+			m.sockEnterStopPre(u, "resources")
 			return
 		}
 		// As systemd, every connection counts against TriggerLimit*=, refused ones too; the
@@ -459,4 +464,38 @@ func (m *Manager) listenFiles(svc *Unit) ([]*os.File, []string) {
 		}
 	}
 	return files, names
+}
+
+// acceptAgain reports whether an accept error concerns only the connection being accepted
+// (the peer went away, or the network is down for it) or is transient, so that the socket
+// goes on listening: systemd's ERRNO_IS_ACCEPT_AGAIN (disconnect errnos, EAGAIN, EINTR,
+// EOPNOTSUPP).
+func acceptAgain(err error) bool {
+	var en syscall.Errno
+	if !errors.As(err, &en) {
+		return false
+	}
+	switch en {
+	case syscall.EAGAIN, syscall.EINTR, syscall.EOPNOTSUPP,
+		syscall.ECONNABORTED, syscall.ECONNREFUSED, syscall.ECONNRESET, syscall.EHOSTDOWN,
+		syscall.EHOSTUNREACH, syscall.ENETDOWN, syscall.ENETRESET, syscall.ENETUNREACH,
+		syscall.ENONET, syscall.ENOPROTOOPT, syscall.ENOTCONN, syscall.EPIPE, syscall.EPROTO,
+		syscall.ESHUTDOWN, syscall.ETIMEDOUT:
+		return true
+	}
+	return false
+}
+
+// strerror words err as systemd's %m does: glibc's strerror text of the errno inside it
+// (Go's table has glibc's words, starting lower-case), or err's own text.
+func strerror(err error) string {
+	var en syscall.Errno
+	if !errors.As(err, &en) {
+		return err.Error()
+	}
+	t := en.Error()
+	if t != "" && t[0] >= 'a' && t[0] <= 'z' {
+		t = string(t[0]-'a'+'A') + t[1:]
+	}
+	return t
 }

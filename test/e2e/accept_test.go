@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // greet dials addr (from local, if set) and reads the first line the per-connection service
@@ -327,4 +329,76 @@ func TestAcceptInetdFDs(t *testing.T) {
 	if len(fds) != 3 || !strings.HasPrefix(fds["0"], "socket:") || fds["1"] != fds["0"] || fds["2"] != "/dev/null" {
 		t.Errorf("service fds %v, want 0 and 1 the connection, 2 /dev/null, nothing else\n%s", fds, data)
 	}
+}
+
+// TestAcceptOutOfFDs: when accept4 fails for want of fds (EMFILE), the Accept=yes socket fails
+// with Result=resources, as systemd's socket_dispatch_io does, instead of being woken again
+// and again; a restart listens again.
+func TestAcceptOutOfFDs(t *testing.T) {
+	const port = 21106
+	units := writeUnits(t, map[string]string{
+		"few.socket":   unitFile("Socket", fmt.Sprintf("ListenStream=127.0.0.1:%d\nAccept=yes", port)),
+		"few@.service": unitFile("Service", greeter),
+	})
+	wantedBy(t, units, "sockets.target", "few.socket")
+	m := startManager(t, units)
+	c := on(t, m)
+	c.waitState("few.socket", "active/listening")
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	conn, _ := greet(t, "tcp", addr, "")
+	conn.Close()
+
+	// The kernel gives a new fd the lowest free number, and fails with EMFILE when that is
+	// not below the soft limit: with the limit at the manager's lowest free fd, its next
+	// accept4 fails.
+	pid := m.cmd.Process.Pid
+	var orig unix.Rlimit
+	if err := unix.Prlimit(pid, unix.RLIMIT_NOFILE, nil, &orig); err != nil {
+		t.Fatal(err)
+	}
+	used := map[int]bool{}
+	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		n, _ := strconv.Atoi(e.Name())
+		used[n] = true
+	}
+	free := 0
+	for used[free] {
+		free++
+	}
+	lim := unix.Rlimit{Cur: uint64(free), Max: orig.Max}
+	if err := unix.Prlimit(pid, unix.RLIMIT_NOFILE, &lim, nil); err != nil {
+		t.Fatal(err)
+	}
+	conn, err = net.DialTimeout("tcp", addr, 5*time.Second)
+	if err == nil {
+		// The socket fails and closes: the connection waiting in its queue is reset.
+		conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+		if n, err := conn.Read(make([]byte, 64)); n > 0 || isTimeout(err) {
+			t.Errorf("connection served (%d bytes) or left waiting (%v) with no fd to accept it", n, err)
+		}
+		conn.Close()
+	}
+	if err := unix.Prlimit(pid, unix.RLIMIT_NOFILE, &orig, nil); err != nil {
+		t.Fatal(err)
+	}
+	got := c.waitProps("few.socket", map[string]string{"ActiveState": "failed", "Result": "resources"})
+	if got["ActiveState"] != "failed" {
+		t.Fatalf("few.socket after EMFILE: %v", got)
+	}
+	if out, _ := c.flint("logs", "-u", "few.socket"); !strings.Contains(out, "Failed to accept socket: Too many open files") {
+		t.Errorf("log of few.socket does not say why it failed:\n%s", out)
+	}
+	c.run(0, "reset-failed", "few.socket")
+	c.start("few.socket")
+	conn, _ = greet(t, "tcp", addr, "")
+	conn.Close()
+}
+
+func isTimeout(err error) bool {
+	ne, ok := err.(net.Error)
+	return ok && ne.Timeout()
 }
