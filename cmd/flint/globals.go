@@ -5,88 +5,71 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
+	"syscall"
 
 	"github.com/flint-init/flint/unit"
 )
 
-// globals are the options accepted before (and, for convenience, after) the verb.
+// globals are the options of one command line: flint's own (--control, --units) and
+// systemctl's (see ctlopts.go), wherever they stood, before or after the verb.
 type globals struct {
+	prog       string   // argv[0] as invoked: getopt's messages start with it
+	verb       string   // the verb being run
 	control    string   // control socket path
 	controlSet bool     // given by --control or FLINT_CONTROL (not the default)
 	units      []string // --units DIR, repeatable; replaces the search path
 	user       bool     // --user
-	noPager    bool
-	output     string // --output=json|short
-	// systemctl: invoked under the name systemctl (multi-call); a verb that needs a manager
-	// then is ignored with a warning when none runs, as systemctl does in a chroot.
+	// systemctl: invoked under the name systemctl (multi-call).
 	systemctl bool
+
+	given map[string][]string // option key -> how it was spelled, each time it was given
+	help  bool                // -h/--help
+
+	types, states []string
+	props         []string // -p/-P: nil when not given, empty for -p ''
+	value         bool
+	all           bool
+	full          bool
+	quiet         bool
+	legend        int // -1: on unless -q; 0 off; 1 on
+	plain         bool
+	noBlock       bool
+	now           bool
+	runtime       bool
+	reverse       bool
+	showTypes     bool
+	noPager       bool
+	force         int
+	jobMode       string // "" for replace
+	killWhom      string // "" for all
+	output        string // -o: "" for the default (short)
+	root          string // --root: absolute, "" for none
+	presetMode    string
+	timestamp     string
+	signal        syscall.Signal
+	lines         int // -n: journal lines of status
+
+	// systemd-analyze's
+	analyzeTool bool   // invoked as systemd-analyze
+	dot         string // --order or --require: the one kind of dependency dot draws
+	notes       bool   // verify --notes
 }
 
-// parseGlobals takes the global options wherever they appear and returns the rest in order.
-func parseGlobals(args []string) (*globals, []string, error) {
-	g := &globals{}
-	var rest []string
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		val := func(name string) (string, error) {
-			if strings.HasPrefix(a, name+"=") {
-				return a[len(name)+1:], nil
-			}
-			if i+1 >= len(args) {
-				return "", fmt.Errorf("option %s needs a value", name)
-			}
-			i++
-			return args[i], nil
-		}
-		switch {
-		case a == "--":
-			rest = append(rest, args[i:]...)
-			i = len(args)
-		case a == "--control" || strings.HasPrefix(a, "--control="):
-			v, err := val("--control")
-			if err != nil {
-				return nil, nil, err
-			}
-			g.control = v
-		case a == "--units" || strings.HasPrefix(a, "--units="):
-			v, err := val("--units")
-			if err != nil {
-				return nil, nil, err
-			}
-			g.units = append(g.units, v)
-		case a == "--user":
-			g.user = true
-		case a == "--system":
-			g.user = false
-		case a == "--no-pager":
-			g.noPager = true
-		case a == "--output" || strings.HasPrefix(a, "--output=") || a == "-o" && len(rest) > 0 && rest[0] != "logs":
-			v, err := val(strings.SplitN(a, "=", 2)[0])
-			if err != nil {
-				return nil, nil, err
-			}
-			g.output = v
-		default:
-			if len(rest) == 0 && !strings.HasPrefix(a, "-") {
-				if v, ok := verbs[a]; ok && v.rawArgs {
-					rest = append(rest, args[i:]...)
-					i = len(args)
-					continue
-				}
-			}
-			rest = append(rest, a)
-		}
+func newGlobals(prog string) *globals {
+	return &globals{prog: prog, given: map[string][]string{}, legend: -1, lines: 10, signal: syscall.SIGTERM}
+}
+
+// resolveControl sets the control socket path when no --control named it: FLINT_CONTROL,
+// else the default for the scope.
+func (g *globals) resolveControl() {
+	if g.controlSet {
+		return
 	}
-	g.controlSet = g.control != ""
-	if g.control == "" {
-		g.control = os.Getenv("FLINT_CONTROL")
-		g.controlSet = g.control != ""
+	if env := os.Getenv("FLINT_CONTROL"); env != "" {
+		g.control, g.controlSet = env, true
+		return
 	}
-	if g.control == "" {
-		g.control = defaultControl(g.user || os.Getuid() != 0)
-	}
-	return g, rest, nil
+	g.control = defaultControl(g.user || os.Getuid() != 0)
 }
 
 func defaultControl(user bool) string {
@@ -107,8 +90,35 @@ func (g *globals) scope() unit.Scope {
 	return unit.System
 }
 
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: flint [--control PATH] [--units DIR]... [--user] VERB [ARGS...]")
+const usageHead = `usage: %[1]s [OPTIONS...] VERB [ARGS...]
+
+flint is a systemd-compatible service manager: 'flint run' is the manager, every other verb
+talks to it through its control socket, or works on unit files alone (enable, disable, mask,
+is-enabled, list-unit-files, cat, analyze verify, activate). Options may come before or
+after the verb, as systemctl takes them.
+
+Where the manager is: --control PATH, else $FLINT_CONTROL, else /run/flint/control.sock
+(root) or $XDG_RUNTIME_DIR/flint/control.sock (--user, or not root). Unit files: --units DIR
+(repeatable) replaces the search path; $SYSTEMD_UNIT_PATH is honoured as by systemd.
+
+Installed under other names (symlinks to the flint binary), flint is those tools:
+  systemctl                  this command line (systemctl 252's options and verbs)
+  journalctl                 flint logs
+  systemd-analyze            flint analyze
+  systemd-notify             sd_notify(3) from shell scripts
+  systemd-socket-activate    flint activate
+e.g. ln -s /usr/local/bin/flint /usr/local/bin/systemctl
+
+Options (systemctl's; see systemctl(1)):
+  -h --help  --version  --user  --system  -t --type=TYPE  --state=STATE  --failed
+  -p --property=NAME  -P NAME  --value  -a --all  -l --full  --reverse  --show-types
+  --job-mode=MODE  --no-block  -q --quiet  --legend=BOOL  --no-legend  --plain
+  --no-pager  --no-ask-password  --now  -f --force  -s --signal=SIGNAL  --kill-whom=WHOM
+  -n --lines=N  -o --output=MODE  --control=PATH  --units=DIR
+`
+
+func usage(w io.Writer, prog string) {
+	fmt.Fprintf(w, usageHead, filepath.Base(prog))
 	fmt.Fprintln(w, "\nverbs:")
 	for _, n := range sortedVerbs() {
 		fmt.Fprintf(w, "  %-20s %s\n", n, verbs[n].summary)

@@ -3,93 +3,129 @@ package main
 import (
 	"fmt"
 	"os"
-	"strings"
+	"slices"
+
+	"golang.org/x/sys/unix"
 )
 
-// Multi-call: installed as `systemctl` (a symlink to flint), flint behaves as the systemctl
-// subset it implements, so that `RUN systemctl enable foo.socket` in a container build works.
-// Options may come before the verb, as systemctl allows (`systemctl --now enable foo`,
-// `systemctl -q is-active foo`); without a verb it lists units. When no manager runs, verbs
-// that need one and change state (start, daemon-reload, ...) are ignored with a warning and
-// exit 0, as systemctl does in a chroot; offline verbs (enable, disable, mask, cat, ...) work.
+// Multi-call: installed as `systemctl` (a symlink to flint), flint takes systemctl's command
+// line, so that scripts, container builds (`RUN systemctl enable foo.socket`) and
+// configuration tools drive it as they drive systemd. Offline verbs (enable, disable, mask,
+// cat, ...) work without a manager; verbs that need one fail, saying where they looked,
+// unless flint runs in a chroot, where systemctl ignores them (ignoredOffline).
 
 // versionString is what --version prints.
-const versionString = "flint (systemd 252 compatible: systemctl subset, systemd-socket-activate)"
+const versionString = "flint (systemd 252 compatible: systemctl, journalctl, systemd-analyze, systemd-notify, systemd-socket-activate)"
 
 // invokedAs is the program name used in messages ("See \"flint status foo.service\"").
 var invokedAs = "flint"
 
 func progName() string { return invokedAs }
 
-// systemctlValueOptions are the systemctl options whose value may be the next argument.
-var systemctlValueOptions = map[string]bool{
-	"-t": true, "--type": true, "-p": true, "--property": true, "-P": true, "-s": true,
-	"--signal": true, "-n": true, "--lines": true, "--state": true, "--kill-whom": true,
-	"--kill-who": true, "--job-mode": true,
+// Verb groups of systemctl 252, as its options apply to them.
+var (
+	jobVerbs = []string{"start", "stop", "reload", "restart", "try-restart", "reload-or-restart",
+		"try-reload-or-restart", "isolate", "condstop", "condrestart", "force-reload", "condreload",
+		"reload-or-try-restart"}
+	powerVerbs = []string{"halt", "poweroff", "reboot", "kexec", "exit", "default", "rescue", "emergency",
+		"suspend", "hibernate", "hybrid-sleep", "suspend-then-hibernate"}
+	installVerbs = []string{"enable", "disable", "reenable", "preset", "preset-all", "mask", "unmask", "link",
+		"revert", "add-wants", "add-requires", "edit", "set-default"}
+	listByStateVerbs = []string{"list-units", "list-unit-files", "list-sockets", "list-timers", "list-paths", "list-automounts"}
+)
+
+func group(lists ...[]string) []string { return slices.Concat(lists...) }
+
+// ctlOptionVerbs are, for each systemctl option that acts on some verbs only, the verbs
+// systemctl 252 applies it to (systemctl(1)). Given with one of those verbs, the option
+// must be one the flint verb implements (verb.uses): flint refuses it rather than ignore
+// what the user asked for. Options not listed act the same for every verb (--user,
+// --no-pager, -l: flint never ellipsizes, --no-ask-password: flint never asks,
+// --no-wall: flint writes no wall message, -i: flint has no inhibitors, --no-reload: the
+// file verbs do not reload the manager, --legend and -q: honoured by every verb that
+// prints a legend or a result).
+var ctlOptionVerbs = map[string][]string{
+	"type":                {"list-units", "list-unit-files"},
+	"state":               listByStateVerbs,
+	"failed":              listByStateVerbs,
+	"property":            {"show"},
+	"P":                   {"show"},
+	"value":               {"show"},
+	"all":                 {"list-units", "list-sockets", "list-timers", "list-paths", "list-automounts", "list-dependencies", "show"},
+	"reverse":             {"list-dependencies"},
+	"after":               {"list-dependencies", "list-jobs"},
+	"before":              {"list-dependencies", "list-jobs"},
+	"show-types":          {"list-sockets"},
+	"job-mode":            group(jobVerbs, []string{"enable", "disable", "mask", "reenable"}),
+	"fail":                group(jobVerbs, []string{"enable", "disable", "mask", "reenable"}),
+	"irreversible":        group(jobVerbs, []string{"enable", "disable", "mask", "reenable"}),
+	"ignore-dependencies": group(jobVerbs, []string{"enable", "disable", "mask", "reenable"}),
+	"show-transaction":    jobVerbs,
+	"wait":                group(jobVerbs, []string{"is-system-running"}),
+	"no-block":            group(jobVerbs, powerVerbs, []string{"enable", "disable", "mask", "reenable"}),
+	"global":              group(installVerbs, []string{"is-enabled", "list-unit-files", "get-default", "cat"}),
+	"runtime":             {"enable", "disable", "reenable", "preset", "mask", "unmask", "link", "edit", "revert", "add-wants", "add-requires", "set-property"},
+	"force":               group(powerVerbs, []string{"enable", "link", "preset", "preset-all", "reenable", "mask", "set-default", "add-wants", "add-requires", "edit"}),
+	"now":                 {"enable", "disable", "mask", "reenable"},
+	"dry-run":             powerVerbs,
+	"message":             powerVerbs,
+	"firmware-setup":      {"reboot", "poweroff", "halt"},
+	"boot-loader-menu":    {"reboot"},
+	"boot-loader-entry":   {"reboot"},
+	"reboot-argument":     {"reboot"},
+	"kill-whom":           {"kill"},
+	"signal":              {"kill"},
+	"lines":               {"status"},
+	"output":              {"status", "list-units", "list-unit-files", "list-sockets", "list-timers", "list-jobs", "list-dependencies", "show"},
+	"plain":               {"list-units", "list-dependencies"},
+	"recursive":           {"list-units", "list-sockets", "list-timers", "list-paths", "list-automounts", "list-machines"},
+	"with-dependencies":   {"status", "cat", "show", "list-units", "list-unit-files"},
+	"preset-mode":         {"preset", "preset-all"},
+	"timestamp":           {"status", "show", "list-timers", "list-jobs"},
+	"what":                {"clean"},
+	"read-only":           {"bind", "mount-image"},
+	"mkdir":               {"bind", "mount-image"},
+	"marked":              {"reload-or-restart"},
+	// the verbs that work on the files below --root=; systemctl refuses the others
+	"root": group(installVerbs, []string{"get-default", "is-enabled", "list-unit-files"}),
 }
 
-// systemctlIgnorable are verbs skipped (exit 0) when no manager runs.
-var systemctlIgnorable = map[string]bool{
-	"start": true, "stop": true, "restart": true, "reload": true, "try-restart": true,
-	"reload-or-restart": true, "try-reload-or-restart": true, "daemon-reload": true, "reset-failed": true, "kill": true,
-	"condstop": true, "condrestart": true, "force-reload": true, "condreload": true, "reload-or-try-restart": true,
-	"isolate": true, "exit": true, "poweroff": true, "halt": true, "reboot": true,
-}
-
-func runSystemctl(argv []string) int {
-	invokedAs = "systemctl"
-	g, rest, err := parseGlobals(argv[1:])
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "systemctl:", err)
-		return 2
-	}
-	g.systemctl = true
-	// Find the verb: the first argument that is not an option or an option's value.
-	verbAt := -1
-	for i := 0; i < len(rest); i++ {
-		a := rest[i]
-		if a == "--" {
-			break
-		}
-		if strings.HasPrefix(a, "-") && a != "-" {
-			if systemctlValueOptions[a] {
-				i++
-			}
+// checkVerbOptions refuses an option systemctl would apply to the verb that flint's verb
+// does not implement.
+func checkVerbOptions(g *globals, v *verb) error {
+	for _, o := range ctlSpec.Options {
+		key := o.Key()
+		if !g.has(key) || !slices.Contains(ctlOptionVerbs[key], v.name) || slices.Contains(v.uses, key) {
 			continue
 		}
-		verbAt = i
-		break
-	}
-	for _, a := range rest {
-		if a == "--version" {
-			fmt.Println(versionString)
-			return 0
+		if key == "timestamp" && g.timestamp == "pretty" {
+			continue // flint's timestamps are systemd's pretty ones
 		}
-		if a == "-h" || a == "--help" {
-			if verbAt < 0 {
-				usage(os.Stdout)
-				return 0
-			}
-		}
+		return usageErrorf("%s %s: option %s is not supported by flint.", progName(), v.name, g.given[key][0])
 	}
-	name := "list-units"
-	var args []string
-	if verbAt >= 0 {
-		name = rest[verbAt]
-		args = append(append(args, rest[:verbAt]...), rest[verbAt+1:]...)
-	} else {
-		args = rest
+	return nil
+}
+
+// ignoredOffline is systemctl's running_in_chroot_or_offline: with $SYSTEMD_OFFLINE=1, or
+// in a chroot (the root directory is not PID 1's, unless $SYSTEMD_IGNORE_CHROOT is set),
+// systemctl ignores the verbs that need a manager and exits 0. A container build (docker
+// build, podman build) is no chroot: its processes share the root of the container's PID 1.
+func ignoredOffline() bool {
+	if b, ok := parseBool(os.Getenv("SYSTEMD_OFFLINE")); ok {
+		return b
 	}
-	v, ok := verbs[name]
-	if !ok || name == "run" || name == "activate" || name == "analyze" || name == "logs" || name == "completion" {
-		fmt.Fprintf(os.Stderr, "Unknown command verb '%s'.\n", name)
-		return 1
+	if os.Getenv("SYSTEMD_IGNORE_CHROOT") != "" {
+		return false
 	}
-	if systemctlIgnorable[name] {
-		if _, err := os.Stat(g.control); err != nil {
-			fmt.Fprintf(os.Stderr, "No flint manager is running, ignoring command '%s'.\n", name)
-			return 0
-		}
+	var root, pid1 unix.Stat_t
+	if unix.Stat("/", &root) != nil || unix.Stat("/proc/1/root", &pid1) != nil {
+		return false // as systemd: not knowing is no chroot
 	}
-	return v.run(g, args)
+	return root.Dev != pid1.Dev || root.Ino != pid1.Ino
+}
+
+// noManagerMessage says that no manager answers, and where flint looked.
+func noManagerMessage(control string) string {
+	return fmt.Sprintf("No flint manager is running: nothing answers on %s.\n"+
+		"Start one with 'flint run', or name its control socket with --control=PATH or $FLINT_CONTROL.", control)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/flint-init/flint/internal/getopt"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,7 +13,7 @@ import (
 )
 
 func init() {
-	register(&verb{name: "analyze", summary: "analyze units (verify FILE..., and more sub-verbs)", run: runAnalyze})
+	register(&verb{name: "analyze", summary: "analyze units (verify FILE..., and more sub-verbs; systemd-analyze's options)", rawArgs: true, run: runAnalyze})
 	registerAnalyze("verify", "check unit files and print their problems as file:line: message", runAnalyzeVerify)
 }
 
@@ -42,22 +43,127 @@ func analyzeUsage(w io.Writer) {
 	}
 }
 
+// runAnalyzeTool is flint under the name systemd-analyze: flint analyze.
+func runAnalyzeTool(prog string, args []string) int {
+	invokedAs = "systemd-analyze"
+	g := newGlobals(prog)
+	g.verb = "analyze"
+	g.analyzeTool = true
+	return runAnalyze(g, args)
+}
+
+// saSpec is systemd-analyze 252's option table ("hH:M:U:q"), with flint's --control and
+// --units and verify's --notes (whole names only).
+var saSpec = &getopt.Spec{Options: []getopt.Option{
+	{Long: "help", Short: 'h'},
+	{Long: "version"},
+	{Long: "quiet", Short: 'q'},
+	{Long: "order"},
+	{Long: "require"},
+	{Long: "root", Arg: getopt.RequiredArg},
+	{Long: "image", Arg: getopt.RequiredArg},
+	{Long: "recursive-errors", Arg: getopt.RequiredArg},
+	{Long: "offline", Arg: getopt.RequiredArg},
+	{Long: "threshold", Arg: getopt.RequiredArg},
+	{Long: "security-policy", Arg: getopt.RequiredArg},
+	{Long: "system"},
+	{Long: "user"},
+	{Long: "global"},
+	{Long: "from-pattern", Arg: getopt.RequiredArg},
+	{Long: "to-pattern", Arg: getopt.RequiredArg},
+	{Long: "fuzz", Arg: getopt.RequiredArg},
+	{Long: "no-pager"},
+	{Long: "man", Arg: getopt.OptionalArg},
+	{Long: "generators", Arg: getopt.OptionalArg},
+	{Long: "host", Short: 'H', Arg: getopt.RequiredArg},
+	{Long: "machine", Short: 'M', Arg: getopt.RequiredArg},
+	{Long: "iterations", Arg: getopt.RequiredArg},
+	{Long: "base-time", Arg: getopt.RequiredArg},
+	{Long: "unit", Short: 'U', Arg: getopt.RequiredArg},
+	{Long: "json", Arg: getopt.RequiredArg},
+	{Long: "profile", Arg: getopt.RequiredArg},
+	{Long: "control", Arg: getopt.RequiredArg, Exact: true},
+	{Long: "units", Arg: getopt.RequiredArg, Exact: true},
+	{Long: "notes", Exact: true},
+}}
+
+// runAnalyze reads systemd-analyze's command line and runs the sub-verb.
 func runAnalyze(g *globals, args []string) int {
-	if len(args) == 0 {
+	p := saSpec.Parse(args)
+	for {
+		f, ok, err := p.Next()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", g.prog, err)
+			return 1
+		}
+		if !ok {
+			break
+		}
+		switch f.Key() {
+		case "help":
+			if ops := p.Operands(); len(ops) > 0 && ops[0] == "verify" {
+				fmt.Print(verifyUsage)
+			} else {
+				analyzeUsage(os.Stdout)
+			}
+			return 0
+		case "version":
+			fmt.Println(versionString)
+			return 0
+		case "order", "require":
+			g.dot = f.Key()
+		case "man", "generators":
+			// flint checks no man pages and runs no generators: both values mean the same.
+			if _, ok := parseBool(f.Value); f.HasValue && !ok {
+				fmt.Fprintf(os.Stderr, "Failed to parse boolean argument to --%s: %s.\n", f.Key(), f.Value)
+				return 1
+			}
+		case "quiet", "no-pager":
+			// flint prints no hints and uses no pager
+		case "system":
+			g.user = false
+		case "user":
+			g.user = true
+		case "control":
+			g.control, g.controlSet = f.Value, true
+		case "units":
+			g.units = append(g.units, f.Value)
+		case "notes":
+			g.notes = true
+		default:
+			fmt.Fprintf(os.Stderr, "%s: option %s is not supported by flint.\n", filepath.Base(g.prog), f.Spelled)
+			return 1
+		}
+	}
+	g.resolveControl()
+	ops := p.Operands()
+	if len(ops) == 0 {
+		if g.analyzeTool {
+			fmt.Fprintln(os.Stderr, "systemd-analyze: the verb time (the default) is not supported by flint; see --help.")
+			return 1
+		}
 		analyzeUsage(os.Stderr)
 		return 2
 	}
-	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if ops[0] == "help" {
 		analyzeUsage(os.Stdout)
 		return 0
 	}
-	v, ok := analyzeVerbs[args[0]]
+	v, ok := analyzeVerbs[ops[0]]
 	if !ok {
-		fmt.Fprintf(os.Stderr, "flint analyze: unknown sub-verb %q\n", args[0])
+		if g.analyzeTool {
+			fmt.Fprintf(os.Stderr, "Unknown command verb %s.\n", ops[0])
+			return 1
+		}
+		fmt.Fprintf(os.Stderr, "flint analyze: unknown sub-verb %q\n", ops[0])
 		analyzeUsage(os.Stderr)
 		return 2
 	}
-	return v.run(g, args[1:])
+	if g.dot != "" && ops[0] != "dot" {
+		fmt.Fprintf(os.Stderr, "%s: --%s is for dot only.\n", filepath.Base(g.prog), g.dot)
+		return 1
+	}
+	return v.run(g, ops[1:])
 }
 
 const verifyUsage = `usage: flint analyze verify [--notes] FILE|UNIT...
@@ -74,24 +180,7 @@ parses but does not enforce.
 var execSearchPath = []string{"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"}
 
 func runAnalyzeVerify(g *globals, args []string) int {
-	notes := false
-	var targets []string
-	for _, a := range args {
-		switch {
-		case a == "-h" || a == "--help":
-			fmt.Print(verifyUsage)
-			return 0
-		case a == "--notes":
-			notes = true
-		case a == "--man=no" || a == "--man=yes" || a == "--man" || a == "--generators=no":
-			// systemd-analyze options accepted for compatibility; flint never checks man pages
-		case strings.HasPrefix(a, "-"):
-			fmt.Fprintf(os.Stderr, "flint analyze verify: unknown option %s\n", a)
-			return 2
-		default:
-			targets = append(targets, a)
-		}
-	}
+	notes, targets := g.notes, args
 	if len(targets) == 0 {
 		fmt.Fprint(os.Stderr, verifyUsage)
 		return 2

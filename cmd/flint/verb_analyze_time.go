@@ -343,21 +343,8 @@ func maxf(a, b float64) float64 {
 // runDot prints the dependency graph (from the unit files, like systemd-analyze dot):
 // Requires= black, Requisite= dark blue, Wants= grey, Conflicts= red, After= green.
 func runDot(g *globals, args []string) int {
-	order, require := true, true
-	var patterns []string
-	for _, a := range args {
-		switch a {
-		case "--order":
-			require = false
-		case "--require":
-			order = false
-		case "-h", "--help":
-			fmt.Println("usage: flint analyze dot [--order|--require] [PATTERN...]")
-			return 0
-		default:
-			patterns = append(patterns, a)
-		}
-	}
+	order, require := g.dot != "require", g.dot != "order"
+	patterns := args
 	l := newLoader(g)
 	names := l.List()
 	sort.Strings(names)

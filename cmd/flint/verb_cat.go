@@ -4,13 +4,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/flint-init/flint/unit"
 )
 
 func init() {
-	register(&verb{name: "cat", summary: "print unit files and their drop-ins",
+	register(&verb{name: "cat", summary: "print unit files and their drop-ins", usage: "usage: flint [--units DIR]... [--user] cat UNIT...\n",
 		run: func(g *globals, a []string) int { return runCat(g, a, os.Stdout, os.Stderr) }})
 }
 
@@ -19,16 +18,7 @@ func init() {
 func runCat(g *globals, args []string, stdout, stderr io.Writer) int {
 	var names []string
 	for _, a := range args {
-		switch {
-		case a == "-h" || a == "--help":
-			fmt.Fprintln(stdout, "usage: flint [--units DIR]... [--user] cat UNIT...")
-			return 0
-		case strings.HasPrefix(a, "-"):
-			fmt.Fprintf(stderr, "flint cat: unknown option %s\n", a)
-			return 2
-		default:
-			names = append(names, mangleName(a))
-		}
+		names = append(names, mangleName(a))
 	}
 	if len(names) == 0 {
 		fmt.Fprintln(stderr, "Too few arguments.")

@@ -13,7 +13,7 @@ import (
 // manager (flint list-units --all --plain --no-legend) for the verbs that take units.
 
 func init() {
-	register(&verb{name: "completion", summary: "print a shell completion script (bash, zsh or fish)", run: runCompletion})
+	register(&verb{name: "completion", summary: "print a shell completion script (bash, zsh or fish)", rawArgs: true, run: runCompletion})
 }
 
 const completionUsage = `usage: flint completion bash|zsh|fish
@@ -72,7 +72,8 @@ func sortedVerbs() []string {
 }
 
 func runCompletion(g *globals, args []string) int {
-	if verbHelp(args, completionUsage) {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+		fmt.Print(completionUsage)
 		return 0
 	}
 	if len(args) != 1 {

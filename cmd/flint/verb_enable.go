@@ -11,16 +11,22 @@ import (
 )
 
 func init() {
-	register(&verb{name: "enable", summary: "enable units ([Install] symlinks; --now also starts them)",
-		run: func(g *globals, a []string) int { return runInstallVerb(g, "enable", a, os.Stdout, os.Stderr) }})
-	register(&verb{name: "disable", summary: "disable units (remove their [Install] symlinks; --now also stops them)",
-		run: func(g *globals, a []string) int { return runInstallVerb(g, "disable", a, os.Stdout, os.Stderr) }})
-	register(&verb{name: "mask", summary: "mask units (link them to /dev/null)",
-		run: func(g *globals, a []string) int { return runInstallVerb(g, "mask", a, os.Stdout, os.Stderr) }})
-	register(&verb{name: "link", summary: "link unit files from outside the unit path into it",
-		run: func(g *globals, a []string) int { return runInstallVerb(g, "link", a, os.Stdout, os.Stderr) }})
-	register(&verb{name: "unmask", summary: "unmask units",
-		run: func(g *globals, a []string) int { return runInstallVerb(g, "unmask", a, os.Stdout, os.Stderr) }})
+	for _, v := range []struct{ name, summary string }{
+		{"enable", "enable units ([Install] symlinks; --now also starts them)"},
+		{"disable", "disable units (remove their [Install] symlinks; --now also stops them)"},
+		{"mask", "mask units (link them to /dev/null; --now also stops them)"},
+		{"link", "link unit files from outside the unit path into it"},
+		{"unmask", "unmask units"},
+	} {
+		op := v.name
+		uses := []string{"quiet"}
+		if op == "enable" || op == "disable" || op == "mask" {
+			uses = append(uses, "now", "no-block", "job-mode", "fail", "irreversible", "ignore-dependencies")
+		}
+		register(&verb{name: op, summary: v.summary, uses: uses,
+			usage: fmt.Sprintf("usage: flint [--units DIR]... [--user] %s [--now] [-q] UNIT...\n", op),
+			run:   func(g *globals, a []string) int { return runInstallVerb(g, op, a, os.Stdout, os.Stderr) }})
+	}
 }
 
 // nowHook runs after a successful enable/disable --now: it starts (enable) or stops
@@ -49,24 +55,10 @@ func mangleName(n string) string {
 // runInstallVerb implements enable, disable, mask, unmask and link with systemctl's output (the
 // changes on stderr, one line each) and exit codes (1 on failure).
 func runInstallVerb(g *globals, op string, args []string, stdout, stderr io.Writer) int {
-	now, quiet := false, false
+	now, quiet := g.now, g.quiet
 	var names []string
 	for _, a := range args {
-		switch a {
-		case "--now":
-			now = true
-		case "-q", "--quiet":
-			quiet = true
-		case "-h", "--help":
-			fmt.Fprintf(stdout, "usage: flint [--units DIR]... [--user] %s [--now] [-q] UNIT...\n", op)
-			return 0
-		default:
-			if strings.HasPrefix(a, "-") {
-				fmt.Fprintf(stderr, "flint %s: unknown option %s\n", op, a)
-				return 2
-			}
-			names = append(names, mangleName(a))
-		}
+		names = append(names, mangleName(a))
 	}
 	if len(names) == 0 {
 		fmt.Fprintln(stderr, "Too few arguments.")

@@ -16,14 +16,15 @@ func TestInstallVerbs(t *testing.T) {
 	os.WriteFile(filepath.Join(lib, "foo.socket"), []byte("[Socket]\nListenStream=20160\n[Install]\nWantedBy=sockets.target\n"), 0o644)
 	os.WriteFile(filepath.Join(lib, "foo.service"), []byte("[Service]\nExecStart=/bin/true\n"), 0o644)
 	os.WriteFile(filepath.Join(lib, "sockets.target"), []byte("[Unit]\nDescription=Sockets\n"), 0o644)
-	g := &globals{units: []string{dir, lib}}
 	type res struct {
 		rc       int
 		out, err string
 	}
 	call := func(f func(*globals, []string, *bytes.Buffer, *bytes.Buffer) int, args ...string) res {
 		var o, e bytes.Buffer
-		rc := f(g, args, &o, &e)
+		g, ops := parseCtl(t, args...)
+		g.units = []string{dir, lib}
+		rc := f(g, ops, &o, &e)
 		return res{rc, o.String(), e.String()}
 	}
 	install := func(op string) func(*globals, []string, *bytes.Buffer, *bytes.Buffer) int {

@@ -4,13 +4,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/flint-init/flint/unit"
 )
 
 func init() {
 	register(&verb{name: "is-enabled", summary: "print the unit file state of units (enabled, static, ...)",
+		usage: "usage: flint [--units DIR]... [--user] is-enabled [-q] UNIT...\n", uses: []string{"quiet"},
 		run: func(g *globals, a []string) int { return runIsEnabled(g, a, os.Stdout, os.Stderr) }})
 }
 
@@ -18,22 +18,10 @@ func init() {
 // that does not exist. Exit 0 when any unit is enabled, enabled-runtime, static, alias,
 // indirect or generated; 1 otherwise.
 func runIsEnabled(g *globals, args []string, stdout, stderr io.Writer) int {
-	quiet := false
+	quiet := g.quiet
 	var names []string
 	for _, a := range args {
-		switch a {
-		case "-q", "--quiet":
-			quiet = true
-		case "-h", "--help":
-			fmt.Fprintln(stdout, "usage: flint [--units DIR]... [--user] is-enabled [-q] UNIT...")
-			return 0
-		default:
-			if strings.HasPrefix(a, "-") {
-				fmt.Fprintf(stderr, "flint is-enabled: unknown option %s\n", a)
-				return 2
-			}
-			names = append(names, mangleName(a))
-		}
+		names = append(names, mangleName(a))
 	}
 	if len(names) == 0 {
 		fmt.Fprintln(stderr, "Too few arguments.")

@@ -9,8 +9,10 @@ import (
 	"strings"
 
 	"github.com/flint-init/flint/client"
-	"github.com/flint-init/flint/unit"
 )
+
+// jobUses are the systemctl options the job verbs act on.
+var jobUses = []string{"no-block", "quiet", "job-mode", "fail", "irreversible", "ignore-dependencies"}
 
 func init() {
 	for _, v := range []struct{ name, summary string }{
@@ -23,12 +25,15 @@ func init() {
 		{"try-reload-or-restart", "reload units that are running if they support it, else restart them"},
 	} {
 		name := v.name
-		register(&verb{name: name, summary: v.summary, run: func(g *globals, args []string) int { return runJobVerb(g, name, args) }})
+		register(&verb{name: name, summary: v.summary, usage: fmt.Sprintf(jobUsage, name, v.summary), uses: jobUses, manager: true,
+			run: func(g *globals, args []string) int { return runJobVerb(g, name, args) }})
 	}
-	register(&verb{name: "isolate", summary: "start a unit (default suffix .target) and stop all others", run: runIsolate})
+	register(&verb{name: "isolate", summary: "start a unit (default suffix .target) and stop all others", uses: jobUses, manager: true,
+		usage: fmt.Sprintf(jobUsage, "isolate", "start a unit (default suffix .target) and stop all others"), run: runIsolate})
 	for alias, v := range legacyJobVerbs {
 		name := alias
-		register(&verb{name: name, summary: "same as " + v, hidden: true, run: func(g *globals, args []string) int { return runJobVerb(g, name, args) }})
+		register(&verb{name: name, summary: "same as " + v, hidden: true, uses: jobUses, manager: true,
+			usage: fmt.Sprintf(jobUsage, name, "same as "+v), run: func(g *globals, args []string) int { return runJobVerb(g, name, args) }})
 	}
 }
 
@@ -45,9 +50,9 @@ var legacyJobVerbs = map[string]string{
 // not the verb itself (systemctl's unit_actions table).
 var jobWords = map[string]string{"try-reload-or-restart": "reload-or-try-restart"}
 
-const jobUsage = `usage: %[1]s %[2]s [--no-block] [--job-mode=MODE] UNIT...
+const jobUsage = `usage: flint %[1]s [--no-block] [--job-mode=MODE] [-q] UNIT...
 
-%[3]s. Without --no-block, wait until the jobs are done and report failures as systemctl
+%[2]s. Without --no-block, wait until the jobs are done and report failures as systemctl
 does. --job-mode= is how the jobs meet those already queued: replace (the default), fail,
 replace-irreversibly, isolate (start only), flush, ignore-dependencies or
 ignore-requirements; --fail, --irreversible and --ignore-dependencies are short for three
@@ -63,70 +68,23 @@ type jobArgs struct {
 	units   []string
 }
 
-// parseJobArgs reads the options of the job verbs; exit is >= 0 when the command is done
-// (help printed, or a bad option reported).
-func parseJobArgs(name string, args []string) (ja jobArgs, exit int) {
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "--no-block":
-			ja.noBlock = true
-		case a == "-q", a == "--quiet":
-			ja.quiet = true
-		case a == "--no-ask-password", a == "--no-pager", a == "--system":
-		case a == "--fail":
-			ja.mode = "fail"
-		case a == "--irreversible":
-			ja.mode = "replace-irreversibly"
-		case a == "--ignore-dependencies":
-			ja.mode = "ignore-dependencies"
-		case strings.HasPrefix(a, "--job-mode="):
-			ja.mode = strings.TrimPrefix(a, "--job-mode=")
-		case a == "--job-mode":
-			if i+1 == len(args) {
-				fmt.Fprintf(os.Stderr, "%s %s: option --job-mode needs a value\n", progName(), name)
-				return ja, 2
-			}
-			i++
-			ja.mode = args[i]
-		case a == "-h", a == "--help":
-			fmt.Printf(jobUsage, progName(), name, verbs[name].summary)
-			return ja, 0
-		case len(a) > 1 && a[0] == '-':
-			fmt.Fprintf(os.Stderr, "%s %s: unknown option %s\n", progName(), name, a)
-			return ja, 2
-		default:
-			ja.units = append(ja.units, a)
-		}
-	}
-	if ja.mode == "help" {
-		for _, m := range unit.JobModes {
-			fmt.Println(m)
-		}
-		return ja, 0
-	}
-	return ja, -1
+// jobArgsOf takes a job's options from the command line's.
+func jobArgsOf(g *globals, units []string) jobArgs {
+	return jobArgs{noBlock: g.noBlock, quiet: g.quiet, mode: g.jobMode, units: units}
 }
 
 func runJobVerb(g *globals, name string, args []string) int {
-	ja, exit := parseJobArgs(name, args)
-	if exit >= 0 {
-		return exit
-	}
-	if len(ja.units) == 0 {
+	if len(args) == 0 {
 		fmt.Fprintf(os.Stderr, "Too few arguments.\n")
 		return 1
 	}
-	return queueJobs(g, name, ja)
+	return queueJobs(g, name, jobArgsOf(g, args))
 }
 
 // runIsolate is systemctl isolate: a start job in mode isolate on one unit, whose name
 // gets the suffix .target when it has none.
 func runIsolate(g *globals, args []string) int {
-	ja, exit := parseJobArgs("isolate", args)
-	if exit >= 0 {
-		return exit
-	}
+	ja := jobArgsOf(g, args)
 	switch {
 	case len(ja.units) < 1:
 		fmt.Fprintf(os.Stderr, "Too few arguments.\n")
@@ -155,10 +113,6 @@ func queueJobs(g *globals, name string, ja jobArgs) int {
 	res, err := c.JobsMode(verbName, ja.units, ja.noBlock, ja.mode)
 	res = asSystemctl(verbName, res)
 	if err != nil {
-		if g.systemctl && errors.Is(err, client.ErrNoManager) {
-			fmt.Fprintf(os.Stderr, "No flint manager is running, ignoring command '%s'.\n", name)
-			return 0
-		}
 		return reportClientError(err)
 	}
 	if ja.quiet {
@@ -307,7 +261,8 @@ func reportClientError(err error) int {
 		return 1
 	}
 	if errors.Is(err, client.ErrNoManager) {
-		fmt.Fprintf(os.Stderr, "flint: %v (start one with 'flint run')\n", err)
+		control := strings.TrimSuffix(err.Error(), ": "+client.ErrNoManager.Error())
+		fmt.Fprintln(os.Stderr, noManagerMessage(control))
 		return 1
 	}
 	fmt.Fprintln(os.Stderr, "flint:", err)

@@ -8,74 +8,35 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 	"unicode/utf8"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/flint-init/flint/client"
 	"github.com/flint-init/flint/unit"
 )
 
 func init() {
-	register(&verb{name: "list-units", summary: "list loaded units", run: runListUnits})
-	register(&verb{name: "list-sockets", summary: "list socket units and what they activate", run: runListSockets})
-	register(&verb{name: "list-timers", summary: "list timer units, their next and last elapse", run: runListTimers})
-	register(&verb{name: "list-dependencies", summary: "show a unit's dependency tree", run: runListDeps})
-	register(&verb{name: "is-active", summary: "check whether units are active", run: func(g *globals, a []string) int { return runIsState(g, "is-active", a) }})
-	register(&verb{name: "is-failed", summary: "check whether units failed", run: func(g *globals, a []string) int { return runIsState(g, "is-failed", a) }})
-	register(&verb{name: "daemon-reload", summary: "reload unit files", run: runSimple("daemon-reload")})
-	register(&verb{name: "reset-failed", summary: "reset the failed state of units", run: runSimple("reset-failed")})
-	register(&verb{name: "kill", summary: "send a signal to a unit's processes", run: runKill})
-	register(&verb{name: "list-jobs", summary: "list queued and running jobs", run: runListJobs})
-	register(&verb{name: "is-system-running", summary: "print the manager's state (running, degraded, ...)", run: runIsSystemRunning})
-}
-
-func splitOpts(args []string) (opts map[string]string, rest []string) {
-	opts = map[string]string{}
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if strings.HasPrefix(a, "--") && strings.Contains(a, "=") {
-			kv := strings.SplitN(a[2:], "=", 2)
-			opts[kv[0]] = kv[1]
-			continue
-		}
-		if (a == "--type" || a == "-t" || a == "--state") && i+1 < len(args) {
-			opts[strings.TrimLeft(a, "-")] = args[i+1]
-			i++
-			continue
-		}
-		if strings.HasPrefix(a, "-") && len(a) > 1 {
-			opts[strings.TrimLeft(a, "-")] = ""
-			continue
-		}
-		rest = append(rest, a)
-	}
-	return
-}
-
-func hasOpt(opts map[string]string, names ...string) bool {
-	for _, n := range names {
-		if _, ok := opts[n]; ok {
-			return true
-		}
-	}
-	return false
-}
-
-// verbHelp prints a verb's usage when args ask for it.
-func verbHelp(args []string, usage string) bool {
-	for _, a := range args {
-		if a == "--" {
-			return false
-		}
-		if a == "-h" || a == "--help" {
-			fmt.Print(usage)
-			return true
-		}
-	}
-	return false
+	register(&verb{name: "list-units", summary: "list loaded units", usage: listUnitsUsage, manager: true,
+		uses: []string{"all", "type", "state", "failed", "plain", "output"}, run: runListUnits})
+	register(&verb{name: "list-sockets", summary: "list socket units and what they activate", usage: listSocketsUsage, manager: true,
+		uses: []string{"all", "show-types", "output"}, run: runListSockets})
+	register(&verb{name: "list-timers", summary: "list timer units, their next and last elapse", usage: listTimersUsage, manager: true,
+		uses: []string{"all", "output"}, run: runListTimers})
+	register(&verb{name: "list-dependencies", summary: "show a unit's dependency tree", usage: listDepsUsage, manager: true,
+		uses: []string{"all", "reverse", "output"}, run: runListDeps})
+	register(&verb{name: "is-active", summary: "check whether units are active", manager: true,
+		usage: fmt.Sprintf(isStateUsage, "is-active", "ActiveState", "at least one unit is active", 3),
+		run:   func(g *globals, a []string) int { return runIsState(g, "is-active", a) }})
+	register(&verb{name: "is-failed", summary: "check whether units failed", manager: true,
+		usage: fmt.Sprintf(isStateUsage, "is-failed", "ActiveState", "at least one unit failed", 1),
+		run:   func(g *globals, a []string) int { return runIsState(g, "is-failed", a) }})
+	register(&verb{name: "daemon-reload", summary: "reload unit files", usage: simpleUsage["daemon-reload"], manager: true, run: runSimple("daemon-reload")})
+	register(&verb{name: "reset-failed", summary: "reset the failed state of units", usage: simpleUsage["reset-failed"], manager: true, run: runSimple("reset-failed")})
+	register(&verb{name: "kill", summary: "send a signal to a unit's processes", usage: killUsage, manager: true,
+		uses: []string{"signal", "kill-whom"}, run: runKill})
+	register(&verb{name: "list-jobs", summary: "list queued and running jobs", usage: listJobsUsage, manager: true,
+		uses: []string{"output"}, run: runListJobs})
+	register(&verb{name: "is-system-running", summary: "print the manager's state (running, degraded, ...)", usage: isSystemRunningUsage, run: runIsSystemRunning})
 }
 
 // Colours, used only when stdout is a terminal.
@@ -141,46 +102,21 @@ are not inactive or have a pending job; --state matches the LOAD, ACTIVE or SUB 
 `
 
 func runListUnits(g *globals, args []string) int {
-	if verbHelp(args, listUnitsUsage) {
-		return 0
-	}
-	opts, rest := splitOpts(args)
-	all := hasOpt(opts, "all", "a")
-	var types, states []string
-	for _, k := range []string{"type", "t"} {
-		if t := opts[k]; t != "" {
-			types = append(types, strings.Split(t, ",")...)
-		}
-	}
-	if s := opts["state"]; s != "" {
-		states = strings.Split(s, ",")
-	}
-	if hasOpt(opts, "failed") {
-		states = append(states, "failed")
-	}
-	// systemctl also takes states in --type (--type=failed); keep unit types only there.
-	var realTypes []string
-	for _, t := range types {
-		if unit.TypeOf("x."+t) != "" {
-			realTypes = append(realTypes, t)
-		} else {
-			states = append(states, t)
-		}
-	}
+	all, states := g.all, g.states
 	c := client.New(g.control)
-	res, err := c.ListUnits(all, realTypes, states, rest)
+	res, err := c.ListUnits(all, g.types, states, args)
 	if err != nil {
 		return reportClientError(err)
 	}
-	if g.output == "json" {
+	if g.jsonOutput() {
 		if res == nil {
 			res = []client.UnitInfo{}
 		}
 		writeJSON(res)
 		return 0
 	}
-	legend := !hasOpt(opts, "no-legend") && opts["legend"] != "no" && opts["legend"] != "false"
-	plain := hasOpt(opts, "plain")
+	legend := g.legendOn()
+	plain := g.plain
 	color := isTerminal(os.Stdout)
 	jobs := 0
 	for _, u := range res {
@@ -267,25 +203,21 @@ Accept=yes sockets, which start one instance per connection), as systemctl list-
 `
 
 func runListSockets(g *globals, args []string) int {
-	if verbHelp(args, listSocketsUsage) {
-		return 0
-	}
-	opts, rest := splitOpts(args)
-	all := hasOpt(opts, "all", "a")
+	all := g.all
 	c := client.New(g.control)
 	var res []client.SocketInfo
-	if err := c.Do(&client.Request{Verb: "list-sockets", All: all, Units: rest}, &res); err != nil {
+	if err := c.Do(&client.Request{Verb: "list-sockets", All: all, Units: args}, &res); err != nil {
 		return reportClientError(err)
 	}
-	if g.output == "json" {
+	if g.jsonOutput() {
 		if res == nil {
 			res = []client.SocketInfo{}
 		}
 		writeJSON(res)
 		return 0
 	}
-	legend := !hasOpt(opts, "no-legend") && opts["legend"] != "no" && opts["legend"] != "false"
-	types := hasOpt(opts, "show-types")
+	legend := g.legendOn()
+	types := g.showTypes
 	t := &table{}
 	row := func(cells ...string) []string {
 		if !types {
@@ -321,24 +253,20 @@ list-timers.
 `
 
 func runListTimers(g *globals, args []string) int {
-	if verbHelp(args, listTimersUsage) {
-		return 0
-	}
-	opts, rest := splitOpts(args)
-	all := hasOpt(opts, "all", "a")
+	all := g.all
 	c := client.New(g.control)
 	var res []client.TimerInfo
-	if err := c.Do(&client.Request{Verb: "list-timers", All: all, Units: rest}, &res); err != nil {
+	if err := c.Do(&client.Request{Verb: "list-timers", All: all, Units: args}, &res); err != nil {
 		return reportClientError(err)
 	}
-	if g.output == "json" {
+	if g.jsonOutput() {
 		if res == nil {
 			res = []client.TimerInfo{}
 		}
 		writeJSON(res)
 		return 0
 	}
-	legend := !hasOpt(opts, "no-legend") && opts["legend"] != "no" && opts["legend"] != "false"
+	legend := g.legendOn()
 	t := &table{}
 	if legend {
 		t.add(nil, "NEXT", "LEFT", "LAST", "PASSED", "UNIT", "ACTIVATES")
@@ -375,24 +303,22 @@ every unit with --all); --reverse shows the units that depend on UNIT.
 `
 
 func runListDeps(g *globals, args []string) int {
-	if verbHelp(args, listDepsUsage) {
-		return 0
-	}
-	opts, rest := splitOpts(args)
-	name := ""
-	if len(rest) > 0 {
-		name = rest[0]
+	names := args
+	if len(names) == 0 {
+		names = []string{""} // the manager's default.target
 	}
 	c := client.New(g.control)
-	nodes, err := c.ListDependencies(name, hasOpt(opts, "all", "a"), hasOpt(opts, "reverse"))
-	if err != nil {
-		return reportClientError(err)
+	for _, name := range names {
+		nodes, err := c.ListDependencies(name, g.all, g.reverse)
+		if err != nil {
+			return reportClientError(err)
+		}
+		if g.jsonOutput() {
+			writeJSON(nodes)
+			continue
+		}
+		writeDepTree(os.Stdout, nodes, isTerminal(os.Stdout))
 	}
-	if g.output == "json" {
-		writeJSON(nodes)
-		return 0
-	}
-	writeDepTree(os.Stdout, nodes, isTerminal(os.Stdout))
 	return 0
 }
 
@@ -448,15 +374,7 @@ Print the %s of each unit (active, inactive, failed, activating, ...). Exit stat
 `
 
 func runIsState(g *globals, verb string, args []string) int {
-	if verb == "is-active" {
-		if verbHelp(args, fmt.Sprintf(isStateUsage, verb, "ActiveState", "at least one unit is active", 3)) {
-			return 0
-		}
-	} else if verbHelp(args, fmt.Sprintf(isStateUsage, verb, "ActiveState", "at least one unit failed", 1)) {
-		return 0
-	}
-	opts, units := splitOpts(args)
-	quiet := hasOpt(opts, "quiet", "q")
+	units, quiet := args, g.quiet
 	if len(units) == 0 {
 		fmt.Fprintln(os.Stderr, "Too few arguments.")
 		return 1
@@ -467,18 +385,6 @@ func runIsState(g *globals, verb string, args []string) int {
 	c := client.New(g.control)
 	states, err := c.ActiveStates(units)
 	if err != nil {
-		if errors.Is(err, client.ErrNoManager) {
-			// No manager: nothing is active, as systemctl says of units it does not know.
-			for range units {
-				if !quiet {
-					fmt.Println("inactive")
-				}
-			}
-			if verb == "is-active" {
-				return 3
-			}
-			return 1
-		}
 		return reportClientError(err)
 	}
 	code := 1
@@ -525,23 +431,19 @@ named.
 
 func runSimple(verb string) func(g *globals, args []string) int {
 	return func(g *globals, args []string) int {
-		if verbHelp(args, simpleUsage[verb]) {
-			return 0
-		}
-		_, rest := splitOpts(args)
 		c := client.New(g.control)
 		var err error
 		switch verb {
 		case "daemon-reload":
+			if len(args) > 0 {
+				fmt.Fprintln(os.Stderr, "Too many arguments.")
+				return 1
+			}
 			err = c.DaemonReload()
 		default:
-			err = c.ResetFailed(rest)
+			err = c.ResetFailed(args)
 		}
 		if err != nil {
-			if g.systemctl && errors.Is(err, client.ErrNoManager) {
-				fmt.Fprintf(os.Stderr, "No flint manager is running, ignoring command '%s'.\n", verb)
-				return 0
-			}
 			if code := reportClientError(err); code != 5 {
 				return code
 			}
@@ -558,55 +460,20 @@ the control process.
 `
 
 func runKill(g *globals, args []string) int {
-	if verbHelp(args, killUsage) {
-		return 0
-	}
-	sig := syscall.SIGTERM
-	whom := "all"
-	var units []string
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		val := func() string {
-			if j := strings.IndexByte(a, '='); j >= 0 && strings.HasPrefix(a, "--") {
-				return a[j+1:]
-			}
-			if strings.HasPrefix(a, "-s") && len(a) > 2 {
-				return a[2:]
-			}
-			if i+1 < len(args) {
-				i++
-				return args[i]
-			}
-			return ""
-		}
-		switch {
-		case a == "-s" || a == "--signal" || strings.HasPrefix(a, "--signal=") || (strings.HasPrefix(a, "-s") && len(a) > 2):
-			v := val()
-			s, err := parseSignal(v)
-			if err != nil {
-				fmt.Fprintf(os.Stderr, "Failed to parse signal string \"%s\".\n", v)
-				return 1
-			}
-			sig = s
-		case a == "--kill-whom" || strings.HasPrefix(a, "--kill-whom=") || a == "--kill-who" || strings.HasPrefix(a, "--kill-who="):
-			whom = val()
-		case strings.HasPrefix(a, "-") && len(a) > 1:
-			fmt.Fprintf(os.Stderr, "flint kill: unknown option %s\n", a)
-			return 2
-		default:
-			units = append(units, normalizeUnitName(a))
-		}
-	}
-	if len(units) == 0 {
+	if len(args) == 0 {
 		fmt.Fprintln(os.Stderr, "Too few arguments.")
 		return 1
 	}
+	units := make([]string, len(args))
+	for i, a := range args {
+		units[i] = normalizeUnitName(a)
+	}
+	whom := g.killWhom
+	if whom == "" {
+		whom = "all"
+	}
 	c := client.New(g.control)
-	if err := c.Kill(units, int(sig), whom); err != nil {
-		if g.systemctl && errors.Is(err, client.ErrNoManager) {
-			fmt.Fprintln(os.Stderr, "No flint manager is running, ignoring command 'kill'.")
-			return 0
-		}
+	if err := c.Kill(units, int(g.signal), whom); err != nil {
 		code := reportClientError(err)
 		if code == 5 {
 			code = 1 // systemctl kill exits 1 for a unit that is not loaded
@@ -614,21 +481,6 @@ func runKill(g *globals, args []string) int {
 		return code
 	}
 	return 0
-}
-
-func parseSignal(v string) (syscall.Signal, error) {
-	if n, err := strconv.Atoi(v); err == nil {
-		return syscall.Signal(n), nil
-	}
-	v = strings.ToUpper(v)
-	if !strings.HasPrefix(v, "SIG") {
-		v = "SIG" + v
-	}
-	s := unix.SignalNum(v)
-	if s == 0 {
-		return 0, fmt.Errorf("unknown signal %s", v)
-	}
-	return s, nil
 }
 
 const isSystemRunningUsage = `usage: flint is-system-running [-q|--quiet]
@@ -639,11 +491,11 @@ running, degraded (some unit failed), stopping, or offline (no manager answers).
 `
 
 func runIsSystemRunning(g *globals, args []string) int {
-	if verbHelp(args, isSystemRunningUsage) {
-		return 0
+	if len(args) > 0 {
+		fmt.Fprintln(os.Stderr, "Too many arguments.")
+		return 1
 	}
-	opts, _ := splitOpts(args)
-	quiet := hasOpt(opts, "quiet", "q")
+	quiet := g.quiet
 	state := "offline"
 	if ov, err := client.New(g.control).Overview(); err == nil {
 		state = ov.State
@@ -665,22 +517,18 @@ List the jobs the manager has queued or is running, as systemctl list-jobs.
 `
 
 func runListJobs(g *globals, args []string) int {
-	if verbHelp(args, listJobsUsage) {
-		return 0
-	}
-	opts, _ := splitOpts(args)
 	jobs, err := client.New(g.control).ListJobs()
 	if err != nil {
 		return reportClientError(err)
 	}
-	if g.output == "json" {
+	if g.jsonOutput() {
 		if jobs == nil {
 			jobs = []client.JobInfo{}
 		}
 		writeJSON(jobs)
 		return 0
 	}
-	legend := !hasOpt(opts, "no-legend") && opts["legend"] != "no" && opts["legend"] != "false"
+	legend := g.legendOn()
 	if len(jobs) == 0 {
 		if legend {
 			fmt.Println("No jobs running.")

@@ -19,7 +19,8 @@ func init() {
 		{"reboot", "stop every unit, then reboot (flint run as PID 1) or exit"},
 	} {
 		name := v.name
-		register(&verb{name: name, summary: v.summary, run: func(g *globals, args []string) int { return runPowerVerb(g, name, args) }})
+		register(&verb{name: name, summary: v.summary, usage: fmt.Sprintf(powerUsage, "flint", v.summary), manager: true,
+			uses: []string{"force", "no-block"}, run: func(g *globals, args []string) int { return runPowerVerb(g, name, args) }})
 	}
 }
 
@@ -41,25 +42,9 @@ off the machine it runs on. poweroff, halt and reboot are for a system manager o
 `
 
 func runPowerVerb(g *globals, name string, args []string) int {
-	force, code := false, -1
-	var rest []string
-	for _, a := range args {
-		switch a {
-		case "-f", "--force", "-ff":
-			force = true // twice (systemctl: reboot(2) at once) is the same for flint
-		case "--no-block", "--no-wall", "-q", "--quiet", "--no-ask-password", "--system":
-			// already asynchronous; flint writes no wall message
-		case "-h", "--help":
-			fmt.Printf(powerUsage, progName(), verbs[name].summary)
-			return 0
-		default:
-			if len(a) > 1 && a[0] == '-' {
-				fmt.Fprintf(os.Stderr, "%s %s: unknown option %s\n", progName(), name, a)
-				return 2
-			}
-			rest = append(rest, a)
-		}
-	}
+	// --force once or twice: systemctl reboot(2)s at once with twice; flint's manager
+	// stops every unit at once and quits either way. --no-block: the verbs are asynchronous.
+	force, code, rest := g.force > 0, -1, args
 	max := 0
 	if name == "exit" {
 		max = 1
@@ -82,10 +67,6 @@ func runPowerVerb(g *globals, name string, args []string) int {
 	}
 	c := client.New(g.control)
 	fail := func(err error) int {
-		if g.systemctl && errors.Is(err, client.ErrNoManager) {
-			fmt.Fprintf(os.Stderr, "No flint manager is running, ignoring command '%s'.\n", name)
-			return 0
-		}
 		if ce := (*client.Error)(nil); errors.As(err, &ce) {
 			fmt.Fprintf(os.Stderr, "Failed to execute operation: %s\n", ce.Msg)
 			return 1

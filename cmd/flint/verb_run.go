@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
+	"github.com/flint-init/flint/internal/getopt"
 	"os"
 	"path/filepath"
 
@@ -11,42 +11,68 @@ import (
 )
 
 func init() {
-	register(&verb{name: "run", summary: "run the service manager in the foreground", run: runManager})
+	register(&verb{name: "run", summary: "run the service manager in the foreground", rawArgs: true, run: runManager})
 }
 
+const runUsage = `usage: flint run [--units DIR]... [--user] [--control PATH] [--target UNIT] [--log-dir DIR]
+
+Run the service manager in the foreground: read the unit files of the search path (--units
+DIR, repeatable, replaces it), start --target (default default.target), answer on the
+control socket (--control, default /run/flint/control.sock, or for --user
+$XDG_RUNTIME_DIR/flint/control.sock); --log-dir DIR also appends each unit's output to
+DIR/<unit>.log.
+
+SIGTERM or SIGINT stops every unit, then flint run exits 0. flint exit [CODE] and the exit
+actions of SuccessAction=/FailureAction= end it with their code; poweroff, halt and reboot
+(verbs and actions) power off, halt or reboot only a flint run that is PID 1, any other exits.
+`
+
+var runSpec = &getopt.Spec{Options: []getopt.Option{
+	{Long: "help", Short: 'h'},
+	{Long: "units", Arg: getopt.RequiredArg},
+	{Long: "user"},
+	{Long: "system"},
+	{Long: "control", Arg: getopt.RequiredArg},
+	{Long: "target", Arg: getopt.RequiredArg},
+	{Long: "log-dir", Arg: getopt.RequiredArg},
+}}
+
 func runManager(g *globals, args []string) int {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	target := fs.String("target", "", "unit to start (default default.target)")
-	logDir := fs.String("log-dir", "", "also append each unit's output to DIR/<unit>.log")
-	var units multiFlag
-	fs.Var(&units, "units", "unit directory (repeatable; replaces the search path)")
-	user := fs.Bool("user", g.user, "run as a per-user manager")
-	control := fs.String("control", "", "control socket path")
-	fs.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: flint run [--units DIR]... [--user] [--control PATH] [--target UNIT]")
-		fs.PrintDefaults()
-		fmt.Fprintln(os.Stderr, "\nSIGTERM or SIGINT stops every unit, then flint run exits 0. flint exit [CODE] and the exit\n"+
-			"actions of SuccessAction=/FailureAction= end it with their code; poweroff, halt and reboot\n"+
-			"(verbs and actions) power off, halt or reboot only a flint run that is PID 1, any other exits.")
-	}
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return 0
+	var target, logDir string
+	p := runSpec.Parse(args)
+	for {
+		f, ok, err := p.Next()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", g.prog, err)
+			return 2
 		}
+		if !ok {
+			break
+		}
+		switch f.Key() {
+		case "help":
+			fmt.Print(runUsage)
+			return 0
+		case "units":
+			g.units = append(g.units, f.Value)
+		case "user":
+			g.user = true
+		case "system":
+			g.user = false
+		case "control":
+			g.control, g.controlSet = f.Value, true
+		case "target":
+			target = f.Value
+		case "log-dir":
+			logDir = f.Value
+		}
+	}
+	if ops := p.Operands(); len(ops) > 0 {
+		fmt.Fprintf(os.Stderr, "flint run: unexpected argument %q\n", ops[0])
 		return 2
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(os.Stderr, "flint run: unexpected argument %q\n", fs.Arg(0))
-		return 2
-	}
-	if *user {
-		g.user = true
-	}
-	g.units = append(g.units, units...)
-	if *control != "" {
-		g.control = *control
-	} else if !g.controlSet && *user {
-		g.control = defaultControl(true)
+	if !g.controlSet {
+		g.control = defaultControl(g.user || os.Getuid() != 0)
 	}
 	if abs, err := filepath.Abs(g.control); err == nil {
 		g.control = abs // the notify socket is created next to it and needs an absolute path
@@ -55,9 +81,9 @@ func runManager(g *globals, args []string) int {
 		Scope:       g.scope(),
 		UnitDirs:    g.units,
 		ControlPath: g.control,
-		Target:      *target,
+		Target:      target,
 		Console:     os.Stdout,
-		LogDir:      *logDir,
+		LogDir:      logDir,
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "flint run:", err)
@@ -77,8 +103,3 @@ func runManager(g *globals, args []string) int {
 	}
 	return m.ExitCode()
 }
-
-type multiFlag []string
-
-func (m *multiFlag) String() string     { return fmt.Sprint(*m) }
-func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }

@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/flint-init/flint/unit"
 )
 
 func init() {
-	register(&verb{name: "show", summary: "show unit properties as systemctl show (works offline)", run: runShow})
+	register(&verb{name: "show", summary: "show unit properties as systemctl show (works offline)", usage: showUsage,
+		uses: []string{"property", "P", "value", "all", "output"}, run: runShow})
 }
 
 // runtimeProperties, when set, asks a running manager for the runtime properties of a unit
@@ -42,71 +42,25 @@ type showOptions struct {
 	units []string
 }
 
-func parseShowArgs(args []string) (*showOptions, error) {
-	o := &showOptions{}
-	addProps := func(v string) {
-		if o.props == nil {
-			o.props = map[string]bool{}
-		}
-		for _, p := range strings.Split(v, ",") {
-			if p = strings.TrimSpace(p); p != "" {
-				o.props[p] = true
-			}
+// showOptionsOf takes show's options from the command line's.
+func showOptionsOf(g *globals, units []string) *showOptions {
+	o := &showOptions{value: g.value, all: g.all, units: units}
+	if g.props != nil {
+		o.props = map[string]bool{}
+		for _, p := range g.props {
+			o.props[p] = true
 		}
 	}
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "-p" || a == "--property":
-			if i+1 >= len(args) {
-				return nil, fmt.Errorf("option %s needs a value", a)
-			}
-			i++
-			addProps(args[i])
-		case strings.HasPrefix(a, "--property="):
-			addProps(a[len("--property="):])
-		case strings.HasPrefix(a, "-p") && len(a) > 2:
-			addProps(a[2:])
-		case a == "-P":
-			if i+1 >= len(args) {
-				return nil, fmt.Errorf("option -P needs a value")
-			}
-			i++
-			addProps(args[i])
-			o.value = true
-		case a == "--value":
-			o.value = true
-		case a == "-a" || a == "--all":
-			o.all = true
-		case a == "--":
-			o.units = append(o.units, args[i+1:]...)
-			i = len(args)
-		case strings.HasPrefix(a, "-") && a != "-":
-			return nil, fmt.Errorf("unknown option %s", a)
-		default:
-			o.units = append(o.units, a)
-		}
-	}
-	return o, nil
+	return o
 }
 
 func runShow(g *globals, args []string) int {
-	for _, a := range args {
-		if a == "-h" || a == "--help" {
-			fmt.Print(showUsage)
-			return 0
-		}
-	}
-	o, err := parseShowArgs(args)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "flint show:", err)
-		return 2
-	}
+	o := showOptionsOf(g, args)
 	if len(o.units) == 0 {
 		fmt.Fprintln(os.Stderr, "flint show: no unit given (showing the manager's own properties is not supported)")
-		return 2
+		return 1
 	}
-	if g.output == "json" {
+	if g.jsonOutput() {
 		return showJSON(os.Stdout, g, o)
 	}
 	w := bufio.NewWriter(os.Stdout)

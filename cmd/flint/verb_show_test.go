@@ -11,7 +11,6 @@ func TestShow(t *testing.T) {
 	dir := t.TempDir()
 	writeUnit(t, dir, "web.socket", "[Unit]\nDescription=Web socket\nDefaultDependencies=no\n[Socket]\nListenStream=/run/web.sk\nListenStream=127.0.0.1:20430\nBacklog=8\n")
 	writeUnit(t, dir, "web.service", "[Unit]\nDefaultDependencies=no\n[Service]\nExecStart=/usr/bin/web -x\nTimeoutStartSec=infinity\nKillSignal=SIGINT\n")
-	g := &globals{units: []string{dir}}
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -30,12 +29,10 @@ func TestShow(t *testing.T) {
 			"Id=nope.service\nLoadState=not-found\nLoadError=org.freedesktop.systemd1.NoSuchUnit \"Unit nope.service not found.\"\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			o, err := parseShowArgs(tc.args)
-			if err != nil {
-				t.Fatal(err)
-			}
+			g, units := parseCtl(t, tc.args...)
+			g.units = []string{dir}
 			var out bytes.Buffer
-			showUnits(&out, g, o)
+			showUnits(&out, g, showOptionsOf(g, units))
 			if out.String() != tc.want {
 				t.Errorf("got:\n%s\nwant:\n%s", out.String(), tc.want)
 			}
@@ -66,13 +63,12 @@ func TestShowAllHidesEmpty(t *testing.T) {
 }
 
 func TestShowArgs(t *testing.T) {
-	for _, bad := range [][]string{{"-p"}, {"--bogus", "a"}, {"-P"}} {
-		if _, err := parseShowArgs(bad); err == nil {
-			t.Errorf("parseShowArgs(%q) accepted", bad)
-		}
+	g, units := parseCtl(t, "--", "-weird.service", "-p")
+	if o := showOptionsOf(g, units); len(o.units) != 2 || o.units[0] != "-weird.service" || o.props != nil {
+		t.Errorf("-- not honoured: %+v", o)
 	}
-	o, err := parseShowArgs([]string{"--", "-weird.service"})
-	if err != nil || len(o.units) != 1 || o.units[0] != "-weird.service" {
-		t.Errorf("-- not honoured: %+v %v", o, err)
+	g, _ = parseCtl(t, "-p", "")
+	if o := showOptionsOf(g, nil); o.props == nil || len(o.props) != 0 {
+		t.Errorf("-p '' should select no property: %+v", o)
 	}
 }

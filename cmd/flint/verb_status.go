@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -18,7 +19,8 @@ import (
 )
 
 func init() {
-	register(&verb{name: "status", summary: "show runtime status of units", run: runStatus})
+	register(&verb{name: "status", summary: "show runtime status of units", usage: statusUsage, manager: true,
+		uses: []string{"lines", "output"}, run: runStatus})
 }
 
 const statusUsage = `usage: flint status [-n N] [--output=json] [UNIT|PATTERN...]
@@ -40,7 +42,7 @@ func statusOverview(g *globals, c *client.Client) int {
 	if err != nil {
 		return reportClientError(err)
 	}
-	if g.output == "json" {
+	if g.jsonOutput() {
 		writeJSON(map[string]any{"manager": ov, "units": sts})
 		return 0
 	}
@@ -93,27 +95,10 @@ func statusOverview(g *globals, c *client.Client) int {
 }
 
 func runStatus(g *globals, args []string) int {
-	lines := 10
-	var units []string
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "-n" || a == "--lines":
-			if i+1 < len(args) {
-				i++
-				lines, _ = strconv.Atoi(args[i])
-			}
-		case strings.HasPrefix(a, "--lines="):
-			lines, _ = strconv.Atoi(a[len("--lines="):])
-		case strings.HasPrefix(a, "-n") && len(a) > 2:
-			lines, _ = strconv.Atoi(a[2:])
-		case a == "-h" || a == "--help":
-			fmt.Print(statusUsage)
-			return 0
-		case a == "-l" || a == "--full" || a == "--no-pager" || a == "-q" || a == "--quiet":
-		default:
-			units = append(units, a)
-		}
+	lines, units := g.lines, args
+	if g.output != "" && g.output != "short" && !g.jsonOutput() {
+		fmt.Fprintf(os.Stderr, "%s status: output mode %s is not supported by flint (short and json are).\n", progName(), g.output)
+		return 1
 	}
 	if lines == 0 {
 		lines = -1 // none
@@ -124,13 +109,16 @@ func runStatus(g *globals, args []string) int {
 	}
 	sts, err := c.Status(units, lines)
 	if err != nil {
-		reportClientError(err)
+		code := reportClientError(err)
+		if errors.Is(err, client.ErrNoManager) {
+			return code
+		}
 		if len(units) > 0 {
 			return 4
 		}
 		return 1
 	}
-	if g.output == "json" {
+	if g.jsonOutput() {
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")
 		enc.Encode(sts)
@@ -159,7 +147,7 @@ func runStatus(g *globals, args []string) int {
 			}
 			continue
 		}
-		if g.output != "json" {
+		if !g.jsonOutput() {
 			if i > 0 {
 				fmt.Println()
 			}

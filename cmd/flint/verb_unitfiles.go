@@ -15,7 +15,8 @@ import (
 // preset, as systemctl list-unit-files. It works on the files alone (no manager needed).
 
 func init() {
-	register(&verb{name: "list-unit-files", summary: "list installed unit files with their enablement state (works offline)", run: runListUnitFiles})
+	register(&verb{name: "list-unit-files", summary: "list installed unit files with their enablement state (works offline)",
+		usage: listUnitFilesUsage, uses: []string{"type", "state", "failed", "output"}, run: runListUnitFiles})
 }
 
 const listUnitFilesUsage = `usage: flint [--units DIR]... [--user] list-unit-files [--type=TYPE] [--state=STATE] [--no-legend] [--output=json] [PATTERN...]
@@ -33,19 +34,7 @@ type unitFileInfo struct {
 }
 
 func runListUnitFiles(g *globals, args []string) int {
-	if verbHelp(args, listUnitFilesUsage) {
-		return 0
-	}
-	opts, patterns := splitOpts(args)
-	var types, states []string
-	for _, k := range []string{"type", "t"} {
-		if v := opts[k]; v != "" {
-			types = append(types, strings.Split(v, ",")...)
-		}
-	}
-	if v := opts["state"]; v != "" {
-		states = strings.Split(v, ",")
-	}
+	patterns, types, states := args, g.types, g.states
 	l := newLoader(g)
 	presets := loadPresets(g.scope())
 	var rows []unitFileInfo
@@ -79,14 +68,14 @@ func runListUnitFiles(g *globals, args []string) int {
 		}
 		return strings.ToLower(rows[i].Name) < strings.ToLower(rows[j].Name)
 	})
-	if g.output == "json" {
+	if g.jsonOutput() {
 		if rows == nil {
 			rows = []unitFileInfo{}
 		}
 		writeJSON(rows)
 		return 0
 	}
-	legend := !hasOpt(opts, "no-legend") && opts["legend"] != "no" && opts["legend"] != "false"
+	legend := g.legendOn()
 	t := &table{}
 	if legend {
 		t.add(nil, "UNIT FILE", "STATE", "PRESET")

@@ -128,6 +128,13 @@ func TestControlVerbs(t *testing.T) {
 	t.Run("kill", func(t *testing.T) {
 		c.start("trap.service")
 		c.start("echo.socket")
+		// The shell says ready once its trap is set: a signal before that would kill it.
+		if !waitFor(10*time.Second, func() bool {
+			out, _ := c.flint("logs", "-u", "trap.service")
+			return strings.Contains(out, "ready")
+		}) {
+			t.Fatal("trap.service never said ready")
+		}
 		out, code := c.flint("kill", "-s", "USR1", "--kill-whom=main", "trap.service")
 		if code != 0 {
 			t.Fatalf("kill -s USR1: exit %d: %s", code, out)
@@ -325,9 +332,9 @@ COMP_WORDS=(flint list-sockets --sh); COMP_CWORD=2; _flint; echo "opts: ${COMPRE
 	})
 }
 
-// TestSystemctlMultiCall: under the name systemctl flint is the systemctl subset: options
-// before the verb, enable in a container build (no manager), start ignored without a manager,
-// verbs against a running manager.
+// TestSystemctlMultiCall: under the name systemctl flint takes systemctl's command line:
+// options before the verb, enable in a container build (no manager), start refused without a
+// manager (saying where flint looked), verbs against a running manager.
 func TestSystemctlMultiCall(t *testing.T) {
 	units, _ := cliUnits(t)
 	link := filepath.Join(t.TempDir(), "systemctl")
@@ -354,14 +361,20 @@ func TestSystemctlMultiCall(t *testing.T) {
 	if out, code := run(noManager, "--quiet", "--units", units, "is-enabled", "echo.socket"); code != 0 || out != "" {
 		t.Errorf("systemctl --quiet is-enabled: exit %d %q", code, out)
 	}
-	if out, code := run(noManager, "start", "echo.socket"); code != 0 || out != "No flint manager is running, ignoring command 'start'.\n" {
+	if out, code := run(noManager, "start", "echo.socket"); code != 1 || !strings.HasPrefix(out, "No flint manager is running: nothing answers on "+strings.TrimPrefix(noManager[0], "FLINT_CONTROL=")+".\n") {
 		t.Errorf("systemctl start without a manager: exit %d %q", code, out)
+	}
+	if out, code := run(noManager, "is-active", "echo.socket"); code != 1 || !strings.HasPrefix(out, "No flint manager is running") {
+		t.Errorf("systemctl is-active without a manager: exit %d %q", code, out)
 	}
 	if out, code := run(noManager, "is-system-running"); code != 1 || out != "offline\n" {
 		t.Errorf("systemctl is-system-running without a manager: exit %d %q", code, out)
 	}
-	if out, code := run(noManager, "daemon-reload"); code != 0 {
+	if out, code := run(noManager, "daemon-reload"); code != 1 || !strings.HasPrefix(out, "No flint manager is running") {
 		t.Errorf("systemctl daemon-reload without a manager: exit %d %q", code, out)
+	}
+	if out, code := run(append(noManager, "SYSTEMD_OFFLINE=1"), "daemon-reload"); code != 0 || out != "Running in chroot, ignoring command 'daemon-reload'\n" {
+		t.Errorf("systemctl daemon-reload offline: exit %d %q", code, out)
 	}
 	m := startManager(t, units)
 	withManager := []string{"FLINT_CONTROL=" + m.control}
@@ -377,7 +390,7 @@ func TestSystemctlMultiCall(t *testing.T) {
 	if out, code := run(withManager); code != 0 || !strings.Contains(out, "UNIT") {
 		t.Errorf("systemctl (no verb lists units): exit %d %q", code, out)
 	}
-	if out, code := run(withManager, "frobnicate"); code != 1 || out != "Unknown command verb 'frobnicate'.\n" {
+	if out, code := run(withManager, "frobnicate"); code != 1 || out != "Unknown command verb frobnicate.\n" {
 		t.Errorf("systemctl frobnicate: exit %d %q", code, out)
 	}
 }
