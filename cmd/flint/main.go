@@ -88,8 +88,8 @@ func runFlintCLI(prog string, args []string, stdout, stderr io.Writer) int {
 	}
 	v, ok := verbs[name]
 	if !ok {
-		fmt.Fprintf(stderr, "%s: unknown command %q (see '%s --help')\n", filepath.Base(prog), name, filepath.Base(prog))
-		return 2
+		fmt.Fprintf(stderr, "Unknown command verb %s.\n", name)
+		return 1
 	}
 	g.verb = name
 	if v.rawArgs {
