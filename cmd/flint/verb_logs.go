@@ -132,6 +132,24 @@ func parseLogs(g *globals, args []string, stdout, stderr io.Writer) (o *logsOpti
 		fmt.Fprintf(stderr, format+"\n", a...)
 		return nil, 1, true
 	}
+	setFormat := func(v string) (bool, string) {
+		if !contains(outputModes, v) {
+			return false, fmt.Sprintf("Unknown output format '%s'.", v)
+		}
+		if v != "short" && v != "json" {
+			return false, fmt.Sprintf("%s: output format %s is not supported by flint (short and json are).", filepath.Base(g.prog), v)
+		}
+		o.format = v
+		if v == "json" {
+			o.quiet = true
+		}
+		return true, ""
+	}
+	if g.output != "" { // flint -o json logs: systemctl's -o, before the verb
+		if ok, msg := setFormat(g.output); !ok {
+			return fail("%s", msg)
+		}
+	}
 	isLines := func(v string) bool {
 		n, err := strconv.Atoi(v)
 		return v == "all" || err == nil && n >= 0
@@ -181,15 +199,8 @@ func parseLogs(g *globals, args []string, stdout, stderr io.Writer) (o *logsOpti
 				fmt.Fprint(stdout, lines(outputModes))
 				return nil, 0, true
 			}
-			if !contains(outputModes, v) {
-				return fail("Unknown output format '%s'.", v)
-			}
-			if v != "short" && v != "json" {
-				return fail("%s: output format %s is not supported by flint (short and json are).", filepath.Base(g.prog), v)
-			}
-			o.format = v
-			if v == "json" {
-				o.quiet = true
+			if ok, msg := setFormat(v); !ok {
+				return fail("%s", msg)
 			}
 		case "since":
 			t, err := parseSince(v)
