@@ -44,6 +44,7 @@ func realTool(t *testing.T, path, name string, args ...string) (string, string, 
 // lines systemctl refuses, or answers, while reading its options, before it needs a bus:
 // same stdout, stderr and exit code.
 func TestSystemctlOptionErrors(t *testing.T) {
+	t.Cleanup(func() { invokedAs = "flint" }) // runSystemctl names the program for messages
 	for _, args := range [][]string{
 		{"--bogus"}, {"--bogus=1", "start", "x"}, {"-z"}, {"start", "x", "-aqz"}, {"--no"}, {"--fai=x"},
 		{"-t"}, {"list-units", "--type"}, {"--ty"}, {"-tbogus"}, {"list-units", "--type=service,bogus"},
