@@ -123,13 +123,6 @@ func (p *Parser) Next() (f Found, ok bool, err error) {
 // once Next has returned ok == false.
 func (p *Parser) Operands() []string { return p.operands }
 
-// Rest is what is left unparsed after the options met so far: the operands seen, then the
-// arguments not yet looked at. A tool that hands the rest of its command line to something
-// else (a verb with a table of its own) takes it after the last option it wants.
-func (p *Parser) Rest() []string {
-	return append(append([]string(nil), p.operands...), p.args[p.i:]...)
-}
-
 // TakeNext consumes the next argument when there is one, it is not an option, and accept
 // says yes: journalctl's -n and -b look at the word after them when they were given no
 // value ("-n 5").
@@ -235,19 +228,4 @@ func (p *Parser) long(body string) (Found, bool, error) {
 		f.Value, f.HasValue = value, hasValue
 	}
 	return f, true, nil
-}
-
-// Lookup returns the option of the table with the long name, or nil.
-func (s *Spec) Lookup(long string) *Option {
-	for k := range s.Options {
-		if s.Options[k].Long == long {
-			return &s.Options[k]
-		}
-	}
-	return nil
-}
-
-// With returns a table with extra options after s's own.
-func (s *Spec) With(extra ...Option) *Spec {
-	return &Spec{Options: append(append([]Option(nil), s.Options...), extra...), NoPermute: s.NoPermute}
 }

@@ -376,6 +376,26 @@ func TestSystemctlMultiCall(t *testing.T) {
 	if out, code := run(append(noManager, "SYSTEMD_OFFLINE=1"), "daemon-reload"); code != 0 || out != "Running in chroot, ignoring command 'daemon-reload'\n" {
 		t.Errorf("systemctl daemon-reload offline: exit %d %q", code, out)
 	}
+	t.Run("chroot", func(t *testing.T) {
+		// In a chroot (its / is not PID 1's root) systemctl ignores the verbs that need a
+		// manager. The chroot gets a PID namespace, whose PID 1 (the shell, outside the
+		// chroot) it may look at, and its /proc in a mount namespace of its own.
+		root := t.TempDir()
+		bin, err := os.ReadFile(flintBin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, "flint"), bin, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		os.Symlink("flint", filepath.Join(root, "systemctl"))
+		os.Mkdir(filepath.Join(root, "proc"), 0o755)
+		script := "mount -t proc proc " + root + "/proc && chroot " + root + " /systemctl start echo.socket; echo exit=$?"
+		out, err := exec.Command("unshare", "--mount", "--propagation", "private", "--pid", "--fork", "sh", "-c", script).CombinedOutput()
+		if err != nil || string(out) != "Running in chroot, ignoring command 'start'\nexit=0\n" {
+			t.Errorf("systemctl start in a chroot: %v %q", err, out)
+		}
+	})
 	m := startManager(t, units)
 	withManager := []string{"FLINT_CONTROL=" + m.control}
 	if out, code := run(withManager, "is-active", "echo.socket"); code != 0 || out != "active\n" {
