@@ -1,6 +1,7 @@
 package soak
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -300,19 +301,15 @@ func TestSpecialUnitFiles(t *testing.T) {
 		}
 	}
 	f := newFigures(t)
-	offline := exec.Command(flintBin, "--units", units, "list-unit-files")
-	done := make(chan struct{})
-	var offlineOut []byte
-	go func() { offlineOut, _ = offline.CombinedOutput(); close(done) }()
-	select {
-	case <-done:
-		f.add("list-unit-files (offline)", "%d lines", strings.Count(string(offlineOut), "\n"))
-	case <-time.After(10 * time.Second):
-		offline.Process.Kill()
-		<-done
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	offline, _ := exec.CommandContext(ctx, flintBin, "--units", units, "list-unit-files").CombinedOutput()
+	if ctx.Err() != nil {
 		f.add("list-unit-files (offline)", "killed after 10s")
 		t.Errorf("offline list-unit-files still running after 10s")
+	} else {
+		f.add("list-unit-files (offline)", "%d lines", strings.Count(string(offline), "\n"))
 	}
+	cancel()
 	m := startManager(t, units)
 	t.Cleanup(func() {
 		// A manager blocked opening a FIFO gets its open(2) back (and an empty file), so that

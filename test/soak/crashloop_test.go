@@ -7,33 +7,38 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 )
 
-// ask sends one request to the Accept=no socket and returns the pid of the process that
-// served it.
-func ask(port int, wait time.Duration) (int, error) {
+// server is who answered a request: the process's pid and a token of its own (pids are
+// reused).
+type server struct {
+	pid   int
+	token string
+}
+
+// ask sends one request to the Accept=no socket and returns who served it.
+func ask(port int, wait time.Duration) (server, error) {
 	c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), wait)
 	if err != nil {
-		return 0, err
+		return server{}, err
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(wait))
 	if _, err := c.Write([]byte("request\n")); err != nil {
-		return 0, err
+		return server{}, err
 	}
 	line, err := bufio.NewReader(c).ReadString('\n')
 	if err != nil {
-		return 0, fmt.Errorf("no answer: %w", err)
+		return server{}, fmt.Errorf("no answer: %w", err)
 	}
-	pid, err := strconv.Atoi(strings.TrimPrefix(strings.TrimSpace(line), "served "))
-	if err != nil {
-		return 0, fmt.Errorf("answer %q", line)
+	var s server
+	if _, err := fmt.Sscanf(line, "served %d %s\n", &s.pid, &s.token); err != nil {
+		return server{}, fmt.Errorf("answer %q: %v", line, err)
 	}
-	return pid, nil
+	return s, nil
 }
 
 // TestCrashLoop: requests arrive at 200 per second on an Accept=no socket
@@ -69,7 +74,7 @@ func TestCrashLoop(t *testing.T) {
 	p := m.startProbe("crash.service")
 	var mu sync.Mutex
 	var lat []time.Duration
-	pids := map[int]bool{}
+	servers := map[server]bool{}
 	lost := 0
 	var firstErr error
 	var wg sync.WaitGroup
@@ -81,7 +86,7 @@ func TestCrashLoop(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			t0 := time.Now()
-			pid, err := ask(port, 10*time.Minute)
+			by, err := ask(port, 10*time.Minute)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -92,7 +97,7 @@ func TestCrashLoop(t *testing.T) {
 				return
 			}
 			lat = append(lat, time.Since(t0))
-			pids[pid] = true
+			servers[by] = true
 		}()
 	}
 	tick.Stop()
@@ -108,8 +113,8 @@ func TestCrashLoop(t *testing.T) {
 	if lost > 0 {
 		t.Errorf("%d of %d requests lost (first: %v)", lost, n, firstErr)
 	}
-	if len(pids) != served {
-		t.Errorf("%d requests served by %d processes: a service that crashes after each request", served, len(pids))
+	if len(servers) != n-lost {
+		t.Errorf("%d requests served by %d processes: a service that crashes after each request", n-lost, len(servers))
 	}
 	if s := m.props(t, "crash.socket", "ActiveState", "SubState"); s["ActiveState"] != "active" {
 		t.Errorf("crash.socket after the crash loop: %v", s)

@@ -94,7 +94,7 @@ func writeReport(path string, took time.Duration) error {
 		mode(), os.Getenv("FLINT_SOAK"), time.Now().UTC().Format("2006-01-02 15:04 UTC"), host, uname,
 		runtime.NumCPU(), runtime.Version(), took.Round(time.Second))
 	for _, c := range allFigures() {
-		fmt.Fprintf(&b, "\n#### %s (%s)\n\n| figure | value |\n|---|---|\n", c.name, c.verdict)
+		fmt.Fprintf(&b, "\n### %s (%s)\n\n| figure | value |\n|---|---|\n", c.name, c.verdict)
 		for _, r := range c.rows {
 			fmt.Fprintf(&b, "| %s | %s |\n", r[0], strings.ReplaceAll(r[1], "|", `\|`))
 		}

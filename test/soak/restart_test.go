@@ -58,7 +58,7 @@ func TestManagerSIGKILL(t *testing.T) {
 		m.settle(t)
 		m.waitProps(t, "kept.socket", map[string]string{"ActiveState": "active"})
 		m.waitProps(t, "daemon.service", map[string]string{"ActiveState": "active", "SubState": "running"})
-		served, err := ask(port, 30*time.Second)
+		before, err := ask(port, 30*time.Second)
 		if err != nil {
 			t.Fatalf("round %d: before the kill: %v", r, err)
 		}
@@ -81,7 +81,7 @@ func TestManagerSIGKILL(t *testing.T) {
 		daemonMain := m.props(t, "daemon.service", "MainPID", "ActiveState")
 		f.add(fmt.Sprintf("round %d", r), "served by %d before the kill; after it kept.socket %s, answered by %d (%v); "+
 			"kept.service %s, processes %v (old %v); daemon.service %s, processes %v (old %v); settled in %s",
-			served, brief(sock), answer, askErr, brief(mains), kept, oldKept, brief(daemonMain), daemon, oldDaemon, took.Round(time.Millisecond))
+			before.pid, brief(sock), answer.pid, askErr, brief(mains), kept, oldKept, brief(daemonMain), daemon, oldDaemon, took.Round(time.Millisecond))
 		if sock["ActiveState"] != "active" {
 			t.Errorf("round %d: kept.socket after the restart: %v", r, sock)
 		}

@@ -15,6 +15,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -148,7 +149,7 @@ func control(kind string, n int, sock, unit string) {
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 64) // clients that talk run 64 at a time
 	for i := 0; i < n; i++ {
-		c, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: sock, Net: "unix"})
+		c, err := dialPersistently(sock)
 		if err != nil {
 			count(func(r *controlResult) {
 				r.DialErrors++
@@ -211,6 +212,19 @@ func control(kind string, n int, sock, unit string) {
 	if kind == "idle" || kind == "follow" {
 		waitStdin()
 		// Exiting closes every connection at once, as a killed client's do.
+	}
+}
+
+// dialPersistently connects to the unix socket sock, trying again for up to 10s while its
+// backlog is full (EAGAIN): a flood is as fast as the manager accepts.
+func dialPersistently(sock string) (*net.UnixConn, error) {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: sock, Net: "unix"})
+		if err == nil || !errors.Is(err, syscall.EAGAIN) || time.Now().After(deadline) {
+			return c, err
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 
@@ -368,7 +382,8 @@ func notifyMain() {
 }
 
 // serve answers connections on the listening socket passed as fd 3 (LISTEN_FDS): a line
-// "served PID" each; once, as a service that crashes after every request, or for ever.
+// "served PID TOKEN" each, TOKEN random per process (pids are reused); once, as a service
+// that crashes after every request, or for ever.
 func serve(once bool) {
 	if os.Getenv("LISTEN_FDS") != "1" || os.Getenv("LISTEN_PID") != strconv.Itoa(os.Getpid()) {
 		fail("no listening socket (LISTEN_FDS, LISTEN_PID)")
@@ -377,6 +392,8 @@ func serve(once bool) {
 	if err != nil {
 		fail(err.Error())
 	}
+	var token [8]byte
+	rand.Read(token[:])
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -384,7 +401,7 @@ func serve(once bool) {
 		}
 		c.SetDeadline(time.Now().Add(10 * time.Second))
 		bufio.NewReader(c).ReadString('\n')
-		fmt.Fprintf(c, "served %d\n", os.Getpid())
+		fmt.Fprintf(c, "served %d %x\n", os.Getpid(), token)
 		c.Close()
 		if once {
 			os.Exit(1)
