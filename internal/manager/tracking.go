@@ -82,6 +82,11 @@ func readProcInfo(pid int) (procInfo, bool) {
 	if err != nil {
 		return procInfo{}, false
 	}
+	return parseProcInfo(data)
+}
+
+// parseProcInfo reads a procInfo from the content of /proc/PID/stat.
+func parseProcInfo(data []byte) (procInfo, bool) {
 	f := statFields(data)
 	if len(f) < 4 {
 		return procInfo{}, false

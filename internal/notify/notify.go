@@ -206,24 +206,52 @@ func parse(data, oob []byte, flags int) (m *Message, ok bool) {
 		m.CloseFiles()
 		return nil, false
 	}
+	fields, ok := parseFields(data)
+	if !ok {
+		m.CloseFiles()
+		return nil, false
+	}
 	m.PID, m.UID, m.GID = int(cred.Pid), cred.Uid, cred.Gid
-	m.Fields = parseFields(data)
+	m.Fields = fields
 	return m, true
 }
 
-// parseFields splits a message into KEY=VALUE lines; empty lines and lines without '='
-// are skipped, and a trailing NUL (some clients send one) is ignored.
-func parseFields(data []byte) []Field {
-	data = bytes.TrimRight(data, "\x00")
-	var fields []Field
-	for _, line := range strings.Split(string(data), "\n") {
-		k, v, ok := strings.Cut(line, "=")
-		if !ok || k == "" {
-			continue
-		}
-		fields = append(fields, Field{Key: k, Value: v})
+// parseFields splits a message into KEY=VALUE lines as systemd 252 does
+// (manager_dispatch_notify_fd, strv_split_newlines): one trailing NUL is allowed and any
+// other NUL makes the message invalid; lines end at '\n' or '\r', empty lines are skipped; a
+// backslash makes the character after it literal (a newline too) and is removed, and a
+// backslash at the very end makes the message invalid. Lines without '=' or with an empty
+// key match no field and are left out.
+func parseFields(data []byte) (fields []Field, ok bool) {
+	if n := len(data); n > 0 && data[n-1] == 0 {
+		data = data[:n-1]
 	}
-	return fields
+	if bytes.IndexByte(data, 0) >= 0 {
+		return nil, false
+	}
+	var line []byte
+	flush := func() {
+		if k, v, found := strings.Cut(string(line), "="); found && k != "" {
+			fields = append(fields, Field{Key: k, Value: v})
+		}
+		line = line[:0]
+	}
+	for i := 0; i < len(data); i++ {
+		switch c := data[i]; c {
+		case '\\':
+			if i+1 == len(data) {
+				return nil, false
+			}
+			i++
+			line = append(line, data[i])
+		case '\n', '\r':
+			flush()
+		default:
+			line = append(line, c)
+		}
+	}
+	flush()
+	return fields, true
 }
 
 // Close stops Run, closes the socket and removes its file.

@@ -206,6 +206,12 @@ func TestParse(t *testing.T) {
 		{"truncated", "READY=1", cred, unix.MSG_TRUNC, false, nil},
 		{"control truncated", "READY=1", cred, unix.MSG_CTRUNC, false, nil},
 		{"empty", "", cred, 0, true, nil},
+		// As systemd 252's manager_dispatch_notify_fd and strv_split_newlines read them.
+		{"carriage returns end lines", "READY=1\r\nSTATUS=x\r", cred, 0, true, []Field{{"READY", "1"}, {"STATUS", "x"}}},
+		{"backslash escapes", `STATUS=a\\b\c\` + "\n" + `d`, cred, 0, true, []Field{{"STATUS", "a\\bc\nd"}}},
+		{"trailing backslash", "READY=1\nSTATUS=x\\", cred, 0, false, nil},
+		{"embedded NUL", "READY=1\x00STATUS=x", cred, 0, false, nil},
+		{"two trailing NULs", "READY=1\x00\x00", cred, 0, false, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/flint-init/flint/internal/testproc"
 )
 
 // Paths of the binaries TestMain builds; the directory is removed when the tests end.
@@ -295,34 +297,10 @@ func copyExecutable(t *testing.T, src string) string {
 }
 
 // pidsOf lists the processes whose executable is path.
-func pidsOf(path string) []int {
-	ents, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, e := range ents {
-		var pid int
-		if _, err := fmt.Sscanf(e.Name(), "%d", &pid); err != nil {
-			continue
-		}
-		if exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe")); err == nil && exe == path {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
+func pidsOf(path string) []int { return testproc.PidsOf(path) }
 
 // waitFor polls cond every 20ms until it is true or timeout passes.
-func waitFor(timeout time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	for {
-		if cond() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
+func waitFor(timeout time.Duration, cond func() bool) bool { return testproc.WaitFor(timeout, cond) }
 
 // isSocket reports whether path exists and is a socket.
 func isSocket(path string) bool {
