@@ -190,6 +190,11 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   subreaper) that carry the unit's INVOCATION_ID; a daemon that leaves its session and clears
   its environment after its parent died is not found. Slices and the resource-control
   directives are not applied.
+- A manager killed with SIGKILL leaves a state file in its runtime directory (pids with start
+  times, invocation ids, listening sockets); the next ` + "`flint run`" + ` on that directory stops
+  what is left of its units before it starts anything, and refuses to start while another
+  manager runs on the directory. systemd 252 logs "Found left-over process ... Ignoring." and
+  starts beside them. See docs/recovery.md.
 - SuccessAction=, FailureAction= and StartLimitAction= act as in systemd 252 (also at a
   failure followed by an automatic restart, where systemd 252 passes through the failed
   state; internal/difftest/actions_test.go compares them with systemd), and so do

@@ -813,6 +813,7 @@ func (m *Manager) daemonReload() {
 		}
 	}
 	m.reindexOrdering()
+	m.stateReloaded()
 	// Waiting timers compute their next elapse from their new values, as systemd's coldplug
 	// after a reload.
 	for _, u := range m.timerUnits() {

@@ -681,6 +681,7 @@ func (m *Manager) spawnCommand(u *Unit, cmd unit.ExecCommand, ec *unit.ExecConte
 		for _, f := range pipes {
 			m.logs.SetPID(f, sp.Pid)
 		}
+		m.stateChanged(u)
 	}
 	return sp, err
 }

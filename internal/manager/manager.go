@@ -57,6 +57,7 @@ type Manager struct {
 	nextKey  uint64
 
 	notify *notify.Receiver
+	rs     *stateFile  // the runtime directory's lock and state file (leftovers.go)
 	nsync  *notifySync // orders notifications before main-process exits (notifysync.go)
 	logs   *logs.Store
 	api    *api.Server
@@ -131,6 +132,11 @@ func New(opt Options) (*Manager, error) {
 	if err := os.MkdirAll(opt.RuntimeDir, 0o755); err != nil {
 		return nil, fmt.Errorf("runtime directory: %w", err)
 	}
+	// Before anything in the runtime directory is touched: is another manager running on it?
+	rs, err := openState(opt.RuntimeDir, opt.ControlPath)
+	if err != nil {
+		return nil, err
+	}
 	m := &Manager{
 		opt:      opt,
 		loader:   unit.NewLoader(opt.Scope, opt.UnitDirs),
@@ -143,16 +149,20 @@ func New(opt Options) (*Manager, error) {
 		bootTime: time.Now(),
 		console:  newConsole(opt.Console),
 		selfEnv:  os.Environ(),
+		rs:       rs,
 	}
 	m.logs = logs.NewStore(opt.LogLines, opt.LogDir)
 	p, err := listen.NewPoller()
 	if err != nil {
+		rs.close(false)
 		return nil, fmt.Errorf("poller: %w", err)
 	}
 	m.poller = p
+	// A notify socket file left by a manager that was killed is replaced.
 	nr, err := notify.Listen(notifyAddress(opt.RuntimeDir))
 	if err != nil {
 		p.Close()
+		rs.close(false)
 		return nil, fmt.Errorf("notify socket: %w", err)
 	}
 	m.notify = nr
@@ -215,6 +225,14 @@ func (m *Manager) Run(ctx context.Context) error {
 	signal.Notify(sigs, syscall.SIGCHLD, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 
+	// What a manager killed before it could stop its units left running is stopped before
+	// anything starts; then the state file names this manager. An orderly end removes it
+	// (the flag is set where Run returns after the shutdown).
+	clean := false
+	defer func() { m.rs.close(clean) }()
+	m.recoverLeftovers()
+	m.writeState()
+
 	// Time zone changes make calendar timers compute their next elapse anew (and start those
 	// with OnTimezoneChange=yes).
 	m.localZone = time.Local
@@ -254,11 +272,13 @@ func (m *Manager) Run(ctx context.Context) error {
 		// readers now, all at once, rather than a goroutine each in the middle of spawning.
 		m.logs.StartReaders()
 		m.console.release()
+		m.scheduleState() // the boot's changes, then each event's
 		if m.releaseMemory && len(m.jobs) == 0 {
 			// Loading units leaves garbage several times their size; once the boot (or a
 			// reload) has settled, collect it and give the pages back, so that an idle manager
 			// holds what its units need rather than the peak of reading them.
 			m.releaseMemory = false
+			m.writeState() // the state file of the settled boot first: its garbage goes too
 			debug.FreeOSMemory()
 		}
 		// Status lines printed while an event is handled go out together at the next
@@ -290,6 +310,7 @@ func (m *Manager) Run(ctx context.Context) error {
 			ctx = context.Background()
 		case <-m.quit:
 			m.reap()
+			clean = true
 			return nil
 		}
 		if m.dispatchPending {
@@ -317,10 +338,12 @@ func (m *Manager) reap() {
 		}
 		p, ok := m.procs[pid]
 		if !ok {
+			m.stateReaped(pid, m.adoptedBy(pid))
 			m.orphanExited(pid, ws) // reparented to us (child subreaper)
 			continue
 		}
 		delete(m.procs, pid)
+		m.stateReaped(pid, p.u)
 		if p.u != nil {
 			m.gcEnqueue(p.u) // its last process may have gone
 		}

@@ -340,6 +340,7 @@ func (m *Manager) watchStragglers(u *Unit) {
 // arranges to learn of its exit: reaped by us when it is our child (flint is a child subreaper,
 // so a daemon whose parent exited is), else polled.
 func (m *Manager) adoptMain(u *Unit, pid int) {
+	m.stateChanged(u)
 	s := u.svc
 	s.mainPID = pid
 	if s.execMainPID != pid {
@@ -354,6 +355,7 @@ func (m *Manager) adoptMain(u *Unit, pid int) {
 		m.procs[pid] = &proc{pid: pid, u: u, kind: "main", onExit: m.mainExitHandler(u, pid)}
 		return
 	}
+	m.stateAdopted(u, pid)
 	m.watchForeignMain(u, pid)
 }
 

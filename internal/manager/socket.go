@@ -92,6 +92,7 @@ func (m *Manager) sockOpen(u *Unit) error {
 	if len(s.socks) > 0 {
 		return nil // kept across daemon-reload
 	}
+	m.stateChanged(u)
 	for _, l := range cfg.Listen {
 		ls, err := listen.Open(l, cfg)
 		if err != nil {
@@ -120,6 +121,7 @@ func (m *Manager) sockClose(u *Unit) {
 		}
 	}
 	s.socks, s.keys, s.armed = nil, nil, nil
+	m.stateChanged(u)
 }
 
 // sockEnterListening watches every socket for readiness. With FlushPending=yes (Accept=no)

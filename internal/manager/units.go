@@ -39,6 +39,9 @@ type Unit struct {
 	svc  *serviceRT
 	tmr  *timerRT
 	pth  *pathRT
+
+	rec      *unitRecord // its lines in the state file, nil if none (leftovers.go)
+	recFresh bool        // rec is up to date
 }
 
 func (u *Unit) typ() unit.Type { return u.cfg.Type }
@@ -157,6 +160,7 @@ func (u *Unit) loaded() bool { return u.cfg.LoadState == unit.Loaded }
 // setState changes the substate and runs everything that hangs on state changes: job
 // completion, socket re-arming, BindsTo/OnFailure propagation, the timers and path units that start u.
 func (m *Manager) setState(u *Unit, sub string) {
+	m.stateChanged(u)
 	old := u.activeState()
 	u.sub = sub
 	now := time.Now()

@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -115,8 +116,8 @@ type manager struct {
 }
 
 // startManager starts `flint run --units units --control SOCK` and waits until its control socket
-// exists. The process is stopped (SIGTERM, then SIGKILL) when the test ends unless the test
-// stopped it itself.
+// accepts connections. The process is stopped (SIGTERM, then SIGKILL) when the test ends unless
+// the test stopped it itself.
 func startManager(t *testing.T, units string) *manager {
 	t.Helper()
 	return launchManager(t, units, launchOptions{stopWait: 10 * time.Second})
@@ -128,6 +129,7 @@ type launchOptions struct {
 	more     []string      // further unit directories, after the first (--units each)
 	env      []string      // the manager's environment; nil = the test's
 	stopWait time.Duration // SIGTERM to SIGKILL at cleanup
+	control  string        // the control socket; "" = a new one under t.TempDir()
 }
 
 // launchManager starts `flint run` and waits for its control socket; see startManager.
@@ -136,9 +138,12 @@ func launchManager(t *testing.T, units string, o launchOptions) *manager {
 	m := &manager{
 		t:       t,
 		units:   units,
-		control: filepath.Join(t.TempDir(), "control.sock"),
+		control: o.control,
 		out:     &syncBuffer{},
 		done:    make(chan struct{}),
+	}
+	if m.control == "" {
+		m.control = filepath.Join(t.TempDir(), "control.sock")
 	}
 	args := append(append([]string(nil), o.global...), "run", "--units", units, "--control", m.control)
 	for _, d := range o.more {
@@ -178,7 +183,7 @@ func launchManager(t *testing.T, units string, o launchOptions) *manager {
 		if m.exited() {
 			t.Fatalf("flint run exited early (%v):\n%s", m.err, m.out.String())
 		}
-		if isSocket(m.control) {
+		if listening(m.control) {
 			return m
 		}
 		if time.Now().After(deadline) {
@@ -301,6 +306,17 @@ func pidsOf(path string) []int { return testproc.PidsOf(path) }
 
 // waitFor polls cond every 20ms until it is true or timeout passes.
 func waitFor(timeout time.Duration, cond func() bool) bool { return testproc.WaitFor(timeout, cond) }
+
+// listening reports whether a process accepts connections on the unix socket path (a socket
+// file that a killed manager left does not count).
+func listening(path string) bool {
+	c, err := net.DialTimeout("unix", path, time.Second)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
 
 // isSocket reports whether path exists and is a socket.
 func isSocket(path string) bool {
