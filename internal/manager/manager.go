@@ -391,7 +391,7 @@ func (m *Manager) shutdown() {
 	m.shuttingDown = true
 	// Install every stop job first, then dispatch once, so that ordering applies between all
 	// of them (services before their sockets, dependents before dependencies).
-	var any bool
+	var stops []*Unit
 	tx := m.newTransaction("replace-irreversibly")
 	for _, u := range append([]*Unit(nil), m.order...) {
 		if !isInactiveOrFailed(u.activeState()) || u.job != nil {
@@ -399,14 +399,24 @@ func (m *Manager) shutdown() {
 				u.svc.stopRequested = true
 			}
 			tx.addAnchor(u, "stop", nil)
-			any = true
+			stops = append(stops, u)
 		}
 	}
 	if err := tx.activate(); err != nil {
+		// Every stop is an anchor, so an ordering cycle among the active units (a unit
+		// author's After= loop) cannot be broken by dropping one: the ordered stop is
+		// impossible. The manager must stop everything all the same and exit, so each unit
+		// gets its stop job at once, without ordering.
 		m.consolef("Shutdown transaction: %v", err)
+		m.consolef("Stopping all units without ordering.")
+		for _, u := range stops {
+			if j := m.installJob("stop", u, "replace-irreversibly"); j != nil {
+				j.ignoreOrder = true
+			}
+		}
 	}
 	m.dispatch()
-	if !any {
+	if len(stops) == 0 {
 		m.finishShutdown()
 		return
 	}
