@@ -131,6 +131,7 @@ must run); ` + "`scripts/systemd-ns`" + ` boots the same private systemd for exp
 	}
 	fmt.Fprintf(&b, "\nIn total: %d supported, %d parsed but not enforced, %d not yet.\n",
 		counts["supported"], counts["parsed, not enforced"], counts["not yet"])
+	writeFlintDirectives(&b)
 
 	b.WriteString(`
 ## Known differences
@@ -288,6 +289,33 @@ from internal/difftest/known.go.
 		}
 	}
 	return b.String(), missing
+}
+
+// writeFlintDirectives documents FlintDirectives(): each directive once, with the sections
+// that take it.
+func writeFlintDirectives(b *strings.Builder) {
+	b.WriteString(`
+## flint's own directives
+
+Settings systemd 252 does not have, each opt-in: without them flint behaves as systemd. Their
+names start with ` + "`X-Flint-`" + `: systemd ignores every key that starts with ` + "`X-`" + ` (in any
+section, and ` + "`systemd-analyze verify`" + ` says nothing about it), so a unit file that uses them
+loads unchanged under systemd. flint warns about an ` + "`X-Flint-`" + ` key it does not know.
+`)
+	var order []string
+	sections := map[string][]string{}
+	info := map[string]FlintDirectiveInfo{}
+	for _, d := range FlintDirectives() {
+		if _, ok := info[d.Name]; !ok {
+			order = append(order, d.Name)
+			info[d.Name] = d
+		}
+		sections[d.Name] = append(sections[d.Name], "["+d.Section+"]")
+	}
+	for _, name := range order {
+		d := info[name]
+		fmt.Fprintf(b, "\n### `%s=`\n\nIn %s. Default: %s.\n\n%s\n", name, strings.Join(sections[name], ", "), d.Default, d.Doc)
+	}
 }
 
 func TestCompatibilityDoc(t *testing.T) {

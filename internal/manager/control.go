@@ -852,6 +852,9 @@ func (m *Manager) daemonReload() {
 		}
 	}
 	m.reindexOrdering()
+	for _, u := range m.order {
+		m.cooldownReload(u)
+	}
 	// Waiting timers compute their next elapse from their new values, as systemd's coldplug
 	// after a reload.
 	for _, u := range m.timerUnits() {

@@ -39,6 +39,8 @@ type Unit struct {
 	svc  *serviceRT
 	tmr  *timerRT
 	pth  *pathRT
+
+	cooldown *cooldown // a pending re-arm after trigger-limit-hit (cooldown.go)
 }
 
 func (u *Unit) typ() unit.Type { return u.cfg.Type }
@@ -166,6 +168,7 @@ func (m *Manager) setState(u *Unit, sub string) {
 		m.gcEnqueue(u) // u, and the units only it refers to, may go
 	}
 	if old == nu {
+		m.cooldownFollow(u)
 		m.unitStateChanged(u, old, nu)
 		m.notifyTriggers(u)
 		return
@@ -180,6 +183,7 @@ func (m *Manager) setState(u *Unit, sub string) {
 	if isInactiveOrFailed(old) && !isInactiveOrFailed(nu) {
 		u.inactiveExit = now
 	}
+	m.cooldownFollow(u)
 	m.unitStateChanged(u, old, nu)
 	m.notifyTriggers(u)
 }
