@@ -265,6 +265,14 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
 - flint has no D-Bus API: ` + "`systemctl`" + ` run from inside a unit (for example the user
   dbus.socket's ExecStartPost=) cannot reach flint and hangs until the unit's timeout (for a
   socket's control process, its TimeoutSec=).
+- DynamicUser= is parsed and shown (with the User= and Group= systemd would name) but not
+  applied: no UID is allocated, the processes run as User= (root when it is unset), and
+  StateDirectory=, CacheDirectory= and LogsDirectory= are made directly under /var/lib,
+  /var/cache and /var/log for that user, not under their private/ directory behind a
+  symlink. The *Directory= settings are otherwise set up as systemd 252 does
+  (internal/difftest/execdirs_test.go): before every command, for User= and Group= whatever
+  the command's prefix ('+', '!', '!!'), an existing tree with another owner given to them
+  recursively.
 - IgnoreSIGPIPE= is always yes: IgnoreSIGPIPE=no is not honoured, services always start with
   SIGPIPE ignored.
 - LISTEN_FDNAMES= (and the fd order) when several socket units trigger one service: the
