@@ -21,6 +21,8 @@ type globals struct {
 	// systemctl: invoked under the name systemctl (multi-call); a verb that needs a manager
 	// then is ignored with a warning when none runs, as systemctl does in a chroot.
 	systemctl bool
+	// manager is where the manager on control finds units, asked once (managerPath).
+	manager *managerSearchPath
 }
 
 // parseGlobals takes the global options wherever they appear and returns the rest in order.
@@ -114,6 +116,3 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-20s %s\n", n, verbs[n].summary)
 	}
 }
-
-// newLoader returns a unit loader for the options' scope and unit directories.
-func newLoader(g *globals) *unit.Loader { return unit.NewLoader(g.scope(), g.units) }
