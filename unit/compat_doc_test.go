@@ -131,6 +131,7 @@ must run); ` + "`scripts/systemd-ns`" + ` boots the same private systemd for exp
 	}
 	fmt.Fprintf(&b, "\nIn total: %d supported, %d parsed but not enforced, %d not yet.\n",
 		counts["supported"], counts["parsed, not enforced"], counts["not yet"])
+	writeFlintDirectives(&b)
 
 	b.WriteString(`
 ## Known differences
@@ -266,9 +267,35 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   benchmarks build it), so glibc's NSS modules (LDAP, sssd, nss-systemd) are not asked.
   Numeric IDs always work. A build with cgo enabled uses NSS, at the price of the dynamic
   loader at every start of the binary (about 2 ms per ` + "`flint`" + ` command on the test VM).
+- Who reads the units' output follows journald on Debian 12 (docs/api.md, "Log lines"): the
+  system manager's lines go to root and the members of ` + "`" + `adm` + "`" + ` and ` + "`" + `systemd-journal` + "`" + `, a user
+  manager's to its user and root; ` + "`" + `flint logs` + "`" + ` for anyone else prints journalctl 252's hint
+  and "No journal files were opened due to insufficient permissions." and exits 1, and
+  ` + "`" + `flint status` + "`" + ` shows the unit without its lines. Differences: journald also files the
+  output of a system service running as a regular user (uid 1000 and up) in that user's
+  journal, which the user may read (SplitMode=uid); flint's system manager gives such a user
+  none of its lines. systemctl status warns "some journal files were not opened due to
+  insufficient permissions" only for a user who can open some journal file (every user who
+  has logged something; not nobody, to whom it prints nothing); flint prints the warning
+  whenever it withheld lines of the unit. Unit properties (` + "`" + `show` + "`" + `, the rest of ` + "`" + `status` + "`" + `)
+  stay readable by every uid, as systemd's D-Bus properties are.
+- The control socket bounds what each uid holds (docs/api.md, "Limits"): at most 256
+  connections and 64 followed logs per uid other than root and the manager's, a share of the
+  fd limit in all, with a quarter kept for root; a client that hangs up is let go at once.
+  systemd's own limits are dbus-daemon's (256 connections per user on the system bus) and
+  4096 connections on its private socket, which only root reaches; journalctl -f reads the
+  journal files and holds nothing in systemd.
 - flint has no D-Bus API: ` + "`systemctl`" + ` run from inside a unit (for example the user
   dbus.socket's ExecStartPost=) cannot reach flint and hangs until the unit's timeout (for a
   socket's control process, its TimeoutSec=).
+- DynamicUser= is parsed and shown (with the User= and Group= systemd would name) but not
+  applied: no UID is allocated, the processes run as User= (root when it is unset), and
+  StateDirectory=, CacheDirectory= and LogsDirectory= are made directly under /var/lib,
+  /var/cache and /var/log for that user, not under their private/ directory behind a
+  symlink. The *Directory= settings are otherwise set up as systemd 252 does
+  (internal/difftest/execdirs_test.go): before every command, for User= and Group= whatever
+  the command's prefix ('+', '!', '!!'), an existing tree with another owner given to them
+  recursively.
 - IgnoreSIGPIPE= is always yes: IgnoreSIGPIPE=no is not honoured, services always start with
   SIGPIPE ignored.
 - LISTEN_FDNAMES= (and the fd order) when several socket units trigger one service: the
@@ -277,6 +304,60 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
 - systemd-tmpfiles snippets (tmpfiles.d) are not applied (see above).
 - StandardInput=/StandardOutput=/StandardError=fd and fd:NAME parse and show as in systemd,
   but the manager does not pass a named stored fd: output goes to flint's log as for journal.
+
+### The command line (flint, and flint as systemctl, journalctl, systemd-analyze, systemd-notify)
+
+Options are read as glibc's getopt_long reads them for systemd 252's tools (internal/getopt):
+before, after and between the operands, clustered, abbreviated, with systemctl's,
+journalctl's and systemd-analyze's own option tables, their checks of values (` + "`" + `-t` + "`" + `,
+` + "`" + `--state` + "`" + `, ` + "`" + `-o` + "`" + `, ` + "`" + `-s` + "`" + `, ` + "`" + `-n` + "`" + `, ` + "`" + `--legend` + "`" + `, ` + "`" + `--preset-mode` + "`" + `, ` + "`" + `--timestamp` + "`" + `, ...), the lists
+they print for ` + "`" + `help` + "`" + ` values, and their messages and exit codes for what they refuse; the
+program name in getopt's messages is argv[0] as invoked, as glibc prints it. flint adds
+` + "`" + `--control PATH` + "`" + ` and ` + "`" + `--units DIR` + "`" + ` to each table, matched only by their whole names so that
+every abbreviation the tools accept keeps its meaning. The differences:
+
+- An option that systemctl applies to a verb but flint's verb does not implement is refused,
+  "systemctl VERB: option --X is not supported by flint." (exit 1), where systemctl would act
+  on it: ` + "`" + `--wait` + "`" + `, ` + "`" + `--runtime` + "`" + `, ` + "`" + `--force` + "`" + ` for the file verbs, ` + "`" + `--global` + "`" + `, ` + "`" + `--dry-run` + "`" + `,
+  ` + "`" + `--message=` + "`" + `, ` + "`" + `--firmware-setup` + "`" + `, ` + "`" + `--boot-loader-menu=` + "`" + `, ` + "`" + `--boot-loader-entry=` + "`" + `,
+  ` + "`" + `--reboot-argument=` + "`" + `, ` + "`" + `--show-transaction` + "`" + `, ` + "`" + `--with-dependencies` + "`" + `, ` + "`" + `--recursive` + "`" + `,
+  ` + "`" + `--after` + "`" + `/` + "`" + `--before` + "`" + `, ` + "`" + `--plain` + "`" + ` for list-dependencies, ` + "`" + `--state=` + "`" + ` for list-sockets and
+  list-timers, ` + "`" + `--timestamp=` + "`" + ` other than pretty, ` + "`" + `--marked` + "`" + `, ` + "`" + `--root=` + "`" + ` for the file verbs.
+  Where systemctl ignores an option for a verb, flint ignores it too. ` + "`" + `--no-pager` + "`" + `,
+  ` + "`" + `--no-ask-password` + "`" + `, ` + "`" + `--no-wall` + "`" + `, ` + "`" + `-l` + "`" + `, ` + "`" + `-i` + "`" + `/` + "`" + `--check-inhibitors=` + "`" + ` and ` + "`" + `--no-reload` + "`" + ` are
+  accepted everywhere: flint has no pager, asks no password, writes no wall message, never
+  ellipsizes, has no inhibitors, and its file verbs do not reload the manager.
+- ` + "`" + `-H` + "`" + `/` + "`" + `--host` + "`" + ` and ` + "`" + `-M` + "`" + `/` + "`" + `--machine` + "`" + ` are refused (exit 1): flint reaches no remote or
+  container manager. ` + "`" + `--image=` + "`" + ` is refused: flint mounts no disk images.
+- ` + "`" + `--job-mode=help` + "`" + ` is sent to the manager like any other mode and refused there ("Job mode
+  help invalid"), as systemctl 252 does.
+- ` + "`" + `-o` + "`" + ` with a verb other than status prints flint's JSON for the json modes (not systemctl's
+  table in JSON); status takes short and json (flint's JSON status) and refuses the other
+  journal modes.
+- A verb that needs a manager fails when none answers on the control socket: "No flint manager
+  is running: nothing answers on PATH." and how to start or name one, exit 1, where systemctl
+  says "System has not been booted with systemd as init system (PID 1). Can't operate." and
+  "Failed to connect to bus: Host is down". As systemctl, those verbs are ignored ("Running in
+  chroot, ignoring command 'start'", exit 0) in a chroot — the root directory is not PID 1's,
+  told from /proc/1/root as systemd's running_in_chroot does, $SYSTEMD_IGNORE_CHROOT unset —
+  and with $SYSTEMD_OFFLINE=1. A container build is no chroot: there ` + "`" + `systemctl start` + "`" + ` fails,
+  ` + "`" + `systemctl enable` + "`" + ` works.
+- ` + "`" + `flint` + "`" + ` without a verb prints its usage (exit 2); systemctl lists units. flint's own verbs
+  (` + "`" + `run` + "`" + `, ` + "`" + `logs` + "`" + `, ` + "`" + `analyze` + "`" + `, ` + "`" + `activate` + "`" + `, ` + "`" + `completion` + "`" + `) read their options after the verb, in
+  their own tables; under the name systemctl they are unknown verbs.
+- journalctl: ` + "`" + `-u` + "`" + `, ` + "`" + `-f` + "`" + `, ` + "`" + `-n` + "`" + ` (with its optional value, the next word when it is a number or
+  ` + "`" + `all` + "`" + `), ` + "`" + `-e` + "`" + `, ` + "`" + `-S` + "`" + `/` + "`" + `--since` + "`" + `, ` + "`" + `-o short|json` + "`" + `, ` + "`" + `-q` + "`" + `, ` + "`" + `--no-hostname` + "`" + `, ` + "`" + `--system` + "`" + `/` + "`" + `--user` + "`" + `
+  (which manager) work; ` + "`" + `--no-pager` + "`" + `, ` + "`" + `-x` + "`" + `, ` + "`" + `-a` + "`" + `, ` + "`" + `-l` + "`" + `, ` + "`" + `--no-full` + "`" + ` change nothing flint
+  prints. Every other journalctl option, the other output modes and journal matches
+  (FIELD=VALUE, paths) are refused, "journalctl: option --X is not supported by flint.".
+- systemd-analyze: the verbs flint has (verify, critical-chain, blame, plot, dot); ` + "`" + `--order` + "`" + `,
+  ` + "`" + `--require` + "`" + `, ` + "`" + `--man[=BOOL]` + "`" + `, ` + "`" + `--generators[=BOOL]` + "`" + ` (flint checks no man pages and runs no
+  generators), ` + "`" + `-q` + "`" + `, ` + "`" + `--no-pager` + "`" + `, ` + "`" + `--system` + "`" + `/` + "`" + `--user` + "`" + `; the other options are refused. Without
+  a verb systemd-analyze runs ` + "`" + `time` + "`" + `, which flint does not have.
+- systemd-notify is systemd-notify 252: ` + "`" + `--ready` + "`" + `, ` + "`" + `--status=` + "`" + `, ` + "`" + `--pid[=PID|auto|parent|self]` + "`" + `,
+  ` + "`" + `--uid=` + "`" + `, ` + "`" + `--booted` + "`" + ` (/run/systemd/system/ is a directory), ` + "`" + `--no-block` + "`" + `, VARIABLE=VALUE
+  words; sent as the calling shell (the parent), with the barrier unless ` + "`" + `--no-block` + "`" + `, and
+  ERRNO= to the manager when it fails.
 `)
 	if len(difftest.OpenBugs) > 0 {
 		b.WriteString(`
@@ -293,6 +374,33 @@ from internal/difftest/known.go.
 		}
 	}
 	return b.String(), missing
+}
+
+// writeFlintDirectives documents FlintDirectives(): each directive once, with the sections
+// that take it.
+func writeFlintDirectives(b *strings.Builder) {
+	b.WriteString(`
+## flint's own directives
+
+Settings systemd 252 does not have, each opt-in: without them flint behaves as systemd. Their
+names start with ` + "`X-Flint-`" + `: systemd ignores every key that starts with ` + "`X-`" + ` (in any
+section, and ` + "`systemd-analyze verify`" + ` says nothing about it), so a unit file that uses them
+loads unchanged under systemd. flint warns about an ` + "`X-Flint-`" + ` key it does not know.
+`)
+	var order []string
+	sections := map[string][]string{}
+	info := map[string]FlintDirectiveInfo{}
+	for _, d := range FlintDirectives() {
+		if _, ok := info[d.Name]; !ok {
+			order = append(order, d.Name)
+			info[d.Name] = d
+		}
+		sections[d.Name] = append(sections[d.Name], "["+d.Section+"]")
+	}
+	for _, name := range order {
+		d := info[name]
+		fmt.Fprintf(b, "\n### `%s=`\n\nIn %s. Default: %s.\n\n%s\n", name, strings.Join(sections[name], ", "), d.Default, d.Doc)
+	}
 }
 
 func TestCompatibilityDoc(t *testing.T) {

@@ -123,6 +123,12 @@ func PrepareTables() { directives() }
 
 func (d *decoder) apply(section string, table map[string]*directive, e Entry) {
 	if strings.HasPrefix(e.Key, "X-") {
+		if strings.HasPrefix(e.Key, FlintKeyPrefix) {
+			if d.applyFlint(section, e) {
+				return
+			}
+			d.warn(e, "Unknown flint key '%s' in section [%s], ignoring.", e.Key, section)
+		}
 		if d.u.Extra == nil {
 			d.u.Extra = map[string][]Entry{}
 		}

@@ -32,6 +32,7 @@ type PathSection struct {
 	DirectoryMode        osFileMode    // default 0755
 	TriggerLimitInterval time.Duration // default 2s
 	TriggerLimitBurst    int           // default 200
+	TriggerLimitCooldown time.Duration // X-Flint-TriggerLimitCooldownSec=; 0: off
 	// Unit is Unit= as written (specifiers resolved, a template instantiated); "" means the
 	// service of the path unit's name (PathUnit).
 	Unit string

@@ -63,6 +63,15 @@ func (p *propList) strv(name string, list []string) {
 }
 func (p *propList) span(name string, d time.Duration) { p.add(name, FormatTimespan(d)) }
 
+// cooldown adds X-Flint-TriggerLimitCooldownSec= as FlintTriggerLimitCooldownUSec, only
+// when set: systemd has no such property, and flint's own properties appear only where they
+// say something.
+func (p *propList) cooldown(d time.Duration) {
+	if d > 0 {
+		p.span("FlintTriggerLimitCooldownUSec", d)
+	}
+}
+
 // spanInf formats d with 0 meaning "infinity", as systemd's timeouts that 0 disables.
 func (p *propList) spanInf(name string, d time.Duration) {
 	if d == 0 {
@@ -224,6 +233,7 @@ func socketProperties(p *propList, u *Unit) {
 	p.add("SocketProtocol", socketProtocolNumber(s.SocketProtocol))
 	p.span("TriggerLimitIntervalUSec", s.TriggerLimitInterval)
 	p.int("TriggerLimitBurst", s.TriggerLimitBurst)
+	p.cooldown(s.TriggerLimitCooldown)
 	p.exec("ExecStartPre", s.ExecStartPre, false)
 	p.exec("ExecStartPost", s.ExecStartPost, false)
 	p.exec("ExecStopPre", s.ExecStopPre, false)

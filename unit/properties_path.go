@@ -32,4 +32,5 @@ func pathProperties(p *propList, u *Unit) {
 	p.add("Result", "success")
 	p.span("TriggerLimitIntervalUSec", s.TriggerLimitInterval)
 	p.int("TriggerLimitBurst", s.TriggerLimitBurst)
+	p.cooldown(s.TriggerLimitCooldown)
 }

@@ -205,6 +205,7 @@ type SocketSection struct {
 	FileDescriptorName                                                              string        // "" = the socket unit's name
 	TriggerLimitInterval                                                            time.Duration // 2s
 	TriggerLimitBurst                                                               int           // 20 (Accept=no) / 200 (Accept=yes); -1 unset before defaults
+	TriggerLimitCooldown                                                            time.Duration // X-Flint-TriggerLimitCooldownSec=; 0: off
 	PollLimitInterval                                                               time.Duration
 	PollLimitBurst                                                                  int
 	Exec                                                                            ExecContext

@@ -53,6 +53,8 @@ type globals struct {
 	analyzeTool bool   // invoked as systemd-analyze
 	dot         string // --order or --require: the one kind of dependency dot draws
 	notes       bool   // verify --notes
+	// manager is where the manager on control finds units, asked once (managerPath).
+	manager *managerSearchPath
 }
 
 func newGlobals(prog string) *globals {
@@ -124,6 +126,3 @@ func usage(w io.Writer, prog string) {
 		fmt.Fprintf(w, "  %-20s %s\n", n, verbs[n].summary)
 	}
 }
-
-// newLoader returns a unit loader for the options' scope and unit directories.
-func newLoader(g *globals) *unit.Loader { return unit.NewLoader(g.scope(), g.units) }

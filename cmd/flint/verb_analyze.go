@@ -215,11 +215,7 @@ func verifyUnits(w io.Writer, g *globals, targets []string, notes bool) int {
 		}
 		names = append(names, name)
 	}
-	path := g.units
-	if len(path) == 0 {
-		path = unit.SearchPath(g.scope(), nil)
-	}
-	for _, d := range path {
+	for _, d := range searchPath(g) {
 		if !seenDir[d] {
 			seenDir[d] = true
 			dirs = append(dirs, d)

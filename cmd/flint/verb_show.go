@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	"github.com/flint-init/flint/unit"
 )
@@ -86,14 +87,15 @@ func showProperties(g *globals, l *unit.Loader, name string) []unit.Property {
 	u := l.Load(name)
 	props := unit.Properties(u)
 	var extra []unit.Property
-	if unitFileState != nil {
-		if st, ok := unitFileState(l, u.Name); ok {
-			extra = append(extra, unit.Property{Name: "UnitFileState", Value: st})
-		}
-	}
 	if runtimeProperties != nil {
 		if rt, ok := runtimeProperties(g, u.Name); ok {
 			extra = append(extra, rt...)
+		}
+	}
+	// The manager says UnitFileState itself, from the same search path (newLoader).
+	if unitFileState != nil && !slices.ContainsFunc(extra, func(p unit.Property) bool { return p.Name == "UnitFileState" }) {
+		if st, ok := unitFileState(l, u.Name); ok {
+			extra = append(extra, unit.Property{Name: "UnitFileState", Value: st})
 		}
 	}
 	if len(extra) > 0 {

@@ -234,7 +234,7 @@ func printStatus(w io.Writer, st client.UnitStatus, color bool) {
 	}
 	active := p["ActiveState"] + " (" + p["SubState"] + ")"
 	if r := p["Result"]; p["ActiveState"] == "failed" && r != "" {
-		active = "failed (Result: " + r + ")"
+		active = "failed (Result: " + r + rearming(p["FlintTriggerLimitRearmTimestamp"], p["FlintTriggerLimitRearmWaitsFor"], time.Now()) + ")"
 	}
 	if color {
 		// As systemctl: the state green when active, red when failed.
@@ -332,6 +332,22 @@ func printStatus(w io.Writer, st client.UnitStatus, color bool) {
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "Warning: some journal files were not opened due to insufficient permissions.")
 	}
+}
+
+// rearming describes a pending re-arm after trigger-limit-hit (X-Flint-TriggerLimitCooldownSec=)
+// for the Active: line: ", re-arming in 25s", or, once the cooldown is over while the
+// socket's service still runs (waitsFor), ", re-arming when foo.service has stopped"; ""
+// when none is pending.
+func rearming(due, waitsFor string, now time.Time) string {
+	if waitsFor != "" {
+		return ", re-arming when " + waitsFor + " has stopped"
+	}
+	t, err := time.Parse(unit.TimestampLayout, due)
+	if due == "" || err != nil {
+		return ""
+	}
+	// The timestamp has whole seconds: the cooldown ends within the second after it.
+	return ", re-arming in " + ago(max(t.Add(time.Second).Sub(now).Truncate(time.Second), time.Second))
 }
 
 // dropInLines groups drop-in files by directory as systemctl status does: the directory, then

@@ -4,10 +4,17 @@
 #   bash examples/foobar/demo.sh [--go]     (as root; --go uses the Go server instead of server.c)
 #
 # Builds bin/flint, bin/foobard (server.c, or goserver with --go) and bin/foobar-client, installs
-# the server as /usr/local/bin/foobard, writes foobar.socket/foobar.service into a temporary unit
-# directory, enables the socket, runs `flint run` in the background, shows that the socket exists
-# while no foobard runs, talks to it with the client, shows `flint status foobar.service`, and
-# stops flint with SIGTERM. Exits non-zero if any step failed.
+# the server as /usr/local/bin/foobard (the path foobar.service names), writes
+# foobar.socket/foobar.service into a temporary unit directory, enables the socket, runs `flint
+# run` in the background, shows that the socket exists while no foobard runs, talks to it with
+# the client, shows `flint status foobar.service`, and stops flint with SIGTERM. Exits non-zero
+# if any step failed.
+#
+# What it puts on the machine outside the checkout, it takes away when it exits (also when a
+# step fails or it is interrupted): /usr/local/bin/foobard is removed, or, if a file was there
+# before, put back as it was; the socket /run/foobar.sk is removed unless it was there before;
+# the temporary directory goes unless a step failed (it then holds flint run's output). Left:
+# the built binaries in bin/ and, when it had to install them, the Debian packages.
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -21,23 +28,53 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 fail() { printf '\033[31mFAILED: %s\033[0m\n' "$*"; failed=$((failed + 1)); }
 must() { "$@" || { fail "$*"; finish; }; }
 
+installed=/usr/local/bin/foobard
+sock=/run/foobar.sk
+
+[ "$(id -u)" -eq 0 ] || { echo "demo.sh: run as root (it installs $installed for the demo and uses /run)" >&2; exit 1; }
+
 work=$(mktemp -d /tmp/foobar-demo.XXXXXX)
 units=$work/units
 control=$work/control.sock
 flint_pid=
-finish() {
+# What was there before the demo, to be put back by cleanup.
+had_installed=0
+if [ -e "$installed" ] || [ -L "$installed" ]; then
+  had_installed=1
+  cp -a "$installed" "$work/foobard.before" || { echo "demo.sh: cannot keep a copy of $installed" >&2; exit 1; }
+fi
+had_sock=0
+if [ -e "$sock" ] || [ -L "$sock" ]; then had_sock=1; fi
+
+# cleanup stops flint if it still runs and takes away what the demo put outside the checkout;
+# finish runs it before the last line, the EXIT trap at any other exit (^C, a failed step).
+cleaned=0
+cleanup() {
+  [ "$cleaned" -eq 1 ] && return
+  cleaned=1
   if [ -n "$flint_pid" ] && kill -0 "$flint_pid" 2>/dev/null; then
     kill -TERM "$flint_pid" 2>/dev/null; sleep 1; kill -KILL "$flint_pid" 2>/dev/null
   fi
+  if [ "$had_installed" -eq 1 ]; then
+    rm -f "$installed" && cp -a "$work/foobard.before" "$installed" && echo "demo: put the earlier $installed back"
+  elif [ -e "$installed" ]; then
+    rm -f "$installed" && echo "demo: removed $installed"
+  fi
+  if [ "$had_sock" -eq 0 ] && [ -e "$sock" ]; then rm -f "$sock"; fi
+  if [ "$failed" -eq 0 ]; then rm -rf "$work"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+finish() {
+  cleanup
   if [ "$failed" -eq 0 ]; then
-    say "demo OK"; rm -rf "$work"; exit 0
+    say "demo OK"; exit 0
   fi
   say "demo FAILED ($failed step(s))"
   if [ -s "$work/flint.log" ]; then echo "flint run's output: $work/flint.log"; fi
   exit 1
 }
-
-[ "$(id -u)" -eq 0 ] || { echo "demo.sh: run as root (it installs /usr/local/bin/foobard and uses /run)" >&2; exit 1; }
 
 # A fresh Debian 12 lacks the compiler, libsystemd's header and even pgrep (procps).
 need=()
@@ -62,7 +99,8 @@ if [ "$server" = c ]; then
 else
   must go build -o bin/foobard ./examples/foobar/goserver
 fi
-must install -m 0755 bin/foobard /usr/local/bin/foobard
+say "install the server as $installed (removed again when the demo ends)"
+must install -m 0755 bin/foobard "$installed"
 
 say "unit files ($units)"
 mkdir -p "$units"

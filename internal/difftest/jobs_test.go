@@ -27,7 +27,8 @@ import (
 // "[Unit]\nDefaultDependencies=no\n" before it. maskedUnit instead makes the file a symlink
 // to /dev/null. A name with a '/' is a drop-in ("a.service.d/x.conf", "service.d/x.conf"),
 // written as it is into its directory. In the text, @STATE@ is replaced by a directory of the
-// side's own and @PORT@ by a TCP port of its own; a unit that appends a line to @STATE@/%n at
+// side's own, @PORT@ by a TCP port of its own and @DIR@ by a relative directory name of its
+// own for RuntimeDirectory= and friends (see execDirName); a unit that appends a line to @STATE@/%n at
 // each start (see counted) has its number of starts compared as the pseudo-property Starts.
 type jobScenario struct {
 	name  string
@@ -570,11 +571,11 @@ var unitNameRE = regexp.MustCompile(`\b[A-Za-z0-9_-]+(@[A-Za-z0-9_:.%\\-]*)?\.(s
 var typeDropIns = map[string]bool{"service.d": true, "socket.d": true, "target.d": true}
 
 // writeJobUnits writes the scenario's units into dir/units, each name (file names and names
-// in the texts) prefixed with prefix, with @STATE@ = dir/state and @PORT@ = port, and returns
-// the unit directory, the state directory and the replacer of those two.
-func writeJobUnits(dir, prefix string, port int, sc jobScenario) (string, string, *strings.Replacer, error) {
+// in the texts) prefixed with prefix, with @STATE@ = dir/state, @PORT@ = port and @DIR@ =
+// execDir, and returns the unit directory, the state directory and the replacer of those.
+func writeJobUnits(dir, prefix string, port int, execDir string, sc jobScenario) (string, string, *strings.Replacer, error) {
 	units, state := filepath.Join(dir, "units"), filepath.Join(dir, "state")
-	vars := strings.NewReplacer("@STATE@", state, "@PORT@", fmt.Sprint(port))
+	vars := strings.NewReplacer("@STATE@", state, "@PORT@", fmt.Sprint(port), "@DIR@", execDir)
 	for _, d := range []string{units, state} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return "", "", nil, err
@@ -917,14 +918,17 @@ func runJobScenario(t *testing.T, ctx context.Context, bin string, idx int, sc j
 	sysDir, flintDir := t.TempDir(), t.TempDir()
 	// The two sides share the network: each gets its own @PORT@.
 	sysPort, flintPort := freePort(t), freePort(t)
-	sysUnits, sysState, sysVars, err := writeJobUnits(sysDir, prefix, sysPort, sc)
+	sysExecDir, flintExecDir := execDirName(prefix, "s"), execDirName(prefix, "f")
+	sysUnits, sysState, sysVars, err := writeJobUnits(sysDir, prefix, sysPort, sysExecDir, sc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	flintUnits, flintState, flintVars, err := writeJobUnits(flintDir, prefix, flintPort, sc)
+	flintUnits, flintState, flintVars, err := writeJobUnits(flintDir, prefix, flintPort, flintExecDir, sc)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Runs after systemd and flint have stopped (cleanups run last first).
+	t.Cleanup(func() { removeExecDirs(sc, sysExecDir, flintExecDir) })
 	names, templates := shownUnits(sc)
 	real := make([]string, len(names))
 	for i, n := range names {
@@ -952,10 +956,11 @@ func runJobScenario(t *testing.T, ctx context.Context, bin string, idx int, sc j
 	for _, m := range sc.masks {
 		masks = append(masks, regexp.MustCompile(m))
 	}
-	// normalizers turn a side's paths into @STATE@ and @UNITS@ (and its port into @PORT@)
-	// and drop the prefix (also as %P, %J and %f show it unescaped).
-	normalizer := func(state, units string, port int) func(string) string {
-		pairs := []string{state, "@STATE@", units, "@UNITS@", prefix, "", strings.ReplaceAll(prefix, "-", "/"), ""}
+	// normalizers turn a side's paths into @STATE@ and @UNITS@ (its port into @PORT@, its
+	// directory name into @DIR@) and drop the prefix (also as %P, %J and %f show it
+	// unescaped).
+	normalizer := func(state, units string, port int, execDir string) func(string) string {
+		pairs := []string{execDir, "@DIR@", state, "@STATE@", units, "@UNITS@", prefix, "", strings.ReplaceAll(prefix, "-", "/"), ""}
 		if usesPort(sc) {
 			pairs = append(pairs, fmt.Sprint(port), "@PORT@")
 		}
@@ -968,7 +973,7 @@ func runJobScenario(t *testing.T, ctx context.Context, bin string, idx int, sc j
 			return v
 		}
 	}
-	sysNorm, flintNorm := normalizer(sysState, sysUnits, sysPort), normalizer(flintState, flintUnits, flintPort)
+	sysNorm, flintNorm := normalizer(sysState, sysUnits, sysPort, sysExecDir), normalizer(flintState, flintUnits, flintPort, flintExecDir)
 
 	var diffs []JobDifference
 	statusLogged := map[string]bool{}

@@ -18,6 +18,7 @@ type KnownDifference struct {
 // `systemctl show` on the same unit files.
 var KnownDifferences = []KnownDifference{
 	{Units: "*", Property: "LoadError", LoadState: "error", Reason: "for a unit that fails to load (a fatal syntax error), flint names the file, line and error (org.freedesktop.systemd1.LoadFailed \"...: FILE:LINE: error: ...\"); systemd 252 says only org.freedesktop.DBus.Error.InconsistentMessage \"...: Bad message\". The lines before the error apply in both."},
+	{Units: "*", Property: "FlintTriggerLimitCooldownUSec", Reason: "flint's own setting X-Flint-TriggerLimitCooldownSec= (see flint's own directives above), which systemd ignores as it ignores every X- key."},
 	{Units: "*", Property: "RequiresMountsFor", Reason: "systemd adds the mount points of every path the unit uses (socket paths, WorkingDirectory=, ...) and resolves them against its mount units; flint has no mount units and shows only the explicit RequiresMountsFor= paths."},
 }
 

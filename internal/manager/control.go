@@ -138,7 +138,8 @@ func (m *Manager) handleRequest(ctx context.Context, req *api.Request, peer *api
 // overview is what `ping` answers (and `flint status` without units shows): the manager's
 // state, counts of units, jobs and failed units, and its start time.
 func (m *Manager) overview() api.Overview {
-	ov := api.Overview{Since: m.bootTime, Units: len(m.order), Jobs: len(m.jobs)}
+	ov := api.Overview{Since: m.bootTime, Units: len(m.order), Jobs: len(m.jobs),
+		UnitPath: m.loader.Paths(), UnitPathExplicit: len(m.opt.UnitDirs) > 0, User: m.opt.Scope == unit.User}
 	for _, u := range m.order {
 		if u.activeState() == Failed {
 			ov.Failed++
@@ -814,6 +815,9 @@ func (m *Manager) daemonReload() {
 	}
 	m.reindexOrdering()
 	m.stateReloaded()
+	for _, u := range m.order {
+		m.cooldownReload(u)
+	}
 	// Waiting timers compute their next elapse from their new values, as systemd's coldplug
 	// after a reload.
 	for _, u := range m.timerUnits() {

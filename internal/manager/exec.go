@@ -356,79 +356,6 @@ func isEnvName(s string) bool {
 	return true
 }
 
-type execDir struct {
-	env   string
-	base  string
-	names []string
-	mode  os.FileMode
-	kind  string
-}
-
-// execDirs lists RuntimeDirectory= and friends with their base directories.
-func execDirs(scope unit.Scope, ec *unit.ExecContext) [5]execDir {
-	run, state, cache, logs, conf := "/run", "/var/lib", "/var/cache", "/var/log", "/etc"
-	if scope == unit.User {
-		home, _ := os.UserHomeDir()
-		run = os.Getenv("XDG_RUNTIME_DIR")
-		state = filepath.Join(home, ".local/state")
-		if x := os.Getenv("XDG_STATE_HOME"); x != "" {
-			state = x
-		}
-		cache = filepath.Join(home, ".cache")
-		logs = filepath.Join(state, "log")
-		conf = filepath.Join(home, ".config")
-	}
-	return [5]execDir{
-		{"RUNTIME_DIRECTORY", run, ec.RuntimeDirectory, ec.RuntimeDirectoryMode, "runtime"},
-		{"STATE_DIRECTORY", state, ec.StateDirectory, ec.StateDirectoryMode, "state"},
-		{"CACHE_DIRECTORY", cache, ec.CacheDirectory, ec.CacheDirectoryMode, "cache"},
-		{"LOGS_DIRECTORY", logs, ec.LogsDirectory, ec.LogsDirectoryMode, "logs"},
-		{"CONFIGURATION_DIRECTORY", conf, ec.ConfigurationDirectory, ec.ConfigurationDirectoryMode, "configuration"},
-	}
-}
-
-// prepareDirs creates RuntimeDirectory= etc. with their modes, owned by the service's user
-// (ConfigurationDirectory stays root's, as in systemd).
-func prepareDirs(scope unit.Scope, ec *unit.ExecContext, cr *creds) error {
-	for _, d := range execDirs(scope, ec) {
-		for _, n := range d.names {
-			p := filepath.Join(d.base, n)
-			mode := d.mode
-			if mode == 0 {
-				mode = 0o755
-			}
-			if err := os.MkdirAll(p, mode); err != nil {
-				return &spawn.ExecError{Status: 233, Step: strings.ToUpper(d.kind) + "_DIRECTORY", Err: err}
-			}
-			if err := os.Chmod(p, mode); err != nil {
-				return &spawn.ExecError{Status: 233, Step: strings.ToUpper(d.kind) + "_DIRECTORY", Err: err}
-			}
-			if cr != nil && d.kind != "configuration" {
-				if err := os.Chown(p, int(cr.uid), int(cr.gid)); err != nil {
-					return &spawn.ExecError{Status: 233, Step: strings.ToUpper(d.kind) + "_DIRECTORY", Err: err}
-				}
-			}
-		}
-	}
-	return nil
-}
-
-// removeRuntimeDirs removes RuntimeDirectory= unless RuntimeDirectoryPreserve=yes (the caller
-// handles RuntimeDirectoryPreserve=restart).
-func removeRuntimeDirs(scope unit.Scope, ec *unit.ExecContext) {
-	if ec.RuntimeDirectoryPreserve == "yes" {
-		return
-	}
-	for _, d := range execDirs(scope, ec) {
-		if d.kind != "runtime" {
-			continue
-		}
-		for _, n := range d.names {
-			os.RemoveAll(filepath.Join(d.base, n))
-		}
-	}
-}
-
 // openStdio opens a process's standard streams per StandardInput/Output/Error=.
 // Files returned in toClose must be closed by the caller after the start.
 func (m *Manager) openStdio(u *Unit, ec *unit.ExecContext, p *execParams, pidHint int) (in, out, errf *os.File, toClose []*os.File, err error) {
@@ -554,22 +481,20 @@ func dataFile(data string) (*os.File, error) {
 // spawnCommand starts one command of u. It returns the pid; the caller registers the exit
 // handler. fds in p are not closed here.
 func (m *Manager) spawnCommand(u *Unit, cmd unit.ExecCommand, ec *unit.ExecContext, p *execParams) (*spawn.Process, error) {
-	var cr *creds
-	var err error
-	if !cmd.Flags.FullPrivilege && !cmd.Flags.NoSetuid && !cmd.Flags.AmbientOnly {
-		if cr, err = resolveCreds(ec); err != nil {
-			return nil, err
-		}
-	} else if ec.User != "" {
-		// '+', '!' and '!!' still get USER/HOME set from User=.
-		cr2, _ := resolveCreds(ec)
-		if cr2 != nil {
-			cr = &creds{name: cr2.name, home: cr2.home, shell: cr2.shell, uid: uint32(os.Getuid()), gid: uint32(os.Getgid())}
-			defer func() { cr = nil }()
-		}
-	}
-	if err := prepareDirs(m.opt.Scope, ec, cr); err != nil {
+	// As systemd's exec_child, User=/Group= are looked up for every command whatever its
+	// prefix: the unit's directories are set up for them, and USER=, HOME= name them.
+	cr, err := resolveCreds(ec)
+	if err != nil {
 		return nil, err
+	}
+	if err := setupExecDirs(execDirs(m.opt.Scope, ec), execDirOwner(m.opt.Scope, cr), func(s string) { m.logUnit(u, "%s", s) }); err != nil {
+		return nil, err
+	}
+	setuid := !cmd.Flags.FullPrivilege && !cmd.Flags.NoSetuid && !(cmd.Flags.AmbientOnly && !ambientCapsSupported())
+	if cr != nil && !setuid {
+		// '+', '!' (and '!!' on a kernel without ambient capabilities) run as the manager's
+		// user, with USER=, HOME= and SHELL= still those of User=.
+		cr = &creds{name: cr.name, home: cr.home, shell: cr.shell, uid: uint32(os.Getuid()), gid: uint32(os.Getgid())}
 	}
 	env, err := m.serviceEnv(u, ec, cr, p)
 	if err != nil {
@@ -648,7 +573,7 @@ func (m *Manager) spawnCommand(u *Unit, cmd unit.ExecCommand, ec *unit.ExecConte
 		// sd_watchdog_enabled() in the main process says yes.
 		cfg.SetWatchdogPID = u.svc != nil && u.cfg.Service != nil && u.cfg.Service.WatchdogSec > 0
 	}
-	if cr != nil && !cmd.Flags.FullPrivilege && !cmd.Flags.NoSetuid && !cmd.Flags.AmbientOnly {
+	if cr != nil && setuid {
 		cfg.Credential = &syscall.Credential{Uid: cr.uid, Gid: cr.gid, Groups: cr.groups}
 		if cfg.Credential.Groups == nil {
 			cfg.Credential.Groups = []uint32{}

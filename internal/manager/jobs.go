@@ -329,6 +329,7 @@ func (m *Manager) runJob(j *job) {
 		}
 		m.unitStart(u)
 	case "stop":
+		m.cooldownCancel(u, "stopped")
 		m.unitStop(u)
 	case "restart":
 		if isInactiveOrFailed(u.activeState()) {

@@ -235,7 +235,7 @@ func (m *Manager) mayCollect(u *Unit) bool {
 	if s := u.svc; s != nil && (s.mainPID != 0 || s.controlPID != 0 || len(s.adopted) > 0) {
 		return false
 	}
-	if u.sock != nil && u.sock.controlPID != 0 {
+	if u.sock != nil && u.sock.controlPID != 0 || u.cooldown != nil {
 		return false
 	}
 	switch u.activeState() {

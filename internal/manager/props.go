@@ -109,6 +109,10 @@ func (m *Manager) properties(u *Unit) []api.Property {
 		add("NRefused", strconv.FormatUint(s.nRefused, 10))
 		add("ControlPID", strconv.Itoa(s.controlPID))
 	}
+	if c := u.cooldown; c != nil {
+		add("FlintTriggerLimitRearmTimestamp", unit.FormatTimestamp(c.due))
+		add("FlintTriggerLimitRearmWaitsFor", c.waitsFor)
+	}
 	add("TasksCurrent", strconv.Itoa(len(m.unitPIDs(u))))
 	if u.cfg.FragmentPath != "" && u.cfg.LoadState == unit.Loaded {
 		if st, err := unit.IsEnabled(m.loader, u.Name); err == nil {

@@ -287,6 +287,10 @@ func (m *Manager) socketServiceStopped(sock *Unit, svc *Unit) {
 	if sock.sock == nil || sock.cfg.Socket.Accept {
 		return
 	}
+	if sock.cooldown != nil {
+		m.cooldownDue(sock) // a cooldown that ended while the service ran
+		return
+	}
 	if sock.sub != "running" && sock.sub != "listening" {
 		return
 	}

@@ -42,6 +42,7 @@ type Unit struct {
 
 	rec      *unitRecord // its lines in the state file, nil if none (leftovers.go)
 	recFresh bool        // rec is up to date
+	cooldown *cooldown   // a pending re-arm after trigger-limit-hit (cooldown.go)
 }
 
 func (u *Unit) typ() unit.Type { return u.cfg.Type }
@@ -170,6 +171,7 @@ func (m *Manager) setState(u *Unit, sub string) {
 		m.gcEnqueue(u) // u, and the units only it refers to, may go
 	}
 	if old == nu {
+		m.cooldownFollow(u)
 		m.unitStateChanged(u, old, nu)
 		m.notifyTriggers(u)
 		return
@@ -184,6 +186,7 @@ func (m *Manager) setState(u *Unit, sub string) {
 	if isInactiveOrFailed(old) && !isInactiveOrFailed(nu) {
 		u.inactiveExit = now
 	}
+	m.cooldownFollow(u)
 	m.unitStateChanged(u, old, nu)
 	m.notifyTriggers(u)
 }

@@ -137,10 +137,15 @@ func TestPathUnitLimits(t *testing.T) {
 	dir := t.TempDir()
 	flag := filepath.Join(dir, "flag")
 	count := filepath.Join(dir, "count")
+	coolCount := filepath.Join(dir, "cool-count")
 	units := writeUnits(t, map[string]string{
 		"loop.path":    unitFile("Path", "PathExists="+flag+"\nTriggerLimitBurst=3\nTriggerLimitIntervalSec=1h"),
 		"loop.service": unitFile("Unit", "StartLimitBurst=100", "Service", "Type=oneshot\nExecStart=/bin/sh -c 'echo x >>"+count+"'"),
 		"none.path":    unitFile("Path", "MakeDirectory=yes"),
+		// The same with a cooldown: it comes back after 1s, runs its service 3 more times
+		// and fails again.
+		"cool.path":    unitFile("Path", "PathExists="+flag+"\nTriggerLimitBurst=3\nTriggerLimitIntervalSec=1h\nX-Flint-TriggerLimitCooldownSec=1s\nUnit=cool.service"),
+		"cool.service": unitFile("Unit", "StartLimitBurst=100", "Service", "Type=oneshot\nExecStart=/bin/sh -c 'echo x >>"+coolCount+"'"),
 	})
 	if err := os.WriteFile(flag, nil, 0o644); err != nil {
 		t.Fatal(err)
@@ -157,6 +162,20 @@ func TestPathUnitLimits(t *testing.T) {
 	if st, _ := c.flint("status", "loop.path"); !strings.Contains(st, "Trigger limit hit, refusing further activation.") {
 		t.Errorf("flint status loop.path does not say why it failed:\n%s", st)
 	}
+	// X-Flint-TriggerLimitCooldownSec=: failed, then started again after the cooldown with a
+	// fresh trigger limit window (the event waited for); loop.path, without it, stays failed.
+	c.start("cool.path")
+	if !waitFor(15*time.Second, func() bool { return len(fileLines(coolCount)) >= 6 }) {
+		st, _ := c.flint("status", "cool.path")
+		t.Fatalf("cool.path did not come back after its cooldown (%d runs):\n%s", len(fileLines(coolCount)), st)
+	}
+	if st, _ := c.flint("status", "cool.path"); !strings.Contains(st, "Trigger limit cooldown of 1s over, re-arming.") {
+		t.Errorf("flint status cool.path does not say it re-armed:\n%s", st)
+	}
+	if p := c.props("loop.path", "ActiveState", "Result"); p["ActiveState"] != "failed" || len(fileLines(count)) != 3 {
+		t.Errorf("loop.path (no cooldown) came back: %v, %d runs", p, len(fileLines(count)))
+	}
+	c.run(0, "stop", "cool.path")
 	if p := c.props("none.path", "LoadState"); p["LoadState"] != "bad-setting" {
 		t.Errorf("a path unit without a path: %v", p)
 	}

@@ -1,0 +1,307 @@
+package manager
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/flint-init/flint/internal/spawn"
+	"github.com/flint-init/flint/unit"
+)
+
+// RuntimeDirectory=, StateDirectory=, CacheDirectory=, LogsDirectory= and
+// ConfigurationDirectory= (systemd.exec(5)), set up before every command of a unit as systemd
+// 252's exec_child does it (setup_exec_directory; internal/difftest's exec-dirs scenarios
+// compare it with systemd itself):
+//   - They belong to the unit's User= and Group=, whatever the command's prefix: a '+' or '!'
+//     command runs as root but finds them already its user's. A system manager gives root
+//     what User=/Group= leave unset; a user manager leaves the owner alone then.
+//   - The directories of one setting are handled parents first (StateDirectory=a/b a: a,
+//     then a/b; execDirs sorts them). Missing parents of a configured directory are made
+//     0755 (less the umask) and stay root's (the manager's); the configured directory itself
+//     is made with, and set to, its *DirectoryMode= (0755 by default).
+//   - An existing directory gets the mode, and, when its own owner is not the wanted one,
+//     the whole tree below it is given to the user: every file, directory and symlink (the
+//     link itself, never its target), permission bits kept. A directory already owned by the
+//     user is taken as right and not descended into.
+//   - An existing ConfigurationDirectory= is left as it is (a line in the log when its mode
+//     differs); a new one is made as the others are.
+//
+// DynamicUser= is not applied by flint (docs/compatibility.md): the directories are made
+// directly under their base, not under private/, for User= (root when unset).
+
+type execDir struct {
+	env    string // RUNTIME_DIRECTORY, ...
+	base   string // /run, /var/lib, ... (the user's directories for a user manager)
+	names  []string
+	mode   os.FileMode
+	kind   string // the setting: RuntimeDirectory, ...
+	status int    // the exit status when it cannot be set up (systemd's EXIT_*_DIRECTORY)
+}
+
+// execDirs lists RuntimeDirectory= and friends with their base directories, each setting's
+// names parents first (systemd's exec_directory_sort; RUNTIME_DIRECTORY= and friends list
+// them in that order too).
+func execDirs(scope unit.Scope, ec *unit.ExecContext) [5]execDir {
+	run, state, cache, logs, conf := "/run", "/var/lib", "/var/cache", "/var/log", "/etc"
+	if scope == unit.User {
+		home, _ := os.UserHomeDir()
+		run = os.Getenv("XDG_RUNTIME_DIR")
+		state = filepath.Join(home, ".local/state")
+		if x := os.Getenv("XDG_STATE_HOME"); x != "" {
+			state = x
+		}
+		cache = filepath.Join(home, ".cache")
+		logs = filepath.Join(state, "log")
+		conf = filepath.Join(home, ".config")
+	}
+	return execDirsAt([5]string{run, state, cache, logs, conf}, ec)
+}
+
+// execDirsAt is execDirs with the five base directories given.
+func execDirsAt(base [5]string, ec *unit.ExecContext) [5]execDir {
+	dirs := [5]execDir{
+		{"RUNTIME_DIRECTORY", base[0], ec.RuntimeDirectory, ec.RuntimeDirectoryMode, "RuntimeDirectory", 233},
+		{"STATE_DIRECTORY", base[1], ec.StateDirectory, ec.StateDirectoryMode, "StateDirectory", 238},
+		{"CACHE_DIRECTORY", base[2], ec.CacheDirectory, ec.CacheDirectoryMode, "CacheDirectory", 239},
+		{"LOGS_DIRECTORY", base[3], ec.LogsDirectory, ec.LogsDirectoryMode, "LogsDirectory", 240},
+		{"CONFIGURATION_DIRECTORY", base[4], ec.ConfigurationDirectory, ec.ConfigurationDirectoryMode, "ConfigurationDirectory", 241},
+	}
+	for i := range dirs {
+		if len(dirs[i].names) > 1 {
+			dirs[i].names = slices.Clone(dirs[i].names)
+			slices.SortStableFunc(dirs[i].names, pathLess)
+		}
+	}
+	return dirs
+}
+
+// dirOwner is the owner RuntimeDirectory= and friends get; nil leaves it.
+type dirOwner struct{ uid, gid int }
+
+// execDirOwner is the owner of a unit's directories: its User= and Group= (cr, resolved by
+// resolveCreds), root for a system manager when neither is set, nil (the owner is left) for
+// a user manager then.
+func execDirOwner(scope unit.Scope, cr *creds) *dirOwner {
+	if cr != nil {
+		return &dirOwner{int(cr.uid), int(cr.gid)}
+	}
+	if scope == unit.System {
+		return &dirOwner{0, 0}
+	}
+	return nil
+}
+
+// pathLess orders paths component by component, so that a directory comes right before
+// what is below it ("a", "a/b", "a-b"), as systemd's path_compare.
+func pathLess(a, b string) int {
+	return slices.Compare(strings.Split(a, "/"), strings.Split(b, "/"))
+}
+
+// setupExecDirs creates and adjusts the directories of dirs (execDirs; see the top of this
+// file) for owner; warn takes the lines systemd logs without failing. An error is a
+// *spawn.ExecError with the setting's exit status.
+func setupExecDirs(dirs [5]execDir, owner *dirOwner, warn func(string)) error {
+	for _, d := range dirs {
+		mode := d.mode
+		if mode == 0 {
+			mode = 0o755
+		}
+		for _, n := range d.names {
+			if err := setupExecDir(d, n, mode, owner, warn); err != nil {
+				return &spawn.ExecError{Status: d.status, Step: d.env, Err: fmt.Errorf("failed to set up %s=%s: %w", d.kind, n, err)}
+			}
+		}
+	}
+	return nil
+}
+
+// setupExecDir sets up directory name of d with mode (the unit file's bits, 07777).
+func setupExecDir(d execDir, name string, mode os.FileMode, owner *dirOwner, warn func(string)) error {
+	p := filepath.Join(d.base, name)
+	want := uint32(mode) & 0o7777
+	if err := mkdirParents(p); err != nil {
+		return err
+	}
+	err := os.Mkdir(p, mode)
+	if err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	if err != nil && d.kind == "ConfigurationDirectory" {
+		// Not meant to be written by the service: left as it is.
+		fi, err := os.Stat(p)
+		if err != nil {
+			return err
+		}
+		if have := unixMode(fi.Mode()); have != want {
+			warn(fmt.Sprintf("%s '%s' already exists but the mode is different. (File system: %o %sMode: %o)",
+				d.kind, name, have, d.kind, want))
+		}
+		return nil
+	}
+	// From here on through the directory's fd: a component that is (or becomes) a symlink is
+	// not followed.
+	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return &os.PathError{Op: "open", Path: p, Err: err}
+	}
+	if err := unix.Fchmod(fd, want); err != nil {
+		unix.Close(fd)
+		return &os.PathError{Op: "chmod", Path: p, Err: err}
+	}
+	if owner == nil {
+		unix.Close(fd)
+		return nil
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return &os.PathError{Op: "stat", Path: p, Err: err}
+	}
+	if int(st.Uid) == owner.uid && int(st.Gid) == owner.gid {
+		unix.Close(fd)
+		return nil // owned right: the tree is taken as right (systemd's path_chown_recursive)
+	}
+	return chownDirTree(fd, p, &st, owner)
+}
+
+// unixMode is the permission bits of m with set-user-ID, set-group-ID and sticky as in stat(2).
+func unixMode(m fs.FileMode) uint32 {
+	u := uint32(m.Perm())
+	if m&fs.ModeSetuid != 0 {
+		u |= unix.S_ISUID
+	}
+	if m&fs.ModeSetgid != 0 {
+		u |= unix.S_ISGID
+	}
+	if m&fs.ModeSticky != 0 {
+		u |= unix.S_ISVTX
+	}
+	return u
+}
+
+// mkdirParents makes the missing parent directories of p with mode 0755 (less the umask), as
+// systemd's mkdir_parents; existing ones are left as they are.
+func mkdirParents(p string) error {
+	dir := filepath.Dir(p)
+	fi, err := os.Stat(dir)
+	if err == nil {
+		if !fi.IsDir() {
+			return &os.PathError{Op: "mkdir", Path: dir, Err: unix.ENOTDIR}
+		}
+		return nil
+	}
+	if dir == p || !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if err := mkdirParents(dir); err != nil {
+		return err
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	return nil
+}
+
+// chownDirTree gives the directory open as fd (path p, stat st), and everything below it, to
+// owner, and closes fd. Entries are reached through their directory's fd and never through a
+// symlink (a symlink gets the owner itself), so that a user who can write in the tree cannot
+// make the manager change anything outside it. Permission bits are restored after each
+// chown, which clears set-user-ID and set-group-ID.
+func chownDirTree(fd int, p string, st *unix.Stat_t, owner *dirOwner) error {
+	f := os.NewFile(uintptr(fd), p) // owns fd from here
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		var est unix.Stat_t
+		if err := unix.Fstatat(fd, n, &est, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			if errors.Is(err, unix.ENOENT) {
+				continue // gone meanwhile
+			}
+			return &os.PathError{Op: "stat", Path: filepath.Join(p, n), Err: err}
+		}
+		if est.Mode&unix.S_IFMT == unix.S_IFDIR {
+			sub, err := unix.Openat(fd, n, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+			if err != nil {
+				return &os.PathError{Op: "open", Path: filepath.Join(p, n), Err: err}
+			}
+			if err := chownDirTree(sub, filepath.Join(p, n), &est, owner); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := chownEntry(fd, n, filepath.Join(p, n), owner); err != nil {
+			return err
+		}
+	}
+	if err := unix.Fchown(fd, owner.uid, owner.gid); err != nil {
+		return &os.PathError{Op: "chown", Path: p, Err: err}
+	}
+	if err := unix.Fchmod(fd, st.Mode&0o7777); err != nil {
+		return &os.PathError{Op: "chmod", Path: p, Err: err}
+	}
+	return nil
+}
+
+// chownEntry gives the non-directory name in the directory dirfd to owner, through an O_PATH
+// fd of the entry itself (a symlink is not followed).
+func chownEntry(dirfd int, name, p string, owner *dirOwner) error {
+	fd, err := unix.Openat(dirfd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return nil
+		}
+		return &os.PathError{Op: "open", Path: p, Err: err}
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return &os.PathError{Op: "stat", Path: p, Err: err}
+	}
+	if err := unix.Fchownat(fd, "", owner.uid, owner.gid, unix.AT_EMPTY_PATH); err != nil {
+		return &os.PathError{Op: "chown", Path: p, Err: err}
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFLNK {
+		return nil
+	}
+	// fchmod(2) does not take an O_PATH fd; its /proc/self/fd link names the same inode.
+	if err := unix.Fchmodat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(fd), st.Mode&0o7777, 0); err != nil {
+		return &os.PathError{Op: "chmod", Path: p, Err: err}
+	}
+	return nil
+}
+
+// removeRuntimeDirs removes RuntimeDirectory= unless RuntimeDirectoryPreserve=yes (the caller
+// handles RuntimeDirectoryPreserve=restart).
+func removeRuntimeDirs(scope unit.Scope, ec *unit.ExecContext) {
+	if ec.RuntimeDirectoryPreserve == "yes" {
+		return
+	}
+	for _, d := range execDirs(scope, ec) {
+		if d.kind != "RuntimeDirectory" {
+			continue
+		}
+		for _, n := range d.names {
+			os.RemoveAll(filepath.Join(d.base, n))
+		}
+	}
+}
+
+// ambientCapsSupported reports whether the kernel has ambient capabilities (Linux 4.3): a
+// '!!' command then runs as User= like one without prefix (systemd.service(5)); only
+// without them is it run as root, as '!'.
+var ambientCapsSupported = sync.OnceValue(func() bool {
+	_, err := unix.PrctlRetInt(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_IS_SET, unix.CAP_KILL, 0, 0)
+	return err == nil
+})

@@ -1,0 +1,174 @@
+package manager
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/flint-init/flint/internal/spawn"
+	"github.com/flint-init/flint/unit"
+)
+
+// TestSetupExecDirs: RuntimeDirectory= and friends as systemd 252 sets them up (execdirs.go;
+// internal/difftest's exec-dirs scenarios compare the same with systemd itself), on five
+// base directories under a temporary directory. Each row prepares a tree (lines "dir PATH
+// MODE UID", "file PATH MODE UID", "link PATH TARGET"), sets up the settings for owner, and
+// compares the listing of the tree ("PATH MODE UID:GID", symlinks "PATH -> TARGET UID:GID").
+func TestSetupExecDirs(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("needs root (chown)")
+	}
+	const u = 65534 // any uid: chown needs no such user
+	user := &dirOwner{u, u}
+	for _, tc := range []struct {
+		name     string
+		before   []string
+		settings map[string][]string // kind -> names; modes in modes
+		modes    map[string]os.FileMode
+		owner    *dirOwner
+		want     []string
+		warn     string
+		status   int // the ExecError's exit status, 0 for success
+	}{
+		{name: "nested: the parent stays root's",
+			settings: map[string][]string{"RuntimeDirectory": {"ckt/tls"}}, modes: map[string]os.FileMode{"RuntimeDirectory": 0o750},
+			owner: user, want: []string{"run/ckt 755 0:0", "run/ckt/tls 750 65534:65534"}},
+		{name: "a listed parent is handled first",
+			settings: map[string][]string{"StateDirectory": {"st/a/b", "st"}}, modes: map[string]os.FileMode{"StateDirectory": 0o700},
+			owner: user, want: []string{"lib/st 700 65534:65534", "lib/st/a 755 0:0", "lib/st/a/b 700 65534:65534"}},
+		{name: "an existing tree with another owner is given to the user",
+			before:   []string{"dir cache/c 700 0", "dir cache/c/sub 700 0", "file cache/c/sub/f 4755 0", "file outside 600 0", "link cache/c/link ../../outside"},
+			settings: map[string][]string{"CacheDirectory": {"c"}}, owner: user,
+			want: []string{"cache/c 755 65534:65534", "cache/c/link -> ../../outside 65534:65534", "cache/c/sub 700 65534:65534",
+				"cache/c/sub/f 4755 65534:65534", "outside 600 0:0"}},
+		{name: "an existing directory owned right is not descended into",
+			before:   []string{"dir log/x 700 65534", "file log/x/rootfile 644 0"},
+			settings: map[string][]string{"LogsDirectory": {"x"}}, owner: user,
+			want: []string{"log/x 755 65534:65534", "log/x/rootfile 644 0:0"}},
+		{name: "an existing configuration directory is left, a new one made",
+			before:   []string{"dir etc/y 700 0"},
+			settings: map[string][]string{"ConfigurationDirectory": {"y", "z"}}, modes: map[string]os.FileMode{"ConfigurationDirectory": 0o751},
+			owner: user, want: []string{"etc/y 700 0:0", "etc/z 751 65534:65534"},
+			warn: "ConfigurationDirectory 'y' already exists but the mode is different. (File system: 700 ConfigurationDirectoryMode: 751)"},
+		{name: "no User= in a system manager: root's",
+			before:   []string{"dir lib/r 755 65534", "file lib/r/f 644 65534"},
+			settings: map[string][]string{"StateDirectory": {"r"}}, owner: &dirOwner{0, 0},
+			want: []string{"lib/r 755 0:0", "lib/r/f 644 0:0"}},
+		{name: "a user manager without User= leaves the owner",
+			before:   []string{"dir run/k 700 65534"},
+			settings: map[string][]string{"RuntimeDirectory": {"k", "n"}}, owner: nil,
+			want: []string{"run/k 755 65534:65534", "run/n 755 0:0"}},
+		{name: "a symlink in place of the directory fails",
+			before:   []string{"dir elsewhere 700 0", "link lib/s ../elsewhere"},
+			settings: map[string][]string{"StateDirectory": {"s"}}, owner: user,
+			want: []string{"elsewhere 700 0:0", "lib/s -> ../elsewhere 0:0"}, status: 238},
+		{name: "a file in place of the directory fails",
+			before:   []string{"file cache/f 644 0"},
+			settings: map[string][]string{"CacheDirectory": {"f/sub"}}, owner: user,
+			want: []string{"cache/f 644 0:0"}, status: 239},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			for _, b := range []string{"run", "lib", "cache", "log", "etc"} {
+				if err := os.Mkdir(filepath.Join(root, b), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, line := range tc.before {
+				makeEntry(t, root, line)
+			}
+			ec := &unit.ExecContext{
+				RuntimeDirectory: tc.settings["RuntimeDirectory"], RuntimeDirectoryMode: tc.modes["RuntimeDirectory"],
+				StateDirectory: tc.settings["StateDirectory"], StateDirectoryMode: tc.modes["StateDirectory"],
+				CacheDirectory: tc.settings["CacheDirectory"], CacheDirectoryMode: tc.modes["CacheDirectory"],
+				LogsDirectory: tc.settings["LogsDirectory"], LogsDirectoryMode: tc.modes["LogsDirectory"],
+				ConfigurationDirectory: tc.settings["ConfigurationDirectory"], ConfigurationDirectoryMode: tc.modes["ConfigurationDirectory"],
+			}
+			var base [5]string
+			for i, b := range []string{"run", "lib", "cache", "log", "etc"} {
+				base[i] = filepath.Join(root, b)
+			}
+			dirs := execDirsAt(base, ec)
+			var warned []string
+			old := syscall.Umask(0o022)
+			err := setupExecDirs(dirs, tc.owner, func(s string) { warned = append(warned, s) })
+			syscall.Umask(old)
+			var ee *spawn.ExecError
+			switch {
+			case tc.status == 0 && err != nil:
+				t.Fatalf("setup: %v", err)
+			case tc.status != 0 && (!errors.As(err, &ee) || ee.Status != tc.status):
+				t.Errorf("setup: %v, want an exit status %d", err, tc.status)
+			}
+			if got := listTree(t, root); !slices.Equal(got, tc.want) {
+				t.Errorf("tree:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+			if got := strings.Join(warned, "\n"); got != tc.warn {
+				t.Errorf("warnings %q, want %q", got, tc.warn)
+			}
+		})
+	}
+}
+
+// makeEntry creates one line of TestSetupExecDirs's "before" under root.
+func makeEntry(t *testing.T, root, line string) {
+	t.Helper()
+	f := strings.Fields(line)
+	p := filepath.Join(root, f[1])
+	var mode, uid int
+	if f[0] != "link" {
+		fmt.Sscanf(f[2], "%o", &mode)
+		fmt.Sscanf(f[3], "%d", &uid)
+	}
+	var err error
+	switch f[0] {
+	case "dir":
+		err = os.Mkdir(p, 0o700)
+	case "file":
+		err = os.WriteFile(p, []byte("x"), 0o600)
+	case "link":
+		err = os.Symlink(f[2], p)
+	}
+	if err == nil && f[0] != "link" {
+		if err = os.Chown(p, uid, uid); err == nil {
+			err = syscall.Chmod(p, uint32(mode))
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// listTree lists everything below root as TestSetupExecDirs compares it, sorted, without the
+// empty base directories.
+func listTree(t *testing.T, root string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
+		if err != nil || p == root {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		st := fi.Sys().(*syscall.Stat_t)
+		if !strings.Contains(rel, "/") && !slices.Contains([]string{"outside", "elsewhere"}, rel) {
+			return nil // a base directory
+		}
+		if fi.Mode()&os.ModeSymlink != 0 {
+			target, _ := os.Readlink(p)
+			out = append(out, fmt.Sprintf("%s -> %s %d:%d", rel, target, st.Uid, st.Gid))
+			return nil
+		}
+		out = append(out, fmt.Sprintf("%s %o %d:%d", rel, st.Mode&0o7777, st.Uid, st.Gid))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(out)
+	return out
+}
