@@ -17,6 +17,12 @@ func failThen(n, code int, then string) string {
 	return fmt.Sprintf("/bin/sh -c 'echo >>@STATE@/%%n; [ $$(wc -l <@STATE@/%%n) -gt %d ] || exit %d; %s'", n, code, then)
 }
 
+// execPID appends to @STATE@/pid "NAME own" when the process's SYSTEMD_EXEC_PID is its own pid,
+// else "NAME other:<the value, or unset>".
+func execPID(name string) string {
+	return fmt.Sprintf(`/bin/sh -c 'if [ "$$SYSTEMD_EXEC_PID" = "$$$$" ]; then echo %s own; else echo %s other:$${SYSTEMD_EXEC_PID-unset}; fi >>@STATE@/pid'`, name, name)
+}
+
 // restarts are the settings of a unit that restarts quickly and often.
 const restarts = "StartLimitBurst=100\n[Service]\nRestartSec=100ms\n"
 
@@ -208,6 +214,14 @@ var serviceScenarios = held([]jobScenario{
 		"mainexit.service": "[Service]\nType=forking\nPIDFile=@STATE@/m.pid\n" +
 			"ExecStart=/bin/sh -c '/bin/sh -c \"sleep 1; exit 4\" & echo $$! >@STATE@/m.pid'",
 	}, steps: []string{"start exit1.service", "start nopidfile.service", "start mainexit.service", "sleep 1.5s"}},
+	// Every process of a unit gets SYSTEMD_EXEC_PID=<its own pid>; Environment= sets it
+	// otherwise, UnsetEnvironment= removes it.
+	{name: "exec-pid", units: map[string]string{
+		"pid.service": "[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStartPre=" + execPID("pre") +
+			"\nExecStart=" + execPID("main") + "\nExecStartPost=" + execPID("post") + "\nExecStop=" + execPID("stop"),
+		"set.service":   "[Service]\nType=oneshot\nEnvironment=SYSTEMD_EXEC_PID=configured\nExecStart=" + execPID("set"),
+		"unset.service": "[Service]\nType=oneshot\nUnsetEnvironment=SYSTEMD_EXEC_PID\nExecStart=" + execPID("unset"),
+	}, files: []string{"pid"}, steps: []string{"start pid.service", "stop pid.service", "start set.service", "start unset.service"}},
 	// StartLimitIntervalSec=0 has no limit; restarts by hand count towards the limit, and
 	// reset-failed forgets them.
 	{name: "start-limit-manual", units: map[string]string{
