@@ -168,32 +168,7 @@ states:
 			m.armWatchdog(u)
 		}
 	}
-	if v, ok := msg.Get("FDSTORE"); ok && v == "1" {
-		name, _ := msg.First("FDNAME")
-		if name == "" {
-			name = "stored"
-		}
-		for _, f := range msg.Files {
-			if len(s.fdstore) >= cfg.FileDescriptorStoreMax {
-				m.logUnit(u, "Too many stored file descriptors, refusing.")
-				break
-			}
-			keep[f] = true
-			s.fdstore = append(s.fdstore, storedFD{name: name, f: f})
-		}
-	}
-	if v, ok := msg.Get("FDSTOREREMOVE"); ok && v == "1" {
-		name, _ := msg.First("FDNAME")
-		kept := s.fdstore[:0]
-		for _, sf := range s.fdstore {
-			if sf.name == name {
-				sf.f.Close()
-				continue
-			}
-			kept = append(kept, sf)
-		}
-		s.fdstore = kept
-	}
+	m.fdStoreMessage(u, msg, keep)
 	if u.job != nil {
 		m.jobCheck(u)
 	}

@@ -3,7 +3,6 @@ package manager
 import (
 	"errors"
 	"fmt"
-	"os"
 	"syscall"
 	"time"
 
@@ -43,8 +42,8 @@ type serviceRT struct {
 	activationEnv  []string
 	instanceOf     *Unit // Accept=yes: the socket unit
 	conn           *listen.Conn
-	fdstore        []storedFD
-	stopRequested  bool // a stop job: no restart
+	fdstore        []storedFD // fdstore.go
+	stopRequested  bool       // a stop job: no restart
 	mainExited     bool
 	execMainCode   string // exited, killed, dumped
 	execMainStatus int
@@ -72,11 +71,6 @@ type serviceRT struct {
 	// controlStatus is the exit status of that control process when it exited (controlResult
 	// exit-code).
 	controlStatus int
-}
-
-type storedFD struct {
-	name string
-	f    *os.File
 }
 
 // unitStart dispatches to the unit type's state machine.
