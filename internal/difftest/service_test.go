@@ -214,6 +214,16 @@ var serviceScenarios = held([]jobScenario{
 		"mainexit.service": "[Service]\nType=forking\nPIDFile=@STATE@/m.pid\n" +
 			"ExecStart=/bin/sh -c '/bin/sh -c \"sleep 1; exit 4\" & echo $$! >@STATE@/m.pid'",
 	}, steps: []string{"start exit1.service", "start nopidfile.service", "start mainexit.service", "sleep 1.5s"}},
+	// A root service names another unit's main process as its own (MAINPID=, sent in the name
+	// of the service's main process: systemd-notify's --pid= would send it in the name of the
+	// process it names): its stop kills that process, and the other unit, which watches it
+	// too, goes down with it (MainPID=0), its own stop then having nothing to wait for.
+	{name: "mainpid-other-unit", units: map[string]string{
+		"victim.service": "[Service]\nExecStart=/bin/sh -c 'echo $$$$ >@STATE@/victim.pid; exec /bin/sleep 30'",
+		"thief.service": "[Service]\nType=notify\nNotifyAccess=all\nExecStart=/bin/sh -c " +
+			"'while [ ! -s @STATE@/victim.pid ]; do sleep 0.1; done; /bin/systemd-notify --ready MAINPID=$$(cat @STATE@/victim.pid); exec /bin/sleep 30'",
+	}, props: []string{"MainPID"}, masks: []string{`^[1-9][0-9]+$`},
+		steps: []string{"start victim.service", "start thief.service", "stop thief.service", "stop victim.service"}},
 	// Every process of a unit gets SYSTEMD_EXEC_PID=<its own pid>; Environment= sets it
 	// otherwise, UnsetEnvironment= removes it.
 	{name: "exec-pid", units: map[string]string{

@@ -169,6 +169,7 @@ func (m *Manager) unload(gone []*Unit) {
 	for _, u := range gone {
 		set[u] = true
 		m.releaseFDStore(u)
+		m.forgetTracking(u)
 		m.forget(u)
 	}
 	isGone := func(u *Unit) bool { return set[u] }
@@ -238,7 +239,7 @@ func (m *Manager) mayCollect(u *Unit) bool {
 		// holds for the next start, whether or not it is collected.
 		m.releaseFDStore(u)
 	}
-	if s := u.svc; s != nil && (s.mainPID != 0 || s.controlPID != 0 || len(s.adopted) > 0) {
+	if s := u.svc; s != nil && (s.mainPID != 0 || s.controlPID != 0) || m.hasAdopted(u) {
 		return false
 	}
 	if u.sock != nil && u.sock.controlPID != 0 {

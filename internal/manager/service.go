@@ -2,7 +2,6 @@ package manager
 
 import (
 	"errors"
-	"fmt"
 	"syscall"
 	"time"
 
@@ -54,9 +53,8 @@ type serviceRT struct {
 	restartGen     int
 	notifyReady    bool
 	mainCommand    string
-	adopted        map[int]bool // orphans reparented to flint that belong to this service (tracking.go)
-	limitHit       bool         // the last start was refused by StartLimitBurst= (fails its sockets)
-	mainIgnore     bool         // the main command has the '-' prefix: its failure counts as success
+	limitHit       bool // the last start was refused by StartLimitBurst= (fails its sockets)
+	mainIgnore     bool // the main command has the '-' prefix: its failure counts as success
 
 	// notifyState is the last of READY=1, RELOADING=1 and STOPPING=1 the service sent ("ready",
 	// "reloading", "stopping"; "" before any): systemd's notify_state, which decides where the
@@ -343,7 +341,7 @@ func (m *Manager) spawnMain(u *Unit, cmd unit.ExecCommand) {
 	s.mainIgnore = cmd.Flags.IgnoreFailure
 	s.mainExited = false
 	// A failed exec is logged when the process is reaped (it exits with 203/EXEC & co.).
-	m.procs[pid] = &proc{pid: pid, u: u, kind: "main", onExit: m.mainExitHandler(u, pid), sp: sp, path: cmd.Path}
+	m.procs[pid] = &proc{pid: pid, u: u, kind: "main", sid: pid, onExit: m.mainExitHandler(u, pid), sp: sp, path: cmd.Path}
 	switch cfg.Type {
 	case unit.Simple, unit.Idle, unit.DBus, "":
 		m.svcStartPost(u)
@@ -489,6 +487,11 @@ func (m *Manager) mainExited(u *Unit, pid int, ws syscall.WaitStatus) {
 	if s.mainPID != pid {
 		return
 	}
+	if !(u.sub == "start" && cfg.Type == unit.Forking) && m.pidFileMoved(u, false) {
+		// As systemd: a daemon may move to a new pid, writing it to its PIDFile= before the
+		// old one exits.
+		return
+	}
 	s.mainPID = 0
 	s.mainExited = true
 	code, status := waitCode(ws)
@@ -528,14 +531,9 @@ func (m *Manager) mainExited(u *Unit, pid int, ws syscall.WaitStatus) {
 				return
 			}
 			if cfg.PIDFile != "" {
-				pid, err := readPIDFile(cfg.PIDFile)
-				if err == nil {
-					if why := m.unsuitableMainPID(u, pid, 0); why != "" {
-						err = fmt.Errorf("PID %d read from file %s %s", pid, cfg.PIDFile, why)
-					}
-				}
+				pid, err := m.loadPIDFile(u)
 				if err != nil {
-					m.logUnit(u, "Can't open PID file %s (yet?) after start: %v", cfg.PIDFile, err)
+					m.logUnit(u, "%v", err)
 					if len(m.unitPIDs(u)) == 0 {
 						m.svcEnterSignal(u, "stop-sigterm", "protocol")
 						return
@@ -545,9 +543,11 @@ func (m *Manager) mainExited(u *Unit, pid int, ws syscall.WaitStatus) {
 					m.awaitPIDFile(u)
 					return
 				}
-				m.adoptMain(u, pid)
+				if pid > 0 {
+					m.adoptMain(u, pid)
+				}
 			} else if cfg.GuessMainPID {
-				if g := m.guessMainPID(u, pid); g > 0 {
+				if g := m.guessMainPID(u); g > 0 {
 					m.adoptMain(u, g)
 				}
 			}
@@ -614,6 +614,27 @@ func (m *Manager) mainExited(u *Unit, pid int, ws syscall.WaitStatus) {
 	}
 }
 
+// pidFileMoved reads u's PIDFile= again (systemd's service_load_pid_file() when the main
+// process exits, and after a reload): a new suitable pid in it becomes the main process, and
+// it reports whether one did. warn logs why the file could not be used.
+func (m *Manager) pidFileMoved(u *Unit, warn bool) bool {
+	if u.cfg.Service.PIDFile == "" {
+		return false
+	}
+	pid, err := m.loadPIDFile(u)
+	if err != nil {
+		if warn {
+			m.logUnit(u, "%v", err)
+		}
+		return false
+	}
+	if pid == 0 {
+		return false
+	}
+	m.adoptMain(u, pid)
+	return true
+}
+
 // forkingStartPost goes on with a Type=forking start once the daemon has forked (and its
 // PIDFile= was read).
 func (m *Manager) forkingStartPost(u *Unit) {
@@ -640,8 +661,7 @@ func (m *Manager) awaitPIDFile(u *Unit) {
 				if u.svc == nil || u.svc.timerGen != gen || u.sub != "start" || u.svc.mainPID != 0 {
 					return
 				}
-				path := u.cfg.Service.PIDFile
-				if pid, err := readPIDFile(path); err == nil && m.unsuitableMainPID(u, pid, 0) == "" {
+				if pid, err := m.loadPIDFile(u); err == nil && pid > 0 {
 					m.adoptMain(u, pid)
 					m.forkingStartPost(u)
 					return
@@ -953,6 +973,11 @@ func (m *Manager) svcReload(u *Unit) {
 	m.runControlWithMain(u, cfg.ExecReload, "reload", func(ok bool) {
 		if !ok {
 			s.reloadResult = s.controlResult
+		} else if !m.pidFileMoved(u, true) && s.mainPID == 0 && cfg.GuessMainPID && cfg.Type == unit.Forking {
+			// As systemd's service_sigchld_event() after a reload: the PID file, else a guess.
+			if g := m.guessMainPID(u); g > 0 {
+				m.adoptMain(u, g)
+			}
 		}
 		m.svcEnterRunning(u)
 	})

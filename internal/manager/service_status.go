@@ -2,7 +2,6 @@ package manager
 
 import (
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"syscall"
@@ -81,19 +80,4 @@ func failureResult(ws syscall.WaitStatus) string {
 		return "signal"
 	}
 	return "exit-code"
-}
-
-func readPIDFile(path string) (int, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return 0, err
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
-	if err != nil || pid <= 0 {
-		return 0, fmt.Errorf("PID file %s: invalid content", path)
-	}
-	if err := syscall.Kill(pid, 0); err != nil && err != syscall.EPERM {
-		return 0, fmt.Errorf("PID %d read from file %s does not exist or is a zombie", pid, path)
-	}
-	return pid, nil
 }
