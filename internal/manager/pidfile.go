@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -84,6 +85,57 @@ func (m *Manager) loadPIDFile(u *Unit) (int, error) {
 		m.logUnit(u, "New main PID %d does not belong to service, but we'll accept it since PID file is owned by root.", pid)
 	}
 	return pid, nil
+}
+
+// pidFileMoved reads u's PIDFile= again (systemd's service_load_pid_file() when the main
+// process exits, and after a reload): a new suitable pid in it becomes the main process, and
+// it reports whether one did. warn logs why the file could not be used.
+func (m *Manager) pidFileMoved(u *Unit, warn bool) bool {
+	if u.cfg.Service.PIDFile == "" {
+		return false
+	}
+	pid, err := m.loadPIDFile(u)
+	if err != nil {
+		if warn {
+			m.logUnit(u, "%v", err)
+		}
+		return false
+	}
+	if pid == 0 {
+		return false
+	}
+	m.adoptMain(u, pid)
+	return true
+}
+
+// awaitPIDFile looks for the PIDFile= of a Type=forking service whose forking process exited
+// before the file was there, while the service starts: the daemon is adopted when the file
+// names a suitable process; the start fails with Result=protocol when no process of the
+// service is left ("Daemon never wrote its PID file"), or times out.
+func (m *Manager) awaitPIDFile(u *Unit) {
+	gen := u.svc.timerGen // a new state (a timeout, a stop) disarms the timer and ends the wait
+	var tick func()
+	tick = func() {
+		time.AfterFunc(50*time.Millisecond, func() {
+			m.post(func() {
+				if u.svc == nil || u.svc.timerGen != gen || u.sub != "start" || u.svc.mainPID != 0 {
+					return
+				}
+				if pid, err := m.loadPIDFile(u); err == nil && pid > 0 {
+					m.adoptMain(u, pid)
+					m.forkingStartPost(u)
+					return
+				}
+				if len(m.unitPIDs(u)) == 0 {
+					m.logUnit(u, "Daemon never wrote its PID file. Failing.")
+					m.svcEnterSignal(u, "stop-sigterm", "protocol")
+					return
+				}
+				tick()
+			})
+		})
+	}
+	tick()
 }
 
 // maxFollows is how many symlinks chasePIDFile follows (systemd's CHASE_SYMLINKS_MAX).

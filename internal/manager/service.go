@@ -614,27 +614,6 @@ func (m *Manager) mainExited(u *Unit, pid int, ws syscall.WaitStatus) {
 	}
 }
 
-// pidFileMoved reads u's PIDFile= again (systemd's service_load_pid_file() when the main
-// process exits, and after a reload): a new suitable pid in it becomes the main process, and
-// it reports whether one did. warn logs why the file could not be used.
-func (m *Manager) pidFileMoved(u *Unit, warn bool) bool {
-	if u.cfg.Service.PIDFile == "" {
-		return false
-	}
-	pid, err := m.loadPIDFile(u)
-	if err != nil {
-		if warn {
-			m.logUnit(u, "%v", err)
-		}
-		return false
-	}
-	if pid == 0 {
-		return false
-	}
-	m.adoptMain(u, pid)
-	return true
-}
-
 // forkingStartPost goes on with a Type=forking start once the daemon has forked (and its
 // PIDFile= was read).
 func (m *Manager) forkingStartPost(u *Unit) {
@@ -646,36 +625,6 @@ func (m *Manager) forkingStartPost(u *Unit) {
 		}
 		m.svcEnterRunning(u)
 	})
-}
-
-// awaitPIDFile looks for the PIDFile= of a Type=forking service whose forking process exited
-// before the file was there, while the service starts: the daemon is adopted when the file
-// names a suitable process; the start fails with Result=protocol when no process of the
-// service is left ("Daemon never wrote its PID file"), or times out.
-func (m *Manager) awaitPIDFile(u *Unit) {
-	gen := u.svc.timerGen // a new state (a timeout, a stop) disarms the timer and ends the wait
-	var tick func()
-	tick = func() {
-		time.AfterFunc(50*time.Millisecond, func() {
-			m.post(func() {
-				if u.svc == nil || u.svc.timerGen != gen || u.sub != "start" || u.svc.mainPID != 0 {
-					return
-				}
-				if pid, err := m.loadPIDFile(u); err == nil && pid > 0 {
-					m.adoptMain(u, pid)
-					m.forkingStartPost(u)
-					return
-				}
-				if len(m.unitPIDs(u)) == 0 {
-					m.logUnit(u, "Daemon never wrote its PID file. Failing.")
-					m.svcEnterSignal(u, "stop-sigterm", "protocol")
-					return
-				}
-				tick()
-			})
-		})
-	}
-	tick()
 }
 
 // svcEnterStop runs ExecStop= (with the main process still running, or after it exited).
