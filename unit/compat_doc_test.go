@@ -186,11 +186,104 @@ Other accepted differences in what flint shows:
 
 Beyond the unit files, where flint's service manager behaves otherwise than systemd 252:
 
-- No cgroups. KillMode=control-group (and mixed) finds a service's processes by their
-  sessions, their descendants by parent pid, and the orphans reparented to flint (the child
-  subreaper) that carry the unit's INVOCATION_ID; a daemon that leaves its session and clears
-  its environment after its parent died is not found. Slices and the resource-control
-  directives are not applied.
+- No cgroups. A unit's processes (what KillMode=control-group and mixed signal and wait for,
+  ` + "`" + `status` + "`" + ` lists, TasksCurrent= counts) are found without guessing, by the rules written at
+  the top of internal/manager/tracking.go: the processes flint started or adopted, their
+  descendants, the members of their sessions, and the orphans reparented to flint (the child
+  subreaper) that carry the unit's INVOCATION_ID and run as its user or root. An orphan no
+  rule places (a daemon that left its session and cleared its environment after its parent
+  died, a process left by something else when flint is PID 1) belongs to no unit: flint
+  leaves it alone and says so once on its output. systemd's cgroup would hold it. Slices and
+  the resource-control directives are not applied.
+- MAINPID= and PIDFile= are checked as systemd 252 checks them (not the manager, not the
+  control process, a live process, the service's own unless sent by root or named by a
+  root-owned PID file reached without an unsafe symlink), and a main process that is another
+  unit's stays that unit's: both watch it and both see it exit, as in systemd. A PID file
+  that is not a regular file is refused without being opened (systemd opens it: a FIFO would
+  block the manager).
+- SuccessAction=, FailureAction= and StartLimitAction= act as in systemd 252 (also at a
+  failure followed by an automatic restart, where systemd 252 passes through the failed
+  state; internal/difftest/actions_test.go compares them with systemd), and so do
+  ` + "`" + `flint exit [CODE]` + "`" + `, ` + "`" + `poweroff` + "`" + `, ` + "`" + `halt` + "`" + ` and ` + "`" + `reboot` + "`" + ` (with or without
+  ` + "`" + `--force` + "`" + `), with these differences:
+  - Only ` + "`" + `flint run` + "`" + ` as PID 1 powers off, halts or reboots (reboot(2); in a container's PID
+    namespace that ends the container, and without CAP_SYS_BOOT flint just exits). Any other
+    flint run ends the way exit does: every unit stopped, exit status 0 unless an exit code
+    was set (` + "`" + `flint exit CODE` + "`" + `, an exit action's *ActionExitStatus= or the unit's main
+    process's status). flint as PID 1 outside a container powers off instead of exiting,
+    as systemd does.
+  - A -force action (and ` + "`" + `--force` + "`" + `) stops the units that are left in order, as at SIGTERM:
+    their ExecStop= and ExecStopPost= run. systemd's systemd-shutdown instead sends SIGTERM,
+    then SIGKILL, to every process. Once the manager quits, it starts nothing more (systemd
+    still runs the start half of a restart job of that event, and kills it).
+  - -immediate actions (poweroff-immediate, reboot-immediate) are taken as -force, and
+    ` + "`" + `--force --force` + "`" + ` as ` + "`" + `--force` + "`" + `: flint never calls reboot(2) before its units stopped.
+  - In a user manager (` + "`" + `flint run --user` + "`" + `) the actions other than exit and exit-force are
+    ignored when they happen, with a line in the unit's log; systemd 252 warns about them
+    when it loads the unit ("specified as system mode action").
+  - flint provides exit.target, poweroff.target, halt.target, reboot.target, umount.target,
+    final.target and systemd-exit.service, systemd-poweroff.service, systemd-halt.service,
+    systemd-reboot.service when the unit directories lack them, as systemd 252 ships them,
+    except that systemd-halt.service has SuccessAction=halt-force (a value systemd 252 does
+    not accept in unit files) where systemd's runs ` + "`" + `systemctl --force halt` + "`" + `. Where the
+    unit directories hold systemd's own systemd-halt.service, ` + "`" + `flint halt` + "`" + ` runs that
+    command, which reaches flint only if flint is installed as systemctl.
+  - SIGTERM and SIGINT stop every unit and flint run exits 0 (the command-line contract),
+    also when ` + "`" + `flint exit CODE` + "`" + ` had set a code; unit actions during that stop are ignored.
+  - RebootArgument= and JobTimeoutRebootArgument= are not applied: a reboot action reboots
+    without an argument.
+- Timer units run as systemd 252's (internal/difftest/timer_test.go compares their life
+  with systemd's), with these differences:
+  - A timer elapses at the computed time. systemd may defer an elapse by up to AccuracySec=
+    (one minute by default) to coalesce wake-ups; flint does not need to, and shows
+    AccuracySec= only.
+  - Persistent= keeps its stamp files in flint's own state directory: /var/lib/flint/timers
+    (system), $XDG_DATA_HOME/flint/timers or ~/.local/share/flint/timers (` + "`" + `--user` + "`" + `),
+    or $FLINT_STATE_DIR/timers; systemd's are under /var/lib/systemd/timers. To carry a
+    timer's last trigger over from systemd, copy its stamp file.
+  - FixedRandomDelay=yes gives a delay that stays the same for the unit, the machine, the
+    scope and the user, as systemd's does, but another one than systemd's (another hash).
+  - WakeSystem= is parsed and shown but does not wake a suspended machine
+    (CLOCK_*_ALARM): a calendar timer elapses at resume, as one without it.
+  - Clock and time zone changes are seen as systemd sees them (the clock being set,
+    TFD_TIMER_CANCEL_ON_SET; /etc/localtime replaced or touched, inotify): OnClockChange= and
+    OnTimezoneChange= fire, and every other waiting timer is computed anew. After a time zone
+    change the next elapses follow the new zone, but times flint prints (status, show) stay
+    in the zone it started with; with $TZ set, the zone never changes.
+  - ` + "`" + `flint clean` + "`" + ` (systemctl clean --what=state, which removes the stamp file) does not exist.
+- Path units run as systemd 252's (internal/difftest/path_test.go compares their life with
+  systemd's), watching with inotify as systemd does. PathExistsGlob= matches with Go's
+  filepath.Match rules: no brace expansion ({a,b}), which systemd's glob(3) with GLOB_BRACE
+  has.
+- Automount units are not run: a start job on one fails as "unsupported".
+  Slices, scopes, mounts, swaps and devices are not managed and count as active when started.
+- Condition*= and Assert*= checks for Capability, Security, ControlGroupController,
+  KernelVersion, CPUs, Memory, OSRelease, CPUFeature, Credential, the *Pressure= checks and
+  Firmware are treated as met, ACPower= as met and NeedsUpdate= as not; the others (paths,
+  files, users, groups, host, virtualization, architecture, kernel command line,
+  environment, first boot) are evaluated.
+- Status lines ("[  OK  ] Started ...") never make the manager wait: they go to flint run's
+  output from a goroutine of their own, and when nobody reads that output (a paused pager, a
+  container runtime that stopped reading its pipe) up to 1 MiB of them wait; the rest are
+  dropped and a line says how many. systemd 252 blocks on /dev/console, and with it PID 1.
+- User and group names (User=, Group=, SupplementaryGroups=, SocketUser=, SocketGroup=,
+  ConditionUser=, ConditionGroup=, %u/%U/%g/%G) are looked up in /etc/passwd and /etc/group:
+  flint is built static, without cgo (` + "`" + `CGO_ENABLED=0` + "`" + `, as README, the tests and the
+  benchmarks build it), so glibc's NSS modules (LDAP, sssd, nss-systemd) are not asked.
+  Numeric IDs always work. A build with cgo enabled uses NSS, at the price of the dynamic
+  loader at every start of the binary (about 2 ms per ` + "`" + `flint` + "`" + ` command on the test VM).
+- flint has no D-Bus API: ` + "`" + `systemctl` + "`" + ` run from inside a unit (for example the user
+  dbus.socket's ExecStartPost=) cannot reach flint and hangs until the unit's timeout (for a
+  socket's control process, its TimeoutSec=).
+- SYSTEMD_EXEC_PID= (as LISTEN_PID= and WATCHDOG_PID=) is each process's own pid in its
+  environment, but ` + "`" + `$SYSTEMD_EXEC_PID` + "`" + ` in a command line (ExecStart=/bin/echo $SYSTEMD_EXEC_PID)
+  expands to nothing: flint expands command lines in the manager, before the fork, where
+  systemd does it in the child.
+- The fd store (FDSTORE=1) works as systemd 252's: it is kept across restarts and released
+  (closed) once the service is inactive with no job queued; a descriptor already stored is
+  not stored twice; FDSTOREREMOVE=1 closes the named ones. FDPOLL= is not honoured: a stored
+  descriptor that hangs up (EPOLLHUP) stays in the store until it is released or removed,
+  where systemd drops it.
 - A manager killed with SIGKILL leaves a state file in its runtime directory (pids with start
   times, invocation ids, listening sockets); the next ` + "`flint run`" + ` on that directory stops
   what is left of its units before it starts anything, and refuses to start while another

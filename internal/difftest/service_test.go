@@ -17,6 +17,12 @@ func failThen(n, code int, then string) string {
 	return fmt.Sprintf("/bin/sh -c 'echo >>@STATE@/%%n; [ $$(wc -l <@STATE@/%%n) -gt %d ] || exit %d; %s'", n, code, then)
 }
 
+// execPID appends to @STATE@/pid "NAME own" when the process's SYSTEMD_EXEC_PID is its own pid,
+// else "NAME other:<the value, or unset>".
+func execPID(name string) string {
+	return fmt.Sprintf(`/bin/sh -c 'if [ "$$SYSTEMD_EXEC_PID" = "$$$$" ]; then echo %s own; else echo %s other:$${SYSTEMD_EXEC_PID-unset}; fi >>@STATE@/pid'`, name, name)
+}
+
 // restarts are the settings of a unit that restarts quickly and often.
 const restarts = "StartLimitBurst=100\n[Service]\nRestartSec=100ms\n"
 
@@ -208,6 +214,24 @@ var serviceScenarios = held([]jobScenario{
 		"mainexit.service": "[Service]\nType=forking\nPIDFile=@STATE@/m.pid\n" +
 			"ExecStart=/bin/sh -c '/bin/sh -c \"sleep 1; exit 4\" & echo $$! >@STATE@/m.pid'",
 	}, steps: []string{"start exit1.service", "start nopidfile.service", "start mainexit.service", "sleep 1.5s"}},
+	// A root service names another unit's main process as its own (MAINPID=, sent in the name
+	// of the service's main process: systemd-notify's --pid= would send it in the name of the
+	// process it names): its stop kills that process, and the other unit, which watches it
+	// too, goes down with it (MainPID=0), its own stop then having nothing to wait for.
+	{name: "mainpid-other-unit", units: map[string]string{
+		"victim.service": "[Service]\nExecStart=/bin/sh -c 'echo $$$$ >@STATE@/victim.pid; exec /bin/sleep 30'",
+		"thief.service": "[Service]\nType=notify\nNotifyAccess=all\nExecStart=/bin/sh -c " +
+			"'while [ ! -s @STATE@/victim.pid ]; do sleep 0.1; done; /bin/systemd-notify --ready MAINPID=$$(cat @STATE@/victim.pid); exec /bin/sleep 30'",
+	}, props: []string{"MainPID"}, masks: []string{`^[1-9][0-9]+$`},
+		steps: []string{"start victim.service", "start thief.service", "stop thief.service", "stop victim.service"}},
+	// Every process of a unit gets SYSTEMD_EXEC_PID=<its own pid>; Environment= sets it
+	// otherwise, UnsetEnvironment= removes it.
+	{name: "exec-pid", units: map[string]string{
+		"pid.service": "[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStartPre=" + execPID("pre") +
+			"\nExecStart=" + execPID("main") + "\nExecStartPost=" + execPID("post") + "\nExecStop=" + execPID("stop"),
+		"set.service":   "[Service]\nType=oneshot\nEnvironment=SYSTEMD_EXEC_PID=configured\nExecStart=" + execPID("set"),
+		"unset.service": "[Service]\nType=oneshot\nUnsetEnvironment=SYSTEMD_EXEC_PID\nExecStart=" + execPID("unset"),
+	}, files: []string{"pid"}, steps: []string{"start pid.service", "stop pid.service", "start set.service", "start unset.service"}},
 	// StartLimitIntervalSec=0 has no limit; restarts by hand count towards the limit, and
 	// reset-failed forgets them.
 	{name: "start-limit-manual", units: map[string]string{

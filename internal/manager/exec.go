@@ -177,8 +177,6 @@ func (m *Manager) serviceEnv(u *Unit, ec *unit.ExecContext, cr *creds, p *execPa
 		env.set("SHELL", cr.shell)
 	}
 	env.set("INVOCATION_ID", u.invocationID)
-	env.set("SYSTEMD_EXEC_PID", "") // placeholder removed below: not knowable before fork
-	env.unset("SYSTEMD_EXEC_PID")
 	if u.svc != nil && u.cfg.Service != nil {
 		// As systemd's service_exec_needs_notify_socket(): the main process may notify unless
 		// NotifyAccess=none (main is the default of Type=notify and of WatchdogSec=), control
@@ -600,6 +598,10 @@ func (m *Manager) spawnCommand(u *Unit, cmd unit.ExecCommand, ec *unit.ExecConte
 	}
 	// IgnoreSIGPIPE=yes is systemd's default.
 	cfg.IgnoreSIGPIPE = true
+	// Every process gets SYSTEMD_EXEC_PID=<its own pid> (systemd.exec(5)), written by spawn
+	// after the fork. In systemd's build_environment() it comes before Environment= and
+	// EnvironmentFile=, which may set it otherwise, and UnsetEnvironment= removes it.
+	cfg.SetExecPID = setsExecPID(env, ec)
 	m.logPipes = m.logPipes[:0]
 	sp, err := spawn.Start(cfg)
 	if err == nil {
@@ -609,6 +611,19 @@ func (m *Manager) spawnCommand(u *Unit, cmd unit.ExecCommand, ec *unit.ExecConte
 		m.stateChanged(u)
 	}
 	return sp, err
+}
+
+// setsExecPID reports whether a process with environment env (already without what
+// UnsetEnvironment= removes) and settings ec gets SYSTEMD_EXEC_PID from the manager: not when
+// the unit's configuration set it, nor when UnsetEnvironment= names it.
+func setsExecPID(env []string, ec *unit.ExecContext) bool {
+	const key = "SYSTEMD_EXEC_PID"
+	for _, kv := range env {
+		if strings.HasPrefix(kv, key+"=") {
+			return false
+		}
+	}
+	return !slices.Contains(ec.UnsetEnvironment, key)
 }
 
 // defaultNofileHard is 524288, or the manager's own hard limit if lower (an unprivileged

@@ -284,8 +284,10 @@ func (m *Manager) recordUnit(u *Unit, registered []int) (changed bool) {
 	if sv := u.svc; sv != nil {
 		main, control = sv.mainPID, sv.controlPID
 		pids = append(pids, main, control)
-		for pid := range sv.adopted {
-			pids = append(pids, pid)
+		for pid, ad := range m.adopted {
+			if ad.u == u {
+				pids = append(pids, pid)
+			}
 		}
 	}
 	if u.sock != nil {

@@ -94,7 +94,7 @@ func TestWriteState(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	m := &Manager{procs: map[int]*proc{}, rs: &stateFile{dir: dir, on: true, self: self, boot: boot, pidns: pidns, starts: map[int]uint64{}}}
+	m := &Manager{procs: map[int]*proc{}, adopted: map[int]adoptee{}, rs: &stateFile{dir: dir, on: true, self: self, boot: boot, pidns: pidns, starts: map[int]uint64{}}}
 	cfg := &unit.Unit{Service: &unit.ServiceSection{TimeoutStopSec: 90 * time.Second,
 		Kill: unit.KillContext{KillSignal: syscall.SIGTERM, SendSIGKILL: true}}}
 	a := &Unit{Name: "a.service", invocationID: "0123456789abcdef0123456789abcdef", cfg: cfg, svc: &serviceRT{}}
@@ -107,7 +107,7 @@ func TestWriteState(t *testing.T) {
 	child := startChild(t)
 	a.svc.mainPID = child
 	a.svc.controlPID = os.Getppid()
-	a.svc.adopted = map[int]bool{1: true}
+	m.adopted[1] = adoptee{u: a, exact: true}
 	m.procs[child] = &proc{pid: child, u: a, kind: "main"}
 	// b: a main process that is not flint's child, adopted.
 	foreign := os.Getppid()
@@ -197,7 +197,7 @@ func BenchmarkWriteState(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	m := &Manager{procs: map[int]*proc{}, rs: &stateFile{dir: dir, on: true, self: self, boot: boot, pidns: pidns, starts: map[int]uint64{}}}
+	m := &Manager{procs: map[int]*proc{}, adopted: map[int]adoptee{}, rs: &stateFile{dir: dir, on: true, self: self, boot: boot, pidns: pidns, starts: map[int]uint64{}}}
 	cfg := &unit.Unit{Socket: &unit.SocketSection{TimeoutSec: 90 * time.Second, Kill: unit.KillContext{KillSignal: syscall.SIGTERM, SendSIGKILL: true}},
 		Service: &unit.ServiceSection{TimeoutStopSec: 90 * time.Second, Kill: unit.KillContext{KillSignal: syscall.SIGTERM, SendSIGKILL: true}}}
 	for i := 0; i < 1000; i++ {

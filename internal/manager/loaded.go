@@ -168,6 +168,8 @@ func (m *Manager) unload(gone []*Unit) {
 	set := make(map[*Unit]bool, len(gone))
 	for _, u := range gone {
 		set[u] = true
+		m.releaseFDStore(u)
+		m.forgetTracking(u)
 		m.forget(u)
 	}
 	isGone := func(u *Unit) bool { return set[u] }
@@ -232,7 +234,12 @@ func (m *Manager) mayCollect(u *Unit) bool {
 	if u.job != nil {
 		return false
 	}
-	if s := u.svc; s != nil && (s.mainPID != 0 || s.controlPID != 0 || len(s.adopted) > 0) {
+	if isInactiveOrFailed(u.activeState()) {
+		// As systemd's unit_may_gc(): an inactive unit without a job gives back what it
+		// holds for the next start, whether or not it is collected.
+		m.releaseFDStore(u)
+	}
+	if s := u.svc; s != nil && (s.mainPID != 0 || s.controlPID != 0) || m.hasAdopted(u) {
 		return false
 	}
 	if u.sock != nil && u.sock.controlPID != 0 || u.cooldown != nil {

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -64,9 +65,15 @@ type Manager struct {
 	// logGroupNames are the groups whose members may read log lines (control_logs.go).
 	logGroupNames []string
 
-	procs    map[int]*proc // live processes we started, by pid
-	logPipes []*os.File    // scratch: log pipes opened for the process being spawned
-	childBuf []int         // scratch: hasUnknownChild's list of the leader's children
+	procs map[int]*proc // live processes we started (or adopted as main processes), by pid
+	// Process tracking (tracking.go): orphans placed in units, those left alone, and rule 5's
+	// notes of sessions (sessionOrder: oldest first).
+	adopted      map[int]adoptee
+	alone        map[int]bool
+	sessions     map[int]sessionEnd
+	sessionOrder []sessionNote
+	logPipes     []*os.File // scratch: log pipes opened for the process being spawned
+	childBuf     []int      // scratch: hasUnknownChild's list of the leader's children
 	// subreaper: orphans of the services are reparented to flint (PID 1, or
 	// PR_SET_CHILD_SUBREAPER), which process tracking relies on (tracking.go).
 	subreaper bool
@@ -103,14 +110,21 @@ type pollRef struct {
 	idx int
 }
 
-// proc is a process the manager started and will reap.
+// proc is a process the manager started (or adopted as a unit's main process) and will reap.
 type proc struct {
-	pid    int
-	u      *Unit
-	kind   string // "main", "control"
-	onExit func(ws syscall.WaitStatus)
-	sp     *spawn.Process // when spawned by us: its exec's outcome, logged at the exit
-	path   string         // the executable, for that log line
+	pid  int
+	u    *Unit  // the unit it belongs to (tracking.go, rule 1)
+	kind string // "main", "control", "adopted" (another unit's main process)
+	sid  int    // its session
+	// trusted: a main process taken on trust (a root-owned PIDFile=, a MAINPID= from root),
+	// not placed by an exact rule of tracking.go.
+	trusted bool
+	onExit  func(ws syscall.WaitStatus)
+	// watchers are other units whose main process it is (MAINPID= naming it): they see its
+	// exit too, as systemd dispatches a SIGCHLD to every unit watching the pid.
+	watchers []*Unit
+	sp       *spawn.Process // when spawned by us: its exec's outcome, logged at the exit
+	path     string         // the executable, for that log line
 }
 
 // New prepares a manager: the unit loader, the log store, the notify socket and the poller.
@@ -144,6 +158,8 @@ func New(opt Options) (*Manager, error) {
 		units:    map[string]*Unit{},
 		pollRefs: map[uint64]*pollRef{},
 		procs:    map[int]*proc{},
+		adopted:  map[int]adoptee{},
+		alone:    map[int]bool{},
 		jobs:     map[int]*job{},
 		quit:     make(chan struct{}),
 		bootTime: time.Now(),
@@ -323,12 +339,13 @@ func (m *Manager) Run(ctx context.Context) error {
 	}
 }
 
-// reap collects every exited child; the only place in flint that waits for processes.
+// reap collects every exited child; the only place in flint that waits for processes. Each
+// exited child is first looked at without being reaped, and the orphans it left are placed
+// while it still holds its pid and session (tracking.go).
 func (m *Manager) reap() {
 	for {
-		var ws syscall.WaitStatus
-		pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
-		if pid <= 0 || err != nil {
+		pid := peekExited()
+		if pid <= 0 {
 			if m.shuttingDown {
 				// The last process of a stopped unit may go after its state change (a control
 				// command killed by a stop): shutdown completes here then.
@@ -336,10 +353,21 @@ func (m *Manager) reap() {
 			}
 			return
 		}
+		m.adoptOrphans(pid)
+		end := bootTick()
+		var ws syscall.WaitStatus
+		if got, err := syscall.Wait4(pid, &ws, syscall.WNOHANG, nil); got != pid || err != nil {
+			continue
+		}
+		adoptedBy := m.reaped(pid, end)
 		p, ok := m.procs[pid]
 		if !ok {
-			m.stateReaped(pid, m.adoptedBy(pid))
+			m.stateReaped(pid, adoptedBy)
 			m.orphanExited(pid, ws) // reparented to us (child subreaper)
+			if adoptedBy != nil {
+				m.gcEnqueue(adoptedBy)
+				m.processGone(adoptedBy)
+			}
 			continue
 		}
 		delete(m.procs, pid)
@@ -360,8 +388,34 @@ func (m *Manager) reap() {
 		}
 		if p.onExit != nil {
 			p.onExit(ws)
+		} else if p.kind == "adopted" && p.u != nil {
+			m.processGone(p.u)
+		}
+		for _, w := range p.watchers {
+			if w.svc != nil && w.svc.mainPID == pid {
+				m.mainExitHandler(w, pid)(ws)
+			}
 		}
 	}
+}
+
+// peekExited returns the pid of an exited child without reaping it (waitid with WNOWAIT), 0
+// if none has exited.
+func peekExited() int {
+	var si unix.Siginfo
+	for {
+		err := unix.Waitid(unix.P_ALL, 0, &si, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return 0
+		}
+		break
+	}
+	// si_pid follows si_signo, si_errno and si_code in the union, aligned as a pointer.
+	off := (unsafe.Offsetof(si.Code) + 4 + unsafe.Sizeof(uintptr(0)) - 1) &^ (unsafe.Sizeof(uintptr(0)) - 1)
+	return int(*(*int32)(unsafe.Add(unsafe.Pointer(&si), off)))
 }
 
 // consolef prints one systemd-style status line.

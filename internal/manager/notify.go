@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -13,43 +14,49 @@ import (
 
 func sprintf(format string, a ...any) string { return fmt.Sprintf(format, a...) }
 
-// notifyOwner finds the service a notification's sender belongs to, honouring NotifyAccess=.
-func (m *Manager) notifyOwner(pid int) *Unit {
-	if p, ok := m.procs[pid]; ok && p.u != nil && p.u.svc != nil {
-		u := p.u
-		na := notifyAccess(u)
-		switch na {
+// notifyUnits are the services a notification from pid is for, as systemd's
+// manager_dispatch_notify_fd(): the unit the sender belongs to (tracking.go), and every unit
+// whose main or control process it is (a MAINPID= can name another unit's process), each
+// letting it through as its NotifyAccess= says.
+func (m *Manager) notifyUnits(pid int) []*Unit {
+	var cands []*Unit
+	add := func(u *Unit) {
+		if u != nil && u.svc != nil && !slices.Contains(cands, u) {
+			cands = append(cands, u)
+		}
+	}
+	if p, ok := m.procs[pid]; ok {
+		add(p.u)
+		for _, w := range p.watchers {
+			add(w)
+		}
+	} else {
+		add(m.ownerOf(pid))
+		for _, u := range m.order {
+			if u.svc != nil && (u.svc.mainPID == pid || u.svc.controlPID == pid) {
+				add(u)
+			}
+		}
+	}
+	out := cands[:0]
+	for _, u := range cands {
+		s := u.svc
+		switch notifyAccess(u) {
 		case "all":
-			return u
 		case "exec":
-			if pid == u.svc.mainPID || pid == u.svc.controlPID {
-				return u
+			if pid != s.mainPID && pid != s.controlPID {
+				continue
 			}
 		case "main":
-			if pid == u.svc.mainPID {
-				return u
+			if pid != s.mainPID {
+				continue
 			}
-		}
-		return nil
-	}
-	// Not a direct child: NotifyAccess=all accepts any process in the unit's session, and
-	// main accepts the main pid set via MAINPID=/PIDFile=.
-	sid, _, ok := procSession(pid)
-	for _, u := range m.order {
-		if u.svc == nil {
+		default:
 			continue
 		}
-		na := notifyAccess(u)
-		if (na == "main" || na == "exec" || na == "all") && u.svc.mainPID == pid {
-			return u
-		}
-		if na == "all" && ok {
-			if _, mine := m.procs[sid]; mine && m.procs[sid].u == u {
-				return u
-			}
-		}
+		out = append(out, u)
 	}
-	return nil
+	return out
 }
 
 func notifyAccess(u *Unit) string {
@@ -63,39 +70,35 @@ func notifyAccess(u *Unit) string {
 	return na
 }
 
-// handleNotify applies one sd_notify datagram.
+// handleNotify applies one sd_notify datagram to the services it is for (notifyUnits).
 func (m *Manager) handleNotify(msg *notify.Message) {
 	if m.handleSyncMarker(msg.PID, msg.Get) {
 		msg.CloseFiles()
 		return
 	}
-	u := m.notifyOwner(msg.PID)
 	keep := map[*os.File]bool{}
+	// Every fd not put into a store is closed (this also answers BARRIER=1).
 	defer func() {
-		// Every fd not put into the store is closed (this also answers BARRIER=1).
 		for _, f := range msg.Files {
 			if !keep[f] {
 				f.Close()
 			}
 		}
 	}()
-	if u == nil {
-		return
+	for _, u := range m.notifyUnits(msg.PID) {
+		m.notifyUnit(u, msg, keep)
 	}
+}
+
+// notifyUnit applies msg to u. keep gets the fds u's store took: a later unit the message is
+// for gets the others only.
+func (m *Manager) notifyUnit(u *Unit, msg *notify.Message, keep map[*os.File]bool) {
 	s := u.svc
 	cfg := u.cfg.Service
 	if v, ok := msg.First("MAINPID"); ok {
-		if pid, err := strconv.Atoi(v); err != nil || pid <= 0 {
-			m.logUnit(u, "Failed to parse MAINPID=%s field in notification message, ignoring.", v)
-		} else if pid != s.mainPID {
-			switch u.sub {
-			case "start", "start-post", "running", "reload":
-				if why := m.unsuitableMainPID(u, pid, msg.UID); why != "" {
-					m.logUnit(u, "New main PID %d %s, refusing.", pid, why)
-				} else {
-					m.adoptMain(u, pid)
-				}
-			}
+		switch u.sub {
+		case "start", "start-post", "running", "reload":
+			m.notifyMainPID(u, v, msg.UID)
 		}
 	}
 	// READY=1, RELOADING=1, STOPPING=1: the last of them in the message counts, as in
@@ -168,59 +171,41 @@ states:
 			m.armWatchdog(u)
 		}
 	}
-	if v, ok := msg.Get("FDSTORE"); ok && v == "1" {
-		name, _ := msg.First("FDNAME")
-		if name == "" {
-			name = "stored"
-		}
-		for _, f := range msg.Files {
-			if len(s.fdstore) >= cfg.FileDescriptorStoreMax {
-				m.logUnit(u, "Too many stored file descriptors, refusing.")
-				break
-			}
-			keep[f] = true
-			s.fdstore = append(s.fdstore, storedFD{name: name, f: f})
-		}
+	if len(keep) > 0 {
+		// Stored by an earlier unit of this message: not twice.
+		sub := *msg
+		sub.Files = slices.DeleteFunc(slices.Clone(msg.Files), func(f *os.File) bool { return keep[f] })
+		msg = &sub
 	}
-	if v, ok := msg.Get("FDSTOREREMOVE"); ok && v == "1" {
-		name, _ := msg.First("FDNAME")
-		kept := s.fdstore[:0]
-		for _, sf := range s.fdstore {
-			if sf.name == name {
-				sf.f.Close()
-				continue
-			}
-			kept = append(kept, sf)
-		}
-		s.fdstore = kept
-	}
+	m.fdStoreMessage(u, msg, keep)
 	if u.job != nil {
 		m.jobCheck(u)
 	}
 }
 
-// unsuitableMainPID says why pid cannot become u's main process ("" if it can), as systemd's
-// service_is_suitable_main_pid(): never flint itself or PID 1, only a live process, and from
-// an unprivileged sender only one of the unit's own processes.
-func (m *Manager) unsuitableMainPID(u *Unit, pid int, senderUID uint32) string {
+// notifyMainPID applies MAINPID=v sent by a process of uid to u, as systemd's
+// service_notify_message(): a pid that is not the service's own is taken from root only.
+func (m *Manager) notifyMainPID(u *Unit, v string, uid uint32) {
+	pid, err := parsePID(v)
+	if err != nil {
+		m.logUnit(u, "Failed to parse MAINPID= field in notification message, ignoring: %s", v)
+		return
+	}
+	if pid == u.svc.mainPID {
+		return
+	}
+	belongs, err := m.checkMainPID(u, pid)
 	switch {
-	case pid == os.Getpid():
-		return "is the manager itself"
-	case pid == 1:
-		return "is the init process"
-	}
-	if _, state, ok := procSession(pid); !ok || state == "Z" {
-		return "does not exist or is a zombie"
-	}
-	if senderUID != 0 {
-		for _, p := range m.unitPIDs(u) {
-			if p == pid {
-				return ""
-			}
+	case err != nil:
+		m.logUnit(u, "%v", err)
+	case !belongs && uid != 0:
+		m.logUnit(u, "New main PID %d does not belong to service, refusing.", pid)
+	default:
+		if !belongs {
+			m.logUnit(u, "New main PID %d does not belong to service, but we'll accept it as the request to change it came from a privileged process.", pid)
 		}
-		return "does not belong to the service"
+		m.adoptMain(u, pid)
 	}
-	return ""
 }
 
 // watchForeignMain polls a main process that is not our child (MAINPID= from a daemon).
@@ -232,7 +217,7 @@ func (m *Manager) watchForeignMain(u *Unit, pid int) {
 				if u.svc.mainPID != pid {
 					return
 				}
-				if _, _, ok := procSession(pid); ok {
+				if procAlive(pid) {
 					tick()
 					return
 				}

@@ -87,7 +87,6 @@ func (m *Manager) handleSyncMarker(pid int, get func(string) (string, bool)) boo
 // send notifications, the exit is handled after the notifications it sent before exiting.
 func (m *Manager) mainExitHandler(u *Unit, pid int) func(ws syscall.WaitStatus) {
 	return func(ws syscall.WaitStatus) {
-		m.adoptOrphans(u) // before anything else: its orphans are flint's children now
 		if u.svc == nil || notifyAccess(u) == "none" {
 			m.mainExited(u, pid, ws)
 			return

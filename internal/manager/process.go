@@ -2,9 +2,8 @@ package manager
 
 import (
 	"os"
-	"path/filepath"
+	"slices"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -32,13 +31,8 @@ func (m *Manager) runControlEx(u *Unit, cmds []unit.ExecCommand, phase string, w
 	}
 	cmd := cmds[0]
 	rest := cmds[1:]
-	var ec *unit.ExecContext
-	switch {
-	case u.svc != nil:
-		ec = &u.cfg.Service.Exec
-	case u.sock != nil:
-		ec = &u.cfg.Socket.Exec
-	default:
+	ec := u.execContext()
+	if ec == nil {
 		next(true)
 		return
 	}
@@ -83,8 +77,7 @@ func (m *Manager) runControlEx(u *Unit, cmds []unit.ExecCommand, phase string, w
 			})
 		})
 	}
-	m.procs[pid] = &proc{pid: pid, u: u, kind: "control", onExit: func(ws syscall.WaitStatus) {
-		m.adoptOrphans(u)
+	m.procs[pid] = &proc{pid: pid, u: u, kind: "control", sid: pid, onExit: func(ws syscall.WaitStatus) {
 		if timer != nil {
 			timer.Stop()
 		}
@@ -105,14 +98,7 @@ func (m *Manager) runControlEx(u *Unit, cmds []unit.ExecCommand, phase string, w
 		if u.sub != phase || !current {
 			// The unit moved on (a stop or a timeout) while this command ran: its
 			// continuation is void; let the new state see that the process is gone.
-			if u.svc != nil {
-				switch u.sub {
-				case "stop-sigterm", "stop-sigkill", "stop-watchdog":
-					m.svcMaybeStopPost(u)
-				case "final-sigterm", "final-sigkill", "final-watchdog":
-					m.svcMaybeDead(u)
-				}
-			}
+			m.processGone(u)
 			return
 		}
 		if timedOut {
@@ -175,25 +161,6 @@ func (m *Manager) serviceResultEnv(u *Unit) []string {
 	return env
 }
 
-// procSession reads the session id and state of pid from /proc/pid/stat.
-func procSession(pid int) (sid int, state string, ok bool) {
-	data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
-	if err != nil {
-		return 0, "", false
-	}
-	s := string(data)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, "", false
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 4 {
-		return 0, "", false
-	}
-	sid, err = strconv.Atoi(f[3])
-	return sid, f[0], err == nil
-}
-
 // killUnit sends sig per KillMode= and returns how many processes are left to wait for.
 // Processes that are not ours to reap (orphans of the session) count too, as systemd waits
 // for the whole cgroup.
@@ -229,7 +196,7 @@ func (m *Manager) killUnit(u *Unit, sig syscall.Signal, sighupToo bool) int {
 	}
 	// KillMode=mixed signals (and waits for) the rest of the unit only with the final SIGKILL.
 	whole := mode == "control-group" || mode == "mixed" && (sig == syscall.SIGKILL || sig == u.killFinal())
-	others := 0 // the unit's processes at signalAll's last look
+	var others []int // the unit's processes at signalAll's last look
 	switch mode {
 	case "none":
 		n := 0
@@ -262,8 +229,10 @@ func (m *Manager) killUnit(u *Unit, sig syscall.Signal, sighupToo bool) int {
 	if control > 0 {
 		n++
 	}
-	if whole && others > n {
-		n = others
+	if whole && slices.ContainsFunc(others, func(pid int) bool { return pid != main && pid != control }) {
+		// Processes flint may not reap itself (or whose reap may come before the main
+		// process's): the stop polls for them.
+		n = max(n, len(others))
 		m.watchStragglers(u)
 	}
 	return n
@@ -271,15 +240,14 @@ func (m *Manager) killUnit(u *Unit, sig syscall.Signal, sighupToo bool) int {
 
 // signalAll sends sig to every process of u, and lists them again until a list holds none
 // that was not signalled yet, as systemd's cgroup kill loop does: a process forked while the
-// signals went out gets one too. It returns how many processes the last list held, those
-// left to wait for (killUnit needs no listing of its own).
-func (m *Manager) signalAll(u *Unit, sig syscall.Signal, send func(int, syscall.Signal)) int {
+// signals went out gets one too. It returns the last list, the processes left to wait for
+// (killUnit needs no listing of its own).
+func (m *Manager) signalAll(u *Unit, sig syscall.Signal, send func(int, syscall.Signal)) []int {
 	var sent map[int]bool
-	n := 0
+	var pids []int
 	for round := 0; round < 8; round++ {
 		fresh := false
-		pids := m.unitPIDs(u)
-		n = len(pids)
+		pids = m.unitPIDs(u)
 		for _, pid := range pids {
 			if sent[pid] {
 				continue
@@ -292,10 +260,10 @@ func (m *Manager) signalAll(u *Unit, sig syscall.Signal, send func(int, syscall.
 			fresh = true
 		}
 		if !fresh {
-			return n
+			return pids
 		}
 	}
-	return n
+	return pids
 }
 
 func (u *Unit) killFinal() syscall.Signal {
@@ -303,6 +271,21 @@ func (u *Unit) killFinal() syscall.Signal {
 		return u.cfg.Service.Kill.FinalKillSignal
 	}
 	return syscall.SIGKILL
+}
+
+// processGone goes on with a stop of u that waits for its processes, when one that is not its
+// main process has been reaped (a void control process, an adopted orphan), as systemd's
+// cgroup-empty notification does.
+func (m *Manager) processGone(u *Unit) {
+	if u.svc == nil {
+		return
+	}
+	switch u.sub {
+	case "stop-sigterm", "stop-sigkill", "stop-watchdog":
+		m.svcMaybeStopPost(u)
+	case "final-sigterm", "final-sigkill", "final-watchdog":
+		m.svcMaybeDead(u)
+	}
 }
 
 // watchStragglers polls for processes of u that are not our children (we get no SIGCHLD for
@@ -338,7 +321,9 @@ func (m *Manager) watchStragglers(u *Unit) {
 
 // adoptMain makes pid (read from PIDFile=, sent as MAINPID=, or guessed) u's main process and
 // arranges to learn of its exit: reaped by us when it is our child (flint is a child subreaper,
-// so a daemon whose parent exited is), else polled.
+// so a daemon whose parent exited is), else polled. A process of another unit stays that
+// unit's: u watches it, and both see it exit (as systemd's unit_watch_pid, which lets several
+// units watch one pid).
 func (m *Manager) adoptMain(u *Unit, pid int) {
 	m.stateChanged(u)
 	s := u.svc
@@ -347,46 +332,41 @@ func (m *Manager) adoptMain(u *Unit, pid int) {
 		s.resetExecMain(pid) // the daemon of a Type=forking service, a MAINPID= of notify
 	}
 	if p, ok := m.procs[pid]; ok {
-		p.kind = "main"
-		p.onExit = m.mainExitHandler(u, pid)
+		if p.u == u {
+			p.kind = "main"
+			p.onExit = m.mainExitHandler(u, pid)
+		} else if !slices.Contains(p.watchers, u) {
+			p.watchers = append(p.watchers, u)
+		}
 		return
 	}
-	if procPPid(pid) == os.Getpid() {
-		m.procs[pid] = &proc{pid: pid, u: u, kind: "main", onExit: m.mainExitHandler(u, pid)}
+	pi, ok := readProcInfo(pid)
+	if !ok || pi.ppid != os.Getpid() {
+		m.stateAdopted(u, pid)
+		m.watchForeignMain(u, pid)
 		return
 	}
-	m.stateAdopted(u, pid)
-	m.watchForeignMain(u, pid)
+	p := &proc{pid: pid, u: u, kind: "main", sid: pi.sid, trusted: true, onExit: m.mainExitHandler(u, pid)}
+	if ad, ok := m.adopted[pid]; ok {
+		delete(m.adopted, pid)
+		p.trusted = !ad.exact
+		if ad.u != u {
+			p.u, p.kind, p.onExit, p.watchers = ad.u, "adopted", nil, []*Unit{u}
+		}
+	}
+	delete(m.alone, pid)
+	m.procs[pid] = p
 }
 
-// orphanExited handles the exit of a process reparented to flint that was not registered: if
-// it is a main process being polled (watchForeignMain), its real status ends the service now.
+// orphanExited handles the exit of a child flint did not start (an orphan reparented to it):
+// every unit whose main process it was (polled by watchForeignMain until it became flint's
+// child) ends with its real status now.
 func (m *Manager) orphanExited(pid int, ws syscall.WaitStatus) {
 	for _, u := range m.order {
 		if u.svc != nil && u.svc.mainPID == pid {
 			m.mainExited(u, pid, ws)
-			return
 		}
 	}
-}
-
-// procPPid reads the parent pid of pid from /proc (0 if unknown).
-func procPPid(pid int) int {
-	data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
-	if err != nil {
-		return 0
-	}
-	s := string(data)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 2 {
-		return 0
-	}
-	n, _ := strconv.Atoi(f[1])
-	return n
 }
 
 func (m *Manager) killProcess(pid int, sig syscall.Signal) {
@@ -395,13 +375,21 @@ func (m *Manager) killProcess(pid int, sig syscall.Signal) {
 	}
 }
 
-// guessMainPID picks the only remaining process of the unit after a forking parent exited.
-func (m *Manager) guessMainPID(u *Unit, parent int) int {
-	pids := m.unitPIDs(u)
-	if len(pids) == 1 {
-		return pids[0]
+// guessMainPID picks the main process of a Type=forking service without PIDFile= after its
+// forking process exited, as systemd's unit_search_main_pid(): the only child of the manager
+// among the unit's processes (0 if there is none, or more than one).
+func (m *Manager) guessMainPID(u *Unit) int {
+	self, found := os.Getpid(), 0
+	for _, pid := range m.unitPIDs(u) {
+		if pid == u.svc.controlPID || procPPid(pid) != self {
+			continue
+		}
+		if found != 0 {
+			return 0
+		}
+		found = pid
 	}
-	return 0
+	return found
 }
 
 func unixSignalName(s syscall.Signal) string { return unix.SignalName(s) }

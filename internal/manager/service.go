@@ -2,8 +2,6 @@ package manager
 
 import (
 	"errors"
-	"fmt"
-	"os"
 	"syscall"
 	"time"
 
@@ -43,8 +41,8 @@ type serviceRT struct {
 	activationEnv  []string
 	instanceOf     *Unit // Accept=yes: the socket unit
 	conn           *listen.Conn
-	fdstore        []storedFD
-	stopRequested  bool // a stop job: no restart
+	fdstore        []storedFD // fdstore.go
+	stopRequested  bool       // a stop job: no restart
 	mainExited     bool
 	execMainCode   string // exited, killed, dumped
 	execMainStatus int
@@ -55,9 +53,8 @@ type serviceRT struct {
 	restartGen     int
 	notifyReady    bool
 	mainCommand    string
-	adopted        map[int]bool // orphans reparented to flint that belong to this service (tracking.go)
-	limitHit       bool         // the last start was refused by StartLimitBurst= (fails its sockets)
-	mainIgnore     bool         // the main command has the '-' prefix: its failure counts as success
+	limitHit       bool // the last start was refused by StartLimitBurst= (fails its sockets)
+	mainIgnore     bool // the main command has the '-' prefix: its failure counts as success
 
 	// notifyState is the last of READY=1, RELOADING=1 and STOPPING=1 the service sent ("ready",
 	// "reloading", "stopping"; "" before any): systemd's notify_state, which decides where the
@@ -72,11 +69,6 @@ type serviceRT struct {
 	// controlStatus is the exit status of that control process when it exited (controlResult
 	// exit-code).
 	controlStatus int
-}
-
-type storedFD struct {
-	name string
-	f    *os.File
 }
 
 // unitStart dispatches to the unit type's state machine.
@@ -349,7 +341,7 @@ func (m *Manager) spawnMain(u *Unit, cmd unit.ExecCommand) {
 	s.mainIgnore = cmd.Flags.IgnoreFailure
 	s.mainExited = false
 	// A failed exec is logged when the process is reaped (it exits with 203/EXEC & co.).
-	m.procs[pid] = &proc{pid: pid, u: u, kind: "main", onExit: m.mainExitHandler(u, pid), sp: sp, path: cmd.Path}
+	m.procs[pid] = &proc{pid: pid, u: u, kind: "main", sid: pid, onExit: m.mainExitHandler(u, pid), sp: sp, path: cmd.Path}
 	switch cfg.Type {
 	case unit.Simple, unit.Idle, unit.DBus, "":
 		m.svcStartPost(u)
@@ -495,6 +487,11 @@ func (m *Manager) mainExited(u *Unit, pid int, ws syscall.WaitStatus) {
 	if s.mainPID != pid {
 		return
 	}
+	if !(u.sub == "start" && cfg.Type == unit.Forking) && m.pidFileMoved(u, false) {
+		// As systemd: a daemon may move to a new pid, writing it to its PIDFile= before the
+		// old one exits.
+		return
+	}
 	s.mainPID = 0
 	s.mainExited = true
 	code, status := waitCode(ws)
@@ -534,14 +531,9 @@ func (m *Manager) mainExited(u *Unit, pid int, ws syscall.WaitStatus) {
 				return
 			}
 			if cfg.PIDFile != "" {
-				pid, err := readPIDFile(cfg.PIDFile)
-				if err == nil {
-					if why := m.unsuitableMainPID(u, pid, 0); why != "" {
-						err = fmt.Errorf("PID %d read from file %s %s", pid, cfg.PIDFile, why)
-					}
-				}
+				pid, err := m.loadPIDFile(u)
 				if err != nil {
-					m.logUnit(u, "Can't open PID file %s (yet?) after start: %v", cfg.PIDFile, err)
+					m.logUnit(u, "%v", err)
 					if len(m.unitPIDs(u)) == 0 {
 						m.svcEnterSignal(u, "stop-sigterm", "protocol")
 						return
@@ -551,9 +543,11 @@ func (m *Manager) mainExited(u *Unit, pid int, ws syscall.WaitStatus) {
 					m.awaitPIDFile(u)
 					return
 				}
-				m.adoptMain(u, pid)
+				if pid > 0 {
+					m.adoptMain(u, pid)
+				}
 			} else if cfg.GuessMainPID {
-				if g := m.guessMainPID(u, pid); g > 0 {
+				if g := m.guessMainPID(u); g > 0 {
 					m.adoptMain(u, g)
 				}
 			}
@@ -631,37 +625,6 @@ func (m *Manager) forkingStartPost(u *Unit) {
 		}
 		m.svcEnterRunning(u)
 	})
-}
-
-// awaitPIDFile looks for the PIDFile= of a Type=forking service whose forking process exited
-// before the file was there, while the service starts: the daemon is adopted when the file
-// names a suitable process; the start fails with Result=protocol when no process of the
-// service is left ("Daemon never wrote its PID file"), or times out.
-func (m *Manager) awaitPIDFile(u *Unit) {
-	gen := u.svc.timerGen // a new state (a timeout, a stop) disarms the timer and ends the wait
-	var tick func()
-	tick = func() {
-		time.AfterFunc(50*time.Millisecond, func() {
-			m.post(func() {
-				if u.svc == nil || u.svc.timerGen != gen || u.sub != "start" || u.svc.mainPID != 0 {
-					return
-				}
-				path := u.cfg.Service.PIDFile
-				if pid, err := readPIDFile(path); err == nil && m.unsuitableMainPID(u, pid, 0) == "" {
-					m.adoptMain(u, pid)
-					m.forkingStartPost(u)
-					return
-				}
-				if len(m.unitPIDs(u)) == 0 {
-					m.logUnit(u, "Daemon never wrote its PID file. Failing.")
-					m.svcEnterSignal(u, "stop-sigterm", "protocol")
-					return
-				}
-				tick()
-			})
-		})
-	}
-	tick()
 }
 
 // svcEnterStop runs ExecStop= (with the main process still running, or after it exited).
@@ -959,6 +922,11 @@ func (m *Manager) svcReload(u *Unit) {
 	m.runControlWithMain(u, cfg.ExecReload, "reload", func(ok bool) {
 		if !ok {
 			s.reloadResult = s.controlResult
+		} else if !m.pidFileMoved(u, true) && s.mainPID == 0 && cfg.GuessMainPID && cfg.Type == unit.Forking {
+			// As systemd's service_sigchld_event() after a reload: the PID file, else a guess.
+			if g := m.guessMainPID(u); g > 0 {
+				m.adoptMain(u, g)
+			}
 		}
 		m.svcEnterRunning(u)
 	})

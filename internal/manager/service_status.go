@@ -1,10 +1,7 @@
 package manager
 
 import (
-	"bytes"
 	"fmt"
-	"io"
-	"os"
 	"strconv"
 	"strings"
 	"syscall"
@@ -83,48 +80,4 @@ func failureResult(ws syscall.WaitStatus) string {
 		return "signal"
 	}
 	return "exit-code"
-}
-
-// maxPIDFile bounds how much of a PID file is read; only its first line counts.
-const maxPIDFile = 4096
-
-// readPIDFile reads the pid a PID file names. The file is often written by the service, whose
-// author could make it a FIFO (an open(2) that never returns would stop the manager) or a
-// link to /dev/zero: only a regular file is read, opened without blocking, and at most
-// maxPIDFile bytes of it.
-func readPIDFile(path string) (int, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	if fi, err := f.Stat(); err != nil {
-		return 0, err
-	} else if !fi.Mode().IsRegular() {
-		return 0, fmt.Errorf("PID file %s: not a regular file", path)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, maxPIDFile))
-	if err != nil {
-		return 0, err
-	}
-	pid, ok := parsePIDFile(data)
-	if !ok {
-		return 0, fmt.Errorf("PID file %s: invalid content", path)
-	}
-	if err := syscall.Kill(pid, 0); err != nil && err != syscall.EPERM {
-		return 0, fmt.Errorf("PID %d read from file %s does not exist or is a zombie", pid, path)
-	}
-	return pid, nil
-}
-
-// parsePIDFile reads a PID file's content as systemd does (read_one_line_file, parse_pid):
-// the first line holds the pid, a decimal number above 0 in pid_t's range (white space
-// around it is allowed).
-func parsePIDFile(data []byte) (int, bool) {
-	line, _, _ := bytes.Cut(data, []byte("\n"))
-	pid, err := strconv.ParseInt(strings.TrimSpace(string(line)), 10, 32)
-	if err != nil || pid <= 0 {
-		return 0, false
-	}
-	return int(pid), true
 }

@@ -491,17 +491,3 @@ func acceptAgain(err error) bool {
 	}
 	return false
 }
-
-// strerror words err as systemd's %m does: glibc's strerror text of the errno inside it
-// (Go's table has glibc's words, starting lower-case), or err's own text.
-func strerror(err error) string {
-	var en syscall.Errno
-	if !errors.As(err, &en) {
-		return err.Error()
-	}
-	t := en.Error()
-	if t != "" && t[0] >= 'a' && t[0] <= 'z' {
-		t = string(t[0]-'a'+'A') + t[1:]
-	}
-	return t
-}

@@ -47,6 +47,17 @@ type Unit struct {
 
 func (u *Unit) typ() unit.Type { return u.cfg.Type }
 
+// execContext is the exec settings of a service or socket unit (nil for other types).
+func (u *Unit) execContext() *unit.ExecContext {
+	switch {
+	case u.svc != nil:
+		return &u.cfg.Service.Exec
+	case u.sock != nil:
+		return &u.cfg.Socket.Exec
+	}
+	return nil
+}
+
 // activeState derives ActiveState from the substate.
 func (u *Unit) activeState() ActiveState {
 	var t map[string]ActiveState

@@ -5,7 +5,8 @@
 // # LISTEN_PID
 //
 // sd_listen_fds(3) accepts the passed sockets only when LISTEN_PID equals getpid(), and the pid
-// is not known before fork, while Go runs no code of ours between fork and execve. Every
+// is not known before fork (nor is that of WATCHDOG_PID and SYSTEMD_EXEC_PID, the same kind of
+// variable), while Go runs no code of ours between fork and execve. Every
 // setting is therefore compiled into a small program of raw system calls (program.go): dup the
 // fds into place, setsid, oom_score_adj, nice, limits, umask, groups/gid/uid, chdir, reset
 // signal dispositions and mask, write getpid() into a slot reserved in the environment, execve.

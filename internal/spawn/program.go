@@ -214,8 +214,8 @@ func (p *program) bytes() []byte {
 	return out
 }
 
-// listenPIDSlot is the room left after "LISTEN_PID=" (or "WATCHDOG_PID=") for the decimal pid
-// (pid_max <= 2^22, but a 64-bit value fits).
+// listenPIDSlot is the room left after "LISTEN_PID=" (or "WATCHDOG_PID=", "SYSTEMD_EXEC_PID=")
+// for the decimal pid (pid_max <= 2^22, but a 64-bit value fits).
 const listenPIDSlot = 20
 
 // compile turns a Config into the shim's program. ctl is the control socket's fd number in the
@@ -313,11 +313,11 @@ func (p *program) compile(c *Config, ctl int, dupFrom []int, resetSigs []int) []
 	for i, a := range c.Argv {
 		argv[i] = p.cstring(a, 0)
 	}
-	// LISTEN_PID= and WATCHDOG_PID= get the child's pid, written by an op into a slot of
-	// their own (in place of any value given).
-	pidVars := [2]string{"LISTEN_PID=", "WATCHDOG_PID="}
-	pidWanted := [2]bool{c.SetListenPID, c.SetWatchdogPID}
-	pidSlot := [2]ptr{-1, -1}
+	// LISTEN_PID=, WATCHDOG_PID= and SYSTEMD_EXEC_PID= get the child's pid, written by an op
+	// into a slot of their own (in place of any value given).
+	pidVars := [3]string{"LISTEN_PID=", "WATCHDOG_PID=", "SYSTEMD_EXEC_PID="}
+	pidWanted := [3]bool{c.SetListenPID, c.SetWatchdogPID, c.SetExecPID}
+	pidSlot := [3]ptr{-1, -1, -1}
 	var env []ptr
 envs:
 	for _, e := range c.Env {

@@ -44,6 +44,7 @@ type Config struct {
 
 	SetListenPID   bool // the environment gets LISTEN_PID=<the child's pid> (replacing any given)
 	SetWatchdogPID bool // the environment gets WATCHDOG_PID=<the child's pid> (replacing any given)
+	SetExecPID     bool // the environment gets SYSTEMD_EXEC_PID=<the child's pid> (replacing any given)
 	IgnoreSIGPIPE  bool // SIGPIPE ignored in the child (systemd's IgnoreSIGPIPE=, default yes)
 
 	Credential     *syscall.Credential // nil keeps the manager's; Groups are the supplementary groups

@@ -127,24 +127,28 @@ func TestListenPIDAndEnv(t *testing.T) {
 	})
 }
 
-// TestWatchdogPID: WATCHDOG_PID= gets the child's pid as LISTEN_PID= does, each in its own
-// slot, alone or with LISTEN_PID=.
-func TestWatchdogPID(t *testing.T) {
+// TestPIDVariables: WATCHDOG_PID= and SYSTEMD_EXEC_PID= get the child's pid as LISTEN_PID=
+// does, each in its own slot, alone or together.
+func TestPIDVariables(t *testing.T) {
 	shims(t, func(t *testing.T) {
 		tests := []struct {
-			name             string
-			env              []string
-			listen, watchdog bool
-			want             []string // env in order, "*" standing for the child's pid
+			name                   string
+			env                    []string
+			listen, watchdog, exec bool
+			want                   []string // env in order, "*" standing for the child's pid
 		}{
-			{"appended", []string{"A=1", "WATCHDOG_USEC=5000000"}, false, true, []string{"A=1", "WATCHDOG_USEC=5000000", "WATCHDOG_PID=*"}},
-			{"replaced in place", []string{"WATCHDOG_PID=1", "A=1"}, false, true, []string{"WATCHDOG_PID=*", "A=1"}},
-			{"with LISTEN_PID", []string{"LISTEN_PID=3", "A=1"}, true, true, []string{"LISTEN_PID=*", "A=1", "WATCHDOG_PID=*"}},
-			{"kept when not asked", []string{"WATCHDOG_PID=5"}, true, false, []string{"WATCHDOG_PID=5", "LISTEN_PID=*"}},
+			{"appended", []string{"A=1", "WATCHDOG_USEC=5000000"}, false, true, false, []string{"A=1", "WATCHDOG_USEC=5000000", "WATCHDOG_PID=*"}},
+			{"replaced in place", []string{"WATCHDOG_PID=1", "A=1"}, false, true, false, []string{"WATCHDOG_PID=*", "A=1"}},
+			{"with LISTEN_PID", []string{"LISTEN_PID=3", "A=1"}, true, true, false, []string{"LISTEN_PID=*", "A=1", "WATCHDOG_PID=*"}},
+			{"kept when not asked", []string{"WATCHDOG_PID=5"}, true, false, false, []string{"WATCHDOG_PID=5", "LISTEN_PID=*"}},
+			{"exec pid alone", []string{"A=1"}, false, false, true, []string{"A=1", "SYSTEMD_EXEC_PID=*"}},
+			{"exec pid replaced in place", []string{"SYSTEMD_EXEC_PID=1", "A=1", "SYSTEMD_EXEC_PID=2"}, false, false, true, []string{"SYSTEMD_EXEC_PID=*", "A=1"}},
+			{"all three", []string{"A=1"}, true, true, true, []string{"A=1", "LISTEN_PID=*", "WATCHDOG_PID=*", "SYSTEMD_EXEC_PID=*"}},
+			{"exec pid kept when not asked", []string{"SYSTEMD_EXEC_PID=9"}, false, false, false, []string{"SYSTEMD_EXEC_PID=9"}},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				rep := runChild(t, &Config{Env: tt.env, SetListenPID: tt.listen, SetWatchdogPID: tt.watchdog})
+				rep := runChild(t, &Config{Env: tt.env, SetListenPID: tt.listen, SetWatchdogPID: tt.watchdog, SetExecPID: tt.exec})
 				want := make([]string, len(tt.want))
 				for i, w := range tt.want {
 					want[i] = strings.Replace(w, "*", strconv.Itoa(rep.Pid), 1)

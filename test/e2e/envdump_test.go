@@ -26,7 +26,7 @@ const envdumpVerb = "__e2e_envdump"
 // envReport is what a service saw when it started.
 type envReport struct {
 	PID   int               `json:"pid"`
-	Env   map[string]string `json:"env"` // LISTEN_*, REMOTE_*, NOTIFY_SOCKET
+	Env   map[string]string `json:"env"` // LISTEN_*, REMOTE_*, NOTIFY_SOCKET, SYSTEMD_EXEC_PID
 	FDs   map[int]string    `json:"fds"` // fd -> readlink of /proc/self/fd/N
 	Error string            `json:"error,omitempty"`
 }
@@ -40,7 +40,7 @@ func envdumpMain(args []string) int {
 	r := envReport{PID: os.Getpid(), Env: map[string]string{}, FDs: map[int]string{}}
 	for _, kv := range os.Environ() {
 		k, v, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, "LISTEN_") || strings.HasPrefix(k, "REMOTE_") || k == "NOTIFY_SOCKET" {
+		if strings.HasPrefix(k, "LISTEN_") || strings.HasPrefix(k, "REMOTE_") || k == "NOTIFY_SOCKET" || k == "SYSTEMD_EXEC_PID" {
 			r.Env[k] = v
 		}
 	}
@@ -105,9 +105,9 @@ func envdumpMain(args []string) int {
 	return 2
 }
 
-// TestListenEnv checks what a started service sees: LISTEN_FDS, LISTEN_PID (its own pid, so the
-// manager must not fork between setting it and exec), LISTEN_FDNAMES, the fds 3.. being sockets,
-// and no other fd leaked into it.
+// TestListenEnv checks what a started service sees: LISTEN_FDS, LISTEN_PID and SYSTEMD_EXEC_PID
+// (its own pid, so the manager must not fork between setting them and exec), LISTEN_FDNAMES, the
+// fds 3.. being sockets, and no other fd leaked into it.
 func TestListenEnv(t *testing.T) {
 	const port = 20510
 	for _, tc := range []struct {
@@ -187,9 +187,10 @@ func TestListenEnv(t *testing.T) {
 				t.Fatalf("service could not list its fds: %s", r.Error)
 			}
 			for k, want := range map[string]string{
-				"LISTEN_FDS":     strconv.Itoa(tc.wantFDs),
-				"LISTEN_PID":     strconv.Itoa(r.PID),
-				"LISTEN_FDNAMES": tc.wantNames,
+				"LISTEN_FDS":       strconv.Itoa(tc.wantFDs),
+				"LISTEN_PID":       strconv.Itoa(r.PID),
+				"SYSTEMD_EXEC_PID": strconv.Itoa(r.PID),
+				"LISTEN_FDNAMES":   tc.wantNames,
 			} {
 				if got, ok := r.Env[k]; !ok || got != want {
 					t.Errorf("%s = %q (set: %v), want %q", k, got, ok, want)

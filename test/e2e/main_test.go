@@ -4,7 +4,8 @@
 // the CLI exactly as a user would.
 //
 // The test binary doubles as a service program: run as `e2e.test __e2e_envdump OUT MODE` it
-// records the environment and open fds it was started with (see envdump_test.go).
+// records the environment and open fds it was started with (see envdump_test.go); as
+// `e2e.test __e2e_fdstore COUNT` it fills its fd store (fdstore_test.go).
 package e2e
 
 import (
@@ -35,8 +36,13 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == envdumpVerb {
-		os.Exit(envdumpMain(os.Args[2:]))
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case envdumpVerb:
+			os.Exit(envdumpMain(os.Args[2:]))
+		case fdstoreVerb:
+			os.Exit(fdstoreMain(os.Args[2:]))
+		}
 	}
 	if len(os.Args) > 1 && os.Args[1] == floodVerb {
 		os.Exit(floodMain(os.Args[2:]))

@@ -89,6 +89,51 @@ ExecStart=/bin/sh -c 'echo uid=$(id -un) gid=$(id -gn) umask=$(umask) nice=$(nic
 	}
 }
 
+// TestExecPID: every process of a unit gets SYSTEMD_EXEC_PID=<its own pid> (systemd.exec(5)):
+// the main process, ExecStartPre= and ExecStop= of a service, and a socket's ExecStartPre=. As
+// in systemd's build_environment(), Environment= may set it otherwise and UnsetEnvironment=
+// removes it.
+func TestExecPID(t *testing.T) {
+	dir := t.TempDir()
+	// Each process appends "NAME own" when SYSTEMD_EXEC_PID is its pid ($$ of the shell flint
+	// executed), else "NAME other:<value>".
+	report := func(name string) string {
+		return fmt.Sprintf(`/bin/sh -c 'if [ "$$SYSTEMD_EXEC_PID" = "$$$$" ]; then echo %s own; else echo %s other:$${SYSTEMD_EXEC_PID-unset}; fi >>%s/out'`, name, name, dir)
+	}
+	units := writeUnits(t, map[string]string{
+		"pid.service": unitFile("Service", "Type=oneshot\nRemainAfterExit=yes\nExecStartPre="+report("pre")+
+			"\nExecStart="+report("main")+"\nExecStop="+report("stop")),
+		"pid.socket":    unitFile("Socket", "ListenStream="+dir+"/pid.sk\nService=none.service\nExecStartPre="+report("socket-pre")),
+		"set.service":   unitFile("Service", "Type=oneshot\nEnvironment=SYSTEMD_EXEC_PID=configured\nExecStart="+report("set")),
+		"unset.service": unitFile("Service", "Type=oneshot\nUnsetEnvironment=SYSTEMD_EXEC_PID\nExecStart="+report("unset")),
+		"none.service":  unitFile("Service", "ExecStart=/bin/true"),
+	})
+	m := startManager(t, units)
+	c := on(t, m)
+	c.start("pid.socket")
+	c.waitState("pid.socket", "active/listening")
+	for _, u := range []string{"set.service", "unset.service"} {
+		c.start(u)
+		c.waitState(u, "inactive/dead")
+	}
+	c.start("pid.service")
+	c.waitState("pid.service", "active/exited")
+	if _, code := c.flint("stop", "pid.service"); code != 0 {
+		t.Fatal("stop pid.service failed")
+	}
+	c.waitState("pid.service", "inactive/dead")
+	out := readWait(t, dir+"/out")
+	lines := map[string]bool{}
+	for _, l := range strings.Split(out, "\n") {
+		lines[l] = true
+	}
+	for _, want := range []string{"socket-pre own", "pre own", "main own", "stop own", "set other:configured", "unset other:unset"} {
+		if !lines[want] {
+			t.Errorf("no line %q in:\n%s", want, out)
+		}
+	}
+}
+
 // TestStandardOutput checks StandardOutput=file:/append:/truncate:/null and StandardError=.
 func TestStandardOutput(t *testing.T) {
 	dir := t.TempDir()
