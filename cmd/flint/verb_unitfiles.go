@@ -58,7 +58,9 @@ func runListUnitFiles(g *globals, args []string) int {
 		}
 		st, err := unit.IsEnabled(l, n)
 		if err != nil {
-			continue
+			// a unit file that cannot be read (a dangling link, a directory, a FIFO, a
+			// syntax error) is listed as bad, as systemctl does
+			st = unit.StateBad
 		}
 		if len(states) > 0 && !contains(states, st) {
 			continue
