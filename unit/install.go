@@ -184,11 +184,9 @@ func (in *installer) discover(name string) (*installInfo, error) {
 				return nil, &InstallError{Msg: fmt.Sprintf("Failed to %s unit: %s: %s", in.op, Printable(p), Strerror(err)), Err: err}
 			}
 			if rp, err := filepath.EvalSymlinks(p); err == nil {
-				if !inPath(t, in.l.path) {
-					p = t // linked unit file: the target outside the path is the unit file
-				} else {
-					p = rp
-				}
+				// the end of the chain is the unit file, as chase_symlinks() finds it: a
+				// linked unit file whose last name is the unit's is not an alias
+				p = rp
 			} else {
 				return nil, &InstallError{Msg: fmt.Sprintf("Failed to %s unit, unit %s does not exist.", in.op, name), Err: ErrNotFound}
 			}

@@ -186,13 +186,14 @@ func validAlias(alias, target string) bool {
 		return false
 	}
 	aTpl, tTpl := IsTemplate(alias), IsTemplate(target)
-	if aTpl != tTpl && !(IsInstance(alias) && tTpl) {
+	aInst, tInst := IsInstance(alias), IsInstance(target)
+	switch {
+	case aInst && tTpl: // foo@a.service -> bar@.service
+		return true
+	case aTpl != tTpl || aInst != tInst: // a plain name for an instance, ...
 		return false
 	}
-	if ai != "" && ti != "" && ai != ti {
-		return false
-	}
-	return true
+	return ai == ti
 }
 
 func inPath(p string, dirs []string) bool {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -161,13 +160,13 @@ func loadPresets(scope unit.Scope) presetRules {
 	sort.Strings(names)
 	var rules presetRules
 	for _, n := range names {
-		f, err := os.Open(files[n])
+		// unit.ReadFile: a FIFO or device among the presets does not block or flood us
+		data, err := unit.ReadFile(files[n])
 		if err != nil {
 			continue
 		}
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			fields := strings.Fields(sc.Text())
+		for _, line := range strings.Split(string(data), "\n") {
+			fields := strings.Fields(line)
 			if len(fields) < 2 || strings.HasPrefix(fields[0], "#") || strings.HasPrefix(fields[0], ";") {
 				continue
 			}
@@ -178,7 +177,6 @@ func loadPresets(scope unit.Scope) presetRules {
 				rules = append(rules, presetRule{false, fields[1]})
 			}
 		}
-		f.Close()
 	}
 	return rules
 }
