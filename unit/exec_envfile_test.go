@@ -2,8 +2,12 @@ package unit
 
 import (
 	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 	"unicode/utf8"
 )
@@ -92,4 +96,31 @@ func FuzzParseEnvironmentFile(f *testing.F) {
 			t.Errorf("%q written back as %q parses to %q, %v", env, b.String(), again, err)
 		}
 	})
+}
+
+// TestReadEnvironmentFile: an EnvironmentFile= is read with ReadFile (a FIFO is refused at
+// once, /dev/null is empty) and every error names the file.
+func TestReadEnvironmentFile(t *testing.T) {
+	dir := t.TempDir()
+	ok, bad, fifo := filepath.Join(dir, "ok"), filepath.Join(dir, "bad"), filepath.Join(dir, "fifo")
+	os.WriteFile(ok, []byte("A=1\nB='two'\n"), 0o644)
+	os.WriteFile(bad, []byte("A=\x1b\xff\n"), 0o644)
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if env, err := ReadEnvironmentFile(ok); err != nil || !reflect.DeepEqual(env, []string{"A=1", "B=two"}) {
+		t.Errorf("%s: %q, %v", ok, env, err)
+	}
+	if env, err := ReadEnvironmentFile("/dev/null"); err != nil || len(env) != 0 {
+		t.Errorf("/dev/null: %q, %v", env, err)
+	}
+	var err error
+	within(t, "ReadEnvironmentFile of a FIFO", func() { _, err = ReadEnvironmentFile(fifo) })
+	if !errors.Is(err, ErrNotRegular) || !strings.Contains(err.Error(), fifo) {
+		t.Errorf("%s: %v", fifo, err)
+	}
+	_, err = ReadEnvironmentFile(bad)
+	if err == nil || !strings.Contains(err.Error(), bad) || !strings.Contains(err.Error(), `invalid UTF-8 value for key A: '\033`+"\uFFFD'") {
+		t.Errorf("%s: %v", bad, err)
+	}
 }

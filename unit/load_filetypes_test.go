@@ -1,95 +1,33 @@
 package unit
 
 import (
-	"net"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
+
+	"github.com/flint-init/flint/internal/difftest"
 )
 
 // fileTypeTree makes a unit directory holding every kind of file under a unit name, and a
-// directory outside the search path for the targets of linked unit files. The outcomes the
-// tests expect are systemd 252's (checked with systemd-ns, systemctl show, is-enabled and
-// list-unit-files), except where systemd blocks (a FIFO) or reads a device (a block device).
+// directory outside the search path for the targets of linked unit files
+// (difftest.FileTypeTree, all of it). The outcomes the tests expect are systemd 252's
+// (internal/difftest.TestFileTypesDifferential compares those systemd does not block on),
+// except where systemd blocks (a FIFO) or reads a device (a block device).
 func fileTypeTree(t *testing.T) (units, opt string) {
 	t.Helper()
 	root := t.TempDir()
 	units, opt = filepath.Join(root, "units"), filepath.Join(root, "opt")
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
+	closeAll, err := difftest.FileTypeTree(units, opt, true)
+	if err != nil {
+		t.Fatal(err)
 	}
-	must(os.MkdirAll(units, 0o755))
-	must(os.MkdirAll(opt, 0o755))
-	u := func(n string) string { return filepath.Join(units, n) }
-	o := func(n string) string { return filepath.Join(opt, n) }
-	svc := "[Unit]\nDescription=%s\n[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n"
-	write := func(p, desc string) { must(os.WriteFile(p, []byte(strings.Replace(svc, "%s", desc, 1)), 0o644)) }
-	sock := func(p string) {
-		ln, err := net.Listen("unix", p)
-		must(err)
-		t.Cleanup(func() { ln.Close() })
-	}
-
-	write(u("ok.service"), "ok")
-	// the unit directory's own entries
-	must(syscall.Mkfifo(u("fifo.service"), 0o644))
-	sock(u("sock.service"))
-	must(syscall.Mknod(u("chr.service"), syscall.S_IFCHR|0o644, 1<<8|5))
-	must(syscall.Mknod(u("blk.service"), syscall.S_IFBLK|0o600, 7<<8|0))
-	must(os.Mkdir(u("dir.service"), 0o755))
-	// linked unit files (symlinks out of the search path)
-	must(os.Symlink("/dev/zero", u("lzero.service")))
-	must(os.Symlink("/dev/null", u("lnull.service")))
-	must(syscall.Mkfifo(o("fifo.service"), 0o644))
-	must(os.Symlink(o("fifo.service"), u("lfifo.service")))
-	sock(o("sock.service"))
-	must(os.Symlink(o("sock.service"), u("lsock.service")))
-	must(syscall.Mknod(o("blk.service"), syscall.S_IFBLK|0o600, 7<<8|0))
-	must(os.Symlink(o("blk.service"), u("lblk.service")))
-	must(os.Mkdir(o("dir.service"), 0o755))
-	must(os.Symlink(o("dir.service"), u("ldir.service")))
-	must(os.Symlink("loopb.service", u("loopa.service")))
-	must(os.Symlink("loopa.service", u("loopb.service")))
-	must(os.Symlink(o("loop2"), o("loop1")))
-	must(os.Symlink(o("loop1"), o("loop2")))
-	must(os.Symlink(o("loop1"), u("loopout.service")))
-	must(os.Symlink("/nonexistent/x.service", u("dangling.service")))
-	write(o("real.service"), "chain")
-	must(os.Symlink(o("real.service"), o("mid.service")))
-	must(os.Symlink(o("mid.service"), u("chain.service")))
-	must(os.WriteFile(u("big.service"), nil, 0o644))
-	must(os.Truncate(u("big.service"), MaxFileSize+1)) // sparse: nothing is written
-	// drop-ins of every kind, one good one
-	write(u("drop.service"), "drop")
-	d := u("drop.service.d")
-	must(os.Mkdir(d, 0o755))
-	must(os.WriteFile(filepath.Join(d, "50-good.conf"), []byte("[Unit]\nDescription=from-good\n"), 0o644))
-	must(syscall.Mkfifo(filepath.Join(d, "10-fifo.conf"), 0o644))
-	must(os.Symlink("/dev/zero", filepath.Join(d, "20-zero.conf")))
-	must(os.Mkdir(filepath.Join(d, "30-dir.conf"), 0o755))
-	must(os.Symlink("/nonexistent", filepath.Join(d, "40-dangling.conf")))
-	must(os.Symlink("45-loop.conf", filepath.Join(d, "45-loop.conf")))
-	must(os.Symlink("/dev/null", filepath.Join(d, "60-null.conf")))
-	must(syscall.Mknod(filepath.Join(d, "70-blk.conf"), syscall.S_IFBLK|0o600, 7<<8|0))
-	sock(filepath.Join(d, "80-sock.conf"))
-	// .wants/ directories: one a FIFO, one holding entries of odd types (only names count)
-	must(os.WriteFile(u("tgt.target"), []byte("[Unit]\nDescription=tgt\n"), 0o644))
-	must(syscall.Mkfifo(u("tgt.target.wants"), 0o644))
-	must(os.WriteFile(u("tgt2.target"), []byte("[Unit]\nDescription=tgt2\n"), 0o644))
-	must(os.Mkdir(u("tgt2.target.wants"), 0o755))
-	must(os.Symlink("../ok.service", u("tgt2.target.wants/ok.service")))
-	must(syscall.Mkfifo(u("tgt2.target.wants/fifo.service"), 0o644))
+	t.Cleanup(closeAll)
 	return units, opt
 }
 
 // TestLoadFileTypes: each kind of file as a unit file, a linked unit file and a drop-in, and
-// as a .wants/ directory: the loader never blocks or reads a device, gives systemd's load
+// as a .wants/ directory or entry: the loader never blocks or reads a device, gives systemd's load
 // state, and names the file it could not use.
 func TestLoadFileTypes(t *testing.T) {
 	units, _ := fileTypeTree(t)
@@ -100,23 +38,23 @@ func TestLoadFileTypes(t *testing.T) {
 		fragment bool   // FragmentPath set
 		msg      string // in a diagnostic (not-found) or LoadError (error)
 	}{
-		{"ok.service", Loaded, true, ""},
-		{"fifo.service", NotFound, false, ""},
-		{"sock.service", NotFound, false, ""},
-		{"chr.service", NotFound, false, ""},
-		{"blk.service", NotFound, false, ""},
-		{"dir.service", NotFound, false, ""},
-		{"lzero.service", Masked, true, ""},
-		{"lnull.service", Masked, true, ""},
-		{"lfifo.service", NotFound, false, "Failed to open " + units + "/lfifo.service: Not a regular file (a FIFO)"},
-		{"lsock.service", NotFound, false, "Failed to open " + units + "/lsock.service: No such device or address"},
-		{"lblk.service", NotFound, false, "Failed to open " + units + "/lblk.service: Not a regular file (a block device)"},
-		{"ldir.service", LoadError, true, units + "/ldir.service: Is a directory"},
-		{"loopa.service", NotFound, false, ""},
-		{"loopout.service", NotFound, false, "Failed to open " + units + "/loopout.service: Too many levels of symbolic links"},
-		{"dangling.service", NotFound, false, "Failed to open " + units + "/dangling.service: No such file or directory"},
-		{"chain.service", Loaded, true, ""},
-		{"big.service", LoadError, true, units + "/big.service: File larger than 64 MiB"},
+		{"ft-ok.service", Loaded, true, ""},
+		{"ft-fifo.service", NotFound, false, ""},
+		{"ft-sock.service", NotFound, false, ""},
+		{"ft-chr.service", NotFound, false, ""},
+		{"ft-blk.service", NotFound, false, ""},
+		{"ft-dir.service", NotFound, false, ""},
+		{"ft-lzero.service", Masked, true, ""},
+		{"ft-lnull.service", Masked, true, ""},
+		{"ft-lfifo.service", NotFound, false, "Failed to open " + units + "/ft-lfifo.service: Not a regular file (a FIFO)"},
+		{"ft-lsock.service", NotFound, false, "Failed to open " + units + "/ft-lsock.service: No such device or address"},
+		{"ft-lblk.service", NotFound, false, "Failed to open " + units + "/ft-lblk.service: Not a regular file (a block device)"},
+		{"ft-ldir.service", LoadError, true, units + "/ft-ldir.service: Is a directory"},
+		{"ft-loopa.service", NotFound, false, ""},
+		{"ft-loopout.service", NotFound, false, "Failed to open " + units + "/ft-loopout.service: Too many levels of symbolic links"},
+		{"ft-dangling.service", NotFound, false, "Failed to open " + units + "/ft-dangling.service: No such file or directory"},
+		{"ft-chain.service", Loaded, true, ""},
+		{"ft-big.service", LoadError, true, units + "/ft-big.service: File larger than 64 MiB"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var u *Unit
@@ -138,14 +76,14 @@ func TestLoadFileTypes(t *testing.T) {
 	}
 	t.Run("drop-ins", func(t *testing.T) {
 		var u *Unit
-		within(t, "Load", func() { u = l.Load("drop.service") })
+		within(t, "Load", func() { u = l.Load("ft-drop.service") })
 		if u.LoadState != Loaded || u.Unit.Description != "from-good" {
 			t.Fatalf("LoadState %s, Description %q; want loaded with the good drop-in applied", u.LoadState, u.Unit.Description)
 		}
 		if len(u.DropInPaths) != 9 {
 			t.Errorf("DropInPaths %q: systemd lists all 9", u.DropInPaths)
 		}
-		d := filepath.Join(units, "drop.service.d")
+		d := filepath.Join(units, "ft-drop.service.d")
 		for conf, why := range map[string]string{
 			"10-fifo.conf": "Not a regular file (a FIFO)", "20-zero.conf": "Not a regular file (a character device)",
 			"30-dir.conf": "Is a directory", "40-dangling.conf": "No such file or directory",
@@ -165,17 +103,22 @@ func TestLoadFileTypes(t *testing.T) {
 	})
 	t.Run("wants", func(t *testing.T) {
 		var a, b *Unit
-		within(t, "Load", func() { a, b = l.Load("tgt.target"), l.Load("tgt2.target") })
+		within(t, "Load", func() { a, b = l.Load("ft-wants.target"), l.Load("ft-wants2.target") })
 		if a.LoadState != Loaded || len(a.Unit.Wants) != 0 {
-			t.Errorf("tgt.target with a FIFO as .wants: %s, Wants=%q", a.LoadState, a.Unit.Wants)
+			t.Errorf("ft-wants.target with a FIFO as .wants: %s, Wants=%q", a.LoadState, a.Unit.Wants)
 		}
-		if b.LoadState != Loaded || !slices.Equal(b.Unit.Wants, []string{"fifo.service", "ok.service"}) {
-			t.Errorf("tgt2.target: %s, Wants=%q", b.LoadState, b.Unit.Wants)
+		// only symlinks count, as in systemd: the FIFO entry is not a dependency
+		if b.LoadState != Loaded || !slices.Equal(b.Unit.Wants, []string{"ft-ok.service"}) {
+			t.Errorf("ft-wants2.target: %s, Wants=%q", b.LoadState, b.Unit.Wants)
+		}
+		want := "Wants dependency dropin " + filepath.Join(units, "ft-wants2.target.wants/ft-fifo.service") + " is not a symlink, ignoring."
+		if !slices.ContainsFunc(b.Diagnostics, func(d Diagnostic) bool { return d.Msg == want }) {
+			t.Errorf("ft-wants2.target: no warning %q in %v", want, b.Diagnostics)
 		}
 	})
 	t.Run("cat", func(t *testing.T) {
 		var err error
-		within(t, "Cat", func() { _, err = Cat(l, "drop.service") })
+		within(t, "Cat", func() { _, err = Cat(l, "ft-drop.service") })
 		if err == nil || !strings.Contains(err.Error(), "10-fifo.conf: Not a regular file (a FIFO)") {
 			t.Errorf("Cat of a unit with a FIFO drop-in: %v", err)
 		}
@@ -190,32 +133,32 @@ func TestUnitFileStatesFileTypes(t *testing.T) {
 	l := NewLoader(System, []string{units})
 	var listed []string
 	within(t, "List", func() { listed = l.List() })
-	want := []string{"big.service", "chain.service", "dangling.service", "drop.service", "ldir.service", "lblk.service",
-		"lfifo.service", "lnull.service", "loopa.service", "loopb.service", "loopout.service", "lsock.service",
-		"lzero.service", "ok.service", "tgt.target", "tgt2.target"}
+	want := []string{"ft-big.service", "ft-chain.service", "ft-dangling.service", "ft-drop.service", "ft-ldir.service", "ft-lblk.service",
+		"ft-lfifo.service", "ft-lnull.service", "ft-loopa.service", "ft-loopb.service", "ft-loopout.service", "ft-lsock.service",
+		"ft-lzero.service", "ft-ok.service", "ft-wants.target", "ft-wants2.target", "ft-chained.service", "ft.target"}
 	slices.Sort(want)
 	if !slices.Equal(listed, want) {
 		t.Errorf("List:\n%q\nwant\n%q", listed, want)
 	}
 	for name, want := range map[string]string{
-		"ok.service":       StateEnabled, // tgt2.target.wants/ok.service
-		"chain.service":    StateAlias,
-		"chr.service":      StateMasked,
-		"lzero.service":    StateMasked,
-		"lnull.service":    StateMasked,
-		"fifo.service":     "Not a regular file (a FIFO)",
-		"lfifo.service":    "Not a regular file (a FIFO)",
-		"sock.service":     "No such device or address",
-		"lsock.service":    "No such device or address",
-		"blk.service":      "Not a regular file (a block device)",
-		"lblk.service":     "Not a regular file (a block device)",
-		"dir.service":      "Is a directory",
-		"ldir.service":     "Is a directory",
-		"loopa.service":    "Too many levels of symbolic links",
-		"loopout.service":  "Too many levels of symbolic links",
-		"dangling.service": "No such file or directory",
-		"big.service":      "File larger than 64 MiB",
-		"drop.service":     "Not a regular file (a FIFO)", // its first drop-in
+		"ft-ok.service":       StateEnabled, // ft-wants2.target.wants/ft-ok.service
+		"ft-chain.service":    StateAlias,
+		"ft-chr.service":      StateMasked,
+		"ft-lzero.service":    StateMasked,
+		"ft-lnull.service":    StateMasked,
+		"ft-fifo.service":     "Not a regular file (a FIFO)",
+		"ft-lfifo.service":    "Not a regular file (a FIFO)",
+		"ft-sock.service":     "No such device or address",
+		"ft-lsock.service":    "No such device or address",
+		"ft-blk.service":      "Not a regular file (a block device)",
+		"ft-lblk.service":     "Not a regular file (a block device)",
+		"ft-dir.service":      "Is a directory",
+		"ft-ldir.service":     "Is a directory",
+		"ft-loopa.service":    "Too many levels of symbolic links",
+		"ft-loopout.service":  "Too many levels of symbolic links",
+		"ft-dangling.service": "No such file or directory",
+		"ft-big.service":      "File larger than 64 MiB",
+		"ft-drop.service":     "Not a regular file (a FIFO)", // its first drop-in
 	} {
 		var st string
 		var err error
@@ -225,7 +168,7 @@ func TestUnitFileStatesFileTypes(t *testing.T) {
 			if err == nil || err.Error() != msg {
 				t.Errorf("IsEnabled(%s) = %q, %v; want the error %q", name, st, err, msg)
 			}
-			if name != "dangling.service" && st != StateBad {
+			if name != "ft-dangling.service" && st != StateBad {
 				t.Errorf("IsEnabled(%s) = %q with its error, want bad (list-unit-files)", name, st)
 			}
 			continue
