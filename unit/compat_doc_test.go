@@ -182,6 +182,44 @@ Other accepted differences in what flint shows:
   search, it is an abstract socket instead (NOTIFY_SOCKET=@flint/notify/...), so that services
   running as another user (rpcbind as _rpc) can still send READY=1.
 
+### Files that are not regular files, and hostile text
+
+flint reads a unit file, a drop-in, an EnvironmentFile=, a preset file or os-release only
+when it is a regular file (or /dev/null, read as empty): the path is stat'ed before it is
+opened, the open never blocks (O_NONBLOCK) and at most 64 MiB are read (systemd's
+READ_FULL_BYTES_MAX). The outcomes are systemd 252's (unit/load_filetypes_test.go,
+internal/difftest/filetypes_test.go, TestInstallDifferential) but where systemd 252 blocks or
+reads a device:
+
+- A FIFO, socket, device or directory named like a unit in a unit directory is not a unit
+  file: not found, not listed by ` + "`list-unit-files`" + `, as in systemd; ` + "`is-enabled`" + ` says why
+  ("Is a directory", "No such device or address"; a character device is masked).
+- A linked unit file (a symlink out of the search path) to any character device masks the
+  unit (/dev/zero too), as in systemd; one that cannot be opened (dangling, a loop, a socket)
+  is not found, with "Failed to open PATH: ..."; a directory fails to load ("Is a
+  directory"). One that is a FIFO (systemd 252 blocks in open(2), and with it PID 1 and every
+  systemctl command) or a block device (systemd reads the device) is not found either, with
+  "Not a regular file (a FIFO)"; ` + "`is-enabled`" + ` says the same, where systemctl blocks on the
+  FIFO and says "File descriptor in bad state" of the block device.
+- A drop-in that cannot be read is skipped with a warning naming it; systemd 252 skips it
+  without a word, blocks on a FIFO and reads /dev/zero for ever. Both list it in DropInPaths.
+- A unit file or drop-in over 64 MiB is refused; systemd reads unit files line by line
+  without a total limit.
+- An EnvironmentFile= that is a FIFO or a device fails the start at once (Result=resources,
+  the file named in the unit's log); systemd 252 blocks PID 1 on a FIFO and reads a block
+  device. "-" ignores every error, as in systemd. flint does not expand glob patterns in the
+  path, which systemd does.
+- StandardOutput=/StandardError=file:, append: and truncate: on a FIFO open it read-write, so
+  that a start never waits for a reader (systemd opens it in the forked child, which waits);
+  the service's output waits in the pipe instead. Files and terminals for standard streams
+  are opened O_NONBLOCK, then made blocking for the service.
+- Messages never carry control characters: what a unit file, a drop-in's name or a process
+  says is escaped as systemd's cescape writes it (\033 for ESC, \n, \t, ...) and an invalid
+  UTF-8 byte becomes U+FFFD, in ` + "`analyze verify`" + `, the manager's status lines, ` + "`status`" + ` (also
+  Description=, paths, STATUS=, command lines and log text, where tabs are kept),
+  ` + "`list-units`" + ` and ` + "`logs`" + `. systemd 252 prints them as they are (the same messages otherwise).
+  ` + "`show`" + ` and ` + "`cat`" + ` print values and files as they are, as systemctl does.
+
 ### What the manager does differently
 
 Beyond the unit files, where flint's service manager behaves otherwise than systemd 252:

@@ -155,6 +155,7 @@ func (d *decoder) apply(section string, table map[string]*directive, e Entry) {
 }
 
 func (d *decoder) add(diag Diagnostic) {
+	diag.Msg = Printable(diag.Msg) // it quotes the unit file: no control characters
 	d.diags = append(d.diags, diag)
 	if diag.Severity == Error {
 		if d.u.LoadState == Loaded || d.u.LoadState == "" {
@@ -162,9 +163,9 @@ func (d *decoder) add(diag Diagnostic) {
 		}
 		if d.u.LoadError == "" {
 			if diag.Line > 0 {
-				d.u.LoadError = fmt.Sprintf("%s:%d: %s", diag.File, diag.Line, diag.Msg)
+				d.u.LoadError = fmt.Sprintf("%s:%d: %s", Printable(diag.File), diag.Line, diag.Msg)
 			} else if diag.File != "" {
-				d.u.LoadError = fmt.Sprintf("%s: %s", diag.File, diag.Msg)
+				d.u.LoadError = fmt.Sprintf("%s: %s", Printable(diag.File), diag.Msg)
 			} else {
 				d.u.LoadError = diag.Msg
 			}

@@ -55,7 +55,9 @@ func TestDecodeMatchesSystemd(t *testing.T) {
 			sc := bufio.NewScanner(bytes.NewReader(out))
 			for sc.Scan() {
 				if m := re.FindStringSubmatch(sc.Text()); m != nil {
-					want = append(want, m[1]+": "+m[2])
+					// systemd prints the control characters a unit file quotes as they
+					// are; flint escapes them (Printable)
+					want = append(want, m[1]+": "+Printable(m[2]))
 				}
 			}
 			refusal := regexp.MustCompile(`^` + regexp.QuoteMeta(name) + `: (.*(Refusing|Ignoring)\.)$`)

@@ -13,10 +13,10 @@ func Verify(u *Unit) []Diagnostic {
 	var out []Diagnostic
 	file := u.FragmentPath
 	refuse := func(format string, a ...any) {
-		out = append(out, Diagnostic{Severity: Error, File: file, Msg: fmt.Sprintf(format, a...)})
+		out = append(out, Diagnostic{Severity: Error, File: file, Msg: Printable(fmt.Sprintf(format, a...))})
 	}
 	note := func(format string, a ...any) {
-		out = append(out, Diagnostic{Severity: Warning, File: file, Msg: fmt.Sprintf(format, a...)})
+		out = append(out, Diagnostic{Severity: Warning, File: file, Msg: Printable(fmt.Sprintf(format, a...))})
 	}
 	if s := u.Service; s != nil {
 		hasStart, hasStop := len(s.ExecStart) > 0, len(s.ExecStop) > 0

@@ -1,6 +1,7 @@
 package unit
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -126,24 +127,46 @@ func (l *Loader) dropInPathsOf(name string) []string {
 // instance, as systemd does for "foo@.target.wants/bar@.service".
 func (l *Loader) addDirDeps(u *Unit) {
 	for _, kind := range []struct {
-		suffix string
-		list   *[]string
+		suffix, dep string
+		list        *[]string
 	}{
-		{".wants", &u.Unit.Wants},
-		{".requires", &u.Unit.Requires},
-		{".upholds", &u.Unit.Upholds},
+		{".wants", "Wants", &u.Unit.Wants},
+		{".requires", "Requires", &u.Unit.Requires},
+		{".upholds", "Upholds", &u.Unit.Upholds},
 	} {
+		warn := func(format string, a ...any) {
+			u.Diagnostics = append(u.Diagnostics, Diagnostic{Severity: Warning, File: u.FragmentPath,
+				Msg: Printable(kind.dep + " dependency " + fmt.Sprintf(format, a...))})
+		}
 		for _, p := range l.dropIns(u.Names, kind.suffix, "") {
 			n := filepath.Base(p)
+			// As systemd's process_deps: an entry that is /dev/null (or empty) masks the
+			// dependency; only symlinks count (a FIFO or file there is not opened); a
+			// link to another name is taken, with a warning.
+			if isMaskFile(p) {
+				continue
+			}
+			fi, err := os.Lstat(p)
+			if err != nil {
+				warn("dropin %s unreadable, ignoring: %s", p, Strerror(err))
+				continue
+			}
+			if fi.Mode()&os.ModeSymlink == 0 {
+				warn("dropin %s is not a symlink, ignoring.", p)
+				continue
+			}
+			if target, err := os.Readlink(p); err == nil {
+				if tb := filepath.Base(target); tb != n && !(IsInstance(n) && tb == TemplateOf(n)) {
+					warn("dropin %s target %s has different name", p, target)
+				}
+			}
 			if !IsValidName(n) {
-				u.Diagnostics = append(u.Diagnostics, Diagnostic{Severity: Warning, File: p,
-					Msg: "not a valid unit name, ignoring"})
+				warn("dropin %s is not a valid unit name, ignoring.", p)
 				continue
 			}
 			if IsTemplate(n) {
 				if u.Instance == "" {
-					u.Diagnostics = append(u.Diagnostics, Diagnostic{Severity: Warning, File: p,
-						Msg: "template dependency of a non-instance unit, ignoring"})
+					warn("dropin %s is a template, but %s is not an instance, ignoring.", p, u.Name)
 					continue
 				}
 				inst, err := Instantiate(n, u.Instance)

@@ -2,9 +2,26 @@ package unit
 
 import (
 	"fmt"
+	"io/fs"
 	"strings"
 	"unicode/utf8"
 )
+
+// ReadEnvironmentFile reads and parses one EnvironmentFile= (see ParseEnvironmentFile) with
+// ReadFile: a regular file of at most MaxFileSize bytes, or /dev/null; a FIFO, socket or
+// device is refused at once (systemd 252 blocks on a FIFO, and reads /dev/zero until its
+// 64 MiB limit). Errors name the file.
+func ReadEnvironmentFile(path string) ([]string, error) {
+	data, err := ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	kvs, err := ParseEnvironmentFile(data)
+	if err != nil {
+		return nil, &fs.PathError{Op: "parse", Path: path, Err: err}
+	}
+	return kvs, nil
+}
 
 // ParseEnvironmentFile parses the contents of an EnvironmentFile= as systemd's
 // load_env_file() and the cleaning done before use: KEY=VALUE lines; '#' or ';' at the
@@ -44,11 +61,13 @@ func ParseEnvironmentFile(data []byte) ([]string, error) {
 		}
 		k.Reset()
 		v.Reset()
+		// systemd's words (check_utf8ness_and_warn; it fails the file despite "ignoring"),
+		// the quoted text made Printable
 		if !utf8.ValidString(ks) {
-			return fmt.Errorf("line %d: invalid UTF-8 in key %q", line, ks)
+			return fmt.Errorf("line %d: invalid UTF-8 in key '%s', ignoring.", line, Printable(ks))
 		}
 		if !utf8.ValidString(vs) {
-			return fmt.Errorf("line %d: invalid UTF-8 value for key %s", line, ks)
+			return fmt.Errorf("line %d: invalid UTF-8 value for key %s: '%s', ignoring.", line, Printable(ks), Printable(vs))
 		}
 		if envNameValid(ks) {
 			env = envReplace(env, ks+"="+vs)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // This file implements offline enablement as systemctl enable/disable/is-enabled/mask/unmask
@@ -69,7 +70,7 @@ var ErrNotFound = errors.New("no such unit file")
 // Reported is true: a caller printing the changes must not print the error again.
 type InstallError struct {
 	Msg      string
-	Err      error // ErrNotFound or nil
+	Err      error // ErrNotFound, the error met (a *fs.PathError, a fatal Diagnostic), or nil
 	Reported bool
 }
 
@@ -177,12 +178,15 @@ func (in *installer) discover(name string) (*installInfo, error) {
 				name = next
 				continue
 			}
+			// stat(2) says why a chain cannot be followed (ELOOP for a loop), which
+			// EvalSymlinks does not
+			if _, err := os.Stat(p); err != nil && !os.IsNotExist(err) {
+				return nil, &InstallError{Msg: fmt.Sprintf("Failed to %s unit: %s: %s", in.op, Printable(p), Strerror(err)), Err: err}
+			}
 			if rp, err := filepath.EvalSymlinks(p); err == nil {
-				if !inPath(t, in.l.path) {
-					p = t // linked unit file: the target outside the path is the unit file
-				} else {
-					p = rp
-				}
+				// the end of the chain is the unit file, as chase_symlinks() finds it: a
+				// linked unit file whose last name is the unit's is not an alias
+				p = rp
 			} else {
 				return nil, &InstallError{Msg: fmt.Sprintf("Failed to %s unit, unit %s does not exist.", in.op, name), Err: ErrNotFound}
 			}
@@ -196,7 +200,7 @@ func (in *installer) discover(name string) (*installInfo, error) {
 		}
 		return info, nil
 	}
-	return nil, &InstallError{Msg: fmt.Sprintf("Failed to %s unit, too many levels of symbolic links for %s.", in.op, name)}
+	return nil, &InstallError{Msg: fmt.Sprintf("Failed to %s unit, too many levels of symbolic links for %s.", in.op, name), Err: syscall.ELOOP}
 }
 
 // search returns the first dir/name that exists (as a file or symlink) in the search path.
@@ -216,17 +220,19 @@ func (in *installer) search(name string) (string, bool) {
 func (in *installer) readInstall(info *installInfo) error {
 	var sections []*Section
 	for i, p := range append([]string{info.path}, in.l.dropInPathsOf(info.name)...) {
-		data, err := os.ReadFile(p)
+		if i > 0 && isMaskFile(p) {
+			continue // an empty drop-in, or a character device (install.c's null_or_empty)
+		}
+		// Never blocks (a FIFO), never reads a device; a drop-in that cannot be read
+		// fails the unit as in systemd (is-enabled: "Is a directory", list-unit-files: bad).
+		data, err := ReadFile(p)
 		if err != nil {
-			if i > 0 {
-				continue // a drop-in that went away
-			}
-			return &InstallError{Msg: fmt.Sprintf("Failed to %s unit: %v", in.op, err)}
+			return &InstallError{Msg: fmt.Sprintf("Failed to %s unit: %s: %s", in.op, Printable(p), Strerror(err)), Err: err}
 		}
 		f, diags := ParseFile(p, data)
 		for _, d := range diags {
 			if d.Severity == Error {
-				return &InstallError{Msg: fmt.Sprintf("Failed to %s unit: %s", in.op, d)}
+				return &InstallError{Msg: fmt.Sprintf("Failed to %s unit: %s", in.op, d), Err: d}
 			}
 		}
 		sections = append(sections, f.Sections...)

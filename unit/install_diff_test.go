@@ -3,11 +3,13 @@ package unit
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -39,6 +41,18 @@ var installCorpus = map[string]string{
 	"loop2.service":          "[Service]\nExecStart=/bin/true\n[Install]\nAlso=loop1.service\nWantedBy=multi-user.target\n",
 	"dropin-install.service": "[Service]\nExecStart=/bin/true\n", // its [Install] is in a drop-in
 	"plain@.service":         "[Service]\nExecStart=/bin/true\n[Install]\nAlso=static.service\n",
+	// an alias a template (or its instance) cannot have; units that cannot be parsed
+	"tplalias@.service": "[Service]\nExecStart=/bin/true\n[Install]\nAlias=plainalias.service\nWantedBy=multi-user.target\n",
+	"syntax.service":    "[Service]\nExecStart=/bin/true\n[Install\nWantedBy=multi-user.target\n",
+	"utf8.service":      "[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\xff\n",
+	"longline.service":  "[Install]\nWantedBy=multi-user.target\n# " + strings.Repeat("x", 1<<21) + "\n",
+	// a unit whose drop-ins are of every kind systemctl does not block on (filled in by
+	// setupHostileInstall)
+	"dropdir.service":  "[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n",
+	"dropsock.service": "[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n",
+	"dropdang.service": "[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n",
+	"dropnull.service": "[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n",
+	"dropzero.service": "[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n",
 }
 
 // setupInstallRoot writes the corpus under root; linkPrefix is what absolute symlinks
@@ -79,6 +93,50 @@ func setupInstallRoot(t *testing.T, root, linkPrefix string) {
 	// a unit file in the config directory itself
 	must(os.WriteFile(filepath.Join(etc, "local.socket"),
 		[]byte("[Socket]\nListenStream=20151\n[Install]\nWantedBy=sockets.target\n"), 0o644))
+	setupHostileInstall(t, root, linkPrefix)
+}
+
+// setupHostileInstall adds files of other types than regular files and symlinks to the
+// install corpus: drop-ins that are a directory, a socket, a dangling link, /dev/null and
+// /dev/zero (character devices made under root/dev for systemctl --root); linked unit files
+// that are a character device, a loop or dangle; a character device as a unit file. Not a
+// FIFO: systemctl blocks on it (flint's answer is checked by TestUnitFileStatesFileTypes).
+func setupHostileInstall(t *testing.T, root, linkPrefix string) {
+	t.Helper()
+	lib := filepath.Join(root, "lib/systemd/system")
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.MkdirAll(filepath.Join(root, "dev"), 0o755))
+	must(syscall.Mknod(filepath.Join(root, "dev/zero"), syscall.S_IFCHR|0o666, 1<<8|5))
+	must(syscall.Mknod(filepath.Join(root, "dev/null"), syscall.S_IFCHR|0o666, 1<<8|3))
+	for _, d := range []string{"dropdir", "dropsock", "dropdang", "dropnull", "dropzero"} {
+		must(os.Mkdir(filepath.Join(lib, d+".service.d"), 0o755))
+	}
+	must(os.Mkdir(filepath.Join(lib, "dropdir.service.d/x.conf"), 0o755))
+	ln, err := net.Listen("unix", filepath.Join(lib, "dropsock.service.d/x.conf"))
+	must(err)
+	t.Cleanup(func() { ln.Close() })
+	must(os.Symlink(linkPrefix+"/nonexistent.conf", filepath.Join(lib, "dropdang.service.d/x.conf")))
+	must(os.Symlink(linkPrefix+"/dev/null", filepath.Join(lib, "dropnull.service.d/x.conf")))
+	must(os.Symlink(linkPrefix+"/dev/zero", filepath.Join(lib, "dropzero.service.d/x.conf")))
+	must(syscall.Mknod(filepath.Join(lib, "chr.service"), syscall.S_IFCHR|0o644, 1<<8|5))
+	must(os.Symlink(linkPrefix+"/dev/zero", filepath.Join(lib, "lzero.service")))
+	must(os.Symlink("loopb.service", filepath.Join(lib, "loopa.service")))
+	must(os.Symlink("loopa.service", filepath.Join(lib, "loopb.service")))
+	must(os.Symlink(linkPrefix+"/nonexistent.service", filepath.Join(lib, "dangling.service")))
+	// linked unit files in the lower directory: one link, and a chain whose last name is the
+	// unit's (not an alias)
+	linked := "[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\nAlias=%p-alias.service\n"
+	for _, n := range []string{"liblinked.service", "chained.service"} {
+		must(os.WriteFile(filepath.Join(root, "opt", n), []byte(linked), 0o644))
+	}
+	must(os.Symlink(linkPrefix+"/opt/liblinked.service", filepath.Join(lib, "liblinked.service")))
+	must(os.Symlink(linkPrefix+"/opt/chained.service", filepath.Join(root, "opt/chain")))
+	must(os.Symlink(linkPrefix+"/opt/chain", filepath.Join(lib, "chained.service")))
 }
 
 // symlinkTree lists every symlink under root as "path -> target", root prefixes removed.
@@ -167,7 +225,11 @@ func TestInstallDifferential(t *testing.T) {
 		"also-missing.service", "reset.service", "empty.service", "masked.service", "linked.service",
 		"al.service", "alias-target.service", "inst-default@.service", "nope.service", "multi-user.target",
 		"tal@.service", "tal@x.service", "talias@.service", "talias@d.service", "badalias.service",
-		"loop1.service", "loop2.service", "local.socket", "dropin-install.service", "plain@x.service", "plain@y.service"}
+		"loop1.service", "loop2.service", "local.socket", "dropin-install.service", "plain@x.service", "plain@y.service",
+		"tplalias@.service", "tplalias@x.service", "plainalias.service", "syntax.service", "utf8.service",
+		"longline.service", "dropdir.service", "dropsock.service", "dropdang.service", "dropnull.service",
+		"dropzero.service", "chr.service", "lzero.service", "loopa.service", "dangling.service",
+		"liblinked.service", "chained.service", "chained-alias.service"}
 	type step struct {
 		op    string
 		names []string
@@ -198,6 +260,11 @@ func TestInstallDifferential(t *testing.T) {
 		{"enable", []string{"ROOT/opt/path.service"}},
 		{"enable", []string{"ROOT/opt/path.service"}},
 		{"enable", []string{"ROOT/opt/nope.service"}},
+		{"enable", []string{"tplalias@x.service"}},
+		{"enable", []string{"tplalias@.service"}},
+		{"enable", []string{"dropnull.service", "dropzero.service"}},
+		{"enable", []string{"lzero.service"}},
+		{"enable", []string{"liblinked.service", "chained.service"}},
 		{"link", []string{"ROOT/opt/path2.service"}},
 	} {
 		steps = append(steps, s)
@@ -222,6 +289,7 @@ func TestInstallDifferential(t *testing.T) {
 		{"disable", []string{"local.socket", "tal@.service", "loop2.service"}},
 		{"disable", []string{"badalias.service", "tal@x.service"}},
 		{"disable", []string{"path.service", "path2.service"}},
+		{"disable", []string{"liblinked.service", "chained-alias.service"}},
 	} {
 		steps = append(steps, s)
 	}

@@ -98,8 +98,8 @@ func Enable(l *Loader, names []string) ([]Change, error) {
 	return in.changes, nil
 }
 
-// apply is install_info_apply: aliases, .wants, .requires, then the link of a linked unit
-// file. It returns how many rules the unit has (Also= counts) and the first error.
+// apply is install_info_apply: the link of a linked unit file, aliases, .wants, .requires.
+// It returns how many rules the unit has (Also= counts) and the first error.
 func (in *installer) apply(info *installInfo) (int, error) {
 	rules := len(info.also)
 	var firstErr error
@@ -115,6 +115,10 @@ func (in *installer) apply(info *installInfo) (int, error) {
 		if firstErr == nil {
 			firstErr = err
 		}
+	}
+	if !inPath(info.path, in.l.path) {
+		// first, as systemctl 252 prints it
+		keep(in.createSymlink(info.path, filepath.Join(in.config, info.name), false))
 	}
 	for _, a := range info.aliases {
 		dst := a
@@ -167,9 +171,6 @@ func (in *installer) apply(info *installInfo) (int, error) {
 				in.add(ChangeDestinationAbsent, info.path, dst)
 			}
 		}
-	}
-	if !inPath(info.path, in.l.path) {
-		keep(in.createSymlink(info.path, filepath.Join(in.config, info.name), false))
 	}
 	return rules, firstErr
 }

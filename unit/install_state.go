@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // Unit file states reported by IsEnabled (systemctl is-enabled).
@@ -38,7 +39,10 @@ func EnabledExitOK(state string) bool {
 // IsEnabled returns the unit file state of name as `systemctl is-enabled` (systemd 252's
 // unit_file_lookup_state). A unit that does not exist is an error wrapping ErrNotFound whose
 // message is systemctl's ("Failed to get unit file state for foo.service: No such file or
-// directory").
+// directory"). A unit file that cannot be read or parsed (a directory, a FIFO, a symlink
+// loop, a syntax error) gives StateBad, what list-unit-files and UnitFileState show, with
+// an error saying why, what is-enabled prints ("Failed to get unit file state for
+// foo.service: Is a directory", after the line of a syntax error).
 func IsEnabled(l *Loader, name string) (string, error) {
 	in := newInstaller(l, "get state of")
 	info, err := in.discover(name)
@@ -50,7 +54,18 @@ func IsEnabled(l *Loader, name string) (string, error) {
 		if strings.Contains(err.Error(), "not a valid unit name") {
 			return "", err
 		}
-		return StateBad, nil
+		cause := error(err)
+		if ie != nil && ie.Err != nil {
+			cause = ie.Err
+		}
+		msg := fmt.Sprintf("Failed to get unit file state for %s: %s", name, Printable(Strerror(cause)))
+		var d Diagnostic
+		if errors.As(cause, &d) && d.Line > 0 && d.Errno != syscall.ENOBUFS {
+			// systemd logs the line that failed first (not a line too long: that one
+			// it does not log)
+			msg = fmt.Sprintf("%s:%d: %s\n%s", Printable(d.File), d.Line, d.Msg, msg)
+		}
+		return StateBad, &InstallError{Msg: msg, Err: cause}
 	}
 	if info.masked {
 		if in.isRuntime(info.path) {

@@ -1,12 +1,15 @@
 package unit
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 )
 
 // Loader finds and loads units from a search path the way systemd does: first match in the
@@ -123,7 +126,10 @@ func (l *Loader) scan() {
 				continue
 			}
 			if e.Type()&os.ModeSymlink == 0 {
-				if e.IsDir() {
+				// Only regular files are unit files (systemd's name map takes DT_REG and
+				// DT_LNK entries): a FIFO, socket, device or directory named foo.service
+				// is not there.
+				if !e.Type().IsRegular() {
 					continue
 				}
 				l.ids[name] = full
@@ -180,13 +186,14 @@ func validAlias(alias, target string) bool {
 		return false
 	}
 	aTpl, tTpl := IsTemplate(alias), IsTemplate(target)
-	if aTpl != tTpl && !(IsInstance(alias) && tTpl) {
+	aInst, tInst := IsInstance(alias), IsInstance(target)
+	switch {
+	case aInst && tTpl: // foo@a.service -> bar@.service
+		return true
+	case aTpl != tTpl || aInst != tInst: // a plain name for an instance, ...
 		return false
 	}
-	if ai != "" && ti != "" && ai != ti {
-		return false
-	}
-	return true
+	return ai == ti
 }
 
 func inPath(p string, dirs []string) bool {
@@ -227,8 +234,9 @@ func (l *Loader) isMask(p string) bool {
 	return v
 }
 
-// isMaskFile reports whether p is /dev/null or an empty regular file (systemd's
-// null_or_empty_path): such a fragment masks the unit.
+// isMaskFile reports whether p is a character device (/dev/null, and also /dev/zero and any
+// other: systemd's null_or_empty) or an empty regular file: such a fragment masks the unit.
+// It is stat'ed, never opened.
 func isMaskFile(p string) bool {
 	if p == "/dev/null" {
 		return true
@@ -238,7 +246,7 @@ func isMaskFile(p string) bool {
 		return false
 	}
 	if st.Mode()&os.ModeCharDevice != 0 && st.Mode()&os.ModeDevice != 0 {
-		return isDevNull(st)
+		return true
 	}
 	return st.Mode().IsRegular() && st.Size() == 0
 }
@@ -350,15 +358,21 @@ func (l *Loader) base(name string) *Unit {
 	var files []*File
 	{
 		data, mt, err := readFileInto(frag, l.buf)
-		if os.IsNotExist(err) {
-			// a dangling linked unit file is not found, as in systemd
+		var pe *fs.PathError
+		if errors.As(err, &pe) && pe.Op != "read" && !errors.Is(err, syscall.EISDIR) {
+			// A fragment that cannot be opened (a dangling or looping linked unit file, a
+			// socket) is not found, as in systemd, which says why; so is one that is not
+			// a regular file (a FIFO, on which systemd blocks; a block device).
+			u.Diagnostics = append(u.Diagnostics, Diagnostic{Severity: Warning, File: frag,
+				Msg: Printable(fmt.Sprintf("Failed to open %s: %s", frag, Strerror(err)))})
 			u.LoadState, u.FragmentPath = NotFound, ""
 			u.LoadError = fmt.Sprintf("Unit %s not found.", u.Name)
 			return u
 		}
 		if err != nil {
+			// a directory (systemd: EISDIR), a read error, a file too large
 			u.LoadState = LoadError
-			u.LoadError = fmt.Sprintf("%s: %v", frag, err)
+			u.LoadError = Printable(fmt.Sprintf("%s: %s", frag, Strerror(err)))
 			return u
 		}
 		l.buf = data[:0] // ParseFile copies what it keeps
@@ -386,7 +400,10 @@ func (l *Loader) base(name string) *Unit {
 		}
 		data, _, err := readFileInto(p, l.buf)
 		if err != nil {
-			u.Diagnostics = append(u.Diagnostics, Diagnostic{Severity: Warning, File: p, Msg: err.Error()})
+			// systemd lists the drop-in and skips it (and blocks on a FIFO, reads
+			// /dev/zero for ever); flint skips it and says why.
+			u.Diagnostics = append(u.Diagnostics, Diagnostic{Severity: Warning, File: p,
+				Msg: Printable(fmt.Sprintf("Failed to read %s, ignoring: %s", p, Strerror(err)))})
 			continue
 		}
 		l.buf = data[:0]

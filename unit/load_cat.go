@@ -3,7 +3,6 @@ package unit
 import (
 	"bytes"
 	"fmt"
-	"os"
 )
 
 // Cat returns the unit file and its drop-ins as `systemctl cat` prints them: each file under
@@ -29,9 +28,10 @@ func Cat(l *Loader, name string) (string, error) {
 		if i > 0 {
 			b.WriteByte('\n')
 		}
-		data, err := os.ReadFile(p)
+		// ReadFile: a FIFO or device among the drop-ins does not block or flood cat
+		data, err := ReadFile(p)
 		if err != nil {
-			return b.String(), fmt.Errorf("Failed to read %s: %w", p, err)
+			return b.String(), fmt.Errorf("Failed to read %s: %s", Printable(p), Strerror(err))
 		}
 		fmt.Fprintf(&b, "# %s\n", p)
 		b.Write(data)

@@ -1,7 +1,6 @@
 package unit
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"os/user"
@@ -47,25 +46,25 @@ func (h *hostInfo) load() {
 	})
 }
 
+// readID reads a one-line file (machine-id, boot_id) with ReadFile: never a FIFO or device.
 func readID(p string) string {
-	b, err := os.ReadFile(p)
+	b, err := ReadFile(p)
 	if err != nil {
 		return ""
 	}
 	return strings.TrimSpace(string(b))
 }
 
-// readEnvFile reads a KEY=VALUE file such as os-release(5), unquoting simple quotes.
+// readEnvFile reads a KEY=VALUE file such as os-release(5), unquoting simple quotes. It is
+// read with ReadFile: a FIFO or device there is not read.
 func readEnvFile(p string) map[string]string {
-	f, err := os.Open(p)
+	data, err := ReadFile(p)
 	if err != nil {
 		return nil
 	}
-	defer f.Close()
 	m := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
 		if line == "" || line[0] == '#' {
 			continue
 		}
@@ -386,7 +385,7 @@ func defaultRootShell() string {
 
 // passwdShell reads the login shell of name from /etc/passwd.
 func passwdShell(name string) string {
-	b, err := os.ReadFile("/etc/passwd")
+	b, err := ReadFile("/etc/passwd")
 	if err != nil {
 		return ""
 	}

@@ -3,6 +3,7 @@ package unit
 import (
 	"fmt"
 	"strings"
+	"syscall"
 	"unicode/utf8"
 )
 
@@ -47,26 +48,40 @@ const (
 	Error                   // the unit does not load (LoadState=error or bad-setting)
 )
 
-// Diagnostic is a problem found in a unit file, always with its place.
+// Diagnostic is a problem found in a unit file, always with its place. Msg never holds a
+// control character (Printable): it may quote a hostile file, and is printed on terminals.
 type Diagnostic struct {
 	Severity Severity
 	File     string
 	Line     int // 0 when the problem is about the whole file
 	Msg      string
+	// Errno is, for an Error that makes systemd refuse the whole file, the error systemd
+	// fails the unit with ("failed to load properly: Bad message"): EBADMSG for a bad
+	// section header, EINVAL for invalid UTF-8, ENOBUFS for a line too long.
+	Errno syscall.Errno `json:",omitempty"`
 }
 
+// String is "file:line: severity: message", the file name made Printable.
 func (d Diagnostic) String() string {
 	sev := "warning"
 	if d.Severity == Error {
 		sev = "error"
 	}
 	if d.Line > 0 {
-		return fmt.Sprintf("%s:%d: %s: %s", d.File, d.Line, sev, d.Msg)
+		return fmt.Sprintf("%s:%d: %s: %s", Printable(d.File), d.Line, sev, d.Msg)
 	}
-	return fmt.Sprintf("%s: %s: %s", d.File, sev, d.Msg)
+	return fmt.Sprintf("%s: %s: %s", Printable(d.File), sev, d.Msg)
 }
 
 func (d Diagnostic) Error() string { return d.String() }
+
+// Unwrap gives the Errno of a fatal error, nil for others.
+func (d Diagnostic) Unwrap() error {
+	if d.Errno != 0 {
+		return d.Errno
+	}
+	return nil
+}
 
 // ParseFile splits a unit file into sections and entries exactly as systemd 252's
 // config_parse() reads it:
@@ -91,15 +106,16 @@ func ParseFile(path string, data []byte) (*File, []Diagnostic) {
 	var diags []Diagnostic
 	var cur *Section
 	warn := func(line int, format string, a ...any) {
-		d := Diagnostic{Severity: Warning, File: path, Line: line, Msg: fmt.Sprintf(format, a...)}
+		d := Diagnostic{Severity: Warning, File: path, Line: line, Msg: Printable(fmt.Sprintf(format, a...))}
 		if cur != nil {
 			cur.Warnings = append(cur.Warnings, d)
 			return
 		}
 		diags = append(diags, d)
 	}
-	fail := func(line int, format string, a ...any) {
-		diags = append(diags, Diagnostic{Severity: Error, File: path, Line: line, Msg: fmt.Sprintf(format, a...)})
+	fail := func(line int, errno syscall.Errno, format string, a ...any) {
+		diags = append(diags, Diagnostic{Severity: Error, File: path, Line: line,
+			Msg: Printable(fmt.Sprintf(format, a...)), Errno: errno})
 	}
 	// parseLine is parse_line(); false means the file is refused.
 	parseLine := func(line int, l string) bool {
@@ -108,18 +124,19 @@ func ParseFile(path string, data []byte) (*File, []Diagnostic) {
 			return true
 		}
 		if !utf8.ValidString(l) {
-			// systemd logs "ignoring" but then refuses the file (EINVAL).
-			fail(line, "String is not UTF-8 clean, ignoring assignment: %s", strings.ToValidUTF8(l, "\uFFFD"))
+			// systemd logs "ignoring" but then refuses the file (EINVAL). Printable
+			// replaces each invalid byte with U+FFFD, as systemd's utf8_escape_invalid.
+			fail(line, syscall.EINVAL, "String is not UTF-8 clean, ignoring assignment: %s", l)
 			return false
 		}
 		if l[0] == '[' {
 			if l[len(l)-1] != ']' || len(l) < 2 {
-				fail(line, "Invalid section header '%s'", l)
+				fail(line, syscall.EBADMSG, "Invalid section header '%s'", l)
 				return false
 			}
 			name := l[1 : len(l)-1]
 			if !stringIsSafe(name) {
-				fail(line, "Bad characters in section header '%s'", l)
+				fail(line, syscall.EBADMSG, "Bad characters in section header '%s'", l)
 				return false
 			}
 			cur = &Section{Name: name, Line: line}
@@ -157,7 +174,7 @@ func ParseFile(path string, data []byte) (*File, []Diagnostic) {
 		buf, next := readLine(rest)
 		rest = next
 		if len(buf) >= MaxLineLength {
-			fail(lineNo+1, "Line too long")
+			fail(lineNo+1, syscall.ENOBUFS, "Line too long")
 			return f, diags
 		}
 		lineNo++
@@ -172,7 +189,7 @@ func ParseFile(path string, data []byte) (*File, []Diagnostic) {
 		}
 		if inCont {
 			if cont.Len()+len(l) > MaxLineLength {
-				fail(lineNo, "Continuation line too long")
+				fail(lineNo, syscall.ENOBUFS, "Continuation line too long")
 				return f, diags
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/flint-init/flint/unit"
 )
@@ -197,14 +198,14 @@ func verifyUnits(w io.Writer, g *globals, targets []string, notes bool) int {
 	for _, t := range targets {
 		name := filepath.Base(t)
 		if !unit.IsValidName(name) || unit.IsTemplate(name) && !strings.Contains(t, "/") {
-			fmt.Fprintf(w, "Failed to prepare filename %s: Invalid argument\n", t)
+			fmt.Fprintf(w, "Failed to prepare filename %s: Invalid argument\n", unit.Printable(t))
 			status = 1
 			continue
 		}
 		if strings.Contains(t, "/") || fileExists(t) {
 			abs, err := filepath.Abs(t)
 			if err != nil {
-				fmt.Fprintf(w, "Failed to prepare filename %s: %v\n", t, err)
+				fmt.Fprintf(w, "Failed to prepare filename %s: %v\n", unit.Printable(t), unit.Printable(err.Error()))
 				status = 1
 				continue
 			}
@@ -241,13 +242,18 @@ func verifyUnit(w io.Writer, l *unit.Loader, name string, notes bool) bool {
 	}
 	u := l.Load(name)
 	failed, fatalLine := false, false
+	var fatalErrno syscall.Errno
 	for _, d := range u.Diagnostics {
 		if d.Severity == unit.Error {
 			failed = true
 			fatalLine = fatalLine || d.Line > 0
+			if fatalErrno == 0 {
+				fatalErrno = d.Errno
+			}
 		}
+		// d.Msg is Printable already; the file name may come from a hostile directory
 		if d.Line > 0 {
-			fmt.Fprintf(w, "%s:%d: %s\n", d.File, d.Line, d.Msg)
+			fmt.Fprintf(w, "%s:%d: %s\n", unit.Printable(d.File), d.Line, d.Msg)
 		} else {
 			fmt.Fprintf(w, "%s: %s\n", u.Name, d.Msg)
 		}
@@ -260,14 +266,23 @@ func verifyUnit(w io.Writer, l *unit.Loader, name string, notes bool) bool {
 		fmt.Fprintf(w, "Unit %s is masked.\n", u.Name)
 		return true
 	case unit.LoadError:
-		if fatalLine {
-			// a fatal syntax error (config_parse() fails with EBADMSG): the lines before it
-			// were applied and reported above, as systemd-analyze does
-			fmt.Fprintf(w, "Unit %s failed to load properly, please adjust/correct and reload service manager: Bad message\n", u.Name)
-			return true
+		const failedToLoad = "Unit %s failed to load properly, please adjust/correct and reload service manager: %s\n"
+		switch {
+		case fatalLine:
+			// a fatal syntax error (config_parse() fails with EBADMSG, EINVAL for invalid
+			// UTF-8, ENOBUFS for a line too long): the lines before it were applied and
+			// reported above, as systemd-analyze does
+			if fatalErrno == 0 {
+				fatalErrno = syscall.EBADMSG
+			}
+			fmt.Fprintf(w, failedToLoad, u.Name, unit.Strerror(fatalErrno))
+		case !failed:
+			// the unit file could not be read (a directory): LoadError names it and says why
+			fmt.Fprintf(w, failedToLoad, u.Name, u.LoadError)
+		default:
+			fmt.Fprintf(w, "%s: Unit configuration has fatal error, unit will not be started.\n", u.Name)
+			fmt.Fprintf(w, "Unit %s failed to load properly: %s\n", u.Name, u.LoadError)
 		}
-		fmt.Fprintf(w, "%s: Unit configuration has fatal error, unit will not be started.\n", u.Name)
-		fmt.Fprintf(w, "Unit %s failed to load properly: %s\n", u.Name, u.LoadError)
 		return true
 	case unit.BadSetting:
 		// systemd says so after an error at a line; a unit refused as a whole (no Listen=,

@@ -147,7 +147,7 @@ func runListUnits(g *globals, args []string) int {
 			mark = "●"
 			col = []string{ansiRed, ansiRed, "", ansiRed, ansiRed}
 		}
-		t.add(col, header(u.Name, u.Load, u.Active, u.Sub, u.Job, u.Description)...)
+		t.add(col, header(u.Name, u.Load, u.Active, u.Sub, u.Job, unit.Printable(u.Description))...)
 		t.rows[len(t.rows)-1][0] = mark
 	}
 	if plain {

@@ -26,7 +26,7 @@ var runtimeProperties func(g *globals, name string) ([]unit.Property, bool)
 // an empty UnitFileState).
 var unitFileState = func(l *unit.Loader, name string) (string, bool) {
 	st, err := unit.IsEnabled(l, name)
-	return st, err == nil
+	return st, err == nil || st != "" // StateBad with the reason: systemd shows "bad"
 }
 
 const showUsage = `usage: flint show [-p PROP[,PROP...]]... [--property=PROP] [--value] [--all] UNIT...

@@ -88,7 +88,7 @@ func statusOverview(g *globals, c *client.Client) int {
 			if j == len(st.Processes)-1 {
 				b = "└─"
 			}
-			fmt.Fprintf(w, "          %s%s%d %s\n", cont, b, p.PID, p.Command)
+			fmt.Fprintf(w, "          %s%s%d %s\n", cont, b, p.PID, unit.Printable(p.Command))
 		}
 	}
 	return 0
@@ -201,13 +201,15 @@ func dot(active string, color bool) string {
 func printStatus(w io.Writer, st client.UnitStatus, color bool) {
 	p := propMap(st.Props)
 	title := st.Name
+	// Every value that comes from a unit file or a process goes through unit.Printable: a
+	// hostile Description=, drop-in name, STATUS= or argv must not drive the terminal.
 	if d := p["Description"]; d != "" && d != st.Name {
-		title += " - " + d
+		title += " - " + unit.Printable(d)
 	}
 	fmt.Fprintf(w, "%s %s\n", dot(p["ActiveState"], color), title)
 	loaded := p["LoadState"]
 	if fp := p["FragmentPath"]; fp != "" && p["LoadState"] == "loaded" {
-		extra := fp
+		extra := unit.Printable(fp)
 		if ufs := p["UnitFileState"]; ufs != "" {
 			extra += "; " + ufs
 		}
@@ -219,12 +221,13 @@ func printStatus(w io.Writer, st client.UnitStatus, color bool) {
 	case "bad-setting", "error":
 		loaded += " (Reason: Unit " + st.Name + " has a bad unit file setting.)"
 		if le := p["LoadError"]; le != "" {
-			loaded += "\n     Error: " + le
+			loaded += "\n     Error: " + unit.Printable(le)
 		}
 	}
 	fmt.Fprintf(w, "     Loaded: %s\n", loaded)
 	if dp := p["DropInPaths"]; dp != "" {
 		for i, l := range dropInLines(strings.Fields(dp)) {
+			l = unit.Printable(l)
 			if i == 0 {
 				fmt.Fprintf(w, "    Drop-In: %s\n", l)
 			} else {
@@ -273,6 +276,7 @@ func printStatus(w io.Writer, st client.UnitStatus, color bool) {
 	}
 	if l := p["Listen"]; l != "" {
 		for i, x := range strings.Split(l, "\n") {
+			x = unit.Printable(x)
 			if i == 0 {
 				fmt.Fprintf(w, "     Listen: %s\n", x)
 			} else {
@@ -290,7 +294,7 @@ func printStatus(w io.Writer, st client.UnitStatus, color bool) {
 	if pid := p["ExecMainPID"]; pid != "" && pid != "0" && (p["MainPID"] == "" || p["MainPID"] == "0") && p["ExecMainExitTimestamp"] != "" {
 		// The main process has exited: systemd lists it as a Process: line first.
 		if argv := execArgv(p["ExecStart"]); argv != "" {
-			fmt.Fprintf(w, "    Process: %s ExecStart=%s (code=%s, status=%s)\n", pid, argv, codeName(p["ExecMainCode"]), statusName(p["ExecMainCode"], p["ExecMainStatus"]))
+			fmt.Fprintf(w, "    Process: %s ExecStart=%s (code=%s, status=%s)\n", pid, unit.Printable(argv), codeName(p["ExecMainCode"]), statusName(p["ExecMainCode"], p["ExecMainStatus"]))
 		}
 	}
 	if pid := p["MainPID"]; pid != "" && pid != "0" {
@@ -301,14 +305,14 @@ func printStatus(w io.Writer, st client.UnitStatus, color bool) {
 			}
 		}
 		if f := strings.Fields(comm); len(f) > 0 {
-			comm = " (" + baseName(f[0]) + ")"
+			comm = " (" + unit.Printable(baseName(f[0])) + ")"
 		}
 		fmt.Fprintf(w, "   Main PID: %s%s\n", pid, comm)
 	} else if p["ExecMainPID"] != "" && p["ExecMainPID"] != "0" && p["SubState"] != "running" {
 		fmt.Fprintf(w, "   Main PID: %s (code=%s, status=%s)\n", p["ExecMainPID"], codeName(p["ExecMainCode"]), statusName(p["ExecMainCode"], p["ExecMainStatus"]))
 	}
 	if s := p["StatusText"]; s != "" {
-		fmt.Fprintf(w, "     Status: \"%s\"\n", s)
+		fmt.Fprintf(w, "     Status: \"%s\"\n", unit.Printable(s))
 	}
 	if n := p["TasksCurrent"]; n != "" && n != "0" {
 		fmt.Fprintf(w, "      Tasks: %s\n", n)
@@ -317,7 +321,7 @@ func printStatus(w io.Writer, st client.UnitStatus, color bool) {
 			if i == len(st.Processes)-1 {
 				pre = "             └─"
 			}
-			fmt.Fprintf(w, "%s%d %s\n", pre, pr.PID, pr.Command)
+			fmt.Fprintf(w, "%s%d %s\n", pre, pr.PID, unit.Printable(pr.Command))
 		}
 	}
 	if len(st.Logs) > 0 {
@@ -533,9 +537,11 @@ func ago(d time.Duration) string {
 }
 
 // formatLogLine prints a log line journalctl's short way: "Nov 25 12:00:00 host unit[pid]: text".
+// The text's control characters are escaped (unit.Printable; tabs are kept): a service's
+// output must not drive the terminal of whoever reads its log.
 func formatLogLine(l client.LogLine, host string) string {
 	ident := l.Unit
-	text := l.Text
+	text := printableKeepTabs(l.Text)
 	if l.Stream == "manager" {
 		// The manager's own lines about a unit, as systemd's: "systemd[1]: foo.service: ...".
 		ident = "flint"
@@ -549,4 +555,13 @@ func formatLogLine(l client.LogLine, host string) string {
 		return fmt.Sprintf("%s %s: %s", l.Time.Local().Format("Jan 02 15:04:05"), ident, text)
 	}
 	return fmt.Sprintf("%s %s %s: %s", l.Time.Local().Format("Jan 02 15:04:05"), host, ident, text)
+}
+
+// printableKeepTabs is unit.Printable but for tabs, which journalctl also prints as they are.
+func printableKeepTabs(s string) string {
+	parts := strings.Split(s, "\t")
+	for i, p := range parts {
+		parts[i] = unit.Printable(p)
+	}
+	return strings.Join(parts, "\t")
 }

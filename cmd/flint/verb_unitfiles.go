@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -47,7 +46,9 @@ func runListUnitFiles(g *globals, args []string) int {
 		}
 		st, err := unit.IsEnabled(l, n)
 		if err != nil {
-			continue
+			// a unit file that cannot be read (a dangling link, a directory, a FIFO, a
+			// syntax error) is listed as bad, as systemctl does
+			st = unit.StateBad
 		}
 		if len(states) > 0 && !contains(states, st) {
 			continue
@@ -148,13 +149,13 @@ func loadPresets(scope unit.Scope) presetRules {
 	sort.Strings(names)
 	var rules presetRules
 	for _, n := range names {
-		f, err := os.Open(files[n])
+		// unit.ReadFile: a FIFO or device among the presets does not block or flood us
+		data, err := unit.ReadFile(files[n])
 		if err != nil {
 			continue
 		}
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			fields := strings.Fields(sc.Text())
+		for _, line := range strings.Split(string(data), "\n") {
+			fields := strings.Fields(line)
 			if len(fields) < 2 || strings.HasPrefix(fields[0], "#") || strings.HasPrefix(fields[0], ";") {
 				continue
 			}
@@ -165,7 +166,6 @@ func loadPresets(scope unit.Scope) presetRules {
 				rules = append(rules, presetRule{false, fields[1]})
 			}
 		}
-		f.Close()
 	}
 	return rules
 }

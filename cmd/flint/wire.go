@@ -26,7 +26,7 @@ func init() {
 	}
 	unitFileState = func(l *unit.Loader, name string) (string, bool) {
 		st, err := unit.IsEnabled(l, name)
-		if err != nil {
+		if err != nil && st == "" {
 			return "", false
 		}
 		return st, true

@@ -5,6 +5,8 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"github.com/flint-init/flint/unit"
 )
 
 // consoleBacklog bounds the status lines waiting for the output, in bytes.
@@ -36,16 +38,18 @@ func newConsole(out io.Writer) *console {
 	return c
 }
 
-// printf queues one line (a newline is added).
+// printf queues one line (a newline is added). The line is made unit.Printable: it quotes
+// Description= and other unit file text, which must not drive the terminal flint runs on.
 func (c *console) printf(format string, a ...any) {
+	line := unit.Printable(fmt.Sprintf(format, a...))
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.direct {
-		fmt.Fprintf(c.out, format+"\n", a...)
+		fmt.Fprintln(c.out, line)
 		return
 	}
 	n := len(c.pending)
-	c.pending = append(fmt.Appendf(c.pending, format, a...), '\n')
+	c.pending = append(append(c.pending, line...), '\n')
 	if len(c.pending) > consoleBacklog {
 		c.pending = c.pending[:n]
 		c.dropped++

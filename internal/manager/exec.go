@@ -1,7 +1,9 @@
 package manager
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -131,6 +133,16 @@ func lookupShell(name string) string {
 	return "/bin/sh"
 }
 
+// errorText is err's text without the path a *fs.PathError repeats: the message already
+// names the file.
+func errorText(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return unit.Strerror(pe.Err)
+	}
+	return err.Error()
+}
+
 // serviceEnv computes a process's environment in systemd's order of precedence: manager
 // defaults, Environment=, EnvironmentFile=, PassEnvironment=, then the manager's own variables
 // (LISTEN_*, NOTIFY_SOCKET, ...), minus UnsetEnvironment=.
@@ -150,16 +162,14 @@ func (m *Manager) serviceEnv(u *Unit, ec *unit.ExecContext, cr *creds, p *execPa
 		env.add(kv)
 	}
 	for _, ef := range ec.EnvironmentFiles {
-		data, err := os.ReadFile(ef.Path)
+		// Read in the manager's loop: unit.ReadEnvironmentFile never blocks (a FIFO is
+		// refused, not opened for reading) and reads at most 64 MiB.
+		kvs, err := unit.ReadEnvironmentFile(ef.Path)
 		if err != nil {
 			if ef.Optional {
-				continue
+				continue // "-": any error is ignored, as systemd's
 			}
-			return nil, &resourceError{fmt.Errorf("failed to load environment file %s: %w", ef.Path, err)}
-		}
-		kvs, err := unit.ParseEnvironmentFile(data)
-		if err != nil {
-			return nil, &resourceError{fmt.Errorf("failed to load environment file %s: %w", ef.Path, err)}
+			return nil, &resourceError{fmt.Errorf("failed to load environment file %s: %s", unit.Printable(ef.Path), unit.Printable(errorText(err)))}
 		}
 		for _, kv := range kvs {
 			env.add(kv)
@@ -354,6 +364,34 @@ func isEnvName(s string) bool {
 	return true
 }
 
+// openStdioFile opens a file, FIFO or terminal for a service's standard stream without ever
+// blocking the manager's loop: systemd opens these in the forked child, where a FIFO without
+// a reader, or a serial line waiting for its carrier, blocks only that child; flint opens them
+// in its loop. The open is O_NONBLOCK, cleared once open so that the service gets an ordinary
+// blocking file. A FIFO opened for writing is opened read-write: then it needs no reader to
+// open, and the service's writes wait in the pipe until a reader comes, as they would have
+// waited in open(2).
+func openStdioFile(path string, flags int, perm uint32) (*os.File, error) {
+	if flags&(os.O_WRONLY|os.O_RDWR) == os.O_WRONLY {
+		var st syscall.Stat_t
+		if syscall.Stat(path, &st) == nil && st.Mode&syscall.S_IFMT == syscall.S_IFIFO {
+			flags = flags&^os.O_WRONLY | os.O_RDWR
+		}
+	}
+	fd, err := syscall.Open(path, flags|syscall.O_NONBLOCK|syscall.O_CLOEXEC, perm)
+	for err == syscall.EINTR {
+		fd, err = syscall.Open(path, flags|syscall.O_NONBLOCK|syscall.O_CLOEXEC, perm)
+	}
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	if err := syscall.SetNonblock(fd, false); err != nil {
+		syscall.Close(fd)
+		return nil, &fs.PathError{Op: "fcntl", Path: path, Err: err}
+	}
+	return os.NewFile(uintptr(fd), path), nil
+}
+
 // openStdio opens a process's standard streams per StandardInput/Output/Error=.
 // Files returned in toClose must be closed by the caller after the start.
 func (m *Manager) openStdio(u *Unit, ec *unit.ExecContext, p *execParams, pidHint int) (in, out, errf *os.File, toClose []*os.File, err error) {
@@ -374,7 +412,7 @@ func (m *Manager) openStdio(u *Unit, ec *unit.ExecContext, p *execParams, pidHin
 			if path == "" {
 				path = "/dev/console"
 			}
-			f, err := os.OpenFile(path, os.O_RDWR|syscall.O_NOCTTY, 0)
+			f, err := openStdioFile(path, os.O_RDWR|syscall.O_NOCTTY, 0)
 			if err == nil {
 				toClose = append(toClose, f)
 			}
@@ -394,7 +432,7 @@ func (m *Manager) openStdio(u *Unit, ec *unit.ExecContext, p *execParams, pidHin
 			} else if kind == "file" {
 				flags = os.O_RDWR | os.O_CREATE
 			}
-			f, err := os.OpenFile(path, flags, 0o644)
+			f, err := openStdioFile(path, flags|syscall.O_NOCTTY, 0o644)
 			if err == nil {
 				toClose = append(toClose, f)
 			}

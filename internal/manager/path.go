@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -216,7 +217,8 @@ func (m *Manager) pathCheck(u *Unit, i int, initial, fromNotify bool) string {
 // dirHasEntries is !dir_is_empty(ignore_hidden_or_backup): a directory with an entry that
 // is not hidden (".x") nor a backup file ("x~", "x.rpmnew", ...).
 func dirHasEntries(dir string) bool {
-	f, err := os.Open(dir)
+	// O_DIRECTORY: a FIFO at that path fails at once instead of blocking the loop in open(2)
+	f, err := os.OpenFile(dir, os.O_RDONLY|syscall.O_DIRECTORY, 0)
 	if err != nil {
 		return false
 	}

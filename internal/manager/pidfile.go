@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/flint-init/flint/unit"
 )
 
 // Where a main process comes from besides ExecStart=: PIDFile=, MAINPID=, GuessMainPID=. Each
@@ -50,23 +52,23 @@ func (m *Manager) loadPIDFile(u *Unit) (int, error) {
 		fd, err = chasePIDFile(path, false)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("Can't open PID file %s (yet?) after %s: %s", path, u.sub, strerror(err))
+		return 0, fmt.Errorf("Can't open PID file %s (yet?) after %s: %s", path, u.sub, unit.Strerror(err))
 	}
 	defer unix.Close(fd)
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
-		return 0, fmt.Errorf("Failed to fstat() PID file O_PATH fd: %s", strerror(err))
+		return 0, fmt.Errorf("Failed to fstat() PID file O_PATH fd: %s", unit.Strerror(err))
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return 0, fmt.Errorf("PID file %s is not a regular file, refusing.", path)
 	}
 	line, err := readPIDFileLine(fd)
 	if err != nil {
-		return 0, fmt.Errorf("Can't convert PID files %s O_PATH file descriptor to proper file descriptor: %s", path, strerror(err))
+		return 0, fmt.Errorf("Can't convert PID files %s O_PATH file descriptor to proper file descriptor: %s", path, unit.Strerror(err))
 	}
 	pid, err := parsePID(line)
 	if err != nil {
-		return 0, fmt.Errorf("Failed to parse PID from file %s: %s", path, strerror(err))
+		return 0, fmt.Errorf("Failed to parse PID from file %s: %s", path, unit.Strerror(err))
 	}
 	if pid == u.svc.mainPID {
 		return 0, nil
@@ -408,16 +410,4 @@ func strtoull(s string, base int) (n uint64, end int, overflow bool) {
 		n = -n
 	}
 	return n, i, false
-}
-
-// strerror is err's text as C's strerror gives it ("No such file or directory").
-func strerror(err error) string {
-	var errno syscall.Errno
-	if errors.As(err, &errno) {
-		s := errno.Error()
-		if s != "" {
-			return strings.ToUpper(s[:1]) + s[1:]
-		}
-	}
-	return err.Error()
 }

@@ -115,8 +115,8 @@ func (m *Manager) properties(u *Unit) []api.Property {
 	}
 	add("TasksCurrent", strconv.Itoa(len(m.unitPIDs(u))))
 	if u.cfg.FragmentPath != "" && u.cfg.LoadState == unit.Loaded {
-		if st, err := unit.IsEnabled(m.loader, u.Name); err == nil {
-			add("UnitFileState", st)
+		if st, _ := unit.IsEnabled(m.loader, u.Name); st != "" {
+			add("UnitFileState", st) // "bad" when the unit file cannot be read now
 		}
 	}
 	merged := unit.MergeProperties(u.cfg.Type, cfg, rt...)

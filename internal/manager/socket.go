@@ -347,8 +347,8 @@ func (m *Manager) acceptConnections(u *Unit, idx int) {
 			// As systemd's socket_dispatch_io: any other error (EMFILE, ENFILE, ENOBUFS,
 			// ENOMEM) fails the socket with Result=resources. Re-arming it instead would wake
 			// the loop again at once, for as long as the condition lasts.
-			m.consolef("%s: Failed to accept socket: %s", u.Name, strerror(err))
-			m.logUnit(u, "Failed to accept socket: %s", strerror(err))
+			m.consolef("%s: Failed to accept socket: %s", u.Name, unit.Strerror(err))
+			m.logUnit(u, "Failed to accept socket: %s", unit.Strerror(err))
 			m.sockEnterStopPre(u, "resources")
 			return
 		}
