@@ -279,10 +279,18 @@ func TestHelpAndCompletion(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("flint --help: exit %d", code)
 	}
+	// The verbs are the indented lines after "verbs:" (the usage also lists the multi-call
+	// names and the options, indented too).
 	var names []string
+	inVerbs := false
 	for _, l := range strings.Split(out, "\n") {
-		if strings.HasPrefix(l, "  ") {
+		switch {
+		case l == "verbs:":
+			inVerbs = true
+		case inVerbs && strings.HasPrefix(l, "  "):
 			names = append(names, strings.Fields(l)[0])
+		case inVerbs && strings.TrimSpace(l) != "":
+			inVerbs = false
 		}
 	}
 	if len(names) < 25 {
