@@ -24,7 +24,7 @@ func runCat(g *globals, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "Too few arguments.")
 		return 1
 	}
-	l := newLoader(g)
+	l := g.files().l
 	rc := 0
 	first := true
 	for _, n := range names {

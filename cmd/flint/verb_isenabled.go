@@ -27,7 +27,7 @@ func runIsEnabled(g *globals, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "Too few arguments.")
 		return 1
 	}
-	l := newLoader(g)
+	l := g.files().l
 	ok := false
 	for _, n := range names {
 		st, err := unit.IsEnabled(l, n)

@@ -34,13 +34,20 @@ type Request struct {
 	Reverse  bool      `json:"reverse,omitempty"`
 	// ExitCode is set-exit-code's code (0-255); a pointer, as 0 is a code.
 	ExitCode *int `json:"exit_code,omitempty"`
+	// Env are set-environment's assignments, unset-environment's names or assignments, and
+	// set-property's assignments (Units then names the one unit).
+	Env []string `json:"env,omitempty"`
+	// Runtime: set-property --runtime (until the manager exits).
+	Runtime bool `json:"runtime,omitempty"`
+	// PID is unit-by-pid's process.
+	PID int `json:"pid,omitempty"`
 }
 
 // ReadOnly reports whether a verb only reads state (allowed for any uid).
 func ReadOnly(verb string) bool {
 	switch verb {
 	case "status", "show", "list-units", "list-sockets", "list-timers", "list-dependencies", "logs", "is-active",
-		"is-failed", "ping", "list-jobs", "analyze":
+		"is-failed", "ping", "list-jobs", "analyze", "unit-paths", "show-environment", "unit-by-pid":
 		return true
 	}
 	return false
@@ -187,4 +194,20 @@ type JobInfo struct {
 	Unit  string `json:"unit"`
 	Type  string `json:"type"`  // start, stop, restart, reload, verify-active
 	State string `json:"state"` // waiting, running
+}
+
+// UnitPaths is the reply to unit-paths: where the manager reads unit files, and where the
+// file verbs (enable, mask, edit, set-property, ...) write for it. Directories it does not
+// have are empty.
+type UnitPaths struct {
+	Scope      string   `json:"scope"`       // system or user
+	SearchPath []string `json:"search_path"` // highest priority first
+	Config     string   `json:"config"`      // enable, mask, edit, set-default
+	Runtime    string   `json:"runtime,omitempty"`
+	Control    string   `json:"control,omitempty"` // set-property
+	// RuntimeControl is set-property --runtime's directory.
+	RuntimeControl string `json:"runtime_control,omitempty"`
+	// Explicit: the search path is the manager's --units directories (flint's built-in
+	// standard targets complete it).
+	Explicit bool `json:"explicit,omitempty"`
 }

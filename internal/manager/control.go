@@ -131,6 +131,9 @@ func (m *Manager) handleRequest(ctx context.Context, req *api.Request, peer *api
 	case "logs":
 		m.serveLogs(ctx, req, peer, send)
 	default:
+		if m.handleMore(req, reply) {
+			return
+		}
 		send(&api.Response{Done: true, Code: "bad-request", Error: fmt.Sprintf("unknown verb %q", req.Verb)})
 	}
 }
