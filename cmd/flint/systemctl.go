@@ -86,8 +86,10 @@ var ctlOptionVerbs = map[string][]string{
 	"read-only":           {"bind", "mount-image"},
 	"mkdir":               {"bind", "mount-image"},
 	"marked":              {"reload-or-restart"},
-	// the verbs that work on the files below --root=; systemctl refuses the others
-	"root": group(installVerbs, []string{"get-default", "is-enabled", "list-unit-files"}),
+	// the verbs that work on the files below --root= (cat: flint's addition); systemctl
+	// refuses the others
+	"root": {"enable", "disable", "reenable", "preset", "preset-all", "mask", "unmask", "link", "revert",
+		"add-wants", "add-requires", "set-default", "get-default", "is-enabled", "list-unit-files", "cat"},
 }
 
 // checkVerbOptions refuses an option systemctl would apply to the verb that flint's verb

@@ -121,14 +121,6 @@ var errEditReported = errors.New("reported")
 // prepareEdit finds the file to edit for unit n and writes its temporary file.
 func prepareEdit(g *globals, l *unit.Loader, n string) (editFile, error) {
 	u := l.Load(n)
-	lk := l.Lookup()
-	dir := lk.Config
-	if g.runtime {
-		if lk.Runtime == "" {
-			return editFile{}, unit.ErrNoRuntimeDir
-		}
-		dir = lk.Runtime
-	}
 	name := n
 	if u.FragmentPath != "" {
 		// aliases lead to the unit's own name (an instance keeps its instance)
@@ -144,8 +136,16 @@ func prepareEdit(g *globals, l *unit.Loader, n string) (editFile, error) {
 		if g.user {
 			scope = " --user"
 		}
-		fmt.Fprintf(os.Stderr, "Run '%s edit%s --force --full %s' to create a new unit.\n", progName(), scope, n)
+		fmt.Fprintf(os.Stderr, "No files found for %s.\nRun '%s edit%s --force --full %s' to create a new unit.\n", n, progName(), scope, n)
 		return editFile{}, errEditReported
+	}
+	lk := l.Lookup()
+	dir := lk.Config
+	if g.runtime {
+		if lk.Runtime == "" {
+			return editFile{}, fmt.Errorf("Cannot edit %s with --runtime: %v.", n, unit.ErrNoRuntimeDir)
+		}
+		dir = lk.Runtime
 	}
 	rel := name + ".d/override.conf"
 	if g.full {
