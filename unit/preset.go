@@ -117,7 +117,11 @@ func firstWord(s, word string) (string, bool) {
 // name's template, the instances of name it enables.
 func (ps *Presets) query(name string, instances bool) (bool, []string) {
 	for _, r := range ps.rules {
-		if instances && len(r.instances) > 0 && TemplateOf(name) == r.pattern {
+		tpl := TemplateOf(name)
+		if IsTemplate(name) {
+			tpl = name
+		}
+		if instances && len(r.instances) > 0 && tpl == r.pattern {
 			if IsTemplate(name) {
 				var out []string
 				for _, i := range r.instances {

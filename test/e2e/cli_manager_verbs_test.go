@@ -249,4 +249,14 @@ func TestHelpVerb(t *testing.T) {
 	if out, code := c.flint("help", "nope"); code != 1 || out != "Unit nope.service could not be found.\n" {
 		t.Errorf("help nope: exit %d %q", code, out)
 	}
+	// flint help is flint's usage; systemctl help wants units
+	if out, code := c.flint("help"); code != 0 || !strings.HasPrefix(out, "usage: flint") {
+		t.Errorf("flint help: exit %d %.100q", code, out)
+	}
+	link := filepath.Join(t.TempDir(), "systemctl")
+	os.Symlink(flintBin, link)
+	got, err := exec.Command(link, "--control", m.control, "help").CombinedOutput()
+	if exitCode(t, err) != 1 || string(got) != "'help' command expects one or more unit names.\n(Alternatively, help for systemctl itself may be shown with --help)\n" {
+		t.Errorf("systemctl help: %v %q", err, got)
+	}
 }
