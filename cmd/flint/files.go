@@ -32,6 +32,13 @@ func (fs *fileScope) online() bool { return fs.c != nil }
 // (with the manager that answers if its search path holds their configuration directory);
 // else the manager's own lookup paths; else, without a manager, the default search path.
 func (g *globals) files() *fileScope {
+	if g.fileScope == nil {
+		g.fileScope = g.findFiles()
+	}
+	return g.fileScope
+}
+
+func (g *globals) findFiles() *fileScope {
 	fs := &fileScope{}
 	if g.root != "" {
 		fs.l = unit.NewLoaderLookup(unit.RootLookup(g.scope(), g.root))

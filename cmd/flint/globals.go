@@ -53,8 +53,8 @@ type globals struct {
 	analyzeTool bool   // invoked as systemd-analyze
 	dot         string // --order or --require: the one kind of dependency dot draws
 	notes       bool   // verify --notes
-	// manager is where the manager on control finds units, asked once (managerPath).
-	manager *managerSearchPath
+	// fileScope is where the file verbs work, found once (files.go).
+	fileScope *fileScope
 }
 
 func newGlobals(prog string) *globals {

@@ -166,8 +166,7 @@ type LogLine struct {
 // stopping, as systemctl is-system-running words it), how many units it has loaded, how many
 // jobs are queued, how many units failed, and when it started; then what its control socket
 // holds (connections and followed logs, this ping's included) and its goroutines, which tell
-// whether clients that left were let go; and where it finds units, so that the verbs that
-// read unit files (cat, show, enable, ...) read the same ones.
+// whether clients that left were let go. (Where it finds units: unit-paths.)
 type Overview struct {
 	PID                int       `json:"pid"`
 	State              string    `json:"state"`
@@ -179,13 +178,6 @@ type Overview struct {
 	Connections        int       `json:"connections"`
 	Follows            int       `json:"follows"`
 	Goroutines         int       `json:"goroutines"`
-	// UnitPath is the manager's unit search path, highest priority first. UnitPathExplicit
-	// says it was given as --units directories (flint's private trees: the first one is then
-	// where enable writes); else it is $SYSTEMD_UNIT_PATH or systemd's default path, as the
-	// manager saw them. User is set for a --user manager.
-	UnitPath         []string `json:"unit_path,omitempty"`
-	UnitPathExplicit bool     `json:"unit_path_explicit,omitempty"`
-	User             bool     `json:"user,omitempty"`
 }
 
 // JobInfo is one row of list-jobs: a queued or running job.
