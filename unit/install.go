@@ -195,6 +195,8 @@ func (in *installer) discover(name string) (*installInfo, error) {
 			}
 			if !filepath.IsAbs(t) {
 				t = filepath.Join(filepath.Dir(p), t)
+			} else {
+				t = in.l.rooted(t)
 			}
 			t = filepath.Clean(t)
 			if t == "/dev/null" {
@@ -219,10 +221,10 @@ func (in *installer) discover(name string) (*installInfo, error) {
 			}
 			// stat(2) says why a chain cannot be followed (ELOOP for a loop), which
 			// EvalSymlinks does not
-			if _, err := os.Stat(p); err != nil && !os.IsNotExist(err) {
+			if err := in.l.statChain(p); err != nil && !os.IsNotExist(err) {
 				return nil, &InstallError{Msg: fmt.Sprintf("Failed to %s unit: %s: %s", in.op, Printable(p), Strerror(err)), Err: err}
 			}
-			if rp, err := filepath.EvalSymlinks(p); err == nil {
+			if rp, err := in.l.chase(p); err == nil {
 				// the end of the chain is the unit file, as chase_symlinks() finds it: a
 				// linked unit file whose last name is the unit's is not an alias
 				p = rp
@@ -259,12 +261,12 @@ func (in *installer) search(name string) (string, bool) {
 func (in *installer) readInstall(info *installInfo) error {
 	var sections []*Section
 	for i, p := range append([]string{info.path}, in.l.dropInPathsOf(info.name)...) {
-		if i > 0 && isMaskFile(p) {
+		if i > 0 && isMaskFile(in.l.inTree(p)) {
 			continue // an empty drop-in, or a character device (install.c's null_or_empty)
 		}
 		// Never blocks (a FIFO), never reads a device; a drop-in that cannot be read
 		// fails the unit as in systemd (is-enabled: "Is a directory", list-unit-files: bad).
-		data, err := ReadFile(p)
+		data, err := ReadFile(in.l.inTree(p))
 		if err != nil {
 			return &InstallError{Msg: fmt.Sprintf("Failed to %s unit: %s: %s", in.op, Printable(p), Strerror(err)), Err: err}
 		}
@@ -326,9 +328,11 @@ func (in *installer) createSymlink(target, link string, force bool) error {
 	if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
 		return &InstallError{Msg: fmt.Sprintf("Failed to %s unit: %v", in.op, err)}
 	}
-	err := os.Symlink(target, link)
+	// below --root the link points where the tree's own / will be
+	written := in.l.unrooted(target)
+	err := os.Symlink(written, link)
 	if err == nil {
-		in.add(ChangeSymlink, link, target)
+		in.add(ChangeSymlink, link, written)
 		return nil
 	}
 	if !os.IsExist(err) {
@@ -338,6 +342,9 @@ func (in *installer) createSymlink(target, link string, force bool) error {
 	if rerr != nil {
 		return &InstallError{Msg: fmt.Sprintf("Failed to %s unit, file \"%s\" already exists.", in.op, link), Server: fmt.Sprintf("File %s already exists.", link)}
 	}
+	if filepath.IsAbs(dest) {
+		dest = in.l.rooted(dest)
+	}
 	if symlinksEquivalent(link, dest, target) {
 		return nil
 	}
@@ -346,7 +353,7 @@ func (in *installer) createSymlink(target, link string, force bool) error {
 	}
 	tmp := link + ".flint-tmp"
 	_ = os.Remove(tmp)
-	if err := os.Symlink(target, tmp); err != nil {
+	if err := os.Symlink(written, tmp); err != nil {
 		return &InstallError{Msg: fmt.Sprintf("Failed to %s unit: %v", in.op, err)}
 	}
 	if err := os.Rename(tmp, link); err != nil {
@@ -354,7 +361,7 @@ func (in *installer) createSymlink(target, link string, force bool) error {
 		return &InstallError{Msg: fmt.Sprintf("Failed to %s unit: %v", in.op, err)}
 	}
 	in.add(ChangeUnlink, link, "")
-	in.add(ChangeSymlink, link, target)
+	in.add(ChangeSymlink, link, written)
 	return nil
 }
 

@@ -59,28 +59,33 @@ const (
 	PresetDisableOnly PresetMode = "disable-only"
 )
 
-// Preset enables or disables names as the preset files say (systemd.preset(5)), as
-// `systemctl preset`: a unit the presets enable is enabled (a template with instances on its
-// "enable" line: those instances), the others are disabled. Aliases are skipped.
-func Preset(l *Loader, names []string, mode PresetMode, o InstallOptions) ([]Change, error) {
+// Preset enables or disables names as the presets ps say (LoadPresets), as `systemctl
+// preset`: a unit the presets enable is enabled (a template with instances on its "enable"
+// line: those instances), the others are disabled. Aliases are skipped.
+func Preset(l *Loader, ps *Presets, names []string, mode PresetMode, o InstallOptions) ([]Change, error) {
 	return runInstaller(l, "preset", o, func(in *installer) error {
-		ps := LoadPresets(l.lk.Scope, l.lk.Root)
-		var plus, minus []string
+		p := &presetting{ps: ps}
 		for _, n := range names {
-			if err := in.presetPrepare(ps, n, &plus, &minus); err != nil {
+			if err := in.presetPrepare(p, n); err != nil {
 				return err
 			}
 		}
-		return in.executePreset(plus, minus, mode)
+		return in.executePreset(p, mode)
 	})
 }
 
-// PresetAll applies the presets to every unit file of the search path, as `systemctl
+// presetting is one preset or preset-all: what to enable, what to disable, and the masked
+// units the presets would enable (noted when the enabling is done).
+type presetting struct {
+	ps                 *Presets
+	plus, minus, masks []string
+}
+
+// PresetAll applies the presets ps to every unit file of the search path, as `systemctl
 // preset-all`: units that cannot be enabled (masked, missing, bad) are passed over.
-func PresetAll(l *Loader, mode PresetMode, o InstallOptions) ([]Change, error) {
+func PresetAll(l *Loader, ps *Presets, mode PresetMode, o InstallOptions) ([]Change, error) {
 	return runInstaller(l, "preset", o, func(in *installer) error {
-		ps := LoadPresets(l.lk.Scope, l.lk.Root)
-		var plus, minus []string
+		p := &presetting{ps: ps}
 		seen := map[string]bool{}
 		for _, d := range in.l.path {
 			ents, err := os.ReadDir(d)
@@ -93,7 +98,7 @@ func PresetAll(l *Loader, mode PresetMode, o InstallOptions) ([]Change, error) {
 					continue
 				}
 				seen[n] = true
-				if err := in.presetPrepare(ps, n, &plus, &minus); err != nil {
+				if err := in.presetPrepare(p, n); err != nil {
 					var ie *InstallError
 					if !errors.As(err, &ie) {
 						return err
@@ -101,14 +106,15 @@ func PresetAll(l *Loader, mode PresetMode, o InstallOptions) ([]Change, error) {
 				}
 			}
 		}
-		return in.executePreset(plus, minus, mode)
+		return in.executePreset(p, mode)
 	})
 }
 
 // presetPrepare is install.c's preset_prepare_one: name goes to plus (enable: itself, or
-// the instances of its "enable" line) or to minus (disable).
-func (in *installer) presetPrepare(ps *Presets, name string, plus, minus *[]string) error {
-	if slices.Contains(*plus, name) || slices.Contains(*minus, name) {
+// the instances of its "enable" line) or to minus (disable). A masked unit to enable is an
+// error, which preset-all passes over.
+func (in *installer) presetPrepare(p *presetting, name string) error {
+	if slices.Contains(p.plus, name) || slices.Contains(p.minus, name) {
 		return nil
 	}
 	info, err := in.discover(name)
@@ -118,30 +124,42 @@ func (in *installer) presetPrepare(ps *Presets, name string, plus, minus *[]stri
 	if info.name != name {
 		return nil // an alias: its unit decides
 	}
-	enable, instances := ps.query(name, true)
+	enable, instances := p.ps.query(name, true)
 	switch {
 	case !enable:
-		*minus = append(*minus, name)
+		p.minus = append(p.minus, name)
+	case info.masked:
+		err := in.maskedError(info.path)
+		err.Reported = true
+		in.changes = append(in.changes, Change{Type: ChangeFailed, Source: err.Msg, Op: in.op, Server: err.Server})
+		p.masks = append(p.masks, info.path)
+		return err
 	case len(instances) > 0:
-		*plus = append(*plus, instances...)
+		p.plus = append(p.plus, instances...)
 	default:
-		*plus = append(*plus, name)
+		p.plus = append(p.plus, name)
 	}
 	return nil
 }
 
 // executePreset removes the symlinks of minus (unless enable-only), then creates those of
 // plus (unless disable-only), whose Also= failures are passed over.
-func (in *installer) executePreset(plus, minus []string, mode PresetMode) error {
-	if mode != PresetEnableOnly && len(minus) > 0 {
-		if err := in.disable(minus); err != nil {
+func (in *installer) executePreset(p *presetting, mode PresetMode) error {
+	if mode != PresetEnableOnly && len(p.minus) > 0 {
+		if err := in.disable(p.minus); err != nil {
 			return err
 		}
 	}
-	if mode == PresetDisableOnly || len(plus) == 0 {
+	if mode == PresetDisableOnly {
 		return nil
 	}
-	err := in.enable(plus)
+	for _, m := range p.masks {
+		in.add(ChangeIsMasked, m, "")
+	}
+	if len(p.plus) == 0 {
+		return nil
+	}
+	err := in.enable(p.plus)
 	in.changes = dropChanges(in.changes, ChangeAuxiliaryFailed)
 	if errors.Is(err, ErrNoInstallInfo) {
 		return nil
@@ -208,7 +226,7 @@ func Revert(l *Loader, names []string) ([]Change, error) {
 				in.add(ChangeUnlink, f, "")
 			}
 			in.add(ChangeUnlink, p, "")
-			mark[in.l.unrooted(p)] = true
+			mark[p] = true
 		}
 		if len(mark) > 0 {
 			for _, dir := range []string{lk.Runtime, lk.Config} {
@@ -332,7 +350,7 @@ func AddDependency(l *Loader, target string, names []string, requires bool, o In
 }
 
 // maskedError is the failure of an operation on a masked unit (install.c's -ERFKILL).
-func (in *installer) maskedError(path string) error {
+func (in *installer) maskedError(path string) *InstallError {
 	return &InstallError{Msg: fmt.Sprintf("Failed to %s unit, unit %s is masked.", in.op, path),
 		Server: fmt.Sprintf("Unit file %s is masked.", path)}
 }

@@ -226,10 +226,11 @@ func (in *installer) link(p string) error {
 	if !IsValidName(name) {
 		return &InstallError{Msg: fmt.Sprintf("Failed to %s unit, \"%s\" is not a valid unit name.", in.op, name), Server: fmt.Sprintf("\"%s\" is not a valid unit name.", name)}
 	}
-	fi, err := os.Stat(p)
+	fi, err := os.Stat(in.l.inTree(in.l.rooted(p))) // --root: a path in the tree
 	if err != nil || !fi.Mode().IsRegular() {
 		return &InstallError{Msg: fmt.Sprintf("Failed to %s unit, unit %s does not exist.", in.op, p), Server: fmt.Sprintf("Unit file %s does not exist.", p), Err: ErrNotFound}
 	}
+	p = in.l.rooted(p)
 	if inPath(p, in.l.path) {
 		return nil
 	}
@@ -310,7 +311,7 @@ func (in *installer) removeMarked(mark map[string]bool) error {
 				if e.Type()&os.ModeSymlink == 0 || !IsValidName(e.Name()) {
 					continue
 				}
-				dest, err := resolveNonexistent(p)
+				dest, err := in.l.resolveNonexistent(p)
 				if err != nil {
 					continue
 				}
@@ -343,7 +344,7 @@ func (in *installer) removeMarked(mark map[string]bool) error {
 
 // resolveNonexistent follows the symlink chain of p as far as it exists and returns the
 // final path (chase_symlinks with CHASE_NONEXISTENT).
-func resolveNonexistent(p string) (string, error) {
+func (l *Loader) resolveNonexistent(p string) (string, error) {
 	for i := 0; i < 32; i++ {
 		t, err := os.Readlink(p)
 		if err != nil {
@@ -354,6 +355,8 @@ func resolveNonexistent(p string) (string, error) {
 		}
 		if !filepath.IsAbs(t) {
 			t = filepath.Join(filepath.Dir(p), t)
+		} else {
+			t = l.rooted(t)
 		}
 		p = filepath.Clean(t)
 	}

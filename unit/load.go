@@ -133,6 +133,8 @@ func (l *Loader) scan() {
 			}
 			if !filepath.IsAbs(target) {
 				target = filepath.Join(dir, target)
+			} else {
+				target = l.rooted(target) // --root: the tree's own /
 			}
 			target = filepath.Clean(target)
 			if inPath(target, l.path) {
@@ -221,7 +223,7 @@ func (l *Loader) isMask(p string) bool {
 	if l.masks == nil {
 		l.masks = map[string]bool{}
 	}
-	v := isMaskFile(p)
+	v := isMaskFile(l.inTree(p))
 	l.masks[p] = v
 	return v
 }
@@ -349,7 +351,7 @@ func (l *Loader) base(name string) *Unit {
 	}
 	var files []*File
 	{
-		data, mt, err := readFileInto(frag, l.buf)
+		data, mt, err := readFileInto(l.inTree(frag), l.buf)
 		var pe *fs.PathError
 		if errors.As(err, &pe) && pe.Op != "read" && !errors.Is(err, syscall.EISDIR) {
 			// A fragment that cannot be opened (a dangling or looping linked unit file, a
@@ -390,7 +392,7 @@ func (l *Loader) base(name string) *Unit {
 		if fatal != nil {
 			break // like config_parse(), nothing after a fatal syntax error is read
 		}
-		data, _, err := readFileInto(p, l.buf)
+		data, _, err := readFileInto(l.inTree(p), l.buf)
 		if err != nil {
 			// systemd lists the drop-in and skips it (and blocks on a FIFO, reads
 			// /dev/zero for ever); flint skips it and says why.

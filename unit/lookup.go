@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // Lookup is where units are found and where the file verbs (enable, mask, edit,
@@ -131,4 +132,53 @@ func (l *Loader) unrooted(p string) string {
 		return r
 	}
 	return p
+}
+
+// chase follows the symlinks at the end of p as the tree sees them, as systemd's
+// chase_symlinks with the root directory: an absolute target is below the root. Without a
+// root it is filepath.EvalSymlinks.
+func (l *Loader) chase(p string) (string, error) {
+	if l.lk.Root == "" {
+		return filepath.EvalSymlinks(p)
+	}
+	for i := 0; i < 32; i++ {
+		t, err := os.Readlink(p)
+		if err != nil {
+			if isNotSymlink(err) {
+				_, err = os.Stat(p)
+				return p, err
+			}
+			return "", err
+		}
+		if filepath.IsAbs(t) {
+			p = l.rooted(t)
+		} else {
+			p = filepath.Join(filepath.Dir(p), t)
+		}
+		p = filepath.Clean(p)
+	}
+	return "", &os.PathError{Op: "chase", Path: p, Err: syscall.ELOOP}
+}
+
+// inTree is p with its symlinks followed below the root, for reading or stat'ing it; p
+// itself without a root (the kernel follows the links then) or when it cannot be followed.
+func (l *Loader) inTree(p string) string {
+	if l.lk.Root == "" {
+		return p
+	}
+	if r, err := l.chase(p); err == nil {
+		return r
+	}
+	return p
+}
+
+// statChain stats the end of p's chain of symlinks as the tree sees it: the error says why
+// it cannot be followed (ELOOP for a loop).
+func (l *Loader) statChain(p string) error {
+	if l.lk.Root == "" {
+		_, err := os.Stat(p)
+		return err
+	}
+	_, err := l.chase(p)
+	return err
 }

@@ -89,6 +89,19 @@ func (fs *fileScope) reload(g *globals, stderr io.Writer) int {
 	return 0
 }
 
+// presets reads the preset files where the file verbs work. Offline, what cannot be read in
+// them is reported as systemctl reports it; a manager logs that itself.
+func (fs *fileScope) presets(stderr io.Writer) *unit.Presets {
+	lk := fs.l.Lookup()
+	ps := unit.LoadPresets(lk.Scope, lk.Root)
+	if !fs.online() {
+		for _, w := range ps.Warnings {
+			fmt.Fprintln(stderr, w)
+		}
+	}
+	return ps
+}
+
 // reportChanges prints the changes and the error of a file operation as systemctl does and
 // returns its exit status. Offline (systemctl on the files itself, install_changes_dump):
 // every change in order, errors among them even with -q, then an error not printed yet.

@@ -23,7 +23,7 @@ func init() {
 		{"revert", "remove the drop-ins and overrides of units: back to the vendor files"},
 	} {
 		op := v.name
-		uses := []string{"quiet"}
+		uses := []string{"quiet", "root"}
 		switch op {
 		case "enable", "disable", "mask":
 			uses = append(uses, "now", "no-block", "job-mode", "fail", "irreversible", "ignore-dependencies")
@@ -40,7 +40,7 @@ func init() {
 			usage: fmt.Sprintf(installUsage, op),
 			run:   func(g *globals, a []string) int { return runInstallVerb(g, op, a, os.Stdout, os.Stderr) }})
 	}
-	register(&verb{name: "preset-all", summary: "enable or disable every unit as the preset files say", uses: []string{"quiet", "runtime", "force", "preset-mode"},
+	register(&verb{name: "preset-all", summary: "enable or disable every unit as the preset files say", uses: []string{"quiet", "runtime", "force", "preset-mode", "root"},
 		usage: "usage: flint [--units DIR]... [--user] preset-all [--preset-mode=MODE] [--runtime] [-q]\n",
 		run:   func(g *globals, a []string) int { return runPresetAll(g, a, os.Stderr) }})
 }
@@ -105,14 +105,10 @@ func runInstallVerb(g *globals, op string, args []string, stdout, stderr io.Writ
 			fmt.Fprintln(stderr, "Warning: Can't execute disable on the unit file path. Proceeding with the unit name.")
 		}
 	case "link":
-		// systemctl's normalize_filenames: link takes paths, made absolute
+		// systemctl's normalize_filenames: link takes paths, made absolute (with --root too)
 		for i, n := range names {
 			if filepath.IsAbs(n) {
 				continue
-			}
-			if g.root != "" {
-				fmt.Fprintf(stderr, "Non-absolute paths are not allowed when --root is used: %s\n", n)
-				return 1
 			}
 			if !strings.Contains(n, "/") {
 				fmt.Fprintf(stderr, "Link argument must contain at least one directory separator.\nIf you intended to link a file in the current directory, try ./%s instead.\n", n)
@@ -147,7 +143,7 @@ func runInstallVerb(g *globals, op string, args []string, stdout, stderr io.Writ
 	case "link":
 		changes, err = unit.LinkWith(fs.l, names, o)
 	case "preset":
-		changes, err = unit.Preset(fs.l, names, presetMode(g), o)
+		changes, err = unit.Preset(fs.l, fs.presets(stderr), names, presetMode(g), o)
 	case "revert":
 		changes, err = unit.Revert(fs.l, names)
 	}
@@ -204,7 +200,7 @@ func runPresetAll(g *globals, args []string, stderr io.Writer) int {
 		return 1
 	}
 	fs := g.files()
-	changes, err := unit.PresetAll(fs.l, presetMode(g), installOptions(g))
+	changes, err := unit.PresetAll(fs.l, fs.presets(stderr), presetMode(g), installOptions(g))
 	what := "preset"
 	if fs.online() {
 		what = "preset all units"

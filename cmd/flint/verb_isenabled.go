@@ -10,7 +10,7 @@ import (
 
 func init() {
 	register(&verb{name: "is-enabled", summary: "print the unit file state of units (enabled, static, ...)",
-		usage: "usage: flint [--units DIR]... [--user] is-enabled [-q] UNIT...\n", uses: []string{"quiet"},
+		usage: "usage: flint [--units DIR]... [--user] is-enabled [-q] UNIT...\n", uses: []string{"quiet", "root"},
 		run: func(g *globals, a []string) int { return runIsEnabled(g, a, os.Stdout, os.Stderr) }})
 }
 

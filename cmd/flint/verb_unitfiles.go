@@ -15,7 +15,7 @@ import (
 
 func init() {
 	register(&verb{name: "list-unit-files", summary: "list installed unit files with their enablement state (works offline)",
-		usage: listUnitFilesUsage, uses: []string{"type", "state", "failed", "output"}, run: runListUnitFiles})
+		usage: listUnitFilesUsage, uses: []string{"type", "state", "failed", "output", "root"}, run: runListUnitFiles})
 }
 
 const listUnitFilesUsage = `usage: flint [--units DIR]... [--user] list-unit-files [--type=TYPE] [--state=STATE] [--no-legend] [--output=json] [PATTERN...]
@@ -34,8 +34,9 @@ type unitFileInfo struct {
 
 func runListUnitFiles(g *globals, args []string) int {
 	patterns, types, states := args, g.types, g.states
-	l := g.files().l
-	presets := unit.LoadPresets(g.scope(), g.root)
+	fs := g.files()
+	l := fs.l
+	presets := fs.presets(os.Stderr)
 	var rows []unitFileInfo
 	for _, n := range l.List() {
 		if len(patterns) > 0 && !globAny(patterns, n) {
