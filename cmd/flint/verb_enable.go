@@ -30,8 +30,9 @@ func init() {
 		case "reenable":
 			uses = append(uses, "no-block", "job-mode", "fail", "irreversible", "ignore-dependencies")
 		}
+		uses = append(uses, "runtime") // revert: as systemctl, in every directory whatever it says
 		if op != "revert" {
-			uses = append(uses, "runtime", "force")
+			uses = append(uses, "force")
 		}
 		if op == "preset" {
 			uses = append(uses, "preset-mode")
