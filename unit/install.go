@@ -90,8 +90,8 @@ type InstallError struct {
 	Msg string
 	// Server is the message of a manager that does the operation (systemd's install_error,
 	// which systemctl prints as "Failed to VERB unit: SERVER"); "" where it is Msg.
-	Server string
-	Err    error // ErrNotFound, the error met (a *fs.PathError, a fatal Diagnostic), or nil
+	Server   string
+	Err      error // ErrNotFound, the error met (a *fs.PathError, a fatal Diagnostic), or nil
 	Reported bool
 }
 

@@ -1,7 +1,6 @@
 package unit
 
 import (
-	"bufio"
 	"os"
 	"path/filepath"
 	"slices"
@@ -64,18 +63,15 @@ func LoadPresets(scope Scope, root string) *Presets {
 		if isMaskFile(p) {
 			continue
 		}
-		f, err := os.Open(p)
+		data, err := ReadFile(p) // a FIFO or device among the presets neither blocks nor floods
 		if err != nil {
 			continue
 		}
-		sc := bufio.NewScanner(f)
-		sc.Buffer(nil, 1<<20)
-		for ln := 1; sc.Scan(); ln++ {
-			if w := ps.parseLine(sc.Text()); w != "" {
-				ps.Warnings = append(ps.Warnings, p+":"+strconv.Itoa(ln)+": "+w)
+		for i, line := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
+			if w := ps.parseLine(line); w != "" {
+				ps.Warnings = append(ps.Warnings, p+":"+strconv.Itoa(i+1)+": "+w)
 			}
 		}
-		f.Close()
 	}
 	return ps
 }

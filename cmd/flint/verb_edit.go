@@ -105,7 +105,7 @@ func runEdit(g *globals, args []string) int {
 			continue
 		}
 		if err := os.Rename(f.tmp, f.path); err != nil {
-			fmt.Fprintf(os.Stderr, "Failed to rename \"%s\" to \"%s\": %v\n", f.tmp, f.path, errnoText(err))
+			fmt.Fprintf(os.Stderr, "Failed to rename \"%s\" to \"%s\": %v\n", f.tmp, f.path, unit.Strerror(err))
 			cleanup()
 			return 1
 		}
@@ -164,7 +164,7 @@ func prepareEdit(g *globals, l *unit.Loader, n string) (editFile, error) {
 		}
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return editFile{}, fmt.Errorf("Failed to create directories for \"%s\": %v", path, errnoText(err))
+		return editFile{}, fmt.Errorf("Failed to create directories for \"%s\": %v", path, unit.Strerror(err))
 	}
 	tmp := tempName(path)
 	f := editFile{path: path, tmp: tmp}
@@ -174,10 +174,10 @@ func prepareEdit(g *globals, l *unit.Loader, n string) (editFile, error) {
 	case g.full:
 		data, err := os.ReadFile(u.FragmentPath)
 		if err != nil && !os.IsNotExist(err) {
-			return f, fmt.Errorf("Failed to create temporary file for \"%s\": %v", path, errnoText(err))
+			return f, fmt.Errorf("Failed to create temporary file for \"%s\": %v", path, unit.Strerror(err))
 		}
 		if err := os.WriteFile(tmp, data, 0o644); err != nil {
-			return f, fmt.Errorf("Failed to create temporary file for \"%s\": %v", path, errnoText(err))
+			return f, fmt.Errorf("Failed to create temporary file for \"%s\": %v", path, unit.Strerror(err))
 		}
 	default:
 		content, err := dropInTemplate(path, append([]string{u.FragmentPath}, u.DropInPaths...))
@@ -185,7 +185,7 @@ func prepareEdit(g *globals, l *unit.Loader, n string) (editFile, error) {
 			return f, err
 		}
 		if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
-			return f, fmt.Errorf("Failed to open \"%s\": %v", tmp, errnoText(err))
+			return f, fmt.Errorf("Failed to open \"%s\": %v", tmp, unit.Strerror(err))
 		}
 	}
 	return f, nil
@@ -196,7 +196,7 @@ func prepareEdit(g *globals, l *unit.Loader, n string) (editFile, error) {
 func dropInTemplate(path string, others []string) (string, error) {
 	cur, err := os.ReadFile(path)
 	if err != nil && !os.IsNotExist(err) {
-		return "", fmt.Errorf("Failed to read \"%s\": %v", path, errnoText(err))
+		return "", fmt.Errorf("Failed to read \"%s\": %v", path, unit.Strerror(err))
 	}
 	var b strings.Builder
 	nl := "\n"
@@ -210,7 +210,7 @@ func dropInTemplate(path string, others []string) (string, error) {
 		}
 		data, err := os.ReadFile(p)
 		if err != nil {
-			return "", fmt.Errorf("Failed to read \"%s\": %v", p, errnoText(err))
+			return "", fmt.Errorf("Failed to read \"%s\": %v", p, unit.Strerror(err))
 		}
 		fmt.Fprintf(&b, "\n\n### %s", p)
 		if c := strings.Trim(string(data), " \t\n\r"); c != "" {
@@ -227,7 +227,7 @@ func dropInTemplate(path string, others []string) (string, error) {
 func trimEditMarkers(tmp string) (bool, error) {
 	data, err := os.ReadFile(tmp)
 	if err != nil {
-		return false, fmt.Errorf("Failed to read temporary file \"%s\": %v", tmp, errnoText(err))
+		return false, fmt.Errorf("Failed to read temporary file \"%s\": %v", tmp, unit.Strerror(err))
 	}
 	s := string(data)
 	start := 0
@@ -243,7 +243,7 @@ func trimEditMarkers(tmp string) (bool, error) {
 	kept = strings.TrimLeft(kept, " \t\n\r")
 	if end != len(s) {
 		if err := os.WriteFile(tmp, []byte(kept), 0o644); err != nil {
-			return false, fmt.Errorf("Failed to modify temporary file \"%s\": %v", tmp, errnoText(err))
+			return false, fmt.Errorf("Failed to modify temporary file \"%s\": %v", tmp, unit.Strerror(err))
 		}
 		return kept == "", nil
 	}
@@ -327,18 +327,4 @@ func askYes(prompt string) bool {
 func exists(p string) bool {
 	_, err := os.Lstat(p)
 	return err == nil
-}
-
-// errnoText words err as systemd's %m: the errno's strerror text ("No such file or
-// directory"), or err's own text.
-func errnoText(err error) string {
-	var errno syscall.Errno
-	if !errors.As(err, &errno) {
-		return err.Error()
-	}
-	t := errno.Error()
-	if t != "" && t[0] >= 'a' && t[0] <= 'z' {
-		t = string(t[0]-'a'+'A') + t[1:]
-	}
-	return t
 }

@@ -75,7 +75,7 @@ func showManPage(desc string, stdout, stderr io.Writer) {
 		case errors.Is(err, exec.ErrNotFound):
 			fmt.Fprintln(stderr, "Failed to execute man: No such file or directory")
 		case !errors.As(err, &ee):
-			fmt.Fprintf(stderr, "Failed to execute man: %s\n", errnoText(err))
+			fmt.Fprintf(stderr, "Failed to execute man: %s\n", unit.Strerror(err))
 		}
 	}
 }
