@@ -278,12 +278,9 @@ func SetDefault(l *Loader, name string) ([]Change, error) {
 		if TypeOf(name) != TypeTarget || name == "default.target" {
 			return &InstallError{Msg: "Failed to set default: Invalid argument.", Server: "Invalid argument", Err: ErrNotTarget}
 		}
-		info, err := in.discover(name)
+		info, err := in.discoverUnmasked(name)
 		if err != nil {
 			return err
-		}
-		if info.masked {
-			return in.maskedError(info.path)
 		}
 		return in.createSymlink(info.path, filepath.Join(in.config, "default.target"), true)
 	})
@@ -311,7 +308,7 @@ func AddDependency(l *Loader, target string, names []string, requires bool, o In
 			return &InstallError{Msg: fmt.Sprintf("Failed to add dependency on unit, \"%s\" is not a valid unit name.", target),
 				Server: fmt.Sprintf("\"%s\" is not a valid unit name.", target)}
 		}
-		tinfo, err := in.discover(target)
+		tinfo, err := in.discoverUnmasked(target)
 		if errors.Is(err, ErrNotFound) && in.l.lk.Explicit && IsStandardTarget(target) {
 			// a standard target flint provides built in on a --units path
 			tinfo, err = &installInfo{name: target}, nil
@@ -319,17 +316,11 @@ func AddDependency(l *Loader, target string, names []string, requires bool, o In
 		if err != nil {
 			return err
 		}
-		if tinfo.masked {
-			return in.maskedError(tinfo.path)
-		}
 		var infos []*installInfo
 		for _, n := range names {
-			info, err := in.discover(n)
+			info, err := in.discoverUnmasked(n)
 			if err != nil {
 				return err
-			}
-			if info.masked {
-				return in.maskedError(info.path)
 			}
 			// only the new dependency is installed, not the unit's own [Install] rules
 			dep := &installInfo{name: info.name, path: info.path}
@@ -353,4 +344,14 @@ func AddDependency(l *Loader, target string, names []string, requires bool, o In
 func (in *installer) maskedError(path string) *InstallError {
 	return &InstallError{Msg: fmt.Sprintf("Failed to %s unit, unit %s is masked.", in.op, path),
 		Server: fmt.Sprintf("Unit file %s is masked.", path)}
+}
+
+// discoverUnmasked is install.c's install_info_discover_and_check: discover, and a masked
+// unit is an error.
+func (in *installer) discoverUnmasked(name string) (*installInfo, error) {
+	info, err := in.discover(name)
+	if err == nil && info.masked {
+		return nil, in.maskedError(info.path)
+	}
+	return info, err
 }

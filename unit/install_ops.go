@@ -73,12 +73,9 @@ func (in *installer) enable(names []string) error {
 		}
 	}
 	for _, n := range names {
-		info, err := in.discover(n)
+		info, err := in.discoverUnmasked(n)
 		if err != nil {
 			return err
-		}
-		if info.masked {
-			return in.maskedError(info.path)
 		}
 		if seen[info.name] {
 			continue
