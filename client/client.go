@@ -28,6 +28,7 @@ type (
 	Process    = api.Process
 	Overview   = api.Overview
 	JobInfo    = api.JobInfo
+	UnitPaths  = api.UnitPaths
 )
 
 // ErrNoManager is returned (wrapped) when nothing answers on the control socket.
@@ -227,6 +228,44 @@ func (c *Client) ListJobs() ([]JobInfo, error) {
 	var res []JobInfo
 	err := c.Do(&Request{Verb: "list-jobs"}, &res)
 	return res, err
+}
+
+// UnitPaths returns where the manager reads unit files and where the file verbs write for it.
+func (c *Client) UnitPaths() (UnitPaths, error) {
+	var p UnitPaths
+	err := c.Do(&Request{Verb: "unit-paths"}, &p)
+	return p, err
+}
+
+// Environment returns the manager's environment block, KEY=VALUE in its order.
+func (c *Client) Environment() ([]string, error) {
+	var env []string
+	err := c.Do(&Request{Verb: "show-environment"}, &env)
+	return env, err
+}
+
+// SetEnvironment adds or replaces assignments (KEY=VALUE) in the manager's environment.
+func (c *Client) SetEnvironment(assignments []string) error {
+	return c.Do(&Request{Verb: "set-environment", Env: assignments}, nil)
+}
+
+// UnsetEnvironment removes variables (by name, or KEY=VALUE: only with that value) from the
+// manager's environment.
+func (c *Client) UnsetEnvironment(names []string) error {
+	return c.Do(&Request{Verb: "unset-environment", Env: names}, nil)
+}
+
+// SetProperty changes properties (Name=value) of a unit, as set-property: the manager writes
+// a drop-in (runtime: one that lasts until it exits) and applies them.
+func (c *Client) SetProperty(unit string, assignments []string, runtime bool) error {
+	return c.Do(&Request{Verb: "set-property", Units: []string{unit}, Env: assignments, Runtime: runtime}, nil)
+}
+
+// UnitByPID returns the unit a process belongs to.
+func (c *Client) UnitByPID(pid int) (string, error) {
+	var name string
+	err := c.Do(&Request{Verb: "unit-by-pid", PID: pid}, &name)
+	return name, err
 }
 
 // Simple sends a verb with units and no reply data (daemon-reload, kill, reset-failed, ...).

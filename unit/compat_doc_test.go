@@ -449,15 +449,15 @@ every abbreviation the tools accept keeps its meaning. The differences:
 
 - An option that systemctl applies to a verb but flint's verb does not implement is refused,
   "systemctl VERB: option --X is not supported by flint." (exit 1), where systemctl would act
-  on it: ` + "`" + `--wait` + "`" + `, ` + "`" + `--runtime` + "`" + `, ` + "`" + `--force` + "`" + ` for the file verbs, ` + "`" + `--global` + "`" + `, ` + "`" + `--dry-run` + "`" + `,
-  ` + "`" + `--message=` + "`" + `, ` + "`" + `--firmware-setup` + "`" + `, ` + "`" + `--boot-loader-menu=` + "`" + `, ` + "`" + `--boot-loader-entry=` + "`" + `,
-  ` + "`" + `--reboot-argument=` + "`" + `, ` + "`" + `--show-transaction` + "`" + `, ` + "`" + `--with-dependencies` + "`" + `, ` + "`" + `--recursive` + "`" + `,
-  ` + "`" + `--after` + "`" + `/` + "`" + `--before` + "`" + `, ` + "`" + `--plain` + "`" + ` for list-dependencies, ` + "`" + `--state=` + "`" + ` for list-sockets and
-  list-timers, ` + "`" + `--timestamp=` + "`" + ` other than pretty, ` + "`" + `--marked` + "`" + `, ` + "`" + `--root=` + "`" + ` for the file verbs.
-  Where systemctl ignores an option for a verb, flint ignores it too. ` + "`" + `--no-pager` + "`" + `,
-  ` + "`" + `--no-ask-password` + "`" + `, ` + "`" + `--no-wall` + "`" + `, ` + "`" + `-l` + "`" + `, ` + "`" + `-i` + "`" + `/` + "`" + `--check-inhibitors=` + "`" + ` and ` + "`" + `--no-reload` + "`" + ` are
+  on it: ` + "`" + `--wait` + "`" + `, ` + "`" + `--global` + "`" + `, ` + "`" + `--dry-run` + "`" + `, ` + "`" + `--message=` + "`" + `, ` + "`" + `--firmware-setup` + "`" + `,
+  ` + "`" + `--boot-loader-menu=` + "`" + `, ` + "`" + `--boot-loader-entry=` + "`" + `, ` + "`" + `--reboot-argument=` + "`" + `, ` + "`" + `--show-transaction` + "`" + `,
+  ` + "`" + `--with-dependencies` + "`" + `, ` + "`" + `--recursive` + "`" + `, ` + "`" + `--after` + "`" + `/` + "`" + `--before` + "`" + `, ` + "`" + `--plain` + "`" + ` for
+  list-dependencies, ` + "`" + `--state=` + "`" + ` for list-sockets and list-timers, ` + "`" + `--timestamp=` + "`" + ` other than
+  pretty, ` + "`" + `--marked` + "`" + `. Where systemctl ignores an option for a verb, flint ignores it too.
+  ` + "`" + `--no-pager` + "`" + `, ` + "`" + `--no-ask-password` + "`" + `, ` + "`" + `--no-wall` + "`" + `, ` + "`" + `-l` + "`" + `, ` + "`" + `-i` + "`" + `/` + "`" + `--check-inhibitors=` + "`" + ` are
   accepted everywhere: flint has no pager, asks no password, writes no wall message, never
-  ellipsizes, has no inhibitors, and its file verbs do not reload the manager.
+  ellipsizes, has no inhibitors; ` + "`" + `--no-reload` + "`" + ` keeps the file verbs from reloading the
+  manager.
 - ` + "`" + `-H` + "`" + `/` + "`" + `--host` + "`" + ` and ` + "`" + `-M` + "`" + `/` + "`" + `--machine` + "`" + ` are refused (exit 1): flint reaches no remote or
   container manager. ` + "`" + `--image=` + "`" + ` is refused: flint mounts no disk images.
 - ` + "`" + `--job-mode=help` + "`" + ` is sent to the manager like any other mode and refused there ("Job mode
@@ -489,6 +489,73 @@ every abbreviation the tools accept keeps its meaning. The differences:
   ` + "`" + `--uid=` + "`" + `, ` + "`" + `--booted` + "`" + ` (/run/systemd/system/ is a directory), ` + "`" + `--no-block` + "`" + `, VARIABLE=VALUE
   words; sent as the calling shell (the parent), with the barrier unless ` + "`" + `--no-block` + "`" + `, and
   ERRNO= to the manager when it fails.
+
+### The file verbs, and the verbs of the manager's environment
+
+enable, disable, reenable, mask, unmask, link, preset, preset-all, revert, add-wants,
+add-requires, set-default, get-default, is-enabled, list-unit-files, cat and edit work on the
+files of the manager that answers on the control socket: its search path and its
+configuration directory, which it reports (the ` + "`" + `unit-paths` + "`" + ` request, docs/api.md). Their
+messages are systemctl's when it has systemd do the work ("Failed to enable unit: Unit file
+nope.service does not exist.", "Unit nope.service does not exist, proceeding anyway.", only
+the first error), and the manager is reloaded after a change (not with ` + "`" + `--no-reload` + "`" + `), so
+that ` + "`" + `mask x` + "`" + ` then ` + "`" + `start x` + "`" + ` fails with "Unit x.service is masked.". Without a manager, in a
+chroot, with ` + "`" + `$SYSTEMD_OFFLINE=1` + "`" + ` or with ` + "`" + `--root` + "`" + `, they work on the files alone with
+systemctl's offline messages. The test is test/e2e TestFileVerbsMatchSystemctl (75 command
+lines against systemctl 252 in systemd-ns) and TestRootMatchesSystemctl (80 steps against
+` + "`" + `systemctl --root` + "`" + `, the resulting trees compared). The differences:
+
+- The CLI changes the files itself, with the caller's rights, and then asks the manager to
+  reload; systemd's manager changes them for systemctl. So a user who may not write the
+  configuration directory gets the file system's "Permission denied" where systemctl says
+  "Access denied", and the CLI must see the manager's file system at the manager's paths (a
+  manager in another mount namespace or container is reached only from inside it).
+- ` + "`" + `--units DIR...` + "`" + `: the first DIR is the configuration directory (where enable, mask, edit,
+  set-default, add-wants write) and set-property's control directory, as
+  /etc/systemd/system comes first in systemd's own path; there is no runtime directory, so
+  ` + "`" + `--runtime` + "`" + ` fails ("the unit search path (--units) has no runtime directory"). A unit file
+  that lives in the first DIR cannot be masked ("File DIR/x.service already exists."), as
+  systemd cannot mask a unit file in /etc/systemd/system: keep the units in a later DIR
+  (` + "`" + `flint run --units /etc/flint --units /srv/units` + "`" + `). revert counts every DIR but the first
+  as a vendor directory (systemd: /usr and /lib). The built-in standard targets have no file:
+  add-wants and add-requires may name them, set-default may not, and get-default fails
+  without a default.target file although the manager starts its built-in default.target.
+  The CLI's ` + "`" + `--units` + "`" + ` names the manager's files when the manager's search path holds the
+  first DIR (it is then reloaded), another tree's otherwise.
+- The preset files are the machine's (/etc/systemd/system-preset, /run/...,
+  /usr/local/lib/..., /usr/lib/..., /lib/...), whatever the search path; below ` + "`" + `--root` + "`" + `, the
+  root's. With a manager, lines the presets cannot parse are not reported (systemd logs them
+  in the manager's journal).
+- ` + "`" + `--root` + "`" + `: the last component's chain of symlinks is followed below the root; a symlinked
+  directory in the middle of a path that points to an absolute path is followed on the host.
+  ` + "`" + `cat` + "`" + ` works below ` + "`" + `--root` + "`" + ` (systemctl 252: "Verb 'cat' cannot be used with --root="). With
+  ` + "`" + `enable --now` + "`" + ` the start goes to the manager on the control socket, as systemctl's goes to
+  the bus.
+- disable, revert and preset remove symlinks in file-name order; systemctl in directory
+  order.
+- edit follows systemctl 252: a temporary file next to the target, the drop-in between the
+  markers with the unit's files below, a file left empty cancels, anything else is installed
+  (an unchanged ` + "`" + `--full` + "`" + ` copy too, as 252 does), then daemon-reload. flint finds the unit's
+  files on the manager's search path as they are, where systemctl asks the manager for the
+  files it loaded (a unit file added without daemon-reload is found by flint, "No files found"
+  by systemctl). ` + "`" + `--drop-in=` + "`" + ` is not in systemctl 252 and is refused as an unknown option.
+  On a terminal systemd 252.39 ends its messages with "\r\n", flint with "\n".
+- set-property changes ` + "`" + `Description=` + "`" + ` (a drop-in 50-Description.conf in the control
+  directory, applied at once, as systemd); the other properties systemd changes on a loaded
+  unit are its cgroup resource settings, which flint does not enforce and therefore refuses
+  ("Cannot set property CPUQuota: flint does not enforce cgroup resource control."), and
+  ` + "`" + `Markers=` + "`" + `, refused as unknown. An assignment flint knows no directive of is "Unknown
+  assignment" (systemctl: no bus property of that name).
+- daemon-reexec re-reads every unit file and keeps the running services, which is what
+  daemon-reload does: flint does not replace its own process.
+- show-environment: the system manager's block starts with PATH and the LANG flint run was
+  started with (systemd: its locale configuration); a user manager's adds HOME, USER,
+  LOGNAME, XDG_RUNTIME_DIR and DBUS_SESSION_BUS_ADDRESS from flint run's environment.
+- status PID finds the unit by flint's process tracking (the unit's process trees, no
+  cgroups); the PIDs are looked up before any unit is shown, so an unknown PID's error comes first
+  wherever it stood among the arguments.
+- list-paths does not exist in systemctl 252 (list-automounts does; flint has no automount
+  units): both are unknown verbs.
 `)
 	if len(difftest.OpenBugs) > 0 {
 		b.WriteString(`

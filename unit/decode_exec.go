@@ -75,6 +75,14 @@ func pUserGroup(get func(d *decoder) *string) parseFunc {
 	}
 }
 
+// ValidEnvName reports whether s may name an environment variable (systemd's
+// env_name_is_valid: a C identifier).
+func ValidEnvName(s string) bool { return envNameValid(s) }
+
+// ValidEnvAssignment reports whether s is a valid NAME=VALUE (systemd's
+// env_assignment_is_valid: valid UTF-8, no control characters but tab and newline).
+func ValidEnvAssignment(s string) bool { return envAssignmentValid(s) }
+
 // envNameValid is systemd's env_name_is_valid().
 func envNameValid(s string) bool {
 	if s == "" || s[0] >= '0' && s[0] <= '9' || len(s) > 4096 {

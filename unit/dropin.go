@@ -143,7 +143,7 @@ func (l *Loader) addDirDeps(u *Unit) {
 			// As systemd's process_deps: an entry that is /dev/null (or empty) masks the
 			// dependency; only symlinks count (a FIFO or file there is not opened); a
 			// link to another name is taken, with a warning.
-			if isMaskFile(p) {
+			if isMaskFile(l.inTree(p)) {
 				continue
 			}
 			fi, err := os.Lstat(p)

@@ -36,6 +36,24 @@ type Change struct {
 	Path   string
 	Source string
 	Op     string // "enable", "disable", ... (for the wording of notices)
+	// Server is a ChangeFailed's message as a manager answers it (InstallError.Server).
+	Server string
+}
+
+// ServerError is the error a manager doing the operation answers for this change, as
+// systemd's install_error: a ChangeFailed, or a unit that does not exist (which systemctl
+// working on the files itself only notes); "" for the other changes.
+func (c Change) ServerError() string {
+	switch c.Type {
+	case ChangeFailed:
+		if c.Server != "" {
+			return c.Server
+		}
+		return c.Source
+	case ChangeNotFound:
+		return fmt.Sprintf("Unit file %s does not exist.", c.Source)
+	}
+	return ""
 }
 
 // String prints the change exactly as systemctl 252 does (on stderr), e.g.
@@ -69,7 +87,10 @@ var ErrNotFound = errors.New("no such unit file")
 // Errors met midway are also in the returned changes, in order (ChangeFailed), and then
 // Reported is true: a caller printing the changes must not print the error again.
 type InstallError struct {
-	Msg      string
+	Msg string
+	// Server is the message of a manager that does the operation (systemd's install_error,
+	// which systemctl prints as "Failed to VERB unit: SERVER"); "" where it is Msg.
+	Server   string
 	Err      error // ErrNotFound, the error met (a *fs.PathError, a fatal Diagnostic), or nil
 	Reported bool
 }
@@ -117,13 +138,31 @@ func (i *installInfo) hasRules() bool {
 type installer struct {
 	l       *Loader
 	op      string
-	config  string
+	config  string // the directory it writes to
+	force   bool   // --force: replace symlinks that point elsewhere
 	changes []Change
 }
 
 func newInstaller(l *Loader, op string) *installer {
 	return &installer{l: l, op: op, config: l.ConfigDir()}
 }
+
+// newInstallerWith is newInstaller in the directory o selects; --runtime fails on lookup
+// paths without a runtime directory (flint's --units).
+func newInstallerWith(l *Loader, op string, o InstallOptions) (*installer, error) {
+	in := newInstaller(l, op)
+	in.force = o.Force
+	if o.Runtime {
+		if l.lk.Runtime == "" {
+			return nil, &InstallError{Msg: fmt.Sprintf("Failed to %s unit: %s", op, ErrNoRuntimeDir), Err: ErrNoRuntimeDir}
+		}
+		in.config = l.lk.Runtime
+	}
+	return in, nil
+}
+
+// ErrNoRuntimeDir: --runtime on a search path that has no runtime directory (--units).
+var ErrNoRuntimeDir = errors.New("the unit search path (--units) has no runtime directory for --runtime")
 
 func (in *installer) add(t ChangeType, path, source string) {
 	in.changes = append(in.changes, Change{Type: t, Path: path, Source: source, Op: in.op})
@@ -135,7 +174,7 @@ func (in *installer) add(t ChangeType, path, source string) {
 // are followed to the real unit; symlinks outside it are linked unit files.
 func (in *installer) discover(name string) (*installInfo, error) {
 	if !IsValidName(name) {
-		return nil, &InstallError{Msg: fmt.Sprintf("Failed to %s unit, \"%s\" is not a valid unit name.", in.op, name)}
+		return nil, &InstallError{Msg: fmt.Sprintf("Failed to %s unit, \"%s\" is not a valid unit name.", in.op, name), Server: fmt.Sprintf("\"%s\" is not a valid unit name.", name)}
 	}
 	for hops := 0; hops < 16; hops++ {
 		p, ok := in.search(name)
@@ -143,7 +182,7 @@ func (in *installer) discover(name string) (*installInfo, error) {
 			p, ok = in.search(TemplateOf(name))
 		}
 		if !ok {
-			return nil, &InstallError{Msg: fmt.Sprintf("Failed to %s unit, unit %s does not exist.", in.op, name), Err: ErrNotFound}
+			return nil, &InstallError{Msg: fmt.Sprintf("Failed to %s unit, unit %s does not exist.", in.op, name), Server: fmt.Sprintf("Unit file %s does not exist.", name), Err: ErrNotFound}
 		}
 		fi, err := os.Lstat(p)
 		if err != nil {
@@ -156,6 +195,8 @@ func (in *installer) discover(name string) (*installInfo, error) {
 			}
 			if !filepath.IsAbs(t) {
 				t = filepath.Join(filepath.Dir(p), t)
+			} else {
+				t = in.l.rooted(t)
 			}
 			t = filepath.Clean(t)
 			if t == "/dev/null" {
@@ -166,7 +207,7 @@ func (in *installer) discover(name string) (*installInfo, error) {
 				// an alias: continue with the unit it points to (an instance keeps its
 				// instance). Enabling through an alias made in the config dir is refused.
 				if in.op == "enable" && filepath.Dir(p) == in.config {
-					return nil, &InstallError{Msg: fmt.Sprintf("Failed to enable unit, refusing to operate on linked unit file %s.", name)}
+					return nil, &InstallError{Msg: fmt.Sprintf("Failed to enable unit, refusing to operate on linked unit file %s.", name), Server: fmt.Sprintf("Refusing to operate on alias name or linked unit file: %s", name)}
 				}
 				next := filepath.Base(t)
 				if IsTemplate(next) && IsInstance(name) {
@@ -180,15 +221,15 @@ func (in *installer) discover(name string) (*installInfo, error) {
 			}
 			// stat(2) says why a chain cannot be followed (ELOOP for a loop), which
 			// EvalSymlinks does not
-			if _, err := os.Stat(p); err != nil && !os.IsNotExist(err) {
+			if err := in.l.statChain(p); err != nil && !os.IsNotExist(err) {
 				return nil, &InstallError{Msg: fmt.Sprintf("Failed to %s unit: %s: %s", in.op, Printable(p), Strerror(err)), Err: err}
 			}
-			if rp, err := filepath.EvalSymlinks(p); err == nil {
+			if rp, err := in.l.chase(p); err == nil {
 				// the end of the chain is the unit file, as chase_symlinks() finds it: a
 				// linked unit file whose last name is the unit's is not an alias
 				p = rp
 			} else {
-				return nil, &InstallError{Msg: fmt.Sprintf("Failed to %s unit, unit %s does not exist.", in.op, name), Err: ErrNotFound}
+				return nil, &InstallError{Msg: fmt.Sprintf("Failed to %s unit, unit %s does not exist.", in.op, name), Server: fmt.Sprintf("Unit file %s does not exist.", name), Err: ErrNotFound}
 			}
 		}
 		if isMaskFile(p) {
@@ -220,12 +261,12 @@ func (in *installer) search(name string) (string, bool) {
 func (in *installer) readInstall(info *installInfo) error {
 	var sections []*Section
 	for i, p := range append([]string{info.path}, in.l.dropInPathsOf(info.name)...) {
-		if i > 0 && isMaskFile(p) {
+		if i > 0 && isMaskFile(in.l.inTree(p)) {
 			continue // an empty drop-in, or a character device (install.c's null_or_empty)
 		}
 		// Never blocks (a FIFO), never reads a device; a drop-in that cannot be read
 		// fails the unit as in systemd (is-enabled: "Is a directory", list-unit-files: bad).
-		data, err := ReadFile(p)
+		data, err := ReadFile(in.l.inTree(p))
 		if err != nil {
 			return &InstallError{Msg: fmt.Sprintf("Failed to %s unit: %s: %s", in.op, Printable(p), Strerror(err)), Err: err}
 		}
@@ -258,7 +299,7 @@ func (in *installer) readInstall(info *installInfo) error {
 			case "DefaultInstance":
 				v, err := expand(e.Value)
 				if err != nil {
-					return &InstallError{Msg: fmt.Sprintf("Failed to %s unit, invalid specifier in \"%s\".", in.op, e.Value)}
+					return &InstallError{Msg: fmt.Sprintf("Failed to %s unit, invalid specifier in \"%s\".", in.op, e.Value), Server: fmt.Sprintf("Invalid specifier in %s.", e.Value)}
 				}
 				info.defInst = v
 				continue
@@ -272,7 +313,7 @@ func (in *installer) readInstall(info *installInfo) error {
 			for _, w := range strings.Fields(e.Value) {
 				v, err := expand(w)
 				if err != nil {
-					return &InstallError{Msg: fmt.Sprintf("Failed to %s unit, invalid specifier in \"%s\".", in.op, w)}
+					return &InstallError{Msg: fmt.Sprintf("Failed to %s unit, invalid specifier in \"%s\".", in.op, w), Server: fmt.Sprintf("Invalid specifier in %s.", w)}
 				}
 				*list = append(*list, v)
 			}
@@ -287,9 +328,11 @@ func (in *installer) createSymlink(target, link string, force bool) error {
 	if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
 		return &InstallError{Msg: fmt.Sprintf("Failed to %s unit: %v", in.op, err)}
 	}
-	err := os.Symlink(target, link)
+	// below --root the link points where the tree's own / will be
+	written := in.l.unrooted(target)
+	err := os.Symlink(written, link)
 	if err == nil {
-		in.add(ChangeSymlink, link, target)
+		in.add(ChangeSymlink, link, written)
 		return nil
 	}
 	if !os.IsExist(err) {
@@ -297,17 +340,20 @@ func (in *installer) createSymlink(target, link string, force bool) error {
 	}
 	dest, rerr := os.Readlink(link)
 	if rerr != nil {
-		return &InstallError{Msg: fmt.Sprintf("Failed to %s unit, file \"%s\" already exists.", in.op, link)}
+		return &InstallError{Msg: fmt.Sprintf("Failed to %s unit, file \"%s\" already exists.", in.op, link), Server: fmt.Sprintf("File %s already exists.", link)}
+	}
+	if filepath.IsAbs(dest) {
+		dest = in.l.rooted(dest)
 	}
 	if symlinksEquivalent(link, dest, target) {
 		return nil
 	}
 	if !force {
-		return &InstallError{Msg: fmt.Sprintf("Failed to %s unit, file \"%s\" already exists and is a symlink to \"%s\".", in.op, link, dest)}
+		return &InstallError{Msg: fmt.Sprintf("Failed to %s unit, file \"%s\" already exists and is a symlink to \"%s\".", in.op, link, dest), Server: fmt.Sprintf("File %s already exists and is a symlink to %s.", link, dest)}
 	}
 	tmp := link + ".flint-tmp"
 	_ = os.Remove(tmp)
-	if err := os.Symlink(target, tmp); err != nil {
+	if err := os.Symlink(written, tmp); err != nil {
 		return &InstallError{Msg: fmt.Sprintf("Failed to %s unit: %v", in.op, err)}
 	}
 	if err := os.Rename(tmp, link); err != nil {
@@ -315,7 +361,7 @@ func (in *installer) createSymlink(target, link string, force bool) error {
 		return &InstallError{Msg: fmt.Sprintf("Failed to %s unit: %v", in.op, err)}
 	}
 	in.add(ChangeUnlink, link, "")
-	in.add(ChangeSymlink, link, target)
+	in.add(ChangeSymlink, link, written)
 	return nil
 }
 

@@ -17,8 +17,33 @@ import (
 // exist and not be masked, or nothing is done. When no unit carries [Install] rules the
 // error is ErrNoInstallInfo (systemctl only warns). The Loader's cache is reset.
 func Enable(l *Loader, names []string) ([]Change, error) {
+	return EnableWith(l, names, InstallOptions{})
+}
+
+// InstallOptions vary the file operations as systemctl's options do: Runtime works in the
+// runtime directory of the Loader's lookup paths (--runtime), Force replaces symlinks that
+// point elsewhere (--force).
+type InstallOptions struct{ Runtime, Force bool }
+
+// EnableWith is Enable with options.
+func EnableWith(l *Loader, names []string, o InstallOptions) ([]Change, error) {
+	return runInstaller(l, "enable", o, func(in *installer) error { return in.enable(names) })
+}
+
+// runInstaller runs one operation of an installer in the directory o selects and resets
+// the Loader's cache afterwards.
+func runInstaller(l *Loader, op string, o InstallOptions, fn func(*installer) error) ([]Change, error) {
 	defer l.Reload()
-	in := newInstaller(l, "enable")
+	in, err := newInstallerWith(l, op, o)
+	if err != nil {
+		return nil, err
+	}
+	err = fn(in)
+	return in.changes, err
+}
+
+// enable is install.c's unit_file_enable on the installer's directory.
+func (in *installer) enable(names []string) error {
 	// The queue is install.c's ordered will_process map: the named units, each followed
 	// (when it is read) by its Also= units, which are processed, and may fail, in turn.
 	type item struct {
@@ -35,7 +60,7 @@ func Enable(l *Loader, names []string) ([]Change, error) {
 			continue
 		}
 		if err := in.link(n); err != nil {
-			return in.changes, err
+			return err
 		}
 		names[i] = filepath.Base(n)
 	}
@@ -48,12 +73,9 @@ func Enable(l *Loader, names []string) ([]Change, error) {
 		}
 	}
 	for _, n := range names {
-		info, err := in.discover(n)
+		info, err := in.discoverUnmasked(n)
 		if err != nil {
-			return in.changes, err
-		}
-		if info.masked {
-			return in.changes, &InstallError{Msg: fmt.Sprintf("Failed to enable unit, unit %s is masked.", info.path)}
+			return err
 		}
 		if seen[info.name] {
 			continue
@@ -90,12 +112,12 @@ func Enable(l *Loader, names []string) ([]Change, error) {
 		}
 	}
 	if firstErr != nil {
-		return in.changes, firstErr
+		return firstErr
 	}
 	if rules == 0 {
-		return in.changes, ErrNoInstallInfo
+		return ErrNoInstallInfo
 	}
-	return in.changes, nil
+	return nil
 }
 
 // apply is install_info_apply: the link of a linked unit file, aliases, .wants, .requires.
@@ -110,7 +132,7 @@ func (in *installer) apply(info *installInfo) (int, error) {
 		var ie *InstallError
 		if errors.As(err, &ie) {
 			ie.Reported = true
-			in.add(ChangeFailed, "", ie.Msg)
+			in.changes = append(in.changes, Change{Type: ChangeFailed, Source: ie.Msg, Op: in.op, Server: ie.Server})
 		}
 		if firstErr == nil {
 			firstErr = err
@@ -118,7 +140,7 @@ func (in *installer) apply(info *installInfo) (int, error) {
 	}
 	if !inPath(info.path, in.l.path) {
 		// first, as systemctl 252 prints it
-		keep(in.createSymlink(info.path, filepath.Join(in.config, info.name), false))
+		keep(in.createSymlink(info.path, filepath.Join(in.config, info.name), in.force))
 	}
 	for _, a := range info.aliases {
 		dst := a
@@ -129,11 +151,11 @@ func (in *installer) apply(info *installInfo) (int, error) {
 			}
 		}
 		if !IsValidName(dst) || !validAlias(dst, info.name) {
-			keep(&InstallError{Msg: fmt.Sprintf("Failed to %s unit, cannot alias %s as %s.", in.op, info.name, dst)})
+			keep(&InstallError{Msg: fmt.Sprintf("Failed to %s unit, cannot alias %s as %s.", in.op, info.name, dst), Server: fmt.Sprintf("Cannot alias %s as %s.", info.name, dst)})
 			continue
 		}
 		rules++
-		keep(in.createSymlink(info.path, filepath.Join(in.config, dst), false))
+		keep(in.createSymlink(info.path, filepath.Join(in.config, dst), in.force))
 	}
 	for _, w := range []struct {
 		list   []string
@@ -158,11 +180,11 @@ func (in *installer) apply(info *installInfo) (int, error) {
 		}
 		for _, dst := range w.list {
 			if !IsValidName(dst) {
-				keep(&InstallError{Msg: fmt.Sprintf("Failed to %s unit, \"%s\" is not a valid unit name.", in.op, dst)})
+				keep(&InstallError{Msg: fmt.Sprintf("Failed to %s unit, \"%s\" is not a valid unit name.", in.op, dst), Server: fmt.Sprintf("\"%s\" is not a valid unit name.", dst)})
 				continue
 			}
 			if templateOnly && !IsTemplate(dst) && !IsInstance(dst) {
-				keep(&InstallError{Msg: fmt.Sprintf("Failed to %s %s, destination unit %s is a non-template unit.", in.op, n, dst)})
+				keep(&InstallError{Msg: fmt.Sprintf("Failed to %s %s, destination unit %s is a non-template unit.", in.op, n, dst), Server: fmt.Sprintf("Destination unit %s is a non-template unit.", dst)})
 				continue
 			}
 			rules++
@@ -178,15 +200,18 @@ func (in *installer) apply(info *installInfo) (int, error) {
 // Link makes unit files outside the search path available by symlinking them into the
 // config directory under their own name, as `systemctl link`. Each path must be absolute
 // and name a unit file; a file already in the search path is left alone.
-func Link(l *Loader, paths []string) ([]Change, error) {
-	defer l.Reload()
-	in := newInstaller(l, "link")
-	for _, p := range paths {
-		if err := in.link(p); err != nil {
-			return in.changes, err
+func Link(l *Loader, paths []string) ([]Change, error) { return LinkWith(l, paths, InstallOptions{}) }
+
+// LinkWith is Link with options.
+func LinkWith(l *Loader, paths []string, o InstallOptions) ([]Change, error) {
+	return runInstaller(l, "link", o, func(in *installer) error {
+		for _, p := range paths {
+			if err := in.link(p); err != nil {
+				return err
+			}
 		}
-	}
-	return in.changes, nil
+		return nil
+	})
 }
 
 func (in *installer) link(p string) error {
@@ -196,16 +221,17 @@ func (in *installer) link(p string) error {
 	}
 	name := filepath.Base(p)
 	if !IsValidName(name) {
-		return &InstallError{Msg: fmt.Sprintf("Failed to %s unit, \"%s\" is not a valid unit name.", in.op, name)}
+		return &InstallError{Msg: fmt.Sprintf("Failed to %s unit, \"%s\" is not a valid unit name.", in.op, name), Server: fmt.Sprintf("\"%s\" is not a valid unit name.", name)}
 	}
-	fi, err := os.Stat(p)
+	fi, err := os.Stat(in.l.inTree(in.l.rooted(p))) // --root: a path in the tree
 	if err != nil || !fi.Mode().IsRegular() {
-		return &InstallError{Msg: fmt.Sprintf("Failed to %s unit, unit %s does not exist.", in.op, p), Err: ErrNotFound}
+		return &InstallError{Msg: fmt.Sprintf("Failed to %s unit, unit %s does not exist.", in.op, p), Server: fmt.Sprintf("Unit file %s does not exist.", p), Err: ErrNotFound}
 	}
+	p = in.l.rooted(p)
 	if inPath(p, in.l.path) {
 		return nil
 	}
-	return in.createSymlink(p, filepath.Join(in.config, name), false)
+	return in.createSymlink(p, filepath.Join(in.config, name), in.force)
 }
 
 // Disable removes every symlink in the config directory that points to the units of names
@@ -213,14 +239,22 @@ func (in *installer) link(p string) error {
 // pointed to those, as `systemctl disable`. A name that does not exist is a notice
 // (ChangeNotFound) and its symlinks are still removed. Removal is in file-name order.
 func Disable(l *Loader, names []string) ([]Change, error) {
-	defer l.Reload()
-	in := newInstaller(l, "disable")
+	return DisableWith(l, names, InstallOptions{})
+}
+
+// DisableWith is Disable with options.
+func DisableWith(l *Loader, names []string, o InstallOptions) ([]Change, error) {
+	return runInstaller(l, "disable", o, func(in *installer) error { return in.disable(names) })
+}
+
+// disable is install.c's unit_file_disable on the installer's directory.
+func (in *installer) disable(names []string) error {
 	mark := map[string]bool{}
 	var queue []string
 	seen := map[string]bool{}
 	for _, n := range names {
 		if !IsValidName(n) {
-			return in.changes, &InstallError{Msg: fmt.Sprintf("Failed to disable unit, \"%s\" is not a valid unit name.", n)}
+			return &InstallError{Msg: fmt.Sprintf("Failed to %s unit, \"%s\" is not a valid unit name.", in.op, n), Server: fmt.Sprintf("\"%s\" is not a valid unit name.", n)}
 		}
 		queue = append(queue, n)
 		seen[n] = true
@@ -247,8 +281,7 @@ func Disable(l *Loader, names []string) ([]Change, error) {
 			}
 		}
 	}
-	err := in.removeMarked(mark)
-	return in.changes, err
+	return in.removeMarked(mark)
 }
 
 // removeMarked walks the config directory (repeatedly, while removals add new targets) and
@@ -275,7 +308,7 @@ func (in *installer) removeMarked(mark map[string]bool) error {
 				if e.Type()&os.ModeSymlink == 0 || !IsValidName(e.Name()) {
 					continue
 				}
-				dest, err := resolveNonexistent(p)
+				dest, err := in.l.resolveNonexistent(p)
 				if err != nil {
 					continue
 				}
@@ -308,7 +341,7 @@ func (in *installer) removeMarked(mark map[string]bool) error {
 
 // resolveNonexistent follows the symlink chain of p as far as it exists and returns the
 // final path (chase_symlinks with CHASE_NONEXISTENT).
-func resolveNonexistent(p string) (string, error) {
+func (l *Loader) resolveNonexistent(p string) (string, error) {
 	for i := 0; i < 32; i++ {
 		t, err := os.Readlink(p)
 		if err != nil {
@@ -319,6 +352,8 @@ func resolveNonexistent(p string) (string, error) {
 		}
 		if !filepath.IsAbs(t) {
 			t = filepath.Join(filepath.Dir(p), t)
+		} else {
+			t = l.rooted(t)
 		}
 		p = filepath.Clean(t)
 	}
@@ -342,32 +377,44 @@ func rmdirParents(dir, stop string) {
 
 // Mask links each name to /dev/null in the config directory, as `systemctl mask`. An
 // existing file there that is not such a link is an error.
-func Mask(l *Loader, names []string) ([]Change, error) {
-	defer l.Reload()
-	in := newInstaller(l, "mask")
+func Mask(l *Loader, names []string) ([]Change, error) { return MaskWith(l, names, InstallOptions{}) }
+
+// MaskWith is Mask with options.
+func MaskWith(l *Loader, names []string, o InstallOptions) ([]Change, error) {
+	return runInstaller(l, "mask", o, func(in *installer) error { return in.mask(names) })
+}
+
+func (in *installer) mask(names []string) error {
 	for _, n := range names {
 		if !IsValidName(n) {
-			return in.changes, &InstallError{Msg: fmt.Sprintf("Failed to mask unit, \"%s\" is not a valid unit name.", n)}
+			return &InstallError{Msg: fmt.Sprintf("Failed to %s unit, \"%s\" is not a valid unit name.", in.op, n), Server: fmt.Sprintf("\"%s\" is not a valid unit name.", n)}
 		}
 		p := filepath.Join(in.config, n)
 		if fi, err := os.Lstat(p); err == nil && fi.Mode()&os.ModeSymlink == 0 {
-			return in.changes, &InstallError{Msg: fmt.Sprintf("Failed to mask unit, file \"%s\" already exists.", p)}
+			return &InstallError{Msg: fmt.Sprintf("Failed to %s unit, file \"%s\" already exists.", in.op, p), Server: fmt.Sprintf("File %s already exists.", p)}
 		}
-		if err := in.createSymlink("/dev/null", p, false); err != nil {
-			return in.changes, err
+		if err := in.createSymlink("/dev/null", p, in.force); err != nil {
+			return err
 		}
 	}
-	return in.changes, nil
+	return nil
 }
 
 // Unmask removes the /dev/null links (and empty mask files are left alone, as systemctl) of
 // names from the config directory, as `systemctl unmask`.
 func Unmask(l *Loader, names []string) ([]Change, error) {
-	defer l.Reload()
-	in := newInstaller(l, "unmask")
+	return UnmaskWith(l, names, InstallOptions{})
+}
+
+// UnmaskWith is Unmask with options.
+func UnmaskWith(l *Loader, names []string, o InstallOptions) ([]Change, error) {
+	return runInstaller(l, "unmask", o, func(in *installer) error { return in.unmask(names) })
+}
+
+func (in *installer) unmask(names []string) error {
 	for _, n := range names {
 		if !IsValidName(n) {
-			return in.changes, &InstallError{Msg: fmt.Sprintf("Failed to unmask unit, \"%s\" is not a valid unit name.", n)}
+			return &InstallError{Msg: fmt.Sprintf("Failed to %s unit, \"%s\" is not a valid unit name.", in.op, n), Server: fmt.Sprintf("\"%s\" is not a valid unit name.", n)}
 		}
 		p := filepath.Join(in.config, n)
 		t, err := os.Readlink(p)
@@ -375,9 +422,9 @@ func Unmask(l *Loader, names []string) ([]Change, error) {
 			continue
 		}
 		if err := os.Remove(p); err != nil {
-			return in.changes, &InstallError{Msg: fmt.Sprintf("Failed to unmask unit: %v", err)}
+			return &InstallError{Msg: fmt.Sprintf("Failed to unmask unit: %v", err)}
 		}
 		in.add(ChangeUnlink, p, "")
 	}
-	return in.changes, nil
+	return nil
 }

@@ -77,10 +77,11 @@ func IsEnabled(l *Loader, name string) (string, error) {
 		return StateAlias, nil
 	}
 	if l.dirs == nil && l.scope == System {
-		if inAny(info.path, "/run/systemd/generator", "/run/systemd/generator.early", "/run/systemd/generator.late") {
+		p := l.unrooted(info.path)
+		if inAny(p, "/run/systemd/generator", "/run/systemd/generator.early", "/run/systemd/generator.late") {
 			return StateGenerated, nil
 		}
-		if inAny(info.path, "/run/systemd/transient") {
+		if inAny(p, "/run/systemd/transient") {
 			return StateTransient, nil
 		}
 	}
@@ -122,7 +123,7 @@ func (in *installer) isRuntimeDir(d string) bool {
 	if in.l.dirs != nil {
 		return false
 	}
-	if strings.HasPrefix(d, "/run/") {
+	if d = in.l.unrooted(d); strings.HasPrefix(d, "/run/") {
 		return true
 	}
 	rt := os.Getenv("XDG_RUNTIME_DIR")

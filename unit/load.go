@@ -22,6 +22,7 @@ type Loader struct {
 	scope    Scope
 	dirs     []string // the explicit --units dirs, nil for the default search path
 	path     []string
+	lk       Lookup // where the file verbs write (lookup.go)
 	mu       sync.Mutex
 	ids      map[string]string   // unit file name -> absolute path, or the name it aliases
 	names    map[string][]string // fragment base name -> names that resolve to it (aliases)
@@ -38,17 +39,8 @@ type Loader struct {
 
 // NewLoader returns a Loader for scope. dirs, when non-empty, replaces the search path (flint's
 // --units DIR options; relative dirs are made absolute); nil uses SearchPath(scope, nil), that
-// is $SYSTEMD_UNIT_PATH or systemd's default path.
-func NewLoader(scope Scope, dirs []string) *Loader {
-	var abs []string
-	for _, d := range dirs {
-		if a, err := filepath.Abs(d); err == nil {
-			d = a
-		}
-		abs = append(abs, d)
-	}
-	return &Loader{scope: scope, dirs: abs, path: SearchPath(scope, abs)}
-}
+// is $SYSTEMD_UNIT_PATH or systemd's default path. See NewLookup for where it writes.
+func NewLoader(scope Scope, dirs []string) *Loader { return NewLoaderLookup(NewLookup(scope, dirs)) }
 
 // Scope returns the scope the Loader was made for.
 func (l *Loader) Scope() Scope { return l.scope }
@@ -56,8 +48,8 @@ func (l *Loader) Scope() Scope { return l.scope }
 // Paths returns the unit search path, highest priority first.
 func (l *Loader) Paths() []string { return append([]string(nil), l.path...) }
 
-// ConfigDir returns the directory enablement writes to (see the package function ConfigDir).
-func (l *Loader) ConfigDir() string { return ConfigDir(l.scope, l.dirs) }
+// ConfigDir returns the directory enablement writes to (Lookup.Config).
+func (l *Loader) ConfigDir() string { return l.lk.Config }
 
 // Reload forgets every cached unit and rescans the search path on the next call.
 func (l *Loader) Reload() {
@@ -141,6 +133,8 @@ func (l *Loader) scan() {
 			}
 			if !filepath.IsAbs(target) {
 				target = filepath.Join(dir, target)
+			} else {
+				target = l.rooted(target) // --root: the tree's own /
 			}
 			target = filepath.Clean(target)
 			if inPath(target, l.path) {
@@ -229,7 +223,7 @@ func (l *Loader) isMask(p string) bool {
 	if l.masks == nil {
 		l.masks = map[string]bool{}
 	}
-	v := isMaskFile(p)
+	v := isMaskFile(l.inTree(p))
 	l.masks[p] = v
 	return v
 }
@@ -357,7 +351,7 @@ func (l *Loader) base(name string) *Unit {
 	}
 	var files []*File
 	{
-		data, mt, err := readFileInto(frag, l.buf)
+		data, mt, err := readFileInto(l.inTree(frag), l.buf)
 		var pe *fs.PathError
 		if errors.As(err, &pe) && pe.Op != "read" && !errors.Is(err, syscall.EISDIR) {
 			// A fragment that cannot be opened (a dangling or looping linked unit file, a
@@ -398,7 +392,7 @@ func (l *Loader) base(name string) *Unit {
 		if fatal != nil {
 			break // like config_parse(), nothing after a fatal syntax error is read
 		}
-		data, _, err := readFileInto(p, l.buf)
+		data, _, err := readFileInto(l.inTree(p), l.buf)
 		if err != nil {
 			// systemd lists the drop-in and skips it (and blocks on a FIFO, reads
 			// /dev/zero for ever); flint skips it and says why.

@@ -82,17 +82,6 @@ func SearchPath(scope Scope, dirs []string) []string {
 	return dedup(p)
 }
 
-// NewLoaderOnPath returns a Loader for scope on path, another Loader's Paths() (a running
-// manager's). explicit says that path was given as --units directories, which makes its
-// first directory the configuration directory (see NewLoader and ConfigDir).
-func NewLoaderOnPath(scope Scope, path []string, explicit bool) *Loader {
-	l := &Loader{scope: scope, path: dedup(append([]string(nil), path...))}
-	if explicit {
-		l.dirs = append([]string(nil), l.path...)
-	}
-	return l
-}
-
 // ConfigDir is the directory Enable, Disable, Mask and Unmask write to for a search path:
 // /etc/systemd/system for the system scope, $XDG_CONFIG_HOME/systemd/user (~/.config/...) for
 // the user scope, and the FIRST --units DIR when the search path was given explicitly

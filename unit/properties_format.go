@@ -93,6 +93,16 @@ func FormatStrv(list []string) string {
 	return b.String()
 }
 
+// SplitStrv undoes FormatStrv: the words of a list property as `show` prints it, quotes
+// and escapes removed.
+func SplitStrv(s string) []string {
+	words, _, err := splitWords(s, exUnquote|exCUnescape|exRelax)
+	if err != nil {
+		return strings.Fields(s)
+	}
+	return words
+}
+
 const (
 	shellNeedEscape = "\"\\`$"
 	shellNeedQuotes = shellNeedEscape + "*?[" + "'()<>|&;!"
@@ -101,7 +111,14 @@ const (
 // ShellQuote is systemd's shell_maybe_quote(s, 0): s unchanged when it holds no whitespace,
 // control character, invalid UTF-8 or shell-special character; otherwise s in double quotes
 // with \ " ` $ backslash-escaped and control characters C-escaped ("\t", "\x01").
-func ShellQuote(s string) string {
+func ShellQuote(s string) string { return shellQuote(s, false) }
+
+// ShellQuotePOSIX is systemd's shell_maybe_quote(s, SHELL_ESCAPE_POSIX), as systemctl
+// show-environment prints values: like ShellQuote, but in $'...' with only \ and '
+// backslash-escaped.
+func ShellQuotePOSIX(s string) string { return shellQuote(s, true) }
+
+func shellQuote(s string, posix bool) string {
 	i := 0
 	for i < len(s) {
 		r, size := utf8.DecodeRuneInString(s[i:])
@@ -114,8 +131,12 @@ func ShellQuote(s string) string {
 	if i == len(s) {
 		return s
 	}
+	open, end, escape := `"`, `"`, shellNeedEscape
+	if posix {
+		open, end, escape = `$'`, `'`, `\'`
+	}
 	var b strings.Builder
-	b.WriteByte('"')
+	b.WriteString(open)
 	b.WriteString(s[:i])
 	for i < len(s) {
 		r, size := utf8.DecodeRuneInString(s[i:])
@@ -126,7 +147,7 @@ func ShellQuote(s string) string {
 			i++
 			continue
 		case size == 1:
-			if strings.IndexByte(shellNeedEscape, c) >= 0 {
+			if strings.IndexByte(escape, c) >= 0 {
 				b.WriteByte('\\')
 			}
 			b.WriteByte(c)
@@ -135,7 +156,7 @@ func ShellQuote(s string) string {
 		}
 		i += size
 	}
-	b.WriteByte('"')
+	b.WriteString(end)
 	return b.String()
 }
 

@@ -72,6 +72,20 @@ func TestShellQuote(t *testing.T) {
 	}
 }
 
+// TestShellQuotePOSIX: the values of systemctl show-environment, as systemctl 252 printed
+// them for these.
+func TestShellQuotePOSIX(t *testing.T) {
+	for in, want := range map[string]string{
+		"hello world": `$'hello world'`, "it's": `$'it\'s'`, `a"b`: `$'a"b'`, "$x": `$'$x'`,
+		"tab\tx": `$'tab\tx'`, "": "", "new\nline": `$'new\nline'`, `back\slash`: `$'back\\slash'`,
+		"ok_-.,:/@%+=": "ok_-.,:/@%+=",
+	} {
+		if got := ShellQuotePOSIX(in); got != want {
+			t.Errorf("ShellQuotePOSIX(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
 func TestFormatListen(t *testing.T) {
 	for _, tc := range []struct {
 		l    Listen

@@ -59,6 +59,9 @@ func TestSystemctlOptionErrors(t *testing.T) {
 		{"--user", "-H", "x"}, {"frobnicate"}, {"--", "--bogus"}, {"-"},
 		{"--root=/nonexistent", "start", "x"}, {"status", "--root=/nonexistent", "x"},
 		{"--root=/nonexistent", "list-dependencies"}, {"--version", "--bogus"}, {"--bogus", "--version"},
+		{"--root=/nonexistent", "help", "x"}, {"--root=/nonexistent", "edit", "x"},
+		{"--root=/nonexistent", "set-property", "x", "Description=y"}, {"--root=/nonexistent", "show-environment"},
+		{"--root=/nonexistent", "daemon-reexec"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			wantOut, wantErr, wantCode := realTool(t, "/bin/systemctl", "systemctl", args...)

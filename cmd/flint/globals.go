@@ -53,8 +53,8 @@ type globals struct {
 	analyzeTool bool   // invoked as systemd-analyze
 	dot         string // --order or --require: the one kind of dependency dot draws
 	notes       bool   // verify --notes
-	// manager is where the manager on control finds units, asked once (managerPath).
-	manager *managerSearchPath
+	// fileScope is where the file verbs work, found once (files.go).
+	fileScope *fileScope
 }
 
 func newGlobals(prog string) *globals {
@@ -95,13 +95,15 @@ func (g *globals) scope() unit.Scope {
 const usageHead = `usage: %[1]s [OPTIONS...] VERB [ARGS...]
 
 flint is a systemd-compatible service manager: 'flint run' is the manager, every other verb
-talks to it through its control socket, or works on unit files alone (enable, disable, mask,
-is-enabled, list-unit-files, cat, analyze verify, activate). Options may come before or
-after the verb, as systemctl takes them.
+talks to it through its control socket. The file verbs (enable, disable, mask, edit, preset,
+is-enabled, list-unit-files, cat, ...) work on the manager's unit files and reload it, or on
+unit files alone when no manager runs (and with --root DIR); analyze verify and activate
+need none. Options may come before or after the verb, as systemctl takes them.
 
 Where the manager is: --control PATH, else $FLINT_CONTROL, else /run/flint/control.sock
 (root) or $XDG_RUNTIME_DIR/flint/control.sock (--user, or not root). Unit files: --units DIR
-(repeatable) replaces the search path; $SYSTEMD_UNIT_PATH is honoured as by systemd.
+(repeatable) replaces the search path, the first DIR being where enable, mask and edit write;
+$SYSTEMD_UNIT_PATH is honoured as by systemd.
 
 Installed under other names (symlinks to the flint binary), flint is those tools:
   systemctl                  this command line (systemctl 252's options and verbs)
@@ -116,7 +118,8 @@ Options (systemctl's; see systemctl(1)):
   -p --property=NAME  -P NAME  --value  -a --all  -l --full  --reverse  --show-types
   --job-mode=MODE  --no-block  -q --quiet  --legend=BOOL  --no-legend  --plain
   --no-pager  --no-ask-password  --now  -f --force  -s --signal=SIGNAL  --kill-whom=WHOM
-  -n --lines=N  -o --output=MODE  --control=PATH  --units=DIR
+  -n --lines=N  -o --output=MODE  --runtime  --no-reload  --preset-mode=MODE  --root=DIR
+  --control=PATH  --units=DIR
 `
 
 func usage(w io.Writer, prog string) {

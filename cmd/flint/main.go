@@ -82,7 +82,7 @@ func runFlintCLI(prog string, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	name := rest[0]
-	if name == "help" {
+	if name == "help" && len(rest) == 1 {
 		usage(stdout, prog)
 		return 0
 	}

@@ -41,9 +41,9 @@ func group(lists ...[]string) []string { return slices.Concat(lists...) }
 // must be one the flint verb implements (verb.uses): flint refuses it rather than ignore
 // what the user asked for. Options not listed act the same for every verb (--user,
 // --no-pager, -l: flint never ellipsizes, --no-ask-password: flint never asks,
-// --no-wall: flint writes no wall message, -i: flint has no inhibitors, --no-reload: the
-// file verbs do not reload the manager, --legend and -q: honoured by every verb that
-// prints a legend or a result).
+// --no-wall: flint writes no wall message, -i: flint has no inhibitors, --no-reload:
+// honoured by every file verb, --legend and -q: honoured by every verb that prints a
+// legend or a result).
 var ctlOptionVerbs = map[string][]string{
 	"type":                {"list-units", "list-unit-files"},
 	"state":               listByStateVerbs,
@@ -66,7 +66,7 @@ var ctlOptionVerbs = map[string][]string{
 	"global":              group(installVerbs, []string{"is-enabled", "list-unit-files", "get-default", "cat"}),
 	"runtime":             {"enable", "disable", "reenable", "preset", "mask", "unmask", "link", "edit", "revert", "add-wants", "add-requires", "set-property"},
 	"force":               group(powerVerbs, []string{"enable", "link", "preset", "preset-all", "reenable", "mask", "set-default", "add-wants", "add-requires", "edit"}),
-	"now":                 {"enable", "disable", "mask", "reenable"},
+	"now":                 {"enable", "disable", "mask"},
 	"dry-run":             powerVerbs,
 	"message":             powerVerbs,
 	"firmware-setup":      {"reboot", "poweroff", "halt"},
@@ -86,8 +86,10 @@ var ctlOptionVerbs = map[string][]string{
 	"read-only":           {"bind", "mount-image"},
 	"mkdir":               {"bind", "mount-image"},
 	"marked":              {"reload-or-restart"},
-	// the verbs that work on the files below --root=; systemctl refuses the others
-	"root": group(installVerbs, []string{"get-default", "is-enabled", "list-unit-files"}),
+	// the verbs that work on the files below --root= (cat: flint's addition); systemctl
+	// refuses the others
+	"root": {"enable", "disable", "reenable", "preset", "preset-all", "mask", "unmask", "link", "revert",
+		"add-wants", "add-requires", "set-default", "get-default", "is-enabled", "list-unit-files", "cat"},
 }
 
 // checkVerbOptions refuses an option systemctl would apply to the verb that flint's verb

@@ -10,7 +10,7 @@ import (
 
 func init() {
 	register(&verb{name: "is-enabled", summary: "print the unit file state of units (enabled, static, ...)",
-		usage: "usage: flint [--units DIR]... [--user] is-enabled [-q] UNIT...\n", uses: []string{"quiet"},
+		usage: "usage: flint [--units DIR]... [--user] is-enabled [-q] UNIT...\n", uses: []string{"quiet", "root"},
 		run: func(g *globals, a []string) int { return runIsEnabled(g, a, os.Stdout, os.Stderr) }})
 }
 
@@ -27,7 +27,7 @@ func runIsEnabled(g *globals, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "Too few arguments.")
 		return 1
 	}
-	l := newLoader(g)
+	l := g.files().l
 	ok := false
 	for _, n := range names {
 		st, err := unit.IsEnabled(l, n)

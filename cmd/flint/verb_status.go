@@ -107,6 +107,10 @@ func runStatus(g *globals, args []string) int {
 	if len(units) == 0 {
 		return statusOverview(g, c)
 	}
+	units, pidCode := unitsOfPIDs(c, units)
+	if len(units) == 0 {
+		return pidCode
+	}
 	sts, err := c.Status(units, lines)
 	if err != nil {
 		code := reportClientError(err)
@@ -137,7 +141,7 @@ func runStatus(g *globals, args []string) int {
 			}
 		}
 	}
-	code := 0
+	code := pidCode
 	for i, st := range sts {
 		p := propMap(st.Props)
 		if p["LoadState"] == "not-found" && len(units) > 0 {
@@ -158,6 +162,32 @@ func runStatus(g *globals, args []string) int {
 		}
 	}
 	return code
+}
+
+// unitsOfPIDs replaces the PIDs among the arguments of status by the units they belong to,
+// as systemctl status PID: a PID of no unit is an error (exit 1) and left out.
+func unitsOfPIDs(c *client.Client, args []string) ([]string, int) {
+	code := 0
+	var out []string
+	for _, a := range args {
+		pid, err := strconv.ParseUint(a, 10, 32)
+		if err != nil {
+			out = append(out, a)
+			continue
+		}
+		name, err := c.UnitByPID(int(pid))
+		if err != nil {
+			var ce *client.Error
+			if !errors.As(err, &ce) {
+				return nil, reportClientError(err)
+			}
+			fmt.Fprintf(os.Stderr, "Failed to get unit for PID %d: %s\n", pid, ce.Msg)
+			code = 1
+			continue
+		}
+		out = append(out, name)
+	}
+	return out, code
 }
 
 func propMap(ps []client.Property) map[string]string {

@@ -15,7 +15,7 @@ import (
 
 func init() {
 	register(&verb{name: "list-unit-files", summary: "list installed unit files with their enablement state (works offline)",
-		usage: listUnitFilesUsage, uses: []string{"type", "state", "failed", "output"}, run: runListUnitFiles})
+		usage: listUnitFilesUsage, uses: []string{"type", "state", "failed", "output", "root"}, run: runListUnitFiles})
 }
 
 const listUnitFilesUsage = `usage: flint [--units DIR]... [--user] list-unit-files [--type=TYPE] [--state=STATE] [--no-legend] [--output=json] [PATTERN...]
@@ -34,8 +34,9 @@ type unitFileInfo struct {
 
 func runListUnitFiles(g *globals, args []string) int {
 	patterns, types, states := args, g.types, g.states
-	l := newLoader(g)
-	presets := loadPresets(g.scope())
+	fs := g.files()
+	l := fs.l
+	presets := fs.presets(os.Stderr)
 	var rows []unitFileInfo
 	for _, n := range l.List() {
 		if len(patterns) > 0 && !globAny(patterns, n) {
@@ -58,7 +59,7 @@ func runListUnitFiles(g *globals, args []string) int {
 		switch st {
 		case unit.StateAlias, unit.StateStatic, unit.StateGenerated, "transient":
 		default:
-			preset = presets.state(n)
+			preset = presets.State(n)
 		}
 		rows = append(rows, unitFileInfo{Name: n, State: st, Preset: preset})
 	}
@@ -113,73 +114,4 @@ func globAny(patterns []string, name string) bool {
 		}
 	}
 	return false
-}
-
-// presetRule is one "enable PATTERN" / "disable PATTERN" line of a .preset file.
-type presetRule struct {
-	enable  bool
-	pattern string
-}
-
-type presetRules []presetRule
-
-// loadPresets reads systemd.preset(5) files: every *.preset of the preset directories,
-// ordered by file name (a name in an earlier directory hides the same name later), rules in
-// file order; the first matching rule wins.
-func loadPresets(scope unit.Scope) presetRules {
-	dirs := []string{"/etc/systemd/system-preset", "/run/systemd/system-preset", "/usr/local/lib/systemd/system-preset", "/usr/lib/systemd/system-preset", "/lib/systemd/system-preset"}
-	if scope == unit.User {
-		dirs = []string{"/etc/systemd/user-preset", "/run/systemd/user-preset", "/usr/local/lib/systemd/user-preset", "/usr/lib/systemd/user-preset"}
-	}
-	files := map[string]string{}
-	for _, d := range dirs {
-		ents, _ := os.ReadDir(d)
-		for _, e := range ents {
-			if strings.HasSuffix(e.Name(), ".preset") {
-				if _, seen := files[e.Name()]; !seen {
-					files[e.Name()] = filepath.Join(d, e.Name())
-				}
-			}
-		}
-	}
-	names := make([]string, 0, len(files))
-	for n := range files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	var rules presetRules
-	for _, n := range names {
-		// unit.ReadFile: a FIFO or device among the presets does not block or flood us
-		data, err := unit.ReadFile(files[n])
-		if err != nil {
-			continue
-		}
-		for _, line := range strings.Split(string(data), "\n") {
-			fields := strings.Fields(line)
-			if len(fields) < 2 || strings.HasPrefix(fields[0], "#") || strings.HasPrefix(fields[0], ";") {
-				continue
-			}
-			switch fields[0] {
-			case "enable":
-				rules = append(rules, presetRule{true, fields[1]})
-			case "disable":
-				rules = append(rules, presetRule{false, fields[1]})
-			}
-		}
-	}
-	return rules
-}
-
-// state is the preset of a unit: the first matching rule, "enabled" when none matches
-// (systemd's default policy).
-func (r presetRules) state(name string) string {
-	for _, rule := range r {
-		if ok, _ := filepath.Match(rule.pattern, name); ok {
-			if rule.enable {
-				return "enabled"
-			}
-			return "disabled"
-		}
-	}
-	return "enabled"
 }

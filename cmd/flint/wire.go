@@ -33,57 +33,13 @@ func init() {
 	}
 }
 
-// managerSearchPath is where a running manager finds units (its ping reply).
-type managerSearchPath struct {
-	asked    bool
-	path     []string // nil: no manager answered
-	explicit bool     // given as --units directories
-	scope    unit.Scope
-}
-
-// managerPath asks the manager on the control socket, once, for its unit search path; ok is
-// false when none answers.
-func managerPath(g *globals) (*managerSearchPath, bool) {
-	if g.manager == nil {
-		g.manager = &managerSearchPath{}
-	}
-	mp := g.manager
-	if !mp.asked && g.control != "" {
-		mp.asked = true
-		c := client.New(g.control)
-		c.Timeout = 500 * time.Millisecond
-		if ov, err := c.Overview(); err == nil && len(ov.UnitPath) > 0 {
-			mp.path, mp.explicit, mp.scope = ov.UnitPath, ov.UnitPathExplicit, unit.System
-			if ov.User {
-				mp.scope = unit.User
-			}
-		}
-	}
-	return mp, mp.path != nil
-}
-
-// newLoader returns a unit loader for the verbs that read unit files: on the --units
-// directories when given; else, when a manager answers, on the manager's own search path,
-// so that names, aliases and drop-ins come from where the manager finds units (DESIGN.md's
-// contract for these verbs); else on $SYSTEMD_UNIT_PATH or systemd's default path.
-func newLoader(g *globals) *unit.Loader {
-	if len(g.units) == 0 {
-		if mp, ok := managerPath(g); ok {
-			return unit.NewLoaderOnPath(mp.scope, mp.path, mp.explicit)
-		}
-	}
-	return unit.NewLoader(g.scope(), g.units)
-}
+// newLoader returns a unit loader for the verbs that read unit files: where the file
+// verbs work (files.go: the --units directories, else the running manager's search path,
+// else $SYSTEMD_UNIT_PATH or systemd's default path).
+func newLoader(g *globals) *unit.Loader { return g.files().l }
 
 // searchPath is newLoader's search path.
-func searchPath(g *globals) []string {
-	if len(g.units) == 0 {
-		if mp, ok := managerPath(g); ok {
-			return mp.path
-		}
-	}
-	return unit.SearchPath(g.scope(), g.units)
-}
+func searchPath(g *globals) []string { return g.files().l.Paths() }
 
 // showJSON prints `show --output=json`: an array with one object per unit, property name to
 // value (a list for properties that occur more than once, like Listen); -p selects as for the

@@ -43,6 +43,11 @@ func (r *Request) AppendJSON(b []byte) ([]byte, error) {
 	if r.ExitCode != nil {
 		b = strconv.AppendInt(append(b, `,"exit_code":`...), int64(*r.ExitCode), 10)
 	}
+	b = appendStrings(b, `,"env":`, r.Env)
+	b = appendBool(b, `,"runtime":true`, r.Runtime)
+	if r.PID != 0 {
+		b = strconv.AppendInt(append(b, `,"pid":`...), int64(r.PID), 10)
+	}
 	return append(b, '}'), nil
 }
 

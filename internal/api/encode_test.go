@@ -43,6 +43,9 @@ func TestRequestAppendJSON(t *testing.T) {
 		{Verb: "set-exit-code", ExitCode: new(int)}, // 0 is written: a pointer
 		{Verb: "set-exit-code", ExitCode: intp(255)},
 		{Verb: "exit", ExitCode: intp(-3)},
+		{Verb: "set-property", Units: []string{"a.service"}, Env: []string{"CPUQuota=20%", "A=\"b\n"}, Runtime: true},
+		{Verb: "unit-by-pid", PID: 1234},
+		{Verb: "unset-environment", Env: []string{}},
 	} {
 		checkAppendJSON(t, r)
 	}
@@ -60,7 +63,7 @@ func FuzzRequestJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, verb, u1, u2 string, flag bool, n int, since int64, s string) {
 		r := &Request{Verb: verb, Units: []string{u1, u2}, NoBlock: flag, All: !flag,
 			Types: []string{s}, Props: []string{u2, s}, Signal: n, KillWhom: s, Lines: -n, Mode: u2,
-			Follow: flag, Reverse: !flag, Since: time.Unix(0, since).UTC()}
+			Follow: flag, Reverse: !flag, Since: time.Unix(0, since).UTC(), Env: []string{s, u1}, Runtime: flag, PID: -n}
 		if s == "" {
 			r.Types, r.Units = nil, nil
 		} else {

@@ -34,13 +34,20 @@ type Request struct {
 	Reverse  bool      `json:"reverse,omitempty"`
 	// ExitCode is set-exit-code's code (0-255); a pointer, as 0 is a code.
 	ExitCode *int `json:"exit_code,omitempty"`
+	// Env are set-environment's assignments, unset-environment's names or assignments, and
+	// set-property's assignments (Units then names the one unit).
+	Env []string `json:"env,omitempty"`
+	// Runtime: set-property --runtime (until the manager exits).
+	Runtime bool `json:"runtime,omitempty"`
+	// PID is unit-by-pid's process.
+	PID int `json:"pid,omitempty"`
 }
 
 // ReadOnly reports whether a verb only reads state (allowed for any uid).
 func ReadOnly(verb string) bool {
 	switch verb {
 	case "status", "show", "list-units", "list-sockets", "list-timers", "list-dependencies", "logs", "is-active",
-		"is-failed", "ping", "list-jobs", "analyze":
+		"is-failed", "ping", "list-jobs", "analyze", "unit-paths", "show-environment", "unit-by-pid":
 		return true
 	}
 	return false
@@ -159,8 +166,7 @@ type LogLine struct {
 // stopping, as systemctl is-system-running words it), how many units it has loaded, how many
 // jobs are queued, how many units failed, and when it started; then what its control socket
 // holds (connections and followed logs, this ping's included) and its goroutines, which tell
-// whether clients that left were let go; and where it finds units, so that the verbs that
-// read unit files (cat, show, enable, ...) read the same ones.
+// whether clients that left were let go. (Where it finds units: unit-paths.)
 type Overview struct {
 	PID                int       `json:"pid"`
 	State              string    `json:"state"`
@@ -172,13 +178,6 @@ type Overview struct {
 	Connections        int       `json:"connections"`
 	Follows            int       `json:"follows"`
 	Goroutines         int       `json:"goroutines"`
-	// UnitPath is the manager's unit search path, highest priority first. UnitPathExplicit
-	// says it was given as --units directories (flint's private trees: the first one is then
-	// where enable writes); else it is $SYSTEMD_UNIT_PATH or systemd's default path, as the
-	// manager saw them. User is set for a --user manager.
-	UnitPath         []string `json:"unit_path,omitempty"`
-	UnitPathExplicit bool     `json:"unit_path_explicit,omitempty"`
-	User             bool     `json:"user,omitempty"`
 }
 
 // JobInfo is one row of list-jobs: a queued or running job.
@@ -187,4 +186,20 @@ type JobInfo struct {
 	Unit  string `json:"unit"`
 	Type  string `json:"type"`  // start, stop, restart, reload, verify-active
 	State string `json:"state"` // waiting, running
+}
+
+// UnitPaths is the reply to unit-paths: where the manager reads unit files, and where the
+// file verbs (enable, mask, edit, set-property, ...) write for it. Directories it does not
+// have are empty.
+type UnitPaths struct {
+	Scope      string   `json:"scope"`       // system or user
+	SearchPath []string `json:"search_path"` // highest priority first
+	Config     string   `json:"config"`      // enable, mask, edit, set-default
+	Runtime    string   `json:"runtime,omitempty"`
+	Control    string   `json:"control,omitempty"` // set-property
+	// RuntimeControl is set-property --runtime's directory.
+	RuntimeControl string `json:"runtime_control,omitempty"`
+	// Explicit: the search path is the manager's --units directories (flint's built-in
+	// standard targets complete it).
+	Explicit bool `json:"explicit,omitempty"`
 }

@@ -40,16 +40,17 @@ type Systemd struct {
 }
 
 // bootScript runs inside the new namespaces (as the child of unshare --fork): it gives the
-// namespace private /run, /tmp and /var/tmp and carries the work directory in at its own
-// path (it may itself live under /tmp), puts a file of its own over /dev/console so that
-// PID 1 never writes to the host's console, then execs systemd. $1 work dir, $2 unit path, $3
-// systemd, $4 target.
+// namespace private /run, /tmp and /var/tmp (and with $5 = 1 a private, empty /etc/systemd)
+// and carries the work directory in at its own path (it may itself live under /tmp), puts a
+// file of its own over /dev/console so that PID 1 never writes to the host's console, then
+// execs systemd. $1 work dir, $2 unit path, $3 systemd, $4 target.
 const bootScript = `set -e
 mount -t tmpfs -o mode=0755 tmpfs /run
 mkdir -p /run/.difftest-work
 mount --bind "$1" /run/.difftest-work
 mount -t tmpfs -o mode=1777 tmpfs /tmp
 mount -t tmpfs -o mode=1777 tmpfs /var/tmp
+if [ "$5" = 1 ]; then mount -t tmpfs -o mode=0755 tmpfs /etc/systemd; fi
 mkdir -p "$1"
 mount --move /run/.difftest-work "$1"
 rmdir /run/.difftest-work
@@ -63,6 +64,18 @@ exec "$3" --system --unit="$4" --log-target=console --log-level=info --show-stat
 // the boot target go there, and unitPath's directories must be inside it. Boot returns when
 // systemd answers on its private bus socket, or fails when ctx ends first.
 func Boot(ctx context.Context, workDir, unitPath string) (*Systemd, error) {
+	return BootWith(ctx, workDir, unitPath, BootOptions{})
+}
+
+// BootOptions vary the namespaces Boot makes.
+type BootOptions struct {
+	// PrivateConfig puts an empty tmpfs over /etc/systemd inside, so that systemctl enable,
+	// mask, edit, set-property, ... write there and not to the host's configuration.
+	PrivateConfig bool
+}
+
+// BootWith is Boot with options.
+func BootWith(ctx context.Context, workDir, unitPath string, o BootOptions) (*Systemd, error) {
 	if os.Geteuid() != 0 {
 		return nil, errors.New("boot systemd: needs root")
 	}
@@ -102,7 +115,8 @@ func Boot(ctx context.Context, workDir, unitPath string) (*Systemd, error) {
 	}
 	cmd := exec.Command("unshare", "--pid", "--fork", "--kill-child=SIGKILL", "--mount", "--mount-proc", "--uts",
 		"--propagation", "private",
-		"/bin/sh", "-c", bootScript, "difftest-boot", workDir, fullPath, SystemdBinary, BootTarget)
+		"/bin/sh", "-c", bootScript, "difftest-boot", workDir, fullPath, SystemdBinary, BootTarget,
+		map[bool]string{false: "0", true: "1"}[o.PrivateConfig])
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {

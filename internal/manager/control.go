@@ -131,6 +131,9 @@ func (m *Manager) handleRequest(ctx context.Context, req *api.Request, peer *api
 	case "logs":
 		m.serveLogs(ctx, req, peer, send)
 	default:
+		if m.handleMore(req, reply) {
+			return
+		}
 		send(&api.Response{Done: true, Code: "bad-request", Error: fmt.Sprintf("unknown verb %q", req.Verb)})
 	}
 }
@@ -138,8 +141,7 @@ func (m *Manager) handleRequest(ctx context.Context, req *api.Request, peer *api
 // overview is what `ping` answers (and `flint status` without units shows): the manager's
 // state, counts of units, jobs and failed units, and its start time.
 func (m *Manager) overview() api.Overview {
-	ov := api.Overview{Since: m.bootTime, Units: len(m.order), Jobs: len(m.jobs),
-		UnitPath: m.loader.Paths(), UnitPathExplicit: len(m.opt.UnitDirs) > 0, User: m.opt.Scope == unit.User}
+	ov := api.Overview{Since: m.bootTime, Units: len(m.order), Jobs: len(m.jobs)}
 	for _, u := range m.order {
 		if u.activeState() == Failed {
 			ov.Failed++

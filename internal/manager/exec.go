@@ -143,21 +143,12 @@ func errorText(err error) string {
 	return err.Error()
 }
 
-// serviceEnv computes a process's environment in systemd's order of precedence: manager
-// defaults, Environment=, EnvironmentFile=, PassEnvironment=, then the manager's own variables
+// serviceEnv computes a process's environment in systemd's order of precedence: the
+// manager's environment block (environ.go), Environment=, EnvironmentFile=,
+// PassEnvironment=, then the manager's own variables
 // (LISTEN_*, NOTIFY_SOCKET, ...), minus UnsetEnvironment=.
 func (m *Manager) serviceEnv(u *Unit, ec *unit.ExecContext, cr *creds, p *execParams) ([]string, error) {
-	env := newEnvList()
-	env.set("PATH", defaultPath)
-	if m.opt.Scope == unit.User {
-		for _, k := range []string{"HOME", "USER", "LOGNAME", "XDG_RUNTIME_DIR", "DBUS_SESSION_BUS_ADDRESS", "LANG"} {
-			if v, ok := os.LookupEnv(k); ok {
-				env.set(k, v)
-			}
-		}
-	} else if v, ok := os.LookupEnv("LANG"); ok {
-		env.set("LANG", v)
-	}
+	env := m.environment().clone()
 	for _, kv := range ec.Environment {
 		env.add(kv)
 	}

@@ -102,6 +102,7 @@ type Manager struct {
 	bootTime        time.Time
 	console         *console
 	selfEnv         []string
+	environ         *envList // the environment block every spawned process starts from (environ.go)
 }
 
 // pollRef says which socket (unit, index) a poller key refers to.

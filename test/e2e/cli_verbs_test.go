@@ -333,7 +333,7 @@ COMP_WORDS=(flint list-sockets --sh); COMP_CWORD=2; _flint; echo "opts: ${COMPRE
 		cmd := exec.Command("bash", "-c", probe)
 		cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(flintBin)+":"+os.Getenv("PATH"))
 		out, err := cmd.CombinedOutput()
-		want := "verbs: reboot reload reload-or-restart reset-failed restart\nunits: swap.target\nopts: --show-types\n"
+		want := "verbs: reboot reenable reload reload-or-restart reset-failed restart revert\nunits: swap.target\nopts: --show-types\n"
 		if err != nil || string(out) != want {
 			t.Errorf("bash completion: %v\n%s\nwant:\n%s", err, out, want)
 		}

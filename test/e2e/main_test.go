@@ -136,6 +136,11 @@ type launchOptions struct {
 	env      []string      // the manager's environment; nil = the test's
 	stopWait time.Duration // SIGTERM to SIGKILL at cleanup
 	control  string        // the control socket; "" = a new one under t.TempDir()
+	// wrap runs flint through a command that execs it (unshare ... sh -c '... exec "$@"'):
+	// the process started is flint's, whatever namespaces wrap gave it.
+	wrap []string
+	// noUnits starts flint run without --units (on $SYSTEMD_UNIT_PATH or systemd's path).
+	noUnits bool
 }
 
 // launchManager starts `flint run` and waits for its control socket; see startManager.
@@ -151,11 +156,17 @@ func launchManager(t *testing.T, units string, o launchOptions) *manager {
 	if m.control == "" {
 		m.control = filepath.Join(t.TempDir(), "control.sock")
 	}
-	args := append(append([]string(nil), o.global...), "run", "--units", units, "--control", m.control)
+	args := append(append([]string(nil), o.global...), "run", "--control", m.control)
+	if !o.noUnits {
+		args = append(args, "--units", units)
+	}
 	for _, d := range o.more {
 		args = append(args, "--units", d)
 	}
 	m.cmd = exec.Command(flintBin, args...)
+	if len(o.wrap) > 0 {
+		m.cmd = exec.Command(o.wrap[0], append(append(o.wrap[1:], flintBin), args...)...)
+	}
 	if o.env != nil {
 		m.cmd.Env = o.env
 	}

@@ -1,0 +1,184 @@
+package unit
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+// Lookup is where units are found and where the file verbs (enable, mask, edit,
+// set-property, ...) write: systemd's LookupPaths. A running manager reports its own (the
+// CLI then works on the manager's files); offline, NewLookup derives it from the options.
+type Lookup struct {
+	Scope Scope
+	// Path is the unit search path, highest priority first.
+	Path []string
+	// Config is the persistent configuration directory: enable's symlinks, mask, edit,
+	// set-default (/etc/systemd/system, ~/.config/systemd/user).
+	Config string
+	// Runtime is where --runtime writes (/run/systemd/system); "" when there is none.
+	Runtime string
+	// Control and RuntimeControl are set-property's drop-in directories
+	// (/etc/systemd/system.control, /run/systemd/system.control); "" when there are none.
+	Control, RuntimeControl string
+	// Explicit: the search path is flint's --units directories, which flint's built-in
+	// standard targets complete.
+	Explicit bool
+	// Root is --root: every directory above begins with it, and the symlinks written in
+	// the tree point to paths without it, as systemctl --root writes them.
+	Root string
+}
+
+// NewLookup returns the lookup paths for scope. dirs, when non-empty (flint's --units
+// options, made absolute), replace the search path: the FIRST of them is then also the
+// configuration directory and the control directory (there is no /etc in a private unit
+// tree: enable writes its symlinks next to the units, as systemd's own path puts
+// /etc/systemd/system before the vendor directories), and there is no runtime directory.
+// Without dirs the search path is $SYSTEMD_UNIT_PATH or systemd's (SearchPath) and the
+// directories are systemd's for the scope.
+func NewLookup(scope Scope, dirs []string) Lookup {
+	var abs []string
+	for _, d := range dirs {
+		if a, err := filepath.Abs(d); err == nil {
+			d = a
+		}
+		abs = append(abs, d)
+	}
+	lk := Lookup{Scope: scope, Path: SearchPath(scope, abs)}
+	if len(abs) > 0 {
+		lk.Explicit = true
+		lk.Config, lk.Control = lk.Path[0], lk.Path[0]
+		return lk
+	}
+	lk.Config = ConfigDir(scope, nil)
+	lk.Runtime = runtimeConfigDir(scope)
+	if scope == System {
+		lk.Control, lk.RuntimeControl = "/etc/systemd/system.control", "/run/systemd/system.control"
+	} else {
+		if h := xdgConfigHome(); h != "" {
+			lk.Control = filepath.Join(h, "systemd/user.control")
+		}
+		if rt := os.Getenv("XDG_RUNTIME_DIR"); rt != "" {
+			lk.RuntimeControl = filepath.Join(rt, "systemd/user.control")
+		}
+	}
+	return lk
+}
+
+// NewLoaderLookup returns a Loader on lk's search path that writes where lk says.
+func NewLoaderLookup(lk Lookup) *Loader {
+	lk.Path = dedup(append([]string(nil), lk.Path...))
+	l := &Loader{scope: lk.Scope, path: lk.Path, lk: lk}
+	if lk.Explicit {
+		l.dirs = lk.Path
+	}
+	return l
+}
+
+// Lookup returns the Loader's lookup paths.
+func (l *Loader) Lookup() Lookup {
+	lk := l.lk
+	lk.Path = append([]string(nil), l.path...)
+	return lk
+}
+
+// isConfigDir reports whether d is one of the directories the user's configuration is
+// written to (persistent or runtime), as install.c's path_is_config.
+func (lk *Lookup) isConfigDir(d string) bool {
+	return d != "" && (d == lk.Config || d == lk.Runtime)
+}
+
+// isControlDir reports whether d is one of set-property's directories.
+func (lk *Lookup) isControlDir(d string) bool {
+	return d != "" && (d == lk.Control || d == lk.RuntimeControl)
+}
+
+// RootLookup returns the lookup paths of scope inside the directory tree root, as systemctl
+// --root=ROOT: systemd's directories (or $SYSTEMD_UNIT_PATH) below root.
+func RootLookup(scope Scope, root string) Lookup {
+	root = filepath.Clean(root)
+	lk := NewLookup(scope, nil)
+	lk.Root = root
+	for i, d := range lk.Path {
+		lk.Path[i] = filepath.Join(root, d)
+	}
+	for _, d := range []*string{&lk.Config, &lk.Runtime, &lk.Control, &lk.RuntimeControl} {
+		if *d != "" {
+			*d = filepath.Join(root, *d)
+		}
+	}
+	return lk
+}
+
+// rooted is p (an absolute path read from a symlink in the tree) as the tree has it: below
+// the Loader's root. Without a root, and for /dev/null, it is p.
+func (l *Loader) rooted(p string) string {
+	if l.lk.Root == "" || p == "/dev/null" {
+		return p
+	}
+	return filepath.Join(l.lk.Root, p)
+}
+
+// unrooted is p without the Loader's root: what a symlink written in the tree points to.
+func (l *Loader) unrooted(p string) string {
+	if l.lk.Root == "" {
+		return p
+	}
+	if r, ok := strings.CutPrefix(p, l.lk.Root); ok && (r == "" || r[0] == '/') {
+		if r == "" {
+			return "/"
+		}
+		return r
+	}
+	return p
+}
+
+// chase follows the symlinks at the end of p as the tree sees them, as systemd's
+// chase_symlinks with the root directory: an absolute target is below the root. Without a
+// root it is filepath.EvalSymlinks.
+func (l *Loader) chase(p string) (string, error) {
+	if l.lk.Root == "" {
+		return filepath.EvalSymlinks(p)
+	}
+	for i := 0; i < 32; i++ {
+		t, err := os.Readlink(p)
+		if err != nil {
+			if isNotSymlink(err) {
+				_, err = os.Stat(p)
+				return p, err
+			}
+			return "", err
+		}
+		if filepath.IsAbs(t) {
+			p = l.rooted(t)
+		} else {
+			p = filepath.Join(filepath.Dir(p), t)
+		}
+		p = filepath.Clean(p)
+	}
+	return "", &os.PathError{Op: "chase", Path: p, Err: syscall.ELOOP}
+}
+
+// inTree is p with its symlinks followed below the root, for reading or stat'ing it; p
+// itself without a root (the kernel follows the links then) or when it cannot be followed.
+func (l *Loader) inTree(p string) string {
+	if l.lk.Root == "" {
+		return p
+	}
+	if r, err := l.chase(p); err == nil {
+		return r
+	}
+	return p
+}
+
+// statChain stats the end of p's chain of symlinks as the tree sees it: the error says why
+// it cannot be followed (ELOOP for a loop).
+func (l *Loader) statChain(p string) error {
+	if l.lk.Root == "" {
+		_, err := os.Stat(p)
+		return err
+	}
+	_, err := l.chase(p)
+	return err
+}
