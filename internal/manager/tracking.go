@@ -295,6 +295,7 @@ func (m *Manager) unitPIDs(u *Unit) []int {
 			extra[pid] = true
 		}
 	}
+	m.recheckAlone(u, own)
 	// The unknown-child checks come after the look at the roots: a process orphaned while we
 	// looked (its parent exiting between our reads of two children lists) has been
 	// reparented to flint by then, and shows up as an unknown child.
@@ -336,6 +337,28 @@ func (m *Manager) unitPIDs(u *Unit) []int {
 		}
 	}
 	return out
+}
+
+// recheckAlone looks again at the orphans left alone, and adds to own those now placed in u.
+// An orphan is looked at once when it is reparented, which may be while it is in execve(2):
+// then its environment reads empty for an instant (the new image's stack is not set up yet),
+// and rule 6 cannot see the INVOCATION_ID it carries. Each look reads a few small files per
+// orphan left alone, which are rare.
+func (m *Manager) recheckAlone(u *Unit, own map[int]bool) {
+	if len(m.alone) == 0 {
+		return
+	}
+	a := m.attributor(nil)
+	for pid := range m.alone {
+		pi, ok := a.stat(pid)
+		if !ok || pi.zombie || pi.ppid != a.self {
+			continue // gone, or reaped soon: placeOrphans and the reap forget it
+		}
+		m.place(a, pid, pi)
+		if ad, ok := m.adopted[pid]; ok && ad.u == u {
+			own[pid] = true
+		}
+	}
 }
 
 // knownOwner is the unit of a process flint reaps (started or adopted), nil if none.
