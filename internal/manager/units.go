@@ -43,6 +43,18 @@ type Unit struct {
 	rec      *unitRecord // its lines in the state file, nil if none (leftovers.go)
 	recFresh bool        // rec is up to date
 	cooldown *cooldown   // a pending re-arm after trigger-limit-hit (cooldown.go)
+	// cpu is the CPU time of the processes of u reaped since it last started (rusage):
+	// "Consumed ... CPU time." when it goes down (journal.go).
+	cpu time.Duration
+	// runs are the runtime states of its commands since it last started (systemd's
+	// ExecStatus): what `show` gives with Exec*= and `status` as "Process:" lines.
+	runs map[execKey]*unit.ExecRun
+}
+
+// execKey names one command of a unit: its Exec*= setting and its index there.
+type execKey struct {
+	setting string // "ExecStartPre", "ExecStart", ...
+	index   int
 }
 
 func (u *Unit) typ() unit.Type { return u.cfg.Type }
@@ -199,6 +211,9 @@ func (m *Manager) setState(u *Unit, sub string) {
 	}
 	m.cooldownFollow(u)
 	m.unitStateChanged(u, old, nu)
+	if isInactiveOrFailed(nu) && !isInactiveOrFailed(old) {
+		m.logResources(u) // after the job's message, as systemd's unit_notify
+	}
 	m.notifyTriggers(u)
 }
 
