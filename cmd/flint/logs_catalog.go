@@ -12,7 +12,8 @@ import (
 // text files systemd installs (catalog(7): "-- MESSAGE_ID" then Subject:, Defined-By:, ...
 // and a text with @FIELD@ variables), which journalctl reads from its compiled database.
 // flint reads the text files, in systemd's catalog directories; entries for a language
-// ("-- ID de") are left to that language, which flint does not pick.
+// ("-- ID de", or any in a file systemd.de.catalog) are left to that language, which flint
+// does not pick.
 
 // catalogDirs are systemd's catalog directories, the first one winning for an id.
 var catalogDirs = []string{"/etc/systemd/catalog", "/run/systemd/catalog", "/usr/local/lib/systemd/catalog", "/usr/lib/systemd/catalog"}
@@ -33,6 +34,10 @@ func loadCatalog(dirs []string) *catalog {
 		files, _ := filepath.Glob(filepath.Join(d, "*.catalog"))
 		sort.Strings(files)
 		for _, f := range files {
+			// systemd.de.catalog: a file of one language (catalog_file_lang).
+			if strings.Contains(strings.TrimSuffix(filepath.Base(f), ".catalog"), ".") {
+				continue
+			}
 			c.readFile(f)
 		}
 	}

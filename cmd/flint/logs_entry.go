@@ -101,6 +101,11 @@ func entryOf(l client.LogLine, h *journalHost) journalEntry {
 		return e
 	}
 	addNonEmpty("SYSLOG_IDENTIFIER", l.Ident)
+	if l.Invocation != "" {
+		// a message of a process of the unit (one that could not run its command)
+		add("_SYSTEMD_UNIT", l.Unit)
+		add("_SYSTEMD_INVOCATION_ID", l.Invocation)
+	}
 	for _, f := range l.Fields {
 		add(f.Name, f.Value)
 	}

@@ -21,6 +21,7 @@ type journalWriter struct {
 	noHost   bool
 	all      bool            // -a: no "[N blob data]", no JSON null for long values
 	fields   map[string]bool // --output-fields; nil: all
+	order    []string        // --output-fields as given: the order cat prints them in
 	catalog  *catalog        // -x; nil: none
 	color    bool            // the message in its priority's color (a terminal)
 	prevMono int64           // short-delta: the previous entry's monotonic time, -1 before the first
@@ -367,7 +368,8 @@ func writeJSONString(b *strings.Builder, s string) {
 	b.WriteByte('"')
 }
 
-// cat prints the message alone (or the --output-fields values), as it is.
+// cat prints the message alone (or the --output-fields values, in the order given:
+// journalctl prints them in its hash set's order), as it is.
 func (jw *journalWriter) cat(b *strings.Builder, e *journalEntry) {
 	if jw.fields == nil {
 		if msg, ok := e.get("MESSAGE"); ok {
@@ -375,9 +377,9 @@ func (jw *journalWriter) cat(b *strings.Builder, e *journalEntry) {
 		}
 		return
 	}
-	for _, f := range e.fields {
-		if jw.fields[f.name] {
-			b.WriteString(f.value + "\n")
+	for _, name := range jw.order {
+		if v, ok := e.get(name); ok {
+			b.WriteString(v + "\n")
 		}
 	}
 }

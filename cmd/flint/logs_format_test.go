@@ -66,7 +66,10 @@ func TestJournalShortModes(t *testing.T) {
 		{"with-unit", nil, "Mon 2026-12-07 16:57:18 UTC vm hello.service[58]: err line\nMon 2026-12-07 16:57:18 UTC vm systemd[1]: hello.service: Deactivated successfully.\n"},
 		{"cat", nil, "err line\nhello.service: Deactivated successfully.\n"},
 		{"short", func(jw *journalWriter) { jw.noHost = true }, "Dec 07 16:57:18 sh[58]: err line\nDec 07 16:57:18 systemd[1]: hello.service: Deactivated successfully.\n"},
-		{"cat", func(jw *journalWriter) { jw.fields = map[string]bool{"_PID": true, "SYSLOG_IDENTIFIER": true} }, "sh\n58\nsystemd\n1\n"},
+		{"cat", func(jw *journalWriter) {
+			jw.fields = map[string]bool{"_PID": true, "SYSLOG_IDENTIFIER": true}
+			jw.order = []string{"SYSLOG_IDENTIFIER", "_PID"}
+		}, "sh\n58\nsystemd\n1\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.mode, func(t *testing.T) {

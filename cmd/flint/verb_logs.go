@@ -153,6 +153,7 @@ type logsOptions struct {
 	catalog      bool
 	all          bool
 	outputFields map[string]bool
+	fieldOrder   []string
 	listBoots    bool
 	boot         *bootSpec // -b; nil: every boot (the one there is)
 	grep         string
@@ -340,6 +341,9 @@ func parseLogs(g *globals, args []string, stdout, stderr io.Writer) (o *logsOpti
 		case "output-fields":
 			o.outputFields = map[string]bool{}
 			for _, x := range strings.Split(v, ",") {
+				if !o.outputFields[x] {
+					o.fieldOrder = append(o.fieldOrder, x)
+				}
 				o.outputFields[x] = true
 			}
 		case "since":
@@ -510,7 +514,7 @@ func runLogs(g *globals, args []string, stdout, stderr io.Writer) int {
 	o.req.Match = &o.match
 	o.req.Range = &o.rng
 	jw := newJournalWriter(stdout, o.format)
-	jw.utc, jw.noHost, jw.all, jw.fields = o.utc, o.noHost, o.all, o.outputFields
+	jw.utc, jw.noHost, jw.all, jw.fields, jw.order = o.utc, o.noHost, o.all, o.outputFields, o.fieldOrder
 	jw.color = isTerminal(os.Stdout) && !strings.HasPrefix(o.format, "json") && o.format != "export" && o.format != "cat"
 	if o.catalog {
 		jw.catalog = loadCatalog(catalogDirs)
@@ -543,6 +547,10 @@ func runLogs(g *globals, args []string, stdout, stderr io.Writer) int {
 	if shown == 0 && !o.quiet {
 		fmt.Fprintln(w, "-- No entries --")
 	}
+	code = 0
+	if o.match.Grep != "" && shown == 0 {
+		code = 1 // as grep, and journalctl -g: nothing matched
+	}
 	if o.showCursor && last != "" {
 		fmt.Fprintf(w, "-- cursor: %s\n", last)
 	}
@@ -555,7 +563,7 @@ func runLogs(g *globals, args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
-	return 0
+	return code
 }
 
 // listBoots is --list-boots: the one boot flint's lines come from (flint keeps no lines of
@@ -580,16 +588,39 @@ func listBoots(c *client.Client, o *logsOptions, stdout, stderr io.Writer) int {
 			return reportClientError(err)
 		}
 	}
-	jw := newJournalWriter(stdout, "short-full")
-	jw.utc = o.utc
-	fmt.Fprintln(stdout, "IDX BOOT ID                          FIRST ENTRY                 LAST ENTRY")
 	if first == nil {
 		return 0
 	}
 	if last == nil {
 		last = first
 	}
-	fmt.Fprintf(stdout, "%3d %s %s %s\n", 0, logs.BootID(), jw.fullTimestamp(first.Time.UnixMicro(), false), jw.fullTimestamp(last.Time.UnixMicro(), false))
+	jw := newJournalWriter(stdout, "short-full")
+	jw.utc = o.utc
+	row := []string{"0", logs.BootID(), jw.fullTimestamp(first.Time.UnixMicro(), false), jw.fullTimestamp(last.Time.UnixMicro(), false)}
+	head := []string{"IDX", "BOOT ID", "FIRST ENTRY", "LAST ENTRY"}
+	// journalctl's table: columns as wide as their widest cell, IDX right-aligned, no
+	// header with -q.
+	var b strings.Builder
+	for _, r := range [][]string{head, row} {
+		if o.quiet && r[0] == "IDX" {
+			continue
+		}
+		for i, c := range r {
+			w := len(row[i])
+			if !o.quiet {
+				w = max(w, len(head[i]))
+			}
+			switch {
+			case i == 0:
+				fmt.Fprintf(&b, "%*s ", w, c)
+			case i < len(r)-1:
+				fmt.Fprintf(&b, "%-*s ", w, c)
+			default:
+				b.WriteString(c + "\n")
+			}
+		}
+	}
+	fmt.Fprint(stdout, b.String())
 	return 0
 }
 

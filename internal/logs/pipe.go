@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -260,6 +261,8 @@ func sourceOf(tmpl *Source, pid int) *Source {
 	}
 	if exe, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/exe"); err == nil {
 		src.Exe = exe
+	} else if exe, err := filepath.EvalSymlinks(src.Exe); err == nil {
+		src.Exe = exe // gone already: the file it ran, as /proc would have shown it
 	}
 	return src
 }

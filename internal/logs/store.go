@@ -147,6 +147,13 @@ func NewStore(linesPerUnit int, dir string) *Store {
 // ID is the store's identity (random, one per manager run): the s= of its cursors.
 func (s *Store) ID() string { return s.id }
 
+// LastSeq is the sequence number of the last line stored (0 before the first).
+func (s *Store) LastSeq() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.seq
+}
+
 // Append stores one line (the manager's own messages). A zero Time is set to now, a zero
 // Mono to CLOCK_MONOTONIC now; Seq is set.
 func (s *Store) Append(l Line) {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/flint-init/flint/internal/api"
+	"github.com/flint-init/flint/internal/logs"
 	"github.com/flint-init/flint/unit"
 )
 
@@ -450,7 +451,12 @@ func (m *Manager) statusOf(req *api.Request, readsLogs bool) ([]api.UnitStatus, 
 				n = 10
 			}
 			if n > 0 {
+				// As systemctl status: the last n lines, of them those since the unit last
+				// left the inactive state.
 				lines := m.logs.Query([]string{u.Name}, n, time.Time{})
+				if !u.inactiveExit.IsZero() {
+					lines = slices.DeleteFunc(lines, func(l logs.Line) bool { return l.Seq <= u.inactiveExitSeq })
+				}
 				if !readsLogs {
 					st.LogsWithheld, lines = len(lines) > 0, nil
 				}

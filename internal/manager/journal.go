@@ -283,9 +283,14 @@ func (m *Manager) logSpawnFailed(u *Unit, pid int, path, step string, err error)
 	if len(comm) > 15 {
 		comm = comm[:14] + ")"
 	}
-	src := &logs.Source{Ident: comm, Comm: comm, UID: m.logSource.UID, GID: m.logSource.GID, Transport: "journal",
-		Invocation: u.invocationID}
+	// The child is the unit's (its _SYSTEMD_UNIT, _SYSTEMD_INVOCATION_ID), still flint's
+	// program before its exec.
+	src := &logs.Source{Ident: comm, Comm: comm, Exe: m.logSource.Exe, UID: m.logSource.UID, GID: m.logSource.GID,
+		Transport: "journal", Invocation: u.invocationID}
 	fields := []logs.Field{field("MESSAGE_ID", msgSpawnFailed), field("EXECUTABLE", path)}
+	if errno, ok := errors.AsType[syscall.Errno](err); ok {
+		fields = append(fields, field("ERRNO", strconv.Itoa(int(errno))))
+	}
 	if u.invocationID != "" {
 		fields = append(fields, field("INVOCATION_ID", u.invocationID))
 	}

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/flint-init/flint/internal/listen"
-	"github.com/flint-init/flint/internal/logs"
 	"github.com/flint-init/flint/internal/spawn"
 	"github.com/flint-init/flint/unit"
 )
@@ -239,12 +238,11 @@ func (m *Manager) svcStart(u *Unit) {
 	}
 	if m.startLimitHit(u) {
 		m.consolef("[FAILED] %s: Start request repeated too quickly.", u.Name)
-		m.logUnitAt(u, logs.PriorityErr, nil, "Start request repeated too quickly.")
+		m.logUnitAt(u, priorityWarning, nil, "Start request repeated too quickly.")
 		// As systemd, the first failure stays the unit's result (a service that kept exiting
 		// with 1 shows Result=exit-code); the limit is remembered apart for its sockets.
 		u.setResult("start-limit-hit")
-		m.logUnitAt(u, priorityWarning, []logs.Field{field("MESSAGE_ID", msgUnitFailure), field("UNIT_RESULT", "start-limit-hit")},
-			"Failed with result 'start-limit-hit'.")
+		m.logUnitResult(u)
 		s.limitHit = true
 		m.emergencyAction(u, u.cfg.Unit.StartLimitAction, true, -1, "unit "+u.Name+" failed")
 		m.setState(u, "failed")
@@ -808,6 +806,10 @@ func (m *Manager) svcEnterDead(u *Unit, result string) {
 		}
 		m.logResources(u)
 		m.stopBound(u, true)
+		// Its timestamps as if it had passed through failed (dead): active until now,
+		// inactive for no time.
+		now := time.Now()
+		u.activeExit, u.inactiveEnter, u.inactiveExit, u.inactiveExitSeq = now, now, now, m.logs.LastSeq()
 		m.setState(u, "auto-restart")
 		// As systemd's socket_trigger_notify(): while the restart is pending the sockets are
 		// watched again (a connection then waits for the restart; no second start is queued).

@@ -23,12 +23,15 @@ type Unit struct {
 	gcMark   uint64   // collectGarbage's mark: its generation plus gcInPath, gcUnsure, gcGood or gcBad
 	keys     []string // the names under which Manager.units holds it (bind)
 
-	invocationID    string
-	stateChange     time.Time
-	activeEnter     time.Time
-	activeExit      time.Time
-	inactiveEnter   time.Time
-	inactiveExit    time.Time
+	invocationID  string
+	stateChange   time.Time
+	activeEnter   time.Time
+	activeExit    time.Time
+	inactiveEnter time.Time
+	inactiveExit  time.Time
+	// inactiveExitSeq is the log's last line at inactiveExit: status shows the lines after it,
+	// as systemctl shows the journal entries since the unit last left the inactive state.
+	inactiveExitSeq uint64
 	conditionResult bool
 	conditionFailed string // "ConditionPathExists=/x" that failed
 	assertFailed    string
@@ -207,7 +210,7 @@ func (m *Manager) setState(u *Unit, sub string) {
 		u.activeExit = now
 	}
 	if isInactiveOrFailed(old) && !isInactiveOrFailed(nu) {
-		u.inactiveExit = now
+		u.inactiveExit, u.inactiveExitSeq = now, m.logs.LastSeq()
 	}
 	m.cooldownFollow(u)
 	m.unitStateChanged(u, old, nu)
