@@ -734,7 +734,7 @@ func startFlint(t *testing.T, bin, units string) flintSide {
 	t.Helper()
 	control := filepath.Join(t.TempDir(), "control.sock")
 	var out bytes.Buffer
-	cmd := exec.Command(bin, "run", "--units", units, "--control", control)
+	cmd := exec.Command(bin, "run", "--no-journal-sockets", "--units", units, "--control", control)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {

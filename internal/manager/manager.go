@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/flint-init/flint/internal/api"
+	"github.com/flint-init/flint/internal/journal"
 	"github.com/flint-init/flint/internal/listen"
 	"github.com/flint-init/flint/internal/logs"
 	"github.com/flint-init/flint/internal/notify"
@@ -35,6 +36,9 @@ type Options struct {
 	Console     io.Writer // systemd-style status lines; nil = os.Stderr
 	LogDir      string    // optional per-unit log files
 	LogLines    int       // lines kept per unit; 0 = 1000
+	// JournalDir is where journald's sockets are served (journal.DefaultDir for the system
+	// manager); "" serves none. DevLog is the /dev/log symlink to its dev-log ("" none).
+	JournalDir, DevLog string
 }
 
 // Manager is the service manager. Create with New, then call Run.
@@ -61,6 +65,8 @@ type Manager struct {
 	rs     *stateFile  // the runtime directory's lock and state file (leftovers.go)
 	nsync  *notifySync // orders notifications before main-process exits (notifysync.go)
 	logs   *logs.Store
+	// journal serves journald's sockets (journald.go); nil when it does not.
+	journalSrv *journal.Server
 	// logSource is what the journal records about the manager's messages (journal.go);
 	// pid is the manager's.
 	logSource *logs.Source
@@ -255,6 +261,10 @@ func (m *Manager) Run(ctx context.Context) error {
 	defer func() { m.rs.close(clean) }()
 	m.recoverLeftovers()
 	m.writeState()
+	// The journal's sockets are there before any service starts; they go once the loop has
+	// ended (deferred before the loop's own cleanup, so run after it).
+	m.startJournal()
+	defer m.stopJournal()
 
 	// Time zone changes make calendar timers compute their next elapse anew (and start those
 	// with OnTimezoneChange=yes).
