@@ -49,7 +49,8 @@ Web server.", "web.service: Deactivated successfully.").
   -S --since=TIME  -U --until=TIME   "2026-11-25 12:00:00", "12:00", "today", "-10min"
   -c --cursor=CURSOR  --after-cursor=CURSOR  --cursor-file=FILE  --show-cursor
   -n --lines[=N|all]  --no-tail  -r --reverse  -e --pager-end  -f --follow
-  -b --boot[=0|ID]  --list-boots     the current boot (flint keeps no earlier one)
+  -b --boot[=ID][±N]  --list-boots   the manager's runs: 0 the current, -1 the one before
+                            (read from its journal files, flint run --log-storage)
   -o --output=MODE          short, short-full, short-iso, short-iso-precise, short-precise,
                             short-monotonic, short-delta, short-unix, with-unit, cat,
                             verbose, export, json, json-pretty, json-sse, json-seq
@@ -155,7 +156,7 @@ type logsOptions struct {
 	outputFields map[string]bool
 	fieldOrder   []string
 	listBoots    bool
-	boot         *bootSpec // -b; nil: every boot (the one there is)
+	boot         *bootSpec // -b; nil: the current run (earlier ones only with -b)
 	grep         string
 	caseSens     int // --case-sensitive: -1 unset (smart case), 0 no, 1 yes
 }
