@@ -26,12 +26,16 @@ func (m *Manager) startJournal() {
 		m.consolef("Failed to serve the journal sockets: %v", err)
 		return
 	}
-	m.journalSrv = s
+	m.journalSrv, m.journalStop = s, make(chan struct{})
 }
 
 // stopJournal stops serving them and removes them (once the manager's loop has ended: the
 // receivers may be waiting for it until then).
 func (m *Manager) stopJournal() {
+	if m.journalSrv == nil {
+		return
+	}
+	close(m.journalStop)
 	m.journalSrv.Close()
 	m.journalSrv = nil
 }
@@ -41,8 +45,9 @@ func (m *Manager) stopJournal() {
 // sender (logger(1)) is often gone by then, and its parent and session still place it.
 func (m *Manager) journalSender(pid int) string {
 	pi, ok := readProcInfo(pid)
-	var name string
-	m.call(func() {
+	res := make(chan string, 1)
+	fn := func() {
+		var name string
 		a := m.attributor(nil)
 		if ok {
 			stat := a.stat
@@ -56,6 +61,22 @@ func (m *Manager) journalSender(pid int) string {
 		if u := a.owner(pid).u; u != nil {
 			name = u.Name
 		}
-	})
-	return name
+		res <- name
+	}
+	// As m.call, but also given up when the sockets close: Run may end without its loop
+	// having run (a control socket it could not make).
+	select {
+	case m.loop <- fn:
+	case <-m.quit:
+		return ""
+	case <-m.journalStop:
+		return ""
+	}
+	select {
+	case name := <-res:
+		return name
+	case <-m.quit:
+	case <-m.journalStop:
+	}
+	return ""
 }

@@ -103,7 +103,8 @@ type Manager struct {
 	nsync  *notifySync // orders notifications before main-process exits (notifysync.go)
 	logs   *logs.Store
 	// journal serves journald's sockets (journald.go); nil when it does not.
-	journalSrv *journal.Server
+	journalSrv  *journal.Server
+	journalStop chan struct{} // closed when the journal sockets close
 	// logSource is what the journal records about the manager's messages (journal.go);
 	// pid is the manager's.
 	logSource *logs.Source
