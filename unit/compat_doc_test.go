@@ -345,11 +345,42 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
 - flint has no D-Bus API: ` + "`systemctl`" + ` run from inside a unit (for example the user
   dbus.socket's ExecStartPost=) cannot reach flint and hangs until the unit's timeout (for a
   socket's control process, its TimeoutSec=).
-- DynamicUser= is parsed and shown (with the User= and Group= systemd would name) but not
-  applied: no UID is allocated, the processes run as User= (root when it is unset), and
-  StateDirectory=, CacheDirectory= and LogsDirectory= are made directly under /var/lib,
-  /var/cache and /var/log for that user, not under their private/ directory behind a
-  symlink. The *Directory= settings are otherwise set up as systemd 252 does
+- DynamicUser= is applied by a system manager as systemd 252 applies it
+  (internal/difftest/dynuser_test.go): User= (the unit's name when unset, or "_du" and a hash
+  when that is no valid user name) and Group= get one uid and gid from 61184-65519, held by
+  the name while a unit that uses it runs (units naming one user share it; a name of
+  /etc/passwd or /etc/group is used as it is) and released when the unit is inactive again
+  or waits for its automatic restart. StateDirectory=, CacheDirectory= and LogsDirectory=
+  live in /var/lib/private/NAME (/var/cache, /var/log), the private directory 0700 root's,
+  /var/lib/NAME a relative symlink to it, a directory found there without its private one
+  moved in; the unit's commands ('+' ones too) run in a mount namespace of their own where a
+  read-only tmpfs (0755) over private/ holds only the unit's own directories.
+  RuntimeDirectory= belongs to the dynamic user in /run. Differences:
+  - The name resolves differently. systemd answers getpwuid() and getpwnam() for its dynamic
+    users from PID 1 (the nss-systemd module asks it over Varlink); flint has no such
+    service and instead writes JSON user and group records for each name it allocates in
+    /run/userdb (NAME.user, NAME.group, UID.user, GID.group; removed with the name), which
+    nss-systemd reads as drop-in records. On a machine with libnss-systemd installed and
+    "systemd" in /etc/nsswitch.conf (Debian's setup once the package is installed) the
+    service, and everyone on the host, resolves the name as under systemd; without the
+    module nothing resolves it (id -un fails), as under systemd without it. A record in
+    /run/userdb that flint did not write is never replaced, and its ids are not handed out.
+  - Of the settings DynamicUser= implies, NoNewPrivileges=yes and RemoveIPC=yes are enforced
+    (RemoveIPC=: when the unit stops, the System V and POSIX IPC objects its uid and gid
+    own are removed, unless another running unit uses the id). PrivateTmp=yes,
+    ProtectSystem=strict, ProtectHome=read-only and RestrictSUIDSGID=yes are shown as
+    systemd shows them but not enforced (flint has no file system sandbox yet): the service
+    sees the host's /tmp and /var/tmp and may write wherever its uid may (a fresh uid owns
+    nothing but its directories, so: world-writable places such as /tmp, /var/tmp and
+    /dev/shm); and it can make set-user-ID files there, which give its uid to whoever else
+    runs them (its own processes cannot gain privileges from any: no_new_privs).
+  - Dynamic users are not carried over when the manager is replaced: one killed while a
+    DynamicUser= unit runs leaves processes with that uid, which the next manager may give
+    to another name (systemd keeps them across daemon-reexec).
+  - A user manager cannot allocate users: there DynamicUser= runs the unit as User= and
+    Group= (its derived name by default) like any unit, which fails with 217/USER unless
+    that user exists; its directories are made in place.
+  The *Directory= settings are otherwise set up as systemd 252 does
   (internal/difftest/execdirs_test.go): before every command, for User= and Group= whatever
   the command's prefix ('+', '!', '!!'), an existing tree with another owner given to them
   recursively.
