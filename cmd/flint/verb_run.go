@@ -16,7 +16,7 @@ func init() {
 }
 
 const runUsage = `usage: flint run [--units DIR]... [--user] [--control PATH] [--target UNIT] [--log-dir DIR]
-                 [--no-booted]
+                 [--no-booted] [--log-to-stdout|--no-log-to-stdout]
 
 Run the service manager in the foreground: read the unit files of the search path (--units
 DIR, repeatable, replaces it), start --target (default default.target), answer on the
@@ -27,6 +27,9 @@ DIR/<unit>.log.
 The system manager creates /run/systemd/system/ unless it exists, so that sd_booted() is
 true in its services, and at its orderly end removes what it created; --no-booted leaves
 /run alone.
+--log-to-stdout copies every unit's log lines to flint run's standard output, after the
+status lines, as "UNIT[PID]: TEXT" (a container runtime's log); it is the default as PID 1,
+--no-log-to-stdout turns it off.
 
 SIGTERM or SIGINT stops every unit, then flint run exits 0. flint exit [CODE] and the exit
 actions of SuccessAction=/FailureAction= end it with their code; poweroff, halt and reboot
@@ -42,11 +45,13 @@ var runSpec = &getopt.Spec{Options: []getopt.Option{
 	{Long: "target", Arg: getopt.RequiredArg},
 	{Long: "log-dir", Arg: getopt.RequiredArg},
 	{Long: "no-booted"},
+	{Long: "log-to-stdout"},
+	{Long: "no-log-to-stdout"},
 }}
 
 func runManager(g *globals, args []string) int {
 	var target, logDir string
-	booted := true
+	booted, forward := true, os.Getpid() == 1
 	p := runSpec.Parse(args)
 	for {
 		f, ok, err := p.Next()
@@ -75,6 +80,10 @@ func runManager(g *globals, args []string) int {
 			logDir = f.Value
 		case "no-booted":
 			booted = false
+		case "log-to-stdout":
+			forward = true
+		case "no-log-to-stdout":
+			forward = false
 		}
 	}
 	if ops := p.Operands(); len(ops) > 0 {
@@ -99,6 +108,7 @@ func runManager(g *globals, args []string) int {
 		Console:     os.Stdout,
 		LogDir:      logDir,
 		BootedDir:   bootedDir,
+		ForwardLogs: forward,
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "flint run:", err)

@@ -38,6 +38,8 @@ type Options struct {
 	// BootedDir, when not "", is created at Run unless it exists (SystemdBootedDir: then
 	// sd_booted() is true in the services), and removed at the orderly end if Run made it.
 	BootedDir string
+	// ForwardLogs copies every unit's log lines to Console, "UNIT[PID]: TEXT" (forward.go).
+	ForwardLogs bool
 }
 
 // Manager is the service manager. Create with New, then call Run.
@@ -262,6 +264,9 @@ func (m *Manager) Run(ctx context.Context) error {
 				unmarkBooted(created, m.opt.RuntimeDir)
 			}
 		}()
+	}
+	if m.opt.ForwardLogs {
+		defer m.forwardLogs()()
 	}
 
 	// Time zone changes make calendar timers compute their next elapse anew (and start those

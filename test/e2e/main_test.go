@@ -146,6 +146,7 @@ func startManager(t *testing.T, units string) *manager {
 // launchOptions vary how launchManager starts `flint run`.
 type launchOptions struct {
 	global   []string      // global flags before "run" (--user)
+	runFlags []string      // flags after "run" (--log-to-stdout)
 	more     []string      // further unit directories, after the first (--units each)
 	env      []string      // the manager's environment; nil = the test's
 	stopWait time.Duration // SIGTERM to SIGKILL at cleanup
@@ -178,6 +179,7 @@ func launchManager(t *testing.T, units string, o launchOptions) *manager {
 	if !o.booted {
 		args = append(args, "--no-booted")
 	}
+	args = append(args, o.runFlags...)
 	if !o.noUnits {
 		args = append(args, "--units", units)
 	}
