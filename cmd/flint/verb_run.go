@@ -17,6 +17,7 @@ func init() {
 }
 
 const runUsage = `usage: flint run [--units DIR]... [--user] [--control PATH] [--target UNIT] [--log-dir DIR]
+                 [--no-booted] [--log-to-stdout|--no-log-to-stdout]
                  [--no-journal-sockets] [--log-storage=auto|persistent|volatile|none]
                  [--log-max-use=SIZE] [--log-runtime-max-use=SIZE]
 
@@ -25,6 +26,13 @@ DIR, repeatable, replaces it), start --target (default default.target), answer o
 control socket (--control, default /run/flint/control.sock, or for --user
 $XDG_RUNTIME_DIR/flint/control.sock); --log-dir DIR also appends each unit's output to
 DIR/<unit>.log.
+
+The system manager creates /run/systemd/system/ unless it exists, so that sd_booted() is
+true in its services, and at its orderly end removes what it created; --no-booted leaves
+/run alone.
+--log-to-stdout copies every unit's log lines to flint run's standard output, after the
+status lines, as "UNIT[PID]: TEXT" (a container runtime's log); it is the default as PID 1,
+--no-log-to-stdout turns it off.
 
 As root, the system manager serves journald's sockets where no journald does:
 /run/systemd/journal/socket (sd_journal_send), /run/systemd/journal/stdout
@@ -55,6 +63,9 @@ var runSpec = &getopt.Spec{Options: []getopt.Option{
 	{Long: "control", Arg: getopt.RequiredArg},
 	{Long: "target", Arg: getopt.RequiredArg},
 	{Long: "log-dir", Arg: getopt.RequiredArg},
+	{Long: "no-booted"},
+	{Long: "log-to-stdout"},
+	{Long: "no-log-to-stdout"},
 	{Long: "no-journal-sockets"},
 	{Long: "log-storage", Arg: getopt.RequiredArg},
 	{Long: "log-max-use", Arg: getopt.RequiredArg},
@@ -63,6 +74,7 @@ var runSpec = &getopt.Spec{Options: []getopt.Option{
 
 func runManager(g *globals, args []string) int {
 	var target, logDir string
+	booted, forward := true, os.Getpid() == 1
 	journalSockets := true
 	storage := "auto"
 	var maxUse, runtimeMaxUse int64
@@ -92,6 +104,12 @@ func runManager(g *globals, args []string) int {
 			target = f.Value
 		case "log-dir":
 			logDir = f.Value
+		case "no-booted":
+			booted = false
+		case "log-to-stdout":
+			forward = true
+		case "no-log-to-stdout":
+			forward = false
 		case "no-journal-sockets":
 			journalSockets = false
 		case "log-storage":
@@ -125,22 +143,27 @@ func runManager(g *globals, args []string) int {
 	if abs, err := filepath.Abs(g.control); err == nil {
 		g.control = abs // the notify socket is created next to it and needs an absolute path
 	}
+	var bootedDir string
+	if booted && g.scope() == unit.System {
+		bootedDir = manager.SystemdBootedDir
+	}
 	var journalDir, devLog string
 	if journalSockets && g.scope() == unit.System && os.Geteuid() == 0 {
 		journalDir, devLog = journal.DefaultDir, journal.DevLog
 	}
 	m, err := manager.New(manager.Options{
-		Scope:       g.scope(),
-		UnitDirs:    g.units,
-		ControlPath: g.control,
-		Target:      target,
-		Console:     os.Stdout,
-		LogDir:      logDir,
-		JournalDir:  journalDir,
-		DevLog:      devLog,
-		LogStorage:  storage,
-		LogMaxUse:   maxUse,
-
+		Scope:            g.scope(),
+		UnitDirs:         g.units,
+		ControlPath:      g.control,
+		Target:           target,
+		Console:          os.Stdout,
+		LogDir:           logDir,
+		BootedDir:        bootedDir,
+		ForwardLogs:      forward,
+		JournalDir:       journalDir,
+		DevLog:           devLog,
+		LogStorage:       storage,
+		LogMaxUse:        maxUse,
 		LogRuntimeMaxUse: runtimeMaxUse,
 	})
 	if err != nil {

@@ -61,11 +61,19 @@ func runTests(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e: build:", err)
 		return 1
 	}
-	// A system manager serves journald's sockets unless told --no-journal-sockets
-	// (launchManager does): a test that forgot it outside a private mount namespace would
-	// take the host's /dev/log and /run/systemd/journal.
+	// A system manager makes /run/systemd/system unless told --no-booted, and serves
+	// journald's sockets unless told --no-journal-sockets (launchManager does both): a test
+	// that forgot it outside a private mount namespace would leave the host looking booted
+	// with systemd, or take its /dev/log and /run/systemd/journal.
+	_, err = os.Lstat(sdBootedDir)
+	absent := err != nil
 	before := hostJournalState()
 	code := m.Run()
+	if _, err := os.Lstat(sdBootedDir); absent && err == nil {
+		fmt.Fprintf(os.Stderr, "e2e: a test left %s on the host: flint run without --no-booted outside a private /run\n", sdBootedDir)
+		os.Remove(sdBootedDir)
+		return 1
+	}
 	if after := hostJournalState(); after != before {
 		fmt.Fprintf(os.Stderr, "e2e: a test changed the host's journal sockets (%s, was %s): flint run without --no-journal-sockets outside a private mount namespace\n", after, before)
 		return 1
@@ -82,6 +90,9 @@ func hostJournalState() string {
 	_, err = os.Lstat("/run/systemd/journal")
 	return fmt.Sprintf("/dev/log -> %q, /run/systemd/journal exists: %v", link, err == nil)
 }
+
+// sdBootedDir is what sd_booted() looks for.
+const sdBootedDir = "/run/systemd/system"
 
 func buildAll(dir string) error {
 	_, file, _, _ := runtime.Caller(0)
@@ -151,6 +162,7 @@ func startManager(t *testing.T, units string) *manager {
 // launchOptions vary how launchManager starts `flint run`.
 type launchOptions struct {
 	global   []string      // global flags before "run" (--user)
+	runFlags []string      // flags after "run" (--log-to-stdout)
 	more     []string      // further unit directories, after the first (--units each)
 	env      []string      // the manager's environment; nil = the test's
 	stopWait time.Duration // SIGTERM to SIGKILL at cleanup
@@ -160,6 +172,10 @@ type launchOptions struct {
 	wrap []string
 	// noUnits starts flint run without --units (on $SYSTEMD_UNIT_PATH or systemd's path).
 	noUnits bool
+	// booted lets flint run create /run/systemd/system (sd_booted()): only in a private
+	// mount namespace (wrap) with a /run of its own; otherwise --no-booted keeps the host's
+	// /run as it is.
+	booted bool
 	// journal lets a system manager serve journald's sockets (/run/systemd/journal, /dev/log):
 	// only in a private mount namespace (wrap) with a /run and /dev/log of its own; otherwise
 	// --no-journal-sockets keeps the host's as they are.
@@ -180,6 +196,10 @@ func launchManager(t *testing.T, units string, o launchOptions) *manager {
 		m.control = filepath.Join(t.TempDir(), "control.sock")
 	}
 	args := append(append([]string(nil), o.global...), "run", "--control", m.control)
+	if !o.booted {
+		args = append(args, "--no-booted")
+	}
+	args = append(args, o.runFlags...)
 	if !o.journal {
 		args = append(args, "--no-journal-sockets")
 	}
