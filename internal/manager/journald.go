@@ -1,6 +1,8 @@
 package manager
 
 import (
+	"time"
+
 	"github.com/flint-init/flint/internal/journal"
 )
 
@@ -60,6 +62,12 @@ func (m *Manager) journalSender(pid int) string {
 		}
 		if u := a.owner(pid).u; u != nil {
 			name = u.Name
+		} else if u := m.reapedNotes.unit(pid); u != nil {
+			name = u.Name
+		} else if u := m.reapedNotes.unit(pi.ppid); ok && u != nil {
+			name = u.Name // its parent, reaped since: a unit's shell that ran logger last
+		} else if u := m.reapedNotes.unit(pi.sid); ok && u != nil {
+			name = u.Name // its session's leader, reaped since
 		}
 		res <- name
 	}
@@ -79,4 +87,41 @@ func (m *Manager) journalSender(pid int) string {
 	case <-m.journalStop:
 	}
 	return ""
+}
+
+// reapedNotes remember the units of the last processes flint reaped: a message a process
+// sent just before it exited often arrives after flint reaped it (logger(1) as a unit's main
+// process) or its parent or session leader (the unit's shell that ran logger last), when no
+// other rule places it any more. A pid is not used again that soon (the
+// kernel hands out pids in turn), and a note counts for reapedNoteAge only.
+type reapedNotes struct {
+	notes [256]reapedNote
+	next  int
+}
+
+type reapedNote struct {
+	pid int
+	u   *Unit
+	at  time.Time
+}
+
+const reapedNoteAge = 5 * time.Second
+
+func (m *Manager) noteReaped(pid int, u *Unit) {
+	if m.journalSrv == nil {
+		return
+	}
+	r := &m.reapedNotes
+	r.notes[r.next] = reapedNote{pid, u, time.Now()}
+	r.next = (r.next + 1) % len(r.notes)
+}
+
+// unit is the unit of pid if flint reaped it within reapedNoteAge, else nil.
+func (r *reapedNotes) unit(pid int) *Unit {
+	for i := range r.notes {
+		if n := &r.notes[i]; n.pid == pid && n.u != nil && time.Since(n.at) < reapedNoteAge {
+			return n.u
+		}
+	}
+	return nil
 }

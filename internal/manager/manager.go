@@ -111,6 +111,7 @@ type Manager struct {
 	// journal serves journald's sockets (journald.go); nil when it does not.
 	journalSrv  *journal.Server
 	journalStop chan struct{} // closed when the journal sockets close
+	reapedNotes reapedNotes   // the units of the processes reaped last (journald.go)
 	// logSource is what the journal records about the manager's messages (journal.go);
 	// pid is the manager's.
 	logSource *logs.Source
@@ -446,6 +447,11 @@ func (m *Manager) reap() {
 		adoptedBy := m.reaped(pid, end)
 		cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 		p, ok := m.procs[pid]
+		if ok && p.u != nil {
+			m.noteReaped(pid, p.u)
+		} else if adoptedBy != nil {
+			m.noteReaped(pid, adoptedBy)
+		}
 		if !ok {
 			if adoptedBy != nil {
 				adoptedBy.cpu += cpu
