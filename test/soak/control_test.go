@@ -6,6 +6,7 @@ import (
 	"net"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -134,6 +135,10 @@ func TestControlSocket(t *testing.T) {
 // unit that writes nothing, then exits. While they are held, root's status answers and a
 // service's own socket still accepts; once the clients are gone, the manager holds no more
 // descriptors than before (a closed peer ends its stream at once).
+// followsPerUID is the most followed logs the control socket serves one uid other than root
+// (api.DefaultLimits: 64, fewer with a small fd limit).
+const followsPerUID = 64
+
 func TestFollowFlood(t *testing.T) {
 	const port = 23402
 	m := controlUnits(t, port)
@@ -141,8 +146,17 @@ func TestFollowFlood(t *testing.T) {
 	n := pick(1000, 19000)
 	before := m.usage()
 	p := m.startProbe("quiet.service")
-	h := startHostile(t, false, "control", "follow", strconv.Itoa(n), m.control, "quiet.service")
+	// In group adm, nobody may read the logs: its follows are served, up to the control
+	// socket's limits for one uid, and the rest refused.
+	h := startHostileIn(t, []string{"adm"}, "control", "follow", strconv.Itoa(n), m.control, "quiet.service")
 	peak := m.usage()
+	served, refused := h.count("answered"), h.count("refused")
+	if served == 0 || served > followsPerUID || served+refused != n {
+		t.Errorf("%d follows of one uid: %d served, %d refused (limit %d per uid): %v", n, served, refused, followsPerUID, h.result)
+	}
+	if e, _ := h.result["first_error"].(string); refused > 0 && !strings.HasPrefix(e, "limit: ") {
+		t.Errorf("follows beyond the limit refused with %q, want the limit's message", e)
+	}
 	if err := greeted(port); err != nil {
 		t.Errorf("busy.socket while %d follows are held: %v", n, err)
 	}

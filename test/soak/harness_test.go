@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -417,10 +418,38 @@ type hostile struct {
 // modes that hold connections keep them until release.
 func startHostile(t *testing.T, asRoot bool, args ...string) *hostile {
 	t.Helper()
+	var cred *syscall.Credential
+	if !asRoot {
+		cred = &syscall.Credential{Uid: nobody, Gid: nobody}
+	}
+	return launchHostile(t, cred, args...)
+}
+
+// startHostileIn runs the helper as nobody with the supplementary groups named (adm: one who
+// may read every unit's log).
+func startHostileIn(t *testing.T, groups []string, args ...string) *hostile {
+	t.Helper()
+	cred := &syscall.Credential{Uid: nobody, Gid: nobody}
+	for _, name := range groups {
+		g, err := user.LookupGroup(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gid, err := strconv.ParseUint(g.Gid, 10, 32)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cred.Groups = append(cred.Groups, uint32(gid))
+	}
+	return launchHostile(t, cred, args...)
+}
+
+func launchHostile(t *testing.T, cred *syscall.Credential, args ...string) *hostile {
+	t.Helper()
 	stderr, w := newLogFile(t, "hostile")
 	h := &hostile{t: t, cmd: exec.Command(hostileBin, args...), stderr: stderr, exited: make(chan struct{})}
-	if !asRoot {
-		h.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
+	if cred != nil {
+		h.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	}
 	h.cmd.Env = []string{"PATH=/usr/bin:/bin"}
 	h.cmd.Stderr = w

@@ -23,6 +23,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -211,7 +212,10 @@ func control(kind string, n int, sock, unit string) {
 	report(&res)
 	if kind == "idle" || kind == "follow" {
 		waitStdin()
-		// Exiting closes every connection at once, as a killed client's do.
+		// Exiting closes every connection at once, as a killed client's do. Until then the
+		// connections must stay reachable: the garbage collector closes a net.Conn nobody
+		// refers to any more.
+		runtime.KeepAlive(conns)
 	}
 }
 
