@@ -328,22 +328,19 @@ var dynamicUserProps = []execProp{
 // addExecProp adds ep for e: its default, the value of the directive that changes it, or
 // nothing when flint does not word that value.
 func (p *propList) addExecProp(ep execProp, e *ExecContext) {
-	set := ""
 	for _, c := range ep.changes {
-		if v, ok := e.NotEnforcedValues[c]; ok {
-			set = c
-			if c != ep.changes[0] || ep.value == nil {
-				return // changed by a setting flint does not word
-			}
+		v, ok := e.NotEnforcedValues[c]
+		if !ok {
+			continue
+		}
+		if c == ep.changes[0] && ep.value != nil {
 			if s, ok := ep.value(v); ok {
 				p.add(ep.name, s)
 			}
-			return
 		}
+		return // changed by a setting flint does not word: no line
 	}
-	if set == "" {
-		p.add(ep.name, ep.def())
-	}
+	p.add(ep.name, ep.def())
 }
 
 // resourceProperties adds execProps and what else every service and socket shows: the
