@@ -314,17 +314,6 @@ var execProps = []execProp{
 	{"ProtectHostname", fixed("no"), []string{"ProtectHostname"}, yesNo},
 }
 
-// dynamicUserProps are those DynamicUser=yes sets (systemd's unit_patch_contexts): their
-// value then, and the directive that may still change it.
-var dynamicUserProps = []execProp{
-	{"RemoveIPC", fixed("no"), []string{"RemoveIPC"}, yesNo},
-	{"PrivateTmp", fixed("no"), []string{"PrivateTmp"}, yesNo},
-	{"ProtectSystem", fixed("no"), []string{"ProtectSystem"}, oneOf(true, "full", "strict")},
-	{"ProtectHome", fixed("no"), []string{"ProtectHome"}, oneOf(true, "read-only", "tmpfs")},
-	{"NoNewPrivileges", fixed("no"), []string{"NoNewPrivileges"}, yesNo},
-	{"RestrictSUIDSGID", fixed("no"), []string{"RestrictSUIDSGID"}, yesNo},
-}
-
 // addExecProp adds ep for e: its default, the value of the directive that changes it, or
 // nothing when flint does not word that value.
 func (p *propList) addExecProp(ep execProp, e *ExecContext) {
@@ -375,22 +364,13 @@ func resourceProperties(p *propList, t Type, e *ExecContext, loaded bool) {
 		}
 		p.addExecProp(ep, e)
 	}
-	for _, ep := range dynamicUserProps {
-		if !e.DynamicUser {
-			p.addExecProp(ep, e)
-			continue
-		}
-		switch v, set := e.NotEnforcedValues[ep.changes[0]]; {
-		case ep.name == "ProtectHome" && set && v != "no" && v != "false" && v != "0":
-			p.addExecProp(ep, e)
-		case ep.name == "ProtectHome":
-			p.add(ep.name, "read-only")
-		case ep.name == "ProtectSystem":
-			p.add(ep.name, "strict")
-		default:
-			p.add(ep.name, "yes")
-		}
-	}
+	// The sandbox DynamicUser= implies, as the decoder left it (patchDynamicUser).
+	p.bool("RemoveIPC", e.RemoveIPC)
+	p.bool("PrivateTmp", e.PrivateTmp)
+	p.add("ProtectSystem", e.ProtectSystem)
+	p.add("ProtectHome", e.ProtectHome)
+	p.bool("NoNewPrivileges", e.NoNewPrivileges)
+	p.bool("RestrictSUIDSGID", e.RestrictSUIDSGID)
 	lv, lok := e.NotEnforcedValues["SyslogLevel"]
 	fv, fok := e.NotEnforcedValues["SyslogFacility"]
 	level, facility := 6, 3
@@ -421,8 +401,8 @@ func resourceProperties(p *propList, t Type, e *ExecContext, loaded bool) {
 		p.add("Limit"+name, formatRlimit(r.Hard))
 		p.add("Limit"+name+"Soft", formatRlimit(r.Soft))
 	}
-	// cgroup counters: flint keeps no cgroups (and the UID, GID of dynamic users are
-	// not allocated).
+	// cgroup counters: flint keeps no cgroups. UID and GID are those of a unit's run, which
+	// the manager fills in.
 	p.add("UID", "[not set]")
 	p.add("GID", "[not set]")
 	p.add("MemoryCurrent", "[not set]")

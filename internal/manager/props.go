@@ -122,6 +122,18 @@ func (m *Manager) properties(u *Unit) []api.Property {
 		add("FlintTriggerLimitRearmWaitsFor", c.waitsFor)
 	}
 	rt = append(rt, execRunProperties(u)...)
+	if r := u.run; r != nil && r.known {
+		// The user and group the unit runs as, as systemd refers to them while it runs
+		// (not root's nor nobody's).
+		for _, id := range []struct {
+			name string
+			v    uint32
+		}{{"UID", r.uid}, {"GID", r.gid}} {
+			if id.v != 0 && id.v != 65534 {
+				add(id.name, strconv.FormatUint(uint64(id.v), 10))
+			}
+		}
+	}
 	if u.svc != nil || u.sock != nil {
 		// The tasks of its cgroup. systemd has none (TasksCurrent=[not set]) for a unit
 		// without processes unless it is an active service: a socket's cgroup is made for

@@ -37,6 +37,7 @@ var statusUnits = map[string]string{
 	"st.target":       "[Unit]\nDescription=Target\nDefaultDependencies=no\n",
 	"st.timer":        "[Unit]\nDescription=Timer\nDefaultDependencies=no\n[Timer]\nOnActiveSec=1h\nUnit=docs.service\n",
 	"st.path":         "[Unit]\nDescription=Path\nDefaultDependencies=no\n[Path]\nPathExists=/nonexistent\nUnit=exits64.service\n",
+	"usr.service":     "[Unit]\nDefaultDependencies=no\n[Service]\nExecStart=/bin/sleep 1000\nUser=daemon\n",
 	"sandbox.service": "[Unit]\nDefaultDependencies=no\n[Service]\nExecStart=/bin/sleep 1000\nPrivateTmp=yes\nProtectSystem=full\n" +
 		"MemoryMax=64M\nCPUQuota=20%\nTasksAccounting=no\nSyslogLevel=debug\nSyslogFacility=local0\nPrivateDevices=yes\n",
 }
@@ -97,7 +98,7 @@ func TestStatusShowMatchSystemctl(t *testing.T) {
 		}
 	}
 	for _, n := range []string{"prefail", "three", "exits64", "killed", "noexec", "waits", "docs", "preset", "changed", "gone", "sandbox",
-		"st.socket", "st.target", "st.timer", "st.path"} {
+		"usr", "st.socket", "st.target", "st.timer", "st.path"} {
 		both("start", n)
 	}
 	settle("three.service", "failed")
@@ -148,7 +149,7 @@ func TestStatusShowMatchSystemctl(t *testing.T) {
 	// A full show: the properties systemd 252 lists for each unit type and their values, in
 	// every state above, but those of cgroups flint does not have (knownLacking,
 	// knownValues).
-	for _, u := range []string{"three.service", "preset.service", "sandbox.service", "exits64.service", "killed.service",
+	for _, u := range []string{"three.service", "preset.service", "sandbox.service", "usr.service", "exits64.service", "killed.service",
 		"noexec.service", "waits.service", "docs.service", "prefail.service", "st.service", "st.socket", "st.target",
 		"st.timer", "st.path"} {
 		t.Run("show_all_"+u, func(t *testing.T) {
