@@ -147,7 +147,11 @@ func formatExec(c ExecCommand, ex bool, r *ExecRun) string {
 		}
 		return FormatTimestamp(t)
 	}
-	fmt.Fprintf(&b, " ; start_time=[%s] ; stop_time=[%s] ; pid=%d ; ", stamp(r.Start), stamp(r.Exit), r.PID)
+	start := stamp(r.Start)
+	if r.Exit.IsZero() && r.Code == "" {
+		start = "n/a" // systemd 252 keeps a command's times from its exit on: none while it runs
+	}
+	fmt.Fprintf(&b, " ; start_time=[%s] ; stop_time=[%s] ; pid=%d ; ", start, stamp(r.Exit), r.PID)
 	switch r.Code {
 	case "":
 		b.WriteString("code=(null) ; status=0/0 }")
@@ -196,6 +200,11 @@ func serviceProperties(p *propList, s *ServiceSection) {
 	p.span("RuntimeMaxUSec", s.RuntimeMaxSec)
 	// systemd 252 shows the watchdog in effect, which is infinity until the service runs.
 	p.add("WatchdogUSec", "infinity")
+	p.add("WatchdogTimestampMonotonic", "0")
+	p.addExecProp(execProp{"RuntimeRandomizedExtraUSec", fixed("0"), []string{"RuntimeRandomizedExtraSec"}, span}, &s.Exec)
+	p.add("CleanResult", "success")
+	p.add("ExecMainStartTimestampMonotonic", "0")
+	p.add("ExecMainExitTimestampMonotonic", "0")
 	p.bool("RootDirectoryStartOnly", s.RootDirectoryStartOnly)
 	p.bool("RemainAfterExit", s.RemainAfterExit)
 	p.bool("GuessMainPID", s.GuessMainPID)
@@ -238,8 +247,8 @@ func socketProperties(p *propList, u *Unit) {
 	p.add("BindToDevice", s.BindToDevice)
 	p.add("SocketUser", s.SocketUser)
 	p.add("SocketGroup", s.SocketGroup)
-	p.add("SocketMode", FormatMode(uint32(s.SocketMode.Perm())))
-	p.add("DirectoryMode", FormatMode(uint32(s.DirectoryMode.Perm())))
+	p.add("SocketMode", FormatMode(uint32(s.SocketMode)&0o7777))
+	p.add("DirectoryMode", FormatMode(uint32(s.DirectoryMode)&0o7777))
 	p.bool("Accept", s.Accept)
 	p.bool("FlushPending", s.FlushPending)
 	p.bool("Writable", s.Writable)
@@ -307,15 +316,8 @@ func execProperties(p *propList, u *Unit, e *ExecContext) {
 	}
 	p.strv("PassEnvironment", e.PassEnvironment)
 	p.strv("UnsetEnvironment", e.UnsetEnvironment)
-	p.add("UMask", FormatMode(uint32(e.UMask.Perm())))
-	for _, r := range e.Rlimits {
-		name, ok := rlimitNames[r.Resource]
-		if !ok {
-			continue
-		}
-		p.add("Limit"+name, formatRlimit(r.Hard))
-		p.add("Limit"+name+"Soft", formatRlimit(r.Soft))
-	}
+	p.add("UMask", FormatMode(uint32(e.UMask)&0o7777))
+	resourceProperties(p, u.Type, e, u.LoadState == Loaded)
 	wd := e.WorkingDirectory
 	if e.WorkingDirectoryOptional && wd != "" {
 		wd = "!" + wd
@@ -342,15 +344,15 @@ func execProperties(p *propList, u *Unit, e *ExecContext) {
 	p.bool("DynamicUser", e.DynamicUser)
 	p.strv("SupplementaryGroups", e.SupplementaryGroups)
 	p.add("RuntimeDirectoryPreserve", orDefault(e.RuntimeDirectoryPreserve, "no"))
-	p.add("RuntimeDirectoryMode", FormatMode(uint32(e.RuntimeDirectoryMode.Perm())))
+	p.add("RuntimeDirectoryMode", FormatMode(uint32(e.RuntimeDirectoryMode)&0o7777))
 	p.strv("RuntimeDirectory", sortedStrings(e.RuntimeDirectory))
-	p.add("StateDirectoryMode", FormatMode(uint32(e.StateDirectoryMode.Perm())))
+	p.add("StateDirectoryMode", FormatMode(uint32(e.StateDirectoryMode)&0o7777))
 	p.strv("StateDirectory", sortedStrings(e.StateDirectory))
-	p.add("CacheDirectoryMode", FormatMode(uint32(e.CacheDirectoryMode.Perm())))
+	p.add("CacheDirectoryMode", FormatMode(uint32(e.CacheDirectoryMode)&0o7777))
 	p.strv("CacheDirectory", sortedStrings(e.CacheDirectory))
-	p.add("LogsDirectoryMode", FormatMode(uint32(e.LogsDirectoryMode.Perm())))
+	p.add("LogsDirectoryMode", FormatMode(uint32(e.LogsDirectoryMode)&0o7777))
 	p.strv("LogsDirectory", sortedStrings(e.LogsDirectory))
-	p.add("ConfigurationDirectoryMode", FormatMode(uint32(e.ConfigurationDirectoryMode.Perm())))
+	p.add("ConfigurationDirectoryMode", FormatMode(uint32(e.ConfigurationDirectoryMode)&0o7777))
 	p.strv("ConfigurationDirectory", sortedStrings(e.ConfigurationDirectory))
 }
 
@@ -451,6 +453,13 @@ func unitProperties(p *propList, u *Unit, loaded bool) {
 	}
 	p.add("Description", desc)
 	p.add("LoadState", string(u.LoadState))
+	if loaded {
+		// runtime state a manager fills in: until then, never checked, never frozen
+		p.add("FreezerState", "running")
+		p.add("AssertResult", "no")
+		p.add("ConditionTimestampMonotonic", "0")
+		p.add("AssertTimestampMonotonic", "0")
+	}
 	p.add("FragmentPath", u.FragmentPath)
 	p.add("SourcePath", u.SourcePath)
 	p.strv("DropInPaths", u.DropInPaths)

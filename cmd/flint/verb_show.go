@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/flint-init/flint/unit"
 )
@@ -77,7 +78,8 @@ func showUnits(w io.Writer, g *globals, o *showOptions) {
 		if i > 0 {
 			fmt.Fprintln(w)
 		}
-		writeProperties(w, showProperties(g, l, normalizeUnitName(name)), o)
+		props := showProperties(g, l, normalizeUnitName(name))
+		writeProperties(w, withRequested(props, o), o)
 	}
 }
 
@@ -122,6 +124,35 @@ func writeProperties(w io.Writer, props []unit.Property, o *showOptions) {
 			fmt.Fprintf(w, "%s=%s\n", p.Name, p.Value)
 		}
 	}
+}
+
+// withRequested adds, for show -p, the properties asked for that systemctl knows for the
+// unit's type and props lacks, with an empty value: systemctl prints "NAME=" for them.
+func withRequested(props []unit.Property, o *showOptions) []unit.Property {
+	if o.props == nil {
+		return props
+	}
+	t := unit.Type("")
+	have := map[string]bool{}
+	for _, p := range props {
+		have[p.Name] = true
+		if p.Name == "Id" {
+			if i := strings.LastIndexByte(p.Value, '.'); i >= 0 {
+				t = unit.Type(p.Value[i+1:])
+			}
+		}
+	}
+	var extra []unit.Property
+	for _, n := range unit.PropertyNames(t) {
+		if o.props[n] && !have[n] {
+			have[n] = true
+			extra = append(extra, unit.Property{Name: n})
+		}
+	}
+	if len(extra) == 0 {
+		return props
+	}
+	return unit.MergeProperties(t, props, extra...)
 }
 
 // hiddenByDefault: what systemctl show leaves out without -p or --all: empty values, and

@@ -365,8 +365,8 @@ func printStatus(w io.Writer, st client.UnitStatus, color bool) {
 	if s := p["StatusText"]; s != "" {
 		fmt.Fprintf(w, "     Status: \"%s\"\n", unit.Printable(s))
 	}
-	if n := p["TasksCurrent"]; n != "" && n != "0" {
-		fmt.Fprintf(w, "      Tasks: %s\n", n)
+	if n, err := strconv.Atoi(p["TasksCurrent"]); err == nil && n > 0 {
+		fmt.Fprintf(w, "      Tasks: %d\n", n)
 		for i, pr := range st.Processes {
 			pre := "             ├─"
 			if i == len(st.Processes)-1 {

@@ -781,9 +781,15 @@ func (m *Manager) daemonReload() {
 	m.consolef("Reloading.")
 	m.loader.Reload()
 	m.presets = nil
+	now := time.Now()
 	for _, u := range append([]*Unit(nil), m.order...) {
 		if u.transient {
 			continue
+		}
+		if u.stateChange.IsZero() {
+			// systemd's units come back from a reload with a state change at its time
+			// when they had none (a unit loaded but never started).
+			u.stateChange = now
 		}
 		cfg := m.loader.Load(u.Name)
 		if cfg.LoadState == unit.NotFound {

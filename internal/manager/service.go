@@ -181,7 +181,8 @@ func (m *Manager) unitReload(u *Unit) {
 // inactive (the job succeeds), a failed assertion fails the job.
 func (m *Manager) checkConditions(u *Unit) bool {
 	ok, failed := evalConditions(u.cfg.Unit.Conditions, false, m.opt.Scope)
-	u.conditionResult = ok
+	u.conditionResult, u.conditionStamp = ok, time.Now()
+	u.assertResult, u.assertStamp = false, time.Time{} // not checked when a condition fails
 	if !ok {
 		u.conditionFailed = failed
 		m.consolef("%s was skipped because of an unmet condition check (%s).", describe(u), failed)
@@ -191,6 +192,7 @@ func (m *Manager) checkConditions(u *Unit) bool {
 		return false
 	}
 	aok, afailed := evalConditions(u.cfg.Unit.Conditions, true, m.opt.Scope)
+	u.assertResult, u.assertStamp = aok, time.Now()
 	if !aok {
 		u.assertFailed = afailed
 		m.consolef("Assertion failed for %s (%s).", describe(u), afailed)

@@ -33,6 +33,9 @@ type Unit struct {
 	// as systemctl shows the journal entries since the unit last left the inactive state.
 	inactiveExitSeq uint64
 	conditionResult bool
+	assertResult    bool
+	conditionStamp  time.Time // when the conditions were last checked (ConditionTimestamp)
+	assertStamp     time.Time
 	conditionFailed string // "ConditionPathExists=/x" that failed
 	assertFailed    string
 	refs            int // Accept=yes instance: collected when inactive
@@ -63,12 +66,13 @@ type execKey struct {
 
 func (u *Unit) typ() unit.Type { return u.cfg.Type }
 
-// execContext is the exec settings of a service or socket unit (nil for other types).
+// execContext is the exec settings of a service or socket unit (nil for other types, and
+// for one whose configuration is gone: not found after a daemon-reload).
 func (u *Unit) execContext() *unit.ExecContext {
 	switch {
-	case u.svc != nil:
+	case u.svc != nil && u.cfg.Service != nil:
 		return &u.cfg.Service.Exec
-	case u.sock != nil:
+	case u.sock != nil && u.cfg.Socket != nil:
 		return &u.cfg.Socket.Exec
 	}
 	return nil
@@ -206,15 +210,19 @@ func (m *Manager) setState(u *Unit, sub string) {
 		m.notifyTriggers(u)
 		return
 	}
+	// As systemd's unit_notify: entering and leaving the inactive states, and the active
+	// ones (a unit that fails while starting was never active: no ActiveExitTimestamp).
 	switch {
-	case nu == Active && old != Active && old != Reloading:
-		u.activeEnter = now
-	case isInactiveOrFailed(nu) && !isInactiveOrFailed(old):
-		u.inactiveEnter = now
-		u.activeExit = now
-	}
-	if isInactiveOrFailed(old) && !isInactiveOrFailed(nu) {
+	case isInactiveOrFailed(old) && !isInactiveOrFailed(nu):
 		u.inactiveExit, u.inactiveExitSeq = now, m.logs.LastSeq()
+	case !isInactiveOrFailed(old) && isInactiveOrFailed(nu):
+		u.inactiveEnter = now
+	}
+	switch {
+	case isActiveOrReloading(old) && !isActiveOrReloading(nu):
+		u.activeExit = now
+	case !isActiveOrReloading(old) && isActiveOrReloading(nu):
+		u.activeEnter = now
 	}
 	m.cooldownFollow(u)
 	m.unitStateChanged(u, old, nu)

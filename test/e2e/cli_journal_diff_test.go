@@ -21,12 +21,14 @@ import (
 // journalUnits are the units whose logs TestLogsMatchJournalctl compares: every kind of line
 // a unit's journal holds (output, the manager's job and result messages, exits, a command
 // that cannot be executed, a skipped condition, a failed dependency, restarts up to the
-// start limit, a reload, sockets, targets, timers, SyslogIdentifier=).
+// start limit, a reload, sockets, targets, timers, SyslogIdentifier=). A command writes a
+// moment after it starts: journald files a line of a process and a message of PID 1 sent
+// at the same time in either order.
 var journalUnits = map[string]string{
 	"hello.service": "[Unit]\nDescription=Hello test\nDefaultDependencies=no\n[Service]\nType=oneshot\n" +
-		"ExecStart=/bin/sh -c 'echo hello out; echo err line >&2; echo \"<3>prio three\"; echo fail here; sleep 0.1'\n",
-	"two.service": "[Unit]\nDescription=Two test\nDefaultDependencies=no\n[Service]\nExecStartPre=/bin/echo pre\n" +
-		"ExecStart=/bin/sh -c 'echo started; sleep 0.2; exit 3'\n",
+		"ExecStart=/bin/sh -c 'sleep 0.1; echo hello out; echo err line >&2; echo \"<3>prio three\"; echo fail here; sleep 0.1'\n",
+	"two.service": "[Unit]\nDescription=Two test\nDefaultDependencies=no\n[Service]\nExecStartPre=/bin/sh -c 'sleep 0.1; echo pre'\n" +
+		"ExecStart=/bin/sh -c 'sleep 0.1; echo started; sleep 0.2; exit 3'\n",
 	"simple.service": "[Unit]\nDescription=Simple sleeper\nDefaultDependencies=no\n[Service]\nExecStart=/bin/sleep 1000\nExecReload=/bin/true\n",
 	"noexec.service": "[Unit]\nDescription=No exec\nDefaultDependencies=no\n[Service]\nExecStart=/nonexistent/binary\n",
 	"killed.service": "[Unit]\nDefaultDependencies=no\n[Service]\nExecStart=/bin/sh -c 'sleep 0.1; kill -9 $$$$'\n",
@@ -34,8 +36,8 @@ var journalUnits = map[string]string{
 	"ex64.service":   "[Unit]\nDefaultDependencies=no\n[Service]\nType=oneshot\nExecStart=/bin/sh -c 'sleep 0.1; exit 64'\n",
 	"dep.service":    "[Unit]\nDescription=Depends on ex64\nDefaultDependencies=no\nRequires=ex64.service\nAfter=ex64.service\n[Service]\nExecStart=/bin/sleep 1000\n",
 	"restarter.service": "[Unit]\nDescription=Restarter\nDefaultDependencies=no\nStartLimitIntervalSec=1h\nStartLimitBurst=3\n" +
-		"[Service]\nExecStart=/bin/sh -c 'echo run; sleep 0.1; exit 2'\nRestart=on-failure\nRestartSec=200ms\n",
-	"tagged.service": "[Unit]\nDescription=Tagged\nDefaultDependencies=no\n[Service]\nType=oneshot\nSyslogIdentifier=mytag\nExecStart=/bin/sh -c 'echo tagged line; sleep 0.1'\n",
+		"[Service]\nExecStart=/bin/sh -c 'sleep 0.1; echo run; sleep 0.1; exit 2'\nRestart=on-failure\nRestartSec=200ms\n",
+	"tagged.service": "[Unit]\nDescription=Tagged\nDefaultDependencies=no\n[Service]\nType=oneshot\nSyslogIdentifier=mytag\nExecStart=/bin/sh -c 'sleep 0.1; echo tagged line; sleep 0.1'\n",
 	"jweb.socket":    "[Unit]\nDescription=Web socket\nDefaultDependencies=no\n[Socket]\nListenStream=/run/flint-journal-diff.sk\n",
 	"jweb.service":   "[Unit]\nDefaultDependencies=no\n[Service]\nExecStart=/bin/sleep 1000\n",
 	"tg.target":      "[Unit]\nDescription=Test target\nDefaultDependencies=no\n",
