@@ -216,8 +216,7 @@ func (s *Server) madeFile(path string) madePath {
 func (s *Server) linkDevLog(link, target string) error {
 	if st, err := os.Lstat(link); err == nil {
 		if cur, err := os.Readlink(link); err == nil && cur == target {
-			s.made = append(s.made, madePath{path: link, link: target})
-			return nil
+			return nil // already ours to serve; not made here, so not removed at the end
 		}
 		if st.Mode().Type() != os.ModeSymlink && st.Mode().Type() != os.ModeSocket {
 			return fmt.Errorf("journal: %s exists and is neither a socket nor a symlink: leaving it alone", link)

@@ -80,26 +80,38 @@ func (r *record) line() Line {
 			Transport: r.Transport, Invocation: r.Invocation, StreamID: r.StreamID}}
 }
 
-// disk writes a store's lines to its directory.
+// disk writes a store's lines to its directory. Lines are queued by the goroutines that
+// store them and written by the disk's own goroutine, so that a unit's output is never read
+// more slowly for the files: at most maxQueued bytes wait, lines beyond are counted and the
+// count is written in their place.
 type disk struct {
 	dir    string
 	opt    DiskOptions
 	prefix string // run-START-ID-
 
-	mu    sync.Mutex
-	f     *os.File
-	w     *bufio.Writer
-	n     int   // the current file's number
-	size  int64 // the current file's size
-	err   error // the first error; writing stops at it
-	dirty bool
-	stop  chan struct{}
-	done  chan struct{}
+	mu      sync.Mutex // guards queue, queued, dropped
+	queue   []Line
+	queued  int
+	dropped int
+	wake    chan struct{}      // a line was queued
+	flushes chan chan struct{} // flush requests: closed once what was queued is written
+	stop    chan struct{}
+	done    chan struct{}
+
+	// The writer goroutine's own.
+	f    *os.File
+	w    *bufio.Writer
+	n    int   // the current file's number
+	size int64 // the current file's size
+	err  error // the first error; writing stops at it
 }
 
-// flushEvery is how often what was written is pushed to the file (journald syncs less often;
-// a line is on disk within this time unless flint is killed).
-const flushEvery = 200 * time.Millisecond
+const (
+	// flushEvery is how often what was written is pushed to the file (journald syncs less
+	// often; a line is on disk within this time unless flint is killed).
+	flushEvery = 200 * time.Millisecond
+	maxQueued  = 16 << 20
+)
 
 func openDisk(dir, id string, start time.Time, opt DiskOptions) (*disk, error) {
 	if err := os.MkdirAll(dir, 0o2755); err != nil {
@@ -113,18 +125,18 @@ func openDisk(dir, id string, start time.Time, opt DiskOptions) (*disk, error) {
 	}
 	opt.MaxFileBytes = max(opt.MaxFileBytes, 4<<10)
 	d := &disk{dir: dir, opt: opt, prefix: fmt.Sprintf("run-%020d-%s-", start.UnixMicro(), id),
-		stop: make(chan struct{}), done: make(chan struct{})}
+		wake: make(chan struct{}, 1), flushes: make(chan chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
 	if err := d.open(); err != nil {
 		return nil, err
 	}
 	d.vacuum()
-	go d.flusher()
+	go d.writer()
 	return d, nil
 }
 
 func (d *disk) name(n int) string { return filepath.Join(d.dir, d.prefix+strconv.Itoa(n)+".jsonl") }
 
-// open starts file d.n; d.mu held (or not yet shared).
+// open starts file d.n.
 func (d *disk) open() error {
 	f, err := os.OpenFile(d.name(d.n), os.O_WRONLY|os.O_CREATE|os.O_APPEND|syscall.O_CLOEXEC, 0o640)
 	if err != nil {
@@ -134,15 +146,85 @@ func (d *disk) open() error {
 	return nil
 }
 
-// write appends l; on the first error writing stops (and Err says why).
+// write queues l for the writer.
 func (d *disk) write(l *Line) {
-	b, err := json.Marshal(recordOf(l))
-	if err != nil {
+	size := lineSize(l)
+	d.mu.Lock()
+	if d.queued+size > maxQueued {
+		d.dropped++
+		d.mu.Unlock()
 		return
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	d.queue = append(d.queue, *l)
+	d.queued += size
+	d.mu.Unlock()
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// writer writes what is queued, flushes every flushEvery and when asked, until stop.
+func (d *disk) writer() {
+	defer close(d.done)
+	t := time.NewTicker(flushEvery)
+	defer t.Stop()
+	var spare []Line
+	dirty := false
+	drain := func() {
+		d.mu.Lock()
+		q, dropped := d.queue, d.dropped
+		d.queue, d.queued, d.dropped = spare[:0], 0, 0
+		d.mu.Unlock()
+		if dropped > 0 {
+			d.writeLine(&Line{Time: time.Now(), Mono: Monotonic(), Stream: "manager", Priority: PriorityErr,
+				Text: fmt.Sprintf("%d lines were not written here: they came faster than the disk took them.", dropped)})
+		}
+		for i := range q {
+			d.writeLine(&q[i])
+			q[i] = Line{}
+		}
+		spare = q
+		dirty = dirty || len(q) > 0 || dropped > 0
+	}
+	flush := func() {
+		if dirty && d.err == nil && d.w != nil {
+			if err := d.w.Flush(); err != nil {
+				d.err = fmt.Errorf("logs: %w", err)
+			}
+		}
+		dirty = false
+	}
+	for {
+		select {
+		case <-d.wake:
+			drain()
+		case <-t.C:
+			flush()
+		case ack := <-d.flushes:
+			drain()
+			flush()
+			close(ack)
+		case <-d.stop:
+			drain()
+			flush()
+			if d.f != nil {
+				d.f.Close()
+				d.f = nil
+			}
+			return
+		}
+	}
+}
+
+// writeLine appends one record, rotating first when the file is full; on the first error
+// writing stops.
+func (d *disk) writeLine(l *Line) {
 	if d.err != nil || d.f == nil {
+		return
+	}
+	b, err := json.Marshal(recordOf(l))
+	if err != nil {
 		return
 	}
 	if d.size > 0 && d.size+int64(len(b))+1 > d.opt.MaxFileBytes {
@@ -157,10 +239,9 @@ func (d *disk) write(l *Line) {
 		return
 	}
 	d.size += int64(len(b))
-	d.dirty = true
 }
 
-// rotate closes the current file and starts the next; d.mu held.
+// rotate closes the current file and starts the next.
 func (d *disk) rotate() {
 	if err := d.w.Flush(); err != nil {
 		d.err = fmt.Errorf("logs: %w", err)
@@ -171,18 +252,12 @@ func (d *disk) rotate() {
 		d.err, d.f = err, nil
 		return
 	}
-	d.vacuumLocked()
+	d.vacuum()
 }
 
+// vacuum removes the oldest files (never the current one) while the directory's journal
+// files, the current one counted as full, take more than MaxUse.
 func (d *disk) vacuum() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.vacuumLocked()
-}
-
-// vacuumLocked removes the oldest files (never the current one) while the directory's
-// journal files, the current one counted as full, take more than MaxUse.
-func (d *disk) vacuumLocked() {
 	files, err := listFiles(d.dir)
 	if err != nil {
 		return
@@ -208,45 +283,24 @@ func (d *disk) vacuumLocked() {
 	}
 }
 
-func (d *disk) flusher() {
-	defer close(d.done)
-	t := time.NewTicker(flushEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-			d.flush()
-		case <-d.stop:
-			return
-		}
-	}
-}
-
-// flush pushes what was written to the file.
+// flush returns once what was queued is written to the file.
 func (d *disk) flush() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.dirty && d.err == nil && d.w != nil {
-		if err := d.w.Flush(); err != nil {
-			d.err = fmt.Errorf("logs: %w", err)
-		}
-		d.dirty = false
+	ack := make(chan struct{})
+	select {
+	case d.flushes <- ack:
+		<-ack
+	case <-d.done:
 	}
 }
 
-// close flushes and closes the current file; it returns the first error met.
+// close writes what is queued and closes the file; it returns the first error met.
 func (d *disk) close() error {
-	close(d.stop)
-	<-d.done
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.f != nil {
-		if err := d.w.Flush(); err != nil && d.err == nil {
-			d.err = fmt.Errorf("logs: %w", err)
-		}
-		d.f.Close()
-		d.f = nil
+	select {
+	case <-d.stop:
+	default:
+		close(d.stop)
 	}
+	<-d.done
 	return d.err
 }
 
