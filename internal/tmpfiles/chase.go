@@ -148,7 +148,7 @@ func (r *fsRoot) chase(p string, flags chaseFlags) (fd int, resolved string, exi
 		if flags&chaseNoAutofs != 0 {
 			var sfs unix.Statfs_t
 			if unix.Fstatfs(child, &sfs) == nil && sfs.Type == unix.AUTOFS_SUPER_MAGIC {
-				r.warn("Detected autofs mount point %s during canonicalization of %s.", fdPath(child), p)
+				r.warn("Detected autofs mount point %s during canonicalization of %s.", fdPath(child), r.outer(p))
 				unix.Close(child)
 				return fd, "", false, syscall.EREMOTE
 			}
@@ -233,7 +233,7 @@ func unsafeTransition(a, b *unix.Stat_t) bool {
 
 func (r *fsRoot) unsafe(from, to int, p string) error {
 	r.warn("Detected unsafe path transition %s (owned by %s) → %s (owned by %s) during canonicalization of %s.",
-		fdPath(from), fdOwner(from), fdPath(to), fdOwner(to), p)
+		fdPath(from), fdOwner(from), fdPath(to), fdOwner(to), r.outer(p))
 	return syscall.ENOLINK
 }
 

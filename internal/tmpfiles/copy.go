@@ -12,11 +12,7 @@ import (
 // something is there already (an empty directory is filled), then apply the mode and owner.
 func (r *Runner) copyFiles(i *Item) error {
 	r.logf(LevelDebug, "Copying tree \"%s\" to \"%s\".", i.Arg, i.Path)
-	bn, err := r.baseName(i.Path)
-	if err != nil {
-		return err
-	}
-	dfd, err := r.openParentSafe(i.Path)
+	bn, dfd, err := r.openParentOf(i.Path)
 	if err != nil {
 		return err
 	}

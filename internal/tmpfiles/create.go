@@ -101,6 +101,17 @@ func (r *Runner) baseName(p string) (string, error) {
 	return path.Base(p), nil
 }
 
+// openParentOf is the last component of p and an fd of the directory it is in (openParentSafe);
+// the caller closes the fd.
+func (r *Runner) openParentOf(p string) (string, int, error) {
+	bn, err := r.baseName(p)
+	if err != nil {
+		return "", -1, err
+	}
+	fd, err := r.openParentSafe(p)
+	return bn, fd, err
+}
+
 // openParentSafe opens the directory p is in, refusing unsafe symlink steps
 // (path_open_parent_safe).
 func (r *Runner) openParentSafe(p string) (int, error) {
@@ -149,11 +160,7 @@ func fstat(fd int) (*unix.Stat_t, error) {
 }
 
 func (r *Runner) createFile(i *Item) error {
-	bn, err := r.baseName(i.Path)
-	if err != nil {
-		return err
-	}
-	dfd, err := r.openParentSafe(i.Path)
+	bn, dfd, err := r.openParentOf(i.Path)
 	if err != nil {
 		return err
 	}
@@ -187,11 +194,7 @@ func (r *Runner) createFile(i *Item) error {
 }
 
 func (r *Runner) truncateFile(i *Item) error {
-	bn, err := r.baseName(i.Path)
-	if err != nil {
-		return err
-	}
-	dfd, err := r.openParentSafe(i.Path)
+	bn, dfd, err := r.openParentOf(i.Path)
 	if err != nil {
 		return err
 	}
@@ -311,11 +314,7 @@ func (r *Runner) openInRoot(p string, flags int) (int, error) {
 }
 
 func (r *Runner) createDirectory(i *Item) error {
-	bn, err := r.baseName(i.Path)
-	if err != nil {
-		return err
-	}
-	pfd, err := r.openParentSafe(i.Path)
+	bn, pfd, err := r.openParentOf(i.Path)
 	if err != nil {
 		return err
 	}
@@ -375,11 +374,7 @@ func (r *Runner) emptyDirectory(i *Item, p string, cr creation) error {
 // replaced.
 func (r *Runner) createNode(i *Item, kind uint32) error {
 	what := map[uint32]string{unix.S_IFIFO: "FIFO", unix.S_IFCHR: "device node", unix.S_IFBLK: "device node"}[kind]
-	bn, err := r.baseName(i.Path)
-	if err != nil {
-		return err
-	}
-	pfd, err := r.openParentSafe(i.Path)
+	bn, pfd, err := r.openParentOf(i.Path)
 	if err != nil {
 		return err
 	}
@@ -497,11 +492,7 @@ func tmpName(name string) string {
 }
 
 func (r *Runner) createSymlink(i *Item) error {
-	bn, err := r.baseName(i.Path)
-	if err != nil {
-		return err
-	}
-	pfd, err := r.openParentSafe(i.Path)
+	bn, pfd, err := r.openParentOf(i.Path)
 	if err != nil {
 		return err
 	}

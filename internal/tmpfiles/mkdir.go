@@ -127,7 +127,7 @@ func (r *Runner) rmIfWrongType(mode uint32, pfd int, dir string, pst *unix.Stat_
 	if st.Mode&unix.S_IFMT == mode {
 		return nil
 	}
-	r.logf(LevelNotice, "Wrong file type 0x%x; rm -rf \"%s/%s\"", st.Mode&unix.S_IFMT, fdPath(pfd), name)
+	r.logf(LevelNotice, "Wrong file type 0o%o; rm -rf \"%s/%s\"", st.Mode&unix.S_IFMT, fdPath(pfd), name)
 	if follow {
 		if err := unix.Fstatat(pfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 			return r.errorf(err, "Failed to stat \"%s\" at \"%s\": %s", name, fdPath(pfd), strerror(err))

@@ -266,10 +266,16 @@ func (s *Specifiers) home() (string, error) {
 	return "", syscall.ESRCH
 }
 
-// directory is %C, %L, %S or %t.
+// directory is %C, %L, %S or %t. With a root directory the system's directories have it in
+// front, as systemd-tmpfiles 252 gives them (so the path of a line that uses one has the root
+// twice).
 func (s *Specifiers) directory(c byte) (string, error) {
 	if !s.User {
-		return map[byte]string{'C': "/var/cache", 'L': "/var/log", 'S': "/var/lib", 't': "/run"}[c], nil
+		d := map[byte]string{'C': "/var/cache", 'L': "/var/log", 'S': "/var/lib", 't': "/run"}[c]
+		if s.Root != "" && s.Root != "/" {
+			d = s.Root + d
+		}
+		return d, nil
 	}
 	xdg := func(env, below string) (string, error) {
 		if d := s.getenv(env); path.IsAbs(d) {

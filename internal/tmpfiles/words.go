@@ -19,48 +19,7 @@ var errQuoting = syscall.EINVAL
 // after it; more is false when nothing follows (systemd's pointer set to NULL). ok is false
 // when s holds no word.
 func nextWord(s string) (word, rest string, ok, more bool, err error) {
-	i := 0
-	for i < len(s) && isSpace(s[i]) {
-		i++
-	}
-	if i == len(s) {
-		return "", "", false, false, nil
-	}
-	var b []byte
-	var quote byte
-	for ; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '\\':
-			if i+1 >= len(s) {
-				return "", "", false, false, errQuoting
-			}
-			i++
-			b = append(b, s[i])
-		case quote != 0:
-			if c == quote {
-				quote = 0
-			} else {
-				b = append(b, c)
-			}
-		case c == '\'' || c == '"':
-			quote = c
-		case isSpace(c):
-			for i < len(s) && isSpace(s[i]) {
-				i++
-			}
-			if i == len(s) {
-				return string(b), "", true, false, nil
-			}
-			return string(b), s[i:], true, true, nil
-		default:
-			b = append(b, c)
-		}
-	}
-	if quote != 0 {
-		return "", "", false, false, errQuoting
-	}
-	return string(b), "", true, false, nil
+	return extractWord(s, false)
 }
 
 // splitFields takes up to n words off line (extract_many_words): the words found, and the
@@ -165,14 +124,10 @@ var simpleEscape = map[byte]byte{
 	'\\': '\\', '"': '"', '\'': '\'', 's': ' ',
 }
 
+// unhex is the value of a hexadecimal digit, -1 for another byte.
 func unhex(c byte) int {
-	switch {
-	case c >= '0' && c <= '9':
-		return int(c - '0')
-	case c >= 'a' && c <= 'f':
-		return int(c-'a') + 10
-	case c >= 'A' && c <= 'F':
-		return int(c-'A') + 10
+	if d := digitValue(c); d < 16 {
+		return d
 	}
 	return -1
 }
@@ -255,6 +210,11 @@ func isErrno(err error, e syscall.Errno) bool { return errors.Is(err, e) }
 // nextWordUnescape is nextWord with C escapes decoded (EXTRACT_UNQUOTE|EXTRACT_CUNESCAPE):
 // an escape that is not one of cunescape's is an error.
 func nextWordUnescape(s string) (word, rest string, ok, more bool, err error) {
+	return extractWord(s, true)
+}
+
+// extractWord is nextWord, with C escapes decoded when unescape is set.
+func extractWord(s string, unescape bool) (word, rest string, ok, more bool, err error) {
 	i := 0
 	for i < len(s) && isSpace(s[i]) {
 		i++
@@ -270,6 +230,11 @@ func nextWordUnescape(s string) (word, rest string, ok, more bool, err error) {
 		case c == '\\':
 			if i+1 >= len(s) {
 				return "", "", false, false, errQuoting
+			}
+			if !unescape {
+				i++
+				b = append(b, s[i])
+				continue
 			}
 			n := escapeLen(s[i+1:])
 			if n == 0 {
