@@ -237,80 +237,6 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   unit's stays that unit's: both watch it and both see it exit, as in systemd. A PID file
   that is not a regular file is refused without being opened (systemd opens it: a FIFO would
   block the manager).
-- SuccessAction=, FailureAction= and StartLimitAction= act as in systemd 252 (also at a
-  failure followed by an automatic restart, where systemd 252 passes through the failed
-  state; internal/difftest/actions_test.go compares them with systemd), and so do
-  ` + "`" + `flint exit [CODE]` + "`" + `, ` + "`" + `poweroff` + "`" + `, ` + "`" + `halt` + "`" + ` and ` + "`" + `reboot` + "`" + ` (with or without
-  ` + "`" + `--force` + "`" + `), with these differences:
-  - Only ` + "`" + `flint run` + "`" + ` as PID 1 powers off, halts or reboots (reboot(2); in a container's PID
-    namespace that ends the container, and without CAP_SYS_BOOT flint just exits). Any other
-    flint run ends the way exit does: every unit stopped, exit status 0 unless an exit code
-    was set (` + "`" + `flint exit CODE` + "`" + `, an exit action's *ActionExitStatus= or the unit's main
-    process's status). flint as PID 1 outside a container powers off instead of exiting,
-    as systemd does.
-  - A -force action (and ` + "`" + `--force` + "`" + `) stops the units that are left in order, as at SIGTERM:
-    their ExecStop= and ExecStopPost= run. systemd's systemd-shutdown instead sends SIGTERM,
-    then SIGKILL, to every process. Once the manager quits, it starts nothing more (systemd
-    still runs the start half of a restart job of that event, and kills it).
-  - -immediate actions (poweroff-immediate, reboot-immediate) are taken as -force, and
-    ` + "`" + `--force --force` + "`" + ` as ` + "`" + `--force` + "`" + `: flint never calls reboot(2) before its units stopped.
-  - In a user manager (` + "`" + `flint run --user` + "`" + `) the actions other than exit and exit-force are
-    ignored when they happen, with a line in the unit's log; systemd 252 warns about them
-    when it loads the unit ("specified as system mode action").
-  - flint provides exit.target, poweroff.target, halt.target, reboot.target, umount.target,
-    final.target and systemd-exit.service, systemd-poweroff.service, systemd-halt.service,
-    systemd-reboot.service when the unit directories lack them, as systemd 252 ships them,
-    except that systemd-halt.service has SuccessAction=halt-force (a value systemd 252 does
-    not accept in unit files) where systemd's runs ` + "`" + `systemctl --force halt` + "`" + `. Where the
-    unit directories hold systemd's own systemd-halt.service, ` + "`" + `flint halt` + "`" + ` runs that
-    command, which reaches flint only if flint is installed as systemctl.
-  - SIGTERM and SIGINT stop every unit and flint run exits 0 (the command-line contract),
-    also when ` + "`" + `flint exit CODE` + "`" + ` had set a code; unit actions during that stop are ignored.
-  - RebootArgument= and JobTimeoutRebootArgument= are not applied: a reboot action reboots
-    without an argument.
-- Timer units run as systemd 252's (internal/difftest/timer_test.go compares their life
-  with systemd's), with these differences:
-  - A timer elapses at the computed time. systemd may defer an elapse by up to AccuracySec=
-    (one minute by default) to coalesce wake-ups; flint does not need to, and shows
-    AccuracySec= only.
-  - Persistent= keeps its stamp files in flint's own state directory: /var/lib/flint/timers
-    (system), $XDG_DATA_HOME/flint/timers or ~/.local/share/flint/timers (` + "`" + `--user` + "`" + `),
-    or $FLINT_STATE_DIR/timers; systemd's are under /var/lib/systemd/timers. To carry a
-    timer's last trigger over from systemd, copy its stamp file.
-  - FixedRandomDelay=yes gives a delay that stays the same for the unit, the machine, the
-    scope and the user, as systemd's does, but another one than systemd's (another hash).
-  - WakeSystem= is parsed and shown but does not wake a suspended machine
-    (CLOCK_*_ALARM): a calendar timer elapses at resume, as one without it.
-  - Clock and time zone changes are seen as systemd sees them (the clock being set,
-    TFD_TIMER_CANCEL_ON_SET; /etc/localtime replaced or touched, inotify): OnClockChange= and
-    OnTimezoneChange= fire, and every other waiting timer is computed anew. After a time zone
-    change the next elapses follow the new zone, but times flint prints (status, show) stay
-    in the zone it started with; with $TZ set, the zone never changes.
-  - ` + "`" + `flint clean` + "`" + ` (systemctl clean --what=state, which removes the stamp file) does not exist.
-- Path units run as systemd 252's (internal/difftest/path_test.go compares their life with
-  systemd's), watching with inotify as systemd does. PathExistsGlob= matches with Go's
-  filepath.Match rules: no brace expansion ({a,b}), which systemd's glob(3) with GLOB_BRACE
-  has.
-- Automount units are not run: a start job on one fails as "unsupported".
-  Slices, scopes, mounts, swaps and devices are not managed and count as active when started.
-- Condition*= and Assert*= checks for Capability, Security, ControlGroupController,
-  KernelVersion, CPUs, Memory, OSRelease, CPUFeature, Credential, the *Pressure= checks and
-  Firmware are treated as met, ACPower= as met and NeedsUpdate= as not; the others (paths,
-  files, users, groups, host, virtualization, architecture, kernel command line,
-  environment, first boot) are evaluated.
-- Status lines ("[  OK  ] Started ...") never make the manager wait: they go to flint run's
-  output from a goroutine of their own, and when nobody reads that output (a paused pager, a
-  container runtime that stopped reading its pipe) up to 1 MiB of them wait; the rest are
-  dropped and a line says how many. systemd 252 blocks on /dev/console, and with it PID 1.
-- User and group names (User=, Group=, SupplementaryGroups=, SocketUser=, SocketGroup=,
-  ConditionUser=, ConditionGroup=, %u/%U/%g/%G) are looked up in /etc/passwd and /etc/group:
-  flint is built static, without cgo (` + "`" + `CGO_ENABLED=0` + "`" + `, as README, the tests and the
-  benchmarks build it), so glibc's NSS modules (LDAP, sssd, nss-systemd) are not asked.
-  Numeric IDs always work. A build with cgo enabled uses NSS, at the price of the dynamic
-  loader at every start of the binary (about 2 ms per ` + "`" + `flint` + "`" + ` command on the test VM).
-- flint has no D-Bus API: ` + "`" + `systemctl` + "`" + ` run from inside a unit (for example the user
-  dbus.socket's ExecStartPost=) cannot reach flint and hangs until the unit's timeout (for a
-  socket's control process, its TimeoutSec=).
 - SYSTEMD_EXEC_PID= (as LISTEN_PID= and WATCHDOG_PID=) is each process's own pid in its
   environment, but ` + "`" + `$SYSTEMD_EXEC_PID` + "`" + ` in a command line (ExecStart=/bin/echo $SYSTEMD_EXEC_PID)
   expands to nothing: flint expands command lines in the manager, before the fork, where
@@ -417,11 +343,42 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
 - flint has no D-Bus API: ` + "`systemctl`" + ` run from inside a unit (for example the user
   dbus.socket's ExecStartPost=) cannot reach flint and hangs until the unit's timeout (for a
   socket's control process, its TimeoutSec=).
-- DynamicUser= is parsed and shown (with the User= and Group= systemd would name) but not
-  applied: no UID is allocated, the processes run as User= (root when it is unset), and
-  StateDirectory=, CacheDirectory= and LogsDirectory= are made directly under /var/lib,
-  /var/cache and /var/log for that user, not under their private/ directory behind a
-  symlink. The *Directory= settings are otherwise set up as systemd 252 does
+- DynamicUser= is applied by a system manager as systemd 252 applies it
+  (internal/difftest/dynuser_test.go): User= (the unit's name when unset, or "_du" and a hash
+  when that is no valid user name) and Group= get one uid and gid from 61184-65519, held by
+  the name while a unit that uses it runs (units naming one user share it; a name of
+  /etc/passwd or /etc/group is used as it is) and released when the unit is inactive again
+  or waits for its automatic restart. StateDirectory=, CacheDirectory= and LogsDirectory=
+  live in /var/lib/private/NAME (/var/cache, /var/log), the private directory 0700 root's,
+  /var/lib/NAME a relative symlink to it, a directory found there without its private one
+  moved in; the unit's commands ('+' ones too) run in a mount namespace of their own where a
+  read-only tmpfs (0755) over private/ holds only the unit's own directories.
+  RuntimeDirectory= belongs to the dynamic user in /run. Differences:
+  - The name resolves differently. systemd answers getpwuid() and getpwnam() for its dynamic
+    users from PID 1 (the nss-systemd module asks it over Varlink); flint has no such
+    service and instead writes JSON user and group records for each name it allocates in
+    /run/userdb (NAME.user, NAME.group, UID.user, GID.group; removed with the name), which
+    nss-systemd reads as drop-in records. On a machine with libnss-systemd installed and
+    "systemd" in /etc/nsswitch.conf (Debian's setup once the package is installed) the
+    service, and everyone on the host, resolves the name as under systemd; without the
+    module nothing resolves it (id -un fails), as under systemd without it. A record in
+    /run/userdb that flint did not write is never replaced, and its ids are not handed out.
+  - Of the settings DynamicUser= implies, NoNewPrivileges=yes and RemoveIPC=yes are enforced
+    (RemoveIPC=: when the unit stops, the System V and POSIX IPC objects its uid and gid
+    own are removed, unless another running unit uses the id). PrivateTmp=yes,
+    ProtectSystem=strict, ProtectHome=read-only and RestrictSUIDSGID=yes are shown as
+    systemd shows them but not enforced (flint has no file system sandbox yet): the service
+    sees the host's /tmp and /var/tmp and may write wherever its uid may (a fresh uid owns
+    nothing but its directories, so: world-writable places such as /tmp, /var/tmp and
+    /dev/shm); and it can make set-user-ID files there, which give its uid to whoever else
+    runs them (its own processes cannot gain privileges from any: no_new_privs).
+  - Dynamic users are not carried over when the manager is replaced: one killed while a
+    DynamicUser= unit runs leaves processes with that uid, which the next manager may give
+    to another name (systemd keeps them across daemon-reexec).
+  - A user manager cannot allocate users: there DynamicUser= runs the unit as User= and
+    Group= (its derived name by default) like any unit, which fails with 217/USER unless
+    that user exists; its directories are made in place.
+  The *Directory= settings are otherwise set up as systemd 252 does
   (internal/difftest/execdirs_test.go): before every command, for User= and Group= whatever
   the command's prefix ('+', '!', '!!'), an existing tree with another owner given to them
   recursively.

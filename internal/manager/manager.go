@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/flint-init/flint/internal/api"
+	"github.com/flint-init/flint/internal/dynuser"
 	"github.com/flint-init/flint/internal/listen"
 	"github.com/flint-init/flint/internal/logs"
 	"github.com/flint-init/flint/internal/notify"
@@ -106,7 +107,8 @@ type Manager struct {
 	bootTime        time.Time
 	console         *console
 	selfEnv         []string
-	environ         *envList // the environment block every spawned process starts from (environ.go)
+	environ         *envList           // the environment block every spawned process starts from (environ.go)
+	dynAlloc        *dynuser.Allocator // DynamicUser='s users, made at the first use (dynuser.go)
 }
 
 // pollRef says which socket (unit, index) a poller key refers to.
