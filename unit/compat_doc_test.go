@@ -218,6 +218,63 @@ reads a device:
   ` + "`list-units`" + ` and ` + "`logs`" + `. systemd 252 prints them as they are (the same messages otherwise).
   ` + "`show`" + ` and ` + "`cat`" + ` print values and files as they are, as systemctl does.
 
+### Where the kernel refuses, sd_booted(), and flint run's output
+
+flint sets up a service's process step by step as systemd 252's exec_child does, and where the
+kernel refuses a setting for want of privilege (a container's root, or root without
+CAP_SYS_RESOURCE or CAP_SYS_NICE, as on flint's test machine) it goes on where systemd goes on
+and fails with systemd's exit status where systemd fails. internal/difftest/degrade_test.go
+runs each case on systemd 252 and on flint, with and without those capabilities, and compares
+the unit's state, Result=, exit status and what the process sees (limits, OOM score, nice
+level, user, groups, working directory, umask):
+
+- LimitXXX=: a limit refused with EPERM (a hard limit above the manager's own without
+  CAP_SYS_RESOURCE, LimitNOFILE= above fs.nr_open) is lowered to the closest one allowed,
+  soft and hard at most the manager's hard limit (systemd's setrlimit_closest); the service
+  starts. Any other refusal fails with 205/LIMITS. A '+' command keeps the manager's limits.
+- OOMScoreAdjust=: EPERM or EACCES (a lower score without CAP_SYS_RESOURCE, a user
+  namespace) is ignored and the score stays the manager's ("assuming containerized
+  execution"); any other error fails with 206/OOM_ADJUST.
+- Nice=: a lower level refused for want of privilege goes as low as RLIMIT_NICE allows, or
+  stays where it is (systemd's setpriority_closest); other errors fail with 201/NICE.
+- User=, Group=, SupplementaryGroups=: the groups are set as exec_child sets them
+  (initgroups for a User= whose gid is not 0, also for '+' and '!' commands;
+  SupplementaryGroups= added; otherwise the manager's kept). A refusal is not tolerated, as in
+  systemd: 216/GROUP (setgroups, setgid), 217/USER (setuid).
+- WorkingDirectory=: entered as the service's user, 200/CHDIR when that fails; with '-' the
+  process is then in "/", where systemd's manager is.
+- Standard streams that cannot be opened: 208/STDIN, 209/STDOUT, 222/STDERR.
+- UMask= cannot be refused. I/O and CPU scheduling, CPU affinity, NUMA policy, timer slack,
+  the kernel keyring and Personality= are steps flint does not perform (parsed, not enforced;
+  see the tables above), so there is nothing for the kernel to refuse.
+
+sd_booted(3), and ` + "`" + `systemd-notify --booted` + "`" + ` (systemd's, or flint under that name), test
+whether /run/systemd/system/ is a directory. The system manager (` + "`" + `flint run` + "`" + ` without
+` + "`" + `--user` + "`" + `) creates it at start unless it exists, and removes what it created (while
+empty) at its orderly end; a manager killed with SIGKILL leaves it, and the next manager on
+the same runtime directory removes it at its own end. ` + "`" + `flint run --no-booted` + "`" + ` leaves /run
+alone: sd_booted() is then false, unless something else made the directory. What a program
+may conclude from sd_booted() being true under flint: its activated sockets come as
+sd_listen_fds(3) says (LISTEN_FDS=, LISTEN_PID=, LISTEN_FDNAMES=), sd_notify(3) reaches the
+manager through NOTIFY_SOCKET=, and its standard output and error are its log (` + "`" + `flint
+logs -u UNIT` + "`" + `). There is no D-Bus API (systemctl from inside a service reaches flint only when
+flint is installed as systemctl), no cgroup of its own, and no journald unless another
+part of flint or the machine provides its sockets; a program that takes sd_booted() to mean
+that /run/systemd/journal/ or the system bus's org.freedesktop.systemd1 exist must find them
+otherwise. A unit file written to /run/systemd/system/ is in flint's search path, as in
+systemd's.
+
+With ` + "`" + `flint run --log-to-stdout` + "`" + ` (the default when flint run is PID 1, as in a container;
+` + "`" + `--no-log-to-stdout` + "`" + ` turns it off) every unit's output also goes to flint run's standard
+output, after the status lines, one line each as "UNIT[PID]: TEXT" ("UNIT: TEXT" while the
+pid is not known), with control characters but tabs escaped as in ` + "`" + `flint logs` + "`" + `: a container
+runtime's log (` + "`" + `docker logs` + "`" + `, ` + "`" + `kubectl logs` + "`" + `) shows the services' output. systemd 252 as a
+container's PID 1 prints only its status lines there (journald's ForwardToConsole= is off by
+default). The copy never slows a service: it shares the status lines' backlog of 1 MiB, the
+lines beyond it are dropped while nobody reads flint run's output, and a line says how many
+("flint: N lines dropped: the output was not read"); a burst of more than 1024 lines that
+flint cannot copy as fast as they come also loses lines.
+
 ### What the manager does differently
 
 Beyond the unit files, where flint's service manager behaves otherwise than systemd 252:

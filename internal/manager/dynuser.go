@@ -123,13 +123,16 @@ func (m *Manager) unitCreds(u *Unit, ec *unit.ExecContext, dirs [5]execDir) (*cr
 		}
 	}
 	u.run.uid, u.run.gid, u.run.known = uid, gid, true
-	cr := &creds{uid: uid, gid: gid, name: ec.User, dynamic: true}
+	// initgroups(3) of a dynamic user finds no group naming it as a member: its own gid
+	// alone, then SupplementaryGroups=; never the manager's groups.
+	cr := &creds{uid: uid, gid: gid, name: ec.User, dynamic: true, initGroups: []uint32{gid}}
+	cr.groups, cr.setGroups = []uint32{gid}, true
 	for _, g := range ec.SupplementaryGroups {
 		n, err := lookupGroup(g)
 		if err != nil {
 			return nil, &spawn.ExecError{Status: spawn.StatusGroup, Step: "GROUP", Err: err}
 		}
-		cr.groups = append(cr.groups, n)
+		cr.groups = appendNew(cr.groups, n)
 	}
 	return cr, nil
 }
