@@ -225,8 +225,8 @@ func TestCLIMatchesSystemctl(t *testing.T) {
 		{"is-enabled", "web.service", "-l"},
 		{"--full", "--no-ask-password", "is-enabled", "web.service", "masked.service"},
 		{"is-enabled", "-q", "web.service"},
-		{"list-unit-files", "web*", "--no-legend", "-t", "socket"},
-		{"-q", "list-unit-files", "web*", "fail*"},
+		{"list-unit-files", "web.*", "--no-legend", "-t", "socket"},
+		{"-q", "list-unit-files", "web.*", "fail.*"},
 	} {
 		t.Run(strings.Join(args, "_"), func(t *testing.T) {
 			want, wantCode := systemctl(args...)
@@ -237,8 +237,8 @@ func TestCLIMatchesSystemctl(t *testing.T) {
 		})
 	}
 	t.Run("list-unit-files", func(t *testing.T) {
-		want, wantCode := systemctl("list-unit-files", "web*", "fail*", "masked*", "tmpl*")
-		got, gotCode := runFlint(t, "--units", units, "list-unit-files", "web*", "fail*", "masked*", "tmpl*")
+		want, wantCode := systemctl("list-unit-files", "web.*", "fail.*", "masked.*", "tmpl@*")
+		got, gotCode := runFlint(t, "--units", units, "list-unit-files", "web.*", "fail.*", "masked.*", "tmpl@*")
 		if want != got || wantCode != gotCode {
 			t.Errorf("systemctl list-unit-files: exit %d\n%s\nflint: exit %d\n%s", wantCode, want, gotCode, got)
 		}
