@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/flint-init/flint/internal/manager"
+	"github.com/flint-init/flint/unit"
 )
 
 func init() {
@@ -15,12 +16,20 @@ func init() {
 }
 
 const runUsage = `usage: flint run [--units DIR]... [--user] [--control PATH] [--target UNIT] [--log-dir DIR]
+                 [--no-booted] [--log-to-stdout|--no-log-to-stdout]
 
 Run the service manager in the foreground: read the unit files of the search path (--units
 DIR, repeatable, replaces it), start --target (default default.target), answer on the
 control socket (--control, default /run/flint/control.sock, or for --user
 $XDG_RUNTIME_DIR/flint/control.sock); --log-dir DIR also appends each unit's output to
 DIR/<unit>.log.
+
+The system manager creates /run/systemd/system/ unless it exists, so that sd_booted() is
+true in its services, and at its orderly end removes what it created; --no-booted leaves
+/run alone.
+--log-to-stdout copies every unit's log lines to flint run's standard output, after the
+status lines, as "UNIT[PID]: TEXT" (a container runtime's log); it is the default as PID 1,
+--no-log-to-stdout turns it off.
 
 SIGTERM or SIGINT stops every unit, then flint run exits 0. flint exit [CODE] and the exit
 actions of SuccessAction=/FailureAction= end it with their code; poweroff, halt and reboot
@@ -35,10 +44,14 @@ var runSpec = &getopt.Spec{Options: []getopt.Option{
 	{Long: "control", Arg: getopt.RequiredArg},
 	{Long: "target", Arg: getopt.RequiredArg},
 	{Long: "log-dir", Arg: getopt.RequiredArg},
+	{Long: "no-booted"},
+	{Long: "log-to-stdout"},
+	{Long: "no-log-to-stdout"},
 }}
 
 func runManager(g *globals, args []string) int {
 	var target, logDir string
+	booted, forward := true, os.Getpid() == 1
 	p := runSpec.Parse(args)
 	for {
 		f, ok, err := p.Next()
@@ -65,6 +78,12 @@ func runManager(g *globals, args []string) int {
 			target = f.Value
 		case "log-dir":
 			logDir = f.Value
+		case "no-booted":
+			booted = false
+		case "log-to-stdout":
+			forward = true
+		case "no-log-to-stdout":
+			forward = false
 		}
 	}
 	if ops := p.Operands(); len(ops) > 0 {
@@ -77,6 +96,10 @@ func runManager(g *globals, args []string) int {
 	if abs, err := filepath.Abs(g.control); err == nil {
 		g.control = abs // the notify socket is created next to it and needs an absolute path
 	}
+	var bootedDir string
+	if booted && g.scope() == unit.System {
+		bootedDir = manager.SystemdBootedDir
+	}
 	m, err := manager.New(manager.Options{
 		Scope:       g.scope(),
 		UnitDirs:    g.units,
@@ -84,6 +107,8 @@ func runManager(g *globals, args []string) int {
 		Target:      target,
 		Console:     os.Stdout,
 		LogDir:      logDir,
+		BootedDir:   bootedDir,
+		ForwardLogs: forward,
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "flint run:", err)

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/flint-init/flint/internal/api"
+	"github.com/flint-init/flint/internal/dynuser"
 	"github.com/flint-init/flint/internal/listen"
 	"github.com/flint-init/flint/internal/logs"
 	"github.com/flint-init/flint/internal/notify"
@@ -35,6 +36,11 @@ type Options struct {
 	Console     io.Writer // systemd-style status lines; nil = os.Stderr
 	LogDir      string    // optional per-unit log files
 	LogLines    int       // lines kept per unit; 0 = 1000
+	// BootedDir, when not "", is created at Run unless it exists (SystemdBootedDir: then
+	// sd_booted() is true in the services), and removed at the orderly end if Run made it.
+	BootedDir string
+	// ForwardLogs copies every unit's log lines to Console, "UNIT[PID]: TEXT" (forward.go).
+	ForwardLogs bool
 }
 
 // Manager is the service manager. Create with New, then call Run.
@@ -102,7 +108,8 @@ type Manager struct {
 	bootTime        time.Time
 	console         *console
 	selfEnv         []string
-	environ         *envList // the environment block every spawned process starts from (environ.go)
+	environ         *envList           // the environment block every spawned process starts from (environ.go)
+	dynAlloc        *dynuser.Allocator // DynamicUser='s users, made at the first use (dynuser.go)
 }
 
 // pollRef says which socket (unit, index) a poller key refers to.
@@ -249,6 +256,20 @@ func (m *Manager) Run(ctx context.Context) error {
 	defer func() { m.rs.close(clean) }()
 	m.recoverLeftovers()
 	m.writeState()
+	if m.opt.BootedDir != "" {
+		created, err := markBooted(m.opt.BootedDir, m.opt.RuntimeDir)
+		if err != nil {
+			m.consolef("Failed to create %s, sd_booted() stays false: %v", m.opt.BootedDir, err)
+		}
+		defer func() {
+			if clean {
+				unmarkBooted(created, m.opt.RuntimeDir)
+			}
+		}()
+	}
+	if m.opt.ForwardLogs {
+		defer m.forwardLogs()()
+	}
 
 	// Time zone changes make calendar timers compute their next elapse anew (and start those
 	// with OnTimezoneChange=yes).

@@ -253,23 +253,8 @@ func TestDefaults(t *testing.T) {
 // returns its "SigIgn:" and "SigBlk:" lines.
 func sigLines(t *testing.T, c *Config) string {
 	t.Helper()
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	c.Path, c.Argv, c.Stdout = "/bin/grep", []string{"grep", "-E", "^Sig(Ign|Blk)", "/proc/self/status"}, w
-	p, err := Start(c)
-	w.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, _ := io.ReadAll(r)
-	if err := p.ExecResult(); err != nil {
-		t.Fatal(err)
-	}
-	waitPid(t, p.Pid)
-	return strings.Join(strings.Fields(string(out)), " ")
+	c.Path, c.Argv = "/bin/grep", []string{"grep", "-E", "^Sig(Ign|Blk)", "/proc/self/status"}
+	return strings.Join(strings.Fields(commandOutput(t, c)), " ")
 }
 
 func TestSignals(t *testing.T) {
@@ -429,13 +414,16 @@ func TestExecErrors(t *testing.T) {
 	})
 }
 
+// TestDirOptional: an optional working directory is entered when it can be; when it cannot,
+// the process is in "/" (where systemd's manager is), not in the manager's working directory
+// (the package directory in tests).
 func TestDirOptional(t *testing.T) {
+	there := t.TempDir()
 	shims(t, func(t *testing.T) {
-		rep := runChild(t, &Config{Dir: "/nonexistent/flint", DirOptional: true})
-		if rep.Cwd != "/" { // the manager's cwd in tests is the package dir; the shim stays where it was
-			wd, _ := os.Getwd()
-			if rep.Cwd != wd {
-				t.Errorf("cwd %q", rep.Cwd)
+		for dir, want := range map[string]string{"/nonexistent/flint": "/", there: there} {
+			rep := runChild(t, &Config{Dir: dir, DirOptional: true})
+			if rep.Cwd != want {
+				t.Errorf("WorkingDirectory=-%s: cwd %q, want %q", dir, rep.Cwd, want)
 			}
 		}
 	})

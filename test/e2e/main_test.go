@@ -61,8 +61,22 @@ func runTests(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e: build:", err)
 		return 1
 	}
-	return m.Run()
+	// A system manager makes /run/systemd/system unless told --no-booted (launchManager
+	// does): a test that forgot it outside a private /run would leave the host looking
+	// booted with systemd.
+	_, err = os.Lstat(sdBootedDir)
+	absent := err != nil
+	code := m.Run()
+	if _, err := os.Lstat(sdBootedDir); absent && err == nil {
+		fmt.Fprintf(os.Stderr, "e2e: a test left %s on the host: flint run without --no-booted outside a private /run\n", sdBootedDir)
+		os.Remove(sdBootedDir)
+		return 1
+	}
+	return code
 }
+
+// sdBootedDir is what sd_booted() looks for.
+const sdBootedDir = "/run/systemd/system"
 
 func buildAll(dir string) error {
 	_, file, _, _ := runtime.Caller(0)
@@ -132,6 +146,7 @@ func startManager(t *testing.T, units string) *manager {
 // launchOptions vary how launchManager starts `flint run`.
 type launchOptions struct {
 	global   []string      // global flags before "run" (--user)
+	runFlags []string      // flags after "run" (--log-to-stdout)
 	more     []string      // further unit directories, after the first (--units each)
 	env      []string      // the manager's environment; nil = the test's
 	stopWait time.Duration // SIGTERM to SIGKILL at cleanup
@@ -141,6 +156,10 @@ type launchOptions struct {
 	wrap []string
 	// noUnits starts flint run without --units (on $SYSTEMD_UNIT_PATH or systemd's path).
 	noUnits bool
+	// booted lets flint run create /run/systemd/system (sd_booted()): only in a private
+	// mount namespace (wrap) with a /run of its own; otherwise --no-booted keeps the host's
+	// /run as it is.
+	booted bool
 }
 
 // launchManager starts `flint run` and waits for its control socket; see startManager.
@@ -157,6 +176,10 @@ func launchManager(t *testing.T, units string, o launchOptions) *manager {
 		m.control = filepath.Join(t.TempDir(), "control.sock")
 	}
 	args := append(append([]string(nil), o.global...), "run", "--control", m.control)
+	if !o.booted {
+		args = append(args, "--no-booted")
+	}
+	args = append(args, o.runFlags...)
 	if !o.noUnits {
 		args = append(args, "--units", units)
 	}
