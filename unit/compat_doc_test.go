@@ -183,9 +183,9 @@ Other accepted differences in what flint shows:
   the kernel's capabilities) flint takes from its own; LimitNOFILE= is systemd's 1024:524288
   unless flint's own hard limit is lower.
 - What systemd reads from a unit's cgroup flint does not have: no Slice=, ControlGroup=,
-  ControlGroupId= (and no slice in the dependencies); MemoryCurrent=, CPUUsageNSec=, UID= and
-  GID= (of a dynamic user) are [not set], IPIngressBytes= and the like [no data], the IO
-  counters 18446744073709551615, MemoryAvailable= infinity. TasksCurrent= counts the
+  ControlGroupId= (and no slice in the dependencies); MemoryCurrent= and CPUUsageNSec= are
+  [not set], IPIngressBytes= and the like [no data], the IO counters 18446744073709551615,
+  MemoryAvailable= infinity. TasksCurrent= counts the
   processes flint tracks for the unit (see "No cgroups" below), [not set] where systemd
   has no cgroup: a unit down, a socket without processes, a service waiting to restart.
 - flint does not run systemd-tmpfiles: tmpfiles.d snippets (which systemd applies at boot
