@@ -170,9 +170,24 @@ Other accepted differences in what flint shows:
   not WatchdogSec=); flint shows the same.
 - Runtime properties (ActiveState, MainPID, NAccepted, ...) come from a running flint manager;
   without one, ` + "`flint show`" + ` prints the configuration only.
-- LimitXXX= properties appear only when the unit sets the limit: systemd shows the limits it
-  inherited itself, which depend on the machine.
-- Nice= and OOMScoreAdjust= likewise appear only when set.
+- A full ` + "`" + `show` + "`" + ` lists the properties systemd 252 lists for the unit's type (test/e2e
+  TestStatusShowMatchSystemctl compares name by name and value by value). A property of a
+  setting flint does not enforce (resource control, sandboxing, scheduling, logging) shows
+  systemd's default, or the value written in the unit where flint words it as systemd does
+  (booleans, enumerations, sizes, time spans, numbers). Where flint does not word the value
+  the line is left out: capability sets other than the default bounding set, system call
+  and address family lists, CPUAffinity=, NUMAPolicy=, RestrictNamespaces=, SecureBits=,
+  CoredumpFilter=, TimerSlackNSec=, ManagedOOMMemoryPressureLimit=, memory sizes given as a
+  percentage. What systemd takes from its own process (the LimitXXX= limits of a unit that
+  sets none, Nice=, OOMScoreAdjust=, TimerSlackNSec=, CoredumpFilter=, the bounding set of
+  the kernel's capabilities) flint takes from its own; LimitNOFILE= is systemd's 1024:524288
+  unless flint's own hard limit is lower.
+- What systemd reads from a unit's cgroup flint does not have: no Slice=, ControlGroup=,
+  ControlGroupId= (and no slice in the dependencies); MemoryCurrent= and CPUUsageNSec= are
+  [not set], IPIngressBytes= and the like [no data], the IO counters 18446744073709551615,
+  MemoryAvailable= infinity. TasksCurrent= counts the processes flint tracks for the unit
+  (see "No cgroups" below), [not set] where systemd has no cgroup: a unit down, a socket
+  without processes, a service waiting to restart.
 - tmpfiles.d snippets are applied at the start of a system manager where systemd-tmpfiles
   is not installed (see "tmpfiles.d" below); where it is, flint leaves them to it.
 - The notify socket is next to the control socket (/run/flint/notify by default, as systemd's
@@ -487,11 +502,29 @@ every abbreviation the tools accept keeps its meaning. The differences:
 - ` + "`" + `flint` + "`" + ` without a verb prints its usage (exit 2); systemctl lists units. flint's own verbs
   (` + "`" + `run` + "`" + `, ` + "`" + `logs` + "`" + `, ` + "`" + `analyze` + "`" + `, ` + "`" + `activate` + "`" + `, ` + "`" + `completion` + "`" + `) read their options after the verb, in
   their own tables; under the name systemctl they are unknown verbs.
-- journalctl: ` + "`" + `-u` + "`" + `, ` + "`" + `-f` + "`" + `, ` + "`" + `-n` + "`" + ` (with its optional value, the next word when it is a number or
-  ` + "`" + `all` + "`" + `), ` + "`" + `-e` + "`" + `, ` + "`" + `-S` + "`" + `/` + "`" + `--since` + "`" + `, ` + "`" + `-o short|json` + "`" + `, ` + "`" + `-q` + "`" + `, ` + "`" + `--no-hostname` + "`" + `, ` + "`" + `--system` + "`" + `/` + "`" + `--user` + "`" + `
-  (which manager) work; ` + "`" + `--no-pager` + "`" + `, ` + "`" + `-x` + "`" + `, ` + "`" + `-a` + "`" + `, ` + "`" + `-l` + "`" + `, ` + "`" + `--no-full` + "`" + ` change nothing flint
-  prints. Every other journalctl option, the other output modes and journal matches
-  (FIELD=VALUE, paths) are refused, "journalctl: option --X is not supported by flint.".
+- ` + "`" + `status` + "`" + `: where systemctl prints the unit's cgroup (the Tasks: line with its limit,
+  Memory:, CPU:, CGroup: and the cgroup's process tree), flint prints "Tasks: N" and the
+  processes it tracks for the unit, PID and command line, without the limit and the
+  cgroup's path; the other lines are systemctl 252's (test/e2e TestStatusShowMatchSystemctl).
+- journalctl (and ` + "`" + `flint logs` + "`" + `) reads the lines the manager keeps in memory, not journal
+  files: the output of its units and its own messages about them (the last 1000 lines of each
+  unit), nothing of other programs or the kernel (` + "`" + `-k` + "`" + ` is refused: "it keeps no kernel
+  messages"). Within them it is journalctl 252's (test/e2e TestLogsMatchJournalctl, 98 command
+  lines against journalctl in systemd-ns): ` + "`" + `-u` + "`" + ` with globs, ` + "`" + `--user-unit` + "`" + `, ` + "`" + `-t` + "`" + `, ` + "`" + `-p` + "`" + ` levels
+  and ranges, ` + "`" + `-g` + "`" + ` and ` + "`" + `--case-sensitive` + "`" + `, ` + "`" + `-S` + "`" + `/` + "`" + `-U` + "`" + `, ` + "`" + `-n` + "`" + `, ` + "`" + `--no-tail` + "`" + `, ` + "`" + `-r` + "`" + `, ` + "`" + `-e` + "`" + `, ` + "`" + `-f` + "`" + `,
+  cursors (` + "`" + `-c` + "`" + `, ` + "`" + `--after-cursor` + "`" + `, ` + "`" + `--cursor-file` + "`" + `, ` + "`" + `--show-cursor` + "`" + `), every ` + "`" + `-o` + "`" + ` mode with
+  journald's field names, ` + "`" + `--output-fields` + "`" + `, ` + "`" + `--utc` + "`" + `, ` + "`" + `--no-hostname` + "`" + `, ` + "`" + `-x` + "`" + ` (the machine's
+  catalog files), ` + "`" + `-a` + "`" + `, ` + "`" + `-q` + "`" + `, ` + "`" + `--system` + "`" + `/` + "`" + `--user` + "`" + `; ` + "`" + `--no-pager` + "`" + `, ` + "`" + `-l` + "`" + `, ` + "`" + `--no-full` + "`" + `, ` + "`" + `-m` + "`" + `
+  change nothing flint prints. The differences: ` + "`" + `-g` + "`" + ` takes Go's regular expressions (RE2: no
+  backreferences, no lookaround), not PCRE2; there is one boot (` + "`" + `--list-boots` + "`" + ` lists it; ` + "`" + `-b` + "`" + `
+  with another offset says, as journalctl without a persistent journal, "Specifying boot ID or
+  boot offset has no effect, no persistent journal was found."); a cursor is valid only for
+  the manager that gave it; an entry lacks what journald takes from cgroups, capabilities and
+  audit (_SYSTEMD_CGROUP, _SYSTEMD_SLICE, _SYSTEMD_OWNER_UID, _CAP_EFFECTIVE,
+  _SELINUX_CONTEXT, _AUDIT_SESSION, _AUDIT_LOGINUID) and, for the manager's messages, the
+  source location (CODE_FILE, CODE_LINE, CODE_FUNC, TID) and _SYSTEMD_UNIT=init.scope
+  (with-unit mode names them systemd[PID]). Journal matches (FIELD=VALUE, +, paths) and every
+  other journalctl option are refused, "journalctl: option --X is not supported by flint.".
 - systemd-analyze: the verbs flint has (verify, critical-chain, blame, plot, dot); ` + "`" + `--order` + "`" + `,
   ` + "`" + `--require` + "`" + `, ` + "`" + `--man[=BOOL]` + "`" + `, ` + "`" + `--generators[=BOOL]` + "`" + ` (flint checks no man pages and runs no
   generators), ` + "`" + `-q` + "`" + `, ` + "`" + `--no-pager` + "`" + `, ` + "`" + `--system` + "`" + `/` + "`" + `--user` + "`" + `; the other options are refused. Without

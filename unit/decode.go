@@ -145,6 +145,10 @@ func (d *decoder) apply(section string, table map[string]*directive, e Entry) {
 	}
 	dir.parse(d, e, e.Value)
 	if dir.status == NotEnforced && d.exec != nil {
+		if d.exec.NotEnforcedValues == nil {
+			d.exec.NotEnforcedValues = map[string]string{}
+		}
+		d.exec.NotEnforcedValues[e.Key] = e.Value // the last one, as written
 		for _, k := range d.exec.NotEnforced {
 			if k == e.Key {
 				return

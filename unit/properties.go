@@ -84,17 +84,47 @@ func (p *propList) spanInf(name string, d time.Duration) {
 // exec adds one property line per command, as systemctl prints an a(sasbttttuii) property,
 // and, for services, the ...Ex variant with the prefix flags spelled out.
 func (p *propList) exec(name string, cmds []ExecCommand, withEx bool) {
-	for _, c := range cmds {
-		p.add(name, formatExec(c, false))
+	p.execRuns(name, cmds, withEx, nil)
+}
+
+func (p *propList) execRuns(name string, cmds []ExecCommand, withEx bool, runs []*ExecRun) {
+	run := func(i int) *ExecRun {
+		if i < len(runs) {
+			return runs[i]
+		}
+		return nil
+	}
+	for i, c := range cmds {
+		p.add(name, formatExec(c, false, run(i)))
 	}
 	if withEx {
-		for _, c := range cmds {
-			p.add(name+"Ex", formatExec(c, true))
+		for i, c := range cmds {
+			p.add(name+"Ex", formatExec(c, true, run(i)))
 		}
 	}
 }
 
-func formatExec(c ExecCommand, ex bool) string {
+// ExecRun is what became of one command the last time it ran (systemd's ExecStatus): its
+// pid, when it started and exited, and how ("exited" with its exit status, "killed" or
+// "dumped" with the signal; "" while it runs).
+type ExecRun struct {
+	PID         int
+	Start, Exit time.Time
+	Code        string
+	Status      int
+}
+
+// ExecProperties returns the Exec*= properties name (and nameEx when withEx) of commands
+// cmds with what became of them (runs[i] for cmds[i]; nil or missing: never ran), as
+// systemctl show prints them: "{ path=... ; argv[]=... ; ignore_errors=no ; start_time=[...]
+// ; stop_time=[...] ; pid=N ; code=exited ; status=1 }".
+func ExecProperties(name string, cmds []ExecCommand, withEx bool, runs []*ExecRun) []Property {
+	var p propList
+	p.execRuns(name, cmds, withEx, runs)
+	return p
+}
+
+func formatExec(c ExecCommand, ex bool, r *ExecRun) string {
 	var b strings.Builder
 	b.WriteString("{ path=")
 	b.WriteString(c.Path)
@@ -107,7 +137,29 @@ func formatExec(c ExecCommand, ex bool) string {
 		b.WriteString(" ; ignore_errors=")
 		b.WriteString(FormatBool(c.Flags.IgnoreFailure))
 	}
-	b.WriteString(" ; start_time=[n/a] ; stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }")
+	if r == nil || r.PID == 0 {
+		b.WriteString(" ; start_time=[n/a] ; stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }")
+		return b.String()
+	}
+	stamp := func(t time.Time) string {
+		if t.IsZero() {
+			return "n/a"
+		}
+		return FormatTimestamp(t)
+	}
+	start := stamp(r.Start)
+	if r.Exit.IsZero() && r.Code == "" {
+		start = "n/a" // systemd 252 keeps a command's times from its exit on: none while it runs
+	}
+	fmt.Fprintf(&b, " ; start_time=[%s] ; stop_time=[%s] ; pid=%d ; ", start, stamp(r.Exit), r.PID)
+	switch r.Code {
+	case "":
+		b.WriteString("code=(null) ; status=0/0 }")
+	case "exited":
+		fmt.Fprintf(&b, "code=exited ; status=%d }", r.Status)
+	default:
+		fmt.Fprintf(&b, "code=%s ; status=%d/%s }", r.Code, r.Status, strings.TrimPrefix(SignalName(syscall.Signal(r.Status)), "SIG"))
+	}
 	return b.String()
 }
 
@@ -148,6 +200,11 @@ func serviceProperties(p *propList, s *ServiceSection) {
 	p.span("RuntimeMaxUSec", s.RuntimeMaxSec)
 	// systemd 252 shows the watchdog in effect, which is infinity until the service runs.
 	p.add("WatchdogUSec", "infinity")
+	p.add("WatchdogTimestampMonotonic", "0")
+	p.addExecProp(execProp{"RuntimeRandomizedExtraUSec", fixed("0"), []string{"RuntimeRandomizedExtraSec"}, span}, &s.Exec)
+	p.add("CleanResult", "success")
+	p.add("ExecMainStartTimestampMonotonic", "0")
+	p.add("ExecMainExitTimestampMonotonic", "0")
 	p.bool("RootDirectoryStartOnly", s.RootDirectoryStartOnly)
 	p.bool("RemainAfterExit", s.RemainAfterExit)
 	p.bool("GuessMainPID", s.GuessMainPID)
@@ -190,8 +247,8 @@ func socketProperties(p *propList, u *Unit) {
 	p.add("BindToDevice", s.BindToDevice)
 	p.add("SocketUser", s.SocketUser)
 	p.add("SocketGroup", s.SocketGroup)
-	p.add("SocketMode", FormatMode(uint32(s.SocketMode.Perm())))
-	p.add("DirectoryMode", FormatMode(uint32(s.DirectoryMode.Perm())))
+	p.add("SocketMode", FormatMode(uint32(s.SocketMode)&0o7777))
+	p.add("DirectoryMode", FormatMode(uint32(s.DirectoryMode)&0o7777))
 	p.bool("Accept", s.Accept)
 	p.bool("FlushPending", s.FlushPending)
 	p.bool("Writable", s.Writable)
@@ -259,15 +316,8 @@ func execProperties(p *propList, u *Unit, e *ExecContext) {
 	}
 	p.strv("PassEnvironment", e.PassEnvironment)
 	p.strv("UnsetEnvironment", e.UnsetEnvironment)
-	p.add("UMask", FormatMode(uint32(e.UMask.Perm())))
-	for _, r := range e.Rlimits {
-		name, ok := rlimitNames[r.Resource]
-		if !ok {
-			continue
-		}
-		p.add("Limit"+name, formatRlimit(r.Hard))
-		p.add("Limit"+name+"Soft", formatRlimit(r.Soft))
-	}
+	p.add("UMask", FormatMode(uint32(e.UMask)&0o7777))
+	resourceProperties(p, u.Type, e, u.LoadState == Loaded)
 	wd := e.WorkingDirectory
 	if e.WorkingDirectoryOptional && wd != "" {
 		wd = "!" + wd
@@ -294,15 +344,15 @@ func execProperties(p *propList, u *Unit, e *ExecContext) {
 	p.bool("DynamicUser", e.DynamicUser)
 	p.strv("SupplementaryGroups", e.SupplementaryGroups)
 	p.add("RuntimeDirectoryPreserve", orDefault(e.RuntimeDirectoryPreserve, "no"))
-	p.add("RuntimeDirectoryMode", FormatMode(uint32(e.RuntimeDirectoryMode.Perm())))
+	p.add("RuntimeDirectoryMode", FormatMode(uint32(e.RuntimeDirectoryMode)&0o7777))
 	p.strv("RuntimeDirectory", sortedStrings(e.RuntimeDirectory))
-	p.add("StateDirectoryMode", FormatMode(uint32(e.StateDirectoryMode.Perm())))
+	p.add("StateDirectoryMode", FormatMode(uint32(e.StateDirectoryMode)&0o7777))
 	p.strv("StateDirectory", sortedStrings(e.StateDirectory))
-	p.add("CacheDirectoryMode", FormatMode(uint32(e.CacheDirectoryMode.Perm())))
+	p.add("CacheDirectoryMode", FormatMode(uint32(e.CacheDirectoryMode)&0o7777))
 	p.strv("CacheDirectory", sortedStrings(e.CacheDirectory))
-	p.add("LogsDirectoryMode", FormatMode(uint32(e.LogsDirectoryMode.Perm())))
+	p.add("LogsDirectoryMode", FormatMode(uint32(e.LogsDirectoryMode)&0o7777))
 	p.strv("LogsDirectory", sortedStrings(e.LogsDirectory))
-	p.add("ConfigurationDirectoryMode", FormatMode(uint32(e.ConfigurationDirectoryMode.Perm())))
+	p.add("ConfigurationDirectoryMode", FormatMode(uint32(e.ConfigurationDirectoryMode)&0o7777))
 	p.strv("ConfigurationDirectory", sortedStrings(e.ConfigurationDirectory))
 }
 
@@ -403,6 +453,13 @@ func unitProperties(p *propList, u *Unit, loaded bool) {
 	}
 	p.add("Description", desc)
 	p.add("LoadState", string(u.LoadState))
+	if loaded {
+		// runtime state a manager fills in: until then, never checked, never frozen
+		p.add("FreezerState", "running")
+		p.add("AssertResult", "no")
+		p.add("ConditionTimestampMonotonic", "0")
+		p.add("AssertTimestampMonotonic", "0")
+	}
 	p.add("FragmentPath", u.FragmentPath)
 	p.add("SourcePath", u.SourcePath)
 	p.strv("DropInPaths", u.DropInPaths)

@@ -28,7 +28,7 @@ func pathProperties(p *propList, u *Unit) {
 		p.add("Paths", sp.Path+" ("+string(sp.Kind)+")")
 	}
 	p.bool("MakeDirectory", s.MakeDirectory)
-	p.add("DirectoryMode", FormatMode(uint32(s.DirectoryMode.Perm())))
+	p.add("DirectoryMode", FormatMode(uint32(s.DirectoryMode)&0o7777))
 	p.add("Result", "success")
 	p.span("TriggerLimitIntervalUSec", s.TriggerLimitInterval)
 	p.int("TriggerLimitBurst", s.TriggerLimitBurst)

@@ -340,8 +340,11 @@ type ExecContext struct {
 	ProtectSystem                                            string // no, yes, full, strict
 	ProtectHome                                              string // no, yes, read-only, tmpfs
 	// NotEnforced lists directives that were parsed and validated but that flint does not
-	// enforce (sandboxing and the like), as "Key" in file order, for `analyze verify` and docs.
-	NotEnforced []string
+	// enforce (sandboxing and the like), as "Key" in file order, for `analyze verify` and docs;
+	// NotEnforcedValues holds the last value written for each, which `show` prints where
+	// systemd's property is that value (properties_exec.go).
+	NotEnforced       []string
+	NotEnforcedValues map[string]string
 }
 
 // KillContext is systemd.kill(5).

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/flint-init/flint/unit"
 )
@@ -80,7 +81,8 @@ func showUnits(w io.Writer, g *globals, o *showOptions) {
 		if i > 0 {
 			fmt.Fprintln(w)
 		}
-		writeProperties(w, showProperties(g, l, normalizeUnitName(name)), o)
+		props := showProperties(g, l, normalizeUnitName(name))
+		writeProperties(w, withRequested(props, o), o)
 	}
 }
 
@@ -98,7 +100,8 @@ func showProperties(g *globals, l *unit.Loader, name string) []unit.Property {
 	// The manager says UnitFileState itself, from the same search path (newLoader).
 	if unitFileState != nil && !slices.ContainsFunc(extra, func(p unit.Property) bool { return p.Name == "UnitFileState" }) {
 		if st, ok := unitFileState(l, u.Name); ok {
-			extra = append(extra, unit.Property{Name: "UnitFileState", Value: st})
+			extra = append(extra, unit.Property{Name: "UnitFileState", Value: st},
+				unit.Property{Name: "UnitFilePreset", Value: presetState(l, u.Name)})
 		}
 	}
 	if len(extra) > 0 {
@@ -126,6 +129,35 @@ func writeProperties(w io.Writer, props []unit.Property, o *showOptions) {
 	}
 }
 
+// withRequested adds, for show -p, the properties asked for that systemctl knows for the
+// unit's type and props lacks, with an empty value: systemctl prints "NAME=" for them.
+func withRequested(props []unit.Property, o *showOptions) []unit.Property {
+	if o.props == nil {
+		return props
+	}
+	t := unit.Type("")
+	have := map[string]bool{}
+	for _, p := range props {
+		have[p.Name] = true
+		if p.Name == "Id" {
+			if i := strings.LastIndexByte(p.Value, '.'); i >= 0 {
+				t = unit.Type(p.Value[i+1:])
+			}
+		}
+	}
+	var extra []unit.Property
+	for _, n := range unit.PropertyNames(t) {
+		if o.props[n] && !have[n] {
+			have[n] = true
+			extra = append(extra, unit.Property{Name: n})
+		}
+	}
+	if len(extra) == 0 {
+		return props
+	}
+	return unit.MergeProperties(t, props, extra...)
+}
+
 // hiddenByDefault: what systemctl show leaves out without -p or --all: empty values, and
 // the exit statuses of Failure/SuccessAction= when not set.
 func hiddenByDefault(p unit.Property) bool {
@@ -133,4 +165,11 @@ func hiddenByDefault(p unit.Property) bool {
 		return true
 	}
 	return p.Value == "[not set]" && (p.Name == "FailureActionExitStatus" || p.Name == "SuccessActionExitStatus")
+}
+
+// presetState is the UnitFilePreset of a unit: what the preset files of l's scope and root
+// say of it.
+func presetState(l *unit.Loader, name string) string {
+	lk := l.Lookup()
+	return unit.LoadPresets(lk.Scope, lk.Root).State(name)
 }

@@ -19,6 +19,8 @@ type KnownDifference struct {
 var KnownDifferences = []KnownDifference{
 	{Units: "*", Property: "LoadError", LoadState: "error", Reason: "for a unit that fails to load (a fatal syntax error), flint names the file, line and error (org.freedesktop.systemd1.LoadFailed \"...: FILE:LINE: error: ...\"); systemd 252 says only org.freedesktop.DBus.Error.InconsistentMessage \"...: Bad message\". The lines before the error apply in both."},
 	{Units: "*", Property: "FlintTriggerLimitCooldownUSec", Reason: "flint's own setting X-Flint-TriggerLimitCooldownSec= (see flint's own directives above), which systemd ignores as it ignores every X- key."},
+	{Units: "*", Property: "TasksMax", Reason: "systemd's DefaultTasksMax= is 15% of the least of kernel.threads-max, kernel.pid_max - 1 and the root cgroup's pids.max; kernel.pid_max is one of each PID namespace's (Linux 6.14 and later), and the systemd of the test runs in a new one: flint, computing the same in the test's, finds another value."},
+	{Units: "*", Property: "LimitNOFILE", Reason: "flint shows the hard limit it gives a unit without LimitNOFILE=: systemd's 524288, or the manager's own hard limit where that is lower (a manager without CAP_SYS_RESOURCE cannot raise it). systemd shows 524288 whatever its own limit; the test runs with a lower one."},
 	{Units: "*", Property: "RequiresMountsFor", Reason: "systemd adds the mount points of every path the unit uses (socket paths, WorkingDirectory=, ...) and resolves them against its mount units; flint has no mount units and shows only the explicit RequiresMountsFor= paths."},
 }
 

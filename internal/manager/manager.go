@@ -71,7 +71,12 @@ type Manager struct {
 	rs     *stateFile  // the runtime directory's lock and state file (leftovers.go)
 	nsync  *notifySync // orders notifications before main-process exits (notifysync.go)
 	logs   *logs.Store
-	api    *api.Server
+	// logSource is what the journal records about the manager's messages (journal.go);
+	// pid is the manager's.
+	logSource *logs.Source
+	pid       int
+	presets   *unit.Presets // the preset files' rules until the next reload (props.go)
+	api       *api.Server
 	// logGroupNames are the groups whose members may read log lines (control_logs.go).
 	logGroupNames []string
 
@@ -180,6 +185,7 @@ func New(opt Options) (*Manager, error) {
 		rs:       rs,
 	}
 	m.logs = logs.NewStore(opt.LogLines, opt.LogDir)
+	m.logSource, m.pid = newLogSource(), os.Getpid()
 	p, err := listen.NewPoller()
 	if err != nil {
 		rs.close(false)
@@ -385,12 +391,17 @@ func (m *Manager) reap() {
 		m.adoptOrphans(pid)
 		end := bootTick()
 		var ws syscall.WaitStatus
-		if got, err := syscall.Wait4(pid, &ws, syscall.WNOHANG, nil); got != pid || err != nil {
+		var ru syscall.Rusage
+		if got, err := syscall.Wait4(pid, &ws, syscall.WNOHANG, &ru); got != pid || err != nil {
 			continue
 		}
 		adoptedBy := m.reaped(pid, end)
+		cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 		p, ok := m.procs[pid]
 		if !ok {
+			if adoptedBy != nil {
+				adoptedBy.cpu += cpu
+			}
 			m.stateReaped(pid, adoptedBy)
 			m.orphanExited(pid, ws) // reparented to us (child subreaper)
 			if adoptedBy != nil {
@@ -402,15 +413,21 @@ func (m *Manager) reap() {
 		delete(m.procs, pid)
 		m.stateReaped(pid, p.u)
 		if p.u != nil {
+			p.u.cpu += cpu
 			m.gcEnqueue(p.u) // its last process may have gone
 		}
+		// What it wrote before it exited comes before what the manager says of its exit.
+		m.logs.Sync(pid)
 		if p.sp != nil && p.u != nil {
 			if err := p.sp.ExecResult(); err != nil {
 				var ee *spawn.ExecError
-				if errors.As(err, &ee) && ee.Status == 0 {
+				switch {
+				case errors.As(err, &ee) && ee.Status == 0:
 					// a '-' command (spawn.Config.SkipMissing), as systemd's exec_child says it
-					m.logUnit(p.u, "Executable %s missing, skipping: %v", p.path, ee.Err)
-				} else {
+					m.logUnit(p.u, "Executable %s missing, skipping: %s", p.path, unit.Strerror(ee.Err))
+				case errors.As(err, &ee):
+					m.logSpawnFailed(p.u, pid, p.path, spawn.ExitStatusName(ee.Status), ee.Err)
+				default:
 					m.logUnit(p.u, "Failed to execute %s: %v", p.path, err)
 				}
 			}

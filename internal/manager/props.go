@@ -2,6 +2,7 @@ package manager
 
 import (
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -32,6 +33,11 @@ func (m *Manager) properties(u *Unit) []api.Property {
 	add("NeedDaemonReload", unit.FormatBool(m.loader.NeedDaemonReload(u.cfg)))
 	add("InvocationID", u.invocationID)
 	add("ConditionResult", unit.FormatBool(u.conditionResult)) // "no" until conditions were checked, as systemd
+	add("AssertResult", unit.FormatBool(u.assertResult))
+	add("ConditionTimestamp", unit.FormatTimestamp(u.conditionStamp))
+	add("ConditionTimestampMonotonic", strconv.FormatInt(monotonicUsec(u.conditionStamp), 10))
+	add("AssertTimestamp", unit.FormatTimestamp(u.assertStamp))
+	add("AssertTimestampMonotonic", strconv.FormatInt(monotonicUsec(u.assertStamp), 10))
 	if u.job != nil {
 		add("Job", strconv.Itoa(u.job.id)+" "+u.job.typ)
 	}
@@ -75,6 +81,8 @@ func (m *Manager) properties(u *Unit) []api.Property {
 		add("ExecMainPID", strconv.Itoa(s.execMainPID))
 		add("ExecMainStartTimestamp", unit.FormatTimestamp(s.execMainStart))
 		add("ExecMainExitTimestamp", unit.FormatTimestamp(s.execMainExit))
+		add("ExecMainStartTimestampMonotonic", strconv.FormatInt(monotonicUsec(s.execMainStart), 10))
+		add("ExecMainExitTimestampMonotonic", strconv.FormatInt(monotonicUsec(s.execMainExit), 10))
 		code := 0
 		switch s.execMainCode {
 		case "exited":
@@ -113,10 +121,39 @@ func (m *Manager) properties(u *Unit) []api.Property {
 		add("FlintTriggerLimitRearmTimestamp", unit.FormatTimestamp(c.due))
 		add("FlintTriggerLimitRearmWaitsFor", c.waitsFor)
 	}
-	add("TasksCurrent", strconv.Itoa(len(m.unitPIDs(u))))
+	rt = append(rt, execRunProperties(u)...)
+	if r := u.run; r != nil && r.known {
+		// The user and group the unit runs as, as systemd refers to them while it runs
+		// (not root's nor nobody's).
+		for _, id := range []struct {
+			name string
+			v    uint32
+		}{{"UID", r.uid}, {"GID", r.gid}} {
+			if id.v != 0 && id.v != 65534 {
+				add(id.name, strconv.FormatUint(uint64(id.v), 10))
+			}
+		}
+	}
+	if u.svc != nil || u.sock != nil {
+		// The tasks of its cgroup. systemd has none (TasksCurrent=[not set]) for a unit
+		// without processes unless it is an active service: a socket's cgroup is made for
+		// its commands, a service's goes when it leaves the active states (auto-restart).
+		tasks := "[not set]"
+		accounting := true
+		if ec := u.execContext(); ec != nil {
+			if v, ok := ec.NotEnforcedValues["TasksAccounting"]; ok {
+				accounting, _ = unit.ParseBool(v)
+			}
+		}
+		if n := len(m.unitPIDs(u)); accounting && (n > 0 || u.svc != nil && isActiveOrReloading(u.activeState())) {
+			tasks = strconv.Itoa(n)
+		}
+		add("TasksCurrent", tasks)
+	}
 	if u.cfg.FragmentPath != "" && u.cfg.LoadState == unit.Loaded {
 		if st, _ := unit.IsEnabled(m.loader, u.Name); st != "" {
 			add("UnitFileState", st) // "bad" when the unit file cannot be read now
+			add("UnitFilePreset", m.presetsNow().State(u.Name))
 		}
 	}
 	merged := unit.MergeProperties(u.cfg.Type, cfg, rt...)
@@ -125,6 +162,50 @@ func (m *Manager) properties(u *Unit) []api.Property {
 		out = append(out, api.Property{Name: p.Name, Value: p.Value})
 	}
 	return out
+}
+
+// execRunProperties are the Exec*= properties of u whose commands ran since it last
+// started, with their pids, times and exits.
+func execRunProperties(u *Unit) []unit.Property {
+	if len(u.runs) == 0 {
+		return nil
+	}
+	type setting struct {
+		name string
+		cmds []unit.ExecCommand
+	}
+	var list []setting
+	withEx := false
+	switch {
+	case u.cfg.Service != nil:
+		s := u.cfg.Service
+		withEx = true
+		list = []setting{{"ExecCondition", s.ExecCondition}, {"ExecStartPre", s.ExecStartPre}, {"ExecStart", s.ExecStart},
+			{"ExecStartPost", s.ExecStartPost}, {"ExecReload", s.ExecReload}, {"ExecStop", s.ExecStop}, {"ExecStopPost", s.ExecStopPost}}
+	case u.cfg.Socket != nil:
+		s := u.cfg.Socket
+		list = []setting{{"ExecStartPre", s.ExecStartPre}, {"ExecStartPost", s.ExecStartPost}, {"ExecStopPre", s.ExecStopPre}, {"ExecStopPost", s.ExecStopPost}}
+	}
+	var out []unit.Property
+	for _, st := range list {
+		var runs []*unit.ExecRun
+		for i := range st.cmds {
+			runs = append(runs, u.runs[execKey{st.name, i}])
+		}
+		if slices.ContainsFunc(runs, func(r *unit.ExecRun) bool { return r != nil }) {
+			out = append(out, unit.ExecProperties(st.name, st.cmds, withEx, runs)...)
+		}
+	}
+	return out
+}
+
+// presetsNow are the preset files' rules (systemd.preset(5)), read once until the next
+// daemon-reload, as systemd caches a unit's preset state.
+func (m *Manager) presetsNow() *unit.Presets {
+	if m.presets == nil {
+		m.presets = unit.LoadPresets(m.opt.Scope, "")
+	}
+	return m.presets
 }
 
 func readFileSmall(p string) ([]byte, error) { return os.ReadFile(p) }

@@ -23,13 +23,19 @@ type Unit struct {
 	gcMark   uint64   // collectGarbage's mark: its generation plus gcInPath, gcUnsure, gcGood or gcBad
 	keys     []string // the names under which Manager.units holds it (bind)
 
-	invocationID    string
-	stateChange     time.Time
-	activeEnter     time.Time
-	activeExit      time.Time
-	inactiveEnter   time.Time
-	inactiveExit    time.Time
+	invocationID  string
+	stateChange   time.Time
+	activeEnter   time.Time
+	activeExit    time.Time
+	inactiveEnter time.Time
+	inactiveExit  time.Time
+	// inactiveExitSeq is the log's last line at inactiveExit: status shows the lines after it,
+	// as systemctl shows the journal entries since the unit last left the inactive state.
+	inactiveExitSeq uint64
 	conditionResult bool
+	assertResult    bool
+	conditionStamp  time.Time // when the conditions were last checked (ConditionTimestamp)
+	assertStamp     time.Time
 	conditionFailed string // "ConditionPathExists=/x" that failed
 	assertFailed    string
 	refs            int // Accept=yes instance: collected when inactive
@@ -44,16 +50,29 @@ type Unit struct {
 	recFresh bool        // rec is up to date
 	cooldown *cooldown   // a pending re-arm after trigger-limit-hit (cooldown.go)
 	run      *runCreds   // the user and group of the current run, nil when none (dynuser.go)
+	// cpu is the CPU time of the processes of u reaped since it last started (rusage):
+	// "Consumed ... CPU time." when it goes down (journal.go).
+	cpu time.Duration
+	// runs are the runtime states of its commands since it last started (systemd's
+	// ExecStatus): what `show` gives with Exec*= and `status` as "Process:" lines.
+	runs map[execKey]*unit.ExecRun
+}
+
+// execKey names one command of a unit: its Exec*= setting and its index there.
+type execKey struct {
+	setting string // "ExecStartPre", "ExecStart", ...
+	index   int
 }
 
 func (u *Unit) typ() unit.Type { return u.cfg.Type }
 
-// execContext is the exec settings of a service or socket unit (nil for other types).
+// execContext is the exec settings of a service or socket unit (nil for other types, and
+// for one whose configuration is gone: not found after a daemon-reload).
 func (u *Unit) execContext() *unit.ExecContext {
 	switch {
-	case u.svc != nil:
+	case u.svc != nil && u.cfg.Service != nil:
 		return &u.cfg.Service.Exec
-	case u.sock != nil:
+	case u.sock != nil && u.cfg.Socket != nil:
 		return &u.cfg.Socket.Exec
 	}
 	return nil
@@ -191,18 +210,25 @@ func (m *Manager) setState(u *Unit, sub string) {
 		m.notifyTriggers(u)
 		return
 	}
+	// As systemd's unit_notify: entering and leaving the inactive states, and the active
+	// ones (a unit that fails while starting was never active: no ActiveExitTimestamp).
 	switch {
-	case nu == Active && old != Active && old != Reloading:
-		u.activeEnter = now
-	case isInactiveOrFailed(nu) && !isInactiveOrFailed(old):
+	case isInactiveOrFailed(old) && !isInactiveOrFailed(nu):
+		u.inactiveExit, u.inactiveExitSeq = now, m.logs.LastSeq()
+	case !isInactiveOrFailed(old) && isInactiveOrFailed(nu):
 		u.inactiveEnter = now
-		u.activeExit = now
 	}
-	if isInactiveOrFailed(old) && !isInactiveOrFailed(nu) {
-		u.inactiveExit = now
+	switch {
+	case isActiveOrReloading(old) && !isActiveOrReloading(nu):
+		u.activeExit = now
+	case !isActiveOrReloading(old) && isActiveOrReloading(nu):
+		u.activeEnter = now
 	}
 	m.cooldownFollow(u)
 	m.unitStateChanged(u, old, nu)
+	if isInactiveOrFailed(nu) && !isInactiveOrFailed(old) {
+		m.logResources(u) // after the job's message, as systemd's unit_notify
+	}
 	m.notifyTriggers(u)
 }
 

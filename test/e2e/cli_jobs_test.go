@@ -285,7 +285,7 @@ func TestShowRuntimeProperties(t *testing.T) {
 		`(?m)^× fail\.service$`,
 		`(?m)^     Active: failed \(Result: exit-code\) since `,
 		`(?m)^    Process: (\d+) ExecStart=/bin/false \(code=exited, status=1/FAILURE\)\n   Main PID: \d+ \(code=exited, status=1/FAILURE\)$`,
-		`(?m)^[A-Z][a-z]{2} \d\d \d\d:\d\d:\d\d \S+ flint: fail\.service: Main process exited, code=exited, status=1/FAILURE$`,
+		`(?m)^[A-Z][a-z]{2} \d\d \d\d:\d\d:\d\d \S+ systemd\[\d+\]: fail\.service: Main process exited, code=exited, status=1/FAILURE$`,
 	} {
 		if code != 3 || !regexp.MustCompile(re).MatchString(out) {
 			t.Errorf("status fail.service (exit %d, want 3): no match for %s in:\n%s", code, re, out)

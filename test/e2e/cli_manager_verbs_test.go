@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestEdit: flint edit on a terminal, with the manager's configuration directory: a drop-in
@@ -200,6 +201,11 @@ func TestStatusPID(t *testing.T) {
 	c := on(t, m)
 	c.start("web")
 	pid := c.prop("web.service", "MainPID")
+	// The start job is done once the process is forked: wait for it to run sleep.
+	waitFor(10*time.Second, func() bool {
+		b, _ := os.ReadFile("/proc/" + pid + "/comm")
+		return string(b) == "sleep\n"
+	})
 	out := c.run(0, "status", "-n0", pid)
 	if !strings.HasPrefix(out, "● web.service - Web\n") || !strings.Contains(out, "Main PID: "+pid+" (sleep)") {
 		t.Errorf("status %s:\n%s", pid, out)
