@@ -17,7 +17,7 @@ func init() {
 }
 
 const runUsage = `usage: flint run [--units DIR]... [--user] [--control PATH] [--target UNIT] [--log-dir DIR]
-                 [--no-booted] [--log-to-stdout|--no-log-to-stdout]
+                 [--no-booted] [--log-to-stdout|--no-log-to-stdout] [--no-tmpfiles]
                  [--no-journal-sockets] [--log-storage=auto|persistent|volatile|none]
                  [--log-max-use=SIZE] [--log-runtime-max-use=SIZE]
 
@@ -33,6 +33,9 @@ true in its services, and at its orderly end removes what it created; --no-boote
 --log-to-stdout copies every unit's log lines to flint run's standard output, after the
 status lines, as "UNIT[PID]: TEXT" (a container runtime's log); it is the default as PID 1,
 --no-log-to-stdout turns it off.
+Where no systemd-tmpfiles is installed, the system manager applies tmpfiles.d at start, before
+anything else starts, as systemd-tmpfiles-setup.service does (flint tmpfiles --create
+--remove --boot --exclude-prefix=/dev); --no-tmpfiles leaves the files alone.
 
 As root, the system manager serves journald's sockets where no journald does:
 /run/systemd/journal/socket (sd_journal_send), /run/systemd/journal/stdout
@@ -60,6 +63,7 @@ var runSpec = &getopt.Spec{Options: []getopt.Option{
 	{Long: "units", Arg: getopt.RequiredArg},
 	{Long: "user"},
 	{Long: "system"},
+	{Long: "no-tmpfiles"},
 	{Long: "control", Arg: getopt.RequiredArg},
 	{Long: "target", Arg: getopt.RequiredArg},
 	{Long: "log-dir", Arg: getopt.RequiredArg},
@@ -73,6 +77,7 @@ var runSpec = &getopt.Spec{Options: []getopt.Option{
 }}
 
 func runManager(g *globals, args []string) int {
+	tmpfiles := !g.user
 	var target, logDir string
 	booted, forward := true, os.Getpid() == 1
 	journalSockets := true
@@ -98,6 +103,8 @@ func runManager(g *globals, args []string) int {
 			g.user = true
 		case "system":
 			g.user = false
+		case "no-tmpfiles":
+			tmpfiles = false
 		case "control":
 			g.control, g.controlSet = f.Value, true
 		case "target":
@@ -140,6 +147,7 @@ func runManager(g *globals, args []string) int {
 	if !g.controlSet {
 		g.control = defaultControl(g.user || os.Getuid() != 0)
 	}
+	tmpfiles = tmpfiles && !g.user && manager.NeedTmpfilesSetup()
 	if abs, err := filepath.Abs(g.control); err == nil {
 		g.control = abs // the notify socket is created next to it and needs an absolute path
 	}
@@ -152,6 +160,8 @@ func runManager(g *globals, args []string) int {
 		journalDir, devLog = journal.DefaultDir, journal.DevLog
 	}
 	m, err := manager.New(manager.Options{
+		TmpfilesSetup: tmpfiles,
+
 		Scope:            g.scope(),
 		UnitDirs:         g.units,
 		ControlPath:      g.control,

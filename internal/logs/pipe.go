@@ -136,8 +136,9 @@ func (s *Store) SetPID(w *os.File, pid int) {
 	}
 }
 
-// syncWait bounds how long Sync waits for a reader to store what is in its pipe.
-const syncWait = 100 * time.Millisecond
+// syncWait bounds how long Sync waits for a reader to store what is in its pipe (a variable
+// so that a test on a loaded machine can wait for the order itself, not race the bound).
+var syncWait = 100 * time.Millisecond
 
 // Sync waits until the lines that process pid (just reaped) left in its pipes are stored,
 // so that the manager's message about its exit comes after them, as in the journal; a
