@@ -462,6 +462,55 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
 - StandardInput=/StandardOutput=/StandardError=fd and fd:NAME parse and show as in systemd,
   but the manager does not pass a named stored fd: output goes to flint's log as for journal.
 
+### The journal: journald's sockets, and the logs on disk
+
+- Where no journald runs, the system manager (root, ` + "`flint run`" + ` without ` + "`--user`" + `) serves
+  journald's sockets: /run/systemd/journal/socket (the native protocol of sd_journal_send(3):
+  KEY=value and length-prefixed binary fields, an entry too large for a datagram in a sealed
+  memfd), /run/systemd/journal/stdout (sd_journal_stream_fd(3), systemd-cat) and
+  /run/systemd/journal/dev-log with /dev/log linked to it (syslog(3), logger). Messages are
+  read as journald 252 reads them (internal/journal): a syslog datagram's priority and
+  facility, its RFC 3164 timestamp skipped, "IDENT[PID]:"; of RFC 5424 only the priority (as
+  252: ` + "`logger --rfc5424`" + `'s lines have no identifier and keep "1 TIMESTAMP HOST ..." in
+  MESSAGE, and ` + "`logger --rfc3164`" + `'s host name starts MESSAGE). Each line is kept with
+  the unit of the sending process, placed by flint's process tracking rather than by cgroup
+  (a process no rule places is nobody's: its lines have no _SYSTEMD_UNIT=), with journald's
+  fields (_TRANSPORT=journal, syslog or stdout, _PID, _UID, _GID, _COMM, _EXE, _CMDLINE,
+  _STREAM_ID, the client's own fields). A path on which a live socket answers (another
+  journald, a syslog daemon on /dev/log) is left alone and the manager says so; dead socket
+  files are replaced, and what flint made is removed when it ends.
+  ` + "`flint run --no-journal-sockets`" + ` serves none of them.
+- ForwardToSyslog= is on, as Debian's journald has it: every line (the units' output, the
+  manager's messages, what the sockets receive) also goes to /run/systemd/journal/syslog when
+  something listens there (a syslog daemon's syslog.socket, which then activates it), in
+  journald's RFC 3164 form with the writer's pid in SCM_CREDENTIALS (a /dev/log datagram as it
+  came; a sender already gone is passed as the manager's pid, as journald does). No forwarding
+  to kmsg, the console or wall, and the stream header's forwarding flags are read but only
+  syslog's is honoured (always on).
+- Limits (journald's are larger): an entry above 8 MiB or with more than 1024 fields is
+  dropped (journald: 768 MiB); stream lines split at 48K as LineMax='s default; at most 4096
+  stream connections at once; refused or malformed input (fds on the syslog socket, an
+  unsealed file outside /dev/shm, /tmp, /var/tmp from a user, truncated datagrams) is dropped
+  without a message. No rate limiting (RateLimitIntervalSec=) and no MaxLevelStore=; the
+  memory a unit's lines take is bounded instead (16 MiB and 1000 lines per unit, the oldest
+  dropped).
+- The logs on disk follow journald's Storage=auto: /var/log/flint when that directory exists
+  (the system manager's persistent journal), else journal/ in the manager's runtime directory
+  (volatile); ` + "`--log-storage=persistent|volatile|none`" + ` chooses, ` + "`--log-max-use`" + ` and
+  ` + "`--log-runtime-max-use`" + ` are SystemMaxUse= and RuntimeMaxUse= (default a tenth of the file
+  system, at most 4G), files rotate at an eighth of that (at most 128M), the oldest removed. The
+  files are flint's own (one JSON record a line), not journal files: journalctl cannot read
+  them, ` + "`flint logs`" + ` (or flint under the name journalctl) can. They are written every
+  200 ms and when the manager ends (journald syncs every 5 minutes, and at once for
+  critical messages).
+- flint's boots are the runs of its manager: ` + "`flint logs --list-boots`" + ` lists each run that
+  left lines (IDX 0 the current one) with its own ID (the s= of its cursors), not the
+  kernel's boot id, which several runs in one container share; ` + "`-b -1`" + `, ` + "`-b 1`" + `, ` + "`-b ID`" + `
+  read them (` + "`-b`" + ` with the kernel's boot id is the current run). Entries keep the kernel's
+  boot id in _BOOT_ID=. Earlier runs are read from the files by ` + "`flint logs`" + ` itself, so
+  only a user who can read them (root) sees them; ` + "`-f`" + ` with an earlier run is refused.
+  Without ` + "`-b`" + `, ` + "`flint logs`" + ` shows the current run (journalctl shows every boot).
+
 ### The command line (flint, and flint as systemctl, journalctl, systemd-analyze, systemd-notify)
 
 Options are read as glibc's getopt_long reads them for systemd 252's tools (internal/getopt):

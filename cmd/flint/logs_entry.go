@@ -74,6 +74,11 @@ func entryOf(l client.LogLine, h *journalHost) journalEntry {
 	addNonEmpty("_MACHINE_ID", h.machineID)
 	addNonEmpty("_HOSTNAME", h.hostname)
 	add("_RUNTIME_SCOPE", "system")
+	switch l.Stream {
+	case "journal", "syslog", "stream":
+		socketEntry(l, add, addNonEmpty)
+		return e
+	}
 	add("PRIORITY", strconv.Itoa(l.Prio))
 	add("SYSLOG_FACILITY", "3") // LOG_DAEMON, systemd's SyslogFacility= default
 	add("_UID", strconv.Itoa(l.UID))
@@ -126,4 +131,27 @@ func entryOf(l client.LogLine, h *journalHost) journalEntry {
 	add("MESSAGE", l.Text)
 	add("_SOURCE_REALTIME_TIMESTAMP", strconv.FormatInt(e.realtime, 10))
 	return e
+}
+
+// socketEntry completes the entry of a line that came through journald's sockets (the
+// native protocol, /dev/log, the stream protocol): the fields its writer sent, in its order,
+// then what journald adds of the writer (its credentials, command, unit).
+func socketEntry(l client.LogLine, add, addNonEmpty func(n, v string)) {
+	for _, f := range l.Fields {
+		add(f.Name, f.Value)
+	}
+	add("MESSAGE", l.Text)
+	if l.PID > 0 {
+		add("_PID", strconv.Itoa(l.PID))
+	}
+	if l.UID >= 0 {
+		add("_UID", strconv.Itoa(l.UID))
+		add("_GID", strconv.Itoa(l.GID))
+	}
+	addNonEmpty("_COMM", l.Comm)
+	addNonEmpty("_EXE", l.Exe)
+	addNonEmpty("_CMDLINE", l.Cmdline)
+	add("_TRANSPORT", l.Transport)
+	addNonEmpty("_STREAM_ID", l.StreamID)
+	addNonEmpty("_SYSTEMD_UNIT", l.Unit)
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/flint-init/flint/internal/journal"
 	"github.com/flint-init/flint/internal/manager"
 	"github.com/flint-init/flint/unit"
 )
@@ -17,6 +18,8 @@ func init() {
 
 const runUsage = `usage: flint run [--units DIR]... [--user] [--control PATH] [--target UNIT] [--log-dir DIR]
                  [--no-booted] [--log-to-stdout|--no-log-to-stdout] [--no-tmpfiles]
+                 [--no-journal-sockets] [--log-storage=auto|persistent|volatile|none]
+                 [--log-max-use=SIZE] [--log-runtime-max-use=SIZE]
 
 Run the service manager in the foreground: read the unit files of the search path (--units
 DIR, repeatable, replaces it), start --target (default default.target), answer on the
@@ -33,6 +36,22 @@ status lines, as "UNIT[PID]: TEXT" (a container runtime's log); it is the defaul
 Where no systemd-tmpfiles is installed, the system manager applies tmpfiles.d at start, before
 anything else starts, as systemd-tmpfiles-setup.service does (flint tmpfiles --create
 --remove --boot --exclude-prefix=/dev); --no-tmpfiles leaves the files alone.
+
+As root, the system manager serves journald's sockets where no journald does:
+/run/systemd/journal/socket (sd_journal_send), /run/systemd/journal/stdout
+(sd_journal_stream_fd, systemd-cat) and /dev/log (syslog(3)), a link to
+/run/systemd/journal/dev-log. What arrives is kept with the unit of the sending process (flint
+logs -u UNIT) and forwarded to a syslog daemon listening on /run/systemd/journal/syslog (its
+syslog.socket). A path on which another journald or syslog daemon answers is left alone.
+--no-journal-sockets serves none of them.
+
+Every line is also kept on disk, as journald's Storage=auto: in /var/log/flint when that
+directory exists (system manager; persistent), else in the runtime directory's journal/
+(volatile), so that flint logs -b -1 and --list-boots read the earlier runs of the manager.
+--log-storage chooses (none: memory only). --log-max-use and --log-runtime-max-use bound the
+persistent and the volatile files (SystemMaxUse=, RuntimeMaxUse=: 10% of the file system, at
+most 4G, by default); files are rotated at an eighth of that (at most 128M) and the oldest
+removed.
 
 SIGTERM or SIGINT stops every unit, then flint run exits 0. flint exit [CODE] and the exit
 actions of SuccessAction=/FailureAction= end it with their code; poweroff, halt and reboot
@@ -51,12 +70,19 @@ var runSpec = &getopt.Spec{Options: []getopt.Option{
 	{Long: "no-booted"},
 	{Long: "log-to-stdout"},
 	{Long: "no-log-to-stdout"},
+	{Long: "no-journal-sockets"},
+	{Long: "log-storage", Arg: getopt.RequiredArg},
+	{Long: "log-max-use", Arg: getopt.RequiredArg},
+	{Long: "log-runtime-max-use", Arg: getopt.RequiredArg},
 }}
 
 func runManager(g *globals, args []string) int {
 	tmpfiles := !g.user
 	var target, logDir string
 	booted, forward := true, os.Getpid() == 1
+	journalSockets := true
+	storage := "auto"
+	var maxUse, runtimeMaxUse int64
 	p := runSpec.Parse(args)
 	for {
 		f, ok, err := p.Next()
@@ -91,6 +117,27 @@ func runManager(g *globals, args []string) int {
 			forward = true
 		case "no-log-to-stdout":
 			forward = false
+		case "no-journal-sockets":
+			journalSockets = false
+		case "log-storage":
+			switch f.Value {
+			case "auto", "persistent", "volatile", "none":
+				storage = f.Value
+			default:
+				fmt.Fprintf(os.Stderr, "flint run: --log-storage: %q is not auto, persistent, volatile or none\n", f.Value)
+				return 2
+			}
+		case "log-max-use", "log-runtime-max-use":
+			n, err := unit.ParseSize(f.Value)
+			if err != nil || n == 0 || n > 1<<62 {
+				fmt.Fprintf(os.Stderr, "flint run: --%s: bad size %q\n", f.Key(), f.Value)
+				return 2
+			}
+			if f.Key() == "log-max-use" {
+				maxUse = int64(n)
+			} else {
+				runtimeMaxUse = int64(n)
+			}
 		}
 	}
 	if ops := p.Operands(); len(ops) > 0 {
@@ -108,17 +155,26 @@ func runManager(g *globals, args []string) int {
 	if booted && g.scope() == unit.System {
 		bootedDir = manager.SystemdBootedDir
 	}
+	var journalDir, devLog string
+	if journalSockets && g.scope() == unit.System && os.Geteuid() == 0 {
+		journalDir, devLog = journal.DefaultDir, journal.DevLog
+	}
 	m, err := manager.New(manager.Options{
 		TmpfilesSetup: tmpfiles,
 
-		Scope:       g.scope(),
-		UnitDirs:    g.units,
-		ControlPath: g.control,
-		Target:      target,
-		Console:     os.Stdout,
-		LogDir:      logDir,
-		BootedDir:   bootedDir,
-		ForwardLogs: forward,
+		Scope:            g.scope(),
+		UnitDirs:         g.units,
+		ControlPath:      g.control,
+		Target:           target,
+		Console:          os.Stdout,
+		LogDir:           logDir,
+		BootedDir:        bootedDir,
+		ForwardLogs:      forward,
+		JournalDir:       journalDir,
+		DevLog:           devLog,
+		LogStorage:       storage,
+		LogMaxUse:        maxUse,
+		LogRuntimeMaxUse: runtimeMaxUse,
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "flint run:", err)

@@ -67,27 +67,59 @@ const MaxLineBytes = 64 << 10
 // followBuffer is how many lines a follower may lag behind before lines are dropped for it.
 const followBuffer = 1024
 
-// ring is one unit's last lines.
+// ring is one unit's last lines: at most max of them, and no more bytes than maxBytes
+// (the newest line is kept whatever its size).
 type ring struct {
-	buf   []Line // grows up to max entries, then wraps
-	max   int
-	start int // index of the oldest
-	n     int
+	buf      []Line // grows as lines come, up to max entries
+	max      int
+	maxBytes int
+	bytes    int // the sizes of the lines held
+	start    int // index of the oldest
+	n        int
+}
+
+// lineOverhead is what a Line costs beyond its strings (the struct, its slice headers).
+const lineOverhead = 160
+
+// lineSize is what l holds in memory, roughly.
+func lineSize(l *Line) int {
+	n := lineOverhead + len(l.Text)
+	for _, f := range l.Fields {
+		n += 32 + len(f.Name) + len(f.Value)
+	}
+	return n
 }
 
 func (r *ring) add(e Line) {
 	if r.max <= 0 {
 		return
 	}
-	if r.n < r.max {
-		// Grow as lines come (a unit that logs two lines holds two entries, not max); until
-		// full the ring has not wrapped: start is 0 and buf holds exactly n entries.
-		r.buf = append(r.buf, e)
-		r.n++
-		return
+	if r.n == r.max {
+		r.drop()
 	}
-	r.buf[r.start] = e
+	if r.n == len(r.buf) {
+		// Grow as lines come (a unit that logs two lines holds two entries, not max), the
+		// oldest first.
+		nb := make([]Line, min(r.max, max(4, 2*len(r.buf))))
+		for i := 0; i < r.n; i++ {
+			nb[i] = r.buf[(r.start+i)%len(r.buf)]
+		}
+		r.buf, r.start = nb, 0
+	}
+	r.buf[(r.start+r.n)%len(r.buf)] = e
+	r.n++
+	r.bytes += lineSize(&e)
+	for r.maxBytes > 0 && r.bytes > r.maxBytes && r.n > 1 {
+		r.drop()
+	}
+}
+
+// drop forgets the oldest line.
+func (r *ring) drop() {
+	r.bytes -= lineSize(&r.buf[r.start])
+	r.buf[r.start] = Line{}
 	r.start = (r.start + 1) % len(r.buf)
+	r.n--
 }
 
 func (r *ring) each(f func(e *Line)) {
@@ -106,8 +138,10 @@ type follower struct {
 // Store holds the lines of all units. Its methods are safe for concurrent use.
 type Store struct {
 	perUnit int
-	dir     string
-	id      string // 128 random bits in hex: the s= of this store's cursors
+	// unitBytes bounds the memory of one unit's lines (DefaultUnitBytes unless SetUnitBytes).
+	unitBytes int
+	dir       string
+	id        string // 128 random bits in hex: the s= of this store's cursors
 
 	mu        sync.Mutex
 	seq       uint64
@@ -120,6 +154,8 @@ type Store struct {
 	pending   []pendingReader       // PipeDeferred's, until StartReaders
 	closed    bool
 	fileErr   error // first error writing a log file
+	tap       func(*Line)
+	disk      *disk // the journal files (Persist); nil: none
 	wg        sync.WaitGroup
 }
 
@@ -133,6 +169,7 @@ func NewStore(linesPerUnit int, dir string) *Store {
 	rand.Read(id[:])
 	return &Store{
 		perUnit:   linesPerUnit,
+		unitBytes: DefaultUnitBytes,
 		dir:       dir,
 		id:        hex.EncodeToString(id[:]),
 		byPID:     map[int][]*stream{},
@@ -142,6 +179,27 @@ func NewStore(linesPerUnit int, dir string) *Store {
 		streams:   map[*os.File]*stream{},
 		readers:   map[*os.File]struct{}{},
 	}
+}
+
+// DefaultUnitBytes is how much memory one unit's lines may hold by default: older lines are
+// dropped beyond it, whatever the unit writes.
+const DefaultUnitBytes = 16 << 20
+
+// SetUnitBytes bounds the memory of each unit's lines (from the next unit on; call it before
+// lines are stored). n <= 0: no bound beyond the line count.
+func (s *Store) SetUnitBytes(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.unitBytes = n
+}
+
+// SetTap has tap called with every line stored from now on (nil: none), after it is
+// stored, outside the store's lock, on the goroutine that stored it; tap must not change
+// the line.
+func (s *Store) SetTap(tap func(*Line)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tap = tap
 }
 
 // ID is the store's identity (random, one per manager run): the s= of its cursors.
@@ -164,15 +222,15 @@ func (s *Store) Append(l Line) {
 		l.Mono = Monotonic()
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return
 	}
 	s.seq++
 	l.Seq = s.seq
 	r := s.units[l.Unit]
 	if r == nil {
-		r = &ring{max: s.perUnit}
+		r = &ring{max: s.perUnit, maxBytes: s.unitBytes}
 		s.units[l.Unit] = r
 	}
 	r.add(l)
@@ -191,6 +249,40 @@ func (s *Store) Append(l Line) {
 		default: // a slow follower loses lines; producers never wait
 		}
 	}
+	tap, d := s.tap, s.disk
+	s.mu.Unlock()
+	if d != nil {
+		d.write(&l)
+	}
+	if tap != nil {
+		tap(&l)
+	}
+}
+
+// Flush writes what is buffered for the journal files (Persist) to them.
+func (s *Store) Flush() {
+	s.mu.Lock()
+	d := s.disk
+	s.mu.Unlock()
+	if d != nil {
+		d.flush()
+	}
+}
+
+// Persist has every line stored from now on also written to the journal files of dir
+// (persist.go), bounded by opt. The directory is made if needed.
+func (s *Store) Persist(dir string, opt DiskOptions) error {
+	d, err := openDisk(dir, s.id, time.Now(), opt)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.disk != nil {
+		s.disk.close()
+	}
+	s.disk = d
+	return nil
 }
 
 // FormatLine is the text form used in log files:
@@ -326,5 +418,11 @@ func (s *Store) Close() error {
 		}
 	}
 	s.files = nil
+	if s.disk != nil {
+		if err := s.disk.close(); err != nil {
+			s.noteFileErr(err)
+		}
+		s.disk = nil
+	}
 	return s.fileErr
 }

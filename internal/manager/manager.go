@@ -20,6 +20,7 @@ import (
 
 	"github.com/flint-init/flint/internal/api"
 	"github.com/flint-init/flint/internal/dynuser"
+	"github.com/flint-init/flint/internal/journal"
 	"github.com/flint-init/flint/internal/listen"
 	"github.com/flint-init/flint/internal/logs"
 	"github.com/flint-init/flint/internal/notify"
@@ -45,6 +46,46 @@ type Options struct {
 	BootedDir string
 	// ForwardLogs copies every unit's log lines to Console, "UNIT[PID]: TEXT" (forward.go).
 	ForwardLogs bool
+	// JournalDir is where journald's sockets are served (journal.DefaultDir for the system
+	// manager); "" serves none. DevLog is the /dev/log symlink to its dev-log ("" none).
+	JournalDir, DevLog string
+	// LogStorage is where the lines also go on disk, as journald's Storage=: "persistent"
+	// (PersistentLogDir), "volatile" (RuntimeDir/journal), "auto" (persistent when
+	// PersistentLogDir exists, else volatile), "" or "none" (memory only).
+	LogStorage       string
+	PersistentLogDir string // "" = DefaultPersistentLogDir
+	// LogMaxUse and LogRuntimeMaxUse bound the persistent and the volatile files
+	// (SystemMaxUse=, RuntimeMaxUse=); 0: journald's defaults.
+	LogMaxUse, LogRuntimeMaxUse int64
+}
+
+// DefaultPersistentLogDir is the persistent journal's directory (journald's /var/log/journal).
+const DefaultPersistentLogDir = "/var/log/flint"
+
+// VolatileLogDir is the volatile journal's directory of a manager whose runtime directory is
+// runtimeDir.
+func VolatileLogDir(runtimeDir string) string { return filepath.Join(runtimeDir, "journal") }
+
+// logStorage is the directory and bounds of the journal files, "" for none.
+func (o *Options) logStorage() (string, logs.DiskOptions) {
+	persistent := o.PersistentLogDir
+	if persistent == "" {
+		persistent = DefaultPersistentLogDir
+	}
+	storage := o.LogStorage
+	if storage == "auto" {
+		storage = "volatile"
+		if st, err := os.Stat(persistent); err == nil && st.IsDir() {
+			storage = "persistent"
+		}
+	}
+	switch storage {
+	case "persistent":
+		return persistent, logs.DiskOptions{MaxUse: o.LogMaxUse}
+	case "volatile":
+		return VolatileLogDir(o.RuntimeDir), logs.DiskOptions{MaxUse: o.LogRuntimeMaxUse}
+	}
+	return "", logs.DiskOptions{}
 }
 
 // Manager is the service manager. Create with New, then call Run.
@@ -71,6 +112,10 @@ type Manager struct {
 	rs     *stateFile  // the runtime directory's lock and state file (leftovers.go)
 	nsync  *notifySync // orders notifications before main-process exits (notifysync.go)
 	logs   *logs.Store
+	// journal serves journald's sockets (journald.go); nil when it does not.
+	journalSrv  *journal.Server
+	journalStop chan struct{} // closed when the journal sockets close
+	reapedNotes reapedNotes   // the units of the processes reaped last (journald.go)
 	// logSource is what the journal records about the manager's messages (journal.go);
 	// pid is the manager's.
 	logSource *logs.Source
@@ -185,6 +230,11 @@ func New(opt Options) (*Manager, error) {
 		rs:       rs,
 	}
 	m.logs = logs.NewStore(opt.LogLines, opt.LogDir)
+	if dir, dopt := opt.logStorage(); dir != "" {
+		if err := m.logs.Persist(dir, dopt); err != nil {
+			m.consolef("Failed to keep the logs in %s, keeping them in memory only: %v", dir, err)
+		}
+	}
 	m.logSource, m.pid = newLogSource(), os.Getpid()
 	p, err := listen.NewPoller()
 	if err != nil {
@@ -245,6 +295,8 @@ func (m *Manager) Run(ctx context.Context) error {
 	// Deferred first, so run last: the status lines of the shutdown reach the output before
 	// flint exits (unless nobody reads it).
 	defer m.console.flush(2 * time.Second)
+	// The last lines reach the journal files.
+	defer m.logs.Flush()
 	// Orphans of services are reparented to us, so that KillMode=control-group finds them and
 	// one place reaps everything.
 	m.subreaper = true
@@ -280,6 +332,10 @@ func (m *Manager) Run(ctx context.Context) error {
 	if m.opt.ForwardLogs {
 		defer m.forwardLogs()()
 	}
+	// The journal's sockets are there before any service starts; they go once the loop has
+	// ended (deferred before the loop's own cleanup, so run after it).
+	m.startJournal()
+	defer m.stopJournal()
 
 	// Time zone changes make calendar timers compute their next elapse anew (and start those
 	// with OnTimezoneChange=yes).
@@ -398,6 +454,11 @@ func (m *Manager) reap() {
 		adoptedBy := m.reaped(pid, end)
 		cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 		p, ok := m.procs[pid]
+		if ok && p.u != nil {
+			m.noteReaped(pid, p.u)
+		} else if adoptedBy != nil {
+			m.noteReaped(pid, adoptedBy)
+		}
 		if !ok {
 			if adoptedBy != nil {
 				adoptedBy.cpu += cpu

@@ -53,7 +53,7 @@ func TestConsoleNotRead(t *testing.T) {
 	}
 }
 
-// unreadManager starts `flint run --no-booted FLAGS... --units units` with its output into a
+// unreadManager starts `flint run --no-booted --no-journal-sockets FLAGS... --units units` with its output into a
 // pipe that nobody reads until finish: finish reads it while it stops flint run (SIGTERM) and
 // returns all it wrote. The manager is killed at the end of a test that did not finish it.
 func unreadManager(t *testing.T, units string, flags ...string) (control string, finish func() string) {
@@ -63,7 +63,7 @@ func unreadManager(t *testing.T, units string, flags ...string) (control string,
 		t.Fatal(err)
 	}
 	control = filepath.Join(t.TempDir(), "control.sock")
-	args := append(append([]string{"run", "--no-booted"}, flags...), "--units", units, "--control", control)
+	args := append(append([]string{"run", "--no-booted", "--no-journal-sockets"}, flags...), "--units", units, "--control", control)
 	cmd := exec.Command(flintBin, args...)
 	cmd.Stdout, cmd.Stderr = w, w
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

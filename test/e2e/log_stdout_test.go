@@ -87,7 +87,7 @@ func TestLogToStdoutPID1(t *testing.T) {
 	for _, flag := range []string{"", "--no-log-to-stdout"} {
 		t.Run("flag="+flag, func(t *testing.T) {
 			control := filepath.Join(t.TempDir(), "control.sock")
-			args := []string{"--pid", "--fork", "--mount-proc", "--kill-child", flintBin, "run", "--no-booted", "--units", units, "--control", control}
+			args := []string{"--pid", "--fork", "--mount-proc", "--kill-child", flintBin, "run", "--no-booted", "--no-journal-sockets", "--units", units, "--control", control}
 			if flag != "" {
 				args = append(args, flag)
 			}

@@ -61,18 +61,34 @@ func runTests(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e: build:", err)
 		return 1
 	}
-	// A system manager makes /run/systemd/system unless told --no-booted (launchManager
-	// does): a test that forgot it outside a private /run would leave the host looking
-	// booted with systemd.
+	// A system manager makes /run/systemd/system unless told --no-booted, and serves
+	// journald's sockets unless told --no-journal-sockets (launchManager does both): a test
+	// that forgot it outside a private mount namespace would leave the host looking booted
+	// with systemd, or take its /dev/log and /run/systemd/journal.
 	_, err = os.Lstat(sdBootedDir)
 	absent := err != nil
+	before := hostJournalState()
 	code := m.Run()
 	if _, err := os.Lstat(sdBootedDir); absent && err == nil {
 		fmt.Fprintf(os.Stderr, "e2e: a test left %s on the host: flint run without --no-booted outside a private /run\n", sdBootedDir)
 		os.Remove(sdBootedDir)
 		return 1
 	}
+	if after := hostJournalState(); after != before {
+		fmt.Fprintf(os.Stderr, "e2e: a test changed the host's journal sockets (%s, was %s): flint run without --no-journal-sockets outside a private mount namespace\n", after, before)
+		return 1
+	}
 	return code
+}
+
+// hostJournalState is what the host has at /dev/log and /run/systemd/journal.
+func hostJournalState() string {
+	link, err := os.Readlink("/dev/log")
+	if err != nil {
+		link = err.Error()
+	}
+	_, err = os.Lstat("/run/systemd/journal")
+	return fmt.Sprintf("/dev/log -> %q, /run/systemd/journal exists: %v", link, err == nil)
 }
 
 // sdBootedDir is what sd_booted() looks for.
@@ -160,6 +176,10 @@ type launchOptions struct {
 	// mount namespace (wrap) with a /run of its own; otherwise --no-booted keeps the host's
 	// /run as it is.
 	booted bool
+	// journal lets a system manager serve journald's sockets (/run/systemd/journal, /dev/log):
+	// only in a private mount namespace (wrap) with a /run and /dev/log of its own; otherwise
+	// --no-journal-sockets keeps the host's as they are.
+	journal bool
 }
 
 // launchManager starts `flint run` and waits for its control socket; see startManager.
@@ -180,6 +200,9 @@ func launchManager(t *testing.T, units string, o launchOptions) *manager {
 		args = append(args, "--no-booted")
 	}
 	args = append(args, o.runFlags...)
+	if !o.journal {
+		args = append(args, "--no-journal-sockets")
+	}
 	if !o.noUnits {
 		args = append(args, "--units", units)
 	}

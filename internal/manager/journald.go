@@ -1,0 +1,127 @@
+package manager
+
+import (
+	"time"
+
+	"github.com/flint-init/flint/internal/journal"
+)
+
+// Where no journald runs, the system manager serves journald's sockets (internal/journal),
+// so that what programs send to the journal — sd_journal_send(3), sd_journal_stream_fd(3),
+// syslog(3) through /dev/log — lands in the units' logs, attributed to the unit of the
+// sending process as tracking.go places it.
+
+// startJournal serves the journal sockets of Options.JournalDir (and the /dev/log link of
+// Options.DevLog), unless the options leave them out.
+func (m *Manager) startJournal() {
+	if m.opt.JournalDir == "" {
+		return
+	}
+	s, err := journal.Start(journal.Config{
+		Dir:       m.opt.JournalDir,
+		DevLog:    m.opt.DevLog,
+		Store:     m.logs,
+		Attribute: m.journalSender,
+		Logf:      m.consolef,
+	})
+	if err != nil {
+		m.consolef("Failed to serve the journal sockets: %v", err)
+		return
+	}
+	m.journalSrv, m.journalStop = s, make(chan struct{})
+}
+
+// stopJournal stops serving them and removes them (once the manager's loop has ended: the
+// receivers may be waiting for it until then).
+func (m *Manager) stopJournal() {
+	if m.journalSrv == nil {
+		return
+	}
+	close(m.journalStop)
+	m.journalSrv.Close()
+	m.journalSrv = nil
+}
+
+// journalSender is the unit of process pid, which just sent a message ("" when none). Its
+// /proc/PID/stat is read at once, before asking the manager's goroutine: a short-lived
+// sender (logger(1)) is often gone by then, and its parent and session still place it.
+func (m *Manager) journalSender(pid int) string {
+	pi, ok := readProcInfo(pid)
+	res := make(chan string, 1)
+	fn := func() {
+		var name string
+		a := m.attributor(nil)
+		if ok {
+			stat := a.stat
+			a.stat = func(p int) (procInfo, bool) {
+				if p == pid {
+					return pi, true
+				}
+				return stat(p)
+			}
+		}
+		if u := a.owner(pid).u; u != nil {
+			name = u.Name
+		} else if u := m.reapedNotes.unit(pid); u != nil {
+			name = u.Name
+		} else if u := m.reapedNotes.unit(pi.ppid); ok && u != nil {
+			name = u.Name // its parent, reaped since: a unit's shell that ran logger last
+		} else if u := m.reapedNotes.unit(pi.sid); ok && u != nil {
+			name = u.Name // its session's leader, reaped since
+		}
+		res <- name
+	}
+	// As m.call, but also given up when the sockets close: Run may end without its loop
+	// having run (a control socket it could not make).
+	select {
+	case m.loop <- fn:
+	case <-m.quit:
+		return ""
+	case <-m.journalStop:
+		return ""
+	}
+	select {
+	case name := <-res:
+		return name
+	case <-m.quit:
+	case <-m.journalStop:
+	}
+	return ""
+}
+
+// reapedNotes remember the units of the last processes flint reaped: a message a process
+// sent just before it exited often arrives after flint reaped it (logger(1) as a unit's main
+// process) or its parent or session leader (the unit's shell that ran logger last), when no
+// other rule places it any more. A pid is not used again that soon (the
+// kernel hands out pids in turn), and a note counts for reapedNoteAge only.
+type reapedNotes struct {
+	notes [256]reapedNote
+	next  int
+}
+
+type reapedNote struct {
+	pid int
+	u   *Unit
+	at  time.Time
+}
+
+const reapedNoteAge = 5 * time.Second
+
+func (m *Manager) noteReaped(pid int, u *Unit) {
+	if m.journalSrv == nil {
+		return
+	}
+	r := &m.reapedNotes
+	r.notes[r.next] = reapedNote{pid, u, time.Now()}
+	r.next = (r.next + 1) % len(r.notes)
+}
+
+// unit is the unit of pid if flint reaped it within reapedNoteAge, else nil.
+func (r *reapedNotes) unit(pid int) *Unit {
+	for i := range r.notes {
+		if n := &r.notes[i]; n.pid == pid && n.u != nil && time.Since(n.at) < reapedNoteAge {
+			return n.u
+		}
+	}
+	return nil
+}

@@ -1,0 +1,68 @@
+package manager
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/flint-init/flint/internal/journal"
+)
+
+// logStorage is journald's Storage=: auto picks the persistent directory only when it exists.
+func TestLogStorage(t *testing.T) {
+	base := t.TempDir()
+	persistent := filepath.Join(base, "var-log-flint")
+	runtime := filepath.Join(base, "run")
+	for _, tc := range []struct {
+		name, storage string
+		exists        bool
+		want          string
+		maxUse        int64
+	}{
+		{"auto without the directory", "auto", false, VolatileLogDir(runtime), 2},
+		{"auto with it", "auto", true, persistent, 1},
+		{"persistent", "persistent", false, persistent, 1},
+		{"volatile", "volatile", true, VolatileLogDir(runtime), 2},
+		{"none", "none", true, "", 0},
+		{"unset", "", true, "", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			os.RemoveAll(persistent)
+			if tc.exists {
+				os.Mkdir(persistent, 0o755)
+			}
+			o := Options{LogStorage: tc.storage, PersistentLogDir: persistent, RuntimeDir: runtime, LogMaxUse: 1, LogRuntimeMaxUse: 2}
+			dir, dopt := o.logStorage()
+			if dir != tc.want || dopt.MaxUse != tc.maxUse {
+				t.Errorf("got %q %+v, want %q max %d", dir, dopt, tc.want, tc.maxUse)
+			}
+		})
+	}
+}
+
+// A reaped process's unit is remembered for a while, the oldest notes giving way.
+func TestReapedNotes(t *testing.T) {
+	m := &Manager{journalSrv: &journal.Server{}}
+	a, b := &Unit{Name: "a.service"}, &Unit{Name: "b.service"}
+	m.noteReaped(100, a)
+	if u := m.reapedNotes.unit(100); u != a {
+		t.Errorf("unit of 100: %v", u)
+	}
+	if u := m.reapedNotes.unit(101); u != nil {
+		t.Errorf("unit of 101: %v", u)
+	}
+	for i := 0; i < len(m.reapedNotes.notes); i++ {
+		m.noteReaped(1000+i, b)
+	}
+	if u := m.reapedNotes.unit(100); u != nil {
+		t.Errorf("the oldest note stayed: %v", u)
+	}
+	for i := range m.reapedNotes.notes {
+		if n := &m.reapedNotes.notes[i]; n.pid == 1000 {
+			n.at = n.at.Add(-reapedNoteAge)
+		}
+	}
+	if u := m.reapedNotes.unit(1000); u != nil {
+		t.Errorf("an old note counted: %v", u)
+	}
+}
