@@ -48,6 +48,12 @@ var setProperties = map[string]bool{
 // unshare) — except under CI, where the test must run.
 func bootOrSkip(t *testing.T, ctx context.Context, work, unitPath string) *Systemd {
 	t.Helper()
+	return bootOrSkipWith(t, ctx, work, unitPath, BootOptions{})
+}
+
+// bootOrSkipWith is bootOrSkip with options.
+func bootOrSkipWith(t *testing.T, ctx context.Context, work, unitPath string, o BootOptions) *Systemd {
+	t.Helper()
 	why := ""
 	if os.Geteuid() != 0 {
 		why = "needs root"
@@ -57,7 +63,7 @@ func bootOrSkip(t *testing.T, ctx context.Context, work, unitPath string) *Syste
 		why = "needs " + SystemdBinary
 	}
 	if why == "" {
-		s, err := Boot(ctx, work, unitPath)
+		s, err := BootWith(ctx, work, unitPath, o)
 		if err == nil {
 			t.Cleanup(func() {
 				if err := s.Stop(); err != nil {

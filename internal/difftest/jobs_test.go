@@ -732,11 +732,22 @@ func starts(state, unit string) string {
 // test ends, and waits for its control socket.
 func startFlint(t *testing.T, bin, units string) flintSide {
 	t.Helper()
+	return startFlintWith(t, bin, units, nil, nil)
+}
+
+// startFlintWith is startFlint with groups, when not nil, as the manager's supplementary
+// groups, and without the capabilities dropCaps (see BootOptions).
+func startFlintWith(t *testing.T, bin, units string, groups []uint32, dropCaps []string) flintSide {
+	t.Helper()
 	control := filepath.Join(t.TempDir(), "control.sock")
 	var out bytes.Buffer
-	cmd := exec.Command(bin, "run", "--units", units, "--control", control)
+	argv := WithoutCaps(dropCaps, bin, "run", "--units", units, "--control", control)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if groups != nil {
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: 0, Gid: 0, Groups: groups}
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("flint run: %v", err)
 	}
@@ -797,6 +808,10 @@ type diffRun struct {
 	// timeout bounds the whole test (every scenario, which run two at a time on two CPUs);
 	// 150 s when zero.
 	timeout time.Duration
+	// groups, when not nil, are both managers' supplementary groups; dropCaps are
+	// capabilities both go without (see BootOptions).
+	groups   []uint32
+	dropCaps []string
 }
 
 var jobRun = diffRun{tag: "jd", props: jobProps, known: JobKnownDifferences, openBugs: JobOpenBugs,
@@ -942,8 +957,8 @@ func runJobScenario(t *testing.T, ctx context.Context, bin string, idx int, sc j
 	}
 	// Runs after systemd has been stopped (cleanups run last first).
 	t.Cleanup(func() { removeCgroups(cgroups) })
-	s := bootOrSkip(t, ctx, sysDir, sysUnits)
-	sys, fl := systemdSide{s}, startFlint(t, bin, flintUnits)
+	s := bootOrSkipWith(t, ctx, sysDir, sysUnits, BootOptions{Groups: r.groups, DropCaps: r.dropCaps})
+	sys, fl := systemdSide{s}, startFlintWith(t, bin, flintUnits, r.groups, r.dropCaps)
 	defer func() {
 		if t.Failed() {
 			t.Logf("systemd console:\n%s", tail(filepath.Join(sysDir, "console")))

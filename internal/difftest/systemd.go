@@ -72,6 +72,21 @@ type BootOptions struct {
 	// PrivateConfig puts an empty tmpfs over /etc/systemd inside, so that systemctl enable,
 	// mask, edit, set-property, ... write there and not to the host's configuration.
 	PrivateConfig bool
+	// Groups, when not nil, are systemd's supplementary groups (those it gives the services
+	// that change none).
+	Groups []uint32
+	// DropCaps are capabilities (setpriv's names: "sys_nice") systemd and its services go
+	// without, dropped from the bounding set as a container runtime does.
+	DropCaps []string
+}
+
+// WithoutCaps returns the command line argv run by setpriv without the capabilities caps
+// (setpriv's names) in its bounding set, or argv itself when caps is empty.
+func WithoutCaps(caps []string, argv ...string) []string {
+	if len(caps) == 0 {
+		return argv
+	}
+	return append([]string{"setpriv", "--bounding-set=-" + strings.Join(caps, ",-"), "--"}, argv...)
 }
 
 // BootWith is Boot with options.
@@ -113,12 +128,16 @@ func BootWith(ctx context.Context, workDir, unitPath string, o BootOptions) (*Sy
 	if strings.HasSuffix(unitPath, ":") {
 		fullPath += ":"
 	}
-	cmd := exec.Command("unshare", "--pid", "--fork", "--kill-child=SIGKILL", "--mount", "--mount-proc", "--uts",
+	argv := WithoutCaps(o.DropCaps, "unshare", "--pid", "--fork", "--kill-child=SIGKILL", "--mount", "--mount-proc", "--uts",
 		"--propagation", "private",
 		"/bin/sh", "-c", bootScript, "difftest-boot", workDir, fullPath, SystemdBinary, BootTarget,
 		map[bool]string{false: "0", true: "1"}[o.PrivateConfig])
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
+	if o.Groups != nil {
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: 0, Gid: 0, Groups: o.Groups}
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("boot systemd: %w", err)
 	}

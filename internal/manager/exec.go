@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/user"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -43,94 +42,6 @@ func resolvePath(p string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("%s: not found in %s", p, defaultPath)
-}
-
-// credentials resolves User=/Group=/SupplementaryGroups= (nil when nothing to change).
-type creds struct {
-	uid, gid uint32
-	groups   []uint32
-	home     string
-	name     string
-	shell    string
-}
-
-func resolveCreds(ec *unit.ExecContext) (*creds, error) {
-	if ec.User == "" && ec.Group == "" && len(ec.SupplementaryGroups) == 0 {
-		return nil, nil
-	}
-	c := &creds{uid: uint32(os.Getuid()), gid: uint32(os.Getgid())}
-	if ec.User != "" {
-		var u *user.User
-		var err error
-		if _, nerr := strconv.Atoi(ec.User); nerr == nil {
-			u, err = user.LookupId(ec.User)
-			if err != nil {
-				n, _ := strconv.Atoi(ec.User)
-				c.uid, c.gid, c.name, c.home, c.shell = uint32(n), uint32(n), ec.User, "/", "/usr/sbin/nologin"
-				u = nil
-				err = nil
-			}
-		} else {
-			u, err = user.Lookup(ec.User)
-		}
-		if err != nil {
-			return nil, &spawn.ExecError{Status: 217, Step: "USER", Err: fmt.Errorf("user %s: %w", ec.User, err)}
-		}
-		if u != nil {
-			uid, _ := strconv.Atoi(u.Uid)
-			gid, _ := strconv.Atoi(u.Gid)
-			c.uid, c.gid, c.name, c.home = uint32(uid), uint32(gid), u.Username, u.HomeDir
-			c.shell = lookupShell(u.Username)
-			if gids, err := u.GroupIds(); err == nil {
-				for _, g := range gids {
-					if n, err := strconv.Atoi(g); err == nil && uint32(n) != c.gid {
-						c.groups = append(c.groups, uint32(n))
-					}
-				}
-			}
-		}
-	}
-	if ec.Group != "" {
-		gid, err := lookupGroup(ec.Group)
-		if err != nil {
-			return nil, &spawn.ExecError{Status: 216, Step: "GROUP", Err: err}
-		}
-		c.gid = gid
-	}
-	for _, g := range ec.SupplementaryGroups {
-		gid, err := lookupGroup(g)
-		if err != nil {
-			return nil, &spawn.ExecError{Status: 216, Step: "GROUP", Err: err}
-		}
-		c.groups = append(c.groups, gid)
-	}
-	return c, nil
-}
-
-func lookupGroup(g string) (uint32, error) {
-	if n, err := strconv.Atoi(g); err == nil {
-		return uint32(n), nil
-	}
-	gr, err := user.LookupGroup(g)
-	if err != nil {
-		return 0, fmt.Errorf("group %s: %w", g, err)
-	}
-	n, _ := strconv.Atoi(gr.Gid)
-	return uint32(n), nil
-}
-
-func lookupShell(name string) string {
-	data, err := os.ReadFile("/etc/passwd")
-	if err != nil {
-		return "/bin/sh"
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.Split(line, ":")
-		if len(f) >= 7 && f[0] == name {
-			return f[6]
-		}
-	}
-	return "/bin/sh"
 }
 
 // errorText is err's text without the path a *fs.PathError repeats: the message already
@@ -482,7 +393,7 @@ func (m *Manager) openStdio(u *Unit, ec *unit.ExecContext, p *execParams, pidHin
 		errf, err = open(se, true, "stderr")
 	}
 	if err != nil {
-		return nil, nil, nil, toClose, &spawn.ExecError{Status: 209, Step: "STDERR", Err: err}
+		return nil, nil, nil, toClose, &spawn.ExecError{Status: spawn.StatusStderr, Step: "STDERR", Err: err}
 	}
 	return in, out, errf, toClose, nil
 }
@@ -521,7 +432,9 @@ func (m *Manager) spawnCommand(u *Unit, cmd unit.ExecCommand, ec *unit.ExecConte
 	if cr != nil && !setuid {
 		// '+', '!' (and '!!' on a kernel without ambient capabilities) run as the manager's
 		// user, with USER=, HOME= and SHELL= still those of User=.
-		cr = &creds{name: cr.name, home: cr.home, shell: cr.shell, uid: uint32(os.Getuid()), gid: uint32(os.Getgid())}
+		// initgroups' groups are set for them too (see creds).
+		cr = &creds{name: cr.name, home: cr.home, shell: cr.shell, uid: uint32(os.Getuid()), gid: uint32(os.Getgid()),
+			groups: cr.initGroups, setGroups: cr.initGroups != nil}
 	}
 	env, err := m.serviceEnv(u, ec, cr, p)
 	if err != nil {
@@ -600,11 +513,8 @@ func (m *Manager) spawnCommand(u *Unit, cmd unit.ExecCommand, ec *unit.ExecConte
 		// sd_watchdog_enabled() in the main process says yes.
 		cfg.SetWatchdogPID = u.svc != nil && u.cfg.Service != nil && u.cfg.Service.WatchdogSec > 0
 	}
-	if cr != nil && setuid {
-		cfg.Credential = &syscall.Credential{Uid: cr.uid, Gid: cr.gid, Groups: cr.groups}
-		if cfg.Credential.Groups == nil {
-			cfg.Credential.Groups = []uint32{}
-		}
+	if cr != nil && (setuid || cr.setGroups) {
+		cfg.Credential = &syscall.Credential{Uid: cr.uid, Gid: cr.gid, Groups: cr.groups, NoSetGroups: !cr.setGroups}
 	}
 	um := uint32(ec.UMask) // always set: UMask=0000 is a setting too (the default is 0022)
 	cfg.Umask = &um
@@ -616,14 +526,10 @@ func (m *Manager) spawnCommand(u *Unit, cmd unit.ExecCommand, ec *unit.ExecConte
 		o := ec.OOMScoreAdjust
 		cfg.OOMScoreAdjust = &o
 	}
-	hasNofile := false
-	for _, rl := range ec.Rlimits {
-		cfg.Rlimits = append(cfg.Rlimits, spawn.Rlimit{Resource: rl.Resource, Soft: rl.Soft, Hard: rl.Hard})
-		hasNofile = hasNofile || rl.Resource == syscall.RLIMIT_NOFILE
-	}
-	if !hasNofile {
-		// systemd's DefaultLimitNOFILE=1024:524288 (Go raised flint's own soft limit).
-		cfg.Rlimits = append(cfg.Rlimits, spawn.Rlimit{Resource: syscall.RLIMIT_NOFILE, Soft: 1024, Hard: defaultNofileHard()})
+	// systemd applies the limits with the sandboxing, which '+' lifts: a '+' command keeps
+	// the manager's own.
+	if !cmd.Flags.FullPrivilege {
+		cfg.Rlimits = serviceRlimits(ec)
 	}
 	// IgnoreSIGPIPE=yes is systemd's default.
 	cfg.IgnoreSIGPIPE = true
@@ -653,6 +559,22 @@ func setsExecPID(env []string, ec *unit.ExecContext) bool {
 		}
 	}
 	return !slices.Contains(ec.UnsetEnvironment, key)
+}
+
+// serviceRlimits are the limits of a process of ec: its Limit*= settings, and systemd's
+// DefaultLimitNOFILE=1024:524288 when it has no LimitNOFILE= (Go raised flint's own soft
+// limit, which the process would inherit).
+func serviceRlimits(ec *unit.ExecContext) []spawn.Rlimit {
+	var out []spawn.Rlimit
+	hasNofile := false
+	for _, rl := range ec.Rlimits {
+		out = append(out, spawn.Rlimit{Resource: rl.Resource, Soft: rl.Soft, Hard: rl.Hard})
+		hasNofile = hasNofile || rl.Resource == syscall.RLIMIT_NOFILE
+	}
+	if !hasNofile {
+		out = append(out, spawn.Rlimit{Resource: syscall.RLIMIT_NOFILE, Soft: 1024, Hard: defaultNofileHard()})
+	}
+	return out
 }
 
 // defaultNofileHard is 524288, or the manager's own hard limit if lower (an unprivileged

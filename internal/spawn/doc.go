@@ -12,6 +12,9 @@
 // signal dispositions and mask, write getpid() into a slot reserved in the environment, execve.
 // A failing step reports {systemd exit status, errno, step}: 203/EXEC for a missing or
 // non-executable binary, 200/CHDIR, 217/USER, ... (ExecError; the child exits with that status).
+// Where systemd's exec_child tolerates a refusal, so does the program: an OOM score the kernel
+// refuses for want of privilege is left, a limit or nice level refused so is replaced by the
+// closest one allowed (closest.go).
 //
 // Three interpreters run that program, the first available is used:
 //
@@ -26,9 +29,9 @@
 //     signal handlers in the child, so the program resets only the ignored signals; with
 //     plain clone (older kernels, or a seccomp filter refusing clone3, as container runtimes
 //     have) it resets every one.
-//  2. linux/amd64 fallback: a 351-byte static ELF in machine code (testdata/nativeshim.S) run from
-//     a sealed memfd, fed the program over a socketpair that also carries the report (EOF at
-//     the final execve means success).
+//  2. linux/amd64 fallback: a static ELF of 403 bytes of machine code (testdata/nativeshim.S)
+//     run from a sealed memfd, fed the program over a socketpair that also carries the report
+//     (EOF at the final execve means success).
 //  3. elsewhere: flint itself re-executed as `flint __spawn FD` (ShimMain, like `runc init`),
 //     running the same program with raw syscalls on a locked thread.
 //

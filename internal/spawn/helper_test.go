@@ -3,6 +3,7 @@ package spawn
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -220,6 +221,31 @@ func runChild(t *testing.T, c *Config) childReport {
 		t.Errorf("child pid %d, Start said %d", rep.Pid, p.Pid)
 	}
 	return rep
+}
+
+// commandOutput runs c (a command that is not the test binary) and returns its standard
+// output; it must exit 0.
+func commandOutput(t *testing.T, c *Config) string {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	c.Stdout = w
+	p, err := Start(c)
+	w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := io.ReadAll(r)
+	if err := p.ExecResult(); err != nil {
+		t.Fatalf("exec: %v", err)
+	}
+	if ws := waitPid(t, p.Pid); ws.ExitStatus() != 0 {
+		t.Fatalf("%s: %v", c.Path, ws)
+	}
+	return string(out)
 }
 
 func tempFileIn(t *testing.T, name string) *os.File {

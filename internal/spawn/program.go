@@ -25,7 +25,13 @@ import (
 //
 // An op whose result is an error (-4095..-1) ends the program: the shim writes
 // {status, errno, step} (three words) to the control socket and exits with status, unless the op
-// has opIgnoreError. The last op is always execve.
+// has opIgnoreError or the errno is one the op tolerates. The last op is always execve.
+//
+// The flags word: bits 0-4 the op flags below; bits 8-15 a skip count; bits 16-23 and 24-31
+// two errnos the op tolerates (0: none). After a tolerated error the program goes on past the
+// next skip ops (the rest of a step that cannot be done), or, with opSkipOnOK, with the next
+// op: then it is after a success that the next skip ops are passed over (a fallback that runs
+// only when the op failed, as systemd's setrlimit_closest tries the closest value).
 const (
 	headerWords = 5
 	opWords     = 10
@@ -38,7 +44,25 @@ const (
 	opSaveResult  = 2 // keep the result (a file descriptor) for a later opUseSaved
 	opUseSaved    = 4 // arg0 is the saved result
 	opListenPID   = 8 // not a syscall: write getpid() in decimal, NUL-terminated, at arg0
+	opSkipOnOK    = 16
 )
+
+// tolerate returns the flags of an op after whose errors es (at most two errnos) the program
+// goes on, past the next skip ops.
+func tolerate(skip int, es ...syscall.Errno) uint64 {
+	if skip > 255 || len(es) > 2 {
+		panic("spawn: bad tolerance")
+	}
+	f := uint64(skip) << 8
+	for i, e := range es {
+		f |= uint64(e&0xff) << (16 + 8*i)
+	}
+	return f
+}
+
+// fallback returns the flags of an op that is followed by its fallback: after a success the
+// fallback op is passed over; after an error in es the program goes on with it.
+func fallback(es ...syscall.Errno) uint64 { return tolerate(1, es...) | opSkipOnOK }
 
 // Step identifiers reported by the shims; see stepNames.
 const (
@@ -253,19 +277,42 @@ func (p *program) compile(c *Config, ctl int, dupFrom []int, resetSigs []int) []
 		p.add(stepSession, StatusSetsid, 0, syscall.SYS_SETPGID, 0, c.Pgid)
 	}
 	if c.OOMScoreAdjust != nil {
-		path := p.cstring("/proc/self/oom_score_adj", 0)
+		// As systemd: a privilege error (lowering the score without CAP_SYS_RESOURCE, a user
+		// namespace's file that cannot be opened) is ignored, "assuming containerized
+		// execution"; any other error fails with 206/OOM_ADJUST.
+		path := p.cstring(oomScoreAdjPath, 0)
 		val := itoa(*c.OOMScoreAdjust)
 		buf := p.cstring(val, 0)
-		p.add(stepOOMScoreAdjust, StatusOOMAdjust, opSaveResult, syscall.SYS_OPENAT,
+		p.add(stepOOMScoreAdjust, StatusOOMAdjust, opSaveResult|tolerate(2, syscall.EPERM, syscall.EACCES), syscall.SYS_OPENAT,
 			atFDCWD, path, syscall.O_WRONLY|syscall.O_CLOEXEC)
-		p.add(stepOOMScoreAdjust, StatusOOMAdjust, opUseSaved, syscall.SYS_WRITE, 0, buf, len(val))
+		p.add(stepOOMScoreAdjust, StatusOOMAdjust, opUseSaved|tolerate(0, syscall.EPERM, syscall.EACCES), syscall.SYS_WRITE, 0, buf, len(val))
 		p.add(stepOOMScoreAdjust, StatusOOMAdjust, opUseSaved|opIgnoreError, syscall.SYS_CLOSE, 0)
 	}
 	if c.Nice != nil {
-		p.add(stepNice, StatusNice, 0, syscall.SYS_SETPRIORITY, syscall.PRIO_PROCESS, 0, uint64(int64(*c.Nice)))
+		// systemd's setpriority_closest: refused for want of privilege, the nice level goes as
+		// low as RLIMIT_NICE allows, or stays.
+		want := *c.Nice
+		cur, rlimNice := ownNice()
+		switch next, how := closestNice(want, cur, rlimNice); how {
+		case niceFallback:
+			p.add(stepNice, StatusNice, fallback(syscall.EPERM, syscall.EACCES), syscall.SYS_SETPRIORITY, syscall.PRIO_PROCESS, 0, uint64(int64(want)))
+			p.add(stepNice, StatusNice, 0, syscall.SYS_SETPRIORITY, syscall.PRIO_PROCESS, 0, uint64(int64(next)))
+		case niceTolerated:
+			p.add(stepNice, StatusNice, tolerate(0, syscall.EPERM, syscall.EACCES), syscall.SYS_SETPRIORITY, syscall.PRIO_PROCESS, 0, uint64(int64(want)))
+		default:
+			p.add(stepNice, StatusNice, 0, syscall.SYS_SETPRIORITY, syscall.PRIO_PROCESS, 0, uint64(int64(want)))
+		}
 	}
 	for _, r := range c.Rlimits {
+		// systemd's setrlimit_closest: a limit refused with EPERM (a hard limit above the one
+		// the manager has, without CAP_SYS_RESOURCE, or RLIMIT_NOFILE above fs.nr_open) is
+		// lowered to that hard limit.
 		lim := p.words(r.Soft, r.Hard)
+		if fixed, ok := closestRlimit(r, hardLimit(r.Resource)); ok {
+			p.add(stepRlimit, StatusLimits, fallback(syscall.EPERM), syscall.SYS_PRLIMIT64, 0, r.Resource, lim, 0)
+			p.add(stepRlimit, StatusLimits, 0, syscall.SYS_PRLIMIT64, 0, r.Resource, p.words(fixed.Soft, fixed.Hard), 0)
+			continue
+		}
 		p.add(stepRlimit, StatusLimits, 0, syscall.SYS_PRLIMIT64, 0, r.Resource, lim, 0)
 	}
 	if c.Umask != nil {

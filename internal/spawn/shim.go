@@ -89,8 +89,15 @@ func runProgram(ctl int, w []uint64) int {
 		}
 		r, _, errno := syscall.RawSyscall6(uintptr(o[0]), a0, uintptr(o[2]), uintptr(o[3]),
 			uintptr(o[4]), uintptr(o[5]), uintptr(o[6]))
+		skip := flags >> 8 & 0xff
 		if errno != 0 {
 			if flags&opIgnoreError != 0 {
+				continue
+			}
+			if e := uint64(errno); e == flags>>16&0xff || e == flags>>24&0xff {
+				if flags&opSkipOnOK == 0 {
+					i += skip
+				}
 				continue
 			}
 			var rep [3]uint64
@@ -100,6 +107,9 @@ func runProgram(ctl int, w []uint64) int {
 		}
 		if flags&opSaveResult != 0 {
 			saved = r
+		}
+		if flags&opSkipOnOK != 0 {
+			i += skip
 		}
 	}
 	runtime.KeepAlive(w)

@@ -253,23 +253,8 @@ func TestDefaults(t *testing.T) {
 // returns its "SigIgn:" and "SigBlk:" lines.
 func sigLines(t *testing.T, c *Config) string {
 	t.Helper()
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	c.Path, c.Argv, c.Stdout = "/bin/grep", []string{"grep", "-E", "^Sig(Ign|Blk)", "/proc/self/status"}, w
-	p, err := Start(c)
-	w.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, _ := io.ReadAll(r)
-	if err := p.ExecResult(); err != nil {
-		t.Fatal(err)
-	}
-	waitPid(t, p.Pid)
-	return strings.Join(strings.Fields(string(out)), " ")
+	c.Path, c.Argv = "/bin/grep", []string{"grep", "-E", "^Sig(Ign|Blk)", "/proc/self/status"}
+	return strings.Join(strings.Fields(commandOutput(t, c)), " ")
 }
 
 func TestSignals(t *testing.T) {

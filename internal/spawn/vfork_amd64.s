@@ -79,15 +79,30 @@ loop:
 	MOVQ	64(R12), CX
 	TESTQ	$2, CX
 	CMOVQNE	AX, R15
+	TESTQ	$16, CX		// opSkipOnOK
+	JNE	skip
 next:
 	ADDQ	$80, R12
 	DECQ	R13
 	JMP	loop
+skip:				// pass over the next (flags >> 8 & 0xff) ops
+	MOVBQZX	65(R12), CX
+	SUBQ	CX, R13
+	LEAQ	(CX)(CX*4), CX
+	SHLQ	$4, CX
+	ADDQ	CX, R12
+	JMP	next
 err:
 	MOVQ	64(R12), CX
 	TESTQ	$1, CX
 	JNE	next
 	NEGQ	AX
+	MOVBQZX	66(R12), DX	// tolerated errnos
+	CMPQ	AX, DX
+	JEQ	tolerated
+	MOVBQZX	67(R12), DX
+	CMPQ	AX, DX
+	JEQ	tolerated
 	MOVQ	56(R12), CX
 	MOVQ	CX, 0(BX)
 	MOVQ	AX, 8(BX)
@@ -96,6 +111,10 @@ err:
 	MOVQ	56(R12), DI
 	MOVQ	$60, AX			// exit(status)
 	SYSCALL
+tolerated:
+	TESTQ	$16, CX			// opSkipOnOK: go on with the next op
+	JNE	next
+	JMP	skip
 listenpid:
 	MOVQ	$39, AX			// getpid
 	SYSCALL

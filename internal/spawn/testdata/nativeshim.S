@@ -5,8 +5,10 @@
 # Entry: argv[1] is the decimal number of the control socket fd. The shim reads the
 # program block (see program.go) from it into the fixed buffer at BUF, relocates the
 # offsets listed in the block, and runs the ops in order, each a raw system call.
-# An error (unless the op says to ignore it) writes {status, errno, step} (3 x int64)
-# to the control fd and exits with status. The last op is execve.
+# An error (unless the op says to ignore it, or tolerates that errno) writes
+# {status, errno, step} (3 x int64) to the control fd and exits with status. An op may
+# pass over the next ops (a count in its flags): after a tolerated error, or with
+# opSkipOnOK after a success. The last op is execve.
         .intel_syntax noprefix
         .set BUF, 0x10000000
         .set CAP, 0x400000
@@ -72,12 +74,25 @@ _start:
         jae     err
         test    byte ptr [rbx+64], 2
         cmovnz  r15, rax
+        test    byte ptr [rbx+64], 16   # opSkipOnOK
+        jnz     skip
 7:      add     rbx, 80
         dec     rbp
         jmp     6b
+skip:   movzx   ecx, byte ptr [rbx+65]  # pass over the next (flags >> 8 & 0xff) ops
+        sub     rbp, rcx
+        imul    rcx, rcx, 80
+        add     rbx, rcx
+        jmp     7b
 err:    test    byte ptr [rbx+64], 1
         jnz     7b
         neg     rax
+        movzx   ecx, byte ptr [rbx+66]  # tolerated errnos
+        cmp     rax, rcx
+        je      tolerated
+        movzx   ecx, byte ptr [rbx+67]
+        cmp     rax, rcx
+        je      tolerated
         mov     rdx, [rbx+56]           # status
         mov     [rsp-24], rdx
         mov     [rsp-16], rax           # errno
@@ -91,6 +106,10 @@ err:    test    byte ptr [rbx+64], 1
         mov     rdi, [rbx+56]
         mov     eax, 231                # exit_group(status)
         syscall
+tolerated:
+        test    byte ptr [rbx+64], 16   # opSkipOnOK: go on with the next op
+        jnz     7b
+        jmp     skip
 listenpid:
         mov     eax, 39                 # getpid
         syscall
