@@ -14,11 +14,19 @@ const seesScript = `/bin/sh -c '` +
 	`echo oom_score_adj $$(cat /proc/self/oom_score_adj); echo nice $$(cut -d" " -f19 /proc/self/stat); ` +
 	`grep -E "^(Uid|Gid|Groups):" /proc/self/status'`
 
+// seesDirScript prints the working directory and the umask a process has.
+const seesDirScript = `/bin/sh -c 'echo cwd $$(pwd -P); grep -E "^Umask:" /proc/self/status'`
+
 // seeing is a oneshot service with settings that writes what seesScript prints to
 // @STATE@/name (opened by the manager, before any change of user). prefix is the command's
 // prefix ("+", "!", ...).
 func seeing(name, prefix, settings string) string {
-	return "[Service]\nType=oneshot\nStandardOutput=truncate:@STATE@/" + name + "\n" + settings + "ExecStart=" + prefix + seesScript + "\n"
+	return seeingWith(seesScript, name, prefix, settings)
+}
+
+// seeingWith is seeing with another script than seesScript.
+func seeingWith(script, name, prefix, settings string) string {
+	return "[Service]\nType=oneshot\nStandardOutput=truncate:@STATE@/" + name + "\n" + settings + "ExecStart=" + prefix + script + "\n"
 }
 
 // seeingScenario is a scenario that starts each of its units once and compares what they saw.
@@ -90,6 +98,27 @@ var degradeScenarios = held([]jobScenario{
 		"out.service": "[Service]\nType=oneshot\nStandardOutput=file:/nonexistent/flint-out\nExecStart=/bin/true\n",
 		"err.service": "[Service]\nType=oneshot\nStandardError=file:/nonexistent/flint-err\nExecStart=/bin/true\n",
 	}, steps: []string{"start in.service", "start out.service", "start err.service"}},
+	// The working directory is entered as the user (200/CHDIR when it cannot be); one that
+	// is optional ('-') and cannot be entered leaves the process in "/", where systemd's
+	// manager is. The umask is set whatever the user.
+	seeingScenario("cwd-umask", func() map[string]string {
+		units := map[string]string{}
+		for n, settings := range map[string]string{
+			"cwd-tmp":        "WorkingDirectory=/tmp\n",
+			"cwd-missing":    "WorkingDirectory=/nonexistent/flint-dir\n",
+			"cwd-optional":   "WorkingDirectory=-/nonexistent/flint-dir\n",
+			"cwd-denied":     "User=nobody\nWorkingDirectory=/root\n",
+			"cwd-denied-opt": "User=nobody\nWorkingDirectory=-/root\n",
+			"cwd-home":       "User=nobody\nWorkingDirectory=~\n",
+			"cwd-root-home":  "User=root\nWorkingDirectory=~\n",
+			"umask-default":  "",
+			"umask-077":      "UMask=0077\n",
+			"umask-user":     "User=nobody\nUMask=0027\n",
+		} {
+			units[n+".service"] = seeingWith(seesDirScript, n, "", settings)
+		}
+		return units
+	}()),
 	// '+' and '!' run as root, with initgroups' groups of User= all the same; '!!' (the
 	// kernel has ambient capabilities) as User=.
 	seeingScenario("groups-prefixes", func() map[string]string {

@@ -335,6 +335,10 @@ func (p *program) compile(c *Config, ctl int, dupFrom []int, resetSigs []int) []
 	}
 	var dirFlags uint64
 	if c.DirOptional {
+		// An optional directory that cannot be entered leaves the process in "/": systemd's
+		// manager has made "/" its own working directory at start, where its exec_child
+		// stays when the chdir fails; flint's may be anywhere.
+		p.add(stepChdir, StatusChdir, opIgnoreError, syscall.SYS_CHDIR, p.cstring("/", 0))
 		dirFlags = opIgnoreError
 	}
 	p.add(stepChdir, StatusChdir, dirFlags, syscall.SYS_CHDIR, p.cstring(dir, 0))

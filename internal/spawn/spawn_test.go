@@ -414,13 +414,16 @@ func TestExecErrors(t *testing.T) {
 	})
 }
 
+// TestDirOptional: an optional working directory is entered when it can be; when it cannot,
+// the process is in "/" (where systemd's manager is), not in the manager's working directory
+// (the package directory in tests).
 func TestDirOptional(t *testing.T) {
+	there := t.TempDir()
 	shims(t, func(t *testing.T) {
-		rep := runChild(t, &Config{Dir: "/nonexistent/flint", DirOptional: true})
-		if rep.Cwd != "/" { // the manager's cwd in tests is the package dir; the shim stays where it was
-			wd, _ := os.Getwd()
-			if rep.Cwd != wd {
-				t.Errorf("cwd %q", rep.Cwd)
+		for dir, want := range map[string]string{"/nonexistent/flint": "/", there: there} {
+			rep := runChild(t, &Config{Dir: dir, DirOptional: true})
+			if rep.Cwd != want {
+				t.Errorf("WorkingDirectory=-%s: cwd %q, want %q", dir, rep.Cwd, want)
 			}
 		}
 	})
