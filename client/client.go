@@ -24,6 +24,9 @@ type (
 	SocketInfo = api.SocketInfo
 	TimerInfo  = api.TimerInfo
 	LogLine    = api.LogLine
+	LogMatch   = api.LogMatch
+	LogRange   = api.LogRange
+	LogField   = api.LogField
 	DepNode    = api.DepNode
 	Process    = api.Process
 	Overview   = api.Overview

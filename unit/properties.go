@@ -84,17 +84,47 @@ func (p *propList) spanInf(name string, d time.Duration) {
 // exec adds one property line per command, as systemctl prints an a(sasbttttuii) property,
 // and, for services, the ...Ex variant with the prefix flags spelled out.
 func (p *propList) exec(name string, cmds []ExecCommand, withEx bool) {
-	for _, c := range cmds {
-		p.add(name, formatExec(c, false))
+	p.execRuns(name, cmds, withEx, nil)
+}
+
+func (p *propList) execRuns(name string, cmds []ExecCommand, withEx bool, runs []*ExecRun) {
+	run := func(i int) *ExecRun {
+		if i < len(runs) {
+			return runs[i]
+		}
+		return nil
+	}
+	for i, c := range cmds {
+		p.add(name, formatExec(c, false, run(i)))
 	}
 	if withEx {
-		for _, c := range cmds {
-			p.add(name+"Ex", formatExec(c, true))
+		for i, c := range cmds {
+			p.add(name+"Ex", formatExec(c, true, run(i)))
 		}
 	}
 }
 
-func formatExec(c ExecCommand, ex bool) string {
+// ExecRun is what became of one command the last time it ran (systemd's ExecStatus): its
+// pid, when it started and exited, and how ("exited" with its exit status, "killed" or
+// "dumped" with the signal; "" while it runs).
+type ExecRun struct {
+	PID         int
+	Start, Exit time.Time
+	Code        string
+	Status      int
+}
+
+// ExecProperties returns the Exec*= properties name (and nameEx when withEx) of commands
+// cmds with what became of them (runs[i] for cmds[i]; nil or missing: never ran), as
+// systemctl show prints them: "{ path=... ; argv[]=... ; ignore_errors=no ; start_time=[...]
+// ; stop_time=[...] ; pid=N ; code=exited ; status=1 }".
+func ExecProperties(name string, cmds []ExecCommand, withEx bool, runs []*ExecRun) []Property {
+	var p propList
+	p.execRuns(name, cmds, withEx, runs)
+	return p
+}
+
+func formatExec(c ExecCommand, ex bool, r *ExecRun) string {
 	var b strings.Builder
 	b.WriteString("{ path=")
 	b.WriteString(c.Path)
@@ -107,7 +137,25 @@ func formatExec(c ExecCommand, ex bool) string {
 		b.WriteString(" ; ignore_errors=")
 		b.WriteString(FormatBool(c.Flags.IgnoreFailure))
 	}
-	b.WriteString(" ; start_time=[n/a] ; stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }")
+	if r == nil || r.PID == 0 {
+		b.WriteString(" ; start_time=[n/a] ; stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }")
+		return b.String()
+	}
+	stamp := func(t time.Time) string {
+		if t.IsZero() {
+			return "n/a"
+		}
+		return FormatTimestamp(t)
+	}
+	fmt.Fprintf(&b, " ; start_time=[%s] ; stop_time=[%s] ; pid=%d ; ", stamp(r.Start), stamp(r.Exit), r.PID)
+	switch r.Code {
+	case "":
+		b.WriteString("code=(null) ; status=0/0 }")
+	case "exited":
+		fmt.Fprintf(&b, "code=exited ; status=%d }", r.Status)
+	default:
+		fmt.Fprintf(&b, "code=%s ; status=%d/%s }", r.Code, r.Status, strings.TrimPrefix(SignalName(syscall.Signal(r.Status)), "SIG"))
+	}
 	return b.String()
 }
 

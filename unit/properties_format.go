@@ -32,16 +32,24 @@ var timespanUnits = []struct {
 // `systemctl show` prints *USec properties: "1min 30s", "100ms", "1.500000s", "0",
 // "infinity" (for DurationInfinity or any negative duration). The resolution is 1µs.
 func FormatTimespan(d time.Duration) string {
+	return FormatTimespanAccuracy(d, time.Microsecond)
+}
+
+// FormatTimespanAccuracy is format_timespan() with an accuracy: what is below it is left
+// out ("1.234s" for 1.2345678s at a millisecond, as systemctl status's Duration: and the
+// manager's "Consumed ... CPU time." print it).
+func FormatTimespanAccuracy(d, accuracy time.Duration) string {
 	if d < 0 || d == DurationInfinity {
 		return "infinity"
 	}
 	t := uint64(d / time.Microsecond)
+	acc := max(uint64(accuracy/time.Microsecond), 1)
 	if t == 0 {
 		return "0"
 	}
 	var b strings.Builder
 	for _, u := range timespanUnits {
-		if t == 0 {
+		if t == 0 || b.Len() > 0 && t < acc {
 			break
 		}
 		if t < u.usec {
@@ -51,11 +59,16 @@ func FormatTimespan(d time.Duration) string {
 		if b.Len() > 0 {
 			b.WriteByte(' ')
 		}
-		// Below a minute, a remainder is shown as a decimal fraction of the current unit.
+		// Below a minute, a remainder is shown as a decimal fraction of the current unit,
+		// to the accuracy.
 		if t < 60*1e6 && rem > 0 {
 			digits := 0
 			for cc := u.usec; cc > 1; cc /= 10 {
 				digits++
+			}
+			for cc := acc; cc > 1; cc /= 10 {
+				rem /= 10
+				digits--
 			}
 			if digits > 0 {
 				fmt.Fprintf(&b, "%d.%0*d%s", a, digits, rem, u.suffix)

@@ -114,11 +114,11 @@ func TestFormatListen(t *testing.T) {
 func TestFormatExec(t *testing.T) {
 	c := ExecCommand{Path: "/bin/sh", Argv: []string{"sh", "-c", "true"}, Flags: ExecFlags{IgnoreFailure: true, NoEnvExpand: true, ArgvZero: true}}
 	want := "{ path=/bin/sh ; argv[]=sh -c true ; ignore_errors=yes ; start_time=[n/a] ; stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }"
-	if got := formatExec(c, false); got != want {
+	if got := formatExec(c, false, nil); got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
 	wantEx := "{ path=/bin/sh ; argv[]=sh -c true ; flags=ignore-failure no-env-expand ; start_time=[n/a] ; stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }"
-	if got := formatExec(c, true); got != wantEx {
+	if got := formatExec(c, true, nil); got != wantEx {
 		t.Errorf("got  %s\nwant %s", got, wantEx)
 	}
 	for _, tc := range []struct {
@@ -136,6 +136,60 @@ func TestFormatExec(t *testing.T) {
 				t.Errorf("got %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestExecProperties: a command that ran shows its pid, times and exit as systemctl show
+// prints them (systemd 252: "status=N" for an exit, "status=N/SIG" for a signal, "0/0"
+// while it runs).
+func TestExecProperties(t *testing.T) {
+	at := time.Date(2026, 12, 7, 17, 7, 54, 0, time.Local)
+	stamp := FormatTimestamp(at)
+	cmds := []ExecCommand{{Path: "/bin/echo", Argv: []string{"/bin/echo", "pre"}}, {Path: "/bin/true", Argv: []string{"/bin/true"}}}
+	tests := []struct {
+		name string
+		run  *ExecRun
+		want string
+	}{
+		{"never ran", nil, "start_time=[n/a] ; stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }"},
+		{"runs", &ExecRun{PID: 237, Start: at}, "start_time=[" + stamp + "] ; stop_time=[n/a] ; pid=237 ; code=(null) ; status=0/0 }"},
+		{"exited", &ExecRun{PID: 38, Start: at, Exit: at, Code: "exited", Status: 1}, "start_time=[" + stamp + "] ; stop_time=[" + stamp + "] ; pid=38 ; code=exited ; status=1 }"},
+		{"killed", &ExecRun{PID: 32, Start: at, Exit: at, Code: "killed", Status: 9}, "pid=32 ; code=killed ; status=9/KILL }"},
+		{"dumped", &ExecRun{PID: 33, Start: at, Exit: at, Code: "dumped", Status: 11}, "pid=33 ; code=dumped ; status=11/SEGV }"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ps := ExecProperties("ExecStartPre", cmds, true, []*ExecRun{tt.run})
+			if len(ps) != 4 || ps[0].Name != "ExecStartPre" || ps[2].Name != "ExecStartPreEx" {
+				t.Fatalf("properties %v", ps)
+			}
+			if !strings.HasSuffix(ps[0].Value, tt.want) || !strings.HasSuffix(ps[2].Value, tt.want) {
+				t.Errorf("got %s\nwant ...%s", ps[0].Value, tt.want)
+			}
+			if !strings.HasSuffix(ps[1].Value, "pid=0 ; code=(null) ; status=0/0 }") {
+				t.Errorf("the command that did not run: %s", ps[1].Value)
+			}
+		})
+	}
+}
+
+func TestFormatTimespanAccuracy(t *testing.T) {
+	for _, tc := range []struct {
+		d, acc time.Duration
+		want   string
+	}{
+		{1234567 * time.Microsecond, time.Millisecond, "1.234s"},
+		{670*time.Millisecond + 123*time.Microsecond, time.Millisecond, "670ms"},
+		{61500 * time.Millisecond, time.Millisecond, "1min 1.500s"},
+		{2 * time.Second, time.Millisecond, "2s"},
+		{952 * time.Microsecond, time.Millisecond, "952us"},
+		{3*time.Hour + 5300*time.Millisecond, time.Millisecond, "3h 5.300s"},
+		{90 * time.Minute, time.Millisecond, "1h 30min"},
+		{1234567 * time.Microsecond, time.Microsecond, "1.234567s"},
+	} {
+		if got := FormatTimespanAccuracy(tc.d, tc.acc); got != tc.want {
+			t.Errorf("FormatTimespanAccuracy(%v, %v) = %q, want %q", tc.d, tc.acc, got, tc.want)
+		}
 	}
 }
 

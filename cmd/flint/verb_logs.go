@@ -1,19 +1,22 @@
 package main
 
 import (
-	"io"
-	"path/filepath"
-
-	"encoding/json"
+	"bufio"
 	"errors"
 	"fmt"
-	"github.com/flint-init/flint/internal/getopt"
+	"io"
 	"os"
+	"path/filepath"
+	"regexp"
+	"regexp/syntax"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/flint-init/flint/client"
+	"github.com/flint-init/flint/internal/getopt"
+	"github.com/flint-init/flint/internal/logs"
 	"github.com/flint-init/flint/unit"
 )
 
@@ -31,17 +34,31 @@ func runJournalctl(prog string, args []string) int {
 	return runLogs(g, args, os.Stdout, os.Stderr)
 }
 
-const logsUsage = `usage: flint logs [-u UNIT]... [-f] [-n N|all] [-S TIME] [-o short|json] [--no-hostname] [-q]
+const logsUsage = `usage: flint logs [OPTIONS...]    (journalctl 252's options: see journalctl(1))
 
-Show the captured output of units, like journalctl: "Nov 25 12:00:00 host foo.service[123]: text",
-the manager's own lines about a unit as "flint: foo.service: ...". -u (repeatable) selects
-units (all if none), -n the number of last lines (all by default, 10 with -f, 1000 with -e),
--f follows new lines, -S/--since keeps lines from TIME on ("2026-11-25 12:00:00", "12:00",
-"today", "-10m"), -o json prints one JSON object per line (time, unit, stream, pid,
-priority, text). Options are journalctl's (see journalctl(1)); those flint does not
-implement are refused. Only root, the manager's user and (system manager) members of the
-groups adm and systemd-journal may read the lines: anyone else gets journalctl's hint and
-error (exit 1); -q leaves the hint out.
+Show what the manager keeps of its units' logs, as journalctl shows the journal: each
+process's output line tagged with its name and pid ("Dec 07 12:00:00 host sh[598]: text"),
+and the manager's messages about units as systemd[PID] logs them ("Started web.service -
+Web server.", "web.service: Deactivated successfully.").
+
+  -u --unit=UNIT|PATTERN    lines of these units (repeatable; glob patterns)
+  -t --identifier=ID        lines with this SYSLOG_IDENTIFIER (repeatable)
+  -p --priority=RANGE       lines of these levels: err, 3, 3..5, info..err
+  -g --grep=PATTERN         messages matching PATTERN (Go regexp; case-insensitive when
+                            all lower case, or --case-sensitive[=BOOL])
+  -S --since=TIME  -U --until=TIME   "2026-11-25 12:00:00", "12:00", "today", "-10min"
+  -c --cursor=CURSOR  --after-cursor=CURSOR  --cursor-file=FILE  --show-cursor
+  -n --lines[=N|all]  --no-tail  -r --reverse  -e --pager-end  -f --follow
+  -b --boot[=0|ID]  --list-boots     the current boot (flint keeps no earlier one)
+  -o --output=MODE          short, short-full, short-iso, short-iso-precise, short-precise,
+                            short-monotonic, short-delta, short-unix, with-unit, cat,
+                            verbose, export, json, json-pretty, json-sse, json-seq
+  --output-fields=LIST  --utc  --no-hostname  -x --catalog  -a --all  -q --quiet
+  --system  --user  --user-unit=UNIT  --control=PATH  --units=DIR
+
+Options flint does not implement are refused. Only root, the manager's user and (system
+manager) members of the groups adm and systemd-journal may read the lines: anyone else gets
+journalctl's hint and error (exit 1); -q leaves the hint out.
 `
 
 // jcSpec is journalctl 252's option table ("hefo:aln::qmb::kD:p:g:c:S:U:t:u:NF:xrM:"), with
@@ -117,43 +134,135 @@ var jcSpec = &getopt.Spec{Options: []getopt.Option{
 
 // logsOptions are what flint logs acts on.
 type logsOptions struct {
-	req      client.Request
-	format   string
-	noHost   bool
-	quiet    bool
-	linesSet bool
+	req          client.Request
+	rng          client.LogRange
+	match        client.LogMatch
+	format       string
+	noHost       bool
+	quiet        bool
+	linesSet     bool
+	pagerEnd     bool
+	noTail       bool
+	sinceSet     bool
+	untilSet     bool
+	showCursor   bool
+	cursor       string // --cursor
+	afterCursor  string // --after-cursor
+	cursorFile   string
+	utc          bool
+	catalog      bool
+	all          bool
+	outputFields map[string]bool
+	fieldOrder   []string
+	listBoots    bool
+	boot         *bootSpec // -b; nil: every boot (the one there is)
+	grep         string
+	caseSens     int // --case-sensitive: -1 unset (smart case), 0 no, 1 yes
+}
+
+// bootSpec is a -b descriptor: a boot id (may be empty) and an offset.
+type bootSpec struct {
+	id     string
+	offset int
+}
+
+// parseBoot reads journalctl's boot descriptor: "", "ID", "ID+N", "ID-N", "+N", "-N", "N".
+func parseBoot(v string) (*bootSpec, bool) {
+	b := &bootSpec{}
+	if len(v) >= 32 && isHexID(v[:32]) {
+		b.id, v = strings.ToLower(v[:32]), v[32:]
+		if v == "" {
+			return b, true
+		}
+		if v[0] != '+' && v[0] != '-' {
+			return nil, false
+		}
+	}
+	if v == "" {
+		return b, true
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return nil, false
+	}
+	b.offset = n
+	return b, true
+}
+
+func isHexID(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", rune(s[i])) {
+			return false
+		}
+	}
+	return true
+}
+
+// parsePriorities reads -p: a level or a range of levels ("err", "3", "3..5",
+// "info..err"), by name or number; the result has bit n set for each level n shown.
+func parsePriorities(v string) (uint8, string) {
+	level := func(s string) (int, bool) {
+		for i, n := range []string{"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"} {
+			if s == n {
+				return i, true
+			}
+		}
+		n, err := strconv.Atoi(s)
+		return n, err == nil && n >= 0 && n <= 7
+	}
+	if from, to, ok := strings.Cut(v, ".."); ok {
+		a, ok1 := level(from)
+		b, ok2 := level(to)
+		if !ok1 || !ok2 {
+			return 0, fmt.Sprintf("Failed to parse log level range %s", v)
+		}
+		if a > b {
+			a, b = b, a
+		}
+		var m uint8
+		for i := a; i <= b; i++ {
+			m |= 1 << i
+		}
+		return m, ""
+	}
+	n, ok := level(v)
+	if !ok {
+		return 0, fmt.Sprintf("Unknown log level %s", v)
+	}
+	return uint8(1<<(n+1) - 1), ""
 }
 
 // parseLogs reads journalctl's command line as journalctl 252 does; done is true when the
 // command is over (help printed, or an error reported with its exit code).
 func parseLogs(g *globals, args []string, stdout, stderr io.Writer) (o *logsOptions, code int, done bool) {
-	o = &logsOptions{format: "short"}
+	o = &logsOptions{format: "short", caseSens: -1}
+	o.rng.Lines = -1
 	fail := func(format string, a ...any) (*logsOptions, int, bool) {
 		fmt.Fprintf(stderr, format+"\n", a...)
 		return nil, 1, true
 	}
-	setFormat := func(v string) (bool, string) {
+	setFormat := func(v string) bool {
 		if !contains(outputModes, v) {
-			return false, fmt.Sprintf("Unknown output format '%s'.", v)
-		}
-		if v != "short" && v != "json" {
-			return false, fmt.Sprintf("%s: output format %s is not supported by flint (short and json are).", filepath.Base(g.prog), v)
+			return false
 		}
 		o.format = v
-		if v == "json" {
-			o.quiet = true
-		}
-		return true, ""
+		return true
 	}
 	if g.output != "" { // flint -o json logs: systemctl's -o, before the verb
-		if ok, msg := setFormat(g.output); !ok {
-			return fail("%s", msg)
+		if !setFormat(g.output) {
+			return fail("Unknown output format '%s'.", g.output)
 		}
 	}
 	isLines := func(v string) bool {
 		n, err := strconv.Atoi(v)
 		return v == "all" || err == nil && n >= 0
 	}
+	isBoot := func(v string) bool { _, ok := parseBoot(v); return ok }
+	parseTime := func(v string) (time.Time, bool) {
+		t, err := parseSince(v)
+		return t, err == nil
+	}
+	prog := filepath.Base(g.prog)
 	p := jcSpec.Parse(args)
 	for {
 		f, ok, err := p.Next()
@@ -173,6 +282,31 @@ func parseLogs(g *globals, args []string, stdout, stderr io.Writer) (o *logsOpti
 			return nil, 0, true
 		case "unit":
 			o.req.Units = append(o.req.Units, v)
+		case "user-unit":
+			g.user = true
+			o.req.Units = append(o.req.Units, v)
+		case "identifier":
+			o.match.Identifiers = append(o.match.Identifiers, v)
+		case "priority":
+			m, msg := parsePriorities(v)
+			if msg != "" {
+				return fail("%s", msg)
+			}
+			o.match.Priorities = int(m)
+		case "grep":
+			o.grep = v
+		case "case-sensitive":
+			o.caseSens = 1
+			if f.HasValue {
+				b, err := unit.ParseBool(v)
+				if err != nil {
+					return fail("Bad --case-sensitive= argument \"%s\": Invalid argument", v)
+				}
+				o.caseSens = 0
+				if b {
+					o.caseSens = 1
+				}
+			}
 		case "follow":
 			o.req.Follow = true
 		case "lines":
@@ -183,38 +317,83 @@ func parseLogs(g *globals, args []string, stdout, stderr io.Writer) (o *logsOpti
 				}
 			}
 			if v == "all" {
-				o.req.Lines = -1
+				o.rng.Lines = -1
 			} else if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-				o.req.Lines = n
+				o.rng.Lines = n
 			} else {
 				return fail("Failed to parse lines '%s'", v)
 			}
 			o.linesSet = true
+		case "no-tail":
+			o.noTail = true
 		case "pager-end":
-			if !o.linesSet {
-				o.req.Lines, o.linesSet = 1000, true
-			}
+			o.pagerEnd = true
+		case "reverse":
+			o.rng.Reverse = true
 		case "output":
 			if v == "help" {
 				fmt.Fprint(stdout, lines(outputModes))
 				return nil, 0, true
 			}
-			if ok, msg := setFormat(v); !ok {
-				return fail("%s", msg)
+			if !setFormat(v) {
+				return fail("Unknown output format '%s'.", v)
+			}
+		case "output-fields":
+			o.outputFields = map[string]bool{}
+			for _, x := range strings.Split(v, ",") {
+				if !o.outputFields[x] {
+					o.fieldOrder = append(o.fieldOrder, x)
+				}
+				o.outputFields[x] = true
 			}
 		case "since":
-			t, err := parseSince(v)
-			if err != nil {
+			t, ok := parseTime(v)
+			if !ok {
 				return fail("Failed to parse timestamp: %s", v)
 			}
-			o.req.Since = t
+			o.rng.Since, o.sinceSet = t, true
+		case "until":
+			t, ok := parseTime(v)
+			if !ok {
+				return fail("Failed to parse timestamp: %s", v)
+			}
+			o.rng.Until, o.untilSet = t, true
+		case "cursor":
+			o.cursor = v
+		case "after-cursor":
+			o.afterCursor = v
+		case "cursor-file":
+			o.cursorFile = v
+		case "show-cursor":
+			o.showCursor = true
+		case "boot", "this-boot":
+			if f.Key() == "this-boot" || !f.HasValue {
+				v = ""
+				if next, took := p.TakeNext(isBoot); took {
+					v = next
+				}
+			}
+			b, ok := parseBoot(v)
+			if !ok {
+				return fail("Failed to parse boot descriptor '%s'", v)
+			}
+			o.boot = b
+		case "list-boots":
+			o.listBoots = true
+		case "utc":
+			o.utc = true
+		case "catalog":
+			o.catalog = true
+		case "all":
+			o.all = true
 		case "quiet":
 			o.quiet = true
 		case "no-hostname":
 			o.noHost = true
-		case "no-pager", "catalog", "all", "full", "no-full":
-			// no pager, no catalog entries, no field is left out nor ellipsized: the
-			// output is the one journalctl gives with these
+		case "no-pager", "full", "no-full", "merge":
+			// no pager; nothing is ellipsized (journalctl's default, --full); one journal
+		case "dmesg":
+			return fail("%s: option %s is not supported by flint: it keeps no kernel messages.", prog, f.Spelled)
 		case "system":
 			g.user = false
 		case "user":
@@ -224,14 +403,82 @@ func parseLogs(g *globals, args []string, stdout, stderr io.Writer) (o *logsOpti
 		case "units":
 			g.units = append(g.units, v)
 		default:
-			return fail("%s: option %s is not supported by flint.", filepath.Base(g.prog), f.Spelled)
+			return fail("%s: option %s is not supported by flint.", prog, f.Spelled)
 		}
 	}
-	if ops := p.Operands(); len(ops) > 0 {
-		return fail("%s: journal matches and files (%s) are not supported by flint; select units with -u.", filepath.Base(g.prog), ops[0])
+	for _, op := range p.Operands() {
+		if op == "+" || strings.Contains(op, "=") || strings.HasPrefix(op, "/") {
+			return fail("%s: journal matches and files (%s) are not supported by flint; select units with -u.", prog, op)
+		}
+		return fail("Failed to add match '%s': Invalid argument", op)
+	}
+	// journalctl's checks of the whole command line.
+	if o.req.Follow && o.rng.Reverse {
+		return fail("Please specify either --reverse= or --follow=, not both.")
+	}
+	n := 0
+	for _, set := range []bool{o.sinceSet, o.cursor != "", o.afterCursor != "", o.cursorFile != ""} {
+		if set {
+			n++
+		}
+	}
+	if n > 1 {
+		return fail("Please specify only one of --since=, --cursor=, and --after-cursor=.")
+	}
+	if o.cursor != "" {
+		o.rng.Cursor = o.cursor
+	} else if o.afterCursor != "" {
+		o.rng.Cursor, o.rng.AfterCursor = o.afterCursor, true
+	}
+	if o.sinceSet && o.untilSet && o.rng.Since.After(o.rng.Until) {
+		return fail("--since= must be before --until=.")
+	}
+	if o.grep != "" {
+		pat := o.grep
+		insensitive := o.caseSens == 0 || o.caseSens < 0 && !hasUpper(pat)
+		if insensitive {
+			pat = "(?i)" + pat
+		}
+		if _, err := regexp.Compile(pat); err != nil {
+			return fail("Bad pattern \"%s\": %s", o.grep, regexpReason(err))
+		}
+		o.match.Grep = pat
+	}
+	switch {
+	case o.noTail:
+		o.rng.Lines = -1
+	case o.linesSet:
+	case o.req.Follow:
+		o.rng.Lines = 10
+	case o.pagerEnd:
+		o.rng.Lines = 1000
+	}
+	switch o.format {
+	case "export", "json", "json-pretty", "json-sse", "json-seq", "cat":
+		o.quiet = true // journalctl says "-- No entries --" in no machine-readable mode
 	}
 	g.resolveControl()
 	return o, 0, false
+}
+
+// hasUpper reports whether a pattern has an upper-case letter (journalctl's smart case:
+// a pattern without one matches regardless of case).
+func hasUpper(s string) bool {
+	for _, r := range s {
+		if unicode.IsUpper(r) {
+			return true
+		}
+	}
+	return false
+}
+
+// regexpReason is the reason of a regexp error without Go's "error parsing regexp: ".
+func regexpReason(err error) string {
+	var se *syntax.Error
+	if errors.As(err, &se) {
+		return string(se.Code)
+	}
+	return err.Error()
 }
 
 func runLogs(g *globals, args []string, stdout, stderr io.Writer) int {
@@ -240,25 +487,140 @@ func runLogs(g *globals, args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	c := client.New(g.control)
-	host, _ := os.Hostname()
-	if o.noHost {
-		host = ""
+	if o.listBoots {
+		return listBoots(c, o, stdout, stderr)
 	}
-	enc := json.NewEncoder(stdout)
-	err := c.Logs(&o.req, func(l client.LogLine) error {
-		if o.format == "json" {
-			return enc.Encode(l)
+	if o.boot != nil {
+		switch {
+		case o.boot.offset == 0 && (o.boot.id == "" || o.boot.id == logs.BootID()):
+			// this boot: every line flint has
+		case o.boot.offset == 0:
+			fmt.Fprintf(stderr, "Data from the specified boot (%s) is not available: No such boot ID in journal\n", o.boot.id)
+			return 1
+		default:
+			// flint keeps its lines in memory, for one boot: journalctl's answer when it has
+			// no persistent journal to find other boots in.
+			fmt.Fprintln(stderr, "Specifying boot ID or boot offset has no effect, no persistent journal was found.")
+			return 0
 		}
-		_, err := fmt.Fprintln(stdout, formatLogLine(l, host))
-		return err
+	}
+	if o.cursorFile != "" {
+		if b, err := os.ReadFile(o.cursorFile); err == nil {
+			if cur := strings.TrimSpace(string(b)); cur != "" {
+				o.rng.Cursor, o.rng.AfterCursor = cur, true
+			}
+		}
+	}
+	o.req.Match = &o.match
+	o.req.Range = &o.rng
+	jw := newJournalWriter(stdout, o.format)
+	jw.utc, jw.noHost, jw.all, jw.fields, jw.order = o.utc, o.noHost, o.all, o.outputFields, o.fieldOrder
+	jw.color = isTerminal(os.Stdout) && !strings.HasPrefix(o.format, "json") && o.format != "export" && o.format != "cat"
+	if o.catalog {
+		jw.catalog = loadCatalog(catalogDirs)
+	}
+	o.req.Cursors = o.showCursor || o.cursorFile != "" || o.format == "verbose" || o.format == "export" || strings.HasPrefix(o.format, "json")
+	host := newJournalHost(g.user)
+	shown, last := 0, ""
+	w := bufio.NewWriter(stdout)
+	jw.w = w
+	err := c.Logs(&o.req, func(l client.LogLine) error {
+		e := entryOf(l, host)
+		shown++
+		last = l.Cursor
+		if err := jw.write(&e); err != nil {
+			return err
+		}
+		if o.req.Follow {
+			return w.Flush() // a followed line is seen when it comes
+		}
+		return nil
 	})
 	if err != nil {
+		w.Flush()
 		var ce *client.Error
 		if errors.As(err, &ce) && o.quiet {
 			ce.Hint = "" // journalctl -q: no hint
 		}
 		return reportClientError(err)
 	}
+	if shown == 0 && !o.quiet {
+		fmt.Fprintln(w, "-- No entries --")
+	}
+	code = 0
+	if o.match.Grep != "" && shown == 0 {
+		code = 1 // as grep, and journalctl -g: nothing matched
+	}
+	if o.showCursor && last != "" {
+		fmt.Fprintf(w, "-- cursor: %s\n", last)
+	}
+	if err := w.Flush(); err != nil {
+		return 1
+	}
+	if o.cursorFile != "" && last != "" {
+		if err := os.WriteFile(o.cursorFile, []byte(last), 0o644); err != nil {
+			fmt.Fprintf(stderr, "Failed to write new cursor to %s: %v\n", o.cursorFile, err)
+			return 1
+		}
+	}
+	return code
+}
+
+// listBoots is --list-boots: the one boot flint's lines come from (flint keeps no lines of
+// earlier boots), with its first and last line, in journalctl's table.
+func listBoots(c *client.Client, o *logsOptions, stdout, stderr io.Writer) int {
+	var first, last *client.LogLine
+	for _, rng := range []client.LogRange{{Lines: 1, Since: time.Unix(0, 0)}, {Lines: 1}} {
+		req := client.Request{Range: &rng}
+		err := c.Logs(&req, func(l client.LogLine) error {
+			if first == nil {
+				first = &l
+			} else {
+				last = &l
+			}
+			return nil
+		})
+		if err != nil {
+			var ce *client.Error
+			if errors.As(err, &ce) && o.quiet {
+				ce.Hint = ""
+			}
+			return reportClientError(err)
+		}
+	}
+	if first == nil {
+		return 0
+	}
+	if last == nil {
+		last = first
+	}
+	jw := newJournalWriter(stdout, "short-full")
+	jw.utc = o.utc
+	row := []string{"0", logs.BootID(), jw.fullTimestamp(first.Time.UnixMicro(), false), jw.fullTimestamp(last.Time.UnixMicro(), false)}
+	head := []string{"IDX", "BOOT ID", "FIRST ENTRY", "LAST ENTRY"}
+	// journalctl's table: columns as wide as their widest cell, IDX right-aligned, no
+	// header with -q.
+	var b strings.Builder
+	for _, r := range [][]string{head, row} {
+		if o.quiet && r[0] == "IDX" {
+			continue
+		}
+		for i, c := range r {
+			w := len(row[i])
+			if !o.quiet {
+				w = max(w, len(head[i]))
+			}
+			switch {
+			case i == 0:
+				fmt.Fprintf(&b, "%*s ", w, c)
+			case i < len(r)-1:
+				fmt.Fprintf(&b, "%-*s ", w, c)
+			default:
+				b.WriteString(c + "\n")
+			}
+		}
+	}
+	fmt.Fprint(stdout, b.String())
 	return 0
 }
 

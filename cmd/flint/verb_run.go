@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/flint-init/flint/internal/journal"
 	"github.com/flint-init/flint/internal/manager"
+	"github.com/flint-init/flint/unit"
 )
 
 func init() {
@@ -15,12 +17,21 @@ func init() {
 }
 
 const runUsage = `usage: flint run [--units DIR]... [--user] [--control PATH] [--target UNIT] [--log-dir DIR]
+                 [--no-journal-sockets]
 
 Run the service manager in the foreground: read the unit files of the search path (--units
 DIR, repeatable, replaces it), start --target (default default.target), answer on the
 control socket (--control, default /run/flint/control.sock, or for --user
 $XDG_RUNTIME_DIR/flint/control.sock); --log-dir DIR also appends each unit's output to
 DIR/<unit>.log.
+
+As root, the system manager serves journald's sockets where no journald does:
+/run/systemd/journal/socket (sd_journal_send), /run/systemd/journal/stdout
+(sd_journal_stream_fd, systemd-cat) and /dev/log (syslog(3)), a link to
+/run/systemd/journal/dev-log. What arrives is kept with the unit of the sending process (flint
+logs -u UNIT) and forwarded to a syslog daemon listening on /run/systemd/journal/syslog (its
+syslog.socket). A path on which another journald or syslog daemon answers is left alone.
+--no-journal-sockets serves none of them.
 
 SIGTERM or SIGINT stops every unit, then flint run exits 0. flint exit [CODE] and the exit
 actions of SuccessAction=/FailureAction= end it with their code; poweroff, halt and reboot
@@ -35,10 +46,12 @@ var runSpec = &getopt.Spec{Options: []getopt.Option{
 	{Long: "control", Arg: getopt.RequiredArg},
 	{Long: "target", Arg: getopt.RequiredArg},
 	{Long: "log-dir", Arg: getopt.RequiredArg},
+	{Long: "no-journal-sockets"},
 }}
 
 func runManager(g *globals, args []string) int {
 	var target, logDir string
+	journalSockets := true
 	p := runSpec.Parse(args)
 	for {
 		f, ok, err := p.Next()
@@ -65,6 +78,8 @@ func runManager(g *globals, args []string) int {
 			target = f.Value
 		case "log-dir":
 			logDir = f.Value
+		case "no-journal-sockets":
+			journalSockets = false
 		}
 	}
 	if ops := p.Operands(); len(ops) > 0 {
@@ -77,6 +92,10 @@ func runManager(g *globals, args []string) int {
 	if abs, err := filepath.Abs(g.control); err == nil {
 		g.control = abs // the notify socket is created next to it and needs an absolute path
 	}
+	var journalDir, devLog string
+	if journalSockets && g.scope() == unit.System && os.Geteuid() == 0 {
+		journalDir, devLog = journal.DefaultDir, journal.DevLog
+	}
 	m, err := manager.New(manager.Options{
 		Scope:       g.scope(),
 		UnitDirs:    g.units,
@@ -84,6 +103,8 @@ func runManager(g *globals, args []string) int {
 		Target:      target,
 		Console:     os.Stdout,
 		LogDir:      logDir,
+		JournalDir:  journalDir,
+		DevLog:      devLog,
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "flint run:", err)

@@ -95,7 +95,8 @@ func showProperties(g *globals, l *unit.Loader, name string) []unit.Property {
 	// The manager says UnitFileState itself, from the same search path (newLoader).
 	if unitFileState != nil && !slices.ContainsFunc(extra, func(p unit.Property) bool { return p.Name == "UnitFileState" }) {
 		if st, ok := unitFileState(l, u.Name); ok {
-			extra = append(extra, unit.Property{Name: "UnitFileState", Value: st})
+			extra = append(extra, unit.Property{Name: "UnitFileState", Value: st},
+				unit.Property{Name: "UnitFilePreset", Value: presetState(l, u.Name)})
 		}
 	}
 	if len(extra) > 0 {
@@ -130,4 +131,11 @@ func hiddenByDefault(p unit.Property) bool {
 		return true
 	}
 	return p.Value == "[not set]" && (p.Name == "FailureActionExitStatus" || p.Name == "SuccessActionExitStatus")
+}
+
+// presetState is the UnitFilePreset of a unit: what the preset files of l's scope and root
+// say of it.
+func presetState(l *unit.Loader, name string) string {
+	lk := l.Lookup()
+	return unit.LoadPresets(lk.Scope, lk.Root).State(name)
 }

@@ -8,13 +8,11 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/flint-init/flint/client"
-	"github.com/flint-init/flint/internal/spawn"
 	"github.com/flint-init/flint/unit"
 )
 
@@ -144,7 +142,7 @@ func runStatus(g *globals, args []string) int {
 	code := pidCode
 	for i, st := range sts {
 		p := propMap(st.Props)
-		if p["LoadState"] == "not-found" && len(units) > 0 {
+		if p["LoadState"] == "not-found" && p["ActiveState"] == "inactive" && len(units) > 0 {
 			fmt.Fprintf(os.Stderr, "Unit %s could not be found.\n", st.Name)
 			if code == 0 {
 				code = 4
@@ -156,6 +154,9 @@ func runStatus(g *globals, args []string) int {
 				fmt.Println()
 			}
 			printStatus(os.Stdout, st, isTerminal(os.Stdout))
+			if p["NeedDaemonReload"] == "yes" {
+				fmt.Fprintf(os.Stderr, "Warning: The unit file, source configuration file or drop-ins of %s changed on disk. Run '%s daemon-reload' to reload units.\n", st.Name, progName())
+			}
 		}
 		if p["ActiveState"] != "active" && p["ActiveState"] != "reloading" && code == 0 {
 			code = 3
@@ -242,10 +243,16 @@ func printStatus(w io.Writer, st client.UnitStatus, color bool) {
 		extra := unit.Printable(fp)
 		if ufs := p["UnitFileState"]; ufs != "" {
 			extra += "; " + ufs
+			// systemctl leaves the preset out where it would only confuse.
+			if pr := p["UnitFilePreset"]; pr != "" && !contains([]string{"alias", "static", "generated", "transient"}, ufs) {
+				extra += "; preset: " + pr
+			}
 		}
 		loaded += " (" + extra + ")"
 	}
 	switch p["LoadState"] {
+	case "not-found":
+		loaded += " (Reason: Unit " + st.Name + " not found.)"
 	case "masked":
 		loaded += " (Reason: Unit " + st.Name + " is masked.)"
 	case "bad-setting", "error":
@@ -265,9 +272,16 @@ func printStatus(w io.Writer, st client.UnitStatus, color bool) {
 			}
 		}
 	}
-	active := p["ActiveState"] + " (" + p["SubState"] + ")"
-	if r := p["Result"]; p["ActiveState"] == "failed" && r != "" {
-		active = "failed (Result: " + r + rearming(p["FlintTriggerLimitRearmTimestamp"], p["FlintTriggerLimitRearmWaitsFor"], time.Now()) + ")"
+	active := p["ActiveState"]
+	if sub := p["SubState"]; sub != "" && sub != active {
+		active += " (" + sub + ")"
+	}
+	if r := p["Result"]; r != "" && r != "success" {
+		rearm := ""
+		if p["ActiveState"] == "failed" {
+			rearm = rearming(p["FlintTriggerLimitRearmTimestamp"], p["FlintTriggerLimitRearmWaitsFor"], time.Now())
+		}
+		active += " (Result: " + r + rearm + ")"
 	}
 	if color {
 		// As systemctl: the state green when active, red when failed.
@@ -284,8 +298,10 @@ func printStatus(w io.Writer, st client.UnitStatus, color bool) {
 		since = p["ActiveEnterTimestamp"]
 	case "inactive", "failed":
 		since = p["InactiveEnterTimestamp"]
+	case "activating":
+		since = p["InactiveExitTimestamp"]
 	default:
-		since = p["StateChangeTimestamp"]
+		since = p["ActiveExitTimestamp"]
 	}
 	if since != "" {
 		if t, err := time.Parse(unit.TimestampLayout, since); err == nil {
@@ -293,6 +309,9 @@ func printStatus(w io.Writer, st client.UnitStatus, color bool) {
 		}
 	}
 	fmt.Fprintf(w, "     Active: %s\n", active)
+	if d, ok := activeDuration(p); ok {
+		fmt.Fprintf(w, "   Duration: %s\n", unit.FormatTimespanAccuracy(d, time.Millisecond))
+	}
 	// systemctl 252's order; the units a unit triggers always get ●, those that trigger it
 	// the glyph of their state.
 	if t := p["TriggeredBy"]; t != "" {
@@ -303,6 +322,13 @@ func printStatus(w io.Writer, st client.UnitStatus, color bool) {
 	}
 	if t := p["Triggers"]; t != "" {
 		fmt.Fprintf(w, "   Triggers: %s\n", bulletList(t, false))
+	}
+	for i, d := range unit.SplitStrv(p["Documentation"]) {
+		label := "       Docs:"
+		if i > 0 {
+			label = "            "
+		}
+		fmt.Fprintf(w, "%s %s\n", label, unit.Printable(d))
 	}
 	if l := p["Listen"]; l != "" {
 		for i, x := range strings.Split(l, "\n") {
@@ -321,12 +347,7 @@ func printStatus(w io.Writer, st client.UnitStatus, color bool) {
 		}
 		fmt.Fprintln(w)
 	}
-	if pid := p["ExecMainPID"]; pid != "" && pid != "0" && (p["MainPID"] == "" || p["MainPID"] == "0") && p["ExecMainExitTimestamp"] != "" {
-		// The main process has exited: systemd lists it as a Process: line first.
-		if argv := execArgv(p["ExecStart"]); argv != "" {
-			fmt.Fprintf(w, "    Process: %s ExecStart=%s (code=%s, status=%s)\n", pid, unit.Printable(argv), codeName(p["ExecMainCode"]), statusName(p["ExecMainCode"], p["ExecMainStatus"]))
-		}
-	}
+	printProcesses(w, st.Props)
 	if pid := p["MainPID"]; pid != "" && pid != "0" {
 		comm := ""
 		for _, pr := range st.Processes {
@@ -338,8 +359,8 @@ func printStatus(w io.Writer, st client.UnitStatus, color bool) {
 			comm = " (" + unit.Printable(baseName(f[0])) + ")"
 		}
 		fmt.Fprintf(w, "   Main PID: %s%s\n", pid, comm)
-	} else if p["ExecMainPID"] != "" && p["ExecMainPID"] != "0" && p["SubState"] != "running" {
-		fmt.Fprintf(w, "   Main PID: %s (code=%s, status=%s)\n", p["ExecMainPID"], codeName(p["ExecMainCode"]), statusName(p["ExecMainCode"], p["ExecMainStatus"]))
+	} else if pid := p["ExecMainPID"]; pid != "" && pid != "0" && p["ExecMainCode"] != "" && p["ExecMainCode"] != "0" {
+		fmt.Fprintf(w, "   Main PID: %s (%s)\n", pid, exitWords(codeName(p["ExecMainCode"]), p["ExecMainStatus"]))
 	}
 	if s := p["StatusText"]; s != "" {
 		fmt.Fprintf(w, "     Status: \"%s\"\n", unit.Printable(s))
@@ -355,10 +376,16 @@ func printStatus(w io.Writer, st client.UnitStatus, color bool) {
 		}
 	}
 	if len(st.Logs) > 0 {
+		// The unit's journal lines as journalctl's short mode shows them (a line that is
+		// no printable text as "[N blob data]": a service's output must not drive the
+		// terminal of whoever reads its status).
 		fmt.Fprintln(w)
-		host, _ := os.Hostname()
+		host := newJournalHost(false)
+		jw := newJournalWriter(w, "short")
+		jw.color = color
 		for _, l := range st.Logs {
-			fmt.Fprintln(w, formatLogLine(l, host))
+			e := entryOf(l, host)
+			jw.write(&e)
 		}
 	}
 	if st.LogsWithheld {
@@ -419,25 +446,6 @@ func execArgv(v string) string {
 	}
 	argv, _, _ := strings.Cut(rest, " ; ")
 	return argv
-}
-
-// statusName is systemd's "status=1/FAILURE" (exit code and its name) or "status=15/TERM"
-// (signal number and name).
-func statusName(code, status string) string {
-	n, err := strconv.Atoi(status)
-	if err != nil {
-		return status
-	}
-	if code == "1" {
-		if name := spawn.ExitStatusName(n); name != "" {
-			return status + "/" + name
-		}
-		return status
-	}
-	if name := unix.SignalName(syscall.Signal(n)); name != "" {
-		return status + "/" + strings.TrimPrefix(name, "SIG")
-	}
-	return status
 }
 
 func codeName(c string) string {
@@ -564,34 +572,4 @@ func ago(d time.Duration) string {
 		return fmt.Sprintf("%dus", d/time.Microsecond)
 	}
 	return "now"
-}
-
-// formatLogLine prints a log line journalctl's short way: "Nov 25 12:00:00 host unit[pid]: text".
-// The text's control characters are escaped (unit.Printable; tabs are kept): a service's
-// output must not drive the terminal of whoever reads its log.
-func formatLogLine(l client.LogLine, host string) string {
-	ident := l.Unit
-	text := printableKeepTabs(l.Text)
-	if l.Stream == "manager" {
-		// The manager's own lines about a unit, as systemd's: "systemd[1]: foo.service: ...".
-		ident = "flint"
-		if !strings.HasPrefix(text, l.Unit) {
-			text = l.Unit + ": " + text
-		}
-	} else if l.PID > 0 {
-		ident = fmt.Sprintf("%s[%d]", ident, l.PID)
-	}
-	if host == "" {
-		return fmt.Sprintf("%s %s: %s", l.Time.Local().Format("Jan 02 15:04:05"), ident, text)
-	}
-	return fmt.Sprintf("%s %s %s: %s", l.Time.Local().Format("Jan 02 15:04:05"), host, ident, text)
-}
-
-// printableKeepTabs is unit.Printable but for tabs, which journalctl also prints as they are.
-func printableKeepTabs(s string) string {
-	parts := strings.Split(s, "\t")
-	for i, p := range parts {
-		parts[i] = unit.Printable(p)
-	}
-	return strings.Join(parts, "\t")
 }

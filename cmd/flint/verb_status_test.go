@@ -10,8 +10,9 @@ import (
 )
 
 // TestPrintStatusEscapes: whatever a unit file or a process gives status to print (the
-// Description=, drop-in paths, Listen=, STATUS=, the command line, the log) comes out with
-// its control characters escaped, and a log line keeps its tabs.
+// Description=, drop-in paths, Listen=, STATUS=, the command line) comes out with its
+// control characters escaped; a log line that is no printable text is "[N blob data]", as
+// journalctl shows it, and one with a tab keeps it.
 func TestPrintStatusEscapes(t *testing.T) {
 	esc := "\x1b]0;pwned\x07\x1b[2J"
 	st := client.UnitStatus{
@@ -29,7 +30,8 @@ func TestPrintStatusEscapes(t *testing.T) {
 			{Name: "TasksCurrent", Value: "1"},
 		},
 		Processes: []client.Process{{PID: 42, Command: "/bin/sh -c " + esc}},
-		Logs:      []client.LogLine{{Time: time.Now(), Unit: "h.service", PID: 42, Text: "out\t" + esc}},
+		Logs: []client.LogLine{{Time: time.Now(), Unit: "h.service", PID: 42, Ident: "sh", Text: "out\t" + esc},
+			{Time: time.Now(), Unit: "h.service", PID: 42, Ident: "sh", Text: "tab\tkept"}},
 	}
 	var b bytes.Buffer
 	printStatus(&b, st, false)
@@ -37,7 +39,7 @@ func TestPrintStatusEscapes(t *testing.T) {
 	if strings.ContainsAny(out, "\x1b\x07") {
 		t.Fatalf("status printed an escape sequence:\n%q", out)
 	}
-	for _, want := range []string{`desc\033]0;pwned\a\033[2J`, `Status: "status\033]0;pwned\a\033[2J"`, "out\t" + `\033]0;pwned`} {
+	for _, want := range []string{`desc\033]0;pwned\a\033[2J`, `Status: "status\033]0;pwned\a\033[2J"`, " sh[42]: [18B blob data]\n", " sh[42]: tab\tkept\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("status lacks %q:\n%s", want, out)
 		}

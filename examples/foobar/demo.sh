@@ -115,7 +115,7 @@ say "flint run --units $units --control $control &"
 if pgrep -a -x foobard; then # a leftover would make the checks below lie
   fail "a foobard process already runs (not started by this demo): stop it first"; finish
 fi
-bin/flint run --units "$units" --control "$control" >"$work/flint.log" 2>&1 &
+bin/flint run --no-journal-sockets --units "$units" --control "$control" >"$work/flint.log" 2>&1 &
 flint_pid=$!
 for _ in $(seq 100); do
   [ -S /run/foobar.sk ] && [ -S "$control" ] && break

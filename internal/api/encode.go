@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"strconv"
 	"unicode/utf8"
 )
@@ -40,6 +41,22 @@ func (r *Request) AppendJSON(b []byte) ([]byte, error) {
 	}
 	b = append(append(b, `,"since":`...), since...)
 	b = appendBool(b, `,"reverse":true`, r.Reverse)
+	// A logs request's selection goes through encoding/json: logs is no command whose start
+	// matters.
+	for _, x := range []struct {
+		field string
+		v     any
+		set   bool
+	}{{`,"match":`, r.Match, r.Match != nil}, {`,"range":`, r.Range, r.Range != nil}} {
+		if x.set {
+			j, err := json.Marshal(x.v)
+			if err != nil {
+				return nil, err
+			}
+			b = append(append(b, x.field...), j...)
+		}
+	}
+	b = appendBool(b, `,"cursors":true`, r.Cursors)
 	if r.ExitCode != nil {
 		b = strconv.AppendInt(append(b, `,"exit_code":`...), int64(*r.ExitCode), 10)
 	}

@@ -46,6 +46,10 @@ func TestRequestAppendJSON(t *testing.T) {
 		{Verb: "set-property", Units: []string{"a.service"}, Env: []string{"CPUQuota=20%", "A=\"b\n"}, Runtime: true},
 		{Verb: "unit-by-pid", PID: 1234},
 		{Verb: "unset-environment", Env: []string{}},
+		{Verb: "logs", Units: []string{"web*"}, Match: &LogMatch{Identifiers: []string{"sh"}, Priorities: 0x0f, Grep: "(?i)<fail>"},
+			Range: &LogRange{Lines: -1, Since: time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC), Cursor: "s=1;i=2", AfterCursor: true}, Cursors: true},
+		{Verb: "logs", Match: &LogMatch{}, Range: &LogRange{}},
+		{Verb: "logs", Range: &LogRange{Until: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}}, // refused by both
 	} {
 		checkAppendJSON(t, r)
 	}

@@ -32,6 +32,11 @@ type Request struct {
 	Follow   bool      `json:"follow,omitempty"`
 	Since    time.Time `json:"since,omitempty"`
 	Reverse  bool      `json:"reverse,omitempty"`
+	// logs as journalctl selects entries: Match narrows them, Range positions them (it
+	// replaces lines and since); Cursors asks for each line's cursor.
+	Match   *LogMatch `json:"match,omitempty"`
+	Range   *LogRange `json:"range,omitempty"`
+	Cursors bool      `json:"cursors,omitempty"`
 	// ExitCode is set-exit-code's code (0-255); a pointer, as 0 is a code.
 	ExitCode *int `json:"exit_code,omitempty"`
 	// Env are set-environment's assignments, unset-environment's names or assignments, and
@@ -152,14 +157,61 @@ type TimerInfo struct {
 	Activates []string  `json:"activates"`
 }
 
-// LogLine is one captured output line.
+// LogMatch narrows the lines of logs (units are the request's units, which may be
+// journalctl's glob patterns): by SYSLOG_IDENTIFIER (journalctl -t), by priority
+// (Priorities has bit n set for priority n; 0: all) and by a regular expression on the
+// message (Go's syntax; journalctl -g).
+type LogMatch struct {
+	Identifiers []string `json:"identifiers,omitempty"`
+	Priorities  int      `json:"priorities,omitempty"`
+	Grep        string   `json:"grep,omitempty"`
+}
+
+// LogRange positions the lines of logs as journalctl does: from a cursor (a line's
+// cursor; just after it with after_cursor), else from since, else the last lines; newest
+// first with reverse; at most lines lines (-1: all), none after until (before since going
+// backward).
+type LogRange struct {
+	Lines       int       `json:"lines"`
+	Since       time.Time `json:"since,omitzero"`
+	Until       time.Time `json:"until,omitzero"`
+	Cursor      string    `json:"cursor,omitempty"`
+	AfterCursor bool      `json:"after_cursor,omitempty"`
+	Reverse     bool      `json:"reverse,omitempty"`
+}
+
+// LogLine is one log entry: a unit's output line or the manager's message about a unit,
+// with what the journal records about it.
 type LogLine struct {
 	Time   time.Time `json:"time"`
+	Mono   int64     `json:"monotonic_usec,omitempty"` // CLOCK_MONOTONIC when stored
 	Unit   string    `json:"unit"`
-	Stream string    `json:"stream"`
+	Stream string    `json:"stream"` // stdout, stderr or manager
 	PID    int       `json:"pid,omitempty"`
 	Prio   int       `json:"priority"`
 	Text   string    `json:"text"`
+	// The writer: SYSLOG_IDENTIFIER, _COMM, _EXE, _CMDLINE, _UID, _GID, _TRANSPORT
+	// (stdout or journal), and for a unit's output its _SYSTEMD_INVOCATION_ID and
+	// _STREAM_ID.
+	Ident      string `json:"identifier,omitempty"`
+	Comm       string `json:"comm,omitempty"`
+	Exe        string `json:"exe,omitempty"`
+	Cmdline    string `json:"cmdline,omitempty"`
+	UID        int    `json:"uid"`
+	GID        int    `json:"gid"`
+	Transport  string `json:"transport,omitempty"`
+	Invocation string `json:"invocation_id,omitempty"`
+	StreamID   string `json:"stream_id,omitempty"`
+	// Fields are the manager's further journal fields (MESSAGE_ID, JOB_ID, EXIT_CODE, ...),
+	// in order.
+	Fields []LogField `json:"fields,omitempty"`
+	Cursor string     `json:"cursor,omitempty"` // with cursors
+}
+
+// LogField is one NAME=value journal field.
+type LogField struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
 }
 
 // Overview is the reply to ping: the manager's pid, state (starting, running, degraded,

@@ -255,6 +255,12 @@ func ReadRequest(br *bufio.Reader) (*Request, error) {
 	if req.Lines < -1 {
 		return nil, fmt.Errorf("bad request: lines %d", req.Lines)
 	}
+	if req.Range != nil && req.Range.Lines < -1 {
+		return nil, fmt.Errorf("bad request: range lines %d", req.Range.Lines)
+	}
+	if req.Match != nil && (req.Match.Priorities < 0 || req.Match.Priorities > 0xff) {
+		return nil, fmt.Errorf("bad request: priorities %d", req.Match.Priorities)
+	}
 	return &req, nil
 }
 

@@ -7,10 +7,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // stream is one pipe's reader.
@@ -21,6 +27,15 @@ type stream struct {
 	// line a child writes right after its exec waits for it, so that it carries the PID.
 	known     chan struct{}
 	knownOnce sync.Once
+	// tmpl is what the manager knows of the writer (identifier, command, credentials); src,
+	// made from it at the first line with what /proc says of the process then (its _COMM and
+	// _EXE after its exec), is shared by every line. Only the reader goroutine sets src.
+	tmpl *Source
+	src  *Source
+	// read counts the bytes read from the pipe and done those of them whose lines are
+	// stored: both equal while the reader waits for more (Sync).
+	read, done atomic.Int64
+	r          *os.File // the read end (FIONREAD)
 }
 
 // pidWait bounds how long a line waits for SetPID (a caller that never calls it).
@@ -29,20 +44,21 @@ const pidWait = 200 * time.Millisecond
 func (st *stream) markKnown() { st.knownOnce.Do(func() { close(st.known) }) }
 
 // Pipe returns the write end of a new pipe whose lines are stored for unit, with Stream set to
-// stream ("stdout" or "stderr") and PID to pid (0 if not known yet: see SetPID). Hand the write
-// end to the child (it is close-on-exec here and blocking, as a child expects its stdout to be)
-// and close it after the child is started. Lines end at '\n'; longer than MaxLineBytes they are
-// split; a last line without '\n' is stored when every writer has closed the pipe. A leading
-// "<N>" (N 0-7) sets the line's priority, as with journald's SyslogLevelPrefix=.
-func (s *Store) Pipe(unit, streamName string, pid int) (*os.File, error) {
-	return s.pipe(unit, streamName, pid, false)
+// stream ("stdout" or "stderr") and PID to pid (0 if not known yet: see SetPID); src (may be
+// nil) is what is known of the writer. Hand the write end to the child (it is close-on-exec
+// here and blocking, as a child expects its stdout to be) and close it after the child is
+// started. Lines end at '\n'; longer than MaxLineBytes they are split; a last line without
+// '\n' is stored when every writer has closed the pipe. A leading "<N>" (N 0-7) sets the
+// line's priority, as with journald's SyslogLevelPrefix=.
+func (s *Store) Pipe(unit, streamName string, pid int, src *Source) (*os.File, error) {
+	return s.pipe(unit, streamName, pid, src, false)
 }
 
 // PipeDeferred is Pipe whose reader starts only at the next StartReaders: a manager starting
 // many services in one go then creates no goroutine (and wakes no other thread) per pipe while
 // it spawns them. Until then the pipe buffers what the child writes.
-func (s *Store) PipeDeferred(unit, streamName string, pid int) (*os.File, error) {
-	return s.pipe(unit, streamName, pid, true)
+func (s *Store) PipeDeferred(unit, streamName string, src *Source) (*os.File, error) {
+	return s.pipe(unit, streamName, 0, src, true)
 }
 
 // StartReaders starts the readers of the pipes PipeDeferred made since the last call.
@@ -66,7 +82,7 @@ type pendingReader struct {
 	st   *stream
 }
 
-func (s *Store) pipe(unit, streamName string, pid int, deferred bool) (*os.File, error) {
+func (s *Store) pipe(unit, streamName string, pid int, src *Source, deferred bool) (*os.File, error) {
 	var p [2]int
 	if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil {
 		return nil, fmt.Errorf("logs: pipe for %s %s: %w", unit, streamName, err)
@@ -79,12 +95,13 @@ func (s *Store) pipe(unit, streamName string, pid int, deferred bool) (*os.File,
 	}
 	r := os.NewFile(uintptr(p[0]), unit+" "+streamName+" (read)")
 	w := os.NewFile(uintptr(p[1]), unit+" "+streamName)
-	st := &stream{unit: unit, name: streamName, known: make(chan struct{})}
+	st := &stream{r: r, unit: unit, name: streamName, known: make(chan struct{}), tmpl: src}
 	st.pid.Store(int64(pid))
+	s.mu.Lock()
 	if pid != 0 {
 		st.markKnown()
+		s.byPID[pid] = append(s.byPID[pid], st)
 	}
-	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		r.Close()
@@ -109,10 +126,43 @@ func (s *Store) pipe(unit, streamName string, pid int, deferred bool) (*os.File,
 func (s *Store) SetPID(w *os.File, pid int) {
 	s.mu.Lock()
 	st := s.streams[w]
+	if st != nil {
+		s.byPID[pid] = append(s.byPID[pid], st)
+	}
 	s.mu.Unlock()
 	if st != nil {
 		st.pid.Store(int64(pid))
 		st.markKnown()
+	}
+}
+
+// syncWait bounds how long Sync waits for a reader to store what is in its pipe.
+const syncWait = 100 * time.Millisecond
+
+// Sync waits until the lines that process pid (just reaped) left in its pipes are stored,
+// so that the manager's message about its exit comes after them, as in the journal; a
+// reader that does not catch up within syncWait is not waited for longer. Lines written
+// after the call (by processes that share the pipe) are not waited for.
+func (s *Store) Sync(pid int) {
+	s.mu.Lock()
+	sts := s.byPID[pid]
+	delete(s.byPID, pid)
+	s.mu.Unlock()
+	var deadline time.Time
+	for _, st := range sts {
+		for {
+			r := st.read.Load()
+			n, err := pending(st.r)
+			if err != nil || n == 0 && st.done.Load() == r && st.read.Load() == r {
+				break // nothing left in the pipe, and all that was read is stored (or the pipe is gone)
+			}
+			if deadline.IsZero() {
+				deadline = time.Now().Add(syncWait)
+			} else if time.Now().After(deadline) {
+				return
+			}
+			time.Sleep(50 * time.Microsecond)
+		}
 	}
 }
 
@@ -122,10 +172,17 @@ func (s *Store) read(r, w *os.File, st *stream) {
 		s.mu.Lock()
 		delete(s.streams, w)
 		delete(s.readers, r)
+		if pid := int(st.pid.Load()); pid != 0 {
+			if l := slices.DeleteFunc(s.byPID[pid], func(x *stream) bool { return x == st }); len(l) > 0 {
+				s.byPID[pid] = l
+			} else {
+				delete(s.byPID, pid)
+			}
+		}
 		s.mu.Unlock()
 		r.Close()
 	}()
-	br := &lineReader{r: r}
+	br := &lineReader{r: r, read: &st.read, done: &st.done}
 	split := false // the previous piece was a full buffer without '\n'
 	for {
 		b, err := br.ReadSlice()
@@ -164,8 +221,50 @@ func (s *Store) store(st *stream, b []byte) {
 		}
 		t.Stop()
 	}
+	pid := int(st.pid.Load())
+	if st.src == nil {
+		st.src = sourceOf(st.tmpl, pid)
+	}
 	prio, text := ParsePriority(b, PriorityInfo)
-	s.Append(Line{Unit: st.unit, Stream: st.name, PID: int(st.pid.Load()), Priority: prio, Text: string(text)})
+	s.Append(Line{Unit: st.unit, Stream: st.name, PID: pid, Priority: prio, Text: string(text), Source: st.src})
+}
+
+// pending is how many bytes wait in pipe r (FIONREAD, which Linux calls TIOCINQ); an error
+// once r is closed.
+func pending(r *os.File) (int, error) {
+	rc, err := r.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	cerr := rc.Control(func(fd uintptr) { n, err = unix.IoctlGetInt(int(fd), unix.TIOCINQ) })
+	if cerr != nil {
+		return 0, cerr
+	}
+	return n, err
+}
+
+// sourceOf completes what the manager knew of a stream's writer (tmpl) with its _COMM and
+// _EXE as /proc shows them now (after its exec), as journald reads them; the manager's
+// guesses stay when the process is gone.
+func sourceOf(tmpl *Source, pid int) *Source {
+	src := &Source{Transport: "stdout"}
+	if tmpl != nil {
+		*src = *tmpl
+		src.Transport = "stdout"
+	}
+	if pid <= 0 {
+		return src
+	}
+	if b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm"); err == nil {
+		src.Comm = strings.TrimSuffix(string(b), "\n")
+	}
+	if exe, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/exe"); err == nil {
+		src.Exe = exe
+	} else if exe, err := filepath.EvalSymlinks(src.Exe); err == nil {
+		src.Exe = exe // gone already: the file it ran, as /proc would have shown it
+	}
+	return src
 }
 
 // ParsePriority splits a leading "<N>" (N a single digit 0-7) off line and returns N, or def
@@ -185,6 +284,10 @@ type lineReader struct {
 	buf        []byte
 	start, end int // buffered data is buf[start:end]
 	err        error
+	// read and done (may be nil) count the bytes read; done catches up with read when the
+	// buffer holds no complete line any more (the caller has stored them all), before the
+	// next read.
+	read, done *atomic.Int64
 }
 
 const lineReaderStart = 512
@@ -220,7 +323,13 @@ func (l *lineReader) ReadSlice() ([]byte, error) {
 			size := max(lineReaderStart, 2*len(l.buf))
 			l.buf = append(l.buf, make([]byte, min(size, MaxLineBytes)-len(l.buf))...)
 		}
+		if l.done != nil {
+			l.done.Store(l.read.Load())
+		}
 		n, err := l.r.Read(l.buf[l.end:])
+		if l.read != nil {
+			l.read.Add(int64(n))
+		}
 		l.end += n
 		if err != nil {
 			l.err = err

@@ -17,7 +17,7 @@ func pipeLines(t testing.TB, chunks ...string) []Line {
 	t.Helper()
 	s := NewStore(10000, "")
 	defer s.Close()
-	w, err := s.Pipe("x.service", "stdout", 7)
+	w, err := s.Pipe("x.service", "stdout", 7, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func TestPipeLines(t *testing.T) {
 func TestPipeIsBlockingForTheChild(t *testing.T) {
 	s := NewStore(10, "")
 	defer s.Close()
-	w, err := s.Pipe("a", "stdout", 0)
+	w, err := s.Pipe("a", "stdout", 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,13 +113,13 @@ func syscallFcntl(fd uintptr, cmd int) (int, int, error) {
 func TestPipeFromChild(t *testing.T) {
 	s := NewStore(100, "")
 	defer s.Close()
-	ch, cancel := s.Follow([]string{"child.service"})
+	ch, cancel := s.Follow(&Filter{Units: []string{"child.service"}})
 	defer cancel()
-	out, err := s.Pipe("child.service", "stdout", 0)
+	out, err := s.Pipe("child.service", "stdout", 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	errw, err := s.Pipe("child.service", "stderr", 0)
+	errw, err := s.Pipe("child.service", "stderr", 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,10 +211,11 @@ func FuzzPipe(f *testing.F) {
 func TestPipeDeferred(t *testing.T) {
 	s := NewStore(100, "")
 	defer s.Close()
-	w, err := s.PipeDeferred("x.service", "stdout", 9)
+	w, err := s.PipeDeferred("x.service", "stdout", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.SetPID(w, 9)
 	if _, err := w.WriteString("one\ntwo\n"); err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +243,7 @@ func TestPipeDeferred(t *testing.T) {
 	}
 
 	s2 := NewStore(100, "")
-	w2, err := s2.PipeDeferred("y.service", "stdout", 1)
+	w2, err := s2.PipeDeferred("y.service", "stdout", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

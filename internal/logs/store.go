@@ -1,27 +1,55 @@
-// Package logs keeps the output of units: each service's stdout and stderr arrive through a pipe
-// (Store.Pipe), the manager's own messages through Store.Append. Lines are kept in a ring
-// buffer per unit (bounded memory), can be queried (flint logs -n) and followed (flint logs -f),
-// and are optionally appended to dir/<unit>.log.
+// Package logs keeps the output of units as the journal keeps it: each service's stdout and
+// stderr arrive through a pipe (Store.Pipe), the manager's own messages through Store.Append.
+// Every line is an entry with what journald records about it (its writer's identifier, pid,
+// command, invocation; the manager's structured fields), a sequence number and both clocks.
+// Lines are kept in a ring buffer per unit (bounded memory), can be selected as journalctl
+// selects entries (Select: matches, --since/--until, cursors, -n, -r) and followed (flint
+// logs -f), and are optionally appended to dir/<unit>.log.
 package logs
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
-// Line is one log line.
+// Line is one log entry.
 type Line struct {
 	Time     time.Time
-	Unit     string
-	Stream   string // "stdout", "stderr" or "manager"
-	PID      int    // 0 when unknown
-	Priority int    // syslog level 0 (emerg) .. 7 (debug)
-	Text     string // without the newline and without a "<N>" prefix
+	Mono     time.Duration // CLOCK_MONOTONIC when stored (journald's __MONOTONIC_TIMESTAMP)
+	Seq      uint64        // the store's sequence number, set by Append (1, 2, ...)
+	Unit     string        // the unit it is about: its output (_SYSTEMD_UNIT) or the manager's message (UNIT)
+	Stream   string        // "stdout", "stderr" or "manager"
+	PID      int           // the writer's pid (_PID); 0 when unknown
+	Priority int           // syslog level 0 (emerg) .. 7 (debug)
+	Text     string        // MESSAGE: without the newline and without a "<N>" prefix
+	Source   *Source       // who wrote it; nil when nothing is known
+	Fields   []Field       // further journal fields (the manager's MESSAGE_ID, JOB_ID, ...)
+}
+
+// Source is what the journal records about the writer of lines, shared by all the lines of
+// one stream (or of the manager): never changed once lines refer to it.
+type Source struct {
+	Ident      string // SYSLOG_IDENTIFIER
+	Comm       string // _COMM
+	Exe        string // _EXE
+	Cmdline    string // _CMDLINE
+	UID, GID   int
+	Invocation string // _SYSTEMD_INVOCATION_ID of a service's output
+	StreamID   string // _STREAM_ID
+	Transport  string // _TRANSPORT: "stdout" for a service's output, "journal" for the manager's messages
+}
+
+// Field is one journal field (NAME=value).
+type Field struct {
+	Name, Value string
 }
 
 // Default priorities: a service's lines are info unless they carry a "<N>" prefix
@@ -39,36 +67,62 @@ const MaxLineBytes = 64 << 10
 // followBuffer is how many lines a follower may lag behind before lines are dropped for it.
 const followBuffer = 1024
 
-// entry is a stored line with its arrival number, which orders lines with equal times.
-type entry struct {
-	Line
-	seq uint64
-}
-
-// ring is one unit's last lines.
+// ring is one unit's last lines: at most max of them, and no more bytes than maxBytes
+// (the newest line is kept whatever its size).
 type ring struct {
-	buf   []entry // grows up to max entries, then wraps
-	max   int
-	start int // index of the oldest
-	n     int
+	buf      []Line // grows as lines come, up to max entries
+	max      int
+	maxBytes int
+	bytes    int // the sizes of the lines held
+	start    int // index of the oldest
+	n        int
 }
 
-func (r *ring) add(e entry) {
+// lineOverhead is what a Line costs beyond its strings (the struct, its slice headers).
+const lineOverhead = 160
+
+// lineSize is what l holds in memory, roughly.
+func lineSize(l *Line) int {
+	n := lineOverhead + len(l.Text)
+	for _, f := range l.Fields {
+		n += 32 + len(f.Name) + len(f.Value)
+	}
+	return n
+}
+
+func (r *ring) add(e Line) {
 	if r.max <= 0 {
 		return
 	}
-	if r.n < r.max {
-		// Grow as lines come (a unit that logs two lines holds two entries, not max); until
-		// full the ring has not wrapped: start is 0 and buf holds exactly n entries.
-		r.buf = append(r.buf, e)
-		r.n++
-		return
+	if r.n == r.max {
+		r.drop()
 	}
-	r.buf[r.start] = e
-	r.start = (r.start + 1) % len(r.buf)
+	if r.n == len(r.buf) {
+		// Grow as lines come (a unit that logs two lines holds two entries, not max), the
+		// oldest first.
+		nb := make([]Line, min(r.max, max(4, 2*len(r.buf))))
+		for i := 0; i < r.n; i++ {
+			nb[i] = r.buf[(r.start+i)%len(r.buf)]
+		}
+		r.buf, r.start = nb, 0
+	}
+	r.buf[(r.start+r.n)%len(r.buf)] = e
+	r.n++
+	r.bytes += lineSize(&e)
+	for r.maxBytes > 0 && r.bytes > r.maxBytes && r.n > 1 {
+		r.drop()
+	}
 }
 
-func (r *ring) each(f func(e *entry)) {
+// drop forgets the oldest line.
+func (r *ring) drop() {
+	r.bytes -= lineSize(&r.buf[r.start])
+	r.buf[r.start] = Line{}
+	r.start = (r.start + 1) % len(r.buf)
+	r.n--
+}
+
+func (r *ring) each(f func(e *Line)) {
 	for i := 0; i < r.n; i++ {
 		f(&r.buf[(r.start+i)%len(r.buf)])
 	}
@@ -77,14 +131,17 @@ func (r *ring) each(f func(e *entry)) {
 // follower is one Follow. Its queue holds pointers, so that an idle follower costs 8 KiB
 // rather than followBuffer whole Lines; every follower of a line gets the same *Line.
 type follower struct {
-	units map[string]bool // nil: all units
+	match func(*Line) bool // nil: every line
 	ch    chan *Line
 }
 
 // Store holds the lines of all units. Its methods are safe for concurrent use.
 type Store struct {
 	perUnit int
-	dir     string
+	// unitBytes bounds the memory of one unit's lines (DefaultUnitBytes unless SetUnitBytes).
+	unitBytes int
+	dir       string
+	id        string // 128 random bits in hex: the s= of this store's cursors
 
 	mu        sync.Mutex
 	seq       uint64
@@ -92,10 +149,12 @@ type Store struct {
 	files     map[string]*os.File // dir/<unit>.log, opened on first line
 	followers map[*follower]struct{}
 	streams   map[*os.File]*stream  // write end handed out by Pipe -> its reader
+	byPID     map[int][]*stream     // the streams a process writes to (SetPID), for Sync
 	readers   map[*os.File]struct{} // read ends, closed by Close
 	pending   []pendingReader       // PipeDeferred's, until StartReaders
 	closed    bool
 	fileErr   error // first error writing a log file
+	tap       func(*Line)
 	wg        sync.WaitGroup
 }
 
@@ -105,9 +164,14 @@ func NewStore(linesPerUnit int, dir string) *Store {
 	if linesPerUnit < 1 {
 		linesPerUnit = 1
 	}
+	var id [16]byte
+	rand.Read(id[:])
 	return &Store{
 		perUnit:   linesPerUnit,
+		unitBytes: DefaultUnitBytes,
 		dir:       dir,
+		id:        hex.EncodeToString(id[:]),
+		byPID:     map[int][]*stream{},
 		units:     map[string]*ring{},
 		files:     map[string]*os.File{},
 		followers: map[*follower]struct{}{},
@@ -116,28 +180,63 @@ func NewStore(linesPerUnit int, dir string) *Store {
 	}
 }
 
-// Append stores one line (the manager's own messages). A zero Time is set to now.
+// DefaultUnitBytes is how much memory one unit's lines may hold by default: older lines are
+// dropped beyond it, whatever the unit writes.
+const DefaultUnitBytes = 16 << 20
+
+// SetUnitBytes bounds the memory of each unit's lines (from the next unit on; call it before
+// lines are stored). n <= 0: no bound beyond the line count.
+func (s *Store) SetUnitBytes(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.unitBytes = n
+}
+
+// SetTap has tap called with every line stored from now on (nil: none), after it is
+// stored, outside the store's lock, on the goroutine that stored it; tap must not change
+// the line.
+func (s *Store) SetTap(tap func(*Line)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tap = tap
+}
+
+// ID is the store's identity (random, one per manager run): the s= of its cursors.
+func (s *Store) ID() string { return s.id }
+
+// LastSeq is the sequence number of the last line stored (0 before the first).
+func (s *Store) LastSeq() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.seq
+}
+
+// Append stores one line (the manager's own messages). A zero Time is set to now, a zero
+// Mono to CLOCK_MONOTONIC now; Seq is set.
 func (s *Store) Append(l Line) {
 	if l.Time.IsZero() {
 		l.Time = time.Now()
 	}
+	if l.Mono == 0 {
+		l.Mono = Monotonic()
+	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return
 	}
 	s.seq++
-	e := entry{Line: l, seq: s.seq}
+	l.Seq = s.seq
 	r := s.units[l.Unit]
 	if r == nil {
-		r = &ring{max: s.perUnit}
+		r = &ring{max: s.perUnit, maxBytes: s.unitBytes}
 		s.units[l.Unit] = r
 	}
-	r.add(e)
+	r.add(l)
 	s.writeFile(l)
 	var shared *Line
 	for f := range s.followers {
-		if f.units != nil && !f.units[l.Unit] {
+		if f.match != nil && !f.match(&l) {
 			continue
 		}
 		if shared == nil {
@@ -148,6 +247,11 @@ func (s *Store) Append(l Line) {
 		case f.ch <- shared:
 		default: // a slow follower loses lines; producers never wait
 		}
+	}
+	tap := s.tap
+	s.mu.Unlock()
+	if tap != nil {
+		tap(&l)
 	}
 }
 
@@ -197,63 +301,45 @@ func (s *Store) noteFileErr(err error) {
 // when units is empty) whose Time is not before since (no limit when since is zero), oldest
 // first.
 func (s *Store) Query(units []string, n int, since time.Time) []Line {
-	s.mu.Lock()
-	var es []entry
-	collect := func(r *ring) {
-		r.each(func(e *entry) {
-			if since.IsZero() || !e.Time.Before(since) {
-				es = append(es, *e)
-			}
-		})
-	}
-	if len(units) == 0 {
-		for _, r := range s.units {
-			collect(r)
-		}
-	} else {
-		seen := map[string]bool{}
-		for _, u := range units {
-			if r := s.units[u]; r != nil && !seen[u] {
-				seen[u] = true
-				collect(r)
-			}
-		}
-	}
-	s.mu.Unlock()
-	slices.SortFunc(es, func(a, b entry) int {
-		if c := a.Time.Compare(b.Time); c != 0 {
-			return c
-		}
-		switch {
-		case a.seq < b.seq:
-			return -1
-		case a.seq > b.seq:
-			return 1
-		}
-		return 0
-	})
-	if n > 0 && len(es) > n {
-		es = es[len(es)-n:]
-	}
-	out := make([]Line, len(es))
-	for i, e := range es {
-		out[i] = e.Line
-	}
-	return out
+	return s.Tail(&Filter{Units: exactNames(units)}, n, since)
 }
 
-// Follow delivers every line stored from now on for the given units (all when empty). The
+// Tail returns the newest n lines (all when n <= 0) that f matches and whose Time is not
+// before since (no limit when zero), oldest first.
+func (s *Store) Tail(f *Filter, n int, since time.Time) []Line {
+	var g Filter
+	if f != nil {
+		g = *f
+	}
+	g.notBefore = since
+	if n <= 0 {
+		n = -1
+	}
+	return s.Select(&g, Range{Lines: n})
+}
+
+// Monotonic is CLOCK_MONOTONIC now.
+func Monotonic() time.Duration {
+	var ts unix.Timespec
+	if unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts) != nil {
+		return 0
+	}
+	return time.Duration(ts.Nano())
+}
+
+// Follow delivers every line stored from now on that f matches (every line for a nil f). The
 // channel has room for a burst; a follower that falls further behind misses lines rather than
 // slowing anyone. The lines are shared by all followers: read them, never change them.
 // cancel (idempotent) stops delivery and closes the channel; Close does too.
-func (s *Store) Follow(units []string) (lines <-chan *Line, cancel func()) {
-	f := &follower{ch: make(chan *Line, followBuffer)}
-	if len(units) > 0 {
-		f.units = map[string]bool{}
-		for _, u := range units {
-			f.units[u] = true
-		}
+func (s *Store) Follow(f *Filter) (lines <-chan *Line, cancel func()) {
+	fl := &follower{ch: make(chan *Line, followBuffer)}
+	if f != nil {
+		fl.match = f.Match
 	}
+	return s.follow(fl)
+}
+
+func (s *Store) follow(f *follower) (lines <-chan *Line, cancel func()) {
 	s.mu.Lock()
 	if s.closed {
 		close(f.ch)

@@ -83,14 +83,15 @@ func TestQueryOrderAndSince(t *testing.T) {
 	s.Append(Line{Time: t0.Add(2 * time.Second), Unit: "a", Text: "a2"})
 	s.Append(Line{Time: t0.Add(1 * time.Second), Unit: "b", Text: "b1"})
 	s.Append(Line{Time: t0.Add(3 * time.Second), Unit: "b", Text: "b3"})
-	s.Append(Line{Time: t0.Add(3 * time.Second), Unit: "a", Text: "a3"}) // same time: arrival order
+	s.Append(Line{Time: t0.Add(3 * time.Second), Unit: "a", Text: "a3"})
 	tests := []struct {
 		name  string
 		since time.Time
 		n     int
 		want  []string
 	}{
-		{"all in time order", time.Time{}, 0, []string{"b1", "a2", "b3", "a3"}},
+		// The journal's order is the order in which lines arrived, whatever their times.
+		{"all in arrival order", time.Time{}, 0, []string{"a2", "b1", "b3", "a3"}},
 		{"since inclusive", t0.Add(2 * time.Second), 0, []string{"a2", "b3", "a3"}},
 		{"since and n", t0.Add(2 * time.Second), 2, []string{"b3", "a3"}},
 		{"since after all", t0.Add(time.Hour), 0, nil},
@@ -108,7 +109,7 @@ func TestFollow(t *testing.T) {
 	s := NewStore(10, "")
 	defer s.Close()
 	s.Append(Line{Unit: "a", Text: "before"})
-	ch, cancel := s.Follow([]string{"a"})
+	ch, cancel := s.Follow(&Filter{Units: []string{"a"}})
 	all, cancelAll := s.Follow(nil)
 	defer cancelAll()
 	s.Append(Line{Unit: "b", Text: "other"})
@@ -172,7 +173,7 @@ func TestCloseEndsFollowers(t *testing.T) {
 		t.Error("Follow after Close returned an open channel")
 	}
 	s.Append(Line{Unit: "a", Text: "x"}) // ignored
-	if _, err := s.Pipe("a", "stdout", 0); err == nil {
+	if _, err := s.Pipe("a", "stdout", 0, nil); err == nil {
 		t.Error("Pipe after Close succeeded")
 	}
 }
@@ -185,7 +186,7 @@ func TestConcurrentAppendQueryFollow(t *testing.T) {
 		wg.Add(3)
 		unit := fmt.Sprintf("u%d.service", g%3)
 		// Subscribe before any line is appended: a follower only sees lines after Follow.
-		ch, cancel := s.Follow([]string{unit})
+		ch, cancel := s.Follow(&Filter{Units: []string{unit}})
 		go func() {
 			defer wg.Done()
 			for i := 0; i < 500; i++ {

@@ -451,12 +451,17 @@ func (m *Manager) statusOf(req *api.Request, readsLogs bool) ([]api.UnitStatus, 
 				n = 10
 			}
 			if n > 0 {
+				// As systemctl status: the last n lines, of them those since the unit last
+				// left the inactive state.
 				lines := m.logs.Query([]string{u.Name}, n, time.Time{})
+				if !u.inactiveExit.IsZero() {
+					lines = slices.DeleteFunc(lines, func(l logs.Line) bool { return l.Seq <= u.inactiveExitSeq })
+				}
 				if !readsLogs {
 					st.LogsWithheld, lines = len(lines) > 0, nil
 				}
 				for _, l := range lines {
-					st.Logs = append(st.Logs, toAPILine(l))
+					st.Logs = append(st.Logs, m.apiLine(&l, false))
 				}
 			}
 			for _, pid := range m.unitPIDs(u) {
@@ -482,10 +487,6 @@ func filterProps(props []api.Property, want []string) []api.Property {
 		}
 	}
 	return out
-}
-
-func toAPILine(l logs.Line) api.LogLine {
-	return api.LogLine{Time: l.Time, Unit: l.Unit, Stream: l.Stream, PID: l.PID, Prio: l.Priority, Text: l.Text}
 }
 
 // listUnits answers list-units as systemctl filters it: patterns, --type, then --state
@@ -779,6 +780,7 @@ func (m *Manager) daemonReload() {
 	m.gcAll, m.gcPending = true, true
 	m.consolef("Reloading.")
 	m.loader.Reload()
+	m.presets = nil
 	for _, u := range append([]*Unit(nil), m.order...) {
 		if u.transient {
 			continue
@@ -787,16 +789,19 @@ func (m *Manager) daemonReload() {
 		if cfg.LoadState == unit.NotFound {
 			if b := m.loader.Builtin(u.Name); b != nil {
 				cfg = b
-			} else if !isInactiveOrFailed(u.activeState()) {
-				continue // keep what runs
 			}
 		}
 		if cfg.LoadState != unit.Loaded && u.loaded() && !isInactiveOrFailed(u.activeState()) {
-			// Masked or broken while it runs (systemctl mask, then daemon-reload): the unit
-			// takes the new load state (no new start) but keeps running on its old
-			// configuration, which its state machine needs until it stops.
+			// Masked, broken or deleted while it runs (then daemon-reload): the unit takes
+			// the new load state (no new start; systemd 252 shows "not-found (Reason: Unit X
+			// not found.)" for a deleted one) but keeps running on its old configuration,
+			// which its state machine needs until it stops. A deleted unit's Description=
+			// went with its file.
 			keep := *cfg
 			keep.Type, keep.Unit, keep.Install = u.cfg.Type, u.cfg.Unit, u.cfg.Install
+			if cfg.LoadState == unit.NotFound {
+				keep.Unit.Description, keep.Unit.Documentation = "", nil
+			}
 			keep.Socket, keep.Service, keep.Target = u.cfg.Socket, u.cfg.Service, u.cfg.Target
 			keep.Timer, keep.Path = u.cfg.Timer, u.cfg.Path
 			keep.Triggers, keep.TriggeredBy = u.cfg.Triggers, u.cfg.TriggeredBy
@@ -809,6 +814,12 @@ func (m *Manager) daemonReload() {
 			m.logUnit(u, "Listen= changed; the new addresses take effect when the socket is restarted.")
 		}
 		u.cfg = cfg
+		// As systemd's serialization, only the commands still running keep their status.
+		for k, r := range u.runs {
+			if !r.Exit.IsZero() {
+				delete(u.runs, k)
+			}
+		}
 		for _, n := range cfg.Names {
 			if _, ok := m.units[n]; !ok {
 				m.bind(n, u)

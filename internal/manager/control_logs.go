@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"os/user"
+	"path"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -74,26 +76,42 @@ func (m *Manager) serveLogs(ctx context.Context, req *api.Request, peer *api.Pee
 		send(m.logAccessDenied())
 		return
 	}
-	units := make([]string, 0, len(req.Units))
-	for _, n := range req.Units {
-		units = append(units, normalizeName(n))
+	f, errResp := m.logFilter(req)
+	if errResp != nil {
+		send(errResp)
+		return
 	}
 	var ch <-chan *logs.Line
 	var cancel func()
 	if req.Follow {
-		ch, cancel = m.logs.Follow(units)
+		ch, cancel = m.logs.Follow(f)
 		defer cancel()
 	}
-	n := req.Lines
-	if n == 0 && !req.Follow {
-		n = -1
+	var sel []logs.Line
+	if r := req.Range; r != nil {
+		rg := logs.Range{Lines: r.Lines, Since: r.Since, Until: r.Until, AfterCursor: r.AfterCursor, Reverse: r.Reverse}
+		if r.Cursor != "" {
+			c, err := logs.ParseCursor(r.Cursor)
+			if err != nil {
+				send(&api.Response{Done: true, Code: "bad-request", Error: "Failed to seek to cursor: " + err.Error()})
+				return
+			}
+			rg.Cursor = c
+		}
+		sel = m.logs.Select(f, rg)
+	} else {
+		n := req.Lines
+		if n == 0 && !req.Follow {
+			n = -1
+		}
+		if n == 0 {
+			n = 10
+		}
+		sel = m.logs.Tail(f, n, req.Since)
 	}
-	if n == 0 {
-		n = 10
-	}
-	var lines []api.LogLine
-	for _, l := range m.logs.Query(units, n, req.Since) {
-		lines = append(lines, toAPILine(l))
+	lines := make([]api.LogLine, 0, len(sel))
+	for i := range sel {
+		lines = append(lines, m.apiLine(&sel[i], req.Cursors))
 	}
 	b, _ := json.Marshal(lines)
 	if !req.Follow {
@@ -110,7 +128,7 @@ func (m *Manager) serveLogs(ctx context.Context, req *api.Request, peer *api.Pee
 				send(&api.Response{Done: true})
 				return
 			}
-			b, _ := json.Marshal([]api.LogLine{toAPILine(*l)})
+			b, _ := json.Marshal([]api.LogLine{m.apiLine(l, req.Cursors)})
 			if err := send(&api.Response{Data: b}); err != nil {
 				return
 			}
@@ -121,4 +139,65 @@ func (m *Manager) serveLogs(ctx context.Context, req *api.Request, peer *api.Pee
 			return
 		}
 	}
+}
+
+// logFilter is the selection of a logs request: its units (names, or journalctl's glob
+// patterns), identifiers, priorities and pattern. A request whose units are all patterns
+// that match no unit with lines fails as journalctl fails for them.
+func (m *Manager) logFilter(req *api.Request) (*logs.Filter, *api.Response) {
+	f := &logs.Filter{}
+	globs, matched := 0, false
+	for _, n := range req.Units {
+		if strings.ContainsAny(n, "*?[") {
+			if _, err := path.Match(n, ""); err != nil {
+				return nil, &api.Response{Done: true, Code: "bad-request", Error: fmt.Sprintf("Bad unit pattern %q: %v", n, err)}
+			}
+			globs++
+			f.Units = append(f.Units, n)
+			continue
+		}
+		f.Units = append(f.Units, logs.ExactPattern(normalizeName(n)))
+		matched = true
+	}
+	if globs > 0 && !matched {
+		names := m.logs.Units()
+		for _, p := range f.Units {
+			for _, n := range names {
+				if ok, _ := path.Match(p, n); ok {
+					matched = true
+				}
+			}
+		}
+		if !matched {
+			return nil, &api.Response{Done: true, Code: "no-data", Error: "Failed to add filter for units: No data available"}
+		}
+	}
+	if mt := req.Match; mt != nil {
+		f.Identifiers = mt.Identifiers
+		f.Priorities = uint8(mt.Priorities)
+		if mt.Grep != "" {
+			re, err := regexp.Compile(mt.Grep)
+			if err != nil {
+				return nil, &api.Response{Done: true, Code: "bad-request", Error: fmt.Sprintf("Bad pattern %q: %v", mt.Grep, err)}
+			}
+			f.Grep = re
+		}
+	}
+	return f, nil
+}
+
+// apiLine is l as the protocol carries it; with cursor, with its cursor.
+func (m *Manager) apiLine(l *logs.Line, cursor bool) api.LogLine {
+	a := api.LogLine{Time: l.Time, Mono: l.Mono.Microseconds(), Unit: l.Unit, Stream: l.Stream, PID: l.PID, Prio: l.Priority, Text: l.Text}
+	if s := l.Source; s != nil {
+		a.Ident, a.Comm, a.Exe, a.Cmdline, a.UID, a.GID = s.Ident, s.Comm, s.Exe, s.Cmdline, s.UID, s.GID
+		a.Transport, a.Invocation, a.StreamID = s.Transport, s.Invocation, s.StreamID
+	}
+	for _, f := range l.Fields {
+		a.Fields = append(a.Fields, api.LogField{Name: f.Name, Value: f.Value})
+	}
+	if cursor {
+		a.Cursor = logs.CursorOf(l, m.logs.ID())
+	}
+	return a
 }

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/flint-init/flint/internal/logs"
 	"github.com/flint-init/flint/internal/spawn"
 	"github.com/flint-init/flint/unit"
 )
@@ -296,7 +297,7 @@ func openStdioFile(path string, flags int, perm uint32) (*os.File, error) {
 
 // openStdio opens a process's standard streams per StandardInput/Output/Error=.
 // Files returned in toClose must be closed by the caller after the start.
-func (m *Manager) openStdio(u *Unit, ec *unit.ExecContext, p *execParams, pidHint int) (in, out, errf *os.File, toClose []*os.File, err error) {
+func (m *Manager) openStdio(u *Unit, ec *unit.ExecContext, p *execParams, src *logs.Source) (in, out, errf *os.File, toClose []*os.File, err error) {
 	open := func(spec string, write bool, stream string) (*os.File, error) {
 		switch {
 		case spec == "" || spec == "null":
@@ -341,7 +342,7 @@ func (m *Manager) openStdio(u *Unit, ec *unit.ExecContext, p *execParams, pidHin
 			return f, err
 		default:
 			// journal, syslog, kmsg, journal+console, ...: captured into flint's log.
-			f, err := m.logs.PipeDeferred(u.Name, stream, pidHint) // the main loop starts its reader
+			f, err := m.logs.PipeDeferred(u.Name, stream, src) // the main loop starts its reader
 			if err == nil {
 				toClose = append(toClose, f)
 				m.logPipes = append(m.logPipes, f)
@@ -446,6 +447,7 @@ func (m *Manager) spawnCommand(u *Unit, cmd unit.ExecCommand, ec *unit.ExecConte
 		argv = expandArgv(argv, vars)
 		path = expandWord(path, vars)
 	}
+	src := m.streamSource(u, ec, path, argv, cr, setuid)
 	if rp, err := resolvePath(path); err == nil {
 		path = rp
 	}
@@ -453,7 +455,7 @@ func (m *Manager) spawnCommand(u *Unit, cmd unit.ExecCommand, ec *unit.ExecConte
 		argv = []string{path}
 	}
 	m.logPipes = m.logPipes[:0]
-	in, out, errf, toClose, err := m.openStdio(u, ec, p, 0)
+	in, out, errf, toClose, err := m.openStdio(u, ec, p, src)
 	pipes := append([]*os.File(nil), m.logPipes...)
 	defer func() {
 		for _, f := range toClose {
@@ -546,6 +548,32 @@ func (m *Manager) spawnCommand(u *Unit, cmd unit.ExecCommand, ec *unit.ExecConte
 		m.stateChanged(u)
 	}
 	return sp, err
+}
+
+// streamSource is what the journal records about the output of a command (path as the unit
+// names it, argv) of u: SyslogIdentifier= or the command's name (as systemd's stream
+// header gives it), its uid and gid, the unit's invocation id and a stream id of its own.
+// The process's _COMM and _EXE are read at its first line (logs.Pipe); until then they
+// are guessed from the path.
+func (m *Manager) streamSource(u *Unit, ec *unit.ExecContext, path string, argv []string, cr *creds, setuid bool) *logs.Source {
+	name := path
+	if i := strings.LastIndexByte(name, '/'); i >= 0 {
+		name = name[i+1:]
+	}
+	ident := ec.SyslogIdentifier
+	if ident == "" {
+		ident = name
+	}
+	comm := name
+	if len(comm) > 15 {
+		comm = comm[:15] // TASK_COMM_LEN
+	}
+	src := &logs.Source{Ident: ident, Comm: comm, Exe: path, Cmdline: logs.Cmdline(argv), UID: os.Getuid(), GID: os.Getgid(),
+		Invocation: u.invocationID, StreamID: newInvocationID()}
+	if cr != nil && setuid {
+		src.UID, src.GID = int(cr.uid), int(cr.gid)
+	}
+	return src
 }
 
 // setsExecPID reports whether a process with environment env (already without what

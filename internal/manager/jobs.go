@@ -5,16 +5,20 @@ import (
 	"sort"
 	"time"
 
+	"github.com/flint-init/flint/internal/logs"
 	"github.com/flint-init/flint/unit"
 )
 
 // job is a pending state change of one unit (systemd's Job). A unit has at most one job; a new
 // job for the same unit merges with it or replaces it.
 type job struct {
-	id           int
-	u            *Unit
-	typ          string // start, stop, restart, reload, verify-active, try-restart
-	running      bool   // the unit's state machine has been told to act
+	id      int
+	u       *Unit
+	typ     string // start, stop, restart, reload, verify-active, try-restart
+	running bool   // the unit's state machine has been told to act
+	// acted: the unit was not in the job's goal already when told to act (systemd's job that
+	// did not end with -EALREADY): only then does a job that is done say so in the log.
+	acted        bool
 	waiters      []func(result string)
 	created      time.Time
 	irreversible bool
@@ -327,15 +331,24 @@ func (m *Manager) runJob(j *job) {
 			m.finishJob(j, "done")
 			return
 		}
+		j.acted = true
 		m.unitStart(u)
 	case "stop":
 		m.cooldownCancel(u, "stopped")
+		j.acted = !isInactiveOrFailed(u.activeState())
 		m.unitStop(u)
 	case "restart":
 		if isInactiveOrFailed(u.activeState()) {
+			if s := u.svc; s != nil && s.autoRestarted {
+				// systemd's restart job finds the service waiting in auto-restart and stops
+				// it; flint has already moved it to dead: say it as systemd does.
+				s.autoRestarted = false
+				m.logJobDone(j, "restart", "done")
+			}
 			m.restartStartHalf(j)
 			return
 		}
+		j.acted = true
 		m.unitStop(u)
 	case "reload":
 		switch u.activeState() {
@@ -345,12 +358,22 @@ func (m *Manager) runJob(j *job) {
 			j.again = true
 			return
 		case Active:
+			j.acted = true
 			m.unitReload(u)
 		default:
 			// systemd's unit_reload(): -ENOEXEC, "not active, cannot reload".
 			m.finishJob(j, "invalid")
 			return
 		}
+	}
+	if u.job == j && m.jobs[j.id] == j {
+		// As systemd's job_perform_on_unit: the start message when the job is still under
+		// way after the unit was told to act (a unit that is active at once gets none).
+		typ := j.typ
+		if typ == "restart" {
+			typ = "stop"
+		}
+		m.logJobStart(j, typ)
 	}
 	if u.job == j {
 		m.jobCheck(u)
@@ -363,7 +386,7 @@ func (m *Manager) runJob(j *job) {
 // parts stops them in reverse order, then starts them in order).
 func (m *Manager) restartStartHalf(j *job) {
 	j.typ = "start"
-	j.running = false
+	j.running, j.acted = false, false
 	m.dispatch()
 }
 
@@ -396,6 +419,7 @@ func (m *Manager) jobCheck(u *Unit) {
 		}
 	case "restart":
 		if isInactiveOrFailed(st) {
+			m.logJobDone(j, "restart", "done")
 			m.restartStartHalf(j)
 		}
 	case "reload":
@@ -443,7 +467,8 @@ func (m *Manager) finishJob(j *job, result string) {
 		// unit's failed state (where a "failed" job result started them), yet OnFailure=
 		// units start too — after the jobs that needed this one failed, so that the OnFailure=
 		// transaction's dispatch does not run them.
-		m.logUnit(j.u, "Job %s/%s failed with result '%s'.", j.u.Name, j.typ, result)
+		m.logUnitAt(j.u, logs.PriorityNotice, []logs.Field{field("JOB_TYPE", j.typ), field("JOB_RESULT", result)},
+			"Job %s/%s failed with result '%s'.", j.u.Name, j.typ, result)
 		m.startOnFailure(j.u)
 	}
 	m.dispatch()
@@ -481,6 +506,9 @@ func (m *Manager) dropJob(j *job, result string) bool {
 	}
 	if msg := jobDoneStatus(j, result); msg != "" {
 		m.consolef(msg, describe(j.u))
+	}
+	if result != "done" || j.acted {
+		m.logJobDone(j, j.typ, result)
 	}
 	for _, w := range j.waiters {
 		w(result)

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/flint-init/flint/internal/api"
+	"github.com/flint-init/flint/internal/journal"
 	"github.com/flint-init/flint/internal/listen"
 	"github.com/flint-init/flint/internal/logs"
 	"github.com/flint-init/flint/internal/notify"
@@ -35,6 +36,9 @@ type Options struct {
 	Console     io.Writer // systemd-style status lines; nil = os.Stderr
 	LogDir      string    // optional per-unit log files
 	LogLines    int       // lines kept per unit; 0 = 1000
+	// JournalDir is where journald's sockets are served (journal.DefaultDir for the system
+	// manager); "" serves none. DevLog is the /dev/log symlink to its dev-log ("" none).
+	JournalDir, DevLog string
 }
 
 // Manager is the service manager. Create with New, then call Run.
@@ -61,7 +65,14 @@ type Manager struct {
 	rs     *stateFile  // the runtime directory's lock and state file (leftovers.go)
 	nsync  *notifySync // orders notifications before main-process exits (notifysync.go)
 	logs   *logs.Store
-	api    *api.Server
+	// journal serves journald's sockets (journald.go); nil when it does not.
+	journalSrv *journal.Server
+	// logSource is what the journal records about the manager's messages (journal.go);
+	// pid is the manager's.
+	logSource *logs.Source
+	pid       int
+	presets   *unit.Presets // the preset files' rules until the next reload (props.go)
+	api       *api.Server
 	// logGroupNames are the groups whose members may read log lines (control_logs.go).
 	logGroupNames []string
 
@@ -169,6 +180,7 @@ func New(opt Options) (*Manager, error) {
 		rs:       rs,
 	}
 	m.logs = logs.NewStore(opt.LogLines, opt.LogDir)
+	m.logSource, m.pid = newLogSource(), os.Getpid()
 	p, err := listen.NewPoller()
 	if err != nil {
 		rs.close(false)
@@ -249,6 +261,10 @@ func (m *Manager) Run(ctx context.Context) error {
 	defer func() { m.rs.close(clean) }()
 	m.recoverLeftovers()
 	m.writeState()
+	// The journal's sockets are there before any service starts; they go once the loop has
+	// ended (deferred before the loop's own cleanup, so run after it).
+	m.startJournal()
+	defer m.stopJournal()
 
 	// Time zone changes make calendar timers compute their next elapse anew (and start those
 	// with OnTimezoneChange=yes).
@@ -357,12 +373,17 @@ func (m *Manager) reap() {
 		m.adoptOrphans(pid)
 		end := bootTick()
 		var ws syscall.WaitStatus
-		if got, err := syscall.Wait4(pid, &ws, syscall.WNOHANG, nil); got != pid || err != nil {
+		var ru syscall.Rusage
+		if got, err := syscall.Wait4(pid, &ws, syscall.WNOHANG, &ru); got != pid || err != nil {
 			continue
 		}
 		adoptedBy := m.reaped(pid, end)
+		cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 		p, ok := m.procs[pid]
 		if !ok {
+			if adoptedBy != nil {
+				adoptedBy.cpu += cpu
+			}
 			m.stateReaped(pid, adoptedBy)
 			m.orphanExited(pid, ws) // reparented to us (child subreaper)
 			if adoptedBy != nil {
@@ -374,15 +395,21 @@ func (m *Manager) reap() {
 		delete(m.procs, pid)
 		m.stateReaped(pid, p.u)
 		if p.u != nil {
+			p.u.cpu += cpu
 			m.gcEnqueue(p.u) // its last process may have gone
 		}
+		// What it wrote before it exited comes before what the manager says of its exit.
+		m.logs.Sync(pid)
 		if p.sp != nil && p.u != nil {
 			if err := p.sp.ExecResult(); err != nil {
 				var ee *spawn.ExecError
-				if errors.As(err, &ee) && ee.Status == 0 {
+				switch {
+				case errors.As(err, &ee) && ee.Status == 0:
 					// a '-' command (spawn.Config.SkipMissing), as systemd's exec_child says it
-					m.logUnit(p.u, "Executable %s missing, skipping: %v", p.path, ee.Err)
-				} else {
+					m.logUnit(p.u, "Executable %s missing, skipping: %s", p.path, unit.Strerror(ee.Err))
+				case errors.As(err, &ee):
+					m.logSpawnFailed(p.u, pid, p.path, spawn.ExitStatusName(ee.Status), ee.Err)
+				default:
 					m.logUnit(p.u, "Failed to execute %s: %v", p.path, err)
 				}
 			}

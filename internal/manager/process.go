@@ -9,28 +9,49 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/flint-init/flint/internal/logs"
 	"github.com/flint-init/flint/unit"
 )
 
 // runControl runs cmds one after the other as control processes of u, then calls next(ok):
 // ok is false when a command without the '-' prefix failed (or could not be started).
 func (m *Manager) runControl(u *Unit, cmds []unit.ExecCommand, phase string, next func(ok bool)) {
-	m.runControlEx(u, cmds, phase, false, next)
+	m.runControlEx(u, cmds, 0, phase, false, next)
 }
 
 // runControlWithMain is runControl for commands that may refer to the main process ($MAINPID).
 func (m *Manager) runControlWithMain(u *Unit, cmds []unit.ExecCommand, phase string, next func(ok bool)) {
-	m.runControlEx(u, cmds, phase, true, next)
+	m.runControlEx(u, cmds, 0, phase, true, next)
 }
 
-func (m *Manager) runControlEx(u *Unit, cmds []unit.ExecCommand, phase string, withMain bool, next func(ok bool)) {
-	if len(cmds) == 0 {
+// execSetting is the Exec*= setting whose commands a phase of runControl runs.
+func execSetting(phase string) string {
+	switch phase {
+	case "condition":
+		return "ExecCondition"
+	case "start-pre":
+		return "ExecStartPre"
+	case "start-post":
+		return "ExecStartPost"
+	case "reload":
+		return "ExecReload"
+	case "stop":
+		return "ExecStop"
+	case "stop-pre":
+		return "ExecStopPre"
+	case "stop-post":
+		return "ExecStopPost"
+	}
+	return phase
+}
+
+// runControlEx runs cmds[idx:].
+func (m *Manager) runControlEx(u *Unit, cmds []unit.ExecCommand, idx int, phase string, withMain bool, next func(ok bool)) {
+	if idx >= len(cmds) {
 		next(true)
 		return
 	}
-	cmd := cmds[0]
-	rest := cmds[1:]
+	cmd := cmds[idx]
+	setting := execSetting(phase)
 	ec := u.execContext()
 	if ec == nil {
 		next(true)
@@ -52,7 +73,7 @@ func (m *Manager) runControlEx(u *Unit, cmds []unit.ExecCommand, phase string, w
 	if err != nil {
 		m.logUnit(u, "Failed to run '%s' task: %v", phase, err)
 		if cmd.Flags.IgnoreFailure {
-			m.runControlEx(u, rest, phase, withMain, next)
+			m.runControlEx(u, cmds, idx+1, phase, withMain, next)
 			return
 		}
 		m.setControlFailure(u, "resources", 0)
@@ -61,6 +82,7 @@ func (m *Manager) runControlEx(u *Unit, cmds []unit.ExecCommand, phase string, w
 	}
 	pid := sp.Pid
 	m.setControlPID(u, pid)
+	m.execStarted(u, setting, idx, pid)
 	timedOut := false
 	var timer *time.Timer
 	if u.sock != nil && u.cfg.Socket.TimeoutSec > 0 {
@@ -88,9 +110,10 @@ func (m *Manager) runControlEx(u *Unit, cmds []unit.ExecCommand, phase string, w
 			m.setControlPID(u, 0)
 		}
 		ok := ws.Exited() && ws.ExitStatus() == 0
+		code, st := waitCode(ws)
+		m.execExited(u, setting, idx, pid, code, st)
+		m.logProcessExit(u, "Control process", setting, code, st, ok || cmd.Flags.IgnoreFailure)
 		if !ok {
-			code, st := waitCode(ws)
-			m.logUnit(u, "Control process exited, code=%s, status=%s", code, statusString(code, st))
 			if current && !cmd.Flags.IgnoreFailure {
 				m.setControlFailure(u, failureResult(ws), ws.ExitStatus())
 			}
@@ -112,7 +135,7 @@ func (m *Manager) runControlEx(u *Unit, cmds []unit.ExecCommand, phase string, w
 			next(false)
 			return
 		}
-		m.runControlEx(u, rest, phase, withMain, next)
+		m.runControlEx(u, cmds, idx+1, phase, withMain, next)
 	}, sp: sp, path: cmd.Path}
 }
 
@@ -394,11 +417,18 @@ func (m *Manager) guessMainPID(u *Unit) int {
 
 func unixSignalName(s syscall.Signal) string { return unix.SignalName(s) }
 
-// logUnit records a manager message about u in its log.
-func (m *Manager) logUnit(u *Unit, format string, a ...any) {
-	text := format
-	if len(a) > 0 {
-		text = sprintf(format, a...)
+// execStarted records that command index of setting of u runs as pid (systemd's
+// exec_status_start).
+func (m *Manager) execStarted(u *Unit, setting string, index, pid int) {
+	if u.runs == nil {
+		u.runs = map[execKey]*unit.ExecRun{}
 	}
-	m.logs.Append(logs.Line{Time: time.Now(), Unit: u.Name, Stream: "manager", Priority: 6, Text: text})
+	u.runs[execKey{setting, index}] = &unit.ExecRun{PID: pid, Start: time.Now()}
+}
+
+// execExited records how that command ended (exec_status_exit).
+func (m *Manager) execExited(u *Unit, setting string, index, pid int, code string, status int) {
+	if r := u.runs[execKey{setting, index}]; r != nil && r.PID == pid {
+		r.Exit, r.Code, r.Status = time.Now(), code, status
+	}
 }

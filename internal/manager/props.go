@@ -2,6 +2,7 @@ package manager
 
 import (
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -113,10 +114,12 @@ func (m *Manager) properties(u *Unit) []api.Property {
 		add("FlintTriggerLimitRearmTimestamp", unit.FormatTimestamp(c.due))
 		add("FlintTriggerLimitRearmWaitsFor", c.waitsFor)
 	}
+	rt = append(rt, execRunProperties(u)...)
 	add("TasksCurrent", strconv.Itoa(len(m.unitPIDs(u))))
 	if u.cfg.FragmentPath != "" && u.cfg.LoadState == unit.Loaded {
 		if st, _ := unit.IsEnabled(m.loader, u.Name); st != "" {
 			add("UnitFileState", st) // "bad" when the unit file cannot be read now
+			add("UnitFilePreset", m.presetsNow().State(u.Name))
 		}
 	}
 	merged := unit.MergeProperties(u.cfg.Type, cfg, rt...)
@@ -125,6 +128,50 @@ func (m *Manager) properties(u *Unit) []api.Property {
 		out = append(out, api.Property{Name: p.Name, Value: p.Value})
 	}
 	return out
+}
+
+// execRunProperties are the Exec*= properties of u whose commands ran since it last
+// started, with their pids, times and exits.
+func execRunProperties(u *Unit) []unit.Property {
+	if len(u.runs) == 0 {
+		return nil
+	}
+	type setting struct {
+		name string
+		cmds []unit.ExecCommand
+	}
+	var list []setting
+	withEx := false
+	switch {
+	case u.cfg.Service != nil:
+		s := u.cfg.Service
+		withEx = true
+		list = []setting{{"ExecCondition", s.ExecCondition}, {"ExecStartPre", s.ExecStartPre}, {"ExecStart", s.ExecStart},
+			{"ExecStartPost", s.ExecStartPost}, {"ExecReload", s.ExecReload}, {"ExecStop", s.ExecStop}, {"ExecStopPost", s.ExecStopPost}}
+	case u.cfg.Socket != nil:
+		s := u.cfg.Socket
+		list = []setting{{"ExecStartPre", s.ExecStartPre}, {"ExecStartPost", s.ExecStartPost}, {"ExecStopPre", s.ExecStopPre}, {"ExecStopPost", s.ExecStopPost}}
+	}
+	var out []unit.Property
+	for _, st := range list {
+		var runs []*unit.ExecRun
+		for i := range st.cmds {
+			runs = append(runs, u.runs[execKey{st.name, i}])
+		}
+		if slices.ContainsFunc(runs, func(r *unit.ExecRun) bool { return r != nil }) {
+			out = append(out, unit.ExecProperties(st.name, st.cmds, withEx, runs)...)
+		}
+	}
+	return out
+}
+
+// presetsNow are the preset files' rules (systemd.preset(5)), read once until the next
+// daemon-reload, as systemd caches a unit's preset state.
+func (m *Manager) presetsNow() *unit.Presets {
+	if m.presets == nil {
+		m.presets = unit.LoadPresets(m.opt.Scope, "")
+	}
+	return m.presets
 }
 
 func readFileSmall(p string) ([]byte, error) { return os.ReadFile(p) }

@@ -55,6 +55,10 @@ type serviceRT struct {
 	mainCommand    string
 	limitHit       bool // the last start was refused by StartLimitBurst= (fails its sockets)
 	mainIgnore     bool // the main command has the '-' prefix: its failure counts as success
+	mainIndex      int  // the main command's index in ExecStart=
+	// autoRestarted: the restart timer moved the service from auto-restart to dead and
+	// queued its restart job (jobs.go says what systemd says then).
+	autoRestarted bool
 
 	// notifyState is the last of READY=1, RELOADING=1 and STOPPING=1 the service sent ("ready",
 	// "reloading", "stopping"; "" before any): systemd's notify_state, which decides where the
@@ -181,7 +185,6 @@ func (m *Manager) checkConditions(u *Unit) bool {
 	if !ok {
 		u.conditionFailed = failed
 		m.consolef("%s was skipped because of an unmet condition check (%s).", describe(u), failed)
-		m.logUnit(u, "%s was skipped because of an unmet condition check (%s).", describe(u), failed)
 		if u.job != nil {
 			m.finishJob(u.job, "done")
 		}
@@ -235,10 +238,11 @@ func (m *Manager) svcStart(u *Unit) {
 	}
 	if m.startLimitHit(u) {
 		m.consolef("[FAILED] %s: Start request repeated too quickly.", u.Name)
-		m.logUnit(u, "Start request repeated too quickly.")
+		m.logUnitAt(u, priorityWarning, nil, "Start request repeated too quickly.")
 		// As systemd, the first failure stays the unit's result (a service that kept exiting
 		// with 1 shows Result=exit-code); the limit is remembered apart for its sockets.
 		u.setResult("start-limit-hit")
+		m.logUnitResult(u)
 		s.limitHit = true
 		m.emergencyAction(u, u.cfg.Unit.StartLimitAction, true, -1, "unit "+u.Name+" failed")
 		m.setState(u, "failed")
@@ -253,6 +257,7 @@ func (m *Manager) svcStart(u *Unit) {
 	}
 	u.result = "success"
 	u.invocationID = newInvocationID()
+	u.runs, u.cpu = nil, 0 // systemd's service_start resets the commands' status and the accounting
 	s.stopRequested = false
 	s.mainExited = false
 	s.notifyReady = false
@@ -303,6 +308,15 @@ func (m *Manager) svcStartMain(u *Unit) {
 	m.spawnMain(u, cmds[0])
 }
 
+// spawnNext starts the next command of a Type=oneshot service's ExecStart=.
+func (m *Manager) spawnNext(u *Unit) {
+	s := u.svc
+	next := s.queue[0]
+	s.queue = s.queue[1:]
+	m.spawnMain(u, next)
+}
+
+// spawnMain starts cmd, the command of ExecStart= that comes before those still queued.
 func (m *Manager) spawnMain(u *Unit, cmd unit.ExecCommand) {
 	s := u.svc
 	cfg := u.cfg.Service
@@ -330,6 +344,8 @@ func (m *Manager) spawnMain(u *Unit, cmd unit.ExecCommand) {
 	}
 	pid := sp.Pid
 	s.mainPID = pid
+	s.mainIndex = len(cfg.ExecStart) - len(s.queue) - 1
+	m.execStarted(u, "ExecStart", s.mainIndex, pid)
 	if cfg.Type == unit.Forking {
 		// The process that forks the daemon is no main process to systemd (its control
 		// process): ExecMain* show the daemon, once known (adoptMain).
@@ -381,9 +397,7 @@ func (m *Manager) execFailed(u *Unit, cmd unit.ExecCommand, err error) {
 	s.execMainExit = time.Now()
 	if cmd.Flags.IgnoreFailure {
 		if len(s.queue) > 0 {
-			next := s.queue[0]
-			s.queue = s.queue[1:]
-			m.spawnMain(u, next)
+			m.spawnNext(u)
 			return
 		}
 		m.svcStartPost(u)
@@ -499,12 +513,13 @@ func (m *Manager) mainExited(u *Unit, pid int, ws syscall.WaitStatus) {
 		s.execMainExit = time.Now()
 		s.execMainCode, s.execMainStatus = code, status
 	}
+	m.execExited(u, "ExecStart", s.mainIndex, pid, code, status)
 	clean := m.cleanExit(cfg, ws)
 	result := "success"
+	m.logProcessExit(u, "Main process", "ExecStart", code, status, clean || s.mainIgnore)
 	if !clean {
 		result = failureResult(ws)
 		m.consolef("%s: Main process exited, code=%s, status=%s", u.Name, code, statusString(code, status))
-		m.logUnit(u, "Main process exited, code=%s, status=%s", code, statusString(code, status))
 		if s.mainIgnore {
 			// ExecStart=-...: the failure is recorded (ExecMainStatus) but counts as success.
 			clean, result = true, "success"
@@ -519,9 +534,7 @@ func (m *Manager) mainExited(u *Unit, pid int, ws syscall.WaitStatus) {
 				return
 			}
 			if len(s.queue) > 0 {
-				next := s.queue[0]
-				s.queue = s.queue[1:]
-				m.spawnMain(u, next)
+				m.spawnNext(u)
 				return
 			}
 			m.svcStartPost(u)
@@ -761,14 +774,10 @@ func (m *Manager) svcEnterDead(u *Unit, result string) {
 	m.disarmTimer(u)
 	m.disarmWatchdog(u)
 	s.queue = nil
-	switch u.result {
-	case "success":
-	case "exec-condition":
-		m.logUnit(u, "Skipped due to '%s'.", u.result)
-	default:
+	if u.result != "success" && u.result != "exec-condition" {
 		m.consolef("%s: Failed with result '%s'.", u.Name, u.result)
-		m.logUnit(u, "Failed with result '%s'.", u.result)
 	}
+	m.logUnitResult(u)
 	restart := !s.stopRequested && !m.shuttingDown && m.shouldRestart(u)
 	// RuntimeDirectoryPreserve=restart keeps the directories across automatic and requested
 	// restarts only.
@@ -795,7 +804,12 @@ func (m *Manager) svcEnterDead(u *Unit, result string) {
 		} else {
 			m.unitActions(u, u.activeState(), Failed)
 		}
+		m.logResources(u)
 		m.stopBound(u, true)
+		// Its timestamps as if it had passed through failed (dead): active until now,
+		// inactive for no time.
+		now := time.Now()
+		u.activeExit, u.inactiveEnter, u.inactiveExit, u.inactiveExitSeq = now, now, now, m.logs.LastSeq()
 		m.setState(u, "auto-restart")
 		// As systemd's socket_trigger_notify(): while the restart is pending the sockets are
 		// watched again (a connection then waits for the restart; no second start is queued).
@@ -815,7 +829,9 @@ func (m *Manager) svcEnterDead(u *Unit, result string) {
 				s.nRestarts++
 				s.flushRestarts = false
 				m.consolef("%s: Scheduled restart job, restart counter is at %d.", u.Name, s.nRestarts)
+				m.logRestartScheduled(u, s.nRestarts)
 				m.setState(u, "dead")
+				s.autoRestarted = true
 				m.enqueue("restart", u, "replace", nil)
 			})
 		})

@@ -44,6 +44,7 @@ func (m *Manager) sockStart(u *Unit) {
 	}
 	u.result = "success"
 	u.invocationID = newInvocationID()
+	u.runs, u.cpu = nil, 0
 	m.setState(u, "start-pre")
 	m.runControl(u, cfg.ExecStartPre, "start-pre", func(ok bool) {
 		if !ok {
@@ -170,6 +171,7 @@ func (m *Manager) sockEnterFailed(u *Unit, result string) {
 	u.setResult(result)
 	m.sockDisarm(u)
 	m.sockClose(u)
+	m.logUnitResult(u)
 	m.setState(u, "failed")
 }
 
@@ -204,6 +206,7 @@ func (m *Manager) sockEnterStopPre(u *Unit, result string) {
 				u.setResult(u.sock.controlResult)
 			}
 			m.consolef("[  OK  ] Closed %s.", describe(u))
+			m.logUnitResult(u)
 			if u.result != "success" {
 				m.setState(u, "failed")
 			} else {

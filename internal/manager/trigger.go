@@ -30,12 +30,11 @@ func (m *Manager) triggerStop(u *Unit, enterDead func(*Unit, string)) {
 // failure's result; set is the kind's state setter.
 func (m *Manager) triggerEnterDead(u *Unit, result string, set func(*Unit, string)) {
 	u.setResult(result)
+	m.logUnitResult(u)
 	if u.result == "success" {
-		m.logUnit(u, "Deactivated successfully.")
 		set(u, "dead")
 		return
 	}
-	m.logUnit(u, "Failed with result '%s'.", u.result)
 	m.consolef("%s: Failed with result '%s'.", u.Name, u.result)
 	set(u, "failed")
 }

@@ -23,12 +23,15 @@ type Unit struct {
 	gcMark   uint64   // collectGarbage's mark: its generation plus gcInPath, gcUnsure, gcGood or gcBad
 	keys     []string // the names under which Manager.units holds it (bind)
 
-	invocationID    string
-	stateChange     time.Time
-	activeEnter     time.Time
-	activeExit      time.Time
-	inactiveEnter   time.Time
-	inactiveExit    time.Time
+	invocationID  string
+	stateChange   time.Time
+	activeEnter   time.Time
+	activeExit    time.Time
+	inactiveEnter time.Time
+	inactiveExit  time.Time
+	// inactiveExitSeq is the log's last line at inactiveExit: status shows the lines after it,
+	// as systemctl shows the journal entries since the unit last left the inactive state.
+	inactiveExitSeq uint64
 	conditionResult bool
 	conditionFailed string // "ConditionPathExists=/x" that failed
 	assertFailed    string
@@ -43,6 +46,18 @@ type Unit struct {
 	rec      *unitRecord // its lines in the state file, nil if none (leftovers.go)
 	recFresh bool        // rec is up to date
 	cooldown *cooldown   // a pending re-arm after trigger-limit-hit (cooldown.go)
+	// cpu is the CPU time of the processes of u reaped since it last started (rusage):
+	// "Consumed ... CPU time." when it goes down (journal.go).
+	cpu time.Duration
+	// runs are the runtime states of its commands since it last started (systemd's
+	// ExecStatus): what `show` gives with Exec*= and `status` as "Process:" lines.
+	runs map[execKey]*unit.ExecRun
+}
+
+// execKey names one command of a unit: its Exec*= setting and its index there.
+type execKey struct {
+	setting string // "ExecStartPre", "ExecStart", ...
+	index   int
 }
 
 func (u *Unit) typ() unit.Type { return u.cfg.Type }
@@ -195,10 +210,13 @@ func (m *Manager) setState(u *Unit, sub string) {
 		u.activeExit = now
 	}
 	if isInactiveOrFailed(old) && !isInactiveOrFailed(nu) {
-		u.inactiveExit = now
+		u.inactiveExit, u.inactiveExitSeq = now, m.logs.LastSeq()
 	}
 	m.cooldownFollow(u)
 	m.unitStateChanged(u, old, nu)
+	if isInactiveOrFailed(nu) && !isInactiveOrFailed(old) {
+		m.logResources(u) // after the job's message, as systemd's unit_notify
+	}
 	m.notifyTriggers(u)
 }
 

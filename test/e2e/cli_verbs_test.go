@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -222,8 +223,9 @@ func TestControlVerbs(t *testing.T) {
 		c.flint("start", "fail.service")
 		out, code := c.flint("logs", "-u", "ok", "-u", "fail.service", "--no-hostname")
 		for _, re := range []string{
-			`(?m)^[A-Z][a-z]{2} \d\d \d\d:\d\d:\d\d ok\.service\[\d+\]: started$`,
-			`(?m)^[A-Z][a-z]{2} \d\d \d\d:\d\d:\d\d flint: fail\.service: Failed with result 'exit-code'\.$`,
+			// journalctl's: the process's name and pid, the manager's messages as systemd[PID]'s.
+			`(?m)^[A-Z][a-z]{2} \d\d \d\d:\d\d:\d\d sh\[\d+\]: started$`,
+			`(?m)^[A-Z][a-z]{2} \d\d \d\d:\d\d:\d\d systemd\[\d+\]: fail\.service: Failed with result 'exit-code'\.$`,
 		} {
 			if code != 0 || !regexp.MustCompile(re).MatchString(out) {
 				t.Errorf("logs -u ok -u fail: exit %d, no %s in:\n%s", code, re, out)
@@ -236,12 +238,12 @@ func TestControlVerbs(t *testing.T) {
 		if n := strings.Count(out, "\n"); n != 1 {
 			t.Errorf("logs -n 1: %d lines:\n%s", n, out)
 		}
-		out, _ = c.flint("logs", "-u", "ok", "-o", "json")
+		out, _ = c.flint("logs", "-u", "ok", "-o", "json", "-t", "sh")
 		var l map[string]any
-		if err := json.Unmarshal([]byte(strings.Split(out, "\n")[0]), &l); err != nil || l["unit"] != "ok.service" || l["stream"] != "stdout" || l["text"] != "started" {
+		if err := json.Unmarshal([]byte(strings.Split(out, "\n")[0]), &l); err != nil || l["_SYSTEMD_UNIT"] != "ok.service" || l["_TRANSPORT"] != "stdout" || l["MESSAGE"] != "started" {
 			t.Errorf("logs -o json: %v %s", err, out)
 		}
-		if out, _ := c.flint("logs", "-u", "ok", "--since", "2099-01-01"); out != "" {
+		if out, _ := c.flint("logs", "-u", "ok", "--since", "2099-01-01"); out != "-- No entries --\n" {
 			t.Errorf("logs --since in the future: %q", out)
 		}
 		// -f: a line written after the follower attached arrives.
@@ -261,13 +263,22 @@ func TestControlVerbs(t *testing.T) {
 		}()
 		time.Sleep(300 * time.Millisecond)
 		c.flint("restart", "ok")
-		select {
-		case l := <-lines:
-			if !strings.HasSuffix(l, ": started") {
-				t.Errorf("logs -f got %q", l)
+		// The restart's lines, the manager's as systemd[PID] logs them, and (-n 0) none
+		// from before.
+		want := []string{"Stopping ok.service - Changed...", "ok.service: Deactivated successfully.",
+			"Stopped ok.service - Changed.", "Started ok.service - Changed."}
+		var got []string
+		for len(got) < len(want) {
+			select {
+			case l := <-lines:
+				_, msg, _ := strings.Cut(l, "]: ")
+				got = append(got, msg)
+			case <-time.After(10 * time.Second):
+				t.Fatalf("logs -f: %q within 10s of a restart, want %q", got, want)
 			}
-		case <-time.After(10 * time.Second):
-			t.Errorf("logs -f: no line within 10s of a restart")
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("logs -f -n 0 after a restart: %q, want %q", got, want)
 		}
 	})
 }

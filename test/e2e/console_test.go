@@ -32,7 +32,7 @@ func TestConsoleNotRead(t *testing.T) {
 	}
 	defer r.Close()
 	control := filepath.Join(t.TempDir(), "control.sock")
-	cmd := exec.Command(flintBin, "run", "--units", units, "--control", control)
+	cmd := exec.Command(flintBin, "run", "--no-journal-sockets", "--units", units, "--control", control)
 	cmd.Stdout, cmd.Stderr = w, w
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {

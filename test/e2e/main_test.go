@@ -141,6 +141,10 @@ type launchOptions struct {
 	wrap []string
 	// noUnits starts flint run without --units (on $SYSTEMD_UNIT_PATH or systemd's path).
 	noUnits bool
+	// journal lets a system manager serve journald's sockets (/run/systemd/journal, /dev/log):
+	// only in a private mount namespace (wrap) with a /run and /dev/log of its own; otherwise
+	// --no-journal-sockets keeps the host's as they are.
+	journal bool
 }
 
 // launchManager starts `flint run` and waits for its control socket; see startManager.
@@ -157,6 +161,9 @@ func launchManager(t *testing.T, units string, o launchOptions) *manager {
 		m.control = filepath.Join(t.TempDir(), "control.sock")
 	}
 	args := append(append([]string(nil), o.global...), "run", "--control", m.control)
+	if !o.journal {
+		args = append(args, "--no-journal-sockets")
+	}
 	if !o.noUnits {
 		args = append(args, "--units", units)
 	}

@@ -32,7 +32,7 @@ type manager struct {
 func startFlint(flint, dir string) (*manager, error) {
 	control := filepath.Join(dir, "control.sock")
 	var out bytes.Buffer
-	cmd := exec.Command(flint, "run", "--units", filepath.Join(dir, "units"), "--control", control)
+	cmd := exec.Command(flint, "run", "--no-journal-sockets", "--units", filepath.Join(dir, "units"), "--control", control)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -156,20 +156,26 @@ func parseTriggers(out []byte) (map[int]int64, error) {
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
+		// journalctl's JSON: the manager's message about a unit has UNIT=, its time is
+		// __REALTIME_TIMESTAMP (µs).
 		var e struct {
-			Time   time.Time `json:"time"`
-			Unit   string    `json:"unit"`
-			Text   string    `json:"text"`
-			Stream string    `json:"stream"`
+			Time      string `json:"__REALTIME_TIMESTAMP"`
+			Unit      string `json:"UNIT"`
+			Text      string `json:"MESSAGE"`
+			Transport string `json:"_TRANSPORT"`
 		}
 		if err := json.Unmarshal(line, &e); err != nil {
 			return nil, fmt.Errorf("flint logs: %q: %w", line, err)
 		}
 		var k int
-		if _, err := fmt.Sscanf(e.Unit, "chain%d.service", &k); err != nil || e.Stream != "manager" || !strings.HasPrefix(e.Text, "Triggered by") {
+		if _, err := fmt.Sscanf(e.Unit, "chain%d.service", &k); err != nil || e.Transport != "journal" || !strings.HasPrefix(e.Text, e.Unit+": Triggered by") {
 			continue
 		}
-		trig[k] = e.Time.UnixNano()
+		usec, err := strconv.ParseInt(e.Time, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("flint logs: %q: %w", line, err)
+		}
+		trig[k] = usec * 1000
 	}
 	return trig, nil
 }
