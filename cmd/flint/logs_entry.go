@@ -76,7 +76,8 @@ func entryOf(l client.LogLine, h *journalHost) journalEntry {
 	add("_RUNTIME_SCOPE", "system")
 	switch l.Stream {
 	case "journal", "syslog", "stream":
-		return socketEntry(e, l, add, addNonEmpty)
+		socketEntry(l, add, addNonEmpty)
+		return e
 	}
 	add("PRIORITY", strconv.Itoa(l.Prio))
 	add("SYSLOG_FACILITY", "3") // LOG_DAEMON, systemd's SyslogFacility= default
@@ -135,7 +136,7 @@ func entryOf(l client.LogLine, h *journalHost) journalEntry {
 // socketEntry completes the entry of a line that came through journald's sockets (the
 // native protocol, /dev/log, the stream protocol): the fields its writer sent, in its order,
 // then what journald adds of the writer (its credentials, command, unit).
-func socketEntry(e journalEntry, l client.LogLine, add, addNonEmpty func(n, v string)) journalEntry {
+func socketEntry(l client.LogLine, add, addNonEmpty func(n, v string)) {
 	for _, f := range l.Fields {
 		add(f.Name, f.Value)
 	}
@@ -153,5 +154,4 @@ func socketEntry(e journalEntry, l client.LogLine, add, addNonEmpty func(n, v st
 	add("_TRANSPORT", l.Transport)
 	addNonEmpty("_STREAM_ID", l.StreamID)
 	addNonEmpty("_SYSTEMD_UNIT", l.Unit)
-	return e
 }

@@ -269,3 +269,49 @@ func TestServerRefusesBadInput(t *testing.T) {
 	}
 	_ = strconv.Itoa
 }
+
+// A flood of large entries (and malformed ones) from one unit leaves the unit's lines within
+// their byte bound: memory stays bounded whatever a client sends.
+func TestServerFloodBounded(t *testing.T) {
+	ts := startTestServer(t, t.TempDir())
+	ts.store.SetUnitBytes(4 << 20)
+	sock := filepath.Join(ts.dir, "socket")
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, 1<<20)
+	to := &unix.SockaddrUnix{Name: sock}
+	big := []byte("MESSAGE=" + strings.Repeat("y", 100<<10) + "\n")
+	junk := []byte("DATA\n\xff\xff\xff\xff\xff\xff\xff\x7f\n" + strings.Repeat("\x00", 1000))
+	const n = 400 // 40 MB of entries
+	for i := 0; i < n; i++ {
+		unix.Sendmsg(fd, junk, nil, to, 0)
+		if err := unix.Sendmsg(fd, big, nil, to, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	unix.Sendmsg(fd, []byte("MESSAGE=last\n"), nil, to, 0)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ls := ts.store.Select(nil, logs.Range{Lines: -1})
+		if len(ls) > 0 && ls[len(ls)-1].Text == "last" {
+			size := 0
+			for i := range ls {
+				size += len(ls[i].Text)
+			}
+			if size > 4<<20 || len(ls) < 10 {
+				t.Errorf("%d lines of %d bytes kept, bound 4 MiB", len(ls), size)
+			}
+			if ls[len(ls)-1].Seq != n+1 {
+				t.Errorf("last line is number %d, want %d (a junk datagram was stored?)", ls[len(ls)-1].Seq, n+1)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the last line did not come: %d lines", len(ls))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

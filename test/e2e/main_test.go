@@ -61,7 +61,26 @@ func runTests(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e: build:", err)
 		return 1
 	}
-	return m.Run()
+	// A system manager serves journald's sockets unless told --no-journal-sockets
+	// (launchManager does): a test that forgot it outside a private mount namespace would
+	// take the host's /dev/log and /run/systemd/journal.
+	before := hostJournalState()
+	code := m.Run()
+	if after := hostJournalState(); after != before {
+		fmt.Fprintf(os.Stderr, "e2e: a test changed the host's journal sockets (%s, was %s): flint run without --no-journal-sockets outside a private mount namespace\n", after, before)
+		return 1
+	}
+	return code
+}
+
+// hostJournalState is what the host has at /dev/log and /run/systemd/journal.
+func hostJournalState() string {
+	link, err := os.Readlink("/dev/log")
+	if err != nil {
+		link = err.Error()
+	}
+	_, err = os.Lstat("/run/systemd/journal")
+	return fmt.Sprintf("/dev/log -> %q, /run/systemd/journal exists: %v", link, err == nil)
 }
 
 func buildAll(dir string) error {
