@@ -212,6 +212,8 @@ func checkAtd(t *testing.T, c *container) {
 		out, _ := c.exec("atq")
 		t.Fatalf("the at job did not run: /tmp/at.out %q; atq:\n%s", c.read("/tmp/at.out"), out)
 	}
+	// atd (and PAM in it) log through syslog(3) only.
+	c.logsWait("atd.service", "pam_unix(atd:session): session opened for user root")
 }
 
 func checkUuidd(t *testing.T, c *container) {

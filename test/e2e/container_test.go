@@ -24,8 +24,12 @@ import (
 //     container), /run, /tmp and /dev are fresh (a /dev with the usual device nodes, devpts
 //     and /dev/shm: whatever flint or a daemon creates there, /dev/log included, stays in);
 //   - /etc/systemd/system starts empty and /usr/lib/systemd/system (= /lib/systemd/system)
-//     holds only systemd's targets and the unit files of the daemon's packages, copied byte
-//     for byte (symbolic links as links) from the host, as the packages installed them;
+//     holds only systemd's targets, systemd-tmpfiles-setup.service (with its link in
+//     sysinit.target.wants) and the unit files of the daemon's packages, copied byte for byte
+//     (symbolic links as links) from the host, as the packages installed them: a container
+//     image with systemd installed, booted by flint;
+//   - or, for a daemon with ownTmpfiles, an image without systemd-tmpfiles (and so without
+//     its unit): /usr/bin/systemd-tmpfiles is hidden and flint applies tmpfiles.d itself;
 //   - flint is /usr/local/sbin/flint; `flint enable UNIT...` runs inside (as a package's
 //     postinst or an image build would), then `exec flint run` without arguments: the default
 //     search path, default.target, and the default control socket /run/flint/control.sock,
@@ -37,11 +41,11 @@ import (
 const containerNoFile = 4096
 
 // containerScript (bash) runs as PID 1 of the new namespaces and execs flint run. $1 is flint, $2 the
-// control directory, $3 the staged unit files, $4 a scratch directory for the overlays, $5...
-// the units to enable.
+// control directory, $3 the staged unit files, $4 a scratch directory for the overlays, $5
+// "hide" to hide systemd-tmpfiles, $6... the units to enable.
 var containerScript = `set -e
-flint=$1 ctl=$2 stage=$3 ovl=$4
-shift 4
+flint=$1 ctl=$2 stage=$3 ovl=$4 tmpfiles=$5
+shift 5
 mount --make-rprivate /
 mount -t proc -o nosuid,nodev,noexec proc /proc
 hostname flint-e2e
@@ -60,6 +64,7 @@ mount --bind "$flint" /usr/local/sbin/flint
 mount -t tmpfs -o mode=0755 tmpfs /etc/systemd/system
 mount -t tmpfs -o mode=0755 tmpfs /usr/lib/systemd/system
 cp -a "$stage/." /usr/lib/systemd/system/
+if [ "$tmpfiles" = hide ]; then mount --bind /dev/null /usr/bin/systemd-tmpfiles; fi
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
 mount -t tmpfs -o mode=0755,nosuid tmpfs /dev
 for n in null:1:3 zero:1:5 full:1:7 random:1:8 urandom:1:9 tty:5:0; do
@@ -110,16 +115,27 @@ func systemdTargets() ([]string, error) {
 	return targets, targetsErr
 }
 
-// stageUnits copies the unit files (files byte for byte, symbolic links as links) into a new
-// directory with their paths below /lib/systemd/system (…/sockets.target.wants/x.socket).
-func stageUnits(t *testing.T, units []string) string {
+// tmpfilesSetup is systemd's unit that applies tmpfiles.d at boot, and its link.
+var tmpfilesSetup = []string{
+	"/lib/systemd/system/systemd-tmpfiles-setup.service",
+	"/lib/systemd/system/sysinit.target.wants/systemd-tmpfiles-setup.service",
+}
+
+// stageUnits copies systemd's targets, tmpfilesSetup unless ownTmpfiles, and units (files
+// byte for byte, symbolic links as links) into a new directory, with their paths below
+// /lib/systemd/system (…/sockets.target.wants/x.socket).
+func stageUnits(t *testing.T, units []string, ownTmpfiles bool) string {
 	t.Helper()
 	ts, err := systemdTargets()
 	if err != nil {
 		t.Fatal(err)
 	}
+	all := append(append([]string{}, ts...), units...)
+	if !ownTmpfiles {
+		all = append(all, tmpfilesSetup...)
+	}
 	stage := filepath.Join(t.TempDir(), "lib-systemd-system")
-	for _, p := range append(append([]string{}, ts...), units...) {
+	for _, p := range all {
 		rel, err := filepath.Rel("/lib/systemd/system", p)
 		if err != nil || strings.HasPrefix(rel, "..") {
 			t.Fatalf("%s is not below /lib/systemd/system", p)
@@ -154,10 +170,14 @@ func stageUnits(t *testing.T, units []string) string {
 }
 
 // startContainer starts flint as PID 1 of a new container holding units, with enable given to
-// `flint enable` inside before the manager starts.
-func startContainer(t *testing.T, units, enable []string) *container {
+// `flint enable` inside before the manager starts; ownTmpfiles: see stageUnits.
+func startContainer(t *testing.T, units, enable []string, ownTmpfiles bool) *container {
 	t.Helper()
-	stage := stageUnits(t, units)
+	stage := stageUnits(t, units, ownTmpfiles)
+	hide := "keep"
+	if ownTmpfiles {
+		hide = "hide"
+	}
 	base := t.TempDir()
 	ctlDir, ovl := filepath.Join(base, "ctl"), filepath.Join(base, "ovl")
 	for _, d := range []string{ctlDir, ovl} {
@@ -165,7 +185,7 @@ func startContainer(t *testing.T, units, enable []string) *container {
 			t.Fatal(err)
 		}
 	}
-	command := append([]string{"/bin/bash", "-c", containerScript, "container", flintBin, ctlDir, stage, ovl}, enable...)
+	command := append([]string{"/bin/bash", "-c", containerScript, "container", flintBin, ctlDir, stage, ovl, hide}, enable...)
 	m := launchManager(t, "", launchOptions{
 		command:    command,
 		control:    filepath.Join(ctlDir, "control.sock"),
