@@ -488,20 +488,26 @@ func runLogs(g *globals, args []string, stdout, stderr io.Writer) int {
 	}
 	c := client.New(g.control)
 	if o.listBoots {
-		return listBoots(c, o, stdout, stderr)
+		return listBoots(g, c, o, stdout, stderr)
 	}
-	if o.boot != nil {
-		switch {
-		case o.boot.offset == 0 && (o.boot.id == "" || o.boot.id == logs.BootID()):
-			// this boot: every line flint has
-		case o.boot.offset == 0:
-			fmt.Fprintf(stderr, "Data from the specified boot (%s) is not available: No such boot ID in journal\n", o.boot.id)
-			return 1
-		default:
-			// flint keeps its lines in memory, for one boot: journalctl's answer when it has
-			// no persistent journal to find other boots in.
+	var earlier *logs.Run // -b naming an earlier run: its lines come from its files
+	if o.boot != nil && !(o.boot.offset == 0 && (o.boot.id == "" || o.boot.id == logs.BootID())) {
+		rows, cur, err := loadBoots(g, c)
+		if err != nil {
+			return reportClientError(err)
+		}
+		if o.boot.offset != 0 && len(rows) <= 1 && !hasPersistentJournal(g) {
+			// journalctl's answer when only a volatile journal of this boot is there.
 			fmt.Fprintln(stderr, "Specifying boot ID or boot offset has no effect, no persistent journal was found.")
 			return 0
+		}
+		idx, err := pickBoot(o.boot, rows, cur)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		if idx != cur {
+			earlier = rows[idx].run
 		}
 	}
 	if o.cursorFile != "" {
@@ -524,7 +530,15 @@ func runLogs(g *globals, args []string, stdout, stderr io.Writer) int {
 	shown, last := 0, ""
 	w := bufio.NewWriter(stdout)
 	jw.w = w
-	err := c.Logs(&o.req, func(l client.LogLine) error {
+	each := func(fn func(client.LogLine) error) error { return c.Logs(&o.req, fn) }
+	if earlier != nil {
+		if o.req.Follow {
+			fmt.Fprintln(stderr, "Forcing --follow on an earlier boot is not supported.")
+			return 1
+		}
+		each = func(fn func(client.LogLine) error) error { return runLines(earlier, o, fn) }
+	}
+	err := each(func(l client.LogLine) error {
 		e := entryOf(l, host)
 		shown++
 		last = l.Cursor
@@ -564,64 +578,6 @@ func runLogs(g *globals, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return code
-}
-
-// listBoots is --list-boots: the one boot flint's lines come from (flint keeps no lines of
-// earlier boots), with its first and last line, in journalctl's table.
-func listBoots(c *client.Client, o *logsOptions, stdout, stderr io.Writer) int {
-	var first, last *client.LogLine
-	for _, rng := range []client.LogRange{{Lines: 1, Since: time.Unix(0, 0)}, {Lines: 1}} {
-		req := client.Request{Range: &rng}
-		err := c.Logs(&req, func(l client.LogLine) error {
-			if first == nil {
-				first = &l
-			} else {
-				last = &l
-			}
-			return nil
-		})
-		if err != nil {
-			var ce *client.Error
-			if errors.As(err, &ce) && o.quiet {
-				ce.Hint = ""
-			}
-			return reportClientError(err)
-		}
-	}
-	if first == nil {
-		return 0
-	}
-	if last == nil {
-		last = first
-	}
-	jw := newJournalWriter(stdout, "short-full")
-	jw.utc = o.utc
-	row := []string{"0", logs.BootID(), jw.fullTimestamp(first.Time.UnixMicro(), false), jw.fullTimestamp(last.Time.UnixMicro(), false)}
-	head := []string{"IDX", "BOOT ID", "FIRST ENTRY", "LAST ENTRY"}
-	// journalctl's table: columns as wide as their widest cell, IDX right-aligned, no
-	// header with -q.
-	var b strings.Builder
-	for _, r := range [][]string{head, row} {
-		if o.quiet && r[0] == "IDX" {
-			continue
-		}
-		for i, c := range r {
-			w := len(row[i])
-			if !o.quiet {
-				w = max(w, len(head[i]))
-			}
-			switch {
-			case i == 0:
-				fmt.Fprintf(&b, "%*s ", w, c)
-			case i < len(r)-1:
-				fmt.Fprintf(&b, "%-*s ", w, c)
-			default:
-				b.WriteString(c + "\n")
-			}
-		}
-	}
-	fmt.Fprint(stdout, b.String())
-	return 0
 }
 
 // parseSince reads journalctl's --since forms: "now", "today", "yesterday", "tomorrow",

@@ -17,7 +17,8 @@ func init() {
 }
 
 const runUsage = `usage: flint run [--units DIR]... [--user] [--control PATH] [--target UNIT] [--log-dir DIR]
-                 [--no-journal-sockets]
+                 [--no-journal-sockets] [--log-storage=auto|persistent|volatile|none]
+                 [--log-max-use=SIZE] [--log-runtime-max-use=SIZE]
 
 Run the service manager in the foreground: read the unit files of the search path (--units
 DIR, repeatable, replaces it), start --target (default default.target), answer on the
@@ -33,6 +34,14 @@ logs -u UNIT) and forwarded to a syslog daemon listening on /run/systemd/journal
 syslog.socket). A path on which another journald or syslog daemon answers is left alone.
 --no-journal-sockets serves none of them.
 
+Every line is also kept on disk, as journald's Storage=auto: in /var/log/flint when that
+directory exists (system manager; persistent), else in the runtime directory's journal/
+(volatile), so that flint logs -b -1 and --list-boots read the earlier runs of the manager.
+--log-storage chooses (none: memory only). --log-max-use and --log-runtime-max-use bound the
+persistent and the volatile files (SystemMaxUse=, RuntimeMaxUse=: 10% of the file system, at
+most 4G, by default); files are rotated at an eighth of that (at most 128M) and the oldest
+removed.
+
 SIGTERM or SIGINT stops every unit, then flint run exits 0. flint exit [CODE] and the exit
 actions of SuccessAction=/FailureAction= end it with their code; poweroff, halt and reboot
 (verbs and actions) power off, halt or reboot only a flint run that is PID 1, any other exits.
@@ -47,11 +56,16 @@ var runSpec = &getopt.Spec{Options: []getopt.Option{
 	{Long: "target", Arg: getopt.RequiredArg},
 	{Long: "log-dir", Arg: getopt.RequiredArg},
 	{Long: "no-journal-sockets"},
+	{Long: "log-storage", Arg: getopt.RequiredArg},
+	{Long: "log-max-use", Arg: getopt.RequiredArg},
+	{Long: "log-runtime-max-use", Arg: getopt.RequiredArg},
 }}
 
 func runManager(g *globals, args []string) int {
 	var target, logDir string
 	journalSockets := true
+	storage := "auto"
+	var maxUse, runtimeMaxUse int64
 	p := runSpec.Parse(args)
 	for {
 		f, ok, err := p.Next()
@@ -80,6 +94,25 @@ func runManager(g *globals, args []string) int {
 			logDir = f.Value
 		case "no-journal-sockets":
 			journalSockets = false
+		case "log-storage":
+			switch f.Value {
+			case "auto", "persistent", "volatile", "none":
+				storage = f.Value
+			default:
+				fmt.Fprintf(os.Stderr, "flint run: --log-storage: %q is not auto, persistent, volatile or none\n", f.Value)
+				return 2
+			}
+		case "log-max-use", "log-runtime-max-use":
+			n, err := unit.ParseSize(f.Value)
+			if err != nil || n == 0 || n > 1<<62 {
+				fmt.Fprintf(os.Stderr, "flint run: --%s: bad size %q\n", f.Key(), f.Value)
+				return 2
+			}
+			if f.Key() == "log-max-use" {
+				maxUse = int64(n)
+			} else {
+				runtimeMaxUse = int64(n)
+			}
 		}
 	}
 	if ops := p.Operands(); len(ops) > 0 {
@@ -105,6 +138,10 @@ func runManager(g *globals, args []string) int {
 		LogDir:      logDir,
 		JournalDir:  journalDir,
 		DevLog:      devLog,
+		LogStorage:  storage,
+		LogMaxUse:   maxUse,
+
+		LogRuntimeMaxUse: runtimeMaxUse,
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "flint run:", err)

@@ -56,9 +56,10 @@ const (
 )
 
 // forwardLine is the store's tap: every stored line but those that came through /dev/log
-// (forwarded as they came, forwardRaw).
+// (forwarded as they came, forwardRaw) and the native protocol (forwardEntry), which are
+// forwarded as they arrive.
 func (f *forwarder) forwardLine(l *logs.Line) {
-	if l.Stream == StreamSyslog || l.Text == "" {
+	if l.Stream == StreamSyslog || l.Stream == StreamNative || l.Text == "" {
 		return
 	}
 	level := l.Priority
@@ -93,19 +94,41 @@ func (f *forwarder) forwardLine(l *logs.Line) {
 			uid, gid = src.UID, src.GID
 		}
 	}
-	msg, _, _ := strings.Cut(l.Text, "\x00")
-	var b strings.Builder
-	fmt.Fprintf(&b, "<%d>%s", facility<<3|level, l.Time.Format(time.Stamp+" "))
-	if l.PID > 0 {
-		fmt.Fprintf(&b, "%s[%d]: ", ident, l.PID)
-	} else if ident != "" {
-		b.WriteString(ident + ": ")
-	}
-	b.WriteString(msg)
 	var cred *unix.Ucred
 	if l.PID > 0 {
 		cred = &unix.Ucred{Pid: int32(l.PID), Uid: uint32(uid), Gid: uint32(gid)}
 	}
+	f.sendFormatted(facility<<3|level, l.Time, ident, l.Text, cred)
+}
+
+// forwardEntry forwards a native entry with its sender's credentials: its priority (LOG_USER
+// when it names no facility), its identifier, else the sender's command name.
+func (f *forwarder) forwardEntry(e *Entry, cred *unix.Ucred) {
+	prio := e.Priority
+	if prio&logFacMask == 0 {
+		prio |= logUser
+	}
+	ident := e.Identifier
+	if ident == "" && cred != nil {
+		if b, err := os.ReadFile("/proc/" + strconv.Itoa(int(cred.Pid)) + "/comm"); err == nil {
+			ident = strings.TrimSuffix(string(b), "\n")
+		}
+	}
+	f.sendFormatted(prio, time.Now(), ident, e.Message, cred)
+}
+
+// sendFormatted sends journald's RFC 3164 form: "<PRI>Mmm dd hh:mm:ss IDENT[PID]: MESSAGE"
+// (the message up to a NUL).
+func (f *forwarder) sendFormatted(prio int, t time.Time, ident, text string, cred *unix.Ucred) {
+	msg, _, _ := strings.Cut(text, "\x00")
+	var b strings.Builder
+	fmt.Fprintf(&b, "<%d>%s", prio, t.Format(time.Stamp+" "))
+	if cred != nil {
+		fmt.Fprintf(&b, "%s[%d]: ", ident, cred.Pid)
+	} else if ident != "" {
+		b.WriteString(ident + ": ")
+	}
+	b.WriteString(msg)
 	f.send([]byte(b.String()), cred)
 }
 

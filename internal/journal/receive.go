@@ -114,11 +114,22 @@ func (s *Server) senderOf(cred *unix.Ucred) sender {
 
 // nativeMessage stores the entries of a native datagram (or file).
 func (s *Server) nativeMessage(b []byte, cred *unix.Ucred) {
+	var es []*Entry
+	ParseNative(b, func(e *Entry) { es = append(es, e) })
+	if len(es) == 0 {
+		return
+	}
+	// Forwarded first, while the sender most likely still exists: its pid is then passed on.
+	for _, e := range es {
+		if e.HasMessage {
+			s.fwd.forwardEntry(e, cred)
+		}
+	}
 	snd := s.senderOf(cred)
-	ParseNative(b, func(e *Entry) {
+	for _, e := range es {
 		s.cfg.Store.Append(logs.Line{Unit: snd.unit, Stream: StreamNative, PID: snd.pid, Priority: e.Level,
 			Text: e.Message, Source: snd.source(e.Identifier, "journal"), Fields: e.Fields})
-	})
+	}
 }
 
 // nativeFile reads an entry passed as a file (a large one, which sd_journal_send passes as a
@@ -161,8 +172,8 @@ func (s *Server) syslogMessage(b []byte, cred *unix.Ucred) {
 	if !ok {
 		return
 	}
+	s.fwd.forwardRaw(b, cred) // first, while the sender most likely still exists
 	snd := s.senderOf(cred)
-	s.fwd.forwardRaw(b, cred)
 	s.cfg.Store.Append(logs.Line{Unit: snd.unit, Stream: StreamSyslog, PID: snd.pid, Priority: m.Priority & 7,
 		Text: m.Message, Source: snd.source(m.Identifier, "syslog"), Fields: m.Fields()})
 }

@@ -155,6 +155,7 @@ type Store struct {
 	closed    bool
 	fileErr   error // first error writing a log file
 	tap       func(*Line)
+	disk      *disk // the journal files (Persist); nil: none
 	wg        sync.WaitGroup
 }
 
@@ -248,11 +249,40 @@ func (s *Store) Append(l Line) {
 		default: // a slow follower loses lines; producers never wait
 		}
 	}
-	tap := s.tap
+	tap, d := s.tap, s.disk
 	s.mu.Unlock()
+	if d != nil {
+		d.write(&l)
+	}
 	if tap != nil {
 		tap(&l)
 	}
+}
+
+// Flush writes what is buffered for the journal files (Persist) to them.
+func (s *Store) Flush() {
+	s.mu.Lock()
+	d := s.disk
+	s.mu.Unlock()
+	if d != nil {
+		d.flush()
+	}
+}
+
+// Persist has every line stored from now on also written to the journal files of dir
+// (persist.go), bounded by opt. The directory is made if needed.
+func (s *Store) Persist(dir string, opt DiskOptions) error {
+	d, err := openDisk(dir, s.id, time.Now(), opt)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.disk != nil {
+		s.disk.close()
+	}
+	s.disk = d
+	return nil
 }
 
 // FormatLine is the text form used in log files:
@@ -388,5 +418,11 @@ func (s *Store) Close() error {
 		}
 	}
 	s.files = nil
+	if s.disk != nil {
+		if err := s.disk.close(); err != nil {
+			s.noteFileErr(err)
+		}
+		s.disk = nil
+	}
 	return s.fileErr
 }

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/user"
-	"path"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -141,63 +139,16 @@ func (m *Manager) serveLogs(ctx context.Context, req *api.Request, peer *api.Pee
 	}
 }
 
-// logFilter is the selection of a logs request: its units (names, or journalctl's glob
-// patterns), identifiers, priorities and pattern. A request whose units are all patterns
-// that match no unit with lines fails as journalctl fails for them.
+// logFilter is the selection of a logs request (logs.FilterOf), or the reply refusing it.
 func (m *Manager) logFilter(req *api.Request) (*logs.Filter, *api.Response) {
-	f := &logs.Filter{}
-	globs, matched := 0, false
-	for _, n := range req.Units {
-		if strings.ContainsAny(n, "*?[") {
-			if _, err := path.Match(n, ""); err != nil {
-				return nil, &api.Response{Done: true, Code: "bad-request", Error: fmt.Sprintf("Bad unit pattern %q: %v", n, err)}
-			}
-			globs++
-			f.Units = append(f.Units, n)
-			continue
-		}
-		f.Units = append(f.Units, logs.ExactPattern(normalizeName(n)))
-		matched = true
-	}
-	if globs > 0 && !matched {
-		names := m.logs.Units()
-		for _, p := range f.Units {
-			for _, n := range names {
-				if ok, _ := path.Match(p, n); ok {
-					matched = true
-				}
-			}
-		}
-		if !matched {
-			return nil, &api.Response{Done: true, Code: "no-data", Error: "Failed to add filter for units: No data available"}
-		}
-	}
-	if mt := req.Match; mt != nil {
-		f.Identifiers = mt.Identifiers
-		f.Priorities = uint8(mt.Priorities)
-		if mt.Grep != "" {
-			re, err := regexp.Compile(mt.Grep)
-			if err != nil {
-				return nil, &api.Response{Done: true, Code: "bad-request", Error: fmt.Sprintf("Bad pattern %q: %v", mt.Grep, err)}
-			}
-			f.Grep = re
-		}
+	f, err := logs.FilterOf(req.Units, req.Match, normalizeName, m.logs.Units)
+	if fe, ok := err.(*logs.FilterError); ok {
+		return nil, &api.Response{Done: true, Code: fe.Code, Error: fe.Msg}
 	}
 	return f, nil
 }
 
 // apiLine is l as the protocol carries it; with cursor, with its cursor.
 func (m *Manager) apiLine(l *logs.Line, cursor bool) api.LogLine {
-	a := api.LogLine{Time: l.Time, Mono: l.Mono.Microseconds(), Unit: l.Unit, Stream: l.Stream, PID: l.PID, Prio: l.Priority, Text: l.Text}
-	if s := l.Source; s != nil {
-		a.Ident, a.Comm, a.Exe, a.Cmdline, a.UID, a.GID = s.Ident, s.Comm, s.Exe, s.Cmdline, s.UID, s.GID
-		a.Transport, a.Invocation, a.StreamID = s.Transport, s.Invocation, s.StreamID
-	}
-	for _, f := range l.Fields {
-		a.Fields = append(a.Fields, api.LogField{Name: f.Name, Value: f.Value})
-	}
-	if cursor {
-		a.Cursor = logs.CursorOf(l, m.logs.ID())
-	}
-	return a
+	return logs.APILine(l, m.logs.ID(), cursor)
 }

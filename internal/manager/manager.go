@@ -39,6 +39,43 @@ type Options struct {
 	// JournalDir is where journald's sockets are served (journal.DefaultDir for the system
 	// manager); "" serves none. DevLog is the /dev/log symlink to its dev-log ("" none).
 	JournalDir, DevLog string
+	// LogStorage is where the lines also go on disk, as journald's Storage=: "persistent"
+	// (PersistentLogDir), "volatile" (RuntimeDir/journal), "auto" (persistent when
+	// PersistentLogDir exists, else volatile), "" or "none" (memory only).
+	LogStorage       string
+	PersistentLogDir string // "" = DefaultPersistentLogDir
+	// LogMaxUse and LogRuntimeMaxUse bound the persistent and the volatile files
+	// (SystemMaxUse=, RuntimeMaxUse=); 0: journald's defaults.
+	LogMaxUse, LogRuntimeMaxUse int64
+}
+
+// DefaultPersistentLogDir is the persistent journal's directory (journald's /var/log/journal).
+const DefaultPersistentLogDir = "/var/log/flint"
+
+// VolatileLogDir is the volatile journal's directory of a manager whose runtime directory is
+// runtimeDir.
+func VolatileLogDir(runtimeDir string) string { return filepath.Join(runtimeDir, "journal") }
+
+// logStorage is the directory and bounds of the journal files, "" for none.
+func (o *Options) logStorage() (string, logs.DiskOptions) {
+	persistent := o.PersistentLogDir
+	if persistent == "" {
+		persistent = DefaultPersistentLogDir
+	}
+	storage := o.LogStorage
+	if storage == "auto" {
+		storage = "volatile"
+		if st, err := os.Stat(persistent); err == nil && st.IsDir() {
+			storage = "persistent"
+		}
+	}
+	switch storage {
+	case "persistent":
+		return persistent, logs.DiskOptions{MaxUse: o.LogMaxUse}
+	case "volatile":
+		return VolatileLogDir(o.RuntimeDir), logs.DiskOptions{MaxUse: o.LogRuntimeMaxUse}
+	}
+	return "", logs.DiskOptions{}
 }
 
 // Manager is the service manager. Create with New, then call Run.
@@ -180,6 +217,11 @@ func New(opt Options) (*Manager, error) {
 		rs:       rs,
 	}
 	m.logs = logs.NewStore(opt.LogLines, opt.LogDir)
+	if dir, dopt := opt.logStorage(); dir != "" {
+		if err := m.logs.Persist(dir, dopt); err != nil {
+			m.consolef("Failed to keep the logs in %s, keeping them in memory only: %v", dir, err)
+		}
+	}
 	m.logSource, m.pid = newLogSource(), os.Getpid()
 	p, err := listen.NewPoller()
 	if err != nil {
@@ -240,6 +282,8 @@ func (m *Manager) Run(ctx context.Context) error {
 	// Deferred first, so run last: the status lines of the shutdown reach the output before
 	// flint exits (unless nobody reads it).
 	defer m.console.flush(2 * time.Second)
+	// The last lines reach the journal files.
+	defer m.logs.Flush()
 	// Orphans of services are reparented to us, so that KillMode=control-group finds them and
 	// one place reaps everything.
 	m.subreaper = true
