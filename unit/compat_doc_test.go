@@ -220,6 +220,63 @@ reads a device:
   ` + "`list-units`" + ` and ` + "`logs`" + `. systemd 252 prints them as they are (the same messages otherwise).
   ` + "`show`" + ` and ` + "`cat`" + ` print values and files as they are, as systemctl does.
 
+### Where the kernel refuses, sd_booted(), and flint run's output
+
+flint sets up a service's process step by step as systemd 252's exec_child does, and where the
+kernel refuses a setting for want of privilege (a container's root, or root without
+CAP_SYS_RESOURCE or CAP_SYS_NICE, as on flint's test machine) it goes on where systemd goes on
+and fails with systemd's exit status where systemd fails. internal/difftest/degrade_test.go
+runs each case on systemd 252 and on flint, with and without those capabilities, and compares
+the unit's state, Result=, exit status and what the process sees (limits, OOM score, nice
+level, user, groups, working directory, umask):
+
+- LimitXXX=: a limit refused with EPERM (a hard limit above the manager's own without
+  CAP_SYS_RESOURCE, LimitNOFILE= above fs.nr_open) is lowered to the closest one allowed,
+  soft and hard at most the manager's hard limit (systemd's setrlimit_closest); the service
+  starts. Any other refusal fails with 205/LIMITS. A '+' command keeps the manager's limits.
+- OOMScoreAdjust=: EPERM or EACCES (a lower score without CAP_SYS_RESOURCE, a user
+  namespace) is ignored and the score stays the manager's ("assuming containerized
+  execution"); any other error fails with 206/OOM_ADJUST.
+- Nice=: a lower level refused for want of privilege goes as low as RLIMIT_NICE allows, or
+  stays where it is (systemd's setpriority_closest); other errors fail with 201/NICE.
+- User=, Group=, SupplementaryGroups=: the groups are set as exec_child sets them
+  (initgroups for a User= whose gid is not 0, also for '+' and '!' commands;
+  SupplementaryGroups= added; otherwise the manager's kept). A refusal is not tolerated, as in
+  systemd: 216/GROUP (setgroups, setgid), 217/USER (setuid).
+- WorkingDirectory=: entered as the service's user, 200/CHDIR when that fails; with '-' the
+  process is then in "/", where systemd's manager is.
+- Standard streams that cannot be opened: 208/STDIN, 209/STDOUT, 222/STDERR.
+- UMask= cannot be refused. I/O and CPU scheduling, CPU affinity, NUMA policy, timer slack,
+  the kernel keyring and Personality= are steps flint does not perform (parsed, not enforced;
+  see the tables above), so there is nothing for the kernel to refuse.
+
+sd_booted(3), and ` + "`" + `systemd-notify --booted` + "`" + ` (systemd's, or flint under that name), test
+whether /run/systemd/system/ is a directory. The system manager (` + "`" + `flint run` + "`" + ` without
+` + "`" + `--user` + "`" + `) creates it at start unless it exists, and removes what it created (while
+empty) at its orderly end; a manager killed with SIGKILL leaves it, and the next manager on
+the same runtime directory removes it at its own end. ` + "`" + `flint run --no-booted` + "`" + ` leaves /run
+alone: sd_booted() is then false, unless something else made the directory. What a program
+may conclude from sd_booted() being true under flint: its activated sockets come as
+sd_listen_fds(3) says (LISTEN_FDS=, LISTEN_PID=, LISTEN_FDNAMES=), sd_notify(3) reaches the
+manager through NOTIFY_SOCKET=, and its standard output and error are its log (` + "`" + `flint
+logs -u UNIT` + "`" + `). There is no D-Bus API (systemctl from inside a service reaches flint only when
+flint is installed as systemctl), no cgroup of its own, and no journald unless another
+part of flint or the machine provides its sockets; a program that takes sd_booted() to mean
+that /run/systemd/journal/ or the system bus's org.freedesktop.systemd1 exist must find them
+otherwise. A unit file written to /run/systemd/system/ is in flint's search path, as in
+systemd's.
+
+With ` + "`" + `flint run --log-to-stdout` + "`" + ` (the default when flint run is PID 1, as in a container;
+` + "`" + `--no-log-to-stdout` + "`" + ` turns it off) every unit's output also goes to flint run's standard
+output, after the status lines, one line each as "UNIT[PID]: TEXT" ("UNIT: TEXT" while the
+pid is not known), with control characters but tabs escaped as in ` + "`" + `flint logs` + "`" + `: a container
+runtime's log (` + "`" + `docker logs` + "`" + `, ` + "`" + `kubectl logs` + "`" + `) shows the services' output. systemd 252 as a
+container's PID 1 prints only its status lines there (journald's ForwardToConsole= is off by
+default). The copy never slows a service: it shares the status lines' backlog of 1 MiB, the
+lines beyond it are dropped while nobody reads flint run's output, and a line says how many
+("flint: N lines dropped: the output was not read"); a burst of more than 1024 lines that
+flint cannot copy as fast as they come also loses lines.
+
 ### What the manager does differently
 
 Beyond the unit files, where flint's service manager behaves otherwise than systemd 252:
@@ -345,11 +402,42 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
 - flint has no D-Bus API: ` + "`systemctl`" + ` run from inside a unit (for example the user
   dbus.socket's ExecStartPost=) cannot reach flint and hangs until the unit's timeout (for a
   socket's control process, its TimeoutSec=).
-- DynamicUser= is parsed and shown (with the User= and Group= systemd would name) but not
-  applied: no UID is allocated, the processes run as User= (root when it is unset), and
-  StateDirectory=, CacheDirectory= and LogsDirectory= are made directly under /var/lib,
-  /var/cache and /var/log for that user, not under their private/ directory behind a
-  symlink. The *Directory= settings are otherwise set up as systemd 252 does
+- DynamicUser= is applied by a system manager as systemd 252 applies it
+  (internal/difftest/dynuser_test.go): User= (the unit's name when unset, or "_du" and a hash
+  when that is no valid user name) and Group= get one uid and gid from 61184-65519, held by
+  the name while a unit that uses it runs (units naming one user share it; a name of
+  /etc/passwd or /etc/group is used as it is) and released when the unit is inactive again
+  or waits for its automatic restart. StateDirectory=, CacheDirectory= and LogsDirectory=
+  live in /var/lib/private/NAME (/var/cache, /var/log), the private directory 0700 root's,
+  /var/lib/NAME a relative symlink to it, a directory found there without its private one
+  moved in; the unit's commands ('+' ones too) run in a mount namespace of their own where a
+  read-only tmpfs (0755) over private/ holds only the unit's own directories.
+  RuntimeDirectory= belongs to the dynamic user in /run. Differences:
+  - The name resolves differently. systemd answers getpwuid() and getpwnam() for its dynamic
+    users from PID 1 (the nss-systemd module asks it over Varlink); flint has no such
+    service and instead writes JSON user and group records for each name it allocates in
+    /run/userdb (NAME.user, NAME.group, UID.user, GID.group; removed with the name), which
+    nss-systemd reads as drop-in records. On a machine with libnss-systemd installed and
+    "systemd" in /etc/nsswitch.conf (Debian's setup once the package is installed) the
+    service, and everyone on the host, resolves the name as under systemd; without the
+    module nothing resolves it (id -un fails), as under systemd without it. A record in
+    /run/userdb that flint did not write is never replaced, and its ids are not handed out.
+  - Of the settings DynamicUser= implies, NoNewPrivileges=yes and RemoveIPC=yes are enforced
+    (RemoveIPC=: when the unit stops, the System V and POSIX IPC objects its uid and gid
+    own are removed, unless another running unit uses the id). PrivateTmp=yes,
+    ProtectSystem=strict, ProtectHome=read-only and RestrictSUIDSGID=yes are shown as
+    systemd shows them but not enforced (flint has no file system sandbox yet): the service
+    sees the host's /tmp and /var/tmp and may write wherever its uid may (a fresh uid owns
+    nothing but its directories, so: world-writable places such as /tmp, /var/tmp and
+    /dev/shm); and it can make set-user-ID files there, which give its uid to whoever else
+    runs them (its own processes cannot gain privileges from any: no_new_privs).
+  - Dynamic users are not carried over when the manager is replaced: one killed while a
+    DynamicUser= unit runs leaves processes with that uid, which the next manager may give
+    to another name (systemd keeps them across daemon-reexec).
+  - A user manager cannot allocate users: there DynamicUser= runs the unit as User= and
+    Group= (its derived name by default) like any unit, which fails with 217/USER unless
+    that user exists; its directories are made in place.
+  The *Directory= settings are otherwise set up as systemd 252 does
   (internal/difftest/execdirs_test.go): before every command, for User= and Group= whatever
   the command's prefix ('+', '!', '!!'), an existing tree with another owner given to them
   recursively.

@@ -278,6 +278,8 @@ func newExecContext() ExecContext {
 		LogsDirectoryMode:          0o755,
 		ConfigurationDirectoryMode: 0o755,
 		RuntimeDirectoryPreserve:   "no",
+		ProtectSystem:              "no",
+		ProtectHome:                "no",
 	}
 }
 
@@ -403,6 +405,7 @@ func (d *decoder) postDefaults() {
 			}
 		}
 		fixServiceStdio(&s.Exec)
+		patchDynamicUser(d.u, &s.Exec)
 	}
 	if s := d.u.Path; s != nil {
 		// path_add_extras: a trigger limit even when none is set, against busy loops.
@@ -414,6 +417,7 @@ func (d *decoder) postDefaults() {
 		}
 	}
 	if s := d.u.Socket; s != nil {
+		patchDynamicUser(d.u, &s.Exec)
 		if s.TriggerLimitInterval < 0 {
 			s.TriggerLimitInterval = 2 * time.Second
 		}

@@ -254,8 +254,6 @@ var logLevels = []string{"emerg", "alert", "crit", "err", "warning", "notice", "
 // the binary (every flint command).
 func notEnforcedParsers() map[string]parseFunc {
 	ps := map[string]parseFunc{
-		"ProtectSystem":             neEnum("Failed to parse protect system value", true, "full", "strict"),
-		"ProtectHome":               neEnum("Failed to parse protect home value", true, "read-only", "tmpfs"),
 		"CPUQuota":                  neCPUQuota,
 		"MemoryMin":                 neMemory(""),
 		"MemoryLow":                 neMemory(""),

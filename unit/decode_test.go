@@ -172,6 +172,18 @@ func TestDecodeServiceFields(t *testing.T) {
 		{"not-enforced", svc + "ProtectSystem=strict\nPrivateTmp=yes\nSystemCallFilter=@system-service\nCapabilityBoundingSet=CAP_NET_BIND_SERVICE\nMemoryMax=1G\nPrivateTmp=no\n", func(s *ServiceSection) bool {
 			return reflect.DeepEqual(s.Exec.NotEnforced, []string{"ProtectSystem", "PrivateTmp", "SystemCallFilter", "CapabilityBoundingSet", "MemoryMax"})
 		}},
+		{"dynamic-user-implies", svc + "DynamicUser=yes\nProtectHome=tmpfs\nProtectSystem=no\nNoNewPrivileges=no\n", func(s *ServiceSection) bool {
+			e := s.Exec
+			return e.User == "foo" && e.Group == "foo" && e.PrivateTmp && e.RemoveIPC && e.NoNewPrivileges && e.RestrictSUIDSGID &&
+				e.ProtectSystem == "strict" && e.ProtectHome == "tmpfs"
+		}},
+		{"dynamic-user-names", svc + "DynamicUser=yes\nUser=web\nProtectHome=yes\n", func(s *ServiceSection) bool {
+			return s.Exec.User == "web" && s.Exec.Group == "web" && s.Exec.ProtectHome == "yes"
+		}},
+		{"sandbox-without-dynamic-user", svc + "ProtectHome=read-only\nProtectSystem=full\nRemoveIPC=yes\nProtectSystem=bogus\n", func(s *ServiceSection) bool {
+			e := s.Exec
+			return e.User == "" && !e.PrivateTmp && e.RemoveIPC && !e.NoNewPrivileges && e.ProtectSystem == "full" && e.ProtectHome == "read-only"
+		}},
 		{"unit-compat-in-service", svc + "StartLimitInterval=20\nStartLimitBurst=3\n", func(s *ServiceSection) bool { return true }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

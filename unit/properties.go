@@ -336,18 +336,9 @@ func execProperties(p *propList, u *Unit, e *ExecContext) {
 	p.add("StandardErrorFileDescriptorName", stdFDName(stderrOf(e), "stderr"))
 	p.add("TTYPath", e.TTYPath)
 	p.add("SyslogIdentifier", e.SyslogIdentifier)
-	user, group := e.User, e.Group
-	if e.DynamicUser {
-		// systemd names a dynamic user after the unit when User= is not given.
-		if user == "" {
-			user = dynamicUserName(u)
-		}
-		if group == "" {
-			group = user
-		}
-	}
-	p.add("User", user)
-	p.add("Group", group)
+	// With DynamicUser=yes, User= and Group= are those systemd names (patchDynamicUser).
+	p.add("User", e.User)
+	p.add("Group", e.Group)
 	p.bool("DynamicUser", e.DynamicUser)
 	p.strv("SupplementaryGroups", e.SupplementaryGroups)
 	p.add("RuntimeDirectoryPreserve", orDefault(e.RuntimeDirectoryPreserve, "no"))
@@ -669,23 +660,4 @@ func sortedStrings(l []string) []string {
 		}
 	}
 	return out
-}
-
-// dynamicUserName is the user systemd allocates for DynamicUser=yes without User=: the unit
-// name without its type suffix when that is a valid user name. (Otherwise systemd hashes the
-// name into "_du" + 16 hex digits; flint shows "" then.)
-func dynamicUserName(u *Unit) string {
-	n := strings.TrimSuffix(u.Name, "."+string(u.Type))
-	if len(n) == 0 || len(n) > 31 {
-		return ""
-	}
-	for i := 0; i < len(n); i++ {
-		c := n[i]
-		ok := c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' ||
-			i > 0 && (c >= '0' && c <= '9' || c == '-')
-		if !ok {
-			return ""
-		}
-	}
-	return n
 }

@@ -335,6 +335,10 @@ type ExecContext struct {
 	RuntimeDirectory, StateDirectory, CacheDirectory, LogsDirectory, ConfigurationDirectory                     []string
 	RuntimeDirectoryMode, StateDirectoryMode, CacheDirectoryMode, LogsDirectoryMode, ConfigurationDirectoryMode os.FileMode // 0755
 	RuntimeDirectoryPreserve                                                                                    string      // no
+	// The sandbox settings DynamicUser= implies (decode_sandbox.go).
+	NoNewPrivileges, RemoveIPC, PrivateTmp, RestrictSUIDSGID bool
+	ProtectSystem                                            string // no, yes, full, strict
+	ProtectHome                                              string // no, yes, read-only, tmpfs
 	// NotEnforced lists directives that were parsed and validated but that flint does not
 	// enforce (sandboxing and the like), as "Key" in file order, for `analyze verify` and docs.
 	NotEnforced []string

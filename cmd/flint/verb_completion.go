@@ -44,7 +44,7 @@ var verbOptions = map[string][]string{
 	"logs": {"--unit=", "--follow", "--lines=", "--since=", "--output=short", "--output=json"},
 	"activate": {"--listen=", "--accept", "--inetd", "--datagram", "--seqpacket", "--setenv=",
 		"--fdname=", "--restart"},
-	"run":        {"--units=", "--user", "--control=", "--target=", "--log-dir=", "--no-journal-sockets", "--log-storage=", "--log-max-use=", "--log-runtime-max-use="},
+	"run":        {"--units=", "--user", "--control=", "--target=", "--log-dir=", "--no-journal-sockets", "--log-storage=", "--log-max-use=", "--log-runtime-max-use=", "--no-booted", "--log-to-stdout", "--no-log-to-stdout"},
 	"completion": {"bash", "zsh", "fish"},
 	"exit":       {"--force"}, "poweroff": {"--force"}, "halt": {"--force"}, "reboot": {"--force"},
 }

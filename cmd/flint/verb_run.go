@@ -19,6 +19,7 @@ func init() {
 const runUsage = `usage: flint run [--units DIR]... [--user] [--control PATH] [--target UNIT] [--log-dir DIR]
                  [--no-journal-sockets] [--log-storage=auto|persistent|volatile|none]
                  [--log-max-use=SIZE] [--log-runtime-max-use=SIZE]
+                 [--no-booted] [--log-to-stdout|--no-log-to-stdout]
 
 Run the service manager in the foreground: read the unit files of the search path (--units
 DIR, repeatable, replaces it), start --target (default default.target), answer on the
@@ -42,6 +43,13 @@ persistent and the volatile files (SystemMaxUse=, RuntimeMaxUse=: 10% of the fil
 most 4G, by default); files are rotated at an eighth of that (at most 128M) and the oldest
 removed.
 
+The system manager creates /run/systemd/system/ unless it exists, so that sd_booted() is
+true in its services, and at its orderly end removes what it created; --no-booted leaves
+/run alone.
+--log-to-stdout copies every unit's log lines to flint run's standard output, after the
+status lines, as "UNIT[PID]: TEXT" (a container runtime's log); it is the default as PID 1,
+--no-log-to-stdout turns it off.
+
 SIGTERM or SIGINT stops every unit, then flint run exits 0. flint exit [CODE] and the exit
 actions of SuccessAction=/FailureAction= end it with their code; poweroff, halt and reboot
 (verbs and actions) power off, halt or reboot only a flint run that is PID 1, any other exits.
@@ -59,6 +67,9 @@ var runSpec = &getopt.Spec{Options: []getopt.Option{
 	{Long: "log-storage", Arg: getopt.RequiredArg},
 	{Long: "log-max-use", Arg: getopt.RequiredArg},
 	{Long: "log-runtime-max-use", Arg: getopt.RequiredArg},
+	{Long: "no-booted"},
+	{Long: "log-to-stdout"},
+	{Long: "no-log-to-stdout"},
 }}
 
 func runManager(g *globals, args []string) int {
@@ -66,6 +77,7 @@ func runManager(g *globals, args []string) int {
 	journalSockets := true
 	storage := "auto"
 	var maxUse, runtimeMaxUse int64
+	booted, forward := true, os.Getpid() == 1
 	p := runSpec.Parse(args)
 	for {
 		f, ok, err := p.Next()
@@ -113,6 +125,12 @@ func runManager(g *globals, args []string) int {
 			} else {
 				runtimeMaxUse = int64(n)
 			}
+		case "no-booted":
+			booted = false
+		case "log-to-stdout":
+			forward = true
+		case "no-log-to-stdout":
+			forward = false
 		}
 	}
 	if ops := p.Operands(); len(ops) > 0 {
@@ -129,6 +147,10 @@ func runManager(g *globals, args []string) int {
 	if journalSockets && g.scope() == unit.System && os.Geteuid() == 0 {
 		journalDir, devLog = journal.DefaultDir, journal.DevLog
 	}
+	var bootedDir string
+	if booted && g.scope() == unit.System {
+		bootedDir = manager.SystemdBootedDir
+	}
 	m, err := manager.New(manager.Options{
 		Scope:       g.scope(),
 		UnitDirs:    g.units,
@@ -142,6 +164,8 @@ func runManager(g *globals, args []string) int {
 		LogMaxUse:   maxUse,
 
 		LogRuntimeMaxUse: runtimeMaxUse,
+		BootedDir:        bootedDir,
+		ForwardLogs:      forward,
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "flint run:", err)

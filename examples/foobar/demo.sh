@@ -111,11 +111,12 @@ say "flint --units $units enable foobar.socket"
 must bin/flint --units "$units" enable foobar.socket
 ls -l "$units/sockets.target.wants/" || fail "no sockets.target.wants/ after enable"
 
-say "flint run --units $units --control $control &"
+# --no-booted: the demo leaves the machine's /run/systemd/system (sd_booted()) as it is.
+say "flint run --no-booted --units $units --control $control &"
 if pgrep -a -x foobard; then # a leftover would make the checks below lie
   fail "a foobard process already runs (not started by this demo): stop it first"; finish
 fi
-bin/flint run --no-journal-sockets --units "$units" --control "$control" >"$work/flint.log" 2>&1 &
+bin/flint run --no-booted --no-journal-sockets --units "$units" --control "$control" >"$work/flint.log" 2>&1 &
 flint_pid=$!
 for _ in $(seq 100); do
   [ -S /run/foobar.sk ] && [ -S "$control" ] && break

@@ -290,7 +290,7 @@ func launchFlint(t *testing.T, bin, units string) *launchedFlint {
 	t.Helper()
 	control := filepath.Join(t.TempDir(), "control.sock")
 	f := &launchedFlint{side: flintSide{bin: bin, control: control}, out: &lockedBuffer{}, done: make(chan struct{})}
-	f.cmd = exec.Command(bin, "run", "--no-journal-sockets", "--units", units, "--control", control)
+	f.cmd = exec.Command(bin, "run", "--no-booted", "--no-journal-sockets", "--units", units, "--control", control)
 	f.cmd.Stdout, f.cmd.Stderr = f.out, f.out
 	f.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := f.cmd.Start(); err != nil {

@@ -24,7 +24,7 @@ func removeExecDirs(sc jobScenario, execDirs ...string) {
 	if !uses {
 		return
 	}
-	for _, base := range []string{"/run", "/var/lib", "/var/cache", "/var/log", "/etc", "/var/lib/private", "/var/cache/private", "/var/log/private"} {
+	for _, base := range []string{"/run", "/var/lib", "/var/cache", "/var/log", "/etc", "/var/lib/private", "/var/cache/private", "/var/log/private", "/dev/shm"} {
 		for _, name := range execDirs {
 			matches, _ := filepath.Glob(filepath.Join(base, name) + "*")
 			for _, m := range matches {

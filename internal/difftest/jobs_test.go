@@ -741,7 +741,7 @@ func startFlintWith(t *testing.T, bin, units string, groups []uint32, dropCaps [
 	t.Helper()
 	control := filepath.Join(t.TempDir(), "control.sock")
 	var out bytes.Buffer
-	argv := WithoutCaps(dropCaps, bin, "run", "--no-journal-sockets", "--units", units, "--control", control)
+	argv := WithoutCaps(dropCaps, bin, "run", "--no-booted", "--no-journal-sockets", "--units", units, "--control", control)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}

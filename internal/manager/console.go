@@ -9,16 +9,17 @@ import (
 	"github.com/flint-init/flint/unit"
 )
 
-// consoleBacklog bounds the status lines waiting for the output, in bytes.
+// consoleBacklog bounds the lines waiting for the output, in bytes.
 const consoleBacklog = 1 << 20
 
-// console carries the manager's status lines to its output (flint run's standard output)
-// from a goroutine of its own, through a backlog of at most consoleBacklog bytes: the manager
-// never waits for its output. When nobody reads it (a paused pager, a container runtime that
-// stopped reading the pipe) the lines beyond the backlog are dropped and counted, and a line
-// saying how many were lost comes before the next one that gets through. (systemd blocks on
-// /dev/console instead; docs/compatibility.md.) Lines written while the manager handles one
-// event go out together, in one write.
+// console carries the manager's status lines (and with Options.ForwardLogs the units' log
+// lines) to its output (flint run's standard output) from a goroutine of its own, through a
+// backlog of at most consoleBacklog bytes: the manager never waits for its output. When
+// nobody reads it (a paused pager, a container runtime that stopped reading the pipe) the
+// lines beyond the backlog are dropped and counted, and a line saying how many were lost
+// comes before the next one that gets through. (systemd blocks on /dev/console instead;
+// docs/compatibility.md.) Lines written while the manager handles one event go out together,
+// in one write.
 type console struct {
 	out    io.Writer
 	wake   chan struct{}
@@ -41,7 +42,11 @@ func newConsole(out io.Writer) *console {
 // printf queues one line (a newline is added). The line is made unit.Printable: it quotes
 // Description= and other unit file text, which must not drive the terminal flint runs on.
 func (c *console) printf(format string, a ...any) {
-	line := unit.Printable(fmt.Sprintf(format, a...))
+	c.line(unit.Printable(fmt.Sprintf(format, a...)))
+}
+
+// line queues one line that is printable already (a newline is added).
+func (c *console) line(line string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.direct {
@@ -57,7 +62,7 @@ func (c *console) printf(format string, a ...any) {
 	}
 	if c.dropped > 0 {
 		line := append([]byte(nil), c.pending[n:]...)
-		c.pending = fmt.Appendf(c.pending[:n], "flint: %d status lines dropped: the output was not read\n", c.dropped)
+		c.pending = fmt.Appendf(c.pending[:n], "flint: %d lines dropped: the output was not read\n", c.dropped)
 		c.pending = append(c.pending, line...)
 		c.dropped = 0
 	}
@@ -122,7 +127,7 @@ func (c *console) flush(timeout time.Duration) {
 		c.mu.Lock()
 		c.held = false
 		if c.dropped > 0 {
-			c.pending = fmt.Appendf(c.pending, "flint: %d status lines dropped: the output was not read\n", c.dropped)
+			c.pending = fmt.Appendf(c.pending, "flint: %d lines dropped: the output was not read\n", c.dropped)
 			c.dropped = 0
 		}
 		if len(c.pending) > 0 {

@@ -74,7 +74,7 @@ func TestConsoleBacklog(t *testing.T) {
 	if kept < fits-1 || kept > 2*fits+1 {
 		t.Errorf("%d lines kept of %d, the backlog holds about %d", kept, total, fits)
 	}
-	want := fmt.Sprintf("flint: %d status lines dropped: the output was not read", total-kept)
+	want := fmt.Sprintf("flint: %d lines dropped: the output was not read", total-kept)
 	if dropped != want {
 		t.Errorf("dropped note %q, want %q", dropped, want)
 	}

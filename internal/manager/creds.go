@@ -31,6 +31,7 @@ type creds struct {
 	home      string
 	name      string
 	shell     string
+	dynamic   bool // a dynamic user (DynamicUser=): no HOME= nor SHELL=
 }
 
 // resolveCreds resolves User=/Group=/SupplementaryGroups= (nil when nothing to change).

@@ -86,8 +86,10 @@ func (m *Manager) serviceEnv(u *Unit, ec *unit.ExecContext, cr *creds, p *execPa
 	if cr != nil && cr.name != "" {
 		env.set("USER", cr.name)
 		env.set("LOGNAME", cr.name)
-		env.set("HOME", cr.home)
-		env.set("SHELL", cr.shell)
+		if !cr.dynamic {
+			env.set("HOME", cr.home)
+			env.set("SHELL", cr.shell)
+		}
 	}
 	env.set("INVOCATION_ID", u.invocationID)
 	if u.svc != nil && u.cfg.Service != nil {
@@ -420,21 +422,31 @@ func dataFile(data string) (*os.File, error) {
 // spawnCommand starts one command of u. It returns the pid; the caller registers the exit
 // handler. fds in p are not closed here.
 func (m *Manager) spawnCommand(u *Unit, cmd unit.ExecCommand, ec *unit.ExecContext, p *execParams) (*spawn.Process, error) {
-	// As systemd's exec_child, User=/Group= are looked up for every command whatever its
-	// prefix: the unit's directories are set up for them, and USER=, HOME= name them.
-	cr, err := resolveCreds(ec)
+	// As systemd's exec_child, User=/Group= are looked up (a dynamic user allocated) for
+	// every command whatever its prefix: the unit's directories are set up for them, and
+	// USER=, HOME= name them.
+	dirs := execDirs(m.opt.Scope, ec)
+	cr, err := m.unitCreds(u, ec, dirs)
 	if err != nil {
 		return nil, err
 	}
-	if err := setupExecDirs(execDirs(m.opt.Scope, ec), execDirOwner(m.opt.Scope, cr), func(s string) { m.logUnit(u, "%s", s) }); err != nil {
+	if err := setupExecDirs(dirs, execDirOwner(m.opt.Scope, cr), func(s string) { m.logUnit(u, "%s", s) }); err != nil {
 		return nil, err
+	}
+	var mounts []spawn.Mount
+	if dirs[0].dynamic {
+		stage, err := m.privateStage()
+		if err != nil {
+			return nil, &resourceError{err}
+		}
+		mounts = privateMounts(dirs, stage)
 	}
 	setuid := !cmd.Flags.FullPrivilege && !cmd.Flags.NoSetuid && !(cmd.Flags.AmbientOnly && !ambientCapsSupported())
 	if cr != nil && !setuid {
 		// '+', '!' (and '!!' on a kernel without ambient capabilities) run as the manager's
 		// user, with USER=, HOME= and SHELL= still those of User=.
 		// initgroups' groups are set for them too (see creds).
-		cr = &creds{name: cr.name, home: cr.home, shell: cr.shell, uid: uint32(os.Getuid()), gid: uint32(os.Getgid()),
+		cr = &creds{name: cr.name, home: cr.home, shell: cr.shell, dynamic: cr.dynamic, uid: uint32(os.Getuid()), gid: uint32(os.Getgid()),
 			groups: cr.initGroups, setGroups: cr.initGroups != nil}
 	}
 	env, err := m.serviceEnv(u, ec, cr, p)
@@ -474,6 +486,10 @@ func (m *Manager) spawnCommand(u *Unit, cmd unit.ExecCommand, ec *unit.ExecConte
 		Stdout:      out,
 		Stderr:      errf,
 		NewSession:  true,
+		Mounts:      mounts,
+		// NoNewPrivileges= (implied by DynamicUser=) is a sandbox setting: a '+' command
+		// runs without it, as in systemd.
+		NoNewPrivs: ec.NoNewPrivileges && !cmd.Flags.FullPrivilege,
 	}
 	dir := ec.WorkingDirectory
 	dirOptional := ec.WorkingDirectoryOptional

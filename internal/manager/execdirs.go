@@ -30,13 +30,20 @@ import (
 //     is made with, and set to, its *DirectoryMode= (0755 by default).
 //   - An existing directory gets the mode, and, when its own owner is not the wanted one,
 //     the whole tree below it is given to the user: every file, directory and symlink (the
-//     link itself, never its target), permission bits kept. A directory already owned by the
+//     link itself, never its target), permission bits kept (see DynamicUser= below). A directory already owned by the
 //     user is taken as right and not descended into.
 //   - An existing ConfigurationDirectory= is left as it is (a line in the log when its mode
 //     differs); a new one is made as the others are.
 //
-// DynamicUser= is not applied by flint (docs/compatibility.md): the directories are made
-// directly under their base, not under private/, for User= (root when unset).
+//
+// With DynamicUser= (a system manager's), StateDirectory=, CacheDirectory= and
+// LogsDirectory= live under BASE/private, a directory 0700 root:root that keeps unprivileged
+// host users out of what a reused uid owns: the real directory is BASE/private/NAME, and
+// BASE/NAME a relative symlink to it (made by setupPrivateDir; the unit's processes reach it
+// through the mounts of dynuser.go). A BASE/NAME directory found without BASE/private/NAME
+// (the unit had DynamicUser=no before) is moved there. The trees are given to the dynamic
+// user without set-user-ID and set-group-ID bits: the uid is someone else's later.
+// RuntimeDirectory= and ConfigurationDirectory= stay where they are.
 
 type execDir struct {
 	env    string // RUNTIME_DIRECTORY, ...
@@ -45,6 +52,8 @@ type execDir struct {
 	mode   os.FileMode
 	kind   string // the setting: RuntimeDirectory, ...
 	status int    // the exit status when it cannot be set up (systemd's EXIT_*_DIRECTORY)
+	// private: DynamicUser='s layout under base/private; dynamic: DynamicUser= at all.
+	private, dynamic bool
 }
 
 // execDirs lists RuntimeDirectory= and friends with their base directories, each setting's
@@ -63,19 +72,22 @@ func execDirs(scope unit.Scope, ec *unit.ExecContext) [5]execDir {
 		logs = filepath.Join(state, "log")
 		conf = filepath.Join(home, ".config")
 	}
-	return execDirsAt([5]string{run, state, cache, logs, conf}, ec)
+	return execDirsAt([5]string{run, state, cache, logs, conf}, ec, ec.DynamicUser && scope == unit.System)
 }
 
-// execDirsAt is execDirs with the five base directories given.
-func execDirsAt(base [5]string, ec *unit.ExecContext) [5]execDir {
+// execDirsAt is execDirs with the five base directories given; dynamic says whether
+// DynamicUser= applies (only a system manager allocates users).
+func execDirsAt(base [5]string, ec *unit.ExecContext, dynamic bool) [5]execDir {
 	dirs := [5]execDir{
-		{"RUNTIME_DIRECTORY", base[0], ec.RuntimeDirectory, ec.RuntimeDirectoryMode, "RuntimeDirectory", 233},
-		{"STATE_DIRECTORY", base[1], ec.StateDirectory, ec.StateDirectoryMode, "StateDirectory", 238},
-		{"CACHE_DIRECTORY", base[2], ec.CacheDirectory, ec.CacheDirectoryMode, "CacheDirectory", 239},
-		{"LOGS_DIRECTORY", base[3], ec.LogsDirectory, ec.LogsDirectoryMode, "LogsDirectory", 240},
-		{"CONFIGURATION_DIRECTORY", base[4], ec.ConfigurationDirectory, ec.ConfigurationDirectoryMode, "ConfigurationDirectory", 241},
+		{"RUNTIME_DIRECTORY", base[0], ec.RuntimeDirectory, ec.RuntimeDirectoryMode, "RuntimeDirectory", 233, false, false},
+		{"STATE_DIRECTORY", base[1], ec.StateDirectory, ec.StateDirectoryMode, "StateDirectory", 238, false, false},
+		{"CACHE_DIRECTORY", base[2], ec.CacheDirectory, ec.CacheDirectoryMode, "CacheDirectory", 239, false, false},
+		{"LOGS_DIRECTORY", base[3], ec.LogsDirectory, ec.LogsDirectoryMode, "LogsDirectory", 240, false, false},
+		{"CONFIGURATION_DIRECTORY", base[4], ec.ConfigurationDirectory, ec.ConfigurationDirectoryMode, "ConfigurationDirectory", 241, false, false},
 	}
 	for i := range dirs {
+		dirs[i].dynamic = dynamic
+		dirs[i].private = dynamic && i >= 1 && i <= 3
 		if len(dirs[i].names) > 1 {
 			dirs[i].names = slices.Clone(dirs[i].names)
 			slices.SortStableFunc(dirs[i].names, pathLess)
@@ -131,8 +143,12 @@ func setupExecDir(d execDir, name string, mode os.FileMode, owner *dirOwner, war
 	if err := mkdirParents(p); err != nil {
 		return err
 	}
-	err := os.Mkdir(p, mode)
-	if err != nil && !errors.Is(err, fs.ErrExist) {
+	var err error
+	if d.private {
+		if p, err = setupPrivateDir(d, name, mode, warn); err != nil {
+			return err
+		}
+	} else if err = os.Mkdir(p, mode); err != nil && !errors.Is(err, fs.ErrExist) {
 		return err
 	}
 	if err != nil && d.kind == "ConfigurationDirectory" {
@@ -166,11 +182,64 @@ func setupExecDir(d execDir, name string, mode os.FileMode, owner *dirOwner, war
 		unix.Close(fd)
 		return &os.PathError{Op: "stat", Path: p, Err: err}
 	}
-	if int(st.Uid) == owner.uid && int(st.Gid) == owner.gid {
+	keep := uint32(0o7777)
+	if d.dynamic {
+		keep = 0o1777
+	}
+	if int(st.Uid) == owner.uid && int(st.Gid) == owner.gid && st.Mode&0o7777&^keep == 0 {
 		unix.Close(fd)
 		return nil // owned right: the tree is taken as right (systemd's path_chown_recursive)
 	}
-	return chownDirTree(fd, p, &st, owner)
+	return chownDirTree(fd, p, &st, owner, keep)
+}
+
+// setupPrivateDir makes d's directory name under d.base/private (see the top of this file),
+// or finds it there, and returns its path.
+func setupPrivateDir(d execDir, name string, mode os.FileMode, warn func(string)) (string, error) {
+	p := filepath.Join(d.base, name)
+	private := filepath.Join(d.base, "private")
+	pp := filepath.Join(private, name)
+	if err := os.Mkdir(private, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return pp, err
+	}
+	// The boundary must be root's own directory, open to nobody else (systemd's mkdir_safe:
+	// a stricter mode is fine).
+	var st unix.Stat_t
+	if err := unix.Lstat(private, &st); err != nil {
+		return pp, &os.PathError{Op: "stat", Path: private, Err: err}
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR || st.Uid != 0 || st.Gid != 0 {
+		return pp, &os.PathError{Op: "mkdir", Path: private, Err: unix.EEXIST}
+	}
+	if st.Mode&0o077 != 0 {
+		warn(fmt.Sprintf("Directory \"%s\" already exists, but has mode %04o that is too permissive (%04o was requested), refusing.", private, st.Mode&0o7777, 0o700))
+		return pp, &os.PathError{Op: "mkdir", Path: private, Err: unix.EEXIST}
+	}
+	if err := mkdirParents(pp); err != nil {
+		return pp, err
+	}
+	var pst, ppst unix.Stat_t
+	if unix.Lstat(p, &pst) == nil && pst.Mode&unix.S_IFMT == unix.S_IFDIR && errors.Is(unix.Lstat(pp, &ppst), unix.ENOENT) {
+		warn(fmt.Sprintf("Found pre-existing public %s= directory %s, migrating to %s.\n"+
+			"Apparently, service previously had DynamicUser= turned off, and has now turned it on.", d.kind, p, pp))
+		if err := os.Rename(p, pp); err != nil {
+			return pp, err
+		}
+	} else if err := os.Mkdir(pp, mode); err != nil && !errors.Is(err, fs.ErrExist) {
+		return pp, err
+	}
+	target, rerr := filepath.Rel(filepath.Dir(p), pp)
+	if rerr != nil {
+		return pp, rerr
+	}
+	if lerr := os.Symlink(target, p); lerr != nil {
+		// An existing link is right when it leads where this one would; anything else in
+		// its place is an error, as systemd's symlink_idempotent.
+		if have, rlerr := os.Readlink(p); rlerr != nil || have != target {
+			return pp, &os.PathError{Op: "symlink", Path: p, Err: unix.EEXIST}
+		}
+	}
+	return pp, nil
 }
 
 // unixMode is the permission bits of m with set-user-ID, set-group-ID and sticky as in stat(2).
@@ -215,8 +284,9 @@ func mkdirParents(p string) error {
 // owner, and closes fd. Entries are reached through their directory's fd and never through a
 // symlink (a symlink gets the owner itself), so that a user who can write in the tree cannot
 // make the manager change anything outside it. Permission bits are restored after each
-// chown, which clears set-user-ID and set-group-ID.
-func chownDirTree(fd int, p string, st *unix.Stat_t, owner *dirOwner) error {
+// chown, which clears set-user-ID and set-group-ID: those of keep (07777, or 01777 for a
+// dynamic user).
+func chownDirTree(fd int, p string, st *unix.Stat_t, owner *dirOwner, keep uint32) error {
 	f := os.NewFile(uintptr(fd), p) // owns fd from here
 	defer f.Close()
 	names, err := f.Readdirnames(-1)
@@ -236,19 +306,19 @@ func chownDirTree(fd int, p string, st *unix.Stat_t, owner *dirOwner) error {
 			if err != nil {
 				return &os.PathError{Op: "open", Path: filepath.Join(p, n), Err: err}
 			}
-			if err := chownDirTree(sub, filepath.Join(p, n), &est, owner); err != nil {
+			if err := chownDirTree(sub, filepath.Join(p, n), &est, owner, keep); err != nil {
 				return err
 			}
 			continue
 		}
-		if err := chownEntry(fd, n, filepath.Join(p, n), owner); err != nil {
+		if err := chownEntry(fd, n, filepath.Join(p, n), owner, keep); err != nil {
 			return err
 		}
 	}
 	if err := unix.Fchown(fd, owner.uid, owner.gid); err != nil {
 		return &os.PathError{Op: "chown", Path: p, Err: err}
 	}
-	if err := unix.Fchmod(fd, st.Mode&0o7777); err != nil {
+	if err := unix.Fchmod(fd, st.Mode&keep); err != nil {
 		return &os.PathError{Op: "chmod", Path: p, Err: err}
 	}
 	return nil
@@ -256,7 +326,7 @@ func chownDirTree(fd int, p string, st *unix.Stat_t, owner *dirOwner) error {
 
 // chownEntry gives the non-directory name in the directory dirfd to owner, through an O_PATH
 // fd of the entry itself (a symlink is not followed).
-func chownEntry(dirfd int, name, p string, owner *dirOwner) error {
+func chownEntry(dirfd int, name, p string, owner *dirOwner, keep uint32) error {
 	fd, err := unix.Openat(dirfd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		if errors.Is(err, unix.ENOENT) {
@@ -276,7 +346,7 @@ func chownEntry(dirfd int, name, p string, owner *dirOwner) error {
 		return nil
 	}
 	// fchmod(2) does not take an O_PATH fd; its /proc/self/fd link names the same inode.
-	if err := unix.Fchmodat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(fd), st.Mode&0o7777, 0); err != nil {
+	if err := unix.Fchmodat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(fd), st.Mode&keep, 0); err != nil {
 		return &os.PathError{Op: "chmod", Path: p, Err: err}
 	}
 	return nil

@@ -32,8 +32,9 @@ func TestSetupExecDirs(t *testing.T) {
 		modes    map[string]os.FileMode
 		owner    *dirOwner
 		want     []string
-		warn     string
-		status   int // the ExecError's exit status, 0 for success
+		warn     string // root's path given as "ROOT"
+		status   int    // the ExecError's exit status, 0 for success
+		dynamic  bool   // DynamicUser=yes
 	}{
 		{name: "nested: the parent stays root's",
 			settings: map[string][]string{"RuntimeDirectory": {"ckt/tls"}}, modes: map[string]os.FileMode{"RuntimeDirectory": 0o750},
@@ -71,6 +72,34 @@ func TestSetupExecDirs(t *testing.T) {
 			before:   []string{"file cache/f 644 0"},
 			settings: map[string][]string{"CacheDirectory": {"f/sub"}}, owner: user,
 			want: []string{"cache/f 644 0:0"}, status: 239},
+		{name: "DynamicUser: state, cache and logs under private, runtime in place",
+			settings: map[string][]string{"StateDirectory": {"st/a"}, "CacheDirectory": {"c"}, "LogsDirectory": {"l"}, "RuntimeDirectory": {"r"}},
+			owner:    user, dynamic: true,
+			want: []string{"cache/c -> private/c 0:0", "cache/private 700 0:0", "cache/private/c 755 65534:65534",
+				"lib/private 700 0:0", "lib/private/st 755 0:0", "lib/private/st/a 755 65534:65534", "lib/st 755 0:0",
+				"lib/st/a -> ../private/st/a 0:0", "log/l -> private/l 0:0", "log/private 700 0:0", "log/private/l 755 65534:65534",
+				"run/r 755 65534:65534"}},
+		{name: "DynamicUser: a public directory moves to private, without set-user-ID",
+			before:   []string{"dir lib/m 700 0", "file lib/m/f 6755 0", "file lib/m/g 1644 0"},
+			settings: map[string][]string{"StateDirectory": {"m"}}, owner: user, dynamic: true,
+			want: []string{"lib/m -> private/m 0:0", "lib/private 700 0:0", "lib/private/m 755 65534:65534",
+				"lib/private/m/f 755 65534:65534", "lib/private/m/g 1644 65534:65534"},
+			warn: "Found pre-existing public StateDirectory= directory ROOT/lib/m, migrating to ROOT/lib/private/m.\n" +
+				"Apparently, service previously had DynamicUser= turned off, and has now turned it on."},
+		// Owned right already: not descended into (systemd's shortcut looks at the top only).
+		{name: "DynamicUser: the link and the private directory found as they should be",
+			before:   []string{"dir lib/private 700 0", "dir lib/private/k 700 65534", "file lib/private/k/f 4755 65534", "link lib/k private/k"},
+			settings: map[string][]string{"StateDirectory": {"k"}}, owner: user, dynamic: true,
+			want: []string{"lib/k -> private/k 0:0", "lib/private 700 0:0", "lib/private/k 755 65534:65534", "lib/private/k/f 4755 65534:65534"}},
+		{name: "DynamicUser: a private directory open to others fails",
+			before:   []string{"dir lib/private 755 0"},
+			settings: map[string][]string{"StateDirectory": {"x"}}, owner: user, dynamic: true,
+			want: []string{"lib/private 755 0:0"}, status: 238,
+			warn: `Directory "ROOT/lib/private" already exists, but has mode 0755 that is too permissive (0700 was requested), refusing.`},
+		{name: "DynamicUser: a directory where the link goes fails",
+			before:   []string{"dir lib/private 700 0", "dir lib/private/d 700 0", "dir lib/d 755 0"},
+			settings: map[string][]string{"StateDirectory": {"d"}}, owner: user, dynamic: true,
+			want: []string{"lib/d 755 0:0", "lib/private 700 0:0", "lib/private/d 700 0:0"}, status: 238},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			root := t.TempDir()
@@ -93,7 +122,7 @@ func TestSetupExecDirs(t *testing.T) {
 			for i, b := range []string{"run", "lib", "cache", "log", "etc"} {
 				base[i] = filepath.Join(root, b)
 			}
-			dirs := execDirsAt(base, ec)
+			dirs := execDirsAt(base, ec, tc.dynamic)
 			var warned []string
 			old := syscall.Umask(0o022)
 			err := setupExecDirs(dirs, tc.owner, func(s string) { warned = append(warned, s) })
@@ -108,7 +137,7 @@ func TestSetupExecDirs(t *testing.T) {
 			if got := listTree(t, root); !slices.Equal(got, tc.want) {
 				t.Errorf("tree:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
 			}
-			if got := strings.Join(warned, "\n"); got != tc.warn {
+			if got := strings.ReplaceAll(strings.Join(warned, "\n"), root, "ROOT"); got != tc.warn {
 				t.Errorf("warnings %q, want %q", got, tc.warn)
 			}
 		})

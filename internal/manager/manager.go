@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/flint-init/flint/internal/api"
+	"github.com/flint-init/flint/internal/dynuser"
 	"github.com/flint-init/flint/internal/journal"
 	"github.com/flint-init/flint/internal/listen"
 	"github.com/flint-init/flint/internal/logs"
@@ -47,6 +48,11 @@ type Options struct {
 	// LogMaxUse and LogRuntimeMaxUse bound the persistent and the volatile files
 	// (SystemMaxUse=, RuntimeMaxUse=); 0: journald's defaults.
 	LogMaxUse, LogRuntimeMaxUse int64
+	// BootedDir, when not "", is created at Run unless it exists (SystemdBootedDir: then
+	// sd_booted() is true in the services), and removed at the orderly end if Run made it.
+	BootedDir string
+	// ForwardLogs copies every unit's log lines to Console, "UNIT[PID]: TEXT" (forward.go).
+	ForwardLogs bool
 }
 
 // DefaultPersistentLogDir is the persistent journal's directory (journald's /var/log/journal).
@@ -150,7 +156,8 @@ type Manager struct {
 	bootTime        time.Time
 	console         *console
 	selfEnv         []string
-	environ         *envList // the environment block every spawned process starts from (environ.go)
+	environ         *envList           // the environment block every spawned process starts from (environ.go)
+	dynAlloc        *dynuser.Allocator // DynamicUser='s users, made at the first use (dynuser.go)
 }
 
 // pollRef says which socket (unit, index) a poller key refers to.
@@ -309,6 +316,20 @@ func (m *Manager) Run(ctx context.Context) error {
 	// ended (deferred before the loop's own cleanup, so run after it).
 	m.startJournal()
 	defer m.stopJournal()
+	if m.opt.BootedDir != "" {
+		created, err := markBooted(m.opt.BootedDir, m.opt.RuntimeDir)
+		if err != nil {
+			m.consolef("Failed to create %s, sd_booted() stays false: %v", m.opt.BootedDir, err)
+		}
+		defer func() {
+			if clean {
+				unmarkBooted(created, m.opt.RuntimeDir)
+			}
+		}()
+	}
+	if m.opt.ForwardLogs {
+		defer m.forwardLogs()()
+	}
 
 	// Time zone changes make calendar timers compute their next elapse anew (and start those
 	// with OnTimezoneChange=yes).

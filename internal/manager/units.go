@@ -46,6 +46,7 @@ type Unit struct {
 	rec      *unitRecord // its lines in the state file, nil if none (leftovers.go)
 	recFresh bool        // rec is up to date
 	cooldown *cooldown   // a pending re-arm after trigger-limit-hit (cooldown.go)
+	run      *runCreds   // the user and group of the current run, nil when none (dynuser.go)
 	// cpu is the CPU time of the processes of u reaped since it last started (rusage):
 	// "Consumed ... CPU time." when it goes down (journal.go).
 	cpu time.Duration
@@ -195,6 +196,9 @@ func (m *Manager) setState(u *Unit, sub string) {
 	nu := u.activeState()
 	if isInactiveOrFailed(nu) {
 		m.gcEnqueue(u) // u, and the units only it refers to, may go
+	}
+	if u.run != nil && (isInactiveOrFailed(nu) || sub == "auto-restart") {
+		m.releaseRunCreds(u)
 	}
 	if old == nu {
 		m.cooldownFollow(u)

@@ -4,23 +4,25 @@ package spawn
 // (systemd.exec(5), "Process Exit Codes"). The shim exits with one of these and Start reports
 // it in ExecError.Status.
 const (
-	StatusSuccess    = 0
-	StatusFailure    = 1
-	StatusChdir      = 200
-	StatusNice       = 201
-	StatusFDs        = 202
-	StatusExec       = 203
-	StatusMemory     = 204
-	StatusLimits     = 205
-	StatusOOMAdjust  = 206
-	StatusSignalMask = 207
-	StatusStdin      = 208
-	StatusStdout     = 209
-	StatusGroup      = 216
-	StatusUser       = 217
-	StatusSetsid     = 220
-	StatusStderr     = 222
-	StatusException  = 255
+	StatusSuccess         = 0
+	StatusFailure         = 1
+	StatusChdir           = 200
+	StatusNice            = 201
+	StatusFDs             = 202
+	StatusExec            = 203
+	StatusMemory          = 204
+	StatusLimits          = 205
+	StatusOOMAdjust       = 206
+	StatusSignalMask      = 207
+	StatusStdin           = 208
+	StatusStdout          = 209
+	StatusGroup           = 216
+	StatusUser            = 217
+	StatusSetsid          = 220
+	StatusStderr          = 222
+	StatusNamespace       = 226
+	StatusNoNewPrivileges = 227
+	StatusException       = 255
 )
 
 // exitStatusNames is indexed by status (static data: no map built at every start).

@@ -81,6 +81,8 @@ const (
 	stepListenPID
 	stepExec
 	stepAccess
+	stepNamespace
+	stepNoNewPrivs
 )
 
 // stepNames is an array, not a map: static data rather than work at every start of the
@@ -101,6 +103,8 @@ var stepNames = [...]string{
 	stepListenPID:      "getpid",
 	stepExec:           "execve",
 	stepAccess:         "access",
+	stepNamespace:      "mount",
+	stepNoNewPrivs:     "prctl",
 }
 
 // ptr marks an op argument or array element that is an offset into the data area.
@@ -245,8 +249,8 @@ const listenPIDSlot = 20
 // compile turns a Config into the shim's program. ctl is the control socket's fd number in the
 // child, or -1 when there is none (the vfork path); dupFrom, when not nil, lists the fds the
 // child must dup onto 0, 1, 2, ... first (when nil they are already in place). The order
-// follows systemd's exec_child: fds, session, OOM score, nice, limits, umask, credentials,
-// working directory, signals, then exec.
+// follows systemd's exec_child: fds, session, OOM score, nice, limits, mount namespace,
+// umask, credentials, working directory, no_new_privs, signals, then exec.
 func compile(c *Config, ctl int, dupFrom []int) []byte {
 	return (&program{}).compile(c, ctl, dupFrom, everySignal)
 }
@@ -315,6 +319,7 @@ func (p *program) compile(c *Config, ctl int, dupFrom []int, resetSigs []int) []
 		}
 		p.add(stepRlimit, StatusLimits, 0, syscall.SYS_PRLIMIT64, 0, r.Resource, lim, 0)
 	}
+	p.namespace(c)
 	if c.Umask != nil {
 		p.add(stepUmask, StatusFailure, 0, syscall.SYS_UMASK, *c.Umask)
 	}
@@ -342,6 +347,7 @@ func (p *program) compile(c *Config, ctl int, dupFrom []int, resetSigs []int) []
 		dirFlags = opIgnoreError
 	}
 	p.add(stepChdir, StatusChdir, dirFlags, syscall.SYS_CHDIR, p.cstring(dir, 0))
+	p.noNewPrivs(c)
 	// Dispositions set to SIG_IGN survive execve (handlers do not, but until the exec the
 	// manager's would run in the child): reset them all, as systemd does, then ignore SIGPIPE
 	// if asked. Errors are ignored.

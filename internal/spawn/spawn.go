@@ -52,6 +52,12 @@ type Config struct {
 	Nice           *int
 	OOMScoreAdjust *int
 	Rlimits        []Rlimit
+	// Mounts, when not empty, are made in a mount namespace of the child's own before its
+	// credentials change (mounts.go); a failure is 226/NAMESPACE.
+	Mounts []Mount
+	// NoNewPrivs sets no_new_privs (prctl PR_SET_NO_NEW_PRIVS, systemd's NoNewPrivileges=)
+	// once in the working directory; refused, it is 227/NO_NEW_PRIVILEGES.
+	NoNewPrivs bool
 
 	NewSession bool // setsid(): own session and process group (every unit process in systemd)
 	Pgid       int  // without NewSession: join this process group (0: stay in the manager's)

@@ -26,31 +26,7 @@ func TestConsoleNotRead(t *testing.T) {
 		files[n] = unitFile("Unit", "Description="+desc+fmt.Sprint(i)+"\nStartLimitIntervalSec=0", "Service", "Type=oneshot\nExecStart=/bin/true")
 	}
 	units := writeUnits(t, files)
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	control := filepath.Join(t.TempDir(), "control.sock")
-	cmd := exec.Command(flintBin, "run", "--no-journal-sockets", "--units", units, "--control", control)
-	cmd.Stdout, cmd.Stderr = w, w
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	exited := false
-	defer func() {
-		if !exited {
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-done
-		}
-	}()
-	if !waitFor(10*time.Second, func() bool { return isSocket(control) }) {
-		t.Fatal("no control socket")
-	}
+	control, finish := unreadManager(t, units)
 	// 40 units × ~460 bytes of "Starting"/"Finished" lines per round: 8 rounds are ~150 KB,
 	// more than twice what the pipe holds.
 	for round := 0; round < 8; round++ {
@@ -65,27 +41,7 @@ func TestConsoleNotRead(t *testing.T) {
 		t.Fatalf("is-active: %q (exit %d)", out, code)
 	}
 	// Now read: everything queued comes out, and the shutdown's lines after it.
-	got := make(chan string, 1)
-	go func() {
-		b, _ := io.ReadAll(r)
-		got <- string(b)
-	}()
-	cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-done:
-		exited = true
-		if err != nil {
-			t.Errorf("flint run: %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("flint run did not exit after SIGTERM")
-	}
-	var text string
-	select {
-	case text = <-got:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the output did not end")
-	}
+	text := finish()
 	if n := strings.Count(text, "Finished "+desc); n != 8*40 {
 		t.Errorf("%d Finished lines, want %d", n, 8*40)
 	}
@@ -94,5 +50,63 @@ func TestConsoleNotRead(t *testing.T) {
 	}
 	if !strings.HasSuffix(text, "All units stopped.\n") {
 		t.Errorf("output does not end with the shutdown's last line: ...%s", text[max(0, len(text)-300):])
+	}
+}
+
+// unreadManager starts `flint run --no-booted FLAGS... --units units` with its output into a
+// pipe that nobody reads until finish: finish reads it while it stops flint run (SIGTERM) and
+// returns all it wrote. The manager is killed at the end of a test that did not finish it.
+func unreadManager(t *testing.T, units string, flags ...string) (control string, finish func() string) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	control = filepath.Join(t.TempDir(), "control.sock")
+	args := append(append([]string{"run", "--no-booted", "--no-journal-sockets"}, flags...), "--units", units, "--control", control)
+	cmd := exec.Command(flintBin, args...)
+	cmd.Stdout, cmd.Stderr = w, w
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	exited := false
+	t.Cleanup(func() {
+		if !exited {
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+		r.Close()
+	})
+	if !waitFor(10*time.Second, func() bool { return isSocket(control) }) {
+		t.Fatal("no control socket")
+	}
+	return control, func() string {
+		t.Helper()
+		got := make(chan string, 1)
+		go func() {
+			b, _ := io.ReadAll(r)
+			got <- string(b)
+		}()
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-done:
+			exited = true
+			if err != nil {
+				t.Errorf("flint run: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("flint run did not exit after SIGTERM")
+		}
+		select {
+		case text := <-got:
+			return text
+		case <-time.After(10 * time.Second):
+			t.Fatal("the output did not end")
+		}
+		return ""
 	}
 }

@@ -61,13 +61,21 @@ func runTests(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e: build:", err)
 		return 1
 	}
-	// A system manager serves journald's sockets unless told --no-journal-sockets
-	// (launchManager does): a test that forgot it outside a private mount namespace would
-	// take the host's /dev/log and /run/systemd/journal.
+	// A system manager serves journald's sockets unless told --no-journal-sockets and makes
+	// /run/systemd/system unless told --no-booted (launchManager does both): a test that
+	// forgot one outside a private mount namespace would take the host's /dev/log and
+	// /run/systemd/journal, or leave the host looking booted with systemd.
 	before := hostJournalState()
+	_, err = os.Lstat(sdBootedDir)
+	absent := err != nil
 	code := m.Run()
 	if after := hostJournalState(); after != before {
 		fmt.Fprintf(os.Stderr, "e2e: a test changed the host's journal sockets (%s, was %s): flint run without --no-journal-sockets outside a private mount namespace\n", after, before)
+		return 1
+	}
+	if _, err := os.Lstat(sdBootedDir); absent && err == nil {
+		fmt.Fprintf(os.Stderr, "e2e: a test left %s on the host: flint run without --no-booted outside a private /run\n", sdBootedDir)
+		os.Remove(sdBootedDir)
 		return 1
 	}
 	return code
@@ -82,6 +90,9 @@ func hostJournalState() string {
 	_, err = os.Lstat("/run/systemd/journal")
 	return fmt.Sprintf("/dev/log -> %q, /run/systemd/journal exists: %v", link, err == nil)
 }
+
+// sdBootedDir is what sd_booted() looks for.
+const sdBootedDir = "/run/systemd/system"
 
 func buildAll(dir string) error {
 	_, file, _, _ := runtime.Caller(0)
@@ -151,6 +162,7 @@ func startManager(t *testing.T, units string) *manager {
 // launchOptions vary how launchManager starts `flint run`.
 type launchOptions struct {
 	global   []string      // global flags before "run" (--user)
+	runFlags []string      // flags after "run" (--log-to-stdout)
 	more     []string      // further unit directories, after the first (--units each)
 	env      []string      // the manager's environment; nil = the test's
 	stopWait time.Duration // SIGTERM to SIGKILL at cleanup
@@ -169,6 +181,10 @@ type launchOptions struct {
 	// behind a bind mount). cloneflags are the namespaces it starts in.
 	command    []string
 	cloneflags uintptr
+	// booted lets flint run create /run/systemd/system (sd_booted()): only in a private
+	// mount namespace (wrap) with a /run of its own; otherwise --no-booted keeps the host's
+	// /run as it is.
+	booted bool
 }
 
 // launchManager starts `flint run` and waits for its control socket; see startManager.
@@ -188,6 +204,10 @@ func launchManager(t *testing.T, units string, o launchOptions) *manager {
 	if !o.journal {
 		args = append(args, "--no-journal-sockets")
 	}
+	if !o.booted {
+		args = append(args, "--no-booted")
+	}
+	args = append(args, o.runFlags...)
 	if !o.noUnits {
 		args = append(args, "--units", units)
 	}

@@ -313,7 +313,7 @@ func TestRecoverySecondManager(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, ctl := range []string{control, filepath.Join(runtime, "other.sock")} {
-		cmd := exec.Command(flintBin, "run", "--no-journal-sockets", "--units", units, "--control", ctl)
+		cmd := exec.Command(flintBin, "run", "--no-booted", "--no-journal-sockets", "--units", units, "--control", ctl)
 		out, err := cmd.CombinedOutput()
 		if err == nil || cmd.ProcessState.ExitCode() != 1 {
 			t.Errorf("second flint run --control %s: %v: %s", ctl, err, out)
@@ -354,7 +354,7 @@ func TestRecoveryPID1(t *testing.T) {
 	container := func() (*exec.Cmd, *syncBuffer) {
 		// unshare --kill-child: flint (its child, PID 1 of the new namespace) gets SIGKILL
 		// when unshare dies.
-		cmd := exec.Command("unshare", "--pid", "--fork", "--mount-proc", "--kill-child", flintBin, "run", "--no-journal-sockets", "--units", units, "--control", control)
+		cmd := exec.Command("unshare", "--pid", "--fork", "--mount-proc", "--kill-child", flintBin, "run", "--no-booted", "--no-journal-sockets", "--units", units, "--control", control)
 		out := &syncBuffer{}
 		cmd.Stdout, cmd.Stderr = out, out
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

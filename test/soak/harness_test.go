@@ -103,7 +103,7 @@ func launch(t *testing.T, units, control string) *manager {
 	t.Helper()
 	out, w := newLogFile(t, "flint-run")
 	m := &manager{control: control, out: out, exited: make(chan struct{})}
-	m.cmd = exec.Command(flintBin, "run", "--no-journal-sockets", "--units", units, "--control", control)
+	m.cmd = exec.Command(flintBin, "run", "--no-booted", "--no-journal-sockets", "--units", units, "--control", control)
 	m.cmd.Stdout, m.cmd.Stderr = w, w
 	m.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := m.cmd.Start(); err != nil {

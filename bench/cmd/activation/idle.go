@@ -138,7 +138,7 @@ func (b *bench) bootIdle(side, dir, target string) (int, func(), error) {
 		if b.flint == "" {
 			return 0, nil, fmt.Errorf("%w: flint not built", errUnavailable)
 		}
-		p, err := startProc(b.flint, "run", "--no-journal-sockets", "--units", units, "--control", filepath.Join(dir, "control.sock"), "--target", target)
+		p, err := startProc(b.flint, "run", "--no-booted", "--no-journal-sockets", "--units", units, "--control", filepath.Join(dir, "control.sock"), "--target", target)
 		if err != nil {
 			return 0, nil, err
 		}

@@ -203,7 +203,7 @@ func startFlint(flint, work, foobard string, port int) (*manager, error) {
 		os.Symlink(filepath.Join(units, u), filepath.Join(wants, u))
 	}
 	control := filepath.Join(work, "control.sock")
-	p, err := startProc(flint, "run", "--no-journal-sockets", "--units", units, "--control", control)
+	p, err := startProc(flint, "run", "--no-booted", "--no-journal-sockets", "--units", units, "--control", control)
 	if err != nil {
 		return nil, err
 	}

@@ -32,7 +32,7 @@ type manager struct {
 func startFlint(flint, dir string) (*manager, error) {
 	control := filepath.Join(dir, "control.sock")
 	var out bytes.Buffer
-	cmd := exec.Command(flint, "run", "--no-journal-sockets", "--units", filepath.Join(dir, "units"), "--control", control)
+	cmd := exec.Command(flint, "run", "--no-booted", "--no-journal-sockets", "--units", filepath.Join(dir, "units"), "--control", control)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
