@@ -64,8 +64,9 @@ func IsStandardTarget(name string) bool {
 }
 
 // Builtin returns the standard unit name as flint provides it when the search path lacks it
-// (a standard target, or the service behind exit.target, poweroff.target, halt.target or
-// reboot.target), or nil when flint has no such unit built in.
+// (a standard target, the service behind exit.target, poweroff.target, halt.target or
+// reboot.target, or the system's systemd-tmpfiles-setup.service), or nil when flint has no
+// such unit built in.
 //
 // A target has the dependencies systemd ships it with, plus the .wants/ and .requires/
 // directories of the search path, and, unless systemd's file says DefaultDependencies=no,
@@ -73,6 +74,9 @@ func IsStandardTarget(name string) bool {
 func (l *Loader) Builtin(name string) *Unit {
 	if _, ok := builtinServices[name]; ok {
 		return l.builtinService(name)
+	}
+	if name == TmpfilesSetupService && l.scope == System {
+		return l.builtinTmpfilesSetup()
 	}
 	b, ok := builtinTargets[name]
 	if !ok {
@@ -155,5 +159,44 @@ SuccessAction=` + action + "\n"
 	f, _ := ParseFile(name, []byte(text))
 	Decode(u, []*File{f}, l.Expander(u))
 	u.Unit.SuccessAction = b.action
+	return u
+}
+
+// TmpfilesSetupService is the unit that applies tmpfiles.d at boot. Where no unit file
+// defines it (a machine without systemd), flint's system manager has done that work itself at
+// start (internal/manager/tmpfiles.go); its built-in unit is the one systemd 252 ships without
+// the command, so that the units ordered after it or requiring it load and start.
+const TmpfilesSetupService = "systemd-tmpfiles-setup.service"
+
+// builtinTmpfilesSetup decodes systemd 252's units/systemd-tmpfiles-setup.service, with
+// neither ExecStart= nor the credentials the command would read.
+func (l *Loader) builtinTmpfilesSetup() *Unit {
+	const text = `[Unit]
+Description=Create System Files and Directories
+Documentation=man:tmpfiles.d(5) man:systemd-tmpfiles(8)
+DefaultDependencies=no
+After=local-fs.target systemd-sysusers.service systemd-journald.service
+Before=sysinit.target
+Conflicts=shutdown.target initrd-switch-root.target
+Before=shutdown.target initrd-switch-root.target
+RefuseManualStop=yes
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+SuccessExitStatus=DATAERR CANTCREAT
+`
+	u := &Unit{
+		Name:      TmpfilesSetupService,
+		Type:      TypeService,
+		Names:     []string{TmpfilesSetupService},
+		Prefix:    strings.TrimSuffix(TmpfilesSetupService, ".service"),
+		LoadState: Loaded,
+	}
+	f, _ := ParseFile(TmpfilesSetupService, []byte(text))
+	Decode(u, []*File{f}, l.Expander(u))
+	// Verify's one refusal, of a service without a command, does not apply to a unit whose
+	// work the manager does itself: a oneshot without a command starts and stays active.
+	u.LoadState, u.LoadError, u.Diagnostics = Loaded, "", nil
 	return u
 }

@@ -55,7 +55,25 @@ func TestBuiltinShutdownUnits(t *testing.T) {
 	if m := l.Builtin("multi-user.target"); !slices.Contains(m.Unit.Conflicts, "shutdown.target") || m.Unit.RefuseManualStart {
 		t.Errorf("multi-user.target: %+v", m.Unit)
 	}
-	if l.Builtin("foo.service") != nil || l.Builtin("nope.target") != nil {
+	if l.Builtin("foo.service") != nil || l.Builtin("nope.target") != nil || NewLoader(User, nil).Builtin(TmpfilesSetupService) != nil {
 		t.Error("Builtin of a non-standard unit is not nil")
+	}
+}
+
+// TestBuiltinTmpfilesSetup: systemd-tmpfiles-setup.service, for a system whose unit
+// directories lack it, is systemd 252's unit without a command: a oneshot that stays active,
+// before sysinit.target, refusing manual stop.
+func TestBuiltinTmpfilesSetup(t *testing.T) {
+	u := NewLoader(System, []string{t.TempDir()}).Builtin(TmpfilesSetupService)
+	if u == nil || u.LoadState != Loaded || u.Service == nil {
+		t.Fatalf("%+v", u)
+	}
+	c, s := u.Unit, u.Service
+	if s.Type != Oneshot || !s.RemainAfterExit || len(s.ExecStart) > 0 || c.DefaultDependencies || !c.RefuseManualStop ||
+		c.Description != "Create System Files and Directories" ||
+		!slices.Equal(c.Before, []string{"sysinit.target", "shutdown.target", "initrd-switch-root.target"}) ||
+		!slices.Equal(c.Conflicts, []string{"shutdown.target", "initrd-switch-root.target"}) ||
+		!slices.Contains(c.After, "local-fs.target") {
+		t.Errorf("%+v %+v", c, s)
 	}
 }

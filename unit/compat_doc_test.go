@@ -173,10 +173,8 @@ Other accepted differences in what flint shows:
 - LimitXXX= properties appear only when the unit sets the limit: systemd shows the limits it
   inherited itself, which depend on the machine.
 - Nice= and OOMScoreAdjust= likewise appear only when set.
-- flint does not run systemd-tmpfiles: tmpfiles.d snippets (which systemd applies at boot
-  through systemd-tmpfiles-setup.service) are not applied. A daemon that relies on one needs
-  its directories made otherwise; of the real daemons tested (docs/daemons.md) only rpcbind
-  ships one (/run/rpcbind), and rpcbind creates that directory itself.
+- tmpfiles.d snippets are applied at the start of a system manager where systemd-tmpfiles
+  is not installed (see "tmpfiles.d" below); where it is, flint leaves them to it.
 - The notify socket is next to the control socket (/run/flint/notify by default, as systemd's
   /run/systemd/notify). When a root manager's ` + "`--control`" + ` is in a directory other users cannot
   search, it is an abstract socket instead (NOTIFY_SOCKET=@flint/notify/...), so that services
@@ -446,7 +444,6 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
 - LISTEN_FDNAMES= (and the fd order) when several socket units trigger one service: the
   service's Sockets= first, in their order, then the other triggering sockets sorted by unit
   name.
-- systemd-tmpfiles snippets (tmpfiles.d) are not applied (see above).
 - StandardInput=/StandardOutput=/StandardError=fd and fd:NAME parse and show as in systemd,
   but the manager does not pass a named stored fd: output goes to flint's log as for journal.
 
@@ -570,6 +567,48 @@ lines against systemctl 252 in systemd-ns) and TestRootMatchesSystemctl (80 step
   wherever it stood among the arguments.
 - list-paths does not exist in systemctl 252 (list-automounts does; flint has no automount
   units): both are unknown verbs.
+
+### tmpfiles.d: flint tmpfiles, and at the manager's start
+
+` + "`" + `flint tmpfiles` + "`" + ` (and flint under the name systemd-tmpfiles) is systemd-tmpfiles 252
+(internal/tmpfiles): its options (` + "`" + `--create` + "`" + `, ` + "`" + `--remove` + "`" + `, ` + "`" + `--clean` + "`" + `, ` + "`" + `--boot` + "`" + `,
+` + "`" + `--prefix=` + "`" + `, ` + "`" + `--exclude-prefix=` + "`" + `, ` + "`" + `-E` + "`" + `, ` + "`" + `--root=` + "`" + `, ` + "`" + `--replace=` + "`" + `, ` + "`" + `--cat-config` + "`" + `,
+` + "`" + `--user` + "`" + `), its configuration directories (/etc, /run, /usr/local/lib, /usr/lib and /lib
+tmpfiles.d, the first file of a name winning), every line type of tmpfiles.d(5) (f F w d D e v q
+Q p L c b C x X r R z Z t T h H a A, m), the modifiers ` + "`" + `+ ! - = ~ ^` + "`" + `, specifiers, modes
+(with ` + "`" + `~` + "`" + ` and ` + "`" + `:` + "`" + `), owners, ages (with age-by letters and ` + "`" + `~` + "`" + `), its messages (a bad
+line is refused as "FILE:LINE: message", in systemd-tmpfiles' words) and exit statuses (65 for
+a configuration error, 73 for a line that could not be applied). Paths are resolved inside
+` + "`" + `--root` + "`" + ` as systemd's chase_symlinks() does, unsafe ownership transitions refused.
+internal/difftest/tmpfiles_test.go runs every snippet installed in /usr/lib/tmpfiles.d on the
+test machine (each alone and all together, over an empty root and over one with files in it,
+and ` + "`" + `--clean` + "`" + `), and snippets of its own for every type and modifier, through systemd-tmpfiles
+252 and through flint, each in a private mount namespace over a fresh tmpfs given as
+` + "`" + `--root` + "`" + `, and compares the exit status, the messages and the trees (types, modes, owners,
+link targets, device numbers, contents, extended attributes and ACLs, file attributes).
+Differences:
+
+- v, q and Q make plain directories: flint creates no btrfs subvolumes or quota groups (as
+  systemd-tmpfiles does on any other file system). z and Z set no SELinux labels.
+- ` + "`" + `--image=` + "`" + ` is refused: flint mounts no disk images.
+- On the host (no ` + "`" + `--root` + "`" + `), user and group names are read from /etc/passwd and /etc/group
+  (flint is static: no NSS modules), "root" and "nobody" known without them.
+- As systemd-tmpfiles 252 with ` + "`" + `--root` + "`" + `, %C, %L, %S and %t have the root directory in front
+  (so a path written with them has it twice).
+
+The system manager (` + "`" + `flint run` + "`" + ` without ` + "`" + `--user` + "`" + `), where no systemd-tmpfiles other than flint
+is installed (none of /usr/local/sbin, /usr/local/bin, /usr/sbin, /usr/bin, /sbin, /bin has
+one), does at start, before anything else starts, what systemd-tmpfiles-setup.service does:
+` + "`" + `systemd-tmpfiles --create --remove --boot --exclude-prefix=/dev` + "`" + ` over the machine. Its
+messages are the log of systemd-tmpfiles-setup.service (` + "`" + `flint logs -u
+systemd-tmpfiles-setup.service` + "`" + `); exit status 65 or 73 (some lines not applied) is a success
+as the unit's SuccessExitStatus= says, with a line on the console; any other is a failure,
+said on the console, and the unit is not started then. ` + "`" + `flint run --no-tmpfiles` + "`" + ` turns it off. Where the unit directories lack
+systemd-tmpfiles-setup.service, flint provides systemd 252's unit without its command (a
+oneshot that stays active): units ordered after it or requiring it load and start, and it is
+started (active, exited) after the manager did its work at start. flint provides neither
+systemd-tmpfiles-setup-dev.service (the /dev lines) nor systemd-tmpfiles-clean.timer: nothing
+runs ` + "`" + `--clean` + "`" + ` periodically.
 `)
 	if len(difftest.OpenBugs) > 0 {
 		b.WriteString(`

@@ -88,6 +88,15 @@ var archNames = map[string]string{
 	"mipsle": "mips-le", "loong64": "loongarch64",
 }
 
+// Architecture is the name systemd gives the machine's architecture (%a,
+// ConditionArchitecture=): x86-64, arm64, ...
+func Architecture() string {
+	if a, ok := archNames[runtime.GOARCH]; ok {
+		return a
+	}
+	return runtime.GOARCH
+}
+
 // Expander returns the specifier expander for u, following the table of systemd.unit(5):
 //
 //	%a architecture (x86-64)        %A IMAGE_VERSION of os-release  %b boot ID
@@ -179,10 +188,7 @@ func (l *Loader) specifier(u *Unit, c byte) (string, error) {
 		}
 		return filepath.Dir(realPath(u.FragmentPath)), nil
 	case 'a':
-		if a, ok := archNames[runtime.GOARCH]; ok {
-			return a, nil
-		}
-		return runtime.GOARCH, nil
+		return Architecture(), nil
 	case 'A', 'B', 'M', 'o', 'w', 'W':
 		h.load()
 		key := map[byte]string{'A': "IMAGE_VERSION", 'B': "BUILD_ID", 'M': "IMAGE_ID", 'o': "ID",

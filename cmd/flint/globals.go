@@ -111,6 +111,7 @@ Installed under other names (symlinks to the flint binary), flint is those tools
   systemd-analyze            flint analyze
   systemd-notify             sd_notify(3) from shell scripts
   systemd-socket-activate    flint activate
+  systemd-tmpfiles           flint tmpfiles (tmpfiles.d(5))
 e.g. ln -s /usr/local/bin/flint /usr/local/bin/systemctl
 
 Options (systemctl's; see systemctl(1)):

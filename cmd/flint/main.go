@@ -62,6 +62,8 @@ func run(argv []string) int {
 		return runNotify(prog, args, os.Stdout, os.Stderr)
 	case "systemd-analyze":
 		return runAnalyzeTool(prog, args)
+	case "systemd-tmpfiles":
+		return runTmpfiles(prog, args, os.Stdin, os.Stdout, os.Stderr)
 	}
 	return runFlintCLI(prog, args, os.Stdout, os.Stderr)
 }

@@ -15,7 +15,7 @@ import (
 // unless flint runs in a chroot, where systemctl ignores them (ignoredOffline).
 
 // versionString is what --version prints.
-const versionString = "flint (systemd 252 compatible: systemctl, journalctl, systemd-analyze, systemd-notify, systemd-socket-activate)"
+const versionString = "flint (systemd 252 compatible: systemctl, journalctl, systemd-analyze, systemd-notify, systemd-socket-activate, systemd-tmpfiles)"
 
 // invokedAs is the program name used in messages ("See \"flint status foo.service\"").
 var invokedAs = "flint"

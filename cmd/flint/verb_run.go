@@ -53,6 +53,10 @@ status lines, as "UNIT[PID]: TEXT" (a container runtime's log); it is the defaul
 SIGTERM or SIGINT stops every unit, then flint run exits 0. flint exit [CODE] and the exit
 actions of SuccessAction=/FailureAction= end it with their code; poweroff, halt and reboot
 (verbs and actions) power off, halt or reboot only a flint run that is PID 1, any other exits.
+
+Where no systemd-tmpfiles is installed, the system manager applies tmpfiles.d at start, before
+anything else starts, as systemd-tmpfiles-setup.service does (flint tmpfiles --create
+--remove --boot --exclude-prefix=/dev); --no-tmpfiles leaves the files alone.
 `
 
 var runSpec = &getopt.Spec{Options: []getopt.Option{
@@ -60,6 +64,7 @@ var runSpec = &getopt.Spec{Options: []getopt.Option{
 	{Long: "units", Arg: getopt.RequiredArg},
 	{Long: "user"},
 	{Long: "system"},
+	{Long: "no-tmpfiles"},
 	{Long: "control", Arg: getopt.RequiredArg},
 	{Long: "target", Arg: getopt.RequiredArg},
 	{Long: "log-dir", Arg: getopt.RequiredArg},
@@ -73,6 +78,7 @@ var runSpec = &getopt.Spec{Options: []getopt.Option{
 }}
 
 func runManager(g *globals, args []string) int {
+	tmpfiles := !g.user
 	var target, logDir string
 	journalSockets := true
 	storage := "auto"
@@ -98,6 +104,8 @@ func runManager(g *globals, args []string) int {
 			g.user = true
 		case "system":
 			g.user = false
+		case "no-tmpfiles":
+			tmpfiles = false
 		case "control":
 			g.control, g.controlSet = f.Value, true
 		case "target":
@@ -140,6 +148,7 @@ func runManager(g *globals, args []string) int {
 	if !g.controlSet {
 		g.control = defaultControl(g.user || os.Getuid() != 0)
 	}
+	tmpfiles = tmpfiles && !g.user && manager.NeedTmpfilesSetup()
 	if abs, err := filepath.Abs(g.control); err == nil {
 		g.control = abs // the notify socket is created next to it and needs an absolute path
 	}
@@ -152,6 +161,8 @@ func runManager(g *globals, args []string) int {
 		bootedDir = manager.SystemdBootedDir
 	}
 	m, err := manager.New(manager.Options{
+		TmpfilesSetup: tmpfiles,
+
 		Scope:       g.scope(),
 		UnitDirs:    g.units,
 		ControlPath: g.control,

@@ -23,7 +23,7 @@ var dynUserScenarios = held([]jobScenario{
 			"StateDirectory=@DIR@ @DIR@-n/sub\nCacheDirectory=@DIR@\nLogsDirectory=@DIR@\nRuntimeDirectory=@DIR@\n" +
 			"ExecStartPre=+/bin/sh -c 'exec >@STATE@/plus 2>&1; id -un; stat -c \"%%U:%%G %%a %%n\" /var/lib/private /var/lib/private/@DIR@ " +
 			"/var/cache/private/@DIR@ /var/log/private/@DIR@ /run/@DIR@; grep NoNewPrivs /proc/self/status'\n" +
-			"ExecStart=/bin/sh -c 'exec >/run/@DIR@/out 2>&1; " + inRange + "id -un; id -gn; " +
+			"ExecStart=/bin/sh -c 'exec >/run/@DIR@/out 2>&1; " + inRange + "id -un; id -gn; id -Gn; " +
 			"echo USER=$$USER LOGNAME=$$LOGNAME HOME=$${HOME-unset} SHELL=$${SHELL-unset}; grep NoNewPrivs /proc/self/status; " +
 			"stat -c \"%%U:%%G %%a %%F %%n\" /var/lib/private /var/lib/private/@DIR@ /var/lib/private/@DIR@-n /var/lib/private/@DIR@-n/sub " +
 			"/var/cache/private /var/cache/private/@DIR@ /var/log/private /var/log/private/@DIR@ /run/@DIR@; " +

@@ -29,6 +29,10 @@ import (
 
 // Options configure a Manager.
 type Options struct {
+	// TmpfilesSetup applies tmpfiles.d at Run before the boot, as systemd-tmpfiles-setup.service
+	// (tmpfiles.go).
+	TmpfilesSetup bool
+
 	Scope       unit.Scope
 	UnitDirs    []string // nil: the default search path
 	ControlPath string
@@ -339,6 +343,9 @@ func (m *Manager) Run(ctx context.Context) error {
 		m.consolef("Failed to watch %s, time zone changes will not be seen: %v", localtimePath, err)
 	}
 	defer m.tz.close()
+	if m.opt.TmpfilesSetup {
+		m.tmpfilesSetup()
+	}
 	// Boot before the control socket appears: sockets without control commands are then
 	// listening by the time a client can see the manager.
 	m.boot()
