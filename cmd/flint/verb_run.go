@@ -19,7 +19,7 @@ func init() {
 const runUsage = `usage: flint run [--units DIR]... [--user] [--control PATH] [--target UNIT] [--log-dir DIR]
                  [--no-journal-sockets] [--log-storage=auto|persistent|volatile|none]
                  [--log-max-use=SIZE] [--log-runtime-max-use=SIZE]
-                 [--no-booted] [--log-to-stdout|--no-log-to-stdout]
+                 [--no-booted] [--log-to-stdout|--no-log-to-stdout] [--no-tmpfiles]
 
 Run the service manager in the foreground: read the unit files of the search path (--units
 DIR, repeatable, replaces it), start --target (default default.target), answer on the
@@ -49,14 +49,13 @@ true in its services, and at its orderly end removes what it created; --no-boote
 --log-to-stdout copies every unit's log lines to flint run's standard output, after the
 status lines, as "UNIT[PID]: TEXT" (a container runtime's log); it is the default as PID 1,
 --no-log-to-stdout turns it off.
+Where no systemd-tmpfiles is installed, the system manager applies tmpfiles.d at start, before
+anything else starts, as systemd-tmpfiles-setup.service does (flint tmpfiles --create
+--remove --boot --exclude-prefix=/dev); --no-tmpfiles leaves the files alone.
 
 SIGTERM or SIGINT stops every unit, then flint run exits 0. flint exit [CODE] and the exit
 actions of SuccessAction=/FailureAction= end it with their code; poweroff, halt and reboot
 (verbs and actions) power off, halt or reboot only a flint run that is PID 1, any other exits.
-
-Where no systemd-tmpfiles is installed, the system manager applies tmpfiles.d at start, before
-anything else starts, as systemd-tmpfiles-setup.service does (flint tmpfiles --create
---remove --boot --exclude-prefix=/dev); --no-tmpfiles leaves the files alone.
 `
 
 var runSpec = &getopt.Spec{Options: []getopt.Option{
