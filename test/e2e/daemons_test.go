@@ -492,8 +492,14 @@ func checkMicroHttpd(t *testing.T, r *daemonRun) {
 	}
 	fmt.Fprint(c, "GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
 	resp, err := io.ReadAll(c)
-	if err != nil || !strings.HasPrefix(string(resp), "HTTP/1.0 200 ") || !strings.Contains(string(resp), "<title>Index of ") {
-		t.Fatalf("GET /: %v\n%s", err, resp)
+	// The directory's index.html (apache2, installed for the container tests, puts one
+	// there), else micro-httpd's listing of the directory.
+	want := []byte("<title>Index of ")
+	if index, ierr := os.ReadFile("/var/www/html/index.html"); ierr == nil {
+		want = index
+	}
+	if err != nil || !strings.HasPrefix(string(resp), "HTTP/1.0 200 ") || !bytes.Contains(resp, want) {
+		t.Fatalf("GET /: %v\n%.400s", err, resp)
 	}
 	r.noInstances("micro-httpd")
 	r.stopSocket("micro-httpd.socket", "127.0.0.1:80")
