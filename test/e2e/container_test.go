@@ -274,11 +274,14 @@ func (c *container) logsWait(unit, want string) {
 	}
 }
 
-// stopAll stops flint with SIGTERM (the orderly stop of a container) and checks that it exits 0
-// and that every daemon in it went with it.
+// stopAll stops flint with SIGTERM (the orderly stop of a container) and checks that it
+// stopped every unit and exited 0. (The kernel then ends whatever else ran in the namespace.)
 func (c *container) stopAll() {
 	c.t.Helper()
 	if code := c.m.terminate(); code != 0 {
 		c.t.Errorf("flint run exited %d after SIGTERM, want 0", code)
+	}
+	if out := c.m.out.String(); !strings.Contains(out, "All units stopped.") {
+		c.t.Errorf("flint run did not stop its units in order:\n%s", tail(out, 20))
 	}
 }
