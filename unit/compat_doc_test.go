@@ -542,6 +542,9 @@ lines against systemctl 252 in systemd-ns) and TestRootMatchesSystemctl (80 step
   ` + "`" + `cat` + "`" + ` works below ` + "`" + `--root` + "`" + ` (systemctl 252: "Verb 'cat' cannot be used with --root="). With
   ` + "`" + `enable --now` + "`" + ` the start goes to the manager on the control socket, as systemctl's goes to
   the bus.
+- ` + "`" + `is-enabled --full` + "`" + ` lists under each state the symlinks disable would remove, as
+  systemctl; with ` + "`" + `--root` + "`" + ` those below the root, where systemctl 252 lists the host's (it
+  leaves the root out of that list).
 - disable, revert and preset remove symlinks in file-name order; systemctl in directory
   order.
 - edit follows systemctl 252: a temporary file next to the target, the drop-in between the

@@ -140,6 +140,7 @@ type installer struct {
 	op      string
 	config  string // the directory it writes to
 	force   bool   // --force: replace symlinks that point elsewhere
+	dryRun  bool   // note the changes, make none (disable only: Links)
 	changes []Change
 }
 

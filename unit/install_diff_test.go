@@ -1,6 +1,7 @@
 package unit
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -158,7 +159,7 @@ func symlinkTree(t *testing.T, root string) []string {
 // (stdout and stderr lines in order) and exit code.
 func flintInstallCmd(l *Loader, op string, names []string) (string, int) {
 	var b strings.Builder
-	if op == "is-enabled" {
+	if op == "is-enabled" || op == "is-enabled --full" {
 		ok := false
 		for _, n := range names {
 			st, err := IsEnabled(l, n)
@@ -168,6 +169,16 @@ func flintInstallCmd(l *Loader, op string, names []string) (string, int) {
 			}
 			ok = ok || EnabledExitOK(st)
 			fmt.Fprintln(&b, st)
+			if op == "is-enabled --full" {
+				links, err := Links(l, n, false)
+				if err != nil {
+					fmt.Fprintln(&b, err)
+					return b.String(), 1
+				}
+				for _, p := range links {
+					fmt.Fprintf(&b, "  %s\n", p)
+				}
+			}
 		}
 		if ok {
 			return b.String(), 0
@@ -270,6 +281,9 @@ func TestInstallDifferential(t *testing.T) {
 		steps = append(steps, s)
 	}
 	isAll()
+	for _, n := range all {
+		steps = append(steps, step{"is-enabled --full", []string{n}})
+	}
 	for _, s := range []step{
 		{"disable", []string{"bar.socket"}},
 		{"disable", []string{"getty@.service"}},
@@ -311,18 +325,15 @@ func TestInstallDifferential(t *testing.T) {
 				namesS = append(namesS, strings.TrimPrefix(n, "ROOT"))
 				namesF = append(namesF, strings.Replace(n, "ROOT", rootF, 1))
 			}
-			cmd := exec.Command(systemctl, append([]string{"--root=" + rootS, "--no-pager", s.op}, namesS...)...)
-			cmd.Env = append(os.Environ(), "SYSTEMD_LOG_COLOR=0", "SYSTEMD_COLORS=0", "LC_ALL=C.UTF-8")
-			cmd.Env = filterEnv(cmd.Env, "SYSTEMD_UNIT_PATH")
-			out, err := cmd.CombinedOutput()
-			rcS := 0
-			if ee, ok := err.(*exec.ExitError); ok {
-				rcS = ee.ExitCode()
-			} else if err != nil {
-				t.Fatal(err)
+			out, rcS := systemctlRoot(t, systemctl, rootS, s.op, namesS)
+			if s.op == "is-enabled --full" {
+				// systemctl --root lists the links of the host's root under the state, so
+				// the links disable would remove are what disable removes in a copy
+				out, rcS = systemctlRoot(t, systemctl, rootS, "is-enabled", namesS)
+				out = append(out, removedLinks(t, systemctl, rootS, namesS)...)
 			}
 			outF, rcF := flintInstallCmd(l, s.op, namesF)
-			sortLines := s.op == "disable" // systemctl removes in readdir order
+			sortLines := s.op == "disable" || s.op == "is-enabled --full" // systemctl removes in readdir order
 			if a, b := norm(string(out), rootS, sortLines), norm(outF, rootF, sortLines); a != b {
 				t.Errorf("output differs\nsystemctl:\n%s\nflint:\n%s", a, b)
 			}
@@ -334,6 +345,38 @@ func TestInstallDifferential(t *testing.T) {
 			}
 		})
 	}
+}
+
+// systemctlRoot runs systemctl --root=root with the words of op and names, and returns its
+// output and exit code.
+func systemctlRoot(t *testing.T, systemctl, root, op string, names []string) ([]byte, int) {
+	cmd := exec.Command(systemctl, append(append([]string{"--root=" + root, "--no-pager"}, strings.Fields(op)...), names...)...)
+	cmd.Env = append(os.Environ(), "SYSTEMD_LOG_COLOR=0", "SYSTEMD_COLORS=0", "LC_ALL=C.UTF-8")
+	cmd.Env = filterEnv(cmd.Env, "SYSTEMD_UNIT_PATH")
+	out, err := cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return out, ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out, 0
+}
+
+// removedLinks copies root, runs systemctl --root disable names on the copy and returns the
+// symlinks it removed, as is-enabled --full lists them (with root, not the copy, in front).
+func removedLinks(t *testing.T, systemctl, root string, names []string) []byte {
+	cp := filepath.Join(t.TempDir(), "root")
+	if out, err := exec.Command("cp", "-a", root, cp).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v\n%s", err, out)
+	}
+	out, _ := systemctlRoot(t, systemctl, cp, "disable", names)
+	var b bytes.Buffer
+	for _, line := range strings.Split(string(out), "\n") {
+		if p, ok := strings.CutPrefix(line, "Removed \""); ok {
+			fmt.Fprintf(&b, "  %s\n", root+strings.TrimPrefix(strings.TrimSuffix(p, "\"."), cp))
+		}
+	}
+	return b.Bytes()
 }
 
 func filterEnv(env []string, key string) []string {

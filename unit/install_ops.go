@@ -284,8 +284,31 @@ func (in *installer) disable(names []string) error {
 	return in.removeMarked(mark)
 }
 
+// Links returns the symlinks `disable` would remove for name (in the runtime directory with
+// runtime), without removing any: what systemctl is-enabled --full lists under the state.
+// Lookup paths without a runtime directory (--units) have no runtime links.
+func Links(l *Loader, name string, runtime bool) ([]string, error) {
+	if runtime && l.lk.Runtime == "" {
+		return nil, nil
+	}
+	in, err := newInstallerWith(l, "disable", InstallOptions{Runtime: runtime})
+	if err != nil {
+		return nil, err
+	}
+	in.dryRun = true
+	err = in.disable([]string{name})
+	var links []string
+	for _, c := range in.changes {
+		if c.Type == ChangeUnlink {
+			links = append(links, c.Path)
+		}
+	}
+	return links, err
+}
+
 // removeMarked walks the config directory (repeatedly, while removals add new targets) and
-// removes symlinks whose name, resolved destination or destination's base name is marked.
+// removes symlinks whose name, resolved destination or destination's base name is marked
+// (a dry run only notes them).
 func (in *installer) removeMarked(mark map[string]bool) error {
 	if len(mark) == 0 {
 		return nil
@@ -315,17 +338,20 @@ func (in *installer) removeMarked(mark map[string]bool) error {
 				if !mark[dest] && !mark[filepath.Base(dest)] && !mark[e.Name()] {
 					continue
 				}
-				if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
-					if firstErr == nil {
-						firstErr = &InstallError{Msg: fmt.Sprintf("Failed to %s unit: %v", in.op, err)}
+				if !in.dryRun {
+					if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
+						if firstErr == nil {
+							firstErr = &InstallError{Msg: fmt.Sprintf("Failed to %s unit: %v", in.op, err)}
+						}
+						continue
 					}
-					continue
+					rmdirParents(filepath.Dir(p), in.config)
 				}
-				rmdirParents(filepath.Dir(p), in.config)
 				in.add(ChangeUnlink, p, "")
 				if !mark[p] {
 					mark[p] = true
-					removed = true
+					// a dry run removes nothing, so another walk would find the same
+					removed = !in.dryRun
 				}
 			}
 		}

@@ -10,13 +10,14 @@ import (
 
 func init() {
 	register(&verb{name: "is-enabled", summary: "print the unit file state of units (enabled, static, ...)",
-		usage: "usage: flint [--units DIR]... [--user] is-enabled [-q] UNIT...\n", uses: []string{"quiet", "root"},
+		usage: "usage: flint [--units DIR]... [--user] is-enabled [-q] [-l] UNIT...\n\nWith -l (--full), the symlinks that disable would remove follow each state.\n", uses: []string{"quiet", "root"},
 		run: func(g *globals, a []string) int { return runIsEnabled(g, a, os.Stdout, os.Stderr) }})
 }
 
 // runIsEnabled prints one state per unit as systemctl is-enabled; it stops at the first unit
 // that does not exist. Exit 0 when any unit is enabled, enabled-runtime, static, alias,
-// indirect or generated; 1 otherwise.
+// indirect or generated; 1 otherwise. With --full each state is followed by the unit's
+// links, indented.
 func runIsEnabled(g *globals, args []string, stdout, stderr io.Writer) int {
 	quiet := g.quiet
 	var names []string
@@ -38,8 +39,20 @@ func runIsEnabled(g *globals, args []string, stdout, stderr io.Writer) int {
 		if unit.EnabledExitOK(st) {
 			ok = true
 		}
-		if !quiet {
-			fmt.Fprintln(stdout, st)
+		if quiet {
+			continue
+		}
+		fmt.Fprintln(stdout, st)
+		if g.full {
+			// as systemctl: the symlinks disable would remove, whatever the state
+			links, err := unit.Links(l, n, g.runtime)
+			if err != nil {
+				fmt.Fprintf(stderr, "Failed to get unit file links for %s: %v\n", n, err)
+				return 1
+			}
+			for _, p := range links {
+				fmt.Fprintf(stdout, "  %s\n", p)
+			}
 		}
 	}
 	if ok {

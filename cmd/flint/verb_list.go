@@ -26,10 +26,14 @@ func init() {
 		uses: []string{"all", "reverse", "output"}, run: runListDeps})
 	register(&verb{name: "is-active", summary: "check whether units are active", manager: true,
 		usage: fmt.Sprintf(isStateUsage, "is-active", "ActiveState", "at least one unit is active", 3),
-		run:   func(g *globals, a []string) int { return runIsState(g, "is-active", a) }})
+		run: func(g *globals, a []string) int {
+			return untilTemplate(a, "Failed to retrieve unit state", func(a []string) int { return runIsState(g, "is-active", a) })
+		}})
 	register(&verb{name: "is-failed", summary: "check whether units failed", manager: true,
 		usage: fmt.Sprintf(isStateUsage, "is-failed", "ActiveState", "at least one unit failed", 1),
-		run:   func(g *globals, a []string) int { return runIsState(g, "is-failed", a) }})
+		run: func(g *globals, a []string) int {
+			return untilTemplate(a, "Failed to retrieve unit state", func(a []string) int { return runIsState(g, "is-failed", a) })
+		}})
 	register(&verb{name: "daemon-reload", summary: "reload unit files", usage: simpleUsage["daemon-reload"], manager: true, run: runSimple("daemon-reload")})
 	register(&verb{name: "reset-failed", summary: "reset the failed state of units", usage: simpleUsage["reset-failed"], manager: true, run: runSimple("reset-failed")})
 	register(&verb{name: "kill", summary: "send a signal to a unit's processes", usage: killUsage, manager: true,
@@ -413,6 +417,23 @@ func normalizeUnitName(n string) string {
 		}
 	}
 	return n + ".service"
+}
+
+// untilTemplate runs a verb that asks the manager for unit objects by name (show, status,
+// is-active, is-failed) as systemctl runs it on systemd: a template name without its
+// instance names no unit object and systemd refuses it, so systemctl stops there, after the
+// units named before it, with what (its message) and exit status 1.
+func untilTemplate(args []string, what string, run func([]string) int) int {
+	for i, a := range args {
+		if n := normalizeUnitName(a); unit.IsTemplate(n) {
+			if i > 0 {
+				run(args[:i])
+			}
+			fmt.Fprintf(os.Stderr, "%s: Unit name %s is neither a valid invocation ID nor unit name.\n", what, n)
+			return 1
+		}
+	}
+	return run(args)
 }
 
 var simpleUsage = map[string]string{

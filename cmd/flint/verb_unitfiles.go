@@ -22,7 +22,7 @@ const listUnitFilesUsage = `usage: flint [--units DIR]... [--user] list-unit-fil
 
 List the unit files of the search path with their state (enabled, disabled, static, masked,
 alias, indirect, ...) and their preset (from the system-preset files; "-" for units without
-[Install]), as systemctl list-unit-files.
+[Install]), as systemctl list-unit-files. Exit status 1 when none is listed.
 `
 
 // unitFileInfo is one row of list-unit-files.
@@ -75,7 +75,7 @@ func runListUnitFiles(g *globals, args []string) int {
 			rows = []unitFileInfo{}
 		}
 		writeJSON(rows)
-		return 0
+		return nothingListed(rows)
 	}
 	legend := g.legendOn()
 	t := &table{}
@@ -96,6 +96,15 @@ func runListUnitFiles(g *globals, args []string) int {
 	t.write(os.Stdout, color)
 	if legend {
 		fmt.Printf("\n%d unit files listed.\n", len(rows))
+	}
+	return nothingListed(rows)
+}
+
+// nothingListed is list-unit-files' exit status: 1, as systemctl's, when no unit file was
+// listed (a pattern or a filter that matches none).
+func nothingListed(rows []unitFileInfo) int {
+	if len(rows) == 0 {
+		return 1
 	}
 	return 0
 }

@@ -28,25 +28,11 @@ func TestFileVerbsMatchSystemctl(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("booting systemd needs root")
 	}
-	work := t.TempDir()
-	units := filepath.Join(work, "units")
-	os.MkdirAll(units, 0o755)
-	for n, c := range fileUnits {
-		if err := os.WriteFile(filepath.Join(units, n), []byte(c), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	outside := filepath.Join(work, "outside.service")
-	os.WriteFile(outside, []byte(unitFile("Unit", "DefaultDependencies=no", "Service", "ExecStart=/bin/sleep 1000", "Install", "WantedBy=multi-user.target")), 0o644)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	sd, err := difftest.BootWith(ctx, work, "/etc/systemd/system:"+units+":", difftest.BootOptions{PrivateConfig: true})
-	if err != nil {
-		t.Fatalf("boot systemd: %v", err)
-	}
-	defer sd.Stop()
-	etc := t.TempDir()
-	m := startManagerDirs(t, etc, units)
+	work, units, etc, sd, m := bootWithConfig(t, ctx, fileUnits)
+	outside := filepath.Join(work, "outside.service")
+	os.WriteFile(outside, []byte(unitFile("Unit", "DefaultDependencies=no", "Service", "ExecStart=/bin/sleep 1000", "Install", "WantedBy=multi-user.target")), 0o644)
 
 	run := func(cmd *exec.Cmd, tty bool) (string, int) {
 		if tty {
@@ -200,6 +186,30 @@ func TestFileVerbsMatchSystemctl(t *testing.T) {
 			t.Errorf("systemctl status %s: exit %d\n%s\nflint status %s: exit %d\n%s", sdPID, wantCode, want, flPID, gotCode, got)
 		}
 	})
+}
+
+// bootWithConfig writes files into WORK/units (WORK a new directory, the same path inside
+// systemd's namespaces) and starts on them systemd 252, with an empty /etc/systemd (its
+// configuration directory /etc/systemd/system comes first in its unit path), and a flint
+// manager on --units ETC --units WORK/units (ETC its configuration directory). Both are
+// stopped when the test ends.
+func bootWithConfig(t *testing.T, ctx context.Context, files map[string]string) (work, units, etc string, sd *difftest.Systemd, m *manager) {
+	t.Helper()
+	work = t.TempDir()
+	units = filepath.Join(work, "units")
+	os.MkdirAll(units, 0o755)
+	for n, c := range files {
+		if err := os.WriteFile(filepath.Join(units, n), []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sd, err := difftest.BootWith(ctx, work, "/etc/systemd/system:"+units+":", difftest.BootOptions{PrivateConfig: true})
+	if err != nil {
+		t.Fatalf("boot systemd: %v", err)
+	}
+	t.Cleanup(func() { sd.Stop() })
+	etc = t.TempDir()
+	return work, units, etc, sd, startManagerDirs(t, etc, units)
 }
 
 func sortedLines(s string) string {

@@ -115,6 +115,11 @@ func TestCLIMatchesSystemctl(t *testing.T) {
 		{"start", "plain", "nope", "fail"},
 		{"start", "tmpl@.service"},
 		{"start", "tmpl@one.service"},
+		// a template names no unit object: these stop at it
+		{"show", "-p", "Id", "tmpl@.service", "ok"},
+		{"is-active", "tmpl@.service", "tmpl@one.service"},
+		{"is-failed", "tmpl@"},
+		{"status", "tmpl@.service", "-n", "0"},
 		{"start", "starter"},
 		{"is-active", "starter", "fail", "dep"},
 		{"is-failed", "ok", "fail"},
@@ -227,6 +232,7 @@ func TestCLIMatchesSystemctl(t *testing.T) {
 		{"is-enabled", "-q", "web.service"},
 		{"list-unit-files", "web.*", "--no-legend", "-t", "socket"},
 		{"-q", "list-unit-files", "web.*", "fail.*"},
+		{"list-unit-files", "nope.*"},
 	} {
 		t.Run(strings.Join(args, "_"), func(t *testing.T) {
 			want, wantCode := systemctl(args...)
