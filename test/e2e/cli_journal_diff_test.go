@@ -337,11 +337,6 @@ func compareEntries(w, g map[string]any) string {
 
 func jsonEqual(a, b any) bool { return jsonString(a) == jsonString(b) }
 
-func jsonString(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
-}
-
 func jsonEntries(t *testing.T, out string) []map[string]any {
 	t.Helper()
 	var es []map[string]any
