@@ -6,6 +6,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"github.com/flint-init/flint/internal/getopt"
 )
 
 // flint completion bash|zsh|fish prints a shell completion script: verbs (with their
@@ -44,7 +46,7 @@ var verbOptions = map[string][]string{
 	"logs": {"--unit=", "--follow", "--lines=", "--since=", "--output=short", "--output=json"},
 	"activate": {"--listen=", "--accept", "--inetd", "--datagram", "--seqpacket", "--setenv=",
 		"--fdname=", "--restart"},
-	"run":        {"--units=", "--user", "--control=", "--target=", "--log-dir=", "--no-booted", "--log-to-stdout", "--no-log-to-stdout", "--no-journal-sockets", "--log-storage=", "--log-max-use=", "--log-runtime-max-use="},
+	"run":        specWords(runSpec),
 	"completion": {"bash", "zsh", "fish"},
 	"exit":       {"--force"}, "poweroff": {"--force"}, "halt": {"--force"}, "reboot": {"--force"},
 }
@@ -236,3 +238,19 @@ func writeFishCompletion(w io.Writer) {
 }
 
 func fishQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", "\\'") + "'" }
+
+// specWords are the long options of spec as completion offers them ("--name", "--name=" for
+// one that takes an argument), --help left out: a verb's completion follows its option table.
+func specWords(spec *getopt.Spec) []string {
+	var words []string
+	for _, o := range spec.Options {
+		switch {
+		case o.Long == "" || o.Long == "help":
+		case o.Arg == getopt.RequiredArg:
+			words = append(words, "--"+o.Long+"=")
+		default:
+			words = append(words, "--"+o.Long)
+		}
+	}
+	return words
+}

@@ -78,9 +78,11 @@ func checkRpcbind(t *testing.T, r *daemonRun) {
 }
 
 // socketInodes returns the inodes ("socket:[N]" links) of pid's open fds.
-func socketInodes(pid int) map[string]bool {
+func socketInodes(pid int) map[string]bool { return socketInodesIn(fmt.Sprintf("/proc/%d/fd", pid)) }
+
+// socketInodesIn returns the sockets of the fd directory dir (/proc/PID/fd).
+func socketInodesIn(dir string) map[string]bool {
 	r := map[string]bool{}
-	dir := fmt.Sprintf("/proc/%d/fd", pid)
 	ents, _ := os.ReadDir(dir)
 	for _, e := range ents {
 		if l, err := os.Readlink(filepath.Join(dir, e.Name())); err == nil && strings.HasPrefix(l, "socket:") {

@@ -172,6 +172,11 @@ type launchOptions struct {
 	wrap []string
 	// noUnits starts flint run without --units (on $SYSTEMD_UNIT_PATH or systemd's path).
 	noUnits bool
+	// command, when set, is started instead of flint: it execs `flint run` itself with the
+	// arguments it chooses, which serves the control socket control (a container's PID 1
+	// behind a bind mount). cloneflags are the namespaces it starts in.
+	command    []string
+	cloneflags uintptr
 	// booted lets flint run create /run/systemd/system (sd_booted()): only in a private
 	// mount namespace (wrap) with a /run of its own; otherwise --no-booted keeps the host's
 	// /run as it is.
@@ -213,13 +218,16 @@ func launchManager(t *testing.T, units string, o launchOptions) *manager {
 	if len(o.wrap) > 0 {
 		m.cmd = exec.Command(o.wrap[0], append(append(o.wrap[1:], flintBin), args...)...)
 	}
+	if len(o.command) > 0 {
+		m.cmd = exec.Command(o.command[0], o.command[1:]...)
+	}
 	if o.env != nil {
 		m.cmd.Env = o.env
 	}
 	m.cmd.Stdout = m.out
 	m.cmd.Stderr = m.out
 	// Own process group, so that a stray service cannot outlive the test through it.
-	m.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	m.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Cloneflags: o.cloneflags}
 	if err := m.cmd.Start(); err != nil {
 		t.Fatalf("start flint run: %v", err)
 	}
