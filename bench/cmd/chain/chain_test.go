@@ -113,19 +113,22 @@ func TestAskAndListening(t *testing.T) {
 }
 
 func TestSplitHops(t *testing.T) {
-	logs := []byte(`{"time":"2026-11-25T12:36:05.000000100Z","unit":"chain2.service","stream":"manager","text":"Triggered by chain2.socket (connection on /d/s2.sk)."}
-{"time":"2026-11-25T12:36:05.000000500Z","unit":"chain1.service","stream":"manager","text":"Triggered by chain1.socket (connection on /d/s1.sk)."}
-{"time":"2026-11-25T12:36:05.000000600Z","unit":"chain1.service","stream":"stderr","text":"Triggered by nothing: the daemon's own line"}
-{"time":"2026-11-25T12:36:05.000000700Z","unit":"other.service","stream":"manager","text":"Triggered by other.socket"}
+	// flint logs -o json as journalctl writes it: the manager's messages about a unit carry
+	// UNIT= and _TRANSPORT=journal, times in µs.
+	base := time.Date(2026, 11, 25, 12, 36, 5, 0, time.UTC).UnixNano()
+	us := func(ns int64) string { return strconv.FormatInt((base+ns)/1000, 10) }
+	logs := []byte(`{"__REALTIME_TIMESTAMP":"` + us(100_000) + `","UNIT":"chain2.service","_TRANSPORT":"journal","MESSAGE":"chain2.service: Triggered by chain2.socket (connection on /d/s2.sk)."}
+{"__REALTIME_TIMESTAMP":"` + us(500_000) + `","UNIT":"chain1.service","_TRANSPORT":"journal","MESSAGE":"chain1.service: Triggered by chain1.socket (connection on /d/s1.sk)."}
+{"__REALTIME_TIMESTAMP":"` + us(600_000) + `","_SYSTEMD_UNIT":"chain1.service","UNIT":"chain1.service","_TRANSPORT":"stdout","MESSAGE":"chain1.service: Triggered by nothing: the daemon's own line"}
+{"__REALTIME_TIMESTAMP":"` + us(700_000) + `","UNIT":"other.service","_TRANSPORT":"journal","MESSAGE":"other.service: Triggered by other.socket"}
 
 `)
 	trig, err := parseTriggers(logs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := time.Date(2026, 11, 25, 12, 36, 5, 0, time.UTC).UnixNano()
-	if len(trig) != 2 || trig[2] != base+100 || trig[1] != base+500 {
-		t.Fatalf("parseTriggers = %v, want chain2 at +100ns and chain1 at +500ns (not the daemon's line)", trig)
+	if len(trig) != 2 || trig[2] != base+100_000 || trig[1] != base+500_000 {
+		t.Fatalf("parseTriggers = %v, want chain2 at +100µs and chain1 at +500µs (not the daemon's line)", trig)
 	}
 	if _, err := parseTriggers([]byte("not json\n")); err == nil {
 		t.Error("bad line accepted")
