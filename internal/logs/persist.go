@@ -164,11 +164,18 @@ func (d *disk) write(l *Line) {
 	}
 }
 
-// writer writes what is queued, flushes every flushEvery and when asked, until stop.
+// writer writes what is queued, flushes flushEvery after the first line written since the
+// last flush and when asked, until stop. Nothing wakes it while nothing is written: an idle
+// manager uses no CPU.
 func (d *disk) writer() {
 	defer close(d.done)
-	t := time.NewTicker(flushEvery)
-	defer t.Stop()
+	var t *time.Timer
+	var tick <-chan time.Time // nil (never ready) while no flush is due
+	defer func() {
+		if t != nil {
+			t.Stop()
+		}
+	}()
 	var spare []Line
 	dirty := false
 	drain := func() {
@@ -186,6 +193,14 @@ func (d *disk) writer() {
 		}
 		spare = q
 		dirty = dirty || len(q) > 0 || dropped > 0
+		if dirty && tick == nil {
+			if t == nil {
+				t = time.NewTimer(flushEvery)
+			} else {
+				t.Reset(flushEvery)
+			}
+			tick = t.C
+		}
 	}
 	flush := func() {
 		if dirty && d.err == nil && d.w != nil {
@@ -199,7 +214,8 @@ func (d *disk) writer() {
 		select {
 		case <-d.wake:
 			drain()
-		case <-t.C:
+		case <-tick:
+			tick = nil
 			flush()
 		case ack := <-d.flushes:
 			drain()
