@@ -474,7 +474,11 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   252: ` + "`logger --rfc5424`" + `'s lines have no identifier and keep "1 TIMESTAMP HOST ..." in
   MESSAGE, and ` + "`logger --rfc3164`" + `'s host name starts MESSAGE). Each line is kept with
   the unit of the sending process, placed by flint's process tracking rather than by cgroup
-  (a process no rule places is nobody's: its lines have no _SYSTEMD_UNIT=), with journald's
+  (a process no rule places is nobody's: its lines have no _SYSTEMD_UNIT=; a sender that has
+  exited and been reaped by a parent other than flint before its message is read, as logger(1)
+  run from a unit's shell may be, is placed only if flint reaped that parent or its session's
+  leader within the last 5 s; journald, which reads the sender's cgroup from /proc, loses such
+  a sender too), with journald's
   fields (_TRANSPORT=journal, syslog or stdout, _PID, _UID, _GID, _COMM, _EXE, _CMDLINE,
   _STREAM_ID, the client's own fields). A path on which a live socket answers (another
   journald, a syslog daemon on /dev/log) is left alone and the manager says so; dead socket

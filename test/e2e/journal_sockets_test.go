@@ -145,9 +145,12 @@ template(name="flinttest" type="string" string="%syslogtag%|%syslogfacility%|%sy
 	units := writeUnits(t, map[string]string{
 		"syslog3164.service": oneshot(`/usr/bin/logger --rfc3164 -t tag3164 -p local3.warning "hello 3164"`),
 		"syslog5424.service": oneshot(`/usr/bin/logger --rfc5424 -t tag5424 -p user.err "hello 5424"`),
-		"syslogsh.service":   oneshot(`/bin/sh -c 'logger -i -t shtag -p daemon.notice "from a shell"; true'`),
-		"cat.service":        oneshot(`/usr/bin/systemd-cat -t catid -p notice /bin/sh -c 'echo cat line; echo "<3>cat error"'`),
-		"native.service":     oneshot(client + " 300000"),
+		// logger reads its message from the pipe and stays until the pipe ends: its message
+		// is read while it still exists (one that exited and was reaped by the shell at
+		// once could be nobody's, under journald too).
+		"syslogsh.service": oneshot(`/bin/sh -c '(echo "from a shell"; sleep 2) | logger -i -t shtag -p daemon.notice; true'`),
+		"cat.service":      oneshot(`/usr/bin/systemd-cat -t catid -p notice /bin/sh -c 'echo cat line; echo "<3>cat error"'`),
+		"native.service":   oneshot(client + " 300000"),
 	})
 	for _, u := range []string{"syslog.socket", "rsyslog.service"} {
 		b, err := os.ReadFile("/lib/systemd/system/" + u)
