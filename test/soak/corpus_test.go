@@ -189,13 +189,13 @@ func TestMalformedUnits(t *testing.T) {
 	t.Run("load", func(t *testing.T) {
 		// status, as systemctl's, stops at a template name (no unit can be a template): the
 		// templates are looked at through their instances below.
-		var units []string
+		var loadable []string
 		for _, n := range names {
 			if !strings.Contains(n, "@.") {
-				units = append(units, n)
+				loadable = append(loadable, n)
 			}
 		}
-		out, code := m.flint(t, append([]string{"status", "-n", "20"}, units...)...)
+		out, code := m.flint(t, append([]string{"status", "-n", "20"}, loadable...)...)
 		statusOut = out
 		if code != 0 && code != 3 && code != 4 {
 			t.Errorf("flint status of the corpus: exit %d\n%s", code, out)
