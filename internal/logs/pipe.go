@@ -35,7 +35,11 @@ type stream struct {
 	// read counts the bytes read from the pipe and done those of them whose lines are
 	// stored: both equal while the reader waits for more (Sync).
 	read, done atomic.Int64
-	r          *os.File // the read end (FIONREAD)
+	// readMu is held by the reader around each read(2) and the count of its bytes, and by
+	// Sync around its look at the pipe and the counts: bytes are either still in the pipe or
+	// already counted in read, never in between.
+	readMu sync.Mutex
+	r      *os.File // the read end (FIONREAD)
 }
 
 // pidWait bounds how long a line waits for SetPID (a caller that never calls it).
@@ -152,9 +156,11 @@ func (s *Store) Sync(pid int) {
 	var deadline time.Time
 	for _, st := range sts {
 		for {
-			r := st.read.Load()
+			st.readMu.Lock()
 			n, err := pending(st.r)
-			if err != nil || n == 0 && st.done.Load() == r && st.read.Load() == r {
+			r, d := st.read.Load(), st.done.Load()
+			st.readMu.Unlock()
+			if err != nil || n == 0 && d == r {
 				break // nothing left in the pipe, and all that was read is stored (or the pipe is gone)
 			}
 			if deadline.IsZero() {
@@ -183,7 +189,7 @@ func (s *Store) read(r, w *os.File, st *stream) {
 		s.mu.Unlock()
 		r.Close()
 	}()
-	br := &lineReader{r: r, read: &st.read, done: &st.done}
+	br := &lineReader{r: &pipeReader{f: r, st: st}, read: &st.read, done: &st.done}
 	split := false // the previous piece was a full buffer without '\n'
 	for {
 		b, err := br.ReadSlice()
@@ -285,9 +291,9 @@ type lineReader struct {
 	buf        []byte
 	start, end int // buffered data is buf[start:end]
 	err        error
-	// read and done (may be nil) count the bytes read; done catches up with read when the
-	// buffer holds no complete line any more (the caller has stored them all), before the
-	// next read.
+	// read and done (may be nil): read counts the bytes r has read (r counts them); done
+	// catches up with read when the buffer holds no complete line any more (the caller has
+	// stored them all), before the next read.
 	read, done *atomic.Int64
 }
 
@@ -328,12 +334,51 @@ func (l *lineReader) ReadSlice() ([]byte, error) {
 			l.done.Store(l.read.Load())
 		}
 		n, err := l.r.Read(l.buf[l.end:])
-		if l.read != nil {
-			l.read.Add(int64(n))
-		}
 		l.end += n
 		if err != nil {
 			l.err = err
 		}
 	}
+}
+
+// pipeReader reads a stream's pipe and counts what it read in st.read under st.readMu, so
+// that Sync never sees bytes that have left the pipe but are not counted yet. It waits for
+// data in the poller, without the lock.
+type pipeReader struct {
+	f  *os.File
+	st *stream
+}
+
+func (p *pipeReader) Read(b []byte) (int, error) {
+	rc, err := p.f.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	var rerr error
+	cerr := rc.Read(func(fd uintptr) bool {
+		p.st.readMu.Lock()
+		for {
+			n, rerr = unix.Read(int(fd), b)
+			if rerr != unix.EINTR {
+				break
+			}
+		}
+		if n > 0 {
+			p.st.read.Add(int64(n))
+		}
+		p.st.readMu.Unlock()
+		return rerr != unix.EAGAIN
+	})
+	if cerr != nil {
+		// The poller's only error here (no deadlines are set): the file was closed.
+		return 0, &os.PathError{Op: "read", Path: p.f.Name(), Err: os.ErrClosed}
+	}
+	if rerr != nil {
+		return 0, &os.PathError{Op: "read", Path: p.f.Name(), Err: rerr}
+	}
+	if n <= 0 {
+		return 0, io.EOF
+	}
+	return n, nil
 }
