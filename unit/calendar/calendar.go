@@ -1,4 +1,14 @@
-package unit
+// Package calendar parses, normalizes and evaluates calendar events (systemd.time(7), "CALENDAR
+// EVENTS": OnCalendar=, systemd-analyze calendar) as systemd 252's calendarspec.c does.
+//
+// Evaluation (Next) follows calendar_spec_next_usec step by step: systemd walks a broken-down
+// local time and lets mktime(3) normalize it. calCalc.mktime does that normalization with
+// Go's calendar arithmetic and the time package's zone data, and its own rules for daylight
+// saving time changes (a skipped local time moves on by the gap; of a local time shown twice,
+// the one with the requested tm_isdst, else the first not before the search's start; a
+// tm_isdst the clock never has reads the time with the offset of the nearest time that has
+// it). These give systemd's results but in a few corners that calendar_systemd_test.go lists.
+package calendar
 
 import (
 	"errors"
@@ -12,17 +22,6 @@ import (
 	"sync"
 	"time"
 )
-
-// Calendar events (systemd.time(7), "CALENDAR EVENTS"), as systemd 252's calendarspec.c parses,
-// normalizes and evaluates them.
-//
-// Evaluation (Next) follows calendar_spec_next_usec step by step: systemd walks a broken-down
-// local time and lets mktime(3) normalize it. calCalc.mktime does that normalization with
-// Go's calendar arithmetic and the time package's zone data, and its own rules for daylight
-// saving time changes (a skipped local time moves on by the gap; of a local time shown twice,
-// the one with the requested tm_isdst, else the first not before the search's start; a
-// tm_isdst the clock never has reads the time with the offset of the nearest time that has
-// it). These give systemd's results but in a few corners that calendar_systemd_test.go lists.
 
 const (
 	calMinYear      = 1970
@@ -42,8 +41,8 @@ type calComp struct {
 	start, stop, repeat int
 }
 
-// CalendarSpec is a parsed systemd.time(7) calendar event (OnCalendar=, systemd-analyze calendar).
-type CalendarSpec struct {
+// Spec is a parsed systemd.time(7) calendar event (OnCalendar=, systemd-analyze calendar).
+type Spec struct {
 	weekdays   int // bit 0 is Monday; -1: any day
 	endOfMonth bool
 	utc        bool
@@ -56,13 +55,13 @@ type CalendarSpec struct {
 	year, month, day, hour, minute, microsecond []calComp
 }
 
-// ParseCalendar parses a calendar event expression as systemd 252's calendar_spec_from_string:
+// Parse parses a calendar event expression as systemd 252's calendar_spec_from_string:
 // the shorthands (minutely, hourly, daily, monthly, weekly, yearly/annually, quarterly,
 // semiannually), @UNIX-SECONDS, weekday lists and ranges, year-month-day and hour:minute:second
 // components with lists, ranges (..), repetitions (/), '~' (days from the end of the month),
 // '*', fractional seconds, a trailing timezone (UTC, a zone name such as Europe/Berlin loaded
 // with time.LoadLocation), and the time-only / date-only forms. The error names what is wrong.
-func ParseCalendar(s string) (*CalendarSpec, error) {
+func Parse(s string) (*Spec, error) {
 	return parseCalendar(s, time.Local)
 }
 
@@ -134,13 +133,13 @@ func asciiHasSuffixFold(s, suffix string) bool {
 
 func calIsDigit(b byte) bool { return '0' <= b && b <= '9' }
 
-func parseCalendar(s string, local *time.Location) (*CalendarSpec, error) {
+func parseCalendar(s string, local *time.Location) (*Spec, error) {
 	return parseCalendarAt(s, local, time.Now())
 }
 
-// parseCalendarAt is ParseCalendar with local standing for the local time zone and now for
+// parseCalendarAt is Parse with local standing for the local time zone and now for
 // the time whose abbreviations (tzname) a trailing "CET", "EDT" etc. is compared with.
-func parseCalendarAt(s string, local *time.Location, now time.Time) (*CalendarSpec, error) {
+func parseCalendarAt(s string, local *time.Location, now time.Time) (*Spec, error) {
 	c, what := parseCalendarSpec(s, local, now)
 	if what != "" {
 		return nil, &calError{s, what}
@@ -148,11 +147,11 @@ func parseCalendarAt(s string, local *time.Location, now time.Time) (*CalendarSp
 	return c, nil
 }
 
-func parseCalendarSpec(s string, local *time.Location, now time.Time) (*CalendarSpec, string) {
+func parseCalendarSpec(s string, local *time.Location, now time.Time) (*Spec, string) {
 	if strings.IndexByte(s, 0) >= 0 {
 		return nil, "contains a NUL byte"
 	}
-	c := &CalendarSpec{dst: -1}
+	c := &Spec{dst: -1}
 	p := s
 	if asciiHasSuffixFold(p, " UTC") {
 		c.utc = true
@@ -231,7 +230,7 @@ func parseCalendarSpec(s string, local *time.Location, now time.Time) (*Calendar
 
 // parseCalendarBody parses weekdays, date and time, what is left of an expression without a
 // shorthand and without its time zone.
-func parseCalendarBody(s string, c *CalendarSpec, leaps calLeaps) error {
+func parseCalendarBody(s string, c *Spec, leaps calLeaps) error {
 	p := &calParser{s: s, leaps: leaps}
 	if err := p.weekdays(c); err != nil {
 		return err
@@ -261,7 +260,7 @@ var calDayNames = []struct {
 }
 
 // weekdays is parse_weekdays: an optional leading list of weekdays and weekday ranges.
-func (p *calParser) weekdays(c *CalendarSpec) error {
+func (p *calParser) weekdays(c *Spec) error {
 	l := -1
 	first := true
 	for {
@@ -460,7 +459,7 @@ func (p *calParser) chain(usec bool) ([]calComp, error) {
 }
 
 // dateSep reads the '-' (or '~', days from the month's end) before a date component.
-func (p *calParser) dateSep(c *CalendarSpec) error {
+func (p *calParser) dateSep(c *Spec) error {
 	switch p.at(0) {
 	case '~':
 		c.endOfMonth = true
@@ -473,7 +472,7 @@ func (p *calParser) dateSep(c *CalendarSpec) error {
 }
 
 // date is parse_date; it reports whether the expression was a whole @timestamp.
-func (p *calParser) date(c *CalendarSpec) (bool, error) {
+func (p *calParser) date(c *Spec) (bool, error) {
 	if p.at(0) == 0 {
 		return false, nil
 	}
@@ -559,12 +558,12 @@ func (p *calParser) strtoul() (uint64, error) {
 
 // fromUnix is calendarspec_from_time_t: t as gmtime(3) shows it (which applies the leap
 // seconds of a "right/" local zone).
-func (c *CalendarSpec) fromUnix(t int64, leaps calLeaps) error {
+func (c *Spec) fromUnix(t int64, leaps calLeaps) error {
 	// gmtime_r fails beyond int years; anything outside 1970..2199 is refused by validate anyway.
 	if t < -(1<<40) || t > 1<<40 {
 		return errors.New("timestamp out of range")
 	}
-	k := calCalc{spec: &CalendarSpec{utc: true}, loc: time.UTC, leaps: leaps}
+	k := calCalc{spec: &Spec{utc: true}, loc: time.UTC, leaps: leaps}
 	tm := k.convert(t)
 	c.utc = true
 	c.year = []calComp{{tm.year + 1900, -1, 0}}
@@ -577,7 +576,7 @@ func (c *CalendarSpec) fromUnix(t int64, leaps calLeaps) error {
 }
 
 // time is parse_calendar_time: hour:minute[:second], or nothing for 00:00:00.
-func (p *calParser) time(c *CalendarSpec) error {
+func (p *calParser) time(c *Spec) error {
 	zero := func() []calComp { return []calComp{{0, -1, 0}} }
 	if p.at(0) == 0 {
 		c.hour, c.minute, c.microsecond = zero(), zero(), zero()
@@ -613,7 +612,7 @@ func (p *calParser) time(c *CalendarSpec) error {
 }
 
 // normalize is calendar_spec_normalize.
-func (c *CalendarSpec) normalize() {
+func (c *Spec) normalize() {
 	if c.weekdays <= 0 || c.weekdays >= calBitsWeekdays {
 		c.weekdays = -1
 	}
@@ -668,7 +667,7 @@ func normalizeChain(ch []calComp) []calComp {
 }
 
 // validate is calendar_spec_valid; it returns what is wrong, or "".
-func (c *CalendarSpec) validate() string {
+func (c *Spec) validate() string {
 	for _, f := range []struct {
 		name     string
 		ch       []calComp
@@ -739,7 +738,7 @@ func chainValid(ch []calComp, from, to int, eom bool) bool {
 
 // String is systemd's normalized form (what `systemd-analyze calendar` prints as
 // "Normalized form:"), e.g. "Mon..Fri *-*-* 10:00:00", "*-*-* 00:00:00", "Sat *-*~01 03:00/15:00 Europe/Berlin".
-func (c *CalendarSpec) String() string {
+func (c *Spec) String() string {
 	var b strings.Builder
 	if c.weekdays > 0 && c.weekdays <= calBitsWeekdays {
 		formatWeekdays(&b, c.weekdays)
@@ -1055,18 +1054,18 @@ func calReadLeaps(data []byte) calLeaps {
 // Next returns the first time strictly after `after` at which the event elapses, as
 // calendar_spec_next_usec, in the spec's time zone (UTC for "UTC", the named zone, else
 // time.Local); ok is false when it never elapses again.
-func (c *CalendarSpec) Next(after time.Time) (next time.Time, ok bool) {
+func (c *Spec) Next(after time.Time) (next time.Time, ok bool) {
 	return c.nextIn(after, time.Local)
 }
 
 // NextIn is Next with local standing for the local time zone (a manager that follows changes
 // of /etc/localtime passes the zone it read last).
-func (c *CalendarSpec) NextIn(after time.Time, local *time.Location) (time.Time, bool) {
+func (c *Spec) NextIn(after time.Time, local *time.Location) (time.Time, bool) {
 	return c.nextIn(after, local)
 }
 
 // nextIn is Next with local standing for the local time zone.
-func (c *CalendarSpec) nextIn(after time.Time, local *time.Location) (time.Time, bool) {
+func (c *Spec) nextIn(after time.Time, local *time.Location) (time.Time, bool) {
 	if local == nil {
 		local = time.Local
 	}
@@ -1087,7 +1086,7 @@ func (c *CalendarSpec) nextIn(after time.Time, local *time.Location) (time.Time,
 }
 
 // zone is the time zone the spec is evaluated in.
-func (c *CalendarSpec) zone(local *time.Location) *time.Location {
+func (c *Spec) zone(local *time.Location) *time.Location {
 	switch {
 	case c.utc:
 		return time.UTC
@@ -1107,7 +1106,7 @@ var (
 
 // nextUsec is calendar_spec_next_usec: usec and the result are µs since the epoch; local is
 // the local time zone.
-func (c *CalendarSpec) nextUsec(usec int64, local *time.Location) (int64, error) {
+func (c *Spec) nextUsec(usec int64, local *time.Location) (int64, error) {
 	if usec > calFormattableMax {
 		return 0, errCalRange
 	}
@@ -1142,7 +1141,7 @@ type calTM struct {
 
 // calCalc holds what one evaluation needs: the zone, and mktime's remembered offset.
 type calCalc struct {
-	spec  *CalendarSpec
+	spec  *Spec
 	loc   *time.Location
 	base  int64 // the µs the elapse must be after
 	last  int64 // the time of the last withinBounds
@@ -1515,3 +1514,6 @@ func calCmpTM(a, b *calTM) int {
 	}
 	return calCmp(a.sec, b.sec)
 }
+
+// MarshalText gives a calendar event as its normalized form (JSON dumps of a unit).
+func (c *Spec) MarshalText() ([]byte, error) { return []byte(c.String()), nil }

@@ -1,4 +1,4 @@
-package unit
+package calendar
 
 import (
 	"bufio"
@@ -15,7 +15,7 @@ import (
 )
 
 // calendarCorpus is what TestCalendarMatchesSystemd feeds to both systemd-analyze and
-// ParseCalendar: every example of systemd.time(7), and the corners of the syntax and of the
+// Parse: every example of systemd.time(7), and the corners of the syntax and of the
 // evaluation, valid and invalid.
 var calendarCorpus = []string{
 	// systemd.time(7)
@@ -197,7 +197,7 @@ func runCalendarAnalyze(analyze, tz string, base calendarBase, exprs []string) (
 
 // TestCalendarMatchesSystemd is a differential test: `systemd-analyze calendar` (systemd 252)
 // parses, normalizes and evaluates each expression of the corpus in several time zones from
-// several base times; ParseCalendar must accept exactly what it accepts, String() must be its
+// several base times; Parse must accept exactly what it accepts, String() must be its
 // normalized form and the next five elapses must be the same instants.
 func TestCalendarMatchesSystemd(t *testing.T) {
 	analyze, err := exec.LookPath("systemd-analyze")
@@ -294,7 +294,7 @@ func TestCalendarMatchesSystemd(t *testing.T) {
 
 // calendarDivergence says why Next may differ from systemd for expr from base in zone tz,
 // or "". systemd lets glibc's mktime(3) normalize the broken-down times it walks, and
-// CalendarSpec.mktime is not glibc's: around a leap second of a "right/" zone, and on the
+// Spec.mktime is not glibc's: around a leap second of a "right/" zone, and on the
 // days of Europe/Dublin's changes (its tzdata counts winter as the daylight saving time, a
 // negative one), the two pick different instants.
 func calendarDivergence(tz, base, expr string) string {
@@ -336,7 +336,7 @@ func compareCalendar(expr string, loc *time.Location, base calendarBase, want ca
 	}
 	c, err := parseCalendarAt(expr, loc, at)
 	if (err == nil) != want.parsed {
-		return fmt.Sprintf("ParseCalendar error %v; systemd accepts it: %v", err, want.parsed)
+		return fmt.Sprintf("Parse error %v; systemd accepts it: %v", err, want.parsed)
 	}
 	if err != nil {
 		return ""

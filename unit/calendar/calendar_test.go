@@ -1,4 +1,4 @@
-package unit
+package calendar
 
 import (
 	"strings"
@@ -120,15 +120,15 @@ func TestParseCalendarNormalizes(t *testing.T) {
 	for _, tc := range calendarNormalized {
 		c, err := parseCalendar(tc.in, time.UTC)
 		if err != nil {
-			t.Errorf("ParseCalendar(%q): %v", tc.in, err)
+			t.Errorf("Parse(%q): %v", tc.in, err)
 			continue
 		}
 		if got := c.String(); got != tc.want {
-			t.Errorf("ParseCalendar(%q).String() = %q, want %q", tc.in, got, tc.want)
+			t.Errorf("Parse(%q).String() = %q, want %q", tc.in, got, tc.want)
 		}
 		// The normalized form is a fixed point.
 		if c2, err := parseCalendar(c.String(), time.UTC); err != nil || c2.String() != c.String() {
-			t.Errorf("ParseCalendar(%q) = %v, %v", c.String(), c2, err)
+			t.Errorf("Parse(%q) = %v, %v", c.String(), c2, err)
 		}
 	}
 }
@@ -146,12 +146,12 @@ func TestParseCalendarLocalAbbreviation(t *testing.T) {
 	} {
 		c, err := parseCalendar(in, berlin)
 		if err != nil || c.String() != want {
-			t.Errorf("ParseCalendar(%q) in Europe/Berlin = %v, %v; want %q", in, c, err, want)
+			t.Errorf("Parse(%q) in Europe/Berlin = %v, %v; want %q", in, c, err, want)
 		}
 	}
 	for _, in := range []string{"CET", "daily EDT", "dailyCET", "daily CET CEST"} {
 		if c, err := parseCalendar(in, berlin); err == nil {
-			t.Errorf("ParseCalendar(%q) in Europe/Berlin = %q, want an error", in, c)
+			t.Errorf("Parse(%q) in Europe/Berlin = %q, want an error", in, c)
 		}
 	}
 }
@@ -186,11 +186,11 @@ func TestParseCalendarRefuses(t *testing.T) {
 	for _, in := range calendarRefused {
 		c, err := parseCalendar(in, time.UTC)
 		if err == nil {
-			t.Errorf("ParseCalendar(%q) = %q, want an error", in, c)
+			t.Errorf("Parse(%q) = %q, want an error", in, c)
 			continue
 		}
 		if !strings.Contains(err.Error(), "calendar") {
-			t.Errorf("ParseCalendar(%q): error %q does not say what it is about", in, err)
+			t.Errorf("Parse(%q): error %q does not say what it is about", in, err)
 		}
 	}
 	if _, err := parseCalendar(strings.Repeat("1,", 240)+"1:00", time.UTC); err != nil {
@@ -210,7 +210,7 @@ func TestParseCalendarErrorNamesTheProblem(t *testing.T) {
 	} {
 		_, err := parseCalendar(in, time.UTC)
 		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("ParseCalendar(%q) = %v; want an error saying %q", in, err, want)
+			t.Errorf("Parse(%q) = %v; want an error saying %q", in, err, want)
 		}
 	}
 }
@@ -260,11 +260,11 @@ func TestCalendarNext(t *testing.T) {
 		loc := mustLoadLocation(t, tc.tz)
 		c, err := parseCalendar(tc.expr, loc)
 		if err != nil {
-			t.Errorf("ParseCalendar(%q): %v", tc.expr, err)
+			t.Errorf("Parse(%q): %v", tc.expr, err)
 			continue
 		}
 		if c.String() != tc.norm {
-			t.Errorf("ParseCalendar(%q).String() = %q, want %q", tc.expr, c.String(), tc.norm)
+			t.Errorf("Parse(%q).String() = %q, want %q", tc.expr, c.String(), tc.norm)
 		}
 		at, _ := time.Parse(time.RFC3339, tc.base)
 		var got []string
@@ -307,7 +307,7 @@ func TestCalendarNextPrecisionAndZone(t *testing.T) {
 		{"daily Europe/Berlin", "2024-07-01T12:00:00Z", "2024-07-01T22:00:00Z"},
 		{"daily UTC", "1900-01-01T00:00:00Z", "1970-01-01T00:00:00Z"},
 	} {
-		c, err := ParseCalendar(tc.expr)
+		c, err := Parse(tc.expr)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -325,7 +325,7 @@ func TestCalendarNextPrecisionAndZone(t *testing.T) {
 		{"daily UTC", "2199-12-31T00:00:00Z"},
 		{"daily UTC", "9999-12-31T00:00:00Z"},
 	} {
-		c, err := ParseCalendar(tc.expr)
+		c, err := Parse(tc.expr)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -340,7 +340,7 @@ func TestCalendarNextPrecisionAndZone(t *testing.T) {
 	}
 }
 
-// FuzzParseCalendar: ParseCalendar never panics, the normalized form of what it accepts parses
+// FuzzParseCalendar: Parse never panics, the normalized form of what it accepts parses
 // to the same normalized form, and Next terminates with a later time.
 func FuzzParseCalendar(f *testing.F) {
 	for _, s := range calendarCorpus {
@@ -359,17 +359,17 @@ func FuzzParseCalendar(f *testing.F) {
 			c, err := parseCalendar(s, local)
 			if err != nil {
 				if c != nil || err.Error() == "" {
-					t.Fatalf("ParseCalendar(%q) = %v, %v", s, c, err)
+					t.Fatalf("Parse(%q) = %v, %v", s, c, err)
 				}
 				continue
 			}
 			norm := c.String()
 			c2, err := parseCalendar(norm, local)
 			if err != nil {
-				t.Fatalf("ParseCalendar(%q) = %q, which does not parse: %v", s, norm, err)
+				t.Fatalf("Parse(%q) = %q, which does not parse: %v", s, norm, err)
 			}
 			if c2.String() != norm {
-				t.Fatalf("ParseCalendar(%q) = %q, which parses to %q", s, norm, c2.String())
+				t.Fatalf("Parse(%q) = %q, which parses to %q", s, norm, c2.String())
 			}
 			base := bases[(len(s)+i)%len(bases)]
 			start := time.Now()
