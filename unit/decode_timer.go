@@ -22,7 +22,7 @@ const (
 // TimerValue is one OnXxxSec= or OnCalendar= line.
 type TimerValue struct {
 	Base     TimerBase
-	Value    time.Duration // the monotonic ones; DurationInfinity for "infinity"
+	Value    time.Duration  // the monotonic ones; DurationInfinity for "infinity"
 	Calendar *calendar.Spec // OnCalendar=
 }
 
@@ -143,4 +143,3 @@ func pTriggerUnit(get func(d *decoder) *string) parseFunc {
 		*get(d) = x
 	}
 }
-
