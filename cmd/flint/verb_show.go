@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/flint-init/flint/unit"
+	"github.com/flint-init/flint/unit/install"
 )
 
 func init() {
@@ -29,7 +30,7 @@ var runtimeProperties func(g *globals, name string) ([]unit.Property, bool)
 // systemctl is-enabled computes it; false when there is no unit file (systemctl then shows
 // an empty UnitFileState).
 var unitFileState = func(l *unit.Loader, name string) (string, bool) {
-	st, err := unit.IsEnabled(l, name)
+	st, err := install.IsEnabled(l, name)
 	return st, err == nil || st != "" // StateBad with the reason: systemd shows "bad"
 }
 
@@ -171,5 +172,5 @@ func hiddenByDefault(p unit.Property) bool {
 // say of it.
 func presetState(l *unit.Loader, name string) string {
 	lk := l.Lookup()
-	return unit.LoadPresets(lk.Scope, lk.Root).State(name)
+	return install.LoadPresets(lk.Scope, lk.Root).State(name)
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/flint-init/flint/client"
 	"github.com/flint-init/flint/unit"
+	"github.com/flint-init/flint/unit/install"
 )
 
 // Wiring of the offline verbs to a running manager and to the [Install] logic.
@@ -25,7 +26,7 @@ func init() {
 		return out, true
 	}
 	unitFileState = func(l *unit.Loader, name string) (string, bool) {
-		st, err := unit.IsEnabled(l, name)
+		st, err := install.IsEnabled(l, name)
 		if err != nil && st == "" {
 			return "", false
 		}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/flint-init/flint/unit"
+	"github.com/flint-init/flint/unit/install"
 )
 
 // extraUnits are instance names (not files of their own) shown in addition to the files of
@@ -127,7 +128,7 @@ func TestDifferential(t *testing.T) {
 	for _, n := range names {
 		u := loader.Load(n)
 		ps := unit.Properties(u)
-		if st, err := unit.IsEnabled(loader, u.Name); err == nil {
+		if st, err := install.IsEnabled(loader, u.Name); err == nil {
 			ps = unit.MergeProperties(u.Type, ps, unit.Property{Name: "UnitFileState", Value: st})
 		}
 		flint[n] = ps

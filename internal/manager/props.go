@@ -8,6 +8,7 @@ import (
 
 	"github.com/flint-init/flint/internal/api"
 	"github.com/flint-init/flint/unit"
+	"github.com/flint-init/flint/unit/install"
 )
 
 // properties returns the configuration properties of u merged with its runtime state.
@@ -151,7 +152,7 @@ func (m *Manager) properties(u *Unit) []api.Property {
 		add("TasksCurrent", tasks)
 	}
 	if u.cfg.FragmentPath != "" && u.cfg.LoadState == unit.Loaded {
-		if st, _ := unit.IsEnabled(m.loader, u.Name); st != "" {
+		if st, _ := install.IsEnabled(m.loader, u.Name); st != "" {
 			add("UnitFileState", st) // "bad" when the unit file cannot be read now
 			add("UnitFilePreset", m.presetsNow().State(u.Name))
 		}
@@ -201,9 +202,9 @@ func execRunProperties(u *Unit) []unit.Property {
 
 // presetsNow are the preset files' rules (systemd.preset(5)), read once until the next
 // daemon-reload, as systemd caches a unit's preset state.
-func (m *Manager) presetsNow() *unit.Presets {
+func (m *Manager) presetsNow() *install.Presets {
 	if m.presets == nil {
-		m.presets = unit.LoadPresets(m.opt.Scope, "")
+		m.presets = install.LoadPresets(m.opt.Scope, "")
 	}
 	return m.presets
 }

@@ -1,4 +1,4 @@
-package unit
+package install
 
 import (
 	"os"
@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/flint-init/flint/unit"
 )
 
 // Presets are the rules of systemd.preset(5) files: which units `systemctl preset` enables
@@ -26,8 +28,8 @@ type presetRule struct {
 }
 
 // presetDirs are systemd 252's preset directories (CONF_PATHS, with Debian's /lib).
-func presetDirs(scope Scope) []string {
-	if scope == User {
+func presetDirs(scope unit.Scope) []string {
+	if scope == unit.User {
 		return []string{"/etc/systemd/user-preset", "/run/systemd/user-preset", "/usr/local/lib/systemd/user-preset", "/usr/lib/systemd/user-preset"}
 	}
 	return []string{"/etc/systemd/system-preset", "/run/systemd/system-preset", "/usr/local/lib/systemd/system-preset",
@@ -38,7 +40,7 @@ func presetDirs(scope Scope) []string {
 // ordered by file name, a name in an earlier directory hiding the same name in later ones
 // (a link to /dev/null or an empty file masks it), rules in file order. The first rule that
 // matches a unit decides.
-func LoadPresets(scope Scope, root string) *Presets {
+func LoadPresets(scope unit.Scope, root string) *Presets {
 	files := map[string]string{}
 	for _, d := range presetDirs(scope) {
 		dir := filepath.Join("/", root, d)
@@ -60,10 +62,10 @@ func LoadPresets(scope Scope, root string) *Presets {
 	ps := &Presets{}
 	for _, n := range names {
 		p := files[n]
-		if isMaskFile(p) {
+		if unit.IsMaskFile(p) {
 			continue
 		}
-		data, err := ReadFile(p) // a FIFO or device among the presets neither blocks nor floods
+		data, err := unit.ReadFile(p) // a FIFO or device among the presets neither blocks nor floods
 		if err != nil {
 			continue
 		}
@@ -85,7 +87,7 @@ func (ps *Presets) parseLine(line string) string {
 	}
 	if rest, ok := firstWord(l, "enable"); ok {
 		words := strings.Fields(rest)
-		if len(words) > 1 && !IsTemplate(words[0]) {
+		if len(words) > 1 && !unit.IsTemplate(words[0]) {
 			return "Couldn't parse line '" + line + "'. Ignoring."
 		}
 		ps.rules = append(ps.rules, presetRule{enable: true, pattern: words[0], instances: words[1:]})
@@ -113,21 +115,21 @@ func firstWord(s, word string) (string, bool) {
 // name's template, the instances of name it enables.
 func (ps *Presets) query(name string, instances bool) (bool, []string) {
 	for _, r := range ps.rules {
-		tpl := TemplateOf(name)
-		if IsTemplate(name) {
+		tpl := unit.TemplateOf(name)
+		if unit.IsTemplate(name) {
 			tpl = name
 		}
 		if instances && len(r.instances) > 0 && tpl == r.pattern {
-			if IsTemplate(name) {
+			if unit.IsTemplate(name) {
 				var out []string
 				for _, i := range r.instances {
-					if n, err := Instantiate(name, i); err == nil {
+					if n, err := unit.Instantiate(name, i); err == nil {
 						out = append(out, n)
 					}
 				}
 				return r.enable, out
 			}
-			_, inst, _, _ := ParseName(name)
+			_, inst, _, _ := unit.ParseName(name)
 			if slices.Contains(r.instances, inst) {
 				return r.enable, nil
 			}

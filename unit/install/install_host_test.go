@@ -1,9 +1,11 @@
-package unit
+package install
 
 import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/flint-init/flint/unit"
 )
 
 // TestIsEnabledHost compares IsEnabled with `systemctl --root=/ is-enabled` (read-only) for
@@ -14,7 +16,7 @@ func TestIsEnabledHost(t *testing.T) {
 		t.Skip("systemctl not installed")
 	}
 	unsetEnv(t, "SYSTEMD_UNIT_PATH")
-	l := NewLoader(System, nil)
+	l := unit.NewLoader(unit.System, nil)
 	names := l.List()
 	if len(names) == 0 {
 		t.Skip("no unit files on this machine")

@@ -1,4 +1,4 @@
-package unit
+package install
 
 import (
 	"errors"
@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/flint-init/flint/unit"
 )
 
 // The file operations beyond enable/disable/mask (install.c's unit_file_reenable, _preset,
@@ -15,7 +17,7 @@ import (
 
 // Reenable disables names and enables them again, as `systemctl reenable`: the symlinks are
 // made anew from the [Install] sections as they are now.
-func Reenable(l *Loader, names []string, o InstallOptions) ([]Change, error) {
+func Reenable(l *unit.Loader, names []string, o Options) ([]Change, error) {
 	return runInstaller(l, "reenable", o, func(in *installer) error {
 		// install.c's normalize_linked_files: disable takes the names, enable the unit files
 		// where they are (a linked unit file is linked again).
@@ -24,9 +26,9 @@ func Reenable(l *Loader, names []string, o InstallOptions) ([]Change, error) {
 			base := filepath.Base(n)
 			bases = append(bases, base)
 			file := n
-			if !strings.Contains(n, "/") && !IsInstance(n) {
-				if info, err := in.discover(n); err == nil && !info.masked && !inPath(info.path, in.l.path) {
-					file = in.l.unrooted(info.path)
+			if !strings.Contains(n, "/") && !unit.IsInstance(n) {
+				if info, err := in.discover(n); err == nil && !info.masked && !inAny(info.path, in.lk.Path...) {
+					file = in.lk.Unrooted(info.path)
 				}
 			}
 			files = append(files, file)
@@ -62,7 +64,7 @@ const (
 // Preset enables or disables names as the presets ps say (LoadPresets), as `systemctl
 // preset`: a unit the presets enable is enabled (a template with instances on its "enable"
 // line: those instances), the others are disabled. Aliases are skipped.
-func Preset(l *Loader, ps *Presets, names []string, mode PresetMode, o InstallOptions) ([]Change, error) {
+func Preset(l *unit.Loader, ps *Presets, names []string, mode PresetMode, o Options) ([]Change, error) {
 	return runInstaller(l, "preset", o, func(in *installer) error {
 		p := &presetting{ps: ps}
 		for _, n := range names {
@@ -83,23 +85,23 @@ type presetting struct {
 
 // PresetAll applies the presets ps to every unit file of the search path, as `systemctl
 // preset-all`: units that cannot be enabled (masked, missing, bad) are passed over.
-func PresetAll(l *Loader, ps *Presets, mode PresetMode, o InstallOptions) ([]Change, error) {
+func PresetAll(l *unit.Loader, ps *Presets, mode PresetMode, o Options) ([]Change, error) {
 	return runInstaller(l, "preset", o, func(in *installer) error {
 		p := &presetting{ps: ps}
 		seen := map[string]bool{}
-		for _, d := range in.l.path {
+		for _, d := range in.lk.Path {
 			ents, err := os.ReadDir(d)
 			if err != nil {
 				continue
 			}
 			for _, e := range ents {
 				n := e.Name()
-				if !IsValidName(n) || !(e.Type().IsRegular() || e.Type()&os.ModeSymlink != 0) || seen[n] {
+				if !unit.IsValidName(n) || !(e.Type().IsRegular() || e.Type()&os.ModeSymlink != 0) || seen[n] {
 					continue
 				}
 				seen[n] = true
 				if err := in.presetPrepare(p, n); err != nil {
-					var ie *InstallError
+					var ie *Error
 					if !errors.As(err, &ie) {
 						return err
 					}
@@ -173,9 +175,9 @@ func (in *installer) executePreset(p *presetting, mode PresetMode) error {
 // then the symlinks that pointed to what was removed. Vendor directories are those under /usr
 // (and Debian's /lib) of systemd's path; on a --units path, every directory that is not the
 // configuration directory.
-func Revert(l *Loader, names []string) ([]Change, error) {
-	return runInstaller(l, "revert", InstallOptions{}, func(in *installer) error {
-		lk := &in.l.lk
+func Revert(l *unit.Loader, names []string) ([]Change, error) {
+	return runInstaller(l, "revert", Options{}, func(in *installer) error {
+		lk := &in.lk
 		var todo []string
 		add := func(p string) {
 			if !slices.Contains(todo, p) {
@@ -183,26 +185,26 @@ func Revert(l *Loader, names []string) ([]Change, error) {
 			}
 		}
 		for _, n := range names {
-			if !IsValidName(n) {
-				return &InstallError{Msg: fmt.Sprintf("Failed to revert unit, \"%s\" is not a valid unit name.", n),
+			if !unit.IsValidName(n) {
+				return &Error{Msg: fmt.Sprintf("Failed to revert unit, \"%s\" is not a valid unit name.", n),
 					Server: fmt.Sprintf("\"%s\" is not a valid unit name.", n)}
 			}
 			vendor := false
-			for _, d := range in.l.path {
+			for _, d := range in.lk.Path {
 				p := filepath.Join(d, n)
-				if fi, err := os.Lstat(p); err == nil && fi.Mode().IsRegular() && in.l.isVendorDir(d) {
+				if fi, err := os.Lstat(p); err == nil && fi.Mode().IsRegular() && in.isVendorDir(d) {
 					vendor = true
 				}
-				if fi, err := os.Lstat(p + ".d"); err == nil && fi.IsDir() && (lk.isConfigDir(d) || lk.isControlDir(d) || in.l.isTransientDir(d)) {
+				if fi, err := os.Lstat(p + ".d"); err == nil && fi.IsDir() && (isConfigDir(lk, d) || isControlDir(lk, d) || in.isTransientDir(d)) {
 					add(p + ".d")
 				}
 			}
 			if !vendor {
 				continue
 			}
-			for _, d := range in.l.path {
+			for _, d := range in.lk.Path {
 				p := filepath.Join(d, n)
-				if fi, err := os.Lstat(p); err == nil && (fi.Mode().IsRegular() || fi.Mode()&os.ModeSymlink != 0) && lk.isConfigDir(d) {
+				if fi, err := os.Lstat(p); err == nil && (fi.Mode().IsRegular() || fi.Mode()&os.ModeSymlink != 0) && isConfigDir(lk, d) {
 					add(p)
 				}
 			}
@@ -218,7 +220,7 @@ func Revert(l *Loader, names []string) ([]Change, error) {
 			}
 			if err := os.RemoveAll(p); err != nil {
 				if firstErr == nil {
-					firstErr = &InstallError{Msg: fmt.Sprintf("Failed to revert unit: %v", err)}
+					firstErr = &Error{Msg: fmt.Sprintf("Failed to revert unit: %v", err)}
 				}
 				continue
 			}
@@ -243,14 +245,25 @@ func Revert(l *Loader, names []string) ([]Change, error) {
 	})
 }
 
+// isConfigDir reports whether d is one of the directories the user's configuration is
+// written to (persistent or runtime), as install.c's path_is_config.
+func isConfigDir(lk *unit.Lookup, d string) bool {
+	return d != "" && (d == lk.Config || d == lk.Runtime)
+}
+
+// isControlDir reports whether d is one of set-property's directories.
+func isControlDir(lk *unit.Lookup, d string) bool {
+	return d != "" && (d == lk.Control || d == lk.RuntimeControl)
+}
+
 // isVendorDir reports whether d holds vendor unit files (install.c's
 // path_is_vendor_or_generator): under /usr or /lib, or a generator's directory; on a
 // --units path, any directory but the configuration directory.
-func (l *Loader) isVendorDir(d string) bool {
-	if l.lk.Explicit {
-		return !l.lk.isConfigDir(d) && !l.lk.isControlDir(d)
+func (in *installer) isVendorDir(d string) bool {
+	if in.lk.Explicit {
+		return !isConfigDir(&in.lk, d) && !isControlDir(&in.lk, d)
 	}
-	r := l.unrooted(d)
+	r := in.lk.Unrooted(d)
 	for _, v := range []string{"/usr", "/lib", "/run/systemd/generator", "/run/systemd/generator.early", "/run/systemd/generator.late"} {
 		if r == v || strings.HasPrefix(r, v+"/") {
 			return true
@@ -260,9 +273,9 @@ func (l *Loader) isVendorDir(d string) bool {
 }
 
 // isTransientDir reports whether d is the directory of transient units.
-func (l *Loader) isTransientDir(d string) bool {
-	r := l.unrooted(d)
-	return !l.lk.Explicit && (r == "/run/systemd/transient" || l.lk.Scope == User && strings.HasSuffix(r, "/systemd/transient"))
+func (in *installer) isTransientDir(d string) bool {
+	r := in.lk.Unrooted(d)
+	return !in.lk.Explicit && (r == "/run/systemd/transient" || in.lk.Scope == unit.User && strings.HasSuffix(r, "/systemd/transient"))
 }
 
 // ErrMasked: the unit is masked (get-default of a masked default.target).
@@ -273,10 +286,10 @@ var ErrNotTarget = errors.New("Invalid argument")
 
 // SetDefault makes name the default target: <config>/default.target links to its unit file,
 // replacing what was there, as `systemctl set-default`.
-func SetDefault(l *Loader, name string) ([]Change, error) {
-	return runInstaller(l, "set default", InstallOptions{Force: true}, func(in *installer) error {
-		if TypeOf(name) != TypeTarget || name == "default.target" {
-			return &InstallError{Msg: "Failed to set default: Invalid argument.", Server: "Invalid argument", Err: ErrNotTarget}
+func SetDefault(l *unit.Loader, name string) ([]Change, error) {
+	return runInstaller(l, "set default", Options{Force: true}, func(in *installer) error {
+		if unit.TypeOf(name) != unit.TypeTarget || name == "default.target" {
+			return &Error{Msg: "Failed to set default: Invalid argument.", Server: "Invalid argument", Err: ErrNotTarget}
 		}
 		info, err := in.discoverUnmasked(name)
 		if err != nil {
@@ -288,28 +301,28 @@ func SetDefault(l *Loader, name string) ([]Change, error) {
 
 // GetDefault returns the default target: the unit default.target is an alias of, as
 // `systemctl get-default`.
-func GetDefault(l *Loader) (string, error) {
+func GetDefault(l *unit.Loader) (string, error) {
 	in := newInstaller(l, "get default")
 	info, err := in.discover("default.target")
 	if err != nil {
 		return "", err
 	}
 	if info.masked {
-		return "", &InstallError{Msg: "Operation not possible due to RF-kill", Server: "Unit file is masked.", Err: ErrMasked}
+		return "", &Error{Msg: "Operation not possible due to RF-kill", Server: "Unit file is masked.", Err: ErrMasked}
 	}
 	return info.name, nil
 }
 
 // AddDependency makes target want (or with requires, require) names through symlinks in
 // <config>/<target>.wants/ (.requires/), as `systemctl add-wants` and `add-requires`.
-func AddDependency(l *Loader, target string, names []string, requires bool, o InstallOptions) ([]Change, error) {
+func AddDependency(l *unit.Loader, target string, names []string, requires bool, o Options) ([]Change, error) {
 	return runInstaller(l, "add dependency on", o, func(in *installer) error {
-		if !IsValidName(target) {
-			return &InstallError{Msg: fmt.Sprintf("Failed to add dependency on unit, \"%s\" is not a valid unit name.", target),
+		if !unit.IsValidName(target) {
+			return &Error{Msg: fmt.Sprintf("Failed to add dependency on unit, \"%s\" is not a valid unit name.", target),
 				Server: fmt.Sprintf("\"%s\" is not a valid unit name.", target)}
 		}
 		tinfo, err := in.discoverUnmasked(target)
-		if errors.Is(err, ErrNotFound) && in.l.lk.Explicit && IsStandardTarget(target) {
+		if errors.Is(err, ErrNotFound) && in.lk.Explicit && unit.IsStandardTarget(target) {
 			// a standard target flint provides built in on a --units path
 			tinfo, err = &installInfo{name: target}, nil
 		}
@@ -341,8 +354,8 @@ func AddDependency(l *Loader, target string, names []string, requires bool, o In
 }
 
 // maskedError is the failure of an operation on a masked unit (install.c's -ERFKILL).
-func (in *installer) maskedError(path string) *InstallError {
-	return &InstallError{Msg: fmt.Sprintf("Failed to %s unit, unit %s is masked.", in.op, path),
+func (in *installer) maskedError(path string) *Error {
+	return &Error{Msg: fmt.Sprintf("Failed to %s unit, unit %s is masked.", in.op, path),
 		Server: fmt.Sprintf("Unit file %s is masked.", path)}
 }
 

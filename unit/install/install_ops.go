@@ -1,4 +1,4 @@
-package unit
+package install
 
 import (
 	"errors"
@@ -6,6 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
+
+	"github.com/flint-init/flint/unit"
 )
 
 // Enable creates the symlinks of the [Install] sections of names, as `systemctl enable`:
@@ -16,23 +19,23 @@ import (
 // Existing identical symlinks are left alone, so Enable is idempotent. Every name must
 // exist and not be masked, or nothing is done. When no unit carries [Install] rules the
 // error is ErrNoInstallInfo (systemctl only warns). The Loader's cache is reset.
-func Enable(l *Loader, names []string) ([]Change, error) {
-	return EnableWith(l, names, InstallOptions{})
+func Enable(l *unit.Loader, names []string) ([]Change, error) {
+	return EnableWith(l, names, Options{})
 }
 
-// InstallOptions vary the file operations as systemctl's options do: Runtime works in the
+// Options vary the file operations as systemctl's options do: Runtime works in the
 // runtime directory of the Loader's lookup paths (--runtime), Force replaces symlinks that
 // point elsewhere (--force).
-type InstallOptions struct{ Runtime, Force bool }
+type Options struct{ Runtime, Force bool }
 
 // EnableWith is Enable with options.
-func EnableWith(l *Loader, names []string, o InstallOptions) ([]Change, error) {
+func EnableWith(l *unit.Loader, names []string, o Options) ([]Change, error) {
 	return runInstaller(l, "enable", o, func(in *installer) error { return in.enable(names) })
 }
 
 // runInstaller runs one operation of an installer in the directory o selects and resets
 // the Loader's cache afterwards.
-func runInstaller(l *Loader, op string, o InstallOptions, fn func(*installer) error) ([]Change, error) {
+func runInstaller(l *unit.Loader, op string, o Options, fn func(*installer) error) ([]Change, error) {
 	defer l.Reload()
 	in, err := newInstallerWith(l, op, o)
 	if err != nil {
@@ -129,7 +132,7 @@ func (in *installer) apply(info *installInfo) (int, error) {
 		if err == nil {
 			return
 		}
-		var ie *InstallError
+		var ie *Error
 		if errors.As(err, &ie) {
 			ie.Reported = true
 			in.changes = append(in.changes, Change{Type: ChangeFailed, Source: ie.Msg, Op: in.op, Server: ie.Server})
@@ -138,20 +141,20 @@ func (in *installer) apply(info *installInfo) (int, error) {
 			firstErr = err
 		}
 	}
-	if !inPath(info.path, in.l.path) {
+	if !inAny(info.path, in.lk.Path...) {
 		// first, as systemctl 252 prints it
 		keep(in.createSymlink(info.path, filepath.Join(in.config, info.name), in.force))
 	}
 	for _, a := range info.aliases {
 		dst := a
-		if IsTemplate(dst) && IsInstance(info.name) {
-			_, inst, _, _ := ParseName(info.name)
-			if n, err := Instantiate(dst, inst); err == nil {
+		if unit.IsTemplate(dst) && unit.IsInstance(info.name) {
+			_, inst, _, _ := unit.ParseName(info.name)
+			if n, err := unit.Instantiate(dst, inst); err == nil {
 				dst = n
 			}
 		}
-		if !IsValidName(dst) || !validAlias(dst, info.name) {
-			keep(&InstallError{Msg: fmt.Sprintf("Failed to %s unit, cannot alias %s as %s.", in.op, info.name, dst), Server: fmt.Sprintf("Cannot alias %s as %s.", info.name, dst)})
+		if !unit.IsValidName(dst) || !unit.ValidAlias(dst, info.name) {
+			keep(&Error{Msg: fmt.Sprintf("Failed to %s unit, cannot alias %s as %s.", in.op, info.name, dst), Server: fmt.Sprintf("Cannot alias %s as %s.", info.name, dst)})
 			continue
 		}
 		rules++
@@ -166,11 +169,11 @@ func (in *installer) apply(info *installInfo) (int, error) {
 		}
 		n := info.name
 		templateOnly := false
-		if IsTemplate(info.name) {
+		if unit.IsTemplate(info.name) {
 			if info.defInst != "" {
-				inst, err := Instantiate(info.name, info.defInst)
+				inst, err := unit.Instantiate(info.name, info.defInst)
 				if err != nil {
-					keep(&InstallError{Msg: fmt.Sprintf("Failed to %s unit, invalid default instance \"%s\".", in.op, info.defInst)})
+					keep(&Error{Msg: fmt.Sprintf("Failed to %s unit, invalid default instance \"%s\".", in.op, info.defInst)})
 					continue
 				}
 				n = inst
@@ -179,12 +182,12 @@ func (in *installer) apply(info *installInfo) (int, error) {
 			}
 		}
 		for _, dst := range w.list {
-			if !IsValidName(dst) {
-				keep(&InstallError{Msg: fmt.Sprintf("Failed to %s unit, \"%s\" is not a valid unit name.", in.op, dst), Server: fmt.Sprintf("\"%s\" is not a valid unit name.", dst)})
+			if !unit.IsValidName(dst) {
+				keep(&Error{Msg: fmt.Sprintf("Failed to %s unit, \"%s\" is not a valid unit name.", in.op, dst), Server: fmt.Sprintf("\"%s\" is not a valid unit name.", dst)})
 				continue
 			}
-			if templateOnly && !IsTemplate(dst) && !IsInstance(dst) {
-				keep(&InstallError{Msg: fmt.Sprintf("Failed to %s %s, destination unit %s is a non-template unit.", in.op, n, dst), Server: fmt.Sprintf("Destination unit %s is a non-template unit.", dst)})
+			if templateOnly && !unit.IsTemplate(dst) && !unit.IsInstance(dst) {
+				keep(&Error{Msg: fmt.Sprintf("Failed to %s %s, destination unit %s is a non-template unit.", in.op, n, dst), Server: fmt.Sprintf("Destination unit %s is a non-template unit.", dst)})
 				continue
 			}
 			rules++
@@ -200,10 +203,12 @@ func (in *installer) apply(info *installInfo) (int, error) {
 // Link makes unit files outside the search path available by symlinking them into the
 // config directory under their own name, as `systemctl link`. Each path must be absolute
 // and name a unit file; a file already in the search path is left alone.
-func Link(l *Loader, paths []string) ([]Change, error) { return LinkWith(l, paths, InstallOptions{}) }
+func Link(l *unit.Loader, paths []string) ([]Change, error) {
+	return LinkWith(l, paths, Options{})
+}
 
 // LinkWith is Link with options.
-func LinkWith(l *Loader, paths []string, o InstallOptions) ([]Change, error) {
+func LinkWith(l *unit.Loader, paths []string, o Options) ([]Change, error) {
 	return runInstaller(l, "link", o, func(in *installer) error {
 		for _, p := range paths {
 			if err := in.link(p); err != nil {
@@ -217,18 +222,18 @@ func LinkWith(l *Loader, paths []string, o InstallOptions) ([]Change, error) {
 func (in *installer) link(p string) error {
 	p = filepath.Clean(p)
 	if !filepath.IsAbs(p) {
-		return &InstallError{Msg: fmt.Sprintf("Failed to %s unit, path \"%s\" is not absolute.", in.op, p)}
+		return &Error{Msg: fmt.Sprintf("Failed to %s unit, path \"%s\" is not absolute.", in.op, p)}
 	}
 	name := filepath.Base(p)
-	if !IsValidName(name) {
-		return &InstallError{Msg: fmt.Sprintf("Failed to %s unit, \"%s\" is not a valid unit name.", in.op, name), Server: fmt.Sprintf("\"%s\" is not a valid unit name.", name)}
+	if !unit.IsValidName(name) {
+		return &Error{Msg: fmt.Sprintf("Failed to %s unit, \"%s\" is not a valid unit name.", in.op, name), Server: fmt.Sprintf("\"%s\" is not a valid unit name.", name)}
 	}
-	fi, err := os.Stat(in.l.inTree(in.l.rooted(p))) // --root: a path in the tree
+	fi, err := os.Stat(in.lk.InTree(in.lk.Rooted(p))) // --root: a path in the tree
 	if err != nil || !fi.Mode().IsRegular() {
-		return &InstallError{Msg: fmt.Sprintf("Failed to %s unit, unit %s does not exist.", in.op, p), Server: fmt.Sprintf("Unit file %s does not exist.", p), Err: ErrNotFound}
+		return &Error{Msg: fmt.Sprintf("Failed to %s unit, unit %s does not exist.", in.op, p), Server: fmt.Sprintf("Unit file %s does not exist.", p), Err: ErrNotFound}
 	}
-	p = in.l.rooted(p)
-	if inPath(p, in.l.path) {
+	p = in.lk.Rooted(p)
+	if inAny(p, in.lk.Path...) {
 		return nil
 	}
 	return in.createSymlink(p, filepath.Join(in.config, name), in.force)
@@ -238,12 +243,12 @@ func (in *installer) link(p string) error {
 // (or to their Also= units), or that bears one of their names, and then the symlinks that
 // pointed to those, as `systemctl disable`. A name that does not exist is a notice
 // (ChangeNotFound) and its symlinks are still removed. Removal is in file-name order.
-func Disable(l *Loader, names []string) ([]Change, error) {
-	return DisableWith(l, names, InstallOptions{})
+func Disable(l *unit.Loader, names []string) ([]Change, error) {
+	return DisableWith(l, names, Options{})
 }
 
 // DisableWith is Disable with options.
-func DisableWith(l *Loader, names []string, o InstallOptions) ([]Change, error) {
+func DisableWith(l *unit.Loader, names []string, o Options) ([]Change, error) {
 	return runInstaller(l, "disable", o, func(in *installer) error { return in.disable(names) })
 }
 
@@ -253,8 +258,8 @@ func (in *installer) disable(names []string) error {
 	var queue []string
 	seen := map[string]bool{}
 	for _, n := range names {
-		if !IsValidName(n) {
-			return &InstallError{Msg: fmt.Sprintf("Failed to %s unit, \"%s\" is not a valid unit name.", in.op, n), Server: fmt.Sprintf("\"%s\" is not a valid unit name.", n)}
+		if !unit.IsValidName(n) {
+			return &Error{Msg: fmt.Sprintf("Failed to %s unit, \"%s\" is not a valid unit name.", in.op, n), Server: fmt.Sprintf("\"%s\" is not a valid unit name.", n)}
 		}
 		queue = append(queue, n)
 		seen[n] = true
@@ -287,11 +292,11 @@ func (in *installer) disable(names []string) error {
 // Links returns the symlinks `disable` would remove for name (in the runtime directory with
 // runtime), without removing any: what systemctl is-enabled --full lists under the state.
 // Lookup paths without a runtime directory (--units) have no runtime links.
-func Links(l *Loader, name string, runtime bool) ([]string, error) {
-	if runtime && l.lk.Runtime == "" {
+func Links(l *unit.Loader, name string, runtime bool) ([]string, error) {
+	if runtime && l.Lookup().Runtime == "" {
 		return nil, nil
 	}
-	in, err := newInstallerWith(l, "disable", InstallOptions{Runtime: runtime})
+	in, err := newInstallerWith(l, "disable", Options{Runtime: runtime})
 	if err != nil {
 		return nil, err
 	}
@@ -328,10 +333,10 @@ func (in *installer) removeMarked(mark map[string]bool) error {
 					walk(p)
 					continue
 				}
-				if e.Type()&os.ModeSymlink == 0 || !IsValidName(e.Name()) {
+				if e.Type()&os.ModeSymlink == 0 || !unit.IsValidName(e.Name()) {
 					continue
 				}
-				dest, err := in.l.resolveNonexistent(p)
+				dest, err := in.resolveNonexistent(p)
 				if err != nil {
 					continue
 				}
@@ -341,7 +346,7 @@ func (in *installer) removeMarked(mark map[string]bool) error {
 				if !in.dryRun {
 					if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
 						if firstErr == nil {
-							firstErr = &InstallError{Msg: fmt.Sprintf("Failed to %s unit: %v", in.op, err)}
+							firstErr = &Error{Msg: fmt.Sprintf("Failed to %s unit: %v", in.op, err)}
 						}
 						continue
 					}
@@ -367,11 +372,11 @@ func (in *installer) removeMarked(mark map[string]bool) error {
 
 // resolveNonexistent follows the symlink chain of p as far as it exists and returns the
 // final path (chase_symlinks with CHASE_NONEXISTENT).
-func (l *Loader) resolveNonexistent(p string) (string, error) {
+func (in *installer) resolveNonexistent(p string) (string, error) {
 	for i := 0; i < 32; i++ {
 		t, err := os.Readlink(p)
 		if err != nil {
-			if os.IsNotExist(err) || isNotSymlink(err) {
+			if os.IsNotExist(err) || errors.Is(err, syscall.EINVAL) {
 				return p, nil
 			}
 			return "", err
@@ -379,16 +384,11 @@ func (l *Loader) resolveNonexistent(p string) (string, error) {
 		if !filepath.IsAbs(t) {
 			t = filepath.Join(filepath.Dir(p), t)
 		} else {
-			t = l.rooted(t)
+			t = in.lk.Rooted(t)
 		}
 		p = filepath.Clean(t)
 	}
 	return "", fmt.Errorf("%s: too many levels of symbolic links", p)
-}
-
-func isNotSymlink(err error) bool {
-	pe, ok := err.(*os.PathError)
-	return ok && pe.Err.Error() == "invalid argument"
 }
 
 // rmdirParents removes empty directories from dir up to, not including, stop.
@@ -403,21 +403,23 @@ func rmdirParents(dir, stop string) {
 
 // Mask links each name to /dev/null in the config directory, as `systemctl mask`. An
 // existing file there that is not such a link is an error.
-func Mask(l *Loader, names []string) ([]Change, error) { return MaskWith(l, names, InstallOptions{}) }
+func Mask(l *unit.Loader, names []string) ([]Change, error) {
+	return MaskWith(l, names, Options{})
+}
 
 // MaskWith is Mask with options.
-func MaskWith(l *Loader, names []string, o InstallOptions) ([]Change, error) {
+func MaskWith(l *unit.Loader, names []string, o Options) ([]Change, error) {
 	return runInstaller(l, "mask", o, func(in *installer) error { return in.mask(names) })
 }
 
 func (in *installer) mask(names []string) error {
 	for _, n := range names {
-		if !IsValidName(n) {
-			return &InstallError{Msg: fmt.Sprintf("Failed to %s unit, \"%s\" is not a valid unit name.", in.op, n), Server: fmt.Sprintf("\"%s\" is not a valid unit name.", n)}
+		if !unit.IsValidName(n) {
+			return &Error{Msg: fmt.Sprintf("Failed to %s unit, \"%s\" is not a valid unit name.", in.op, n), Server: fmt.Sprintf("\"%s\" is not a valid unit name.", n)}
 		}
 		p := filepath.Join(in.config, n)
 		if fi, err := os.Lstat(p); err == nil && fi.Mode()&os.ModeSymlink == 0 {
-			return &InstallError{Msg: fmt.Sprintf("Failed to %s unit, file \"%s\" already exists.", in.op, p), Server: fmt.Sprintf("File %s already exists.", p)}
+			return &Error{Msg: fmt.Sprintf("Failed to %s unit, file \"%s\" already exists.", in.op, p), Server: fmt.Sprintf("File %s already exists.", p)}
 		}
 		if err := in.createSymlink("/dev/null", p, in.force); err != nil {
 			return err
@@ -428,19 +430,19 @@ func (in *installer) mask(names []string) error {
 
 // Unmask removes the /dev/null links (and empty mask files are left alone, as systemctl) of
 // names from the config directory, as `systemctl unmask`.
-func Unmask(l *Loader, names []string) ([]Change, error) {
-	return UnmaskWith(l, names, InstallOptions{})
+func Unmask(l *unit.Loader, names []string) ([]Change, error) {
+	return UnmaskWith(l, names, Options{})
 }
 
 // UnmaskWith is Unmask with options.
-func UnmaskWith(l *Loader, names []string, o InstallOptions) ([]Change, error) {
+func UnmaskWith(l *unit.Loader, names []string, o Options) ([]Change, error) {
 	return runInstaller(l, "unmask", o, func(in *installer) error { return in.unmask(names) })
 }
 
 func (in *installer) unmask(names []string) error {
 	for _, n := range names {
-		if !IsValidName(n) {
-			return &InstallError{Msg: fmt.Sprintf("Failed to %s unit, \"%s\" is not a valid unit name.", in.op, n), Server: fmt.Sprintf("\"%s\" is not a valid unit name.", n)}
+		if !unit.IsValidName(n) {
+			return &Error{Msg: fmt.Sprintf("Failed to %s unit, \"%s\" is not a valid unit name.", in.op, n), Server: fmt.Sprintf("\"%s\" is not a valid unit name.", n)}
 		}
 		p := filepath.Join(in.config, n)
 		t, err := os.Readlink(p)
@@ -448,7 +450,7 @@ func (in *installer) unmask(names []string) error {
 			continue
 		}
 		if err := os.Remove(p); err != nil {
-			return &InstallError{Msg: fmt.Sprintf("Failed to unmask unit: %v", err)}
+			return &Error{Msg: fmt.Sprintf("Failed to unmask unit: %v", err)}
 		}
 		in.add(ChangeUnlink, p, "")
 	}

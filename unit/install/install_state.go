@@ -1,4 +1,4 @@
-package unit
+package install
 
 import (
 	"errors"
@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/flint-init/flint/unit"
 )
 
 // Unit file states reported by IsEnabled (systemctl is-enabled).
@@ -43,13 +45,13 @@ func EnabledExitOK(state string) bool {
 // loop, a syntax error) gives StateBad, what list-unit-files and UnitFileState show, with
 // an error saying why, what is-enabled prints ("Failed to get unit file state for
 // foo.service: Is a directory", after the line of a syntax error).
-func IsEnabled(l *Loader, name string) (string, error) {
+func IsEnabled(l *unit.Loader, name string) (string, error) {
 	in := newInstaller(l, "get state of")
 	info, err := in.discover(name)
 	if err != nil {
-		var ie *InstallError
+		var ie *Error
 		if errors.As(err, &ie) && errors.Is(ie.Err, ErrNotFound) {
-			return "", &InstallError{Msg: fmt.Sprintf("Failed to get unit file state for %s: No such file or directory", name), Err: ErrNotFound}
+			return "", &Error{Msg: fmt.Sprintf("Failed to get unit file state for %s: No such file or directory", name), Err: ErrNotFound}
 		}
 		if strings.Contains(err.Error(), "not a valid unit name") {
 			return "", err
@@ -58,14 +60,14 @@ func IsEnabled(l *Loader, name string) (string, error) {
 		if ie != nil && ie.Err != nil {
 			cause = ie.Err
 		}
-		msg := fmt.Sprintf("Failed to get unit file state for %s: %s", name, Printable(Strerror(cause)))
-		var d Diagnostic
+		msg := fmt.Sprintf("Failed to get unit file state for %s: %s", name, unit.Printable(unit.Strerror(cause)))
+		var d unit.Diagnostic
 		if errors.As(cause, &d) && d.Line > 0 && d.Errno != syscall.ENOBUFS {
 			// systemd logs the line that failed first (not a line too long: that one
 			// it does not log)
-			msg = fmt.Sprintf("%s:%d: %s\n%s", Printable(d.File), d.Line, d.Msg, msg)
+			msg = fmt.Sprintf("%s:%d: %s\n%s", unit.Printable(d.File), d.Line, d.Msg, msg)
 		}
-		return StateBad, &InstallError{Msg: msg, Err: cause}
+		return StateBad, &Error{Msg: msg, Err: cause}
 	}
 	if info.masked {
 		if in.isRuntime(info.path) {
@@ -73,11 +75,11 @@ func IsEnabled(l *Loader, name string) (string, error) {
 		}
 		return StateMasked, nil
 	}
-	if name != filepath.Base(info.path) && !IsInstance(info.name) {
+	if name != filepath.Base(info.path) && !unit.IsInstance(info.name) {
 		return StateAlias, nil
 	}
-	if l.dirs == nil && l.scope == System {
-		p := l.unrooted(info.path)
+	if !in.lk.Explicit && l.Scope() == unit.System {
+		p := in.lk.Unrooted(info.path)
 		if inAny(p, "/run/systemd/generator", "/run/systemd/generator.early", "/run/systemd/generator.late") {
 			return StateGenerated, nil
 		}
@@ -111,7 +113,7 @@ func inAny(p string, dirs ...string) bool {
 
 // isRuntime reports whether p is under a runtime (/run) directory of the search path.
 func (in *installer) isRuntime(p string) bool {
-	for _, d := range in.l.path {
+	for _, d := range in.lk.Path {
 		if in.isRuntimeDir(d) && strings.HasPrefix(p, d+"/") {
 			return true
 		}
@@ -120,10 +122,10 @@ func (in *installer) isRuntime(p string) bool {
 }
 
 func (in *installer) isRuntimeDir(d string) bool {
-	if in.l.dirs != nil {
+	if in.lk.Explicit {
 		return false
 	}
-	if d = in.l.unrooted(d); strings.HasPrefix(d, "/run/") {
+	if d = in.lk.Unrooted(d); strings.HasPrefix(d, "/run/") {
 		return true
 	}
 	rt := os.Getenv("XDG_RUNTIME_DIR")
@@ -141,8 +143,8 @@ func (info *installInfo) knownName(n string) bool {
 			return true
 		}
 	}
-	if info.defInst != "" && IsTemplate(info.name) {
-		if s, err := Instantiate(info.name, info.defInst); err == nil && s == n {
+	if info.defInst != "" && unit.IsTemplate(info.name) {
+		if s, err := unit.Instantiate(info.name, info.defInst); err == nil && s == n {
 			return true
 		}
 	}
@@ -156,7 +158,7 @@ func (in *installer) findSymlinksInScope(info *installInfo, matchAliases bool) (
 	sameConfig, sameRuntime := false, false
 	enabledRuntime, enabledAtAll := false, false
 	ignoreSame := false
-	for _, d := range in.l.path {
+	for _, d := range in.lk.Path {
 		found, same := in.findSymlinks(info, d, matchAliases, ignoreSame)
 		if found {
 			if d == in.config {
@@ -181,7 +183,7 @@ func (in *installer) findSymlinksInScope(info *installInfo, matchAliases bool) (
 	switch {
 	case enabledRuntime:
 		return StateEnabledRuntime, true
-	case enabledAtAll && IsInstance(info.name):
+	case enabledAtAll && unit.IsInstance(info.name):
 		return StateStatic, true
 	case sameConfig:
 		return StateLinked, true
@@ -235,7 +237,7 @@ func (in *installer) findInDir(info *installInfo, dir, configPath string, ignore
 		foundPath := !ignoreSame && e.Name() == info.name
 		foundDest := false
 		if ignoreDest {
-			foundPath = foundPath || IsTemplate(info.name) && TemplateOf(e.Name()) == info.name
+			foundPath = foundPath || unit.IsTemplate(info.name) && unit.TemplateOf(e.Name()) == info.name
 		} else {
 			foundDest = filepath.Base(dest) == info.name
 		}

@@ -1,4 +1,4 @@
-package unit
+package install
 
 import (
 	"os"
@@ -6,6 +6,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/flint-init/flint/unit"
+	"github.com/flint-init/flint/unit/internal/fuzztree"
 )
 
 // installKeys and installValues are what FuzzInstall writes [Install] sections from, with
@@ -32,7 +35,7 @@ func FuzzInstall(f *testing.F) {
 	f.Add([]byte{0, 1, 0, 8, 0, 1, 0, 1, 0})                // WantedBy=%p.target
 	f.Add([]byte{5, 2, 2, 0, 2, 4, 0, 0, 5, 1, 5})          // an instance aliased as a plain name
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r := &fuzzReader{data: data}
+		r := fuzztree.NewReader(data)
 		root := t.TempDir()
 		etc, lib, opt := filepath.Join(root, "etc"), filepath.Join(root, "lib"), filepath.Join(root, "opt")
 		for _, d := range []string{etc, lib, opt} {
@@ -40,58 +43,58 @@ func FuzzInstall(f *testing.F) {
 				t.Fatal(err)
 			}
 		}
-		for i, n := 0, 1+r.pick(4); i < n; i++ {
-			name := fuzzNames[r.pick(len(fuzzNames))]
+		for i, n := 0, 1+r.Pick(4); i < n; i++ {
+			name := fuzztree.Names[r.Pick(len(fuzztree.Names))]
 			var b strings.Builder
-			switch TypeOf(name) {
-			case TypeSocket:
+			switch unit.TypeOf(name) {
+			case unit.TypeSocket:
 				b.WriteString("[Socket]\nListenStream=/run/fz.sock\n")
-			case TypeService:
+			case unit.TypeService:
 				b.WriteString("[Service]\nExecStart=/bin/true\n")
 			}
 			b.WriteString("[Install]\n")
-			for j, m := 0, r.pick(5); j < m; j++ {
-				v := installValues[r.pick(len(installValues))]
-				if r.pick(8) == 0 {
-					v = string(r.bytes(12))
+			for j, m := 0, r.Pick(5); j < m; j++ {
+				v := installValues[r.Pick(len(installValues))]
+				if r.Pick(8) == 0 {
+					v = string(r.Bytes(12))
 				}
-				b.WriteString(installKeys[r.pick(len(installKeys))] + "=" + v + "\n")
+				b.WriteString(installKeys[r.Pick(len(installKeys))] + "=" + v + "\n")
 			}
 			dir := lib
-			if r.pick(4) == 0 {
+			if r.Pick(4) == 0 {
 				dir = opt // a unit file to link
 			}
 			_ = os.WriteFile(filepath.Join(dir, name), []byte(b.String()), 0o644)
 		}
-		l := NewLoader(System, []string{etc, lib})
-		for op := 0; op < 8 && len(r.data) > 0; op++ {
-			name := fuzzNames[r.pick(len(fuzzNames))]
-			before := symlinkSet(root)
+		l := unit.NewLoader(unit.System, []string{etc, lib})
+		for op := 0; op < 8 && r.Left() > 0; op++ {
+			name := fuzztree.Names[r.Pick(len(fuzztree.Names))]
+			before := fuzztree.SymlinkSet(root)
 			var changes []Change
 			var err error
-			switch r.pick(6) {
+			switch r.Pick(6) {
 			case 0:
-				checkEnableDisable(t, &fuzzTree{root: root, etc: etc}, l, name)
+				checkEnableDisable(t, &fuzztree.Tree{Root: root, Etc: etc}, l, name)
 				continue
 			case 1:
-				within(t, "Enable "+name, func() { changes, err = Enable(l, []string{name}) })
+				fuzztree.Within(t, "Enable "+name, func() { changes, err = Enable(l, []string{name}) })
 			case 2:
-				within(t, "Disable "+name, func() { changes, err = Disable(l, []string{name}) })
+				fuzztree.Within(t, "Disable "+name, func() { changes, err = Disable(l, []string{name}) })
 			case 3:
-				within(t, "Mask "+name, func() { changes, err = Mask(l, []string{name}) })
+				fuzztree.Within(t, "Mask "+name, func() { changes, err = Mask(l, []string{name}) })
 				if err == nil {
 					checkChanges(t, etc, changes)
 					changes = nil
 					checkMasked(t, l, root, name, before)
 				}
 			case 4:
-				within(t, "Unmask "+name, func() { changes, err = Unmask(l, []string{name}) })
+				fuzztree.Within(t, "Unmask "+name, func() { changes, err = Unmask(l, []string{name}) })
 			case 5:
-				within(t, "Link "+name, func() { changes, err = Link(l, []string{filepath.Join(opt, name)}) })
+				fuzztree.Within(t, "Link "+name, func() { changes, err = Link(l, []string{filepath.Join(opt, name)}) })
 			}
 			checkChanges(t, etc, changes)
 			var st string
-			within(t, "IsEnabled "+name, func() { st, err = IsEnabled(l, name) })
+			fuzztree.Within(t, "IsEnabled "+name, func() { st, err = IsEnabled(l, name) })
 			checkState(t, name, st, err)
 		}
 	})
@@ -128,16 +131,16 @@ func checkChanges(t *testing.T, config string, changes []Change) {
 
 // checkMasked: after a successful mask the unit is masked, and unmask removes what mask
 // made and nothing else.
-func checkMasked(t *testing.T, l *Loader, root, name string, before []string) {
+func checkMasked(t *testing.T, l *unit.Loader, root, name string, before []string) {
 	t.Helper()
 	var st string
-	within(t, "IsEnabled "+name, func() { st, _ = IsEnabled(l, name) })
+	fuzztree.Within(t, "IsEnabled "+name, func() { st, _ = IsEnabled(l, name) })
 	if st != StateMasked {
 		t.Errorf("Mask(%s) succeeded, then IsEnabled = %q", name, st)
 	}
-	masked := symlinkSet(root)
-	within(t, "Unmask "+name, func() { _, _ = Unmask(l, []string{name}) })
-	after := symlinkSet(root)
+	masked := fuzztree.SymlinkSet(root)
+	fuzztree.Within(t, "Unmask "+name, func() { _, _ = Unmask(l, []string{name}) })
+	after := fuzztree.SymlinkSet(root)
 	for _, s := range masked {
 		if slices.Contains(before, s) && !slices.Contains(after, s) {
 			t.Errorf("Unmask(%s) removed %s, which mask did not make", name, s)

@@ -1,4 +1,8 @@
-package unit
+// Package fuzztree turns a fuzzer's bytes into a small tree of unit directories (Tree) for the
+// fuzz targets of unit and unit/install: two search path directories (etc, the config directory,
+// then lib) and one outside the path (opt), holding unit files, aliases, linked unit files,
+// masks, FIFOs, sockets, devices, directories, drop-ins and .wants/.requires entries.
+package fuzztree
 
 import (
 	"net"
@@ -11,14 +15,9 @@ import (
 	"time"
 )
 
-// This file turns a fuzzer's bytes into a small tree of unit directories (fuzzTree) for the
-// loader and install fuzz targets: two search path directories (etc, the config directory,
-// then lib) and one outside the path (opt), holding unit files, aliases, linked unit files,
-// masks, FIFOs, sockets, devices, directories, drop-ins and .wants/.requires entries.
-
-// fuzzNames are the only unit names a tree uses: few enough that files collide, alias each
+// Names are the only unit names a tree uses: few enough that files collide, alias each
 // other and enable each other.
-var fuzzNames = []string{"a.service", "b.service", "c.socket", "t.target", "u@.service", "u@x.service",
+var Names = []string{"a.service", "b.service", "c.socket", "t.target", "u@.service", "u@x.service",
 	"d-e.service", "multi-user.target"}
 
 // fuzzSnippets are the pieces unit file contents are made of, with the fuzzer's own bytes.
@@ -30,10 +29,10 @@ var fuzzSnippets = []string{
 	"[Install\n", "\xff\xfe\n", "\x1b[2J=1\n", "[Unit]\nDescription=\x1b]0;title\x07\n", "[Unit]\nRequires=b.service\n",
 }
 
-// fuzzReader hands out the fuzzer's bytes; past the end it gives zeros.
-type fuzzReader struct{ data []byte }
+// Reader hands out the fuzzer's bytes; past the end it gives zeros.
+type Reader struct{ data []byte }
 
-func (r *fuzzReader) byte() byte {
+func (r *Reader) byte() byte {
 	if len(r.data) == 0 {
 		return 0
 	}
@@ -42,38 +41,38 @@ func (r *fuzzReader) byte() byte {
 	return b
 }
 
-func (r *fuzzReader) pick(n int) int { return int(r.byte()) % n }
+func (r *Reader) Pick(n int) int { return int(r.byte()) % n }
 
-func (r *fuzzReader) bytes(max int) []byte {
-	n := min(r.pick(max+1), len(r.data))
+func (r *Reader) Bytes(max int) []byte {
+	n := min(r.Pick(max+1), len(r.data))
 	b := r.data[:n]
 	r.data = r.data[n:]
 	return b
 }
 
-func (r *fuzzReader) content() []byte {
+func (r *Reader) Content() []byte {
 	var b []byte
-	for i, n := 0, r.pick(4); i < n; i++ {
-		b = append(b, fuzzSnippets[r.pick(len(fuzzSnippets))]...)
+	for i, n := 0, r.Pick(4); i < n; i++ {
+		b = append(b, fuzzSnippets[r.Pick(len(fuzzSnippets))]...)
 	}
-	return append(b, r.bytes(48)...)
+	return append(b, r.Bytes(48)...)
 }
 
-// fuzzTree is a tree built in a temporary directory.
-type fuzzTree struct {
-	root           string
-	etc, lib, opt  string
+// Tree is a tree built in a temporary directory.
+type Tree struct {
+	Root           string
+	Etc, Lib, Opt  string // the config directory, the other search path directory, one outside the path
 	closers        []func()
-	hasSpecialFile bool // a FIFO, socket or device somewhere
+	HasSpecialFile bool // a FIFO, socket or device somewhere
 }
 
-// buildFuzzTree makes the tree that data describes (at most 24 operations). Operations that
+// Build makes the tree that data describes (at most 24 operations). Operations that
 // fail (a name already taken) are skipped: any tree is a valid input.
-func buildFuzzTree(t *testing.T, data []byte) *fuzzTree {
+func Build(t *testing.T, data []byte) *Tree {
 	t.Helper()
 	root := t.TempDir()
-	ft := &fuzzTree{root: root, etc: filepath.Join(root, "etc"), lib: filepath.Join(root, "lib"), opt: filepath.Join(root, "opt")}
-	for _, d := range []string{ft.etc, ft.lib, ft.opt} {
+	ft := &Tree{Root: root, Etc: filepath.Join(root, "etc"), Lib: filepath.Join(root, "lib"), Opt: filepath.Join(root, "opt")}
+	for _, d := range []string{ft.Etc, ft.Lib, ft.Opt} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -83,20 +82,20 @@ func buildFuzzTree(t *testing.T, data []byte) *fuzzTree {
 			c()
 		}
 	})
-	r := &fuzzReader{data: data}
-	dirs := []string{ft.etc, ft.lib}
+	r := NewReader(data)
+	dirs := []string{ft.Etc, ft.Lib}
 	for op := 0; op < 24 && len(r.data) > 0; op++ {
-		dir := dirs[r.pick(2)]
-		name := fuzzNames[r.pick(len(fuzzNames))]
+		dir := dirs[r.Pick(2)]
+		name := Names[r.Pick(len(Names))]
 		p := filepath.Join(dir, name)
-		switch r.pick(10) {
+		switch r.Pick(10) {
 		case 0, 1: // a unit file
-			writeNew(p, r.content())
+			writeNew(p, r.Content())
 		case 2: // an alias: a symlink to another name, in this directory or the other one
-			other := fuzzNames[r.pick(len(fuzzNames))]
+			other := Names[r.Pick(len(Names))]
 			target := other
-			if r.pick(2) == 1 {
-				target = filepath.Join(dirs[r.pick(2)], other)
+			if r.Pick(2) == 1 {
+				target = filepath.Join(dirs[r.Pick(2)], other)
 			}
 			_ = os.Symlink(target, p)
 		case 3: // a symlink out of the path: linked unit file, mask, device, dangling, loop
@@ -109,22 +108,22 @@ func buildFuzzTree(t *testing.T, data []byte) *fuzzTree {
 			ft.socket(p)
 		case 7: // a drop-in
 			d := p + ".d"
-			if r.pick(4) == 0 {
+			if r.Pick(4) == 0 {
 				d = filepath.Join(dir, strings.TrimPrefix(filepath.Ext(name), ".")+".d") // service.d, ...
 			}
 			_ = os.MkdirAll(d, 0o755)
-			ft.dropIn(r, filepath.Join(d, []string{"a.conf", "b.conf", "z.conf"}[r.pick(3)]))
+			ft.dropIn(r, filepath.Join(d, []string{"a.conf", "b.conf", "z.conf"}[r.Pick(3)]))
 		case 8: // a .wants/ or .requires/ entry
-			d := filepath.Join(dir, fuzzNames[r.pick(len(fuzzNames))]+[]string{".wants", ".requires"}[r.pick(2)])
+			d := filepath.Join(dir, Names[r.Pick(len(Names))]+[]string{".wants", ".requires"}[r.Pick(2)])
 			_ = os.MkdirAll(d, 0o755)
 			target := filepath.Join("..", name)
-			if r.pick(3) == 0 {
+			if r.Pick(3) == 0 {
 				target = "/nonexistent/" + name
 			}
 			_ = os.Symlink(target, filepath.Join(d, name))
 		case 9: // a character device in the unit directory itself
 			if syscall.Mknod(p, syscall.S_IFCHR|0o644, 1<<8|5) == nil {
-				ft.hasSpecialFile = true
+				ft.HasSpecialFile = true
 			}
 		}
 	}
@@ -142,55 +141,55 @@ func writeNew(p string, data []byte) {
 	f.Close()
 }
 
-func (ft *fuzzTree) fifo(p string) {
+func (ft *Tree) fifo(p string) {
 	if syscall.Mkfifo(p, 0o644) == nil {
-		ft.hasSpecialFile = true
+		ft.HasSpecialFile = true
 	}
 }
 
-func (ft *fuzzTree) socket(p string) {
+func (ft *Tree) socket(p string) {
 	if ln, err := net.Listen("unix", p); err == nil {
 		ft.closers = append(ft.closers, func() { ln.Close() })
-		ft.hasSpecialFile = true
+		ft.HasSpecialFile = true
 	}
 }
 
 // special makes p a symlink out of the search path.
-func (ft *fuzzTree) special(r *fuzzReader, p, name string) {
+func (ft *Tree) special(r *Reader, p, name string) {
 	var target string
-	switch r.pick(8) {
+	switch r.Pick(8) {
 	case 0:
 		target = "/dev/null"
 	case 1:
 		target = "/dev/zero"
 	case 2:
-		target = filepath.Join(ft.opt, "missing", name)
+		target = filepath.Join(ft.Opt, "missing", name)
 	case 3: // a linked unit file
-		target = filepath.Join(ft.opt, name)
-		writeNew(target, r.content())
+		target = filepath.Join(ft.Opt, name)
+		writeNew(target, r.Content())
 	case 4:
-		target = filepath.Join(ft.opt, "fifo")
+		target = filepath.Join(ft.Opt, "fifo")
 		ft.fifo(target)
 	case 5: // a loop outside the path
-		target = filepath.Join(ft.opt, "loop1")
-		_ = os.Symlink(filepath.Join(ft.opt, "loop2"), target)
-		_ = os.Symlink(target, filepath.Join(ft.opt, "loop2"))
+		target = filepath.Join(ft.Opt, "loop1")
+		_ = os.Symlink(filepath.Join(ft.Opt, "loop2"), target)
+		_ = os.Symlink(target, filepath.Join(ft.Opt, "loop2"))
 	case 6:
-		target = filepath.Join(ft.opt, "dir.service")
+		target = filepath.Join(ft.Opt, "dir.service")
 		_ = os.Mkdir(target, 0o755)
 	case 7: // a chain: opt/chain -> opt/<name>
-		target = filepath.Join(ft.opt, "chain")
-		writeNew(filepath.Join(ft.opt, name), r.content())
-		_ = os.Symlink(filepath.Join(ft.opt, name), target)
+		target = filepath.Join(ft.Opt, "chain")
+		writeNew(filepath.Join(ft.Opt, name), r.Content())
+		_ = os.Symlink(filepath.Join(ft.Opt, name), target)
 	}
 	_ = os.Symlink(target, p)
 }
 
 // dropIn makes p a drop-in of some kind.
-func (ft *fuzzTree) dropIn(r *fuzzReader, p string) {
-	switch r.pick(7) {
+func (ft *Tree) dropIn(r *Reader, p string) {
+	switch r.Pick(7) {
 	case 0, 1:
-		writeNew(p, r.content())
+		writeNew(p, r.Content())
 	case 2:
 		ft.fifo(p)
 	case 3:
@@ -204,8 +203,8 @@ func (ft *fuzzTree) dropIn(r *fuzzReader, p string) {
 	}
 }
 
-// symlinks lists every symlink under dir as "path -> target".
-func symlinkSet(dir string) []string {
+// SymlinkSet lists every symlink under dir as "path -> target".
+func SymlinkSet(dir string) []string {
 	var out []string
 	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
 		if err == nil && fi.Mode()&os.ModeSymlink != 0 {
@@ -218,9 +217,9 @@ func symlinkSet(dir string) []string {
 	return out
 }
 
-// within runs f and fails the test if it does not return in time: whatever a tree holds, no
+// Within runs f and fails the test if it does not return in time: whatever a tree holds, no
 // loader or install call may block (a FIFO opened without O_NONBLOCK blocks for ever).
-func within(t *testing.T, what string, f func()) {
+func Within(t *testing.T, what string, f func()) {
 	t.Helper()
 	done := make(chan struct{})
 	go func() {
@@ -230,6 +229,12 @@ func within(t *testing.T, what string, f func()) {
 	select {
 	case <-done:
 	case <-time.After(20 * time.Second):
-		t.Fatalf("%s did not return within 20s: blocked", what)
+		t.Fatalf("%s did not return Within 20s: blocked", what)
 	}
 }
+
+// NewReader returns a Reader of data.
+func NewReader(data []byte) *Reader { return &Reader{data: data} }
+
+// Left is the number of bytes not yet handed out.
+func (r *Reader) Left() int { return len(r.data) }

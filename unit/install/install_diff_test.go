@@ -1,4 +1,4 @@
-package unit
+package install
 
 import (
 	"bytes"
@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/flint-init/flint/unit"
 )
 
 // installCorpus are the unit files of the differential test, under lib/systemd/system.
@@ -157,7 +159,7 @@ func symlinkTree(t *testing.T, root string) []string {
 
 // flintInstallCmd runs an install verb the way cmd/flint does and returns its output
 // (stdout and stderr lines in order) and exit code.
-func flintInstallCmd(l *Loader, op string, names []string) (string, int) {
+func flintInstallCmd(l *unit.Loader, op string, names []string) (string, int) {
 	var b strings.Builder
 	if op == "is-enabled" || op == "is-enabled --full" {
 		ok := false
@@ -207,7 +209,7 @@ func flintInstallCmd(l *Loader, op string, names []string) (string, int) {
 		err = nil
 	}
 	if err != nil {
-		var ie *InstallError
+		var ie *Error
 		if !errors.As(err, &ie) || !ie.Reported {
 			fmt.Fprintln(&b, err)
 		}
@@ -228,7 +230,7 @@ func TestInstallDifferential(t *testing.T) {
 	rootF := t.TempDir()
 	setupInstallRoot(t, rootS, "")
 	setupInstallRoot(t, rootF, rootF)
-	l := NewLoader(System, []string{rootF + "/etc/systemd/system", rootF + "/lib/systemd/system"})
+	l := unit.NewLoader(unit.System, []string{rootF + "/etc/systemd/system", rootF + "/lib/systemd/system"})
 
 	all := []string{"foo.socket", "bar.socket", "foo.service", "static.service", "ind.service",
 		"getty@.service", "getty@tty1.service", "getty@tty2.service", "ser@.service", "ser@a.service",

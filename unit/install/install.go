@@ -1,4 +1,4 @@
-package unit
+package install
 
 import (
 	"errors"
@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/flint-init/flint/unit"
 )
 
 // This file implements offline enablement as systemctl enable/disable/is-enabled/mask/unmask
@@ -36,7 +38,7 @@ type Change struct {
 	Path   string
 	Source string
 	Op     string // "enable", "disable", ... (for the wording of notices)
-	// Server is a ChangeFailed's message as a manager answers it (InstallError.Server).
+	// Server is a ChangeFailed's message as a manager answers it (Error.Server).
 	Server string
 }
 
@@ -83,10 +85,10 @@ func (c Change) String() string {
 // ErrNotFound is wrapped by errors about a unit file that does not exist.
 var ErrNotFound = errors.New("no such unit file")
 
-// InstallError is a failure of Enable, Disable, Mask or Unmask; its message is systemctl's.
+// Error is a failure of Enable, Disable, Mask or Unmask; its message is systemctl's.
 // Errors met midway are also in the returned changes, in order (ChangeFailed), and then
 // Reported is true: a caller printing the changes must not print the error again.
-type InstallError struct {
+type Error struct {
 	Msg string
 	// Server is the message of a manager that does the operation (systemd's install_error,
 	// which systemctl prints as "Failed to VERB unit: SERVER"); "" where it is Msg.
@@ -95,8 +97,8 @@ type InstallError struct {
 	Reported bool
 }
 
-func (e *InstallError) Error() string { return e.Msg }
-func (e *InstallError) Unwrap() error { return e.Err }
+func (e *Error) Error() string { return e.Msg }
+func (e *Error) Unwrap() error { return e.Err }
 
 // NoInstallInfoWarning is what systemctl prints when the enabled units have no [Install]
 // rules; Enable returns ErrNoInstallInfo with no other error in that case.
@@ -136,7 +138,8 @@ func (i *installInfo) hasRules() bool {
 
 // installer carries one operation.
 type installer struct {
-	l       *Loader
+	l       *unit.Loader
+	lk      unit.Lookup // l's lookup paths
 	op      string
 	config  string // the directory it writes to
 	force   bool   // --force: replace symlinks that point elsewhere
@@ -144,20 +147,20 @@ type installer struct {
 	changes []Change
 }
 
-func newInstaller(l *Loader, op string) *installer {
-	return &installer{l: l, op: op, config: l.ConfigDir()}
+func newInstaller(l *unit.Loader, op string) *installer {
+	return &installer{l: l, lk: l.Lookup(), op: op, config: l.ConfigDir()}
 }
 
 // newInstallerWith is newInstaller in the directory o selects; --runtime fails on lookup
 // paths without a runtime directory (flint's --units).
-func newInstallerWith(l *Loader, op string, o InstallOptions) (*installer, error) {
+func newInstallerWith(l *unit.Loader, op string, o Options) (*installer, error) {
 	in := newInstaller(l, op)
 	in.force = o.Force
 	if o.Runtime {
-		if l.lk.Runtime == "" {
-			return nil, &InstallError{Msg: fmt.Sprintf("Failed to %s unit: %s", op, ErrNoRuntimeDir), Err: ErrNoRuntimeDir}
+		if in.lk.Runtime == "" {
+			return nil, &Error{Msg: fmt.Sprintf("Failed to %s unit: %s", op, ErrNoRuntimeDir), Err: ErrNoRuntimeDir}
 		}
-		in.config = l.lk.Runtime
+		in.config = in.lk.Runtime
 	}
 	return in, nil
 }
@@ -174,46 +177,46 @@ func (in *installer) add(t ChangeType, path, source string) {
 // symlinks to /dev/null and empty files mask; symlinks inside the search path are aliases and
 // are followed to the real unit; symlinks outside it are linked unit files.
 func (in *installer) discover(name string) (*installInfo, error) {
-	if !IsValidName(name) {
-		return nil, &InstallError{Msg: fmt.Sprintf("Failed to %s unit, \"%s\" is not a valid unit name.", in.op, name), Server: fmt.Sprintf("\"%s\" is not a valid unit name.", name)}
+	if !unit.IsValidName(name) {
+		return nil, &Error{Msg: fmt.Sprintf("Failed to %s unit, \"%s\" is not a valid unit name.", in.op, name), Server: fmt.Sprintf("\"%s\" is not a valid unit name.", name)}
 	}
 	for hops := 0; hops < 16; hops++ {
 		p, ok := in.search(name)
-		if !ok && IsInstance(name) {
-			p, ok = in.search(TemplateOf(name))
+		if !ok && unit.IsInstance(name) {
+			p, ok = in.search(unit.TemplateOf(name))
 		}
 		if !ok {
-			return nil, &InstallError{Msg: fmt.Sprintf("Failed to %s unit, unit %s does not exist.", in.op, name), Server: fmt.Sprintf("Unit file %s does not exist.", name), Err: ErrNotFound}
+			return nil, &Error{Msg: fmt.Sprintf("Failed to %s unit, unit %s does not exist.", in.op, name), Server: fmt.Sprintf("Unit file %s does not exist.", name), Err: ErrNotFound}
 		}
 		fi, err := os.Lstat(p)
 		if err != nil {
-			return nil, &InstallError{Msg: fmt.Sprintf("Failed to %s unit: %v", in.op, err)}
+			return nil, &Error{Msg: fmt.Sprintf("Failed to %s unit: %v", in.op, err)}
 		}
 		if fi.Mode()&os.ModeSymlink != 0 {
 			t, err := os.Readlink(p)
 			if err != nil {
-				return nil, &InstallError{Msg: fmt.Sprintf("Failed to %s unit: %v", in.op, err)}
+				return nil, &Error{Msg: fmt.Sprintf("Failed to %s unit: %v", in.op, err)}
 			}
 			if !filepath.IsAbs(t) {
 				t = filepath.Join(filepath.Dir(p), t)
 			} else {
-				t = in.l.rooted(t)
+				t = in.lk.Rooted(t)
 			}
 			t = filepath.Clean(t)
 			if t == "/dev/null" {
 				return &installInfo{name: name, path: p, masked: true}, nil
 			}
-			ownTemplate := IsInstance(name) && TemplateOf(name) == filepath.Base(t)
-			if inPath(t, in.l.path) && filepath.Base(t) != filepath.Base(p) && !ownTemplate {
+			ownTemplate := unit.IsInstance(name) && unit.TemplateOf(name) == filepath.Base(t)
+			if inAny(t, in.lk.Path...) && filepath.Base(t) != filepath.Base(p) && !ownTemplate {
 				// an alias: continue with the unit it points to (an instance keeps its
 				// instance). Enabling through an alias made in the config dir is refused.
 				if in.op == "enable" && filepath.Dir(p) == in.config {
-					return nil, &InstallError{Msg: fmt.Sprintf("Failed to enable unit, refusing to operate on linked unit file %s.", name), Server: fmt.Sprintf("Refusing to operate on alias name or linked unit file: %s", name)}
+					return nil, &Error{Msg: fmt.Sprintf("Failed to enable unit, refusing to operate on linked unit file %s.", name), Server: fmt.Sprintf("Refusing to operate on alias name or linked unit file: %s", name)}
 				}
 				next := filepath.Base(t)
-				if IsTemplate(next) && IsInstance(name) {
-					_, inst, _, _ := ParseName(name)
-					if n, err := Instantiate(next, inst); err == nil {
+				if unit.IsTemplate(next) && unit.IsInstance(name) {
+					_, inst, _, _ := unit.ParseName(name)
+					if n, err := unit.Instantiate(next, inst); err == nil {
 						next = n
 					}
 				}
@@ -222,18 +225,18 @@ func (in *installer) discover(name string) (*installInfo, error) {
 			}
 			// stat(2) says why a chain cannot be followed (ELOOP for a loop), which
 			// EvalSymlinks does not
-			if err := in.l.statChain(p); err != nil && !os.IsNotExist(err) {
-				return nil, &InstallError{Msg: fmt.Sprintf("Failed to %s unit: %s: %s", in.op, Printable(p), Strerror(err)), Err: err}
+			if err := in.lk.StatChain(p); err != nil && !os.IsNotExist(err) {
+				return nil, &Error{Msg: fmt.Sprintf("Failed to %s unit: %s: %s", in.op, unit.Printable(p), unit.Strerror(err)), Err: err}
 			}
-			if rp, err := in.l.chase(p); err == nil {
+			if rp, err := in.lk.Chase(p); err == nil {
 				// the end of the chain is the unit file, as chase_symlinks() finds it: a
 				// linked unit file whose last name is the unit's is not an alias
 				p = rp
 			} else {
-				return nil, &InstallError{Msg: fmt.Sprintf("Failed to %s unit, unit %s does not exist.", in.op, name), Server: fmt.Sprintf("Unit file %s does not exist.", name), Err: ErrNotFound}
+				return nil, &Error{Msg: fmt.Sprintf("Failed to %s unit, unit %s does not exist.", in.op, name), Server: fmt.Sprintf("Unit file %s does not exist.", name), Err: ErrNotFound}
 			}
 		}
-		if isMaskFile(p) {
+		if unit.IsMaskFile(p) {
 			return &installInfo{name: name, path: p, masked: true}, nil
 		}
 		info := &installInfo{name: name, path: p}
@@ -242,12 +245,12 @@ func (in *installer) discover(name string) (*installInfo, error) {
 		}
 		return info, nil
 	}
-	return nil, &InstallError{Msg: fmt.Sprintf("Failed to %s unit, too many levels of symbolic links for %s.", in.op, name), Err: syscall.ELOOP}
+	return nil, &Error{Msg: fmt.Sprintf("Failed to %s unit, too many levels of symbolic links for %s.", in.op, name), Err: syscall.ELOOP}
 }
 
 // search returns the first dir/name that exists (as a file or symlink) in the search path.
 func (in *installer) search(name string) (string, bool) {
-	for _, d := range in.l.path {
+	for _, d := range in.lk.Path {
 		p := filepath.Join(d, name)
 		if _, err := os.Lstat(p); err == nil {
 			return p, true
@@ -260,27 +263,27 @@ func (in *installer) search(name string) (string, bool) {
 // systemd's install logic does: an [Install] section in a drop-in makes a unit disabled,
 // not static), expanding specifiers.
 func (in *installer) readInstall(info *installInfo) error {
-	var sections []*Section
-	for i, p := range append([]string{info.path}, in.l.dropInPathsOf(info.name)...) {
-		if i > 0 && isMaskFile(in.l.inTree(p)) {
+	var sections []*unit.Section
+	for i, p := range append([]string{info.path}, in.l.DropInPaths(info.name)...) {
+		if i > 0 && unit.IsMaskFile(in.lk.InTree(p)) {
 			continue // an empty drop-in, or a character device (install.c's null_or_empty)
 		}
 		// Never blocks (a FIFO), never reads a device; a drop-in that cannot be read
 		// fails the unit as in systemd (is-enabled: "Is a directory", list-unit-files: bad).
-		data, err := ReadFile(in.l.inTree(p))
+		data, err := unit.ReadFile(in.lk.InTree(p))
 		if err != nil {
-			return &InstallError{Msg: fmt.Sprintf("Failed to %s unit: %s: %s", in.op, Printable(p), Strerror(err)), Err: err}
+			return &Error{Msg: fmt.Sprintf("Failed to %s unit: %s: %s", in.op, unit.Printable(p), unit.Strerror(err)), Err: err}
 		}
-		f, diags := ParseFile(p, data)
+		f, diags := unit.ParseFile(p, data)
 		for _, d := range diags {
-			if d.Severity == Error {
-				return &InstallError{Msg: fmt.Sprintf("Failed to %s unit: %s", in.op, d), Err: d}
+			if d.Severity == unit.Error {
+				return &Error{Msg: fmt.Sprintf("Failed to %s unit: %s", in.op, d), Err: d}
 			}
 		}
 		sections = append(sections, f.Sections...)
 	}
-	u := &Unit{Name: info.name, Type: TypeOf(info.name), FragmentPath: info.path}
-	u.Prefix, u.Instance, _, _ = ParseName(info.name)
+	u := &unit.Unit{Name: info.name, Type: unit.TypeOf(info.name), FragmentPath: info.path}
+	u.Prefix, u.Instance, _, _ = unit.ParseName(info.name)
 	expand := in.l.Expander(u)
 	for _, s := range sections {
 		if s.Name != "Install" {
@@ -300,7 +303,7 @@ func (in *installer) readInstall(info *installInfo) error {
 			case "DefaultInstance":
 				v, err := expand(e.Value)
 				if err != nil {
-					return &InstallError{Msg: fmt.Sprintf("Failed to %s unit, invalid specifier in \"%s\".", in.op, e.Value), Server: fmt.Sprintf("Invalid specifier in %s.", e.Value)}
+					return &Error{Msg: fmt.Sprintf("Failed to %s unit, invalid specifier in \"%s\".", in.op, e.Value), Server: fmt.Sprintf("Invalid specifier in %s.", e.Value)}
 				}
 				info.defInst = v
 				continue
@@ -314,7 +317,7 @@ func (in *installer) readInstall(info *installInfo) error {
 			for _, w := range strings.Fields(e.Value) {
 				v, err := expand(w)
 				if err != nil {
-					return &InstallError{Msg: fmt.Sprintf("Failed to %s unit, invalid specifier in \"%s\".", in.op, w), Server: fmt.Sprintf("Invalid specifier in %s.", w)}
+					return &Error{Msg: fmt.Sprintf("Failed to %s unit, invalid specifier in \"%s\".", in.op, w), Server: fmt.Sprintf("Invalid specifier in %s.", w)}
 				}
 				*list = append(*list, v)
 			}
@@ -327,39 +330,39 @@ func (in *installer) readInstall(info *installInfo) error {
 // left alone; another target is replaced only with force; any other file is an error.
 func (in *installer) createSymlink(target, link string, force bool) error {
 	if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
-		return &InstallError{Msg: fmt.Sprintf("Failed to %s unit: %v", in.op, err)}
+		return &Error{Msg: fmt.Sprintf("Failed to %s unit: %v", in.op, err)}
 	}
 	// below --root the link points where the tree's own / will be
-	written := in.l.unrooted(target)
+	written := in.lk.Unrooted(target)
 	err := os.Symlink(written, link)
 	if err == nil {
 		in.add(ChangeSymlink, link, written)
 		return nil
 	}
 	if !os.IsExist(err) {
-		return &InstallError{Msg: fmt.Sprintf("Failed to %s unit: %v", in.op, err)}
+		return &Error{Msg: fmt.Sprintf("Failed to %s unit: %v", in.op, err)}
 	}
 	dest, rerr := os.Readlink(link)
 	if rerr != nil {
-		return &InstallError{Msg: fmt.Sprintf("Failed to %s unit, file \"%s\" already exists.", in.op, link), Server: fmt.Sprintf("File %s already exists.", link)}
+		return &Error{Msg: fmt.Sprintf("Failed to %s unit, file \"%s\" already exists.", in.op, link), Server: fmt.Sprintf("File %s already exists.", link)}
 	}
 	if filepath.IsAbs(dest) {
-		dest = in.l.rooted(dest)
+		dest = in.lk.Rooted(dest)
 	}
 	if symlinksEquivalent(link, dest, target) {
 		return nil
 	}
 	if !force {
-		return &InstallError{Msg: fmt.Sprintf("Failed to %s unit, file \"%s\" already exists and is a symlink to \"%s\".", in.op, link, dest), Server: fmt.Sprintf("File %s already exists and is a symlink to %s.", link, dest)}
+		return &Error{Msg: fmt.Sprintf("Failed to %s unit, file \"%s\" already exists and is a symlink to \"%s\".", in.op, link, dest), Server: fmt.Sprintf("File %s already exists and is a symlink to %s.", link, dest)}
 	}
 	tmp := link + ".flint-tmp"
 	_ = os.Remove(tmp)
 	if err := os.Symlink(written, tmp); err != nil {
-		return &InstallError{Msg: fmt.Sprintf("Failed to %s unit: %v", in.op, err)}
+		return &Error{Msg: fmt.Sprintf("Failed to %s unit: %v", in.op, err)}
 	}
 	if err := os.Rename(tmp, link); err != nil {
 		_ = os.Remove(tmp)
-		return &InstallError{Msg: fmt.Sprintf("Failed to %s unit: %v", in.op, err)}
+		return &Error{Msg: fmt.Sprintf("Failed to %s unit: %v", in.op, err)}
 	}
 	in.add(ChangeUnlink, link, "")
 	in.add(ChangeSymlink, link, written)
@@ -382,14 +385,14 @@ func symlinksEquivalent(link, dest, target string) bool {
 // With --units directories the standard targets flint provides built in also exist, so
 // `flint --units DIR enable foo.socket` does not warn about sockets.target.
 func (in *installer) unitExists(name string) bool {
-	if in.l.dirs != nil && IsStandardTarget(name) {
+	if in.lk.Explicit && unit.IsStandardTarget(name) {
 		return true
 	}
 	if _, ok := in.search(name); ok {
 		return true
 	}
-	if IsInstance(name) {
-		_, ok := in.search(TemplateOf(name))
+	if unit.IsInstance(name) {
+		_, ok := in.search(unit.TemplateOf(name))
 		return ok
 	}
 	return false

@@ -1,4 +1,4 @@
-package unit
+package install
 
 import (
 	"os"
@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/flint-init/flint/unit"
 )
 
 // TestPresetRules: systemd.preset(5) lines as read_presets reads them, and which rule
@@ -74,7 +76,7 @@ func TestLoadPresets(t *testing.T) {
 	write("lib/systemd/system-preset", "10-masked.preset", "enable masked.service\n")
 	os.MkdirAll(filepath.Join(root, "etc/systemd/system-preset"), 0o755)
 	os.Symlink("/dev/null", filepath.Join(root, "etc/systemd/system-preset/10-masked.preset"))
-	ps := LoadPresets(System, root)
+	ps := LoadPresets(unit.System, root)
 	for name, want := range map[string]string{
 		"local.service": "enabled", "vendor.service": "disabled", "hidden.service": "disabled",
 		"masked.service": "disabled", "other.socket": "disabled",
@@ -87,7 +89,7 @@ func TestLoadPresets(t *testing.T) {
 		t.Errorf("warnings from a hidden file: %v", ps.Warnings)
 	}
 	write("run/systemd/system-preset", "20-bad.preset", "\nbogus line\n")
-	ps = LoadPresets(System, root)
+	ps = LoadPresets(unit.System, root)
 	want := filepath.Join(root, "run/systemd/system-preset/20-bad.preset") + ":2: Couldn't parse line 'bogus line'. Ignoring."
 	if !reflect.DeepEqual(ps.Warnings, []string{want}) {
 		t.Errorf("warnings %q, want %q", ps.Warnings, want)
