@@ -17,6 +17,7 @@ import (
 	"github.com/flint-init/flint/internal/api"
 	"github.com/flint-init/flint/internal/logs"
 	"github.com/flint-init/flint/unit"
+	"github.com/flint-init/flint/unit/show"
 )
 
 // handleRequest serves one control request (on the API server's goroutine; state is only
@@ -562,7 +563,7 @@ func (m *Manager) listSockets(req *api.Request) []api.SocketInfo {
 			act = []string{u.cfg.SocketService()}
 		}
 		for _, l := range u.cfg.Socket.Listen {
-			out = append(out, api.SocketInfo{Listen: unit.FormatListenAddress(l), Type: listenTypeName(l), Unit: u.Name, Activates: act})
+			out = append(out, api.SocketInfo{Listen: show.FormatListenAddress(l), Type: listenTypeName(l), Unit: u.Name, Activates: act})
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool {

@@ -1,4 +1,4 @@
-package unit
+package show
 
 import (
 	"fmt"
@@ -9,6 +9,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/flint-init/flint/unit"
 )
 
 // Property is one line of `systemctl show`: a systemd D-Bus property name and its value
@@ -25,9 +27,9 @@ type Property struct {
 //
 // A unit that is not loaded (not-found, masked) gets only the [Unit]-level properties
 // systemd still knows: Id, Names, Description, LoadState, LoadError and the paths.
-func Properties(u *Unit) []Property {
+func Properties(u *unit.Unit) []Property {
 	var ps propList
-	loaded := u.LoadState == Loaded || u.LoadState == BadSetting || u.LoadState == LoadError
+	loaded := u.LoadState == unit.Loaded || u.LoadState == unit.BadSetting || u.LoadState == unit.LoadError
 	if loaded {
 		switch {
 		case u.Service != nil:
@@ -55,13 +57,13 @@ type propList []Property
 
 func (p *propList) add(name, value string) { *p = append(*p, Property{name, value}) }
 func (p *propList) bool(name string, b bool) {
-	p.add(name, FormatBool(b))
+	p.add(name, unit.FormatBool(b))
 }
 func (p *propList) int(name string, i int) { p.add(name, strconv.Itoa(i)) }
 func (p *propList) strv(name string, list []string) {
 	p.add(name, FormatStrv(list))
 }
-func (p *propList) span(name string, d time.Duration) { p.add(name, FormatTimespan(d)) }
+func (p *propList) span(name string, d time.Duration) { p.add(name, unit.FormatTimespan(d)) }
 
 // cooldown adds X-Flint-TriggerLimitCooldownSec= as FlintTriggerLimitCooldownUSec, only
 // when set: systemd has no such property, and flint's own properties appear only where they
@@ -78,16 +80,16 @@ func (p *propList) spanInf(name string, d time.Duration) {
 		p.add(name, "infinity")
 		return
 	}
-	p.add(name, FormatTimespan(d))
+	p.add(name, unit.FormatTimespan(d))
 }
 
 // exec adds one property line per command, as systemctl prints an a(sasbttttuii) property,
 // and, for services, the ...Ex variant with the prefix flags spelled out.
-func (p *propList) exec(name string, cmds []ExecCommand, withEx bool) {
+func (p *propList) exec(name string, cmds []unit.ExecCommand, withEx bool) {
 	p.execRuns(name, cmds, withEx, nil)
 }
 
-func (p *propList) execRuns(name string, cmds []ExecCommand, withEx bool, runs []*ExecRun) {
+func (p *propList) execRuns(name string, cmds []unit.ExecCommand, withEx bool, runs []*ExecRun) {
 	run := func(i int) *ExecRun {
 		if i < len(runs) {
 			return runs[i]
@@ -118,13 +120,13 @@ type ExecRun struct {
 // cmds with what became of them (runs[i] for cmds[i]; nil or missing: never ran), as
 // systemctl show prints them: "{ path=... ; argv[]=... ; ignore_errors=no ; start_time=[...]
 // ; stop_time=[...] ; pid=N ; code=exited ; status=1 }".
-func ExecProperties(name string, cmds []ExecCommand, withEx bool, runs []*ExecRun) []Property {
+func ExecProperties(name string, cmds []unit.ExecCommand, withEx bool, runs []*ExecRun) []Property {
 	var p propList
 	p.execRuns(name, cmds, withEx, runs)
 	return p
 }
 
-func formatExec(c ExecCommand, ex bool, r *ExecRun) string {
+func formatExec(c unit.ExecCommand, ex bool, r *ExecRun) string {
 	var b strings.Builder
 	b.WriteString("{ path=")
 	b.WriteString(c.Path)
@@ -135,7 +137,7 @@ func formatExec(c ExecCommand, ex bool, r *ExecRun) string {
 		b.WriteString(strings.Join(execFlagNames(c.Flags), " "))
 	} else {
 		b.WriteString(" ; ignore_errors=")
-		b.WriteString(FormatBool(c.Flags.IgnoreFailure))
+		b.WriteString(unit.FormatBool(c.Flags.IgnoreFailure))
 	}
 	if r == nil || r.PID == 0 {
 		b.WriteString(" ; start_time=[n/a] ; stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }")
@@ -158,13 +160,13 @@ func formatExec(c ExecCommand, ex bool, r *ExecRun) string {
 	case "exited":
 		fmt.Fprintf(&b, "code=exited ; status=%d }", r.Status)
 	default:
-		fmt.Fprintf(&b, "code=%s ; status=%d/%s }", r.Code, r.Status, strings.TrimPrefix(SignalName(syscall.Signal(r.Status)), "SIG"))
+		fmt.Fprintf(&b, "code=%s ; status=%d/%s }", r.Code, r.Status, strings.TrimPrefix(unit.SignalName(syscall.Signal(r.Status)), "SIG"))
 	}
 	return b.String()
 }
 
 // execFlagNames spells out the prefixes as systemd's exec_command_flags_to_strv.
-func execFlagNames(f ExecFlags) []string {
+func execFlagNames(f unit.ExecFlags) []string {
 	var out []string
 	if f.IgnoreFailure {
 		out = append(out, "ignore-failure")
@@ -184,7 +186,7 @@ func execFlagNames(f ExecFlags) []string {
 	return out
 }
 
-func serviceProperties(p *propList, s *ServiceSection) {
+func serviceProperties(p *propList, s *unit.ServiceSection) {
 	typ := string(s.Type)
 	p.add("Type", typ)
 	p.add("ExitType", orDefault(s.ExitType, "main"))
@@ -225,17 +227,17 @@ func serviceProperties(p *propList, s *ServiceSection) {
 	p.exec("ExecStopPost", s.ExecStopPost, true)
 }
 
-func notifyAccess(s *ServiceSection) string {
+func notifyAccess(s *unit.ServiceSection) string {
 	if s.NotifyAccess != "" {
 		return s.NotifyAccess
 	}
-	if s.Type == Notify || s.Type == NotifyReload || s.WatchdogSec > 0 {
+	if s.Type == unit.Notify || s.Type == unit.NotifyReload || s.WatchdogSec > 0 {
 		return "main"
 	}
 	return "none"
 }
 
-func socketProperties(p *propList, u *Unit) {
+func socketProperties(p *propList, u *unit.Unit) {
 	s := u.Socket
 	p.add("BindIPv6Only", orDefault(s.BindIPv6Only, "default"))
 	backlog := uint64(s.Backlog)
@@ -308,16 +310,16 @@ func socketProtocolNumber(s string) string {
 	return "0"
 }
 
-func execProperties(p *propList, u *Unit, e *ExecContext) {
+func execProperties(p *propList, u *unit.Unit, e *unit.ExecContext) {
 	p.strv("Environment", e.Environment)
 	// EnvironmentFiles is an a(sb): one line per entry, like the Exec* properties.
 	for _, f := range e.EnvironmentFiles {
-		p.add("EnvironmentFiles", fmt.Sprintf("%s (ignore_errors=%s)", f.Path, FormatBool(f.Optional)))
+		p.add("EnvironmentFiles", fmt.Sprintf("%s (ignore_errors=%s)", f.Path, unit.FormatBool(f.Optional)))
 	}
 	p.strv("PassEnvironment", e.PassEnvironment)
 	p.strv("UnsetEnvironment", e.UnsetEnvironment)
 	p.add("UMask", FormatMode(uint32(e.UMask)&0o7777))
-	resourceProperties(p, u.Type, e, u.LoadState == Loaded)
+	resourceProperties(p, u.Type, e, u.LoadState == unit.Loaded)
 	wd := e.WorkingDirectory
 	if e.WorkingDirectoryOptional && wd != "" {
 		wd = "!" + wd
@@ -358,7 +360,7 @@ func execProperties(p *propList, u *Unit, e *ExecContext) {
 
 // Standard stream defaults as systemd applies them: input null; output journal unless input
 // is a terminal or the socket (then inherit); error inherit.
-func stdinOf(e *ExecContext) string {
+func stdinOf(e *unit.ExecContext) string {
 	if e.StandardInput == "" {
 		if e.StandardInputText != "" {
 			return "data"
@@ -368,7 +370,7 @@ func stdinOf(e *ExecContext) string {
 	return e.StandardInput
 }
 
-func stdoutOf(e *ExecContext) string {
+func stdoutOf(e *unit.ExecContext) string {
 	if e.StandardOutput != "" {
 		return e.StandardOutput
 	}
@@ -379,7 +381,7 @@ func stdoutOf(e *ExecContext) string {
 	return "journal"
 }
 
-func stderrOf(e *ExecContext) string { return orDefault(e.StandardError, "inherit") }
+func stderrOf(e *unit.ExecContext) string { return orDefault(e.StandardError, "inherit") }
 
 // stdName is the exported StandardX value: "file:/x" is shown as "file", "fd:name" as "fd".
 func stdName(v string) string {
@@ -409,13 +411,13 @@ var rlimitNames = map[int]string{
 }
 
 func formatRlimit(v uint64) string {
-	if v == Infinity {
+	if v == unit.Infinity {
 		return "infinity"
 	}
 	return strconv.FormatUint(v, 10)
 }
 
-func killProperties(p *propList, k *KillContext) {
+func killProperties(p *propList, k *unit.KillContext) {
 	p.add("KillMode", orDefault(k.KillMode, "control-group"))
 	kill := k.KillSignal
 	if kill == 0 {
@@ -440,7 +442,7 @@ func sigOr(s, def syscall.Signal) syscall.Signal {
 	return s
 }
 
-func unitProperties(p *propList, u *Unit, loaded bool) {
+func unitProperties(p *propList, u *unit.Unit, loaded bool) {
 	p.add("Id", u.Name)
 	names := u.Names
 	if len(names) == 0 {
@@ -510,10 +512,10 @@ func unitProperties(p *propList, u *Unit, loaded bool) {
 	p.add("SuccessActionExitStatus", exitStatusOrNotSet(s.SuccessActionExitStatus))
 	p.add("RebootArgument", s.RebootArgument)
 	p.add("CollectMode", orDefault(s.CollectMode, "inactive"))
-	p.bool("CanStart", u.LoadState == Loaded && !s.RefuseManualStart) // unit_can_start()
+	p.bool("CanStart", u.LoadState == unit.Loaded && !s.RefuseManualStart) // unit_can_start()
 	p.bool("CanStop", !s.RefuseManualStop)
-	p.bool("CanIsolate", (u.Type == TypeTarget || u.Type == TypeService) && s.AllowIsolate)
-	p.bool("CanFreeze", u.Type == TypeService)
+	p.bool("CanIsolate", (u.Type == unit.TypeTarget || u.Type == unit.TypeService) && s.AllowIsolate)
+	p.bool("CanFreeze", u.Type == unit.TypeService)
 	p.bool("Transient", false)
 	p.bool("Perpetual", false)
 	p.bool("CanReload", u.Service != nil && len(u.Service.ExecReload) > 0)
@@ -527,15 +529,15 @@ func exitStatusOrNotSet(v int) string {
 }
 
 // loadErrorProperty is LoadError as systemctl prints it: the D-Bus error name and message.
-func loadErrorProperty(u *Unit) string {
+func loadErrorProperty(u *unit.Unit) string {
 	switch u.LoadState {
-	case NotFound:
+	case unit.NotFound:
 		return fmt.Sprintf("org.freedesktop.systemd1.NoSuchUnit \"Unit %s not found.\"", u.Name)
-	case Masked:
+	case unit.Masked:
 		return fmt.Sprintf("org.freedesktop.systemd1.UnitMasked \"Unit %s is masked.\"", u.Name)
-	case BadSetting:
+	case unit.BadSetting:
 		return fmt.Sprintf("org.freedesktop.systemd1.BadUnitSetting \"Unit %s has a bad unit file setting.\"", u.Name)
-	case LoadError:
+	case unit.LoadError:
 		return fmt.Sprintf("org.freedesktop.systemd1.LoadFailed \"Unit %s failed to load properly, please adjust/correct and reload service manager: %s\"", u.Name, u.LoadError)
 	}
 	return ""
@@ -550,7 +552,7 @@ func orDefault(s, def string) string {
 
 // formatExitStatus prints an exit status set as systemctl: codes, then signal names
 // without "SIG", each ascending.
-func formatExitStatus(s ExitStatusSet) string {
+func formatExitStatus(s unit.ExitStatusSet) string {
 	codes := append([]int(nil), s.Codes...)
 	sort.Ints(codes)
 	sigs := append([]syscall.Signal(nil), s.Signals...)
@@ -566,14 +568,14 @@ func formatExitStatus(s ExitStatusSet) string {
 		if i > 0 && sg == sigs[i-1] {
 			continue
 		}
-		out = append(out, strings.TrimPrefix(SignalName(sg), "SIG"))
+		out = append(out, strings.TrimPrefix(unit.SignalName(sg), "SIG"))
 	}
 	return strings.Join(out, " ")
 }
 
 // MergeProperties adds extra (runtime properties from a manager, UnitFileState...) to ps,
 // replacing properties of the same name, and returns them in systemctl's order for t.
-func MergeProperties(t Type, ps []Property, extra ...Property) []Property {
+func MergeProperties(t unit.Type, ps []Property, extra ...Property) []Property {
 	replace := map[string]bool{}
 	for _, e := range extra {
 		replace[e.Name] = true
@@ -590,7 +592,7 @@ func MergeProperties(t Type, ps []Property, extra ...Property) []Property {
 // SortProperties orders ps as systemctl prints a unit of type t (a stable sort: the lines of
 // a repeated property such as Listen or ExecStart keep their order). Names systemctl does
 // not know go last, in their given order.
-func SortProperties(t Type, ps []Property) []Property {
+func SortProperties(t unit.Type, ps []Property) []Property {
 	rank := propertyRank(t)
 	out := append([]Property(nil), ps...)
 	sort.SliceStable(out, func(i, j int) bool {
@@ -618,12 +620,12 @@ func socketPropertyOrder() []string {
 }
 
 var (
-	propertyRanks     = map[Type]map[string]int{}
+	propertyRanks     = map[unit.Type]map[string]int{}
 	propertyRanksOnce sync.Once // built on first use, not at every start of the binary
 )
 
 func buildPropertyRanks() {
-	for t, order := range map[Type][]string{TypeService: servicePropertyOrder(), TypeSocket: socketPropertyOrder(), TypeTimer: timerPropertyOrder(), TypePath: pathPropertyOrder(), TypeTarget: targetPropertyOrder} {
+	for t, order := range map[unit.Type][]string{unit.TypeService: servicePropertyOrder(), unit.TypeSocket: socketPropertyOrder(), unit.TypeTimer: timerPropertyOrder(), unit.TypePath: pathPropertyOrder(), unit.TypeTarget: targetPropertyOrder} {
 		m := make(map[string]int, len(order))
 		for i, n := range order {
 			if _, dup := m[n]; !dup {
@@ -634,25 +636,25 @@ func buildPropertyRanks() {
 	}
 }
 
-func propertyRank(t Type) map[string]int {
+func propertyRank(t unit.Type) map[string]int {
 	propertyRanksOnce.Do(buildPropertyRanks)
 	if m, ok := propertyRanks[t]; ok {
 		return m
 	}
-	return propertyRanks[TypeTarget] // the [Unit] properties only
+	return propertyRanks[unit.TypeTarget] // the [Unit] properties only
 }
 
 // PropertyNames returns every property name systemctl 252 knows for a unit of type t, in its
 // order (what `show --all` lists).
-func PropertyNames(t Type) []string {
+func PropertyNames(t unit.Type) []string {
 	switch t {
-	case TypeService:
+	case unit.TypeService:
 		return servicePropertyOrder()
-	case TypeSocket:
+	case unit.TypeSocket:
 		return socketPropertyOrder()
-	case TypeTimer:
+	case unit.TypeTimer:
 		return timerPropertyOrder()
-	case TypePath:
+	case unit.TypePath:
 		return pathPropertyOrder()
 	}
 	return append([]string(nil), targetPropertyOrder...)

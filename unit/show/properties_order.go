@@ -1,7 +1,7 @@
 // Code generated from testdata/properties/systemd252-show-all.* (the order of `systemctl show --all`
 // in systemd 252, with the Exec* properties that an empty command list leaves out); DO NOT EDIT.
 
-package unit
+package show
 
 // serviceOwnProperties, then processPropertyOrder, is the order in which systemctl 252 prints the
 // properties of a service unit (servicePropertyOrder).

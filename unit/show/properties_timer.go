@@ -1,9 +1,11 @@
-package unit
+package show
 
 import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/flint-init/flint/unit"
 )
 
 // timerOwnProperties is the order in which systemctl 252 prints a timer's own properties,
@@ -31,7 +33,7 @@ func timerPropertyOrder() []string { return slices.Concat(timerOwnProperties, ta
 
 // timerProperties adds a timer's configuration as systemctl shows it for a timer that was
 // never started; a manager replaces the elapse and trigger times with its own.
-func timerProperties(p *propList, u *Unit) {
+func timerProperties(p *propList, u *unit.Unit) {
 	t := u.Timer
 	unitName := u.TimerUnit()
 	if len(u.Triggers) > 0 {
@@ -39,7 +41,7 @@ func timerProperties(p *propList, u *Unit) {
 	}
 	p.add("Unit", unitName)
 	for _, v := range t.Values {
-		if v.Base == OnCalendar {
+		if v.Base == unit.OnCalendar {
 			p.add("TimersCalendar", FormatTimerCalendar(v, time.Time{}))
 		} else {
 			p.add("TimersMonotonic", FormatTimerMonotonic(v, 0))
@@ -63,15 +65,15 @@ func timerProperties(p *propList, u *Unit) {
 // FormatTimerMonotonic is one TimersMonotonic= entry as systemctl prints it:
 // "{ OnActiveUSec=5min ; next_elapse=0 }", next being the elapse on CLOCK_MONOTONIC (0 when
 // the value is not armed).
-func FormatTimerMonotonic(v TimerValue, next time.Duration) string {
+func FormatTimerMonotonic(v unit.TimerValue, next time.Duration) string {
 	name := strings.TrimSuffix(string(v.Base), "Sec") + "USec"
-	return "{ " + name + "=" + FormatTimespan(v.Value) + " ; next_elapse=" + FormatTimespan(next) + " }"
+	return "{ " + name + "=" + unit.FormatTimespan(v.Value) + " ; next_elapse=" + unit.FormatTimespan(next) + " }"
 }
 
 // FormatTimerCalendar is one TimersCalendar= entry as systemctl prints it:
 // "{ OnCalendar=*-*-* 00:00:00 ; next_elapse=Mon 2026-12-07 00:00:00 UTC }", with systemctl's
 // "(null)" when the value is not armed.
-func FormatTimerCalendar(v TimerValue, next time.Time) string {
+func FormatTimerCalendar(v unit.TimerValue, next time.Time) string {
 	at := "(null)"
 	if !next.IsZero() {
 		at = FormatTimestamp(next)

@@ -1,9 +1,12 @@
-package unit
+package show
 
-import "slices"
+import (
+	"github.com/flint-init/flint/unit"
+	"slices"
+	// pathOwnProperties is the order in which systemctl 252 prints a path unit's own
+	// properties, before those of every unit (targetPropertyOrder).
+)
 
-// pathOwnProperties is the order in which systemctl 252 prints a path unit's own
-// properties, before those of every unit (targetPropertyOrder).
 var pathOwnProperties = []string{
 	"Unit",
 	"Paths",
@@ -17,7 +20,7 @@ var pathOwnProperties = []string{
 func pathPropertyOrder() []string { return slices.Concat(pathOwnProperties, targetPropertyOrder) }
 
 // pathProperties adds a path unit's configuration as systemctl shows it.
-func pathProperties(p *propList, u *Unit) {
+func pathProperties(p *propList, u *unit.Unit) {
 	s := u.Path
 	unitName := u.PathUnit()
 	if len(u.Triggers) > 0 {

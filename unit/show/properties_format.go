@@ -1,94 +1,17 @@
-package unit
+package show
 
 import (
 	"fmt"
 	"net"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
+
+	"github.com/flint-init/flint/unit"
 )
 
 // This file holds the value formats of `systemctl show` (systemd 252's bus-print-properties.c,
 // time-util.c and escape.c), learnt by running the real systemctl.
-
-// timespanUnits are format_timespan()'s units, largest first.
-var timespanUnits = []struct {
-	suffix string
-	usec   uint64
-}{
-	{"y", 31557600 * 1e6},
-	{"month", 2629800 * 1e6},
-	{"w", 7 * 24 * 3600 * 1e6},
-	{"d", 24 * 3600 * 1e6},
-	{"h", 3600 * 1e6},
-	{"min", 60 * 1e6},
-	{"s", 1e6},
-	{"ms", 1e3},
-	{"us", 1},
-}
-
-// FormatTimespan formats d as systemd's format_timespan() with no rounding, the way
-// `systemctl show` prints *USec properties: "1min 30s", "100ms", "1.500000s", "0",
-// "infinity" (for DurationInfinity or any negative duration). The resolution is 1µs.
-func FormatTimespan(d time.Duration) string {
-	return FormatTimespanAccuracy(d, time.Microsecond)
-}
-
-// FormatTimespanAccuracy is format_timespan() with an accuracy: what is below it is left
-// out ("1.234s" for 1.2345678s at a millisecond, as systemctl status's Duration: and the
-// manager's "Consumed ... CPU time." print it).
-func FormatTimespanAccuracy(d, accuracy time.Duration) string {
-	if d < 0 || d == DurationInfinity {
-		return "infinity"
-	}
-	t := uint64(d / time.Microsecond)
-	acc := max(uint64(accuracy/time.Microsecond), 1)
-	if t == 0 {
-		return "0"
-	}
-	var b strings.Builder
-	for _, u := range timespanUnits {
-		if t == 0 || b.Len() > 0 && t < acc {
-			break
-		}
-		if t < u.usec {
-			continue
-		}
-		a, rem := t/u.usec, t%u.usec
-		if b.Len() > 0 {
-			b.WriteByte(' ')
-		}
-		// Below a minute, a remainder is shown as a decimal fraction of the current unit,
-		// to the accuracy.
-		if t < 60*1e6 && rem > 0 {
-			digits := 0
-			for cc := u.usec; cc > 1; cc /= 10 {
-				digits++
-			}
-			for cc := acc; cc > 1; cc /= 10 {
-				rem /= 10
-				digits--
-			}
-			if digits > 0 {
-				fmt.Fprintf(&b, "%d.%0*d%s", a, digits, rem, u.suffix)
-				t = 0
-				continue
-			}
-		}
-		fmt.Fprintf(&b, "%d%s", a, u.suffix)
-		t = rem
-	}
-	return b.String()
-}
-
-// FormatBool is systemctl's yes/no.
-func FormatBool(b bool) string {
-	if b {
-		return "yes"
-	}
-	return "no"
-}
 
 // FormatMode prints a file mode or umask as systemctl: four octal digits ("0644").
 func FormatMode(m uint32) string { return fmt.Sprintf("%04o", m) }
@@ -104,16 +27,6 @@ func FormatStrv(list []string) string {
 		b.WriteString(ShellQuote(s))
 	}
 	return b.String()
-}
-
-// SplitStrv undoes FormatStrv: the words of a list property as `show` prints it, quotes
-// and escapes removed.
-func SplitStrv(s string) []string {
-	words, _, err := splitWords(s, exUnquote|exCUnescape|exRelax)
-	if err != nil {
-		return strings.Fields(s)
-	}
-	return words
 }
 
 const (
@@ -206,23 +119,23 @@ func cescapeByte(c byte) string {
 // FormatListen prints one Listen*= entry as systemctl's Listen property: the address as
 // systemd formats it (port-only becomes "[::]:PORT", vsock's any-CID "vsock::PORT") and the
 // kind without its "Listen" prefix in parentheses: "/run/foo.sk (Stream)".
-func FormatListen(l Listen) string {
+func FormatListen(l unit.Listen) string {
 	return FormatListenAddress(l) + " (" + strings.TrimPrefix(string(l.Kind), "Listen") + ")"
 }
 
 // FormatListenAddress is the address part of FormatListen.
-func FormatListenAddress(l Listen) string {
+func FormatListenAddress(l unit.Listen) string {
 	switch l.Family {
-	case FamilyInet:
+	case unit.FamilyInet:
 		return canonicalIP(orDefault(l.Host, "0.0.0.0")) + ":" + strconv.Itoa(l.Port)
-	case FamilyInet6:
+	case unit.FamilyInet6:
 		return "[" + canonicalIP(orDefault(l.Host, "::")) + "]:" + strconv.Itoa(l.Port)
-	case FamilyVsock:
+	case unit.FamilyVsock:
 		if l.VsockCID == 0xFFFFFFFF {
 			return fmt.Sprintf("vsock::%d", l.Port)
 		}
 		return fmt.Sprintf("vsock:%d:%d", l.VsockCID, l.Port)
-	case FamilyNetlink:
+	case unit.FamilyNetlink:
 		return fmt.Sprintf("%s %d", l.NetlinkFamily, l.NetlinkGroup)
 	}
 	if l.Path != "" {

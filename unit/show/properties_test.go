@@ -1,6 +1,7 @@
-package unit
+package show
 
 import (
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,41 +10,13 @@ import (
 	"time"
 
 	"github.com/flint-init/flint/internal/textdiff"
+	"github.com/flint-init/flint/unit"
 )
 
 // The expected strings below were printed by systemctl 252 (see internal/difftest, which
 // checks Properties against the real systemd on a whole corpus).
 
-func TestFormatTimespan(t *testing.T) {
-	for _, tc := range []struct {
-		in   time.Duration
-		want string
-	}{
-		{0, "0"},
-		{DurationInfinity, "infinity"},
-		{-1, "infinity"},
-		{100 * time.Millisecond, "100ms"},
-		{90 * time.Second, "1min 30s"},
-		{2*time.Minute + 500*time.Millisecond, "2min 500ms"},
-		{time.Hour + 2*time.Minute + 3*time.Second, "1h 2min 3s"},
-		{1500 * time.Millisecond, "1.500000s"},
-		{1500 * time.Microsecond, "1.500ms"},
-		{59999999 * time.Microsecond, "59.999999s"},
-		{61*time.Second + 5*time.Millisecond, "1min 1.005000s"},
-		{2*time.Minute + 30500*time.Millisecond, "2min 30.500000s"},
-		{26*time.Hour + 3*time.Minute + 4*time.Second + 5*time.Millisecond + 6*time.Microsecond, "1d 2h 3min 4.005006s"},
-		{(31557600 + 2*2629800) * time.Second, "1y 2month"},
-		{25 * 24 * time.Hour, "3w 4d"},
-		{999 * time.Nanosecond, "0"},
-		{7 * time.Microsecond, "7us"},
-	} {
-		t.Run(tc.want, func(t *testing.T) {
-			if got := FormatTimespan(tc.in); got != tc.want {
-				t.Errorf("FormatTimespan(%d) = %q, want %q", tc.in, got, tc.want)
-			}
-		})
-	}
-}
+var update = flag.Bool("update", false, "rewrite golden files")
 
 func TestShellQuote(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
@@ -88,20 +61,20 @@ func TestShellQuotePOSIX(t *testing.T) {
 
 func TestFormatListen(t *testing.T) {
 	for _, tc := range []struct {
-		l    Listen
+		l    unit.Listen
 		want string
 	}{
-		{Listen{Kind: ListenStream, Family: FamilyUnix, Path: "/run/foo.sk"}, "/run/foo.sk (Stream)"},
-		{Listen{Kind: ListenSequentialPacket, Family: FamilyUnix, Path: "@abs"}, "@abs (SequentialPacket)"},
-		{Listen{Kind: ListenStream, Family: FamilyInet, Host: "127.0.0.1", Port: 20400}, "127.0.0.1:20400 (Stream)"},
-		{Listen{Kind: ListenDatagram, Family: FamilyInet6, Port: 20401}, "[::]:20401 (Datagram)"},
-		{Listen{Kind: ListenStream, Family: FamilyInet6, Host: "0:0::1", Port: 20402}, "[::1]:20402 (Stream)"},
-		{Listen{Kind: ListenStream, Family: FamilyVsock, VsockCID: 2, Port: 20403}, "vsock:2:20403 (Stream)"},
-		{Listen{Kind: ListenStream, Family: FamilyVsock, VsockCID: 0xFFFFFFFF, Port: 20404}, "vsock::20404 (Stream)"},
-		{Listen{Kind: ListenNetlink, Family: FamilyNetlink, NetlinkFamily: "kobject-uevent", NetlinkGroup: 1}, "kobject-uevent 1 (Netlink)"},
-		{Listen{Kind: ListenFIFO, Path: "/run/foo.fifo"}, "/run/foo.fifo (FIFO)"},
-		{Listen{Kind: ListenSpecial, Path: "/dev/null"}, "/dev/null (Special)"},
-		{Listen{Kind: ListenMessageQueue, Path: "/mq"}, "/mq (MessageQueue)"},
+		{unit.Listen{Kind: unit.ListenStream, Family: unit.FamilyUnix, Path: "/run/foo.sk"}, "/run/foo.sk (Stream)"},
+		{unit.Listen{Kind: unit.ListenSequentialPacket, Family: unit.FamilyUnix, Path: "@abs"}, "@abs (SequentialPacket)"},
+		{unit.Listen{Kind: unit.ListenStream, Family: unit.FamilyInet, Host: "127.0.0.1", Port: 20400}, "127.0.0.1:20400 (Stream)"},
+		{unit.Listen{Kind: unit.ListenDatagram, Family: unit.FamilyInet6, Port: 20401}, "[::]:20401 (Datagram)"},
+		{unit.Listen{Kind: unit.ListenStream, Family: unit.FamilyInet6, Host: "0:0::1", Port: 20402}, "[::1]:20402 (Stream)"},
+		{unit.Listen{Kind: unit.ListenStream, Family: unit.FamilyVsock, VsockCID: 2, Port: 20403}, "vsock:2:20403 (Stream)"},
+		{unit.Listen{Kind: unit.ListenStream, Family: unit.FamilyVsock, VsockCID: 0xFFFFFFFF, Port: 20404}, "vsock::20404 (Stream)"},
+		{unit.Listen{Kind: unit.ListenNetlink, Family: unit.FamilyNetlink, NetlinkFamily: "kobject-uevent", NetlinkGroup: 1}, "kobject-uevent 1 (Netlink)"},
+		{unit.Listen{Kind: unit.ListenFIFO, Path: "/run/foo.fifo"}, "/run/foo.fifo (FIFO)"},
+		{unit.Listen{Kind: unit.ListenSpecial, Path: "/dev/null"}, "/dev/null (Special)"},
+		{unit.Listen{Kind: unit.ListenMessageQueue, Path: "/mq"}, "/mq (MessageQueue)"},
 	} {
 		t.Run(tc.want, func(t *testing.T) {
 			if got := FormatListen(tc.l); got != tc.want {
@@ -112,7 +85,7 @@ func TestFormatListen(t *testing.T) {
 }
 
 func TestFormatExec(t *testing.T) {
-	c := ExecCommand{Path: "/bin/sh", Argv: []string{"sh", "-c", "true"}, Flags: ExecFlags{IgnoreFailure: true, NoEnvExpand: true, ArgvZero: true}}
+	c := unit.ExecCommand{Path: "/bin/sh", Argv: []string{"sh", "-c", "true"}, Flags: unit.ExecFlags{IgnoreFailure: true, NoEnvExpand: true, ArgvZero: true}}
 	want := "{ path=/bin/sh ; argv[]=sh -c true ; ignore_errors=yes ; start_time=[n/a] ; stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }"
 	if got := formatExec(c, false, nil); got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
@@ -122,14 +95,14 @@ func TestFormatExec(t *testing.T) {
 		t.Errorf("got  %s\nwant %s", got, wantEx)
 	}
 	for _, tc := range []struct {
-		f    ExecFlags
+		f    unit.ExecFlags
 		want string
 	}{
-		{ExecFlags{}, ""},
-		{ExecFlags{FullPrivilege: true}, "privileged"},
-		{ExecFlags{NoSetuid: true}, "no-setuid"},
-		{ExecFlags{NoSetuid: true, AmbientOnly: true}, "ambient"},
-		{ExecFlags{AmbientOnly: true}, "ambient"},
+		{unit.ExecFlags{}, ""},
+		{unit.ExecFlags{FullPrivilege: true}, "privileged"},
+		{unit.ExecFlags{NoSetuid: true}, "no-setuid"},
+		{unit.ExecFlags{NoSetuid: true, AmbientOnly: true}, "ambient"},
+		{unit.ExecFlags{AmbientOnly: true}, "ambient"},
 	} {
 		t.Run(tc.want, func(t *testing.T) {
 			if got := strings.Join(execFlagNames(tc.f), " "); got != tc.want {
@@ -145,7 +118,7 @@ func TestFormatExec(t *testing.T) {
 func TestExecProperties(t *testing.T) {
 	at := time.Date(2026, 12, 7, 17, 7, 54, 0, time.Local)
 	stamp := FormatTimestamp(at)
-	cmds := []ExecCommand{{Path: "/bin/echo", Argv: []string{"/bin/echo", "pre"}}, {Path: "/bin/true", Argv: []string{"/bin/true"}}}
+	cmds := []unit.ExecCommand{{Path: "/bin/echo", Argv: []string{"/bin/echo", "pre"}}, {Path: "/bin/true", Argv: []string{"/bin/true"}}}
 	tests := []struct {
 		name string
 		run  *ExecRun
@@ -173,28 +146,8 @@ func TestExecProperties(t *testing.T) {
 	}
 }
 
-func TestFormatTimespanAccuracy(t *testing.T) {
-	for _, tc := range []struct {
-		d, acc time.Duration
-		want   string
-	}{
-		{1234567 * time.Microsecond, time.Millisecond, "1.234s"},
-		{670*time.Millisecond + 123*time.Microsecond, time.Millisecond, "670ms"},
-		{61500 * time.Millisecond, time.Millisecond, "1min 1.500s"},
-		{2 * time.Second, time.Millisecond, "2s"},
-		{952 * time.Microsecond, time.Millisecond, "952us"},
-		{3*time.Hour + 5300*time.Millisecond, time.Millisecond, "3h 5.300s"},
-		{90 * time.Minute, time.Millisecond, "1h 30min"},
-		{1234567 * time.Microsecond, time.Microsecond, "1.234567s"},
-	} {
-		if got := FormatTimespanAccuracy(tc.d, tc.acc); got != tc.want {
-			t.Errorf("FormatTimespanAccuracy(%v, %v) = %q, want %q", tc.d, tc.acc, got, tc.want)
-		}
-	}
-}
-
 func TestFormatExitStatus(t *testing.T) {
-	s := ExitStatusSet{Codes: []int{4, 3, 4}, Signals: []syscall.Signal{syscall.SIGUSR1, syscall.SIGHUP}}
+	s := unit.ExitStatusSet{Codes: []int{4, 3, 4}, Signals: []syscall.Signal{syscall.SIGUSR1, syscall.SIGHUP}}
 	if got, want := formatExitStatus(s), "3 4 HUP USR1"; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
@@ -202,7 +155,7 @@ func TestFormatExitStatus(t *testing.T) {
 
 func TestSortProperties(t *testing.T) {
 	in := []Property{{"Id", "a.service"}, {"ExecStart", "2"}, {"Type", "simple"}, {"X-Unknown", ""}, {"ExecStart", "1"}, {"ExecStartPre", "0"}}
-	got := SortProperties(TypeService, in)
+	got := SortProperties(unit.TypeService, in)
 	var names []string
 	for _, p := range got {
 		names = append(names, p.Name+"="+p.Value)
@@ -211,7 +164,7 @@ func TestSortProperties(t *testing.T) {
 	if strings.Join(names, " ") != want {
 		t.Errorf("got  %s\nwant %s", strings.Join(names, " "), want)
 	}
-	merged := MergeProperties(TypeService, got, Property{"ActiveState", "active"}, Property{"Type", "notify"})
+	merged := MergeProperties(unit.TypeService, got, Property{"ActiveState", "active"}, Property{"Type", "notify"})
 	if merged[0] != (Property{"Type", "notify"}) {
 		t.Errorf("MergeProperties did not replace Type: %v", merged)
 	}
@@ -233,7 +186,7 @@ func TestSortProperties(t *testing.T) {
 // whose output does not depend on the machine) and compares them with golden files that were
 // checked against systemctl 252. -update rewrites them.
 func TestPropertiesGolden(t *testing.T) {
-	dir, err := filepath.Abs("../internal/difftest/testdata/units")
+	dir, err := filepath.Abs("../../internal/difftest/testdata/units")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +202,7 @@ func TestPropertiesGolden(t *testing.T) {
 		}
 		names = append(names, n)
 	}
-	l := NewLoader(System, []string{dir})
+	l := unit.NewLoader(unit.System, []string{dir})
 	for _, n := range names {
 		t.Run(n, func(t *testing.T) {
 			var b strings.Builder
@@ -281,32 +234,10 @@ func TestPropertiesGolden(t *testing.T) {
 	}
 }
 
-// FuzzFormatTimespan: what FormatTimespan prints, ParseTimespan reads back (to the µs), as
-// systemd promises for format_timespan and parse_sec.
-func FuzzFormatTimespan(f *testing.F) {
-	for _, d := range []int64{0, 1, 999, 1500, 1500000, 90000000, 61005000, 93784005006, 1 << 50} {
-		f.Add(d)
-	}
-	f.Fuzz(func(t *testing.T, usec int64) {
-		if usec < 0 || usec > 1<<62/1000 {
-			return
-		}
-		d := time.Duration(usec) * time.Microsecond
-		s := FormatTimespan(d)
-		back, err := ParseTimespan(s)
-		if err != nil {
-			t.Fatalf("FormatTimespan(%v) = %q does not parse: %v", d, s, err)
-		}
-		if back != d {
-			t.Errorf("FormatTimespan(%v) = %q parses back as %v", d, s, back)
-		}
-	})
-}
-
 // TestPropertyOrderFromSystemd checks properties_order.go against the `systemctl show --all`
 // outputs it was generated from: every name in the same relative order.
 func TestPropertyOrderFromSystemd(t *testing.T) {
-	for _, typ := range []Type{TypeService, TypeSocket, TypeTarget, TypeTimer, TypePath} {
+	for _, typ := range []unit.Type{unit.TypeService, unit.TypeSocket, unit.TypeTarget, unit.TypeTimer, unit.TypePath} {
 		t.Run(string(typ), func(t *testing.T) {
 			data, err := os.ReadFile(filepath.Join("testdata", "properties", "systemd252-show-all."+string(typ)))
 			if err != nil {
@@ -327,5 +258,36 @@ func TestPropertyOrderFromSystemd(t *testing.T) {
 				last = r
 			}
 		})
+	}
+}
+
+// TestFlintCooldownProperty: X-Flint-TriggerLimitCooldownSec= of a socket or path unit shows
+// as FlintTriggerLimitCooldownUSec, and not at all when it is off.
+func TestFlintCooldownProperty(t *testing.T) {
+	dir := t.TempDir()
+	for name, content := range map[string]string{
+		"on.socket":  "[Socket]\nListenStream=/run/on.sock\nX-Flint-TriggerLimitCooldownSec=1min 30s\n",
+		"off.socket": "[Socket]\nListenStream=/run/off.sock\nX-Flint-TriggerLimitCooldownSec=0\n",
+		"on.path":    "[Path]\nPathExists=/run/foo\nX-Flint-TriggerLimitCooldownSec=500ms\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l := unit.NewLoader(unit.System, []string{dir})
+	for name, want := range map[string]string{"on.socket": "1min 30s", "off.socket": "", "on.path": "500ms"} {
+		u := l.Load(name)
+		if u.LoadState != unit.Loaded {
+			t.Fatalf("%s: %s %v", name, u.LoadState, u.LoadError)
+		}
+		shown := ""
+		for _, p := range Properties(u) {
+			if p.Name == "FlintTriggerLimitCooldownUSec" {
+				shown = p.Value
+			}
+		}
+		if shown != want {
+			t.Errorf("%s: FlintTriggerLimitCooldownUSec=%q, want %q", name, shown, want)
+		}
 	}
 }

@@ -1,4 +1,4 @@
-package unit
+package show
 
 import (
 	"fmt"
@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/flint-init/flint/unit"
 	"golang.org/x/sys/unix"
 )
 
@@ -34,8 +35,8 @@ func fixed(v string) func() string { return func() string { return v } }
 
 // yesNo words a boolean setting as systemctl does.
 func yesNo(v string) (string, bool) {
-	b, err := ParseBool(v)
-	return FormatBool(b), err == nil
+	b, err := unit.ParseBool(v)
+	return unit.FormatBool(b), err == nil
 }
 
 // oneOf accepts the words of an enumeration (and booleans as yes/no with boolOK).
@@ -64,8 +65,8 @@ func span(v string) (string, bool) {
 	if v == "infinity" {
 		return v, true
 	}
-	d, err := ParseTimespan(v)
-	return FormatTimespan(d), err == nil
+	d, err := unit.ParseTimespan(v)
+	return unit.FormatTimespan(d), err == nil
 }
 
 // bytesOrInfinity words MemoryMax= and the like: a size in bytes or "infinity" (a
@@ -77,7 +78,7 @@ func bytesOrInfinity(v string) (string, bool) {
 	if strings.HasSuffix(v, "%") {
 		return "", false
 	}
-	n, err := ParseSize(v)
+	n, err := unit.ParseSize(v)
 	return strconv.FormatUint(n, 10), err == nil
 }
 
@@ -88,7 +89,7 @@ func cpuQuota(v string) (string, bool) {
 	if !ok || err != nil || n == 0 {
 		return "", false
 	}
-	return FormatTimespan(time.Duration(n) * time.Second / 100), true
+	return unit.FormatTimespan(time.Duration(n) * time.Second / 100), true
 }
 
 var syslogLevels = []string{"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"}
@@ -316,7 +317,7 @@ var execProps = []execProp{
 
 // addExecProp adds ep for e: its default, the value of the directive that changes it, or
 // nothing when flint does not word that value.
-func (p *propList) addExecProp(ep execProp, e *ExecContext) {
+func (p *propList) addExecProp(ep execProp, e *unit.ExecContext) {
 	for _, c := range ep.changes {
 		v, ok := e.NotEnforcedValues[c]
 		if !ok {
@@ -338,12 +339,12 @@ func (p *propList) addExecProp(ep execProp, e *ExecContext) {
 //
 // loaded is false for a unit that failed to load, which systemd does not complete with its
 // defaults (its limits are then the manager's own, NOFILE too).
-func resourceProperties(p *propList, t Type, e *ExecContext, loaded bool) {
+func resourceProperties(p *propList, t unit.Type, e *unit.ExecContext, loaded bool) {
 	for _, ep := range execProps {
 		switch {
 		case ep.name == "MountAPIVFS" && e.RootDirectory != "":
 			continue // systemd mounts the API file systems in a root directory of its own
-		case ep.name == "KeyringMode" && t != TypeService:
+		case ep.name == "KeyringMode" && t != unit.TypeService:
 			// only services get a session keyring of their own
 			ep.def = fixed("shared")
 		case ep.name == "CapabilityBoundingSet":
@@ -353,7 +354,7 @@ func resourceProperties(p *propList, t Type, e *ExecContext, loaded bool) {
 			}
 		case ep.name == "DevicePolicy":
 			if v, ok := e.NotEnforcedValues["PrivateDevices"]; ok {
-				if b, err := ParseBool(v); err == nil && b {
+				if b, err := unit.ParseBool(v); err == nil && b {
 					// PrivateDevices=yes closes the device policy left at auto.
 					if _, set := e.NotEnforcedValues["DevicePolicy"]; !set {
 						p.add(ep.name, "closed")
@@ -389,7 +390,7 @@ func resourceProperties(p *propList, t Type, e *ExecContext, loaded bool) {
 	if !e.OOMScoreAdjustSet {
 		p.add("OOMScoreAdjust", ownDefaults().oomScoreAdjust)
 	}
-	set := map[int]Rlimit{}
+	set := map[int]unit.Rlimit{}
 	for _, r := range e.Rlimits {
 		set[r.Resource] = r
 	}
@@ -428,10 +429,10 @@ var capabilityDrops = map[string][]string{
 
 // boundingSet is CapabilityBoundingSet of a unit that does not set it: every capability
 // but those its sandboxing settings drop.
-func boundingSet(e *ExecContext) string {
+func boundingSet(e *unit.ExecContext) string {
 	drop := map[string]bool{}
 	for k, caps := range capabilityDrops {
-		if b, err := ParseBool(e.NotEnforcedValues[k]); err == nil && b {
+		if b, err := unit.ParseBool(e.NotEnforcedValues[k]); err == nil && b {
 			for _, c := range caps {
 				drop[c] = true
 			}
@@ -450,18 +451,18 @@ func boundingSet(e *ExecContext) string {
 // defaultRlimit is the limit a process of a unit without LimitX= gets: the manager's own,
 // except LimitNOFILE=1024:524288 (systemd's DefaultLimitNOFILE=, below the manager's hard
 // limit) for a unit that loaded.
-func defaultRlimit(res int, loaded bool) Rlimit {
+func defaultRlimit(res int, loaded bool) unit.Rlimit {
 	var rl syscall.Rlimit
 	if err := syscall.Getrlimit(res, &rl); err != nil {
-		return Rlimit{Resource: res, Soft: Infinity, Hard: Infinity}
+		return unit.Rlimit{Resource: res, Soft: unit.Infinity, Hard: unit.Infinity}
 	}
 	conv := func(v uint64) uint64 {
 		if v == unix.RLIM_INFINITY {
-			return Infinity
+			return unit.Infinity
 		}
 		return v
 	}
-	r := Rlimit{Resource: res, Soft: conv(rl.Cur), Hard: conv(rl.Max)}
+	r := unit.Rlimit{Resource: res, Soft: conv(rl.Cur), Hard: conv(rl.Max)}
 	if res == syscall.RLIMIT_NOFILE && loaded {
 		r.Hard = min(r.Hard, 524288)
 		r.Soft = min(1024, r.Hard)
