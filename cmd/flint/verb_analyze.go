@@ -104,6 +104,8 @@ func runAnalyze(g *globals, args []string) int {
 		case "help":
 			if ops := p.Operands(); len(ops) > 0 && ops[0] == "verify" {
 				fmt.Print(verifyUsage)
+			} else if len(ops) > 0 && ops[0] == "security" {
+				fmt.Print(securityUsage)
 			} else {
 				analyzeUsage(os.Stdout)
 			}
@@ -131,6 +133,11 @@ func runAnalyze(g *globals, args []string) int {
 			g.units = append(g.units, f.Value)
 		case "notes":
 			g.notes = true
+		case "offline", "threshold", "json", "security-policy":
+			if err := g.security.set(f.Key(), f.Value); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
 		default:
 			fmt.Fprintf(os.Stderr, "%s: option %s is not supported by flint.\n", filepath.Base(g.prog), f.Spelled)
 			return 1
@@ -159,6 +166,10 @@ func runAnalyze(g *globals, args []string) int {
 		fmt.Fprintf(os.Stderr, "flint analyze: unknown sub-verb %q\n", ops[0])
 		analyzeUsage(os.Stderr)
 		return 2
+	}
+	if len(g.security.given) > 0 && ops[0] != "security" {
+		fmt.Fprintf(os.Stderr, "Option --%s= is only supported for security right now.\n", g.security.given[0])
+		return 1
 	}
 	if g.dot != "" && ops[0] != "dot" {
 		fmt.Fprintf(os.Stderr, "%s: --%s is for dot only.\n", filepath.Base(g.prog), g.dot)
