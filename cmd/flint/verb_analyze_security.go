@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -83,7 +82,7 @@ func runAnalyzeSecurity(g *globals, args []string) int {
 	if o.policy != "" {
 		data, err := os.ReadFile(o.policy)
 		if err == nil {
-			err = json.Unmarshal(data, &policy)
+			policy, err = security.ParsePolicy(data)
 		}
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "Failed to parse '%s': %v\n", o.policy, err)

@@ -1,6 +1,7 @@
 package security
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 )
@@ -247,11 +248,8 @@ type Policy map[string]PolicyItem
 
 // PolicyItem is one assessor's override; nil fields keep systemd's value.
 type PolicyItem struct {
-	Weight          *uint64 `json:"weight"`
-	Range           *uint64 `json:"range"`
-	DescriptionGood *string `json:"description_good"`
-	DescriptionBad  *string `json:"description_bad"`
-	DescriptionNA   *string `json:"description_na"`
+	Weight, Range                                  *uint64
+	DescriptionGood, DescriptionBad, DescriptionNA *string
 }
 
 // Assess weighs info with systemd 252's assessors, and the policy's overrides if any.
@@ -339,13 +337,13 @@ var ratings = []struct {
 	min uint64
 	Rating
 }{
-	{100, Rating{"DANGEROUS", "😵", "x-("}},
+	{100, Rating{"DANGEROUS", "🤢", ":-["}},
 	{90, Rating{"UNSAFE", "😨", ":-{"}},
 	{75, Rating{"EXPOSED", "🙁", ":-("}},
 	{50, Rating{"MEDIUM", "😐", ":-|"}},
 	{10, Rating{"OK", "🙂", ":-)"}},
 	{1, Rating{"SAFE", "😀", ":-}"}},
-	{0, Rating{"PERFECT", "🤩", ":-D"}},
+	{0, Rating{"PERFECT", "😇", ":-]"}},
 }
 
 // Rating names the report's overall exposure.
@@ -433,4 +431,44 @@ func compareInt(a, b int) int {
 		return 1
 	}
 	return 0
+}
+
+// ParsePolicy reads a --security-policy= file's JSON. As in systemd, an item that is not an
+// object, and a field of the wrong type, are ignored; only invalid JSON is an error.
+func ParsePolicy(data []byte) (Policy, error) {
+	var top any
+	if err := json.Unmarshal(data, &top); err != nil {
+		return nil, err
+	}
+	obj, ok := top.(map[string]any)
+	if !ok {
+		return nil, nil
+	}
+	p := Policy{}
+	for k, v := range obj {
+		item, ok := v.(map[string]any)
+		if !ok {
+			continue
+		}
+		var pi PolicyItem
+		unsigned := func(name string) *uint64 {
+			f, ok := item[name].(float64)
+			if !ok || f < 0 || f != float64(uint64(f)) {
+				return nil
+			}
+			u := uint64(f)
+			return &u
+		}
+		str := func(name string) *string {
+			s, ok := item[name].(string)
+			if !ok {
+				return nil
+			}
+			return &s
+		}
+		pi.Weight, pi.Range = unsigned("weight"), unsigned("range")
+		pi.DescriptionGood, pi.DescriptionBad, pi.DescriptionNA = str("description_good"), str("description_bad"), str("description_na")
+		p[k] = pi
+	}
+	return p, nil
 }

@@ -156,7 +156,7 @@ func (r *rawContext) patch() {
 		r.deviceAllow = append([]string{"char-rtc:r"}, r.deviceAllow...)
 	}
 	if r.encryptedCreds {
-		r.deviceAllow = append([]string{"char-tpm:rw"}, r.deviceAllow...)
+		r.deviceAllow = append([]string{"/dev/tpmrm0:rw"}, r.deviceAllow...)
 	}
 }
 
