@@ -89,8 +89,11 @@ func runAnalyzeSecurity(g *globals, args []string) int {
 			return 1
 		}
 	}
-	glyphs := security.Terminal(nil)
-	a := &securityRun{g: g, threshold: threshold, policy: policy, glyphs: glyphs, format: o.json, out: os.Stdout, errs: os.Stderr}
+	opts := security.Options{Glyphs: security.Terminal(nil), JSON: o.json}
+	if b, err := unit.ParseBool(os.Getenv("SYSTEMD_ANALYZE_DEBUG")); err == nil && b {
+		opts.Debug = true
+	}
+	a := &securityRun{g: g, threshold: threshold, policy: policy, opts: opts, out: os.Stdout, errs: os.Stderr}
 	if o.offline {
 		return a.offline(args)
 	}
@@ -101,8 +104,7 @@ type securityRun struct {
 	g         *globals
 	threshold uint64
 	policy    security.Policy
-	glyphs    security.Glyphs
-	format    security.JSONFormat
+	opts      security.Options
 	out, errs io.Writer
 	status    int
 }
@@ -181,7 +183,7 @@ func (a *securityRun) online(args []string) int {
 				reps = append(reps, rep)
 			}
 		}
-		if err := security.WriteOverview(a.out, reps, a.glyphs, a.format); err != nil {
+		if err := security.WriteOverview(a.out, reps, a.opts); err != nil {
 			return 1
 		}
 		return a.status
@@ -198,7 +200,7 @@ func (a *securityRun) online(args []string) int {
 				name = inst
 			}
 		}
-		if i > 0 && a.format == "" {
+		if i > 0 && a.opts.JSON == "" {
 			fmt.Fprintln(a.out)
 		}
 		if rep, ok := a.assess(l, name, false); ok {
@@ -207,10 +209,10 @@ func (a *securityRun) online(args []string) int {
 		}
 	}
 	if len(args) > 1 {
-		if a.format == "" {
+		if a.opts.JSON == "" {
 			fmt.Fprintln(a.out)
 		}
-		if err := security.WriteOverview(a.out, reps, a.glyphs, a.format); err != nil {
+		if err := security.WriteOverview(a.out, reps, a.opts); err != nil {
 			return 1
 		}
 	}
@@ -259,7 +261,7 @@ func (a *securityRun) assess(l *unit.Loader, name string, short bool) (security.
 }
 
 func (a *securityRun) print(rep security.Report) {
-	if err := security.WriteReport(a.out, rep, a.glyphs, a.format); err != nil {
+	if err := security.WriteReport(a.out, rep, a.opts); err != nil {
 		a.status = 1
 	}
 }

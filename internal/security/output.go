@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 )
 
@@ -102,11 +103,20 @@ func (g Glyphs) smiley(r Rating) string {
 // JSONFormat is --json=: "" (or "off") for the table, "short" or "pretty".
 type JSONFormat string
 
+// Options say how a report is printed.
+type Options struct {
+	Glyphs Glyphs
+	JSON   JSONFormat
+	// Debug adds the weight, badness and range of each row, as $SYSTEMD_ANALYZE_DEBUG does.
+	Debug bool
+}
+
 // WriteReport prints one unit's assessment as systemd-analyze security does: the table
 // of assessments, then the overall exposure line; or the table as a JSON array.
-func WriteReport(w io.Writer, r Report, g Glyphs, format JSONFormat) error {
+func WriteReport(w io.Writer, r Report, o Options) error {
+	g, format := o.Glyphs, o.JSON
 	if format == "short" || format == "pretty" {
-		rows := make([]jsonRow, 0, len(r.Rows))
+		rows := make([]any, 0, len(r.Rows))
 		for _, x := range r.Rows {
 			jr := jsonRow{Name: x.Name, JSONField: x.JSONField}
 			if x.Description != "" {
@@ -121,13 +131,27 @@ func WriteReport(w io.Writer, r Report, g Glyphs, format JSONFormat) error {
 				e := x.Exposure
 				jr.Exposure = &e
 			}
-			rows = append(rows, jr)
+			if o.Debug {
+				rows = append(rows, jsonDebugRow{jr.Set, jr.Name, jr.JSONField, jr.Description,
+					x.Weight, x.Badness, x.Range, jr.Exposure})
+			} else {
+				rows = append(rows, jr)
+			}
 		}
 		return writeJSON(w, rows, format)
 	}
 	t := table{header: []string{" ", "NAME", "DESCRIPTION", "EXPOSURE"}, right: []bool{false, false, false, true}}
+	if o.Debug {
+		t.header = []string{" ", "NAME", "DESCRIPTION", "WEIGHT", "BADNESS", "RANGE", "EXPOSURE"}
+		t.right = []bool{false, false, false, true, true, true, true}
+	}
 	for _, x := range r.Rows {
-		t.rows = append(t.rows, []string{g.check(x.Set()), x.Name, x.Description, x.Exposure})
+		row := []string{g.check(x.Set()), x.Name, x.Description, x.Exposure}
+		if o.Debug {
+			row = []string{g.check(x.Set()), x.Name, x.Description, strconv.FormatUint(x.Weight, 10),
+				strconv.FormatUint(x.Badness, 10), strconv.FormatUint(x.Range, 10), x.Exposure}
+		}
+		t.rows = append(t.rows, row)
 	}
 	var b bytes.Buffer
 	t.write(&b)
@@ -140,7 +164,8 @@ func WriteReport(w io.Writer, r Report, g Glyphs, format JSONFormat) error {
 
 // WriteOverview prints the summary table of several units (UNIT EXPOSURE PREDICATE
 // HAPPY), or its JSON form.
-func WriteOverview(w io.Writer, reports []Report, g Glyphs, format JSONFormat) error {
+func WriteOverview(w io.Writer, reports []Report, o Options) error {
+	g, format := o.Glyphs, o.JSON
 	if format == "short" || format == "pretty" {
 		rows := make([]map[string]string, 0, len(reports))
 		for _, r := range reports {
@@ -160,6 +185,17 @@ func WriteOverview(w io.Writer, reports []Report, g Glyphs, format JSONFormat) e
 	t.write(&b)
 	_, err := w.Write(b.Bytes())
 	return err
+}
+
+type jsonDebugRow struct {
+	Set         *bool   `json:"set"`
+	Name        string  `json:"name"`
+	JSONField   string  `json:"json_field"`
+	Description *string `json:"description"`
+	Weight      uint64  `json:"weight"`
+	Badness     uint64  `json:"badness"`
+	Range       uint64  `json:"range"`
+	Exposure    *string `json:"exposure"`
 }
 
 type jsonRow struct {
@@ -268,13 +304,13 @@ func (t *table) write(b *bytes.Buffer) {
 			width[i] = max(width[i], cellWidth(c))
 		}
 	}
-	line := func(cells []string) {
+	line := func(cells []string, header bool) {
 		for i, c := range cells {
 			if i > 0 {
 				b.WriteByte(' ')
 			}
 			pad := strings.Repeat(" ", width[i]-cellWidth(c))
-			if t.right[i] {
+			if t.right[i] && !header {
 				c = pad + c
 			} else {
 				c += pad
@@ -287,9 +323,9 @@ func (t *table) write(b *bytes.Buffer) {
 		}
 		b.WriteByte('\n')
 	}
-	line(t.header)
+	line(t.header, true) // headers are left-aligned in every column
 	for _, r := range t.rows {
-		line(r)
+		line(r, false)
 	}
 }
 

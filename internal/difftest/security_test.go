@@ -1,0 +1,117 @@
+package difftest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flint-init/flint/internal/textdiff"
+)
+
+// TestAnalyzeSecurity runs systemd-analyze security --offline=yes and flint analyze
+// security --offline=yes on every service unit of this machine's /lib/systemd/system and
+// on testdata/security (units that cover each assessed directive: lists built over several
+// lines, resets, drop-ins, templates, refused values, a socket), under several locales and
+// options, and expects the same output and exit status. $SYSTEMD_ANALYZE_DEBUG adds each
+// row's weight, badness and range, which the rounded exposures alone would hide.
+func TestAnalyzeSecurity(t *testing.T) {
+	sa, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("no systemd-analyze")
+		}
+		t.Skip("no systemd-analyze")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	work := t.TempDir()
+	flint := filepath.Join(work, "flint")
+	build := exec.CommandContext(ctx, "go", "build", "-o", flint, "./cmd/flint")
+	build.Dir = "../.."
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build flint: %v\n%s", err, out)
+	}
+	testdata, err := filepath.Abs("testdata/security")
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, _ := filepath.Glob(filepath.Join(testdata, "*.service"))
+	sockets, _ := filepath.Glob(filepath.Join(testdata, "*.socket"))
+	own = append(own, sockets...)
+	if len(own) < 10 {
+		t.Fatalf("testdata/security has %d units", len(own))
+	}
+	machine, _ := filepath.Glob("/lib/systemd/system/*.service")
+	if len(machine) == 0 && os.Getenv("CI") != "" {
+		t.Fatal("no units in /lib/systemd/system")
+	}
+
+	compare := func(t *testing.T, env []string, args ...string) {
+		t.Helper()
+		sysOut, sysStatus := runAnalyze(ctx, t, env, sa, append([]string{"security"}, args...))
+		flOut, flStatus := runAnalyze(ctx, t, env, flint, append([]string{"analyze", "security"}, args...))
+		if sysStatus != flStatus {
+			t.Errorf("%s: exit status %d, systemd-analyze %d", strings.Join(args, " "), flStatus, sysStatus)
+		}
+		if sysOut != flOut {
+			t.Errorf("%s: output differs\n%s", strings.Join(args, " "),
+				textdiff.Lines(sysOut, flOut, "- systemd-analyze: ", "+ flint:           "))
+		}
+	}
+	utf8 := []string{"LANG=C.UTF-8", "TERM=xterm"}
+	t.Run("machine", func(t *testing.T) {
+		debug := append([]string{"SYSTEMD_ANALYZE_DEBUG=1"}, utf8...) // weights, badness, ranges too
+		for _, f := range machine {
+			compare(t, utf8, "--offline=yes", f)
+			compare(t, debug, "--offline=yes", f)
+		}
+	})
+	t.Run("testdata", func(t *testing.T) {
+		policy := filepath.Join(testdata, "perfect.policy")
+		for _, f := range own {
+			t.Run(filepath.Base(f), func(t *testing.T) {
+				compare(t, utf8, "--offline=yes", f)
+				compare(t, []string{"LC_ALL=C", "TERM=xterm"}, "--offline=yes", f)
+				compare(t, []string{"LANG=C.UTF-8"}, "--offline=yes", f) // no TERM: no emoji
+				compare(t, utf8, "--offline=yes", "--json=short", f)
+				compare(t, utf8, "--offline=yes", "--json=pretty", f)
+				compare(t, utf8, "--offline=yes", "--threshold=50", f)
+				compare(t, utf8, "--offline=yes", "--security-policy="+policy, f)
+				debug := append([]string{"SYSTEMD_ANALYZE_DEBUG=1"}, utf8...)
+				compare(t, debug, "--offline=yes", f)
+				compare(t, debug, "--offline=yes", "--json=pretty", "--security-policy="+policy, f)
+			})
+		}
+	})
+	t.Run("several", func(t *testing.T) {
+		compare(t, utf8, append([]string{"--offline=yes"}, own...)...)
+		compare(t, utf8, "--offline=yes", own[0], filepath.Join(testdata, "does-not-exist.service"), own[1])
+		compare(t, utf8, "--offline=yes")
+	})
+}
+
+// runAnalyze runs an analyze command with env (and PATH) only, and returns its standard
+// output and exit status.
+func runAnalyze(ctx context.Context, t *testing.T, env []string, bin string, args []string) (string, int) {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		return out.String(), ee.ExitCode()
+	case err != nil:
+		t.Fatalf("%s: %v", bin, err)
+	}
+	return out.String(), 0
+}
