@@ -184,8 +184,8 @@ Load unit files as systemd-analyze verify does: each FILE's directory is searche
 the unit path (--units DIR, or the default path). Every problem is printed as
 "file:line: message" (or "unit: message" when it concerns the whole unit). The exit status is
 1 when a unit does not load (bad setting, not found), a command to run is not executable, or a
-unit it requires does not exist; warnings alone exit 0. --notes also lists the directives flint
-parses but does not enforce.
+unit it requires does not exist; warnings alone exit 0. Each directive flint parses but does not
+enforce is warned about at its file and line; --notes also lists them per unit.
 `
 
 // execSearchPath is where systemd looks up an Exec*= program given without a directory.
@@ -336,6 +336,7 @@ func verifyUnit(w io.Writer, l *unit.Loader, name string, notes bool) bool {
 			}
 		}
 	}
+	warnNotEnforced(w, l, u)
 	if notes {
 		if e := execContext(u); e != nil && len(e.NotEnforced) > 0 {
 			fmt.Fprintf(w, "%s: note: parsed but not enforced by flint: %s\n", u.Name, strings.Join(dedupe(e.NotEnforced), ", "))

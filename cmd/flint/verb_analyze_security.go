@@ -252,7 +252,7 @@ func (a *securityRun) assess(l *unit.Loader, name string, short bool) (security.
 	if short && u.Service != nil && u.Service.Type == unit.Oneshot {
 		return security.Report{}, false
 	}
-	info := security.FromUnit(u, l.SourceFiles(u), l.Expander(u))
+	info := security.FromUnit(u, l.SourceFiles(u), l.Expander(u), l.Scope())
 	rep := security.Assess(info, a.policy)
 	if rep.Exposure > a.threshold {
 		a.status = 1

@@ -84,6 +84,8 @@ func TestAnalyzeSecurity(t *testing.T) {
 				compare(t, utf8, "--offline=yes", "--json=pretty", f)
 				compare(t, utf8, "--offline=yes", "--threshold=50", f)
 				compare(t, utf8, "--offline=yes", "--security-policy="+policy, f)
+				// the user manager's services keep the keyring they inherit
+				compare(t, append([]string{"XDG_RUNTIME_DIR=" + work}, utf8...), "--user", "--offline=yes", f)
 				debug := append([]string{"SYSTEMD_ANALYZE_DEBUG=1"}, utf8...)
 				compare(t, debug, "--offline=yes", f)
 				compare(t, debug, "--offline=yes", "--json=pretty", "--security-policy="+policy, f)

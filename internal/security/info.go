@@ -125,8 +125,9 @@ func newInfo() *Info {
 }
 
 // FromUnit gathers the Info of a loaded unit. files are the files it was loaded from
-// (Loader.SourceFiles) and expand expands specifiers in a value (Loader.Expander).
-func FromUnit(u *unit.Unit, files []*unit.File, expand unit.Expander) *Info {
+// (Loader.SourceFiles), expand expands specifiers in a value (Loader.Expander), and scope
+// is the manager's (its services' keyring defaults differ).
+func FromUnit(u *unit.Unit, files []*unit.File, expand unit.Expander, scope unit.Scope) *Info {
 	info := newInfo()
 	info.ID = u.Name
 	info.Type = string(u.Type)
@@ -143,7 +144,7 @@ func FromUnit(u *unit.Unit, files []*unit.File, expand unit.Expander) *Info {
 	default:
 		return info
 	}
-	r := newRawContext(u.Type == unit.TypeService)
+	r := newRawContext(u.Type == unit.TypeService, scope)
 	for _, f := range files {
 		for _, s := range f.Sections {
 			if s.Name != section {

@@ -43,7 +43,7 @@ var boolDirectives = map[string]bool{
 	"ProtectKernelLogs": true, "ProtectClock": true, "RestrictRealtime": true,
 }
 
-func newRawContext(service bool) *rawContext {
+func newRawContext(service bool, scope unit.Scope) *rawContext {
 	r := &rawContext{
 		service:      service,
 		bools:        map[string]bool{},
@@ -56,7 +56,9 @@ func newRawContext(service bool) *rawContext {
 	}
 	if service {
 		// service_init(): services of the system manager get a private keyring
-		r.keyringMode = "private"
+		if scope == unit.System {
+			r.keyringMode = "private"
+		}
 		r.notifyAccess = "none"
 	}
 	return r
