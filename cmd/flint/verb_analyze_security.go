@@ -95,6 +95,7 @@ func runAnalyzeSecurity(g *globals, args []string) int {
 	}
 	a := &securityRun{g: g, threshold: threshold, policy: policy, opts: opts, out: os.Stdout, errs: os.Stderr}
 	if o.offline {
+		a.opts.Offline = true
 		return a.offline(args)
 	}
 	return a.online(args)
@@ -200,8 +201,8 @@ func (a *securityRun) online(args []string) int {
 				name = inst
 			}
 		}
-		if i > 0 && a.opts.JSON == "" {
-			fmt.Fprintln(a.out)
+		if i > 0 {
+			fmt.Fprintln(a.out) // JSON too, as systemd-analyze
 		}
 		if rep, ok := a.assess(l, name, false); ok {
 			a.print(rep)
@@ -209,9 +210,7 @@ func (a *securityRun) online(args []string) int {
 		}
 	}
 	if len(args) > 1 {
-		if a.opts.JSON == "" {
-			fmt.Fprintln(a.out)
-		}
+		fmt.Fprintln(a.out)
 		if err := security.WriteOverview(a.out, reps, a.opts); err != nil {
 			return 1
 		}
@@ -253,6 +252,9 @@ func (a *securityRun) assess(l *unit.Loader, name string, short bool) (security.
 		return security.Report{}, false
 	}
 	info := security.FromUnit(u, l.SourceFiles(u), l.Expander(u), l.Scope())
+	if !a.opts.Offline {
+		info.ManagerView()
+	}
 	rep := security.Assess(info, a.policy)
 	if rep.Exposure > a.threshold {
 		a.status = 1

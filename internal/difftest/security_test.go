@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -61,8 +63,8 @@ func TestAnalyzeSecurity(t *testing.T) {
 			t.Errorf("%s: exit status %d, systemd-analyze %d", strings.Join(args, " "), flStatus, sysStatus)
 		}
 		if sysOut != flOut {
-			t.Errorf("%s: output differs\n%s", strings.Join(args, " "),
-				textdiff.Lines(sysOut, flOut, "- systemd-analyze: ", "+ flint:           "))
+			t.Errorf("%s: output differs\n%s%s", strings.Join(args, " "),
+				textdiff.Lines(sysOut, flOut, "- systemd-analyze: ", "+ flint:           "), firstDifference(sysOut, flOut))
 		}
 	}
 	utf8 := []string{"LANG=C.UTF-8", "TERM=xterm"}
@@ -116,4 +118,65 @@ func runAnalyze(ctx context.Context, t *testing.T, env []string, bin string, arg
 		t.Fatalf("%s: %v", bin, err)
 	}
 	return out.String(), 0
+}
+
+// TestAnalyzeSecurityManager compares flint analyze security without --offline (the unit
+// files on the search path) with systemd-analyze security asking a systemd 252 booted in
+// private namespaces for the same units: several at once, so the summary table follows, a
+// template (analyzed as its test-instance), and a unit that does not exist.
+func TestAnalyzeSecurityManager(t *testing.T) {
+	if testing.Short() && os.Getenv("CI") == "" {
+		t.Skip("boots systemd in namespaces")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	work := t.TempDir()
+	units := filepath.Join(work, "units")
+	if err := os.CopyFS(units, os.DirFS("testdata/security")); err != nil {
+		t.Fatal(err)
+	}
+	s := bootOrSkip(t, ctx, work, units+":")
+	flint := filepath.Join(work, "flint")
+	build := exec.CommandContext(ctx, "go", "build", "-o", flint, "./cmd/flint")
+	build.Dir = "../.."
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build flint: %v\n%s", err, out)
+	}
+	names, _ := filepath.Glob(filepath.Join(units, "*.service"))
+	for i, n := range names {
+		names[i] = filepath.Base(n)
+	}
+	env := []string{"LANG=C.UTF-8", "TERM=xterm"}
+	for _, args := range [][]string{
+		{"sec-deny.service"},
+		names,
+		{"sec-full", "difftest-does-not-exist.service", "sec-reset.service"},
+		append([]string{"--json=short"}, names[:3]...),
+		{"--threshold=60", "sec-full.service", "sec-deny.service"},
+	} {
+		sysOut, sysStatus := runAnalyze(ctx, t, env, "nsenter",
+			append([]string{"-t", strconv.Itoa(s.Pid), "-m", "-p", "-u", "systemd-analyze", "security"}, args...))
+		flEnv := append([]string{"SYSTEMD_UNIT_PATH=" + units + ":", "FLINT_CONTROL=" + filepath.Join(work, "no-manager.sock")}, env...)
+		flOut, flStatus := runAnalyze(ctx, t, flEnv, flint, append([]string{"analyze", "security"}, args...))
+		what := strings.Join(args, " ")
+		if sysStatus != flStatus {
+			t.Errorf("%s: exit status %d, systemd-analyze %d", what, flStatus, sysStatus)
+		}
+		if sysOut != flOut {
+			t.Errorf("%s: output differs\n%s%s", what, textdiff.Lines(sysOut, flOut, "- systemd-analyze: ", "+ flint:           "), firstDifference(sysOut, flOut))
+		}
+	}
+}
+
+// firstDifference shows where two outputs part, for long lines (JSON) that a line diff
+// shows whole.
+func firstDifference(a, b string) string {
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	from := max(0, i-80)
+	return fmt.Sprintf("first difference at byte %d:\n- systemd-analyze: %q\n+ flint:           %q\n",
+		i, a[from:min(len(a), i+80)], b[from:min(len(b), i+80)])
 }

@@ -9,6 +9,7 @@
 package security
 
 import (
+	"net/netip"
 	"strings"
 
 	"github.com/flint-init/flint/unit"
@@ -112,6 +113,8 @@ type Info struct {
 	SystemCallFilter        map[string]bool
 
 	UMask uint32
+
+	allow []netip.Prefix // IPAddressAllow=, for ManagerView
 }
 
 // newInfo is an Info with systemd's initial values (security_info_new).
@@ -200,6 +203,7 @@ func FromUnit(u *unit.Unit, files []*unit.File, expand unit.Expander, scope unit
 	info.SystemCallFilter = r.syscallNames()
 	info.IPAddressDenyAll = r.denyAll()
 	info.IPAddressAllowLocalhost, info.IPAddressAllowOther = r.allowKinds()
+	info.allow = r.allow
 	info.IPFiltersCustomIngress = len(r.ingress) > 0
 	info.IPFiltersCustomEgress = len(r.egress) > 0
 
@@ -256,4 +260,26 @@ func words(v string) []string {
 		out = append(out, b.String())
 	}
 	return out
+}
+
+// ManagerView turns an Info read from unit files into what systemd-analyze security sees
+// when it asks the manager for the unit's properties rather than loading the files itself
+// (acquire_security_info): the settings that imply PrivateMounts= do so, and an
+// IPAddressAllow= entry counts as localhost only with the prefix length 8 (IPv4) or 128
+// (IPv6).
+func (i *Info) ManagerView() {
+	if i.PrivateDevices || i.PrivateTmp || i.ProtectControlGroups || i.ProtectKernelTunables ||
+		i.ProtectKernelModules || i.ProtectHome != "no" || i.ProtectSystem != "no" || i.RootImage != "" {
+		i.PrivateMounts = true
+	}
+	i.IPAddressAllowLocalhost, i.IPAddressAllowOther = false, false
+	for _, p := range i.allow {
+		a := p.Addr()
+		switch {
+		case a.Is4() && p.Bits() == 8 && a.As4()[0] == 127, a.Is6() && p.Bits() == 128 && a == netip.IPv6Loopback():
+			i.IPAddressAllowLocalhost = true
+		default:
+			i.IPAddressAllowOther = true
+		}
+	}
 }

@@ -109,6 +109,8 @@ type Options struct {
 	JSON   JSONFormat
 	// Debug adds the weight, badness and range of each row, as $SYSTEMD_ANALYZE_DEBUG does.
 	Debug bool
+	// Offline is --offline=yes: units read from files rather than asked of the manager.
+	Offline bool
 }
 
 // WriteReport prints one unit's assessment as systemd-analyze security does: the table
@@ -167,12 +169,16 @@ func WriteReport(w io.Writer, r Report, o Options) error {
 func WriteOverview(w io.Writer, reports []Report, o Options) error {
 	g, format := o.Glyphs, o.JSON
 	if format == "short" || format == "pretty" {
-		rows := make([]map[string]string, 0, len(reports))
+		type row struct {
+			Unit      string `json:"unit"`
+			Exposure  string `json:"exposure"`
+			Predicate string `json:"predicate"`
+			Happy     string `json:"happy"`
+		}
+		rows := make([]row, 0, len(reports))
 		for _, r := range reports {
 			rt := r.Rating()
-			rows = append(rows, map[string]string{"unit": r.ID,
-				"exposure":  fmt.Sprintf("%d.%d", r.Exposure/10, r.Exposure%10),
-				"predicate": rt.Name, "happy": g.smiley(rt)})
+			rows = append(rows, row{r.ID, fmt.Sprintf("%d.%d", r.Exposure/10, r.Exposure%10), rt.Name, g.smiley(rt)})
 		}
 		return writeJSON(w, rows, format)
 	}
