@@ -290,8 +290,7 @@ func (r *rawContext) parseDeviceAllow(v string, expand unit.Expander) {
 	if err != nil {
 		return
 	}
-	valid := strings.HasPrefix(p, "block-") && len(p) > len("block-") ||
-		strings.HasPrefix(p, "char-") && len(p) > len("char-") ||
+	valid := strings.HasPrefix(p, "block-") || strings.HasPrefix(p, "char-") ||
 		(strings.HasPrefix(p, "/dev/") || strings.HasPrefix(p, "/run/systemd/inaccessible/")) && path.Clean(p) == p
 	if !valid {
 		return
@@ -406,39 +405,35 @@ func (r *rawContext) parseFamilies(v string) {
 }
 
 // parsePrefixes is config_parse_in_addr_prefixes: addresses with an optional prefix
-// length, or any, localhost, link-local, multicast; empty resets.
+// length, or any, localhost, link-local, multicast; empty resets. An invalid word ends
+// the assignment, the words before it kept.
 func parsePrefixes(cur []netip.Prefix, v string) []netip.Prefix {
 	if v == "" {
 		return nil
 	}
 	for _, w := range words(v) {
-		var add []string
 		switch w {
 		case "any":
-			add = []string{"0.0.0.0/0", "::/0"}
+			cur = append(cur, netip.MustParsePrefix("0.0.0.0/0"), netip.MustParsePrefix("::/0"))
 		case "localhost":
-			add = []string{"127.0.0.0/8", "::1/128"}
+			cur = append(cur, netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128"))
 		case "link-local":
-			add = []string{"169.254.0.0/16", "fe80::/64"}
+			cur = append(cur, netip.MustParsePrefix("169.254.0.0/16"), netip.MustParsePrefix("fe80::/64"))
 		case "multicast":
-			add = []string{"224.0.0.0/4", "ff00::/8"}
+			cur = append(cur, netip.MustParsePrefix("224.0.0.0/4"), netip.MustParsePrefix("ff00::/8"))
 		default:
-			add = []string{w}
-		}
-		for _, a := range add {
 			var p netip.Prefix
 			var err error
-			if strings.Contains(a, "/") {
-				p, err = netip.ParsePrefix(a)
+			if strings.Contains(w, "/") {
+				p, err = netip.ParsePrefix(w)
 			} else {
-				var ad netip.Addr
-				ad, err = netip.ParseAddr(a)
-				if err == nil {
-					p = netip.PrefixFrom(ad, ad.BitLen())
+				var a netip.Addr
+				if a, err = netip.ParseAddr(w); err == nil && a.Zone() == "" {
+					p = netip.PrefixFrom(a, a.BitLen())
 				}
 			}
-			if err != nil || p.Addr().Zone() != "" {
-				continue
+			if err != nil || !p.IsValid() {
+				return cur
 			}
 			cur = append(cur, p.Masked())
 		}
