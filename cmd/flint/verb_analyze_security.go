@@ -166,14 +166,15 @@ func (a *securityRun) online(args []string) int {
 	if len(args) == 0 {
 		c := client.New(a.g.control)
 		c.Timeout = 5 * time.Second
-		infos, err := c.ListUnits(false, []string{"service"}, nil, nil)
+		// every unit the manager holds, as systemd's ListUnits (not only the active ones)
+		infos, err := c.ListUnits(true, []string{"service"}, nil, nil)
 		if err != nil {
 			fmt.Fprintf(a.errs, "Failed to list units: %v\n", err)
 			return 1
 		}
 		var names []string
 		for _, i := range infos {
-			if strings.HasSuffix(i.Name, ".service") {
+			if strings.HasSuffix(i.Name, ".service") && i.Load == "loaded" {
 				names = append(names, i.Name)
 			}
 		}
