@@ -236,15 +236,25 @@ func (a *securityRun) assess(l *unit.Loader, name string, short bool) (security.
 		if short {
 			return security.Report{}, false
 		}
-		switch u.LoadState {
-		case unit.NotFound:
+		switch {
+		case a.opts.Offline:
+			// manager_load_startable_unit_or_warn
+			switch u.LoadState {
+			case unit.NotFound:
+				fmt.Fprintf(a.errs, "Unit %s not found.\n", name)
+			case unit.Masked:
+				fmt.Fprintf(a.errs, "Unit %s is masked.\n", u.Name)
+			case unit.BadSetting:
+				fmt.Fprintf(a.errs, "Unit %s has a bad unit file setting.\n", u.Name)
+			default:
+				fmt.Fprintf(a.errs, "Unit %s failed to load properly, please adjust/correct and reload service manager: %s\n", u.Name, u.LoadError)
+			}
+		case u.LoadState == unit.NotFound:
 			fmt.Fprintf(a.errs, "Unit %s not found, cannot analyze.\n", name)
-		case unit.Masked:
+		case u.LoadState == unit.Masked:
 			fmt.Fprintf(a.errs, "Unit %s is masked, cannot analyze.\n", name)
-		case unit.BadSetting:
-			fmt.Fprintf(a.errs, "Unit %s has a bad unit file setting.\n", u.Name)
 		default:
-			fmt.Fprintf(a.errs, "Unit %s failed to load properly: %s\n", u.Name, u.LoadError)
+			fmt.Fprintf(a.errs, "Unit %s not loaded properly, cannot analyze.\n", name)
 		}
 		a.status = 1
 		return security.Report{}, false

@@ -58,7 +58,7 @@ func TestAnalyzeSecurityOffline(t *testing.T) {
 	}
 	out, errs, st = runs(100, bad, filepath.Join(dir, "nothere.service"), hard)
 	if st != 1 || !strings.Contains(errs, "Unit bad.service has a bad unit file setting.") ||
-		!strings.Contains(errs, "Unit nothere.service not found, cannot analyze.") ||
+		!strings.Contains(errs, "Unit nothere.service not found.\n") ||
 		!strings.Contains(out, "hard.service: 3.4") {
 		t.Errorf("exit %d, stderr %q, output:\n%s", st, errs, out)
 	}

@@ -98,6 +98,13 @@ func TestAnalyzeSecurity(t *testing.T) {
 		compare(t, utf8, append([]string{"--offline=yes"}, own...)...)
 		compare(t, utf8, "--offline=yes", own[0], filepath.Join(testdata, "does-not-exist.service"), own[1])
 		compare(t, utf8, "--offline=yes")
+		// what cannot be analyzed is said alike on standard error
+		args := []string{"--offline=yes", filepath.Join(testdata, "does-not-exist.service"), filepath.Join(testdata, "sec-refused.service")}
+		_, sysErr, _ := runAnalyzeErr(ctx, t, utf8, sa, append([]string{"security"}, args...))
+		_, flErr, _ := runAnalyzeErr(ctx, t, utf8, flint, append([]string{"analyze", "security"}, args...))
+		if sysErr != flErr {
+			t.Errorf("standard error differs\n%s", textdiff.Lines(sysErr, flErr, "- systemd-analyze: ", "+ flint:           "))
+		}
 	})
 }
 
@@ -105,19 +112,26 @@ func TestAnalyzeSecurity(t *testing.T) {
 // output and exit status.
 func runAnalyze(ctx context.Context, t *testing.T, env []string, bin string, args []string) (string, int) {
 	t.Helper()
+	out, _, st := runAnalyzeErr(ctx, t, env, bin, args)
+	return out, st
+}
+
+// runAnalyzeErr is runAnalyze that returns standard error too.
+func runAnalyzeErr(ctx context.Context, t *testing.T, env []string, bin string, args []string) (string, string, int) {
+	t.Helper()
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
-	var out bytes.Buffer
-	cmd.Stdout = &out
+	var out, errs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errs
 	err := cmd.Run()
 	var ee *exec.ExitError
 	switch {
 	case errors.As(err, &ee):
-		return out.String(), ee.ExitCode()
+		return out.String(), errs.String(), ee.ExitCode()
 	case err != nil:
 		t.Fatalf("%s: %v", bin, err)
 	}
-	return out.String(), 0
+	return out.String(), errs.String(), 0
 }
 
 // TestAnalyzeSecurityManager compares flint analyze security without --offline (the unit
