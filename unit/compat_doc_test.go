@@ -584,12 +584,13 @@ every abbreviation the tools accept keeps its meaning. The differences:
 - systemd-analyze security: the table, overall exposure and summary table of systemd 252,
   equal for every service of /lib/systemd/system and the units of
   internal/difftest/testdata/security (internal/difftest/security_test.go), with
-  ` + "`" + `--offline=yes` + "`" + `, ` + "`" + `--threshold=` + "`" + `, ` + "`" + `--json=` + "`" + `, ` + "`" + `--security-policy=` + "`" + ` and
-  $SYSTEMD_ANALYZE_DEBUG. Without ` + "`" + `--offline` + "`" + ` flint reads the units' files on the manager's search
+  ` + "`" + `--offline=yes` + "`" + `, ` + "`" + `--threshold=` + "`" + `, ` + "`" + `--json=` + "`" + `, ` + "`" + `--security-policy=` + "`" + ` (else
+  systemd-analyze-security.policy from /etc/systemd, /run/systemd, /usr/local/lib/systemd or
+  /usr/lib/systemd) and $SYSTEMD_ANALYZE_DEBUG. Without ` + "`" + `--offline` + "`" + ` flint reads the units' files on the manager's search
   path (systemd asks its manager over D-Bus, which has the same settings unless a file changed
   since the last daemon-reload); the summary of all services needs a running manager. flint
   neither colours nor shortens the table on a terminal (systemd ellipsizes it to the terminal's
-  width), reads no systemd-analyze-security.policy from /etc, and refuses ` + "`" + `--root` + "`" + `,
+  width), and refuses ` + "`" + `--root` + "`" + `,
   ` + "`" + `--image` + "`" + ` and ` + "`" + `--profile` + "`" + `. The x86-64 system call names are libseccomp 2.5.4's; on other
   architectures every call of the groups counts as native.
 - systemd-analyze: the verbs flint has (verify, security, critical-chain, blame, plot, dot); ` + "`" + `--order` + "`" + `,

@@ -168,7 +168,7 @@ func runAnalyze(g *globals, args []string) int {
 		return 2
 	}
 	if len(g.security.given) > 0 && ops[0] != "security" {
-		fmt.Fprintf(os.Stderr, "Option --%s= is only supported for security right now.\n", g.security.given[0])
+		fmt.Fprintln(os.Stderr, securityOnly(g.security.given[0]))
 		return 1
 	}
 	if g.dot != "" && ops[0] != "dot" {

@@ -61,6 +61,21 @@ func (o *securityOptions) set(key, value string) error {
 	return nil
 }
 
+// securityOnly is systemd-analyze's message for a security option given to another verb.
+func securityOnly(option string) string {
+	switch option {
+	case "json":
+		return "Option --json= is only supported for security and inspect-elf right now."
+	case "security-policy":
+		return "Option --security-policy= is only supported for security."
+	}
+	return "Option --" + option + "= is only supported for security right now."
+}
+
+// policyDirs are where systemd-analyze looks for systemd-analyze-security.policy when no
+// --security-policy= names one (CONF_PATHS("systemd")).
+var policyDirs = []string{"/etc/systemd", "/run/systemd", "/usr/local/lib/systemd", "/usr/lib/systemd"}
+
 const securityUsage = `usage: flint analyze security [--offline=yes] [--threshold=N] [--json=pretty|short|off]
                               [--security-policy=FILE] [UNIT|FILE...]
 
@@ -68,7 +83,8 @@ Assess the sandbox of services as systemd-analyze security does: for each UNIT a
 the security settings with their share of the exposure, and the overall exposure level
 (0.0 best to 10.0 worst). Without UNIT, the summary of every service the manager has
 loaded. --offline=yes reads unit FILEs (their directory first, then the unit path) and
-needs no manager. The exit status is 1 when a unit cannot be analyzed or its exposure is
+needs no manager. Without --security-policy=, systemd-analyze-security.policy is read from
+/etc/systemd, /run/systemd, /usr/local/lib/systemd or /usr/lib/systemd if there. The exit status is 1 when a unit cannot be analyzed or its exposure is
 above --threshold= (0-100, tenths of the level; 100 by default).
 `
 
@@ -79,13 +95,22 @@ func runAnalyzeSecurity(g *globals, args []string) int {
 		threshold = o.threshold
 	}
 	var policy security.Policy
-	if o.policy != "" {
-		data, err := os.ReadFile(o.policy)
+	path := o.policy
+	if path == "" {
+		for _, d := range policyDirs {
+			if p := filepath.Join(d, "systemd-analyze-security.policy"); fileExists(p) {
+				path = p
+				break
+			}
+		}
+	}
+	if path != "" {
+		data, err := os.ReadFile(path)
 		if err == nil {
 			policy, err = security.ParsePolicy(data)
 		}
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "Failed to parse '%s': %v\n", o.policy, err)
+			fmt.Fprintf(os.Stderr, "Failed to parse '%s': %v\n", path, err)
 			return 1
 		}
 	}

@@ -94,6 +94,26 @@ func TestAnalyzeSecurity(t *testing.T) {
 			})
 		}
 	})
+	t.Run("default-policy", func(t *testing.T) {
+		// systemd-analyze-security.policy from /usr/local/lib/systemd, in a mount namespace
+		// of its own with a tmpfs there
+		if _, err := os.Stat("/usr/local/lib"); err != nil || os.Geteuid() != 0 {
+			t.Skip("needs root and /usr/local/lib")
+		}
+		const script = `mount -t tmpfs tmpfs /usr/local/lib && mkdir /usr/local/lib/systemd &&
+cp "$1" /usr/local/lib/systemd/systemd-analyze-security.policy && shift && exec "$@"`
+		for _, policy := range []string{filepath.Join(testdata, "perfect.policy"), filepath.Join(testdata, "sec-full.service")} {
+			for _, f := range own[:4] {
+				ns := []string{"-m", "sh", "-c", script, "sh", policy}
+				sysOut, sysStatus := runAnalyze(ctx, t, utf8, "unshare", append(ns, sa, "security", "--offline=yes", f))
+				flOut, flStatus := runAnalyze(ctx, t, utf8, "unshare", append(ns, flint, "analyze", "security", "--offline=yes", f))
+				if sysStatus != flStatus || sysOut != flOut {
+					t.Errorf("policy %s, %s: exit %d, systemd-analyze %d\n%s", filepath.Base(policy), filepath.Base(f), flStatus, sysStatus,
+						textdiff.Lines(sysOut, flOut, "- systemd-analyze: ", "+ flint:           "))
+				}
+			}
+		}
+	})
 	t.Run("several", func(t *testing.T) {
 		compare(t, utf8, append([]string{"--offline=yes"}, own...)...)
 		compare(t, utf8, "--offline=yes", own[0], filepath.Join(testdata, "does-not-exist.service"), own[1])
