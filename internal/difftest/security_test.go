@@ -45,8 +45,10 @@ func TestAnalyzeSecurity(t *testing.T) {
 		t.Fatal(err)
 	}
 	own, _ := filepath.Glob(filepath.Join(testdata, "*.service"))
-	sockets, _ := filepath.Glob(filepath.Join(testdata, "*.socket"))
-	own = append(own, sockets...)
+	for _, ext := range []string{"socket", "target", "timer"} {
+		more, _ := filepath.Glob(filepath.Join(testdata, "*."+ext))
+		own = append(own, more...)
+	}
 	if len(own) < 10 {
 		t.Fatalf("testdata/security has %d units", len(own))
 	}
