@@ -244,8 +244,13 @@ func (c *container) mainPID(service, binary string) int {
 	c.t.Helper()
 	c.waitState(service, "active/running")
 	pid, _ := strconv.Atoi(c.prop(service, "MainPID"))
-	exe, err := os.Readlink(c.path(fmt.Sprintf("/proc/%d/exe", pid)))
-	if err != nil || exe != realPath(binary) {
+	// A Type=simple service is running from its fork on; its exec may come a moment later.
+	var exe string
+	var err error
+	if !waitFor(15*time.Second, func() bool {
+		exe, err = os.Readlink(c.path(fmt.Sprintf("/proc/%d/exe", pid)))
+		return err == nil && exe == realPath(binary)
+	}) {
 		st, _ := c.flint("status", service)
 		c.t.Fatalf("%s: MainPID %d runs %q (%v), want %s\n%s", service, pid, exe, err, binary, st)
 	}
