@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/flint-init/flint/api"
 	"github.com/flint-init/flint/client"
 )
 
@@ -110,7 +111,7 @@ func queueJobs(g *globals, name string, ja jobArgs) int {
 		verbName = v
 	}
 	c := client.New(g.control)
-	res, err := c.JobsMode(verbName, ja.units, ja.noBlock, ja.mode)
+	res, err := c.JobsMode(api.Verb(verbName), ja.units, ja.noBlock, ja.mode)
 	res = asSystemctl(verbName, res)
 	if err != nil {
 		return reportClientError(err)

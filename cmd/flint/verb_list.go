@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/flint-init/flint/api"
 	"github.com/flint-init/flint/client"
 	"github.com/flint-init/flint/unit"
 )
@@ -210,7 +211,7 @@ func runListSockets(g *globals, args []string) int {
 	all := g.all
 	c := client.New(g.control)
 	var res []client.SocketInfo
-	if err := c.Do(&client.Request{Verb: "list-sockets", All: all, Units: args}, &res); err != nil {
+	if err := c.Do(&client.Request{Verb: api.VerbListSockets, All: all, Units: args}, &res); err != nil {
 		return reportClientError(err)
 	}
 	if g.jsonOutput() {
@@ -260,7 +261,7 @@ func runListTimers(g *globals, args []string) int {
 	all := g.all
 	c := client.New(g.control)
 	var res []client.TimerInfo
-	if err := c.Do(&client.Request{Verb: "list-timers", All: all, Units: args}, &res); err != nil {
+	if err := c.Do(&client.Request{Verb: api.VerbListTimers, All: all, Units: args}, &res); err != nil {
 		return reportClientError(err)
 	}
 	if g.jsonOutput() {

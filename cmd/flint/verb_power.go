@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 
+	"github.com/flint-init/flint/api"
 	"github.com/flint-init/flint/client"
 )
 
@@ -75,7 +76,7 @@ func runPowerVerb(g *globals, name string, args []string) int {
 	}
 	if code >= 0 {
 		// systemctl sets the code first, then exits (or starts exit.target).
-		if err := c.Do(&client.Request{Verb: "set-exit-code", ExitCode: &code}, nil); err != nil {
+		if err := c.Do(&client.Request{Verb: api.VerbSetExitCode, ExitCode: &code}, nil); err != nil {
 			if ce := (*client.Error)(nil); errors.As(err, &ce) {
 				fmt.Fprintf(os.Stderr, "Failed to set exit code: %s\n", ce.Msg)
 				return 1
@@ -84,7 +85,7 @@ func runPowerVerb(g *globals, name string, args []string) int {
 		}
 	}
 	if force {
-		if err := c.Do(&client.Request{Verb: name}, nil); err != nil {
+		if err := c.Do(&client.Request{Verb: api.Verb(name)}, nil); err != nil {
 			return fail(err)
 		}
 		return 0
