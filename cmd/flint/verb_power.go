@@ -20,8 +20,7 @@ func init() {
 		{"reboot", "stop every unit, then reboot (flint run as PID 1) or exit"},
 	} {
 		name := v.name
-		register(&verb{name: name, summary: v.summary, usage: fmt.Sprintf(powerUsage, "flint", v.summary), manager: true,
-			uses: []string{"force", "no-block"}, run: func(g *globals, args []string) int { return runPowerVerb(g, name, args) }})
+		register(&verb{name: name, summary: v.summary, usage: fmt.Sprintf(powerUsage, "flint", v.summary), manager: true, run: func(g *globals, args []string) int { return runPowerVerb(g, name, args) }})
 	}
 }
 
