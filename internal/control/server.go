@@ -1,3 +1,9 @@
+// Package control is the manager's control server: it accepts connections on a unix
+// socket, reads one request (package api is the protocol), checks the peer's credentials
+// (SO_PEERCRED): root and the manager's own uid may send every verb, any other uid only the
+// read-only ones of api.Verbs, and log lines only as a member of a log group (MayReadLogs);
+// Limits bound the connections and followed logs each uid holds. The manager's Handler
+// answers.
 package control
 
 import (
