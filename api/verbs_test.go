@@ -76,3 +76,35 @@ func TestDocListsReadOnlyVerbs(t *testing.T) {
 		t.Errorf("docs/api.md lists the read-only verbs\n%q\nthe table has\n%q", got, want)
 	}
 }
+
+// TestDocDescribesEveryVerb: docs/api.md's table of verbs has a row for each verb of the
+// table, and none for another.
+func TestDocDescribesEveryVerb(t *testing.T) {
+	doc, err := os.ReadFile("../docs/api.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, table, ok := strings.Cut(string(doc), "| verb | data of the final response |\n|---|---|\n")
+	if !ok {
+		t.Fatal("docs/api.md has no table of verbs")
+	}
+	described := map[Verb]bool{}
+	for _, row := range strings.Split(table, "\n") {
+		if !strings.HasPrefix(row, "| ") {
+			break
+		}
+		first, _, _ := strings.Cut(row[2:], " |")
+		for _, v := range strings.Split(first, ", ") {
+			described[Verb(strings.Trim(v, "`"))] = true
+		}
+	}
+	for _, info := range Verbs {
+		if !described[info.Verb] {
+			t.Errorf("docs/api.md does not describe %s", info.Verb)
+		}
+		delete(described, info.Verb)
+	}
+	for v := range described {
+		t.Errorf("docs/api.md describes %q, which api.Verbs lacks", v)
+	}
+}
