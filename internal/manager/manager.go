@@ -155,6 +155,7 @@ type Manager struct {
 	releaseMemory   bool               // return the loading garbage to the OS once no job is left (boot, reload)
 	shuttingDown    bool
 	shutdownScan    int    // checkShutdownDone's cursor into order
+	allStopped      bool   // the shutdown stopped every unit: "All units stopped." at Run's end
 	objective       string // what Run ends with: "", exit, poweroff, halt, reboot (actions.go)
 	actionTarget    string // a unit action's target, started after the event (actions.go)
 	exitCode        int    // flint run's exit status (actions.go)
@@ -330,6 +331,13 @@ func (m *Manager) Run(ctx context.Context) error {
 			}
 		}()
 	}
+	// The shutdown's last status line comes after the units' last forwarded lines (deferred
+	// before the forwarding's end, so run after it).
+	defer func() {
+		if m.allStopped {
+			m.consolef("All units stopped.")
+		}
+	}()
 	if m.opt.ForwardLogs {
 		defer m.forwardLogs()()
 	}
@@ -617,7 +625,7 @@ func (m *Manager) checkShutdownDone() {
 
 func (m *Manager) finishShutdown() {
 	m.quitOnce.Do(func() {
-		m.consolef("All units stopped.")
+		m.allStopped = true // said as Run returns
 		close(m.quit)
 	})
 }
