@@ -259,7 +259,7 @@ func (m *Manager) runJobs(req *api.Request) ([]api.JobResult, error) {
 				return
 			}
 			if failed {
-				out[p.idx].UnitResult = u.result
+				out[p.idx].UnitResult = u.result.String()
 			}
 			if req.Verb == "stop" {
 				out[p.idx].ActiveTriggers = m.activeTriggers(u)
@@ -502,13 +502,13 @@ func (m *Manager) listUnits(req *api.Request) []api.UnitInfo {
 		if len(req.Types) > 0 && !contains(req.Types, string(u.cfg.Type)) {
 			continue
 		}
-		if len(req.States) > 0 && !contains(req.States, string(st)) && !contains(req.States, u.sub) && !contains(req.States, string(u.cfg.LoadState)) {
+		if len(req.States) > 0 && !contains(req.States, string(st)) && !contains(req.States, u.sub.String()) && !contains(req.States, string(u.cfg.LoadState)) {
 			continue
 		}
 		if !req.All && len(req.States) == 0 && st == Inactive && u.job == nil {
 			continue
 		}
-		info := api.UnitInfo{Name: u.Name, Load: string(u.cfg.LoadState), Active: string(st), Sub: u.sub, Description: describe(u)}
+		info := api.UnitInfo{Name: u.Name, Load: string(u.cfg.LoadState), Active: string(st), Sub: u.sub.String(), Description: describe(u)}
 		if u.job != nil {
 			info.Job = u.job.typ
 		}
@@ -697,11 +697,11 @@ func (m *Manager) resetFailed(names []string) error {
 		}
 	}
 	for _, u := range m.matchUnits(names, true) {
-		if u.sub == "failed" {
-			u.result = "success"
-			m.setState(u, "dead")
+		if u.activeState() == Failed {
+			u.result = resultSuccess
+			m.setState(u, deadState(u.cfg.Type))
 		}
-		u.result = "success"
+		u.result = resultSuccess
 		if u.svc != nil {
 			u.svc.startLimit = rateLimit{} // as unit_reset_failed (the trigger limit stays)
 			u.svc.nRestarts = 0
@@ -840,13 +840,13 @@ func (m *Manager) daemonReload() {
 	// Waiting timers compute their next elapse from their new values, as systemd's coldplug
 	// after a reload.
 	for _, u := range m.timerUnits() {
-		if u.sub == "waiting" && u.cfg.Timer != nil {
+		if u.sub == timerWaiting && u.cfg.Timer != nil {
 			m.timerEnterWaiting(u, false)
 		}
 	}
 	// Path units watch their new paths (path_coldplug).
 	for _, u := range m.order {
-		if u.pth != nil && m.units[u.Name] == u && (u.sub == "waiting" || u.sub == "running") && u.cfg.Path != nil {
+		if u.pth != nil && m.units[u.Name] == u && (u.sub == pathWaiting || u.sub == pathRunning) && u.cfg.Path != nil {
 			m.pathEnterWaiting(u, true, false)
 		}
 	}

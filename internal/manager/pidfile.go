@@ -120,7 +120,7 @@ func (m *Manager) awaitPIDFile(u *Unit) {
 	tick = func() {
 		time.AfterFunc(50*time.Millisecond, func() {
 			m.post(func() {
-				if u.svc == nil || u.svc.timerGen != gen || u.sub != "start" || u.svc.mainPID != 0 {
+				if u.svc == nil || u.svc.timerGen != gen || u.sub != svcStart || u.svc.mainPID != 0 {
 					return
 				}
 				if pid, err := m.loadPIDFile(u); err == nil && pid > 0 {
@@ -130,7 +130,7 @@ func (m *Manager) awaitPIDFile(u *Unit) {
 				}
 				if len(m.unitPIDs(u)) == 0 {
 					m.logUnit(u, "Daemon never wrote its PID file. Failing.")
-					m.svcEnterSignal(u, "stop-sigterm", "protocol")
+					m.svcEnterSignal(u, svcStopSigterm, resultProtocol)
 					return
 				}
 				tick()

@@ -14,44 +14,48 @@ import (
 
 // runControl runs cmds one after the other as control processes of u, then calls next(ok):
 // ok is false when a command without the '-' prefix failed (or could not be started).
-func (m *Manager) runControl(u *Unit, cmds []unit.ExecCommand, phase string, next func(ok bool)) {
+func (m *Manager) runControl(u *Unit, cmds []unit.ExecCommand, phase subState, next func(ok bool)) {
 	m.runControlEx(u, cmds, 0, phase, false, next)
 }
 
 // runControlWithMain is runControl for commands that may refer to the main process ($MAINPID).
-func (m *Manager) runControlWithMain(u *Unit, cmds []unit.ExecCommand, phase string, next func(ok bool)) {
+func (m *Manager) runControlWithMain(u *Unit, cmds []unit.ExecCommand, phase subState, next func(ok bool)) {
 	m.runControlEx(u, cmds, 0, phase, true, next)
 }
 
-// execSetting is the Exec*= setting whose commands a phase of runControl runs.
-func execSetting(phase string) string {
+// execSetting is the Exec*= setting whose commands a phase of runControl runs ("" for a
+// state that runs none).
+func execSetting(phase subState) string {
 	switch phase {
-	case "condition":
+	case svcCondition:
 		return "ExecCondition"
-	case "start-pre":
+	case svcStartPre, sockStartPre:
 		return "ExecStartPre"
-	case "start-post":
+	case svcStartPost, sockStartPost:
 		return "ExecStartPost"
-	case "reload":
+	case svcReload:
 		return "ExecReload"
-	case "stop":
+	case svcStop:
 		return "ExecStop"
-	case "stop-pre":
+	case sockStopPre:
 		return "ExecStopPre"
-	case "stop-post":
+	case svcStopPost, sockStopPost:
 		return "ExecStopPost"
 	}
-	return phase
+	return ""
 }
 
 // runControlEx runs cmds[idx:].
-func (m *Manager) runControlEx(u *Unit, cmds []unit.ExecCommand, idx int, phase string, withMain bool, next func(ok bool)) {
+func (m *Manager) runControlEx(u *Unit, cmds []unit.ExecCommand, idx int, phase subState, withMain bool, next func(ok bool)) {
 	if idx >= len(cmds) {
 		next(true)
 		return
 	}
 	cmd := cmds[idx]
 	setting := execSetting(phase)
+	if setting == "" {
+		m.bug("%s: no commands to run in state %s", u.Name, phase)
+	}
 	ec := u.execContext()
 	if ec == nil {
 		next(true)
@@ -65,7 +69,7 @@ func (m *Manager) runControlEx(u *Unit, cmds []unit.ExecCommand, idx int, phase 
 		if c := u.svc.conn; c != nil && (ec.StandardInput == "socket" || ec.StandardOutput == "socket" || ec.StandardError == "socket") {
 			p.conn = c.File
 		}
-		if phase == "stop-post" || phase == "stop" {
+		if phase == svcStopPost || phase == svcStop {
 			p.extraEnv = m.serviceResultEnv(u)
 		}
 	}
@@ -76,7 +80,7 @@ func (m *Manager) runControlEx(u *Unit, cmds []unit.ExecCommand, idx int, phase 
 			m.runControlEx(u, cmds, idx+1, phase, withMain, next)
 			return
 		}
-		m.setControlFailure(u, "resources", 0)
+		m.setControlFailure(u, resultResources, 0)
 		next(false)
 		return
 	}
@@ -126,7 +130,7 @@ func (m *Manager) runControlEx(u *Unit, cmds []unit.ExecCommand, idx int, phase 
 		}
 		if timedOut {
 			if u.sock != nil {
-				u.setResult("timeout")
+				u.setResult(resultTimeout)
 			}
 			next(false)
 			return
@@ -161,7 +165,7 @@ func (m *Manager) setControlPID(u *Unit, pid int) {
 // setControlFailure records how u's failed control command ended: result (exit-code,
 // signal, core-dump; resources when it could not be spawned) and, for a service, its exit
 // status.
-func (m *Manager) setControlFailure(u *Unit, result string, status int) {
+func (m *Manager) setControlFailure(u *Unit, result Result, status int) {
 	if u.svc != nil {
 		u.svc.controlResult, u.svc.controlStatus = result, status
 	} else if u.sock != nil {
@@ -172,7 +176,7 @@ func (m *Manager) setControlFailure(u *Unit, result string, status int) {
 // serviceResultEnv is SERVICE_RESULT, EXIT_CODE, EXIT_STATUS for ExecStop=/ExecStopPost=.
 func (m *Manager) serviceResultEnv(u *Unit) []string {
 	s := u.svc
-	env := []string{"SERVICE_RESULT=" + u.result}
+	env := []string{"SERVICE_RESULT=" + u.result.String()}
 	if s.execMainCode != "" {
 		env = append(env, "EXIT_CODE="+s.execMainCode)
 		if s.execMainCode == "exited" {
@@ -304,9 +308,9 @@ func (m *Manager) processGone(u *Unit) {
 		return
 	}
 	switch u.sub {
-	case "stop-sigterm", "stop-sigkill", "stop-watchdog":
+	case svcStopSigterm, svcStopSigkill, svcStopWatchdog:
 		m.svcMaybeStopPost(u)
-	case "final-sigterm", "final-sigkill", "final-watchdog":
+	case svcFinalSigterm, svcFinalSigkill, svcFinalWatchdog:
 		m.svcMaybeDead(u)
 	}
 }
@@ -322,14 +326,14 @@ func (m *Manager) watchStragglers(u *Unit) {
 					return
 				}
 				switch u.sub {
-				case "stop-sigterm", "stop-sigkill", "stop-watchdog":
+				case svcStopSigterm, svcStopSigkill, svcStopWatchdog:
 					if u.svc.mainPID == 0 && u.svc.controlPID == 0 && len(m.unitPIDs(u)) == 0 {
 						m.svcEnterStopPost(u)
 						return
 					}
-				case "final-sigterm", "final-sigkill", "final-watchdog":
+				case svcFinalSigterm, svcFinalSigkill, svcFinalWatchdog:
 					if u.svc.mainPID == 0 && u.svc.controlPID == 0 && len(m.unitPIDs(u)) == 0 {
-						m.svcEnterDead(u, "")
+						m.svcEnterDead(u, resultNone)
 						return
 					}
 				default:

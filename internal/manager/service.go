@@ -66,10 +66,10 @@ type serviceRT struct {
 	notifyState string
 	// reloadResult is systemd's ReloadResult: how the last reload ended (success, exit-code,
 	// signal, core-dump, timeout, resources); a reload job whose reload failed fails.
-	reloadResult string
+	reloadResult Result
 	// controlResult is how the last control process that failed ended (exit-code, signal,
 	// core-dump; resources when it could not be spawned).
-	controlResult string
+	controlResult Result
 	// controlStatus is the exit status of that control process when it exited (controlResult
 	// exit-code).
 	controlStatus int
@@ -107,12 +107,12 @@ func (m *Manager) unitStart(u *Unit) {
 	default:
 		// Targets; and slices, scopes, mounts, swaps and devices, which flint does not manage
 		// and takes as present.
-		u.result = "success"
+		u.result = resultSuccess
 		u.invocationID = newInvocationID()
 		if u.cfg.Type == unit.TypeTarget {
 			m.consolef("[  OK  ] Reached target %s.", describe(u))
 		}
-		m.setState(u, "active")
+		m.setState(u, targetActive)
 	}
 }
 
@@ -160,9 +160,9 @@ func (m *Manager) unitStop(u *Unit) {
 	case unit.TypePath:
 		m.pathStop(u)
 	default:
-		if u.sub != "dead" {
+		if u.sub != targetDead {
 			m.consolef("[  OK  ] Stopped target %s.", describe(u))
-			m.setState(u, "dead")
+			m.setState(u, targetDead)
 		} else {
 			m.jobCheck(u)
 		}
@@ -243,11 +243,11 @@ func (m *Manager) svcStart(u *Unit) {
 		m.logUnitAt(u, priorityWarning, nil, "Start request repeated too quickly.")
 		// As systemd, the first failure stays the unit's result (a service that kept exiting
 		// with 1 shows Result=exit-code); the limit is remembered apart for its sockets.
-		u.setResult("start-limit-hit")
+		u.setResult(resultStartLimitHit)
 		m.logUnitResult(u)
 		s.limitHit = true
 		m.emergencyAction(u, u.cfg.Unit.StartLimitAction, true, -1, "unit "+u.Name+" failed")
-		m.setState(u, "failed")
+		m.setState(u, svcFailed)
 		for _, sock := range m.socketsOf(u) {
 			m.socketServiceStopped(sock, u)
 		}
@@ -257,35 +257,35 @@ func (m *Manager) svcStart(u *Unit) {
 	if s.flushRestarts {
 		s.nRestarts, s.flushRestarts = 0, false
 	}
-	u.result = "success"
+	u.result = resultSuccess
 	u.invocationID = newInvocationID()
 	u.runs, u.cpu = nil, 0 // systemd's service_start resets the commands' status and the accounting
 	s.stopRequested = false
 	s.mainExited = false
 	s.notifyReady = false
 	s.notifyState = ""
-	s.reloadResult = "success"
+	s.reloadResult = resultSuccess
 	s.statusText = ""
 	s.wdUSec, s.wdKnown = cfg.WatchdogSec, true
 	m.consolef("         Starting %s...", describe(u))
-	m.setState(u, "condition")
-	m.armTimer(u, cfg.TimeoutStartSec, "start")
-	m.runControl(u, cfg.ExecCondition, "condition", func(ok bool) {
+	m.setState(u, svcCondition)
+	m.armTimer(u, cfg.TimeoutStartSec)
+	m.runControl(u, cfg.ExecCondition, svcCondition, func(ok bool) {
 		if !ok {
 			// As systemd's service_sigchld_event(): an ExecCondition= exit status from 1 to
 			// 254 skips the unit (Result=exec-condition, inactive, the start job done); 255,
 			// a signal or a command that could not run fails it.
 			result := s.controlResult
-			if result == "exit-code" && s.controlStatus < 255 {
-				result = "exec-condition"
+			if result == resultExitCode && s.controlStatus < 255 {
+				result = resultExecCondition
 			}
-			m.svcEnterSignal(u, "stop-sigterm", result)
+			m.svcEnterSignal(u, svcStopSigterm, result)
 			return
 		}
-		m.setState(u, "start-pre")
-		m.runControl(u, cfg.ExecStartPre, "start-pre", func(ok bool) {
+		m.setState(u, svcStartPre)
+		m.runControl(u, cfg.ExecStartPre, svcStartPre, func(ok bool) {
 			if !ok {
-				m.svcEnterSignal(u, "stop-sigterm", "exit-code")
+				m.svcEnterSignal(u, svcStopSigterm, resultExitCode)
 				return
 			}
 			m.svcStartMain(u)
@@ -302,7 +302,7 @@ func (m *Manager) svcStartMain(u *Unit) {
 		m.svcStartPost(u)
 		return
 	}
-	m.setState(u, "start")
+	m.setState(u, svcStart)
 	cmds := cfg.ExecStart
 	if cfg.Type == unit.Oneshot {
 		s.queue = append([]unit.ExecCommand(nil), cmds[1:]...)
@@ -367,7 +367,7 @@ func (m *Manager) spawnMain(u *Unit, cmd unit.ExecCommand) {
 		go func() {
 			err := sp.ExecResult()
 			m.post(func() {
-				if s.mainPID != pid || u.sub != "start" || err != nil {
+				if s.mainPID != pid || u.sub != svcStart || err != nil {
 					return // a failed exec: the process exits with 203; mainExited handles it
 				}
 				m.svcStartPost(u)
@@ -384,7 +384,7 @@ func (m *Manager) execFailed(u *Unit, cmd unit.ExecCommand, err error) {
 	if errors.As(err, &re) {
 		m.logUnit(u, "%v", err)
 		m.consolef("%s: %v", u.Name, err)
-		m.svcEnterSignal(u, "stop-sigterm", "resources")
+		m.svcEnterSignal(u, svcStopSigterm, resultResources)
 		return
 	}
 	status := 203
@@ -405,7 +405,7 @@ func (m *Manager) execFailed(u *Unit, cmd unit.ExecCommand, err error) {
 		m.svcStartPost(u)
 		return
 	}
-	m.svcEnterSignal(u, "stop-sigterm", "exit-code")
+	m.svcEnterSignal(u, svcStopSigterm, resultExitCode)
 }
 
 // svcStartPost runs ExecStartPost, then the service is running (or exited for oneshot).
@@ -416,16 +416,16 @@ func (m *Manager) svcStartPost(u *Unit) {
 			return // READY=1 continues (handleNotify)
 		}
 	}
-	if cfg.Type == unit.Forking && u.sub == "start" {
+	if cfg.Type == unit.Forking && u.sub == svcStart {
 		return // parent exit continues
 	}
-	if cfg.Type == unit.Oneshot && u.sub == "start" && u.svc.mainPID != 0 {
+	if cfg.Type == unit.Oneshot && u.sub == svcStart && u.svc.mainPID != 0 {
 		return // main exit continues
 	}
-	m.setState(u, "start-post")
-	m.runControl(u, cfg.ExecStartPost, "start-post", func(ok bool) {
+	m.setState(u, svcStartPost)
+	m.runControl(u, cfg.ExecStartPost, svcStartPost, func(ok bool) {
 		if !ok {
-			m.svcEnterSignal(u, "stop-sigterm", "exit-code")
+			m.svcEnterSignal(u, svcStopSigterm, resultExitCode)
 			return
 		}
 		m.svcEnterRunning(u)
@@ -439,10 +439,10 @@ func (m *Manager) svcStartPost(u *Unit) {
 func (m *Manager) svcEnterRunning(u *Unit) {
 	s := u.svc
 	cfg := u.cfg.Service
-	reloaded := u.sub == "reload"
+	reloaded := u.sub == svcReload
 	m.disarmTimer(u)
-	if u.result != "success" {
-		m.svcEnterSignal(u, "stop-sigterm", u.result)
+	if u.result != resultSuccess {
+		m.svcEnterSignal(u, svcStopSigterm, u.result)
 		return
 	}
 	if s.mainPID != 0 {
@@ -461,27 +461,27 @@ func (m *Manager) svcEnterRunning(u *Unit) {
 			if reloaded {
 				d -= time.Since(u.activeEnter)
 			}
-			m.armTimer(u, max(d, time.Nanosecond), "runtime")
+			m.armRuntimeTimer(u, max(d, time.Nanosecond))
 		}
 		if !reloaded {
 			m.armWatchdog(u)
 			m.consolef("[  OK  ] Started %s.", describe(u))
 		}
-		m.setState(u, "running")
+		m.setState(u, svcRunning)
 		return
 	}
 	if cfg.RemainAfterExit {
 		if !reloaded {
 			m.consolef("[  OK  ] Finished %s.", describe(u))
 		}
-		m.setState(u, "exited")
+		m.setState(u, svcExited)
 		return
 	}
 	if cfg.Type == unit.Oneshot && !reloaded {
 		m.consolef("[  OK  ] Finished %s.", describe(u))
 	}
 	// No main process left and nothing to remain for: stop (runs ExecStop=).
-	m.svcEnterStop(u, "success")
+	m.svcEnterStop(u, resultSuccess)
 }
 
 // resetExecMain records a new main process as systemd's exec_status_start does: the previous
@@ -503,7 +503,7 @@ func (m *Manager) mainExited(u *Unit, pid int, ws syscall.WaitStatus) {
 	if s.mainPID != pid {
 		return
 	}
-	if !(u.sub == "start" && cfg.Type == unit.Forking) && m.pidFileMoved(u, false) {
+	if !(u.sub == svcStart && cfg.Type == unit.Forking) && m.pidFileMoved(u, false) {
 		// As systemd: a daemon may move to a new pid, writing it to its PIDFile= before the
 		// old one exits.
 		return
@@ -517,22 +517,22 @@ func (m *Manager) mainExited(u *Unit, pid int, ws syscall.WaitStatus) {
 	}
 	m.execExited(u, "ExecStart", s.mainIndex, pid, code, status)
 	clean := m.cleanExit(cfg, ws)
-	result := "success"
+	result := resultSuccess
 	m.logProcessExit(u, "Main process", "ExecStart", code, status, clean || s.mainIgnore)
 	if !clean {
 		result = failureResult(ws)
 		m.consolef("%s: Main process exited, code=%s, status=%s", u.Name, code, statusString(code, status))
 		if s.mainIgnore {
 			// ExecStart=-...: the failure is recorded (ExecMainStatus) but counts as success.
-			clean, result = true, "success"
+			clean, result = true, resultSuccess
 		}
 	}
 	switch u.sub {
-	case "start":
+	case svcStart:
 		switch cfg.Type {
 		case unit.Oneshot:
 			if !clean {
-				m.svcEnterSignal(u, "stop-sigterm", result)
+				m.svcEnterSignal(u, svcStopSigterm, result)
 				return
 			}
 			if len(s.queue) > 0 {
@@ -542,7 +542,7 @@ func (m *Manager) mainExited(u *Unit, pid int, ws syscall.WaitStatus) {
 			m.svcStartPost(u)
 		case unit.Forking:
 			if !clean {
-				m.svcEnterSignal(u, "stop-sigterm", result)
+				m.svcEnterSignal(u, svcStopSigterm, result)
 				return
 			}
 			if cfg.PIDFile != "" {
@@ -550,7 +550,7 @@ func (m *Manager) mainExited(u *Unit, pid int, ws syscall.WaitStatus) {
 				if err != nil {
 					m.logUnit(u, "%v", err)
 					if len(m.unitPIDs(u)) == 0 {
-						m.svcEnterSignal(u, "stop-sigterm", "protocol")
+						m.svcEnterSignal(u, svcStopSigterm, resultProtocol)
 						return
 					}
 					// As systemd's service_demand_pid_file(): the daemon may still write it;
@@ -575,17 +575,17 @@ func (m *Manager) mainExited(u *Unit, pid int, ws syscall.WaitStatus) {
 					return
 				}
 				if clean {
-					result = "protocol"
+					result = resultProtocol
 				}
 			}
 			if clean && cfg.Type != unit.Notify {
 				m.svcEnterRunning(u)
 				return
 			}
-			m.svcEnterSignal(u, "stop-sigterm", result)
+			m.svcEnterSignal(u, svcStopSigterm, result)
 		}
-	case "start-post", "running", "reload":
-		if u.sub != "running" && s.controlPID != 0 {
+	case svcStartPost, svcRunning, svcReload:
+		if u.sub != svcRunning && s.controlPID != 0 {
 			// As systemd: ExecStartPost= or ExecReload= still runs; when it ends,
 			// svcEnterRunning goes on with this exit's result.
 			if !clean {
@@ -593,26 +593,26 @@ func (m *Manager) mainExited(u *Unit, pid int, ws syscall.WaitStatus) {
 			}
 			return
 		}
-		if u.sub == "reload" {
+		if u.sub == svcReload {
 			// A reload without a control process (RELOADING=1): systemd's
 			// service_sigchld_event() stops the service.
 			m.svcEnterStop(u, result)
 			return
 		}
 		if cfg.RemainAfterExit && clean {
-			m.setState(u, "exited")
+			m.setState(u, svcExited)
 			return
 		}
-		if u.sub == "running" {
+		if u.sub == svcRunning {
 			// systemd's service_enter_running(): a failed main process skips ExecStop=.
 			if !clean {
-				m.svcEnterSignal(u, "stop-sigterm", result)
+				m.svcEnterSignal(u, svcStopSigterm, result)
 			} else {
 				m.svcEnterStop(u, result)
 			}
 		}
-	case "stop", "stop-sigterm", "stop-sigkill", "stop-watchdog":
-		if u.sub == "stop" && s.controlPID != 0 {
+	case svcStop, svcStopSigterm, svcStopSigkill, svcStopWatchdog:
+		if u.sub == svcStop && s.controlPID != 0 {
 			return // ExecStop still running
 		}
 		// As systemd's service_sigchld_event: an unclean exit is the unit's result even when
@@ -621,10 +621,10 @@ func (m *Manager) mainExited(u *Unit, pid int, ws syscall.WaitStatus) {
 		if !clean {
 			u.setResult(result)
 		}
-		if u.sub != "stop" {
+		if u.sub != svcStop {
 			m.svcMaybeStopPost(u)
 		}
-	case "stop-post", "final-sigterm", "final-sigkill", "final-watchdog":
+	case svcStopPost, svcFinalSigterm, svcFinalSigkill, svcFinalWatchdog:
 		m.svcMaybeDead(u)
 	}
 }
@@ -632,10 +632,10 @@ func (m *Manager) mainExited(u *Unit, pid int, ws syscall.WaitStatus) {
 // forkingStartPost goes on with a Type=forking start once the daemon has forked (and its
 // PIDFile= was read).
 func (m *Manager) forkingStartPost(u *Unit) {
-	m.setState(u, "start-post")
-	m.runControl(u, u.cfg.Service.ExecStartPost, "start-post", func(ok bool) {
+	m.setState(u, svcStartPost)
+	m.runControl(u, u.cfg.Service.ExecStartPost, svcStartPost, func(ok bool) {
 		if !ok {
-			m.svcEnterSignal(u, "stop-sigterm", "exit-code")
+			m.svcEnterSignal(u, svcStopSigterm, resultExitCode)
 			return
 		}
 		m.svcEnterRunning(u)
@@ -643,20 +643,20 @@ func (m *Manager) forkingStartPost(u *Unit) {
 }
 
 // svcEnterStop runs ExecStop= (with the main process still running, or after it exited).
-func (m *Manager) svcEnterStop(u *Unit, result string) {
+func (m *Manager) svcEnterStop(u *Unit, result Result) {
 	cfg := u.cfg.Service
 	u.setResult(result)
 	m.disarmTimer(u)
 	m.disarmWatchdog(u)
-	m.setState(u, "stop")
-	m.armTimer(u, cfg.TimeoutStopSec, "stop")
-	m.runControlWithMain(u, cfg.ExecStop, "stop", func(ok bool) {
+	m.setState(u, svcStop)
+	m.armTimer(u, cfg.TimeoutStopSec)
+	m.runControlWithMain(u, cfg.ExecStop, svcStop, func(ok bool) {
 		// As systemd: a failing ExecStop= (without "-") is the unit's result.
-		r := "success"
+		r := resultSuccess
 		if !ok {
-			r = "exit-code"
+			r = resultExitCode
 		}
-		m.svcEnterSignal(u, "stop-sigterm", r)
+		m.svcEnterSignal(u, svcStopSigterm, r)
 	})
 }
 
@@ -665,16 +665,16 @@ func (m *Manager) svcEnterStop(u *Unit, result string) {
 // WatchdogSignal= (the watchdog's, or TimeoutStartFailureMode=/TimeoutStopFailureMode=abort)
 // or FinalKillSignal=, and waits TimeoutStopSec= (TimeoutAbortSec= for the watchdog states);
 // with nothing to kill it goes on at once. result becomes the unit's unless it failed before.
-func (m *Manager) svcEnterSignal(u *Unit, state, result string) {
+func (m *Manager) svcEnterSignal(u *Unit, state serviceState, result Result) {
 	s := u.svc
 	cfg := u.cfg.Service
 	u.setResult(result)
 	m.disarmTimer(u)
 	m.disarmWatchdog(u)
-	watchdog := state == "stop-watchdog" || state == "final-watchdog"
+	watchdog := state == svcStopWatchdog || state == svcFinalWatchdog
 	sig := cfg.Kill.KillSignal
 	switch {
-	case state == "stop-sigkill" || state == "final-sigkill":
+	case state == svcStopSigkill || state == svcFinalSigkill:
 		sig = cfg.Kill.FinalKillSignal
 		if sig == 0 {
 			sig = syscall.SIGKILL
@@ -688,30 +688,30 @@ func (m *Manager) svcEnterSignal(u *Unit, state, result string) {
 	if sig == 0 {
 		sig = syscall.SIGTERM
 	}
-	if s.stopRequested && cfg.Kill.RestartKillSignal != 0 && u.job != nil && u.job.typ == "restart" && state == "stop-sigterm" {
+	if s.stopRequested && cfg.Kill.RestartKillSignal != 0 && u.job != nil && u.job.typ == "restart" && state == svcStopSigterm {
 		sig = cfg.Kill.RestartKillSignal
 	}
-	n := m.killUnit(u, sig, state == "stop-sigterm" || state == "final-sigterm")
+	n := m.killUnit(u, sig, state == svcStopSigterm || state == svcFinalSigterm)
 	if n == 0 {
 		// Nothing to wait for: go on as systemd's service_enter_signal() does, through the
 		// SIGKILL state (which, with KillMode=mixed, is when the rest of the unit is killed).
 		switch state {
-		case "stop-sigterm", "stop-watchdog":
+		case svcStopSigterm, svcStopWatchdog:
 			if cfg.Kill.SendSIGKILL {
-				m.svcEnterSignal(u, "stop-sigkill", "success")
+				m.svcEnterSignal(u, svcStopSigkill, resultSuccess)
 			} else {
 				m.svcEnterStopPost(u)
 			}
-		case "stop-sigkill":
+		case svcStopSigkill:
 			m.svcEnterStopPost(u)
-		case "final-sigterm", "final-watchdog":
+		case svcFinalSigterm, svcFinalWatchdog:
 			if cfg.Kill.SendSIGKILL {
-				m.svcEnterSignal(u, "final-sigkill", "success")
+				m.svcEnterSignal(u, svcFinalSigkill, resultSuccess)
 			} else {
-				m.svcEnterDead(u, "")
+				m.svcEnterDead(u, resultNone)
 			}
 		default:
-			m.svcEnterDead(u, "")
+			m.svcEnterDead(u, resultNone)
 		}
 		return
 	}
@@ -724,7 +724,7 @@ func (m *Manager) svcEnterSignal(u *Unit, state, result string) {
 			timeout = time.Nanosecond
 		}
 	}
-	m.armTimer(u, timeout, state)
+	m.armTimer(u, timeout)
 }
 
 // svcMaybeStopPost continues once no main/control process is left.
@@ -744,14 +744,14 @@ func (m *Manager) svcMaybeStopPost(u *Unit) {
 func (m *Manager) svcEnterStopPost(u *Unit) {
 	cfg := u.cfg.Service
 	m.disarmTimer(u)
-	m.setState(u, "stop-post")
-	m.armTimer(u, cfg.TimeoutStopSec, "stop-post")
-	m.runControl(u, cfg.ExecStopPost, "stop-post", func(ok bool) {
-		r := "success"
+	m.setState(u, svcStopPost)
+	m.armTimer(u, cfg.TimeoutStopSec)
+	m.runControl(u, cfg.ExecStopPost, svcStopPost, func(ok bool) {
+		r := resultSuccess
 		if !ok {
-			r = "exit-code" // as for ExecStop=
+			r = resultExitCode // as for ExecStop=
 		}
-		m.svcEnterSignal(u, "final-sigterm", r)
+		m.svcEnterSignal(u, svcFinalSigterm, r)
 	})
 }
 
@@ -760,23 +760,23 @@ func (m *Manager) svcMaybeDead(u *Unit) {
 	if s.mainPID != 0 || s.controlPID != 0 {
 		return
 	}
-	if u.sub == "final-sigterm" || u.sub == "final-sigkill" || u.sub == "final-watchdog" {
+	if u.sub == svcFinalSigterm || u.sub == svcFinalSigkill || u.sub == svcFinalWatchdog {
 		if len(m.unitPIDs(u)) > 0 {
 			return
 		}
-		m.svcEnterDead(u, "")
+		m.svcEnterDead(u, resultNone)
 	}
 }
 
 // svcEnterDead: the service is down; decide about restarting.
-func (m *Manager) svcEnterDead(u *Unit, result string) {
+func (m *Manager) svcEnterDead(u *Unit, result Result) {
 	s := u.svc
 	cfg := u.cfg.Service
 	u.setResult(result)
 	m.disarmTimer(u)
 	m.disarmWatchdog(u)
 	s.queue = nil
-	if u.result != "success" && u.result != "exec-condition" {
+	if u.result != resultSuccess && u.result != resultExecCondition {
 		m.consolef("%s: Failed with result '%s'.", u.Name, u.result)
 	}
 	m.logUnitResult(u)
@@ -786,11 +786,11 @@ func (m *Manager) svcEnterDead(u *Unit, result string) {
 	if cfg.Exec.RuntimeDirectoryPreserve != "restart" || !restart && (u.job == nil || u.job.typ != "restart") {
 		removeRuntimeDirs(m.opt.Scope, &cfg.Exec)
 	}
-	if restart && u.result != "start-limit-hit" {
+	if restart && u.result != resultStartLimitHit {
 		// As systemd, which passes through failed (or dead) before auto-restart: a start job
 		// ends now, with this run's result, and the restart is a job of its own.
 		if j := u.job; j != nil && j.running && j.typ == "start" {
-			if u.result == "success" {
+			if u.result == resultSuccess {
 				m.finishJob(j, "done")
 			} else {
 				m.finishJob(j, "failed")
@@ -801,7 +801,7 @@ func (m *Manager) svcEnterDead(u *Unit, result string) {
 		// runs in systemd: FailureAction= (SuccessAction=), and the stop of the units bound
 		// to it (BindsTo=, PropagatesStopTo=; they are not started again by the restart,
 		// whose try-restart finds them down). OnFailure= waits, as in systemd.
-		if u.result == "success" {
+		if u.result == resultSuccess {
 			m.unitActions(u, u.activeState(), Inactive)
 		} else {
 			m.unitActions(u, u.activeState(), Failed)
@@ -812,11 +812,11 @@ func (m *Manager) svcEnterDead(u *Unit, result string) {
 		// inactive for no time.
 		now := time.Now()
 		u.activeExit, u.inactiveEnter, u.inactiveExit, u.inactiveExitSeq = now, now, now, m.logs.LastSeq()
-		m.setState(u, "auto-restart")
+		m.setState(u, svcAutoRestart)
 		// As systemd's socket_trigger_notify(): while the restart is pending the sockets are
 		// watched again (a connection then waits for the restart; no second start is queued).
 		for _, sock := range m.socketsOf(u) {
-			if sock.sock != nil && !sock.cfg.Socket.Accept && sock.sub == "running" {
+			if sock.sock != nil && !sock.cfg.Socket.Accept && sock.sub == sockRunning {
 				m.sockEnterListening(sock)
 			}
 		}
@@ -825,14 +825,14 @@ func (m *Manager) svcEnterDead(u *Unit, result string) {
 		d := cfg.RestartSec
 		s.restartTimer = time.AfterFunc(d, func() {
 			m.post(func() {
-				if s.restartGen != gen || u.sub != "auto-restart" {
+				if s.restartGen != gen || u.sub != svcAutoRestart {
 					return
 				}
 				s.nRestarts++
 				s.flushRestarts = false
 				m.consolef("%s: Scheduled restart job, restart counter is at %d.", u.Name, s.nRestarts)
 				m.logRestartScheduled(u, s.nRestarts)
-				m.setState(u, "dead")
+				m.setState(u, svcDead)
 				s.autoRestarted = true
 				m.enqueue("restart", u, "replace", nil)
 			})
@@ -841,13 +841,13 @@ func (m *Manager) svcEnterDead(u *Unit, result string) {
 	}
 	s.flushRestarts = true
 	switch u.result {
-	case "success", "exec-condition":
+	case resultSuccess, resultExecCondition:
 		if s.stopRequested {
 			m.consolef("[  OK  ] Stopped %s.", describe(u))
 		}
-		m.setState(u, "dead")
+		m.setState(u, svcDead)
 	default:
-		m.setState(u, "failed")
+		m.setState(u, svcFailed)
 	}
 }
 
@@ -881,17 +881,17 @@ func (m *Manager) shouldRestart(u *Unit) bool {
 	r := u.result
 	switch cfg.Restart {
 	case "always":
-		return r != "exec-condition"
+		return r != resultExecCondition
 	case "on-success":
-		return r == "success"
+		return r == resultSuccess
 	case "on-failure":
-		return r != "success" && r != "exec-condition"
+		return r != resultSuccess && r != resultExecCondition
 	case "on-abnormal":
-		return r == "signal" || r == "core-dump" || r == "timeout" || r == "watchdog"
+		return r == resultSignal || r == resultCoreDump || r == resultTimeout || r == resultWatchdog
 	case "on-abort":
-		return r == "signal" || r == "core-dump"
+		return r == resultSignal || r == resultCoreDump
 	case "on-watchdog":
-		return r == "watchdog"
+		return r == resultWatchdog
 	}
 	return false
 }
@@ -905,14 +905,14 @@ func (m *Manager) svcStop(u *Unit) {
 		s.restartTimer = nil
 	}
 	switch u.sub {
-	case "dead", "failed":
+	case svcDead, svcFailed:
 		m.jobCheck(u)
-	case "auto-restart":
-		m.setState(u, "dead")
-	case "condition", "start-pre", "start", "start-post", "reload":
-		m.svcEnterSignal(u, "stop-sigterm", "success")
-	case "running", "exited":
-		m.svcEnterStop(u, "success")
+	case svcAutoRestart:
+		m.setState(u, svcDead)
+	case svcCondition, svcStartPre, svcStart, svcStartPost, svcReload:
+		m.svcEnterSignal(u, svcStopSigterm, resultSuccess)
+	case svcRunning, svcExited:
+		m.svcEnterStop(u, resultSuccess)
 	default:
 		// already stopping
 	}
@@ -930,14 +930,14 @@ func (m *Manager) svcReload(u *Unit) {
 		}
 		return
 	}
-	s.reloadResult = "success"
-	m.setState(u, "reload")
-	m.armTimer(u, cfg.TimeoutStartSec, "reload")
+	s.reloadResult = resultSuccess
+	m.setState(u, svcReload)
+	m.armTimer(u, cfg.TimeoutStartSec)
 	if cfg.Type == unit.NotifyReload && len(cfg.ExecReload) == 0 {
 		m.killProcess(s.mainPID, syscall.SIGHUP)
 		return
 	}
-	m.runControlWithMain(u, cfg.ExecReload, "reload", func(ok bool) {
+	m.runControlWithMain(u, cfg.ExecReload, svcReload, func(ok bool) {
 		if !ok {
 			s.reloadResult = s.controlResult
 		} else if !m.pidFileMoved(u, true) && s.mainPID == 0 && cfg.GuessMainPID && cfg.Type == unit.Forking {
@@ -954,8 +954,8 @@ func (m *Manager) svcReload(u *Unit) {
 // service_enter_reload_by_notify): it is reloading until it says READY=1, for at most
 // TimeoutStartSec=, and the reload propagates to its PropagatesReloadTo= units.
 func (m *Manager) svcEnterReloadByNotify(u *Unit) {
-	m.armTimer(u, u.cfg.Service.TimeoutStartSec, "reload")
-	m.setState(u, "reload")
+	m.armTimer(u, u.cfg.Service.TimeoutStartSec)
+	m.setState(u, svcReload)
 	m.propagateReload(u)
 }
 
@@ -964,6 +964,6 @@ func (m *Manager) svcEnterReloadByNotify(u *Unit) {
 // processes exit, for at most TimeoutStopSec=.
 func (m *Manager) svcEnterStopByNotify(u *Unit) {
 	m.disarmWatchdog(u)
-	m.armTimer(u, u.cfg.Service.TimeoutStopSec, "stop-sigterm")
-	m.setState(u, "stop-sigterm")
+	m.armTimer(u, u.cfg.Service.TimeoutStopSec)
+	m.setState(u, svcStopSigterm)
 }

@@ -13,26 +13,6 @@ import (
 	"github.com/flint-init/flint/unit"
 )
 
-// Timer units (systemd.timer(5)), as systemd 252's src/core/timer.c: a timer is dead,
-// waiting for its next elapse, running (it started its unit, which has not stopped yet),
-// elapsed (nothing left to wait for; RemainAfterElapse=yes keeps it active) or failed.
-//
-// Monotonic values (OnActiveSec=, OnBootSec=, OnStartupSec=, OnUnitActiveSec=,
-// OnUnitInactiveSec=) count on CLOCK_MONOTONIC and wait on a Go timer, which runs on that
-// clock. Calendar values (OnCalendar=) wait on the manager's one CLOCK_REALTIME timerfd
-// (wallclock.go), armed for the earliest of them, so that they elapse at the wall-clock time
-// even across a suspend or a clock change; that timerfd also tells of clock changes
-// (TFD_TIMER_CANCEL_ON_SET), after which every waiting timer is computed anew, as
-// systemd's timer_time_change. A timer elapses at the computed time; systemd may defer it
-// by up to AccuracySec= to coalesce wake-ups, which flint does not need to.
-var timerActive = map[string]ActiveState{
-	"dead":    Inactive,
-	"waiting": Active,
-	"running": Active,
-	"elapsed": Active,
-	"failed":  Failed,
-}
-
 // timerRT is the runtime side of a timer unit.
 type timerRT struct {
 	lastTrigger     time.Time     // wall clock of the last trigger; zero: never (Persistent= reads the stamp)
@@ -145,7 +125,7 @@ func (m *Manager) timerStart(u *Unit) {
 	if !t.startLimit.below(c.StartLimitInterval, c.StartLimitBurst, time.Now()) {
 		m.logUnit(u, "Start request repeated too quickly.")
 		m.consolef("%s: Start request repeated too quickly.", u.Name)
-		m.timerEnterDead(u, "start-limit-hit")
+		m.timerEnterDead(u, resultStartLimitHit)
 		return
 	}
 	u.invocationID = newInvocationID()
@@ -171,7 +151,7 @@ func (m *Manager) timerStart(u *Unit) {
 			}
 		}
 	}
-	u.result = "success"
+	u.result = resultSuccess
 	m.timerEnterWaiting(u, false)
 }
 
@@ -179,9 +159,9 @@ func (m *Manager) timerStart(u *Unit) {
 func (m *Manager) timerStop(u *Unit) { m.triggerStop(u, m.timerEnterDead) }
 
 // timerSetState is timer_set_state: anything but waiting drops the armed elapses.
-func (m *Manager) timerSetState(u *Unit, sub string) {
+func (m *Manager) timerSetState(u *Unit, sub subState) {
 	t := u.tmr
-	if sub != "waiting" {
+	if sub != timerWaiting {
 		t.monoGen++
 		if t.monoTimer != nil {
 			t.monoTimer.Stop()
@@ -194,7 +174,7 @@ func (m *Manager) timerSetState(u *Unit, sub string) {
 }
 
 // timerEnterDead is timer_enter_dead.
-func (m *Manager) timerEnterDead(u *Unit, result string) {
+func (m *Manager) timerEnterDead(u *Unit, result Result) {
 	m.triggerEnterDead(u, result, m.timerSetState)
 }
 
@@ -202,10 +182,10 @@ func (m *Manager) timerEnterDead(u *Unit, result string) {
 // from the unit's activity (which may come back), keeps the timer active.
 func (m *Manager) timerEnterElapsed(u *Unit, leaveAround bool) {
 	if u.cfg.Timer.RemainAfterElapse || leaveAround {
-		m.timerSetState(u, "elapsed")
+		m.timerSetState(u, timerElapsed)
 		return
 	}
-	m.timerEnterDead(u, "success")
+	m.timerEnterDead(u, resultSuccess)
 }
 
 // timerEnterWaiting is timer_enter_waiting: compute every value's next elapse and arm the
@@ -319,7 +299,7 @@ func (m *Manager) timerEnterWaiting(u *Unit, timeChange bool) {
 	if foundReal {
 		t.elapseReal = elapseReal.Add(m.randomDelay(u))
 	}
-	m.timerSetState(u, "waiting")
+	m.timerSetState(u, timerWaiting)
 }
 
 // addDelay adds d to the monotonic time at, staying below infinity.
@@ -360,7 +340,7 @@ func (m *Manager) randomDelay(u *Unit) time.Duration {
 
 // timerElapsed is timer_dispatch.
 func (m *Manager) timerElapsed(u *Unit) {
-	if u.tmr == nil || u.sub != "waiting" {
+	if u.tmr == nil || u.sub != timerWaiting {
 		return
 	}
 	m.timerEnterRunning(u)
@@ -400,9 +380,9 @@ func (m *Manager) timerTriggerNotify(u, target *Unit) {
 		}
 	}
 	switch u.sub {
-	case "waiting", "elapsed":
+	case timerWaiting, timerElapsed:
 		m.timerEnterWaiting(u, false)
-	case "running":
+	case timerRunning:
 		if isInactiveOrFailed(target.activeState()) {
 			m.timerEnterWaiting(u, false)
 		}
@@ -413,7 +393,7 @@ func (m *Manager) timerTriggerNotify(u, target *Unit) {
 func (m *Manager) timersTimeChanged() {
 	now := time.Now()
 	for _, u := range m.timerUnits() {
-		if u.sub != "waiting" {
+		if u.sub != timerWaiting {
 			continue
 		}
 		if u.tmr.lastTrigger.After(now) {
@@ -440,7 +420,7 @@ func (m *Manager) timezoneChanged() {
 	}
 	m.localZone = loadLocalZone()
 	for _, u := range m.timerUnits() {
-		if u.sub != "waiting" {
+		if u.sub != timerWaiting {
 			continue
 		}
 		if u.cfg.Timer.OnTimezoneChange {
@@ -456,7 +436,7 @@ func (m *Manager) timezoneChanged() {
 func (m *Manager) timersWallClockDue() {
 	now := time.Now()
 	for _, u := range m.timerUnits() {
-		if u.sub == "waiting" && !u.tmr.elapseReal.IsZero() && !u.tmr.elapseReal.After(now) {
+		if u.sub == timerWaiting && !u.tmr.elapseReal.IsZero() && !u.tmr.elapseReal.After(now) {
 			m.timerEnterRunning(u)
 		}
 	}
@@ -481,7 +461,7 @@ func (m *Manager) armWallClock() {
 	var earliest time.Time
 	waiting := false
 	for _, u := range m.timerUnits() {
-		if u.sub != "waiting" {
+		if u.sub != timerWaiting {
 			continue
 		}
 		waiting = true
