@@ -93,6 +93,9 @@ type Manager struct {
 	opt    Options
 	loader *unit.Loader
 	loop   chan func()
+	osys   system // nil: the real one (system.go)
+	// traceState, when set (by tests), sees every state change, before its consequences.
+	traceState func(u *Unit, sub subState)
 
 	units map[string]*Unit // every name a unit is known by (aliases included)
 	order []*Unit          // in load order, each once

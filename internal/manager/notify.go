@@ -240,12 +240,10 @@ func (m *Manager) armWatchdog(u *Unit) {
 		return
 	}
 	g := s.wdGen
-	s.watchdog = time.AfterFunc(d, func() {
-		m.post(func() {
-			if s.wdGen == g {
-				m.watchdogTimeout(u)
-			}
-		})
+	s.watchdog = m.sys().afterFunc(m, d, func() {
+		if s.wdGen == g {
+			m.watchdogTimeout(u)
+		}
 	})
 }
 

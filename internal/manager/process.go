@@ -73,7 +73,7 @@ func (m *Manager) runControlEx(u *Unit, cmds []unit.ExecCommand, idx int, phase 
 			p.extraEnv = m.serviceResultEnv(u)
 		}
 	}
-	sp, err := m.spawnCommand(u, cmd, ec, p)
+	sp, err := m.sys().spawn(m, u, cmd, ec, p)
 	if err != nil {
 		m.logUnit(u, "Failed to run '%s' task: %v", phase, err)
 		if cmd.Flags.IgnoreFailure {
@@ -88,19 +88,17 @@ func (m *Manager) runControlEx(u *Unit, cmds []unit.ExecCommand, idx int, phase 
 	m.setControlPID(u, pid)
 	m.execStarted(u, setting, idx, pid)
 	timedOut := false
-	var timer *time.Timer
+	var timer stopper
 	if u.sock != nil && u.cfg.Socket.TimeoutSec > 0 {
 		// Socket control commands are bounded by TimeoutSec= (services by their unit timer).
-		timer = time.AfterFunc(u.cfg.Socket.TimeoutSec, func() {
-			m.post(func() {
-				if u.sock.controlPID != pid {
-					return
-				}
-				m.consolef("%s: %s operation timed out. Terminating.", u.Name, phase)
-				m.logUnit(u, "%s operation timed out. Terminating.", phase)
-				timedOut = true
-				syscall.Kill(pid, syscall.SIGKILL)
-			})
+		timer = m.sys().afterFunc(m, u.cfg.Socket.TimeoutSec, func() {
+			if u.sock.controlPID != pid {
+				return
+			}
+			m.consolef("%s: %s operation timed out. Terminating.", u.Name, phase)
+			m.logUnit(u, "%s operation timed out. Terminating.", phase)
+			timedOut = true
+			m.sys().kill(pid, syscall.SIGKILL)
 		})
 	}
 	m.procs[pid] = &proc{pid: pid, u: u, kind: "control", sid: pid, onExit: func(ws syscall.WaitStatus) {
@@ -213,12 +211,12 @@ func (m *Manager) killUnit(u *Unit, sig syscall.Signal, sighupToo bool) int {
 		if pid <= 0 {
 			return
 		}
-		syscall.Kill(pid, s)
+		m.sys().kill(pid, s)
 		if sighupToo && kc.SendSIGHUP && s != syscall.SIGKILL {
-			syscall.Kill(pid, syscall.SIGHUP)
+			m.sys().kill(pid, syscall.SIGHUP)
 		}
 		if s != syscall.SIGKILL && s != syscall.SIGCONT {
-			syscall.Kill(pid, syscall.SIGCONT)
+			m.sys().kill(pid, syscall.SIGCONT)
 		}
 	}
 	// KillMode=mixed signals (and waits for) the rest of the unit only with the final SIGKILL.
@@ -274,7 +272,7 @@ func (m *Manager) signalAll(u *Unit, sig syscall.Signal, send func(int, syscall.
 	var pids []int
 	for round := 0; round < 8; round++ {
 		fresh := false
-		pids = m.unitPIDs(u)
+		pids = m.sys().unitPIDs(m, u)
 		for _, pid := range pids {
 			if sent[pid] {
 				continue
@@ -320,27 +318,25 @@ func (m *Manager) processGone(u *Unit) {
 func (m *Manager) watchStragglers(u *Unit) {
 	var tick func()
 	tick = func() {
-		time.AfterFunc(50*time.Millisecond, func() {
-			m.post(func() {
-				if u.svc == nil {
+		m.sys().afterFunc(m, 50*time.Millisecond, func() {
+			if u.svc == nil {
+				return
+			}
+			switch u.sub {
+			case svcStopSigterm, svcStopSigkill, svcStopWatchdog:
+				if u.svc.mainPID == 0 && u.svc.controlPID == 0 && len(m.sys().unitPIDs(m, u)) == 0 {
+					m.svcEnterStopPost(u)
 					return
 				}
-				switch u.sub {
-				case svcStopSigterm, svcStopSigkill, svcStopWatchdog:
-					if u.svc.mainPID == 0 && u.svc.controlPID == 0 && len(m.unitPIDs(u)) == 0 {
-						m.svcEnterStopPost(u)
-						return
-					}
-				case svcFinalSigterm, svcFinalSigkill, svcFinalWatchdog:
-					if u.svc.mainPID == 0 && u.svc.controlPID == 0 && len(m.unitPIDs(u)) == 0 {
-						m.svcEnterDead(u, resultNone)
-						return
-					}
-				default:
+			case svcFinalSigterm, svcFinalSigkill, svcFinalWatchdog:
+				if u.svc.mainPID == 0 && u.svc.controlPID == 0 && len(m.sys().unitPIDs(m, u)) == 0 {
+					m.svcEnterDead(u, resultNone)
 					return
 				}
-				tick()
-			})
+			default:
+				return
+			}
+			tick()
 		})
 	}
 	tick()
@@ -398,7 +394,7 @@ func (m *Manager) orphanExited(pid int, ws syscall.WaitStatus) {
 
 func (m *Manager) killProcess(pid int, sig syscall.Signal) {
 	if pid > 0 {
-		syscall.Kill(pid, sig)
+		m.sys().kill(pid, sig)
 	}
 }
 
@@ -407,7 +403,7 @@ func (m *Manager) killProcess(pid int, sig syscall.Signal) {
 // among the unit's processes (0 if there is none, or more than one).
 func (m *Manager) guessMainPID(u *Unit) int {
 	self, found := os.Getpid(), 0
-	for _, pid := range m.unitPIDs(u) {
+	for _, pid := range m.sys().unitPIDs(m, u) {
 		if pid == u.svc.controlPID || procPPid(pid) != self {
 			continue
 		}

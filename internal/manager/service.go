@@ -17,9 +17,9 @@ type serviceRT struct {
 	queue      []unit.ExecCommand // remaining commands of the current phase
 	next       func(ok bool)
 
-	timer    *time.Timer
+	timer    stopper
 	timerGen int
-	watchdog *time.Timer
+	watchdog stopper
 	wdGen    int
 	// wdUSec is the watchdog in effect (systemd's service_get_watchdog_usec, the WatchdogUSec
 	// property): WatchdogSec= as of the last start, or a WATCHDOG_USEC= override, which the
@@ -49,7 +49,7 @@ type serviceRT struct {
 	execMainStart  time.Time
 	execMainExit   time.Time
 	execMainPID    int
-	restartTimer   *time.Timer
+	restartTimer   stopper
 	restartGen     int
 	notifyReady    bool
 	mainCommand    string
@@ -207,7 +207,7 @@ func (m *Manager) checkConditions(u *Unit) bool {
 // startLimitHit records a start and reports whether StartLimitBurst= was exceeded.
 func (m *Manager) startLimitHit(u *Unit) bool {
 	c := &u.cfg.Unit
-	return !u.svc.startLimit.below(c.StartLimitInterval, c.StartLimitBurst, time.Now())
+	return !u.svc.startLimit.below(c.StartLimitInterval, c.StartLimitBurst, m.sys().now())
 }
 
 // rateLimit is systemd's RateLimit (ratelimit_below): a fixed window that opens at the first
@@ -339,7 +339,7 @@ func (m *Manager) spawnMain(u *Unit, cmd unit.ExecCommand) {
 		}
 		p.listenFiles, p.listenNames = files, names
 	}
-	sp, err := m.spawnCommand(u, cmd, &cfg.Exec, p)
+	sp, err := m.sys().spawn(m, u, cmd, &cfg.Exec, p)
 	if err != nil {
 		m.execFailed(u, cmd, err)
 		return
@@ -364,15 +364,12 @@ func (m *Manager) spawnMain(u *Unit, cmd unit.ExecCommand) {
 	case unit.Simple, unit.Idle, unit.DBus, "":
 		m.svcStartPost(u)
 	case unit.Exec:
-		go func() {
-			err := sp.ExecResult()
-			m.post(func() {
-				if s.mainPID != pid || u.sub != svcStart || err != nil {
-					return // a failed exec: the process exits with 203; mainExited handles it
-				}
-				m.svcStartPost(u)
-			})
-		}()
+		m.sys().afterExec(m, sp, func(err error) {
+			if s.mainPID != pid || u.sub != svcStart || err != nil {
+				return // a failed exec: the process exits with 203; mainExited handles it
+			}
+			m.svcStartPost(u)
+		})
 	}
 }
 
@@ -549,7 +546,7 @@ func (m *Manager) mainExited(u *Unit, pid int, ws syscall.WaitStatus) {
 				pid, err := m.loadPIDFile(u)
 				if err != nil {
 					m.logUnit(u, "%v", err)
-					if len(m.unitPIDs(u)) == 0 {
+					if len(m.sys().unitPIDs(m, u)) == 0 {
 						m.svcEnterSignal(u, svcStopSigterm, resultProtocol)
 						return
 					}
@@ -734,7 +731,7 @@ func (m *Manager) svcMaybeStopPost(u *Unit) {
 		return
 	}
 	if u.cfg.Service.Kill.KillMode == "control-group" || u.cfg.Service.Kill.KillMode == "" {
-		if len(m.unitPIDs(u)) > 0 {
+		if len(m.sys().unitPIDs(m, u)) > 0 {
 			return
 		}
 	}
@@ -761,7 +758,7 @@ func (m *Manager) svcMaybeDead(u *Unit) {
 		return
 	}
 	if u.sub == svcFinalSigterm || u.sub == svcFinalSigkill || u.sub == svcFinalWatchdog {
-		if len(m.unitPIDs(u)) > 0 {
+		if len(m.sys().unitPIDs(m, u)) > 0 {
 			return
 		}
 		m.svcEnterDead(u, resultNone)
@@ -823,19 +820,17 @@ func (m *Manager) svcEnterDead(u *Unit, result Result) {
 		s.restartGen++
 		gen := s.restartGen
 		d := cfg.RestartSec
-		s.restartTimer = time.AfterFunc(d, func() {
-			m.post(func() {
-				if s.restartGen != gen || u.sub != svcAutoRestart {
-					return
-				}
-				s.nRestarts++
-				s.flushRestarts = false
-				m.consolef("%s: Scheduled restart job, restart counter is at %d.", u.Name, s.nRestarts)
-				m.logRestartScheduled(u, s.nRestarts)
-				m.setState(u, svcDead)
-				s.autoRestarted = true
-				m.enqueue("restart", u, "replace", nil)
-			})
+		s.restartTimer = m.sys().afterFunc(m, d, func() {
+			if s.restartGen != gen || u.sub != svcAutoRestart {
+				return
+			}
+			s.nRestarts++
+			s.flushRestarts = false
+			m.consolef("%s: Scheduled restart job, restart counter is at %d.", u.Name, s.nRestarts)
+			m.logRestartScheduled(u, s.nRestarts)
+			m.setState(u, svcDead)
+			s.autoRestarted = true
+			m.enqueue("restart", u, "replace", nil)
 		})
 		return
 	}

@@ -16,7 +16,7 @@ func (m *Manager) armRuntimeTimer(u *Unit, d time.Duration) { m.armTimerFor(u, d
 
 func (m *Manager) armTimerFor(u *Unit, d time.Duration, runtime bool) {
 	var gen *int
-	var tp **time.Timer
+	var tp *stopper
 	if u.svc != nil {
 		gen, tp = &u.svc.timerGen, &u.svc.timer
 	} else {
@@ -31,13 +31,11 @@ func (m *Manager) armTimerFor(u *Unit, d time.Duration, runtime bool) {
 		return
 	}
 	g := *gen
-	*tp = time.AfterFunc(d, func() {
-		m.post(func() {
-			if *gen != g {
-				return
-			}
-			m.svcTimeout(u, runtime)
-		})
+	*tp = m.sys().afterFunc(m, d, func() {
+		if *gen != g {
+			return
+		}
+		m.svcTimeout(u, runtime)
 	})
 }
 
@@ -68,7 +66,7 @@ func (m *Manager) svcTimeout(u *Unit, runtime bool) {
 		// service runs on.
 		m.logUnit(u, "Reload operation timed out. Killing reload process.")
 		if pid := u.svc.controlPID; pid > 0 {
-			syscall.Kill(pid, syscall.SIGKILL)
+			m.sys().kill(pid, syscall.SIGKILL)
 			u.svc.controlPID = 0 // let go of it (service_enter_running unwatches it)
 		}
 		u.svc.reloadResult = resultTimeout

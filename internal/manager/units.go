@@ -169,6 +169,9 @@ func (m *Manager) setState(u *Unit, sub subState) {
 	if !u.sub.next(sub) {
 		m.bug("%s: illegal transition from %s (%T) to %s (%T)", u.Name, u.sub, u.sub, sub, sub)
 	}
+	if m.traceState != nil {
+		m.traceState(u, sub)
+	}
 	m.stateChanged(u)
 	old := u.activeState()
 	u.sub = sub
