@@ -3,6 +3,7 @@ package manager
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -89,6 +90,7 @@ func (f *fakeSys) unitPIDs(m *Manager, u *Unit) []int {
 			pids = append(pids, pid)
 		}
 	}
+	slices.Sort(pids) // in spawn order
 	return pids
 }
 

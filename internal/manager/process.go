@@ -301,17 +301,7 @@ func (u *Unit) killFinal() syscall.Signal {
 // processGone goes on with a stop of u that waits for its processes, when one that is not its
 // main process has been reaped (a void control process, an adopted orphan), as systemd's
 // cgroup-empty notification does.
-func (m *Manager) processGone(u *Unit) {
-	if u.svc == nil {
-		return
-	}
-	switch u.sub {
-	case svcStopSigterm, svcStopSigkill, svcStopWatchdog:
-		m.svcMaybeStopPost(u)
-	case svcFinalSigterm, svcFinalSigkill, svcFinalWatchdog:
-		m.svcMaybeDead(u)
-	}
-}
+func (m *Manager) processGone(u *Unit) { m.machine(u).processGone(u) }
 
 // watchStragglers polls for processes of u that are not our children (we get no SIGCHLD for
 // them) and continues the stop once they are gone.
