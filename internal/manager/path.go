@@ -13,6 +13,11 @@ import (
 	"github.com/flint-init/flint/unit"
 )
 
+// Path units (systemd.path(5)), as systemd 252's src/core/path.c: a path unit is dead,
+// waiting (it watches its paths with inotify), running (it started its unit, which has not
+// stopped yet; nothing is watched then) or failed. Each watched path has an inotify fd of its
+// own, read by a goroutine through Go's poller, which posts what it read to the manager.
+
 // pathRT is the runtime side of a path unit.
 type pathRT struct {
 	watches        []*pathWatch // one per cfg.Path.Specs entry while waiting

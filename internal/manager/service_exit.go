@@ -139,6 +139,11 @@ func (m *Manager) mainExited(u *Unit, pid int, ws syscall.WaitStatus) {
 		}
 	case svcStopPost, svcFinalSigterm, svcFinalSigkill, svcFinalWatchdog:
 		m.svcMaybeDead(u)
+	case svcDead, svcCondition, svcStartPre, svcExited, svcFailed, svcAutoRestart:
+		// A main process left over from a run that is over (KillMode=none): its exit
+		// changes nothing.
+	default:
+		m.bug("%s: main process exit in invalid state %s", u.Name, u.sub)
 	}
 }
 

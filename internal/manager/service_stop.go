@@ -27,8 +27,11 @@ func (m *Manager) svcStop(u *Unit) {
 		m.svcEnterSignal(u, svcStopSigterm, resultSuccess)
 	case svcRunning, svcExited:
 		m.svcEnterStop(u, resultSuccess)
-	default:
+	case svcStop, svcStopWatchdog, svcStopSigterm, svcStopSigkill, svcStopPost,
+		svcFinalWatchdog, svcFinalSigterm, svcFinalSigkill:
 		// already stopping
+	default:
+		m.bug("%s: stop in invalid state %s", u.Name, u.sub)
 	}
 }
 

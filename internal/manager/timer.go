@@ -13,6 +13,19 @@ import (
 	"github.com/flint-init/flint/unit"
 )
 
+// Timer units (systemd.timer(5)), as systemd 252's src/core/timer.c: a timer is dead,
+// waiting for its next elapse, running (it started its unit, which has not stopped yet),
+// elapsed (nothing left to wait for; RemainAfterElapse=yes keeps it active) or failed.
+//
+// Monotonic values (OnActiveSec=, OnBootSec=, OnStartupSec=, OnUnitActiveSec=,
+// OnUnitInactiveSec=) count on CLOCK_MONOTONIC and wait on a Go timer, which runs on that
+// clock. Calendar values (OnCalendar=) wait on the manager's one CLOCK_REALTIME timerfd
+// (wallclock.go), armed for the earliest of them, so that they elapse at the wall-clock time
+// even across a suspend or a clock change; that timerfd also tells of clock changes
+// (TFD_TIMER_CANCEL_ON_SET), after which every waiting timer is computed anew, as
+// systemd's timer_time_change. A timer elapses at the computed time; systemd may defer it
+// by up to AccuracySec= to coalesce wake-ups, which flint does not need to.
+
 // timerRT is the runtime side of a timer unit.
 type timerRT struct {
 	lastTrigger     time.Time     // wall clock of the last trigger; zero: never (Persistent= reads the stamp)
