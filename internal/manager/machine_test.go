@@ -166,7 +166,11 @@ func (mc *machine) fire(what string, t stopper) {
 		mc.t.Fatalf("no %s timer armed; trace:\n%s", what, strings.Join(mc.trace, "\n"))
 	}
 	ft.done = true
-	mc.trace = append(mc.trace, "timer "+what+" "+ft.d.String())
+	if what == "elapse" {
+		mc.trace = append(mc.trace, "timer elapse") // computed from the real clock
+	} else {
+		mc.trace = append(mc.trace, "timer "+what+" "+ft.d.String())
+	}
 	ft.fn()
 }
 
@@ -181,6 +185,7 @@ func killedBy(sig syscall.Signal) syscall.WaitStatus { return syscall.WaitStatus
 //	timeout                        the state timer fires
 //	watchdog                       the watchdog timer fires
 //	restart-timer                  the RestartSec= timer fires
+//	elapse                         the timer's monotonic elapse is due
 //	connect                        the socket's first listener is readable
 //	exec-ok                        the pending Type=exec execve succeeded
 //	notify KEY=VALUE...            the main process sends a notification
@@ -217,6 +222,8 @@ func (mc *machine) do(ev string) {
 			}
 		}
 		mc.fire("control", last)
+	case "elapse":
+		mc.fire("elapse", mc.u.tmr.monoTimer)
 	case "connect":
 		mc.m.socketReady(mc.u.sock.keys[0])
 	case "watchdog":
@@ -270,9 +277,9 @@ func runMachineRows(t *testing.T, typ string, rows []machineRow) {
 				files[n] = f
 			}
 			name := "x." + typ
-			section := map[string]string{"service": "Service", "socket": "Socket"}[typ]
+			section := map[string]string{"service": "Service", "socket": "Socket", "timer": "Timer"}[typ]
 			files[name] = "[Unit]\nDefaultDependencies=no\n[" + section + "]\n" + r.unit + "\n"
-			if _, ok := files["x.service"]; !ok && typ == "socket" {
+			if _, ok := files["x.service"]; !ok && typ != "service" {
 				files["x.service"] = "[Unit]\nDefaultDependencies=no\n[Service]\nExecStart=/bin/daemon\n"
 			}
 			if typ == "socket" {

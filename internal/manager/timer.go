@@ -38,7 +38,7 @@ type timerRT struct {
 	// The armed elapses: 0 and the zero time when none.
 	elapseMono time.Duration
 	elapseReal time.Time
-	monoTimer  *time.Timer
+	monoTimer  stopper
 	monoGen    int
 	startLimit rateLimit
 }
@@ -300,12 +300,10 @@ func (m *Manager) timerEnterWaiting(u *Unit, timeChange bool) {
 		t.elapseMono = elapseMono
 		if elapseMono != unit.DurationInfinity {
 			gen := t.monoGen
-			t.monoTimer = time.AfterFunc(elapseMono-nowMono, func() {
-				m.post(func() {
-					if t.monoGen == gen {
-						m.timerElapsed(u)
-					}
-				})
+			t.monoTimer = m.sys().afterFunc(m, elapseMono-nowMono, func() {
+				if t.monoGen == gen {
+					m.timerElapsed(u)
+				}
 			})
 		}
 	}
