@@ -158,6 +158,7 @@ type Manager struct {
 	refBy           map[string][]*Unit // the loaded units whose configuration refers to a name (indexRefs)
 	releaseMemory   bool               // return the loading garbage to the OS once no job is left (boot, reload)
 	shuttingDown    bool
+	shutdownScan    int    // checkShutdownDone's cursor into order
 	objective       string // what Run ends with: "", exit, poweroff, halt, reboot (actions.go)
 	actionTarget    string // a unit action's target, started after the event (actions.go)
 	exitCode        int    // flint run's exit status (actions.go)
