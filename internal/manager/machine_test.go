@@ -40,6 +40,7 @@ type fakeProc struct {
 }
 
 type fakeTimer struct {
+	at            time.Time // when it is due
 	d             time.Duration
 	fn            func()
 	stopped, done bool
@@ -95,12 +96,14 @@ func (f *fakeSys) unitPIDs(m *Manager, u *Unit) []int {
 }
 
 func (f *fakeSys) afterFunc(m *Manager, d time.Duration, fn func()) stopper {
-	t := &fakeTimer{d: d, fn: fn}
+	t := &fakeTimer{at: f.clock.Add(d), d: d, fn: fn}
 	f.timers = append(f.timers, t)
 	return t
 }
 
 func (f *fakeSys) now() time.Time { return f.clock }
+
+func (f *fakeSys) monoNow() time.Duration { return monoOf(f.clock) }
 
 // machine is one unit under test in a manager of its own.
 type machine struct {
@@ -115,7 +118,8 @@ func newMachine(t *testing.T, name string, files map[string]string) *machine {
 	t.Helper()
 	m, _ := testManager(t, files)
 	mc := &machine{t: t, m: m}
-	mc.sys = &fakeSys{t: t, trace: &mc.trace, procs: map[int]*fakeProc{}, clock: time.Unix(1e9, 0), fail: map[string]bool{}}
+	// The clock moves a millisecond at each event, and to a timer's time when it fires.
+	mc.sys = &fakeSys{t: t, trace: &mc.trace, procs: map[int]*fakeProc{}, clock: time.Now(), fail: map[string]bool{}}
 	m.osys = mc.sys
 	m.traceState = func(u *Unit, sub subState) {
 		if u == mc.u {
@@ -166,11 +170,10 @@ func (mc *machine) fire(what string, t stopper) {
 		mc.t.Fatalf("no %s timer armed; trace:\n%s", what, strings.Join(mc.trace, "\n"))
 	}
 	ft.done = true
-	if what == "elapse" {
-		mc.trace = append(mc.trace, "timer elapse") // computed from the real clock
-	} else {
-		mc.trace = append(mc.trace, "timer "+what+" "+ft.d.String())
+	if ft.at.After(mc.sys.clock) {
+		mc.sys.clock = ft.at
 	}
+	mc.trace = append(mc.trace, "timer "+what+" "+ft.d.String())
 	ft.fn()
 }
 
@@ -194,6 +197,7 @@ func (mc *machine) do(ev string) {
 	mc.t.Helper()
 	f := strings.Fields(ev)
 	mc.trace = append(mc.trace, "# "+ev)
+	mc.sys.clock = mc.sys.clock.Add(time.Millisecond) // events are moments apart
 	switch f[0] {
 	case "start", "stop", "reload", "restart":
 		if err := mc.m.enqueueErr(f[0], mc.u, "replace", nil); err != nil {

@@ -24,8 +24,9 @@ type system interface {
 	unitPIDs(m *Manager, u *Unit) []int
 	// afterFunc runs fn on the manager goroutine after d, unless stopped before.
 	afterFunc(m *Manager, d time.Duration, fn func()) stopper
-	// now is the wall clock.
+	// now is the wall clock, monoNow CLOCK_MONOTONIC.
 	now() time.Time
+	monoNow() time.Duration
 }
 
 // stopper is an armed timer (*time.Timer is one).
@@ -54,6 +55,8 @@ func (realSystem) afterFunc(m *Manager, d time.Duration, fn func()) stopper {
 }
 
 func (realSystem) now() time.Time { return time.Now() }
+
+func (realSystem) monoNow() time.Duration { return monoNow() }
 
 // sys is m's system: the real one unless a test set another.
 func (m *Manager) sys() system {

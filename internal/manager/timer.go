@@ -135,7 +135,7 @@ func (m *Manager) timerStart(u *Unit) {
 		return
 	}
 	c := &u.cfg.Unit
-	if !t.startLimit.below(c.StartLimitInterval, c.StartLimitBurst, time.Now()) {
+	if !t.startLimit.below(c.StartLimitInterval, c.StartLimitBurst, m.sys().now()) {
 		m.logUnit(u, "Start request repeated too quickly.")
 		m.consolef("%s: Start request repeated too quickly.", u.Name)
 		m.timerEnterDead(u, resultStartLimitHit)
@@ -211,7 +211,7 @@ func (m *Manager) timerEnterWaiting(u *Unit, timeChange bool) {
 		return
 	}
 	t.fit(len(cfg.Values))
-	nowMono, nowReal := monoNow(), time.Now()
+	nowMono, nowReal := m.sys().monoNow(), m.sys().now()
 	foundMono, foundReal, leaveAround := false, false, false
 	var elapseMono time.Duration
 	var elapseReal time.Time
@@ -368,7 +368,7 @@ func (m *Manager) timerEnterRunning(u *Unit) {
 	if target == nil {
 		return
 	}
-	t.lastTrigger, t.lastTriggerMono = time.Now(), monoNow()
+	t.lastTrigger, t.lastTriggerMono = m.sys().now(), m.sys().monoNow()
 	if u.cfg.Timer.Persistent {
 		if err := touchStamp(m.stampPath(u), t.lastTrigger); err != nil {
 			m.logUnit(u, "Failed to update stamp file: %v", err)

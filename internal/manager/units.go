@@ -175,7 +175,7 @@ func (m *Manager) setState(u *Unit, sub subState) {
 	m.stateChanged(u)
 	old := u.activeState()
 	u.sub = sub
-	now := time.Now()
+	now := m.sys().now()
 	u.stateChange = now
 	nu := u.activeState()
 	if isInactiveOrFailed(nu) {
