@@ -75,6 +75,9 @@ func TestServiceMachine(t *testing.T) {
 		{name: "notify stopped", unit: "Type=notify\nExecStart=/bin/main", events: []string{"start", "notify READY=1", "notify STOPPING=1", "exit /bin/main"}, state: "dead", result: "success",
 			trace: []string{"→condition", "→start-pre", "→start", "spawn /bin/main", "→start-post", "→running", "→stop-sigterm", "→stop-post", "→dead"}},
 
+		{name: "EXTEND_TIMEOUT_USEC", unit: "Type=notify\nExecStart=/bin/main\nTimeoutStartSec=5", events: []string{"start", "notify EXTEND_TIMEOUT_USEC=60000000", "timeout", "exit /bin/main SIGTERM"}, state: "failed", result: "timeout",
+			trace: []string{"→condition", "→start-pre", "→start", "spawn /bin/main", "timer state 1m0s", "kill /bin/main SIGTERM", "kill /bin/main SIGTERM", "→stop-sigterm", "→stop-post", "→failed"}},
+
 		// Running: the main process exits.
 		{name: "main exits 0", unit: full, events: []string{"start", "exit /bin/cond", "exit /bin/pre", "exit /bin/post", "exit /bin/main", "exit /bin/stop", "exit /bin/stoppost"}, state: "dead", result: "success",
 			trace: []string{"→condition", "spawn /bin/cond", "→start-pre", "spawn /bin/pre", "→start", "spawn /bin/main", "→start-post", "spawn /bin/post", "→running", "→stop", "spawn /bin/stop", "→stop-post", "spawn /bin/stoppost", "→dead"}},
