@@ -91,7 +91,7 @@ func (m *Manager) checkShutdownDone() {
 
 func (m *Manager) finishShutdown() {
 	m.quitOnce.Do(func() {
-		m.consolef("All units stopped.")
+		m.allStopped = true // said as Run returns
 		close(m.quit)
 	})
 }
