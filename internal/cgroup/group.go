@@ -230,16 +230,16 @@ func readUint(file string) (uint64, bool) {
 
 // Stats are a group's accounting figures; a figure the layout does not give is not Has*.
 type Stats struct {
-	Memory         uint64 // bytes
-	HasMemory      bool
-	CPUNSec        uint64
-	HasCPU         bool
-	Tasks          uint64
-	HasTasks       bool
-	OOMKills       uint64 // processes killed by the OOM killer inside the group
-	HasOOM         bool
-	MemoryPeak     uint64
-	HasMemoryPeak  bool
+	Memory        uint64 // bytes
+	HasMemory     bool
+	CPUNSec       uint64
+	HasCPU        bool
+	Tasks         uint64
+	HasTasks      bool
+	OOMKills      uint64 // processes killed by the OOM killer inside the group
+	HasOOM        bool
+	MemoryPeak    uint64
+	HasMemoryPeak bool
 }
 
 // Stats reads the group's accounting from whichever hierarchy carries each controller.
