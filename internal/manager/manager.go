@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/flint-init/flint/internal/api"
+	"github.com/flint-init/flint/internal/cgroup"
 	"github.com/flint-init/flint/internal/dynuser"
 	"github.com/flint-init/flint/internal/journal"
 	"github.com/flint-init/flint/internal/listen"
@@ -57,6 +58,9 @@ type Options struct {
 	// LogMaxUse and LogRuntimeMaxUse bound the persistent and the volatile files
 	// (SystemMaxUse=, RuntimeMaxUse=); 0: journald's defaults.
 	LogMaxUse, LogRuntimeMaxUse int64
+	// Cgroups is the cgroup layout units get their groups in (cgroup.go); nil or of kind
+	// None: processes are tracked by session only.
+	Cgroups *cgroup.Layout
 }
 
 // DefaultPersistentLogDir is the persistent journal's directory (journald's /var/log/journal).
@@ -95,6 +99,7 @@ type Manager struct {
 	loop   chan func()
 
 	units map[string]*Unit // every name a unit is known by (aliases included)
+	cg    cgroupState      // the units' cgroups (cgroup.go)
 	order []*Unit          // in load order, each once
 
 	poller     *listen.Poller

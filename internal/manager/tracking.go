@@ -276,6 +276,9 @@ func (u *Unit) watchedPIDs() []int {
 // unitPIDs lists the live processes of u: those attributed to it (see the file comment), and
 // its main and control processes when they are another unit's (a MAINPID= naming one).
 func (m *Manager) unitPIDs(u *Unit) []int {
+	if pids, ok := m.cgroupPIDs(u); ok {
+		return pids // cgroup.go: the kernel's list
+	}
 	own, extra := map[int]bool{}, map[int]bool{}
 	for pid, p := range m.procs {
 		if p.u == u {

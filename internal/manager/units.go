@@ -204,6 +204,7 @@ func (m *Manager) setState(u *Unit, sub string) {
 	if u.run != nil && (isInactiveOrFailed(nu) || sub == "auto-restart") {
 		m.releaseRunCreds(u)
 	}
+	m.cgroupStateChanged(u, sub)
 	if old == nu {
 		m.cooldownFollow(u)
 		m.unitStateChanged(u, old, nu)

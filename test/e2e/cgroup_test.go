@@ -1,0 +1,168 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/flint-init/flint/internal/cgroup"
+)
+
+// cgroupManager starts `flint run` in a cgroup subtree of its own, made in every hierarchy of
+// this machine for the test and removed after it (what a test's flint may touch), and
+// returns it with the layout below that subtree. Skips where no cgroup is writable.
+func cgroupManager(t *testing.T, units string) (*manager, *cgroup.Layout) {
+	t.Helper()
+	l := cgroup.Detect()
+	if l.Kind == cgroup.None {
+		t.Skip(l.Describe())
+	}
+	rel := fmt.Sprintf("flint-e2e-%s-%d", strings.ReplaceAll(t.Name(), "/", "_"), os.Getpid())
+	top := &cgroup.Group{L: l, Rel: rel}
+	if err := top.Create(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		// flint has stopped (cleanups run last-in first-out: the manager's first); whatever
+		// is left in the subtree is killed, and the subtree goes.
+		waitFor(10*time.Second, func() bool {
+			pids, _ := top.PIDs()
+			for _, p := range pids {
+				syscall.Kill(p, syscall.SIGKILL)
+			}
+			return top.Remove() == nil
+		})
+	})
+	script := ""
+	for _, f := range top.ProcsFiles() {
+		script += "echo $$ >" + f + " || exit 1; "
+	}
+	m := launchManager(t, units, launchOptions{stopWait: 10 * time.Second, wrap: []string{"/bin/sh", "-c", script + `exec "$@"`, "sh"}})
+	return m, l.Sub(rel)
+}
+
+// TestCgroupDoubleForkKilledOnStop: a daemon that double-forked and left the unit's session
+// (setsid) is in the unit's cgroup, listed by status, and killed by the stop; the unit's
+// group and its slices go with it.
+func TestCgroupDoubleForkKilledOnStop(t *testing.T) {
+	dir := t.TempDir()
+	pidFile := filepath.Join(dir, "daemon.pid")
+	units := writeUnits(t, map[string]string{
+		"d.service": unitFile("Service", `ExecStart=/bin/sh -c 'setsid /bin/sh -c "sleep 1000 & echo \$! >`+pidFile+`" ; exec sleep 1001'`+"\nSlice=a-b.slice"),
+	})
+	m, l := cgroupManager(t, units)
+	c := on(t, m)
+	c.start("d.service")
+	daemon := pidFromFile(t, pidFile)
+	killAtEnd(t, daemon)
+	want := filepath.Join("/", l.Tracking.Base, "a.slice/a-b.slice/d.service")
+	if got := c.prop("d.service", "ControlGroup"); got != want {
+		t.Fatalf("ControlGroup %q, want %q", got, want)
+	}
+	cg, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", daemon))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(cg), "/a.slice/a-b.slice/d.service\n"); n != len(l.All) {
+		t.Fatalf("daemon in the unit's group in %d hierarchies of %d:\n%s", n, len(l.All), cg)
+	}
+	st, _ := c.flint("status", "d.service")
+	for _, w := range []string{"     CGroup: " + want + "\n", "─" + strconv.Itoa(daemon) + " sleep 1000\n", "      Tasks: 2 (limit: "} {
+		if !strings.Contains(st, w) {
+			t.Errorf("status lacks %q:\n%s", w, st)
+		}
+	}
+	c.run(0, "stop", "d.service")
+	if !waitFor(10*time.Second, func() bool { return !alive(daemon) }) {
+		t.Fatalf("daemon %d survived the stop", daemon)
+	}
+	for _, h := range l.All {
+		if _, err := os.Stat(h.Dir("a.slice")); !os.IsNotExist(err) {
+			t.Errorf("%s left after the stop (%v)", h.Dir("a.slice"), err)
+		}
+	}
+}
+
+// TestCgroupMemoryMaxOOMKill: a service allocating past MemoryMax= is killed by the kernel's
+// OOM killer in its group and ends with Result=oom-kill.
+func TestCgroupMemoryMaxOOMKill(t *testing.T) {
+	units := writeUnits(t, map[string]string{
+		"hog.service": unitFile("Service", "ExecStart=/usr/bin/python3 -c 'b = b\"x\" * (400 << 20); import time; time.sleep(100)'\nMemoryMax=40M"),
+	})
+	m, _ := cgroupManager(t, units)
+	c := on(t, m)
+	c.flint("start", "hog.service")
+	got := c.waitState("hog.service", "failed/failed")
+	_ = got
+	if r := c.prop("hog.service", "Result"); r != "oom-kill" {
+		st, _ := c.flint("status", "hog.service")
+		t.Fatalf("Result=%s, want oom-kill\n%s", r, st)
+	}
+	if v := c.prop("hog.service", "MemoryMax"); v != strconv.Itoa(40<<20) {
+		t.Errorf("MemoryMax=%s", v)
+	}
+}
+
+// TestCgroupTasksMax: a fork bomb stops at TasksMax=.
+func TestCgroupTasksMax(t *testing.T) {
+	dir := t.TempDir()
+	done := filepath.Join(dir, "done")
+	units := writeUnits(t, map[string]string{
+		// Forks until refused (40 at most), counts the refusals, then waits.
+		"bomb.service": unitFile("Service", `ExecStart=/usr/bin/python3 -c '`+
+			`import os, time\nrefused = 0\nfor i in range(40):\n  try:\n    if os.fork() == 0:\n      time.sleep(1000); os._exit(0)\n  except OSError:\n    refused += 1\n`+
+			`open("`+done+`", "w").write(str(refused))\ntime.sleep(1000)'`+"\nTasksMax=8"),
+	})
+	m, l := cgroupManager(t, units)
+	c := on(t, m)
+	c.start("bomb.service")
+	if refused, _ := strconv.Atoi(readWait(t, done)); refused < 30 {
+		t.Errorf("only %d of 40 forks refused under TasksMax=8", refused)
+	}
+	n, err := strconv.Atoi(c.prop("bomb.service", "TasksCurrent"))
+	if err != nil || n > 8 || n < 2 {
+		t.Fatalf("TasksCurrent %d (%v), want 2..8 under TasksMax=8", n, err)
+	}
+	if h := l.Controller("pids"); h != nil {
+		b, _ := os.ReadFile(h.Dir("system.slice/bomb.service/pids.max"))
+		if strings.TrimSpace(string(b)) != "8" {
+			t.Errorf("pids.max %q", b)
+		}
+	}
+	c.run(0, "stop", "bomb.service")
+}
+
+// TestCgroupCPUQuota: CPUQuota=20% holds a busy loop near a fifth of a CPU; usage is measured
+// from the group's CPU counter over 5 s, with a wide margin (the machine is shared).
+func TestCgroupCPUQuota(t *testing.T) {
+	units := writeUnits(t, map[string]string{
+		"busy.service": unitFile("Service", "ExecStart=/bin/sh -c 'while :; do :; done'\nCPUQuota=20%"),
+	})
+	m, _ := cgroupManager(t, units)
+	c := on(t, m)
+	c.start("busy.service")
+	read := func() (time.Time, uint64) {
+		v, err := strconv.ParseUint(c.prop("busy.service", "CPUUsageNSec"), 10, 64)
+		if err != nil {
+			t.Fatalf("CPUUsageNSec: %v", err)
+		}
+		return time.Now(), v
+	}
+	t0, u0 := read()
+	time.Sleep(5 * time.Second) // the measurement window, not a wait for an event
+	t1, u1 := read()
+	share := float64(u1-u0) / float64(t1.Sub(t0).Nanoseconds())
+	t.Logf("busy loop under CPUQuota=20%%: %.1f%% of a CPU over %v", share*100, t1.Sub(t0).Round(time.Millisecond))
+	if share > 0.30 {
+		t.Errorf("%.1f%% of a CPU, want at most about 20%%", share*100)
+	}
+	if share < 0.02 {
+		t.Errorf("%.1f%% of a CPU: the loop barely ran", share*100)
+	}
+	c.run(0, "stop", "busy.service")
+}
