@@ -279,3 +279,22 @@ func (g *Group) Stats() Stats {
 	}
 	return s
 }
+
+// PathOf is the cgroup of process pid in hierarchy h, as /proc/PID/cgroup gives it (the path
+// Group.Path returns for the group holding it).
+func PathOf(pid int, h *Hierarchy) (string, bool) {
+	self, err := readSelf("/proc/" + strconv.Itoa(pid) + "/cgroup")
+	if err != nil {
+		return "", false
+	}
+	if h.V2 {
+		p, ok := self["0:"]
+		return p, ok
+	}
+	for _, c := range h.Controllers {
+		if p, ok := self[c]; ok {
+			return p, true
+		}
+	}
+	return "", false
+}

@@ -81,7 +81,46 @@ var managedV1 = []string{"cpu", "cpuacct", "blkio", "memory", "pids"}
 
 // Detect finds the layout at the usual places: the hierarchies mounted under /sys/fs/cgroup
 // and flint's cgroups from /proc/self/cgroup.
-func Detect() *Layout { return DetectAt("/sys/fs/cgroup", "/proc/self/cgroup") }
+// A hierarchy whose mount shows another cgroup than its root (mountinfo's root field, as
+// "/../.." inside a cgroup namespace over the host's mounts) is left out: flint's cgroup is
+// not below that mount.
+func Detect() *Layout {
+	l := DetectAt("/sys/fs/cgroup", "/proc/self/cgroup")
+	if l.Kind == None {
+		return l
+	}
+	roots := mountRoots("/proc/self/mountinfo")
+	keep := l.All[:0]
+	for _, h := range l.All {
+		if r, ok := roots[h.Mount]; !ok || r == "/" {
+			keep = append(keep, h)
+		}
+	}
+	l.All = keep
+	if len(l.All) == 0 || l.All[0] != l.Tracking {
+		return &Layout{Why: fmt.Sprintf("flint's cgroup is not below the mount at %s", l.Tracking.Mount)}
+	}
+	return l
+}
+
+// mountRoots maps the mount points of cgroup file systems to the cgroup mounted there
+// (mountinfo's fourth field).
+func mountRoots(file string) map[string]string {
+	out := map[string]string{}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return out
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		i := slices.Index(f, "-")
+		if len(f) < 5 || i < 0 || i+1 >= len(f) || (f[i+1] != "cgroup" && f[i+1] != "cgroup2") {
+			continue
+		}
+		out[f[4]] = f[3]
+	}
+	return out
+}
 
 // DetectAt finds the layout of the hierarchies mounted under root (a cgroup2 mount itself, or
 // a directory of mounts) for the process whose /proc/PID/cgroup is selfFile. A scratch

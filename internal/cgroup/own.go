@@ -26,8 +26,11 @@ func ForManager(pid int) *Layout {
 			// Where the manager moved itself before (prepare): its base is the parent.
 			h.Base = filepath.Dir(h.Base)
 		}
-		if pid == 1 {
-			return true
+		if isRoot(h) {
+			// The hierarchy's root: only the machine's own init manages it. A container's
+			// init that sees it (a cgroup namespace over the host's root) shares it with
+			// processes it cannot even see.
+			return pid == 1 && os.Getenv("container") == ""
 		}
 		pids, err := readPIDs(procs)
 		return err == nil && len(pids) == 1 && pids[0] == pid
@@ -74,4 +77,13 @@ func (l *Layout) prepare(pid int) error {
 	}
 	os.WriteFile(ctl, []byte(want), 0)
 	return nil
+}
+
+// isRoot reports whether flint's cgroup in h is the hierarchy's root cgroup: on cgroup2 the
+// root alone has no cgroup.events, on v1 it alone has release_agent.
+func isRoot(h *Hierarchy) bool {
+	if h.V2 {
+		return !exists(h.Dir("cgroup.events"))
+	}
+	return exists(h.Dir("release_agent"))
 }

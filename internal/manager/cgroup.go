@@ -223,3 +223,22 @@ func (m *Manager) cgroupDescribe() string {
 	}
 	return strings.TrimSpace(m.opt.Cgroups.Describe())
 }
+
+// cgroupOwner is the unit whose cgroup (or a group below it) holds pid, from
+// /proc/PID/cgroup's line of the tracking hierarchy; nil if none.
+func (m *Manager) cgroupOwner(pid int) *Unit {
+	if len(m.cg.groups) == 0 {
+		return nil
+	}
+	path, ok := cgroup.PathOf(pid, m.opt.Cgroups.Tracking)
+	if !ok {
+		return nil
+	}
+	for name, ug := range m.cg.groups {
+		p := ug.g.Path()
+		if path == p || strings.HasPrefix(path, p+"/") {
+			return m.units[name]
+		}
+	}
+	return nil
+}
