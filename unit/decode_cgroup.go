@@ -1,6 +1,8 @@
 package unit
 
 import (
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -251,3 +253,46 @@ func parseSize1000(s string) (uint64, bool) {
 // DefaultTasksMax is systemd's DefaultTasksMax=15%: of the least of kernel.threads-max,
 // kernel.pid_max - 1 and the root cgroup's pids.max.
 func DefaultTasksMax() uint64 { return systemTasksMax() * 15 / 100 }
+
+// SetResource applies one resource-control assignment (as `set-property NAME=VALUE` gives it)
+// to ec, the ExecContext of a unit of type t (service or socket), with the parser a unit file
+// line would use. It returns the section the assignment belongs in, for the drop-in
+// set-property writes, or an error with systemd's message for a value it ignores, or for a
+// name that is no resource setting flint applies.
+func SetResource(t Type, ec *ExecContext, name, value string) (section string, err error) {
+	switch t {
+	case TypeService:
+		section = "Service"
+	case TypeSocket:
+		section = "Socket"
+	default:
+		return "", ErrNotApplied
+	}
+	dir, ok := directives()[section][name]
+	if !ok || dir.status != Supported || !resourceDirective[name] {
+		return "", ErrNotApplied
+	}
+	d := &decoder{u: &Unit{Name: "set-property"}, exec: ec}
+	dir.parse(d, Entry{Key: name, Value: value, File: "set-property"}, value)
+	for _, dg := range d.diags {
+		if !strings.Contains(dg.Msg, "please use") { // a deprecation alone is no refusal
+			return "", fmt.Errorf("%s", dg.Msg)
+		}
+	}
+	return section, nil
+}
+
+// ErrNotApplied is SetResource's error for a setting flint does not apply to a cgroup.
+var ErrNotApplied = errors.New("not applied by flint")
+
+// resourceDirective are the directives SetResource accepts: those registerCgroup registers
+// that systemd's SetUnitProperties changes on a loaded unit.
+var resourceDirective = map[string]bool{
+	"MemoryMin": true, "MemoryLow": true, "MemoryHigh": true, "MemoryMax": true, "MemorySwapMax": true,
+	"MemoryLimit": true, "TasksMax": true, "CPUWeight": true, "CPUShares": true, "CPUQuota": true,
+	"CPUQuotaPeriodSec": true, "AllowedCPUs": true, "AllowedMemoryNodes": true, "IOWeight": true,
+	"BlockIOWeight": true, "IODeviceWeight": true, "IOReadBandwidthMax": true, "IOWriteBandwidthMax": true,
+	"IOReadIOPSMax": true, "IOWriteIOPSMax": true, "CPUAccounting": true, "MemoryAccounting": true,
+	"TasksAccounting": true, "IOAccounting": true, "BlockIOAccounting": true, "Delegate": true,
+	"DisableControllers": true,
+}

@@ -248,7 +248,7 @@ func (g *Group) Stats() Stats {
 	if g.L.Kind == None {
 		return s
 	}
-	if h := g.L.Controller("memory"); h != nil {
+	if h := g.controller("memory"); h != nil {
 		dir := h.Dir(g.Rel)
 		if h.V2 {
 			s.Memory, s.HasMemory = readUint(filepath.Join(dir, "memory.current"))
@@ -260,11 +260,11 @@ func (g *Group) Stats() Stats {
 			s.MemoryPeak, s.HasMemoryPeak = readUint(filepath.Join(dir, "memory.max_usage_in_bytes"))
 		}
 	}
-	if h := g.L.Controller("cpu"); h != nil && h.V2 {
+	if h := g.controller("cpu"); h != nil && h.V2 {
 		if us, ok := readKeyed(filepath.Join(h.Dir(g.Rel), "cpu.stat"), "usage_usec"); ok {
 			s.CPUNSec, s.HasCPU = us*1000, true
 		}
-	} else if h := g.L.Controller("cpuacct"); h != nil {
+	} else if h := g.controller("cpuacct"); h != nil {
 		s.CPUNSec, s.HasCPU = readUint(filepath.Join(h.Dir(g.Rel), "cpuacct.usage"))
 	} else if h := g.L.Tracking; h.V2 {
 		// cgroup2 without the cpu controller still has cpu.stat's usage.
@@ -272,7 +272,7 @@ func (g *Group) Stats() Stats {
 			s.CPUNSec, s.HasCPU = us*1000, true
 		}
 	}
-	if h := g.L.Controller("pids"); h != nil {
+	if h := g.controller("pids"); h != nil {
 		s.Tasks, s.HasTasks = readUint(filepath.Join(h.Dir(g.Rel), "pids.current"))
 	} else if pids, err := g.PIDs(); err == nil {
 		s.Tasks, s.HasTasks = uint64(len(pids)), true

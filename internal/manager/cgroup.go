@@ -1,6 +1,9 @@
 package manager
 
 import (
+	"errors"
+	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,8 +19,16 @@ import (
 // or Slice='s nesting), its resource settings are written there, and every process is
 // placed before its exec (spawn.Config.CgroupProcs). The unit's processes are then what the
 // cgroup lists: unitPIDs answers from it, so KillMode= reaches a daemon that left its session,
-// and a stop waits until the group is empty. The group goes when the unit is inactive and it
-// is empty. Without a layout nothing here acts, and session tracking (tracking.go) stays.
+// and a stop waits until the group is empty. Without a layout nothing here acts, and session
+// tracking (tracking.go) stays.
+//
+// Cost: making a group (a directory in each hierarchy; a memory cgroup costs most) and
+// removing it take 0.2-0.7 ms per hierarchy here, which a cold socket activation would pay on
+// every start. So a unit joins only the v1 hierarchies its settings need, as systemd's
+// controller mask does (memory and pids for the default accounting and DefaultTasksMax=;
+// cpu/cpuacct, blkio when it sets something there), and an inactive unit's empty group is
+// kept (ControlGroup= shows none) to be used again by its next start; the groups go when the
+// manager stops, or when a unit's group moves (Slice= changed).
 
 // cgroupState is the manager's part: the groups of the units that have one.
 type cgroupState struct {
@@ -27,7 +38,9 @@ type cgroupState struct {
 type unitGroup struct {
 	g       *cgroup.Group
 	oomBase uint64 // the group's OOM kill count when it was made (a reused group's old kills)
+	cpuBase uint64 // the group's CPU time when the unit last started using it
 	tasks   uint64 // TasksMax in effect
+	idle    bool   // kept for reuse while the unit is inactive
 }
 
 func (m *Manager) cgroupsOn() bool {
@@ -101,14 +114,31 @@ func (m *Manager) unitGroup(u *Unit, ec *unit.ExecContext) *unitGroup {
 	if !m.cgroupsOn() || ec == nil {
 		return nil
 	}
-	if ug := m.cg.groups[u.Name]; ug != nil {
-		return ug
-	}
 	rel, ok := cgroup.UnitPath(m.unitSlice(ec), u.Name)
 	if !ok {
 		rel, _ = cgroup.UnitPath(m.unitSlice(nil), u.Name)
 	}
-	g := &cgroup.Group{L: m.opt.Cgroups, Rel: rel, Skip: ec.DisableControllers}
+	skip := skippedControllers(ec)
+	if ug := m.cg.groups[u.Name]; ug != nil {
+		if !ug.idle {
+			return ug
+		}
+		if ug.g.Rel == rel && slices.Equal(ug.g.Skip, skip) {
+			// The unit starts again: its kept group, with its settings as they are now.
+			ug.idle = false
+			res := resources(ec)
+			if err := ug.g.Apply(&res); err != nil {
+				m.logUnit(u, "%v", err)
+			}
+			ug.tasks = res.TasksMax
+			ug.cpuBase = ug.g.Stats().CPUNSec
+			return ug
+		}
+		if ug.g.Remove() == nil {
+			delete(m.cg.groups, u.Name)
+		}
+	}
+	g := &cgroup.Group{L: m.opt.Cgroups, Rel: rel, Skip: skip}
 	if err := g.Create(); err != nil {
 		m.logUnit(u, "Failed to create cgroup %s: %v", g.Path(), err)
 		return nil
@@ -123,7 +153,8 @@ func (m *Manager) unitGroup(u *Unit, ec *unit.ExecContext) *unitGroup {
 		}
 		m.logUnit(u, "%s= not applied: the %s cgroup hierarchy has no file for it.", s, m.opt.Cgroups.Kind)
 	}
-	ug := &unitGroup{g: g, oomBase: g.Stats().OOMKills, tasks: res.TasksMax}
+	st := g.Stats()
+	ug := &unitGroup{g: g, oomBase: st.OOMKills, cpuBase: st.CPUNSec, tasks: res.TasksMax}
 	if m.cg.groups == nil {
 		m.cg.groups = map[string]*unitGroup{}
 	}
@@ -151,16 +182,45 @@ func (m *Manager) cgroupPIDs(u *Unit) (pids []int, ok bool) {
 	return pids, true
 }
 
-// cgroupStateChanged removes u's group once u is inactive (or waits to restart) and the
-// group is empty; one with processes left (KillMode=none, process) stays for the next run.
+// cgroupStateChanged marks u's group idle once u is inactive (or waits to restart): kept for
+// the next start (see the cost above), with whatever processes KillMode=none or process left
+// in it.
 func (m *Manager) cgroupStateChanged(u *Unit, sub string) {
-	ug := m.cg.groups[u.Name]
-	if ug == nil || !(isInactiveOrFailed(u.activeState()) || sub == "auto-restart") {
-		return
+	if ug := m.cg.groups[u.Name]; ug != nil && (isInactiveOrFailed(u.activeState()) || sub == "auto-restart") {
+		ug.idle = true
 	}
-	if err := ug.g.Remove(); err == nil {
-		delete(m.cg.groups, u.Name)
+}
+
+// cgroupCleanup removes the units' groups (and the slices left empty) as the manager ends;
+// a group that still has processes stays.
+func (m *Manager) cgroupCleanup() {
+	for name, ug := range m.cg.groups {
+		if ug.g.Remove() == nil {
+			delete(m.cg.groups, name)
+		}
 	}
+}
+
+// skippedControllers are the v1 controllers u's group leaves out (systemd's controller mask
+// on v1): DisableControllers=, cpu and cpuacct without a CPU setting or CPUAccounting=yes,
+// blkio without an IO setting or IOAccounting=yes, memory with MemoryAccounting=no and no
+// memory limit. pids stays (DefaultTasksMax= applies to every unit).
+func skippedControllers(ec *unit.ExecContext) []string {
+	skip := slices.Clone(ec.DisableControllers)
+	on := func(p *bool) bool { return p != nil && *p }
+	if !on(ec.CPUAccounting) && ec.CPUWeight == 0 && ec.CPUShares == 0 && ec.CPUQuotaPerSec == 0 && ec.CPUQuotaPeriod == 0 {
+		skip = append(skip, "cpu", "cpuacct")
+	}
+	if !on(ec.IOAccounting) && ec.IOWeight == 0 && ec.BlockIOWeight == 0 && len(ec.IODeviceWeight)+len(ec.IOReadBandwidthMax)+
+		len(ec.IOWriteBandwidthMax)+len(ec.IOReadIOPSMax)+len(ec.IOWriteIOPSMax) == 0 {
+		skip = append(skip, "blkio", "io")
+	}
+	if ec.MemoryAccounting != nil && !*ec.MemoryAccounting && ec.MemoryMax == 0 && ec.MemoryHigh == 0 && ec.MemoryLimit == 0 &&
+		ec.MemoryLow == 0 && ec.MemoryMin == 0 && ec.MemorySwapMax == 0 {
+		skip = append(skip, "memory")
+	}
+	slices.Sort(skip)
+	return slices.Compact(skip)
 }
 
 // cgroupOOMKilled reports whether the OOM killer killed a process of u's group since it was
@@ -197,7 +257,7 @@ func (m *Manager) cgroupProperties(u *Unit, rt []unit.Property) []unit.Property 
 	}
 	set("Slice", m.unitSlice(ec))
 	ug := m.cg.groups[u.Name]
-	if ug == nil {
+	if ug == nil || ug.idle && !ug.g.Populated() {
 		set("ControlGroup", "")
 		return rt
 	}
@@ -211,7 +271,7 @@ func (m *Manager) cgroupProperties(u *Unit, rt []unit.Property) []unit.Property 
 		return strconv.FormatUint(v, 10)
 	}
 	set("MemoryCurrent", num(st.HasMemory && accounting(ec.MemoryAccounting), st.Memory))
-	set("CPUUsageNSec", num(st.HasCPU && accounting(ec.CPUAccounting), st.CPUNSec))
+	set("CPUUsageNSec", num(st.HasCPU && accounting(ec.CPUAccounting), st.CPUNSec-min(ug.cpuBase, st.CPUNSec)))
 	set("TasksCurrent", num(st.HasTasks && accounting(ec.TasksAccounting), st.Tasks))
 	return rt
 }
@@ -241,4 +301,75 @@ func (m *Manager) cgroupOwner(pid int) *Unit {
 		}
 	}
 	return nil
+}
+
+// checkResourceProperty is set-property's check of one resource assignment for u: refused
+// (with systemd's message for a bad value) unless flint applies that setting.
+func checkResourceProperty(u *Unit, name, value string) error {
+	ec := execContextOf(u.cfg)
+	if ec == nil {
+		return &reqError{"not-supported", fmt.Sprintf("Cannot set property %s: unit type %s has no resource settings in flint.", name, u.cfg.Type)}
+	}
+	scratch := *ec
+	scratch.NotEnforcedValues = maps.Clone(ec.NotEnforcedValues)
+	if _, err := unit.SetResource(u.cfg.Type, &scratch, name, value); errors.Is(err, unit.ErrNotApplied) {
+		return &reqError{"not-supported", fmt.Sprintf("Cannot set property %s: flint does not enforce it.", name)}
+	} else if err != nil {
+		return &reqError{"failed", fmt.Sprintf("Cannot set property %s=%s: %v", name, value, err)}
+	}
+	return nil
+}
+
+// execContextOf is the ExecContext of a service's or socket's configuration, nil for other
+// types.
+func execContextOf(cfg *unit.Unit) *unit.ExecContext {
+	switch {
+	case cfg.Service != nil:
+		return &cfg.Service.Exec
+	case cfg.Socket != nil:
+		return &cfg.Socket.Exec
+	}
+	return nil
+}
+
+// copyExecConfig copies cfg with its own Service or Socket section, so that set-property can
+// change the resource settings without touching the loader's copy.
+func copyExecConfig(cfg *unit.Unit) *unit.Unit {
+	c := *cfg
+	if c.Service != nil {
+		s := *c.Service
+		c.Service = &s
+	}
+	if c.Socket != nil {
+		s := *c.Socket
+		c.Socket = &s
+	}
+	return &c
+}
+
+// applyResourceProperty applies a checked assignment to cfg and returns its section.
+func applyResourceProperty(cfg *unit.Unit, name, value string) string {
+	ec := execContextOf(cfg)
+	if m := ec.NotEnforcedValues; m != nil {
+		ec.NotEnforcedValues = maps.Clone(m)
+	}
+	for _, l := range []*[]unit.DeviceValue{&ec.IODeviceWeight, &ec.IOReadBandwidthMax, &ec.IOWriteBandwidthMax, &ec.IOReadIOPSMax, &ec.IOWriteIOPSMax} {
+		*l = slices.Clip(*l) // an append makes a new array, not one the loader's copy shares
+	}
+	section, _ := unit.SetResource(cfg.Type, ec, name, value)
+	return section
+}
+
+// cgroupReapply writes u's resource settings into its cgroup again (after set-property).
+func (m *Manager) cgroupReapply(u *Unit) {
+	ug := m.cg.groups[u.Name]
+	ec := execContextOf(u.cfg)
+	if ug == nil || ec == nil {
+		return
+	}
+	res := resources(ec)
+	if err := ug.g.Apply(&res); err != nil {
+		m.logUnit(u, "%v", err)
+	}
+	ug.tasks = res.TasksMax
 }

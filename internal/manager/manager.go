@@ -612,6 +612,7 @@ func (m *Manager) checkShutdownDone() {
 func (m *Manager) finishShutdown() {
 	m.quitOnce.Do(func() {
 		m.consolef("All units stopped.")
+		m.cgroupCleanup()
 		close(m.quit)
 	})
 }

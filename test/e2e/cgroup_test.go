@@ -60,19 +60,27 @@ func TestCgroupDoubleForkKilledOnStop(t *testing.T) {
 	c.start("d.service")
 	daemon := pidFromFile(t, pidFile)
 	killAtEnd(t, daemon)
-	want := filepath.Join("/", l.Tracking.Base, "a.slice/a-b.slice/d.service")
-	if got := c.prop("d.service", "ControlGroup"); got != want {
-		t.Fatalf("ControlGroup %q, want %q", got, want)
+	path := filepath.Join("/", l.Tracking.Base, "a.slice/a-b.slice/d.service")
+	if got := c.prop("d.service", "ControlGroup"); got != path {
+		t.Fatalf("ControlGroup %q, want %q", got, path)
 	}
 	cg, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", daemon))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(string(cg), "/a.slice/a-b.slice/d.service\n"); n != len(l.All) {
-		t.Fatalf("daemon in the unit's group in %d hierarchies of %d:\n%s", n, len(l.All), cg)
+	// The tracking hierarchy and the v1 ones a unit without CPU or IO settings joins, as
+	// systemd's controller mask: memory and pids.
+	want := 0
+	for _, h := range l.All {
+		if h == l.Tracking || h.Has("memory") || h.Has("pids") {
+			want++
+		}
+	}
+	if n := strings.Count(string(cg), "/a.slice/a-b.slice/d.service\n"); n != want {
+		t.Fatalf("daemon in the unit's group in %d hierarchies, want %d:\n%s", n, want, cg)
 	}
 	st, _ := c.flint("status", "d.service")
-	for _, w := range []string{"     CGroup: " + want + "\n", "─" + strconv.Itoa(daemon) + " sleep 1000\n", "      Tasks: 2 (limit: "} {
+	for _, w := range []string{"     CGroup: " + path + "\n", "─" + strconv.Itoa(daemon) + " sleep 1000\n", "      Tasks: 2 (limit: "} {
 		if !strings.Contains(st, w) {
 			t.Errorf("status lacks %q:\n%s", w, st)
 		}
@@ -81,9 +89,16 @@ func TestCgroupDoubleForkKilledOnStop(t *testing.T) {
 	if !waitFor(10*time.Second, func() bool { return !alive(daemon) }) {
 		t.Fatalf("daemon %d survived the stop", daemon)
 	}
+	if got := c.prop("d.service", "ControlGroup"); got != "" {
+		t.Errorf("ControlGroup %q of the stopped unit", got)
+	}
+	// The empty group is kept for the next start, and goes with the manager.
+	if code := m.terminate(); code != 0 {
+		t.Errorf("flint run exited %d", code)
+	}
 	for _, h := range l.All {
 		if _, err := os.Stat(h.Dir("a.slice")); !os.IsNotExist(err) {
-			t.Errorf("%s left after the stop (%v)", h.Dir("a.slice"), err)
+			t.Errorf("%s left after the manager's end (%v)", h.Dir("a.slice"), err)
 		}
 	}
 }
@@ -165,4 +180,28 @@ func TestCgroupCPUQuota(t *testing.T) {
 		t.Errorf("%.1f%% of a CPU: the loop barely ran", share*100)
 	}
 	c.run(0, "stop", "busy.service")
+}
+
+// TestCgroupSetProperty: set-property changes a running unit's limits in its cgroup at once.
+func TestCgroupSetProperty(t *testing.T) {
+	units := writeUnits(t, map[string]string{"s.service": unitFile("Service", "ExecStart=/bin/sleep 1000\nTasksMax=20")})
+	m, l := cgroupManager(t, units)
+	c := on(t, m)
+	c.start("s.service")
+	h := l.Controller("pids")
+	if h == nil {
+		t.Skip("no pids controller")
+	}
+	file := h.Dir("system.slice/s.service/pids.max")
+	read := func() string { b, _ := os.ReadFile(file); return strings.TrimSpace(string(b)) }
+	if got := read(); got != "20" {
+		t.Fatalf("pids.max %q before", got)
+	}
+	c.run(0, "set-property", "s.service", "TasksMax=7")
+	if got := read(); got != "7" {
+		t.Errorf("pids.max %q after set-property TasksMax=7", got)
+	}
+	if got := c.prop("s.service", "TasksMax"); got != "7" {
+		t.Errorf("TasksMax=%s", got)
+	}
 }
