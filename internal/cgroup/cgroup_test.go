@@ -216,7 +216,7 @@ func TestResourceFiles(t *testing.T) {
 		t.Errorf("legacy unsupported: %v", u)
 	}
 	// Infinity, and DisableControllers= leaving a controller out.
-	g.Skip = []string{"cpu"}
+	g.Disable = []string{"cpu"}
 	got = fileMap(g.Files(&Resources{MemoryMax: Max, TasksMax: Max, CPUWeight: 10}))
 	if !mapsEqual(got, map[string]string{"memory.limit_in_bytes": "-1", "pids.max": "max"}) {
 		t.Errorf("infinity: %v", got)

@@ -16,9 +16,10 @@ import (
 type Group struct {
 	L   *Layout
 	Rel string // relative to flint's base, "system.slice/foo.service"
-	// Skip lists the controllers the unit disabled (DisableControllers=): their v1
-	// hierarchies are left out (v2: not enabled below the unit's parent).
-	Skip []string
+	// Skip lists v1 controllers whose hierarchies the group leaves out (systemd's controller
+	// mask: a unit joins a v1 hierarchy only for a setting there); Disable those the unit
+	// disabled (DisableControllers=): left out on v1, not enabled below it on cgroup2.
+	Skip, Disable []string
 }
 
 // Path is the group's path as systemd's ControlGroup= shows it: from the hierarchy's root.
@@ -28,12 +29,14 @@ func (g *Group) Path() string {
 
 // hierarchies are those the group's processes are placed in.
 func (g *Group) hierarchies() []*Hierarchy {
-	if len(g.Skip) == 0 {
+	if len(g.Skip)+len(g.Disable) == 0 {
 		return g.L.All
 	}
 	var out []*Hierarchy
 	for _, h := range g.L.All {
-		if h != g.L.Tracking && !h.V2 && slices.ContainsFunc(h.Controllers, func(c string) bool { return slices.Contains(g.Skip, c) }) {
+		if h != g.L.Tracking && !h.V2 && slices.ContainsFunc(h.Controllers, func(c string) bool {
+			return slices.Contains(g.Skip, c) || slices.Contains(g.Disable, c)
+		}) {
 			continue
 		}
 		out = append(out, h)
@@ -64,7 +67,7 @@ func (g *Group) Create() error {
 func (g *Group) enable(h *Hierarchy) {
 	var want []string
 	for _, c := range h.Controllers {
-		if !slices.Contains(g.Skip, c) {
+		if !slices.Contains(g.Disable, c) {
 			want = append(want, "+"+c)
 		}
 	}
@@ -89,6 +92,19 @@ func (g *Group) ProcsFiles() []string {
 		out = append(out, filepath.Join(h.Dir(g.Rel), "cgroup.procs"))
 	}
 	return out
+}
+
+// OpenTracking opens the group's directory in the tracking hierarchy when that is cgroup2,
+// for clone3's CLONE_INTO_CGROUP (the caller closes it); -1 otherwise.
+func (g *Group) OpenTracking() int {
+	if !g.L.Tracking.V2 {
+		return -1
+	}
+	fd, err := syscall.Open(g.L.Tracking.Dir(g.Rel), syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return -1
+	}
+	return fd
 }
 
 // Attach moves process pid into the group in every hierarchy.

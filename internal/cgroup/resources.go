@@ -2,6 +2,7 @@ package cgroup
 
 import (
 	"fmt"
+	"slices"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -247,12 +248,11 @@ func firstSet(vs ...uint64) uint64 {
 // controller is the hierarchy the group uses for controller c, or nil (also when the unit
 // disabled it).
 func (g *Group) controller(c string) *Hierarchy {
-	for _, s := range g.Skip {
-		if s == c {
-			return nil
-		}
+	h := g.L.Controller(c)
+	if h == nil || slices.Contains(g.Disable, c) || !h.V2 && slices.Contains(g.Skip, c) {
+		return nil
 	}
-	return g.L.Controller(c)
+	return h
 }
 
 // Apply writes r's files (Files) into the group; every write is tried, and the errors are

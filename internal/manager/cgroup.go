@@ -9,8 +9,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/flint-init/flint/internal/cgroup"
+	"github.com/flint-init/flint/internal/spawn"
 	"github.com/flint-init/flint/unit"
 )
 
@@ -22,13 +24,14 @@ import (
 // and a stop waits until the group is empty. Without a layout nothing here acts, and session
 // tracking (tracking.go) stays.
 //
-// Cost: making a group (a directory in each hierarchy; a memory cgroup costs most) and
-// removing it take 0.2-0.7 ms per hierarchy here, which a cold socket activation would pay on
-// every start. So a unit joins only the v1 hierarchies its settings need, as systemd's
-// controller mask does (memory and pids for the default accounting and DefaultTasksMax=;
-// cpu/cpuacct, blkio when it sets something there), and an inactive unit's empty group is
-// kept (ControlGroup= shows none) to be used again by its next start; the groups go when the
-// manager stops, or when a unit's group moves (Slice= changed).
+// Cost, which a cold socket activation would pay at every start: making a group (a directory
+// in each hierarchy; a memory cgroup costs most) and removing it take 0.2-0.7 ms per
+// hierarchy here, and writing a process into a group's cgroup.procs waits for an RCU grace
+// period (6-25 ms on this loaded VM). So the process is cloned into its cgroup2 group
+// (CLONE_INTO_CGROUP: no write), a unit joins only the v1 hierarchies its settings need
+// (skippedControllers), and an inactive unit's empty group is kept (ControlGroup= shows
+// none) to be used again by its next start; the groups go when the manager stops, or when a
+// unit's group moves (Slice= changed).
 
 // cgroupState is the manager's part: the groups of the units that have one.
 type cgroupState struct {
@@ -37,6 +40,7 @@ type cgroupState struct {
 
 type unitGroup struct {
 	g       *cgroup.Group
+	dirFD   int    // the group's cgroup2 directory for CLONE_INTO_CGROUP, -1 if none
 	oomBase uint64 // the group's OOM kill count when it was made (a reused group's old kills)
 	cpuBase uint64 // the group's CPU time when the unit last started using it
 	tasks   uint64 // TasksMax in effect
@@ -91,13 +95,14 @@ func resources(ec *unit.ExecContext) cgroup.Resources {
 	}
 }
 
-// cgroupProcs makes u's cgroup if it has none yet and returns the cgroup.procs files its next
-// process writes itself into before its exec; nil without cgroups. cr is the credentials the
-// process runs with: with Delegate= the group is handed to that user, as systemd does.
-func (m *Manager) cgroupProcs(u *Unit, ec *unit.ExecContext, cr *creds) []string {
+// cgroupPlace makes u's cgroup if it has none yet and has cfg's process start in it: cloned
+// into its cgroup2 group, and writing itself into the v1 ones before its exec. cr is the
+// credentials the process runs with: with Delegate= the group is handed to that user, as
+// systemd does.
+func (m *Manager) cgroupPlace(u *Unit, ec *unit.ExecContext, cr *creds, cfg *spawn.Config) {
 	ug := m.unitGroup(u, ec)
 	if ug == nil {
-		return nil
+		return
 	}
 	if ec.Delegate && cr != nil && cr.uid != 0 {
 		for _, h := range ug.g.L.All {
@@ -107,7 +112,11 @@ func (m *Manager) cgroupProcs(u *Unit, ec *unit.ExecContext, cr *creds) []string
 			}
 		}
 	}
-	return ug.g.ProcsFiles()
+	files := ug.g.ProcsFiles() // the tracking hierarchy's first
+	if ug.dirFD >= 0 {
+		cfg.CgroupDirFD, cfg.CgroupDirProcs, files = ug.dirFD, files[0], files[1:]
+	}
+	cfg.CgroupProcs = files
 }
 
 func (m *Manager) unitGroup(u *Unit, ec *unit.ExecContext) *unitGroup {
@@ -123,7 +132,7 @@ func (m *Manager) unitGroup(u *Unit, ec *unit.ExecContext) *unitGroup {
 		if !ug.idle {
 			return ug
 		}
-		if ug.g.Rel == rel && slices.Equal(ug.g.Skip, skip) {
+		if ug.g.Rel == rel && slices.Equal(ug.g.Skip, skip) && slices.Equal(ug.g.Disable, ec.DisableControllers) {
 			// The unit starts again: its kept group, with its settings as they are now.
 			ug.idle = false
 			res := resources(ec)
@@ -134,11 +143,9 @@ func (m *Manager) unitGroup(u *Unit, ec *unit.ExecContext) *unitGroup {
 			ug.cpuBase = ug.g.Stats().CPUNSec
 			return ug
 		}
-		if ug.g.Remove() == nil {
-			delete(m.cg.groups, u.Name)
-		}
+		m.removeGroup(u.Name, ug)
 	}
-	g := &cgroup.Group{L: m.opt.Cgroups, Rel: rel, Skip: skip}
+	g := &cgroup.Group{L: m.opt.Cgroups, Rel: rel, Skip: skip, Disable: ec.DisableControllers}
 	if err := g.Create(); err != nil {
 		m.logUnit(u, "Failed to create cgroup %s: %v", g.Path(), err)
 		return nil
@@ -154,7 +161,7 @@ func (m *Manager) unitGroup(u *Unit, ec *unit.ExecContext) *unitGroup {
 		m.logUnit(u, "%s= not applied: the %s cgroup hierarchy has no file for it.", s, m.opt.Cgroups.Kind)
 	}
 	st := g.Stats()
-	ug := &unitGroup{g: g, oomBase: st.OOMKills, cpuBase: st.CPUNSec, tasks: res.TasksMax}
+	ug := &unitGroup{g: g, dirFD: g.OpenTracking(), oomBase: st.OOMKills, cpuBase: st.CPUNSec, tasks: res.TasksMax}
 	if m.cg.groups == nil {
 		m.cg.groups = map[string]*unitGroup{}
 	}
@@ -195,18 +202,31 @@ func (m *Manager) cgroupStateChanged(u *Unit, sub string) {
 // a group that still has processes stays.
 func (m *Manager) cgroupCleanup() {
 	for name, ug := range m.cg.groups {
-		if ug.g.Remove() == nil {
-			delete(m.cg.groups, name)
-		}
+		m.removeGroup(name, ug)
 	}
 }
 
-// skippedControllers are the v1 controllers u's group leaves out (systemd's controller mask
-// on v1): DisableControllers=, cpu and cpuacct without a CPU setting or CPUAccounting=yes,
-// blkio without an IO setting or IOAccounting=yes, memory with MemoryAccounting=no and no
-// memory limit. pids stays (DefaultTasksMax= applies to every unit).
+// removeGroup removes a unit's group unless processes are left in it.
+func (m *Manager) removeGroup(name string, ug *unitGroup) {
+	if ug.g.Remove() != nil {
+		return
+	}
+	if ug.dirFD >= 0 {
+		syscall.Close(ug.dirFD)
+	}
+	delete(m.cg.groups, name)
+}
+
+// skippedControllers are the v1 controllers whose hierarchies u's group leaves out: all but
+// those a setting of the unit asks for — cpu and cpuacct for a CPU setting or
+// CPUAccounting=yes, blkio for an IO setting or IOAccounting=yes, memory for a memory limit or
+// MemoryAccounting=yes, pids for TasksMax= or TasksAccounting=yes. systemd joins memory and
+// pids by default (its default accounting, DefaultTasksMax=); flint does not on v1, where
+// each join is a write to cgroup.procs that waits for an RCU grace period (several ms on a
+// busy machine, paid at every start; cgroup2 places the process at its clone). The cgroup2
+// hierarchy's controllers are always the group's.
 func skippedControllers(ec *unit.ExecContext) []string {
-	skip := slices.Clone(ec.DisableControllers)
+	var skip []string
 	on := func(p *bool) bool { return p != nil && *p }
 	if !on(ec.CPUAccounting) && ec.CPUWeight == 0 && ec.CPUShares == 0 && ec.CPUQuotaPerSec == 0 && ec.CPUQuotaPeriod == 0 {
 		skip = append(skip, "cpu", "cpuacct")
@@ -215,9 +235,12 @@ func skippedControllers(ec *unit.ExecContext) []string {
 		len(ec.IOWriteBandwidthMax)+len(ec.IOReadIOPSMax)+len(ec.IOWriteIOPSMax) == 0 {
 		skip = append(skip, "blkio", "io")
 	}
-	if ec.MemoryAccounting != nil && !*ec.MemoryAccounting && ec.MemoryMax == 0 && ec.MemoryHigh == 0 && ec.MemoryLimit == 0 &&
+	if !on(ec.MemoryAccounting) && ec.MemoryMax == 0 && ec.MemoryHigh == 0 && ec.MemoryLimit == 0 &&
 		ec.MemoryLow == 0 && ec.MemoryMin == 0 && ec.MemorySwapMax == 0 {
 		skip = append(skip, "memory")
+	}
+	if !on(ec.TasksAccounting) && ec.TasksMax == 0 {
+		skip = append(skip, "pids")
 	}
 	slices.Sort(skip)
 	return slices.Compact(skip)

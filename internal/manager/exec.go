@@ -490,9 +490,8 @@ func (m *Manager) spawnCommand(u *Unit, cmd unit.ExecCommand, ec *unit.ExecConte
 		// NoNewPrivileges= (implied by DynamicUser=) is a sandbox setting: a '+' command
 		// runs without it, as in systemd.
 		NoNewPrivs: ec.NoNewPrivileges && !cmd.Flags.FullPrivilege,
-		// Placed in the unit's cgroup before anything else (cgroup.go).
-		CgroupProcs: m.cgroupProcs(u, ec, cr),
 	}
+	m.cgroupPlace(u, ec, cr, cfg) // in the unit's cgroup before anything else (cgroup.go)
 	dir := ec.WorkingDirectory
 	dirOptional := ec.WorkingDirectoryOptional
 	switch {

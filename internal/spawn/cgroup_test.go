@@ -103,3 +103,32 @@ func BenchmarkStartCgroup(b *testing.B) {
 }
 
 func nanotime() int64 { return time.Now().UnixNano() }
+
+// TestCgroupDirFD: a child started with CgroupDirFD is in that cgroup2 group, whichever
+// interpreter starts it (the clone path places it at the clone, the shims write the file).
+func TestCgroupDirFD(t *testing.T) {
+	l := cgroup.Detect()
+	if l.Kind == cgroup.None || !l.Tracking.V2 {
+		t.Skip("no writable cgroup2 hierarchy")
+	}
+	rel := "flint-spawn-dirfd-" + strconv.Itoa(os.Getpid())
+	g := &cgroup.Group{L: &cgroup.Layout{Kind: l.Kind, Tracking: l.Tracking, All: []*cgroup.Hierarchy{l.Tracking}}, Rel: rel}
+	if err := g.Create(); err != nil {
+		t.Fatal(err)
+	}
+	defer g.Remove()
+	fd := g.OpenTracking()
+	if fd < 0 {
+		t.Fatal("cannot open the group")
+	}
+	defer syscall.Close(fd)
+	shims(t, func(t *testing.T) {
+		out := runShell(t, Config{CgroupDirFD: fd, CgroupDirProcs: g.ProcsFiles()[0]}, "grep '^0::' /proc/self/cgroup")
+		if !strings.HasSuffix(strings.TrimSpace(out), "/"+rel) {
+			t.Errorf("child in %q, want the group %s", out, rel)
+		}
+	})
+	if noIntoCgroup {
+		t.Error("this kernel refused CLONE_INTO_CGROUP")
+	}
+}

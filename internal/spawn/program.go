@@ -124,11 +124,12 @@ type op struct {
 // program accumulates ops and data; bytes() lays the block out. Its buffers are reused by
 // the next compile on the same program (see startVfork's pool).
 type program struct {
-	ops      []op
-	data     []byte
-	dataPtrs []int // offsets within data of words holding data offsets
-	rel      []uint64
-	out      []byte
+	intoCgroup bool // the clone places the child in Config.CgroupDirFD's group (vfork path)
+	ops        []op
+	data       []byte
+	dataPtrs   []int // offsets within data of words holding data offsets
+	rel        []uint64
+	out        []byte
 }
 
 // add appends an op; each argument is an integer type or a ptr.
