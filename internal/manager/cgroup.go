@@ -294,7 +294,22 @@ func (m *Manager) cgroupProperties(u *Unit, rt []unit.Property) []unit.Property 
 		return strconv.FormatUint(v, 10)
 	}
 	set("MemoryCurrent", num(st.HasMemory && accounting(ec.MemoryAccounting), st.Memory))
-	set("CPUUsageNSec", num(st.HasCPU && accounting(ec.CPUAccounting), st.CPUNSec-min(ug.cpuBase, st.CPUNSec)))
+	if st.HasMemory {
+		// systemd's MemoryAvailable: what the unit's limits leave (its slices' aside).
+		avail := uint64(cgroup.Max)
+		for _, lim := range []uint64{ec.MemoryMax, ec.MemoryHigh, ec.MemoryLimit} {
+			if lim != 0 && lim != unit.Infinity {
+				avail = min(avail, lim-min(lim, st.Memory))
+			}
+		}
+		if avail != cgroup.Max {
+			set("MemoryAvailable", strconv.FormatUint(avail, 10))
+		}
+	}
+	// DefaultCPUAccounting= is yes where cgroup2 gives the usage without the cpu controller
+	// (the unified layout), as in systemd.
+	cpuOn := ec.CPUAccounting != nil && *ec.CPUAccounting || ec.CPUAccounting == nil && m.opt.Cgroups.Kind == cgroup.Unified
+	set("CPUUsageNSec", num(st.HasCPU && cpuOn, st.CPUNSec-min(ug.cpuBase, st.CPUNSec)))
 	set("TasksCurrent", num(st.HasTasks && accounting(ec.TasksAccounting), st.Tasks))
 	return rt
 }

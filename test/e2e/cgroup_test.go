@@ -150,7 +150,7 @@ func TestCgroupTasksMax(t *testing.T) {
 // from the group's CPU counter over 5 s, with a wide margin (the machine is shared).
 func TestCgroupCPUQuota(t *testing.T) {
 	units := writeUnits(t, map[string]string{
-		"busy.service": unitFile("Service", "ExecStart=/bin/sh -c 'while :; do :; done'\nCPUQuota=20%"),
+		"busy.service": unitFile("Service", "ExecStart=/bin/sh -c 'while :; do :; done'\nCPUQuota=20%\nCPUAccounting=yes"),
 	})
 	m, _ := cgroupManager(t, units)
 	c := on(t, m)
