@@ -199,3 +199,56 @@ func TestCgroupSetProperty(t *testing.T) {
 		t.Errorf("TasksMax=%s", got)
 	}
 }
+
+// TestCgroupKillModes: a daemon that left the session and ignores SIGTERM, under each
+// KillMode=: control-group kills it (SIGTERM to the group, ignored, then SIGKILL after
+// TimeoutStopSec=, 1 s here), mixed too (SIGTERM to the main process only, the SIGKILL to the
+// group once it is gone, without waiting for the timeout: 60 s), process leaves it in the
+// group.
+func TestCgroupKillModes(t *testing.T) {
+	dir := t.TempDir()
+	daemonSh := filepath.Join(dir, "daemon.sh")
+	if err := os.WriteFile(daemonSh, []byte("trap '' TERM\necho $$ >\"$1\"\nexec sleep 1000\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{}
+	for _, mode := range []string{"control-group", "mixed", "process"} {
+		timeout := "60"
+		if mode == "control-group" {
+			timeout = "1"
+		}
+		files[mode+".service"] = unitFile("Service", "ExecStart=/bin/sh -c 'setsid /bin/sh "+daemonSh+" "+filepath.Join(dir, mode)+
+			"; exec sleep 1001'\nKillMode="+mode+"\nTimeoutStopSec="+timeout)
+	}
+	m, _ := cgroupManager(t, writeUnits(t, files))
+	c := on(t, m)
+	for _, mode := range []string{"mixed", "process", "control-group"} {
+		t.Run(mode, func(t *testing.T) {
+			c.start(mode + ".service")
+			daemon := pidFromFile(t, filepath.Join(dir, mode))
+			killAtEnd(t, daemon)
+			waitFor(10*time.Second, func() bool { return comm(daemon) == "sleep" }) // past its trap
+			t0 := time.Now()
+			c.run(0, "stop", mode+".service")
+			t.Logf("stop took %v", time.Since(t0).Round(time.Millisecond))
+			if mode == "process" {
+				if !alive(daemon) {
+					t.Fatal("KillMode=process killed the daemon")
+				}
+				if n := c.prop(mode+".service", "ControlGroup"); n == "" {
+					t.Errorf("ControlGroup empty with a process left in it")
+				}
+				return
+			}
+			if !waitFor(10*time.Second, func() bool { return !alive(daemon) }) {
+				t.Fatalf("daemon %d survived", daemon)
+			}
+		})
+	}
+}
+
+// comm is a process's name from /proc ("" when gone).
+func comm(pid int) string {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	return strings.TrimSpace(string(b))
+}
