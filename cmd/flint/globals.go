@@ -53,6 +53,7 @@ type globals struct {
 	analyzeTool bool   // invoked as systemd-analyze
 	dot         string // --order or --require: the one kind of dependency dot draws
 	notes       bool   // verify --notes
+	security    securityOptions
 	// fileScope is where the file verbs work, found once (files.go).
 	fileScope *fileScope
 }
