@@ -92,6 +92,7 @@ func (m *Manager) checkShutdownDone() {
 func (m *Manager) finishShutdown() {
 	m.quitOnce.Do(func() {
 		m.allStopped = true // said as Run returns
+		m.cgroupCleanup()
 		close(m.quit)
 	})
 }

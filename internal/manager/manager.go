@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/flint-init/flint/internal/cgroup"
 	"github.com/flint-init/flint/internal/control"
 	"github.com/flint-init/flint/internal/dynuser"
 	"github.com/flint-init/flint/internal/journal"
@@ -58,6 +59,9 @@ type Options struct {
 	// LogMaxUse and LogRuntimeMaxUse bound the persistent and the volatile files
 	// (SystemMaxUse=, RuntimeMaxUse=); 0: journald's defaults.
 	LogMaxUse, LogRuntimeMaxUse int64
+	// Cgroups is the cgroup layout units get their groups in (cgroup.go); nil or of kind
+	// None: processes are tracked by session only.
+	Cgroups *cgroup.Layout
 }
 
 // DefaultPersistentLogDir is the persistent journal's directory (journald's /var/log/journal).
@@ -99,6 +103,7 @@ type Manager struct {
 	traceState func(u *Unit, sub subState)
 
 	units map[string]*Unit // every name a unit is known by (aliases included)
+	cg    cgroupState      // the units' cgroups (cgroup.go)
 	order []*Unit          // in load order, each once
 
 	poller     *listen.Poller

@@ -156,6 +156,7 @@ func (m *Manager) properties(u *Unit) []api.Property {
 			add("UnitFilePreset", m.presetsNow().State(u.Name))
 		}
 	}
+	rt = m.cgroupProperties(u, rt)
 	merged := unit.MergeProperties(u.cfg.Type, cfg, rt...)
 	out := make([]api.Property, 0, len(merged))
 	for _, p := range merged {

@@ -34,6 +34,9 @@ func (m *Manager) mainExited(u *Unit, pid int, ws syscall.WaitStatus) {
 	m.logProcessExit(u, "Main process", "ExecStart", code, status, clean || s.mainIgnore)
 	if !clean {
 		result = failureResult(ws)
+		if result == resultSignal && m.cgroupOOMKilled(u) {
+			result = resultOOMKill
+		}
 		m.consolef("%s: Main process exited, code=%s, status=%s", u.Name, code, statusString(code, status))
 		if s.mainIgnore {
 			// ExecStart=-...: the failure is recorded (ExecMainStatus) but counts as success.

@@ -184,6 +184,7 @@ func (m *Manager) setState(u *Unit, sub subState) {
 	if u.run != nil && (isInactiveOrFailed(nu) || sub == svcAutoRestart) {
 		m.releaseRunCreds(u)
 	}
+	m.cgroupStateChanged(u, sub)
 	if old == nu {
 		m.cooldownFollow(u)
 		m.unitStateChanged(u, old, nu)
