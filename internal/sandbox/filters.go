@@ -18,7 +18,7 @@ func groupRules(act Action, names ...string) []Rule {
 	var f SyscallFilter
 	f.Entries = map[string]int{}
 	for _, n := range names {
-		f.add(n, errnoNoAction, false, nil)
+		f.add(n, errnoNoAction, true, nil) // a deny list
 	}
 	var rules []Rule
 	for _, n := range f.Names() {
