@@ -36,6 +36,15 @@ func sandboxSpec(u *Unit, ec *unit.ExecContext, cmd unit.ExecCommand, uid, gid i
 	if sp.Empty() {
 		return nil, nil
 	}
+	if sp.KeyringMode == "" {
+		// systemd's default: a session keyring of its own for a service, the user's linked in
+		// for the others. Only sandboxed commands get it; the fast path leaves the manager's
+		// (docs/compatibility.md).
+		sp.KeyringMode = "shared"
+		if u.cfg.Service != nil {
+			sp.KeyringMode = "private"
+		}
+	}
 	if id, err := hex.DecodeString(strings.ReplaceAll(u.invocationID, "-", "")); err == nil && len(id) == 16 {
 		sp.InvocationID = id
 	}
