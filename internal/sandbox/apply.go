@@ -142,7 +142,6 @@ func applyFinal(s *Spec) *StageError {
 	return nil
 }
 
-
 // loadFilter installs a seccomp filter on this thread (no TSYNC: the thread that execs).
 func loadFilter(prog []byte) syscall.Errno {
 	if len(prog) == 0 || len(prog)%8 != 0 {
