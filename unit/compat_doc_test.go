@@ -461,15 +461,14 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
     service, and everyone on the host, resolves the name as under systemd; without the
     module nothing resolves it (id -un fails), as under systemd without it. A record in
     /run/userdb that flint did not write is never replaced, and its ids are not handed out.
-  - Of the settings DynamicUser= implies, NoNewPrivileges=yes and RemoveIPC=yes are enforced
-    (RemoveIPC=: when the unit stops, the System V and POSIX IPC objects its uid and gid
-    own are removed, unless another running unit uses the id). PrivateTmp=yes,
-    ProtectSystem=strict, ProtectHome=read-only and RestrictSUIDSGID=yes are shown as
+  - Of the settings DynamicUser= implies, NoNewPrivileges=yes, RemoveIPC=yes and
+    RestrictSUIDSGID=yes are enforced (RemoveIPC=: when the unit stops, the System V and
+    POSIX IPC objects its uid and gid own are removed, unless another running unit uses the
+    id). PrivateTmp=yes, ProtectSystem=strict and ProtectHome=read-only are shown as
     systemd shows them but not enforced (flint has no file system sandbox yet): the service
     sees the host's /tmp and /var/tmp and may write wherever its uid may (a fresh uid owns
     nothing but its directories, so: world-writable places such as /tmp, /var/tmp and
-    /dev/shm); and it can make set-user-ID files there, which give its uid to whoever else
-    runs them (its own processes cannot gain privileges from any: no_new_privs).
+    /dev/shm).
   - Dynamic users are not carried over when the manager is replaced: one killed while a
     DynamicUser= unit runs leaves processes with that uid, which the next manager may give
     to another name (systemd keeps them across daemon-reexec).

@@ -270,3 +270,19 @@ func TestFilterOrder(t *testing.T) {
 		t.Errorf("nothing set, spec %+v", sp)
 	}
 }
+
+// BenchmarkCompile compiles the privilege and system call sandbox of Debian's
+// systemd-hostnamed.service (what the manager does at each start of such a unit).
+func BenchmarkCompile(b *testing.B) {
+	f, _ := ParseSyscallLine(SyscallFilter{}, "@system-service sethostname", true)
+	fam, _ := ParseFamiliesLine(Families{}, "AF_UNIX")
+	s := &Settings{CapabilityBoundingSet: 1 << CapSysAdmin, LockPersonality: true, MemoryDenyWriteExecute: true,
+		NoNewPrivileges: true, ProtectKernelLogs: true, ProtectKernelModules: true, ProtectKernelTunables: true,
+		RestrictAddressFamilies: fam, RestrictNamespaces: 0, RestrictRealtime: true, RestrictSUIDSGID: true,
+		SystemCallArchitectures: []string{"native"}, SystemCallErrorNumber: int(unix.EPERM), SystemCallFilter: f}
+	for b.Loop() {
+		if _, err := Compile(s, -1, -1); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
