@@ -264,9 +264,35 @@ level, user, groups, working directory, umask):
 - WorkingDirectory=: entered as the service's user, 200/CHDIR when that fails; with '-' the
   process is then in "/", where systemd's manager is.
 - Standard streams that cannot be opened: 208/STDIN, 209/STDOUT, 222/STDERR.
-- UMask= cannot be refused. I/O and CPU scheduling, CPU affinity, NUMA policy, timer slack,
-  the kernel keyring and Personality= are steps flint does not perform (parsed, not enforced;
-  see the tables above), so there is nothing for the kernel to refuse.
+- UMask= cannot be refused. I/O and CPU scheduling, CPU affinity, NUMA policy and timer
+  slack are steps flint does not perform (parsed, not enforced; see the tables above), so
+  there is nothing for the kernel to refuse.
+- Privileges and system calls (internal/sandbox) are enforced with systemd 252's semantics:
+  CapabilityBoundingSet= (with "~", several lines, "" resetting; PrivateDevices=,
+  ProtectKernelModules=, ProtectKernelLogs= and ProtectClock= take their capabilities out),
+  AmbientCapabilities=, SecureBits=, NoNewPrivileges= (implied, as in systemd, for a seccomp
+  setting in a process without CAP_SYS_ADMIN, e.g. one with User=), KeyringMode=,
+  Personality=, SystemCallFilter= (systemd 252's @groups, as ` + "`systemd-analyze syscall-filter`" + `
+  prints them; "~" deny lists, ":errno"), SystemCallErrorNumber=, SystemCallArchitectures=,
+  SystemCallLog=, RestrictAddressFamilies=, RestrictRealtime=, RestrictSUIDSGID=,
+  LockPersonality=, MemoryDenyWriteExecute=, RestrictNamespaces= and the system call part of
+  ProtectClock=, ProtectKernelTunables=, ProtectKernelModules=, ProtectKernelLogs= and
+  PrivateDevices= (@raw-io). The seccomp filters are built in Go, loaded in exec_child's
+  order (so the same one wins among equal actions), for x86-64, i386 and x32 system calls
+  as systemd's; a failing step ends the process with systemd's status (213/SECUREBITS,
+  218/CAPABILITIES, 227/NO_NEW_PRIVILEGES, 228/SECCOMP, 230/PERSONALITY,
+  232/ADDRESS_FAMILIES, 237/KEYRING). test/e2e/sandbox_diff_test.go compares what a probe
+  service sees from inside under each of them (and under the sandboxes of Debian's units)
+  with systemd 252. Differences:
+  - A unit with any of these settings is started through ` + "`flint __sandbox`" + ` (flint
+    re-executed, as runc's init), whose Go start-up costs a few milliseconds more than the
+    fast path of the other units (bench/README.md).
+  - The session keyring: systemd gives every service a session keyring of its own
+    (KeyringMode=private by default, shared for the other unit types). flint does so for
+    units started through the sandboxed path; the others keep the manager's session keyring.
+  - The file-system parts of ProtectClock=, ProtectKernelTunables=, ProtectKernelModules=,
+    ProtectKernelLogs= and PrivateDevices= (read-only /proc/sys, hidden /usr/lib/modules,
+    /proc/kmsg, a private /dev) are those of the file system sandbox (issue 21's other half).
 
 sd_booted(3), and ` + "`" + `systemd-notify --booted` + "`" + ` (systemd's, or flint under that name), test
 whether /run/systemd/system/ is a directory. The system manager (` + "`" + `flint run` + "`" + ` without
@@ -473,15 +499,14 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
     service, and everyone on the host, resolves the name as under systemd; without the
     module nothing resolves it (id -un fails), as under systemd without it. A record in
     /run/userdb that flint did not write is never replaced, and its ids are not handed out.
-  - Of the settings DynamicUser= implies, NoNewPrivileges=yes and RemoveIPC=yes are enforced
-    (RemoveIPC=: when the unit stops, the System V and POSIX IPC objects its uid and gid
-    own are removed, unless another running unit uses the id). PrivateTmp=yes,
-    ProtectSystem=strict, ProtectHome=read-only and RestrictSUIDSGID=yes are shown as
+  - Of the settings DynamicUser= implies, NoNewPrivileges=yes, RemoveIPC=yes and
+    RestrictSUIDSGID=yes are enforced (RemoveIPC=: when the unit stops, the System V and
+    POSIX IPC objects its uid and gid own are removed, unless another running unit uses the
+    id). PrivateTmp=yes, ProtectSystem=strict and ProtectHome=read-only are shown as
     systemd shows them but not enforced (flint has no file system sandbox yet): the service
     sees the host's /tmp and /var/tmp and may write wherever its uid may (a fresh uid owns
     nothing but its directories, so: world-writable places such as /tmp, /var/tmp and
-    /dev/shm); and it can make set-user-ID files there, which give its uid to whoever else
-    runs them (its own processes cannot gain privileges from any: no_new_privs).
+    /dev/shm).
   - Dynamic users are not carried over when the manager is replaced: one killed while a
     DynamicUser= unit runs leaves processes with that uid, which the next manager may give
     to another name (systemd keeps them across daemon-reexec).

@@ -4,6 +4,8 @@ import (
 	"os"
 	"syscall"
 	"time"
+
+	"github.com/flint-init/flint/internal/sandbox"
 )
 
 // Type is a unit's kind, from its name's suffix.
@@ -360,6 +362,27 @@ type ExecContext struct {
 	// systemd's property is that value (properties_exec.go).
 	NotEnforced       []string
 	NotEnforcedValues map[string]string
+
+	// Privileges and system calls (internal/sandbox), parsed by decode_privileges.go.
+	CapabilityBoundingSet   sandbox.CapSet // Set false: every capability
+	AmbientCapabilities     sandbox.CapSet
+	SecureBits              int
+	KeyringMode             string // "" unset: private for services, shared for others
+	Personality             string // "" unset, else systemd's name ("x86", "x86-64")
+	SystemCallFilter        sandbox.SyscallFilter
+	SystemCallErrorNumber   int // 0 unset: sandbox.ErrnoKill
+	SystemCallArchitectures []string
+	SystemCallLog           sandbox.SyscallFilter
+	RestrictAddressFamilies sandbox.Families
+	RestrictNamespaces      uint64 // the namespace types retained, when RestrictNamespacesSet
+	RestrictNamespacesSet   bool
+	RestrictRealtime        bool
+	LockPersonality         bool
+	MemoryDenyWriteExecute  bool
+	ProtectClock            bool
+	ProtectKernelTunables   bool
+	ProtectKernelModules    bool
+	ProtectKernelLogs       bool
 }
 
 // DeviceValue is a per-device resource setting (IODeviceWeight=, IOReadBandwidthMax=, ...): a

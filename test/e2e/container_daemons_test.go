@@ -172,7 +172,6 @@ var containerDaemons = []containerDaemon{
 		enable:   []string{"kresd@1.service"},
 		binaries: []string{"/usr/sbin/kresd", "/usr/bin/dig"},
 		check:    checkKresd,
-		waits:    "AmbientCapabilities= (issue 21)",
 	},
 	{
 		name: "avahi_type_dbus",
