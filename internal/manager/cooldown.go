@@ -47,9 +47,9 @@ func (m *Manager) cooldownFollow(u *Unit) {
 		return
 	}
 	switch {
-	case u.sub != "failed":
+	case u.activeState() != Failed:
 		m.cooldownCancel(u, "")
-	case u.cooldown == nil && u.result == "trigger-limit-hit" && !m.shuttingDown:
+	case u.cooldown == nil && u.result == resultTriggerLimitHit && !m.shuttingDown:
 		d := cooldownOf(u.cfg)
 		if d <= 0 {
 			return
@@ -110,7 +110,7 @@ func (m *Manager) cooldownDue(u *Unit) {
 		m.cooldownCancel(u, "the manager is stopping")
 		return
 	}
-	if u.sub != "failed" || u.result != "trigger-limit-hit" {
+	if u.activeState() != Failed || u.result != resultTriggerLimitHit {
 		m.cooldownCancel(u, "")
 		return
 	}

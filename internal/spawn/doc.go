@@ -36,7 +36,12 @@
 //     means success), running it with raw syscalls on a locked thread. It costs a second exec
 //     and the Go runtime's start-up; tests run it on amd64 too.
 //
-// BenchmarkStart and BenchmarkActivateAccept compare both with syscall.ForkExec and
+// A Config with Sandbox set (internal/sandbox's privilege and system call settings, and the
+// file-system half's plan) takes neither: the child is flint re-executed as
+// `flint __sandbox FD` (sandbox.go), which runs the same program with Go code at three points
+// of it (before the credentials, after setuid, before execve) and execs the service in place.
+//
+// BenchmarkStart and BenchmarkActivateAccept compare the interpreters with syscall.ForkExec and
 // systemd-socket-activate; bench/README.md has the figures.
 //
 // # Ownership and limits

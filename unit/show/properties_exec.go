@@ -169,7 +169,7 @@ var ownDefaults = sync.OnceValue(func() (d struct {
 	if p, err := unix.Getpriority(unix.PRIO_PROCESS, 0); err == nil {
 		d.nice = strconv.Itoa(20 - p) // the raw value of getpriority(2) is 20 - nice
 	}
-	d.tasksMax = strconv.FormatUint(systemTasksMax()*15/100, 10) // DefaultTasksMax=15%
+	d.tasksMax = strconv.FormatUint(unit.DefaultTasksMax(), 10)
 	// DefaultCPUAccounting= is yes where the unified cgroup hierarchy gives CPU usage
 	// without the cpu controller.
 	d.cpuAccounting = "no"
@@ -180,30 +180,6 @@ var ownDefaults = sync.OnceValue(func() (d struct {
 	d.capabilities = capabilityNames()
 	return d
 })
-
-// systemTasksMax is systemd's system_tasks_max: the least of kernel.threads-max,
-// kernel.pid_max - 1 and the root cgroup's pids.max.
-func systemTasksMax() uint64 {
-	m := uint64(1<<64 - 1)
-	read := func(p string) (uint64, bool) {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return 0, false
-		}
-		n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
-		return n, err == nil && n > 0
-	}
-	if n, ok := read("/proc/sys/kernel/threads-max"); ok {
-		m = min(m, n)
-	}
-	if n, ok := read("/proc/sys/kernel/pid_max"); ok {
-		m = min(m, n-1)
-	}
-	if n, ok := read("/sys/fs/cgroup/pids.max"); ok {
-		m = min(m, n)
-	}
-	return m
-}
 
 // capabilityNames is every capability the kernel knows, as CapabilityBoundingSet= lists
 // them (systemd's default bounding set is all of them).
@@ -340,8 +316,13 @@ func (p *propList) addExecProp(ep execProp, e *unit.ExecContext) {
 // loaded is false for a unit that failed to load, which systemd does not complete with its
 // defaults (its limits are then the manager's own, NOFILE too).
 func resourceProperties(p *propList, t unit.Type, e *unit.ExecContext, loaded bool) {
+	privilegeProperties(p, e)
 	for _, ep := range execProps {
 		switch {
+		case privilegeProps[ep.name]:
+			continue
+		case ep.name == "CapabilityBoundingSet" && e.CapabilityBoundingSet.Set:
+			continue
 		case ep.name == "MountAPIVFS" && e.RootDirectory != "":
 			continue // systemd mounts the API file systems in a root directory of its own
 		case ep.name == "KeyringMode" && t != unit.TypeService:
