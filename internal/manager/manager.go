@@ -164,6 +164,7 @@ type Manager struct {
 	selfEnv         []string
 	environ         *envList           // the environment block every spawned process starts from (environ.go)
 	dynAlloc        *dynuser.Allocator // DynamicUser='s users, made at the first use (dynuser.go)
+	dbus            *dbusState         // systemd's D-Bus API (dbus.go); nil when not served
 }
 
 // pollRef says which socket (unit, index) a poller key refers to.
@@ -359,6 +360,7 @@ func (m *Manager) Run(ctx context.Context) error {
 	m.logGroupNames, srv.LogGroups = logGroups(m.opt.Scope)
 	m.api = srv
 	go srv.Serve()
+	defer m.startDBus()()
 	defer func() {
 		srv.Close()
 		// The requests answered as the manager quit (flint exit --force, a start whose

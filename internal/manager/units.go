@@ -151,6 +151,7 @@ func (m *Manager) register(name string, cfg *unit.Unit) *Unit {
 		}
 	}
 	m.order = append(m.order, u)
+	m.dbusUnitNew(u)
 	m.gcEnqueue(u)
 	m.indexOrdering(u)
 	m.indexRefs(u)
@@ -192,6 +193,7 @@ func (u *Unit) loaded() bool { return u.cfg.LoadState == unit.Loaded }
 // setState changes the substate and runs everything that hangs on state changes: job
 // completion, socket re-arming, BindsTo/OnFailure propagation, the timers and path units that start u.
 func (m *Manager) setState(u *Unit, sub string) {
+	defer m.dbusUnitChanged(u)
 	m.stateChanged(u)
 	old := u.activeState()
 	u.sub = sub
