@@ -1,9 +1,11 @@
 package sdbus
 
 import (
+	"encoding/hex"
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -110,7 +112,18 @@ func fromText(name, sig string, texts []string) any {
 	if err != nil {
 		return nil
 	}
-	if t.Kind() == reflect.Slice && t.Elem().Kind() != reflect.Uint8 {
+	if sig == "ay" {
+		// InvocationID: the hex digits show prints.
+		if len(texts) == 0 {
+			return []byte{}
+		}
+		b, err := hex.DecodeString(texts[len(texts)-1])
+		if err != nil {
+			return []byte{}
+		}
+		return b
+	}
+	if t.Kind() == reflect.Slice {
 		out := reflect.MakeSlice(t, 0, len(texts))
 		esig := sig[1:]
 		for _, s := range texts {
@@ -173,11 +186,18 @@ func scalarFromText(name, sig, s string) (any, bool) {
 		return n, true
 	case "n", "i", "x":
 		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			if s != "" {
-				return nil, false
-			}
+		switch {
+		case err == nil:
+		case s == "":
 			n = 0
+		case s == "[not set]" || s == "n/a":
+			n = -1 // systemd's unset exit statuses, NUMA policy, ...
+		default:
+			if v, ok := enumInts[name][s]; ok {
+				n = v
+				break
+			}
+			return nil, false
 		}
 		switch sig {
 		case "n":
@@ -205,6 +225,13 @@ func unsignedFromText(name, s string, bits int) (uint64, bool) {
 	case strings.HasSuffix(name, "Mode") || name == "UMask":
 		n, err := strconv.ParseUint(s, 8, bits)
 		return n, err == nil
+	case strings.HasPrefix(s, "0x"):
+		n, err := strconv.ParseUint(s[2:], 16, bits)
+		return n, err == nil
+	case name == "CapabilityBoundingSet" || name == "AmbientCapabilities":
+		return capabilityMask(s)
+	case name == "RestrictNamespaces":
+		return namespaceMask(s)
 	}
 	if n, err := strconv.ParseUint(s, 10, bits); err == nil {
 		return n, true
@@ -308,4 +335,63 @@ func braceFieldsOrdered(s string) [][2]string {
 		}
 	}
 	return out
+}
+
+// enumInts are the integer properties systemctl shows by name.
+var enumInts = map[string]map[string]int64{
+	"NUMAPolicy": {"default": 0, "preferred": 1, "bind": 2, "interleave": 3, "local": 4},
+}
+
+// capabilityNames are the capabilities by number (linux/capability.h).
+var capabilityNames = []string{"cap_chown", "cap_dac_override", "cap_dac_read_search", "cap_fowner", "cap_fsetid",
+	"cap_kill", "cap_setgid", "cap_setuid", "cap_setpcap", "cap_linux_immutable", "cap_net_bind_service",
+	"cap_net_broadcast", "cap_net_admin", "cap_net_raw", "cap_ipc_lock", "cap_ipc_owner", "cap_sys_module",
+	"cap_sys_rawio", "cap_sys_chroot", "cap_sys_ptrace", "cap_sys_pacct", "cap_sys_admin", "cap_sys_boot",
+	"cap_sys_nice", "cap_sys_resource", "cap_sys_time", "cap_sys_tty_config", "cap_mknod", "cap_lease",
+	"cap_audit_write", "cap_audit_control", "cap_setfcap", "cap_mac_override", "cap_mac_admin", "cap_syslog",
+	"cap_wake_alarm", "cap_block_suspend", "cap_audit_read", "cap_perfmon", "cap_bpf", "cap_checkpoint_restore"}
+
+// capabilityMask is the bit mask of a list of capability names.
+func capabilityMask(s string) (uint64, bool) {
+	var mask uint64
+	for _, w := range strings.Fields(s) {
+		i := slices.Index(capabilityNames, w)
+		if i < 0 {
+			return 0, false
+		}
+		mask |= 1 << i
+	}
+	return mask, true
+}
+
+// namespaceFlags are the CLONE_NEW* flags of RestrictNamespaces=, by name.
+var namespaceFlags = map[string]uint64{"cgroup": 0x02000000, "ipc": 0x08000000, "net": 0x40000000,
+	"mnt": 0x00020000, "pid": 0x20000000, "user": 0x10000000, "uts": 0x04000000}
+
+// namespaceMask is RestrictNamespaces= as systemd keeps it: the namespaces allowed ("no":
+// all of them, "yes": none).
+func namespaceMask(s string) (uint64, bool) {
+	var all uint64
+	for _, f := range namespaceFlags {
+		all |= f
+	}
+	switch s {
+	case "no":
+		return all, true
+	case "yes":
+		return 0, true
+	}
+	inverted := strings.HasPrefix(s, "~")
+	var mask uint64
+	for _, w := range strings.Fields(strings.TrimPrefix(s, "~")) {
+		f, ok := namespaceFlags[w]
+		if !ok {
+			return 0, false
+		}
+		mask |= f
+	}
+	if inverted {
+		mask = all &^ mask
+	}
+	return mask, true
 }
