@@ -45,7 +45,7 @@ var dbusManagerMethods = map[string]bool{
 	"DisableUnitFilesWithFlags": true, "ReenableUnitFiles": true, "LinkUnitFiles": true,
 	"PresetUnitFiles": true, "PresetUnitFilesWithMode": true, "MaskUnitFiles": true, "UnmaskUnitFiles": true,
 	"SetDefaultTarget": true, "GetDefaultTarget": true, "Exit": true, "PowerOff": true, "Reboot": true,
-	"Halt": true, "SetExitCode": true,
+	"Halt": true, "SetExitCode": true, "SetUnitProperties": true,
 }
 
 func (b *dbusBackend) Supported(iface, method string) bool {
@@ -274,6 +274,8 @@ func (b *dbusBackend) Call(c *sdbus.Call) {
 			c.Reply()
 			m.post(func() { m.quitObjective(verb) })
 		})
+	case "SetUnitProperties":
+		m.dbusSetProperties(c, arg(0), c.Body[1].(bool), c.Body[2].([][]any))
 	case "SetExitCode":
 		m.dbusServe(func() {
 			if err := m.setExitCode(int(c.Body[0].(uint8))); err != nil {
@@ -498,7 +500,8 @@ func (m *Manager) dbusUnitFiles(c *sdbus.Call) {
 	case "GetDefaultTarget":
 		name, err := unit.GetDefault(l)
 		if err != nil {
-			c.Fail(sdbus.ErrFileNotFound, err.Error())
+			// systemd answers the errno of the missing link.
+			c.Fail(sdbus.ErrFileNotFound, "No such file or directory")
 			return
 		}
 		c.Reply(name)
@@ -541,14 +544,15 @@ func (m *Manager) dbusUnitFiles(c *sdbus.Call) {
 	}
 	type change struct{ Type, Path, Source string }
 	out := []change{}
+	// As systemd's install_error: the first error fails the call when nothing else was done
+	// (or the operation itself failed); otherwise the changes made are the answer.
+	var firstErr *unit.Change
 	for _, ch := range changes {
-		if msg := ch.ServerError(); msg != "" {
-			name := sdbus.ErrFailed
-			if ch.Type == unit.ChangeNotFound {
-				name = sdbus.ErrNoSuchUnit
+		if ch.ServerError() != "" {
+			if firstErr == nil {
+				firstErr = &ch
 			}
-			c.Fail(name, msg)
-			return
+			continue
 		}
 		switch ch.Type {
 		case unit.ChangeSymlink:
@@ -562,6 +566,14 @@ func (m *Manager) dbusUnitFiles(c *sdbus.Call) {
 		case unit.ChangeAuxiliaryFailed:
 			out = append(out, change{"auxiliary unit failed", ch.Source, ""})
 		}
+	}
+	if firstErr != nil && (err != nil || len(out) == 0) {
+		name := sdbus.ErrFailed
+		if firstErr.Type == unit.ChangeNotFound {
+			name = sdbus.ErrNoSuchUnit
+		}
+		c.Fail(name, firstErr.ServerError())
+		return
 	}
 	if err != nil {
 		var ie *unit.InstallError
@@ -593,4 +605,44 @@ func unitFilePath(l *unit.Loader, name string) string {
 		}
 	}
 	return name
+}
+
+// dbusSetProperties is SetUnitProperties on a loaded unit, as `flint set-property`: each
+// (name, value) becomes the assignment set-property takes; it changes Description= and
+// refuses what flint does not do (setprop.go).
+func (m *Manager) dbusSetProperties(c *sdbus.Call, name string, runtime bool, props [][]any) {
+	var assignments []string
+	for _, p := range props {
+		if len(p) != 2 {
+			c.Fail(sdbus.ErrInvalidArgs, "Invalid property.")
+			return
+		}
+		k, _ := p[0].(string)
+		v, _ := p[1].(dbus.Variant)
+		assignments = append(assignments, k+"="+variantText(v))
+	}
+	if len(assignments) == 0 {
+		c.Reply()
+		return
+	}
+	m.dbusServe(func() {
+		if err := m.setProperty(&api.Request{Units: []string{name}, Env: assignments, Runtime: runtime}); err != nil {
+			failErr(c, err)
+			return
+		}
+		c.Reply()
+	})
+}
+
+// variantText is a property value as a unit file would spell it.
+func variantText(v dbus.Variant) string {
+	switch x := v.Value().(type) {
+	case string:
+		return x
+	case bool:
+		return unit.FormatBool(x)
+	case []string:
+		return unit.FormatStrv(x)
+	}
+	return fmt.Sprint(v.Value())
 }

@@ -134,6 +134,16 @@ func TestDBusSystemctl(t *testing.T) {
 		{"set-environment", "FOO=bar"},
 		{"show-environment"},
 		{"unset-environment", "FOO"},
+		{"get-default"},
+		{"is-system-running"},
+		{"list-unit-files", "ok*", "fail*", "masked*"},
+		{"reenable", "ok"},
+		{"preset", "ok"},
+		{"daemon-reexec"},
+		{"set-property", "ok", "Description=Renamed sleeper"},
+		{"show", "ok", "-p", "Description"},
+		{"set-property", "ok", "CPUWeight=50"},
+		{"set-property", "nope", "Description=x"},
 		{"stop", "ok", "plain", "--no-block", "-q"},
 	} {
 		t.Run(strings.Join(args, "_"), func(t *testing.T) {
