@@ -197,6 +197,7 @@ func (m *Manager) dbusUnitRemoved(u *Unit) {
 	if m.dbus == nil {
 		return
 	}
+	forgetTransient(u)
 	m.emit(dbusSignal{path: sdbus.ManagerPath, iface: sdbus.IfaceManager, member: "UnitRemoved",
 		body: []any{u.Name, sdbus.UnitPath(u.Name)}})
 }
@@ -278,6 +279,9 @@ func (m *Manager) dbusUnitProps(u *Unit) []sdbus.Prop {
 	if s := u.svc; s != nil {
 		stamp("ExecMainStartTimestamp", s.execMainStart)
 		stamp("ExecMainExitTimestamp", s.execMainExit)
+	}
+	if _, ok := transientFiles.Load(u); ok {
+		out = append(out, sdbus.Prop{Name: "UnitFileState", Text: "transient"}, sdbus.Prop{Name: "Transient", Text: "yes"})
 	}
 	names := slices.Clone(u.keys)
 	sort.Strings(names)

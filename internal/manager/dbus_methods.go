@@ -45,7 +45,7 @@ var dbusManagerMethods = map[string]bool{
 	"DisableUnitFilesWithFlags": true, "ReenableUnitFiles": true, "LinkUnitFiles": true,
 	"PresetUnitFiles": true, "PresetUnitFilesWithMode": true, "MaskUnitFiles": true, "UnmaskUnitFiles": true,
 	"SetDefaultTarget": true, "GetDefaultTarget": true, "Exit": true, "PowerOff": true, "Reboot": true,
-	"Halt": true, "SetExitCode": true, "SetUnitProperties": true,
+	"Halt": true, "SetExitCode": true, "SetUnitProperties": true, "StartTransientUnit": true,
 }
 
 func (b *dbusBackend) Supported(iface, method string) bool {
@@ -274,6 +274,8 @@ func (b *dbusBackend) Call(c *sdbus.Call) {
 			c.Reply()
 			m.post(func() { m.quitObjective(verb) })
 		})
+	case "StartTransientUnit":
+		m.dbusStartTransient(c, arg(0), arg(1), c.Body[2].([][]any), c.Body[3].([][]any))
 	case "SetUnitProperties":
 		m.dbusSetProperties(c, arg(0), c.Body[1].(bool), c.Body[2].([][]any))
 	case "SetExitCode":
@@ -301,8 +303,12 @@ func (m *Manager) dbusJob(c *sdbus.Call, verb, name, mode string) {
 		c.Fail(sdbus.ErrInvalidArgs, fmt.Sprintf("Unit name %s is not valid.", name))
 		return
 	}
-	m.dbusServe(func() {
-		u := m.load(name)
+	m.dbusServe(func() { m.dbusEnqueue(c, verb, m.load(name), mode) })
+}
+
+// dbusEnqueue is dbusJob's work on the manager goroutine, in dbusServe.
+func (m *Manager) dbusEnqueue(c *sdbus.Call, verb string, u *Unit, mode string) {
+	{
 		if code, msg := m.jobRefusal(u, verb); code != "" {
 			c.Fail(dbusError(code), msg)
 			return
@@ -344,7 +350,7 @@ func (m *Manager) dbusJob(c *sdbus.Call, verb, name, mode string) {
 			m.dbusJobRemoved(j, result)
 		}
 		c.Reply(sdbus.JobPath(id))
-	})
+	}
 }
 
 // dbusUnitMethod serves the Unit interface's methods on the unit of the call's path.

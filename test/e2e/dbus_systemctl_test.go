@@ -47,7 +47,7 @@ func TestDBusSystemctl(t *testing.T) {
 	}
 	a := startManager(t, unitsA)
 	holder := privateRun(t)
-	launchManager(t, unitsB, launchOptions{booted: true, stopWait: 10 * time.Second,
+	b := launchManager(t, unitsB, launchOptions{booted: true, stopWait: 10 * time.Second,
 		wrap: []string{"nsenter", "-t", strconv.Itoa(holder), "-m"}})
 	if !waitFor(10*time.Second, func() bool {
 		return exec.Command("nsenter", "-t", strconv.Itoa(holder), "-m", "test", "-S", "/run/systemd/private").Run() == nil
@@ -161,4 +161,45 @@ func TestDBusSystemctl(t *testing.T) {
 			}
 		})
 	}
+	// systemd-run: a transient service, started, shown, refused a second time, stopped (and
+	// its file gone with it); a failing one; a scope, which flint does not have.
+	t.Run("systemd-run", func(t *testing.T) {
+		run := func(args ...string) (string, int) {
+			cmd := exec.Command("nsenter", append([]string{"-t", strconv.Itoa(holder), "-m", "systemd-run"}, args...)...)
+			var out bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &out
+			cmd.Run()
+			return out.String(), cmd.ProcessState.ExitCode()
+		}
+		if out, code := run("--unit=trans1", "-p", "Description=Transient sleeper", "/bin/sleep", "1000"); code != 0 || out != "Running as unit: trans1.service\n" {
+			t.Fatalf("systemd-run: exit %d\n%s", code, out)
+		}
+		out, code := systemctl("status", "trans1", "-n", "0")
+		file := filepath.Join(filepath.Dir(b.control), "transient", "trans1.service") // the runtime directory's
+		want := "● trans1.service - Transient sleeper\n     Loaded: loaded (" + file + "; transient)\n  Transient: yes\n     Active: active (running) since "
+		if code != 0 || !strings.HasPrefix(out, want) {
+			t.Errorf("status of the transient unit: exit %d\n%s", code, out)
+		}
+		if out, code := run("--unit=trans1", "/bin/true"); code != 1 || out != "Failed to start transient service unit: Unit trans1.service already exists.\n" {
+			t.Errorf("systemd-run on an existing unit: exit %d\n%s", code, out)
+		}
+		if out, code := run("--unit=trans2", "-p", "Type=oneshot", "/bin/false"); code != 1 || !strings.HasPrefix(out, "Job for trans2.service failed because the control process exited with error code.\n") {
+			t.Errorf("systemd-run of a failing oneshot: exit %d\n%s", code, out)
+		}
+		if out, code := run("--scope", "/bin/true"); code != 1 || !strings.Contains(out, "flint does not support transient scope units.") {
+			t.Errorf("systemd-run --scope: exit %d\n%s", code, out)
+		}
+		if out, code := systemctl("stop", "trans1"); code != 0 {
+			t.Errorf("stop: exit %d\n%s", code, out)
+		}
+		if out, _ := systemctl("is-active", "trans1", "trans2"); out != "inactive\nfailed\n" {
+			t.Errorf("is-active after the stop: %s", out)
+		}
+		if !waitFor(10*time.Second, func() bool {
+			_, err := os.Stat(file)
+			return os.IsNotExist(err)
+		}) {
+			t.Errorf("the stopped transient unit's file is still there")
+		}
+	})
 }
