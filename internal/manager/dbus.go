@@ -33,6 +33,8 @@ type dbusState struct {
 	// StartUnit reply that names the job).
 	holding bool
 	held    []dbusSignal
+	// transient are the files of the units StartTransientUnit made (dbus_transient.go).
+	transient map[*Unit]string
 	// emitter: signals leave in order from one goroutine, so that the manager never
 	// blocks on a client.
 	mu    sync.Mutex
@@ -77,7 +79,7 @@ func (m *Manager) startDBus() func() {
 		m.consolef("Failed to serve the D-Bus API on %s: %v", path, err)
 		return func() {}
 	}
-	d := &dbusState{srv: srv, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	d := &dbusState{srv: srv, transient: map[*Unit]string{}, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	m.dbus = d
 	go srv.Serve()
 	go d.emitter()
@@ -197,7 +199,7 @@ func (m *Manager) dbusUnitRemoved(u *Unit) {
 	if m.dbus == nil {
 		return
 	}
-	forgetTransient(u)
+	m.dbus.forgetTransient(u)
 	m.emit(dbusSignal{path: sdbus.ManagerPath, iface: sdbus.IfaceManager, member: "UnitRemoved",
 		body: []any{u.Name, sdbus.UnitPath(u.Name)}})
 }
@@ -280,8 +282,10 @@ func (m *Manager) dbusUnitProps(u *Unit) []sdbus.Prop {
 		stamp("ExecMainStartTimestamp", s.execMainStart)
 		stamp("ExecMainExitTimestamp", s.execMainExit)
 	}
-	if _, ok := transientFiles.Load(u); ok {
-		out = append(out, sdbus.Prop{Name: "UnitFileState", Text: "transient"}, sdbus.Prop{Name: "Transient", Text: "yes"})
+	if d := m.dbus; d != nil {
+		if _, ok := d.transient[u]; ok {
+			out = append(out, sdbus.Prop{Name: "UnitFileState", Text: "transient"}, sdbus.Prop{Name: "Transient", Text: "yes"})
+		}
 	}
 	names := slices.Clone(u.keys)
 	sort.Strings(names)

@@ -71,18 +71,16 @@ func (m *Manager) dbusStartTransient(c *sdbus.Call, name, mode string, props, au
 		}
 		u := m.register(name, cfg)
 		u.transient = true
-		transientFiles.Store(u, path)
+		m.dbus.transient[u] = path
 		m.dbusEnqueue(c, "start", u, mode)
 	})
 }
 
-// transientFiles are the files of the transient units, removed with the unit.
-var transientFiles sync.Map // *Unit -> path
-
 // forgetTransient removes the file of a transient unit that was unloaded.
-func forgetTransient(u *Unit) {
-	if p, ok := transientFiles.LoadAndDelete(u); ok {
-		os.Remove(p.(string))
+func (d *dbusState) forgetTransient(u *Unit) {
+	if p, ok := d.transient[u]; ok {
+		delete(d.transient, u)
+		os.Remove(p)
 	}
 }
 
