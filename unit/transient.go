@@ -35,10 +35,10 @@ func (l *Loader) LoadTransient(name, path string, text []byte) *Unit {
 		}
 	}
 	if prev := l.units[name]; prev != nil {
-		l.forget(prev)
+		l.forget(prev, name)
 	}
 	l.units[name] = u
 	l.finish(u)
-	l.forget(u)
+	l.forget(u, name)
 	return u
 }
