@@ -138,13 +138,16 @@ func (f *fakeBackend) Call(c *Call) {
 	}
 }
 
-func startServer(t *testing.T) (*Server, string) {
+func startServer(t *testing.T, limits ...Limits) (*Server, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "private")
 	fb := &fakeBackend{}
 	srv, err := Listen(path, fb, t.Logf)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(limits) > 0 {
+		srv.limits = limits[0]
 	}
 	fb.srv = srv
 	go srv.Serve()
@@ -252,7 +255,8 @@ func TestUnprivileged(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to run a client as another uid")
 	}
-	_, path := startServer(t)
+	// One connection per unprivileged uid: the client's second is closed.
+	_, path := startServer(t, Limits{Total: 8, Reserved: 2, PerUID: 1})
 	os.Chmod(filepath.Dir(path), 0o755)
 	// The test binary, where nobody may run it.
 	dir := t.TempDir()
@@ -270,7 +274,7 @@ func TestUnprivileged(t *testing.T) {
 	cmd.Env = append(os.Environ(), "SDBUS_TEST_CLIENT="+path)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "read ok; start: "+ErrAccessDenied) {
+	if err != nil || !strings.Contains(string(out), "read ok; start: "+ErrAccessDenied+"; second connection refused") {
 		t.Errorf("client as nobody: %v\n%s", err, out)
 	}
 }
@@ -294,5 +298,51 @@ func unprivilegedClient(path string) {
 	if e, ok := err.(dbus.Error); ok {
 		name = e.Name
 	}
-	fmt.Printf("read ok; start: %s\n", name)
+	second := "accepted"
+	if c2, err := dbus.Dial("unix:path=" + path); err == nil {
+		if c2.Auth([]dbus.Auth{dbus.AuthExternal(strconv.Itoa(os.Getuid()))}) != nil {
+			second = "refused"
+		}
+	}
+	fmt.Printf("read ok; start: %s; second connection %s\n", name, second)
+}
+
+// TestLimits: connections over the total are closed; one that ends makes room.
+func TestLimits(t *testing.T) {
+	_, path := startServer(t, Limits{Total: 2, Reserved: 1, PerUID: 1})
+	connect := func() (*dbus.Conn, error) {
+		c, err := dbus.Dial("unix:path=" + path)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.Auth([]dbus.Auth{dbus.AuthExternal(strconv.Itoa(os.Getuid()))}); err != nil {
+			c.Close()
+			return nil, err
+		}
+		return c, nil
+	}
+	a, err := connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := connect(); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := connect(); err == nil {
+		c.Close()
+		t.Fatal("a third connection over Total=2 was accepted")
+	}
+	a.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := connect()
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no room after a connection closed: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -14,6 +14,8 @@ import (
 
 	"github.com/godbus/dbus/v5"
 	"golang.org/x/sys/unix"
+
+	"github.com/flint-init/flint/internal/api"
 )
 
 // Peer is the client of a connection, as the kernel reports it (SO_PEERCRED).
@@ -57,11 +59,59 @@ type Server struct {
 	guid    string
 	owner   int // the manager's uid
 
+	// limits bound the connections (authenticated or not) as the control socket's do.
+	limits Limits
 	mu     sync.Mutex
 	conns  map[*conn]struct{}
 	nextID int
 	closed bool
 	wg     sync.WaitGroup
+	// total and unprivileged connections, and those of each unprivileged uid.
+	nTotal, nOpen int
+	perUID        map[int]int
+}
+
+// Limits bound what the connections hold: Total connections at most, of which Reserved only
+// for privileged peers, and PerUID for one unprivileged uid. A connection over a limit is
+// closed at once.
+type Limits struct{ Total, Reserved, PerUID int }
+
+// DefaultLimits are the control socket's (api.DefaultLimits) for a manager whose fd limit is
+// nofile, halved where they count every connection: the D-Bus socket's connections come on
+// top of the control socket's.
+func DefaultLimits(nofile uint64) Limits {
+	l := api.DefaultLimits(nofile)
+	return Limits{Total: max(l.Total/2, 8), Reserved: max(l.Reserved/2, 2), PerUID: l.PerUID}
+}
+
+// acquire counts a new connection of peer, false if a limit refuses it.
+func (s *Server) acquire(p Peer) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.nTotal >= s.limits.Total {
+		return false
+	}
+	if !p.Privileged {
+		if s.nOpen >= s.limits.Total-s.limits.Reserved || s.perUID[p.UID] >= s.limits.PerUID {
+			return false
+		}
+		s.nOpen++
+		s.perUID[p.UID]++
+	}
+	s.nTotal++
+	return true
+}
+
+func (s *Server) release(p Peer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nTotal--
+	if !p.Privileged {
+		s.nOpen--
+		if s.perUID[p.UID]--; s.perUID[p.UID] == 0 {
+			delete(s.perUID, p.UID)
+		}
+	}
 }
 
 // Listen creates the socket at path (replacing a stale socket file; the directory is made
@@ -83,8 +133,13 @@ func Listen(path string, b Backend, logf func(string, ...any)) (*Server, error) 
 	}
 	ln.SetUnlinkOnClose(true)
 	os.Chmod(path, 0o666)
+	var rl unix.Rlimit
+	nofile := uint64(1024)
+	if unix.Getrlimit(unix.RLIMIT_NOFILE, &rl) == nil {
+		nofile = rl.Cur
+	}
 	return &Server{ln: ln, path: path, backend: b, logf: logf, guid: newGUID(), owner: os.Getuid(),
-		conns: map[*conn]struct{}{}}, nil
+		conns: map[*conn]struct{}{}, perUID: map[int]int{}, limits: DefaultLimits(nofile)}, nil
 }
 
 // Path is the socket's path.
@@ -191,6 +246,10 @@ func (s *Server) serveConn(nc *net.UnixConn) {
 	c := &conn{s: s, nc: nc, out: make(chan []byte, outQueue), done: make(chan struct{}),
 		peer: Peer{PID: int(cred.Pid), UID: int(cred.Uid), GID: int(cred.Gid)}}
 	c.peer.Privileged = c.peer.UID == 0 || c.peer.UID == s.owner
+	if !s.acquire(c.peer) {
+		return
+	}
+	defer s.release(c.peer)
 	br := bufio.NewReader(nc)
 	nc.SetDeadline(time.Now().Add(30 * time.Second))
 	if err := authenticate(br, nc, c.peer.UID, s.guid); err != nil {
