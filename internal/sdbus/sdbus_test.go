@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -344,5 +345,23 @@ func TestLimits(t *testing.T) {
 			t.Fatalf("no room after a connection closed: %v", err)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestCloseDuringAuth: a client that connected and never authenticated does not hold Close.
+func TestCloseDuringAuth(t *testing.T) {
+	srv, path := startServer(t)
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte{0}) // the NUL, then nothing
+	done := make(chan struct{})
+	go func() { srv.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second): // the auth deadline is 30s
+		t.Fatal("Close waits for a client that does not authenticate")
 	}
 }

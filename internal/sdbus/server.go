@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/godbus/dbus/v5"
@@ -63,6 +64,7 @@ type Server struct {
 	limits Limits
 	mu     sync.Mutex
 	conns  map[*conn]struct{}
+	raw    map[*net.UnixConn]struct{} // every accepted connection, authenticated or not
 	nextID int
 	closed bool
 	wg     sync.WaitGroup
@@ -139,7 +141,7 @@ func Listen(path string, b Backend, logf func(string, ...any)) (*Server, error) 
 		nofile = rl.Cur
 	}
 	return &Server{ln: ln, path: path, backend: b, logf: logf, guid: newGUID(), owner: os.Getuid(),
-		conns: map[*conn]struct{}{}, perUID: map[int]int{}, limits: DefaultLimits(nofile)}, nil
+		conns: map[*conn]struct{}{}, raw: map[*net.UnixConn]struct{}{}, perUID: map[int]int{}, limits: DefaultLimits(nofile)}, nil
 }
 
 // Path is the socket's path.
@@ -164,20 +166,42 @@ func (s *Server) Serve() {
 			return
 		}
 		s.wg.Add(1)
+		s.raw[c] = struct{}{}
 		s.mu.Unlock()
 		go func() {
 			defer s.wg.Done()
 			s.serveConn(c)
+			s.mu.Lock()
+			delete(s.raw, c)
+			s.mu.Unlock()
 		}()
 	}
 }
 
-// Close stops accepting, closes every connection and waits for their goroutines.
+// Close stops accepting, gives the connections up to a second to send what is queued (the
+// reply to an Exit, the last JobRemoved), closes them and waits for their goroutines.
 func (s *Server) Close() {
+	s.ln.Close()
+	deadline := time.Now().Add(time.Second)
+	for time.Now().Before(deadline) {
+		s.mu.Lock()
+		busy := false
+		for c := range s.conns {
+			busy = busy || c.pending.Load() > 0
+		}
+		s.mu.Unlock()
+		if !busy {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	s.mu.Lock()
 	s.closed = true
 	for c := range s.conns {
 		c.close()
+	}
+	for c := range s.raw {
+		c.Close() // those still authenticating
 	}
 	s.mu.Unlock()
 	s.ln.Close()
@@ -232,6 +256,8 @@ type conn struct {
 	out  chan []byte
 	once sync.Once
 	done chan struct{}
+	// pending counts the messages queued and not yet written.
+	pending atomic.Int64
 }
 
 // outQueue bounds the messages waiting for a slow client.
@@ -307,10 +333,13 @@ func (c *conn) close() {
 
 // queue hands an encoded message to the writer; a client that does not read is dropped.
 func (c *conn) queue(b []byte) {
+	c.pending.Add(1)
 	select {
 	case c.out <- b:
 	case <-c.done:
+		c.pending.Add(-1)
 	default:
+		c.pending.Add(-1)
 		c.s.logf("D-Bus client pid %d does not read its messages, dropping it", c.peer.PID)
 		c.close()
 	}
@@ -325,7 +354,9 @@ func (c *conn) writer() {
 			serial++
 			m := bytes.Clone(b)
 			binary.LittleEndian.PutUint32(m[8:12], serial)
-			if _, err := c.nc.Write(m); err != nil {
+			_, err := c.nc.Write(m)
+			c.pending.Add(-1)
+			if err != nil {
 				c.close()
 				return
 			}
