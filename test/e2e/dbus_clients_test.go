@@ -114,6 +114,53 @@ func TestDBusGoSystemd(t *testing.T) {
 	if _, err := conn.StartUnitContext(ctx, "nope.service", "replace", nil); err == nil || !strings.Contains(err.Error(), "Unit nope.service not found.") {
 		t.Errorf("start nope.service: %v", err)
 	}
+
+	// A daemon-reload is announced with Reloading(true), then Reloading(false); a unit's
+	// state changes with PropertiesChanged.
+	raw, err := dbus.Dial("unix:path=" + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if err := raw.Auth([]dbus.Auth{dbus.AuthExternal(strconv.Itoa(os.Getuid()))}); err != nil {
+		t.Fatal(err)
+	}
+	sigs := make(chan *dbus.Signal, 256)
+	raw.Signal(sigs)
+	if err := conn.ReloadContext(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var reloading []bool
+	for len(reloading) < 2 {
+		select {
+		case s := <-sigs:
+			if s.Name == "org.freedesktop.systemd1.Manager.Reloading" {
+				reloading = append(reloading, s.Body[0].(bool))
+			}
+		case <-ctx.Done():
+			t.Fatalf("Reloading signals: %v", reloading)
+		}
+	}
+	if reloading[0] != true || reloading[1] != false {
+		t.Errorf("Reloading signals: %v", reloading)
+	}
+	if out, code := m.flint("start", "sleeper.service"); code != 0 {
+		t.Fatalf("start: %s", out)
+	}
+	for {
+		select {
+		case s := <-sigs:
+			if s.Name != "org.freedesktop.DBus.Properties.PropertiesChanged" || s.Path != "/org/freedesktop/systemd1/unit/sleeper_2eservice" ||
+				s.Body[0] != "org.freedesktop.systemd1.Unit" {
+				continue
+			}
+			if st, _ := s.Body[1].(map[string]dbus.Variant)["ActiveState"].Value().(string); st == "active" {
+				return
+			}
+		case <-ctx.Done():
+			t.Fatal("no PropertiesChanged with ActiveState active")
+		}
+	}
 }
 
 // TestDBusBusctl: busctl introspects flint's object tree over the private socket.
