@@ -87,6 +87,9 @@ func (m *Manager) startDBus() func() {
 		close(d.stop)
 		<-d.done
 		srv.Close()
+		if dir := filepath.Dir(path); dir == filepath.Join(m.opt.RuntimeDir, "systemd") {
+			os.Remove(dir) // flint's own, also when a killed manager left it; only if empty
+		}
 	}
 }
 

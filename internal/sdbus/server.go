@@ -55,6 +55,8 @@ type Prop struct {
 type Server struct {
 	ln      *net.UnixListener
 	path    string
+	// createdDir: Listen made the socket's directory; Close removes it if empty.
+	createdDir bool
 	backend Backend
 	logf    func(format string, args ...any)
 	guid    string
@@ -121,7 +123,10 @@ func (s *Server) release(p Peer) {
 // systemd's private socket, which is 0666 in a 0755 directory): what a connection may do is
 // decided by its peer's uid.
 func Listen(path string, b Backend, logf func(string, ...any)) (*Server, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	dir := filepath.Dir(path)
+	_, err := os.Stat(dir)
+	created := os.IsNotExist(err)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
 	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
@@ -140,7 +145,7 @@ func Listen(path string, b Backend, logf func(string, ...any)) (*Server, error) 
 	if unix.Getrlimit(unix.RLIMIT_NOFILE, &rl) == nil {
 		nofile = rl.Cur
 	}
-	return &Server{ln: ln, path: path, backend: b, logf: logf, guid: newGUID(), owner: os.Getuid(),
+	return &Server{ln: ln, path: path, createdDir: created, backend: b, logf: logf, guid: newGUID(), owner: os.Getuid(),
 		conns: map[*conn]struct{}{}, raw: map[*net.UnixConn]struct{}{}, perUID: map[int]int{}, limits: DefaultLimits(nofile)}, nil
 }
 
@@ -206,6 +211,9 @@ func (s *Server) Close() {
 	s.mu.Unlock()
 	s.ln.Close()
 	s.wg.Wait()
+	if s.createdDir {
+		os.Remove(filepath.Dir(s.path)) // only if empty
+	}
 }
 
 // Connections is the number of authenticated connections.
