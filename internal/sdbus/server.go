@@ -53,14 +53,14 @@ type Prop struct {
 
 // Server serves the API on a unix socket.
 type Server struct {
-	ln      *net.UnixListener
-	path    string
+	ln   *net.UnixListener
+	path string
 	// createdDir: Listen made the socket's directory; Close removes it if empty.
 	createdDir bool
-	backend Backend
-	logf    func(format string, args ...any)
-	guid    string
-	owner   int // the manager's uid
+	backend    Backend
+	logf       func(format string, args ...any)
+	guid       string
+	owner      int // the manager's uid
 
 	// limits bound the connections (authenticated or not) as the control socket's do.
 	limits Limits
