@@ -100,7 +100,7 @@ func (c *conn) dispatch(msg *dbus.Message) {
 		call.Fail(ErrUnknownMethod, fmt.Sprintf("Unknown method %s or interface %s.", call.Member, iface))
 		return
 	}
-	m, ok := Interfaces[iface].Methods[call.Member]
+	m, ok := interfaces()[iface].Methods[call.Member]
 	if !ok || !b.Supported(iface, call.Member) {
 		call.Fail(ErrUnknownMethod, fmt.Sprintf("Unknown method %s or interface %s.", call.Member, iface))
 		return
@@ -132,7 +132,7 @@ func hasMethod(iface, member string) bool {
 	case ifaceProps:
 		return member == "Get" || member == "GetAll" || member == "Set"
 	}
-	it := Interfaces[iface]
+	it := interfaces()[iface]
 	if it == nil {
 		return false
 	}

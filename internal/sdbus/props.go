@@ -6,6 +6,7 @@ import (
 	"html"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/godbus/dbus/v5"
 )
@@ -14,7 +15,7 @@ import (
 var defaultsText string
 
 // defaults are systemd's values of the properties of a unit without settings, by name.
-var defaults = func() map[string]string {
+var defaults = sync.OnceValue(func() map[string]string {
 	out := map[string]string{}
 	for _, line := range strings.Split(defaultsText, "\n") {
 		if k, v, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(line, "#") {
@@ -22,7 +23,7 @@ var defaults = func() map[string]string {
 		}
 	}
 	return out
-}()
+})
 
 // entry is one entry of an a{sv} that keeps its place: a D-Bus dict is an array of
 // 8-aligned entries, as an array of structs is, so a slice of entries sent with the
@@ -40,7 +41,7 @@ type dict []entry
 // declares for iface included, in systemd's order (systemd's default, else the zero value,
 // for one the backend does not give).
 func typed(iface string, props []Prop) dict {
-	it := Interfaces[iface]
+	it := interfaces()[iface]
 	if it == nil {
 		return nil
 	}
@@ -60,7 +61,7 @@ func typed(iface string, props []Prop) dict {
 			v = x
 		} else if t, ok := texts[ps.Name]; ok {
 			v = fromText(ps.Name, ps.Type, t)
-		} else if d, ok := defaults[ps.Name]; ok {
+		} else if d, ok := defaults()[ps.Name]; ok {
 			v = fromText(ps.Name, ps.Type, []string{d})
 		}
 		if v == nil {
@@ -131,7 +132,7 @@ func (s *Server) properties(call *Call, sig string, ifaces []string) {
 	case "Get", "Set":
 		name := call.Body[1].(string)
 		for _, n := range list {
-			ps, ok := Interfaces[n].Prop(name)
+			ps, ok := interfaces()[n].Prop(name)
 			if !ok {
 				continue
 			}
@@ -201,7 +202,7 @@ func (s *Server) introspect(path dbus.ObjectPath) string {
 	var b strings.Builder
 	b.WriteString(introspectHeader)
 	for _, n := range ifaces {
-		it := Interfaces[n]
+		it := interfaces()[n]
 		if it == nil {
 			continue
 		}
@@ -269,7 +270,7 @@ func splitTypes(sig string) []string {
 // properties whose changes systemd signals with their value ("true"), the names of those it
 // signals as invalidated ("invalidates").
 func (s *Server) EmitPropertiesChanged(path dbus.ObjectPath, iface string, props []Prop) {
-	it := Interfaces[iface]
+	it := interfaces()[iface]
 	if it == nil {
 		return
 	}

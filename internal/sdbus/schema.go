@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"fmt"
 	"strings"
+	"sync"
 )
 
 //go:embed systemd1.txt
@@ -32,8 +33,9 @@ type PropSpec struct {
 	Emits      string
 }
 
-// Interfaces are systemd 252's, by name.
-var Interfaces = parseSchema(schemaText)
+// interfaces are systemd 252's, by name; parsed at the first use (not in every flint command
+// that links the package).
+var interfaces = sync.OnceValue(func() map[string]*Interface { return parseSchema(schemaText) })
 
 // Interface names.
 const (

@@ -92,7 +92,7 @@ func TestFromText(t *testing.T) {
 		t.Errorf("ExecStart: %s", s)
 	}
 	// Every property of every interface has a zero value godbus can send.
-	for _, it := range Interfaces {
+	for _, it := range interfaces() {
 		for _, p := range it.Props {
 			if _, err := dbus.SignatureOf(Zero(p.Type)).String(), error(nil); err != nil {
 				t.Fatal(err)
@@ -188,7 +188,7 @@ func TestServer(t *testing.T) {
 			t.Errorf("%s = %#v, want %#v", name, got, want)
 		}
 	}
-	if n := len(all); n != len(Interfaces[IfaceService].Props)+len(Interfaces[IfaceUnit].Props) {
+	if n := len(all); n != len(interfaces()[IfaceService].Props)+len(interfaces()[IfaceUnit].Props) {
 		t.Errorf("GetAll: %d properties", n)
 	}
 	var v dbus.Variant
@@ -363,5 +363,15 @@ func TestCloseDuringAuth(t *testing.T) {
 	case <-done:
 	case <-time.After(20 * time.Second): // the auth deadline is 30s
 		t.Fatal("Close waits for a client that does not authenticate")
+	}
+}
+
+// BenchmarkTyped: the conversion GetAll of a service does (its two interfaces).
+func BenchmarkTyped(b *testing.B) {
+	props := []Prop{{Name: "Id", Text: "a.service"}, {Name: "ActiveState", Text: "active"}, {Name: "MainPID", Text: "42"},
+		{Name: "TimeoutStartUSec", Text: "1min 30s"}, {Name: "ExecStart", Text: "{ path=/bin/sleep ; argv[]=/bin/sleep 10 ; ignore_errors=no ; start_time=[n/a] ; stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }"}}
+	for b.Loop() {
+		typed(IfaceService, props)
+		typed(IfaceUnit, props)
 	}
 }

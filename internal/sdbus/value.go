@@ -15,6 +15,16 @@ import (
 	"github.com/flint-init/flint/unit"
 )
 
+// basicTypes are the Go types of the D-Bus basic types.
+var basicTypes = map[byte]reflect.Type{
+	'y': reflect.TypeFor[uint8](), 'b': reflect.TypeFor[bool](), 'n': reflect.TypeFor[int16](),
+	'q': reflect.TypeFor[uint16](), 'i': reflect.TypeFor[int32](), 'u': reflect.TypeFor[uint32](),
+	'x': reflect.TypeFor[int64](), 't': reflect.TypeFor[uint64](), 'd': reflect.TypeFor[float64](),
+	's': reflect.TypeFor[string](), 'o': reflect.TypeFor[dbus.ObjectPath](),
+	'g': reflect.TypeFor[dbus.Signature](), 'v': reflect.TypeFor[dbus.Variant](),
+	'h': reflect.TypeFor[dbus.UnixFDIndex](),
+}
+
 // typeOf is the Go type godbus encodes as the D-Bus type sig (one complete type).
 func typeOf(sig string) (reflect.Type, error) {
 	t, rest, err := typeOfPrefix(sig)
@@ -28,15 +38,7 @@ func typeOfPrefix(sig string) (reflect.Type, string, error) {
 	if sig == "" {
 		return nil, "", fmt.Errorf("empty signature")
 	}
-	basic := map[byte]reflect.Type{
-		'y': reflect.TypeFor[uint8](), 'b': reflect.TypeFor[bool](), 'n': reflect.TypeFor[int16](),
-		'q': reflect.TypeFor[uint16](), 'i': reflect.TypeFor[int32](), 'u': reflect.TypeFor[uint32](),
-		'x': reflect.TypeFor[int64](), 't': reflect.TypeFor[uint64](), 'd': reflect.TypeFor[float64](),
-		's': reflect.TypeFor[string](), 'o': reflect.TypeFor[dbus.ObjectPath](),
-		'g': reflect.TypeFor[dbus.Signature](), 'v': reflect.TypeFor[dbus.Variant](),
-		'h': reflect.TypeFor[dbus.UnixFDIndex](),
-	}
-	if t, ok := basic[sig[0]]; ok {
+	if t, ok := basicTypes[sig[0]]; ok {
 		return t, sig[1:], nil
 	}
 	switch sig[0] {
