@@ -61,8 +61,9 @@ func typed(iface string, props []Prop) dict {
 			v = x
 		} else if t, ok := texts[ps.Name]; ok {
 			v = fromText(ps.Name, ps.Type, t)
-		} else if d, ok := defaults()[ps.Name]; ok {
-			v = fromText(ps.Name, ps.Type, []string{d})
+		} else {
+			out = append(out, entry{ps.Name, defaultValue(it.Name, ps)})
+			continue
 		}
 		if v == nil {
 			v = Zero(ps.Type)
@@ -70,6 +71,29 @@ func typed(iface string, props []Prop) dict {
 		out = append(out, entry{ps.Name, dbus.MakeVariantWithSignature(v, dbus.ParseSignatureMust(ps.Type))})
 	}
 	return out
+}
+
+// defaultCache holds the defaults as D-Bus values, by interface and property: they never
+// change, and most properties of a unit are defaults.
+var defaultCache sync.Map // [2]string -> dbus.Variant
+
+// defaultValue is the value of a property the backend does not give: systemd's default,
+// else the zero value of its type.
+func defaultValue(iface string, ps PropSpec) dbus.Variant {
+	key := [2]string{iface, ps.Name}
+	if v, ok := defaultCache.Load(key); ok {
+		return v.(dbus.Variant)
+	}
+	var v any
+	if d, ok := defaults()[ps.Name]; ok {
+		v = fromText(ps.Name, ps.Type, []string{d})
+	}
+	if v == nil {
+		v = Zero(ps.Type)
+	}
+	variant := dbus.MakeVariantWithSignature(v, dbus.ParseSignatureMust(ps.Type))
+	defaultCache.Store(key, variant)
+	return variant
 }
 
 func (d dict) get(name string) (dbus.Variant, bool) {
