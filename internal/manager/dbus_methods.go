@@ -10,7 +10,7 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
-	"github.com/flint-init/flint/internal/api"
+	"github.com/flint-init/flint/api"
 	"github.com/flint-init/flint/internal/sdbus"
 	"github.com/flint-init/flint/unit"
 )

@@ -18,7 +18,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/flint-init/flint/internal/api"
+	"github.com/flint-init/flint/internal/control"
 	"github.com/flint-init/flint/internal/dynuser"
 	"github.com/flint-init/flint/internal/journal"
 	"github.com/flint-init/flint/internal/listen"
@@ -121,7 +121,7 @@ type Manager struct {
 	logSource *logs.Source
 	pid       int
 	presets   *unit.Presets // the preset files' rules until the next reload (props.go)
-	api       *api.Server
+	api       *control.Server
 	// logGroupNames are the groups whose members may read log lines (control_logs.go).
 	logGroupNames []string
 
@@ -155,6 +155,7 @@ type Manager struct {
 	releaseMemory   bool               // return the loading garbage to the OS once no job is left (boot, reload)
 	shuttingDown    bool
 	shutdownScan    int    // checkShutdownDone's cursor into order
+	allStopped      bool   // the shutdown stopped every unit: "All units stopped." at Run's end
 	objective       string // what Run ends with: "", exit, poweroff, halt, reboot (actions.go)
 	actionTarget    string // a unit action's target, started after the event (actions.go)
 	exitCode        int    // flint run's exit status (actions.go)
@@ -331,6 +332,13 @@ func (m *Manager) Run(ctx context.Context) error {
 			}
 		}()
 	}
+	// The shutdown's last status line comes after the units' last forwarded lines (deferred
+	// before the forwarding's end, so run after it).
+	defer func() {
+		if m.allStopped {
+			m.consolef("All units stopped.")
+		}
+	}()
 	if m.opt.ForwardLogs {
 		defer m.forwardLogs()()
 	}
@@ -354,7 +362,7 @@ func (m *Manager) Run(ctx context.Context) error {
 	// listening by the time a client can see the manager.
 	m.boot()
 	m.afterEvent()
-	srv, err := api.Listen(m.opt.ControlPath, m.handleRequest, m.consolef)
+	srv, err := control.Listen(m.opt.ControlPath, m.handleRequest, m.consolef)
 	if err != nil {
 		return err
 	}
@@ -619,7 +627,7 @@ func (m *Manager) checkShutdownDone() {
 
 func (m *Manager) finishShutdown() {
 	m.quitOnce.Do(func() {
-		m.consolef("All units stopped.")
+		m.allStopped = true // said as Run returns
 		close(m.quit)
 	})
 }

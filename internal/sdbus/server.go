@@ -16,7 +16,7 @@ import (
 	"github.com/godbus/dbus/v5"
 	"golang.org/x/sys/unix"
 
-	"github.com/flint-init/flint/internal/api"
+	"github.com/flint-init/flint/internal/control"
 )
 
 // Peer is the client of a connection, as the kernel reports it (SO_PEERCRED).
@@ -80,11 +80,11 @@ type Server struct {
 // closed at once.
 type Limits struct{ Total, Reserved, PerUID int }
 
-// DefaultLimits are the control socket's (api.DefaultLimits) for a manager whose fd limit is
+// DefaultLimits are the control socket's (control.DefaultLimits) for a manager whose fd limit is
 // nofile, halved where they count every connection: the D-Bus socket's connections come on
 // top of the control socket's.
 func DefaultLimits(nofile uint64) Limits {
-	l := api.DefaultLimits(nofile)
+	l := control.DefaultLimits(nofile)
 	return Limits{Total: max(l.Total/2, 8), Reserved: max(l.Reserved/2, 2), PerUID: l.PerUID}
 }
 
