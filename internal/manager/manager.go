@@ -358,6 +358,9 @@ func (m *Manager) Run(ctx context.Context) error {
 	if m.opt.TmpfilesSetup {
 		m.tmpfilesSetup()
 	}
+	// systemd's D-Bus API answers before the boot: a unit's systemctl (the user dbus.socket's
+	// ExecStartPost=) must find it, or it falls back to a bus that cannot start yet.
+	defer m.startDBus()()
 	// Boot before the control socket appears: sockets without control commands are then
 	// listening by the time a client can see the manager.
 	m.boot()
@@ -369,7 +372,6 @@ func (m *Manager) Run(ctx context.Context) error {
 	m.logGroupNames, srv.LogGroups = logGroups(m.opt.Scope)
 	m.api = srv
 	go srv.Serve()
-	defer m.startDBus()()
 	defer func() {
 		srv.Close()
 		// The requests answered as the manager quit (flint exit --force, a start whose

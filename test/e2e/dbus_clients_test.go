@@ -127,6 +127,10 @@ func TestDBusGoSystemd(t *testing.T) {
 	}
 	sigs := make(chan *dbus.Signal, 256)
 	raw.Signal(sigs)
+	// A call answered: the server has the connection (signals go to those it has).
+	if err := raw.Object("org.freedesktop.systemd1", "/org/freedesktop/systemd1").Call("org.freedesktop.DBus.Peer.Ping", 0).Err; err != nil {
+		t.Fatal(err)
+	}
 	if err := conn.ReloadContext(ctx); err != nil {
 		t.Fatal(err)
 	}
