@@ -4,6 +4,8 @@ import (
 	"os"
 	"syscall"
 	"time"
+
+	"github.com/flint-init/flint/internal/sandbox"
 )
 
 // Type is a unit's kind, from its name's suffix.
@@ -339,12 +341,56 @@ type ExecContext struct {
 	NoNewPrivileges, RemoveIPC, PrivateTmp, RestrictSUIDSGID bool
 	ProtectSystem                                            string // no, yes, full, strict
 	ProtectHome                                              string // no, yes, read-only, tmpfs
+	// Resource control (internal/cgroup): decode_cgroup.go. Limits are bytes or counts with
+	// 0 unset and Infinity "infinity"; a percentage is resolved against the machine at load.
+	Slice                                                   string // "" for the default slice
+	Delegate                                                bool
+	DelegateControllers, DisableControllers                 []string
+	CPUAccounting, MemoryAccounting, TasksAccounting        *bool
+	IOAccounting                                            *bool
+	MemoryMin, MemoryLow, MemoryHigh, MemoryMax             uint64
+	MemorySwapMax, MemoryLimit, TasksMax                    uint64
+	CPUWeight, CPUShares, IOWeight, BlockIOWeight           uint64
+	CPUQuotaPerSec, CPUQuotaPeriod                          time.Duration
+	AllowedCPUs, AllowedMemoryNodes                         string
+	IODeviceWeight, IOReadBandwidthMax, IOWriteBandwidthMax []DeviceValue
+	IOReadIOPSMax, IOWriteIOPSMax                           []DeviceValue
+
 	// NotEnforced lists directives that were parsed and validated but that flint does not
 	// enforce (sandboxing and the like), as "Key" in file order, for `analyze verify` and docs;
 	// NotEnforcedValues holds the last value written for each, which `show` prints where
 	// systemd's property is that value (properties_exec.go).
 	NotEnforced       []string
 	NotEnforcedValues map[string]string
+
+	// Privileges and system calls (internal/sandbox), parsed by decode_privileges.go.
+	CapabilityBoundingSet   sandbox.CapSet // Set false: every capability
+	AmbientCapabilities     sandbox.CapSet
+	SecureBits              int
+	KeyringMode             string // "" unset: private for services, shared for others
+	Personality             string // "" unset, else systemd's name ("x86", "x86-64")
+	SystemCallFilter        sandbox.SyscallFilter
+	SystemCallErrorNumber   int // 0 unset: sandbox.ErrnoKill
+	SystemCallArchitectures []string
+	SystemCallLog           sandbox.SyscallFilter
+	RestrictAddressFamilies sandbox.Families
+	RestrictNamespaces      uint64 // the namespace types retained, when RestrictNamespacesSet
+	RestrictNamespacesSet   bool
+	RestrictRealtime        bool
+	LockPersonality         bool
+	MemoryDenyWriteExecute  bool
+	ProtectClock            bool
+	ProtectKernelTunables   bool
+	ProtectKernelModules    bool
+	ProtectKernelLogs       bool
+}
+
+// DeviceValue is a per-device resource setting (IODeviceWeight=, IOReadBandwidthMax=, ...): a
+// device node or a file on the device, and a weight, bytes per second or operations per
+// second (Infinity: no limit).
+type DeviceValue struct {
+	Path  string
+	Value uint64
 }
 
 // KillContext is systemd.kill(5).

@@ -441,7 +441,7 @@ func (m *Manager) dbusListUnits(us []*Unit, states, patterns []string) any {
 	out := []unitInfo{}
 	for _, u := range us {
 		st := u.activeState()
-		if len(states) > 0 && !slices.Contains(states, string(st)) && !slices.Contains(states, u.sub) &&
+		if len(states) > 0 && !slices.Contains(states, string(st)) && !slices.Contains(states, u.sub.String()) &&
 			!slices.Contains(states, string(u.cfg.LoadState)) {
 			continue
 		}
@@ -449,7 +449,7 @@ func (m *Manager) dbusListUnits(us []*Unit, states, patterns []string) any {
 			continue
 		}
 		info := unitInfo{Name: u.Name, Description: describe(u), Load: string(u.cfg.LoadState), Active: string(st),
-			Sub: u.sub, Path: sdbus.UnitPath(u.Name), JobPath: "/"}
+			Sub: u.sub.String(), Path: sdbus.UnitPath(u.Name), JobPath: "/"}
 		if u.job != nil {
 			info.JobID, info.JobType, info.JobPath = uint32(u.job.id), u.job.typ, sdbus.JobPath(u.job.id)
 		}

@@ -3,6 +3,7 @@ package manager
 import (
 	"errors"
 	"fmt"
+	"github.com/flint-init/flint/internal/sandbox"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -491,6 +492,7 @@ func (m *Manager) spawnCommand(u *Unit, cmd unit.ExecCommand, ec *unit.ExecConte
 		// runs without it, as in systemd.
 		NoNewPrivs: ec.NoNewPrivileges && !cmd.Flags.FullPrivilege,
 	}
+	m.cgroupPlace(u, ec, cr, cfg) // in the unit's cgroup before anything else (cgroup.go)
 	dir := ec.WorkingDirectory
 	dirOptional := ec.WorkingDirectoryOptional
 	switch {
@@ -533,6 +535,13 @@ func (m *Manager) spawnCommand(u *Unit, cmd unit.ExecCommand, ec *unit.ExecConte
 	}
 	if cr != nil && (setuid || cr.setGroups) {
 		cfg.Credential = &syscall.Credential{Uid: cr.uid, Gid: cr.gid, Groups: cr.groups, NoSetGroups: !cr.setGroups}
+	}
+	uid, gid := -1, -1
+	if cfg.Credential != nil {
+		uid, gid = int(cfg.Credential.Uid), int(cfg.Credential.Gid)
+	}
+	if cfg.Sandbox, err = sandboxSpec(u, ec, cmd, uid, gid); err != nil {
+		return nil, &spawn.ExecError{Status: sandbox.StatusSeccomp, Step: "sandbox", Err: err}
 	}
 	um := uint32(ec.UMask) // always set: UMask=0000 is a setting too (the default is 0022)
 	cfg.Umask = &um
