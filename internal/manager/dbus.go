@@ -16,6 +16,7 @@ import (
 
 	"github.com/flint-init/flint/internal/sdbus"
 	"github.com/flint-init/flint/unit"
+	"github.com/flint-init/flint/unit/show"
 )
 
 // This file serves systemd's D-Bus API (internal/sdbus) on the manager's private socket:
@@ -436,7 +437,7 @@ func (m *Manager) dbusManagerProps() []sdbus.Prop {
 		{Name: "LogLevel", Text: "info"},
 		{Name: "LogTarget", Text: "journal-or-kmsg"},
 		{Name: "Progress", Value: float64(1)},
-		{Name: "UserspaceTimestamp", Text: unit.FormatTimestamp(m.bootTime)},
+		{Name: "UserspaceTimestamp", Text: show.FormatTimestamp(m.bootTime)},
 		{Name: "UserspaceTimestampMonotonic", Text: strconv.FormatInt(monotonicUsec(m.bootTime), 10)},
 	}
 }
