@@ -60,7 +60,7 @@ type Spec struct {
 	// PrivateMounts is the effective value: PrivateMounts= when set, else whether the unit
 	// has a network namespace (PrivateNetwork= or NetworkNamespacePath=), as systemd.
 	PrivateMounts bool
-	MountFlags            string // "", "shared", "slave", "private": / after set-up (default shared)
+	MountFlags    string // "", "shared", "slave", "private": / after set-up (default shared)
 	// MountNoSUID marks every mount of the sandbox nosuid (systemd does so for
 	// NoNewPrivileges=yes).
 	MountNoSUID bool
