@@ -93,6 +93,7 @@ func directives() map[string]map[string]*directive {
 		registerExec()
 		registerKill()
 		registerNotEnforced()
+		registerSandboxFS()
 		registerFlint()
 		t := directiveTable
 		sectionsOther = map[string]map[string]*directive{"Unit": t["Unit"], "Install": t["Install"]}

@@ -345,6 +345,20 @@ type ExecContext struct {
 	// systemd's property is that value (properties_exec.go).
 	NotEnforced       []string
 	NotEnforcedValues map[string]string
+
+	// File system, namespaces, credentials (internal/sandbox/fs)
+	PrivateDevices, PrivateNetwork, PrivateUsers, PrivateIPC                 bool
+	PrivateMounts, PrivateMountsSet                                          bool // PrivateMountsSet: written (else implied by a network namespace)
+	ProtectKernelTunables, ProtectKernelModules, ProtectKernelLogs           bool
+	ProtectControlGroups, ProtectHostname                                    bool
+	MountAPIVFS, MountAPIVFSSet                                              bool     // MountAPIVFSSet: written (else implied by RootDirectory=)
+	ProtectProc, ProcSubset, MountFlags                                      string   // "" when not set
+	ReadWritePaths, ReadOnlyPaths, InaccessiblePaths, ExecPaths, NoExecPaths []string // with systemd's "-" and "+" prefixes
+	BindPaths                                                                []BindPath
+	TemporaryFileSystem                                                      []TemporaryFileSystem
+	NetworkNamespacePath, IPCNamespacePath                                   string
+	Credentials                                                              []Credential      // LoadCredential*=, SetCredential*= in file order
+	FSValues                                                                 map[string]string // the last value written of each, for show
 }
 
 // KillContext is systemd.kill(5).

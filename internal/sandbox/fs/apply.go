@@ -119,6 +119,14 @@ func (s *Spec) setupMountNamespace() error {
 	} else if err := unix.Mount("/", root, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return fail(StatusNamespace, "Failed to bind / to %s: %v", root, err)
 	}
+	// Symlinked mount points are mounted where they lead (/bin on a merged /usr is
+	// /usr/bin); the list is then sorted and pruned again, as apply_mounts() does.
+	for i := range es {
+		if err := chaseEntry(root, &es[i]); err != nil {
+			return fail(StatusNamespace, "Failed to set up mount namespacing: %s: %v", es[i].inner, err)
+		}
+	}
+	es = dropUnused(root, es)
 	if err := s.applyMounts(root, es); err != nil {
 		return fail(StatusNamespace, "Failed to set up mount namespacing: %v", err)
 	}
@@ -159,9 +167,6 @@ func (s *Spec) applyMounts(root string, es []entry) error {
 		e := &es[i]
 		if e.applied {
 			continue
-		}
-		if err := chaseEntry(root, e); err != nil {
-			return err
 		}
 		if err := s.applyOne(root, e); err != nil {
 			return fmt.Errorf("%s: %w", e.inner, err)

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -49,6 +50,9 @@ type report struct {
 func TestMain(m *testing.M) {
 	if os.Getenv("FLINT_FS_CHILD") != "" {
 		os.Exit(child())
+	}
+	if os.Getenv("FLINT_FS_EXEC") != "" {
+		os.Exit(execChild())
 	}
 	os.Exit(m.Run())
 }
@@ -226,3 +230,65 @@ func rwx(p pathReport) string {
 }
 
 func octal(m uint32) string { return strconv.FormatUint(uint64(m&0o7777), 8) }
+
+// execChild applies the spec and execs FLINT_FS_ARGV (JSON), as the spawn path will.
+func execChild() int {
+	var argv []string
+	if err := json.Unmarshal([]byte(os.Getenv("FLINT_FS_ARGV")), &argv); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	raw := []byte(os.Getenv("FLINT_FS_SPEC"))
+	var s Spec
+	_ = json.Unmarshal(raw, &s)
+	if dir := os.Getenv("FLINT_FS_EMULATE"); dir != "" {
+		if err := emulateSystemdNS(dir); err != nil {
+			fmt.Fprintln(os.Stderr, "emulate:", err)
+			return 2
+		}
+		if os.Getenv("FLINT_FS_PRIVATE_TMP") != "" {
+			var err error
+			if s.TmpDir, s.VarTmpDir, err = SetupTmpDirs(s.Unit); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 2
+			}
+		}
+		raw, _ = json.Marshal(s)
+	}
+	if err := ApplyJSON(raw, nil); err != nil { // systemd logs warnings, the unit never sees them
+		fmt.Fprintln(os.Stderr, err)
+		return ExitStatus(err)
+	}
+	env := append([]string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}, s.Env()...)
+	err := unix.Exec(argv[0], argv, env)
+	fmt.Fprintln(os.Stderr, "exec:", err)
+	return 203
+}
+
+// emulateSystemdNS gives the calling thread the mounts internal/difftest gives systemd:
+// private /run (with the /run/credentials and /run/systemd systemd makes at boot), /tmp and /var/tmp, dir
+// carried in at its own path.
+func emulateSystemdNS(dir string) error {
+	runtime.LockOSThread()
+	steps := []func() error{
+		func() error { return unix.Unshare(unix.CLONE_NEWNS) },
+		func() error { return unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, "") },
+		func() error { return unix.Mount("tmpfs", "/run", "tmpfs", 0, "mode=0755") },
+		func() error { return os.Mkdir("/run/.work", 0o755) },
+		func() error { return unix.Mount(dir, "/run/.work", "", unix.MS_BIND, "") },
+		func() error { return unix.Mount("tmpfs", "/tmp", "tmpfs", 0, "mode=1777") },
+		func() error { return unix.Mount("tmpfs", "/var/tmp", "tmpfs", 0, "mode=1777") },
+		func() error { return os.MkdirAll(dir, 0o755) },
+		func() error { return unix.Mount("/run/.work", dir, "", unix.MS_MOVE, "") },
+		func() error { return os.Remove("/run/.work") },
+		func() error { return os.Mkdir("/run/credentials", 0o755) },
+		func() error { return os.Mkdir("/run/systemd", 0o755) },
+		func() error { return unix.Mount("", "/", "", unix.MS_REC|unix.MS_SHARED, "") },
+	}
+	for i, f := range steps {
+		if err := f(); err != nil {
+			return fmt.Errorf("step %d: %w", i, err)
+		}
+	}
+	return nil
+}

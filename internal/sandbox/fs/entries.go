@@ -142,9 +142,13 @@ var (
 	}
 )
 
+// appendStatic adds a table's entries as systemd 252's append_static_mounts() does: path,
+// mode and ignore only. The tables' read-only flag, tmpfs options and mount flags are lost
+// on the way, so ProtectHome=tmpfs gives a writable tmpfs of mode 1777 under systemd 252;
+// flint does the same.
 func appendStatic(es []entry, table []static, ignoreAll bool) []entry {
 	for _, t := range table {
-		es = append(es, entry{path: t.path, mode: t.mode, ignore: t.ignore || ignoreAll, readOnly: t.ro, options: t.options, flags: t.flags})
+		es = append(es, entry{path: t.path, mode: t.mode, ignore: t.ignore || ignoreAll})
 	}
 	return es
 }
