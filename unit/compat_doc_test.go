@@ -449,7 +449,7 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   of ProtectKernelTunables=, ProtectKernelModules=, ProtectKernelLogs=,
   ProtectControlGroups=, ProtectHostname= (a UTS namespace), PrivateMounts=, MountFlags=,
   PrivateNetwork= (loopback only, up), PrivateIPC=, NetworkNamespacePath=,
-  IPCNamespacePath=, PrivateUsers= and LoadCredential=/SetCredential=. A namespace the
+  IPCNamespacePath= and LoadCredential=/SetCredential=. A namespace the
   kernel or the container refuses is handled as systemd does: the mount namespace is
   skipped with a warning unless the sandbox changes what the unit sees
   (RootDirectory=, TemporaryFileSystem=, BindPaths= elsewhere, DynamicUser=: then
@@ -465,6 +465,13 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   - LoadCredentialEncrypted= and SetCredentialEncrypted= are refused at start with
     243/CREDENTIALS: flint has no TPM2 or host key to decrypt with.
   - RootImage= is refused at start with 226/NAMESPACE: flint does not dissect disk images.
+  - PrivateUsers= is parsed, not enforced: the user namespace must be made when the
+    child is cloned, which the spawn path does not do yet.
+  - JoinsNamespaceOf= shares the PrivateTmp= directories; units with PrivateNetwork= or
+    PrivateIPC= each get a namespace of their own instead of the group's.
+  - A '+' command runs outside the sandbox and without the credentials directory
+    ($CREDENTIALS_DIRECTORY is not set for it).
+  - The warnings systemd logs for a namespace the container refuses are not logged.
   - Dynamic users are not carried over when the manager is replaced: one killed while a
     DynamicUser= unit runs leaves processes with that uid, which the next manager may give
     to another name (systemd keeps them across daemon-reexec).

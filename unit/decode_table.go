@@ -93,6 +93,7 @@ func directives() map[string]map[string]*directive {
 		registerExec()
 		registerKill()
 		registerNotEnforced()
+		registerPrivileges()
 		registerSandboxFS()
 		registerFlint()
 		t := directiveTable

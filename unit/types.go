@@ -4,6 +4,8 @@ import (
 	"os"
 	"syscall"
 	"time"
+
+	"github.com/flint-init/flint/internal/sandbox"
 )
 
 // Type is a unit's kind, from its name's suffix.
@@ -346,10 +348,31 @@ type ExecContext struct {
 	NotEnforced       []string
 	NotEnforcedValues map[string]string
 
-	// File system, namespaces, credentials (internal/sandbox/fs)
+	// Privileges and system calls (internal/sandbox), parsed by decode_privileges.go.
+	CapabilityBoundingSet   sandbox.CapSet // Set false: every capability
+	AmbientCapabilities     sandbox.CapSet
+	SecureBits              int
+	KeyringMode             string // "" unset: private for services, shared for others
+	Personality             string // "" unset, else systemd's name ("x86", "x86-64")
+	SystemCallFilter        sandbox.SyscallFilter
+	SystemCallErrorNumber   int // 0 unset: sandbox.ErrnoKill
+	SystemCallArchitectures []string
+	SystemCallLog           sandbox.SyscallFilter
+	RestrictAddressFamilies sandbox.Families
+	RestrictNamespaces      uint64 // the namespace types retained, when RestrictNamespacesSet
+	RestrictNamespacesSet   bool
+	RestrictRealtime        bool
+	LockPersonality         bool
+	MemoryDenyWriteExecute  bool
+	ProtectClock            bool
+	ProtectKernelTunables   bool
+	ProtectKernelModules    bool
+	ProtectKernelLogs       bool
+
+	// File system, namespaces, credentials (internal/sandbox/fs); ProtectKernelTunables=,
+	// ProtectKernelModules= and ProtectKernelLogs= are in the block above, shared.
 	PrivateDevices, PrivateNetwork, PrivateUsers, PrivateIPC                 bool
 	PrivateMounts, PrivateMountsSet                                          bool // PrivateMountsSet: written (else implied by a network namespace)
-	ProtectKernelTunables, ProtectKernelModules, ProtectKernelLogs           bool
 	ProtectControlGroups, ProtectHostname                                    bool
 	MountAPIVFS, MountAPIVFSSet                                              bool     // MountAPIVFSSet: written (else implied by RootDirectory=)
 	ProtectProc, ProcSubset, MountFlags                                      string   // "" when not set

@@ -49,6 +49,9 @@ func run(argv []string) int {
 	if len(argv) > 1 && argv[1] == spawnShimVerb {
 		return runSpawnShim(argv[2:])
 	}
+	if len(argv) > 1 && argv[1] == sandboxShimVerb {
+		return runSandboxShim(argv[2:])
+	}
 	prog, args := argv[0], argv[1:]
 	switch filepath.Base(prog) {
 	case "systemctl":

@@ -3,6 +3,7 @@ package manager
 import (
 	"errors"
 	"fmt"
+	"github.com/flint-init/flint/internal/sandbox"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -533,6 +534,19 @@ func (m *Manager) spawnCommand(u *Unit, cmd unit.ExecCommand, ec *unit.ExecConte
 	}
 	if cr != nil && (setuid || cr.setGroups) {
 		cfg.Credential = &syscall.Credential{Uid: cr.uid, Gid: cr.gid, Groups: cr.groups, NoSetGroups: !cr.setGroups}
+	}
+	uid, gid := -1, -1
+	if cfg.Credential != nil {
+		uid, gid = int(cfg.Credential.Uid), int(cfg.Credential.Gid)
+	}
+	if !cmd.Flags.FullPrivilege {
+		if err := m.acquireFSRuntime(u, ec); err != nil {
+			return nil, &spawn.ExecError{Status: sandbox.StatusNamespace, Step: "namespace", Err: err}
+		}
+		cfg.Env = append(cfg.Env, m.fsEnv(u, ec)...)
+	}
+	if cfg.Sandbox, err = m.sandboxSpec(u, ec, cmd, uid, gid); err != nil {
+		return nil, &spawn.ExecError{Status: sandbox.StatusSeccomp, Step: "sandbox", Err: err}
 	}
 	um := uint32(ec.UMask) // always set: UMask=0000 is a setting too (the default is 0022)
 	cfg.Umask = &um

@@ -45,6 +45,7 @@ const (
 	opUseSaved    = 4 // arg0 is the saved result
 	opListenPID   = 8 // not a syscall: write getpid() in decimal, NUL-terminated, at arg0
 	opSkipOnOK    = 16
+	opSandbox     = 32 // not a syscall: the sandboxed path's stage arg0 (sandbox.go); Go shim only
 )
 
 // tolerate returns the flags of an op after whose errors es (at most two errnos) the program
@@ -320,6 +321,7 @@ func (p *program) compile(c *Config, ctl int, dupFrom []int, resetSigs []int) []
 		p.add(stepRlimit, StatusLimits, 0, syscall.SYS_PRLIMIT64, 0, r.Resource, lim, 0)
 	}
 	p.namespace(c)
+	p.sandbox(c, SandboxStageNamespace)
 	if c.Umask != nil {
 		p.add(stepUmask, StatusFailure, 0, syscall.SYS_UMASK, *c.Umask)
 	}
@@ -334,6 +336,7 @@ func (p *program) compile(c *Config, ctl int, dupFrom []int, resetSigs []int) []
 		p.add(stepGID, StatusGroup, 0, syscall.SYS_SETGID, cr.Gid)
 		p.add(stepUID, StatusUser, 0, syscall.SYS_SETUID, cr.Uid)
 	}
+	p.sandbox(c, SandboxStageUser)
 	dir := c.Dir
 	if dir == "" {
 		dir = "/"
@@ -405,6 +408,7 @@ envs:
 	if c.SkipMissing {
 		p.add(stepAccess, 0, 0, syscall.SYS_FACCESSAT, atFDCWD, path, unix.X_OK)
 	}
+	p.sandbox(c, SandboxStageFinal)
 	p.add(stepExec, StatusExec, 0, syscall.SYS_EXECVE, path, argvp, envp)
 	return p.bytes()
 }

@@ -29,6 +29,13 @@ func ShimMain(args []string) int {
 
 // readProgram reads the block into 8-byte aligned memory.
 func readProgram(ctl int) ([]uint64, bool) {
+	w, _, ok := readProgramN(ctl)
+	return w, ok
+}
+
+// readProgramN is readProgram that also tells how many bytes it read (some may follow the
+// block: the sandboxed path's spec).
+func readProgramN(ctl int) ([]uint64, int, bool) {
 	words := make([]uint64, 1024)
 	got := 0
 	for {
@@ -38,11 +45,11 @@ func readProgram(ctl int) ([]uint64, bool) {
 			continue
 		}
 		if err != nil || n == 0 {
-			return nil, false
+			return nil, 0, false
 		}
 		got += n
 		if got >= 8 && uint64(got) >= words[0] {
-			return words[:(got+7)/8], true
+			return words[:(got+7)/8], got, true
 		}
 		if got == len(b) {
 			need := len(words) * 2
@@ -67,7 +74,11 @@ func relocate(w []uint64) (ops uintptr, nops uintptr) {
 	return uintptr(base + w[3]), uintptr(w[4])
 }
 
-func runProgram(ctl int, w []uint64) int {
+func runProgram(ctl int, w []uint64) int { return runProgramHook(ctl, w, nil) }
+
+// runProgramHook runs the program; its opSandbox pseudo-ops call stage (the sandboxed path),
+// which returns a failure's status, step and errno (status 0: done).
+func runProgramHook(ctl int, w []uint64, stage func(stage uint64) (int, uint64, syscall.Errno)) int {
 	base := uint64(uintptr(unsafe.Pointer(&w[0])))
 	relocate(w)
 	opOff, opN := w[3]/8, w[4]
@@ -81,6 +92,18 @@ func runProgram(ctl int, w []uint64) int {
 			dst := all[o[1]-base:]
 			copy(dst, pid)
 			dst[len(pid)] = 0
+			continue
+		}
+		if flags&opSandbox != 0 {
+			if stage == nil {
+				return StatusException
+			}
+			if status, step, errno := stage(o[1]); status != 0 {
+				var rep [3]uint64
+				rep[0], rep[1], rep[2] = uint64(status), uint64(errno), step
+				syscall.Write(ctl, unsafe.Slice((*byte)(unsafe.Pointer(&rep[0])), reportBytes))
+				return status
+			}
 			continue
 		}
 		a0 := uintptr(o[1])

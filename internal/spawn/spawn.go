@@ -58,6 +58,9 @@ type Config struct {
 	// NoNewPrivs sets no_new_privs (prctl PR_SET_NO_NEW_PRIVS, systemd's NoNewPrivileges=)
 	// once in the working directory; refused, it is 227/NO_NEW_PRIVILEGES.
 	NoNewPrivs bool
+	// Sandbox, when not nil, is an internal/sandbox spec: the child is then flint re-executed
+	// as `flint __sandbox FD` (sandbox.go), which applies it at systemd's points of exec_child.
+	Sandbox []byte
 
 	NewSession bool // setsid(): own session and process group (every unit process in systemd)
 	Pgid       int  // without NewSession: join this process group (0: stay in the manager's)
@@ -210,6 +213,9 @@ func Start(c *Config) (*Process, error) {
 	mode.Lock()
 	vfork, native := useVfork, useNative
 	mode.Unlock()
+	if c.Sandbox != nil {
+		vfork, native = false, false
+	}
 	if vfork {
 		ints := make([]int, len(files))
 		for i, fd := range files {
@@ -221,6 +227,11 @@ func Start(c *Config) (*Process, error) {
 	}
 	ctl := len(files)
 	block := compile(c, ctl, nil)
+	if c.Sandbox != nil {
+		block = append(block, make([]byte, 8)...)
+		putLE64(block[len(block)-8:], uint64(len(c.Sandbox)))
+		block = append(block, c.Sandbox...)
+	}
 
 	// sp[0] stays here: we write the program and read the report. sp[1] becomes fd ctl in the
 	// child, closed here after the fork and in the child by its final execve.
@@ -242,7 +253,11 @@ func Start(c *Config) (*Process, error) {
 		written = n
 	}
 
-	pid, err := forkShim(files, ctl, native)
+	verb := ShimVerb
+	if c.Sandbox != nil {
+		verb = SandboxVerb
+	}
+	pid, err := forkShim(files, ctl, native, verb)
 	syscall.Close(sp[1])
 	runtime.KeepAlive(c)
 	if err != nil {
@@ -288,7 +303,7 @@ func checkNUL(c *Config) error {
 }
 
 // forkShim starts the native shim if possible, else flint itself as the shim.
-func forkShim(files []uintptr, ctl int, native bool) (int, error) {
+func forkShim(files []uintptr, ctl int, native bool, verb string) (int, error) {
 	fd := strconv.Itoa(ctl)
 	attr := &syscall.ProcAttr{Env: []string{}, Files: files}
 	if native {
@@ -307,7 +322,7 @@ func forkShim(files []uintptr, ctl int, native bool) (int, error) {
 		useNative = false
 		mode.Unlock()
 	}
-	return syscall.ForkExec(SelfPath, []string{SelfPath, ShimVerb, fd}, attr)
+	return syscall.ForkExec(SelfPath, []string{SelfPath, verb, fd}, attr)
 }
 
 func writeAll(fd int, b []byte) {
@@ -346,10 +361,7 @@ func readReport(fd int) error {
 
 // reportError makes the ExecError of a shim's report {status, errno, step}.
 func reportError(status, errno, step uint64) error {
-	var name string
-	if step < uint64(len(stepNames)) {
-		name = stepNames[step]
-	}
+	name := stepName(step)
 	if name == "" {
 		name = "step " + strconv.FormatUint(step, 10)
 	}
@@ -359,4 +371,10 @@ func reportError(status, errno, step uint64) error {
 func le64(b []byte) uint64 {
 	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
 		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+}
+
+func putLE64(b []byte, v uint64) {
+	for i := range 8 {
+		b[i] = byte(v >> (8 * i))
+	}
 }
