@@ -21,6 +21,9 @@ type decoder struct {
 	abortTimeoutSet bool
 	delegate        bool // Delegate= on: OOMPolicy= then defaults to continue
 
+	// depSets are the names of the long dependency lists, by list (appendDep).
+	depSets map[*[]string]map[string]bool
+
 	// stopped is set by the first fatal error: like config_parse(), the rest of the
 	// files is not read.
 	stopped bool

@@ -56,8 +56,34 @@ func pDeps(get func(d *decoder) *[]string) parseFunc {
 				}
 				name = x
 			}
-			*get(d) = appendUnique(*get(d), name)
+			d.appendDep(get(d), name)
 		})
+	}
+}
+
+// appendDep appends name to a dependency list unless it is there. A short list is searched;
+// a long one (a target wanting thousands of units on one line) keeps a set, so that a line
+// of n names costs O(n), not O(n²).
+func (d *decoder) appendDep(list *[]string, name string) {
+	const searched = 32
+	if len(*list) < searched {
+		*list = appendUnique(*list, name)
+		return
+	}
+	set := d.depSets[list]
+	if len(set) != len(*list) { // new, or the list was changed elsewhere
+		set = make(map[string]bool, 2*len(*list))
+		for _, n := range *list {
+			set[n] = true
+		}
+		if d.depSets == nil {
+			d.depSets = map[*[]string]map[string]bool{}
+		}
+		d.depSets[list] = set
+	}
+	if !set[name] {
+		set[name] = true
+		*list = append(*list, name)
 	}
 }
 

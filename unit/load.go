@@ -33,8 +33,13 @@ type Loader struct {
 	final    map[*Unit]bool      // units whose implicit dependencies were added
 	sockets  []string            // socketNames, built lazily from ids
 	triggers []string            // triggerNames, likewise
-	buf      []byte              // the unit file being read (readFileInto), reused
-	host     hostInfo            // host-wide specifier values
+	// bySocket and byTrigger index the loaded sockets (Accept=no) and timers/paths of the
+	// search path by the unit they start, built once when a unit first needs them
+	// (triggeringUnits): a unit's TriggeredBy= costs a lookup, not a pass over every trigger.
+	bySocket, byTrigger map[string][]triggerRef
+	indexBuilds         int      // how often they were built (a test counts them)
+	buf                 []byte   // the unit file being read (readFileInto), reused
+	host                hostInfo // host-wide specifier values
 }
 
 // NewLoader returns a Loader for scope. dirs, when non-empty, replaces the search path (flint's
@@ -56,7 +61,7 @@ func (l *Loader) Reload() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.ids, l.names, l.fsCache, l.masks, l.units, l.final, l.sockets, l.triggers = nil, nil, nil, nil, nil, nil, nil, nil
-	l.revWants = nil
+	l.revWants, l.bySocket, l.byTrigger = nil, nil, nil
 }
 
 // List returns the sorted names of every unit file, alias and linked unit in the search path

@@ -22,11 +22,11 @@ func (l *Loader) AcceptInstance(sock *Unit, instance string) (*Unit, error) {
 	defer l.mu.Unlock()
 	l.scan()
 	if cached := l.units[name]; cached != nil {
-		l.forget(cached) // a fresh Unit for the manager; Load will load it again
+		l.forget(cached, name) // a fresh Unit for the manager; Load will load it again
 	}
 	u := l.base(name)
 	l.finish(u)
-	l.forget(u)
+	l.forget(u, name)
 	if u.LoadState == Loaded {
 		u.Unit.After = appendUnique(u.Unit.After, sock.Name)
 		u.TriggeredBy = appendUnique(u.TriggeredBy, sock.Name)
@@ -41,12 +41,19 @@ func unitName(u *Unit) string {
 	return u.Name
 }
 
-// forget drops u from the cache under all its names. Callers hold l.mu.
-func (l *Loader) forget(u *Unit) {
-	for n, v := range l.units {
-		if v == u {
+// forget drops u from the cache under all its names and name, the one it was asked for (base
+// files a unit under those only). It looks up those keys rather than pass over the cache: an
+// Accept=yes connection costs the same however many units are loaded. Callers hold l.mu.
+func (l *Loader) forget(u *Unit, name string) {
+	drop := func(n string) {
+		if l.units[n] == u {
 			delete(l.units, n)
 		}
+	}
+	drop(name)
+	drop(u.Name)
+	for _, n := range u.Names {
+		drop(n)
 	}
 	delete(l.final, u)
 }

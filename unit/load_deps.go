@@ -2,6 +2,7 @@ package unit
 
 import (
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -55,17 +56,11 @@ func (l *Loader) finish(u *Unit) {
 			u.Triggers = appendUnique(u.Triggers, svc)
 		}
 	case TypeService:
-		for _, n := range l.socketNames() {
-			s := l.base(n)
-			if s.LoadState != Loaded || s.Socket == nil || !socketHasNonAccept(s.Socket) {
-				continue
-			}
-			if s.SocketService() == u.Name || contains(u.Names, s.SocketService()) {
-				u.TriggeredBy = appendUnique(u.TriggeredBy, s.Name)
-				// the other side of the socket's Before= (systemd shows it once the
-				// socket is loaded)
-				u.Unit.After = appendUnique(u.Unit.After, s.Name)
-			}
+		for _, s := range l.triggeringUnits(u, &l.bySocket, l.indexSockets) {
+			u.TriggeredBy = appendUnique(u.TriggeredBy, s.Name)
+			// the other side of the socket's Before= (systemd shows it once the socket is
+			// loaded)
+			u.Unit.After = appendUnique(u.Unit.After, s.Name)
 		}
 		if u.Service != nil && u.Service.BusName != "" && (u.Service.Type == DBus || u.Unit.DefaultDependencies) {
 			// a service with a bus name needs the bus: always for Type=dbus, with default
@@ -94,15 +89,9 @@ func (l *Loader) finish(u *Unit) {
 		}
 	}
 	if u.Type != TypeTimer && u.Type != TypePath {
-		for _, n := range l.triggerNames() {
-			t := l.base(n)
-			if t.LoadState != Loaded || t.Timer == nil && t.Path == nil {
-				continue
-			}
-			if x := t.TriggerUnit(); x == u.Name || contains(u.Names, x) {
-				u.TriggeredBy = appendUnique(u.TriggeredBy, t.Name)
-				u.Unit.After = appendUnique(u.Unit.After, t.Name) // its Before=
-			}
+		for _, t := range l.triggeringUnits(u, &l.byTrigger, l.indexTriggers) {
+			u.TriggeredBy = appendUnique(u.TriggeredBy, t.Name)
+			u.Unit.After = appendUnique(u.Unit.After, t.Name) // its Before=
 		}
 	}
 	if !u.Unit.DefaultDependencies {
@@ -263,6 +252,69 @@ func socketHasNonAccept(s *SocketSection) bool {
 		}
 	}
 	return false
+}
+
+// triggerRef is a triggering unit and its place in the sorted list of its kind.
+type triggerRef struct {
+	u   *Unit
+	pos int
+}
+
+// triggeringUnits are the units of an index (bySocket or byTrigger, built by build at the
+// first call) that start u under any of its names, in the order of their names.
+func (l *Loader) triggeringUnits(u *Unit, index *map[string][]triggerRef, build func() map[string][]triggerRef) []*Unit {
+	if *index == nil {
+		*index = build()
+		l.indexBuilds++
+	}
+	refs := (*index)[u.Name]
+	for _, n := range u.Names {
+		if n != u.Name {
+			refs = append(refs[:len(refs):len(refs)], (*index)[n]...)
+		}
+	}
+	if len(refs) == 0 {
+		return nil
+	}
+	refs = slices.Clone(refs)
+	slices.SortFunc(refs, func(a, b triggerRef) int { return a.pos - b.pos })
+	out := make([]*Unit, 0, len(refs))
+	for i, r := range refs {
+		if i == 0 || r.pos != refs[i-1].pos {
+			out = append(out, r.u)
+		}
+	}
+	return out
+}
+
+// indexSockets loads every socket of the search path and indexes those with a non-Accept
+// listener (which trigger their service) by the service they start.
+func (l *Loader) indexSockets() map[string][]triggerRef {
+	idx := map[string][]triggerRef{}
+	for i, n := range l.socketNames() {
+		s := l.base(n)
+		if s.LoadState != Loaded || s.Socket == nil || !socketHasNonAccept(s.Socket) {
+			continue
+		}
+		svc := s.SocketService()
+		idx[svc] = append(idx[svc], triggerRef{s, i})
+	}
+	return idx
+}
+
+// indexTriggers loads every timer and path unit of the search path and indexes them by the
+// unit they start.
+func (l *Loader) indexTriggers() map[string][]triggerRef {
+	idx := map[string][]triggerRef{}
+	for i, n := range l.triggerNames() {
+		t := l.base(n)
+		if t.LoadState != Loaded || t.Timer == nil && t.Path == nil {
+			continue
+		}
+		x := t.TriggerUnit()
+		idx[x] = append(idx[x], triggerRef{t, i})
+	}
+	return idx
 }
 
 // socketNames lists the socket unit names of the search path (aliases excluded).

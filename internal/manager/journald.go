@@ -116,10 +116,16 @@ func (m *Manager) noteReaped(pid int, u *Unit) {
 	r.next = (r.next + 1) % len(r.notes)
 }
 
-// unit is the unit of pid if flint reaped it within reapedNoteAge, else nil.
+// unit is the unit of pid if flint reaped it within reapedNoteAge, else nil. The newest
+// note wins: a pid the kernel handed out again within the age belongs to its last process.
 func (r *reapedNotes) unit(pid int) *Unit {
-	for i := range r.notes {
-		if n := &r.notes[i]; n.pid == pid && n.u != nil && time.Since(n.at) < reapedNoteAge {
+	return r.unitAt(pid, time.Now())
+}
+
+func (r *reapedNotes) unitAt(pid int, now time.Time) *Unit {
+	for k := 1; k <= len(r.notes); k++ {
+		n := &r.notes[(r.next-k+len(r.notes))%len(r.notes)]
+		if n.pid == pid && n.u != nil && now.Sub(n.at) < reapedNoteAge {
 			return n.u
 		}
 	}

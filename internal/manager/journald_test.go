@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/flint-init/flint/internal/journal"
 )
@@ -64,5 +65,35 @@ func TestReapedNotes(t *testing.T) {
 	}
 	if u := m.reapedNotes.unit(1000); u != nil {
 		t.Errorf("an old note counted: %v", u)
+	}
+}
+
+// reapedNotes.unit: the newest note for a pid wins, the ring wraps, old notes expire.
+func TestReapedNotesNewest(t *testing.T) {
+	a, b, c := &Unit{Name: "a.service"}, &Unit{Name: "b.service"}, &Unit{Name: "c.service"}
+	now := time.Now()
+	var r reapedNotes
+	add := func(pid int, u *Unit, at time.Time) {
+		r.notes[r.next] = reapedNote{pid, u, at}
+		r.next = (r.next + 1) % len(r.notes)
+	}
+	add(100, a, now.Add(-time.Second))
+	add(100, b, now) // pid 100 handed out again
+	add(200, c, now.Add(-reapedNoteAge-time.Millisecond))
+	for _, tc := range []struct {
+		pid  int
+		want *Unit
+	}{{100, b}, {200, nil}, {300, nil}} {
+		if got := r.unitAt(tc.pid, now); got != tc.want {
+			t.Errorf("unit(%d) = %v, want %v", tc.pid, got, tc.want)
+		}
+	}
+	// Wrap the ring past its end: the newest note is found behind r.next.
+	for i := 0; i < len(r.notes)-1; i++ {
+		add(1000+i, a, now)
+	}
+	add(100, c, now)
+	if got := r.unitAt(100, now); got != c {
+		t.Errorf("after wrapping: unit(100) = %v, want c", got)
 	}
 }

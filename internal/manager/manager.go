@@ -154,6 +154,8 @@ type Manager struct {
 	refBy           map[string][]*Unit // the loaded units whose configuration refers to a name (indexRefs)
 	releaseMemory   bool               // return the loading garbage to the OS once no job is left (boot, reload)
 	shuttingDown    bool
+	shutdownScan    int    // checkShutdownDone's cursor into order
+	allStopped      bool   // the shutdown stopped every unit: "All units stopped." at Run's end
 	objective       string // what Run ends with: "", exit, poweroff, halt, reboot (actions.go)
 	actionTarget    string // a unit action's target, started after the event (actions.go)
 	exitCode        int    // flint run's exit status (actions.go)
@@ -329,6 +331,13 @@ func (m *Manager) Run(ctx context.Context) error {
 			}
 		}()
 	}
+	// The shutdown's last status line comes after the units' last forwarded lines (deferred
+	// before the forwarding's end, so run after it).
+	defer func() {
+		if m.allStopped {
+			m.consolef("All units stopped.")
+		}
+	}()
 	if m.opt.ForwardLogs {
 		defer m.forwardLogs()()
 	}
@@ -588,11 +597,21 @@ func (m *Manager) checkShutdownDone() {
 	if !m.shuttingDown {
 		return
 	}
-	for _, u := range m.order {
-		if u.job != nil {
+	// Every state change during the shutdown asks; a cursor keeps the answer linear in the
+	// units overall: the scan resumes at the first unit found busy last time, and only a
+	// scan that reaches the end looks at every unit again (one may have started since).
+	busy := func(u *Unit) bool { return u.job != nil || !isInactiveOrFailed(u.activeState()) }
+	if m.shutdownScan > len(m.order) {
+		m.shutdownScan = len(m.order)
+	}
+	for ; m.shutdownScan < len(m.order); m.shutdownScan++ {
+		if busy(m.order[m.shutdownScan]) {
 			return
 		}
-		if !isInactiveOrFailed(u.activeState()) {
+	}
+	for i, u := range m.order {
+		if busy(u) {
+			m.shutdownScan = i
 			return
 		}
 	}
@@ -606,7 +625,7 @@ func (m *Manager) checkShutdownDone() {
 
 func (m *Manager) finishShutdown() {
 	m.quitOnce.Do(func() {
-		m.consolef("All units stopped.")
+		m.allStopped = true // said as Run returns
 		close(m.quit)
 	})
 }

@@ -1,0 +1,401 @@
+// Command scale measures how flint's costs grow with the number of loaded units, side by side
+// with systemd 252 (booted in private namespaces by scripts/systemd-ns), for each N:
+//
+//   - start: `start idle.target` (blocking) with N socket units wanted by the target, each with
+//     its own service, none started; the time until the job is done and every socket listens;
+//   - reload: one daemon-reload of the N unchanged units;
+//   - memory: resident memory per socket+service pair, (RSS with the N listening − RSS with
+//     nothing started) / N;
+//   - cold activation among N: connect → first byte of the echo, the median over -cold sockets
+//     of the N, each activated once (foobard, examples/foobar/server.c);
+//   - Accept=yes connections/s among N: /bin/cat per connection at concurrency 1 over -duration.
+//
+// and prints a Markdown table with flint's ratio to systemd per figure.
+//
+//	go run ./bench/cmd/scale [-n 1000,3000,10000] [-managers flint,systemd] [-flint bin/flint]
+//
+// Run it as root from the repository root; ports 22600-22601 must be free.
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+const (
+	portFlint   = 22600
+	portSystemd = 22601
+)
+
+// figures are one manager's measurements at one N.
+type figures struct {
+	start, reload, cold time.Duration
+	kbPerUnit, accept   float64
+}
+
+func main() {
+	ns := flag.String("n", "1000,3000,10000", "numbers of socket units")
+	managers := flag.String("managers", "flint,systemd", "managers: flint, systemd")
+	flintPath := flag.String("flint", "", "flint binary (default: CGO_ENABLED=0 go build ./cmd/flint)")
+	script := flag.String("systemd-ns", "scripts/systemd-ns", "script that boots systemd in private namespaces")
+	cold := flag.Int("cold", 7, "cold activations per N (each of a different socket)")
+	duration := flag.Duration("duration", 2*time.Second, "Accept=yes measuring time")
+	flag.Parse()
+	if os.Getuid() != 0 {
+		fail("run as root")
+	}
+	work, err := os.MkdirTemp(defaultParent(), "flint-scale-")
+	if err != nil {
+		fail(err.Error())
+	}
+	defer os.RemoveAll(work)
+	if *flintPath == "" {
+		*flintPath = filepath.Join(work, "flint")
+		cmd := exec.Command("go", "build", "-o", *flintPath, "./cmd/flint")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			fail(fmt.Sprintf("build flint: %v: %s", err, out))
+		}
+	}
+	foobard := filepath.Join(work, "foobard")
+	if out, err := exec.Command("gcc", "-O2", "-o", foobard, "examples/foobar/server.c", "-lsystemd").CombinedOutput(); err != nil {
+		fail(fmt.Sprintf("build foobard (apt-get install gcc libsystemd-dev): %v: %s", err, out))
+	}
+	var counts []int
+	for _, s := range strings.Split(*ns, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < *cold {
+			fail(fmt.Sprintf("-n: bad count %q (at least -cold)", s))
+		}
+		counts = append(counts, n)
+	}
+	res := map[string]map[int]figures{}
+	for _, n := range counts {
+		for _, m := range strings.Split(*managers, ",") {
+			dir := filepath.Join(work, fmt.Sprintf("%s-%d", m, n))
+			f, err := measure(m, dir, n, *cold, *duration, *flintPath, *script, foobard)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "scale: %s, N=%d: %v\n", m, n, err)
+				continue
+			}
+			if res[m] == nil {
+				res[m] = map[int]figures{}
+			}
+			res[m][n] = f
+			fmt.Fprintf(os.Stderr, "scale: %s N=%d: start %v reload %v %.1f KB/unit cold %v accept %.0f/s\n",
+				m, n, f.start.Round(time.Millisecond), f.reload.Round(time.Millisecond), f.kbPerUnit, f.cold.Round(10*time.Microsecond), f.accept)
+		}
+	}
+	printTable(counts, res)
+}
+
+func fail(msg string) {
+	fmt.Fprintln(os.Stderr, "scale:", msg)
+	os.Exit(1)
+}
+
+// defaultParent is /dev/shm when it is a tmpfs (socket units live on tmpfs as under /run),
+// else the temporary directory.
+func defaultParent() string {
+	var st syscall.Statfs_t
+	if syscall.Statfs("/dev/shm", &st) == nil && st.Type == 0x01021994 {
+		return "/dev/shm"
+	}
+	return os.TempDir()
+}
+
+// writeUnits writes N socket units (idleNNNNN.socket, Accept=no, the seed example's echo
+// server as the service) wanted by idle.target, the Accept=yes probe on port, and
+// empty.target, the boot unit with nothing in it.
+func writeUnits(dir string, n, port int, foobard string) error {
+	units, socks := filepath.Join(dir, "units"), filepath.Join(dir, "s")
+	for _, d := range []string{units, socks} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	var wants strings.Builder
+	service := fmt.Sprintf("[Unit]\nDefaultDependencies=no\n[Service]\nExecStart=%s\n", foobard)
+	for i := 0; i < n; i++ {
+		name := fmt.Sprintf("idle%05d", i)
+		sock := fmt.Sprintf("[Unit]\nDefaultDependencies=no\n[Socket]\nListenStream=%s/%05d.sk\n", socks, i)
+		if err := os.WriteFile(filepath.Join(units, name+".socket"), []byte(sock), 0o644); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(units, name+".service"), []byte(service), 0o644); err != nil {
+			return err
+		}
+		wants.WriteString(" " + name + ".socket")
+	}
+	files := map[string]string{
+		"probe.socket":   fmt.Sprintf("[Unit]\nDefaultDependencies=no\n[Socket]\nListenStream=127.0.0.1:%d\nAccept=yes\nMaxConnections=1024\nTriggerLimitIntervalSec=0\n", port),
+		"probe@.service": "[Unit]\nDefaultDependencies=no\nStartLimitIntervalSec=0\n[Service]\nExecStart=/bin/cat\nStandardInput=socket\n",
+		"idle.target":    "[Unit]\nDefaultDependencies=no\nWants=probe.socket" + wants.String() + "\n",
+		"empty.target":   "[Unit]\nDefaultDependencies=no\n",
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(units, name), []byte(text), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// manager is a booted flint run or systemd: its pid as seen here, a control command and stop.
+type manager struct {
+	pid  int
+	ctl  func(args ...string) error
+	stop func()
+}
+
+func boot(side, dir, flint, script string) (*manager, error) {
+	switch side {
+	case "flint":
+		control := filepath.Join(dir, "control.sock")
+		cmd := exec.Command(flint, "run", "--no-booted", "--no-journal-sockets", "--units", filepath.Join(dir, "units"),
+			"--control", control, "--target", "empty.target")
+		log, err := os.Create(filepath.Join(dir, "flint.log"))
+		if err != nil {
+			return nil, err
+		}
+		cmd.Stdout, cmd.Stderr = log, log
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := cmd.Start(); err != nil {
+			return nil, err
+		}
+		done := make(chan struct{})
+		go func() { cmd.Wait(); log.Close(); close(done) }()
+		stop := func() {
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+			select {
+			case <-done:
+			case <-time.After(30 * time.Second):
+				syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+				<-done
+			}
+		}
+		ctl := func(args ...string) error {
+			out, err := exec.Command(flint, append([]string{"--control", control}, args...)...).CombinedOutput()
+			if err != nil {
+				return fmt.Errorf("flint %s: %v: %s", strings.Join(args, " "), err, out)
+			}
+			return nil
+		}
+		for deadline := time.Now().Add(10 * time.Second); ctl("is-active", "empty.target") != nil; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				stop()
+				return nil, fmt.Errorf("flint run does not answer after 10s (%s)", filepath.Join(dir, "flint.log"))
+			}
+		}
+		return &manager{pid: cmd.Process.Pid, ctl: ctl, stop: stop}, nil
+	case "systemd":
+		out, err := exec.Command("bash", script, "boot", dir, "empty.target").CombinedOutput()
+		if err != nil {
+			return nil, fmt.Errorf("systemd-ns boot: %v: %s", err, out)
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(out)))
+		if err != nil {
+			return nil, fmt.Errorf("systemd-ns boot printed %q", out)
+		}
+		ctl := func(args ...string) error {
+			out, err := exec.Command("bash", append([]string{script, "systemctl", strconv.Itoa(pid)}, args...)...).CombinedOutput()
+			if err != nil {
+				return fmt.Errorf("systemctl %s: %v: %s", strings.Join(args, " "), err, out)
+			}
+			return nil
+		}
+		for deadline := time.Now().Add(30 * time.Second); ctl("is-active", "empty.target") != nil; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				exec.Command("bash", script, "kill", strconv.Itoa(pid)).Run()
+				return nil, fmt.Errorf("systemd does not answer after 30s")
+			}
+		}
+		return &manager{pid: pid, ctl: ctl, stop: func() { exec.Command("bash", script, "kill", strconv.Itoa(pid)).Run() }}, nil
+	}
+	return nil, fmt.Errorf("no manager %q", side)
+}
+
+func measure(side, dir string, n, cold int, duration time.Duration, flint, script, foobard string) (f figures, err error) {
+	port := portFlint
+	if side == "systemd" {
+		port = portSystemd
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return f, err
+	}
+	// foobard inside the work directory: visible in systemd's namespace at the same path.
+	local := filepath.Join(dir, "foobard")
+	if out, err := exec.Command("cp", foobard, local).CombinedOutput(); err != nil {
+		return f, fmt.Errorf("cp: %v: %s", err, out)
+	}
+	if err := writeUnits(dir, n, port, local); err != nil {
+		return f, err
+	}
+	m, err := boot(side, dir, flint, script)
+	if err != nil {
+		return f, err
+	}
+	defer m.stop()
+	time.Sleep(500 * time.Millisecond) // let the boot settle before the empty RSS
+	empty, err := rssKB(m.pid)
+	if err != nil {
+		return f, err
+	}
+	t0 := time.Now()
+	if err := m.ctl("start", "idle.target"); err != nil {
+		return f, err
+	}
+	socks := filepath.Join(dir, "s") + "/"
+	for listening(socks) < n {
+		if time.Since(t0) > 5*time.Minute {
+			return f, fmt.Errorf("%d of %d sockets listening after 5 minutes", listening(socks), n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	f.start = time.Since(t0)
+	time.Sleep(time.Second) // jobs and logs settle
+	full, err := rssKB(m.pid)
+	if err != nil {
+		return f, err
+	}
+	f.kbPerUnit = float64(full-empty) / float64(n)
+	t0 = time.Now()
+	if err := m.ctl("daemon-reload"); err != nil {
+		return f, err
+	}
+	f.reload = time.Since(t0)
+	var ds []time.Duration
+	for k := 0; k < cold; k++ {
+		i := k * (n / cold)
+		d, err := firstByte(filepath.Join(dir, "s", fmt.Sprintf("%05d.sk", i)), 10*time.Second)
+		if err != nil {
+			return f, fmt.Errorf("cold activation of idle%05d: %w", i, err)
+		}
+		ds = append(ds, d)
+	}
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	f.cold = ds[len(ds)/2]
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	var ok int
+	end := time.Now().Add(duration)
+	t0 = time.Now()
+	for time.Now().Before(end) {
+		if err := echoOnce(addr); err != nil {
+			return f, fmt.Errorf("Accept=yes probe: %w", err)
+		}
+		ok++
+	}
+	f.accept = float64(ok) / time.Since(t0).Seconds()
+	return f, nil
+}
+
+// firstByte connects, sends a line and times the first byte of the echo.
+func firstByte(sock string, timeout time.Duration) (time.Duration, error) {
+	start := time.Now()
+	c, err := net.DialTimeout("unix", sock, timeout)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	c.SetDeadline(start.Add(timeout))
+	if _, err := c.Write([]byte("x\n")); err != nil {
+		return 0, err
+	}
+	var b [1]byte
+	if _, err := io.ReadFull(c, b[:]); err != nil {
+		return 0, err
+	}
+	return time.Since(start), nil
+}
+
+// echoOnce sends a line through /bin/cat behind an Accept=yes socket and reads it back.
+func echoOnce(addr string) error {
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Write([]byte("ping\n")); err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return err
+	}
+	if line != "ping\n" {
+		return fmt.Errorf("echo answered %q", line)
+	}
+	return nil
+}
+
+// listening counts the listening unix sockets whose path starts with prefix (/proc/net/unix:
+// flags 00010000 is __SO_ACCEPTCON).
+func listening(prefix string) int {
+	f, err := os.Open("/proc/net/unix")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	n := 0
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fs := strings.Fields(sc.Text())
+		if len(fs) >= 8 && fs[3] == "00010000" && strings.HasPrefix(fs[7], prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+func rssKB(pid int) (int64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			return strconv.ParseInt(f[1], 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
+}
+
+func printTable(counts []int, res map[string]map[int]figures) {
+	fmt.Println("| N | start, all listening: flint / systemd | daemon-reload: flint / systemd | RSS per pair: flint / systemd | cold activation among N: flint / systemd | Accept=yes conn/s among N: flint / systemd |")
+	fmt.Println("|---:|---|---|---|---|---|")
+	for _, n := range counts {
+		fl, okF := res["flint"][n]
+		sd, okS := res["systemd"][n]
+		// The ratio is flint's figure over systemd's, whichever way is better.
+		cell := func(a, b float64, unit string) string {
+			switch {
+			case okF && okS:
+				return fmt.Sprintf("%.4g / %.4g %s (%.2f×)", a, b, unit, a/b)
+			case okF:
+				return fmt.Sprintf("%.4g / n/a %s", a, unit)
+			case okS:
+				return fmt.Sprintf("n/a / %.4g %s", b, unit)
+			}
+			return "n/a"
+		}
+		ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+		fmt.Printf("| %d | %s | %s | %s | %s | %s |\n", n,
+			cell(ms(fl.start), ms(sd.start), "ms"),
+			cell(ms(fl.reload), ms(sd.reload), "ms"),
+			cell(fl.kbPerUnit, sd.kbPerUnit, "KB"),
+			cell(ms(fl.cold), ms(sd.cold), "ms"),
+			cell(fl.accept, sd.accept, "/s"))
+	}
+}

@@ -1,0 +1,43 @@
+package main
+
+import (
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// writeUnits writes N socket/service pairs, the probe and both targets; idle.target wants
+// every socket.
+func TestWriteUnits(t *testing.T) {
+	dir := t.TempDir()
+	if err := writeUnits(dir, 3, 22699, "/bin/true"); err != nil {
+		t.Fatal(err)
+	}
+	ents, _ := os.ReadDir(filepath.Join(dir, "units"))
+	if len(ents) != 3*2+4 {
+		t.Errorf("%d unit files, want 10", len(ents))
+	}
+	target, _ := os.ReadFile(filepath.Join(dir, "units", "idle.target"))
+	for _, w := range []string{"probe.socket", "idle00000.socket", "idle00002.socket"} {
+		if !strings.Contains(string(target), w) {
+			t.Errorf("idle.target does not want %s:\n%s", w, target)
+		}
+	}
+}
+
+// listening counts the listening unix sockets under a prefix, not connected ones.
+func TestListening(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"a.sk", "b.sk"} {
+		ln, err := net.Listen("unix", filepath.Join(dir, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+	}
+	if got := listening(dir + "/"); got != 2 {
+		t.Errorf("listening = %d, want 2", got)
+	}
+}
