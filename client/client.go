@@ -1,4 +1,4 @@
-// Package client is the Go client of flint's control API (internal/api documents the protocol,
+// Package client is the Go client of flint's control API (package api defines the protocol,
 // docs/api.md describes it). The flint CLI talks to the manager only through this package.
 package client
 
@@ -10,11 +10,12 @@ import (
 	"os"
 	"time"
 
-	"github.com/flint-init/flint/internal/api"
+	"github.com/flint-init/flint/api"
 )
 
-// Re-exported protocol types, so that users of this package need not import internal/api.
+// The protocol's types, under the names this package has always given them.
 type (
+	Verb       = api.Verb
 	Request    = api.Request
 	Response   = api.Response
 	JobResult  = api.JobResult
@@ -115,16 +116,16 @@ func (c *Client) Do(req *Request, out any) error {
 	return nil
 }
 
-// Jobs runs a job verb (start, stop, restart, reload, try-restart, reload-or-restart) on units.
+// Jobs runs a job verb (an api.Verbs entry of kind api.Job: start, stop, ...) on units.
 // Unless noBlock, it returns after the jobs finished, with their results.
-func (c *Client) Jobs(verb string, units []string, noBlock bool) ([]JobResult, error) {
+func (c *Client) Jobs(verb Verb, units []string, noBlock bool) ([]JobResult, error) {
 	return c.JobsMode(verb, units, noBlock, "")
 }
 
 // JobsMode is Jobs in a job mode (systemctl's --job-mode=: fail, replace,
 // replace-irreversibly, isolate, flush, ignore-dependencies, ignore-requirements; "" is
 // replace).
-func (c *Client) JobsMode(verb string, units []string, noBlock bool, mode string) ([]JobResult, error) {
+func (c *Client) JobsMode(verb Verb, units []string, noBlock bool, mode string) ([]JobResult, error) {
 	var res []JobResult
 	err := c.Do(&Request{Verb: verb, Units: units, NoBlock: noBlock, Mode: mode}, &res)
 	return res, err
@@ -133,14 +134,14 @@ func (c *Client) JobsMode(verb string, units []string, noBlock bool, mode string
 // Status returns the status of units (all loaded units if none given).
 func (c *Client) Status(units []string, lines int) ([]UnitStatus, error) {
 	var res []UnitStatus
-	err := c.Do(&Request{Verb: "status", Units: units, Lines: lines}, &res)
+	err := c.Do(&Request{Verb: api.VerbStatus, Units: units, Lines: lines}, &res)
 	return res, err
 }
 
 // Show returns the properties of units (props empty = all).
 func (c *Client) Show(units []string, props []string) ([]UnitStatus, error) {
 	var res []UnitStatus
-	err := c.Do(&Request{Verb: "show", Units: units, Props: props}, &res)
+	err := c.Do(&Request{Verb: api.VerbShow, Units: units, Props: props}, &res)
 	return res, err
 }
 
@@ -149,21 +150,21 @@ func (c *Client) Show(units []string, props []string) ([]UnitStatus, error) {
 // states, inactive units without a job are left out.
 func (c *Client) ListUnits(all bool, types, states, patterns []string) ([]UnitInfo, error) {
 	var res []UnitInfo
-	err := c.Do(&Request{Verb: "list-units", All: all, Types: types, States: states, Units: patterns}, &res)
+	err := c.Do(&Request{Verb: api.VerbListUnits, All: all, Types: types, States: states, Units: patterns}, &res)
 	return res, err
 }
 
 // ListSockets returns the listening sockets.
 func (c *Client) ListSockets(all bool) ([]SocketInfo, error) {
 	var res []SocketInfo
-	err := c.Do(&Request{Verb: "list-sockets", All: all}, &res)
+	err := c.Do(&Request{Verb: api.VerbListSockets, All: all}, &res)
 	return res, err
 }
 
 // Logs returns captured log lines; with follow, fn is called for each new line until it
 // returns an error.
 func (c *Client) Logs(req *Request, fn func(LogLine) error) error {
-	req.Verb = "logs"
+	req.Verb = api.VerbLogs
 	return c.Stream(req, func(r *Response) error {
 		if len(r.Data) == 0 {
 			return nil
@@ -184,7 +185,7 @@ func (c *Client) Logs(req *Request, fn func(LogLine) error) error {
 // ListDependencies returns the dependency tree of name ("" = default.target) in tree order.
 // all expands every unit (not only targets); reverse lists what depends on name.
 func (c *Client) ListDependencies(name string, all, reverse bool) ([]DepNode, error) {
-	req := &Request{Verb: "list-dependencies", All: all, Reverse: reverse}
+	req := &Request{Verb: api.VerbListDependencies, All: all, Reverse: reverse}
 	if name != "" {
 		req.Units = []string{name}
 	}
@@ -196,21 +197,21 @@ func (c *Client) ListDependencies(name string, all, reverse bool) ([]DepNode, er
 // ActiveStates returns the ActiveState of each unit, in order ("inactive" for unknown units).
 func (c *Client) ActiveStates(units []string) ([]string, error) {
 	var res []string
-	err := c.Do(&Request{Verb: "is-active", Units: units}, &res)
+	err := c.Do(&Request{Verb: api.VerbIsActive, Units: units}, &res)
 	return res, err
 }
 
 // Kill sends signal (0 = SIGTERM) to the processes of units: whom is all, main or control.
 func (c *Client) Kill(units []string, signal int, whom string) error {
-	return c.Do(&Request{Verb: "kill", Units: units, Signal: signal, KillWhom: whom}, nil)
+	return c.Do(&Request{Verb: api.VerbKill, Units: units, Signal: signal, KillWhom: whom}, nil)
 }
 
 // DaemonReload makes the manager re-read the unit files.
-func (c *Client) DaemonReload() error { return c.Do(&Request{Verb: "daemon-reload"}, nil) }
+func (c *Client) DaemonReload() error { return c.Do(&Request{Verb: api.VerbDaemonReload}, nil) }
 
 // ResetFailed resets the failed state of units (all units if none given).
 func (c *Client) ResetFailed(units []string) error {
-	return c.Do(&Request{Verb: "reset-failed", Units: units}, nil)
+	return c.Do(&Request{Verb: api.VerbResetFailed, Units: units}, nil)
 }
 
 // Ping checks that a manager answers and returns its pid.
@@ -222,52 +223,52 @@ func (c *Client) Ping() (int, error) {
 // Overview returns the manager's state and counts (the ping verb).
 func (c *Client) Overview() (Overview, error) {
 	var ov Overview
-	err := c.Do(&Request{Verb: "ping"}, &ov)
+	err := c.Do(&Request{Verb: api.VerbPing}, &ov)
 	return ov, err
 }
 
 // ListJobs returns the queued and running jobs, oldest first.
 func (c *Client) ListJobs() ([]JobInfo, error) {
 	var res []JobInfo
-	err := c.Do(&Request{Verb: "list-jobs"}, &res)
+	err := c.Do(&Request{Verb: api.VerbListJobs}, &res)
 	return res, err
 }
 
 // UnitPaths returns where the manager reads unit files and where the file verbs write for it.
 func (c *Client) UnitPaths() (UnitPaths, error) {
 	var p UnitPaths
-	err := c.Do(&Request{Verb: "unit-paths"}, &p)
+	err := c.Do(&Request{Verb: api.VerbUnitPaths}, &p)
 	return p, err
 }
 
 // Environment returns the manager's environment block, KEY=VALUE in its order.
 func (c *Client) Environment() ([]string, error) {
 	var env []string
-	err := c.Do(&Request{Verb: "show-environment"}, &env)
+	err := c.Do(&Request{Verb: api.VerbShowEnvironment}, &env)
 	return env, err
 }
 
 // SetEnvironment adds or replaces assignments (KEY=VALUE) in the manager's environment.
 func (c *Client) SetEnvironment(assignments []string) error {
-	return c.Do(&Request{Verb: "set-environment", Env: assignments}, nil)
+	return c.Do(&Request{Verb: api.VerbSetEnvironment, Env: assignments}, nil)
 }
 
 // UnsetEnvironment removes variables (by name, or KEY=VALUE: only with that value) from the
 // manager's environment.
 func (c *Client) UnsetEnvironment(names []string) error {
-	return c.Do(&Request{Verb: "unset-environment", Env: names}, nil)
+	return c.Do(&Request{Verb: api.VerbUnsetEnvironment, Env: names}, nil)
 }
 
 // SetProperty changes properties (Name=value) of a unit, as set-property: the manager writes
 // a drop-in (runtime: one that lasts until it exits) and applies them.
 func (c *Client) SetProperty(unit string, assignments []string, runtime bool) error {
-	return c.Do(&Request{Verb: "set-property", Units: []string{unit}, Env: assignments, Runtime: runtime}, nil)
+	return c.Do(&Request{Verb: api.VerbSetProperty, Units: []string{unit}, Env: assignments, Runtime: runtime}, nil)
 }
 
 // UnitByPID returns the unit a process belongs to.
 func (c *Client) UnitByPID(pid int) (string, error) {
 	var name string
-	err := c.Do(&Request{Verb: "unit-by-pid", PID: pid}, &name)
+	err := c.Do(&Request{Verb: api.VerbUnitByPID, PID: pid}, &name)
 	return name, err
 }
 

@@ -14,14 +14,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flint-init/flint/internal/api"
+	"github.com/flint-init/flint/api"
+	"github.com/flint-init/flint/internal/control"
 )
 
 // fakeManager answers requests with canned data over the real protocol.
-func fakeManager(t *testing.T, h api.Handler) *Client {
+func fakeManager(t *testing.T, h control.Handler) *Client {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "control.sock")
-	s, err := api.Listen(path, h, t.Logf)
+	s, err := control.Listen(path, h, t.Logf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +35,7 @@ func TestClientCalls(t *testing.T) {
 	var mu sync.Mutex
 	var reqs []*api.Request
 	last := func() *api.Request { mu.Lock(); defer mu.Unlock(); return reqs[len(reqs)-1] }
-	c := fakeManager(t, func(ctx context.Context, req *api.Request, peer *api.Peer, send func(*api.Response) error) {
+	c := fakeManager(t, func(ctx context.Context, req *api.Request, peer *control.Peer, send func(*api.Response) error) {
 		mu.Lock()
 		reqs = append(reqs, req)
 		mu.Unlock()

@@ -74,9 +74,12 @@ systemd.kill(5) and systemd.resource-control(5) as shipped with systemd 252, and
 
 - **supported**: parsed as systemd parses it and acted on.
 - **parsed, not enforced**: parsed and validated as systemd does (a bad value gets systemd's
-  warning and is ignored), shown by ` + "`flint show`" + ` where systemd shows it, and listed by
-  ` + "`flint analyze verify --notes`" + `, but flint does not apply it (sandboxing, cgroup resource
-  control and the like).
+  warning and is ignored), shown by ` + "`flint show`" + ` where systemd shows it, warned about at
+  its file and line by ` + "`flint analyze verify`" + ` ("X= is parsed but not enforced by flint,
+  ignoring."; warnings alone exit 0; ` + "`--notes`" + ` also lists them per unit), but flint does not
+  apply it (sandboxing, cgroup resource control and the like). ` + "`flint analyze security`" + ` still
+  assesses them as systemd-analyze security does: it rates what the unit asks for, not what
+  flint enforces.
 - **not yet**: flint does not know the directive: it warns "Unknown key" and ignores it.
 
 How the parsing compares with systemd itself is checked by a differential test
@@ -606,7 +609,19 @@ every abbreviation the tools accept keeps its meaning. The differences:
   source location (CODE_FILE, CODE_LINE, CODE_FUNC, TID) and _SYSTEMD_UNIT=init.scope
   (with-unit mode names them systemd[PID]). Journal matches (FIELD=VALUE, +, paths) and every
   other journalctl option are refused, "journalctl: option --X is not supported by flint.".
-- systemd-analyze: the verbs flint has (verify, critical-chain, blame, plot, dot); ` + "`" + `--order` + "`" + `,
+- systemd-analyze security: the table, overall exposure and summary table of systemd 252,
+  equal for every service of /lib/systemd/system and the units of
+  internal/difftest/testdata/security (internal/difftest/security_test.go), with
+  ` + "`" + `--offline=yes` + "`" + `, ` + "`" + `--threshold=` + "`" + `, ` + "`" + `--json=` + "`" + `, ` + "`" + `--security-policy=` + "`" + ` (else
+  systemd-analyze-security.policy from /etc/systemd, /run/systemd, /usr/local/lib/systemd or
+  /usr/lib/systemd) and $SYSTEMD_ANALYZE_DEBUG. Without ` + "`" + `--offline` + "`" + ` flint reads the units' files on the manager's search
+  path (systemd asks its manager over D-Bus, which has the same settings unless a file changed
+  since the last daemon-reload); the summary of all services needs a running manager. flint
+  neither colours nor shortens the table on a terminal (systemd ellipsizes it to the terminal's
+  width), and refuses ` + "`" + `--root` + "`" + `,
+  ` + "`" + `--image` + "`" + ` and ` + "`" + `--profile` + "`" + `. The x86-64 system call names are libseccomp 2.5.4's; on other
+  architectures every call of the groups counts as native.
+- systemd-analyze: the verbs flint has (verify, security, critical-chain, blame, plot, dot); ` + "`" + `--order` + "`" + `,
   ` + "`" + `--require` + "`" + `, ` + "`" + `--man[=BOOL]` + "`" + `, ` + "`" + `--generators[=BOOL]` + "`" + ` (flint checks no man pages and runs no
   generators), ` + "`" + `-q` + "`" + `, ` + "`" + `--no-pager` + "`" + `, ` + "`" + `--system` + "`" + `/` + "`" + `--user` + "`" + `; the other options are refused. Without
   a verb systemd-analyze runs ` + "`" + `time` + "`" + `, which flint does not have.

@@ -53,6 +53,7 @@ type globals struct {
 	analyzeTool bool   // invoked as systemd-analyze
 	dot         string // --order or --require: the one kind of dependency dot draws
 	notes       bool   // verify --notes
+	security    securityOptions
 	// fileScope is where the file verbs work, found once (files.go).
 	fileScope *fileScope
 }
@@ -114,17 +115,12 @@ Installed under other names (symlinks to the flint binary), flint is those tools
   systemd-tmpfiles           flint tmpfiles (tmpfiles.d(5))
 e.g. ln -s /usr/local/bin/flint /usr/local/bin/systemctl
 
-Options (systemctl's; see systemctl(1)):
-  -h --help  --version  --user  --system  -t --type=TYPE  --state=STATE  --failed
-  -p --property=NAME  -P NAME  --value  -a --all  -l --full  --reverse  --show-types
-  --job-mode=MODE  --no-block  -q --quiet  --legend=BOOL  --no-legend  --plain
-  --no-pager  --no-ask-password  --now  -f --force  -s --signal=SIGNAL  --kill-whom=WHOM
-  -n --lines=N  -o --output=MODE  --runtime  --no-reload  --preset-mode=MODE  --root=DIR
-  --control=PATH  --units=DIR
 `
 
 func usage(w io.Writer, prog string) {
 	fmt.Fprintf(w, usageHead, filepath.Base(prog))
+	fmt.Fprintln(w, "Options (systemctl's, before or after the verb; see systemctl(1)):")
+	printCtlOptions(w)
 	fmt.Fprintln(w, "\nverbs:")
 	for _, n := range sortedVerbs() {
 		fmt.Fprintf(w, "  %-20s %s\n", n, verbs[n].summary)

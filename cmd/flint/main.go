@@ -26,9 +26,6 @@ type verb struct {
 	rawArgs bool
 	// hidden: a legacy name, left out of the usage and of completion.
 	hidden bool
-	// uses are the systemctl options (by key) the verb acts on, of those systemctl applies to
-	// it (ctlOptionVerbs): any other of those is refused rather than ignored.
-	uses []string
 	// manager: needs a running manager; without one it fails with where it looked. (Verbs
 	// that are neither offline nor manager print what they can without one.)
 	manager bool
@@ -179,7 +176,7 @@ func runCtlVerb(g *globals, v *verb, operands []string, stdout, stderr io.Writer
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	if g.root != "" && !slices.Contains(ctlOptionVerbs["root"], v.name) {
+	if g.root != "" && !slices.Contains(rootVerbs, v.name) {
 		if v.name == "is-system-running" {
 			if !g.quiet {
 				fmt.Fprintln(stdout, "offline")

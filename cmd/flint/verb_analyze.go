@@ -104,6 +104,8 @@ func runAnalyze(g *globals, args []string) int {
 		case "help":
 			if ops := p.Operands(); len(ops) > 0 && ops[0] == "verify" {
 				fmt.Print(verifyUsage)
+			} else if len(ops) > 0 && ops[0] == "security" {
+				fmt.Print(securityUsage)
 			} else {
 				analyzeUsage(os.Stdout)
 			}
@@ -131,6 +133,11 @@ func runAnalyze(g *globals, args []string) int {
 			g.units = append(g.units, f.Value)
 		case "notes":
 			g.notes = true
+		case "offline", "threshold", "json", "security-policy":
+			if err := g.security.set(f.Key(), f.Value); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
 		default:
 			fmt.Fprintf(os.Stderr, "%s: option %s is not supported by flint.\n", filepath.Base(g.prog), f.Spelled)
 			return 1
@@ -160,6 +167,10 @@ func runAnalyze(g *globals, args []string) int {
 		analyzeUsage(os.Stderr)
 		return 2
 	}
+	if len(g.security.given) > 0 && ops[0] != "security" {
+		fmt.Fprintln(os.Stderr, securityOnly(g.security.given[0]))
+		return 1
+	}
 	if g.dot != "" && ops[0] != "dot" {
 		fmt.Fprintf(os.Stderr, "%s: --%s is for dot only.\n", filepath.Base(g.prog), g.dot)
 		return 1
@@ -173,8 +184,8 @@ Load unit files as systemd-analyze verify does: each FILE's directory is searche
 the unit path (--units DIR, or the default path). Every problem is printed as
 "file:line: message" (or "unit: message" when it concerns the whole unit). The exit status is
 1 when a unit does not load (bad setting, not found), a command to run is not executable, or a
-unit it requires does not exist; warnings alone exit 0. --notes also lists the directives flint
-parses but does not enforce.
+unit it requires does not exist; warnings alone exit 0. Each directive flint parses but does not
+enforce is warned about at its file and line; --notes also lists them per unit.
 `
 
 // execSearchPath is where systemd looks up an Exec*= program given without a directory.
@@ -325,6 +336,7 @@ func verifyUnit(w io.Writer, l *unit.Loader, name string, notes bool) bool {
 			}
 		}
 	}
+	warnNotEnforced(w, l, u)
 	if notes {
 		if e := execContext(u); e != nil && len(e.NotEnforced) > 0 {
 			fmt.Fprintf(w, "%s: note: parsed but not enforced by flint: %s\n", u.Name, strings.Join(dedupe(e.NotEnforced), ", "))

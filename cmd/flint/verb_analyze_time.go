@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flint-init/flint/api"
 	"github.com/flint-init/flint/client"
 )
 
@@ -38,7 +39,7 @@ type unitTimes struct {
 func fetchTimes(g *globals) (map[string]*unitTimes, error) {
 	c := client.New(g.control)
 	var ping map[string]any
-	if err := c.Do(&client.Request{Verb: "ping"}, &ping); err != nil {
+	if err := c.Do(&client.Request{Verb: api.VerbPing}, &ping); err != nil {
 		return nil, err
 	}
 	var start int64

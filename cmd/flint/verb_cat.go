@@ -10,7 +10,7 @@ import (
 )
 
 func init() {
-	register(&verb{name: "cat", summary: "print unit files and their drop-ins", usage: "usage: flint [--units DIR]... [--root DIR] [--user] cat UNIT...\n", uses: []string{"root"},
+	register(&verb{name: "cat", summary: "print unit files and their drop-ins", usage: "usage: flint [--units DIR]... [--root DIR] [--user] cat UNIT...\n",
 		run: func(g *globals, a []string) int { return runCat(g, a, os.Stdout, os.Stderr) }})
 }
 

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/flint-init/flint/internal/getopt"
 )
@@ -26,33 +28,34 @@ Print a completion script for the shell. Load it with:
   fish:  flint completion fish > ~/.config/fish/completions/flint.fish
 `
 
-// verbOptions are the options each verb takes (for completion).
-var verbOptions = map[string][]string{
-	"start": jobOptions, "stop": jobOptions, "restart": jobOptions, "reload": jobOptions,
-	"try-restart": jobOptions, "reload-or-restart": jobOptions, "try-reload-or-restart": jobOptions,
-	"isolate":           {"--no-block"},
-	"status":            {"--lines=", "--output=json", "--full"},
-	"show":              {"--property=", "--value", "--all", "--output=json"},
-	"list-units":        {"--all", "--type=", "--state=", "--no-legend", "--plain", "--output=json"},
-	"list-sockets":      {"--all", "--show-types", "--no-legend", "--output=json"},
-	"list-timers":       {"--all", "--no-legend", "--output=json"},
-	"list-dependencies": {"--all", "--reverse"},
-	"is-active":         {"--quiet"}, "is-failed": {"--quiet"}, "is-enabled": {"--quiet"},
-	"is-system-running": {"--quiet"},
-	"list-jobs":         {"--no-legend", "--output=json"},
-	"list-unit-files":   {"--type=", "--state=", "--no-legend", "--output=json"},
-	"enable":            {"--now", "--quiet"}, "disable": {"--now", "--quiet"},
-	"kill": {"--signal=", "--kill-whom=all", "--kill-whom=main", "--kill-whom=control"},
-	"logs": {"--unit=", "--follow", "--lines=", "--since=", "--output=short", "--output=json"},
-	"activate": {"--listen=", "--accept", "--inetd", "--datagram", "--seqpacket", "--setenv=",
-		"--fdname=", "--restart"},
-	"run":        specWords(runSpec),
-	"completion": {"bash", "zsh", "fish"},
-	"exit":       {"--force"}, "poweroff": {"--force"}, "halt": {"--force"}, "reboot": {"--force"},
-}
+// verbOptions are the options each verb takes (for completion): for systemctl's verbs, the
+// options ctlOptions ties to them and flint honours; the other command lines' by hand.
+var verbOptions = sync.OnceValue(completionOptions) // after the verbs' registration
 
-// jobOptions are the job verbs' options.
-var jobOptions = []string{"--no-block", "--job-mode=", "--fail", "--irreversible", "--ignore-dependencies"}
+func completionOptions() map[string][]string {
+	out := map[string][]string{
+		"logs": {"--unit=", "--follow", "--lines=", "--since=", "--output=short", "--output=json"},
+		"activate": {"--listen=", "--accept", "--inetd", "--datagram", "--seqpacket", "--setenv=",
+			"--fdname=", "--restart"},
+		"run":        specWords(runSpec),
+		"completion": {"bash", "zsh", "fish"},
+	}
+	for _, o := range ctlOptions {
+		if o.refused || o.hidden || o.Long == "" {
+			continue
+		}
+		w := "--" + o.Long
+		if o.Arg != getopt.NoArg {
+			w += "="
+		}
+		for _, v := range o.verbs {
+			if _, ok := verbs[v]; ok && !slices.Contains(out[v], w) {
+				out[v] = append(out[v], w)
+			}
+		}
+	}
+	return out
+}
 
 // unitVerbs take unit names as arguments.
 var unitVerbs = []string{"start", "stop", "restart", "reload", "try-restart", "reload-or-restart", "try-reload-or-restart", "isolate",
@@ -143,7 +146,7 @@ complete -F _flint flint
 func bashOptionCases() string {
 	var b strings.Builder
 	for _, v := range sortedVerbs() {
-		if o := verbOptions[v]; len(o) > 0 && v != "completion" {
+		if o := verbOptions()[v]; len(o) > 0 && v != "completion" {
 			fmt.Fprintf(&b, "        %s) opts=%q ;;\n", v, shellWords(append(o, "--help")))
 		}
 	}
@@ -161,7 +164,7 @@ func writeZshCompletion(w io.Writer) {
 	}
 	var opts strings.Builder
 	for _, v := range sortedVerbs() {
-		if o := verbOptions[v]; len(o) > 0 && v != "completion" {
+		if o := verbOptions()[v]; len(o) > 0 && v != "completion" {
 			fmt.Fprintf(&opts, "        %s) opts=(%s) ;;\n", v, shellWords(append(o, "--help")))
 		}
 	}
@@ -220,7 +223,7 @@ func writeFishCompletion(w io.Writer) {
 	fmt.Fprintf(w, "complete -c flint -n '__fish_seen_subcommand_from %s' -a '(__flint_units)'\n", strings.Join(unitVerbs, " "))
 	fmt.Fprintln(w, "complete -c flint -n '__fish_seen_subcommand_from completion' -a 'bash zsh fish'")
 	for _, v := range sortedVerbs() {
-		for _, o := range verbOptions[v] {
+		for _, o := range verbOptions()[v] {
 			if !strings.HasPrefix(o, "--") {
 				continue
 			}

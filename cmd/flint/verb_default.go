@@ -11,15 +11,15 @@ import (
 
 func init() {
 	register(&verb{name: "get-default", summary: "print the default target (what default.target is an alias of)",
-		usage: "usage: flint [--units DIR]... [--root DIR] [--user] get-default\n", uses: []string{"root"},
-		run: func(g *globals, a []string) int { return runGetDefault(g, a, os.Stdout, os.Stderr) }})
-	register(&verb{name: "set-default", summary: "make a target the default target", uses: []string{"quiet", "force", "root"},
+		usage: "usage: flint [--units DIR]... [--root DIR] [--user] get-default\n",
+		run:   func(g *globals, a []string) int { return runGetDefault(g, a, os.Stdout, os.Stderr) }})
+	register(&verb{name: "set-default", summary: "make a target the default target",
 		usage: "usage: flint [--units DIR]... [--root DIR] [--user] set-default TARGET\n",
 		run:   func(g *globals, a []string) int { return runSetDefault(g, a, os.Stderr) }})
 	for _, name := range []string{"add-wants", "add-requires"} {
 		requires := name == "add-requires"
 		register(&verb{name: name, summary: "make a target " + map[bool]string{false: "want", true: "require"}[requires] + " units (symlinks in TARGET." +
-			map[bool]string{false: "wants", true: "requires"}[requires] + "/)", uses: []string{"quiet", "runtime", "force", "root"},
+			map[bool]string{false: "wants", true: "requires"}[requires] + "/)",
 			usage: fmt.Sprintf("usage: flint [--units DIR]... [--root DIR] [--user] %s [--runtime] TARGET UNIT...\n", name),
 			run:   func(g *globals, a []string) int { return runAddDependency(g, a, requires, os.Stderr) }})
 	}

@@ -23,8 +23,7 @@ import (
 // other content is installed, and the manager is reloaded.
 
 func init() {
-	register(&verb{name: "edit", summary: "edit a unit: a drop-in override.conf, or with --full the whole unit file", manager: true,
-		uses: []string{"full", "runtime", "force"}, usage: editUsage, run: runEdit})
+	register(&verb{name: "edit", summary: "edit a unit: a drop-in override.conf, or with --full the whole unit file", manager: true, usage: editUsage, run: runEdit})
 }
 
 const editUsage = `usage: flint edit [--full] [--runtime] [--force] UNIT...

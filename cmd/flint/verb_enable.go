@@ -23,25 +23,11 @@ func init() {
 		{"revert", "remove the drop-ins and overrides of units: back to the vendor files"},
 	} {
 		op := v.name
-		uses := []string{"quiet", "root"}
-		switch op {
-		case "enable", "disable", "mask":
-			uses = append(uses, "now", "no-block", "job-mode", "fail", "irreversible", "ignore-dependencies")
-		case "reenable":
-			uses = append(uses, "no-block", "job-mode", "fail", "irreversible", "ignore-dependencies")
-		}
-		uses = append(uses, "runtime") // revert: as systemctl, in every directory whatever it says
-		if op != "revert" {
-			uses = append(uses, "force")
-		}
-		if op == "preset" {
-			uses = append(uses, "preset-mode")
-		}
-		register(&verb{name: op, summary: v.summary, uses: uses,
+		register(&verb{name: op, summary: v.summary,
 			usage: fmt.Sprintf(installUsage, op),
 			run:   func(g *globals, a []string) int { return runInstallVerb(g, op, a, os.Stdout, os.Stderr) }})
 	}
-	register(&verb{name: "preset-all", summary: "enable or disable every unit as the preset files say", uses: []string{"quiet", "runtime", "force", "preset-mode", "root"},
+	register(&verb{name: "preset-all", summary: "enable or disable every unit as the preset files say",
 		usage: "usage: flint [--units DIR]... [--user] preset-all [--preset-mode=MODE] [--runtime] [-q]\n",
 		run:   func(g *globals, a []string) int { return runPresetAll(g, a, os.Stderr) }})
 }

@@ -13,7 +13,7 @@ import (
 // The manager's environment block: what every process it starts begins with.
 
 func init() {
-	register(&verb{name: "show-environment", summary: "print the manager's environment block", manager: true, uses: []string{"output"},
+	register(&verb{name: "show-environment", summary: "print the manager's environment block", manager: true,
 		usage: "usage: flint show-environment [-o json]\n",
 		run:   func(g *globals, a []string) int { return runShowEnvironment(g, a, os.Stdout, os.Stderr) }})
 	register(&verb{name: "set-environment", summary: "set variables of the manager's environment block (VAR=VALUE...)", manager: true,

@@ -10,8 +10,8 @@ import (
 
 func init() {
 	register(&verb{name: "is-enabled", summary: "print the unit file state of units (enabled, static, ...)",
-		usage: "usage: flint [--units DIR]... [--user] is-enabled [-q] [-l] UNIT...\n\nWith -l (--full), the symlinks that disable would remove follow each state.\n", uses: []string{"quiet", "root"},
-		run: func(g *globals, a []string) int { return runIsEnabled(g, a, os.Stdout, os.Stderr) }})
+		usage: "usage: flint [--units DIR]... [--user] is-enabled [-q] [-l] UNIT...\n\nWith -l (--full), the symlinks that disable would remove follow each state.\n",
+		run:   func(g *globals, a []string) int { return runIsEnabled(g, a, os.Stdout, os.Stderr) }})
 }
 
 // runIsEnabled prints one state per unit as systemctl is-enabled; it stops at the first unit

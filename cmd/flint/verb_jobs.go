@@ -8,11 +8,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/flint-init/flint/api"
 	"github.com/flint-init/flint/client"
 )
-
-// jobUses are the systemctl options the job verbs act on.
-var jobUses = []string{"no-block", "quiet", "job-mode", "fail", "irreversible", "ignore-dependencies"}
 
 func init() {
 	for _, v := range []struct{ name, summary string }{
@@ -25,14 +23,14 @@ func init() {
 		{"try-reload-or-restart", "reload units that are running if they support it, else restart them"},
 	} {
 		name := v.name
-		register(&verb{name: name, summary: v.summary, usage: fmt.Sprintf(jobUsage, name, v.summary), uses: jobUses, manager: true,
+		register(&verb{name: name, summary: v.summary, usage: fmt.Sprintf(jobUsage, name, v.summary), manager: true,
 			run: func(g *globals, args []string) int { return runJobVerb(g, name, args) }})
 	}
-	register(&verb{name: "isolate", summary: "start a unit (default suffix .target) and stop all others", uses: jobUses, manager: true,
+	register(&verb{name: "isolate", summary: "start a unit (default suffix .target) and stop all others", manager: true,
 		usage: fmt.Sprintf(jobUsage, "isolate", "start a unit (default suffix .target) and stop all others"), run: runIsolate})
 	for alias, v := range legacyJobVerbs {
 		name := alias
-		register(&verb{name: name, summary: "same as " + v, hidden: true, uses: jobUses, manager: true,
+		register(&verb{name: name, summary: "same as " + v, hidden: true, manager: true,
 			usage: fmt.Sprintf(jobUsage, name, "same as "+v), run: func(g *globals, args []string) int { return runJobVerb(g, name, args) }})
 	}
 }
@@ -110,7 +108,7 @@ func queueJobs(g *globals, name string, ja jobArgs) int {
 		verbName = v
 	}
 	c := client.New(g.control)
-	res, err := c.JobsMode(verbName, ja.units, ja.noBlock, ja.mode)
+	res, err := c.JobsMode(api.Verb(verbName), ja.units, ja.noBlock, ja.mode)
 	res = asSystemctl(verbName, res)
 	if err != nil {
 		return reportClientError(err)

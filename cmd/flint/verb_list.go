@@ -11,19 +11,16 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/flint-init/flint/api"
 	"github.com/flint-init/flint/client"
 	"github.com/flint-init/flint/unit"
 )
 
 func init() {
-	register(&verb{name: "list-units", summary: "list loaded units", usage: listUnitsUsage, manager: true,
-		uses: []string{"all", "type", "state", "failed", "plain", "output"}, run: runListUnits})
-	register(&verb{name: "list-sockets", summary: "list socket units and what they activate", usage: listSocketsUsage, manager: true,
-		uses: []string{"all", "show-types", "output"}, run: runListSockets})
-	register(&verb{name: "list-timers", summary: "list timer units, their next and last elapse", usage: listTimersUsage, manager: true,
-		uses: []string{"all", "output"}, run: runListTimers})
-	register(&verb{name: "list-dependencies", summary: "show a unit's dependency tree", usage: listDepsUsage, manager: true,
-		uses: []string{"all", "reverse", "output"}, run: runListDeps})
+	register(&verb{name: "list-units", summary: "list loaded units", usage: listUnitsUsage, manager: true, run: runListUnits})
+	register(&verb{name: "list-sockets", summary: "list socket units and what they activate", usage: listSocketsUsage, manager: true, run: runListSockets})
+	register(&verb{name: "list-timers", summary: "list timer units, their next and last elapse", usage: listTimersUsage, manager: true, run: runListTimers})
+	register(&verb{name: "list-dependencies", summary: "show a unit's dependency tree", usage: listDepsUsage, manager: true, run: runListDeps})
 	register(&verb{name: "is-active", summary: "check whether units are active", manager: true,
 		usage: fmt.Sprintf(isStateUsage, "is-active", "ActiveState", "at least one unit is active", 3),
 		run: func(g *globals, a []string) int {
@@ -36,10 +33,8 @@ func init() {
 		}})
 	register(&verb{name: "daemon-reload", summary: "reload unit files", usage: simpleUsage["daemon-reload"], manager: true, run: runSimple("daemon-reload")})
 	register(&verb{name: "reset-failed", summary: "reset the failed state of units", usage: simpleUsage["reset-failed"], manager: true, run: runSimple("reset-failed")})
-	register(&verb{name: "kill", summary: "send a signal to a unit's processes", usage: killUsage, manager: true,
-		uses: []string{"signal", "kill-whom"}, run: runKill})
-	register(&verb{name: "list-jobs", summary: "list queued and running jobs", usage: listJobsUsage, manager: true,
-		uses: []string{"output"}, run: runListJobs})
+	register(&verb{name: "kill", summary: "send a signal to a unit's processes", usage: killUsage, manager: true, run: runKill})
+	register(&verb{name: "list-jobs", summary: "list queued and running jobs", usage: listJobsUsage, manager: true, run: runListJobs})
 	register(&verb{name: "is-system-running", summary: "print the manager's state (running, degraded, ...)", usage: isSystemRunningUsage, run: runIsSystemRunning})
 }
 
@@ -210,7 +205,7 @@ func runListSockets(g *globals, args []string) int {
 	all := g.all
 	c := client.New(g.control)
 	var res []client.SocketInfo
-	if err := c.Do(&client.Request{Verb: "list-sockets", All: all, Units: args}, &res); err != nil {
+	if err := c.Do(&client.Request{Verb: api.VerbListSockets, All: all, Units: args}, &res); err != nil {
 		return reportClientError(err)
 	}
 	if g.jsonOutput() {
@@ -260,7 +255,7 @@ func runListTimers(g *globals, args []string) int {
 	all := g.all
 	c := client.New(g.control)
 	var res []client.TimerInfo
-	if err := c.Do(&client.Request{Verb: "list-timers", All: all, Units: args}, &res); err != nil {
+	if err := c.Do(&client.Request{Verb: api.VerbListTimers, All: all, Units: args}, &res); err != nil {
 		return reportClientError(err)
 	}
 	if g.jsonOutput() {
@@ -387,7 +382,8 @@ func runIsState(g *globals, verb string, args []string) int {
 		units[i] = normalizeUnitName(units[i])
 	}
 	c := client.New(g.control)
-	states, err := c.ActiveStates(units)
+	var states []string
+	err := c.Do(&client.Request{Verb: api.Verb(verb), Units: units}, &states)
 	if err != nil {
 		return reportClientError(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 
+	"github.com/flint-init/flint/api"
 	"github.com/flint-init/flint/client"
 )
 
@@ -19,8 +20,7 @@ func init() {
 		{"reboot", "stop every unit, then reboot (flint run as PID 1) or exit"},
 	} {
 		name := v.name
-		register(&verb{name: name, summary: v.summary, usage: fmt.Sprintf(powerUsage, "flint", v.summary), manager: true,
-			uses: []string{"force", "no-block"}, run: func(g *globals, args []string) int { return runPowerVerb(g, name, args) }})
+		register(&verb{name: name, summary: v.summary, usage: fmt.Sprintf(powerUsage, "flint", v.summary), manager: true, run: func(g *globals, args []string) int { return runPowerVerb(g, name, args) }})
 	}
 }
 
@@ -75,7 +75,7 @@ func runPowerVerb(g *globals, name string, args []string) int {
 	}
 	if code >= 0 {
 		// systemctl sets the code first, then exits (or starts exit.target).
-		if err := c.Do(&client.Request{Verb: "set-exit-code", ExitCode: &code}, nil); err != nil {
+		if err := c.Do(&client.Request{Verb: api.VerbSetExitCode, ExitCode: &code}, nil); err != nil {
 			if ce := (*client.Error)(nil); errors.As(err, &ce) {
 				fmt.Fprintf(os.Stderr, "Failed to set exit code: %s\n", ce.Msg)
 				return 1
@@ -84,7 +84,7 @@ func runPowerVerb(g *globals, name string, args []string) int {
 		}
 	}
 	if force {
-		if err := c.Do(&client.Request{Verb: name}, nil); err != nil {
+		if err := c.Do(&client.Request{Verb: api.Verb(name)}, nil); err != nil {
 			return fail(err)
 		}
 		return 0

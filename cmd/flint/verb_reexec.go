@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/flint-init/flint/api"
 	"github.com/flint-init/flint/client"
 )
 
@@ -23,7 +24,7 @@ func runDaemonReexec(g *globals, args []string) int {
 		fmt.Fprintln(os.Stderr, "Too many arguments.")
 		return 1
 	}
-	if err := client.New(g.control).Simple(&client.Request{Verb: "daemon-reexec"}); err != nil {
+	if err := client.New(g.control).Simple(&client.Request{Verb: api.VerbDaemonReexec}); err != nil {
 		return reportClientError(err)
 	}
 	return 0

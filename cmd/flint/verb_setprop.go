@@ -10,7 +10,7 @@ import (
 )
 
 func init() {
-	register(&verb{name: "set-property", summary: "change properties of a unit at runtime (Description=)", manager: true, uses: []string{"runtime"},
+	register(&verb{name: "set-property", summary: "change properties of a unit at runtime (Description=)", manager: true,
 		usage: `usage: flint set-property [--runtime] UNIT NAME=VALUE...
 
 Change properties of a loaded unit as systemctl set-property: the manager writes each to a

@@ -13,7 +13,6 @@ import (
 
 func init() {
 	register(&verb{name: "show", summary: "show unit properties as systemctl show (works offline)", usage: showUsage,
-		uses: []string{"property", "P", "value", "all", "output"},
 		run: func(g *globals, a []string) int {
 			return untilTemplate(a, "Failed to get properties", func(a []string) int { return runShow(g, a) })
 		}})

@@ -18,7 +18,6 @@ import (
 
 func init() {
 	register(&verb{name: "status", summary: "show runtime status of units", usage: statusUsage, manager: true,
-		uses: []string{"lines", "output"},
 		run: func(g *globals, a []string) int {
 			return untilTemplate(a, "Failed to get properties", func(a []string) int { return runStatus(g, a) })
 		}})

@@ -15,7 +15,7 @@ import (
 
 func init() {
 	register(&verb{name: "list-unit-files", summary: "list installed unit files with their enablement state (works offline)",
-		usage: listUnitFilesUsage, uses: []string{"type", "state", "failed", "output", "root"}, run: runListUnitFiles})
+		usage: listUnitFilesUsage, run: runListUnitFiles})
 }
 
 const listUnitFilesUsage = `usage: flint [--units DIR]... [--user] list-unit-files [--type=TYPE] [--state=STATE] [--no-legend] [--output=json] [PATTERN...]

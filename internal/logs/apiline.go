@@ -6,7 +6,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/flint-init/flint/internal/api"
+	"github.com/flint-init/flint/api"
 )
 
 // APILine is l as the control protocol carries it; with cursor, with its cursor in the store

@@ -9,7 +9,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/flint-init/flint/internal/api"
+	"github.com/flint-init/flint/api"
+	"github.com/flint-init/flint/internal/control"
 	"github.com/flint-init/flint/internal/logs"
 	"github.com/flint-init/flint/unit"
 )
@@ -69,7 +70,7 @@ func (m *Manager) logAccessDenied() *api.Response {
 
 // serveLogs answers a logs request: the stored lines, then (with follow) new lines as they
 // come, until the client hangs up (ctx) or the manager quits.
-func (m *Manager) serveLogs(ctx context.Context, req *api.Request, peer *api.Peer, send func(*api.Response) error) {
+func (m *Manager) serveLogs(ctx context.Context, req *api.Request, peer *control.Peer, send func(*api.Response) error) {
 	if !peer.ReadsLogs {
 		send(m.logAccessDenied())
 		return

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flint-init/flint/internal/api"
+	"github.com/flint-init/flint/api"
 	"github.com/flint-init/flint/unit"
 )
 
@@ -186,7 +186,7 @@ func FuzzDispatch(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw []byte, verb, units string, opts uint16, num int, text string) {
 		line := raw
 		if len(raw) == 0 {
-			req := api.Request{Verb: verb, NoBlock: opts&1 != 0, All: opts&2 != 0, Reverse: opts&4 != 0,
+			req := api.Request{Verb: api.Verb(verb), NoBlock: opts&1 != 0, All: opts&2 != 0, Reverse: opts&4 != 0,
 				Signal: num, Lines: num, Mode: text, KillWhom: text}
 			if units != "" {
 				req.Units = strings.Split(units, "\x00")

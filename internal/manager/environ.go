@@ -5,7 +5,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/flint-init/flint/internal/api"
+	"github.com/flint-init/flint/api"
 	"github.com/flint-init/flint/unit"
 )
 

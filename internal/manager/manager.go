@@ -18,7 +18,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/flint-init/flint/internal/api"
+	"github.com/flint-init/flint/internal/control"
 	"github.com/flint-init/flint/internal/dynuser"
 	"github.com/flint-init/flint/internal/journal"
 	"github.com/flint-init/flint/internal/listen"
@@ -121,7 +121,7 @@ type Manager struct {
 	logSource *logs.Source
 	pid       int
 	presets   *unit.Presets // the preset files' rules until the next reload (props.go)
-	api       *api.Server
+	api       *control.Server
 	// logGroupNames are the groups whose members may read log lines (control_logs.go).
 	logGroupNames []string
 
@@ -361,7 +361,7 @@ func (m *Manager) Run(ctx context.Context) error {
 	// listening by the time a client can see the manager.
 	m.boot()
 	m.afterEvent()
-	srv, err := api.Listen(m.opt.ControlPath, m.handleRequest, m.consolef)
+	srv, err := control.Listen(m.opt.ControlPath, m.handleRequest, m.consolef)
 	if err != nil {
 		return err
 	}

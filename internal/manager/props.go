@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/flint-init/flint/internal/api"
+	"github.com/flint-init/flint/api"
 	"github.com/flint-init/flint/unit"
 )
 

@@ -8,7 +8,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/flint-init/flint/internal/api"
+	"github.com/flint-init/flint/api"
 	"github.com/flint-init/flint/unit"
 )
 

@@ -17,7 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flint-init/flint/internal/api"
+	"github.com/flint-init/flint/api"
+	"github.com/flint-init/flint/internal/control"
 )
 
 // floodVerb makes the test binary a hostile control client (see TestMain):
@@ -225,7 +226,7 @@ func TestControlFlood(t *testing.T) {
 	if svcSoft, _ := nofileLimit(t, svcPID); soft != hard || svcSoft != 1024 {
 		t.Errorf("fd limits: manager %d:%d, service soft %d; want the manager's soft = hard, the service's 1024", soft, hard, svcSoft)
 	}
-	lim := api.DefaultLimits(soft)
+	lim := control.DefaultLimits(soft)
 	t.Logf("manager fd limit %d: control limits %+v", soft, lim)
 	echoOnce := func() error {
 		got, err := echo("127.0.0.1:21530", "ping")

@@ -79,7 +79,7 @@ func TestControlSocket(t *testing.T) {
 			if got := h.count("bad_request") + h.count("refused") + h.count("closed"); got != n {
 				t.Errorf("%d of %d slow clients cut off: %s", got, n, brief(h.result))
 			}
-			// The server's read timeout (10s, api.Server.ReadTimeout) bounds a request line.
+			// The server's read timeout (10s, control.Server.ReadTimeout) bounds a request line.
 			if ms := h.count("max_ms"); ms > 15000 {
 				t.Errorf("a slow client was served for %d ms", ms)
 			}
@@ -136,7 +136,7 @@ func TestControlSocket(t *testing.T) {
 // service's own socket still accepts; once the clients are gone, the manager holds no more
 // descriptors than before (a closed peer ends its stream at once).
 // followsPerUID is the most followed logs the control socket serves one uid other than root
-// (api.DefaultLimits: 64, fewer with a small fd limit).
+// (control.DefaultLimits: 64, fewer with a small fd limit).
 const followsPerUID = 64
 
 func TestFollowFlood(t *testing.T) {

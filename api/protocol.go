@@ -1,10 +1,10 @@
 // Package api is flint's control protocol: newline-delimited JSON over a unix stream socket.
 // A client sends one Request per connection and reads Responses until one has Done set (or, for
-// a followed log, until it closes the connection). The server checks the peer's credentials
-// (SO_PEERCRED): root and the manager's own uid may change state; any other uid may only read,
-// and log lines only as a member of a log group (MayReadLogs). Limits bound the connections
-// and followed logs each uid holds (Limits).
-// docs/api.md describes the protocol for other clients.
+// a followed log, until it closes the connection). Verbs lists every verb with who may send it
+// (ReadOnly verbs: any uid; the others: root and the manager's own uid), what it answers
+// (Kind) and the request fields it reads. The types are the wire format; the Go client is
+// package client, the server internal/control. docs/api.md describes the protocol for clients
+// in other languages.
 package api
 
 import (
@@ -17,7 +17,7 @@ const MaxRequestSize = 1 << 20
 
 // Request is one control request.
 type Request struct {
-	Verb  string   `json:"verb"`            // start, stop, status, show, list-units, logs, exit, ...
+	Verb  Verb     `json:"verb"`            // one of Verbs
 	Units []string `json:"units,omitempty"` // unit names or patterns
 	// Options per verb.
 	NoBlock  bool      `json:"no_block,omitempty"`
@@ -46,16 +46,6 @@ type Request struct {
 	Runtime bool `json:"runtime,omitempty"`
 	// PID is unit-by-pid's process.
 	PID int `json:"pid,omitempty"`
-}
-
-// ReadOnly reports whether a verb only reads state (allowed for any uid).
-func ReadOnly(verb string) bool {
-	switch verb {
-	case "status", "show", "list-units", "list-sockets", "list-timers", "list-dependencies", "logs", "is-active",
-		"is-failed", "ping", "list-jobs", "analyze", "unit-paths", "show-environment", "unit-by-pid":
-		return true
-	}
-	return false
 }
 
 // Response is one reply line. Error is set on failure; Done marks the last line of a reply.

@@ -1,8 +1,13 @@
-package api
+// Package control is the manager's control server: it accepts connections on a unix
+// socket, reads one request (package api is the protocol), checks the peer's credentials
+// (SO_PEERCRED): root and the manager's own uid may send every verb, any other uid only the
+// read-only ones of api.Verbs, and log lines only as a member of a log group (MayReadLogs);
+// Limits bound the connections and followed logs each uid holds. The manager's Handler
+// answers.
+package control
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +20,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/flint-init/flint/api"
 )
 
 // Handler answers one request. It calls send for each response line; the last one has Done set.
@@ -22,7 +29,7 @@ import (
 // up (closes its socket), so that a handler waiting for something to send (a follower with no
 // new lines) ends at once and the connection's fd and goroutine are released. peer is the
 // client (SO_PEERCRED) with what it may do.
-type Handler func(ctx context.Context, req *Request, peer *Peer, send func(*Response) error)
+type Handler func(ctx context.Context, req *api.Request, peer *Peer, send func(*api.Response) error)
 
 // Server accepts control connections on a unix socket.
 type Server struct {
@@ -137,7 +144,7 @@ func (s *Server) Serve() {
 // refuse answers a connection over the limits and closes it. The reply is written without
 // waiting (a fresh socket's buffer takes it); nothing is read.
 func refuse(c *net.UnixConn, err error) {
-	b, _ := json.Marshal(&Response{Done: true, Code: "limit", Error: err.Error()})
+	b, _ := json.Marshal(&api.Response{Done: true, Code: "limit", Error: err.Error()})
 	b = append(b, '\n')
 	if raw, rerr := c.SyscallConn(); rerr == nil {
 		raw.Write(func(fd uintptr) bool {
@@ -173,7 +180,7 @@ func (s *Server) Drain(timeout time.Duration) bool {
 func (s *Server) serveConn(c *net.UnixConn, p *Peer) {
 	defer c.Close()
 	enc := json.NewEncoder(c)
-	send := func(r *Response) error {
+	send := func(r *api.Response) error {
 		c.SetWriteDeadline(time.Now().Add(s.WriteTimeout))
 		return enc.Encode(r)
 	}
@@ -181,18 +188,18 @@ func (s *Server) serveConn(c *net.UnixConn, p *Peer) {
 		// A bug in answering one request must not take the manager down.
 		if r := recover(); r != nil {
 			s.logf("control socket: request handler panicked: %v", r)
-			send(&Response{Done: true, Code: "failed", Error: fmt.Sprintf("internal error: %v", r)})
+			send(&api.Response{Done: true, Code: "failed", Error: fmt.Sprintf("internal error: %v", r)})
 		}
 	}()
 	c.SetReadDeadline(time.Now().Add(s.ReadTimeout))
-	req, err := ReadRequest(bufio.NewReaderSize(c, 4096)) // readLine grows past it, to MaxRequestSize
+	req, err := api.ReadRequest(bufio.NewReaderSize(c, 4096)) // grows past it, to api.MaxRequestSize
 	if err != nil {
-		send(&Response{Done: true, Code: "bad-request", Error: err.Error()})
+		send(&api.Response{Done: true, Code: "bad-request", Error: err.Error()})
 		return
 	}
 	c.SetReadDeadline(time.Time{})
 	if !Allowed(req.Verb, p.UID, s.owner) {
-		send(&Response{Done: true, Code: "permission", Error: fmt.Sprintf("Failed to %s: permission denied (uid %d may only read; root and uid %d may change state)", req.Verb, p.UID, s.owner)})
+		send(&api.Response{Done: true, Code: "permission", Error: fmt.Sprintf("Failed to %s: permission denied (uid %d may only read; root and uid %d may change state)", req.Verb, p.UID, s.owner)})
 		return
 	}
 	if !p.Privileged && len(s.LogGroups) > 0 {
@@ -202,9 +209,9 @@ func (s *Server) serveConn(c *net.UnixConn, p *Peer) {
 	}
 	p.ReadsLogs = MayReadLogs(p, s.LogGroups)
 	// A peer that may not read logs is refused by the handler; it follows nothing.
-	if req.Verb == "logs" && req.Follow && p.ReadsLogs {
+	if req.Verb == api.VerbLogs && req.Follow && p.ReadsLogs {
 		if err := s.limits.follow(p.UID, p.Privileged); err != nil {
-			send(&Response{Done: true, Code: "limit", Error: err.Error()})
+			send(&api.Response{Done: true, Code: "limit", Error: err.Error()})
 			return
 		}
 		defer s.limits.followDone(p.UID, p.Privileged)
@@ -223,64 +230,14 @@ func (s *Server) serveConn(c *net.UnixConn, p *Peer) {
 // code) costs about 0.7 ms on a virtual machine, which the first request would otherwise wait
 // for before its job starts.
 func warmCodec() {
-	var r Request
+	var r api.Request
 	json.Unmarshal([]byte(`{"verb":"ping","units":["a.service"],"since":"0001-01-01T00:00:00Z"}`), &r)
-	b, _ := json.Marshal([]JobResult{{Unit: "a.service", Job: "start", Result: "done"}})
-	json.NewEncoder(io.Discard).Encode(&Response{Done: true, Data: b})
+	b, _ := json.Marshal([]api.JobResult{{Unit: "a.service", Job: "start", Result: "done"}})
+	json.NewEncoder(io.Discard).Encode(&api.Response{Done: true, Data: b})
 }
 
 // Allowed is the authorisation rule: root and the manager's own uid (owner) may do anything,
 // any other uid only the read-only verbs.
-func Allowed(verb string, uid, owner int) bool {
-	return ReadOnly(verb) || uid == 0 || uid == owner
-}
-
-// ReadRequest reads and decodes one request line (at most MaxRequestSize bytes; the final
-// newline may be missing at EOF). Every failure is an error beginning "bad request:".
-func ReadRequest(br *bufio.Reader) (*Request, error) {
-	line, err := readLine(br, MaxRequestSize)
-	if err != nil {
-		return nil, fmt.Errorf("bad request: %w", err)
-	}
-	if len(bytes.TrimSpace(line)) == 0 {
-		return nil, errors.New("bad request: empty request")
-	}
-	var req Request
-	if err := json.Unmarshal(line, &req); err != nil {
-		return nil, fmt.Errorf("bad request: %w", err)
-	}
-	if req.Verb == "" {
-		return nil, errors.New("bad request: no verb")
-	}
-	if req.Lines < -1 {
-		return nil, fmt.Errorf("bad request: lines %d", req.Lines)
-	}
-	if req.Range != nil && req.Range.Lines < -1 {
-		return nil, fmt.Errorf("bad request: range lines %d", req.Range.Lines)
-	}
-	if req.Match != nil && (req.Match.Priorities < 0 || req.Match.Priorities > 0xff) {
-		return nil, fmt.Errorf("bad request: priorities %d", req.Match.Priorities)
-	}
-	return &req, nil
-}
-
-func readLine(br *bufio.Reader, max int) ([]byte, error) {
-	var buf []byte
-	for {
-		chunk, err := br.ReadSlice('\n')
-		buf = append(buf, chunk...)
-		if len(buf) > max {
-			return nil, fmt.Errorf("request larger than %d bytes", max)
-		}
-		if err == nil {
-			return buf, nil
-		}
-		if err == bufio.ErrBufferFull {
-			continue
-		}
-		if errors.Is(err, io.EOF) && len(buf) > 0 {
-			return buf, nil
-		}
-		return nil, err
-	}
+func Allowed(verb api.Verb, uid, owner int) bool {
+	return verb.ReadOnly() || uid == 0 || uid == owner
 }

@@ -39,7 +39,7 @@ func TestRequestAppendJSON(t *testing.T) {
 		{Verb: "start", Units: []string{}}, // empty, not nil: omitted as well
 		{Verb: "q\"b\\s/<>&\x00\x01\x1f\x7f\b\f\n\r\t", Units: []string{"é\u2028\u2029\xff\xc3(\xed\xa0\x80", ""}},
 		{Verb: "logs", Since: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}, // both refuse year 10000
-		{Verb: strings.Repeat("x", 5000)},
+		{Verb: Verb(strings.Repeat("x", 5000))},
 		{Verb: "set-exit-code", ExitCode: new(int)}, // 0 is written: a pointer
 		{Verb: "set-exit-code", ExitCode: intp(255)},
 		{Verb: "exit", ExitCode: intp(-3)},
@@ -65,7 +65,7 @@ func FuzzRequestJSON(f *testing.F) {
 	f.Add("start", "chain.target", "x", true, 0, int64(0), "")
 	f.Add("kill", "a\"<\u2028\xff", "main", false, 9, int64(1764090000123456789), "b")
 	f.Fuzz(func(t *testing.T, verb, u1, u2 string, flag bool, n int, since int64, s string) {
-		r := &Request{Verb: verb, Units: []string{u1, u2}, NoBlock: flag, All: !flag,
+		r := &Request{Verb: Verb(verb), Units: []string{u1, u2}, NoBlock: flag, All: !flag,
 			Types: []string{s}, Props: []string{u2, s}, Signal: n, KillWhom: s, Lines: -n, Mode: u2,
 			Follow: flag, Reverse: !flag, Since: time.Unix(0, since).UTC(), Env: []string{s, u1}, Runtime: flag, PID: -n}
 		if s == "" {

@@ -13,7 +13,7 @@ import (
 // json.Marshal's output.
 func (r *Request) AppendJSON(b []byte) ([]byte, error) {
 	b = append(b, `{"verb":`...)
-	b = appendString(b, r.Verb)
+	b = appendString(b, string(r.Verb))
 	b = appendStrings(b, `,"units":`, r.Units)
 	b = appendBool(b, `,"no_block":true`, r.NoBlock)
 	if r.Mode != "" {

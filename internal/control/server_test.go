@@ -1,4 +1,4 @@
-package api
+package control
 
 import (
 	"bufio"
@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/flint-init/flint/api"
 )
 
 // startServer serves a handler that answers every request with its verb, on a socket in a
@@ -20,10 +22,10 @@ func startServer(t *testing.T) (*Server, string, *atomic.Int32) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "control.sock")
 	var calls atomic.Int32
-	s, err := Listen(path, func(ctx context.Context, req *Request, peer *Peer, send func(*Response) error) {
+	s, err := Listen(path, func(ctx context.Context, req *api.Request, peer *Peer, send func(*api.Response) error) {
 		calls.Add(1)
 		data, _ := json.Marshal(map[string]any{"verb": req.Verb, "uid": peer.UID, "units": req.Units})
-		send(&Response{Done: true, Data: data})
+		send(&api.Response{Done: true, Data: data})
 	}, t.Logf)
 	if err != nil {
 		t.Fatal(err)
@@ -35,7 +37,7 @@ func startServer(t *testing.T) (*Server, string, *atomic.Int32) {
 }
 
 // exchange writes raw bytes (then half-closes unless keepOpen) and returns the first reply.
-func exchange(t *testing.T, path string, raw []byte, keepOpen bool) (Response, error) {
+func exchange(t *testing.T, path string, raw []byte, keepOpen bool) (api.Response, error) {
 	t.Helper()
 	c, err := net.Dial("unix", path)
 	if err != nil {
@@ -49,7 +51,7 @@ func exchange(t *testing.T, path string, raw []byte, keepOpen bool) (Response, e
 			c.(*net.UnixConn).CloseWrite()
 		}
 	}()
-	var r Response
+	var r api.Response
 	err = json.NewDecoder(bufio.NewReader(c)).Decode(&r)
 	return r, err
 }
@@ -60,7 +62,7 @@ func TestServerRequests(t *testing.T) {
 		name     string
 		raw      []byte
 		keepOpen bool
-		wantErr  string // substring of Response.Error; "" = success
+		wantErr  string // substring of api.Response.Error; "" = success
 	}{
 		{name: "valid", raw: []byte(`{"verb":"status","units":["a.service"]}` + "\n")},
 		{name: "valid_without_newline_at_eof", raw: []byte(`{"verb":"status"}`)},
@@ -73,8 +75,8 @@ func TestServerRequests(t *testing.T) {
 		{name: "nothing_then_eof", raw: nil, wantErr: "bad request: EOF"},
 		{name: "binary_garbage", raw: []byte{0, 1, 2, 0xff, 0xfe, '\n'}, wantErr: "bad request"},
 		{name: "bad_lines", raw: []byte(`{"verb":"logs","lines":-5}` + "\n"), wantErr: "bad request: lines -5"},
-		{name: "oversized_line", raw: append(bytes.Repeat([]byte("x"), MaxRequestSize+10), '\n'), wantErr: "larger than"},
-		{name: "oversized_no_newline_kept_open", raw: bytes.Repeat([]byte(" "), 2*MaxRequestSize), keepOpen: true, wantErr: "larger than"},
+		{name: "oversized_line", raw: append(bytes.Repeat([]byte("x"), api.MaxRequestSize+10), '\n'), wantErr: "larger than"},
+		{name: "oversized_no_newline_kept_open", raw: bytes.Repeat([]byte(" "), 2*api.MaxRequestSize), keepOpen: true, wantErr: "larger than"},
 		{name: "silent_client_times_out", raw: []byte(`{"verb":"sta`), keepOpen: true, wantErr: "i/o timeout"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -108,7 +110,7 @@ func TestServerRequests(t *testing.T) {
 
 func TestAllowed(t *testing.T) {
 	for _, tc := range []struct {
-		verb       string
+		verb       api.Verb
 		uid, owner int
 		want       bool
 	}{
@@ -155,32 +157,13 @@ func TestListenRefusesSecondManager(t *testing.T) {
 	}
 }
 
-func FuzzReadRequest(f *testing.F) {
-	f.Add([]byte(`{"verb":"start","units":["a.service"],"no_block":true}` + "\n"))
-	f.Add([]byte(`{"verb":"logs","lines":-1,"since":"2026-01-01T00:00:00Z","follow":true}`))
-	f.Add([]byte("\n"))
-	f.Add([]byte(`{"verb":""}`))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		req, err := ReadRequest(bufio.NewReader(bytes.NewReader(data)))
-		if err != nil {
-			if !strings.HasPrefix(err.Error(), "bad request") {
-				t.Errorf("error %q does not say bad request", err)
-			}
-			return
-		}
-		if req.Verb == "" || req.Lines < -1 {
-			t.Errorf("accepted %+v", req)
-		}
-	})
-}
-
 func TestHandlerPanicIsAnError(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "control.sock")
-	s, err := Listen(path, func(ctx context.Context, req *Request, peer *Peer, send func(*Response) error) {
+	s, err := Listen(path, func(ctx context.Context, req *api.Request, peer *Peer, send func(*api.Response) error) {
 		if req.Verb == "boom" {
 			panic("boom")
 		}
-		send(&Response{Done: true})
+		send(&api.Response{Done: true})
 	}, t.Logf)
 	if err != nil {
 		t.Fatal(err)
@@ -201,10 +184,10 @@ func TestHandlerPanicIsAnError(t *testing.T) {
 func TestServerDrain(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "control.sock")
 	entered, release := make(chan struct{}), make(chan struct{})
-	s, err := Listen(path, func(ctx context.Context, req *Request, peer *Peer, send func(*Response) error) {
+	s, err := Listen(path, func(ctx context.Context, req *api.Request, peer *Peer, send func(*api.Response) error) {
 		close(entered)
 		<-release
-		send(&Response{Done: true})
+		send(&api.Response{Done: true})
 	}, t.Logf)
 	if err != nil {
 		t.Fatal(err)
@@ -221,7 +204,7 @@ func TestServerDrain(t *testing.T) {
 	}
 	replied := make(chan error, 1)
 	go func() {
-		var r Response
+		var r api.Response
 		replied <- json.NewDecoder(c).Decode(&r)
 	}()
 	<-entered

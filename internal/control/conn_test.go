@@ -1,4 +1,4 @@
-package api
+package control
 
 import (
 	"bufio"
@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/flint-init/flint/api"
 )
 
 // serve starts a server with handler h on a socket in a temporary directory.
@@ -44,13 +46,13 @@ func dialRequest(t *testing.T, path, req string) *net.UnixConn {
 }
 
 // readReply reads one response line.
-func readReply(t *testing.T, br *bufio.Reader) Response {
+func readReply(t *testing.T, br *bufio.Reader) api.Response {
 	t.Helper()
 	line, err := br.ReadBytes('\n')
 	if err != nil {
 		t.Fatalf("no reply: %v", err)
 	}
-	var r Response
+	var r api.Response
 	if err := json.Unmarshal(line, &r); err != nil {
 		t.Fatalf("reply %q: %v", line, err)
 	}
@@ -76,8 +78,8 @@ func waitCounts(t *testing.T, s *Server, conns, follows int) {
 // follower is a handler that sends one line and then waits for the client to hang up (ctx)
 // or for release; what it saw goes to ended.
 func follower(release <-chan struct{}, ended chan<- string) Handler {
-	return func(ctx context.Context, req *Request, p *Peer, send func(*Response) error) {
-		send(&Response{Data: json.RawMessage(`"first"`)})
+	return func(ctx context.Context, req *api.Request, p *Peer, send func(*api.Response) error) {
+		send(&api.Response{Data: json.RawMessage(`"first"`)})
 		select {
 		case <-ctx.Done():
 			ended <- "hangup"
@@ -86,7 +88,7 @@ func follower(release <-chan struct{}, ended chan<- string) Handler {
 				ended <- "cancelled before release"
 				return
 			}
-			send(&Response{Done: true, Data: json.RawMessage(`"second"`)})
+			send(&api.Response{Done: true, Data: json.RawMessage(`"second"`)})
 			ended <- "released"
 		}
 	}
@@ -156,10 +158,10 @@ func TestHalfCloseIsNotHangup(t *testing.T) {
 // a write waits WriteTimeout, so that it pins no more than its socket buffer.
 func TestStalledReaderDropped(t *testing.T) {
 	sent := make(chan int, 1)
-	s, path := serve(t, func(ctx context.Context, req *Request, p *Peer, send func(*Response) error) {
+	s, path := serve(t, func(ctx context.Context, req *api.Request, p *Peer, send func(*api.Response) error) {
 		line := json.RawMessage(`"` + strings.Repeat("x", 4096) + `"`)
 		n := 0
-		for send(&Response{Data: line}) == nil {
+		for send(&api.Response{Data: line}) == nil {
 			n++
 		}
 		sent <- n
@@ -211,9 +213,9 @@ func TestRefusedOverLimits(t *testing.T) {
 // as the kernel reports them.
 func TestPeerCredentials(t *testing.T) {
 	got := make(chan *Peer, 1)
-	_, path := serve(t, func(ctx context.Context, req *Request, p *Peer, send func(*Response) error) {
+	_, path := serve(t, func(ctx context.Context, req *api.Request, p *Peer, send func(*api.Response) error) {
 		got <- p
-		send(&Response{Done: true})
+		send(&api.Response{Done: true})
 	}, nil)
 	c := dialRequest(t, path, `{"verb":"ping"}`)
 	readReply(t, bufio.NewReader(c))

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// withoutNotEnforced drops verify's lines about directives flint does not enforce, which
+// systemd-analyze has no counterpart for, before flint's output is compared with it.
+func withoutNotEnforced(s string) string {
+	var b strings.Builder
+	for _, l := range strings.SplitAfter(s, "\n") {
+		if !strings.Contains(l, notEnforcedWarning) {
+			b.WriteString(l)
+		}
+	}
+	return b.String()
+}
+
+// TestVerifyNotEnforced checks that verify names each assignment of a directive flint does
+// not enforce at its file and line (drop-ins included, in the order they apply), says
+// nothing of the directives it enforces, and exits 0 for these warnings alone.
+func TestVerifyNotEnforced(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("ne.service", "[Unit]\nDefaultDependencies=no\n\n[Service]\nExecStart=/bin/true\nProtectSystem=strict\nNoNewPrivileges=yes\n"+
+		"SystemCallFilter=@system-service\nSystemCallFilter=~@mount\nUser=root\n")
+	write("ne.service.d/10.conf", "[Service]\nPrivateNetwork=yes\n")
+	write("ne.socket", "[Unit]\nDefaultDependencies=no\n[Socket]\nListenStream=127.0.0.1:20994\nProtectHome=yes\n")
+	write("plain.service", "[Unit]\nDefaultDependencies=no\n[Service]\nExecStart=/bin/true\nUser=root\n")
+
+	var out bytes.Buffer
+	st := verifyUnits(&out, &globals{units: []string{dir}}, []string{
+		filepath.Join(dir, "ne.service"), filepath.Join(dir, "ne.socket"), filepath.Join(dir, "plain.service")}, false)
+	if st != 0 {
+		t.Errorf("exit status %d, want 0 for warnings alone\n%s", st, out.String())
+	}
+	want := []string{
+		filepath.Join(dir, "ne.service") + ":6: ProtectSystem= " + notEnforcedWarning,
+		filepath.Join(dir, "ne.service") + ":8: SystemCallFilter= " + notEnforcedWarning,
+		filepath.Join(dir, "ne.service") + ":9: SystemCallFilter= " + notEnforcedWarning,
+		filepath.Join(dir, "ne.service.d/10.conf") + ":2: PrivateNetwork= " + notEnforcedWarning,
+		filepath.Join(dir, "ne.socket") + ":5: ProtectHome= " + notEnforcedWarning,
+	}
+	var got []string
+	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		if strings.Contains(l, notEnforcedWarning) {
+			got = append(got, l)
+		}
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("not-enforced warnings:\n%s\nwant:\n%s\nall output:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"), out.String())
+	}
+	if strings.Contains(out.String(), "plain.service") {
+		t.Errorf("a unit with enforced directives only was warned about:\n%s", out.String())
+	}
+}
