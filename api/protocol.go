@@ -220,6 +220,7 @@ type Overview struct {
 	Connections        int       `json:"connections"`
 	Follows            int       `json:"follows"`
 	Goroutines         int       `json:"goroutines"`
+	Cgroups            string    `json:"cgroups"` // how the units' processes are tracked
 }
 
 // JobInfo is one row of list-jobs: a queued or running job.

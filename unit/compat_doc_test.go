@@ -185,12 +185,14 @@ Other accepted differences in what flint shows:
   sets none, Nice=, OOMScoreAdjust=, TimerSlackNSec=, CoredumpFilter=, the bounding set of
   the kernel's capabilities) flint takes from its own; LimitNOFILE= is systemd's 1024:524288
   unless flint's own hard limit is lower.
-- What systemd reads from a unit's cgroup flint does not have: no Slice=, ControlGroup=,
-  ControlGroupId= (and no slice in the dependencies); MemoryCurrent= and CPUUsageNSec= are
-  [not set], IPIngressBytes= and the like [no data], the IO counters 18446744073709551615,
-  MemoryAvailable= infinity. TasksCurrent= counts the processes flint tracks for the unit
-  (see "No cgroups" below), [not set] where systemd has no cgroup: a unit down, a socket
-  without processes, a service waiting to restart.
+- With cgroups (see "Control groups" below), ControlGroup=, Slice=, MemoryCurrent=,
+  CPUUsageNSec= and TasksCurrent= are read from the unit's cgroup as systemd reads them
+  (MemoryCurrent= only where the unit is in a memory hierarchy: see below); ControlGroupId=,
+  IPIngressBytes= and the like ([no data]) and the IO counters (18446744073709551615) are
+  not, MemoryAvailable= is infinity, and the slice is not in the dependencies. Without
+  cgroups, ControlGroup= is empty, MemoryCurrent= and CPUUsageNSec= are [not set] and
+  TasksCurrent= counts the processes flint tracks by session, [not set] where systemd has
+  no cgroup: a unit down, a socket without processes, a service waiting to restart.
 - tmpfiles.d snippets are applied at the start of a system manager where systemd-tmpfiles
   is not installed (see "tmpfiles.d" below); where it is, flint leaves them to it.
 - The notify socket is next to the control socket (/run/flint/notify by default, as systemd's
@@ -262,9 +264,35 @@ level, user, groups, working directory, umask):
 - WorkingDirectory=: entered as the service's user, 200/CHDIR when that fails; with '-' the
   process is then in "/", where systemd's manager is.
 - Standard streams that cannot be opened: 208/STDIN, 209/STDOUT, 222/STDERR.
-- UMask= cannot be refused. I/O and CPU scheduling, CPU affinity, NUMA policy, timer slack,
-  the kernel keyring and Personality= are steps flint does not perform (parsed, not enforced;
-  see the tables above), so there is nothing for the kernel to refuse.
+- UMask= cannot be refused. I/O and CPU scheduling, CPU affinity, NUMA policy and timer
+  slack are steps flint does not perform (parsed, not enforced; see the tables above), so
+  there is nothing for the kernel to refuse.
+- Privileges and system calls (internal/sandbox) are enforced with systemd 252's semantics:
+  CapabilityBoundingSet= (with "~", several lines, "" resetting; PrivateDevices=,
+  ProtectKernelModules=, ProtectKernelLogs= and ProtectClock= take their capabilities out),
+  AmbientCapabilities=, SecureBits=, NoNewPrivileges= (implied, as in systemd, for a seccomp
+  setting in a process without CAP_SYS_ADMIN, e.g. one with User=), KeyringMode=,
+  Personality=, SystemCallFilter= (systemd 252's @groups, as ` + "`systemd-analyze syscall-filter`" + `
+  prints them; "~" deny lists, ":errno"), SystemCallErrorNumber=, SystemCallArchitectures=,
+  SystemCallLog=, RestrictAddressFamilies=, RestrictRealtime=, RestrictSUIDSGID=,
+  LockPersonality=, MemoryDenyWriteExecute=, RestrictNamespaces= and the system call part of
+  ProtectClock=, ProtectKernelTunables=, ProtectKernelModules=, ProtectKernelLogs= and
+  PrivateDevices= (@raw-io). The seccomp filters are built in Go, loaded in exec_child's
+  order (so the same one wins among equal actions), for x86-64, i386 and x32 system calls
+  as systemd's; a failing step ends the process with systemd's status (213/SECUREBITS,
+  218/CAPABILITIES, 227/NO_NEW_PRIVILEGES, 228/SECCOMP, 230/PERSONALITY,
+  232/ADDRESS_FAMILIES, 237/KEYRING). test/e2e/sandbox_diff_test.go compares what a probe
+  service sees from inside under each of them (and under the sandboxes of Debian's units)
+  with systemd 252. Differences:
+  - A unit with any of these settings is started through ` + "`flint __sandbox`" + ` (flint
+    re-executed, as runc's init), whose Go start-up costs a few milliseconds more than the
+    fast path of the other units (bench/README.md).
+  - The session keyring: systemd gives every service a session keyring of its own
+    (KeyringMode=private by default, shared for the other unit types). flint does so for
+    units started through the sandboxed path; the others keep the manager's session keyring.
+  - The file-system parts of ProtectClock=, ProtectKernelTunables=, ProtectKernelModules=,
+    ProtectKernelLogs= and PrivateDevices= (read-only /proc/sys, hidden /usr/lib/modules,
+    /proc/kmsg, a private /dev) are those of the file system sandbox (issue 21's other half).
 
 sd_booted(3), and ` + "`" + `systemd-notify --booted` + "`" + ` (systemd's, or flint under that name), test
 whether /run/systemd/system/ is a directory. The system manager (` + "`" + `flint run` + "`" + ` without
@@ -297,15 +325,48 @@ flint cannot copy as fast as they come also loses lines.
 
 Beyond the unit files, where flint's service manager behaves otherwise than systemd 252:
 
-- No cgroups. A unit's processes (what KillMode=control-group and mixed signal and wait for,
-  ` + "`" + `status` + "`" + ` lists, TasksCurrent= counts) are found without guessing, by the rules written at
-  the top of internal/manager/tracking.go: the processes flint started or adopted, their
+- Control groups (internal/cgroup, internal/manager/cgroup.go). flint uses cgroups where its
+  own cgroup is its own: as a container's init (the cgroup namespace's root, its cgroupfs
+  mounted there), as the machine's init, or started alone in a cgroup made for it (a
+  delegated subtree; tests do this). Started in a cgroup shared with other processes (a shell
+  on a host) it makes no groups there, and ` + "`" + `flint status` + "`" + ` (without units) says how it
+  tracks processes. Each service and socket then gets system.slice/NAME (Slice= nested as
+  systemd nests a-b.slice/a-b-c.slice; app.slice for --user) in the cgroup2 hierarchy (the
+  unified layout, or the hybrid one's /sys/fs/cgroup/unified) or, on legacy v1, name=systemd.
+  The process is cloned into its cgroup2 group (CLONE_INTO_CGROUP) or writes itself into
+  cgroup.procs before anything else, so every process of the unit is in it:
+  KillMode=control-group and mixed signal the cgroup's processes (a daemon that double-forked
+  and left the session included), and a stop waits until it is empty (polled every 50 ms
+  after the main process is gone; no cgroup.events inotify or release agent). A main
+  process the OOM killer killed in the group (memory.events oom_kill, on v1
+  memory.oom_control) ends the service with Result=oom-kill; another process of the unit
+  killed so does not trigger OOMPolicy=.
+  Differences from systemd: on v1 (hybrid and legacy) a unit joins a controller's hierarchy
+  only for a setting there (memory: a memory limit or MemoryAccounting=yes; pids: TasksMax=
+  or TasksAccounting=yes; cpu and cpuacct: a CPU setting or CPUAccounting=yes; blkio: an IO
+  setting or IOAccounting=yes), where systemd also joins memory and pids by default: each
+  v1 join is a write to cgroup.procs that waits for an RCU grace period (milliseconds at
+  every start). So on v1 DefaultTasksMax= is not applied to a unit that sets no TasksMax=
+  (show still prints it) and a unit without memory settings has no Memory: line. An
+  inactive unit's empty group is kept for its next start (ControlGroup= is empty
+  meanwhile) and removed when the manager ends; systemd removes it at once. Slice units'
+  own [Slice] settings are not read (a slice is a directory only), and the standard slices
+  are not units of their own. Delegate= hands the group to the unit's User= (chown of the
+  directory and its cgroup.procs, cgroup.subtree_control, cgroup.threads) but enables no
+  controllers below it. CPUWeight=idle is weight 1. IPAddressAllow/Deny=,
+  SocketBindAllow/Deny=, IPIngress/EgressFilterPath=, BPFProgram=, DeviceAllow=,
+  DevicePolicy=, RestrictNetworkInterfaces=, IODeviceLatencyTargetSec= and the Startup*=
+  variants are parsed, listed by ` + "`" + `analyze verify --notes` + "`" + `, and not applied: cgroup BPF needs
+  the unit in a cgroup2 hierarchy with the bpf programs attached, which flint does not do.
+- Without cgroups, a unit's processes (what KillMode=control-group and mixed signal and wait
+  for, ` + "`" + `status` + "`" + ` lists, TasksCurrent= counts) are found without guessing, by the rules written
+  at the top of internal/manager/tracking.go: the processes flint started or adopted, their
   descendants, the members of their sessions, and the orphans reparented to flint (the child
   subreaper) that carry the unit's INVOCATION_ID and run as its user or root. An orphan no
   rule places (a daemon that left its session and cleared its environment after its parent
   died, a process left by something else when flint is PID 1) belongs to no unit: flint
-  leaves it alone and says so once on its output. systemd's cgroup would hold it. Slices and
-  the resource-control directives are not applied.
+  leaves it alone and says so once on its output. systemd's cgroup would hold it. The
+  resource-control directives are then not applied.
 - MAINPID= and PIDFile= are checked as systemd 252 checks them (not the manager, not the
   control process, a live process, the service's own unless sent by root or named by a
   root-owned PID file reached without an unsafe symlink), and a main process that is another
@@ -438,11 +499,21 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
     service, and everyone on the host, resolves the name as under systemd; without the
     module nothing resolves it (id -un fails), as under systemd without it. A record in
     /run/userdb that flint did not write is never replaced, and its ids are not handed out.
-  - Of the settings DynamicUser= implies, NoNewPrivileges=yes and RemoveIPC=yes are enforced
-    (RemoveIPC=: when the unit stops, the System V and POSIX IPC objects its uid and gid
-    own are removed, unless another running unit uses the id). PrivateTmp=yes,
-    ProtectSystem=strict and ProtectHome=read-only are enforced by the file system sandbox
-    (below); RestrictSUIDSGID=yes with the system call filters.
+  - Of the settings DynamicUser= implies, NoNewPrivileges=yes, RemoveIPC=yes and
+    RestrictSUIDSGID=yes are enforced (RemoveIPC=: when the unit stops, the System V and
+    POSIX IPC objects its uid and gid own are removed, unless another running unit uses the
+    id); PrivateTmp=yes, ProtectSystem=strict and ProtectHome=read-only by the file system
+    sandbox (below).
+  - Dynamic users are not carried over when the manager is replaced: one killed while a
+    DynamicUser= unit runs leaves processes with that uid, which the next manager may give
+    to another name (systemd keeps them across daemon-reexec).
+  - A user manager cannot allocate users: there DynamicUser= runs the unit as User= and
+    Group= (its derived name by default) like any unit, which fails with 217/USER unless
+    that user exists; its directories are made in place.
+  The *Directory= settings are otherwise set up as systemd 252 does
+  (internal/difftest/execdirs_test.go): before every command, for User= and Group= whatever
+  the command's prefix ('+', '!', '!!'), an existing tree with another owner given to them
+  recursively.
 - File system sandbox and namespaces (internal/sandbox/fs), with systemd 252's
   semantics (src/core/namespace.c): ProtectSystem=, ProtectHome=, PrivateTmp= (directories
   /tmp/systemd-private-BOOTID-UNIT-XXXXXX and the same under /var/tmp, shared by
@@ -475,16 +546,6 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   - A '+' command runs outside the sandbox and without the credentials directory
     ($CREDENTIALS_DIRECTORY is not set for it).
   - The warnings systemd logs for a namespace the container refuses are not logged.
-  - Dynamic users are not carried over when the manager is replaced: one killed while a
-    DynamicUser= unit runs leaves processes with that uid, which the next manager may give
-    to another name (systemd keeps them across daemon-reexec).
-  - A user manager cannot allocate users: there DynamicUser= runs the unit as User= and
-    Group= (its derived name by default) like any unit, which fails with 217/USER unless
-    that user exists; its directories are made in place.
-  The *Directory= settings are otherwise set up as systemd 252 does
-  (internal/difftest/execdirs_test.go): before every command, for User= and Group= whatever
-  the command's prefix ('+', '!', '!!'), an existing tree with another owner given to them
-  recursively.
 - IgnoreSIGPIPE= is always yes: IgnoreSIGPIPE=no is not honoured, services always start with
   SIGPIPE ignored.
 - LISTEN_FDNAMES= (and the fd order) when several socket units trigger one service: the
@@ -586,10 +647,12 @@ every abbreviation the tools accept keeps its meaning. The differences:
 - ` + "`" + `flint` + "`" + ` without a verb prints its usage (exit 2); systemctl lists units. flint's own verbs
   (` + "`" + `run` + "`" + `, ` + "`" + `logs` + "`" + `, ` + "`" + `analyze` + "`" + `, ` + "`" + `activate` + "`" + `, ` + "`" + `completion` + "`" + `) read their options after the verb, in
   their own tables; under the name systemctl they are unknown verbs.
-- ` + "`" + `status` + "`" + `: where systemctl prints the unit's cgroup (the Tasks: line with its limit,
-  Memory:, CPU:, CGroup: and the cgroup's process tree), flint prints "Tasks: N" and the
-  processes it tracks for the unit, PID and command line, without the limit and the
-  cgroup's path; the other lines are systemctl 252's (test/e2e TestStatusShowMatchSystemctl).
+- ` + "`" + `status` + "`" + `: with cgroups, the Tasks: line with its limit, Memory: with the limits set,
+  CPU: and CGroup: with the group's processes as systemctl 252 prints them, the processes
+  as one flat list sorted by PID (systemctl draws the groups below the unit's as a tree).
+  Without cgroups, "Tasks: N" and the processes flint tracks for the unit, PID and command
+  line, without the limit and the cgroup's path; the other lines are systemctl 252's
+  (test/e2e TestStatusShowMatchSystemctl).
 - journalctl (and ` + "`" + `flint logs` + "`" + `) reads the lines the manager keeps in memory, not journal
   files: the output of its units and its own messages about them (the last 1000 lines of each
   unit), nothing of other programs or the kernel (` + "`" + `-k` + "`" + ` is refused: "it keeps no kernel
@@ -683,11 +746,12 @@ lines against systemctl 252 in systemd-ns) and TestRootMatchesSystemctl (80 step
   files it loaded (a unit file added without daemon-reload is found by flint, "No files found"
   by systemctl). ` + "`" + `--drop-in=` + "`" + ` is not in systemctl 252 and is refused as an unknown option.
   On a terminal systemd 252.39 ends its messages with "\r\n", flint with "\n".
-- set-property changes ` + "`" + `Description=` + "`" + ` (a drop-in 50-Description.conf in the control
-  directory, applied at once, as systemd); the other properties systemd changes on a loaded
-  unit are its cgroup resource settings, which flint does not enforce and therefore refuses
-  ("Cannot set property CPUQuota: flint does not enforce cgroup resource control."), and
-  ` + "`" + `Markers=` + "`" + `, refused as unknown. An assignment flint knows no directive of is "Unknown
+- set-property changes ` + "`" + `Description=` + "`" + ` and the resource settings flint applies (a drop-in
+  50-NAME.conf in the control directory, in the unit's section for a resource setting,
+  applied to the loaded unit and written into its cgroup at once, as systemd); systemd writes
+  some values normalized (CPUQuota=20.00%), flint as given. The resource settings flint
+  does not apply are refused ("Cannot set property IPAddressDeny: flint does not enforce
+  it."), and ` + "`" + `Markers=` + "`" + ` as unknown. An assignment flint knows no directive of is "Unknown
   assignment" (systemctl: no bus property of that name).
 - daemon-reexec re-reads every unit file and keeps the running services, which is what
   daemon-reload does: flint does not replace its own process.

@@ -41,6 +41,9 @@ var typedOnly = map[string]bool{"CapabilityBoundingSet": true, "AmbientCapabilit
 	"MemoryDenyWriteExecute": true, "ProtectClock": true, "ProtectKernelTunables": true,
 	"ProtectKernelModules": true, "ProtectKernelLogs": true, "RestrictSUIDSGID": true}
 
+// wordByWord are the lists whose bad words systemd skips, keeping the others.
+var wordByWord = map[string]bool{"RestrictAddressFamilies": true, "SystemCallArchitectures": true}
+
 // registerPrivileges re-registers the directives of privilegeDirectives as Supported; it runs
 // after registerNotEnforced.
 func registerPrivileges() {
@@ -50,7 +53,9 @@ func registerPrivileges() {
 			if old := directiveTable[sec][name]; old != nil && !typedOnly[name] {
 				check = old.parse
 			}
-			quiet := check != nil
+			// A value the check warned about is ignored whole, as systemd ignores it, except
+			// for the lists systemd takes word by word (the typed parser skips the bad words).
+			quiet := check != nil && !wordByWord[name]
 			reg(sec, name, Supported, func(d *decoder, e Entry, v string) {
 				if d.exec == nil {
 					return

@@ -9,7 +9,8 @@ import (
 // The sandbox settings that DynamicUser= implies (systemd.exec(5)): NoNewPrivileges=,
 // RemoveIPC=, PrivateTmp=, RestrictSUIDSGID=, ProtectSystem= and ProtectHome=. They are kept
 // in ExecContext, so that `show` prints what systemd prints once DynamicUser= has set them;
-// flint enforces NoNewPrivileges= and RemoveIPC= and parses the other four without applying
+// flint enforces NoNewPrivileges=, RemoveIPC= and RestrictSUIDSGID= (the last re-registered
+// by decode_privileges.go) and parses the other three without applying
 // them (docs/compatibility.md).
 //
 // PrivateTmp=, ProtectSystem= and ProtectHome= are enforced by internal/sandbox/fs.

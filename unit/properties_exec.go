@@ -342,8 +342,13 @@ func (p *propList) addExecProp(ep execProp, e *ExecContext) {
 // loaded is false for a unit that failed to load, which systemd does not complete with its
 // defaults (its limits are then the manager's own, NOFILE too).
 func resourceProperties(p *propList, t Type, e *ExecContext, loaded bool) {
+	privilegeProperties(p, e)
 	for _, ep := range execProps {
 		switch {
+		case privilegeProps[ep.name]:
+			continue
+		case ep.name == "CapabilityBoundingSet" && e.CapabilityBoundingSet.Set:
+			continue
 		case ep.name == "MountAPIVFS" && e.RootDirectory != "":
 			continue // systemd mounts the API file systems in a root directory of its own
 		case ep.name == "KeyringMode" && t != TypeService:

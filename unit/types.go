@@ -341,6 +341,21 @@ type ExecContext struct {
 	NoNewPrivileges, RemoveIPC, PrivateTmp, RestrictSUIDSGID bool
 	ProtectSystem                                            string // no, yes, full, strict
 	ProtectHome                                              string // no, yes, read-only, tmpfs
+	// Resource control (internal/cgroup): decode_cgroup.go. Limits are bytes or counts with
+	// 0 unset and Infinity "infinity"; a percentage is resolved against the machine at load.
+	Slice                                                   string // "" for the default slice
+	Delegate                                                bool
+	DelegateControllers, DisableControllers                 []string
+	CPUAccounting, MemoryAccounting, TasksAccounting        *bool
+	IOAccounting                                            *bool
+	MemoryMin, MemoryLow, MemoryHigh, MemoryMax             uint64
+	MemorySwapMax, MemoryLimit, TasksMax                    uint64
+	CPUWeight, CPUShares, IOWeight, BlockIOWeight           uint64
+	CPUQuotaPerSec, CPUQuotaPeriod                          time.Duration
+	AllowedCPUs, AllowedMemoryNodes                         string
+	IODeviceWeight, IOReadBandwidthMax, IOWriteBandwidthMax []DeviceValue
+	IOReadIOPSMax, IOWriteIOPSMax                           []DeviceValue
+
 	// NotEnforced lists directives that were parsed and validated but that flint does not
 	// enforce (sandboxing and the like), as "Key" in file order, for `analyze verify` and docs;
 	// NotEnforcedValues holds the last value written for each, which `show` prints where
@@ -382,6 +397,14 @@ type ExecContext struct {
 	NetworkNamespacePath, IPCNamespacePath                                   string
 	Credentials                                                              []Credential      // LoadCredential*=, SetCredential*= in file order
 	FSValues                                                                 map[string]string // the last value written of each, for show
+}
+
+// DeviceValue is a per-device resource setting (IODeviceWeight=, IOReadBandwidthMax=, ...): a
+// device node or a file on the device, and a weight, bytes per second or operations per
+// second (Infinity: no limit).
+type DeviceValue struct {
+	Path  string
+	Value uint64
 }
 
 // KillContext is systemd.kill(5).

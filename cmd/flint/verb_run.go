@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/flint-init/flint/internal/cgroup"
 	"github.com/flint-init/flint/internal/getopt"
 	"os"
 	"path/filepath"
@@ -175,6 +176,7 @@ func runManager(g *globals, args []string) int {
 		LogStorage:       storage,
 		LogMaxUse:        maxUse,
 		LogRuntimeMaxUse: runtimeMaxUse,
+		Cgroups:          cgroup.ForManager(os.Getpid()),
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "flint run:", err)

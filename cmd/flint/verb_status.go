@@ -67,6 +67,9 @@ func statusOverview(g *globals, c *client.Client) int {
 	fmt.Fprintf(w, "   Failed: %d units\n", ov.Failed)
 	fmt.Fprintf(w, "    Since: %s; %s ago\n", ov.Since.Format(unit.TimestampLayout), ago(time.Since(ov.Since)))
 	fmt.Fprintf(w, "    flint: pid %d\n", ov.PID)
+	if ov.Cgroups != "" {
+		fmt.Fprintf(w, "  Cgroups: %s\n", ov.Cgroups)
+	}
 	var withProcs []client.UnitStatus
 	for _, st := range sts {
 		if len(st.Processes) > 0 {
@@ -367,7 +370,9 @@ func printStatus(w io.Writer, st client.UnitStatus, color bool) {
 	if s := p["StatusText"]; s != "" {
 		fmt.Fprintf(w, "     Status: \"%s\"\n", unit.Printable(s))
 	}
-	if n, err := strconv.Atoi(p["TasksCurrent"]); err == nil && n > 0 {
+	if printCgroup(w, p, st.Processes) {
+		// systemctl 252's lines from the unit's cgroup (status_cgroup.go)
+	} else if n, err := strconv.Atoi(p["TasksCurrent"]); err == nil && n > 0 {
 		fmt.Fprintf(w, "      Tasks: %d\n", n)
 		for i, pr := range st.Processes {
 			pre := "             ├─"

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -237,4 +238,31 @@ func archName() string {
 		return "s390x"
 	}
 	return runtime.GOARCH
+}
+
+// checkConditions evaluates Condition*= and Assert*=; a failed condition leaves the unit
+// inactive (the job succeeds), a failed assertion fails the job.
+func (m *Manager) checkConditions(u *Unit) bool {
+	ok, failed := evalConditions(u.cfg.Unit.Conditions, false, m.opt.Scope)
+	u.conditionResult, u.conditionStamp = ok, time.Now()
+	u.assertResult, u.assertStamp = false, time.Time{} // not checked when a condition fails
+	if !ok {
+		u.conditionFailed = failed
+		m.consolef("%s was skipped because of an unmet condition check (%s).", describe(u), failed)
+		if u.job != nil {
+			m.finishJob(u.job, "done")
+		}
+		return false
+	}
+	aok, afailed := evalConditions(u.cfg.Unit.Conditions, true, m.opt.Scope)
+	u.assertResult, u.assertStamp = aok, time.Now()
+	if !aok {
+		u.assertFailed = afailed
+		m.consolef("Assertion failed for %s (%s).", describe(u), afailed)
+		if u.job != nil {
+			m.finishJob(u.job, "assert")
+		}
+		return false
+	}
+	return true
 }

@@ -235,7 +235,7 @@ func (m *Manager) listJobs() []api.JobInfo {
 // overview is what `ping` answers (and `flint status` without units shows): the manager's
 // state, counts of units, jobs and failed units, and its start time.
 func (m *Manager) overview() api.Overview {
-	ov := api.Overview{Since: m.bootTime, Units: len(m.order), Jobs: len(m.jobs)}
+	ov := api.Overview{Since: m.bootTime, Units: len(m.order), Jobs: len(m.jobs), Cgroups: m.cgroupDescribe()}
 	for _, u := range m.order {
 		if u.activeState() == Failed {
 			ov.Failed++

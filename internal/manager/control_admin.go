@@ -81,11 +81,11 @@ func (m *Manager) resetFailed(names []string) error {
 		}
 	}
 	for _, u := range m.matchUnits(names, true) {
-		if u.sub == "failed" {
-			u.result = "success"
-			m.setState(u, "dead")
+		if u.activeState() == Failed {
+			u.result = resultSuccess
+			m.setState(u, deadState(u.cfg.Type))
 		}
-		u.result = "success"
+		u.result = resultSuccess
 		if u.svc != nil {
 			u.svc.startLimit = rateLimit{} // as unit_reset_failed (the trigger limit stays)
 			u.svc.nRestarts = 0
@@ -161,13 +161,13 @@ func (m *Manager) daemonReload() {
 	// Waiting timers compute their next elapse from their new values, as systemd's coldplug
 	// after a reload.
 	for _, u := range m.timerUnits() {
-		if u.sub == "waiting" && u.cfg.Timer != nil {
+		if u.sub == timerWaiting && u.cfg.Timer != nil {
 			m.timerEnterWaiting(u, false)
 		}
 	}
 	// Path units watch their new paths (path_coldplug).
 	for _, u := range m.order {
-		if u.pth != nil && m.units[u.Name] == u && (u.sub == "waiting" || u.sub == "running") && u.cfg.Path != nil {
+		if u.pth != nil && m.units[u.Name] == u && (u.sub == pathWaiting || u.sub == pathRunning) && u.cfg.Path != nil {
 			m.pathEnterWaiting(u, true, false)
 		}
 	}

@@ -102,7 +102,7 @@ func (m *Manager) runJobs(req *api.Request) ([]api.JobResult, error) {
 				return
 			}
 			if failed {
-				out[p.idx].UnitResult = u.result
+				out[p.idx].UnitResult = u.result.String()
 			}
 			if verb == "stop" {
 				out[p.idx].ActiveTriggers = m.activeTriggers(u)

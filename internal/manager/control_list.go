@@ -122,13 +122,13 @@ func (m *Manager) listUnits(req *api.Request) []api.UnitInfo {
 		if len(req.Types) > 0 && !contains(req.Types, string(u.cfg.Type)) {
 			continue
 		}
-		if len(req.States) > 0 && !contains(req.States, string(st)) && !contains(req.States, u.sub) && !contains(req.States, string(u.cfg.LoadState)) {
+		if len(req.States) > 0 && !contains(req.States, string(st)) && !contains(req.States, u.sub.String()) && !contains(req.States, string(u.cfg.LoadState)) {
 			continue
 		}
 		if !req.All && len(req.States) == 0 && st == Inactive && u.job == nil {
 			continue
 		}
-		info := api.UnitInfo{Name: u.Name, Load: string(u.cfg.LoadState), Active: string(st), Sub: u.sub, Description: describe(u)}
+		info := api.UnitInfo{Name: u.Name, Load: string(u.cfg.LoadState), Active: string(st), Sub: u.sub.String(), Description: describe(u)}
 		if u.job != nil {
 			info.Job = u.job.typ
 		}

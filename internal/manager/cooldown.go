@@ -46,9 +46,9 @@ func (m *Manager) cooldownFollow(u *Unit) {
 		return
 	}
 	switch {
-	case u.sub != "failed":
+	case u.activeState() != Failed:
 		m.cooldownCancel(u, "")
-	case u.cooldown == nil && u.result == "trigger-limit-hit" && !m.shuttingDown:
+	case u.cooldown == nil && u.result == resultTriggerLimitHit && !m.shuttingDown:
 		d := cooldownOf(u.cfg)
 		if d <= 0 {
 			return
@@ -109,7 +109,7 @@ func (m *Manager) cooldownDue(u *Unit) {
 		m.cooldownCancel(u, "the manager is stopping")
 		return
 	}
-	if u.sub != "failed" || u.result != "trigger-limit-hit" {
+	if u.activeState() != Failed || u.result != resultTriggerLimitHit {
 		m.cooldownCancel(u, "")
 		return
 	}

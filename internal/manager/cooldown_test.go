@@ -55,15 +55,15 @@ func TestTriggerLimitCooldownStates(t *testing.T) {
 			m.poller = p
 			u, svc := m.load("s.socket"), m.load("s.service")
 			t.Cleanup(func() { m.sockClose(u); p.Close(); m.cooldownCancel(u, "") })
-			if err := m.enqueueErr("start", u, "replace", nil); err != nil || u.sub != "listening" {
+			if err := m.enqueueErr("start", u, "replace", nil); err != nil || u.sub != sockListening {
 				t.Fatalf("start: %v, %s", err, u.sub)
 			}
 			for _, ev := range tc.events {
 				switch ev {
 				case "fail", "fail-resources":
-					result := map[string]string{"fail": "trigger-limit-hit", "fail-resources": "resources"}[ev]
+					result := map[string]Result{"fail": resultTriggerLimitHit, "fail-resources": resultResources}[ev]
 					u.sock.triggerLimit = rateLimit{begin: time.Now(), num: 99}
-					m.sockEnterFailed(u, result)
+					m.sockEnterStopPre(u, result) // as triggerLimitFail
 				case "due":
 					if c := u.cooldown; c != nil && c.timer != nil {
 						c.timer.Stop()
@@ -88,16 +88,17 @@ func TestTriggerLimitCooldownStates(t *testing.T) {
 					u.cfg = &cfg
 					m.cooldownReload(u)
 				case "svc-run":
-					svc.sub = "running"
+					svc.sub = svcRunning
 				case "svc-stop":
-					m.setState(svc, "dead")
+					svc.sub = svcStopPost // as a stop that ends
+					m.setState(svc, svcDead)
 				case "shutdown":
 					m.shuttingDown = true
 				default:
 					t.Fatalf("unknown event %s", ev)
 				}
 			}
-			if u.sub != tc.sub {
+			if u.sub.String() != tc.sub {
 				t.Errorf("socket %s, want %s (result %s)", u.sub, tc.sub, u.result)
 			}
 			c := u.cooldown
@@ -111,7 +112,7 @@ func TestTriggerLimitCooldownStates(t *testing.T) {
 				t.Errorf("due %v after the failure, want 1h", c.due.Sub(c.failed))
 			}
 			// A re-arm opens a fresh trigger limit window; a start by hand keeps it, as systemd.
-			if last := tc.events[len(tc.events)-1]; u.sub == "listening" && (last == "start") != (u.sock.triggerLimit.num > 1) {
+			if last := tc.events[len(tc.events)-1]; u.sub == sockListening && (last == "start") != (u.sock.triggerLimit.num > 1) {
 				t.Errorf("listening after %s with %d triggers in the trigger limit window", last, u.sock.triggerLimit.num)
 			}
 			if c != nil && m.mayCollect(u) {
@@ -139,7 +140,8 @@ func TestTriggerLimitCooldownReloadRetimes(t *testing.T) {
 		"s.service": "[Unit]\nDefaultDependencies=no\n[Service]\nExecStart=/bin/true\n",
 	})
 	u := m.load("s.socket")
-	m.sockEnterFailed(u, "trigger-limit-hit")
+	u.sub = sockListening
+	m.sockEnterStopPre(u, resultTriggerLimitHit) // as triggerLimitFail
 	c := u.cooldown
 	if c == nil {
 		t.Fatalf("no re-arm pending; console:\n%s", rec.text())

@@ -492,6 +492,7 @@ func (m *Manager) spawnCommand(u *Unit, cmd unit.ExecCommand, ec *unit.ExecConte
 		// runs without it, as in systemd.
 		NoNewPrivs: ec.NoNewPrivileges && !cmd.Flags.FullPrivilege,
 	}
+	m.cgroupPlace(u, ec, cr, cfg) // in the unit's cgroup before anything else (cgroup.go)
 	dir := ec.WorkingDirectory
 	dirOptional := ec.WorkingDirectoryOptional
 	switch {

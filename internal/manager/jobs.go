@@ -404,10 +404,10 @@ func (m *Manager) jobCheck(u *Unit) {
 			m.finishJob(j, "done")
 		case st == Failed:
 			m.finishJob(j, "failed")
-		case st == Inactive && u.sub == "dead":
+		case st == Inactive && u.sub == deadState(u.cfg.Type):
 			// A oneshot without RemainAfterExit that succeeded, or a failed condition (or
 			// ExecCondition=).
-			if u.result == "success" || u.result == "exec-condition" {
+			if u.result == resultSuccess || u.result == resultExecCondition {
 				m.finishJob(j, "done")
 			} else {
 				m.finishJob(j, "failed")
@@ -430,7 +430,7 @@ func (m *Manager) jobCheck(u *Unit) {
 		case st == Active && j.again:
 			j.again = false
 			m.unitReload(u)
-		case st == Active && u.svc != nil && u.svc.reloadResult != "success":
+		case st == Active && u.svc != nil && u.svc.reloadResult != resultSuccess:
 			m.finishJob(j, "failed")
 		case st == Active:
 			m.finishJob(j, "done")

@@ -222,13 +222,13 @@ func (m *Manager) logJobDone(j *job, typ, result string) {
 // socket, timer or path unit) is down, with its Result=.
 func (m *Manager) logUnitResult(u *Unit) {
 	switch u.result {
-	case "success":
+	case resultSuccess:
 		m.logUnitAt(u, logs.PriorityInfo, []logs.Field{field("MESSAGE_ID", msgUnitSuccess)}, "Deactivated successfully.")
-	case "exec-condition":
-		m.logUnitAt(u, logs.PriorityInfo, []logs.Field{field("MESSAGE_ID", msgUnitSkipped), field("UNIT_RESULT", u.result)},
+	case resultExecCondition:
+		m.logUnitAt(u, logs.PriorityInfo, []logs.Field{field("MESSAGE_ID", msgUnitSkipped), field("UNIT_RESULT", u.result.String())},
 			"Skipped due to '%s'.", u.result)
 	default:
-		m.logUnitAt(u, priorityWarning, []logs.Field{field("MESSAGE_ID", msgUnitFailure), field("UNIT_RESULT", u.result)},
+		m.logUnitAt(u, priorityWarning, []logs.Field{field("MESSAGE_ID", msgUnitFailure), field("UNIT_RESULT", u.result.String())},
 			"Failed with result '%s'.", u.result)
 	}
 }

@@ -275,7 +275,7 @@ func TestCollectGarbageKeepsEdgesOfStayingUnits(t *testing.T) {
 	if svc == nil || !slices.Contains(svc.cfg.Unit.After, "foo.socket") {
 		t.Fatalf("foo.service not loaded with After=foo.socket: %v", svc)
 	}
-	svc.sub = "failed" // kept: a failed unit stays until reset-failed (CollectMode=inactive)
+	svc.sub = svcFailed // kept: a failed unit stays until reset-failed (CollectMode=inactive)
 	m.collectGarbage()
 	if got := loadedNames(m); !slices.Equal(got, []string{"foo.service"}) {
 		t.Fatalf("loaded %v, want foo.service alone", got)

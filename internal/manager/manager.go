@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/flint-init/flint/internal/spawn"
 	"io"
 	"os"
 	"os/signal"
@@ -16,8 +15,11 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/flint-init/flint/internal/spawn"
+
 	"golang.org/x/sys/unix"
 
+	"github.com/flint-init/flint/internal/cgroup"
 	"github.com/flint-init/flint/internal/control"
 	"github.com/flint-init/flint/internal/dynuser"
 	"github.com/flint-init/flint/internal/journal"
@@ -57,6 +59,9 @@ type Options struct {
 	// LogMaxUse and LogRuntimeMaxUse bound the persistent and the volatile files
 	// (SystemMaxUse=, RuntimeMaxUse=); 0: journald's defaults.
 	LogMaxUse, LogRuntimeMaxUse int64
+	// Cgroups is the cgroup layout units get their groups in (cgroup.go); nil or of kind
+	// None: processes are tracked by session only.
+	Cgroups *cgroup.Layout
 }
 
 // DefaultPersistentLogDir is the persistent journal's directory (journald's /var/log/journal).
@@ -93,8 +98,12 @@ type Manager struct {
 	opt    Options
 	loader *unit.Loader
 	loop   chan func()
+	osys   system // nil: the real one (system.go)
+	// traceState, when set (by tests), sees every state change, before its consequences.
+	traceState func(u *Unit, sub subState)
 
 	units map[string]*Unit // every name a unit is known by (aliases included)
+	cg    cgroupState      // the units' cgroups (cgroup.go)
 	order []*Unit          // in load order, each once
 
 	poller     *listen.Poller
@@ -537,97 +546,6 @@ func peekExited() int {
 // consolef prints one systemd-style status line.
 func (m *Manager) consolef(format string, a ...any) {
 	m.console.printf(format, a...)
-}
-
-// boot starts the boot target.
-func (m *Manager) boot() {
-	m.releaseMemory = true
-	t := m.opt.Target
-	u := m.load(t)
-	if u.cfg.LoadState != unit.Loaded && t == "default.target" {
-		m.consolef("No %s; starting sockets.target and multi-user.target.", t)
-		m.enqueue("start", m.load("sockets.target"), "replace", nil)
-		m.enqueue("start", m.load("multi-user.target"), "replace", nil)
-		return
-	}
-	m.enqueue("start", u, "replace", nil)
-}
-
-// shutdown stops every unit in reverse order, sockets last, then quits.
-func (m *Manager) shutdown() {
-	if m.shuttingDown {
-		return
-	}
-	m.shuttingDown = true
-	// Install every stop job first, then dispatch once, so that ordering applies between all
-	// of them (services before their sockets, dependents before dependencies).
-	var stops []*Unit
-	tx := m.newTransaction("replace-irreversibly")
-	for _, u := range append([]*Unit(nil), m.order...) {
-		if !isInactiveOrFailed(u.activeState()) || u.job != nil {
-			if u.svc != nil {
-				u.svc.stopRequested = true
-			}
-			tx.addAnchor(u, "stop", nil)
-			stops = append(stops, u)
-		}
-	}
-	if err := tx.activate(); err != nil {
-		// Every stop is an anchor, so an ordering cycle among the active units (a unit
-		// author's After= loop) cannot be broken by dropping one: the ordered stop is
-		// impossible. The manager must stop everything all the same and exit, so each unit
-		// gets its stop job at once, without ordering.
-		m.consolef("Shutdown transaction: %v", err)
-		m.consolef("Stopping all units without ordering.")
-		for _, u := range stops {
-			if j := m.installJob("stop", u, "replace-irreversibly"); j != nil {
-				j.ignoreOrder = true
-			}
-		}
-	}
-	m.dispatch()
-	if len(stops) == 0 {
-		m.finishShutdown()
-		return
-	}
-	m.checkShutdownDone()
-}
-
-func (m *Manager) checkShutdownDone() {
-	if !m.shuttingDown {
-		return
-	}
-	// Every state change during the shutdown asks; a cursor keeps the answer linear in the
-	// units overall: the scan resumes at the first unit found busy last time, and only a
-	// scan that reaches the end looks at every unit again (one may have started since).
-	busy := func(u *Unit) bool { return u.job != nil || !isInactiveOrFailed(u.activeState()) }
-	if m.shutdownScan > len(m.order) {
-		m.shutdownScan = len(m.order)
-	}
-	for ; m.shutdownScan < len(m.order); m.shutdownScan++ {
-		if busy(m.order[m.shutdownScan]) {
-			return
-		}
-	}
-	for i, u := range m.order {
-		if busy(u) {
-			m.shutdownScan = i
-			return
-		}
-	}
-	for _, p := range m.procs {
-		if p.u != nil {
-			return
-		}
-	}
-	m.finishShutdown()
-}
-
-func (m *Manager) finishShutdown() {
-	m.quitOnce.Do(func() {
-		m.allStopped = true // said as Run returns
-		close(m.quit)
-	})
 }
 
 // newInvocationID is 128 random bits in hex, as systemd's sd_id128_randomize. getrandom(2)

@@ -97,7 +97,7 @@ func (m *Manager) notifyUnit(u *Unit, msg *notify.Message, keep map[*os.File]boo
 	cfg := u.cfg.Service
 	if v, ok := msg.First("MAINPID"); ok {
 		switch u.sub {
-		case "start", "start-post", "running", "reload":
+		case svcStart, svcStartPost, svcRunning, svcReload:
 			m.notifyMainPID(u, v, msg.UID)
 		}
 	}
@@ -113,23 +113,23 @@ states:
 		case "READY":
 			s.notifyReady = true
 			s.notifyState = "ready"
-			if u.sub == "start" && (cfg.Type == unit.Notify || cfg.Type == unit.NotifyReload) {
+			if u.sub == svcStart && (cfg.Type == unit.Notify || cfg.Type == unit.NotifyReload) {
 				m.svcStartPost(u)
 			}
 			// READY=1 ends a reload, but only once ExecReload= has ended (svcReload).
-			if u.sub == "reload" && s.controlPID == 0 {
+			if u.sub == svcReload && s.controlPID == 0 {
 				m.svcEnterRunning(u)
 			}
 			break states
 		case "RELOADING":
 			s.notifyState = "reloading"
-			if u.sub == "running" {
+			if u.sub == svcRunning {
 				m.svcEnterReloadByNotify(u)
 			}
 			break states
 		case "STOPPING":
 			s.notifyState = "stopping"
-			if u.sub == "running" {
+			if u.sub == svcRunning {
 				m.svcEnterStopByNotify(u)
 			}
 			break states
@@ -146,8 +146,8 @@ states:
 	if v, ok := msg.First("EXTEND_TIMEOUT_USEC"); ok {
 		if us, err := strconv.ParseInt(v, 10, 64); err == nil {
 			switch u.sub {
-			case "start", "start-pre", "start-post", "reload", "stop", "stop-sigterm", "stop-post":
-				m.armTimer(u, time.Duration(us)*time.Microsecond, "extend")
+			case svcStart, svcStartPre, svcStartPost, svcReload, svcStop, svcStopSigterm, svcStopPost:
+				m.armTimer(u, time.Duration(us)*time.Microsecond)
 			}
 		}
 	}
@@ -165,7 +165,7 @@ states:
 	if v, ok := msg.First("WATCHDOG_USEC"); ok {
 		if us, err := strconv.ParseUint(v, 10, 64); err != nil || us > math.MaxInt64/1000 {
 			m.logUnit(u, "Failed to parse WATCHDOG_USEC=%s", v)
-		} else if u.sub != "dead" && u.sub != "failed" {
+		} else if u.sub != svcDead && u.sub != svcFailed {
 			// The override lasts until the next start (service_start resets it).
 			s.wdUSec = time.Duration(us) * time.Microsecond
 			m.armWatchdog(u)
@@ -236,16 +236,14 @@ func (m *Manager) armWatchdog(u *Unit) {
 		s.watchdog.Stop()
 		s.watchdog = nil
 	}
-	if d <= 0 || d == unit.DurationInfinity || u.sub != "running" && u.sub != "start" && u.sub != "start-post" && u.sub != "reload" {
+	if d <= 0 || d == unit.DurationInfinity || u.sub != svcRunning && u.sub != svcStart && u.sub != svcStartPost && u.sub != svcReload {
 		return
 	}
 	g := s.wdGen
-	s.watchdog = time.AfterFunc(d, func() {
-		m.post(func() {
-			if s.wdGen == g {
-				m.watchdogTimeout(u)
-			}
-		})
+	s.watchdog = m.sys().afterFunc(m, d, func() {
+		if s.wdGen == g {
+			m.watchdogTimeout(u)
+		}
 	})
 }
 
@@ -259,19 +257,19 @@ func (m *Manager) disarmWatchdog(u *Unit) {
 }
 
 func (m *Manager) watchdogTimeout(u *Unit) {
-	if u.sub != "running" && u.sub != "reload" {
+	if u.sub != svcRunning && u.sub != svcReload {
 		return
 	}
 	m.consolef("%s: Watchdog timeout (limit %s)!", u.Name, u.svc.wdUSec)
 	m.logUnit(u, "Watchdog timeout (limit %s)!", u.svc.wdUSec)
-	m.svcEnterSignal(u, "stop-watchdog", "watchdog")
+	m.svcEnterSignal(u, svcStopWatchdog, resultWatchdog)
 }
 
 // watchdogRequest is WATCHDOG=trigger (systemd's service_force_watchdog): the watchdog's
 // action, whatever the state and whether or not WatchdogSec= is set.
 func (m *Manager) watchdogRequest(u *Unit) {
 	switch u.sub {
-	case "dead", "failed", "auto-restart":
+	case svcDead, svcFailed, svcAutoRestart:
 		return // nothing of the service runs that the watchdog could stop
 	}
 	status := u.svc.statusText
@@ -280,5 +278,5 @@ func (m *Manager) watchdogRequest(u *Unit) {
 	}
 	m.consolef("%s: Watchdog request (last status: %s)!", u.Name, status)
 	m.logUnit(u, "Watchdog request (last status: %s)!", status)
-	m.svcEnterSignal(u, "stop-watchdog", "watchdog")
+	m.svcEnterSignal(u, svcStopWatchdog, resultWatchdog)
 }

@@ -17,12 +17,6 @@ import (
 // waiting (it watches its paths with inotify), running (it started its unit, which has not
 // stopped yet; nothing is watched then) or failed. Each watched path has an inotify fd of its
 // own, read by a goroutine through Go's poller, which posts what it read to the manager.
-var pathActive = map[string]ActiveState{
-	"dead":    Inactive,
-	"waiting": Active,
-	"running": Active,
-	"failed":  Failed,
-}
 
 // pathRT is the runtime side of a path unit.
 type pathRT struct {
@@ -167,7 +161,7 @@ func (m *Manager) pathWatchAll(u *Unit) error {
 // pathEvent is path_dispatch_io: a change to the path itself of a PathChanged= or
 // PathModified= starts the unit, anything else makes the unit look again.
 func (m *Manager) pathEvent(u *Unit, w *pathWatch, primary bool) {
-	if u.pth == nil || (u.sub != "waiting" && u.sub != "running") {
+	if u.pth == nil || (u.sub != pathWaiting && u.sub != pathRunning) {
 		return
 	}
 	idx := -1
@@ -277,7 +271,7 @@ func (m *Manager) pathStart(u *Unit) {
 			}
 		}
 	}
-	u.result = "success"
+	u.result = resultSuccess
 	m.pathEnterWaiting(u, true, false)
 }
 
@@ -285,15 +279,15 @@ func (m *Manager) pathStart(u *Unit) {
 func (m *Manager) pathStop(u *Unit) { m.triggerStop(u, m.pathEnterDead) }
 
 // pathSetState is path_set_state: only waiting watches.
-func (m *Manager) pathSetState(u *Unit, sub string) {
-	if sub != "waiting" {
+func (m *Manager) pathSetState(u *Unit, sub subState) {
+	if sub != pathWaiting {
 		m.pathUnwatch(u)
 	}
 	m.setState(u, sub)
 }
 
 // pathEnterDead is path_enter_dead.
-func (m *Manager) pathEnterDead(u *Unit, result string) {
+func (m *Manager) pathEnterDead(u *Unit, result Result) {
 	m.triggerEnterDead(u, result, m.pathSetState)
 }
 
@@ -306,7 +300,7 @@ func (m *Manager) pathEnterWaiting(u *Unit, initial, fromNotify bool) {
 	}
 	target := m.units[u.cfg.PathUnit()]
 	if target != nil && !isInactiveOrFailed(target.activeState()) {
-		m.pathSetState(u, "running")
+		m.pathSetState(u, pathRunning)
 		return
 	}
 	if p, ok := m.pathCheckAll(u, initial, fromNotify); ok {
@@ -315,14 +309,14 @@ func (m *Manager) pathEnterWaiting(u *Unit, initial, fromNotify bool) {
 	}
 	if err := m.pathWatchAll(u); err != nil {
 		m.logUnit(u, "Failed to enter waiting state: %v", err)
-		m.pathEnterDead(u, "resources")
+		m.pathEnterDead(u, resultResources)
 		return
 	}
 	if p, ok := m.pathCheckAll(u, false, fromNotify); ok {
 		m.pathEnterRunning(u, p)
 		return
 	}
-	m.pathSetState(u, "waiting")
+	m.pathSetState(u, pathWaiting)
 }
 
 // pathEnterRunning is path_enter_running: start the unit (job mode replace), within the
@@ -335,7 +329,7 @@ func (m *Manager) pathEnterRunning(u *Unit, trigger string) {
 	if !u.pth.triggerLimit.below(c.TriggerLimitInterval, c.TriggerLimitBurst, time.Now()) {
 		m.logUnit(u, "Trigger limit hit, refusing further activation.")
 		m.consolef("%s: Trigger limit hit, refusing further activation.", u.Name)
-		m.pathEnterDead(u, "trigger-limit-hit")
+		m.pathEnterDead(u, resultTriggerLimitHit)
 		return
 	}
 	target := m.triggerTarget(u, m.pathEnterDead)
@@ -350,18 +344,18 @@ func (m *Manager) pathEnterRunning(u *Unit, trigger string) {
 // while the unit is, waiting again once it stopped), on the next turn of the loop, where the
 // same is checked again, as systemd defers it.
 func (m *Manager) pathTriggerNotify(u, target *Unit, deferred bool) {
-	if u.sub != "waiting" && u.sub != "running" {
+	if u.sub != pathWaiting && u.sub != pathRunning {
 		return
 	}
 	if target.svc != nil && target.svc.limitHit {
-		m.pathEnterDead(u, "unit-start-limit-hit")
+		m.pathEnterDead(u, resultUnitStartLimitHit)
 		return
 	}
 	if target.job != nil {
 		return
 	}
 	inactive := isInactiveOrFailed(target.activeState())
-	if !(u.sub == "running" && inactive || u.sub == "waiting" && !inactive) {
+	if !(u.sub == pathRunning && inactive || u.sub == pathWaiting && !inactive) {
 		return
 	}
 	if deferred {

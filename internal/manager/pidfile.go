@@ -118,23 +118,21 @@ func (m *Manager) awaitPIDFile(u *Unit) {
 	gen := u.svc.timerGen // a new state (a timeout, a stop) disarms the timer and ends the wait
 	var tick func()
 	tick = func() {
-		time.AfterFunc(50*time.Millisecond, func() {
-			m.post(func() {
-				if u.svc == nil || u.svc.timerGen != gen || u.sub != "start" || u.svc.mainPID != 0 {
-					return
-				}
-				if pid, err := m.loadPIDFile(u); err == nil && pid > 0 {
-					m.adoptMain(u, pid)
-					m.forkingStartPost(u)
-					return
-				}
-				if len(m.unitPIDs(u)) == 0 {
-					m.logUnit(u, "Daemon never wrote its PID file. Failing.")
-					m.svcEnterSignal(u, "stop-sigterm", "protocol")
-					return
-				}
-				tick()
-			})
+		m.sys().afterFunc(m, 50*time.Millisecond, func() {
+			if u.svc == nil || u.svc.timerGen != gen || u.sub != svcStart || u.svc.mainPID != 0 {
+				return
+			}
+			if pid, err := m.loadPIDFile(u); err == nil && pid > 0 {
+				m.adoptMain(u, pid)
+				m.forkingStartPost(u)
+				return
+			}
+			if len(m.sys().unitPIDs(m, u)) == 0 {
+				m.logUnit(u, "Daemon never wrote its PID file. Failing.")
+				m.svcEnterSignal(u, svcStopSigterm, resultProtocol)
+				return
+			}
+			tick()
 		})
 	}
 	tick()

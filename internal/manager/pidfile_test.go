@@ -221,7 +221,7 @@ func TestLoadPIDFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := &Manager{procs: map[int]*proc{}, adopted: map[int]adoptee{}, alone: map[int]bool{}, logs: logs.NewStore(100, "")}
-	u := &Unit{Name: "p.service", sub: "start", cfg: &unit.Unit{Type: unit.TypeService, Service: &unit.ServiceSection{}}, svc: &serviceRT{}}
+	u := &Unit{Name: "p.service", sub: svcStart, cfg: &unit.Unit{Type: unit.TypeService, Service: &unit.ServiceSection{}}, svc: &serviceRT{}}
 	m.order = []*Unit{u}
 	m.procs[mine.Process.Pid] = &proc{pid: mine.Process.Pid, u: u, sid: mine.Process.Pid}
 	if err := syscall.Mkfifo(filepath.Join(own, "fifo"), 0o644); err != nil {

@@ -14,44 +14,48 @@ import (
 
 // runControl runs cmds one after the other as control processes of u, then calls next(ok):
 // ok is false when a command without the '-' prefix failed (or could not be started).
-func (m *Manager) runControl(u *Unit, cmds []unit.ExecCommand, phase string, next func(ok bool)) {
+func (m *Manager) runControl(u *Unit, cmds []unit.ExecCommand, phase subState, next func(ok bool)) {
 	m.runControlEx(u, cmds, 0, phase, false, next)
 }
 
 // runControlWithMain is runControl for commands that may refer to the main process ($MAINPID).
-func (m *Manager) runControlWithMain(u *Unit, cmds []unit.ExecCommand, phase string, next func(ok bool)) {
+func (m *Manager) runControlWithMain(u *Unit, cmds []unit.ExecCommand, phase subState, next func(ok bool)) {
 	m.runControlEx(u, cmds, 0, phase, true, next)
 }
 
-// execSetting is the Exec*= setting whose commands a phase of runControl runs.
-func execSetting(phase string) string {
+// execSetting is the Exec*= setting whose commands a phase of runControl runs ("" for a
+// state that runs none).
+func execSetting(phase subState) string {
 	switch phase {
-	case "condition":
+	case svcCondition:
 		return "ExecCondition"
-	case "start-pre":
+	case svcStartPre, sockStartPre:
 		return "ExecStartPre"
-	case "start-post":
+	case svcStartPost, sockStartPost:
 		return "ExecStartPost"
-	case "reload":
+	case svcReload:
 		return "ExecReload"
-	case "stop":
+	case svcStop:
 		return "ExecStop"
-	case "stop-pre":
+	case sockStopPre:
 		return "ExecStopPre"
-	case "stop-post":
+	case svcStopPost, sockStopPost:
 		return "ExecStopPost"
 	}
-	return phase
+	return ""
 }
 
 // runControlEx runs cmds[idx:].
-func (m *Manager) runControlEx(u *Unit, cmds []unit.ExecCommand, idx int, phase string, withMain bool, next func(ok bool)) {
+func (m *Manager) runControlEx(u *Unit, cmds []unit.ExecCommand, idx int, phase subState, withMain bool, next func(ok bool)) {
 	if idx >= len(cmds) {
 		next(true)
 		return
 	}
 	cmd := cmds[idx]
 	setting := execSetting(phase)
+	if setting == "" {
+		m.bug("%s: no commands to run in state %s", u.Name, phase)
+	}
 	ec := u.execContext()
 	if ec == nil {
 		next(true)
@@ -65,18 +69,18 @@ func (m *Manager) runControlEx(u *Unit, cmds []unit.ExecCommand, idx int, phase 
 		if c := u.svc.conn; c != nil && (ec.StandardInput == "socket" || ec.StandardOutput == "socket" || ec.StandardError == "socket") {
 			p.conn = c.File
 		}
-		if phase == "stop-post" || phase == "stop" {
+		if phase == svcStopPost || phase == svcStop {
 			p.extraEnv = m.serviceResultEnv(u)
 		}
 	}
-	sp, err := m.spawnCommand(u, cmd, ec, p)
+	sp, err := m.sys().spawn(m, u, cmd, ec, p)
 	if err != nil {
 		m.logUnit(u, "Failed to run '%s' task: %v", phase, err)
 		if cmd.Flags.IgnoreFailure {
 			m.runControlEx(u, cmds, idx+1, phase, withMain, next)
 			return
 		}
-		m.setControlFailure(u, "resources", 0)
+		m.setControlFailure(u, resultResources, 0)
 		next(false)
 		return
 	}
@@ -84,19 +88,17 @@ func (m *Manager) runControlEx(u *Unit, cmds []unit.ExecCommand, idx int, phase 
 	m.setControlPID(u, pid)
 	m.execStarted(u, setting, idx, pid)
 	timedOut := false
-	var timer *time.Timer
+	var timer stopper
 	if u.sock != nil && u.cfg.Socket.TimeoutSec > 0 {
 		// Socket control commands are bounded by TimeoutSec= (services by their unit timer).
-		timer = time.AfterFunc(u.cfg.Socket.TimeoutSec, func() {
-			m.post(func() {
-				if u.sock.controlPID != pid {
-					return
-				}
-				m.consolef("%s: %s operation timed out. Terminating.", u.Name, phase)
-				m.logUnit(u, "%s operation timed out. Terminating.", phase)
-				timedOut = true
-				syscall.Kill(pid, syscall.SIGKILL)
-			})
+		timer = m.sys().afterFunc(m, u.cfg.Socket.TimeoutSec, func() {
+			if u.sock.controlPID != pid {
+				return
+			}
+			m.consolef("%s: %s operation timed out. Terminating.", u.Name, phase)
+			m.logUnit(u, "%s operation timed out. Terminating.", phase)
+			timedOut = true
+			m.sys().kill(pid, syscall.SIGKILL)
 		})
 	}
 	m.procs[pid] = &proc{pid: pid, u: u, kind: "control", sid: pid, onExit: func(ws syscall.WaitStatus) {
@@ -126,7 +128,7 @@ func (m *Manager) runControlEx(u *Unit, cmds []unit.ExecCommand, idx int, phase 
 		}
 		if timedOut {
 			if u.sock != nil {
-				u.setResult("timeout")
+				u.setResult(resultTimeout)
 			}
 			next(false)
 			return
@@ -161,7 +163,7 @@ func (m *Manager) setControlPID(u *Unit, pid int) {
 // setControlFailure records how u's failed control command ended: result (exit-code,
 // signal, core-dump; resources when it could not be spawned) and, for a service, its exit
 // status.
-func (m *Manager) setControlFailure(u *Unit, result string, status int) {
+func (m *Manager) setControlFailure(u *Unit, result Result, status int) {
 	if u.svc != nil {
 		u.svc.controlResult, u.svc.controlStatus = result, status
 	} else if u.sock != nil {
@@ -172,7 +174,7 @@ func (m *Manager) setControlFailure(u *Unit, result string, status int) {
 // serviceResultEnv is SERVICE_RESULT, EXIT_CODE, EXIT_STATUS for ExecStop=/ExecStopPost=.
 func (m *Manager) serviceResultEnv(u *Unit) []string {
 	s := u.svc
-	env := []string{"SERVICE_RESULT=" + u.result}
+	env := []string{"SERVICE_RESULT=" + u.result.String()}
 	if s.execMainCode != "" {
 		env = append(env, "EXIT_CODE="+s.execMainCode)
 		if s.execMainCode == "exited" {
@@ -209,12 +211,12 @@ func (m *Manager) killUnit(u *Unit, sig syscall.Signal, sighupToo bool) int {
 		if pid <= 0 {
 			return
 		}
-		syscall.Kill(pid, s)
+		m.sys().kill(pid, s)
 		if sighupToo && kc.SendSIGHUP && s != syscall.SIGKILL {
-			syscall.Kill(pid, syscall.SIGHUP)
+			m.sys().kill(pid, syscall.SIGHUP)
 		}
 		if s != syscall.SIGKILL && s != syscall.SIGCONT {
-			syscall.Kill(pid, syscall.SIGCONT)
+			m.sys().kill(pid, syscall.SIGCONT)
 		}
 	}
 	// KillMode=mixed signals (and waits for) the rest of the unit only with the final SIGKILL.
@@ -270,7 +272,7 @@ func (m *Manager) signalAll(u *Unit, sig syscall.Signal, send func(int, syscall.
 	var pids []int
 	for round := 0; round < 8; round++ {
 		fresh := false
-		pids = m.unitPIDs(u)
+		pids = m.sys().unitPIDs(m, u)
 		for _, pid := range pids {
 			if sent[pid] {
 				continue
@@ -299,44 +301,32 @@ func (u *Unit) killFinal() syscall.Signal {
 // processGone goes on with a stop of u that waits for its processes, when one that is not its
 // main process has been reaped (a void control process, an adopted orphan), as systemd's
 // cgroup-empty notification does.
-func (m *Manager) processGone(u *Unit) {
-	if u.svc == nil {
-		return
-	}
-	switch u.sub {
-	case "stop-sigterm", "stop-sigkill", "stop-watchdog":
-		m.svcMaybeStopPost(u)
-	case "final-sigterm", "final-sigkill", "final-watchdog":
-		m.svcMaybeDead(u)
-	}
-}
+func (m *Manager) processGone(u *Unit) { m.machine(u).processGone(u) }
 
 // watchStragglers polls for processes of u that are not our children (we get no SIGCHLD for
 // them) and continues the stop once they are gone.
 func (m *Manager) watchStragglers(u *Unit) {
 	var tick func()
 	tick = func() {
-		time.AfterFunc(50*time.Millisecond, func() {
-			m.post(func() {
-				if u.svc == nil {
+		m.sys().afterFunc(m, 50*time.Millisecond, func() {
+			if u.svc == nil {
+				return
+			}
+			switch u.sub {
+			case svcStopSigterm, svcStopSigkill, svcStopWatchdog:
+				if u.svc.mainPID == 0 && u.svc.controlPID == 0 && len(m.sys().unitPIDs(m, u)) == 0 {
+					m.svcEnterStopPost(u)
 					return
 				}
-				switch u.sub {
-				case "stop-sigterm", "stop-sigkill", "stop-watchdog":
-					if u.svc.mainPID == 0 && u.svc.controlPID == 0 && len(m.unitPIDs(u)) == 0 {
-						m.svcEnterStopPost(u)
-						return
-					}
-				case "final-sigterm", "final-sigkill", "final-watchdog":
-					if u.svc.mainPID == 0 && u.svc.controlPID == 0 && len(m.unitPIDs(u)) == 0 {
-						m.svcEnterDead(u, "")
-						return
-					}
-				default:
+			case svcFinalSigterm, svcFinalSigkill, svcFinalWatchdog:
+				if u.svc.mainPID == 0 && u.svc.controlPID == 0 && len(m.sys().unitPIDs(m, u)) == 0 {
+					m.svcEnterDead(u, resultNone)
 					return
 				}
-				tick()
-			})
+			default:
+				return
+			}
+			tick()
 		})
 	}
 	tick()
@@ -394,7 +384,7 @@ func (m *Manager) orphanExited(pid int, ws syscall.WaitStatus) {
 
 func (m *Manager) killProcess(pid int, sig syscall.Signal) {
 	if pid > 0 {
-		syscall.Kill(pid, sig)
+		m.sys().kill(pid, sig)
 	}
 }
 
@@ -403,7 +393,7 @@ func (m *Manager) killProcess(pid int, sig syscall.Signal) {
 // among the unit's processes (0 if there is none, or more than one).
 func (m *Manager) guessMainPID(u *Unit) int {
 	self, found := os.Getpid(), 0
-	for _, pid := range m.unitPIDs(u) {
+	for _, pid := range m.sys().unitPIDs(m, u) {
 		if pid == u.svc.controlPID || procPPid(pid) != self {
 			continue
 		}

@@ -16,7 +16,7 @@ func (m *Manager) properties(u *Unit) []api.Property {
 	var rt []unit.Property
 	add := func(n, v string) { rt = append(rt, unit.Property{Name: n, Value: v}) }
 	add("ActiveState", string(u.activeState()))
-	add("SubState", u.sub)
+	add("SubState", u.sub.String())
 	add("StateChangeTimestamp", unit.FormatTimestamp(u.stateChange))
 	add("ActiveEnterTimestamp", unit.FormatTimestamp(u.activeEnter))
 	add("ActiveExitTimestamp", unit.FormatTimestamp(u.activeExit))
@@ -43,7 +43,7 @@ func (m *Manager) properties(u *Unit) []api.Property {
 	}
 	switch u.cfg.Type {
 	case unit.TypeService, unit.TypeSocket, unit.TypeTimer, unit.TypePath:
-		add("Result", u.result)
+		add("Result", u.result.String())
 	}
 	if t := u.tmr; t != nil && u.cfg.Timer != nil {
 		for i, v := range u.cfg.Timer.Values {
@@ -72,10 +72,10 @@ func (m *Manager) properties(u *Unit) []api.Property {
 	}
 	if s := u.svc; s != nil {
 		reload := s.reloadResult
-		if reload == "" {
-			reload = "success" // never started
+		if reload == resultNone {
+			reload = resultSuccess // never started
 		}
-		add("ReloadResult", reload)
+		add("ReloadResult", reload.String())
 		add("MainPID", strconv.Itoa(s.mainPID))
 		add("ControlPID", strconv.Itoa(s.controlPID))
 		add("ExecMainPID", strconv.Itoa(s.execMainPID))
@@ -156,6 +156,7 @@ func (m *Manager) properties(u *Unit) []api.Property {
 			add("UnitFilePreset", m.presetsNow().State(u.Name))
 		}
 	}
+	rt = m.cgroupProperties(u, rt)
 	merged := unit.MergeProperties(u.cfg.Type, cfg, rt...)
 	out := make([]api.Property, 0, len(merged))
 	for _, p := range merged {

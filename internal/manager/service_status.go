@@ -72,12 +72,12 @@ func (m *Manager) cleanExit(cfg *unit.ServiceSection, ws syscall.WaitStatus) boo
 	return false
 }
 
-func failureResult(ws syscall.WaitStatus) string {
+func failureResult(ws syscall.WaitStatus) Result {
 	switch {
 	case ws.Signaled() && ws.CoreDump():
-		return "core-dump"
+		return resultCoreDump
 	case ws.Signaled():
-		return "signal"
+		return resultSignal
 	}
-	return "exit-code"
+	return resultExitCode
 }

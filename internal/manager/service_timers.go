@@ -7,11 +7,16 @@ import (
 
 // Service timers: TimeoutStartSec=, TimeoutStopSec=, RuntimeMaxSec= and their expiry.
 
-// armTimer (re)starts u's state timer: after d, svcTimeout(u, why) runs on the manager
+// armTimer (re)starts u's state timer: after d, svcTimeout(u, false) runs on the manager
 // goroutine unless the timer was re-armed or disarmed meanwhile. d <= 0 disarms.
-func (m *Manager) armTimer(u *Unit, d time.Duration, why string) {
+func (m *Manager) armTimer(u *Unit, d time.Duration) { m.armTimerFor(u, d, false) }
+
+// armRuntimeTimer arms u's state timer for RuntimeMaxSec=: svcTimeout(u, true).
+func (m *Manager) armRuntimeTimer(u *Unit, d time.Duration) { m.armTimerFor(u, d, true) }
+
+func (m *Manager) armTimerFor(u *Unit, d time.Duration, runtime bool) {
 	var gen *int
-	var tp **time.Timer
+	var tp *stopper
 	if u.svc != nil {
 		gen, tp = &u.svc.timerGen, &u.svc.timer
 	} else {
@@ -26,13 +31,11 @@ func (m *Manager) armTimer(u *Unit, d time.Duration, why string) {
 		return
 	}
 	g := *gen
-	*tp = time.AfterFunc(d, func() {
-		m.post(func() {
-			if *gen != g {
-				return
-			}
-			m.svcTimeout(u, why)
-		})
+	*tp = m.sys().afterFunc(m, d, func() {
+		if *gen != g {
+			return
+		}
+		m.svcTimeout(u, runtime)
 	})
 }
 
@@ -49,72 +52,81 @@ func (m *Manager) disarmTimer(u *Unit) {
 }
 
 // svcTimeout handles TimeoutStartSec/TimeoutStopSec/RuntimeMaxSec expiry.
-func (m *Manager) svcTimeout(u *Unit, why string) {
+func (m *Manager) svcTimeout(u *Unit, runtime bool) {
 	switch u.sub {
-	case "condition", "start-pre", "start", "start-post":
-		m.timedOut(u, u.cfg.Service.TimeoutStartFailureMode, u.sub+" operation timed out.")
-	case "running":
-		if why == "runtime" {
+	case svcCondition, svcStartPre, svcStart, svcStartPost:
+		m.timedOut(u, u.cfg.Service.TimeoutStartFailureMode, u.sub.String()+" operation timed out.")
+	case svcRunning:
+		if runtime {
 			m.logUnit(u, "Service reached runtime time limit. Stopping.")
-			m.svcEnterStop(u, "timeout")
+			m.svcEnterStop(u, resultTimeout)
 		}
-	case "reload":
+	case svcReload:
 		// As systemd: the reload process is killed, the reload fails (its job too) and the
 		// service runs on.
 		m.logUnit(u, "Reload operation timed out. Killing reload process.")
 		if pid := u.svc.controlPID; pid > 0 {
-			syscall.Kill(pid, syscall.SIGKILL)
+			m.sys().kill(pid, syscall.SIGKILL)
 			u.svc.controlPID = 0 // let go of it (service_enter_running unwatches it)
 		}
-		u.svc.reloadResult = "timeout"
+		u.svc.reloadResult = resultTimeout
 		m.svcEnterRunning(u)
-	case "stop":
+	case svcStop:
 		m.timedOut(u, u.cfg.Service.TimeoutStopFailureMode, "Stopping timed out.")
-	case "stop-sigterm", "stop-watchdog":
+	case svcStopSigterm, svcStopWatchdog:
 		mode := u.cfg.Service.TimeoutStopFailureMode
-		m.escalate(u, "stop", "State '"+u.sub+"' timed out.", u.sub == "stop-sigterm" && mode == "abort")
-	case "stop-sigkill":
+		m.escalate(u, false, "State '"+u.sub.String()+"' timed out.", u.sub == svcStopSigterm && mode == "abort")
+	case svcStopSigkill:
 		m.logUnit(u, "Processes still around after SIGKILL. Ignoring.")
 		u.svc.mainPID, u.svc.controlPID = 0, 0
-		u.setResult("timeout")
+		u.setResult(resultTimeout)
 		m.svcEnterStopPost(u)
-	case "stop-post", "final-sigterm", "final-watchdog":
+	case svcStopPost, svcFinalSigterm, svcFinalWatchdog:
 		mode := u.cfg.Service.TimeoutStopFailureMode
-		if u.sub == "stop-post" && mode != "abort" && mode != "kill" {
+		if u.sub == svcStopPost && mode != "abort" && mode != "kill" {
 			m.logUnit(u, "State 'stop-post' timed out. Terminating.")
-			m.svcEnterSignal(u, "final-sigterm", "timeout")
+			m.svcEnterSignal(u, svcFinalSigterm, resultTimeout)
 			return
 		}
-		m.escalate(u, "final", "State '"+u.sub+"' timed out.", u.sub != "final-watchdog" && mode == "abort")
-	case "final-sigkill":
+		m.escalate(u, true, "State '"+u.sub.String()+"' timed out.", u.sub != svcFinalWatchdog && mode == "abort")
+	case svcFinalSigkill:
 		m.logUnit(u, "Processes still around after final SIGKILL. Entering failed mode.")
 		u.svc.mainPID, u.svc.controlPID = 0, 0
-		m.svcEnterDead(u, "timeout")
+		m.svcEnterDead(u, resultTimeout)
+	case svcDead, svcExited, svcFailed, svcAutoRestart:
+		// A state without a timeout of its own (an EXTEND_TIMEOUT_USEC= that outlived its state).
+	default:
+		m.bug("%s: state timer in invalid state %s", u.Name, u.sub)
 	}
 }
 
-// escalate goes on, as systemd's service_dispatch_timer, from a state of phase ("stop": the
-// main process and the rest; "final": after ExecStopPost=) that timed out (what): with abort
-// to WatchdogSignal= (phase-watchdog, for TimeoutAbortSec=), else to SIGKILL (phase-sigkill),
-// else (SendSIGKILL=no) on to ExecStopPost= or to the end, with Result=timeout either way.
-func (m *Manager) escalate(u *Unit, phase, what string, abort bool) {
+// escalate goes on, as systemd's service_dispatch_timer, from a stop state (the main process
+// and the rest) or, final, one after ExecStopPost= that timed out (what): with abort to
+// WatchdogSignal= (stop-watchdog, final-watchdog: for TimeoutAbortSec=), else to SIGKILL
+// (stop-sigkill, final-sigkill), else (SendSIGKILL=no) on to ExecStopPost= or to the end,
+// with Result=timeout either way.
+func (m *Manager) escalate(u *Unit, final bool, what string, abort bool) {
+	watchdog, sigkill := svcStopWatchdog, svcStopSigkill
+	if final {
+		watchdog, sigkill = svcFinalWatchdog, svcFinalSigkill
+	}
 	switch {
 	case abort:
 		m.logUnit(u, "%s Aborting.", what)
-		m.svcEnterSignal(u, phase+"-watchdog", "timeout")
+		m.svcEnterSignal(u, watchdog, resultTimeout)
 	case u.cfg.Service.Kill.SendSIGKILL:
-		if phase == "stop" {
+		if !final {
 			m.consolef("%s: %s Killing.", u.Name, what)
 		}
 		m.logUnit(u, "%s Killing.", what)
-		m.svcEnterSignal(u, phase+"-sigkill", "timeout")
-	case phase == "stop":
+		m.svcEnterSignal(u, sigkill, resultTimeout)
+	case !final:
 		m.logUnit(u, "%s Skipping SIGKILL.", what)
-		u.setResult("timeout")
+		u.setResult(resultTimeout)
 		m.svcEnterStopPost(u)
 	default:
 		m.logUnit(u, "%s Skipping SIGKILL. Entering failed mode.", what)
-		m.svcEnterDead(u, "timeout")
+		m.svcEnterDead(u, resultTimeout)
 	}
 }
 
@@ -126,12 +138,12 @@ func (m *Manager) timedOut(u *Unit, mode, what string) {
 	case "abort":
 		m.consolef("%s: %s Aborting.", u.Name, what)
 		m.logUnit(u, "%s Aborting.", what)
-		m.svcEnterSignal(u, "stop-watchdog", "timeout")
+		m.svcEnterSignal(u, svcStopWatchdog, resultTimeout)
 	case "kill":
-		m.escalate(u, "stop", what, false)
+		m.escalate(u, false, what, false)
 	default:
 		m.consolef("%s: %s Terminating.", u.Name, what)
 		m.logUnit(u, "%s Terminating.", what)
-		m.svcEnterSignal(u, "stop-sigterm", "timeout")
+		m.svcEnterSignal(u, svcStopSigterm, resultTimeout)
 	}
 }

@@ -14,8 +14,9 @@ import (
 
 // set-property (systemd's SetUnitProperties on a unit that is not transient): the
 // properties systemd lets one change on a loaded unit are its Description=, its Markers=
-// and its cgroup resource settings. flint acts on Description=; it enforces no cgroup
-// resource setting (docs/compatibility.md), so it refuses to "set" one rather than pretend.
+// and its cgroup resource settings. flint acts on Description= and on the resource settings
+// it applies (cgroup.go: written into the unit's cgroup at once when it has one); it refuses
+// the others (IPAddressDeny=, DeviceAllow=, ...) rather than pretend.
 // Each property is written, as systemd writes it, to a drop-in 50-NAME.conf in the control
 // directory (persistent, or with --runtime the runtime one), and applied to the loaded
 // unit at once.
@@ -58,7 +59,9 @@ func (m *Manager) setProperty(req *api.Request) error {
 			return &reqError{"bad-request", fmt.Sprintf("Invalid value for %s: a line break.", name)}
 		case name == "Description":
 		case slices.Contains(cgroupProperties, name):
-			return &reqError{"not-supported", fmt.Sprintf("Cannot set property %s: flint does not enforce cgroup resource control.", name)}
+			if err := checkResourceProperty(u, name, value); err != nil {
+				return err // cgroup.go
+			}
 		default:
 			return &reqError{"failed", fmt.Sprintf("Cannot set property %s, or unknown property.", name)}
 		}
@@ -72,16 +75,24 @@ func (m *Manager) setProperty(req *api.Request) error {
 	if dir == "" {
 		return &reqError{"not-supported", "Cannot set properties at runtime: the unit search path (--units) has no runtime directory."}
 	}
-	cfg := *u.cfg
+	cfg := copyExecConfig(u.cfg) // cgroup.go: the resource settings change in the copy
 	cfg.DropInPaths = append([]string(nil), u.cfg.DropInPaths...)
 	for _, p := range props {
 		path := filepath.Join(dir, u.Name+".d", "50-"+p.name+".conf")
-		// Description= is unit-file text: a '%' must not read as a specifier
-		body := dropInHeader + "[Unit]\n" + p.name + "=" + strings.ReplaceAll(p.value, "%", "%%") + "\n"
+		section, value := "Unit", p.value
+		if p.name != "Description" {
+			section = applyResourceProperty(cfg, p.name, p.value)
+		} else {
+			// Description= is unit-file text: a '%' must not read as a specifier
+			value = strings.ReplaceAll(p.value, "%", "%%")
+		}
+		body := dropInHeader + "[" + section + "]\n" + p.name + "=" + value + "\n"
 		if err := writeFileAtomic(path, body); err != nil {
 			return &reqError{"failed", fmt.Sprintf("Failed to write %s: %v", path, err)}
 		}
-		cfg.Unit.Description = p.value
+		if p.name == "Description" {
+			cfg.Unit.Description = p.value
+		}
 		if !slices.Contains(cfg.DropInPaths, path) {
 			cfg.DropInPaths = append(cfg.DropInPaths, path)
 			sort.SliceStable(cfg.DropInPaths, func(i, j int) bool {
@@ -89,7 +100,8 @@ func (m *Manager) setProperty(req *api.Request) error {
 			})
 		}
 	}
-	u.cfg = &cfg
+	u.cfg = cfg
+	m.cgroupReapply(u)
 	// A unit loaded later (this one after garbage collection included) is read with the
 	// new drop-ins, not from the loader's cache.
 	m.loader.Reload()

@@ -23,7 +23,7 @@ type socketRT struct {
 	controlPID   int
 	// controlResult is how the last control process that failed ended (exit-code, signal,
 	// core-dump; resources when it could not be spawned).
-	controlResult string
+	controlResult Result
 	queue         []unit.ExecCommand // remaining control commands of the current phase
 	next          func(ok bool)      // continuation when the control queue ends
 	triggered     string             // service it last started
@@ -42,11 +42,11 @@ func (m *Manager) sockStart(u *Unit) {
 		}
 		return
 	}
-	u.result = "success"
+	u.result = resultSuccess
 	u.invocationID = newInvocationID()
 	u.runs, u.cpu = nil, 0
-	m.setState(u, "start-pre")
-	m.runControl(u, cfg.ExecStartPre, "start-pre", func(ok bool) {
+	m.setState(u, sockStartPre)
+	m.runControl(u, cfg.ExecStartPre, sockStartPre, func(ok bool) {
 		if !ok {
 			m.sockEnterFailed(u, u.sock.controlResult)
 			return
@@ -54,11 +54,11 @@ func (m *Manager) sockStart(u *Unit) {
 		if err := m.sockOpen(u); err != nil {
 			m.consolef("[FAILED] Failed to listen on %s: %v", describe(u), err)
 			m.logUnit(u, "Failed to listen: %v", err)
-			m.sockEnterStopPre(u, "resources")
+			m.sockEnterStopPre(u, resultResources)
 			return
 		}
-		m.setState(u, "start-post")
-		m.runControl(u, cfg.ExecStartPost, "start-post", func(ok bool) {
+		m.setState(u, sockStartPost)
+		m.runControl(u, cfg.ExecStartPost, sockStartPost, func(ok bool) {
 			if !ok {
 				m.sockEnterStopPre(u, u.sock.controlResult)
 				return
@@ -80,7 +80,7 @@ func (m *Manager) sockServiceBusy(u *Unit) string {
 	switch {
 	case !svc.loaded():
 		return "Socket service " + svc.Name + " not loaded, refusing."
-	case svc.svc != nil && svc.sub != "dead" && svc.sub != "failed" && svc.sub != "auto-restart":
+	case svc.svc != nil && svc.sub != svcDead && svc.sub != svcFailed && svc.sub != svcAutoRestart:
 		return "Socket service " + svc.Name + " already active, refusing."
 	}
 	return ""
@@ -153,7 +153,7 @@ func (m *Manager) sockEnterListening(u *Unit) {
 		}
 		s.armed[i] = true
 	}
-	m.setState(u, "listening")
+	m.setState(u, sockListening)
 }
 
 // sockDisarm stops watching (the service owns the sockets while it runs).
@@ -167,50 +167,50 @@ func (m *Manager) sockDisarm(u *Unit) {
 	}
 }
 
-func (m *Manager) sockEnterFailed(u *Unit, result string) {
+func (m *Manager) sockEnterFailed(u *Unit, result Result) {
 	u.setResult(result)
 	m.sockDisarm(u)
 	m.sockClose(u)
 	m.logUnitResult(u)
-	m.setState(u, "failed")
+	m.setState(u, sockFailed)
 }
 
 // sockStop stops u (a stop job): see sockEnterStopPre. A stop already under way goes on.
 func (m *Manager) sockStop(u *Unit) {
-	if u.sub == "stop-pre" || u.sub == "stop-post" {
+	if u.sub == sockStopPre || u.sub == sockStopPost {
 		return
 	}
 	if s := u.sock; s.controlPID != 0 {
 		m.killProcess(s.controlPID, syscall.SIGTERM)
 	}
-	m.sockEnterStopPre(u, "success")
+	m.sockEnterStopPre(u, resultSuccess)
 }
 
 // sockEnterStopPre runs ExecStopPre, closes the sockets, runs ExecStopPost, and ends dead, or
 // failed when u failed: result (the reason of the stop, "success" for a stop job) or a failing
 // stop command. The first failure stays the unit's result.
-func (m *Manager) sockEnterStopPre(u *Unit, result string) {
+func (m *Manager) sockEnterStopPre(u *Unit, result Result) {
 	cfg := u.cfg.Socket
 	u.setResult(result)
 	m.sockDisarm(u)
-	m.setState(u, "stop-pre")
-	m.runControl(u, cfg.ExecStopPre, "stop-pre", func(ok bool) {
+	m.setState(u, sockStopPre)
+	m.runControl(u, cfg.ExecStopPre, sockStopPre, func(ok bool) {
 		if !ok {
 			u.setResult(u.sock.controlResult)
 		}
 		m.sockDisarm(u)
 		m.sockClose(u)
-		m.setState(u, "stop-post")
-		m.runControl(u, cfg.ExecStopPost, "stop-post", func(ok bool) {
+		m.setState(u, sockStopPost)
+		m.runControl(u, cfg.ExecStopPost, sockStopPost, func(ok bool) {
 			if !ok {
 				u.setResult(u.sock.controlResult)
 			}
 			m.consolef("[  OK  ] Closed %s.", describe(u))
 			m.logUnitResult(u)
-			if u.result != "success" {
-				m.setState(u, "failed")
+			if u.result != resultSuccess {
+				m.setState(u, sockFailed)
 			} else {
-				m.setState(u, "dead")
+				m.setState(u, sockDead)
 			}
 		})
 	})
@@ -228,7 +228,7 @@ func (m *Manager) socketReady(key uint64) {
 		return
 	}
 	s.armed[ref.idx] = false
-	if u.sub != "listening" {
+	if u.sub != sockListening {
 		return
 	}
 	cfg := u.cfg.Socket
@@ -245,18 +245,18 @@ func (m *Manager) socketReady(key uint64) {
 	svc := m.load(svcName)
 	if !svc.loaded() {
 		m.logUnit(u, "Service %s not loaded, refusing.", svcName)
-		m.sockEnterStopPre(u, "resources")
+		m.sockEnterStopPre(u, resultResources)
 		return
 	}
 	st := svc.activeState()
 	if !isInactiveOrFailed(st) && svc.job == nil {
 		// Already running or starting: it owns the sockets.
-		m.setState(u, "running")
+		m.setState(u, sockRunning)
 		return
 	}
 	s.triggered = svc.Name
 	m.sockDisarm(u)
-	m.setState(u, "running")
+	m.setState(u, sockRunning)
 	svc.svc.triggeredBy = u.Name
 	m.logUnit(svc, "Triggered by %s (connection on %s).", u.Name, s.socks[ref.idx].Spec.Raw)
 	m.enqueue("start", svc, "replace", func(result string) {
@@ -270,7 +270,7 @@ func (m *Manager) socketReady(key uint64) {
 func (m *Manager) triggerLimitFail(u *Unit) {
 	m.consolef("%s: Trigger limit hit, refusing further activation.", u.Name)
 	m.logUnit(u, "Trigger limit hit, refusing further activation.")
-	m.sockEnterStopPre(u, "trigger-limit-hit")
+	m.sockEnterStopPre(u, resultTriggerLimitHit)
 }
 
 func isStreamish(l unit.Listen) bool {
@@ -294,13 +294,13 @@ func (m *Manager) socketServiceStopped(sock *Unit, svc *Unit) {
 		m.cooldownDue(sock) // a cooldown that ended while the service ran
 		return
 	}
-	if sock.sub != "running" && sock.sub != "listening" {
+	if sock.sub != sockRunning && sock.sub != sockListening {
 		return
 	}
 	if svc.svc != nil && svc.svc.limitHit {
 		m.consolef("%s: Failed with result 'service-start-limit-hit'.", sock.Name)
 		m.logUnit(sock, "Failed with result 'service-start-limit-hit'.")
-		m.sockEnterStopPre(sock, "service-start-limit-hit")
+		m.sockEnterStopPre(sock, resultServiceStartLimitHit)
 		return
 	}
 	// As systemd's socket_trigger_notify, nothing while the service has a job (the start half
@@ -309,7 +309,7 @@ func (m *Manager) socketServiceStopped(sock *Unit, svc *Unit) {
 	if svc.job != nil || !isInactiveOrFailed(svc.activeState()) {
 		return
 	}
-	if sock.sub == "running" {
+	if sock.sub == sockRunning {
 		m.sockEnterListening(sock)
 	}
 }
@@ -318,11 +318,11 @@ func (m *Manager) socketServiceStopped(sock *Unit, svc *Unit) {
 // listened): it owns sock's sockets, which are no longer watched (systemd's
 // socket_trigger_notify).
 func (m *Manager) socketServiceRunning(sock *Unit) {
-	if sock.sock == nil || sock.cfg.Socket.Accept || sock.sub != "listening" {
+	if sock.sock == nil || sock.cfg.Socket.Accept || sock.sub != sockListening {
 		return
 	}
 	m.sockDisarm(sock)
-	m.setState(sock, "running")
+	m.setState(sock, sockRunning)
 }
 
 // acceptConnections accepts every pending connection on socket idx of u and starts one
@@ -332,7 +332,7 @@ func (m *Manager) acceptConnections(u *Unit, idx int) {
 	cfg := u.cfg.Socket
 	ls := s.socks[idx]
 	defer func() {
-		if u.sub == "listening" && idx < len(s.socks) && !s.armed[idx] {
+		if u.sub == sockListening && idx < len(s.socks) && !s.armed[idx] {
 			if err := m.poller.Rearm(ls.Fd(), s.keys[idx]); err == nil {
 				s.armed[idx] = true
 			}
@@ -352,7 +352,7 @@ func (m *Manager) acceptConnections(u *Unit, idx int) {
 			// the loop again at once, for as long as the condition lasts.
 			m.consolef("%s: Failed to accept socket: %s", u.Name, unit.Strerror(err))
 			m.logUnit(u, "Failed to accept socket: %s", unit.Strerror(err))
-			m.sockEnterStopPre(u, "resources")
+			m.sockEnterStopPre(u, resultResources)
 			return
 		}
 		// As systemd, every connection counts against TriggerLimit*=, refused ones too; the
@@ -437,7 +437,7 @@ func (m *Manager) collectInstance(iu *Unit) {
 	}
 	iu.svc.instanceOf = nil
 	m.gcEnqueue(sock) // the instances kept it
-	if iu.result != "success" && iu.cfg.Unit.CollectMode != "inactive-or-failed" {
+	if iu.result != resultSuccess && iu.cfg.Unit.CollectMode != "inactive-or-failed" {
 		return // failed instances stay for inspection until reset-failed (CollectMode=inactive)
 	}
 	m.unload([]*Unit{iu})
@@ -467,9 +467,9 @@ func (m *Manager) listenFiles(svc *Unit) ([]*os.File, []string) {
 			files = append(files, ls.File)
 			names = append(names, name)
 		}
-		if su.sub == "listening" {
+		if su.sub == sockListening {
 			m.sockDisarm(su)
-			m.setState(su, "running")
+			m.setState(su, sockRunning)
 		}
 	}
 	return files, names

@@ -25,13 +25,6 @@ import (
 // (TFD_TIMER_CANCEL_ON_SET), after which every waiting timer is computed anew, as
 // systemd's timer_time_change. A timer elapses at the computed time; systemd may defer it
 // by up to AccuracySec= to coalesce wake-ups, which flint does not need to.
-var timerActive = map[string]ActiveState{
-	"dead":    Inactive,
-	"waiting": Active,
-	"running": Active,
-	"elapsed": Active,
-	"failed":  Failed,
-}
 
 // timerRT is the runtime side of a timer unit.
 type timerRT struct {
@@ -45,7 +38,7 @@ type timerRT struct {
 	// The armed elapses: 0 and the zero time when none.
 	elapseMono time.Duration
 	elapseReal time.Time
-	monoTimer  *time.Timer
+	monoTimer  stopper
 	monoGen    int
 	startLimit rateLimit
 }
@@ -142,10 +135,10 @@ func (m *Manager) timerStart(u *Unit) {
 		return
 	}
 	c := &u.cfg.Unit
-	if !t.startLimit.below(c.StartLimitInterval, c.StartLimitBurst, time.Now()) {
+	if !t.startLimit.below(c.StartLimitInterval, c.StartLimitBurst, m.sys().now()) {
 		m.logUnit(u, "Start request repeated too quickly.")
 		m.consolef("%s: Start request repeated too quickly.", u.Name)
-		m.timerEnterDead(u, "start-limit-hit")
+		m.timerEnterDead(u, resultStartLimitHit)
 		return
 	}
 	u.invocationID = newInvocationID()
@@ -171,7 +164,7 @@ func (m *Manager) timerStart(u *Unit) {
 			}
 		}
 	}
-	u.result = "success"
+	u.result = resultSuccess
 	m.timerEnterWaiting(u, false)
 }
 
@@ -179,9 +172,9 @@ func (m *Manager) timerStart(u *Unit) {
 func (m *Manager) timerStop(u *Unit) { m.triggerStop(u, m.timerEnterDead) }
 
 // timerSetState is timer_set_state: anything but waiting drops the armed elapses.
-func (m *Manager) timerSetState(u *Unit, sub string) {
+func (m *Manager) timerSetState(u *Unit, sub subState) {
 	t := u.tmr
-	if sub != "waiting" {
+	if sub != timerWaiting {
 		t.monoGen++
 		if t.monoTimer != nil {
 			t.monoTimer.Stop()
@@ -194,7 +187,7 @@ func (m *Manager) timerSetState(u *Unit, sub string) {
 }
 
 // timerEnterDead is timer_enter_dead.
-func (m *Manager) timerEnterDead(u *Unit, result string) {
+func (m *Manager) timerEnterDead(u *Unit, result Result) {
 	m.triggerEnterDead(u, result, m.timerSetState)
 }
 
@@ -202,10 +195,10 @@ func (m *Manager) timerEnterDead(u *Unit, result string) {
 // from the unit's activity (which may come back), keeps the timer active.
 func (m *Manager) timerEnterElapsed(u *Unit, leaveAround bool) {
 	if u.cfg.Timer.RemainAfterElapse || leaveAround {
-		m.timerSetState(u, "elapsed")
+		m.timerSetState(u, timerElapsed)
 		return
 	}
-	m.timerEnterDead(u, "success")
+	m.timerEnterDead(u, resultSuccess)
 }
 
 // timerEnterWaiting is timer_enter_waiting: compute every value's next elapse and arm the
@@ -218,7 +211,7 @@ func (m *Manager) timerEnterWaiting(u *Unit, timeChange bool) {
 		return
 	}
 	t.fit(len(cfg.Values))
-	nowMono, nowReal := monoNow(), time.Now()
+	nowMono, nowReal := m.sys().monoNow(), m.sys().now()
 	foundMono, foundReal, leaveAround := false, false, false
 	var elapseMono time.Duration
 	var elapseReal time.Time
@@ -307,19 +300,17 @@ func (m *Manager) timerEnterWaiting(u *Unit, timeChange bool) {
 		t.elapseMono = elapseMono
 		if elapseMono != unit.DurationInfinity {
 			gen := t.monoGen
-			t.monoTimer = time.AfterFunc(elapseMono-nowMono, func() {
-				m.post(func() {
-					if t.monoGen == gen {
-						m.timerElapsed(u)
-					}
-				})
+			t.monoTimer = m.sys().afterFunc(m, elapseMono-nowMono, func() {
+				if t.monoGen == gen {
+					m.timerElapsed(u)
+				}
 			})
 		}
 	}
 	if foundReal {
 		t.elapseReal = elapseReal.Add(m.randomDelay(u))
 	}
-	m.timerSetState(u, "waiting")
+	m.timerSetState(u, timerWaiting)
 }
 
 // addDelay adds d to the monotonic time at, staying below infinity.
@@ -360,7 +351,7 @@ func (m *Manager) randomDelay(u *Unit) time.Duration {
 
 // timerElapsed is timer_dispatch.
 func (m *Manager) timerElapsed(u *Unit) {
-	if u.tmr == nil || u.sub != "waiting" {
+	if u.tmr == nil || u.sub != timerWaiting {
 		return
 	}
 	m.timerEnterRunning(u)
@@ -377,7 +368,7 @@ func (m *Manager) timerEnterRunning(u *Unit) {
 	if target == nil {
 		return
 	}
-	t.lastTrigger, t.lastTriggerMono = time.Now(), monoNow()
+	t.lastTrigger, t.lastTriggerMono = m.sys().now(), m.sys().monoNow()
 	if u.cfg.Timer.Persistent {
 		if err := touchStamp(m.stampPath(u), t.lastTrigger); err != nil {
 			m.logUnit(u, "Failed to update stamp file: %v", err)
@@ -400,9 +391,9 @@ func (m *Manager) timerTriggerNotify(u, target *Unit) {
 		}
 	}
 	switch u.sub {
-	case "waiting", "elapsed":
+	case timerWaiting, timerElapsed:
 		m.timerEnterWaiting(u, false)
-	case "running":
+	case timerRunning:
 		if isInactiveOrFailed(target.activeState()) {
 			m.timerEnterWaiting(u, false)
 		}
@@ -413,7 +404,7 @@ func (m *Manager) timerTriggerNotify(u, target *Unit) {
 func (m *Manager) timersTimeChanged() {
 	now := time.Now()
 	for _, u := range m.timerUnits() {
-		if u.sub != "waiting" {
+		if u.sub != timerWaiting {
 			continue
 		}
 		if u.tmr.lastTrigger.After(now) {
@@ -440,7 +431,7 @@ func (m *Manager) timezoneChanged() {
 	}
 	m.localZone = loadLocalZone()
 	for _, u := range m.timerUnits() {
-		if u.sub != "waiting" {
+		if u.sub != timerWaiting {
 			continue
 		}
 		if u.cfg.Timer.OnTimezoneChange {
@@ -456,7 +447,7 @@ func (m *Manager) timezoneChanged() {
 func (m *Manager) timersWallClockDue() {
 	now := time.Now()
 	for _, u := range m.timerUnits() {
-		if u.sub == "waiting" && !u.tmr.elapseReal.IsZero() && !u.tmr.elapseReal.After(now) {
+		if u.sub == timerWaiting && !u.tmr.elapseReal.IsZero() && !u.tmr.elapseReal.After(now) {
 			m.timerEnterRunning(u)
 		}
 	}
@@ -481,7 +472,7 @@ func (m *Manager) armWallClock() {
 	var earliest time.Time
 	waiting := false
 	for _, u := range m.timerUnits() {
-		if u.sub != "waiting" {
+		if u.sub != timerWaiting {
 			continue
 		}
 		waiting = true

@@ -96,7 +96,9 @@ type attributor struct {
 	byInvocation func(id string) *Unit
 	// mayRunAs reports whether u's processes run as uid (rule 6).
 	mayRunAs func(u *Unit, uid int) bool
-	memo     map[int]ownership
+	// cgroup is the unit whose cgroup holds a process (cgroup.go), nil without cgroups.
+	cgroup func(pid int) *Unit
+	memo   map[int]ownership
 }
 
 // owner is the unit pid belongs to (nil if none), with the rule that says so.
@@ -116,6 +118,11 @@ func (a *attributor) find(pid int) ownership {
 	}
 	if u, _, exact := a.known(pid); u != nil {
 		return ownership{u, "known", exact}
+	}
+	if a.cgroup != nil {
+		if u := a.cgroup(pid); u != nil {
+			return ownership{u, "cgroup", true}
+		}
 	}
 	pi, ok := a.stat(pid)
 	if !ok {
@@ -173,6 +180,9 @@ func (m *Manager) attributor(view map[int]procInfo) *attributor {
 		sessions:   m.sessions,
 		invocation: procInvocation,
 		memo:       map[int]ownership{},
+	}
+	if m.cgroupsOn() {
+		a.cgroup = m.cgroupOwner
 	}
 	if view != nil {
 		a.stat = func(pid int) (procInfo, bool) { pi, ok := view[pid]; return pi, ok }
@@ -276,6 +286,9 @@ func (u *Unit) watchedPIDs() []int {
 // unitPIDs lists the live processes of u: those attributed to it (see the file comment), and
 // its main and control processes when they are another unit's (a MAINPID= naming one).
 func (m *Manager) unitPIDs(u *Unit) []int {
+	if pids, ok := m.cgroupPIDs(u); ok {
+		return pids // cgroup.go: the kernel's list
+	}
 	own, extra := map[int]bool{}, map[int]bool{}
 	for pid, p := range m.procs {
 		if p.u == u {

@@ -281,7 +281,7 @@ func TestJobModeFail(t *testing.T) {
 }
 
 func TestMergeJobTypes(t *testing.T) {
-	u := &Unit{cfg: &unit.Unit{Type: unit.TypeTarget}, sub: "dead"}
+	u := &Unit{cfg: &unit.Unit{Type: unit.TypeTarget}, sub: targetDead}
 	for _, c := range []struct{ a, b, want string }{
 		{"start", "start", "start"},
 		{"start", "verify-active", "start"},

@@ -1,5 +1,7 @@
 package manager
 
+import "github.com/flint-init/flint/unit"
+
 // What timers and path units share: a unit that starts another one (its Unit=).
 
 // triggerLoaded is unit_test_trigger_loaded, at the start of timer or path unit u: the unit
@@ -18,34 +20,34 @@ func (m *Manager) triggerLoaded(u *Unit) bool {
 }
 
 // triggerStop is timer_stop and path_stop.
-func (m *Manager) triggerStop(u *Unit, enterDead func(*Unit, string)) {
+func (m *Manager) triggerStop(u *Unit, enterDead func(*Unit, Result)) {
 	if isInactiveOrFailed(u.activeState()) {
 		m.jobCheck(u)
 		return
 	}
-	enterDead(u, "success")
+	enterDead(u, resultSuccess)
 }
 
 // triggerEnterDead is timer_enter_dead and path_enter_dead: dead, or failed with the first
 // failure's result; set is the kind's state setter.
-func (m *Manager) triggerEnterDead(u *Unit, result string, set func(*Unit, string)) {
+func (m *Manager) triggerEnterDead(u *Unit, result Result, set func(*Unit, subState)) {
 	u.setResult(result)
 	m.logUnitResult(u)
-	if u.result == "success" {
-		set(u, "dead")
+	if u.result == resultSuccess {
+		set(u, deadState(u.cfg.Type))
 		return
 	}
 	m.consolef("%s: Failed with result '%s'.", u.Name, u.result)
-	set(u, "failed")
+	set(u, failedState(u.cfg.Type))
 }
 
 // triggerTarget is the loaded unit u starts, or nil once u failed for want of it ("Unit to
 // trigger vanished.": a daemon-reload took it away).
-func (m *Manager) triggerTarget(u *Unit, enterDead func(*Unit, string)) *Unit {
+func (m *Manager) triggerTarget(u *Unit, enterDead func(*Unit, Result)) *Unit {
 	target := m.units[u.cfg.TriggerUnit()]
 	if target == nil || !target.loaded() {
 		m.logUnit(u, "Unit to trigger vanished.")
-		enterDead(u, "resources")
+		enterDead(u, resultResources)
 		return nil
 	}
 	return target
@@ -56,7 +58,7 @@ func (m *Manager) triggerTarget(u *Unit, enterDead func(*Unit, string)) *Unit {
 // env is what the started service learns (systemd's activation details: TRIGGER_UNIT= and
 // the kind's own), kept from the start that activates it until it is inactive again; note
 // says what triggered in the service's log.
-func (m *Manager) triggerStart(u, target *Unit, env []string, note string, set, enterDead func(*Unit, string)) {
+func (m *Manager) triggerStart(u, target *Unit, env []string, note string, set func(*Unit, subState), enterDead func(*Unit, Result)) {
 	if s := target.svc; s != nil {
 		s.triggeredBy = u.Name
 		if s.activationEnv == nil && isInactiveOrFailed(target.activeState()) {
@@ -64,14 +66,14 @@ func (m *Manager) triggerStart(u, target *Unit, env []string, note string, set, 
 		}
 	}
 	m.logUnit(target, "Triggered by %s%s.", u.Name, note)
-	set(u, "running")
+	set(u, triggerRunning(u))
 	if err := m.enqueueErr("start", target, "replace", nil); err != nil {
 		m.logUnit(u, "Failed to queue unit startup job: %v", err)
 		m.consolef("%s: Failed to queue unit startup job: %v", u.Name, err)
 		if target.svc != nil && isInactiveOrFailed(target.activeState()) {
 			target.svc.activationEnv = nil
 		}
-		enterDead(u, "resources")
+		enterDead(u, resultResources)
 	}
 }
 
@@ -92,4 +94,12 @@ func (m *Manager) notifyTriggers(u *Unit) {
 			m.pathTriggerNotify(t, u, false)
 		}
 	}
+}
+
+// triggerRunning is the running state of timer or path unit u.
+func triggerRunning(u *Unit) subState {
+	if u.cfg.Type == unit.TypeTimer {
+		return timerRunning
+	}
+	return pathRunning
 }

@@ -14,8 +14,8 @@ type Unit struct {
 	Name string
 	cfg  *unit.Unit
 
-	sub    string // substate; ActiveState follows from it
-	result string // "success" or the first failure: exit-code, signal, timeout, start-limit-hit, ...
+	sub    subState // its type's state; ActiveState follows from it
+	result Result   // resultSuccess or the first failure: exit-code, signal, timeout, ...
 	job    *job
 
 	seq      uint64   // registration order: m.order is sorted by it
@@ -80,25 +80,7 @@ func (u *Unit) execContext() *unit.ExecContext {
 }
 
 // activeState derives ActiveState from the substate.
-func (u *Unit) activeState() ActiveState {
-	var t map[string]ActiveState
-	switch u.cfg.Type {
-	case unit.TypeSocket:
-		t = socketActive
-	case unit.TypeService:
-		t = serviceActive
-	case unit.TypeTimer:
-		t = timerActive
-	case unit.TypePath:
-		t = pathActive
-	default:
-		t = targetActive
-	}
-	if s, ok := t[u.sub]; ok {
-		return s
-	}
-	return Inactive
-}
+func (u *Unit) activeState() ActiveState { return u.sub.active() }
 
 // load returns the unit named name, loading it (and registering all its names) if needed.
 // It never returns nil: a unit that cannot be loaded is kept with its LoadState.
@@ -129,18 +111,10 @@ func (m *Manager) bind(name string, u *Unit) {
 	}
 }
 
-// setResult records result as u's unless an earlier failure did (systemd keeps the first
-// failure's result); "" and "success" record nothing.
-func (u *Unit) setResult(result string) {
-	if result != "" && u.result == "success" {
-		u.result = result
-	}
-}
-
 // register adds a loaded configuration to the registry under name and all its names.
 func (m *Manager) register(name string, cfg *unit.Unit) *Unit {
 	m.nextSeq++
-	u := &Unit{Name: name, cfg: cfg, sub: "dead", result: "success", seq: m.nextSeq}
+	u := &Unit{Name: name, cfg: cfg, sub: deadState(cfg.Type), result: resultSuccess, seq: m.nextSeq}
 	if cfg.Name != "" {
 		u.Name = cfg.Name
 	}
@@ -192,22 +166,29 @@ func (u *Unit) loaded() bool { return u.cfg.LoadState == unit.Loaded }
 
 // setState changes the substate and runs everything that hangs on state changes: job
 // completion, socket re-arming, BindsTo/OnFailure propagation, the timers and path units that start u.
-func (m *Manager) setState(u *Unit, sub string) {
+func (m *Manager) setState(u *Unit, sub subState) {
+	if !u.sub.next(sub) {
+		m.bug("%s: illegal transition from %s (%T) to %s (%T)", u.Name, u.sub, u.sub, sub, sub)
+	}
+	if m.traceState != nil {
+		m.traceState(u, sub)
+	}
 	m.stateChanged(u)
 	old := u.activeState()
 	u.sub = sub
-	now := time.Now()
+	now := m.sys().now()
 	u.stateChange = now
 	nu := u.activeState()
 	if isInactiveOrFailed(nu) {
 		m.gcEnqueue(u) // u, and the units only it refers to, may go
 	}
-	if u.run != nil && (isInactiveOrFailed(nu) || sub == "auto-restart") {
+	if u.run != nil && (isInactiveOrFailed(nu) || sub == svcAutoRestart) {
 		m.releaseRunCreds(u)
 	}
-	if isInactiveOrFailed(nu) || sub == "auto-restart" {
+	if isInactiveOrFailed(nu) || sub == svcAutoRestart {
 		m.releaseFSRuntime(u)
 	}
+	m.cgroupStateChanged(u, sub)
 	if old == nu {
 		m.cooldownFollow(u)
 		m.unitStateChanged(u, old, nu)
@@ -258,7 +239,7 @@ func (m *Manager) unitStateChanged(u *Unit, old, nu ActiveState) {
 			m.socketServiceStopped(s, u)
 		}
 	}
-	if u.svc != nil && nu == Active && u.sub == "running" {
+	if u.svc != nil && nu == Active && u.sub == svcRunning {
 		for _, s := range m.socketsOf(u) {
 			m.socketServiceRunning(s)
 		}
@@ -366,7 +347,7 @@ func (m *Manager) checkUpholds() {
 			if u.job != nil || !isInactiveOrFailed(u.activeState()) || !u.loaded() {
 				continue
 			}
-			if u.svc != nil && (u.result == "start-limit-hit" || u.svc.limitHit) {
+			if u.svc != nil && (u.result == resultStartLimitHit || u.svc.limitHit) {
 				continue
 			}
 			m.logUnit(u, "Upheld by %s, starting.", o.Name)

@@ -134,12 +134,25 @@ func applyFinal(s *Spec) *StageError {
 			return &StageError{StatusNoNewPrivileges, "no_new_privs", e}
 		}
 	}
+	if len(s.Filters) > 0 && !seccompAvailable() {
+		return nil // as systemd's skip_seccomp_unavailable: a kernel without seccomp runs the service unfiltered
+	}
 	for _, f := range s.Filters {
 		if e := loadFilter(f.BPF); e != 0 {
 			return &StageError{f.Status, "seccomp", e}
 		}
 	}
 	return nil
+}
+
+// seccompAvailable is systemd's is_seccomp_available: the kernel has seccomp filters.
+func seccompAvailable() bool {
+	_, _, e := unix.RawSyscall(unix.SYS_PRCTL, unix.PR_GET_SECCOMP, 0, 0)
+	if e == syscall.EINVAL {
+		return false
+	}
+	_, _, e = unix.RawSyscall(unix.SYS_PRCTL, unix.PR_SET_SECCOMP, unix.SECCOMP_MODE_FILTER, 0)
+	return e != syscall.EINVAL
 }
 
 // loadFilter installs a seccomp filter on this thread (no TSYNC: the thread that execs).

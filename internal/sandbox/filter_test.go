@@ -178,6 +178,9 @@ func TestFilters(t *testing.T) {
 		{"archs-native", Settings{SystemCallArchitectures: []string{"native"}, RestrictNamespaces: NamespacesAll}, "SystemCallArchitectures=", []call{
 			{x64, "read", nil, retAllow}, {i386, "read", nil, retKillThread}, {x64, "", []uint64{}, retAllow},
 		}},
+		{"archs-x86", Settings{SystemCallArchitectures: []string{"x86"}, RestrictNamespaces: NamespacesAll}, "SystemCallArchitectures=", []call{
+			{x64, "read", nil, retAllow}, {i386, "read", nil, retAllow}, {x64, "", []uint64{}, retAllow},
+		}},
 		{"log", Settings{SystemCallLog: func() SyscallFilter { f, _ := ParseSyscallLine(SyscallFilter{}, "@reboot", false); return f }(), RestrictNamespaces: NamespacesAll}, "SystemCallLog=", []call{
 			{x64, "reboot", nil, retLog}, {x64, "read", nil, retAllow},
 		}},
@@ -208,6 +211,20 @@ func TestFilters(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestArchFilterNone: with every architecture allowed no filter is loaded (no seccomp mode,
+// no no_new_privs implied), as systemd's seccomp_restrict_archs loads none then.
+func TestArchFilterNone(t *testing.T) {
+	fs, err := Filters(&Settings{SystemCallArchitectures: []string{"native", "x86", "x32"}, RestrictNamespaces: NamespacesAll})
+	if err != nil || len(fs) != 0 {
+		t.Errorf("filters %v, %v", fs, err)
+	}
+	f, _ := archFilter([]string{"native"})
+	p, _ := f.Program()
+	if got := runBPF(t, p, auditArchX8664, x32SyscallBit|1); got != retKillThread {
+		t.Errorf("x32 call = %#x, want kill thread", got)
 	}
 }
 
@@ -251,5 +268,21 @@ func TestFilterOrder(t *testing.T) {
 	}
 	if sp, _ := Compile(&Settings{CapabilityBoundingSet: CapAll, RestrictNamespaces: NamespacesAll}, -1, -1); !sp.Empty() {
 		t.Errorf("nothing set, spec %+v", sp)
+	}
+}
+
+// BenchmarkCompile compiles the privilege and system call sandbox of Debian's
+// systemd-hostnamed.service (what the manager does at each start of such a unit).
+func BenchmarkCompile(b *testing.B) {
+	f, _ := ParseSyscallLine(SyscallFilter{}, "@system-service sethostname", true)
+	fam, _ := ParseFamiliesLine(Families{}, "AF_UNIX")
+	s := &Settings{CapabilityBoundingSet: 1 << CapSysAdmin, LockPersonality: true, MemoryDenyWriteExecute: true,
+		NoNewPrivileges: true, ProtectKernelLogs: true, ProtectKernelModules: true, ProtectKernelTunables: true,
+		RestrictAddressFamilies: fam, RestrictNamespaces: 0, RestrictRealtime: true, RestrictSUIDSGID: true,
+		SystemCallArchitectures: []string{"native"}, SystemCallErrorNumber: int(unix.EPERM), SystemCallFilter: f}
+	for b.Loop() {
+		if _, err := Compile(s, -1, -1); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -75,7 +75,9 @@ func Filters(s *Settings) ([]statusFilter, error) {
 		if err != nil {
 			return nil, err
 		}
-		add(f, StatusSeccomp)
+		if f != nil {
+			add(f, StatusSeccomp)
+		}
 	}
 	if s.LockPersonality {
 		var p uint64
@@ -179,14 +181,22 @@ func mdweFilter() *Filter {
 
 // archFilter is SystemCallArchitectures= (seccomp_restrict_archs): a call of an
 // architecture not listed kills the thread (libseccomp's default for a bad architecture).
+// The native architecture (x86-64) is never blocked; when nothing is, there is no filter.
 func archFilter(names []string) (*Filter, error) {
-	f := &Filter{Name: "SystemCallArchitectures=", Default: ActAllow, OnlyArchs: []Arch{}}
+	f := &Filter{Name: "SystemCallArchitectures=", Default: ActAllow, OnlyArchs: []Arch{ArchX8664}}
+	allowed := map[Arch]bool{ArchX8664: true}
 	for _, n := range names {
 		a, ok := ArchFromName(n)
 		if !ok {
 			return nil, fmt.Errorf("SystemCallArchitectures=: unknown architecture %q", n)
 		}
-		f.OnlyArchs = append(f.OnlyArchs, a)
+		if !allowed[a] {
+			allowed[a] = true
+			f.OnlyArchs = append(f.OnlyArchs, a)
+		}
+	}
+	if len(allowed) == int(numArchs) {
+		return nil, nil
 	}
 	return f, nil
 }

@@ -39,6 +39,25 @@ func main() {
 		b.WriteString("},\n")
 	}
 	b.WriteString("}\n\n")
+	// Group members the machine's libseccomp cannot resolve: systemd skips them (with a debug
+	// message), so they are in no filter and no `show` output.
+	so, err := os.ReadFile(libseccomp)
+	if err != nil {
+		fail(err)
+	}
+	seen := map[string]bool{}
+	b.WriteString("// unknownToLibseccomp are the group members " + libseccomp + " does not name.\n")
+	b.WriteString("var unknownToLibseccomp = []string{")
+	for _, g := range parseGroups(out) {
+		for _, m := range g[1:] {
+			if strings.HasPrefix(m, "@") || seen[m] || bytes.Contains(so, []byte("\x00"+m+"\x00")) {
+				continue
+			}
+			seen[m] = true
+			fmt.Fprintf(&b, "%q, ", m)
+		}
+	}
+	b.WriteString("}\n\n")
 	for _, t := range []struct{ name, file string }{
 		{"sysX8664", "unistd_64.h"}, {"sysI386", "unistd_32.h"}, {"sysX32", "unistd_x32.h"},
 	} {
@@ -82,6 +101,8 @@ func parseGroups(out []byte) [][]string {
 	}
 	return groups
 }
+
+const libseccomp = "/usr/lib/x86_64-linux-gnu/libseccomp.so.2"
 
 var define = regexp.MustCompile(`^#define __NR_(\w+)\s+(?:\(__X32_SYSCALL_BIT \+ )?(\d+)\)?$`)
 

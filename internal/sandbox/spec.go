@@ -109,7 +109,9 @@ func ParsePersonality(s string) (uint64, bool) {
 
 // Compile builds the Spec of s for a process that will run as uid:gid (-1: unchanged).
 func Compile(s *Settings, uid, gid int) (*Spec, error) {
-	sp := &Spec{UID: uid, GID: gid, Ambient: s.AmbientCapabilities, SecureBits: s.SecureBits,
+	// The ambient set never reaches outside the bounding set (systemd 252 raises only those
+	// of its ambient capabilities the bounding set keeps, and says nothing of the others).
+	sp := &Spec{UID: uid, GID: gid, Ambient: s.AmbientCapabilities & s.BoundingSet(), SecureBits: s.SecureBits,
 		NoNewPrivileges: s.NoNewPrivileges, KeyringMode: s.KeyringMode}
 	if s.Personality != "" {
 		p, ok := ParsePersonality(s.Personality)

@@ -91,8 +91,8 @@ func GroupNames() []string {
 	return out
 }
 
-// knownSyscall reports whether libseccomp would resolve name: a system call of one of the
-// architectures, or a member of a group.
+// knownSyscalls are the names libseccomp resolves: the system calls of the architectures and
+// the members of the groups, less those the machine's libseccomp does not know.
 var knownSyscalls = sync.OnceValue(func() map[string]bool {
 	m := map[string]bool{}
 	for _, t := range archTables() {
@@ -106,6 +106,9 @@ var knownSyscalls = sync.OnceValue(func() map[string]bool {
 				m[n] = true
 			}
 		}
+	}
+	for _, n := range unknownToLibseccomp {
+		delete(m, n)
 	}
 	return m
 })

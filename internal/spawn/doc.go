@@ -35,6 +35,11 @@
 //  3. elsewhere: flint itself re-executed as `flint __spawn FD` (ShimMain, like `runc init`),
 //     running the same program with raw syscalls on a locked thread.
 //
+// A Config with Sandbox set (internal/sandbox's privilege and system call settings, and the
+// file-system half's plan) takes none of these: the child is flint re-executed as
+// `flint __sandbox FD` (sandbox.go), which runs the same program with Go code at three points
+// of it (before the credentials, after setuid, before execve) and execs the service in place.
+//
 // # Cost
 //
 // BenchmarkStart starts /bin/echo and times the first byte it writes (the shape of a

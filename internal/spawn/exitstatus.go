@@ -18,6 +18,7 @@ const (
 	StatusStdout          = 209
 	StatusGroup           = 216
 	StatusUser            = 217
+	StatusCgroup          = 219
 	StatusSetsid          = 220
 	StatusStderr          = 222
 	StatusNamespace       = 226

@@ -84,6 +84,7 @@ const (
 	stepAccess
 	stepNamespace
 	stepNoNewPrivs
+	stepCgroup
 )
 
 // stepNames is an array, not a map: static data rather than work at every start of the
@@ -106,6 +107,7 @@ var stepNames = [...]string{
 	stepAccess:         "access",
 	stepNamespace:      "mount",
 	stepNoNewPrivs:     "prctl",
+	stepCgroup:         "cgroup.procs",
 }
 
 // ptr marks an op argument or array element that is an offset into the data area.
@@ -123,11 +125,12 @@ type op struct {
 // program accumulates ops and data; bytes() lays the block out. Its buffers are reused by
 // the next compile on the same program (see startVfork's pool).
 type program struct {
-	ops      []op
-	data     []byte
-	dataPtrs []int // offsets within data of words holding data offsets
-	rel      []uint64
-	out      []byte
+	intoCgroup bool // the clone places the child in Config.CgroupDirFD's group (vfork path)
+	ops        []op
+	data       []byte
+	dataPtrs   []int // offsets within data of words holding data offsets
+	rel        []uint64
+	out        []byte
 }
 
 // add appends an op; each argument is an integer type or a ptr.
@@ -250,8 +253,8 @@ const listenPIDSlot = 20
 // compile turns a Config into the shim's program. ctl is the control socket's fd number in the
 // child, or -1 when there is none (the vfork path); dupFrom, when not nil, lists the fds the
 // child must dup onto 0, 1, 2, ... first (when nil they are already in place). The order
-// follows systemd's exec_child: fds, session, OOM score, nice, limits, mount namespace,
-// umask, credentials, working directory, no_new_privs, signals, then exec.
+// follows systemd's exec_child: fds, cgroup placement, session, OOM score, nice, limits,
+// mount namespace, umask, credentials, working directory, no_new_privs, signals, then exec.
 func compile(c *Config, ctl int, dupFrom []int) []byte {
 	return (&program{}).compile(c, ctl, dupFrom, everySignal)
 }
@@ -270,6 +273,7 @@ func (p *program) compile(c *Config, ctl int, dupFrom []int, resetSigs []int) []
 	for i, from := range dupFrom {
 		p.add(stepFDs, StatusFDs, 0, syscall.SYS_DUP3, from, i, 0)
 	}
+	p.cgroup(c)
 	keep := max(ctl+1, len(dupFrom))
 	// Only fds 0..keep-1 survive: whatever the manager inherited without close-on-exec must not
 	// reach the service (systemd closes all other fds too). They are marked close-on-exec rather

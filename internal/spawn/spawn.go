@@ -62,6 +62,16 @@ type Config struct {
 	// as `flint __sandbox FD` (sandbox.go), which applies it at systemd's points of exec_child.
 	Sandbox []byte
 
+	// CgroupProcs are cgroup.procs files (one per hierarchy) the child writes itself into
+	// first, before any other step, so that nothing it forks is outside its unit's cgroup
+	// (cgroup.go); a failure is 219/CGROUP.
+	CgroupProcs []string
+	// CgroupDirFD, when > 0, is an open directory of a cgroup2 group the child starts in
+	// (clone3's CLONE_INTO_CGROUP, Linux 5.7, on the clone path); where that cannot be used,
+	// the child writes CgroupDirProcs (that group's cgroup.procs) first, as CgroupProcs.
+	CgroupDirFD    int
+	CgroupDirProcs string
+
 	NewSession bool // setsid(): own session and process group (every unit process in systemd)
 	Pgid       int  // without NewSession: join this process group (0: stay in the manager's)
 }

@@ -26,10 +26,15 @@ const (
 	clone3Flags = syscall.CLONE_VM | syscall.CLONE_CHILD_CLEARTID | 0x100000000 // CLONE_CLEAR_SIGHAND
 )
 
-// cloneArgs is struct clone_args up to tls (CLONE_ARGS_SIZE_VER0, 64 bytes).
+// cloneArgs is struct clone_args up to cgroup (CLONE_ARGS_SIZE_VER2, 88 bytes; a kernel that
+// knows less takes it while the fields it does not know are zero).
 type cloneArgs struct {
 	flags, pidfd, childTID, parentTID, exitSignal, stack, stackSize, tls uint64
+	setTID, setTIDSize, cgroup                                           uint64
 }
+
+// cloneIntoCgroup is CLONE_INTO_CGROUP (Linux 5.7).
+const cloneIntoCgroup = 0x200000000
 
 // childStackWords sizes the child's stack: the interpreter makes no calls and needs a few
 // dozen bytes (getpid's digits); with every signal blocked the kernel writes no frame there.
@@ -151,11 +156,16 @@ func startVfork(c *Config, fds []int) (*Process, error) {
 	for {
 		mode.Lock()
 		clone3 := useClone3
+		into := clone3 && c.CgroupDirFD > 0 && !noIntoCgroup
 		mode.Unlock()
 		resetSigs := everySignal
 		if clone3 {
 			resetSigs = ignoredSignals()
 		}
+		// CLONE_INTO_CGROUP places the child in its cgroup2 group at the clone: no write to
+		// cgroup.procs, which would wait for an RCU grace period (milliseconds on a busy
+		// machine) to take the cgroup's write lock.
+		mem.prog.intoCgroup = into
 		block := mem.prog.compile(c, -1, src, resetSigs)
 		need := (len(block) + 7) / 8
 		if cap(mem.w) < need {
@@ -173,6 +183,10 @@ func startVfork(c *Config, fds []int) (*Process, error) {
 		if clone3 {
 			mem.args = cloneArgs{flags: clone3Flags, childTID: uint64(tid), exitSignal: uint64(syscall.SIGCHLD),
 				stack: uint64(base), stackSize: uint64(top - base)}
+			if into {
+				mem.args.flags |= cloneIntoCgroup
+				mem.args.cgroup = uint64(c.CgroupDirFD)
+			}
 			cargs = uintptr(unsafe.Pointer(&mem.args))
 		}
 		pid, errno := rawSpawn(ops, nops, report, top, cloneFlags, tid, cargs)
@@ -180,6 +194,18 @@ func startVfork(c *Config, fds []int) (*Process, error) {
 			mem.st = st
 			busySpawnMem(mem)
 			return &Process{Pid: int(pid), st: st}, nil
+		}
+		if into {
+			// Refused into the group (a kernel before 5.7: E2BIG; a group that may not hold
+			// processes: EBUSY, ...): the child writes cgroup.procs instead, and so does every
+			// later one whose kernel does not know the flag.
+			if errno == uintptr(syscall.E2BIG) || errno == uintptr(syscall.EINVAL) {
+				mode.Lock()
+				noIntoCgroup = true
+				mode.Unlock()
+			}
+			c = withoutCgroupFD(c)
+			continue
 		}
 		if clone3 && (errno == uintptr(syscall.ENOSYS) || errno == uintptr(syscall.EINVAL) || errno == uintptr(syscall.EPERM)) {
 			// No clone3 (before Linux 5.3, or refused by a seccomp filter, as in some container

@@ -2,7 +2,7 @@
 
 // func rawSpawn(ops, nops, report, stack, flags, tid, cargs uintptr) (pid, errno uintptr)
 //
-// With all signals blocked: clone3(cargs, 64) when cargs is not 0, else clone(flags, stack, 0,
+// With all signals blocked: clone3(cargs, 88) when cargs is not 0, else clone(flags, stack, 0,
 // tid, 0) (startVfork: CLONE_VM|CLONE_CHILD_CLEARTID, clone3 adding CLONE_CLEAR_SIGHAND). The
 // child runs on its own stack and never returns to Go: it interprets the ops (the same
 // encoding as testdata/nativeshim.S; see program.go), and on a failing op stores {status,
@@ -23,8 +23,8 @@ TEXT ·rawSpawn(SB), NOSPLIT, $16-72
 	MOVQ	cargs+48(FP), DI
 	TESTQ	DI, DI
 	JEQ	classic
-	MOVQ	$435, AX		// clone3(cargs, 64)
-	MOVQ	$64, SI
+	MOVQ	$435, AX		// clone3(cargs, 88)
+	MOVQ	$88, SI
 	SYSCALL
 	JMP	cloned
 classic:

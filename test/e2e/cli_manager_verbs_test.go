@@ -172,15 +172,25 @@ func TestSetProperty(t *testing.T) {
 	if got, _ := os.ReadFile(dropIn); string(got) != "# This is a drop-in unit file extension, created via \"systemctl set-property\"\n# or an equivalent operation. Do not edit.\n[Unit]\nDescription=New web\n" {
 		t.Errorf("%s: %q", dropIn, got)
 	}
+	// A resource setting: the loaded unit's at once, and a drop-in in the unit's section.
+	c.run(0, "set-property", "web", "CPUQuota=20%")
+	if q := c.prop("web.service", "CPUQuotaPerSecUSec"); q != "200ms" {
+		t.Errorf("CPUQuotaPerSecUSec=%s after set-property CPUQuota=20%%", q)
+	}
+	quota := filepath.Join(etc, "web.service.d", "50-CPUQuota.conf")
+	if got, _ := os.ReadFile(quota); !strings.HasSuffix(string(got), "Do not edit.\n[Service]\nCPUQuota=20%\n") {
+		t.Errorf("%s: %q", quota, got)
+	}
 	c.run(0, "daemon-reload")
-	if p := c.props("web.service", "Description", "DropInPaths"); p["Description"] != "New web" || p["DropInPaths"] != dropIn {
+	if p := c.props("web.service", "Description", "DropInPaths", "CPUQuotaPerSecUSec"); p["Description"] != "New web" || p["DropInPaths"] != quota+" "+dropIn || p["CPUQuotaPerSecUSec"] != "200ms" {
 		t.Errorf("after daemon-reload: %v", p)
 	}
 	for _, tc := range []struct {
 		args []string
 		out  string
 	}{
-		{[]string{"web", "CPUQuota=20%"}, "Failed to set unit properties on web.service: Cannot set property CPUQuota: flint does not enforce cgroup resource control.\n"},
+		{[]string{"web", "IPAddressDeny=any"}, "Failed to set unit properties on web.service: Cannot set property IPAddressDeny: flint does not enforce it.\n"},
+		{[]string{"web", "MemoryMax=bogus"}, "Failed to set unit properties on web.service: Cannot set property MemoryMax=bogus: Invalid memory limit 'bogus', ignoring: Invalid argument\n"},
 		{[]string{"web", "ExecStart=/bin/true"}, "Failed to set unit properties on web.service: Cannot set property ExecStart, or unknown property.\n"},
 		{[]string{"web", "Bogus=1"}, "Unknown assignment: Bogus=1\n"},
 		{[]string{"web", "Description"}, "Not an assignment: Description\n"},

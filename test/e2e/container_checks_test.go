@@ -332,6 +332,13 @@ func checkKresd(t *testing.T, c *container) {
 		t.Errorf("dig @127.0.0.1 localhost: %q", got)
 	}
 	c.runsAs(pid, "knot-resolver")
+	// The unit's CapabilityBoundingSet= and AmbientCapabilities= (cap_setpcap and
+	// cap_net_bind_service): kresd, not root, binds port 53 with them.
+	for _, k := range []string{"CapBnd", "CapAmb"} {
+		if got := c.procStatus(pid, k); got != "0000000000000500" {
+			t.Errorf("kresd's %s = %s, want 0000000000000500", k, got)
+		}
+	}
 	c.limitedNoFile("kresd@1.service", pid, "524288")
 	if p := c.props("kresd@1.service", "WatchdogUSec", "WorkingDirectory"); p["WatchdogUSec"] != "10s" {
 		t.Errorf("kresd@1.service: %v", p)

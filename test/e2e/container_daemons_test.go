@@ -65,7 +65,6 @@ var containerDaemons = []containerDaemon{
 		enable:   []string{"postgresql.service", "postgresql@15-main.service"},
 		binaries: []string{"/usr/lib/postgresql/15/bin/postgres", "/usr/bin/psql", "/etc/postgresql/15/main/postgresql.conf"},
 		check:    checkPostgres,
-		waits:    "cgroup tracking (issue 20): a double fork as another user",
 	},
 	{
 		name:     "lighttpd_execstartpre_reload",
@@ -91,7 +90,6 @@ var containerDaemons = []containerDaemon{
 		enable:   []string{"dnsmasq.service"},
 		binaries: []string{"/usr/sbin/dnsmasq", "/usr/bin/dig"},
 		check:    checkDnsmasq,
-		waits:    "cgroup tracking (issue 20): a double fork as another user",
 	},
 	{
 		name:     "sshd_notify_runtimedir",
@@ -174,7 +172,6 @@ var containerDaemons = []containerDaemon{
 		enable:   []string{"kresd@1.service"},
 		binaries: []string{"/usr/sbin/kresd", "/usr/bin/dig"},
 		check:    checkKresd,
-		waits:    "AmbientCapabilities= (issue 21)",
 	},
 	{
 		name: "avahi_type_dbus",

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/flint-init/flint/internal/cgroup"
 )
 
 // The container harness of container_daemons_test.go: flint as PID 1 of new pid, mount, net,
@@ -34,6 +36,8 @@ import (
 //     postinst or an image build would), then `exec flint run` without arguments: the default
 //     search path, default.target, and the default control socket /run/flint/control.sock,
 //     which is a bind mount of a test directory so that the test drives flint from outside;
+//   - a cgroup of its own (a cgroup2 group made for it, the root of its cgroup namespace),
+//     mounted at /sys/fs/cgroup/unified as a runtime mounts it: flint places units there;
 //   - the open-files limit is 1024 (soft) and 4096 (hard), below what some packaged units
 //     ask for (LimitNOFILE=65535), as in a container started with --ulimit nofile=1024:4096.
 
@@ -79,6 +83,11 @@ ln -s /proc/self/fd /dev/fd
 ln -s /proc/self/fd/0 /dev/stdin
 ln -s /proc/self/fd/1 /dev/stdout
 ln -s /proc/self/fd/2 /dev/stderr
+# The container's own cgroup2 hierarchy, its cgroup namespace's root as a runtime mounts it.
+if mount -t tmpfs -o mode=0755 tmpfs /sys/fs/cgroup; then
+	mkdir /sys/fs/cgroup/unified
+	mount -t cgroup2 cgroup2 /sys/fs/cgroup/unified || true
+fi
 ulimit -S -n 1024
 ulimit -H -n ` + strconv.Itoa(containerNoFile) + `
 if [ $# -gt 0 ]; then /usr/local/sbin/flint enable "$@"; fi
@@ -187,6 +196,7 @@ func startContainer(t *testing.T, units, enable []string, ownTmpfiles bool) *con
 	}
 	command := append([]string{"/bin/bash", "-c", containerScript, "container", flintBin, ctlDir, stage, ovl, hide}, enable...)
 	m := launchManager(t, "", launchOptions{
+		cgroupDir:  containerCgroup(t),
 		command:    command,
 		control:    filepath.Join(ctlDir, "control.sock"),
 		cloneflags: syscall.CLONE_NEWPID | syscall.CLONE_NEWNS | syscall.CLONE_NEWNET | syscall.CLONE_NEWUTS | syscall.CLONE_NEWIPC | syscall.CLONE_NEWCGROUP,
@@ -194,6 +204,31 @@ func startContainer(t *testing.T, units, enable []string, ownTmpfiles bool) *con
 		stopWait:   15 * time.Second,
 	})
 	return &container{ctl: on(t, m), pid: m.cmd.Process.Pid}
+}
+
+// containerCgroup makes a cgroup2 group for a container, as a runtime does (its cgroup
+// namespace's root, where flint as its init places the units), removed after the test with
+// whatever is left in it; "" where this machine has no writable cgroup2 hierarchy.
+func containerCgroup(t *testing.T) string {
+	l := cgroup.Detect()
+	if l.Kind == cgroup.None || !l.Tracking.V2 {
+		return ""
+	}
+	g := &cgroup.Group{L: &cgroup.Layout{Kind: l.Kind, Tracking: l.Tracking, All: []*cgroup.Hierarchy{l.Tracking}},
+		Rel: fmt.Sprintf("flint-container-%s-%d", strings.ReplaceAll(t.Name(), "/", "_"), os.Getpid())}
+	if err := g.Create(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		waitFor(10*time.Second, func() bool {
+			pids, _ := g.PIDs()
+			for _, p := range pids {
+				syscall.Kill(p, syscall.SIGKILL)
+			}
+			return g.Remove() == nil
+		})
+	})
+	return l.Tracking.Dir(g.Rel)
 }
 
 // path is p inside the container, as the test reaches it (through flint's root).

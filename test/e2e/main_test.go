@@ -177,6 +177,9 @@ type launchOptions struct {
 	// behind a bind mount). cloneflags are the namespaces it starts in.
 	command    []string
 	cloneflags uintptr
+	// cgroupDir, when set, is a cgroup2 directory the process is cloned into
+	// (CLONE_INTO_CGROUP): with CLONE_NEWCGROUP, the root of its cgroup namespace.
+	cgroupDir string
 	// booted lets flint run create /run/systemd/system (sd_booted()): only in a private
 	// mount namespace (wrap) with a /run of its own; otherwise --no-booted keeps the host's
 	// /run as it is.
@@ -228,6 +231,14 @@ func launchManager(t *testing.T, units string, o launchOptions) *manager {
 	m.cmd.Stderr = m.out
 	// Own process group, so that a stray service cannot outlive the test through it.
 	m.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Cloneflags: o.cloneflags}
+	if o.cgroupDir != "" {
+		dir, err := os.Open(o.cgroupDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer dir.Close()
+		m.cmd.SysProcAttr.UseCgroupFD, m.cmd.SysProcAttr.CgroupFD = true, int(dir.Fd())
+	}
 	if err := m.cmd.Start(); err != nil {
 		t.Fatalf("start flint run: %v", err)
 	}

@@ -39,9 +39,12 @@ const (
 	sideSystemd  = "systemd 252"
 	sideActivate = "flint activate"
 	sideRun      = "flint run"
+	// flint run in a cgroup subtree of its own, so that every unit gets its cgroup (cold
+	// activation only: the cost of making the group and placing the process in it)
+	sideRunCg = "flint run, cgroups"
 )
 
-var sides = []string{sideSSA, sideXinetd, sideSystemd, sideActivate, sideRun}
+var sides = []string{sideSSA, sideXinetd, sideSystemd, sideActivate, sideRun, sideRunCg}
 
 // Ports (22500-22509): one per Accept=yes side, so a slow shutdown never collides.
 const (
@@ -53,6 +56,7 @@ const (
 	// the echo socket among the idle part's sockets
 	portIdleSystemd = 22505
 	portIdleRun     = 22506
+	portRunCg       = 22507
 )
 
 // cell is one measured value, or why there is none.
@@ -201,6 +205,11 @@ func (b *bench) startManager(side string) (*manager, error) {
 			return nil, fmt.Errorf("%w: flint not built", errUnavailable)
 		}
 		return startFlint(b.flint, b.subdir(side+time.Now().Format("150405.000")), b.foobard, portRun)
+	case sideRunCg:
+		if b.flint == "" {
+			return nil, fmt.Errorf("%w: flint not built", errUnavailable)
+		}
+		return startFlintCgroup(b.flint, b.subdir("run-cgroups"+time.Now().Format("150405.000")), b.foobard, portRunCg)
 	case sideSystemd:
 		dir := b.subdir(side + time.Now().Format("150405.000"))
 		foobard := filepath.Join(dir, "foobard") // inside the work dir: visible in the namespace
@@ -232,7 +241,7 @@ func (b *bench) cold() {
 		b.record(med, sideActivate, 0, errUnavailable)
 		b.record(p90, sideActivate, 0, errUnavailable)
 	}
-	for _, side := range []string{sideSystemd, sideRun} {
+	for _, side := range []string{sideSystemd, sideRun, sideRunCg} {
 		m, err := b.startManager(side)
 		if err != nil {
 			b.record(med, side, 0, err)

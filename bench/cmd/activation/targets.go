@@ -190,8 +190,9 @@ func (m *manager) restart() error { return m.ctl("restart", "grace.service") }
 // graceSock is grace.socket's path, next to foobar.socket's.
 func graceSock(sock string) string { return filepath.Join(filepath.Dir(sock), "grace.sk") }
 
-// startFlint runs `flint run --units DIR --control SOCK` with both socket units started.
-func startFlint(flint, work, foobard string, port int) (*manager, error) {
+// startFlint runs `flint run --units DIR --control SOCK` with both socket units started;
+// wrap, when given, is a command that execs flint with its arguments.
+func startFlint(flint, work, foobard string, port int, wrap ...string) (*manager, error) {
 	units := filepath.Join(work, "units")
 	sock := filepath.Join(work, "foobar.sk")
 	if err := unitFiles(units, sock, foobard, port, true); err != nil {
@@ -203,7 +204,9 @@ func startFlint(flint, work, foobard string, port int) (*manager, error) {
 		os.Symlink(filepath.Join(units, u), filepath.Join(wants, u))
 	}
 	control := filepath.Join(work, "control.sock")
-	p, err := startProc(flint, "run", "--no-booted", "--no-journal-sockets", "--units", units, "--control", control)
+	args := []string{flint, "run", "--no-booted", "--no-journal-sockets", "--units", units, "--control", control}
+	args = append(wrap, args...)
+	p, err := startProc(args[0], args[1:]...)
 	if err != nil {
 		return nil, err
 	}
