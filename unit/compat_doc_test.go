@@ -303,10 +303,11 @@ alone: sd_booted() is then false, unless something else made the directory. What
 may conclude from sd_booted() being true under flint: its activated sockets come as
 sd_listen_fds(3) says (LISTEN_FDS=, LISTEN_PID=, LISTEN_FDNAMES=), sd_notify(3) reaches the
 manager through NOTIFY_SOCKET=, and its standard output and error are its log (` + "`" + `flint
-logs -u UNIT` + "`" + `). There is no D-Bus API (systemctl from inside a service reaches flint only when
-flint is installed as systemctl), no cgroup of its own, and no journald unless another
-part of flint or the machine provides its sockets; a program that takes sd_booted() to mean
-that /run/systemd/journal/ or the system bus's org.freedesktop.systemd1 exist must find them
+logs -u UNIT` + "`" + `). systemd's D-Bus API answers peer to peer on /run/systemd/private (systemd's own
+systemctl reaches flint there; docs/api.md), but there is no cgroup of its own, no name
+org.freedesktop.systemd1 on a system bus, and no journald unless another part of flint or
+the machine provides its sockets; a program that takes sd_booted() to mean that
+/run/systemd/journal/ or the system bus's org.freedesktop.systemd1 exist must find them
 otherwise. A unit file written to /run/systemd/system/ is in flint's search path, as in
 systemd's.
 
@@ -476,9 +477,17 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   systemd's own limits are dbus-daemon's (256 connections per user on the system bus) and
   4096 connections on its private socket, which only root reaches; journalctl -f reads the
   journal files and holds nothing in systemd.
-- flint has no D-Bus API: ` + "`systemctl`" + ` run from inside a unit (for example the user
-  dbus.socket's ExecStartPost=) cannot reach flint and hangs until the unit's timeout (for a
-  socket's control process, its TimeoutSec=).
+- flint serves systemd's D-Bus API peer to peer, as systemd's private socket
+  (/run/systemd/private when flint is the booted manager, else systemd/private in its runtime
+  directory; $XDG_RUNTIME_DIR/systemd/private for --user; docs/api.md): systemd's own
+  systemctl, systemd-run, busctl and go-systemd drive it, and the user dbus.socket's
+  ExecStartPost=/bin/systemctl --user set-environment returns at once. Differences: no name
+  org.freedesktop.systemd1 on a system or session bus (clients that need a bus, such as
+  systemd-run --wait, do not reach flint); polkit is not consulted (uids other than root and
+  the manager's may only call the methods that read); StartTransientUnit makes services
+  only (no scopes, no auxiliary units); systemctl status through D-Bus shows no journal lines
+  (flint's log store is not a journal) and no processes (flint's units have no control
+  group); properties flint does not know have systemd's values for a unit without settings.
 - DynamicUser= is applied by a system manager as systemd 252 applies it
   (internal/difftest/dynuser_test.go): User= (the unit's name when unset, or "_du" and a hash
   when that is no valid user name) and Group= get one uid and gid from 61184-65519, held by

@@ -97,6 +97,8 @@ func (m *Manager) resetFailed(names []string) error {
 // daemonReload re-reads unit files. Running units keep running; sockets whose Listen= did not
 // change keep their fds (and pending connections).
 func (m *Manager) daemonReload() {
+	m.dbusReloading(true)
+	defer m.dbusReloading(false)
 	m.releaseMemory = true
 	m.gcAll, m.gcPending = true, true
 	m.consolef("Reloading.")

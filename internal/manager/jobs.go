@@ -142,6 +142,7 @@ func (m *Manager) installJob(typ string, u *Unit, mode string) *job {
 	j := &job{id: m.nextJob, u: u, typ: typ, created: time.Now(), irreversible: mode == "replace-irreversibly"}
 	u.job = j
 	m.jobs[j.id] = j
+	m.dbusJobNew(j)
 	m.armJobTimer(j, j.created, u.cfg.Unit.JobTimeout)
 	return j
 }
@@ -495,6 +496,7 @@ func (m *Manager) dropJob(j *job, result string) bool {
 		return false
 	}
 	delete(m.jobs, j.id)
+	m.dbusJobRemoved(j, result)
 	if j.timer != nil {
 		j.timer.Stop()
 	}

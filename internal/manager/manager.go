@@ -175,6 +175,7 @@ type Manager struct {
 	selfEnv         []string
 	environ         *envList           // the environment block every spawned process starts from (environ.go)
 	dynAlloc        *dynuser.Allocator // DynamicUser='s users, made at the first use (dynuser.go)
+	dbus            *dbusState         // systemd's D-Bus API (dbus.go); nil when not served
 }
 
 // pollRef says which socket (unit, index) a poller key refers to.
@@ -366,6 +367,9 @@ func (m *Manager) Run(ctx context.Context) error {
 	if m.opt.TmpfilesSetup {
 		m.tmpfilesSetup()
 	}
+	// systemd's D-Bus API answers before the boot: a unit's systemctl (the user dbus.socket's
+	// ExecStartPost=) must find it, or it falls back to a bus that cannot start yet.
+	defer m.startDBus()()
 	// Boot before the control socket appears: sockets without control commands are then
 	// listening by the time a client can see the manager.
 	m.boot()

@@ -126,6 +126,7 @@ func (m *Manager) register(name string, cfg *unit.Unit) *Unit {
 		}
 	}
 	m.order = append(m.order, u)
+	m.dbusUnitNew(u)
 	m.gcEnqueue(u)
 	m.indexOrdering(u)
 	m.indexRefs(u)
@@ -167,6 +168,7 @@ func (u *Unit) loaded() bool { return u.cfg.LoadState == unit.Loaded }
 // setState changes the substate and runs everything that hangs on state changes: job
 // completion, socket re-arming, BindsTo/OnFailure propagation, the timers and path units that start u.
 func (m *Manager) setState(u *Unit, sub subState) {
+	defer m.dbusUnitChanged(u)
 	if !u.sub.next(sub) {
 		m.bug("%s: illegal transition from %s (%T) to %s (%T)", u.Name, u.sub, u.sub, sub, sub)
 	}
