@@ -320,6 +320,9 @@ func (p *propList) addExecProp(ep execProp, e *ExecContext) {
 	for _, c := range ep.changes {
 		v, ok := e.NotEnforcedValues[c]
 		if !ok {
+			v, ok = e.fsValue(c)
+		}
+		if !ok {
 			continue
 		}
 		if c == ep.changes[0] && ep.value != nil {
@@ -357,8 +360,8 @@ func resourceProperties(p *propList, t Type, e *ExecContext, loaded bool) {
 				continue
 			}
 		case ep.name == "DevicePolicy":
-			if v, ok := e.NotEnforcedValues["PrivateDevices"]; ok {
-				if b, err := ParseBool(v); err == nil && b {
+			if e.PrivateDevices {
+				{
 					// PrivateDevices=yes closes the device policy left at auto.
 					if _, set := e.NotEnforcedValues["DevicePolicy"]; !set {
 						p.add(ep.name, "closed")
@@ -436,7 +439,11 @@ var capabilityDrops = map[string][]string{
 func boundingSet(e *ExecContext) string {
 	drop := map[string]bool{}
 	for k, caps := range capabilityDrops {
-		if b, err := ParseBool(e.NotEnforcedValues[k]); err == nil && b {
+		v, ok := e.NotEnforcedValues[k]
+		if !ok {
+			v = e.FSValues[k]
+		}
+		if b, err := ParseBool(v); err == nil && b {
 			for _, c := range caps {
 				drop[c] = true
 			}
