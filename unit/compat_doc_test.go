@@ -514,11 +514,8 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   - Of the settings DynamicUser= implies, NoNewPrivileges=yes, RemoveIPC=yes and
     RestrictSUIDSGID=yes are enforced (RemoveIPC=: when the unit stops, the System V and
     POSIX IPC objects its uid and gid own are removed, unless another running unit uses the
-    id). PrivateTmp=yes, ProtectSystem=strict and ProtectHome=read-only are shown as
-    systemd shows them but not enforced (flint has no file system sandbox yet): the service
-    sees the host's /tmp and /var/tmp and may write wherever its uid may (a fresh uid owns
-    nothing but its directories, so: world-writable places such as /tmp, /var/tmp and
-    /dev/shm).
+    id); PrivateTmp=yes, ProtectSystem=strict and ProtectHome=read-only by the file system
+    sandbox (below).
   - Dynamic users are not carried over when the manager is replaced: one killed while a
     DynamicUser= unit runs leaves processes with that uid, which the next manager may give
     to another name (systemd keeps them across daemon-reexec).
@@ -529,6 +526,38 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   (internal/difftest/execdirs_test.go): before every command, for User= and Group= whatever
   the command's prefix ('+', '!', '!!'), an existing tree with another owner given to them
   recursively.
+- File system sandbox and namespaces (internal/sandbox/fs), with systemd 252's
+  semantics (src/core/namespace.c): ProtectSystem=, ProtectHome=, PrivateTmp= (directories
+  /tmp/systemd-private-BOOTID-UNIT-XXXXXX and the same under /var/tmp, shared by
+  JoinsNamespaceOf=), PrivateDevices=, ReadWritePaths=, ReadOnlyPaths=, InaccessiblePaths=,
+  ExecPaths=, NoExecPaths= (with "-" and "+"), BindPaths=, BindReadOnlyPaths=,
+  TemporaryFileSystem=, RootDirectory=, MountAPIVFS=, ProtectProc=, ProcSubset=, the mounts
+  of ProtectKernelTunables=, ProtectKernelModules=, ProtectKernelLogs=,
+  ProtectControlGroups=, ProtectHostname= (a UTS namespace), PrivateMounts=, MountFlags=,
+  PrivateNetwork= (loopback only, up), PrivateIPC=, NetworkNamespacePath=,
+  IPCNamespacePath= and LoadCredential=/SetCredential=. A namespace the
+  kernel or the container refuses is handled as systemd does: the mount namespace is
+  skipped with a warning unless the sandbox changes what the unit sees
+  (RootDirectory=, TemporaryFileSystem=, BindPaths= elsewhere, DynamicUser=: then
+  226/NAMESPACE); PrivateNetwork=, PrivateIPC= and ProtectHostname= are skipped with a
+  warning; NetworkNamespacePath= fails with 225/NETWORK. Differences:
+  - The assembly directory is /run/flint/unit-root and the inaccessible nodes are under
+    /run/flint/inaccessible (systemd: /run/systemd/...).
+  - The credentials directory /run/credentials/UNIT ($CREDENTIALS_DIRECTORY: ramfs, else
+    tmpfs, read-only, the directory 0500 and each file 0400, owned by the unit's user) is
+    mounted in the unit's own mount namespace only: it is not visible from the host, and a
+    unit with credentials always gets a mount namespace. LoadCredential= with a relative
+    path looks in the manager's own $CREDENTIALS_DIRECTORY, as systemd 252.
+  - LoadCredentialEncrypted= and SetCredentialEncrypted= are refused at start with
+    243/CREDENTIALS: flint has no TPM2 or host key to decrypt with.
+  - RootImage= is refused at start with 226/NAMESPACE: flint does not dissect disk images.
+  - PrivateUsers= is parsed, not enforced: the user namespace must be made when the
+    child is cloned, which the spawn path does not do yet.
+  - JoinsNamespaceOf= shares the PrivateTmp= directories; units with PrivateNetwork= or
+    PrivateIPC= each get a namespace of their own instead of the group's.
+  - A '+' command runs outside the sandbox and without the credentials directory
+    ($CREDENTIALS_DIRECTORY is not set for it).
+  - The warnings systemd logs for a namespace the container refuses are not logged.
 - IgnoreSIGPIPE= is always yes: IgnoreSIGPIPE=no is not honoured, services always start with
   SIGPIPE ignored.
 - LISTEN_FDNAMES= (and the fd order) when several socket units trigger one service: the

@@ -12,16 +12,18 @@ import (
 // flint enforces NoNewPrivileges=, RemoveIPC= and RestrictSUIDSGID= (the last re-registered
 // by decode_privileges.go) and parses the other three without applying
 // them (docs/compatibility.md).
+//
+// PrivateTmp=, ProtectSystem= and ProtectHome= are enforced by internal/sandbox/fs.
 
 func registerSandbox() {
 	x := func(d *decoder) *ExecContext { return d.exec }
 	regBoth("NoNewPrivileges", Supported, pBool(func(d *decoder) *bool { return &x(d).NoNewPrivileges }))
 	regBoth("RemoveIPC", Supported, pBool(func(d *decoder) *bool { return &x(d).RemoveIPC }))
-	regBoth("PrivateTmp", NotEnforced, pBool(func(d *decoder) *bool { return &x(d).PrivateTmp }))
+	regBoth("PrivateTmp", Supported, pBool(func(d *decoder) *bool { return &x(d).PrivateTmp }))
 	regBoth("RestrictSUIDSGID", NotEnforced, pBool(func(d *decoder) *bool { return &x(d).RestrictSUIDSGID }))
-	regBoth("ProtectSystem", NotEnforced, pProtect(func(d *decoder) *string { return &x(d).ProtectSystem },
+	regBoth("ProtectSystem", Supported, pProtect(func(d *decoder) *string { return &x(d).ProtectSystem },
 		"Failed to parse protect system value", "full", "strict"))
-	regBoth("ProtectHome", NotEnforced, pProtect(func(d *decoder) *string { return &x(d).ProtectHome },
+	regBoth("ProtectHome", Supported, pProtect(func(d *decoder) *string { return &x(d).ProtectHome },
 		"Failed to parse protect home value", "read-only", "tmpfs"))
 }
 

@@ -94,6 +94,7 @@ func directives() map[string]map[string]*directive {
 		registerKill()
 		registerNotEnforced()
 		registerPrivileges()
+		registerSandboxFS()
 		registerFlint()
 		t := directiveTable
 		sectionsOther = map[string]map[string]*directive{"Unit": t["Unit"], "Install": t["Install"]}

@@ -383,6 +383,20 @@ type ExecContext struct {
 	ProtectKernelTunables   bool
 	ProtectKernelModules    bool
 	ProtectKernelLogs       bool
+
+	// File system, namespaces, credentials (internal/sandbox/fs); ProtectKernelTunables=,
+	// ProtectKernelModules= and ProtectKernelLogs= are in the block above, shared.
+	PrivateDevices, PrivateNetwork, PrivateUsers, PrivateIPC                 bool
+	PrivateMounts, PrivateMountsSet                                          bool // PrivateMountsSet: written (else implied by a network namespace)
+	ProtectControlGroups, ProtectHostname                                    bool
+	MountAPIVFS, MountAPIVFSSet                                              bool     // MountAPIVFSSet: written (else implied by RootDirectory=)
+	ProtectProc, ProcSubset, MountFlags                                      string   // "" when not set
+	ReadWritePaths, ReadOnlyPaths, InaccessiblePaths, ExecPaths, NoExecPaths []string // with systemd's "-" and "+" prefixes
+	BindPaths                                                                []BindPath
+	TemporaryFileSystem                                                      []TemporaryFileSystem
+	NetworkNamespacePath, IPCNamespacePath                                   string
+	Credentials                                                              []Credential      // LoadCredential*=, SetCredential*= in file order
+	FSValues                                                                 map[string]string // the last value written of each, for show
 }
 
 // DeviceValue is a per-device resource setting (IODeviceWeight=, IOReadBandwidthMax=, ...): a

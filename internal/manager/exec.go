@@ -540,7 +540,13 @@ func (m *Manager) spawnCommand(u *Unit, cmd unit.ExecCommand, ec *unit.ExecConte
 	if cfg.Credential != nil {
 		uid, gid = int(cfg.Credential.Uid), int(cfg.Credential.Gid)
 	}
-	if cfg.Sandbox, err = sandboxSpec(u, ec, cmd, uid, gid); err != nil {
+	if !cmd.Flags.FullPrivilege {
+		if err := m.acquireFSRuntime(u, ec); err != nil {
+			return nil, &spawn.ExecError{Status: sandbox.StatusNamespace, Step: "namespace", Err: err}
+		}
+		cfg.Env = append(cfg.Env, m.fsEnv(u, ec)...)
+	}
+	if cfg.Sandbox, err = m.sandboxSpec(u, ec, cmd, uid, gid); err != nil {
 		return nil, &spawn.ExecError{Status: sandbox.StatusSeccomp, Step: "sandbox", Err: err}
 	}
 	um := uint32(ec.UMask) // always set: UMask=0000 is a setting too (the default is 0022)

@@ -31,7 +31,7 @@ func TestSandboxSpec(t *testing.T) {
 		{"full privilege", svc, clock, unit.ExecCommand{Flags: unit.ExecFlags{FullPrivilege: true}}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b, err := sandboxSpec(tc.u, tc.ec, tc.cmd, -1, -1)
+			b, err := (&Manager{}).sandboxSpec(tc.u, tc.ec, tc.cmd, -1, -1)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -51,6 +51,7 @@ type Unit struct {
 	recFresh bool        // rec is up to date
 	cooldown *cooldown   // a pending re-arm after trigger-limit-hit (cooldown.go)
 	run      *runCreds   // the user and group of the current run, nil when none (dynuser.go)
+	fsrt     *fsRuntime  // the PrivateTmp= directories of its run, shared by its group (sandbox_fs.go)
 	// cpu is the CPU time of the processes of u reaped since it last started (rusage):
 	// "Consumed ... CPU time." when it goes down (journal.go).
 	cpu time.Duration
@@ -186,6 +187,9 @@ func (m *Manager) setState(u *Unit, sub subState) {
 	}
 	if u.run != nil && (isInactiveOrFailed(nu) || sub == svcAutoRestart) {
 		m.releaseRunCreds(u)
+	}
+	if isInactiveOrFailed(nu) || sub == svcAutoRestart {
+		m.releaseFSRuntime(u)
 	}
 	m.cgroupStateChanged(u, sub)
 	if old == nu {

@@ -273,19 +273,21 @@ func (c *container) must(name string, args ...string) string {
 	return out
 }
 
-// mainPID waits for service to be active (running) and returns its main pid in the
-// container; that process must run binary.
+// mainPID waits for service to be active (running) and for its main process to run binary
+// (a sandboxed one execs it after flint's set-up), and returns its pid in the container.
 func (c *container) mainPID(service, binary string) int {
 	c.t.Helper()
 	c.waitState(service, "active/running")
 	pid, _ := strconv.Atoi(c.prop(service, "MainPID"))
-	// A Type=simple service is running from its fork on; its exec may come a moment later.
+	// A Type=simple service is running from the fork on; a sandboxed one runs flint's
+	// sandbox set-up (`flint __sandbox`) until it execs the binary.
 	var exe string
 	var err error
-	if !waitFor(15*time.Second, func() bool {
+	waitFor(10*time.Second, func() bool {
 		exe, err = os.Readlink(c.path(fmt.Sprintf("/proc/%d/exe", pid)))
 		return err == nil && exe == realPath(binary)
-	}) {
+	})
+	if err != nil || exe != realPath(binary) {
 		st, _ := c.flint("status", service)
 		c.t.Fatalf("%s: MainPID %d runs %q (%v), want %s\n%s", service, pid, exe, err, binary, st)
 	}

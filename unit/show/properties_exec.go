@@ -297,6 +297,9 @@ func (p *propList) addExecProp(ep execProp, e *unit.ExecContext) {
 	for _, c := range ep.changes {
 		v, ok := e.NotEnforcedValues[c]
 		if !ok {
+			v, ok = e.FSValue(c)
+		}
+		if !ok {
 			continue
 		}
 		if c == ep.changes[0] && ep.value != nil {
@@ -334,8 +337,8 @@ func resourceProperties(p *propList, t unit.Type, e *unit.ExecContext, loaded bo
 				continue
 			}
 		case ep.name == "DevicePolicy":
-			if v, ok := e.NotEnforcedValues["PrivateDevices"]; ok {
-				if b, err := unit.ParseBool(v); err == nil && b {
+			if e.PrivateDevices {
+				{
 					// PrivateDevices=yes closes the device policy left at auto.
 					if _, set := e.NotEnforcedValues["DevicePolicy"]; !set {
 						p.add(ep.name, "closed")
@@ -413,7 +416,11 @@ var capabilityDrops = map[string][]string{
 func boundingSet(e *unit.ExecContext) string {
 	drop := map[string]bool{}
 	for k, caps := range capabilityDrops {
-		if b, err := unit.ParseBool(e.NotEnforcedValues[k]); err == nil && b {
+		v, ok := e.NotEnforcedValues[k]
+		if !ok {
+			v = e.FSValues[k]
+		}
+		if b, err := unit.ParseBool(v); err == nil && b {
 			for _, c := range caps {
 				drop[c] = true
 			}

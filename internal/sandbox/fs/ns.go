@@ -1,0 +1,241 @@
+package fs
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// NSStore holds a namespace shared by the units of a JoinsNamespaceOf= group, as systemd's
+// netns/ipcns storage socket: a socket pair whose queue holds at most one fd, the
+// namespace. The first child to find it empty creates the namespace and stores it; the
+// others join it. R and W are the two ends (fd numbers in the process using it); a
+// zero NSStore (both 0) is none.
+type NSStore struct{ R, W int }
+
+// Valid reports whether s names a store.
+func (s NSStore) Valid() bool { return s.R > 0 && s.W > 0 }
+
+// NewNSStore makes a store. The manager keeps both fds (close-on-exec) for as long as the
+// group has a unit with a runtime, and hands them to each child (Cmd.ExtraFiles).
+func NewNSStore() (r, w *os.File, err error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("namespace store: %w", err)
+	}
+	return os.NewFile(uintptr(fds[0]), "nsstore-r"), os.NewFile(uintptr(fds[1]), "nsstore-w"), nil
+}
+
+// shareNS is setup_shareable_ns(): join the namespace in the store, or make one (bringing
+// its loopback up) and put it there. It returns true when it made the namespace.
+func shareNS(s NSStore, flag int, name string) (bool, error) {
+	if err := unix.Flock(s.R, unix.LOCK_EX); err != nil {
+		return false, err
+	}
+	defer unix.Flock(s.R, unix.LOCK_UN)
+	fd, err := recvFD(s.R)
+	made := false
+	switch {
+	case errors.Is(err, unix.EAGAIN):
+		if err := unix.Unshare(flag); err != nil {
+			return false, err
+		}
+		if flag == unix.CLONE_NEWNET {
+			_ = loopbackUp()
+		}
+		fd, err = unix.Open("/proc/thread-self/ns/"+name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return false, err
+		}
+		made = true
+	case err != nil:
+		return false, err
+	default:
+		if err := unix.Setns(fd, flag); err != nil {
+			unix.Close(fd)
+			return false, err
+		}
+	}
+	defer unix.Close(fd)
+	return made, sendFD(s.W, fd)
+}
+
+// storeNSPath is open_shareable_ns_path(): put the namespace at path in the store unless
+// it holds one already.
+func storeNSPath(s NSStore, path string, flag int) error {
+	if err := unix.Flock(s.R, unix.LOCK_EX); err != nil {
+		return err
+	}
+	defer unix.Flock(s.R, unix.LOCK_UN)
+	fd, err := recvFD(s.R)
+	if errors.Is(err, unix.EAGAIN) {
+		fd, err = unix.Open(path, unix.O_RDONLY|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	}
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	return sendFD(s.W, fd)
+}
+
+func recvFD(sock int) (int, error) {
+	oob := make([]byte, unix.CmsgSpace(4))
+	buf := make([]byte, 1)
+	_, oobn, _, _, err := unix.Recvmsg(sock, buf, oob, unix.MSG_DONTWAIT|unix.MSG_CMSG_CLOEXEC)
+	if err != nil {
+		return -1, err
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) != 1 {
+		return -1, fmt.Errorf("namespace store: no fd in message")
+	}
+	fds, err := unix.ParseUnixRights(&msgs[0])
+	if err != nil || len(fds) != 1 {
+		return -1, fmt.Errorf("namespace store: no fd in message")
+	}
+	return fds[0], nil
+}
+
+func sendFD(sock, fd int) error {
+	return unix.Sendmsg(sock, []byte{0}, unix.UnixRights(fd), nil, unix.MSG_DONTWAIT)
+}
+
+// loopbackUp is loopback_setup(): lo up (the kernel gives it 127.0.0.1/8 and ::1).
+func loopbackUp() error {
+	s, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(s)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return err
+	}
+	if err := unix.IoctlIfreq(s, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return err
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	return unix.IoctlIfreq(s, unix.SIOCSIFFLAGS, ifr)
+}
+
+// privilege is systemd's ERRNO_IS_PRIVILEGE(): EPERM or EACCES.
+func privilege(err error) bool {
+	return errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES)
+}
+
+// setupNetwork is exec_child's network namespace step: PrivateNetwork= (a namespace of the
+// unit's own, or its group's through the store) or NetworkNamespacePath= (joined). A
+// refused PrivateNetwork= is a warning, a refused path 225/NETWORK.
+func (s *Spec) setupNetwork() error {
+	if !s.PrivateNetwork && s.NetworkNamespacePath == "" {
+		return nil
+	}
+	if _, err := os.Stat("/proc/self/ns/net"); err != nil {
+		if s.NetworkNamespacePath != "" {
+			return fail(StatusNetwork, "NetworkNamespacePath= is not supported, refusing.")
+		}
+		s.warn("PrivateNetwork=yes is configured, but the kernel does not support network namespaces, ignoring.")
+		return nil
+	}
+	var err error
+	switch {
+	case s.NetNSStore.Valid():
+		if s.NetworkNamespacePath != "" {
+			if err := storeNSPath(s.NetNSStore, s.NetworkNamespacePath, unix.CLONE_NEWNET); err != nil {
+				return fail(StatusNetwork, "Failed to open network namespace path %s: %v", s.NetworkNamespacePath, err)
+			}
+		}
+		_, err = shareNS(s.NetNSStore, unix.CLONE_NEWNET, "net")
+	case s.NetworkNamespacePath != "":
+		err = joinPath(s.NetworkNamespacePath, unix.CLONE_NEWNET)
+		if err != nil {
+			return fail(StatusNetwork, "Failed to open network namespace path %s: %v", s.NetworkNamespacePath, err)
+		}
+	default:
+		if err = unix.Unshare(unix.CLONE_NEWNET); err == nil {
+			_ = loopbackUp()
+		}
+	}
+	if err != nil {
+		if privilege(err) {
+			s.warn(fmt.Sprintf("PrivateNetwork=yes is configured, but network namespace setup failed, ignoring: %v", err))
+			return nil
+		}
+		return fail(StatusNetwork, "Failed to set up network namespacing: %v", err)
+	}
+	return nil
+}
+
+// setupIPC is the IPC namespace step, as setupNetwork (226/NAMESPACE on failure, as
+// systemd's EXIT_NAMESPACE for IPC).
+func (s *Spec) setupIPC() error {
+	if !s.PrivateIPC && s.IPCNamespacePath == "" {
+		return nil
+	}
+	if _, err := os.Stat("/proc/self/ns/ipc"); err != nil {
+		if s.IPCNamespacePath != "" {
+			return fail(StatusNamespace, "IPCNamespacePath= is not supported, refusing.")
+		}
+		s.warn("PrivateIPC=yes is configured, but the kernel does not support IPC namespaces, ignoring.")
+		return nil
+	}
+	var err error
+	switch {
+	case s.IPCNSStore.Valid():
+		if s.IPCNamespacePath != "" {
+			if err := storeNSPath(s.IPCNSStore, s.IPCNamespacePath, unix.CLONE_NEWIPC); err != nil {
+				return fail(StatusNamespace, "Failed to open IPC namespace path %s: %v", s.IPCNamespacePath, err)
+			}
+		}
+		_, err = shareNS(s.IPCNSStore, unix.CLONE_NEWIPC, "ipc")
+	case s.IPCNamespacePath != "":
+		if err = joinPath(s.IPCNamespacePath, unix.CLONE_NEWIPC); err != nil {
+			return fail(StatusNamespace, "Failed to open IPC namespace path %s: %v", s.IPCNamespacePath, err)
+		}
+	default:
+		err = unix.Unshare(unix.CLONE_NEWIPC)
+	}
+	if err != nil {
+		if privilege(err) {
+			s.warn(fmt.Sprintf("PrivateIPC=yes is configured, but IPC namespace setup failed, ignoring: %v", err))
+			return nil
+		}
+		return fail(StatusNamespace, "Failed to set up IPC namespacing: %v", err)
+	}
+	return nil
+}
+
+func joinPath(path string, flag int) error {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	return unix.Setns(fd, flag)
+}
+
+// setupUTS is ProtectHostname='s namespace: refused by the container, a warning.
+func (s *Spec) setupUTS() error {
+	if !s.ProtectHostname {
+		return nil
+	}
+	if _, err := os.Stat("/proc/self/ns/uts"); err != nil {
+		s.warn("ProtectHostname=yes is configured, but the kernel does not support UTS namespaces, ignoring namespace setup.")
+		return nil
+	}
+	if err := unix.Unshare(unix.CLONE_NEWUTS); err != nil {
+		if !privilege(err) && !errors.Is(err, unix.EINVAL) {
+			return fail(StatusNamespace, "Failed to set up UTS namespacing: %v", err)
+		}
+		s.warn("ProtectHostname=yes is configured, but UTS namespace setup is prohibited (container manager?), ignoring namespace setup.")
+	}
+	return nil
+}
+
+func (s *Spec) warn(msg string) {
+	if s.Warn != nil {
+		s.Warn(msg)
+	}
+}
