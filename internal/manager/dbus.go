@@ -252,9 +252,18 @@ func typeInterface(u *Unit) string {
 func (m *Manager) dbusUnitProps(u *Unit) []sdbus.Prop {
 	ps := m.properties(u)
 	out := make([]sdbus.Prop, 0, len(ps)+4)
+	fileState := false
 	for _, p := range ps {
-		if p.Name == "Job" {
+		switch p.Name {
+		case "Job":
 			continue
+		case "LoadError":
+			// (ss): show's `NAME "MESSAGE"`, empty for a loaded unit
+			name, msg, _ := strings.Cut(p.Value, " ")
+			out = append(out, sdbus.Prop{Name: p.Name, Value: struct{ F0, F1 string }{name, strings.TrimSuffix(strings.TrimPrefix(msg, `"`), `"`)}})
+			continue
+		case "UnitFileState":
+			fileState = true
 		}
 		out = append(out, sdbus.Prop{Name: p.Name, Text: p.Value})
 	}
@@ -286,9 +295,18 @@ func (m *Manager) dbusUnitProps(u *Unit) []sdbus.Prop {
 		stamp("ExecMainStartTimestamp", s.execMainStart)
 		stamp("ExecMainExitTimestamp", s.execMainExit)
 	}
+	transient := false
 	if d := m.dbus; d != nil {
-		if _, ok := d.transient[u]; ok {
+		if _, transient = d.transient[u]; transient {
 			out = append(out, sdbus.Prop{Name: "UnitFileState", Text: "transient"}, sdbus.Prop{Name: "Transient", Text: "yes"})
+		}
+	}
+	// The state of the unit's file whatever the unit's load state (masked, a template),
+	// as systemctl show prints it: the manager's properties have it for loaded units only.
+	if !fileState && !transient {
+		if st, err := unit.IsEnabled(m.loader, u.Name); err == nil || st != "" {
+			out = append(out, sdbus.Prop{Name: "UnitFileState", Text: st},
+				sdbus.Prop{Name: "UnitFilePreset", Text: m.presetsNow().State(u.Name)})
 		}
 	}
 	names := slices.Clone(u.keys)
@@ -313,10 +331,23 @@ func (m *Manager) lookupUnit(path dbus.ObjectPath) *Unit {
 		return nil
 	}
 	name, ok := sdbus.UnescapeLabel(label)
-	if !ok || !unit.IsValidName(name) {
+	if !ok || !unit.IsValidName(name) || unit.IsTemplate(name) {
 		return nil
 	}
 	return m.load(name)
+}
+
+// RefuseObject refuses a template's unit path as systemd does: a template without its
+// instance is no unit (systemctl show then fails with this message).
+func (b *dbusBackend) RefuseObject(path dbus.ObjectPath) (name, message string, refused bool) {
+	label, ok := strings.CutPrefix(string(path), unitPrefix)
+	if !ok {
+		return "", "", false
+	}
+	if n, ok := sdbus.UnescapeLabel(label); ok && unit.IsTemplate(n) {
+		return sdbus.ErrInvalidArgs, fmt.Sprintf("Unit name %s is neither a valid invocation ID nor unit name.", n), true
+	}
+	return "", "", false
 }
 
 func (m *Manager) lookupJob(path dbus.ObjectPath) *job {

@@ -42,7 +42,7 @@ var dbusManagerMethods = map[string]bool{
 	"ListUnitsByNames": true, "ListJobs": true, "GetJob": true, "CancelJob": true, "ClearJobs": true,
 	"Subscribe": true, "Unsubscribe": true, "Reload": true, "Reexecute": true,
 	"SetEnvironment": true, "UnsetEnvironment": true, "UnsetAndSetEnvironment": true,
-	"ListUnitFiles": true, "ListUnitFilesByPatterns": true, "GetUnitFileState": true,
+	"ListUnitFiles": true, "ListUnitFilesByPatterns": true, "GetUnitFileState": true, "GetUnitFileLinks": true,
 	"EnableUnitFiles": true, "EnableUnitFilesWithFlags": true, "DisableUnitFiles": true,
 	"DisableUnitFilesWithFlags": true, "ReenableUnitFiles": true, "LinkUnitFiles": true,
 	"PresetUnitFiles": true, "PresetUnitFilesWithMode": true, "MaskUnitFiles": true, "UnmaskUnitFiles": true,
@@ -504,6 +504,19 @@ func (m *Manager) dbusUnitFiles(c *sdbus.Call) {
 			return
 		}
 		c.Reply(st)
+		return
+	case "GetUnitFileLinks":
+		// systemctl is-enabled --full: the symlinks disable would remove
+		links, err := unit.Links(l, c.Body[0].(string), flag(1))
+		if err != nil {
+			name := sdbus.ErrFailed
+			if errors.Is(err, unit.ErrNotFound) {
+				name = sdbus.ErrNoSuchUnit
+			}
+			c.Fail(name, err.Error())
+			return
+		}
+		c.Reply(append([]string{}, links...))
 		return
 	case "GetDefaultTarget":
 		name, err := install.GetDefault(l)

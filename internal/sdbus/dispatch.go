@@ -55,6 +55,12 @@ func (c *conn) dispatch(msg *dbus.Message) {
 	b := c.s.backend
 	ifaces, _, ok := b.Object(call.Path)
 	if !ok {
+		if r, isRefuser := b.(ObjectRefuser); isRefuser {
+			if name, msg, refused := r.RefuseObject(call.Path); refused {
+				call.Fail(name, msg)
+				return
+			}
+		}
 		call.Fail(ErrUnknownObject, fmt.Sprintf("Unknown object '%s'.", call.Path))
 		return
 	}

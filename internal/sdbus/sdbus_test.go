@@ -117,6 +117,14 @@ func (f *fakeBackend) Object(path dbus.ObjectPath) ([]string, []string, bool) {
 	return nil, nil, false
 }
 
+// RefuseObject refuses the path of the template t@.service.
+func (f *fakeBackend) RefuseObject(path dbus.ObjectPath) (string, string, bool) {
+	if path == UnitPath("t@.service") {
+		return ErrInvalidArgs, "Unit name t@.service is neither a valid invocation ID nor unit name.", true
+	}
+	return "", "", false
+}
+
 func (f *fakeBackend) Properties(path dbus.ObjectPath, iface string) ([]Prop, error) {
 	if path == ManagerPath {
 		return []Prop{{Name: "Version", Text: "252"}}, nil
@@ -232,6 +240,8 @@ func TestServer(t *testing.T) {
 		args         []any
 	}{
 		{c.Object(busName, "/nope"), ifacePeer + ".Ping", ErrUnknownObject, nil},
+		{c.Object(busName, UnitPath("b.service")), ifaceProps + ".GetAll", ErrUnknownObject, []any{""}},
+		{c.Object(busName, UnitPath("t@.service")), ifaceProps + ".GetAll", ErrInvalidArgs, []any{""}},
 		{c.Object(busName, ManagerPath), IfaceManager + ".StopUnit", ErrUnknownMethod, []any{"a.service", "replace"}},
 		{c.Object(busName, ManagerPath), IfaceManager + ".StartUnit", ErrInvalidArgs, []any{"a.service"}},
 		{c.Object(busName, ManagerPath), ifaceProps + ".Get", ErrUnknownInterface, []any{"org.example.X", "Y"}},

@@ -43,6 +43,13 @@ type Backend interface {
 	Call(c *Call)
 }
 
+// ObjectRefuser is a Backend that answers calls on some paths that name no object with an
+// error of its own instead of UnknownObject (systemd refuses a template unit's path as an
+// invalid unit name).
+type ObjectRefuser interface {
+	RefuseObject(path dbus.ObjectPath) (name, message string, refused bool)
+}
+
 // Prop is one property value: Value as it is when not nil (it must then have the property's
 // D-Bus type), else Text, as `systemctl show` prints the property, converted to the type.
 type Prop struct {

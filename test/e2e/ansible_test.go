@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/flint-init/flint/internal/difftest"
 )
 
 // ansibleTask is one task of a generated playbook: a name and the arguments of
@@ -85,18 +87,9 @@ var ansibleStatus = []string{"Id", "LoadState", "LoadError", "ActiveState", "Sub
 // TestAnsibleSystemdService runs Ansible's systemd_service module (ansible-core) against
 // systemd 252 (booted in private namespaces, the module run inside them) and against flint
 // (a `flint run` manager, with `systemctl` a symlink to the flint binary first on PATH) on
-// the same unit files, and compares each task's result: changed, failed, the message,
-// enabled and state, and the unit's properties the module read. The converging play runs
-// twice and changes nothing the second time; a play of restarts, reloads and failing tasks
-// follows, and last a play that ansible-playbook runs with connection local.
+// the same unit files, and compares the results (see ansibleDiff).
 func TestAnsibleSystemdService(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("booting systemd needs root")
-	}
-	playbook, err := exec.LookPath("ansible-playbook")
-	if err != nil {
-		t.Fatalf("ansible-playbook (Debian's ansible-core, installed by .ci/run): %v", err)
-	}
+	playbook := ansibleNeeds(t)
 	// the machine may be shared: most of the time goes to Python starting the module
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
@@ -106,21 +99,82 @@ func TestAnsibleSystemdService(t *testing.T) {
 	if err := os.Symlink(flintBin, filepath.Join(bin, "systemctl")); err != nil {
 		t.Fatal(err)
 	}
+	base := ansibleEnv(work)
+	ansibleDiff(t, ctx, playbook, ansibleSystemd(work, sd, base),
+		&ansibleSide{name: "flint", work: work, systemctl: filepath.Join(bin, "systemctl"), env: append(slices.Clone(base), "PATH="+bin+":"+os.Getenv("PATH"), "FLINT_CONTROL="+m.control)},
+		etc, m)
+}
 
-	// Ansible keeps its temporary files and configuration in the work directory (the same
-	// path inside systemd's namespaces), never under the host's ~/.ansible.
+// TestAnsibleSystemctlDBus runs the plays of TestAnsibleSystemdService with systemd's own
+// systemctl (the one on the host's PATH, which speaks D-Bus) against a booted flint in a
+// private mount namespace (where /run/systemd/private is flint's, the module run inside
+// it), and compares each task's result with systemd 252's as that test does.
+func TestAnsibleSystemctlDBus(t *testing.T) {
+	playbook := ansibleNeeds(t)
+	if _, err := os.Stat(systemdSystemctl); err != nil {
+		t.Fatalf("systemd's own systemctl (package systemd): %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	// bootWithConfig's own flint (not booted) stays idle.
+	work, units, _, sd, _ := bootWithConfig(t, ctx, ansibleUnits)
+	etc := t.TempDir()
+	holder := privateRun(t)
+	nsenter := []string{"nsenter", "-t", strconv.Itoa(holder), "-m"}
+	m := launchManager(t, etc, launchOptions{more: []string{units}, booted: true, stopWait: 10 * time.Second, wrap: nsenter})
+	if !waitFor(10*time.Second, func() bool {
+		return exec.Command("nsenter", "-t", strconv.Itoa(holder), "-m", "test", "-S", "/run/systemd/private").Run() == nil
+	}) {
+		t.Fatal("no /run/systemd/private in the manager's namespace")
+	}
+	base := ansibleEnv(work)
+	ansibleDiff(t, ctx, playbook, ansibleSystemd(work, sd, base),
+		&ansibleSide{name: "flint-dbus", work: work, prefix: nsenter, systemctl: systemdSystemctl, env: slices.Clone(base)},
+		etc, m)
+}
+
+// ansibleNeeds skips the test unless it runs as root and returns ansible-playbook's path.
+func ansibleNeeds(t *testing.T) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("booting systemd needs root")
+	}
+	playbook, err := exec.LookPath("ansible-playbook")
+	if err != nil {
+		t.Fatalf("ansible-playbook (Debian's ansible-core, installed by .ci/run): %v", err)
+	}
+	return playbook
+}
+
+// ansibleEnv is the environment both sides start from: Ansible keeps its temporary files
+// and configuration in the work directory (the same path inside systemd's namespaces),
+// never under the host's ~/.ansible.
+func ansibleEnv(work string) []string {
 	cfg := filepath.Join(work, "ansible.cfg")
 	os.WriteFile(cfg, nil, 0o644)
-	base := append(os.Environ(), "LC_ALL=C.UTF-8", "ANSIBLE_CONFIG="+cfg, "ANSIBLE_NOCOLOR=1",
+	return append(os.Environ(), "LC_ALL=C.UTF-8", "ANSIBLE_CONFIG="+cfg, "ANSIBLE_NOCOLOR=1",
 		"ANSIBLE_RETRY_FILES_ENABLED=0", "ANSIBLE_PIPELINING=1")
-	sides := []*ansibleSide{
-		{name: "systemd", work: work, prefix: []string{"nsenter", "-t", strconv.Itoa(sd.Pid), "-m", "-p", "-u"}, systemctl: "systemctl", env: slices.Clone(base)},
-		{name: "flint", work: work, systemctl: filepath.Join(bin, "systemctl"), env: append(slices.Clone(base), "PATH="+bin+":"+os.Getenv("PATH"), "FLINT_CONTROL="+m.control)},
-	}
+}
+
+// ansibleSystemd is the reference side: systemd 252 booted by bootWithConfig, the module
+// run inside its namespaces.
+func ansibleSystemd(work string, sd *difftest.Systemd, base []string) *ansibleSide {
+	return &ansibleSide{name: "systemd", work: work, prefix: []string{"nsenter", "-t", strconv.Itoa(sd.Pid), "-m", "-p", "-u"}, systemctl: "systemctl", env: slices.Clone(base)}
+}
+
+// ansibleDiff sets the state before the plays the same way on systemd's side and on
+// flint's (m, its configuration directory etc), runs the plays on both at once and
+// compares each task's result: changed, failed, the message, enabled and state, and the
+// unit's properties the module read. The converging play runs twice and changes nothing
+// the second time; a play of restarts, reloads and failing tasks follows, and last a play
+// that ansible-playbook runs with connection local.
+func ansibleDiff(t *testing.T, ctx context.Context, playbook string, systemd, flint *ansibleSide, etc string, m *manager) {
+	t.Helper()
+	sides := []*ansibleSide{systemd, flint}
 	for _, s := range sides {
-		s.env = append(s.env, "ANSIBLE_HOME="+filepath.Join(work, s.name, "home"),
-			"ANSIBLE_LOCAL_TEMP="+filepath.Join(work, s.name, "tmp"), "ANSIBLE_REMOTE_TEMP="+filepath.Join(work, s.name, "tmp"))
-		os.MkdirAll(filepath.Join(work, s.name), 0o755)
+		s.env = append(s.env, "ANSIBLE_HOME="+filepath.Join(s.work, s.name, "home"),
+			"ANSIBLE_LOCAL_TEMP="+filepath.Join(s.work, s.name, "tmp"), "ANSIBLE_REMOTE_TEMP="+filepath.Join(s.work, s.name, "tmp"))
+		os.MkdirAll(filepath.Join(s.work, s.name), 0o755)
 	}
 	// The state before the playbooks, set the same way on both.
 	for _, args := range [][]string{
@@ -157,7 +211,7 @@ func TestAnsibleSystemdService(t *testing.T) {
 		for i, task := range play.tasks {
 			want, got := ansibleResult(res[0][p][i], "", ""), ansibleResult(res[1][p][i], etc, "/etc/systemd/system")
 			if !reflect.DeepEqual(want, got) {
-				t.Errorf("%s: task %q (%s):\nsystemd: %s\nflint:   %s", play.name, task.name, task.args, jsonString(want), jsonString(got))
+				t.Errorf("%s: task %q (%s):\nsystemd: %s\n%s: %s", play.name, task.name, task.args, jsonString(want), flint.name, jsonString(got))
 			}
 		}
 	}

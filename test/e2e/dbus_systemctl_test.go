@@ -37,6 +37,7 @@ func TestDBusSystemctl(t *testing.T) {
 		"late.timer":      "[Unit]\nDescription=Late timer\nDefaultDependencies=no\n[Timer]\nOnActiveSec=1h\n",
 		"late.service":    nd + "[Service]\nType=oneshot\nExecStart=/bin/true\n",
 		"noinst.service":  nd + "[Service]\nExecStart=/bin/sleep 1000\n",
+		"inst@.service":   nd + "[Service]\nExecStart=/bin/sleep 1000\n[Install]\nWantedBy=multi-user.target\n",
 	}
 	// Two managers on identical unit directories: one for each systemctl.
 	unitsA, unitsB := writeUnits(t, files), writeUnits(t, files)
@@ -124,6 +125,11 @@ func TestDBusSystemctl(t *testing.T) {
 		{"stop", "late.timer"},
 		{"enable", "ok"},
 		{"is-enabled", "ok"},
+		{"is-enabled", "ok", "plain", "-l"},
+		{"show", "ok", "-p", "LoadError,UnitFileState"},
+		{"show", "masked", "-p", "LoadState,LoadError,UnitFileState"},
+		{"show", "nope", "-p", "LoadState,LoadError,UnitFileState"},
+		{"show", "inst@.service"},
 		{"daemon-reload"},
 		{"status", "ok", "-n", "0"},
 		{"disable", "ok"},
