@@ -507,10 +507,10 @@ func (m *Manager) dbusUnitFiles(c *sdbus.Call) {
 		return
 	case "GetUnitFileLinks":
 		// systemctl is-enabled --full: the symlinks disable would remove
-		links, err := unit.Links(l, c.Body[0].(string), flag(1))
+		links, err := install.Links(l, c.Body[0].(string), flag(1))
 		if err != nil {
 			name := sdbus.ErrFailed
-			if errors.Is(err, unit.ErrNotFound) {
+			if errors.Is(err, install.ErrNotFound) {
 				name = sdbus.ErrNoSuchUnit
 			}
 			c.Fail(name, err.Error())
