@@ -89,7 +89,10 @@ machine's own /lib/systemd/system; see "Known differences" at the end. Run it as
 ` + "`go test ./internal/difftest`" + ` (it is skipped without root or unshare, except under CI, where it
 must run); ` + "`scripts/systemd-ns`" + ` boots the same private systemd for experiments by hand.
 ` + "`flint analyze verify`" + ` is compared with ` + "`systemd-analyze verify`" + ` on the same corpus and on
-/lib/systemd/system (cmd/flint/verb_analyze_test.go).
+/lib/systemd/system (cmd/flint/verb_analyze_test.go). The package-level comparisons of unit/...
+with systemd's own tools (calendar events with systemd-analyze calendar, time spans, escaping,
+search paths, the directive table, enablement with systemctl --root) carry the build tag
+difftest: ` + "`go test -tags difftest ./unit/...`" + ` runs them, as .ci/run does.
 `)
 	counts := map[string]int{}
 	sections := []struct{ name, pages string }{

@@ -350,23 +350,9 @@ func (d *decoder) setDefaults() {
 		u.Service.Exec.StandardOutput = "inherit"
 		d.exec, d.kill = &u.Service.Exec, &u.Service.Kill
 	case TypeSocket:
-		u.Socket = &SocketSection{
-			BindIPv6Only:         "default",
-			Backlog:              2147483647, // SOMAXCONN_DELUXE: what systemd 252 shows, though the man page says 4294967295
-			DirectoryMode:        0o755,
-			SocketMode:           0o666,
-			MaxConnections:       64,
-			Priority:             -1,
-			IPTOS:                -1,
-			IPTTL:                -1,
-			Mark:                 -1,
-			Timestamping:         "off",
-			TimeoutSec:           DefaultTimeout,
-			TriggerLimitBurst:    -1,
-			TriggerLimitInterval: -1,
-			Exec:                 newExecContext(),
-			Kill:                 newKillContext(),
-		}
+		u.Socket = DefaultSocketSection()
+		// postDefaults sets the trigger limit from Accept= unless a directive set it.
+		u.Socket.TriggerLimitBurst, u.Socket.TriggerLimitInterval = -1, -1
 		d.exec, d.kill = &u.Socket.Exec, &u.Socket.Kill
 	case TypeTarget:
 		u.Target = &TargetSection{}
@@ -417,7 +403,7 @@ func (d *decoder) postDefaults() {
 	if s := d.u.Path; s != nil {
 		// path_add_extras: a trigger limit even when none is set, against busy loops.
 		if s.TriggerLimitInterval < 0 {
-			s.TriggerLimitInterval = 2 * time.Second
+			s.TriggerLimitInterval = DefaultTriggerLimitInterval
 		}
 		if s.TriggerLimitBurst < 0 {
 			s.TriggerLimitBurst = 200
@@ -426,14 +412,10 @@ func (d *decoder) postDefaults() {
 	if s := d.u.Socket; s != nil {
 		patchDynamicUser(d.u, &s.Exec)
 		if s.TriggerLimitInterval < 0 {
-			s.TriggerLimitInterval = 2 * time.Second
+			s.TriggerLimitInterval = DefaultTriggerLimitInterval
 		}
 		if s.TriggerLimitBurst < 0 {
-			if s.Accept {
-				s.TriggerLimitBurst = 200
-			} else {
-				s.TriggerLimitBurst = 20
-			}
+			s.TriggerLimitBurst = defaultTriggerLimitBurst(s.Accept)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package unit
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -295,4 +296,28 @@ var resourceDirective = map[string]bool{
 	"IOReadIOPSMax": true, "IOWriteIOPSMax": true, "CPUAccounting": true, "MemoryAccounting": true,
 	"TasksAccounting": true, "IOAccounting": true, "BlockIOAccounting": true, "Delegate": true,
 	"DisableControllers": true,
+}
+
+// systemTasksMax is systemd's system_tasks_max: the least of kernel.threads-max,
+// kernel.pid_max - 1 and the root cgroup's pids.max.
+func systemTasksMax() uint64 {
+	m := uint64(1<<64 - 1)
+	read := func(p string) (uint64, bool) {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return 0, false
+		}
+		n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+		return n, err == nil && n > 0
+	}
+	if n, ok := read("/proc/sys/kernel/threads-max"); ok {
+		m = min(m, n)
+	}
+	if n, ok := read("/proc/sys/kernel/pid_max"); ok {
+		m = min(m, n-1)
+	}
+	if n, ok := read("/sys/fs/cgroup/pids.max"); ok {
+		m = min(m, n)
+	}
+	return m
 }

@@ -8,7 +8,7 @@ import (
 
 // TestDecodeFlintDirectives: X-Flint-TriggerLimitCooldownSec= in [Socket] and [Path] (values,
 // resets, bad values), unknown X-Flint- keys and the key in a section that has no such
-// directive (warned, kept as X- keys), and the property it shows.
+// directive (warned, kept as X- keys); unit/show's TestFlintCooldownProperty shows it.
 func TestDecodeFlintDirectives(t *testing.T) {
 	const sock = "[Socket]\nListenStream=/run/foo.sock\n"
 	const path = "[Path]\nPathExists=/run/foo\n"
@@ -64,15 +64,6 @@ func TestDecodeFlintDirectives(t *testing.T) {
 			}
 			if g := strings.Join(extra, " "); g != tc.extra {
 				t.Errorf("Extra %q, want %q", g, tc.extra)
-			}
-			shown := ""
-			for _, p := range Properties(u) {
-				if p.Name == "FlintTriggerLimitCooldownUSec" {
-					shown = p.Value
-				}
-			}
-			if want := map[bool]string{true: FormatTimespan(tc.want), false: ""}[tc.want > 0]; shown != want {
-				t.Errorf("FlintTriggerLimitCooldownUSec=%q, want %q", shown, want)
 			}
 		})
 	}

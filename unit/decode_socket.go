@@ -10,6 +10,48 @@ import (
 	"time"
 )
 
+// The defaults of a socket unit, systemd 252's socket_init and socket_add_extras.
+const (
+	// DefaultBacklog is SOMAXCONN_DELUXE (INT_MAX), what systemd 252 sets and `systemctl show`
+	// prints; systemd.socket(5) says 4294967295, which listen(2) would cap the same way (at
+	// net.core.somaxconn).
+	DefaultBacklog = 2147483647
+	// DefaultTriggerLimitInterval is TriggerLimitIntervalSec='s default, for socket and path
+	// units.
+	DefaultTriggerLimitInterval = 2 * time.Second
+)
+
+// defaultTriggerLimitBurst is TriggerLimitBurst='s default: 200 for Accept=yes, 20 otherwise.
+func defaultTriggerLimitBurst(accept bool) int {
+	if accept {
+		return 200
+	}
+	return 20
+}
+
+// DefaultSocketSection returns the [Socket] section of a socket unit that sets nothing (with
+// Accept=no), as the decoder starts from it and as `flint activate` and listen.Open (for a nil
+// section) use it.
+func DefaultSocketSection() *SocketSection {
+	return &SocketSection{
+		BindIPv6Only:         "default",
+		Backlog:              DefaultBacklog,
+		DirectoryMode:        0o755,
+		SocketMode:           0o666,
+		MaxConnections:       64,
+		Priority:             -1,
+		IPTOS:                -1,
+		IPTTL:                -1,
+		Mark:                 -1,
+		Timestamping:         "off",
+		TimeoutSec:           DefaultTimeout,
+		TriggerLimitInterval: DefaultTriggerLimitInterval,
+		TriggerLimitBurst:    defaultTriggerLimitBurst(false),
+		Exec:                 newExecContext(),
+		Kill:                 newKillContext(),
+	}
+}
+
 func pListen(kind ListenKind) parseFunc {
 	return func(d *decoder, e Entry, v string) {
 		s := d.u.Socket

@@ -3,6 +3,8 @@ package unit
 import (
 	"strings"
 	"time"
+
+	"github.com/flint-init/flint/unit/calendar"
 )
 
 // TimerBase names what a timer value counts from: the directive that set it.
@@ -20,8 +22,8 @@ const (
 // TimerValue is one OnXxxSec= or OnCalendar= line.
 type TimerValue struct {
 	Base     TimerBase
-	Value    time.Duration // the monotonic ones; DurationInfinity for "infinity"
-	Calendar *CalendarSpec // OnCalendar=
+	Value    time.Duration  // the monotonic ones; DurationInfinity for "infinity"
+	Calendar *calendar.Spec // OnCalendar=
 }
 
 // TimerSection is the [Timer] section (systemd.timer(5)).
@@ -77,7 +79,7 @@ func registerTimer() {
 			}
 			tv := TimerValue{Base: base}
 			if base == OnCalendar {
-				c, err := ParseCalendar(x)
+				c, err := calendar.Parse(x)
 				if err != nil {
 					d.warn(e, "Failed to parse calendar specification, ignoring: %s", x)
 					return
@@ -141,6 +143,3 @@ func pTriggerUnit(get func(d *decoder) *string) parseFunc {
 		*get(d) = x
 	}
 }
-
-// MarshalText gives a calendar event as its normalized form (JSON dumps of a unit).
-func (c *CalendarSpec) MarshalText() ([]byte, error) { return []byte(c.String()), nil }

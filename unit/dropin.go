@@ -113,8 +113,8 @@ func (l *Loader) dropIns(names []string, dirSuffix, fileSuffix string) []string 
 	return out
 }
 
-// dropInPathsOf lists the .conf drop-ins of the unit called name (see dropIns).
-func (l *Loader) dropInPathsOf(name string) []string {
+// DropInPaths lists the .conf drop-ins of the unit called name (see dropIns).
+func (l *Loader) DropInPaths(name string) []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.scan()
@@ -143,7 +143,7 @@ func (l *Loader) addDirDeps(u *Unit) {
 			// As systemd's process_deps: an entry that is /dev/null (or empty) masks the
 			// dependency; only symlinks count (a FIFO or file there is not opened); a
 			// link to another name is taken, with a warning.
-			if isMaskFile(l.inTree(p)) {
+			if IsMaskFile(l.lk.InTree(p)) {
 				continue
 			}
 			fi, err := os.Lstat(p)
@@ -266,7 +266,7 @@ func fileNewer(p string, t time.Time, masked bool) bool {
 		return true
 	}
 	if masked {
-		return !isMaskFile(p)
+		return !IsMaskFile(p)
 	}
 	return st.ModTime().After(t)
 }

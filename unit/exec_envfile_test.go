@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/flint-init/flint/unit/internal/fuzztree"
 )
 
 func TestParseEnvironmentFile(t *testing.T) {
@@ -115,7 +117,7 @@ func TestReadEnvironmentFile(t *testing.T) {
 		t.Errorf("/dev/null: %q, %v", env, err)
 	}
 	var err error
-	within(t, "ReadEnvironmentFile of a FIFO", func() { _, err = ReadEnvironmentFile(fifo) })
+	fuzztree.Within(t, "ReadEnvironmentFile of a FIFO", func() { _, err = ReadEnvironmentFile(fifo) })
 	if !errors.Is(err, ErrNotRegular) || !strings.Contains(err.Error(), fifo) {
 		t.Errorf("%s: %v", fifo, err)
 	}

@@ -181,8 +181,8 @@ func registerSandboxFS() {
 	}
 }
 
-// fsValue is the value written for a directive of this file, for show.
-func (c *ExecContext) fsValue(key string) (string, bool) {
+// FSValue is the value written for a directive of this file, for unit/show.
+func (c *ExecContext) FSValue(key string) (string, bool) {
 	v, ok := c.FSValues[key]
 	return v, ok
 }

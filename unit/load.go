@@ -139,7 +139,7 @@ func (l *Loader) scan() {
 			if !filepath.IsAbs(target) {
 				target = filepath.Join(dir, target)
 			} else {
-				target = l.rooted(target) // --root: the tree's own /
+				target = l.lk.Rooted(target) // --root: the tree's own /
 			}
 			target = filepath.Clean(target)
 			if inPath(target, l.path) {
@@ -147,7 +147,7 @@ func (l *Loader) scan() {
 				if dst == name {
 					continue // a self-alias has no effect: the next directory decides
 				}
-				if !validAlias(name, dst) {
+				if !ValidAlias(name, dst) {
 					continue
 				}
 				l.ids[name] = dst
@@ -175,10 +175,10 @@ func (l *Loader) scan() {
 	}
 }
 
-// validAlias applies systemd's unit_validate_alias_symlink_or_warn: same type, and a
+// ValidAlias applies systemd's unit_validate_alias_symlink_or_warn: same type, and a
 // template may only be aliased by a template, an instance by an instance of the same
 // instance string, a plain name by a plain name.
-func validAlias(alias, target string) bool {
+func ValidAlias(alias, target string) bool {
 	_, ai, as, err1 := ParseName(alias)
 	_, ti, ts, err2 := ParseName(target)
 	if err1 != nil || err2 != nil || as != ts {
@@ -219,7 +219,7 @@ func (l *Loader) resolveID(name string) (string, bool) {
 	return "", false
 }
 
-// isMask is isMaskFile, asked once per path until Reload: a unit's fragment is checked
+// isMask is IsMaskFile, asked once per path until Reload: a unit's fragment is checked
 // several times while it loads. Callers hold l.mu.
 func (l *Loader) isMask(p string) bool {
 	if v, ok := l.masks[p]; ok {
@@ -228,15 +228,15 @@ func (l *Loader) isMask(p string) bool {
 	if l.masks == nil {
 		l.masks = map[string]bool{}
 	}
-	v := isMaskFile(l.inTree(p))
+	v := IsMaskFile(l.lk.InTree(p))
 	l.masks[p] = v
 	return v
 }
 
-// isMaskFile reports whether p is a character device (/dev/null, and also /dev/zero and any
+// IsMaskFile reports whether p is a character device (/dev/null, and also /dev/zero and any
 // other: systemd's null_or_empty) or an empty regular file: such a fragment masks the unit.
 // It is stat'ed, never opened.
-func isMaskFile(p string) bool {
+func IsMaskFile(p string) bool {
 	if p == "/dev/null" {
 		return true
 	}
@@ -356,7 +356,7 @@ func (l *Loader) base(name string) *Unit {
 	}
 	var files []*File
 	{
-		data, mt, err := readFileInto(l.inTree(frag), l.buf)
+		data, mt, err := readFileInto(l.lk.InTree(frag), l.buf)
 		var pe *fs.PathError
 		if errors.As(err, &pe) && pe.Op != "read" && !errors.Is(err, syscall.EISDIR) {
 			// A fragment that cannot be opened (a dangling or looping linked unit file, a
@@ -397,7 +397,7 @@ func (l *Loader) base(name string) *Unit {
 		if fatal != nil {
 			break // like config_parse(), nothing after a fatal syntax error is read
 		}
-		data, _, err := readFileInto(l.inTree(p), l.buf)
+		data, _, err := readFileInto(l.lk.InTree(p), l.buf)
 		if err != nil {
 			// systemd lists the drop-in and skips it (and blocks on a FIFO, reads
 			// /dev/zero for ever); flint skips it and says why.

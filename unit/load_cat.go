@@ -29,7 +29,7 @@ func Cat(l *Loader, name string) (string, error) {
 			b.WriteByte('\n')
 		}
 		// ReadFile: a FIFO or device among the drop-ins does not block or flood cat
-		data, err := ReadFile(l.inTree(p))
+		data, err := ReadFile(l.lk.InTree(p))
 		if err != nil {
 			return b.String(), fmt.Errorf("Failed to read %s: %s", Printable(p), Strerror(err))
 		}

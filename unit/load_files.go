@@ -15,7 +15,7 @@ func (l *Loader) SourceFiles(u *Unit) []*File {
 		paths = append([]string{u.FragmentPath}, paths...)
 	}
 	for _, p := range paths {
-		data, err := os.ReadFile(l.inTree(p))
+		data, err := os.ReadFile(l.lk.InTree(p))
 		if err != nil {
 			continue
 		}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/flint-init/flint/internal/difftest"
+	"github.com/flint-init/flint/unit/internal/fuzztree"
 )
 
 // fileTypeTree makes a unit directory holding every kind of file under a unit name, and a
@@ -58,7 +59,7 @@ func TestLoadFileTypes(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var u *Unit
-			within(t, "Load", func() { u = l.Load(tc.name) })
+			fuzztree.Within(t, "Load", func() { u = l.Load(tc.name) })
 			if u.LoadState != tc.state || (u.FragmentPath != "") != tc.fragment {
 				t.Fatalf("LoadState %s, FragmentPath %q; want %s, fragment %v (%v)", u.LoadState, u.FragmentPath, tc.state, tc.fragment, u.Diagnostics)
 			}
@@ -76,7 +77,7 @@ func TestLoadFileTypes(t *testing.T) {
 	}
 	t.Run("drop-ins", func(t *testing.T) {
 		var u *Unit
-		within(t, "Load", func() { u = l.Load("ft-drop.service") })
+		fuzztree.Within(t, "Load", func() { u = l.Load("ft-drop.service") })
 		if u.LoadState != Loaded || u.Unit.Description != "from-good" {
 			t.Fatalf("LoadState %s, Description %q; want loaded with the good drop-in applied", u.LoadState, u.Unit.Description)
 		}
@@ -103,7 +104,7 @@ func TestLoadFileTypes(t *testing.T) {
 	})
 	t.Run("wants", func(t *testing.T) {
 		var a, b *Unit
-		within(t, "Load", func() { a, b = l.Load("ft-wants.target"), l.Load("ft-wants2.target") })
+		fuzztree.Within(t, "Load", func() { a, b = l.Load("ft-wants.target"), l.Load("ft-wants2.target") })
 		if a.LoadState != Loaded || len(a.Unit.Wants) != 0 {
 			t.Errorf("ft-wants.target with a FIFO as .wants: %s, Wants=%q", a.LoadState, a.Unit.Wants)
 		}
@@ -118,63 +119,9 @@ func TestLoadFileTypes(t *testing.T) {
 	})
 	t.Run("cat", func(t *testing.T) {
 		var err error
-		within(t, "Cat", func() { _, err = Cat(l, "ft-drop.service") })
+		fuzztree.Within(t, "Cat", func() { _, err = Cat(l, "ft-drop.service") })
 		if err == nil || !strings.Contains(err.Error(), "10-fifo.conf: Not a regular file (a FIFO)") {
 			t.Errorf("Cat of a unit with a FIFO drop-in: %v", err)
 		}
 	})
-}
-
-// TestUnitFileStatesFileTypes: list-unit-files lists regular files and symlinks only, and
-// is-enabled answers each kind of file as systemctl 252 does (a character device masks;
-// what cannot be read fails with the reason), without blocking.
-func TestUnitFileStatesFileTypes(t *testing.T) {
-	units, _ := fileTypeTree(t)
-	l := NewLoader(System, []string{units})
-	var listed []string
-	within(t, "List", func() { listed = l.List() })
-	want := []string{"ft-big.service", "ft-chain.service", "ft-dangling.service", "ft-drop.service", "ft-ldir.service", "ft-lblk.service",
-		"ft-lfifo.service", "ft-lnull.service", "ft-loopa.service", "ft-loopb.service", "ft-loopout.service", "ft-lsock.service",
-		"ft-lzero.service", "ft-ok.service", "ft-wants.target", "ft-wants2.target", "ft-chained.service", "ft.target"}
-	slices.Sort(want)
-	if !slices.Equal(listed, want) {
-		t.Errorf("List:\n%q\nwant\n%q", listed, want)
-	}
-	for name, want := range map[string]string{
-		"ft-ok.service":       StateEnabled, // ft-wants2.target.wants/ft-ok.service
-		"ft-chain.service":    StateAlias,
-		"ft-chr.service":      StateMasked,
-		"ft-lzero.service":    StateMasked,
-		"ft-lnull.service":    StateMasked,
-		"ft-fifo.service":     "Not a regular file (a FIFO)",
-		"ft-lfifo.service":    "Not a regular file (a FIFO)",
-		"ft-sock.service":     "No such device or address",
-		"ft-lsock.service":    "No such device or address",
-		"ft-blk.service":      "Not a regular file (a block device)",
-		"ft-lblk.service":     "Not a regular file (a block device)",
-		"ft-dir.service":      "Is a directory",
-		"ft-ldir.service":     "Is a directory",
-		"ft-loopa.service":    "Too many levels of symbolic links",
-		"ft-loopout.service":  "Too many levels of symbolic links",
-		"ft-dangling.service": "No such file or directory",
-		"ft-big.service":      "File larger than 64 MiB",
-		"ft-drop.service":     "Not a regular file (a FIFO)", // its first drop-in
-	} {
-		var st string
-		var err error
-		within(t, "IsEnabled", func() { st, err = IsEnabled(l, name) })
-		if strings.Contains(want, " ") {
-			msg := "Failed to get unit file state for " + name + ": " + want
-			if err == nil || err.Error() != msg {
-				t.Errorf("IsEnabled(%s) = %q, %v; want the error %q", name, st, err, msg)
-			}
-			if name != "ft-dangling.service" && st != StateBad {
-				t.Errorf("IsEnabled(%s) = %q with its error, want bad (list-unit-files)", name, st)
-			}
-			continue
-		}
-		if err != nil || st != want {
-			t.Errorf("IsEnabled(%s) = %q, %v; want %s", name, st, err, want)
-		}
-	}
 }

@@ -1,18 +1,18 @@
 package unit
 
 import (
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/flint-init/flint/unit/internal/fuzztree"
 )
 
 // FuzzLoaderTree builds a tree of unit directories from the fuzzer's bytes (fuzzTree: unit
 // files, aliases, linked files, masks, FIFOs, sockets, devices, directories, drop-ins,
-// .wants/ entries, symlink loops) and runs the loader and the install verbs over it. Nothing
-// may panic or block; every diagnostic names its file and holds no control character; a
-// unit file state is one of systemctl's, "bad" only with the reason; list-unit-files' names
-// are the tree's; and enable followed by disable leaves no symlink that was not there before.
+// .wants/ entries, symlink loops) and runs the loader over it (unit/install's FuzzInstallTree
+// runs the install verbs over the same trees). Nothing may panic or block; every diagnostic
+// names its file and holds no control character; list-unit-files' names are the tree's.
 func FuzzLoaderTree(f *testing.F) {
 	// Seeds: op bytes as buildFuzzTree reads them (dir, name, op, then the op's own bytes).
 	f.Add([]byte{0, 0, 0, 2, 1, 3, 0})                      // etc/a.service: [Unit] + [Service]
@@ -25,27 +25,20 @@ func FuzzLoaderTree(f *testing.F) {
 	f.Add([]byte{0, 3, 9, 0, 3, 6, 1, 7, 8, 0, 0, 0})       // char device, socket, .wants entry
 	f.Add([]byte{1, 4, 0, 1, 8, 0, 0, 5, 0, 2, 3, 0})       // u@.service with DefaultInstance=
 	f.Fuzz(func(t *testing.T, data []byte) {
-		ft := buildFuzzTree(t, data)
-		l := NewLoader(System, []string{ft.etc, ft.lib})
+		ft := fuzztree.Build(t, data)
+		l := NewLoader(System, []string{ft.Etc, ft.Lib})
 		var listed []string
-		within(t, "List", func() { listed = l.List() })
+		fuzztree.Within(t, "List", func() { listed = l.List() })
 		for _, n := range listed {
-			if !slices.Contains(fuzzNames, n) {
+			if !slices.Contains(fuzztree.Names, n) {
 				t.Errorf("List: %q is none of the tree's names", n)
 			}
 		}
-		for _, name := range fuzzNames {
+		for _, name := range fuzztree.Names {
 			var u *Unit
-			within(t, "Load "+name, func() { u = l.Load(name) })
+			fuzztree.Within(t, "Load "+name, func() { u = l.Load(name) })
 			checkLoaded(t, name, u)
-			within(t, "Cat "+name, func() { _, _ = Cat(l, name) })
-			var st string
-			var err error
-			within(t, "IsEnabled "+name, func() { st, err = IsEnabled(l, name) })
-			checkState(t, name, st, err)
-		}
-		for _, name := range fuzzNames {
-			checkEnableDisable(t, ft, l, name)
+			fuzztree.Within(t, "Cat "+name, func() { _, _ = Cat(l, name) })
 		}
 	})
 }
@@ -84,70 +77,6 @@ func checkLoaded(t *testing.T, name string, u *Unit) {
 	case Loaded:
 		if u.FragmentPath == "" {
 			t.Errorf("Load(%s): loaded without a fragment", name)
-		}
-	}
-}
-
-var unitFileStates = []string{StateEnabled, StateEnabledRuntime, StateLinked, StateLinkedRuntime, StateAlias,
-	StateMasked, StateMaskedRuntime, StateStatic, StateIndirect, StateDisabled, StateGenerated, StateTransient}
-
-// checkState: is-enabled gives one of systemctl's states, or an error saying why; "bad"
-// only with an error, and the error never holds a control character.
-func checkState(t *testing.T, name, st string, err error) {
-	t.Helper()
-	if err != nil {
-		if st != "" && st != StateBad {
-			t.Errorf("IsEnabled(%s) = %q with error %v", name, st, err)
-		}
-		if !strings.HasPrefix(err.Error(), "Failed to get unit file state for "+name+": ") &&
-			!strings.Contains(err.Error(), "\nFailed to get unit file state for "+name+": ") {
-			t.Errorf("IsEnabled(%s): error %q is not systemctl's", name, err)
-		}
-		if Printable(strings.ReplaceAll(err.Error(), "\n", " ")) != strings.ReplaceAll(err.Error(), "\n", " ") {
-			t.Errorf("IsEnabled(%s): error with control characters: %q", name, err)
-		}
-		return
-	}
-	if !slices.Contains(unitFileStates, st) {
-		t.Errorf("IsEnabled(%s) = %q", name, st)
-	}
-}
-
-// checkEnableDisable: after a first disable, enable then disable leaves no symlink that was
-// not there before (disable may take away more: a dangling link to what enable made); after a successful enable that linked the
-// unit into a .wants/ or .requires/ directory under its own name, is-enabled says enabled.
-func checkEnableDisable(t *testing.T, ft *fuzzTree, l *Loader, name string) {
-	t.Helper()
-	within(t, "Disable "+name, func() { _, _ = Disable(l, []string{name}) })
-	before := symlinkSet(ft.root)
-	var changes []Change
-	var err error
-	within(t, "Enable "+name, func() { changes, err = Enable(l, []string{name}) })
-	for _, c := range changes {
-		if c.Type == ChangeSymlink && !strings.HasPrefix(c.Path, ft.etc+"/") {
-			t.Errorf("Enable(%s) made a symlink outside the config directory: %s", name, c.Path)
-		}
-	}
-	if err == nil && !IsTemplate(name) {
-		for _, c := range changes {
-			dir := filepath.Dir(c.Path)
-			if c.Type == ChangeSymlink && filepath.Base(c.Path) == name &&
-				(strings.HasSuffix(dir, ".wants") || strings.HasSuffix(dir, ".requires")) {
-				var st string
-				within(t, "IsEnabled "+name, func() { st, _ = IsEnabled(l, name) })
-				if st != StateEnabled {
-					t.Errorf("Enable(%s) linked %s, then IsEnabled = %q", name, c.Path, st)
-				}
-				break
-			}
-		}
-	}
-	var dchanges []Change
-	var derr error
-	within(t, "Disable "+name, func() { dchanges, derr = Disable(l, []string{name}) })
-	for _, s := range symlinkSet(ft.root) {
-		if !slices.Contains(before, s) {
-			t.Errorf("enable+disable of %s left %s (enable: %v, %v; disable: %v, %v)", name, s, changes, err, dchanges, derr)
 		}
 	}
 }

@@ -175,29 +175,6 @@ func TestLoaderCache(t *testing.T) {
 	}
 }
 
-func TestChangeString(t *testing.T) {
-	for _, c := range []struct {
-		c    Change
-		want string
-	}{
-		{Change{Type: ChangeSymlink, Path: "/etc/systemd/system/sockets.target.wants/foo.socket", Source: "/etc/systemd/system/foo.socket"},
-			"Created symlink /etc/systemd/system/sockets.target.wants/foo.socket → /etc/systemd/system/foo.socket."},
-		{Change{Type: ChangeUnlink, Path: "/etc/systemd/system/sockets.target.wants/foo.socket"},
-			`Removed "/etc/systemd/system/sockets.target.wants/foo.socket".`},
-		{Change{Type: ChangeDestinationAbsent, Path: "/lib/systemd/system/foo.socket", Source: "sockets.target"},
-			"Unit /lib/systemd/system/foo.socket is added as a dependency to a non-existent unit sockets.target."},
-		{Change{Type: ChangeIsMasked, Path: "/etc/systemd/system/m.service"}, "Unit /etc/systemd/system/m.service is masked, ignoring."},
-		{Change{Type: ChangeAuxiliaryFailed, Source: "nope.service", Op: "enable"}, "Failed to enable auxiliary unit nope.service, ignoring."},
-		{Change{Type: ChangeNotFound, Source: "nope.service", Op: "disable"}, "Failed to disable unit, unit nope.service does not exist."},
-	} {
-		t.Run(c.want, func(t *testing.T) {
-			if got := c.c.String(); got != c.want {
-				t.Errorf("got %q", got)
-			}
-		})
-	}
-}
-
 // TestLinkedFragment: a linked unit file keeps the symlink as FragmentPath (as systemctl
 // show reports) while %y names the real file.
 func TestLinkedFragment(t *testing.T) {

@@ -83,17 +83,6 @@ func (l *Loader) Lookup() Lookup {
 	return lk
 }
 
-// isConfigDir reports whether d is one of the directories the user's configuration is
-// written to (persistent or runtime), as install.c's path_is_config.
-func (lk *Lookup) isConfigDir(d string) bool {
-	return d != "" && (d == lk.Config || d == lk.Runtime)
-}
-
-// isControlDir reports whether d is one of set-property's directories.
-func (lk *Lookup) isControlDir(d string) bool {
-	return d != "" && (d == lk.Control || d == lk.RuntimeControl)
-}
-
 // RootLookup returns the lookup paths of scope inside the directory tree root, as systemctl
 // --root=ROOT: systemd's directories (or $SYSTEMD_UNIT_PATH) below root.
 func RootLookup(scope Scope, root string) Lookup {
@@ -111,21 +100,21 @@ func RootLookup(scope Scope, root string) Lookup {
 	return lk
 }
 
-// rooted is p (an absolute path read from a symlink in the tree) as the tree has it: below
-// the Loader's root. Without a root, and for /dev/null, it is p.
-func (l *Loader) rooted(p string) string {
-	if l.lk.Root == "" || p == "/dev/null" {
+// Rooted is p (an absolute path read from a symlink in the tree) as the tree has it: below
+// the root. Without a root, and for /dev/null, it is p.
+func (lk Lookup) Rooted(p string) string {
+	if lk.Root == "" || p == "/dev/null" {
 		return p
 	}
-	return filepath.Join(l.lk.Root, p)
+	return filepath.Join(lk.Root, p)
 }
 
-// unrooted is p without the Loader's root: what a symlink written in the tree points to.
-func (l *Loader) unrooted(p string) string {
-	if l.lk.Root == "" {
+// Unrooted is p without the root: what a symlink written in the tree points to.
+func (lk Lookup) Unrooted(p string) string {
+	if lk.Root == "" {
 		return p
 	}
-	if r, ok := strings.CutPrefix(p, l.lk.Root); ok && (r == "" || r[0] == '/') {
+	if r, ok := strings.CutPrefix(p, lk.Root); ok && (r == "" || r[0] == '/') {
 		if r == "" {
 			return "/"
 		}
@@ -134,11 +123,11 @@ func (l *Loader) unrooted(p string) string {
 	return p
 }
 
-// chase follows the symlinks at the end of p as the tree sees them, as systemd's
+// Chase follows the symlinks at the end of p as the tree sees them, as systemd's
 // chase_symlinks with the root directory: an absolute target is below the root. Without a
 // root it is filepath.EvalSymlinks.
-func (l *Loader) chase(p string) (string, error) {
-	if l.lk.Root == "" {
+func (lk Lookup) Chase(p string) (string, error) {
+	if lk.Root == "" {
 		return filepath.EvalSymlinks(p)
 	}
 	for i := 0; i < 32; i++ {
@@ -151,7 +140,7 @@ func (l *Loader) chase(p string) (string, error) {
 			return "", err
 		}
 		if filepath.IsAbs(t) {
-			p = l.rooted(t)
+			p = lk.Rooted(t)
 		} else {
 			p = filepath.Join(filepath.Dir(p), t)
 		}
@@ -160,25 +149,31 @@ func (l *Loader) chase(p string) (string, error) {
 	return "", &os.PathError{Op: "chase", Path: p, Err: syscall.ELOOP}
 }
 
-// inTree is p with its symlinks followed below the root, for reading or stat'ing it; p
+// InTree is p with its symlinks followed below the root, for reading or stat'ing it; p
 // itself without a root (the kernel follows the links then) or when it cannot be followed.
-func (l *Loader) inTree(p string) string {
-	if l.lk.Root == "" {
+func (lk Lookup) InTree(p string) string {
+	if lk.Root == "" {
 		return p
 	}
-	if r, err := l.chase(p); err == nil {
+	if r, err := lk.Chase(p); err == nil {
 		return r
 	}
 	return p
 }
 
-// statChain stats the end of p's chain of symlinks as the tree sees it: the error says why
+// StatChain stats the end of p's chain of symlinks as the tree sees it: the error says why
 // it cannot be followed (ELOOP for a loop).
-func (l *Loader) statChain(p string) error {
-	if l.lk.Root == "" {
+func (lk Lookup) StatChain(p string) error {
+	if lk.Root == "" {
 		_, err := os.Stat(p)
 		return err
 	}
-	_, err := l.chase(p)
+	_, err := lk.Chase(p)
 	return err
+}
+
+// isNotSymlink tells whether err is os.Readlink's answer for a path that is not a symlink.
+func isNotSymlink(err error) bool {
+	pe, ok := err.(*os.PathError)
+	return ok && pe.Err.Error() == "invalid argument"
 }

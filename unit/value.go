@@ -438,3 +438,81 @@ func ParseRlimit(directive, s string) (Rlimit, error) {
 	}
 	return Rlimit{Resource: info.res, Soft: sv, Hard: hv}, nil
 }
+
+// FormatBool is systemctl's yes/no.
+func FormatBool(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// timespanUnits are format_timespan()'s units, largest first.
+var timespanUnits = []struct {
+	suffix string
+	usec   uint64
+}{
+	{"y", 31557600 * 1e6},
+	{"month", 2629800 * 1e6},
+	{"w", 7 * 24 * 3600 * 1e6},
+	{"d", 24 * 3600 * 1e6},
+	{"h", 3600 * 1e6},
+	{"min", 60 * 1e6},
+	{"s", 1e6},
+	{"ms", 1e3},
+	{"us", 1},
+}
+
+// FormatTimespan formats d as systemd's format_timespan() with no rounding, the way
+// `systemctl show` prints *USec properties: "1min 30s", "100ms", "1.500000s", "0",
+// "infinity" (for DurationInfinity or any negative duration). The resolution is 1µs.
+func FormatTimespan(d time.Duration) string {
+	return FormatTimespanAccuracy(d, time.Microsecond)
+}
+
+// FormatTimespanAccuracy is format_timespan() with an accuracy: what is below it is left
+// out ("1.234s" for 1.2345678s at a millisecond, as systemctl status's Duration: and the
+// manager's "Consumed ... CPU time." print it).
+func FormatTimespanAccuracy(d, accuracy time.Duration) string {
+	if d < 0 || d == DurationInfinity {
+		return "infinity"
+	}
+	t := uint64(d / time.Microsecond)
+	acc := max(uint64(accuracy/time.Microsecond), 1)
+	if t == 0 {
+		return "0"
+	}
+	var b strings.Builder
+	for _, u := range timespanUnits {
+		if t == 0 || b.Len() > 0 && t < acc {
+			break
+		}
+		if t < u.usec {
+			continue
+		}
+		a, rem := t/u.usec, t%u.usec
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		// Below a minute, a remainder is shown as a decimal fraction of the current unit,
+		// to the accuracy.
+		if t < 60*1e6 && rem > 0 {
+			digits := 0
+			for cc := u.usec; cc > 1; cc /= 10 {
+				digits++
+			}
+			for cc := acc; cc > 1; cc /= 10 {
+				rem /= 10
+				digits--
+			}
+			if digits > 0 {
+				fmt.Fprintf(&b, "%d.%0*d%s", a, digits, rem, u.suffix)
+				t = 0
+				continue
+			}
+		}
+		fmt.Fprintf(&b, "%d%s", a, u.suffix)
+		t = rem
+	}
+	return b.String()
+}

@@ -227,3 +227,76 @@ func FuzzParseTimespan(f *testing.F) {
 		}
 	})
 }
+
+func TestFormatTimespan(t *testing.T) {
+	for _, tc := range []struct {
+		in   time.Duration
+		want string
+	}{
+		{0, "0"},
+		{DurationInfinity, "infinity"},
+		{-1, "infinity"},
+		{100 * time.Millisecond, "100ms"},
+		{90 * time.Second, "1min 30s"},
+		{2*time.Minute + 500*time.Millisecond, "2min 500ms"},
+		{time.Hour + 2*time.Minute + 3*time.Second, "1h 2min 3s"},
+		{1500 * time.Millisecond, "1.500000s"},
+		{1500 * time.Microsecond, "1.500ms"},
+		{59999999 * time.Microsecond, "59.999999s"},
+		{61*time.Second + 5*time.Millisecond, "1min 1.005000s"},
+		{2*time.Minute + 30500*time.Millisecond, "2min 30.500000s"},
+		{26*time.Hour + 3*time.Minute + 4*time.Second + 5*time.Millisecond + 6*time.Microsecond, "1d 2h 3min 4.005006s"},
+		{(31557600 + 2*2629800) * time.Second, "1y 2month"},
+		{25 * 24 * time.Hour, "3w 4d"},
+		{999 * time.Nanosecond, "0"},
+		{7 * time.Microsecond, "7us"},
+	} {
+		t.Run(tc.want, func(t *testing.T) {
+			if got := FormatTimespan(tc.in); got != tc.want {
+				t.Errorf("FormatTimespan(%d) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestFormatTimespanAccuracy(t *testing.T) {
+	for _, tc := range []struct {
+		d, acc time.Duration
+		want   string
+	}{
+		{1234567 * time.Microsecond, time.Millisecond, "1.234s"},
+		{670*time.Millisecond + 123*time.Microsecond, time.Millisecond, "670ms"},
+		{61500 * time.Millisecond, time.Millisecond, "1min 1.500s"},
+		{2 * time.Second, time.Millisecond, "2s"},
+		{952 * time.Microsecond, time.Millisecond, "952us"},
+		{3*time.Hour + 5300*time.Millisecond, time.Millisecond, "3h 5.300s"},
+		{90 * time.Minute, time.Millisecond, "1h 30min"},
+		{1234567 * time.Microsecond, time.Microsecond, "1.234567s"},
+	} {
+		if got := FormatTimespanAccuracy(tc.d, tc.acc); got != tc.want {
+			t.Errorf("FormatTimespanAccuracy(%v, %v) = %q, want %q", tc.d, tc.acc, got, tc.want)
+		}
+	}
+}
+
+// FuzzFormatTimespan: what FormatTimespan prints, ParseTimespan reads back (to the µs), as
+// systemd promises for format_timespan and parse_sec.
+func FuzzFormatTimespan(f *testing.F) {
+	for _, d := range []int64{0, 1, 999, 1500, 1500000, 90000000, 61005000, 93784005006, 1 << 50} {
+		f.Add(d)
+	}
+	f.Fuzz(func(t *testing.T, usec int64) {
+		if usec < 0 || usec > 1<<62/1000 {
+			return
+		}
+		d := time.Duration(usec) * time.Microsecond
+		s := FormatTimespan(d)
+		back, err := ParseTimespan(s)
+		if err != nil {
+			t.Fatalf("FormatTimespan(%v) = %q does not parse: %v", d, s, err)
+		}
+		if back != d {
+			t.Errorf("FormatTimespan(%v) = %q parses back as %v", d, s, back)
+		}
+	})
+}

@@ -204,3 +204,13 @@ func CUnescape(s string) (string, error) {
 	}
 	return b.String(), nil
 }
+
+// SplitStrv undoes show.FormatStrv: the words of a list property as `show` prints it, quotes
+// and escapes removed.
+func SplitStrv(s string) []string {
+	words, _, err := splitWords(s, exUnquote|exCUnescape|exRelax)
+	if err != nil {
+		return strings.Fields(s)
+	}
+	return words
+}

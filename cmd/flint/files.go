@@ -9,6 +9,7 @@ import (
 
 	"github.com/flint-init/flint/client"
 	"github.com/flint-init/flint/unit"
+	"github.com/flint-init/flint/unit/install"
 )
 
 // The file verbs (enable, disable, mask, is-enabled, list-unit-files, cat, edit, ...) work on
@@ -91,9 +92,9 @@ func (fs *fileScope) reload(g *globals, stderr io.Writer) int {
 
 // presets reads the preset files where the file verbs work. Offline, what cannot be read in
 // them is reported as systemctl reports it; a manager logs that itself.
-func (fs *fileScope) presets(stderr io.Writer) *unit.Presets {
+func (fs *fileScope) presets(stderr io.Writer) *install.Presets {
 	lk := fs.l.Lookup()
-	ps := unit.LoadPresets(lk.Scope, lk.Root)
+	ps := install.LoadPresets(lk.Scope, lk.Root)
 	if !fs.online() {
 		for _, w := range ps.Warnings {
 			fmt.Fprintln(stderr, w)
@@ -108,8 +109,8 @@ func (fs *fileScope) presets(stderr io.Writer) *unit.Presets {
 // Online (through the manager): the first error alone as "Failed to WHAT: MESSAGE" in the
 // manager's words, which is also what a not-found unit among no other change comes to;
 // without an error, the changes but the errors.
-func (fs *fileScope) reportChanges(g *globals, what string, changes []unit.Change, err error, stderr io.Writer) int {
-	isErr := func(c unit.Change) bool { return c.ServerError() != "" }
+func (fs *fileScope) reportChanges(g *globals, what string, changes []install.Change, err error, stderr io.Writer) int {
+	isErr := func(c install.Change) bool { return c.ServerError() != "" }
 	if fs.online() {
 		first := ""
 		for _, c := range changes {
@@ -118,9 +119,9 @@ func (fs *fileScope) reportChanges(g *globals, what string, changes []unit.Chang
 				break
 			}
 		}
-		if err != nil && !errors.Is(err, unit.ErrNoInstallInfo) {
+		if err != nil && !errors.Is(err, install.ErrNoInstallInfo) {
 			msg := err.Error()
-			var ie *unit.InstallError
+			var ie *install.Error
 			if errors.As(err, &ie) && ie.Server != "" {
 				msg = ie.Server
 			}
@@ -130,7 +131,7 @@ func (fs *fileScope) reportChanges(g *globals, what string, changes []unit.Chang
 			fmt.Fprintf(stderr, "Failed to %s: %s\n", what, first)
 			return 1
 		}
-		good := slices.ContainsFunc(changes, func(c unit.Change) bool { return !isErr(c) })
+		good := slices.ContainsFunc(changes, func(c install.Change) bool { return !isErr(c) })
 		if first != "" && !good {
 			fmt.Fprintf(stderr, "Failed to %s: %s\n", what, first)
 			return 1
@@ -149,8 +150,8 @@ func (fs *fileScope) reportChanges(g *globals, what string, changes []unit.Chang
 			fmt.Fprintln(stderr, c.String())
 		}
 	}
-	if err != nil && !errors.Is(err, unit.ErrNoInstallInfo) {
-		var ie *unit.InstallError
+	if err != nil && !errors.Is(err, install.ErrNoInstallInfo) {
+		var ie *install.Error
 		if !errors.As(err, &ie) || !ie.Reported {
 			fmt.Fprintln(stderr, err)
 		}

@@ -287,7 +287,7 @@ func (a *activator) openSockets() error {
 	}
 	mask := syscall.Umask(0)
 	syscall.Umask(mask)
-	cfg := listen.DefaultSection()
+	cfg := unit.DefaultSocketSection()
 	cfg.SocketMode = os.FileMode(0o666 &^ mask)
 	cfg.Backlog = unix.SOMAXCONN
 	// The command gets blocking sockets (systemd-socket-activate creates them so); accept

@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/flint-init/flint/unit"
+	"github.com/flint-init/flint/unit/install"
 )
 
 func init() {
@@ -36,13 +37,13 @@ func mangleTarget(n string) string {
 
 // defaultTarget is get-default's answer, or systemctl's message for why there is none.
 func defaultTarget(fs *fileScope) (string, string) {
-	name, err := unit.GetDefault(fs.l)
+	name, err := install.GetDefault(fs.l)
 	if err == nil {
 		return name, ""
 	}
-	var ie *unit.InstallError
+	var ie *install.Error
 	switch {
-	case errors.Is(err, unit.ErrNotFound):
+	case errors.Is(err, install.ErrNotFound):
 		return "", "No such file or directory"
 	case errors.As(err, &ie) && fs.online() && ie.Server != "":
 		return "", ie.Server
@@ -78,7 +79,7 @@ func runSetDefault(g *globals, args []string, stderr io.Writer) int {
 	}
 	name := mangleTarget(args[0])
 	fs := g.files()
-	changes, err := unit.SetDefault(fs.l, name)
+	changes, err := install.SetDefault(fs.l, name)
 	if code := fs.reportChanges(g, "set default target", changes, err, stderr); code != 0 {
 		return code
 	}
@@ -110,7 +111,7 @@ func runAddDependency(g *globals, args []string, requires bool, stderr io.Writer
 		names = append(names, mangleName(a))
 	}
 	fs := g.files()
-	changes, err := unit.AddDependency(fs.l, target, names, requires, installOptions(g))
+	changes, err := install.AddDependency(fs.l, target, names, requires, installOptions(g))
 	if code := fs.reportChanges(g, "add dependency", changes, err, stderr); code != 0 {
 		return code
 	}

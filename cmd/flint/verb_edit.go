@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/flint-init/flint/unit"
+	"github.com/flint-init/flint/unit/install"
 )
 
 // flint edit: systemctl 252's edit. Each unit gets a temporary file next to the file it
@@ -142,7 +143,7 @@ func prepareEdit(g *globals, l *unit.Loader, n string) (editFile, error) {
 	dir := lk.Config
 	if g.runtime {
 		if lk.Runtime == "" {
-			return editFile{}, fmt.Errorf("Cannot edit %s with --runtime: %v.", n, unit.ErrNoRuntimeDir)
+			return editFile{}, fmt.Errorf("Cannot edit %s with --runtime: %v.", n, install.ErrNoRuntimeDir)
 		}
 		dir = lk.Runtime
 	}

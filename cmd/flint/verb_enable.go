@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/flint-init/flint/unit"
+	"github.com/flint-init/flint/unit/install"
 )
 
 func init() {
@@ -62,8 +63,8 @@ func mangleName(n string) string {
 }
 
 // installOptions are --runtime and --force.
-func installOptions(g *globals) unit.InstallOptions {
-	return unit.InstallOptions{Runtime: g.runtime, Force: g.force > 0}
+func installOptions(g *globals) install.Options {
+	return install.Options{Runtime: g.runtime, Force: g.force > 0}
 }
 
 // runInstallVerb implements enable, disable, reenable, mask, unmask, link, preset and revert
@@ -114,32 +115,32 @@ func runInstallVerb(g *globals, op string, args []string, stdout, stderr io.Writ
 		fs.noteMissing(names, stderr)
 	}
 	o := installOptions(g)
-	var changes []unit.Change
+	var changes []install.Change
 	var err error
 	switch op {
 	case "enable":
-		changes, err = unit.EnableWith(fs.l, names, o)
+		changes, err = install.EnableWith(fs.l, names, o)
 	case "disable":
-		changes, err = unit.DisableWith(fs.l, names, o)
+		changes, err = install.DisableWith(fs.l, names, o)
 	case "reenable":
-		changes, err = unit.Reenable(fs.l, names, o)
+		changes, err = install.Reenable(fs.l, names, o)
 	case "mask":
-		changes, err = unit.MaskWith(fs.l, names, o)
+		changes, err = install.MaskWith(fs.l, names, o)
 	case "unmask":
-		changes, err = unit.UnmaskWith(fs.l, names, o)
+		changes, err = install.UnmaskWith(fs.l, names, o)
 	case "link":
-		changes, err = unit.LinkWith(fs.l, names, o)
+		changes, err = install.LinkWith(fs.l, names, o)
 	case "preset":
-		changes, err = unit.Preset(fs.l, fs.presets(stderr), names, presetMode(g), o)
+		changes, err = install.Preset(fs.l, fs.presets(stderr), names, presetMode(g), o)
 	case "revert":
-		changes, err = unit.Revert(fs.l, names)
+		changes, err = install.Revert(fs.l, names)
 	}
 	what := op + " unit"
 	if code := fs.reportChanges(g, what, changes, err, stderr); code != 0 {
 		return code
 	}
-	if errors.Is(err, unit.ErrNoInstallInfo) && !g.quiet && op != "preset" {
-		fmt.Fprintln(stderr, unit.NoInstallInfoWarning)
+	if errors.Is(err, install.ErrNoInstallInfo) && !g.quiet && op != "preset" {
+		fmt.Fprintln(stderr, install.NoInstallInfoWarning)
 	}
 	if code := fs.reload(g, stderr); code != 0 {
 		return code
@@ -173,11 +174,11 @@ func (fs *fileScope) noteMissing(names []string, stderr io.Writer) {
 }
 
 // presetMode is --preset-mode= (full by default).
-func presetMode(g *globals) unit.PresetMode {
+func presetMode(g *globals) install.PresetMode {
 	if g.presetMode == "" {
-		return unit.PresetFull
+		return install.PresetFull
 	}
-	return unit.PresetMode(g.presetMode)
+	return install.PresetMode(g.presetMode)
 }
 
 // runPresetAll is systemctl preset-all.
@@ -187,7 +188,7 @@ func runPresetAll(g *globals, args []string, stderr io.Writer) int {
 		return 1
 	}
 	fs := g.files()
-	changes, err := unit.PresetAll(fs.l, fs.presets(stderr), presetMode(g), installOptions(g))
+	changes, err := install.PresetAll(fs.l, fs.presets(stderr), presetMode(g), installOptions(g))
 	what := "preset"
 	if fs.online() {
 		what = "preset all units"

@@ -8,6 +8,7 @@ import (
 
 	"github.com/flint-init/flint/client"
 	"github.com/flint-init/flint/unit"
+	"github.com/flint-init/flint/unit/show"
 )
 
 // The manager's environment block: what every process it starts begins with.
@@ -49,7 +50,7 @@ func runShowEnvironment(g *globals, args []string, stdout, stderr io.Writer) int
 	}
 	for _, kv := range env {
 		name, value, _ := strings.Cut(kv, "=")
-		fmt.Fprintf(stdout, "%s=%s\n", name, unit.ShellQuotePOSIX(value))
+		fmt.Fprintf(stdout, "%s=%s\n", name, show.ShellQuotePOSIX(value))
 	}
 	return 0
 }

@@ -2,10 +2,9 @@ package main
 
 import (
 	"fmt"
+	"github.com/flint-init/flint/unit/install"
 	"io"
 	"os"
-
-	"github.com/flint-init/flint/unit"
 )
 
 func init() {
@@ -31,12 +30,12 @@ func runIsEnabled(g *globals, args []string, stdout, stderr io.Writer) int {
 	l := g.files().l
 	ok := false
 	for _, n := range names {
-		st, err := unit.IsEnabled(l, n)
+		st, err := install.IsEnabled(l, n)
 		if err != nil {
 			fmt.Fprintln(stderr, err)
 			return 1
 		}
-		if unit.EnabledExitOK(st) {
+		if install.EnabledExitOK(st) {
 			ok = true
 		}
 		if quiet {
@@ -45,7 +44,7 @@ func runIsEnabled(g *globals, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, st)
 		if g.full {
 			// as systemctl: the symlinks disable would remove, whatever the state
-			links, err := unit.Links(l, n, g.runtime)
+			links, err := install.Links(l, n, g.runtime)
 			if err != nil {
 				fmt.Fprintf(stderr, "Failed to get unit file links for %s: %v\n", n, err)
 				return 1

@@ -14,6 +14,7 @@ import (
 	"github.com/flint-init/flint/api"
 	"github.com/flint-init/flint/client"
 	"github.com/flint-init/flint/unit"
+	"github.com/flint-init/flint/unit/show"
 )
 
 func init() {
@@ -274,7 +275,7 @@ func runListTimers(g *globals, args []string) int {
 		if at.IsZero() {
 			return "-", "-"
 		}
-		return unit.FormatTimestamp(at), relative(at)
+		return show.FormatTimestamp(at), relative(at)
 	}
 	for _, r := range res {
 		next, left := stamp(r.Next)

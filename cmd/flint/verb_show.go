@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/flint-init/flint/unit"
+	"github.com/flint-init/flint/unit/install"
+	"github.com/flint-init/flint/unit/show"
 )
 
 func init() {
@@ -22,13 +24,13 @@ func init() {
 // (ActiveState, SubState, MainPID, NAccepted, ...). It returns false when no manager answers;
 // `show` then prints the configuration alone, as for an inactive unit. The lead wires it to
 // the control client.
-var runtimeProperties func(g *globals, name string) ([]unit.Property, bool)
+var runtimeProperties func(g *globals, name string) ([]show.Property, bool)
 
 // unitFileState returns the UnitFileState of a unit (enabled, disabled, static, ...) as
 // systemctl is-enabled computes it; false when there is no unit file (systemctl then shows
 // an empty UnitFileState).
 var unitFileState = func(l *unit.Loader, name string) (string, bool) {
-	st, err := unit.IsEnabled(l, name)
+	st, err := install.IsEnabled(l, name)
 	return st, err == nil || st != "" // StateBad with the reason: systemd shows "bad"
 }
 
@@ -87,24 +89,24 @@ func showUnits(w io.Writer, g *globals, o *showOptions) {
 
 // showProperties is what `show` prints for one unit: the configuration from the unit files,
 // the enablement state, and the runtime properties when a manager answers.
-func showProperties(g *globals, l *unit.Loader, name string) []unit.Property {
+func showProperties(g *globals, l *unit.Loader, name string) []show.Property {
 	u := l.Load(name)
-	props := unit.Properties(u)
-	var extra []unit.Property
+	props := show.Properties(u)
+	var extra []show.Property
 	if runtimeProperties != nil {
 		if rt, ok := runtimeProperties(g, u.Name); ok {
 			extra = append(extra, rt...)
 		}
 	}
 	// The manager says UnitFileState itself, from the same search path (newLoader).
-	if unitFileState != nil && !slices.ContainsFunc(extra, func(p unit.Property) bool { return p.Name == "UnitFileState" }) {
+	if unitFileState != nil && !slices.ContainsFunc(extra, func(p show.Property) bool { return p.Name == "UnitFileState" }) {
 		if st, ok := unitFileState(l, u.Name); ok {
-			extra = append(extra, unit.Property{Name: "UnitFileState", Value: st},
-				unit.Property{Name: "UnitFilePreset", Value: presetState(l, u.Name)})
+			extra = append(extra, show.Property{Name: "UnitFileState", Value: st},
+				show.Property{Name: "UnitFilePreset", Value: presetState(l, u.Name)})
 		}
 	}
 	if len(extra) > 0 {
-		props = unit.MergeProperties(u.Type, props, extra...)
+		props = show.MergeProperties(u.Type, props, extra...)
 	}
 	return props
 }
@@ -112,7 +114,7 @@ func showProperties(g *globals, l *unit.Loader, name string) []unit.Property {
 // writeProperties prints props as systemctl does: in its own order whatever the order of
 // -p; with -p, requested properties are printed even when empty, unknown ones silently
 // skipped; without -p, empty values only with --all. --value prints the values alone.
-func writeProperties(w io.Writer, props []unit.Property, o *showOptions) {
+func writeProperties(w io.Writer, props []show.Property, o *showOptions) {
 	for _, p := range props {
 		if o.props != nil && !o.props[p.Name] {
 			continue
@@ -130,7 +132,7 @@ func writeProperties(w io.Writer, props []unit.Property, o *showOptions) {
 
 // withRequested adds, for show -p, the properties asked for that systemctl knows for the
 // unit's type and props lacks, with an empty value: systemctl prints "NAME=" for them.
-func withRequested(props []unit.Property, o *showOptions) []unit.Property {
+func withRequested(props []show.Property, o *showOptions) []show.Property {
 	if o.props == nil {
 		return props
 	}
@@ -144,22 +146,22 @@ func withRequested(props []unit.Property, o *showOptions) []unit.Property {
 			}
 		}
 	}
-	var extra []unit.Property
-	for _, n := range unit.PropertyNames(t) {
+	var extra []show.Property
+	for _, n := range show.PropertyNames(t) {
 		if o.props[n] && !have[n] {
 			have[n] = true
-			extra = append(extra, unit.Property{Name: n})
+			extra = append(extra, show.Property{Name: n})
 		}
 	}
 	if len(extra) == 0 {
 		return props
 	}
-	return unit.MergeProperties(t, props, extra...)
+	return show.MergeProperties(t, props, extra...)
 }
 
 // hiddenByDefault: what systemctl show leaves out without -p or --all: empty values, and
 // the exit statuses of Failure/SuccessAction= when not set.
-func hiddenByDefault(p unit.Property) bool {
+func hiddenByDefault(p show.Property) bool {
 	if p.Value == "" {
 		return true
 	}
@@ -170,5 +172,5 @@ func hiddenByDefault(p unit.Property) bool {
 // say of it.
 func presetState(l *unit.Loader, name string) string {
 	lk := l.Lookup()
-	return unit.LoadPresets(lk.Scope, lk.Root).State(name)
+	return install.LoadPresets(lk.Scope, lk.Root).State(name)
 }

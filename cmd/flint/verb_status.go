@@ -14,6 +14,7 @@ import (
 
 	"github.com/flint-init/flint/client"
 	"github.com/flint-init/flint/unit"
+	"github.com/flint-init/flint/unit/show"
 )
 
 func init() {
@@ -65,7 +66,7 @@ func statusOverview(g *globals, c *client.Client) int {
 	fmt.Fprintf(w, "    Units: %d loaded\n", ov.Units)
 	fmt.Fprintf(w, "     Jobs: %d queued\n", ov.Jobs)
 	fmt.Fprintf(w, "   Failed: %d units\n", ov.Failed)
-	fmt.Fprintf(w, "    Since: %s; %s ago\n", ov.Since.Format(unit.TimestampLayout), ago(time.Since(ov.Since)))
+	fmt.Fprintf(w, "    Since: %s; %s ago\n", ov.Since.Format(show.TimestampLayout), ago(time.Since(ov.Since)))
 	fmt.Fprintf(w, "    flint: pid %d\n", ov.PID)
 	if ov.Cgroups != "" {
 		fmt.Fprintf(w, "  Cgroups: %s\n", ov.Cgroups)
@@ -309,7 +310,7 @@ func printStatus(w io.Writer, st client.UnitStatus, color bool) {
 		since = p["ActiveExitTimestamp"]
 	}
 	if since != "" {
-		if t, err := time.Parse(unit.TimestampLayout, since); err == nil {
+		if t, err := time.Parse(show.TimestampLayout, since); err == nil {
 			active += " since " + since + "; " + ago(time.Since(t)) + " ago"
 		}
 	}
@@ -410,7 +411,7 @@ func rearming(due, waitsFor string, now time.Time) string {
 	if waitsFor != "" {
 		return ", re-arming when " + waitsFor + " has stopped"
 	}
-	t, err := time.Parse(unit.TimestampLayout, due)
+	t, err := time.Parse(show.TimestampLayout, due)
 	if due == "" || err != nil {
 		return ""
 	}
@@ -496,7 +497,7 @@ func bulletList(s string, byState bool) string {
 func timerTrigger(p map[string]string) string {
 	var next time.Time
 	if v := p["NextElapseUSecRealtime"]; v != "" {
-		if t, err := time.Parse(unit.TimestampLayout, v); err == nil {
+		if t, err := time.Parse(show.TimestampLayout, v); err == nil {
 			next = t
 		}
 	}
@@ -510,7 +511,7 @@ func timerTrigger(p map[string]string) string {
 	if next.IsZero() {
 		return "n/a"
 	}
-	return unit.FormatTimestamp(next) + "; " + relative(next)
+	return show.FormatTimestamp(next) + "; " + relative(next)
 }
 
 // relative is "22h left" or "2s ago" for t.

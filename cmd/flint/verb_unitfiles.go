@@ -2,12 +2,11 @@ package main
 
 import (
 	"fmt"
+	"github.com/flint-init/flint/unit/install"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
-
-	"github.com/flint-init/flint/unit"
 )
 
 // flint list-unit-files: every unit file in the search path with its enablement state and
@@ -45,11 +44,11 @@ func runListUnitFiles(g *globals, args []string) int {
 		if len(types) > 0 && !contains(types, unitSuffixOf(n)) {
 			continue
 		}
-		st, err := unit.IsEnabled(l, n)
+		st, err := install.IsEnabled(l, n)
 		if err != nil {
 			// a unit file that cannot be read (a dangling link, a directory, a FIFO, a
 			// syntax error) is listed as bad, as systemctl does
-			st = unit.StateBad
+			st = install.StateBad
 		}
 		if len(states) > 0 && !contains(states, st) {
 			continue
@@ -57,7 +56,7 @@ func runListUnitFiles(g *globals, args []string) int {
 		// As systemctl, no preset for states where it would only confuse.
 		preset := "-"
 		switch st {
-		case unit.StateAlias, unit.StateStatic, unit.StateGenerated, "transient":
+		case install.StateAlias, install.StateStatic, install.StateGenerated, "transient":
 		default:
 			preset = presets.State(n)
 		}
@@ -86,9 +85,9 @@ func runListUnitFiles(g *globals, args []string) int {
 	for _, r := range rows {
 		var col []string
 		switch r.State {
-		case unit.StateEnabled, unit.StateEnabledRuntime:
+		case install.StateEnabled, install.StateEnabledRuntime:
 			col = []string{"", ansiGreen}
-		case unit.StateDisabled, unit.StateMasked:
+		case install.StateDisabled, install.StateMasked:
 			col = []string{"", ansiRed}
 		}
 		t.add(col, r.Name, r.State, r.Preset)

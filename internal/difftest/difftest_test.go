@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/flint-init/flint/unit"
+	"github.com/flint-init/flint/unit/install"
+	"github.com/flint-init/flint/unit/show"
 )
 
 // extraUnits are instance names (not files of their own) shown in addition to the files of
@@ -123,12 +125,12 @@ func TestDifferential(t *testing.T) {
 	s := bootOrSkip(t, ctx, work, override+":"+units)
 
 	loader := unit.NewLoader(unit.System, []string{override, units})
-	flint := map[string][]unit.Property{}
+	flint := map[string][]show.Property{}
 	for _, n := range names {
 		u := loader.Load(n)
-		ps := unit.Properties(u)
-		if st, err := unit.IsEnabled(loader, u.Name); err == nil {
-			ps = unit.MergeProperties(u.Type, ps, unit.Property{Name: "UnitFileState", Value: st})
+		ps := show.Properties(u)
+		if st, err := install.IsEnabled(loader, u.Name); err == nil {
+			ps = show.MergeProperties(u.Type, ps, show.Property{Name: "UnitFileState", Value: st})
 		}
 		flint[n] = ps
 	}
@@ -185,7 +187,7 @@ func TestDifferential(t *testing.T) {
 // Before= and After= are symmetric in systemd: X Before=Y also puts X in Y's After=, if X
 // happens to be loaded. An entry that systemd has and flint has not is accepted when flint's
 // X says so (reverse(X, "After") is X's Before= list when checking Y's After=).
-func compareUnit(name string, flint []unit.Property, systemd []Property, reverse func(dep, prop string) []string) ([]string, int) {
+func compareUnit(name string, flint []show.Property, systemd []Property, reverse func(dep, prop string) []string) ([]string, int) {
 	fv := map[string][]string{}
 	var order []string
 	loadState, id := "", name

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/flint-init/flint/unit"
+	"github.com/flint-init/flint/unit/install"
 )
 
 // TestFileTypesDifferential: unit files, linked unit files and drop-ins that are not regular
@@ -75,12 +76,12 @@ func TestFileTypesDifferential(t *testing.T) {
 		if !strings.HasPrefix(n, "ft-") {
 			continue
 		}
-		st, err := unit.IsEnabled(l, n)
+		st, err := install.IsEnabled(l, n)
 		if err != nil {
-			st = unit.StateBad
+			st = install.StateBad
 		}
 		switch st {
-		case unit.StateEnabled, unit.StateLinked, unit.StateIndirect:
+		case install.StateEnabled, install.StateLinked, install.StateIndirect:
 			if sys[n] != "" {
 				st = sys[n]
 			}

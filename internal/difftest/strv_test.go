@@ -1,11 +1,10 @@
 package difftest
 
 import (
+	"github.com/flint-init/flint/unit/show"
 	"reflect"
 	"strings"
 	"testing"
-
-	"github.com/flint-init/flint/unit"
 )
 
 func TestSplitStrv(t *testing.T) {
@@ -39,11 +38,11 @@ func FuzzStrvRoundTrip(f *testing.F) {
 				list = append(list, s)
 			}
 		}
-		got := SplitStrv(unit.FormatStrv(list))
+		got := SplitStrv(show.FormatStrv(list))
 		if !reflect.DeepEqual(got, list) {
-			t.Errorf("round trip of %q through %q gave %q", list, unit.FormatStrv(list), got)
+			t.Errorf("round trip of %q through %q gave %q", list, show.FormatStrv(list), got)
 		}
-		if q := unit.ShellQuote(a); strings.ContainsAny(q, "\n\t") {
+		if q := show.ShellQuote(a); strings.ContainsAny(q, "\n\t") {
 			t.Errorf("ShellQuote(%q) = %q keeps a raw control character", a, q)
 		}
 	})

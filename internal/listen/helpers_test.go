@@ -18,7 +18,7 @@ import (
 // Tests use TCP/UDP ports 20200-20299.
 
 func section(mod func(*unit.SocketSection)) *unit.SocketSection {
-	c := DefaultSection()
+	c := unit.DefaultSocketSection()
 	if mod != nil {
 		mod(c)
 	}

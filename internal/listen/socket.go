@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -47,33 +46,13 @@ func (s *Socket) SetNonblock(on bool) error {
 	return nil
 }
 
-// DefaultSection returns a [Socket] section with systemd's defaults, used by Open when cfg
-// is nil.
-func DefaultSection() *unit.SocketSection {
-	return &unit.SocketSection{
-		BindIPv6Only:         "default",
-		Backlog:              4294967295,
-		DirectoryMode:        0o755,
-		SocketMode:           0o666,
-		MaxConnections:       64,
-		Priority:             -1,
-		IPTOS:                -1,
-		IPTTL:                -1,
-		Mark:                 -1,
-		Timestamping:         "off",
-		TimeoutSec:           90 * time.Second,
-		TriggerLimitInterval: 2 * time.Second,
-		TriggerLimitBurst:    20,
-	}
-}
-
 // Open creates the endpoint described by spec with the options of cfg (nil: systemd's
 // defaults), as systemd does when a socket unit starts. Errors name the address:
 // "listen /run/foo.sk: bind: address already in use". Options that fail are recorded in
 // Socket.Warnings, as systemd only logs them. The descriptor is blocking unless cfg.Accept.
 func Open(spec unit.Listen, cfg *unit.SocketSection) (*Socket, error) {
 	if cfg == nil {
-		cfg = DefaultSection()
+		cfg = unit.DefaultSocketSection()
 	}
 	s := &Socket{Spec: spec, fd: -1, nonblock: true} // every open* below makes it non-blocking
 	var err error

@@ -258,10 +258,11 @@ func TestBacklog(t *testing.T) {
 		unix    bool
 	}{
 		{"tcp explicit", 7, 7, false},
-		{"tcp default capped by somaxconn", 4294967295, max, false},
+		{"tcp default capped by somaxconn", unit.DefaultBacklog, max, false},
+		{"tcp 4294967295 (systemd.socket(5)'s default) capped", 4294967295, max, false},
 		{"tcp above somaxconn", uint32(max) + 10, max, false},
 		{"unix explicit", 9, 9, true},
-		{"unix default", 4294967295, max, true},
+		{"unix default", unit.DefaultBacklog, max, true},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

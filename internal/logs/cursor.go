@@ -4,14 +4,13 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"github.com/flint-init/flint/unit/show"
 	"hash/fnv"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/flint-init/flint/unit"
 )
 
 // Cursor names a place in a store's entries, in journald's cursor syntax:
@@ -131,7 +130,7 @@ func Cmdline(argv []string) string {
 		if w == "" {
 			w = `""`
 		} else {
-			w = unit.ShellQuote(w)
+			w = show.ShellQuote(w)
 		}
 		words[i] = w
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/flint-init/flint/internal/cgroup"
 	"github.com/flint-init/flint/internal/spawn"
 	"github.com/flint-init/flint/unit"
+	"github.com/flint-init/flint/unit/show"
 )
 
 // Control groups (internal/cgroup). When Options.Cgroups has a layout, each service and
@@ -264,7 +265,7 @@ func (m *Manager) cgroupOOMKilled(u *Unit) bool {
 
 // cgroupProperties puts the cgroup's runtime properties into rt, replacing what session
 // tracking said: ControlGroup, Slice, MemoryCurrent, CPUUsageNSec, TasksCurrent.
-func (m *Manager) cgroupProperties(u *Unit, rt []unit.Property) []unit.Property {
+func (m *Manager) cgroupProperties(u *Unit, rt []show.Property) []show.Property {
 	ec := u.execContext()
 	if !m.cgroupsOn() || ec == nil {
 		return rt
@@ -276,7 +277,7 @@ func (m *Manager) cgroupProperties(u *Unit, rt []unit.Property) []unit.Property 
 				return
 			}
 		}
-		rt = append(rt, unit.Property{Name: n, Value: v})
+		rt = append(rt, show.Property{Name: n, Value: v})
 	}
 	set("Slice", m.unitSlice(ec))
 	ug := m.cg.groups[u.Name]

@@ -11,6 +11,7 @@ import (
 	"github.com/flint-init/flint/api"
 	"github.com/flint-init/flint/internal/logs"
 	"github.com/flint-init/flint/unit"
+	"github.com/flint-init/flint/unit/show"
 )
 
 // normalizeName adds ".service" to a name without a unit suffix, as systemctl does.
@@ -182,7 +183,7 @@ func (m *Manager) listSockets(req *api.Request) []api.SocketInfo {
 			act = []string{u.cfg.SocketService()}
 		}
 		for _, l := range u.cfg.Socket.Listen {
-			out = append(out, api.SocketInfo{Listen: unit.FormatListenAddress(l), Type: listenTypeName(l), Unit: u.Name, Activates: act})
+			out = append(out, api.SocketInfo{Listen: show.FormatListenAddress(l), Type: listenTypeName(l), Unit: u.Name, Activates: act})
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool {

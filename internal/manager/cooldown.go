@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/flint-init/flint/unit"
+	"github.com/flint-init/flint/unit/show"
 )
 
 // The trigger-limit cooldown (X-Flint-TriggerLimitCooldownSec=, docs/compatibility.md): a
@@ -154,6 +155,6 @@ func (m *Manager) cooldownReload(u *Unit) {
 	case d != c.delay:
 		m.cooldownTime(u, d, time.Now())
 		m.logUnit(u, "Re-arming at %s (X-Flint-TriggerLimitCooldownSec=%s after the failure).",
-			unit.FormatTimestamp(c.due), unit.FormatTimespan(d))
+			show.FormatTimestamp(c.due), unit.FormatTimespan(d))
 	}
 }

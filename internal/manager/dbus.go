@@ -16,6 +16,8 @@ import (
 
 	"github.com/flint-init/flint/internal/sdbus"
 	"github.com/flint-init/flint/unit"
+	"github.com/flint-init/flint/unit/install"
+	"github.com/flint-init/flint/unit/show"
 )
 
 // This file serves systemd's D-Bus API (internal/sdbus) on the manager's private socket:
@@ -303,7 +305,7 @@ func (m *Manager) dbusUnitProps(u *Unit) []sdbus.Prop {
 	// The state of the unit's file whatever the unit's load state (masked, a template),
 	// as systemctl show prints it: the manager's properties have it for loaded units only.
 	if !fileState && !transient {
-		if st, err := unit.IsEnabled(m.loader, u.Name); err == nil || st != "" {
+		if st, err := install.IsEnabled(m.loader, u.Name); err == nil || st != "" {
 			out = append(out, sdbus.Prop{Name: "UnitFileState", Text: st},
 				sdbus.Prop{Name: "UnitFilePreset", Text: m.presetsNow().State(u.Name)})
 		}
@@ -467,7 +469,7 @@ func (m *Manager) dbusManagerProps() []sdbus.Prop {
 		{Name: "LogLevel", Text: "info"},
 		{Name: "LogTarget", Text: "journal-or-kmsg"},
 		{Name: "Progress", Value: float64(1)},
-		{Name: "UserspaceTimestamp", Text: unit.FormatTimestamp(m.bootTime)},
+		{Name: "UserspaceTimestamp", Text: show.FormatTimestamp(m.bootTime)},
 		{Name: "UserspaceTimestampMonotonic", Text: strconv.FormatInt(monotonicUsec(m.bootTime), 10)},
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"github.com/flint-init/flint/api"
 	"github.com/flint-init/flint/internal/sdbus"
 	"github.com/flint-init/flint/unit"
+	"github.com/flint-init/flint/unit/install"
+	"github.com/flint-init/flint/unit/show"
 )
 
 // The methods of org.freedesktop.systemd1 that flint implements, on the control requests'
@@ -464,12 +466,12 @@ func (m *Manager) dbusUnitFiles(c *sdbus.Call) {
 	l := unit.NewLoader(m.opt.Scope, m.opt.UnitDirs)
 	strv := func(i int) []string { return c.Body[i].([]string) }
 	flag := func(i int) bool { return c.Body[i].(bool) }
-	opts := func(i int) unit.InstallOptions { return unit.InstallOptions{Runtime: flag(i), Force: flag(i + 1)} }
-	flags := func(i int) unit.InstallOptions {
+	opts := func(i int) install.Options { return install.Options{Runtime: flag(i), Force: flag(i + 1)} }
+	flags := func(i int) install.Options {
 		f := c.Body[i].(uint64)
-		return unit.InstallOptions{Runtime: f&1 != 0, Force: f&2 != 0}
+		return install.Options{Runtime: f&1 != 0, Force: f&2 != 0}
 	}
-	var changes []unit.Change
+	var changes []install.Change
 	var err error
 	withInfo := false // the reply starts with carries_install_info
 	switch c.Member {
@@ -484,9 +486,9 @@ func (m *Manager) dbusUnitFiles(c *sdbus.Call) {
 			if len(patterns) > 0 && !matchAny(patterns, n) {
 				continue
 			}
-			st, err := unit.IsEnabled(l, n)
+			st, err := install.IsEnabled(l, n)
 			if err != nil {
-				st = unit.StateBad
+				st = install.StateBad
 			}
 			if len(states) > 0 && !slices.Contains(states, st) {
 				continue
@@ -496,7 +498,7 @@ func (m *Manager) dbusUnitFiles(c *sdbus.Call) {
 		c.Reply(out)
 		return
 	case "GetUnitFileState":
-		st, err := unit.IsEnabled(l, c.Body[0].(string))
+		st, err := install.IsEnabled(l, c.Body[0].(string))
 		if err != nil {
 			c.Fail(sdbus.ErrNoSuchUnit, fmt.Sprintf("Unit file %s does not exist.", c.Body[0].(string)))
 			return
@@ -505,10 +507,10 @@ func (m *Manager) dbusUnitFiles(c *sdbus.Call) {
 		return
 	case "GetUnitFileLinks":
 		// systemctl is-enabled --full: the symlinks disable would remove
-		links, err := unit.Links(l, c.Body[0].(string), flag(1))
+		links, err := install.Links(l, c.Body[0].(string), flag(1))
 		if err != nil {
 			name := sdbus.ErrFailed
-			if errors.Is(err, unit.ErrNotFound) {
+			if errors.Is(err, install.ErrNotFound) {
 				name = sdbus.ErrNoSuchUnit
 			}
 			c.Fail(name, err.Error())
@@ -517,7 +519,7 @@ func (m *Manager) dbusUnitFiles(c *sdbus.Call) {
 		c.Reply(append([]string{}, links...))
 		return
 	case "GetDefaultTarget":
-		name, err := unit.GetDefault(l)
+		name, err := install.GetDefault(l)
 		if err != nil {
 			// systemd answers the errno of the missing link.
 			c.Fail(sdbus.ErrFileNotFound, "No such file or directory")
@@ -527,45 +529,45 @@ func (m *Manager) dbusUnitFiles(c *sdbus.Call) {
 		return
 	case "EnableUnitFiles":
 		withInfo = true
-		changes, err = unit.EnableWith(l, strv(0), opts(1))
+		changes, err = install.EnableWith(l, strv(0), opts(1))
 	case "EnableUnitFilesWithFlags":
 		withInfo = true
-		changes, err = unit.EnableWith(l, strv(0), flags(1))
+		changes, err = install.EnableWith(l, strv(0), flags(1))
 	case "DisableUnitFiles":
-		changes, err = unit.DisableWith(l, strv(0), unit.InstallOptions{Runtime: flag(1)})
+		changes, err = install.DisableWith(l, strv(0), install.Options{Runtime: flag(1)})
 	case "DisableUnitFilesWithFlags":
-		changes, err = unit.DisableWith(l, strv(0), flags(1))
+		changes, err = install.DisableWith(l, strv(0), flags(1))
 	case "ReenableUnitFiles":
 		withInfo = true
-		changes, err = unit.Reenable(l, strv(0), opts(1))
+		changes, err = install.Reenable(l, strv(0), opts(1))
 	case "LinkUnitFiles":
-		changes, err = unit.LinkWith(l, strv(0), opts(1))
+		changes, err = install.LinkWith(l, strv(0), opts(1))
 	case "PresetUnitFiles", "PresetUnitFilesWithMode":
 		withInfo = true
-		mode, i := unit.PresetMode("full"), 1
+		mode, i := install.PresetMode("full"), 1
 		if c.Member == "PresetUnitFilesWithMode" {
-			mode, i = unit.PresetMode(c.Body[1].(string)), 2
+			mode, i = install.PresetMode(c.Body[1].(string)), 2
 		}
-		changes, err = unit.Preset(l, unit.LoadPresets(m.opt.Scope, ""), strv(0), mode, opts(i))
+		changes, err = install.Preset(l, install.LoadPresets(m.opt.Scope, ""), strv(0), mode, opts(i))
 	case "MaskUnitFiles":
-		changes, err = unit.MaskWith(l, strv(0), opts(1))
+		changes, err = install.MaskWith(l, strv(0), opts(1))
 	case "UnmaskUnitFiles":
-		changes, err = unit.UnmaskWith(l, strv(0), unit.InstallOptions{Runtime: flag(1)})
+		changes, err = install.UnmaskWith(l, strv(0), install.Options{Runtime: flag(1)})
 	case "SetDefaultTarget":
-		changes, err = unit.SetDefault(l, c.Body[0].(string))
+		changes, err = install.SetDefault(l, c.Body[0].(string))
 	default:
 		c.Fail(sdbus.ErrUnknownMethod, fmt.Sprintf("Unknown method %s.", c.Member))
 		return
 	}
 	carries := true
-	if errors.Is(err, unit.ErrNoInstallInfo) {
+	if errors.Is(err, install.ErrNoInstallInfo) {
 		carries, err = false, nil
 	}
 	type change struct{ Type, Path, Source string }
 	out := []change{}
 	// As systemd's install_error: the first error fails the call when nothing else was done
 	// (or the operation itself failed); otherwise the changes made are the answer.
-	var firstErr *unit.Change
+	var firstErr *install.Change
 	for _, ch := range changes {
 		if ch.ServerError() != "" {
 			if firstErr == nil {
@@ -574,34 +576,34 @@ func (m *Manager) dbusUnitFiles(c *sdbus.Call) {
 			continue
 		}
 		switch ch.Type {
-		case unit.ChangeSymlink:
+		case install.ChangeSymlink:
 			out = append(out, change{"symlink", ch.Path, ch.Source})
-		case unit.ChangeUnlink:
+		case install.ChangeUnlink:
 			out = append(out, change{"unlink", ch.Path, ""})
-		case unit.ChangeDestinationAbsent:
+		case install.ChangeDestinationAbsent:
 			out = append(out, change{"destination not present", ch.Path, ch.Source})
-		case unit.ChangeIsMasked:
+		case install.ChangeIsMasked:
 			out = append(out, change{"masked", ch.Path, ""})
-		case unit.ChangeAuxiliaryFailed:
+		case install.ChangeAuxiliaryFailed:
 			out = append(out, change{"auxiliary unit failed", ch.Source, ""})
 		}
 	}
 	if firstErr != nil && (err != nil || len(out) == 0) {
 		name := sdbus.ErrFailed
-		if firstErr.Type == unit.ChangeNotFound {
+		if firstErr.Type == install.ChangeNotFound {
 			name = sdbus.ErrNoSuchUnit
 		}
 		c.Fail(name, firstErr.ServerError())
 		return
 	}
 	if err != nil {
-		var ie *unit.InstallError
+		var ie *install.Error
 		msg := err.Error()
 		name := sdbus.ErrFailed
 		if errors.As(err, &ie) && ie.Server != "" {
 			msg = ie.Server
 		}
-		if errors.Is(err, unit.ErrNotFound) {
+		if errors.Is(err, install.ErrNotFound) {
 			name = sdbus.ErrNoSuchUnit
 		}
 		c.Fail(name, msg)
@@ -661,7 +663,7 @@ func variantText(v dbus.Variant) string {
 	case bool:
 		return unit.FormatBool(x)
 	case []string:
-		return unit.FormatStrv(x)
+		return show.FormatStrv(x)
 	}
 	return fmt.Sprint(v.Value())
 }

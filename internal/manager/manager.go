@@ -27,6 +27,7 @@ import (
 	"github.com/flint-init/flint/internal/logs"
 	"github.com/flint-init/flint/internal/notify"
 	"github.com/flint-init/flint/unit"
+	"github.com/flint-init/flint/unit/install"
 )
 
 // Options configure a Manager.
@@ -129,7 +130,7 @@ type Manager struct {
 	// pid is the manager's.
 	logSource *logs.Source
 	pid       int
-	presets   *unit.Presets // the preset files' rules until the next reload (props.go)
+	presets   *install.Presets // the preset files' rules until the next reload (props.go)
 	api       *control.Server
 	// logGroupNames are the groups whose members may read log lines (control_logs.go).
 	logGroupNames []string

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/flint-init/flint/unit"
+	"github.com/flint-init/flint/unit/show"
 )
 
 // runControl runs cmds one after the other as control processes of u, then calls next(ok):
@@ -411,9 +412,9 @@ func unixSignalName(s syscall.Signal) string { return unix.SignalName(s) }
 // exec_status_start).
 func (m *Manager) execStarted(u *Unit, setting string, index, pid int) {
 	if u.runs == nil {
-		u.runs = map[execKey]*unit.ExecRun{}
+		u.runs = map[execKey]*show.ExecRun{}
 	}
-	u.runs[execKey{setting, index}] = &unit.ExecRun{PID: pid, Start: time.Now()}
+	u.runs[execKey{setting, index}] = &show.ExecRun{PID: pid, Start: time.Now()}
 }
 
 // execExited records how that command ended (exec_status_exit).

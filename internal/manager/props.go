@@ -8,20 +8,22 @@ import (
 
 	"github.com/flint-init/flint/api"
 	"github.com/flint-init/flint/unit"
+	"github.com/flint-init/flint/unit/install"
+	"github.com/flint-init/flint/unit/show"
 )
 
 // properties returns the configuration properties of u merged with its runtime state.
 func (m *Manager) properties(u *Unit) []api.Property {
-	cfg := unit.Properties(u.cfg)
-	var rt []unit.Property
-	add := func(n, v string) { rt = append(rt, unit.Property{Name: n, Value: v}) }
+	cfg := show.Properties(u.cfg)
+	var rt []show.Property
+	add := func(n, v string) { rt = append(rt, show.Property{Name: n, Value: v}) }
 	add("ActiveState", string(u.activeState()))
 	add("SubState", u.sub.String())
-	add("StateChangeTimestamp", unit.FormatTimestamp(u.stateChange))
-	add("ActiveEnterTimestamp", unit.FormatTimestamp(u.activeEnter))
-	add("ActiveExitTimestamp", unit.FormatTimestamp(u.activeExit))
-	add("InactiveEnterTimestamp", unit.FormatTimestamp(u.inactiveEnter))
-	add("InactiveExitTimestamp", unit.FormatTimestamp(u.inactiveExit))
+	add("StateChangeTimestamp", show.FormatTimestamp(u.stateChange))
+	add("ActiveEnterTimestamp", show.FormatTimestamp(u.activeEnter))
+	add("ActiveExitTimestamp", show.FormatTimestamp(u.activeExit))
+	add("InactiveEnterTimestamp", show.FormatTimestamp(u.inactiveEnter))
+	add("InactiveExitTimestamp", show.FormatTimestamp(u.inactiveExit))
 	for _, ts := range []struct {
 		name string
 		t    time.Time
@@ -34,9 +36,9 @@ func (m *Manager) properties(u *Unit) []api.Property {
 	add("InvocationID", u.invocationID)
 	add("ConditionResult", unit.FormatBool(u.conditionResult)) // "no" until conditions were checked, as systemd
 	add("AssertResult", unit.FormatBool(u.assertResult))
-	add("ConditionTimestamp", unit.FormatTimestamp(u.conditionStamp))
+	add("ConditionTimestamp", show.FormatTimestamp(u.conditionStamp))
 	add("ConditionTimestampMonotonic", strconv.FormatInt(monotonicUsec(u.conditionStamp), 10))
-	add("AssertTimestamp", unit.FormatTimestamp(u.assertStamp))
+	add("AssertTimestamp", show.FormatTimestamp(u.assertStamp))
 	add("AssertTimestampMonotonic", strconv.FormatInt(monotonicUsec(u.assertStamp), 10))
 	if u.job != nil {
 		add("Job", strconv.Itoa(u.job.id)+" "+u.job.typ)
@@ -52,22 +54,22 @@ func (m *Manager) properties(u *Unit) []api.Property {
 				if i < len(t.nextCal) {
 					next = t.nextCal[i]
 				}
-				add("TimersCalendar", unit.FormatTimerCalendar(v, next))
+				add("TimersCalendar", show.FormatTimerCalendar(v, next))
 			} else {
 				var next time.Duration
 				if i < len(t.nextMono) {
 					next = t.nextMono[i]
 				}
-				add("TimersMonotonic", unit.FormatTimerMonotonic(v, next))
+				add("TimersMonotonic", show.FormatTimerMonotonic(v, next))
 			}
 		}
-		add("NextElapseUSecRealtime", unit.FormatTimestamp(t.elapseReal))
+		add("NextElapseUSecRealtime", show.FormatTimestamp(t.elapseReal))
 		mono := "infinity"
 		if t.elapseMono != 0 {
 			mono = unit.FormatTimespan(t.elapseMono)
 		}
 		add("NextElapseUSecMonotonic", mono)
-		add("LastTriggerUSec", unit.FormatTimestamp(t.lastTrigger))
+		add("LastTriggerUSec", show.FormatTimestamp(t.lastTrigger))
 		add("LastTriggerUSecMonotonic", unit.FormatTimespan(t.lastTriggerMono))
 	}
 	if s := u.svc; s != nil {
@@ -79,8 +81,8 @@ func (m *Manager) properties(u *Unit) []api.Property {
 		add("MainPID", strconv.Itoa(s.mainPID))
 		add("ControlPID", strconv.Itoa(s.controlPID))
 		add("ExecMainPID", strconv.Itoa(s.execMainPID))
-		add("ExecMainStartTimestamp", unit.FormatTimestamp(s.execMainStart))
-		add("ExecMainExitTimestamp", unit.FormatTimestamp(s.execMainExit))
+		add("ExecMainStartTimestamp", show.FormatTimestamp(s.execMainStart))
+		add("ExecMainExitTimestamp", show.FormatTimestamp(s.execMainExit))
 		add("ExecMainStartTimestampMonotonic", strconv.FormatInt(monotonicUsec(s.execMainStart), 10))
 		add("ExecMainExitTimestampMonotonic", strconv.FormatInt(monotonicUsec(s.execMainExit), 10))
 		code := 0
@@ -118,7 +120,7 @@ func (m *Manager) properties(u *Unit) []api.Property {
 		add("ControlPID", strconv.Itoa(s.controlPID))
 	}
 	if c := u.cooldown; c != nil {
-		add("FlintTriggerLimitRearmTimestamp", unit.FormatTimestamp(c.due))
+		add("FlintTriggerLimitRearmTimestamp", show.FormatTimestamp(c.due))
 		add("FlintTriggerLimitRearmWaitsFor", c.waitsFor)
 	}
 	rt = append(rt, execRunProperties(u)...)
@@ -151,13 +153,13 @@ func (m *Manager) properties(u *Unit) []api.Property {
 		add("TasksCurrent", tasks)
 	}
 	if u.cfg.FragmentPath != "" && u.cfg.LoadState == unit.Loaded {
-		if st, _ := unit.IsEnabled(m.loader, u.Name); st != "" {
+		if st, _ := install.IsEnabled(m.loader, u.Name); st != "" {
 			add("UnitFileState", st) // "bad" when the unit file cannot be read now
 			add("UnitFilePreset", m.presetsNow().State(u.Name))
 		}
 	}
 	rt = m.cgroupProperties(u, rt)
-	merged := unit.MergeProperties(u.cfg.Type, cfg, rt...)
+	merged := show.MergeProperties(u.cfg.Type, cfg, rt...)
 	out := make([]api.Property, 0, len(merged))
 	for _, p := range merged {
 		out = append(out, api.Property{Name: p.Name, Value: p.Value})
@@ -167,7 +169,7 @@ func (m *Manager) properties(u *Unit) []api.Property {
 
 // execRunProperties are the Exec*= properties of u whose commands ran since it last
 // started, with their pids, times and exits.
-func execRunProperties(u *Unit) []unit.Property {
+func execRunProperties(u *Unit) []show.Property {
 	if len(u.runs) == 0 {
 		return nil
 	}
@@ -187,14 +189,14 @@ func execRunProperties(u *Unit) []unit.Property {
 		s := u.cfg.Socket
 		list = []setting{{"ExecStartPre", s.ExecStartPre}, {"ExecStartPost", s.ExecStartPost}, {"ExecStopPre", s.ExecStopPre}, {"ExecStopPost", s.ExecStopPost}}
 	}
-	var out []unit.Property
+	var out []show.Property
 	for _, st := range list {
-		var runs []*unit.ExecRun
+		var runs []*show.ExecRun
 		for i := range st.cmds {
 			runs = append(runs, u.runs[execKey{st.name, i}])
 		}
-		if slices.ContainsFunc(runs, func(r *unit.ExecRun) bool { return r != nil }) {
-			out = append(out, unit.ExecProperties(st.name, st.cmds, withEx, runs)...)
+		if slices.ContainsFunc(runs, func(r *show.ExecRun) bool { return r != nil }) {
+			out = append(out, show.ExecProperties(st.name, st.cmds, withEx, runs)...)
 		}
 	}
 	return out
@@ -202,9 +204,9 @@ func execRunProperties(u *Unit) []unit.Property {
 
 // presetsNow are the preset files' rules (systemd.preset(5)), read once until the next
 // daemon-reload, as systemd caches a unit's preset state.
-func (m *Manager) presetsNow() *unit.Presets {
+func (m *Manager) presetsNow() *install.Presets {
 	if m.presets == nil {
-		m.presets = unit.LoadPresets(m.opt.Scope, "")
+		m.presets = install.LoadPresets(m.opt.Scope, "")
 	}
 	return m.presets
 }

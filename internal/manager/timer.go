@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/flint-init/flint/unit"
+	"github.com/flint-init/flint/unit/show"
 )
 
 // Timer units (systemd.timer(5)), as systemd 252's src/core/timer.c: a timer is dead,
@@ -155,7 +156,7 @@ func (m *Manager) timerStart(u *Unit) {
 			if mt := st.ModTime(); mt.Before(time.Now()) {
 				t.lastTrigger = mt
 			} else {
-				m.logUnit(u, "Not using persistent file timestamp %s as it is in the future.", unit.FormatTimestamp(mt))
+				m.logUnit(u, "Not using persistent file timestamp %s as it is in the future.", show.FormatTimestamp(mt))
 			}
 		} else if os.IsNotExist(err) {
 			// The timer never ran: the stamp exists from now on.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/flint-init/flint/unit"
+	"github.com/flint-init/flint/unit/show"
 )
 
 // Unit is the runtime side of one unit: its loaded configuration and its state machine.
@@ -56,7 +57,7 @@ type Unit struct {
 	cpu time.Duration
 	// runs are the runtime states of its commands since it last started (systemd's
 	// ExecStatus): what `show` gives with Exec*= and `status` as "Process:" lines.
-	runs map[execKey]*unit.ExecRun
+	runs map[execKey]*show.ExecRun
 }
 
 // execKey names one command of a unit: its Exec*= setting and its index there.

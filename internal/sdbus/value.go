@@ -13,6 +13,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/flint-init/flint/unit"
+	"github.com/flint-init/flint/unit/show"
 )
 
 // basicTypes are the Go types of the D-Bus basic types.
@@ -238,7 +239,7 @@ func unsignedFromText(name, s string, bits int) (uint64, bool) {
 	if n, err := strconv.ParseUint(s, 10, bits); err == nil {
 		return n, true
 	}
-	if t, err := time.ParseInLocation(unit.TimestampLayout, s, time.Local); err == nil {
+	if t, err := time.ParseInLocation(show.TimestampLayout, s, time.Local); err == nil {
 		return uint64(t.UnixMicro()), true
 	}
 	if d, err := unit.ParseTimespan(s); err == nil && d >= 0 {

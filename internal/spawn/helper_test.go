@@ -147,20 +147,17 @@ func waitPid(t testing.TB, pid int) syscall.WaitStatus {
 
 // startModes are the ways Start can create a child.
 type startMode struct {
-	name          string
-	vfork, native bool
-	clone3        bool // vfork path: clone3 with CLONE_CLEAR_SIGHAND (else clone, handlers reset by the program)
+	name   string
+	vfork  bool
+	clone3 bool // vfork path: clone3 with CLONE_CLEAR_SIGHAND (else clone, handlers reset by the program)
 }
 
 func startModes() []startMode {
 	var m []startMode
 	if vforkAvailable {
-		m = append(m, startMode{"vfork", true, false, true}, startMode{"vfork-clone", true, false, false})
+		m = append(m, startMode{"vfork", true, true}, startMode{"vfork-clone", true, false})
 	}
-	if nativeAvailable {
-		m = append(m, startMode{"native", false, true, false})
-	}
-	return append(m, startMode{"go", false, false, false})
+	return append(m, startMode{"go", false, false})
 }
 
 // shims runs f once per way of starting a child.
@@ -175,12 +172,12 @@ func shims(t *testing.T, f func(t *testing.T)) {
 
 func setMode(t testing.TB, m startMode) {
 	mode.Lock()
-	oldV, oldN, oldC := useVfork, useNative, useClone3
-	useVfork, useNative, useClone3 = m.vfork, m.native, m.clone3
+	oldV, oldC := useVfork, useClone3
+	useVfork, useClone3 = m.vfork, m.clone3
 	mode.Unlock()
 	t.Cleanup(func() {
 		mode.Lock()
-		useVfork, useNative, useClone3 = oldV, oldN, oldC
+		useVfork, useClone3 = oldV, oldC
 		mode.Unlock()
 	})
 }

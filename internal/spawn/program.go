@@ -8,9 +8,9 @@ import (
 )
 
 // The program block is what the parent sends the shim over the control socket: a list of raw
-// system calls ("ops") and the data they point to. Both shims — the machine-code one
-// (testdata/nativeshim.S) and the Go one (ShimMain) — run exactly the same block, so the order
-// of the steps and the status codes are decided here, in one place.
+// system calls ("ops") and the data they point to. Both interpreters — the assembly of the
+// clone path (vfork_amd64.s) and the re-executed shim (ShimMain) — run exactly the same block,
+// so the order of the steps and the status codes are decided here, in one place.
 //
 // Layout, all little-endian 64-bit words, offsets from the start of the block:
 //

@@ -8,9 +8,9 @@ import (
 )
 
 // ShimMain is the portable shim: flint re-executed as `flint __spawn FD` (cmd/flint calls it
-// with the arguments after the verb). It runs the same program block as the native shim, with
-// raw system calls on one locked thread, and returns only on failure, with the exit status.
-// Where the native shim exists Start uses it; this one is the fallback and the reference.
+// with the arguments after the verb). It runs the same program block as the clone path's
+// assembly, with raw system calls on one locked thread, and returns only on failure, with the
+// exit status. Start uses it where there is no clone path (every architecture but amd64).
 func ShimMain(args []string) int {
 	runtime.LockOSThread() // credentials are per thread for raw setuid; execve from this one
 	if len(args) != 1 {

@@ -123,14 +123,12 @@ var SelfPath = "/proc/self/exe"
 const ShimVerb = "__spawn"
 
 // How Start creates the child: useVfork selects the shim-less clone(CLONE_VM) path
-// (amd64); otherwise useNative selects the machine-code shim, switched off for good when the
-// kernel refuses to execute it (e.g. vm.memfd_noexec=2); otherwise flint re-executes itself.
-// useClone3 (vfork path) clones with clone3 and CLONE_CLEAR_SIGHAND; switched off for good
-// when the kernel refuses it.
+// (amd64); otherwise flint re-executes itself as the shim. useClone3 (vfork path) clones with
+// clone3 and CLONE_CLEAR_SIGHAND; switched off for good when the kernel refuses it. Tests
+// switch useVfork off to run the re-executed shim on amd64 too.
 var (
 	mode      sync.Mutex
 	useVfork  = vforkAvailable
-	useNative = nativeAvailable
 	useClone3 = vforkAvailable
 )
 
@@ -221,10 +219,10 @@ func Start(c *Config) (*Process, error) {
 		files = append(files, uintptr(fd))
 	}
 	mode.Lock()
-	vfork, native := useVfork, useNative
+	vfork := useVfork
 	mode.Unlock()
 	if c.Sandbox != nil {
-		vfork, native = false, false
+		vfork = false
 	}
 	if vfork {
 		ints := make([]int, len(files))
@@ -267,7 +265,7 @@ func Start(c *Config) (*Process, error) {
 	if c.Sandbox != nil {
 		verb = SandboxVerb
 	}
-	pid, err := forkShim(files, ctl, native, verb)
+	pid, err := forkShim(files, ctl, verb)
 	syscall.Close(sp[1])
 	runtime.KeepAlive(c)
 	if err != nil {
@@ -312,27 +310,11 @@ func checkNUL(c *Config) error {
 	return nil
 }
 
-// forkShim starts the native shim if possible, else flint itself as the shim.
-func forkShim(files []uintptr, ctl int, native bool, verb string) (int, error) {
-	fd := strconv.Itoa(ctl)
+// forkShim starts flint itself as the shim (argv[1] verb: ShimVerb, or SandboxVerb), the
+// program to come on fd ctl.
+func forkShim(files []uintptr, ctl int, verb string) (int, error) {
 	attr := &syscall.ProcAttr{Env: []string{}, Files: files}
-	if native {
-		path, err := nativeShimPath()
-		if err == nil {
-			pid, err := syscall.ForkExec(path, []string{"flint-spawn", fd}, attr)
-			if err == nil {
-				return pid, nil
-			}
-			if err != syscall.EACCES && err != syscall.EPERM && err != syscall.ENOENT && err != syscall.ENOEXEC {
-				return 0, err
-			}
-		}
-		// Not executable here (noexec memfd policy, no /proc): use the portable shim from now on.
-		mode.Lock()
-		useNative = false
-		mode.Unlock()
-	}
-	return syscall.ForkExec(SelfPath, []string{SelfPath, verb, fd}, attr)
+	return syscall.ForkExec(SelfPath, []string{SelfPath, verb, strconv.Itoa(ctl)}, attr)
 }
 
 func writeAll(fd int, b []byte) {

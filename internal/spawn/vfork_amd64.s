@@ -5,7 +5,7 @@
 // With all signals blocked: clone3(cargs, 88) when cargs is not 0, else clone(flags, stack, 0,
 // tid, 0) (startVfork: CLONE_VM|CLONE_CHILD_CLEARTID, clone3 adding CLONE_CLEAR_SIGHAND). The
 // child runs on its own stack and never returns to Go: it interprets the ops (the same
-// encoding as testdata/nativeshim.S; see program.go), and on a failing op stores {status,
+// encoding as ShimMain; see program.go), and on a failing op stores {status,
 // errno, step} at report and exits with status. The parent restores its signal mask and
 // returns the child's pid.
 TEXT ·rawSpawn(SB), NOSPLIT, $16-72

@@ -308,7 +308,13 @@ func (r *daemonRun) running(service, binary string, sockets ...string) int {
 		}
 	}
 	pid, _ := strconv.Atoi(r.prop(service, "MainPID"))
-	if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err != nil || exe != realPath(binary) {
+	// A Type=simple service is running from its fork on; its exec may come a moment later.
+	var exe string
+	var err error
+	if !waitFor(15*time.Second, func() bool {
+		exe, err = os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+		return err == nil && exe == realPath(binary)
+	}) {
 		r.t.Fatalf("%s: MainPID %d runs %q (%v), want %s", service, pid, exe, err, binary)
 	}
 	killAtEnd(r.t, pid)

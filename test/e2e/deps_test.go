@@ -177,7 +177,9 @@ func TestOnFailureAfterRestarts(t *testing.T) {
 	if !waitFor(10*time.Second, func() bool { _, err := os.Stat(runs); return err == nil }) {
 		t.Fatalf("OnFailure=handler.service did not run once the restarts ended")
 	}
-	time.Sleep(300 * time.Millisecond)
+	// Every failure of flaky.service queued its OnFailure= job (if any) by the time it entered
+	// failed for good; once no job is left, every handler run queued has ended.
+	c.waitJobsDone()
 	data, _ := os.ReadFile(runs)
 	if n := strings.Count(string(data), "\n"); n != 1 {
 		t.Errorf("OnFailure=handler.service ran %d times, want once", n)
@@ -250,8 +252,8 @@ func TestOnFailureJobMode(t *testing.T) {
 	c.waitState("handler-replace.service", "active/running")
 	// Stopped by the conflict while it ran: a oneshot killed by SIGTERM has failed (as systemd).
 	c.waitState("busy-replace.service", "failed/failed")
-	// fail: the handler's transaction was refused, busy's job goes on.
-	time.Sleep(300 * time.Millisecond)
+	// fail: the handler's transaction was refused (the manager says so), busy's job goes on.
+	m.waitOutput("broken-fail.service: Failed to enqueue OnFailure= job, ignoring:")
 	if got := c.prop("handler-fail.service", "ActiveState"); got != "inactive" {
 		t.Errorf("handler-fail.service is %s, want inactive (OnFailureJobMode=fail)", got)
 	}
@@ -357,6 +359,7 @@ func TestJobModes(t *testing.T) {
 		"dep.service":    svc(""),
 		"slow.service":   slow,
 		"slow2.service":  slow,
+		"probe.service":  "[Unit]\nDescription=probe\n[Service]\nType=oneshot\nExecStart=/bin/true\n",
 		"after.service":  svc("After=slow.service\n"),
 		"after2.service": svc("After=slow2.service\n"),
 	}))
@@ -405,7 +408,9 @@ func TestJobModes(t *testing.T) {
 		if out, code := c.flint("start", "--no-block", "--job-mode=ignore-requirements", "after2.service"); code != 0 {
 			t.Fatalf("start --job-mode=ignore-requirements: %d %s", code, out)
 		}
-		time.Sleep(300 * time.Millisecond)
+		// probe.service's job is queued after after2's and runs to its end: the dispatch
+		// passes that ran it would have run after2's job too, were it runnable.
+		c.start("probe.service")
 		if got := c.prop("after2.service", "Job"); got == "" {
 			t.Errorf("after2.service has no job: ignore-requirements still orders the job after slow2.service")
 		}
@@ -472,7 +477,7 @@ func TestOnFailureIsolate(t *testing.T) {
 	}
 	c.waitState("busy.service", "activating/start")
 	c.flint("start", "ok-fail.service")
-	time.Sleep(300 * time.Millisecond)
+	m.waitOutput("ok-fail.service: Failed to enqueue OnSuccess= job, ignoring:")
 	if got := c.prop("h-fail.service", "ActiveState"); got != "inactive" {
 		t.Errorf("h-fail.service is %s, want inactive (OnSuccessJobMode= defaults to fail)", got)
 	}

@@ -30,6 +30,10 @@ func TestPathUnits(t *testing.T) {
 		"conf.service":    unitFile("Service", record),
 		"mod.path":        unitFile("Path", "PathModified="+watch+"/mod"),
 		"mod.service":     unitFile("Service", record),
+		// witness.path watches what exists.path watched once exists.path is stopped: when it
+		// has seen the change, a stopped exists.path that still watched would have too.
+		"witness.path":    unitFile("Path", "PathExists="+watch+"/a/flag"),
+		"witness.service": unitFile("Service", record+"\nRemainAfterExit=yes"),
 	})
 	if err := os.MkdirAll(watch, 0o755); err != nil {
 		t.Fatal(err)
@@ -120,11 +124,15 @@ func TestPathUnits(t *testing.T) {
 	// Stopped, it watches nothing.
 	c.run(0, "stop", "exists.path")
 	c.waitState("exists.path", "inactive/dead")
+	c.start("witness.path")
+	c.waitState("witness.path", "active/waiting")
 	write(filepath.Join(watch, "a", "flag"), "x")
-	time.Sleep(500 * time.Millisecond)
+	expect("witness.service witness.path " + filepath.Join(watch, "a", "flag")) // not exists.service first
+	c.waitJobsDone()
 	if got := fileLines(log); len(got) != seen {
 		t.Errorf("a stopped path unit started its service: %q", got[seen:])
 	}
+	c.run(0, "stop", "witness.path")
 	// Started while the path exists, it starts the service at once.
 	c.start("exists.path")
 	expect("exists.service exists.path " + filepath.Join(watch, "a", "flag"))

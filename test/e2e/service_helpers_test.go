@@ -110,6 +110,19 @@ func (c ctl) waitState(unit, state string) map[string]string {
 	return c.waitProps(unit, want)
 }
 
+// waitJobsDone waits until the manager has no job queued or running (15s), else fails the
+// test with the jobs left.
+func (c ctl) waitJobsDone() {
+	c.t.Helper()
+	var out string
+	if !waitFor(15*time.Second, func() bool {
+		out, _ = c.flint("list-jobs")
+		return strings.TrimSpace(out) == "No jobs running."
+	}) {
+		c.t.Fatalf("jobs left:\n%s", out)
+	}
+}
+
 // run runs one CLI verb and fails the test unless it exits with code; it returns the output.
 func (c ctl) run(code int, args ...string) string {
 	c.t.Helper()

@@ -119,9 +119,13 @@ func TestReloadAsSystemd(t *testing.T) {
 			c.run(0, "reload", u)
 		}
 		c.start("wd.service")
-		time.Sleep(300 * time.Millisecond)
-		if p := c.props("wd.service", "ActiveState", "Result"); p["ActiveState"] != "active" {
-			t.Errorf("wd.service: %v", p)
+		// The shell execs sleep only when its checks passed (else it exits 3).
+		pid := c.prop("wd.service", "MainPID")
+		if !waitFor(15*time.Second, func() bool {
+			comm, _ := os.ReadFile("/proc/" + pid + "/comm")
+			return string(comm) == "sleep\n"
+		}) {
+			t.Errorf("wd.service (MainPID %s) did not exec sleep: %v", pid, c.props("wd.service", "ActiveState", "Result"))
 		}
 	})
 	t.Run("try_reload_or_restart", func(t *testing.T) {

@@ -48,7 +48,12 @@ func TestServiceTypes(t *testing.T) {
 		p := c.waitState("simple.service", "active/running")
 		_ = p
 		pid, _ := strconv.Atoi(c.prop("simple.service", "MainPID"))
-		if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); !strings.HasSuffix(exe, "sleep") {
+		// Type=simple is running from the fork on; the exec may come a moment later.
+		var exe string
+		if !waitFor(15*time.Second, func() bool {
+			exe, _ = os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+			return strings.HasSuffix(exe, "sleep")
+		}) {
 			t.Errorf("MainPID %d runs %q, want sleep", pid, exe)
 		}
 	})

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -79,10 +80,20 @@ func TestSocketStates(t *testing.T) {
 	c.start("busy.socket")
 
 	c.start("flush.socket")
-	connect("flush")
-	c.waitProps("flush.service", map[string]string{"ActiveState": "inactive"})
+	// The connection stays open: once the service exited, FlushPending=yes accepts and closes
+	// it, which the client reads as EOF; a connection still pending would start the service
+	// again.
+	fconn, err := net.Dial("unix", filepath.Join(dir, "flush.sk"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fconn.SetReadDeadline(time.Now().Add(15 * time.Second))
+	if n, err := fconn.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+		t.Errorf("flush.socket: the pending connection was not flushed: read %d, %v", n, err)
+	}
+	fconn.Close()
 	c.waitState("flush.socket", "active/listening")
-	time.Sleep(300 * time.Millisecond)
+	c.waitJobsDone()
 	if got := read("flush"); got != "start\n" {
 		t.Errorf("flush.service started %d times, want once (FlushPending=yes)", strings.Count(got, "start"))
 	}

@@ -29,12 +29,17 @@ func fileLines(path string) []string {
 // status, show and list-timers tell the timer's state; once stopped it starts nothing more.
 func TestTimerRepeats(t *testing.T) {
 	dir := t.TempDir()
-	log := filepath.Join(dir, "log")
+	log, tock := filepath.Join(dir, "log"), filepath.Join(dir, "tock")
 	units := writeUnits(t, map[string]string{
 		"tick.timer": unitFile("Unit", "Description=tick timer",
 			"Timer", "OnActiveSec=200ms\nOnUnitActiveSec=300ms\nAccuracySec=1ms",
 			"Install", "WantedBy=timers.target"),
 		"tick.service": unitFile("Service", "Type=oneshot\nExecStart=/bin/sh -c 'echo \"$$TRIGGER_UNIT $$TRIGGER_TIMER_REALTIME_USEC $$TRIGGER_TIMER_MONOTONIC_USEC\" >>"+log+"'"),
+		// tock.timer, started when tick.timer stops, elapses once after more than two of
+		// tick's periods: until it has, tick.timer would have fired had it stayed armed.
+		"tock.timer": unitFile("Unit", "Description=tock timer",
+			"Timer", "OnActiveSec=700ms\nAccuracySec=1ms\nRemainAfterElapse=no"),
+		"tock.service": unitFile("Service", "Type=oneshot\nExecStart=/bin/sh -c 'echo tock >>"+tock+"'"),
 	})
 	if out, code := runFlint(t, "--units", units, "enable", "tick.timer"); code != 0 {
 		t.Fatalf("flint enable tick.timer: exit %d: %s", code, out)
@@ -98,7 +103,12 @@ func TestTimerRepeats(t *testing.T) {
 	c.waitState("tick.timer", "inactive/dead")
 	c.waitState("tick.service", "inactive")
 	n := len(fileLines(log))
-	time.Sleep(800 * time.Millisecond) // more than two periods
+	c.start("tock.timer")
+	if !waitFor(15*time.Second, func() bool { return len(fileLines(tock)) > 0 }) {
+		t.Fatal("tock.timer did not start tock.service")
+	}
+	c.waitState("tock.timer", "inactive/dead")
+	c.waitJobsDone() // a start of tick.service queued before tock's elapse has ended
 	if got := len(fileLines(log)); got != n {
 		t.Errorf("the stopped timer started its service %d more times", got-n)
 	}
