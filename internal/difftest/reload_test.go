@@ -111,10 +111,12 @@ var reloadScenarios = held([]jobScenario{
 	{name: "reload-timeout", units: map[string]string{
 		"slow.service": "[Service]\nTimeoutStartSec=1\nExecStart=" + counted + "\nExecReload=/bin/sh -c 'echo >>@STATE@/%n.reload; exec /bin/sleep 30'",
 	}, steps: []string{"start slow.service", "reload slow.service", "reload slow.service"}},
-	// A reload requested while the unit's reload job runs is run again after it.
+	// A reload requested while the unit's reload job runs is run again after it. The second
+	// request waits until the first job runs: sent at once, it may reach either manager while
+	// the first job still waits, and merge into it.
 	{name: "reload-while-reloading", units: map[string]string{
 		"slow.service": "[Service]\nExecStart=" + counted + "\nExecReload=/bin/sh -c 'echo >>@STATE@/%n.reload; /bin/sleep 2'",
-	}, steps: []string{"start slow.service", "nowait reload --no-block slow.service", "reload --no-block slow.service"}},
+	}, steps: []string{"start slow.service", "nowait reload --no-block slow.service", "sleep 500ms", "reload --no-block slow.service"}},
 	// A reload requested while the unit's start job runs merges into the start.
 	{name: "reload-while-starting", units: map[string]string{
 		"slow.service": "[Service]\nExecStartPre=/bin/sleep 2\nExecStart=" + counted + "\nExecReload=" + countedReload,
