@@ -250,8 +250,11 @@ template(name="flinttest" type="string" string="%syslogtag%|%syslogfacility%|%sy
 		out, _ := nsCommand(pid, "cat", "/var/log/flint-test.log").CombinedOutput()
 		got = string(out)
 		missing := false
-		for _, w := range wants {
-			if !strings.Contains(got, w) {
+		for i, w := range wants {
+			// logger exits right after its send; when it is gone before the datagram is
+			// forwarded, the kernel refuses its pid in SCM_CREDENTIALS and the manager sends
+			// with its own, as journald 252's forward_syslog_iovec() does on ESRCH.
+			if !strings.Contains(got, w) && (i != 0 || !strings.Contains(got, "["+strconv.Itoa(pid)+"]:|19|4| tag3164: hello 3164")) {
 				missing = true
 			}
 		}
