@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/flint-init/flint/bench/internal/procnet"
 )
 
 // idleSockets is the number of socket units of the idle part.
@@ -97,9 +99,9 @@ func (b *bench) idleOne(side string) (emptyMiB, fullMiB, cpuMs, acceptRate float
 	}
 	defer stop()
 	deadline := time.Now().Add(60 * time.Second)
-	for countListening(socks+"/") < idleSockets {
+	for procnet.CountUnixListening(socks+"/") < idleSockets {
 		if time.Now().After(deadline) {
-			return 0, 0, 0, 0, fmt.Errorf("%d of %d sockets listening after 60s", countListening(socks+"/"), idleSockets)
+			return 0, 0, 0, 0, fmt.Errorf("%d of %d sockets listening after 60s", procnet.CountUnixListening(socks+"/"), idleSockets)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -194,20 +196,4 @@ func cpuTicks(pid int) (int64, error) {
 		return 0, fmt.Errorf("/proc/%d/stat: bad times", pid)
 	}
 	return ut + st, nil
-}
-
-// countListening counts listening unix sockets whose path starts with prefix.
-func countListening(prefix string) int {
-	data, err := os.ReadFile("/proc/net/unix")
-	if err != nil {
-		return 0
-	}
-	n := 0
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.Fields(line)
-		if len(f) == 8 && strings.HasPrefix(f[7], prefix) && f[3] == "00010000" {
-			n++
-		}
-	}
-	return n
 }

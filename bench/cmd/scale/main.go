@@ -31,6 +31,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/flint-init/flint/bench/internal/procnet"
 )
 
 const (
@@ -257,9 +259,9 @@ func measure(side, dir string, n, cold int, duration time.Duration, flint, scrip
 		return f, err
 	}
 	socks := filepath.Join(dir, "s") + "/"
-	for listening(socks) < n {
+	for procnet.CountUnixListening(socks) < n {
 		if time.Since(t0) > 5*time.Minute {
-			return f, fmt.Errorf("%d of %d sockets listening after 5 minutes", listening(socks), n)
+			return f, fmt.Errorf("%d of %d sockets listening after 5 minutes", procnet.CountUnixListening(socks), n)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -338,25 +340,6 @@ func echoOnce(addr string) error {
 		return fmt.Errorf("echo answered %q", line)
 	}
 	return nil
-}
-
-// listening counts the listening unix sockets whose path starts with prefix (/proc/net/unix:
-// flags 00010000 is __SO_ACCEPTCON).
-func listening(prefix string) int {
-	f, err := os.Open("/proc/net/unix")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	n := 0
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fs := strings.Fields(sc.Text())
-		if len(fs) >= 8 && fs[3] == "00010000" && strings.HasPrefix(fs[7], prefix) {
-			n++
-		}
-	}
-	return n
 }
 
 func rssKB(pid int) (int64, error) {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,20 +23,5 @@ func TestWriteUnits(t *testing.T) {
 		if !strings.Contains(string(target), w) {
 			t.Errorf("idle.target does not want %s:\n%s", w, target)
 		}
-	}
-}
-
-// listening counts the listening unix sockets under a prefix, not connected ones.
-func TestListening(t *testing.T) {
-	dir := t.TempDir()
-	for _, n := range []string{"a.sk", "b.sk"} {
-		ln, err := net.Listen("unix", filepath.Join(dir, n))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
-	}
-	if got := listening(dir + "/"); got != 2 {
-		t.Errorf("listening = %d, want 2", got)
 	}
 }
