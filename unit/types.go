@@ -17,6 +17,7 @@ const (
 	TypeTarget  Type = "target"
 	TypeTimer   Type = "timer"
 	TypePath    Type = "path"
+	TypeScope   Type = "scope"
 )
 
 // LoadState is systemd's LoadState property.

@@ -159,6 +159,9 @@ func (m *Manager) properties(u *Unit) []api.Property {
 		}
 	}
 	rt = m.cgroupProperties(u, rt)
+	for _, p := range m.scopeProperties(u) {
+		rt = append(rt, show.Property{Name: p[0], Value: p[1]})
+	}
 	merged := show.MergeProperties(u.cfg.Type, cfg, rt...)
 	out := make([]api.Property, 0, len(merged))
 	for _, p := range merged {

@@ -1,0 +1,194 @@
+package manager
+
+import (
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+
+	"github.com/flint-init/flint/internal/sdbus"
+	"github.com/flint-init/flint/unit"
+)
+
+// StartTransientUnit for scopes (systemd-run --scope): the [Unit] properties become the
+// transient file as for a service; the scope's own (PIDs=, Slice=, the kill settings) its
+// runtime (scope.go), also written to the file's [Scope] section for cat and status.
+
+// transientScope is the unit file and runtime of a scope's StartTransientUnit properties.
+func transientScope(props [][]any) (string, *scopeRun, error) {
+	sections := directiveSections()
+	sr := newScopeRun()
+	var unitSec, scopeSec strings.Builder
+	for _, p := range props {
+		if len(p) != 2 {
+			return "", nil, fmt.Errorf("Invalid property.")
+		}
+		name, _ := p[0].(string)
+		v, _ := p[1].(dbus.Variant)
+		bad := fmt.Errorf("Invalid value for %s.", name)
+		switch name {
+		case "AddRef":
+			continue
+		case "PIDs":
+			pids, ok := v.Value().([]uint32)
+			if !ok {
+				return "", nil, bad
+			}
+			for _, pid := range pids {
+				if pid == 0 || pid > 1<<22 {
+					return "", nil, fmt.Errorf("Invalid PID %d.", pid)
+				}
+				sr.pids = append(sr.pids, int(pid))
+			}
+			continue
+		case "Slice":
+			s, ok := v.Value().(string)
+			if !ok || unit.TypeOf(s) != "slice" || !unit.IsValidName(s) {
+				return "", nil, fmt.Errorf("Invalid slice name %v.", v.Value())
+			}
+			sr.slice = s
+			fmt.Fprintf(&scopeSec, "Slice=%s\n", s)
+			continue
+		case "TimeoutStopUSec":
+			us, ok := v.Value().(uint64)
+			if !ok {
+				return "", nil, bad
+			}
+			if us == 1<<64-1 {
+				sr.timeoutStop = unit.DurationInfinity
+				scopeSec.WriteString("TimeoutStopSec=infinity\n")
+			} else {
+				sr.timeoutStop = time.Duration(us) * time.Microsecond
+				fmt.Fprintf(&scopeSec, "TimeoutStopSec=%dus\n", us)
+			}
+			continue
+		case "KillSignal":
+			sig, ok := v.Value().(int32)
+			if !ok || sig <= 0 || sig >= 65 {
+				return "", nil, bad
+			}
+			sr.killSignal = syscall.Signal(sig)
+			fmt.Fprintf(&scopeSec, "KillSignal=%d\n", sig)
+			continue
+		case "SendSIGKILL", "SendSIGHUP":
+			b, ok := v.Value().(bool)
+			if !ok {
+				return "", nil, bad
+			}
+			if name == "SendSIGKILL" {
+				sr.sendSIGKILL = b
+			} else {
+				sr.sendSIGHUP = b
+			}
+			fmt.Fprintf(&scopeSec, "%s=%s\n", name, unit.FormatBool(b))
+			continue
+		case "KillMode":
+			if s, _ := v.Value().(string); s != "control-group" {
+				return "", nil, fmt.Errorf("flint kills a scope's processes as a control group: KillMode=%v is not supported.", v.Value())
+			}
+			continue
+		case "RuntimeMaxUSec":
+			if us, _ := v.Value().(uint64); us != 1<<64-1 {
+				return "", nil, fmt.Errorf("flint does not support RuntimeMaxSec= for scopes.")
+			}
+			continue
+		}
+		if sections[name] != "Unit" {
+			return "", nil, fmt.Errorf("Cannot set property %s, or unknown property.", name)
+		}
+		value, err := directiveValue(name, v)
+		if err != nil {
+			return "", nil, err
+		}
+		fmt.Fprintf(&unitSec, "%s=%s\n", name, value)
+	}
+	return "# This is a transient unit file, created programmatically via flint's D-Bus API. Do not edit.\n" +
+		"[Unit]\n" + unitSec.String() + "\n[Scope]\n" + scopeSec.String(), sr, nil
+}
+
+// dbusAbandonScope serves Manager.AbandonScope and Scope.Abandon.
+func (m *Manager) dbusAbandonScope(c *sdbus.Call, name string) {
+	m.dbusServe(func() {
+		u, ok := m.units[name]
+		if !ok || !u.loaded() {
+			c.Fail(sdbus.ErrNoSuchUnit, fmt.Sprintf("Unit %s not loaded.", name))
+			return
+		}
+		if u.cfg.Type != unit.TypeScope {
+			c.Fail(sdbus.ErrInvalidArgs, fmt.Sprintf("Unit %s is not a scope.", name))
+			return
+		}
+		if err := m.scopeAbandon(u); err != nil {
+			c.Fail(sdbus.ErrNotSupported, err.Error())
+			return
+		}
+		c.Reply()
+	})
+}
+
+// scopeProperties are a scope's own properties (show, status, D-Bus): its Result, its
+// control group and slice, its kill settings.
+func (m *Manager) scopeProperties(u *Unit) [][2]string {
+	if u.cfg.Type != unit.TypeScope {
+		return nil
+	}
+	sr := m.scopeRunOf(u)
+	if sr == nil {
+		return nil
+	}
+	slice := sr.slice
+	if slice == "" {
+		slice = m.unitSlice(nil)
+	}
+	cg := ""
+	if ug := m.cg.groups[u.Name]; ug != nil && !(ug.idle && !ug.g.Populated()) {
+		cg = ug.g.Path()
+	}
+	stop := "infinity"
+	if sr.timeoutStop != unit.DurationInfinity {
+		stop = unit.FormatTimespan(sr.timeoutStop)
+	}
+	return [][2]string{{"Result", u.result.String()}, {"Slice", slice}, {"ControlGroup", cg},
+		{"TimeoutStopUSec", stop}, {"KillMode", "control-group"}, {"KillSignal", fmt.Sprint(int(sr.killSignal))},
+		{"SendSIGKILL", unit.FormatBool(sr.sendSIGKILL)}, {"SendSIGHUP", unit.FormatBool(sr.sendSIGHUP)}}
+}
+
+// dbusUnitBy serves GetUnitByInvocationID (the 16 bytes of a unit's InvocationID) and
+// GetUnitByControlGroup (a unit's ControlGroup, or a group below it).
+func (m *Manager) dbusUnitBy(c *sdbus.Call) {
+	m.dbusServe(func() {
+		switch c.Member {
+		case "GetUnitByInvocationID":
+			id, _ := c.Body[0].([]byte)
+			if len(id) != 16 {
+				c.Fail(sdbus.ErrInvalidArgs, "Invalid invocation ID")
+				return
+			}
+			want := hex.EncodeToString(id)
+			for _, u := range m.order {
+				if u.invocationID == want {
+					c.Reply(sdbus.UnitPath(u.Name))
+					return
+				}
+			}
+			c.Fail("org.freedesktop.systemd1.NoUnitForInvocationID", fmt.Sprintf("No unit with the specified invocation ID %s known.", want))
+		case "GetUnitByControlGroup":
+			path, _ := c.Body[0].(string)
+			best, bestLen := "", -1
+			for name, ug := range m.cg.groups {
+				p := ug.g.Path()
+				if (path == p || strings.HasPrefix(path, p+"/")) && len(p) > bestLen {
+					best, bestLen = name, len(p)
+				}
+			}
+			if u, ok := m.units[best]; ok && best != "" {
+				c.Reply(sdbus.UnitPath(u.Name))
+				return
+			}
+			c.Fail(sdbus.ErrNoSuchUnit, fmt.Sprintf("Control group '%s' is not valid or not managed by this instance", path))
+		}
+	})
+}

@@ -1,0 +1,325 @@
+package manager
+
+import (
+	"slices"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/flint-init/flint/internal/cgroup"
+	"github.com/flint-init/flint/unit"
+)
+
+// Scope units (systemd.scope(5)): processes that flint did not start, handed to it by
+// StartTransientUnit's PIDs= (systemd-run --scope passes its own pid, then executes the
+// command). The start moves them into the scope's cgroup (its slice's, as a service's)
+// and the scope runs until its processes are all gone; a stop signals them (KillSignal=,
+// then SIGKILL after TimeoutStopSec=). The processes are not flint's children: flint watches
+// them with pidfds, and when one ends it lists the scope's processes anew (from the cgroup
+// when there is one, so that a child left behind keeps the scope).
+//
+// A scope unit flint did not make (a unit file, or one of systemd's names such as
+// init.scope) is taken as present: it runs with no processes of its own until stopped.
+
+// scopeRun is a transient scope's runtime: its settings (from StartTransientUnit) and what
+// watches its processes. The manager goroutine's.
+type scopeRun struct {
+	pids        []int // PIDs=: moved into the scope at its start
+	slice       string
+	timeoutStop time.Duration
+	killSignal  syscall.Signal
+	sendSIGKILL bool
+	sendSIGHUP  bool
+
+	// tracked are the processes when there is no cgroup to list them.
+	tracked []int
+	// gen invalidates an earlier watcher, timerGen an earlier timer.
+	gen, timerGen int
+	timer         stopper
+	// cancel ends the current watcher goroutine.
+	cancel func()
+}
+
+func newScopeRun() *scopeRun {
+	return &scopeRun{timeoutStop: unit.DefaultTimeout, killSignal: syscall.SIGTERM, sendSIGKILL: true}
+}
+
+// scopeMachine is a scope's state machine.
+type scopeMachine struct{ m *Manager }
+
+func (s scopeMachine) start(u *Unit)     { s.m.scopeStart(u) }
+func (s scopeMachine) stop(u *Unit)      { s.m.scopeStop(u) }
+func (s scopeMachine) reload(u *Unit)    { s.m.setState(u, u.sub) }
+func (scopeMachine) processGone(u *Unit) {}
+func (m *Manager) scopeRunOf(u *Unit) *scopeRun {
+	if m.dbus == nil {
+		return nil
+	}
+	return m.dbus.scopes[u]
+}
+
+func (m *Manager) scopeStart(u *Unit) {
+	u.result = resultSuccess
+	u.invocationID = newInvocationID()
+	sr := m.scopeRunOf(u)
+	if sr == nil {
+		m.setState(u, scopeRunning)
+		return
+	}
+	var alive []int
+	for _, pid := range sr.pids {
+		if procAlive(pid) && !slices.Contains(alive, pid) {
+			alive = append(alive, pid)
+		}
+	}
+	if len(alive) == 0 {
+		m.logUnit(u, "No PIDs left to attach to the scope's control group, refusing.")
+		u.setResult(resultResources)
+		m.setState(u, scopeFailed)
+		return
+	}
+	if ug := m.scopeGroup(u, sr); ug != nil {
+		for _, pid := range alive {
+			if err := ug.g.Attach(pid); err != nil {
+				m.logUnit(u, "Failed to add PID %d to the scope's control group: %v", pid, err)
+			}
+		}
+	}
+	sr.tracked = alive
+	m.setState(u, scopeRunning)
+	m.scopeWatch(u, sr)
+}
+
+// scopeGroup makes the scope's cgroup, nil without cgroups.
+func (m *Manager) scopeGroup(u *Unit, sr *scopeRun) *unitGroup {
+	if !m.cgroupsOn() {
+		return nil
+	}
+	if ug := m.cg.groups[u.Name]; ug != nil {
+		ug.idle = false
+		return ug
+	}
+	slice := sr.slice
+	if slice == "" {
+		slice = m.unitSlice(nil)
+	}
+	rel, ok := cgroup.UnitPath(slice, u.Name)
+	if !ok {
+		rel, _ = cgroup.UnitPath(m.unitSlice(nil), u.Name)
+	}
+	g := &cgroup.Group{L: m.opt.Cgroups, Rel: rel}
+	if err := g.Create(); err != nil {
+		m.logUnit(u, "Failed to create cgroup %s: %v", g.Path(), err)
+		return nil
+	}
+	ug := &unitGroup{g: g, dirFD: -1}
+	if m.cg.groups == nil {
+		m.cg.groups = map[string]*unitGroup{}
+	}
+	m.cg.groups[u.Name] = ug
+	return ug
+}
+
+// scopePIDs are the scope's live processes: its cgroup's, else those it was given that
+// still run (a zombie is gone).
+func (m *Manager) scopePIDs(u *Unit, sr *scopeRun) []int {
+	var out []int
+	if ug := m.cg.groups[u.Name]; ug != nil {
+		if pids, err := ug.g.PIDs(); err == nil {
+			for _, pid := range pids {
+				if procAlive(pid) {
+					out = append(out, pid)
+				}
+			}
+			return out
+		}
+	}
+	for _, pid := range sr.tracked {
+		if procAlive(pid) {
+			out = append(out, pid)
+		}
+	}
+	sr.tracked = out
+	return out
+}
+
+// scopeWatch waits (on a goroutine of its own) until one of the scope's processes ends, then
+// checks on the manager goroutine whether any is left.
+func (m *Manager) scopeWatch(u *Unit, sr *scopeRun) {
+	if sr.cancel != nil {
+		sr.cancel()
+		sr.cancel = nil
+	}
+	pids := m.scopePIDs(u, sr)
+	if len(pids) == 0 {
+		m.scopeEnd(u, sr)
+		return
+	}
+	var fds []unix.PollFd
+	for _, pid := range pids {
+		fd, err := unix.PidfdOpen(pid, 0)
+		if err != nil {
+			continue // gone meanwhile: the check below sees it
+		}
+		fds = append(fds, unix.PollFd{Fd: int32(fd), Events: unix.POLLIN})
+	}
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		for _, f := range fds {
+			unix.Close(int(f.Fd))
+		}
+		m.logUnit(u, "Cannot watch the scope's processes: %v", err)
+		return
+	}
+	fds = append(fds, unix.PollFd{Fd: int32(p[0]), Events: unix.POLLIN})
+	sr.gen++
+	gen := sr.gen
+	sr.cancel = func() { unix.Close(p[1]) }
+	go func() {
+		// The goroutine owns the pidfds and the pipe's read end.
+		defer func() {
+			for _, f := range fds {
+				unix.Close(int(f.Fd))
+			}
+		}()
+		for {
+			_, err := unix.Poll(fds, -1)
+			if err == unix.EINTR {
+				continue
+			}
+			if fds[len(fds)-1].Revents != 0 {
+				return // canceled
+			}
+			break
+		}
+		m.post(func() {
+			if m.scopeRunOf(u) != sr || sr.gen != gen {
+				return
+			}
+			sr.cancel()
+			sr.cancel = nil
+			m.scopeWatch(u, sr)
+		})
+	}()
+}
+
+// scopeEnd: the scope's processes are all gone.
+func (m *Manager) scopeEnd(u *Unit, sr *scopeRun) {
+	if sr.cancel != nil {
+		sr.cancel()
+		sr.cancel = nil
+	}
+	if sr.timer != nil {
+		sr.timer.Stop()
+		sr.timer = nil
+	}
+	sr.gen++
+	sr.timerGen++
+	if isInactiveOrFailed(u.activeState()) {
+		return
+	}
+	if ug := m.cg.groups[u.Name]; ug != nil {
+		m.removeGroup(u.Name, ug)
+	}
+	if u.result != resultSuccess {
+		m.logUnit(u, "Failed with result '%s'.", u.result)
+		m.setState(u, scopeFailed)
+		return
+	}
+	m.logUnit(u, "Deactivated successfully.")
+	m.setState(u, scopeDead)
+}
+
+func (m *Manager) scopeStop(u *Unit) {
+	if isInactiveOrFailed(u.activeState()) {
+		m.jobCheck(u)
+		return
+	}
+	sr := m.scopeRunOf(u)
+	if sr == nil {
+		m.setState(u, scopeDead)
+		return
+	}
+	if u.sub == scopeStopSigterm || u.sub == scopeStopSigkill {
+		return // stopping already
+	}
+	m.scopeSignal(u, sr, scopeStopSigterm)
+}
+
+// scopeSignal enters a signal state: the scope's processes get KillSignal= (with SIGCONT,
+// and SIGHUP with SendSIGHUP=) or SIGKILL, and TimeoutStopSec= runs.
+func (m *Manager) scopeSignal(u *Unit, sr *scopeRun, st scopeState) {
+	pids := m.scopePIDs(u, sr)
+	if len(pids) == 0 {
+		m.scopeEnd(u, sr)
+		return
+	}
+	for _, pid := range pids {
+		if st == scopeStopSigkill {
+			m.sys().kill(pid, syscall.SIGKILL)
+			continue
+		}
+		m.sys().kill(pid, sr.killSignal)
+		if sr.killSignal != syscall.SIGKILL && sr.killSignal != syscall.SIGCONT {
+			m.sys().kill(pid, syscall.SIGCONT)
+		}
+		if sr.sendSIGHUP {
+			m.sys().kill(pid, syscall.SIGHUP)
+		}
+	}
+	m.setState(u, st)
+	if sr.timer != nil {
+		sr.timer.Stop()
+		sr.timer = nil
+	}
+	if sr.timeoutStop <= 0 || sr.timeoutStop == unit.DurationInfinity {
+		return
+	}
+	sr.timerGen++
+	gen := sr.timerGen
+	sr.timer = m.sys().afterFunc(m, sr.timeoutStop, func() {
+		if m.scopeRunOf(u) != sr || sr.timerGen != gen || u.sub != st {
+			return
+		}
+		sr.timer = nil
+		m.logUnit(u, "Stopping timed out. Killing.")
+		u.setResult(resultTimeout)
+		if st == scopeStopSigterm && sr.sendSIGKILL {
+			m.scopeSignal(u, sr, scopeStopSigkill)
+			return
+		}
+		// SIGKILL did not end them (or SendSIGKILL=no): the scope fails, what is left stays.
+		if sr.cancel != nil {
+			sr.cancel()
+			sr.cancel = nil
+		}
+		sr.gen++
+		m.logUnit(u, "Failed with result '%s'.", u.result)
+		m.setState(u, scopeFailed)
+	})
+}
+
+// scopeAbandon is AbandonScope: the scope's client no longer manages it.
+func (m *Manager) scopeAbandon(u *Unit) error {
+	if m.scopeRunOf(u) == nil || u.sub != scopeRunning && u.sub != scopeAbandoned {
+		return &reqError{"not-applicable", "Unit " + u.Name + " is not running, and cannot be abandoned."}
+	}
+	m.setState(u, scopeAbandoned)
+	return nil
+}
+
+// scopeForget drops an unloaded scope's runtime.
+func (m *Manager) scopeForget(u *Unit) {
+	sr := m.scopeRunOf(u)
+	if sr == nil {
+		return
+	}
+	if sr.cancel != nil {
+		sr.cancel()
+	}
+	if sr.timer != nil {
+		sr.timer.Stop()
+	}
+	delete(m.dbus.scopes, u)
+}
