@@ -3,6 +3,7 @@ package manager
 import (
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -17,8 +18,9 @@ import (
 // transient file as for a service; the scope's own (PIDs=, Slice=, the kill settings) its
 // runtime (scope.go), also written to the file's [Scope] section for cat and status.
 
-// transientScope is the unit file and runtime of a scope's StartTransientUnit properties.
-func transientScope(props [][]any) (string, *scopeRun, error) {
+// transientScope is the unit file and runtime of a scope's StartTransientUnit properties;
+// caller is the pid PIDs= means by 0.
+func transientScope(props [][]any, caller int) (string, *scopeRun, error) {
 	sections := directiveSections()
 	sr := newScopeRun()
 	var unitSec, scopeSec strings.Builder
@@ -38,10 +40,17 @@ func transientScope(props [][]any) (string, *scopeRun, error) {
 				return "", nil, bad
 			}
 			for _, pid := range pids {
-				if pid == 0 || pid > 1<<22 {
+				switch {
+				case pid == 0 && caller > 0:
+					sr.pids = append(sr.pids, caller)
+				case pid == 0 || pid > 1<<22:
 					return "", nil, fmt.Errorf("Invalid PID %d.", pid)
+				default:
+					sr.pids = append(sr.pids, int(pid))
 				}
-				sr.pids = append(sr.pids, int(pid))
+			}
+			if len(pids) == 0 {
+				return "", nil, fmt.Errorf("Invalid value for PIDs: no PID.")
 			}
 			continue
 		case "Slice":
@@ -122,7 +131,7 @@ func (m *Manager) dbusAbandonScope(c *sdbus.Call, name string) {
 			return
 		}
 		if err := m.scopeAbandon(u); err != nil {
-			c.Fail(sdbus.ErrNotSupported, err.Error())
+			c.Fail("org.freedesktop.systemd1.ScopeNotRunning", err.Error())
 			return
 		}
 		c.Reply()
@@ -191,4 +200,27 @@ func (m *Manager) dbusUnitBy(c *sdbus.Call) {
 			c.Fail(sdbus.ErrNoSuchUnit, fmt.Sprintf("Control group '%s' is not valid or not managed by this instance", path))
 		}
 	})
+}
+
+// SelfPath is the object path of the unit of the process pid (the caller of a method on
+// /org/freedesktop/systemd1/unit/self): a scope given pid, else the unit GetUnitByPID names.
+func (b *dbusBackend) SelfPath(pid int) (path dbus.ObjectPath, message string, ok bool) {
+	m := b.m
+	m.call(func() {
+		if m.dbus != nil {
+			for u, sr := range m.dbus.scopes {
+				if isActiveOrReloading(u.activeState()) && slices.Contains(sr.tracked, pid) {
+					path, ok = sdbus.UnitPath(u.Name), true
+					return
+				}
+			}
+		}
+		name, err := m.unitByPID(pid)
+		if err != nil {
+			message = err.Error()
+			return
+		}
+		path, ok = sdbus.UnitPath(name), true
+	})
+	return path, message, ok
 }

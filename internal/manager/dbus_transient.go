@@ -46,7 +46,7 @@ func (m *Manager) dbusStartTransient(c *sdbus.Call, name, mode string, props, au
 	var sr *scopeRun
 	var err error
 	if t == unit.TypeScope {
-		text, sr, err = transientScope(props)
+		text, sr, err = transientScope(props, c.Peer.PID)
 	} else {
 		text, err = transientUnitText(props)
 	}

@@ -303,7 +303,7 @@ func (m *Manager) scopeSignal(u *Unit, sr *scopeRun, st scopeState) {
 // scopeAbandon is AbandonScope: the scope's client no longer manages it.
 func (m *Manager) scopeAbandon(u *Unit) error {
 	if m.scopeRunOf(u) == nil || u.sub != scopeRunning && u.sub != scopeAbandoned {
-		return &reqError{"not-applicable", "Unit " + u.Name + " is not running, and cannot be abandoned."}
+		return &reqError{"not-applicable", "Scope " + u.Name + " is not running, cannot abandon."}
 	}
 	m.setState(u, scopeAbandoned)
 	return nil

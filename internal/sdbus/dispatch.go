@@ -63,6 +63,16 @@ func (c *conn) dispatchAs(msg *dbus.Message, peer Peer, sender string) {
 		return
 	}
 	b := c.s.backend
+	if call.Path == ManagerPath+"/unit/self" {
+		if r, isResolver := b.(SelfResolver); isResolver {
+			p, text, ok := r.SelfPath(peer.PID)
+			if !ok {
+				call.Fail(ErrNoUnitForPID, text)
+				return
+			}
+			call.Path = p
+		}
+	}
 	ifaces, _, ok := b.Object(call.Path)
 	if !ok {
 		if r, isRefuser := b.(ObjectRefuser); isRefuser {

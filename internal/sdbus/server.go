@@ -50,6 +50,12 @@ type ObjectRefuser interface {
 	RefuseObject(path dbus.ObjectPath) (name, message string, refused bool)
 }
 
+// SelfResolver is a Backend that serves systemd's /org/freedesktop/systemd1/unit/self: the
+// unit of the calling process (SelfPath of its pid; ok false when none).
+type SelfResolver interface {
+	SelfPath(pid int) (path dbus.ObjectPath, message string, ok bool)
+}
+
 // Prop is one property value: Value as it is when not nil (it must then have the property's
 // D-Bus type), else Text, as `systemctl show` prints the property, converted to the type.
 type Prop struct {
