@@ -82,34 +82,34 @@ func (s socketMachine) stop(u *Unit) {
 func (s socketMachine) reload(u *Unit)    { s.m.setState(u, u.sub) }
 func (socketMachine) processGone(u *Unit) {} // its control process's exit goes on itself
 
-// timerMachine: timer.go.
-type timerMachine struct{ m *Manager }
+// timerMachine: timer.go. It works against its host only (host.go).
+type timerMachine struct{ host }
 
-func (t timerMachine) start(u *Unit)     { t.m.timerStart(u) }
-func (t timerMachine) stop(u *Unit)      { t.m.timerStop(u) }
-func (t timerMachine) reload(u *Unit)    { t.m.setState(u, u.sub) }
+func (t timerMachine) start(u *Unit)     { t.timerStart(u) }
+func (t timerMachine) stop(u *Unit)      { t.timerStop(u) }
+func (t timerMachine) reload(u *Unit)    { t.setState(u, u.sub) }
 func (timerMachine) processGone(u *Unit) {}
 
-// pathMachine: path.go.
-type pathMachine struct{ m *Manager }
+// pathMachine: path.go. It works against its host only.
+type pathMachine struct{ host }
 
-func (p pathMachine) start(u *Unit)     { p.m.pathStart(u) }
-func (p pathMachine) stop(u *Unit)      { p.m.pathStop(u) }
-func (p pathMachine) reload(u *Unit)    { p.m.setState(u, u.sub) }
+func (p pathMachine) start(u *Unit)     { p.pathStart(u) }
+func (p pathMachine) stop(u *Unit)      { p.pathStop(u) }
+func (p pathMachine) reload(u *Unit)    { p.setState(u, u.sub) }
 func (pathMachine) processGone(u *Unit) {}
 
 // unsupportedMachine is a type flint does not run (docs/compatibility.md): its start job fails
 // as "unsupported" rather than pretending the unit does its work.
-type unsupportedMachine struct{ m *Manager }
+type unsupportedMachine struct{ host }
 
 func (x unsupportedMachine) start(u *Unit) {
-	x.m.consolef("[UNSUPP] %s: flint does not run .%s units.", u.Name, u.cfg.Type)
+	x.consolef("[UNSUPP] %s: flint does not run .%s units.", u.Name, u.cfg.Type)
 	if u.job != nil {
-		x.m.finishJob(u.job, "unsupported")
+		x.finishJob(u.job, "unsupported")
 	}
 }
 func (x unsupportedMachine) stop(u *Unit)      { targetMachine(x).stop(u) }
-func (x unsupportedMachine) reload(u *Unit)    { x.m.setState(u, u.sub) }
+func (x unsupportedMachine) reload(u *Unit)    { x.setState(u, u.sub) }
 func (unsupportedMachine) processGone(u *Unit) {}
 
 // inactiveBoundAfter returns a unit that u has BindsTo= and After= on and that is not active
