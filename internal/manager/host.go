@@ -2,6 +2,7 @@ package manager
 
 import (
 	"io"
+	"syscall"
 	"time"
 
 	"github.com/flint-init/flint/unit"
@@ -50,6 +51,26 @@ type host interface {
 	calendarZone() *time.Location
 	scope() unit.Scope
 	stampPath(u *Unit) string
+	// runControl runs cmds as u's control processes, one after the other, in state phase,
+	// then next(ok) (process.go); killProcess signals one of them.
+	runControl(u *Unit, cmds []unit.ExecCommand, phase subState, next func(ok bool))
+	killProcess(pid int, sig syscall.Signal)
+	// enqueue queues a job; cb sees its result.
+	enqueue(typ string, u *Unit, mode string, cb jobCallback)
+	// stateChanged marks u's record in the state file stale (what another manager would
+	// take over changed: its sockets, its processes).
+	stateChanged(u *Unit)
+
+	// The sockets' readiness: pollKey registers socket idx of u and gives its poller key,
+	// pollForget drops one, poll is the poller that watches the sockets (socket.go).
+	pollKey(u *Unit, idx int) uint64
+	pollForget(key uint64)
+	poll() fdPoller
+	// newInstance registers Accept=yes instance inst of socket u's service.
+	newInstance(u *Unit, inst string) (*Unit, error)
+	// cooldownDue re-arms u if its trigger limit cooldown is over (cooldown.go).
+	cooldownDue(u *Unit)
+
 	// armWallClock arms the manager's wall-clock timer for the waiting timers' calendar
 	// elapses (wallclock.go).
 	armWallClock()
@@ -66,6 +87,23 @@ func (m *Manager) later(fn func()) { m.sys().later(m, fn) }
 func (m *Manager) watchPath(spec unit.PathSpec, got func(primary bool)) (io.Closer, error) {
 	return m.sys().watchPath(m, spec, got)
 }
+
+// fdPoller is what the sockets need of the poller (*listen.Poller).
+type fdPoller interface {
+	Add(fd int, key uint64) error
+	Rearm(fd int, key uint64) error
+	Remove(fd int) error
+}
+
+func (m *Manager) poll() fdPoller { return m.poller }
+
+func (m *Manager) pollKey(u *Unit, idx int) uint64 {
+	m.nextKey++
+	m.pollRefs[m.nextKey] = &pollRef{u: u, idx: idx}
+	return m.nextKey
+}
+
+func (m *Manager) pollForget(key uint64) { delete(m.pollRefs, key) }
 
 func (m *Manager) startTime() time.Time         { return m.bootTime }
 func (m *Manager) calendarZone() *time.Location { return m.localZone }

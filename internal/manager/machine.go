@@ -68,18 +68,18 @@ func (s serviceMachine) stop(u *Unit)        { s.m.svcStop(u) }
 func (s serviceMachine) reload(u *Unit)      { s.m.svcReload(u) }
 func (s serviceMachine) processGone(u *Unit) { s.m.svcProcessGone(u) }
 
-// socketMachine: socket.go.
-type socketMachine struct{ m *Manager }
+// socketMachine: socket.go. It works against its host only.
+type socketMachine struct{ host }
 
-func (s socketMachine) start(u *Unit) { s.m.sockStart(u) }
+func (s socketMachine) start(u *Unit) { s.sockStart(u) }
 func (s socketMachine) stop(u *Unit) {
 	if isInactiveOrFailed(u.activeState()) {
-		s.m.jobCheck(u)
+		s.jobCheck(u)
 		return
 	}
-	s.m.sockStop(u)
+	s.sockStop(u)
 }
-func (s socketMachine) reload(u *Unit)    { s.m.setState(u, u.sub) }
+func (s socketMachine) reload(u *Unit)    { s.setState(u, u.sub) }
 func (socketMachine) processGone(u *Unit) {} // its control process's exit goes on itself
 
 // timerMachine: timer.go. It works against its host only (host.go).

@@ -382,7 +382,7 @@ func runMachineRows(t *testing.T, typ string, rows []machineRow) {
 					t.Fatal(err)
 				}
 				mc.m.poller = p
-				t.Cleanup(func() { mc.m.sockClose(mc.u); p.Close() })
+				t.Cleanup(func() { socketMachine{mc.m}.sockClose(mc.u); p.Close() })
 			}
 			before := bugs.Load()
 			for _, ev := range r.events {

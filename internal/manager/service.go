@@ -94,7 +94,7 @@ func (m *Manager) svcStart(u *Unit) {
 		m.emergencyAction(u, u.cfg.Unit.StartLimitAction, true, -1, "unit "+u.Name+" failed")
 		m.setState(u, svcFailed)
 		for _, sock := range m.socketsOf(u) {
-			m.socketServiceStopped(sock, u)
+			socketMachine{m}.socketServiceStopped(sock, u)
 		}
 		return
 	}
