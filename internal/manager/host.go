@@ -2,9 +2,12 @@ package manager
 
 import (
 	"io"
+	"os"
 	"syscall"
 	"time"
 
+	"github.com/flint-init/flint/internal/logs"
+	"github.com/flint-init/flint/internal/spawn"
 	"github.com/flint-init/flint/unit"
 )
 
@@ -33,6 +36,8 @@ type host interface {
 	logUnit(u *Unit, format string, a ...any)
 	logUnitResult(u *Unit)
 	consolef(format string, a ...any)
+	// bug reports an internal error: a machine asked for what its table forbids (states.go).
+	bug(format string, a ...any)
 
 	// sys is the operating system (processes, signals, the clocks).
 	sys() system
@@ -77,6 +82,71 @@ type host interface {
 }
 
 var _ host = (*Manager)(nil)
+
+// serviceHost is what a service needs of the manager beyond what every machine does: the
+// process layer (process.go, pidfile.go, tracking.go, exec.go), its sockets, and the
+// consequences of a service going down that systemd runs on its way to auto-restart.
+type serviceHost interface {
+	host
+
+	// spawn starts cmd as a process of u, afterExec runs fn once its execve succeeded or
+	// failed; trackMain makes pid, running path, u's main process, whose exit the reaper
+	// hands to the service (mainExited). processesOf lists u's processes.
+	spawn(u *Unit, cmd unit.ExecCommand, ec *unit.ExecContext, p *execParams) (*spawn.Process, error)
+	afterExec(sp *spawn.Process, fn func(err error))
+	trackMain(u *Unit, pid int, sp *spawn.Process, path string)
+	processesOf(u *Unit) []int
+	// runControlWithMain is runControl for commands that may refer to $MAINPID; killUnit
+	// signals u's processes as KillMode= says and counts them.
+	runControlWithMain(u *Unit, cmds []unit.ExecCommand, phase subState, next func(ok bool))
+	killUnit(u *Unit, sig syscall.Signal, sighupToo bool) int
+	// The main process: adopt one (MAINPID=, PIDFile=), guess it, read the PID file, see
+	// whether it names another, wait for it to appear; whether an exit is clean, and killed
+	// by the OOM killer.
+	adoptMain(u *Unit, pid int)
+	guessMainPID(u *Unit) int
+	loadPIDFile(u *Unit) (int, error)
+	pidFileMoved(u *Unit, warn bool) bool
+	awaitPIDFile(u *Unit)
+	cleanExit(cfg *unit.ServiceSection, ws syscall.WaitStatus) bool
+	cgroupOOMKilled(u *Unit) bool
+	// The commands' status (show's Exec*=) and their log lines.
+	execStarted(u *Unit, setting string, index, pid int)
+	execExited(u *Unit, setting string, index, pid int, code string, status int)
+	logProcessExit(u *Unit, kind, command, code string, status int, clean bool)
+	logUnitAt(u *Unit, prio int, fields []logs.Field, format string, a ...any)
+	logRestartScheduled(u *Unit, n int)
+	logResources(u *Unit)
+	logSeq() uint64
+	// The sockets that activate u, and those of them handed over at its start.
+	socketsOf(u *Unit) []*Unit
+	listenFiles(u *Unit) ([]*os.File, []string)
+	// StartLimitBurst= (which counts the start), StartLimitAction=, PropagatesReloadTo=; and
+	// what u's going down runs: SuccessAction=/FailureAction=, the units bound to it.
+	startLimitHit(u *Unit) bool
+	emergencyAction(u *Unit, action string, warn bool, exitStatus int, reason string)
+	propagateReload(u *Unit)
+	unitActions(u *Unit, old, nu ActiveState)
+	stopBound(u *Unit, unexpected bool)
+	// isShuttingDown: the manager stops everything (no restarts).
+	isShuttingDown() bool
+}
+
+var _ serviceHost = (*Manager)(nil)
+
+func (m *Manager) spawn(u *Unit, cmd unit.ExecCommand, ec *unit.ExecContext, p *execParams) (*spawn.Process, error) {
+	return m.sys().spawn(m, u, cmd, ec, p)
+}
+
+func (m *Manager) afterExec(sp *spawn.Process, fn func(err error)) { m.sys().afterExec(m, sp, fn) }
+
+func (m *Manager) trackMain(u *Unit, pid int, sp *spawn.Process, path string) {
+	m.procs[pid] = &proc{pid: pid, u: u, kind: "main", sid: pid, onExit: m.mainExitHandler(u, pid), sp: sp, path: path}
+}
+
+func (m *Manager) processesOf(u *Unit) []int { return m.sys().unitPIDs(m, u) }
+func (m *Manager) logSeq() uint64            { return m.logs.LastSeq() }
+func (m *Manager) isShuttingDown() bool      { return m.shuttingDown }
 
 func (m *Manager) lookup(name string) *Unit { return m.units[name] }
 

@@ -60,13 +60,14 @@ func (m *Manager) unitStop(u *Unit)   { m.machine(u).stop(u) }
 func (m *Manager) unitReload(u *Unit) { m.machine(u).reload(u) }
 
 // The machines. A service's: service.go (start), service_exit.go (its main process exits),
-// service_stop.go (stop, restart), service_timers.go (timeouts), notify.go (sd_notify).
-type serviceMachine struct{ m *Manager }
+// service_stop.go (stop, restart), service_timers.go (timeouts), notify.go (sd_notify). It
+// works against its host only, with the manager's process layer (serviceHost, host.go).
+type serviceMachine struct{ serviceHost }
 
-func (s serviceMachine) start(u *Unit)       { s.m.svcStart(u) }
-func (s serviceMachine) stop(u *Unit)        { s.m.svcStop(u) }
-func (s serviceMachine) reload(u *Unit)      { s.m.svcReload(u) }
-func (s serviceMachine) processGone(u *Unit) { s.m.svcProcessGone(u) }
+func (s serviceMachine) start(u *Unit)       { s.svcStart(u) }
+func (s serviceMachine) stop(u *Unit)        { s.svcStop(u) }
+func (s serviceMachine) reload(u *Unit)      { s.svcReload(u) }
+func (s serviceMachine) processGone(u *Unit) { s.svcProcessGone(u) }
 
 // socketMachine: socket.go. It works against its host only.
 type socketMachine struct{ host }

@@ -200,7 +200,7 @@ func (mc *machine) exit(path string, ws syscall.WaitStatus) {
 	p := mc.m.procs[pid]
 	delete(mc.m.procs, pid)
 	if s := owner.svc; s != nil && s.mainPID == pid {
-		mc.m.mainExited(owner, pid, ws)
+		serviceMachine{mc.m}.mainExited(owner, pid, ws)
 		return
 	}
 	if p == nil || p.onExit == nil {
