@@ -230,7 +230,7 @@ func (m *Manager) dbusReloading(active bool) {
 // a client is connected to see it.
 func (m *Manager) dbusUnitChanged(u *Unit) {
 	m.dbusBusUnitChanged(u)
-	if m.dbus == nil || m.dbus.srv.Connections() == 0 && !m.dbus.srv.Subscribed() {
+	if m.dbus == nil || m.dbus.srv == nil || m.dbus.srv.Connections() == 0 && !m.dbus.srv.Subscribed() {
 		return
 	}
 	props := m.dbusUnitProps(u)

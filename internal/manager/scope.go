@@ -2,6 +2,7 @@ package manager
 
 import (
 	"slices"
+	"sync"
 	"syscall"
 	"time"
 
@@ -37,12 +38,68 @@ type scopeRun struct {
 	// gen invalidates an earlier watcher, timerGen an earlier timer.
 	gen, timerGen int
 	timer         stopper
-	// cancel ends the current watcher goroutine.
+	// cancel ends the current watch.
 	cancel func()
+	// procs sees the processes (pidfdProcs; the table tests' fake).
+	procs scopeProcs
 }
 
 func newScopeRun() *scopeRun {
-	return &scopeRun{timeoutStop: unit.DefaultTimeout, killSignal: syscall.SIGTERM, sendSIGKILL: true}
+	return &scopeRun{timeoutStop: unit.DefaultTimeout, killSignal: syscall.SIGTERM, sendSIGKILL: true, procs: pidfdProcs{}}
+}
+
+// scopeProcs is how a scope sees processes that are not flint's children.
+type scopeProcs interface {
+	// alive reports whether pid runs (a zombie does not).
+	alive(pid int) bool
+	// watch runs gone on the manager goroutine once one of pids has ended, unless cancel
+	// was called before.
+	watch(m *Manager, pids []int, gone func()) (cancel func(), err error)
+}
+
+// pidfdProcs watches with pidfds, polled on a goroutine of its own.
+type pidfdProcs struct{}
+
+func (pidfdProcs) alive(pid int) bool { return procAlive(pid) }
+
+func (pidfdProcs) watch(m *Manager, pids []int, gone func()) (func(), error) {
+	var fds []unix.PollFd
+	for _, pid := range pids {
+		fd, err := unix.PidfdOpen(pid, 0)
+		if err != nil {
+			continue // gone meanwhile: the next look sees it
+		}
+		fds = append(fds, unix.PollFd{Fd: int32(fd), Events: unix.POLLIN})
+	}
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		for _, f := range fds {
+			unix.Close(int(f.Fd))
+		}
+		return nil, err
+	}
+	fds = append(fds, unix.PollFd{Fd: int32(p[0]), Events: unix.POLLIN})
+	go func() {
+		// The goroutine owns the pidfds and the pipe's read end; cancel closes the write end.
+		defer func() {
+			for _, f := range fds {
+				unix.Close(int(f.Fd))
+			}
+		}()
+		for {
+			_, err := unix.Poll(fds, -1)
+			if err == unix.EINTR {
+				continue
+			}
+			if fds[len(fds)-1].Revents != 0 {
+				return // canceled
+			}
+			break
+		}
+		m.post(gone)
+	}()
+	var once sync.Once
+	return func() { once.Do(func() { unix.Close(p[1]) }) }, nil
 }
 
 // scopeMachine is a scope's state machine.
@@ -69,7 +126,7 @@ func (m *Manager) scopeStart(u *Unit) {
 	}
 	var alive []int
 	for _, pid := range sr.pids {
-		if procAlive(pid) && !slices.Contains(alive, pid) {
+		if sr.procs.alive(pid) && !slices.Contains(alive, pid) {
 			alive = append(alive, pid)
 		}
 	}
@@ -128,7 +185,7 @@ func (m *Manager) scopePIDs(u *Unit, sr *scopeRun) []int {
 	if ug := m.cg.groups[u.Name]; ug != nil {
 		if pids, err := ug.g.PIDs(); err == nil {
 			for _, pid := range pids {
-				if procAlive(pid) {
+				if sr.procs.alive(pid) {
 					out = append(out, pid)
 				}
 			}
@@ -136,7 +193,7 @@ func (m *Manager) scopePIDs(u *Unit, sr *scopeRun) []int {
 		}
 	}
 	for _, pid := range sr.tracked {
-		if procAlive(pid) {
+		if sr.procs.alive(pid) {
 			out = append(out, pid)
 		}
 	}
@@ -144,8 +201,7 @@ func (m *Manager) scopePIDs(u *Unit, sr *scopeRun) []int {
 	return out
 }
 
-// scopeWatch waits (on a goroutine of its own) until one of the scope's processes ends, then
-// checks on the manager goroutine whether any is left.
+// scopeWatch waits until one of the scope's processes ends, then looks whether any is left.
 func (m *Manager) scopeWatch(u *Unit, sr *scopeRun) {
 	if sr.cancel != nil {
 		sr.cancel()
@@ -156,52 +212,19 @@ func (m *Manager) scopeWatch(u *Unit, sr *scopeRun) {
 		m.scopeEnd(u, sr)
 		return
 	}
-	var fds []unix.PollFd
-	for _, pid := range pids {
-		fd, err := unix.PidfdOpen(pid, 0)
-		if err != nil {
-			continue // gone meanwhile: the check below sees it
+	sr.gen++
+	gen := sr.gen
+	cancel, err := sr.procs.watch(m, pids, func() {
+		if m.scopeRunOf(u) != sr || sr.gen != gen {
+			return
 		}
-		fds = append(fds, unix.PollFd{Fd: int32(fd), Events: unix.POLLIN})
-	}
-	var p [2]int
-	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
-		for _, f := range fds {
-			unix.Close(int(f.Fd))
-		}
+		m.scopeWatch(u, sr)
+	})
+	if err != nil {
 		m.logUnit(u, "Cannot watch the scope's processes: %v", err)
 		return
 	}
-	fds = append(fds, unix.PollFd{Fd: int32(p[0]), Events: unix.POLLIN})
-	sr.gen++
-	gen := sr.gen
-	sr.cancel = func() { unix.Close(p[1]) }
-	go func() {
-		// The goroutine owns the pidfds and the pipe's read end.
-		defer func() {
-			for _, f := range fds {
-				unix.Close(int(f.Fd))
-			}
-		}()
-		for {
-			_, err := unix.Poll(fds, -1)
-			if err == unix.EINTR {
-				continue
-			}
-			if fds[len(fds)-1].Revents != 0 {
-				return // canceled
-			}
-			break
-		}
-		m.post(func() {
-			if m.scopeRunOf(u) != sr || sr.gen != gen {
-				return
-			}
-			sr.cancel()
-			sr.cancel = nil
-			m.scopeWatch(u, sr)
-		})
-	}()
+	sr.cancel = cancel
 }
 
 // scopeEnd: the scope's processes are all gone.
@@ -222,12 +245,11 @@ func (m *Manager) scopeEnd(u *Unit, sr *scopeRun) {
 	if ug := m.cg.groups[u.Name]; ug != nil {
 		m.removeGroup(u.Name, ug)
 	}
+	m.logUnitResult(u)
 	if u.result != resultSuccess {
-		m.logUnit(u, "Failed with result '%s'.", u.result)
 		m.setState(u, scopeFailed)
 		return
 	}
-	m.logUnit(u, "Deactivated successfully.")
 	m.setState(u, scopeDead)
 }
 
@@ -295,7 +317,7 @@ func (m *Manager) scopeSignal(u *Unit, sr *scopeRun, st scopeState) {
 			sr.cancel = nil
 		}
 		sr.gen++
-		m.logUnit(u, "Failed with result '%s'.", u.result)
+		m.logUnitResult(u)
 		m.setState(u, scopeFailed)
 	})
 }
