@@ -121,6 +121,12 @@ func TestDBusUserSession(t *testing.T) {
 		t.Errorf("busctl --user tree org.freedesktop.systemd1: exit %d\n%s", code, got)
 	}
 
+	// A scope of the user manager (systemd-run --user --scope).
+	if got, code := output(asUser("/usr/bin/systemd-run", "--user", "--scope", "--unit=us1", "/bin/sh", "-c", "echo scoped")); code != 0 ||
+		!strings.Contains(got, "Running scope as unit: us1.scope\n") || !strings.Contains(got, "scoped\n") {
+		t.Errorf("systemd-run --user --scope: exit %d\n%s", code, got)
+	}
+
 	variable := regexp.MustCompile(`since .*; .* ago|\b\d{2,}\b`)
 	// The main process's name is each client's own look at /proc: right after a start it
 	// may still be flint's spawn shim for one and the program for the other.
