@@ -375,7 +375,11 @@ func (c *conn) queue(b []byte) {
 		c.pending.Add(-1)
 	default:
 		c.pending.Add(-1)
-		c.s.logf("D-Bus client pid %d does not read its messages, dropping it", c.peer.PID)
+		if c.bus != nil {
+			c.s.logf("The bus does not read flint's messages, leaving it")
+		} else {
+			c.s.logf("D-Bus client pid %d does not read its messages, dropping it", c.peer.PID)
+		}
 		c.close()
 	}
 }
