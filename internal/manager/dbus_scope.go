@@ -12,6 +12,7 @@ import (
 
 	"github.com/flint-init/flint/internal/sdbus"
 	"github.com/flint-init/flint/unit"
+	"github.com/flint-init/flint/unit/show"
 )
 
 // StartTransientUnit for scopes (systemd-run --scope): the [Unit] properties become the
@@ -138,15 +139,30 @@ func (m *Manager) dbusAbandonScope(c *sdbus.Call, name string) {
 	})
 }
 
-// scopeProperties are a scope's own properties (show, status, D-Bus): its Result, its
-// control group and slice, its kill settings.
-func (m *Manager) scopeProperties(u *Unit) [][2]string {
-	if u.cfg.Type != unit.TypeScope {
-		return nil
+// runtimeProperties puts into rt what the D-Bus side knows of u (show, status, D-Bus): that
+// StartTransientUnit made it (Transient=yes, UnitFileState=transient), and a scope's own
+// properties: its Result, its control group, slice and tasks, its kill settings.
+func (m *Manager) runtimeProperties(u *Unit, rt []show.Property) []show.Property {
+	if m.dbus == nil {
+		return rt
+	}
+	set := func(n, v string) {
+		for i := range rt {
+			if rt[i].Name == n {
+				rt[i].Value = v
+				return
+			}
+		}
+		rt = append(rt, show.Property{Name: n, Value: v})
+	}
+	if _, ok := m.dbus.transient[u]; ok {
+		set("Transient", "yes")
+		set("UnitFileState", "transient")
+		rt = slices.DeleteFunc(rt, func(p show.Property) bool { return p.Name == "UnitFilePreset" })
 	}
 	sr := m.scopeRunOf(u)
-	if sr == nil {
-		return nil
+	if sr == nil || u.cfg.Type != unit.TypeScope {
+		return rt
 	}
 	slice := sr.slice
 	if slice == "" {
@@ -160,9 +176,20 @@ func (m *Manager) scopeProperties(u *Unit) [][2]string {
 	if sr.timeoutStop != unit.DurationInfinity {
 		stop = unit.FormatTimespan(sr.timeoutStop)
 	}
-	return [][2]string{{"Result", u.result.String()}, {"Slice", slice}, {"ControlGroup", cg},
-		{"TimeoutStopUSec", stop}, {"KillMode", "control-group"}, {"KillSignal", fmt.Sprint(int(sr.killSignal))},
-		{"SendSIGKILL", unit.FormatBool(sr.sendSIGKILL)}, {"SendSIGHUP", unit.FormatBool(sr.sendSIGHUP)}}
+	tasks := "[not set]"
+	if pids, _ := m.scopeUnitPIDs(u); len(pids) > 0 {
+		tasks = fmt.Sprint(len(pids))
+	}
+	set("Result", u.result.String())
+	set("Slice", slice)
+	set("ControlGroup", cg)
+	set("TasksCurrent", tasks)
+	set("TimeoutStopUSec", stop)
+	set("KillMode", "control-group")
+	set("KillSignal", fmt.Sprint(int(sr.killSignal)))
+	set("SendSIGKILL", unit.FormatBool(sr.sendSIGKILL))
+	set("SendSIGHUP", unit.FormatBool(sr.sendSIGHUP))
+	return rt
 }
 
 // dbusUnitBy serves GetUnitByInvocationID (the 16 bytes of a unit's InvocationID) and

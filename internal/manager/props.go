@@ -159,9 +159,7 @@ func (m *Manager) properties(u *Unit) []api.Property {
 		}
 	}
 	rt = m.cgroupProperties(u, rt)
-	for _, p := range m.scopeProperties(u) {
-		rt = append(rt, show.Property{Name: p[0], Value: p[1]})
-	}
+	rt = m.runtimeProperties(u, rt) // dbus_scope.go
 	merged := show.MergeProperties(u.cfg.Type, cfg, rt...)
 	out := make([]api.Property, 0, len(merged))
 	for _, p := range merged {

@@ -50,8 +50,10 @@ func newScopeRun() *scopeRun {
 
 // scopeProcs is how a scope sees processes that are not flint's children.
 type scopeProcs interface {
-	// alive reports whether pid runs (a zombie does not).
+	// alive reports whether pid runs (a zombie does not); tree lists the live processes
+	// among pids and their descendants.
 	alive(pid int) bool
+	tree(pids []int) []int
 	// watch runs gone on the manager goroutine once one of pids has ended, unless cancel
 	// was called before.
 	watch(m *Manager, pids []int, gone func()) (cancel func(), err error)
@@ -61,6 +63,16 @@ type scopeProcs interface {
 type pidfdProcs struct{}
 
 func (pidfdProcs) alive(pid int) bool { return procAlive(pid) }
+
+func (pidfdProcs) tree(pids []int) []int {
+	roots := make(map[int]bool, len(pids))
+	for _, pid := range pids {
+		roots[pid] = true
+	}
+	out := descendants(roots)
+	slices.Sort(out)
+	return out
+}
 
 func (pidfdProcs) watch(m *Manager, pids []int, gone func()) (func(), error) {
 	var fds []unix.PollFd
@@ -178,8 +190,8 @@ func (m *Manager) scopeGroup(u *Unit, sr *scopeRun) *unitGroup {
 	return ug
 }
 
-// scopePIDs are the scope's live processes: its cgroup's, else those it was given that
-// still run (a zombie is gone).
+// scopePIDs are the scope's live processes: its cgroup's, else those it was given and their
+// descendants (a zombie is gone).
 func (m *Manager) scopePIDs(u *Unit, sr *scopeRun) []int {
 	var out []int
 	if ug := m.cg.groups[u.Name]; ug != nil {
@@ -192,13 +204,23 @@ func (m *Manager) scopePIDs(u *Unit, sr *scopeRun) []int {
 			return out
 		}
 	}
-	for _, pid := range sr.tracked {
-		if sr.procs.alive(pid) {
-			out = append(out, pid)
-		}
+	// Without a cgroup, the processes given and their descendants, each tracked once seen
+	// (a child whose parent ends before flint looks is lost: it is reparented).
+	sr.tracked = sr.procs.tree(sr.tracked)
+	return slices.Clone(sr.tracked)
+}
+
+// scopeUnitPIDs are a transient scope's processes, for status, GetProcesses and kill; ok is
+// false for other units.
+func (m *Manager) scopeUnitPIDs(u *Unit) ([]int, bool) {
+	sr := m.scopeRunOf(u)
+	if sr == nil || u.cfg.Type != unit.TypeScope {
+		return nil, false
 	}
-	sr.tracked = out
-	return out
+	if isInactiveOrFailed(u.activeState()) && m.cg.groups[u.Name] == nil {
+		return nil, true
+	}
+	return m.scopePIDs(u, sr), true
 }
 
 // scopeWatch waits until one of the scope's processes ends, then looks whether any is left.

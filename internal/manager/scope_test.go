@@ -102,6 +102,16 @@ type fakeScopeProcs struct {
 
 func (f *fakeScopeProcs) alive(pid int) bool { _, ok := f.live[pid]; return ok }
 
+func (f *fakeScopeProcs) tree(pids []int) []int {
+	var out []int
+	for _, pid := range pids {
+		if f.alive(pid) {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
 func (f *fakeScopeProcs) watch(m *Manager, pids []int, gone func()) (func(), error) {
 	var paths []string
 	for _, pid := range pids {
