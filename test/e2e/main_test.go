@@ -67,7 +67,7 @@ func runTests(m *testing.M) int {
 	// with systemd, or take its /dev/log and /run/systemd/journal.
 	_, err = os.Lstat(sdBootedDir)
 	absent := err != nil
-	before := hostJournalState()
+	before, beforeRun := hostJournalState(), hostSandboxState()
 	code := m.Run()
 	if _, err := os.Lstat(sdBootedDir); absent && err == nil {
 		fmt.Fprintf(os.Stderr, "e2e: a test left %s on the host: flint run without --no-booted outside a private /run\n", sdBootedDir)
@@ -78,7 +78,28 @@ func runTests(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "e2e: a test changed the host's journal sockets (%s, was %s): flint run without --no-journal-sockets outside a private mount namespace\n", after, before)
 		return 1
 	}
+	if after := hostSandboxState(); after != beforeRun {
+		fmt.Fprintf(os.Stderr, "e2e: a test changed the host's sandbox directories:\nbefore:\n%safter:\n%s(a manager whose runtime directory is the host's /run/flint, or another flint on this host)\n", beforeRun, after)
+		return 1
+	}
 	return code
+}
+
+// hostSandboxState is what the host has where a system manager with the default runtime
+// directory builds its units' sandboxes: /run/flint's unit-root, inaccessible, empty and
+// credentials, and /run/credentials. The tests' managers have runtime directories of their
+// own (next to their control sockets).
+func hostSandboxState() string {
+	var b strings.Builder
+	for _, d := range []string{"/run/flint/unit-root", "/run/flint/inaccessible", "/run/flint/empty", "/run/flint/credentials", "/run/credentials"} {
+		es, err := os.ReadDir(d)
+		fmt.Fprintf(&b, "%s exists: %v;", d, err == nil)
+		for _, e := range es {
+			fmt.Fprintf(&b, " %s", e.Name())
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
 }
 
 // hostJournalState is what the host has at /dev/log and /run/systemd/journal.
