@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -321,9 +322,53 @@ func (m *manager) stopWith(sig syscall.Signal) int {
 	select {
 	case <-m.done:
 	case <-time.After(15 * time.Second):
-		m.t.Fatalf("flint run still running 15s after %v:\n%s", sig, m.out.String())
+		m.t.Fatalf("flint run still running 15s after %v:\n%s\n%s", sig, m.out.String(), m.stuck())
 	}
 	return m.cmd.ProcessState.ExitCode()
+}
+
+// stuck describes a manager that does not finish: its jobs, its units that are not inactive
+// and the processes under it.
+func (m *manager) stuck() string {
+	var b strings.Builder
+	for _, args := range [][]string{{"list-jobs"}, {"list-units", "--state=active,activating,deactivating,reloading,failed"}} {
+		cmd := exec.Command(flintBin, append([]string{"--control", m.control}, args...)...)
+		out, _ := cmd.CombinedOutput()
+		fmt.Fprintf(&b, "flint %s:\n%s\n", strings.Join(args, " "), out)
+	}
+	b.WriteString("processes under it:\n")
+	parent := map[int]int{}
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if st, err := os.ReadFile("/proc/" + e.Name() + "/stat"); err == nil {
+			if i := bytes.LastIndexByte(st, ')'); i > 0 {
+				if f := strings.Fields(string(st[i+1:])); len(f) > 1 {
+					parent[pid], _ = strconv.Atoi(f[1])
+				}
+			}
+		}
+	}
+	for pid := range parent {
+		for p := parent[pid]; p > 1; p = parent[p] {
+			if p == m.cmd.Process.Pid {
+				cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+				status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+				var state string
+				for _, l := range strings.Split(string(status), "\n") {
+					if strings.HasPrefix(l, "State:") || strings.HasPrefix(l, "SigCgt:") || strings.HasPrefix(l, "SigBlk:") || strings.HasPrefix(l, "SigPnd:") || strings.HasPrefix(l, "ShdPnd:") {
+						state += " " + strings.Join(strings.Fields(l), " ")
+					}
+				}
+				fmt.Fprintf(&b, "  %d (parent %d) %s:%s\n", pid, parent[pid], bytes.ReplaceAll(bytes.TrimRight(cmdline, "\x00"), []byte{0}, []byte{' '}), state)
+				break
+			}
+		}
+	}
+	return b.String()
 }
 
 // flint runs one CLI verb against this manager and returns its combined output and exit code.
