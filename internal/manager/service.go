@@ -104,7 +104,7 @@ func (m serviceMachine) svcStart(u *Unit) {
 		m.emergencyAction(u, u.cfg.Unit.StartLimitAction, true, -1, "unit "+u.Name+" failed")
 		m.setState(u, svcFailed)
 		for _, sock := range m.socketsOf(u) {
-			socketMachine{m}.socketServiceStopped(sock, u)
+			m.sockets().socketServiceStopped(sock, u)
 		}
 		return
 	}
