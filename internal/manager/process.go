@@ -316,12 +316,12 @@ func (m *Manager) watchStragglers(u *Unit) {
 			switch u.sub {
 			case svcStopSigterm, svcStopSigkill, svcStopWatchdog:
 				if u.svc.mainPID == 0 && u.svc.controlPID == 0 && len(m.sys().unitPIDs(m, u)) == 0 {
-					m.svcEnterStopPost(u)
+					serviceMachine{m}.svcEnterStopPost(u)
 					return
 				}
 			case svcFinalSigterm, svcFinalSigkill, svcFinalWatchdog:
 				if u.svc.mainPID == 0 && u.svc.controlPID == 0 && len(m.sys().unitPIDs(m, u)) == 0 {
-					m.svcEnterDead(u, resultNone)
+					serviceMachine{m}.svcEnterDead(u, resultNone)
 					return
 				}
 			default:
@@ -378,7 +378,7 @@ func (m *Manager) adoptMain(u *Unit, pid int) {
 func (m *Manager) orphanExited(pid int, ws syscall.WaitStatus) {
 	for _, u := range m.order {
 		if u.svc != nil && u.svc.mainPID == pid {
-			m.mainExited(u, pid, ws)
+			serviceMachine{m}.mainExited(u, pid, ws)
 		}
 	}
 }
