@@ -541,12 +541,15 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   (RootDirectory=, TemporaryFileSystem=, BindPaths= elsewhere, DynamicUser=: then
   226/NAMESPACE); PrivateNetwork=, PrivateIPC= and ProtectHostname= are skipped with a
   warning; NetworkNamespacePath= fails with 225/NETWORK. Differences:
-  - The assembly directory is /run/flint/unit-root and the inaccessible nodes are under
-    /run/flint/inaccessible (systemd: /run/systemd/...).
+  - The assembly directory is unit-root in the manager's runtime directory (/run/flint for
+    the system manager; the directory of the control socket), the inaccessible nodes are
+    under inaccessible/ and the read-only empty /tmp is empty/ there (systemd:
+    /run/systemd/...).
   - The credentials directory /run/credentials/UNIT ($CREDENTIALS_DIRECTORY: ramfs, else
     tmpfs, read-only, the directory 0500 and each file 0400, owned by the unit's user) is
-    mounted in the unit's own mount namespace only: it is not visible from the host, and a
-    unit with credentials always gets a mount namespace. LoadCredential= with a relative
+    mounted in the unit's own mount namespace only, on credentials/UNIT of the runtime
+    directory, and bound onto /run/credentials/UNIT of the sandbox: it is not visible from
+    the host, and a unit with credentials always gets a mount namespace. LoadCredential= with a relative
     path looks in the manager's own $CREDENTIALS_DIRECTORY, as systemd 252.
   - LoadCredentialEncrypted= and SetCredentialEncrypted= are refused at start with
     243/CREDENTIALS: flint has no TPM2 or host key to decrypt with.

@@ -38,7 +38,7 @@ func (m *Manager) acquireFSRuntime(u *Unit, ec *unit.ExecContext) error {
 			return nil
 		}
 	}
-	tmp, varTmp, err := sandboxfs.SetupTmpDirs(u.Name)
+	tmp, varTmp, err := sandboxfs.SetupTmpDirs(m.opt.RuntimeDir, u.Name)
 	if err != nil {
 		return err
 	}
@@ -55,14 +55,14 @@ func (m *Manager) releaseFSRuntime(u *Unit) {
 			sandboxfs.RemoveTmpDirs(rt.tmp, rt.varTmp)
 		}
 	}
-	sandboxfs.RemoveCredentials(u.Name)
+	sandboxfs.RemoveCredentials(m.opt.RuntimeDir, u.Name)
 }
 
 // fsSpec is the file system sandbox of a command of u running as uid:gid (-1: unchanged).
 // The unit's RuntimeDirectory= and friends stay writable under ProtectSystem= (systemd
 // binds them onto themselves).
 func (m *Manager) fsSpec(u *Unit, ec *unit.ExecContext, uid, gid int) sandboxfs.Spec {
-	rt := sandboxfs.Runtime{UID: uid, GID: gid}
+	rt := sandboxfs.Runtime{RuntimeDir: m.opt.RuntimeDir, UID: uid, GID: gid}
 	if u.fsrt != nil {
 		rt.TmpDir, rt.VarTmpDir = u.fsrt.tmp, u.fsrt.varTmp
 	}
