@@ -266,10 +266,13 @@ func SetResource(t Type, ec *ExecContext, name, value string) (section string, e
 		section = "Service"
 	case TypeSocket:
 		section = "Socket"
+	case TypeSlice:
+		section = "Slice"
 	default:
 		return "", ErrNotApplied
 	}
-	dir, ok := directives()[section][name]
+	directives()
+	dir, ok := allowedSections(t)[section][name]
 	if !ok || dir.status != Supported || !resourceDirective[name] {
 		return "", ErrNotApplied
 	}

@@ -17,6 +17,7 @@ const (
 	TypeTarget  Type = "target"
 	TypeTimer   Type = "timer"
 	TypePath    Type = "path"
+	TypeSlice   Type = "slice"
 )
 
 // LoadState is systemd's LoadState property.
@@ -66,6 +67,7 @@ type Unit struct {
 	Target  *TargetSection
 	Timer   *TimerSection
 	Path    *PathSection
+	Slice   *SliceSection `json:",omitempty"`
 
 	// Extra holds X- keys and X- sections, kept as written: section -> entries.
 	Extra map[string][]Entry

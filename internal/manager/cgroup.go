@@ -46,22 +46,11 @@ type unitGroup struct {
 	cpuBase uint64 // the group's CPU time when the unit last started using it
 	tasks   uint64 // TasksMax in effect
 	idle    bool   // kept for reuse while the unit is inactive
+	slice   bool   // a slice's group (slice.go)
 }
 
 func (m *Manager) cgroupsOn() bool {
 	return m.opt.Cgroups != nil && m.opt.Cgroups.Kind != cgroup.None
-}
-
-// unitSlice is the slice u's cgroup is in: Slice=, else system.slice (app.slice for a user
-// manager, as systemd --user).
-func (m *Manager) unitSlice(ec *unit.ExecContext) string {
-	if ec != nil && ec.Slice != "" {
-		return ec.Slice
-	}
-	if m.opt.Scope == unit.User {
-		return "app.slice"
-	}
-	return "system.slice"
 }
 
 // resources maps a unit's settings to the cgroup package's, with DefaultTasksMax= for a unit
@@ -124,11 +113,16 @@ func (m *Manager) unitGroup(u *Unit, ec *unit.ExecContext) *unitGroup {
 	if !m.cgroupsOn() || ec == nil {
 		return nil
 	}
-	rel, ok := cgroup.UnitPath(m.unitSlice(ec), u.Name)
+	slice := m.unitSlice(u, ec)
+	rel, ok := cgroup.UnitPath(slice, u.Name)
 	if !ok {
-		rel, _ = cgroup.UnitPath(m.unitSlice(nil), u.Name)
+		slice = m.unitSlice(nil, nil)
+		rel, _ = cgroup.UnitPath(slice, u.Name)
 	}
 	skip := skippedControllers(ec)
+	if need := m.sliceNeeds(slice); len(need) > 0 {
+		skip = slices.DeleteFunc(skip, func(c string) bool { return slices.Contains(need, c) })
+	}
 	if ug := m.cg.groups[u.Name]; ug != nil {
 		if !ug.idle {
 			return ug
@@ -146,6 +140,7 @@ func (m *Manager) unitGroup(u *Unit, ec *unit.ExecContext) *unitGroup {
 		}
 		m.removeGroup(u.Name, ug)
 	}
+	m.sliceGroup(slice) // its settings in place before the unit's first process
 	g := &cgroup.Group{L: m.opt.Cgroups, Rel: rel, Skip: skip, Disable: ec.DisableControllers}
 	if err := g.Create(); err != nil {
 		m.logUnit(u, "Failed to create cgroup %s: %v", g.Path(), err)
@@ -194,6 +189,10 @@ func (m *Manager) cgroupPIDs(u *Unit) (pids []int, ok bool) {
 // the next start (see the cost above), with whatever processes KillMode=none or process left
 // in it.
 func (m *Manager) cgroupStateChanged(u *Unit, sub subState) {
+	if u.cfg.Type == unit.TypeSlice {
+		m.sliceStateChanged(u)
+		return
+	}
 	if ug := m.cg.groups[u.Name]; ug != nil && (isInactiveOrFailed(u.activeState()) || sub == svcAutoRestart) {
 		ug.idle = true
 	}
@@ -267,6 +266,9 @@ func (m *Manager) cgroupOOMKilled(u *Unit) bool {
 // tracking said: ControlGroup, Slice, MemoryCurrent, CPUUsageNSec, TasksCurrent.
 func (m *Manager) cgroupProperties(u *Unit, rt []show.Property) []show.Property {
 	ec := u.execContext()
+	if u.cfg.Slice != nil {
+		ec = &u.cfg.Slice.Resources
+	}
 	if !m.cgroupsOn() || ec == nil {
 		return rt
 	}
@@ -279,7 +281,16 @@ func (m *Manager) cgroupProperties(u *Unit, rt []show.Property) []show.Property 
 		}
 		rt = append(rt, show.Property{Name: n, Value: v})
 	}
-	set("Slice", m.unitSlice(ec))
+	set("Slice", m.sliceOf(u))
+	if u.cfg.Type == unit.TypeSlice {
+		perpetual := m.perpetual(u)
+		set("Perpetual", unit.FormatBool(perpetual))
+		set("CanStop", unit.FormatBool(!perpetual && !u.cfg.Unit.RefuseManualStop))
+		if u.Name == "-.slice" {
+			set("ControlGroup", m.opt.Cgroups.Tracking.Base)
+			return rt
+		}
+	}
 	ug := m.cg.groups[u.Name]
 	if ug == nil || ug.idle && !ug.g.Populated() {
 		set("ControlGroup", "")
@@ -311,6 +322,12 @@ func (m *Manager) cgroupProperties(u *Unit, rt []show.Property) []show.Property 
 	// (the unified layout), as in systemd.
 	cpuOn := ec.CPUAccounting != nil && *ec.CPUAccounting || ec.CPUAccounting == nil && m.opt.Cgroups.Kind == cgroup.Unified
 	set("CPUUsageNSec", num(st.HasCPU && cpuOn, st.CPUNSec-min(ug.cpuBase, st.CPUNSec)))
+	if ug.slice {
+		// A slice's units join the v1 pids hierarchy only for a limit: count them all.
+		if pids, err := ug.g.PIDs(); err == nil {
+			st.Tasks, st.HasTasks = uint64(len(pids)), true
+		}
+	}
 	set("TasksCurrent", num(st.HasTasks && accounting(ec.TasksAccounting), st.Tasks))
 	return rt
 }
@@ -333,13 +350,16 @@ func (m *Manager) cgroupOwner(pid int) *Unit {
 	if !ok {
 		return nil
 	}
+	var best *Unit
+	bestLen := -1
 	for name, ug := range m.cg.groups {
+		// The deepest group holding it: a unit's, not its slice's.
 		p := ug.g.Path()
-		if path == p || strings.HasPrefix(path, p+"/") {
-			return m.units[name]
+		if (path == p || strings.HasPrefix(path, p+"/")) && len(p) > bestLen {
+			best, bestLen = m.units[name], len(p)
 		}
 	}
-	return nil
+	return best
 }
 
 // checkResourceProperty is set-property's check of one resource assignment for u: refused
@@ -359,14 +379,16 @@ func checkResourceProperty(u *Unit, name, value string) error {
 	return nil
 }
 
-// execContextOf is the ExecContext of a service's or socket's configuration, nil for other
-// types.
+// execContextOf is the ExecContext of a service's or socket's configuration (a slice's
+// resource settings), nil for other types.
 func execContextOf(cfg *unit.Unit) *unit.ExecContext {
 	switch {
 	case cfg.Service != nil:
 		return &cfg.Service.Exec
 	case cfg.Socket != nil:
 		return &cfg.Socket.Exec
+	case cfg.Slice != nil:
+		return &cfg.Slice.Resources
 	}
 	return nil
 }
@@ -382,6 +404,10 @@ func copyExecConfig(cfg *unit.Unit) *unit.Unit {
 	if c.Socket != nil {
 		s := *c.Socket
 		c.Socket = &s
+	}
+	if c.Slice != nil {
+		s := *c.Slice
+		c.Slice = &s
 	}
 	return &c
 }
@@ -407,8 +433,29 @@ func (m *Manager) cgroupReapply(u *Unit) {
 		return
 	}
 	res := resources(ec)
+	if ug.slice {
+		res = sliceResources(ec)
+	}
 	if err := ug.g.Apply(&res); err != nil {
 		m.logUnit(u, "%v", err)
 	}
 	ug.tasks = res.TasksMax
+}
+
+// cgroupBelow is the cgroup of pid relative to u's group ("" in the group itself, or when
+// u has none): status draws a slice's tree, and a delegated unit's subgroups, from it.
+func (m *Manager) cgroupBelow(u *Unit, pid int) string {
+	ug := m.cg.groups[u.Name]
+	if ug == nil {
+		return ""
+	}
+	path, ok := cgroup.PathOf(pid, m.opt.Cgroups.Tracking)
+	if !ok {
+		return ""
+	}
+	rel, ok := strings.CutPrefix(path, strings.TrimSuffix(ug.g.Path(), "/")+"/")
+	if !ok {
+		return ""
+	}
+	return rel
 }

@@ -8,6 +8,7 @@ import "github.com/flint-init/flint/unit"
 // boot starts the boot target.
 func (m *Manager) boot() {
 	m.releaseMemory = true
+	m.startPerpetualSlices() // slice.go
 	t := m.opt.Target
 	u := m.load(t)
 	if u.cfg.LoadState != unit.Loaded && t == "default.target" {

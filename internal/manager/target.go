@@ -9,8 +9,13 @@ type targetMachine struct{ m *Manager }
 func (t targetMachine) start(u *Unit) {
 	u.result = resultSuccess
 	u.invocationID = newInvocationID()
-	if u.cfg.Type == unit.TypeTarget {
+	switch u.cfg.Type {
+	case unit.TypeTarget:
 		t.m.consolef("[  OK  ] Reached target %s.", describe(u))
+	case unit.TypeSlice:
+		if !t.m.perpetual(u) {
+			t.m.consolef("[  OK  ] Created slice %s.", describe(u))
+		}
 	}
 	t.m.setState(u, targetActive)
 }
@@ -20,7 +25,11 @@ func (t targetMachine) stop(u *Unit) {
 		t.m.jobCheck(u)
 		return
 	}
-	t.m.consolef("[  OK  ] Stopped target %s.", describe(u))
+	if u.cfg.Type == unit.TypeSlice {
+		t.m.consolef("[  OK  ] Removed slice %s.", describe(u))
+	} else {
+		t.m.consolef("[  OK  ] Stopped target %s.", describe(u))
+	}
 	t.m.setState(u, targetDead)
 }
 
