@@ -36,7 +36,9 @@ import (
 
 // cgroupState is the manager's part: the groups of the units that have one.
 type cgroupState struct {
-	groups map[string]*unitGroup // by unit name
+	groups    map[string]*unitGroup // by unit name
+	watcher   *cgroup.Watcher       // inotify on the groups' files (cgroup_events.go)
+	noWatcher bool                  // inotify refused: poll
 }
 
 type unitGroup struct {
@@ -201,6 +203,10 @@ func (m *Manager) cgroupStateChanged(u *Unit, sub subState) {
 // cgroupCleanup removes the units' groups (and the slices left empty) as the manager ends;
 // a group that still has processes stays.
 func (m *Manager) cgroupCleanup() {
+	if m.cg.watcher != nil {
+		m.cg.watcher.Close()
+		m.cg.watcher = nil
+	}
 	for name, ug := range m.cg.groups {
 		m.removeGroup(name, ug)
 	}
