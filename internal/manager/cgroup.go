@@ -49,6 +49,7 @@ type unitGroup struct {
 	tasks   uint64 // TasksMax in effect
 	idle    bool   // kept for reuse while the unit is inactive
 	slice   bool   // a slice's group (slice.go)
+	stopOOM func() // ends the watch of its OOM kills (cgroup_events.go), nil if none
 }
 
 func (m *Manager) cgroupsOn() bool {
@@ -137,7 +138,8 @@ func (m *Manager) unitGroup(u *Unit, ec *unit.ExecContext) *unitGroup {
 				m.logUnit(u, "%v", err)
 			}
 			ug.tasks = res.TasksMax
-			ug.cpuBase = ug.g.Stats().CPUNSec
+			st := ug.g.Stats()
+			ug.cpuBase, ug.oomBase = st.CPUNSec, st.OOMKills
 			return ug
 		}
 		m.removeGroup(u.Name, ug)
@@ -164,6 +166,7 @@ func (m *Manager) unitGroup(u *Unit, ec *unit.ExecContext) *unitGroup {
 		m.cg.groups = map[string]*unitGroup{}
 	}
 	m.cg.groups[u.Name] = ug
+	m.cgroupWatchOOM(u, ug)
 	return ug
 }
 
@@ -216,6 +219,9 @@ func (m *Manager) cgroupCleanup() {
 func (m *Manager) removeGroup(name string, ug *unitGroup) {
 	if ug.g.Remove() != nil {
 		return
+	}
+	if ug.stopOOM != nil {
+		ug.stopOOM()
 	}
 	if ug.dirFD >= 0 {
 		syscall.Close(ug.dirFD)

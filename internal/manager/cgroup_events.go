@@ -1,6 +1,10 @@
 package manager
 
-import "github.com/flint-init/flint/internal/cgroup"
+import (
+	"time"
+
+	"github.com/flint-init/flint/internal/cgroup"
+)
 
 // Events of the units' cgroups, by inotify (cgroup.Watcher): a group's cgroup.events tells
 // when it is empty, so that a stop waiting for processes flint does not reap (a daemon that
@@ -49,4 +53,74 @@ func (m *Manager) cgroupWatcher() *cgroup.Watcher {
 		m.cg.watcher = w
 	}
 	return m.cg.watcher
+}
+
+// cgroupWatchOOM watches a service's new group for OOM kills (cgroup.Watcher.WatchOOM):
+// each kill of a process of the unit, its main process's or another's, is acted on by
+// OOMPolicy= (svcOOMKilled).
+func (m *Manager) cgroupWatchOOM(u *Unit, ug *unitGroup) {
+	if u.cfg.Service == nil {
+		return // systemd acts on OOM kills in services (and scopes) only
+	}
+	w := m.cgroupWatcher()
+	if w == nil {
+		return
+	}
+	name := u.Name
+	stop, err := w.WatchOOM(ug.g, func() { m.post(func() { m.cgroupOOMEvent(name, 0) }) })
+	if err == nil {
+		ug.stopOOM = stop
+	}
+}
+
+// oomRetries bound the re-reads of a v1 group's oom_kill counter after its notification,
+// which the kernel sends before it kills (10 ms apart).
+const oomRetries = 50
+
+// cgroupOOMEvent reads the OOM kill counter of the unit's group after an event of its memory
+// controller; a rise is logged and handed to OOMPolicy=.
+func (m *Manager) cgroupOOMEvent(name string, retry int) {
+	u, ug := m.units[name], m.cg.groups[name]
+	if u == nil || ug == nil || ug.idle || u.svc == nil {
+		return
+	}
+	if !m.cgroupOOMKilled(u) {
+		if h := ug.g.L.Controller("memory"); h != nil && !h.V2 && retry < oomRetries {
+			m.sys().afterFunc(m, 10*time.Millisecond, func() { m.cgroupOOMEvent(name, retry+1) })
+		}
+		return
+	}
+	m.svcOOMKilled(u)
+}
+
+// svcOOMKilled applies OOMPolicy= to a service a process of which the OOM killer killed, as
+// systemd 252's service_notify_cgroup_oom_event: continue does nothing; stop stops the unit
+// (ExecStop=, then the signals) and kill sends SIGKILL to all of it, each with
+// Result=oom-kill; a unit already stopping goes on to its next signal.
+func (m *Manager) svcOOMKilled(u *Unit) {
+	policy := u.cfg.Service.OOMPolicy
+	if policy == "continue" {
+		return
+	}
+	kill := policy == "kill"
+	switch u.sub {
+	case svcCondition, svcStartPre, svcStart, svcStartPost, svcStop:
+		if kill {
+			m.svcEnterSignal(u, svcFinalSigkill, resultOOMKill)
+		} else {
+			m.svcEnterSignal(u, svcStopSigterm, resultOOMKill)
+		}
+	case svcRunning, svcExited:
+		if kill {
+			m.svcEnterSignal(u, svcFinalSigkill, resultOOMKill)
+		} else {
+			m.svcEnterStop(u, resultOOMKill)
+		}
+	case svcStopWatchdog, svcStopSigterm:
+		m.svcEnterSignal(u, svcStopSigkill, resultOOMKill)
+	case svcStopSigkill, svcFinalSigkill:
+		u.setResult(resultOOMKill)
+	case svcStopPost, svcFinalSigterm:
+		m.svcEnterSignal(u, svcFinalSigkill, resultOOMKill)
+	}
 }
