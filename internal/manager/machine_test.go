@@ -193,6 +193,7 @@ func killedBy(sig syscall.Signal) syscall.WaitStatus { return syscall.WaitStatus
 //	exec-ok                        the pending Type=exec execve succeeded
 //	notify KEY=VALUE...            the main process sends a notification
 //	fail PATH                      spawning PATH fails from now on
+//	oom                            the OOM killer killed a process of the service's cgroup
 func (mc *machine) do(ev string) {
 	mc.t.Helper()
 	f := strings.Fields(ev)
@@ -247,6 +248,8 @@ func (mc *machine) do(ev string) {
 		mc.m.notifyUnit(mc.u, msg, nil)
 	case "fail":
 		mc.sys.fail[f[1]] = true
+	case "oom":
+		mc.m.svcOOMKilled(mc.u) // cgroup_events.go
 	default:
 		mc.t.Fatalf("unknown event %q", ev)
 	}
