@@ -73,6 +73,13 @@ type Unit struct {
 	Extra map[string][]Entry
 }
 
+// StartupResources are the Startup*= variants of resource settings, in effect instead of
+// theirs while the manager starts up and shuts down (0 or "" unset).
+type StartupResources struct {
+	CPUWeight, CPUShares, IOWeight, BlockIOWeight uint64
+	AllowedCPUs, AllowedMemoryNodes               string
+}
+
 // Condition is one Condition*= or Assert*= line.
 type Condition struct {
 	Kind    string // "PathExists", "Virtualization", ... (without the Condition/Assert prefix)
@@ -357,6 +364,8 @@ type ExecContext struct {
 	AllowedCPUs, AllowedMemoryNodes                         string
 	IODeviceWeight, IOReadBandwidthMax, IOWriteBandwidthMax []DeviceValue
 	IOReadIOPSMax, IOWriteIOPSMax                           []DeviceValue
+	// Startup holds the Startup*= settings, nil when none is set.
+	Startup *StartupResources `json:",omitempty"`
 
 	// NotEnforced lists directives that were parsed and validated but that flint does not
 	// enforce (sandboxing and the like), as "Key" in file order, for `analyze verify` and docs;

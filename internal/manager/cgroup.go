@@ -38,6 +38,7 @@ import (
 type cgroupState struct {
 	groups    map[string]*unitGroup // by unit name
 	watcher   *cgroup.Watcher       // inotify on the groups' files (cgroup_events.go)
+	booted    bool                  // the startup phase is over (cgroup_startup.go)
 	noWatcher bool                  // inotify refused: poll
 }
 
@@ -133,7 +134,7 @@ func (m *Manager) unitGroup(u *Unit, ec *unit.ExecContext) *unitGroup {
 		if ug.g.Rel == rel && slices.Equal(ug.g.Skip, skip) && slices.Equal(ug.g.Disable, ec.DisableControllers) {
 			// The unit starts again: its kept group, with its settings as they are now.
 			ug.idle = false
-			res := resources(ec)
+			res := m.unitResources(ec)
 			if err := ug.g.Apply(&res); err != nil {
 				m.logUnit(u, "%v", err)
 			}
@@ -150,7 +151,7 @@ func (m *Manager) unitGroup(u *Unit, ec *unit.ExecContext) *unitGroup {
 		m.logUnit(u, "Failed to create cgroup %s: %v", g.Path(), err)
 		return nil
 	}
-	res := resources(ec)
+	res := m.unitResources(ec)
 	if err := g.Apply(&res); err != nil {
 		m.logUnit(u, "%v", err)
 	}
@@ -240,10 +241,15 @@ func (m *Manager) removeGroup(name string, ug *unitGroup) {
 func skippedControllers(ec *unit.ExecContext) []string {
 	var skip []string
 	on := func(p *bool) bool { return p != nil && *p }
-	if !on(ec.CPUAccounting) && ec.CPUWeight == 0 && ec.CPUShares == 0 && ec.CPUQuotaPerSec == 0 && ec.CPUQuotaPeriod == 0 {
+	st := ec.Startup
+	if st == nil {
+		st = &unit.StartupResources{}
+	}
+	if !on(ec.CPUAccounting) && ec.CPUWeight == 0 && ec.CPUShares == 0 && ec.CPUQuotaPerSec == 0 && ec.CPUQuotaPeriod == 0 &&
+		st.CPUWeight == 0 && st.CPUShares == 0 {
 		skip = append(skip, "cpu", "cpuacct")
 	}
-	if !on(ec.IOAccounting) && ec.IOWeight == 0 && ec.BlockIOWeight == 0 && len(ec.IODeviceWeight)+len(ec.IOReadBandwidthMax)+
+	if !on(ec.IOAccounting) && ec.IOWeight == 0 && ec.BlockIOWeight == 0 && st.IOWeight == 0 && st.BlockIOWeight == 0 && len(ec.IODeviceWeight)+len(ec.IOReadBandwidthMax)+
 		len(ec.IOWriteBandwidthMax)+len(ec.IOReadIOPSMax)+len(ec.IOWriteIOPSMax) == 0 {
 		skip = append(skip, "blkio", "io")
 	}
@@ -430,6 +436,10 @@ func applyResourceProperty(cfg *unit.Unit, name, value string) string {
 	if m := ec.NotEnforcedValues; m != nil {
 		ec.NotEnforcedValues = maps.Clone(m)
 	}
+	if ec.Startup != nil {
+		st := *ec.Startup // the loader's copy shares it
+		ec.Startup = &st
+	}
 	for _, l := range []*[]unit.DeviceValue{&ec.IODeviceWeight, &ec.IOReadBandwidthMax, &ec.IOWriteBandwidthMax, &ec.IOReadIOPSMax, &ec.IOWriteIOPSMax} {
 		*l = slices.Clip(*l) // an append makes a new array, not one the loader's copy shares
 	}
@@ -444,9 +454,9 @@ func (m *Manager) cgroupReapply(u *Unit) {
 	if ug == nil || ec == nil {
 		return
 	}
-	res := resources(ec)
+	res := m.unitResources(ec)
 	if ug.slice {
-		res = sliceResources(ec)
+		res = m.sliceResources(ec)
 	}
 	if err := ug.g.Apply(&res); err != nil {
 		m.logUnit(u, "%v", err)

@@ -26,6 +26,7 @@ func (m *Manager) shutdown() {
 		return
 	}
 	m.shuttingDown = true
+	m.cgroupPhaseChanged() // cgroup_startup.go: the Startup*= settings again
 	// Install every stop job first, then dispatch once, so that ordering applies between all
 	// of them (services before their sockets, dependents before dependencies).
 	var stops []*Unit

@@ -403,6 +403,9 @@ func (m *Manager) Run(ctx context.Context) error {
 		m.logs.StartReaders()
 		m.console.release()
 		m.scheduleState() // the boot's changes, then each event's
+		if !m.cg.booted {
+			m.cgroupStartupFinished() // cgroup_startup.go
+		}
 		if m.releaseMemory && len(m.jobs) == 0 {
 			// Loading units leaves garbage several times their size; once the boot (or a
 			// reload) has settled, collect it and give the pages back, so that an idle manager

@@ -127,8 +127,8 @@ func (m *Manager) startPerpetualSlices() {
 
 // sliceResources are a slice's settings for its group (no DefaultTasksMax=: systemd gives
 // it to the other units only).
-func sliceResources(ec *unit.ExecContext) cgroup.Resources {
-	r := resources(ec)
+func (m *Manager) sliceResources(ec *unit.ExecContext) cgroup.Resources {
+	r := m.unitResources(ec)
 	if ec.TasksMax == 0 {
 		r.TasksMax = 0
 	}
@@ -168,7 +168,7 @@ func (m *Manager) sliceGroup(name string) *unitGroup {
 	}
 	ug := &unitGroup{g: g, dirFD: -1, slice: true}
 	if ec != nil {
-		res := sliceResources(ec)
+		res := m.sliceResources(ec)
 		if err := g.Apply(&res); err != nil {
 			m.logUnit(su, "%v", err)
 		}
