@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,6 +21,12 @@ func printCgroup(w io.Writer, p map[string]string, procs []client.Process) bool 
 	cg := p["ControlGroup"]
 	if cg == "" {
 		return false
+	}
+	// A counter systemd has no data for is the largest uint64, which ParseUint takes too.
+	rd, err1 := strconv.ParseUint(p["IOReadBytes"], 10, 64)
+	wr, err2 := strconv.ParseUint(p["IOWriteBytes"], 10, 64)
+	if err1 == nil && err2 == nil && rd != math.MaxUint64 && wr != math.MaxUint64 {
+		fmt.Fprintf(w, "         IO: %s read, %s written\n", formatBytes(int(rd)), formatBytes(int(wr)))
 	}
 	if n, err := strconv.ParseUint(p["TasksCurrent"], 10, 64); err == nil {
 		fmt.Fprintf(w, "      Tasks: %d", n)

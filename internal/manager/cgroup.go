@@ -51,6 +51,7 @@ type unitGroup struct {
 	idle    bool   // kept for reuse while the unit is inactive
 	slice   bool   // a slice's group (slice.go)
 	stopOOM func() // ends the watch of its OOM kills (cgroup_events.go), nil if none
+	ioBase  [4]uint64 // IO bytes read, written, operations read, written when the unit last started
 }
 
 func (m *Manager) cgroupsOn() bool {
@@ -141,6 +142,7 @@ func (m *Manager) unitGroup(u *Unit, ec *unit.ExecContext) *unitGroup {
 			ug.tasks = res.TasksMax
 			st := ug.g.Stats()
 			ug.cpuBase, ug.oomBase = st.CPUNSec, st.OOMKills
+			ug.ioBase = [4]uint64{st.IOReadBytes, st.IOWriteBytes, st.IOReadOps, st.IOWriteOps}
 			return ug
 		}
 		m.removeGroup(u.Name, ug)
@@ -347,6 +349,15 @@ func (m *Manager) cgroupProperties(u *Unit, rt []show.Property) []show.Property 
 		}
 	}
 	set("TasksCurrent", num(st.HasTasks && accounting(ec.TasksAccounting), st.Tasks))
+	if ec.IOAccounting != nil && *ec.IOAccounting && st.HasIO {
+		// Since the unit's start (its kept group counts on), as systemd's io_accounting_base.
+		for i, v := range []struct {
+			name string
+			n    uint64
+		}{{"IOReadBytes", st.IOReadBytes}, {"IOWriteBytes", st.IOWriteBytes}, {"IOReadOperations", st.IOReadOps}, {"IOWriteOperations", st.IOWriteOps}} {
+			set(v.name, strconv.FormatUint(v.n-min(ug.ioBase[i], v.n), 10))
+		}
+	}
 	return rt
 }
 
