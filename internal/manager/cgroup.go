@@ -44,13 +44,13 @@ type cgroupState struct {
 
 type unitGroup struct {
 	g       *cgroup.Group
-	dirFD   int    // the group's cgroup2 directory for CLONE_INTO_CGROUP, -1 if none
-	oomBase uint64 // the group's OOM kill count when it was made (a reused group's old kills)
-	cpuBase uint64 // the group's CPU time when the unit last started using it
-	tasks   uint64 // TasksMax in effect
-	idle    bool   // kept for reuse while the unit is inactive
-	slice   bool   // a slice's group (slice.go)
-	stopOOM func() // ends the watch of its OOM kills (cgroup_events.go), nil if none
+	dirFD   int       // the group's cgroup2 directory for CLONE_INTO_CGROUP, -1 if none
+	oomBase uint64    // the group's OOM kill count when it was made (a reused group's old kills)
+	cpuBase uint64    // the group's CPU time when the unit last started using it
+	tasks   uint64    // TasksMax in effect
+	idle    bool      // kept for reuse while the unit is inactive
+	slice   bool      // a slice's group (slice.go)
+	stopOOM func()    // ends the watch of its OOM kills (cgroup_events.go), nil if none
 	ioBase  [4]uint64 // IO bytes read, written, operations read, written when the unit last started
 }
 
