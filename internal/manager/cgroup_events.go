@@ -103,24 +103,25 @@ func (m *Manager) svcOOMKilled(u *Unit) {
 		return
 	}
 	kill := policy == "kill"
+	sm := serviceMachine{m}
 	switch u.sub {
 	case svcCondition, svcStartPre, svcStart, svcStartPost, svcStop:
 		if kill {
-			m.svcEnterSignal(u, svcFinalSigkill, resultOOMKill)
+			sm.svcEnterSignal(u, svcFinalSigkill, resultOOMKill)
 		} else {
-			m.svcEnterSignal(u, svcStopSigterm, resultOOMKill)
+			sm.svcEnterSignal(u, svcStopSigterm, resultOOMKill)
 		}
 	case svcRunning, svcExited:
 		if kill {
-			m.svcEnterSignal(u, svcFinalSigkill, resultOOMKill)
+			sm.svcEnterSignal(u, svcFinalSigkill, resultOOMKill)
 		} else {
-			m.svcEnterStop(u, resultOOMKill)
+			sm.svcEnterStop(u, resultOOMKill)
 		}
 	case svcStopWatchdog, svcStopSigterm:
-		m.svcEnterSignal(u, svcStopSigkill, resultOOMKill)
+		sm.svcEnterSignal(u, svcStopSigkill, resultOOMKill)
 	case svcStopSigkill, svcFinalSigkill:
 		u.setResult(resultOOMKill)
 	case svcStopPost, svcFinalSigterm:
-		m.svcEnterSignal(u, svcFinalSigkill, resultOOMKill)
+		sm.svcEnterSignal(u, svcFinalSigkill, resultOOMKill)
 	}
 }
