@@ -398,6 +398,7 @@ func (d *decoder) postDefaults() {
 		if s.OOMPolicy == "" {
 			// service_add_extras(): a delegated subtree manages its own OOM kills
 			s.OOMPolicy = "stop"
+			s.OOMPolicyDefault = !d.delegate
 			if d.delegate {
 				s.OOMPolicy = "continue"
 			}

@@ -295,9 +295,12 @@ type ServiceSection struct {
 	FileDescriptorStorePreserve                           string
 	USBFunctionDescriptors, USBFunctionStrings            string
 	OOMPolicy                                             string
-	Exec                                                  ExecContext
-	runtimeRandomizedExtra                                time.Duration // not enforced; for Verify
-	Kill                                                  KillContext
+	// OOMPolicyDefault: OOMPolicy= was not set and is the default "stop", which a
+	// manager's DefaultOOMPolicy= replaces (systemd's service_add_extras).
+	OOMPolicyDefault       bool `json:"-"`
+	Exec                   ExecContext
+	runtimeRandomizedExtra time.Duration // not enforced; for Verify
+	Kill                   KillContext
 }
 
 // Rlimit is one Limit*= value; Infinity is RLIM_INFINITY.

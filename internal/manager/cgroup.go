@@ -285,6 +285,9 @@ func (m *Manager) cgroupOOMKilled(u *Unit) bool {
 // cgroupProperties puts the cgroup's runtime properties into rt, replacing what session
 // tracking said: ControlGroup, Slice, MemoryCurrent, CPUUsageNSec, TasksCurrent.
 func (m *Manager) cgroupProperties(u *Unit, rt []show.Property) []show.Property {
+	if s := u.cfg.Service; s != nil && s.OOMPolicyDefault && m.opt.DefaultOOMPolicy != "" {
+		rt = append(rt, show.Property{Name: "OOMPolicy", Value: m.oomPolicy(s)})
+	}
 	ec := u.execContext()
 	if u.cfg.Slice != nil {
 		ec = &u.cfg.Slice.Resources

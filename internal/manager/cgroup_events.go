@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/flint-init/flint/internal/cgroup"
+	"github.com/flint-init/flint/unit"
 )
 
 // Events of the units' cgroups, by inotify (cgroup.Watcher): a group's cgroup.events tells
@@ -55,6 +56,14 @@ func (m *Manager) cgroupWatcher() *cgroup.Watcher {
 	return m.cg.watcher
 }
 
+// oomPolicy is a service's OOMPolicy= in effect: its own, else DefaultOOMPolicy=.
+func (m *Manager) oomPolicy(s *unit.ServiceSection) string {
+	if s.OOMPolicyDefault && m.opt.DefaultOOMPolicy != "" {
+		return m.opt.DefaultOOMPolicy
+	}
+	return s.OOMPolicy
+}
+
 // cgroupWatchOOM watches a service's new group for OOM kills (cgroup.Watcher.WatchOOM):
 // each kill of a process of the unit, its main process's or another's, is acted on by
 // OOMPolicy= (svcOOMKilled).
@@ -98,7 +107,7 @@ func (m *Manager) cgroupOOMEvent(name string, retry int) {
 // (ExecStop=, then the signals) and kill sends SIGKILL to all of it, each with
 // Result=oom-kill; a unit already stopping goes on to its next signal.
 func (m *Manager) svcOOMKilled(u *Unit) {
-	policy := u.cfg.Service.OOMPolicy
+	policy := m.oomPolicy(u.cfg.Service)
 	if policy == "continue" {
 		return
 	}

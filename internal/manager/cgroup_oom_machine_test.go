@@ -26,3 +26,28 @@ func TestServiceOOMPolicy(t *testing.T) {
 		{name: "inactive: nothing", unit: stop, events: []string{"oom"}, state: "dead", result: "success"},
 	})
 }
+
+// TestDefaultOOMPolicy: DefaultOOMPolicy= is the policy of a service that sets none and
+// delegates nothing (Delegate=yes makes it continue).
+func TestDefaultOOMPolicy(t *testing.T) {
+	tests := []struct {
+		name, unit, def, state, result string
+	}{
+		{"default continue", "ExecStart=/bin/main", "continue", "running", "success"},
+		{"own policy wins", "ExecStart=/bin/main\nOOMPolicy=stop", "continue", "stop-sigterm", "oom-kill"},
+		{"default kill", "ExecStart=/bin/main", "kill", "final-sigkill", "oom-kill"},
+		{"delegate continues", "ExecStart=/bin/main\nDelegate=yes", "kill", "running", "success"},
+		{"no default: stop", "ExecStart=/bin/main", "", "stop-sigterm", "oom-kill"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			mc := newMachine(t, "x.service", map[string]string{"x.service": "[Unit]\nDefaultDependencies=no\n[Service]\n" + tc.unit + "\n"})
+			mc.m.opt.DefaultOOMPolicy = tc.def
+			mc.do("start")
+			mc.do("oom")
+			if s, r := mc.u.sub.String(), mc.u.result.String(); s != tc.state || r != tc.result {
+				t.Errorf("%s/%s, want %s/%s", s, r, tc.state, tc.result)
+			}
+		})
+	}
+}

@@ -63,6 +63,9 @@ type Options struct {
 	// Cgroups is the cgroup layout units get their groups in (cgroup.go); nil or of kind
 	// None: processes are tracked by session only.
 	Cgroups *cgroup.Layout
+	// DefaultOOMPolicy is systemd's DefaultOOMPolicy= (system.conf): the OOMPolicy= of the
+	// services that set none and delegate nothing; "" is systemd's default, stop.
+	DefaultOOMPolicy string
 }
 
 // DefaultPersistentLogDir is the persistent journal's directory (journald's /var/log/journal).
