@@ -332,19 +332,44 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
 - Control groups (internal/cgroup, internal/manager/cgroup.go). flint uses cgroups where its
   own cgroup is its own: as a container's init (the cgroup namespace's root, its cgroupfs
   mounted there), as the machine's init, or started alone in a cgroup made for it (a
-  delegated subtree; tests do this). Started in a cgroup shared with other processes (a shell
+  delegated subtree; tests do this; for --user, a group root made and handed to the user as
+  systemd delegates user@UID.service). Started in a cgroup shared with other processes (a shell
   on a host) it makes no groups there, and ` + "`" + `flint status` + "`" + ` (without units) says how it
   tracks processes. Each service and socket then gets system.slice/NAME (Slice= nested as
-  systemd nests a-b.slice/a-b-c.slice; app.slice for --user) in the cgroup2 hierarchy (the
+  systemd nests a-b.slice/a-b-c.slice; an instance of a template system-PREFIX.slice;
+  app.slice and app-PREFIX.slice for --user) in the cgroup2 hierarchy (the
   unified layout, or the hybrid one's /sys/fs/cgroup/unified) or, on legacy v1, name=systemd.
   The process is cloned into its cgroup2 group (CLONE_INTO_CGROUP) or writes itself into
   cgroup.procs before anything else, so every process of the unit is in it:
   KillMode=control-group and mixed signal the cgroup's processes (a daemon that double-forked
-  and left the session included), and a stop waits until it is empty (polled every 50 ms
-  after the main process is gone; no cgroup.events inotify or release agent). A main
-  process the OOM killer killed in the group (memory.events oom_kill, on v1
-  memory.oom_control) ends the service with Result=oom-kill; another process of the unit
-  killed so does not trigger OOMPolicy=.
+  and left the session included), and a stop waits until it is empty: told by the group's
+  cgroup.events through inotify where the tracking hierarchy is cgroup2 (unified, and the
+  hybrid layout's unified tree); on legacy v1, which has no such file (its release agent is
+  one program for the whole hierarchy, the machine init's), polled every 50 ms after the main
+  process is gone. The OOM killer's kills in a service's group (memory.events by inotify; on
+  v1 memory.oom_control's notification through cgroup.event_control, after which the
+  oom_kill counter is read again until it rose) end a main process's service with
+  Result=oom-kill, and any other process's kill is handed to OOMPolicy= (continue, stop,
+  kill, as systemd 252's service_notify_cgroup_oom_event), whose default is
+  DefaultOOMPolicy= of [Manager] in system.conf (user.conf for --user) and its conf.d
+  drop-ins, the only setting of those files flint reads.
+  Slice units: a .slice unit needs no file (an implicit one is "Slice /a/b"; -.slice,
+  system.slice, user.slice, machine.slice and, for --user, app.slice, background.slice,
+  session.slice have systemd's descriptions); its [Slice] resource settings are written into
+  its group, which holds its units' and child slices' groups; -.slice and (system manager)
+  system.slice are perpetual (active from the start; a stop job is not applicable); with
+  cgroups, starting a unit starts its slice and the slices above it first, and stopping a
+  slice stops what is in it; ` + "`" + `status` + "`" + ` of a slice draws the cgroup tree. Differences: the
+  implicit Requires= and After= on the slice act but are not listed in Requires=/After=
+  (see the known differences); without cgroups a unit's slice is not started with it;
+  settings of -.slice (flint's own cgroup) are not written. Startup*= (StartupCPUWeight=,
+  StartupCPUShares=, StartupIOWeight=, StartupBlockIOWeight=, StartupAllowedCPUs=,
+  StartupAllowedMemoryNodes=) are in effect from the manager's start until the boot's jobs
+  are done and again from the start of its shutdown. IOAccounting=yes gives
+  IOReadBytes=/IOWriteBytes=/IOReadOperations=/IOWriteOperations= and status's IO: line from
+  io.stat, and on v1 from blkio.throttle.io_service_bytes and io_serviced, where systemd 252
+  has no data; Linux 6 counts those v1 figures only while throttling is active on the
+  device (an IO limit set on some group).
   Differences from systemd: on v1 (hybrid and legacy) a unit joins a controller's hierarchy
   only for a setting there (memory: a memory limit or MemoryAccounting=yes; pids: TasksMax=
   or TasksAccounting=yes; cpu and cpuacct: a CPU setting or CPUAccounting=yes; blkio: an IO
@@ -353,14 +378,13 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   every start). So on v1 DefaultTasksMax= is not applied to a unit that sets no TasksMax=
   (show still prints it) and a unit without memory settings has no Memory: line. An
   inactive unit's empty group is kept for its next start (ControlGroup= is empty
-  meanwhile) and removed when the manager ends; systemd removes it at once. Slice units'
-  own [Slice] settings are not read (a slice is a directory only), and the standard slices
-  are not units of their own. Delegate= hands the group to the unit's User= (chown of the
+  meanwhile) and removed when the manager ends; systemd removes it at once (a slice's group
+  too). On v1 a unit below a slice with settings for a controller joins that controller's
+  hierarchy, so that the slice's limit holds it. Delegate= hands the group to the unit's User= (chown of the
   directory and its cgroup.procs, cgroup.subtree_control, cgroup.threads) but enables no
   controllers below it. CPUWeight=idle is weight 1. IPAddressAllow/Deny=,
   SocketBindAllow/Deny=, IPIngress/EgressFilterPath=, BPFProgram=, DeviceAllow=,
-  DevicePolicy=, RestrictNetworkInterfaces=, IODeviceLatencyTargetSec= and the Startup*=
-  variants are parsed, listed by ` + "`" + `analyze verify --notes` + "`" + `, and not applied: cgroup BPF needs
+  DevicePolicy=, RestrictNetworkInterfaces= and IODeviceLatencyTargetSec= are parsed, listed by ` + "`" + `analyze verify --notes` + "`" + `, and not applied: cgroup BPF needs
   the unit in a cgroup2 hierarchy with the bpf programs attached, which flint does not do.
 - Without cgroups, a unit's processes (what KillMode=control-group and mixed signal and wait
   for, ` + "`" + `status` + "`" + ` lists, TasksCurrent= counts) are found without guessing, by the rules written

@@ -63,6 +63,9 @@ type Options struct {
 	// Cgroups is the cgroup layout units get their groups in (cgroup.go); nil or of kind
 	// None: processes are tracked by session only.
 	Cgroups *cgroup.Layout
+	// DefaultOOMPolicy is systemd's DefaultOOMPolicy= (system.conf): the OOMPolicy= of the
+	// services that set none and delegate nothing; "" is systemd's default, stop.
+	DefaultOOMPolicy string
 }
 
 // DefaultPersistentLogDir is the persistent journal's directory (journald's /var/log/journal).
@@ -403,6 +406,9 @@ func (m *Manager) Run(ctx context.Context) error {
 		m.logs.StartReaders()
 		m.console.release()
 		m.scheduleState() // the boot's changes, then each event's
+		if !m.cg.booted {
+			m.cgroupStartupFinished() // cgroup_startup.go
+		}
 		if m.releaseMemory && len(m.jobs) == 0 {
 			// Loading units leaves garbage several times their size; once the boot (or a
 			// reload) has settled, collect it and give the pages back, so that an idle manager

@@ -46,6 +46,19 @@ func Properties(u *unit.Unit) []Property {
 			timerProperties(&ps, u)
 		case u.Path != nil:
 			pathProperties(&ps, u)
+		case u.Slice != nil:
+			// A slice shows its cgroup context alone (systemd's org.freedesktop.systemd1.Slice).
+			var all propList
+			resourceProperties(&all, u.Type, &u.Slice.Resources, u.LoadState == unit.Loaded)
+			rank := propertyRank(unit.TypeSlice)
+			for _, p := range all {
+				if p.Name == "TasksMax" && u.Slice.Resources.TasksMax == 0 {
+					p.Value = "infinity" // no DefaultTasksMax= for a slice (systemd's unit_new)
+				}
+				if _, ok := rank[p.Name]; ok && !slices.Contains(targetPropertyOrder, p.Name) {
+					ps = append(ps, p)
+				}
+			}
 		}
 	}
 	unitProperties(&ps, u, loaded)
@@ -517,7 +530,7 @@ func unitProperties(p *propList, u *unit.Unit, loaded bool) {
 	p.bool("CanIsolate", (u.Type == unit.TypeTarget || u.Type == unit.TypeService) && s.AllowIsolate)
 	p.bool("CanFreeze", u.Type == unit.TypeService)
 	p.bool("Transient", false)
-	p.bool("Perpetual", false)
+	p.bool("Perpetual", u.Name == "-.slice") // system.slice too in the system manager (its own)
 	p.bool("CanReload", u.Service != nil && len(u.Service.ExecReload) > 0)
 }
 
@@ -615,6 +628,13 @@ func servicePropertyOrder() []string {
 	return slices.Concat(serviceOwnProperties, processPropertyOrder)
 }
 
+// slicePropertyOrder is a slice's: the cgroup part of the process properties (Slice= to
+// RestrictNetworkInterfaces=), then the [Unit] ones.
+func slicePropertyOrder() []string {
+	end := slices.Index(processPropertyOrder, "Environment")
+	return slices.Concat(processPropertyOrder[:end], targetPropertyOrder)
+}
+
 func socketPropertyOrder() []string {
 	return slices.Concat(socketOwnProperties, processPropertyOrder)
 }
@@ -625,7 +645,7 @@ var (
 )
 
 func buildPropertyRanks() {
-	for t, order := range map[unit.Type][]string{unit.TypeService: servicePropertyOrder(), unit.TypeSocket: socketPropertyOrder(), unit.TypeTimer: timerPropertyOrder(), unit.TypePath: pathPropertyOrder(), unit.TypeTarget: targetPropertyOrder} {
+	for t, order := range map[unit.Type][]string{unit.TypeService: servicePropertyOrder(), unit.TypeSocket: socketPropertyOrder(), unit.TypeTimer: timerPropertyOrder(), unit.TypePath: pathPropertyOrder(), unit.TypeTarget: targetPropertyOrder, unit.TypeSlice: slicePropertyOrder()} {
 		m := make(map[string]int, len(order))
 		for i, n := range order {
 			if _, dup := m[n]; !dup {
@@ -656,6 +676,8 @@ func PropertyNames(t unit.Type) []string {
 		return timerPropertyOrder()
 	case unit.TypePath:
 		return pathPropertyOrder()
+	case unit.TypeSlice:
+		return slicePropertyOrder()
 	}
 	return append([]string(nil), targetPropertyOrder...)
 }
