@@ -357,11 +357,32 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   own [Slice] settings are not read (a slice is a directory only), and the standard slices
   are not units of their own. Delegate= hands the group to the unit's User= (chown of the
   directory and its cgroup.procs, cgroup.subtree_control, cgroup.threads) but enables no
-  controllers below it. CPUWeight=idle is weight 1. IPAddressAllow/Deny=,
-  SocketBindAllow/Deny=, IPIngress/EgressFilterPath=, BPFProgram=, DeviceAllow=,
-  DevicePolicy=, RestrictNetworkInterfaces=, IODeviceLatencyTargetSec= and the Startup*=
-  variants are parsed, listed by ` + "`" + `analyze verify --notes` + "`" + `, and not applied: cgroup BPF needs
-  the unit in a cgroup2 hierarchy with the bpf programs attached, which flint does not do.
+  controllers below it. CPUWeight=idle is weight 1. IPIngress/EgressFilterPath=,
+  BPFProgram=, IODeviceLatencyTargetSec= and the Startup*= variants are parsed, listed by
+  ` + "`" + `analyze verify --notes` + "`" + `, and not applied.
+- cgroup BPF (internal/cgroup/bpf, internal/manager/bpf.go): IPAddressAllow=/IPAddressDeny=
+  (with any, localhost, link-local, multicast; allow wins over deny; ingress checks the
+  source, egress the destination), IPAccounting= (IPIngressBytes/Packets=,
+  IPEgressBytes/Packets=, status's "IP:" line; reset at each start), SocketBindAllow=/
+  SocketBindDeny= (cgroup/bind4 and bind6: "any" matches port 0 too, as in systemd),
+  DeviceAllow=/DevicePolicy= (closed, and auto with a list, add systemd's standard pseudo
+  devices and char-pts rw; PrivateDevices=yes closes an auto policy; ProtectClock=yes adds
+  char-rtc r) and RestrictNetworkInterfaces= (an allow list, or a deny list after "~") are
+  programs assembled in Go and attached to the unit's cgroup2 directory (BPF_F_ALLOW_MULTI)
+  before its first process is cloned into it; they stay attached while the group lives. A
+  device or interface that does not exist when the unit starts is logged and skipped, as in
+  systemd. This works on the unified and the hybrid layout (the programs follow a process's
+  cgroup2 membership, whatever its v1 groups). Differences: where the programs cannot be
+  attached (a manager without cgroups, as started in a shared cgroup or --user; a legacy v1
+  layout; a kernel or a container refusing bpf(2)) the unit's start fails with
+  Result=resources and says why, where systemd 252 logs a warning and runs the unit
+  unprotected; ` + "`" + `analyze verify` + "`" + ` warns at each such line on a machine that cannot attach
+  them. A socket unit's listening sockets are made by the manager in its own cgroup, so a
+  socket unit's IP and bind filters apply to the processes it runs (ExecStartPre= ...) but
+  not to its listening sockets and the connections accepted on them (systemd makes them in
+  the socket unit's cgroup). Slice units' [Slice] settings are not read, so no IP list is
+  inherited from a slice. The v1 devices controller is not used (the cgroup2 program
+  applies on the hybrid layout too). set-property does not change these settings.
 - Without cgroups, a unit's processes (what KillMode=control-group and mixed signal and wait
   for, ` + "`" + `status` + "`" + ` lists, TasksCurrent= counts) are found without guessing, by the rules written
   at the top of internal/manager/tracking.go: the processes flint started or adopted, their

@@ -355,6 +355,7 @@ type ExecContext struct {
 	AllowedCPUs, AllowedMemoryNodes                         string
 	IODeviceWeight, IOReadBandwidthMax, IOWriteBandwidthMax []DeviceValue
 	IOReadIOPSMax, IOWriteIOPSMax                           []DeviceValue
+	BPF                                                     BPFContext // decode_bpf.go
 
 	// NotEnforced lists directives that were parsed and validated but that flint does not
 	// enforce (sandboxing and the like), as "Key" in file order, for `analyze verify` and docs;

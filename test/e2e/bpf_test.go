@@ -1,0 +1,236 @@
+package e2e
+
+import (
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/flint-init/flint/internal/cgroup/bpf"
+)
+
+// cgroup BPF: IPAddressAllow=/IPAddressDeny=, IPAccounting=, SocketBindAllow=/SocketBindDeny=
+// and DeviceAllow=/DevicePolicy= enforced on real processes of units in a flint with cgroups.
+
+// probe is a Python program a service runs: each argument is a check ("tcp:PORT",
+// "udp:PORT", "bind:tcp4:PORT", "bind:udp6:PORT", "read:PATH", "write:PATH"), and it writes
+// "check=ok" or "check=ERRNO" lines to the file named first. A TCP connection tries its SYN
+// twice (TCP_SYNCNT=1): a filtered SYN times out within seconds.
+const probe = `
+import errno, socket, sys
+out = []
+for c in sys.argv[2:]:
+    kind, _, arg = c.partition(":")
+    try:
+        if kind == "tcp":
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_SYNCNT, 1)
+            s.connect(("127.0.0.1", int(arg)))
+        elif kind == "udp":
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.sendto(b"x", ("127.0.0.1", int(arg)))
+        elif kind == "bind":
+            proto, _, port = arg.partition(":")
+            fam = socket.AF_INET6 if proto.endswith("6") else socket.AF_INET
+            typ = socket.SOCK_DGRAM if proto.startswith("udp") else socket.SOCK_STREAM
+            s = socket.socket(fam, typ)
+            s.bind(("::1" if fam == socket.AF_INET6 else "127.0.0.1", int(port)))
+        elif kind == "read":
+            open(arg, "rb").close()
+        elif kind == "write":
+            open(arg, "wb").close()
+        out.append(c + "=ok")
+    except OSError as e:
+        out.append(c + "=" + errno.errorcode.get(e.errno, str(e.errno)))
+open(sys.argv[1], "w").write("\n".join(out) + "\n")
+`
+
+func needCgroupBPF(t *testing.T) {
+	t.Helper()
+	if err := bpf.Supported(); err != nil {
+		t.Skipf("no cgroup BPF here: %v", err)
+	}
+}
+
+// probeUnit is a oneshot service running the probe with checks, its results in dir/name.out.
+func probeUnit(dir, name, settings string, checks ...string) string {
+	script := filepath.Join(dir, "probe.py")
+	os.WriteFile(script, []byte(probe), 0o644)
+	return unitFile("Service", "Type=oneshot\nRemainAfterExit=yes\nExecStart=/usr/bin/python3 "+script+" "+
+		filepath.Join(dir, name+".out")+" "+strings.Join(checks, " ")+"\n"+settings)
+}
+
+// results reads a probe's lines into check -> result.
+func results(t *testing.T, path string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, l := range strings.Split(strings.TrimSpace(readWait(t, path)), "\n") {
+		k, v, _ := strings.Cut(l, "=")
+		out[k] = v
+	}
+	return out
+}
+
+func TestBPFIPAddressFilter(t *testing.T) {
+	needCgroupBPF(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:20460")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan struct{}, 10)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- struct{}{}
+			c.Close()
+		}
+	}()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:20460")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	dir := t.TempDir()
+	units := writeUnits(t, map[string]string{
+		"deny.service":  probeUnit(dir, "deny", "IPAddressDeny=any", "tcp:20460", "udp:20460"),
+		"allow.service": probeUnit(dir, "allow", "IPAddressDeny=any\nIPAddressAllow=localhost\nIPAccounting=yes", "tcp:20460", "udp:20460"),
+		"other.service": probeUnit(dir, "other", "IPAddressDeny=any\nIPAddressAllow=10.0.0.0/8 ::1", "tcp:20460", "udp:20460"),
+	})
+	m, _ := cgroupManager(t, units)
+	c := on(t, m)
+	c.start("deny.service")
+	if r := results(t, filepath.Join(dir, "deny.out")); r["tcp:20460"] != "ETIMEDOUT" || r["udp:20460"] != "EPERM" {
+		t.Errorf("IPAddressDeny=any: %v, want the SYN dropped (ETIMEDOUT) and the datagram refused (EPERM)", r)
+	}
+	c.start("other.service")
+	if r := results(t, filepath.Join(dir, "other.out")); r["tcp:20460"] != "ETIMEDOUT" || r["udp:20460"] != "EPERM" {
+		t.Errorf("IPAddressDeny=any with an allow list without 127.0.0.1: %v", r)
+	}
+	if len(accepted) != 0 {
+		t.Fatalf("a connection got through IPAddressDeny=any")
+	}
+	c.start("allow.service")
+	if r := results(t, filepath.Join(dir, "allow.out")); r["tcp:20460"] != "ok" || r["udp:20460"] != "ok" {
+		t.Errorf("IPAddressAllow=localhost: %v, want both ok", r)
+	}
+	<-accepted
+	buf := make([]byte, 16)
+	if n, _, err := pc.ReadFrom(buf); err != nil || string(buf[:n]) != "x" {
+		t.Errorf("datagram %q, %v", buf[:n], err)
+	}
+	p := c.props("allow.service", "IPIngressBytes", "IPIngressPackets", "IPEgressBytes", "IPEgressPackets")
+	for k, v := range p {
+		if n, err := strconv.ParseUint(v, 10, 64); err != nil || n == 0 {
+			t.Errorf("%s=%s, want a count", k, v)
+		}
+	}
+	st, _ := c.flint("status", "allow.service")
+	if !strings.Contains(st, "\n         IP: ") || !strings.Contains(st, " in, ") {
+		t.Errorf("status lacks the IP: line:\n%s", st)
+	}
+	if v := c.prop("deny.service", "IPIngressBytes"); v != "[no data]" {
+		t.Errorf("IPIngressBytes=%s without IPAccounting=", v)
+	}
+}
+
+func TestBPFSocketBind(t *testing.T) {
+	needCgroupBPF(t)
+	dir := t.TempDir()
+	units := writeUnits(t, map[string]string{
+		"nobind.service": probeUnit(dir, "nobind", "SocketBindDeny=any", "bind:tcp4:20461", "bind:udp6:20461", "bind:tcp4:0"),
+		"some.service": probeUnit(dir, "some", "SocketBindAllow=tcp:20462-20463\nSocketBindAllow=ipv6:udp:20464\nSocketBindDeny=any",
+			"bind:tcp4:20462", "bind:tcp6:20463", "bind:udp4:20462", "bind:udp6:20464", "bind:udp4:20464", "bind:tcp4:20465"),
+		"free.service": probeUnit(dir, "free", "SocketBindDeny=ipv4:udp:20466", "bind:tcp4:20466", "bind:udp4:20466", "bind:udp6:20466"),
+	})
+	m, _ := cgroupManager(t, units)
+	c := on(t, m)
+	for _, tc := range []struct {
+		unit string
+		want map[string]string
+	}{
+		{"nobind", map[string]string{"bind:tcp4:20461": "EPERM", "bind:udp6:20461": "EPERM", "bind:tcp4:0": "EPERM"}},
+		{"some", map[string]string{"bind:tcp4:20462": "ok", "bind:tcp6:20463": "ok", "bind:udp4:20462": "EPERM",
+			"bind:udp6:20464": "ok", "bind:udp4:20464": "EPERM", "bind:tcp4:20465": "EPERM"}},
+		{"free", map[string]string{"bind:tcp4:20466": "ok", "bind:udp4:20466": "EPERM", "bind:udp6:20466": "ok"}},
+	} {
+		c.start(tc.unit + ".service")
+		got := results(t, filepath.Join(dir, tc.unit+".out"))
+		for k, v := range tc.want {
+			if got[k] != v {
+				t.Errorf("%s: %s=%s, want %s", tc.unit, k, got[k], v)
+			}
+		}
+	}
+}
+
+func TestBPFDevicePolicy(t *testing.T) {
+	needCgroupBPF(t)
+	dir := t.TempDir()
+	units := writeUnits(t, map[string]string{
+		"closed.service": probeUnit(dir, "closed", "DevicePolicy=closed", "read:/dev/null", "write:/dev/zero", "read:/dev/full"),
+		"strict.service": probeUnit(dir, "strict", "DevicePolicy=strict\nDeviceAllow=/dev/zero r", "read:/dev/null", "read:/dev/zero", "write:/dev/zero"),
+		"auto.service":   probeUnit(dir, "auto", "DeviceAllow=/dev/full w", "read:/dev/null", "write:/dev/full", "read:/dev/full"),
+		"open.service":   probeUnit(dir, "open", "", "read:/dev/null", "read:/dev/full"),
+		"clock.service":  probeUnit(dir, "clock", "ProtectClock=yes", "read:/dev/null", "read:/dev/full"),
+	})
+	m, _ := cgroupManager(t, units)
+	c := on(t, m)
+	for _, tc := range []struct {
+		unit string
+		want map[string]string
+	}{
+		{"closed", map[string]string{"read:/dev/null": "ok", "write:/dev/zero": "ok", "read:/dev/full": "ok"}},
+		{"strict", map[string]string{"read:/dev/null": "EPERM", "read:/dev/zero": "ok", "write:/dev/zero": "EPERM"}},
+		// auto with a list: the list and the standard pseudo devices.
+		{"auto", map[string]string{"read:/dev/null": "ok", "write:/dev/full": "ok", "read:/dev/full": "ok"}},
+		{"open", map[string]string{"read:/dev/null": "ok", "read:/dev/full": "ok"}},
+		{"clock", map[string]string{"read:/dev/null": "ok"}},
+	} {
+		c.start(tc.unit + ".service")
+		got := results(t, filepath.Join(dir, tc.unit+".out"))
+		for k, v := range tc.want {
+			if got[k] != v {
+				t.Errorf("%s: %s=%s, want %s", tc.unit, k, got[k], v)
+			}
+		}
+	}
+}
+
+// TestBPFRefusedWithoutCgroups: a flint without cgroups refuses to start a unit that asks
+// for an IP filter, rather than run it unfiltered; the device policy PrivateDevices= and
+// ProtectClock= imply is left out with a note (their own sandbox stands).
+func TestBPFRefusedWithoutCgroups(t *testing.T) {
+	dir := t.TempDir()
+	units := writeUnits(t, map[string]string{
+		"deny.service":  probeUnit(dir, "deny", "IPAddressDeny=any", "udp:20467"),
+		"clock.service": probeUnit(dir, "clock", "ProtectClock=yes\nPrivateDevices=yes", "read:/dev/null"),
+	})
+	m := startManager(t, units) // in the test's shared cgroup: no cgroups
+	c := on(t, m)
+	if _, code := c.flint("start", "deny.service"); code == 0 {
+		t.Fatalf("deny.service started without its IP filter")
+	}
+	if r := c.prop("deny.service", "Result"); r != "resources" {
+		t.Errorf("Result=%s, want resources", r)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "deny.out")); err == nil {
+		t.Errorf("the probe ran")
+	}
+	st, _ := c.flint("status", "deny.service")
+	if !strings.Contains(st, "IPAddressDeny= cannot be enforced") {
+		t.Errorf("status lacks the reason:\n%s", st)
+	}
+	c.start("clock.service")
+	if r := results(t, filepath.Join(dir, "clock.out")); r["read:/dev/null"] != "ok" {
+		t.Errorf("clock.service: %v", r)
+	}
+	if st, _ := c.flint("status", "clock.service"); !strings.Contains(st, "device access not restricted by cgroup BPF") {
+		t.Errorf("status lacks the note:\n%s", st)
+	}
+}
