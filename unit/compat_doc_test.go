@@ -377,10 +377,11 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   layout; a kernel or a container refusing bpf(2)) the unit's start fails with
   Result=resources and says why, where systemd 252 logs a warning and runs the unit
   unprotected; ` + "`" + `analyze verify` + "`" + ` warns at each such line on a machine that cannot attach
-  them. A socket unit's listening sockets are made by the manager in its own cgroup, so a
-  socket unit's IP and bind filters apply to the processes it runs (ExecStartPre= ...) but
-  not to its listening sockets and the connections accepted on them (systemd makes them in
-  the socket unit's cgroup). Slice units' [Slice] settings are not read, so no IP list is
+  them. A socket unit's listening sockets are made while the manager is in the unit's
+  cgroup2 group (it moves there and back, milliseconds, only for a socket unit with IP, bind
+  or interface filters or IP accounting), so the socket unit's filters apply to them and to
+  the connections accepted on them, and a service's not to the sockets it is passed, as in
+  systemd. Slice units' [Slice] settings are not read, so no IP list is
   inherited from a slice. The v1 devices controller is not used (the cgroup2 program
   applies on the hybrid layout too). set-property does not change these settings.
 - Without cgroups, a unit's processes (what KillMode=control-group and mixed signal and wait

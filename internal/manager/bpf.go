@@ -3,11 +3,14 @@ package manager
 import (
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 
+	"github.com/flint-init/flint/internal/cgroup"
 	"github.com/flint-init/flint/internal/cgroup/bpf"
 	"github.com/flint-init/flint/unit"
 	"github.com/flint-init/flint/unit/show"
@@ -218,4 +221,37 @@ func (m *Manager) bpfProperties(u *Unit, rt []show.Property) []show.Property {
 		}
 	}
 	return rt
+}
+
+// bpfEnterCgroup readies a socket unit's listening sockets for its IP and bind filters:
+// a socket is filtered by the programs of the cgroup it was made in, so the manager moves
+// itself (its cgroup2 membership alone) into the unit's group while it makes them, as
+// systemd makes them in the unit's cgroup; leave moves it back. A socket unit without such
+// filters costs nothing here.
+func (m *Manager) bpfEnterCgroup(u *Unit) (leave func(), err error) {
+	ec := execContextOf(u.cfg)
+	nothing := func() {}
+	if ec == nil || len(ec.BPF.IPAddressDeny)+len(ec.BPF.SocketBindDeny)+len(ec.BPF.RestrictNetworkInterfaces) == 0 && !ec.BPF.IPAccounting {
+		return nothing, nil
+	}
+	m.unitGroup(u, ec) // nil without cgroups: bpfPlace says why
+	if err := m.bpfPlace(u, ec); err != nil {
+		return nothing, err
+	}
+	ug := m.cg.groups[u.Name]
+	h := ug.g.L.Tracking
+	self, ok := cgroup.PathOf(os.Getpid(), h)
+	if !ok {
+		return nothing, &resourceError{fmt.Errorf("cannot make the sockets in the unit's cgroup: the manager's own cgroup2 group is unknown")}
+	}
+	back := filepath.Join(h.Mount, self, "cgroup.procs")
+	pid := []byte(strconv.Itoa(os.Getpid()))
+	if err := os.WriteFile(filepath.Join(h.Dir(ug.g.Rel), "cgroup.procs"), pid, 0); err != nil {
+		return nothing, &resourceError{fmt.Errorf("cannot make the sockets in the unit's cgroup: %w", err)}
+	}
+	return func() {
+		if err := os.WriteFile(back, pid, 0); err != nil {
+			m.logUnit(u, "Failed to move the manager back to its cgroup %s: %v", self, err)
+		}
+	}, nil
 }

@@ -1,14 +1,19 @@
 package e2e
 
 import (
+	"errors"
+	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/flint-init/flint/internal/cgroup/bpf"
+	"golang.org/x/sys/unix"
 )
 
 // cgroup BPF: IPAddressAllow=/IPAddressDeny=, IPAccounting=, SocketBindAllow=/SocketBindDeny=
@@ -232,5 +237,59 @@ func TestBPFRefusedWithoutCgroups(t *testing.T) {
 	}
 	if st, _ := c.flint("status", "clock.service"); !strings.Contains(st, "device access not restricted by cgroup BPF") {
 		t.Errorf("status lacks the note:\n%s", st)
+	}
+}
+
+// TestBPFSocketUnit: a socket unit's IP filter applies to its listening socket (made in the
+// unit's cgroup): a connection from 127.0.0.1 is dropped under IPAddressDeny=any and goes
+// through with IPAddressAllow=localhost; SocketBindDeny=any fails the socket's own bind.
+func TestBPFSocketUnit(t *testing.T) {
+	needCgroupBPF(t)
+	serve := unitFile("Service", `ExecStart=/usr/bin/python3 -c 'import socket; s = socket.socket(fileno=3); c, _ = s.accept(); c.sendall(b"hi"); c.close()'`)
+	units := writeUnits(t, map[string]string{
+		"deny.socket":    unitFile("Socket", "ListenStream=127.0.0.1:20471\nIPAddressDeny=any"),
+		"deny.service":   serve,
+		"allow.socket":   unitFile("Socket", "ListenStream=127.0.0.1:20472\nIPAddressDeny=any\nIPAddressAllow=127.0.0.0/8\nIPAccounting=yes"),
+		"allow.service":  serve,
+		"nobind.socket":  unitFile("Socket", "ListenStream=127.0.0.1:20473\nSocketBindDeny=ipv4:tcp:20473"),
+		"nobind.service": serve,
+	})
+	m, _ := cgroupManager(t, units)
+	c := on(t, m)
+	c.start("deny.socket")
+	c.start("allow.socket")
+	dial := func(addr string) (string, error) {
+		d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+			return rc.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, unix.TCP_SYNCNT, 1) })
+		}}
+		conn, err := d.Dial("tcp", addr)
+		if err != nil {
+			return "", err
+		}
+		defer conn.Close()
+		b, err := io.ReadAll(conn)
+		return string(b), err
+	}
+	if got, err := dial("127.0.0.1:20472"); err != nil || got != "hi" {
+		t.Errorf("allow.socket: %q, %v", got, err)
+	}
+	if _, err := dial("127.0.0.1:20471"); !errors.Is(err, syscall.ETIMEDOUT) {
+		t.Errorf("deny.socket: %v, want the SYN dropped (timed out)", err)
+	}
+	if st := c.prop("deny.service", "ActiveState"); st != "inactive" {
+		t.Errorf("deny.service %s: triggered through IPAddressDeny=any", st)
+	}
+	if n, err := strconv.Atoi(c.prop("allow.socket", "IPIngressPackets")); err != nil || n == 0 {
+		t.Errorf("allow.socket IPIngressPackets=%d (%v)", n, err)
+	}
+	if _, code := c.flint("start", "nobind.socket"); code == 0 {
+		t.Errorf("nobind.socket started: its bind was not filtered")
+	}
+	if r := c.prop("nobind.socket", "Result"); r != "resources" {
+		t.Errorf("nobind.socket Result=%s, want resources", r)
+	}
+	// The manager is back in its own cgroup.
+	if cg, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", m.cmd.Process.Pid)); strings.Contains(string(cg), ".socket") {
+		t.Errorf("the manager stayed in a socket unit's cgroup:\n%s", cg)
 	}
 }
