@@ -320,6 +320,7 @@ func execProperties(p *propList, u *unit.Unit, e *unit.ExecContext) {
 	p.strv("UnsetEnvironment", e.UnsetEnvironment)
 	p.add("UMask", FormatMode(uint32(e.UMask)&0o7777))
 	resourceProperties(p, u.Type, e, u.LoadState == unit.Loaded)
+	bpfProperties(p, e) // properties_bpf.go
 	wd := e.WorkingDirectory
 	if e.WorkingDirectoryOptional && wd != "" {
 		wd = "!" + wd
