@@ -293,3 +293,32 @@ func TestBPFSocketUnit(t *testing.T) {
 		t.Errorf("the manager stayed in a socket unit's cgroup:\n%s", cg)
 	}
 }
+
+// TestBPFRestrictNetworkInterfaces: traffic through lo passes with RestrictNetworkInterfaces=lo
+// and is refused with ~lo (or a list without lo).
+func TestBPFRestrictNetworkInterfaces(t *testing.T) {
+	needCgroupBPF(t)
+	pc, err := net.ListenPacket("udp", "127.0.0.1:20475")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	dir := t.TempDir()
+	units := writeUnits(t, map[string]string{
+		"lo.service":    probeUnit(dir, "lo", "RestrictNetworkInterfaces=lo", "udp:20475"),
+		"notlo.service": probeUnit(dir, "notlo", "RestrictNetworkInterfaces=~lo", "udp:20475"),
+		"other.service": probeUnit(dir, "other", "RestrictNetworkInterfaces=flint-none0", "udp:20475"),
+	})
+	m, _ := cgroupManager(t, units)
+	c := on(t, m)
+	for _, tc := range []struct{ unit, want string }{{"lo", "ok"}, {"notlo", "EPERM"}, {"other", "EPERM"}} {
+		c.start(tc.unit + ".service")
+		if r := results(t, filepath.Join(dir, tc.unit+".out")); r["udp:20475"] != tc.want {
+			t.Errorf("%s: %v, want %s", tc.unit, r, tc.want)
+		}
+	}
+	buf := make([]byte, 16)
+	if n, _, err := pc.ReadFrom(buf); err != nil || string(buf[:n]) != "x" {
+		t.Errorf("datagram %q, %v", buf[:n], err)
+	}
+}
