@@ -223,12 +223,12 @@ func (m *Manager) bpfProperties(u *Unit, rt []show.Property) []show.Property {
 	return rt
 }
 
-// bpfEnterCgroup readies a socket unit's listening sockets for its IP and bind filters:
+// socketCgroup readies a socket unit's listening sockets for its IP and bind filters:
 // a socket is filtered by the programs of the cgroup it was made in, so the manager moves
 // itself (its cgroup2 membership alone) into the unit's group while it makes them, as
 // systemd makes them in the unit's cgroup; leave moves it back. A socket unit without such
 // filters costs nothing here.
-func (m *Manager) bpfEnterCgroup(u *Unit) (leave func(), err error) {
+func (m *Manager) socketCgroup(u *Unit) (leave func(), err error) {
 	ec := execContextOf(u.cfg)
 	nothing := func() {}
 	if ec == nil || len(ec.BPF.IPAddressDeny)+len(ec.BPF.SocketBindDeny)+len(ec.BPF.RestrictNetworkInterfaces) == 0 && !ec.BPF.IPAccounting {

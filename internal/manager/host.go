@@ -71,6 +71,9 @@ type host interface {
 	pollKey(u *Unit, idx int) uint64
 	pollForget(key uint64)
 	poll() fdPoller
+	// socketCgroup readies socket unit u's cgroup BPF filters for the sockets made until
+	// leave is called (bpf.go).
+	socketCgroup(u *Unit) (leave func(), err error)
 	// newInstance registers Accept=yes instance inst of socket u's service.
 	newInstance(u *Unit, inst string) (*Unit, error)
 	// cooldownDue re-arms u if its trigger limit cooldown is over (cooldown.go).

@@ -94,7 +94,7 @@ func (m socketMachine) sockOpen(u *Unit) error {
 		return nil // kept across daemon-reload
 	}
 	m.stateChanged(u)
-	leave, err := m.bpfEnterCgroup(u) // made in the unit's cgroup for its IP and bind filters (bpf.go)
+	leave, err := m.socketCgroup(u) // made in the unit's cgroup for its IP and bind filters (bpf.go)
 	if err != nil {
 		return err
 	}
