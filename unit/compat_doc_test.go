@@ -383,7 +383,9 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   the connections accepted on them, and a service's not to the sockets it is passed, as in
   systemd. Slice units' [Slice] settings are not read, so no IP list is
   inherited from a slice. The v1 devices controller is not used (the cgroup2 program
-  applies on the hybrid layout too). set-property does not change these settings.
+  applies on the hybrid layout too). set-property changes them on a running unit at once (new
+  programs replace the old); where they cannot be attached it logs why and the unit runs on
+  until its next start, which is refused.
 - Without cgroups, a unit's processes (what KillMode=control-group and mixed signal and wait
   for, ` + "`" + `status` + "`" + ` lists, TasksCurrent= counts) are found without guessing, by the rules written
   at the top of internal/manager/tracking.go: the processes flint started or adopted, their
@@ -784,8 +786,8 @@ lines against systemctl 252 in systemd-ns) and TestRootMatchesSystemctl (80 step
   50-NAME.conf in the control directory, in the unit's section for a resource setting,
   applied to the loaded unit and written into its cgroup at once, as systemd); systemd writes
   some values normalized (CPUQuota=20.00%), flint as given. The resource settings flint
-  does not apply are refused ("Cannot set property IPAddressDeny: flint does not enforce
-  it."), and ` + "`" + `Markers=` + "`" + ` as unknown. An assignment flint knows no directive of is "Unknown
+  does not apply are refused ("Cannot set property IPIngressFilterPath: flint does not
+  enforce it."), and ` + "`" + `Markers=` + "`" + ` as unknown. An assignment flint knows no directive of is "Unknown
   assignment" (systemctl: no bus property of that name).
 - daemon-reexec re-reads every unit file and keeps the running services, which is what
   daemon-reload does: flint does not replace its own process.

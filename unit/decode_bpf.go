@@ -2,6 +2,7 @@ package unit
 
 import (
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -147,7 +148,7 @@ func registerBPF() {
 					d.warn(e, "Address prefix is invalid, ignoring assignment: %s", w)
 					continue
 				}
-				*get(x(d)) = append(*get(x(d)), ps...)
+				*get(x(d)) = append(slices.Clip(*get(x(d))), ps...) // a set-property copy shares no array
 			}
 			setValue(d.exec, e.Key, strings.TrimSpace(d.exec.NotEnforcedValues[e.Key]+" "+v))
 		}
@@ -178,7 +179,7 @@ func registerBPF() {
 				d.warn(e, "Too many %s= assignments, ignoring: %s", e.Key, v)
 				return
 			}
-			*get(x(d)) = append(*get(x(d)), r)
+			*get(x(d)) = append(slices.Clip(*get(x(d))), r)
 		}
 	}
 	regBoth("SocketBindAllow", Supported, binds(func(b *BPFContext) *[]SocketBindRule { return &b.SocketBindAllow }))
@@ -217,7 +218,7 @@ func registerBPF() {
 			d.warn(e, "Invalid device rights '%s', ignoring.", acc)
 			return
 		}
-		x(d).DeviceAllow = append(x(d).DeviceAllow, DeviceAllow{Path: p, Access: acc})
+		x(d).DeviceAllow = append(slices.Clip(x(d).DeviceAllow), DeviceAllow{Path: p, Access: acc})
 	})
 	regBoth("RestrictNetworkInterfaces", Supported, func(d *decoder, e Entry, v string) {
 		b := x(d)
@@ -240,7 +241,7 @@ func registerBPF() {
 				// The other kind of rule takes the name out of the list.
 				b.RestrictNetworkInterfaces = append(b.RestrictNetworkInterfaces[:i:i], b.RestrictNetworkInterfaces[i+1:]...)
 			case deny == b.RestrictNetworkInterfacesDeny && i < 0:
-				b.RestrictNetworkInterfaces = append(b.RestrictNetworkInterfaces, w)
+				b.RestrictNetworkInterfaces = append(slices.Clip(b.RestrictNetworkInterfaces), w)
 			}
 		}
 	})

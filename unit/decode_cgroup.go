@@ -296,6 +296,9 @@ var resourceDirective = map[string]bool{
 	"IOReadIOPSMax": true, "IOWriteIOPSMax": true, "CPUAccounting": true, "MemoryAccounting": true,
 	"TasksAccounting": true, "IOAccounting": true, "BlockIOAccounting": true, "Delegate": true,
 	"DisableControllers": true,
+	// cgroup BPF (decode_bpf.go)
+	"IPAccounting": true, "IPAddressAllow": true, "IPAddressDeny": true, "SocketBindAllow": true,
+	"SocketBindDeny": true, "DeviceAllow": true, "DevicePolicy": true, "RestrictNetworkInterfaces": true,
 }
 
 // systemTasksMax is systemd's system_tasks_max: the least of kernel.threads-max,

@@ -255,3 +255,15 @@ func (m *Manager) socketCgroup(u *Unit) (leave func(), err error) {
 		}
 	}, nil
 }
+
+// bpfReapply attaches u's programs as set-property left its settings, when u's group is in
+// use; an idle group gets them at the unit's next start.
+func (m *Manager) bpfReapply(u *Unit) {
+	ec := execContextOf(u.cfg)
+	if ug := m.cg.groups[u.Name]; ec == nil || ug == nil || ug.idle {
+		return
+	}
+	if err := m.bpfPlace(u, ec); err != nil {
+		m.logUnit(u, "%v", err)
+	}
+}

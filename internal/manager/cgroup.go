@@ -411,4 +411,5 @@ func (m *Manager) cgroupReapply(u *Unit) {
 		m.logUnit(u, "%v", err)
 	}
 	ug.tasks = res.TasksMax
+	m.bpfReapply(u) // bpf.go
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/flint-init/flint/internal/cgroup/bpf"
 	"golang.org/x/sys/unix"
@@ -320,5 +321,64 @@ func TestBPFRestrictNetworkInterfaces(t *testing.T) {
 	buf := make([]byte, 16)
 	if n, _, err := pc.ReadFrom(buf); err != nil || string(buf[:n]) != "x" {
 		t.Errorf("datagram %q, %v", buf[:n], err)
+	}
+}
+
+// TestBPFSetProperty: set-property IPAddressDeny=any on a running service filters its next
+// datagram; IPAddressDeny= (empty) lifts it again.
+func TestBPFSetProperty(t *testing.T) {
+	needCgroupBPF(t)
+	pc, err := net.ListenPacket("udp", "127.0.0.1:20476")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	// For each line on the FIFO: one datagram, its result appended to out.
+	units := writeUnits(t, map[string]string{
+		"s.service": unitFile("Service", `ExecStart=/usr/bin/python3 -c '`+
+			`import errno, socket\nf = open("`+fifo+`")\nfor line in f:\n  s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n`+
+			`  try:\n    s.sendto(b"x", ("127.0.0.1", 20476)); r = "ok"\n  except OSError as e:\n    r = errno.errorcode[e.errno]\n`+
+			`  open("`+out+`", "a").write(r + "\\n")'`),
+	})
+	m, _ := cgroupManager(t, units)
+	c := on(t, m)
+	c.start("s.service")
+	w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	send := func(n int) string {
+		t.Helper()
+		w.Write([]byte("go\n"))
+		var lines []string
+		if !waitFor(15*time.Second, func() bool {
+			b, _ := os.ReadFile(out)
+			lines = strings.Fields(string(b))
+			return len(lines) >= n
+		}) {
+			t.Fatalf("no result %d", n)
+		}
+		return lines[n-1]
+	}
+	if r := send(1); r != "ok" {
+		t.Fatalf("before set-property: %s", r)
+	}
+	c.run(0, "set-property", "s.service", "IPAddressDeny=any")
+	if r := send(2); r != "EPERM" {
+		t.Errorf("after set-property IPAddressDeny=any: %s, want EPERM", r)
+	}
+	if v := c.prop("s.service", "IPAddressDeny"); v != "0.0.0.0/0 ::/0" {
+		t.Errorf("IPAddressDeny=%s", v)
+	}
+	c.run(0, "set-property", "s.service", "IPAddressDeny=")
+	if r := send(3); r != "ok" {
+		t.Errorf("after IPAddressDeny= (reset): %s, want ok", r)
 	}
 }
