@@ -19,10 +19,11 @@ type BPFContext struct {
 	SocketBindAllow, SocketBindDeny []SocketBindRule
 	DevicePolicy                    string // "" (auto), "closed" or "strict"
 	DeviceAllow                     []DeviceAllow
-	// RestrictNetworkInterfaces: the names, an allow list unless RestrictNetworkInterfacesDeny
-	// (the first assignment began with '~').
-	RestrictNetworkInterfaces     []string
-	RestrictNetworkInterfacesDeny bool
+	// RestrictNetworkInterfaces: the names, an allow list when RestrictNetworkInterfacesAllow
+	// (the assignment that started the list had no '~'; systemd's is_allow_list, which an
+	// empty assignment leaves as it was and which is false before any).
+	RestrictNetworkInterfaces      []string
+	RestrictNetworkInterfacesAllow bool
 }
 
 // SocketBindRule is one SocketBindAllow=/SocketBindDeny= entry: Family "" (both), "ipv4" or
@@ -223,12 +224,12 @@ func registerBPF() {
 	regBoth("RestrictNetworkInterfaces", Supported, func(d *decoder, e Entry, v string) {
 		b := x(d)
 		if v == "" {
-			b.RestrictNetworkInterfaces, b.RestrictNetworkInterfacesDeny = nil, false
+			b.RestrictNetworkInterfaces = nil
 			return
 		}
-		deny := strings.HasPrefix(v, "~")
+		allow := !strings.HasPrefix(v, "~")
 		if len(b.RestrictNetworkInterfaces) == 0 {
-			b.RestrictNetworkInterfacesDeny = deny
+			b.RestrictNetworkInterfacesAllow = allow
 		}
 		for _, w := range strings.Fields(strings.TrimPrefix(v, "~")) {
 			if !ifnameValid(w) {
@@ -237,10 +238,10 @@ func registerBPF() {
 			}
 			i := indexOf(b.RestrictNetworkInterfaces, w)
 			switch {
-			case deny != b.RestrictNetworkInterfacesDeny && i >= 0:
+			case allow != b.RestrictNetworkInterfacesAllow && i >= 0:
 				// The other kind of rule takes the name out of the list.
 				b.RestrictNetworkInterfaces = append(b.RestrictNetworkInterfaces[:i:i], b.RestrictNetworkInterfaces[i+1:]...)
-			case deny == b.RestrictNetworkInterfacesDeny && i < 0:
+			case allow == b.RestrictNetworkInterfacesAllow && i < 0:
 				b.RestrictNetworkInterfaces = append(slices.Clip(b.RestrictNetworkInterfaces), w)
 			}
 		}

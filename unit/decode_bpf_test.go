@@ -44,10 +44,13 @@ func TestDecodeBPF(t *testing.T) {
 		}, 2},
 		{"device policy auto is empty", "DevicePolicy=strict\nDevicePolicy=auto\n", BPFContext{}, 0},
 		{"interfaces allow list", "RestrictNetworkInterfaces=lo eth0\nRestrictNetworkInterfaces=~eth0\n", BPFContext{
-			RestrictNetworkInterfaces: []string{"lo"},
+			RestrictNetworkInterfaces: []string{"lo"}, RestrictNetworkInterfacesAllow: true,
+		}, 0},
+		{"interfaces reset keeps the kind", "RestrictNetworkInterfaces=lo\nRestrictNetworkInterfaces=\n", BPFContext{
+			RestrictNetworkInterfacesAllow: true,
 		}, 0},
 		{"interfaces deny list", "RestrictNetworkInterfaces=~eth0\nRestrictNetworkInterfaces=eth1\nRestrictNetworkInterfaces=~wlan0\n", BPFContext{
-			RestrictNetworkInterfaces: []string{"eth0", "wlan0"}, RestrictNetworkInterfacesDeny: true,
+			RestrictNetworkInterfaces: []string{"eth0", "wlan0"},
 		}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

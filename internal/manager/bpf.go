@@ -87,7 +87,7 @@ func bpfSpec(ec *unit.ExecContext, warn func(string)) *bpf.Spec {
 		}
 	}
 	if len(b.RestrictNetworkInterfaces) > 0 {
-		s.IfacesFilter, s.IfacesDeny = true, b.RestrictNetworkInterfacesDeny
+		s.IfacesFilter, s.IfacesDeny = true, !b.RestrictNetworkInterfacesAllow
 		for _, name := range b.RestrictNetworkInterfaces {
 			ifc, err := net.InterfaceByName(name)
 			if err != nil {

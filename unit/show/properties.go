@@ -648,6 +648,10 @@ func propertyRank(t unit.Type) map[string]int {
 // PropertyNames returns every property name systemctl 252 knows for a unit of type t, in its
 // order (what `show --all` lists).
 func PropertyNames(t unit.Type) []string {
+	return slices.DeleteFunc(propertyNames(t), func(n string) bool { return entryProperties[n] })
+}
+
+func propertyNames(t unit.Type) []string {
 	switch t {
 	case unit.TypeService:
 		return servicePropertyOrder()

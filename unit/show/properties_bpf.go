@@ -13,7 +13,7 @@ import (
 // entry (the newest first, ProtectClock='s char-rtc among them), one SocketBindAllow=/
 // SocketBindDeny= line per rule (the newest first, worded as 252 words them: "ipv6:tcp8080"
 // without a ':' between protocol and ports), the interfaces after a "~" for a deny list.
-// A setting not made adds nothing.
+// A list not set adds nothing (but RestrictNetworkInterfaces=, "~" before any assignment).
 func bpfProperties(p *propList, e *unit.ExecContext) {
 	b := &e.BPF
 	for _, l := range []struct {
@@ -39,13 +39,11 @@ func bpfProperties(p *propList, e *unit.ExecContext) {
 			p.add(l.name, socketBindString(l.rules[i]))
 		}
 	}
-	if len(b.RestrictNetworkInterfaces) > 0 {
-		v := strings.Join(b.RestrictNetworkInterfaces, " ")
-		if b.RestrictNetworkInterfacesDeny {
-			v = "~" + v
-		}
-		p.add("RestrictNetworkInterfaces", v)
+	v := strings.Join(b.RestrictNetworkInterfaces, " ")
+	if !b.RestrictNetworkInterfacesAllow {
+		v = "~" + v // "~" alone: not set (systemctl's full show leaves it out)
 	}
+	p.add("RestrictNetworkInterfaces", v)
 }
 
 func prefixStrings(ps []netip.Prefix) []string {
@@ -76,3 +74,8 @@ func socketBindString(r unit.SocketBindRule) string {
 	}
 	return s
 }
+
+// entryProperties print one line per entry and none when they have no entry, even when
+// show -p names them: they have a place in the order of properties, and are left out of
+// PropertyNames.
+var entryProperties = map[string]bool{"DeviceAllow": true, "SocketBindAllow": true, "SocketBindDeny": true}
