@@ -68,3 +68,38 @@ func TestDecodeBPF(t *testing.T) {
 		})
 	}
 }
+
+func FuzzParseSocketBindRule(f *testing.F) {
+	for _, s := range []string{"any", "ipv4:tcp:80", "udp:53-54", "ipv6:any", "tcp:ipv4:1", "0", "65536", "1-"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, ok := ParseSocketBindRule(s)
+		if !ok {
+			return
+		}
+		if r.PortMin > r.PortMax || r.PortMin == 0 && r.PortMax != 0 {
+			t.Errorf("%q: ports %d-%d", s, r.PortMin, r.PortMax)
+		}
+		if (r.Family != "" && r.Family != "ipv4" && r.Family != "ipv6") || (r.Protocol != "" && r.Protocol != "tcp" && r.Protocol != "udp") {
+			t.Errorf("%q: %+v", s, r)
+		}
+	})
+}
+
+func FuzzParseIPPrefix(f *testing.F) {
+	for _, s := range []string{"any", "localhost", "10.0.0.1", "10.1.2.3/8", "::1", "fe80::1%eth0", "1.2.3.4/33"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ps, ok := ParseIPPrefix(s)
+		if !ok {
+			return
+		}
+		for _, p := range ps {
+			if !p.IsValid() || p != p.Masked() || p.Addr().Zone() != "" {
+				t.Errorf("%q: %v", s, p)
+			}
+		}
+	})
+}

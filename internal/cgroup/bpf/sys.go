@@ -13,12 +13,20 @@ import (
 
 // The bpf(2) commands flint uses, with the kernel's attribute layouts (union bpf_attr).
 
+// sys is one bpf(2) call. The verifier gives up with EAGAIN when a signal is pending, and
+// the Go runtime signals its threads (SIGURG, to preempt goroutines): a load is tried again
+// then, as often as it takes within reason.
 func sys(cmd int, attr unsafe.Pointer, size uintptr) (int, error) {
-	r, _, e := unix.Syscall(unix.SYS_BPF, uintptr(cmd), uintptr(attr), size)
-	if e != 0 {
-		return -1, e
+	for try := 0; ; try++ {
+		r, _, e := unix.Syscall(unix.SYS_BPF, uintptr(cmd), uintptr(attr), size)
+		if (e == unix.EAGAIN || e == unix.EINTR) && try < 100 {
+			continue
+		}
+		if e != 0 {
+			return -1, e
+		}
+		return int(r), nil
 	}
-	return int(r), nil
 }
 
 func ptr[T any](p *T) uint64 { return uint64(uintptr(unsafe.Pointer(p))) }
