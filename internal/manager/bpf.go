@@ -31,6 +31,7 @@ import (
 // bpfState is the manager's part: the programs of the units that have some.
 type bpfState struct {
 	units map[string]*unitBPF // by unit name
+	noted map[string]bool     // units told their implied device policy is not enforced
 }
 
 type unitBPF struct {
@@ -153,8 +154,14 @@ func (m *Manager) bpfPlace(u *Unit, ec *unit.ExecContext) error {
 	refuse := func(why string) error {
 		if len(ec.BPF.Directives()) == 0 {
 			// Only what PrivateDevices= or ProtectClock= imply: their own sandbox (a private
-			// /dev, the clock's system calls and capabilities) stands without it.
-			m.logUnit(u, "%s=: device access not restricted by cgroup BPF: %s.", strings.Join(bpfDirectives(ec), "=, "), why)
+			// /dev, the clock's system calls and capabilities) stands without it. Said once.
+			if !m.bpf.noted[u.Name] {
+				m.logUnit(u, "%s=: device access not restricted by cgroup BPF: %s.", strings.Join(bpfDirectives(ec), "=, "), why)
+				if m.bpf.noted == nil {
+					m.bpf.noted = map[string]bool{}
+				}
+				m.bpf.noted[u.Name] = true
+			}
 			return nil
 		}
 		return &resourceError{fmt.Errorf("%s= cannot be enforced: %s; refusing to start the unit without it",
