@@ -382,10 +382,35 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   too). On v1 a unit below a slice with settings for a controller joins that controller's
   hierarchy, so that the slice's limit holds it. Delegate= hands the group to the unit's User= (chown of the
   directory and its cgroup.procs, cgroup.subtree_control, cgroup.threads) but enables no
-  controllers below it. CPUWeight=idle is weight 1. IPAddressAllow/Deny=,
-  SocketBindAllow/Deny=, IPIngress/EgressFilterPath=, BPFProgram=, DeviceAllow=,
-  DevicePolicy=, RestrictNetworkInterfaces= and IODeviceLatencyTargetSec= are parsed, listed by ` + "`" + `analyze verify --notes` + "`" + `, and not applied: cgroup BPF needs
-  the unit in a cgroup2 hierarchy with the bpf programs attached, which flint does not do.
+  controllers below it. CPUWeight=idle is weight 1. IPIngress/EgressFilterPath=,
+  BPFProgram= and IODeviceLatencyTargetSec= are parsed, listed by
+  ` + "`" + `analyze verify --notes` + "`" + `, and not applied.
+- cgroup BPF (internal/cgroup/bpf, internal/manager/bpf.go): IPAddressAllow=/IPAddressDeny=
+  (with any, localhost, link-local, multicast; allow wins over deny; ingress checks the
+  source, egress the destination), IPAccounting= (IPIngressBytes/Packets=,
+  IPEgressBytes/Packets=, status's "IP:" line; reset at each start), SocketBindAllow=/
+  SocketBindDeny= (cgroup/bind4 and bind6: "any" matches port 0 too, as in systemd),
+  DeviceAllow=/DevicePolicy= (closed, and auto with a list, add systemd's standard pseudo
+  devices and char-pts rw; PrivateDevices=yes closes an auto policy; ProtectClock=yes adds
+  char-rtc r) and RestrictNetworkInterfaces= (an allow list, or a deny list after "~") are
+  programs assembled in Go and attached to the unit's cgroup2 directory (BPF_F_ALLOW_MULTI)
+  before its first process is cloned into it; they stay attached while the group lives. A
+  device or interface that does not exist when the unit starts is logged and skipped, as in
+  systemd. This works on the unified and the hybrid layout (the programs follow a process's
+  cgroup2 membership, whatever its v1 groups). Differences: where the programs cannot be
+  attached (a manager without cgroups, as started in a shared cgroup or --user; a legacy v1
+  layout; a kernel or a container refusing bpf(2)) the unit's start fails with
+  Result=resources and says why, where systemd 252 logs a warning and runs the unit
+  unprotected; ` + "`" + `analyze verify` + "`" + ` warns at each such line on a machine that cannot attach
+  them. A socket unit's listening sockets are made while the manager is in the unit's
+  cgroup2 group (it moves there and back, milliseconds, only for a socket unit with IP, bind
+  or interface filters or IP accounting), so the socket unit's filters apply to them and to
+  the connections accepted on them, and a service's not to the sockets it is passed, as in
+  systemd. The BPF settings of a slice unit are not applied (its units' own are), so no IP
+  list is inherited from a slice. The v1 devices controller is not used (the cgroup2 program
+  applies on the hybrid layout too). set-property changes them on a running unit at once (new
+  programs replace the old); where they cannot be attached it logs why and the unit runs on
+  until its next start, which is refused.
 - Without cgroups, a unit's processes (what KillMode=control-group and mixed signal and wait
   for, ` + "`" + `status` + "`" + ` lists, TasksCurrent= counts) are found without guessing, by the rules written
   at the top of internal/manager/tracking.go: the processes flint started or adopted, their
@@ -789,8 +814,8 @@ lines against systemctl 252 in systemd-ns) and TestRootMatchesSystemctl (80 step
   50-NAME.conf in the control directory, in the unit's section for a resource setting,
   applied to the loaded unit and written into its cgroup at once, as systemd); systemd writes
   some values normalized (CPUQuota=20.00%), flint as given. The resource settings flint
-  does not apply are refused ("Cannot set property IPAddressDeny: flint does not enforce
-  it."), and ` + "`" + `Markers=` + "`" + ` as unknown. An assignment flint knows no directive of is "Unknown
+  does not apply are refused ("Cannot set property IPIngressFilterPath: flint does not
+  enforce it."), and ` + "`" + `Markers=` + "`" + ` as unknown. An assignment flint knows no directive of is "Unknown
   assignment" (systemctl: no bus property of that name).
 - daemon-reexec re-reads every unit file and keeps the running services, which is what
   daemon-reload does: flint does not replace its own process.

@@ -369,6 +369,7 @@ type ExecContext struct {
 	IOReadIOPSMax, IOWriteIOPSMax                           []DeviceValue
 	// Startup holds the Startup*= settings, nil when none is set.
 	Startup *StartupResources `json:",omitempty"`
+	BPF     BPFContext        // decode_bpf.go
 
 	// NotEnforced lists directives that were parsed and validated but that flint does not
 	// enforce (sandboxing and the like), as "Key" in file order, for `analyze verify` and docs;

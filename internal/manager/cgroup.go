@@ -476,6 +476,7 @@ func (m *Manager) cgroupReapply(u *Unit) {
 		m.logUnit(u, "%v", err)
 	}
 	ug.tasks = res.TasksMax
+	m.bpfReapply(u) // bpf.go
 }
 
 // cgroupBelow is the cgroup of pid relative to u's group ("" in the group itself, or when

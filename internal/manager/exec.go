@@ -374,6 +374,10 @@ func (m *Manager) spawnCommand(u *Unit, cmd unit.ExecCommand, ec *unit.ExecConte
 		NoNewPrivs: ec.NoNewPrivileges && !cmd.Flags.FullPrivilege,
 	}
 	m.cgroupPlace(u, ec, cr, cfg) // in the unit's cgroup before anything else (cgroup.go)
+	// The cgroup's BPF programs attached before the process runs (bpf.go).
+	if err := m.bpfPlace(u, ec); err != nil {
+		return nil, err
+	}
 	dir := ec.WorkingDirectory
 	dirOptional := ec.WorkingDirectoryOptional
 	switch {

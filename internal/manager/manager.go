@@ -108,6 +108,7 @@ type Manager struct {
 
 	units map[string]*Unit // every name a unit is known by (aliases included)
 	cg    cgroupState      // the units' cgroups (cgroup.go)
+	bpf   bpfState         // the units' cgroup BPF programs (bpf.go)
 	order []*Unit          // in load order, each once
 
 	poller     *listen.Poller

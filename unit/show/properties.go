@@ -333,6 +333,7 @@ func execProperties(p *propList, u *unit.Unit, e *unit.ExecContext) {
 	p.strv("UnsetEnvironment", e.UnsetEnvironment)
 	p.add("UMask", FormatMode(uint32(e.UMask)&0o7777))
 	resourceProperties(p, u.Type, e, u.LoadState == unit.Loaded)
+	bpfProperties(p, e) // properties_bpf.go
 	wd := e.WorkingDirectory
 	if e.WorkingDirectoryOptional && wd != "" {
 		wd = "!" + wd
@@ -667,6 +668,10 @@ func propertyRank(t unit.Type) map[string]int {
 // PropertyNames returns every property name systemctl 252 knows for a unit of type t, in its
 // order (what `show --all` lists).
 func PropertyNames(t unit.Type) []string {
+	return slices.DeleteFunc(propertyNames(t), func(n string) bool { return entryProperties[n] })
+}
+
+func propertyNames(t unit.Type) []string {
 	switch t {
 	case unit.TypeService:
 		return servicePropertyOrder()
