@@ -267,9 +267,21 @@ level, user, groups, working directory, umask):
 - WorkingDirectory=: entered as the service's user, 200/CHDIR when that fails; with '-' the
   process is then in "/", where systemd's manager is.
 - Standard streams that cannot be opened: 208/STDIN, 209/STDOUT, 222/STDERR.
-- UMask= cannot be refused. I/O and CPU scheduling, CPU affinity, NUMA policy and timer
-  slack are steps flint does not perform (parsed, not enforced; see the tables above), so
-  there is nothing for the kernel to refuse.
+- UMask= cannot be refused.
+- CoredumpFilter=, CPUSchedulingPolicy=/CPUSchedulingPriority=/CPUSchedulingResetOnFork=,
+  CPUAffinity= (numa too), NUMAPolicy=/NUMAMask=, IOSchedulingClass=/IOSchedulingPriority=
+  and TimerSlackNSec= are made between fork and exec in exec_child's order (after the OOM
+  score: core dump filter, scheduling with sched_setattr, Nice=, affinity, memory policy,
+  I/O priority, timer slack), for every command ('+' too) and on the sandboxed path too. A
+  refusal fails with systemd's status: 205/LIMITS for the core dump filter (a privilege error
+  is ignored), 214/SETSCHEDULER, 215/CPUAFFINITY (also CPUAffinity=numa without NUMAMask=,
+  or a node whose CPU list cannot be read), 242/NUMA_POLICY (a policy that needs nodes
+  without NUMAMask=, preferred with more than one node; a kernel without NUMA, ENOSYS, is
+  ignored), 211/IOPRIO, 212/TIMERSLACK. flint checks the NUMA policy and reads the nodes' CPU
+  lists in the manager before the fork, systemd in the child: the exit status is the same.
+  As in systemd, CPUSchedulingResetOnFork= alone (without a policy or priority) does nothing.
+- ExecSearchPath=: a bare command name is looked up in these directories only (by the
+  manager, at start), and PATH= is set to them before Environment= (which may override it).
 - Privileges and system calls (internal/sandbox) are enforced with systemd 252's semantics:
   CapabilityBoundingSet= (with "~", several lines, "" resetting; PrivateDevices=,
   ProtectKernelModules=, ProtectKernelLogs= and ProtectClock= take their capabilities out),
@@ -558,8 +570,8 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   - A '+' command runs outside the sandbox and without the credentials directory
     ($CREDENTIALS_DIRECTORY is not set for it).
   - The warnings systemd logs for a namespace the container refuses are not logged.
-- IgnoreSIGPIPE= is always yes: IgnoreSIGPIPE=no is not honoured, services always start with
-  SIGPIPE ignored.
+- IgnoreSIGPIPE=no starts the process with SIGPIPE's default action; yes (the default)
+  ignores it.
 - LISTEN_FDNAMES= (and the fd order) when several socket units trigger one service: the
   service's Sockets= first, in their order, then the other triggering sockets sorted by unit
   name.
@@ -588,6 +600,16 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   journald, a syslog daemon on /dev/log) is left alone and the manager says so; dead socket
   files are replaced, and what flint made is removed when it ends.
   ` + "`flint run --no-journal-sockets`" + ` serves none of them.
+- A service's output lines (StandardOutput=journal and the like) carry SyslogFacility= as
+  SYSLOG_FACILITY= (left out for kern, as journald) and SyslogLevel= as PRIORITY=; a leading
+  "<N>" (one to three digits, a level 0-7) sets the line's level unless
+  SyslogLevelPrefix=no; LogLevelMax= drops the lines above it, and the manager's own
+  messages about the unit above it (as PID 1's log_unit_* do); every line gets
+  LogExtraFields=, after its other fields (` + "`flint logs -o verbose/json`" + ` show them). Not yet:
+  journald also applies LogLevelMax= and LogExtraFields= to what a unit's processes send
+  through its sockets (sd_journal_send, syslog, systemd-cat), which flint does not;
+  ` + "`flint logs`" + ` has no FIELD=value matches; LogRateLimitIntervalSec=/LogRateLimitBurst=
+  are parsed, not enforced (no per-unit rate limit).
 - ForwardToSyslog= is on, as Debian's journald has it: every line (the units' output, the
   manager's messages, what the sockets receive) also goes to /run/systemd/journal/syslog when
   something listens there (a syslog daemon's syslog.socket, which then activates it), in

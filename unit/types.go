@@ -356,6 +356,9 @@ type ExecContext struct {
 	IODeviceWeight, IOReadBandwidthMax, IOWriteBandwidthMax []DeviceValue
 	IOReadIOPSMax, IOWriteIOPSMax                           []DeviceValue
 
+	// Scheduling, affinity, memory policy, SIGPIPE, search path, logging: decode_process.go.
+	ProcessSettings
+
 	// NotEnforced lists directives that were parsed and validated but that flint does not
 	// enforce (sandboxing and the like), as "Key" in file order, for `analyze verify` and docs;
 	// NotEnforcedValues holds the last value written for each, which `show` prints where

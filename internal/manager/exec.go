@@ -62,6 +62,11 @@ func errorText(err error) string {
 // (LISTEN_*, NOTIFY_SOCKET, ...), minus UnsetEnvironment=.
 func (m *Manager) serviceEnv(u *Unit, ec *unit.ExecContext, cr *creds, p *execParams) ([]string, error) {
 	env := m.environment().clone()
+	if len(ec.ExecSearchPath) > 0 {
+		// As systemd's build_environment: PATH= is ExecSearchPath=, before Environment=
+		// (which may set it otherwise).
+		env.set("PATH", strings.Join(ec.ExecSearchPath, ":"))
+	}
 	for _, kv := range ec.Environment {
 		env.add(kv)
 	}
@@ -342,7 +347,7 @@ func (m *Manager) spawnCommand(u *Unit, cmd unit.ExecCommand, ec *unit.ExecConte
 		path = expandWord(path, vars)
 	}
 	src := m.streamSource(u, ec, path, argv, cr, setuid)
-	if rp, err := resolvePath(path); err == nil {
+	if rp, err := resolveSearchPath(path, ec.ExecSearchPath); err == nil {
 		path = rp
 	}
 	if len(argv) == 0 {
@@ -445,8 +450,12 @@ func (m *Manager) spawnCommand(u *Unit, cmd unit.ExecCommand, ec *unit.ExecConte
 	if !cmd.Flags.FullPrivilege {
 		cfg.Rlimits = serviceRlimits(ec)
 	}
-	// IgnoreSIGPIPE=yes is systemd's default.
-	cfg.IgnoreSIGPIPE = true
+	cfg.IgnoreSIGPIPE = ec.IgnoresSIGPIPE() // yes unless IgnoreSIGPIPE=no
+	// Scheduling, affinity, memory policy, I/O priority, timer slack, core dump filter
+	// (execprocess.go): made for every command, '+' too, as in systemd.
+	if cfg.Process, err = processSettings(ec); err != nil {
+		return nil, err
+	}
 	// Every process gets SYSTEMD_EXEC_PID=<its own pid> (systemd.exec(5)), written by spawn
 	// after the fork. In systemd's build_environment() it comes before Environment= and
 	// EnvironmentFile=, which may set it otherwise, and UnsetEnvironment= removes it.
@@ -481,7 +490,7 @@ func (m *Manager) streamSource(u *Unit, ec *unit.ExecContext, path string, argv 
 		comm = comm[:15] // TASK_COMM_LEN
 	}
 	src := &logs.Source{Ident: ident, Comm: comm, Exe: path, Cmdline: logs.Cmdline(argv), UID: os.Getuid(), GID: os.Getgid(),
-		Invocation: u.invocationID, StreamID: newInvocationID()}
+		Invocation: u.invocationID, StreamID: newInvocationID(), Out: logOutput(ec)}
 	if cr != nil && setuid {
 		src.UID, src.GID = int(cr.uid), int(cr.gid)
 	}

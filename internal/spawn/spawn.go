@@ -52,6 +52,9 @@ type Config struct {
 	Nice           *int
 	OOMScoreAdjust *int
 	Rlimits        []Rlimit
+	// Process holds the scheduling, affinity, memory policy, I/O priority, timer slack and
+	// core dump filter settings (process.go); nil: all the manager's.
+	Process *ProcessSettings
 	// Mounts, when not empty, are made in a mount namespace of the child's own before its
 	// credentials change (mounts.go); a failure is 226/NAMESPACE.
 	Mounts []Mount
