@@ -339,6 +339,7 @@ var processDirectives = map[string]parseFunc{
 	"TimerSlackNSec": func(d *decoder, e Entry, v string) {
 		n, ok := parseNsec(v)
 		if !ok {
+			d.warn(e, "Failed to parse nsec value, ignoring: %s", v)
 			return
 		}
 		p := ps(d)
@@ -383,7 +384,8 @@ var processDirectives = map[string]parseFunc{
 
 // processOwnWarnings are the directives whose earlier validator accepted more than systemd
 // (or warned differently): only the typed parser runs, and warns itself.
-var processOwnWarnings = map[string]bool{"ExecSearchPath": true, "LogExtraFields": true, "CPUSchedulingPriority": true}
+var processOwnWarnings = map[string]bool{"ExecSearchPath": true, "LogExtraFields": true, "CPUSchedulingPriority": true,
+	"TimerSlackNSec": true}
 
 // pExecSearchPath is config_parse_colon_separated_paths: ':'-separated absolute paths,
 // specifiers resolved; empty resets the list.
@@ -459,17 +461,67 @@ func JournalFieldValid(name string, protected bool) bool {
 	return true
 }
 
-// parseNsec is config_parse_nsec: a time span whose bare number is nanoseconds;
-// "infinity" is ^0.
+// parseNsec is config_parse_nsec (parse_nsec): a time span with nanosecond resolution
+// whose bare number is nanoseconds; "infinity" is ^0.
 func parseNsec(v string) (uint64, bool) {
-	if strings.TrimSpace(v) == "infinity" {
+	p := strings.Trim(v, whitespace)
+	if p == "infinity" {
 		return ^uint64(0), true
 	}
-	t, err := parseTime(v, 0.001)
-	if err != nil || t < 0 {
+	if p == "" {
 		return 0, false
 	}
-	return uint64(t), true
+	var total uint64
+	for p != "" {
+		i := 0
+		for i < len(p) && p[i] >= '0' && p[i] <= '9' {
+			i++
+		}
+		intPart, frac := p[:i], ""
+		if i < len(p) && p[i] == '.' {
+			j := i + 1
+			for j < len(p) && p[j] >= '0' && p[j] <= '9' {
+				j++
+			}
+			frac, i = p[i+1:j], j
+			if frac == "" {
+				return 0, false
+			}
+		}
+		if intPart == "" && frac == "" {
+			return 0, false
+		}
+		p = strings.TrimLeft(p[i:], whitespace)
+		mul := uint64(1)
+		switch {
+		case strings.HasPrefix(p, "nsec"):
+			p = p[4:]
+		case strings.HasPrefix(p, "ns"):
+			p = p[2:]
+		default:
+			for _, u := range timeUnits {
+				if strings.HasPrefix(p, u.suffix) {
+					mul, p = uint64(u.usec)*1000, p[len(u.suffix):]
+					break
+				}
+			}
+		}
+		if p != "" && p[0] >= '0' && p[0] <= '9' && mul == 1 {
+			return 0, false
+		}
+		whole, err := strconv.ParseUint("0"+intPart, 10, 64)
+		if err != nil || whole > (1<<63)/mul {
+			return 0, false
+		}
+		part := whole * mul
+		for k, j := mul, 0; j < len(frac) && k > 0; j++ {
+			k /= 10
+			part += uint64(frac[j]-'0') * k
+		}
+		total += part
+		p = strings.TrimLeft(p, whitespace)
+	}
+	return total, true
 }
 
 // coredumpMask is coredump_filter_mask_from_string: names, "default", "all", hex numbers.
