@@ -605,11 +605,11 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   "<N>" (one to three digits, a level 0-7) sets the line's level unless
   SyslogLevelPrefix=no; LogLevelMax= drops the lines above it, and the manager's own
   messages about the unit above it (as PID 1's log_unit_* do); every line gets
-  LogExtraFields=, after its other fields (` + "`flint logs -o verbose/json`" + ` show them). Not yet:
-  journald also applies LogLevelMax= and LogExtraFields= to what a unit's processes send
-  through its sockets (sd_journal_send, syslog, systemd-cat), which flint does not;
-  ` + "`flint logs`" + ` has no FIELD=value matches; LogRateLimitIntervalSec=/LogRateLimitBurst=
-  are parsed, not enforced (no per-unit rate limit).
+  LogExtraFields=, after its other fields (` + "`flint logs -o verbose/json`" + ` show them). What a
+  unit's processes send through journald's sockets (sd_journal_send, syslog(3),
+  systemd-cat) is filtered by LogLevelMax= and given LogExtraFields= too, as journald does.
+  Not yet: ` + "`flint logs`" + ` has no FIELD=value matches; LogRateLimitIntervalSec=/
+  LogRateLimitBurst= are parsed, not enforced (no per-unit rate limit).
 - ForwardToSyslog= is on, as Debian's journald has it: every line (the units' output, the
   manager's messages, what the sockets receive) also goes to /run/systemd/journal/syslog when
   something listens there (a syslog daemon's syslog.socket, which then activates it), in

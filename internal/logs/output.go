@@ -81,3 +81,19 @@ func parseLevelPrefix(line []byte, prio int) (int, []byte) {
 	}
 	return prio&^7 | v, line[end+1:]
 }
+
+// Entry is what journald makes of an entry at level with fields that a process of the unit
+// sent through its sockets: false when LogLevelMax= drops it, else the fields followed by
+// LogExtraFields=. A nil Output keeps every entry as it came.
+func (o *Output) Entry(level int, fields []Field) ([]Field, bool) {
+	if o == nil {
+		return fields, true
+	}
+	if o.MaxLevel >= 0 && level > o.MaxLevel {
+		return nil, false
+	}
+	if len(o.fields) <= 1 {
+		return fields, true
+	}
+	return append(fields[:len(fields):len(fields)], o.fields[1:]...), true
+}
