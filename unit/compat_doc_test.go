@@ -280,6 +280,13 @@ level, user, groups, working directory, umask):
   ignored), 211/IOPRIO, 212/TIMERSLACK. flint checks the NUMA policy and reads the nodes' CPU
   lists in the manager before the fork, systemd in the child: the exit status is the same.
   As in systemd, CPUSchedulingResetOnFork= alone (without a policy or priority) does nothing.
+- UtmpIdentifier=/UtmpMode=: the records systemd 252 writes (INIT_PROCESS; then
+  LOGIN_PROCESS for login; then USER_PROCESS for user, with User= or the name of the uid the
+  process runs as; ut_line from TTYPath=) go to /run/utmp and /var/log/wtmp before the
+  service's exec, and its record becomes DEAD_PROCESS (with its exit code and status) when
+  it exits; a missing file is left missing, failures are ignored, as in systemd. flint
+  writes them from the manager between the fork and the exec (the child waits for them),
+  systemd from the child.
 - ExecSearchPath=: a bare command name is looked up in these directories only (by the
   manager, at start), and PATH= is set to them before Environment= (which may override it).
 - Privileges and system calls (internal/sandbox) are enforced with systemd 252's semantics:

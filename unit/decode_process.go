@@ -58,6 +58,10 @@ type ProcessSettings struct {
 	LogLevelMax                       int
 	LogLevelMaxSet                    bool
 	LogExtraFields                    []string
+
+	// UtmpIdentifier is UtmpIdentifier= ("" none): the process gets utmp/wtmp records with
+	// this ut_id; UtmpMode= ("" or init, login, user) says which.
+	UtmpIdentifier, UtmpMode string
 }
 
 // Scheduling policies (sched(7)).
@@ -380,6 +384,12 @@ var processDirectives = map[string]parseFunc{
 		}
 	},
 	"LogExtraFields": pLogExtraFields,
+	"UtmpIdentifier": func(d *decoder, e Entry, v string) {
+		if x, ok := d.printf(e, v, false); ok {
+			ps(d).UtmpIdentifier = x
+		}
+	},
+	"UtmpMode": func(d *decoder, e Entry, v string) { ps(d).UtmpMode = v },
 }
 
 // processOwnWarnings are the directives whose earlier validator accepted more than systemd

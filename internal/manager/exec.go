@@ -460,8 +460,26 @@ func (m *Manager) spawnCommand(u *Unit, cmd unit.ExecCommand, ec *unit.ExecConte
 	// after the fork. In systemd's build_environment() it comes before Environment= and
 	// EnvironmentFile=, which may set it otherwise, and UnsetEnvironment= removes it.
 	cfg.SetExecPID = setsExecPID(env, ec)
+	// UtmpIdentifier=: the records are written before the service's exec, as systemd's
+	// exec_child writes them (a getty's own records come after): the child waits at its
+	// gate until they are.
+	var gate *os.File
+	if ec.UtmpIdentifier != "" {
+		r, w, perr := os.Pipe()
+		if perr == nil {
+			cfg.Gate, gate = r, w
+			defer r.Close()
+			defer w.Close()
+		}
+	}
 	m.logPipes = m.logPipes[:0]
 	sp, err := spawn.Start(cfg)
+	if gate != nil {
+		if err == nil {
+			utmpStarted(ec, sp.Pid, cr) // utmp.go
+		}
+		gate.Close() // the child execs
+	}
 	if err == nil {
 		for _, f := range pipes {
 			m.logs.SetPID(f, sp.Pid)

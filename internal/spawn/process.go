@@ -127,3 +127,17 @@ func (p *program) processLate(ps *ProcessSettings) {
 		p.add(stepTimerSlack, StatusTimerSlack, 0, syscall.SYS_PRCTL, unix.PR_SET_TIMERSLACK, *ps.TimerSlackNSec)
 	}
 }
+
+// gateFD is the child's fd of Config.Gate: after the standard streams and ExtraFiles.
+func gateFD(c *Config) int { return 3 + len(c.ExtraFiles) }
+
+// gate adds the wait for Config.Gate: read one byte (or EOF; errors are ignored), then close
+// the fd, which is below the ones close_range marked close-on-exec.
+func (p *program) gate(c *Config) {
+	if c.Gate == nil {
+		return
+	}
+	fd := gateFD(c)
+	p.add(stepFDs, StatusFDs, opIgnoreError, syscall.SYS_READ, fd, p.words(0), 1)
+	p.add(stepFDs, StatusFDs, opIgnoreError, syscall.SYS_CLOSE, fd)
+}

@@ -2,6 +2,7 @@ package spawn
 
 import (
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"runtime"
@@ -144,6 +145,43 @@ func TestProcessSettingsErrors(t *testing.T) {
 					t.Errorf("exit status %d, want %d", ws.ExitStatus(), c.status)
 				}
 			})
+		}
+	})
+}
+
+// TestGate: the child execs only once the gate's write end is closed (what the parent wrote
+// before is there for it), and does not keep the gate's fd.
+func TestGate(t *testing.T) {
+	shims(t, func(t *testing.T) {
+		marker := tempFileIn(t, "marker")
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, ow, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer out.Close()
+		p, err := Start(&Config{Path: "/bin/sh", Argv: []string{"sh", "-c", "cat " + marker.Name() + "; ls -l /proc/$$/fd"},
+			Stdout: ow, ExtraFiles: []*os.File{marker}, Gate: r})
+		r.Close()
+		ow.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		marker.WriteString("written before the gate opened\n")
+		w.Close()
+		b, _ := io.ReadAll(out)
+		if err := p.ExecResult(); err != nil {
+			t.Fatal(err)
+		}
+		if ws := waitPid(t, p.Pid); ws.ExitStatus() != 0 {
+			t.Fatalf("exit %v", ws)
+		}
+		got := string(b)
+		if !strings.HasPrefix(got, "written before the gate opened\n") || !strings.Contains(got, " 3 -> ") || strings.Contains(got, " 4 -> ") {
+			t.Errorf("output %q: the marker, then fds 0-3 only", got)
 		}
 	})
 }

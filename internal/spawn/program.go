@@ -427,6 +427,7 @@ envs:
 	if c.SkipMissing {
 		p.add(stepAccess, 0, 0, syscall.SYS_FACCESSAT, atFDCWD, path, unix.X_OK)
 	}
+	p.gate(c)
 	p.sandbox(c, SandboxStageFinal)
 	p.add(stepExec, StatusExec, 0, syscall.SYS_EXECVE, path, argvp, envp)
 	return p.bytes()

@@ -52,6 +52,10 @@ type Config struct {
 	Nice           *int
 	OOMScoreAdjust *int
 	Rlimits        []Rlimit
+	// Gate, when not nil, is the read end of a pipe the child reads (a byte or EOF) right
+	// before its execve: the caller does what must precede the service's start but needs
+	// its pid (utmp records), then closes the write end. The service never sees the fd.
+	Gate *os.File
 	// Process holds the scheduling, affinity, memory policy, I/O priority, timer slack and
 	// core dump filter settings (process.go); nil: all the manager's.
 	Process *ProcessSettings
@@ -216,6 +220,13 @@ func Start(c *Config) (*Process, error) {
 	}
 	for _, f := range c.ExtraFiles {
 		fd, err := fileFD(f)
+		if err != nil {
+			return nil, fmt.Errorf("spawn %s: %w", c.Path, err)
+		}
+		files = append(files, uintptr(fd))
+	}
+	if c.Gate != nil { // fd 3+len(ExtraFiles) in the child (gateFD)
+		fd, err := fileFD(c.Gate)
 		if err != nil {
 			return nil, fmt.Errorf("spawn %s: %w", c.Path, err)
 		}
