@@ -287,6 +287,17 @@ level, user, groups, working directory, umask):
   it exits; a missing file is left missing, failures are ignored, as in systemd. flint
   writes them from the manager between the fork and the exec (the child waits for them),
   systemd from the child.
+- TTYVHangup=, TTYReset= and TTYVTDisallocate= act on TTYPath= (else /dev/console) before
+  each process of the unit starts, as exec_context_tty_reset (hang-up; sane line settings,
+  text mode and the default keyboard mode; the virtual console deallocated or cleared);
+  TTYRows=/TTYColumns= size the terminal of StandardInput=tty; failures are ignored. The
+  terminal of StandardInput=tty becomes the process's controlling terminal (TIOCSCTTY;
+  tty-force steals it, tty-fail fails with 208/STDIN when another session has it). flint
+  does this from the manager before the fork (the terminal opened non-blocking), systemd in
+  the child. Differences: plain StandardInput=tty does not wait for a terminal another
+  session holds (the process goes on without a controlling terminal), and the terminal is
+  not reset again, nor its owner restored, when the service stops (systemd's
+  exec_context_revert_tty).
 - ExecSearchPath=: a bare command name is looked up in these directories only (by the
   manager, at start), and PATH= is set to them before Environment= (which may override it).
 - Privileges and system calls (internal/sandbox) are enforced with systemd 252's semantics:

@@ -62,6 +62,12 @@ type ProcessSettings struct {
 	// UtmpIdentifier is UtmpIdentifier= ("" none): the process gets utmp/wtmp records with
 	// this ut_id; UtmpMode= ("" or init, login, user) says which.
 	UtmpIdentifier, UtmpMode string
+
+	// TTYReset=, TTYVHangup=, TTYVTDisallocate= act on TTYPath= (or /dev/console) before
+	// each process starts; TTYRows=/TTYColumns= (-1: unset) size the terminal of
+	// StandardInput=tty.
+	TTYReset, TTYVHangup, TTYVTDisallocate bool
+	TTYRows, TTYColumns                    *int
 }
 
 // Scheduling policies (sched(7)).
@@ -390,6 +396,33 @@ var processDirectives = map[string]parseFunc{
 		}
 	},
 	"UtmpMode": func(d *decoder, e Entry, v string) { ps(d).UtmpMode = v },
+	"TTYReset":         pProcBool(func(p *ProcessSettings) *bool { return &p.TTYReset }),
+	"TTYVHangup":       pProcBool(func(p *ProcessSettings) *bool { return &p.TTYVHangup }),
+	"TTYVTDisallocate": pProcBool(func(p *ProcessSettings) *bool { return &p.TTYVTDisallocate }),
+	"TTYRows":          pTTYSize(func(p *ProcessSettings) **int { return &p.TTYRows }),
+	"TTYColumns":       pTTYSize(func(p *ProcessSettings) **int { return &p.TTYColumns }),
+}
+
+func pProcBool(get func(p *ProcessSettings) *bool) parseFunc {
+	return func(d *decoder, e Entry, v string) {
+		if b, err := ParseBool(v); err == nil {
+			*get(ps(d)) = b
+		}
+	}
+}
+
+// pTTYSize is config_parse_tty_size: a number, or empty for unset.
+func pTTYSize(get func(p *ProcessSettings) **int) parseFunc {
+	return func(d *decoder, e Entry, v string) {
+		if v == "" {
+			*get(ps(d)) = nil
+			return
+		}
+		if n, err := strconv.ParseUint(v, 10, 32); err == nil {
+			x := int(n)
+			*get(ps(d)) = &x
+		}
+	}
 }
 
 // processOwnWarnings are the directives whose earlier validator accepted more than systemd

@@ -207,6 +207,9 @@ func (m *Manager) openStdio(u *Unit, ec *unit.ExecContext, p *execParams, src *l
 			f, err := openStdioFile(path, os.O_RDWR|syscall.O_NOCTTY, 0)
 			if err == nil {
 				toClose = append(toClose, f)
+				if !write {
+					ttySize(f, ec) // TTYRows=, TTYColumns= (exectty.go)
+				}
 			}
 			return f, err
 		case strings.HasPrefix(spec, "file:"), strings.HasPrefix(spec, "append:"), strings.HasPrefix(spec, "truncate:"):
@@ -353,6 +356,7 @@ func (m *Manager) spawnCommand(u *Unit, cmd unit.ExecCommand, ec *unit.ExecConte
 	if len(argv) == 0 {
 		argv = []string{path}
 	}
+	ttyReset(ec) // TTYVHangup=, TTYReset=, TTYVTDisallocate= (exectty.go)
 	m.logPipes = m.logPipes[:0]
 	in, out, errf, toClose, err := m.openStdio(u, ec, p, src)
 	pipes := append([]*os.File(nil), m.logPipes...)

@@ -82,6 +82,17 @@ func processSettings(ec *unit.ExecContext) (*spawn.ProcessSettings, error) {
 		v := p.TimerSlackNSec
 		ps.TimerSlackNSec, any = &v, true
 	}
+	// StandardInput=tty: the terminal becomes the process's controlling terminal
+	// (acquire_terminal; flint does not wait for one another session holds, as systemd's
+	// plain tty does: it goes on without it).
+	switch ec.StandardInput {
+	case "tty":
+		ps.ControllingTTY, any = spawn.CTTYTry, true
+	case "tty-fail":
+		ps.ControllingTTY, any = spawn.CTTYFail, true
+	case "tty-force":
+		ps.ControllingTTY, any = spawn.CTTYForce, true
+	}
 	if !any {
 		return nil, nil
 	}

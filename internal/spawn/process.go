@@ -62,6 +62,34 @@ type ProcessSettings struct {
 	IOPrio *int
 	// TimerSlackNSec is TimerSlackNSec= (prctl PR_SET_TIMERSLACK); refused, 212/TIMERSLACK.
 	TimerSlackNSec *uint64
+	// ControllingTTY makes the terminal on fd 0 the process's controlling terminal right
+	// after setsid (TIOCSCTTY), as systemd's acquire_terminal for StandardInput=tty: CTTYTry
+	// goes on when it is another session's, CTTYFail fails with 208/STDIN then, CTTYForce
+	// steals it (and fails with 208/STDIN if that is refused).
+	ControllingTTY int
+}
+
+// ControllingTTY modes.
+const (
+	CTTYNone = iota
+	CTTYTry
+	CTTYFail
+	CTTYForce
+)
+
+// controllingTTY adds the TIOCSCTTY step of ps.
+func (p *program) controllingTTY(ps *ProcessSettings) {
+	if ps == nil || ps.ControllingTTY == CTTYNone {
+		return
+	}
+	force, flags := 0, uint64(0)
+	switch ps.ControllingTTY {
+	case CTTYTry:
+		flags = opIgnoreError
+	case CTTYForce:
+		force = 1
+	}
+	p.add(stepCTTY, StatusStdin, flags, syscall.SYS_IOCTL, 0, syscall.TIOCSCTTY, force)
 }
 
 const coredumpFilterPath = "/proc/self/coredump_filter"

@@ -91,6 +91,7 @@ const (
 	stepNUMA
 	stepIOPrio
 	stepTimerSlack
+	stepCTTY
 )
 
 // stepNames is an array, not a map: static data rather than work at every start of the
@@ -120,6 +121,7 @@ var stepNames = [...]string{
 	stepNUMA:           "set_mempolicy",
 	stepIOPrio:         "ioprio_set",
 	stepTimerSlack:     "prctl",
+	stepCTTY:           "TIOCSCTTY",
 }
 
 // ptr marks an op argument or array element that is an offset into the data area.
@@ -298,6 +300,7 @@ func (p *program) compile(c *Config, ctl int, dupFrom []int, resetSigs []int) []
 	} else if c.Pgid != 0 {
 		p.add(stepSession, StatusSetsid, 0, syscall.SYS_SETPGID, 0, c.Pgid)
 	}
+	p.controllingTTY(c.Process)
 	if c.OOMScoreAdjust != nil {
 		// As systemd: a privilege error (lowering the score without CAP_SYS_RESOURCE, a user
 		// namespace's file that cannot be opened) is ignored, "assuming containerized
