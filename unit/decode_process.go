@@ -395,7 +395,7 @@ var processDirectives = map[string]parseFunc{
 			ps(d).UtmpIdentifier = x
 		}
 	},
-	"UtmpMode": func(d *decoder, e Entry, v string) { ps(d).UtmpMode = v },
+	"UtmpMode":         func(d *decoder, e Entry, v string) { ps(d).UtmpMode = v },
 	"TTYReset":         pProcBool(func(p *ProcessSettings) *bool { return &p.TTYReset }),
 	"TTYVHangup":       pProcBool(func(p *ProcessSettings) *bool { return &p.TTYVHangup }),
 	"TTYVTDisallocate": pProcBool(func(p *ProcessSettings) *bool { return &p.TTYVTDisallocate }),

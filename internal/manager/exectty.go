@@ -160,4 +160,3 @@ func ttySize(f *os.File, ec *unit.ExecContext) {
 		unix.IoctlSetWinsize(int(fd), unix.TIOCSWINSZ, ws)
 	})
 }
-
