@@ -298,6 +298,9 @@ level, user, groups, working directory, umask):
   session holds (the process goes on without a controlling terminal), and the terminal is
   not reset again, nor its owner restored, when the service stops (systemd's
   exec_context_revert_tty).
+- RuntimeRandomizedExtraSec=: a random delay in [0, it) is added to RuntimeMaxSec= each time
+  the service enters its running state (a reload draws a new one), as
+  service_running_timeout; without RuntimeMaxSec= it is ignored with systemd's warning.
 - ExecSearchPath=: a bare command name is looked up in these directories only (by the
   manager, at start), and PATH= is set to them before Environment= (which may override it).
 - Privileges and system calls (internal/sandbox) are enforced with systemd 252's semantics:

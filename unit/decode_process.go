@@ -4,6 +4,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // ProcessSettings are the per-process settings of systemd.exec(5) that a service process gets
@@ -625,6 +626,10 @@ func numaMaxNode() int {
 	return m
 }
 
+// RuntimeRandomizedExtra is RuntimeRandomizedExtraSec= (0: none): up to that much is
+// added, at random, to RuntimeMaxSec= each time the service enters its running state.
+func (s *ServiceSection) RuntimeRandomizedExtra() time.Duration { return s.runtimeRandomizedExtra }
+
 // registerProcess re-registers the directives of processDirectives as Supported; it runs
 // after registerNotEnforced. A value the earlier validator warned about is ignored whole,
 // as systemd ignores it. The value written last stays in NotEnforcedValues, which `show`
@@ -655,4 +660,15 @@ func registerProcess() {
 			})
 		}
 	}
+	// RuntimeRandomizedExtraSec= keeps its parser (neRuntimeExtra), now enforced.
+	old := directiveTable["Service"]["RuntimeRandomizedExtraSec"].parse
+	reg("Service", "RuntimeRandomizedExtraSec", Supported, func(d *decoder, e Entry, v string) {
+		old(d, e, v)
+		if d.exec != nil {
+			if d.exec.NotEnforcedValues == nil {
+				d.exec.NotEnforcedValues = map[string]string{}
+			}
+			d.exec.NotEnforcedValues[e.Key] = e.Value
+		}
+	})
 }

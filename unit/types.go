@@ -287,7 +287,7 @@ type ServiceSection struct {
 	USBFunctionDescriptors, USBFunctionStrings            string
 	OOMPolicy                                             string
 	Exec                                                  ExecContext
-	runtimeRandomizedExtra                                time.Duration // not enforced; for Verify
+	runtimeRandomizedExtra                                time.Duration // RuntimeRandomizedExtra()
 	Kill                                                  KillContext
 }
 

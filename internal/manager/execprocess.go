@@ -2,11 +2,13 @@ package manager
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/flint-init/flint/internal/logs"
 	"github.com/flint-init/flint/internal/spawn"
@@ -161,6 +163,15 @@ func logOutput(ec *unit.ExecContext) *logs.Output {
 	}
 	facility, level := p.SyslogPriority()
 	return logs.NewOutput(facility, level, p.LevelPrefix(), p.MaxLevel(), p.LogExtraFields)
+}
+
+// runtimeExtra is a random part of cfg's RuntimeRandomizedExtraSec=, in [0, it), drawn
+// anew each time the service enters its running state (service_running_timeout).
+func runtimeExtra(cfg *unit.ServiceSection) time.Duration {
+	if x := cfg.RuntimeRandomizedExtra(); x > 0 && x != unit.DurationInfinity {
+		return time.Duration(rand.Int64N(int64(x)))
+	}
+	return 0
 }
 
 // unitLogDropped reports whether LogLevelMax= of u drops the manager's message about it at

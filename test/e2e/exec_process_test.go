@@ -178,3 +178,18 @@ func TestExecLogSettings(t *testing.T) {
 		t.Errorf("manager's info messages kept despite LogLevelMax=notice:\n%s", out)
 	}
 }
+
+// TestRuntimeRandomizedExtraSec: with RuntimeRandomizedExtraSec= the service still reaches its
+// (later) runtime limit, and show reports the setting.
+func TestRuntimeRandomizedExtraSec(t *testing.T) {
+	units := writeUnits(t, map[string]string{
+		"extra.service": unitFile("Service", "RuntimeMaxSec=100ms\nRuntimeRandomizedExtraSec=200ms\nExecStart=/bin/sleep 60"),
+	})
+	m := startManager(t, units)
+	c := on(t, m)
+	c.start("extra.service")
+	if got := c.prop("extra.service", "RuntimeRandomizedExtraUSec"); got != "200ms" {
+		t.Errorf("RuntimeRandomizedExtraUSec=%s", got)
+	}
+	c.waitProps("extra.service", map[string]string{"ActiveState": "failed", "Result": "timeout"})
+}
