@@ -280,6 +280,10 @@ level, user, groups, working directory, umask):
   ignored), 211/IOPRIO, 212/TIMERSLACK. flint checks the NUMA policy and reads the nodes' CPU
   lists in the manager before the fork, systemd in the child: the exit status is the same.
   As in systemd, CPUSchedulingResetOnFork= alone (without a policy or priority) does nothing.
+  A unit with CoredumpFilter= is started by a child with memory of its own (the re-executed
+  shim), not on the CLONE_VM path, whose child shares the manager's memory (and with it the
+  filter) until its exec. test/e2e/exec_process_diff_test.go compares what a probe sees under
+  each of these settings (and the exit status of the refused ones) with systemd 252.
 - UtmpIdentifier=/UtmpMode=: the records systemd 252 writes (INIT_PROCESS; then
   LOGIN_PROCESS for login; then USER_PROCESS for user, with User= or the name of the uid the
   process runs as; ut_line from TTYPath=) go to /run/utmp and /var/log/wtmp before the

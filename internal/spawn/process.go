@@ -45,7 +45,8 @@ type NUMA struct {
 // as the manager's.
 type ProcessSettings struct {
 	// CoredumpFilter is written to /proc/self/coredump_filter (CoredumpFilter=); refused
-	// for want of privilege it is left, any other failure is 205/LIMITS.
+	// for want of privilege it is left, any other failure is 205/LIMITS. It belongs to the
+	// process's memory: such a child is never started on the CLONE_VM path.
 	CoredumpFilter *uint64
 	// Sched is CPUSchedulingPolicy=/Priority=/ResetOnFork=; refused, 214/SETSCHEDULER. As
 	// in systemd it comes before Nice= (sched_setattr sets the nice level to 0 for the

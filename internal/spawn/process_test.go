@@ -185,3 +185,22 @@ func TestGate(t *testing.T) {
 		}
 	})
 }
+
+// TestCoredumpFilterOwnMemory: the core dump filter a child is given is its own: the
+// manager's (this process's, which a CLONE_VM child would share) stays as it was.
+func TestCoredumpFilterOwnMemory(t *testing.T) {
+	before, err := os.ReadFile("/proc/self/coredump_filter")
+	if err != nil {
+		t.Skip(err)
+	}
+	shims(t, func(t *testing.T) {
+		out := commandOutput(t, &Config{Path: "/bin/cat", Argv: []string{"cat", "/proc/self/coredump_filter"},
+			Process: &ProcessSettings{CoredumpFilter: u64(0x7)}})
+		if strings.TrimSpace(out) != "00000007" {
+			t.Errorf("child's filter %q", out)
+		}
+		if after, _ := os.ReadFile("/proc/self/coredump_filter"); string(after) != string(before) {
+			t.Errorf("the parent's filter changed from %q to %q", before, after)
+		}
+	})
+}

@@ -235,7 +235,9 @@ func Start(c *Config) (*Process, error) {
 	mode.Lock()
 	vfork := useVfork
 	mode.Unlock()
-	if c.Sandbox != nil {
+	if c.Sandbox != nil || c.Process != nil && c.Process.CoredumpFilter != nil {
+		// The core dump filter belongs to the memory, which a CLONE_VM child shares with
+		// the manager until its exec: it is written by a child of its own memory.
 		vfork = false
 	}
 	if vfork {
