@@ -633,8 +633,14 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   LogExtraFields=, after its other fields (` + "`flint logs -o verbose/json`" + ` show them). What a
   unit's processes send through journald's sockets (sd_journal_send, syslog(3),
   systemd-cat) is filtered by LogLevelMax= and given LogExtraFields= too, as journald does.
-  Not yet: ` + "`flint logs`" + ` has no FIELD=value matches; LogRateLimitIntervalSec=/
-  LogRateLimitBurst= are parsed, not enforced (no per-unit rate limit).
+  LogRateLimitIntervalSec=/LogRateLimitBurst= limit a unit's lines as journald does: five
+  pools by level per unit, the burst scaled with the free space of the journal's file system
+  (journald's burst_modulate), and "Suppressed N messages from UNIT" (MESSAGE_ID
+  a596d6fe7bfa4994828e72309e95d61e, N_DROPPED=) before the first line admitted after the
+  interval; what a unit leaves unset is journald's default (30s, 10000). Differences: a unit
+  that sets neither is not limited (journald limits every unit by its RateLimitIntervalSec=
+  and RateLimitBurst=); the free space is that of the directory the logs are kept in (or
+  /run). Not yet: ` + "`flint logs`" + ` has no FIELD=value matches.
 - ForwardToSyslog= is on, as Debian's journald has it: every line (the units' output, the
   manager's messages, what the sockets receive) also goes to /run/systemd/journal/syslog when
   something listens there (a syslog daemon's syslog.socket, which then activates it), in

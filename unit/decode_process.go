@@ -59,6 +59,10 @@ type ProcessSettings struct {
 	LogLevelMax                       int
 	LogLevelMaxSet                    bool
 	LogExtraFields                    []string
+	// LogRateLimitIntervalSec= and LogRateLimitBurst= (unset: journald's own).
+	LogRateLimitInterval                          time.Duration
+	LogRateLimitBurst                             int
+	LogRateLimitIntervalSet, LogRateLimitBurstSet bool
 
 	// UtmpIdentifier is UtmpIdentifier= ("" none): the process gets utmp/wtmp records with
 	// this ut_id; UtmpMode= ("" or init, login, user) says which.
@@ -391,6 +395,16 @@ var processDirectives = map[string]parseFunc{
 		}
 	},
 	"LogExtraFields": pLogExtraFields,
+	"LogRateLimitIntervalSec": func(d *decoder, e Entry, v string) {
+		if t, err := ParseTimespan(v); err == nil {
+			ps(d).LogRateLimitInterval, ps(d).LogRateLimitIntervalSet = t, true
+		}
+	},
+	"LogRateLimitBurst": func(d *decoder, e Entry, v string) {
+		if n, err := strconv.ParseUint(v, 10, 31); err == nil {
+			ps(d).LogRateLimitBurst, ps(d).LogRateLimitBurstSet = int(n), true
+		}
+	},
 	"UtmpIdentifier": func(d *decoder, e Entry, v string) {
 		if x, ok := d.printf(e, v, false); ok {
 			ps(d).UtmpIdentifier = x

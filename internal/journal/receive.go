@@ -128,7 +128,7 @@ func (s *Server) nativeMessage(b []byte, cred *unix.Ucred) {
 	snd := s.senderOf(cred)
 	for _, e := range es {
 		fields, keep := snd.out.Entry(e.Priority&7, e.Fields) // info without PRIORITY=, as journald tests it
-		if !keep {
+		if !keep || !s.cfg.Store.Admit(snd.unit, snd.out.RateLimit(), e.Priority&7) {
 			continue
 		}
 		s.cfg.Store.Append(logs.Line{Unit: snd.unit, Stream: StreamNative, PID: snd.pid, Priority: e.Level,
@@ -179,7 +179,7 @@ func (s *Server) syslogMessage(b []byte, cred *unix.Ucred) {
 	s.fwd.forwardRaw(b, cred) // first, while the sender most likely still exists
 	snd := s.senderOf(cred)
 	fields, keep := snd.out.Entry(m.Priority&7, m.Fields())
-	if !keep {
+	if !keep || !s.cfg.Store.Admit(snd.unit, snd.out.RateLimit(), m.Priority&7) {
 		return
 	}
 	s.cfg.Store.Append(logs.Line{Unit: snd.unit, Stream: StreamSyslog, PID: snd.pid, Priority: m.Priority & 7,
@@ -279,7 +279,7 @@ func (s *Server) serveStream(c *net.UnixConn) {
 			fs = append(fs, logs.Field{Name: "_LINE_BREAK", Value: f})
 		}
 		fs, keep := snd.out.Entry(prio&7, fs)
-		if !keep {
+		if !keep || !s.cfg.Store.Admit(snd.unit, snd.out.RateLimit(), prio&7) {
 			continue
 		}
 		s.cfg.Store.Append(logs.Line{Unit: snd.unit, Stream: StreamStdout, PID: snd.pid, Priority: prio & 7,

@@ -13,6 +13,9 @@ type Output struct {
 	NoLevelPrefix bool
 	// MaxLevel drops the lines whose level is above it (LogLevelMax=); -1: none dropped.
 	MaxLevel int
+	// Rate is the unit's LogRateLimitIntervalSec=/LogRateLimitBurst= (ratelimit.go); zero:
+	// no limit.
+	Rate RateLimit
 	// fields are SYSLOG_FACILITY= and the extra fields, shared by every line.
 	fields []Field
 }
@@ -32,6 +35,14 @@ func NewOutput(facility, level int, levelPrefix bool, maxLevel int, extra []stri
 		}
 	}
 	return o
+}
+
+// RateLimit is o's Rate (none for a nil Output).
+func (o *Output) RateLimit() RateLimit {
+	if o == nil {
+		return RateLimit{}
+	}
+	return o.Rate
 }
 
 // Fields are the journal fields every line of the stream carries besides PRIORITY= and
@@ -85,6 +96,8 @@ func parseLevelPrefix(line []byte, prio int) (int, []byte) {
 // Entry is what journald makes of an entry at level with fields that a process of the unit
 // sent through its sockets: false when LogLevelMax= drops it, else the fields followed by
 // LogExtraFields=. A nil Output keeps every entry as it came.
+//
+// A caller also applies RateLimit with Store.Admit.
 func (o *Output) Entry(level int, fields []Field) ([]Field, bool) {
 	if o == nil {
 		return fields, true

@@ -234,7 +234,7 @@ func (s *Store) store(st *stream, b []byte) {
 	}
 	if o := st.src.Out; o != nil {
 		prio, text, keep := o.line(b)
-		if keep {
+		if keep && s.Admit(st.unit, o.Rate, prio) {
 			s.Append(Line{Unit: st.unit, Stream: st.name, PID: pid, Priority: prio, Text: string(text), Source: st.src, Fields: o.fields})
 		}
 		return

@@ -156,7 +156,8 @@ type Store struct {
 	closed    bool
 	fileErr   error // first error writing a log file
 	tap       func(*Line)
-	disk      *disk // the journal files (Persist); nil: none
+	disk      *disk       // the journal files (Persist); nil: none
+	rate      rateLimiter // LogRateLimitIntervalSec=/LogRateLimitBurst= (ratelimit.go)
 	wg        sync.WaitGroup
 }
 

@@ -158,11 +158,24 @@ func resolveSearchPath(p string, search []string) (string, error) {
 // extra field).
 func logOutput(ec *unit.ExecContext) *logs.Output {
 	p := &ec.ProcessSettings
-	if !p.SyslogFacilitySet && !p.SyslogLevelSet && p.SyslogLevelPrefix == nil && !p.LogLevelMaxSet && len(p.LogExtraFields) == 0 {
+	noRate := !p.LogRateLimitIntervalSet && !p.LogRateLimitBurstSet
+	if !p.SyslogFacilitySet && !p.SyslogLevelSet && p.SyslogLevelPrefix == nil && !p.LogLevelMaxSet && len(p.LogExtraFields) == 0 && noRate {
 		return nil
 	}
 	facility, level := p.SyslogPriority()
-	return logs.NewOutput(facility, level, p.LevelPrefix(), p.MaxLevel(), p.LogExtraFields)
+	o := logs.NewOutput(facility, level, p.LevelPrefix(), p.MaxLevel(), p.LogExtraFields)
+	if !noRate {
+		// What the unit leaves unset is journald's default (RateLimitIntervalSec=30s,
+		// RateLimitBurst=10000).
+		o.Rate = logs.RateLimit{Interval: 30 * time.Second, Burst: 10000}
+		if p.LogRateLimitIntervalSet {
+			o.Rate.Interval = p.LogRateLimitInterval
+		}
+		if p.LogRateLimitBurstSet {
+			o.Rate.Burst = p.LogRateLimitBurst
+		}
+	}
+	return o
 }
 
 // runtimeExtra is a random part of cfg's RuntimeRandomizedExtraSec=, in [0, it), drawn

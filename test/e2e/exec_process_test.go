@@ -128,6 +128,9 @@ func TestExecLogSettings(t *testing.T) {
 			`ExecStart=/bin/sh -c 'echo plain; echo "<7>debug"; echo "<2>crit"; echo "<06>info"'`),
 		"noprefix.service": unitFile("Service", "Type=oneshot\nSyslogLevelPrefix=no\nSyslogFacility=kern\n"+
 			`ExecStart=/bin/sh -c 'echo "<3>kept"'`),
+
+		"ratelimited.service": unitFile("Service", "Type=oneshot\nLogRateLimitIntervalSec=1h\nLogRateLimitBurst=2\n"+
+			`ExecStart=/bin/sh -c 'for i in $$(seq 200); do echo line$$i; done'`),
 	})
 	m := startManager(t, units)
 	c := on(t, m)
@@ -170,6 +173,12 @@ func TestExecLogSettings(t *testing.T) {
 	np := entries("noprefix.service")
 	if len(np) != 1 || np[0]["MESSAGE"] != "<3>kept" || np[0]["PRIORITY"] != "6" || np[0]["SYSLOG_FACILITY"] != nil {
 		t.Errorf("SyslogLevelPrefix=no, SyslogFacility=kern: %v", np)
+	}
+	// LogRateLimitBurst= (scaled by journald's rule with the free space, at most a few
+	// times) lets the first lines of the interval through.
+	c.start("ratelimited.service")
+	if n := len(entries("ratelimited.service")); n < 2 || n >= 200 {
+		t.Errorf("%d of 200 lines kept with LogRateLimitBurst=2", n)
 	}
 	// LogLevelMax= drops the manager's messages about the unit above it too: "Finished" and
 	// "Deactivated successfully." are info.
