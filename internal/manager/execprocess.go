@@ -139,7 +139,9 @@ func numaCPUs(nodes unit.CPUSet) (unit.CPUSet, error) {
 }
 
 // resolveSearchPath finds a bare program name: in ExecSearchPath='s directories when the
-// unit has any (and only there), else on systemd's fixed PATH.
+// unit has any (and only there), else on systemd's fixed PATH. A name not found in
+// ExecSearchPath= becomes its first directory's (so that the exec fails with 203/EXEC, or a
+// '-' command is skipped, rather than a file of the working directory run).
 func resolveSearchPath(p string, search []string) (string, error) {
 	if len(search) == 0 || strings.Contains(p, "/") {
 		return resolvePath(p)
@@ -150,7 +152,7 @@ func resolveSearchPath(p string, search []string) (string, error) {
 			return c, nil
 		}
 	}
-	return "", fmt.Errorf("%s: not found in %s", p, strings.Join(search, ":"))
+	return filepath.Join(search[0], p), nil
 }
 
 // logOutput is how the output lines of ec's processes are recorded; nil when every logging

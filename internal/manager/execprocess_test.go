@@ -78,3 +78,26 @@ func TestProcessSettingsOf(t *testing.T) {
 		t.Errorf("a node without a CPU list: %v", err)
 	}
 }
+
+func TestResolveSearchPath(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "tool"), []byte("#!/bin/sh\n"), 0o755)
+	os.WriteFile(filepath.Join(dir, "plain"), []byte("x"), 0o644)
+	for _, c := range []struct {
+		name   string
+		search []string
+		want   string
+	}{
+		{"tool", []string{"/nonexistent", dir}, filepath.Join(dir, "tool")},
+		{"plain", []string{dir}, filepath.Join(dir, "plain")}, // not executable: the first directory's, which fails
+		{"sh", []string{"/nonexistent"}, "/nonexistent/sh"},   // only ExecSearchPath= is searched
+		{"/bin/sh", []string{dir}, "/bin/sh"},
+	} {
+		if got, err := resolveSearchPath(c.name, c.search); err != nil || got != c.want {
+			t.Errorf("%s in %q: %q %v, want %q", c.name, c.search, got, err, c.want)
+		}
+	}
+	if got, _ := resolveSearchPath("sh", nil); got != "/usr/bin/sh" && got != "/bin/sh" {
+		t.Errorf("sh on the default path: %q", got)
+	}
+}
