@@ -307,6 +307,8 @@ level, user, groups, working directory, umask):
   service_running_timeout; without RuntimeMaxSec= it is ignored with systemd's warning.
 - ExecSearchPath=: a bare command name is looked up in these directories only (by the
   manager, at start), and PATH= is set to them before Environment= (which may override it).
+- TimeoutCleanSec= is parsed, not enforced: flint has no ` + "`clean`" + ` verb (systemctl clean
+  --what=runtime|state|cache|logs|configuration) and no "cleaning" service state yet.
 - Privileges and system calls (internal/sandbox) are enforced with systemd 252's semantics:
   CapabilityBoundingSet= (with "~", several lines, "" resetting; PrivateDevices=,
   ProtectKernelModules=, ProtectKernelLogs= and ProtectClock= take their capabilities out),
