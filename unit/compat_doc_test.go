@@ -267,9 +267,48 @@ level, user, groups, working directory, umask):
 - WorkingDirectory=: entered as the service's user, 200/CHDIR when that fails; with '-' the
   process is then in "/", where systemd's manager is.
 - Standard streams that cannot be opened: 208/STDIN, 209/STDOUT, 222/STDERR.
-- UMask= cannot be refused. I/O and CPU scheduling, CPU affinity, NUMA policy and timer
-  slack are steps flint does not perform (parsed, not enforced; see the tables above), so
-  there is nothing for the kernel to refuse.
+- UMask= cannot be refused.
+- CoredumpFilter=, CPUSchedulingPolicy=/CPUSchedulingPriority=/CPUSchedulingResetOnFork=,
+  CPUAffinity= (numa too), NUMAPolicy=/NUMAMask=, IOSchedulingClass=/IOSchedulingPriority=
+  and TimerSlackNSec= are made between fork and exec in exec_child's order (after the OOM
+  score: core dump filter, scheduling with sched_setattr, Nice=, affinity, memory policy,
+  I/O priority, timer slack), for every command ('+' too) and on the sandboxed path too. A
+  refusal fails with systemd's status: 205/LIMITS for the core dump filter (a privilege error
+  is ignored), 214/SETSCHEDULER, 215/CPUAFFINITY (also CPUAffinity=numa without NUMAMask=,
+  or a node whose CPU list cannot be read), 242/NUMA_POLICY (a policy that needs nodes
+  without NUMAMask=, preferred with more than one node; a kernel without NUMA, ENOSYS, is
+  ignored), 211/IOPRIO, 212/TIMERSLACK. flint checks the NUMA policy and reads the nodes' CPU
+  lists in the manager before the fork, systemd in the child: the exit status is the same.
+  As in systemd, CPUSchedulingResetOnFork= alone (without a policy or priority) does nothing.
+  A unit with CoredumpFilter= is started by a child with memory of its own (the re-executed
+  shim), not on the CLONE_VM path, whose child shares the manager's memory (and with it the
+  filter) until its exec. test/e2e/exec_process_diff_test.go compares what a probe sees under
+  each of these settings (and the exit status of the refused ones) with systemd 252.
+- UtmpIdentifier=/UtmpMode=: the records systemd 252 writes (INIT_PROCESS; then
+  LOGIN_PROCESS for login; then USER_PROCESS for user, with User= or the name of the uid the
+  process runs as; ut_line from TTYPath=) go to /run/utmp and /var/log/wtmp before the
+  service's exec, and its record becomes DEAD_PROCESS (with its exit code and status) when
+  it exits; a missing file is left missing, failures are ignored, as in systemd. flint
+  writes them from the manager between the fork and the exec (the child waits for them),
+  systemd from the child.
+- TTYVHangup=, TTYReset= and TTYVTDisallocate= act on TTYPath= (else /dev/console) before
+  each process of the unit starts, as exec_context_tty_reset (hang-up; sane line settings,
+  text mode and the default keyboard mode; the virtual console deallocated or cleared);
+  TTYRows=/TTYColumns= size the terminal of StandardInput=tty; failures are ignored. The
+  terminal of StandardInput=tty becomes the process's controlling terminal (TIOCSCTTY;
+  tty-force steals it, tty-fail fails with 208/STDIN when another session has it). flint
+  does this from the manager before the fork (the terminal opened non-blocking), systemd in
+  the child. Differences: plain StandardInput=tty does not wait for a terminal another
+  session holds (the process goes on without a controlling terminal), and the terminal is
+  not reset again, nor its owner restored, when the service stops (systemd's
+  exec_context_revert_tty).
+- RuntimeRandomizedExtraSec=: a random delay in [0, it) is added to RuntimeMaxSec= each time
+  the service enters its running state (a reload draws a new one), as
+  service_running_timeout; without RuntimeMaxSec= it is ignored with systemd's warning.
+- ExecSearchPath=: a bare command name is looked up in these directories only (by the
+  manager, at start), and PATH= is set to them before Environment= (which may override it).
+- TimeoutCleanSec= is parsed, not enforced: flint has no ` + "`clean`" + ` verb (systemctl clean
+  --what=runtime|state|cache|logs|configuration) and no "cleaning" service state yet.
 - Privileges and system calls (internal/sandbox) are enforced with systemd 252's semantics:
   CapabilityBoundingSet= (with "~", several lines, "" resetting; PrivateDevices=,
   ProtectKernelModules=, ProtectKernelLogs= and ProtectClock= take their capabilities out),
@@ -610,8 +649,8 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   - A '+' command runs outside the sandbox and without the credentials directory
     ($CREDENTIALS_DIRECTORY is not set for it).
   - The warnings systemd logs for a namespace the container refuses are not logged.
-- IgnoreSIGPIPE= is always yes: IgnoreSIGPIPE=no is not honoured, services always start with
-  SIGPIPE ignored.
+- IgnoreSIGPIPE=no starts the process with SIGPIPE's default action; yes (the default)
+  ignores it.
 - LISTEN_FDNAMES= (and the fd order) when several socket units trigger one service: the
   service's Sockets= first, in their order, then the other triggering sockets sorted by unit
   name.
@@ -640,6 +679,22 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   journald, a syslog daemon on /dev/log) is left alone and the manager says so; dead socket
   files are replaced, and what flint made is removed when it ends.
   ` + "`flint run --no-journal-sockets`" + ` serves none of them.
+- A service's output lines (StandardOutput=journal and the like) carry SyslogFacility= as
+  SYSLOG_FACILITY= (left out for kern, as journald) and SyslogLevel= as PRIORITY=; a leading
+  "<N>" (one to three digits, a level 0-7) sets the line's level unless
+  SyslogLevelPrefix=no; LogLevelMax= drops the lines above it, and the manager's own
+  messages about the unit above it (as PID 1's log_unit_* do); every line gets
+  LogExtraFields=, after its other fields (` + "`flint logs -o verbose/json`" + ` show them). What a
+  unit's processes send through journald's sockets (sd_journal_send, syslog(3),
+  systemd-cat) is filtered by LogLevelMax= and given LogExtraFields= too, as journald does.
+  LogRateLimitIntervalSec=/LogRateLimitBurst= limit a unit's lines as journald does: five
+  pools by level per unit, the burst scaled with the free space of the journal's file system
+  (journald's burst_modulate), and "Suppressed N messages from UNIT" (MESSAGE_ID
+  a596d6fe7bfa4994828e72309e95d61e, N_DROPPED=) before the first line admitted after the
+  interval; what a unit leaves unset is journald's default (30s, 10000). Differences: a unit
+  that sets neither is not limited (journald limits every unit by its RateLimitIntervalSec=
+  and RateLimitBurst=); the free space is that of the directory the logs are kept in (or
+  /run). Not yet: ` + "`flint logs`" + ` has no FIELD=value matches.
 - ForwardToSyslog= is on, as Debian's journald has it: every line (the units' output, the
   manager's messages, what the sockets receive) also goes to /run/systemd/journal/syslog when
   something listens there (a syslog daemon's syslog.socket, which then activates it), in

@@ -94,6 +94,7 @@ func directives() map[string]map[string]*directive {
 		registerKill()
 		registerNotEnforced()
 		registerPrivileges()
+		registerProcess()
 		registerSandboxFS()
 		registerFlint()
 		t := directiveTable

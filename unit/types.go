@@ -299,7 +299,7 @@ type ServiceSection struct {
 	// manager's DefaultOOMPolicy= replaces (systemd's service_add_extras).
 	OOMPolicyDefault       bool `json:"-"`
 	Exec                   ExecContext
-	runtimeRandomizedExtra time.Duration // not enforced; for Verify
+	runtimeRandomizedExtra time.Duration // RuntimeRandomizedExtra()
 	Kill                   KillContext
 }
 
@@ -370,6 +370,9 @@ type ExecContext struct {
 	// Startup holds the Startup*= settings, nil when none is set.
 	Startup *StartupResources `json:",omitempty"`
 	BPF     BPFContext        // decode_bpf.go
+
+	// Scheduling, affinity, memory policy, SIGPIPE, search path, logging: decode_process.go.
+	ProcessSettings
 
 	// NotEnforced lists directives that were parsed and validated but that flint does not
 	// enforce (sandboxing and the like), as "Key" in file order, for `analyze verify` and docs;

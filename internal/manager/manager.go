@@ -503,6 +503,9 @@ func (m *Manager) reap() {
 		}
 		delete(m.procs, pid)
 		m.stateReaped(pid, p.u)
+		if p.kind != "adopted" {
+			utmpExited(p.u, pid, ws) // UtmpIdentifier= (utmp.go)
+		}
 		if p.u != nil {
 			p.u.cpu += cpu
 			m.gcEnqueue(p.u) // its last process may have gone

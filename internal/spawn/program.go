@@ -85,6 +85,13 @@ const (
 	stepNamespace
 	stepNoNewPrivs
 	stepCgroup
+	stepCoredumpFilter
+	stepSched
+	stepAffinity
+	stepNUMA
+	stepIOPrio
+	stepTimerSlack
+	stepCTTY
 )
 
 // stepNames is an array, not a map: static data rather than work at every start of the
@@ -108,6 +115,13 @@ var stepNames = [...]string{
 	stepNamespace:      "mount",
 	stepNoNewPrivs:     "prctl",
 	stepCgroup:         "cgroup.procs",
+	stepCoredumpFilter: "coredump_filter",
+	stepSched:          "sched_setattr",
+	stepAffinity:       "sched_setaffinity",
+	stepNUMA:           "set_mempolicy",
+	stepIOPrio:         "ioprio_set",
+	stepTimerSlack:     "prctl",
+	stepCTTY:           "TIOCSCTTY",
 }
 
 // ptr marks an op argument or array element that is an offset into the data area.
@@ -253,7 +267,8 @@ const listenPIDSlot = 20
 // compile turns a Config into the shim's program. ctl is the control socket's fd number in the
 // child, or -1 when there is none (the vfork path); dupFrom, when not nil, lists the fds the
 // child must dup onto 0, 1, 2, ... first (when nil they are already in place). The order
-// follows systemd's exec_child: fds, cgroup placement, session, OOM score, nice, limits,
+// follows systemd's exec_child: fds, cgroup placement, session, OOM score, core dump filter,
+// scheduling, nice, affinity, memory policy, I/O priority, timer slack (process.go), limits,
 // mount namespace, umask, credentials, working directory, no_new_privs, signals, then exec.
 func compile(c *Config, ctl int, dupFrom []int) []byte {
 	return (&program{}).compile(c, ctl, dupFrom, everySignal)
@@ -285,6 +300,7 @@ func (p *program) compile(c *Config, ctl int, dupFrom []int, resetSigs []int) []
 	} else if c.Pgid != 0 {
 		p.add(stepSession, StatusSetsid, 0, syscall.SYS_SETPGID, 0, c.Pgid)
 	}
+	p.controllingTTY(c.Process)
 	if c.OOMScoreAdjust != nil {
 		// As systemd: a privilege error (lowering the score without CAP_SYS_RESOURCE, a user
 		// namespace's file that cannot be opened) is ignored, "assuming containerized
@@ -297,6 +313,7 @@ func (p *program) compile(c *Config, ctl int, dupFrom []int, resetSigs []int) []
 		p.add(stepOOMScoreAdjust, StatusOOMAdjust, opUseSaved|tolerate(0, syscall.EPERM, syscall.EACCES), syscall.SYS_WRITE, 0, buf, len(val))
 		p.add(stepOOMScoreAdjust, StatusOOMAdjust, opUseSaved|opIgnoreError, syscall.SYS_CLOSE, 0)
 	}
+	p.processEarly(c.Process)
 	if c.Nice != nil {
 		// systemd's setpriority_closest: refused for want of privilege, the nice level goes as
 		// low as RLIMIT_NICE allows, or stays.
@@ -312,6 +329,7 @@ func (p *program) compile(c *Config, ctl int, dupFrom []int, resetSigs []int) []
 			p.add(stepNice, StatusNice, 0, syscall.SYS_SETPRIORITY, syscall.PRIO_PROCESS, 0, uint64(int64(want)))
 		}
 	}
+	p.processLate(c.Process)
 	for _, r := range c.Rlimits {
 		// systemd's setrlimit_closest: a limit refused with EPERM (a hard limit above the one
 		// the manager has, without CAP_SYS_RESOURCE, or RLIMIT_NOFILE above fs.nr_open) is
@@ -412,6 +430,7 @@ envs:
 	if c.SkipMissing {
 		p.add(stepAccess, 0, 0, syscall.SYS_FACCESSAT, atFDCWD, path, unix.X_OK)
 	}
+	p.gate(c)
 	p.sandbox(c, SandboxStageFinal)
 	p.add(stepExec, StatusExec, 0, syscall.SYS_EXECVE, path, argvp, envp)
 	return p.bytes()
