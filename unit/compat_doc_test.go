@@ -290,9 +290,11 @@ level, user, groups, working directory, umask):
   - A unit with any of these settings is started through ` + "`flint __sandbox`" + ` (flint
     re-executed, as runc's init), whose Go start-up costs a few milliseconds more than the
     fast path of the other units (bench/README.md).
-  - The session keyring: systemd gives every service a session keyring of its own
-    (KeyringMode=private by default, shared for the other unit types). flint does so for
-    units started through the sandboxed path; the others keep the manager's session keyring.
+  - KeyringMode= is set up on every spawn path, the fast one too, as systemd's
+    setup_keyring(): a session keyring of the process's own owned by its user (private by
+    default for a service of the system manager, inherit for one of a user manager, shared
+    for the other unit types), the user's keyring linked in for shared, the invocation ID
+    as the read-only "user" key invocation_id.
   - The file-system parts of ProtectClock=, ProtectKernelTunables=, ProtectKernelModules=,
     ProtectKernelLogs= and PrivateDevices= (read-only /proc/sys, hidden /usr/lib/modules,
     /proc/kmsg, a private /dev) are those of the file system sandbox (issue 21's other half).
@@ -551,10 +553,20 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   - LoadCredentialEncrypted= and SetCredentialEncrypted= are refused at start with
     243/CREDENTIALS: flint has no TPM2 or host key to decrypt with.
   - RootImage= is refused at start with 226/NAMESPACE: flint does not dissect disk images.
-  - PrivateUsers= is parsed, not enforced: the user namespace must be made when the
-    child is cloned, which the spawn path does not do yet.
-  - JoinsNamespaceOf= shares the PrivateTmp= directories; units with PrivateNetwork= or
-    PrivateIPC= each get a namespace of their own instead of the group's.
+  - PrivateUsers= maps root and the unit's user and group to themselves, every other id
+    to nobody, as systemd 252. systemd unshares the user namespace in the child after the
+    mounts, right before the uid switch; a multi-threaded Go process cannot unshare one,
+    so flint clones the child into it and every step runs inside. What differs: the
+    unit's supplementary groups are mapped too (so that the child can still set them; under
+    systemd they show as nobody inside), /proc/self/setgroups says "allow" (systemd:
+    "deny"), and the mounts a user namespace may not make are made by the manager and
+    attached by the child (the proc instance of ProtectProc=/ProcSubset=, the device nodes
+    of PrivateDevices=). A manager that is not root maps its own ids instead of root's.
+  - JoinsNamespaceOf= shares the PrivateTmp= directories and the network and IPC
+    namespaces of PrivateNetwork=/PrivateIPC= (the first unit to start makes them) while one
+    of the group runs, as systemd 252 (test/e2e/sandbox_join_diff_test.go). A unit that joins
+    a group whose runtime has no network (IPC) namespace yet gets one for the group (systemd
+    gives it none).
   - A '+' command runs outside the sandbox and without the credentials directory
     ($CREDENTIALS_DIRECTORY is not set for it).
   - The warnings systemd logs for a namespace the container refuses are not logged.

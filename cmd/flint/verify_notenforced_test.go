@@ -35,10 +35,10 @@ func TestVerifyNotEnforced(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	write("ne.service", "[Unit]\nDefaultDependencies=no\n\n[Service]\nExecStart=/bin/true\nPrivateUsers=yes\nNoNewPrivileges=yes\n"+
+	write("ne.service", "[Unit]\nDefaultDependencies=no\n\n[Service]\nExecStart=/bin/true\nRestrictFileSystems=ext4\nNoNewPrivileges=yes\n"+
 		"IPAddressDeny=any\nIPAddressDeny=10.0.0.0/8\nUser=root\n")
 	write("ne.service.d/10.conf", "[Service]\nLoadCredentialEncrypted=a:/x\n")
-	write("ne.socket", "[Unit]\nDefaultDependencies=no\n[Socket]\nListenStream=127.0.0.1:20994\nPrivateUsers=yes\n")
+	write("ne.socket", "[Unit]\nDefaultDependencies=no\n[Socket]\nListenStream=127.0.0.1:20994\nRestrictFileSystems=ext4\n")
 	write("plain.service", "[Unit]\nDefaultDependencies=no\n[Service]\nExecStart=/bin/true\nUser=root\n")
 
 	var out bytes.Buffer
@@ -48,11 +48,11 @@ func TestVerifyNotEnforced(t *testing.T) {
 		t.Errorf("exit status %d, want 0 for warnings alone\n%s", st, out.String())
 	}
 	want := []string{
-		filepath.Join(dir, "ne.service") + ":6: PrivateUsers= " + notEnforcedWarning,
+		filepath.Join(dir, "ne.service") + ":6: RestrictFileSystems= " + notEnforcedWarning,
 		filepath.Join(dir, "ne.service") + ":8: IPAddressDeny= " + notEnforcedWarning,
 		filepath.Join(dir, "ne.service") + ":9: IPAddressDeny= " + notEnforcedWarning,
 		filepath.Join(dir, "ne.service.d/10.conf") + ":2: LoadCredentialEncrypted= " + notEnforcedWarning,
-		filepath.Join(dir, "ne.socket") + ":5: PrivateUsers= " + notEnforcedWarning,
+		filepath.Join(dir, "ne.socket") + ":5: RestrictFileSystems= " + notEnforcedWarning,
 	}
 	var got []string
 	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {

@@ -427,7 +427,9 @@ func (m *Manager) spawnCommand(u *Unit, cmd unit.ExecCommand, ec *unit.ExecConte
 		}
 		cfg.Env = append(cfg.Env, m.fsEnv(u, ec)...)
 	}
-	if cfg.Sandbox, err = m.sandboxSpec(u, ec, cmd, uid, gid); err != nil {
+	cfg.Keyring = m.keyring(u, ec, uid, gid)
+	cfg.UserNS = m.userNS(ec, cmd, cfg.Credential)
+	if cfg.Sandbox, err = m.sandboxSpec(u, ec, cmd, uid, gid, cfg); err != nil {
 		return nil, &spawn.ExecError{Status: sandbox.StatusSeccomp, Step: "sandbox", Err: err}
 	}
 	um := uint32(ec.UMask) // always set: UMask=0000 is a setting too (the default is 0022)
@@ -453,6 +455,7 @@ func (m *Manager) spawnCommand(u *Unit, cmd unit.ExecCommand, ec *unit.ExecConte
 	cfg.SetExecPID = setsExecPID(env, ec)
 	m.logPipes = m.logPipes[:0]
 	sp, err := spawn.Start(cfg)
+	m.closeSpawnFiles()
 	if err == nil {
 		for _, f := range pipes {
 			m.logs.SetPID(f, sp.Pid)

@@ -14,7 +14,6 @@ type Settings struct {
 	AmbientCapabilities   uint64
 	SecureBits            int
 	NoNewPrivileges       bool
-	KeyringMode           string // "" (not set: left as the fast path leaves it), inherit, private, shared
 	Personality           string // "" or systemd's name ("x86", "x86-64")
 
 	SystemCallFilter        SyscallFilter
@@ -60,13 +59,11 @@ type Spec struct {
 	FS json.RawMessage `json:",omitempty"`
 
 	Personality     *uint64 `json:",omitempty"`
-	KeyringMode     string  `json:",omitempty"`
-	InvocationID    []byte  `json:",omitempty"` // 16 bytes, put in a private session keyring
 	BoundingSet     *uint64 `json:",omitempty"` // nil: not restricted
 	Ambient         uint64  `json:",omitempty"`
 	SecureBits      int     `json:",omitempty"`
 	NoNewPrivileges bool    `json:",omitempty"`
-	// UID is the user the program switches to (-1: none), for keep-caps and the keyring's owner.
+	// UID is the user the program switches to (-1: none), for keep-caps.
 	UID int
 	GID int
 	// Filters are loaded in this order, last, each with the exit status its failure has.
@@ -82,7 +79,7 @@ type LoadedFilter struct {
 
 // Empty reports whether the spec changes nothing the fast spawn path does not.
 func (s *Spec) Empty() bool {
-	return len(s.FS) == 0 && s.Personality == nil && s.KeyringMode == "" && s.BoundingSet == nil &&
+	return len(s.FS) == 0 && s.Personality == nil && s.BoundingSet == nil &&
 		s.Ambient == 0 && s.SecureBits == 0 && len(s.Filters) == 0
 }
 
@@ -112,7 +109,7 @@ func Compile(s *Settings, uid, gid int) (*Spec, error) {
 	// The ambient set never reaches outside the bounding set (systemd 252 raises only those
 	// of its ambient capabilities the bounding set keeps, and says nothing of the others).
 	sp := &Spec{UID: uid, GID: gid, Ambient: s.AmbientCapabilities & s.BoundingSet(), SecureBits: s.SecureBits,
-		NoNewPrivileges: s.NoNewPrivileges, KeyringMode: s.KeyringMode}
+		NoNewPrivileges: s.NoNewPrivileges}
 	if s.Personality != "" {
 		p, ok := ParsePersonality(s.Personality)
 		if !ok {

@@ -55,6 +55,12 @@ var fsCases = []struct{ name, body string }{
 	{"network", "PrivateNetwork=yes\nPrivateIPC=yes"},
 	{"credentials", "LoadCredential=key:@DIR@/src/f\nSetCredential=set:value\\x21\nProtectSystem=yes"},
 	{"missing-path", "ReadWritePaths=@DIR@/nowhere"},
+	{"private-users", "PrivateUsers=yes\nProtectSystem=strict\nProtectHome=yes\nPrivateTmp=yes"},
+	{"private-users-user", "PrivateUsers=yes\nUser=nobody\nProtectSystem=full\nPrivateTmp=yes\nReadOnlyPaths=@DIR@/ro\nInaccessiblePaths=@DIR@/hidden"},
+	{"private-users-kernel", "PrivateUsers=yes\nProtectKernelTunables=yes\nProtectControlGroups=yes\nProtectHostname=yes"},
+	{"private-users-devices", "PrivateUsers=yes\nPrivateDevices=yes"},
+	{"private-users-proc", "PrivateUsers=yes\nProtectProc=invisible\nProcSubset=pid"},
+	{"private-users-network", "PrivateUsers=yes\nPrivateNetwork=yes\nPrivateIPC=yes"},
 	{"dynamic-user", "DynamicUser=yes\nStateDirectory=fsdiff-@BASE@"},
 	{"debian-systemd-logind", "PrivateTmp=yes\nProtectClock=yes\nProtectControlGroups=yes\nProtectHome=yes\nProtectHostname=yes\n" +
 		"ProtectKernelLogs=yes\nProtectKernelModules=yes\nProtectSystem=strict\nReadWritePaths=/etc /run"},
