@@ -28,6 +28,7 @@ func NewProcMount(s *Spec) (*os.File, error) {
 		return nil, err
 	}
 	defer unix.Close(fd)
+	_ = unix.FsconfigSetString(fd, "source", "proc")
 	if hidepid, subset := s.procOptions(); hidepid != "" {
 		_ = unix.FsconfigSetString(fd, "hidepid", hidepid)
 		if subset != "" {
@@ -69,7 +70,7 @@ func NewDevMount() (*os.File, error) {
 		return nil, err
 	}
 	defer unix.Close(fd)
-	for _, o := range [][2]string{{"mode", "755"}, {"size", "4m"}, {"nr_inodes", "64k"}} {
+	for _, o := range [][2]string{{"source", "tmpfs"}, {"mode", "755"}, {"size", "4m"}, {"nr_inodes", "64k"}} {
 		if err := unix.FsconfigSetString(fd, o[0], o[1]); err != nil {
 			return nil, err
 		}
