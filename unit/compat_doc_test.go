@@ -295,6 +295,31 @@ level, user, groups, working directory, umask):
     default for a service of the system manager, inherit for one of a user manager, shared
     for the other unit types), the user's keyring linked in for shared, the invocation ID
     as the read-only "user" key invocation_id.
+  - SELinuxContext=, AppArmorProfile= and SmackProcessLabel= are applied as systemd 252
+    applies them where the security module is enabled (SELinux: /sys/fs/selinux mounted;
+    AppArmor: /sys/module/apparmor/parameters/enabled is Y; SMACK: /sys/fs/smackfs): the
+    SMACK label written to /proc/self/attr/current before the bounding set is dropped, the
+    SELinux exec context (setexeccon(3), /proc/thread-self/attr/exec) and the AppArmor
+    profile ("exec PROFILE" to attr/apparmor/exec, else attr/exec) right before the
+    securebits; a failure ends the process with 236/SMACK_PROCESS_LABEL,
+    229/SELINUX_CONTEXT or 231/APPARMOR unless the value starts with "-". Where the module
+    is not enabled they are skipped, as systemd skips them, and ` + "`flint analyze verify`" + ` says
+    so at the line ("X= is not applied here: MODULE is not enabled, ignoring."). The write
+    is tested against a stand-in for /proc (internal/sandbox/lsm_test.go) only: the machines
+    flint is tested on run none of these modules. SELinuxContextFromNet= and the socket
+    units' SmackLabel=, SmackLabelIPIn= and SmackLabelIPOut= are parsed, not enforced.
+  - PAMName= is parsed, not enforced: flint is built without cgo and has no libpam. It does
+    what systemd 252 built without PAM does ("Support for option PAMName= has been disabled
+    at compile time and it is ignored"): the command runs without a PAM session, so no
+    pam_limits, pam_env, pam_keyinit or pam_systemd and no (sd-pam) process;
+    ` + "`flint analyze verify`" + ` warns at the line. A unit that relies on its session's limits or
+    environment gets them with LimitXXX= and Environment=.
+  - RestrictFileSystems= is parsed, not enforced. systemd 252 enforces it with a BPF LSM
+    program, and only on the unified cgroup hierarchy with "bpf" among the active LSMs;
+    elsewhere it logs that BPF LSM is not supported and starts the unit unrestricted. flint
+    loads no such program: the unit runs as under systemd on a machine without BPF LSM (on
+    the machines flint is tested on, "bpf" is active but the cgroup hierarchy is hybrid),
+    and ` + "`flint analyze verify`" + ` warns at the line.
   - The file-system parts of ProtectClock=, ProtectKernelTunables=, ProtectKernelModules=,
     ProtectKernelLogs= and PrivateDevices= (read-only /proc/sys, hidden /usr/lib/modules,
     /proc/kmsg, a private /dev) are those of the file system sandbox (issue 21's other half).
@@ -552,7 +577,12 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
     path looks in the manager's own $CREDENTIALS_DIRECTORY, as systemd 252.
   - LoadCredentialEncrypted= and SetCredentialEncrypted= are refused at start with
     243/CREDENTIALS: flint has no TPM2 or host key to decrypt with.
-  - RootImage= is refused at start with 226/NAMESPACE: flint does not dissect disk images.
+  - RootImage=, MountImages=, ExtensionImages= and ExtensionDirectories= are refused at
+    start with 226/NAMESPACE and a log line naming the directive: flint does not dissect
+    disk images nor merge system extensions, and a unit that asks for them counts on their
+    content (systemd fails the same way when it cannot set one up). RootImageOptions=,
+    RootHash=, RootHashSignature= and RootVerity= only qualify RootImage=: parsed, not
+    enforced. ` + "`flint analyze verify`" + ` warns for each.
   - PrivateUsers= maps root and the unit's user and group to themselves, every other id
     to nobody, as systemd 252. systemd unshares the user namespace in the child after the
     mounts, right before the uid switch; a multi-threaded Go process cannot unshare one,

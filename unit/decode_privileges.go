@@ -192,6 +192,7 @@ func (c *ExecContext) SandboxSettings(privateDevices bool) *sandbox.Settings {
 		MemoryDenyWriteExecute: c.MemoryDenyWriteExecute, ProtectClock: c.ProtectClock,
 		ProtectKernelTunables: c.ProtectKernelTunables, ProtectKernelModules: c.ProtectKernelModules,
 		ProtectKernelLogs: c.ProtectKernelLogs, PrivateDevices: privateDevices,
+		SELinuxContext: c.SELinuxContext, AppArmorProfile: c.AppArmorProfile, SmackProcessLabel: c.SmackProcessLabel,
 	}
 	if c.CapabilityBoundingSet.Set {
 		s.CapabilityBoundingSet = c.CapabilityBoundingSet.Mask

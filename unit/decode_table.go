@@ -95,6 +95,7 @@ func directives() map[string]map[string]*directive {
 		registerNotEnforced()
 		registerPrivileges()
 		registerSandboxFS()
+		registerMAC()
 		registerFlint()
 		t := directiveTable
 		sectionsOther = map[string]map[string]*directive{"Unit": t["Unit"], "Install": t["Install"]}

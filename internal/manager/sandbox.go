@@ -3,6 +3,7 @@ package manager
 import (
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"syscall"
@@ -19,6 +20,9 @@ import (
 func (m *Manager) sandboxSpec(u *Unit, ec *unit.ExecContext, cmd unit.ExecCommand, uid, gid int, cfg *spawn.Config) ([]byte, error) {
 	if cmd.Flags.FullPrivilege {
 		return nil, nil
+	}
+	if ee := refuseSandbox(ec); ee != nil {
+		return nil, ee
 	}
 	sp, err := sandbox.Compile(ec.SandboxSettings(ec.PrivateDevices), uid, gid)
 	if err != nil {
@@ -80,4 +84,24 @@ func (m *Manager) userNS(ec *unit.ExecContext, cmd unit.ExecCommand, cr *syscall
 		}
 	}
 	return ns
+}
+
+// refuseSandbox is the start's refusal of what flint cannot set up (docs/compatibility.md):
+// disk images and extensions (systemd dissects them; a unit that asks for one counts on
+// their content, so it is not started without), as systemd's failure to set them up,
+// 226/NAMESPACE; encrypted credentials (no TPM2 or host key here), 243/CREDENTIALS.
+func refuseSandbox(ec *unit.ExecContext) *spawn.ExecError {
+	for _, k := range []string{"RootImage", "MountImages", "ExtensionImages", "ExtensionDirectories"} {
+		if v := ec.NotEnforcedValues[k]; v != "" {
+			return &spawn.ExecError{Status: sandbox.StatusNamespace, Step: "namespace",
+				Err: fmt.Errorf("%s=%s: disk images and system extensions are not supported by flint", k, v)}
+		}
+	}
+	for _, c := range ec.Credentials {
+		if c.Encrypted {
+			return &spawn.ExecError{Status: 243, Step: "credentials",
+				Err: fmt.Errorf("credential %s: LoadCredentialEncrypted=/SetCredentialEncrypted= are not supported by flint (no TPM2 or host key to decrypt with)", c.ID)}
+		}
+	}
+	return nil
 }

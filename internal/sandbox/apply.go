@@ -89,6 +89,9 @@ func applyNamespace(s *Spec) *StageError {
 			return e
 		}
 	}
+	if e := applySmack(s); e != nil {
+		return e
+	}
 	if s.BoundingSet != nil {
 		if e := dropBounding(*s.BoundingSet); e != nil {
 			return e
@@ -113,6 +116,9 @@ func applyNamespace(s *Spec) *StageError {
 }
 
 func applyFinal(s *Spec) *StageError {
+	if e := applyExecLabels(s); e != nil {
+		return e
+	}
 	cur, _, _ := unix.RawSyscall(unix.SYS_PRCTL, unix.PR_GET_SECUREBITS, 0, 0)
 	if int(cur) != s.SecureBits {
 		if err := gainCap(CapSetpcap); err != nil {

@@ -31,6 +31,9 @@ type Settings struct {
 	ProtectKernelModules    bool
 	ProtectKernelLogs       bool
 	PrivateDevices          bool
+
+	// Security labels, with systemd's "-" prefix ("" none): lsm.go.
+	SELinuxContext, AppArmorProfile, SmackProcessLabel string
 }
 
 // BoundingSet is the bounding set systemd applies: CapabilityBoundingSet= less what the
@@ -68,6 +71,8 @@ type Spec struct {
 	GID int
 	// Filters are loaded in this order, last, each with the exit status its failure has.
 	Filters []LoadedFilter `json:",omitempty"`
+	// Security labels of the modules enabled (lsm.go).
+	SELinux, AppArmor, Smack *Label `json:",omitempty"`
 }
 
 // LoadedFilter is one compiled seccomp filter.
@@ -80,7 +85,7 @@ type LoadedFilter struct {
 // Empty reports whether the spec changes nothing the fast spawn path does not.
 func (s *Spec) Empty() bool {
 	return len(s.FS) == 0 && s.Personality == nil && s.BoundingSet == nil &&
-		s.Ambient == 0 && s.SecureBits == 0 && len(s.Filters) == 0
+		s.Ambient == 0 && s.SecureBits == 0 && len(s.Filters) == 0 && s.SELinux == nil && s.AppArmor == nil && s.Smack == nil
 }
 
 // Exit statuses (systemd's exit-status.h) of the steps here.
@@ -117,6 +122,9 @@ func Compile(s *Settings, uid, gid int) (*Spec, error) {
 		}
 		sp.Personality = &p
 	}
+	sp.SELinux = label(s.SELinuxContext, selinuxEnabled)
+	sp.AppArmor = label(s.AppArmorProfile, apparmorEnabled)
+	sp.Smack = label(s.SmackProcessLabel, smackEnabled)
 	if b := s.BoundingSet(); b != CapAll {
 		sp.BoundingSet = &b
 	}

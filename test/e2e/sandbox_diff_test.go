@@ -48,6 +48,8 @@ var sandboxCases = []struct{ name, body string }{
 	{"keyring-inherit", "KeyringMode=inherit\n"},
 	{"archs-native", "SystemCallArchitectures=native\n"},
 	{"plain-user", "User=nobody\n"},
+	// no SELinux, AppArmor or SMACK here: skipped by both
+	{"security-labels", "SELinuxContext=system_u:system_r:foo_t:s0\nAppArmorProfile=foo\nSmackProcessLabel=foo\n"},
 	{"keyring-shared-root", "KeyringMode=shared\n"},
 	{"private-users", "PrivateUsers=yes\n"},
 	{"private-users-user", "User=nobody\nPrivateUsers=yes\n"},

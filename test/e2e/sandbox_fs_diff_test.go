@@ -61,6 +61,9 @@ var fsCases = []struct{ name, body string }{
 	{"private-users-devices", "PrivateUsers=yes\nPrivateDevices=yes"},
 	{"private-users-proc", "PrivateUsers=yes\nProtectProc=invisible\nProcSubset=pid"},
 	{"private-users-network", "PrivateUsers=yes\nPrivateNetwork=yes\nPrivateIPC=yes"},
+	{"root-image-missing", "RootImage=@DIR@/missing.raw"},
+	{"mount-images-missing", "MountImages=@DIR@/missing.raw:/mnt"},
+	{"credential-encrypted", "SetCredentialEncrypted=secret:AAAAAAAA"},
 	{"dynamic-user", "DynamicUser=yes\nStateDirectory=fsdiff-@BASE@"},
 	{"debian-systemd-logind", "PrivateTmp=yes\nProtectClock=yes\nProtectControlGroups=yes\nProtectHome=yes\nProtectHostname=yes\n" +
 		"ProtectKernelLogs=yes\nProtectKernelModules=yes\nProtectSystem=strict\nReadWritePaths=/etc /run"},
