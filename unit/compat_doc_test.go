@@ -592,6 +592,7 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
     "deny"), and the mounts a user namespace may not make are made by the manager and
     attached by the child (the proc instance of ProtectProc=/ProcSubset=, the device nodes
     of PrivateDevices=). A manager that is not root maps its own ids instead of root's.
+    Such a command is started by the re-executed shim, never the fast clone path.
   - JoinsNamespaceOf= shares the PrivateTmp= directories and the network and IPC
     namespaces of PrivateNetwork=/PrivateIPC= (the first unit to start makes them) while one
     of the group runs, as systemd 252 (test/e2e/sandbox_join_diff_test.go). A unit that joins
