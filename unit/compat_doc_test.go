@@ -308,6 +308,9 @@ level, user, groups, working directory, umask):
     is tested against a stand-in for /proc (internal/sandbox/lsm_test.go) only: the machines
     flint is tested on run none of these modules. SELinuxContextFromNet= and the socket
     units' SmackLabel=, SmackLabelIPIn= and SmackLabelIPOut= are parsed, not enforced.
+  - Capabilities= (listed as parsed, not enforced) was removed from systemd long before
+    252, which ignores it with "Support for option Capabilities= has been removed and it is
+    ignored"; flint gives the same warning and ignores it too.
   - PAMName= is parsed, not enforced: flint is built without cgo and has no libpam. It does
     what systemd 252 built without PAM does ("Support for option PAMName= has been disabled
     at compile time and it is ignored"): the command runs without a PAM session, so no
@@ -597,7 +600,10 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
     namespaces of PrivateNetwork=/PrivateIPC= (the first unit to start makes them) while one
     of the group runs, as systemd 252 (test/e2e/sandbox_join_diff_test.go). A unit that joins
     a group whose runtime has no network (IPC) namespace yet gets one for the group (systemd
-    gives it none).
+    gives it none). A unit with PrivateUsers= is cloned into the group's namespaces (the
+    manager makes them, or opens NetworkNamespacePath=/IPCNamespacePath=, and forks from a
+    thread that joined them), as from its user namespace it could neither join nor make
+    them; its /dev/mqueue is mounted by the manager too.
   - A '+' command runs outside the sandbox and without the credentials directory
     ($CREDENTIALS_DIRECTORY is not set for it).
   - The warnings systemd logs for a namespace the container refuses are not logged.

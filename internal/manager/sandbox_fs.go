@@ -9,6 +9,7 @@ import (
 	sandboxfs "github.com/flint-init/flint/internal/sandbox/fs"
 	"github.com/flint-init/flint/internal/spawn"
 	"github.com/flint-init/flint/unit"
+	"golang.org/x/sys/unix"
 )
 
 // The file system half of the sandbox (internal/sandbox/fs): what a unit's commands share
@@ -151,6 +152,7 @@ func (m *Manager) fsSpec(u *Unit, ec *unit.ExecContext, uid, gid int, cfg *spawn
 		if s.PrivateDevices {
 			s.DevMountFD = add(sandboxfs.NewDevMount())
 		}
+		m.joinGroupNS(u, ec, cfg, &s)
 	}
 	if s.NeedsMountNamespace() {
 		for _, d := range execDirs(m.opt.Scope, ec) {
@@ -187,4 +189,36 @@ func (m *Manager) closeSpawnFiles() {
 		f.Close()
 	}
 	m.spawnFiles = m.spawnFiles[:0]
+}
+
+// joinGroupNS gives a command with PrivateUsers= the network and IPC namespaces of its
+// group (or of NetworkNamespacePath=, IPCNamespacePath=) to be cloned in
+// (spawn.Config.JoinNS): in its user namespace it could neither join them nor make ones
+// the group's other units could join. Where the manager cannot, the child tries itself.
+func (m *Manager) joinGroupNS(u *Unit, ec *unit.ExecContext, cfg *spawn.Config, s *sandboxfs.Spec) {
+	if u.fsrt == nil {
+		return
+	}
+	if needsNetNS(ec) && u.fsrt.netns[0] != nil {
+		if f, err := sandboxfs.GroupNS(u.fsrt.netns[0], u.fsrt.netns[1], ec.NetworkNamespacePath, unix.CLONE_NEWNET); err == nil {
+			cfg.JoinNS = append(cfg.JoinNS, f)
+			m.spawnFiles = append(m.spawnFiles, f)
+			s.InNetNS = true
+		}
+	}
+	if needsIPCNS(ec) && u.fsrt.ipcns[0] != nil {
+		if f, err := sandboxfs.GroupNS(u.fsrt.ipcns[0], u.fsrt.ipcns[1], ec.IPCNamespacePath, unix.CLONE_NEWIPC); err == nil {
+			cfg.JoinNS = append(cfg.JoinNS, f)
+			m.spawnFiles = append(m.spawnFiles, f)
+			s.InIPCNS = true
+			if s.PrivateIPC {
+				// its /dev/mqueue, which the child may not mount in its user namespace
+				if mq, err := sandboxfs.NewMqueueMount(f); err == nil {
+					cfg.HelperFiles = append(cfg.HelperFiles, mq)
+					m.spawnFiles = append(m.spawnFiles, mq)
+					s.MqueueMountFD = spawn.HelperFD(cfg, len(cfg.HelperFiles)-1)
+				}
+			}
+		}
+	}
 }

@@ -62,6 +62,10 @@ type Config struct {
 	Keyring *Keyring
 	// UserNS, when not nil, clones the child into a user namespace of its own (userns.go).
 	UserNS *UserNS
+	// JoinNS are namespaces (network, IPC: ones a thread may join) the child is cloned in:
+	// the fork happens on a thread of its own that joins them first and ends after it
+	// (userns.go). Same ownership rule as the standard streams.
+	JoinNS []*os.File
 	// HelperFiles reach the sandboxed spawn helper (Sandbox set) as fds HelperFD(c, 0),
 	// ...: for its set-up only, closed by the service's execve. Same ownership rule as
 	// the standard streams.
@@ -229,7 +233,7 @@ func Start(c *Config) (*Process, error) {
 	mode.Lock()
 	vfork := useVfork
 	mode.Unlock()
-	if c.Sandbox != nil || c.UserNS != nil {
+	if c.Sandbox != nil || c.UserNS != nil || len(c.JoinNS) > 0 {
 		vfork = false
 	}
 	if vfork {
@@ -284,7 +288,7 @@ func Start(c *Config) (*Process, error) {
 	if c.Sandbox != nil {
 		verb = SandboxVerb
 	}
-	pid, err := forkShim(files, ctl, verb, c.UserNS.sysProcAttr())
+	pid, err := forkShimIn(c.JoinNS, files, ctl, verb, c.UserNS.sysProcAttr())
 	syscall.Close(sp[1])
 	runtime.KeepAlive(c)
 	if err != nil {

@@ -1,8 +1,13 @@
 package spawn
 
 import (
+	"fmt"
+	"os"
+	"runtime"
 	"slices"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // UserNS is PrivateUsers=: the child runs in a user namespace of its own in which root and
@@ -49,4 +54,35 @@ func idMap(ids []int) []syscall.SysProcIDMap {
 		m[i] = syscall.SysProcIDMap{ContainerID: id, HostID: id, Size: 1}
 	}
 	return m
+}
+
+// forkShimIn is forkShim on a thread that has joined namespaces first (none: the caller's
+// thread). The thread is never given back: it ends with its goroutine, so that no other
+// goroutine runs in those namespaces.
+func forkShimIn(namespaces []*os.File, files []uintptr, ctl int, verb string, sys *syscall.SysProcAttr) (int, error) {
+	if len(namespaces) == 0 {
+		return forkShim(files, ctl, verb, sys)
+	}
+	type result struct {
+		pid int
+		err error
+	}
+	ch := make(chan result)
+	go func() {
+		runtime.LockOSThread()
+		for _, ns := range namespaces {
+			fd, err := fileFD(ns)
+			if err == nil {
+				err = unix.Setns(fd, 0)
+			}
+			if err != nil {
+				ch <- result{0, fmt.Errorf("join namespace %s: %w", ns.Name(), err)}
+				return
+			}
+		}
+		pid, err := forkShim(files, ctl, verb, sys)
+		ch <- result{pid, err}
+	}()
+	r := <-ch
+	return r.pid, r.err
 }

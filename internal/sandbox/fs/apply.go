@@ -354,6 +354,9 @@ func (s *Spec) applyOne(root string, e *entry) error {
 	case mqueuefs:
 		_ = os.MkdirAll(e.path, 0o755)
 		umountRecursive(e.path)
+		if s.MqueueMountFD > 0 {
+			return unix.MoveMount(s.MqueueMountFD, "", unix.AT_FDCWD, e.path, unix.MOVE_MOUNT_F_EMPTY_PATH)
+		}
 		return unix.Mount("mqueue", e.path, "mqueue", e.flags, "")
 	}
 	flags := uintptr(unix.MS_BIND)

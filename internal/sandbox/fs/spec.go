@@ -82,6 +82,11 @@ type Spec struct {
 	ProcMountFD int
 	// DevMountFD, when > 0, is the child's fd of a NewDevMount: PrivateDevices='s /dev.
 	DevMountFD int
+	// InNetNS and InIPCNS: the child was cloned in its network (IPC) namespace, which
+	// the manager gave it (GroupNS); MqueueMountFD, when > 0, is the child's fd of that
+	// IPC namespace's NewMqueueMount.
+	InNetNS, InIPCNS bool
+	MqueueMountFD    int
 
 	// Credentials: LoadCredential=/SetCredential= in the order written.
 	Credentials []Credential
