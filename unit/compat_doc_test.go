@@ -329,9 +329,39 @@ level, user, groups, working directory, umask):
   - A unit with any of these settings is started through ` + "`flint __sandbox`" + ` (flint
     re-executed, as runc's init), whose Go start-up costs a few milliseconds more than the
     fast path of the other units (bench/README.md).
-  - The session keyring: systemd gives every service a session keyring of its own
-    (KeyringMode=private by default, shared for the other unit types). flint does so for
-    units started through the sandboxed path; the others keep the manager's session keyring.
+  - KeyringMode= is set up on every spawn path, the fast one too, as systemd's
+    setup_keyring(): a session keyring of the process's own owned by its user (private by
+    default for a service of the system manager, inherit for one of a user manager, shared
+    for the other unit types), the user's keyring linked in for shared, the invocation ID
+    as the read-only "user" key invocation_id.
+  - SELinuxContext=, AppArmorProfile= and SmackProcessLabel= are applied as systemd 252
+    applies them where the security module is enabled (SELinux: /sys/fs/selinux mounted;
+    AppArmor: /sys/module/apparmor/parameters/enabled is Y; SMACK: /sys/fs/smackfs): the
+    SMACK label written to /proc/self/attr/current before the bounding set is dropped, the
+    SELinux exec context (setexeccon(3), /proc/thread-self/attr/exec) and the AppArmor
+    profile ("exec PROFILE" to attr/apparmor/exec, else attr/exec) right before the
+    securebits; a failure ends the process with 236/SMACK_PROCESS_LABEL,
+    229/SELINUX_CONTEXT or 231/APPARMOR unless the value starts with "-". Where the module
+    is not enabled they are skipped, as systemd skips them, and ` + "`flint analyze verify`" + ` says
+    so at the line ("X= is not applied here: MODULE is not enabled, ignoring."). The write
+    is tested against a stand-in for /proc (internal/sandbox/lsm_test.go) only: the machines
+    flint is tested on run none of these modules. SELinuxContextFromNet= and the socket
+    units' SmackLabel=, SmackLabelIPIn= and SmackLabelIPOut= are parsed, not enforced.
+  - Capabilities= (listed as parsed, not enforced) was removed from systemd long before
+    252, which ignores it with "Support for option Capabilities= has been removed and it is
+    ignored"; flint gives the same warning and ignores it too.
+  - PAMName= is parsed, not enforced: flint is built without cgo and has no libpam. It does
+    what systemd 252 built without PAM does ("Support for option PAMName= has been disabled
+    at compile time and it is ignored"): the command runs without a PAM session, so no
+    pam_limits, pam_env, pam_keyinit or pam_systemd and no (sd-pam) process;
+    ` + "`flint analyze verify`" + ` warns at the line. A unit that relies on its session's limits or
+    environment gets them with LimitXXX= and Environment=.
+  - RestrictFileSystems= is parsed, not enforced. systemd 252 enforces it with a BPF LSM
+    program, and only on the unified cgroup hierarchy with "bpf" among the active LSMs;
+    elsewhere it logs that BPF LSM is not supported and starts the unit unrestricted. flint
+    loads no such program: the unit runs as under systemd on a machine without BPF LSM (on
+    the machines flint is tested on, "bpf" is active but the cgroup hierarchy is hybrid),
+    and ` + "`flint analyze verify`" + ` warns at the line.
   - The file-system parts of ProtectClock=, ProtectKernelTunables=, ProtectKernelModules=,
     ProtectKernelLogs= and PrivateDevices= (read-only /proc/sys, hidden /usr/lib/modules,
     /proc/kmsg, a private /dev) are those of the file system sandbox (issue 21's other half).
@@ -641,11 +671,30 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
     path looks in the manager's own $CREDENTIALS_DIRECTORY, as systemd 252.
   - LoadCredentialEncrypted= and SetCredentialEncrypted= are refused at start with
     243/CREDENTIALS: flint has no TPM2 or host key to decrypt with.
-  - RootImage= is refused at start with 226/NAMESPACE: flint does not dissect disk images.
-  - PrivateUsers= is parsed, not enforced: the user namespace must be made when the
-    child is cloned, which the spawn path does not do yet.
-  - JoinsNamespaceOf= shares the PrivateTmp= directories; units with PrivateNetwork= or
-    PrivateIPC= each get a namespace of their own instead of the group's.
+  - RootImage=, MountImages=, ExtensionImages= and ExtensionDirectories= are refused at
+    start with 226/NAMESPACE and a log line naming the directive: flint does not dissect
+    disk images nor merge system extensions, and a unit that asks for them counts on their
+    content (systemd fails the same way when it cannot set one up). RootImageOptions=,
+    RootHash=, RootHashSignature= and RootVerity= only qualify RootImage=: parsed, not
+    enforced. ` + "`flint analyze verify`" + ` warns for each.
+  - PrivateUsers= maps root and the unit's user and group to themselves, every other id
+    to nobody, as systemd 252. systemd unshares the user namespace in the child after the
+    mounts, right before the uid switch; a multi-threaded Go process cannot unshare one,
+    so flint clones the child into it and every step runs inside. What differs: the
+    unit's supplementary groups are mapped too (so that the child can still set them; under
+    systemd they show as nobody inside), /proc/self/setgroups says "allow" (systemd:
+    "deny"), and the mounts a user namespace may not make are made by the manager and
+    attached by the child (the proc instance of ProtectProc=/ProcSubset=, the device nodes
+    of PrivateDevices=). A manager that is not root maps its own ids instead of root's.
+    Such a command is started by the re-executed shim, never the fast clone path.
+  - JoinsNamespaceOf= shares the PrivateTmp= directories and the network and IPC
+    namespaces of PrivateNetwork=/PrivateIPC= (the first unit to start makes them) while one
+    of the group runs, as systemd 252 (test/e2e/sandbox_join_diff_test.go). A unit that joins
+    a group whose runtime has no network (IPC) namespace yet gets one for the group (systemd
+    gives it none). A unit with PrivateUsers= is cloned into the group's namespaces (the
+    manager makes them, or opens NetworkNamespacePath=/IPCNamespacePath=, and forks from a
+    thread that joined them), as from its user namespace it could neither join nor make
+    them; its /dev/mqueue is mounted by the manager too.
   - A '+' command runs outside the sandbox and without the credentials directory
     ($CREDENTIALS_DIRECTORY is not set for it).
   - The warnings systemd logs for a namespace the container refuses are not logged.

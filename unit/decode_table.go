@@ -96,6 +96,7 @@ func directives() map[string]map[string]*directive {
 		registerPrivileges()
 		registerProcess()
 		registerSandboxFS()
+		registerMAC()
 		registerFlint()
 		t := directiveTable
 		sectionsOther = map[string]map[string]*directive{"Unit": t["Unit"], "Install": t["Install"]}

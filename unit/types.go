@@ -401,6 +401,8 @@ type ExecContext struct {
 	ProtectKernelTunables   bool
 	ProtectKernelModules    bool
 	ProtectKernelLogs       bool
+	// Security labels (exec_mac.go), with systemd's "-" prefix; "" unset.
+	SELinuxContext, AppArmorProfile, SmackProcessLabel string
 
 	// File system, namespaces, credentials (internal/sandbox/fs); ProtectKernelTunables=,
 	// ProtectKernelModules= and ProtectKernelLogs= are in the block above, shared.

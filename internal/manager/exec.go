@@ -440,7 +440,12 @@ func (m *Manager) spawnCommand(u *Unit, cmd unit.ExecCommand, ec *unit.ExecConte
 		}
 		cfg.Env = append(cfg.Env, m.fsEnv(u, ec)...)
 	}
-	if cfg.Sandbox, err = m.sandboxSpec(u, ec, cmd, uid, gid); err != nil {
+	cfg.Keyring = m.keyring(u, ec, uid, gid)
+	cfg.UserNS = m.userNS(ec, cmd, cfg.Credential)
+	if cfg.Sandbox, err = m.sandboxSpec(u, ec, cmd, uid, gid, cfg); err != nil {
+		if ee, ok := err.(*spawn.ExecError); ok {
+			return nil, ee
+		}
 		return nil, &spawn.ExecError{Status: sandbox.StatusSeccomp, Step: "sandbox", Err: err}
 	}
 	um := uint32(ec.UMask) // always set: UMask=0000 is a setting too (the default is 0022)
@@ -482,6 +487,7 @@ func (m *Manager) spawnCommand(u *Unit, cmd unit.ExecCommand, ec *unit.ExecConte
 	}
 	m.logPipes = m.logPipes[:0]
 	sp, err := spawn.Start(cfg)
+	m.closeSpawnFiles()
 	if gate != nil {
 		if err == nil {
 			utmpStarted(ec, sp.Pid, cr) // utmp.go

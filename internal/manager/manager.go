@@ -147,6 +147,7 @@ type Manager struct {
 	sessions     map[int]sessionEnd
 	sessionOrder []sessionNote
 	logPipes     []*os.File // scratch: log pipes opened for the process being spawned
+	spawnFiles   []*os.File // scratch: files made for the process being spawned, closed after
 	childBuf     []int      // scratch: hasUnknownChild's list of the leader's children
 	// subreaper: orphans of the services are reparented to flint (PID 1, or
 	// PR_SET_CHILD_SUBREAPER), which process tracking relies on (tracking.go).

@@ -27,8 +27,8 @@ import (
 // {status, errno, step} (three words) to the control socket and exits with status, unless the op
 // has opIgnoreError or the errno is one the op tolerates. The last op is always execve.
 //
-// The flags word: bits 0-4 the op flags below; bits 8-15 a skip count; bits 16-23 and 24-31
-// two errnos the op tolerates (0: none). After a tolerated error the program goes on past the
+// The flags word: bits 0-6 the op flags below; bits 8-15 a skip count; bits 16-47 four
+// errnos the op tolerates, a byte each (0: none). After a tolerated error the program goes on past the
 // next skip ops (the rest of a step that cannot be done), or, with opSkipOnOK, with the next
 // op: then it is after a success that the next skip ops are passed over (a fallback that runs
 // only when the op failed, as systemd's setrlimit_closest tries the closest value).
@@ -46,12 +46,13 @@ const (
 	opListenPID   = 8 // not a syscall: write getpid() in decimal, NUL-terminated, at arg0
 	opSkipOnOK    = 16
 	opSandbox     = 32 // not a syscall: the sandboxed path's stage arg0 (sandbox.go); Go shim only
+	opUseSaved1   = 64 // arg1 is the saved result
 )
 
-// tolerate returns the flags of an op after whose errors es (at most two errnos) the program
+// tolerate returns the flags of an op after whose errors es (at most four errnos) the program
 // goes on, past the next skip ops.
 func tolerate(skip int, es ...syscall.Errno) uint64 {
-	if skip > 255 || len(es) > 2 {
+	if skip > 255 || len(es) > 4 {
 		panic("spawn: bad tolerance")
 	}
 	f := uint64(skip) << 8
@@ -342,6 +343,7 @@ func (p *program) compile(c *Config, ctl int, dupFrom []int, resetSigs []int) []
 		}
 		p.add(stepRlimit, StatusLimits, 0, syscall.SYS_PRLIMIT64, 0, r.Resource, lim, 0)
 	}
+	p.keyring(c)
 	p.namespace(c)
 	p.sandbox(c, SandboxStageNamespace)
 	if c.Umask != nil {

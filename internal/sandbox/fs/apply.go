@@ -331,7 +331,7 @@ func (s *Spec) applyOne(root string, e *entry) error {
 	case privateTmp, privateTmpReadOnly:
 		what, make = e.source, true
 	case privateDev:
-		return mountPrivateDev(e)
+		return mountPrivateDev(e, s.DevMountFD)
 	case bindDev:
 		return mountIfNot(e.path, "/dev")
 	case sysfs:
@@ -346,6 +346,9 @@ func (s *Spec) applyOne(root string, e *entry) error {
 	case mqueuefs:
 		_ = os.MkdirAll(e.path, 0o755)
 		umountRecursive(e.path)
+		if s.MqueueMountFD > 0 {
+			return unix.MoveMount(s.MqueueMountFD, "", unix.AT_FDCWD, e.path, unix.MOVE_MOUNT_F_EMPTY_PATH)
+		}
 		return unix.Mount("mqueue", e.path, "mqueue", e.flags, "")
 	}
 	flags := uintptr(unix.MS_BIND)
@@ -427,18 +430,17 @@ func umountRecursive(p string) int {
 // ProcSubset='s subset=; without the privilege, the host's /proc.
 func (s *Spec) mountProcfs(e *entry) error {
 	opts := ""
-	pp := s.ProtectProc
-	if (pp != "" && pp != "default") || (s.ProcSubset != "" && s.ProcSubset != "all") {
-		if pp == "" || pp == "default" {
-			pp = "off"
-		}
-		opts = "hidepid=" + pp
-		if s.ProcSubset == "pid" {
-			opts += ",subset=pid"
+	if hidepid, subset := s.procOptions(); hidepid != "" {
+		opts = "hidepid=" + hidepid
+		if subset != "" {
+			opts += ",subset=" + subset
 		}
 	}
 	_ = os.MkdirAll(e.path, 0o755)
 	n := umountRecursive(e.path)
+	if s.ProcMountFD > 0 {
+		return s.attachProcMount(e.path)
+	}
 	const flags = unix.MS_NOSUID | unix.MS_NOEXEC | unix.MS_NODEV
 	err := unix.Mount("proc", e.path, "proc", flags, opts)
 	if errors.Is(err, unix.EINVAL) && opts != "" {

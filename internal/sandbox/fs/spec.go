@@ -12,9 +12,9 @@
 // visible to the host's mount namespace: the first mount is "/" made a recursive slave.
 //
 // What the manager does around a child lives here too: SetupTmpDirs (the PrivateTmp=
-// directories a group of units joined by JoinsNamespaceOf= share), NewNSStore (the
-// network/IPC namespace such a group shares) and UserNS (PrivateUsers=, which must be set
-// at clone time because a multi-threaded Go process cannot unshare a user namespace).
+// directories a group of units joined by JoinsNamespaceOf= share) and NewNSStore (the
+// network/IPC namespace such a group shares). PrivateUsers= is internal/spawn's UserNS:
+// a multi-threaded Go process cannot unshare a user namespace, the child is cloned into it.
 package fs
 
 import (
@@ -82,6 +82,17 @@ type Spec struct {
 	// NetNSStore and IPCNSStore are the child's fds of a NewNSStore pair (-1 or 0 with
 	// the zero Spec: none): the namespace a JoinsNamespaceOf= group shares.
 	NetNSStore, IPCNSStore NSStore
+
+	// ProcMountFD, when > 0, is the child's fd of a NewProcMount: attached where the proc
+	// instance would be mounted (PrivateUsers=, userns.go).
+	ProcMountFD int
+	// DevMountFD, when > 0, is the child's fd of a NewDevMount: PrivateDevices='s /dev.
+	DevMountFD int
+	// InNetNS and InIPCNS: the child was cloned in its network (IPC) namespace, which
+	// the manager gave it (GroupNS); MqueueMountFD, when > 0, is the child's fd of that
+	// IPC namespace's NewMqueueMount.
+	InNetNS, InIPCNS bool
+	MqueueMountFD    int
 
 	// Credentials: LoadCredential=/SetCredential= in the order written.
 	Credentials []Credential

@@ -93,9 +93,6 @@ func (s *Spec) Empty() bool {
 // NeedsTmpDirs reports whether the unit's commands need SetupTmpDirs' directories.
 func NeedsTmpDirs(c *unit.ExecContext) bool { return c.PrivateTmp }
 
-// NeedsUserNS reports whether the child must be cloned into a user namespace (UserNS).
-func NeedsUserNS(c *unit.ExecContext) bool { return c.PrivateUsers }
-
 // ApplyJSON is Apply for a Spec marshalled with encoding/json (the sandboxed spawn path
 // carries it opaque); warn (nil: discard) gets what systemd logs as warnings and
 // continues. A failure is an *Error (ExitStatus).
