@@ -210,8 +210,10 @@ type SocketSection struct {
 	TriggerLimitCooldown                                                            time.Duration // X-Flint-TriggerLimitCooldownSec=; 0: off
 	PollLimitInterval                                                               time.Duration
 	PollLimitBurst                                                                  int
-	Exec                                                                            ExecContext
-	Kill                                                                            KillContext
+	// Exec is never nil once decoded. Sockets and services that set no exec setting share
+	// one value (decode_share.go): read only; copy it to change it.
+	Exec *ExecContext
+	Kill KillContext
 }
 
 // ExecFlags are the prefixes of an Exec*= command line.
@@ -286,9 +288,11 @@ type ServiceSection struct {
 	FileDescriptorStorePreserve                           string
 	USBFunctionDescriptors, USBFunctionStrings            string
 	OOMPolicy                                             string
-	Exec                                                  ExecContext
-	runtimeRandomizedExtra                                time.Duration // not enforced; for Verify
-	Kill                                                  KillContext
+	// Exec is never nil once decoded. Services that set no exec setting share one value
+	// (decode_share.go): read only; copy it to change it.
+	Exec                   *ExecContext
+	runtimeRandomizedExtra time.Duration // not enforced; for Verify
+	Kill                   KillContext
 }
 
 // Rlimit is one Limit*= value; Infinity is RLIM_INFINITY.

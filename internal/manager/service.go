@@ -184,7 +184,7 @@ func (m *Manager) spawnMain(u *Unit, cmd unit.ExecCommand) {
 		}
 		p.listenFiles, p.listenNames = files, names
 	}
-	sp, err := m.sys().spawn(m, u, cmd, &cfg.Exec, p)
+	sp, err := m.sys().spawn(m, u, cmd, cfg.Exec, p)
 	if err != nil {
 		m.execFailed(u, cmd, err)
 		return

@@ -73,9 +73,9 @@ func (u *Unit) typ() unit.Type { return u.cfg.Type }
 func (u *Unit) execContext() *unit.ExecContext {
 	switch {
 	case u.svc != nil && u.cfg.Service != nil:
-		return &u.cfg.Service.Exec
+		return u.cfg.Service.Exec
 	case u.sock != nil && u.cfg.Socket != nil:
-		return &u.cfg.Socket.Exec
+		return u.cfg.Socket.Exec
 	}
 	return nil
 }
