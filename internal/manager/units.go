@@ -115,6 +115,11 @@ func (m *Manager) bind(name string, u *Unit) {
 // register adds a loaded configuration to the registry under name and all its names.
 func (m *Manager) register(name string, cfg *unit.Unit) *Unit {
 	m.nextSeq++
+	if m.nextSeq%1024 == 0 {
+		// A burst of loading (a target that wants thousands of units) leaves garbage like a
+		// boot's: given back once no job is left.
+		m.releaseMemory = true
+	}
 	u := &Unit{Name: name, cfg: cfg, sub: deadState(cfg.Type), result: resultSuccess, seq: m.nextSeq}
 	if cfg.Name != "" {
 		u.Name = cfg.Name
