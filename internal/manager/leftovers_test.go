@@ -87,7 +87,7 @@ func TestStopSettings(t *testing.T) {
 // processes with start times and roles (pid 1 and a pid that is neither flint's process nor
 // its child are left out; a foreign main process counts once stateAdopted saw it), its
 // sockets; a unit with neither is not listed. A write without a change since the last
-// leaves the file alone; a reap removes the pid.
+// leaves the file alone; a reap removes the pid, through the file's log.
 func TestWriteState(t *testing.T) {
 	self, boot, pidns, err := runstate.Self()
 	if err != nil {
@@ -158,6 +158,13 @@ func TestWriteState(t *testing.T) {
 		"proc " + strconv.Itoa(foreign) + " " + strconv.FormatUint(fp.Start, 10) + " main\n"
 	if got := read(); got != want {
 		t.Errorf("after the reap:\n%s\nwant:\n%s", got, want)
+	}
+	// ... appended to the log: the file itself is not written again.
+	if reaped, _ := os.Stat(runstate.Path(dir)); !os.SameFile(before, reaped) {
+		t.Errorf("the whole state file was written again for one unit's change")
+	}
+	if log, err := os.ReadFile(runstate.LogPath(dir)); err != nil || !strings.Contains(string(log), "gone a.service\n") {
+		t.Errorf("the log: %q, %v", log, err)
 	}
 	if _, ok := m.rs.starts[child]; ok {
 		t.Errorf("the start time of a reaped pid is kept")

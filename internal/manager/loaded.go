@@ -171,6 +171,7 @@ func (m *Manager) unload(gone []*Unit) {
 		m.releaseFDStore(u)
 		m.forgetTracking(u)
 		m.forget(u)
+		m.stateGone(u)
 		m.dbusUnitRemoved(u)
 	}
 	isGone := func(u *Unit) bool { return set[u] }

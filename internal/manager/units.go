@@ -47,11 +47,12 @@ type Unit struct {
 	tmr  *timerRT
 	pth  *pathRT
 
-	rec      *unitRecord // its lines in the state file, nil if none (leftovers.go)
-	recFresh bool        // rec is up to date
-	cooldown *cooldown   // a pending re-arm after trigger-limit-hit (cooldown.go)
-	run      *runCreds   // the user and group of the current run, nil when none (dynuser.go)
-	fsrt     *fsRuntime  // the PrivateTmp= directories of its run, shared by its group (sandbox_fs.go)
+	rec       *unitRecord // its lines in the state file, nil if none (leftovers.go)
+	recFresh  bool        // rec is up to date
+	recQueued bool        // u is in the state file's list of stale units (stateFile.stale)
+	cooldown  *cooldown   // a pending re-arm after trigger-limit-hit (cooldown.go)
+	run       *runCreds   // the user and group of the current run, nil when none (dynuser.go)
+	fsrt      *fsRuntime  // the PrivateTmp= directories of its run, shared by its group (sandbox_fs.go)
 	// cpu is the CPU time of the processes of u reaped since it last started (rusage):
 	// "Consumed ... CPU time." when it goes down (journal.go).
 	cpu time.Duration
