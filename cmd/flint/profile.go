@@ -33,18 +33,33 @@ func startProfiles() (stop func()) {
 			}
 		})
 	}
-	if p := os.Getenv("FLINT_HEAPPROFILE"); p != "" {
-		if runtime.MemProfileRate > 4096 {
+	heap, window := os.Getenv("FLINT_HEAPPROFILE"), os.Getenv("FLINT_CPUPROFILE_USR2")
+	if heap != "" || window != "" {
+		if heap != "" && runtime.MemProfileRate > 4096 {
 			runtime.MemProfileRate = 4096
 		}
 		sig := make(chan os.Signal, 1)
 		signal.Notify(sig, syscall.SIGUSR2)
 		go func() {
+			var cpu *os.File
 			for range sig {
-				runtime.GC()
-				if f, err := os.Create(p); err == nil {
-					pprof.Lookup("heap").WriteTo(f, 0)
-					f.Close()
+				if heap != "" {
+					runtime.GC()
+					if f, err := os.Create(heap); err == nil {
+						pprof.Lookup("heap").WriteTo(f, 0)
+						f.Close()
+					}
+				}
+				switch {
+				case window == "":
+				case cpu == nil:
+					if f, err := os.Create(window); err == nil && pprof.StartCPUProfile(f) == nil {
+						cpu = f
+					}
+				default:
+					pprof.StopCPUProfile()
+					cpu.Close()
+					cpu = nil
 				}
 			}
 		}()

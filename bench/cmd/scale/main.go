@@ -10,9 +10,13 @@
 //     of the N, each activated once (foobard, examples/foobar/server.c);
 //   - Accept=yes connections/s among N: /bin/cat per connection at concurrency 1 over -duration.
 //
-// and prints a Markdown table with flint's ratio to systemd per figure.
+// and prints a Markdown table with flint's ratio to systemd per figure, then a second one with
+// each manager's cold activation and Accept=yes rate among N against the same among -base
+// (10) units, measured the same way in the same session: work per activation that grows with
+// the loaded units shows there. With -interleave the managers alternate per N (flint, systemd,
+// then systemd, flint at the next N) so that a drifting load weighs on both.
 //
-//	go run ./bench/cmd/scale [-n 1000,3000,10000] [-managers flint,systemd] [-flint bin/flint]
+//	go run ./bench/cmd/scale [-n 1000,3000,10000] [-base 10] [-managers flint,systemd] [-flint bin/flint]
 //
 // Run it as root from the repository root; ports 22600-22601 must be free.
 package main
@@ -26,6 +30,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -53,6 +58,7 @@ func main() {
 	script := flag.String("systemd-ns", "scripts/systemd-ns", "script that boots systemd in private namespaces")
 	cold := flag.Int("cold", 7, "cold activations per N (each of a different socket)")
 	duration := flag.Duration("duration", 2*time.Second, "Accept=yes measuring time")
+	base := flag.Int("base", 10, "the small N the activation figures among N are compared with (0: none)")
 	flag.Parse()
 	if os.Getuid() != 0 {
 		fail("run as root")
@@ -82,9 +88,21 @@ func main() {
 		}
 		counts = append(counts, n)
 	}
+	runs := counts
+	if *base > 0 && !slices.Contains(counts, *base) {
+		if *base < *cold {
+			fail("-base: at least -cold")
+		}
+		runs = append([]int{*base}, counts...)
+	}
 	res := map[string]map[int]figures{}
-	for _, n := range counts {
-		for _, m := range strings.Split(*managers, ",") {
+	sides := strings.Split(*managers, ",")
+	for i, n := range runs {
+		order := slices.Clone(sides)
+		if i%2 == 1 {
+			slices.Reverse(order)
+		}
+		for _, m := range order {
 			dir := filepath.Join(work, fmt.Sprintf("%s-%d", m, n))
 			f, err := measure(m, dir, n, *cold, *duration, *flintPath, *script, foobard)
 			if err != nil {
@@ -100,6 +118,10 @@ func main() {
 		}
 	}
 	printTable(counts, res)
+	if *base > 0 {
+		fmt.Println()
+		printBase(counts, *base, sides, res)
+	}
 }
 
 func fail(msg string) {
@@ -380,5 +402,24 @@ func printTable(counts []int, res map[string]map[int]figures) {
 			cell(fl.kbPerUnit, sd.kbPerUnit, "KB"),
 			cell(ms(fl.cold), ms(sd.cold), "ms"),
 			cell(fl.accept, sd.accept, "/s"))
+	}
+}
+
+// printBase prints each manager's activation figures among N against those among base units.
+func printBase(counts []int, base int, sides []string, res map[string]map[int]figures) {
+	fmt.Printf("| N | side | cold activation among N / among %d | ratio | Accept=yes conn/s among N / among %d | ratio |\n", base, base)
+	fmt.Println("|---:|---|---|---:|---|---:|")
+	for _, n := range counts {
+		for _, side := range sides {
+			f, ok := res[side][n]
+			b, okB := res[side][base]
+			if !ok || !okB {
+				fmt.Printf("| %d | %s | n/a | | n/a | |\n", n, side)
+				continue
+			}
+			ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+			fmt.Printf("| %d | %s | %.4g / %.4g ms | %.2f× | %.4g / %.4g /s | %.2f× |\n", n, side,
+				ms(f.cold), ms(b.cold), ms(f.cold)/ms(b.cold), f.accept, b.accept, f.accept/b.accept)
+		}
 	}
 }
