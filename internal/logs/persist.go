@@ -37,7 +37,7 @@ func DefaultMaxUse(dir string) int64 {
 	if err := syscall.Statfs(dir, &st); err != nil {
 		return 64 << 20
 	}
-	return min(max(int64(st.Blocks)*st.Bsize/10, 1<<20), 4<<30)
+	return min(max(int64(st.Blocks)*int64(st.Bsize)/10, 1<<20), 4<<30)
 }
 
 // record is a line as the files hold it.

@@ -232,20 +232,22 @@ func FinalAction(objective string) error {
 	return finalAction(objective, inContainer(), reboot)
 }
 
-func reboot(cmd int) error {
+// reboot's cmd is reboot(2)'s unsigned int: LINUX_REBOOT_CMD_HALT does not fit a 32-bit int
+// as a constant, and int(cmd) keeps its bits there.
+func reboot(cmd uint32) error {
 	syscall.Sync()
-	return syscall.Reboot(cmd)
+	return syscall.Reboot(int(cmd))
 }
 
 // finalAction is FinalAction for PID 1, with reboot(2) as a parameter for tests.
-func finalAction(objective string, container bool, reboot func(cmd int) error) error {
+func finalAction(objective string, container bool, reboot func(cmd uint32) error) error {
 	if objective == "exit" && !container {
 		objective = "poweroff"
 	}
 	if objective == "" || objective == "exit" {
 		return nil
 	}
-	cmd, ok := map[string]int{"poweroff": syscall.LINUX_REBOOT_CMD_POWER_OFF, "halt": syscall.LINUX_REBOOT_CMD_HALT,
+	cmd, ok := map[string]uint32{"poweroff": syscall.LINUX_REBOOT_CMD_POWER_OFF, "halt": syscall.LINUX_REBOOT_CMD_HALT,
 		"reboot": syscall.LINUX_REBOOT_CMD_RESTART}[objective]
 	if !ok {
 		return fmt.Errorf("unknown objective %q", objective)

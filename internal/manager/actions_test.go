@@ -76,7 +76,7 @@ func TestFinalAction(t *testing.T) {
 	for _, tc := range []struct {
 		objective string
 		container bool
-		cmd       int // 0: reboot(2) not called
+		cmd       uint32 // 0: reboot(2) not called
 		err       bool
 	}{
 		{"", false, 0, false},
@@ -88,13 +88,13 @@ func TestFinalAction(t *testing.T) {
 		{"reboot", true, syscall.LINUX_REBOOT_CMD_RESTART, false},
 		{"kexec", true, 0, true},
 	} {
-		called := 0
-		err := finalAction(tc.objective, tc.container, func(cmd int) error { called = cmd; return nil })
+		called := uint32(0)
+		err := finalAction(tc.objective, tc.container, func(cmd uint32) error { called = cmd; return nil })
 		if called != tc.cmd || (err != nil) != tc.err {
 			t.Errorf("finalAction(%q, container=%v): reboot(%#x), %v; want reboot(%#x), error %v", tc.objective, tc.container, called, err, tc.cmd, tc.err)
 		}
 	}
-	err := finalAction("reboot", true, func(int) error { return syscall.EPERM })
+	err := finalAction("reboot", true, func(uint32) error { return syscall.EPERM })
 	if !errors.Is(err, syscall.EPERM) {
 		t.Errorf("reboot(2) failing: %v", err)
 	}

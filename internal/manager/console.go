@@ -31,6 +31,9 @@ type console struct {
 	dropped int  // lines lost since the last one that got into pending
 	writing bool // the goroutine is writing a batch
 	held    bool // the manager's loop is handling an event: wake the goroutine at release
+	// idle, when not nil, is closed when the goroutine has written everything (flush
+	// waits on it).
+	idle chan struct{}
 }
 
 func newConsole(out io.Writer) *console {
@@ -102,6 +105,10 @@ func (c *console) run() {
 			c.mu.Lock()
 			if len(c.pending) == 0 {
 				c.writing = false
+				if c.idle != nil {
+					close(c.idle)
+					c.idle = nil
+				}
 				c.mu.Unlock()
 				break
 			}
@@ -122,7 +129,8 @@ func (c *console) run() {
 // flush writes every queued line, held or not (Run returning, a panic in a handler), and
 // waits until they are written or timeout has passed (an output nobody reads).
 func (c *console) flush(timeout time.Duration) {
-	deadline := time.Now().Add(timeout)
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
 	for {
 		c.mu.Lock()
 		c.held = false
@@ -133,11 +141,19 @@ func (c *console) flush(timeout time.Duration) {
 		if len(c.pending) > 0 {
 			c.kick()
 		}
-		done := len(c.pending) == 0 && !c.writing
-		c.mu.Unlock()
-		if done || time.Now().After(deadline) {
+		if len(c.pending) == 0 && !c.writing {
+			c.mu.Unlock()
 			return
 		}
-		time.Sleep(time.Millisecond)
+		if c.idle == nil {
+			c.idle = make(chan struct{})
+		}
+		idle := c.idle
+		c.mu.Unlock()
+		select {
+		case <-idle:
+		case <-deadline.C:
+			return
+		}
 	}
 }

@@ -10,10 +10,11 @@ import (
 
 // gate is an output that blocks every write until it is opened, like a pipe nobody reads.
 type gate struct {
-	open chan struct{}
-	mu   sync.Mutex
-	buf  strings.Builder
-	n    int // writes
+	open  chan struct{}
+	mu    sync.Mutex
+	buf   strings.Builder
+	n     int           // writes
+	wrote chan struct{} // signalled after each write (waitFor)
 }
 
 func (g *gate) Write(b []byte) (int, error) {
@@ -21,7 +22,27 @@ func (g *gate) Write(b []byte) (int, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.n++
-	return g.buf.Write(b)
+	n, err := g.buf.Write(b)
+	if g.wrote != nil {
+		select {
+		case g.wrote <- struct{}{}:
+		default:
+		}
+	}
+	return n, err
+}
+
+// waitFor waits until cond holds, looking again after each write, for at most d.
+func (g *gate) waitFor(d time.Duration, cond func() bool) bool {
+	timeout := time.After(d)
+	for !cond() {
+		select {
+		case <-g.wrote:
+		case <-timeout:
+			return false
+		}
+	}
+	return true
 }
 
 func (g *gate) text() string {
@@ -103,24 +124,29 @@ func TestConsoleFlushTimeout(t *testing.T) {
 // TestConsoleHold: lines printed while the loop handles an event (held) go out at release,
 // together; lines printed while it is not held go out at once.
 func TestConsoleHold(t *testing.T) {
-	g := &gate{open: make(chan struct{})}
+	g := &gate{open: make(chan struct{}), wrote: make(chan struct{}, 1)}
 	close(g.open)
-	c := newConsole(g)
+	// The goroutine starts once the held lines are queued: until release, nothing may ask it
+	// to write them.
+	c := &console{out: g, wake: make(chan struct{}, 1)}
 	c.hold()
 	for i := 0; i < 5; i++ {
 		c.printf("held %d", i)
 	}
-	time.Sleep(50 * time.Millisecond)
-	if got := g.text(); got != "" {
-		t.Fatalf("written while held: %q", got)
+	if len(c.wake) != 0 {
+		t.Fatal("a held line woke the writer")
 	}
 	c.release()
+	if len(c.wake) != 1 {
+		t.Fatal("release did not wake the writer")
+	}
+	go c.run()
 	c.flush(5 * time.Second)
 	if got, want := g.text(), "held 0\nheld 1\nheld 2\nheld 3\nheld 4\n"; got != want || g.n != 1 {
 		t.Errorf("after release: %q in %d writes, want %q in 1", got, g.n, want)
 	}
 	c.printf("free")
-	if !waitUntil(5*time.Second, func() bool { return strings.HasSuffix(g.text(), "free\n") }) {
+	if !g.waitFor(5*time.Second, func() bool { return strings.HasSuffix(g.text(), "free\n") }) {
 		t.Errorf("a line printed while not held did not go out: %q", g.text())
 	}
 	// flush writes held lines too (Run returning from a handler, a panic).
@@ -131,18 +157,7 @@ func TestConsoleHold(t *testing.T) {
 		t.Errorf("flush left a held line behind: %q", g.text())
 	}
 	c.printf("after")
-	if !waitUntil(5*time.Second, func() bool { return strings.HasSuffix(g.text(), "after\n") }) {
+	if !g.waitFor(5*time.Second, func() bool { return strings.HasSuffix(g.text(), "after\n") }) {
 		t.Errorf("a line printed after flush did not go out: %q", g.text())
 	}
-}
-
-func waitUntil(d time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(time.Millisecond)
-	}
-	return true
 }

@@ -214,7 +214,7 @@ func (m *Manager) activeStates(req *api.Request) []string {
 			out = append(out, "inactive")
 			continue
 		}
-		out = append(out, string(u.activeState()))
+		out = append(out, u.activeState().String())
 	}
 	return out
 }

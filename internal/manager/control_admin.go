@@ -164,13 +164,13 @@ func (m *Manager) daemonReload() {
 	// after a reload.
 	for _, u := range m.timerUnits() {
 		if u.sub == timerWaiting && u.cfg.Timer != nil {
-			m.timerEnterWaiting(u, false)
+			timerMachine{m}.timerEnterWaiting(u, false)
 		}
 	}
 	// Path units watch their new paths (path_coldplug).
 	for _, u := range m.order {
 		if u.pth != nil && m.units[u.Name] == u && (u.sub == pathWaiting || u.sub == pathRunning) && u.cfg.Path != nil {
-			m.pathEnterWaiting(u, true, false)
+			pathMachine{m}.pathEnterWaiting(u, true, false)
 		}
 	}
 }

@@ -123,13 +123,13 @@ func (m *Manager) listUnits(req *api.Request) []api.UnitInfo {
 		if len(req.Types) > 0 && !contains(req.Types, string(u.cfg.Type)) {
 			continue
 		}
-		if len(req.States) > 0 && !contains(req.States, string(st)) && !contains(req.States, u.sub.String()) && !contains(req.States, string(u.cfg.LoadState)) {
+		if len(req.States) > 0 && !contains(req.States, st.String()) && !contains(req.States, u.sub.String()) && !contains(req.States, string(u.cfg.LoadState)) {
 			continue
 		}
 		if !req.All && len(req.States) == 0 && st == Inactive && u.job == nil {
 			continue
 		}
-		info := api.UnitInfo{Name: u.Name, Load: string(u.cfg.LoadState), Active: string(st), Sub: u.sub.String(), Description: describe(u)}
+		info := api.UnitInfo{Name: u.Name, Load: string(u.cfg.LoadState), Active: st.String(), Sub: u.sub.String(), Description: describe(u)}
 		if u.job != nil {
 			info.Job = u.job.typ
 		}
@@ -262,7 +262,7 @@ func (m *Manager) listDependencies(req *api.Request) ([]api.DepNode, error) {
 	onPath := map[*Unit]bool{}
 	var walk func(u *Unit, depth int)
 	walk = func(u *Unit, depth int) {
-		out = append(out, api.DepNode{Unit: u.Name, Active: string(u.activeState()), Depth: depth})
+		out = append(out, api.DepNode{Unit: u.Name, Active: u.activeState().String(), Depth: depth})
 		if onPath[u] || (depth > 0 && !req.All && u.cfg.Type != unit.TypeTarget) || len(out) > 10000 {
 			return
 		}

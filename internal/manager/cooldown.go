@@ -119,7 +119,7 @@ func (m *Manager) cooldownDue(u *Unit) {
 		return
 	}
 	if u.sock != nil {
-		if why := m.sockServiceBusy(u); why != "" {
+		if why := (socketMachine{m}).sockServiceBusy(u); why != "" {
 			if svc := m.units[u.cfg.SocketService()]; svc != nil && svc.loaded() {
 				if c.waitsFor == "" {
 					m.logUnit(u, "Cooldown over; re-arming once %s has stopped.", svc.Name)

@@ -54,7 +54,7 @@ func TestTriggerLimitCooldownStates(t *testing.T) {
 			}
 			m.poller = p
 			u, svc := m.load("s.socket"), m.load("s.service")
-			t.Cleanup(func() { m.sockClose(u); p.Close(); m.cooldownCancel(u, "") })
+			t.Cleanup(func() { socketMachine{m}.sockClose(u); p.Close(); m.cooldownCancel(u, "") })
 			if err := m.enqueueErr("start", u, "replace", nil); err != nil || u.sub != sockListening {
 				t.Fatalf("start: %v, %s", err, u.sub)
 			}
@@ -63,7 +63,7 @@ func TestTriggerLimitCooldownStates(t *testing.T) {
 				case "fail", "fail-resources":
 					result := map[string]Result{"fail": resultTriggerLimitHit, "fail-resources": resultResources}[ev]
 					u.sock.triggerLimit = rateLimit{begin: time.Now(), num: 99}
-					m.sockEnterStopPre(u, result) // as triggerLimitFail
+					socketMachine{m}.sockEnterStopPre(u, result) // as triggerLimitFail
 				case "due":
 					if c := u.cooldown; c != nil && c.timer != nil {
 						c.timer.Stop()
@@ -141,7 +141,7 @@ func TestTriggerLimitCooldownReloadRetimes(t *testing.T) {
 	})
 	u := m.load("s.socket")
 	u.sub = sockListening
-	m.sockEnterStopPre(u, resultTriggerLimitHit) // as triggerLimitFail
+	socketMachine{m}.sockEnterStopPre(u, resultTriggerLimitHit) // as triggerLimitFail
 	c := u.cooldown
 	if c == nil {
 		t.Fatalf("no re-arm pending; console:\n%s", rec.text())

@@ -439,14 +439,14 @@ func (m *Manager) dbusListUnits(us []*Unit, states, patterns []string) any {
 	out := []unitInfo{}
 	for _, u := range us {
 		st := u.activeState()
-		if len(states) > 0 && !slices.Contains(states, string(st)) && !slices.Contains(states, u.sub.String()) &&
+		if len(states) > 0 && !slices.Contains(states, st.String()) && !slices.Contains(states, u.sub.String()) &&
 			!slices.Contains(states, string(u.cfg.LoadState)) {
 			continue
 		}
 		if len(patterns) > 0 && !matchAny(patterns, u.Name) {
 			continue
 		}
-		info := unitInfo{Name: u.Name, Description: describe(u), Load: string(u.cfg.LoadState), Active: string(st),
+		info := unitInfo{Name: u.Name, Description: describe(u), Load: string(u.cfg.LoadState), Active: st.String(),
 			Sub: u.sub.String(), Path: sdbus.UnitPath(u.Name), JobPath: "/"}
 		if u.job != nil {
 			info.JobID, info.JobType, info.JobPath = uint32(u.job.id), u.job.typ, sdbus.JobPath(u.job.id)

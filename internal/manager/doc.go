@@ -20,10 +20,17 @@
 // systemd's word, and its transition table: a change the table forbids is reported as a bug
 // (Manager.bug; the package's tests fail on any). results.go has the units' results.
 //
+// A machine holds a host (host.go), never the *Manager: the one way from a machine into the
+// rest of the package — setState, the job engine, logging, unit lookup, timers — which the
+// Manager implements; a service's serviceHost adds the process layer (process.go,
+// pidfile.go, tracking.go). The manager's event sources (the reaper, sd_notify, the poller,
+// inotify, the clocks) hand their events to the machines.
+//
 // The machines reach the operating system through system (system.go): spawn (exec.go's
-// spawnCommand and internal/spawn), kill, a unit's processes (tracking.go), timers and the
-// clock. Their table tests (service_machine_test.go, socket_machine_test.go) give a fake that
-// records those requests and runs no process and no clock.
+// spawnCommand and internal/spawn), kill, a unit's processes (tracking.go), timers, inotify
+// and the clock. Their table tests (service_machine_test.go, socket_machine_test.go,
+// timer_machine_test.go, path_machine_test.go) give a fake that records those requests and
+// runs no process and no clock.
 //
 // File descriptors: the manager owns every listening socket for the socket unit's whole life
 // (listen.Socket); services receive dups through spawn.Config.ExtraFiles, which the manager

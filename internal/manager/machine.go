@@ -60,56 +60,57 @@ func (m *Manager) unitStop(u *Unit)   { m.machine(u).stop(u) }
 func (m *Manager) unitReload(u *Unit) { m.machine(u).reload(u) }
 
 // The machines. A service's: service.go (start), service_exit.go (its main process exits),
-// service_stop.go (stop, restart), service_timers.go (timeouts), notify.go (sd_notify).
-type serviceMachine struct{ m *Manager }
+// service_stop.go (stop, restart), service_timers.go (timeouts), notify.go (sd_notify). It
+// works against its host only, with the manager's process layer (serviceHost, host.go).
+type serviceMachine struct{ serviceHost }
 
-func (s serviceMachine) start(u *Unit)       { s.m.svcStart(u) }
-func (s serviceMachine) stop(u *Unit)        { s.m.svcStop(u) }
-func (s serviceMachine) reload(u *Unit)      { s.m.svcReload(u) }
-func (s serviceMachine) processGone(u *Unit) { s.m.svcProcessGone(u) }
+func (s serviceMachine) start(u *Unit)       { s.svcStart(u) }
+func (s serviceMachine) stop(u *Unit)        { s.svcStop(u) }
+func (s serviceMachine) reload(u *Unit)      { s.svcReload(u) }
+func (s serviceMachine) processGone(u *Unit) { s.svcProcessGone(u) }
 
-// socketMachine: socket.go.
-type socketMachine struct{ m *Manager }
+// socketMachine: socket.go. It works against its host only.
+type socketMachine struct{ host }
 
-func (s socketMachine) start(u *Unit) { s.m.sockStart(u) }
+func (s socketMachine) start(u *Unit) { s.sockStart(u) }
 func (s socketMachine) stop(u *Unit) {
 	if isInactiveOrFailed(u.activeState()) {
-		s.m.jobCheck(u)
+		s.jobCheck(u)
 		return
 	}
-	s.m.sockStop(u)
+	s.sockStop(u)
 }
-func (s socketMachine) reload(u *Unit)    { s.m.setState(u, u.sub) }
+func (s socketMachine) reload(u *Unit)    { s.setState(u, u.sub) }
 func (socketMachine) processGone(u *Unit) {} // its control process's exit goes on itself
 
-// timerMachine: timer.go.
-type timerMachine struct{ m *Manager }
+// timerMachine: timer.go. It works against its host only (host.go).
+type timerMachine struct{ host }
 
-func (t timerMachine) start(u *Unit)     { t.m.timerStart(u) }
-func (t timerMachine) stop(u *Unit)      { t.m.timerStop(u) }
-func (t timerMachine) reload(u *Unit)    { t.m.setState(u, u.sub) }
+func (t timerMachine) start(u *Unit)     { t.timerStart(u) }
+func (t timerMachine) stop(u *Unit)      { t.timerStop(u) }
+func (t timerMachine) reload(u *Unit)    { t.setState(u, u.sub) }
 func (timerMachine) processGone(u *Unit) {}
 
-// pathMachine: path.go.
-type pathMachine struct{ m *Manager }
+// pathMachine: path.go. It works against its host only.
+type pathMachine struct{ host }
 
-func (p pathMachine) start(u *Unit)     { p.m.pathStart(u) }
-func (p pathMachine) stop(u *Unit)      { p.m.pathStop(u) }
-func (p pathMachine) reload(u *Unit)    { p.m.setState(u, u.sub) }
+func (p pathMachine) start(u *Unit)     { p.pathStart(u) }
+func (p pathMachine) stop(u *Unit)      { p.pathStop(u) }
+func (p pathMachine) reload(u *Unit)    { p.setState(u, u.sub) }
 func (pathMachine) processGone(u *Unit) {}
 
 // unsupportedMachine is a type flint does not run (docs/compatibility.md): its start job fails
 // as "unsupported" rather than pretending the unit does its work.
-type unsupportedMachine struct{ m *Manager }
+type unsupportedMachine struct{ host }
 
 func (x unsupportedMachine) start(u *Unit) {
-	x.m.consolef("[UNSUPP] %s: flint does not run .%s units.", u.Name, u.cfg.Type)
+	x.consolef("[UNSUPP] %s: flint does not run .%s units.", u.Name, u.cfg.Type)
 	if u.job != nil {
-		x.m.finishJob(u.job, "unsupported")
+		x.finishJob(u.job, "unsupported")
 	}
 }
 func (x unsupportedMachine) stop(u *Unit)      { targetMachine(x).stop(u) }
-func (x unsupportedMachine) reload(u *Unit)    { x.m.setState(u, u.sub) }
+func (x unsupportedMachine) reload(u *Unit)    { x.setState(u, u.sub) }
 func (unsupportedMachine) processGone(u *Unit) {}
 
 // inactiveBoundAfter returns a unit that u has BindsTo= and After= on and that is not active

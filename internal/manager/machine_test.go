@@ -2,6 +2,7 @@ package manager
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strconv"
@@ -32,6 +33,10 @@ type fakeSys struct {
 	execs  []func(error) // pending Type=exec results
 	clock  time.Time
 	fail   map[string]bool // commands (their path) whose spawn fails
+	queued []func()        // what runs on the next turn of the loop
+	dir    string          // the row's directory, @DIR@ in its units and events
+	// watches are the live inotify watches, by path.
+	watches map[string]*fakeWatch
 }
 
 type fakeProc struct {
@@ -101,6 +106,46 @@ func (f *fakeSys) afterFunc(m *Manager, d time.Duration, fn func()) stopper {
 	return t
 }
 
+func (f *fakeSys) later(m *Manager, fn func()) { f.queued = append(f.queued, fn) }
+
+// fakeWatch is an inotify watch on a path: the test says when it reports.
+type fakeWatch struct {
+	f      *fakeSys
+	path   string
+	got    func(primary bool)
+	closed bool
+}
+
+func (w *fakeWatch) Close() error {
+	if !w.closed && w.f.watches[w.path] == w {
+		delete(w.f.watches, w.path)
+		w.f.note("unwatch %s", w.f.rel(w.path))
+	}
+	w.closed = true
+	return nil
+}
+
+func (f *fakeSys) watchPath(m *Manager, spec unit.PathSpec, got func(primary bool)) (io.Closer, error) {
+	if f.fail["watch "+spec.Path] {
+		f.note("watch %s: failed", f.rel(spec.Path))
+		return nil, &os.PathError{Op: "inotify_add_watch", Path: spec.Path, Err: syscall.ENOSPC}
+	}
+	w := &fakeWatch{f: f, path: spec.Path, got: got}
+	f.watches[spec.Path] = w
+	f.note("watch %s", f.rel(spec.Path))
+	return w, nil
+}
+
+// rel is path with the row's directory cut.
+func (f *fakeSys) rel(path string) string {
+	if f.dir != "" {
+		if r, ok := strings.CutPrefix(path, f.dir); ok {
+			return "@DIR@" + r
+		}
+	}
+	return path
+}
+
 func (f *fakeSys) now() time.Time { return f.clock }
 
 func (f *fakeSys) monoNow() time.Duration { return monoOf(f.clock) }
@@ -119,7 +164,8 @@ func newMachine(t *testing.T, name string, files map[string]string) *machine {
 	m, _ := testManager(t, files)
 	mc := &machine{t: t, m: m}
 	// The clock moves a millisecond at each event, and to a timer's time when it fires.
-	mc.sys = &fakeSys{t: t, trace: &mc.trace, procs: map[int]*fakeProc{}, clock: time.Now(), fail: map[string]bool{}}
+	mc.sys = &fakeSys{t: t, trace: &mc.trace, procs: map[int]*fakeProc{}, clock: time.Now(), fail: map[string]bool{},
+		watches: map[string]*fakeWatch{}}
 	m.osys = mc.sys
 	m.traceState = func(u *Unit, sub subState) {
 		if u == mc.u {
@@ -154,7 +200,7 @@ func (mc *machine) exit(path string, ws syscall.WaitStatus) {
 	p := mc.m.procs[pid]
 	delete(mc.m.procs, pid)
 	if s := owner.svc; s != nil && s.mainPID == pid {
-		mc.m.mainExited(owner, pid, ws)
+		serviceMachine{mc.m}.mainExited(owner, pid, ws)
 		return
 	}
 	if p == nil || p.onExit == nil {
@@ -193,9 +239,19 @@ func killedBy(sig syscall.Signal) syscall.WaitStatus { return syscall.WaitStatus
 //	exec-ok                        the pending Type=exec execve succeeded
 //	notify KEY=VALUE...            the main process sends a notification
 //	fail PATH                      spawning PATH fails from now on
+//	fail watch PATH                watching PATH fails from now on
+//	touch PATH, mkdir PATH, rm PATH  the file system changes (no event yet)
+//	inotify PATH [primary]         the watch on PATH reports (on the path itself: primary)
+//
+// Then what was left for a later turn of the loop runs. PATH may start with @DIR@, the
+// row's directory.
 func (mc *machine) do(ev string) {
 	mc.t.Helper()
+	if mc.sys.dir != "" {
+		ev = strings.ReplaceAll(ev, "@DIR@", mc.sys.dir)
+	}
 	f := strings.Fields(ev)
+	defer mc.runLater()
 	mc.trace = append(mc.trace, "# "+ev)
 	mc.sys.clock = mc.sys.clock.Add(time.Millisecond) // events are moments apart
 	switch f[0] {
@@ -246,9 +302,37 @@ func (mc *machine) do(ev string) {
 		}
 		mc.m.notifyUnit(mc.u, msg, nil)
 	case "fail":
-		mc.sys.fail[f[1]] = true
+		mc.sys.fail[strings.Join(f[1:], " ")] = true
+	case "touch":
+		if err := os.WriteFile(f[1], nil, 0o644); err != nil {
+			mc.t.Fatal(err)
+		}
+	case "mkdir":
+		if err := os.Mkdir(f[1], 0o755); err != nil {
+			mc.t.Fatal(err)
+		}
+	case "rm":
+		if err := os.RemoveAll(f[1]); err != nil {
+			mc.t.Fatal(err)
+		}
+	case "inotify":
+		w := mc.sys.watches[f[1]]
+		if w == nil {
+			mc.t.Fatalf("%s is not watched; trace:\n%s", f[1], strings.Join(mc.trace, "\n"))
+		}
+		mc.trace = append(mc.trace, "inotify "+mc.sys.rel(f[1]))
+		w.got(len(f) > 2 && f[2] == "primary")
 	default:
 		mc.t.Fatalf("unknown event %q", ev)
+	}
+}
+
+// runLater runs what was left for a later turn of the loop, until nothing is.
+func (mc *machine) runLater() {
+	for len(mc.sys.queued) > 0 {
+		fn := mc.sys.queued[0]
+		mc.sys.queued = mc.sys.queued[1:]
+		fn()
 	}
 }
 
@@ -281,24 +365,24 @@ func runMachineRows(t *testing.T, typ string, rows []machineRow) {
 				files[n] = f
 			}
 			name := "x." + typ
-			section := map[string]string{"service": "Service", "socket": "Socket", "timer": "Timer"}[typ]
+			section := map[string]string{"service": "Service", "socket": "Socket", "timer": "Timer", "path": "Path"}[typ]
 			files[name] = "[Unit]\nDefaultDependencies=no\n[" + section + "]\n" + r.unit + "\n"
 			if _, ok := files["x.service"]; !ok && typ != "service" {
 				files["x.service"] = "[Unit]\nDefaultDependencies=no\n[Service]\nExecStart=/bin/daemon\n"
 			}
-			if typ == "socket" {
-				for n, f := range files {
-					files[n] = strings.ReplaceAll(f, "@DIR@", t.TempDir())
-				}
+			dir := t.TempDir()
+			for n, f := range files {
+				files[n] = strings.ReplaceAll(f, "@DIR@", dir)
 			}
 			mc := newMachine(t, name, files)
+			mc.sys.dir = dir
 			if typ == "socket" {
 				p, err := listen.NewPoller()
 				if err != nil {
 					t.Fatal(err)
 				}
 				mc.m.poller = p
-				t.Cleanup(func() { mc.m.sockClose(mc.u); p.Close() })
+				t.Cleanup(func() { socketMachine{mc.m}.sockClose(mc.u); p.Close() })
 			}
 			before := bugs.Load()
 			for _, ev := range r.events {

@@ -95,6 +95,7 @@ func (m *Manager) handleNotify(msg *notify.Message) {
 func (m *Manager) notifyUnit(u *Unit, msg *notify.Message, keep map[*os.File]bool) {
 	s := u.svc
 	cfg := u.cfg.Service
+	sm := serviceMachine{m}
 	if v, ok := msg.First("MAINPID"); ok {
 		switch u.sub {
 		case svcStart, svcStartPost, svcRunning, svcReload:
@@ -114,23 +115,23 @@ states:
 			s.notifyReady = true
 			s.notifyState = "ready"
 			if u.sub == svcStart && (cfg.Type == unit.Notify || cfg.Type == unit.NotifyReload) {
-				m.svcStartPost(u)
+				sm.svcStartPost(u)
 			}
 			// READY=1 ends a reload, but only once ExecReload= has ended (svcReload).
 			if u.sub == svcReload && s.controlPID == 0 {
-				m.svcEnterRunning(u)
+				sm.svcEnterRunning(u)
 			}
 			break states
 		case "RELOADING":
 			s.notifyState = "reloading"
 			if u.sub == svcRunning {
-				m.svcEnterReloadByNotify(u)
+				sm.svcEnterReloadByNotify(u)
 			}
 			break states
 		case "STOPPING":
 			s.notifyState = "stopping"
 			if u.sub == svcRunning {
-				m.svcEnterStopByNotify(u)
+				sm.svcEnterStopByNotify(u)
 			}
 			break states
 		}
@@ -147,7 +148,7 @@ states:
 		if us, err := strconv.ParseInt(v, 10, 64); err == nil {
 			switch u.sub {
 			case svcStart, svcStartPre, svcStartPost, svcReload, svcStop, svcStopSigterm, svcStopPost:
-				m.armTimer(u, time.Duration(us)*time.Microsecond)
+				sm.armTimer(u, time.Duration(us)*time.Microsecond)
 			}
 		}
 	}
@@ -155,9 +156,9 @@ states:
 	if v, ok := msg.First("WATCHDOG"); ok {
 		switch v {
 		case "1":
-			m.armWatchdog(u)
+			sm.armWatchdog(u)
 		case "trigger":
-			m.watchdogRequest(u)
+			sm.watchdogRequest(u)
 		default:
 			m.logUnit(u, "Passed WATCHDOG= field is invalid, ignoring.")
 		}
@@ -168,7 +169,7 @@ states:
 		} else if u.sub != svcDead && u.sub != svcFailed {
 			// The override lasts until the next start (service_start resets it).
 			s.wdUSec = time.Duration(us) * time.Microsecond
-			m.armWatchdog(u)
+			sm.armWatchdog(u)
 		}
 	}
 	if len(keep) > 0 {
@@ -221,14 +222,14 @@ func (m *Manager) watchForeignMain(u *Unit, pid int) {
 					tick()
 					return
 				}
-				m.mainExited(u, pid, 0)
+				serviceMachine{m}.mainExited(u, pid, 0)
 			})
 		})
 	}
 	tick()
 }
 
-func (m *Manager) armWatchdog(u *Unit) {
+func (m serviceMachine) armWatchdog(u *Unit) {
 	s := u.svc
 	d := s.wdUSec
 	s.wdGen++
@@ -240,14 +241,14 @@ func (m *Manager) armWatchdog(u *Unit) {
 		return
 	}
 	g := s.wdGen
-	s.watchdog = m.sys().afterFunc(m, d, func() {
+	s.watchdog = m.after(d, func() {
 		if s.wdGen == g {
 			m.watchdogTimeout(u)
 		}
 	})
 }
 
-func (m *Manager) disarmWatchdog(u *Unit) {
+func (m serviceMachine) disarmWatchdog(u *Unit) {
 	s := u.svc
 	s.wdGen++
 	if s.watchdog != nil {
@@ -256,7 +257,7 @@ func (m *Manager) disarmWatchdog(u *Unit) {
 	}
 }
 
-func (m *Manager) watchdogTimeout(u *Unit) {
+func (m serviceMachine) watchdogTimeout(u *Unit) {
 	if u.sub != svcRunning && u.sub != svcReload {
 		return
 	}
@@ -267,7 +268,7 @@ func (m *Manager) watchdogTimeout(u *Unit) {
 
 // watchdogRequest is WATCHDOG=trigger (systemd's service_force_watchdog): the watchdog's
 // action, whatever the state and whether or not WatchdogSec= is set.
-func (m *Manager) watchdogRequest(u *Unit) {
+func (m serviceMachine) watchdogRequest(u *Unit) {
 	switch u.sub {
 	case svcDead, svcFailed, svcAutoRestart:
 		return // nothing of the service runs that the watchdog could stop

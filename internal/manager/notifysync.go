@@ -88,9 +88,9 @@ func (m *Manager) handleSyncMarker(pid int, get func(string) (string, bool)) boo
 func (m *Manager) mainExitHandler(u *Unit, pid int) func(ws syscall.WaitStatus) {
 	return func(ws syscall.WaitStatus) {
 		if u.svc == nil || notifyAccess(u) == "none" {
-			m.mainExited(u, pid, ws)
+			serviceMachine{m}.mainExited(u, pid, ws)
 			return
 		}
-		m.afterNotifyDrain(func() { m.mainExited(u, pid, ws) })
+		m.afterNotifyDrain(func() { serviceMachine{m}.mainExited(u, pid, ws) })
 	}
 }

@@ -2,11 +2,11 @@ package manager
 
 import (
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -20,8 +20,8 @@ import (
 
 // pathRT is the runtime side of a path unit.
 type pathRT struct {
-	watches        []*pathWatch // one per cfg.Path.Specs entry while waiting
-	previousExists []bool       // PathChanged=/PathModified=: whether the path existed at the last look
+	watches        []io.Closer // one per cfg.Path.Specs entry while waiting
+	previousExists []bool      // PathChanged=/PathModified=: whether the path existed at the last look
 	triggerLimit   rateLimit
 	notifyPending  bool // a trigger notification waits for the next turn of the loop
 }
@@ -31,7 +31,6 @@ type pathWatch struct {
 	f       *os.File
 	fd      int
 	primary int // the watch descriptor of the path itself; -1 while it does not exist
-	gen     int // pathRT generation: events of an older watch are ignored
 }
 
 // inotify flags, as systemd's path_spec_watch: on the path itself by kind, on each parent
@@ -109,7 +108,7 @@ func watchPath(spec unit.PathSpec) (*pathWatch, error) {
 
 // read runs until the watch is closed, posting to the manager whether each batch of events
 // touched the path itself (primary watch).
-func (w *pathWatch) read(post func(func()), got func(w *pathWatch, primary bool)) {
+func (w *pathWatch) read(post func(func()), got func(primary bool)) {
 	buf := make([]byte, 4096+unix.SizeofInotifyEvent+unix.PathMax)
 	for {
 		n, err := w.f.Read(buf)
@@ -125,42 +124,43 @@ func (w *pathWatch) read(post func(func()), got func(w *pathWatch, primary bool)
 			}
 			off += unix.SizeofInotifyEvent + nameLen
 		}
-		post(func() { got(w, primary) })
+		post(func() { got(primary) })
 	}
 }
 
-func (w *pathWatch) close() {
+func (w *pathWatch) Close() error {
 	if w.f != nil {
-		w.f.Close()
+		return w.f.Close()
 	}
+	return nil
 }
 
 // pathUnwatch closes u's watches.
-func (m *Manager) pathUnwatch(u *Unit) {
+func (m pathMachine) pathUnwatch(u *Unit) {
 	for _, w := range u.pth.watches {
-		w.close()
+		w.Close()
 	}
 	u.pth.watches = nil
 }
 
 // pathWatchAll watches every path of u.
-func (m *Manager) pathWatchAll(u *Unit) error {
+func (m pathMachine) pathWatchAll(u *Unit) error {
 	m.pathUnwatch(u)
 	for _, spec := range u.cfg.Path.Specs {
-		w, err := watchPath(spec)
+		var w io.Closer
+		w, err := m.watchPath(spec, func(primary bool) { m.pathEvent(u, w, primary) })
 		if err != nil {
 			m.pathUnwatch(u)
 			return err
 		}
 		u.pth.watches = append(u.pth.watches, w)
-		go w.read(m.post, func(w *pathWatch, primary bool) { m.pathEvent(u, w, primary) })
 	}
 	return nil
 }
 
 // pathEvent is path_dispatch_io: a change to the path itself of a PathChanged= or
 // PathModified= starts the unit, anything else makes the unit look again.
-func (m *Manager) pathEvent(u *Unit, w *pathWatch, primary bool) {
+func (m pathMachine) pathEvent(u *Unit, w io.Closer, primary bool) {
 	if u.pth == nil || (u.sub != pathWaiting && u.sub != pathRunning) {
 		return
 	}
@@ -182,7 +182,7 @@ func (m *Manager) pathEvent(u *Unit, w *pathWatch, primary bool) {
 }
 
 // pathCheck is path_spec_check_good for spec i: what triggers the unit now, or "".
-func (m *Manager) pathCheck(u *Unit, i int, initial, fromNotify bool) string {
+func (m pathMachine) pathCheck(u *Unit, i int, initial, fromNotify bool) string {
 	spec := u.cfg.Path.Specs[i]
 	switch spec.Kind {
 	case unit.PathExists:
@@ -246,7 +246,7 @@ func hiddenOrBackup(n string) bool {
 }
 
 // pathCheckAll is path_check_good: the first spec that triggers.
-func (m *Manager) pathCheckAll(u *Unit, initial, fromNotify bool) (string, bool) {
+func (m pathMachine) pathCheckAll(u *Unit, initial, fromNotify bool) (string, bool) {
 	for i := range u.cfg.Path.Specs {
 		if p := m.pathCheck(u, i, initial, fromNotify); p != "" {
 			return p, true
@@ -256,8 +256,8 @@ func (m *Manager) pathCheckAll(u *Unit, initial, fromNotify bool) (string, bool)
 }
 
 // pathStart is path_start.
-func (m *Manager) pathStart(u *Unit) {
-	if !m.triggerLoaded(u) {
+func (m pathMachine) pathStart(u *Unit) {
+	if !triggerLoaded(m, u) {
 		return
 	}
 	u.invocationID = newInvocationID()
@@ -276,10 +276,10 @@ func (m *Manager) pathStart(u *Unit) {
 }
 
 // pathStop is path_stop.
-func (m *Manager) pathStop(u *Unit) { m.triggerStop(u, m.pathEnterDead) }
+func (m pathMachine) pathStop(u *Unit) { triggerStop(m, u, m.pathEnterDead) }
 
 // pathSetState is path_set_state: only waiting watches.
-func (m *Manager) pathSetState(u *Unit, sub subState) {
+func (m pathMachine) pathSetState(u *Unit, sub subState) {
 	if sub != pathWaiting {
 		m.pathUnwatch(u)
 	}
@@ -287,18 +287,18 @@ func (m *Manager) pathSetState(u *Unit, sub subState) {
 }
 
 // pathEnterDead is path_enter_dead.
-func (m *Manager) pathEnterDead(u *Unit, result Result) {
-	m.triggerEnterDead(u, result, m.pathSetState)
+func (m pathMachine) pathEnterDead(u *Unit, result Result) {
+	triggerEnterDead(m, u, result, m.pathSetState)
 }
 
 // pathEnterWaiting is path_enter_waiting: running while the unit runs; else start it if a
 // path already says so, or watch, and look once more (the path may have changed before the
 // watch was in place).
-func (m *Manager) pathEnterWaiting(u *Unit, initial, fromNotify bool) {
+func (m pathMachine) pathEnterWaiting(u *Unit, initial, fromNotify bool) {
 	if n := len(u.cfg.Path.Specs); len(u.pth.previousExists) != n {
 		u.pth.previousExists = make([]bool, n) // a first start, or a reload changed the paths
 	}
-	target := m.units[u.cfg.PathUnit()]
+	target := m.lookup(u.cfg.PathUnit())
 	if target != nil && !isInactiveOrFailed(target.activeState()) {
 		m.pathSetState(u, pathRunning)
 		return
@@ -321,29 +321,29 @@ func (m *Manager) pathEnterWaiting(u *Unit, initial, fromNotify bool) {
 
 // pathEnterRunning is path_enter_running: start the unit (job mode replace), within the
 // trigger limit.
-func (m *Manager) pathEnterRunning(u *Unit, trigger string) {
+func (m pathMachine) pathEnterRunning(u *Unit, trigger string) {
 	if u.job != nil && u.job.typ == "stop" {
 		return // going down
 	}
 	c := u.cfg.Path
-	if !u.pth.triggerLimit.below(c.TriggerLimitInterval, c.TriggerLimitBurst, time.Now()) {
+	if !u.pth.triggerLimit.below(c.TriggerLimitInterval, c.TriggerLimitBurst, m.sys().now()) {
 		m.logUnit(u, "Trigger limit hit, refusing further activation.")
 		m.consolef("%s: Trigger limit hit, refusing further activation.", u.Name)
 		m.pathEnterDead(u, resultTriggerLimitHit)
 		return
 	}
-	target := m.triggerTarget(u, m.pathEnterDead)
+	target := triggerTarget(m, u, m.pathEnterDead)
 	if target == nil {
 		return
 	}
-	m.triggerStart(u, target, []string{"TRIGGER_PATH=" + trigger}, " ("+trigger+")", m.pathSetState, m.pathEnterDead)
+	triggerStart(m, u, target, []string{"TRIGGER_PATH=" + trigger}, " ("+trigger+")", m.pathSetState, m.pathEnterDead)
 }
 
 // pathTriggerNotify is path_trigger_notify: the unit changed state. A unit that hit its start
 // limit fails the path unit; otherwise, once no job is left, the path unit follows it (running
 // while the unit is, waiting again once it stopped), on the next turn of the loop, where the
 // same is checked again, as systemd defers it.
-func (m *Manager) pathTriggerNotify(u, target *Unit, deferred bool) {
+func (m pathMachine) pathTriggerNotify(u, target *Unit, deferred bool) {
 	if u.sub != pathWaiting && u.sub != pathRunning {
 		return
 	}
@@ -366,12 +366,12 @@ func (m *Manager) pathTriggerNotify(u, target *Unit, deferred bool) {
 		return
 	}
 	u.pth.notifyPending = true
-	go m.post(func() {
+	m.later(func() {
 		u.pth.notifyPending = false
-		if m.units[u.Name] != u {
+		if m.lookup(u.Name) != u {
 			return
 		}
-		if t := m.units[u.cfg.PathUnit()]; t != nil {
+		if t := m.lookup(u.cfg.PathUnit()); t != nil {
 			m.pathTriggerNotify(u, t, true)
 		}
 	})

@@ -124,12 +124,12 @@ func (m *Manager) awaitPIDFile(u *Unit) {
 			}
 			if pid, err := m.loadPIDFile(u); err == nil && pid > 0 {
 				m.adoptMain(u, pid)
-				m.forkingStartPost(u)
+				serviceMachine{m}.forkingStartPost(u)
 				return
 			}
 			if len(m.sys().unitPIDs(m, u)) == 0 {
 				m.logUnit(u, "Daemon never wrote its PID file. Failing.")
-				m.svcEnterSignal(u, svcStopSigterm, resultProtocol)
+				serviceMachine{m}.svcEnterSignal(u, svcStopSigterm, resultProtocol)
 				return
 			}
 			tick()

@@ -208,10 +208,15 @@ func (m *Manager) killUnit(u *Unit, sig syscall.Signal, sighupToo bool) int {
 	if u.sock != nil {
 		control = u.sock.controlPID
 	}
+	// Each process gets sig once (then SIGHUP and SIGCONT), whether it is the main or the
+	// control process and in the unit's cgroup too, as systemd's unit_kill_context() signals
+	// the cgroup with the main and control pids left out.
+	sent := map[int]bool{}
 	send := func(pid int, s syscall.Signal) {
-		if pid <= 0 {
+		if pid <= 0 || sent[pid] {
 			return
 		}
+		sent[pid] = true
 		m.sys().kill(pid, s)
 		if sighupToo && kc.SendSIGHUP && s != syscall.SIGKILL {
 			m.sys().kill(pid, syscall.SIGHUP)
@@ -241,12 +246,12 @@ func (m *Manager) killUnit(u *Unit, sig syscall.Signal, sighupToo bool) int {
 		send(main, sig)
 		send(control, sig)
 		if whole {
-			others = m.signalAll(u, sig, send)
+			others = m.signalAll(u, sig, send, sent)
 		}
 	default: // control-group
-		others = m.signalAll(u, sig, send)
 		send(main, sig)
 		send(control, sig)
+		others = m.signalAll(u, sig, send, sent)
 	}
 	n := 0
 	if main > 0 {
@@ -264,12 +269,11 @@ func (m *Manager) killUnit(u *Unit, sig syscall.Signal, sighupToo bool) int {
 	return n
 }
 
-// signalAll sends sig to every process of u, and lists them again until a list holds none
-// that was not signalled yet, as systemd's cgroup kill loop does: a process forked while the
-// signals went out gets one too. It returns the last list, the processes left to wait for
-// (killUnit needs no listing of its own).
-func (m *Manager) signalAll(u *Unit, sig syscall.Signal, send func(int, syscall.Signal)) []int {
-	var sent map[int]bool
+// signalAll sends sig to every process of u not in sent (send adds to it), and lists them
+// again until a list holds none that was not signalled yet, as systemd's cgroup kill loop
+// does: a process forked while the signals went out gets one too. It returns the last list,
+// the processes left to wait for (killUnit needs no listing of its own).
+func (m *Manager) signalAll(u *Unit, sig syscall.Signal, send func(int, syscall.Signal), sent map[int]bool) []int {
 	var pids []int
 	for round := 0; round < 8; round++ {
 		fresh := false
@@ -278,10 +282,6 @@ func (m *Manager) signalAll(u *Unit, sig syscall.Signal, send func(int, syscall.
 			if sent[pid] {
 				continue
 			}
-			if sent == nil {
-				sent = map[int]bool{}
-			}
-			sent[pid] = true
 			send(pid, sig)
 			fresh = true
 		}
@@ -316,12 +316,12 @@ func (m *Manager) watchStragglers(u *Unit) {
 			switch u.sub {
 			case svcStopSigterm, svcStopSigkill, svcStopWatchdog:
 				if u.svc.mainPID == 0 && u.svc.controlPID == 0 && len(m.sys().unitPIDs(m, u)) == 0 {
-					m.svcEnterStopPost(u)
+					serviceMachine{m}.svcEnterStopPost(u)
 					return
 				}
 			case svcFinalSigterm, svcFinalSigkill, svcFinalWatchdog:
 				if u.svc.mainPID == 0 && u.svc.controlPID == 0 && len(m.sys().unitPIDs(m, u)) == 0 {
-					m.svcEnterDead(u, resultNone)
+					serviceMachine{m}.svcEnterDead(u, resultNone)
 					return
 				}
 			default:
@@ -378,7 +378,7 @@ func (m *Manager) adoptMain(u *Unit, pid int) {
 func (m *Manager) orphanExited(pid int, ws syscall.WaitStatus) {
 	for _, u := range m.order {
 		if u.svc != nil && u.svc.mainPID == pid {
-			m.mainExited(u, pid, ws)
+			serviceMachine{m}.mainExited(u, pid, ws)
 		}
 	}
 }

@@ -17,7 +17,7 @@ func (m *Manager) properties(u *Unit) []api.Property {
 	cfg := show.Properties(u.cfg)
 	var rt []show.Property
 	add := func(n, v string) { rt = append(rt, show.Property{Name: n, Value: v}) }
-	add("ActiveState", string(u.activeState()))
+	add("ActiveState", u.activeState().String())
 	add("SubState", u.sub.String())
 	add("StateChangeTimestamp", show.FormatTimestamp(u.stateChange))
 	add("ActiveEnterTimestamp", show.FormatTimestamp(u.activeEnter))

@@ -76,7 +76,7 @@ type serviceRT struct {
 }
 
 // svcStart: start limit, ExecCondition, ExecStartPre, ExecStart, then by Type.
-func (m *Manager) svcStart(u *Unit) {
+func (m serviceMachine) svcStart(u *Unit) {
 	s := u.svc
 	cfg := u.cfg.Service
 	if s.restartTimer != nil {
@@ -94,7 +94,7 @@ func (m *Manager) svcStart(u *Unit) {
 		m.emergencyAction(u, u.cfg.Unit.StartLimitAction, true, -1, "unit "+u.Name+" failed")
 		m.setState(u, svcFailed)
 		for _, sock := range m.socketsOf(u) {
-			m.socketServiceStopped(sock, u)
+			socketMachine{m}.socketServiceStopped(sock, u)
 		}
 		return
 	}
@@ -139,7 +139,7 @@ func (m *Manager) svcStart(u *Unit) {
 }
 
 // svcStartMain spawns ExecStart (the first one; oneshot runs them in sequence).
-func (m *Manager) svcStartMain(u *Unit) {
+func (m serviceMachine) svcStartMain(u *Unit) {
 	s := u.svc
 	cfg := u.cfg.Service
 	if len(cfg.ExecStart) == 0 {
@@ -156,7 +156,7 @@ func (m *Manager) svcStartMain(u *Unit) {
 }
 
 // spawnNext starts the next command of a Type=oneshot service's ExecStart=.
-func (m *Manager) spawnNext(u *Unit) {
+func (m serviceMachine) spawnNext(u *Unit) {
 	s := u.svc
 	next := s.queue[0]
 	s.queue = s.queue[1:]
@@ -164,7 +164,7 @@ func (m *Manager) spawnNext(u *Unit) {
 }
 
 // spawnMain starts cmd, the command of ExecStart= that comes before those still queued.
-func (m *Manager) spawnMain(u *Unit, cmd unit.ExecCommand) {
+func (m serviceMachine) spawnMain(u *Unit, cmd unit.ExecCommand) {
 	s := u.svc
 	cfg := u.cfg.Service
 	p := &execParams{}
@@ -184,7 +184,7 @@ func (m *Manager) spawnMain(u *Unit, cmd unit.ExecCommand) {
 		}
 		p.listenFiles, p.listenNames = files, names
 	}
-	sp, err := m.sys().spawn(m, u, cmd, cfg.Exec, p)
+	sp, err := m.spawn(u, cmd, cfg.Exec, p)
 	if err != nil {
 		m.execFailed(u, cmd, err)
 		return
@@ -204,12 +204,12 @@ func (m *Manager) spawnMain(u *Unit, cmd unit.ExecCommand) {
 	s.mainIgnore = cmd.Flags.IgnoreFailure
 	s.mainExited = false
 	// A failed exec is logged when the process is reaped (it exits with 203/EXEC & co.).
-	m.procs[pid] = &proc{pid: pid, u: u, kind: "main", sid: pid, onExit: m.mainExitHandler(u, pid), sp: sp, path: cmd.Path}
+	m.trackMain(u, pid, sp, cmd.Path)
 	switch cfg.Type {
 	case unit.Simple, unit.Idle, unit.DBus, "":
 		m.svcStartPost(u)
 	case unit.Exec:
-		m.sys().afterExec(m, sp, func(err error) {
+		m.afterExec(sp, func(err error) {
 			if s.mainPID != pid || u.sub != svcStart || err != nil {
 				return // a failed exec: the process exits with 203; mainExited handles it
 			}
@@ -220,7 +220,7 @@ func (m *Manager) spawnMain(u *Unit, cmd unit.ExecCommand) {
 
 // execFailed: the process could not even be started (or set up) — systemd reports the
 // EXEC/CHDIR/USER... status as if the child had exited with it.
-func (m *Manager) execFailed(u *Unit, cmd unit.ExecCommand, err error) {
+func (m serviceMachine) execFailed(u *Unit, cmd unit.ExecCommand, err error) {
 	s := u.svc
 	var re *resourceError
 	if errors.As(err, &re) {
@@ -251,7 +251,7 @@ func (m *Manager) execFailed(u *Unit, cmd unit.ExecCommand, err error) {
 }
 
 // svcStartPost runs ExecStartPost, then the service is running (or exited for oneshot).
-func (m *Manager) svcStartPost(u *Unit) {
+func (m serviceMachine) svcStartPost(u *Unit) {
 	cfg := u.cfg.Service
 	if cfg.Type == unit.Notify || cfg.Type == unit.NotifyReload {
 		if !u.svc.notifyReady {
@@ -278,7 +278,7 @@ func (m *Manager) svcStartPost(u *Unit) {
 // reload is over. A main process that failed meanwhile stops the service; a running one is
 // running, unless the service said RELOADING=1 or STOPPING=1 meanwhile; without one the
 // service has exited (RemainAfterExit=) or stops.
-func (m *Manager) svcEnterRunning(u *Unit) {
+func (m serviceMachine) svcEnterRunning(u *Unit) {
 	s := u.svc
 	cfg := u.cfg.Service
 	reloaded := u.sub == svcReload
@@ -341,7 +341,7 @@ func (s *serviceRT) resetExecMain(pid int) {
 // svcReload runs ExecReload= (Type=notify-reload: sends SIGHUP and waits for READY=1). As
 // systemd's service_enter_reload(), the service runs on whatever the reload's result: a
 // failure shows in ReloadResult and fails the reload job (jobCheck), not the service.
-func (m *Manager) svcReload(u *Unit) {
+func (m serviceMachine) svcReload(u *Unit) {
 	s := u.svc
 	cfg := u.cfg.Service
 	if len(cfg.ExecReload) == 0 && cfg.Type != unit.NotifyReload {
@@ -373,7 +373,7 @@ func (m *Manager) svcReload(u *Unit) {
 // svcEnterReloadByNotify: the running service said RELOADING=1 (systemd's
 // service_enter_reload_by_notify): it is reloading until it says READY=1, for at most
 // TimeoutStartSec=, and the reload propagates to its PropagatesReloadTo= units.
-func (m *Manager) svcEnterReloadByNotify(u *Unit) {
+func (m serviceMachine) svcEnterReloadByNotify(u *Unit) {
 	m.armTimer(u, u.cfg.Service.TimeoutStartSec)
 	m.setState(u, svcReload)
 	m.propagateReload(u)

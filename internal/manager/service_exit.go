@@ -10,7 +10,7 @@ import (
 // A service's main process exits: what that means in each state.
 
 // mainExited handles the main process's exit in every state.
-func (m *Manager) mainExited(u *Unit, pid int, ws syscall.WaitStatus) {
+func (m serviceMachine) mainExited(u *Unit, pid int, ws syscall.WaitStatus) {
 	s := u.svc
 	cfg := u.cfg.Service
 	if s.mainPID != pid {
@@ -65,7 +65,7 @@ func (m *Manager) mainExited(u *Unit, pid int, ws syscall.WaitStatus) {
 				pid, err := m.loadPIDFile(u)
 				if err != nil {
 					m.logUnit(u, "%v", err)
-					if len(m.sys().unitPIDs(m, u)) == 0 {
+					if len(m.processesOf(u)) == 0 {
 						m.svcEnterSignal(u, svcStopSigterm, resultProtocol)
 						return
 					}
@@ -152,7 +152,7 @@ func (m *Manager) mainExited(u *Unit, pid int, ws syscall.WaitStatus) {
 
 // forkingStartPost goes on with a Type=forking start once the daemon has forked (and its
 // PIDFile= was read).
-func (m *Manager) forkingStartPost(u *Unit) {
+func (m serviceMachine) forkingStartPost(u *Unit) {
 	m.setState(u, svcStartPost)
 	m.runControl(u, u.cfg.Service.ExecStartPost, svcStartPost, func(ok bool) {
 		if !ok {

@@ -11,7 +11,7 @@ import (
 // failed or auto-restart (Restart=).
 
 // svcStop handles a stop job in any state.
-func (m *Manager) svcStop(u *Unit) {
+func (m serviceMachine) svcStop(u *Unit) {
 	s := u.svc
 	s.stopRequested = true
 	if s.restartTimer != nil {
@@ -36,7 +36,7 @@ func (m *Manager) svcStop(u *Unit) {
 }
 
 // svcEnterStop runs ExecStop= (with the main process still running, or after it exited).
-func (m *Manager) svcEnterStop(u *Unit, result Result) {
+func (m serviceMachine) svcEnterStop(u *Unit, result Result) {
 	cfg := u.cfg.Service
 	u.setResult(result)
 	m.disarmTimer(u)
@@ -58,7 +58,7 @@ func (m *Manager) svcEnterStop(u *Unit, result Result) {
 // WatchdogSignal= (the watchdog's, or TimeoutStartFailureMode=/TimeoutStopFailureMode=abort)
 // or FinalKillSignal=, and waits TimeoutStopSec= (TimeoutAbortSec= for the watchdog states);
 // with nothing to kill it goes on at once. result becomes the unit's unless it failed before.
-func (m *Manager) svcEnterSignal(u *Unit, state serviceState, result Result) {
+func (m serviceMachine) svcEnterSignal(u *Unit, state serviceState, result Result) {
 	s := u.svc
 	cfg := u.cfg.Service
 	u.setResult(result)
@@ -121,20 +121,20 @@ func (m *Manager) svcEnterSignal(u *Unit, state serviceState, result Result) {
 }
 
 // svcMaybeStopPost continues once no main/control process is left.
-func (m *Manager) svcMaybeStopPost(u *Unit) {
+func (m serviceMachine) svcMaybeStopPost(u *Unit) {
 	s := u.svc
 	if s.mainPID != 0 || s.controlPID != 0 {
 		return
 	}
 	if u.cfg.Service.Kill.KillMode == "control-group" || u.cfg.Service.Kill.KillMode == "" {
-		if len(m.sys().unitPIDs(m, u)) > 0 {
+		if len(m.processesOf(u)) > 0 {
 			return
 		}
 	}
 	m.svcEnterStopPost(u)
 }
 
-func (m *Manager) svcEnterStopPost(u *Unit) {
+func (m serviceMachine) svcEnterStopPost(u *Unit) {
 	cfg := u.cfg.Service
 	m.disarmTimer(u)
 	m.setState(u, svcStopPost)
@@ -148,13 +148,13 @@ func (m *Manager) svcEnterStopPost(u *Unit) {
 	})
 }
 
-func (m *Manager) svcMaybeDead(u *Unit) {
+func (m serviceMachine) svcMaybeDead(u *Unit) {
 	s := u.svc
 	if s.mainPID != 0 || s.controlPID != 0 {
 		return
 	}
 	if u.sub == svcFinalSigterm || u.sub == svcFinalSigkill || u.sub == svcFinalWatchdog {
-		if len(m.sys().unitPIDs(m, u)) > 0 {
+		if len(m.processesOf(u)) > 0 {
 			return
 		}
 		m.svcEnterDead(u, resultNone)
@@ -162,7 +162,7 @@ func (m *Manager) svcMaybeDead(u *Unit) {
 }
 
 // svcEnterDead: the service is down; decide about restarting.
-func (m *Manager) svcEnterDead(u *Unit, result Result) {
+func (m serviceMachine) svcEnterDead(u *Unit, result Result) {
 	s := u.svc
 	cfg := u.cfg.Service
 	u.setResult(result)
@@ -173,11 +173,11 @@ func (m *Manager) svcEnterDead(u *Unit, result Result) {
 		m.consolef("%s: Failed with result '%s'.", u.Name, u.result)
 	}
 	m.logUnitResult(u)
-	restart := !s.stopRequested && !m.shuttingDown && m.shouldRestart(u)
+	restart := !s.stopRequested && !m.isShuttingDown() && m.shouldRestart(u)
 	// RuntimeDirectoryPreserve=restart keeps the directories across automatic and requested
 	// restarts only.
 	if cfg.Exec.RuntimeDirectoryPreserve != "restart" || !restart && (u.job == nil || u.job.typ != "restart") {
-		removeRuntimeDirs(m.opt.Scope, cfg.Exec)
+		removeRuntimeDirs(m.scope(), cfg.Exec)
 	}
 	if restart && u.result != resultStartLimitHit {
 		// As systemd, which passes through failed (or dead) before auto-restart: a start job
@@ -204,19 +204,19 @@ func (m *Manager) svcEnterDead(u *Unit, result Result) {
 		// Its timestamps as if it had passed through failed (dead): active until now,
 		// inactive for no time.
 		now := time.Now()
-		u.activeExit, u.inactiveEnter, u.inactiveExit, u.inactiveExitSeq = now, now, now, m.logs.LastSeq()
+		u.activeExit, u.inactiveEnter, u.inactiveExit, u.inactiveExitSeq = now, now, now, m.logSeq()
 		m.setState(u, svcAutoRestart)
 		// As systemd's socket_trigger_notify(): while the restart is pending the sockets are
 		// watched again (a connection then waits for the restart; no second start is queued).
 		for _, sock := range m.socketsOf(u) {
 			if sock.sock != nil && !sock.cfg.Socket.Accept && sock.sub == sockRunning {
-				m.sockEnterListening(sock)
+				socketMachine{m}.sockEnterListening(sock)
 			}
 		}
 		s.restartGen++
 		gen := s.restartGen
 		d := cfg.RestartSec
-		s.restartTimer = m.sys().afterFunc(m, d, func() {
+		s.restartTimer = m.after(d, func() {
 			if s.restartGen != gen || u.sub != svcAutoRestart {
 				return
 			}
@@ -243,7 +243,7 @@ func (m *Manager) svcEnterDead(u *Unit, result Result) {
 }
 
 // shouldRestart applies Restart= and the exit status overrides (REFERENCE.md table).
-func (m *Manager) shouldRestart(u *Unit) bool {
+func (m serviceMachine) shouldRestart(u *Unit) bool {
 	cfg := u.cfg.Service
 	s := u.svc
 	code, status := s.execMainCode, s.execMainStatus
@@ -290,7 +290,7 @@ func (m *Manager) shouldRestart(u *Unit) bool {
 // svcEnterStopByNotify: the running service said STOPPING=1 (systemd's
 // service_enter_stop_by_notify): it is stopping, as if it had been sent SIGTERM, until its
 // processes exit, for at most TimeoutStopSec=.
-func (m *Manager) svcEnterStopByNotify(u *Unit) {
+func (m serviceMachine) svcEnterStopByNotify(u *Unit) {
 	m.disarmWatchdog(u)
 	m.armTimer(u, u.cfg.Service.TimeoutStopSec)
 	m.setState(u, svcStopSigterm)
@@ -298,7 +298,7 @@ func (m *Manager) svcEnterStopByNotify(u *Unit) {
 
 // svcProcessGone is processGone of a service: in a signal state, the stop goes on once
 // nothing is left to wait for; in the others a process's reap changes nothing.
-func (m *Manager) svcProcessGone(u *Unit) {
+func (m serviceMachine) svcProcessGone(u *Unit) {
 	if u.svc == nil {
 		return
 	}

@@ -9,12 +9,12 @@ import (
 
 // armTimer (re)starts u's state timer: after d, svcTimeout(u, false) runs on the manager
 // goroutine unless the timer was re-armed or disarmed meanwhile. d <= 0 disarms.
-func (m *Manager) armTimer(u *Unit, d time.Duration) { m.armTimerFor(u, d, false) }
+func (m serviceMachine) armTimer(u *Unit, d time.Duration) { m.armTimerFor(u, d, false) }
 
 // armRuntimeTimer arms u's state timer for RuntimeMaxSec=: svcTimeout(u, true).
-func (m *Manager) armRuntimeTimer(u *Unit, d time.Duration) { m.armTimerFor(u, d, true) }
+func (m serviceMachine) armRuntimeTimer(u *Unit, d time.Duration) { m.armTimerFor(u, d, true) }
 
-func (m *Manager) armTimerFor(u *Unit, d time.Duration, runtime bool) {
+func (m serviceMachine) armTimerFor(u *Unit, d time.Duration, runtime bool) {
 	var gen *int
 	var tp *stopper
 	if u.svc != nil {
@@ -31,7 +31,7 @@ func (m *Manager) armTimerFor(u *Unit, d time.Duration, runtime bool) {
 		return
 	}
 	g := *gen
-	*tp = m.sys().afterFunc(m, d, func() {
+	*tp = m.after(d, func() {
 		if *gen != g {
 			return
 		}
@@ -40,7 +40,7 @@ func (m *Manager) armTimerFor(u *Unit, d time.Duration, runtime bool) {
 }
 
 // disarmTimer stops u's state timer.
-func (m *Manager) disarmTimer(u *Unit) {
+func (m serviceMachine) disarmTimer(u *Unit) {
 	if u.svc == nil {
 		return
 	}
@@ -52,7 +52,7 @@ func (m *Manager) disarmTimer(u *Unit) {
 }
 
 // svcTimeout handles TimeoutStartSec/TimeoutStopSec/RuntimeMaxSec expiry.
-func (m *Manager) svcTimeout(u *Unit, runtime bool) {
+func (m serviceMachine) svcTimeout(u *Unit, runtime bool) {
 	switch u.sub {
 	case svcCondition, svcStartPre, svcStart, svcStartPost:
 		m.timedOut(u, u.cfg.Service.TimeoutStartFailureMode, u.sub.String()+" operation timed out.")
@@ -105,7 +105,7 @@ func (m *Manager) svcTimeout(u *Unit, runtime bool) {
 // WatchdogSignal= (stop-watchdog, final-watchdog: for TimeoutAbortSec=), else to SIGKILL
 // (stop-sigkill, final-sigkill), else (SendSIGKILL=no) on to ExecStopPost= or to the end,
 // with Result=timeout either way.
-func (m *Manager) escalate(u *Unit, final bool, what string, abort bool) {
+func (m serviceMachine) escalate(u *Unit, final bool, what string, abort bool) {
 	watchdog, sigkill := svcStopWatchdog, svcStopSigkill
 	if final {
 		watchdog, sigkill = svcFinalWatchdog, svcFinalSigkill
@@ -133,7 +133,7 @@ func (m *Manager) escalate(u *Unit, final bool, what string, abort bool) {
 // timedOut ends a start (or ExecStop=) that timed out as TimeoutStartFailureMode= (or
 // TimeoutStopFailureMode=) says: terminate sends KillSignal=, abort WatchdogSignal=, kill
 // FinalKillSignal= (or goes on to ExecStopPost= with SendSIGKILL=no). The result is timeout.
-func (m *Manager) timedOut(u *Unit, mode, what string) {
+func (m serviceMachine) timedOut(u *Unit, mode, what string) {
 	switch mode {
 	case "abort":
 		m.consolef("%s: %s Aborting.", u.Name, what)

@@ -2,9 +2,9 @@ package manager
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"syscall"
-	"time"
 
 	"github.com/flint-init/flint/internal/listen"
 	"github.com/flint-init/flint/unit"
@@ -32,7 +32,7 @@ type socketRT struct {
 // sockStart runs ExecStartPre, opens every Listen*= socket, runs ExecStartPost, then listens.
 // As systemd's socket_enter_*: a failing ExecStartPre= fails the socket at once; a failure
 // once the sockets are to be opened stops it as a stop does (ExecStopPre=, ExecStopPost=).
-func (m *Manager) sockStart(u *Unit) {
+func (m socketMachine) sockStart(u *Unit) {
 	cfg := u.cfg.Socket
 	if why := m.sockServiceBusy(u); why != "" {
 		// systemd's socket_start refuses (the job fails, the unit's state stays).
@@ -72,7 +72,7 @@ func (m *Manager) sockStart(u *Unit) {
 // sockServiceBusy says why u cannot start now, "" if it can: an Accept=no socket needs its
 // service loaded and not running (systemd's socket_start: dead, failed or waiting to
 // restart), as the service would not get the new sockets.
-func (m *Manager) sockServiceBusy(u *Unit) string {
+func (m socketMachine) sockServiceBusy(u *Unit) string {
 	if u.cfg.Socket.Accept {
 		return ""
 	}
@@ -87,7 +87,7 @@ func (m *Manager) sockServiceBusy(u *Unit) string {
 }
 
 // sockOpen opens all of u's sockets; on any failure it closes those already open.
-func (m *Manager) sockOpen(u *Unit) error {
+func (m socketMachine) sockOpen(u *Unit) error {
 	s := u.sock
 	cfg := u.cfg.Socket
 	if len(s.socks) > 0 {
@@ -101,22 +101,20 @@ func (m *Manager) sockOpen(u *Unit) error {
 			return err
 		}
 		s.socks = append(s.socks, ls)
-		m.nextKey++
-		s.keys = append(s.keys, m.nextKey)
+		s.keys = append(s.keys, m.pollKey(u, len(s.socks)-1))
 		s.armed = append(s.armed, false)
-		m.pollRefs[m.nextKey] = &pollRef{u: u, idx: len(s.socks) - 1}
 	}
 	return nil
 }
 
 // sockClose closes u's sockets (RemoveOnStop removes their files).
-func (m *Manager) sockClose(u *Unit) {
+func (m socketMachine) sockClose(u *Unit) {
 	s := u.sock
 	for i, ls := range s.socks {
 		if s.armed[i] {
-			m.poller.Remove(ls.Fd())
+			m.poll().Remove(ls.Fd())
 		}
-		delete(m.pollRefs, s.keys[i])
+		m.pollForget(s.keys[i])
 		if err := ls.Close(u.cfg.Socket); err != nil {
 			m.logUnit(u, "close: %v", err)
 		}
@@ -127,7 +125,7 @@ func (m *Manager) sockClose(u *Unit) {
 
 // sockEnterListening watches every socket for readiness. With FlushPending=yes (Accept=no)
 // it first drops what is pending.
-func (m *Manager) sockEnterListening(u *Unit) {
+func (m socketMachine) sockEnterListening(u *Unit) {
 	s := u.sock
 	if u.cfg.Socket.FlushPending && !u.cfg.Socket.Accept {
 		for _, ls := range s.socks {
@@ -142,9 +140,9 @@ func (m *Manager) sockEnterListening(u *Unit) {
 		}
 		var err error
 		if i < len(s.armed) {
-			err = m.poller.Add(ls.Fd(), s.keys[i])
+			err = m.poll().Add(ls.Fd(), s.keys[i])
 			if err != nil && errors.Is(err, syscall.EEXIST) {
-				err = m.poller.Rearm(ls.Fd(), s.keys[i])
+				err = m.poll().Rearm(ls.Fd(), s.keys[i])
 			}
 		}
 		if err != nil {
@@ -157,17 +155,17 @@ func (m *Manager) sockEnterListening(u *Unit) {
 }
 
 // sockDisarm stops watching (the service owns the sockets while it runs).
-func (m *Manager) sockDisarm(u *Unit) {
+func (m socketMachine) sockDisarm(u *Unit) {
 	s := u.sock
 	for i, ls := range s.socks {
 		if s.armed[i] {
-			m.poller.Remove(ls.Fd())
+			m.poll().Remove(ls.Fd())
 			s.armed[i] = false
 		}
 	}
 }
 
-func (m *Manager) sockEnterFailed(u *Unit, result Result) {
+func (m socketMachine) sockEnterFailed(u *Unit, result Result) {
 	u.setResult(result)
 	m.sockDisarm(u)
 	m.sockClose(u)
@@ -176,7 +174,7 @@ func (m *Manager) sockEnterFailed(u *Unit, result Result) {
 }
 
 // sockStop stops u (a stop job): see sockEnterStopPre. A stop already under way goes on.
-func (m *Manager) sockStop(u *Unit) {
+func (m socketMachine) sockStop(u *Unit) {
 	if u.sub == sockStopPre || u.sub == sockStopPost {
 		return
 	}
@@ -189,7 +187,7 @@ func (m *Manager) sockStop(u *Unit) {
 // sockEnterStopPre runs ExecStopPre, closes the sockets, runs ExecStopPost, and ends dead, or
 // failed when u failed: result (the reason of the stop, "success" for a stop job) or a failing
 // stop command. The first failure stays the unit's result.
-func (m *Manager) sockEnterStopPre(u *Unit, result Result) {
+func (m socketMachine) sockEnterStopPre(u *Unit, result Result) {
 	cfg := u.cfg.Socket
 	u.setResult(result)
 	m.sockDisarm(u)
@@ -216,24 +214,19 @@ func (m *Manager) sockEnterStopPre(u *Unit, result Result) {
 	})
 }
 
-// socketReady handles a readiness event from the poller (the fd is disarmed: one-shot).
-func (m *Manager) socketReady(key uint64) {
-	ref, ok := m.pollRefs[key]
-	if !ok {
-		return
-	}
-	u := ref.u
+// ready: socket idx of u is readable.
+func (m socketMachine) ready(u *Unit, idx int) {
 	s := u.sock
-	if ref.idx >= len(s.armed) {
+	if idx >= len(s.armed) {
 		return
 	}
-	s.armed[ref.idx] = false
+	s.armed[idx] = false
 	if u.sub != sockListening {
 		return
 	}
 	cfg := u.cfg.Socket
-	if cfg.Accept && isStreamish(s.socks[ref.idx].Spec) {
-		m.acceptConnections(u, ref.idx) // counts triggers per connection
+	if cfg.Accept && isStreamish(s.socks[idx].Spec) {
+		m.acceptConnections(u, idx) // counts triggers per connection
 		return
 	}
 	if m.triggerLimitHit(u) {
@@ -258,7 +251,7 @@ func (m *Manager) socketReady(key uint64) {
 	m.sockDisarm(u)
 	m.setState(u, sockRunning)
 	svc.svc.triggeredBy = u.Name
-	m.logUnit(svc, "Triggered by %s (connection on %s).", u.Name, s.socks[ref.idx].Spec.Raw)
+	m.logUnit(svc, "Triggered by %s (connection on %s).", u.Name, s.socks[idx].Spec.Raw)
 	m.enqueue("start", svc, "replace", func(result string) {
 		if result != "done" && result != "canceled" {
 			m.logUnit(u, "Failed to start %s: %s", svc.Name, result)
@@ -267,7 +260,7 @@ func (m *Manager) socketReady(key uint64) {
 }
 
 // triggerLimitFail stops u, which ends failed with trigger-limit-hit.
-func (m *Manager) triggerLimitFail(u *Unit) {
+func (m socketMachine) triggerLimitFail(u *Unit) {
 	m.consolef("%s: Trigger limit hit, refusing further activation.", u.Name)
 	m.logUnit(u, "Trigger limit hit, refusing further activation.")
 	m.sockEnterStopPre(u, resultTriggerLimitHit)
@@ -279,14 +272,14 @@ func isStreamish(l unit.Listen) bool {
 
 // triggerLimitHit records one trigger and reports whether TriggerLimitBurst= was exceeded
 // within TriggerLimitIntervalSec=.
-func (m *Manager) triggerLimitHit(u *Unit) bool {
+func (m socketMachine) triggerLimitHit(u *Unit) bool {
 	cfg := u.cfg.Socket
-	return !u.sock.triggerLimit.below(cfg.TriggerLimitInterval, cfg.TriggerLimitBurst, time.Now())
+	return !u.sock.triggerLimit.below(cfg.TriggerLimitInterval, cfg.TriggerLimitBurst, m.sys().now())
 }
 
 // socketServiceStopped: the service that owned the sockets stopped; listen again (pending
 // connections then trigger a new start at once), or fail if the service hit its start limit.
-func (m *Manager) socketServiceStopped(sock *Unit, svc *Unit) {
+func (m socketMachine) socketServiceStopped(sock *Unit, svc *Unit) {
 	if sock.sock == nil || sock.cfg.Socket.Accept {
 		return
 	}
@@ -317,7 +310,7 @@ func (m *Manager) socketServiceStopped(sock *Unit, svc *Unit) {
 // socketServiceRunning: a service that sock activates runs (started by hand, or before sock
 // listened): it owns sock's sockets, which are no longer watched (systemd's
 // socket_trigger_notify).
-func (m *Manager) socketServiceRunning(sock *Unit) {
+func (m socketMachine) socketServiceRunning(sock *Unit) {
 	if sock.sock == nil || sock.cfg.Socket.Accept || sock.sub != sockListening {
 		return
 	}
@@ -327,13 +320,13 @@ func (m *Manager) socketServiceRunning(sock *Unit) {
 
 // acceptConnections accepts every pending connection on socket idx of u and starts one
 // service instance per connection (Accept=yes).
-func (m *Manager) acceptConnections(u *Unit, idx int) {
+func (m socketMachine) acceptConnections(u *Unit, idx int) {
 	s := u.sock
 	cfg := u.cfg.Socket
 	ls := s.socks[idx]
 	defer func() {
 		if u.sub == sockListening && idx < len(s.socks) && !s.armed[idx] {
-			if err := m.poller.Rearm(ls.Fd(), s.keys[idx]); err == nil {
+			if err := m.poll().Rearm(ls.Fd(), s.keys[idx]); err == nil {
 				s.armed[idx] = true
 			}
 		}
@@ -385,24 +378,16 @@ func (m *Manager) acceptConnections(u *Unit, idx int) {
 }
 
 // startInstance creates the per-connection service instance foo@<n>-<local>-<remote>.service.
-func (m *Manager) startInstance(u *Unit, c *listen.Conn) {
+func (m socketMachine) startInstance(u *Unit, c *listen.Conn) {
 	s := u.sock
 	inst := listen.InstanceName(s.nAccepted, c)
 	s.nAccepted++
-	// The loader gives the instance After=/TriggeredBy= its socket and does not cache it
-	// (one per connection); collectInstance forgets it here.
-	cfg, err := m.loader.AcceptInstance(u.cfg, inst)
+	iu, err := m.newInstance(u, inst)
 	if err != nil {
 		c.File.Close()
-		m.logUnit(u, "Accept=yes: %v", err)
+		m.logUnit(u, "%v", err)
 		return
 	}
-	if cfg.LoadState != unit.Loaded {
-		c.File.Close()
-		m.logUnit(u, "Failed to load %s: %s", cfg.Name, cfg.LoadError)
-		return
-	}
-	iu := m.register(cfg.Name, cfg)
 	s.nConnections++
 	if c.SourceKey != "" {
 		if s.perSource == nil {
@@ -417,12 +402,48 @@ func (m *Manager) startInstance(u *Unit, c *listen.Conn) {
 	m.enqueue("start", iu, "replace", nil)
 }
 
+// The manager's side of the sockets: the poller's events, the Accept=yes instances it
+// registers and unloads, the hand-over of the sockets to a service that starts.
+
+// socketReady handles a readiness event from the poller (the fd is disarmed: one-shot).
+func (m *Manager) socketReady(key uint64) {
+	ref, ok := m.pollRefs[key]
+	if !ok {
+		return
+	}
+	socketMachine{m}.ready(ref.u, ref.idx)
+}
+
+// newInstance loads and registers Accept=yes instance inst of socket u's service. The loader
+// gives the instance After=/TriggeredBy= its socket and does not cache it (one per
+// connection); collectInstance forgets it here.
+func (m *Manager) newInstance(u *Unit, inst string) (*Unit, error) {
+	cfg, err := m.loader.AcceptInstance(u.cfg, inst)
+	if err != nil {
+		return nil, fmt.Errorf("Accept=yes: %v", err)
+	}
+	if cfg.LoadState != unit.Loaded {
+		return nil, fmt.Errorf("Failed to load %s: %s", cfg.Name, cfg.LoadError)
+	}
+	return m.register(cfg.Name, cfg), nil
+}
+
 // collectInstance forgets a finished Accept=yes instance and gives its connection slot back.
 func (m *Manager) collectInstance(iu *Unit) {
 	sock := iu.svc.instanceOf
 	if sock == nil || iu.job != nil {
 		return
 	}
+	socketMachine{m}.instanceGone(sock, iu)
+	m.gcEnqueue(sock) // the instances kept it
+	if iu.result != resultSuccess && iu.cfg.Unit.CollectMode != "inactive-or-failed" {
+		return // failed instances stay for inspection until reset-failed (CollectMode=inactive)
+	}
+	m.unload([]*Unit{iu})
+}
+
+// instanceGone gives the connection slot of instance iu of u back.
+func (socketMachine) instanceGone(sock, iu *Unit) {
 	s := sock.sock
 	s.nConnections--
 	if c := iu.svc.conn; c != nil {
@@ -436,11 +457,6 @@ func (m *Manager) collectInstance(iu *Unit) {
 		iu.svc.conn = nil
 	}
 	iu.svc.instanceOf = nil
-	m.gcEnqueue(sock) // the instances kept it
-	if iu.result != resultSuccess && iu.cfg.Unit.CollectMode != "inactive-or-failed" {
-		return // failed instances stay for inspection until reset-failed (CollectMode=inactive)
-	}
-	m.unload([]*Unit{iu})
 }
 
 // listenFiles returns the listening sockets of every socket unit that activates svc, in
@@ -468,7 +484,7 @@ func (m *Manager) listenFiles(svc *Unit) ([]*os.File, []string) {
 			names = append(names, name)
 		}
 		if su.sub == sockListening {
-			m.sockDisarm(su)
+			socketMachine{m}.sockDisarm(su)
 			m.setState(su, sockRunning)
 		}
 	}

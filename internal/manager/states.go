@@ -11,17 +11,35 @@ import (
 // The states of the unit types, as systemd 252 names them (its *_state_to_string tables), each
 // type its own enum: a service's "running" and a socket's "running" are different values.
 
-// ActiveState is systemd's high-level unit state.
-type ActiveState string
+// ActiveState is systemd's high-level unit state; its String is systemd's word
+// (ActiveState=), which is all that leaves the package.
+type ActiveState uint8
 
 const (
-	Inactive     ActiveState = "inactive"
-	Activating   ActiveState = "activating"
-	Active       ActiveState = "active"
-	Deactivating ActiveState = "deactivating"
-	Reloading    ActiveState = "reloading"
-	Failed       ActiveState = "failed"
+	Inactive ActiveState = iota
+	Activating
+	Active
+	Deactivating
+	Reloading
+	Failed
+	nActiveStates
 )
+
+var activeStateNames = [nActiveStates]string{
+	Inactive:     "inactive",
+	Activating:   "activating",
+	Active:       "active",
+	Deactivating: "deactivating",
+	Reloading:    "reloading",
+	Failed:       "failed",
+}
+
+func (s ActiveState) String() string {
+	if s < nActiveStates {
+		return activeStateNames[s]
+	}
+	return fmt.Sprintf("ActiveState(%d)", uint8(s))
+}
 
 func isInactiveOrFailed(s ActiveState) bool  { return s == Inactive || s == Failed }
 func isActiveOrReloading(s ActiveState) bool { return s == Active || s == Reloading }

@@ -44,6 +44,14 @@ func TestStateNames(t *testing.T) {
 	}
 	check("path", names, "dead waiting running failed")
 	check("target", []string{targetDead.String(), targetActive.String()}, "dead active")
+	names = nil
+	for s := ActiveState(0); s < nActiveStates; s++ {
+		names = append(names, s.String())
+	}
+	check("active", names, "inactive activating active deactivating reloading failed")
+	if s := nActiveStates.String(); s != "ActiveState(6)" {
+		t.Errorf("an invalid ActiveState is %q", s)
+	}
 
 	actives := map[subState]ActiveState{
 		svcDead: Inactive, svcCondition: Activating, svcAutoRestart: Activating, svcRunning: Active, svcExited: Active,

@@ -1,6 +1,7 @@
 package manager
 
 import (
+	"io"
 	"syscall"
 	"time"
 
@@ -24,6 +25,11 @@ type system interface {
 	unitPIDs(m *Manager, u *Unit) []int
 	// afterFunc runs fn on the manager goroutine after d, unless stopped before.
 	afterFunc(m *Manager, d time.Duration, fn func()) stopper
+	// later runs fn on the manager goroutine on a later turn of the loop.
+	later(m *Manager, fn func())
+	// watchPath watches spec's path with inotify; got runs on the manager goroutine for each
+	// batch of events read (path.go).
+	watchPath(m *Manager, spec unit.PathSpec, got func(primary bool)) (io.Closer, error)
 	// now is the wall clock, monoNow CLOCK_MONOTONIC.
 	now() time.Time
 	monoNow() time.Duration
@@ -52,6 +58,17 @@ func (realSystem) unitPIDs(m *Manager, u *Unit) []int { return m.unitPIDs(u) }
 
 func (realSystem) afterFunc(m *Manager, d time.Duration, fn func()) stopper {
 	return time.AfterFunc(d, func() { m.post(fn) })
+}
+
+func (realSystem) later(m *Manager, fn func()) { go m.post(fn) }
+
+func (realSystem) watchPath(m *Manager, spec unit.PathSpec, got func(primary bool)) (io.Closer, error) {
+	w, err := watchPath(spec)
+	if err != nil {
+		return nil, err
+	}
+	go w.read(m.post, got)
+	return w, nil
 }
 
 func (realSystem) now() time.Time { return time.Now() }

@@ -4,25 +4,25 @@ import "github.com/flint-init/flint/unit"
 
 // targetMachine is a target's state machine, also that of the types flint takes as present
 // without managing them (slice, scope, mount, swap, device): dead or active, nothing runs.
-type targetMachine struct{ m *Manager }
+type targetMachine struct{ host }
 
 func (t targetMachine) start(u *Unit) {
 	u.result = resultSuccess
 	u.invocationID = newInvocationID()
 	if u.cfg.Type == unit.TypeTarget {
-		t.m.consolef("[  OK  ] Reached target %s.", describe(u))
+		t.consolef("[  OK  ] Reached target %s.", describe(u))
 	}
-	t.m.setState(u, targetActive)
+	t.setState(u, targetActive)
 }
 
 func (t targetMachine) stop(u *Unit) {
 	if u.sub == targetDead {
-		t.m.jobCheck(u)
+		t.jobCheck(u)
 		return
 	}
-	t.m.consolef("[  OK  ] Stopped target %s.", describe(u))
-	t.m.setState(u, targetDead)
+	t.consolef("[  OK  ] Stopped target %s.", describe(u))
+	t.setState(u, targetDead)
 }
 
-func (t targetMachine) reload(u *Unit)    { t.m.setState(u, u.sub) }
+func (t targetMachine) reload(u *Unit)    { t.setState(u, u.sub) }
 func (targetMachine) processGone(u *Unit) {}

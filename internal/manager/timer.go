@@ -130,9 +130,9 @@ func touchStamp(path string, at time.Time) error {
 
 // timerStart is timer_start: the unit to trigger must be loaded, the start limit holds,
 // then the timer waits.
-func (m *Manager) timerStart(u *Unit) {
+func (m timerMachine) timerStart(u *Unit) {
 	t := u.tmr
-	if !m.triggerLoaded(u) {
+	if !triggerLoaded(m, u) {
 		return
 	}
 	c := &u.cfg.Unit
@@ -170,10 +170,10 @@ func (m *Manager) timerStart(u *Unit) {
 }
 
 // timerStop is timer_stop.
-func (m *Manager) timerStop(u *Unit) { m.triggerStop(u, m.timerEnterDead) }
+func (m timerMachine) timerStop(u *Unit) { triggerStop(m, u, m.timerEnterDead) }
 
 // timerSetState is timer_set_state: anything but waiting drops the armed elapses.
-func (m *Manager) timerSetState(u *Unit, sub subState) {
+func (m timerMachine) timerSetState(u *Unit, sub subState) {
 	t := u.tmr
 	if sub != timerWaiting {
 		t.monoGen++
@@ -188,13 +188,13 @@ func (m *Manager) timerSetState(u *Unit, sub subState) {
 }
 
 // timerEnterDead is timer_enter_dead.
-func (m *Manager) timerEnterDead(u *Unit, result Result) {
-	m.triggerEnterDead(u, result, m.timerSetState)
+func (m timerMachine) timerEnterDead(u *Unit, result Result) {
+	triggerEnterDead(m, u, result, m.timerSetState)
 }
 
 // timerEnterElapsed is timer_enter_elapsed: RemainAfterElapse=yes, or a value that counts
 // from the unit's activity (which may come back), keeps the timer active.
-func (m *Manager) timerEnterElapsed(u *Unit, leaveAround bool) {
+func (m timerMachine) timerEnterElapsed(u *Unit, leaveAround bool) {
 	if u.cfg.Timer.RemainAfterElapse || leaveAround {
 		m.timerSetState(u, timerElapsed)
 		return
@@ -205,9 +205,9 @@ func (m *Manager) timerEnterElapsed(u *Unit, leaveAround bool) {
 // timerEnterWaiting is timer_enter_waiting: compute every value's next elapse and arm the
 // earliest monotonic and the earliest calendar one. timeChange (the clock was set) keeps the
 // one-time values that are already due.
-func (m *Manager) timerEnterWaiting(u *Unit, timeChange bool) {
+func (m timerMachine) timerEnterWaiting(u *Unit, timeChange bool) {
 	t, cfg := u.tmr, u.cfg.Timer
-	target := m.triggerTarget(u, m.timerEnterDead)
+	target := triggerTarget(m, u, m.timerEnterDead)
 	if target == nil {
 		return
 	}
@@ -229,14 +229,14 @@ func (m *Manager) timerEnterWaiting(u *Unit, timeChange bool) {
 			case !u.inactiveExit.IsZero():
 				base = u.inactiveExit
 			}
-			next, ok := v.Calendar.NextIn(base, m.localZone)
+			next, ok := v.Calendar.NextIn(base, m.calendarZone())
 			if !ok {
 				continue
 			}
 			// What was due before the manager started (a Persistent= timer's missed run)
 			// elapses at the manager's start, so that RandomizedDelaySec= still spreads it.
-			if next.Before(m.bootTime) {
-				next = m.bootTime
+			if started := m.startTime(); next.Before(started) {
+				next = started
 			}
 			t.nextCal[i] = next
 			if !foundReal || next.Before(elapseReal) {
@@ -256,10 +256,10 @@ func (m *Manager) timerEnterWaiting(u *Unit, timeChange bool) {
 		case unit.OnBoot:
 			// CLOCK_MONOTONIC counts from boot; in a container, from flint's start.
 			if inContainer() {
-				base = monoOf(m.bootTime)
+				base = monoOf(m.startTime())
 			}
 		case unit.OnStartup:
-			base = monoOf(m.bootTime)
+			base = monoOf(m.startTime())
 		case unit.OnUnitActive, unit.OnUnitInactive:
 			leaveAround = true
 			ts := target.inactiveExit
@@ -301,7 +301,7 @@ func (m *Manager) timerEnterWaiting(u *Unit, timeChange bool) {
 		t.elapseMono = elapseMono
 		if elapseMono != unit.DurationInfinity {
 			gen := t.monoGen
-			t.monoTimer = m.sys().afterFunc(m, elapseMono-nowMono, func() {
+			t.monoTimer = m.after(elapseMono-nowMono, func() {
 				if t.monoGen == gen {
 					m.timerElapsed(u)
 				}
@@ -328,7 +328,7 @@ func addDelay(at, d time.Duration) time.Duration {
 // randomDelay is RandomizedDelaySec=: a random time below it, or with FixedRandomDelay=yes
 // one that stays the same for the unit on this machine, in this scope and for this user
 // (systemd derives it from the same inputs with another hash, so the two differ).
-func (m *Manager) randomDelay(u *Unit) time.Duration {
+func (m timerMachine) randomDelay(u *Unit) time.Duration {
 	r := u.cfg.Timer.RandomizedDelaySec
 	if r <= 0 || r == unit.DurationInfinity {
 		return 0
@@ -339,7 +339,7 @@ func (m *Manager) randomDelay(u *Unit) time.Duration {
 	h := fnv.New64a()
 	id, _ := os.ReadFile("/etc/machine-id")
 	h.Write(id)
-	if m.opt.Scope == unit.System {
+	if m.scope() == unit.System {
 		h.Write([]byte{1})
 	} else {
 		h.Write([]byte{0})
@@ -351,7 +351,7 @@ func (m *Manager) randomDelay(u *Unit) time.Duration {
 }
 
 // timerElapsed is timer_dispatch.
-func (m *Manager) timerElapsed(u *Unit) {
+func (m timerMachine) timerElapsed(u *Unit) {
 	if u.tmr == nil || u.sub != timerWaiting {
 		return
 	}
@@ -360,12 +360,12 @@ func (m *Manager) timerElapsed(u *Unit) {
 
 // timerEnterRunning is timer_enter_running: start the unit (job mode replace), remember
 // the trigger (and with Persistent= keep it in the stamp file).
-func (m *Manager) timerEnterRunning(u *Unit) {
+func (m timerMachine) timerEnterRunning(u *Unit) {
 	if u.job != nil && u.job.typ == "stop" {
 		return // going down
 	}
 	t := u.tmr
-	target := m.triggerTarget(u, m.timerEnterDead)
+	target := triggerTarget(m, u, m.timerEnterDead)
 	if target == nil {
 		return
 	}
@@ -375,14 +375,14 @@ func (m *Manager) timerEnterRunning(u *Unit) {
 			m.logUnit(u, "Failed to update stamp file: %v", err)
 		}
 	}
-	m.triggerStart(u, target, []string{
+	triggerStart(m, u, target, []string{
 		"TRIGGER_TIMER_REALTIME_USEC=" + strconv.FormatInt(t.lastTrigger.UnixMicro(), 10),
 		"TRIGGER_TIMER_MONOTONIC_USEC=" + strconv.FormatInt(t.lastTriggerMono.Microseconds(), 10),
 	}, "", m.timerSetState, m.timerEnterDead)
 }
 
 // timerTriggerNotify is timer_trigger_notify: the unit the timer starts changed state.
-func (m *Manager) timerTriggerNotify(u, target *Unit) {
+func (m timerMachine) timerTriggerNotify(u, target *Unit) {
 	t := u.tmr
 	for i, v := range u.cfg.Timer.Values {
 		if v.Base == unit.OnUnitActive || v.Base == unit.OnUnitInactive {
@@ -401,8 +401,12 @@ func (m *Manager) timerTriggerNotify(u, target *Unit) {
 	}
 }
 
+// The manager's side of the timers (not the machine's): the wall clock, the time zone and
+// their changes, which it hands to every waiting timer's machine.
+
 // timersTimeChanged is timer_time_change for every waiting timer: the clock was set.
 func (m *Manager) timersTimeChanged() {
+	tm := timerMachine{m}
 	now := time.Now()
 	for _, u := range m.timerUnits() {
 		if u.sub != timerWaiting {
@@ -413,9 +417,9 @@ func (m *Manager) timersTimeChanged() {
 		}
 		if u.cfg.Timer.OnClockChange {
 			m.logUnit(u, "Time change, triggering activation.")
-			m.timerEnterRunning(u)
+			tm.timerEnterRunning(u)
 		} else {
-			m.timerEnterWaiting(u, true)
+			tm.timerEnterWaiting(u, true)
 		}
 	}
 }
@@ -431,25 +435,27 @@ func (m *Manager) timezoneChanged() {
 		m.consolef("Failed to watch %s, time zone changes will not be seen: %v", localtimePath, err)
 	}
 	m.localZone = loadLocalZone()
+	tm := timerMachine{m}
 	for _, u := range m.timerUnits() {
 		if u.sub != timerWaiting {
 			continue
 		}
 		if u.cfg.Timer.OnTimezoneChange {
 			m.logUnit(u, "Timezone change, triggering activation.")
-			m.timerEnterRunning(u)
+			tm.timerEnterRunning(u)
 		} else {
-			m.timerEnterWaiting(u, false)
+			tm.timerEnterWaiting(u, false)
 		}
 	}
 }
 
 // timersWallClockDue runs the calendar elapses that are due.
 func (m *Manager) timersWallClockDue() {
+	tm := timerMachine{m}
 	now := time.Now()
 	for _, u := range m.timerUnits() {
 		if u.sub == timerWaiting && !u.tmr.elapseReal.IsZero() && !u.tmr.elapseReal.After(now) {
-			m.timerEnterRunning(u)
+			tm.timerEnterRunning(u)
 		}
 	}
 	m.armWallClock()

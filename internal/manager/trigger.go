@@ -6,7 +6,7 @@ import "github.com/flint-init/flint/unit"
 
 // triggerLoaded is unit_test_trigger_loaded, at the start of timer or path unit u: the unit
 // it starts must be loaded, else the start job fails.
-func (m *Manager) triggerLoaded(u *Unit) bool {
+func triggerLoaded(m host, u *Unit) bool {
 	target := m.load(u.cfg.TriggerUnit())
 	if target.loaded() {
 		return true
@@ -20,7 +20,7 @@ func (m *Manager) triggerLoaded(u *Unit) bool {
 }
 
 // triggerStop is timer_stop and path_stop.
-func (m *Manager) triggerStop(u *Unit, enterDead func(*Unit, Result)) {
+func triggerStop(m host, u *Unit, enterDead func(*Unit, Result)) {
 	if isInactiveOrFailed(u.activeState()) {
 		m.jobCheck(u)
 		return
@@ -30,7 +30,7 @@ func (m *Manager) triggerStop(u *Unit, enterDead func(*Unit, Result)) {
 
 // triggerEnterDead is timer_enter_dead and path_enter_dead: dead, or failed with the first
 // failure's result; set is the kind's state setter.
-func (m *Manager) triggerEnterDead(u *Unit, result Result, set func(*Unit, subState)) {
+func triggerEnterDead(m host, u *Unit, result Result, set func(*Unit, subState)) {
 	u.setResult(result)
 	m.logUnitResult(u)
 	if u.result == resultSuccess {
@@ -43,8 +43,8 @@ func (m *Manager) triggerEnterDead(u *Unit, result Result, set func(*Unit, subSt
 
 // triggerTarget is the loaded unit u starts, or nil once u failed for want of it ("Unit to
 // trigger vanished.": a daemon-reload took it away).
-func (m *Manager) triggerTarget(u *Unit, enterDead func(*Unit, Result)) *Unit {
-	target := m.units[u.cfg.TriggerUnit()]
+func triggerTarget(m host, u *Unit, enterDead func(*Unit, Result)) *Unit {
+	target := m.lookup(u.cfg.TriggerUnit())
 	if target == nil || !target.loaded() {
 		m.logUnit(u, "Unit to trigger vanished.")
 		enterDead(u, resultResources)
@@ -58,7 +58,7 @@ func (m *Manager) triggerTarget(u *Unit, enterDead func(*Unit, Result)) *Unit {
 // env is what the started service learns (systemd's activation details: TRIGGER_UNIT= and
 // the kind's own), kept from the start that activates it until it is inactive again; note
 // says what triggered in the service's log.
-func (m *Manager) triggerStart(u, target *Unit, env []string, note string, set func(*Unit, subState), enterDead func(*Unit, Result)) {
+func triggerStart(m host, u, target *Unit, env []string, note string, set func(*Unit, subState), enterDead func(*Unit, Result)) {
 	if s := target.svc; s != nil {
 		s.triggeredBy = u.Name
 		if s.activationEnv == nil && isInactiveOrFailed(target.activeState()) {
@@ -89,9 +89,9 @@ func (m *Manager) notifyTriggers(u *Unit) {
 			continue
 		}
 		if t.tmr != nil {
-			m.timerTriggerNotify(t, u)
+			timerMachine{m}.timerTriggerNotify(t, u)
 		} else {
-			m.pathTriggerNotify(t, u, false)
+			pathMachine{m}.pathTriggerNotify(t, u, false)
 		}
 	}
 }

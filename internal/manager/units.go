@@ -245,12 +245,12 @@ func (m *Manager) unitStateChanged(u *Unit, old, nu ActiveState) {
 	// holds them.
 	if u.svc != nil && isInactiveOrFailed(nu) {
 		for _, s := range m.socketsOf(u) {
-			m.socketServiceStopped(s, u)
+			socketMachine{m}.socketServiceStopped(s, u)
 		}
 	}
 	if u.svc != nil && nu == Active && u.sub == svcRunning {
 		for _, s := range m.socketsOf(u) {
-			m.socketServiceRunning(s)
+			socketMachine{m}.socketServiceRunning(s)
 		}
 	}
 	if isInactiveOrFailed(nu) && !isInactiveOrFailed(old) {

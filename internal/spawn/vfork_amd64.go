@@ -89,32 +89,6 @@ func busySpawnMem(mem *spawnMem) {
 	spawnMemBusy.Unlock()
 }
 
-// execState is how a vfork-path child reports: pending is 1 until the kernel clears it at the
-// child's execve or exit; a failing step first stores {status, errno, step} in report. It is
-// its own allocation, kept by the Process, so that the report outlives the reuse of the
-// child's spawnMem.
-type execState struct {
-	pending uint32
-	_       uint32
-	report  [3]uint64
-}
-
-// wait blocks until pending is 0 (FUTEX_WAIT, not private: the kernel's wake at exec or exit
-// is a shared-futex wake) and returns the child's report.
-func (s *execState) wait() error {
-	for {
-		v := atomic.LoadUint32(&s.pending)
-		if v == 0 {
-			break
-		}
-		syscall.Syscall6(syscall.SYS_FUTEX, uintptr(unsafe.Pointer(&s.pending)), 0 /* FUTEX_WAIT */, uintptr(v), 0, 0, 0)
-	}
-	if s.report[2] != 0 { // the step: a report of status 0 (Config.SkipMissing) is one too
-		return reportError(s.report[0], s.report[1], s.report[2])
-	}
-	return nil
-}
-
 // startVfork is Start without a shim: the child is created with clone3 (or clone) and
 // CLONE_VM, as posix_spawn does, runs the program in assembly on its own small stack, and
 // execs the service directly — one fork, one exec, the same as systemd-socket-activate. Start

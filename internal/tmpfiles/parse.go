@@ -2,6 +2,7 @@ package tmpfiles
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path"
 	"strings"
@@ -362,7 +363,7 @@ func (p *Parser) expandArgument(i *Item) (skip bool, err error) {
 	case SetXattr, RecursiveSetXattr:
 		for k := range i.Xattrs {
 			for j := 0; j < 2; j++ {
-				v, err := p.Spec.expand(i.Xattrs[k][j], 1<<62)
+				v, err := p.Spec.expand(i.Xattrs[k][j], math.MaxInt)
 				if err != nil {
 					return fail(err)
 				}

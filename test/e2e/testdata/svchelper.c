@@ -13,6 +13,9 @@
  *   svchelper serve                  accept on fd 3 forever, write "<pid>\n" to each connection;
  *                                    SIGTERM ends it between connections (a well-behaved daemon)
  *   svchelper fds                    print "N=target" for each open fd to stdout, then exit 0
+ *   svchelper count-signals OUT      block every signal and fork a child; both count what arrives
+ *                                    until a SIGUSR1, then write "SIGNO=COUNT" lines to OUT.main
+ *                                    and OUT.child and exit 0 (OUT.ready: written after the fork)
  *
  * fdstore: if LISTEN_FDNAMES has NAME, the matching fd is a memfd; its content and the
  * LISTEN_FDNAMES value are written to OUT and the program pauses. Otherwise it creates a memfd
@@ -30,6 +33,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <dirent.h>
 #include <unistd.h>
 
@@ -101,6 +105,50 @@ static void forever(void) {
 		pause();
 }
 
+static void writefile(const char *path, const char *text);
+
+/* countsignals counts the signals that arrive (sigwaitinfo: real-time signals are queued, so
+ * each one sent is seen) until SIGUSR1; what is pending then arrived before it. */
+static int countsignals(const char *out) {
+	sigset_t set;
+	sigfillset(&set);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		die("sigprocmask");
+	pid_t p = fork();
+	if (p < 0)
+		die("fork");
+	char path[4096];
+	snprintf(path, sizeof path, "%s.%s", out, p == 0 ? "child" : "main");
+	if (p > 0) {
+		char ready[4096], buf[32];
+		snprintf(ready, sizeof ready, "%s.ready", out);
+		snprintf(buf, sizeof buf, "%d\n", p);
+		writefile(ready, buf);
+	}
+	static int n[_NSIG];
+	for (;;) {
+		int sig = sigwaitinfo(&set, NULL);
+		if (sig < 0) {
+			if (errno == EINTR)
+				continue;
+			die("sigwaitinfo");
+		}
+		n[sig]++;
+		if (sig == SIGUSR1)
+			break;
+	}
+	struct timespec zero = {0, 0};
+	int sig;
+	while ((sig = sigtimedwait(&set, NULL, &zero)) > 0)
+		n[sig]++;
+	char buf[4096] = "";
+	for (int i = 1; i < _NSIG; i++)
+		if (n[i])
+			snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%d=%d\n", i, n[i]);
+	writefile(path, buf);
+	return 0;
+}
+
 static void writefile(const char *path, const char *text) {
 	char tmp[4096];
 	snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -168,6 +216,8 @@ int main(int argc, char **argv) {
 		usleep(200000);
 		return 1;
 	}
+	if (!strcmp(mode, "count-signals") && argc == 3)
+		return countsignals(argv[2]);
 	if (!strcmp(mode, "ignore-term")) {
 		signal(SIGTERM, SIG_IGN);
 		forever();
