@@ -182,6 +182,7 @@ func (m *Manager) unload(gone []*Unit) {
 			m.order = slices.Delete(m.order, i, i+1)
 		}
 	}
+	m.releaseMark = min(m.releaseMark, len(m.order))
 	m.unneeded = slices.DeleteFunc(m.unneeded, isGone)
 	m.upholders = slices.DeleteFunc(m.upholders, isGone)
 	for _, u := range gone {

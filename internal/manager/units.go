@@ -116,11 +116,6 @@ func (m *Manager) bind(name string, u *Unit) {
 // register adds a loaded configuration to the registry under name and all its names.
 func (m *Manager) register(name string, cfg *unit.Unit) *Unit {
 	m.nextSeq++
-	if m.nextSeq%1024 == 0 {
-		// A burst of loading (a target that wants thousands of units) leaves garbage like a
-		// boot's: given back once no job is left.
-		m.releaseMemory = true
-	}
 	u := &Unit{Name: name, cfg: cfg, sub: deadState(cfg.Type), result: resultSuccess, seq: m.nextSeq}
 	if cfg.Name != "" {
 		u.Name = cfg.Name
@@ -133,6 +128,12 @@ func (m *Manager) register(name string, cfg *unit.Unit) *Unit {
 		}
 	}
 	m.order = append(m.order, u)
+	if len(m.order) >= m.releaseMark+1024 {
+		// A burst of loading (a target that wants thousands of units) leaves garbage like a
+		// boot's: given back once no job is left. Units that come and go (Accept=yes
+		// instances) do not add up to one.
+		m.releaseMemory, m.releaseMark = true, len(m.order)
+	}
 	m.dbusUnitNew(u)
 	m.gcEnqueue(u)
 	m.indexOrdering(u)
