@@ -49,6 +49,7 @@ const (
 type figures struct {
 	start, reload, cold time.Duration
 	kbPerUnit, accept   float64
+	cpuPerConn          float64 // the manager's CPU time per Accept=yes connection, ms
 }
 
 func main() {
@@ -113,8 +114,8 @@ func main() {
 				res[m] = map[int]figures{}
 			}
 			res[m][n] = f
-			fmt.Fprintf(os.Stderr, "scale: %s N=%d: start %v reload %v %.1f KB/unit cold %v accept %.0f/s\n",
-				m, n, f.start.Round(time.Millisecond), f.reload.Round(time.Millisecond), f.kbPerUnit, f.cold.Round(10*time.Microsecond), f.accept)
+			fmt.Fprintf(os.Stderr, "scale: %s N=%d: start %v reload %v %.1f KB/unit cold %v accept %.0f/s, %.3f ms CPU each\n",
+				m, n, f.start.Round(time.Millisecond), f.reload.Round(time.Millisecond), f.kbPerUnit, f.cold.Round(10*time.Microsecond), f.accept, f.cpuPerConn)
 		}
 	}
 	printTable(counts, res)
@@ -312,6 +313,10 @@ func measure(side, dir string, n, cold int, duration time.Duration, flint, scrip
 	f.cold = ds[len(ds)/2]
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	var ok int
+	cpu0, err := cpuMS(m.pid)
+	if err != nil {
+		return f, err
+	}
 	end := time.Now().Add(duration)
 	t0 = time.Now()
 	for time.Now().Before(end) {
@@ -321,7 +326,32 @@ func measure(side, dir string, n, cold int, duration time.Duration, flint, scrip
 		ok++
 	}
 	f.accept = float64(ok) / time.Since(t0).Seconds()
+	cpu1, err := cpuMS(m.pid)
+	if err != nil {
+		return f, err
+	}
+	f.cpuPerConn = (cpu1 - cpu0) / float64(ok)
 	return f, nil
+}
+
+// cpuMS is the process's user and system time so far (its threads'; not its children's), ms.
+func cpuMS(pid int) (float64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	s := string(data)
+	// The fields after the command name (which may hold spaces) in its parentheses.
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %q", pid, s)
+	}
+	ut, err1 := strconv.ParseFloat(f[11], 64)
+	st, err2 := strconv.ParseFloat(f[12], 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: %q", pid, s)
+	}
+	return (ut + st) * 1000 / 100, nil // USER_HZ is 100 on Linux
 }
 
 // firstByte connects, sends a line and times the first byte of the echo.
@@ -407,19 +437,20 @@ func printTable(counts []int, res map[string]map[int]figures) {
 
 // printBase prints each manager's activation figures among N against those among base units.
 func printBase(counts []int, base int, sides []string, res map[string]map[int]figures) {
-	fmt.Printf("| N | side | cold activation among N / among %d | ratio | Accept=yes conn/s among N / among %d | ratio |\n", base, base)
-	fmt.Println("|---:|---|---|---:|---|---:|")
+	fmt.Printf("| N | side | cold activation among N / among %d | ratio | Accept=yes conn/s among N / among %d | ratio | manager CPU per connection among N / among %d | ratio |\n", base, base, base)
+	fmt.Println("|---:|---|---|---:|---|---:|---|---:|")
 	for _, n := range counts {
 		for _, side := range sides {
 			f, ok := res[side][n]
 			b, okB := res[side][base]
 			if !ok || !okB {
-				fmt.Printf("| %d | %s | n/a | | n/a | |\n", n, side)
+				fmt.Printf("| %d | %s | n/a | | n/a | | n/a | |\n", n, side)
 				continue
 			}
 			ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-			fmt.Printf("| %d | %s | %.4g / %.4g ms | %.2f× | %.4g / %.4g /s | %.2f× |\n", n, side,
-				ms(f.cold), ms(b.cold), ms(f.cold)/ms(b.cold), f.accept, b.accept, f.accept/b.accept)
+			fmt.Printf("| %d | %s | %.4g / %.4g ms | %.2f× | %.4g / %.4g /s | %.2f× | %.3g / %.3g ms | %.2f× |\n", n, side,
+				ms(f.cold), ms(b.cold), ms(f.cold)/ms(b.cold), f.accept, b.accept, f.accept/b.accept,
+				f.cpuPerConn, b.cpuPerConn, f.cpuPerConn/b.cpuPerConn)
 		}
 	}
 }
