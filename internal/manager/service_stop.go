@@ -210,7 +210,7 @@ func (m serviceMachine) svcEnterDead(u *Unit, result Result) {
 		// watched again (a connection then waits for the restart; no second start is queued).
 		for _, sock := range m.socketsOf(u) {
 			if sock.sock != nil && !sock.cfg.Socket.Accept && sock.sub == sockRunning {
-				socketMachine{m}.sockEnterListening(sock)
+				m.sockets().sockEnterListening(sock)
 			}
 		}
 		s.restartGen++
