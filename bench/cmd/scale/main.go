@@ -60,6 +60,7 @@ func main() {
 	cold := flag.Int("cold", 7, "cold activations per N (each of a different socket)")
 	duration := flag.Duration("duration", 2*time.Second, "Accept=yes measuring time")
 	base := flag.Int("base", 10, "the small N the activation figures among N are compared with (0: none)")
+	settle := flag.Duration("settle", 3*time.Second, "pause after each manager's end (the kernel's teardown of its sockets)")
 	flag.Parse()
 	if os.Getuid() != 0 {
 		fail("run as root")
@@ -106,6 +107,7 @@ func main() {
 		for _, m := range order {
 			dir := filepath.Join(work, fmt.Sprintf("%s-%d", m, n))
 			f, err := measure(m, dir, n, *cold, *duration, *flintPath, *script, foobard)
+			time.Sleep(*settle)
 			if err != nil {
 				fmt.Fprintf(os.Stderr, "scale: %s, N=%d: %v\n", m, n, err)
 				continue
