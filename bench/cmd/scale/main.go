@@ -50,6 +50,7 @@ type figures struct {
 	start, reload, cold time.Duration
 	kbPerUnit, accept   float64
 	cpuPerConn          float64 // the manager's CPU time per Accept=yes connection, ms
+	startCPU, reloadCPU float64 // the manager's CPU time for the start and the reload, ms
 }
 
 func main() {
@@ -60,6 +61,7 @@ func main() {
 	cold := flag.Int("cold", 7, "cold activations per N (each of a different socket)")
 	duration := flag.Duration("duration", 2*time.Second, "Accept=yes measuring time")
 	base := flag.Int("base", 10, "the small N the activation figures among N are compared with (0: none)")
+	alternate := flag.Bool("alternate", true, "alternate which manager goes first from one N to the next")
 	settle := flag.Duration("settle", 3*time.Second, "pause after each manager's end (the kernel's teardown of its sockets)")
 	flag.Parse()
 	if os.Getuid() != 0 {
@@ -101,7 +103,7 @@ func main() {
 	sides := strings.Split(*managers, ",")
 	for i, n := range runs {
 		order := slices.Clone(sides)
-		if i%2 == 1 {
+		if *alternate && i%2 == 1 {
 			slices.Reverse(order)
 		}
 		for _, m := range order {
@@ -116,14 +118,21 @@ func main() {
 				res[m] = map[int]figures{}
 			}
 			res[m][n] = f
-			fmt.Fprintf(os.Stderr, "scale: %s N=%d: start %v reload %v %.1f KB/unit cold %v accept %.0f/s, %.3f ms CPU each\n",
-				m, n, f.start.Round(time.Millisecond), f.reload.Round(time.Millisecond), f.kbPerUnit, f.cold.Round(10*time.Microsecond), f.accept, f.cpuPerConn)
+			fmt.Fprintf(os.Stderr, "scale: %s N=%d: start %v reload %v %.1f KB/unit cold %v accept %.0f/s, %.3f ms CPU each; CPU start %.0f ms reload %.0f ms\n",
+				m, n, f.start.Round(time.Millisecond), f.reload.Round(time.Millisecond), f.kbPerUnit, f.cold.Round(10*time.Microsecond), f.accept, f.cpuPerConn, f.startCPU, f.reloadCPU)
 		}
 	}
 	printTable(counts, res)
 	if *base > 0 {
 		fmt.Println()
 		printBase(counts, *base, sides, res)
+	}
+	fmt.Println()
+	fmt.Println("| N | manager CPU for the start: flint / systemd | manager CPU for the daemon-reload: flint / systemd |")
+	fmt.Println("|---:|---|---|")
+	for _, n := range counts {
+		fl, sd := res["flint"][n], res["systemd"][n]
+		fmt.Printf("| %d | %.0f / %.0f ms | %.0f / %.0f ms |\n", n, fl.startCPU, sd.startCPU, fl.reloadCPU, sd.reloadCPU)
 	}
 }
 
@@ -279,6 +288,10 @@ func measure(side, dir string, n, cold int, duration time.Duration, flint, scrip
 	if err != nil {
 		return f, err
 	}
+	c0, err := cpuMS(m.pid)
+	if err != nil {
+		return f, err
+	}
 	t0 := time.Now()
 	if err := m.ctl("start", "idle.target"); err != nil {
 		return f, err
@@ -291,17 +304,25 @@ func measure(side, dir string, n, cold int, duration time.Duration, flint, scrip
 		time.Sleep(5 * time.Millisecond)
 	}
 	f.start = time.Since(t0)
+	c1, err := cpuMS(m.pid)
+	if err != nil {
+		return f, err
+	}
+	f.startCPU = c1 - c0
 	time.Sleep(time.Second) // jobs and logs settle
 	full, err := rssKB(m.pid)
 	if err != nil {
 		return f, err
 	}
 	f.kbPerUnit = float64(full-empty) / float64(n)
+	c0, _ = cpuMS(m.pid)
 	t0 = time.Now()
 	if err := m.ctl("daemon-reload"); err != nil {
 		return f, err
 	}
 	f.reload = time.Since(t0)
+	c1, _ = cpuMS(m.pid)
+	f.reloadCPU = c1 - c0
 	var ds []time.Duration
 	for k := 0; k < cold; k++ {
 		i := k * (n / cold)
