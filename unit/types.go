@@ -219,8 +219,10 @@ type SocketSection struct {
 	TriggerLimitCooldown                                                            time.Duration // X-Flint-TriggerLimitCooldownSec=; 0: off
 	PollLimitInterval                                                               time.Duration
 	PollLimitBurst                                                                  int
-	Exec                                                                            ExecContext
-	Kill                                                                            KillContext
+	// Exec is never nil once decoded. Sockets and services that set no exec setting share
+	// one value (decode_share.go): read only; copy it to change it.
+	Exec *ExecContext
+	Kill KillContext
 }
 
 // ExecFlags are the prefixes of an Exec*= command line.
@@ -297,8 +299,10 @@ type ServiceSection struct {
 	OOMPolicy                                             string
 	// OOMPolicyDefault: OOMPolicy= was not set and is the default "stop", which a
 	// manager's DefaultOOMPolicy= replaces (systemd's service_add_extras).
-	OOMPolicyDefault       bool `json:"-"`
-	Exec                   ExecContext
+	OOMPolicyDefault bool `json:"-"`
+	// Exec is never nil once decoded. Services that set no exec setting share one value
+	// (decode_share.go): read only; copy it to change it.
+	Exec                   *ExecContext
 	runtimeRandomizedExtra time.Duration // RuntimeRandomizedExtra()
 	Kill                   KillContext
 }

@@ -46,11 +46,11 @@ func TestRuntimeExtra(t *testing.T) {
 // TestProcessSettingsOf: what spawn gets of the unit's settings, and systemd's refusals made
 // before the fork.
 func TestProcessSettingsOf(t *testing.T) {
-	ps, err := processSettings(&decodeExec(t, "").Service.Exec)
+	ps, err := processSettings(decodeExec(t, "").Service.Exec)
 	if ps != nil || err != nil {
 		t.Errorf("no settings: %+v %v", ps, err)
 	}
-	ps, err = processSettings(&decodeExec(t, "CPUAffinity=1 3\nNUMAMask=0\nIOSchedulingClass=idle\nStandardInput=tty-force\nCoredumpFilter=0x3\n").Service.Exec)
+	ps, err = processSettings(decodeExec(t, "CPUAffinity=1 3\nNUMAMask=0\nIOSchedulingClass=idle\nStandardInput=tty-force\nCoredumpFilter=0x3\n").Service.Exec)
 	if err != nil || len(ps.CPUAffinity) != 1 || ps.CPUAffinity[0] != 0b1010 || ps.NUMA == nil || ps.NUMA.Mode != mpolPreferred ||
 		len(ps.NUMA.Nodes) != 1 || ps.NUMA.Nodes[0] != 1 || *ps.IOPrio != 3<<13|4 || ps.ControllingTTY != spawn.CTTYForce || *ps.CoredumpFilter != 3 {
 		t.Errorf("settings %+v %v", ps, err)
@@ -59,7 +59,7 @@ func TestProcessSettingsOf(t *testing.T) {
 		"NUMAPolicy=bind\n":                    spawn.StatusNUMAPolicy, // bind needs nodes
 		"NUMAPolicy=preferred\nNUMAMask=0-1\n": spawn.StatusNUMAPolicy, // preferred takes one
 	} {
-		_, err := processSettings(&decodeExec(t, body).Service.Exec)
+		_, err := processSettings(decodeExec(t, body).Service.Exec)
 		if ee, ok := err.(*spawn.ExecError); !ok || ee.Status != status {
 			t.Errorf("%q: %v, want status %d", body, err, status)
 		}
@@ -69,11 +69,11 @@ func TestProcessSettingsOf(t *testing.T) {
 	defer func() { nodeDir = old }()
 	os.MkdirAll(filepath.Join(nodeDir, "node1"), 0o755)
 	os.WriteFile(filepath.Join(nodeDir, "node1", "cpulist"), []byte("2-3,6\n"), 0o644)
-	ps, err = processSettings(&decodeExec(t, "CPUAffinity=numa\nNUMAMask=1\nNUMAPolicy=bind\n").Service.Exec)
+	ps, err = processSettings(decodeExec(t, "CPUAffinity=numa\nNUMAMask=1\nNUMAPolicy=bind\n").Service.Exec)
 	if err != nil || len(ps.CPUAffinity) != 1 || ps.CPUAffinity[0] != 0b1001100 || ps.NUMA.Mode != mpolBind {
 		t.Errorf("numa affinity %+v %v", ps, err)
 	}
-	_, err = processSettings(&decodeExec(t, "CPUAffinity=numa\nNUMAMask=2\n").Service.Exec)
+	_, err = processSettings(decodeExec(t, "CPUAffinity=numa\nNUMAMask=2\n").Service.Exec)
 	if ee, ok := err.(*spawn.ExecError); !ok || ee.Status != spawn.StatusCPUAffinity || !errors.Is(ee.Err, os.ErrNotExist) {
 		t.Errorf("a node without a CPU list: %v", err)
 	}

@@ -168,6 +168,7 @@ type Manager struct {
 	gcProcs         map[*Unit]bool     // scratch: the units with a process left, built once a sweep needs it
 	refBy           map[string][]*Unit // the loaded units whose configuration refers to a name (indexRefs)
 	releaseMemory   bool               // return the loading garbage to the OS once no job is left (boot, reload)
+	releaseMark     int                // len(order) at the last release armed by loading (register)
 	shuttingDown    bool
 	shutdownScan    int    // checkShutdownDone's cursor into order
 	allStopped      bool   // the shutdown stopped every unit: "All units stopped." at Run's end

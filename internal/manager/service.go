@@ -194,7 +194,7 @@ func (m serviceMachine) spawnMain(u *Unit, cmd unit.ExecCommand) {
 		}
 		p.listenFiles, p.listenNames = files, names
 	}
-	sp, err := m.spawn(u, cmd, &cfg.Exec, p)
+	sp, err := m.spawn(u, cmd, cfg.Exec, p)
 	if err != nil {
 		m.execFailed(u, cmd, err)
 		return

@@ -141,11 +141,17 @@ type op struct {
 // the next compile on the same program (see startVfork's pool).
 type program struct {
 	intoCgroup bool // the clone places the child in Config.CgroupDirFD's group (vfork path)
-	ops        []op
-	data       []byte
-	dataPtrs   []int // offsets within data of words holding data offsets
-	rel        []uint64
-	out        []byte
+	// unshareBelow, when not 0, makes the child's first op take its own descriptor table
+	// with only the fds below it (cloned with CLONE_FILES, vfork path): close_range(2) with
+	// CLOSE_RANGE_UNSHARE, then a clock_gettime into unshared (a data offset) and a futex
+	// wake on it, for the parent that waits for it before it may close anything.
+	unshareBelow int
+	unshared     ptr
+	ops          []op
+	data         []byte
+	dataPtrs     []int // offsets within data of words holding data offsets
+	rel          []uint64
+	out          []byte
 }
 
 // add appends an op; each argument is an integer type or a ptr.
@@ -286,6 +292,14 @@ var everySignal = []int{1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16, 17, 
 // kernel has reset the handlers (clone3's CLONE_CLEAR_SIGHAND) only the ignored ones.
 func (p *program) compile(c *Config, ctl int, dupFrom []int, resetSigs []int) []byte {
 	p.ops, p.data, p.dataPtrs = p.ops[:0], p.data[:0], p.dataPtrs[:0]
+	if p.unshareBelow > 0 {
+		// Not tolerated: a child that could not unshare must not dup3 onto 0, 1, 2 of a
+		// table it shares with the manager.
+		p.add(stepFDs, StatusFDs, 0, unix.SYS_CLOSE_RANGE, p.unshareBelow, uint64(^uint32(0)), unix.CLOSE_RANGE_UNSHARE)
+		p.unshared = p.words(0, 0)
+		p.add(stepFDs, StatusFDs, opIgnoreError, unix.SYS_CLOCK_GETTIME, unix.CLOCK_REALTIME, p.unshared)
+		p.add(stepFDs, StatusFDs, opIgnoreError, unix.SYS_FUTEX, p.unshared, 1 /* FUTEX_WAKE */, 1)
+	}
 	for i, from := range dupFrom {
 		p.add(stepFDs, StatusFDs, 0, syscall.SYS_DUP3, from, i, 0)
 	}
