@@ -576,6 +576,14 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   output from a goroutine of their own, and when nobody reads that output (a paused pager, a
   container runtime that stopped reading its pipe) up to 1 MiB of them wait; the rest are
   dropped and a line says how many. systemd 252 blocks on /dev/console, and with it PID 1.
+- A job verb with several units (` + "`systemctl start a.service b.service`" + `) is one request to
+  flint's manager: every unit is loaded and gets its job (a transaction of its own each, as
+  in systemd) in one step. systemctl 252 makes one bus call per unit, with a look at
+  NeedDaemonReload between, and systemd runs its garbage collection between any two: when
+  a.service has CollectMode=inactive-or-failed and fails at once, systemd may have unloaded
+  it, its result lost (systemctl then says only "Job for a.service failed."), before it
+  loads b.service, which refers to it (After=, Wants=, ...) and would have kept it. flint
+  keeps a.service failed, as systemd does when a.service fails after b.service is loaded.
 - User and group names (User=, Group=, SupplementaryGroups=, SocketUser=, SocketGroup=,
   ConditionUser=, ConditionGroup=, %u/%U/%g/%G) are looked up in /etc/passwd and /etc/group:
   flint is built static, without cgo (` + "`CGO_ENABLED=0`" + `, as README, the tests and the

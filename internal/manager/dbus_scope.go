@@ -166,7 +166,7 @@ func (m *Manager) runtimeProperties(u *Unit, rt []show.Property) []show.Property
 	}
 	slice := sr.slice
 	if slice == "" {
-		slice = m.unitSlice(u, nil)
+		slice = m.unitSlice(nil, nil)
 	}
 	cg := ""
 	if ug := m.cg.groups[u.Name]; ug != nil && !(ug.idle && !ug.g.Populated()) {

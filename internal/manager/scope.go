@@ -171,11 +171,11 @@ func (m *Manager) scopeGroup(u *Unit, sr *scopeRun) *unitGroup {
 	}
 	slice := sr.slice
 	if slice == "" {
-		slice = m.unitSlice(u, nil)
+		slice = m.unitSlice(nil, nil)
 	}
 	rel, ok := cgroup.UnitPath(slice, u.Name)
 	if !ok {
-		rel, _ = cgroup.UnitPath(m.unitSlice(u, nil), u.Name)
+		rel, _ = cgroup.UnitPath(m.unitSlice(nil, nil), u.Name)
 	}
 	g := &cgroup.Group{L: m.opt.Cgroups, Rel: rel}
 	if err := g.Create(); err != nil {
