@@ -106,7 +106,7 @@ func (m *Manager) startDBus() func() {
 // emit queues a signal (on the manager goroutine), held while a call is served.
 func (m *Manager) emit(s dbusSignal) {
 	d := m.dbus
-	if d == nil || d.srv.Connections() == 0 {
+	if d == nil || d.srv == nil || !d.srv.Heard(s.member) {
 		return // a client that connects later is not told what happened before
 	}
 	if d.holding {

@@ -243,6 +243,14 @@ func (s *Server) Connections() int {
 	return len(s.conns)
 }
 
+// Heard reports whether a signal named member would reach anyone: a direct connection, or
+// a bus on which it is sent (busesFor).
+func (s *Server) Heard(member string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns) > 0 || len(s.busesFor(member)) > 0
+}
+
 // Emit sends a signal from path to every connection (systemd sends its signals to every
 // direct connection, subscribed or not). It never blocks: a connection whose queue is full
 // is dropped.
@@ -252,7 +260,7 @@ func (s *Server) Emit(path dbus.ObjectPath, iface, member string, body ...any) {
 
 // emit is Emit with the body's signature given ("": derived from the values).
 func (s *Server) emit(path dbus.ObjectPath, iface, member, sig string, body ...any) {
-	if s.Connections() == 0 {
+	if !s.Heard(member) {
 		return // nobody to tell: not even encoded
 	}
 	msg := &dbus.Message{Type: dbus.TypeSignal, Headers: map[dbus.HeaderField]dbus.Variant{
