@@ -138,6 +138,7 @@ func (m *Manager) register(name string, cfg *unit.Unit) *Unit {
 	m.gcEnqueue(u)
 	m.indexOrdering(u)
 	m.indexRefs(u)
+	m.refQueue = append(m.refQueue, u)
 	if cfg.Unit.StopWhenUnneeded {
 		m.unneeded = append(m.unneeded, u)
 	}
@@ -167,6 +168,7 @@ func (m *Manager) register(name string, cfg *unit.Unit) *Unit {
 			m.logUnit(u, "%s", d.String())
 		}
 	}
+	m.loadReferred()
 	return u
 }
 
