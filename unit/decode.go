@@ -119,12 +119,14 @@ func allowedSections(t Type) map[string]map[string]*directive {
 		return sectionsTimer
 	case TypePath:
 		return sectionsPath
+	case TypeSlice:
+		return sectionsSlice
 	}
 	return sectionsOther
 }
 
 // The section sets of allowedSections, made with directiveTable.
-var sectionsService, sectionsSocket, sectionsTimer, sectionsPath, sectionsOther map[string]map[string]*directive
+var sectionsService, sectionsSocket, sectionsTimer, sectionsPath, sectionsSlice, sectionsOther map[string]map[string]*directive
 
 // PrepareTables builds the directive tables now rather than when the first unit is decoded: a
 // manager calls it at start, so that its first start job does not pay for them.
@@ -329,7 +331,7 @@ func (d *decoder) setDefaults() {
 	}
 	u.Install = InstallSection{}
 	u.Extra = nil
-	u.Socket, u.Service, u.Target, u.Timer, u.Path = nil, nil, nil, nil, nil
+	u.Socket, u.Service, u.Target, u.Timer, u.Path, u.Slice = nil, nil, nil, nil, nil, nil
 	switch u.Type {
 	case "slice", "scope", "mount", "automount", "swap", "device":
 		// Their *_init in systemd: isolating never stops them.
@@ -368,6 +370,9 @@ func (d *decoder) setDefaults() {
 		u.Timer = &TimerSection{AccuracySec: time.Minute, RemainAfterElapse: true}
 	case TypePath:
 		u.Path = &PathSection{DirectoryMode: 0o755, TriggerLimitInterval: -1, TriggerLimitBurst: -1}
+	case TypeSlice:
+		u.Slice = &SliceSection{Resources: *newExecContext()}
+		d.exec = &u.Slice.Resources
 	}
 }
 
@@ -401,6 +406,7 @@ func (d *decoder) postDefaults() {
 		if s.OOMPolicy == "" {
 			// service_add_extras(): a delegated subtree manages its own OOM kills
 			s.OOMPolicy = "stop"
+			s.OOMPolicyDefault = !d.delegate
 			if d.delegate {
 				s.OOMPolicy = "continue"
 			}

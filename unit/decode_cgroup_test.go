@@ -39,8 +39,8 @@ func TestDecodeResourceControl(t *testing.T) {
 		{"deprecated still applied", "CPUShares=2048\nMemoryLimit=1G\n", func(e *ExecContext) bool {
 			return e.CPUShares == 2048 && e.MemoryLimit == 1<<30
 		}},
-		{"bpf not enforced", "IPAddressDeny=any\n", func(e *ExecContext) bool {
-			return reflect.DeepEqual(e.NotEnforced, []string{"IPAddressDeny"})
+		{"bpf filter path not enforced", "IPIngressFilterPath=/sys/fs/bpf/x\n", func(e *ExecContext) bool {
+			return reflect.DeepEqual(e.NotEnforced, []string{"IPIngressFilterPath"})
 		}},
 	}
 	for _, tc := range tests {

@@ -337,6 +337,7 @@ func verifyUnit(w io.Writer, l *unit.Loader, name string, notes bool) bool {
 		}
 	}
 	warnNotEnforced(w, l, u)
+	warnBPF(w, l, u) // verify_bpf.go
 	if notes {
 		if e := execContext(u); e != nil && len(e.NotEnforced) > 0 {
 			fmt.Fprintf(w, "%s: note: parsed but not enforced by flint: %s\n", u.Name, strings.Join(dedupe(e.NotEnforced), ", "))

@@ -63,6 +63,9 @@ type Options struct {
 	// Cgroups is the cgroup layout units get their groups in (cgroup.go); nil or of kind
 	// None: processes are tracked by session only.
 	Cgroups *cgroup.Layout
+	// DefaultOOMPolicy is systemd's DefaultOOMPolicy= (system.conf): the OOMPolicy= of the
+	// services that set none and delegate nothing; "" is systemd's default, stop.
+	DefaultOOMPolicy string
 }
 
 // DefaultPersistentLogDir is the persistent journal's directory (journald's /var/log/journal).
@@ -105,6 +108,7 @@ type Manager struct {
 
 	units map[string]*Unit // every name a unit is known by (aliases included)
 	cg    cgroupState      // the units' cgroups (cgroup.go)
+	bpf   bpfState         // the units' cgroup BPF programs (bpf.go)
 	order []*Unit          // in load order, each once
 
 	poller     *listen.Poller
@@ -143,6 +147,7 @@ type Manager struct {
 	sessions     map[int]sessionEnd
 	sessionOrder []sessionNote
 	logPipes     []*os.File // scratch: log pipes opened for the process being spawned
+	spawnFiles   []*os.File // scratch: files made for the process being spawned, closed after
 	childBuf     []int      // scratch: hasUnknownChild's list of the leader's children
 	// subreaper: orphans of the services are reparented to flint (PID 1, or
 	// PR_SET_CHILD_SUBREAPER), which process tracking relies on (tracking.go).
@@ -404,6 +409,9 @@ func (m *Manager) Run(ctx context.Context) error {
 		m.logs.StartReaders()
 		m.console.release()
 		m.scheduleState() // the boot's changes, then each event's
+		if !m.cg.booted {
+			m.cgroupStartupFinished() // cgroup_startup.go
+		}
 		if m.releaseMemory && len(m.jobs) == 0 {
 			// Loading units leaves garbage several times their size; once the boot (or a
 			// reload) has settled, collect it and give the pages back, so that an idle manager
@@ -497,6 +505,9 @@ func (m *Manager) reap() {
 		}
 		delete(m.procs, pid)
 		m.stateReaped(pid, p.u)
+		if p.kind != "adopted" {
+			utmpExited(p.u, pid, ws) // UtmpIdentifier= (utmp.go)
+		}
 		if p.u != nil {
 			p.u.cpu += cpu
 			m.gcEnqueue(p.u) // its last process may have gone

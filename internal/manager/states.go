@@ -120,6 +120,10 @@ func (s serviceState) active() ActiveState {
 // flint skips a signal state with nothing to kill, as systemd's service_enter_signal does.
 var svcStopping = []serviceState{svcStopSigterm, svcStopWatchdog, svcStopSigkill, svcStopPost}
 
+// svcOOMKill is where OOMPolicy=kill sends a service that is starting, running or in stop
+// (systemd's service_notify_cgroup_oom_event: SIGKILL to all of it, no ExecStopPost=).
+var svcOOMKill = []serviceState{svcFinalSigkill}
+
 // svcDown are the states stop-post and the final states lead to.
 var svcDown = []serviceState{svcDead, svcFailed, svcAutoRestart}
 
@@ -131,17 +135,17 @@ var serviceNext = [nServiceStates][]serviceState{
 	svcDead:        {svcCondition, svcFailed},
 	svcFailed:      {svcCondition, svcDead},
 	svcAutoRestart: {svcCondition, svcFailed, svcDead},
-	svcCondition:   cat([]serviceState{svcStartPre}, svcStopping),
+	svcCondition:   slices.Concat([]serviceState{svcStartPre}, svcStopping, svcOOMKill),
 	// No ExecStart= (start-post); the start runs on.
-	svcStartPre: cat([]serviceState{svcStart, svcStartPost}, svcStopping),
+	svcStartPre: slices.Concat([]serviceState{svcStart, svcStartPost}, svcStopping, svcOOMKill),
 	// The start is over (start-post, or service_enter_running when the main process exited
 	// or sent READY=1 and RELOADING=1/STOPPING=1 before).
-	svcStart:     cat([]serviceState{svcStartPost, svcRunning, svcExited, svcReload, svcStop}, svcStopping),
-	svcStartPost: cat([]serviceState{svcRunning, svcExited, svcReload, svcStop}, svcStopping),
-	svcRunning:   cat([]serviceState{svcReload, svcExited, svcStop}, svcStopping),
-	svcExited:    cat([]serviceState{svcReload, svcStop}, svcStopping),
+	svcStart:     slices.Concat([]serviceState{svcStartPost, svcRunning, svcExited, svcReload, svcStop}, svcStopping, svcOOMKill),
+	svcStartPost: slices.Concat([]serviceState{svcRunning, svcExited, svcReload, svcStop}, svcStopping, svcOOMKill),
+	svcRunning:   slices.Concat([]serviceState{svcReload, svcExited, svcStop}, svcStopping, svcOOMKill),
+	svcExited:    slices.Concat([]serviceState{svcReload, svcStop}, svcStopping, svcOOMKill),
 	svcReload:    cat([]serviceState{svcRunning, svcExited, svcStop}, svcStopping),
-	svcStop:      svcStopping,
+	svcStop:      slices.Concat(svcStopping, svcOOMKill),
 	// A timeout escalates (watchdog, sigkill) or, with nothing left, goes on to stop-post.
 	svcStopSigterm:   {svcStopWatchdog, svcStopSigkill, svcStopPost},
 	svcStopWatchdog:  {svcStopSigkill, svcStopPost},

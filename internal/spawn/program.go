@@ -27,8 +27,8 @@ import (
 // {status, errno, step} (three words) to the control socket and exits with status, unless the op
 // has opIgnoreError or the errno is one the op tolerates. The last op is always execve.
 //
-// The flags word: bits 0-4 the op flags below; bits 8-15 a skip count; bits 16-23 and 24-31
-// two errnos the op tolerates (0: none). After a tolerated error the program goes on past the
+// The flags word: bits 0-6 the op flags below; bits 8-15 a skip count; bits 16-47 four
+// errnos the op tolerates, a byte each (0: none). After a tolerated error the program goes on past the
 // next skip ops (the rest of a step that cannot be done), or, with opSkipOnOK, with the next
 // op: then it is after a success that the next skip ops are passed over (a fallback that runs
 // only when the op failed, as systemd's setrlimit_closest tries the closest value).
@@ -46,12 +46,13 @@ const (
 	opListenPID   = 8 // not a syscall: write getpid() in decimal, NUL-terminated, at arg0
 	opSkipOnOK    = 16
 	opSandbox     = 32 // not a syscall: the sandboxed path's stage arg0 (sandbox.go); Go shim only
+	opUseSaved1   = 64 // arg1 is the saved result
 )
 
-// tolerate returns the flags of an op after whose errors es (at most two errnos) the program
+// tolerate returns the flags of an op after whose errors es (at most four errnos) the program
 // goes on, past the next skip ops.
 func tolerate(skip int, es ...syscall.Errno) uint64 {
-	if skip > 255 || len(es) > 2 {
+	if skip > 255 || len(es) > 4 {
 		panic("spawn: bad tolerance")
 	}
 	f := uint64(skip) << 8
@@ -85,6 +86,13 @@ const (
 	stepNamespace
 	stepNoNewPrivs
 	stepCgroup
+	stepCoredumpFilter
+	stepSched
+	stepAffinity
+	stepNUMA
+	stepIOPrio
+	stepTimerSlack
+	stepCTTY
 )
 
 // stepNames is an array, not a map: static data rather than work at every start of the
@@ -108,6 +116,13 @@ var stepNames = [...]string{
 	stepNamespace:      "mount",
 	stepNoNewPrivs:     "prctl",
 	stepCgroup:         "cgroup.procs",
+	stepCoredumpFilter: "coredump_filter",
+	stepSched:          "sched_setattr",
+	stepAffinity:       "sched_setaffinity",
+	stepNUMA:           "set_mempolicy",
+	stepIOPrio:         "ioprio_set",
+	stepTimerSlack:     "prctl",
+	stepCTTY:           "TIOCSCTTY",
 }
 
 // ptr marks an op argument or array element that is an offset into the data area.
@@ -259,7 +274,8 @@ const listenPIDSlot = 20
 // compile turns a Config into the shim's program. ctl is the control socket's fd number in the
 // child, or -1 when there is none (the vfork path); dupFrom, when not nil, lists the fds the
 // child must dup onto 0, 1, 2, ... first (when nil they are already in place). The order
-// follows systemd's exec_child: fds, cgroup placement, session, OOM score, nice, limits,
+// follows systemd's exec_child: fds, cgroup placement, session, OOM score, core dump filter,
+// scheduling, nice, affinity, memory policy, I/O priority, timer slack (process.go), limits,
 // mount namespace, umask, credentials, working directory, no_new_privs, signals, then exec.
 func compile(c *Config, ctl int, dupFrom []int) []byte {
 	return (&program{}).compile(c, ctl, dupFrom, everySignal)
@@ -299,6 +315,7 @@ func (p *program) compile(c *Config, ctl int, dupFrom []int, resetSigs []int) []
 	} else if c.Pgid != 0 {
 		p.add(stepSession, StatusSetsid, 0, syscall.SYS_SETPGID, 0, c.Pgid)
 	}
+	p.controllingTTY(c.Process)
 	if c.OOMScoreAdjust != nil {
 		// As systemd: a privilege error (lowering the score without CAP_SYS_RESOURCE, a user
 		// namespace's file that cannot be opened) is ignored, "assuming containerized
@@ -311,6 +328,7 @@ func (p *program) compile(c *Config, ctl int, dupFrom []int, resetSigs []int) []
 		p.add(stepOOMScoreAdjust, StatusOOMAdjust, opUseSaved|tolerate(0, syscall.EPERM, syscall.EACCES), syscall.SYS_WRITE, 0, buf, len(val))
 		p.add(stepOOMScoreAdjust, StatusOOMAdjust, opUseSaved|opIgnoreError, syscall.SYS_CLOSE, 0)
 	}
+	p.processEarly(c.Process)
 	if c.Nice != nil {
 		// systemd's setpriority_closest: refused for want of privilege, the nice level goes as
 		// low as RLIMIT_NICE allows, or stays.
@@ -326,6 +344,7 @@ func (p *program) compile(c *Config, ctl int, dupFrom []int, resetSigs []int) []
 			p.add(stepNice, StatusNice, 0, syscall.SYS_SETPRIORITY, syscall.PRIO_PROCESS, 0, uint64(int64(want)))
 		}
 	}
+	p.processLate(c.Process)
 	for _, r := range c.Rlimits {
 		// systemd's setrlimit_closest: a limit refused with EPERM (a hard limit above the one
 		// the manager has, without CAP_SYS_RESOURCE, or RLIMIT_NOFILE above fs.nr_open) is
@@ -338,6 +357,7 @@ func (p *program) compile(c *Config, ctl int, dupFrom []int, resetSigs []int) []
 		}
 		p.add(stepRlimit, StatusLimits, 0, syscall.SYS_PRLIMIT64, 0, r.Resource, lim, 0)
 	}
+	p.keyring(c)
 	p.namespace(c)
 	p.sandbox(c, SandboxStageNamespace)
 	if c.Umask != nil {
@@ -426,6 +446,7 @@ envs:
 	if c.SkipMissing {
 		p.add(stepAccess, 0, 0, syscall.SYS_FACCESSAT, atFDCWD, path, unix.X_OK)
 	}
+	p.gate(c)
 	p.sandbox(c, SandboxStageFinal)
 	p.add(stepExec, StatusExec, 0, syscall.SYS_EXECVE, path, argvp, envp)
 	return p.bytes()
