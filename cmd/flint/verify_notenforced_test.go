@@ -39,7 +39,7 @@ func TestVerifyNotEnforced(t *testing.T) {
 		}
 	}
 	write("ne.service", "[Unit]\nDefaultDependencies=no\n\n[Service]\nExecStart=/bin/true\nRestrictFileSystems=ext4\nNoNewPrivileges=yes\n"+
-		"IPAddressDeny=any\nIPAddressDeny=10.0.0.0/8\nUser=root\n")
+		"IPIngressFilterPath=/sys/fs/bpf/a\nIPEgressFilterPath=/sys/fs/bpf/b\nUser=root\n")
 	write("ne.service.d/10.conf", "[Service]\nLoadCredentialEncrypted=a:/x\nAppArmorProfile=-foo\n")
 	write("ne.socket", "[Unit]\nDefaultDependencies=no\n[Socket]\nListenStream=127.0.0.1:20994\nRestrictFileSystems=ext4\n")
 	write("plain.service", "[Unit]\nDefaultDependencies=no\n[Service]\nExecStart=/bin/true\nUser=root\n")
@@ -52,8 +52,8 @@ func TestVerifyNotEnforced(t *testing.T) {
 	}
 	want := []string{
 		filepath.Join(dir, "ne.service") + ":6: RestrictFileSystems= " + notEnforcedWarning,
-		filepath.Join(dir, "ne.service") + ":8: IPAddressDeny= " + notEnforcedWarning,
-		filepath.Join(dir, "ne.service") + ":9: IPAddressDeny= " + notEnforcedWarning,
+		filepath.Join(dir, "ne.service") + ":8: IPIngressFilterPath= " + notEnforcedWarning,
+		filepath.Join(dir, "ne.service") + ":9: IPEgressFilterPath= " + notEnforcedWarning,
 		filepath.Join(dir, "ne.service.d/10.conf") + ":2: LoadCredentialEncrypted= " + notEnforcedWarning,
 		filepath.Join(dir, "ne.service.d/10.conf") + ":3: AppArmorProfile= " + fmt.Sprintf(notAppliedHere, "AppArmor"),
 		filepath.Join(dir, "ne.socket") + ":5: RestrictFileSystems= " + notEnforcedWarning,

@@ -77,7 +77,8 @@ type timerHost interface {
 // socketHost is a socket's host: the poller that watches its sockets (pollKey registers
 // socket idx of u and gives its key, pollForget drops one), its Accept=yes instances
 // (newInstance registers instance inst of u's service), and cooldownDue, which re-arms u if
-// its trigger limit cooldown is over (cooldown.go).
+// its trigger limit cooldown is over (cooldown.go); socketCgroup readies u's cgroup BPF
+// filters for the sockets made until leave is called (bpf.go).
 type socketHost interface {
 	host
 	pollKey(u *Unit, idx int) uint64
@@ -85,6 +86,7 @@ type socketHost interface {
 	poll() fdPoller
 	newInstance(u *Unit, inst string) (*Unit, error)
 	cooldownDue(u *Unit)
+	socketCgroup(u *Unit) (leave func(), err error)
 }
 
 var (

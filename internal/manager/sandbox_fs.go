@@ -88,7 +88,7 @@ func (m *Manager) acquireFSRuntime(u *Unit, ec *unit.ExecContext) error {
 	rt := &fsRuntime{refs: 1}
 	if ec.PrivateTmp {
 		var err error
-		if rt.tmp, rt.varTmp, err = sandboxfs.SetupTmpDirs(u.Name); err != nil {
+		if rt.tmp, rt.varTmp, err = sandboxfs.SetupTmpDirs(m.opt.RuntimeDir, u.Name); err != nil {
 			return err
 		}
 	}
@@ -109,7 +109,7 @@ func (m *Manager) releaseFSRuntime(u *Unit) {
 			rt.close()
 		}
 	}
-	sandboxfs.RemoveCredentials(u.Name)
+	sandboxfs.RemoveCredentials(m.opt.RuntimeDir, u.Name)
 }
 
 // fsSpec is the file system sandbox of a command of u running as uid:gid (-1: unchanged),
@@ -117,7 +117,7 @@ func (m *Manager) releaseFSRuntime(u *Unit) {
 // HelperFiles). The unit's RuntimeDirectory= and friends stay writable under
 // ProtectSystem= (systemd binds them onto themselves).
 func (m *Manager) fsSpec(u *Unit, ec *unit.ExecContext, uid, gid int, cfg *spawn.Config) sandboxfs.Spec {
-	rt := sandboxfs.Runtime{UID: uid, GID: gid}
+	rt := sandboxfs.Runtime{RuntimeDir: m.opt.RuntimeDir, UID: uid, GID: gid}
 	if u.fsrt != nil {
 		rt.TmpDir, rt.VarTmpDir = u.fsrt.tmp, u.fsrt.varTmp
 		if cfg != nil {

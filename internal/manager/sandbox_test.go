@@ -93,3 +93,14 @@ func TestKeyringDefault(t *testing.T) {
 		})
 	}
 }
+
+// TestSandboxFSRuntimeDir: the file system sandbox is assembled in the manager's runtime
+// directory (a manager with a private one, as the tests' are, leaves the host's /run alone).
+func TestSandboxFSRuntimeDir(t *testing.T) {
+	u := &Unit{Name: "a.service", cfg: &unit.Unit{Service: &unit.ServiceSection{}}}
+	m := &Manager{opt: Options{RuntimeDir: "/tmp/flint-rt"}}
+	s := m.fsSpec(u, &unit.ExecContext{ProtectSystem: "strict"}, -1, -1, nil)
+	if s.RuntimeDir != "/tmp/flint-rt" {
+		t.Errorf("the sandbox's runtime directory is %q, want the manager's /tmp/flint-rt", s.RuntimeDir)
+	}
+}

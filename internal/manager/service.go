@@ -194,7 +194,7 @@ func (m serviceMachine) spawnMain(u *Unit, cmd unit.ExecCommand) {
 		}
 		p.listenFiles, p.listenNames = files, names
 	}
-	sp, err := m.spawn(u, cmd, &cfg.Exec, p)
+	sp, err := m.spawn(u, cmd, cfg.Exec, p)
 	if err != nil {
 		m.execFailed(u, cmd, err)
 		return
@@ -309,7 +309,7 @@ func (m serviceMachine) svcEnterRunning(u *Unit) {
 		if cfg.RuntimeMaxSec != unit.DurationInfinity {
 			// RuntimeMaxSec=0 is a real limit (systemd 252 times the service out at once). It
 			// counts from when the service became active, which a reload does not change.
-			d := cfg.RuntimeMaxSec
+			d := cfg.RuntimeMaxSec + runtimeExtra(cfg) // RuntimeRandomizedExtraSec= (execprocess.go)
 			if reloaded {
 				d -= time.Since(u.activeEnter)
 			}

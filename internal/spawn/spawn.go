@@ -52,6 +52,13 @@ type Config struct {
 	Nice           *int
 	OOMScoreAdjust *int
 	Rlimits        []Rlimit
+	// Gate, when not nil, is the read end of a pipe the child reads (a byte or EOF) right
+	// before its execve: the caller does what must precede the service's start but needs
+	// its pid (utmp records), then closes the write end. The service never sees the fd.
+	Gate *os.File
+	// Process holds the scheduling, affinity, memory policy, I/O priority, timer slack and
+	// core dump filter settings (process.go); nil: all the manager's.
+	Process *ProcessSettings
 	// Mounts, when not empty, are made in a mount namespace of the child's own before its
 	// credentials change (mounts.go); a failure is 226/NAMESPACE.
 	Mounts []Mount
@@ -230,10 +237,21 @@ func Start(c *Config) (*Process, error) {
 		}
 		files = append(files, uintptr(fd))
 	}
+	if c.Gate != nil { // fd 3+len(ExtraFiles) in the child (gateFD)
+		fd, err := fileFD(c.Gate)
+		if err != nil {
+			return nil, fmt.Errorf("spawn %s: %w", c.Path, err)
+		}
+		files = append(files, uintptr(fd))
+	}
 	mode.Lock()
 	vfork := useVfork
 	mode.Unlock()
-	if c.Sandbox != nil || c.UserNS != nil || len(c.JoinNS) > 0 {
+	if c.Sandbox != nil || c.UserNS != nil || len(c.JoinNS) > 0 ||
+		c.Process != nil && c.Process.CoredumpFilter != nil {
+		// A sandbox, a user namespace or namespaces to join need the portable path. The
+		// core dump filter belongs to the memory, which a CLONE_VM child shares with the
+		// manager until its exec: it is written by a child of its own memory.
 		vfork = false
 	}
 	if vfork {

@@ -34,18 +34,31 @@ func Properties(u *unit.Unit) []Property {
 		switch {
 		case u.Service != nil:
 			serviceProperties(&ps, u.Service)
-			execProperties(&ps, u, &u.Service.Exec)
+			execProperties(&ps, u, u.Service.Exec)
 			ps.bool("NonBlocking", u.Service.NonBlocking)
 			killProperties(&ps, &u.Service.Kill)
 		case u.Socket != nil:
 			socketProperties(&ps, u)
-			execProperties(&ps, u, &u.Socket.Exec)
+			execProperties(&ps, u, u.Socket.Exec)
 			ps.bool("NonBlocking", false) // NonBlocking= is a [Service] setting in flint
 			killProperties(&ps, &u.Socket.Kill)
 		case u.Timer != nil:
 			timerProperties(&ps, u)
 		case u.Path != nil:
 			pathProperties(&ps, u)
+		case u.Slice != nil:
+			// A slice shows its cgroup context alone (systemd's org.freedesktop.systemd1.Slice).
+			var all propList
+			resourceProperties(&all, u.Type, &u.Slice.Resources, u.LoadState == unit.Loaded)
+			rank := propertyRank(unit.TypeSlice)
+			for _, p := range all {
+				if p.Name == "TasksMax" && u.Slice.Resources.TasksMax == 0 {
+					p.Value = "infinity" // no DefaultTasksMax= for a slice (systemd's unit_new)
+				}
+				if _, ok := rank[p.Name]; ok && !slices.Contains(targetPropertyOrder, p.Name) {
+					ps = append(ps, p)
+				}
+			}
 		}
 	}
 	unitProperties(&ps, u, loaded)
@@ -203,7 +216,7 @@ func serviceProperties(p *propList, s *unit.ServiceSection) {
 	// systemd 252 shows the watchdog in effect, which is infinity until the service runs.
 	p.add("WatchdogUSec", "infinity")
 	p.add("WatchdogTimestampMonotonic", "0")
-	p.addExecProp(execProp{"RuntimeRandomizedExtraUSec", fixed("0"), []string{"RuntimeRandomizedExtraSec"}, span}, &s.Exec)
+	p.addExecProp(execProp{"RuntimeRandomizedExtraUSec", fixed("0"), []string{"RuntimeRandomizedExtraSec"}, span}, s.Exec)
 	p.add("CleanResult", "success")
 	p.add("ExecMainStartTimestampMonotonic", "0")
 	p.add("ExecMainExitTimestampMonotonic", "0")
@@ -320,6 +333,7 @@ func execProperties(p *propList, u *unit.Unit, e *unit.ExecContext) {
 	p.strv("UnsetEnvironment", e.UnsetEnvironment)
 	p.add("UMask", FormatMode(uint32(e.UMask)&0o7777))
 	resourceProperties(p, u.Type, e, u.LoadState == unit.Loaded)
+	bpfProperties(p, e) // properties_bpf.go
 	wd := e.WorkingDirectory
 	if e.WorkingDirectoryOptional && wd != "" {
 		wd = "!" + wd
@@ -517,7 +531,7 @@ func unitProperties(p *propList, u *unit.Unit, loaded bool) {
 	p.bool("CanIsolate", (u.Type == unit.TypeTarget || u.Type == unit.TypeService) && s.AllowIsolate)
 	p.bool("CanFreeze", u.Type == unit.TypeService)
 	p.bool("Transient", false)
-	p.bool("Perpetual", false)
+	p.bool("Perpetual", u.Name == "-.slice") // system.slice too in the system manager (its own)
 	p.bool("CanReload", u.Service != nil && len(u.Service.ExecReload) > 0)
 }
 
@@ -615,6 +629,13 @@ func servicePropertyOrder() []string {
 	return slices.Concat(serviceOwnProperties, processPropertyOrder)
 }
 
+// slicePropertyOrder is a slice's: the cgroup part of the process properties (Slice= to
+// RestrictNetworkInterfaces=), then the [Unit] ones.
+func slicePropertyOrder() []string {
+	end := slices.Index(processPropertyOrder, "Environment")
+	return slices.Concat(processPropertyOrder[:end], targetPropertyOrder)
+}
+
 func socketPropertyOrder() []string {
 	return slices.Concat(socketOwnProperties, processPropertyOrder)
 }
@@ -625,7 +646,7 @@ var (
 )
 
 func buildPropertyRanks() {
-	for t, order := range map[unit.Type][]string{unit.TypeService: servicePropertyOrder(), unit.TypeSocket: socketPropertyOrder(), unit.TypeTimer: timerPropertyOrder(), unit.TypePath: pathPropertyOrder(), unit.TypeTarget: targetPropertyOrder} {
+	for t, order := range map[unit.Type][]string{unit.TypeService: servicePropertyOrder(), unit.TypeSocket: socketPropertyOrder(), unit.TypeTimer: timerPropertyOrder(), unit.TypePath: pathPropertyOrder(), unit.TypeTarget: targetPropertyOrder, unit.TypeSlice: slicePropertyOrder()} {
 		m := make(map[string]int, len(order))
 		for i, n := range order {
 			if _, dup := m[n]; !dup {
@@ -647,6 +668,10 @@ func propertyRank(t unit.Type) map[string]int {
 // PropertyNames returns every property name systemctl 252 knows for a unit of type t, in its
 // order (what `show --all` lists).
 func PropertyNames(t unit.Type) []string {
+	return slices.DeleteFunc(propertyNames(t), func(n string) bool { return entryProperties[n] })
+}
+
+func propertyNames(t unit.Type) []string {
 	switch t {
 	case unit.TypeService:
 		return servicePropertyOrder()
@@ -656,6 +681,8 @@ func PropertyNames(t unit.Type) []string {
 		return timerPropertyOrder()
 	case unit.TypePath:
 		return pathPropertyOrder()
+	case unit.TypeSlice:
+		return slicePropertyOrder()
 	}
 	return append([]string(nil), targetPropertyOrder...)
 }

@@ -11,6 +11,7 @@ import (
 // its processes and gives each child: the PrivateTmp= directories (SetupTmpDirs), the
 // namespace stores (as the child's fd numbers) and the user the commands run as.
 type Runtime struct {
+	RuntimeDir             string // the manager's (Spec.RuntimeDir)
 	TmpDir, VarTmpDir      string
 	NetNSStore, IPCNSStore NSStore
 	UID, GID               int
@@ -24,6 +25,7 @@ type Runtime struct {
 func FromExec(name string, c *unit.ExecContext, rt Runtime) Spec {
 	s := Spec{
 		Unit:                  name,
+		RuntimeDir:            rt.RuntimeDir,
 		RootDirectory:         c.RootDirectory,
 		RootImage:             c.NotEnforcedValues["RootImage"],
 		ProtectSystem:         c.ProtectSystem,
@@ -111,8 +113,8 @@ func (s *Spec) Env() []string {
 	return []string{"CREDENTIALS_DIRECTORY=" + CredentialsDir(s.Unit)}
 }
 
-// RemoveCredentials removes /run/credentials/<unit>, the empty mount point Apply leaves on
-// the host, when the unit is stopped (systemd's exec_context_destroy_credentials()).
-func RemoveCredentials(name string) {
-	_ = os.Remove(CredentialsDir(name))
+// RemoveCredentials removes CredentialsMount(runtimeDir, name), the empty mount point Apply
+// leaves on the host, when the unit is stopped (systemd's exec_context_destroy_credentials()).
+func RemoveCredentials(runtimeDir, name string) {
+	_ = os.Remove(CredentialsMount(runtimeDir, name))
 }
