@@ -267,9 +267,48 @@ level, user, groups, working directory, umask):
 - WorkingDirectory=: entered as the service's user, 200/CHDIR when that fails; with '-' the
   process is then in "/", where systemd's manager is.
 - Standard streams that cannot be opened: 208/STDIN, 209/STDOUT, 222/STDERR.
-- UMask= cannot be refused. I/O and CPU scheduling, CPU affinity, NUMA policy and timer
-  slack are steps flint does not perform (parsed, not enforced; see the tables above), so
-  there is nothing for the kernel to refuse.
+- UMask= cannot be refused.
+- CoredumpFilter=, CPUSchedulingPolicy=/CPUSchedulingPriority=/CPUSchedulingResetOnFork=,
+  CPUAffinity= (numa too), NUMAPolicy=/NUMAMask=, IOSchedulingClass=/IOSchedulingPriority=
+  and TimerSlackNSec= are made between fork and exec in exec_child's order (after the OOM
+  score: core dump filter, scheduling with sched_setattr, Nice=, affinity, memory policy,
+  I/O priority, timer slack), for every command ('+' too) and on the sandboxed path too. A
+  refusal fails with systemd's status: 205/LIMITS for the core dump filter (a privilege error
+  is ignored), 214/SETSCHEDULER, 215/CPUAFFINITY (also CPUAffinity=numa without NUMAMask=,
+  or a node whose CPU list cannot be read), 242/NUMA_POLICY (a policy that needs nodes
+  without NUMAMask=, preferred with more than one node; a kernel without NUMA, ENOSYS, is
+  ignored), 211/IOPRIO, 212/TIMERSLACK. flint checks the NUMA policy and reads the nodes' CPU
+  lists in the manager before the fork, systemd in the child: the exit status is the same.
+  As in systemd, CPUSchedulingResetOnFork= alone (without a policy or priority) does nothing.
+  A unit with CoredumpFilter= is started by a child with memory of its own (the re-executed
+  shim), not on the CLONE_VM path, whose child shares the manager's memory (and with it the
+  filter) until its exec. test/e2e/exec_process_diff_test.go compares what a probe sees under
+  each of these settings (and the exit status of the refused ones) with systemd 252.
+- UtmpIdentifier=/UtmpMode=: the records systemd 252 writes (INIT_PROCESS; then
+  LOGIN_PROCESS for login; then USER_PROCESS for user, with User= or the name of the uid the
+  process runs as; ut_line from TTYPath=) go to /run/utmp and /var/log/wtmp before the
+  service's exec, and its record becomes DEAD_PROCESS (with its exit code and status) when
+  it exits; a missing file is left missing, failures are ignored, as in systemd. flint
+  writes them from the manager between the fork and the exec (the child waits for them),
+  systemd from the child.
+- TTYVHangup=, TTYReset= and TTYVTDisallocate= act on TTYPath= (else /dev/console) before
+  each process of the unit starts, as exec_context_tty_reset (hang-up; sane line settings,
+  text mode and the default keyboard mode; the virtual console deallocated or cleared);
+  TTYRows=/TTYColumns= size the terminal of StandardInput=tty; failures are ignored. The
+  terminal of StandardInput=tty becomes the process's controlling terminal (TIOCSCTTY;
+  tty-force steals it, tty-fail fails with 208/STDIN when another session has it). flint
+  does this from the manager before the fork (the terminal opened non-blocking), systemd in
+  the child. Differences: plain StandardInput=tty does not wait for a terminal another
+  session holds (the process goes on without a controlling terminal), and the terminal is
+  not reset again, nor its owner restored, when the service stops (systemd's
+  exec_context_revert_tty).
+- RuntimeRandomizedExtraSec=: a random delay in [0, it) is added to RuntimeMaxSec= each time
+  the service enters its running state (a reload draws a new one), as
+  service_running_timeout; without RuntimeMaxSec= it is ignored with systemd's warning.
+- ExecSearchPath=: a bare command name is looked up in these directories only (by the
+  manager, at start), and PATH= is set to them before Environment= (which may override it).
+- TimeoutCleanSec= is parsed, not enforced: flint has no ` + "`clean`" + ` verb (systemctl clean
+  --what=runtime|state|cache|logs|configuration) and no "cleaning" service state yet.
 - Privileges and system calls (internal/sandbox) are enforced with systemd 252's semantics:
   CapabilityBoundingSet= (with "~", several lines, "" resetting; PrivateDevices=,
   ProtectKernelModules=, ProtectKernelLogs= and ProtectClock= take their capabilities out),
@@ -290,9 +329,39 @@ level, user, groups, working directory, umask):
   - A unit with any of these settings is started through ` + "`flint __sandbox`" + ` (flint
     re-executed, as runc's init), whose Go start-up costs a few milliseconds more than the
     fast path of the other units (bench/README.md).
-  - The session keyring: systemd gives every service a session keyring of its own
-    (KeyringMode=private by default, shared for the other unit types). flint does so for
-    units started through the sandboxed path; the others keep the manager's session keyring.
+  - KeyringMode= is set up on every spawn path, the fast one too, as systemd's
+    setup_keyring(): a session keyring of the process's own owned by its user (private by
+    default for a service of the system manager, inherit for one of a user manager, shared
+    for the other unit types), the user's keyring linked in for shared, the invocation ID
+    as the read-only "user" key invocation_id.
+  - SELinuxContext=, AppArmorProfile= and SmackProcessLabel= are applied as systemd 252
+    applies them where the security module is enabled (SELinux: /sys/fs/selinux mounted;
+    AppArmor: /sys/module/apparmor/parameters/enabled is Y; SMACK: /sys/fs/smackfs): the
+    SMACK label written to /proc/self/attr/current before the bounding set is dropped, the
+    SELinux exec context (setexeccon(3), /proc/thread-self/attr/exec) and the AppArmor
+    profile ("exec PROFILE" to attr/apparmor/exec, else attr/exec) right before the
+    securebits; a failure ends the process with 236/SMACK_PROCESS_LABEL,
+    229/SELINUX_CONTEXT or 231/APPARMOR unless the value starts with "-". Where the module
+    is not enabled they are skipped, as systemd skips them, and ` + "`flint analyze verify`" + ` says
+    so at the line ("X= is not applied here: MODULE is not enabled, ignoring."). The write
+    is tested against a stand-in for /proc (internal/sandbox/lsm_test.go) only: the machines
+    flint is tested on run none of these modules. SELinuxContextFromNet= and the socket
+    units' SmackLabel=, SmackLabelIPIn= and SmackLabelIPOut= are parsed, not enforced.
+  - Capabilities= (listed as parsed, not enforced) was removed from systemd long before
+    252, which ignores it with "Support for option Capabilities= has been removed and it is
+    ignored"; flint gives the same warning and ignores it too.
+  - PAMName= is parsed, not enforced: flint is built without cgo and has no libpam. It does
+    what systemd 252 built without PAM does ("Support for option PAMName= has been disabled
+    at compile time and it is ignored"): the command runs without a PAM session, so no
+    pam_limits, pam_env, pam_keyinit or pam_systemd and no (sd-pam) process;
+    ` + "`flint analyze verify`" + ` warns at the line. A unit that relies on its session's limits or
+    environment gets them with LimitXXX= and Environment=.
+  - RestrictFileSystems= is parsed, not enforced. systemd 252 enforces it with a BPF LSM
+    program, and only on the unified cgroup hierarchy with "bpf" among the active LSMs;
+    elsewhere it logs that BPF LSM is not supported and starts the unit unrestricted. flint
+    loads no such program: the unit runs as under systemd on a machine without BPF LSM (on
+    the machines flint is tested on, "bpf" is active but the cgroup hierarchy is hybrid),
+    and ` + "`flint analyze verify`" + ` warns at the line.
   - The file-system parts of ProtectClock=, ProtectKernelTunables=, ProtectKernelModules=,
     ProtectKernelLogs= and PrivateDevices= (read-only /proc/sys, hidden /usr/lib/modules,
     /proc/kmsg, a private /dev) are those of the file system sandbox (issue 21's other half).
@@ -382,10 +451,35 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   too). On v1 a unit below a slice with settings for a controller joins that controller's
   hierarchy, so that the slice's limit holds it. Delegate= hands the group to the unit's User= (chown of the
   directory and its cgroup.procs, cgroup.subtree_control, cgroup.threads) but enables no
-  controllers below it. CPUWeight=idle is weight 1. IPAddressAllow/Deny=,
-  SocketBindAllow/Deny=, IPIngress/EgressFilterPath=, BPFProgram=, DeviceAllow=,
-  DevicePolicy=, RestrictNetworkInterfaces= and IODeviceLatencyTargetSec= are parsed, listed by ` + "`" + `analyze verify --notes` + "`" + `, and not applied: cgroup BPF needs
-  the unit in a cgroup2 hierarchy with the bpf programs attached, which flint does not do.
+  controllers below it. CPUWeight=idle is weight 1. IPIngress/EgressFilterPath=,
+  BPFProgram= and IODeviceLatencyTargetSec= are parsed, listed by
+  ` + "`" + `analyze verify --notes` + "`" + `, and not applied.
+- cgroup BPF (internal/cgroup/bpf, internal/manager/bpf.go): IPAddressAllow=/IPAddressDeny=
+  (with any, localhost, link-local, multicast; allow wins over deny; ingress checks the
+  source, egress the destination), IPAccounting= (IPIngressBytes/Packets=,
+  IPEgressBytes/Packets=, status's "IP:" line; reset at each start), SocketBindAllow=/
+  SocketBindDeny= (cgroup/bind4 and bind6: "any" matches port 0 too, as in systemd),
+  DeviceAllow=/DevicePolicy= (closed, and auto with a list, add systemd's standard pseudo
+  devices and char-pts rw; PrivateDevices=yes closes an auto policy; ProtectClock=yes adds
+  char-rtc r) and RestrictNetworkInterfaces= (an allow list, or a deny list after "~") are
+  programs assembled in Go and attached to the unit's cgroup2 directory (BPF_F_ALLOW_MULTI)
+  before its first process is cloned into it; they stay attached while the group lives. A
+  device or interface that does not exist when the unit starts is logged and skipped, as in
+  systemd. This works on the unified and the hybrid layout (the programs follow a process's
+  cgroup2 membership, whatever its v1 groups). Differences: where the programs cannot be
+  attached (a manager without cgroups, as started in a shared cgroup or --user; a legacy v1
+  layout; a kernel or a container refusing bpf(2)) the unit's start fails with
+  Result=resources and says why, where systemd 252 logs a warning and runs the unit
+  unprotected; ` + "`" + `analyze verify` + "`" + ` warns at each such line on a machine that cannot attach
+  them. A socket unit's listening sockets are made while the manager is in the unit's
+  cgroup2 group (it moves there and back, milliseconds, only for a socket unit with IP, bind
+  or interface filters or IP accounting), so the socket unit's filters apply to them and to
+  the connections accepted on them, and a service's not to the sockets it is passed, as in
+  systemd. The BPF settings of a slice unit are not applied (its units' own are), so no IP
+  list is inherited from a slice. The v1 devices controller is not used (the cgroup2 program
+  applies on the hybrid layout too). set-property changes them on a running unit at once (new
+  programs replace the old); where they cannot be attached it logs why and the unit runs on
+  until its next start, which is refused.
 - Without cgroups, a unit's processes (what KillMode=control-group and mixed signal and wait
   for, ` + "`" + `status` + "`" + ` lists, TasksCurrent= counts) are found without guessing, by the rules written
   at the top of internal/manager/tracking.go: the processes flint started or adopted, their
@@ -565,25 +659,47 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   (RootDirectory=, TemporaryFileSystem=, BindPaths= elsewhere, DynamicUser=: then
   226/NAMESPACE); PrivateNetwork=, PrivateIPC= and ProtectHostname= are skipped with a
   warning; NetworkNamespacePath= fails with 225/NETWORK. Differences:
-  - The assembly directory is /run/flint/unit-root and the inaccessible nodes are under
-    /run/flint/inaccessible (systemd: /run/systemd/...).
+  - The assembly directory is unit-root in the manager's runtime directory (/run/flint for
+    the system manager; the directory of the control socket), the inaccessible nodes are
+    under inaccessible/ and the read-only empty /tmp is empty/ there (systemd:
+    /run/systemd/...).
   - The credentials directory /run/credentials/UNIT ($CREDENTIALS_DIRECTORY: ramfs, else
     tmpfs, read-only, the directory 0500 and each file 0400, owned by the unit's user) is
-    mounted in the unit's own mount namespace only: it is not visible from the host, and a
-    unit with credentials always gets a mount namespace. LoadCredential= with a relative
+    mounted in the unit's own mount namespace only, on credentials/UNIT of the runtime
+    directory, and bound onto /run/credentials/UNIT of the sandbox: it is not visible from
+    the host, and a unit with credentials always gets a mount namespace. LoadCredential= with a relative
     path looks in the manager's own $CREDENTIALS_DIRECTORY, as systemd 252.
   - LoadCredentialEncrypted= and SetCredentialEncrypted= are refused at start with
     243/CREDENTIALS: flint has no TPM2 or host key to decrypt with.
-  - RootImage= is refused at start with 226/NAMESPACE: flint does not dissect disk images.
-  - PrivateUsers= is parsed, not enforced: the user namespace must be made when the
-    child is cloned, which the spawn path does not do yet.
-  - JoinsNamespaceOf= shares the PrivateTmp= directories; units with PrivateNetwork= or
-    PrivateIPC= each get a namespace of their own instead of the group's.
+  - RootImage=, MountImages=, ExtensionImages= and ExtensionDirectories= are refused at
+    start with 226/NAMESPACE and a log line naming the directive: flint does not dissect
+    disk images nor merge system extensions, and a unit that asks for them counts on their
+    content (systemd fails the same way when it cannot set one up). RootImageOptions=,
+    RootHash=, RootHashSignature= and RootVerity= only qualify RootImage=: parsed, not
+    enforced. ` + "`flint analyze verify`" + ` warns for each.
+  - PrivateUsers= maps root and the unit's user and group to themselves, every other id
+    to nobody, as systemd 252. systemd unshares the user namespace in the child after the
+    mounts, right before the uid switch; a multi-threaded Go process cannot unshare one,
+    so flint clones the child into it and every step runs inside. What differs: the
+    unit's supplementary groups are mapped too (so that the child can still set them; under
+    systemd they show as nobody inside), /proc/self/setgroups says "allow" (systemd:
+    "deny"), and the mounts a user namespace may not make are made by the manager and
+    attached by the child (the proc instance of ProtectProc=/ProcSubset=, the device nodes
+    of PrivateDevices=). A manager that is not root maps its own ids instead of root's.
+    Such a command is started by the re-executed shim, never the fast clone path.
+  - JoinsNamespaceOf= shares the PrivateTmp= directories and the network and IPC
+    namespaces of PrivateNetwork=/PrivateIPC= (the first unit to start makes them) while one
+    of the group runs, as systemd 252 (test/e2e/sandbox_join_diff_test.go). A unit that joins
+    a group whose runtime has no network (IPC) namespace yet gets one for the group (systemd
+    gives it none). A unit with PrivateUsers= is cloned into the group's namespaces (the
+    manager makes them, or opens NetworkNamespacePath=/IPCNamespacePath=, and forks from a
+    thread that joined them), as from its user namespace it could neither join nor make
+    them; its /dev/mqueue is mounted by the manager too.
   - A '+' command runs outside the sandbox and without the credentials directory
     ($CREDENTIALS_DIRECTORY is not set for it).
   - The warnings systemd logs for a namespace the container refuses are not logged.
-- IgnoreSIGPIPE= is always yes: IgnoreSIGPIPE=no is not honoured, services always start with
-  SIGPIPE ignored.
+- IgnoreSIGPIPE=no starts the process with SIGPIPE's default action; yes (the default)
+  ignores it.
 - LISTEN_FDNAMES= (and the fd order) when several socket units trigger one service: the
   service's Sockets= first, in their order, then the other triggering sockets sorted by unit
   name.
@@ -612,6 +728,22 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   journald, a syslog daemon on /dev/log) is left alone and the manager says so; dead socket
   files are replaced, and what flint made is removed when it ends.
   ` + "`flint run --no-journal-sockets`" + ` serves none of them.
+- A service's output lines (StandardOutput=journal and the like) carry SyslogFacility= as
+  SYSLOG_FACILITY= (left out for kern, as journald) and SyslogLevel= as PRIORITY=; a leading
+  "<N>" (one to three digits, a level 0-7) sets the line's level unless
+  SyslogLevelPrefix=no; LogLevelMax= drops the lines above it, and the manager's own
+  messages about the unit above it (as PID 1's log_unit_* do); every line gets
+  LogExtraFields=, after its other fields (` + "`flint logs -o verbose/json`" + ` show them). What a
+  unit's processes send through journald's sockets (sd_journal_send, syslog(3),
+  systemd-cat) is filtered by LogLevelMax= and given LogExtraFields= too, as journald does.
+  LogRateLimitIntervalSec=/LogRateLimitBurst= limit a unit's lines as journald does: five
+  pools by level per unit, the burst scaled with the free space of the journal's file system
+  (journald's burst_modulate), and "Suppressed N messages from UNIT" (MESSAGE_ID
+  a596d6fe7bfa4994828e72309e95d61e, N_DROPPED=) before the first line admitted after the
+  interval; what a unit leaves unset is journald's default (30s, 10000). Differences: a unit
+  that sets neither is not limited (journald limits every unit by its RateLimitIntervalSec=
+  and RateLimitBurst=); the free space is that of the directory the logs are kept in (or
+  /run). Not yet: ` + "`flint logs`" + ` has no FIELD=value matches.
 - ForwardToSyslog= is on, as Debian's journald has it: every line (the units' output, the
   manager's messages, what the sockets receive) also goes to /run/systemd/journal/syslog when
   something listens there (a syslog daemon's syslog.socket, which then activates it), in
@@ -786,8 +918,8 @@ lines against systemctl 252 in systemd-ns) and TestRootMatchesSystemctl (80 step
   50-NAME.conf in the control directory, in the unit's section for a resource setting,
   applied to the loaded unit and written into its cgroup at once, as systemd); systemd writes
   some values normalized (CPUQuota=20.00%), flint as given. The resource settings flint
-  does not apply are refused ("Cannot set property IPAddressDeny: flint does not enforce
-  it."), and ` + "`" + `Markers=` + "`" + ` as unknown. An assignment flint knows no directive of is "Unknown
+  does not apply are refused ("Cannot set property IPIngressFilterPath: flint does not
+  enforce it."), and ` + "`" + `Markers=` + "`" + ` as unknown. An assignment flint knows no directive of is "Unknown
   assignment" (systemctl: no bus property of that name).
 - daemon-reexec re-reads every unit file and keeps the running services, which is what
   daemon-reload does: flint does not replace its own process.

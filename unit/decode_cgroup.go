@@ -320,6 +320,9 @@ var resourceDirective = map[string]bool{
 	"TasksAccounting": true, "IOAccounting": true, "BlockIOAccounting": true, "Delegate": true,
 	"DisableControllers": true, "StartupCPUWeight": true, "StartupCPUShares": true, "StartupIOWeight": true,
 	"StartupBlockIOWeight": true, "StartupAllowedCPUs": true, "StartupAllowedMemoryNodes": true,
+	// cgroup BPF (decode_bpf.go)
+	"IPAccounting": true, "IPAddressAllow": true, "IPAddressDeny": true, "SocketBindAllow": true,
+	"SocketBindDeny": true, "DeviceAllow": true, "DevicePolicy": true, "RestrictNetworkInterfaces": true,
 }
 
 // systemTasksMax is systemd's system_tasks_max: the least of kernel.threads-max,

@@ -39,14 +39,14 @@ func TestDecodeResourceControl(t *testing.T) {
 		{"deprecated still applied", "CPUShares=2048\nMemoryLimit=1G\n", func(e *ExecContext) bool {
 			return e.CPUShares == 2048 && e.MemoryLimit == 1<<30
 		}},
-		{"bpf not enforced", "IPAddressDeny=any\n", func(e *ExecContext) bool {
-			return reflect.DeepEqual(e.NotEnforced, []string{"IPAddressDeny"})
+		{"bpf filter path not enforced", "IPIngressFilterPath=/sys/fs/bpf/x\n", func(e *ExecContext) bool {
+			return reflect.DeepEqual(e.NotEnforced, []string{"IPIngressFilterPath"})
 		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			u, diags := decodeText(t, "foo.service", "[Service]\nExecStart=/bin/true\n"+tc.lines)
-			if !tc.check(&u.Service.Exec) {
+			if !tc.check(u.Service.Exec) {
 				t.Errorf("got %+v\ndiags %v", u.Service.Exec, msgs(diags))
 			}
 		})

@@ -345,6 +345,7 @@ func registerExec() {
 	})
 	registerSandbox()
 	registerCgroup()
+	registerBPF()
 	regBoth("UMask", S, pMode(func(d *decoder) *osFileMode { return &x(d).UMask }))
 	regBoth("Nice", S, pOptionalInt(func(d *decoder) (*int, *bool) { return &x(d).Nice, &x(d).NiceSet },
 		-20, 19, "Failed to parse nice priority '%s', ignoring: Invalid argument", "Nice priority out of range, ignoring: %s"))

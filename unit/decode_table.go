@@ -94,7 +94,9 @@ func directives() map[string]map[string]*directive {
 		registerKill()
 		registerNotEnforced()
 		registerPrivileges()
+		registerProcess()
 		registerSandboxFS()
+		registerMAC()
 		registerFlint()
 		t := directiveTable
 		sectionsOther = map[string]map[string]*directive{"Unit": t["Unit"], "Install": t["Install"]}

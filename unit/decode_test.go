@@ -456,7 +456,7 @@ func TestDirectives(t *testing.T) {
 		"Service.ExecStart": Supported, "Socket.ListenStream": Supported, "Unit.After": Supported, "Install.WantedBy": Supported,
 		"Service.ProtectSystem": Supported, "Socket.PrivateTmp": Supported, "Service.BindPaths": Supported,
 		"Service.LoadCredentialEncrypted": NotEnforced, "Service.SystemCallFilter": Supported,
-		"Service.CPUQuota": Supported, "Service.IPAddressDeny": NotEnforced, "Service.User": Supported, "Socket.KillMode": Supported,
+		"Service.CPUQuota": Supported, "Service.IPAddressDeny": Supported, "Service.IPEgressFilterPath": NotEnforced, "Service.User": Supported, "Socket.KillMode": Supported,
 	} {
 		if seen[key] != want {
 			t.Errorf("%s: status %q, want %q", key, seen[key], want)

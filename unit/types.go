@@ -219,8 +219,10 @@ type SocketSection struct {
 	TriggerLimitCooldown                                                            time.Duration // X-Flint-TriggerLimitCooldownSec=; 0: off
 	PollLimitInterval                                                               time.Duration
 	PollLimitBurst                                                                  int
-	Exec                                                                            ExecContext
-	Kill                                                                            KillContext
+	// Exec is never nil once decoded. Sockets and services that set no exec setting share
+	// one value (decode_share.go): read only; copy it to change it.
+	Exec *ExecContext
+	Kill KillContext
 }
 
 // ExecFlags are the prefixes of an Exec*= command line.
@@ -297,9 +299,11 @@ type ServiceSection struct {
 	OOMPolicy                                             string
 	// OOMPolicyDefault: OOMPolicy= was not set and is the default "stop", which a
 	// manager's DefaultOOMPolicy= replaces (systemd's service_add_extras).
-	OOMPolicyDefault       bool `json:"-"`
-	Exec                   ExecContext
-	runtimeRandomizedExtra time.Duration // not enforced; for Verify
+	OOMPolicyDefault bool `json:"-"`
+	// Exec is never nil once decoded. Services that set no exec setting share one value
+	// (decode_share.go): read only; copy it to change it.
+	Exec                   *ExecContext
+	runtimeRandomizedExtra time.Duration // RuntimeRandomizedExtra()
 	Kill                   KillContext
 }
 
@@ -369,6 +373,10 @@ type ExecContext struct {
 	IOReadIOPSMax, IOWriteIOPSMax                           []DeviceValue
 	// Startup holds the Startup*= settings, nil when none is set.
 	Startup *StartupResources `json:",omitempty"`
+	BPF     BPFContext        // decode_bpf.go
+
+	// Scheduling, affinity, memory policy, SIGPIPE, search path, logging: decode_process.go.
+	ProcessSettings
 
 	// NotEnforced lists directives that were parsed and validated but that flint does not
 	// enforce (sandboxing and the like), as "Key" in file order, for `analyze verify` and docs;
@@ -397,6 +405,8 @@ type ExecContext struct {
 	ProtectKernelTunables   bool
 	ProtectKernelModules    bool
 	ProtectKernelLogs       bool
+	// Security labels (exec_mac.go), with systemd's "-" prefix; "" unset.
+	SELinuxContext, AppArmorProfile, SmackProcessLabel string
 
 	// File system, namespaces, credentials (internal/sandbox/fs); ProtectKernelTunables=,
 	// ProtectKernelModules= and ProtectKernelLogs= are in the block above, shared.

@@ -337,6 +337,7 @@ func verifyUnit(w io.Writer, l *unit.Loader, name string, notes bool) bool {
 		}
 	}
 	warnNotEnforced(w, l, u)
+	warnBPF(w, l, u) // verify_bpf.go
 	if notes {
 		if e := execContext(u); e != nil && len(e.NotEnforced) > 0 {
 			fmt.Fprintf(w, "%s: note: parsed but not enforced by flint: %s\n", u.Name, strings.Join(dedupe(e.NotEnforced), ", "))
@@ -363,9 +364,9 @@ func unitCommands(u *unit.Unit) []unit.ExecCommand {
 func execContext(u *unit.Unit) *unit.ExecContext {
 	switch {
 	case u.Service != nil:
-		return &u.Service.Exec
+		return u.Service.Exec
 	case u.Socket != nil:
-		return &u.Socket.Exec
+		return u.Socket.Exec
 	}
 	return nil
 }

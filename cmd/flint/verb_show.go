@@ -162,6 +162,9 @@ func withRequested(props []show.Property, o *showOptions) []show.Property {
 // hiddenByDefault: what systemctl show leaves out without -p or --all: empty values, and
 // the exit statuses of Failure/SuccessAction= when not set.
 func hiddenByDefault(p show.Property) bool {
+	if p.Name == "RestrictNetworkInterfaces" {
+		return p.Value == "~" // never set; an allow list emptied again is printed empty
+	}
 	if p.Value == "" {
 		return true
 	}

@@ -371,6 +371,7 @@ func printStatus(w io.Writer, st client.UnitStatus, color bool) {
 	if s := p["StatusText"]; s != "" {
 		fmt.Fprintf(w, "     Status: \"%s\"\n", unit.Printable(s))
 	}
+	printIP(w, p) // status_bpf.go
 	if printCgroup(w, p, st.Processes) {
 		// systemctl 252's lines from the unit's cgroup (status_cgroup.go)
 	} else if n, err := strconv.Atoi(p["TasksCurrent"]); err == nil && n > 0 {

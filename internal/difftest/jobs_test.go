@@ -336,10 +336,11 @@ var jobScenarios = []jobScenario{
 	}, steps: []string{"start b.service", "nowait stop --no-block b.service", "nowait sleep 300ms", "start --no-block a.service"},
 		files: []string{"order"}},
 	// CollectMode=inactive-or-failed: the failed unit is unloaded at once, so it shows as
-	// inactive (and loaded again by show); the default keeps it failed.
+	// inactive (and loaded again by show); the default keeps it failed. keep fails later, so
+	// both managers report the two failures in the same order.
 	{name: "collect-mode", units: map[string]string{
 		"gc.service":   "CollectMode=inactive-or-failed\n[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo >>@STATE@/%n; exit 1'",
-		"keep.service": "[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo >>@STATE@/%n; exit 1'",
+		"keep.service": "[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo >>@STATE@/%n; sleep 0.5; exit 1'",
 	}, steps: []string{"start gc.service keep.service", "start gc.service"}},
 	// Upholds= a unit that keeps failing: it is started again each time until its start
 	// limit; reset-failed lets it start again.

@@ -416,25 +416,29 @@ func checkResourceProperty(u *Unit, name, value string) error {
 func execContextOf(cfg *unit.Unit) *unit.ExecContext {
 	switch {
 	case cfg.Service != nil:
-		return &cfg.Service.Exec
+		return cfg.Service.Exec
 	case cfg.Socket != nil:
-		return &cfg.Socket.Exec
+		return cfg.Socket.Exec
 	case cfg.Slice != nil:
 		return &cfg.Slice.Resources
 	}
 	return nil
 }
 
-// copyExecConfig copies cfg with its own Service or Socket section, so that set-property can
+// copyExecConfig copies cfg with its own Service or Socket section and ExecContext, so that set-property can
 // change the resource settings without touching the loader's copy.
 func copyExecConfig(cfg *unit.Unit) *unit.Unit {
 	c := *cfg
 	if c.Service != nil {
 		s := *c.Service
+		e := *s.Exec // may be shared by many units (unit.shareExec)
+		s.Exec = &e
 		c.Service = &s
 	}
 	if c.Socket != nil {
 		s := *c.Socket
+		e := *s.Exec
+		s.Exec = &e
 		c.Socket = &s
 	}
 	if c.Slice != nil {
@@ -476,6 +480,7 @@ func (m *Manager) cgroupReapply(u *Unit) {
 		m.logUnit(u, "%v", err)
 	}
 	ug.tasks = res.TasksMax
+	m.bpfReapply(u) // bpf.go
 }
 
 // cgroupBelow is the cgroup of pid relative to u's group ("" in the group itself, or when

@@ -98,8 +98,8 @@ func (m *Manager) startDBus() func() {
 // emit queues a signal (on the manager goroutine), held while a call is served.
 func (m *Manager) emit(s dbusSignal) {
 	d := m.dbus
-	if d == nil {
-		return
+	if d == nil || d.srv.Connections() == 0 {
+		return // a client that connects later is not told what happened before
 	}
 	if d.holding {
 		d.held = append(d.held, s)

@@ -171,10 +171,18 @@ func (m *Manager) unload(gone []*Unit) {
 		m.releaseFDStore(u)
 		m.forgetTracking(u)
 		m.forget(u)
+		m.stateGone(u)
 		m.dbusUnitRemoved(u)
 	}
 	isGone := func(u *Unit) bool { return set[u] }
-	m.order = slices.DeleteFunc(m.order, isGone)
+	for _, u := range gone {
+		// From the end, where the units that come and go (Accept=yes instances, transient
+		// units) are: no look at each of thousands of loaded units per unit collected.
+		if i := lastIndex(m.order, u); i >= 0 {
+			m.order = slices.Delete(m.order, i, i+1)
+		}
+	}
+	m.releaseMark = min(m.releaseMark, len(m.order))
 	m.unneeded = slices.DeleteFunc(m.unneeded, isGone)
 	m.upholders = slices.DeleteFunc(m.upholders, isGone)
 	for _, u := range gone {
@@ -184,6 +192,16 @@ func (m *Manager) unload(gone []*Unit) {
 			}
 		}
 	}
+}
+
+// lastIndex is the index of u's last place in list, -1 if none.
+func lastIndex(list []*Unit, u *Unit) int {
+	for i := len(list) - 1; i >= 0; i-- {
+		if list[i] == u {
+			return i
+		}
+	}
+	return -1
 }
 
 // forget removes u from the registry and the indexes (unload removes it from the lists).

@@ -108,6 +108,7 @@ type Manager struct {
 
 	units map[string]*Unit // every name a unit is known by (aliases included)
 	cg    cgroupState      // the units' cgroups (cgroup.go)
+	bpf   bpfState         // the units' cgroup BPF programs (bpf.go)
 	order []*Unit          // in load order, each once
 
 	poller     *listen.Poller
@@ -146,6 +147,7 @@ type Manager struct {
 	sessions     map[int]sessionEnd
 	sessionOrder []sessionNote
 	logPipes     []*os.File // scratch: log pipes opened for the process being spawned
+	spawnFiles   []*os.File // scratch: files made for the process being spawned, closed after
 	childBuf     []int      // scratch: hasUnknownChild's list of the leader's children
 	// subreaper: orphans of the services are reparented to flint (PID 1, or
 	// PR_SET_CHILD_SUBREAPER), which process tracking relies on (tracking.go).
@@ -166,6 +168,7 @@ type Manager struct {
 	gcProcs         map[*Unit]bool     // scratch: the units with a process left, built once a sweep needs it
 	refBy           map[string][]*Unit // the loaded units whose configuration refers to a name (indexRefs)
 	releaseMemory   bool               // return the loading garbage to the OS once no job is left (boot, reload)
+	releaseMark     int                // len(order) at the last release armed by loading (register)
 	shuttingDown    bool
 	shutdownScan    int    // checkShutdownDone's cursor into order
 	allStopped      bool   // the shutdown stopped every unit: "All units stopped." at Run's end
@@ -502,6 +505,9 @@ func (m *Manager) reap() {
 		}
 		delete(m.procs, pid)
 		m.stateReaped(pid, p.u)
+		if p.kind != "adopted" {
+			utmpExited(p.u, pid, ws) // UtmpIdentifier= (utmp.go)
+		}
 		if p.u != nil {
 			p.u.cpu += cpu
 			m.gcEnqueue(p.u) // its last process may have gone

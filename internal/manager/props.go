@@ -159,6 +159,7 @@ func (m *Manager) properties(u *Unit) []api.Property {
 		}
 	}
 	rt = m.cgroupProperties(u, rt)
+	rt = m.bpfProperties(u, rt)
 	merged := show.MergeProperties(u.cfg.Type, cfg, rt...)
 	out := make([]api.Property, 0, len(merged))
 	for _, p := range merged {

@@ -94,6 +94,11 @@ func (m socketMachine) sockOpen(u *Unit) error {
 		return nil // kept across daemon-reload
 	}
 	m.stateChanged(u)
+	leave, err := m.socketCgroup(u) // made in the unit's cgroup for its IP and bind filters (bpf.go)
+	if err != nil {
+		return err
+	}
+	defer leave()
 	for _, l := range cfg.Listen {
 		ls, err := listen.Open(l, cfg)
 		if err != nil {

@@ -239,6 +239,9 @@ func (s *Server) Emit(path dbus.ObjectPath, iface, member string, body ...any) {
 
 // emit is Emit with the body's signature given ("": derived from the values).
 func (s *Server) emit(path dbus.ObjectPath, iface, member, sig string, body ...any) {
+	if s.Connections() == 0 {
+		return // nobody to tell: not even encoded
+	}
 	msg := &dbus.Message{Type: dbus.TypeSignal, Headers: map[dbus.HeaderField]dbus.Variant{
 		dbus.FieldPath:      dbus.MakeVariant(path),
 		dbus.FieldInterface: dbus.MakeVariant(iface),

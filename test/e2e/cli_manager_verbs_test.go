@@ -189,7 +189,7 @@ func TestSetProperty(t *testing.T) {
 		args []string
 		out  string
 	}{
-		{[]string{"web", "IPAddressDeny=any"}, "Failed to set unit properties on web.service: Cannot set property IPAddressDeny: flint does not enforce it.\n"},
+		{[]string{"web", "IPIngressFilterPath=/sys/fs/bpf/x"}, "Failed to set unit properties on web.service: Cannot set property IPIngressFilterPath: flint does not enforce it.\n"},
 		{[]string{"web", "MemoryMax=bogus"}, "Failed to set unit properties on web.service: Cannot set property MemoryMax=bogus: Invalid memory limit 'bogus', ignoring: Invalid argument\n"},
 		{[]string{"web", "ExecStart=/bin/true"}, "Failed to set unit properties on web.service: Cannot set property ExecStart, or unknown property.\n"},
 		{[]string{"web", "Bogus=1"}, "Unknown assignment: Bogus=1\n"},

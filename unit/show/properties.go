@@ -34,12 +34,12 @@ func Properties(u *unit.Unit) []Property {
 		switch {
 		case u.Service != nil:
 			serviceProperties(&ps, u.Service)
-			execProperties(&ps, u, &u.Service.Exec)
+			execProperties(&ps, u, u.Service.Exec)
 			ps.bool("NonBlocking", u.Service.NonBlocking)
 			killProperties(&ps, &u.Service.Kill)
 		case u.Socket != nil:
 			socketProperties(&ps, u)
-			execProperties(&ps, u, &u.Socket.Exec)
+			execProperties(&ps, u, u.Socket.Exec)
 			ps.bool("NonBlocking", false) // NonBlocking= is a [Service] setting in flint
 			killProperties(&ps, &u.Socket.Kill)
 		case u.Timer != nil:
@@ -216,7 +216,7 @@ func serviceProperties(p *propList, s *unit.ServiceSection) {
 	// systemd 252 shows the watchdog in effect, which is infinity until the service runs.
 	p.add("WatchdogUSec", "infinity")
 	p.add("WatchdogTimestampMonotonic", "0")
-	p.addExecProp(execProp{"RuntimeRandomizedExtraUSec", fixed("0"), []string{"RuntimeRandomizedExtraSec"}, span}, &s.Exec)
+	p.addExecProp(execProp{"RuntimeRandomizedExtraUSec", fixed("0"), []string{"RuntimeRandomizedExtraSec"}, span}, s.Exec)
 	p.add("CleanResult", "success")
 	p.add("ExecMainStartTimestampMonotonic", "0")
 	p.add("ExecMainExitTimestampMonotonic", "0")
@@ -333,6 +333,7 @@ func execProperties(p *propList, u *unit.Unit, e *unit.ExecContext) {
 	p.strv("UnsetEnvironment", e.UnsetEnvironment)
 	p.add("UMask", FormatMode(uint32(e.UMask)&0o7777))
 	resourceProperties(p, u.Type, e, u.LoadState == unit.Loaded)
+	bpfProperties(p, e) // properties_bpf.go
 	wd := e.WorkingDirectory
 	if e.WorkingDirectoryOptional && wd != "" {
 		wd = "!" + wd
@@ -667,6 +668,10 @@ func propertyRank(t unit.Type) map[string]int {
 // PropertyNames returns every property name systemctl 252 knows for a unit of type t, in its
 // order (what `show --all` lists).
 func PropertyNames(t unit.Type) []string {
+	return slices.DeleteFunc(propertyNames(t), func(n string) bool { return entryProperties[n] })
+}
+
+func propertyNames(t unit.Type) []string {
 	switch t {
 	case unit.TypeService:
 		return servicePropertyOrder()

@@ -1,0 +1,276 @@
+package manager
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/flint-init/flint/internal/cgroup"
+	"github.com/flint-init/flint/internal/cgroup/bpf"
+	"github.com/flint-init/flint/unit"
+	"github.com/flint-init/flint/unit/show"
+	"golang.org/x/sys/unix"
+)
+
+// cgroup BPF (internal/cgroup/bpf): IPAddressAllow=/IPAddressDeny=, IPAccounting=,
+// SocketBindAllow=/SocketBindDeny=, DeviceAllow=/DevicePolicy= (with what PrivateDevices=
+// and ProtectClock= imply) and RestrictNetworkInterfaces= are programs attached to the
+// unit's cgroup2 directory before its first process is cloned into it (bpfPlace, after
+// cgroupPlace made the group), so that not one instruction of the unit runs unfiltered. The
+// programs stay attached while the group lives; a start with other settings (after a
+// reload) replaces them. Where they cannot be attached — no cgroups for the manager, no
+// cgroup2 hierarchy, the kernel refusing — the start fails with Result=resources and says
+// why, rather than run the unit without the protection its file asks for (systemd 252
+// logs and runs it unprotected).
+
+// bpfState is the manager's part: the programs of the units that have some.
+type bpfState struct {
+	units map[string]*unitBPF // by unit name
+	noted map[string]bool     // units told their implied device policy is not enforced
+}
+
+type unitBPF struct {
+	set        *bpf.Set
+	key        string // the cgroup directory and spec the set was made for
+	invocation string // the start the IP counters were last reset for
+}
+
+// bpfSupported is bpf.Supported's answer, asked once.
+var bpfSupported = sync.OnceValue(bpf.Supported)
+
+// bpfSpec is what u's settings ask the programs for; warn receives the entries that name
+// no device or interface (logged, as systemd logs them, and skipped).
+func bpfSpec(ec *unit.ExecContext, warn func(string)) *bpf.Spec {
+	b := &ec.BPF
+	s := &bpf.Spec{IP: bpf.IPFilter{Allow: b.IPAddressAllow, Deny: b.IPAddressDeny}, IPAccounting: b.IPAccounting}
+	for _, l := range []struct {
+		in  []unit.SocketBindRule
+		out *[]bpf.BindRule
+	}{{b.SocketBindAllow, &s.BindAllow}, {b.SocketBindDeny, &s.BindDeny}} {
+		for _, r := range l.in {
+			br := bpf.BindRule{PortMin: r.PortMin, PortMax: r.PortMax}
+			switch r.Family {
+			case "ipv4":
+				br.Family = unix.AF_INET
+			case "ipv6":
+				br.Family = unix.AF_INET6
+			}
+			switch r.Protocol {
+			case "tcp":
+				br.Protocol = unix.IPPROTO_TCP
+			case "udp":
+				br.Protocol = unix.IPPROTO_UDP
+			}
+			*l.out = append(*l.out, br)
+		}
+	}
+	policy, allow := devicePolicy(ec)
+	if policy != "auto" || len(allow) > 0 {
+		s.DeviceFilter = true
+		entries := allow
+		if policy != "strict" {
+			entries = slices.Concat(staticDevices(), allow)
+		}
+		for _, a := range entries {
+			rules, err := bpf.ResolveDevice(a.Path, a.Access)
+			if err != nil {
+				if !strings.HasPrefix(a.Path, "/run/systemd/inaccessible/") {
+					warn(fmt.Sprintf("DeviceAllow=%s %s: %v, ignoring.", a.Path, a.Access, err))
+				}
+				continue
+			}
+			s.Devices = append(s.Devices, rules...)
+		}
+	}
+	if len(b.RestrictNetworkInterfaces) > 0 {
+		s.IfacesFilter, s.IfacesDeny = true, !b.RestrictNetworkInterfacesAllow
+		for _, name := range b.RestrictNetworkInterfaces {
+			ifc, err := net.InterfaceByName(name)
+			if err != nil {
+				warn(fmt.Sprintf("Couldn't find index of network interface '%s', ignoring.", name))
+				continue
+			}
+			s.Ifaces = append(s.Ifaces, ifc.Index)
+		}
+	}
+	return s
+}
+
+// devicePolicy is u's device policy and list after what other settings imply, as systemd's
+// unit_patch_contexts() leaves them: PrivateDevices=yes closes a policy left at auto;
+// ProtectClock=yes adds char-rtc read.
+func devicePolicy(ec *unit.ExecContext) (string, []unit.DeviceAllow) {
+	policy := ec.BPF.DevicePolicy
+	if policy == "" {
+		policy = "auto"
+		if ec.PrivateDevices {
+			policy = "closed"
+		}
+	}
+	allow := ec.BPF.DeviceAllow
+	if ec.ProtectClock {
+		allow = append(slices.Clip(allow), unit.DeviceAllow{Path: "char-rtc", Access: "r"})
+	}
+	return policy, allow
+}
+
+func staticDevices() []unit.DeviceAllow {
+	var out []unit.DeviceAllow
+	for _, d := range bpf.StaticDevices {
+		out = append(out, unit.DeviceAllow{Path: d[0], Access: d[1]})
+	}
+	return out
+}
+
+// bpfDirectives names what asks u for programs, for messages.
+func bpfDirectives(ec *unit.ExecContext) []string {
+	names := ec.BPF.Directives()
+	if ec.BPF.DevicePolicy == "" && ec.PrivateDevices {
+		names = append(names, "PrivateDevices")
+	}
+	if ec.ProtectClock {
+		names = append(names, "ProtectClock")
+	}
+	return names
+}
+
+// bpfPlace attaches the programs u's settings ask for to u's cgroup, before the process
+// cgroupPlace placed there runs. An error is the start's failure.
+func (m *Manager) bpfPlace(u *Unit, ec *unit.ExecContext) error {
+	ub := m.bpf.units[u.Name]
+	spec := bpfSpec(ec, func(s string) { m.logUnit(u, "%s", s) })
+	if spec.Empty() {
+		if ub != nil {
+			ub.set.Close()
+			delete(m.bpf.units, u.Name)
+		}
+		return nil
+	}
+	refuse := func(why string) error {
+		if len(ec.BPF.Directives()) == 0 {
+			// Only what PrivateDevices= or ProtectClock= imply: their own sandbox (a private
+			// /dev, the clock's system calls and capabilities) stands without it. Said once.
+			if !m.bpf.noted[u.Name] {
+				m.logUnit(u, "%s=: device access not restricted by cgroup BPF: %s.", strings.Join(bpfDirectives(ec), "=, "), why)
+				if m.bpf.noted == nil {
+					m.bpf.noted = map[string]bool{}
+				}
+				m.bpf.noted[u.Name] = true
+			}
+			return nil
+		}
+		return &resourceError{fmt.Errorf("%s= cannot be enforced: %s; refusing to start the unit without it",
+			strings.Join(bpfDirectives(ec), "=, "), why)}
+	}
+	ug := m.cg.groups[u.Name]
+	switch {
+	case !m.cgroupsOn():
+		why := "the manager uses no cgroups"
+		if m.opt.Cgroups != nil && m.opt.Cgroups.Why != "" {
+			why += " (" + m.opt.Cgroups.Why + ")"
+		}
+		return refuse(why)
+	case ug == nil:
+		return refuse("the unit has no cgroup")
+	case !ug.g.L.Tracking.V2:
+		return refuse("cgroup BPF programs need a cgroup2 hierarchy, and this machine's cgroups are v1 only")
+	}
+	if err := bpfSupported(); err != nil {
+		return refuse("the kernel refuses cgroup BPF programs: " + err.Error())
+	}
+	dir := ug.g.L.Tracking.Dir(ug.g.Rel)
+	key := dir + "\x00" + fmt.Sprintf("%+v", *spec)
+	if ub == nil || ub.key != key {
+		set, err := bpf.Attach(dir, spec)
+		if err != nil {
+			return refuse(err.Error())
+		}
+		if ub != nil {
+			ub.set.Close()
+		}
+		ub = &unitBPF{set: set, key: key, invocation: u.invocationID}
+		if m.bpf.units == nil {
+			m.bpf.units = map[string]*unitBPF{}
+		}
+		m.bpf.units[u.Name] = ub
+	}
+	if ub.invocation != u.invocationID {
+		// A new start counts from zero, as systemd resets IP accounting at each start.
+		ub.set.ResetIPCounters()
+		ub.invocation = u.invocationID
+	}
+	return nil
+}
+
+// bpfProperties puts IP accounting's counters into rt (IPIngressBytes=, ...), where u has
+// IPAccounting=yes and its programs are attached.
+func (m *Manager) bpfProperties(u *Unit, rt []show.Property) []show.Property {
+	ub := m.bpf.units[u.Name]
+	if ub == nil {
+		return rt
+	}
+	ip, ib, op, ob, ok := ub.set.IPCounters()
+	if !ok {
+		return rt
+	}
+	vals := map[string]uint64{"IPIngressBytes": ib, "IPIngressPackets": ip, "IPEgressBytes": ob, "IPEgressPackets": op}
+	for n, v := range vals {
+		i := slices.IndexFunc(rt, func(p show.Property) bool { return p.Name == n })
+		if i < 0 {
+			rt = append(rt, show.Property{Name: n, Value: strconv.FormatUint(v, 10)})
+		} else {
+			rt[i].Value = strconv.FormatUint(v, 10)
+		}
+	}
+	return rt
+}
+
+// socketCgroup readies a socket unit's listening sockets for its IP and bind filters:
+// a socket is filtered by the programs of the cgroup it was made in, so the manager moves
+// itself (its cgroup2 membership alone) into the unit's group while it makes them, as
+// systemd makes them in the unit's cgroup; leave moves it back. A socket unit without such
+// filters costs nothing here.
+func (m *Manager) socketCgroup(u *Unit) (leave func(), err error) {
+	ec := execContextOf(u.cfg)
+	nothing := func() {}
+	if ec == nil || len(ec.BPF.IPAddressDeny)+len(ec.BPF.SocketBindDeny)+len(ec.BPF.RestrictNetworkInterfaces) == 0 && !ec.BPF.IPAccounting {
+		return nothing, nil
+	}
+	m.unitGroup(u, ec) // nil without cgroups: bpfPlace says why
+	if err := m.bpfPlace(u, ec); err != nil {
+		return nothing, err
+	}
+	ug := m.cg.groups[u.Name]
+	h := ug.g.L.Tracking
+	self, ok := cgroup.PathOf(os.Getpid(), h)
+	if !ok {
+		return nothing, &resourceError{fmt.Errorf("cannot make the sockets in the unit's cgroup: the manager's own cgroup2 group is unknown")}
+	}
+	back := filepath.Join(h.Mount, self, "cgroup.procs")
+	pid := []byte(strconv.Itoa(os.Getpid()))
+	if err := os.WriteFile(filepath.Join(h.Dir(ug.g.Rel), "cgroup.procs"), pid, 0); err != nil {
+		return nothing, &resourceError{fmt.Errorf("cannot make the sockets in the unit's cgroup: %w", err)}
+	}
+	return func() {
+		if err := os.WriteFile(back, pid, 0); err != nil {
+			m.logUnit(u, "Failed to move the manager back to its cgroup %s: %v", self, err)
+		}
+	}, nil
+}
+
+// bpfReapply attaches u's programs as set-property left its settings, when u's group is in
+// use; an idle group gets them at the unit's next start.
+func (m *Manager) bpfReapply(u *Unit) {
+	ec := execContextOf(u.cfg)
+	if ug := m.cg.groups[u.Name]; ec == nil || ug == nil || ug.idle {
+		return
+	}
+	if err := m.bpfPlace(u, ec); err != nil {
+		m.logUnit(u, "%v", err)
+	}
+}
