@@ -367,7 +367,7 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   SocketBindDeny= (cgroup/bind4 and bind6: "any" matches port 0 too, as in systemd),
   DeviceAllow=/DevicePolicy= (closed, and auto with a list, add systemd's standard pseudo
   devices and char-pts rw; PrivateDevices=yes closes an auto policy; ProtectClock=yes adds
-  char-rtc r) and RestrictNetworkInterfaces= (an allow list, or a deny list after "~") are
+  char-rtc r to a policy in force) and RestrictNetworkInterfaces= (an allow list, or a deny list after "~") are
   programs assembled in Go and attached to the unit's cgroup2 directory (BPF_F_ALLOW_MULTI)
   before its first process is cloned into it; they stay attached while the group lives. A
   device or interface that does not exist when the unit starts is logged and skipped, as in

@@ -103,7 +103,8 @@ func bpfSpec(ec *unit.ExecContext, warn func(string)) *bpf.Spec {
 
 // devicePolicy is u's device policy and list after what other settings imply, as systemd's
 // unit_patch_contexts() leaves them: PrivateDevices=yes closes a policy left at auto;
-// ProtectClock=yes adds char-rtc read.
+// ProtectClock=yes adds char-rtc read where a policy is in force (not auto without a list:
+// the entry would block every other device).
 func devicePolicy(ec *unit.ExecContext) (string, []unit.DeviceAllow) {
 	policy := ec.BPF.DevicePolicy
 	if policy == "" {
@@ -113,7 +114,7 @@ func devicePolicy(ec *unit.ExecContext) (string, []unit.DeviceAllow) {
 		}
 	}
 	allow := ec.BPF.DeviceAllow
-	if ec.ProtectClock {
+	if ec.ProtectClock && (policy != "auto" || len(allow) > 0) {
 		allow = append(slices.Clip(allow), unit.DeviceAllow{Path: "char-rtc", Access: "r"})
 	}
 	return policy, allow
@@ -133,9 +134,6 @@ func bpfDirectives(ec *unit.ExecContext) []string {
 	if ec.BPF.DevicePolicy == "" && ec.PrivateDevices {
 		names = append(names, "PrivateDevices")
 	}
-	if ec.ProtectClock {
-		names = append(names, "ProtectClock")
-	}
 	return names
 }
 
@@ -153,8 +151,8 @@ func (m *Manager) bpfPlace(u *Unit, ec *unit.ExecContext) error {
 	}
 	refuse := func(why string) error {
 		if len(ec.BPF.Directives()) == 0 {
-			// Only what PrivateDevices= or ProtectClock= imply: their own sandbox (a private
-			// /dev, the clock's system calls and capabilities) stands without it. Said once.
+			// Only what PrivateDevices= implies: its own sandbox (a private /dev) stands
+			// without it. Said once.
 			if !m.bpf.noted[u.Name] {
 				m.logUnit(u, "%s=: device access not restricted by cgroup BPF: %s.", strings.Join(bpfDirectives(ec), "=, "), why)
 				if m.bpf.noted == nil {
