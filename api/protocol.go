@@ -110,6 +110,9 @@ type UnitStatus struct {
 type Process struct {
 	PID     int    `json:"pid"`
 	Command string `json:"command"`
+	// CGroup is the process's cgroup below the unit's ("" the unit's own, "bar.service" in
+	// a slice), when the unit has a cgroup: status prints the tree.
+	CGroup string `json:"cgroup,omitempty"`
 }
 
 // UnitInfo is one row of list-units.

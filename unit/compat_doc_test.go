@@ -267,9 +267,48 @@ level, user, groups, working directory, umask):
 - WorkingDirectory=: entered as the service's user, 200/CHDIR when that fails; with '-' the
   process is then in "/", where systemd's manager is.
 - Standard streams that cannot be opened: 208/STDIN, 209/STDOUT, 222/STDERR.
-- UMask= cannot be refused. I/O and CPU scheduling, CPU affinity, NUMA policy and timer
-  slack are steps flint does not perform (parsed, not enforced; see the tables above), so
-  there is nothing for the kernel to refuse.
+- UMask= cannot be refused.
+- CoredumpFilter=, CPUSchedulingPolicy=/CPUSchedulingPriority=/CPUSchedulingResetOnFork=,
+  CPUAffinity= (numa too), NUMAPolicy=/NUMAMask=, IOSchedulingClass=/IOSchedulingPriority=
+  and TimerSlackNSec= are made between fork and exec in exec_child's order (after the OOM
+  score: core dump filter, scheduling with sched_setattr, Nice=, affinity, memory policy,
+  I/O priority, timer slack), for every command ('+' too) and on the sandboxed path too. A
+  refusal fails with systemd's status: 205/LIMITS for the core dump filter (a privilege error
+  is ignored), 214/SETSCHEDULER, 215/CPUAFFINITY (also CPUAffinity=numa without NUMAMask=,
+  or a node whose CPU list cannot be read), 242/NUMA_POLICY (a policy that needs nodes
+  without NUMAMask=, preferred with more than one node; a kernel without NUMA, ENOSYS, is
+  ignored), 211/IOPRIO, 212/TIMERSLACK. flint checks the NUMA policy and reads the nodes' CPU
+  lists in the manager before the fork, systemd in the child: the exit status is the same.
+  As in systemd, CPUSchedulingResetOnFork= alone (without a policy or priority) does nothing.
+  A unit with CoredumpFilter= is started by a child with memory of its own (the re-executed
+  shim), not on the CLONE_VM path, whose child shares the manager's memory (and with it the
+  filter) until its exec. test/e2e/exec_process_diff_test.go compares what a probe sees under
+  each of these settings (and the exit status of the refused ones) with systemd 252.
+- UtmpIdentifier=/UtmpMode=: the records systemd 252 writes (INIT_PROCESS; then
+  LOGIN_PROCESS for login; then USER_PROCESS for user, with User= or the name of the uid the
+  process runs as; ut_line from TTYPath=) go to /run/utmp and /var/log/wtmp before the
+  service's exec, and its record becomes DEAD_PROCESS (with its exit code and status) when
+  it exits; a missing file is left missing, failures are ignored, as in systemd. flint
+  writes them from the manager between the fork and the exec (the child waits for them),
+  systemd from the child.
+- TTYVHangup=, TTYReset= and TTYVTDisallocate= act on TTYPath= (else /dev/console) before
+  each process of the unit starts, as exec_context_tty_reset (hang-up; sane line settings,
+  text mode and the default keyboard mode; the virtual console deallocated or cleared);
+  TTYRows=/TTYColumns= size the terminal of StandardInput=tty; failures are ignored. The
+  terminal of StandardInput=tty becomes the process's controlling terminal (TIOCSCTTY;
+  tty-force steals it, tty-fail fails with 208/STDIN when another session has it). flint
+  does this from the manager before the fork (the terminal opened non-blocking), systemd in
+  the child. Differences: plain StandardInput=tty does not wait for a terminal another
+  session holds (the process goes on without a controlling terminal), and the terminal is
+  not reset again, nor its owner restored, when the service stops (systemd's
+  exec_context_revert_tty).
+- RuntimeRandomizedExtraSec=: a random delay in [0, it) is added to RuntimeMaxSec= each time
+  the service enters its running state (a reload draws a new one), as
+  service_running_timeout; without RuntimeMaxSec= it is ignored with systemd's warning.
+- ExecSearchPath=: a bare command name is looked up in these directories only (by the
+  manager, at start), and PATH= is set to them before Environment= (which may override it).
+- TimeoutCleanSec= is parsed, not enforced: flint has no ` + "`clean`" + ` verb (systemctl clean
+  --what=runtime|state|cache|logs|configuration) and no "cleaning" service state yet.
 - Privileges and system calls (internal/sandbox) are enforced with systemd 252's semantics:
   CapabilityBoundingSet= (with "~", several lines, "" resetting; PrivateDevices=,
   ProtectKernelModules=, ProtectKernelLogs= and ProtectClock= take their capabilities out),
@@ -290,9 +329,39 @@ level, user, groups, working directory, umask):
   - A unit with any of these settings is started through ` + "`flint __sandbox`" + ` (flint
     re-executed, as runc's init), whose Go start-up costs a few milliseconds more than the
     fast path of the other units (bench/README.md).
-  - The session keyring: systemd gives every service a session keyring of its own
-    (KeyringMode=private by default, shared for the other unit types). flint does so for
-    units started through the sandboxed path; the others keep the manager's session keyring.
+  - KeyringMode= is set up on every spawn path, the fast one too, as systemd's
+    setup_keyring(): a session keyring of the process's own owned by its user (private by
+    default for a service of the system manager, inherit for one of a user manager, shared
+    for the other unit types), the user's keyring linked in for shared, the invocation ID
+    as the read-only "user" key invocation_id.
+  - SELinuxContext=, AppArmorProfile= and SmackProcessLabel= are applied as systemd 252
+    applies them where the security module is enabled (SELinux: /sys/fs/selinux mounted;
+    AppArmor: /sys/module/apparmor/parameters/enabled is Y; SMACK: /sys/fs/smackfs): the
+    SMACK label written to /proc/self/attr/current before the bounding set is dropped, the
+    SELinux exec context (setexeccon(3), /proc/thread-self/attr/exec) and the AppArmor
+    profile ("exec PROFILE" to attr/apparmor/exec, else attr/exec) right before the
+    securebits; a failure ends the process with 236/SMACK_PROCESS_LABEL,
+    229/SELINUX_CONTEXT or 231/APPARMOR unless the value starts with "-". Where the module
+    is not enabled they are skipped, as systemd skips them, and ` + "`flint analyze verify`" + ` says
+    so at the line ("X= is not applied here: MODULE is not enabled, ignoring."). The write
+    is tested against a stand-in for /proc (internal/sandbox/lsm_test.go) only: the machines
+    flint is tested on run none of these modules. SELinuxContextFromNet= and the socket
+    units' SmackLabel=, SmackLabelIPIn= and SmackLabelIPOut= are parsed, not enforced.
+  - Capabilities= (listed as parsed, not enforced) was removed from systemd long before
+    252, which ignores it with "Support for option Capabilities= has been removed and it is
+    ignored"; flint gives the same warning and ignores it too.
+  - PAMName= is parsed, not enforced: flint is built without cgo and has no libpam. It does
+    what systemd 252 built without PAM does ("Support for option PAMName= has been disabled
+    at compile time and it is ignored"): the command runs without a PAM session, so no
+    pam_limits, pam_env, pam_keyinit or pam_systemd and no (sd-pam) process;
+    ` + "`flint analyze verify`" + ` warns at the line. A unit that relies on its session's limits or
+    environment gets them with LimitXXX= and Environment=.
+  - RestrictFileSystems= is parsed, not enforced. systemd 252 enforces it with a BPF LSM
+    program, and only on the unified cgroup hierarchy with "bpf" among the active LSMs;
+    elsewhere it logs that BPF LSM is not supported and starts the unit unrestricted. flint
+    loads no such program: the unit runs as under systemd on a machine without BPF LSM (on
+    the machines flint is tested on, "bpf" is active but the cgroup hierarchy is hybrid),
+    and ` + "`flint analyze verify`" + ` warns at the line.
   - The file-system parts of ProtectClock=, ProtectKernelTunables=, ProtectKernelModules=,
     ProtectKernelLogs= and PrivateDevices= (read-only /proc/sys, hidden /usr/lib/modules,
     /proc/kmsg, a private /dev) are those of the file system sandbox (issue 21's other half).
@@ -307,8 +376,8 @@ may conclude from sd_booted() being true under flint: its activated sockets come
 sd_listen_fds(3) says (LISTEN_FDS=, LISTEN_PID=, LISTEN_FDNAMES=), sd_notify(3) reaches the
 manager through NOTIFY_SOCKET=, and its standard output and error are its log (` + "`" + `flint
 logs -u UNIT` + "`" + `). systemd's D-Bus API answers peer to peer on /run/systemd/private (systemd's own
-systemctl reaches flint there; docs/api.md), but there is no cgroup of its own, no name
-org.freedesktop.systemd1 on a system bus, and no journald unless another part of flint or
+systemctl reaches flint there; docs/api.md), and on the system bus once one runs (the name
+org.freedesktop.systemd1), but there is no cgroup of its own and no journald unless another part of flint or
 the machine provides its sockets; a program that takes sd_booted() to mean that
 /run/systemd/journal/ or the system bus's org.freedesktop.systemd1 exist must find them
 otherwise. A unit file written to /run/systemd/system/ is in flint's search path, as in
@@ -332,19 +401,44 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
 - Control groups (internal/cgroup, internal/manager/cgroup.go). flint uses cgroups where its
   own cgroup is its own: as a container's init (the cgroup namespace's root, its cgroupfs
   mounted there), as the machine's init, or started alone in a cgroup made for it (a
-  delegated subtree; tests do this). Started in a cgroup shared with other processes (a shell
+  delegated subtree; tests do this; for --user, a group root made and handed to the user as
+  systemd delegates user@UID.service). Started in a cgroup shared with other processes (a shell
   on a host) it makes no groups there, and ` + "`" + `flint status` + "`" + ` (without units) says how it
   tracks processes. Each service and socket then gets system.slice/NAME (Slice= nested as
-  systemd nests a-b.slice/a-b-c.slice; app.slice for --user) in the cgroup2 hierarchy (the
+  systemd nests a-b.slice/a-b-c.slice; an instance of a template system-PREFIX.slice;
+  app.slice and app-PREFIX.slice for --user) in the cgroup2 hierarchy (the
   unified layout, or the hybrid one's /sys/fs/cgroup/unified) or, on legacy v1, name=systemd.
   The process is cloned into its cgroup2 group (CLONE_INTO_CGROUP) or writes itself into
   cgroup.procs before anything else, so every process of the unit is in it:
   KillMode=control-group and mixed signal the cgroup's processes (a daemon that double-forked
-  and left the session included), and a stop waits until it is empty (polled every 50 ms
-  after the main process is gone; no cgroup.events inotify or release agent). A main
-  process the OOM killer killed in the group (memory.events oom_kill, on v1
-  memory.oom_control) ends the service with Result=oom-kill; another process of the unit
-  killed so does not trigger OOMPolicy=.
+  and left the session included), and a stop waits until it is empty: told by the group's
+  cgroup.events through inotify where the tracking hierarchy is cgroup2 (unified, and the
+  hybrid layout's unified tree); on legacy v1, which has no such file (its release agent is
+  one program for the whole hierarchy, the machine init's), polled every 50 ms after the main
+  process is gone. The OOM killer's kills in a service's group (memory.events by inotify; on
+  v1 memory.oom_control's notification through cgroup.event_control, after which the
+  oom_kill counter is read again until it rose) end a main process's service with
+  Result=oom-kill, and any other process's kill is handed to OOMPolicy= (continue, stop,
+  kill, as systemd 252's service_notify_cgroup_oom_event), whose default is
+  DefaultOOMPolicy= of [Manager] in system.conf (user.conf for --user) and its conf.d
+  drop-ins, the only setting of those files flint reads.
+  Slice units: a .slice unit needs no file (an implicit one is "Slice /a/b"; -.slice,
+  system.slice, user.slice, machine.slice and, for --user, app.slice, background.slice,
+  session.slice have systemd's descriptions); its [Slice] resource settings are written into
+  its group, which holds its units' and child slices' groups; -.slice and (system manager)
+  system.slice are perpetual (active from the start; a stop job is not applicable); with
+  cgroups, starting a unit starts its slice and the slices above it first, and stopping a
+  slice stops what is in it; ` + "`" + `status` + "`" + ` of a slice draws the cgroup tree. Differences: the
+  implicit Requires= and After= on the slice act but are not listed in Requires=/After=
+  (see the known differences); without cgroups a unit's slice is not started with it;
+  settings of -.slice (flint's own cgroup) are not written. Startup*= (StartupCPUWeight=,
+  StartupCPUShares=, StartupIOWeight=, StartupBlockIOWeight=, StartupAllowedCPUs=,
+  StartupAllowedMemoryNodes=) are in effect from the manager's start until the boot's jobs
+  are done and again from the start of its shutdown. IOAccounting=yes gives
+  IOReadBytes=/IOWriteBytes=/IOReadOperations=/IOWriteOperations= and status's IO: line from
+  io.stat, and on v1 from blkio.throttle.io_service_bytes and io_serviced, where systemd 252
+  has no data; Linux 6 counts those v1 figures only while throttling is active on the
+  device (an IO limit set on some group).
   Differences from systemd: on v1 (hybrid and legacy) a unit joins a controller's hierarchy
   only for a setting there (memory: a memory limit or MemoryAccounting=yes; pids: TasksMax=
   or TasksAccounting=yes; cpu and cpuacct: a CPU setting or CPUAccounting=yes; blkio: an IO
@@ -353,12 +447,12 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   every start). So on v1 DefaultTasksMax= is not applied to a unit that sets no TasksMax=
   (show still prints it) and a unit without memory settings has no Memory: line. An
   inactive unit's empty group is kept for its next start (ControlGroup= is empty
-  meanwhile) and removed when the manager ends; systemd removes it at once. Slice units'
-  own [Slice] settings are not read (a slice is a directory only), and the standard slices
-  are not units of their own. Delegate= hands the group to the unit's User= (chown of the
+  meanwhile) and removed when the manager ends; systemd removes it at once (a slice's group
+  too). On v1 a unit below a slice with settings for a controller joins that controller's
+  hierarchy, so that the slice's limit holds it. Delegate= hands the group to the unit's User= (chown of the
   directory and its cgroup.procs, cgroup.subtree_control, cgroup.threads) but enables no
   controllers below it. CPUWeight=idle is weight 1. IPIngress/EgressFilterPath=,
-  BPFProgram=, IODeviceLatencyTargetSec= and the Startup*= variants are parsed, listed by
+  BPFProgram= and IODeviceLatencyTargetSec= are parsed, listed by
   ` + "`" + `analyze verify --notes` + "`" + `, and not applied.
 - cgroup BPF (internal/cgroup/bpf, internal/manager/bpf.go): IPAddressAllow=/IPAddressDeny=
   (with any, localhost, link-local, multicast; allow wins over deny; ingress checks the
@@ -381,8 +475,8 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   cgroup2 group (it moves there and back, milliseconds, only for a socket unit with IP, bind
   or interface filters or IP accounting), so the socket unit's filters apply to them and to
   the connections accepted on them, and a service's not to the sockets it is passed, as in
-  systemd. Slice units' [Slice] settings are not read, so no IP list is
-  inherited from a slice. The v1 devices controller is not used (the cgroup2 program
+  systemd. The BPF settings of a slice unit are not applied (its units' own are), so no IP
+  list is inherited from a slice. The v1 devices controller is not used (the cgroup2 program
   applies on the hybrid layout too). set-property changes them on a running unit at once (new
   programs replace the old); where they cannot be attached it logs why and the unit runs on
   until its next start, which is refused.
@@ -470,7 +564,9 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   filepath.Match rules: no brace expansion ({a,b}), which systemd's glob(3) with GLOB_BRACE
   has.
 - Automount units are not run: a start job on one fails as "unsupported".
-  Slices, scopes, mounts, swaps and devices are not managed and count as active when started.
+  Slices, mounts, swaps and devices are not managed and count as active when started. Scopes
+  made by StartTransientUnit (systemd-run --scope) are managed (docs/api.md); a scope unit
+  from a file, which systemd refuses to load, runs with no processes until stopped.
 - Condition*= and Assert*= checks for Capability, Security, ControlGroupController,
   KernelVersion, CPUs, Memory, OSRelease, CPUFeature, Credential, the *Pressure= checks and
   Firmware are treated as met, ACPower= as met and NeedsUpdate= as not; the others (paths,
@@ -480,6 +576,14 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   output from a goroutine of their own, and when nobody reads that output (a paused pager, a
   container runtime that stopped reading its pipe) up to 1 MiB of them wait; the rest are
   dropped and a line says how many. systemd 252 blocks on /dev/console, and with it PID 1.
+- A job verb with several units (` + "`systemctl start a.service b.service`" + `) is one request to
+  flint's manager: every unit is loaded and gets its job (a transaction of its own each, as
+  in systemd) in one step. systemctl 252 makes one bus call per unit, with a look at
+  NeedDaemonReload between, and systemd runs its garbage collection between any two: when
+  a.service has CollectMode=inactive-or-failed and fails at once, systemd may have unloaded
+  it, its result lost (systemctl then says only "Job for a.service failed."), before it
+  loads b.service, which refers to it (After=, Wants=, ...) and would have kept it. flint
+  keeps a.service failed, as systemd does when a.service fails after b.service is loaded.
 - User and group names (User=, Group=, SupplementaryGroups=, SocketUser=, SocketGroup=,
   ConditionUser=, ConditionGroup=, %u/%U/%g/%G) are looked up in /etc/passwd and /etc/group:
   flint is built static, without cgo (` + "`CGO_ENABLED=0`" + `, as README, the tests and the
@@ -508,11 +612,14 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   (/run/systemd/private when flint is the booted manager, else systemd/private in its runtime
   directory; $XDG_RUNTIME_DIR/systemd/private for --user; docs/api.md): systemd's own
   systemctl, systemd-run, busctl and go-systemd drive it, and the user dbus.socket's
-  ExecStartPost=/bin/systemctl --user set-environment returns at once. Differences: no name
-  org.freedesktop.systemd1 on a system or session bus (clients that need a bus, such as
-  systemd-run --wait, do not reach flint); polkit is not consulted (uids other than root and
-  the manager's may only call the methods that read); StartTransientUnit makes services
-  only (no scopes, no auxiliary units); systemctl status through D-Bus shows no journal lines
+  ExecStartPost=/bin/systemctl --user set-environment returns at once. Once the system or
+  session bus runs (dbus.service active, or a bus daemon flint does not run), flint also owns
+  org.freedesktop.systemd1 there. Differences: polkit is not consulted (uids other than root and
+  the manager's may only call the methods that read); no unix fds pass over D-Bus, so
+  systemd-run --pty and --pipe fail; StartTransientUnit makes services and scopes (no
+  auxiliary units; a scope has no Controller= and only KillMode=control-group); on the bus,
+  a client that subscribed or referenced a unit gets every signal, not only its unit's;
+  systemctl status through D-Bus shows no journal lines
   (flint's log store is not a journal) and no processes (flint's units have no control
   group); properties flint does not know have systemd's values for a unit without settings.
 - DynamicUser= is applied by a system manager as systemd 252 applies it
@@ -565,25 +672,47 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   (RootDirectory=, TemporaryFileSystem=, BindPaths= elsewhere, DynamicUser=: then
   226/NAMESPACE); PrivateNetwork=, PrivateIPC= and ProtectHostname= are skipped with a
   warning; NetworkNamespacePath= fails with 225/NETWORK. Differences:
-  - The assembly directory is /run/flint/unit-root and the inaccessible nodes are under
-    /run/flint/inaccessible (systemd: /run/systemd/...).
+  - The assembly directory is unit-root in the manager's runtime directory (/run/flint for
+    the system manager; the directory of the control socket), the inaccessible nodes are
+    under inaccessible/ and the read-only empty /tmp is empty/ there (systemd:
+    /run/systemd/...).
   - The credentials directory /run/credentials/UNIT ($CREDENTIALS_DIRECTORY: ramfs, else
     tmpfs, read-only, the directory 0500 and each file 0400, owned by the unit's user) is
-    mounted in the unit's own mount namespace only: it is not visible from the host, and a
-    unit with credentials always gets a mount namespace. LoadCredential= with a relative
+    mounted in the unit's own mount namespace only, on credentials/UNIT of the runtime
+    directory, and bound onto /run/credentials/UNIT of the sandbox: it is not visible from
+    the host, and a unit with credentials always gets a mount namespace. LoadCredential= with a relative
     path looks in the manager's own $CREDENTIALS_DIRECTORY, as systemd 252.
   - LoadCredentialEncrypted= and SetCredentialEncrypted= are refused at start with
     243/CREDENTIALS: flint has no TPM2 or host key to decrypt with.
-  - RootImage= is refused at start with 226/NAMESPACE: flint does not dissect disk images.
-  - PrivateUsers= is parsed, not enforced: the user namespace must be made when the
-    child is cloned, which the spawn path does not do yet.
-  - JoinsNamespaceOf= shares the PrivateTmp= directories; units with PrivateNetwork= or
-    PrivateIPC= each get a namespace of their own instead of the group's.
+  - RootImage=, MountImages=, ExtensionImages= and ExtensionDirectories= are refused at
+    start with 226/NAMESPACE and a log line naming the directive: flint does not dissect
+    disk images nor merge system extensions, and a unit that asks for them counts on their
+    content (systemd fails the same way when it cannot set one up). RootImageOptions=,
+    RootHash=, RootHashSignature= and RootVerity= only qualify RootImage=: parsed, not
+    enforced. ` + "`flint analyze verify`" + ` warns for each.
+  - PrivateUsers= maps root and the unit's user and group to themselves, every other id
+    to nobody, as systemd 252. systemd unshares the user namespace in the child after the
+    mounts, right before the uid switch; a multi-threaded Go process cannot unshare one,
+    so flint clones the child into it and every step runs inside. What differs: the
+    unit's supplementary groups are mapped too (so that the child can still set them; under
+    systemd they show as nobody inside), /proc/self/setgroups says "allow" (systemd:
+    "deny"), and the mounts a user namespace may not make are made by the manager and
+    attached by the child (the proc instance of ProtectProc=/ProcSubset=, the device nodes
+    of PrivateDevices=). A manager that is not root maps its own ids instead of root's.
+    Such a command is started by the re-executed shim, never the fast clone path.
+  - JoinsNamespaceOf= shares the PrivateTmp= directories and the network and IPC
+    namespaces of PrivateNetwork=/PrivateIPC= (the first unit to start makes them) while one
+    of the group runs, as systemd 252 (test/e2e/sandbox_join_diff_test.go). A unit that joins
+    a group whose runtime has no network (IPC) namespace yet gets one for the group (systemd
+    gives it none). A unit with PrivateUsers= is cloned into the group's namespaces (the
+    manager makes them, or opens NetworkNamespacePath=/IPCNamespacePath=, and forks from a
+    thread that joined them), as from its user namespace it could neither join nor make
+    them; its /dev/mqueue is mounted by the manager too.
   - A '+' command runs outside the sandbox and without the credentials directory
     ($CREDENTIALS_DIRECTORY is not set for it).
   - The warnings systemd logs for a namespace the container refuses are not logged.
-- IgnoreSIGPIPE= is always yes: IgnoreSIGPIPE=no is not honoured, services always start with
-  SIGPIPE ignored.
+- IgnoreSIGPIPE=no starts the process with SIGPIPE's default action; yes (the default)
+  ignores it.
 - LISTEN_FDNAMES= (and the fd order) when several socket units trigger one service: the
   service's Sockets= first, in their order, then the other triggering sockets sorted by unit
   name.
@@ -612,6 +741,22 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   journald, a syslog daemon on /dev/log) is left alone and the manager says so; dead socket
   files are replaced, and what flint made is removed when it ends.
   ` + "`flint run --no-journal-sockets`" + ` serves none of them.
+- A service's output lines (StandardOutput=journal and the like) carry SyslogFacility= as
+  SYSLOG_FACILITY= (left out for kern, as journald) and SyslogLevel= as PRIORITY=; a leading
+  "<N>" (one to three digits, a level 0-7) sets the line's level unless
+  SyslogLevelPrefix=no; LogLevelMax= drops the lines above it, and the manager's own
+  messages about the unit above it (as PID 1's log_unit_* do); every line gets
+  LogExtraFields=, after its other fields (` + "`flint logs -o verbose/json`" + ` show them). What a
+  unit's processes send through journald's sockets (sd_journal_send, syslog(3),
+  systemd-cat) is filtered by LogLevelMax= and given LogExtraFields= too, as journald does.
+  LogRateLimitIntervalSec=/LogRateLimitBurst= limit a unit's lines as journald does: five
+  pools by level per unit, the burst scaled with the free space of the journal's file system
+  (journald's burst_modulate), and "Suppressed N messages from UNIT" (MESSAGE_ID
+  a596d6fe7bfa4994828e72309e95d61e, N_DROPPED=) before the first line admitted after the
+  interval; what a unit leaves unset is journald's default (30s, 10000). Differences: a unit
+  that sets neither is not limited (journald limits every unit by its RateLimitIntervalSec=
+  and RateLimitBurst=); the free space is that of the directory the logs are kept in (or
+  /run). Not yet: ` + "`flint logs`" + ` has no FIELD=value matches.
 - ForwardToSyslog= is on, as Debian's journald has it: every line (the units' output, the
   manager's messages, what the sockets receive) also goes to /run/systemd/journal/syslog when
   something listens there (a syslog daemon's syslog.socket, which then activates it), in

@@ -96,6 +96,12 @@ func Decode(u *Unit, files []*File, expand Expander) []Diagnostic {
 	for _, diag := range Verify(u) {
 		d.add(diag)
 	}
+	if s := u.Service; s != nil {
+		s.Exec = shareExec(TypeService, s.Exec)
+	}
+	if s := u.Socket; s != nil {
+		s.Exec = shareExec(TypeSocket, s.Exec)
+	}
 	u.socketService, u.socketServiceOf = u.deriveSocketService(), u.Socket
 	u.Diagnostics = append(u.Diagnostics, d.diags...)
 	return d.diags
@@ -113,12 +119,14 @@ func allowedSections(t Type) map[string]map[string]*directive {
 		return sectionsTimer
 	case TypePath:
 		return sectionsPath
+	case TypeSlice:
+		return sectionsSlice
 	}
 	return sectionsOther
 }
 
 // The section sets of allowedSections, made with directiveTable.
-var sectionsService, sectionsSocket, sectionsTimer, sectionsPath, sectionsOther map[string]map[string]*directive
+var sectionsService, sectionsSocket, sectionsTimer, sectionsPath, sectionsSlice, sectionsOther map[string]map[string]*directive
 
 // PrepareTables builds the directive tables now rather than when the first unit is decoded: a
 // manager calls it at start, so that its first start job does not pay for them.
@@ -273,21 +281,23 @@ func specifierErr(err error) string {
 	return m
 }
 
-func newExecContext() ExecContext {
-	return ExecContext{
-		UMask:                      0o022,
-		StandardInput:              "null",
-		StandardOutput:             "journal",
-		StandardError:              "inherit",
-		RuntimeDirectoryMode:       0o755,
-		StateDirectoryMode:         0o755,
-		CacheDirectoryMode:         0o755,
-		LogsDirectoryMode:          0o755,
-		ConfigurationDirectoryMode: 0o755,
-		RuntimeDirectoryPreserve:   "no",
-		ProtectSystem:              "no",
-		ProtectHome:                "no",
-	}
+// newExecContext is systemd's exec defaults, in zeroed memory field by field (sameExec
+// compares the bytes, padding included).
+func newExecContext() *ExecContext {
+	c := new(ExecContext)
+	c.UMask = 0o022
+	c.StandardInput = "null"
+	c.StandardOutput = "journal"
+	c.StandardError = "inherit"
+	c.RuntimeDirectoryMode = 0o755
+	c.StateDirectoryMode = 0o755
+	c.CacheDirectoryMode = 0o755
+	c.LogsDirectoryMode = 0o755
+	c.ConfigurationDirectoryMode = 0o755
+	c.RuntimeDirectoryPreserve = "no"
+	c.ProtectSystem = "no"
+	c.ProtectHome = "no"
+	return c
 }
 
 func newKillContext() KillContext {
@@ -321,7 +331,7 @@ func (d *decoder) setDefaults() {
 	}
 	u.Install = InstallSection{}
 	u.Extra = nil
-	u.Socket, u.Service, u.Target, u.Timer, u.Path = nil, nil, nil, nil, nil
+	u.Socket, u.Service, u.Target, u.Timer, u.Path, u.Slice = nil, nil, nil, nil, nil, nil
 	switch u.Type {
 	case "slice", "scope", "mount", "automount", "swap", "device":
 		// Their *_init in systemd: isolating never stops them.
@@ -348,18 +358,21 @@ func (d *decoder) setDefaults() {
 		// A service's standard output starts as inherit; postDefaults (service_fix_stdio) turns
 		// it into journal unless StandardInput= is a tty or socket (systemd.exec(5)).
 		u.Service.Exec.StandardOutput = "inherit"
-		d.exec, d.kill = &u.Service.Exec, &u.Service.Kill
+		d.exec, d.kill = u.Service.Exec, &u.Service.Kill
 	case TypeSocket:
 		u.Socket = DefaultSocketSection()
 		// postDefaults sets the trigger limit from Accept= unless a directive set it.
 		u.Socket.TriggerLimitBurst, u.Socket.TriggerLimitInterval = -1, -1
-		d.exec, d.kill = &u.Socket.Exec, &u.Socket.Kill
+		d.exec, d.kill = u.Socket.Exec, &u.Socket.Kill
 	case TypeTarget:
 		u.Target = &TargetSection{}
 	case TypeTimer:
 		u.Timer = &TimerSection{AccuracySec: time.Minute, RemainAfterElapse: true}
 	case TypePath:
 		u.Path = &PathSection{DirectoryMode: 0o755, TriggerLimitInterval: -1, TriggerLimitBurst: -1}
+	case TypeSlice:
+		u.Slice = &SliceSection{Resources: *newExecContext()}
+		d.exec = &u.Slice.Resources
 	}
 }
 
@@ -393,12 +406,13 @@ func (d *decoder) postDefaults() {
 		if s.OOMPolicy == "" {
 			// service_add_extras(): a delegated subtree manages its own OOM kills
 			s.OOMPolicy = "stop"
+			s.OOMPolicyDefault = !d.delegate
 			if d.delegate {
 				s.OOMPolicy = "continue"
 			}
 		}
-		fixServiceStdio(&s.Exec)
-		patchDynamicUser(d.u, &s.Exec)
+		fixServiceStdio(s.Exec)
+		patchDynamicUser(d.u, s.Exec)
 	}
 	if s := d.u.Path; s != nil {
 		// path_add_extras: a trigger limit even when none is set, against busy loops.
@@ -410,7 +424,7 @@ func (d *decoder) postDefaults() {
 		}
 	}
 	if s := d.u.Socket; s != nil {
-		patchDynamicUser(d.u, &s.Exec)
+		patchDynamicUser(d.u, s.Exec)
 		if s.TriggerLimitInterval < 0 {
 			s.TriggerLimitInterval = DefaultTriggerLimitInterval
 		}

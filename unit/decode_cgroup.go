@@ -68,6 +68,16 @@ func registerCgroup() {
 		}
 		number(func(c *ExecContext) *uint64 { return &c.CPUWeight })(c, v)
 	})
+	reg("StartupCPUWeight", false, func(c *ExecContext, v string) {
+		if v == "idle" {
+			startup(c).CPUWeight = 1
+			return
+		}
+		number(func(c *ExecContext) *uint64 { return &startup(c).CPUWeight })(c, v)
+	})
+	reg("StartupCPUShares", true, number(func(c *ExecContext) *uint64 { return &startup(c).CPUShares }))
+	reg("StartupIOWeight", false, number(func(c *ExecContext) *uint64 { return &startup(c).IOWeight }))
+	reg("StartupBlockIOWeight", true, number(func(c *ExecContext) *uint64 { return &startup(c).BlockIOWeight }))
 	reg("CPUShares", true, number(func(c *ExecContext) *uint64 { return &c.CPUShares }))
 	reg("IOWeight", false, number(func(c *ExecContext) *uint64 { return &c.IOWeight }))
 	reg("BlockIOWeight", true, number(func(c *ExecContext) *uint64 { return &c.BlockIOWeight }))
@@ -108,6 +118,8 @@ func registerCgroup() {
 	}
 	regBoth("AllowedCPUs", Supported, cpuset(func(c *ExecContext) *string { return &c.AllowedCPUs }))
 	regBoth("AllowedMemoryNodes", Supported, cpuset(func(c *ExecContext) *string { return &c.AllowedMemoryNodes }))
+	regBoth("StartupAllowedCPUs", Supported, cpuset(func(c *ExecContext) *string { return &startup(c).AllowedCPUs }))
+	regBoth("StartupAllowedMemoryNodes", Supported, cpuset(func(c *ExecContext) *string { return &startup(c).AllowedMemoryNodes }))
 	device := func(get func(c *ExecContext) *[]DeviceValue, parse func(string) (uint64, bool), what string) parseFunc {
 		return func(d *decoder, e Entry, v string) {
 			if v == "" {
@@ -266,10 +278,13 @@ func SetResource(t Type, ec *ExecContext, name, value string) (section string, e
 		section = "Service"
 	case TypeSocket:
 		section = "Socket"
+	case TypeSlice:
+		section = "Slice"
 	default:
 		return "", ErrNotApplied
 	}
-	dir, ok := directives()[section][name]
+	directives()
+	dir, ok := allowedSections(t)[section][name]
 	if !ok || dir.status != Supported || !resourceDirective[name] {
 		return "", ErrNotApplied
 	}
@@ -281,6 +296,14 @@ func SetResource(t Type, ec *ExecContext, name, value string) (section string, e
 		}
 	}
 	return section, nil
+}
+
+// startup is c's Startup, made on its first setting.
+func startup(c *ExecContext) *StartupResources {
+	if c.Startup == nil {
+		c.Startup = &StartupResources{}
+	}
+	return c.Startup
 }
 
 // ErrNotApplied is SetResource's error for a setting flint does not apply to a cgroup.
@@ -295,7 +318,8 @@ var resourceDirective = map[string]bool{
 	"BlockIOWeight": true, "IODeviceWeight": true, "IOReadBandwidthMax": true, "IOWriteBandwidthMax": true,
 	"IOReadIOPSMax": true, "IOWriteIOPSMax": true, "CPUAccounting": true, "MemoryAccounting": true,
 	"TasksAccounting": true, "IOAccounting": true, "BlockIOAccounting": true, "Delegate": true,
-	"DisableControllers": true,
+	"DisableControllers": true, "StartupCPUWeight": true, "StartupCPUShares": true, "StartupIOWeight": true,
+	"StartupBlockIOWeight": true, "StartupAllowedCPUs": true, "StartupAllowedMemoryNodes": true,
 	// cgroup BPF (decode_bpf.go)
 	"IPAccounting": true, "IPAddressAllow": true, "IPAddressDeny": true, "SocketBindAllow": true,
 	"SocketBindDeny": true, "DeviceAllow": true, "DevicePolicy": true, "RestrictNetworkInterfaces": true,

@@ -46,7 +46,7 @@ func TestDecodeResourceControl(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			u, diags := decodeText(t, "foo.service", "[Service]\nExecStart=/bin/true\n"+tc.lines)
-			if !tc.check(&u.Service.Exec) {
+			if !tc.check(u.Service.Exec) {
 				t.Errorf("got %+v\ndiags %v", u.Service.Exec, msgs(diags))
 			}
 		})

@@ -183,7 +183,7 @@ func pNamespaces(d *decoder, e Entry, v string) {
 func (c *ExecContext) SandboxSettings(privateDevices bool) *sandbox.Settings {
 	s := &sandbox.Settings{
 		CapabilityBoundingSet: sandbox.CapAll, AmbientCapabilities: c.AmbientCapabilities.Mask,
-		SecureBits: c.SecureBits, NoNewPrivileges: c.NoNewPrivileges, KeyringMode: c.KeyringMode,
+		SecureBits: c.SecureBits, NoNewPrivileges: c.NoNewPrivileges,
 		Personality: c.Personality, SystemCallFilter: c.SystemCallFilter,
 		SystemCallErrorNumber: c.SystemCallErrorNumber, SystemCallArchitectures: c.SystemCallArchitectures,
 		SystemCallLog: c.SystemCallLog, RestrictAddressFamilies: c.RestrictAddressFamilies,
@@ -192,6 +192,7 @@ func (c *ExecContext) SandboxSettings(privateDevices bool) *sandbox.Settings {
 		MemoryDenyWriteExecute: c.MemoryDenyWriteExecute, ProtectClock: c.ProtectClock,
 		ProtectKernelTunables: c.ProtectKernelTunables, ProtectKernelModules: c.ProtectKernelModules,
 		ProtectKernelLogs: c.ProtectKernelLogs, PrivateDevices: privateDevices,
+		SELinuxContext: c.SELinuxContext, AppArmorProfile: c.AppArmorProfile, SmackProcessLabel: c.SmackProcessLabel,
 	}
 	if c.CapabilityBoundingSet.Set {
 		s.CapabilityBoundingSet = c.CapabilityBoundingSet.Mask

@@ -94,7 +94,9 @@ func directives() map[string]map[string]*directive {
 		registerKill()
 		registerNotEnforced()
 		registerPrivileges()
+		registerProcess()
 		registerSandboxFS()
+		registerMAC()
 		registerFlint()
 		t := directiveTable
 		sectionsOther = map[string]map[string]*directive{"Unit": t["Unit"], "Install": t["Install"]}
@@ -102,6 +104,7 @@ func directives() map[string]map[string]*directive {
 		sectionsSocket = map[string]map[string]*directive{"Unit": t["Unit"], "Install": t["Install"], "Socket": t["Socket"]}
 		sectionsTimer = map[string]map[string]*directive{"Unit": t["Unit"], "Install": t["Install"], "Timer": t["Timer"]}
 		sectionsPath = map[string]map[string]*directive{"Unit": t["Unit"], "Install": t["Install"], "Path": t["Path"]}
+		sectionsSlice = map[string]map[string]*directive{"Unit": t["Unit"], "Install": t["Install"], "Slice": sliceTable(t["Service"])}
 	})
 	return directiveTable
 }

@@ -91,9 +91,9 @@ func pamName(u *Unit) string {
 	var c *ExecContext
 	switch {
 	case u.Service != nil:
-		c = &u.Service.Exec
+		c = u.Service.Exec
 	case u.Socket != nil:
-		c = &u.Socket.Exec
+		c = u.Socket.Exec
 	default:
 		return ""
 	}

@@ -57,11 +57,10 @@ var fsPathLists = map[string]func(c *ExecContext) *[]string{
 func registerSandboxFS() {
 	set := func(name string, store func(d *decoder, e Entry, v string)) {
 		st := Supported
-		if strings.HasSuffix(name, "CredentialEncrypted") || name == "PrivateUsers" {
+		if strings.HasSuffix(name, "CredentialEncrypted") {
 			// Encrypted credentials are kept for the start to refuse (no TPM2 or host key
-			// to decrypt with); PrivateUsers= needs the spawn path to clone the child into a
-			// user namespace (internal/sandbox/fs's UserNS), which it does not yet. Both
-			// stay listed as not enforced, so that analyze verify warns.
+			// to decrypt with); they stay listed as not enforced, so that analyze verify
+			// warns.
 			st = NotEnforced
 		}
 		for _, sec := range []string{"Service", "Socket"} {

@@ -347,6 +347,9 @@ func (l *Loader) base(name string) *Unit {
 		u.DropInPaths = l.dropIns(u.Names, ".d", ".conf") // listed by systemd, not applied
 		return u
 	}
+	if frag == "" && u.Type == TypeSlice && l.implicitSlice(u) {
+		return u // slice.go: a slice needs no unit file
+	}
 	if frag == "" {
 		// systemd requires a fragment for services, sockets and targets: drop-ins alone
 		// do not make a unit (unit_load_fragment_and_dropin with fragment_required).

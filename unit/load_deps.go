@@ -141,6 +141,8 @@ func (l *Loader) finish(u *Unit) {
 			}
 		}
 		addShutdown(u)
+	case TypeSlice:
+		addShutdown(u) // slice_add_default_dependencies
 	}
 }
 

@@ -17,6 +17,8 @@ const (
 	TypeTarget  Type = "target"
 	TypeTimer   Type = "timer"
 	TypePath    Type = "path"
+	TypeSlice   Type = "slice"
+	TypeScope   Type = "scope"
 )
 
 // LoadState is systemd's LoadState property.
@@ -66,9 +68,17 @@ type Unit struct {
 	Target  *TargetSection
 	Timer   *TimerSection
 	Path    *PathSection
+	Slice   *SliceSection `json:",omitempty"`
 
 	// Extra holds X- keys and X- sections, kept as written: section -> entries.
 	Extra map[string][]Entry
+}
+
+// StartupResources are the Startup*= variants of resource settings, in effect instead of
+// theirs while the manager starts up and shuts down (0 or "" unset).
+type StartupResources struct {
+	CPUWeight, CPUShares, IOWeight, BlockIOWeight uint64
+	AllowedCPUs, AllowedMemoryNodes               string
 }
 
 // Condition is one Condition*= or Assert*= line.
@@ -210,8 +220,10 @@ type SocketSection struct {
 	TriggerLimitCooldown                                                            time.Duration // X-Flint-TriggerLimitCooldownSec=; 0: off
 	PollLimitInterval                                                               time.Duration
 	PollLimitBurst                                                                  int
-	Exec                                                                            ExecContext
-	Kill                                                                            KillContext
+	// Exec is never nil once decoded. Sockets and services that set no exec setting share
+	// one value (decode_share.go): read only; copy it to change it.
+	Exec *ExecContext
+	Kill KillContext
 }
 
 // ExecFlags are the prefixes of an Exec*= command line.
@@ -286,9 +298,14 @@ type ServiceSection struct {
 	FileDescriptorStorePreserve                           string
 	USBFunctionDescriptors, USBFunctionStrings            string
 	OOMPolicy                                             string
-	Exec                                                  ExecContext
-	runtimeRandomizedExtra                                time.Duration // not enforced; for Verify
-	Kill                                                  KillContext
+	// OOMPolicyDefault: OOMPolicy= was not set and is the default "stop", which a
+	// manager's DefaultOOMPolicy= replaces (systemd's service_add_extras).
+	OOMPolicyDefault bool `json:"-"`
+	// Exec is never nil once decoded. Services that set no exec setting share one value
+	// (decode_share.go): read only; copy it to change it.
+	Exec                   *ExecContext
+	runtimeRandomizedExtra time.Duration // RuntimeRandomizedExtra()
+	Kill                   KillContext
 }
 
 // Rlimit is one Limit*= value; Infinity is RLIM_INFINITY.
@@ -355,7 +372,12 @@ type ExecContext struct {
 	AllowedCPUs, AllowedMemoryNodes                         string
 	IODeviceWeight, IOReadBandwidthMax, IOWriteBandwidthMax []DeviceValue
 	IOReadIOPSMax, IOWriteIOPSMax                           []DeviceValue
-	BPF                                                     BPFContext // decode_bpf.go
+	// Startup holds the Startup*= settings, nil when none is set.
+	Startup *StartupResources `json:",omitempty"`
+	BPF     BPFContext        // decode_bpf.go
+
+	// Scheduling, affinity, memory policy, SIGPIPE, search path, logging: decode_process.go.
+	ProcessSettings
 
 	// NotEnforced lists directives that were parsed and validated but that flint does not
 	// enforce (sandboxing and the like), as "Key" in file order, for `analyze verify` and docs;
@@ -384,6 +406,8 @@ type ExecContext struct {
 	ProtectKernelTunables   bool
 	ProtectKernelModules    bool
 	ProtectKernelLogs       bool
+	// Security labels (exec_mac.go), with systemd's "-" prefix; "" unset.
+	SELinuxContext, AppArmorProfile, SmackProcessLabel string
 
 	// File system, namespaces, credentials (internal/sandbox/fs); ProtectKernelTunables=,
 	// ProtectKernelModules= and ProtectKernelLogs= are in the block above, shared.

@@ -80,7 +80,15 @@ func entryOf(l client.LogLine, h *journalHost) journalEntry {
 		return e
 	}
 	add("PRIORITY", strconv.Itoa(l.Prio))
-	add("SYSLOG_FACILITY", "3") // LOG_DAEMON, systemd's SyslogFacility= default
+	// A service's output lines carry their unit's SyslogFacility= (and LogExtraFields=) as
+	// fields; without them, LOG_DAEMON, the default. journald leaves kern (0) out.
+	facility, extra := "3", l.Fields
+	if l.Stream != "manager" && len(l.Fields) > 0 && l.Fields[0].Name == "SYSLOG_FACILITY" {
+		facility, extra = l.Fields[0].Value, l.Fields[1:]
+	}
+	if facility != "0" {
+		add("SYSLOG_FACILITY", facility)
+	}
 	add("_UID", strconv.Itoa(l.UID))
 	add("_GID", strconv.Itoa(l.GID))
 	transport := l.Transport
@@ -102,6 +110,9 @@ func entryOf(l client.LogLine, h *journalHost) journalEntry {
 		addNonEmpty("_STREAM_ID", l.StreamID)
 		if l.PID > 0 {
 			add("_PID", strconv.Itoa(l.PID))
+		}
+		for _, f := range extra {
+			add(f.Name, f.Value)
 		}
 		return e
 	}

@@ -4,14 +4,17 @@ package main
 
 import (
 	"os"
+	"os/signal"
 	"runtime"
 	"runtime/pprof"
+	"syscall"
 )
 
 // startProfiles, in a binary built with -tags flintprof (performance work, bench/README.md):
 // FLINT_CPUPROFILE=FILE writes a CPU profile of the whole `flint run`, FLINT_MEMPROFILE=FILE
 // every allocation of it (go tool pprof -sample_index=alloc_space). The returned func writes
-// them out. Without the tag runtime/pprof is not linked: it brings compress/gzip's package
+// them out. FLINT_HEAPPROFILE=FILE writes the live heap (after a GC) to FILE at each SIGUSR2,
+// for the memory a running manager keeps per unit. Without the tag runtime/pprof is not linked: it brings compress/gzip's package
 // initialisation to every flint command's start and keeps the runtime's memory profiling on.
 func startProfiles() (stop func()) {
 	var stops []func()
@@ -29,6 +32,37 @@ func startProfiles() (stop func()) {
 				f.Close()
 			}
 		})
+	}
+	heap, window := os.Getenv("FLINT_HEAPPROFILE"), os.Getenv("FLINT_CPUPROFILE_USR2")
+	if heap != "" || window != "" {
+		if heap != "" && runtime.MemProfileRate > 4096 {
+			runtime.MemProfileRate = 4096
+		}
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, syscall.SIGUSR2)
+		go func() {
+			var cpu *os.File
+			for range sig {
+				if heap != "" {
+					runtime.GC()
+					if f, err := os.Create(heap); err == nil {
+						pprof.Lookup("heap").WriteTo(f, 0)
+						f.Close()
+					}
+				}
+				switch {
+				case window == "":
+				case cpu == nil:
+					if f, err := os.Create(window); err == nil && pprof.StartCPUProfile(f) == nil {
+						cpu = f
+					}
+				default:
+					pprof.StopCPUProfile()
+					cpu.Close()
+					cpu = nil
+				}
+			}
+		}()
 	}
 	return func() {
 		for _, s := range stops {

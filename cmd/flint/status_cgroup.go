@@ -3,8 +3,10 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/flint-init/flint/client"
@@ -19,6 +21,12 @@ func printCgroup(w io.Writer, p map[string]string, procs []client.Process) bool 
 	cg := p["ControlGroup"]
 	if cg == "" {
 		return false
+	}
+	// A counter systemd has no data for is the largest uint64, which ParseUint takes too.
+	rd, err1 := strconv.ParseUint(p["IOReadBytes"], 10, 64)
+	wr, err2 := strconv.ParseUint(p["IOWriteBytes"], 10, 64)
+	if err1 == nil && err2 == nil && rd != math.MaxUint64 && wr != math.MaxUint64 {
+		fmt.Fprintf(w, "         IO: %s read, %s written\n", formatBytes(int(rd)), formatBytes(int(wr)))
 	}
 	if n, err := strconv.ParseUint(p["TasksCurrent"], 10, 64); err == nil {
 		fmt.Fprintf(w, "      Tasks: %d", n)
@@ -56,14 +64,53 @@ func printCgroup(w io.Writer, p map[string]string, procs []client.Process) bool 
 		fmt.Fprintf(w, "        CPU: %s\n", unit.FormatTimespanAccuracy(d, time.Millisecond))
 	}
 	fmt.Fprintf(w, "     CGroup: %s\n", unit.Printable(cg))
-	sorted := slices.Clone(procs)
-	slices.SortFunc(sorted, func(a, b client.Process) int { return a.PID - b.PID })
-	for i, pr := range sorted {
-		pre := "             ├─"
-		if i == len(sorted)-1 {
-			pre = "             └─"
-		}
-		fmt.Fprintf(w, "%s%d %s\n", pre, pr.PID, unit.Printable(pr.Command))
-	}
+	printCgroupTree(w, "             ", "", procs)
 	return true
+}
+
+// printCgroupTree prints the processes in cgroup dir (relative to the unit's, "" for the
+// unit's own) and then its subgroups with theirs, as systemctl's show_cgroup_by_path draws
+// them: processes by pid, then each subgroup by name, the last item of a level with └─.
+func printCgroupTree(w io.Writer, prefix, dir string, procs []client.Process) {
+	var here []client.Process
+	var subs []string
+	for _, pr := range procs {
+		if pr.CGroup == dir {
+			here = append(here, pr)
+			continue
+		}
+		rest := pr.CGroup
+		if dir != "" {
+			var ok bool
+			if rest, ok = strings.CutPrefix(pr.CGroup, dir+"/"); !ok {
+				continue
+			}
+		}
+		name, _, _ := strings.Cut(rest, "/")
+		if !slices.Contains(subs, name) {
+			subs = append(subs, name)
+		}
+	}
+	slices.SortFunc(here, func(a, b client.Process) int { return a.PID - b.PID })
+	slices.Sort(subs)
+	n := len(here) + len(subs)
+	branch := func(i int) (string, string) {
+		if i == n-1 {
+			return "└─", "  "
+		}
+		return "├─", "│ "
+	}
+	for i, pr := range here {
+		b, _ := branch(i)
+		fmt.Fprintf(w, "%s%s%d %s\n", prefix, b, pr.PID, unit.Printable(pr.Command))
+	}
+	for i, name := range subs {
+		b, more := branch(len(here) + i)
+		fmt.Fprintf(w, "%s%s%s\n", prefix, b, unit.Printable(name))
+		sub := name
+		if dir != "" {
+			sub = dir + "/" + name
+		}
+		printCgroupTree(w, prefix+more, sub, procs)
+	}
 }

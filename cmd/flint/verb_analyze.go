@@ -364,9 +364,9 @@ func unitCommands(u *unit.Unit) []unit.ExecCommand {
 func execContext(u *unit.Unit) *unit.ExecContext {
 	switch {
 	case u.Service != nil:
-		return &u.Service.Exec
+		return u.Service.Exec
 	case u.Socket != nil:
-		return &u.Socket.Exec
+		return u.Socket.Exec
 	}
 	return nil
 }

@@ -177,6 +177,7 @@ func runManager(g *globals, args []string) int {
 		LogMaxUse:        maxUse,
 		LogRuntimeMaxUse: runtimeMaxUse,
 		Cgroups:          cgroup.ForManager(os.Getpid()),
+		DefaultOOMPolicy: defaultOOMPolicy(managerConfPaths(g.scope()), os.Stderr),
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "flint run:", err)

@@ -2,10 +2,13 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/flint-init/flint/internal/sandbox"
 )
 
 // withoutNotEnforced drops verify's lines about directives flint does not enforce, which
@@ -13,7 +16,7 @@ import (
 func withoutNotEnforced(s string) string {
 	var b strings.Builder
 	for _, l := range strings.SplitAfter(s, "\n") {
-		if !strings.Contains(l, notEnforcedWarning) {
+		if !strings.Contains(l, notEnforcedWarning) && !strings.Contains(l, "is not applied here: ") {
 			b.WriteString(l)
 		}
 	}
@@ -35,10 +38,10 @@ func TestVerifyNotEnforced(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	write("ne.service", "[Unit]\nDefaultDependencies=no\n\n[Service]\nExecStart=/bin/true\nPrivateUsers=yes\nNoNewPrivileges=yes\n"+
+	write("ne.service", "[Unit]\nDefaultDependencies=no\n\n[Service]\nExecStart=/bin/true\nRestrictFileSystems=ext4\nNoNewPrivileges=yes\n"+
 		"IPIngressFilterPath=/sys/fs/bpf/a\nIPEgressFilterPath=/sys/fs/bpf/b\nUser=root\n")
-	write("ne.service.d/10.conf", "[Service]\nLoadCredentialEncrypted=a:/x\n")
-	write("ne.socket", "[Unit]\nDefaultDependencies=no\n[Socket]\nListenStream=127.0.0.1:20994\nPrivateUsers=yes\n")
+	write("ne.service.d/10.conf", "[Service]\nLoadCredentialEncrypted=a:/x\nAppArmorProfile=-foo\n")
+	write("ne.socket", "[Unit]\nDefaultDependencies=no\n[Socket]\nListenStream=127.0.0.1:20994\nRestrictFileSystems=ext4\n")
 	write("plain.service", "[Unit]\nDefaultDependencies=no\n[Service]\nExecStart=/bin/true\nUser=root\n")
 
 	var out bytes.Buffer
@@ -48,15 +51,19 @@ func TestVerifyNotEnforced(t *testing.T) {
 		t.Errorf("exit status %d, want 0 for warnings alone\n%s", st, out.String())
 	}
 	want := []string{
-		filepath.Join(dir, "ne.service") + ":6: PrivateUsers= " + notEnforcedWarning,
+		filepath.Join(dir, "ne.service") + ":6: RestrictFileSystems= " + notEnforcedWarning,
 		filepath.Join(dir, "ne.service") + ":8: IPIngressFilterPath= " + notEnforcedWarning,
 		filepath.Join(dir, "ne.service") + ":9: IPEgressFilterPath= " + notEnforcedWarning,
 		filepath.Join(dir, "ne.service.d/10.conf") + ":2: LoadCredentialEncrypted= " + notEnforcedWarning,
-		filepath.Join(dir, "ne.socket") + ":5: PrivateUsers= " + notEnforcedWarning,
+		filepath.Join(dir, "ne.service.d/10.conf") + ":3: AppArmorProfile= " + fmt.Sprintf(notAppliedHere, "AppArmor"),
+		filepath.Join(dir, "ne.socket") + ":5: RestrictFileSystems= " + notEnforcedWarning,
+	}
+	if _, on, _ := sandbox.LabelModule("AppArmorProfile"); on {
+		want = append(want[:4], want[5:]...) // applied where AppArmor is enabled
 	}
 	var got []string
 	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
-		if strings.Contains(l, notEnforcedWarning) {
+		if strings.Contains(l, notEnforcedWarning) || strings.Contains(l, "is not applied here: ") {
 			got = append(got, l)
 		}
 	}

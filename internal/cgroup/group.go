@@ -256,6 +256,10 @@ type Stats struct {
 	HasOOM        bool
 	MemoryPeak    uint64
 	HasMemoryPeak bool
+	// IO: bytes and operations read and written, summed over the devices (io.stat on
+	// cgroup2, blkio.throttle.io_service_bytes and io_serviced on v1).
+	IOReadBytes, IOWriteBytes, IOReadOps, IOWriteOps uint64
+	HasIO                                            bool
 }
 
 // Stats reads the group's accounting from whichever hierarchy carries each controller.
@@ -287,6 +291,11 @@ func (g *Group) Stats() Stats {
 		if us, ok := readKeyed(filepath.Join(h.Dir(g.Rel), "cpu.stat"), "usage_usec"); ok {
 			s.CPUNSec, s.HasCPU = us*1000, true
 		}
+	}
+	if h := g.controller("io"); h != nil && h.V2 {
+		s.readIOStat(filepath.Join(h.Dir(g.Rel), "io.stat"))
+	} else if h := g.controller("blkio"); h != nil && !h.V2 {
+		s.readBlkio(h.Dir(g.Rel))
 	}
 	if h := g.controller("pids"); h != nil {
 		s.Tasks, s.HasTasks = readUint(filepath.Join(h.Dir(g.Rel), "pids.current"))

@@ -31,7 +31,7 @@ const UnitFileStateByConfigDir = "flint treats its --units directories as the co
 // ImplicitOnlyInSystemd are the dependencies systemd adds that flint does not have, removed
 // from systemd's dependency lists before comparing: a pattern and the reason.
 var ImplicitOnlyInSystemd = []KnownDifference{
-	{Units: "*.slice", Property: "dependencies", Reason: "systemd puts every service and socket in a slice (Requires= and After= system.slice or system-<prefix>.slice); flint has no cgroup slices."},
+	{Units: "*.slice", Property: "dependencies", Reason: "systemd lists the slice of every service, socket and slice in its Requires= and After= (system.slice, system-<prefix>.slice, the parent slice); flint starts the slice with the unit (with cgroups) and orders the unit after it, without listing the dependency."},
 	{Units: "*.mount", Property: "dependencies", Reason: "systemd orders units After= the mount units of the paths they use (-.mount, ...); flint has no mount units."},
 	{Units: "systemd-journald.socket", Property: "dependencies", Reason: "systemd orders units that log to the journal After=systemd-journald.socket; flint captures output itself."},
 	{Units: "init.scope", Property: "dependencies", Reason: "systemd's own scope unit."},

@@ -127,8 +127,12 @@ func (s *Server) nativeMessage(b []byte, cred *unix.Ucred) {
 	}
 	snd := s.senderOf(cred)
 	for _, e := range es {
+		fields, keep := snd.out.Entry(e.Priority&7, e.Fields) // info without PRIORITY=, as journald tests it
+		if !keep || !s.cfg.Store.Admit(snd.unit, snd.out.RateLimit(), e.Priority&7) {
+			continue
+		}
 		s.cfg.Store.Append(logs.Line{Unit: snd.unit, Stream: StreamNative, PID: snd.pid, Priority: e.Level,
-			Text: e.Message, Source: snd.source(e.Identifier, "journal"), Fields: e.Fields})
+			Text: e.Message, Source: snd.source(e.Identifier, "journal"), Fields: fields})
 	}
 }
 
@@ -174,8 +178,12 @@ func (s *Server) syslogMessage(b []byte, cred *unix.Ucred) {
 	}
 	s.fwd.forwardRaw(b, cred) // first, while the sender most likely still exists
 	snd := s.senderOf(cred)
+	fields, keep := snd.out.Entry(m.Priority&7, m.Fields())
+	if !keep || !s.cfg.Store.Admit(snd.unit, snd.out.RateLimit(), m.Priority&7) {
+		return
+	}
 	s.cfg.Store.Append(logs.Line{Unit: snd.unit, Stream: StreamSyslog, PID: snd.pid, Priority: m.Priority & 7,
-		Text: m.Message, Source: snd.source(m.Identifier, "syslog"), Fields: m.Fields()})
+		Text: m.Message, Source: snd.source(m.Identifier, "syslog"), Fields: fields})
 }
 
 // serveStreams accepts stream connections until the listener is closed.
@@ -269,6 +277,10 @@ func (s *Server) serveStream(c *net.UnixConn) {
 		fs := append([]logs.Field{{Name: "PRIORITY", Value: strconv.Itoa(prio & 7)}}, fields...)
 		if f := brk.field(); f != "" {
 			fs = append(fs, logs.Field{Name: "_LINE_BREAK", Value: f})
+		}
+		fs, keep := snd.out.Entry(prio&7, fs)
+		if !keep || !s.cfg.Store.Admit(snd.unit, snd.out.RateLimit(), prio&7) {
+			continue
 		}
 		s.cfg.Store.Append(logs.Line{Unit: snd.unit, Stream: StreamStdout, PID: snd.pid, Priority: prio & 7,
 			Text: msg, Source: src, Fields: fs})

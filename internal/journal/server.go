@@ -31,6 +31,10 @@ type Config struct {
 	// Attribute is the unit process pid belongs to ("" for none). It is called from the
 	// goroutines that receive, right after a message arrived.
 	Attribute func(pid int) string
+	// AttributeLog, when set, is used instead of Attribute: it also returns how the unit's
+	// messages are logged (LogLevelMax= drops those above it, LogExtraFields= are added;
+	// nil: as they come).
+	AttributeLog func(pid int) (string, *logs.Output)
 	// Logf records what the server has to say (a path left to another daemon, a socket it
 	// could not make) in the manager's log.
 	Logf func(format string, a ...any)
@@ -287,6 +291,7 @@ func (s *Server) Paths() []string {
 type sender struct {
 	pid, uid, gid int
 	unit          string
+	out           *logs.Output // the unit's LogLevelMax= and LogExtraFields=; nil: none
 	comm, exe     string
 	cmdline       string
 }
@@ -328,7 +333,9 @@ func (s *Server) sender(pid, uid, gid int) sender {
 		if b, err := os.ReadFile("/proc/" + ps + "/cmdline"); err == nil {
 			snd.cmdline = logs.Cmdline(strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00"))
 		}
-		if s.cfg.Attribute != nil {
+		if s.cfg.AttributeLog != nil {
+			snd.unit, snd.out = s.cfg.AttributeLog(pid)
+		} else if s.cfg.Attribute != nil {
 			snd.unit = s.cfg.Attribute(pid)
 		}
 	}

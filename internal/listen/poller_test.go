@@ -2,10 +2,14 @@ package listen
 
 import (
 	"errors"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/flint-init/flint/internal/testproc"
 )
 
 func socketpair(t *testing.T) (int, int) {
@@ -30,12 +34,40 @@ func expectKey(t *testing.T, ch <-chan uint64, want uint64) {
 	}
 }
 
-func expectNone(t *testing.T, ch <-chan uint64) {
+// expectNone checks that p has no event pending for ch: a marker fd made readable now is
+// reported first (epoll reports ready fds in the order they became ready).
+func expectNone(t *testing.T, p *Poller, ch <-chan uint64) {
 	t.Helper()
+	const markerKey = 0x6d61726b
+	m, mw := socketpair(t)
+	if err := p.Add(m, markerKey); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Remove(m)
+	unix.Write(mw, []byte("m"))
 	select {
 	case got := <-ch:
-		t.Fatalf("unexpected event %#x", got)
-	case <-time.After(150 * time.Millisecond):
+		if got != markerKey {
+			t.Fatalf("unexpected event %#x", got)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("no event for the marker")
+	}
+}
+
+// waitBlockedOnSend waits until a goroutine in Poller.Run is blocked handing an event out.
+func waitBlockedOnSend(t *testing.T) {
+	t.Helper()
+	buf := make([]byte, 1<<20)
+	if !testproc.WaitFor(5*time.Second, func() bool {
+		for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+			if strings.HasPrefix(g, "goroutine ") && strings.Contains(g, " [select") && strings.Contains(g, "listen.(*Poller).Run") {
+				return true
+			}
+		}
+		return false
+	}) {
+		t.Fatal("Run did not block on its send within 5s")
 	}
 }
 
@@ -57,13 +89,13 @@ func TestPollerOneShot(t *testing.T) {
 	if err := p.Add(b, keyB); err != nil {
 		t.Fatal(err)
 	}
-	expectNone(t, ch)
+	expectNone(t, p, ch)
 
 	unix.Write(aw, []byte("x"))
 	expectKey(t, ch, keyA)
 	// Still readable, but disarmed: no second event.
 	unix.Write(aw, []byte("y"))
-	expectNone(t, ch)
+	expectNone(t, p, ch)
 	// Rearmed while data is pending: reported at once.
 	if err := p.Rearm(a, keyA); err != nil {
 		t.Fatal(err)
@@ -132,7 +164,7 @@ func TestPollerCloseWhileBlockedOnSend(t *testing.T) {
 	a, aw := socketpair(t)
 	p.Add(a, 1)
 	unix.Write(aw, []byte("x"))
-	time.Sleep(50 * time.Millisecond)
+	waitBlockedOnSend(t)
 	done := make(chan error)
 	go func() { done <- p.Close() }()
 	select {

@@ -85,6 +85,7 @@ func Open(spec unit.Listen, cfg *unit.SocketSection) (*Socket, error) {
 		unix.Close(s.fd)
 		return nil, fmt.Errorf("listen %w", err)
 	}
+	s.fd = moveHigh(s.fd)
 	s.File = os.NewFile(uintptr(s.fd), s.Name())
 	if cfg.Accept {
 		if err := s.SetNonblock(true); err != nil {

@@ -232,6 +232,13 @@ func (s *Store) store(st *stream, b []byte) {
 	if st.src == nil {
 		st.src = sourceOf(st.tmpl, pid)
 	}
+	if o := st.src.Out; o != nil {
+		prio, text, keep := o.line(b)
+		if keep && s.Admit(st.unit, o.Rate, prio) {
+			s.Append(Line{Unit: st.unit, Stream: st.name, PID: pid, Priority: prio, Text: string(text), Source: st.src, Fields: o.fields})
+		}
+		return
+	}
 	prio, text := ParsePriority(b, PriorityInfo)
 	s.Append(Line{Unit: st.unit, Stream: st.name, PID: pid, Priority: prio, Text: string(text), Source: st.src})
 }

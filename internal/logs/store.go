@@ -42,9 +42,10 @@ type Source struct {
 	Exe        string // _EXE
 	Cmdline    string // _CMDLINE
 	UID, GID   int
-	Invocation string // _SYSTEMD_INVOCATION_ID of a service's output
-	StreamID   string // _STREAM_ID
-	Transport  string // _TRANSPORT: "stdout" for a service's output, "journal" for the manager's messages
+	Invocation string  // _SYSTEMD_INVOCATION_ID of a service's output
+	StreamID   string  // _STREAM_ID
+	Transport  string  // _TRANSPORT: "stdout" for a service's output, "journal" for the manager's messages
+	Out        *Output // how a service's output lines are recorded (output.go); nil: info, "<N>" parsed
 }
 
 // Field is one journal field (NAME=value).
@@ -155,7 +156,8 @@ type Store struct {
 	closed    bool
 	fileErr   error // first error writing a log file
 	tap       func(*Line)
-	disk      *disk // the journal files (Persist); nil: none
+	disk      *disk       // the journal files (Persist); nil: none
+	rate      rateLimiter // LogRateLimitIntervalSec=/LogRateLimitBurst= (ratelimit.go)
 	wg        sync.WaitGroup
 }
 

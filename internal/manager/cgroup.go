@@ -36,32 +36,26 @@ import (
 
 // cgroupState is the manager's part: the groups of the units that have one.
 type cgroupState struct {
-	groups map[string]*unitGroup // by unit name
+	groups    map[string]*unitGroup // by unit name
+	watcher   *cgroup.Watcher       // inotify on the groups' files (cgroup_events.go)
+	booted    bool                  // the startup phase is over (cgroup_startup.go)
+	noWatcher bool                  // inotify refused: poll
 }
 
 type unitGroup struct {
 	g       *cgroup.Group
-	dirFD   int    // the group's cgroup2 directory for CLONE_INTO_CGROUP, -1 if none
-	oomBase uint64 // the group's OOM kill count when it was made (a reused group's old kills)
-	cpuBase uint64 // the group's CPU time when the unit last started using it
-	tasks   uint64 // TasksMax in effect
-	idle    bool   // kept for reuse while the unit is inactive
+	dirFD   int       // the group's cgroup2 directory for CLONE_INTO_CGROUP, -1 if none
+	oomBase uint64    // the group's OOM kill count when it was made (a reused group's old kills)
+	cpuBase uint64    // the group's CPU time when the unit last started using it
+	tasks   uint64    // TasksMax in effect
+	idle    bool      // kept for reuse while the unit is inactive
+	slice   bool      // a slice's group (slice.go)
+	stopOOM func()    // ends the watch of its OOM kills (cgroup_events.go), nil if none
+	ioBase  [4]uint64 // IO bytes read, written, operations read, written when the unit last started
 }
 
 func (m *Manager) cgroupsOn() bool {
 	return m.opt.Cgroups != nil && m.opt.Cgroups.Kind != cgroup.None
-}
-
-// unitSlice is the slice u's cgroup is in: Slice=, else system.slice (app.slice for a user
-// manager, as systemd --user).
-func (m *Manager) unitSlice(ec *unit.ExecContext) string {
-	if ec != nil && ec.Slice != "" {
-		return ec.Slice
-	}
-	if m.opt.Scope == unit.User {
-		return "app.slice"
-	}
-	return "system.slice"
 }
 
 // resources maps a unit's settings to the cgroup package's, with DefaultTasksMax= for a unit
@@ -124,11 +118,16 @@ func (m *Manager) unitGroup(u *Unit, ec *unit.ExecContext) *unitGroup {
 	if !m.cgroupsOn() || ec == nil {
 		return nil
 	}
-	rel, ok := cgroup.UnitPath(m.unitSlice(ec), u.Name)
+	slice := m.unitSlice(u, ec)
+	rel, ok := cgroup.UnitPath(slice, u.Name)
 	if !ok {
-		rel, _ = cgroup.UnitPath(m.unitSlice(nil), u.Name)
+		slice = m.unitSlice(nil, nil)
+		rel, _ = cgroup.UnitPath(slice, u.Name)
 	}
 	skip := skippedControllers(ec)
+	if need := m.sliceNeeds(slice); len(need) > 0 {
+		skip = slices.DeleteFunc(skip, func(c string) bool { return slices.Contains(need, c) })
+	}
 	if ug := m.cg.groups[u.Name]; ug != nil {
 		if !ug.idle {
 			return ug
@@ -136,22 +135,25 @@ func (m *Manager) unitGroup(u *Unit, ec *unit.ExecContext) *unitGroup {
 		if ug.g.Rel == rel && slices.Equal(ug.g.Skip, skip) && slices.Equal(ug.g.Disable, ec.DisableControllers) {
 			// The unit starts again: its kept group, with its settings as they are now.
 			ug.idle = false
-			res := resources(ec)
+			res := m.unitResources(ec)
 			if err := ug.g.Apply(&res); err != nil {
 				m.logUnit(u, "%v", err)
 			}
 			ug.tasks = res.TasksMax
-			ug.cpuBase = ug.g.Stats().CPUNSec
+			st := ug.g.Stats()
+			ug.cpuBase, ug.oomBase = st.CPUNSec, st.OOMKills
+			ug.ioBase = [4]uint64{st.IOReadBytes, st.IOWriteBytes, st.IOReadOps, st.IOWriteOps}
 			return ug
 		}
 		m.removeGroup(u.Name, ug)
 	}
+	m.sliceGroup(slice) // its settings in place before the unit's first process
 	g := &cgroup.Group{L: m.opt.Cgroups, Rel: rel, Skip: skip, Disable: ec.DisableControllers}
 	if err := g.Create(); err != nil {
 		m.logUnit(u, "Failed to create cgroup %s: %v", g.Path(), err)
 		return nil
 	}
-	res := resources(ec)
+	res := m.unitResources(ec)
 	if err := g.Apply(&res); err != nil {
 		m.logUnit(u, "%v", err)
 	}
@@ -167,6 +169,7 @@ func (m *Manager) unitGroup(u *Unit, ec *unit.ExecContext) *unitGroup {
 		m.cg.groups = map[string]*unitGroup{}
 	}
 	m.cg.groups[u.Name] = ug
+	m.cgroupWatchOOM(u, ug)
 	return ug
 }
 
@@ -194,6 +197,10 @@ func (m *Manager) cgroupPIDs(u *Unit) (pids []int, ok bool) {
 // the next start (see the cost above), with whatever processes KillMode=none or process left
 // in it.
 func (m *Manager) cgroupStateChanged(u *Unit, sub subState) {
+	if u.cfg.Type == unit.TypeSlice {
+		m.sliceStateChanged(u)
+		return
+	}
 	if ug := m.cg.groups[u.Name]; ug != nil && (isInactiveOrFailed(u.activeState()) || sub == svcAutoRestart) {
 		ug.idle = true
 	}
@@ -202,6 +209,10 @@ func (m *Manager) cgroupStateChanged(u *Unit, sub subState) {
 // cgroupCleanup removes the units' groups (and the slices left empty) as the manager ends;
 // a group that still has processes stays.
 func (m *Manager) cgroupCleanup() {
+	if m.cg.watcher != nil {
+		m.cg.watcher.Close()
+		m.cg.watcher = nil
+	}
 	for name, ug := range m.cg.groups {
 		m.removeGroup(name, ug)
 	}
@@ -211,6 +222,9 @@ func (m *Manager) cgroupCleanup() {
 func (m *Manager) removeGroup(name string, ug *unitGroup) {
 	if ug.g.Remove() != nil {
 		return
+	}
+	if ug.stopOOM != nil {
+		ug.stopOOM()
 	}
 	if ug.dirFD >= 0 {
 		syscall.Close(ug.dirFD)
@@ -229,10 +243,15 @@ func (m *Manager) removeGroup(name string, ug *unitGroup) {
 func skippedControllers(ec *unit.ExecContext) []string {
 	var skip []string
 	on := func(p *bool) bool { return p != nil && *p }
-	if !on(ec.CPUAccounting) && ec.CPUWeight == 0 && ec.CPUShares == 0 && ec.CPUQuotaPerSec == 0 && ec.CPUQuotaPeriod == 0 {
+	st := ec.Startup
+	if st == nil {
+		st = &unit.StartupResources{}
+	}
+	if !on(ec.CPUAccounting) && ec.CPUWeight == 0 && ec.CPUShares == 0 && ec.CPUQuotaPerSec == 0 && ec.CPUQuotaPeriod == 0 &&
+		st.CPUWeight == 0 && st.CPUShares == 0 {
 		skip = append(skip, "cpu", "cpuacct")
 	}
-	if !on(ec.IOAccounting) && ec.IOWeight == 0 && ec.BlockIOWeight == 0 && len(ec.IODeviceWeight)+len(ec.IOReadBandwidthMax)+
+	if !on(ec.IOAccounting) && ec.IOWeight == 0 && ec.BlockIOWeight == 0 && st.IOWeight == 0 && st.BlockIOWeight == 0 && len(ec.IODeviceWeight)+len(ec.IOReadBandwidthMax)+
 		len(ec.IOWriteBandwidthMax)+len(ec.IOReadIOPSMax)+len(ec.IOWriteIOPSMax) == 0 {
 		skip = append(skip, "blkio", "io")
 	}
@@ -266,7 +285,13 @@ func (m *Manager) cgroupOOMKilled(u *Unit) bool {
 // cgroupProperties puts the cgroup's runtime properties into rt, replacing what session
 // tracking said: ControlGroup, Slice, MemoryCurrent, CPUUsageNSec, TasksCurrent.
 func (m *Manager) cgroupProperties(u *Unit, rt []show.Property) []show.Property {
+	if s := u.cfg.Service; s != nil && s.OOMPolicyDefault && m.opt.DefaultOOMPolicy != "" {
+		rt = append(rt, show.Property{Name: "OOMPolicy", Value: m.oomPolicy(s)})
+	}
 	ec := u.execContext()
+	if u.cfg.Slice != nil {
+		ec = &u.cfg.Slice.Resources
+	}
 	if !m.cgroupsOn() || ec == nil {
 		return rt
 	}
@@ -279,7 +304,16 @@ func (m *Manager) cgroupProperties(u *Unit, rt []show.Property) []show.Property 
 		}
 		rt = append(rt, show.Property{Name: n, Value: v})
 	}
-	set("Slice", m.unitSlice(ec))
+	set("Slice", m.sliceOf(u))
+	if u.cfg.Type == unit.TypeSlice {
+		perpetual := m.perpetual(u)
+		set("Perpetual", unit.FormatBool(perpetual))
+		set("CanStop", unit.FormatBool(!perpetual && !u.cfg.Unit.RefuseManualStop))
+		if u.Name == "-.slice" {
+			set("ControlGroup", m.opt.Cgroups.Tracking.Base)
+			return rt
+		}
+	}
 	ug := m.cg.groups[u.Name]
 	if ug == nil || ug.idle && !ug.g.Populated() {
 		set("ControlGroup", "")
@@ -311,7 +345,22 @@ func (m *Manager) cgroupProperties(u *Unit, rt []show.Property) []show.Property 
 	// (the unified layout), as in systemd.
 	cpuOn := ec.CPUAccounting != nil && *ec.CPUAccounting || ec.CPUAccounting == nil && m.opt.Cgroups.Kind == cgroup.Unified
 	set("CPUUsageNSec", num(st.HasCPU && cpuOn, st.CPUNSec-min(ug.cpuBase, st.CPUNSec)))
+	if ug.slice {
+		// A slice's units join the v1 pids hierarchy only for a limit: count them all.
+		if pids, err := ug.g.PIDs(); err == nil {
+			st.Tasks, st.HasTasks = uint64(len(pids)), true
+		}
+	}
 	set("TasksCurrent", num(st.HasTasks && accounting(ec.TasksAccounting), st.Tasks))
+	if ec.IOAccounting != nil && *ec.IOAccounting && st.HasIO {
+		// Since the unit's start (its kept group counts on), as systemd's io_accounting_base.
+		for i, v := range []struct {
+			name string
+			n    uint64
+		}{{"IOReadBytes", st.IOReadBytes}, {"IOWriteBytes", st.IOWriteBytes}, {"IOReadOperations", st.IOReadOps}, {"IOWriteOperations", st.IOWriteOps}} {
+			set(v.name, strconv.FormatUint(v.n-min(ug.ioBase[i], v.n), 10))
+		}
+	}
 	return rt
 }
 
@@ -333,13 +382,16 @@ func (m *Manager) cgroupOwner(pid int) *Unit {
 	if !ok {
 		return nil
 	}
+	var best *Unit
+	bestLen := -1
 	for name, ug := range m.cg.groups {
+		// The deepest group holding it: a unit's, not its slice's.
 		p := ug.g.Path()
-		if path == p || strings.HasPrefix(path, p+"/") {
-			return m.units[name]
+		if (path == p || strings.HasPrefix(path, p+"/")) && len(p) > bestLen {
+			best, bestLen = m.units[name], len(p)
 		}
 	}
-	return nil
+	return best
 }
 
 // checkResourceProperty is set-property's check of one resource assignment for u: refused
@@ -359,29 +411,39 @@ func checkResourceProperty(u *Unit, name, value string) error {
 	return nil
 }
 
-// execContextOf is the ExecContext of a service's or socket's configuration, nil for other
-// types.
+// execContextOf is the ExecContext of a service's or socket's configuration (a slice's
+// resource settings), nil for other types.
 func execContextOf(cfg *unit.Unit) *unit.ExecContext {
 	switch {
 	case cfg.Service != nil:
-		return &cfg.Service.Exec
+		return cfg.Service.Exec
 	case cfg.Socket != nil:
-		return &cfg.Socket.Exec
+		return cfg.Socket.Exec
+	case cfg.Slice != nil:
+		return &cfg.Slice.Resources
 	}
 	return nil
 }
 
-// copyExecConfig copies cfg with its own Service or Socket section, so that set-property can
+// copyExecConfig copies cfg with its own Service or Socket section and ExecContext, so that set-property can
 // change the resource settings without touching the loader's copy.
 func copyExecConfig(cfg *unit.Unit) *unit.Unit {
 	c := *cfg
 	if c.Service != nil {
 		s := *c.Service
+		e := *s.Exec // may be shared by many units (unit.shareExec)
+		s.Exec = &e
 		c.Service = &s
 	}
 	if c.Socket != nil {
 		s := *c.Socket
+		e := *s.Exec
+		s.Exec = &e
 		c.Socket = &s
+	}
+	if c.Slice != nil {
+		s := *c.Slice
+		c.Slice = &s
 	}
 	return &c
 }
@@ -391,6 +453,10 @@ func applyResourceProperty(cfg *unit.Unit, name, value string) string {
 	ec := execContextOf(cfg)
 	if m := ec.NotEnforcedValues; m != nil {
 		ec.NotEnforcedValues = maps.Clone(m)
+	}
+	if ec.Startup != nil {
+		st := *ec.Startup // the loader's copy shares it
+		ec.Startup = &st
 	}
 	for _, l := range []*[]unit.DeviceValue{&ec.IODeviceWeight, &ec.IOReadBandwidthMax, &ec.IOWriteBandwidthMax, &ec.IOReadIOPSMax, &ec.IOWriteIOPSMax} {
 		*l = slices.Clip(*l) // an append makes a new array, not one the loader's copy shares
@@ -406,10 +472,31 @@ func (m *Manager) cgroupReapply(u *Unit) {
 	if ug == nil || ec == nil {
 		return
 	}
-	res := resources(ec)
+	res := m.unitResources(ec)
+	if ug.slice {
+		res = m.sliceResources(ec)
+	}
 	if err := ug.g.Apply(&res); err != nil {
 		m.logUnit(u, "%v", err)
 	}
 	ug.tasks = res.TasksMax
 	m.bpfReapply(u) // bpf.go
+}
+
+// cgroupBelow is the cgroup of pid relative to u's group ("" in the group itself, or when
+// u has none): status draws a slice's tree, and a delegated unit's subgroups, from it.
+func (m *Manager) cgroupBelow(u *Unit, pid int) string {
+	ug := m.cg.groups[u.Name]
+	if ug == nil {
+		return ""
+	}
+	path, ok := cgroup.PathOf(pid, m.opt.Cgroups.Tracking)
+	if !ok {
+		return ""
+	}
+	rel, ok := strings.CutPrefix(path, strings.TrimSuffix(ug.g.Path(), "/")+"/")
+	if !ok {
+		return ""
+	}
+	return rel
 }

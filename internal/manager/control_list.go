@@ -86,7 +86,7 @@ func (m *Manager) statusOf(req *api.Request, readsLogs bool) ([]api.UnitStatus, 
 				}
 			}
 			for _, pid := range m.unitPIDs(u) {
-				st.Processes = append(st.Processes, api.Process{PID: pid, Command: procCmdline(pid)})
+				st.Processes = append(st.Processes, api.Process{PID: pid, Command: procCmdline(pid), CGroup: m.cgroupBelow(u, pid)})
 			}
 		}
 		out = append(out, st)

@@ -22,8 +22,8 @@
 //
 // A machine holds a host (host.go), never the *Manager: the one way from a machine into the
 // rest of the package — setState, the job engine, logging, unit lookup, timers — which the
-// Manager implements; a service's serviceHost adds the process layer (process.go,
-// pidfile.go, tracking.go). The manager's event sources (the reaper, sd_notify, the poller,
+// Manager implements; timerHost, socketHost and serviceHost add what only timers, sockets
+// and services need (a service's: the process layer of process.go, pidfile.go, tracking.go). The manager's event sources (the reaper, sd_notify, the poller,
 // inotify, the clocks) hand their events to the machines.
 //
 // The machines reach the operating system through system (system.go): spawn (exec.go's

@@ -62,6 +62,11 @@ func errorText(err error) string {
 // (LISTEN_*, NOTIFY_SOCKET, ...), minus UnsetEnvironment=.
 func (m *Manager) serviceEnv(u *Unit, ec *unit.ExecContext, cr *creds, p *execParams) ([]string, error) {
 	env := m.environment().clone()
+	if len(ec.ExecSearchPath) > 0 {
+		// As systemd's build_environment: PATH= is ExecSearchPath=, before Environment=
+		// (which may set it otherwise).
+		env.set("PATH", strings.Join(ec.ExecSearchPath, ":"))
+	}
 	for _, kv := range ec.Environment {
 		env.add(kv)
 	}
@@ -202,6 +207,9 @@ func (m *Manager) openStdio(u *Unit, ec *unit.ExecContext, p *execParams, src *l
 			f, err := openStdioFile(path, os.O_RDWR|syscall.O_NOCTTY, 0)
 			if err == nil {
 				toClose = append(toClose, f)
+				if !write {
+					ttySize(f, ec) // TTYRows=, TTYColumns= (exectty.go)
+				}
 			}
 			return f, err
 		case strings.HasPrefix(spec, "file:"), strings.HasPrefix(spec, "append:"), strings.HasPrefix(spec, "truncate:"):
@@ -342,12 +350,13 @@ func (m *Manager) spawnCommand(u *Unit, cmd unit.ExecCommand, ec *unit.ExecConte
 		path = expandWord(path, vars)
 	}
 	src := m.streamSource(u, ec, path, argv, cr, setuid)
-	if rp, err := resolvePath(path); err == nil {
+	if rp, err := resolveSearchPath(path, ec.ExecSearchPath); err == nil {
 		path = rp
 	}
 	if len(argv) == 0 {
 		argv = []string{path}
 	}
+	ttyReset(ec) // TTYVHangup=, TTYReset=, TTYVTDisallocate= (exectty.go)
 	m.logPipes = m.logPipes[:0]
 	in, out, errf, toClose, err := m.openStdio(u, ec, p, src)
 	pipes := append([]*os.File(nil), m.logPipes...)
@@ -431,7 +440,12 @@ func (m *Manager) spawnCommand(u *Unit, cmd unit.ExecCommand, ec *unit.ExecConte
 		}
 		cfg.Env = append(cfg.Env, m.fsEnv(u, ec)...)
 	}
-	if cfg.Sandbox, err = m.sandboxSpec(u, ec, cmd, uid, gid); err != nil {
+	cfg.Keyring = m.keyring(u, ec, uid, gid)
+	cfg.UserNS = m.userNS(ec, cmd, cfg.Credential)
+	if cfg.Sandbox, err = m.sandboxSpec(u, ec, cmd, uid, gid, cfg); err != nil {
+		if ee, ok := err.(*spawn.ExecError); ok {
+			return nil, ee
+		}
 		return nil, &spawn.ExecError{Status: sandbox.StatusSeccomp, Step: "sandbox", Err: err}
 	}
 	um := uint32(ec.UMask) // always set: UMask=0000 is a setting too (the default is 0022)
@@ -449,14 +463,37 @@ func (m *Manager) spawnCommand(u *Unit, cmd unit.ExecCommand, ec *unit.ExecConte
 	if !cmd.Flags.FullPrivilege {
 		cfg.Rlimits = serviceRlimits(ec)
 	}
-	// IgnoreSIGPIPE=yes is systemd's default.
-	cfg.IgnoreSIGPIPE = true
+	cfg.IgnoreSIGPIPE = ec.IgnoresSIGPIPE() // yes unless IgnoreSIGPIPE=no
+	// Scheduling, affinity, memory policy, I/O priority, timer slack, core dump filter
+	// (execprocess.go): made for every command, '+' too, as in systemd.
+	if cfg.Process, err = processSettings(ec); err != nil {
+		return nil, err
+	}
 	// Every process gets SYSTEMD_EXEC_PID=<its own pid> (systemd.exec(5)), written by spawn
 	// after the fork. In systemd's build_environment() it comes before Environment= and
 	// EnvironmentFile=, which may set it otherwise, and UnsetEnvironment= removes it.
 	cfg.SetExecPID = setsExecPID(env, ec)
+	// UtmpIdentifier=: the records are written before the service's exec, as systemd's
+	// exec_child writes them (a getty's own records come after): the child waits at its
+	// gate until they are.
+	var gate *os.File
+	if ec.UtmpIdentifier != "" {
+		r, w, perr := os.Pipe()
+		if perr == nil {
+			cfg.Gate, gate = r, w
+			defer r.Close()
+			defer w.Close()
+		}
+	}
 	m.logPipes = m.logPipes[:0]
 	sp, err := spawn.Start(cfg)
+	m.closeSpawnFiles()
+	if gate != nil {
+		if err == nil {
+			utmpStarted(ec, sp.Pid, cr) // utmp.go
+		}
+		gate.Close() // the child execs
+	}
 	if err == nil {
 		for _, f := range pipes {
 			m.logs.SetPID(f, sp.Pid)
@@ -485,7 +522,7 @@ func (m *Manager) streamSource(u *Unit, ec *unit.ExecContext, path string, argv 
 		comm = comm[:15] // TASK_COMM_LEN
 	}
 	src := &logs.Source{Ident: ident, Comm: comm, Exe: path, Cmdline: logs.Cmdline(argv), UID: os.Getuid(), GID: os.Getgid(),
-		Invocation: u.invocationID, StreamID: newInvocationID()}
+		Invocation: u.invocationID, StreamID: newInvocationID(), Out: logOutput(ec)}
 	if cr != nil && setuid {
 		src.UID, src.GID = int(cr.uid), int(cr.gid)
 	}

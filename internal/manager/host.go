@@ -12,19 +12,22 @@ import (
 )
 
 // host is what a unit state machine may ask of the manager: the one way from a machine's
-// code (timer.go, path.go, target.go, ...) into the rest of the package. A machine holds a
-// host, not the *Manager: it changes its unit's state, ends or queues jobs, logs, and reaches
-// the OS and the clocks through it; everything a state change brings about (the job's end,
-// OnFailure=, BindsTo=, the units that trigger it) runs behind setState. *Manager is the
-// host.
+// code (timer.go, path.go, target.go, socket.go, service*.go) into the rest of the package.
+// A machine holds a host, not the *Manager: it changes its unit's state, ends or queues
+// jobs, logs, and reaches the OS and the clocks through it; everything a state change brings
+// about (the job's end, OnFailure=, BindsTo=, the units that trigger it) runs behind
+// setState. A type that needs more has a host of its own that adds it (timerHost,
+// socketHost, serviceHost). *Manager is every host.
 type host interface {
 	// setState enters sub: the type's table must allow it; every consequence of the change
 	// runs before it returns (units.go).
 	setState(u *Unit, sub subState)
 	// jobCheck ends u's job if u's state completes it; finishJob ends job j with result
-	// ("done", "failed", "dependency", ...); enqueueErr queues a job as a request would.
+	// ("done", "failed", "dependency", ...); enqueue and enqueueErr queue a job as a request
+	// would (cb sees its result).
 	jobCheck(u *Unit)
 	finishJob(j *job, result string)
+	enqueue(typ string, u *Unit, mode string, cb jobCallback)
 	enqueueErr(typ string, u *Unit, mode string, cb jobCallback) error
 
 	// lookup is the unit registered under name, or nil; load loads it if need be.
@@ -48,43 +51,48 @@ type host interface {
 	// watchPath watches spec's path (inotify); got runs on the manager goroutine for each
 	// batch of events, primary telling whether the path itself was touched.
 	watchPath(spec unit.PathSpec, got func(primary bool)) (io.Closer, error)
-
-	// What the manager knows of its run: when it started (calendar timers due before then
-	// elapse then; OnStartupSec= counts from it), the time zone calendar timers follow, its
-	// scope, and the file that keeps a Persistent= timer's last trigger.
-	startTime() time.Time
-	calendarZone() *time.Location
-	scope() unit.Scope
-	stampPath(u *Unit) string
 	// runControl runs cmds as u's control processes, one after the other, in state phase,
 	// then next(ok) (process.go); killProcess signals one of them.
 	runControl(u *Unit, cmds []unit.ExecCommand, phase subState, next func(ok bool))
 	killProcess(pid int, sig syscall.Signal)
-	// enqueue queues a job; cb sees its result.
-	enqueue(typ string, u *Unit, mode string, cb jobCallback)
 	// stateChanged marks u's record in the state file stale (what another manager would
 	// take over changed: its sockets, its processes).
 	stateChanged(u *Unit)
+	// scope is the manager's: system or user.
+	scope() unit.Scope
+}
 
-	// The sockets' readiness: pollKey registers socket idx of u and gives its poller key,
-	// pollForget drops one, poll is the poller that watches the sockets (socket.go).
-	pollKey(u *Unit, idx int) uint64
-	pollForget(key uint64)
-	poll() fdPoller
-	// socketCgroup readies socket unit u's cgroup BPF filters for the sockets made until
-	// leave is called (bpf.go).
-	socketCgroup(u *Unit) (leave func(), err error)
-	// newInstance registers Accept=yes instance inst of socket u's service.
-	newInstance(u *Unit, inst string) (*Unit, error)
-	// cooldownDue re-arms u if its trigger limit cooldown is over (cooldown.go).
-	cooldownDue(u *Unit)
-
-	// armWallClock arms the manager's wall-clock timer for the waiting timers' calendar
-	// elapses (wallclock.go).
+// timerHost is a timer's host: what the manager knows of its run (when it started:
+// calendar timers due before then elapse then, OnStartupSec= counts from it; the time zone
+// calendar timers follow), the file that keeps a Persistent= timer's last trigger, and the
+// manager's wall-clock timer, armed for the waiting timers' calendar elapses (wallclock.go).
+type timerHost interface {
+	host
+	startTime() time.Time
+	calendarZone() *time.Location
+	stampPath(u *Unit) string
 	armWallClock()
 }
 
-var _ host = (*Manager)(nil)
+// socketHost is a socket's host: the poller that watches its sockets (pollKey registers
+// socket idx of u and gives its key, pollForget drops one), its Accept=yes instances
+// (newInstance registers instance inst of u's service), and cooldownDue, which re-arms u if
+// its trigger limit cooldown is over (cooldown.go); socketCgroup readies u's cgroup BPF
+// filters for the sockets made until leave is called (bpf.go).
+type socketHost interface {
+	host
+	pollKey(u *Unit, idx int) uint64
+	pollForget(key uint64)
+	poll() fdPoller
+	newInstance(u *Unit, inst string) (*Unit, error)
+	cooldownDue(u *Unit)
+	socketCgroup(u *Unit) (leave func(), err error)
+}
+
+var (
+	_ timerHost  = (*Manager)(nil)
+	_ socketHost = (*Manager)(nil)
+)
 
 // serviceHost is what a service needs of the manager beyond what every machine does: the
 // process layer (process.go, pidfile.go, tracking.go, exec.go), its sockets, and the
@@ -121,9 +129,11 @@ type serviceHost interface {
 	logRestartScheduled(u *Unit, n int)
 	logResources(u *Unit)
 	logSeq() uint64
-	// The sockets that activate u, and those of them handed over at its start.
+	// The sockets that activate u, those of them handed over at its start, and their
+	// machine, which a service going down or failing its start limit tells.
 	socketsOf(u *Unit) []*Unit
 	listenFiles(u *Unit) ([]*os.File, []string)
+	sockets() socketMachine
 	// StartLimitBurst= (which counts the start), StartLimitAction=, PropagatesReloadTo=; and
 	// what u's going down runs: SuccessAction=/FailureAction=, the units bound to it.
 	startLimitHit(u *Unit) bool
@@ -148,6 +158,7 @@ func (m *Manager) trackMain(u *Unit, pid int, sp *spawn.Process, path string) {
 }
 
 func (m *Manager) processesOf(u *Unit) []int { return m.sys().unitPIDs(m, u) }
+func (m *Manager) sockets() socketMachine    { return socketMachine{m} }
 func (m *Manager) logSeq() uint64            { return m.logs.LastSeq() }
 func (m *Manager) isShuttingDown() bool      { return m.shuttingDown }
 

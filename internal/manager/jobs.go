@@ -293,6 +293,9 @@ func (m *Manager) runnable(j *job) bool {
 			return false
 		}
 	}
+	if !m.sliceOrderAllows(u, wait) {
+		return false // slice.go: a unit is After= its slice
+	}
 	// Reverse edges: units that declare Before=u are After for us, and vice versa.
 	for _, o := range m.orderIndex.before[u] {
 		if o.job != nil && o != u && wait(o, true) {

@@ -77,6 +77,9 @@ func (m *Manager) logUnitAt(u *Unit, prio int, fields []logs.Field, format strin
 // journal records the manager's message text about u: its MESSAGE as systemd writes it,
 // with fields and the unit's invocation id.
 func (m *Manager) journal(u *Unit, prio int, fields []logs.Field, text string) {
+	if unitLogDropped(u, prio) {
+		return // LogLevelMax=
+	}
 	if u.invocationID != "" {
 		name := "INVOCATION_ID"
 		if m.opt.Scope == unit.User {

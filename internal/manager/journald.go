@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/flint-init/flint/internal/journal"
+	"github.com/flint-init/flint/internal/logs"
 )
 
 // Where no journald runs, the system manager serves journald's sockets (internal/journal),
@@ -18,11 +19,11 @@ func (m *Manager) startJournal() {
 		return
 	}
 	s, err := journal.Start(journal.Config{
-		Dir:       m.opt.JournalDir,
-		DevLog:    m.opt.DevLog,
-		Store:     m.logs,
-		Attribute: m.journalSender,
-		Logf:      m.consolef,
+		Dir:          m.opt.JournalDir,
+		DevLog:       m.opt.DevLog,
+		Store:        m.logs,
+		AttributeLog: m.journalSender,
+		Logf:         m.consolef,
 	})
 	if err != nil {
 		m.consolef("Failed to serve the journal sockets: %v", err)
@@ -42,14 +43,20 @@ func (m *Manager) stopJournal() {
 	m.journalSrv = nil
 }
 
-// journalSender is the unit of process pid, which just sent a message ("" when none). Its
+// journalSender is the unit of process pid, which just sent a message ("" when none), and
+// how that unit's messages are logged (logOutput; nil: as they come). Its
 // /proc/PID/stat is read at once, before asking the manager's goroutine: a short-lived
 // sender (logger(1)) is often gone by then, and its parent and session still place it.
-func (m *Manager) journalSender(pid int) string {
+func (m *Manager) journalSender(pid int) (string, *logs.Output) {
 	pi, ok := readProcInfo(pid)
-	res := make(chan string, 1)
+	type result struct {
+		name string
+		out  *logs.Output
+	}
+	res := make(chan result, 1)
 	fn := func() {
 		var name string
+		var owner *Unit
 		a := m.attributor(nil)
 		if ok {
 			stat := a.stat
@@ -61,32 +68,39 @@ func (m *Manager) journalSender(pid int) string {
 			}
 		}
 		if u := a.owner(pid).u; u != nil {
-			name = u.Name
+			owner = u
 		} else if u := m.reapedNotes.unit(pid); u != nil {
-			name = u.Name
+			owner = u
 		} else if u := m.reapedNotes.unit(pi.ppid); ok && u != nil {
-			name = u.Name // its parent, reaped since: a unit's shell that ran logger last
+			owner = u // its parent, reaped since: a unit's shell that ran logger last
 		} else if u := m.reapedNotes.unit(pi.sid); ok && u != nil {
-			name = u.Name // its session's leader, reaped since
+			owner = u // its session's leader, reaped since
 		}
-		res <- name
+		var out *logs.Output
+		if owner != nil {
+			name = owner.Name
+			if ec := owner.execContext(); ec != nil {
+				out = logOutput(ec) // LogLevelMax=, LogExtraFields=
+			}
+		}
+		res <- result{name, out}
 	}
 	// As m.call, but also given up when the sockets close: Run may end without its loop
 	// having run (a control socket it could not make).
 	select {
 	case m.loop <- fn:
 	case <-m.quit:
-		return ""
+		return "", nil
 	case <-m.journalStop:
-		return ""
+		return "", nil
 	}
 	select {
-	case name := <-res:
-		return name
+	case r := <-res:
+		return r.name, r.out
 	case <-m.quit:
 	case <-m.journalStop:
 	}
-	return ""
+	return "", nil
 }
 
 // reapedNotes remember the units of the last processes flint reaped: a message a process

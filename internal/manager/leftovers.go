@@ -56,7 +56,22 @@ type stateFile struct {
 	scratch      []byte         // scratch: a unit's lines being built
 	starts       map[int]uint64 // start times of flint's children recorded (until reaped)
 	failed       bool           // the last write failed (said once)
+
+	// Between two writes of the whole file the changed units' lines are appended to its log
+	// (runstate.AppendLog): stale are the units marked stale since the last write, gone the
+	// names of units unloaded with lines in the file. written is the ticks of the last whole
+	// write, baseSize its size, logSize what the log holds since (logFresh: nothing yet).
+	stale             []*Unit
+	gone              []string
+	written           uint64
+	baseSize, logSize int
+	logFresh          bool
 }
+
+// stateLogMin is the size the log may reach before the file is written whole again, if the
+// file is smaller: the log may grow to the file's size, so that a unit's change costs a
+// write of its own lines plus, amortized, a constant share of the whole file.
+const stateLogMin = 64 << 10
 
 // unitRecord is a unit's lines in the state file, kept between writes (Unit.rec, nil for a
 // unit with nothing to record); Unit.recFresh says they are up to date.
@@ -164,7 +179,25 @@ func (m *Manager) stateChanged(u *Unit) {
 	m.rs.dirty = true
 	if u != nil {
 		u.recFresh = false
+		if !u.recQueued {
+			u.recQueued = true
+			m.rs.stale = append(m.rs.stale, u)
+		}
 	}
+}
+
+// stateGone notes that u, unloaded, leaves the state file (if it is there).
+func (m *Manager) stateGone(u *Unit) {
+	if m.rs == nil {
+		return
+	}
+	u.recFresh = true // nothing more to build (appendState passes it)
+	if u.rec == nil {
+		return
+	}
+	m.rs.gone = append(m.rs.gone, u.Name)
+	m.rs.dirty = true
+	u.rec = nil
 }
 
 // stateReaped forgets the start time of a pid reaped (the pid may be given to another
@@ -221,6 +254,14 @@ func (m *Manager) writeState() {
 	if !f.on {
 		return
 	}
+	if f.wrote && !f.all && f.logSize < max(stateLogMin, f.baseSize) && m.appendState() {
+		return
+	}
+	for _, u := range f.stale {
+		u.recQueued = false // the loop below looks at every unit
+	}
+	clear(f.stale)
+	f.stale, f.gone = f.stale[:0], f.gone[:0]
 	changed := !f.wrote
 	parts := append(f.parts[:0], nil) // the header goes first, once known
 	var byUnit map[*Unit][]int        // the registered processes by unit, made for the first stale unit
@@ -265,6 +306,56 @@ func (m *Manager) writeState() {
 		return
 	}
 	f.failed, f.wrote, f.units = false, true, len(parts)-1
+	f.written, f.logSize, f.logFresh, f.baseSize = hdr.Written, 0, true, 0
+	for _, p := range parts {
+		f.baseSize += len(p)
+	}
+}
+
+// appendState appends the lines of the units changed since the last write to the state
+// file's log, and reports whether it did: false leaves the whole file to be written.
+func (m *Manager) appendState() bool {
+	f := m.rs
+	var byUnit map[*Unit][]int // the registered processes by unit, made for the first stale unit
+	units := f.parts[:0]
+	defer func() {
+		clear(units) // no unit's lines kept alive here
+		f.parts = units[:0]
+	}()
+	for _, u := range f.stale {
+		u.recQueued = false
+		if u.recFresh {
+			continue // up to date, or unloaded (stateGone)
+		}
+		if byUnit == nil {
+			byUnit = make(map[*Unit][]int, len(m.procs))
+			for pid, p := range m.procs {
+				if p.u != nil {
+					byUnit[p.u] = append(byUnit[p.u], pid)
+				}
+			}
+		}
+		had := u.rec != nil
+		if !m.recordUnit(u, byUnit[u]) {
+			continue
+		}
+		if u.rec != nil {
+			units = append(units, u.rec.text)
+		} else if had {
+			f.gone = append(f.gone, u.Name)
+		}
+	}
+	clear(f.stale)
+	f.stale = f.stale[:0]
+	if len(units) == 0 && len(f.gone) == 0 {
+		return true
+	}
+	n, err := runstate.AppendLog(f.dir, f.logFresh, f.written, runstate.NowTicks(), units, f.gone)
+	if err != nil {
+		return false
+	}
+	f.gone, f.logFresh, f.logSize = f.gone[:0], false, f.logSize+n
+	return true
 }
 
 // recordUnit builds u's lines, and reports whether they changed: its processes (registered:

@@ -3,6 +3,7 @@ package manager
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -87,7 +88,7 @@ func TestStopSettings(t *testing.T) {
 // processes with start times and roles (pid 1 and a pid that is neither flint's process nor
 // its child are left out; a foreign main process counts once stateAdopted saw it), its
 // sockets; a unit with neither is not listed. A write without a change since the last
-// leaves the file alone; a reap removes the pid.
+// leaves the file alone; a reap removes the pid, through the file's log.
 func TestWriteState(t *testing.T) {
 	self, boot, pidns, err := runstate.Self()
 	if err != nil {
@@ -159,6 +160,13 @@ func TestWriteState(t *testing.T) {
 	if got := read(); got != want {
 		t.Errorf("after the reap:\n%s\nwant:\n%s", got, want)
 	}
+	// ... appended to the log: the file itself is not written again.
+	if reaped, _ := os.Stat(runstate.Path(dir)); !os.SameFile(before, reaped) {
+		t.Errorf("the whole state file was written again for one unit's change")
+	}
+	if log, err := os.ReadFile(runstate.LogPath(dir)); err != nil || !strings.Contains(string(log), "gone a.service\n") {
+		t.Errorf("the log: %q, %v", log, err)
+	}
 	if _, ok := m.rs.starts[child]; ok {
 		t.Errorf("the start time of a reaped pid is kept")
 	}
@@ -229,4 +237,70 @@ func BenchmarkWriteState(b *testing.B) {
 		m.stateChanged(svc)
 		m.writeState()
 	}
+}
+
+// TestStateLogPerChange: among 200 listening socket units, a service whose main process comes
+// and goes 40 times costs 40 appends of its own lines to the log, not 40 writes of every
+// unit's; what Read gives back follows each change.
+func TestStateLogPerChange(t *testing.T) {
+	self, boot, pidns, err := runstate.Self()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	m := &Manager{procs: map[int]*proc{}, adopted: map[int]adoptee{}, rs: &stateFile{dir: dir, on: true, self: self, boot: boot, pidns: pidns, starts: map[int]uint64{}}}
+	cfg := &unit.Unit{Socket: &unit.SocketSection{TimeoutSec: 90 * time.Second, Kill: unit.KillContext{KillSignal: syscall.SIGTERM, SendSIGKILL: true}},
+		Service: &unit.ServiceSection{TimeoutStopSec: 90 * time.Second, Kill: unit.KillContext{KillSignal: syscall.SIGTERM, SendSIGKILL: true}}}
+	for i := 0; i < 200; i++ {
+		spec, err := unit.ParseListen(unit.ListenStream, fmt.Sprintf("%s/s%d.sock", dir, i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls, err := listen.Open(spec, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ls.Close(nil)
+		u := &Unit{Name: fmt.Sprintf("s%d.socket", i), cfg: cfg, sock: &socketRT{socks: []*listen.Socket{ls}}}
+		m.order = append(m.order, u)
+		m.stateChanged(u)
+	}
+	svc := &Unit{Name: "echo.service", invocationID: "0123456789abcdef0123456789abcdef", cfg: cfg, svc: &serviceRT{}}
+	m.order = append(m.order, svc)
+	child := startChild(t)
+	m.procs[child] = &proc{pid: child, u: svc, kind: "main"}
+	m.writeState()
+	base, _ := os.Stat(runstate.Path(dir))
+	for i := 0; i < 40; i++ {
+		running := i%2 == 0
+		svc.svc.mainPID = 0
+		delete(m.procs, child)
+		if running {
+			svc.svc.mainPID = child
+			m.procs[child] = &proc{pid: child, u: svc, kind: "main"}
+		}
+		m.stateChanged(svc)
+		m.writeState()
+		s, err := runstate.Read(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		listed := slices.ContainsFunc(s.Units, func(u runstate.Unit) bool { return u.Name == "echo.service" })
+		if listed != running || len(s.Units) != 200+btoi(running) {
+			t.Fatalf("change %d: echo.service listed %v with %d units, want %v", i, listed, len(s.Units), running)
+		}
+	}
+	if now, _ := os.Stat(runstate.Path(dir)); !os.SameFile(base, now) {
+		t.Errorf("the whole state file was written again for one unit's changes")
+	}
+	if st, err := os.Stat(runstate.LogPath(dir)); err != nil || st.Size() > 40*200 {
+		t.Errorf("log after 40 changes of one unit: %v bytes, %v (want its lines only)", st.Size(), err)
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

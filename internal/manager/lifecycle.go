@@ -8,6 +8,7 @@ import "github.com/flint-init/flint/unit"
 // boot starts the boot target.
 func (m *Manager) boot() {
 	m.releaseMemory = true
+	m.startPerpetualSlices() // slice.go
 	t := m.opt.Target
 	u := m.load(t)
 	if u.cfg.LoadState != unit.Loaded && t == "default.target" {
@@ -25,6 +26,7 @@ func (m *Manager) shutdown() {
 		return
 	}
 	m.shuttingDown = true
+	m.cgroupPhaseChanged() // cgroup_startup.go: the Startup*= settings again
 	// Install every stop job first, then dispatch once, so that ordering applies between all
 	// of them (services before their sockets, dependents before dependencies).
 	var stops []*Unit

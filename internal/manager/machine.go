@@ -32,10 +32,12 @@ func (m *Manager) machine(u *Unit) unitMachine {
 		return timerMachine{m}
 	case unit.TypePath:
 		return pathMachine{m}
+	case unit.TypeScope:
+		return scopeMachine{m}
 	case "automount":
 		return unsupportedMachine{m}
 	}
-	// Targets; and slices, scopes, mounts, swaps and devices, which flint does not manage and
+	// Targets; and slices, mounts, swaps and devices, which flint does not manage and
 	// takes as present.
 	return targetMachine{m}
 }
@@ -69,8 +71,8 @@ func (s serviceMachine) stop(u *Unit)        { s.svcStop(u) }
 func (s serviceMachine) reload(u *Unit)      { s.svcReload(u) }
 func (s serviceMachine) processGone(u *Unit) { s.svcProcessGone(u) }
 
-// socketMachine: socket.go. It works against its host only.
-type socketMachine struct{ host }
+// socketMachine: socket.go. It works against its host only (socketHost).
+type socketMachine struct{ socketHost }
 
 func (s socketMachine) start(u *Unit) { s.sockStart(u) }
 func (s socketMachine) stop(u *Unit) {
@@ -83,8 +85,8 @@ func (s socketMachine) stop(u *Unit) {
 func (s socketMachine) reload(u *Unit)    { s.setState(u, u.sub) }
 func (socketMachine) processGone(u *Unit) {} // its control process's exit goes on itself
 
-// timerMachine: timer.go. It works against its host only (host.go).
-type timerMachine struct{ host }
+// timerMachine: timer.go. It works against its host only (host.go: timerHost).
+type timerMachine struct{ timerHost }
 
 func (t timerMachine) start(u *Unit)     { t.timerStart(u) }
 func (t timerMachine) stop(u *Unit)      { t.timerStop(u) }

@@ -239,6 +239,7 @@ func killedBy(sig syscall.Signal) syscall.WaitStatus { return syscall.WaitStatus
 //	exec-ok                        the pending Type=exec execve succeeded
 //	notify KEY=VALUE...            the main process sends a notification
 //	fail PATH                      spawning PATH fails from now on
+//	oom                            the OOM killer killed a process of the service's cgroup
 //	fail watch PATH                watching PATH fails from now on
 //	touch PATH, mkdir PATH, rm PATH  the file system changes (no event yet)
 //	inotify PATH [primary]         the watch on PATH reports (on the path itself: primary)
@@ -303,6 +304,8 @@ func (mc *machine) do(ev string) {
 		mc.m.notifyUnit(mc.u, msg, nil)
 	case "fail":
 		mc.sys.fail[strings.Join(f[1:], " ")] = true
+	case "oom":
+		mc.m.svcOOMKilled(mc.u) // cgroup_events.go
 	case "touch":
 		if err := os.WriteFile(f[1], nil, 0o644); err != nil {
 			mc.t.Fatal(err)

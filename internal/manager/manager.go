@@ -63,6 +63,9 @@ type Options struct {
 	// Cgroups is the cgroup layout units get their groups in (cgroup.go); nil or of kind
 	// None: processes are tracked by session only.
 	Cgroups *cgroup.Layout
+	// DefaultOOMPolicy is systemd's DefaultOOMPolicy= (system.conf): the OOMPolicy= of the
+	// services that set none and delegate nothing; "" is systemd's default, stop.
+	DefaultOOMPolicy string
 }
 
 // DefaultPersistentLogDir is the persistent journal's directory (journald's /var/log/journal).
@@ -144,6 +147,7 @@ type Manager struct {
 	sessions     map[int]sessionEnd
 	sessionOrder []sessionNote
 	logPipes     []*os.File // scratch: log pipes opened for the process being spawned
+	spawnFiles   []*os.File // scratch: files made for the process being spawned, closed after
 	childBuf     []int      // scratch: hasUnknownChild's list of the leader's children
 	// subreaper: orphans of the services are reparented to flint (PID 1, or
 	// PR_SET_CHILD_SUBREAPER), which process tracking relies on (tracking.go).
@@ -164,6 +168,7 @@ type Manager struct {
 	gcProcs         map[*Unit]bool     // scratch: the units with a process left, built once a sweep needs it
 	refBy           map[string][]*Unit // the loaded units whose configuration refers to a name (indexRefs)
 	releaseMemory   bool               // return the loading garbage to the OS once no job is left (boot, reload)
+	releaseMark     int                // len(order) at the last release armed by loading (register)
 	shuttingDown    bool
 	shutdownScan    int    // checkShutdownDone's cursor into order
 	allStopped      bool   // the shutdown stopped every unit: "All units stopped." at Run's end
@@ -404,6 +409,9 @@ func (m *Manager) Run(ctx context.Context) error {
 		m.logs.StartReaders()
 		m.console.release()
 		m.scheduleState() // the boot's changes, then each event's
+		if !m.cg.booted {
+			m.cgroupStartupFinished() // cgroup_startup.go
+		}
 		if m.releaseMemory && len(m.jobs) == 0 {
 			// Loading units leaves garbage several times their size; once the boot (or a
 			// reload) has settled, collect it and give the pages back, so that an idle manager
@@ -497,6 +505,9 @@ func (m *Manager) reap() {
 		}
 		delete(m.procs, pid)
 		m.stateReaped(pid, p.u)
+		if p.kind != "adopted" {
+			utmpExited(p.u, pid, ws) // UtmpIdentifier= (utmp.go)
+		}
 		if p.u != nil {
 			p.u.cpu += cpu
 			m.gcEnqueue(p.u) // its last process may have gone

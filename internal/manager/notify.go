@@ -113,7 +113,7 @@ states:
 		switch msg.Fields[i].Key {
 		case "READY":
 			s.notifyReady = true
-			s.notifyState = "ready"
+			s.notifyState = notifyStateReady
 			if u.sub == svcStart && (cfg.Type == unit.Notify || cfg.Type == unit.NotifyReload) {
 				sm.svcStartPost(u)
 			}
@@ -123,13 +123,13 @@ states:
 			}
 			break states
 		case "RELOADING":
-			s.notifyState = "reloading"
+			s.notifyState = notifyStateReloading
 			if u.sub == svcRunning {
 				sm.svcEnterReloadByNotify(u)
 			}
 			break states
 		case "STOPPING":
-			s.notifyState = "stopping"
+			s.notifyState = notifyStateStopping
 			if u.sub == svcRunning {
 				sm.svcEnterStopByNotify(u)
 			}

@@ -147,6 +147,7 @@ func (m pathMachine) pathUnwatch(u *Unit) {
 func (m pathMachine) pathWatchAll(u *Unit) error {
 	m.pathUnwatch(u)
 	for _, spec := range u.cfg.Path.Specs {
+		// The events name their watch: those of one closed since are ignored (pathEvent).
 		var w io.Closer
 		w, err := m.watchPath(spec, func(primary bool) { m.pathEvent(u, w, primary) })
 		if err != nil {

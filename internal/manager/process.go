@@ -304,30 +304,40 @@ func (u *Unit) killFinal() syscall.Signal {
 // cgroup-empty notification does.
 func (m *Manager) processGone(u *Unit) { m.machine(u).processGone(u) }
 
-// watchStragglers polls for processes of u that are not our children (we get no SIGCHLD for
-// them) and continues the stop once they are gone.
+// watchStragglers waits for processes of u that are not our children (we get no SIGCHLD for
+// them) and continues the stop once they are gone: told by the cgroup's cgroup.events where
+// the unit has a cgroup2 group (cgroup_events.go), else polled every 50 ms.
 func (m *Manager) watchStragglers(u *Unit) {
+	// gone goes on with the stop once the processes are gone; false while some are left.
+	gone := func() bool {
+		if u.svc == nil {
+			return true
+		}
+		switch u.sub {
+		case svcStopSigterm, svcStopSigkill, svcStopWatchdog:
+			if u.svc.mainPID == 0 && u.svc.controlPID == 0 && len(m.sys().unitPIDs(m, u)) == 0 {
+				serviceMachine{m}.svcEnterStopPost(u)
+				return true
+			}
+		case svcFinalSigterm, svcFinalSigkill, svcFinalWatchdog:
+			if u.svc.mainPID == 0 && u.svc.controlPID == 0 && len(m.sys().unitPIDs(m, u)) == 0 {
+				serviceMachine{m}.svcEnterDead(u, resultNone)
+				return true
+			}
+		default:
+			return true
+		}
+		return false
+	}
+	if m.cgroupWatchEmpty(u, gone) {
+		return
+	}
 	var tick func()
 	tick = func() {
 		m.sys().afterFunc(m, 50*time.Millisecond, func() {
-			if u.svc == nil {
-				return
+			if !gone() {
+				tick()
 			}
-			switch u.sub {
-			case svcStopSigterm, svcStopSigkill, svcStopWatchdog:
-				if u.svc.mainPID == 0 && u.svc.controlPID == 0 && len(m.sys().unitPIDs(m, u)) == 0 {
-					serviceMachine{m}.svcEnterStopPost(u)
-					return
-				}
-			case svcFinalSigterm, svcFinalSigkill, svcFinalWatchdog:
-				if u.svc.mainPID == 0 && u.svc.controlPID == 0 && len(m.sys().unitPIDs(m, u)) == 0 {
-					serviceMachine{m}.svcEnterDead(u, resultNone)
-					return
-				}
-			default:
-				return
-			}
-			tick()
 		})
 	}
 	tick()

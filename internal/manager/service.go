@@ -60,10 +60,10 @@ type serviceRT struct {
 	// queued its restart job (jobs.go says what systemd says then).
 	autoRestarted bool
 
-	// notifyState is the last of READY=1, RELOADING=1 and STOPPING=1 the service sent ("ready",
-	// "reloading", "stopping"; "" before any): systemd's notify_state, which decides where the
-	// service goes once a start or reload is over (svcEnterRunning).
-	notifyState string
+	// notifyState is the last of READY=1, RELOADING=1 and STOPPING=1 the service sent:
+	// systemd's notify_state, which decides where the service goes once a start or reload is
+	// over (svcEnterRunning).
+	notifyState notifyState
 	// reloadResult is systemd's ReloadResult: how the last reload ended (success, exit-code,
 	// signal, core-dump, timeout, resources); a reload job whose reload failed fails.
 	reloadResult Result
@@ -74,6 +74,16 @@ type serviceRT struct {
 	// exit-code).
 	controlStatus int
 }
+
+// notifyState is what the service last said of itself (systemd's NotifyState).
+type notifyState uint8
+
+const (
+	notifyStateUnknown   notifyState = iota // nothing since the start
+	notifyStateReady                        // READY=1
+	notifyStateReloading                    // RELOADING=1
+	notifyStateStopping                     // STOPPING=1
+)
 
 // svcStart: start limit, ExecCondition, ExecStartPre, ExecStart, then by Type.
 func (m serviceMachine) svcStart(u *Unit) {
@@ -94,7 +104,7 @@ func (m serviceMachine) svcStart(u *Unit) {
 		m.emergencyAction(u, u.cfg.Unit.StartLimitAction, true, -1, "unit "+u.Name+" failed")
 		m.setState(u, svcFailed)
 		for _, sock := range m.socketsOf(u) {
-			socketMachine{m}.socketServiceStopped(sock, u)
+			m.sockets().socketServiceStopped(sock, u)
 		}
 		return
 	}
@@ -108,7 +118,7 @@ func (m serviceMachine) svcStart(u *Unit) {
 	s.stopRequested = false
 	s.mainExited = false
 	s.notifyReady = false
-	s.notifyState = ""
+	s.notifyState = notifyStateUnknown
 	s.reloadResult = resultSuccess
 	s.statusText = ""
 	s.wdUSec, s.wdKnown = cfg.WatchdogSec, true
@@ -184,7 +194,7 @@ func (m serviceMachine) spawnMain(u *Unit, cmd unit.ExecCommand) {
 		}
 		p.listenFiles, p.listenNames = files, names
 	}
-	sp, err := m.spawn(u, cmd, &cfg.Exec, p)
+	sp, err := m.spawn(u, cmd, cfg.Exec, p)
 	if err != nil {
 		m.execFailed(u, cmd, err)
 		return
@@ -289,17 +299,17 @@ func (m serviceMachine) svcEnterRunning(u *Unit) {
 	}
 	if s.mainPID != 0 {
 		switch s.notifyState {
-		case "reloading":
+		case notifyStateReloading:
 			m.svcEnterReloadByNotify(u)
 			return
-		case "stopping":
+		case notifyStateStopping:
 			m.svcEnterStopByNotify(u)
 			return
 		}
 		if cfg.RuntimeMaxSec != unit.DurationInfinity {
 			// RuntimeMaxSec=0 is a real limit (systemd 252 times the service out at once). It
 			// counts from when the service became active, which a reload does not change.
-			d := cfg.RuntimeMaxSec
+			d := cfg.RuntimeMaxSec + runtimeExtra(cfg) // RuntimeRandomizedExtraSec= (execprocess.go)
 			if reloaded {
 				d -= time.Since(u.activeEnter)
 			}

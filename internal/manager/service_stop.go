@@ -177,7 +177,7 @@ func (m serviceMachine) svcEnterDead(u *Unit, result Result) {
 	// RuntimeDirectoryPreserve=restart keeps the directories across automatic and requested
 	// restarts only.
 	if cfg.Exec.RuntimeDirectoryPreserve != "restart" || !restart && (u.job == nil || u.job.typ != "restart") {
-		removeRuntimeDirs(m.scope(), &cfg.Exec)
+		removeRuntimeDirs(m.scope(), cfg.Exec)
 	}
 	if restart && u.result != resultStartLimitHit {
 		// As systemd, which passes through failed (or dead) before auto-restart: a start job
@@ -210,7 +210,7 @@ func (m serviceMachine) svcEnterDead(u *Unit, result Result) {
 		// watched again (a connection then waits for the restart; no second start is queued).
 		for _, sock := range m.socketsOf(u) {
 			if sock.sock != nil && !sock.cfg.Socket.Accept && sock.sub == sockRunning {
-				socketMachine{m}.sockEnterListening(sock)
+				m.sockets().sockEnterListening(sock)
 			}
 		}
 		s.restartGen++

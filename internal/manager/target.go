@@ -9,8 +9,13 @@ type targetMachine struct{ host }
 func (t targetMachine) start(u *Unit) {
 	u.result = resultSuccess
 	u.invocationID = newInvocationID()
-	if u.cfg.Type == unit.TypeTarget {
+	switch u.cfg.Type {
+	case unit.TypeTarget:
 		t.consolef("[  OK  ] Reached target %s.", describe(u))
+	case unit.TypeSlice:
+		if !unit.IsPerpetualSlice(t.scope(), u.Name) {
+			t.consolef("[  OK  ] Created slice %s.", describe(u))
+		}
 	}
 	t.setState(u, targetActive)
 }
@@ -20,7 +25,11 @@ func (t targetMachine) stop(u *Unit) {
 		t.jobCheck(u)
 		return
 	}
-	t.consolef("[  OK  ] Stopped target %s.", describe(u))
+	if u.cfg.Type == unit.TypeSlice {
+		t.consolef("[  OK  ] Removed slice %s.", describe(u))
+	} else {
+		t.consolef("[  OK  ] Stopped target %s.", describe(u))
+	}
 	t.setState(u, targetDead)
 }
 

@@ -117,6 +117,9 @@ func (tx *transaction) addAnchor(u *Unit, typ string, cb jobCallback) (*txJob, e
 // add puts a job for u into the transaction and, when it is new, the jobs its dependencies
 // imply (systemd's transaction_add_job_and_dependencies).
 func (tx *transaction) add(u *Unit, typ string, by *txJob, essential bool) (*txJob, error) {
+	if skip, err := tx.m.perpetualStop(u, typ, by); skip {
+		return nil, err // slice.go
+	}
 	if !u.loaded() && typ != "stop" {
 		if essential {
 			code, msg := loadRefusal(u)
@@ -185,6 +188,9 @@ func (tx *transaction) addDependencies(j *txJob) error {
 	case "start", "restart":
 		if err := pull(c.Requires, "start", true); err != nil {
 			return err
+		}
+		if err := pull(m.sliceStarts(u), "start", true); err != nil {
+			return err // slice.go: the implicit Requires= on its slice
 		}
 		if err := pull(c.BindsTo, "start", true); err != nil {
 			return err
@@ -270,7 +276,7 @@ func (tx *transaction) dependents(u *Unit) []string {
 			out = append(out, o.Name)
 		}
 	}
-	return out
+	return append(out, tx.m.sliceMembers(u)...) // slice.go
 }
 
 // propagatesStopTo are the units a stop of u propagates to: u's PropagatesStopTo= and those

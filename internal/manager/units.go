@@ -47,11 +47,12 @@ type Unit struct {
 	tmr  *timerRT
 	pth  *pathRT
 
-	rec      *unitRecord // its lines in the state file, nil if none (leftovers.go)
-	recFresh bool        // rec is up to date
-	cooldown *cooldown   // a pending re-arm after trigger-limit-hit (cooldown.go)
-	run      *runCreds   // the user and group of the current run, nil when none (dynuser.go)
-	fsrt     *fsRuntime  // the PrivateTmp= directories of its run, shared by its group (sandbox_fs.go)
+	rec       *unitRecord // its lines in the state file, nil if none (leftovers.go)
+	recFresh  bool        // rec is up to date
+	recQueued bool        // u is in the state file's list of stale units (stateFile.stale)
+	cooldown  *cooldown   // a pending re-arm after trigger-limit-hit (cooldown.go)
+	run       *runCreds   // the user and group of the current run, nil when none (dynuser.go)
+	fsrt      *fsRuntime  // the PrivateTmp= directories of its run, shared by its group (sandbox_fs.go)
 	// cpu is the CPU time of the processes of u reaped since it last started (rusage):
 	// "Consumed ... CPU time." when it goes down (journal.go).
 	cpu time.Duration
@@ -73,9 +74,9 @@ func (u *Unit) typ() unit.Type { return u.cfg.Type }
 func (u *Unit) execContext() *unit.ExecContext {
 	switch {
 	case u.svc != nil && u.cfg.Service != nil:
-		return &u.cfg.Service.Exec
+		return u.cfg.Service.Exec
 	case u.sock != nil && u.cfg.Socket != nil:
-		return &u.cfg.Socket.Exec
+		return u.cfg.Socket.Exec
 	}
 	return nil
 }
@@ -127,6 +128,12 @@ func (m *Manager) register(name string, cfg *unit.Unit) *Unit {
 		}
 	}
 	m.order = append(m.order, u)
+	if len(m.order) >= m.releaseMark+1024 {
+		// A burst of loading (a target that wants thousands of units) leaves garbage like a
+		// boot's: given back once no job is left. Units that come and go (Accept=yes
+		// instances) do not add up to one.
+		m.releaseMemory, m.releaseMark = true, len(m.order)
+	}
 	m.dbusUnitNew(u)
 	m.gcEnqueue(u)
 	m.indexOrdering(u)

@@ -85,40 +85,25 @@ func (l *Lock) Close(remove bool) error {
 // Path is where the state file of runtime directory dir is.
 func Path(dir string) string { return filepath.Join(dir, FileName) }
 
-// Read reads and decodes dir's state file; (nil, nil) when there is none. The file is trusted
+// Read reads and decodes dir's state file and applies its log (log.go); (nil, nil) when there
+// is none. The file is trusted
 // only when it is a regular file owned by this process's user and writable by nobody else:
 // a file another user could have written is refused with an error, as its pids would be
 // signalled.
 func Read(dir string) (*State, error) {
 	path := Path(dir)
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
-	if err == unix.ENOENT {
-		return nil, nil
+	data, err := readTrusted(path)
+	if err != nil || data == nil {
+		return nil, err
 	}
+	s, err := Decode(path, data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, err
 	}
-	f := os.NewFile(uintptr(fd), path)
-	defer f.Close()
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	if err := applyLog(dir, s); err != nil {
+		return nil, err
 	}
-	switch {
-	case st.Mode&unix.S_IFMT != unix.S_IFREG:
-		return nil, fmt.Errorf("%s: not a regular file", path)
-	case int(st.Uid) != os.Geteuid():
-		return nil, fmt.Errorf("%s: owned by uid %d, not %d", path, st.Uid, os.Geteuid())
-	case st.Mode&0o022 != 0:
-		return nil, fmt.Errorf("%s: writable by group or others (mode %04o)", path, st.Mode&0o7777)
-	case st.Size > MaxSize:
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, MaxSize)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return Decode(path, data)
+	return s, nil
 }
 
 // Write replaces dir's state file with s atomically: a temporary file (created anew, never
@@ -188,6 +173,9 @@ func writeAll(fd int, parts [][]byte) error {
 // shutdown does: nothing is left to find.
 func Remove(dir string) error {
 	os.Remove(Path(dir) + ".tmp")
+	if err := os.Remove(LogPath(dir)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
 	if err := os.Remove(Path(dir)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}

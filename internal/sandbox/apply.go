@@ -81,11 +81,6 @@ func applyNamespace(s *Spec) *StageError {
 			return &StageError{StatusPersonality, "personality", e}
 		}
 	}
-	if s.KeyringMode == "private" || s.KeyringMode == "shared" {
-		if e := setupKeyring(s); e != nil {
-			return e
-		}
-	}
 	if len(s.FS) > 0 {
 		if FSHook == nil {
 			return &StageError{StatusNamespace, "namespace", syscall.ENOSYS}
@@ -93,6 +88,9 @@ func applyNamespace(s *Spec) *StageError {
 		if e := FSHook(s.FS, s.UID, s.GID); e != nil {
 			return e
 		}
+	}
+	if e := applySmack(s); e != nil {
+		return e
 	}
 	if s.BoundingSet != nil {
 		if e := dropBounding(*s.BoundingSet); e != nil {
@@ -118,6 +116,9 @@ func applyNamespace(s *Spec) *StageError {
 }
 
 func applyFinal(s *Spec) *StageError {
+	if e := applyExecLabels(s); e != nil {
+		return e
+	}
 	cur, _, _ := unix.RawSyscall(unix.SYS_PRCTL, unix.PR_GET_SECUREBITS, 0, 0)
 	if int(cur) != s.SecureBits {
 		if err := gainCap(CapSetpcap); err != nil {
@@ -265,67 +266,6 @@ func raiseAmbient(set uint64, alsoInherit bool) *StageError {
 			if _, _, e := unix.RawSyscall6(unix.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_LOWER, uintptr(i), 0, 0, 0); e != 0 {
 				return &StageError{StatusCapabilities, "capabilities", e}
 			}
-		}
-	}
-	return nil
-}
-
-// setupKeyring is systemd's setup_keyring: a session keyring of the service's own, owned by
-// its user (the real uid and gid are switched for the join), the user's keyring linked in
-// for "shared", the invocation ID added. Where the kernel has no keyrings or refuses them,
-// the service runs without, as systemd's.
-func setupKeyring(s *Spec) *StageError {
-	ruid, rgid := unix.Getuid(), unix.Getgid()
-	switched := s.UID >= 0 && s.UID != ruid
-	if switched {
-		if s.GID >= 0 {
-			if _, _, e := unix.RawSyscall(unix.SYS_SETREGID, uintptr(s.GID), ^uintptr(0), 0); e != 0 {
-				return &StageError{StatusKeyring, "keyctl", e}
-			}
-		}
-		if _, _, e := unix.RawSyscall(unix.SYS_SETREUID, uintptr(s.UID), ^uintptr(0), 0); e != 0 {
-			return &StageError{StatusKeyring, "keyctl", e}
-		}
-	}
-	restore := func() *StageError {
-		if !switched {
-			return nil
-		}
-		if _, _, e := unix.RawSyscall(unix.SYS_SETREUID, uintptr(ruid), ^uintptr(0), 0); e != 0 {
-			return &StageError{StatusKeyring, "keyctl", e}
-		}
-		if _, _, e := unix.RawSyscall(unix.SYS_SETREGID, uintptr(rgid), ^uintptr(0), 0); e != 0 {
-			return &StageError{StatusKeyring, "keyctl", e}
-		}
-		return nil
-	}
-	_, _, e := unix.RawSyscall6(unix.SYS_KEYCTL, unix.KEYCTL_JOIN_SESSION_KEYRING, 0, 0, 0, 0, 0)
-	if e != 0 {
-		if e == syscall.ENOSYS || e == syscall.EPERM || e == syscall.EACCES || e == syscall.EDQUOT {
-			return restore()
-		}
-		restore()
-		return &StageError{StatusKeyring, "keyctl", e}
-	}
-	if s.KeyringMode == "shared" {
-		ring := int32(unix.KEY_SPEC_USER_KEYRING)
-		sess := int32(unix.KEY_SPEC_SESSION_KEYRING)
-		if _, _, e := unix.RawSyscall6(unix.SYS_KEYCTL, unix.KEYCTL_LINK, uintptr(ring), uintptr(sess), 0, 0, 0); e != 0 {
-			restore()
-			return &StageError{StatusKeyring, "keyctl", e}
-		}
-	}
-	if e := restore(); e != nil {
-		return e
-	}
-	if len(s.InvocationID) == 16 {
-		typ, desc := []byte("user\x00"), []byte("invocation_id\x00")
-		sess := int32(unix.KEY_SPEC_SESSION_KEYRING)
-		key, _, e := unix.RawSyscall6(unix.SYS_ADD_KEY, uintptr(unsafe.Pointer(&typ[0])), uintptr(unsafe.Pointer(&desc[0])),
-			uintptr(unsafe.Pointer(&s.InvocationID[0])), 16, uintptr(sess), 0)
-		if e == 0 {
-			const perm = 0x01000000 | 0x02000000 | 0x08000000 | 0x010000 | 0x020000 | 0x080000 // KEY_{POS,USR}_{VIEW,READ,SEARCH}
-			unix.RawSyscall(unix.SYS_KEYCTL, unix.KEYCTL_SETPERM, key, perm)
 		}
 	}
 	return nil

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/flint-init/flint/internal/spawn"
+	"golang.org/x/sys/unix"
 )
 
 // The test binary plays `flint __sandbox FD`.
@@ -32,6 +34,8 @@ type probeReport struct {
 	Securebits  string
 	Personality string
 	Keyring     string
+	Invocation  string
+	UserNS      string
 	Calls       map[string]string
 }
 
@@ -55,16 +59,23 @@ func buildProbe(t *testing.T) string {
 
 // runProbe starts the probe under s as uid:gid (-1: root) through the sandboxed spawn path
 // and returns its report, or the ExecError.
-func runProbe(t *testing.T, probe string, s *Settings, uid, gid int) (*probeReport, error) {
+// With s nil the fast path starts it; mods change the Config.
+func runProbe(t *testing.T, probe string, s *Settings, uid, gid int, mods ...func(*spawn.Config)) (*probeReport, error) {
 	t.Helper()
-	sp, err := Compile(s, uid, gid)
-	if err != nil {
-		t.Fatal(err)
+	var spec []byte
+	if s != nil {
+		sp, err := Compile(s, uid, gid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec, _ = json.Marshal(sp)
 	}
-	spec, _ := json.Marshal(sp)
 	out := filepath.Join(filepath.Dir(probe), "report-"+strings.ReplaceAll(t.Name(), "/", "-"))
 	os.Remove(out)
 	c := &spawn.Config{Path: probe, Argv: []string{probe, out}, Sandbox: spec, NewSession: true, Env: []string{"PATH=/usr/bin:/bin"}}
+	for _, m := range mods {
+		m(c)
+	}
 	if uid >= 0 {
 		c.Credential = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
 		os.Chmod(filepath.Dir(probe), 0o777)
@@ -199,9 +210,6 @@ func TestSandboxedProbe(t *testing.T) {
 				t.Errorf("CapBnd %s keeps cap_sys_time", bnd)
 			}
 		}},
-		{"keyring-private", func(s *Settings) { s.KeyringMode = "private" }, nobody, func(t *testing.T, r *probeReport) {
-			want(t, r.Keyring, "keyring _ses uid=65534 gid=65534")
-		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := base()
@@ -243,5 +251,59 @@ func TestSandboxFailures(t *testing.T) {
 	var ee *spawn.ExecError
 	if !errors.As(err, &ee) || ee.Status != StatusNamespace || ws.ExitStatus() != StatusNamespace {
 		t.Errorf("FS plan without hook: %v, exit %v", err, ws)
+	}
+}
+
+// TestKeyring: on the fast and the sandboxed spawn path, the child gets a session keyring of
+// its own, owned by its user, with the invocation ID as a read-only key; shared links the
+// user's keyring in; without a Keyring the child keeps the parent's.
+func TestKeyring(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	probe := buildProbe(t)
+	id := []byte("0123456789abcdef")
+	const idHex = "30313233343536373839616263646566"
+	parent := func() string {
+		d, err := unix.KeyctlString(unix.KEYCTL_DESCRIBE, unix.KEY_SPEC_SESSION_KEYRING)
+		if err != nil {
+			return err.Error()
+		}
+		return d
+	}()
+	for _, path := range []string{"fast", "sandboxed"} {
+		var s *Settings
+		if path == "sandboxed" {
+			s = &Settings{CapabilityBoundingSet: CapAll, RestrictNamespaces: NamespacesAll, SystemCallErrorNumber: ErrnoKill, NoNewPrivileges: true}
+		}
+		for _, tc := range []struct {
+			name       string
+			k          *spawn.Keyring
+			uid        int
+			keyring    string
+			invocation string
+		}{
+			{"private-user", &spawn.Keyring{UID: 65534, GID: 65534, InvocationID: id}, 65534, "keyring _ses uid=65534 gid=65534", "perm=0b0b0000 " + idHex},
+			{"private-root", &spawn.Keyring{UID: -1, GID: -1, InvocationID: id}, -1, "keyring _ses uid=0 gid=0", "perm=0b0b0000 " + idHex},
+			{"shared-user", &spawn.Keyring{Shared: true, UID: 65534, GID: 65534}, 65534, "keyring _ses uid=65534 gid=65534", "ENOKEY"},
+		} {
+			t.Run(path+"/"+tc.name, func(t *testing.T) {
+				r, err := runProbe(t, probe, s, tc.uid, tc.uid, func(c *spawn.Config) { c.Keyring = tc.k })
+				if err != nil {
+					t.Fatalf("exec: %v", err)
+				}
+				want(t, r.Keyring, tc.keyring)
+				want(t, r.Invocation, tc.invocation)
+			})
+		}
+		t.Run(path+"/inherit", func(t *testing.T) {
+			r, err := runProbe(t, probe, s, -1, -1)
+			if err != nil {
+				t.Fatalf("exec: %v", err)
+			}
+			if f := strings.Split(parent, ";"); len(f) == 5 && r.Keyring != fmt.Sprintf("%s %s uid=%s gid=%s", f[0], f[4], f[1], f[2]) {
+				t.Errorf("keyring %q, want the parent's %q", r.Keyring, parent)
+			}
+		})
 	}
 }

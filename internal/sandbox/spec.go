@@ -14,7 +14,6 @@ type Settings struct {
 	AmbientCapabilities   uint64
 	SecureBits            int
 	NoNewPrivileges       bool
-	KeyringMode           string // "" (not set: left as the fast path leaves it), inherit, private, shared
 	Personality           string // "" or systemd's name ("x86", "x86-64")
 
 	SystemCallFilter        SyscallFilter
@@ -32,6 +31,9 @@ type Settings struct {
 	ProtectKernelModules    bool
 	ProtectKernelLogs       bool
 	PrivateDevices          bool
+
+	// Security labels, with systemd's "-" prefix ("" none): lsm.go.
+	SELinuxContext, AppArmorProfile, SmackProcessLabel string
 }
 
 // BoundingSet is the bounding set systemd applies: CapabilityBoundingSet= less what the
@@ -60,17 +62,17 @@ type Spec struct {
 	FS json.RawMessage `json:",omitempty"`
 
 	Personality     *uint64 `json:",omitempty"`
-	KeyringMode     string  `json:",omitempty"`
-	InvocationID    []byte  `json:",omitempty"` // 16 bytes, put in a private session keyring
 	BoundingSet     *uint64 `json:",omitempty"` // nil: not restricted
 	Ambient         uint64  `json:",omitempty"`
 	SecureBits      int     `json:",omitempty"`
 	NoNewPrivileges bool    `json:",omitempty"`
-	// UID is the user the program switches to (-1: none), for keep-caps and the keyring's owner.
+	// UID is the user the program switches to (-1: none), for keep-caps.
 	UID int
 	GID int
 	// Filters are loaded in this order, last, each with the exit status its failure has.
 	Filters []LoadedFilter `json:",omitempty"`
+	// Security labels of the modules enabled (lsm.go).
+	SELinux, AppArmor, Smack *Label `json:",omitempty"`
 }
 
 // LoadedFilter is one compiled seccomp filter.
@@ -82,8 +84,8 @@ type LoadedFilter struct {
 
 // Empty reports whether the spec changes nothing the fast spawn path does not.
 func (s *Spec) Empty() bool {
-	return len(s.FS) == 0 && s.Personality == nil && s.KeyringMode == "" && s.BoundingSet == nil &&
-		s.Ambient == 0 && s.SecureBits == 0 && len(s.Filters) == 0
+	return len(s.FS) == 0 && s.Personality == nil && s.BoundingSet == nil &&
+		s.Ambient == 0 && s.SecureBits == 0 && len(s.Filters) == 0 && s.SELinux == nil && s.AppArmor == nil && s.Smack == nil
 }
 
 // Exit statuses (systemd's exit-status.h) of the steps here.
@@ -112,7 +114,7 @@ func Compile(s *Settings, uid, gid int) (*Spec, error) {
 	// The ambient set never reaches outside the bounding set (systemd 252 raises only those
 	// of its ambient capabilities the bounding set keeps, and says nothing of the others).
 	sp := &Spec{UID: uid, GID: gid, Ambient: s.AmbientCapabilities & s.BoundingSet(), SecureBits: s.SecureBits,
-		NoNewPrivileges: s.NoNewPrivileges, KeyringMode: s.KeyringMode}
+		NoNewPrivileges: s.NoNewPrivileges}
 	if s.Personality != "" {
 		p, ok := ParsePersonality(s.Personality)
 		if !ok {
@@ -120,6 +122,9 @@ func Compile(s *Settings, uid, gid int) (*Spec, error) {
 		}
 		sp.Personality = &p
 	}
+	sp.SELinux = label(s.SELinuxContext, selinuxEnabled)
+	sp.AppArmor = label(s.AppArmorProfile, apparmorEnabled)
+	sp.Smack = label(s.SmackProcessLabel, smackEnabled)
 	if b := s.BoundingSet(); b != CapAll {
 		sp.BoundingSet = &b
 	}

@@ -67,6 +67,13 @@ func SyscallNumber(a Arch, name string) (uint32, bool) {
 	return n, ok
 }
 
+// NativeSyscall reports whether name is a system call of the native architecture (x86-64):
+// what a filter built here can name, and what systemd-analyze security counts.
+func NativeSyscall(name string) bool {
+	_, ok := archTables()[ArchX8664][name]
+	return ok
+}
+
 var groupIndex = sync.OnceValue(func() map[string][]string {
 	m := make(map[string][]string, len(syscallGroups))
 	for _, g := range syscallGroups {

@@ -141,9 +141,9 @@ func FromUnit(u *unit.Unit, files []*unit.File, expand unit.Expander, scope unit
 	section := ""
 	switch {
 	case u.Service != nil:
-		c, section = &u.Service.Exec, "Service"
+		c, section = u.Service.Exec, "Service"
 	case u.Socket != nil:
-		c, section = &u.Socket.Exec, "Socket"
+		c, section = u.Socket.Exec, "Socket"
 	default:
 		return info
 	}

@@ -3,18 +3,24 @@ package security
 import (
 	"strconv"
 	"strings"
-	"sync"
+
+	"github.com/flint-init/flint/internal/sandbox"
 )
 
-// native is nativeSyscalls as a set: the names the assessment and the filter keep (a name
-// of another architecture, or unknown, is ignored as systemd ignores it).
-var native = sync.OnceValue(func() map[string]bool {
-	m := make(map[string]bool, len(nativeSyscalls))
-	for _, n := range nativeSyscalls {
-		m[n] = true
-	}
-	return m
-})
+// The system call groups and the native architecture's calls are the sandbox's
+// (internal/sandbox, generated from systemd-analyze syscall-filter and the kernel's
+// tables): what the assessment counts is what the filter enforces.
+
+// native reports whether name is a system call of the native architecture: the names the
+// assessment and the filter keep (a name of another architecture, or unknown, is ignored
+// as systemd ignores it).
+func native(name string) bool { return sandbox.NativeSyscall(name) }
+
+// syscallGroup is the members of a @group in systemd's order.
+func syscallGroup(name string) []string {
+	g, _ := sandbox.Group(name)
+	return g
+}
 
 // parseSyscallFilter is config_parse_syscall_filter: the first assignment decides between
 // an allow list (which starts with @default) and a deny list ('~'); later assignments add
@@ -51,12 +57,12 @@ func (r *rawContext) parseSyscallFilter(v string) {
 // the other way it is taken out.
 func (r *rawContext) addSyscall(name string, invert bool) {
 	if strings.HasPrefix(name, "@") {
-		for _, m := range syscallGroups[name] {
+		for _, m := range syscallGroup(name) {
 			r.addSyscall(m, invert)
 		}
 		return
 	}
-	if !native()[name] {
+	if !native(name) {
 		return
 	}
 	if invert != r.syscallAllow {
@@ -97,14 +103,14 @@ func validErrno(s string) bool {
 // it allowed by an allow list, or missing from a deny list), and names the first one
 // in the group's order: syscall_names_in_filter.
 func groupOffender(filter map[string]bool, allowList bool, group string) (string, bool) {
-	for _, m := range syscallGroups[group] {
+	for _, m := range syscallGroup(group) {
 		if strings.HasPrefix(m, "@") {
 			if o, bad := groupOffender(filter, allowList, m); bad {
 				return o, true
 			}
 			continue
 		}
-		if !native()[m] {
+		if !native(m) {
 			continue
 		}
 		if filter[m] == allowList {

@@ -150,14 +150,16 @@ type startMode struct {
 	name   string
 	vfork  bool
 	clone3 bool // vfork path: clone3 with CLONE_CLEAR_SIGHAND (else clone, handlers reset by the program)
+	copyFD bool // vfork path: a copy of the descriptor table at the clone (else shared, then unshared)
 }
 
 func startModes() []startMode {
 	var m []startMode
 	if vforkAvailable {
-		m = append(m, startMode{"vfork", true, true}, startMode{"vfork-clone", true, false})
+		m = append(m, startMode{"vfork", true, true, false}, startMode{"vfork-clone", true, false, false},
+			startMode{"vfork-copyfd", true, true, true})
 	}
-	return append(m, startMode{"go", false, false})
+	return append(m, startMode{"go", false, false, false})
 }
 
 // shims runs f once per way of starting a child.
@@ -172,12 +174,12 @@ func shims(t *testing.T, f func(t *testing.T)) {
 
 func setMode(t testing.TB, m startMode) {
 	mode.Lock()
-	oldV, oldC := useVfork, useClone3
-	useVfork, useClone3 = m.vfork, m.clone3
+	oldV, oldC, oldF := useVfork, useClone3, noSharedTable
+	useVfork, useClone3, noSharedTable = m.vfork, m.clone3, m.copyFD
 	mode.Unlock()
 	t.Cleanup(func() {
 		mode.Lock()
-		useVfork, useClone3 = oldV, oldC
+		useVfork, useClone3, noSharedTable = oldV, oldC, oldF
 		mode.Unlock()
 	})
 }

@@ -27,8 +27,8 @@ import (
 // {status, errno, step} (three words) to the control socket and exits with status, unless the op
 // has opIgnoreError or the errno is one the op tolerates. The last op is always execve.
 //
-// The flags word: bits 0-4 the op flags below; bits 8-15 a skip count; bits 16-23 and 24-31
-// two errnos the op tolerates (0: none). After a tolerated error the program goes on past the
+// The flags word: bits 0-6 the op flags below; bits 8-15 a skip count; bits 16-47 four
+// errnos the op tolerates, a byte each (0: none). After a tolerated error the program goes on past the
 // next skip ops (the rest of a step that cannot be done), or, with opSkipOnOK, with the next
 // op: then it is after a success that the next skip ops are passed over (a fallback that runs
 // only when the op failed, as systemd's setrlimit_closest tries the closest value).
@@ -46,12 +46,13 @@ const (
 	opListenPID   = 8 // not a syscall: write getpid() in decimal, NUL-terminated, at arg0
 	opSkipOnOK    = 16
 	opSandbox     = 32 // not a syscall: the sandboxed path's stage arg0 (sandbox.go); Go shim only
+	opUseSaved1   = 64 // arg1 is the saved result
 )
 
-// tolerate returns the flags of an op after whose errors es (at most two errnos) the program
+// tolerate returns the flags of an op after whose errors es (at most four errnos) the program
 // goes on, past the next skip ops.
 func tolerate(skip int, es ...syscall.Errno) uint64 {
-	if skip > 255 || len(es) > 2 {
+	if skip > 255 || len(es) > 4 {
 		panic("spawn: bad tolerance")
 	}
 	f := uint64(skip) << 8
@@ -85,6 +86,13 @@ const (
 	stepNamespace
 	stepNoNewPrivs
 	stepCgroup
+	stepCoredumpFilter
+	stepSched
+	stepAffinity
+	stepNUMA
+	stepIOPrio
+	stepTimerSlack
+	stepCTTY
 )
 
 // stepNames is an array, not a map: static data rather than work at every start of the
@@ -108,6 +116,13 @@ var stepNames = [...]string{
 	stepNamespace:      "mount",
 	stepNoNewPrivs:     "prctl",
 	stepCgroup:         "cgroup.procs",
+	stepCoredumpFilter: "coredump_filter",
+	stepSched:          "sched_setattr",
+	stepAffinity:       "sched_setaffinity",
+	stepNUMA:           "set_mempolicy",
+	stepIOPrio:         "ioprio_set",
+	stepTimerSlack:     "prctl",
+	stepCTTY:           "TIOCSCTTY",
 }
 
 // ptr marks an op argument or array element that is an offset into the data area.
@@ -126,11 +141,17 @@ type op struct {
 // the next compile on the same program (see startVfork's pool).
 type program struct {
 	intoCgroup bool // the clone places the child in Config.CgroupDirFD's group (vfork path)
-	ops        []op
-	data       []byte
-	dataPtrs   []int // offsets within data of words holding data offsets
-	rel        []uint64
-	out        []byte
+	// unshareBelow, when not 0, makes the child's first op take its own descriptor table
+	// with only the fds below it (cloned with CLONE_FILES, vfork path): close_range(2) with
+	// CLOSE_RANGE_UNSHARE, then a clock_gettime into unshared (a data offset) and a futex
+	// wake on it, for the parent that waits for it before it may close anything.
+	unshareBelow int
+	unshared     ptr
+	ops          []op
+	data         []byte
+	dataPtrs     []int // offsets within data of words holding data offsets
+	rel          []uint64
+	out          []byte
 }
 
 // add appends an op; each argument is an integer type or a ptr.
@@ -253,7 +274,8 @@ const listenPIDSlot = 20
 // compile turns a Config into the shim's program. ctl is the control socket's fd number in the
 // child, or -1 when there is none (the vfork path); dupFrom, when not nil, lists the fds the
 // child must dup onto 0, 1, 2, ... first (when nil they are already in place). The order
-// follows systemd's exec_child: fds, cgroup placement, session, OOM score, nice, limits,
+// follows systemd's exec_child: fds, cgroup placement, session, OOM score, core dump filter,
+// scheduling, nice, affinity, memory policy, I/O priority, timer slack (process.go), limits,
 // mount namespace, umask, credentials, working directory, no_new_privs, signals, then exec.
 func compile(c *Config, ctl int, dupFrom []int) []byte {
 	return (&program{}).compile(c, ctl, dupFrom, everySignal)
@@ -270,6 +292,14 @@ var everySignal = []int{1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16, 17, 
 // kernel has reset the handlers (clone3's CLONE_CLEAR_SIGHAND) only the ignored ones.
 func (p *program) compile(c *Config, ctl int, dupFrom []int, resetSigs []int) []byte {
 	p.ops, p.data, p.dataPtrs = p.ops[:0], p.data[:0], p.dataPtrs[:0]
+	if p.unshareBelow > 0 {
+		// Not tolerated: a child that could not unshare must not dup3 onto 0, 1, 2 of a
+		// table it shares with the manager.
+		p.add(stepFDs, StatusFDs, 0, unix.SYS_CLOSE_RANGE, p.unshareBelow, uint64(^uint32(0)), unix.CLOSE_RANGE_UNSHARE)
+		p.unshared = p.words(0, 0)
+		p.add(stepFDs, StatusFDs, opIgnoreError, unix.SYS_CLOCK_GETTIME, unix.CLOCK_REALTIME, p.unshared)
+		p.add(stepFDs, StatusFDs, opIgnoreError, unix.SYS_FUTEX, p.unshared, 1 /* FUTEX_WAKE */, 1)
+	}
 	for i, from := range dupFrom {
 		p.add(stepFDs, StatusFDs, 0, syscall.SYS_DUP3, from, i, 0)
 	}
@@ -285,6 +315,7 @@ func (p *program) compile(c *Config, ctl int, dupFrom []int, resetSigs []int) []
 	} else if c.Pgid != 0 {
 		p.add(stepSession, StatusSetsid, 0, syscall.SYS_SETPGID, 0, c.Pgid)
 	}
+	p.controllingTTY(c.Process)
 	if c.OOMScoreAdjust != nil {
 		// As systemd: a privilege error (lowering the score without CAP_SYS_RESOURCE, a user
 		// namespace's file that cannot be opened) is ignored, "assuming containerized
@@ -297,6 +328,7 @@ func (p *program) compile(c *Config, ctl int, dupFrom []int, resetSigs []int) []
 		p.add(stepOOMScoreAdjust, StatusOOMAdjust, opUseSaved|tolerate(0, syscall.EPERM, syscall.EACCES), syscall.SYS_WRITE, 0, buf, len(val))
 		p.add(stepOOMScoreAdjust, StatusOOMAdjust, opUseSaved|opIgnoreError, syscall.SYS_CLOSE, 0)
 	}
+	p.processEarly(c.Process)
 	if c.Nice != nil {
 		// systemd's setpriority_closest: refused for want of privilege, the nice level goes as
 		// low as RLIMIT_NICE allows, or stays.
@@ -312,6 +344,7 @@ func (p *program) compile(c *Config, ctl int, dupFrom []int, resetSigs []int) []
 			p.add(stepNice, StatusNice, 0, syscall.SYS_SETPRIORITY, syscall.PRIO_PROCESS, 0, uint64(int64(want)))
 		}
 	}
+	p.processLate(c.Process)
 	for _, r := range c.Rlimits {
 		// systemd's setrlimit_closest: a limit refused with EPERM (a hard limit above the one
 		// the manager has, without CAP_SYS_RESOURCE, or RLIMIT_NOFILE above fs.nr_open) is
@@ -324,6 +357,7 @@ func (p *program) compile(c *Config, ctl int, dupFrom []int, resetSigs []int) []
 		}
 		p.add(stepRlimit, StatusLimits, 0, syscall.SYS_PRLIMIT64, 0, r.Resource, lim, 0)
 	}
+	p.keyring(c)
 	p.namespace(c)
 	p.sandbox(c, SandboxStageNamespace)
 	if c.Umask != nil {
@@ -412,6 +446,7 @@ envs:
 	if c.SkipMissing {
 		p.add(stepAccess, 0, 0, syscall.SYS_FACCESSAT, atFDCWD, path, unix.X_OK)
 	}
+	p.gate(c)
 	p.sandbox(c, SandboxStageFinal)
 	p.add(stepExec, StatusExec, 0, syscall.SYS_EXECVE, path, argvp, envp)
 	return p.bytes()

@@ -41,7 +41,7 @@ const (
 type SandboxHook func(spec []byte, stage int) (status int, step string, err syscall.Errno)
 
 // SandboxSteps are the step names a SandboxHook may report (ExecError.Step).
-var SandboxSteps = []string{"personality", "namespace", "keyctl", "capabilities", "securebits", "no_new_privs", "seccomp", "sandbox"}
+var SandboxSteps = []string{"personality", "namespace", "keyctl", "capabilities", "securebits", "no_new_privs", "seccomp", "selinux", "apparmor", "smack", "sandbox"}
 
 const stepSandboxBase = 64 // step ids of SandboxSteps start here
 

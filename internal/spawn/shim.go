@@ -110,14 +110,18 @@ func runProgramHook(ctl int, w []uint64, stage func(stage uint64) (int, uint64, 
 		if flags&opUseSaved != 0 {
 			a0 = saved
 		}
-		r, _, errno := syscall.RawSyscall6(uintptr(o[0]), a0, uintptr(o[2]), uintptr(o[3]),
+		a1 := uintptr(o[2])
+		if flags&opUseSaved1 != 0 {
+			a1 = saved
+		}
+		r, _, errno := syscall.RawSyscall6(uintptr(o[0]), a0, a1, uintptr(o[3]),
 			uintptr(o[4]), uintptr(o[5]), uintptr(o[6]))
 		skip := flags >> 8 & 0xff
 		if errno != 0 {
 			if flags&opIgnoreError != 0 {
 				continue
 			}
-			if e := uint64(errno); e == flags>>16&0xff || e == flags>>24&0xff {
+			if e := uint64(errno); e == flags>>16&0xff || e == flags>>24&0xff || e == flags>>32&0xff || e == flags>>40&0xff {
 				if flags&opSkipOnOK == 0 {
 					i += skip
 				}

@@ -52,12 +52,31 @@ type Config struct {
 	Nice           *int
 	OOMScoreAdjust *int
 	Rlimits        []Rlimit
+	// Gate, when not nil, is the read end of a pipe the child reads (a byte or EOF) right
+	// before its execve: the caller does what must precede the service's start but needs
+	// its pid (utmp records), then closes the write end. The service never sees the fd.
+	Gate *os.File
+	// Process holds the scheduling, affinity, memory policy, I/O priority, timer slack and
+	// core dump filter settings (process.go); nil: all the manager's.
+	Process *ProcessSettings
 	// Mounts, when not empty, are made in a mount namespace of the child's own before its
 	// credentials change (mounts.go); a failure is 226/NAMESPACE.
 	Mounts []Mount
 	// NoNewPrivs sets no_new_privs (prctl PR_SET_NO_NEW_PRIVS, systemd's NoNewPrivileges=)
 	// once in the working directory; refused, it is 227/NO_NEW_PRIVILEGES.
 	NoNewPrivs bool
+	// Keyring, when not nil, is the session keyring the child joins (keyring.go).
+	Keyring *Keyring
+	// UserNS, when not nil, clones the child into a user namespace of its own (userns.go).
+	UserNS *UserNS
+	// JoinNS are namespaces (network, IPC: ones a thread may join) the child is cloned in:
+	// the fork happens on a thread of its own that joins them first and ends after it
+	// (userns.go). Same ownership rule as the standard streams.
+	JoinNS []*os.File
+	// HelperFiles reach the sandboxed spawn helper (Sandbox set) as fds HelperFD(c, 0),
+	// ...: for its set-up only, closed by the service's execve. Same ownership rule as
+	// the standard streams.
+	HelperFiles []*os.File
 	// Sandbox, when not nil, is an internal/sandbox spec: the child is then flint re-executed
 	// as `flint __sandbox FD` (sandbox.go), which applies it at systemd's points of exec_child.
 	Sandbox []byte
@@ -218,10 +237,21 @@ func Start(c *Config) (*Process, error) {
 		}
 		files = append(files, uintptr(fd))
 	}
+	if c.Gate != nil { // fd 3+len(ExtraFiles) in the child (gateFD)
+		fd, err := fileFD(c.Gate)
+		if err != nil {
+			return nil, fmt.Errorf("spawn %s: %w", c.Path, err)
+		}
+		files = append(files, uintptr(fd))
+	}
 	mode.Lock()
 	vfork := useVfork
 	mode.Unlock()
-	if c.Sandbox != nil {
+	if c.Sandbox != nil || c.UserNS != nil || len(c.JoinNS) > 0 ||
+		c.Process != nil && c.Process.CoredumpFilter != nil {
+		// A sandbox, a user namespace or namespaces to join need the portable path. The
+		// core dump filter belongs to the memory, which a CLONE_VM child shares with the
+		// manager until its exec: it is written by a child of its own memory.
 		vfork = false
 	}
 	if vfork {
@@ -248,6 +278,17 @@ func Start(c *Config) (*Process, error) {
 		return nil, fmt.Errorf("spawn %s: socketpair: %w", c.Path, err)
 	}
 	files = append(files, uintptr(sp[1]))
+	if c.Sandbox != nil {
+		for _, f := range c.HelperFiles {
+			fd, err := fileFD(f)
+			if err != nil {
+				syscall.Close(sp[0])
+				syscall.Close(sp[1])
+				return nil, fmt.Errorf("spawn %s: %w", c.Path, err)
+			}
+			files = append(files, uintptr(fd))
+		}
+	}
 	// The whole program normally fits the socket buffer: write it before the fork so the
 	// child never waits. A huge environment is written concurrently instead.
 	written := 0
@@ -265,7 +306,7 @@ func Start(c *Config) (*Process, error) {
 	if c.Sandbox != nil {
 		verb = SandboxVerb
 	}
-	pid, err := forkShim(files, ctl, verb)
+	pid, err := forkShimIn(c.JoinNS, files, ctl, verb, c.UserNS.sysProcAttr())
 	syscall.Close(sp[1])
 	runtime.KeepAlive(c)
 	if err != nil {
@@ -282,6 +323,10 @@ func Start(c *Config) (*Process, error) {
 	}()
 	return &Process{Pid: pid, ch: ch}, nil
 }
+
+// HelperFD is the fd number HelperFiles[i] has in the sandboxed spawn helper: after the
+// standard streams, the ExtraFiles and the control socket.
+func HelperFD(c *Config, i int) int { return 3 + len(c.ExtraFiles) + 1 + i }
 
 // checkNUL rejects strings that cannot pass through execve or chdir whole.
 func checkNUL(c *Config) error {
@@ -312,8 +357,8 @@ func checkNUL(c *Config) error {
 
 // forkShim starts flint itself as the shim (argv[1] verb: ShimVerb, or SandboxVerb), the
 // program to come on fd ctl.
-func forkShim(files []uintptr, ctl int, verb string) (int, error) {
-	attr := &syscall.ProcAttr{Env: []string{}, Files: files}
+func forkShim(files []uintptr, ctl int, verb string, sys *syscall.SysProcAttr) (int, error) {
+	attr := &syscall.ProcAttr{Env: []string{}, Files: files, Sys: sys}
 	return syscall.ForkExec(SelfPath, []string{SelfPath, verb, strconv.Itoa(ctl)}, attr)
 }
 

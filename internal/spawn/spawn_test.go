@@ -43,9 +43,29 @@ func TestFdsExactly(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer rOut.Close()
+		// A source far up (as the manager's listening sockets are): the child gets it at 6.
+		high, err := unix.FcntlInt(uintptr(leakFD), unix.F_DUPFD_CLOEXEC, 900)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hf := os.NewFile(uintptr(high), "high")
+		defer hf.Close()
+		ours := func() (ids [3]string) {
+			for fd := range ids {
+				var st syscall.Stat_t
+				syscall.Fstat(fd, &st)
+				ids[fd] = fmt.Sprint(st.Dev, st.Ino)
+			}
+			return ids
+		}
+		before := ours()
 		p, err := Start(&Config{Path: "/bin/ls", Argv: []string{"ls", "-l", "/proc/self/fd/"},
-			Env: []string{"LC_ALL=C"}, Stdout: out, ExtraFiles: []*os.File{pr, f, pr}})
+			Env: []string{"LC_ALL=C"}, Stdout: out, ExtraFiles: []*os.File{pr, f, pr, hf}})
 		out.Close()
+		// The child's dup3 onto 0, 1, 2 happened in its own table, not in ours.
+		if after := ours(); after != before {
+			t.Errorf("our fds 0-2 changed by the start: %v, were %v", after, before)
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -66,7 +86,7 @@ func TestFdsExactly(t *testing.T) {
 			return fmt.Sprintf("pipe:[%d]", st.Ino)
 		}
 		want := []string{"0 -> /dev/null", "1 -> " + pipeID(rOut), "2 -> /dev/null",
-			"3 -> " + pipeID(pr), "4 -> " + f.Name(), "5 -> " + pipeID(pr)}
+			"3 -> " + pipeID(pr), "4 -> " + f.Name(), "5 -> " + pipeID(pr), "6 -> " + leak.Name()}
 		var fds []string
 		for _, line := range strings.Split(string(got), "\n") {
 			fs := strings.Fields(line)

@@ -4,6 +4,8 @@ package spawn
 
 import (
 	"fmt"
+
+	"golang.org/x/sys/unix"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -96,6 +98,9 @@ func busySpawnMem(mem *spawnMem) {
 // (ExecResult and the next spawn look at it).
 func startVfork(c *Config, fds []int) (*Process, error) {
 	n := len(fds)
+	if sharedTable() {
+		return startShared(c, fds)
+	}
 	// A source below n could be overwritten by the child's dup3 onto 0..n-1 before it is
 	// used: then every source is first copied above the targets (close-on-exec, so the service
 	// never sees the copies). Sources at n or above are used as they are: the child has its own
@@ -125,6 +130,13 @@ func startVfork(c *Config, fds []int) (*Process, error) {
 		}
 		src = tmp
 	}
+	return startClone(c, src, 0)
+}
+
+// startClone clones the child that runs c's program with the descriptors src moved onto 0,
+// 1, 2, ...; with below > 0 it shares our descriptor table until its first op takes its own
+// with the fds below below only, and startClone returns once it has.
+func startClone(c *Config, src []int, below int) (*Process, error) {
 	st := &execState{}
 	mem := getSpawnMem()
 	for {
@@ -140,6 +152,7 @@ func startVfork(c *Config, fds []int) (*Process, error) {
 		// cgroup.procs, which would wait for an RCU grace period (milliseconds on a busy
 		// machine) to take the cgroup's write lock.
 		mem.prog.intoCgroup = into
+		mem.prog.unshareBelow = below
 		block := mem.prog.compile(c, -1, src, resetSigs)
 		need := (len(block) + 7) / 8
 		if cap(mem.w) < need {
@@ -154,8 +167,13 @@ func startVfork(c *Config, fds []int) (*Process, error) {
 		base := uintptr(unsafe.Pointer(&mem.stack[0]))
 		top := uintptr(unsafe.Pointer(&mem.stack[childStackWords-2])) &^ 15
 		var cargs uintptr
+		flags, flags3 := uintptr(cloneFlags), uint64(clone3Flags)
+		if below > 0 {
+			flags |= syscall.CLONE_FILES
+			flags3 |= syscall.CLONE_FILES
+		}
 		if clone3 {
-			mem.args = cloneArgs{flags: clone3Flags, childTID: uint64(tid), exitSignal: uint64(syscall.SIGCHLD),
+			mem.args = cloneArgs{flags: flags3, childTID: uint64(tid), exitSignal: uint64(syscall.SIGCHLD),
 				stack: uint64(base), stackSize: uint64(top - base)}
 			if into {
 				mem.args.flags |= cloneIntoCgroup
@@ -163,8 +181,13 @@ func startVfork(c *Config, fds []int) (*Process, error) {
 			}
 			cargs = uintptr(unsafe.Pointer(&mem.args))
 		}
-		pid, errno := rawSpawn(ops, nops, report, top, cloneFlags, tid, cargs)
+		pid, errno := rawSpawn(ops, nops, report, top, flags, tid, cargs)
 		if errno == 0 {
+			if below > 0 {
+				// The unshared word, in the data after the header and the ops.
+				data := int(w[3]) + int(w[4])*opWords*8
+				waitUnshared(&w[(data+int(mem.prog.unshared))/8], &st.pending)
+			}
 			mem.st = st
 			busySpawnMem(mem)
 			return &Process{Pid: int(pid), st: st}, nil
@@ -192,5 +215,64 @@ func startVfork(c *Config, fds []int) (*Process, error) {
 		}
 		spawnMemPool.Put(mem)
 		return nil, fmt.Errorf("spawn %s: clone: %w", c.Path, syscall.Errno(errno))
+	}
+}
+
+// sharedTable says whether children are cloned with CLONE_FILES and take their own table with
+// close_range(2)'s CLOSE_RANGE_UNSHARE (Linux 5.9), asked once of the kernel with an empty
+// range (flags 0: an unshare here would give this thread a table of its own).
+func sharedTable() bool {
+	sharedOnce.Do(func() {
+		_, _, e := syscall.RawSyscall(unix.SYS_CLOSE_RANGE, 1<<30, 1<<30, 0)
+		sharedOK = e == 0
+	})
+	mode.Lock()
+	defer mode.Unlock()
+	return sharedOK && !noSharedTable
+}
+
+var (
+	sharedOnce sync.Once
+	sharedOK   bool
+	// noSharedTable (under mode), for tests, clones with a copy of the table.
+	noSharedTable bool
+)
+
+// startShared is startVfork with a shared descriptor table: every source is first copied to
+// the lowest free number at n or above (close-on-exec, closed again once the child has its
+// own table), so that the child keeps only the fds below the highest copy: the manager's
+// listening sockets sit above them (internal/listen), and neither the clone nor the exec pays
+// for them.
+func startShared(c *Config, fds []int) (*Process, error) {
+	n := len(fds)
+	tmp := make([]int, 0, n)
+	defer func() {
+		for _, fd := range tmp {
+			syscall.Close(fd)
+		}
+	}()
+	syscall.ForkLock.Lock()
+	defer syscall.ForkLock.Unlock()
+	below := max(n, 3)
+	for _, fd := range fds {
+		t, _, e := syscall.RawSyscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_DUPFD_CLOEXEC, uintptr(n))
+		if e != 0 {
+			return nil, fmt.Errorf("spawn %s: dup fd %d: %w", c.Path, fd, e)
+		}
+		tmp = append(tmp, int(t))
+		below = max(below, int(t)+1)
+	}
+	if c.CgroupDirFD > 0 {
+		below = max(below, c.CgroupDirFD+1) // a child that writes cgroup.procs itself
+	}
+	return startClone(c, tmp, below)
+}
+
+// waitUnshared waits until the child has written word (after its own table was made) or is
+// gone (pending 0: it exited, or exec'd).
+func waitUnshared(word *uint64, pending *uint32) {
+	ts := syscall.Timespec{Nsec: 200_000}
+	for atomic.LoadUint64(word) == 0 && atomic.LoadUint32(pending) != 0 {
+		syscall.Syscall6(syscall.SYS_FUTEX, uintptr(unsafe.Pointer(word)), 0 /* FUTEX_WAIT */, 0, uintptr(unsafe.Pointer(&ts)), 0, 0)
 	}
 }

@@ -68,6 +68,8 @@ loop:
 	TESTQ	$4, AX
 	CMOVQNE	R15, DI
 	MOVQ	16(R12), SI
+	TESTQ	$64, AX			// opUseSaved1
+	CMOVQNE	R15, SI
 	MOVQ	24(R12), DX
 	MOVQ	32(R12), R10
 	MOVQ	40(R12), R8
@@ -101,6 +103,12 @@ err:
 	CMPQ	AX, DX
 	JEQ	tolerated
 	MOVBQZX	67(R12), DX
+	CMPQ	AX, DX
+	JEQ	tolerated
+	MOVBQZX	68(R12), DX
+	CMPQ	AX, DX
+	JEQ	tolerated
+	MOVBQZX	69(R12), DX
 	CMPQ	AX, DX
 	JEQ	tolerated
 	MOVQ	56(R12), CX

@@ -146,8 +146,17 @@ func TestLogsMatchJournalctl(t *testing.T) {
 			}
 		}
 	}
-	// A moment for the last lines to reach both logs.
-	time.Sleep(300 * time.Millisecond)
+	// The last line of the last step in both logs: PID 1's messages reach the journal in the
+	// order sent, and every command's output was written well before.
+	for _, s := range sides {
+		var out string
+		if !waitFor(20*time.Second, func() bool {
+			out, _, _ = s.journalctl("-u", "restarter", "-o", "cat")
+			return strings.Contains(out, "Failed to start restarter.service - Restarter.")
+		}) {
+			t.Fatalf("%s: restarter's log lacks its last line:\n%s", s.name, out)
+		}
+	}
 
 	compare := func(t *testing.T, args ...string) {
 		t.Helper()

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestSystemdNotifyMultiCall: flint under the name systemd-notify, called from the shell
@@ -38,8 +39,14 @@ func TestSystemdNotifyMultiCall(t *testing.T) {
 		if p := c.props("script.service", "ActiveState", "SubState", "StatusText"); p["ActiveState"] != "active" || p["StatusText"] != "Up and running" {
 			t.Errorf("after systemd-notify --ready --status=...: %v", p)
 		}
-		// Without --no-block systemd-notify returned 0 only after the barrier.
-		if b, err := os.ReadFile(filepath.Join(dir, "script")); err != nil || string(b) != "sent\n" {
+		// Without --no-block systemd-notify returns 0 only after the barrier, which the
+		// manager answers after the start job is done: the script writes its file then.
+		var b []byte
+		var err error
+		if !waitFor(10*time.Second, func() bool {
+			b, err = os.ReadFile(filepath.Join(dir, "script"))
+			return err == nil && string(b) == "sent\n"
+		}) {
 			t.Errorf("systemd-notify --ready did not succeed in the script: %q %v", b, err)
 		}
 	})

@@ -246,8 +246,9 @@ func TestControlVerbs(t *testing.T) {
 		if out, _ := c.flint("logs", "-u", "ok", "--since", "2099-01-01"); out != "-- No entries --\n" {
 			t.Errorf("logs --since in the future: %q", out)
 		}
-		// -f: a line written after the follower attached arrives.
-		cmd := exec.Command(flintBin, "--control", m.control, "logs", "-f", "-u", "ok", "-n", "0")
+		// -f: a line written after the follower attached arrives. The follower watches
+		// fail.service too: a line of its start proves the follower attached.
+		cmd := exec.Command(flintBin, "--control", m.control, "logs", "-f", "-u", "ok", "-u", "fail", "-n", "0")
 		stdout, _ := cmd.StdoutPipe()
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -261,16 +262,35 @@ func TestControlVerbs(t *testing.T) {
 			}
 			close(lines)
 		}()
-		time.Sleep(300 * time.Millisecond)
+		var got []string
+		attached := false
+		for deadline := time.Now().Add(10 * time.Second); !attached; {
+			if time.Now().After(deadline) {
+				t.Fatalf("logs -f: no line of fail.service's starts within 10s: %q", got)
+			}
+			c.flint("start", "fail")
+			select {
+			case l := <-lines:
+				if strings.Contains(l, "fail.service") {
+					attached = true
+				} else {
+					_, msg, _ := strings.Cut(l, "]: ")
+					got = append(got, msg) // a line of ok.service from before: wrong
+				}
+			case <-time.After(time.Second): // started before the follower attached: again
+			}
+		}
 		c.flint("restart", "ok")
 		// The restart's lines, the manager's as systemd[PID] logs them, and (-n 0) none
 		// from before.
 		want := []string{"Stopping ok.service - Changed...", "ok.service: Deactivated successfully.",
 			"Stopped ok.service - Changed.", "Started ok.service - Changed."}
-		var got []string
 		for len(got) < len(want) {
 			select {
 			case l := <-lines:
+				if strings.Contains(l, "fail.service") {
+					continue // the rest of its starts
+				}
 				_, msg, _ := strings.Cut(l, "]: ")
 				got = append(got, msg)
 			case <-time.After(10 * time.Second):

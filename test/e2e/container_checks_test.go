@@ -133,8 +133,17 @@ func checkLighttpd(t *testing.T, c *container) {
 		t.Fatalf("GET / from lighttpd:\n%s", out)
 	}
 	c.runsAs(pid, "www-data")
-	// ExecReload=/bin/kill -USR1 $MAINPID: lighttpd restarts gracefully in place.
+	// ExecReload=/bin/kill -USR1 $MAINPID: lighttpd restarts gracefully in place. It acts on
+	// the signal at the next turn of its event loop (up to a second later: a signal that
+	// comes just before its poll waits for the poll's timeout), and a SIGTERM that comes
+	// before that restart is lost in it (the restarted server clears the flag and runs on,
+	// under systemd as well): the restart is done once it logs "server started" again.
+	started := func() int { return strings.Count(c.read("/var/log/lighttpd/error.log"), "server started") }
+	before := started()
 	c.run(0, "reload", "lighttpd.service")
+	if !waitFor(15*time.Second, func() bool { return started() > before }) {
+		t.Fatalf("lighttpd did not restart within 15s of its reload:\n%s", c.read("/var/log/lighttpd/error.log"))
+	}
 	if out := c.httpGet("http://127.0.0.1/"); !strings.HasPrefix(out, "HTTP/1.1 200") {
 		t.Fatalf("GET / after reload:\n%s", out)
 	}

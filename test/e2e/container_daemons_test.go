@@ -26,6 +26,9 @@ type containerDaemon struct {
 	// startContainer); else systemd-tmpfiles-setup.service does, as on a systemd host.
 	ownTmpfiles bool
 	check       func(t *testing.T, c *container)
+	// sandbox is what the unit's sandbox looks like from outside its running main process
+	// (container_sandbox_test.go), checked after check.
+	sandbox *sandboxWant
 	// waits names what flint lacks for this daemon to run as under systemd (docs/daemons.md):
 	// such a case runs only with FLINT_CONTAINER_GAPS=1, to see whether the gap is closed.
 	waits string
@@ -57,6 +60,7 @@ var containerDaemons = []containerDaemon{
 		enable:   []string{"redis-server.service"},
 		binaries: []string{"/usr/bin/redis-server", "/usr/bin/redis-cli"},
 		check:    checkRedis,
+		sandbox:  redisSandbox,
 	},
 	{
 		name:     "postgresql_forking_oom_tmpfiles",
@@ -82,6 +86,7 @@ var containerDaemons = []containerDaemon{
 		binaries:    []string{"/usr/bin/memcached", "/usr/bin/memcstat"},
 		ownTmpfiles: true,
 		check:       checkMemcached,
+		sandbox:     memcachedSandbox,
 	},
 	{
 		name:     "dnsmasq_syslog_only",
@@ -122,6 +127,7 @@ var containerDaemons = []containerDaemon{
 		enable:   []string{"uuidd.service"},
 		binaries: []string{"/usr/sbin/uuidd"},
 		check:    checkUuidd,
+		sandbox:  uuiddSandbox,
 	},
 	{
 		name:     "pcscd_socket",
@@ -163,6 +169,7 @@ var containerDaemons = []containerDaemon{
 		enable:   []string{"dovecot.socket"},
 		binaries: []string{"/usr/sbin/dovecot", "/usr/bin/curl"},
 		check:    checkDovecot,
+		sandbox:  dovecotSandbox,
 	},
 	{
 		name: "kresd_template_watchdog",
@@ -214,6 +221,7 @@ var containerDaemons = []containerDaemon{
 		enable:   []string{"lldpd.service"},
 		binaries: []string{"/usr/sbin/lldpd", "/usr/sbin/lldpcli"},
 		check:    checkLldpd,
+		sandbox:  lldpdSandbox,
 	},
 	{
 		name:     "haproxy_notify_master_tmpfiles",
@@ -230,6 +238,7 @@ var containerDaemons = []containerDaemon{
 		enable:   []string{"varnish.service"},
 		binaries: []string{"/usr/sbin/varnishd", "/usr/bin/varnishadm", "/usr/bin/curl"},
 		check:    checkVarnish,
+		sandbox:  varnishSandbox,
 	},
 	{
 		name:     "beanstalkd_socket_user",
@@ -254,6 +263,9 @@ func TestContainerDaemons(t *testing.T) {
 			d.require(t)
 			c := startContainer(t, d.units, d.enable, d.ownTmpfiles)
 			d.check(t, c)
+			if d.sandbox != nil {
+				c.sandboxInForce(*d.sandbox)
+			}
 			c.stopAll()
 		})
 	}

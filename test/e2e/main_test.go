@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -67,7 +68,7 @@ func runTests(m *testing.M) int {
 	// with systemd, or take its /dev/log and /run/systemd/journal.
 	_, err = os.Lstat(sdBootedDir)
 	absent := err != nil
-	before := hostJournalState()
+	before, beforeRun := hostJournalState(), hostSandboxState()
 	code := m.Run()
 	if _, err := os.Lstat(sdBootedDir); absent && err == nil {
 		fmt.Fprintf(os.Stderr, "e2e: a test left %s on the host: flint run without --no-booted outside a private /run\n", sdBootedDir)
@@ -78,7 +79,28 @@ func runTests(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "e2e: a test changed the host's journal sockets (%s, was %s): flint run without --no-journal-sockets outside a private mount namespace\n", after, before)
 		return 1
 	}
+	if after := hostSandboxState(); after != beforeRun {
+		fmt.Fprintf(os.Stderr, "e2e: a test changed the host's sandbox directories:\nbefore:\n%safter:\n%s(a manager whose runtime directory is the host's /run/flint, or another flint on this host)\n", beforeRun, after)
+		return 1
+	}
 	return code
+}
+
+// hostSandboxState is what the host has where a system manager with the default runtime
+// directory builds its units' sandboxes: /run/flint's unit-root, inaccessible, empty and
+// credentials, and /run/credentials. The tests' managers have runtime directories of their
+// own (next to their control sockets).
+func hostSandboxState() string {
+	var b strings.Builder
+	for _, d := range []string{"/run/flint/unit-root", "/run/flint/inaccessible", "/run/flint/empty", "/run/flint/credentials", "/run/credentials"} {
+		es, err := os.ReadDir(d)
+		fmt.Fprintf(&b, "%s exists: %v;", d, err == nil)
+		for _, e := range es {
+			fmt.Fprintf(&b, " %s", e.Name())
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
 }
 
 // hostJournalState is what the host has at /dev/log and /run/systemd/journal.
@@ -300,9 +322,53 @@ func (m *manager) stopWith(sig syscall.Signal) int {
 	select {
 	case <-m.done:
 	case <-time.After(15 * time.Second):
-		m.t.Fatalf("flint run still running 15s after %v:\n%s", sig, m.out.String())
+		m.t.Fatalf("flint run still running 15s after %v:\n%s\n%s", sig, m.out.String(), m.stuck())
 	}
 	return m.cmd.ProcessState.ExitCode()
+}
+
+// stuck describes a manager that does not finish: its jobs, its units that are not inactive
+// and the processes under it.
+func (m *manager) stuck() string {
+	var b strings.Builder
+	for _, args := range [][]string{{"list-jobs"}, {"list-units", "--state=active,activating,deactivating,reloading,failed"}} {
+		cmd := exec.Command(flintBin, append([]string{"--control", m.control}, args...)...)
+		out, _ := cmd.CombinedOutput()
+		fmt.Fprintf(&b, "flint %s:\n%s\n", strings.Join(args, " "), out)
+	}
+	b.WriteString("processes under it:\n")
+	parent := map[int]int{}
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if st, err := os.ReadFile("/proc/" + e.Name() + "/stat"); err == nil {
+			if i := bytes.LastIndexByte(st, ')'); i > 0 {
+				if f := strings.Fields(string(st[i+1:])); len(f) > 1 {
+					parent[pid], _ = strconv.Atoi(f[1])
+				}
+			}
+		}
+	}
+	for pid := range parent {
+		for p := parent[pid]; p > 1; p = parent[p] {
+			if p == m.cmd.Process.Pid {
+				cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+				status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+				var state string
+				for _, l := range strings.Split(string(status), "\n") {
+					if strings.HasPrefix(l, "State:") || strings.HasPrefix(l, "SigCgt:") || strings.HasPrefix(l, "SigBlk:") || strings.HasPrefix(l, "SigPnd:") || strings.HasPrefix(l, "ShdPnd:") {
+						state += " " + strings.Join(strings.Fields(l), " ")
+					}
+				}
+				fmt.Fprintf(&b, "  %d (parent %d) %s:%s\n", pid, parent[pid], bytes.ReplaceAll(bytes.TrimRight(cmdline, "\x00"), []byte{0}, []byte{' '}), state)
+				break
+			}
+		}
+	}
+	return b.String()
 }
 
 // flint runs one CLI verb against this manager and returns its combined output and exit code.

@@ -3,8 +3,8 @@ package e2e
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
-	"time"
 )
 
 // TestNotifyProtocol checks sd_notify messages beyond READY=1: EXTEND_TIMEOUT_USEC,
@@ -16,8 +16,9 @@ func TestNotifyProtocol(t *testing.T) {
 		// READY comes 1.5s after the start, past TimeoutStartSec=500ms, but the timeout was extended.
 		"extend.service": unitFile("Service", "Type=notify\nTimeoutStartSec=500ms\n"+
 			"ExecStart="+h+" steps EXTEND_TIMEOUT_USEC=10000000 sleep:1500 READY=1"),
+		// Pings for 1.5s, then says so (with a ping) and goes on pinging.
 		"keepalive.service": unitFile("Service", "Type=notify\nWatchdogSec=400ms\n"+
-			"ExecStart="+h+" steps READY=1 loop:100:WATCHDOG=1"),
+			"ExecStart="+h+" steps READY=1"+strings.Repeat(" sleep:100 WATCHDOG=1", 15)+` "WATCHDOG=1\nSTATUS=pinged" loop:100:WATCHDOG=1`),
 		"trigger.service": unitFile("Service", "Type=notify\nWatchdogSec=1min\nTimeoutStopSec=1\n"+
 			"ExecStart="+h+" steps READY=1 sleep:200 WATCHDOG=trigger"),
 		"errno.service": unitFile("Service", "Type=notify\n"+
@@ -37,8 +38,9 @@ func TestNotifyProtocol(t *testing.T) {
 	t.Run("watchdog_keepalive", func(t *testing.T) {
 		c := on(t, m)
 		c.start("keepalive.service")
-		// Several watchdog periods pass while the service keeps pinging.
-		time.Sleep(1500 * time.Millisecond)
+		// Several watchdog periods pass while the service keeps pinging: it is still there
+		// to say so (the watchdog would have killed it).
+		c.waitProps("keepalive.service", map[string]string{"StatusText": "pinged"})
 		if p := c.props("keepalive.service", "ActiveState", "Result", "NRestarts"); p["ActiveState"] != "active" || p["Result"] != "success" {
 			t.Errorf("a service sending WATCHDOG=1 in time: %v", p)
 		}

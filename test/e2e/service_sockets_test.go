@@ -315,13 +315,21 @@ func TestRestartUnderLoad(t *testing.T) {
 			}
 		}()
 	}
+	// Each instance serves the clients before the next restart: the first, one per restart.
+	instances := func(n int) {
+		t.Helper()
+		got := 0
+		if !waitFor(15*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); got = len(pids); return got >= n }) {
+			t.Errorf("%d service instances served the clients within 15s, want %d", got, n)
+		}
+	}
 	for i := 0; i < 5; i++ {
-		time.Sleep(200 * time.Millisecond)
+		instances(i + 1)
 		if out, code := c.flint("restart", "load.service"); code != 0 {
 			t.Errorf("restart %d: exit %d: %s", i+1, code, out)
 		}
 	}
-	time.Sleep(200 * time.Millisecond)
+	instances(6)
 	close(stop)
 	wg.Wait()
 	t.Logf("%d connections served by %d instances", served, len(pids))

@@ -321,7 +321,9 @@ func TestTimerClockAndZoneChanges(t *testing.T) {
 				}
 				c.waitState("on.timer", "active/waiting")
 			}
-			time.Sleep(300 * time.Millisecond)
+			// A start a change caused was queued when the manager handled the change, which
+			// it did (on.service ran): once no job is left, any such start has run.
+			c.waitJobsDone()
 			if got := fileLines(ran); len(got) != 2 || got[0] != "on.service" || got[1] != "on.service" {
 				t.Errorf("services run: %q, want on.service twice", got)
 			}

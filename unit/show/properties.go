@@ -34,18 +34,31 @@ func Properties(u *unit.Unit) []Property {
 		switch {
 		case u.Service != nil:
 			serviceProperties(&ps, u.Service)
-			execProperties(&ps, u, &u.Service.Exec)
+			execProperties(&ps, u, u.Service.Exec)
 			ps.bool("NonBlocking", u.Service.NonBlocking)
 			killProperties(&ps, &u.Service.Kill)
 		case u.Socket != nil:
 			socketProperties(&ps, u)
-			execProperties(&ps, u, &u.Socket.Exec)
+			execProperties(&ps, u, u.Socket.Exec)
 			ps.bool("NonBlocking", false) // NonBlocking= is a [Service] setting in flint
 			killProperties(&ps, &u.Socket.Kill)
 		case u.Timer != nil:
 			timerProperties(&ps, u)
 		case u.Path != nil:
 			pathProperties(&ps, u)
+		case u.Slice != nil:
+			// A slice shows its cgroup context alone (systemd's org.freedesktop.systemd1.Slice).
+			var all propList
+			resourceProperties(&all, u.Type, &u.Slice.Resources, u.LoadState == unit.Loaded)
+			rank := propertyRank(unit.TypeSlice)
+			for _, p := range all {
+				if p.Name == "TasksMax" && u.Slice.Resources.TasksMax == 0 {
+					p.Value = "infinity" // no DefaultTasksMax= for a slice (systemd's unit_new)
+				}
+				if _, ok := rank[p.Name]; ok && !slices.Contains(targetPropertyOrder, p.Name) {
+					ps = append(ps, p)
+				}
+			}
 		}
 	}
 	unitProperties(&ps, u, loaded)
@@ -203,7 +216,7 @@ func serviceProperties(p *propList, s *unit.ServiceSection) {
 	// systemd 252 shows the watchdog in effect, which is infinity until the service runs.
 	p.add("WatchdogUSec", "infinity")
 	p.add("WatchdogTimestampMonotonic", "0")
-	p.addExecProp(execProp{"RuntimeRandomizedExtraUSec", fixed("0"), []string{"RuntimeRandomizedExtraSec"}, span}, &s.Exec)
+	p.addExecProp(execProp{"RuntimeRandomizedExtraUSec", fixed("0"), []string{"RuntimeRandomizedExtraSec"}, span}, s.Exec)
 	p.add("CleanResult", "success")
 	p.add("ExecMainStartTimestampMonotonic", "0")
 	p.add("ExecMainExitTimestampMonotonic", "0")
@@ -518,7 +531,7 @@ func unitProperties(p *propList, u *unit.Unit, loaded bool) {
 	p.bool("CanIsolate", (u.Type == unit.TypeTarget || u.Type == unit.TypeService) && s.AllowIsolate)
 	p.bool("CanFreeze", u.Type == unit.TypeService)
 	p.bool("Transient", false)
-	p.bool("Perpetual", false)
+	p.bool("Perpetual", u.Name == "-.slice") // system.slice too in the system manager (its own)
 	p.bool("CanReload", u.Service != nil && len(u.Service.ExecReload) > 0)
 }
 
@@ -616,6 +629,13 @@ func servicePropertyOrder() []string {
 	return slices.Concat(serviceOwnProperties, processPropertyOrder)
 }
 
+// slicePropertyOrder is a slice's: the cgroup part of the process properties (Slice= to
+// RestrictNetworkInterfaces=), then the [Unit] ones.
+func slicePropertyOrder() []string {
+	end := slices.Index(processPropertyOrder, "Environment")
+	return slices.Concat(processPropertyOrder[:end], targetPropertyOrder)
+}
+
 func socketPropertyOrder() []string {
 	return slices.Concat(socketOwnProperties, processPropertyOrder)
 }
@@ -626,7 +646,7 @@ var (
 )
 
 func buildPropertyRanks() {
-	for t, order := range map[unit.Type][]string{unit.TypeService: servicePropertyOrder(), unit.TypeSocket: socketPropertyOrder(), unit.TypeTimer: timerPropertyOrder(), unit.TypePath: pathPropertyOrder(), unit.TypeTarget: targetPropertyOrder} {
+	for t, order := range map[unit.Type][]string{unit.TypeService: servicePropertyOrder(), unit.TypeSocket: socketPropertyOrder(), unit.TypeTimer: timerPropertyOrder(), unit.TypePath: pathPropertyOrder(), unit.TypeTarget: targetPropertyOrder, unit.TypeSlice: slicePropertyOrder()} {
 		m := make(map[string]int, len(order))
 		for i, n := range order {
 			if _, dup := m[n]; !dup {
@@ -661,6 +681,8 @@ func propertyNames(t unit.Type) []string {
 		return timerPropertyOrder()
 	case unit.TypePath:
 		return pathPropertyOrder()
+	case unit.TypeSlice:
+		return slicePropertyOrder()
 	}
 	return append([]string(nil), targetPropertyOrder...)
 }

@@ -37,7 +37,7 @@ func main() {
 	runs := flag.Int("runs", 5, "runs per variant and manager (the median is reported)")
 	initTime := flag.Duration("init", 300*time.Millisecond, "time each service needs before it can answer")
 	variants := flag.String("variants", "A,B,C", "variants to run")
-	managers := flag.String("managers", "flint,systemd", "managers to run: flint, systemd")
+	managers := flag.String("managers", "flint,systemd", "managers to run: flint, flint-cgroups (flint in a cgroup subtree of its own), systemd")
 	flintPath := flag.String("flint", "", "flint binary (default: CGO_ENABLED=0 go build ./cmd/flint, as README builds it)")
 	static := flag.Bool("static", false, "build chainsvc statically without libsystemd (sd_listen_fds and sd_notify written out): no dynamic loader in a hop")
 	script := flag.String("systemd-ns", "scripts/systemd-ns", "script that boots systemd in private namespaces")
@@ -178,6 +178,8 @@ func (b *bench) once(mgr, variant string, i int) (result, error) {
 	switch mgr {
 	case "flint":
 		m, err = startFlint(b.flint, dir)
+	case "flint-cgroups":
+		m, err = startFlintCgroup(b.flint, dir)
 	case "systemd":
 		m, err = startSystemd(b.script, dir)
 	default:
@@ -290,7 +292,7 @@ func (b *bench) print(vs, ms []string, res map[string][]result, runs int, floor 
 	fmt.Printf("%s, %s, kernel %s, %d CPUs, load %s; %d services, -init %v, median of %d runs\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"), host, strings.TrimSpace(string(kernel)),
 		runtime.NumCPU(), strings.Join(strings.Fields(string(load))[:3], " "), chainN, b.init, runs)
-	names := map[string]string{"flint": "flint run", "systemd": "systemd 252"}
+	names := map[string]string{"flint": "flint run", "flint-cgroups": "flint run, cgroups", "systemd": "systemd 252"}
 	fmt.Print("| variant | expected |")
 	sep := "|---|---|"
 	for _, m := range ms {

@@ -28,11 +28,13 @@ type manager struct {
 }
 
 // startFlint runs `flint run --units DIR/units --control DIR/control.sock` (none of the chain's
-// units is wanted by default.target) and waits for its control socket.
-func startFlint(flint, dir string) (*manager, error) {
+// units is wanted by default.target) and waits for its control socket. wrap, if any, is a
+// command that execs flint with the arguments that follow it (cgroup.go's placement).
+func startFlint(flint, dir string, wrap ...string) (*manager, error) {
 	control := filepath.Join(dir, "control.sock")
 	var out bytes.Buffer
-	cmd := exec.Command(flint, "run", "--no-booted", "--no-journal-sockets", "--units", filepath.Join(dir, "units"), "--control", control)
+	args := append(append([]string(nil), wrap...), flint, "run", "--no-booted", "--no-journal-sockets", "--units", filepath.Join(dir, "units"), "--control", control)
+	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {

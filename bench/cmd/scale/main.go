@@ -10,9 +10,13 @@
 //     of the N, each activated once (foobard, examples/foobar/server.c);
 //   - Accept=yes connections/s among N: /bin/cat per connection at concurrency 1 over -duration.
 //
-// and prints a Markdown table with flint's ratio to systemd per figure.
+// and prints a Markdown table with flint's ratio to systemd per figure, then a second one with
+// each manager's cold activation and Accept=yes rate among N against the same among -base
+// (10) units, measured the same way in the same session: work per activation that grows with
+// the loaded units shows there. With -interleave the managers alternate per N (flint, systemd,
+// then systemd, flint at the next N) so that a drifting load weighs on both.
 //
-//	go run ./bench/cmd/scale [-n 1000,3000,10000] [-managers flint,systemd] [-flint bin/flint]
+//	go run ./bench/cmd/scale [-n 1000,3000,10000] [-base 10] [-managers flint,systemd] [-flint bin/flint]
 //
 // Run it as root from the repository root; ports 22600-22601 must be free.
 package main
@@ -26,6 +30,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -44,6 +49,8 @@ const (
 type figures struct {
 	start, reload, cold time.Duration
 	kbPerUnit, accept   float64
+	cpuPerConn          float64 // the manager's CPU time per Accept=yes connection, ms
+	startCPU, reloadCPU float64 // the manager's CPU time for the start and the reload, ms
 }
 
 func main() {
@@ -53,6 +60,9 @@ func main() {
 	script := flag.String("systemd-ns", "scripts/systemd-ns", "script that boots systemd in private namespaces")
 	cold := flag.Int("cold", 7, "cold activations per N (each of a different socket)")
 	duration := flag.Duration("duration", 2*time.Second, "Accept=yes measuring time")
+	base := flag.Int("base", 10, "the small N the activation figures among N are compared with (0: none)")
+	alternate := flag.Bool("alternate", true, "alternate which manager goes first from one N to the next")
+	settle := flag.Duration("settle", 3*time.Second, "pause after each manager's end (the kernel's teardown of its sockets)")
 	flag.Parse()
 	if os.Getuid() != 0 {
 		fail("run as root")
@@ -82,11 +92,24 @@ func main() {
 		}
 		counts = append(counts, n)
 	}
+	runs := counts
+	if *base > 0 && !slices.Contains(counts, *base) {
+		if *base < *cold {
+			fail("-base: at least -cold")
+		}
+		runs = append([]int{*base}, counts...)
+	}
 	res := map[string]map[int]figures{}
-	for _, n := range counts {
-		for _, m := range strings.Split(*managers, ",") {
+	sides := strings.Split(*managers, ",")
+	for i, n := range runs {
+		order := slices.Clone(sides)
+		if *alternate && i%2 == 1 {
+			slices.Reverse(order)
+		}
+		for _, m := range order {
 			dir := filepath.Join(work, fmt.Sprintf("%s-%d", m, n))
 			f, err := measure(m, dir, n, *cold, *duration, *flintPath, *script, foobard)
+			time.Sleep(*settle)
 			if err != nil {
 				fmt.Fprintf(os.Stderr, "scale: %s, N=%d: %v\n", m, n, err)
 				continue
@@ -95,11 +118,22 @@ func main() {
 				res[m] = map[int]figures{}
 			}
 			res[m][n] = f
-			fmt.Fprintf(os.Stderr, "scale: %s N=%d: start %v reload %v %.1f KB/unit cold %v accept %.0f/s\n",
-				m, n, f.start.Round(time.Millisecond), f.reload.Round(time.Millisecond), f.kbPerUnit, f.cold.Round(10*time.Microsecond), f.accept)
+			fmt.Fprintf(os.Stderr, "scale: %s N=%d: start %v reload %v %.1f KB/unit cold %v accept %.0f/s, %.3f ms CPU each; CPU start %.0f ms reload %.0f ms\n",
+				m, n, f.start.Round(time.Millisecond), f.reload.Round(time.Millisecond), f.kbPerUnit, f.cold.Round(10*time.Microsecond), f.accept, f.cpuPerConn, f.startCPU, f.reloadCPU)
 		}
 	}
 	printTable(counts, res)
+	if *base > 0 {
+		fmt.Println()
+		printBase(counts, *base, sides, res)
+	}
+	fmt.Println()
+	fmt.Println("| N | manager CPU for the start: flint / systemd | manager CPU for the daemon-reload: flint / systemd |")
+	fmt.Println("|---:|---|---|")
+	for _, n := range counts {
+		fl, sd := res["flint"][n], res["systemd"][n]
+		fmt.Printf("| %d | %.0f / %.0f ms | %.0f / %.0f ms |\n", n, fl.startCPU, sd.startCPU, fl.reloadCPU, sd.reloadCPU)
+	}
 }
 
 func fail(msg string) {
@@ -254,6 +288,10 @@ func measure(side, dir string, n, cold int, duration time.Duration, flint, scrip
 	if err != nil {
 		return f, err
 	}
+	c0, err := cpuMS(m.pid)
+	if err != nil {
+		return f, err
+	}
 	t0 := time.Now()
 	if err := m.ctl("start", "idle.target"); err != nil {
 		return f, err
@@ -266,17 +304,25 @@ func measure(side, dir string, n, cold int, duration time.Duration, flint, scrip
 		time.Sleep(5 * time.Millisecond)
 	}
 	f.start = time.Since(t0)
+	c1, err := cpuMS(m.pid)
+	if err != nil {
+		return f, err
+	}
+	f.startCPU = c1 - c0
 	time.Sleep(time.Second) // jobs and logs settle
 	full, err := rssKB(m.pid)
 	if err != nil {
 		return f, err
 	}
 	f.kbPerUnit = float64(full-empty) / float64(n)
+	c0, _ = cpuMS(m.pid)
 	t0 = time.Now()
 	if err := m.ctl("daemon-reload"); err != nil {
 		return f, err
 	}
 	f.reload = time.Since(t0)
+	c1, _ = cpuMS(m.pid)
+	f.reloadCPU = c1 - c0
 	var ds []time.Duration
 	for k := 0; k < cold; k++ {
 		i := k * (n / cold)
@@ -290,6 +336,10 @@ func measure(side, dir string, n, cold int, duration time.Duration, flint, scrip
 	f.cold = ds[len(ds)/2]
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	var ok int
+	cpu0, err := cpuMS(m.pid)
+	if err != nil {
+		return f, err
+	}
 	end := time.Now().Add(duration)
 	t0 = time.Now()
 	for time.Now().Before(end) {
@@ -299,7 +349,32 @@ func measure(side, dir string, n, cold int, duration time.Duration, flint, scrip
 		ok++
 	}
 	f.accept = float64(ok) / time.Since(t0).Seconds()
+	cpu1, err := cpuMS(m.pid)
+	if err != nil {
+		return f, err
+	}
+	f.cpuPerConn = (cpu1 - cpu0) / float64(ok)
 	return f, nil
+}
+
+// cpuMS is the process's user and system time so far (its threads'; not its children's), ms.
+func cpuMS(pid int) (float64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	s := string(data)
+	// The fields after the command name (which may hold spaces) in its parentheses.
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %q", pid, s)
+	}
+	ut, err1 := strconv.ParseFloat(f[11], 64)
+	st, err2 := strconv.ParseFloat(f[12], 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: %q", pid, s)
+	}
+	return (ut + st) * 1000 / 100, nil // USER_HZ is 100 on Linux
 }
 
 // firstByte connects, sends a line and times the first byte of the echo.
@@ -380,5 +455,25 @@ func printTable(counts []int, res map[string]map[int]figures) {
 			cell(fl.kbPerUnit, sd.kbPerUnit, "KB"),
 			cell(ms(fl.cold), ms(sd.cold), "ms"),
 			cell(fl.accept, sd.accept, "/s"))
+	}
+}
+
+// printBase prints each manager's activation figures among N against those among base units.
+func printBase(counts []int, base int, sides []string, res map[string]map[int]figures) {
+	fmt.Printf("| N | side | cold activation among N / among %d | ratio | Accept=yes conn/s among N / among %d | ratio | manager CPU per connection among N / among %d | ratio |\n", base, base, base)
+	fmt.Println("|---:|---|---|---:|---|---:|---|---:|")
+	for _, n := range counts {
+		for _, side := range sides {
+			f, ok := res[side][n]
+			b, okB := res[side][base]
+			if !ok || !okB {
+				fmt.Printf("| %d | %s | n/a | | n/a | | n/a | |\n", n, side)
+				continue
+			}
+			ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+			fmt.Printf("| %d | %s | %.4g / %.4g ms | %.2f× | %.4g / %.4g /s | %.2f× | %.3g / %.3g ms | %.2f× |\n", n, side,
+				ms(f.cold), ms(b.cold), ms(f.cold)/ms(b.cold), f.accept, b.accept, f.accept/b.accept,
+				f.cpuPerConn, b.cpuPerConn, f.cpuPerConn/b.cpuPerConn)
+		}
 	}
 }

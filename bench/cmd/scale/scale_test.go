@@ -25,3 +25,21 @@ func TestWriteUnits(t *testing.T) {
 		}
 	}
 }
+
+// cpuMS reads this process's CPU time, which work makes grow.
+func TestCPUMS(t *testing.T) {
+	a, err := cpuMS(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for b := a; b <= a; {
+		x := 0
+		for i := 0; i < 1e6; i++ {
+			x += i * i
+		}
+		_ = x
+		if b, err = cpuMS(os.Getpid()); err != nil || b < a {
+			t.Fatalf("cpuMS went from %v to %v, %v", a, b, err)
+		}
+	}
+}

@@ -12,14 +12,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// stagingRoot is where the sandbox is assembled when there is no RootDirectory= (systemd:
-// /run/systemd/unit-root), then moved onto "/".
-const stagingRoot = "/run/flint/unit-root"
-
-// inaccessibleDir holds the mode-0000 nodes an InaccessiblePaths= entry is covered with
-// (systemd: /run/systemd/inaccessible).
-const inaccessibleDir = "/run/flint/inaccessible"
-
 // Apply sets up s in the calling process: network, IPC namespaces, the mount namespace
 // with every mount s asks for (and the credentials directory), the UTS namespace. It locks
 // the calling goroutine to its thread for good: the caller must execve from it. A
@@ -62,12 +54,12 @@ func (s *Spec) setupMountNamespace() error {
 	old := unix.Umask(0)
 	defer unix.Umask(old)
 
-	if s.TmpDir == EmptyDir || s.VarTmpDir == EmptyDir {
-		if err := os.MkdirAll(EmptyDir, 0o500); err != nil {
-			return fail(StatusNamespace, "Failed to create %s: %v", EmptyDir, err)
+	if empty := EmptyDir(s.RuntimeDir); s.TmpDir == empty || s.VarTmpDir == empty {
+		if err := os.MkdirAll(empty, 0o500); err != nil {
+			return fail(StatusNamespace, "Failed to create %s: %v", empty, err)
 		}
 	}
-	root := stagingRoot
+	root := s.stagingRoot()
 	forcePrefix := true
 	if s.RootDirectory != "" {
 		root, forcePrefix = path.Clean(s.RootDirectory), false
@@ -76,7 +68,7 @@ func (s *Spec) setupMountNamespace() error {
 	}
 	credsPath := ""
 	if len(s.Credentials) > 0 {
-		credsPath = "/run/credentials/" + s.Unit
+		credsPath = CredentialsDir(s.Unit)
 	}
 	es, err := s.entries(root, forcePrefix, credsPath)
 	if err != nil {
@@ -102,7 +94,7 @@ func (s *Spec) setupMountNamespace() error {
 		return fail(StatusNamespace, "Failed to remount '/' as SLAVE: %v", err)
 	}
 	if credsPath != "" {
-		if err := s.setupCredentials(credsPath); err != nil {
+		if err := s.setupCredentials(s.credentialsMount()); err != nil {
 			return err
 		}
 	}
@@ -307,7 +299,7 @@ func (s *Spec) applyOne(root string, e *entry) error {
 			}
 			return err
 		}
-		node, err := inaccessibleNode(fi.Mode())
+		node, err := s.inaccessibleNode(fi.Mode())
 		if err != nil {
 			return err
 		}
@@ -339,7 +331,7 @@ func (s *Spec) applyOne(root string, e *entry) error {
 	case privateTmp, privateTmpReadOnly:
 		what, make = e.source, true
 	case privateDev:
-		return mountPrivateDev(e)
+		return mountPrivateDev(e, s.DevMountFD)
 	case bindDev:
 		return mountIfNot(e.path, "/dev")
 	case sysfs:
@@ -354,6 +346,9 @@ func (s *Spec) applyOne(root string, e *entry) error {
 	case mqueuefs:
 		_ = os.MkdirAll(e.path, 0o755)
 		umountRecursive(e.path)
+		if s.MqueueMountFD > 0 {
+			return unix.MoveMount(s.MqueueMountFD, "", unix.AT_FDCWD, e.path, unix.MOVE_MOUNT_F_EMPTY_PATH)
+		}
 		return unix.Mount("mqueue", e.path, "mqueue", e.flags, "")
 	}
 	flags := uintptr(unix.MS_BIND)
@@ -435,18 +430,17 @@ func umountRecursive(p string) int {
 // ProcSubset='s subset=; without the privilege, the host's /proc.
 func (s *Spec) mountProcfs(e *entry) error {
 	opts := ""
-	pp := s.ProtectProc
-	if (pp != "" && pp != "default") || (s.ProcSubset != "" && s.ProcSubset != "all") {
-		if pp == "" || pp == "default" {
-			pp = "off"
-		}
-		opts = "hidepid=" + pp
-		if s.ProcSubset == "pid" {
-			opts += ",subset=pid"
+	if hidepid, subset := s.procOptions(); hidepid != "" {
+		opts = "hidepid=" + hidepid
+		if subset != "" {
+			opts += ",subset=" + subset
 		}
 	}
 	_ = os.MkdirAll(e.path, 0o755)
 	n := umountRecursive(e.path)
+	if s.ProcMountFD > 0 {
+		return s.attachProcMount(e.path)
+	}
 	const flags = unix.MS_NOSUID | unix.MS_NOEXEC | unix.MS_NODEV
 	err := unix.Mount("proc", e.path, "proc", flags, opts)
 	if errors.Is(err, unix.EINVAL) && opts != "" {
@@ -462,7 +456,7 @@ func (s *Spec) mountProcfs(e *entry) error {
 }
 
 // inaccessibleNode returns the mode-0000 node of the same type as m, making it first.
-func inaccessibleNode(m os.FileMode) (string, error) {
+func (s *Spec) inaccessibleNode(m os.FileMode) (string, error) {
 	name, mode := "", uint32(0)
 	switch {
 	case m.IsDir():
@@ -480,11 +474,11 @@ func inaccessibleNode(m os.FileMode) (string, error) {
 	default:
 		return "", fmt.Errorf("File type not supported for inaccessible mounts. Note that symlinks are not allowed")
 	}
-	p := inaccessibleDir + "/" + name
+	p := s.inaccessibleDir() + "/" + name
 	if _, err := os.Lstat(p); err == nil {
 		return p, nil
 	}
-	if err := os.MkdirAll(inaccessibleDir, 0o755); err != nil {
+	if err := os.MkdirAll(s.inaccessibleDir(), 0o755); err != nil {
 		return "", err
 	}
 	var err error

@@ -142,9 +142,13 @@ func errName(err error) string {
 }
 
 // run starts the child with s and p and returns its report; extra fds become 3, 4, ...
+// Without a RuntimeDir, s gets a temporary one: the child leaves the host's /run as it was.
 func run(t *testing.T, s Spec, p probe, extra ...*os.File) report {
 	t.Helper()
-	before := hostMounts(t)
+	if s.RuntimeDir == "" {
+		s.RuntimeDir = t.TempDir()
+	}
+	before, beforeRun := hostMounts(t), hostRun(t)
 	sj, _ := json.Marshal(s)
 	pj, _ := json.Marshal(p)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
@@ -169,7 +173,27 @@ func run(t *testing.T, s Spec, p probe, extra ...*os.File) report {
 	if after := hostMounts(t); after != before {
 		t.Fatalf("the host's mounts changed:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
+	if after := hostRun(t); after != beforeRun {
+		t.Fatalf("the host's /run changed:\nbefore:\n%s\nafter:\n%s", beforeRun, after)
+	}
 	return r
+}
+
+// hostRun lists what a sandbox with the default runtime directory would make on the host:
+// /run/flint and its unit-root, inaccessible, empty and credentials, and /run/credentials.
+func hostRun(t *testing.T) string {
+	var b strings.Builder
+	for _, d := range []string{"/run/flint", "/run/flint/unit-root", "/run/flint/inaccessible", "/run/flint/empty", "/run/flint/credentials", "/run/credentials"} {
+		es, err := os.ReadDir(d)
+		fmt.Fprintf(&b, "%s: %v", d, err != nil)
+		for _, e := range es {
+			if d != "/run/flint" || e.IsDir() { // not a manager's sockets
+				fmt.Fprintf(&b, " %s", e.Name())
+			}
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
 }
 
 // hostMounts is the host's mount table without ids (which only the kernel changes).
@@ -248,7 +272,7 @@ func execChild() int {
 		}
 		if os.Getenv("FLINT_FS_PRIVATE_TMP") != "" {
 			var err error
-			if s.TmpDir, s.VarTmpDir, err = SetupTmpDirs(s.Unit); err != nil {
+			if s.TmpDir, s.VarTmpDir, err = SetupTmpDirs("", s.Unit); err != nil {
 				fmt.Fprintln(os.Stderr, err)
 				return 2
 			}

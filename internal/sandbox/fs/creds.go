@@ -23,14 +23,15 @@ const (
 func CredentialsDir(unit string) string { return "/run/credentials/" + unit }
 
 // setupCredentials makes the credentials directory in the child's mount namespace: a
-// ramfs (tmpfs where ramfs is missing) on /run/credentials/<unit>, one file per credential,
+// ramfs (tmpfs where ramfs is missing) on dir (credentialsMount, which the sandbox binds
+// onto /run/credentials/<unit>), one file per credential,
 // mode 0400, the directory 0500, both owned by the unit's user, then the mount made
 // read-only. LoadCredential= wins over SetCredential= of the same ID, which is its
 // fallback when the file is missing.
 func (s *Spec) setupCredentials(dir string) error {
 	failf := func(format string, a ...any) error { return fail(StatusCredentials, format, a...) }
-	if err := os.MkdirAll("/run/credentials", 0o755); err != nil {
-		return failf("Failed to create /run/credentials: %v", err)
+	if err := os.MkdirAll(path.Dir(dir), 0o755); err != nil {
+		return failf("Failed to create %s: %v", path.Dir(dir), err)
 	}
 	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
 		return failf("Failed to create %s: %v", dir, err)

@@ -14,7 +14,10 @@ var devNodes = []string{"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/
 // mountPrivateDev is mount_private_dev(): a tmpfs /dev with the pseudo devices, the host's
 // devpts, shm, mqueue and hugepages bound in, and the usual symlinks; then moved onto the
 // unit's /dev, whose old mounts are gone.
-func mountPrivateDev(e *entry) error {
+//
+// devMountFD, when > 0, is a NewDevMount to use instead of a tmpfs of its own: its nodes
+// are there already.
+func mountPrivateDev(e *entry, devMountFD int) error {
 	tmp, err := os.MkdirTemp("/tmp", "namespace-dev-")
 	if err != nil {
 		return fmt.Errorf("Failed to create temporary directory: %w", err)
@@ -23,7 +26,11 @@ func mountPrivateDev(e *entry) error {
 	dev := tmp + "/dev"
 	_ = os.Mkdir(dev, 0o755)
 	defer os.Remove(dev)
-	if err := unix.Mount("tmpfs", dev, "tmpfs", devMountFlags, "mode=755"+limitsPrivateDev); err != nil {
+	if devMountFD > 0 {
+		if err := unix.MoveMount(devMountFD, "", unix.AT_FDCWD, dev, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+			return fmt.Errorf("attach the device tmpfs to %s: %w", dev, err)
+		}
+	} else if err := unix.Mount("tmpfs", dev, "tmpfs", devMountFlags, "mode=755"+limitsPrivateDev); err != nil {
 		return fmt.Errorf("mount tmpfs on %s: %w", dev, err)
 	}
 	ok := false
@@ -93,7 +100,9 @@ func cloneDevice(d, tmp string, canMknod *bool) error {
 	}
 	dn := tmp + d
 	made := false
-	if *canMknod {
+	if _, err := os.Lstat(dn); err == nil {
+		made = true // NewDevMount's
+	} else if *canMknod {
 		err := unix.Mknod(dn, st.Mode, int(st.Rdev))
 		switch {
 		case err == nil:

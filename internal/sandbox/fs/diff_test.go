@@ -162,7 +162,7 @@ func TestDifferential(t *testing.T) {
 			if u.Service == nil {
 				t.Fatalf("load %s: %s", name, u.LoadError)
 			}
-			spec := FromExec(name, &u.Service.Exec, Runtime{})
+			spec := FromExec(name, u.Service.Exec, Runtime{})
 			got := runExec(t, spec, u.Service.ExecStart[0].Argv, dir, u.Service.Exec.PrivateTmp)
 			if d := os.Getenv("FLINT_FS_DIFFDIR"); d != "" {
 				os.WriteFile(filepath.Join(d, sc.name+".systemd"), want, 0o644)

@@ -209,10 +209,10 @@ func (s *Spec) entries(root string, forcePrefix bool, credsPath string) ([]entry
 		es = append(es, entry{path: t.Path, mode: tmpfs, readOnly: ro, options: data, flags: flags &^ unix.MS_RDONLY})
 	}
 	if s.TmpDir != "" {
-		es = append(es, privateTmpEntry("/tmp", s.TmpDir))
+		es = append(es, s.privateTmpEntry("/tmp", s.TmpDir))
 	}
 	if s.VarTmpDir != "" {
-		es = append(es, privateTmpEntry("/var/tmp", s.VarTmpDir))
+		es = append(es, s.privateTmpEntry("/var/tmp", s.VarTmpDir))
 	}
 	if s.PrivateDevices {
 		es = append(es, entry{path: "/dev", mode: privateDev, flags: devMountFlags})
@@ -262,7 +262,7 @@ func (s *Spec) entries(root string, forcePrefix bool, credsPath string) ([]entry
 	if credsPath != "" {
 		es = append(es, entry{path: "/run/credentials", mode: tmpfs, readOnly: true, options: "mode=0755" + limitsEmpty,
 			flags: unix.MS_NODEV | unix.MS_STRICTATIME | unix.MS_NOSUID | unix.MS_NOEXEC},
-			entry{path: credsPath, mode: bindMount, readOnly: true, source: credsPath})
+			entry{path: credsPath, mode: bindMount, readOnly: true, source: s.credentialsMount()})
 	} else {
 		es = append(es, entry{path: "/run/credentials", mode: inaccessible, ignore: true})
 	}
@@ -279,8 +279,8 @@ func (s *Spec) entries(root string, forcePrefix bool, credsPath string) ([]entry
 	return dropUnused(root, es), nil
 }
 
-func privateTmpEntry(p, dir string) entry {
-	if dir == EmptyDir {
+func (s *Spec) privateTmpEntry(p, dir string) entry {
+	if dir == EmptyDir(s.RuntimeDir) {
 		return entry{path: p, mode: privateTmpReadOnly, source: dir}
 	}
 	return entry{path: p, mode: privateTmp, source: dir + "/tmp"}

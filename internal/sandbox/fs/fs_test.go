@@ -159,7 +159,7 @@ func TestBindAndTemporaryFileSystem(t *testing.T) {
 
 func TestPrivateTmp(t *testing.T) {
 	needRoot(t)
-	tmp, vartmp, err := SetupTmpDirs("probe.service")
+	tmp, vartmp, err := SetupTmpDirs(t.TempDir(), "probe.service")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,9 +202,13 @@ func TestPrivateTmp(t *testing.T) {
 		t.Errorf("a unit sharing the directories does not see the marker: %+v", r.Paths["/tmp/marker"])
 	}
 	// systemd's read-only fallback.
-	r = run(t, Spec{TmpDir: EmptyDir}, probe{Write: map[string]string{"/tmp/x": "x"}})
+	rd := t.TempDir()
+	r = run(t, Spec{RuntimeDir: rd, TmpDir: EmptyDir(rd)}, probe{Write: map[string]string{"/tmp/x": "x"}})
 	if r.Written["/tmp/x"] != "EROFS" {
 		t.Errorf("write into the empty /tmp: %s, want EROFS", r.Written["/tmp/x"])
+	}
+	if fi, err := os.Stat(rd + "/empty"); err != nil || fi.Mode().Perm() != 0o500 {
+		t.Errorf("%s/empty: %v %v, want the runtime directory's empty directory, mode 0500", rd, fi, err)
 	}
 }
 
@@ -326,9 +330,10 @@ func TestCredentials(t *testing.T) {
 	mustWrite(t, dir+"/many/a", "A", 0o600)
 	mustWrite(t, dir+"/many/b", "B", 0o600)
 	cd := CredentialsDir("probe.service")
-	defer RemoveCredentials("probe.service")
+	rd := t.TempDir()
 	s := Spec{
-		Unit: "probe.service",
+		Unit:       "probe.service",
+		RuntimeDir: rd,
 		Credentials: []Credential{
 			{ID: "key", Path: dir + "/key"},
 			{ID: "many", Path: dir + "/many"},
@@ -362,6 +367,15 @@ func TestCredentials(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(cd, "key")); err == nil {
 		t.Errorf("the credentials are visible on the host")
+	}
+	// The host keeps the empty mount point in the runtime directory until the unit stops.
+	mp := CredentialsMount(rd, "probe.service")
+	if es, err := os.ReadDir(mp); err != nil || len(es) != 0 {
+		t.Errorf("mount point %s on the host: %v %v, want an empty directory", mp, es, err)
+	}
+	RemoveCredentials(rd, "probe.service")
+	if _, err := os.Lstat(mp); err == nil {
+		t.Errorf("RemoveCredentials left %s", mp)
 	}
 
 	for name, c := range map[string][]Credential{
@@ -403,7 +417,7 @@ func TestRootDirectory(t *testing.T) {
 
 func TestDynamicUserSandbox(t *testing.T) {
 	needRoot(t)
-	tmp, vartmp, err := SetupTmpDirs("dyn.service")
+	tmp, vartmp, err := SetupTmpDirs(t.TempDir(), "dyn.service")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -414,6 +428,28 @@ func TestDynamicUserSandbox(t *testing.T) {
 	for p, want := range map[string]string{"/etc": "r-x", "/root": "r-x", "/tmp": "rwx", "/var/tmp": "rwx"} {
 		if got := rwx(r.Paths[p]); got != want {
 			t.Errorf("%s: %s, want %s", p, got, want)
+		}
+	}
+}
+
+// TestRuntimeDir: the child assembles the sandbox in the runtime directory it is given, and
+// makes the inaccessible nodes there, not under the host's /run (run checks that /run is
+// unchanged).
+func TestRuntimeDir(t *testing.T) {
+	needRoot(t)
+	rd := t.TempDir()
+	hidden := mkdir(t, t.TempDir()+"/hidden")
+	mustWrite(t, hidden+"/secret", "x", 0o644)
+	r := run(t, Spec{RuntimeDir: rd, InaccessiblePaths: []string{hidden}}, probe{List: []string{hidden}})
+	if r.Error != "" {
+		t.Fatal(r.Error)
+	}
+	if slices.Contains(r.Lists[hidden], "secret") {
+		t.Errorf("InaccessiblePaths=%s lists %v", hidden, r.Lists[hidden])
+	}
+	for _, p := range []string{rd + "/unit-root", rd + "/inaccessible/dir"} {
+		if _, err := os.Lstat(p); err != nil {
+			t.Errorf("the runtime directory lacks %s: %v", p, err)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 
 	"golang.org/x/sys/unix"
 )
@@ -129,7 +130,7 @@ func privilege(err error) bool {
 // unit's own, or its group's through the store) or NetworkNamespacePath= (joined). A
 // refused PrivateNetwork= is a warning, a refused path 225/NETWORK.
 func (s *Spec) setupNetwork() error {
-	if !s.PrivateNetwork && s.NetworkNamespacePath == "" {
+	if s.InNetNS || !s.PrivateNetwork && s.NetworkNamespacePath == "" {
 		return nil
 	}
 	if _, err := os.Stat("/proc/self/ns/net"); err != nil {
@@ -171,7 +172,7 @@ func (s *Spec) setupNetwork() error {
 // setupIPC is the IPC namespace step, as setupNetwork (226/NAMESPACE on failure, as
 // systemd's EXIT_NAMESPACE for IPC).
 func (s *Spec) setupIPC() error {
-	if !s.PrivateIPC && s.IPCNamespacePath == "" {
+	if s.InIPCNS || !s.PrivateIPC && s.IPCNamespacePath == "" {
 		return nil
 	}
 	if _, err := os.Stat("/proc/self/ns/ipc"); err != nil {
@@ -238,4 +239,93 @@ func (s *Spec) warn(msg string) {
 	if s.Warn != nil {
 		s.Warn(msg)
 	}
+}
+
+// GroupNS is the manager's side of a store for a child cloned into a user namespace
+// (PrivateUsers=), which may not join or make a namespace the store's other users can
+// join: the manager hands it the group's namespace to be cloned in instead, making it first
+// (owned by the manager's user namespace, as systemd's) when the store is empty, or taking
+// the one at path (NetworkNamespacePath=, IPCNamespacePath=). flag is CLONE_NEWNET or
+// CLONE_NEWIPC. The store keeps the namespace; the file returned is the caller's.
+func GroupNS(r, w *os.File, path string, flag int) (*os.File, error) {
+	s := NSStore{R: int(r.Fd()), W: int(w.Fd())}
+	if err := unix.Flock(s.R, unix.LOCK_EX); err != nil {
+		return nil, err
+	}
+	defer unix.Flock(s.R, unix.LOCK_UN)
+	fd, err := recvFD(s.R)
+	switch {
+	case errors.Is(err, unix.EAGAIN) && path != "":
+		fd, err = unix.Open(path, unix.O_RDONLY|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	case errors.Is(err, unix.EAGAIN):
+		fd, err = newNS(flag)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := sendFD(s.W, fd); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), "namespace"), nil
+}
+
+// newNS makes a namespace of type flag (a network one with its loopback up) on a thread
+// of its own, which ends with it, and returns an fd of it.
+func newNS(flag int) (int, error) {
+	type result struct {
+		fd  int
+		err error
+	}
+	ch := make(chan result)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+		if err := unix.Unshare(flag); err != nil {
+			ch <- result{-1, err}
+			return
+		}
+		if flag == unix.CLONE_NEWNET {
+			_ = loopbackUp()
+		}
+		name := map[int]string{unix.CLONE_NEWNET: "net", unix.CLONE_NEWIPC: "ipc"}[flag]
+		fd, err := unix.Open("/proc/thread-self/ns/"+name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		ch <- result{fd, err}
+	}()
+	r := <-ch
+	return r.fd, r.err
+}
+
+// NewMqueueMount makes a detached mqueue mount of the IPC namespace ipcns (for
+// MqueueMountFD), as PrivateIPC='s /dev/mqueue is mounted, on a thread of its own that
+// joins the namespace and ends with it.
+func NewMqueueMount(ipcns *os.File) (*os.File, error) {
+	type result struct {
+		fd  int
+		err error
+	}
+	ch := make(chan result)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+		m, err := func() (int, error) {
+			if err := unix.Setns(int(ipcns.Fd()), unix.CLONE_NEWIPC); err != nil {
+				return -1, err
+			}
+			fd, err := unix.Fsopen("mqueue", unix.FSOPEN_CLOEXEC)
+			if err != nil {
+				return -1, err
+			}
+			defer unix.Close(fd)
+			_ = unix.FsconfigSetString(fd, "source", "mqueue")
+			if err := unix.FsconfigCreate(fd); err != nil {
+				return -1, err
+			}
+			return unix.Fsmount(fd, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC|unix.MOUNT_ATTR_RELATIME)
+		}()
+		ch <- result{m, err}
+	}()
+	r := <-ch
+	if r.err != nil {
+		return nil, r.err
+	}
+	return os.NewFile(uintptr(r.fd), "mqueue-mount"), nil
 }

@@ -12,9 +12,9 @@
 // visible to the host's mount namespace: the first mount is "/" made a recursive slave.
 //
 // What the manager does around a child lives here too: SetupTmpDirs (the PrivateTmp=
-// directories a group of units joined by JoinsNamespaceOf= share), NewNSStore (the
-// network/IPC namespace such a group shares) and UserNS (PrivateUsers=, which must be set
-// at clone time because a multi-threaded Go process cannot unshare a user namespace).
+// directories a group of units joined by JoinsNamespaceOf= share) and NewNSStore (the
+// network/IPC namespace such a group shares). PrivateUsers= is internal/spawn's UserNS:
+// a multi-threaded Go process cannot unshare a user namespace, the child is cloned into it.
 package fs
 
 import (
@@ -28,6 +28,12 @@ import (
 type Spec struct {
 	Unit string // the unit name: /run/credentials/<Unit>
 
+	// RuntimeDir is the manager's runtime directory ("": DefaultRuntimeDir), where the
+	// child makes what the sandbox is built from on the host: the assembly directory
+	// (unit-root), the inaccessible nodes (inaccessible/), the mount point of the
+	// credentials (credentials/<Unit>) and EmptyDir's directory (empty).
+	RuntimeDir string
+
 	RootDirectory string
 	RootImage     string // refused: flint does not dissect images
 
@@ -35,7 +41,7 @@ type Spec struct {
 	ProtectHome   string // "", "no", "yes", "read-only", "tmpfs"
 
 	// TmpDir and VarTmpDir are the PrivateTmp= directories made by SetupTmpDirs (their "tmp"
-	// subdirectory is what the unit sees), or EmptyDir for a read-only empty /tmp.
+	// subdirectory is what the unit sees), or EmptyDir(RuntimeDir) for a read-only empty /tmp.
 	TmpDir, VarTmpDir string
 
 	PrivateDevices bool
@@ -77,6 +83,17 @@ type Spec struct {
 	// the zero Spec: none): the namespace a JoinsNamespaceOf= group shares.
 	NetNSStore, IPCNSStore NSStore
 
+	// ProcMountFD, when > 0, is the child's fd of a NewProcMount: attached where the proc
+	// instance would be mounted (PrivateUsers=, userns.go).
+	ProcMountFD int
+	// DevMountFD, when > 0, is the child's fd of a NewDevMount: PrivateDevices='s /dev.
+	DevMountFD int
+	// InNetNS and InIPCNS: the child was cloned in its network (IPC) namespace, which
+	// the manager gave it (GroupNS); MqueueMountFD, when > 0, is the child's fd of that
+	// IPC namespace's NewMqueueMount.
+	InNetNS, InIPCNS bool
+	MqueueMountFD    int
+
 	// Credentials: LoadCredential=/SetCredential= in the order written.
 	Credentials []Credential
 	// CredentialsUID/GID own the credentials directory and its files (the unit's user).
@@ -116,9 +133,39 @@ type Credential struct {
 	Encrypted bool
 }
 
-// EmptyDir is the source for a PrivateTmp= directory that could not be made: a read-only
-// empty directory (systemd's /run/systemd/empty).
-const EmptyDir = "/run/flint/empty"
+// DefaultRuntimeDir is the system manager's runtime directory (a Spec's RuntimeDir when it
+// names none).
+const DefaultRuntimeDir = "/run/flint"
+
+func orDefault(runtimeDir string) string {
+	if runtimeDir == "" {
+		return DefaultRuntimeDir
+	}
+	return runtimeDir
+}
+
+// EmptyDir is the source for a PrivateTmp= directory that could not be made, in the manager's
+// runtime directory runtimeDir ("": DefaultRuntimeDir): a read-only empty directory
+// (systemd's /run/systemd/empty).
+func EmptyDir(runtimeDir string) string { return orDefault(runtimeDir) + "/empty" }
+
+// stagingRoot is where the sandbox is assembled when there is no RootDirectory= (systemd:
+// /run/systemd/unit-root), then moved onto "/".
+func (s *Spec) stagingRoot() string { return orDefault(s.RuntimeDir) + "/unit-root" }
+
+// inaccessibleDir holds the mode-0000 nodes an InaccessiblePaths= entry is covered with
+// (systemd: /run/systemd/inaccessible).
+func (s *Spec) inaccessibleDir() string { return orDefault(s.RuntimeDir) + "/inaccessible" }
+
+// credentialsMount is the host's mount point of the unit's credentials: the child mounts
+// them there in its own mount namespace and binds them onto /run/credentials/<Unit> of the
+// sandbox (systemd 252 mounts them at /run/credentials/<Unit> of the host itself).
+func (s *Spec) credentialsMount() string { return CredentialsMount(s.RuntimeDir, s.Unit) }
+
+// CredentialsMount is credentialsMount of unit in the runtime directory runtimeDir.
+func CredentialsMount(runtimeDir, unit string) string {
+	return orDefault(runtimeDir) + "/credentials/" + unit
+}
 
 // Exit statuses of systemd's exec_child (src/basic/exit-status.h) for the failures here.
 const (

@@ -14,14 +14,14 @@ import (
 // JoinsNamespaceOf= group with PrivateTmp= starts: /tmp/systemd-private-<bootid>-<unit>-XXXXXX
 // and the same under /var/tmp, each mode 0700 with a "tmp" subdirectory of mode 1777, the
 // directories the unit sees as /tmp and /var/tmp. One that cannot be made because the file
-// system is read-only or full is EmptyDir (the unit then sees a read-only /tmp, as under
-// systemd). RemoveTmpDirs removes them when the group's last unit is gone.
-func SetupTmpDirs(unit string) (tmpDir, varTmpDir string, err error) {
-	tmpDir, err = setupOneTmpDir(unit, "/tmp")
+// system is read-only or full is EmptyDir(runtimeDir) (the unit then sees a read-only /tmp,
+// as under systemd). RemoveTmpDirs removes them when the group's last unit is gone.
+func SetupTmpDirs(runtimeDir, unit string) (tmpDir, varTmpDir string, err error) {
+	tmpDir, err = setupOneTmpDir(runtimeDir, unit, "/tmp")
 	if err != nil {
 		return "", "", err
 	}
-	varTmpDir, err = setupOneTmpDir(unit, "/var/tmp")
+	varTmpDir, err = setupOneTmpDir(runtimeDir, unit, "/var/tmp")
 	if err != nil {
 		RemoveTmpDirs(tmpDir, "")
 		return "", "", err
@@ -29,7 +29,7 @@ func SetupTmpDirs(unit string) (tmpDir, varTmpDir string, err error) {
 	return tmpDir, varTmpDir, nil
 }
 
-func setupOneTmpDir(unit, prefix string) (string, error) {
+func setupOneTmpDir(runtimeDir, unit, prefix string) (string, error) {
 	boot, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
 	if err != nil {
 		return "", fmt.Errorf("boot id: %w", err)
@@ -54,12 +54,12 @@ func setupOneTmpDir(unit, prefix string) (string, error) {
 		}
 		if errors.Is(err, unix.EROFS) || errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EDQUOT) {
 			old := unix.Umask(0)
-			err = os.MkdirAll(EmptyDir, 0o500)
+			err = os.MkdirAll(EmptyDir(runtimeDir), 0o500)
 			unix.Umask(old)
 			if err != nil {
 				return "", err
 			}
-			return EmptyDir, nil
+			return EmptyDir(runtimeDir), nil
 		}
 		if err != nil {
 			return "", err
@@ -90,11 +90,11 @@ func randomSuffix() string {
 	return string(b)
 }
 
-// RemoveTmpDirs removes what SetupTmpDirs made (namespace_cleanup_tmpdir()); EmptyDir and
-// "" are left alone.
+// RemoveTmpDirs removes what SetupTmpDirs made (namespace_cleanup_tmpdir()); an EmptyDir
+// and "" are left alone.
 func RemoveTmpDirs(dirs ...string) {
 	for _, d := range dirs {
-		if d != "" && d != EmptyDir && strings.Contains(d, "/systemd-private-") {
+		if d != "" && !strings.HasSuffix(d, "/empty") && strings.Contains(d, "/systemd-private-") {
 			_ = os.RemoveAll(d)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 // its processes and gives each child: the PrivateTmp= directories (SetupTmpDirs), the
 // namespace stores (as the child's fd numbers) and the user the commands run as.
 type Runtime struct {
+	RuntimeDir             string // the manager's (Spec.RuntimeDir)
 	TmpDir, VarTmpDir      string
 	NetNSStore, IPCNSStore NSStore
 	UID, GID               int
@@ -24,6 +25,7 @@ type Runtime struct {
 func FromExec(name string, c *unit.ExecContext, rt Runtime) Spec {
 	s := Spec{
 		Unit:                  name,
+		RuntimeDir:            rt.RuntimeDir,
 		RootDirectory:         c.RootDirectory,
 		RootImage:             c.NotEnforcedValues["RootImage"],
 		ProtectSystem:         c.ProtectSystem,
@@ -91,9 +93,6 @@ func (s *Spec) Empty() bool {
 // NeedsTmpDirs reports whether the unit's commands need SetupTmpDirs' directories.
 func NeedsTmpDirs(c *unit.ExecContext) bool { return c.PrivateTmp }
 
-// NeedsUserNS reports whether the child must be cloned into a user namespace (UserNS).
-func NeedsUserNS(c *unit.ExecContext) bool { return c.PrivateUsers }
-
 // ApplyJSON is Apply for a Spec marshalled with encoding/json (the sandboxed spawn path
 // carries it opaque); warn (nil: discard) gets what systemd logs as warnings and
 // continues. A failure is an *Error (ExitStatus).
@@ -114,8 +113,8 @@ func (s *Spec) Env() []string {
 	return []string{"CREDENTIALS_DIRECTORY=" + CredentialsDir(s.Unit)}
 }
 
-// RemoveCredentials removes /run/credentials/<unit>, the empty mount point Apply leaves on
-// the host, when the unit is stopped (systemd's exec_context_destroy_credentials()).
-func RemoveCredentials(name string) {
-	_ = os.Remove(CredentialsDir(name))
+// RemoveCredentials removes CredentialsMount(runtimeDir, name), the empty mount point Apply
+// leaves on the host, when the unit is stopped (systemd's exec_context_destroy_credentials()).
+func RemoveCredentials(runtimeDir, name string) {
+	_ = os.Remove(CredentialsMount(runtimeDir, name))
 }

@@ -27,6 +27,8 @@ type report struct {
 	Securebits  string
 	Personality string
 	Keyring     string
+	Invocation  string // the session keyring's invocation_id key: permissions, value
+	UserNS      string // uid_map, gid_map and setgroups of the user namespace
 	Calls       map[string]string
 }
 
@@ -169,6 +171,8 @@ func main() {
 	p, _, e := unix.RawSyscall(unix.SYS_PERSONALITY, 0xffffffff, 0, 0)
 	r.Personality = fmt.Sprintf("%#x %s", p, name(errno(0, 0, e)))
 	r.Keyring = keyring()
+	r.Invocation = invocationKey()
+	r.UserNS = userNS()
 	names := make([]string, 0, len(tries))
 	for n := range tries {
 		names = append(names, n)
@@ -213,4 +217,42 @@ func keyring() string {
 		return d
 	}
 	return fmt.Sprintf("%s %s uid=%s gid=%s", f[0], f[4], f[1], f[2])
+}
+
+// invocationKey describes the "invocation_id" key of the session keyring: its permissions
+// and whether it holds $INVOCATION_ID.
+func invocationKey() string {
+	id, err := unix.KeyctlSearch(unix.KEY_SPEC_SESSION_KEYRING, "user", "invocation_id", 0)
+	if err != nil {
+		return name(err)
+	}
+	d, err := unix.KeyctlString(unix.KEYCTL_DESCRIBE, id)
+	if err != nil {
+		return name(err)
+	}
+	f := strings.Split(d, ";")
+	buf := make([]byte, 64)
+	n, err := unix.KeyctlBuffer(unix.KEYCTL_READ, id, buf, 0)
+	if err != nil {
+		return "perm=" + f[len(f)-2] + " " + name(err)
+	}
+	val := fmt.Sprintf("%x", buf[:n])
+	if val == strings.ReplaceAll(os.Getenv("INVOCATION_ID"), "-", "") {
+		val = "$INVOCATION_ID"
+	}
+	return "perm=" + f[len(f)-2] + " " + val
+}
+
+// userNS is the id maps and setgroups of the process's user namespace, blanks squeezed.
+func userNS() string {
+	var out []string
+	for _, f := range []string{"uid_map", "gid_map", "setgroups"} {
+		b, err := os.ReadFile("/proc/self/" + f)
+		if err != nil {
+			out = append(out, f+": "+name(err))
+			continue
+		}
+		out = append(out, f+": "+strings.Join(strings.Fields(string(b)), " "))
+	}
+	return strings.Join(out, "; ")
 }
