@@ -475,8 +475,12 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   cgroup2 group (it moves there and back, milliseconds, only for a socket unit with IP, bind
   or interface filters or IP accounting), so the socket unit's filters apply to them and to
   the connections accepted on them, and a service's not to the sockets it is passed, as in
-  systemd. The BPF settings of a slice unit are not applied (its units' own are), so no IP
-  list is inherited from a slice. The v1 devices controller is not used (the cgroup2 program
+  systemd. A slice's IPAddressAllow=/IPAddressDeny= merge into the lists of every service
+  and socket below it (so a unit's allow list opens what a slice denies), as in systemd; a
+  slice's other BPF settings (IPAccounting=, DeviceAllow=, DevicePolicy=, SocketBind*=,
+  RestrictNetworkInterfaces=) are not applied, where systemd attaches programs to the
+  slice's group too, and a change of a slice's lists reaches its units at their next start.
+  The v1 devices controller is not used (the cgroup2 program
   applies on the hybrid layout too). set-property changes them on a running unit at once (new
   programs replace the old); where they cannot be attached it logs why and the unit runs on
   until its next start, which is refused.

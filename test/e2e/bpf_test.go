@@ -383,3 +383,29 @@ func TestBPFSetProperty(t *testing.T) {
 		t.Errorf("after IPAddressDeny= (reset): %s, want ok", r)
 	}
 }
+
+// TestBPFSliceInherited: a slice's IPAddressDeny= holds for the services in it, and a
+// service's own IPAddressAllow= opens what the slice denies (the lists merge, as in systemd).
+func TestBPFSliceInherited(t *testing.T) {
+	needCgroupBPF(t)
+	pc, err := net.ListenPacket("udp", "127.0.0.1:20477")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	dir := t.TempDir()
+	units := writeUnits(t, map[string]string{
+		"locked.slice":    "[Slice]\nIPAddressDeny=any\n",
+		"inside.service":  probeUnit(dir, "inside", "Slice=locked.slice", "udp:20477"),
+		"opened.service":  probeUnit(dir, "opened", "Slice=locked.slice\nIPAddressAllow=localhost", "udp:20477"),
+		"outside.service": probeUnit(dir, "outside", "", "udp:20477"),
+	})
+	m, _ := cgroupManager(t, units)
+	c := on(t, m)
+	for _, tc := range []struct{ unit, want string }{{"inside", "EPERM"}, {"opened", "ok"}, {"outside", "ok"}} {
+		c.start(tc.unit + ".service")
+		if r := results(t, filepath.Join(dir, tc.unit+".out")); r["udp:20477"] != tc.want {
+			t.Errorf("%s: %v, want %s", tc.unit, r, tc.want)
+		}
+	}
+}
