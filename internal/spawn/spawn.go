@@ -144,11 +144,13 @@ const ShimVerb = "__spawn"
 // How Start creates the child: useVfork selects the shim-less clone(CLONE_VM) path
 // (amd64); otherwise flint re-executes itself as the shim. useClone3 (vfork path) clones with
 // clone3 and CLONE_CLEAR_SIGHAND; switched off for good when the kernel refuses it. Tests
-// switch useVfork off to run the re-executed shim on amd64 too.
+// switch useVfork off to run the re-executed shim on amd64 too; noSharedTable, for tests,
+// has the vfork path clone with a copy of the descriptor table (vfork_amd64.go).
 var (
-	mode      sync.Mutex
-	useVfork  = vforkAvailable
-	useClone3 = vforkAvailable
+	mode          sync.Mutex
+	useVfork      = vforkAvailable
+	useClone3     = vforkAvailable
+	noSharedTable bool
 )
 
 // ignoredSignals lists the signals whose disposition is SIG_IGN in this process: the ones a
