@@ -160,13 +160,16 @@ func (p *program) processLate(ps *ProcessSettings) {
 // gateFD is the child's fd of Config.Gate: after the standard streams and ExtraFiles.
 func gateFD(c *Config) int { return 3 + len(c.ExtraFiles) }
 
-// gate adds the wait for Config.Gate: read one byte (or EOF; errors are ignored), then close
-// the fd, which is below the ones close_range marked close-on-exec.
+// gate adds the wait for Config.Gate: the pipe made blocking (os.Pipe's are not; the flag
+// belongs to the pipe end both processes share, which the caller closes after Start), one
+// byte read (or EOF), then the fd closed, as it is below the ones close_range marked
+// close-on-exec. A failing read (EINTR) goes on to the exec.
 func (p *program) gate(c *Config) {
 	if c.Gate == nil {
 		return
 	}
 	fd := gateFD(c)
+	p.add(stepFDs, StatusFDs, opIgnoreError, syscall.SYS_FCNTL, fd, syscall.F_SETFL, syscall.O_RDONLY)
 	p.add(stepFDs, StatusFDs, opIgnoreError, syscall.SYS_READ, fd, p.words(0), 1)
 	p.add(stepFDs, StatusFDs, opIgnoreError, syscall.SYS_CLOSE, fd)
 }

@@ -52,9 +52,12 @@ type Config struct {
 	Nice           *int
 	OOMScoreAdjust *int
 	Rlimits        []Rlimit
-	// Gate, when not nil, is the read end of a pipe the child reads (a byte or EOF) right
-	// before its execve: the caller does what must precede the service's start but needs
-	// its pid (utmp records), then closes the write end. The service never sees the fd.
+	// Gate, when not nil, is the read end of a pipe the child reads a byte from right before
+	// its execve: the caller does what must precede the service's start but needs its pid
+	// (utmp records), then writes a byte to the pipe. (Closing the write end instead is not
+	// enough: a child cloned on the vfork path holds a copy of it until its exec.) The
+	// service never sees the fd. The child makes the pipe end blocking: close Gate after
+	// Start, as any file of a Config.
 	Gate *os.File
 	// Process holds the scheduling, affinity, memory policy, I/O priority, timer slack and
 	// core dump filter settings (process.go); nil: all the manager's.
