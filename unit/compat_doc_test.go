@@ -376,8 +376,8 @@ may conclude from sd_booted() being true under flint: its activated sockets come
 sd_listen_fds(3) says (LISTEN_FDS=, LISTEN_PID=, LISTEN_FDNAMES=), sd_notify(3) reaches the
 manager through NOTIFY_SOCKET=, and its standard output and error are its log (` + "`" + `flint
 logs -u UNIT` + "`" + `). systemd's D-Bus API answers peer to peer on /run/systemd/private (systemd's own
-systemctl reaches flint there; docs/api.md), but there is no cgroup of its own, no name
-org.freedesktop.systemd1 on a system bus, and no journald unless another part of flint or
+systemctl reaches flint there; docs/api.md), and on the system bus once one runs (the name
+org.freedesktop.systemd1), but there is no cgroup of its own and no journald unless another part of flint or
 the machine provides its sockets; a program that takes sd_booted() to mean that
 /run/systemd/journal/ or the system bus's org.freedesktop.systemd1 exist must find them
 otherwise. A unit file written to /run/systemd/system/ is in flint's search path, as in
@@ -461,7 +461,7 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   SocketBindDeny= (cgroup/bind4 and bind6: "any" matches port 0 too, as in systemd),
   DeviceAllow=/DevicePolicy= (closed, and auto with a list, add systemd's standard pseudo
   devices and char-pts rw; PrivateDevices=yes closes an auto policy; ProtectClock=yes adds
-  char-rtc r) and RestrictNetworkInterfaces= (an allow list, or a deny list after "~") are
+  char-rtc r to a policy in force) and RestrictNetworkInterfaces= (an allow list, or a deny list after "~") are
   programs assembled in Go and attached to the unit's cgroup2 directory (BPF_F_ALLOW_MULTI)
   before its first process is cloned into it; they stay attached while the group lives. A
   device or interface that does not exist when the unit starts is logged and skipped, as in
@@ -475,8 +475,12 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   cgroup2 group (it moves there and back, milliseconds, only for a socket unit with IP, bind
   or interface filters or IP accounting), so the socket unit's filters apply to them and to
   the connections accepted on them, and a service's not to the sockets it is passed, as in
-  systemd. The BPF settings of a slice unit are not applied (its units' own are), so no IP
-  list is inherited from a slice. The v1 devices controller is not used (the cgroup2 program
+  systemd. A slice's IPAddressAllow=/IPAddressDeny= merge into the lists of every service
+  and socket below it (so a unit's allow list opens what a slice denies), as in systemd; a
+  slice's other BPF settings (IPAccounting=, DeviceAllow=, DevicePolicy=, SocketBind*=,
+  RestrictNetworkInterfaces=) are not applied, where systemd attaches programs to the
+  slice's group too, and a change of a slice's lists reaches its units at their next start.
+  The v1 devices controller is not used (the cgroup2 program
   applies on the hybrid layout too). set-property changes them on a running unit at once (new
   programs replace the old); where they cannot be attached it logs why and the unit runs on
   until its next start, which is refused.
@@ -564,7 +568,9 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   filepath.Match rules: no brace expansion ({a,b}), which systemd's glob(3) with GLOB_BRACE
   has.
 - Automount units are not run: a start job on one fails as "unsupported".
-  Slices, scopes, mounts, swaps and devices are not managed and count as active when started.
+  Slices, mounts, swaps and devices are not managed and count as active when started. Scopes
+  made by StartTransientUnit (systemd-run --scope) are managed (docs/api.md); a scope unit
+  from a file, which systemd refuses to load, runs with no processes until stopped.
 - Condition*= and Assert*= checks for Capability, Security, ControlGroupController,
   KernelVersion, CPUs, Memory, OSRelease, CPUFeature, Credential, the *Pressure= checks and
   Firmware are treated as met, ACPower= as met and NeedsUpdate= as not; the others (paths,
@@ -574,6 +580,14 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   output from a goroutine of their own, and when nobody reads that output (a paused pager, a
   container runtime that stopped reading its pipe) up to 1 MiB of them wait; the rest are
   dropped and a line says how many. systemd 252 blocks on /dev/console, and with it PID 1.
+- A job verb with several units (` + "`systemctl start a.service b.service`" + `) is one request to
+  flint's manager: every unit is loaded and gets its job (a transaction of its own each, as
+  in systemd) in one step. systemctl 252 makes one bus call per unit, with a look at
+  NeedDaemonReload between, and systemd runs its garbage collection between any two: when
+  a.service has CollectMode=inactive-or-failed and fails at once, systemd may have unloaded
+  it, its result lost (systemctl then says only "Job for a.service failed."), before it
+  loads b.service, which refers to it (After=, Wants=, ...) and would have kept it. flint
+  keeps a.service failed, as systemd does when a.service fails after b.service is loaded.
 - User and group names (User=, Group=, SupplementaryGroups=, SocketUser=, SocketGroup=,
   ConditionUser=, ConditionGroup=, %u/%U/%g/%G) are looked up in /etc/passwd and /etc/group:
   flint is built static, without cgo (` + "`CGO_ENABLED=0`" + `, as README, the tests and the
@@ -602,11 +616,14 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   (/run/systemd/private when flint is the booted manager, else systemd/private in its runtime
   directory; $XDG_RUNTIME_DIR/systemd/private for --user; docs/api.md): systemd's own
   systemctl, systemd-run, busctl and go-systemd drive it, and the user dbus.socket's
-  ExecStartPost=/bin/systemctl --user set-environment returns at once. Differences: no name
-  org.freedesktop.systemd1 on a system or session bus (clients that need a bus, such as
-  systemd-run --wait, do not reach flint); polkit is not consulted (uids other than root and
-  the manager's may only call the methods that read); StartTransientUnit makes services
-  only (no scopes, no auxiliary units); systemctl status through D-Bus shows no journal lines
+  ExecStartPost=/bin/systemctl --user set-environment returns at once. Once the system or
+  session bus runs (dbus.service active, or a bus daemon flint does not run), flint also owns
+  org.freedesktop.systemd1 there. Differences: polkit is not consulted (uids other than root and
+  the manager's may only call the methods that read); no unix fds pass over D-Bus, so
+  systemd-run --pty and --pipe fail; StartTransientUnit makes services and scopes (no
+  auxiliary units; a scope has no Controller= and only KillMode=control-group); on the bus,
+  a client that subscribed or referenced a unit gets every signal, not only its unit's;
+  systemctl status through D-Bus shows no journal lines
   (flint's log store is not a journal) and no processes (flint's units have no control
   group); properties flint does not know have systemd's values for a unit without settings.
 - DynamicUser= is applied by a system manager as systemd 252 applies it

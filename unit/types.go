@@ -18,6 +18,7 @@ const (
 	TypeTimer   Type = "timer"
 	TypePath    Type = "path"
 	TypeSlice   Type = "slice"
+	TypeScope   Type = "scope"
 )
 
 // LoadState is systemd's LoadState property.

@@ -58,6 +58,11 @@ const (
 	counted = "/bin/sh -c 'echo >>@STATE@/%n; exec /bin/sleep 30'"
 	// countedOnce counts its start and exits 0.
 	countedOnce = "/bin/sh -c 'echo >>@STATE@/%n'"
+	// gcOneshot is a oneshot with CollectMode=inactive-or-failed that counts its start and
+	// fails: unloaded once it failed unless a unit that is kept refers to it.
+	gcOneshot = "CollectMode=inactive-or-failed\n[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo >>@STATE@/%n; exit 1'"
+	// gcOneshotSlow is gcOneshot failing after 0.3 s.
+	gcOneshotSlow = "CollectMode=inactive-or-failed\n[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo >>@STATE@/%n; sleep 0.3; exit 1'"
 )
 
 // ordered is the [Service] section of a unit that records its start and its stop (which takes
@@ -342,6 +347,49 @@ var jobScenarios = []jobScenario{
 		"gc.service":   "CollectMode=inactive-or-failed\n[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo >>@STATE@/%n; exit 1'",
 		"keep.service": "[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo >>@STATE@/%n; sleep 0.5; exit 1'",
 	}, steps: []string{"start gc.service keep.service", "start gc.service"}},
+	// A unit that refers to another by its configuration (After=, Wants=, Requires=, ...: all
+	// are systemd's UNIT_REFERENCES) keeps it loaded while the referrer itself is kept (a job,
+	// active, failed with the default CollectMode=): gc stays failed, and systemctl finds its
+	// result. Once keep is reset, it goes and takes gc with it. keep's job waits for gc's
+	// start to end (After=); gc fails only after 0.3 s: systemctl enqueues the two jobs one
+	// bus call after the other, and a gc failing at once would be collected before systemd
+	// has even loaded keep (flint enqueues both in one request; see compatibility.md).
+	{name: "collect-after-referrer", units: map[string]string{
+		"gc.service":   gcOneshotSlow,
+		"keep.service": "After=gc.service\n[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo >>@STATE@/%n; sleep 0.5; exit 1'",
+	}, steps: []string{"start gc.service keep.service", "start gc.service", "reset-failed keep.service", "start gc.service"}},
+	// An inactive referrer keeps nothing: keep succeeds after gc failed, and both go at the
+	// end of keep's job, gc still failed when its own job ended.
+	{name: "collect-inactive-referrer", units: map[string]string{
+		"gc.service":   gcOneshotSlow,
+		"keep.service": "After=gc.service\n[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo >>@STATE@/%n; sleep 0.5'",
+	}, steps: []string{"start gc.service keep.service", "start gc.service"}},
+	// An active unit keeps the units it wants or requires (without After=, the requiring unit
+	// starts though gcr fails); stopped, it goes and they with it.
+	{name: "collect-wants-requires", units: map[string]string{
+		"gcw.service":   gcOneshot,
+		"gcr.service":   gcOneshot,
+		"keepw.service": "Wants=gcw.service\n[Service]\nExecStart=" + counted,
+		"keepr.service": "Requires=gcr.service\n[Service]\nExecStart=" + counted,
+	}, steps: []string{"start keepw.service", "start keepr.service", "start gcw.service", "stop keepw.service", "stop keepr.service"}},
+	// Requires= and After= a failing unit: keep's job fails with "dependency", keep stays
+	// inactive, and both go.
+	{name: "collect-requires-dependency", units: map[string]string{
+		"gc.service":   gcOneshot,
+		"keep.service": "Requires=gc.service\nAfter=gc.service\n[Service]\nExecStart=" + counted,
+	}, steps: []string{"start keep.service", "start gc.service"}},
+	// A reference goes one way: gc wants keep, which runs, and gc goes all the same.
+	{name: "collect-reverse-reference", units: map[string]string{
+		"gc.service":   "Wants=keep.service\n" + gcOneshot,
+		"keep.service": "[Service]\nExecStart=" + counted,
+	}, steps: []string{"start keep.service", "start gc.service"}},
+	// A failed unit stays while its OnFailure= unit has a job (systemd's
+	// unit_success_failure_handler_has_jobs): systemctl finds gc's result; when h is done,
+	// both go.
+	{name: "collect-onfailure-pending", units: map[string]string{
+		"gc.service": "OnFailure=h.service\n" + gcOneshot,
+		"h.service":  "[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo >>@STATE@/%n; sleep 0.5'",
+	}, steps: []string{"start gc.service", "start gc.service"}},
 	// Upholds= a unit that keeps failing: it is started again each time until its start
 	// limit; reset-failed lets it start again.
 	{name: "upholds-failing", units: map[string]string{

@@ -95,6 +95,11 @@ var socketScenarios = held([]jobScenario{
 		"a@.service": "[Service]\nStandardInput=socket\nExecStart=/bin/sleep 10\n",
 	}, props: []string{"NRefused"}, files: []string{"log"}, steps: []string{"start a.socket", "connect @STATE@/a.sock",
 		"connect @STATE@/a.sock", "connect @STATE@/a.sock", "connect @STATE@/a.sock", "start a.socket"}},
+	// An Accept=yes socket whose template service does not exist fails with
+	// Result=resources at its first connection (and stops as a stop does); no instance runs.
+	{name: "accept-missing-template", units: map[string]string{
+		"a.socket": "[Socket]\nAccept=yes\nListenStream=@STATE@/a.sock\n" + logged("ExecStopPost", "stop-post"),
+	}, files: []string{"log"}, steps: []string{"start a.socket", "connect @STATE@/a.sock", "sleep 1s"}},
 	// The Accept=yes instance gets the connection as LISTEN_FDS=1 named "connection", whatever
 	// FileDescriptorName= says.
 	{name: "accept-fdnames", units: map[string]string{

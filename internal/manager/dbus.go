@@ -37,6 +37,12 @@ type dbusState struct {
 	held    []dbusSignal
 	// transient are the files of the units StartTransientUnit made (dbus_transient.go).
 	transient map[*Unit]string
+	// link is the connection to the system or session bus (dbus_bus.go); closing: the
+	// manager is closing the server.
+	link    dbusBus
+	closing bool
+	// scopes are the runtimes of the transient scopes (scope.go).
+	scopes map[*Unit]*scopeRun
 	// emitter: signals leave in order from one goroutine, so that the manager never
 	// blocks on a client.
 	mu    sync.Mutex
@@ -81,11 +87,13 @@ func (m *Manager) startDBus() func() {
 		m.consolef("Failed to serve the D-Bus API on %s: %v", path, err)
 		return func() {}
 	}
-	d := &dbusState{srv: srv, transient: map[*Unit]string{}, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	d := &dbusState{srv: srv, transient: map[*Unit]string{}, scopes: map[*Unit]*scopeRun{}, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	m.dbus = d
 	go srv.Serve()
 	go d.emitter()
+	m.dbusBusCheck()
 	return func() {
+		d.closing = true
 		close(d.stop)
 		<-d.done
 		srv.Close()
@@ -98,7 +106,7 @@ func (m *Manager) startDBus() func() {
 // emit queues a signal (on the manager goroutine), held while a call is served.
 func (m *Manager) emit(s dbusSignal) {
 	d := m.dbus
-	if d == nil || d.srv.Connections() == 0 {
+	if d == nil || d.srv == nil || !d.srv.Heard(s.member) {
 		return // a client that connects later is not told what happened before
 	}
 	if d.holding {
@@ -205,6 +213,7 @@ func (m *Manager) dbusUnitRemoved(u *Unit) {
 		return
 	}
 	m.dbus.forgetTransient(u)
+	m.scopeForget(u)
 	m.emit(dbusSignal{path: sdbus.ManagerPath, iface: sdbus.IfaceManager, member: "UnitRemoved",
 		body: []any{u.Name, sdbus.UnitPath(u.Name)}})
 }
@@ -220,7 +229,8 @@ func (m *Manager) dbusReloading(active bool) {
 // dbusUnitChanged: u changed state; PropertiesChanged of its Unit and type interfaces, when
 // a client is connected to see it.
 func (m *Manager) dbusUnitChanged(u *Unit) {
-	if m.dbus == nil || m.dbus.srv.Connections() == 0 {
+	m.dbusBusUnitChanged(u)
+	if m.dbus == nil || m.dbus.srv == nil || m.dbus.srv.Connections() == 0 && !m.dbus.srv.Subscribed() {
 		return
 	}
 	props := m.dbusUnitProps(u)
@@ -244,6 +254,8 @@ func typeInterface(u *Unit) string {
 		return sdbus.IfacePath
 	case unit.TypeTarget:
 		return sdbus.IfaceTarget
+	case unit.TypeScope:
+		return sdbus.IfaceScope
 	}
 	return ""
 }

@@ -44,6 +44,7 @@ var dbusManagerMethods = map[string]bool{
 	"PresetUnitFiles": true, "PresetUnitFilesWithMode": true, "MaskUnitFiles": true, "UnmaskUnitFiles": true,
 	"SetDefaultTarget": true, "GetDefaultTarget": true, "Exit": true, "PowerOff": true, "Reboot": true,
 	"Halt": true, "SetExitCode": true, "SetUnitProperties": true, "StartTransientUnit": true,
+	"AbandonScope": true, "GetUnitByInvocationID": true, "GetUnitByControlGroup": true,
 }
 
 func (b *dbusBackend) Supported(iface, method string) bool {
@@ -56,6 +57,8 @@ func (b *dbusBackend) Supported(iface, method string) bool {
 		return dbusUnitJobVerbs[method] != "" || method == "Kill" || method == "ResetFailed"
 	case sdbus.IfaceService, sdbus.IfaceSocket:
 		return method == "GetProcesses"
+	case sdbus.IfaceScope:
+		return method == "GetProcesses" || method == "Abandon"
 	}
 	return false
 }
@@ -97,7 +100,7 @@ func failErr(c *sdbus.Call, err error) {
 func (b *dbusBackend) Call(c *sdbus.Call) {
 	m := b.m
 	switch c.Interface {
-	case sdbus.IfaceUnit, sdbus.IfaceService, sdbus.IfaceSocket:
+	case sdbus.IfaceUnit, sdbus.IfaceService, sdbus.IfaceSocket, sdbus.IfaceScope:
 		m.dbusUnitMethod(c)
 		return
 	case sdbus.IfaceJob:
@@ -127,6 +130,10 @@ func (b *dbusBackend) Call(c *sdbus.Call) {
 			}
 			c.Fail(sdbus.ErrNoSuchUnit, fmt.Sprintf("Unit %s not loaded.", arg(0)))
 		})
+	case "AbandonScope":
+		m.dbusAbandonScope(c, arg(0))
+	case "GetUnitByInvocationID", "GetUnitByControlGroup":
+		m.dbusUnitBy(c)
 	case "LoadUnit":
 		if !unit.IsValidName(arg(0)) {
 			c.Fail(sdbus.ErrInvalidArgs, fmt.Sprintf("Unit name %s is not valid.", arg(0)))
@@ -380,6 +387,8 @@ func (m *Manager) dbusUnitMethod(c *sdbus.Call) {
 		})
 	case "GetProcesses":
 		m.dbusServe(func() { c.Reply(m.dbusProcesses(m.units[name])) })
+	case "Abandon":
+		m.dbusAbandonScope(c, name)
 	}
 }
 

@@ -33,7 +33,8 @@ func (m *Manager) dbusStartTransient(c *sdbus.Call, name, mode string, props, au
 		c.Fail(sdbus.ErrInvalidArgs, fmt.Sprintf("Invalid unit name or type."))
 		return
 	}
-	if t := unit.TypeOf(name); t != unit.TypeService {
+	t := unit.TypeOf(name)
+	if t != unit.TypeService && t != unit.TypeScope {
 		c.Fail(sdbus.ErrNotSupported, fmt.Sprintf("flint does not support transient %s units.", t))
 		return
 	}
@@ -41,7 +42,14 @@ func (m *Manager) dbusStartTransient(c *sdbus.Call, name, mode string, props, au
 		c.Fail(sdbus.ErrNotSupported, "flint does not support auxiliary transient units.")
 		return
 	}
-	text, err := transientUnitText(props)
+	var text string
+	var sr *scopeRun
+	var err error
+	if t == unit.TypeScope {
+		text, sr, err = transientScope(props, c.Peer.PID)
+	} else {
+		text, err = transientUnitText(props)
+	}
 	if err != nil {
 		c.Fail(sdbus.ErrInvalidArgs, err.Error())
 		return
@@ -72,6 +80,9 @@ func (m *Manager) dbusStartTransient(c *sdbus.Call, name, mode string, props, au
 		u := m.register(name, cfg)
 		u.transient = true
 		m.dbus.transient[u] = path
+		if sr != nil {
+			m.dbus.scopes[u] = sr
+		}
 		m.dbusEnqueue(c, "start", u, mode)
 	})
 }

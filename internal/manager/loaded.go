@@ -34,7 +34,8 @@ const (
 // collectGarbage unloads the units that systemd 252 would unload, as its unit_gc_sweep does
 // after every event: a unit that changed (the queue) goes when it may be collected (no job,
 // inactive, or failed with CollectMode=inactive-or-failed, no process left, no Accept=yes
-// instance of it running) and no unit that is kept refers to it by its configuration. The
+// instance of it running, no job for its OnFailure=/OnSuccess= units) and no unit that is
+// kept refers to it by its configuration. The
 // look is local: it follows the reverse references (Manager.refBy) of the queued units only.
 // The units a collected unit referred to are looked at next. A unit used again is loaded
 // anew, its runtime state (NRestarts, exit status, NAccepted, the start limit's count, ...)
@@ -266,9 +267,28 @@ func (m *Manager) mayCollect(u *Unit) bool {
 	}
 	switch u.activeState() {
 	case Inactive:
-		return true
 	case Failed:
-		return u.cfg.Unit.CollectMode == "inactive-or-failed"
+		if u.cfg.Unit.CollectMode != "inactive-or-failed" {
+			return false
+		}
+	default:
+		return false
+	}
+	return !m.handlerHasJob(u)
+}
+
+// handlerHasJob reports whether a unit of u's OnFailure= or OnSuccess= has a job, which keeps
+// u loaded as systemd's unit_success_failure_handler_has_jobs: a failed unit with
+// CollectMode=inactive-or-failed stays until its handler's job is over, so that a client
+// waiting for u's job still finds its result. The handler's job ending queues the handler,
+// whose sweep looks at u again (u refers to it).
+func (m *Manager) handlerHasJob(u *Unit) bool {
+	for _, l := range [][]string{u.cfg.Unit.OnSuccess, u.cfg.Unit.OnFailure} {
+		for _, n := range l {
+			if o := m.units[n]; o != nil && o.job != nil {
+				return true
+			}
+		}
 	}
 	return false
 }

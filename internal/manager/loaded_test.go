@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 )
 
@@ -320,5 +321,55 @@ func TestCollectInstanceLeavesLists(t *testing.T) {
 	}
 	if sock.sock.nConnections != 0 {
 		t.Errorf("NConnections %d after the instance went, want 0", sock.sock.nConnections)
+	}
+}
+
+// A unit that may go otherwise stays while a unit of its OnFailure= or OnSuccess= has a job
+// (systemd's unit_success_failure_handler_has_jobs), whatever its own result; a job of a
+// unit it only wants keeps nothing. When the handler's job is over, the handler's sweep
+// takes the unit with it.
+func TestCollectGarbageHandlerJob(t *testing.T) {
+	svc := func(lines ...string) string {
+		return "[Unit]\nDefaultDependencies=no\n" + strings.Join(lines, "\n") + "\n[Service]\nExecStart=/bin/true\n"
+	}
+	for _, tc := range []struct {
+		name      string
+		unit      string // u.service's [Unit] lines
+		failed    bool   // u.service failed (else inactive)
+		handlerJB bool   // h.target has a job
+		want      []string
+	}{
+		{"failed, OnFailure= handler runs", "OnFailure=h.target\nCollectMode=inactive-or-failed", true, true, []string{"h.target", "u.service"}},
+		{"failed, OnSuccess= handler runs", "OnSuccess=h.target\nCollectMode=inactive-or-failed", true, true, []string{"h.target", "u.service"}},
+		{"inactive, OnFailure= handler runs", "OnFailure=h.target", false, true, []string{"h.target", "u.service"}},
+		{"failed, handler idle", "OnFailure=h.target\nCollectMode=inactive-or-failed", true, false, nil},
+		{"failed, kept by CollectMode=inactive", "OnFailure=h.target", true, false, []string{"h.target", "u.service"}},
+		{"failed, wanted unit runs", "Wants=h.target\nCollectMode=inactive-or-failed", true, true, []string{"h.target"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, _ := testManager(t, map[string]string{"u.service": svc(tc.unit), "h.target": target("H")})
+			u, h := m.load("u.service"), m.load("h.target")
+			if tc.failed {
+				u.sub = svcFailed
+			}
+			if tc.handlerJB {
+				h.job = &job{u: h, typ: "start"}
+			}
+			m.gcEnqueue(u)
+			m.collectGarbage()
+			if got := loadedNames(m); !slices.Equal(got, tc.want) {
+				t.Fatalf("loaded %v, want %v", got, tc.want)
+			}
+			if !tc.handlerJB || m.units["u.service"] == nil {
+				return
+			}
+			// The handler's job is over: both go.
+			h.job = nil
+			m.gcEnqueue(h)
+			m.collectGarbage()
+			if got := loadedNames(m); len(got) != 0 {
+				t.Fatalf("loaded after the handler's job: %v, want none", got)
+			}
+		})
 	}
 }

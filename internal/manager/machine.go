@@ -32,10 +32,12 @@ func (m *Manager) machine(u *Unit) unitMachine {
 		return timerMachine{m}
 	case unit.TypePath:
 		return pathMachine{m}
+	case unit.TypeScope:
+		return scopeMachine{m}
 	case "automount":
 		return unsupportedMachine{m}
 	}
-	// Targets; and slices, scopes, mounts, swaps and devices, which flint does not manage and
+	// Targets; and slices, mounts, swaps and devices, which flint does not manage and
 	// takes as present.
 	return targetMachine{m}
 }

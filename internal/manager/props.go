@@ -160,6 +160,7 @@ func (m *Manager) properties(u *Unit) []api.Property {
 	}
 	rt = m.cgroupProperties(u, rt)
 	rt = m.bpfProperties(u, rt)
+	rt = m.runtimeProperties(u, rt) // dbus_scope.go
 	merged := show.MergeProperties(u.cfg.Type, cfg, rt...)
 	out := make([]api.Property, 0, len(merged))
 	for _, p := range merged {

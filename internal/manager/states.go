@@ -328,7 +328,7 @@ func (s pathState) next(to subState) bool {
 }
 
 // targetState is the sub-state of a target, and of the types flint takes as present without
-// managing them (slice, scope, mount, swap, device: their SubState is dead or active here).
+// managing them (slice, mount, swap, device: their SubState is dead or active here).
 type targetState uint8
 
 const (
@@ -370,6 +370,8 @@ func deadState(t unit.Type) subState {
 		return timerDead
 	case unit.TypePath:
 		return pathDead
+	case unit.TypeScope:
+		return scopeDead
 	}
 	return targetDead
 }
@@ -385,6 +387,8 @@ func failedState(t unit.Type) subState {
 		return timerFailed
 	case unit.TypePath:
 		return pathFailed
+	case unit.TypeScope:
+		return scopeFailed
 	}
 	return nil
 }
@@ -408,3 +412,60 @@ func (m *Manager) bug(format string, a ...any) {
 }
 
 func cat[T any](a, b []T) []T { return append(append([]T(nil), a...), b...) }
+
+// scopeState is a scope's sub-state (systemd's ScopeState; flint has no start-chown: the
+// scope's processes are moved into its group before the state is entered).
+type scopeState uint8
+
+const (
+	scopeDead scopeState = iota
+	scopeRunning
+	scopeAbandoned
+	scopeStopSigterm
+	scopeStopSigkill
+	scopeFailed
+	nScopeStates
+)
+
+var scopeStates = [nScopeStates]struct {
+	name   string
+	active ActiveState
+}{
+	scopeDead:        {"dead", Inactive},
+	scopeRunning:     {"running", Active},
+	scopeAbandoned:   {"abandoned", Active},
+	scopeStopSigterm: {"stop-sigterm", Deactivating},
+	scopeStopSigkill: {"stop-sigkill", Deactivating},
+	scopeFailed:      {"failed", Failed},
+}
+
+func (s scopeState) String() string {
+	if s < nScopeStates {
+		return scopeStates[s].name
+	}
+	return fmt.Sprintf("scopeState(%d)", uint8(s))
+}
+
+func (s scopeState) active() ActiveState {
+	if s < nScopeStates {
+		return scopeStates[s].active
+	}
+	return Inactive
+}
+
+// scopeNext is the scope's transition table. A start runs or fails (no process left to
+// take); the scope's processes all gone end it from any state; a stop signals them, a
+// timeout escalates to SIGKILL and then fails the scope.
+var scopeNext = [nScopeStates][]scopeState{
+	scopeDead:        {scopeRunning, scopeFailed},
+	scopeFailed:      {scopeRunning, scopeDead},
+	scopeRunning:     {scopeAbandoned, scopeStopSigterm, scopeStopSigkill, scopeDead, scopeFailed},
+	scopeAbandoned:   {scopeStopSigterm, scopeStopSigkill, scopeDead, scopeFailed},
+	scopeStopSigterm: {scopeStopSigkill, scopeDead, scopeFailed},
+	scopeStopSigkill: {scopeDead, scopeFailed},
+}
+
+func (s scopeState) next(to subState) bool {
+	t, ok := to.(scopeState)
+	return ok && s < nScopeStates && t < nScopeStates && (s == t || slices.Contains(scopeNext[s], t))
+}

@@ -286,6 +286,9 @@ func (u *Unit) watchedPIDs() []int {
 // unitPIDs lists the live processes of u: those attributed to it (see the file comment), and
 // its main and control processes when they are another unit's (a MAINPID= naming one).
 func (m *Manager) unitPIDs(u *Unit) []int {
+	if pids, ok := m.scopeUnitPIDs(u); ok {
+		return pids // scope.go: the processes it was given
+	}
 	if pids, ok := m.cgroupPIDs(u); ok {
 		return pids // cgroup.go: the kernel's list
 	}

@@ -16,6 +16,7 @@ type Call struct {
 
 	c       *conn
 	serial  uint32
+	dest    string // a bus connection's caller
 	noReply bool
 	once    sync.Once
 }
@@ -89,10 +90,17 @@ func errorMessage(serial uint32, name, message string) *dbus.Message {
 }
 
 func (c *Call) send(msg *dbus.Message) {
+	if c.dest != "" {
+		msg.Headers[dbus.FieldDestination] = dbus.MakeVariant(c.dest)
+	}
 	b, err := encode(msg)
 	if err != nil {
 		c.c.s.logf("D-Bus reply to %s.%s: %v", c.Interface, c.Member, err)
-		b, _ = encode(errorMessage(c.serial, ErrFailed, "flint could not encode the reply: "+err.Error()))
+		em := errorMessage(c.serial, ErrFailed, "flint could not encode the reply: "+err.Error())
+		if c.dest != "" {
+			em.Headers[dbus.FieldDestination] = dbus.MakeVariant(c.dest)
+		}
+		b, _ = encode(em)
 	}
 	c.c.queue(b)
 }

@@ -41,18 +41,38 @@ func header(msg *dbus.Message, f dbus.HeaderField) string {
 	return ""
 }
 
-// dispatch serves one method call on the connection's goroutine.
-func (c *conn) dispatch(msg *dbus.Message) {
-	call := &Call{Peer: c.peer, Path: dbus.ObjectPath(header(msg, dbus.FieldPath)),
+// dispatch serves one method call of the connection's peer on the connection's goroutine.
+func (c *conn) dispatch(msg *dbus.Message) { c.dispatchAs(msg, c.peer, "") }
+
+// replyTo answers msg of sender ("" on a peer connection) with an error.
+func (c *conn) replyTo(msg *dbus.Message, sender, name, text string) {
+	call := &Call{c: c, serial: msg.Serial(), dest: sender, noReply: msg.Flags&dbus.FlagNoReplyExpected != 0}
+	call.Fail(name, text)
+}
+
+// dispatchAs serves one method call of peer: on a bus connection, of the client whose unique
+// name is sender (the reply's destination).
+func (c *conn) dispatchAs(msg *dbus.Message, peer Peer, sender string) {
+	call := &Call{Peer: peer, Path: dbus.ObjectPath(header(msg, dbus.FieldPath)),
 		Interface: header(msg, dbus.FieldInterface), Member: header(msg, dbus.FieldMember),
-		Body: msg.Body, c: c, serial: msg.Serial(), noReply: msg.Flags&dbus.FlagNoReplyExpected != 0}
+		Body: msg.Body, c: c, serial: msg.Serial(), dest: sender, noReply: msg.Flags&dbus.FlagNoReplyExpected != 0}
 	sig := header(msg, dbus.FieldSignature)
 	dest := header(msg, dbus.FieldDestination)
-	if dest == ifaceDBus || call.Path == dbusSelfPath && dest == "" && call.Interface == ifaceDBus {
+	if c.bus == nil && (dest == ifaceDBus || call.Path == dbusSelfPath && dest == "" && call.Interface == ifaceDBus) {
 		c.busMethod(call)
 		return
 	}
 	b := c.s.backend
+	if call.Path == ManagerPath+"/unit/self" {
+		if r, isResolver := b.(SelfResolver); isResolver {
+			p, text, ok := r.SelfPath(peer.PID)
+			if !ok {
+				call.Fail(ErrNoUnitForPID, text)
+				return
+			}
+			call.Path = p
+		}
+	}
 	ifaces, _, ok := b.Object(call.Path)
 	if !ok {
 		if r, isRefuser := b.(ObjectRefuser); isRefuser {
@@ -115,7 +135,7 @@ func (c *conn) dispatch(msg *dbus.Message) {
 		call.Fail(ErrInvalidArgs, fmt.Sprintf("Invalid arguments '%s' to call %s.%s(), expecting '%s'.", sig, iface, call.Member, m.In))
 		return
 	}
-	if !c.peer.Privileged && !ReadOnlyMethod(call.Member) {
+	if !peer.Privileged && !ReadOnlyMethod(call.Member) {
 		call.Fail(ErrAccessDenied, "Access denied")
 		return
 	}

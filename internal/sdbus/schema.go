@@ -46,6 +46,7 @@ const (
 	IfaceTimer   = "org.freedesktop.systemd1.Timer"
 	IfacePath    = "org.freedesktop.systemd1.Path"
 	IfaceTarget  = "org.freedesktop.systemd1.Target"
+	IfaceScope   = "org.freedesktop.systemd1.Scope"
 	IfaceJob     = "org.freedesktop.systemd1.Job"
 
 	ifaceProps   = "org.freedesktop.DBus.Properties"

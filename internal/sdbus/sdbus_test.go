@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -105,7 +106,10 @@ func TestFromText(t *testing.T) {
 }
 
 // fakeBackend is one unit, /org/freedesktop/systemd1/unit/a_2eservice, with a start method.
-type fakeBackend struct{ srv *Server }
+type fakeBackend struct {
+	srv      *Server
+	lastPeer atomic.Value // the Peer of the last StartUnit
+}
 
 func (f *fakeBackend) Object(path dbus.ObjectPath) ([]string, []string, bool) {
 	switch path {
@@ -140,6 +144,7 @@ func (f *fakeBackend) Supported(iface, method string) bool {
 func (f *fakeBackend) Call(c *Call) {
 	switch c.Member {
 	case "StartUnit":
+		f.lastPeer.Store(c.Peer)
 		c.Reply(JobPath(7))
 		f.srv.Emit(ManagerPath, IfaceManager, "JobRemoved", uint32(7), JobPath(7), c.Body[0].(string), "done")
 	default:
@@ -148,6 +153,11 @@ func (f *fakeBackend) Call(c *Call) {
 }
 
 func startServer(t *testing.T, limits ...Limits) (*Server, string) {
+	srv, path, _ := startFake(t, limits...)
+	return srv, path
+}
+
+func startFake(t *testing.T, limits ...Limits) (*Server, string, *fakeBackend) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "private")
 	fb := &fakeBackend{}
@@ -161,7 +171,7 @@ func startServer(t *testing.T, limits ...Limits) (*Server, string) {
 	fb.srv = srv
 	go srv.Serve()
 	t.Cleanup(srv.Close)
-	return srv, path
+	return srv, path, fb
 }
 
 func dial(t *testing.T, path string) *dbus.Conn {

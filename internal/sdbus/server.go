@@ -50,6 +50,12 @@ type ObjectRefuser interface {
 	RefuseObject(path dbus.ObjectPath) (name, message string, refused bool)
 }
 
+// SelfResolver is a Backend that serves systemd's /org/freedesktop/systemd1/unit/self: the
+// unit of the calling process (SelfPath of its pid; ok false when none).
+type SelfResolver interface {
+	SelfPath(pid int) (path dbus.ObjectPath, message string, ok bool)
+}
+
 // Prop is one property value: Value as it is when not nil (it must then have the property's
 // D-Bus type), else Text, as `systemctl show` prints the property, converted to the type.
 type Prop struct {
@@ -73,6 +79,7 @@ type Server struct {
 	limits Limits
 	mu     sync.Mutex
 	conns  map[*conn]struct{}
+	buses  map[*Bus]struct{}
 	raw    map[*net.UnixConn]struct{} // every accepted connection, authenticated or not
 	nextID int
 	closed bool
@@ -153,7 +160,7 @@ func Listen(path string, b Backend, logf func(string, ...any)) (*Server, error) 
 		nofile = rl.Cur
 	}
 	return &Server{ln: ln, path: path, createdDir: created, backend: b, logf: logf, guid: newGUID(), owner: os.Getuid(),
-		conns: map[*conn]struct{}{}, raw: map[*net.UnixConn]struct{}{}, perUID: map[int]int{}, limits: DefaultLimits(nofile)}, nil
+		conns: map[*conn]struct{}{}, buses: map[*Bus]struct{}{}, raw: map[*net.UnixConn]struct{}{}, perUID: map[int]int{}, limits: DefaultLimits(nofile)}, nil
 }
 
 // Path is the socket's path.
@@ -201,6 +208,9 @@ func (s *Server) Close() {
 		for c := range s.conns {
 			busy = busy || c.pending.Load() > 0
 		}
+		for b := range s.buses {
+			busy = busy || b.c.pending.Load() > 0
+		}
 		s.mu.Unlock()
 		if !busy {
 			break
@@ -211,6 +221,9 @@ func (s *Server) Close() {
 	s.closed = true
 	for c := range s.conns {
 		c.close()
+	}
+	for b := range s.buses {
+		b.c.close()
 	}
 	for c := range s.raw {
 		c.Close() // those still authenticating
@@ -230,6 +243,14 @@ func (s *Server) Connections() int {
 	return len(s.conns)
 }
 
+// Heard reports whether a signal named member would reach anyone: a direct connection, or
+// a bus on which it is sent (busesFor).
+func (s *Server) Heard(member string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns) > 0 || len(s.busesFor(member)) > 0
+}
+
 // Emit sends a signal from path to every connection (systemd sends its signals to every
 // direct connection, subscribed or not). It never blocks: a connection whose queue is full
 // is dropped.
@@ -239,7 +260,7 @@ func (s *Server) Emit(path dbus.ObjectPath, iface, member string, body ...any) {
 
 // emit is Emit with the body's signature given ("": derived from the values).
 func (s *Server) emit(path dbus.ObjectPath, iface, member, sig string, body ...any) {
-	if s.Connections() == 0 {
+	if !s.Heard(member) {
 		return // nobody to tell: not even encoded
 	}
 	msg := &dbus.Message{Type: dbus.TypeSignal, Headers: map[dbus.HeaderField]dbus.Variant{
@@ -263,6 +284,9 @@ func (s *Server) emit(path dbus.ObjectPath, iface, member, sig string, body ...a
 	for c := range s.conns {
 		c.queue(b)
 	}
+	for _, c := range s.busesFor(member) {
+		c.queue(b)
+	}
 }
 
 // conn is one client connection: a reader (serveConn's goroutine) and a writer.
@@ -276,6 +300,10 @@ type conn struct {
 	done chan struct{}
 	// pending counts the messages queued and not yet written.
 	pending atomic.Int64
+	// serial is the last serial sent; the writer numbers the messages queued without one.
+	serial atomic.Uint32
+	// bus: the connection to a bus daemon (bus.go), nil for a peer.
+	bus *Bus
 }
 
 // outQueue bounds the messages waiting for a slow client.
@@ -358,20 +386,25 @@ func (c *conn) queue(b []byte) {
 		c.pending.Add(-1)
 	default:
 		c.pending.Add(-1)
-		c.s.logf("D-Bus client pid %d does not read its messages, dropping it", c.peer.PID)
+		if c.bus != nil {
+			c.s.logf("The bus does not read flint's messages, leaving it")
+		} else {
+			c.s.logf("D-Bus client pid %d does not read its messages, dropping it", c.peer.PID)
+		}
 		c.close()
 	}
 }
 
-// writer sends the queued messages, each with the next serial.
+// writer sends the queued messages, each with the next serial unless it has one.
 func (c *conn) writer() {
-	var serial uint32
 	for {
 		select {
 		case b := <-c.out:
-			serial++
-			m := bytes.Clone(b)
-			binary.LittleEndian.PutUint32(m[8:12], serial)
+			m := b
+			if binary.LittleEndian.Uint32(m[8:12]) == 0 {
+				m = bytes.Clone(b)
+				binary.LittleEndian.PutUint32(m[8:12], c.serial.Add(1))
+			}
 			_, err := c.nc.Write(m)
 			c.pending.Add(-1)
 			if err != nil {

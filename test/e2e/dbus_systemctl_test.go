@@ -170,7 +170,7 @@ func TestDBusSystemctl(t *testing.T) {
 		})
 	}
 	// systemd-run: a transient service, started, shown, refused a second time, stopped (and
-	// its file gone with it); a failing one; a scope, which flint does not have.
+	// its file gone with it); a failing one; scopes.
 	t.Run("systemd-run", func(t *testing.T) {
 		run := func(args ...string) (string, int) {
 			cmd := exec.Command("nsenter", append([]string{"-t", strconv.Itoa(holder), "-m", "systemd-run"}, args...)...)
@@ -194,8 +194,49 @@ func TestDBusSystemctl(t *testing.T) {
 		if out, code := run("--unit=trans2", "-p", "Type=oneshot", "/bin/false"); code != 1 || !strings.HasPrefix(out, "Job for trans2.service failed because the control process exited with error code.\n") {
 			t.Errorf("systemd-run of a failing oneshot: exit %d\n%s", code, out)
 		}
-		if out, code := run("--scope", "/bin/true"); code != 1 || !strings.Contains(out, "flint does not support transient scope units.") {
+		// A scope: systemd-run moves itself into it and executes the command; the scope
+		// goes when its processes have.
+		if out, code := run("--scope", "--unit=sc1", "-p", "Description=A scope", "/bin/sh", "-c", "echo in the scope"); code != 0 ||
+			!strings.Contains(out, "Running scope as unit: sc1.scope\n") || !strings.Contains(out, "in the scope\n") {
 			t.Errorf("systemd-run --scope: exit %d\n%s", code, out)
+		}
+		if !waitFor(10*time.Second, func() bool { out, _ := systemctl("is-active", "sc1.scope"); return out == "inactive\n" }) {
+			out, _ := systemctl("status", "sc1.scope")
+			t.Errorf("the scope outlives its process:\n%s", out)
+		}
+		// A scope that runs until stopped.
+		long := exec.Command("nsenter", "-t", strconv.Itoa(holder), "-m", "systemd-run", "--scope", "--unit=sc2", "/bin/sleep", "1000")
+		var longOut syncBuffer
+		long.Stdout, long.Stderr = &longOut, &longOut
+		if err := long.Start(); err != nil {
+			t.Fatal(err)
+		}
+		longDone := make(chan error, 1)
+		go func() { longDone <- long.Wait() }()
+		defer long.Process.Kill()
+		if !waitFor(10*time.Second, func() bool { out, _ := systemctl("is-active", "sc2.scope"); return out == "active\n" }) {
+			t.Fatalf("sc2.scope is not active:\n%s", longOut.String())
+		}
+		out, code = systemctl("status", "sc2.scope", "-n", "0")
+		if code != 0 || !strings.Contains(out, "● sc2.scope - /bin/sleep 1000\n") || !strings.Contains(out, "; transient)\n") ||
+			!strings.Contains(out, "Active: active (running) since ") {
+			t.Errorf("status of the scope: exit %d\n%s", code, out)
+		}
+		// The Scope interface's properties come first, as a service's do.
+		if out, code := systemctl("show", "sc2.scope", "-p", "Id,ActiveState,SubState,Result,Transient"); code != 0 ||
+			out != "Result=success\nId=sc2.scope\nActiveState=active\nSubState=running\nTransient=yes\n" {
+			t.Errorf("show the scope: exit %d\n%s", code, out)
+		}
+		if out, code := systemctl("stop", "sc2.scope"); code != 0 {
+			t.Errorf("stop the scope: exit %d\n%s", code, out)
+		}
+		select {
+		case err := <-longDone:
+			if err == nil {
+				t.Errorf("the scope's process was not killed")
+			}
+		case <-time.After(30 * time.Second):
+			t.Errorf("the scope's process outlives the stop")
 		}
 		if out, code := systemctl("stop", "trans1"); code != 0 {
 			t.Errorf("stop: exit %d\n%s", code, out)

@@ -112,6 +112,20 @@ func TestDBusUserSession(t *testing.T) {
 	if got, _ := output(asUser(flint, "--user", "is-active", "dbus.service")); got != "active\n" {
 		t.Errorf("dbus.service: %s", got)
 	}
+	// Once the session bus runs, flint owns org.freedesktop.systemd1 on it.
+	if !waitFor(30*time.Second, func() bool {
+		got, code := output(asUser("/usr/bin/busctl", "--user", "tree", "org.freedesktop.systemd1"))
+		return code == 0 && strings.Contains(got, "/org/freedesktop/systemd1/unit/later_2eservice")
+	}) {
+		got, code := output(asUser("/usr/bin/busctl", "--user", "tree", "org.freedesktop.systemd1"))
+		t.Errorf("busctl --user tree org.freedesktop.systemd1: exit %d\n%s", code, got)
+	}
+
+	// A scope of the user manager (systemd-run --user --scope).
+	if got, code := output(asUser("/usr/bin/systemd-run", "--user", "--scope", "--unit=us1", "/bin/sh", "-c", "echo scoped")); code != 0 ||
+		!strings.Contains(got, "Running scope as unit: us1.scope\n") || !strings.Contains(got, "scoped\n") {
+		t.Errorf("systemd-run --user --scope: exit %d\n%s", code, got)
+	}
 
 	variable := regexp.MustCompile(`since .*; .* ago|\b\d{2,}\b`)
 	// The main process's name is each client's own look at /proc: right after a start it

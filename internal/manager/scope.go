@@ -1,0 +1,369 @@
+package manager
+
+import (
+	"slices"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/flint-init/flint/internal/cgroup"
+	"github.com/flint-init/flint/unit"
+)
+
+// Scope units (systemd.scope(5)): processes that flint did not start, handed to it by
+// StartTransientUnit's PIDs= (systemd-run --scope passes its own pid, then executes the
+// command). The start moves them into the scope's cgroup (its slice's, as a service's)
+// and the scope runs until its processes are all gone; a stop signals them (KillSignal=,
+// then SIGKILL after TimeoutStopSec=). The processes are not flint's children: flint watches
+// them with pidfds, and when one ends it lists the scope's processes anew (from the cgroup
+// when there is one, so that a child left behind keeps the scope).
+//
+// A scope unit flint did not make (a unit file, or one of systemd's names such as
+// init.scope) is taken as present: it runs with no processes of its own until stopped.
+
+// scopeRun is a transient scope's runtime: its settings (from StartTransientUnit) and what
+// watches its processes. The manager goroutine's.
+type scopeRun struct {
+	pids        []int // PIDs=: moved into the scope at its start
+	slice       string
+	timeoutStop time.Duration
+	killSignal  syscall.Signal
+	sendSIGKILL bool
+	sendSIGHUP  bool
+
+	// tracked are the processes when there is no cgroup to list them.
+	tracked []int
+	// gen invalidates an earlier watcher, timerGen an earlier timer.
+	gen, timerGen int
+	timer         stopper
+	// cancel ends the current watch.
+	cancel func()
+	// procs sees the processes (pidfdProcs; the table tests' fake).
+	procs scopeProcs
+}
+
+func newScopeRun() *scopeRun {
+	return &scopeRun{timeoutStop: unit.DefaultTimeout, killSignal: syscall.SIGTERM, sendSIGKILL: true, procs: pidfdProcs{}}
+}
+
+// scopeProcs is how a scope sees processes that are not flint's children.
+type scopeProcs interface {
+	// alive reports whether pid runs (a zombie does not); tree lists the live processes
+	// among pids and their descendants.
+	alive(pid int) bool
+	tree(pids []int) []int
+	// watch runs gone on the manager goroutine once one of pids has ended, unless cancel
+	// was called before.
+	watch(m *Manager, pids []int, gone func()) (cancel func(), err error)
+}
+
+// pidfdProcs watches with pidfds, polled on a goroutine of its own.
+type pidfdProcs struct{}
+
+func (pidfdProcs) alive(pid int) bool { return procAlive(pid) }
+
+func (pidfdProcs) tree(pids []int) []int {
+	roots := make(map[int]bool, len(pids))
+	for _, pid := range pids {
+		roots[pid] = true
+	}
+	out := descendants(roots)
+	slices.Sort(out)
+	return out
+}
+
+func (pidfdProcs) watch(m *Manager, pids []int, gone func()) (func(), error) {
+	var fds []unix.PollFd
+	for _, pid := range pids {
+		fd, err := unix.PidfdOpen(pid, 0)
+		if err != nil {
+			continue // gone meanwhile: the next look sees it
+		}
+		fds = append(fds, unix.PollFd{Fd: int32(fd), Events: unix.POLLIN})
+	}
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		for _, f := range fds {
+			unix.Close(int(f.Fd))
+		}
+		return nil, err
+	}
+	fds = append(fds, unix.PollFd{Fd: int32(p[0]), Events: unix.POLLIN})
+	go func() {
+		// The goroutine owns the pidfds and the pipe's read end; cancel closes the write end.
+		defer func() {
+			for _, f := range fds {
+				unix.Close(int(f.Fd))
+			}
+		}()
+		for {
+			_, err := unix.Poll(fds, -1)
+			if err == unix.EINTR {
+				continue
+			}
+			if fds[len(fds)-1].Revents != 0 {
+				return // canceled
+			}
+			break
+		}
+		m.post(gone)
+	}()
+	var once sync.Once
+	return func() { once.Do(func() { unix.Close(p[1]) }) }, nil
+}
+
+// scopeMachine is a scope's state machine.
+type scopeMachine struct{ m *Manager }
+
+func (s scopeMachine) start(u *Unit)     { s.m.scopeStart(u) }
+func (s scopeMachine) stop(u *Unit)      { s.m.scopeStop(u) }
+func (s scopeMachine) reload(u *Unit)    { s.m.setState(u, u.sub) }
+func (scopeMachine) processGone(u *Unit) {}
+func (m *Manager) scopeRunOf(u *Unit) *scopeRun {
+	if m.dbus == nil {
+		return nil
+	}
+	return m.dbus.scopes[u]
+}
+
+func (m *Manager) scopeStart(u *Unit) {
+	u.result = resultSuccess
+	u.invocationID = newInvocationID()
+	sr := m.scopeRunOf(u)
+	if sr == nil {
+		m.setState(u, scopeRunning)
+		return
+	}
+	var alive []int
+	for _, pid := range sr.pids {
+		if sr.procs.alive(pid) && !slices.Contains(alive, pid) {
+			alive = append(alive, pid)
+		}
+	}
+	if len(alive) == 0 {
+		m.logUnit(u, "No PIDs left to attach to the scope's control group, refusing.")
+		u.setResult(resultResources)
+		m.setState(u, scopeFailed)
+		return
+	}
+	if ug := m.scopeGroup(u, sr); ug != nil {
+		for _, pid := range alive {
+			if err := ug.g.Attach(pid); err != nil {
+				m.logUnit(u, "Failed to add PID %d to the scope's control group: %v", pid, err)
+			}
+		}
+	}
+	sr.tracked = alive
+	m.setState(u, scopeRunning)
+	m.scopeWatch(u, sr)
+}
+
+// scopeGroup makes the scope's cgroup, nil without cgroups.
+func (m *Manager) scopeGroup(u *Unit, sr *scopeRun) *unitGroup {
+	if !m.cgroupsOn() {
+		return nil
+	}
+	if ug := m.cg.groups[u.Name]; ug != nil {
+		ug.idle = false
+		return ug
+	}
+	slice := sr.slice
+	if slice == "" {
+		slice = m.unitSlice(nil, nil)
+	}
+	rel, ok := cgroup.UnitPath(slice, u.Name)
+	if !ok {
+		rel, _ = cgroup.UnitPath(m.unitSlice(nil, nil), u.Name)
+	}
+	g := &cgroup.Group{L: m.opt.Cgroups, Rel: rel}
+	if err := g.Create(); err != nil {
+		m.logUnit(u, "Failed to create cgroup %s: %v", g.Path(), err)
+		return nil
+	}
+	ug := &unitGroup{g: g, dirFD: -1}
+	if m.cg.groups == nil {
+		m.cg.groups = map[string]*unitGroup{}
+	}
+	m.cg.groups[u.Name] = ug
+	return ug
+}
+
+// scopePIDs are the scope's live processes: its cgroup's, else those it was given and their
+// descendants (a zombie is gone).
+func (m *Manager) scopePIDs(u *Unit, sr *scopeRun) []int {
+	var out []int
+	if ug := m.cg.groups[u.Name]; ug != nil {
+		if pids, err := ug.g.PIDs(); err == nil {
+			for _, pid := range pids {
+				if sr.procs.alive(pid) {
+					out = append(out, pid)
+				}
+			}
+			return out
+		}
+	}
+	// Without a cgroup, the processes given and their descendants, each tracked once seen
+	// (a child whose parent ends before flint looks is lost: it is reparented).
+	sr.tracked = sr.procs.tree(sr.tracked)
+	return slices.Clone(sr.tracked)
+}
+
+// scopeUnitPIDs are a transient scope's processes, for status, GetProcesses and kill; ok is
+// false for other units.
+func (m *Manager) scopeUnitPIDs(u *Unit) ([]int, bool) {
+	sr := m.scopeRunOf(u)
+	if sr == nil || u.cfg.Type != unit.TypeScope {
+		return nil, false
+	}
+	if isInactiveOrFailed(u.activeState()) && m.cg.groups[u.Name] == nil {
+		return nil, true
+	}
+	return m.scopePIDs(u, sr), true
+}
+
+// scopeWatch waits until one of the scope's processes ends, then looks whether any is left.
+func (m *Manager) scopeWatch(u *Unit, sr *scopeRun) {
+	if sr.cancel != nil {
+		sr.cancel()
+		sr.cancel = nil
+	}
+	pids := m.scopePIDs(u, sr)
+	if len(pids) == 0 {
+		m.scopeEnd(u, sr)
+		return
+	}
+	sr.gen++
+	gen := sr.gen
+	cancel, err := sr.procs.watch(m, pids, func() {
+		if m.scopeRunOf(u) != sr || sr.gen != gen {
+			return
+		}
+		m.scopeWatch(u, sr)
+	})
+	if err != nil {
+		m.logUnit(u, "Cannot watch the scope's processes: %v", err)
+		return
+	}
+	sr.cancel = cancel
+}
+
+// scopeEnd: the scope's processes are all gone.
+func (m *Manager) scopeEnd(u *Unit, sr *scopeRun) {
+	if sr.cancel != nil {
+		sr.cancel()
+		sr.cancel = nil
+	}
+	if sr.timer != nil {
+		sr.timer.Stop()
+		sr.timer = nil
+	}
+	sr.gen++
+	sr.timerGen++
+	if isInactiveOrFailed(u.activeState()) {
+		return
+	}
+	if ug := m.cg.groups[u.Name]; ug != nil {
+		m.removeGroup(u.Name, ug)
+	}
+	m.logUnitResult(u)
+	if u.result != resultSuccess {
+		m.setState(u, scopeFailed)
+		return
+	}
+	m.setState(u, scopeDead)
+}
+
+func (m *Manager) scopeStop(u *Unit) {
+	if isInactiveOrFailed(u.activeState()) {
+		m.jobCheck(u)
+		return
+	}
+	sr := m.scopeRunOf(u)
+	if sr == nil {
+		m.setState(u, scopeDead)
+		return
+	}
+	if u.sub == scopeStopSigterm || u.sub == scopeStopSigkill {
+		return // stopping already
+	}
+	m.scopeSignal(u, sr, scopeStopSigterm)
+}
+
+// scopeSignal enters a signal state: the scope's processes get KillSignal= (with SIGCONT,
+// and SIGHUP with SendSIGHUP=) or SIGKILL, and TimeoutStopSec= runs.
+func (m *Manager) scopeSignal(u *Unit, sr *scopeRun, st scopeState) {
+	pids := m.scopePIDs(u, sr)
+	if len(pids) == 0 {
+		m.scopeEnd(u, sr)
+		return
+	}
+	for _, pid := range pids {
+		if st == scopeStopSigkill {
+			m.sys().kill(pid, syscall.SIGKILL)
+			continue
+		}
+		m.sys().kill(pid, sr.killSignal)
+		if sr.killSignal != syscall.SIGKILL && sr.killSignal != syscall.SIGCONT {
+			m.sys().kill(pid, syscall.SIGCONT)
+		}
+		if sr.sendSIGHUP {
+			m.sys().kill(pid, syscall.SIGHUP)
+		}
+	}
+	m.setState(u, st)
+	if sr.timer != nil {
+		sr.timer.Stop()
+		sr.timer = nil
+	}
+	if sr.timeoutStop <= 0 || sr.timeoutStop == unit.DurationInfinity {
+		return
+	}
+	sr.timerGen++
+	gen := sr.timerGen
+	sr.timer = m.sys().afterFunc(m, sr.timeoutStop, func() {
+		if m.scopeRunOf(u) != sr || sr.timerGen != gen || u.sub != st {
+			return
+		}
+		sr.timer = nil
+		m.logUnit(u, "Stopping timed out. Killing.")
+		u.setResult(resultTimeout)
+		if st == scopeStopSigterm && sr.sendSIGKILL {
+			m.scopeSignal(u, sr, scopeStopSigkill)
+			return
+		}
+		// SIGKILL did not end them (or SendSIGKILL=no): the scope fails, what is left stays.
+		if sr.cancel != nil {
+			sr.cancel()
+			sr.cancel = nil
+		}
+		sr.gen++
+		m.logUnitResult(u)
+		m.setState(u, scopeFailed)
+	})
+}
+
+// scopeAbandon is AbandonScope: the scope's client no longer manages it.
+func (m *Manager) scopeAbandon(u *Unit) error {
+	if m.scopeRunOf(u) == nil || u.sub != scopeRunning && u.sub != scopeAbandoned {
+		return &reqError{"not-applicable", "Scope " + u.Name + " is not running, cannot abandon."}
+	}
+	m.setState(u, scopeAbandoned)
+	return nil
+}
+
+// scopeForget drops an unloaded scope's runtime.
+func (m *Manager) scopeForget(u *Unit) {
+	sr := m.scopeRunOf(u)
+	if sr == nil {
+		return
+	}
+	if sr.cancel != nil {
+		sr.cancel()
+	}
+	if sr.timer != nil {
+		sr.timer.Stop()
+	}
+	delete(m.dbus.scopes, u)
+}
