@@ -52,9 +52,11 @@ type Config struct {
 	Nice           *int
 	OOMScoreAdjust *int
 	Rlimits        []Rlimit
-	// Gate, when not nil, is the read end of a pipe the child reads (a byte or EOF) right
-	// before its execve: the caller does what must precede the service's start but needs
-	// its pid (utmp records), then closes the write end. The service never sees the fd.
+	// Gate, when not nil, is the read end of a pipe the child reads a byte (or EOF) from
+	// right before its execve: the caller does what must precede the service's start but
+	// needs its pid (utmp records), then writes a byte to the pipe or closes its write end.
+	// The service never sees the fd. The child makes the pipe end blocking: close Gate after
+	// Start, as any file of a Config.
 	Gate *os.File
 	// Process holds the scheduling, affinity, memory policy, I/O priority, timer slack and
 	// core dump filter settings (process.go); nil: all the manager's.
