@@ -43,6 +43,8 @@ type dbusState struct {
 	closing bool
 	// scopes are the runtimes of the transient scopes (scope.go).
 	scopes map[*Unit]*scopeRun
+	// stdio are the files passed for transient services' streams (dbus_stdio.go).
+	stdio map[*Unit]*[3]*os.File
 	// emitter: signals leave in order from one goroutine, so that the manager never
 	// blocks on a client.
 	mu    sync.Mutex
@@ -87,7 +89,7 @@ func (m *Manager) startDBus() func() {
 		m.consolef("Failed to serve the D-Bus API on %s: %v", path, err)
 		return func() {}
 	}
-	d := &dbusState{srv: srv, transient: map[*Unit]string{}, scopes: map[*Unit]*scopeRun{}, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	d := &dbusState{srv: srv, transient: map[*Unit]string{}, scopes: map[*Unit]*scopeRun{}, stdio: map[*Unit]*[3]*os.File{}, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	m.dbus = d
 	go srv.Serve()
 	go d.emitter()
@@ -213,6 +215,7 @@ func (m *Manager) dbusUnitRemoved(u *Unit) {
 		return
 	}
 	m.dbus.forgetTransient(u)
+	m.dbus.releaseStdio(u, true)
 	m.scopeForget(u)
 	m.emit(dbusSignal{path: sdbus.ManagerPath, iface: sdbus.IfaceManager, member: "UnitRemoved",
 		body: []any{u.Name, sdbus.UnitPath(u.Name)}})
@@ -230,6 +233,9 @@ func (m *Manager) dbusReloading(active bool) {
 // a client is connected to see it.
 func (m *Manager) dbusUnitChanged(u *Unit) {
 	m.dbusBusUnitChanged(u)
+	if m.dbus != nil {
+		m.dbus.releaseStdio(u, false)
+	}
 	if m.dbus == nil || m.dbus.srv == nil || m.dbus.srv.Connections() == 0 && !m.dbus.srv.Subscribed() {
 		return
 	}

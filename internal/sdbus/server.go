@@ -322,7 +322,9 @@ func (s *Server) serveConn(nc *net.UnixConn) {
 		return
 	}
 	defer s.release(c.peer)
-	br := bufio.NewReader(nc)
+	fr := newFDReader(nc)
+	defer fr.closeAll()
+	br := bufio.NewReader(fr)
 	nc.SetDeadline(time.Now().Add(30 * time.Second))
 	if err := authenticate(br, nc, c.peer.UID, s.guid); err != nil {
 		return
@@ -345,12 +347,15 @@ func (s *Server) serveConn(nc *net.UnixConn) {
 	}()
 	go c.writer()
 	for {
-		msg, err := dbus.DecodeMessage(br)
+		msg, fds, err := readMessage(br, fr)
 		if err != nil {
+			closeFiles(fds)
 			return
 		}
 		if msg.Type == dbus.TypeMethodCall {
-			c.dispatch(msg)
+			c.dispatch(msg, fds)
+		} else {
+			closeFiles(fds)
 		}
 	}
 }
