@@ -32,6 +32,8 @@ type scopeRun struct {
 	killSignal  syscall.Signal
 	sendSIGKILL bool
 	sendSIGHUP  bool
+	// killMode is KillMode=: control-group (""), mixed, process or none.
+	killMode string
 
 	// tracked are the processes when there is no cgroup to list them.
 	tracked []int
@@ -169,11 +171,7 @@ func (m *Manager) scopeGroup(u *Unit, sr *scopeRun) *unitGroup {
 		ug.idle = false
 		return ug
 	}
-	slice := sr.slice
-	if slice == "" {
-		slice = m.unitSlice(nil, nil)
-	}
-	rel, ok := cgroup.UnitPath(slice, u.Name)
+	rel, ok := cgroup.UnitPath(m.scopeSlice(u), u.Name)
 	if !ok {
 		rel, _ = cgroup.UnitPath(m.unitSlice(nil, nil), u.Name)
 	}
@@ -188,6 +186,21 @@ func (m *Manager) scopeGroup(u *Unit, sr *scopeRun) *unitGroup {
 	}
 	m.cg.groups[u.Name] = ug
 	return ug
+}
+
+// scopeSlice is the slice of a transient scope: its Slice=, else the manager's default
+// (system.slice, app.slice); "" (-.slice) for a scope flint did not make (init.scope). The
+// slice is the scope's as a service's is: its start pulls the slice's in and waits for it,
+// a stop of the slice stops it (slice.go).
+func (m *Manager) scopeSlice(u *Unit) string {
+	sr := m.scopeRunOf(u)
+	switch {
+	case sr == nil:
+		return ""
+	case sr.slice != "":
+		return sr.slice
+	}
+	return m.unitSlice(u, nil)
 }
 
 // scopePIDs are the scope's live processes: its cgroup's, else those it was given and their
@@ -293,10 +306,23 @@ func (m *Manager) scopeStop(u *Unit) {
 
 // scopeSignal enters a signal state: the scope's processes get KillSignal= (with SIGCONT,
 // and SIGHUP with SendSIGHUP=) or SIGKILL, and TimeoutStopSec= runs.
+//
+// KillMode= decides who is signalled, as systemd's unit_kill_context() for a unit that has
+// no main or control process: control-group, everyone at both steps; mixed, nobody at the
+// SIGTERM step (which goes on to SIGKILL at once), everyone at the SIGKILL step; process and
+// none, nobody: the scope is dead at once and its processes stay where they are.
 func (m *Manager) scopeSignal(u *Unit, sr *scopeRun, st scopeState) {
 	pids := m.scopePIDs(u, sr)
 	if len(pids) == 0 {
 		m.scopeEnd(u, sr)
+		return
+	}
+	switch {
+	case sr.killMode == "mixed" && st == scopeStopSigterm:
+		m.scopeSignal(u, sr, scopeStopSigkill)
+		return
+	case sr.killMode == "process" || sr.killMode == "none":
+		m.scopeLeave(u, sr)
 		return
 	}
 	for _, pid := range pids {
@@ -342,6 +368,23 @@ func (m *Manager) scopeSignal(u *Unit, sr *scopeRun, st scopeState) {
 		m.logUnitResult(u)
 		m.setState(u, scopeFailed)
 	})
+}
+
+// scopeLeave: a stop that signalled nobody (KillMode=process or none) ends the scope; its
+// processes are left behind, in its cgroup.
+func (m *Manager) scopeLeave(u *Unit, sr *scopeRun) {
+	if sr.cancel != nil {
+		sr.cancel()
+		sr.cancel = nil
+	}
+	if sr.timer != nil {
+		sr.timer.Stop()
+		sr.timer = nil
+	}
+	sr.gen++
+	sr.timerGen++
+	m.logUnitResult(u)
+	m.setState(u, scopeDead)
 }
 
 // scopeAbandon is AbandonScope: the scope's client no longer manages it.

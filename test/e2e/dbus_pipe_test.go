@@ -2,10 +2,12 @@ package e2e
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -106,5 +108,61 @@ func TestDBusRunPipe(t *testing.T) {
 	out, errs, code = run("", "script", "-q", "-e", "-c", line, "/dev/null")
 	if code != 0 || !strings.Contains(out, "/dev/pts/") {
 		t.Errorf("systemd-run --pty tty: exit %d, output %q, stderr %q", code, out, errs)
+	}
+}
+
+// TestDBusScopeSlice: a scope made through the bus is in the slice it names (Slice=), and
+// KillMode=mixed stops it with SIGKILL at once: its process ignores SIGTERM, and with
+// TimeoutStopSec=infinity only the SIGKILL ends the stop.
+func TestDBusScopeSlice(t *testing.T) {
+	m, env := startSystemBus(t)
+	argv := bootedRun("systemd-run", "--scope", "--unit=sc", "--slice=flinttest.slice", "-p", "KillMode=mixed",
+		"-p", "TimeoutStopSec=infinity", "/bin/sh", "-c", `trap "" TERM; /bin/sleep 1000; :`)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = env
+	// Output to a file: a pipe would stay open in the scope's processes.
+	out, err := os.Create(filepath.Join(t.TempDir(), "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	defer func() {
+		m.flint("kill", "-s", "KILL", "sc.scope")
+		cmd.Process.Kill()
+		<-done
+	}()
+	if !waitFor(30*time.Second, func() bool { out, _ := m.flint("is-active", "sc.scope"); return out == "active\n" }) {
+		b, _ := os.ReadFile(out.Name())
+		t.Fatalf("sc.scope is not active:\n%s", b)
+	}
+	if got, code := m.flint("show", "sc.scope", "-p", "Slice,KillMode"); code != 0 || !strings.Contains(got, "Slice=flinttest.slice\n") {
+		t.Errorf("show sc.scope: exit %d\n%s", code, got)
+	}
+	stopped := make(chan string, 1)
+	go func() {
+		got, code := m.flint("stop", "sc.scope")
+		stopped <- fmt.Sprintf("exit %d %s", code, got)
+	}()
+	select {
+	case got := <-stopped:
+		if got != "exit 0 " {
+			t.Errorf("stop sc.scope: %s", got)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("KillMode=mixed: the stop did not kill the scope's processes")
+	}
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("the scope's process outlives the stop")
+	}
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Errorf("the scope's process ended by %v, want SIGKILL", cmd.ProcessState)
 	}
 }
