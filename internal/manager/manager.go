@@ -401,6 +401,7 @@ func (m *Manager) Run(ctx context.Context) error {
 	go m.notify.Run(notes)
 	defer m.notify.Close()
 	defer m.poller.Close()
+	defer m.dropMainWatches()
 	defer m.wall.close()
 
 	for {

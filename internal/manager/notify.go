@@ -209,26 +209,6 @@ func (m *Manager) notifyMainPID(u *Unit, v string, uid uint32) {
 	}
 }
 
-// watchForeignMain polls a main process that is not our child (MAINPID= from a daemon).
-func (m *Manager) watchForeignMain(u *Unit, pid int) {
-	var tick func()
-	tick = func() {
-		time.AfterFunc(100*time.Millisecond, func() {
-			m.post(func() {
-				if u.svc.mainPID != pid {
-					return
-				}
-				if procAlive(pid) {
-					tick()
-					return
-				}
-				serviceMachine{m}.mainExited(u, pid, 0)
-			})
-		})
-	}
-	tick()
-}
-
 func (m serviceMachine) armWatchdog(u *Unit) {
 	s := u.svc
 	d := s.wdUSec

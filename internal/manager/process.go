@@ -345,12 +345,13 @@ func (m *Manager) watchStragglers(u *Unit) {
 
 // adoptMain makes pid (read from PIDFile=, sent as MAINPID=, or guessed) u's main process and
 // arranges to learn of its exit: reaped by us when it is our child (flint is a child subreaper,
-// so a daemon whose parent exited is), else polled. A process of another unit stays that
+// so a daemon whose parent exited is), else watched (watchForeignMain). A process of another unit stays that
 // unit's: u watches it, and both see it exit (as systemd's unit_watch_pid, which lets several
 // units watch one pid).
 func (m *Manager) adoptMain(u *Unit, pid int) {
 	m.stateChanged(u)
 	s := u.svc
+	m.dropMainWatch(s)
 	s.mainPID = pid
 	if s.execMainPID != pid {
 		s.resetExecMain(pid) // the daemon of a Type=forking service, a MAINPID= of notify
@@ -383,7 +384,7 @@ func (m *Manager) adoptMain(u *Unit, pid int) {
 }
 
 // orphanExited handles the exit of a child flint did not start (an orphan reparented to it):
-// every unit whose main process it was (polled by watchForeignMain until it became flint's
+// every unit whose main process it was (watched by watchForeignMain until it became flint's
 // child) ends with its real status now.
 func (m *Manager) orphanExited(pid int, ws syscall.WaitStatus) {
 	for _, u := range m.order {

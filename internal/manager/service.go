@@ -2,6 +2,7 @@ package manager
 
 import (
 	"errors"
+	"os"
 	"syscall"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 type serviceRT struct {
 	mainPID    int
 	controlPID int
+	mainWatch  *os.File           // the pidfd of a main process that is not flint's child (mainwatch.go)
 	queue      []unit.ExecCommand // remaining commands of the current phase
 	next       func(ok bool)
 

@@ -1,7 +1,8 @@
 // Package sandbox enforces systemd.exec(5)'s privilege and system call directives
-// (CapabilityBoundingSet=, AmbientCapabilities=, SecureBits=, NoNewPrivileges=, KeyringMode=,
-// Personality=, SystemCallFilter= and the other seccomp-based settings) in a process about to
-// exec a service, with systemd 252's semantics.
+// (CapabilityBoundingSet=, AmbientCapabilities=, SecureBits=, NoNewPrivileges=,
+// Personality=, SystemCallFilter= and the other seccomp-based settings, the security labels
+// of lsm.go) in a process about to exec a service, with systemd 252's semantics.
+// KeyringMode= is internal/spawn's (keyring.go): every spawn path sets it up.
 //
 // The manager compiles a unit's settings into a Spec (spec.go) and sends it to the sandboxed
 // spawn path: flint re-executed as `flint __sandbox FD` (internal/spawn), which runs the
