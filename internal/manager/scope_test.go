@@ -113,7 +113,7 @@ func (f *fakeScopeProcs) tree(pids []int) []int {
 	return out
 }
 
-func (f *fakeScopeProcs) watch(m *Manager, pids []int, gone func()) (func(), error) {
+func (f *fakeScopeProcs) watch(post func(func()), pids []int, gone func()) (func(), error) {
 	var paths []string
 	for _, pid := range pids {
 		paths = append(paths, f.live[pid])
