@@ -43,6 +43,12 @@ type Backend interface {
 	Call(c *Call)
 }
 
+// MultiProperties is a Backend that reads the properties of several interfaces of an object
+// at one moment (GetAll with no interface named gets them all together, consistent).
+type MultiProperties interface {
+	PropertiesAll(path dbus.ObjectPath, ifaces []string) ([][]Prop, error)
+}
+
 // ObjectRefuser is a Backend that answers calls on some paths that name no object with an
 // error of its own instead of UnknownObject (systemd refuses a template unit's path as an
 // invalid unit name).
