@@ -19,6 +19,8 @@ import (
 //   - a timer or a path unit: Before= and Triggers= its unit (Unit=, or the service of its
 //     name); that unit gets TriggeredBy= and After= every timer and path unit in the search
 //     path that starts it; a path unit RequiresMountsFor= its paths;
+//   - a socket RequiresMountsFor= the paths it listens on, a Persistent= timer (system
+//     scope) /var/lib/systemd/timers (addMountPaths);
 //   - a service, and a socket with commands: the dependencies of its execution settings
 //     (addExecDeps: RequiresMountsFor= its directories, After=systemd-tmpfiles-setup.service
 //     for PrivateTmp=, After=systemd-journald.socket for journal logging, ...);
@@ -90,6 +92,7 @@ func (l *Loader) finish(u *Unit) {
 			}
 		}
 	}
+	l.addMountPaths(u)
 	l.addExecDeps(u)
 	if u.Type != TypeTimer && u.Type != TypePath {
 		for _, t := range l.triggeringUnits(u, &l.byTrigger, l.indexTriggers) {

@@ -132,3 +132,24 @@ func execDirBases(scope Scope) [5]string {
 	}
 	return b
 }
+
+// addMountPaths adds the RequiresMountsFor= paths systemd 252 gives a socket (the file
+// system paths it listens on: socket_add_mount_dependencies) and a timer with Persistent=
+// in the system scope (its stamp directory: timer_setup_persistent).
+func (l *Loader) addMountPaths(u *Unit) {
+	x := &u.Unit
+	switch {
+	case u.Type == TypeSocket && u.Socket != nil:
+		for _, p := range u.Socket.Listen {
+			switch {
+			case p.Family == FamilyUnix && strings.HasPrefix(p.Path, "/"),
+				p.Kind == ListenFIFO || p.Kind == ListenSpecial || p.Kind == ListenUSBFunction:
+				if filepath.IsAbs(p.Path) {
+					x.RequiresMountsFor = appendUnique(x.RequiresMountsFor, filepath.Clean(p.Path))
+				}
+			}
+		}
+	case u.Type == TypeTimer && u.Timer != nil && u.Timer.Persistent && l.scope == System:
+		x.RequiresMountsFor = appendUnique(x.RequiresMountsFor, "/var/lib/systemd/timers")
+	}
+}

@@ -247,7 +247,7 @@ func compareUnit(name string, flint []show.Property, systemd []Property, reverse
 				}
 				continue
 			}
-			if prop != "RequiresMountsFor" && !sameSet(fs, ss) {
+			if !sameSet(fs, ss) {
 				out = append(out, fmt.Sprintf("%s: %s: flint %q, systemd %q", name, prop, sortedCopy(fs), sortedCopy(ss)))
 			}
 			continue

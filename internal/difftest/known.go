@@ -21,7 +21,6 @@ var KnownDifferences = []KnownDifference{
 	{Units: "*", Property: "FlintTriggerLimitCooldownUSec", Reason: "flint's own setting X-Flint-TriggerLimitCooldownSec= (see flint's own directives above), which systemd ignores as it ignores every X- key."},
 	{Units: "*", Property: "TasksMax", Reason: "systemd's DefaultTasksMax= is 15% of the least of kernel.threads-max, kernel.pid_max - 1 and the root cgroup's pids.max; kernel.pid_max is one of each PID namespace's (Linux 6.14 and later), and the systemd of the test runs in a new one: flint, computing the same in the test's, finds another value."},
 	{Units: "*", Property: "LimitNOFILE", Reason: "flint shows the hard limit it gives a unit without LimitNOFILE=: systemd's 524288, or the manager's own hard limit where that is lower (a manager without CAP_SYS_RESOURCE cannot raise it). systemd shows 524288 whatever its own limit; the test runs with a lower one."},
-	{Units: "*", Property: "RequiresMountsFor", Reason: "systemd 252 lists the paths in the order of a hash table, different at each boot; flint adds the paths of the execution settings as 252 does (WorkingDirectory=, RootDirectory=, RuntimeDirectory= and friends, /var/tmp for PrivateTmp=) and a path unit's paths, but not yet the paths of socket listeners nor /var/lib/systemd/timers for Persistent= timers."},
 }
 
 // UnitFileStateByConfigDir is the reason UnitFileState is not compared when flint says
