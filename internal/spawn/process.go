@@ -161,12 +161,20 @@ func (p *program) processLate(ps *ProcessSettings) {
 func gateFD(c *Config) int { return 3 + len(c.ExtraFiles) }
 
 // gate adds the wait for Config.Gate: read one byte (or EOF; errors are ignored), then close
-// the fd, which is below the ones close_range marked close-on-exec.
-func (p *program) gate(c *Config) {
+// the fd, which is below the ones close_range marked close-on-exec. The read blocks: the
+// pipe may be non-blocking in the parent (os.Pipe's are), and its flags are the open file
+// description's, which the parent no longer reads from. On the clone path (closeAbove >= 0)
+// the fds above the child's own are closed first, not only marked: a copy of the gate's
+// write end among them would keep the pipe from ever reaching EOF.
+func (p *program) gate(c *Config, closeAbove int) {
 	if c.Gate == nil {
 		return
 	}
 	fd := gateFD(c)
+	if closeAbove >= 0 {
+		p.add(stepFDs, StatusFDs, opIgnoreError, unix.SYS_CLOSE_RANGE, closeAbove, uint64(^uint32(0)), 0)
+	}
+	p.add(stepFDs, StatusFDs, opIgnoreError, syscall.SYS_FCNTL, fd, syscall.F_SETFL, 0)
 	p.add(stepFDs, StatusFDs, opIgnoreError, syscall.SYS_READ, fd, p.words(0), 1)
 	p.add(stepFDs, StatusFDs, opIgnoreError, syscall.SYS_CLOSE, fd)
 }

@@ -446,7 +446,11 @@ envs:
 	if c.SkipMissing {
 		p.add(stepAccess, 0, 0, syscall.SYS_FACCESSAT, atFDCWD, path, unix.X_OK)
 	}
-	p.gate(c)
+	closeAbove := -1
+	if ctl < 0 {
+		closeAbove = keep // the clone path: no shim runtime with fds of its own up there
+	}
+	p.gate(c, closeAbove)
 	p.sandbox(c, SandboxStageFinal)
 	p.add(stepExec, StatusExec, 0, syscall.SYS_EXECVE, path, argvp, envp)
 	return p.bytes()
