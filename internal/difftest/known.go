@@ -31,7 +31,7 @@ const UnitFileStateByConfigDir = "flint treats its --units directories as the co
 // from systemd's dependency lists before comparing: a pattern and the reason.
 var ImplicitOnlyInSystemd = []KnownDifference{
 	{Units: "*.slice", Property: "dependencies", Reason: "systemd lists the slice of every service, socket and slice in its Requires= and After= (system.slice, system-<prefix>.slice, the parent slice); flint starts the slice with the unit (with cgroups) and orders the unit after it, without listing the dependency."},
-	{Units: "*.mount", Property: "dependencies", Reason: "systemd orders units After= the mount units of the paths they use (-.mount, ...); flint has no mount units."},
+	{Units: "*.mount", Property: "dependencies", Reason: "systemd orders units After= the mount units of the paths they use (-.mount, ... for each RequiresMountsFor= path, which flint shows as systemd does) and a PrivateTmp= unit Wants= and After=tmp.mount; flint has no mount units."},
 	{Units: "init.scope", Property: "dependencies", Reason: "systemd's own scope unit."},
 	{Units: "*.automount", Property: "dependencies", Reason: "flint does not load automount units."},
 	{Units: "*.device", Property: "dependencies", Reason: "flint does not load device units."},
