@@ -167,8 +167,6 @@ comparison):
 	for _, k := range difftest.ImplicitOnlyInSystemd {
 		fmt.Fprintf(&b, "| `%s` | %s |\n", k.Units, k.Reason)
 	}
-	fmt.Fprintf(&b, "| `%s` | %s |\n", strings.Join(difftest.SandboxOrderings, "`, `"),
-		"systemd orders units using PrivateTmp=, StateDirectory=, DynamicUser= and similar sandboxing settings after these; flint does not enforce them and does not add the orderings.")
 	b.WriteString(`
 Other accepted differences in what flint shows:
 

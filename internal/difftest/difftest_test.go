@@ -247,7 +247,7 @@ func compareUnit(name string, flint []show.Property, systemd []Property, reverse
 				}
 				continue
 			}
-			if prop != "RequiresMountsFor" && !sameSet(fs, ss) {
+			if !sameSet(fs, ss) {
 				out = append(out, fmt.Sprintf("%s: %s: flint %q, systemd %q", name, prop, sortedCopy(fs), sortedCopy(ss)))
 			}
 			continue
@@ -267,7 +267,7 @@ var unitLevel = map[string]bool{
 }
 
 // explained drops from systemd's list ss the entries that flint's fs lacks but that are the
-// reverse side of another unit's ordering, or a sandboxing ordering flint does not add.
+// reverse side of another unit's ordering.
 func explained(name, prop string, fs, ss []string, reverse func(dep, prop string) []string) []string {
 	have := map[string]bool{}
 	for _, x := range fs {
@@ -276,8 +276,7 @@ func explained(name, prop string, fs, ss []string, reverse func(dep, prop string
 	var out []string
 	for _, x := range ss {
 		if !have[x] {
-			if contains(reverse(x, prop), name) || (prop == "After" && contains(SandboxOrderings, x)) ||
-				(prop == "Before" && (contains(SandboxOrderings, name) || implicitOnlyInSystemd(name))) {
+			if contains(reverse(x, prop), name) || (prop == "Before" && implicitOnlyInSystemd(name)) {
 				continue
 			}
 		}
