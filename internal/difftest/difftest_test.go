@@ -44,6 +44,9 @@ var setProperties = map[string]bool{
 	"OnSuccess": true, "OnFailure": true, "Triggers": true, "TriggeredBy": true,
 	"PropagatesReloadTo": true, "ReloadPropagatedFrom": true, "PropagatesStopTo": true,
 	"StopPropagatedFrom": true, "JoinsNamespaceOf": true, "RequiresMountsFor": true,
+	// IP access lists are sets of prefixes in systemd too (IPAddressDeny=any prints as
+	// "0.0.0.0/0 ::/0" or "::/0 0.0.0.0/0").
+	"IPAddressAllow": true, "IPAddressDeny": true,
 }
 
 // bootOrSkip boots systemd on dir, or skips the test where that is impossible (not root, no
