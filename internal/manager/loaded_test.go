@@ -278,8 +278,9 @@ func TestCollectGarbageKeepsEdgesOfStayingUnits(t *testing.T) {
 	}
 	svc.sub = svcFailed // kept: a failed unit stays until reset-failed (CollectMode=inactive)
 	m.collectGarbage()
-	// The service keeps its slice (and that slice its parent) loaded.
-	if got := loadedNames(m); !slices.Equal(got, []string{"-.slice", "foo.service", "system.slice"}) {
+	// The service keeps its slice (and that slice its parent) loaded, and the socket of the
+	// journal it logs to (After=).
+	if got := loadedNames(m); !slices.Equal(got, []string{"-.slice", "foo.service", "system.slice", "systemd-journald.socket"}) {
 		t.Fatalf("loaded %v, want foo.service and its slices", got)
 	}
 	got := indexSnapshot(m)
@@ -340,11 +341,11 @@ func TestCollectGarbageHandlerJob(t *testing.T) {
 		handlerJB bool   // h.target has a job
 		want      []string
 	}{
-		{"failed, OnFailure= handler runs", "OnFailure=h.target\nCollectMode=inactive-or-failed", true, true, []string{"-.slice", "h.target", "system.slice", "u.service"}},
-		{"failed, OnSuccess= handler runs", "OnSuccess=h.target\nCollectMode=inactive-or-failed", true, true, []string{"-.slice", "h.target", "system.slice", "u.service"}},
-		{"inactive, OnFailure= handler runs", "OnFailure=h.target", false, true, []string{"-.slice", "h.target", "system.slice", "u.service"}},
+		{"failed, OnFailure= handler runs", "OnFailure=h.target\nCollectMode=inactive-or-failed", true, true, []string{"-.slice", "h.target", "system.slice", "systemd-journald.socket", "u.service"}},
+		{"failed, OnSuccess= handler runs", "OnSuccess=h.target\nCollectMode=inactive-or-failed", true, true, []string{"-.slice", "h.target", "system.slice", "systemd-journald.socket", "u.service"}},
+		{"inactive, OnFailure= handler runs", "OnFailure=h.target", false, true, []string{"-.slice", "h.target", "system.slice", "systemd-journald.socket", "u.service"}},
 		{"failed, handler idle", "OnFailure=h.target\nCollectMode=inactive-or-failed", true, false, nil},
-		{"failed, kept by CollectMode=inactive", "OnFailure=h.target", true, false, []string{"-.slice", "h.target", "system.slice", "u.service"}},
+		{"failed, kept by CollectMode=inactive", "OnFailure=h.target", true, false, []string{"-.slice", "h.target", "system.slice", "systemd-journald.socket", "u.service"}},
 		{"failed, wanted unit runs", "Wants=h.target\nCollectMode=inactive-or-failed", true, true, []string{"h.target"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -395,9 +396,10 @@ func TestLoadReferred(t *testing.T) {
 		"y.service":  noDefault + "[Service]\nExecStart=/bin/true\n",
 	}
 	// Wants=t@.service names t@a.service (systemd's resolve_template); the implicit slices of
-	// the instances are Conflicts=shutdown.target.
+	// the instances are Conflicts=shutdown.target; the services log to the journal, After=
+	// its socket (not-found here).
 	all := []string{"-.slice", "a.service", "b.service", "c.target", "d.target", "gone.target", "h@x.service",
-		"missing.service", "shutdown.target", "system-h.slice", "system-t.slice", "system.slice", "t@a.service"}
+		"missing.service", "shutdown.target", "system-h.slice", "system-t.slice", "system.slice", "systemd-journald.socket", "t@a.service"}
 	for _, tc := range []struct {
 		name   string
 		load   string
@@ -408,10 +410,10 @@ func TestLoadReferred(t *testing.T) {
 		// b refers to a (Before=), a to the rest: all kept by b.
 		{"a referred unit loads its own references", "b.service", all, all},
 		{"a timer loads its service, not the other way", "x.timer",
-			[]string{"-.slice", "system.slice", "x.service", "x.timer"}, nil},
-		{"a service does not load its timer", "x.service", []string{"-.slice", "system.slice", "x.service"}, nil},
-		{"a socket loads its service", "y.socket", []string{"-.slice", "system.slice", "y.service", "y.socket"}, nil},
-		{"a service does not load its socket", "y.service", []string{"-.slice", "system.slice", "y.service"}, nil},
+			[]string{"-.slice", "system.slice", "systemd-journald.socket", "x.service", "x.timer"}, nil},
+		{"a service does not load its timer", "x.service", []string{"-.slice", "system.slice", "systemd-journald.socket", "x.service"}, nil},
+		{"a socket loads its service", "y.socket", []string{"-.slice", "system.slice", "systemd-journald.socket", "y.service", "y.socket"}, nil},
+		{"a service does not load its socket", "y.service", []string{"-.slice", "system.slice", "systemd-journald.socket", "y.service"}, nil},
 		{"missing unit", "nothere.service", []string{"nothere.service"}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
