@@ -461,7 +461,7 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   SocketBindDeny= (cgroup/bind4 and bind6: "any" matches port 0 too, as in systemd),
   DeviceAllow=/DevicePolicy= (closed, and auto with a list, add systemd's standard pseudo
   devices and char-pts rw; PrivateDevices=yes closes an auto policy; ProtectClock=yes adds
-  char-rtc r) and RestrictNetworkInterfaces= (an allow list, or a deny list after "~") are
+  char-rtc r to a policy in force) and RestrictNetworkInterfaces= (an allow list, or a deny list after "~") are
   programs assembled in Go and attached to the unit's cgroup2 directory (BPF_F_ALLOW_MULTI)
   before its first process is cloned into it; they stay attached while the group lives. A
   device or interface that does not exist when the unit starts is logged and skipped, as in
@@ -475,8 +475,12 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   cgroup2 group (it moves there and back, milliseconds, only for a socket unit with IP, bind
   or interface filters or IP accounting), so the socket unit's filters apply to them and to
   the connections accepted on them, and a service's not to the sockets it is passed, as in
-  systemd. The BPF settings of a slice unit are not applied (its units' own are), so no IP
-  list is inherited from a slice. The v1 devices controller is not used (the cgroup2 program
+  systemd. A slice's IPAddressAllow=/IPAddressDeny= merge into the lists of every service
+  and socket below it (so a unit's allow list opens what a slice denies), as in systemd; a
+  slice's other BPF settings (IPAccounting=, DeviceAllow=, DevicePolicy=, SocketBind*=,
+  RestrictNetworkInterfaces=) are not applied, where systemd attaches programs to the
+  slice's group too, and a change of a slice's lists reaches its units at their next start.
+  The v1 devices controller is not used (the cgroup2 program
   applies on the hybrid layout too). set-property changes them on a running unit at once (new
   programs replace the old); where they cannot be attached it logs why and the unit runs on
   until its next start, which is refused.

@@ -35,7 +35,7 @@ func warnBPF(w io.Writer, l *unit.Loader, u *unit.Unit) {
 	if t := string(u.Type); t != "" {
 		typeSection = strings.ToUpper(t[:1]) + t[1:]
 	}
-	if typeSection != "Service" && typeSection != "Socket" {
+	if typeSection != "Service" && typeSection != "Socket" && typeSection != "Slice" {
 		return
 	}
 	for _, f := range l.SourceFiles(u) {
@@ -44,7 +44,8 @@ func warnBPF(w io.Writer, l *unit.Loader, u *unit.Unit) {
 				continue
 			}
 			for _, e := range s.Entries {
-				if e.Value == "" || !slices.Contains(unit.BPFDirectives, e.Key) {
+				if e.Value == "" || !slices.Contains(unit.BPFDirectives, e.Key) ||
+					typeSection == "Slice" && e.Key != "IPAddressDeny" { // a slice's deny list holds for its units
 					continue
 				}
 				if why := bpfUnavailable(); why != "" {

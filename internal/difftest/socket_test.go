@@ -78,6 +78,7 @@ var socketScenarios = held([]jobScenario{
 	}, props: []string{"NRefused"}, steps: []string{"start a.socket", "connect @STATE@/a.sock", "connect @STATE@/a.sock",
 		"connect @STATE@/a.sock", "sleep 4.5s", "connect @STATE@/a.sock"}},
 	// MaxConnectionsPerSource= counts IP (and vsock) peers only: Unix peers are not limited.
+	// The TCP case connects again once the first instance (4 s) has surely ended.
 	{name: "accept-per-source-unix", units: map[string]string{
 		"a.socket":   "[Socket]\nAccept=yes\nMaxConnectionsPerSource=1\nListenStream=@STATE@/a.sock\n",
 		"a@.service": "[Service]\nStandardInput=socket\nExecStart=/bin/sleep 10\n",
@@ -86,7 +87,7 @@ var socketScenarios = held([]jobScenario{
 		"a.socket":   "[Socket]\nAccept=yes\nMaxConnectionsPerSource=1\nListenStream=127.0.0.1:@PORT@\n",
 		"a@.service": "[Service]\nStandardInput=socket\nExecStart=/bin/sleep 4\n",
 	}, props: []string{"NRefused"}, steps: []string{"start a.socket", "connect 127.0.0.1:@PORT@", "connect 127.0.0.1:@PORT@",
-		"sleep 4.5s", "connect 127.0.0.1:@PORT@"}},
+		"sleep 6s", "connect 127.0.0.1:@PORT@"}},
 	// Every connection counts against TriggerLimitBurst=: the third fails the socket, which
 	// stops as a stop does (ExecStopPre=, ExecStopPost=).
 	{name: "accept-trigger-limit", units: map[string]string{
@@ -95,6 +96,11 @@ var socketScenarios = held([]jobScenario{
 		"a@.service": "[Service]\nStandardInput=socket\nExecStart=/bin/sleep 10\n",
 	}, props: []string{"NRefused"}, files: []string{"log"}, steps: []string{"start a.socket", "connect @STATE@/a.sock",
 		"connect @STATE@/a.sock", "connect @STATE@/a.sock", "connect @STATE@/a.sock", "start a.socket"}},
+	// An Accept=yes socket whose template service does not exist fails with
+	// Result=resources at its first connection (and stops as a stop does); no instance runs.
+	{name: "accept-missing-template", units: map[string]string{
+		"a.socket": "[Socket]\nAccept=yes\nListenStream=@STATE@/a.sock\n" + logged("ExecStopPost", "stop-post"),
+	}, files: []string{"log"}, steps: []string{"start a.socket", "connect @STATE@/a.sock", "sleep 1s"}},
 	// The Accept=yes instance gets the connection as LISTEN_FDS=1 named "connection", whatever
 	// FileDescriptorName= says.
 	{name: "accept-fdnames", units: map[string]string{

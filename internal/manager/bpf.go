@@ -3,6 +3,7 @@ package manager
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -103,7 +104,8 @@ func bpfSpec(ec *unit.ExecContext, warn func(string)) *bpf.Spec {
 
 // devicePolicy is u's device policy and list after what other settings imply, as systemd's
 // unit_patch_contexts() leaves them: PrivateDevices=yes closes a policy left at auto;
-// ProtectClock=yes adds char-rtc read.
+// ProtectClock=yes adds char-rtc read where a policy is in force (not auto without a list:
+// the entry would block every other device).
 func devicePolicy(ec *unit.ExecContext) (string, []unit.DeviceAllow) {
 	policy := ec.BPF.DevicePolicy
 	if policy == "" {
@@ -113,7 +115,7 @@ func devicePolicy(ec *unit.ExecContext) (string, []unit.DeviceAllow) {
 		}
 	}
 	allow := ec.BPF.DeviceAllow
-	if ec.ProtectClock {
+	if ec.ProtectClock && (policy != "auto" || len(allow) > 0) {
 		allow = append(slices.Clip(allow), unit.DeviceAllow{Path: "char-rtc", Access: "r"})
 	}
 	return policy, allow
@@ -133,9 +135,6 @@ func bpfDirectives(ec *unit.ExecContext) []string {
 	if ec.BPF.DevicePolicy == "" && ec.PrivateDevices {
 		names = append(names, "PrivateDevices")
 	}
-	if ec.ProtectClock {
-		names = append(names, "ProtectClock")
-	}
 	return names
 }
 
@@ -144,6 +143,9 @@ func bpfDirectives(ec *unit.ExecContext) []string {
 func (m *Manager) bpfPlace(u *Unit, ec *unit.ExecContext) error {
 	ub := m.bpf.units[u.Name]
 	spec := bpfSpec(ec, func(s string) { m.logUnit(u, "%s", s) })
+	allow, deny, from := m.sliceIPLists(u)
+	spec.IP.Allow = slices.Concat(spec.IP.Allow, allow)
+	spec.IP.Deny = slices.Concat(spec.IP.Deny, deny)
 	if spec.Empty() {
 		if ub != nil {
 			ub.set.Close()
@@ -151,10 +153,14 @@ func (m *Manager) bpfPlace(u *Unit, ec *unit.ExecContext) error {
 		}
 		return nil
 	}
+	what := strings.Join(bpfDirectives(ec), "=, ") + "="
+	if len(deny) > 0 {
+		what = strings.TrimPrefix(what+", IPAddressDeny= of "+strings.Join(from, ", "), "=, ")
+	}
 	refuse := func(why string) error {
-		if len(ec.BPF.Directives()) == 0 {
-			// Only what PrivateDevices= or ProtectClock= imply: their own sandbox (a private
-			// /dev, the clock's system calls and capabilities) stands without it. Said once.
+		if len(ec.BPF.Directives()) == 0 && len(deny) == 0 {
+			// Only what PrivateDevices= implies: its own sandbox (a private /dev) stands
+			// without it. Said once.
 			if !m.bpf.noted[u.Name] {
 				m.logUnit(u, "%s=: device access not restricted by cgroup BPF: %s.", strings.Join(bpfDirectives(ec), "=, "), why)
 				if m.bpf.noted == nil {
@@ -164,8 +170,7 @@ func (m *Manager) bpfPlace(u *Unit, ec *unit.ExecContext) error {
 			}
 			return nil
 		}
-		return &resourceError{fmt.Errorf("%s= cannot be enforced: %s; refusing to start the unit without it",
-			strings.Join(bpfDirectives(ec), "=, "), why)}
+		return &resourceError{fmt.Errorf("%s cannot be enforced: %s; refusing to start the unit without it", what, why)}
 	}
 	ug := m.cg.groups[u.Name]
 	switch {
@@ -238,7 +243,10 @@ func (m *Manager) bpfProperties(u *Unit, rt []show.Property) []show.Property {
 func (m *Manager) socketCgroup(u *Unit) (leave func(), err error) {
 	ec := execContextOf(u.cfg)
 	nothing := func() {}
-	if ec == nil || len(ec.BPF.IPAddressDeny)+len(ec.BPF.SocketBindDeny)+len(ec.BPF.RestrictNetworkInterfaces) == 0 && !ec.BPF.IPAccounting {
+	if ec == nil {
+		return nothing, nil
+	}
+	if _, deny, _ := m.sliceIPLists(u); len(deny)+len(ec.BPF.IPAddressDeny)+len(ec.BPF.SocketBindDeny)+len(ec.BPF.RestrictNetworkInterfaces) == 0 && !ec.BPF.IPAccounting {
 		return nothing, nil
 	}
 	m.unitGroup(u, ec) // nil without cgroups: bpfPlace says why
@@ -273,4 +281,24 @@ func (m *Manager) bpfReapply(u *Unit) {
 	if err := m.bpfPlace(u, ec); err != nil {
 		m.logUnit(u, "%v", err)
 	}
+}
+
+// sliceIPLists are the IPAddressAllow=/IPAddressDeny= lists of the slices u is in, up to
+// -.slice, and the slices that deny something: systemd merges them into a unit's own lists,
+// so that a unit's allow list can open what a slice denies (a slice's own group gets no
+// filter: no process lives there).
+func (m *Manager) sliceIPLists(u *Unit) (allow, deny []netip.Prefix, from []string) {
+	for s := m.sliceOf(u); s != ""; s = unit.SliceParent(s) {
+		su := m.units[s]
+		if su == nil || su.cfg.Slice == nil || su.cfg.LoadState != unit.Loaded {
+			continue
+		}
+		b := &su.cfg.Slice.Resources.BPF
+		allow = append(allow, b.IPAddressAllow...)
+		deny = append(deny, b.IPAddressDeny...)
+		if len(b.IPAddressDeny) > 0 {
+			from = append(from, s)
+		}
+	}
+	return allow, deny, from
 }

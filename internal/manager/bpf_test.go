@@ -81,7 +81,9 @@ func TestDevicePolicyImplied(t *testing.T) {
 		{"default", unit.ExecContext{}, "auto", 0},
 		{"PrivateDevices closes auto", unit.ExecContext{PrivateDevices: true}, "closed", 0},
 		{"PrivateDevices leaves strict", unit.ExecContext{PrivateDevices: true, BPF: unit.BPFContext{DevicePolicy: "strict"}}, "strict", 0},
-		{"ProtectClock adds rtc", unit.ExecContext{ProtectClock: true}, "auto", 1},
+		{"ProtectClock alone adds nothing", unit.ExecContext{ProtectClock: true}, "auto", 0},
+		{"ProtectClock adds rtc to a policy", unit.ExecContext{ProtectClock: true, PrivateDevices: true}, "closed", 1},
+		{"ProtectClock adds rtc to a list", unit.ExecContext{ProtectClock: true, BPF: unit.BPFContext{DeviceAllow: []unit.DeviceAllow{{Path: "/dev/null", Access: "r"}}}}, "auto", 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, a := devicePolicy(&tc.ec)

@@ -492,7 +492,8 @@ func (m *Manager) spawnCommand(u *Unit, cmd unit.ExecCommand, ec *unit.ExecConte
 		if err == nil {
 			utmpStarted(ec, sp.Pid, cr) // utmp.go
 		}
-		gate.Close() // the child execs
+		gate.Write([]byte{0}) // the child execs
+		gate.Close()
 	}
 	if err == nil {
 		for _, f := range pipes {

@@ -223,8 +223,8 @@ func (m *Manager) sliceOrderAllows(u *Unit, wait func(o *Unit, after bool) bool)
 	if u.cfg.Type != unit.TypeSlice {
 		return true
 	}
-	for _, o := range m.order {
-		if o.job != nil && o != u && m.sliceOf(o) == u.Name && wait(o, false) {
+	for _, j := range m.jobs { // the units with a job, not every unit: a shutdown asks often
+		if o := j.u; o.job == j && o != u && m.sliceOf(o) == u.Name && wait(o, false) {
 			return false
 		}
 	}

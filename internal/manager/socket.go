@@ -378,12 +378,17 @@ func (m socketMachine) acceptConnections(u *Unit, idx int) {
 				continue
 			}
 		}
-		m.startInstance(u, c)
+		if !m.startInstance(u, c) {
+			return
+		}
 	}
 }
 
 // startInstance creates the per-connection service instance foo@<n>-<local>-<remote>.service.
-func (m socketMachine) startInstance(u *Unit, c *listen.Conn) {
+// An instance that cannot be loaded (its template missing or bad, no fd left to read it)
+// fails the socket with Result=resources, as systemd's socket_enter_running does, and
+// startInstance reports false.
+func (m socketMachine) startInstance(u *Unit, c *listen.Conn) bool {
 	s := u.sock
 	inst := listen.InstanceName(s.nAccepted, c)
 	s.nAccepted++
@@ -391,7 +396,9 @@ func (m socketMachine) startInstance(u *Unit, c *listen.Conn) {
 	if err != nil {
 		c.File.Close()
 		m.logUnit(u, "%v", err)
-		return
+		m.logUnit(u, "Failed to queue service startup job (Maybe the service file is missing or not a service unit?): %v", err)
+		m.sockEnterStopPre(u, resultResources)
+		return false
 	}
 	s.nConnections++
 	if c.SourceKey != "" {
@@ -405,6 +412,7 @@ func (m socketMachine) startInstance(u *Unit, c *listen.Conn) {
 	iu.svc.triggeredBy = u.Name
 	iu.transient = true
 	m.enqueue("start", iu, "replace", nil)
+	return true
 }
 
 // The manager's side of the sockets: the poller's events, the Accept=yes instances it

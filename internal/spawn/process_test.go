@@ -149,7 +149,7 @@ func TestProcessSettingsErrors(t *testing.T) {
 	})
 }
 
-// TestGate: the child execs only once the gate's write end is closed (what the parent wrote
+// TestGate: the child execs only once a byte was written to the gate (what the parent wrote
 // before is there for it), and does not keep the gate's fd.
 func TestGate(t *testing.T) {
 	shims(t, func(t *testing.T) {
@@ -171,6 +171,7 @@ func TestGate(t *testing.T) {
 			t.Fatal(err)
 		}
 		marker.WriteString("written before the gate opened\n")
+		w.Write([]byte{0})
 		w.Close()
 		b, _ := io.ReadAll(out)
 		if err := p.ExecResult(); err != nil {

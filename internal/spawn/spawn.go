@@ -52,9 +52,11 @@ type Config struct {
 	Nice           *int
 	OOMScoreAdjust *int
 	Rlimits        []Rlimit
-	// Gate, when not nil, is the read end of a pipe the child reads (a byte or EOF) right
-	// before its execve: the caller does what must precede the service's start but needs
-	// its pid (utmp records), then closes the write end. The service never sees the fd.
+	// Gate, when not nil, is the read end of a pipe the child reads a byte (or EOF) from
+	// right before its execve: the caller does what must precede the service's start but
+	// needs its pid (utmp records), then writes a byte to the pipe or closes its write end.
+	// The service never sees the fd. The child makes the pipe end blocking: close Gate after
+	// Start, as any file of a Config.
 	Gate *os.File
 	// Process holds the scheduling, affinity, memory policy, I/O priority, timer slack and
 	// core dump filter settings (process.go); nil: all the manager's.
@@ -144,11 +146,13 @@ const ShimVerb = "__spawn"
 // How Start creates the child: useVfork selects the shim-less clone(CLONE_VM) path
 // (amd64); otherwise flint re-executes itself as the shim. useClone3 (vfork path) clones with
 // clone3 and CLONE_CLEAR_SIGHAND; switched off for good when the kernel refuses it. Tests
-// switch useVfork off to run the re-executed shim on amd64 too.
+// switch useVfork off to run the re-executed shim on amd64 too; noSharedTable, for tests,
+// has the vfork path clone with a copy of the descriptor table (vfork_amd64.go).
 var (
-	mode      sync.Mutex
-	useVfork  = vforkAvailable
-	useClone3 = vforkAvailable
+	mode          sync.Mutex
+	useVfork      = vforkAvailable
+	useClone3     = vforkAvailable
+	noSharedTable bool
 )
 
 // ignoredSignals lists the signals whose disposition is SIG_IGN in this process: the ones a

@@ -234,8 +234,6 @@ func sharedTable() bool {
 var (
 	sharedOnce sync.Once
 	sharedOK   bool
-	// noSharedTable (under mode), for tests, clones with a copy of the table.
-	noSharedTable bool
 )
 
 // startShared is startVfork with a shared descriptor table: every source is first copied to

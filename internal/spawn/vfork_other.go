@@ -10,5 +10,3 @@ func startVfork(c *Config, fds []int) (*Process, error) {
 	return nil, errors.New("spawn: no vfork path on this architecture")
 }
 
-// noSharedTable is the clone path's switch (vfork_amd64.go); there is no clone path here.
-var noSharedTable bool

@@ -196,7 +196,8 @@ func TestBPFDevicePolicy(t *testing.T) {
 		// auto with a list: the list and the standard pseudo devices.
 		{"auto", map[string]string{"read:/dev/null": "ok", "write:/dev/full": "ok", "read:/dev/full": "ok"}},
 		{"open", map[string]string{"read:/dev/null": "ok", "read:/dev/full": "ok"}},
-		{"clock", map[string]string{"read:/dev/null": "ok"}},
+		// ProtectClock= alone sets no device policy (systemd adds char-rtc r only to one in force).
+		{"clock", map[string]string{"read:/dev/null": "ok", "read:/dev/full": "ok"}},
 	} {
 		c.start(tc.unit + ".service")
 		got := results(t, filepath.Join(dir, tc.unit+".out"))
@@ -209,8 +210,8 @@ func TestBPFDevicePolicy(t *testing.T) {
 }
 
 // TestBPFRefusedWithoutCgroups: a flint without cgroups refuses to start a unit that asks
-// for an IP filter, rather than run it unfiltered; the device policy PrivateDevices= and
-// ProtectClock= imply is left out with a note (their own sandbox stands).
+// for an IP filter, rather than run it unfiltered; the device policy PrivateDevices= implies
+// is left out with a note (its own sandbox stands).
 func TestBPFRefusedWithoutCgroups(t *testing.T) {
 	dir := t.TempDir()
 	units := writeUnits(t, map[string]string{
@@ -380,5 +381,31 @@ func TestBPFSetProperty(t *testing.T) {
 	c.run(0, "set-property", "s.service", "IPAddressDeny=")
 	if r := send(3); r != "ok" {
 		t.Errorf("after IPAddressDeny= (reset): %s, want ok", r)
+	}
+}
+
+// TestBPFSliceInherited: a slice's IPAddressDeny= holds for the services in it, and a
+// service's own IPAddressAllow= opens what the slice denies (the lists merge, as in systemd).
+func TestBPFSliceInherited(t *testing.T) {
+	needCgroupBPF(t)
+	pc, err := net.ListenPacket("udp", "127.0.0.1:20477")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	dir := t.TempDir()
+	units := writeUnits(t, map[string]string{
+		"locked.slice":    "[Slice]\nIPAddressDeny=any\n",
+		"inside.service":  probeUnit(dir, "inside", "Slice=locked.slice", "udp:20477"),
+		"opened.service":  probeUnit(dir, "opened", "Slice=locked.slice\nIPAddressAllow=localhost", "udp:20477"),
+		"outside.service": probeUnit(dir, "outside", "", "udp:20477"),
+	})
+	m, _ := cgroupManager(t, units)
+	c := on(t, m)
+	for _, tc := range []struct{ unit, want string }{{"inside", "EPERM"}, {"opened", "ok"}, {"outside", "ok"}} {
+		c.start(tc.unit + ".service")
+		if r := results(t, filepath.Join(dir, tc.unit+".out")); r["udp:20477"] != tc.want {
+			t.Errorf("%s: %v, want %s", tc.unit, r, tc.want)
+		}
 	}
 }

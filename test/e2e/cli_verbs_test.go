@@ -221,13 +221,21 @@ func TestControlVerbs(t *testing.T) {
 	t.Run("logs", func(t *testing.T) {
 		c.start("ok.service")
 		c.flint("start", "fail.service")
-		out, code := c.flint("logs", "-u", "ok", "-u", "fail.service", "--no-hostname")
-		for _, re := range []string{
+		res := []*regexp.Regexp{
 			// journalctl's: the process's name and pid, the manager's messages as systemd[PID]'s.
-			`(?m)^[A-Z][a-z]{2} \d\d \d\d:\d\d:\d\d sh\[\d+\]: started$`,
-			`(?m)^[A-Z][a-z]{2} \d\d \d\d:\d\d:\d\d systemd\[\d+\]: fail\.service: Failed with result 'exit-code'\.$`,
-		} {
-			if code != 0 || !regexp.MustCompile(re).MatchString(out) {
+			regexp.MustCompile(`(?m)^[A-Z][a-z]{2} \d\d \d\d:\d\d:\d\d sh\[\d+\]: started$`),
+			regexp.MustCompile(`(?m)^[A-Z][a-z]{2} \d\d \d\d:\d\d:\d\d systemd\[\d+\]: fail\.service: Failed with result 'exit-code'\.$`),
+		}
+		var out string
+		var code int
+		// ok.service's output reaches the log when the manager has read it from the
+		// service's pipe, which may be after the start job is done: wait for it.
+		waitFor(10*time.Second, func() bool {
+			out, code = c.flint("logs", "-u", "ok", "-u", "fail.service", "--no-hostname")
+			return code == 0 && res[0].MatchString(out) && res[1].MatchString(out)
+		})
+		for _, re := range res {
+			if code != 0 || !re.MatchString(out) {
 				t.Errorf("logs -u ok -u fail: exit %d, no %s in:\n%s", code, re, out)
 			}
 		}

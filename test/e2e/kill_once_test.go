@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -11,7 +13,8 @@ import (
 // a second time (systemd's unit_kill_context leaves the main and control pids out of the
 // walk). KillSignal= is a real-time signal, which the kernel queues, so a second one would be
 // counted; SendSIGHUP= and the SIGCONT after the kill signal arrive as well. The processes
-// report what they got once a later SIGUSR1 (flint kill) arrives.
+// report what they got once a later SIGUSR1 arrives: the child's from the test, the main
+// process's from flint kill.
 func TestKillSignalsOnce(t *testing.T) {
 	h := svcHelper(t)
 	out := filepath.Join(t.TempDir(), "sigs")
@@ -25,9 +28,19 @@ func TestKillSignalsOnce(t *testing.T) {
 			m := startManager(t, units)
 			c := on(t, m)
 			c.start("count.service")
-			readWait(t, out+".ready")
+			child, err := strconv.Atoi(strings.TrimSpace(readWait(t, out+".ready")))
+			if err != nil {
+				t.Fatalf("ready file: %v", err)
+			}
 			c.run(0, "stop", "--no-block", "count.service")
 			c.waitState("count.service", "deactivating/stop-sigterm")
+			// The child reports first: once the main process is gone the manager kills what
+			// is left with SIGKILL at once (KillMode=mixed, as systemd), which would race
+			// with the child's report.
+			if err := syscall.Kill(child, syscall.SIGUSR1); err != nil {
+				t.Fatal(err)
+			}
+			readWait(t, out+".child")
 			c.run(0, "kill", "-s", "SIGUSR1", "count.service")
 			c.waitState("count.service", "inactive/dead")
 

@@ -10,7 +10,8 @@ import (
 
 // bpfProperties adds the settings flint enforces with cgroup BPF programs as systemctl 252
 // prints them: the address lists as prefixes joined by spaces, one DeviceAllow= line per
-// entry (the newest first, ProtectClock='s char-rtc among them), one SocketBindAllow=/
+// entry (the newest first, with the char-rtc r ProtectClock= adds where a device policy is
+// in force), one SocketBindAllow=/
 // SocketBindDeny= line per rule (the newest first, worded as 252 words them: "ipv6:tcp8080"
 // without a ':' between protocol and ports), the interfaces after a "~" for a deny list.
 // A list not set adds nothing (but RestrictNetworkInterfaces=, "~" before any assignment).
@@ -25,7 +26,7 @@ func bpfProperties(p *propList, e *unit.ExecContext) {
 		}
 	}
 	devices := b.DeviceAllow
-	if e.ProtectClock {
+	if e.ProtectClock && (b.DevicePolicy != "" || e.PrivateDevices || len(devices) > 0) {
 		devices = append(devices[:len(devices):len(devices)], unit.DeviceAllow{Path: "char-rtc", Access: "r"})
 	}
 	for i := len(devices) - 1; i >= 0; i-- {

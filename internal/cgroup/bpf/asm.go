@@ -29,8 +29,6 @@ const (
 	clsALU64 = 0x07
 
 	sizeW  = 0x00
-	sizeH  = 0x08
-	sizeB  = 0x10
 	sizeDW = 0x18
 
 	modeIMM    = 0x00
@@ -146,7 +144,7 @@ func (a *Asm) ToBE32(dst uint8) { a.emit(Insn{Op: clsALU | opEnd | srcX, Dst: ds
 // ToBE16 is ToBE32 for a 16-bit value (a port), leaving the upper bits zero.
 func (a *Asm) ToBE16(dst uint8) { a.emit(Insn{Op: clsALU | opEnd | srcX, Dst: dst, Imm: 16}) }
 
-// LoadW dst = *(u32 *)(src + off); LoadB the same for a byte.
+// LoadW dst = *(u32 *)(src + off).
 func (a *Asm) LoadW(dst, src uint8, off int16) {
 	a.emit(Insn{Op: clsLDX | modeMEM | sizeW, Dst: dst, Src: src, Off: off})
 }
@@ -267,12 +265,18 @@ func (a *Asm) Assemble() ([]Insn, error) {
 	return out, nil
 }
 
-// encode is the kernel's layout of the instructions: 8 bytes each, registers in one byte
-// (dst in the low nibble on a little-endian machine).
+// encode is the kernel's layout of the instructions: 8 bytes each, the registers in one
+// byte as C bit-fields lay them out (dst in the low nibble on a little-endian machine, in
+// the high one on a big-endian one).
 func encode(insns []Insn) []byte {
+	bigEndian := binary.NativeEndian.Uint16([]byte{0, 1}) == 1
 	b := make([]byte, 0, 8*len(insns))
 	for _, in := range insns {
-		b = append(b, in.Op, in.Dst&0xf|in.Src<<4)
+		regs := in.Dst&0xf | in.Src<<4
+		if bigEndian {
+			regs = in.Dst<<4 | in.Src&0xf
+		}
+		b = append(b, in.Op, regs)
 		b = binary.NativeEndian.AppendUint16(b, uint16(in.Off))
 		b = binary.NativeEndian.AppendUint32(b, uint32(in.Imm))
 	}

@@ -13,8 +13,7 @@ import (
 // when it matches an entry of the deny list, otherwise granted. A packet let through is
 // counted (packets, then bytes, in the direction's Counters map); a dropped one is not.
 
-// IPFilter is what one unit's packet filter checks: the prefixes of its allow and deny lists
-// (with its slices'), and the counters it keeps (nil: no IP accounting).
+// IPFilter is what one unit's packet filter checks: the prefixes of its allow and deny lists.
 type IPFilter struct {
 	Allow, Deny []netip.Prefix
 }
