@@ -99,6 +99,7 @@ func (l *Loader) Builtin(name string) *Unit {
 	u.Unit.AllowIsolate = b.allowIsolate
 	u.Unit.RefuseManualStart = b.refuseManualStart
 	u.Unit.UnitSettings = &UnitSettings{StartLimitInterval: 10 * time.Second, StartLimitBurst: 5}
+	u.Install = noInstall
 	if !b.noDefaultDeps {
 		u.Unit.Conflicts = append(u.Unit.Conflicts, "shutdown.target")
 		u.Unit.Before = append(u.Unit.Before, "shutdown.target")

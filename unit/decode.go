@@ -97,6 +97,7 @@ func Decode(u *Unit, files []*File, expand Expander) []Diagnostic {
 		d.add(diag)
 	}
 	u.Unit.UnitSettings = shareSettings(u.Unit.UnitSettings)
+	u.Install = shareInstall(u.Install)
 	if s := u.Service; s != nil {
 		s.ServiceOptions = shareServiceOptions(s.ServiceOptions)
 		s.Exec = shareExec(TypeService, s.Exec)
@@ -326,7 +327,7 @@ func (d *decoder) setDefaults() {
 		OnSuccessJobMode:    "fail",
 		UnitSettings:        newUnitSettings(),
 	}
-	u.Install = InstallSection{}
+	u.Install = &InstallSection{}
 	u.Extra = nil
 	u.Socket, u.Service, u.Target, u.Timer, u.Path, u.Slice = nil, nil, nil, nil, nil, nil
 	switch u.Type {

@@ -156,3 +156,14 @@ func sameServiceOptions(a, b *ServiceOptions) bool {
 		a.FileDescriptorStorePreserve == b.FileDescriptorStorePreserve &&
 		a.USBFunctionDescriptors == b.USBFunctionDescriptors && a.USBFunctionStrings == b.USBFunctionStrings
 }
+
+// noInstall is the [Install] section of the units that have none, shared.
+var noInstall = &InstallSection{}
+
+// shareInstall returns noInstall when s sets nothing, else s.
+func shareInstall(s *InstallSection) *InstallSection {
+	if s != nil && s.Alias == nil && s.WantedBy == nil && s.RequiredBy == nil && s.Also == nil && s.DefaultInstance == "" {
+		return noInstall
+	}
+	return s
+}

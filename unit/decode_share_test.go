@@ -112,6 +112,16 @@ func TestShareSettings(t *testing.T) {
 		t.Errorf("OwnSettings did not copy the shared settings")
 	}
 
+	// [Install]: shared when empty.
+	w := decode("w.service", "[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n")
+	if a.Install != noInstall || w.Install == noInstall || !reflect.DeepEqual(w.Install.WantedBy, []string{"multi-user.target"}) || noInstall.WantedBy != nil {
+		t.Errorf("[Install]: shared %v / %v, WantedBy %v", a.Install == noInstall, w.Install == noInstall, w.Install.WantedBy)
+	}
+	sp := decode("sp.service", "[Unit]\nSourcePath=/etc/init.d/sp\n[Service]\nExecStart=/bin/true\n")
+	if sp.Unit.UnitSettings == defaultSettings || sp.Unit.SourcePath != "/etc/init.d/sp" || defaultSettings.SourcePath != "" {
+		t.Errorf("SourcePath=: %q, shared %v", sp.Unit.SourcePath, sp.Unit.UnitSettings == defaultSettings)
+	}
+
 	// Socket options likewise.
 	k := decode("k.socket", "[Socket]\nListenStream=/run/k\nKeepAlive=yes\nPriority=6\n")
 	if b.Socket.SocketOptions != defaultSocketOptions || k.Socket.SocketOptions == defaultSocketOptions ||
@@ -141,7 +151,7 @@ func TestShareSettings(t *testing.T) {
 	l := NewLoader(System, []string{dir})
 	for _, name := range []string{"missing.service", "bad@name@.service"} {
 		u := l.Load(name)
-		if u.LoadState == Loaded || u.Unit.UnitSettings == nil || *u.Unit.UnitSettings != (UnitSettings{}) {
+		if u.LoadState == Loaded || u.Unit.UnitSettings == nil || *u.Unit.UnitSettings != (UnitSettings{}) || u.Install != noInstall {
 			t.Errorf("%s: %s, settings %+v, want the zero settings", name, u.LoadState, u.Unit.UnitSettings)
 		}
 	}

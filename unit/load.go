@@ -305,7 +305,7 @@ func (l *Loader) base(name string) *Unit {
 		return u
 	}
 	u := &Unit{Name: name}
-	u.Unit.UnitSettings = noSettings
+	u.Unit.UnitSettings, u.Install = noSettings, noInstall
 	prefix, inst, sfx, err := ParseName(name)
 	if err != nil {
 		u.LoadState = LoadError

@@ -56,8 +56,10 @@ type Unit struct {
 	// adds (systemd's Triggers=/TriggeredBy= properties).
 	Triggers, TriggeredBy []string
 
-	Unit    UnitSection
-	Install InstallSection
+	Unit UnitSection
+	// Install is never nil once loaded; units without [Install] settings share one empty
+	// value (decode_share.go), read only.
+	Install *InstallSection
 	Socket  *SocketSection
 	Service *ServiceSection
 	Target  *TargetSection
@@ -107,7 +109,6 @@ type UnitSection struct {
 	// nil once decoded: units that write none of them share one value (decode_share.go), read
 	// only; copy it to change it (OwnSettings).
 	*UnitSettings
-	SourcePath string
 	Conditions []Condition // Condition* and Assert* in file order
 }
 
@@ -123,6 +124,7 @@ type UnitSettings struct {
 	StartLimitBurst                                  int           // default 5
 	StartLimitAction                                 string        // none
 	RebootArgument                                   string
+	SourcePath                                       string
 }
 
 // InstallSection is the [Install] section.
