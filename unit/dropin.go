@@ -271,11 +271,17 @@ func fileNewer(p string, t stamp, masked bool) bool {
 	return stampOf(st.ModTime()) > t
 }
 
-// stamp is a modification time in nanoseconds since 1970, 0 when unknown: a third of a
-// time.Time's size, kept twice per loaded unit.
-type stamp int64
+// stamp is a modification time in a third of a time.Time's size (a loaded unit keeps two):
+// nanoseconds since 1970 with the sign bit flipped, so that stamps order as the times do and
+// 0, the zero time's stamp and the zero value, comes before every other.
+type stamp uint64
 
-func stampOf(t time.Time) stamp { return stamp(t.UnixNano()) }
+func stampOf(t time.Time) stamp {
+	if t.IsZero() {
+		return 0
+	}
+	return stamp(uint64(t.UnixNano()) ^ 1<<63)
+}
 
 // mtime is p's modification time, 0 if it cannot be stat'ed.
 func mtime(p string) stamp {
