@@ -167,8 +167,6 @@ comparison):
 	for _, k := range difftest.ImplicitOnlyInSystemd {
 		fmt.Fprintf(&b, "| `%s` | %s |\n", k.Units, k.Reason)
 	}
-	fmt.Fprintf(&b, "| `%s` | %s |\n", strings.Join(difftest.SandboxOrderings, "`, `"),
-		"systemd orders units using PrivateTmp=, StateDirectory=, DynamicUser= and similar sandboxing settings after these; flint does not enforce them and does not add the orderings.")
 	b.WriteString(`
 Other accepted differences in what flint shows:
 
@@ -619,9 +617,12 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   ExecStartPost=/bin/systemctl --user set-environment returns at once. Once the system or
   session bus runs (dbus.service active, or a bus daemon flint does not run), flint also owns
   org.freedesktop.systemd1 there. Differences: polkit is not consulted (uids other than root and
-  the manager's may only call the methods that read); no unix fds pass over D-Bus, so
-  systemd-run --pty and --pipe fail; StartTransientUnit makes services and scopes (no
-  auxiliary units; a scope has no Controller= and only KillMode=control-group); on the bus,
+  the manager's may only call the methods that read); the fds StartTransientUnit is passed
+  (systemd-run --pipe) become the service's stdin/stdout/stderr, but a passed tty is not
+  made the controlling terminal (systemd's TIOCSCTTY; --pty passes TTYPath= and is not
+  concerned) and passed fds do not survive a daemon-reexec; StartTransientUnit makes
+  services and scopes (no auxiliary units; a scope has no Controller= nor RequestStop);
+  on the bus,
   a client that subscribed or referenced a unit gets every signal, not only its unit's;
   systemctl status through D-Bus shows no journal lines
   (flint's log store is not a journal) and no processes (flint's units have no control

@@ -19,6 +19,11 @@ import (
 //   - a timer or a path unit: Before= and Triggers= its unit (Unit=, or the service of its
 //     name); that unit gets TriggeredBy= and After= every timer and path unit in the search
 //     path that starts it; a path unit RequiresMountsFor= its paths;
+//   - a socket RequiresMountsFor= the paths it listens on, a Persistent= timer (system
+//     scope) /var/lib/systemd/timers (addMountPaths);
+//   - a service, and a socket with commands: the dependencies of its execution settings
+//     (addExecDeps: RequiresMountsFor= its directories, After=systemd-tmpfiles-setup.service
+//     for PrivateTmp=, After=systemd-journald.socket for journal logging, ...);
 //   - every dependency naming an alias is replaced by the unit's real name;
 //   - DefaultDependencies=yes, socket: Before=sockets.target; (system scope)
 //     Requires= and After=sysinit.target; Conflicts= and Before=shutdown.target;
@@ -36,9 +41,8 @@ import (
 //
 // Accept=yes sockets trigger instances created per connection: the manager links each
 // instance to its socket (After=, TriggeredBy=) when it creates it, as systemd does at
-// runtime. The mount dependencies of RequiresMountsFor= and of paths (After=*.mount,
-// After=systemd-journald.socket for journal logging, slices) are not added: flint manages
-// neither mounts nor cgroup slices nor journald.
+// runtime. The mount units of RequiresMountsFor= paths (After=*.mount, Wants=tmp.mount for
+// PrivateTmp=) and slices are not added: flint manages neither mounts nor cgroup slices.
 func (l *Loader) finish(u *Unit) {
 	if l.final[u] {
 		return
@@ -88,6 +92,8 @@ func (l *Loader) finish(u *Unit) {
 			}
 		}
 	}
+	l.addMountPaths(u)
+	l.addExecDeps(u)
 	if u.Type != TypeTimer && u.Type != TypePath {
 		for _, t := range l.triggeringUnits(u, &l.byTrigger, l.indexTriggers) {
 			u.TriggeredBy = appendUnique(u.TriggeredBy, t.Name)

@@ -44,6 +44,9 @@ var setProperties = map[string]bool{
 	"OnSuccess": true, "OnFailure": true, "Triggers": true, "TriggeredBy": true,
 	"PropagatesReloadTo": true, "ReloadPropagatedFrom": true, "PropagatesStopTo": true,
 	"StopPropagatedFrom": true, "JoinsNamespaceOf": true, "RequiresMountsFor": true,
+	// IP access lists are sets of prefixes in systemd too (IPAddressDeny=any prints as
+	// "0.0.0.0/0 ::/0" or "::/0 0.0.0.0/0").
+	"IPAddressAllow": true, "IPAddressDeny": true,
 }
 
 // bootOrSkip boots systemd on dir, or skips the test where that is impossible (not root, no
@@ -247,7 +250,7 @@ func compareUnit(name string, flint []show.Property, systemd []Property, reverse
 				}
 				continue
 			}
-			if prop != "RequiresMountsFor" && !sameSet(fs, ss) {
+			if !sameSet(fs, ss) {
 				out = append(out, fmt.Sprintf("%s: %s: flint %q, systemd %q", name, prop, sortedCopy(fs), sortedCopy(ss)))
 			}
 			continue
@@ -267,7 +270,7 @@ var unitLevel = map[string]bool{
 }
 
 // explained drops from systemd's list ss the entries that flint's fs lacks but that are the
-// reverse side of another unit's ordering, or a sandboxing ordering flint does not add.
+// reverse side of another unit's ordering.
 func explained(name, prop string, fs, ss []string, reverse func(dep, prop string) []string) []string {
 	have := map[string]bool{}
 	for _, x := range fs {
@@ -276,8 +279,7 @@ func explained(name, prop string, fs, ss []string, reverse func(dep, prop string
 	var out []string
 	for _, x := range ss {
 		if !have[x] {
-			if contains(reverse(x, prop), name) || (prop == "After" && contains(SandboxOrderings, x)) ||
-				(prop == "Before" && (contains(SandboxOrderings, name) || implicitOnlyInSystemd(name))) {
+			if contains(reverse(x, prop), name) || (prop == "Before" && implicitOnlyInSystemd(name)) {
 				continue
 			}
 		}

@@ -43,6 +43,8 @@ type dbusState struct {
 	closing bool
 	// scopes are the runtimes of the transient scopes (scope.go).
 	scopes map[*Unit]*scopeRun
+	// stdio are the files passed for transient services' streams (dbus_stdio.go).
+	stdio map[*Unit]*[3]*os.File
 	// emitter: signals leave in order from one goroutine, so that the manager never
 	// blocks on a client.
 	mu    sync.Mutex
@@ -87,7 +89,7 @@ func (m *Manager) startDBus() func() {
 		m.consolef("Failed to serve the D-Bus API on %s: %v", path, err)
 		return func() {}
 	}
-	d := &dbusState{srv: srv, transient: map[*Unit]string{}, scopes: map[*Unit]*scopeRun{}, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	d := &dbusState{srv: srv, transient: map[*Unit]string{}, scopes: map[*Unit]*scopeRun{}, stdio: map[*Unit]*[3]*os.File{}, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	m.dbus = d
 	go srv.Serve()
 	go d.emitter()
@@ -213,6 +215,7 @@ func (m *Manager) dbusUnitRemoved(u *Unit) {
 		return
 	}
 	m.dbus.forgetTransient(u)
+	m.dbus.releaseStdio(u, true)
 	m.scopeForget(u)
 	m.emit(dbusSignal{path: sdbus.ManagerPath, iface: sdbus.IfaceManager, member: "UnitRemoved",
 		body: []any{u.Name, sdbus.UnitPath(u.Name)}})
@@ -230,6 +233,9 @@ func (m *Manager) dbusReloading(active bool) {
 // a client is connected to see it.
 func (m *Manager) dbusUnitChanged(u *Unit) {
 	m.dbusBusUnitChanged(u)
+	if m.dbus != nil {
+		m.dbus.releaseStdio(u, false)
+	}
 	if m.dbus == nil || m.dbus.srv == nil || m.dbus.srv.Connections() == 0 && !m.dbus.srv.Subscribed() {
 		return
 	}
@@ -419,37 +425,55 @@ func (b *dbusBackend) Object(path dbus.ObjectPath) (ifaces, children []string, o
 }
 
 func (b *dbusBackend) Properties(path dbus.ObjectPath, iface string) (props []sdbus.Prop, err error) {
-	m := b.m
-	m.call(func() {
-		switch {
-		case iface == sdbus.IfaceManager && path == sdbus.ManagerPath:
-			props = m.dbusManagerProps()
-		case iface == sdbus.IfaceJob:
-			j := m.lookupJob(path)
-			if j == nil {
-				err = fmt.Errorf("Job %s does not exist.", path)
+	b.m.call(func() { props, err = b.m.dbusProps(path, iface) })
+	return props, err
+}
+
+// PropertiesAll reads the properties of several interfaces of the object in one turn of the
+// manager's loop (GetAll with no interface: systemd-run --wait reads ActiveState of Unit and
+// Result of Service together, which must not straddle a state change).
+func (b *dbusBackend) PropertiesAll(path dbus.ObjectPath, ifaces []string) (all [][]sdbus.Prop, err error) {
+	b.m.call(func() {
+		for _, iface := range ifaces {
+			props, perr := b.m.dbusProps(path, iface)
+			if perr != nil {
+				all, err = nil, perr
 				return
 			}
-			st := "waiting"
-			if j.running {
-				st = "running"
-			}
-			props = []sdbus.Prop{{Name: "Id", Value: uint32(j.id)},
-				{Name: "Unit", Value: struct {
-					F0 string
-					F1 dbus.ObjectPath
-				}{j.u.Name, sdbus.UnitPath(j.u.Name)}},
-				{Name: "JobType", Text: j.typ}, {Name: "State", Text: st}}
-		default:
-			u := m.lookupUnit(path)
-			if u == nil {
-				err = fmt.Errorf("Unknown object '%s'.", path)
-				return
-			}
-			props = m.dbusUnitProps(u)
+			all = append(all, props)
 		}
 	})
-	return props, err
+	return all, err
+}
+
+// dbusProps are the properties of the object's interface iface (on the manager goroutine).
+func (m *Manager) dbusProps(path dbus.ObjectPath, iface string) (props []sdbus.Prop, err error) {
+	switch {
+	case iface == sdbus.IfaceManager && path == sdbus.ManagerPath:
+		props = m.dbusManagerProps()
+	case iface == sdbus.IfaceJob:
+		j := m.lookupJob(path)
+		if j == nil {
+			return nil, fmt.Errorf("Job %s does not exist.", path)
+		}
+		st := "waiting"
+		if j.running {
+			st = "running"
+		}
+		props = []sdbus.Prop{{Name: "Id", Value: uint32(j.id)},
+			{Name: "Unit", Value: struct {
+				F0 string
+				F1 dbus.ObjectPath
+			}{j.u.Name, sdbus.UnitPath(j.u.Name)}},
+			{Name: "JobType", Text: j.typ}, {Name: "State", Text: st}}
+	default:
+		u := m.lookupUnit(path)
+		if u == nil {
+			return nil, fmt.Errorf("Unknown object '%s'.", path)
+		}
+		props = m.dbusUnitProps(u)
+	}
+	return props, nil
 }
 
 // dbusManagerProps are the Manager interface's properties.

@@ -96,9 +96,18 @@ func transientScope(props [][]any, caller int) (string, *scopeRun, error) {
 			fmt.Fprintf(&scopeSec, "%s=%s\n", name, unit.FormatBool(b))
 			continue
 		case "KillMode":
-			if s, _ := v.Value().(string); s != "control-group" {
-				return "", nil, fmt.Errorf("flint kills a scope's processes as a control group: KillMode=%v is not supported.", v.Value())
+			s, ok := v.Value().(string)
+			switch {
+			case !ok:
+				return "", nil, bad
+			case s == "control-group":
+				sr.killMode = ""
+			case s == "mixed" || s == "process" || s == "none":
+				sr.killMode = s
+			default:
+				return "", nil, fmt.Errorf("Invalid KillMode %s.", s)
 			}
+			fmt.Fprintf(&scopeSec, "KillMode=%s\n", s)
 			continue
 		case "RuntimeMaxUSec":
 			if us, _ := v.Value().(uint64); us != 1<<64-1 {

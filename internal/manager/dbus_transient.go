@@ -42,19 +42,35 @@ func (m *Manager) dbusStartTransient(c *sdbus.Call, name, mode string, props, au
 		c.Fail(sdbus.ErrNotSupported, "flint does not support auxiliary transient units.")
 		return
 	}
+	props, stdio, err := takeStdioFDs(c, props)
+	if err != nil {
+		c.Fail(sdbus.ErrInvalidArgs, err.Error())
+		return
+	}
+	if stdio != nil && t != unit.TypeService {
+		closeStdio(stdio)
+		c.Fail(sdbus.ErrInvalidArgs, "Cannot set property StandardInputFileDescriptor, or unknown property.")
+		return
+	}
 	var text string
 	var sr *scopeRun
-	var err error
 	if t == unit.TypeScope {
 		text, sr, err = transientScope(props, c.Peer.PID)
 	} else {
 		text, err = transientUnitText(props)
 	}
 	if err != nil {
+		closeStdio(stdio)
 		c.Fail(sdbus.ErrInvalidArgs, err.Error())
 		return
 	}
 	m.dbusServe(func() {
+		registered := false
+		defer func() {
+			if !registered {
+				closeStdio(stdio)
+			}
+		}()
 		if old, ok := m.units[name]; ok {
 			if old.loaded() || !isInactiveOrFailed(old.activeState()) || old.job != nil || old.cfg.LoadState == unit.Masked {
 				c.Fail(sdbus.ErrUnitExists, fmt.Sprintf("Unit %s already exists.", name))
@@ -82,6 +98,10 @@ func (m *Manager) dbusStartTransient(c *sdbus.Call, name, mode string, props, au
 		m.dbus.transient[u] = path
 		if sr != nil {
 			m.dbus.scopes[u] = sr
+		}
+		if stdio != nil {
+			m.dbus.stdio[u] = stdio
+			registered = true
 		}
 		m.dbusEnqueue(c, "start", u, mode)
 	})

@@ -246,7 +246,10 @@ func (m *Manager) openStdio(u *Unit, ec *unit.ExecContext, p *execParams, src *l
 	if stdin == "" {
 		stdin = "null"
 	}
-	if stdin == "data" {
+	passed := m.passedStdio(u) // systemd-run --pipe's fds (dbus_stdio.go)
+	if passed[0] != nil {
+		in = passed[0]
+	} else if stdin == "data" {
 		f, err := dataFile(ec.StandardInputText)
 		if err != nil {
 			return nil, nil, nil, toClose, err
@@ -265,7 +268,9 @@ func (m *Manager) openStdio(u *Unit, ec *unit.ExecContext, p *execParams, src *l
 			so = "inherit"
 		}
 	}
-	if so == "inherit" {
+	if passed[1] != nil {
+		out = passed[1]
+	} else if so == "inherit" {
 		if stdin == "socket" || strings.HasPrefix(stdin, "tty") {
 			out = in
 		} else {
@@ -278,7 +283,9 @@ func (m *Manager) openStdio(u *Unit, ec *unit.ExecContext, p *execParams, src *l
 		return nil, nil, nil, toClose, &spawn.ExecError{Status: 209, Step: "STDOUT", Err: err}
 	}
 	se := ec.StandardError
-	if se == "" || se == "inherit" {
+	if passed[2] != nil {
+		errf = passed[2]
+	} else if se == "" || se == "inherit" {
 		// stderr is stdout's descriptor, as in systemd: one log stream for both (in the
 		// order they were written), "stdout" in flint's log.
 		errf = out

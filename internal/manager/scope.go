@@ -32,6 +32,8 @@ type scopeRun struct {
 	killSignal  syscall.Signal
 	sendSIGKILL bool
 	sendSIGHUP  bool
+	// killMode is KillMode=: control-group (""), mixed, process or none.
+	killMode string
 
 	// tracked are the processes when there is no cgroup to list them.
 	tracked []int
@@ -54,9 +56,9 @@ type scopeProcs interface {
 	// among pids and their descendants.
 	alive(pid int) bool
 	tree(pids []int) []int
-	// watch runs gone on the manager goroutine once one of pids has ended, unless cancel
-	// was called before.
-	watch(m *Manager, pids []int, gone func()) (cancel func(), err error)
+	// watch runs gone on the manager goroutine (through post) once one of pids has ended,
+	// unless cancel was called before.
+	watch(post func(func()), pids []int, gone func()) (cancel func(), err error)
 }
 
 // pidfdProcs watches with pidfds, polled on a goroutine of its own.
@@ -74,7 +76,7 @@ func (pidfdProcs) tree(pids []int) []int {
 	return out
 }
 
-func (pidfdProcs) watch(m *Manager, pids []int, gone func()) (func(), error) {
+func (pidfdProcs) watch(post func(func()), pids []int, gone func()) (func(), error) {
 	var fds []unix.PollFd
 	for _, pid := range pids {
 		fd, err := unix.PidfdOpen(pid, 0)
@@ -108,19 +110,32 @@ func (pidfdProcs) watch(m *Manager, pids []int, gone func()) (func(), error) {
 			}
 			break
 		}
-		m.post(gone)
+		post(gone)
 	}()
 	var once sync.Once
 	return func() { once.Do(func() { unix.Close(p[1]) }) }, nil
 }
 
-// scopeMachine is a scope's state machine.
-type scopeMachine struct{ m *Manager }
+// scopeHost is a scope's host: the scope's runtime (nil for a scope flint did not make),
+// its cgroup (scopeAttach makes it and moves pids in, scopeCgroupPIDs lists its processes,
+// ok false without one; scopeRemoveCgroup removes it), and post, which runs fn on the
+// manager goroutine (from a watcher's goroutine).
+type scopeHost interface {
+	host
+	scopeRunOf(u *Unit) *scopeRun
+	scopeAttach(u *Unit, pids []int)
+	scopeCgroupPIDs(u *Unit) (pids []int, ok bool)
+	scopeRemoveCgroup(u *Unit)
+	post(fn func())
+}
 
-func (s scopeMachine) start(u *Unit)     { s.m.scopeStart(u) }
-func (s scopeMachine) stop(u *Unit)      { s.m.scopeStop(u) }
-func (s scopeMachine) reload(u *Unit)    { s.m.setState(u, u.sub) }
+// scopeMachine is a scope's state machine.
+type scopeMachine struct{ scopeHost }
+
+func (s scopeMachine) reload(u *Unit)    { s.setState(u, u.sub) }
 func (scopeMachine) processGone(u *Unit) {}
+
+// scopeRunOf is u's runtime, nil unless StartTransientUnit made u.
 func (m *Manager) scopeRunOf(u *Unit) *scopeRun {
 	if m.dbus == nil {
 		return nil
@@ -128,12 +143,12 @@ func (m *Manager) scopeRunOf(u *Unit) *scopeRun {
 	return m.dbus.scopes[u]
 }
 
-func (m *Manager) scopeStart(u *Unit) {
+func (s scopeMachine) start(u *Unit) {
 	u.result = resultSuccess
 	u.invocationID = newInvocationID()
-	sr := m.scopeRunOf(u)
+	sr := s.scopeRunOf(u)
 	if sr == nil {
-		m.setState(u, scopeRunning)
+		s.setState(u, scopeRunning)
 		return
 	}
 	var alive []int
@@ -143,25 +158,49 @@ func (m *Manager) scopeStart(u *Unit) {
 		}
 	}
 	if len(alive) == 0 {
-		m.logUnit(u, "No PIDs left to attach to the scope's control group, refusing.")
+		s.logUnit(u, "No PIDs left to attach to the scope's control group, refusing.")
 		u.setResult(resultResources)
-		m.setState(u, scopeFailed)
+		s.setState(u, scopeFailed)
 		return
 	}
-	if ug := m.scopeGroup(u, sr); ug != nil {
-		for _, pid := range alive {
-			if err := ug.g.Attach(pid); err != nil {
-				m.logUnit(u, "Failed to add PID %d to the scope's control group: %v", pid, err)
-			}
+	s.scopeAttach(u, alive)
+	sr.tracked = alive
+	s.setState(u, scopeRunning)
+	s.watch(u, sr)
+}
+
+// scopeAttach makes the scope's cgroup (when there are cgroups) and moves pids into it.
+func (m *Manager) scopeAttach(u *Unit, pids []int) {
+	ug := m.scopeGroup(u)
+	if ug == nil {
+		return
+	}
+	for _, pid := range pids {
+		if err := ug.g.Attach(pid); err != nil {
+			m.logUnit(u, "Failed to add PID %d to the scope's control group: %v", pid, err)
 		}
 	}
-	sr.tracked = alive
-	m.setState(u, scopeRunning)
-	m.scopeWatch(u, sr)
+}
+
+// scopeCgroupPIDs are the processes in the scope's cgroup; ok is false without one.
+func (m *Manager) scopeCgroupPIDs(u *Unit) ([]int, bool) {
+	ug := m.cg.groups[u.Name]
+	if ug == nil {
+		return nil, false
+	}
+	pids, err := ug.g.PIDs()
+	return pids, err == nil
+}
+
+// scopeRemoveCgroup removes the scope's cgroup, if it has one (and it is empty).
+func (m *Manager) scopeRemoveCgroup(u *Unit) {
+	if ug := m.cg.groups[u.Name]; ug != nil {
+		m.removeGroup(u.Name, ug)
+	}
 }
 
 // scopeGroup makes the scope's cgroup, nil without cgroups.
-func (m *Manager) scopeGroup(u *Unit, sr *scopeRun) *unitGroup {
+func (m *Manager) scopeGroup(u *Unit) *unitGroup {
 	if !m.cgroupsOn() {
 		return nil
 	}
@@ -169,11 +208,7 @@ func (m *Manager) scopeGroup(u *Unit, sr *scopeRun) *unitGroup {
 		ug.idle = false
 		return ug
 	}
-	slice := sr.slice
-	if slice == "" {
-		slice = m.unitSlice(nil, nil)
-	}
-	rel, ok := cgroup.UnitPath(slice, u.Name)
+	rel, ok := cgroup.UnitPath(m.scopeSlice(u), u.Name)
 	if !ok {
 		rel, _ = cgroup.UnitPath(m.unitSlice(nil, nil), u.Name)
 	}
@@ -190,19 +225,32 @@ func (m *Manager) scopeGroup(u *Unit, sr *scopeRun) *unitGroup {
 	return ug
 }
 
-// scopePIDs are the scope's live processes: its cgroup's, else those it was given and their
+// scopeSlice is the slice of a transient scope: its Slice=, else the manager's default
+// (system.slice, app.slice); "" (-.slice) for a scope flint did not make (init.scope). The
+// slice is the scope's as a service's is: its start pulls the slice's in and waits for it,
+// a stop of the slice stops it (slice.go).
+func (m *Manager) scopeSlice(u *Unit) string {
+	sr := m.scopeRunOf(u)
+	switch {
+	case sr == nil:
+		return ""
+	case sr.slice != "":
+		return sr.slice
+	}
+	return m.unitSlice(u, nil)
+}
+
+// pids are the scope's live processes: its cgroup's, else those it was given and their
 // descendants (a zombie is gone).
-func (m *Manager) scopePIDs(u *Unit, sr *scopeRun) []int {
+func (s scopeMachine) pids(u *Unit, sr *scopeRun) []int {
 	var out []int
-	if ug := m.cg.groups[u.Name]; ug != nil {
-		if pids, err := ug.g.PIDs(); err == nil {
-			for _, pid := range pids {
-				if sr.procs.alive(pid) {
-					out = append(out, pid)
-				}
+	if pids, ok := s.scopeCgroupPIDs(u); ok {
+		for _, pid := range pids {
+			if sr.procs.alive(pid) {
+				out = append(out, pid)
 			}
-			return out
 		}
+		return out
 	}
 	// Without a cgroup, the processes given and their descendants, each tracked once seen
 	// (a child whose parent ends before flint looks is lost: it is reparented).
@@ -220,37 +268,37 @@ func (m *Manager) scopeUnitPIDs(u *Unit) ([]int, bool) {
 	if isInactiveOrFailed(u.activeState()) && m.cg.groups[u.Name] == nil {
 		return nil, true
 	}
-	return m.scopePIDs(u, sr), true
+	return scopeMachine{m}.pids(u, sr), true
 }
 
-// scopeWatch waits until one of the scope's processes ends, then looks whether any is left.
-func (m *Manager) scopeWatch(u *Unit, sr *scopeRun) {
+// watch waits until one of the scope's processes ends, then looks whether any is left.
+func (s scopeMachine) watch(u *Unit, sr *scopeRun) {
 	if sr.cancel != nil {
 		sr.cancel()
 		sr.cancel = nil
 	}
-	pids := m.scopePIDs(u, sr)
+	pids := s.pids(u, sr)
 	if len(pids) == 0 {
-		m.scopeEnd(u, sr)
+		s.end(u, sr)
 		return
 	}
 	sr.gen++
 	gen := sr.gen
-	cancel, err := sr.procs.watch(m, pids, func() {
-		if m.scopeRunOf(u) != sr || sr.gen != gen {
+	cancel, err := sr.procs.watch(s.post, pids, func() {
+		if s.scopeRunOf(u) != sr || sr.gen != gen {
 			return
 		}
-		m.scopeWatch(u, sr)
+		s.watch(u, sr)
 	})
 	if err != nil {
-		m.logUnit(u, "Cannot watch the scope's processes: %v", err)
+		s.logUnit(u, "Cannot watch the scope's processes: %v", err)
 		return
 	}
 	sr.cancel = cancel
 }
 
-// scopeEnd: the scope's processes are all gone.
-func (m *Manager) scopeEnd(u *Unit, sr *scopeRun) {
+// end: the scope's processes are all gone.
+func (s scopeMachine) end(u *Unit, sr *scopeRun) {
 	if sr.cancel != nil {
 		sr.cancel()
 		sr.cancel = nil
@@ -264,55 +312,66 @@ func (m *Manager) scopeEnd(u *Unit, sr *scopeRun) {
 	if isInactiveOrFailed(u.activeState()) {
 		return
 	}
-	if ug := m.cg.groups[u.Name]; ug != nil {
-		m.removeGroup(u.Name, ug)
-	}
-	m.logUnitResult(u)
+	s.scopeRemoveCgroup(u)
+	s.logUnitResult(u)
 	if u.result != resultSuccess {
-		m.setState(u, scopeFailed)
+		s.setState(u, scopeFailed)
 		return
 	}
-	m.setState(u, scopeDead)
+	s.setState(u, scopeDead)
 }
 
-func (m *Manager) scopeStop(u *Unit) {
+func (s scopeMachine) stop(u *Unit) {
 	if isInactiveOrFailed(u.activeState()) {
-		m.jobCheck(u)
+		s.jobCheck(u)
 		return
 	}
-	sr := m.scopeRunOf(u)
+	sr := s.scopeRunOf(u)
 	if sr == nil {
-		m.setState(u, scopeDead)
+		s.setState(u, scopeDead)
 		return
 	}
 	if u.sub == scopeStopSigterm || u.sub == scopeStopSigkill {
 		return // stopping already
 	}
-	m.scopeSignal(u, sr, scopeStopSigterm)
+	s.signal(u, sr, scopeStopSigterm)
 }
 
-// scopeSignal enters a signal state: the scope's processes get KillSignal= (with SIGCONT,
+// signal enters a signal state: the scope's processes get KillSignal= (with SIGCONT,
 // and SIGHUP with SendSIGHUP=) or SIGKILL, and TimeoutStopSec= runs.
-func (m *Manager) scopeSignal(u *Unit, sr *scopeRun, st scopeState) {
-	pids := m.scopePIDs(u, sr)
+//
+// KillMode= decides who is signalled, as systemd's unit_kill_context() for a unit that has
+// no main or control process: control-group, everyone at both steps; mixed, nobody at the
+// SIGTERM step (which goes on to SIGKILL at once), everyone at the SIGKILL step; process and
+// none, nobody: the scope is dead at once and its processes stay where they are.
+func (s scopeMachine) signal(u *Unit, sr *scopeRun, st scopeState) {
+	pids := s.pids(u, sr)
 	if len(pids) == 0 {
-		m.scopeEnd(u, sr)
+		s.end(u, sr)
+		return
+	}
+	switch {
+	case sr.killMode == "mixed" && st == scopeStopSigterm:
+		s.signal(u, sr, scopeStopSigkill)
+		return
+	case sr.killMode == "process" || sr.killMode == "none":
+		s.leave(u, sr)
 		return
 	}
 	for _, pid := range pids {
 		if st == scopeStopSigkill {
-			m.sys().kill(pid, syscall.SIGKILL)
+			s.sys().kill(pid, syscall.SIGKILL)
 			continue
 		}
-		m.sys().kill(pid, sr.killSignal)
+		s.sys().kill(pid, sr.killSignal)
 		if sr.killSignal != syscall.SIGKILL && sr.killSignal != syscall.SIGCONT {
-			m.sys().kill(pid, syscall.SIGCONT)
+			s.sys().kill(pid, syscall.SIGCONT)
 		}
 		if sr.sendSIGHUP {
-			m.sys().kill(pid, syscall.SIGHUP)
+			s.sys().kill(pid, syscall.SIGHUP)
 		}
 	}
-	m.setState(u, st)
+	s.setState(u, st)
 	if sr.timer != nil {
 		sr.timer.Stop()
 		sr.timer = nil
@@ -322,15 +381,15 @@ func (m *Manager) scopeSignal(u *Unit, sr *scopeRun, st scopeState) {
 	}
 	sr.timerGen++
 	gen := sr.timerGen
-	sr.timer = m.sys().afterFunc(m, sr.timeoutStop, func() {
-		if m.scopeRunOf(u) != sr || sr.timerGen != gen || u.sub != st {
+	sr.timer = s.after(sr.timeoutStop, func() {
+		if s.scopeRunOf(u) != sr || sr.timerGen != gen || u.sub != st {
 			return
 		}
 		sr.timer = nil
-		m.logUnit(u, "Stopping timed out. Killing.")
+		s.logUnit(u, "Stopping timed out. Killing.")
 		u.setResult(resultTimeout)
 		if st == scopeStopSigterm && sr.sendSIGKILL {
-			m.scopeSignal(u, sr, scopeStopSigkill)
+			s.signal(u, sr, scopeStopSigkill)
 			return
 		}
 		// SIGKILL did not end them (or SendSIGKILL=no): the scope fails, what is left stays.
@@ -339,9 +398,26 @@ func (m *Manager) scopeSignal(u *Unit, sr *scopeRun, st scopeState) {
 			sr.cancel = nil
 		}
 		sr.gen++
-		m.logUnitResult(u)
-		m.setState(u, scopeFailed)
+		s.logUnitResult(u)
+		s.setState(u, scopeFailed)
 	})
+}
+
+// leave: a stop that signalled nobody (KillMode=process or none) ends the scope; its
+// processes are left behind, in its cgroup.
+func (s scopeMachine) leave(u *Unit, sr *scopeRun) {
+	if sr.cancel != nil {
+		sr.cancel()
+		sr.cancel = nil
+	}
+	if sr.timer != nil {
+		sr.timer.Stop()
+		sr.timer = nil
+	}
+	sr.gen++
+	sr.timerGen++
+	s.logUnitResult(u)
+	s.setState(u, scopeDead)
 }
 
 // scopeAbandon is AbandonScope: the scope's client no longer manages it.

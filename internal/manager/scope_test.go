@@ -81,7 +81,8 @@ func TestTransientScope(t *testing.T) {
 		{[][]any{prop("PIDs", []uint32{})}, "Invalid value for PIDs: no PID."},
 		{[][]any{prop("PIDs", "1")}, "Invalid value for PIDs."},
 		{[][]any{prop("Slice", "foo.service")}, "Invalid slice name foo.service."},
-		{[][]any{prop("KillMode", "mixed")}, "flint kills a scope's processes as a control group: KillMode=mixed is not supported."},
+		{[][]any{prop("KillMode", "bogus")}, "Invalid KillMode bogus."},
+		{[][]any{prop("KillMode", uint32(1))}, "Invalid value for KillMode."},
 		{[][]any{prop("ExecStart", "x")}, "Cannot set property ExecStart, or unknown property."},
 		{[][]any{prop("Description", "a\nb")}, "Invalid value for Description: a line break."},
 	} {
@@ -112,7 +113,7 @@ func (f *fakeScopeProcs) tree(pids []int) []int {
 	return out
 }
 
-func (f *fakeScopeProcs) watch(m *Manager, pids []int, gone func()) (func(), error) {
+func (f *fakeScopeProcs) watch(post func(func()), pids []int, gone func()) (func(), error) {
 	var paths []string
 	for _, pid := range pids {
 		paths = append(paths, f.live[pid])
@@ -165,6 +166,16 @@ func TestScopeMachine(t *testing.T) {
 		{name: "KillSignal=SIGINT, SendSIGHUP=yes", setup: func(sr *scopeRun) { sr.killSignal = syscall.SIGINT; sr.sendSIGHUP = true },
 			events: []string{"dead /bin/b", "start", "stop", "exit /bin/a"}, state: "dead", result: "success",
 			trace: []string{"→running", "watch /bin/a", "kill /bin/a SIGINT", "kill /bin/a SIGHUP", "→stop-sigterm", "→dead"}},
+		{name: "KillMode=mixed", setup: func(sr *scopeRun) { sr.killMode = "mixed" },
+			events: []string{"start", "stop", "exit /bin/a", "exit /bin/b"}, state: "dead", result: "success",
+			trace: []string{"→running", "watch /bin/a /bin/b", "kill /bin/a SIGKILL", "kill /bin/b SIGKILL", "→stop-sigkill",
+				"watch /bin/b", "→dead"}},
+		{name: "KillMode=process", setup: func(sr *scopeRun) { sr.killMode = "process" },
+			events: []string{"start", "stop", "exit /bin/a"}, state: "dead", result: "success",
+			trace: []string{"→running", "watch /bin/a /bin/b", "→dead"}},
+		{name: "KillMode=none", setup: func(sr *scopeRun) { sr.killMode = "none" },
+			events: []string{"start", "stop"}, state: "dead", result: "success",
+			trace: []string{"→running", "watch /bin/a /bin/b", "→dead"}},
 		{name: "abandoned", events: []string{"start", "abandon", "exit /bin/a", "exit /bin/b"}, state: "dead", result: "success",
 			trace: []string{"→running", "watch /bin/a /bin/b", "→abandoned", "watch /bin/b", "→dead"}},
 		{name: "abandoned, stopped", events: []string{"start", "abandon", "stop", "exit /bin/a", "exit /bin/b"}, state: "dead", result: "success",

@@ -54,6 +54,9 @@ func (m *Manager) sliceOf(u *Unit) string {
 	if u.cfg.Type == unit.TypeSlice {
 		return unit.SliceParent(u.Name)
 	}
+	if u.cfg.Type == unit.TypeScope {
+		return m.scopeSlice(u) // scope.go
+	}
 	if ec := execContextOf(u.cfg); ec != nil {
 		return m.unitSlice(u, ec)
 	}

@@ -31,8 +31,10 @@ type Bus struct {
 	// The read loop's own state.
 	pending map[uint32]func(*dbus.Message) // replies awaited, by serial
 	creds   map[string]Peer                // senders' credentials, by unique name
-	waiting map[string][]*dbus.Message     // calls waiting for their sender's credentials
+	waiting map[string][]inMessage         // calls waiting for their sender's credentials
 	subs    map[string]bool                // senders that called Subscribe
+	// noFDs: the bus's answer to NEGOTIATE_UNIX_FD when it did not agree.
+	noFDs string
 	// nSubs is len(subs), for the emitter's goroutine.
 	nSubs atomic.Int64
 }
@@ -108,15 +110,20 @@ func (s *Server) ConnectBus(addr string) (*Bus, error) {
 		return nil, fmt.Errorf("connect to the bus %s: %w", addr, err)
 	}
 	nc.SetDeadline(time.Now().Add(busHandshake))
-	br := bufio.NewReader(nc)
+	fr := newFDReader(nc)
+	br := bufio.NewReader(fr)
 	b := &Bus{done: make(chan struct{}), pending: map[uint32]func(*dbus.Message){},
-		creds: map[string]Peer{}, waiting: map[string][]*dbus.Message{}, subs: map[string]bool{}}
-	early, err := b.handshake(nc, br)
+		creds: map[string]Peer{}, waiting: map[string][]inMessage{}, subs: map[string]bool{}}
+	early, err := b.handshake(nc, br, fr)
 	if err != nil {
+		fr.closeAll()
 		nc.Close()
 		return nil, fmt.Errorf("bus %s: %w", addr, err)
 	}
 	nc.SetDeadline(time.Time{})
+	if b.noFDs != "" {
+		s.logf("The bus %s does not pass file descriptors (%s)", addr, b.noFDs)
+	}
 	c := &conn{s: s, nc: nc, out: make(chan []byte, outQueue), done: make(chan struct{}), bus: b, name: b.name}
 	c.serial.Store(3) // the handshake's calls
 	b.c = c
@@ -138,16 +145,23 @@ func (s *Server) ConnectBus(addr string) (*Bus, error) {
 			delete(s.buses, b)
 			s.mu.Unlock()
 			c.close()
+			fr.closeAll()
+			for _, q := range b.waiting {
+				for _, m := range q {
+					closeFiles(m.fds)
+				}
+			}
 		}()
 		for _, m := range early {
 			b.handle(m)
 		}
 		for {
-			msg, err := dbus.DecodeMessage(br)
+			msg, fds, err := readMessage(br, fr)
 			if err != nil {
+				closeFiles(fds)
 				return
 			}
-			b.handle(msg)
+			b.handle(inMessage{msg, fds})
 		}
 	}()
 	return b, nil
@@ -192,9 +206,24 @@ func driverCall(serial uint32, member, sig string, body ...any) ([]byte, error) 
 const nameOwnerMatch = "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus'," +
 	"interface='org.freedesktop.DBus',member='NameOwnerChanged'"
 
-// handshake authenticates and runs Hello (serial 1), AddMatch (2) and RequestName (3) in
-// turn. Method calls that arrive meanwhile are returned, to be served after.
-func (b *Bus) handshake(nc net.Conn, br *bufio.Reader) (early []*dbus.Message, err error) {
+// inMessage is a message received with the fds passed with it.
+type inMessage struct {
+	*dbus.Message
+	fds []*os.File
+}
+
+// handshake authenticates (agreeing on fd passing) and runs Hello (serial 1), AddMatch (2)
+// and RequestName (3) in turn. Method calls that arrive meanwhile are returned, to be served
+// after.
+func (b *Bus) handshake(nc net.Conn, br *bufio.Reader, fr *fdReader) (early []inMessage, err error) {
+	defer func() {
+		if err != nil {
+			for _, m := range early {
+				closeFiles(m.fds)
+			}
+			early = nil
+		}
+	}()
 	uid := hex.EncodeToString([]byte(strconv.Itoa(os.Getuid())))
 	if _, err := nc.Write([]byte("\x00AUTH EXTERNAL " + uid + "\r\n")); err != nil {
 		return nil, err
@@ -205,6 +234,16 @@ func (b *Bus) handshake(nc net.Conn, br *bufio.Reader) (early []*dbus.Message, e
 	}
 	if !strings.HasPrefix(line, "OK ") {
 		return nil, fmt.Errorf("authentication refused: %s", strings.TrimSpace(line))
+	}
+	// systemd-run --pipe passes fds: the bus forwards them only to a client that agreed.
+	if _, err := nc.Write([]byte("NEGOTIATE_UNIX_FD\r\n")); err != nil {
+		return nil, err
+	}
+	if line, err = br.ReadString('\n'); err != nil {
+		return nil, fmt.Errorf("authentication: %w", err)
+	}
+	if !strings.HasPrefix(line, "AGREE_UNIX_FD") {
+		b.noFDs = strings.TrimSpace(line)
 	}
 	if _, err := nc.Write([]byte("BEGIN\r\n")); err != nil {
 		return nil, err
@@ -218,13 +257,18 @@ func (b *Bus) handshake(nc net.Conn, br *bufio.Reader) (early []*dbus.Message, e
 			return nil, err
 		}
 		for {
-			msg, err := dbus.DecodeMessage(br)
+			msg, fds, err := readMessage(br, fr)
 			if err != nil {
+				closeFiles(fds)
 				return nil, err
 			}
 			switch {
 			case msg.Type == dbus.TypeMethodCall:
-				early = append(early, msg)
+				early = append(early, inMessage{msg, fds})
+				continue
+			}
+			closeFiles(fds)
+			switch {
 			case msg.Type == dbus.TypeError && replySerial(msg) == serial:
 				return nil, fmt.Errorf("%s: %s", member, errorText(msg))
 			case msg.Type == dbus.TypeMethodReply && replySerial(msg) == serial:
@@ -281,11 +325,15 @@ func errorText(msg *dbus.Message) string {
 }
 
 // handle serves one message from the bus, on the read loop.
-func (b *Bus) handle(msg *dbus.Message) {
+func (b *Bus) handle(msg inMessage) {
+	if msg.Type != dbus.TypeMethodCall {
+		closeFiles(msg.fds)
+	}
 	switch msg.Type {
 	case dbus.TypeMethodCall:
-		sender := header(msg, dbus.FieldSender)
+		sender := header(msg.Message, dbus.FieldSender)
 		if sender == "" {
+			closeFiles(msg.fds)
 			return
 		}
 		if p, ok := b.creds[sender]; ok {
@@ -296,14 +344,14 @@ func (b *Bus) handle(msg *dbus.Message) {
 			b.waiting[sender] = append(q, msg)
 			return
 		}
-		b.waiting[sender] = []*dbus.Message{msg}
+		b.waiting[sender] = []inMessage{msg}
 		b.callDriver("GetConnectionCredentials", "s", func(reply *dbus.Message) {
 			q := b.waiting[sender]
 			delete(b.waiting, sender)
 			p, ok := credsPeer(reply, b.c.s.owner)
 			if !ok {
 				for _, m := range q {
-					b.c.replyTo(m, sender, ErrAccessDenied, "flint could not learn the caller's credentials.")
+					b.c.replyTo(m.Message, m.fds, sender, ErrAccessDenied, "flint could not learn the caller's credentials.")
 				}
 				return
 			}
@@ -313,13 +361,13 @@ func (b *Bus) handle(msg *dbus.Message) {
 			}
 		}, sender)
 	case dbus.TypeMethodReply, dbus.TypeError:
-		rs := replySerial(msg)
+		rs := replySerial(msg.Message)
 		if fn, ok := b.pending[rs]; ok {
 			delete(b.pending, rs)
-			fn(msg)
+			fn(msg.Message)
 		}
 	case dbus.TypeSignal:
-		if header(msg, dbus.FieldMember) == "NameOwnerChanged" && header(msg, dbus.FieldSender) == busDriver && len(msg.Body) == 3 {
+		if header(msg.Message, dbus.FieldMember) == "NameOwnerChanged" && header(msg.Message, dbus.FieldSender) == busDriver && len(msg.Body) == 3 {
 			name, _ := msg.Body[0].(string)
 			newOwner, _ := msg.Body[2].(string)
 			if newOwner == "" {
@@ -335,8 +383,8 @@ func (b *Bus) handle(msg *dbus.Message) {
 
 // serve dispatches a call of sender (whose credentials p are known), keeping track of the
 // subscriptions (an unprivileged caller's too: the signals are no secret).
-func (b *Bus) serve(msg *dbus.Message, sender string, p Peer) {
-	switch header(msg, dbus.FieldMember) {
+func (b *Bus) serve(msg inMessage, sender string, p Peer) {
+	switch header(msg.Message, dbus.FieldMember) {
 	case "Subscribe", "StartTransientUnit", "Ref":
 		// systemd also sends a unit's signals to the clients that hold a reference on it
 		// (systemd-run --wait's AddRef=, Unit.Ref): flint sends them all signals, as to a
@@ -351,7 +399,7 @@ func (b *Bus) serve(msg *dbus.Message, sender string, p Peer) {
 			b.nSubs.Add(-1)
 		}
 	}
-	b.c.dispatchAs(msg, p, sender)
+	b.c.dispatchAs(msg.Message, msg.fds, p, sender)
 }
 
 // callDriver calls a method of the bus daemon; fn gets the reply (or error) on the read loop.

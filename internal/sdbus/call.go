@@ -1,6 +1,7 @@
 package sdbus
 
 import (
+	"os"
 	"sync"
 
 	"github.com/godbus/dbus/v5"
@@ -19,6 +20,9 @@ type Call struct {
 	dest    string // a bus connection's caller
 	noReply bool
 	once    sync.Once
+	// fds passed with the call (fds.go), closed with the reply unless taken.
+	fdMu sync.Mutex
+	fds  []*os.File
 }
 
 // Error names systemd answers with.
@@ -55,6 +59,7 @@ func (c *Call) Reply(body ...any) { c.ReplySig("", body...) }
 // body whose Go types godbus would give another signature with the same wire format.
 func (c *Call) ReplySig(sig string, body ...any) {
 	c.once.Do(func() {
+		c.closeFDs()
 		if c.noReply {
 			return
 		}
@@ -74,6 +79,7 @@ func (c *Call) ReplySig(sig string, body ...any) {
 // Fail answers the call with the D-Bus error name and message.
 func (c *Call) Fail(name, message string) {
 	c.once.Do(func() {
+		c.closeFDs()
 		if c.noReply {
 			return
 		}

@@ -42,20 +42,20 @@ func header(msg *dbus.Message, f dbus.HeaderField) string {
 }
 
 // dispatch serves one method call of the connection's peer on the connection's goroutine.
-func (c *conn) dispatch(msg *dbus.Message) { c.dispatchAs(msg, c.peer, "") }
+func (c *conn) dispatch(msg *dbus.Message, fds []*os.File) { c.dispatchAs(msg, fds, c.peer, "") }
 
 // replyTo answers msg of sender ("" on a peer connection) with an error.
-func (c *conn) replyTo(msg *dbus.Message, sender, name, text string) {
-	call := &Call{c: c, serial: msg.Serial(), dest: sender, noReply: msg.Flags&dbus.FlagNoReplyExpected != 0}
+func (c *conn) replyTo(msg *dbus.Message, fds []*os.File, sender, name, text string) {
+	call := &Call{c: c, serial: msg.Serial(), dest: sender, noReply: msg.Flags&dbus.FlagNoReplyExpected != 0, fds: fds}
 	call.Fail(name, text)
 }
 
-// dispatchAs serves one method call of peer: on a bus connection, of the client whose unique
+// dispatchAs serves one method call of peer (fds passed with it): on a bus connection, of the client whose unique
 // name is sender (the reply's destination).
-func (c *conn) dispatchAs(msg *dbus.Message, peer Peer, sender string) {
+func (c *conn) dispatchAs(msg *dbus.Message, fds []*os.File, peer Peer, sender string) {
 	call := &Call{Peer: peer, Path: dbus.ObjectPath(header(msg, dbus.FieldPath)),
 		Interface: header(msg, dbus.FieldInterface), Member: header(msg, dbus.FieldMember),
-		Body: msg.Body, c: c, serial: msg.Serial(), dest: sender, noReply: msg.Flags&dbus.FlagNoReplyExpected != 0}
+		Body: msg.Body, c: c, serial: msg.Serial(), dest: sender, noReply: msg.Flags&dbus.FlagNoReplyExpected != 0, fds: fds}
 	sig := header(msg, dbus.FieldSignature)
 	dest := header(msg, dbus.FieldDestination)
 	if c.bus == nil && (dest == ifaceDBus || call.Path == dbusSelfPath && dest == "" && call.Interface == ifaceDBus) {

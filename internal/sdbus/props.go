@@ -144,6 +144,18 @@ func (s *Server) properties(call *Call, sig string, ifaces []string) {
 	switch call.Member {
 	case "GetAll":
 		out := dict{}
+		if mp, ok := s.backend.(MultiProperties); ok && len(list) > 1 {
+			all, err := mp.PropertiesAll(call.Path, list)
+			if err != nil || len(all) != len(list) {
+				call.Fail(ErrUnknownObject, fmt.Sprint(err))
+				return
+			}
+			for i, n := range list {
+				out = append(out, typed(n, all[i])...)
+			}
+			call.ReplySig("a{sv}", out)
+			return
+		}
 		for _, n := range list {
 			props, err := s.backend.Properties(call.Path, n)
 			if err != nil {

@@ -138,7 +138,7 @@ func (f *fakeBackend) Properties(path dbus.ObjectPath, iface string) ([]Prop, er
 }
 
 func (f *fakeBackend) Supported(iface, method string) bool {
-	return iface == IfaceManager && (method == "StartUnit" || method == "ListUnits")
+	return iface == IfaceManager && (method == "StartUnit" || method == "ListUnits" || method == "StartTransientUnit")
 }
 
 func (f *fakeBackend) Call(c *Call) {
@@ -147,6 +147,8 @@ func (f *fakeBackend) Call(c *Call) {
 		f.lastPeer.Store(c.Peer)
 		c.Reply(JobPath(7))
 		f.srv.Emit(ManagerPath, IfaceManager, "JobRemoved", uint32(7), JobPath(7), c.Body[0].(string), "done")
+	case "StartTransientUnit":
+		fakeTransient(c)
 	default:
 		c.Fail(ErrFailed, "no")
 	}

@@ -43,6 +43,12 @@ type Backend interface {
 	Call(c *Call)
 }
 
+// MultiProperties is a Backend that reads the properties of several interfaces of an object
+// at one moment (GetAll with no interface named gets them all together, consistent).
+type MultiProperties interface {
+	PropertiesAll(path dbus.ObjectPath, ifaces []string) ([][]Prop, error)
+}
+
 // ObjectRefuser is a Backend that answers calls on some paths that name no object with an
 // error of its own instead of UnknownObject (systemd refuses a template unit's path as an
 // invalid unit name).
@@ -322,7 +328,9 @@ func (s *Server) serveConn(nc *net.UnixConn) {
 		return
 	}
 	defer s.release(c.peer)
-	br := bufio.NewReader(nc)
+	fr := newFDReader(nc)
+	defer fr.closeAll()
+	br := bufio.NewReader(fr)
 	nc.SetDeadline(time.Now().Add(30 * time.Second))
 	if err := authenticate(br, nc, c.peer.UID, s.guid); err != nil {
 		return
@@ -345,12 +353,15 @@ func (s *Server) serveConn(nc *net.UnixConn) {
 	}()
 	go c.writer()
 	for {
-		msg, err := dbus.DecodeMessage(br)
+		msg, fds, err := readMessage(br, fr)
 		if err != nil {
+			closeFiles(fds)
 			return
 		}
 		if msg.Type == dbus.TypeMethodCall {
-			c.dispatch(msg)
+			c.dispatch(msg, fds)
+		} else {
+			closeFiles(fds)
 		}
 	}
 }

@@ -9,4 +9,3 @@ const vforkAvailable = false
 func startVfork(c *Config, fds []int) (*Process, error) {
 	return nil, errors.New("spawn: no vfork path on this architecture")
 }
-

@@ -168,8 +168,8 @@ func TestStatusShowMatchSystemctl(t *testing.T) {
 // knownLacking are the properties systemd shows and flint does not: its cgroup and slice
 // (flint runs no unit in a cgroup of its own; docs/compatibility.md).
 var knownLacking = []string{"Slice", "ControlGroup", "ControlGroupId", "Requires", "After",
-	// the mounts PrivateTmp= depends on (tmp.mount; /tmp, /var/tmp): flint has no mount units
-	"Wants", "RequiresMountsFor"}
+	// the mount PrivateTmp= wants (tmp.mount): flint has no mount units
+	"Wants"}
 
 // missingNames says which property names one show output has and the other lacks.
 func missingNames(systemd, flint string) string {
@@ -206,7 +206,7 @@ var knownValues = map[string]bool{"MemoryCurrent": true, "MemoryAvailable": true
 
 // showValueDiffs says which properties both show outputs have with different values, once
 // times, pids and ids are set aside; dependency lists are compared as sets without the
-// units systemd adds that flint has not (slices, mounts, journald's socket), and the
+// units systemd adds that flint has not (slices, mounts), and the
 // differences difftest accepts for every unit are accepted.
 func showValueDiffs(systemd, flint string) string {
 	stamp := regexp.MustCompile(`[A-Z][a-z]{2} \d{4}-\d\d-\d\d \d\d:\d\d:\d\d [A-Z]+|pid=\d+`)
@@ -230,7 +230,7 @@ func showValueDiffs(systemd, flint string) string {
 				case deps[p.Name]:
 					var l []string
 					for _, d := range strings.Fields(v) {
-						if !strings.HasSuffix(d, ".slice") && !strings.HasSuffix(d, ".mount") && d != "systemd-journald.socket" {
+						if !strings.HasSuffix(d, ".slice") && !strings.HasSuffix(d, ".mount") {
 							l = append(l, d)
 						}
 					}
