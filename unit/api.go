@@ -18,8 +18,8 @@ type Expander func(value string) (string, error)
 // SocketService returns the name of the service a socket unit activates: Service= if set,
 // else the socket's prefix with ".service", or "prefix@.service" (the template) with Accept=yes.
 func (u *Unit) SocketService() string {
-	if u.socketService != "" && u.socketServiceOf == u.Socket {
-		return u.socketService
+	if u.Socket != nil && u.Socket.service != "" {
+		return u.Socket.service
 	}
 	return u.deriveSocketService()
 }

@@ -98,8 +98,8 @@ func (l *Loader) Builtin(name string) *Unit {
 	u.Unit.Conflicts = append([]string(nil), b.conflicts...)
 	u.Unit.AllowIsolate = b.allowIsolate
 	u.Unit.RefuseManualStart = b.refuseManualStart
-	u.Unit.StartLimitInterval = 10 * time.Second
-	u.Unit.StartLimitBurst = 5
+	u.Unit.UnitSettings = &UnitSettings{StartLimitInterval: 10 * time.Second, StartLimitBurst: 5}
+	u.Install = noInstall
 	if !b.noDefaultDeps {
 		u.Unit.Conflicts = append(u.Unit.Conflicts, "shutdown.target")
 		u.Unit.Before = append(u.Unit.Before, "shutdown.target")
@@ -158,7 +158,7 @@ SuccessAction=` + action + "\n"
 	}
 	f, _ := ParseFile(name, []byte(text))
 	Decode(u, []*File{f}, l.Expander(u))
-	u.Unit.SuccessAction = b.action
+	u.Unit.OwnSettings().SuccessAction = b.action
 	return u
 }
 

@@ -96,13 +96,19 @@ func Decode(u *Unit, files []*File, expand Expander) []Diagnostic {
 	for _, diag := range Verify(u) {
 		d.add(diag)
 	}
+	u.Unit.UnitSettings = shareSettings(u.Unit.UnitSettings)
+	u.Install = shareInstall(u.Install)
 	if s := u.Service; s != nil {
+		s.ServiceOptions = shareServiceOptions(s.ServiceOptions)
 		s.Exec = shareExec(TypeService, s.Exec)
 	}
 	if s := u.Socket; s != nil {
+		s.SocketOptions = shareSocketOptions(s.SocketOptions)
 		s.Exec = shareExec(TypeSocket, s.Exec)
 	}
-	u.socketService, u.socketServiceOf = u.deriveSocketService(), u.Socket
+	if u.Socket != nil {
+		u.Socket.service = u.deriveSocketService()
+	}
 	u.Diagnostics = append(u.Diagnostics, d.diags...)
 	return d.diags
 }
@@ -316,20 +322,12 @@ const DefaultTimeout = 90 * time.Second
 func (d *decoder) setDefaults() {
 	u := d.u
 	u.Unit = UnitSection{
-		DefaultDependencies:     true,
-		OnFailureJobMode:        "replace",
-		OnSuccessJobMode:        "fail",
-		CollectMode:             "inactive",
-		FailureAction:           "none",
-		SuccessAction:           "none",
-		JobTimeoutAction:        "none",
-		StartLimitAction:        "none",
-		FailureActionExitStatus: -1,
-		SuccessActionExitStatus: -1,
-		StartLimitInterval:      10 * time.Second,
-		StartLimitBurst:         5,
+		DefaultDependencies: true,
+		OnFailureJobMode:    "replace",
+		OnSuccessJobMode:    "fail",
+		UnitSettings:        newUnitSettings(),
 	}
-	u.Install = InstallSection{}
+	u.Install = &InstallSection{}
 	u.Extra = nil
 	u.Socket, u.Service, u.Target, u.Timer, u.Path, u.Slice = nil, nil, nil, nil, nil, nil
 	switch u.Type {
@@ -340,20 +338,19 @@ func (d *decoder) setDefaults() {
 	switch u.Type {
 	case TypeService:
 		u.Service = &ServiceSection{
-			ExitType:                    "main",
-			GuessMainPID:                true,
-			RestartSec:                  100 * time.Millisecond,
-			TimeoutStartSec:             DefaultTimeout,
-			TimeoutStopSec:              DefaultTimeout,
-			RuntimeMaxSec:               DurationInfinity,
-			TimeoutStartFailureMode:     "terminate",
-			TimeoutStopFailureMode:      "terminate",
-			Restart:                     "no",
-			NotifyAccess:                "",
-			OOMPolicy:                   "", // stop, or continue with Delegate= (see finish)
-			FileDescriptorStorePreserve: "no",
-			Exec:                        newExecContext(),
-			Kill:                        newKillContext(),
+			ExitType:                "main",
+			GuessMainPID:            true,
+			RestartSec:              100 * time.Millisecond,
+			TimeoutStartSec:         DefaultTimeout,
+			TimeoutStopSec:          DefaultTimeout,
+			RuntimeMaxSec:           DurationInfinity,
+			TimeoutStartFailureMode: "terminate",
+			TimeoutStopFailureMode:  "terminate",
+			Restart:                 "no",
+			ServiceOptions:          &ServiceOptions{FileDescriptorStorePreserve: "no"},
+			OOMPolicy:               "", // stop, or continue with Delegate= (see finish)
+			Exec:                    newExecContext(),
+			Kill:                    newKillContext(),
 		}
 		// A service's standard output starts as inherit; postDefaults (service_fix_stdio) turns
 		// it into journal unless StandardInput= is a tty or socket (systemd.exec(5)).

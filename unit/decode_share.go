@@ -2,6 +2,7 @@ package unit
 
 import (
 	"sync"
+	"time"
 	"unsafe"
 )
 
@@ -57,3 +58,112 @@ func shareExec(t Type, c *ExecContext) *ExecContext {
 
 // checkShare, set by tests, is told of each context shareExec replaces.
 var checkShare func(own, shared *ExecContext)
+
+// newUnitSettings is a fresh UnitSettings with systemd's defaults, for a unit being decoded.
+func newUnitSettings() *UnitSettings {
+	return &UnitSettings{
+		CollectMode:             "inactive",
+		FailureAction:           "none",
+		SuccessAction:           "none",
+		JobTimeoutAction:        "none",
+		StartLimitAction:        "none",
+		FailureActionExitStatus: -1,
+		SuccessActionExitStatus: -1,
+		StartLimitInterval:      10 * time.Second,
+		StartLimitBurst:         5,
+	}
+}
+
+var (
+	// defaultSettings is shared by the decoded units that write none of UnitSettings.
+	defaultSettings = newUnitSettings()
+	// noSettings is shared by the units that are never decoded (not found, a bad name, a
+	// built-in target before its own settings): the zero value their section had before
+	// UnitSettings was split out of it.
+	noSettings = &UnitSettings{}
+)
+
+// shareSettings returns the shared defaults when s holds the same values, else s.
+func shareSettings(s *UnitSettings) *UnitSettings {
+	if s != nil && *s == *defaultSettings {
+		return defaultSettings
+	}
+	return s
+}
+
+// OwnSettings makes s's UnitSettings its own (a copy of the shared one) before a change, and
+// returns it.
+func (s *UnitSection) OwnSettings() *UnitSettings {
+	if s.UnitSettings == nil || s.UnitSettings == defaultSettings || s.UnitSettings == noSettings {
+		c := UnitSettings{}
+		if s.UnitSettings != nil {
+			c = *s.UnitSettings
+		}
+		s.UnitSettings = &c
+	}
+	return s.UnitSettings
+}
+
+// defaultSocketOptions is shared by the decoded sockets that write none of SocketOptions.
+var defaultSocketOptions = newSocketOptions()
+
+// shareSocketOptions returns the shared defaults when o holds the same values, else o.
+func shareSocketOptions(o *SocketOptions) *SocketOptions {
+	if o != nil && *o == *defaultSocketOptions {
+		return defaultSocketOptions
+	}
+	return o
+}
+
+// serviceOptionsShared are the ServiceOptions shared by the decoded services that write none
+// of them, one per value of NotifyAccess= (which follows Type=).
+var serviceOptionsShared = map[string]*ServiceOptions{
+	"":     {FileDescriptorStorePreserve: "no"},
+	"none": {FileDescriptorStorePreserve: "no", NotifyAccess: "none"},
+	"main": {FileDescriptorStorePreserve: "no", NotifyAccess: "main"},
+}
+
+// shareServiceOptions returns a shared value when o holds the same values (the exit status
+// sets empty and nil), else o.
+func shareServiceOptions(o *ServiceOptions) *ServiceOptions {
+	if o == nil {
+		return o
+	}
+	s := serviceOptionsShared[o.NotifyAccess]
+	if s == nil || !sameServiceOptions(o, s) {
+		return o
+	}
+	if checkShareOptions != nil {
+		checkShareOptions(o, s)
+	}
+	return s
+}
+
+// checkShareOptions, set by tests, is told of each ServiceOptions shareServiceOptions
+// replaces.
+var checkShareOptions func(own, shared *ServiceOptions)
+
+// sameServiceOptions reports whether a holds b's values, b's exit status sets and Sockets=
+// being nil.
+func sameServiceOptions(a, b *ServiceOptions) bool {
+	for _, e := range []*ExitStatusSet{&a.SuccessExitStatus, &a.RestartPreventExitStatus, &a.RestartForceExitStatus} {
+		if e.Codes != nil || e.Signals != nil {
+			return false
+		}
+	}
+	return a.Sockets == nil && a.RootDirectoryStartOnly == b.RootDirectoryStartOnly && a.NonBlocking == b.NonBlocking &&
+		a.NotifyAccess == b.NotifyAccess && a.FileDescriptorStoreMax == b.FileDescriptorStoreMax &&
+		a.FileDescriptorStorePreserve == b.FileDescriptorStorePreserve &&
+		a.USBFunctionDescriptors == b.USBFunctionDescriptors && a.USBFunctionStrings == b.USBFunctionStrings
+}
+
+// noInstall is the [Install] section of the units that have none, shared.
+var noInstall = &InstallSection{}
+
+// shareInstall returns noInstall when s sets nothing, else s.
+func shareInstall(s *InstallSection) *InstallSection {
+	if s != nil && s.Alias == nil && s.WantedBy == nil && s.RequiredBy == nil && s.Also == nil && s.DefaultInstance == "" {
+		return noInstall
+	}
+	return s
+}

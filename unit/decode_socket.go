@@ -39,17 +39,18 @@ func DefaultSocketSection() *SocketSection {
 		DirectoryMode:        0o755,
 		SocketMode:           0o666,
 		MaxConnections:       64,
-		Priority:             -1,
-		IPTOS:                -1,
-		IPTTL:                -1,
-		Mark:                 -1,
-		Timestamping:         "off",
+		SocketOptions:        newSocketOptions(),
 		TimeoutSec:           DefaultTimeout,
 		TriggerLimitInterval: DefaultTriggerLimitInterval,
 		TriggerLimitBurst:    defaultTriggerLimitBurst(false),
 		Exec:                 newExecContext(),
 		Kill:                 newKillContext(),
 	}
+}
+
+// newSocketOptions is a fresh SocketOptions with systemd's defaults.
+func newSocketOptions() *SocketOptions {
+	return &SocketOptions{Priority: -1, IPTOS: -1, IPTTL: -1, Mark: -1, Timestamping: "off"}
 }
 
 func pListen(kind ListenKind) parseFunc {

@@ -21,9 +21,10 @@ func TestSocketDefaults(t *testing.T) {
 	for _, tc := range []struct {
 		name, content string
 		burst         int
+		service       string // SocketService(), which Decode keeps in the section
 	}{
-		{"plain", "[Socket]\nListenStream=/run/d.sock\n", 20},
-		{"accept", "[Socket]\nListenStream=/run/d.sock\nAccept=yes\n", 200},
+		{"plain", "[Socket]\nListenStream=/run/d.sock\n", 20, "d.service"},
+		{"accept", "[Socket]\nListenStream=/run/d.sock\nAccept=yes\n", 200, "d@.service"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			u, diags := decodeText(t, "d.socket", tc.content)
@@ -33,6 +34,7 @@ func TestSocketDefaults(t *testing.T) {
 			got := *u.Socket
 			want := *DefaultSocketSection()
 			want.Listen, want.Accept, want.TriggerLimitBurst = got.Listen, got.Accept, tc.burst
+			want.service = tc.service
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("decoded\n%+v\nwant\n%+v", got, want)
 			}

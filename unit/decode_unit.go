@@ -329,7 +329,7 @@ func pInstallList(get func(d *decoder) *[]string) parseFunc {
 }
 
 func registerInstall() {
-	in := func(d *decoder) *InstallSection { return &d.u.Install }
+	in := func(d *decoder) *InstallSection { return d.u.Install }
 	S := Supported
 	reg("Install", "Alias", S, pInstallList(func(d *decoder) *[]string { return &in(d).Alias }))
 	reg("Install", "WantedBy", S, pInstallList(func(d *decoder) *[]string { return &in(d).WantedBy }))

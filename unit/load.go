@@ -305,6 +305,7 @@ func (l *Loader) base(name string) *Unit {
 		return u
 	}
 	u := &Unit{Name: name}
+	u.Unit.UnitSettings, u.Install = noSettings, noInstall
 	prefix, inst, sfx, err := ParseName(name)
 	if err != nil {
 		u.LoadState = LoadError
@@ -381,12 +382,12 @@ func (l *Loader) base(name string) *Unit {
 		f, diags := ParseFile(frag, data)
 		u.Diagnostics = append(u.Diagnostics, diags...)
 		files = append(files, f)
-		u.fragmentMtime = mt
+		u.fragmentMtime = stampOf(mt)
 	}
 	fatal := firstError(u.Diagnostics)
 	u.DropInPaths = l.dropIns(u.Names, ".d", ".conf")
 	for _, p := range u.DropInPaths {
-		if t := mtime(p); t.After(u.dropInMtime) {
+		if t := mtime(p); t > u.dropInMtime {
 			u.dropInMtime = t
 		}
 	}

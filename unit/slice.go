@@ -114,7 +114,7 @@ func (l *Loader) implicitSlice(u *Unit) bool {
 		df, diags := ParseFile(p, data)
 		u.Diagnostics = append(u.Diagnostics, diags...)
 		files = append(files, df)
-		if t := mtime(p); t.After(u.dropInMtime) {
+		if t := mtime(p); t > u.dropInMtime {
 			u.dropInMtime = t
 		}
 	}

@@ -12,6 +12,7 @@ func (l *Loader) LoadTransient(name, path string, text []byte) *Unit {
 	defer l.mu.Unlock()
 	l.scan()
 	u := &Unit{Name: name, Names: []string{name}, FragmentPath: path}
+	u.Unit.UnitSettings, u.Install = noSettings, noInstall
 	prefix, inst, sfx, err := ParseName(name)
 	if err != nil || IsTemplate(name) {
 		u.LoadState = LoadError

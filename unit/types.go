@@ -51,18 +51,15 @@ type Unit struct {
 
 	// fragmentMtime and dropInMtime are the modification times of the fragment and of the
 	// newest drop-in when the unit was loaded (see Loader.NeedDaemonReload).
-	fragmentMtime, dropInMtime time.Time
-	// socketService is SocketService() of the [Socket] section socketServiceOf, set by
-	// Decode: the loader asks it of every socket for every service it loads.
-	socketService   string
-	socketServiceOf *SocketSection
-
+	fragmentMtime, dropInMtime stamp
 	// Triggers and TriggeredBy are the implicit socket->service activation links the Loader
 	// adds (systemd's Triggers=/TriggeredBy= properties).
 	Triggers, TriggeredBy []string
 
-	Unit    UnitSection
-	Install InstallSection
+	Unit UnitSection
+	// Install is never nil once loaded; units without [Install] settings share one empty
+	// value (decode_share.go), read only.
+	Install *InstallSection
 	Socket  *SocketSection
 	Service *ServiceSection
 	Target  *TargetSection
@@ -106,19 +103,28 @@ type UnitSection struct {
 	RequiresMountsFor                                                              []string
 	StopWhenUnneeded, RefuseManualStart, RefuseManualStop                          bool
 	AllowIsolate, IgnoreOnIsolate                                                  bool
-	DefaultDependencies                                                            bool          // default true
-	CollectMode                                                                    string        // inactive | inactive-or-failed
-	FailureAction, SuccessAction                                                   string        // none default
-	FailureActionExitStatus, SuccessActionExitStatus                               int           // -1 when unset
-	JobTimeout, JobRunningTimeout                                                  time.Duration // 0 = infinity
-	JobRunningTimeoutSet                                                           bool          // JobTimeoutSec= then leaves JobRunningTimeout alone
-	JobTimeoutAction, JobTimeoutRebootArgument                                     string
-	StartLimitInterval                                                             time.Duration // default 10s
-	StartLimitBurst                                                                int           // default 5
-	StartLimitAction                                                               string        // none
-	RebootArgument                                                                 string
-	SourcePath                                                                     string
-	Conditions                                                                     []Condition // Condition* and Assert* in file order
+	DefaultDependencies                                                            bool // default true
+	// UnitSettings are the job, failure and start-limit settings, which few units write. It is
+	// embedded (its fields read as the section's own, and encode in the same place), and never
+	// nil once decoded: units that write none of them share one value (decode_share.go), read
+	// only; copy it to change it (OwnSettings).
+	*UnitSettings
+	Conditions []Condition // Condition* and Assert* in file order
+}
+
+// UnitSettings is the part of the [Unit] section that UnitSection embeds by pointer.
+type UnitSettings struct {
+	CollectMode                                      string        // inactive | inactive-or-failed
+	FailureAction, SuccessAction                     string        // none default
+	FailureActionExitStatus, SuccessActionExitStatus int           // -1 when unset
+	JobTimeout, JobRunningTimeout                    time.Duration // 0 = infinity
+	JobRunningTimeoutSet                             bool          // JobTimeoutSec= then leaves JobRunningTimeout alone
+	JobTimeoutAction, JobTimeoutRebootArgument       string
+	StartLimitInterval                               time.Duration // default 10s
+	StartLimitBurst                                  int           // default 5
+	StartLimitAction                                 string        // none
+	RebootArgument                                   string
+	SourcePath                                       string
 }
 
 // InstallSection is the [Install] section.
@@ -179,19 +185,46 @@ type Listen struct {
 
 // SocketSection is the [Socket] section (systemd.socket(5)) with systemd's defaults.
 type SocketSection struct {
-	Listen                                                                          []Listen
-	SocketProtocol                                                                  string // udplite | sctp | ""
-	BindIPv6Only                                                                    string // default | both | ipv6-only
-	Backlog                                                                         uint32 // default 2147483647 as systemd 252 shows it (capped by somaxconn when used)
-	BindToDevice                                                                    string
-	SocketUser, SocketGroup                                                         string
-	DirectoryMode                                                                   os.FileMode // 0755
-	SocketMode                                                                      os.FileMode // 0666
-	Accept                                                                          bool
-	Writable                                                                        bool
-	FlushPending                                                                    bool
-	MaxConnections                                                                  int // 64
-	MaxConnectionsPerSource                                                         int // 0 = off
+	Listen                  []Listen
+	SocketProtocol          string // udplite | sctp | ""
+	BindIPv6Only            string // default | both | ipv6-only
+	Backlog                 uint32 // default 2147483647 as systemd 252 shows it (capped by somaxconn when used)
+	BindToDevice            string
+	SocketUser, SocketGroup string
+	DirectoryMode           os.FileMode // 0755
+	SocketMode              os.FileMode // 0666
+	Accept                  bool
+	Writable                bool
+	FlushPending            bool
+	MaxConnections          int // 64
+	MaxConnectionsPerSource int // 0 = off
+	// SocketOptions are the socket options, which few sockets write. It is embedded (its
+	// fields read as the section's own, and encode in the same place), and never nil once
+	// decoded: sockets that write none of them share one value (decode_share.go), read
+	// only; copy it to change it.
+	*SocketOptions
+	ExecStartPre, ExecStartPost, ExecStopPre, ExecStopPost []ExecCommand
+	TimeoutSec                                             time.Duration // 90s
+	Service                                                string        // explicit Service=, else "" (use SocketService())
+	RemoveOnStop                                           bool
+	Symlinks                                               []string
+	FileDescriptorName                                     string        // "" = the socket unit's name
+	TriggerLimitInterval                                   time.Duration // 2s
+	TriggerLimitBurst                                      int           // 20 (Accept=no) / 200 (Accept=yes); -1 unset before defaults
+	TriggerLimitCooldown                                   time.Duration // X-Flint-TriggerLimitCooldownSec=; 0: off
+	PollLimitInterval                                      time.Duration
+	PollLimitBurst                                         int
+	// Exec is never nil once decoded. Sockets and services that set no exec setting share
+	// one value (decode_share.go): read only; copy it to change it.
+	Exec *ExecContext
+	Kill KillContext
+	// service is the unit's SocketService(), set by Decode (the loader asks it of every
+	// socket for every service it loads); "" until then.
+	service string
+}
+
+// SocketOptions is the part of the [Socket] section that SocketSection embeds by pointer.
+type SocketOptions struct {
 	KeepAlive                                                                       bool
 	KeepAliveTime                                                                   time.Duration // 0 = kernel default
 	KeepAliveInterval                                                               time.Duration
@@ -209,21 +242,6 @@ type SocketSection struct {
 	FreeBind, Transparent, Broadcast, PassCredentials, PassSecurity, PassPacketInfo bool
 	Timestamping                                                                    string // off | us | ns
 	TCPCongestion                                                                   string
-	ExecStartPre, ExecStartPost, ExecStopPre, ExecStopPost                          []ExecCommand
-	TimeoutSec                                                                      time.Duration // 90s
-	Service                                                                         string        // explicit Service=, else "" (use SocketService())
-	RemoveOnStop                                                                    bool
-	Symlinks                                                                        []string
-	FileDescriptorName                                                              string        // "" = the socket unit's name
-	TriggerLimitInterval                                                            time.Duration // 2s
-	TriggerLimitBurst                                                               int           // 20 (Accept=no) / 200 (Accept=yes); -1 unset before defaults
-	TriggerLimitCooldown                                                            time.Duration // X-Flint-TriggerLimitCooldownSec=; 0: off
-	PollLimitInterval                                                               time.Duration
-	PollLimitBurst                                                                  int
-	// Exec is never nil once decoded. Sockets and services that set no exec setting share
-	// one value (decode_share.go): read only; copy it to change it.
-	Exec *ExecContext
-	Kill KillContext
 }
 
 // ExecFlags are the prefixes of an Exec*= command line.
@@ -287,17 +305,12 @@ type ServiceSection struct {
 	WatchdogSec                                           time.Duration // 0 = off; DurationInfinity = on (NotifyAccess=main) but never fires
 	Restart                                               string        // no | always | on-success | on-failure | on-abnormal | on-abort | on-watchdog
 	RestartMode                                           string
-	SuccessExitStatus                                     ExitStatusSet
-	RestartPreventExitStatus                              ExitStatusSet
-	RestartForceExitStatus                                ExitStatusSet
-	RootDirectoryStartOnly                                bool
-	NonBlocking                                           bool
-	NotifyAccess                                          string // none | main | exec | all; default none (main for notify)
-	Sockets                                               []string
-	FileDescriptorStoreMax                                int
-	FileDescriptorStorePreserve                           string
-	USBFunctionDescriptors, USBFunctionStrings            string
-	OOMPolicy                                             string
+	// ServiceOptions are the exit status sets and the settings after them, which few services
+	// write. It is embedded (its fields read as the section's own, and encode in the same
+	// place), and never nil once decoded: services that write none of them share one value
+	// (decode_share.go), read only; copy it to change it.
+	*ServiceOptions
+	OOMPolicy string
 	// OOMPolicyDefault: OOMPolicy= was not set and is the default "stop", which a
 	// manager's DefaultOOMPolicy= replaces (systemd's service_add_extras).
 	OOMPolicyDefault bool `json:"-"`
@@ -306,6 +319,20 @@ type ServiceSection struct {
 	Exec                   *ExecContext
 	runtimeRandomizedExtra time.Duration // RuntimeRandomizedExtra()
 	Kill                   KillContext
+}
+
+// ServiceOptions is the part of the [Service] section that ServiceSection embeds by pointer.
+type ServiceOptions struct {
+	SuccessExitStatus                          ExitStatusSet
+	RestartPreventExitStatus                   ExitStatusSet
+	RestartForceExitStatus                     ExitStatusSet
+	RootDirectoryStartOnly                     bool
+	NonBlocking                                bool
+	NotifyAccess                               string // none | main | exec | all; default none (main for notify)
+	Sockets                                    []string
+	FileDescriptorStoreMax                     int
+	FileDescriptorStorePreserve                string
+	USBFunctionDescriptors, USBFunctionStrings string
 }
 
 // Rlimit is one Limit*= value; Infinity is RLIM_INFINITY.

@@ -16,11 +16,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -42,8 +44,11 @@ type Systemd struct {
 // bootScript runs inside the new namespaces (as the child of unshare --fork): it gives the
 // namespace private /run, /tmp and /var/tmp (and with $5 = 1 a private, empty /etc/systemd)
 // and carries the work directory in at its own path (it may itself live under /tmp), puts a
-// file of its own over /dev/console so that PID 1 never writes to the host's console, then
-// execs systemd. $1 work dir, $2 unit path, $3 systemd, $4 target.
+// file of its own over /dev/console so that PID 1 never writes to the host's console, moves
+// itself into a cgroup of its own ($6) in the hierarchies systemd tracks its processes in,
+// so that systemd's cgroup root is that group and not the host's (systemd trims the empty
+// groups below its root, which would take other tests' groups away), then execs systemd.
+// $1 work dir, $2 unit path, $3 systemd, $4 target, $5 private /etc/systemd.
 const bootScript = `set -e
 mount -t tmpfs -o mode=0755 tmpfs /run
 mkdir -p /run/.difftest-work
@@ -55,6 +60,9 @@ mkdir -p "$1"
 mount --move /run/.difftest-work "$1"
 rmdir /run/.difftest-work
 mount --bind "$1/console" /dev/console
+for h in /sys/fs/cgroup/systemd /sys/fs/cgroup/unified /sys/fs/cgroup; do
+	if [ -f "$h/cgroup.procs" ] && [ ! -L "$h" ]; then mkdir -p "$h/$6" && echo 0 >"$h/$6/cgroup.procs"; fi
+done
 export container=other SYSTEMD_UNIT_PATH="$2"
 exec "$3" --system --unit="$4" --log-target=console --log-level=info --show-status=no
 `
@@ -128,10 +136,11 @@ func BootWith(ctx context.Context, workDir, unitPath string, o BootOptions) (*Sy
 	if strings.HasSuffix(unitPath, ":") {
 		fullPath += ":"
 	}
+	cgroup := fmt.Sprintf("flint-difftest-%d-%d", os.Getpid(), bootSeq.Add(1))
 	argv := WithoutCaps(o.DropCaps, "unshare", "--pid", "--fork", "--kill-child=SIGKILL", "--mount", "--mount-proc", "--uts",
 		"--propagation", "private",
 		"/bin/sh", "-c", bootScript, "difftest-boot", workDir, fullPath, SystemdBinary, BootTarget,
-		map[bool]string{false: "0", true: "1"}[o.PrivateConfig])
+		map[bool]string{false: "0", true: "1"}[o.PrivateConfig], cgroup)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
@@ -142,7 +151,11 @@ func BootWith(ctx context.Context, workDir, unitPath string, o BootOptions) (*Sy
 		return nil, fmt.Errorf("boot systemd: %w", err)
 	}
 	s := &Systemd{LogPath: logPath, unshare: cmd, done: make(chan struct{})}
-	go func() { cmd.Wait(); close(s.done) }()
+	go func() {
+		cmd.Wait()
+		removeCgroup(cgroup)
+		close(s.done)
+	}()
 
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
@@ -160,6 +173,36 @@ func BootWith(ctx context.Context, workDir, unitPath string, o BootOptions) (*Sy
 		case <-s.done:
 			return nil, fmt.Errorf("boot systemd: exited early (%v); log:\n%s", cmd.ProcessState, tail(logPath))
 		case <-tick.C:
+		}
+	}
+}
+
+// bootSeq numbers the cgroups of the systemds one test process boots.
+var bootSeq atomic.Int64
+
+// removeCgroup removes the group name and the groups systemd made below it from every cgroup
+// hierarchy, once systemd's namespace has ended (its processes may take a moment to leave).
+func removeCgroup(name string) {
+	roots, _ := filepath.Glob("/sys/fs/cgroup/*/" + name)
+	if _, err := os.Stat("/sys/fs/cgroup/" + name); err == nil {
+		roots = append(roots, "/sys/fs/cgroup/"+name)
+	}
+	for _, root := range roots {
+		var dirs []string
+		filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && d.IsDir() {
+				dirs = append(dirs, p)
+			}
+			return nil
+		})
+		for i := len(dirs) - 1; i >= 0; i-- {
+			for try := 0; try < 100; try++ {
+				err := syscall.Rmdir(dirs[i])
+				if err == nil || err == syscall.ENOENT || err != syscall.EBUSY {
+					break
+				}
+				time.Sleep(20 * time.Millisecond) // the killed processes are still leaving
+			}
 		}
 	}
 }

@@ -20,7 +20,7 @@ import (
 // caller (keep), every one it drops is closed.
 func TestFDStoreEntries(t *testing.T) {
 	m := &Manager{logs: logs.NewStore(100, "")}
-	u := &Unit{Name: "s.service", cfg: &unit.Unit{Service: &unit.ServiceSection{FileDescriptorStoreMax: 3}}, svc: &serviceRT{}}
+	u := &Unit{Name: "s.service", cfg: &unit.Unit{Service: &unit.ServiceSection{ServiceOptions: &unit.ServiceOptions{FileDescriptorStoreMax: 3}}}, svc: &serviceRT{}}
 	seen := 0
 	// logged returns the unit's log lines written since the last call.
 	logged := func() []string {
