@@ -569,6 +569,13 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   Slices, mounts, swaps and devices are not managed and count as active when started. Scopes
   made by StartTransientUnit (systemd-run --scope) are managed (docs/api.md); a scope unit
   from a file, which systemd refuses to load, runs with no processes until stopped.
+- Loading a unit loads the units it refers to (its dependencies, ordering, OnFailure=,
+  OnSuccess=, Triggers, default dependencies, its slice), transitively, a missing one as
+  not-found, as systemd 252 does; they stay loaded while a unit that is kept refers to them,
+  so list-units --all lists what systemd's does. The .mount units of RequiresMountsFor=
+  (and tmp.mount) are not loaded: flint has no mount units. A unit named by the implicit
+  orderings (After=systemd-journald.socket, ...) is loaded as systemd does, as not-found
+  where its file is missing.
 - Condition*= and Assert*= checks for Capability, Security, ControlGroupController,
   KernelVersion, CPUs, Memory, OSRelease, CPUFeature, Credential, the *Pressure= checks and
   Firmware are treated as met, ACPower= as met and NeedsUpdate= as not; the others (paths,

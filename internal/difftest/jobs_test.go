@@ -1248,6 +1248,7 @@ var flintWords = strings.NewReplacer(
 	"'flint logs'", "'journalctl -xe'",
 	"\"flint logs\"", "\"journalctl -xe\"",
 	"\"flint reset-failed ", "\"systemctl reset-failed ",
+	"'flint list-unit-files'", "'systemctl list-unit-files'",
 	"\"flint start ", "\"systemctl start ",
 	"'flint daemon-reload'", "'systemctl daemon-reload'",
 	"Warning: flint start called", "Warning: systemctl start called",

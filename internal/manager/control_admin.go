@@ -156,6 +156,9 @@ func (m *Manager) daemonReload() {
 		}
 	}
 	m.reindexOrdering()
+	// The new configurations may refer to units not loaded yet.
+	m.refQueue = append(m.refQueue, m.order...)
+	m.loadReferred()
 	m.stateReloaded()
 	for _, u := range m.order {
 		m.cooldownReload(u)

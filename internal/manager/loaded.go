@@ -136,7 +136,7 @@ func (m *Manager) gcMarkGood(u *Unit, gen uint64) {
 	if m.gcUnsure == 0 {
 		return // no unit is unsure in this sweep
 	}
-	for n := range references(u.cfg) {
+	for n := range m.refs(u) {
 		if o := m.units[n]; o != nil && o.gcMark == gen+gcUnsure {
 			m.gcMarkGood(o, gen)
 		}
@@ -187,7 +187,7 @@ func (m *Manager) unload(gone []*Unit) {
 	m.unneeded = slices.DeleteFunc(m.unneeded, isGone)
 	m.upholders = slices.DeleteFunc(m.upholders, isGone)
 	for _, u := range gone {
-		for n := range references(u.cfg) {
+		for n := range m.refs(u) {
 			if o := m.units[n]; o != nil {
 				m.gcEnqueue(o)
 			}
@@ -221,7 +221,7 @@ func (m *Manager) indexRefs(u *Unit) {
 	if m.refBy == nil {
 		m.refBy = map[string][]*Unit{}
 	}
-	for n := range references(u.cfg) {
+	for n := range m.refs(u) {
 		if n != u.Name {
 			m.refBy[n] = append(m.refBy[n], u)
 		}
@@ -230,7 +230,7 @@ func (m *Manager) indexRefs(u *Unit) {
 
 // unindexRefs undoes indexRefs.
 func (m *Manager) unindexRefs(u *Unit) {
-	for n := range references(u.cfg) {
+	for n := range m.refs(u) {
 		if l := slices.DeleteFunc(m.refBy[n], func(x *Unit) bool { return x == u }); len(l) > 0 {
 			m.refBy[n] = l
 		} else {
@@ -291,6 +291,52 @@ func (m *Manager) handlerHasJob(u *Unit) bool {
 		}
 	}
 	return false
+}
+
+// loadReferred loads the units that the units of refQueue refer to, and those they refer to
+// in turn, as systemd 252 does when it loads a unit (unit_add_dependency_by_name loads the
+// other unit, which joins the load queue): a unit whose file is missing is loaded as
+// not-found. Each unit is looked at once (queued by register), so loading N units costs
+// O(N + their references). The units loaded stay as long as a unit that is kept refers to
+// them (collectGarbage).
+func (m *Manager) loadReferred() {
+	if m.loadingRefs {
+		return // the outer call goes on with the units registered meanwhile
+	}
+	m.loadingRefs = true
+	for i := 0; i < len(m.refQueue); i++ {
+		u := m.refQueue[i]
+		if m.units[u.Name] != u {
+			continue // collected meanwhile
+		}
+		for n := range m.refs(u) {
+			if _, ok := m.units[n]; !ok && unit.IsValidName(n) && !unit.IsTemplate(n) {
+				// A template is no unit: systemd refuses the dependency.
+				m.load(n)
+			}
+		}
+	}
+	clear(m.refQueue)
+	m.refQueue = m.refQueue[:0]
+	m.loadingRefs = false
+}
+
+// refs are the units u refers to (references) and the slice it is in, which systemd 252
+// loads with u (unit_set_default_slice) and which u keeps loaded (UNIT_IN_SLICE).
+func (m *Manager) refs(u *Unit) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for n := range references(u.cfg) {
+			if !yield(n) {
+				return
+			}
+		}
+		if u.cfg.LoadState != unit.Loaded {
+			return
+		}
+		if s := m.sliceOf(u); s != "" && s != u.Name {
+			yield(s)
+		}
+	}
 }
 
 // references are the units cfg refers to by its configuration (systemd's UNIT_REFERENCES):

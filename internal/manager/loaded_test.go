@@ -278,8 +278,10 @@ func TestCollectGarbageKeepsEdgesOfStayingUnits(t *testing.T) {
 	}
 	svc.sub = svcFailed // kept: a failed unit stays until reset-failed (CollectMode=inactive)
 	m.collectGarbage()
-	if got := loadedNames(m); !slices.Equal(got, []string{"foo.service"}) {
-		t.Fatalf("loaded %v, want foo.service alone", got)
+	// The service keeps its slice (and that slice its parent) loaded, and the socket of the
+	// journal it logs to (After=).
+	if got := loadedNames(m); !slices.Equal(got, []string{"-.slice", "foo.service", "system.slice", "systemd-journald.socket"}) {
+		t.Fatalf("loaded %v, want foo.service and its slices", got)
 	}
 	got := indexSnapshot(m)
 	if !slices.Equal(got["pendAfter foo.socket"], []string{"foo.service"}) {
@@ -339,11 +341,11 @@ func TestCollectGarbageHandlerJob(t *testing.T) {
 		handlerJB bool   // h.target has a job
 		want      []string
 	}{
-		{"failed, OnFailure= handler runs", "OnFailure=h.target\nCollectMode=inactive-or-failed", true, true, []string{"h.target", "u.service"}},
-		{"failed, OnSuccess= handler runs", "OnSuccess=h.target\nCollectMode=inactive-or-failed", true, true, []string{"h.target", "u.service"}},
-		{"inactive, OnFailure= handler runs", "OnFailure=h.target", false, true, []string{"h.target", "u.service"}},
+		{"failed, OnFailure= handler runs", "OnFailure=h.target\nCollectMode=inactive-or-failed", true, true, []string{"-.slice", "h.target", "system.slice", "systemd-journald.socket", "u.service"}},
+		{"failed, OnSuccess= handler runs", "OnSuccess=h.target\nCollectMode=inactive-or-failed", true, true, []string{"-.slice", "h.target", "system.slice", "systemd-journald.socket", "u.service"}},
+		{"inactive, OnFailure= handler runs", "OnFailure=h.target", false, true, []string{"-.slice", "h.target", "system.slice", "systemd-journald.socket", "u.service"}},
 		{"failed, handler idle", "OnFailure=h.target\nCollectMode=inactive-or-failed", true, false, nil},
-		{"failed, kept by CollectMode=inactive", "OnFailure=h.target", true, false, []string{"h.target", "u.service"}},
+		{"failed, kept by CollectMode=inactive", "OnFailure=h.target", true, false, []string{"-.slice", "h.target", "system.slice", "systemd-journald.socket", "u.service"}},
 		{"failed, wanted unit runs", "Wants=h.target\nCollectMode=inactive-or-failed", true, true, []string{"h.target"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -371,5 +373,96 @@ func TestCollectGarbageHandlerJob(t *testing.T) {
 				t.Fatalf("loaded after the handler's job: %v, want none", got)
 			}
 		})
+	}
+}
+
+// Loading a unit loads the units it refers to, transitively, as systemd 252 does: a missing
+// one as not-found, a template as the instance the loader makes of it, the unit's slice too; the units that trigger a
+// unit (whose After= the loader adds) are no reference. Whatever a kept unit refers to stays;
+// once nothing keeps them, all go.
+func TestLoadReferred(t *testing.T) {
+	const noDefault = "[Unit]\nDefaultDependencies=no\n"
+	files := map[string]string{
+		"a.service": noDefault + "Wants=b.service t@.service\nAfter=missing.service\nOnFailure=h@x.service\nConflicts=c.target\n" +
+			"[Service]\nExecStart=/bin/true\n",
+		"b.service":  noDefault + "Requires=d.target\nBefore=a.service\n[Service]\nExecStart=/bin/true\n",
+		"d.target":   target("D", "PartOf=gone.target"),
+		"c.target":   target("C"),
+		"h@.service": noDefault + "[Service]\nExecStart=/bin/true\n",
+		"t@.service": noDefault + "[Service]\nExecStart=/bin/true\n",
+		"x.timer":    noDefault + "[Timer]\nOnActiveSec=1h\n",
+		"x.service":  noDefault + "[Service]\nExecStart=/bin/true\n",
+		"y.socket":   noDefault + "[Socket]\nListenStream=/nonexistent/y.sk\n",
+		"y.service":  noDefault + "[Service]\nExecStart=/bin/true\n",
+	}
+	// Wants=t@.service names t@a.service (systemd's resolve_template); the implicit slices of
+	// the instances are Conflicts=shutdown.target; the services log to the journal, After=
+	// its socket (not-found here).
+	all := []string{"-.slice", "a.service", "b.service", "c.target", "d.target", "gone.target", "h@x.service",
+		"missing.service", "shutdown.target", "system-h.slice", "system-t.slice", "system.slice", "systemd-journald.socket", "t@a.service"}
+	for _, tc := range []struct {
+		name   string
+		load   string
+		loaded []string // right after the load
+		kept   []string // after a sweep, the loaded unit failed (kept)
+	}{
+		{"transitive, missing, template, slices", "a.service", all, all},
+		// b refers to a (Before=), a to the rest: all kept by b.
+		{"a referred unit loads its own references", "b.service", all, all},
+		{"a timer loads its service, not the other way", "x.timer",
+			[]string{"-.slice", "system.slice", "systemd-journald.socket", "x.service", "x.timer"}, nil},
+		{"a service does not load its timer", "x.service", []string{"-.slice", "system.slice", "systemd-journald.socket", "x.service"}, nil},
+		{"a socket loads its service", "y.socket", []string{"-.slice", "system.slice", "systemd-journald.socket", "y.service", "y.socket"}, nil},
+		{"a service does not load its socket", "y.service", []string{"-.slice", "system.slice", "systemd-journald.socket", "y.service"}, nil},
+		{"missing unit", "nothere.service", []string{"nothere.service"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, _ := testManager(t, files)
+			u := m.load(tc.load)
+			if got := loadedNames(m); !slices.Equal(got, tc.loaded) {
+				t.Fatalf("loaded %v, want %v", got, tc.loaded)
+			}
+			if mu := m.units["missing.service"]; mu != nil && mu.cfg.LoadState != "not-found" {
+				t.Errorf("missing.service: LoadState %s", mu.cfg.LoadState)
+			}
+			if tc.kept != nil {
+				u.sub = svcFailed // kept until reset-failed
+				m.collectGarbage()
+				if got := loadedNames(m); !slices.Equal(got, tc.kept) {
+					t.Fatalf("loaded with %s failed: %v, want %v", tc.load, got, tc.kept)
+				}
+				u.sub = svcDead
+				m.gcEnqueue(u)
+			}
+			m.collectGarbage()
+			if got := loadedNames(m); len(got) != 0 {
+				t.Errorf("loaded once nothing keeps them: %v", got)
+			}
+		})
+	}
+}
+
+// A daemon-reload loads the units that the new configurations refer to.
+func TestLoadReferredReload(t *testing.T) {
+	m, _ := testManager(t, map[string]string{"top.target": target("Top")})
+	top := m.load("top.target")
+	if err := m.enqueueErr("start", top, "replace", nil); err != nil {
+		t.Fatal(err)
+	}
+	m.collectGarbage()
+	if got := loadedNames(m); !slices.Equal(got, []string{"top.target"}) {
+		t.Fatalf("loaded %v", got)
+	}
+	path := top.cfg.FragmentPath
+	if err := os.WriteFile(path, []byte(target("Top", "Wants=new.target", "After=absent.service")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(filepath.Dir(path), "new.target"), []byte(target("New")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m.daemonReload()
+	m.collectGarbage()
+	if got := loadedNames(m); !slices.Equal(got, []string{"absent.service", "new.target", "top.target"}) {
+		t.Fatalf("loaded after the reload %v", got)
 	}
 }

@@ -167,6 +167,8 @@ type Manager struct {
 	gcDoomed        []*Unit            // scratch: the units the sweep collects
 	gcProcs         map[*Unit]bool     // scratch: the units with a process left, built once a sweep needs it
 	refBy           map[string][]*Unit // the loaded units whose configuration refers to a name (indexRefs)
+	refQueue        []*Unit            // registered units whose references are not loaded yet (loadReferred)
+	loadingRefs     bool               // loadReferred is running: a unit it loads only joins refQueue
 	releaseMemory   bool               // return the loading garbage to the OS once no job is left (boot, reload)
 	releaseMark     int                // len(order) at the last release armed by loading (register)
 	shuttingDown    bool

@@ -84,8 +84,9 @@ func (u *Unit) execContext() *unit.ExecContext {
 // activeState derives ActiveState from the substate.
 func (u *Unit) activeState() ActiveState { return u.sub.active() }
 
-// load returns the unit named name, loading it (and registering all its names) if needed.
-// It never returns nil: a unit that cannot be loaded is kept with its LoadState.
+// load returns the unit named name, loading it (and registering all its names) if needed,
+// with the units it refers to (loadReferred). It never returns nil: a unit that cannot be
+// loaded is kept with its LoadState.
 func (m *Manager) load(name string) *Unit {
 	if u, ok := m.units[name]; ok {
 		return u
@@ -138,6 +139,7 @@ func (m *Manager) register(name string, cfg *unit.Unit) *Unit {
 	m.gcEnqueue(u)
 	m.indexOrdering(u)
 	m.indexRefs(u)
+	m.refQueue = append(m.refQueue, u)
 	if cfg.Unit.StopWhenUnneeded {
 		m.unneeded = append(m.unneeded, u)
 	}
@@ -167,6 +169,7 @@ func (m *Manager) register(name string, cfg *unit.Unit) *Unit {
 			m.logUnit(u, "%s", d.String())
 		}
 	}
+	m.loadReferred()
 	return u
 }
 
