@@ -9,9 +9,10 @@ type SliceSection struct {
 	Resources ExecContext
 }
 
-// sliceDirectives are the directives of [Slice] (systemd 252's CGROUP_CONTEXT_CONFIG_ITEMS
-// but Slice=: a slice's parent is in its name). Each is parsed as in [Service].
-var sliceDirectives = []string{"CPUAccounting", "CPUWeight", "StartupCPUWeight", "CPUShares", "StartupCPUShares",
+// CgroupContextDirectives are systemd 252's CGROUP_CONTEXT_CONFIG_ITEMS but Slice=: the
+// directives of [Slice] (a slice's parent is in its name), each parsed as in [Service], and
+// the properties set-property changes on a loaded unit (bus_cgroup_set_property).
+var CgroupContextDirectives = []string{"CPUAccounting", "CPUWeight", "StartupCPUWeight", "CPUShares", "StartupCPUShares",
 	"CPUQuota", "CPUQuotaPeriodSec", "AllowedCPUs", "StartupAllowedCPUs", "AllowedMemoryNodes",
 	"StartupAllowedMemoryNodes", "MemoryAccounting", "MemoryMin", "MemoryLow", "DefaultMemoryMin", "DefaultMemoryLow",
 	"MemoryHigh", "MemoryMax", "MemorySwapMax", "MemoryLimit", "TasksAccounting", "TasksMax", "IOAccounting",
@@ -27,8 +28,8 @@ var sliceDirectives = []string{"CPUAccounting", "CPUWeight", "StartupCPUWeight",
 // Directives(): the compatibility page lists the sections of systemd's configuration-items
 // snapshot, and these directives are the [Service] ones.
 func sliceTable(service map[string]*directive) map[string]*directive {
-	out := make(map[string]*directive, len(sliceDirectives))
-	for _, n := range sliceDirectives {
+	out := make(map[string]*directive, len(CgroupContextDirectives))
+	for _, n := range CgroupContextDirectives {
 		if d, ok := service[n]; ok {
 			out[n] = d
 		}

@@ -297,8 +297,9 @@ func (s scopeMachine) watch(u *Unit, sr *scopeRun) {
 	sr.cancel = cancel
 }
 
-// end: the scope's processes are all gone.
-func (s scopeMachine) end(u *Unit, sr *scopeRun) {
+// unwatch stops the scope's process watch and its stop timer; what they already posted is
+// ignored (the generations move on).
+func (sr *scopeRun) unwatch() {
 	if sr.cancel != nil {
 		sr.cancel()
 		sr.cancel = nil
@@ -309,6 +310,11 @@ func (s scopeMachine) end(u *Unit, sr *scopeRun) {
 	}
 	sr.gen++
 	sr.timerGen++
+}
+
+// end: the scope's processes are all gone.
+func (s scopeMachine) end(u *Unit, sr *scopeRun) {
+	sr.unwatch()
 	if isInactiveOrFailed(u.activeState()) {
 		return
 	}
@@ -406,16 +412,7 @@ func (s scopeMachine) signal(u *Unit, sr *scopeRun, st scopeState) {
 // leave: a stop that signalled nobody (KillMode=process or none) ends the scope; its
 // processes are left behind, in its cgroup.
 func (s scopeMachine) leave(u *Unit, sr *scopeRun) {
-	if sr.cancel != nil {
-		sr.cancel()
-		sr.cancel = nil
-	}
-	if sr.timer != nil {
-		sr.timer.Stop()
-		sr.timer = nil
-	}
-	sr.gen++
-	sr.timerGen++
+	sr.unwatch()
 	s.logUnitResult(u)
 	s.setState(u, scopeDead)
 }

@@ -24,20 +24,6 @@ import (
 // dropInHeader begins every drop-in set-property writes (systemd's unit_write_setting).
 const dropInHeader = "# This is a drop-in unit file extension, created via \"systemctl set-property\"\n# or an equivalent operation. Do not edit.\n"
 
-// cgroupProperties are the properties systemd's bus_cgroup_set_property changes on a loaded
-// unit: all of them resource control, which flint does not enforce.
-var cgroupProperties = []string{"CPUAccounting", "CPUWeight", "StartupCPUWeight", "CPUShares", "StartupCPUShares",
-	"CPUQuota", "CPUQuotaPeriodSec", "AllowedCPUs", "StartupAllowedCPUs", "AllowedMemoryNodes",
-	"StartupAllowedMemoryNodes", "MemoryAccounting", "MemoryMin", "MemoryLow", "DefaultMemoryMin", "DefaultMemoryLow",
-	"MemoryHigh", "MemoryMax", "MemorySwapMax", "MemoryLimit", "TasksAccounting", "TasksMax", "IOAccounting",
-	"IOWeight", "StartupIOWeight", "IODeviceWeight", "IOReadBandwidthMax", "IOWriteBandwidthMax", "IOReadIOPSMax",
-	"IOWriteIOPSMax", "IODeviceLatencyTargetSec", "BlockIOAccounting", "BlockIOWeight", "StartupBlockIOWeight",
-	"BlockIODeviceWeight", "BlockIOReadBandwidth", "BlockIOWriteBandwidth", "DeviceAllow", "DevicePolicy",
-	"IPAccounting", "IPAddressAllow", "IPAddressDeny", "IPIngressFilterPath", "IPEgressFilterPath",
-	"DisableControllers", "Delegate", "ManagedOOMSwap", "ManagedOOMMemoryPressure",
-	"ManagedOOMMemoryPressureLimit", "ManagedOOMPreference", "BPFProgram", "SocketBindAllow", "SocketBindDeny",
-	"RestrictNetworkInterfaces"}
-
 // setProperty checks every assignment first (nothing changes unless all can be made), then
 // writes and applies them.
 func (m *Manager) setProperty(req *api.Request) error {
@@ -58,7 +44,7 @@ func (m *Manager) setProperty(req *api.Request) error {
 		case name == "Description" && strings.ContainsAny(value, "\n\r"):
 			return &reqError{"bad-request", fmt.Sprintf("Invalid value for %s: a line break.", name)}
 		case name == "Description":
-		case slices.Contains(cgroupProperties, name):
+		case slices.Contains(unit.CgroupContextDirectives, name):
 			if err := checkResourceProperty(u, name, value); err != nil {
 				return err // cgroup.go
 			}
