@@ -45,8 +45,8 @@ type Systemd struct {
 // namespace private /run, /tmp and /var/tmp (and with $5 = 1 a private, empty /etc/systemd)
 // and carries the work directory in at its own path (it may itself live under /tmp), puts a
 // file of its own over /dev/console so that PID 1 never writes to the host's console, moves
-// itself into a cgroup of its own ($6) in the hierarchies systemd tracks its processes in,
-// so that systemd's cgroup root is that group and not the host's (systemd trims the empty
+// itself into a cgroup of its own ($6) in every hierarchy (systemd uses a v1 controller
+// only where its root group exists there), so that systemd's cgroup root is that group and not the host's (systemd trims the empty
 // groups below its root, which would take other tests' groups away), then execs systemd.
 // $1 work dir, $2 unit path, $3 systemd, $4 target, $5 private /etc/systemd.
 const bootScript = `set -e
@@ -60,8 +60,12 @@ mkdir -p "$1"
 mount --move /run/.difftest-work "$1"
 rmdir /run/.difftest-work
 mount --bind "$1/console" /dev/console
-for h in /sys/fs/cgroup/systemd /sys/fs/cgroup/unified /sys/fs/cgroup; do
-	if [ -f "$h/cgroup.procs" ] && [ ! -L "$h" ]; then mkdir -p "$h/$6" && echo 0 >"$h/$6/cgroup.procs"; fi
+for h in /sys/fs/cgroup/* /sys/fs/cgroup; do
+	if [ -f "$h/cgroup.procs" ] && [ ! -L "$h" ]; then
+		mkdir -p "$h/$6"
+		# (a new cpuset group has no CPUs to run on: systemd 252 does not use v1 cpuset)
+		echo 0 2>/dev/null >"$h/$6/cgroup.procs" || rmdir "$h/$6"
+	fi
 done
 export container=other SYSTEMD_UNIT_PATH="$2"
 exec "$3" --system --unit="$4" --log-target=console --log-level=info --show-status=no
