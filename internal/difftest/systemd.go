@@ -63,6 +63,10 @@ mount --bind "$1/console" /dev/console
 for h in /sys/fs/cgroup/* /sys/fs/cgroup; do
 	if [ -f "$h/cgroup.procs" ] && [ ! -L "$h" ]; then
 		mkdir -p "$h/$6"
+		# A new v1 cpu group has no real-time budget: give it a little (several systemds may
+		# run at once), so that the services systemd leaves in it may use SCHED_FIFO as at
+		# the root.
+		if [ -f "$h/$6/cpu.rt_runtime_us" ]; then echo 5000 2>/dev/null >"$h/$6/cpu.rt_runtime_us" || true; fi
 		# (a new cpuset group has no CPUs to run on: systemd 252 does not use v1 cpuset)
 		echo 0 2>/dev/null >"$h/$6/cgroup.procs" || rmdir "$h/$6"
 	fi
