@@ -625,9 +625,9 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   session bus runs (dbus.service active, or a bus daemon flint does not run), flint also owns
   org.freedesktop.systemd1 there. Differences: polkit is not consulted (uids other than root and
   the manager's may only call the methods that read); the fds StartTransientUnit is passed
-  (systemd-run --pipe) become the service's stdin/stdout/stderr, but a passed tty is not
-  made the controlling terminal (systemd's TIOCSCTTY; --pty passes TTYPath= and is not
-  concerned) and passed fds do not survive a daemon-reexec; StartTransientUnit makes
+  (systemd-run --pipe) become the service's stdin/stdout/stderr, a passed terminal reset
+  and made the controlling terminal as in systemd (TIOCSCTTY when no other session has it),
+  but passed fds do not survive a daemon-reexec; StartTransientUnit makes
   services and scopes (no auxiliary units; a scope has no Controller= nor RequestStop);
   on the bus,
   a client that subscribed or referenced a unit gets every signal, not only its unit's;
