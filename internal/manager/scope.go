@@ -34,6 +34,9 @@ type scopeRun struct {
 	sendSIGHUP  bool
 	// killMode is KillMode=: control-group (""), mixed, process or none.
 	killMode string
+	// controller is Controller=: the bus name a stop asks (RequestStop) instead of
+	// signalling the processes; "" for none, or once the name has gone from the bus.
+	controller string
 
 	// tracked are the processes when there is no cgroup to list them.
 	tracked []int
@@ -126,6 +129,8 @@ type scopeHost interface {
 	scopeAttach(u *Unit, pids []int)
 	scopeCgroupPIDs(u *Unit) (pids []int, ok bool)
 	scopeRemoveCgroup(u *Unit)
+	// scopeRequestStop sends RequestStop to the scope's controller; false when it cannot.
+	scopeRequestStop(u *Unit, controller string) bool
 	post(fn func())
 }
 
@@ -346,6 +351,10 @@ func (s scopeMachine) stop(u *Unit) {
 // signal enters a signal state: the scope's processes get KillSignal= (with SIGCONT,
 // and SIGHUP with SendSIGHUP=) or SIGKILL, and TimeoutStopSec= runs.
 //
+// A scope with a controller (Controller=) is asked instead at the SIGTERM step: the
+// controller gets RequestStop and its processes no signal, as in systemd's
+// scope_enter_signal; when they are not gone after TimeoutStopSec=, the SIGKILL step.
+//
 // KillMode= decides who is signalled, as systemd's unit_kill_context() for a unit that has
 // no main or control process: control-group, everyone at both steps; mixed, nobody at the
 // SIGTERM step (which goes on to SIGKILL at once), everyone at the SIGKILL step; process and
@@ -356,7 +365,10 @@ func (s scopeMachine) signal(u *Unit, sr *scopeRun, st scopeState) {
 		s.end(u, sr)
 		return
 	}
+	asked := st == scopeStopSigterm && sr.controller != "" && s.scopeRequestStop(u, sr.controller)
 	switch {
+	case asked:
+		pids = nil
 	case sr.killMode == "mixed" && st == scopeStopSigterm:
 		s.signal(u, sr, scopeStopSigkill)
 		return
@@ -414,6 +426,10 @@ func (s scopeMachine) signal(u *Unit, sr *scopeRun, st scopeState) {
 func (s scopeMachine) leave(u *Unit, sr *scopeRun) {
 	sr.unwatch()
 	s.logUnitResult(u)
+	if u.result != resultSuccess {
+		s.setState(u, scopeFailed) // a controller's stop that timed out
+		return
+	}
 	s.setState(u, scopeDead)
 }
 
@@ -422,6 +438,7 @@ func (m *Manager) scopeAbandon(u *Unit) error {
 	if m.scopeRunOf(u) == nil || u.sub != scopeRunning && u.sub != scopeAbandoned {
 		return &reqError{"not-applicable", "Scope " + u.Name + " is not running, cannot abandon."}
 	}
+	m.setController(u, m.scopeRunOf(u), "") // the client no longer asks to be asked
 	m.setState(u, scopeAbandoned)
 	return nil
 }
@@ -438,5 +455,6 @@ func (m *Manager) scopeForget(u *Unit) {
 	if sr.timer != nil {
 		sr.timer.Stop()
 	}
+	m.setController(u, sr, "")
 	delete(m.dbus.scopes, u)
 }
