@@ -628,7 +628,7 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   (systemd-run --pipe) become the service's stdin/stdout/stderr, a passed terminal reset
   and made the controlling terminal as in systemd (TIOCSCTTY when no other session has it),
   but passed fds do not survive a daemon-reexec; StartTransientUnit makes
-  services and scopes (no auxiliary units; a scope has no Controller= nor RequestStop);
+  services and scopes (no auxiliary units);
   on the bus,
   a client that subscribed or referenced a unit gets every signal, not only its unit's;
   systemctl status through D-Bus shows no journal lines
