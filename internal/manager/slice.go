@@ -184,6 +184,9 @@ func (m *Manager) sliceGroup(name string) *unitGroup {
 		m.cg.groups = map[string]*unitGroup{}
 	}
 	m.cg.groups[name] = ug
+	if ec != nil {
+		m.sliceBPF(su, ec) // bpf.go
+	}
 	return ug
 }
 

@@ -50,6 +50,7 @@ func Properties(u *unit.Unit) []Property {
 			// A slice shows its cgroup context alone (systemd's org.freedesktop.systemd1.Slice).
 			var all propList
 			resourceProperties(&all, u.Type, &u.Slice.Resources, u.LoadState == unit.Loaded)
+			bpfProperties(&all, &u.Slice.Resources) // properties_bpf.go
 			rank := propertyRank(unit.TypeSlice)
 			for _, p := range all {
 				if p.Name == "TasksMax" && u.Slice.Resources.TasksMax == 0 {
