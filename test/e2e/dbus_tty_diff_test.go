@@ -17,13 +17,14 @@ import (
 	"github.com/flint-init/flint/internal/difftest"
 )
 
-// TestDBusRunPassedTTYMatchesSystemd: systemd-run --pipe on a terminal passes that terminal
-// as the service's stdin (StandardInputFileDescriptor=); systemd 252 makes it the service's
-// controlling terminal (TIOCSCTTY, when no other session has it) and resets its line
-// settings (setup_input). flint does the same: the service's /proc/self/stat names the
-// terminal as its tty, and a terminal left raw is in canonical mode with echo again, as
-// under systemd 252 (booted in a namespace of its own). systemd-run runs in a session of
-// its own without a controlling terminal, so the terminal is nobody's.
+// TestDBusRunPassedTTYMatchesSystemd: the terminal of a command systemd-run starts, under
+// flint and under systemd 252 (booted with a bus of its own). --pipe on a terminal passes it
+// as the service's stdin (StandardInputFileDescriptor=): 252 makes it the service's
+// controlling terminal (TIOCSCTTY, as no other session has it: systemd-run runs in a session
+// without one) and resets its line settings (setup_input), so a terminal left raw is in
+// canonical mode with echo again. --pty hands the service a new pseudo-terminal (TTYPath=,
+// StandardInput=tty), its controlling terminal. --scope runs the command itself, which keeps
+// the terminal systemd-run had (nothing for the manager to do).
 func TestDBusRunPassedTTYMatchesSystemd(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("booting systemd needs root")
@@ -42,7 +43,7 @@ func TestDBusRunPassedTTYMatchesSystemd(t *testing.T) {
 	// run has systemd-run (entered into a namespace by enter, with env) run a service on a new raw
 	// terminal; it returns what the service found (its tty_nr against the terminal's device
 	// number) and the terminal's local modes afterwards.
-	run := func(name string, enter, env []string) string {
+	run := func(name string, enter, env []string, mode string) string {
 		master, tty := openPTY(t)
 		defer master.Close()
 		defer tty.Close()
@@ -59,9 +60,17 @@ func TestDBusRunPassedTTYMatchesSystemd(t *testing.T) {
 			t.Fatal(err)
 		}
 		out := filepath.Join(work, name+".out")
-		script := fmt.Sprintf(`set -- $(cat /proc/self/stat); echo "$7" > %s`, out)
-		argv := append(append([]string{}, enter...), "systemd-run", "--quiet", "--wait", "--pipe", "-p", "DefaultDependencies=no",
-			"--unit="+name, "/bin/sh", "-c", script)
+		script := fmt.Sprintf(`set -- $(cat /proc/self/stat); echo "$7 $(stat -L -c '%%t %%T' /proc/self/fd/0)" > %s`, out)
+		argv := append(append([]string{}, enter...), "systemd-run", "--quiet", "-p", "DefaultDependencies=no", "--unit="+name)
+		switch mode {
+		case "pipe":
+			argv = append(argv, "--wait", "--pipe")
+		case "pty":
+			argv = append(argv, "--wait", "--pty")
+		case "scope":
+			argv = append(argv, "--scope")
+		}
+		argv = append(argv, "/bin/sh", "-c", script)
 		cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 		cmd.Env = env
 		cmd.Stdin, cmd.Stdout = tty, tty
@@ -71,7 +80,9 @@ func TestDBusRunPassedTTYMatchesSystemd(t *testing.T) {
 		}
 		defer errf.Close()
 		cmd.Stderr = errf
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // no controlling terminal
+		// systemd-run --pipe in a session without a controlling terminal (the terminal is
+		// nobody's); the others on the terminal as a login shell has it.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: mode != "pipe"}
 		if err := cmd.Run(); err != nil {
 			b, _ := os.ReadFile(errf.Name())
 			t.Fatalf("%s: systemd-run: %v: %s", name, err, b)
@@ -80,30 +91,38 @@ func TestDBusRunPassedTTYMatchesSystemd(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		nr, _ := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+		var nr uint64
+		var inMaj, inMin uint32
+		if _, err := fmt.Sscanf(string(b), "%d %x %x", &nr, &inMaj, &inMin); err != nil {
+			t.Fatalf("%s: %q: %v", name, b, err)
+		}
 		// tty_nr: minor bits 0-7 and 20-31, major bits 8-15.
-		maj, min := unix.Major(st.Rdev), unix.Minor(st.Rdev)
-		want := uint64(maj)<<8 | uint64(min&0xff) | uint64(min&^0xff)<<12
+		ttyNr := func(maj, min uint32) uint64 { return uint64(maj)<<8 | uint64(min&0xff) | uint64(min&^0xff)<<12 }
 		ctty := "no controlling terminal"
 		switch {
-		case nr == want:
-			ctty = "the passed terminal is the controlling terminal"
+		case nr == ttyNr(inMaj, inMin):
+			ctty = "its stdin is its controlling terminal"
 		case nr != 0:
-			ctty = fmt.Sprintf("another controlling terminal (%d)", nr)
+			ctty = "another controlling terminal"
 		}
+		ours := inMaj == unix.Major(st.Rdev) && inMin == unix.Minor(st.Rdev)
 		after, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return fmt.Sprintf("%s; canonical %v, echo %v", ctty, after.Lflag&unix.ICANON != 0, after.Lflag&unix.ECHO != 0)
+		return fmt.Sprintf("stdin the caller's terminal %v; %s; canonical %v, echo %v", ours, ctty, after.Lflag&unix.ICANON != 0, after.Lflag&unix.ECHO != 0)
 	}
-	want := run("sdtty", []string{"nsenter", "-t", strconv.Itoa(sd.Pid), "-m", "-p", "-u"}, nil)
-	got := run("fltty", bootedRun(), env)
-	if !strings.HasPrefix(want, "the passed terminal") {
-		t.Errorf("systemd 252 itself: %s", want)
-	}
-	if got != want {
-		t.Errorf("passed terminal: systemd %q, flint %q", want, got)
+	sdNS := []string{"nsenter", "-t", strconv.Itoa(sd.Pid), "-m", "-p", "-u"}
+	for _, mode := range []string{"pipe", "pty", "scope"} {
+		want := run("sd"+mode, sdNS, nil, mode)
+		got := run("fl"+mode, bootedRun(), env, mode)
+		if !strings.Contains(want, "its stdin is its controlling terminal") {
+			t.Errorf("systemd 252 itself, %s: %s", mode, want)
+		}
+		if got != want {
+			t.Errorf("%s: systemd %q, flint %q", mode, want, got)
+		}
+		t.Logf("%s: %s", mode, want)
 	}
 }
 
