@@ -120,13 +120,14 @@ func (pidfdProcs) watch(post func(func()), pids []int, gone func()) (func(), err
 }
 
 // scopeHost is a scope's host: the scope's runtime (nil for a scope flint did not make),
-// its cgroup (scopeAttach makes it and moves pids in, scopeCgroupPIDs lists its processes,
+// its cgroup (scopeAttach makes it and moves pids in, or refuses when its slice's BPF
+// programs cannot be attached; scopeCgroupPIDs lists its processes,
 // ok false without one; scopeRemoveCgroup removes it), and post, which runs fn on the
 // manager goroutine (from a watcher's goroutine).
 type scopeHost interface {
 	host
 	scopeRunOf(u *Unit) *scopeRun
-	scopeAttach(u *Unit, pids []int)
+	scopeAttach(u *Unit, pids []int) error
 	scopeCgroupPIDs(u *Unit) (pids []int, ok bool)
 	scopeRemoveCgroup(u *Unit)
 	// scopeRequestStop sends RequestStop to the scope's controller; false when it cannot.
@@ -168,23 +169,34 @@ func (s scopeMachine) start(u *Unit) {
 		s.setState(u, scopeFailed)
 		return
 	}
-	s.scopeAttach(u, alive)
+	if err := s.scopeAttach(u, alive); err != nil {
+		s.logUnit(u, "%v", err)
+		u.setResult(resultResources)
+		s.setState(u, scopeFailed)
+		return
+	}
 	sr.tracked = alive
 	s.setState(u, scopeRunning)
 	s.watch(u, sr)
 }
 
-// scopeAttach makes the scope's cgroup (when there are cgroups) and moves pids into it.
-func (m *Manager) scopeAttach(u *Unit, pids []int) {
+// scopeAttach makes the scope's cgroup (when there are cgroups) and moves pids into it,
+// once the programs of its slices' BPF settings are attached (bpf.go): where they cannot
+// be, the processes are not moved and the start fails.
+func (m *Manager) scopeAttach(u *Unit, pids []int) error {
 	ug := m.scopeGroup(u)
+	if err := m.sliceBPFReady(u); err != nil {
+		return err
+	}
 	if ug == nil {
-		return
+		return nil
 	}
 	for _, pid := range pids {
 		if err := ug.g.Attach(pid); err != nil {
 			m.logUnit(u, "Failed to add PID %d to the scope's control group: %v", pid, err)
 		}
 	}
+	return nil
 }
 
 // scopeCgroupPIDs are the processes in the scope's cgroup; ok is false without one.
@@ -213,10 +225,13 @@ func (m *Manager) scopeGroup(u *Unit) *unitGroup {
 		ug.idle = false
 		return ug
 	}
-	rel, ok := cgroup.UnitPath(m.scopeSlice(u), u.Name)
+	slice := m.scopeSlice(u)
+	rel, ok := cgroup.UnitPath(slice, u.Name)
 	if !ok {
-		rel, _ = cgroup.UnitPath(m.unitSlice(nil, nil), u.Name)
+		slice = m.unitSlice(nil, nil)
+		rel, _ = cgroup.UnitPath(slice, u.Name)
 	}
+	m.sliceGroup(slice) // its settings (and BPF programs) in place first, as a unit's (cgroup.go)
 	g := &cgroup.Group{L: m.opt.Cgroups, Rel: rel}
 	if err := g.Create(); err != nil {
 		m.logUnit(u, "Failed to create cgroup %s: %v", g.Path(), err)

@@ -150,6 +150,10 @@ func (m *Manager) sliceGroup(name string) *unitGroup {
 			return ug
 		}
 		delete(m.cg.groups, name) // removed with an emptied parent: made again below
+		if ub := m.bpf.units[name]; ub != nil {
+			ub.set.Close() // its programs went with the directory: attached again below
+			delete(m.bpf.units, name)
+		}
 	}
 	rel, ok := cgroup.SlicePath(name)
 	if !ok {

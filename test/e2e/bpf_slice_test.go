@@ -1,11 +1,16 @@
 package e2e
 
 import (
+	"io"
 	"net"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/godbus/dbus/v5"
 )
 
 // TestBPFSliceFilters: a slice's DevicePolicy=/DeviceAllow=, SocketBindDeny= and
@@ -60,5 +65,52 @@ func TestBPFSliceFilters(t *testing.T) {
 	}
 	if out, _ := m.flint("show", "guarded-inner.slice", "-p", "IPEgressPackets", "--value"); strings.TrimSpace(out) != "[no data]" {
 		t.Errorf("guarded-inner.slice (no IPAccounting=) IPEgressPackets=%q", out)
+	}
+}
+
+// TestBPFSliceScope: a scope made over D-Bus (flint's private socket) in a slice with a
+// device policy: once its process is in the scope, the slice's policy holds for it.
+func TestBPFSliceScope(t *testing.T) {
+	needCgroupBPF(t)
+	dir := t.TempDir()
+	units := writeUnits(t, map[string]string{
+		"guarded.slice": "[Slice]\nDevicePolicy=strict\nDeviceAllow=/dev/null rw\n",
+	})
+	m, _ := cgroupManager(t, units)
+	out := filepath.Join(dir, "out")
+	// The process tries /dev/zero once told (a line on its stdin), after it joined the scope.
+	cmd := exec.Command("/bin/sh", "-c", `read x; if head -c1 /dev/zero >/dev/null 2>&1; then echo open; else echo refused; fi >`+out)
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer cmd.Process.Kill()
+	conn, err := dbus.Dial("unix:path=" + filepath.Join(filepath.Dir(m.control), "systemd", "private"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.Auth(nil); err != nil {
+		t.Fatal(err)
+	}
+	mgr := conn.Object("org.freedesktop.systemd1", "/org/freedesktop/systemd1")
+	props := []dbusProp{{"PIDs", dbus.MakeVariant([]uint32{uint32(cmd.Process.Pid)})}, {"Slice", dbus.MakeVariant("guarded.slice")}}
+	aux := []struct {
+		Name  string
+		Props []dbusProp
+	}{}
+	if err := mgr.Call("org.freedesktop.systemd1.Manager.StartTransientUnit", 0, "guarded-run.scope", "fail", props, aux).Err; err != nil {
+		t.Fatalf("StartTransientUnit: %v", err)
+	}
+	if !waitFor(30*time.Second, func() bool { out, _ := m.flint("is-active", "guarded-run.scope"); return out == "active\n" }) {
+		t.Fatal("guarded-run.scope is not active")
+	}
+	io.WriteString(in, "go\n")
+	if got := strings.TrimSpace(readWait(t, out)); got != "refused" {
+		t.Errorf("/dev/zero from the scope's process: %s, want refused", got)
 	}
 }
