@@ -482,8 +482,7 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   made and checked before each unit below starts: where they cannot be attached the unit is
   refused, as for its own. Settings of -.slice (flint's own group) are not applied. A change
   of a slice's lists reaches its units at their next start, of its other settings at once
-  with set-property, else at the next start of a unit below; a slice's IP counters are not
-  reset when it starts again.
+  with set-property, else at the next start of a unit below.
   The v1 devices controller is not used (the cgroup2 program
   applies on the hybrid layout too). set-property changes them on a running unit at once (new
   programs replace the old); where they cannot be attached it logs why and the unit runs on

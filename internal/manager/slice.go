@@ -216,8 +216,14 @@ func (m *Manager) sliceNeeds(name string) []string {
 
 // sliceStateChanged follows a slice's state: its group is made as it becomes active.
 func (m *Manager) sliceStateChanged(u *Unit) {
-	if u.activeState() == Active {
-		m.sliceGroup(u.Name)
+	if u.activeState() != Active {
+		return
+	}
+	m.sliceGroup(u.Name)
+	if ub := m.bpf.units[u.Name]; ub != nil && ub.invocation != u.invocationID {
+		// A start counts from zero, as systemd's slice_start resets the accounting.
+		ub.set.ResetIPCounters()
+		ub.invocation = u.invocationID
 	}
 }
 

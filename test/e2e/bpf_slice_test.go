@@ -66,6 +66,12 @@ func TestBPFSliceFilters(t *testing.T) {
 	if out, _ := m.flint("show", "guarded-inner.slice", "-p", "IPEgressPackets", "--value"); strings.TrimSpace(out) != "[no data]" {
 		t.Errorf("guarded-inner.slice (no IPAccounting=) IPEgressPackets=%q", out)
 	}
+	// Started again, the slice counts from zero (systemd's slice_start resets it).
+	c.run(0, "stop", "guarded.slice")
+	c.start("guarded.slice")
+	if out, _ := m.flint("show", "guarded.slice", "-p", "IPEgressPackets", "--value"); strings.TrimSpace(out) != "0" {
+		t.Errorf("guarded.slice started again: IPEgressPackets=%q, want 0", out)
+	}
 }
 
 // TestBPFSliceScope: a scope made over D-Bus (flint's private socket) in a slice with a
