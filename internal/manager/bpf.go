@@ -248,12 +248,14 @@ func sliceWantsBPF(ec *unit.ExecContext) bool {
 
 // sliceBPFReady attaches the programs of the slices above u (their groups made by
 // cgroupPlace), as a unit's own are attached: before its first process runs, and a slice
-// whose programs cannot be attached refuses the unit's start. -.slice is flint's own group:
+// whose programs cannot be attached refuses the unit's start; those of a slice that no
+// longer asks for them (after a reload) are detached. -.slice is flint's own group:
 // nothing is attached there.
 func (m *Manager) sliceBPFReady(u *Unit) error {
 	for s := m.sliceOf(u); s != "" && s != "-.slice"; s = unit.SliceParent(s) {
 		su := m.units[s]
-		if su == nil || su.cfg.Slice == nil || su.cfg.LoadState != unit.Loaded || !sliceWantsBPF(&su.cfg.Slice.Resources) {
+		if su == nil || su.cfg.Slice == nil || su.cfg.LoadState != unit.Loaded ||
+			!sliceWantsBPF(&su.cfg.Slice.Resources) && m.bpf.units[s] == nil {
 			continue
 		}
 		if err := m.bpfPlace(su, &su.cfg.Slice.Resources); err != nil {

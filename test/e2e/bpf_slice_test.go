@@ -3,6 +3,7 @@ package e2e
 import (
 	"io"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -71,6 +72,16 @@ func TestBPFSliceFilters(t *testing.T) {
 	c.start("guarded.slice")
 	if out, _ := m.flint("show", "guarded.slice", "-p", "IPEgressPackets", "--value"); strings.TrimSpace(out) != "0" {
 		t.Errorf("guarded.slice started again: IPEgressPackets=%q, want 0", out)
+	}
+	// Its settings gone (a reload), its programs go at the next start of a unit below.
+	if err := os.WriteFile(filepath.Join(units, "guarded.slice"), []byte("[Slice]\nMemoryAccounting=yes\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.run(0, "daemon-reload")
+	os.Remove(filepath.Join(dir, "in.out"))
+	c.start("in.service")
+	if got := results(t, filepath.Join(dir, "in.out")); got["read:/dev/zero"] != "ok" || got["bind:tcp4:24311"] != "ok" {
+		t.Errorf("in.service after guarded.slice lost its settings: %v", got)
 	}
 }
 
