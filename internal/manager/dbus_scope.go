@@ -300,7 +300,14 @@ func (m *Manager) runtimeProperties(u *Unit, rt []show.Property) []show.Property
 	set("ControlGroup", cg)
 	set("TasksCurrent", tasks)
 	set("TimeoutStopUSec", stop)
-	set("KillMode", "control-group")
+	killMode := sr.killMode
+	if killMode == "" {
+		killMode = "control-group"
+	}
+	set("KillMode", killMode)
+	if !u.inactiveExit.IsZero() {
+		set("CanStart", "no") // startable once (systemd's once_only)
+	}
 	set("KillSignal", fmt.Sprint(int(sr.killSignal)))
 	set("SendSIGKILL", unit.FormatBool(sr.sendSIGKILL))
 	set("SendSIGHUP", unit.FormatBool(sr.sendSIGHUP))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -31,7 +32,7 @@ type scopeProc struct {
 // against flint and once against systemd 252 (booted with a bus of its own), and what it
 // saw must be the same.
 func TestDBusScopeControllerMatchesSystemd(t *testing.T) {
-	_, env := startSystemBus(t)
+	m, env := startSystemBus(t)
 	var flintAddr string
 	for _, kv := range env {
 		if v, ok := strings.CutPrefix(kv, "DBUS_SYSTEM_BUS_ADDRESS="); ok {
@@ -83,24 +84,38 @@ func TestDBusScopeControllerMatchesSystemd(t *testing.T) {
 		t.Cleanup(func() { syscall.Kill(host, syscall.SIGKILL) })
 		return p
 	}
+	sdShow := func(name string) string {
+		out, _, _ := sd.SystemctlOutput(ctx, "show", name)
+		return string(out)
+	}
+	flShow := func(name string) string { out, _ := m.flint("show", name); return out }
 	for _, sc := range []struct {
 		name string
-		run  func(t *testing.T, addr string, newProc func(*testing.T) *scopeProc) []string
+		run  func(t *testing.T, e scopeEnv) []string
 	}{
 		{"asked, then gone", scopeAskedThenGone},
 		{"asked, times out", scopeAskedTimesOut},
 		{"controller leaves", scopeControllerLeaves},
 		{"abandoned", scopeControllerAbandoned},
+		{"show", scopeShow},
 	} {
 		t.Run(sc.name, func(t *testing.T) {
-			want := sc.run(t, sdAddr, nsProc)
-			got := sc.run(t, flintAddr, hostProc)
+			want := sc.run(t, scopeEnv{sdAddr, nsProc, sdShow})
+			got := sc.run(t, scopeEnv{flintAddr, hostProc, flShow})
 			t.Logf("systemd 252 and flint:\n\t%s", strings.Join(want, "\n\t"))
 			if strings.Join(got, "\n") != strings.Join(want, "\n") {
 				t.Errorf("systemd 252:\n\t%s\nflint:\n\t%s", strings.Join(want, "\n\t"), strings.Join(got, "\n\t"))
 			}
 		})
 	}
+}
+
+// scopeEnv is one manager for a scenario: its bus, how to run a process it can take into a
+// scope, and its show.
+type scopeEnv struct {
+	addr    string
+	newProc func(*testing.T) *scopeProc
+	show    func(unit string) string
 }
 
 // endedBy says how a process ended: the signal that killed it, or its exit status.
@@ -232,7 +247,8 @@ func procAlive(p *scopeProc) string {
 	return "process gone"
 }
 
-func scopeAskedThenGone(t *testing.T, addr string, newProc func(*testing.T) *scopeProc) []string {
+func scopeAskedThenGone(t *testing.T, e scopeEnv) []string {
+	addr, newProc := e.addr, e.newProc
 	c := dialScopeClient(t, addr)
 	p := newProc(t)
 	c.start("ctla.scope", p.pid, dbusProp{"Controller", dbus.MakeVariant(c.name())})
@@ -247,7 +263,8 @@ func scopeAskedThenGone(t *testing.T, addr string, newProc func(*testing.T) *sco
 	return out
 }
 
-func scopeAskedTimesOut(t *testing.T, addr string, newProc func(*testing.T) *scopeProc) []string {
+func scopeAskedTimesOut(t *testing.T, e scopeEnv) []string {
+	addr, newProc := e.addr, e.newProc
 	c := dialScopeClient(t, addr)
 	p := newProc(t)
 	c.start("ctlb.scope", p.pid, dbusProp{"Controller", dbus.MakeVariant(c.name())},
@@ -259,7 +276,8 @@ func scopeAskedTimesOut(t *testing.T, addr string, newProc func(*testing.T) *sco
 	return out
 }
 
-func scopeControllerLeaves(t *testing.T, addr string, newProc func(*testing.T) *scopeProc) []string {
+func scopeControllerLeaves(t *testing.T, e scopeEnv) []string {
+	addr, newProc := e.addr, e.newProc
 	c := dialScopeClient(t, addr)
 	ctl, err := dbus.Connect(addr)
 	if err != nil {
@@ -280,7 +298,8 @@ func scopeControllerLeaves(t *testing.T, addr string, newProc func(*testing.T) *
 	return out
 }
 
-func scopeControllerAbandoned(t *testing.T, addr string, newProc func(*testing.T) *scopeProc) []string {
+func scopeControllerAbandoned(t *testing.T, e scopeEnv) []string {
+	addr, newProc := e.addr, e.newProc
 	c := dialScopeClient(t, addr)
 	p := newProc(t)
 	c.start("ctld.scope", p.pid, dbusProp{"Controller", dbus.MakeVariant(c.name())})
@@ -295,5 +314,40 @@ func scopeControllerAbandoned(t *testing.T, addr string, newProc func(*testing.T
 	out = append(out, c.state("ctld.scope", "active/running"), "Controller="+c.prop("ctld.scope", "Scope", "Controller"))
 	c.stop("ctld.scope")
 	out = append(out, ended(p), c.final("ctld.scope"))
+	return out
+}
+
+// scopeShow: show of a running scope with a controller and settings, line by line. Values
+// that differ from run to run or from one machine's manager to the other's are left out
+// (times, ids, the controller's name, the cgroup's path and figures: the flint of this test
+// runs without cgroups; TasksMax=, DefaultTasksMax= computed in systemd's pid namespace), and
+// so are the lines of known differences: the implicit dependencies on the slice (flint does
+// not list them), UnitFileState=/UnitFilePreset= (systemd 252 says bad and enabled for a
+// transient scope), CanFreeze= (flint has no freezer).
+func scopeShow(t *testing.T, e scopeEnv) []string {
+	c := dialScopeClient(t, e.addr)
+	p := e.newProc(t)
+	c.start("ctle.scope", p.pid, dbusProp{"Controller", dbus.MakeVariant(c.name())},
+		dbusProp{"TimeoutStopUSec", dbus.MakeVariant(uint64(7_000_000))}, dbusProp{"KillMode", dbus.MakeVariant("mixed")},
+		dbusProp{"SendSIGHUP", dbus.MakeVariant(true)})
+	defer func() {
+		c.mgr.Call("org.freedesktop.systemd1.Manager.KillUnit", 0, "ctle.scope", "all", int32(9))
+		ended(p)
+		c.final("ctle.scope")
+	}()
+	skip := map[string]bool{"Requires": true, "After": true, "UnitFileState": true, "UnitFilePreset": true, "CanFreeze": true,
+		"ControlGroup": true, "ControlGroupId": true, "MemoryCurrent": true, "TasksMax": true}
+	volatile := regexp.MustCompile(`Timestamp|^InvocationID$|^FragmentPath$|^Controller$`)
+	var out []string
+	for _, l := range strings.Split(strings.TrimSpace(e.show("ctle.scope")), "\n") {
+		name, _, _ := strings.Cut(l, "=")
+		switch {
+		case skip[name]:
+		case volatile.MatchString(name):
+			out = append(out, name+"=…")
+		default:
+			out = append(out, l)
+		}
+	}
 	return out
 }
