@@ -634,8 +634,7 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   and made the controlling terminal as in systemd (TIOCSCTTY when no other session has it),
   but passed fds do not survive a daemon-reexec; StartTransientUnit makes
   services and scopes (no auxiliary units; show of a scope is 252's, but for
-  UnitFileState=transient where 252 says bad, and a scope that ran says CanStart=no as in
-  252 but is not refused a start, which 252 refuses to a scope once started);
+  UnitFileState=transient where 252 says bad);
   on the bus,
   a client that subscribed or referenced a unit gets every signal, not only its unit's;
   systemctl status through D-Bus shows no journal lines

@@ -150,9 +150,17 @@ func (m *Manager) scopeRunOf(u *Unit) *scopeRun {
 }
 
 func (s scopeMachine) start(u *Unit) {
+	sr := s.scopeRunOf(u)
+	if sr != nil && !u.inactiveExit.IsZero() {
+		// A scope's processes were handed over once: a scope is started once only
+		// (systemd's once_only), its job fails as "once".
+		if u.job != nil {
+			s.finishJob(u.job, "once")
+		}
+		return
+	}
 	u.result = resultSuccess
 	u.invocationID = newInvocationID()
-	sr := s.scopeRunOf(u)
 	if sr == nil {
 		s.setState(u, scopeRunning)
 		return

@@ -57,38 +57,19 @@ func TestDBusScopeControllerMatchesSystemd(t *testing.T) {
 		t.Cleanup(func() { cmd.Process.Kill() })
 		return p
 	}
-	// nsProc runs one in systemd's pid namespace: nsenter's child, whose way of ending
-	// nsenter passes on.
-	nsProc := func(t *testing.T) *scopeProc {
-		cmd := exec.Command("nsenter", "-t", strconv.Itoa(sd.Pid), "-p", "-m", "/bin/sh", "-c", "echo $$; exec /bin/sleep 1000")
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
+	nsProc := func(t *testing.T) *scopeProc { return nsScopeProc(t, sd.Pid) }
+	sdCtl := func(args ...string) string {
+		out, errb, err := sd.SystemctlOutput(ctx, args...)
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
 		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		line, err := bufio.NewReader(out).ReadString('\n')
-		pid, _ := strconv.Atoi(strings.TrimSpace(line))
-		if err != nil || pid == 0 {
-			t.Fatalf("process in systemd's namespace: %q %v", line, err)
-		}
-		host := 0
-		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", cmd.Process.Pid, cmd.Process.Pid))
-		host, _ = strconv.Atoi(strings.TrimSpace(string(b)))
-		if host == 0 {
-			t.Fatalf("no child of nsenter %d", cmd.Process.Pid)
-		}
-		p := &scopeProc{pid: pid, host: host, ended: make(chan string, 1)}
-		go func() { cmd.Wait(); p.ended <- endedBy(cmd.ProcessState) }()
-		t.Cleanup(func() { syscall.Kill(host, syscall.SIGKILL) })
-		return p
+		return fmt.Sprintf("%s%s(exit %d)", out, errb, code)
 	}
-	sdShow := func(name string) string {
-		out, _, _ := sd.SystemctlOutput(ctx, "show", name)
-		return string(out)
+	flCtl := func(args ...string) string {
+		out, code := m.flint(args...)
+		return fmt.Sprintf("%s(exit %d)", out, code)
 	}
-	flShow := func(name string) string { out, _ := m.flint("show", name); return out }
 	for _, sc := range []struct {
 		name string
 		run  func(t *testing.T, e scopeEnv) []string
@@ -100,8 +81,8 @@ func TestDBusScopeControllerMatchesSystemd(t *testing.T) {
 		{"show", scopeShow},
 	} {
 		t.Run(sc.name, func(t *testing.T) {
-			want := sc.run(t, scopeEnv{sdAddr, nsProc, sdShow})
-			got := sc.run(t, scopeEnv{flintAddr, hostProc, flShow})
+			want := sc.run(t, scopeEnv{sdAddr, nsProc, sdCtl})
+			got := sc.run(t, scopeEnv{flintAddr, hostProc, flCtl})
 			t.Logf("systemd 252 and flint:\n\t%s", strings.Join(want, "\n\t"))
 			if strings.Join(got, "\n") != strings.Join(want, "\n") {
 				t.Errorf("systemd 252:\n\t%s\nflint:\n\t%s", strings.Join(want, "\n\t"), strings.Join(got, "\n\t"))
@@ -111,11 +92,39 @@ func TestDBusScopeControllerMatchesSystemd(t *testing.T) {
 }
 
 // scopeEnv is one manager for a scenario: its bus, how to run a process it can take into a
-// scope, and its show.
+// scope, and its command line (systemctl, flint: output and exit code).
 type scopeEnv struct {
 	addr    string
 	newProc func(*testing.T) *scopeProc
-	show    func(unit string) string
+	ctl     func(args ...string) string
+}
+
+// nsScopeProc runs a sleeper in the pid namespace of the systemd whose pid is sdPid:
+// nsenter's child, whose way of ending nsenter passes on.
+func nsScopeProc(t *testing.T, sdPid int) *scopeProc {
+	cmd := exec.Command("nsenter", "-t", strconv.Itoa(sdPid), "-p", "-m", "/bin/sh", "-c", "echo $$; exec /bin/sleep 1000")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	pid, _ := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil || pid == 0 {
+		t.Fatalf("process in systemd's namespace: %q %v", line, err)
+	}
+	host := 0
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", cmd.Process.Pid, cmd.Process.Pid))
+	host, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+	if host == 0 {
+		t.Fatalf("no child of nsenter %d", cmd.Process.Pid)
+	}
+	p := &scopeProc{pid: pid, host: host, ended: make(chan string, 1)}
+	go func() { cmd.Wait(); p.ended <- endedBy(cmd.ProcessState) }()
+	t.Cleanup(func() { syscall.Kill(host, syscall.SIGKILL) })
+	return p
 }
 
 // endedBy says how a process ended: the signal that killed it, or its exit status.
@@ -272,6 +281,8 @@ func scopeAskedTimesOut(t *testing.T, e scopeEnv) []string {
 	c.stop("ctlb.scope")
 	out := []string{c.requestStop(), c.state("ctlb.scope", "active/running"), procAlive(p)}
 	out = append(out, ended(p), c.final("ctlb.scope"), "Result="+c.prop("ctlb.scope", "Scope", "Result"))
+	// A scope is started once only.
+	out = append(out, "CanStart="+c.prop("ctlb.scope", "Unit", "CanStart"), e.ctl("start", "ctlb.scope"))
 	c.mgr.Call("org.freedesktop.systemd1.Manager.ResetFailedUnit", 0, "ctlb.scope")
 	return out
 }
@@ -339,7 +350,7 @@ func scopeShow(t *testing.T, e scopeEnv) []string {
 		"ControlGroup": true, "ControlGroupId": true, "MemoryCurrent": true, "TasksMax": true}
 	volatile := regexp.MustCompile(`Timestamp|^InvocationID$|^FragmentPath$|^Controller$`)
 	var out []string
-	for _, l := range strings.Split(strings.TrimSpace(e.show("ctle.scope")), "\n") {
+	for _, l := range strings.Split(strings.TrimSpace(strings.TrimSuffix(e.ctl("show", "ctle.scope"), "(exit 0)")), "\n") {
 		name, _, _ := strings.Cut(l, "=")
 		switch {
 		case skip[name]:
