@@ -32,13 +32,8 @@ type scopeProc struct {
 // against flint and once against systemd 252 (booted with a bus of its own), and what it
 // saw must be the same.
 func TestDBusScopeControllerMatchesSystemd(t *testing.T) {
-	m, env := startSystemBus(t)
-	var flintAddr string
-	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, "DBUS_SYSTEM_BUS_ADDRESS="); ok {
-			flintAddr = v
-		}
-	}
+	b := startSystemBus(t, nil)
+	m, flintAddr := b.m, b.addr
 	work := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
