@@ -45,6 +45,9 @@ const (
 	portSystemd = 22601
 )
 
+// usr2 is the -usr2 flag.
+var usr2 bool
+
 // figures are one manager's measurements at one N.
 type figures struct {
 	start, reload, cold time.Duration
@@ -63,6 +66,7 @@ func main() {
 	base := flag.Int("base", 10, "the small N the activation figures among N are compared with (0: none)")
 	alternate := flag.Bool("alternate", true, "alternate which manager goes first from one N to the next")
 	settle := flag.Duration("settle", 3*time.Second, "pause after each manager's end (the kernel's teardown of its sockets)")
+	flag.BoolVar(&usr2, "usr2", false, "send flint SIGUSR2 once the N sockets listen and the RSS is read (a -tags flintprof build with FLINT_HEAPPROFILE=FILE in the environment writes its live heap then)")
 	flag.Parse()
 	if os.Getuid() != 0 {
 		fail("run as root")
@@ -315,6 +319,10 @@ func measure(side, dir string, n, cold int, duration time.Duration, flint, scrip
 		return f, err
 	}
 	f.kbPerUnit = float64(full-empty) / float64(n)
+	if usr2 && side == "flint" {
+		syscall.Kill(m.pid, syscall.SIGUSR2)
+		time.Sleep(2 * time.Second) // the collection and the profile's write
+	}
 	c0, _ = cpuMS(m.pid)
 	t0 = time.Now()
 	if err := m.ctl("daemon-reload"); err != nil {
