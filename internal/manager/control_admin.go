@@ -41,17 +41,17 @@ func (m *Manager) killRequest(req *api.Request) error {
 		}
 		switch whom {
 		case "main":
-			if u.svc == nil {
+			if !u.isService() {
 				return &reqError{"failed", fmt.Sprintf("Failed to kill unit %s: %s units have no main processes", u.Name, u.cfg.Type)}
 			}
-			if u.svc.mainPID == 0 {
+			if u.svcState().mainPID == 0 {
 				return &reqError{"failed", fmt.Sprintf("Failed to kill unit %s: No main process to kill", u.Name)}
 			}
-			syscall.Kill(u.svc.mainPID, sig)
+			syscall.Kill(u.svcState().mainPID, sig)
 		case "control":
 			pid := 0
-			if u.svc != nil {
-				pid = u.svc.controlPID
+			if u.isService() {
+				pid = u.svcState().controlPID
 			} else if u.sock != nil {
 				pid = u.sock.controlPID
 			}
@@ -86,9 +86,9 @@ func (m *Manager) resetFailed(names []string) error {
 			m.setState(u, deadState(u.cfg.Type))
 		}
 		u.result = resultSuccess
-		if u.svc != nil {
-			u.svc.startLimit = rateLimit{} // as unit_reset_failed (the trigger limit stays)
-			u.svc.nRestarts = 0
+		if s := u.svc; s != nil {
+			s.startLimit = rateLimit{} // as unit_reset_failed (the trigger limit stays)
+			s.nRestarts = 0
 		}
 	}
 	return nil

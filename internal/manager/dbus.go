@@ -310,7 +310,7 @@ func (m *Manager) dbusUnitProps(u *Unit) []sdbus.Prop {
 	stamp("InactiveExitTimestamp", u.inactiveExit)
 	stamp("ConditionTimestamp", u.conditionStamp)
 	stamp("AssertTimestamp", u.assertStamp)
-	if s := u.svc; s != nil {
+	if s := u.svcState(); s != nil {
 		stamp("ExecMainStartTimestamp", s.execMainStart)
 		stamp("ExecMainExitTimestamp", s.execMainExit)
 	}

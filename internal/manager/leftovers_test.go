@@ -106,13 +106,13 @@ func TestWriteState(t *testing.T) {
 	// a: a child of the test registered as its main process, pid 1 as an adopted orphan, the
 	// test's parent as its control process (neither registered nor a child: left out).
 	child := startChild(t)
-	a.svc.mainPID = child
-	a.svc.controlPID = os.Getppid()
+	a.service().mainPID = child
+	a.service().controlPID = os.Getppid()
 	m.adopted[1] = adoptee{u: a, exact: true}
 	m.procs[child] = &proc{pid: child, u: a, kind: "main"}
 	// b: a main process that is not flint's child, adopted.
 	foreign := os.Getppid()
-	b.svc.mainPID = foreign
+	b.service().mainPID = foreign
 	m.stateAdopted(b, foreign)
 	m.writeState()
 
@@ -152,7 +152,7 @@ func TestWriteState(t *testing.T) {
 
 	// The child is reaped: its line goes at the next write.
 	delete(m.procs, child)
-	a.svc.mainPID = 0
+	a.service().mainPID = 0
 	m.stateReaped(child, a)
 	m.writeState()
 	want = "unit b.service - control-group 15 90000000 yes\n" +
@@ -230,9 +230,9 @@ func BenchmarkWriteState(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		// The service's main process comes and goes, as at each activation.
 		if i%2 == 0 {
-			svc.svc.mainPID = child
+			svc.service().mainPID = child
 		} else {
-			svc.svc.mainPID = 0
+			svc.service().mainPID = 0
 		}
 		m.stateChanged(svc)
 		m.writeState()
@@ -273,10 +273,10 @@ func TestStateLogPerChange(t *testing.T) {
 	base, _ := os.Stat(runstate.Path(dir))
 	for i := 0; i < 40; i++ {
 		running := i%2 == 0
-		svc.svc.mainPID = 0
+		svc.service().mainPID = 0
 		delete(m.procs, child)
 		if running {
-			svc.svc.mainPID = child
+			svc.service().mainPID = child
 			m.procs[child] = &proc{pid: child, u: svc, kind: "main"}
 		}
 		m.stateChanged(svc)

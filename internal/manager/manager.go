@@ -537,7 +537,7 @@ func (m *Manager) reap() {
 			m.processGone(p.u)
 		}
 		for _, w := range p.watchers {
-			if w.svc != nil && w.svc.mainPID == pid {
+			if w.isService() && w.svcState().mainPID == pid {
 				m.mainExitHandler(w, pid)(ws)
 			}
 		}

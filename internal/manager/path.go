@@ -348,7 +348,7 @@ func (m pathMachine) pathTriggerNotify(u, target *Unit, deferred bool) {
 	if u.sub != pathWaiting && u.sub != pathRunning {
 		return
 	}
-	if target.svc != nil && target.svc.limitHit {
+	if target.isService() && target.svcState().limitHit {
 		m.pathEnterDead(u, resultUnitStartLimitHit)
 		return
 	}

@@ -72,7 +72,7 @@ func (m *Manager) properties(u *Unit) []api.Property {
 		add("LastTriggerUSec", show.FormatTimestamp(t.lastTrigger))
 		add("LastTriggerUSecMonotonic", unit.FormatTimespan(t.lastTriggerMono))
 	}
-	if s := u.svc; s != nil {
+	if s := u.svcState(); s != nil {
 		reload := s.reloadResult
 		if reload == resultNone {
 			reload = resultSuccess // never started
@@ -108,7 +108,7 @@ func (m *Manager) properties(u *Unit) []api.Property {
 		// The watchdog in effect since the last start, infinity before it (systemd shows it
 		// for a masked or missing service too).
 		wd := "infinity"
-		if s := u.svc; s != nil && s.wdKnown {
+		if s := u.svcState(); s != nil && s.wdKnown {
 			wd = unit.FormatTimespan(s.wdUSec)
 		}
 		add("WatchdogUSec", wd)
@@ -136,7 +136,7 @@ func (m *Manager) properties(u *Unit) []api.Property {
 			}
 		}
 	}
-	if u.svc != nil || u.sock != nil {
+	if u.isService() || u.sock != nil {
 		// The tasks of its cgroup. systemd has none (TasksCurrent=[not set]) for a unit
 		// without processes unless it is an active service: a socket's cgroup is made for
 		// its commands, a service's goes when it leaves the active states (auto-restart).
@@ -147,7 +147,7 @@ func (m *Manager) properties(u *Unit) []api.Property {
 				accounting, _ = unit.ParseBool(v)
 			}
 		}
-		if n := len(m.unitPIDs(u)); accounting && (n > 0 || u.svc != nil && isActiveOrReloading(u.activeState())) {
+		if n := len(m.unitPIDs(u)); accounting && (n > 0 || u.isService() && isActiveOrReloading(u.activeState())) {
 			tasks = strconv.Itoa(n)
 		}
 		add("TasksCurrent", tasks)

@@ -80,7 +80,7 @@ func (m socketMachine) sockServiceBusy(u *Unit) string {
 	switch {
 	case !svc.loaded():
 		return "Socket service " + svc.Name + " not loaded, refusing."
-	case svc.svc != nil && svc.sub != svcDead && svc.sub != svcFailed && svc.sub != svcAutoRestart:
+	case svc.isService() && svc.sub != svcDead && svc.sub != svcFailed && svc.sub != svcAutoRestart:
 		return "Socket service " + svc.Name + " already active, refusing."
 	}
 	return ""
@@ -255,7 +255,7 @@ func (m socketMachine) ready(u *Unit, idx int) {
 	s.triggered = svc.Name
 	m.sockDisarm(u)
 	m.setState(u, sockRunning)
-	svc.svc.triggeredBy = u.Name
+	svc.service().triggeredBy = u.Name
 	m.logUnit(svc, "Triggered by %s (connection on %s).", u.Name, s.socks[idx].Spec.Raw)
 	m.enqueue("start", svc, "replace", func(result string) {
 		if result != "done" && result != "canceled" {
@@ -295,7 +295,7 @@ func (m socketMachine) socketServiceStopped(sock *Unit, svc *Unit) {
 	if sock.sub != sockRunning && sock.sub != sockListening {
 		return
 	}
-	if svc.svc != nil && svc.svc.limitHit {
+	if svc.isService() && svc.svcState().limitHit {
 		m.consolef("%s: Failed with result 'service-start-limit-hit'.", sock.Name)
 		m.logUnit(sock, "Failed with result 'service-start-limit-hit'.")
 		m.sockEnterStopPre(sock, resultServiceStartLimitHit)
@@ -407,9 +407,9 @@ func (m socketMachine) startInstance(u *Unit, c *listen.Conn) bool {
 		}
 		s.perSource[c.SourceKey]++
 	}
-	iu.svc.instanceOf = u
-	iu.svc.conn = c
-	iu.svc.triggeredBy = u.Name
+	iu.service().instanceOf = u
+	iu.service().conn = c
+	iu.service().triggeredBy = u.Name
 	iu.transient = true
 	m.enqueue("start", iu, "replace", nil)
 	return true
@@ -443,7 +443,7 @@ func (m *Manager) newInstance(u *Unit, inst string) (*Unit, error) {
 
 // collectInstance forgets a finished Accept=yes instance and gives its connection slot back.
 func (m *Manager) collectInstance(iu *Unit) {
-	sock := iu.svc.instanceOf
+	sock := iu.service().instanceOf
 	if sock == nil || iu.job != nil {
 		return
 	}
@@ -459,7 +459,7 @@ func (m *Manager) collectInstance(iu *Unit) {
 func (socketMachine) instanceGone(sock, iu *Unit) {
 	s := sock.sock
 	s.nConnections--
-	if c := iu.svc.conn; c != nil {
+	if c := iu.service().conn; c != nil {
 		if c.SourceKey != "" && s.perSource != nil {
 			s.perSource[c.SourceKey]--
 			if s.perSource[c.SourceKey] <= 0 {
@@ -467,9 +467,9 @@ func (socketMachine) instanceGone(sock, iu *Unit) {
 			}
 		}
 		c.File.Close()
-		iu.svc.conn = nil
+		iu.service().conn = nil
 	}
-	iu.svc.instanceOf = nil
+	iu.service().instanceOf = nil
 }
 
 // listenFiles returns the listening sockets of every socket unit that activates svc, in

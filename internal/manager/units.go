@@ -69,11 +69,43 @@ type execKey struct {
 
 func (u *Unit) typ() unit.Type { return u.cfg.Type }
 
+// isService reports whether u is a service: one that has, or will have at its first use, a
+// serviceRT.
+func (u *Unit) isService() bool {
+	return u.svc != nil || u.cfg != nil && u.cfg.Type == unit.TypeService
+}
+
+// service is u's runtime state as a service, allocated at its first use; nil for other
+// types. Paths that only read, and may run for every loaded unit (show, the state file, a
+// search by pid), use svcState or u.svc instead.
+func (u *Unit) service() *serviceRT {
+	if u.svc == nil && u.isService() {
+		u.svc = &serviceRT{}
+	}
+	return u.svc
+}
+
+// idleService is the runtime state of a service that has none yet (never started): the
+// zero serviceRT, read only.
+var idleService serviceRT
+
+// svcState is u's runtime state as a service to read, without allocating it: idleService
+// for one that has none yet, nil for other types.
+func (u *Unit) svcState() *serviceRT {
+	switch {
+	case u.svc != nil:
+		return u.svc
+	case u.isService():
+		return &idleService
+	}
+	return nil
+}
+
 // execContext is the exec settings of a service or socket unit (nil for other types, and
 // for one whose configuration is gone: not found after a daemon-reload).
 func (u *Unit) execContext() *unit.ExecContext {
 	switch {
-	case u.svc != nil && u.cfg.Service != nil:
+	case u.isService() && u.cfg.Service != nil:
 		return u.cfg.Service.Exec
 	case u.sock != nil && u.cfg.Socket != nil:
 		return u.cfg.Socket.Exec
@@ -156,7 +188,8 @@ func (m *Manager) register(name string, cfg *unit.Unit) *Unit {
 			m.load(cfg.SocketService())
 		}
 	case unit.TypeService:
-		u.svc = &serviceRT{}
+		// Its serviceRT comes at its first use (service): thousands of services wait for
+		// their socket's first connection.
 	case unit.TypeTimer:
 		u.tmr = &timerRT{}
 	case unit.TypePath:
@@ -247,25 +280,25 @@ func (m *Manager) unitStateChanged(u *Unit, old, nu ActiveState) {
 	}
 	// A service that stopped hands its sockets back to the listening state; one that runs
 	// holds them.
-	if u.svc != nil && isInactiveOrFailed(nu) {
+	if u.isService() && isInactiveOrFailed(nu) {
 		for _, s := range m.socketsOf(u) {
 			socketMachine{m}.socketServiceStopped(s, u)
 		}
 	}
-	if u.svc != nil && nu == Active && u.sub == svcRunning {
+	if u.isService() && nu == Active && u.sub == svcRunning {
 		for _, s := range m.socketsOf(u) {
 			socketMachine{m}.socketServiceRunning(s)
 		}
 	}
 	if isInactiveOrFailed(nu) && !isInactiveOrFailed(old) {
-		if u.svc != nil {
-			u.svc.activationEnv = nil // the details of an activation last until it is over
+		if s := u.svc; s != nil {
+			s.activationEnv = nil // the details of an activation last until it is over
 		}
 		m.stopBound(u, !expected)
 		if nu != Failed && (old == Active || old == Reloading || old == Deactivating) {
 			m.startTriggered(u, "OnSuccess=", u.cfg.Unit.OnSuccess, u.cfg.Unit.OnSuccessJobMode)
 		}
-		if u.cfg.Type == unit.TypeService && u.svc != nil && u.svc.instanceOf != nil && nu == Inactive {
+		if u.cfg.Type == unit.TypeService && u.isService() && u.svcState().instanceOf != nil && nu == Inactive {
 			// Accept=yes instances are collected once they are done.
 			m.collectInstance(u)
 		}
@@ -360,7 +393,7 @@ func (m *Manager) checkUpholds() {
 			if u.job != nil || !isInactiveOrFailed(u.activeState()) || !u.loaded() {
 				continue
 			}
-			if u.svc != nil && (u.result == resultStartLimitHit || u.svc.limitHit) {
+			if u.isService() && (u.result == resultStartLimitHit || u.svcState().limitHit) {
 				continue
 			}
 			m.logUnit(u, "Upheld by %s, starting.", o.Name)
