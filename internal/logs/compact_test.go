@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // TestLinesKeptWhole: what a query returns of a stored line is the line as appended, every
@@ -94,5 +95,12 @@ func TestRingGrowsFromOne(t *testing.T) {
 	}
 	if n := len(s.units["five.service"].buf); n != 8 {
 		t.Errorf("five lines: %d entries allocated, want 8", n)
+	}
+}
+
+// TestEntrySize: a kept line's entry fills one 64-byte size class.
+func TestEntrySize(t *testing.T) {
+	if n := unsafe.Sizeof(entry{}); n > 64 {
+		t.Errorf("entry is %d bytes, more than 64", n)
 	}
 }

@@ -109,10 +109,10 @@ func (m *Manager) daemonReload() {
 		if u.transient {
 			continue
 		}
-		if u.stateChange.IsZero() {
+		if u.hs().stateChange.IsZero() {
 			// systemd's units come back from a reload with a state change at its time
 			// when they had none (a unit loaded but never started).
-			u.stateChange = now
+			u.hist().stateChange = now
 		}
 		cfg := m.loader.Load(u.Name)
 		if cfg.LoadState == unit.NotFound {
@@ -144,9 +144,9 @@ func (m *Manager) daemonReload() {
 		}
 		u.cfg = cfg
 		// As systemd's serialization, only the commands still running keep their status.
-		for k, r := range u.runs {
+		for k, r := range u.hs().runs {
 			if !r.Exit.IsZero() {
-				delete(u.runs, k)
+				delete(u.hist().runs, k)
 			}
 		}
 		for _, n := range cfg.Names {

@@ -303,13 +303,13 @@ func (m *Manager) dbusUnitProps(u *Unit) []sdbus.Prop {
 		}
 		out = append(out, sdbus.Prop{Name: name, Value: us})
 	}
-	stamp("StateChangeTimestamp", u.stateChange)
-	stamp("ActiveEnterTimestamp", u.activeEnter)
-	stamp("ActiveExitTimestamp", u.activeExit)
-	stamp("InactiveEnterTimestamp", u.inactiveEnter)
-	stamp("InactiveExitTimestamp", u.inactiveExit)
-	stamp("ConditionTimestamp", u.conditionStamp)
-	stamp("AssertTimestamp", u.assertStamp)
+	stamp("StateChangeTimestamp", u.hs().stateChange)
+	stamp("ActiveEnterTimestamp", u.hs().activeEnter)
+	stamp("ActiveExitTimestamp", u.hs().activeExit)
+	stamp("InactiveEnterTimestamp", u.hs().inactiveEnter)
+	stamp("InactiveExitTimestamp", u.hs().inactiveExit)
+	stamp("ConditionTimestamp", u.hs().conditionStamp)
+	stamp("AssertTimestamp", u.hs().assertStamp)
 	if s := u.svcState(); s != nil {
 		stamp("ExecMainStartTimestamp", s.execMainStart)
 		stamp("ExecMainExitTimestamp", s.execMainExit)

@@ -214,7 +214,7 @@ func (m *Manager) dbusUnitBy(c *sdbus.Call) {
 			}
 			want := hex.EncodeToString(id)
 			for _, u := range m.order {
-				if u.invocationID == want {
+				if u.hs().invocationID == want {
 					c.Reply(sdbus.UnitPath(u.Name))
 					return
 				}

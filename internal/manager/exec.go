@@ -97,7 +97,7 @@ func (m *Manager) serviceEnv(u *Unit, ec *unit.ExecContext, cr *creds, p *execPa
 			env.set("SHELL", cr.shell)
 		}
 	}
-	env.set("INVOCATION_ID", u.invocationID)
+	env.set("INVOCATION_ID", u.hs().invocationID)
 	if u.isService() && u.cfg.Service != nil {
 		// As systemd's service_exec_needs_notify_socket(): the main process may notify unless
 		// NotifyAccess=none (main is the default of Type=notify and of WatchdogSec=), control
@@ -530,7 +530,7 @@ func (m *Manager) streamSource(u *Unit, ec *unit.ExecContext, path string, argv 
 		comm = comm[:15] // TASK_COMM_LEN
 	}
 	src := &logs.Source{Ident: ident, Comm: comm, Exe: path, Cmdline: logs.Cmdline(argv), UID: os.Getuid(), GID: os.Getgid(),
-		Invocation: u.invocationID, StreamID: newInvocationID(), Out: logOutput(ec)}
+		Invocation: u.hs().invocationID, StreamID: newInvocationID(), Out: logOutput(ec)}
 	if cr != nil && setuid {
 		src.UID, src.GID = int(cr.uid), int(cr.gid)
 	}

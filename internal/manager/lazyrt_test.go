@@ -4,15 +4,16 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+	"unsafe"
 
 	"github.com/flint-init/flint/api"
 	"github.com/flint-init/flint/internal/listen"
 )
 
-// TestServiceRuntimeLazy: a service that never started holds no serviceRT, through the
+// TestServiceRuntimeLazy: a service that never started holds no serviceRT and no unitHist, through the
 // loading, its socket's start, show, status, list-units, the state file and D-Bus's GetAll,
-// and what those show of it is what a zero serviceRT (the state every service had from its
-// load before) shows.
+// and what those show of it is what zero ones (the state every service had from its load
+// before) show.
 func TestServiceRuntimeLazy(t *testing.T) {
 	dir := t.TempDir()
 	m, _ := testManager(t, map[string]string{
@@ -57,8 +58,8 @@ func TestServiceRuntimeLazy(t *testing.T) {
 		return v
 	}
 	lazy := look()
-	if svc.svc != nil {
-		t.Fatalf("a service never started has a serviceRT")
+	if svc.svc != nil || svc.h != nil {
+		t.Fatalf("a service never started has a serviceRT (%v) or a unitHist (%v)", svc.svc != nil, svc.h != nil)
 	}
 	if svc.rec != nil {
 		t.Errorf("a service never started has lines in the state file")
@@ -78,7 +79,7 @@ func TestServiceRuntimeLazy(t *testing.T) {
 			t.Errorf("%s=%q (present %v), want %q", name, got, ok, want)
 		}
 	}
-	svc.svc = &serviceRT{} // what register gave every service before
+	svc.svc, svc.h = &serviceRT{}, &unitHist{} // what every service had from its load before
 	eager := look()
 	if !reflect.DeepEqual(lazy.props, eager.props) {
 		t.Errorf("show: without a serviceRT\n%v\nwith a zero one\n%v", lazy.props, eager.props)
@@ -94,15 +95,29 @@ func TestServiceRuntimeLazy(t *testing.T) {
 	}
 }
 
-// TestServiceRuntimeAtFirstStart: the first start of a service gives it its serviceRT, and
-// what it records there (its main process) shows.
+// TestServiceRuntimeAtFirstStart: the first start of a service gives it its serviceRT and
+// its unitHist, with what the start records there.
 func TestServiceRuntimeAtFirstStart(t *testing.T) {
 	mc := newMachine(t, "a.service", map[string]string{"a.service": "[Service]\nExecStart=/bin/a\n"})
-	if mc.u.svc != nil {
-		t.Fatal("a serviceRT before the first start")
+	if mc.u.svc != nil || mc.u.h != nil {
+		t.Fatal("a serviceRT or a unitHist before the first start")
 	}
 	mc.do("start")
 	if mc.u.svc == nil || mc.u.svc.mainPID == 0 || mc.u.sub != svcRunning {
 		t.Fatalf("after the start: %s, serviceRT %+v", mc.u.sub, mc.u.svc)
+	}
+	if h := mc.u.h; h == nil || h.invocationID == "" || h.activeEnter.IsZero() || h.inactiveExit.IsZero() || h.conditionStamp.IsZero() {
+		t.Fatalf("after the start: unitHist %+v", h)
+	}
+}
+
+// TestUnitSize: a Unit and a unitHist stay within the allocator's size classes they fill
+// (176 and 256 bytes): two Units and one unitHist per socket and service loaded.
+func TestUnitSize(t *testing.T) {
+	if n := unsafe.Sizeof(Unit{}); n > 176 {
+		t.Errorf("Unit is %d bytes, more than 176", n)
+	}
+	if n := unsafe.Sizeof(unitHist{}); n > 256 {
+		t.Errorf("unitHist is %d bytes, more than 256", n)
 	}
 }

@@ -433,7 +433,7 @@ func (m *Manager) recordUnit(u *Unit, registered []int) (changed bool) {
 		u.rec = nil // no process, no socket: nothing to record
 		return changed
 	}
-	rec.Name, rec.InvocationID = u.Name, u.invocationID
+	rec.Name, rec.InvocationID = u.Name, u.hs().invocationID
 	rec.KillMode, rec.KillSignal, rec.SendSIGKILL, rec.StopTimeout = stopSettings(u)
 	f.scratch = runstate.AppendUnit(f.scratch[:0], &rec)
 	if u.rec == r && bytes.Equal(r.text, f.scratch) {

@@ -98,7 +98,7 @@ func TestWriteState(t *testing.T) {
 	m := &Manager{procs: map[int]*proc{}, adopted: map[int]adoptee{}, rs: &stateFile{dir: dir, on: true, self: self, boot: boot, pidns: pidns, starts: map[int]uint64{}}}
 	cfg := &unit.Unit{Service: &unit.ServiceSection{TimeoutStopSec: 90 * time.Second,
 		Kill: unit.KillContext{KillSignal: syscall.SIGTERM, SendSIGKILL: true}}}
-	a := &Unit{Name: "a.service", invocationID: "0123456789abcdef0123456789abcdef", cfg: cfg, svc: &serviceRT{}}
+	a := &Unit{Name: "a.service", h: &unitHist{invocationID: "0123456789abcdef0123456789abcdef"}, cfg: cfg, svc: &serviceRT{}}
 	b := &Unit{Name: "b.service", cfg: cfg, svc: &serviceRT{}}
 	idle := &Unit{Name: "idle.service", cfg: cfg, svc: &serviceRT{}}
 	m.order = []*Unit{a, b, idle}
@@ -218,10 +218,10 @@ func BenchmarkWriteState(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer ls.Close(nil)
-		m.order = append(m.order, &Unit{Name: fmt.Sprintf("s%d.socket", i), invocationID: "0123456789abcdef0123456789abcdef", cfg: cfg,
+		m.order = append(m.order, &Unit{Name: fmt.Sprintf("s%d.socket", i), h: &unitHist{invocationID: "0123456789abcdef0123456789abcdef"}, cfg: cfg,
 			sock: &socketRT{socks: []*listen.Socket{ls}}})
 	}
-	svc := &Unit{Name: "echo.service", invocationID: "0123456789abcdef0123456789abcdef", cfg: cfg, svc: &serviceRT{}}
+	svc := &Unit{Name: "echo.service", h: &unitHist{invocationID: "0123456789abcdef0123456789abcdef"}, cfg: cfg, svc: &serviceRT{}}
 	m.order = append(m.order, svc)
 	child := startChild(b)
 	m.procs[child] = &proc{pid: child, u: svc, kind: "main"}
@@ -265,7 +265,7 @@ func TestStateLogPerChange(t *testing.T) {
 		m.order = append(m.order, u)
 		m.stateChanged(u)
 	}
-	svc := &Unit{Name: "echo.service", invocationID: "0123456789abcdef0123456789abcdef", cfg: cfg, svc: &serviceRT{}}
+	svc := &Unit{Name: "echo.service", h: &unitHist{invocationID: "0123456789abcdef0123456789abcdef"}, cfg: cfg, svc: &serviceRT{}}
 	m.order = append(m.order, svc)
 	child := startChild(t)
 	m.procs[child] = &proc{pid: child, u: svc, kind: "main"}

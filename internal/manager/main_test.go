@@ -22,5 +22,9 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "FAIL: idleService written to: %+v\n", idleService)
 		code = 1
 	}
+	if !reflect.DeepEqual(noHist, unitHist{}) && code == 0 {
+		fmt.Fprintf(os.Stderr, "FAIL: noHist written to: %+v\n", noHist)
+		code = 1
+	}
 	os.Exit(code)
 }

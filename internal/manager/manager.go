@@ -496,7 +496,7 @@ func (m *Manager) reap() {
 		}
 		if !ok {
 			if adoptedBy != nil {
-				adoptedBy.cpu += cpu
+				adoptedBy.hist().cpu += cpu
 			}
 			m.stateReaped(pid, adoptedBy)
 			m.orphanExited(pid, ws) // reparented to us (child subreaper)
@@ -512,7 +512,7 @@ func (m *Manager) reap() {
 			utmpExited(p.u, pid, ws) // UtmpIdentifier= (utmp.go)
 		}
 		if p.u != nil {
-			p.u.cpu += cpu
+			p.u.hist().cpu += cpu
 			m.gcEnqueue(p.u) // its last process may have gone
 		}
 		// What it wrote before it exited comes before what the manager says of its exit.

@@ -145,7 +145,7 @@ func (m *Manager) scopeRunOf(u *Unit) *scopeRun {
 
 func (s scopeMachine) start(u *Unit) {
 	u.result = resultSuccess
-	u.invocationID = newInvocationID()
+	u.hist().invocationID = newInvocationID()
 	sr := s.scopeRunOf(u)
 	if sr == nil {
 		s.setState(u, scopeRunning)

@@ -115,8 +115,8 @@ func (m serviceMachine) svcStart(u *Unit) {
 		s.nRestarts, s.flushRestarts = 0, false
 	}
 	u.result = resultSuccess
-	u.invocationID = newInvocationID()
-	u.runs, u.cpu = nil, 0 // systemd's service_start resets the commands' status and the accounting
+	u.hist().invocationID = newInvocationID()
+	u.hist().runs, u.hist().cpu = nil, 0 // systemd's service_start resets the commands' status and the accounting
 	s.stopRequested = false
 	s.mainExited = false
 	s.notifyReady = false
@@ -313,7 +313,7 @@ func (m serviceMachine) svcEnterRunning(u *Unit) {
 			// counts from when the service became active, which a reload does not change.
 			d := cfg.RuntimeMaxSec + runtimeExtra(cfg) // RuntimeRandomizedExtraSec= (execprocess.go)
 			if reloaded {
-				d -= time.Since(u.activeEnter)
+				d -= time.Since(u.hs().activeEnter)
 			}
 			m.armRuntimeTimer(u, max(d, time.Nanosecond))
 		}

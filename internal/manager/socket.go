@@ -43,8 +43,8 @@ func (m socketMachine) sockStart(u *Unit) {
 		return
 	}
 	u.result = resultSuccess
-	u.invocationID = newInvocationID()
-	u.runs, u.cpu = nil, 0
+	u.hist().invocationID = newInvocationID()
+	u.hist().runs, u.hist().cpu = nil, 0
 	m.setState(u, sockStartPre)
 	m.runControl(u, cfg.ExecStartPre, sockStartPre, func(ok bool) {
 		if !ok {

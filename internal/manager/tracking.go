@@ -238,8 +238,8 @@ func (m *Manager) attributor(view map[int]procInfo) *attributor {
 		if byID == nil {
 			byID = map[string]*Unit{}
 			for _, u := range m.order {
-				if u.invocationID != "" && !isInactiveOrFailed(u.activeState()) {
-					byID[u.invocationID] = u
+				if u.hs().invocationID != "" && !isInactiveOrFailed(u.activeState()) {
+					byID[u.hs().invocationID] = u
 				}
 			}
 		}

@@ -11,19 +11,45 @@ import (
 )
 
 // Unit is the runtime side of one unit: its loaded configuration and its state machine.
+// Thousands of them are loaded at once: what only a unit that ran needs is in h, a
+// service's state in svc (allocated at its first use), and the small fields come last,
+// together, without padding (TestUnitSize).
 type Unit struct {
 	Name string
 	cfg  *unit.Unit
 
-	sub    subState // its type's state; ActiveState follows from it
-	result Result   // resultSuccess or the first failure: exit-code, signal, timeout, ...
-	job    *job
+	sub subState // its type's state; ActiveState follows from it
+	job *job
 
-	seq      uint64   // registration order: m.order is sorted by it
-	gcQueued bool     // in Manager.gcQueue
-	gcMark   uint64   // collectGarbage's mark: its generation plus gcInPath, gcUnsure, gcGood or gcBad
-	keys     []string // the names under which Manager.units holds it (bind)
+	seq    uint64   // registration order: m.order is sorted by it
+	gcMark uint64   // collectGarbage's mark: its generation plus gcInPath, gcUnsure, gcGood or gcBad
+	keys   []string // the names under which Manager.units holds it (bind)
 
+	// h is what u keeps of its runs, nil until its first state change or start: a unit
+	// never started (a service waiting for its socket's first connection) holds none.
+	h    *unitHist
+	refs int // Accept=yes instance: collected when inactive
+
+	sock *socketRT
+	svc  *serviceRT
+	tmr  *timerRT
+	pth  *pathRT
+
+	rec      *unitRecord // its lines in the state file, nil if none (leftovers.go)
+	cooldown *cooldown   // a pending re-arm after trigger-limit-hit (cooldown.go)
+	run      *runCreds   // the user and group of the current run, nil when none (dynuser.go)
+	fsrt     *fsRuntime  // the PrivateTmp= directories of its run, shared by its group (sandbox_fs.go)
+
+	result    Result // resultSuccess or the first failure: exit-code, signal, timeout, ...
+	gcQueued  bool   // in Manager.gcQueue
+	transient bool
+	recFresh  bool // rec is up to date
+	recQueued bool // u is in the state file's list of stale units (stateFile.stale)
+}
+
+// unitHist is what a unit keeps of its runs: its invocation, the times of its state
+// changes, its conditions' results, its commands' status and CPU time.
+type unitHist struct {
 	invocationID  string
 	stateChange   time.Time
 	activeEnter   time.Time
@@ -39,26 +65,31 @@ type Unit struct {
 	assertStamp     time.Time
 	conditionFailed string // "ConditionPathExists=/x" that failed
 	assertFailed    string
-	refs            int // Accept=yes instance: collected when inactive
-	transient       bool
-
-	sock *socketRT
-	svc  *serviceRT
-	tmr  *timerRT
-	pth  *pathRT
-
-	rec       *unitRecord // its lines in the state file, nil if none (leftovers.go)
-	recFresh  bool        // rec is up to date
-	recQueued bool        // u is in the state file's list of stale units (stateFile.stale)
-	cooldown  *cooldown   // a pending re-arm after trigger-limit-hit (cooldown.go)
-	run       *runCreds   // the user and group of the current run, nil when none (dynuser.go)
-	fsrt      *fsRuntime  // the PrivateTmp= directories of its run, shared by its group (sandbox_fs.go)
 	// cpu is the CPU time of the processes of u reaped since it last started (rusage):
 	// "Consumed ... CPU time." when it goes down (journal.go).
 	cpu time.Duration
 	// runs are the runtime states of its commands since it last started (systemd's
 	// ExecStatus): what `show` gives with Exec*= and `status` as "Process:" lines.
 	runs map[execKey]*show.ExecRun
+}
+
+// noHist is the unitHist of a unit that has none yet: the zero one, read only.
+var noHist unitHist
+
+// hs is u's unitHist to read: noHist while it has none.
+func (u *Unit) hs() *unitHist {
+	if u.h == nil {
+		return &noHist
+	}
+	return u.h
+}
+
+// hist is u's unitHist to write, allocated at the first write.
+func (u *Unit) hist() *unitHist {
+	if u.h == nil {
+		u.h = &unitHist{}
+	}
+	return u.h
 }
 
 // execKey names one command of a unit: its Exec*= setting and its index there.
@@ -223,7 +254,7 @@ func (m *Manager) setState(u *Unit, sub subState) {
 	old := u.activeState()
 	u.sub = sub
 	now := m.sys().now()
-	u.stateChange = now
+	u.hist().stateChange = now
 	nu := u.activeState()
 	if isInactiveOrFailed(nu) {
 		m.gcEnqueue(u) // u, and the units only it refers to, may go
@@ -245,15 +276,15 @@ func (m *Manager) setState(u *Unit, sub subState) {
 	// ones (a unit that fails while starting was never active: no ActiveExitTimestamp).
 	switch {
 	case isInactiveOrFailed(old) && !isInactiveOrFailed(nu):
-		u.inactiveExit, u.inactiveExitSeq = now, m.logs.LastSeq()
+		u.hist().inactiveExit, u.hist().inactiveExitSeq = now, m.logs.LastSeq()
 	case !isInactiveOrFailed(old) && isInactiveOrFailed(nu):
-		u.inactiveEnter = now
+		u.hist().inactiveEnter = now
 	}
 	switch {
 	case isActiveOrReloading(old) && !isActiveOrReloading(nu):
-		u.activeExit = now
+		u.hist().activeExit = now
 	case !isActiveOrReloading(old) && isActiveOrReloading(nu):
-		u.activeEnter = now
+		u.hist().activeEnter = now
 	}
 	m.cooldownFollow(u)
 	m.unitStateChanged(u, old, nu)
