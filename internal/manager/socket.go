@@ -490,10 +490,11 @@ func (m *Manager) listenFiles(svc *Unit) ([]*os.File, []string) {
 			name = su.Name
 		}
 		for _, ls := range su.sock.socks {
+			f := ls.File() // before NonBlocking=: made while blocking, it stays out of Go's netpoller
 			if err := ls.SetNonblock(nonBlocking); err != nil {
 				m.logUnit(svc, "Failed to set NonBlocking=: %v", err)
 			}
-			files = append(files, ls.File)
+			files = append(files, f)
 			names = append(names, name)
 		}
 		if su.sub == sockListening {
