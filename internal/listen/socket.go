@@ -18,7 +18,9 @@ import (
 // Socket is one open endpoint of a socket unit. The *os.File is owned by the Socket
 // (close-on-exec, non-blocking); the manager hands dups of it to services.
 type Socket struct {
-	Spec unit.Listen
+	// Spec is what it listens on, read only: with OpenSpec, the unit's own (a manager with
+	// thousands of sockets keeps no copy of each).
+	Spec *unit.Listen
 	// file wraps fd once File is first asked for: thousands of sockets listen without ever
 	// being handed to a process, and an os.File costs more than the rest of the Socket.
 	file *os.File
@@ -53,6 +55,11 @@ func (s *Socket) SetNonblock(on bool) error {
 // "listen /run/foo.sk: bind: address already in use". Options that fail are recorded in
 // Socket.Warnings, as systemd only logs them. The descriptor is blocking unless cfg.Accept.
 func Open(spec unit.Listen, cfg *unit.SocketSection) (*Socket, error) {
+	return OpenSpec(&spec, cfg)
+}
+
+// OpenSpec is Open of *spec, which the Socket keeps (Spec) and no one may change.
+func OpenSpec(spec *unit.Listen, cfg *unit.SocketSection) (*Socket, error) {
 	if cfg == nil {
 		cfg = unit.DefaultSocketSection()
 	}

@@ -99,8 +99,10 @@ func (m socketMachine) sockOpen(u *Unit) error {
 		return err
 	}
 	defer leave()
-	for _, l := range cfg.Listen {
-		ls, err := listen.Open(l, cfg)
+	for i := range cfg.Listen {
+		// The Socket keeps the configuration's own Listen: after a daemon-reload that
+		// changed it, the old configuration stays with the socket until it closes.
+		ls, err := listen.OpenSpec(&cfg.Listen[i], cfg)
 		if err != nil {
 			m.sockClose(u)
 			return err
@@ -230,7 +232,7 @@ func (m socketMachine) ready(u *Unit, idx int) {
 		return
 	}
 	cfg := u.cfg.Socket
-	if cfg.Accept && isStreamish(s.socks[idx].Spec) {
+	if cfg.Accept && isStreamish(*s.socks[idx].Spec) {
 		m.acceptConnections(u, idx) // counts triggers per connection
 		return
 	}
