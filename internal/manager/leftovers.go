@@ -423,7 +423,7 @@ func (m *Manager) recordUnit(u *Unit, registered []int) (changed bool) {
 	}
 	if u.sock != nil {
 		for _, ls := range u.sock.socks {
-			if k := socketRecord(ls); k.Family != "" {
+			if k := socketRecord(ls.Socket); k.Family != "" {
 				rec.Sockets = append(rec.Sockets, k)
 			}
 		}

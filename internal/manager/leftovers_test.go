@@ -219,7 +219,7 @@ func BenchmarkWriteState(b *testing.B) {
 		}
 		defer ls.Close(nil)
 		m.order = append(m.order, &Unit{Name: fmt.Sprintf("s%d.socket", i), h: &unitHist{invocationID: "0123456789abcdef0123456789abcdef"}, cfg: cfg,
-			sock: &socketRT{socks: []*listen.Socket{ls}}})
+			sock: &socketRT{socks: []openSocket{{Socket: ls}}}})
 	}
 	svc := &Unit{Name: "echo.service", h: &unitHist{invocationID: "0123456789abcdef0123456789abcdef"}, cfg: cfg, svc: &serviceRT{}}
 	m.order = append(m.order, svc)
@@ -261,7 +261,7 @@ func TestStateLogPerChange(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer ls.Close(nil)
-		u := &Unit{Name: fmt.Sprintf("s%d.socket", i), cfg: cfg, sock: &socketRT{socks: []*listen.Socket{ls}}}
+		u := &Unit{Name: fmt.Sprintf("s%d.socket", i), cfg: cfg, sock: &socketRT{socks: []openSocket{{Socket: ls}}}}
 		m.order = append(m.order, u)
 		m.stateChanged(u)
 	}

@@ -286,7 +286,7 @@ func (mc *machine) do(ev string) {
 	case "elapse":
 		mc.fire("elapse", mc.u.tmr.monoTimer)
 	case "connect":
-		mc.m.socketReady(mc.u.sock.keys[0])
+		mc.m.socketReady(mc.u.sock.socks[0].key)
 	case "watchdog":
 		mc.fire("watchdog", mc.u.service().watchdog)
 	case "restart-timer":

@@ -12,9 +12,7 @@ import (
 
 // socketRT is the runtime state of a socket unit.
 type socketRT struct {
-	socks        []*listen.Socket // open while the unit is active; owned here
-	keys         []uint64         // poller keys, parallel to socks
-	armed        []bool
+	socks        []openSocket // open while the unit is active; owned here
 	nAccepted    uint64
 	nConnections int
 	nRefused     uint64
@@ -27,6 +25,14 @@ type socketRT struct {
 	queue         []unit.ExecCommand // remaining control commands of the current phase
 	next          func(ok bool)      // continuation when the control queue ends
 	triggered     string             // service it last started
+}
+
+// openSocket is one open socket of a socket unit, with its key in the manager's poller
+// and whether the poller watches it now.
+type openSocket struct {
+	*listen.Socket
+	key   uint64
+	armed bool
 }
 
 // sockStart runs ExecStartPre, opens every Listen*= socket, runs ExecStartPost, then listens.
@@ -107,9 +113,7 @@ func (m socketMachine) sockOpen(u *Unit) error {
 			m.sockClose(u)
 			return err
 		}
-		s.socks = append(s.socks, ls)
-		s.keys = append(s.keys, m.pollKey(u, len(s.socks)-1))
-		s.armed = append(s.armed, false)
+		s.socks = append(s.socks, openSocket{Socket: ls, key: m.pollKey(u, len(s.socks))})
 	}
 	return nil
 }
@@ -117,16 +121,16 @@ func (m socketMachine) sockOpen(u *Unit) error {
 // sockClose closes u's sockets (RemoveOnStop removes their files).
 func (m socketMachine) sockClose(u *Unit) {
 	s := u.sock
-	for i, ls := range s.socks {
-		if s.armed[i] {
+	for _, ls := range s.socks {
+		if ls.armed {
 			m.poll().Remove(ls.Fd())
 		}
-		m.pollForget(s.keys[i])
+		m.pollForget(ls.key)
 		if err := ls.Close(u.cfg.Socket); err != nil {
 			m.logUnit(u, "close: %v", err)
 		}
 	}
-	s.socks, s.keys, s.armed = nil, nil, nil
+	s.socks = nil
 	m.stateChanged(u)
 }
 
@@ -142,21 +146,18 @@ func (m socketMachine) sockEnterListening(u *Unit) {
 		}
 	}
 	for i, ls := range s.socks {
-		if s.armed[i] {
+		if ls.armed {
 			continue
 		}
-		var err error
-		if i < len(s.armed) {
-			err = m.poll().Add(ls.Fd(), s.keys[i])
-			if err != nil && errors.Is(err, syscall.EEXIST) {
-				err = m.poll().Rearm(ls.Fd(), s.keys[i])
-			}
+		err := m.poll().Add(ls.Fd(), ls.key)
+		if err != nil && errors.Is(err, syscall.EEXIST) {
+			err = m.poll().Rearm(ls.Fd(), ls.key)
 		}
 		if err != nil {
 			m.logUnit(u, "watch %s: %v", ls.Spec.Raw, err)
 			continue
 		}
-		s.armed[i] = true
+		s.socks[i].armed = true
 	}
 	m.setState(u, sockListening)
 }
@@ -165,9 +166,9 @@ func (m socketMachine) sockEnterListening(u *Unit) {
 func (m socketMachine) sockDisarm(u *Unit) {
 	s := u.sock
 	for i, ls := range s.socks {
-		if s.armed[i] {
+		if ls.armed {
 			m.poll().Remove(ls.Fd())
-			s.armed[i] = false
+			s.socks[i].armed = false
 		}
 	}
 }
@@ -224,10 +225,10 @@ func (m socketMachine) sockEnterStopPre(u *Unit, result Result) {
 // ready: socket idx of u is readable.
 func (m socketMachine) ready(u *Unit, idx int) {
 	s := u.sock
-	if idx >= len(s.armed) {
+	if idx >= len(s.socks) {
 		return
 	}
-	s.armed[idx] = false
+	s.socks[idx].armed = false
 	if u.sub != sockListening {
 		return
 	}
@@ -332,9 +333,9 @@ func (m socketMachine) acceptConnections(u *Unit, idx int) {
 	cfg := u.cfg.Socket
 	ls := s.socks[idx]
 	defer func() {
-		if u.sub == sockListening && idx < len(s.socks) && !s.armed[idx] {
-			if err := m.poll().Rearm(ls.Fd(), s.keys[idx]); err == nil {
-				s.armed[idx] = true
+		if u.sub == sockListening && idx < len(s.socks) && !s.socks[idx].armed {
+			if err := m.poll().Rearm(ls.Fd(), s.socks[idx].key); err == nil {
+				s.socks[idx].armed = true
 			}
 		}
 	}()
