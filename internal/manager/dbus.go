@@ -328,7 +328,7 @@ func (m *Manager) dbusUnitProps(u *Unit) []sdbus.Prop {
 				sdbus.Prop{Name: "UnitFilePreset", Text: m.presetsNow().State(u.Name)})
 		}
 	}
-	names := slices.Clone(u.keys)
+	names := append([]string{u.Name}, u.aliases...)
 	sort.Strings(names)
 	out = append(out, sdbus.Prop{Name: "Names", Value: names})
 	return out

@@ -21,9 +21,11 @@ type Unit struct {
 	sub subState // its type's state; ActiveState follows from it
 	job *job
 
-	seq    uint64   // registration order: m.order is sorted by it
-	gcMark uint64   // collectGarbage's mark: its generation plus gcInPath, gcUnsure, gcGood or gcBad
-	keys   []string // the names under which Manager.units holds it (bind)
+	seq    uint64 // registration order: m.order is sorted by it
+	gcMark uint64 // collectGarbage's mark: its generation plus gcInPath, gcUnsure, gcGood or gcBad
+	// aliases are the names other than Name under which Manager.units holds it (bind);
+	// nil for most units. keyAt walks them all, Name first.
+	aliases []string
 
 	// h is what u keeps of its runs, nil until its first state change or start: a unit
 	// never started (a service waiting for its socket's first connection) holds none.
@@ -172,9 +174,20 @@ func (m *Manager) load(name string) *Unit {
 // bind makes name one of u's names in the registry.
 func (m *Manager) bind(name string, u *Unit) {
 	m.units[name] = u
-	if !slices.Contains(u.keys, name) {
-		u.keys = append(u.keys, name)
+	if name != u.Name && !slices.Contains(u.aliases, name) {
+		u.aliases = append(u.aliases, name)
 	}
+}
+
+// nkeys is how many names u is registered under (bind): its Name and its aliases.
+func (u *Unit) nkeys() int { return 1 + len(u.aliases) }
+
+// keyAt is the i-th of them, Name first.
+func (u *Unit) keyAt(i int) string {
+	if i == 0 {
+		return u.Name
+	}
+	return u.aliases[i-1]
 }
 
 // register adds a loaded configuration to the registry under name and all its names.
