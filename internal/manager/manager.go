@@ -418,7 +418,13 @@ func (m *Manager) Run(ctx context.Context) error {
 		if m.releaseMemory && len(m.jobs) == 0 {
 			// Loading units leaves garbage several times their size; once the boot (or a
 			// reload) has settled, collect it and give the pages back, so that an idle manager
-			// holds what its units need rather than the peak of reading them.
+			// holds what its units need rather than the peak of reading them. The collector's
+			// pacing stays Go's default (GOGC=100, no memory limit): its work per byte
+			// allocated then does not depend on the live heap, so an activation costs the
+			// same among 10 units as among 10,000; a fixed headroom (a memory limit, or a
+			// GOGC scaled down with the heap) would mark the whole live heap every few
+			// megabytes, work that grows with the units loaded, and near a limit a PID 1
+			// would spend its CPU collecting instead of failing an allocation.
 			m.releaseMemory = false
 			m.writeState() // the state file of the settled boot first: its garbage goes too
 			debug.FreeOSMemory()
