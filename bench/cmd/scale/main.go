@@ -412,8 +412,7 @@ func interleave(side, dir string, m *manager, n, port, cold int, duration time.D
 	basePort := port + 2
 	perRound := min(cold, base)
 	slices := 4
-	stride := n / (cold * (rounds + 1))
-	if stride == 0 {
+	if n/cold/(rounds+1) == 0 {
 		return nil, fmt.Errorf("N=%d: fewer sockets than -cold × (-rounds + 1)", n)
 	}
 	for r := 0; r < rounds; r++ {
@@ -446,8 +445,7 @@ func interleave(side, dir string, m *manager, n, port, cold int, duration time.D
 			time.Sleep(500 * time.Millisecond)
 			var rn, rb []time.Duration
 			for k := 0; k < perRound; k++ {
-				// The plain measurement took sockets k*(n/cold); these are between them.
-				i := k*(n/perRound) + (r+1)*stride
+				i := pairedSocket(n, cold, rounds, r, k)
 				d, err := firstByte(filepath.Join(dir, "s", fmt.Sprintf("%05d.sk", i)), 10*time.Second)
 				if err != nil {
 					return fmt.Errorf("cold activation of idle%05d: %w", i, err)
@@ -480,6 +478,14 @@ func interleave(side, dir string, m *manager, n, port, cold int, duration time.D
 		}
 	}
 	return p, nil
+}
+
+// pairedSocket is the index of the k-th socket among n activated in round r of interleave:
+// the plain measurement took sockets k*(n/cold) for k < cold; these are between them, a
+// different one for each round, so that each activation is a cold one.
+func pairedSocket(n, cold, rounds, r, k int) int {
+	gap := n / cold
+	return k*gap + (r+1)*(gap/(rounds+1))
 }
 
 // acceptFor makes Accept=yes connections to addr one after the other for d: how many, the
