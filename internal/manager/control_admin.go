@@ -104,15 +104,15 @@ func (m *Manager) daemonReload() {
 	m.consolef("Reloading.")
 	m.loader.Reload()
 	m.presets = nil
-	now := time.Now()
+	if n := len(m.reloads); n == 0 || m.reloads[n-1].seq != m.nextSeq {
+		// systemd's units come back from a reload with a state change at its time when
+		// they had none (a unit loaded but never started): stateChangeOf finds it here,
+		// rather than a unitHist for each of thousands of units never started.
+		m.reloads = append(m.reloads, reloadStamp{seq: m.nextSeq, at: time.Now()})
+	}
 	for _, u := range append([]*Unit(nil), m.order...) {
 		if u.transient {
 			continue
-		}
-		if u.hs().stateChange.IsZero() {
-			// systemd's units come back from a reload with a state change at its time
-			// when they had none (a unit loaded but never started).
-			u.hist().stateChange = now
 		}
 		cfg := m.loader.Load(u.Name)
 		if cfg.LoadState == unit.NotFound {

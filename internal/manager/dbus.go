@@ -303,7 +303,7 @@ func (m *Manager) dbusUnitProps(u *Unit) []sdbus.Prop {
 		}
 		out = append(out, sdbus.Prop{Name: name, Value: us})
 	}
-	stamp("StateChangeTimestamp", u.hs().stateChange)
+	stamp("StateChangeTimestamp", m.stateChangeOf(u))
 	stamp("ActiveEnterTimestamp", u.hs().activeEnter)
 	stamp("ActiveExitTimestamp", u.hs().activeExit)
 	stamp("InactiveEnterTimestamp", u.hs().inactiveEnter)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/flint-init/flint/api"
 	"github.com/flint-init/flint/internal/listen"
+	"github.com/flint-init/flint/unit/show"
 )
 
 // TestServiceRuntimeLazy: a service that never started holds no serviceRT and no unitHist, through the
@@ -19,6 +20,7 @@ func TestServiceRuntimeLazy(t *testing.T) {
 	m, _ := testManager(t, map[string]string{
 		"idle.socket":  "[Unit]\nDefaultDependencies=no\n[Socket]\nListenStream=" + filepath.Join(dir, "idle.sk") + "\n",
 		"idle.service": "[Unit]\nDefaultDependencies=no\n[Service]\nExecStart=/bin/cat\n",
+		"late.target":  "[Unit]\nDefaultDependencies=no\n",
 	})
 	p, err := listen.NewPoller()
 	if err != nil {
@@ -79,20 +81,45 @@ func TestServiceRuntimeLazy(t *testing.T) {
 			t.Errorf("%s=%q (present %v), want %q", name, got, ok, want)
 		}
 	}
-	svc.svc, svc.h = &serviceRT{}, &unitHist{} // what every service had from its load before
-	eager := look()
-	if !reflect.DeepEqual(lazy.props, eager.props) {
-		t.Errorf("show: without a serviceRT\n%v\nwith a zero one\n%v", lazy.props, eager.props)
+	compare := func(when string, lazy views, h *unitHist) {
+		t.Helper()
+		svc.svc, svc.h = &serviceRT{}, h // what every service had from its load before
+		eager := look()
+		svc.svc, svc.h = nil, nil
+		if !reflect.DeepEqual(lazy.props, eager.props) {
+			t.Errorf("%s: show: without a serviceRT\n%v\nwith a zero one\n%v", when, lazy.props, eager.props)
+		}
+		if !reflect.DeepEqual(lazy.status, eager.status) {
+			t.Errorf("%s: status: without a serviceRT\n%v\nwith a zero one\n%v", when, lazy.status, eager.status)
+		}
+		if !reflect.DeepEqual(lazy.list, eager.list) {
+			t.Errorf("%s: list-units: without a serviceRT\n%v\nwith a zero one\n%v", when, lazy.list, eager.list)
+		}
+		if !reflect.DeepEqual(lazy.dbus, eager.dbus) {
+			t.Errorf("%s: D-Bus GetAll: without a serviceRT\n%v\nwith a zero one\n%v", when, lazy.dbus, eager.dbus)
+		}
 	}
-	if !reflect.DeepEqual(lazy.status, eager.status) {
-		t.Errorf("status: without a serviceRT\n%v\nwith a zero one\n%v", lazy.status, eager.status)
+	compare("loaded", lazy, &unitHist{})
+	// A daemon-reload gives it a state change at the reload's time, as systemd, still
+	// without a unitHist; a unit loaded after the reload has none.
+	m.daemonReload()
+	runLoopUntil(t, m, "the reload's jobs", func() bool { return len(m.jobs) == 0 })
+	if svc = m.units["idle.service"]; svc == nil || svc.svc != nil || svc.h != nil {
+		t.Fatalf("after a daemon-reload: %v", svc)
 	}
-	if !reflect.DeepEqual(lazy.list, eager.list) {
-		t.Errorf("list-units: without a serviceRT\n%v\nwith a zero one\n%v", lazy.list, eager.list)
+	want := show.FormatTimestamp(m.reloads[0].at)
+	for _, p := range m.properties(svc) {
+		if p.Name == "StateChangeTimestamp" && (p.Value != want || want == "") {
+			t.Errorf("after a daemon-reload: StateChangeTimestamp=%q, want %q", p.Value, want)
+		}
 	}
-	if !reflect.DeepEqual(lazy.dbus, eager.dbus) {
-		t.Errorf("D-Bus GetAll: without a serviceRT\n%v\nwith a zero one\n%v", lazy.dbus, eager.dbus)
+	late := m.load("late.target")
+	for _, p := range m.properties(late) {
+		if p.Name == "StateChangeTimestamp" && p.Value != "" {
+			t.Errorf("a unit loaded after the reload: StateChangeTimestamp=%q, want none", p.Value)
+		}
 	}
+	compare("after a daemon-reload", look(), &unitHist{stateChange: m.reloads[0].at})
 }
 
 // TestServiceRuntimeAtFirstStart: the first start of a service gives it its serviceRT and

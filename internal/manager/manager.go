@@ -163,6 +163,7 @@ type Manager struct {
 	gcAll           bool               // sweep whatever the queue holds (a daemon-reload changed references)
 	gcGen           uint64             // the current sweep's generation (collectGarbage)
 	nextSeq         uint64             // the last Unit.seq given
+	reloads         []reloadStamp      // the daemon-reloads that loaded units had (stateChangeOf)
 	gcUnsure        int                // the units marked unsure in the current sweep
 	gcDoomed        []*Unit            // scratch: the units the sweep collects
 	gcProcs         map[*Unit]bool     // scratch: the units with a process left, built once a sweep needs it

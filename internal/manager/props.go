@@ -19,7 +19,8 @@ func (m *Manager) properties(u *Unit) []api.Property {
 	add := func(n, v string) { rt = append(rt, show.Property{Name: n, Value: v}) }
 	add("ActiveState", u.activeState().String())
 	add("SubState", u.sub.String())
-	add("StateChangeTimestamp", show.FormatTimestamp(u.hs().stateChange))
+	stateChange := m.stateChangeOf(u)
+	add("StateChangeTimestamp", show.FormatTimestamp(stateChange))
 	add("ActiveEnterTimestamp", show.FormatTimestamp(u.hs().activeEnter))
 	add("ActiveExitTimestamp", show.FormatTimestamp(u.hs().activeExit))
 	add("InactiveEnterTimestamp", show.FormatTimestamp(u.hs().inactiveEnter))
@@ -27,7 +28,7 @@ func (m *Manager) properties(u *Unit) []api.Property {
 	for _, ts := range []struct {
 		name string
 		t    time.Time
-	}{{"StateChangeTimestampMonotonic", u.hs().stateChange}, {"ActiveEnterTimestampMonotonic", u.hs().activeEnter},
+	}{{"StateChangeTimestampMonotonic", stateChange}, {"ActiveEnterTimestampMonotonic", u.hs().activeEnter},
 		{"ActiveExitTimestampMonotonic", u.hs().activeExit}, {"InactiveEnterTimestampMonotonic", u.hs().inactiveEnter},
 		{"InactiveExitTimestampMonotonic", u.hs().inactiveExit}} {
 		add(ts.name, strconv.FormatInt(monotonicUsec(ts.t), 10))

@@ -94,6 +94,28 @@ func (u *Unit) hist() *unitHist {
 	return u.h
 }
 
+// reloadStamp is one daemon-reload: the time it took place, and Manager.nextSeq then (the
+// units loaded before it have a lower or equal seq).
+type reloadStamp struct {
+	seq uint64
+	at  time.Time
+}
+
+// stateChangeOf is u's StateChangeTimestamp: its last state change, else the first
+// daemon-reload since it was loaded (systemd's units come back from a reload with a state
+// change at its time when they had none), except for a transient unit.
+func (m *Manager) stateChangeOf(u *Unit) time.Time {
+	if t := u.hs().stateChange; !t.IsZero() || u.transient {
+		return t
+	}
+	if i, _ := slices.BinarySearchFunc(m.reloads, u.seq, func(r reloadStamp, seq uint64) int {
+		return cmp.Compare(r.seq, seq)
+	}); i < len(m.reloads) {
+		return m.reloads[i].at
+	}
+	return time.Time{}
+}
+
 // execKey names one command of a unit: its Exec*= setting and its index there.
 type execKey struct {
 	setting string // "ExecStartPre", "ExecStart", ...
