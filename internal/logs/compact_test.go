@@ -20,7 +20,8 @@ func TestLinesKeptWhole(t *testing.T) {
 		{Time: at, Mono: 5 * time.Second, Unit: "a.service", Stream: "stdout", PID: 4194304, Priority: 3, Text: "plain", Source: src},
 		{Time: at.Add(time.Second), Mono: 6 * time.Second, Unit: "a.service", Stream: "manager", PID: 1, Priority: 6,
 			Text: "with fields", Fields: []Field{{"MESSAGE_ID", "39f53479d3a045ac8e11786248231fbf"}, {"JOB_ID", "7"},
-				{"EMPTY", ""}, {"LONG", long}, {"BIN", "a\x00b\nc\xff"}}},
+				{"EMPTY", ""}, {"LONG", long}, {"BIN", "a\x00b\nc\xff"}, {"", "no name"}, {"INVOCATION_ID", "0123"},
+				{strings.Repeat("N", 200), "a long name"}}},
 		{Time: at.Add(2 * time.Second), Mono: 7 * time.Second, Unit: "b.service", Stream: "stderr", Priority: 0, Text: ""},
 		{Time: at.Add(3 * time.Second), Mono: 8 * time.Second, Unit: "a.service", Stream: "stdout", Priority: 6,
 			Text: "", Fields: []Field{{"ONLY", "fields"}}},
@@ -102,5 +103,19 @@ func TestRingGrowsFromOne(t *testing.T) {
 func TestEntrySize(t *testing.T) {
 	if n := unsafe.Sizeof(entry{}); n > 64 {
 		t.Errorf("entry is %d bytes, more than 64", n)
+	}
+}
+
+// TestKnownFieldsShort: a line's known field names take two bytes each.
+func TestKnownFieldsShort(t *testing.T) {
+	fs := []Field{{"MESSAGE_ID", "x"}, {"JOB_ID", "7"}, {"INVOCATION_ID", ""}}
+	if b := encodeFields(nil, fs); len(b) != 3*2+3+2 {
+		t.Errorf("encoded as %d bytes %q, want 11", len(b), b)
+	}
+	if got := decodeFields(string(encodeFields(nil, fs))); !reflect.DeepEqual(got, fs) {
+		t.Errorf("decoded %v, want %v", got, fs)
+	}
+	if len(knownFields) > 256 {
+		t.Errorf("%d known fields: more than a byte indexes", len(knownFields))
 	}
 }

@@ -111,12 +111,33 @@ func lineSize(l *Line) int {
 	return n
 }
 
-// encodeFields appends fs to b: for each, its name's length (uvarint), the name, its
-// value's length, the value.
+// knownFields are the field names most lines carry (the manager's, journald's): encoded as
+// a byte (their index) rather than spelled out in each line.
+var knownFields = [...]string{"MESSAGE_ID", "JOB_ID", "JOB_TYPE", "JOB_RESULT", "INVOCATION_ID",
+	"USER_INVOCATION_ID", "UNIT_RESULT", "N_RESTARTS", "EXIT_STATUS", "EXIT_CODE", "EXECUTABLE",
+	"ERRNO", "CPU_USAGE_NSEC", "COMMAND", "CODE_FILE", "CODE_LINE", "CODE_FUNC",
+	"SYSLOG_FACILITY", "SYSLOG_IDENTIFIER", "SYSLOG_PID", "SYSLOG_TIMESTAMP"}
+
+// knownField is the index of each of knownFields.
+var knownField = func() map[string]byte {
+	m := make(map[string]byte, len(knownFields))
+	for i, n := range knownFields {
+		m[n] = byte(i)
+	}
+	return m
+}()
+
+// encodeFields appends fs to b: for each, its name (one of knownFields: a 0 and its index;
+// else its length plus one as a uvarint, then the name), then its value's length (uvarint)
+// and the value.
 func encodeFields(b []byte, fs []Field) []byte {
 	for _, f := range fs {
-		b = binary.AppendUvarint(b, uint64(len(f.Name)))
-		b = append(b, f.Name...)
+		if i, ok := knownField[f.Name]; ok {
+			b = append(b, 0, i)
+		} else {
+			b = binary.AppendUvarint(b, uint64(len(f.Name))+1)
+			b = append(b, f.Name...)
+		}
 		b = binary.AppendUvarint(b, uint64(len(f.Value)))
 		b = append(b, f.Value...)
 	}
@@ -125,26 +146,36 @@ func encodeFields(b []byte, fs []Field) []byte {
 
 // decodeFields reverses encodeFields; the strings share s's memory.
 func decodeFields(s string) []Field {
-	var fs []Field
-	next := func() string {
+	uvarint := func() uint64 {
 		var n uint64
-		var shift uint
 		for i := 0; i < len(s); i++ {
-			c := s[i]
-			n |= uint64(c&0x7f) << shift
-			if c < 0x80 {
-				v := s[i+1 : i+1+int(n)]
-				s = s[i+1+int(n):]
-				return v
+			n |= uint64(s[i]&0x7f) << (7 * i)
+			if s[i] < 0x80 {
+				s = s[i+1:]
+				return n
 			}
-			shift += 7
 		}
 		s = ""
-		return ""
+		return 0
 	}
+	take := func(n uint64) string {
+		n = min(n, uint64(len(s)))
+		v := s[:n]
+		s = s[n:]
+		return v
+	}
+	var fs []Field
 	for len(s) > 0 {
-		name := next()
-		fs = append(fs, Field{Name: name, Value: next()})
+		var name string
+		if n := uvarint(); n > 0 {
+			name = take(n - 1)
+		} else if len(s) > 0 {
+			if i := int(s[0]); i < len(knownFields) {
+				name = knownFields[i]
+			}
+			s = s[1:]
+		}
+		fs = append(fs, Field{Name: name, Value: take(uvarint())})
 	}
 	return fs
 }
