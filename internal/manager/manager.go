@@ -119,7 +119,7 @@ type Manager struct {
 	unneeded   []*Unit        // units with StopWhenUnneeded=yes
 	upholders  []*Unit        // units with Upholds=
 
-	pollRefs map[uint64]*pollRef
+	pollRefs map[uint64]pollRef
 	nextKey  uint64
 
 	notify *notify.Receiver
@@ -240,7 +240,7 @@ func New(opt Options) (*Manager, error) {
 		loader:   unit.NewLoader(opt.Scope, opt.UnitDirs),
 		loop:     make(chan func(), 4096),
 		units:    map[string]*Unit{},
-		pollRefs: map[uint64]*pollRef{},
+		pollRefs: map[uint64]pollRef{},
 		procs:    map[int]*proc{},
 		adopted:  map[int]adoptee{},
 		alone:    map[int]bool{},
