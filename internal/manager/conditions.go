@@ -244,8 +244,8 @@ func archName() string {
 // inactive (the job succeeds), a failed assertion fails the job.
 func (m *Manager) checkConditions(u *Unit) bool {
 	ok, failed := evalConditions(u.cfg.Unit.Conditions, false, m.opt.Scope)
-	u.hist().conditionResult, u.hist().conditionStamp = ok, time.Now()
-	u.hist().assertResult, u.hist().assertStamp = false, time.Time{} // not checked when a condition fails
+	u.hist().conditionResult, u.hist().conditionStamp = ok, stampOf(time.Now())
+	u.hist().assertResult, u.hist().assertStamp = false, stamp{} // not checked when a condition fails
 	if !ok {
 		u.hist().conditionFailed = failed
 		m.consolef("%s was skipped because of an unmet condition check (%s).", describe(u), failed)
@@ -255,7 +255,7 @@ func (m *Manager) checkConditions(u *Unit) bool {
 		return false
 	}
 	aok, afailed := evalConditions(u.cfg.Unit.Conditions, true, m.opt.Scope)
-	u.hist().assertResult, u.hist().assertStamp = aok, time.Now()
+	u.hist().assertResult, u.hist().assertStamp = aok, stampOf(time.Now())
 	if !aok {
 		u.hist().assertFailed = afailed
 		m.consolef("Assertion failed for %s (%s).", describe(u), afailed)

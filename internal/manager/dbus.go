@@ -310,13 +310,13 @@ func (m *Manager) dbusUnitProps(u *Unit) []sdbus.Prop {
 		}
 		out = append(out, sdbus.Prop{Name: name, Value: us})
 	}
-	stamp("StateChangeTimestamp", m.stateChangeOf(u))
-	stamp("ActiveEnterTimestamp", u.hs().activeEnter)
-	stamp("ActiveExitTimestamp", u.hs().activeExit)
-	stamp("InactiveEnterTimestamp", u.hs().inactiveEnter)
-	stamp("InactiveExitTimestamp", u.hs().inactiveExit)
-	stamp("ConditionTimestamp", u.hs().conditionStamp)
-	stamp("AssertTimestamp", u.hs().assertStamp)
+	stamp("StateChangeTimestamp", m.stateChangeOf(u).time())
+	stamp("ActiveEnterTimestamp", u.hs().activeEnter.time())
+	stamp("ActiveExitTimestamp", u.hs().activeExit.time())
+	stamp("InactiveEnterTimestamp", u.hs().inactiveEnter.time())
+	stamp("InactiveExitTimestamp", u.hs().inactiveExit.time())
+	stamp("ConditionTimestamp", u.hs().conditionStamp.time())
+	stamp("AssertTimestamp", u.hs().assertStamp.time())
 	if s := u.svcState(); s != nil {
 		stamp("ExecMainStartTimestamp", s.execMainStart)
 		stamp("ExecMainExitTimestamp", s.execMainExit)

@@ -119,7 +119,7 @@ func TestServiceRuntimeLazy(t *testing.T) {
 			t.Errorf("a unit loaded after the reload: StateChangeTimestamp=%q, want none", p.Value)
 		}
 	}
-	compare("after a daemon-reload", look(), &unitHist{stateChange: m.reloads[0].at})
+	compare("after a daemon-reload", look(), &unitHist{stateChange: stampOf(m.reloads[0].at)})
 }
 
 // TestServiceRuntimeAtFirstStart: the first start of a service gives it its serviceRT and
@@ -133,7 +133,7 @@ func TestServiceRuntimeAtFirstStart(t *testing.T) {
 	if mc.u.svc == nil || mc.u.svc.mainPID == 0 || mc.u.sub != svcRunning {
 		t.Fatalf("after the start: %s, serviceRT %+v", mc.u.sub, mc.u.svc)
 	}
-	if h := mc.u.h; h == nil || h.invocationID == "" || h.activeEnter.IsZero() || h.inactiveExit.IsZero() || h.conditionStamp.IsZero() {
+	if h := mc.u.h; h == nil || h.invocationID == "" || h.activeEnter.isZero() || h.inactiveExit.isZero() || h.conditionStamp.isZero() {
 		t.Fatalf("after the start: unitHist %+v", h)
 	}
 }
@@ -144,7 +144,7 @@ func TestUnitSize(t *testing.T) {
 	if n := unsafe.Sizeof(Unit{}); n > 176 {
 		t.Errorf("Unit is %d bytes, more than 176", n)
 	}
-	if n := unsafe.Sizeof(unitHist{}); n > 256 {
-		t.Errorf("unitHist is %d bytes, more than 256", n)
+	if n := unsafe.Sizeof(unitHist{}); n > 192 {
+		t.Errorf("unitHist is %d bytes, more than 192", n)
 	}
 }

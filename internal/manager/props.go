@@ -20,27 +20,27 @@ func (m *Manager) properties(u *Unit) []api.Property {
 	add("ActiveState", u.activeState().String())
 	add("SubState", u.sub.String())
 	stateChange := m.stateChangeOf(u)
-	add("StateChangeTimestamp", show.FormatTimestamp(stateChange))
-	add("ActiveEnterTimestamp", show.FormatTimestamp(u.hs().activeEnter))
-	add("ActiveExitTimestamp", show.FormatTimestamp(u.hs().activeExit))
-	add("InactiveEnterTimestamp", show.FormatTimestamp(u.hs().inactiveEnter))
-	add("InactiveExitTimestamp", show.FormatTimestamp(u.hs().inactiveExit))
+	add("StateChangeTimestamp", show.FormatTimestamp(stateChange.time()))
+	add("ActiveEnterTimestamp", show.FormatTimestamp(u.hs().activeEnter.time()))
+	add("ActiveExitTimestamp", show.FormatTimestamp(u.hs().activeExit.time()))
+	add("InactiveEnterTimestamp", show.FormatTimestamp(u.hs().inactiveEnter.time()))
+	add("InactiveExitTimestamp", show.FormatTimestamp(u.hs().inactiveExit.time()))
 	for _, ts := range []struct {
 		name string
-		t    time.Time
+		t    stamp
 	}{{"StateChangeTimestampMonotonic", stateChange}, {"ActiveEnterTimestampMonotonic", u.hs().activeEnter},
 		{"ActiveExitTimestampMonotonic", u.hs().activeExit}, {"InactiveEnterTimestampMonotonic", u.hs().inactiveEnter},
 		{"InactiveExitTimestampMonotonic", u.hs().inactiveExit}} {
-		add(ts.name, strconv.FormatInt(monotonicUsec(ts.t), 10))
+		add(ts.name, strconv.FormatInt(ts.t.monotonic().Microseconds(), 10))
 	}
 	add("NeedDaemonReload", unit.FormatBool(m.loader.NeedDaemonReload(u.cfg)))
 	add("InvocationID", u.hs().invocationID)
 	add("ConditionResult", unit.FormatBool(u.hs().conditionResult)) // "no" until conditions were checked, as systemd
 	add("AssertResult", unit.FormatBool(u.hs().assertResult))
-	add("ConditionTimestamp", show.FormatTimestamp(u.hs().conditionStamp))
-	add("ConditionTimestampMonotonic", strconv.FormatInt(monotonicUsec(u.hs().conditionStamp), 10))
-	add("AssertTimestamp", show.FormatTimestamp(u.hs().assertStamp))
-	add("AssertTimestampMonotonic", strconv.FormatInt(monotonicUsec(u.hs().assertStamp), 10))
+	add("ConditionTimestamp", show.FormatTimestamp(u.hs().conditionStamp.time()))
+	add("ConditionTimestampMonotonic", strconv.FormatInt(u.hs().conditionStamp.monotonic().Microseconds(), 10))
+	add("AssertTimestamp", show.FormatTimestamp(u.hs().assertStamp.time()))
+	add("AssertTimestampMonotonic", strconv.FormatInt(u.hs().assertStamp.monotonic().Microseconds(), 10))
 	if u.job != nil {
 		add("Job", strconv.Itoa(u.job.id)+" "+u.job.typ)
 	}

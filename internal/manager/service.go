@@ -313,7 +313,7 @@ func (m serviceMachine) svcEnterRunning(u *Unit) {
 			// counts from when the service became active, which a reload does not change.
 			d := cfg.RuntimeMaxSec + runtimeExtra(cfg) // RuntimeRandomizedExtraSec= (execprocess.go)
 			if reloaded {
-				d -= time.Since(u.hs().activeEnter)
+				d -= monoOf(time.Now()) - u.hs().activeEnter.monotonic()
 			}
 			m.armRuntimeTimer(u, max(d, time.Nanosecond))
 		}

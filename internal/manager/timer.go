@@ -226,8 +226,8 @@ func (m timerMachine) timerEnterWaiting(u *Unit, timeChange bool) {
 			switch {
 			case !t.lastTrigger.IsZero():
 				base = t.lastTrigger
-			case !u.hs().inactiveExit.IsZero():
-				base = u.hs().inactiveExit
+			case !u.hs().inactiveExit.isZero():
+				base = u.hs().inactiveExit.time()
 			}
 			next, ok := v.Calendar.NextIn(base, m.calendarZone())
 			if !ok {
@@ -249,7 +249,7 @@ func (m timerMachine) timerEnterWaiting(u *Unit, timeChange bool) {
 		switch v.Base {
 		case unit.OnActive:
 			if isActiveOrReloading(u.activeState()) {
-				base = monoOf(u.hs().inactiveExit)
+				base = u.hs().inactiveExit.monotonic()
 			} else {
 				base = nowMono
 			}
@@ -266,7 +266,7 @@ func (m timerMachine) timerEnterWaiting(u *Unit, timeChange bool) {
 			if v.Base == unit.OnUnitInactive {
 				ts = target.hs().inactiveEnter
 			}
-			base = max(monoOf(ts), t.lastTriggerMono)
+			base = max(ts.monotonic(), t.lastTriggerMono)
 			if base <= 0 {
 				continue
 			}

@@ -53,18 +53,18 @@ type Unit struct {
 // changes, its conditions' results, its commands' status and CPU time.
 type unitHist struct {
 	invocationID  string
-	stateChange   time.Time
-	activeEnter   time.Time
-	activeExit    time.Time
-	inactiveEnter time.Time
-	inactiveExit  time.Time
+	stateChange   stamp
+	activeEnter   stamp
+	activeExit    stamp
+	inactiveEnter stamp
+	inactiveExit  stamp
 	// inactiveExitSeq is the log's last line at inactiveExit: status shows the lines after it,
 	// as systemctl shows the journal entries since the unit last left the inactive state.
 	inactiveExitSeq uint64
 	conditionResult bool
 	assertResult    bool
-	conditionStamp  time.Time // when the conditions were last checked (ConditionTimestamp)
-	assertStamp     time.Time
+	conditionStamp  stamp // when the conditions were last checked (ConditionTimestamp)
+	assertStamp     stamp
 	conditionFailed string // "ConditionPathExists=/x" that failed
 	assertFailed    string
 	// cpu is the CPU time of the processes of u reaped since it last started (rusage):
@@ -74,6 +74,34 @@ type unitHist struct {
 	// ExecStatus): what `show` gives with Exec*= and `status` as "Process:" lines.
 	runs map[execKey]*show.ExecRun
 }
+
+// stamp is one time of a unit's history in 16 bytes rather than a time.Time's 24, as
+// systemd's dual_timestamp: the wall clock (Unix nanoseconds) and CLOCK_MONOTONIC (monoOf)
+// read at the same moment. The zero stamp is the zero time.
+type stamp struct {
+	wall, mono int64
+}
+
+// stampOf is t as a stamp.
+func stampOf(t time.Time) stamp {
+	if t.IsZero() {
+		return stamp{}
+	}
+	return stamp{wall: t.UnixNano(), mono: int64(monoOf(t))}
+}
+
+func (s stamp) isZero() bool { return s == stamp{} }
+
+// time is the stamp's wall clock time (the zero time for the zero stamp).
+func (s stamp) time() time.Time {
+	if s.isZero() {
+		return time.Time{}
+	}
+	return time.Unix(0, s.wall)
+}
+
+// monotonic is the stamp on CLOCK_MONOTONIC, as monoOf (0 for the zero stamp).
+func (s stamp) monotonic() time.Duration { return time.Duration(s.mono) }
 
 // noHist is the unitHist of a unit that has none yet: the zero one, read only.
 var noHist unitHist
@@ -104,16 +132,16 @@ type reloadStamp struct {
 // stateChangeOf is u's StateChangeTimestamp: its last state change, else the first
 // daemon-reload since it was loaded (systemd's units come back from a reload with a state
 // change at its time when they had none), except for a transient unit.
-func (m *Manager) stateChangeOf(u *Unit) time.Time {
-	if t := u.hs().stateChange; !t.IsZero() || u.transient {
+func (m *Manager) stateChangeOf(u *Unit) stamp {
+	if t := u.hs().stateChange; !t.isZero() || u.transient {
 		return t
 	}
 	if i, _ := slices.BinarySearchFunc(m.reloads, u.seq, func(r reloadStamp, seq uint64) int {
 		return cmp.Compare(r.seq, seq)
 	}); i < len(m.reloads) {
-		return m.reloads[i].at
+		return stampOf(m.reloads[i].at)
 	}
-	return time.Time{}
+	return stamp{}
 }
 
 // execKey names one command of a unit: its Exec*= setting and its index there.
@@ -288,7 +316,7 @@ func (m *Manager) setState(u *Unit, sub subState) {
 	m.stateChanged(u)
 	old := u.activeState()
 	u.sub = sub
-	now := m.sys().now()
+	now := stampOf(m.sys().now())
 	u.hist().stateChange = now
 	nu := u.activeState()
 	if isInactiveOrFailed(nu) {
