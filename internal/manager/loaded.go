@@ -218,13 +218,15 @@ func (m *Manager) forget(u *Unit) {
 }
 
 // indexRefs records whom u refers to (references), for gcSweep's look at a unit's referrers.
+// A name u gives in several settings (a socket's Before= and its service, Conflicts= and
+// Before=shutdown.target) lists u once: u is the last of the list when it named it before.
 func (m *Manager) indexRefs(u *Unit) {
 	if m.refBy == nil {
 		m.refBy = map[string][]*Unit{}
 	}
 	for n := range m.refs(u) {
-		if n != u.Name {
-			m.refBy[n] = append(m.refBy[n], u)
+		if l := m.refBy[n]; n != u.Name && (len(l) == 0 || l[len(l)-1] != u) {
+			m.refBy[n] = append(l, u)
 		}
 	}
 }

@@ -466,3 +466,31 @@ func TestLoadReferredReload(t *testing.T) {
 		t.Fatalf("loaded after the reload %v", got)
 	}
 }
+
+// A unit that names another in several settings is listed once among its referrers, and
+// goes from the list with its unloading; the index rebuilt from scratch is the same.
+func TestRefByListsReferrerOnce(t *testing.T) {
+	m, _ := testManager(t, map[string]string{
+		"a.service": "[Unit]\nDefaultDependencies=no\nWants=b.target\nBefore=b.target\nConflicts=b.target\nPartOf=b.target\n[Service]\nExecStart=/bin/true\n",
+		"c.service": "[Unit]\nDefaultDependencies=no\nRequires=b.target\nBefore=b.target\n[Service]\nExecStart=/bin/true\n",
+		"b.target":  "[Unit]\nDefaultDependencies=no\n",
+	})
+	a, c := m.load("a.service"), m.load("c.service")
+	if got := m.refBy["b.target"]; !slices.Equal(got, []*Unit{a, c}) {
+		t.Fatalf("refBy[b.target] = %v, want [a.service c.service]", got)
+	}
+	got := indexSnapshot(m)
+	m.reindexOrdering()
+	if rebuilt := indexSnapshot(m); !maps.EqualFunc(got, rebuilt, slices.Equal[[]string]) {
+		t.Fatalf("indexes\n%v\nrebuilt\n%v", got, rebuilt)
+	}
+	b := m.units["b.target"]
+	tx := &transaction{m: m}
+	if deps := tx.dependents(b); !slices.Equal(deps, []string{"a.service", "c.service"}) {
+		t.Errorf("dependents of b.target: %v, want a.service and c.service once each", deps)
+	}
+	m.unindexRefs(a)
+	if got := m.refBy["b.target"]; !slices.Equal(got, []*Unit{c}) {
+		t.Errorf("after a.service's unindexing refBy[b.target] = %v, want [c.service]", got)
+	}
+}
