@@ -125,6 +125,13 @@ func (m *Manager) emit(s dbusSignal) {
 	d.push(s)
 }
 
+// dbusHeard reports whether a client listens for the signal member: emit sends nothing
+// otherwise, and the signals of every unit loaded and job run are not even built.
+func (m *Manager) dbusHeard(member string) bool {
+	d := m.dbus
+	return d != nil && d.srv != nil && d.srv.Heard(member)
+}
+
 func (d *dbusState) push(ss ...dbusSignal) {
 	if len(ss) == 0 {
 		return
@@ -191,7 +198,7 @@ func (m *Manager) dbusServe(fn func()) {
 
 // dbusJobNew: j was installed.
 func (m *Manager) dbusJobNew(j *job) {
-	if m.dbus == nil {
+	if !m.dbusHeard("JobNew") {
 		return
 	}
 	m.emit(dbusSignal{path: sdbus.ManagerPath, iface: sdbus.IfaceManager, member: "JobNew",
@@ -200,7 +207,7 @@ func (m *Manager) dbusJobNew(j *job) {
 
 // dbusJobRemoved: j ended with result.
 func (m *Manager) dbusJobRemoved(j *job, result string) {
-	if m.dbus == nil {
+	if !m.dbusHeard("JobRemoved") {
 		return
 	}
 	m.emit(dbusSignal{path: sdbus.ManagerPath, iface: sdbus.IfaceManager, member: "JobRemoved",
@@ -209,7 +216,7 @@ func (m *Manager) dbusJobRemoved(j *job, result string) {
 
 // dbusUnitNew: u was loaded.
 func (m *Manager) dbusUnitNew(u *Unit) {
-	if m.dbus == nil {
+	if !m.dbusHeard("UnitNew") {
 		return
 	}
 	m.emit(dbusSignal{path: sdbus.ManagerPath, iface: sdbus.IfaceManager, member: "UnitNew",
@@ -224,6 +231,9 @@ func (m *Manager) dbusUnitRemoved(u *Unit) {
 	m.dbus.forgetTransient(u)
 	m.dbus.releaseStdio(u, true)
 	m.scopeForget(u)
+	if !m.dbusHeard("UnitRemoved") {
+		return
+	}
 	m.emit(dbusSignal{path: sdbus.ManagerPath, iface: sdbus.IfaceManager, member: "UnitRemoved",
 		body: []any{u.Name, sdbus.UnitPath(u.Name)}})
 }

@@ -56,6 +56,9 @@ func TestServiceRuntimeLazy(t *testing.T) {
 		for _, p := range m.dbusUnitProps(svc) {
 			v.dbus[p.Name] = [2]any{p.Value, p.Text}
 		}
+		if m.rs == nil {
+			m.rs = &stateFile{starts: map[int]uint64{}} // what the state file's writes call it with
+		}
 		m.recordUnit(svc, nil)
 		return v
 	}

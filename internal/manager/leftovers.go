@@ -54,6 +54,8 @@ type stateFile struct {
 	header       []byte         // scratch: the header lines being written
 	parts        [][]byte       // scratch: header and units' lines, for writev
 	scratch      []byte         // scratch: a unit's lines being built
+	pids         []int          // scratch: recordUnit's pids of a unit
+	rec          runstate.Unit  // scratch: recordUnit's record of a unit
 	starts       map[int]uint64 // start times of flint's children recorded (until reaped)
 	failed       bool           // the last write failed (said once)
 
@@ -365,12 +367,13 @@ func (m *Manager) appendState() bool {
 // counts if stateAdopted saw it; any other pid is left out.
 func (m *Manager) recordUnit(u *Unit, registered []int) (changed bool) {
 	f := m.rs
-	r := u.rec
-	if r == nil {
-		r = &unitRecord{}
+	var foreign runstate.Proc // the record is allocated once there is something to record
+	if u.rec != nil {
+		foreign = u.rec.foreign
 	}
 	u.recFresh = true
-	pids := append([]int(nil), registered...)
+	pids := append(f.pids[:0], registered...)
+	defer func() { f.pids = pids[:0] }()
 	var main, control int
 	if sv := u.svcState(); sv != nil {
 		main, control = sv.mainPID, sv.controlPID
@@ -388,7 +391,8 @@ func (m *Manager) recordUnit(u *Unit, registered []int) (changed bool) {
 	slices.Sort(pids)
 	pids = slices.Compact(pids)
 	self := os.Getpid()
-	var rec runstate.Unit
+	rec := &f.rec
+	*rec = runstate.Unit{Procs: rec.Procs[:0], Sockets: clear0(rec.Sockets)}
 	for _, pid := range pids {
 		if pid <= 1 {
 			continue
@@ -402,7 +406,7 @@ func (m *Manager) recordUnit(u *Unit, registered []int) (changed bool) {
 			case ours || p.PPID == self:
 				st, ok = p.Start, true
 				f.starts[pid] = st
-			case pid == main && r.foreign.PID == pid && r.foreign.Start == p.Start:
+			case pid == main && foreign.PID == pid && foreign.Start == p.Start:
 				st, ok = p.Start, true
 			}
 		}
@@ -418,8 +422,8 @@ func (m *Manager) recordUnit(u *Unit, registered []int) (changed bool) {
 		}
 		rec.Procs = append(rec.Procs, runstate.UnitProc{Proc: runstate.Proc{PID: pid, Start: st}, Role: role})
 	}
-	if r.foreign.PID != main {
-		r.foreign = runstate.Proc{}
+	if foreign.PID != main {
+		foreign = runstate.Proc{}
 	}
 	if u.sock != nil {
 		for _, ls := range u.sock.socks {
@@ -435,13 +439,25 @@ func (m *Manager) recordUnit(u *Unit, registered []int) (changed bool) {
 	}
 	rec.Name, rec.InvocationID = u.Name, u.hs().invocationID
 	rec.KillMode, rec.KillSignal, rec.SendSIGKILL, rec.StopTimeout = stopSettings(u)
-	f.scratch = runstate.AppendUnit(f.scratch[:0], &rec)
-	if u.rec == r && bytes.Equal(r.text, f.scratch) {
+	f.scratch = runstate.AppendUnit(f.scratch[:0], rec)
+	r := u.rec
+	if r != nil && bytes.Equal(r.text, f.scratch) {
+		r.foreign = foreign
 		return false
 	}
+	if r == nil {
+		r = &unitRecord{}
+	}
+	r.foreign = foreign
 	r.text = append(r.text[:0], f.scratch...)
 	u.rec = r
 	return true
+}
+
+// clear0 empties a scratch list, without keeping what its elements refer to.
+func clear0[T any](l []T) []T {
+	clear(l)
+	return l[:0]
 }
 
 // stopSettings are u's KillMode=, KillSignal=, SendSIGKILL= and stop timeout (a service's
