@@ -107,8 +107,9 @@ func (m *Manager) logJobStart(j *job, typ string) {
 	default:
 		return
 	}
-	m.journal(j.u, logs.PriorityInfo, []logs.Field{field("MESSAGE_ID", id), field("JOB_ID", strconv.Itoa(j.id)),
-		field("JOB_TYPE", typ)}, sprintf(format, unitStatusName(j.u)))
+	fields := append(make([]logs.Field, 0, 4), field("MESSAGE_ID", id), field("JOB_ID", strconv.Itoa(j.id)),
+		field("JOB_TYPE", typ)) // room for journal's INVOCATION_ID=
+	m.journal(j.u, logs.PriorityInfo, fields, sprintf(format, unitStatusName(j.u)))
 }
 
 // jobDoneFormat is job_done_message_format: the message (a format for the unit's status
@@ -205,10 +206,12 @@ func (m *Manager) logJobDone(j *job, typ, result string) {
 	case "reload":
 		id = msgUnitReloaded
 	}
-	fields := []logs.Field{field("JOB_ID", strconv.Itoa(j.id)), field("JOB_TYPE", typ), field("JOB_RESULT", result)}
+	// One allocation for the fields and journal's INVOCATION_ID=.
+	fields := make([]logs.Field, 0, 5)
 	if id != "" {
-		fields = append([]logs.Field{field("MESSAGE_ID", id)}, fields...)
+		fields = append(fields, field("MESSAGE_ID", id))
 	}
+	fields = append(fields, field("JOB_ID", strconv.Itoa(j.id)), field("JOB_TYPE", typ), field("JOB_RESULT", result))
 	if typ == "start" && result == "done" && !u.hs().conditionResult && u.hs().conditionFailed != "" {
 		// A start that did nothing for an unmet Condition*=.
 		m.journal(u, logs.PriorityInfo, fields, sprintf("%s was skipped because of an unmet condition check (%s).", unitStatusName(u), u.hs().conditionFailed))
