@@ -62,7 +62,7 @@ func TestTriggerLimitCooldownStates(t *testing.T) {
 				switch ev {
 				case "fail", "fail-resources":
 					result := map[string]Result{"fail": resultTriggerLimitHit, "fail-resources": resultResources}[ev]
-					u.sock.triggerLimit = rateLimit{begin: time.Now(), num: 99}
+					u.sock.triggerLimit = rateLimit{begin: monoOf(time.Now()), num: 99}
 					socketMachine{m}.sockEnterStopPre(u, result) // as triggerLimitFail
 				case "due":
 					if c := u.cooldown; c != nil && c.timer != nil {

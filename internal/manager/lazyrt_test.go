@@ -147,6 +147,9 @@ func TestUnitSize(t *testing.T) {
 	if n := unsafe.Sizeof(Unit{}); n > 176 {
 		t.Errorf("Unit is %d bytes, more than 176", n)
 	}
+	if n := unsafe.Sizeof(socketRT{}); n > 128 {
+		t.Errorf("socketRT is %d bytes, more than 128", n)
+	}
 	if n := unsafe.Sizeof(unitHist{}); n > 192 {
 		t.Errorf("unitHist is %d bytes, more than 192", n)
 	}

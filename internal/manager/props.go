@@ -115,9 +115,9 @@ func (m *Manager) properties(u *Unit) []api.Property {
 		add("WatchdogUSec", wd)
 	}
 	if s := u.sock; s != nil {
-		add("NAccepted", strconv.FormatUint(s.nAccepted, 10))
-		add("NConnections", strconv.Itoa(s.nConnections))
-		add("NRefused", strconv.FormatUint(s.nRefused, 10))
+		add("NAccepted", strconv.FormatUint(uint64(s.nAccepted), 10))
+		add("NConnections", strconv.Itoa(int(s.nConnections)))
+		add("NRefused", strconv.FormatUint(uint64(s.nRefused), 10))
 		add("ControlPID", strconv.Itoa(s.controlPID))
 	}
 	if c := u.cooldown; c != nil {
