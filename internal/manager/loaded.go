@@ -105,7 +105,8 @@ func (m *Manager) gcSweep(u *Unit, gen uint64) {
 		if m.units[k] != u {
 			continue
 		}
-		for _, o := range m.refBy[k] {
+		var b [1]*Unit
+		for _, o := range m.refBy.get(k, &b) {
 			if o == u || m.units[o.Name] != o {
 				continue
 			}
@@ -221,12 +222,9 @@ func (m *Manager) forget(u *Unit) {
 // A name u gives in several settings (a socket's Before= and its service, Conflicts= and
 // Before=shutdown.target) lists u once: u is the last of the list when it named it before.
 func (m *Manager) indexRefs(u *Unit) {
-	if m.refBy == nil {
-		m.refBy = map[string][]*Unit{}
-	}
 	for n := range m.refs(u) {
-		if l := m.refBy[n]; n != u.Name && (len(l) == 0 || l[len(l)-1] != u) {
-			m.refBy[n] = append(l, u)
+		if n != u.Name && m.refBy.last(n) != u {
+			m.refBy.add(n, u)
 		}
 	}
 }
@@ -234,11 +232,7 @@ func (m *Manager) indexRefs(u *Unit) {
 // unindexRefs undoes indexRefs.
 func (m *Manager) unindexRefs(u *Unit) {
 	for n := range m.refs(u) {
-		if l := slices.DeleteFunc(m.refBy[n], func(x *Unit) bool { return x == u }); len(l) > 0 {
-			m.refBy[n] = l
-		} else {
-			delete(m.refBy, n)
-		}
+		m.refBy.remove(n, u)
 	}
 }
 

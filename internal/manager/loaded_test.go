@@ -246,19 +246,19 @@ func indexSnapshot(m *Manager) map[string][]string {
 		out[key] = l
 	}
 	ix := m.orderIndex
-	for u, l := range ix.before {
+	for u, l := range ix.before.all() {
 		add("before "+u.Name, l)
 	}
-	for u, l := range ix.after {
+	for u, l := range ix.after.all() {
 		add("after "+u.Name, l)
 	}
-	for n, l := range ix.pendBefore {
+	for n, l := range ix.pendBefore.all() {
 		add("pendBefore "+n, l)
 	}
-	for n, l := range ix.pendAfter {
+	for n, l := range ix.pendAfter.all() {
 		add("pendAfter "+n, l)
 	}
-	for n, l := range m.refBy {
+	for n, l := range m.refBy.all() {
 		add("refBy "+n, l)
 	}
 	return out
@@ -292,8 +292,9 @@ func TestCollectGarbageKeepsEdgesOfStayingUnits(t *testing.T) {
 		t.Fatalf("indexes\n%v\nrebuilt\n%v", got, rebuilt)
 	}
 	sock := m.load("foo.socket")
-	if !slices.Contains(m.orderIndex.after[sock], svc) {
-		t.Errorf("after reloading foo.socket, its after list is %v, want foo.service in it", m.orderIndex.after[sock])
+	var b [1]*Unit
+	if l := m.orderIndex.after.get(sock, &b); !slices.Contains(l, svc) {
+		t.Errorf("after reloading foo.socket, its after list is %v, want foo.service in it", l)
 	}
 }
 
@@ -476,7 +477,8 @@ func TestRefByListsReferrerOnce(t *testing.T) {
 		"b.target":  "[Unit]\nDefaultDependencies=no\n",
 	})
 	a, c := m.load("a.service"), m.load("c.service")
-	if got := m.refBy["b.target"]; !slices.Equal(got, []*Unit{a, c}) {
+	var buf [1]*Unit
+	if got := m.refBy.get("b.target", &buf); !slices.Equal(got, []*Unit{a, c}) {
 		t.Fatalf("refBy[b.target] = %v, want [a.service c.service]", got)
 	}
 	got := indexSnapshot(m)
@@ -490,7 +492,7 @@ func TestRefByListsReferrerOnce(t *testing.T) {
 		t.Errorf("dependents of b.target: %v, want a.service and c.service once each", deps)
 	}
 	m.unindexRefs(a)
-	if got := m.refBy["b.target"]; !slices.Equal(got, []*Unit{c}) {
+	if got := m.refBy.get("b.target", &buf); !slices.Equal(got, []*Unit{c}) {
 		t.Errorf("after a.service's unindexing refBy[b.target] = %v, want [c.service]", got)
 	}
 }

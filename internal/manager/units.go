@@ -424,7 +424,8 @@ func (m *Manager) stopBound(u *Unit, unexpected bool) {
 	}
 	// The candidates: the units that name u (BindsTo=, StopPropagatedFrom=) and those u's
 	// PropagatesStopTo= names, in load order. A copy: the stops may unload instances.
-	cand := slices.Clone(m.refBy[u.Name])
+	var b [1]*Unit
+	cand := slices.Clone(m.refBy.get(u.Name, &b))
 	for _, n := range u.cfg.Unit.PropagatesStopTo {
 		if o := m.units[n]; o != nil && !slices.Contains(cand, o) {
 			cand = append(cand, o)
@@ -452,7 +453,8 @@ func (m *Manager) checkUnneeded() {
 			continue
 		}
 		needed := false
-		for _, o := range m.refBy[u.Name] {
+		var b [1]*Unit
+		for _, o := range m.refBy.get(u.Name, &b) {
 			if o == u {
 				continue
 			}
@@ -512,8 +514,9 @@ func (m *Manager) socketsOf(u *Unit) []*Unit {
 	}
 	var rest []*Unit
 	// The sockets naming u refer to it (Triggers=, Before=).
+	var b [1]*Unit
 	for _, n := range append([]string{u.Name}, u.cfg.Names...) {
-		for _, s := range m.refBy[n] {
+		for _, s := range m.refBy.get(n, &b) {
 			if s.sock == nil || seen[s] || !s.loaded() {
 				continue
 			}
@@ -547,40 +550,41 @@ func contains(list []string, s string) bool {
 // Before=u (so u is ordered after them), after[u] those that declare After=u. It makes job
 // dispatch O(degree) instead of O(units).
 type orderIndex struct {
-	before, after map[*Unit][]*Unit
+	before, after revIndex[*Unit]
 	// pending edges to units not loaded yet, by name
-	pendBefore, pendAfter map[string][]*Unit
+	pendBefore, pendAfter revIndex[string]
 }
 
 // indexOrdering records u's Before=/After= edges, and the edges of earlier units that named u.
 func (m *Manager) indexOrdering(u *Unit) {
 	ix := &m.orderIndex
-	if ix.before == nil {
-		ix.before, ix.after = map[*Unit][]*Unit{}, map[*Unit][]*Unit{}
-		ix.pendBefore, ix.pendAfter = map[string][]*Unit{}, map[string][]*Unit{}
-	}
 	for _, n := range u.cfg.Unit.Before {
 		if t, ok := m.units[n]; ok && t != u {
-			ix.before[t] = append(ix.before[t], u)
+			ix.before.add(t, u)
 		} else {
-			ix.pendBefore[n] = append(ix.pendBefore[n], u)
+			ix.pendBefore.add(n, u)
 		}
 	}
 	for _, n := range u.cfg.Unit.After {
 		if t, ok := m.units[n]; ok && t != u {
-			ix.after[t] = append(ix.after[t], u)
+			ix.after.add(t, u)
 		} else {
-			ix.pendAfter[n] = append(ix.pendAfter[n], u)
+			ix.pendAfter.add(n, u)
 		}
 	}
-	for _, n := range append([]string{u.Name}, u.cfg.Names...) {
-		if l, ok := ix.pendBefore[n]; ok {
-			ix.before[u] = append(ix.before[u], l...)
-			delete(ix.pendBefore, n)
+	var b [1]*Unit
+	for i := -1; i < len(u.cfg.Names); i++ {
+		n := u.Name
+		if i >= 0 {
+			n = u.cfg.Names[i]
 		}
-		if l, ok := ix.pendAfter[n]; ok {
-			ix.after[u] = append(ix.after[u], l...)
-			delete(ix.pendAfter, n)
+		if l := ix.pendBefore.get(n, &b); len(l) > 0 {
+			ix.before.add(u, l...)
+			ix.pendBefore.del(n)
+		}
+		if l := ix.pendAfter.get(n, &b); len(l) > 0 {
+			ix.after.add(u, l...)
+			ix.pendAfter.del(n)
 		}
 	}
 }
@@ -588,7 +592,7 @@ func (m *Manager) indexOrdering(u *Unit) {
 // reindexOrdering rebuilds the indexes (after daemon-reload changed configurations).
 func (m *Manager) reindexOrdering() {
 	m.orderIndex = orderIndex{}
-	m.refBy = nil
+	m.refBy = revIndex[string]{}
 	m.unneeded, m.upholders = nil, nil
 	for _, u := range m.order {
 		m.indexOrdering(u)
@@ -606,24 +610,18 @@ func (m *Manager) reindexOrdering() {
 // the units that named u go back to the pending lists, for a unit of that name loaded later.
 func (m *Manager) unindexOrdering(u *Unit) {
 	ix := &m.orderIndex
-	if ix.before == nil {
-		return
-	}
-	drop := func(list []*Unit) []*Unit { return slices.DeleteFunc(list, func(x *Unit) bool { return x == u }) }
-	unlink := func(idx map[*Unit][]*Unit, pend map[string][]*Unit, names []string) {
+	unlink := func(idx *revIndex[*Unit], pend *revIndex[string], names []string) {
 		for _, n := range names {
 			if t, ok := m.units[n]; ok && t != u {
-				idx[t] = drop(idx[t])
-			} else if l := drop(pend[n]); len(l) > 0 {
-				pend[n] = l
+				idx.remove(t, u)
 			} else {
-				delete(pend, n)
+				pend.remove(n, u)
 			}
 		}
 	}
-	unlink(ix.before, ix.pendBefore, u.cfg.Unit.Before)
-	unlink(ix.after, ix.pendAfter, u.cfg.Unit.After)
-	relink := func(from []*Unit, pend map[string][]*Unit, names func(*Unit) []string) {
+	unlink(&ix.before, &ix.pendBefore, u.cfg.Unit.Before)
+	unlink(&ix.after, &ix.pendAfter, u.cfg.Unit.After)
+	relink := func(from []*Unit, pend *revIndex[string], names func(*Unit) []string) {
 		seen := map[*Unit]bool{}
 		for _, x := range from {
 			if seen[x] || x == u {
@@ -632,13 +630,14 @@ func (m *Manager) unindexOrdering(u *Unit) {
 			seen[x] = true
 			for _, n := range names(x) {
 				if m.units[n] == u {
-					pend[n] = append(pend[n], x)
+					pend.add(n, x)
 				}
 			}
 		}
 	}
-	relink(ix.before[u], ix.pendBefore, func(x *Unit) []string { return x.cfg.Unit.Before })
-	relink(ix.after[u], ix.pendAfter, func(x *Unit) []string { return x.cfg.Unit.After })
-	delete(ix.before, u)
-	delete(ix.after, u)
+	var b [1]*Unit
+	relink(ix.before.get(u, &b), &ix.pendBefore, func(x *Unit) []string { return x.cfg.Unit.Before })
+	relink(ix.after.get(u, &b), &ix.pendAfter, func(x *Unit) []string { return x.cfg.Unit.After })
+	ix.before.del(u)
+	ix.after.del(u)
 }
