@@ -247,7 +247,7 @@ func (m *Manager) checkConditions(u *Unit) bool {
 	u.hist().conditionResult, u.hist().conditionStamp = ok, stampOf(time.Now())
 	u.hist().assertResult, u.hist().assertStamp = false, stamp{} // not checked when a condition fails
 	if !ok {
-		u.hist().conditionFailed = failed
+		u.hist().wex().conditionFailed = failed
 		m.consolef("%s was skipped because of an unmet condition check (%s).", describe(u), failed)
 		if u.job != nil {
 			m.finishJob(u.job, "done")
@@ -257,7 +257,7 @@ func (m *Manager) checkConditions(u *Unit) bool {
 	aok, afailed := evalConditions(u.cfg.Unit.Conditions, true, m.opt.Scope)
 	u.hist().assertResult, u.hist().assertStamp = aok, stampOf(time.Now())
 	if !aok {
-		u.hist().assertFailed = afailed
+		u.hist().wex().assertFailed = afailed
 		m.consolef("Assertion failed for %s (%s).", describe(u), afailed)
 		if u.job != nil {
 			m.finishJob(u.job, "assert")

@@ -144,9 +144,9 @@ func (m *Manager) daemonReload() {
 		}
 		u.cfg = cfg
 		// As systemd's serialization, only the commands still running keep their status.
-		for k, r := range u.hs().runs {
+		for k, r := range u.hs().ex().runs {
 			if !r.Exit.IsZero() {
-				delete(u.hist().runs, k)
+				delete(u.hist().wex().runs, k)
 			}
 		}
 		for _, n := range cfg.Names {

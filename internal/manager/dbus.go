@@ -322,8 +322,8 @@ func (m *Manager) dbusUnitProps(u *Unit) []sdbus.Prop {
 	}
 	stamp("StateChangeTimestamp", m.stateChangeOf(u).time())
 	stamp("ActiveEnterTimestamp", u.hs().activeEnter.time())
-	stamp("ActiveExitTimestamp", u.hs().activeExit.time())
-	stamp("InactiveEnterTimestamp", u.hs().inactiveEnter.time())
+	stamp("ActiveExitTimestamp", u.hs().ex().activeExit.time())
+	stamp("InactiveEnterTimestamp", u.hs().ex().inactiveEnter.time())
 	stamp("InactiveExitTimestamp", u.hs().inactiveExit.time())
 	stamp("ConditionTimestamp", u.hs().conditionStamp.time())
 	stamp("AssertTimestamp", u.hs().assertStamp.time())

@@ -3,6 +3,7 @@ package manager
 import (
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"testing"
 	"unsafe"
 
@@ -142,7 +143,8 @@ func TestServiceRuntimeAtFirstStart(t *testing.T) {
 }
 
 // TestUnitSize: a Unit and a unitHist stay within the allocator's size classes they fill
-// (176 and 256 bytes): two Units and one unitHist per socket and service loaded.
+// (176 and 128 bytes; a started socket's socketRT 128): two Units per socket and service
+// loaded, a unitHist and a socketRT per listening socket.
 func TestUnitSize(t *testing.T) {
 	if n := unsafe.Sizeof(Unit{}); n > 176 {
 		t.Errorf("Unit is %d bytes, more than 176", n)
@@ -150,7 +152,36 @@ func TestUnitSize(t *testing.T) {
 	if n := unsafe.Sizeof(socketRT{}); n > 128 {
 		t.Errorf("socketRT is %d bytes, more than 128", n)
 	}
-	if n := unsafe.Sizeof(unitHist{}); n > 192 {
-		t.Errorf("unitHist is %d bytes, more than 192", n)
+	if n := unsafe.Sizeof(unitHist{}); n > 128 {
+		t.Errorf("unitHist is %d bytes, more than 128", n)
+	}
+}
+
+// TestHistExtraAtFirstStop: a unit that started and runs no command keeps its history
+// without a histExtra; its stop gives it one, with the times show and D-Bus give.
+func TestHistExtraAtFirstStop(t *testing.T) {
+	m, _ := testManager(t, map[string]string{"a.target": "[Unit]\nDefaultDependencies=no\n"})
+	u := m.load("a.target")
+	if err := m.enqueueErr("start", u, "replace", nil); err != nil || u.h == nil {
+		t.Fatalf("start: %v, unitHist %v", err, u.h)
+	}
+	prop := func(name string) string {
+		for _, p := range m.properties(u) {
+			if p.Name == name {
+				return p.Value
+			}
+		}
+		return "?"
+	}
+	if u.h.x != nil || prop("ActiveExitTimestamp") != "" || prop("InactiveEnterTimestampMonotonic") != "0" {
+		t.Fatalf("active: histExtra %+v, ActiveExitTimestamp=%q", u.h.x, prop("ActiveExitTimestamp"))
+	}
+	if err := m.enqueueErr("stop", u, "replace", nil); err != nil || u.h.x == nil {
+		t.Fatalf("stop: %v, histExtra %v", err, u.h.x)
+	}
+	if x := u.h.x; x.activeExit.isZero() || x.inactiveEnter.isZero() || prop("ActiveExitTimestamp") == "" ||
+		prop("InactiveEnterTimestampMonotonic") != strconv.FormatInt(x.inactiveEnter.monotonic().Microseconds(), 10) {
+		t.Errorf("stopped: histExtra %+v, ActiveExitTimestamp=%q InactiveEnterTimestampMonotonic=%q", x,
+			prop("ActiveExitTimestamp"), prop("InactiveEnterTimestampMonotonic"))
 	}
 }

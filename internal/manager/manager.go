@@ -503,7 +503,7 @@ func (m *Manager) reap() {
 		}
 		if !ok {
 			if adoptedBy != nil {
-				adoptedBy.hist().cpu += cpu
+				adoptedBy.hist().wex().cpu += cpu
 			}
 			m.stateReaped(pid, adoptedBy)
 			m.orphanExited(pid, ws) // reparented to us (child subreaper)
@@ -519,7 +519,7 @@ func (m *Manager) reap() {
 			utmpExited(p.u, pid, ws) // UtmpIdentifier= (utmp.go)
 		}
 		if p.u != nil {
-			p.u.hist().cpu += cpu
+			p.u.hist().wex().cpu += cpu
 			m.gcEnqueue(p.u) // its last process may have gone
 		}
 		// What it wrote before it exited comes before what the manager says of its exit.

@@ -22,14 +22,14 @@ func (m *Manager) properties(u *Unit) []api.Property {
 	stateChange := m.stateChangeOf(u)
 	add("StateChangeTimestamp", show.FormatTimestamp(stateChange.time()))
 	add("ActiveEnterTimestamp", show.FormatTimestamp(u.hs().activeEnter.time()))
-	add("ActiveExitTimestamp", show.FormatTimestamp(u.hs().activeExit.time()))
-	add("InactiveEnterTimestamp", show.FormatTimestamp(u.hs().inactiveEnter.time()))
+	add("ActiveExitTimestamp", show.FormatTimestamp(u.hs().ex().activeExit.time()))
+	add("InactiveEnterTimestamp", show.FormatTimestamp(u.hs().ex().inactiveEnter.time()))
 	add("InactiveExitTimestamp", show.FormatTimestamp(u.hs().inactiveExit.time()))
 	for _, ts := range []struct {
 		name string
 		t    stamp
 	}{{"StateChangeTimestampMonotonic", stateChange}, {"ActiveEnterTimestampMonotonic", u.hs().activeEnter},
-		{"ActiveExitTimestampMonotonic", u.hs().activeExit}, {"InactiveEnterTimestampMonotonic", u.hs().inactiveEnter},
+		{"ActiveExitTimestampMonotonic", u.hs().ex().activeExit}, {"InactiveEnterTimestampMonotonic", u.hs().ex().inactiveEnter},
 		{"InactiveExitTimestampMonotonic", u.hs().inactiveExit}} {
 		add(ts.name, strconv.FormatInt(ts.t.monotonic().Microseconds(), 10))
 	}
@@ -173,7 +173,7 @@ func (m *Manager) properties(u *Unit) []api.Property {
 // execRunProperties are the Exec*= properties of u whose commands ran since it last
 // started, with their pids, times and exits.
 func execRunProperties(u *Unit) []show.Property {
-	if len(u.hs().runs) == 0 {
+	if len(u.hs().ex().runs) == 0 {
 		return nil
 	}
 	type setting struct {
@@ -196,7 +196,7 @@ func execRunProperties(u *Unit) []show.Property {
 	for _, st := range list {
 		var runs []*show.ExecRun
 		for i := range st.cmds {
-			runs = append(runs, u.hs().runs[execKey{st.name, i}])
+			runs = append(runs, u.hs().ex().runs[execKey{st.name, i}])
 		}
 		if slices.ContainsFunc(runs, func(r *show.ExecRun) bool { return r != nil }) {
 			out = append(out, show.ExecProperties(st.name, st.cmds, withEx, runs)...)

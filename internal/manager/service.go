@@ -116,7 +116,7 @@ func (m serviceMachine) svcStart(u *Unit) {
 	}
 	u.result = resultSuccess
 	u.hist().invocationID = newInvocationID()
-	u.hist().runs, u.hist().cpu = nil, 0 // systemd's service_start resets the commands' status and the accounting
+	u.hist().resetRuns() // systemd's service_start resets the commands' status and the accounting
 	s.stopRequested = false
 	s.mainExited = false
 	s.notifyReady = false

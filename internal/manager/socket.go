@@ -51,7 +51,7 @@ func (m socketMachine) sockStart(u *Unit) {
 	}
 	u.result = resultSuccess
 	u.hist().invocationID = newInvocationID()
-	u.hist().runs, u.hist().cpu = nil, 0
+	u.hist().resetRuns()
 	m.setState(u, sockStartPre)
 	m.runControl(u, cfg.ExecStartPre, sockStartPre, func(ok bool) {
 		if !ok {

@@ -264,7 +264,7 @@ func (m timerMachine) timerEnterWaiting(u *Unit, timeChange bool) {
 			leaveAround = true
 			ts := target.hs().inactiveExit
 			if v.Base == unit.OnUnitInactive {
-				ts = target.hs().inactiveEnter
+				ts = target.hs().ex().inactiveEnter
 			}
 			base = max(ts.monotonic(), t.lastTriggerMono)
 			if base <= 0 {

@@ -52,12 +52,10 @@ type Unit struct {
 // unitHist is what a unit keeps of its runs: its invocation, the times of its state
 // changes, its conditions' results, its commands' status and CPU time.
 type unitHist struct {
-	invocationID  string
-	stateChange   stamp
-	activeEnter   stamp
-	activeExit    stamp
-	inactiveEnter stamp
-	inactiveExit  stamp
+	invocationID string
+	stateChange  stamp
+	activeEnter  stamp
+	inactiveExit stamp
 	// inactiveExitSeq is the log's last line at inactiveExit: status shows the lines after it,
 	// as systemctl shows the journal entries since the unit last left the inactive state.
 	inactiveExitSeq uint64
@@ -65,14 +63,49 @@ type unitHist struct {
 	assertResult    bool
 	conditionStamp  stamp // when the conditions were last checked (ConditionTimestamp)
 	assertStamp     stamp
-	conditionFailed string // "ConditionPathExists=/x" that failed
-	assertFailed    string
+	// x is what a unit that stopped, ran commands or failed a condition keeps besides:
+	// nil for a socket that only listens (ex reads, wex writes).
+	x *histExtra
+}
+
+// histExtra is the part of a unitHist that a socket that only listens does without.
+type histExtra struct {
+	// the times it last left the active states and entered the inactive ones (it stopped)
+	activeExit, inactiveEnter stamp
+	conditionFailed           string // "ConditionPathExists=/x" that failed
+	assertFailed              string
 	// cpu is the CPU time of the processes of u reaped since it last started (rusage):
 	// "Consumed ... CPU time." when it goes down (journal.go).
 	cpu time.Duration
 	// runs are the runtime states of its commands since it last started (systemd's
 	// ExecStatus): what `show` gives with Exec*= and `status` as "Process:" lines.
 	runs map[execKey]*show.ExecRun
+}
+
+// noExtra is the histExtra of a unitHist without one: the zero one, read only.
+var noExtra histExtra
+
+// ex is h's histExtra to read: noExtra while it has none.
+func (h *unitHist) ex() *histExtra {
+	if h.x == nil {
+		return &noExtra
+	}
+	return h.x
+}
+
+// wex is h's histExtra to write, allocated at the first write.
+func (h *unitHist) wex() *histExtra {
+	if h.x == nil {
+		h.x = &histExtra{}
+	}
+	return h.x
+}
+
+// resetRuns forgets the commands' status and CPU time, as a start does.
+func (h *unitHist) resetRuns() {
+	if h.x != nil {
+		h.x.runs, h.x.cpu = nil, 0
+	}
 }
 
 // stamp is one time of a unit's history in 16 bytes rather than a time.Time's 24, as
@@ -341,11 +374,11 @@ func (m *Manager) setState(u *Unit, sub subState) {
 	case isInactiveOrFailed(old) && !isInactiveOrFailed(nu):
 		u.hist().inactiveExit, u.hist().inactiveExitSeq = now, m.logs.LastSeq()
 	case !isInactiveOrFailed(old) && isInactiveOrFailed(nu):
-		u.hist().inactiveEnter = now
+		u.hist().wex().inactiveEnter = now
 	}
 	switch {
 	case isActiveOrReloading(old) && !isActiveOrReloading(nu):
-		u.hist().activeExit = now
+		u.hist().wex().activeExit = now
 	case !isActiveOrReloading(old) && isActiveOrReloading(nu):
 		u.hist().activeEnter = now
 	}
