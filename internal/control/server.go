@@ -208,6 +208,12 @@ func (s *Server) serveConn(c *net.UnixConn, p *Peer) {
 		}
 	}
 	p.ReadsLogs = MayReadLogs(p, s.LogGroups)
+	if !p.Privileged {
+		if err := namesRefusal(req); err != nil {
+			send(&api.Response{Done: true, Code: "limit", Error: err.Error()})
+			return
+		}
+	}
 	// A peer that may not read logs is refused by the handler; it follows nothing.
 	if req.Verb == api.VerbLogs && req.Follow && p.ReadsLogs {
 		if err := s.limits.follow(p.UID, p.Privileged); err != nil {
@@ -222,6 +228,21 @@ func (s *Server) serveConn(c *net.UnixConn, p *Peer) {
 		watchHangup(c) // returns at the hangup, or when the deferred Close above ends it
 		cancel()
 	}()
+	if !p.Privileged {
+		// The turn lasts until the first response line is written (a follower's later
+		// lines come in its own time) or the handler returns.
+		release, ok := s.limits.turn(ctx, p.UID)
+		if !ok {
+			return // hung up while waiting
+		}
+		defer release()
+		inner := send
+		send = func(r *api.Response) error {
+			err := inner(r)
+			release()
+			return err
+		}
+	}
 	s.handler(ctx, req, p, send)
 }
 

@@ -1,0 +1,248 @@
+package e2e
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/flint-init/flint/api"
+	"github.com/flint-init/flint/internal/control"
+)
+
+// hostileVerb makes the test binary an unprivileged attacker of the manager's sockets (see
+// TestMain), run as nobody by hostileAs:
+//
+//	e2e.test __e2e_hostile request CONTROL   each line of stdin is sent on a connection of its
+//	                                         own; the first reply line is printed (or "error: ...")
+//	e2e.test __e2e_hostile stall CONTROL N K N connections each ask `show` of K units and never
+//	                                         read; "sent" is printed, then it waits for stdin's end
+const hostileVerb = "__e2e_hostile"
+
+func hostileMain(args []string) int {
+	if len(args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: __e2e_hostile MODE CONTROL ...")
+		return 2
+	}
+	mode, control := args[0], args[1]
+	switch mode {
+	case "request":
+		sc := bufio.NewScanner(os.Stdin)
+		sc.Buffer(nil, 4<<20)
+		for sc.Scan() {
+			fmt.Println(requestOnce(control, sc.Bytes()))
+		}
+		return 0
+	case "stall":
+		n, _ := strconv.Atoi(args[2])
+		k, _ := strconv.Atoi(args[3])
+		names := make([]string, k)
+		for i := range names {
+			names[i] = fmt.Sprintf("stall-%d.service", i)
+		}
+		req, _ := json.Marshal(api.Request{Verb: api.VerbShow, Units: names})
+		var held []net.Conn
+		for i := 0; i < n; i++ {
+			c, err := net.Dial("unix", control)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "stall:", err)
+				return 1
+			}
+			c.Write(append(req, '\n'))
+			held = append(held, c)
+		}
+		fmt.Println("sent")
+		io.Copy(io.Discard, os.Stdin)
+		for _, c := range held {
+			c.Close()
+		}
+		return 0
+	}
+	fmt.Fprintln(os.Stderr, "__e2e_hostile: unknown mode", mode)
+	return 2
+}
+
+// requestOnce sends req on a new connection and returns the first reply line.
+func requestOnce(control string, req []byte) string {
+	c, err := net.Dial("unix", control)
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(60 * time.Second))
+	c.Write(append(append([]byte(nil), req...), '\n'))
+	line, err := bufio.NewReaderSize(c, 1<<20).ReadString('\n')
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	return strings.TrimSuffix(line, "\n")
+}
+
+// hostile is a running __e2e_hostile process.
+type hostile struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	out   *bufio.Reader
+}
+
+// hostileAs starts the test binary as __e2e_hostile with args under cred (nil: nobody
+// without supplementary groups); it is killed when the test ends.
+func hostileAs(t *testing.T, cred *syscall.Credential, args ...string) *hostile {
+	t.Helper()
+	if cred == nil {
+		cred = &syscall.Credential{Uid: nobodyUID, Gid: nobodyUID, Groups: []uint32{}}
+	}
+	bin := copyExecutable(t, selfBin)
+	openUp(bin)
+	cmd := exec.Command(bin, append([]string{hostileVerb}, args...)...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stdin.Close()
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	return &hostile{cmd: cmd, stdin: stdin, out: bufio.NewReaderSize(stdout, 1<<20)}
+}
+
+// line reads the next line the process prints.
+func (h *hostile) line(t *testing.T) string {
+	t.Helper()
+	l, err := h.out.ReadString('\n')
+	if err != nil {
+		t.Fatalf("%s: %v", hostileVerb, err)
+	}
+	return strings.TrimSuffix(l, "\n")
+}
+
+// requestAsNobody sends one raw request line to the control socket as nobody and returns
+// the reply.
+func requestAsNobody(t *testing.T, control string, req any) api.Response {
+	t.Helper()
+	h := hostileAs(t, nil, "request", control)
+	b, err := json.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(h.stdin, "%s\n", b)
+	line := h.line(t)
+	var r api.Response
+	if err := json.Unmarshal([]byte(line), &r); err != nil {
+		t.Fatalf("reply %q: %v", line, err)
+	}
+	return r
+}
+
+// rssKiB is the resident memory of process pid.
+func rssKiB(t *testing.T, pid int) int {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			n, _ := strconv.Atoi(strings.Fields(rest)[0])
+			return n
+		}
+	}
+	t.Fatalf("no VmRSS in /proc/%d/status", pid)
+	return 0
+}
+
+// TestHeavyRequests: nobody asks for more than the manager should do for it. A request
+// naming 40,000 units (a megabyte of request, 80 MB of reply, seconds of the manager's loop)
+// is refused with the limit named; 200 connections that each ask `show` of 1,024 units and
+// never read their replies are answered one at a time, so that root's requests are answered
+// in between and the manager holds one such reply of nobody's at a time, not 200.
+func TestHeavyRequests(t *testing.T) {
+	m, c := managerForOtherUIDs(t)
+	pid := m.cmd.Process.Pid
+	names := make([]string, 40000)
+	for i := range names {
+		names[i] = fmt.Sprintf("many-%d.service", i)
+	}
+	r := requestAsNobody(t, m.control, api.Request{Verb: api.VerbShow, Units: names})
+	want := fmt.Sprintf("Too many unit names in one request: 40000 (limit %d for unprivileged users).", control.MaxNamesUnprivileged)
+	if r.Code != "limit" || r.Error != want || !r.Done {
+		t.Errorf("show of 40000 units as nobody: code %q error %q (%d bytes of data), want code limit and %q", r.Code, r.Error, len(r.Data), want)
+	}
+	// At the limit nobody is answered.
+	r = requestAsNobody(t, m.control, api.Request{Verb: api.VerbShow, Units: names[:control.MaxNamesUnprivileged], Props: []string{"Id"}})
+	var sts []api.UnitStatus
+	if r.Error != "" || json.Unmarshal(r.Data, &sts) != nil || len(sts) != control.MaxNamesUnprivileged {
+		t.Errorf("show of %d units as nobody: %d answered, %q", control.MaxNamesUnprivileged, len(sts), r.Error)
+	}
+	// Root may name any number; the manager answers them in chunks.
+	out, code := c.flint(append([]string{"show", "-p", "Id"}, names[:5000]...)...)
+	if code != 0 || strings.Count(out, "Id=many-") != 5000 {
+		t.Errorf("root's show of 5000 units: exit %d, %d answered", code, strings.Count(out, "Id=many-"))
+	}
+	// A request naming a unit twice is answered with it once, also across chunks.
+	dup, _ := json.Marshal(api.Request{Verb: api.VerbShow, Units: append(append([]string{}, names[:100]...), names[:100]...), Props: []string{"Id"}})
+	var dsts []api.UnitStatus
+	b, _ := json.Marshal(rawRequest(t, m.control, append(dup, '\n'))["data"])
+	if err := json.Unmarshal(b, &dsts); err != nil || len(dsts) != 100 || dsts[0].Name != names[0] || dsts[99].Name != names[99] {
+		t.Errorf("show of 100 units named twice: %d answered (%v)", len(dsts), err)
+	}
+
+	before := rssKiB(t, pid)
+	h := hostileAs(t, nil, "stall", m.control, "200", strconv.Itoa(control.MaxNamesUnprivileged))
+	if l := h.line(t); l != "sent" {
+		t.Fatalf("stall: %q", l)
+	}
+	if !waitFor(20*time.Second, func() bool { return ping(t, m.control).Connections >= 201 }) {
+		t.Fatalf("the manager holds %d connections, want nobody's 200 and this ping", ping(t, m.control).Connections)
+	}
+	// Root's requests are answered while nobody's wait in line (each of nobody's replies
+	// waits for its reader until the manager's write timeout, 30 s).
+	start := time.Now()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		out, code := c.m.flint("status", "ok.service")
+		if code != 0 || !strings.Contains(out, "Active: active (running)") {
+			t.Errorf("root's status under nobody's stalled requests: exit %d\n%s", code, out)
+		}
+	}()
+	select {
+	case <-done:
+		t.Logf("root's status answered in %v under 200 stalled requests of 1024 units", time.Since(start))
+	case <-time.After(20 * time.Second):
+		t.Errorf("root's status not answered after 20s under nobody's stalled requests")
+		<-done
+	}
+	grown := rssKiB(t, pid) - before
+	t.Logf("manager's memory grew by %d KiB under the stalled requests", grown)
+	if grown > 200<<10 {
+		t.Errorf("the manager's memory grew by %d MiB under nobody's stalled requests", grown>>10)
+	}
+	// When nobody's process ends, its connections and their turns are released.
+	h.stdin.Close()
+	h.cmd.Wait()
+	if !waitFor(20*time.Second, func() bool { return ping(t, m.control).Connections == 1 }) {
+		t.Errorf("nobody's connections not released: %+v", ping(t, m.control))
+	}
+	if r := requestAsNobody(t, m.control, api.Request{Verb: api.VerbIsActive, Units: []string{"ok.service"}}); r.Error != "" || string(r.Data) != `["active"]` {
+		t.Errorf("nobody's is-active afterwards: %+v", r)
+	}
+}
