@@ -614,6 +614,9 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
 - The control socket bounds what each uid holds (docs/api.md, "Limits"): at most 256
   connections and 64 followed logs per uid other than root and the manager's, a share of the
   fd limit in all, with a quarter kept for root; a client that hangs up is let go at once.
+  Such a uid's requests are answered one at a time and may name at most 1024 units each
+  (systemctl makes one D-Bus call per unit, and systemd answers them in turn with those of
+  every other client); root's may name any number.
   systemd's own limits are dbus-daemon's (256 connections per user on the system bus) and
   4096 connections on its private socket, which only root reaches; journalctl -f reads the
   journal files and holds nothing in systemd.

@@ -281,6 +281,9 @@ func TestUnprivileged(t *testing.T) {
 	// One connection per unprivileged uid: the client's second is closed.
 	_, path := startServer(t, Limits{Total: 8, Reserved: 2, PerUID: 1})
 	os.Chmod(filepath.Dir(path), 0o755)
+	// The socket is the owner's only (0700, TestSocketMode); opened up here, the server
+	// still refuses a privileged method to another uid.
+	os.Chmod(path, 0o666)
 	// The test binary, where nobody may run it.
 	dir := t.TempDir()
 	os.Chmod(dir, 0o755)
@@ -396,4 +399,22 @@ func BenchmarkTyped(b *testing.B) {
 		typed(IfaceService, props)
 		typed(IfaceUnit, props)
 	}
+}
+
+// TestSocketMode: the socket is 0700 as systemd 252's /run/systemd/private (bound under
+// umask 0077): another uid cannot even connect; the owner can.
+func TestSocketMode(t *testing.T) {
+	_, path := startServer(t)
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode()&os.ModeSocket == 0 || fi.Mode().Perm() != 0o700 {
+		t.Errorf("socket mode %v, want srwx------", fi.Mode())
+	}
+	c, err := dbus.Dial("unix:path=" + path)
+	if err != nil {
+		t.Fatalf("the owner cannot connect: %v", err)
+	}
+	c.Close()
 }

@@ -139,9 +139,10 @@ func (s *Server) release(p Peer) {
 }
 
 // Listen creates the socket at path (replacing a stale socket file; the directory is made
-// 0755) and returns a server that is not serving yet (Serve). Any user may connect (as to
-// systemd's private socket, which is 0666 in a 0755 directory): what a connection may do is
-// decided by its peer's uid.
+// 0755) and returns a server that is not serving yet (Serve). The socket is 0700, as
+// systemd 252 binds /run/systemd/private under umask 0077: only the manager's own uid (and
+// root) may connect; other users reach the manager's API through the system bus. What a
+// connection may do is still decided by its peer's uid.
 func Listen(path string, b Backend, logf func(string, ...any)) (*Server, error) {
 	dir := filepath.Dir(path)
 	_, err := os.Stat(dir)
@@ -159,7 +160,10 @@ func Listen(path string, b Backend, logf func(string, ...any)) (*Server, error) 
 		return nil, err
 	}
 	ln.SetUnlinkOnClose(true)
-	os.Chmod(path, 0o666)
+	if err := os.Chmod(path, 0o700); err != nil {
+		ln.Close()
+		return nil, err
+	}
 	var rl unix.Rlimit
 	nofile := uint64(1024)
 	if unix.Getrlimit(unix.RLIMIT_NOFILE, &rl) == nil {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -25,6 +26,7 @@ import (
 //	                                         own; the first reply line is printed (or "error: ...")
 //	e2e.test __e2e_hostile stall CONTROL N K N connections each ask `show` of K units and never
 //	                                         read; "sent" is printed, then it waits for stdin's end
+//	e2e.test __e2e_hostile dial SOCKET       connects to a unix socket: "connected" or "error: ..."
 const hostileVerb = "__e2e_hostile"
 
 func hostileMain(args []string) int {
@@ -64,6 +66,15 @@ func hostileMain(args []string) int {
 		for _, c := range held {
 			c.Close()
 		}
+		return 0
+	case "dial":
+		c, err := net.Dial("unix", control)
+		if err != nil {
+			fmt.Println("error:", err)
+			return 0
+		}
+		c.Close()
+		fmt.Println("connected")
 		return 0
 	}
 	fmt.Fprintln(os.Stderr, "__e2e_hostile: unknown mode", mode)
@@ -244,5 +255,30 @@ func TestHeavyRequests(t *testing.T) {
 	}
 	if r := requestAsNobody(t, m.control, api.Request{Verb: api.VerbIsActive, Units: []string{"ok.service"}}); r.Error != "" || string(r.Data) != `["active"]` {
 		t.Errorf("nobody's is-active afterwards: %+v", r)
+	}
+}
+
+// TestPrivateBusOwnerOnly: the manager's private D-Bus socket is root's alone, as systemd
+// 252's /run/systemd/private (srwx------): nobody's connect is refused by the kernel, so no
+// D-Bus message, file descriptor or connection of nobody's reaches the manager there; root
+// connects.
+func TestPrivateBusOwnerOnly(t *testing.T) {
+	m, _ := managerForOtherUIDs(t)
+	path := m.privateSocket()
+	if !waitFor(10*time.Second, func() bool { _, err := os.Stat(path); return err == nil }) {
+		t.Fatalf("no private bus socket %s", path)
+	}
+	reachable(t, filepath.Dir(path))
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("%s: %v %v, want srwx------", path, fi.Mode(), err)
+	}
+	h := hostileAs(t, nil, "dial", path)
+	if got := h.line(t); got != "error: dial unix "+path+": connect: permission denied" {
+		t.Errorf("nobody's connect to the private bus: %q", got)
+	}
+	h = hostileAs(t, &syscall.Credential{Uid: 0, Gid: 0}, "dial", path)
+	if got := h.line(t); got != "connected" {
+		t.Errorf("root's connect to the private bus: %q", got)
 	}
 }
