@@ -781,11 +781,16 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   syslog's is honoured (always on).
 - Limits (journald's are larger): an entry above 8 MiB or with more than 1024 fields is
   dropped (journald: 768 MiB); stream lines split at 48K as LineMax='s default; at most 4096
-  stream connections at once; refused or malformed input (fds on the syslog socket, an
+  stream connections at once (a quarter of the manager's fd limit if that is less), of which
+  a quarter are kept for root and one other uid may hold a quarter (journald refuses only
+  beyond 4096 in all); refused or malformed input (fds on the syslog socket, an
   unsealed file outside /dev/shm, /tmp, /var/tmp from a user, truncated datagrams) is dropped
-  without a message. No rate limiting (RateLimitIntervalSec=) and no MaxLevelStore=; the
-  memory a unit's lines take is bounded instead (16 MiB and 1000 lines per unit, the oldest
-  dropped).
+  without a message (a refused stream once in 10 s in the manager's log). No
+  RateLimitIntervalSec= setting and no MaxLevelStore=; the memory a unit's lines take is
+  bounded instead (16 MiB and 1000 lines per unit, the oldest dropped). The lines of
+  processes outside any unit are limited per uid by journald's defaults (30s, 10000;
+  journald limits each cgroup, a user's session scope among them) and kept per uid, 1000
+  for each: a user who floods /dev/log pushes out its own lines, never root's.
 - The logs on disk follow journald's Storage=auto: /var/log/flint when that directory exists
   (the system manager's persistent journal), else journal/ in the manager's runtime directory
   (volatile); ` + "`--log-storage=persistent|volatile|none`" + ` chooses, ` + "`--log-max-use`" + ` and

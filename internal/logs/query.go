@@ -100,8 +100,8 @@ func (s *Store) Select(f *Filter, r Range) []Line {
 	}
 	s.mu.Lock()
 	var es []Line
-	for name, rg := range s.units {
-		if !f.unitMatch(name) {
+	for key, rg := range s.units {
+		if !f.unitMatch(unitOfKey(key)) {
 			continue
 		}
 		rg.each(func(e *Line) {
@@ -129,13 +129,13 @@ func (s *Store) Units() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]string, 0, len(s.units))
-	for n, r := range s.units {
+	for key, r := range s.units {
 		if r.n > 0 {
-			out = append(out, n)
+			out = append(out, unitOfKey(key))
 		}
 	}
 	slices.Sort(out)
-	return out
+	return slices.Compact(out)
 }
 
 // Position applies r to entries es (in the journal's order; storeID names the store they come

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -183,6 +184,26 @@ func NewStore(linesPerUnit int, dir string) *Store {
 	}
 }
 
+// ringKey is the ring that keeps l: its unit's; the lines of no unit (a user's logger, a
+// shell's systemd-cat) those of their sender's uid, so that one user who logs a lot pushes
+// out its own lines only, never root's or another user's. unitOfKey is the inverse.
+func ringKey(l *Line) string {
+	if l.Unit == "" && l.Source != nil && l.Source.UID > 0 {
+		return uidKeyPrefix + strconv.Itoa(l.Source.UID)
+	}
+	return l.Unit
+}
+
+// uidKeyPrefix starts the key of a uid's ring: no unit name starts with a NUL.
+const uidKeyPrefix = "\x00uid "
+
+func unitOfKey(key string) string {
+	if strings.HasPrefix(key, uidKeyPrefix) {
+		return ""
+	}
+	return key
+}
+
 // DefaultUnitBytes is how much memory one unit's lines may hold by default: older lines are
 // dropped beyond it, whatever the unit writes.
 const DefaultUnitBytes = 16 << 20
@@ -230,10 +251,11 @@ func (s *Store) Append(l Line) {
 	}
 	s.seq++
 	l.Seq = s.seq
-	r := s.units[l.Unit]
+	key := ringKey(&l)
+	r := s.units[key]
 	if r == nil {
 		r = &ring{max: s.perUnit, maxBytes: s.unitBytes}
-		s.units[l.Unit] = r
+		s.units[key] = r
 	}
 	r.add(l)
 	s.writeFile(l)

@@ -27,6 +27,9 @@ import (
 //	e2e.test __e2e_hostile stall CONTROL N K N connections each ask `show` of K units and never
 //	                                         read; "sent" is printed, then it waits for stdin's end
 //	e2e.test __e2e_hostile dial SOCKET       connects to a unix socket: "connected" or "error: ..."
+//	e2e.test __e2e_hostile syslog SOCKET N   sends N syslog datagrams: "sent N"
+//	e2e.test __e2e_hostile streams SOCKET N  opens N journal streams with a header and holds
+//	                                         them: "opened N", then waits for stdin's end
 const hostileVerb = "__e2e_hostile"
 
 func hostileMain(args []string) int {
@@ -62,6 +65,44 @@ func hostileMain(args []string) int {
 			held = append(held, c)
 		}
 		fmt.Println("sent")
+		io.Copy(io.Discard, os.Stdin)
+		for _, c := range held {
+			c.Close()
+		}
+		return 0
+	case "syslog":
+		// COUNT datagrams to the socket as fast as it takes them.
+		n, _ := strconv.Atoi(args[2])
+		c, err := net.Dial("unixgram", control)
+		if err != nil {
+			fmt.Println("error:", err)
+			return 0
+		}
+		sent := 0
+		for i := 0; i < n; i++ {
+			if _, err := fmt.Fprintf(c, "<13>flood[%d]: nobody's line %d", os.Getpid(), i); err == nil {
+				sent++
+			}
+		}
+		fmt.Println("sent", sent)
+		return 0
+	case "streams":
+		// COUNT stream connections, each with the stream protocol's header, held until
+		// stdin ends; a connection the server closes is let go.
+		n, _ := strconv.Atoi(args[2])
+		var held []net.Conn
+		for i := 0; i < n; i++ {
+			c, err := net.Dial("unix", control)
+			if err != nil {
+				break
+			}
+			if _, err := io.WriteString(c, "flood\n\n6\n0\n0\n0\n0\n"); err != nil {
+				c.Close()
+				continue
+			}
+			held = append(held, c)
+		}
+		fmt.Println("opened", len(held))
 		io.Copy(io.Discard, os.Stdin)
 		for _, c := range held {
 			c.Close()
@@ -111,10 +152,30 @@ func hostileAs(t *testing.T, cred *syscall.Credential, args ...string) *hostile 
 	if cred == nil {
 		cred = &syscall.Credential{Uid: nobodyUID, Gid: nobodyUID, Groups: []uint32{}}
 	}
+	cmd := exec.Command(hostileBin(t), append([]string{hostileVerb}, args...)...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	return startHostile(t, cmd)
+}
+
+// hostileBin is a copy of the test binary every uid may run.
+func hostileBin(t *testing.T) string {
+	t.Helper()
 	bin := copyExecutable(t, selfBin)
 	openUp(bin)
-	cmd := exec.Command(bin, append([]string{hostileVerb}, args...)...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	return bin
+}
+
+// hostileInNS starts __e2e_hostile with args as nobody in the mount namespace of process
+// pid (nsenter), where a manager serves its journal sockets.
+func hostileInNS(t *testing.T, pid int, args ...string) *hostile {
+	t.Helper()
+	cmd := nsCommand(pid, append([]string{"-S", strconv.Itoa(nobodyUID), "-G", strconv.Itoa(nobodyUID), hostileBin(t), hostileVerb}, args...)...)
+	return startHostile(t, cmd)
+}
+
+// startHostile starts cmd, an __e2e_hostile process, with pipes to its stdin and stdout.
+func startHostile(t *testing.T, cmd *exec.Cmd) *hostile {
+	t.Helper()
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
