@@ -228,6 +228,12 @@ reads a device:
   the file named in the unit's log); systemd 252 blocks PID 1 on a FIFO and reads a block
   device. "-" ignores every error, as in systemd. flint does not expand glob patterns in the
   path, which systemd does.
+- A socket unit's files in a directory other users may write to: SocketMode= and
+  SocketUser=/SocketGroup= are applied to the socket file bind made through the file itself,
+  and the start fails if it was swapped for a link meanwhile (systemd 252 binds under
+  umask ~SocketMode= and chowns the path, following a link); a ListenFIFO= FIFO that exists
+  is taken only if it is the manager's, as 252's, or SocketUser='s (252 refuses that one on
+  the next start); parent directories that exist keep their mode.
 - StandardOutput=/StandardError=file:, append: and truncate: on a FIFO open it read-write, so
   that a start never waits for a reader (systemd opens it in the forked child, which waits);
   the service's output waits in the pipe instead. Files and terminals for standard streams
