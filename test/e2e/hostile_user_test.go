@@ -343,3 +343,54 @@ func TestPrivateBusOwnerOnly(t *testing.T) {
 		t.Errorf("root's connect to the private bus: %q", got)
 	}
 }
+
+// TestEveryChangeRefused: every verb that changes state (api.Verbs), sent by nobody with
+// arguments that would do something, is answered "permission" with the verb named, and
+// nothing changes: the running service keeps its pid, the stopped one stays stopped, the
+// manager's environment and exit code stay, the manager runs on; root is answered after.
+func TestEveryChangeRefused(t *testing.T) {
+	m, c := managerForOtherUIDs(t)
+	pid := c.prop("ok.service", "MainPID")
+	envBefore, _ := c.flint("show-environment")
+	code := 42
+	h := hostileAs(t, nil, "request", m.control)
+	for _, v := range api.Verbs {
+		if v.ReadOnly {
+			continue
+		}
+		req := api.Request{Verb: v.Verb, Units: []string{"ok.service"}, Env: []string{"HOSTILE=1"}, Signal: 9, ExitCode: &code}
+		switch v.Verb {
+		case api.VerbStart, api.VerbRestart, api.VerbTryRestart, api.VerbReloadOrRestart:
+			req.Units = []string{"ok.service", "plain.service"}
+		case api.VerbSetProperty:
+			req.Env = []string{"CPUWeight=1"}
+		}
+		b, _ := json.Marshal(req)
+		fmt.Fprintf(h.stdin, "%s\n", b)
+		line := h.line(t)
+		var r api.Response
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("%s: reply %q: %v", v.Verb, line, err)
+		}
+		want := fmt.Sprintf("Failed to %s: permission denied (uid %d may only read;", v.Verb, nobodyUID)
+		if r.Code != "permission" || !r.Done || !strings.HasPrefix(r.Error, want) {
+			t.Errorf("%s as nobody: %+v, want code permission and %q", v.Verb, r, want)
+		}
+	}
+	if m.exited() {
+		t.Fatalf("the manager exited:\n%s", m.out.String())
+	}
+	if got := c.props("ok.service", "ActiveState", "MainPID", "CPUWeight"); got["ActiveState"] != "active" || got["MainPID"] != pid || got["CPUWeight"] == "1" {
+		t.Errorf("ok.service after nobody's requests: %v, want active with MainPID %s", got, pid)
+	}
+	if st := c.prop("plain.service", "ActiveState"); st != "inactive" {
+		t.Errorf("plain.service after nobody's start: %s", st)
+	}
+	if env, _ := c.flint("show-environment"); env != envBefore || strings.Contains(env, "HOSTILE") {
+		t.Errorf("the manager's environment changed:\n%s", env)
+	}
+	c.run(0, "restart", "ok.service")
+	if got := c.prop("ok.service", "MainPID"); got == pid || got == "0" {
+		t.Errorf("root's restart: MainPID %s", got)
+	}
+}
