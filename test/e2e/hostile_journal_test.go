@@ -12,11 +12,12 @@ import (
 	"github.com/flint-init/flint/internal/journal"
 )
 
-// TestJournalFlood: nobody floods the journal sockets of a manager that serves them (in a
-// private mount namespace): it holds as many stream connections as it can get and sends
-// 100,000 syslog datagrams. Root's own logging goes on: systemd-cat's stream is taken and
-// its line stored, logger's datagram is stored, a unit's output is stored; the manager
-// answers root; nobody's lines are in no unit's log and nobody reads none of them; the
+// TestJournalFlood: nobody attacks the journal sockets of a manager that serves them (in a
+// private mount namespace). Its entries that claim root's pid, uid and a unit carry its own
+// credentials and no unit. Then it holds as many stream connections as it can get and sends
+// 100,000 syslog datagrams: root's own logging goes on (systemd-cat's stream is taken and
+// its line stored, logger's datagram is stored, a unit's output is stored), the manager
+// answers root, nobody's lines are in no unit's log and nobody reads none of them, and the
 // manager's fds stay within its budget and come back when nobody's process ends.
 func TestJournalFlood(t *testing.T) {
 	if os.Geteuid() != 0 {
@@ -32,6 +33,23 @@ func TestJournalFlood(t *testing.T) {
 	pid := m.cmd.Process.Pid
 	baseFDs := fdCount(t, pid)
 	soft, _ := nofileLimit(t, pid)
+
+	// Fields a client may not set (_PID=, _UID=, _SYSTEMD_UNIT=, ...) are dropped, and a
+	// stream's unit is taken from its header only from root: nobody's entries carry its own
+	// credentials and no unit.
+	forge := hostileInNS(t, pid, "forge", "/run/systemd/journal")
+	sent := forge.line(t)
+	fpid, _ := strings.CutPrefix(sent, "sent ")
+	for _, msg := range []string{"forged native", "forged stream"} {
+		e := waitLog(t, c, []string{"-t", "forged"}, func(e map[string]any) bool { return str(e, "MESSAGE") == msg })
+		if str(e, "_PID") != fpid || str(e, "_UID") != strconv.Itoa(nobodyUID) || str(e, "_GID") != strconv.Itoa(nobodyUID) ||
+			str(e, "_SYSTEMD_UNIT") != "" || str(e, "_COMM") == "systemd" {
+			t.Errorf("nobody's %q (pid %s): %v", msg, fpid, e)
+		}
+	}
+	if out, _ := c.flint("logs", "-u", "rootsvc.service"); strings.Contains(out, "forged") {
+		t.Errorf("nobody's forged lines are in rootsvc.service's log:\n%s", out)
+	}
 
 	// Streams: nobody takes what it can.
 	streams := hostileInNS(t, pid, "streams", "/run/systemd/journal/stdout", "6000")

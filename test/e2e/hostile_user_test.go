@@ -28,6 +28,8 @@ import (
 //	                                         read; "sent" is printed, then it waits for stdin's end
 //	e2e.test __e2e_hostile dial SOCKET       connects to a unix socket: "connected" or "error: ..."
 //	e2e.test __e2e_hostile syslog SOCKET N   sends N syslog datagrams: "sent N"
+//	e2e.test __e2e_hostile forge DIR         sends the journal sockets in DIR a native entry and a
+//	                                         stream that claim root's pid and uid and a unit: "sent PID"
 //	e2e.test __e2e_hostile streams SOCKET N  opens N journal streams with a header and holds
 //	                                         them: "opened N", then waits for stdin's end
 const hostileVerb = "__e2e_hostile"
@@ -107,6 +109,25 @@ func hostileMain(args []string) int {
 		for _, c := range held {
 			c.Close()
 		}
+		return 0
+	case "forge":
+		// A native datagram and a stream that claim root's pid, uid and a unit.
+		dir := control
+		nc, err := net.Dial("unixgram", dir+"/socket")
+		if err != nil {
+			fmt.Println("error:", err)
+			return 0
+		}
+		nc.Write([]byte("_PID=1\n_UID=0\n_GID=0\n_SYSTEMD_UNIT=rootsvc.service\n_COMM=systemd\nSYSLOG_IDENTIFIER=forged\nMESSAGE=forged native\n"))
+		nc.Close()
+		sc, err := net.Dial("unix", dir+"/stdout")
+		if err != nil {
+			fmt.Println("error:", err)
+			return 0
+		}
+		io.WriteString(sc, "forged\nrootsvc.service\n6\n0\n0\n0\n0\nforged stream\n")
+		sc.Close()
+		fmt.Println("sent", os.Getpid())
 		return 0
 	case "dial":
 		c, err := net.Dial("unix", control)
