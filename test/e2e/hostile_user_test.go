@@ -415,3 +415,46 @@ func TestEveryChangeRefused(t *testing.T) {
 		t.Errorf("root's restart: MainPID %s", got)
 	}
 }
+
+// TestNotifyMainPIDOfRoot: a notify service running as nobody names, with MAINPID=, a
+// process of root's that belongs to no unit: systemd 252 takes a main pid outside the
+// service only from a privileged sender, so the service stays with its own main process and
+// a stop leaves root's process alone. The same message from a service running as root is
+// taken.
+func TestNotifyMainPIDOfRoot(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root for User=nobody")
+	}
+	foreign := func() int {
+		cmd := exec.Command("/bin/sleep", "1000")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		return cmd.Process.Pid
+	}
+	f1, f2 := foreign(), foreign()
+	svc := func(user string, fpid int) string {
+		return unitFile("Service", fmt.Sprintf("Type=notify\nNotifyAccess=all\n%sExecStart=/bin/sh -c 'systemd-notify READY=1 MAINPID=%d; exec sleep 1000'", user, fpid))
+	}
+	units := writeUnits(t, map[string]string{
+		"bynobody.service": svc("User=nobody\n", f1),
+		"byroot.service":   svc("", f2),
+	})
+	m := startManager(t, units)
+	c := on(t, m)
+
+	c.start("bynobody.service")
+	st := c.waitProps("bynobody.service", map[string]string{"ActiveState": "active"})
+	if st["MainPID"] == strconv.Itoa(f1) || st["MainPID"] == "0" {
+		t.Errorf("bynobody.service took MAINPID=%d from nobody: MainPID %s", f1, st["MainPID"])
+	}
+	c.run(0, "stop", "bynobody.service")
+	c.waitState("bynobody.service", "inactive/dead")
+	if !alive(f1) {
+		t.Errorf("root's process %d was killed by the stop of nobody's service", f1)
+	}
+
+	c.start("byroot.service")
+	c.waitProps("byroot.service", map[string]string{"ActiveState": "active", "MainPID": strconv.Itoa(f2)})
+}
