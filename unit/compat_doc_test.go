@@ -796,7 +796,8 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   bounded instead (16 MiB and 1000 lines per unit, the oldest dropped). The lines of
   processes outside any unit are limited per uid by journald's defaults (30s, 10000;
   journald limits each cgroup, a user's session scope among them) and kept per uid, 1000
-  for each: a user who floods /dev/log pushes out its own lines, never root's.
+  lines and 1 MiB for each, for the 64 uids that logged last: a user who floods /dev/log
+  pushes out its own lines, never root's.
 - The logs on disk follow journald's Storage=auto: /var/log/flint when that directory exists
   (the system manager's persistent journal), else journal/ in the manager's runtime directory
   (volatile); ` + "`--log-storage=persistent|volatile|none`" + ` chooses, ` + "`--log-max-use`" + ` and

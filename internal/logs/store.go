@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -160,6 +159,9 @@ type Store struct {
 	disk      *disk       // the journal files (Persist); nil: none
 	rate      rateLimiter // LogRateLimitIntervalSec=/LogRateLimitBurst= (ratelimit.go)
 	wg        sync.WaitGroup
+
+	// uidLast: the rings of unit-less lines per uid (uidring.go).
+	uidLast map[string]uint64
 }
 
 // NewStore returns a store keeping linesPerUnit lines per unit (at least 1). With dir != "",
@@ -182,26 +184,6 @@ func NewStore(linesPerUnit int, dir string) *Store {
 		streams:   map[*os.File]*stream{},
 		readers:   map[*os.File]struct{}{},
 	}
-}
-
-// ringKey is the ring that keeps l: its unit's; the lines of no unit (a user's logger, a
-// shell's systemd-cat) those of their sender's uid, so that one user who logs a lot pushes
-// out its own lines only, never root's or another user's. unitOfKey is the inverse.
-func ringKey(l *Line) string {
-	if l.Unit == "" && l.Source != nil && l.Source.UID > 0 {
-		return uidKeyPrefix + strconv.Itoa(l.Source.UID)
-	}
-	return l.Unit
-}
-
-// uidKeyPrefix starts the key of a uid's ring: no unit name starts with a NUL.
-const uidKeyPrefix = "\x00uid "
-
-func unitOfKey(key string) string {
-	if strings.HasPrefix(key, uidKeyPrefix) {
-		return ""
-	}
-	return key
 }
 
 // DefaultUnitBytes is how much memory one unit's lines may hold by default: older lines are
@@ -251,12 +233,7 @@ func (s *Store) Append(l Line) {
 	}
 	s.seq++
 	l.Seq = s.seq
-	key := ringKey(&l)
-	r := s.units[key]
-	if r == nil {
-		r = &ring{max: s.perUnit, maxBytes: s.unitBytes}
-		s.units[key] = r
-	}
+	r := s.ringFor(&l)
 	r.add(l)
 	s.writeFile(l)
 	var shared *Line

@@ -40,3 +40,33 @@ func TestUnitlessLinesPerUID(t *testing.T) {
 		t.Errorf("a.service: %d lines", n)
 	}
 }
+
+// TestUIDRingsBounded: a user who logs under many uids holds at most maxUIDRings rings of at
+// most uidRingBytes; the rings written to longest ago go first, root's lines stay.
+func TestUIDRingsBounded(t *testing.T) {
+	s := NewStore(1000, "")
+	s.Append(Line{Stream: "syslog", Text: "root's line", Source: &Source{UID: 0}})
+	big := string(make([]byte, 60<<10))
+	for uid := 100000; uid < 100000+2*maxUIDRings; uid++ {
+		for i := 0; i < 40; i++ {
+			s.Append(Line{Stream: "syslog", Text: big, Source: &Source{UID: uid}})
+		}
+	}
+	s.mu.Lock()
+	n, bytes := 0, 0
+	for k, r := range s.units {
+		if k != unitOfKey(k) {
+			n++
+			bytes += r.bytes
+		}
+	}
+	_, newest := s.units[uidKeyPrefix+fmt.Sprint(100000+2*maxUIDRings-1)]
+	_, oldest := s.units[uidKeyPrefix+"100000"]
+	s.mu.Unlock()
+	if n != maxUIDRings || bytes > maxUIDRings*(uidRingBytes+64<<10) || !newest || oldest {
+		t.Errorf("%d uid rings of %d bytes (newest kept %v, oldest kept %v), want %d of at most %d each", n, bytes, newest, oldest, maxUIDRings, uidRingBytes)
+	}
+	if ls := s.Select(&Filter{}, Range{Lines: -1}); len(ls) == 0 || ls[0].Text != "root's line" {
+		t.Errorf("root's line is gone")
+	}
+}
