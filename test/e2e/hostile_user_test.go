@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/flint-init/flint/api"
 	"github.com/flint-init/flint/internal/control"
 )
@@ -457,4 +459,66 @@ func TestNotifyMainPIDOfRoot(t *testing.T) {
 
 	c.start("byroot.service")
 	c.waitProps("byroot.service", map[string]string{"ActiveState": "active", "MainPID": strconv.Itoa(f2)})
+}
+
+// TestStateDirectoryLinks: a service running as nobody puts links to root's files in its
+// StateDirectory=. When the unit's User= changes, the directory is given to the new user
+// without following them (the links themselves change owner, root's files keep theirs), as
+// systemd's path_chown_recursive; a nested StateDirectory= the service replaced by a link to
+// root's directory fails the start (238/STATE_DIRECTORY), and that directory keeps its owner.
+func TestStateDirectoryLinks(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root for User=")
+	}
+	name := fmt.Sprintf("flint-e2e-hostile-%d", os.Getpid())
+	t.Cleanup(func() { os.RemoveAll("/var/lib/" + name); os.RemoveAll("/var/lib/" + name + "-n") })
+	victims := t.TempDir()
+	victim, victimDir := filepath.Join(victims, "file"), filepath.Join(victims, "dir")
+	if err := os.WriteFile(victim, []byte("root's\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(victimDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	plant := fmt.Sprintf("ln -s %s $$STATE_DIRECTORY/link; ln -s %s $$STATE_DIRECTORY/dlink; mkdir $$STATE_DIRECTORY/d; ln -s %s $$STATE_DIRECTORY/d/l", victim, victimDir, victim)
+	unitText := func(user string) string {
+		return unitFile("Service", fmt.Sprintf("Type=oneshot\nRemainAfterExit=yes\nUser=%s\nStateDirectory=%s\nExecStart=/bin/sh -c '%s'", user, name, plant))
+	}
+	nested := unitFile("Service", fmt.Sprintf("Type=oneshot\nRemainAfterExit=yes\nUser=nobody\nStateDirectory=%s-n %s-n/sub\n"+
+		"ExecStart=/bin/sh -c 'rmdir /var/lib/%s-n/sub && ln -s %s /var/lib/%s-n/sub'", name, name, name, victimDir, name))
+	units := writeUnits(t, map[string]string{"links.service": unitText("nobody"), "nested.service": nested})
+	m := startManager(t, units)
+	c := on(t, m)
+	c.start("links.service")
+	c.run(0, "stop", "links.service")
+	if err := os.WriteFile(filepath.Join(units, "links.service"), []byte(unitText("daemon")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.run(0, "daemon-reload")
+	c.run(1, "start", "links.service") // the links are there already: ln fails, the directory is set up first
+	owner := func(p string) uint32 {
+		var st unix.Stat_t
+		if err := unix.Lstat(p, &st); err != nil {
+			t.Fatal(err)
+		}
+		return st.Uid
+	}
+	for _, p := range []string{victim, victimDir} {
+		if uid := owner(p); uid != 0 {
+			t.Errorf("root's %s now belongs to uid %d", p, uid)
+		}
+	}
+	for _, p := range []string{"", "/link", "/dlink", "/d", "/d/l"} {
+		if uid := owner("/var/lib/" + name + p); uid != 1 {
+			t.Errorf("/var/lib/%s%s belongs to uid %d, want daemon's 1", name, p, uid)
+		}
+	}
+
+	c.start("nested.service")
+	c.run(0, "stop", "nested.service")
+	c.run(1, "start", "nested.service")
+	c.waitProps("nested.service", map[string]string{"ActiveState": "failed", "Result": "exit-code", "ExecMainStatus": "238"})
+	if uid := owner(victimDir); uid != 0 {
+		t.Errorf("root's %s now belongs to uid %d", victimDir, uid)
+	}
 }
