@@ -151,6 +151,11 @@ func (l *limiter) counts() (conns, follows int) {
 // number.
 const MaxNamesUnprivileged = 1024
 
+// MaxRequestUnprivileged bounds the request line of an unprivileged peer (root's may have
+// api.MaxRequestSize): room for MaxNamesUnprivileged unit names of the longest length, while
+// the 256 connections one uid may hold buffer at most 64 MiB of requests.
+const MaxRequestUnprivileged = 256 << 10
+
 // namesRefusal is the refusal of a request of an unprivileged peer that names more than
 // MaxNamesUnprivileged of something, or nil.
 func namesRefusal(req *api.Request) error {

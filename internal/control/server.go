@@ -192,7 +192,11 @@ func (s *Server) serveConn(c *net.UnixConn, p *Peer) {
 		}
 	}()
 	c.SetReadDeadline(time.Now().Add(s.ReadTimeout))
-	req, err := api.ReadRequest(bufio.NewReaderSize(c, 4096)) // grows past it, to api.MaxRequestSize
+	max := api.MaxRequestSize
+	if !p.Privileged {
+		max = MaxRequestUnprivileged
+	}
+	req, err := api.ReadRequestMax(bufio.NewReaderSize(c, 4096), max) // grows past it, to max
 	if err != nil {
 		send(&api.Response{Done: true, Code: "bad-request", Error: err.Error()})
 		return

@@ -265,8 +265,8 @@ func rssKiB(t *testing.T, pid int) int {
 }
 
 // TestHeavyRequests: nobody asks for more than the manager should do for it. A request
-// naming 40,000 units (a megabyte of request, 80 MB of reply, seconds of the manager's loop)
-// is refused with the limit named; 200 connections that each ask `show` of 1,024 units and
+// naming 40,000 units (700 KB of request, 80 MB of reply, seconds of the manager's loop) is
+// refused for its size, one naming 2,000 with the limit on names; 200 connections that each ask `show` of 1,024 units and
 // never read their replies are answered one at a time, so that root's requests are answered
 // in between and the manager holds one such reply of nobody's at a time, not 200.
 func TestHeavyRequests(t *testing.T) {
@@ -277,9 +277,14 @@ func TestHeavyRequests(t *testing.T) {
 		names[i] = fmt.Sprintf("many-%d.service", i)
 	}
 	r := requestAsNobody(t, m.control, api.Request{Verb: api.VerbShow, Units: names})
-	want := fmt.Sprintf("Too many unit names in one request: 40000 (limit %d for unprivileged users).", control.MaxNamesUnprivileged)
+	want := fmt.Sprintf("bad request: request larger than %d bytes", control.MaxRequestUnprivileged)
+	if r.Code != "bad-request" || r.Error != want || !r.Done {
+		t.Errorf("show of 40000 units as nobody: code %q error %q (%d bytes of data), want code bad-request and %q", r.Code, r.Error, len(r.Data), want)
+	}
+	r = requestAsNobody(t, m.control, api.Request{Verb: api.VerbShow, Units: names[:2000]})
+	want = fmt.Sprintf("Too many unit names in one request: 2000 (limit %d for unprivileged users).", control.MaxNamesUnprivileged)
 	if r.Code != "limit" || r.Error != want || !r.Done {
-		t.Errorf("show of 40000 units as nobody: code %q error %q (%d bytes of data), want code limit and %q", r.Code, r.Error, len(r.Data), want)
+		t.Errorf("show of 2000 units as nobody: code %q error %q (%d bytes of data), want code limit and %q", r.Code, r.Error, len(r.Data), want)
 	}
 	// At the limit nobody is answered.
 	r = requestAsNobody(t, m.control, api.Request{Verb: api.VerbShow, Units: names[:control.MaxNamesUnprivileged], Props: []string{"Id"}})
