@@ -609,10 +609,11 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   system manager's lines go to root and the members of ` + "`" + `adm` + "`" + ` and ` + "`" + `systemd-journal` + "`" + `, a user
   manager's to its user and root; ` + "`" + `flint logs` + "`" + ` for anyone else prints journalctl 252's hint
   and "No journal files were opened due to insufficient permissions." and exits 1, and
-  ` + "`" + `flint status` + "`" + ` shows the unit without its lines. Differences: journald also files the
-  output of a system service running as a regular user (uid 1000 and up) in that user's
-  journal, which the user may read (SplitMode=uid); flint's system manager gives such a user
-  none of its lines. systemctl status warns "some journal files were not opened due to
+  ` + "`" + `flint status` + "`" + ` shows the unit without its lines. A regular user (uid 1000 and up, not
+  a dynamic user nor nobody) who has lines of its own (_UID= its uid: a system service's
+  output running as that user, what its processes sent to the journal sockets) reads those,
+  with the hint, as journald files them in that user's journal (SplitMode=uid); journald
+  does so only with persistent storage, flint whatever the storage. systemctl status warns "some journal files were not opened due to
   insufficient permissions" only for a user who can open some journal file (every user who
   has logged something; not nobody, to whom it prints nothing); flint prints the warning
   whenever it withheld lines of the unit. Unit properties (` + "`" + `show` + "`" + `, the rest of ` + "`" + `status` + "`" + `)

@@ -218,8 +218,9 @@ func (s *Server) serveConn(c *net.UnixConn, p *Peer) {
 			return
 		}
 	}
-	// A peer that may not read logs is refused by the handler; it follows nothing.
-	if req.Verb == api.VerbLogs && req.Follow && p.ReadsLogs {
+	// Every follow counts, also one of a peer that may read its own lines only (the handler
+	// refuses the others at once).
+	if req.Verb == api.VerbLogs && req.Follow {
 		if err := s.limits.follow(p.UID, p.Privileged); err != nil {
 			send(&api.Response{Done: true, Code: "limit", Error: err.Error()})
 			return

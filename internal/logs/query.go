@@ -19,6 +19,8 @@ type Filter struct {
 	Priorities uint8
 	// Grep matches MESSAGE (journalctl -g).
 	Grep *regexp.Regexp
+	// Sender, when set, must accept the line too: the lines a reader may see.
+	Sender func(*Line) bool
 
 	notBefore time.Time // Query's since: a bound, not a starting point
 }
@@ -74,6 +76,9 @@ func (f *Filter) matchRest(l *Line) bool {
 		return false
 	}
 	if !f.notBefore.IsZero() && l.Time.Before(f.notBefore) {
+		return false
+	}
+	if f.Sender != nil && !f.Sender(l) {
 		return false
 	}
 	return f.Grep == nil || f.Grep.MatchString(l.Text)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/flint-init/flint/api"
 	"github.com/flint-init/flint/internal/control"
+	"github.com/flint-init/flint/internal/logs"
 )
 
 // handler answers the requests of one verb. A verb of kind api.Stream has stream, which sends
@@ -150,8 +151,12 @@ const statusChunk = 64
 func answerStatus(m *Manager, req *api.Request, peer *control.Peer) (any, error) {
 	var out []api.UnitStatus
 	var err error
+	var own func(*logs.Line) bool
+	if !peer.ReadsLogs && req.Verb == api.VerbStatus {
+		own = m.ownLines(peer)
+	}
 	if len(req.Units) <= statusChunk {
-		m.call(func() { out, err = m.statusOf(req, peer.ReadsLogs) })
+		m.call(func() { out, err = m.statusOf(req, peer.ReadsLogs, own) })
 		return out, err
 	}
 	seen := map[string]bool{}
@@ -159,7 +164,7 @@ func answerStatus(m *Manager, req *api.Request, peer *control.Peer) (any, error)
 		part := *req
 		part.Units = req.Units[i:min(i+statusChunk, len(req.Units))]
 		var sts []api.UnitStatus
-		m.call(func() { sts, err = m.statusOf(&part, peer.ReadsLogs) })
+		m.call(func() { sts, err = m.statusOf(&part, peer.ReadsLogs, own) })
 		if err != nil {
 			return nil, err
 		}
