@@ -290,6 +290,9 @@ type Store struct {
 	disk      *disk       // the journal files (Persist); nil: none
 	rate      rateLimiter // LogRateLimitIntervalSec=/LogRateLimitBurst= (ratelimit.go)
 	wg        sync.WaitGroup
+
+	// uidLast: the rings of unit-less lines per uid (uidring.go).
+	uidLast map[string]uint64
 }
 
 // NewStore returns a store keeping linesPerUnit lines per unit (at least 1). With dir != "",
@@ -362,11 +365,7 @@ func (s *Store) Append(l Line) {
 	}
 	s.seq++
 	l.Seq = s.seq
-	r := s.units[l.Unit]
-	if r == nil {
-		r = &ring{max: int32(min(s.perUnit, math.MaxInt32)), maxBytes: int32(min(max(s.unitBytes, 0), math.MaxInt32))}
-		s.units[l.Unit] = r
-	}
+	r := s.ringFor(&l)
 	r.add(s.encode(&l))
 	s.writeFile(l)
 	var shared *Line
