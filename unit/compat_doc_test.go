@@ -765,10 +765,15 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   pools by level per unit, the burst scaled with the free space of the journal's file system
   (journald's burst_modulate), and "Suppressed N messages from UNIT" (MESSAGE_ID
   a596d6fe7bfa4994828e72309e95d61e, N_DROPPED=) before the first line admitted after the
-  interval; what a unit leaves unset is journald's default (30s, 10000). Differences: a unit
-  that sets neither is not limited (journald limits every unit by its RateLimitIntervalSec=
-  and RateLimitBurst=); the free space is that of the directory the logs are kept in (or
-  /run). Not yet: ` + "`flint logs`" + ` has no FIELD=value matches.
+  interval. Every unit is limited, its output and what its processes send to the journal's
+  sockets: what it leaves unset, or sets to 0 (which systemd 252 does not pass on to
+  journald), is journald.conf's default RateLimitIntervalSec=30s, RateLimitBurst=10000; a
+  unit that must keep every line raises LogRateLimitBurst=. Differences: flint reads no
+  journald.conf, so that default cannot be changed or switched off for all units; when no
+  line of the unit comes by the end of the interval, the "Suppressed" message is stored then
+  (journald writes it only with the unit's next line, so a flood that ends is never said);
+  the free space is that of the directory the logs are kept in (or /run). Not yet:
+  ` + "`flint logs`" + ` has no FIELD=value matches.
 - ForwardToSyslog= is on, as Debian's journald has it: every line (the units' output, the
   manager's messages, what the sockets receive) also goes to /run/systemd/journal/syslog when
   something listens there (a syslog daemon's syslog.socket, which then activates it), in
@@ -780,7 +785,7 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   dropped (journald: 768 MiB); stream lines split at 48K as LineMax='s default; at most 4096
   stream connections at once; refused or malformed input (fds on the syslog socket, an
   unsealed file outside /dev/shm, /tmp, /var/tmp from a user, truncated datagrams) is dropped
-  without a message. No rate limiting (RateLimitIntervalSec=) and no MaxLevelStore=; the
+  without a message. No MaxLevelStore=; the
   memory a unit's lines take is bounded instead (16 MiB and 1000 lines per unit, the oldest
   dropped).
 - The logs on disk follow journald's Storage=auto: /var/log/flint when that directory exists

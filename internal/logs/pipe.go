@@ -261,6 +261,9 @@ func (s *Store) store(st *stream, b []byte) {
 		return
 	}
 	prio, text := ParsePriority(b, PriorityInfo)
+	if !s.Admit(st.unit, DefaultRateLimit, prio) {
+		return
+	}
 	s.Append(Line{Unit: st.unit, Stream: st.name, PID: pid, Priority: prio, Text: string(text), Source: st.src})
 }
 

@@ -150,7 +150,8 @@ func TestLogToStdoutPID1(t *testing.T) {
 func TestLogToStdoutNotRead(t *testing.T) {
 	const n = 300000 // lines of "flood.service[PID]: NNNNNN": about 8 MB
 	units := writeUnits(t, map[string]string{
-		"flood.service": unitFile("Service", "Type=oneshot\nExecStart=/usr/bin/seq -w "+strconv.Itoa(n)),
+		// Raised over journald's default limit: all its lines reach the store.
+		"flood.service": unitFile("Service", "Type=oneshot\nLogRateLimitBurst=100000000\nExecStart=/usr/bin/seq -w "+strconv.Itoa(n)),
 		"later.service": unitFile("Service", "Type=oneshot\nRemainAfterExit=yes\nExecStart=/bin/true"),
 	})
 	control, finish := unreadManager(t, units, "--log-to-stdout")
