@@ -305,8 +305,18 @@ level, user, groups, working directory, umask):
   service_running_timeout; without RuntimeMaxSec= it is ignored with systemd's warning.
 - ExecSearchPath=: a bare command name is looked up in these directories only (by the
   manager, at start), and PATH= is set to them before Environment= (which may override it).
-- TimeoutCleanSec= is parsed, not enforced: flint has no ` + "`clean`" + ` verb (systemctl clean
-  --what=runtime|state|cache|logs|configuration) and no "cleaning" service state yet.
+- ` + "`flint clean`" + ` (systemctl clean, the CleanUnit D-Bus method) as systemd 252: --what= runtime,
+  state, cache, logs, configuration or all (default cache and runtime; no fdstore, which came
+  with systemd 254); the unit must be inactive without a job (a failed one is refused:
+  reset-failed first), with systemd's messages ("Unit is not inactive or has pending job.",
+  "No matching resources found.", "Unit 'X' does not support cleaning."); the directories and
+  for state, cache and logs their private/ twins (DynamicUser=) are removed while the unit is
+  in maintenance (cleaning), at most TimeoutCleanSec=; a failed or timed-out removal fails
+  the unit (Result= and CleanResult= exit-code or timeout) and flint clean still exits 0, as
+  systemctl does. Differences: the removal runs in the manager (a goroutine), not in a
+  forked process, and a stop or a timeout ends it between two entries rather than by
+  SIGKILL; the symlinks of a directory's second parameter ("StateDirectory=a:b") are not
+  removed (flint does not make them).
 - Privileges and system calls (internal/sandbox) are enforced with systemd 252's semantics:
   CapabilityBoundingSet= (with "~", several lines, "" resetting; PrivateDevices=,
   ProtectKernelModules=, ProtectKernelLogs= and ProtectClock= take their capabilities out),
@@ -560,7 +570,7 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
     OnTimezoneChange= fire, and every other waiting timer is computed anew. After a time zone
     change the next elapses follow the new zone, but times flint prints (status, show) stay
     in the zone it started with; with $TZ set, the zone never changes.
-  - ` + "`flint clean`" + ` (systemctl clean --what=state, which removes the stamp file) does not exist.
+  - ` + "`flint clean --what=state`" + ` removes a Persistent= timer's stamp file, as systemctl clean.
 - Path units run as systemd 252's (internal/difftest/path_test.go compares their life with
   systemd's), watching with inotify as systemd does. PathExistsGlob= matches with Go's
   filepath.Match rules: no brace expansion ({a,b}), which systemd's glob(3) with GLOB_BRACE

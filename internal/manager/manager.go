@@ -111,6 +111,9 @@ type Manager struct {
 	bpf   bpfState         // the units' cgroup BPF programs (bpf.go)
 	order []*Unit          // in load order, each once
 
+	// cleans are the units' cleans under way (clean.go).
+	cleans map[*Unit]*cleanRun
+
 	poller     *listen.Poller
 	wall       wallClock      // calendar timers (wallclock.go)
 	tz         tzWatch        // changes of /etc/localtime (wallclock.go)

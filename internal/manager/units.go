@@ -18,6 +18,8 @@ type Unit struct {
 	sub    subState // its type's state; ActiveState follows from it
 	result Result   // resultSuccess or the first failure: exit-code, signal, timeout, ...
 	job    *job
+	// cleanResult is the last clean's (CleanResult=; clean.go); resultNone: never cleaned.
+	cleanResult Result
 
 	seq      uint64   // registration order: m.order is sorted by it
 	gcQueued bool     // in Manager.gcQueue
