@@ -205,10 +205,14 @@ func (m *Manager) startClean(u *Unit, timeout time.Duration, paths []string) *cl
 	} else {
 		m.setState(u, svcCleaning)
 	}
+	remove := m.cleanRemove
+	if remove == nil {
+		remove = removeTree
+	}
 	go func() {
 		var err error
 		for _, p := range paths {
-			if err = removeTree(ctx, p); err != nil {
+			if err = remove(ctx, p); err != nil {
 				break
 			}
 		}

@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
+	"github.com/flint-init/flint/api"
 	"github.com/flint-init/flint/unit"
 )
 
@@ -98,4 +100,109 @@ func TestRemoveTree(t *testing.T) {
 	if _, err := os.Stat(outside); err != nil {
 		t.Errorf("removed despite the done context: %v", err)
 	}
+}
+
+// TestCleanStates: a clean puts the service in maintenance (cleaning) until its removal
+// is over; a start asked meanwhile waits and runs after it; a stop ends the clean at
+// once, the unit dead, not failed; a clean of a unit with a job is refused.
+// The removal is the test's, held until the test lets it go.
+func TestCleanStates(t *testing.T) {
+	base := t.TempDir()
+	for _, v := range []string{"HOME", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"} {
+		d := filepath.Join(base, v)
+		os.MkdirAll(d, 0o700)
+		t.Setenv(v, d)
+	}
+	units := filepath.Join(base, "units")
+	os.MkdirAll(units, 0o755)
+	os.WriteFile(filepath.Join(units, "c.service"), []byte("[Service]\nType=oneshot\nRemainAfterExit=yes\nCacheDirectory=c\nExecStart=/bin/true\n"), 0o644)
+	os.WriteFile(filepath.Join(units, "idle.target"), []byte("[Unit]\n"), 0o644)
+	m, err := New(Options{Scope: unit.User, UnitDirs: []string{units}, ControlPath: filepath.Join(base, "control.sock"),
+		Target: "idle.target", Console: &consoleWatch{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	entered := make(chan string, 4)
+	release := make(chan error)
+	m.cleanRemove = func(ctx context.Context, p string) error {
+		entered <- p
+		select {
+		case err := <-release:
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	state := func() (string, string, string) {
+		var a, s, r string
+		m.call(func() {
+			u := m.load("c.service")
+			a, s, r = u.activeState().String(), u.sub.String(), u.cleanResult.String()
+		})
+		return a, s, r
+	}
+	clean := func() []string {
+		var msgs []string
+		m.call(func() { _, msgs = m.clean(&api.Request{Units: []string{"c.service"}, NoBlock: true}) })
+		return msgs
+	}
+
+	if msgs := clean(); len(msgs) != 0 {
+		t.Fatal(msgs)
+	}
+	if p := <-entered; p != filepath.Join(base, "XDG_RUNTIME_DIR", "c") && p != filepath.Join(base, "XDG_CACHE_HOME", "c") {
+		t.Errorf("removing %s", p)
+	}
+	if a, s, _ := state(); a != "maintenance" || s != "cleaning" {
+		t.Fatalf("while cleaning: %s (%s)", a, s)
+	}
+	res, err := m.runJobs(&api.Request{Verb: api.VerbStart, Units: []string{"c.service"}, NoBlock: true})
+	if err != nil || len(res) != 1 || res[0].Error != "" {
+		t.Fatalf("start: %+v %v", res, err)
+	}
+	if msgs := clean(); len(msgs) != 1 || msgs[0] != "Failed to clean unit c.service: Unit is not inactive or has pending job." {
+		t.Errorf("clean with a job: %q", msgs)
+	}
+	if a, _, _ := state(); a != "maintenance" {
+		t.Fatalf("the start did not wait: %s", a)
+	}
+	release <- nil
+	<-entered // the other path of the default kinds
+	release <- nil
+	if !waitForCond(func() bool { a, _, _ := state(); return a == "active" }) {
+		a, s, _ := state()
+		t.Fatalf("after the clean the start did not run: %s (%s)", a, s)
+	}
+
+	res, err = m.runJobs(&api.Request{Verb: api.VerbStop, Units: []string{"c.service"}})
+	if err != nil || res[0].Result != "done" {
+		t.Fatalf("stop: %+v %v", res, err)
+	}
+	if msgs := clean(); len(msgs) != 0 {
+		t.Fatal(msgs)
+	}
+	<-entered
+	res, err = m.runJobs(&api.Request{Verb: api.VerbStop, Units: []string{"c.service"}})
+	if err != nil || res[0].Result != "done" {
+		t.Fatalf("stop while cleaning: %+v %v", res, err)
+	}
+	// (A dead unit may be collected at once: CleanResult= is then no more.)
+	if a, s, r := state(); a != "inactive" || s != "dead" || r != "success" && r != "" {
+		t.Errorf("after a stop while cleaning: %s (%s), CleanResult=%s", a, s, r)
+	}
+}
+
+// waitForCond polls cond for up to 10 s.
+func waitForCond(cond func() bool) bool {
+	for range 2000 {
+		if cond() {
+			return true
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return false
 }

@@ -111,8 +111,10 @@ type Manager struct {
 	bpf   bpfState         // the units' cgroup BPF programs (bpf.go)
 	order []*Unit          // in load order, each once
 
-	// cleans are the units' cleans under way (clean.go).
-	cleans map[*Unit]*cleanRun
+	// cleans are the units' cleans under way (clean.go); cleanRemove, when set (by tests),
+	// removes in removeTree's place.
+	cleans      map[*Unit]*cleanRun
+	cleanRemove func(ctx context.Context, path string) error
 
 	poller     *listen.Poller
 	wall       wallClock      // calendar timers (wallclock.go)
