@@ -11,8 +11,9 @@ import (
 
 // TestClean: flint clean removes the directories of the kinds --what= names (cache and
 // runtime by default) of an inactive unit, with DynamicUser='s private directories, and
-// refuses what systemd 252 refuses, in its words (systemctl clean against systemd 252
-// printed the same lines and exit statuses; its D-Bus is not in the differential harness).
+// refuses what systemd 252 refuses, in its words (internal/difftest's TestCleanDifferential
+// compares the same with systemctl clean on systemd 252); a clean past TimeoutCleanSec= or
+// one whose removal fails fails the unit.
 func TestClean(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: the directories are under /run, /var and /etc")
