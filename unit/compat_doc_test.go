@@ -309,8 +309,8 @@ level, user, groups, working directory, umask):
   state, cache, logs, configuration or all (default cache and runtime; no fdstore, which came
   with systemd 254); the unit must be inactive without a job (a failed one is refused:
   reset-failed first), with systemd's messages ("Unit is not inactive or has pending job.",
-  "No matching resources found.", "Unit 'X' does not support cleaning."); the directories and
-  for state, cache and logs their private/ twins (DynamicUser=) are removed while the unit is
+  "No matching resources found.", "Unit 'X' does not support cleaning."); the directories and,
+  but for configuration, their private/ twins (DynamicUser=) are removed while the unit is
   in maintenance (cleaning), at most TimeoutCleanSec=; a failed or timed-out removal fails
   the unit (Result= and CleanResult= exit-code or timeout) and flint clean still exits 0, as
   systemctl does. Differences: the removal runs in the manager (a goroutine), not in a

@@ -507,7 +507,7 @@ const cleanUsage = `usage: flint clean [--what=KIND[,KIND]]... [--no-block] UNIT
 Remove what the units keep on disk, as systemctl clean: the RuntimeDirectory=,
 StateDirectory=, CacheDirectory=, LogsDirectory= and ConfigurationDirectory= of the kinds
 given (runtime, state, cache, logs, configuration, all; default cache and runtime; with
-DynamicUser= their private directories), a Persistent= timer's stamp file (state). A unit
+DynamicUser=, their private directories), a Persistent= timer's stamp file (state). A unit
 must be inactive and have no job (a failed one: reset-failed first). The removal takes at
 most TimeoutCleanSec=; flint clean waits for it unless --no-block. Exit status 1 when a unit
 could not be cleaned.

@@ -23,9 +23,9 @@ import (
 //   - --what= names the kinds: runtime, state, cache, logs, configuration, or all (default
 //     cache and runtime, the client's); another word is "Invalid resource type: X".
 //   - A service or socket removes its RuntimeDirectory=, StateDirectory=, CacheDirectory=,
-//     LogsDirectory= and ConfigurationDirectory= of those kinds: each BASE/NAME, and for
-//     state, cache and logs BASE/private/NAME too (DynamicUser='s real directory; the
-//     BASE/NAME link is removed, never followed). A timer with Persistent= removes its stamp
+//     LogsDirectory= and ConfigurationDirectory= of those kinds: each BASE/NAME, and but for
+//     configuration BASE/private/NAME too (DynamicUser='s real directory; the BASE/NAME link
+//     is removed, never followed). A timer with Persistent= removes its stamp
 //     file (kind state). Other unit types do not support cleaning.
 //   - The unit must be loaded, without a job, and inactive (a failed unit is not: reset-failed
 //     first), else "Unit is not inactive or has pending job.".
@@ -169,8 +169,9 @@ func (m *Manager) cleanUnit(u *Unit, mask uint8, maskErr error) (*cleanRun, erro
 	return m.startClean(u, ec.CleanTimeout(), paths), nil
 }
 
-// cleanPaths are the paths the kinds of mask remove among dirs: BASE/NAME, and for state,
-// cache and logs BASE/private/NAME (exec_context_get_clean_directories).
+// cleanPaths are the paths the kinds of mask remove among dirs: BASE/NAME, and but for
+// configuration BASE/private/NAME (systemd 252's exec_context_get_clean_directories removes
+// those "unconditionally", the runtime one too).
 func cleanPaths(dirs [5]execDir, mask uint8) []string {
 	var paths []string
 	for i, d := range dirs {
@@ -179,7 +180,7 @@ func cleanPaths(dirs [5]execDir, mask uint8) []string {
 		}
 		for _, n := range d.names {
 			paths = append(paths, filepath.Join(d.base, n))
-			if i >= 1 && i <= 3 {
+			if d.kind != "ConfigurationDirectory" {
 				paths = append(paths, filepath.Join(d.base, "private", n))
 			}
 		}

@@ -34,8 +34,8 @@ func TestCleanMask(t *testing.T) {
 	}
 }
 
-// TestCleanPaths: each name of the kinds asked for, and for state, cache and logs its
-// private directory too (DynamicUser='s, whether or not the unit has it now).
+// TestCleanPaths: each name of the kinds asked for, and but for configuration its private
+// directory too (DynamicUser='s, whether or not the unit has it now).
 func TestCleanPaths(t *testing.T) {
 	ec := &unit.ExecContext{RuntimeDirectory: []string{"r"}, StateDirectory: []string{"s/t", "s"},
 		CacheDirectory: []string{"c"}, LogsDirectory: []string{"l"}, ConfigurationDirectory: []string{"e"}}
@@ -44,7 +44,7 @@ func TestCleanPaths(t *testing.T) {
 		mask uint8
 		want []string
 	}{
-		{1 | 4, []string{"/R/r", "/C/c", "/C/private/c"}},
+		{1 | 4, []string{"/R/r", "/R/private/r", "/C/c", "/C/private/c"}},
 		{2, []string{"/S/s", "/S/private/s", "/S/s/t", "/S/private/s/t"}},
 		{16, []string{"/E/e"}},
 		{8, []string{"/L/l", "/L/private/l"}},
