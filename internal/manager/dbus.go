@@ -45,6 +45,13 @@ type dbusState struct {
 	scopes map[*Unit]*scopeRun
 	// stdio are the files passed for transient services' streams (dbus_stdio.go).
 	stdio map[*Unit]*[3]*os.File
+	// controllers counts the scopes each bus name controls (Controller=), for the bus's
+	// read loop to tell the manager only of the names that matter when they go.
+	ctlMu       sync.Mutex
+	controllers map[string]int
+	// unicast, when set, sends the signals meant for one bus client instead of the bus
+	// connection (the table tests' bus).
+	unicast func(dest string, path dbus.ObjectPath, iface, member string) bool
 	// emitter: signals leave in order from one goroutine, so that the manager never
 	// blocks on a client.
 	mu    sync.Mutex
@@ -303,14 +310,14 @@ func (m *Manager) dbusUnitProps(u *Unit) []sdbus.Prop {
 		}
 		out = append(out, sdbus.Prop{Name: name, Value: us})
 	}
-	stamp("StateChangeTimestamp", u.stateChange)
-	stamp("ActiveEnterTimestamp", u.activeEnter)
-	stamp("ActiveExitTimestamp", u.activeExit)
-	stamp("InactiveEnterTimestamp", u.inactiveEnter)
-	stamp("InactiveExitTimestamp", u.inactiveExit)
-	stamp("ConditionTimestamp", u.conditionStamp)
-	stamp("AssertTimestamp", u.assertStamp)
-	if s := u.svc; s != nil {
+	stamp("StateChangeTimestamp", m.stateChangeOf(u))
+	stamp("ActiveEnterTimestamp", u.hs().activeEnter)
+	stamp("ActiveExitTimestamp", u.hs().activeExit)
+	stamp("InactiveEnterTimestamp", u.hs().inactiveEnter)
+	stamp("InactiveExitTimestamp", u.hs().inactiveExit)
+	stamp("ConditionTimestamp", u.hs().conditionStamp)
+	stamp("AssertTimestamp", u.hs().assertStamp)
+	if s := u.svcState(); s != nil {
 		stamp("ExecMainStartTimestamp", s.execMainStart)
 		stamp("ExecMainExitTimestamp", s.execMainExit)
 	}
@@ -328,7 +335,7 @@ func (m *Manager) dbusUnitProps(u *Unit) []sdbus.Prop {
 				sdbus.Prop{Name: "UnitFilePreset", Text: m.presetsNow().State(u.Name)})
 		}
 	}
-	names := slices.Clone(u.keys)
+	names := append([]string{u.Name}, u.aliases...)
 	sort.Strings(names)
 	out = append(out, sdbus.Prop{Name: "Names", Value: names})
 	return out
