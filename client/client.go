@@ -209,6 +209,13 @@ func (c *Client) ActiveStates(units []string) ([]string, error) {
 	return res, err
 }
 
+// Clean removes what units keep on disk (systemctl clean): the kinds of what (runtime,
+// state, cache, logs, configuration, all; none: cache and runtime). Unless noBlock it
+// returns once the removals are over. An error names each unit that could not be cleaned.
+func (c *Client) Clean(units, what []string, noBlock bool) error {
+	return c.Do(&Request{Verb: api.VerbClean, Units: units, What: what, NoBlock: noBlock}, nil)
+}
+
 // Kill sends signal (0 = SIGTERM) to the processes of units: whom is all, main or control.
 func (c *Client) Kill(units []string, signal int, whom string) error {
 	return c.Do(&Request{Verb: api.VerbKill, Units: units, Signal: signal, KillWhom: whom}, nil)

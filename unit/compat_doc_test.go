@@ -311,8 +311,18 @@ level, user, groups, working directory, umask):
   service_running_timeout; without RuntimeMaxSec= it is ignored with systemd's warning.
 - ExecSearchPath=: a bare command name is looked up in these directories only (by the
   manager, at start), and PATH= is set to them before Environment= (which may override it).
-- TimeoutCleanSec= is parsed, not enforced: flint has no ` + "`clean`" + ` verb (systemctl clean
-  --what=runtime|state|cache|logs|configuration) and no "cleaning" service state yet.
+- ` + "`flint clean`" + ` (systemctl clean, the CleanUnit D-Bus method) as systemd 252: --what= runtime,
+  state, cache, logs, configuration or all (default cache and runtime; no fdstore, which came
+  with systemd 254); the unit must be inactive without a job (a failed one is refused:
+  reset-failed first), with systemd's messages ("Unit is not inactive or has pending job.",
+  "No matching resources found.", "Unit 'X' does not support cleaning."); the directories and,
+  but for configuration, their private/ twins (DynamicUser=) are removed while the unit is
+  in maintenance (cleaning), at most TimeoutCleanSec=; a failed or timed-out removal fails
+  the unit (Result= and CleanResult= exit-code or timeout) and flint clean still exits 0, as
+  systemctl does. Differences: the removal runs in the manager (a goroutine), not in a
+  forked process, and a stop or a timeout ends it between two entries rather than by
+  SIGKILL; the symlinks of a directory's second parameter ("StateDirectory=a:b") are not
+  removed (flint does not make them).
 - Privileges and system calls (internal/sandbox) are enforced with systemd 252's semantics:
   CapabilityBoundingSet= (with "~", several lines, "" resetting; PrivateDevices=,
   ProtectKernelModules=, ProtectKernelLogs= and ProtectClock= take their capabilities out),
@@ -571,7 +581,7 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
     OnTimezoneChange= fire, and every other waiting timer is computed anew. After a time zone
     change the next elapses follow the new zone, but times flint prints (status, show) stay
     in the zone it started with; with $TZ set, the zone never changes.
-  - ` + "`flint clean`" + ` (systemctl clean --what=state, which removes the stamp file) does not exist.
+  - ` + "`flint clean --what=state`" + ` removes a Persistent= timer's stamp file, as systemctl clean.
 - Path units run as systemd 252's (internal/difftest/path_test.go compares their life with
   systemd's), watching with inotify as systemd does. PathExistsGlob= matches with Go's
   filepath.Match rules: no brace expansion ({a,b}), which systemd's glob(3) with GLOB_BRACE
@@ -781,10 +791,15 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   pools by level per unit, the burst scaled with the free space of the journal's file system
   (journald's burst_modulate), and "Suppressed N messages from UNIT" (MESSAGE_ID
   a596d6fe7bfa4994828e72309e95d61e, N_DROPPED=) before the first line admitted after the
-  interval; what a unit leaves unset is journald's default (30s, 10000). Differences: a unit
-  that sets neither is not limited (journald limits every unit by its RateLimitIntervalSec=
-  and RateLimitBurst=); the free space is that of the directory the logs are kept in (or
-  /run). Not yet: ` + "`flint logs`" + ` has no FIELD=value matches.
+  interval. Every unit is limited, its output and what its processes send to the journal's
+  sockets: what it leaves unset, or sets to 0 (which systemd 252 does not pass on to
+  journald), is journald.conf's default RateLimitIntervalSec=30s, RateLimitBurst=10000; a
+  unit that must keep every line raises LogRateLimitBurst=. Differences: flint reads no
+  journald.conf, so that default cannot be changed or switched off for all units; when no
+  line of the unit comes by the end of the interval, the "Suppressed" message is stored then
+  (journald writes it only with the unit's next line, so a flood that ends is never said);
+  the free space is that of the directory the logs are kept in (or /run). Not yet:
+  ` + "`flint logs`" + ` has no FIELD=value matches.
 - ForwardToSyslog= is on, as Debian's journald has it: every line (the units' output, the
   manager's messages, what the sockets receive) also goes to /run/systemd/journal/syslog when
   something listens there (a syslog daemon's syslog.socket, which then activates it), in
@@ -799,12 +814,11 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   beyond 4096 in all); refused or malformed input (fds on the syslog socket, an
   unsealed file outside /dev/shm, /tmp, /var/tmp from a user, truncated datagrams) is dropped
   without a message (a refused stream once in 10 s in the manager's log). No
-  RateLimitIntervalSec= setting and no MaxLevelStore=; the memory a unit's lines take is
-  bounded instead (16 MiB and 1000 lines per unit, the oldest dropped). The lines of
-  processes outside any unit are limited per uid by journald's defaults (30s, 10000;
-  journald limits each cgroup, a user's session scope among them) and kept per uid, 1000
-  lines and 1 MiB for each, for the 64 uids that logged last: a user who floods /dev/log
-  pushes out its own lines, never root's.
+  MaxLevelStore=; the memory a unit's lines take is bounded instead (16 MiB and 1000 lines
+  per unit, the oldest dropped). The lines of processes outside any unit are limited per uid
+  by journald's defaults (30s, 10000; journald limits each cgroup, a user's session scope
+  among them) and kept per uid, 1000 lines and 1 MiB for each, for the 64 uids that logged
+  last: a user who floods /dev/log pushes out its own lines, never root's.
 - The logs on disk follow journald's Storage=auto: /var/log/flint when that directory exists
   (the system manager's persistent journal), else journal/ in the manager's runtime directory
   (volatile); ` + "`--log-storage=persistent|volatile|none`" + ` chooses, ` + "`--log-max-use`" + ` and

@@ -51,6 +51,7 @@ var handlers = map[api.Verb]handler{
 	api.VerbDaemonReload:       {answer: answerDaemonReload},
 	api.VerbKill:               {answer: action((*Manager).killRequest)},
 	api.VerbResetFailed:        {answer: action(func(m *Manager, req *api.Request) error { return m.resetFailed(req.Units) })},
+	api.VerbClean:              {answer: answerClean},
 	api.VerbSetExitCode:        {answer: answerSetExitCode},
 	api.VerbExit:               quitHandler,
 	api.VerbPoweroff:           quitHandler,
