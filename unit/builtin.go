@@ -99,7 +99,7 @@ func (l *Loader) Builtin(name string) *Unit {
 	u.Unit.AllowIsolate = b.allowIsolate
 	u.Unit.RefuseManualStart = b.refuseManualStart
 	u.Unit.UnitSettings = &UnitSettings{StartLimitInterval: 10 * time.Second, StartLimitBurst: 5}
-	u.Install = noInstall
+	u.initShared()
 	if !b.noDefaultDeps {
 		u.Unit.Conflicts = append(u.Unit.Conflicts, "shutdown.target")
 		u.Unit.Before = append(u.Unit.Before, "shutdown.target")
@@ -197,6 +197,9 @@ SuccessExitStatus=DATAERR CANTCREAT
 	Decode(u, []*File{f}, l.Expander(u))
 	// Verify's one refusal, of a service without a command, does not apply to a unit whose
 	// work the manager does itself: a oneshot without a command starts and stays active.
-	u.LoadState, u.LoadError, u.Diagnostics = Loaded, "", nil
+	u.LoadState, u.LoadError = Loaded, ""
+	if u.Diagnostics != nil {
+		u.OwnSources().Diagnostics = nil
+	}
 	return u
 }

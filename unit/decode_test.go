@@ -476,14 +476,15 @@ func TestDirectives(t *testing.T) {
 // newTestUnit is a unit named name, with the name's parts set as the loader sets them.
 func newTestUnit(name string) *Unit {
 	u := &Unit{Name: name, Names: []string{name}}
+	u.initShared()
 	dot := strings.LastIndexByte(name, '.')
 	u.Type = Type(name[dot+1:])
 	base := name[:dot]
 	u.Prefix = base
 	if at := strings.IndexByte(base, '@'); at >= 0 {
-		u.Prefix, u.Instance = base[:at], base[at+1:]
-		if u.Instance != "" {
-			u.Template = base[:at+1] + name[dot:]
+		u.Prefix = base[:at]
+		if inst := base[at+1:]; inst != "" {
+			u.SetInstance(inst, base[:at+1]+name[dot:])
 		}
 	}
 	return u

@@ -30,7 +30,6 @@ type Loader struct {
 	masks    map[string]bool     // isMask's answers by path
 	revWants map[string][]string // .wants/ entry name -> wanting units (reverseWants), built lazily
 	units    map[string]*Unit    // by every name, decoded (base) units
-	final    map[*Unit]bool      // units whose implicit dependencies were added
 	sockets  []string            // socketNames, built lazily from ids
 	triggers []string            // triggerNames, likewise
 	// bySocket and byTrigger index the loaded sockets (Accept=no) and timers/paths of the
@@ -60,7 +59,7 @@ func (l *Loader) ConfigDir() string { return l.lk.Config }
 func (l *Loader) Reload() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.ids, l.names, l.fsCache, l.masks, l.units, l.final, l.sockets, l.triggers = nil, nil, nil, nil, nil, nil, nil, nil
+	l.ids, l.names, l.fsCache, l.masks, l.units, l.sockets, l.triggers = nil, nil, nil, nil, nil, nil, nil
 	l.revWants, l.bySocket, l.byTrigger = nil, nil, nil
 }
 
@@ -101,7 +100,6 @@ func (l *Loader) scan() {
 	l.names = map[string][]string{}
 	l.fsCache = map[string]bool{}
 	l.units = map[string]*Unit{}
-	l.final = map[*Unit]bool{}
 	for _, dir := range l.path {
 		ents, err := os.ReadDir(dir)
 		if err != nil {
@@ -305,7 +303,7 @@ func (l *Loader) base(name string) *Unit {
 		return u
 	}
 	u := &Unit{Name: name}
-	u.Unit.UnitSettings, u.Install = noSettings, noInstall
+	u.initShared()
 	prefix, inst, sfx, err := ParseName(name)
 	if err != nil {
 		u.LoadState = LoadError
@@ -333,9 +331,9 @@ func (l *Loader) base(name string) *Unit {
 		u.Name = id
 		prefix, inst, _, _ = ParseName(id)
 	}
-	u.Prefix, u.Instance = prefix, inst
+	u.Prefix = prefix
 	if inst != "" {
-		u.Template = TemplateOf(u.Name)
+		u.SetInstance(inst, TemplateOf(u.Name))
 	}
 	u.Names = append([]string{u.Name}, without(names, u.Name)...)
 	for _, n := range u.Names {
@@ -345,7 +343,7 @@ func (l *Loader) base(name string) *Unit {
 	u.FragmentPath = frag
 	if frag != "" && l.isMask(frag) {
 		u.LoadState = Masked
-		u.DropInPaths = l.dropIns(u.Names, ".d", ".conf") // listed by systemd, not applied
+		u.setDropIns(l.dropIns(u.Names, ".d", ".conf")) // listed by systemd, not applied
 		return u
 	}
 	if frag == "" && u.Type == TypeSlice && l.implicitSlice(u) {
@@ -366,7 +364,7 @@ func (l *Loader) base(name string) *Unit {
 			// A fragment that cannot be opened (a dangling or looping linked unit file, a
 			// socket) is not found, as in systemd, which says why; so is one that is not
 			// a regular file (a FIFO, on which systemd blocks; a block device).
-			u.Diagnostics = append(u.Diagnostics, Diagnostic{Severity: Warning, File: frag,
+			u.addDiagnostics(Diagnostic{Severity: Warning, File: frag,
 				Msg: Printable(fmt.Sprintf("Failed to open %s: %s", frag, Strerror(err)))})
 			u.LoadState, u.FragmentPath = NotFound, ""
 			u.LoadError = fmt.Sprintf("Unit %s not found.", u.Name)
@@ -380,17 +378,12 @@ func (l *Loader) base(name string) *Unit {
 		}
 		l.buf = data[:0] // ParseFile copies what it keeps
 		f, diags := ParseFile(frag, data)
-		u.Diagnostics = append(u.Diagnostics, diags...)
+		u.addDiagnostics(diags...)
 		files = append(files, f)
 		u.fragmentMtime = stampOf(mt)
 	}
 	fatal := firstError(u.Diagnostics)
-	u.DropInPaths = l.dropIns(u.Names, ".d", ".conf")
-	for _, p := range u.DropInPaths {
-		if t := mtime(p); t > u.dropInMtime {
-			u.dropInMtime = t
-		}
-	}
+	u.setDropIns(l.dropIns(u.Names, ".d", ".conf"))
 	if IsTemplate(u.Name) {
 		// systemd refuses to load a template as a unit; its files are still known (cat).
 		u.LoadState = LoadError
@@ -405,13 +398,13 @@ func (l *Loader) base(name string) *Unit {
 		if err != nil {
 			// systemd lists the drop-in and skips it (and blocks on a FIFO, reads
 			// /dev/zero for ever); flint skips it and says why.
-			u.Diagnostics = append(u.Diagnostics, Diagnostic{Severity: Warning, File: p,
+			u.addDiagnostics(Diagnostic{Severity: Warning, File: p,
 				Msg: Printable(fmt.Sprintf("Failed to read %s, ignoring: %s", p, Strerror(err)))})
 			continue
 		}
 		l.buf = data[:0]
 		f, diags := ParseFile(p, data)
-		u.Diagnostics = append(u.Diagnostics, diags...)
+		u.addDiagnostics(diags...)
 		files = append(files, f)
 		fatal = firstError(diags)
 	}

@@ -55,5 +55,4 @@ func (l *Loader) forget(u *Unit, name string) {
 	for _, n := range u.Names {
 		drop(n)
 	}
-	delete(l.final, u)
 }

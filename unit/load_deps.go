@@ -44,10 +44,10 @@ import (
 // runtime. The mount units of RequiresMountsFor= paths (After=*.mount, Wants=tmp.mount for
 // PrivateTmp=) and slices are not added: flint manages neither mounts nor cgroup slices.
 func (l *Loader) finish(u *Unit) {
-	if l.final[u] {
+	if u.Unit.implicit {
 		return
 	}
-	l.final[u] = true
+	u.Unit.implicit = true
 	if u.LoadState != Loaded {
 		return
 	}
@@ -178,6 +178,24 @@ func (l *Loader) orderedAfter(o, t *Unit) bool {
 // names when it loads it): After=runlevel3.target reads After=multi-user.target.
 func (l *Loader) resolveAliases(u *Unit) {
 	x := &u.Unit
+	aliased := func(lists ...[]string) bool {
+		for _, list := range lists {
+			for _, n := range list {
+				if l.realName(n) != n {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	// the parts that may be shared are copied before a change
+	if aliased(x.Requisite, x.BindsTo, x.PartOf, x.Upholds) {
+		x.OwnBindings()
+	}
+	if aliased(x.OnFailure, x.OnSuccess, x.PropagatesReloadTo, x.ReloadPropagatedFrom, x.PropagatesStopTo,
+		x.StopPropagatedFrom, x.JoinsNamespaceOf) {
+		x.OwnPropagation()
+	}
 	for _, list := range []*[]string{&x.Wants, &x.Requires, &x.Requisite, &x.BindsTo, &x.PartOf, &x.Upholds,
 		&x.Conflicts, &x.Before, &x.After, &x.OnFailure, &x.OnSuccess, &x.PropagatesReloadTo,
 		&x.ReloadPropagatedFrom, &x.PropagatesStopTo, &x.StopPropagatedFrom, &x.JoinsNamespaceOf} {

@@ -105,7 +105,7 @@ func (l *Loader) implicitSlice(u *Unit) bool {
 	}
 	f, _ := ParseFile(u.Name, []byte(text))
 	files := []*File{f}
-	u.DropInPaths = l.dropIns(u.Names, ".d", ".conf")
+	u.setDropIns(l.dropIns(u.Names, ".d", ".conf"))
 	for _, p := range u.DropInPaths {
 		data, _, err := readFileInto(l.lk.InTree(p), l.buf)
 		if err != nil {
@@ -113,11 +113,8 @@ func (l *Loader) implicitSlice(u *Unit) bool {
 		}
 		l.buf = data[:0]
 		df, diags := ParseFile(p, data)
-		u.Diagnostics = append(u.Diagnostics, diags...)
+		u.addDiagnostics(diags...)
 		files = append(files, df)
-		if t := mtime(p); t > u.dropInMtime {
-			u.dropInMtime = t
-		}
 	}
 	u.LoadState = Loaded
 	Decode(u, files, l.Expander(u))

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"testing"
+
+	"github.com/flint-init/flint/unit"
 )
 
 // TestMain fails the package's tests when any of them made a state machine report a bug (an
@@ -14,6 +16,11 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	if n := bugs.Load(); n > 0 && code == 0 {
 		fmt.Fprintf(os.Stderr, "FAIL: %d internal errors reported (BUG: lines above)\n", n)
+		code = 1
+	}
+	// set-property and reloads copy the parts of a unit's configuration they change
+	if err := unit.SharedIntact(); err != nil && code == 0 {
+		fmt.Fprintf(os.Stderr, "FAIL: %v\n", err)
 		code = 1
 	}
 	os.Exit(code)
