@@ -74,7 +74,7 @@ func pListen(kind ListenKind) parseFunc {
 				return
 			}
 		}
-		l.Pos = e.Pos()
+		l.Pos = e.Where()
 		s.Listen = append(s.Listen, l)
 	}
 }

@@ -110,7 +110,7 @@ func TestParseExec(t *testing.T) {
 		{"lone-semicolon-first", "; /bin/true", []cmd{{"/bin/true", []string{"/bin/true"}, ExecFlags{}}}, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, _, err := parseExec(tc.in, simpleExpander, "f:1")
+			got, _, err := parseExec(tc.in, simpleExpander, PosOf("f", 1))
 			var ee *execError
 			isErr := errors.As(err, &ee)
 			if tc.fatal || tc.ignored {
@@ -151,6 +151,6 @@ func FuzzSplitCommandLine(f *testing.F) {
 				t.Errorf("empty word from %q without quotes", s)
 			}
 		}
-		parseExec(s, simpleExpander, "f:1")
+		parseExec(s, simpleExpander, PosOf("f", 1))
 	})
 }

@@ -25,8 +25,8 @@ type Loader struct {
 	lk       Lookup // where the file verbs write (lookup.go)
 	mu       sync.Mutex
 	ids      map[string]string   // unit file name -> absolute path, or the name it aliases
-	names    map[string][]string // fragment base name -> names that resolve to it (aliases)
-	fsCache  map[string]bool     // every "dir/entry" in the path, for drop-in lookups
+	names    map[string][]string // fragment base name -> its aliases (the other names that resolve to it)
+	fsCache  map[string]bool     // every "dir/entry" in the path that is no unit file, for drop-in lookups
 	masks    map[string]bool     // isMask's answers by path
 	revWants map[string][]string // .wants/ entry name -> wanting units (reverseWants), built lazily
 	units    map[string]*Unit    // by every name, decoded (base) units
@@ -113,8 +113,9 @@ func (l *Loader) scan() {
 				!strings.HasSuffix(name, ".upholds") && !strings.HasSuffix(name, ".d") {
 				continue
 			}
-			l.fsCache[full] = true
 			if !valid {
+				// a .d/, .wants/ ... directory (isDir): a unit file is never one
+				l.fsCache[full] = true
 				continue
 			}
 			if _, seen := l.ids[name]; seen {
@@ -166,7 +167,9 @@ func (l *Loader) scan() {
 		if IsTemplate(base) && IsInstance(src) {
 			continue // an instance symlink to its template is not an alias
 		}
-		l.names[base] = append(l.names[base], src)
+		if src != base { // the fragment's own name is there whenever it is no mask (fragmentNames)
+			l.names[base] = append(l.names[base], src)
+		}
 	}
 	for k := range l.names {
 		sort.Strings(l.names[k])
@@ -248,6 +251,16 @@ func IsMaskFile(p string) bool {
 	return st.Mode().IsRegular() && st.Size() == 0
 }
 
+// fragmentNames returns the names that resolve to the fragment frag (systemd's name map):
+// its own name unless it is a mask, and its aliases.
+func (l *Loader) fragmentNames(frag string) []string {
+	base := filepath.Base(frag)
+	if l.isMask(frag) {
+		return l.names[base] // nil: the aliases of a mask are not kept either
+	}
+	return append([]string{base}, l.names[base]...)
+}
+
 // findFragment returns the fragment path of name (or "") and the unit's names, as systemd's
 // unit_file_find_fragment.
 func (l *Loader) findFragment(name string) (string, []string) {
@@ -259,7 +272,7 @@ func (l *Loader) findFragment(name string) (string, []string) {
 	}
 	frag, ok := l.resolveID(name)
 	if ok {
-		for _, t := range l.names[filepath.Base(frag)] {
+		for _, t := range l.fragmentNames(frag) {
 			if inst != "" && IsTemplate(t) {
 				if n, err := Instantiate(t, inst); err == nil {
 					set[n] = true
@@ -273,7 +286,7 @@ func (l *Loader) findFragment(name string) (string, []string) {
 		tpl := TemplateOf(name)
 		frag, ok = l.resolveID(tpl)
 		if ok {
-			for _, t := range l.names[filepath.Base(frag)] {
+			for _, t := range l.fragmentNames(frag) {
 				n, err := Instantiate(t, inst)
 				if err != nil {
 					continue

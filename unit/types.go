@@ -103,7 +103,7 @@ type Condition struct {
 	Trigger bool   // leading '|'
 	Negate  bool   // leading '!'
 	Param   string // after the prefixes, specifiers expanded
-	Pos     string // file:line
+	Pos     Pos    // file:line
 }
 
 // UnitSection is the [Unit] section (systemd.unit(5)). The dependency lists most units set
@@ -219,7 +219,7 @@ type Listen struct {
 	NetlinkGroup  int
 	// Raw is the address as `systemctl show -p Listen` prints it, before " (Stream)" (see ParseListen).
 	Raw string
-	Pos string // file:line
+	Pos Pos // file:line
 }
 
 // SocketSection is the [Socket] section (systemd.socket(5)) with systemd's defaults. The
@@ -312,7 +312,7 @@ type ExecCommand struct {
 	Argv  []string
 	Flags ExecFlags
 	Raw   string // the command line as written, specifiers expanded
-	Pos   string
+	Pos   Pos
 }
 
 // ServiceType is Type= of a service.
