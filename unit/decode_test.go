@@ -69,7 +69,9 @@ func TestDecodeServiceFields(t *testing.T) {
 		{"exec-empty-resets", "[Service]\nExecStart=/bin/a\nExecStart=\nExecStart=/bin/b\n", func(s *ServiceSection) bool {
 			return len(s.ExecStart) == 1 && s.ExecStart[0].Path == "/bin/b"
 		}},
-		{"exec-pos", svc, func(s *ServiceSection) bool { return s.ExecStart[0].Pos.String() == "/etc/systemd/system/foo.service:2" }},
+		{"exec-pos", svc, func(s *ServiceSection) bool {
+			return s.ExecStart[0].Pos.String() == "/etc/systemd/system/foo.service:2"
+		}},
 		{"exec-other", svc + "ExecStartPre=-/bin/pre\nExecStartPost=/bin/post\nExecReload=/bin/kill -HUP $MAINPID\nExecStop=/bin/stop\nExecStopPost=/bin/stoppost\nExecCondition=/bin/cond\n",
 			func(s *ServiceSection) bool {
 				return len(s.ExecStartPre) == 1 && s.ExecStartPre[0].Flags.IgnoreFailure && len(s.ExecStartPost) == 1 &&
