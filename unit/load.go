@@ -19,19 +19,21 @@ import (
 //
 // Units are cached until Reload. A Loader is safe for concurrent use.
 type Loader struct {
-	scope    Scope
-	dirs     []string // the explicit --units dirs, nil for the default search path
-	path     []string
-	lk       Lookup // where the file verbs write (lookup.go)
-	mu       sync.Mutex
-	ids      map[string]string   // unit file name -> absolute path, or the name it aliases
-	names    map[string][]string // fragment base name -> its aliases (the other names that resolve to it)
-	fsCache  map[string]bool     // every "dir/entry" in the path that is no unit file, for drop-in lookups
-	masks    map[string]bool     // isMask's answers by path
-	revWants map[string][]string // .wants/ entry name -> wanting units (reverseWants), built lazily
-	units    map[string]*Unit    // by every name, decoded (base) units
-	sockets  []string            // socketNames, built lazily from ids
-	triggers []string            // triggerNames, likewise
+	scope   Scope
+	dirs    []string // the explicit --units dirs, nil for the default search path
+	path    []string
+	lk      Lookup // where the file verbs write (lookup.go)
+	mu      sync.Mutex
+	ids     map[string]string   // unit file name -> absolute path, or the name it aliases
+	names   map[string][]string // fragment base name -> its aliases (the other names that resolve to it)
+	fsCache map[string]bool     // every "dir/entry" in the path that is no unit file, for drop-in lookups
+	masks   map[string]bool     // the fragments that are masks (isMask)
+	// masksKnown: scan has asked isMask of every fragment of ids (masks holds the answers).
+	masksKnown bool
+	revWants   map[string][]string // .wants/ entry name -> wanting units (reverseWants), built lazily
+	units      map[string]*Unit    // by every name, decoded (base) units
+	sockets    []string            // socketNames, built lazily from ids
+	triggers   []string            // triggerNames, likewise
 	// bySocket and byTrigger index the loaded sockets (Accept=no) and timers/paths of the
 	// search path by the unit they start, built once when a unit first needs them
 	// (triggeringUnits): a unit's TriggeredBy= costs a lookup, not a pass over every trigger.
@@ -60,6 +62,7 @@ func (l *Loader) Reload() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.ids, l.names, l.fsCache, l.masks, l.units, l.sockets, l.triggers = nil, nil, nil, nil, nil, nil, nil
+	l.masksKnown = false
 	l.revWants, l.bySocket, l.byTrigger = nil, nil, nil
 }
 
@@ -174,6 +177,7 @@ func (l *Loader) scan() {
 	for k := range l.names {
 		sort.Strings(l.names[k])
 	}
+	l.masksKnown = true // every absolute path of ids was resolved and asked above
 }
 
 // ValidAlias applies systemd's unit_validate_alias_symlink_or_warn: same type, and a
@@ -220,17 +224,24 @@ func (l *Loader) resolveID(name string) (string, bool) {
 	return "", false
 }
 
-// isMask is IsMaskFile, asked once per path until Reload: a unit's fragment is checked
-// several times while it loads. Callers hold l.mu.
+// isMask is IsMaskFile, asked once per fragment until Reload (scan asks of every one): a
+// unit's fragment is checked several times while it loads. Callers hold l.mu.
 func (l *Loader) isMask(p string) bool {
+	if l.masksKnown && l.ids[filepath.Base(p)] == p {
+		// a fragment of ids (dir/name is the path of name): scan asked already, and masks
+		// keeps only the masks, not a "no" for every unit file
+		return l.masks[p]
+	}
 	if v, ok := l.masks[p]; ok {
 		return v
 	}
-	if l.masks == nil {
-		l.masks = map[string]bool{}
-	}
 	v := IsMaskFile(l.lk.InTree(p))
-	l.masks[p] = v
+	if v {
+		if l.masks == nil {
+			l.masks = map[string]bool{}
+		}
+		l.masks[p] = true
+	}
 	return v
 }
 
