@@ -49,7 +49,7 @@ func Decode(u *Unit, files []*File, expand Expander) []Diagnostic {
 	}()
 	u.initShared()
 	if u.LoadState == "" {
-		u.LoadState = Loaded
+		u.setLoadState(Loaded)
 	}
 	d.setDefaults()
 	sections := allowedSections(u.Type)
@@ -186,15 +186,15 @@ func (d *decoder) add(diag Diagnostic) {
 	d.diags = append(d.diags, diag)
 	if diag.Severity == Error {
 		if d.u.LoadState == Loaded || d.u.LoadState == "" {
-			d.u.LoadState = BadSetting
+			d.u.setLoadState(BadSetting)
 		}
 		if d.u.LoadError == "" {
 			if diag.Line > 0 {
-				d.u.LoadError = fmt.Sprintf("%s:%d: %s", Printable(diag.File), diag.Line, diag.Msg)
+				d.u.setLoadError(fmt.Sprintf("%s:%d: %s", Printable(diag.File), diag.Line, diag.Msg))
 			} else if diag.File != "" {
-				d.u.LoadError = fmt.Sprintf("%s: %s", Printable(diag.File), diag.Msg)
+				d.u.setLoadError(fmt.Sprintf("%s: %s", Printable(diag.File), diag.Msg))
 			} else {
-				d.u.LoadError = diag.Msg
+				d.u.setLoadError(diag.Msg)
 			}
 		}
 	}

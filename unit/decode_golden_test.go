@@ -30,7 +30,7 @@ func TestDecodeGolden(t *testing.T) {
 				u.SetInstance("main", "") // decode templates as an instance would be
 			}
 			u.FragmentPath = path
-			u.LoadState = Loaded
+			u.setLoadState(Loaded)
 			f, diags := ParseFile(path, data)
 			u.addDiagnostics(diags...)
 			Decode(u, []*File{f}, testExpander(u))

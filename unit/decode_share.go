@@ -119,7 +119,15 @@ func newUnitSettings() UnitSettings {
 // name, a built-in target) read: the zero values their fields had before the parts were
 // split out of Unit and its sections.
 var (
-	noInstance    = &UnitInstance{}
+	// the load of a unit that is no instance and has no error, one per load state
+	sharedLoads = func() map[LoadState]*UnitLoad {
+		m := map[LoadState]*UnitLoad{}
+		for _, s := range []LoadState{"", Loaded, NotFound, BadSetting, LoadError, Masked} {
+			m[s] = &UnitLoad{LoadState: s}
+		}
+		return m
+	}()
+	noLoad        = sharedLoads[""]
 	noSources     = &UnitSources{}
 	noDocs        = &UnitDocs{}
 	noBindings    = &UnitBindings{}
@@ -156,8 +164,8 @@ var (
 // initShared points every part of u that is nil at its shared empty value, for a unit made
 // outside Decode (the loader's units that are not decoded, built-in and transient ones).
 func (u *Unit) initShared() {
-	if u.UnitInstance == nil {
-		u.UnitInstance = noInstance
+	if u.UnitLoad == nil {
+		u.UnitLoad = noLoad
 	}
 	if u.UnitSources == nil {
 		u.UnitSources = noSources
@@ -183,13 +191,49 @@ func (s *UnitSection) initShared() {
 	}
 }
 
-// SetInstance sets u's Instance and Template (in a UnitInstance of its own).
+// SetInstance sets u's Instance and Template (in a UnitLoad of its own).
 func (u *Unit) SetInstance(instance, template string) {
-	if instance == "" && template == "" {
-		u.UnitInstance = noInstance
+	l := UnitLoad{Instance: instance, Template: template}
+	if u.UnitLoad != nil {
+		l.LoadState, l.LoadError = u.LoadState, u.LoadError
+	}
+	u.UnitLoad = shareLoad(&l)
+}
+
+func (u *Unit) setLoadState(s LoadState) {
+	if u.UnitLoad != nil && u.LoadState == s {
 		return
 	}
-	u.UnitInstance = &UnitInstance{Instance: instance, Template: template}
+	l := UnitLoad{LoadState: s}
+	if u.UnitLoad != nil {
+		l = *u.UnitLoad
+		l.LoadState = s
+	}
+	u.UnitLoad = shareLoad(&l)
+}
+
+func (u *Unit) setLoadError(e string) {
+	if u.UnitLoad != nil && u.LoadError == e {
+		return
+	}
+	l := UnitLoad{LoadError: e}
+	if u.UnitLoad != nil {
+		l = *u.UnitLoad
+		l.LoadError = e
+	}
+	u.UnitLoad = shareLoad(&l)
+}
+
+// shareLoad returns the shared UnitLoad of l's load state when l has nothing else, else a
+// copy of l.
+func shareLoad(l *UnitLoad) *UnitLoad {
+	if l.Instance == "" && l.Template == "" && l.LoadError == "" {
+		if s := sharedLoads[l.LoadState]; s != nil {
+			return s
+		}
+	}
+	c := *l
+	return &c
 }
 
 // OwnSources makes u's UnitSources its own (a copy of the shared or the loader's one)
@@ -397,7 +441,9 @@ func watchShared[T any](name string, p *T) {
 }
 
 func init() {
-	watchShared("noInstance", noInstance)
+	for s, l := range sharedLoads {
+		watchShared("the UnitLoad of "+string(s), l)
+	}
 	watchShared("noSources", noSources)
 	watchShared("noDocs", noDocs)
 	watchShared("noBindings", noBindings)

@@ -244,7 +244,7 @@ func TestSharedParts(t *testing.T) {
 		got, want    any
 		shared, ours bool
 	}{
-		{"service UnitInstance", plain.UnitInstance, noInstance, true, false},
+		{"service UnitLoad", plain.UnitLoad, sharedLoads[Loaded], true, false},
 		{"service UnitSources", plain.UnitSources, noSources, true, false},
 		{"service UnitDocs", plain.Unit.UnitDocs, noDocs, true, false},
 		{"service UnitBindings", plain.Unit.UnitBindings, noBindings, true, false},
@@ -284,7 +284,7 @@ func TestSharedParts(t *testing.T) {
 		t.Errorf("dropped.service: drop-ins %v, Restart=%s, ExecStop=%v, Wants=%v", d.DropInPaths, d.Service.Restart, d.Service.ExecStop, d.Unit.Wants)
 	}
 	i1, i2 := load("tpl@one.service"), load("tpl@two.service")
-	if i1.Instance != "one" || i2.Instance != "two" || i1.Template != "tpl@.service" || i1.UnitInstance == i2.UnitInstance ||
+	if i1.Instance != "one" || i2.Instance != "two" || i1.Template != "tpl@.service" || i1.UnitLoad == i2.UnitLoad ||
 		i1.Unit.Conditions[0].Param != "/one" || i2.Unit.Conditions[0].Param != "/two" || i1.Unit.UnitDocs != i2.Unit.UnitDocs && !reflect.DeepEqual(i1.Unit.Documentation, i2.Unit.Documentation) ||
 		i1.Service.TimeoutStopSec != 7*time.Second || i1.Service.ServiceTimeouts == defaultServiceTimeouts[0] {
 		t.Errorf("instances: %q %q of %q, conditions %v / %v, TimeoutStopSec=%v", i1.Instance, i2.Instance, i1.Template,
@@ -343,14 +343,14 @@ func TestSharedParts(t *testing.T) {
 }
 
 // TestSharedSizes: Unit and the sections that every socket and service has stay within the
-// allocator's size classes they were made to fit (480, 144 and 160 bytes: 10,000 sockets
+// allocator's size classes they were made to fit (448, 144 and 160 bytes: 10,000 sockets
 // with their services hold 20,000 Units).
 func TestSharedSizes(t *testing.T) {
 	for _, c := range []struct {
 		what      string
 		size, max uintptr
 	}{
-		{"Unit", unsafe.Sizeof(Unit{}), 480},
+		{"Unit", unsafe.Sizeof(Unit{}), 448},
 		{"SocketSection", unsafe.Sizeof(SocketSection{}), 144},
 		{"ServiceSection", unsafe.Sizeof(ServiceSection{}), 160},
 	} {

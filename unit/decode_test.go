@@ -14,7 +14,7 @@ func decodeText(t *testing.T, name, content string, dropins ...string) (*Unit, [
 	t.Helper()
 	u := newTestUnit(name)
 	u.FragmentPath = "/etc/systemd/system/" + name
-	u.LoadState = Loaded
+	u.setLoadState(Loaded)
 	f, diags := ParseFile(u.FragmentPath, []byte(content))
 	files := []*File{f}
 	for i, d := range dropins {

@@ -330,8 +330,8 @@ func (l *Loader) base(name string) *Unit {
 	u.initShared()
 	prefix, inst, sfx, err := ParseName(name)
 	if err != nil {
-		u.LoadState = LoadError
-		u.LoadError = err.Error()
+		u.setLoadState(LoadError)
+		u.setLoadError(err.Error())
 		u.Names = []string{name}
 		l.units[name] = u
 		return u
@@ -366,7 +366,7 @@ func (l *Loader) base(name string) *Unit {
 	l.units[name] = u
 	u.FragmentPath = frag
 	if frag != "" && l.isMask(frag) {
-		u.LoadState = Masked
+		u.setLoadState(Masked)
 		u.setDropIns(l.dropIns(u.Names, ".d", ".conf")) // listed by systemd, not applied
 		return u
 	}
@@ -376,8 +376,8 @@ func (l *Loader) base(name string) *Unit {
 	if frag == "" {
 		// systemd requires a fragment for services, sockets and targets: drop-ins alone
 		// do not make a unit (unit_load_fragment_and_dropin with fragment_required).
-		u.LoadState = NotFound
-		u.LoadError = fmt.Sprintf("Unit %s not found.", u.Name)
+		u.setLoadState(NotFound)
+		u.setLoadError(fmt.Sprintf("Unit %s not found.", u.Name))
 		return u
 	}
 	var files []*File
@@ -390,14 +390,15 @@ func (l *Loader) base(name string) *Unit {
 			// a regular file (a FIFO, on which systemd blocks; a block device).
 			u.addDiagnostics(Diagnostic{Severity: Warning, File: frag,
 				Msg: Printable(fmt.Sprintf("Failed to open %s: %s", frag, Strerror(err)))})
-			u.LoadState, u.FragmentPath = NotFound, ""
-			u.LoadError = fmt.Sprintf("Unit %s not found.", u.Name)
+			u.setLoadState(NotFound)
+			u.FragmentPath = ""
+			u.setLoadError(fmt.Sprintf("Unit %s not found.", u.Name))
 			return u
 		}
 		if err != nil {
 			// a directory (systemd: EISDIR), a read error, a file too large
-			u.LoadState = LoadError
-			u.LoadError = Printable(fmt.Sprintf("%s: %s", frag, Strerror(err)))
+			u.setLoadState(LoadError)
+			u.setLoadError(Printable(fmt.Sprintf("%s: %s", frag, Strerror(err))))
 			return u
 		}
 		l.buf = data[:0] // ParseFile copies what it keeps
@@ -410,8 +411,8 @@ func (l *Loader) base(name string) *Unit {
 	u.setDropIns(l.dropIns(u.Names, ".d", ".conf"))
 	if IsTemplate(u.Name) {
 		// systemd refuses to load a template as a unit; its files are still known (cat).
-		u.LoadState = LoadError
-		u.LoadError = fmt.Sprintf("Unit name %s is missing the instance name.", u.Name)
+		u.setLoadState(LoadError)
+		u.setLoadError(fmt.Sprintf("Unit name %s is missing the instance name.", u.Name))
 		return u
 	}
 	for _, p := range u.DropInPaths {
@@ -435,19 +436,19 @@ func (l *Loader) base(name string) *Unit {
 	if fatal != nil {
 		// systemd applies (and warns about) the lines read before a fatal syntax error,
 		// then fails the unit: decode what was read for its diagnostics.
-		u.LoadState = LoadError
+		u.setLoadState(LoadError)
 		Decode(u, files, l.Expander(u))
-		u.LoadState = LoadError
-		u.LoadError = fatal.String()
+		u.setLoadState(LoadError)
+		u.setLoadError(fatal.String())
 		return u
 	}
-	u.LoadState = Loaded
+	u.setLoadState(Loaded)
 	diags := Decode(u, files, l.Expander(u)) // Decode appends diags to u.Diagnostics itself
 	if u.LoadState == Loaded {
 		for _, d := range diags {
 			if d.Severity == Error {
-				u.LoadState = BadSetting
-				u.LoadError = d.String()
+				u.setLoadState(BadSetting)
+				u.setLoadError(d.String())
 				break
 			}
 		}

@@ -116,7 +116,7 @@ func (l *Loader) implicitSlice(u *Unit) bool {
 		u.addDiagnostics(diags...)
 		files = append(files, df)
 	}
-	u.LoadState = Loaded
+	u.setLoadState(Loaded)
 	Decode(u, files, l.Expander(u))
 	if u.LoadState == BadSetting || u.LoadState == LoadError {
 		return true

@@ -122,7 +122,7 @@ func FuzzParseFile(f *testing.F) {
 		// decoding what was parsed must never panic
 		for _, name := range []string{"a.service", "a.socket", "a.target"} {
 			u := newTestUnit(name)
-			u.LoadState = Loaded
+			u.setLoadState(Loaded)
 			Decode(u, []*File{file}, testExpander(u))
 		}
 	})

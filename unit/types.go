@@ -40,13 +40,11 @@ type Unit struct {
 	Type   Type     // from the suffix
 	Names  []string // Name first, then aliases (symlink names and Alias=)
 	Prefix string   // "foo" for foo@bar.service and foo.service (%p)
-	// UnitInstance holds Instance and Template, empty for a unit that is not an instance.
-	// Embedded (its fields read as the unit's own and encode in the same place) and never
-	// nil once loaded: units that are no instance share one empty value (decode_share.go),
-	// read only; SetInstance changes it.
-	*UnitInstance
-	LoadState    LoadState
-	LoadError    string // the first error for LoadState error/bad-setting, "file:line: msg"
+	// UnitLoad holds Instance, Template, LoadState and LoadError. Embedded (its fields read
+	// as the unit's own and encode in the same place) and never nil once loaded: the units
+	// that are no instance and have no error share one value per load state
+	// (decode_share.go), read only; SetInstance changes it.
+	*UnitLoad
 	FragmentPath string
 	// UnitSources holds SourcePath, DropInPaths and Diagnostics, which most units leave
 	// empty. Embedded as UnitInstance; OwnSources makes a unit's own copy to change.
@@ -73,10 +71,13 @@ type Unit struct {
 	Extra map[string][]Entry
 }
 
-// UnitInstance is the part of Unit that names an instance's instance and template.
-type UnitInstance struct {
-	Instance string // "bar" for foo@bar.service (%i), empty otherwise
-	Template string // "foo@.service" for an instance, empty otherwise
+// UnitLoad is the part of Unit that names an instance's instance and template, and says
+// how the unit loaded.
+type UnitLoad struct {
+	Instance  string // "bar" for foo@bar.service (%i), empty otherwise
+	Template  string // "foo@.service" for an instance, empty otherwise
+	LoadState LoadState
+	LoadError string // the first error for LoadState error/bad-setting, "file:line: msg"
 }
 
 // UnitSources is the part of Unit that lists where a unit came from besides its fragment,
