@@ -263,6 +263,16 @@ func TestSharedParts(t *testing.T) {
 			t.Errorf("%s: not the shared value", c.what)
 		}
 	}
+	// Triggers= and TriggeredBy= are the start of Before= and After=, in the same array; an
+	// append to one does not show in the other.
+	if !reflect.DeepEqual(sock.Triggers, []string{"plain.service"}) || len(sock.Unit.Before) < 2 || &sock.Triggers[0] != &sock.Unit.Before[0] ||
+		!reflect.DeepEqual(plain.TriggeredBy, []string{"plain.socket"}) || len(plain.Unit.After) < 2 || &plain.TriggeredBy[0] != &plain.Unit.After[0] {
+		t.Errorf("socket Triggers=%v Before=%v, service TriggeredBy=%v After=%v", sock.Triggers, sock.Unit.Before, plain.TriggeredBy, plain.Unit.After)
+	}
+	before := sock.Unit.Before[1]
+	if more := appendUnique(sock.Triggers, "x.service"); more[1] != "x.service" || sock.Unit.Before[1] != before {
+		t.Errorf("an append to Triggers= changed Before=: %v", sock.Unit.Before)
+	}
 	if acc := load("acc.socket"); acc.Socket.SocketCommands != defaultSocketCommands[1] || acc.Socket.TriggerLimitBurst != 200 {
 		t.Errorf("Accept=yes socket: shared commands %v, TriggerLimitBurst=%d", acc.Socket.SocketCommands == defaultSocketCommands[1], acc.Socket.TriggerLimitBurst)
 	}

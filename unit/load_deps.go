@@ -51,6 +51,7 @@ func (l *Loader) finish(u *Unit) {
 	if u.LoadState != Loaded {
 		return
 	}
+	defer shareTriggerLists(u)
 	l.resolveAliases(u)
 	switch u.Type {
 	case TypeSocket:
@@ -149,6 +150,19 @@ func (l *Loader) finish(u *Unit) {
 		addShutdown(u)
 	case TypeSlice:
 		addShutdown(u) // slice_add_default_dependencies
+	}
+}
+
+// shareTriggerLists makes Triggers= the first names of Before= and TriggeredBy= the first of
+// After= when they hold the same names (a socket and its service: Before= and Triggers= the
+// service, After= and TriggeredBy= the socket): one array instead of two. Both are only
+// appended to (appendUnique), and a full slice makes an append copy.
+func shareTriggerLists(u *Unit) {
+	if n := len(u.Triggers); n > 0 && n <= len(u.Unit.Before) && slices.Equal(u.Triggers, u.Unit.Before[:n]) {
+		u.Triggers = u.Unit.Before[:n:n]
+	}
+	if n := len(u.TriggeredBy); n > 0 && n <= len(u.Unit.After) && slices.Equal(u.TriggeredBy, u.Unit.After[:n]) {
+		u.TriggeredBy = u.Unit.After[:n:n]
 	}
 }
 
