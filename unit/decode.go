@@ -348,32 +348,34 @@ func (d *decoder) setDefaults() {
 	case TypeService:
 		o.serviceStartup, o.serviceCommands = *newServiceStartup(), ServiceCommands{}
 		o.serviceTimeouts = *newServiceTimeouts()
-		o.serviceOptions = ServiceOptions{FileDescriptorStorePreserve: "no"} // OOMPolicy: stop, or continue with Delegate= (postDefaults)
+		o.serviceOptions = ServiceOptions{FileDescriptorStorePreserve: "no"}
+		o.serviceKill = newKillContext() // OOMPolicy: stop, or continue with Delegate= (postDefaults)
 		u.Service = &ServiceSection{
 			ServiceStartup:  &o.serviceStartup,
 			ServiceCommands: &o.serviceCommands,
 			ServiceTimeouts: &o.serviceTimeouts,
 			ServiceOptions:  &o.serviceOptions,
 			Exec:            newExecContext(),
-			Kill:            newKillContext(),
+			Kill:            &o.serviceKill,
 		}
 		// A service's standard output starts as inherit; postDefaults (service_fix_stdio) turns
 		// it into journal unless StandardInput= is a tty or socket (systemd.exec(5)).
 		u.Service.Exec.StandardOutput = "inherit"
-		d.exec, d.kill = u.Service.Exec, &u.Service.Kill
+		d.exec, d.kill = u.Service.Exec, u.Service.Kill
 	case TypeSocket:
 		o.socketBinding, o.socketOptions = *newSocketBinding(), *newSocketOptions()
 		o.socketCommands = *newSocketCommands(false)
+		o.socketKill = newKillContext()
 		u.Socket = &SocketSection{
 			SocketBinding:  &o.socketBinding,
 			SocketOptions:  &o.socketOptions,
 			SocketCommands: &o.socketCommands,
 			Exec:           newExecContext(),
-			Kill:           newKillContext(),
+			Kill:           &o.socketKill,
 		}
 		// postDefaults sets the trigger limit from Accept= unless a directive set it.
 		u.Socket.TriggerLimitBurst, u.Socket.TriggerLimitInterval = -1, -1
-		d.exec, d.kill = u.Socket.Exec, &u.Socket.Kill
+		d.exec, d.kill = u.Socket.Exec, u.Socket.Kill
 	case TypeTarget:
 		u.Target = &TargetSection{}
 	case TypeTimer:

@@ -147,6 +147,7 @@ var (
 	// of Type=oneshot (no start timeout) and of the others
 	defaultServiceStartup  = [2]*ServiceStartup{newServiceStartup(), func() *ServiceStartup { s := newServiceStartup(); s.RemainAfterExit = true; return s }()}
 	noServiceCommands      = &ServiceCommands{}
+	defaultKill            = func() *KillContext { k := newKillContext(); return &k }()
 	defaultServiceTimeouts = [2]*ServiceTimeouts{newServiceTimeouts(), func() *ServiceTimeouts { s := newServiceTimeouts(); s.TimeoutStartSec = 0; return s }()}
 	// the service options as postDefaults leaves them: one per NotifyAccess= (which follows
 	// Type=) and OOMPolicy= (which follows Delegate=)
@@ -312,10 +313,13 @@ type ownParts struct {
 	socketOptions  SocketOptions
 	socketCommands SocketCommands
 
+	socketKill KillContext
+
 	serviceStartup  ServiceStartup
 	serviceCommands ServiceCommands
 	serviceTimeouts ServiceTimeouts
 	serviceOptions  ServiceOptions
+	serviceKill     KillContext
 }
 
 // keepParts points u's parts that are the decoder's scratch values at shared values or at
@@ -348,6 +352,9 @@ func (d *decoder) keepParts() {
 		if s.SocketCommands == &o.socketCommands {
 			s.SocketCommands = keepShared(&o.socketCommands, defaultSocketCommands[:]...)
 		}
+		if s.Kill == &o.socketKill {
+			s.Kill = keepShared(&o.socketKill, defaultKill)
+		}
 		s.Exec = shareExec(TypeSocket, s.Exec)
 	}
 	if s := u.Service; s != nil {
@@ -362,6 +369,9 @@ func (d *decoder) keepParts() {
 		}
 		if s.ServiceOptions == &o.serviceOptions {
 			s.ServiceOptions = keepShared(&o.serviceOptions, defaultServiceOptions...)
+		}
+		if s.Kill == &o.serviceKill {
+			s.Kill = keepShared(&o.serviceKill, defaultKill)
 		}
 		s.Exec = shareExec(TypeService, s.Exec)
 	}
@@ -394,6 +404,12 @@ func (s *SocketSection) OwnOptions() *SocketOptions { return ownCopy(&s.SocketOp
 
 // OwnCommands makes s's SocketCommands its own before a change, and returns it.
 func (s *SocketSection) OwnCommands() *SocketCommands { return ownCopy(&s.SocketCommands) }
+
+// OwnKill makes s's KillContext its own before a change, and returns it.
+func (s *SocketSection) OwnKill() *KillContext { return ownCopy(&s.Kill) }
+
+// OwnKill makes s's KillContext its own before a change, and returns it.
+func (s *ServiceSection) OwnKill() *KillContext { return ownCopy(&s.Kill) }
 
 // OwnStartup makes s's ServiceStartup its own before a change, and returns it.
 func (s *ServiceSection) OwnStartup() *ServiceStartup { return ownCopy(&s.ServiceStartup) }
@@ -461,6 +477,7 @@ func init() {
 		watchShared("defaultServiceStartup", s)
 	}
 	watchShared("noServiceCommands", noServiceCommands)
+	watchShared("defaultKill", defaultKill)
 	for _, s := range defaultServiceTimeouts {
 		watchShared("defaultServiceTimeouts", s)
 	}

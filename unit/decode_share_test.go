@@ -257,6 +257,8 @@ func TestSharedParts(t *testing.T) {
 		{"socket SocketBinding", sock.Socket.SocketBinding, defaultSocketBinding, true, false},
 		{"socket SocketOptions", sock.Socket.SocketOptions, defaultSocketOptions, true, false},
 		{"socket SocketCommands", sock.Socket.SocketCommands, defaultSocketCommands[0], true, false},
+		{"socket Kill", sock.Socket.Kill, defaultKill, true, false},
+		{"service Kill", plain.Service.Kill, defaultKill, true, false},
 		{"socket UnitBindings", sock.Unit.UnitBindings, noBindings, true, false},
 	} {
 		if c.got != c.want {
@@ -353,7 +355,7 @@ func TestSharedParts(t *testing.T) {
 }
 
 // TestSharedSizes: Unit and the sections that every socket and service has stay within the
-// allocator's size classes they were made to fit (448, 144 and 160 bytes: 10,000 sockets
+// allocator's size classes they were made to fit (448, 96 and 112 bytes: 10,000 sockets
 // with their services hold 20,000 Units).
 func TestSharedSizes(t *testing.T) {
 	for _, c := range []struct {
@@ -361,8 +363,8 @@ func TestSharedSizes(t *testing.T) {
 		size, max uintptr
 	}{
 		{"Unit", unsafe.Sizeof(Unit{}), 448},
-		{"SocketSection", unsafe.Sizeof(SocketSection{}), 144},
-		{"ServiceSection", unsafe.Sizeof(ServiceSection{}), 160},
+		{"SocketSection", unsafe.Sizeof(SocketSection{}), 96},
+		{"ServiceSection", unsafe.Sizeof(ServiceSection{}), 112},
 	} {
 		if c.size > c.max {
 			t.Errorf("%s is %d bytes, more than %d", c.what, c.size, c.max)

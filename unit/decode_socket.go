@@ -38,7 +38,7 @@ func DefaultSocketSection() *SocketSection {
 		SocketOptions:  newSocketOptions(),
 		SocketCommands: newSocketCommands(false),
 		Exec:           newExecContext(),
-		Kill:           newKillContext(),
+		Kill:           func() *KillContext { k := newKillContext(); return &k }(),
 	}
 }
 

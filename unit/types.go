@@ -239,7 +239,9 @@ type SocketSection struct {
 	// Exec is never nil once decoded. Sockets and services that set no exec setting share
 	// one value (decode_share.go): read only; copy it to change it.
 	Exec *ExecContext
-	Kill KillContext
+	// Kill is never nil once decoded; sockets that set no kill setting share one value
+	// (decode_share.go), read only.
+	Kill *KillContext
 	// service is the unit's SocketService(), set by Decode (the loader asks it of every
 	// socket for every service it loads); "" until then.
 	service string
@@ -356,7 +358,9 @@ type ServiceSection struct {
 	// (decode_share.go): read only; copy it to change it.
 	Exec                   *ExecContext
 	runtimeRandomizedExtra time.Duration // RuntimeRandomizedExtra()
-	Kill                   KillContext
+	// Kill is never nil once decoded; services that set no kill setting share one value
+	// (decode_share.go), read only.
+	Kill *KillContext
 }
 
 // ServiceStartup is the part of the [Service] section that ServiceSection embeds by pointer.

@@ -72,12 +72,12 @@ func TestSocketRecord(t *testing.T) {
 // defaults where the unit has none.
 func TestStopSettings(t *testing.T) {
 	svc := &Unit{cfg: &unit.Unit{Service: &unit.ServiceSection{ServiceTimeouts: &unit.ServiceTimeouts{TimeoutStopSec: 5 * time.Second},
-		Kill: unit.KillContext{KillMode: "mixed", KillSignal: syscall.SIGINT, SendSIGKILL: false}}}, svc: &serviceRT{}}
+		Kill: &unit.KillContext{KillMode: "mixed", KillSignal: syscall.SIGINT, SendSIGKILL: false}}}, svc: &serviceRT{}}
 	mode, sig, sigkill, timeout := stopSettings(svc)
 	if mode != "mixed" || sig != syscall.SIGINT || sigkill || timeout != 5*time.Second {
 		t.Errorf("service: %s %v %v %v", mode, sig, sigkill, timeout)
 	}
-	sock := &Unit{cfg: &unit.Unit{Socket: &unit.SocketSection{SocketCommands: &unit.SocketCommands{TimeoutSec: 0}, Kill: unit.KillContext{SendSIGKILL: true}}}, sock: &socketRT{}}
+	sock := &Unit{cfg: &unit.Unit{Socket: &unit.SocketSection{SocketCommands: &unit.SocketCommands{TimeoutSec: 0}, Kill: &unit.KillContext{SendSIGKILL: true}}}, sock: &socketRT{}}
 	mode, sig, sigkill, timeout = stopSettings(sock)
 	if mode != "control-group" || sig != syscall.SIGTERM || !sigkill || timeout != 0 {
 		t.Errorf("socket: %s %v %v %v", mode, sig, sigkill, timeout)
@@ -97,7 +97,7 @@ func TestWriteState(t *testing.T) {
 	dir := t.TempDir()
 	m := &Manager{procs: map[int]*proc{}, adopted: map[int]adoptee{}, rs: &stateFile{dir: dir, on: true, self: self, boot: boot, pidns: pidns, starts: map[int]uint64{}}}
 	cfg := &unit.Unit{Service: &unit.ServiceSection{ServiceTimeouts: &unit.ServiceTimeouts{TimeoutStopSec: 90 * time.Second},
-		Kill: unit.KillContext{KillSignal: syscall.SIGTERM, SendSIGKILL: true}}}
+		Kill: &unit.KillContext{KillSignal: syscall.SIGTERM, SendSIGKILL: true}}}
 	a := &Unit{Name: "a.service", invocationID: "0123456789abcdef0123456789abcdef", cfg: cfg, svc: &serviceRT{}}
 	b := &Unit{Name: "b.service", cfg: cfg, svc: &serviceRT{}}
 	idle := &Unit{Name: "idle.service", cfg: cfg, svc: &serviceRT{}}
@@ -173,7 +173,7 @@ func TestWriteState(t *testing.T) {
 
 	// A reload rebuilds every unit's lines: b's new KillMode= shows.
 	b.cfg = &unit.Unit{Service: &unit.ServiceSection{ServiceTimeouts: &unit.ServiceTimeouts{TimeoutStopSec: 90 * time.Second},
-		Kill: unit.KillContext{KillMode: "process", KillSignal: syscall.SIGTERM, SendSIGKILL: true}}}
+		Kill: &unit.KillContext{KillMode: "process", KillSignal: syscall.SIGTERM, SendSIGKILL: true}}}
 	m.stateReloaded()
 	m.writeState()
 	if got := read(); !strings.HasPrefix(got, "unit b.service - process 15 90000000 yes\n") {
@@ -206,8 +206,8 @@ func BenchmarkWriteState(b *testing.B) {
 	}
 	defer os.RemoveAll(dir)
 	m := &Manager{procs: map[int]*proc{}, adopted: map[int]adoptee{}, rs: &stateFile{dir: dir, on: true, self: self, boot: boot, pidns: pidns, starts: map[int]uint64{}}}
-	cfg := &unit.Unit{Socket: &unit.SocketSection{SocketCommands: &unit.SocketCommands{TimeoutSec: 90 * time.Second}, Kill: unit.KillContext{KillSignal: syscall.SIGTERM, SendSIGKILL: true}},
-		Service: &unit.ServiceSection{ServiceTimeouts: &unit.ServiceTimeouts{TimeoutStopSec: 90 * time.Second}, Kill: unit.KillContext{KillSignal: syscall.SIGTERM, SendSIGKILL: true}}}
+	cfg := &unit.Unit{Socket: &unit.SocketSection{SocketCommands: &unit.SocketCommands{TimeoutSec: 90 * time.Second}, Kill: &unit.KillContext{KillSignal: syscall.SIGTERM, SendSIGKILL: true}},
+		Service: &unit.ServiceSection{ServiceTimeouts: &unit.ServiceTimeouts{TimeoutStopSec: 90 * time.Second}, Kill: &unit.KillContext{KillSignal: syscall.SIGTERM, SendSIGKILL: true}}}
 	for i := 0; i < 1000; i++ {
 		spec, err := unit.ParseListen(unit.ListenStream, fmt.Sprintf("%s/s%d.sock", dir, i))
 		if err != nil {
@@ -249,8 +249,8 @@ func TestStateLogPerChange(t *testing.T) {
 	}
 	dir := t.TempDir()
 	m := &Manager{procs: map[int]*proc{}, adopted: map[int]adoptee{}, rs: &stateFile{dir: dir, on: true, self: self, boot: boot, pidns: pidns, starts: map[int]uint64{}}}
-	cfg := &unit.Unit{Socket: &unit.SocketSection{SocketCommands: &unit.SocketCommands{TimeoutSec: 90 * time.Second}, Kill: unit.KillContext{KillSignal: syscall.SIGTERM, SendSIGKILL: true}},
-		Service: &unit.ServiceSection{ServiceTimeouts: &unit.ServiceTimeouts{TimeoutStopSec: 90 * time.Second}, Kill: unit.KillContext{KillSignal: syscall.SIGTERM, SendSIGKILL: true}}}
+	cfg := &unit.Unit{Socket: &unit.SocketSection{SocketCommands: &unit.SocketCommands{TimeoutSec: 90 * time.Second}, Kill: &unit.KillContext{KillSignal: syscall.SIGTERM, SendSIGKILL: true}},
+		Service: &unit.ServiceSection{ServiceTimeouts: &unit.ServiceTimeouts{TimeoutStopSec: 90 * time.Second}, Kill: &unit.KillContext{KillSignal: syscall.SIGTERM, SendSIGKILL: true}}}
 	for i := 0; i < 200; i++ {
 		spec, err := unit.ParseListen(unit.ListenStream, fmt.Sprintf("%s/s%d.sock", dir, i))
 		if err != nil {
