@@ -378,22 +378,17 @@ func (d *decoder) keepParts() {
 	u.initShared()
 }
 
-// setDropIns sets u.DropInPaths and the newest drop-in's modification time (a unit the
-// loader is making).
-func (u *Unit) setDropIns(paths []string) {
-	if len(paths) == 0 && u.DropInPaths == nil {
+// setDropIns sets u.DropInPaths and newest, the newest drop-in's modification time (a unit
+// the loader is making).
+func (u *Unit) setDropIns(paths []string, newest stamp) {
+	if len(paths) == 0 && newest == 0 && u.DropInPaths == nil && u.dropInMtime == 0 {
 		return
 	}
 	s := u.UnitSources
 	if s == nil || s == noSources {
 		s = ownCopy(&u.UnitSources)
 	}
-	s.DropInPaths = paths
-	for _, p := range paths {
-		if t := mtime(p); t > s.dropInMtime {
-			s.dropInMtime = t
-		}
-	}
+	s.DropInPaths, s.dropInMtime = paths, newest
 }
 
 // OwnBinding makes s's SocketBinding its own before a change, and returns it.

@@ -19,21 +19,19 @@ import (
 //
 // Units are cached until Reload. A Loader is safe for concurrent use.
 type Loader struct {
-	scope   Scope
-	dirs    []string // the explicit --units dirs, nil for the default search path
-	path    []string
-	lk      Lookup // where the file verbs write (lookup.go)
-	mu      sync.Mutex
-	ids     map[string]string   // unit file name -> absolute path, or the name it aliases
-	names   map[string][]string // fragment base name -> its aliases (the other names that resolve to it)
-	fsCache map[string]bool     // every "dir/entry" in the path that is no unit file, for drop-in lookups
-	masks   map[string]bool     // the fragments that are masks (isMask)
-	// masksKnown: scan has asked isMask of every fragment of ids (masks holds the answers).
-	masksKnown bool
-	revWants   map[string][]string // .wants/ entry name -> wanting units (reverseWants), built lazily
-	units      map[string]*Unit    // by every name, decoded (base) units
-	sockets    []string            // socketNames, built lazily from ids
-	triggers   []string            // triggerNames, likewise
+	scope    Scope
+	dirs     []string // the explicit --units dirs, nil for the default search path
+	path     []string
+	lk       Lookup // where the file verbs write (lookup.go)
+	mu       sync.Mutex
+	ids      map[string]string   // unit file name -> absolute path, or the name it aliases
+	names    map[string][]string // fragment base name -> its aliases (the other names that resolve to it)
+	fsCache  map[string]bool     // every "dir/entry" in the path that is no unit file, for drop-in lookups
+	masks    map[string]bool     // the fragments that are masks (isMask)
+	revWants map[string][]string // .wants/ entry name -> wanting units (reverseWants), built lazily
+	units    map[string]*Unit    // by every name, decoded (base) units
+	sockets  []string            // socketNames, built lazily from ids
+	triggers []string            // triggerNames, likewise
 	// bySocket and byTrigger index the loaded sockets (Accept=no) and timers/paths of the
 	// search path by the unit they start, built once when a unit first needs them
 	// (triggeringUnits): a unit's TriggeredBy= costs a lookup, not a pass over every trigger.
@@ -41,6 +39,15 @@ type Loader struct {
 	indexBuilds         int      // how often they were built (a test counts them)
 	buf                 []byte   // the unit file being read (readFileInto), reused
 	host                hostInfo // host-wide specifier values
+
+	// The reload cache (load_reload.go): the sums of each decoded unit's files as read, of
+	// the search path's directories at the scan, whether a unit came from a file that could
+	// not be read, what Reload set aside, and how often a reload kept it (a test counts).
+	sums     map[*Unit]uint64
+	dirStamp uint64
+	volatile bool
+	prev     *loaderCache
+	reused   int
 }
 
 // NewLoader returns a Loader for scope. dirs, when non-empty, replaces the search path (flint's
@@ -57,13 +64,12 @@ func (l *Loader) Paths() []string { return append([]string(nil), l.path...) }
 // ConfigDir returns the directory enablement writes to (Lookup.Config).
 func (l *Loader) ConfigDir() string { return l.lk.Config }
 
-// Reload forgets every cached unit and rescans the search path on the next call.
+// Reload forgets every cached unit and rescans the search path on the next call. The next
+// scan keeps the decoded units when none of their files changed (load_reload.go).
 func (l *Loader) Reload() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.ids, l.names, l.fsCache, l.masks, l.units, l.sockets, l.triggers = nil, nil, nil, nil, nil, nil, nil
-	l.masksKnown = false
-	l.revWants, l.bySocket, l.byTrigger = nil, nil, nil
+	l.setAside()
 }
 
 // List returns the sorted names of every unit file, alias and linked unit in the search path
@@ -103,6 +109,11 @@ func (l *Loader) scan() {
 	l.names = map[string][]string{}
 	l.fsCache = map[string]bool{}
 	l.units = map[string]*Unit{}
+	l.sums = map[*Unit]uint64{}
+	defer func() {
+		l.dirStamp = l.dirSum()
+		l.takeBack()
+	}()
 	for _, dir := range l.path {
 		ents, err := os.ReadDir(dir)
 		if err != nil {
@@ -163,21 +174,26 @@ func (l *Loader) scan() {
 	}
 	for src := range l.ids {
 		dst, ok := l.resolveID(src)
-		if !ok || l.isMask(dst) {
+		if !ok {
 			continue
 		}
 		base := filepath.Base(dst)
+		// An alias of a masked unit is not one of its names. A unit file's own entry is
+		// listed whether it masks or not (a masked unit is loaded under its name anyway):
+		// the scan stats only the targets of aliases, not every unit file.
+		if base != src && l.isMask(dst) {
+			continue
+		}
 		if IsTemplate(base) && IsInstance(src) {
 			continue // an instance symlink to its template is not an alias
 		}
-		if src != base { // the fragment's own name is there whenever it is no mask (fragmentNames)
+		if src != base { // the fragment's own name is implied (fragmentNames)
 			l.names[base] = append(l.names[base], src)
 		}
 	}
 	for k := range l.names {
 		sort.Strings(l.names[k])
 	}
-	l.masksKnown = true // every absolute path of ids was resolved and asked above
 }
 
 // ValidAlias applies systemd's unit_validate_alias_symlink_or_warn: same type, and a
@@ -224,24 +240,17 @@ func (l *Loader) resolveID(name string) (string, bool) {
 	return "", false
 }
 
-// isMask is IsMaskFile, asked once per fragment until Reload (scan asks of every one): a
-// unit's fragment is checked several times while it loads. Callers hold l.mu.
+// isMask is IsMaskFile, asked once per path until Reload: a unit's fragment is checked
+// several times while it loads. Callers hold l.mu.
 func (l *Loader) isMask(p string) bool {
-	if l.masksKnown && l.ids[filepath.Base(p)] == p {
-		// a fragment of ids (dir/name is the path of name): scan asked already, and masks
-		// keeps only the masks, not a "no" for every unit file
-		return l.masks[p]
-	}
 	if v, ok := l.masks[p]; ok {
 		return v
 	}
-	v := IsMaskFile(l.lk.InTree(p))
-	if v {
-		if l.masks == nil {
-			l.masks = map[string]bool{}
-		}
-		l.masks[p] = true
+	if l.masks == nil {
+		l.masks = map[string]bool{}
 	}
+	v := IsMaskFile(l.lk.InTree(p))
+	l.masks[p] = v
 	return v
 }
 
@@ -263,12 +272,9 @@ func IsMaskFile(p string) bool {
 }
 
 // fragmentNames returns the names that resolve to the fragment frag (systemd's name map):
-// its own name unless it is a mask, and its aliases.
+// its own name and its aliases.
 func (l *Loader) fragmentNames(frag string) []string {
 	base := filepath.Base(frag)
-	if l.isMask(frag) {
-		return l.names[base] // nil: the aliases of a mask are not kept either
-	}
 	return append([]string{base}, l.names[base]...)
 }
 
@@ -367,7 +373,11 @@ func (l *Loader) base(name string) *Unit {
 	u.FragmentPath = frag
 	if frag != "" && l.isMask(frag) {
 		u.setLoadState(Masked)
-		u.setDropIns(l.dropIns(u.Names, ".d", ".conf")) // listed by systemd, not applied
+		paths := l.dropIns(u.Names, ".d", ".conf") // listed by systemd, not applied
+		id, ok := statID(l.lk.InTree(frag))
+		h := fnvOffset.file(frag, id, ok)
+		u.setDropIns(paths, l.statDropIns(paths, &h))
+		l.sums[u] = uint64(h)
 		return u
 	}
 	if frag == "" && u.Type == TypeSlice && l.implicitSlice(u) {
@@ -381,8 +391,9 @@ func (l *Loader) base(name string) *Unit {
 		return u
 	}
 	var files []*File
+	h := fnvOffset
 	{
-		data, mt, err := readFileInto(l.lk.InTree(frag), l.buf)
+		data, id, err := readFileInto(l.lk.InTree(frag), l.buf)
 		var pe *fs.PathError
 		if errors.As(err, &pe) && pe.Op != "read" && !errors.Is(err, syscall.EISDIR) {
 			// A fragment that cannot be opened (a dangling or looping linked unit file, a
@@ -393,10 +404,12 @@ func (l *Loader) base(name string) *Unit {
 			u.setLoadState(NotFound)
 			u.FragmentPath = ""
 			u.setLoadError(fmt.Sprintf("Unit %s not found.", u.Name))
+			l.volatile = true
 			return u
 		}
 		if err != nil {
 			// a directory (systemd: EISDIR), a read error, a file too large
+			l.volatile = true
 			u.setLoadState(LoadError)
 			u.setLoadError(Printable(fmt.Sprintf("%s: %s", frag, Strerror(err))))
 			return u
@@ -405,10 +418,13 @@ func (l *Loader) base(name string) *Unit {
 		f, diags := ParseFile(frag, data)
 		u.addDiagnostics(diags...)
 		files = append(files, f)
-		u.fragmentMtime = stampOf(mt)
+		u.fragmentMtime = stampOf(id.modTime())
+		h = h.file(frag, id, true)
 	}
 	fatal := firstError(u.Diagnostics)
-	u.setDropIns(l.dropIns(u.Names, ".d", ".conf"))
+	paths := l.dropIns(u.Names, ".d", ".conf")
+	u.setDropIns(paths, l.statDropIns(paths, &h))
+	l.sums[u] = uint64(h)
 	if IsTemplate(u.Name) {
 		// systemd refuses to load a template as a unit; its files are still known (cat).
 		u.setLoadState(LoadError)

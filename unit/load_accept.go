@@ -55,4 +55,5 @@ func (l *Loader) forget(u *Unit, name string) {
 	for _, n := range u.Names {
 		drop(n)
 	}
+	delete(l.sums, u)
 }

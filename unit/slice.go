@@ -105,7 +105,10 @@ func (l *Loader) implicitSlice(u *Unit) bool {
 	}
 	f, _ := ParseFile(u.Name, []byte(text))
 	files := []*File{f}
-	u.setDropIns(l.dropIns(u.Names, ".d", ".conf"))
+	paths := l.dropIns(u.Names, ".d", ".conf")
+	h := fnvOffset
+	u.setDropIns(paths, l.statDropIns(paths, &h))
+	l.sums[u] = uint64(h)
 	for _, p := range u.DropInPaths {
 		data, _, err := readFileInto(l.lk.InTree(p), l.buf)
 		if err != nil {
