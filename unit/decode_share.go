@@ -376,6 +376,29 @@ func (d *decoder) keepParts() {
 		s.Exec = shareExec(TypeService, s.Exec)
 	}
 	u.initShared()
+	d.checkKept()
+}
+
+// checkKept panics when a part of the unit still points into the decoder's scratch values,
+// which the next Decode reuses: a part keepParts does not know of.
+func (d *decoder) checkKept() {
+	lo := uintptr(unsafe.Pointer(&d.own))
+	hi := lo + unsafe.Sizeof(d.own)
+	in := func(p unsafe.Pointer) bool { return uintptr(p) >= lo && uintptr(p) < hi }
+	u := d.u
+	bad := in(unsafe.Pointer(u.Unit.UnitDocs)) || in(unsafe.Pointer(u.Unit.UnitBindings)) ||
+		in(unsafe.Pointer(u.Unit.UnitPropagation)) || in(unsafe.Pointer(u.Unit.UnitSettings)) || in(unsafe.Pointer(u.Install))
+	if s := u.Socket; s != nil {
+		bad = bad || in(unsafe.Pointer(s.SocketBinding)) || in(unsafe.Pointer(s.SocketOptions)) ||
+			in(unsafe.Pointer(s.SocketCommands)) || in(unsafe.Pointer(s.Kill))
+	}
+	if s := u.Service; s != nil {
+		bad = bad || in(unsafe.Pointer(s.ServiceStartup)) || in(unsafe.Pointer(s.ServiceCommands)) ||
+			in(unsafe.Pointer(s.ServiceTimeouts)) || in(unsafe.Pointer(s.ServiceOptions)) || in(unsafe.Pointer(s.Kill))
+	}
+	if bad {
+		panic("unit: Decode left a part of " + u.Name + " in the decoder's scratch values")
+	}
 }
 
 // setDropIns sets u.DropInPaths and newest, the newest drop-in's modification time (a unit

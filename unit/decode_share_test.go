@@ -371,3 +371,23 @@ func TestSharedSizes(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckKept: a unit whose part still points into the decoder's scratch values (which the
+// next Decode reuses) is a bug checkKept reports; after keepParts none does.
+func TestCheckKept(t *testing.T) {
+	d := &decoder{u: &Unit{Name: "x.service", Type: TypeService}}
+	d.u.initShared()
+	d.setDefaults()
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("no panic for parts left in the scratch values")
+			}
+		}()
+		d.checkKept()
+	}()
+	d.keepParts() // checks too
+	if d.u.Service.ServiceTimeouts != defaultServiceTimeouts[0] {
+		t.Errorf("keepParts: the defaults are not shared")
+	}
+}
