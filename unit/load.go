@@ -35,7 +35,7 @@ type Loader struct {
 	// bySocket and byTrigger index the loaded sockets (Accept=no) and timers/paths of the
 	// search path by the unit they start, built once when a unit first needs them
 	// (triggeringUnits): a unit's TriggeredBy= costs a lookup, not a pass over every trigger.
-	bySocket, byTrigger map[string][]triggerRef
+	bySocket, byTrigger *triggerIndex
 	indexBuilds         int      // how often they were built (a test counts them)
 	buf                 []byte   // the unit file being read (readFileInto), reused
 	host                hostInfo // host-wide specifier values

@@ -300,23 +300,51 @@ type triggerRef struct {
 	pos int
 }
 
+// triggerIndex maps a unit name to the units that start it. Most names have one (a socket
+// and its service): that one is a map value of its own, not a slice.
+type triggerIndex struct {
+	one  map[string]triggerRef   // the first unit that starts a name
+	more map[string][]triggerRef // the others
+}
+
+func newTriggerIndex() *triggerIndex {
+	return &triggerIndex{one: map[string]triggerRef{}, more: map[string][]triggerRef{}}
+}
+
+func (x *triggerIndex) add(name string, r triggerRef) {
+	if _, ok := x.one[name]; !ok {
+		x.one[name] = r
+		return
+	}
+	x.more[name] = append(x.more[name], r)
+}
+
+// refs appends the units that start name to out.
+func (x *triggerIndex) refs(name string, out []triggerRef) []triggerRef {
+	if r, ok := x.one[name]; ok {
+		out = append(out, r)
+		out = append(out, x.more[name]...)
+	}
+	return out
+}
+
 // triggeringUnits are the units of an index (bySocket or byTrigger, built by build at the
 // first call) that start u under any of its names, in the order of their names.
-func (l *Loader) triggeringUnits(u *Unit, index *map[string][]triggerRef, build func() map[string][]triggerRef) []*Unit {
+func (l *Loader) triggeringUnits(u *Unit, index **triggerIndex, build func() *triggerIndex) []*Unit {
 	if *index == nil {
 		*index = build()
 		l.indexBuilds++
 	}
-	refs := (*index)[u.Name]
+	var buf [4]triggerRef
+	refs := (*index).refs(u.Name, buf[:0])
 	for _, n := range u.Names {
 		if n != u.Name {
-			refs = append(refs[:len(refs):len(refs)], (*index)[n]...)
+			refs = (*index).refs(n, refs)
 		}
 	}
 	if len(refs) == 0 {
 		return nil
 	}
-	refs = slices.Clone(refs)
 	slices.SortFunc(refs, func(a, b triggerRef) int { return a.pos - b.pos })
 	out := make([]*Unit, 0, len(refs))
 	for i, r := range refs {
@@ -329,30 +357,28 @@ func (l *Loader) triggeringUnits(u *Unit, index *map[string][]triggerRef, build 
 
 // indexSockets loads every socket of the search path and indexes those with a non-Accept
 // listener (which trigger their service) by the service they start.
-func (l *Loader) indexSockets() map[string][]triggerRef {
-	idx := map[string][]triggerRef{}
+func (l *Loader) indexSockets() *triggerIndex {
+	idx := newTriggerIndex()
 	for i, n := range l.socketNames() {
 		s := l.base(n)
 		if s.LoadState != Loaded || s.Socket == nil || !socketHasNonAccept(s.Socket) {
 			continue
 		}
-		svc := s.SocketService()
-		idx[svc] = append(idx[svc], triggerRef{s, i})
+		idx.add(s.SocketService(), triggerRef{s, i})
 	}
 	return idx
 }
 
 // indexTriggers loads every timer and path unit of the search path and indexes them by the
 // unit they start.
-func (l *Loader) indexTriggers() map[string][]triggerRef {
-	idx := map[string][]triggerRef{}
+func (l *Loader) indexTriggers() *triggerIndex {
+	idx := newTriggerIndex()
 	for i, n := range l.triggerNames() {
 		t := l.base(n)
 		if t.LoadState != Loaded || t.Timer == nil && t.Path == nil {
 			continue
 		}
-		x := t.TriggerUnit()
-		idx[x] = append(idx[x], triggerRef{t, i})
+		idx.add(t.TriggerUnit(), triggerRef{t, i})
 	}
 	return idx
 }

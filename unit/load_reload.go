@@ -126,7 +126,7 @@ type loaderCache struct {
 	sockets  []string
 	triggers []string
 
-	bySocket, byTrigger map[string][]triggerRef
+	bySocket, byTrigger *triggerIndex
 	dirs                uint64
 	volatile            bool
 }
