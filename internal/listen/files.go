@@ -128,7 +128,7 @@ func (s *Socket) symlinkTarget(cfg *unit.SocketSection) string {
 	}
 	n := 0
 	for _, l := range cfg.Listen {
-		o := Socket{Spec: l}
+		o := Socket{Spec: &l}
 		if o.isUnixPath() || l.Kind == unit.ListenFIFO {
 			n++
 			if l.Path != s.Spec.Path {

@@ -18,13 +18,17 @@ import (
 // Socket is one open endpoint of a socket unit. The *os.File is owned by the Socket
 // (close-on-exec, non-blocking); the manager hands dups of it to services.
 type Socket struct {
-	Spec unit.Listen
-	File *os.File
+	// Spec is what it listens on, read only: with OpenSpec, the unit's own (a manager with
+	// thousands of sockets keeps no copy of each).
+	Spec *unit.Listen
+	// file wraps fd once File is first asked for: thousands of sockets listen without ever
+	// being handed to a process, and an os.File costs more than the rest of the Socket.
+	file *os.File
 	// Warnings lists the options that could not be applied and the symlinks that could not
 	// be created; as in systemd these do not fail the socket, the manager should log them.
 	Warnings []string
 
-	fd       int  // the descriptor of File, kept so that Fd never touches File's blocking mode
+	fd       int  // the descriptor, kept so that Fd never touches File's blocking mode
 	nonblock bool // O_NONBLOCK as last set by Open or SetNonblock
 }
 
@@ -51,6 +55,11 @@ func (s *Socket) SetNonblock(on bool) error {
 // "listen /run/foo.sk: bind: address already in use". Options that fail are recorded in
 // Socket.Warnings, as systemd only logs them. The descriptor is blocking unless cfg.Accept.
 func Open(spec unit.Listen, cfg *unit.SocketSection) (*Socket, error) {
+	return OpenSpec(&spec, cfg)
+}
+
+// OpenSpec is Open of *spec, which the Socket keeps (Spec) and no one may change.
+func OpenSpec(spec *unit.Listen, cfg *unit.SocketSection) (*Socket, error) {
 	if cfg == nil {
 		cfg = unit.DefaultSocketSection()
 	}
@@ -78,21 +87,14 @@ func Open(spec unit.Listen, cfg *unit.SocketSection) (*Socket, error) {
 	}
 	// Blocking unless Accept=yes: with Accept=no the service gets this very open file
 	// description, and systemd hands it over blocking (NonBlocking= no); an accepting manager
-	// accepts without blocking. The descriptor is wrapped while blocking, so that os.NewFile
-	// does not register it with Go's netpoller: the manager's poller watches it, and a second
-	// epoll would only see every connection once more.
-	if err := s.SetNonblock(false); err != nil {
-		unix.Close(s.fd)
-		return nil, fmt.Errorf("listen %w", err)
-	}
-	s.fd = moveHigh(s.fd)
-	s.File = os.NewFile(uintptr(s.fd), s.Name())
-	if cfg.Accept {
-		if err := s.SetNonblock(true); err != nil {
-			s.File.Close()
+	// accepts without blocking.
+	if !cfg.Accept {
+		if err := s.SetNonblock(false); err != nil {
+			unix.Close(s.fd)
 			return nil, fmt.Errorf("listen %w", err)
 		}
 	}
+	s.fd = moveHigh(s.fd)
 	if path := s.symlinkTarget(cfg); path != "" {
 		s.createSymlinks(path, cfg)
 	}
@@ -124,13 +126,32 @@ func (s *Socket) Name() string {
 // Fd returns the descriptor number of the socket; it stays owned by the Socket.
 func (s *Socket) Fd() int { return s.fd }
 
+// File is the socket's descriptor as an *os.File, owned by the Socket (closed by Close),
+// for handing to a process. It is made at the first call; made while the descriptor is
+// non-blocking, os.NewFile also registers it with Go's netpoller, which only costs that
+// epoll a wakeup per connection: the manager's poller is what watches it, and the manager
+// hands a listening descriptor over blocking unless NonBlocking=yes (listenFiles) or
+// accepts on it itself (Accept=yes, never handed over).
+func (s *Socket) File() *os.File {
+	if s.file == nil && s.fd >= 0 {
+		s.file = os.NewFile(uintptr(s.fd), s.Name())
+	}
+	return s.file
+}
+
 // Close closes the descriptor. With cfg.RemoveOnStop it also removes the file-system node
 // (unix socket path, FIFO, message queue) and the Symlinks=, as systemd does on stop.
 func (s *Socket) Close(cfg *unit.SocketSection) error {
 	var err error
-	if s.File != nil {
-		err = s.File.Close()
-		s.File = nil
+	switch {
+	case s.file != nil:
+		err = s.file.Close()
+		s.file = nil
+		s.fd = -1
+	case s.fd >= 0:
+		if e := unix.Close(s.fd); e != nil {
+			err = &os.PathError{Op: "close", Path: s.Name(), Err: e}
+		}
 		s.fd = -1
 	}
 	if cfg == nil || !cfg.RemoveOnStop {

@@ -104,9 +104,11 @@ func (s *Store) Select(f *Filter, r Range) []Line {
 		if !f.unitMatch(name) {
 			continue
 		}
-		rg.each(func(e *Line) {
-			if f.matchRest(e) {
-				es = append(es, *e)
+		rg.each(func(e *entry) {
+			l := s.line(name, e)
+			if f.matchRest(&l) {
+				withFields(&l, e)
+				es = append(es, l)
 			}
 		})
 	}

@@ -75,8 +75,8 @@ func (m *Manager) statusOf(req *api.Request, readsLogs bool) ([]api.UnitStatus, 
 				// As systemctl status: the last n lines, of them those since the unit last
 				// left the inactive state.
 				lines := m.logs.Query([]string{u.Name}, n, time.Time{})
-				if !u.inactiveExit.IsZero() {
-					lines = slices.DeleteFunc(lines, func(l logs.Line) bool { return l.Seq <= u.inactiveExitSeq })
+				if !u.hs().inactiveExit.IsZero() {
+					lines = slices.DeleteFunc(lines, func(l logs.Line) bool { return l.Seq <= u.hs().inactiveExitSeq })
 				}
 				if !readsLogs {
 					st.LogsWithheld, lines = len(lines) > 0, nil

@@ -323,8 +323,8 @@ func (m *Manager) dbusEnqueue(c *sdbus.Call, verb string, u *Unit, mode string) 
 		if verb == "reload" && u.job == nil && !isActiveOrReloading(u.activeState()) {
 			cb("invalid")
 		} else {
-			if verb == "stop" && u.svc != nil {
-				u.svc.stopRequested = true
+			if verb == "stop" && u.isService() {
+				u.service().stopRequested = true
 			}
 			if err := m.enqueueErr(verb, u, mode, cb); err != nil {
 				m.logUnit(u, "%v", err)

@@ -447,7 +447,7 @@ func (m *Manager) jobCheck(u *Unit) {
 		case st == Active && j.again:
 			j.again = false
 			m.unitReload(u)
-		case st == Active && u.svc != nil && u.svc.reloadResult != resultSuccess:
+		case st == Active && u.isService() && u.svcState().reloadResult != resultSuccess:
 			m.finishJob(j, "failed")
 		case st == Active:
 			m.finishJob(j, "done")

@@ -3,6 +3,7 @@ package manager
 import (
 	"fmt"
 	"os"
+	"reflect"
 	"testing"
 
 	"github.com/flint-init/flint/unit"
@@ -16,6 +17,15 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	if n := bugs.Load(); n > 0 && code == 0 {
 		fmt.Fprintf(os.Stderr, "FAIL: %d internal errors reported (BUG: lines above)\n", n)
+		code = 1
+	}
+	if !reflect.DeepEqual(idleService, serviceRT{}) && code == 0 {
+		// Read only: a write through svcState would give every service never started that state.
+		fmt.Fprintf(os.Stderr, "FAIL: idleService written to: %+v\n", idleService)
+		code = 1
+	}
+	if !reflect.DeepEqual(noHist, unitHist{}) && code == 0 {
+		fmt.Fprintf(os.Stderr, "FAIL: noHist written to: %+v\n", noHist)
 		code = 1
 	}
 	// set-property and reloads copy the parts of a unit's configuration they change

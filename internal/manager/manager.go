@@ -119,7 +119,7 @@ type Manager struct {
 	unneeded   []*Unit        // units with StopWhenUnneeded=yes
 	upholders  []*Unit        // units with Upholds=
 
-	pollRefs map[uint64]*pollRef
+	pollRefs map[uint64]pollRef
 	nextKey  uint64
 
 	notify *notify.Receiver
@@ -163,6 +163,7 @@ type Manager struct {
 	gcAll           bool               // sweep whatever the queue holds (a daemon-reload changed references)
 	gcGen           uint64             // the current sweep's generation (collectGarbage)
 	nextSeq         uint64             // the last Unit.seq given
+	reloads         []reloadStamp      // the daemon-reloads that loaded units had (stateChangeOf)
 	gcUnsure        int                // the units marked unsure in the current sweep
 	gcDoomed        []*Unit            // scratch: the units the sweep collects
 	gcProcs         map[*Unit]bool     // scratch: the units with a process left, built once a sweep needs it
@@ -239,7 +240,7 @@ func New(opt Options) (*Manager, error) {
 		loader:   unit.NewLoader(opt.Scope, opt.UnitDirs),
 		loop:     make(chan func(), 4096),
 		units:    map[string]*Unit{},
-		pollRefs: map[uint64]*pollRef{},
+		pollRefs: map[uint64]pollRef{},
 		procs:    map[int]*proc{},
 		adopted:  map[int]adoptee{},
 		alone:    map[int]bool{},
@@ -418,7 +419,13 @@ func (m *Manager) Run(ctx context.Context) error {
 		if m.releaseMemory && len(m.jobs) == 0 {
 			// Loading units leaves garbage several times their size; once the boot (or a
 			// reload) has settled, collect it and give the pages back, so that an idle manager
-			// holds what its units need rather than the peak of reading them.
+			// holds what its units need rather than the peak of reading them. The collector's
+			// pacing stays Go's default (GOGC=100, no memory limit): its work per byte
+			// allocated then does not depend on the live heap, so an activation costs the
+			// same among 10 units as among 10,000; a fixed headroom (a memory limit, or a
+			// GOGC scaled down with the heap) would mark the whole live heap every few
+			// megabytes, work that grows with the units loaded, and near a limit a PID 1
+			// would spend its CPU collecting instead of failing an allocation.
 			m.releaseMemory = false
 			m.writeState() // the state file of the settled boot first: its garbage goes too
 			debug.FreeOSMemory()
@@ -496,7 +503,7 @@ func (m *Manager) reap() {
 		}
 		if !ok {
 			if adoptedBy != nil {
-				adoptedBy.cpu += cpu
+				adoptedBy.hist().cpu += cpu
 			}
 			m.stateReaped(pid, adoptedBy)
 			m.orphanExited(pid, ws) // reparented to us (child subreaper)
@@ -512,7 +519,7 @@ func (m *Manager) reap() {
 			utmpExited(p.u, pid, ws) // UtmpIdentifier= (utmp.go)
 		}
 		if p.u != nil {
-			p.u.cpu += cpu
+			p.u.hist().cpu += cpu
 			m.gcEnqueue(p.u) // its last process may have gone
 		}
 		// What it wrote before it exited comes before what the manager says of its exit.
@@ -537,7 +544,7 @@ func (m *Manager) reap() {
 			m.processGone(p.u)
 		}
 		for _, w := range p.watchers {
-			if w.svc != nil && w.svc.mainPID == pid {
+			if w.isService() && w.svcState().mainPID == pid {
 				m.mainExitHandler(w, pid)(ws)
 			}
 		}
