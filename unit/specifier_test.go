@@ -10,7 +10,10 @@ import (
 
 func testUnit(name, fragment string) *Unit {
 	p, i, sfx, _ := ParseName(name)
-	return &Unit{Name: name, Type: Type(sfx), Prefix: p, Instance: i, FragmentPath: fragment}
+	u := &Unit{Name: name, Type: Type(sfx), Prefix: p, FragmentPath: fragment}
+	u.initShared()
+	u.SetInstance(i, "")
+	return u
 }
 
 func TestSpecifiersSystem(t *testing.T) {

@@ -36,12 +36,12 @@ func Properties(u *unit.Unit) []Property {
 			serviceProperties(&ps, u.Service)
 			execProperties(&ps, u, u.Service.Exec)
 			ps.bool("NonBlocking", u.Service.NonBlocking)
-			killProperties(&ps, &u.Service.Kill)
+			killProperties(&ps, u.Service.Kill)
 		case u.Socket != nil:
 			socketProperties(&ps, u)
 			execProperties(&ps, u, u.Socket.Exec)
 			ps.bool("NonBlocking", false) // NonBlocking= is a [Service] setting in flint
-			killProperties(&ps, &u.Socket.Kill)
+			killProperties(&ps, u.Socket.Kill)
 		case u.Timer != nil:
 			timerProperties(&ps, u)
 		case u.Path != nil:
