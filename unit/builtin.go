@@ -83,12 +83,11 @@ func (l *Loader) Builtin(name string) *Unit {
 		return nil
 	}
 	u := &Unit{
-		Name:      name,
-		Type:      TypeTarget,
-		Names:     []string{name},
-		Prefix:    strings.TrimSuffix(name, ".target"),
-		LoadState: Loaded,
-		Target:    &TargetSection{},
+		Name:   name,
+		Type:   TypeTarget,
+		Names:  []string{name},
+		Prefix: strings.TrimSuffix(name, ".target"),
+		Target: &TargetSection{},
 	}
 	u.Unit.Description = b.desc
 	u.Unit.DefaultDependencies = false
@@ -99,7 +98,8 @@ func (l *Loader) Builtin(name string) *Unit {
 	u.Unit.AllowIsolate = b.allowIsolate
 	u.Unit.RefuseManualStart = b.refuseManualStart
 	u.Unit.UnitSettings = &UnitSettings{StartLimitInterval: 10 * time.Second, StartLimitBurst: 5}
-	u.Install = noInstall
+	u.initShared()
+	u.setLoadState(Loaded)
 	if !b.noDefaultDeps {
 		u.Unit.Conflicts = append(u.Unit.Conflicts, "shutdown.target")
 		u.Unit.Before = append(u.Unit.Before, "shutdown.target")
@@ -150,11 +150,10 @@ Requires=shutdown.target umount.target final.target
 After=shutdown.target umount.target final.target
 SuccessAction=` + action + "\n"
 	u := &Unit{
-		Name:      name,
-		Type:      TypeService,
-		Names:     []string{name},
-		Prefix:    strings.TrimSuffix(name, ".service"),
-		LoadState: Loaded,
+		Name:   name,
+		Type:   TypeService,
+		Names:  []string{name},
+		Prefix: strings.TrimSuffix(name, ".service"),
 	}
 	f, _ := ParseFile(name, []byte(text))
 	Decode(u, []*File{f}, l.Expander(u))
@@ -187,16 +186,19 @@ RemainAfterExit=yes
 SuccessExitStatus=DATAERR CANTCREAT
 `
 	u := &Unit{
-		Name:      TmpfilesSetupService,
-		Type:      TypeService,
-		Names:     []string{TmpfilesSetupService},
-		Prefix:    strings.TrimSuffix(TmpfilesSetupService, ".service"),
-		LoadState: Loaded,
+		Name:   TmpfilesSetupService,
+		Type:   TypeService,
+		Names:  []string{TmpfilesSetupService},
+		Prefix: strings.TrimSuffix(TmpfilesSetupService, ".service"),
 	}
 	f, _ := ParseFile(TmpfilesSetupService, []byte(text))
 	Decode(u, []*File{f}, l.Expander(u))
 	// Verify's one refusal, of a service without a command, does not apply to a unit whose
 	// work the manager does itself: a oneshot without a command starts and stays active.
-	u.LoadState, u.LoadError, u.Diagnostics = Loaded, "", nil
+	u.setLoadState(Loaded)
+	u.setLoadError("")
+	if u.Diagnostics != nil {
+		u.OwnSources().Diagnostics = nil
+	}
 	return u
 }

@@ -3,6 +3,7 @@ package unit
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -24,6 +25,10 @@ type decoder struct {
 	// depSets are the names of the long dependency lists, by list (appendDep).
 	depSets map[*[]string]map[string]bool
 
+	// own are the scratch values of the unit's shared parts while it is decoded
+	// (decode_share.go).
+	own ownParts
+
 	// stopped is set by the first fatal error: like config_parse(), the rest of the
 	// files is not read.
 	stopped bool
@@ -36,9 +41,15 @@ type decoder struct {
 // on a fatal problem u.LoadState becomes BadSetting and u.LoadError holds the first one.
 // Entries whose value cannot be parsed are mostly logged and ignored, as in systemd.
 func Decode(u *Unit, files []*File, expand Expander) []Diagnostic {
-	d := &decoder{u: u, expand: expand}
+	d := decoders.Get().(*decoder)
+	*d = decoder{u: u, expand: expand}
+	defer func() {
+		*d = decoder{} // nothing of u kept while pooled
+		decoders.Put(d)
+	}()
+	u.initShared()
 	if u.LoadState == "" {
-		u.LoadState = Loaded
+		u.setLoadState(Loaded)
 	}
 	d.setDefaults()
 	sections := allowedSections(u.Type)
@@ -96,22 +107,17 @@ func Decode(u *Unit, files []*File, expand Expander) []Diagnostic {
 	for _, diag := range Verify(u) {
 		d.add(diag)
 	}
-	u.Unit.UnitSettings = shareSettings(u.Unit.UnitSettings)
-	u.Install = shareInstall(u.Install)
-	if s := u.Service; s != nil {
-		s.ServiceOptions = shareServiceOptions(s.ServiceOptions)
-		s.Exec = shareExec(TypeService, s.Exec)
-	}
-	if s := u.Socket; s != nil {
-		s.SocketOptions = shareSocketOptions(s.SocketOptions)
-		s.Exec = shareExec(TypeSocket, s.Exec)
-	}
+	d.keepParts()
 	if u.Socket != nil {
 		u.Socket.service = u.deriveSocketService()
 	}
-	u.Diagnostics = append(u.Diagnostics, d.diags...)
+	u.addDiagnostics(d.diags...)
 	return d.diags
 }
+
+// decoders are Decode's decoders, reused: one carries the scratch values of a unit's shared
+// parts (about 2 KB), garbage after each unit otherwise.
+var decoders = sync.Pool{New: func() any { return new(decoder) }}
 
 // allowedSections are the sections a unit type reads (systemd's vtable->sections).
 func allowedSections(t Type) map[string]map[string]*directive {
@@ -180,15 +186,15 @@ func (d *decoder) add(diag Diagnostic) {
 	d.diags = append(d.diags, diag)
 	if diag.Severity == Error {
 		if d.u.LoadState == Loaded || d.u.LoadState == "" {
-			d.u.LoadState = BadSetting
+			d.u.setLoadState(BadSetting)
 		}
 		if d.u.LoadError == "" {
 			if diag.Line > 0 {
-				d.u.LoadError = fmt.Sprintf("%s:%d: %s", Printable(diag.File), diag.Line, diag.Msg)
+				d.u.setLoadError(fmt.Sprintf("%s:%d: %s", Printable(diag.File), diag.Line, diag.Msg))
 			} else if diag.File != "" {
-				d.u.LoadError = fmt.Sprintf("%s: %s", Printable(diag.File), diag.Msg)
+				d.u.setLoadError(fmt.Sprintf("%s: %s", Printable(diag.File), diag.Msg))
 			} else {
-				d.u.LoadError = diag.Msg
+				d.u.setLoadError(diag.Msg)
 			}
 		}
 	}
@@ -320,14 +326,17 @@ func newKillContext() KillContext {
 const DefaultTimeout = 90 * time.Second
 
 func (d *decoder) setDefaults() {
-	u := d.u
+	u, o := d.u, &d.own
+	o.docs, o.bindings, o.propagation = UnitDocs{}, UnitBindings{}, *newUnitPropagation()
+	o.settings, o.install = newUnitSettings(), InstallSection{}
 	u.Unit = UnitSection{
 		DefaultDependencies: true,
-		OnFailureJobMode:    "replace",
-		OnSuccessJobMode:    "fail",
-		UnitSettings:        newUnitSettings(),
+		UnitDocs:            &o.docs,
+		UnitBindings:        &o.bindings,
+		UnitPropagation:     &o.propagation,
+		UnitSettings:        &o.settings,
 	}
-	u.Install = &InstallSection{}
+	u.Install = &o.install
 	u.Extra = nil
 	u.Socket, u.Service, u.Target, u.Timer, u.Path, u.Slice = nil, nil, nil, nil, nil, nil
 	switch u.Type {
@@ -337,30 +346,36 @@ func (d *decoder) setDefaults() {
 	}
 	switch u.Type {
 	case TypeService:
+		o.serviceStartup, o.serviceCommands = *newServiceStartup(), ServiceCommands{}
+		o.serviceTimeouts = *newServiceTimeouts()
+		o.serviceOptions = ServiceOptions{FileDescriptorStorePreserve: "no"}
+		o.serviceKill = newKillContext() // OOMPolicy: stop, or continue with Delegate= (postDefaults)
 		u.Service = &ServiceSection{
-			ExitType:                "main",
-			GuessMainPID:            true,
-			RestartSec:              100 * time.Millisecond,
-			TimeoutStartSec:         DefaultTimeout,
-			TimeoutStopSec:          DefaultTimeout,
-			RuntimeMaxSec:           DurationInfinity,
-			TimeoutStartFailureMode: "terminate",
-			TimeoutStopFailureMode:  "terminate",
-			Restart:                 "no",
-			ServiceOptions:          &ServiceOptions{FileDescriptorStorePreserve: "no"},
-			OOMPolicy:               "", // stop, or continue with Delegate= (see finish)
-			Exec:                    newExecContext(),
-			Kill:                    newKillContext(),
+			ServiceStartup:  &o.serviceStartup,
+			ServiceCommands: &o.serviceCommands,
+			ServiceTimeouts: &o.serviceTimeouts,
+			ServiceOptions:  &o.serviceOptions,
+			Exec:            newExecContext(),
+			Kill:            &o.serviceKill,
 		}
 		// A service's standard output starts as inherit; postDefaults (service_fix_stdio) turns
 		// it into journal unless StandardInput= is a tty or socket (systemd.exec(5)).
 		u.Service.Exec.StandardOutput = "inherit"
-		d.exec, d.kill = u.Service.Exec, &u.Service.Kill
+		d.exec, d.kill = u.Service.Exec, u.Service.Kill
 	case TypeSocket:
-		u.Socket = DefaultSocketSection()
+		o.socketBinding, o.socketOptions = *newSocketBinding(), *newSocketOptions()
+		o.socketCommands = *newSocketCommands(false)
+		o.socketKill = newKillContext()
+		u.Socket = &SocketSection{
+			SocketBinding:  &o.socketBinding,
+			SocketOptions:  &o.socketOptions,
+			SocketCommands: &o.socketCommands,
+			Exec:           newExecContext(),
+			Kill:           &o.socketKill,
+		}
 		// postDefaults sets the trigger limit from Accept= unless a directive set it.
 		u.Socket.TriggerLimitBurst, u.Socket.TriggerLimitInterval = -1, -1
-		d.exec, d.kill = u.Socket.Exec, &u.Socket.Kill
+		d.exec, d.kill = u.Socket.Exec, u.Socket.Kill
 	case TypeTarget:
 		u.Target = &TargetSection{}
 	case TypeTimer:

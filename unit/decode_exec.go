@@ -18,7 +18,7 @@ func pExec(get func(d *decoder) *[]ExecCommand) parseFunc {
 			*l = nil
 			return
 		}
-		cmds, warnings, err := parseExec(v, d.expand, e.Pos())
+		cmds, warnings, err := parseExec(v, d.expand, e.Where())
 		for _, w := range warnings {
 			d.warn(e, "%s", w)
 		}

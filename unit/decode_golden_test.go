@@ -27,12 +27,12 @@ func TestDecodeGolden(t *testing.T) {
 			}
 			u := newTestUnit(name)
 			if u.Template == "" && strings.Contains(name, "@.") {
-				u.Instance = "main" // decode templates as an instance would be
+				u.SetInstance("main", "") // decode templates as an instance would be
 			}
 			u.FragmentPath = path
-			u.LoadState = Loaded
+			u.setLoadState(Loaded)
 			f, diags := ParseFile(path, data)
-			u.Diagnostics = append(u.Diagnostics, diags...)
+			u.addDiagnostics(diags...)
 			Decode(u, []*File{f}, testExpander(u))
 			got, err := json.MarshalIndent(u, "", "  ")
 			if err != nil {

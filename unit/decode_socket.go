@@ -34,23 +34,12 @@ func defaultTriggerLimitBurst(accept bool) int {
 // section) use it.
 func DefaultSocketSection() *SocketSection {
 	return &SocketSection{
-		BindIPv6Only:         "default",
-		Backlog:              DefaultBacklog,
-		DirectoryMode:        0o755,
-		SocketMode:           0o666,
-		MaxConnections:       64,
-		SocketOptions:        newSocketOptions(),
-		TimeoutSec:           DefaultTimeout,
-		TriggerLimitInterval: DefaultTriggerLimitInterval,
-		TriggerLimitBurst:    defaultTriggerLimitBurst(false),
-		Exec:                 newExecContext(),
-		Kill:                 newKillContext(),
+		SocketBinding:  newSocketBinding(),
+		SocketOptions:  newSocketOptions(),
+		SocketCommands: newSocketCommands(false),
+		Exec:           newExecContext(),
+		Kill:           func() *KillContext { k := newKillContext(); return &k }(),
 	}
-}
-
-// newSocketOptions is a fresh SocketOptions with systemd's defaults.
-func newSocketOptions() *SocketOptions {
-	return &SocketOptions{Priority: -1, IPTOS: -1, IPTTL: -1, Mark: -1, Timestamping: "off"}
 }
 
 func pListen(kind ListenKind) parseFunc {
@@ -85,7 +74,7 @@ func pListen(kind ListenKind) parseFunc {
 				return
 			}
 		}
-		l.Pos = e.Pos()
+		l.Pos = e.Where()
 		s.Listen = append(s.Listen, l)
 	}
 }

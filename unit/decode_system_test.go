@@ -40,7 +40,7 @@ func TestDecodeSystemUnits(t *testing.T) {
 			u := newTestUnit(name)
 			u.FragmentPath = path
 			if strings.Contains(name, "@.") {
-				u.Instance = "inst"
+				u.SetInstance("inst", u.Template)
 			}
 			diags = append(diags, Decode(u, []*File{f}, testExpander(u))...)
 			for _, d := range diags {

@@ -79,10 +79,10 @@ func TestDecodeMatchesSystemd(t *testing.T) {
 
 			u := newTestUnit(name)
 			u.FragmentPath = path
-			u.LoadState = Loaded
+			u.setLoadState(Loaded)
 			f, diags := ParseFile(path, data)
 			if hasError(diags) {
-				u.LoadState = LoadError // as the loader does; Verify is then skipped
+				u.setLoadState(LoadError) // as the loader does; Verify is then skipped
 			}
 			// systemd reports the lines before a fatal syntax error too: decode what was read
 			diags = append(diags, Decode(u, []*File{f}, testExpander(u))...)

@@ -167,7 +167,7 @@ func pEnum(get func(d *decoder) *string, def, what string, allowed ...string) pa
 		}
 		for _, a := range allowed {
 			if v == a {
-				*get(d) = v
+				*get(d) = a // the word itself, as the defaults: a unit can share the part it is in
 				return
 			}
 		}

@@ -14,7 +14,7 @@ func decodeText(t *testing.T, name, content string, dropins ...string) (*Unit, [
 	t.Helper()
 	u := newTestUnit(name)
 	u.FragmentPath = "/etc/systemd/system/" + name
-	u.LoadState = Loaded
+	u.setLoadState(Loaded)
 	f, diags := ParseFile(u.FragmentPath, []byte(content))
 	files := []*File{f}
 	for i, d := range dropins {
@@ -69,7 +69,9 @@ func TestDecodeServiceFields(t *testing.T) {
 		{"exec-empty-resets", "[Service]\nExecStart=/bin/a\nExecStart=\nExecStart=/bin/b\n", func(s *ServiceSection) bool {
 			return len(s.ExecStart) == 1 && s.ExecStart[0].Path == "/bin/b"
 		}},
-		{"exec-pos", svc, func(s *ServiceSection) bool { return s.ExecStart[0].Pos == "/etc/systemd/system/foo.service:2" }},
+		{"exec-pos", svc, func(s *ServiceSection) bool {
+			return s.ExecStart[0].Pos.String() == "/etc/systemd/system/foo.service:2"
+		}},
 		{"exec-other", svc + "ExecStartPre=-/bin/pre\nExecStartPost=/bin/post\nExecReload=/bin/kill -HUP $MAINPID\nExecStop=/bin/stop\nExecStopPost=/bin/stoppost\nExecCondition=/bin/cond\n",
 			func(s *ServiceSection) bool {
 				return len(s.ExecStartPre) == 1 && s.ExecStartPre[0].Flags.IgnoreFailure && len(s.ExecStartPost) == 1 &&
@@ -330,7 +332,8 @@ func TestDecodeUnitFields(t *testing.T) {
 		}},
 		{"conditions", "[Unit]\nConditionPathExists=/etc/foo\nConditionPathExists=|!/etc/bar\nAssertVirtualization=!container\nConditionHost=%p\n", func(u *Unit) bool {
 			c := u.Unit.Conditions
-			return len(c) == 4 && c[0] == Condition{Kind: "PathExists", Param: "/etc/foo", Pos: "/etc/systemd/system/foo.service:2"} &&
+			return len(c) == 4 && c[0].Pos.String() == "/etc/systemd/system/foo.service:2" &&
+				c[0] == Condition{Kind: "PathExists", Param: "/etc/foo", Pos: c[0].Pos} &&
 				c[1].Trigger && c[1].Negate && c[1].Param == "/etc/bar" && c[2].Assert && c[2].Negate && c[2].Kind == "Virtualization" && c[3].Param == "foo"
 		}},
 		{"conditions-reset", "[Unit]\nConditionPathExists=/a\nAssertPathExists=/b\nConditionPathExists=\n", func(u *Unit) bool {
@@ -438,7 +441,7 @@ func TestDecodeDropIns(t *testing.T) {
 		t.Fatal(msgs(diags))
 	}
 	s := u.Service
-	if len(s.ExecStart) != 1 || s.ExecStart[0].Path != "/bin/b" || !strings.HasSuffix(s.ExecStart[0].Pos, ".d/a.conf:3") {
+	if len(s.ExecStart) != 1 || s.ExecStart[0].Path != "/bin/b" || !strings.HasSuffix(s.ExecStart[0].Pos.String(), ".d/a.conf:3") {
 		t.Errorf("ExecStart = %+v", s.ExecStart)
 	}
 	if !reflect.DeepEqual(s.Exec.Environment, []string{"A=1", "B=2"}) || u.Unit.Description != "c" {
@@ -476,14 +479,15 @@ func TestDirectives(t *testing.T) {
 // newTestUnit is a unit named name, with the name's parts set as the loader sets them.
 func newTestUnit(name string) *Unit {
 	u := &Unit{Name: name, Names: []string{name}}
+	u.initShared()
 	dot := strings.LastIndexByte(name, '.')
 	u.Type = Type(name[dot+1:])
 	base := name[:dot]
 	u.Prefix = base
 	if at := strings.IndexByte(base, '@'); at >= 0 {
-		u.Prefix, u.Instance = base[:at], base[at+1:]
-		if u.Instance != "" {
-			u.Template = base[:at+1] + name[dot:]
+		u.Prefix = base[:at]
+		if inst := base[at+1:]; inst != "" {
+			u.SetInstance(inst, base[:at+1]+name[dot:])
 		}
 	}
 	return u

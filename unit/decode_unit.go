@@ -144,7 +144,7 @@ func pCondition(kind string, assert bool) parseFunc {
 			*c = kept
 			return
 		}
-		cond := Condition{Kind: kind, Assert: assert, Pos: e.Pos()}
+		cond := Condition{Kind: kind, Assert: assert, Pos: e.Where()}
 		p := v
 		if strings.HasPrefix(p, "|") {
 			cond.Trigger = true

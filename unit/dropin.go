@@ -128,14 +128,14 @@ func (l *Loader) DropInPaths(name string) []string {
 func (l *Loader) addDirDeps(u *Unit) {
 	for _, kind := range []struct {
 		suffix, dep string
-		list        *[]string
+		list        func() *[]string
 	}{
-		{".wants", "Wants", &u.Unit.Wants},
-		{".requires", "Requires", &u.Unit.Requires},
-		{".upholds", "Upholds", &u.Unit.Upholds},
+		{".wants", "Wants", func() *[]string { return &u.Unit.Wants }},
+		{".requires", "Requires", func() *[]string { return &u.Unit.Requires }},
+		{".upholds", "Upholds", func() *[]string { return &u.Unit.OwnBindings().Upholds }},
 	} {
 		warn := func(format string, a ...any) {
-			u.Diagnostics = append(u.Diagnostics, Diagnostic{Severity: Warning, File: u.FragmentPath,
+			u.addDiagnostics(Diagnostic{Severity: Warning, File: u.FragmentPath,
 				Msg: Printable(kind.dep + " dependency " + fmt.Sprintf(format, a...))})
 		}
 		for _, p := range l.dropIns(u.Names, kind.suffix, "") {
@@ -175,7 +175,9 @@ func (l *Loader) addDirDeps(u *Unit) {
 				}
 				n = inst
 			}
-			*kind.list = appendUnique(*kind.list, n)
+			if list := kind.list(); !contains(*list, n) {
+				*list = append(*list, n)
+			}
 		}
 	}
 }

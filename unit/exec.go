@@ -20,7 +20,7 @@ func SplitCommandLine(s string) ([]string, error) {
 // ";", specifiers expanded with expand (nil: none) in the program and each argument after
 // unquoting, $VAR and ${VAR} kept. pos is stored in each command. A non-nil error is
 // systemd's message; commands parsed before it are returned.
-func ParseCommandLines(value string, expand Expander, pos string) ([]ExecCommand, error) {
+func ParseCommandLines(value string, expand Expander, pos Pos) ([]ExecCommand, error) {
 	cmds, _, err := parseExec(value, expand, pos)
 	return cmds, err
 }
@@ -38,7 +38,7 @@ func (e *execError) Error() string { return e.msg }
 // prefixes "-@:+!" ("!!"), quoting and escapes, a lone ";" separating commands, "\;" as a
 // literal ";". expand is applied to the path and to each argument after unquoting.
 // warnings are non-fatal notes (unknown escapes).
-func parseExec(value string, expand Expander, pos string) (cmds []ExecCommand, warnings []string, err error) {
+func parseExec(value string, expand Expander, pos Pos) (cmds []ExecCommand, warnings []string, err error) {
 	p := value
 	for {
 		first, rest, ok, werr := extractWordWarn(p, exUnquote|exCUnescape, &warnings, value)

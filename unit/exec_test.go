@@ -110,7 +110,7 @@ func TestParseExec(t *testing.T) {
 		{"lone-semicolon-first", "; /bin/true", []cmd{{"/bin/true", []string{"/bin/true"}, ExecFlags{}}}, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, _, err := parseExec(tc.in, simpleExpander, "f:1")
+			got, _, err := parseExec(tc.in, simpleExpander, PosOf("f", 1))
 			var ee *execError
 			isErr := errors.As(err, &ee)
 			if tc.fatal || tc.ignored {
@@ -151,6 +151,27 @@ func FuzzSplitCommandLine(f *testing.F) {
 				t.Errorf("empty word from %q without quotes", s)
 			}
 		}
-		parseExec(s, simpleExpander, "f:1")
+		parseExec(s, simpleExpander, PosOf("f", 1))
+	})
+}
+
+// FuzzExtractWord: extractWord's shortcut for a word without escapes or quotes gives what
+// building the word gives.
+func FuzzExtractWord(f *testing.F) {
+	for _, s := range []string{"/bin/echo a b", "  x", `"a b" c`, `a\ b`, "a'b'c", "abc", "a\tb", `\`, ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for flags := extractFlags(0); flags < 16; flags++ {
+			w, r, ok, err := extractWord(s, flags)
+			tr := strings.TrimLeft(s, whitespace)
+			if tr == "" {
+				continue
+			}
+			w2, r2, ok2, err2 := extractWordBuilt(tr, flags)
+			if w != w2 || r != r2 || ok != ok2 || (err == nil) != (err2 == nil) {
+				t.Errorf("extractWord(%q, %d) = %q %q %v %v; built: %q %q %v %v", s, flags, w, r, ok, err, w2, r2, ok2, err2)
+			}
+		}
 	})
 }

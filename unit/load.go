@@ -25,18 +25,17 @@ type Loader struct {
 	lk       Lookup // where the file verbs write (lookup.go)
 	mu       sync.Mutex
 	ids      map[string]string   // unit file name -> absolute path, or the name it aliases
-	names    map[string][]string // fragment base name -> names that resolve to it (aliases)
-	fsCache  map[string]bool     // every "dir/entry" in the path, for drop-in lookups
-	masks    map[string]bool     // isMask's answers by path
+	names    map[string][]string // fragment base name -> its aliases (the other names that resolve to it)
+	fsCache  map[string]bool     // every "dir/entry" in the path that is no unit file, for drop-in lookups
+	masks    map[string]bool     // the fragments that are masks (isMask)
 	revWants map[string][]string // .wants/ entry name -> wanting units (reverseWants), built lazily
 	units    map[string]*Unit    // by every name, decoded (base) units
-	final    map[*Unit]bool      // units whose implicit dependencies were added
 	sockets  []string            // socketNames, built lazily from ids
 	triggers []string            // triggerNames, likewise
 	// bySocket and byTrigger index the loaded sockets (Accept=no) and timers/paths of the
 	// search path by the unit they start, built once when a unit first needs them
 	// (triggeringUnits): a unit's TriggeredBy= costs a lookup, not a pass over every trigger.
-	bySocket, byTrigger map[string][]triggerRef
+	bySocket, byTrigger *triggerIndex
 	indexBuilds         int      // how often they were built (a test counts them)
 	buf                 []byte   // the unit file being read (readFileInto), reused
 	host                hostInfo // host-wide specifier values
@@ -110,7 +109,6 @@ func (l *Loader) scan() {
 	l.names = map[string][]string{}
 	l.fsCache = map[string]bool{}
 	l.units = map[string]*Unit{}
-	l.final = map[*Unit]bool{}
 	l.sums = map[*Unit]uint64{}
 	defer func() {
 		l.dirStamp = l.dirSum()
@@ -129,8 +127,9 @@ func (l *Loader) scan() {
 				!strings.HasSuffix(name, ".upholds") && !strings.HasSuffix(name, ".d") {
 				continue
 			}
-			l.fsCache[full] = true
 			if !valid {
+				// a .d/, .wants/ ... directory (isDir): a unit file is never one
+				l.fsCache[full] = true
 				continue
 			}
 			if _, seen := l.ids[name]; seen {
@@ -188,7 +187,9 @@ func (l *Loader) scan() {
 		if IsTemplate(base) && IsInstance(src) {
 			continue // an instance symlink to its template is not an alias
 		}
-		l.names[base] = append(l.names[base], src)
+		if src != base { // the fragment's own name is implied (fragmentNames)
+			l.names[base] = append(l.names[base], src)
+		}
 	}
 	for k := range l.names {
 		sort.Strings(l.names[k])
@@ -270,6 +271,13 @@ func IsMaskFile(p string) bool {
 	return st.Mode().IsRegular() && st.Size() == 0
 }
 
+// fragmentNames returns the names that resolve to the fragment frag (systemd's name map):
+// its own name and its aliases.
+func (l *Loader) fragmentNames(frag string) []string {
+	base := filepath.Base(frag)
+	return append([]string{base}, l.names[base]...)
+}
+
 // findFragment returns the fragment path of name (or "") and the unit's names, as systemd's
 // unit_file_find_fragment.
 func (l *Loader) findFragment(name string) (string, []string) {
@@ -281,7 +289,7 @@ func (l *Loader) findFragment(name string) (string, []string) {
 	}
 	frag, ok := l.resolveID(name)
 	if ok {
-		for _, t := range l.names[filepath.Base(frag)] {
+		for _, t := range l.fragmentNames(frag) {
 			if inst != "" && IsTemplate(t) {
 				if n, err := Instantiate(t, inst); err == nil {
 					set[n] = true
@@ -295,7 +303,7 @@ func (l *Loader) findFragment(name string) (string, []string) {
 		tpl := TemplateOf(name)
 		frag, ok = l.resolveID(tpl)
 		if ok {
-			for _, t := range l.names[filepath.Base(frag)] {
+			for _, t := range l.fragmentNames(frag) {
 				n, err := Instantiate(t, inst)
 				if err != nil {
 					continue
@@ -325,11 +333,11 @@ func (l *Loader) base(name string) *Unit {
 		return u
 	}
 	u := &Unit{Name: name}
-	u.Unit.UnitSettings, u.Install = noSettings, noInstall
+	u.initShared()
 	prefix, inst, sfx, err := ParseName(name)
 	if err != nil {
-		u.LoadState = LoadError
-		u.LoadError = err.Error()
+		u.setLoadState(LoadError)
+		u.setLoadError(err.Error())
 		u.Names = []string{name}
 		l.units[name] = u
 		return u
@@ -353,9 +361,9 @@ func (l *Loader) base(name string) *Unit {
 		u.Name = id
 		prefix, inst, _, _ = ParseName(id)
 	}
-	u.Prefix, u.Instance = prefix, inst
+	u.Prefix = prefix
 	if inst != "" {
-		u.Template = TemplateOf(u.Name)
+		u.SetInstance(inst, TemplateOf(u.Name))
 	}
 	u.Names = append([]string{u.Name}, without(names, u.Name)...)
 	for _, n := range u.Names {
@@ -364,11 +372,11 @@ func (l *Loader) base(name string) *Unit {
 	l.units[name] = u
 	u.FragmentPath = frag
 	if frag != "" && l.isMask(frag) {
-		u.LoadState = Masked
-		u.DropInPaths = l.dropIns(u.Names, ".d", ".conf") // listed by systemd, not applied
+		u.setLoadState(Masked)
+		paths := l.dropIns(u.Names, ".d", ".conf") // listed by systemd, not applied
 		id, ok := statID(l.lk.InTree(frag))
 		h := fnvOffset.file(frag, id, ok)
-		l.statDropIns(u.DropInPaths, &h)
+		u.setDropIns(paths, l.statDropIns(paths, &h))
 		l.sums[u] = uint64(h)
 		return u
 	}
@@ -378,8 +386,8 @@ func (l *Loader) base(name string) *Unit {
 	if frag == "" {
 		// systemd requires a fragment for services, sockets and targets: drop-ins alone
 		// do not make a unit (unit_load_fragment_and_dropin with fragment_required).
-		u.LoadState = NotFound
-		u.LoadError = fmt.Sprintf("Unit %s not found.", u.Name)
+		u.setLoadState(NotFound)
+		u.setLoadError(fmt.Sprintf("Unit %s not found.", u.Name))
 		return u
 	}
 	var files []*File
@@ -391,35 +399,36 @@ func (l *Loader) base(name string) *Unit {
 			// A fragment that cannot be opened (a dangling or looping linked unit file, a
 			// socket) is not found, as in systemd, which says why; so is one that is not
 			// a regular file (a FIFO, on which systemd blocks; a block device).
-			u.Diagnostics = append(u.Diagnostics, Diagnostic{Severity: Warning, File: frag,
+			u.addDiagnostics(Diagnostic{Severity: Warning, File: frag,
 				Msg: Printable(fmt.Sprintf("Failed to open %s: %s", frag, Strerror(err)))})
-			u.LoadState, u.FragmentPath = NotFound, ""
-			u.LoadError = fmt.Sprintf("Unit %s not found.", u.Name)
+			u.setLoadState(NotFound)
+			u.FragmentPath = ""
+			u.setLoadError(fmt.Sprintf("Unit %s not found.", u.Name))
 			l.volatile = true
 			return u
 		}
 		if err != nil {
 			// a directory (systemd: EISDIR), a read error, a file too large
 			l.volatile = true
-			u.LoadState = LoadError
-			u.LoadError = Printable(fmt.Sprintf("%s: %s", frag, Strerror(err)))
+			u.setLoadState(LoadError)
+			u.setLoadError(Printable(fmt.Sprintf("%s: %s", frag, Strerror(err))))
 			return u
 		}
 		l.buf = data[:0] // ParseFile copies what it keeps
 		f, diags := ParseFile(frag, data)
-		u.Diagnostics = append(u.Diagnostics, diags...)
+		u.addDiagnostics(diags...)
 		files = append(files, f)
 		u.fragmentMtime = stampOf(id.modTime())
 		h = h.file(frag, id, true)
 	}
 	fatal := firstError(u.Diagnostics)
-	u.DropInPaths = l.dropIns(u.Names, ".d", ".conf")
-	u.dropInMtime = l.statDropIns(u.DropInPaths, &h)
+	paths := l.dropIns(u.Names, ".d", ".conf")
+	u.setDropIns(paths, l.statDropIns(paths, &h))
 	l.sums[u] = uint64(h)
 	if IsTemplate(u.Name) {
 		// systemd refuses to load a template as a unit; its files are still known (cat).
-		u.LoadState = LoadError
-		u.LoadError = fmt.Sprintf("Unit name %s is missing the instance name.", u.Name)
+		u.setLoadState(LoadError)
+		u.setLoadError(fmt.Sprintf("Unit name %s is missing the instance name.", u.Name))
 		return u
 	}
 	for _, p := range u.DropInPaths {
@@ -430,32 +439,32 @@ func (l *Loader) base(name string) *Unit {
 		if err != nil {
 			// systemd lists the drop-in and skips it (and blocks on a FIFO, reads
 			// /dev/zero for ever); flint skips it and says why.
-			u.Diagnostics = append(u.Diagnostics, Diagnostic{Severity: Warning, File: p,
+			u.addDiagnostics(Diagnostic{Severity: Warning, File: p,
 				Msg: Printable(fmt.Sprintf("Failed to read %s, ignoring: %s", p, Strerror(err)))})
 			continue
 		}
 		l.buf = data[:0]
 		f, diags := ParseFile(p, data)
-		u.Diagnostics = append(u.Diagnostics, diags...)
+		u.addDiagnostics(diags...)
 		files = append(files, f)
 		fatal = firstError(diags)
 	}
 	if fatal != nil {
 		// systemd applies (and warns about) the lines read before a fatal syntax error,
 		// then fails the unit: decode what was read for its diagnostics.
-		u.LoadState = LoadError
+		u.setLoadState(LoadError)
 		Decode(u, files, l.Expander(u))
-		u.LoadState = LoadError
-		u.LoadError = fatal.String()
+		u.setLoadState(LoadError)
+		u.setLoadError(fatal.String())
 		return u
 	}
-	u.LoadState = Loaded
+	u.setLoadState(Loaded)
 	diags := Decode(u, files, l.Expander(u)) // Decode appends diags to u.Diagnostics itself
 	if u.LoadState == Loaded {
 		for _, d := range diags {
 			if d.Severity == Error {
-				u.LoadState = BadSetting
-				u.LoadError = d.String()
+				u.setLoadState(BadSetting)
+				u.setLoadError(d.String())
 				break
 			}
 		}

@@ -55,6 +55,5 @@ func (l *Loader) forget(u *Unit, name string) {
 	for _, n := range u.Names {
 		drop(n)
 	}
-	delete(l.final, u)
 	delete(l.sums, u)
 }

@@ -44,13 +44,14 @@ import (
 // runtime. The mount units of RequiresMountsFor= paths (After=*.mount, Wants=tmp.mount for
 // PrivateTmp=) and slices are not added: flint manages neither mounts nor cgroup slices.
 func (l *Loader) finish(u *Unit) {
-	if l.final[u] {
+	if u.Unit.implicit {
 		return
 	}
-	l.final[u] = true
+	u.Unit.implicit = true
 	if u.LoadState != Loaded {
 		return
 	}
+	defer shareTriggerLists(u)
 	l.resolveAliases(u)
 	switch u.Type {
 	case TypeSocket:
@@ -152,6 +153,19 @@ func (l *Loader) finish(u *Unit) {
 	}
 }
 
+// shareTriggerLists makes Triggers= the first names of Before= and TriggeredBy= the first of
+// After= when they hold the same names (a socket and its service: Before= and Triggers= the
+// service, After= and TriggeredBy= the socket): one array instead of two. Both are only
+// appended to (appendUnique), and a full slice makes an append copy.
+func shareTriggerLists(u *Unit) {
+	if n := len(u.Triggers); n > 0 && n <= len(u.Unit.Before) && slices.Equal(u.Triggers, u.Unit.Before[:n]) {
+		u.Triggers = u.Unit.Before[:n:n]
+	}
+	if n := len(u.TriggeredBy); n > 0 && n <= len(u.Unit.After) && slices.Equal(u.TriggeredBy, u.Unit.After[:n]) {
+		u.TriggeredBy = u.Unit.After[:n:n]
+	}
+}
+
 // orderedAfter reports whether o is ordered after target t by its own configuration or by
 // its default dependencies (a service or socket with DefaultDependencies=yes is After=
 // sysinit.target in the system scope; a service After=basic.target).
@@ -178,6 +192,24 @@ func (l *Loader) orderedAfter(o, t *Unit) bool {
 // names when it loads it): After=runlevel3.target reads After=multi-user.target.
 func (l *Loader) resolveAliases(u *Unit) {
 	x := &u.Unit
+	aliased := func(lists ...[]string) bool {
+		for _, list := range lists {
+			for _, n := range list {
+				if l.realName(n) != n {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	// the parts that may be shared are copied before a change
+	if aliased(x.Requisite, x.BindsTo, x.PartOf, x.Upholds) {
+		x.OwnBindings()
+	}
+	if aliased(x.OnFailure, x.OnSuccess, x.PropagatesReloadTo, x.ReloadPropagatedFrom, x.PropagatesStopTo,
+		x.StopPropagatedFrom, x.JoinsNamespaceOf) {
+		x.OwnPropagation()
+	}
 	for _, list := range []*[]string{&x.Wants, &x.Requires, &x.Requisite, &x.BindsTo, &x.PartOf, &x.Upholds,
 		&x.Conflicts, &x.Before, &x.After, &x.OnFailure, &x.OnSuccess, &x.PropagatesReloadTo,
 		&x.ReloadPropagatedFrom, &x.PropagatesStopTo, &x.StopPropagatedFrom, &x.JoinsNamespaceOf} {
@@ -268,23 +300,51 @@ type triggerRef struct {
 	pos int
 }
 
+// triggerIndex maps a unit name to the units that start it. Most names have one (a socket
+// and its service): that one is a map value of its own, not a slice.
+type triggerIndex struct {
+	one  map[string]triggerRef   // the first unit that starts a name
+	more map[string][]triggerRef // the others
+}
+
+func newTriggerIndex() *triggerIndex {
+	return &triggerIndex{one: map[string]triggerRef{}, more: map[string][]triggerRef{}}
+}
+
+func (x *triggerIndex) add(name string, r triggerRef) {
+	if _, ok := x.one[name]; !ok {
+		x.one[name] = r
+		return
+	}
+	x.more[name] = append(x.more[name], r)
+}
+
+// refs appends the units that start name to out.
+func (x *triggerIndex) refs(name string, out []triggerRef) []triggerRef {
+	if r, ok := x.one[name]; ok {
+		out = append(out, r)
+		out = append(out, x.more[name]...)
+	}
+	return out
+}
+
 // triggeringUnits are the units of an index (bySocket or byTrigger, built by build at the
 // first call) that start u under any of its names, in the order of their names.
-func (l *Loader) triggeringUnits(u *Unit, index *map[string][]triggerRef, build func() map[string][]triggerRef) []*Unit {
+func (l *Loader) triggeringUnits(u *Unit, index **triggerIndex, build func() *triggerIndex) []*Unit {
 	if *index == nil {
 		*index = build()
 		l.indexBuilds++
 	}
-	refs := (*index)[u.Name]
+	var buf [4]triggerRef
+	refs := (*index).refs(u.Name, buf[:0])
 	for _, n := range u.Names {
 		if n != u.Name {
-			refs = append(refs[:len(refs):len(refs)], (*index)[n]...)
+			refs = (*index).refs(n, refs)
 		}
 	}
 	if len(refs) == 0 {
 		return nil
 	}
-	refs = slices.Clone(refs)
 	slices.SortFunc(refs, func(a, b triggerRef) int { return a.pos - b.pos })
 	out := make([]*Unit, 0, len(refs))
 	for i, r := range refs {
@@ -297,30 +357,28 @@ func (l *Loader) triggeringUnits(u *Unit, index *map[string][]triggerRef, build 
 
 // indexSockets loads every socket of the search path and indexes those with a non-Accept
 // listener (which trigger their service) by the service they start.
-func (l *Loader) indexSockets() map[string][]triggerRef {
-	idx := map[string][]triggerRef{}
+func (l *Loader) indexSockets() *triggerIndex {
+	idx := newTriggerIndex()
 	for i, n := range l.socketNames() {
 		s := l.base(n)
 		if s.LoadState != Loaded || s.Socket == nil || !socketHasNonAccept(s.Socket) {
 			continue
 		}
-		svc := s.SocketService()
-		idx[svc] = append(idx[svc], triggerRef{s, i})
+		idx.add(s.SocketService(), triggerRef{s, i})
 	}
 	return idx
 }
 
 // indexTriggers loads every timer and path unit of the search path and indexes them by the
 // unit they start.
-func (l *Loader) indexTriggers() map[string][]triggerRef {
-	idx := map[string][]triggerRef{}
+func (l *Loader) indexTriggers() *triggerIndex {
+	idx := newTriggerIndex()
 	for i, n := range l.triggerNames() {
 		t := l.base(n)
 		if t.LoadState != Loaded || t.Timer == nil && t.Path == nil {
 			continue
 		}
-		x := t.TriggerUnit()
-		idx[x] = append(idx[x], triggerRef{t, i})
+		idx.add(t.TriggerUnit(), triggerRef{t, i})
 	}
 	return idx
 }

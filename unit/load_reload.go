@@ -122,12 +122,11 @@ type loaderCache struct {
 	masks    map[string]bool
 	revWants map[string][]string
 	units    map[string]*Unit
-	final    map[*Unit]bool
 	sums     map[*Unit]uint64
 	sockets  []string
 	triggers []string
 
-	bySocket, byTrigger map[string][]triggerRef
+	bySocket, byTrigger *triggerIndex
 	dirs                uint64
 	volatile            bool
 }
@@ -136,7 +135,7 @@ type loaderCache struct {
 func (l *Loader) setAside() {
 	if l.ids != nil && !l.volatile {
 		l.prev = &loaderCache{ids: l.ids, names: l.names, fsCache: l.fsCache, masks: l.masks,
-			revWants: l.revWants, units: l.units, final: l.final, sums: l.sums,
+			revWants: l.revWants, units: l.units, sums: l.sums,
 			sockets: l.sockets, triggers: l.triggers, bySocket: l.bySocket, byTrigger: l.byTrigger,
 			dirs: l.dirStamp}
 	} else if l.ids == nil && l.prev != nil {
@@ -144,7 +143,7 @@ func (l *Loader) setAside() {
 	} else {
 		l.prev = nil
 	}
-	l.ids, l.names, l.fsCache, l.masks, l.units, l.final, l.sockets, l.triggers = nil, nil, nil, nil, nil, nil, nil, nil
+	l.ids, l.names, l.fsCache, l.masks, l.units, l.sockets, l.triggers = nil, nil, nil, nil, nil, nil, nil
 	l.revWants, l.bySocket, l.byTrigger, l.sums, l.volatile = nil, nil, nil, nil, false
 }
 
@@ -163,7 +162,7 @@ func (l *Loader) takeBack() {
 			return
 		}
 	}
-	l.masks, l.revWants, l.units, l.final, l.sums = c.masks, c.revWants, c.units, c.final, c.sums
+	l.masks, l.revWants, l.units, l.sums = c.masks, c.revWants, c.units, c.sums
 	l.sockets, l.triggers, l.bySocket, l.byTrigger = c.sockets, c.triggers, c.bySocket, c.byTrigger
 	l.reused++
 }

@@ -105,9 +105,9 @@ func (l *Loader) implicitSlice(u *Unit) bool {
 	}
 	f, _ := ParseFile(u.Name, []byte(text))
 	files := []*File{f}
-	u.DropInPaths = l.dropIns(u.Names, ".d", ".conf")
+	paths := l.dropIns(u.Names, ".d", ".conf")
 	h := fnvOffset
-	u.dropInMtime = l.statDropIns(u.DropInPaths, &h)
+	u.setDropIns(paths, l.statDropIns(paths, &h))
 	l.sums[u] = uint64(h)
 	for _, p := range u.DropInPaths {
 		data, _, err := readFileInto(l.lk.InTree(p), l.buf)
@@ -116,10 +116,10 @@ func (l *Loader) implicitSlice(u *Unit) bool {
 		}
 		l.buf = data[:0]
 		df, diags := ParseFile(p, data)
-		u.Diagnostics = append(u.Diagnostics, diags...)
+		u.addDiagnostics(diags...)
 		files = append(files, df)
 	}
-	u.LoadState = Loaded
+	u.setLoadState(Loaded)
 	Decode(u, files, l.Expander(u))
 	if u.LoadState == BadSetting || u.LoadState == LoadError {
 		return true

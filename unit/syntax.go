@@ -2,9 +2,11 @@ package unit
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"syscall"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // MaxLineLength is the longest logical line accepted, as systemd's LONG_LINE_MAX (1 MiB).
@@ -39,6 +41,42 @@ type Entry struct {
 
 // Pos returns "file:line" for messages.
 func (e Entry) Pos() string { return fmt.Sprintf("%s:%d", e.File, e.Line) }
+
+// Where returns where e was written, for a setting that keeps it.
+func (e Entry) Where() Pos { return PosOf(e.File, e.Line) }
+
+// Pos is where a setting was written, a file and a line, shown as "file:line". It keeps
+// the file's name (the string the unit's FragmentPath or DropInPaths hold) rather than a
+// "file:line" string of its own: no allocation per setting, and the size of a string.
+type Pos struct {
+	file       *byte
+	size, line uint32
+}
+
+// PosOf returns the position of line in file.
+func PosOf(file string, line int) Pos {
+	return Pos{file: unsafe.StringData(file), size: uint32(len(file)), line: uint32(line)}
+}
+
+// File is the file of p.
+func (p Pos) File() string { return unsafe.String(p.file, p.size) }
+
+// Line is the line of p.
+func (p Pos) Line() int { return int(p.line) }
+
+// IsZero reports whether p is no position.
+func (p Pos) IsZero() bool { return p == Pos{} }
+
+// String is "file:line", or "" for no position.
+func (p Pos) String() string {
+	if p.IsZero() {
+		return ""
+	}
+	return p.File() + ":" + strconv.Itoa(p.Line())
+}
+
+// MarshalText encodes p as its String.
+func (p Pos) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
 
 // Severity of a Diagnostic.
 type Severity int

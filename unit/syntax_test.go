@@ -1,6 +1,7 @@
 package unit
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -121,8 +122,27 @@ func FuzzParseFile(f *testing.F) {
 		// decoding what was parsed must never panic
 		for _, name := range []string{"a.service", "a.socket", "a.target"} {
 			u := newTestUnit(name)
-			u.LoadState = Loaded
+			u.setLoadState(Loaded)
 			Decode(u, []*File{file}, testExpander(u))
 		}
 	})
+}
+
+// TestPos: a Pos reads and encodes as "file:line", and no position as "".
+func TestPos(t *testing.T) {
+	file := strings.Repeat("/x", 3) + "/a.service"
+	p := PosOf(file, 12)
+	if p.File() != file || p.Line() != 12 || p.String() != "/x/x/x/a.service:12" || p.IsZero() {
+		t.Errorf("PosOf: %q %d %q", p.File(), p.Line(), p.String())
+	}
+	if e := (Entry{File: file, Line: 3}); e.Where().String() != e.Pos() {
+		t.Errorf("Entry: Where %q, Pos %q", e.Where(), e.Pos())
+	}
+	var zero Pos
+	if zero.String() != "" || !zero.IsZero() || zero.File() != "" {
+		t.Errorf("zero Pos: %q", zero.String())
+	}
+	if b, err := json.Marshal(struct{ A, B Pos }{p, zero}); err != nil || string(b) != `{"A":"/x/x/x/a.service:12","B":""}` {
+		t.Errorf("JSON: %s %v", b, err)
+	}
 }

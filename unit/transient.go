@@ -12,27 +12,28 @@ func (l *Loader) LoadTransient(name, path string, text []byte) *Unit {
 	defer l.mu.Unlock()
 	l.scan()
 	u := &Unit{Name: name, Names: []string{name}, FragmentPath: path}
-	u.Unit.UnitSettings, u.Install = noSettings, noInstall
+	u.initShared()
 	prefix, inst, sfx, err := ParseName(name)
 	if err != nil || IsTemplate(name) {
-		u.LoadState = LoadError
-		u.LoadError = fmt.Sprintf("Unit name %s is not valid.", name)
+		u.setLoadState(LoadError)
+		u.setLoadError(fmt.Sprintf("Unit name %s is not valid.", name))
 		return u
 	}
-	u.Type, u.Prefix, u.Instance = Type(sfx), prefix, inst
+	u.Type, u.Prefix = Type(sfx), prefix
+	u.SetInstance(inst, "")
 	f, diags := ParseFile(path, text)
-	u.Diagnostics = append(u.Diagnostics, diags...)
+	u.addDiagnostics(diags...)
 	u.fragmentMtime = mtime(path)
 	if fatal := firstError(diags); fatal != nil {
-		u.LoadState = LoadError
-		u.LoadError = fatal.String()
+		u.setLoadState(LoadError)
+		u.setLoadError(fatal.String())
 		return u
 	}
-	u.LoadState = Loaded
+	u.setLoadState(Loaded)
 	for _, d := range Decode(u, []*File{f}, l.Expander(u)) {
 		if d.Severity == Error && u.LoadState == Loaded {
-			u.LoadState = BadSetting
-			u.LoadError = d.String()
+			u.setLoadState(BadSetting)
+			u.setLoadError(d.String())
 		}
 	}
 	if prev := l.units[name]; prev != nil {

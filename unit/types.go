@@ -36,22 +36,22 @@ const (
 // Exactly one of Socket, Service, Target, Timer, Path is set when LoadState is Loaded (Target
 // may be an empty struct).
 type Unit struct {
-	Name         string   // full name, e.g. "foo@bar.service"
-	Type         Type     // from the suffix
-	Names        []string // Name first, then aliases (symlink names and Alias=)
-	Prefix       string   // "foo" for foo@bar.service and foo.service (%p)
-	Instance     string   // "bar" for foo@bar.service (%i), empty otherwise
-	Template     string   // "foo@.service" for an instance, empty otherwise
-	LoadState    LoadState
-	LoadError    string // the first error for LoadState error/bad-setting, "file:line: msg"
+	Name   string   // full name, e.g. "foo@bar.service"
+	Type   Type     // from the suffix
+	Names  []string // Name first, then aliases (symlink names and Alias=)
+	Prefix string   // "foo" for foo@bar.service and foo.service (%p)
+	// UnitLoad holds Instance, Template, LoadState and LoadError. Embedded (its fields read
+	// as the unit's own and encode in the same place) and never nil once loaded: the units
+	// that are no instance and have no error share one value per load state
+	// (decode_share.go), read only; SetInstance changes it.
+	*UnitLoad
 	FragmentPath string
-	SourcePath   string
-	DropInPaths  []string
-	Diagnostics  []Diagnostic // everything found while loading, warnings included
-
-	// fragmentMtime and dropInMtime are the modification times of the fragment and of the
-	// newest drop-in when the unit was loaded (see Loader.NeedDaemonReload).
-	fragmentMtime, dropInMtime stamp
+	// UnitSources holds SourcePath, DropInPaths and Diagnostics, which most units leave
+	// empty. Embedded as UnitInstance; OwnSources makes a unit's own copy to change.
+	*UnitSources
+	// fragmentMtime is the modification time of the fragment when the unit was loaded (see
+	// Loader.NeedDaemonReload; the drop-ins' is in UnitSources).
+	fragmentMtime stamp
 	// Triggers and TriggeredBy are the implicit socket->service activation links the Loader
 	// adds (systemd's Triggers=/TriggeredBy= properties).
 	Triggers, TriggeredBy []string
@@ -71,6 +71,25 @@ type Unit struct {
 	Extra map[string][]Entry
 }
 
+// UnitLoad is the part of Unit that names an instance's instance and template, and says
+// how the unit loaded.
+type UnitLoad struct {
+	Instance  string // "bar" for foo@bar.service (%i), empty otherwise
+	Template  string // "foo@.service" for an instance, empty otherwise
+	LoadState LoadState
+	LoadError string // the first error for LoadState error/bad-setting, "file:line: msg"
+}
+
+// UnitSources is the part of Unit that lists where a unit came from besides its fragment,
+// and what loading it reported.
+type UnitSources struct {
+	SourcePath  string
+	DropInPaths []string
+	Diagnostics []Diagnostic // everything found while loading, warnings included
+	// dropInMtime is the modification time of the newest drop-in when the unit was loaded.
+	dropInMtime stamp
+}
+
 // StartupResources are the Startup*= variants of resource settings, in effect instead of
 // theirs while the manager starts up and shuts down (0 or "" unset).
 type StartupResources struct {
@@ -85,31 +104,51 @@ type Condition struct {
 	Trigger bool   // leading '|'
 	Negate  bool   // leading '!'
 	Param   string // after the prefixes, specifiers expanded
-	Pos     string // file:line
+	Pos     Pos    // file:line
 }
 
-// UnitSection is the [Unit] section (systemd.unit(5)).
+// UnitSection is the [Unit] section (systemd.unit(5)). The dependency lists most units set
+// are its own fields; the parts few units write are structs it embeds by pointer (their
+// fields read as the section's own, and encode in the same place), never nil once decoded:
+// units that write none of one share a single value (decode_share.go), read only; copy it
+// to change it (the Own* methods).
 type UnitSection struct {
-	Description   string
-	Documentation []string
+	Description string
+	*UnitDocs
 
-	Wants, Requires, Requisite, BindsTo, PartOf, Upholds, Conflicts                []string
-	WantedByImplicit                                                               []string // reverse deps from .wants dirs are computed by the loader
-	Before, After                                                                  []string
+	Wants, Requires []string
+	*UnitBindings
+	Conflicts        []string
+	WantedByImplicit []string // reverse deps from .wants dirs are computed by the loader
+	Before, After    []string
+	*UnitPropagation
+	RequiresMountsFor                                     []string
+	StopWhenUnneeded, RefuseManualStart, RefuseManualStop bool
+	AllowIsolate, IgnoreOnIsolate                         bool
+	DefaultDependencies                                   bool // default true
+	// implicit is set once the Loader added the implicit and default dependencies to the
+	// lists (Loader.finish).
+	implicit bool
+	// UnitSettings are the job, failure and start-limit settings and the conditions.
+	*UnitSettings
+}
+
+// UnitDocs is the part of the [Unit] section that UnitSection embeds by pointer.
+type UnitDocs struct {
+	Documentation []string
+}
+
+// UnitBindings is the part of the [Unit] section that UnitSection embeds by pointer.
+type UnitBindings struct {
+	Requisite, BindsTo, PartOf, Upholds []string
+}
+
+// UnitPropagation is the part of the [Unit] section that UnitSection embeds by pointer.
+type UnitPropagation struct {
 	OnFailure, OnSuccess                                                           []string
 	OnFailureJobMode, OnSuccessJobMode                                             string // default "replace"
 	PropagatesReloadTo, ReloadPropagatedFrom, PropagatesStopTo, StopPropagatedFrom []string
 	JoinsNamespaceOf                                                               []string
-	RequiresMountsFor                                                              []string
-	StopWhenUnneeded, RefuseManualStart, RefuseManualStop                          bool
-	AllowIsolate, IgnoreOnIsolate                                                  bool
-	DefaultDependencies                                                            bool // default true
-	// UnitSettings are the job, failure and start-limit settings, which few units write. It is
-	// embedded (its fields read as the section's own, and encode in the same place), and never
-	// nil once decoded: units that write none of them share one value (decode_share.go), read
-	// only; copy it to change it (OwnSettings).
-	*UnitSettings
-	Conditions []Condition // Condition* and Assert* in file order
 }
 
 // UnitSettings is the part of the [Unit] section that UnitSection embeds by pointer.
@@ -125,6 +164,7 @@ type UnitSettings struct {
 	StartLimitAction                                 string        // none
 	RebootArgument                                   string
 	SourcePath                                       string
+	Conditions                                       []Condition // Condition* and Assert* in file order
 }
 
 // InstallSection is the [Install] section.
@@ -180,12 +220,35 @@ type Listen struct {
 	NetlinkGroup  int
 	// Raw is the address as `systemctl show -p Listen` prints it, before " (Stream)" (see ParseListen).
 	Raw string
-	Pos string // file:line
+	Pos Pos // file:line
 }
 
-// SocketSection is the [Socket] section (systemd.socket(5)) with systemd's defaults.
+// SocketSection is the [Socket] section (systemd.socket(5)) with systemd's defaults. The
+// parts most sockets leave at their defaults are structs it embeds by pointer (their fields
+// read as the section's own, and encode in the same place), never nil once decoded: sockets
+// that write none of one share a single value (decode_share.go), read only; copy it to
+// change it.
 type SocketSection struct {
-	Listen                  []Listen
+	Listen []Listen
+	*SocketBinding
+	Accept       bool
+	Writable     bool
+	FlushPending bool
+	*SocketOptions
+	*SocketCommands
+	// Exec is never nil once decoded. Sockets and services that set no exec setting share
+	// one value (decode_share.go): read only; copy it to change it.
+	Exec *ExecContext
+	// Kill is never nil once decoded; sockets that set no kill setting share one value
+	// (decode_share.go), read only.
+	Kill *KillContext
+	// service is the unit's SocketService(), set by Decode (the loader asks it of every
+	// socket for every service it loads); "" until then.
+	service string
+}
+
+// SocketBinding is the part of the [Socket] section that SocketSection embeds by pointer.
+type SocketBinding struct {
 	SocketProtocol          string // udplite | sctp | ""
 	BindIPv6Only            string // default | both | ipv6-only
 	Backlog                 uint32 // default 2147483647 as systemd 252 shows it (capped by somaxconn when used)
@@ -193,16 +256,10 @@ type SocketSection struct {
 	SocketUser, SocketGroup string
 	DirectoryMode           os.FileMode // 0755
 	SocketMode              os.FileMode // 0666
-	Accept                  bool
-	Writable                bool
-	FlushPending            bool
-	MaxConnections          int // 64
-	MaxConnectionsPerSource int // 0 = off
-	// SocketOptions are the socket options, which few sockets write. It is embedded (its
-	// fields read as the section's own, and encode in the same place), and never nil once
-	// decoded: sockets that write none of them share one value (decode_share.go), read
-	// only; copy it to change it.
-	*SocketOptions
+}
+
+// SocketCommands is the part of the [Socket] section that SocketSection embeds by pointer.
+type SocketCommands struct {
 	ExecStartPre, ExecStartPost, ExecStopPre, ExecStopPost []ExecCommand
 	TimeoutSec                                             time.Duration // 90s
 	Service                                                string        // explicit Service=, else "" (use SocketService())
@@ -214,17 +271,12 @@ type SocketSection struct {
 	TriggerLimitCooldown                                   time.Duration // X-Flint-TriggerLimitCooldownSec=; 0: off
 	PollLimitInterval                                      time.Duration
 	PollLimitBurst                                         int
-	// Exec is never nil once decoded. Sockets and services that set no exec setting share
-	// one value (decode_share.go): read only; copy it to change it.
-	Exec *ExecContext
-	Kill KillContext
-	// service is the unit's SocketService(), set by Decode (the loader asks it of every
-	// socket for every service it loads); "" until then.
-	service string
 }
 
 // SocketOptions is the part of the [Socket] section that SocketSection embeds by pointer.
 type SocketOptions struct {
+	MaxConnections                                                                  int // 64
+	MaxConnectionsPerSource                                                         int // 0 = off
 	KeepAlive                                                                       bool
 	KeepAliveTime                                                                   time.Duration // 0 = kernel default
 	KeepAliveInterval                                                               time.Duration
@@ -263,7 +315,7 @@ type ExecCommand struct {
 	Argv  []string
 	Flags ExecFlags
 	Raw   string // the command line as written, specifiers expanded
-	Pos   string
+	Pos   Pos
 }
 
 // ServiceType is Type= of a service.
@@ -286,31 +338,19 @@ type ExitStatusSet struct {
 	Signals []syscall.Signal
 }
 
-// ServiceSection is the [Service] section (systemd.service(5)) with systemd's defaults.
+// ServiceSection is the [Service] section (systemd.service(5)) with systemd's defaults. The
+// parts most services leave at their defaults are structs it embeds by pointer (their fields
+// read as the section's own, and encode in the same place), never nil once decoded:
+// services that write none of one share a single value (decode_share.go), read only; copy
+// it to change it.
 type ServiceSection struct {
-	Type                                                  ServiceType
-	ExitType                                              string // main | cgroup
-	RemainAfterExit                                       bool
-	GuessMainPID                                          bool // true
-	PIDFile                                               string
-	BusName                                               string
-	ExecCondition, ExecStartPre, ExecStart, ExecStartPost []ExecCommand
-	ExecReload, ExecStop, ExecStopPost                    []ExecCommand
-	RestartSec                                            time.Duration // 100ms
-	TimeoutStartSec                                       time.Duration // 90s; 0 = infinity
-	TimeoutStopSec                                        time.Duration // 90s; 0 = infinity
-	TimeoutAbortSec                                       time.Duration // TimeoutStopSec; DurationInfinity = infinity, 0 = SIGKILL at once
-	TimeoutStartFailureMode, TimeoutStopFailureMode       string        // terminate
-	RuntimeMaxSec                                         time.Duration // DurationInfinity (no limit); 0 is a limit of 0, as in systemd
-	WatchdogSec                                           time.Duration // 0 = off; DurationInfinity = on (NotifyAccess=main) but never fires
-	Restart                                               string        // no | always | on-success | on-failure | on-abnormal | on-abort | on-watchdog
-	RestartMode                                           string
-	// ServiceOptions are the exit status sets and the settings after them, which few services
-	// write. It is embedded (its fields read as the section's own, and encode in the same
-	// place), and never nil once decoded: services that write none of them share one value
-	// (decode_share.go), read only; copy it to change it.
+	Type ServiceType
+	*ServiceStartup
+	ExecStart []ExecCommand
+	*ServiceCommands
+	*ServiceTimeouts
+	// ServiceOptions are the exit status sets and the settings after them.
 	*ServiceOptions
-	OOMPolicy string
 	// OOMPolicyDefault: OOMPolicy= was not set and is the default "stop", which a
 	// manager's DefaultOOMPolicy= replaces (systemd's service_add_extras).
 	OOMPolicyDefault bool `json:"-"`
@@ -318,7 +358,40 @@ type ServiceSection struct {
 	// (decode_share.go): read only; copy it to change it.
 	Exec                   *ExecContext
 	runtimeRandomizedExtra time.Duration // RuntimeRandomizedExtra()
-	Kill                   KillContext
+	// Kill is never nil once decoded; services that set no kill setting share one value
+	// (decode_share.go), read only.
+	Kill *KillContext
+}
+
+// ServiceStartup is the part of the [Service] section that ServiceSection embeds by pointer.
+type ServiceStartup struct {
+	ExitType                    string // main | cgroup
+	RemainAfterExit             bool
+	GuessMainPID                bool // true
+	PIDFile                     string
+	BusName                     string
+	ExecCondition, ExecStartPre []ExecCommand
+}
+
+// ServiceCommands is the part of the [Service] section that ServiceSection embeds by
+// pointer.
+type ServiceCommands struct {
+	ExecStartPost                      []ExecCommand
+	ExecReload, ExecStop, ExecStopPost []ExecCommand
+}
+
+// ServiceTimeouts is the part of the [Service] section that ServiceSection embeds by
+// pointer.
+type ServiceTimeouts struct {
+	RestartSec                                      time.Duration // 100ms
+	TimeoutStartSec                                 time.Duration // 90s; 0 = infinity
+	TimeoutStopSec                                  time.Duration // 90s; 0 = infinity
+	TimeoutAbortSec                                 time.Duration // TimeoutStopSec; DurationInfinity = infinity, 0 = SIGKILL at once
+	TimeoutStartFailureMode, TimeoutStopFailureMode string        // terminate
+	RuntimeMaxSec                                   time.Duration // DurationInfinity (no limit); 0 is a limit of 0, as in systemd
+	WatchdogSec                                     time.Duration // 0 = off; DurationInfinity = on (NotifyAccess=main) but never fires
+	Restart                                         string        // no | always | on-success | on-failure | on-abnormal | on-abort | on-watchdog
+	RestartMode                                     string
 }
 
 // ServiceOptions is the part of the [Service] section that ServiceSection embeds by pointer.
@@ -333,6 +406,7 @@ type ServiceOptions struct {
 	FileDescriptorStoreMax                     int
 	FileDescriptorStorePreserve                string
 	USBFunctionDescriptors, USBFunctionStrings string
+	OOMPolicy                                  string
 }
 
 // Rlimit is one Limit*= value; Infinity is RLIM_INFINITY.

@@ -33,6 +33,21 @@ func extractWord(s string, flags extractFlags) (word, rest string, ok bool, err 
 	if s == "" {
 		return "", "", false, nil
 	}
+	// Most words have neither escapes nor quotes: the word is then the text itself, and a
+	// unit that keeps it keeps no copy.
+	j := 0
+	for j < len(s) && s[j] != '\\' && strings.IndexByte(whitespace, s[j]) < 0 && (flags&exUnquote == 0 || s[j] != '\'' && s[j] != '"') {
+		j++
+	}
+	if j == len(s) || strings.IndexByte(whitespace, s[j]) >= 0 {
+		return s[:j], s[j:], true, nil
+	}
+	return extractWordBuilt(s, flags)
+}
+
+// extractWordBuilt is extractWord for a word with escapes or quotes (s starts with the
+// word): it builds the word.
+func extractWordBuilt(s string, flags extractFlags) (word, rest string, ok bool, err error) {
 	var b strings.Builder
 	var quote byte
 	i := 0

@@ -349,10 +349,7 @@ func (s *Socket) openSocket(cfg *unit.SocketSection) error {
 		if err != nil {
 			return os.NewSyscallError("bind", err)
 		}
-		if err := os.Chmod(s.Spec.Path, cfg.SocketMode.Perm()); err != nil {
-			return err
-		}
-		if err := chown(s.Spec.Path, cfg); err != nil {
+		if err := setSocketFile(s.Spec.Path, cfg); err != nil {
 			return err
 		}
 	} else if err := unix.Bind(fd, sa); err != nil {
@@ -382,37 +379,79 @@ func mkdirParents(path string, mode os.FileMode) error {
 		missing = append(missing, d)
 	}
 	for i := len(missing) - 1; i >= 0; i-- {
-		if err := os.Mkdir(missing[i], mode.Perm()); err != nil && !errors.Is(err, os.ErrExist) {
+		err := os.Mkdir(missing[i], mode.Perm())
+		if errors.Is(err, os.ErrExist) {
+			continue // made by someone else meanwhile: left as it is, as systemd's mkdir_parents
+		}
+		if err != nil {
 			return err
 		}
-		if err := os.Chmod(missing[i], mode.Perm()); err != nil {
-			return err
+		// The mode without the umask, set through the directory itself: a user who may write
+		// to the parent and swaps it for a symlink meanwhile fails this, and changes no mode
+		// elsewhere (os.Chmod follows links).
+		fd, err := unix.Open(missing[i], unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return &os.PathError{Op: "open", Path: missing[i], Err: err}
+		}
+		err = unix.Fchmod(fd, uint32(mode.Perm()))
+		unix.Close(fd)
+		if err != nil {
+			return &os.PathError{Op: "chmod", Path: missing[i], Err: err}
 		}
 	}
 	return nil
 }
 
-// chown applies SocketUser=/SocketGroup= (names or numbers) to a file-system node.
-func chown(path string, cfg *unit.SocketSection) error {
-	uid, gid := -1, -1
+// socketOwner is SocketUser= and SocketGroup= (names or numbers) as ids, -1 for unset.
+func socketOwner(cfg *unit.SocketSection) (uid, gid int, err error) {
+	uid, gid = -1, -1
 	if cfg.SocketUser != "" {
-		u, err := lookupUser(cfg.SocketUser)
-		if err != nil {
-			return err
+		if uid, err = lookupUser(cfg.SocketUser); err != nil {
+			return -1, -1, err
 		}
-		uid = u
 	}
 	if cfg.SocketGroup != "" {
-		g, err := lookupGroup(cfg.SocketGroup)
-		if err != nil {
-			return err
+		if gid, err = lookupGroup(cfg.SocketGroup); err != nil {
+			return -1, -1, err
 		}
-		gid = g
+	}
+	return uid, gid, nil
+}
+
+// setSocketFile gives the socket file bind just made at path SocketMode= and
+// SocketUser=/SocketGroup=, through an O_PATH descriptor of the file itself: a user who may
+// write to its directory and swaps the socket for a symlink (or another file) between the
+// bind and here makes the start fail, and changes neither the mode nor the owner of what
+// the link names (os.Chmod follows links; os.Lchown changes a hard link's inode).
+func setSocketFile(path string, cfg *unit.SocketSection) error {
+	uid, gid, err := socketOwner(cfg)
+	if err != nil {
+		return err
+	}
+	fd, err := unix.Open(path, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return &os.PathError{Op: "stat", Path: path, Err: err}
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFSOCK || st.Nlink != 1 {
+		return fmt.Errorf("%s was replaced after bind, refusing to change its mode or owner: %w", path, unix.EEXIST)
+	}
+	// chmod through the descriptor's /proc link reaches the socket file itself (fchmod of
+	// an O_PATH descriptor is EBADF).
+	if err := unix.Chmod("/proc/self/fd/"+strconv.Itoa(fd), uint32(cfg.SocketMode.Perm())); err != nil {
+		return &os.PathError{Op: "chmod", Path: path, Err: err}
 	}
 	if uid < 0 && gid < 0 {
 		return nil
 	}
-	return os.Lchown(path, uid, gid)
+	if err := unix.Fchownat(fd, "", uid, gid, unix.AT_EMPTY_PATH); err != nil {
+		return &os.PathError{Op: "chown", Path: path, Err: err}
+	}
+	return nil
 }
 
 // netlinkFamilies are the names systemd accepts for ListenNetlink=.

@@ -263,6 +263,7 @@ func (r *ring) each(f func(e *entry)) {
 type follower struct {
 	match func(*Line) bool // nil: every line
 	ch    chan *Line
+	fn    func(*Line) // FollowFunc's (ch is nil then)
 }
 
 // Store holds the lines of all units. Its methods are safe for concurrent use.
@@ -290,6 +291,9 @@ type Store struct {
 	disk      *disk       // the journal files (Persist); nil: none
 	rate      rateLimiter // LogRateLimitIntervalSec=/LogRateLimitBurst= (ratelimit.go)
 	wg        sync.WaitGroup
+
+	// uidLast: the rings of unit-less lines per uid (uidring.go).
+	uidLast map[string]uint64
 }
 
 // NewStore returns a store keeping linesPerUnit lines per unit (at least 1). With dir != "",
@@ -362,11 +366,7 @@ func (s *Store) Append(l Line) {
 	}
 	s.seq++
 	l.Seq = s.seq
-	r := s.units[l.Unit]
-	if r == nil {
-		r = &ring{max: int32(min(s.perUnit, math.MaxInt32)), maxBytes: int32(min(max(s.unitBytes, 0), math.MaxInt32))}
-		s.units[l.Unit] = r
-	}
+	r := s.ringFor(&l)
 	r.add(s.encode(&l))
 	s.writeFile(l)
 	var shared *Line
@@ -377,6 +377,10 @@ func (s *Store) Append(l Line) {
 		if shared == nil {
 			lc := l // allocated here only: a store without followers allocates nothing
 			shared = &lc
+		}
+		if f.fn != nil {
+			f.fn(shared)
+			continue
 		}
 		select {
 		case f.ch <- shared:
@@ -503,10 +507,20 @@ func (s *Store) Follow(f *Filter) (lines <-chan *Line, cancel func()) {
 	return s.follow(fl)
 }
 
+// FollowFunc has fn called with every line stored from now on, in the order they are
+// stored, with the store's lock held: nothing is missed, and fn must be quick and must not
+// call the store. The line is shared (never change it). cancel (idempotent) stops the calls.
+func (s *Store) FollowFunc(fn func(*Line)) (cancel func()) {
+	_, cancel = s.follow(&follower{fn: fn})
+	return cancel
+}
+
 func (s *Store) follow(f *follower) (lines <-chan *Line, cancel func()) {
 	s.mu.Lock()
 	if s.closed {
-		close(f.ch)
+		if f.ch != nil {
+			close(f.ch)
+		}
 	} else {
 		s.followers[f] = struct{}{}
 	}
@@ -518,7 +532,9 @@ func (s *Store) follow(f *follower) (lines <-chan *Line, cancel func()) {
 			defer s.mu.Unlock()
 			if _, ok := s.followers[f]; ok {
 				delete(s.followers, f)
-				close(f.ch)
+				if f.ch != nil {
+					close(f.ch)
+				}
 			}
 		})
 	}
@@ -534,7 +550,9 @@ func (s *Store) Close() error {
 		return nil
 	}
 	for f := range s.followers {
-		close(f.ch)
+		if f.ch != nil {
+			close(f.ch)
+		}
 		delete(s.followers, f)
 	}
 	for r := range s.readers {

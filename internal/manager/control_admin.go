@@ -129,7 +129,8 @@ func (m *Manager) daemonReload() {
 			keep := *cfg
 			keep.Type, keep.Unit, keep.Install = u.cfg.Type, u.cfg.Unit, u.cfg.Install
 			if cfg.LoadState == unit.NotFound {
-				keep.Unit.Description, keep.Unit.Documentation = "", nil
+				keep.Unit.Description = ""
+				keep.Unit.OwnDocs().Documentation = nil
 			}
 			keep.Socket, keep.Service, keep.Target = u.cfg.Socket, u.cfg.Service, u.cfg.Target
 			keep.Timer, keep.Path = u.cfg.Timer, u.cfg.Path

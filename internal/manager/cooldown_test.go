@@ -82,7 +82,7 @@ func TestTriggerLimitCooldownStates(t *testing.T) {
 					cfg := *u.cfg
 					s := *cfg.Socket
 					if ev == "reload-off" {
-						s.TriggerLimitCooldown = 0
+						s.OwnCommands().TriggerLimitCooldown = 0
 					}
 					cfg.Socket = &s
 					u.cfg = &cfg
@@ -149,7 +149,7 @@ func TestTriggerLimitCooldownReloadRetimes(t *testing.T) {
 	t.Cleanup(func() { m.cooldownCancel(u, "") })
 	cfg := *u.cfg
 	s := *cfg.Socket
-	s.TriggerLimitCooldown = 2 * time.Hour
+	s.OwnCommands().TriggerLimitCooldown = 2 * time.Hour
 	cfg.Socket = &s
 	u.cfg = &cfg
 	m.cooldownReload(u)

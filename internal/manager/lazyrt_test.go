@@ -47,7 +47,7 @@ func TestServiceRuntimeLazy(t *testing.T) {
 	look := func() views {
 		var v views
 		v.props = m.properties(svc)
-		st, err := m.statusOf(&api.Request{Verb: "status", Units: []string{"idle.service"}}, true)
+		st, err := m.statusOf(&api.Request{Verb: "status", Units: []string{"idle.service"}}, true, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -466,9 +466,9 @@ func stopSettings(u *Unit) (mode string, sig syscall.Signal, sigkill bool, timeo
 	var kc *unit.KillContext
 	switch {
 	case u.isService():
-		kc, timeout = &u.cfg.Service.Kill, u.cfg.Service.TimeoutStopSec
+		kc, timeout = u.cfg.Service.Kill, u.cfg.Service.TimeoutStopSec
 	case u.sock != nil:
-		kc, timeout = &u.cfg.Socket.Kill, u.cfg.Socket.TimeoutSec
+		kc, timeout = u.cfg.Socket.Kill, u.cfg.Socket.TimeoutSec
 	default:
 		return "control-group", syscall.SIGTERM, true, 0
 	}

@@ -71,13 +71,13 @@ func TestSocketRecord(t *testing.T) {
 // TestStopSettings: the stop settings recorded per unit are the unit's, with systemd's
 // defaults where the unit has none.
 func TestStopSettings(t *testing.T) {
-	svc := &Unit{cfg: &unit.Unit{Service: &unit.ServiceSection{TimeoutStopSec: 5 * time.Second,
-		Kill: unit.KillContext{KillMode: "mixed", KillSignal: syscall.SIGINT, SendSIGKILL: false}}}, svc: &serviceRT{}}
+	svc := &Unit{cfg: &unit.Unit{Service: &unit.ServiceSection{ServiceTimeouts: &unit.ServiceTimeouts{TimeoutStopSec: 5 * time.Second},
+		Kill: &unit.KillContext{KillMode: "mixed", KillSignal: syscall.SIGINT, SendSIGKILL: false}}}, svc: &serviceRT{}}
 	mode, sig, sigkill, timeout := stopSettings(svc)
 	if mode != "mixed" || sig != syscall.SIGINT || sigkill || timeout != 5*time.Second {
 		t.Errorf("service: %s %v %v %v", mode, sig, sigkill, timeout)
 	}
-	sock := &Unit{cfg: &unit.Unit{Socket: &unit.SocketSection{TimeoutSec: 0, Kill: unit.KillContext{SendSIGKILL: true}}}, sock: &socketRT{}}
+	sock := &Unit{cfg: &unit.Unit{Socket: &unit.SocketSection{SocketCommands: &unit.SocketCommands{TimeoutSec: 0}, Kill: &unit.KillContext{SendSIGKILL: true}}}, sock: &socketRT{}}
 	mode, sig, sigkill, timeout = stopSettings(sock)
 	if mode != "control-group" || sig != syscall.SIGTERM || !sigkill || timeout != 0 {
 		t.Errorf("socket: %s %v %v %v", mode, sig, sigkill, timeout)
@@ -97,9 +97,9 @@ func stateManager(tb testing.TB, dir string) *Manager {
 // socketServiceCfg is a unit configuration with a socket and a service section, systemd's
 // stop defaults.
 func socketServiceCfg() *unit.Unit {
-	kill := unit.KillContext{KillSignal: syscall.SIGTERM, SendSIGKILL: true}
-	return &unit.Unit{Socket: &unit.SocketSection{TimeoutSec: 90 * time.Second, Kill: kill},
-		Service: &unit.ServiceSection{TimeoutStopSec: 90 * time.Second, Kill: kill}}
+	kill := &unit.KillContext{KillSignal: syscall.SIGTERM, SendSIGKILL: true}
+	return &unit.Unit{Socket: &unit.SocketSection{SocketCommands: &unit.SocketCommands{TimeoutSec: 90 * time.Second}, Kill: kill},
+		Service: &unit.ServiceSection{ServiceTimeouts: &unit.ServiceTimeouts{TimeoutStopSec: 90 * time.Second}, Kill: kill}}
 }
 
 // TestWriteState: what the state file says of the units, and when it is written. A unit's
@@ -111,8 +111,8 @@ func TestWriteState(t *testing.T) {
 	dir := t.TempDir()
 	m := stateManager(t, dir)
 	self, boot, pidns := m.rs.self, m.rs.boot, m.rs.pidns
-	cfg := &unit.Unit{Service: &unit.ServiceSection{TimeoutStopSec: 90 * time.Second,
-		Kill: unit.KillContext{KillSignal: syscall.SIGTERM, SendSIGKILL: true}}}
+	cfg := &unit.Unit{Service: &unit.ServiceSection{ServiceTimeouts: &unit.ServiceTimeouts{TimeoutStopSec: 90 * time.Second},
+		Kill: &unit.KillContext{KillSignal: syscall.SIGTERM, SendSIGKILL: true}}}
 	a := &Unit{Name: "a.service", h: &unitHist{invocationID: "0123456789abcdef0123456789abcdef"}, cfg: cfg, svc: &serviceRT{}}
 	b := &Unit{Name: "b.service", cfg: cfg, svc: &serviceRT{}}
 	idle := &Unit{Name: "idle.service", cfg: cfg, svc: &serviceRT{}}
@@ -187,8 +187,8 @@ func TestWriteState(t *testing.T) {
 	}
 
 	// A reload rebuilds every unit's lines: b's new KillMode= shows.
-	b.cfg = &unit.Unit{Service: &unit.ServiceSection{TimeoutStopSec: 90 * time.Second,
-		Kill: unit.KillContext{KillMode: "process", KillSignal: syscall.SIGTERM, SendSIGKILL: true}}}
+	b.cfg = &unit.Unit{Service: &unit.ServiceSection{ServiceTimeouts: &unit.ServiceTimeouts{TimeoutStopSec: 90 * time.Second},
+		Kill: &unit.KillContext{KillMode: "process", KillSignal: syscall.SIGTERM, SendSIGKILL: true}}}
 	m.stateReloaded()
 	m.writeState()
 	if got := read(); !strings.HasPrefix(got, "unit b.service - process 15 90000000 yes\n") {

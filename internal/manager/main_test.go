@@ -5,6 +5,8 @@ import (
 	"os"
 	"reflect"
 	"testing"
+
+	"github.com/flint-init/flint/unit"
 )
 
 // TestMain fails the package's tests when any of them made a state machine report a bug (an
@@ -24,6 +26,11 @@ func TestMain(m *testing.M) {
 	}
 	if !reflect.DeepEqual(noHist, unitHist{}) && code == 0 {
 		fmt.Fprintf(os.Stderr, "FAIL: noHist written to: %+v\n", noHist)
+		code = 1
+	}
+	// set-property and reloads copy the parts of a unit's configuration they change
+	if err := unit.SharedIntact(); err != nil && code == 0 {
+		fmt.Fprintf(os.Stderr, "FAIL: %v\n", err)
 		code = 1
 	}
 	os.Exit(code)

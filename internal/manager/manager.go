@@ -111,6 +111,11 @@ type Manager struct {
 	bpf   bpfState         // the units' cgroup BPF programs (bpf.go)
 	order []*Unit          // in load order, each once
 
+	// cleans are the units' cleans under way (clean.go); cleanRemove, when set (by tests),
+	// removes in removeTree's place.
+	cleans      map[*Unit]*cleanRun
+	cleanRemove func(ctx context.Context, path string) error
+
 	poller     *listen.Poller
 	wall       wallClock      // calendar timers (wallclock.go)
 	tz         tzWatch        // changes of /etc/localtime (wallclock.go)
@@ -317,8 +322,11 @@ func (m *Manager) Run(ctx context.Context) error {
 	// Deferred first, so run last: the status lines of the shutdown reach the output before
 	// flint exits (unless nobody reads it).
 	defer m.console.flush(2 * time.Second)
-	// The last lines reach the journal files.
-	defer m.logs.Flush()
+	// The last lines reach the journal files, those still in the units' pipes too.
+	defer func() {
+		m.logs.Drain(forwardDrain)
+		m.logs.Flush()
+	}()
 	// Orphans of services are reparented to us, so that KillMode=control-group finds them and
 	// one place reaps everything.
 	m.subreaper = true

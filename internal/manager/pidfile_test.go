@@ -279,7 +279,7 @@ func TestLoadPIDFile(t *testing.T) {
 			default:
 				write(path, tc.content, tc.byNobody)
 			}
-			u.cfg.Service.PIDFile = path
+			u.cfg.Service.OwnStartup().PIDFile = path
 			u.service().controlPID = tc.control
 			pid, err := m.loadPIDFile(u)
 			if pid != tc.want || (err == nil) != (tc.err == "") || err != nil && !strings.Contains(err.Error(), tc.err) {

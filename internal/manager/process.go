@@ -193,9 +193,9 @@ func (m *Manager) serviceResultEnv(u *Unit) []string {
 func (m *Manager) killUnit(u *Unit, sig syscall.Signal, sighupToo bool) int {
 	var kc *unit.KillContext
 	if u.isService() {
-		kc = &u.cfg.Service.Kill
+		kc = u.cfg.Service.Kill
 	} else {
-		kc = &u.cfg.Socket.Kill
+		kc = u.cfg.Socket.Kill
 	}
 	mode := kc.KillMode
 	if mode == "" {

@@ -48,6 +48,9 @@ func (m *Manager) properties(u *Unit) []api.Property {
 	case unit.TypeService, unit.TypeSocket, unit.TypeTimer, unit.TypePath:
 		add("Result", u.result.String())
 	}
+	if u.cfg.Type == unit.TypeService && u.cleanResult != resultNone {
+		add("CleanResult", u.cleanResult.String())
+	}
 	if t := u.tmr; t != nil && u.cfg.Timer != nil {
 		for i, v := range u.cfg.Timer.Values {
 			if v.Base == unit.OnCalendar {

@@ -62,7 +62,7 @@ func (m *Manager) setProperty(req *api.Request) error {
 		return &reqError{"not-supported", "Cannot set properties at runtime: the unit search path (--units) has no runtime directory."}
 	}
 	cfg := copyExecConfig(u.cfg) // cgroup.go: the resource settings change in the copy
-	cfg.DropInPaths = append([]string(nil), u.cfg.DropInPaths...)
+	cfg.OwnSources().DropInPaths = append([]string(nil), u.cfg.DropInPaths...)
 	for _, p := range props {
 		path := filepath.Join(dir, u.Name+".d", "50-"+p.name+".conf")
 		section, value := "Unit", p.value

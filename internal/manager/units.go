@@ -42,11 +42,13 @@ type Unit struct {
 	run      *runCreds   // the user and group of the current run, nil when none (dynuser.go)
 	fsrt     *fsRuntime  // the PrivateTmp= directories of its run, shared by its group (sandbox_fs.go)
 
-	result    Result // resultSuccess or the first failure: exit-code, signal, timeout, ...
-	gcQueued  bool   // in Manager.gcQueue
-	transient bool
-	recFresh  bool // rec is up to date
-	recQueued bool // u is in the state file's list of stale units (stateFile.stale)
+	result Result // resultSuccess or the first failure: exit-code, signal, timeout, ...
+	// cleanResult is the last clean's (CleanResult=; clean.go); resultNone: never cleaned.
+	cleanResult Result
+	gcQueued    bool // in Manager.gcQueue
+	transient   bool
+	recFresh    bool // rec is up to date
+	recQueued   bool // u is in the state file's list of stale units (stateFile.stale)
 }
 
 // unitHist is what a unit keeps of its runs: its invocation, the times of its state

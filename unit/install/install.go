@@ -282,8 +282,7 @@ func (in *installer) readInstall(info *installInfo) error {
 		}
 		sections = append(sections, f.Sections...)
 	}
-	u := &unit.Unit{Name: info.name, Type: unit.TypeOf(info.name), FragmentPath: info.path}
-	u.Prefix, u.Instance, _, _ = unit.ParseName(info.name)
+	u := unit.NewUnit(info.name, info.path)
 	expand := in.l.Expander(u)
 	for _, s := range sections {
 		if s.Name != "Install" {
