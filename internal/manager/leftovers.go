@@ -8,9 +8,9 @@ import (
 	"net/netip"
 	"os"
 	"slices"
-	"strings"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -495,34 +495,67 @@ func socketRecord(ls *listen.Socket) runstate.Socket {
 	if fd < 0 || unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFSOCK {
 		return runstate.Socket{}
 	}
-	sa, err := unix.Getsockname(fd)
-	if err != nil {
+	var rsa unix.RawSockaddrAny
+	if getsockname(fd, &rsa) != nil {
 		return runstate.Socket{}
 	}
 	proto, _ := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_PROTOCOL)
 	k := runstate.Socket{Inode: st.Ino}
 	ipFamily := func(v6 bool) string {
-		name := map[int]string{unix.IPPROTO_TCP: "tcp", unix.IPPROTO_UDP: "udp"}[proto]
-		if name != "" && v6 {
-			name += "6"
+		switch {
+		case proto == unix.IPPROTO_TCP && v6:
+			return "tcp6"
+		case proto == unix.IPPROTO_TCP:
+			return "tcp"
+		case proto == unix.IPPROTO_UDP && v6:
+			return "udp6"
+		case proto == unix.IPPROTO_UDP:
+			return "udp"
 		}
-		return name
+		return ""
 	}
-	switch sa := sa.(type) {
-	case *unix.SockaddrInet4:
+	// The port in network byte order, as x/sys/unix's Getsockname reads it.
+	port := func(p *uint16) uint16 {
+		b := (*[2]byte)(unsafe.Pointer(p))
+		return uint16(b[0])<<8 | uint16(b[1])
+	}
+	switch rsa.Addr.Family {
+	case unix.AF_INET:
+		sa := (*unix.RawSockaddrInet4)(unsafe.Pointer(&rsa))
 		k.Family = ipFamily(false)
-		k.Address = netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), uint16(sa.Port)).String()
-	case *unix.SockaddrInet6:
+		k.Address = netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), port(&sa.Port)).String()
+	case unix.AF_INET6:
+		sa := (*unix.RawSockaddrInet6)(unsafe.Pointer(&rsa))
 		k.Family = ipFamily(true)
-		k.Address = netip.AddrPortFrom(netip.AddrFrom16(sa.Addr), uint16(sa.Port)).String()
-	case *unix.SockaddrUnix:
-		if sa.Name != "" && sa.Name != "@" {
-			// /proc/net/unix shows the NUL bytes of an abstract name as '@'.
-			k.Family, k.Address = "unix", strings.ReplaceAll(sa.Name, "\x00", "@")
+		k.Address = netip.AddrPortFrom(netip.AddrFrom16(sa.Addr), port(&sa.Port)).String()
+	case unix.AF_UNIX:
+		sa := (*unix.RawSockaddrUnix)(unsafe.Pointer(&rsa))
+		path := (*[len(sa.Path)]byte)(unsafe.Pointer(&sa.Path[0]))[:]
+		if path[0] == 0 {
+			// An abstract name: /proc/net/unix shows its leading NUL as '@' (as does
+			// x/sys/unix's Getsockname, which ends the name at the next NUL).
+			path[0] = '@'
+		}
+		if n := bytes.IndexByte(path, 0); n >= 0 {
+			path = path[:n]
+		}
+		if len(path) > 0 && string(path) != "@" {
+			k.Family, k.Address = "unix", string(path)
 		}
 	}
 	if k.Family == "" {
 		return runstate.Socket{}
 	}
 	return k
+}
+
+// getsockname is getsockname(2) into rsa: unix.Getsockname allocates the raw address and
+// the one it returns for each call, and socketRecord runs for every socket a state file
+// write re-records.
+func getsockname(fd int, rsa *unix.RawSockaddrAny) error {
+	l := uint32(unix.SizeofSockaddrAny)
+	if _, _, e := unix.RawSyscall(unix.SYS_GETSOCKNAME, uintptr(fd), uintptr(unsafe.Pointer(rsa)), uintptr(unsafe.Pointer(&l))); e != 0 {
+		return e
+	}
+	return nil
 }
