@@ -345,7 +345,7 @@ func (m *Manager) dbusUnitProps(u *Unit) []sdbus.Prop {
 				sdbus.Prop{Name: "UnitFilePreset", Text: m.presetsNow().State(u.Name)})
 		}
 	}
-	names := append([]string{u.Name}, u.aliases...)
+	names := append([]string{u.Name}, u.aliasList()...)
 	sort.Strings(names)
 	out = append(out, sdbus.Prop{Name: "Names", Value: names})
 	return out

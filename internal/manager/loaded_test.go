@@ -496,3 +496,37 @@ func TestRefByListsReferrerOnce(t *testing.T) {
 		t.Errorf("after a.service's unindexing refBy[b.target] = %v, want [c.service]", got)
 	}
 }
+
+// TestAliasesKept: a unit with aliases (symlinks to its file) is one unit registered under
+// every name, once each however often it is loaded, which its keys and D-Bus's Names list.
+func TestAliasesKept(t *testing.T) {
+	m, _ := testManager(t, map[string]string{
+		"real.service":  "[Service]\nExecStart=/bin/true\n",
+		"other.service": "-> real.service",
+		"third.service": "-> real.service",
+	})
+	u := m.load("real.service")
+	if a, b := m.load("other.service"), m.load("third.service"); a != u || b != u {
+		t.Fatalf("the aliases load %p and %p, want the unit %p", a, b, u)
+	}
+	m.load("other.service") // again: no second entry
+	var keys []string
+	for i := range u.nkeys() {
+		keys = append(keys, u.keyAt(i))
+	}
+	if !slices.Equal(keys, []string{"real.service", "other.service", "third.service"}) {
+		t.Errorf("keys %v, want real.service other.service third.service", keys)
+	}
+	found := false
+	for _, p := range m.dbusUnitProps(u) {
+		if names, ok := p.Value.([]string); ok && p.Name == "Names" {
+			found = true
+			if !slices.Equal(names, []string{"other.service", "real.service", "third.service"}) {
+				t.Errorf("Names %v", names)
+			}
+		}
+	}
+	if !found {
+		t.Error("no Names among the D-Bus properties")
+	}
+}
