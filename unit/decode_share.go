@@ -151,7 +151,8 @@ func sameServiceOptions(a, b *ServiceOptions) bool {
 			return false
 		}
 	}
-	return a.Sockets == nil && a.RootDirectoryStartOnly == b.RootDirectoryStartOnly && a.NonBlocking == b.NonBlocking &&
+	return a.Sockets == nil && a.RootDirectoryStartOnly == b.RootDirectoryStartOnly &&
+		a.PermissionsStartOnly == b.PermissionsStartOnly && a.NonBlocking == b.NonBlocking &&
 		a.NotifyAccess == b.NotifyAccess && a.FileDescriptorStoreMax == b.FileDescriptorStoreMax &&
 		a.FileDescriptorStorePreserve == b.FileDescriptorStorePreserve &&
 		a.USBFunctionDescriptors == b.USBFunctionDescriptors && a.USBFunctionStrings == b.USBFunctionStrings

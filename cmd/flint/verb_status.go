@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -245,7 +246,8 @@ func printStatus(w io.Writer, st client.UnitStatus, color bool) {
 	}
 	fmt.Fprintf(w, "%s %s\n", dot(p["ActiveState"], color), title)
 	loaded := p["LoadState"]
-	if fp := p["FragmentPath"]; fp != "" && p["LoadState"] == "loaded" {
+	// As systemctl: the file a generator made the unit from (SourcePath=), else the unit file.
+	if fp := cmp.Or(p["SourcePath"], p["FragmentPath"]); fp != "" && p["LoadState"] == "loaded" {
 		extra := unit.Printable(fp)
 		if ufs := p["UnitFileState"]; ufs != "" {
 			extra += "; " + ufs
