@@ -331,6 +331,8 @@ func printStatus(w io.Writer, st client.UnitStatus, color bool) {
 	if t := p["Triggers"]; t != "" {
 		fmt.Fprintf(w, "   Triggers: %s\n", bulletList(t, false))
 	}
+	unmetLines(w, p, "Condition", "ConditionResult", "ConditionTimestamp", "FlintUnmetConditions")
+	unmetLines(w, p, "Assert", "AssertResult", "AssertTimestamp", "FlintUnmetAsserts")
 	for i, d := range unit.SplitStrv(p["Documentation"]) {
 		label := "       Docs:"
 		if i > 0 {
@@ -583,4 +585,30 @@ func ago(d time.Duration) string {
 		return fmt.Sprintf("%dus", d/time.Microsecond)
 	}
 	return "now"
+}
+
+// unmetLines prints systemctl 252's "Condition:" ("Assert:") lines of a unit whose last check
+// failed: when, and the unmet ones in a tree.
+func unmetLines(w io.Writer, p map[string]string, label, result, stamp, list string) {
+	if p[result] != "no" || p[stamp] == "" {
+		return
+	}
+	t, err := time.Parse(show.TimestampLayout, p[stamp])
+	if err != nil {
+		return
+	}
+	what := "condition"
+	if label == "Assert" {
+		what = "assertion"
+	}
+	fmt.Fprintf(w, "%*s: start %s failed at %s; %s ago\n", 11, label, what, p[stamp], ago(time.Since(t)))
+	var unmet []string
+	json.Unmarshal([]byte(p[list]), &unmet)
+	for i, c := range unmet {
+		glyph := "├─"
+		if i == len(unmet)-1 {
+			glyph = "└─"
+		}
+		fmt.Fprintf(w, "             %s %s was not met\n", glyph, unit.Printable(c))
+	}
 }

@@ -1,6 +1,7 @@
 package manager
 
 import (
+	"encoding/json"
 	"os"
 	"slices"
 	"strconv"
@@ -42,6 +43,13 @@ func (m *Manager) properties(u *Unit) []api.Property {
 	add("AssertTimestampMonotonic", strconv.FormatInt(monotonicUsec(u.assertStamp), 10))
 	if u.job != nil {
 		add("Job", strconv.Itoa(u.job.id)+" "+u.job.typ)
+	}
+	// The unmet conditions and assertions of the last check, for status (JSON lists).
+	for name, l := range map[string][]string{"FlintUnmetConditions": u.unmet, "FlintUnmetAsserts": u.unmetAsserts} {
+		if len(l) > 0 {
+			data, _ := json.Marshal(l)
+			add(name, string(data))
+		}
 	}
 	switch u.cfg.Type {
 	case unit.TypeService, unit.TypeSocket, unit.TypeTimer, unit.TypePath:

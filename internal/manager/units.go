@@ -42,6 +42,10 @@ type Unit struct {
 	refs            int // Accept=yes instance: collected when inactive
 	transient       bool
 
+	// unmet lists the conditions (assertions) systemctl status names after a failed check,
+	// in file order (unmetConditions).
+	unmet, unmetAsserts []string
+
 	sock *socketRT
 	svc  *serviceRT
 	tmr  *timerRT

@@ -54,6 +54,81 @@ var debianDaemons = []containerDaemon{
 		binaries:    []string{"/usr/sbin/slapd", "/etc/init.d/slapd", "/usr/bin/ldapsearch", "/lib/systemd/system-generators/systemd-sysv-generator"},
 		check:       checkSlapd,
 	},
+	{
+		name:     "cron_reboot_job_syslog",
+		pkgs:     []string{"cron"},
+		units:    []string{lib + "cron.service"},
+		enable:   []string{"cron.service"},
+		binaries: []string{"/usr/sbin/cron"},
+		check:    checkCron,
+	},
+	{
+		name:     "nftables_oneshot_remain_sysinit",
+		pkgs:     []string{"nftables"},
+		units:    []string{lib + "nftables.service"},
+		enable:   []string{"nftables.service"},
+		binaries: []string{"/usr/sbin/nft", "/etc/nftables.conf"},
+		check:    checkNftables,
+	},
+	{
+		name:     "fcgiwrap_socket_owner",
+		pkgs:     []string{"fcgiwrap", "libfcgi-bin"},
+		units:    []string{lib + "fcgiwrap.socket", lib + "fcgiwrap.service"},
+		enable:   []string{"fcgiwrap.socket"},
+		binaries: []string{"/usr/sbin/fcgiwrap", "/usr/bin/cgi-fcgi"},
+		check:    checkFcgiwrap,
+	},
+	{
+		name:     "saned_accept_listen_fds",
+		pkgs:     []string{"sane-utils"},
+		units:    []string{lib + "saned.socket", lib + "saned@.service"},
+		enable:   []string{"saned.socket"},
+		binaries: []string{"/usr/sbin/saned"},
+		check:    checkSaned,
+	},
+	{
+		name:     "snmpd_notify_runtimedir",
+		pkgs:     []string{"snmpd", "snmp"},
+		units:    []string{lib + "snmpd.service"},
+		enable:   []string{"snmpd.service"},
+		binaries: []string{"/usr/sbin/snmpd", "/usr/bin/snmpget", "/etc/snmp/snmpd.conf"},
+		check:    checkSnmpd,
+	},
+	{
+		name:     "php_fpm_notify_status_reload",
+		pkgs:     []string{"php8.2-fpm", "libfcgi-bin"},
+		units:    []string{lib + "php8.2-fpm.service"},
+		enable:   []string{"php8.2-fpm.service"},
+		binaries: []string{"/usr/sbin/php-fpm8.2", "/usr/lib/php/php-fpm-socket-helper", "/usr/bin/cgi-fcgi"},
+		check:    checkPhpFpm,
+	},
+	{
+		name: "timers_logrotate_mandb_apt",
+		pkgs: []string{"logrotate", "man-db", "apt"},
+		units: []string{lib + "logrotate.timer", lib + "logrotate.service", lib + "man-db.timer", lib + "man-db.service",
+			lib + "apt-daily.timer", lib + "apt-daily.service", lib + "apt-daily-upgrade.timer", lib + "apt-daily-upgrade.service"},
+		enable:   []string{"logrotate.timer", "man-db.timer", "apt-daily.timer", "apt-daily-upgrade.timer"},
+		binaries: []string{"/usr/sbin/logrotate", "/usr/bin/mandb"},
+		check:    checkTimers,
+	},
+	{
+		name: "conditions_virtualization_container",
+		pkgs: []string{"multipath-tools", "smartmontools", "open-iscsi"},
+		units: []string{lib + "multipathd.service", lib + "multipathd.socket", lib + "smartmontools.service",
+			lib + "iscsid.socket", lib + "iscsid.service"},
+		enable:   []string{"multipathd.service", "smartmontools.service", "iscsid.socket"},
+		binaries: []string{"/sbin/multipathd", "/usr/sbin/smartd", "/sbin/iscsid", "/usr/sbin/iscsiadm"},
+		check:    checkConditions,
+	},
+	{
+		name: "lvm_fifo_and_stream_sockets",
+		pkgs: []string{"lvm2", "dmeventd"},
+		units: []string{lib + "dm-event.socket", lib + "dm-event.service",
+			lib + "lvm2-lvmpolld.socket", lib + "lvm2-lvmpolld.service"},
+		enable:   []string{"dm-event.socket", "lvm2-lvmpolld.socket"},
+		binaries: []string{"/sbin/dmeventd", "/sbin/lvmpolld"},
+		check:    checkLvmSockets,
+	},
 }
 
 // generated checks that the generators made link below /run/systemd/generator.
@@ -211,4 +286,195 @@ func checkSlapd(t *testing.T, c *container) {
 	waitFor(10*time.Second, func() bool { pid = strings.TrimSpace(c.read("/run/slapd/slapd.pid")); return pid != "" })
 	c.must("kill", pid)
 	c.waitState(svc, "inactive/dead")
+}
+
+func checkCron(t *testing.T, c *container) {
+	c.mainPID("cron.service", "/usr/sbin/cron")
+	// An @reboot job runs when cron starts without /run/crond.reboot: add one, restart cron.
+	if err := os.WriteFile(c.path("/etc/cron.d/flint-e2e"), []byte("@reboot root id -un >/tmp/cron.out\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.must("rm", "-f", "/run/crond.reboot")
+	c.run(0, "restart", "cron.service")
+	c.mainPID("cron.service", "/usr/sbin/cron")
+	if !waitFor(20*time.Second, func() bool { return strings.TrimSpace(c.read("/tmp/cron.out")) == "root" }) {
+		t.Fatalf("the @reboot job did not run: /tmp/cron.out %q", c.read("/tmp/cron.out"))
+	}
+	// cron logs through syslog(3) only.
+	c.logsWait("cron.service", "(CRON) INFO (Running @reboot jobs)")
+}
+
+func checkNftables(t *testing.T, c *container) {
+	// Type=oneshot, RemainAfterExit=yes, WantedBy=sysinit.target, DefaultDependencies=no.
+	c.waitState("nftables.service", "active/exited")
+	if out := c.must("nft", "list", "ruleset"); !strings.Contains(out, "table inet filter") {
+		t.Fatalf("nft list ruleset after the start:\n%s", out)
+	}
+	c.run(0, "reload", "nftables.service")
+	c.waitState("nftables.service", "active/exited")
+	// ExecStop=/usr/sbin/nft flush ruleset.
+	c.run(0, "stop", "nftables.service")
+	c.waitState("nftables.service", "inactive/dead")
+	if out := c.must("nft", "list", "ruleset"); strings.TrimSpace(out) != "" {
+		t.Errorf("nft list ruleset after the stop:\n%s", out)
+	}
+}
+
+// fcgi runs cgi-fcgi inside the container: a FastCGI request for script on socket.
+func (c *container) fcgi(socket, script string) string {
+	c.t.Helper()
+	out, code := c.exec("env", "SCRIPT_FILENAME="+script, "SCRIPT_NAME="+script, "REQUEST_METHOD=GET", "QUERY_STRING=",
+		"cgi-fcgi", "-bind", "-connect", socket)
+	if code != 0 {
+		c.t.Fatalf("cgi-fcgi %s %s: exit %d\n%s", socket, script, code, out)
+	}
+	return out
+}
+
+func checkFcgiwrap(t *testing.T, c *container) {
+	c.idleUntilConnected("fcgiwrap.service", "fcgiwrap.socket")
+	// SocketUser=www-data SocketGroup=www-data SocketMode=0660.
+	out := c.must("stat", "-c", "%A %U %G", "/run/fcgiwrap.socket")
+	if strings.TrimSpace(out) != "srw-rw---- www-data www-data" {
+		t.Errorf("/run/fcgiwrap.socket: %s", out)
+	}
+	if err := os.WriteFile(c.path("/tmp/flint-e2e.cgi"), []byte("#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n'\necho uid=$(id -un)\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.fcgi("/run/fcgiwrap.socket", "/tmp/flint-e2e.cgi"); !strings.Contains(got, "uid=www-data") {
+		t.Errorf("the CGI script through fcgiwrap:\n%s", got)
+	}
+	pid := c.mainPID("fcgiwrap.service", "/usr/sbin/fcgiwrap")
+	c.runsAs(pid, "www-data")
+	c.triggeredBy("fcgiwrap.service", "fcgiwrap.socket")
+}
+
+func checkSaned(t *testing.T, c *container) {
+	c.waitState("saned.socket", "active/listening")
+	// SANE_NET_INIT (procedure 0, version 1.0.3, user "root"): status SANE_STATUS_GOOD and
+	// the daemon's version. saned@.service has StandardInput=null: saned takes the connection
+	// from sd_listen_fds() (LISTEN_FDS=1, LISTEN_FDNAMES=connection).
+	out := c.must("bash", "-c", `exec 3<>/dev/tcp/127.0.0.1/6566; printf '\0\0\0\0\1\0\0\3\0\0\0\5root\0' >&3; head -c 8 <&3 | od -An -tx1`)
+	if f := strings.Fields(out); len(f) != 8 || strings.Join(f[:5], " ") != "00 00 00 00 01" {
+		t.Errorf("SANE_NET_INIT's reply: %q, want status 0 and version 1.x", out)
+	}
+	// The instance ran and went (saned ends with the connection).
+	c.waitProps("saned.socket", map[string]string{"NAccepted": "1", "NConnections": "0"})
+	if p := c.props("saned.socket", "Accept", "MaxConnections"); p["Accept"] != "yes" || p["MaxConnections"] != "64" {
+		t.Errorf("saned.socket: %v", p)
+	}
+}
+
+func checkSnmpd(t *testing.T, c *container) {
+	pid := c.mainPID("snmpd.service", "/usr/sbin/snmpd")
+	// sysName.0 is the container's host name.
+	var out string
+	if !waitFor(15*time.Second, func() bool {
+		out, _ = c.exec("snmpget", "-v2c", "-c", "public", "-On", "127.0.0.1", ".1.3.6.1.2.1.1.5.0")
+		return strings.Contains(out, `STRING: "flint-e2e"`)
+	}) {
+		t.Fatalf("snmpget sysName.0:\n%s", out)
+	}
+	c.runsAs(pid, "Debian-snmp")
+	// RuntimeDirectory=agentx (the AgentX master socket's directory).
+	if fi, err := os.Stat(c.path("/run/agentx")); err != nil || !fi.IsDir() {
+		t.Errorf("/run/agentx: %v", err)
+	}
+	c.run(0, "reload", "snmpd.service")
+	c.waitProps("snmpd.service", map[string]string{"ActiveState": "active", "MainPID": strconv.Itoa(pid)})
+}
+
+func checkPhpFpm(t *testing.T, c *container) {
+	const svc = "php8.2-fpm.service"
+	pid := c.mainPID(svc, "/usr/sbin/php-fpm8.2")
+	// Type=notify: php-fpm's STATUS= lines.
+	if !waitFor(15*time.Second, func() bool { return strings.Contains(c.prop(svc, "StatusText"), "Processes active:") }) {
+		t.Errorf("%s StatusText=%q", svc, c.prop(svc, "StatusText"))
+	}
+	// ExecStartPost=- php-fpm-socket-helper install: the php-fpm.sock alternative.
+	if target, err := os.Readlink(c.path("/etc/alternatives/php-fpm.sock")); err != nil || target != "/run/php/php8.2-fpm.sock" {
+		t.Errorf("/etc/alternatives/php-fpm.sock: %q %v", target, err)
+	}
+	if err := os.WriteFile(c.path("/tmp/flint-e2e.php"), []byte("<?php echo 'php ', PHP_VERSION, ' ', posix_getpwuid(posix_geteuid())['name'], \"\\n\";\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.fcgi("/run/php/php8.2-fpm.sock", "/tmp/flint-e2e.php"); !regexp.MustCompile(`php 8\.2\.\d+ www-data`).MatchString(got) {
+		t.Errorf("the PHP script through php-fpm:\n%s", got)
+	}
+	// ExecReload=/bin/kill -USR2 $MAINPID: the master re-executes itself in place and says
+	// READY=1 again.
+	c.run(0, "reload", svc)
+	c.waitProps(svc, map[string]string{"ActiveState": "active", "SubState": "running", "MainPID": strconv.Itoa(pid)})
+	if got := c.fcgi("/run/php/php8.2-fpm.sock", "/tmp/flint-e2e.php"); !strings.Contains(got, "www-data") {
+		t.Errorf("the PHP script after the reload:\n%s", got)
+	}
+	// ExecStopPost=- php-fpm-socket-helper remove (which finds the socket gone and leaves
+	// the alternative, under systemd as well).
+	c.run(0, "stop", svc)
+	c.waitState(svc, "inactive/dead")
+	if p := c.props(svc, "Result", "ExecMainStatus"); p["Result"] != "success" {
+		t.Errorf("%s after the stop: %v", svc, p)
+	}
+}
+
+func checkTimers(t *testing.T, c *container) {
+	timers := []string{"apt-daily-upgrade.timer", "apt-daily.timer", "logrotate.timer", "man-db.timer"}
+	for _, tm := range timers {
+		c.waitState(tm, "active/waiting")
+		if p := c.props(tm, "Persistent", "NextElapseUSecRealtime"); p["Persistent"] != "yes" || p["NextElapseUSecRealtime"] == "" {
+			t.Errorf("%s: %v", tm, p)
+		}
+	}
+	out, _ := c.flint("list-timers", "--all", "--no-pager")
+	for _, tm := range timers {
+		if !strings.Contains(out, tm) {
+			t.Errorf("flint list-timers --all lacks %s:\n%s", tm, out)
+		}
+	}
+	// logrotate.service: a sandboxed oneshot (PrivateDevices=, ProtectSystem=full,
+	// MemoryDenyWriteExecute=, ...) with ConditionACPower=true.
+	c.run(0, "start", "logrotate.service")
+	c.waitState("logrotate.service", "inactive/dead")
+	if p := c.props("logrotate.service", "Result", "ExecMainStatus", "ConditionResult"); p["Result"] != "success" || p["ExecMainStatus"] != "0" || p["ConditionResult"] != "yes" {
+		t.Errorf("logrotate.service after its run: %v", p)
+	}
+	if !strings.Contains(c.read("/var/lib/logrotate/status"), "logrotate state") {
+		t.Errorf("/var/lib/logrotate/status: %q", c.read("/var/lib/logrotate/status"))
+	}
+}
+
+func checkConditions(t *testing.T, c *container) {
+	// ConditionVirtualization=!container (multipathd) and =no (smartd) are false in a
+	// container: skipped, not failed, as under systemd.
+	for _, u := range []string{"multipathd.socket", "multipathd.service", "smartmontools.service"} {
+		c.waitProps(u, map[string]string{"ConditionResult": "no", "ActiveState": "inactive"})
+	}
+	if st, _ := c.flint("status", "multipathd.service"); !regexp.MustCompile(`(?m)^  Condition: start condition failed at .+ ago\n +└─ ConditionVirtualization=!container was not met$`).MatchString(st) {
+		t.Errorf("flint status multipathd.service:\n%s", st)
+	}
+	// ConditionVirtualization=!private-users (iscsid) is true: its abstract socket listens
+	// and iscsiadm, which talks to it there, starts the daemon.
+	c.waitState("iscsid.socket", "active/listening")
+	if l := c.prop("iscsid.socket", "Listen"); !strings.Contains(l, "@ISCSIADM_ABSTRACT_NAMESPACE") {
+		t.Errorf("iscsid.socket Listen=%q", l)
+	}
+}
+
+func checkLvmSockets(t *testing.T, c *container) {
+	c.idleUntilConnected("dm-event.service", "dm-event.socket")
+	c.idleUntilConnected("lvm2-lvmpolld.service", "lvm2-lvmpolld.socket")
+	// Two ListenFIFO= with SocketMode=0600.
+	for _, f := range []string{"/run/dmeventd-server", "/run/dmeventd-client"} {
+		if out := c.must("stat", "-c", "%A %U", f); strings.TrimSpace(out) != "prw------- root" {
+			t.Errorf("%s: %s", f, out)
+		}
+	}
+	if st, _ := c.flint("status", "dm-event.socket"); !strings.Contains(st, "Listen: /run/dmeventd-server (FIFO)") {
+		t.Errorf("flint status dm-event.socket:\n%s", st)
+	}
+	// lvmpolld --dump asks the daemon through /run/lvm/lvmpolld.socket (its directory made
+	// by the manager): the first connection starts it.
+	c.must("lvmpolld", "--dump")
+	c.mainPID("lvm2-lvmpolld.service", "/sbin/lvmpolld")
+	c.triggeredBy("lvm2-lvmpolld.service", "lvm2-lvmpolld.socket")
 }
