@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"os"
+	"os/user"
 	"regexp"
 	"strconv"
 	"strings"
@@ -128,6 +129,38 @@ var debianDaemons = []containerDaemon{
 		enable:   []string{"dm-event.socket", "lvm2-lvmpolld.socket"},
 		binaries: []string{"/sbin/dmeventd", "/sbin/lvmpolld"},
 		check:    checkLvmSockets,
+	},
+	{
+		name:     "chrony_forking_sandbox_bang",
+		pkgs:     []string{"chrony"},
+		units:    []string{lib + "chrony.service"},
+		binaries: []string{"/usr/sbin/chronyd", "/usr/bin/chronyc"},
+		check:    checkChrony,
+		sandbox:  chronySandbox,
+	},
+	{
+		name:     "squid_notify_execstartpre_group",
+		pkgs:     []string{"squid", "curl"},
+		units:    []string{lib + "squid.service"},
+		enable:   []string{"squid.service"},
+		binaries: []string{"/usr/sbin/squid", "/usr/bin/curl"},
+		check:    checkSquid,
+	},
+	{
+		name:     "node_exporter_user_envfile",
+		pkgs:     []string{"prometheus-node-exporter", "curl"},
+		units:    []string{lib + "prometheus-node-exporter.service"},
+		enable:   []string{"prometheus-node-exporter.service"},
+		binaries: []string{"/usr/bin/prometheus-node-exporter", "/usr/bin/curl"},
+		check:    checkNodeExporter,
+	},
+	{
+		name:     "unattended_upgrades_killmode_process",
+		pkgs:     []string{"unattended-upgrades"},
+		units:    []string{lib + "unattended-upgrades.service"},
+		enable:   []string{"unattended-upgrades.service"},
+		binaries: []string{"/usr/share/unattended-upgrades/unattended-upgrade-shutdown", "/usr/bin/python3"},
+		check:    checkUnattendedUpgrades,
 	},
 }
 
@@ -477,4 +510,105 @@ func checkLvmSockets(t *testing.T, c *container) {
 	c.must("lvmpolld", "--dump")
 	c.mainPID("lvm2-lvmpolld.service", "/sbin/lvmpolld")
 	c.triggeredBy("lvm2-lvmpolld.service", "lvm2-lvmpolld.socket")
+}
+
+func checkChrony(t *testing.T, c *container) {
+	// The container shares the host's clock: chronyd gets -x (no clock control) through
+	// /etc/default/chrony (EnvironmentFile=-, $DAEMON_OPTS), then starts.
+	if err := os.WriteFile(c.path("/etc/default/chrony"), []byte("DAEMON_OPTS=\"-F 1 -x\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const svc = "chrony.service"
+	c.run(0, "start", svc)
+	// Type=forking with PIDFile=/run/chrony/chronyd.pid in RuntimeDirectory=chrony (0700);
+	// ExecStart=! leaves User=_chrony to chronyd itself, which drops to it.
+	pid := c.mainPID(svc, "/usr/sbin/chronyd")
+	if got := strings.TrimSpace(c.read("/run/chrony/chronyd.pid")); got != strconv.Itoa(pid) {
+		t.Errorf("/run/chrony/chronyd.pid %q, MainPID %d", got, pid)
+	}
+	c.runsAs(pid, "_chrony")
+	var out string
+	if !waitFor(15*time.Second, func() bool {
+		var code int
+		out, code = c.exec("chronyc", "-n", "tracking")
+		return code == 0 && strings.Contains(out, "Leap status")
+	}) {
+		t.Fatalf("chronyc tracking:\n%s", out)
+	}
+	if p := c.props(svc, "ConditionResult", "User"); p["ConditionResult"] != "yes" || p["User"] != "_chrony" {
+		t.Errorf("%s: %v", svc, p)
+	}
+}
+
+// NoNewPrivileges=no comes last, but chronyd -F 1 loads its own seccomp filter with
+// no_new_privs. The bounding set: the unit's ~ lists, and CAP_SYSLOG (ProtectKernelLogs=).
+var chronySandbox = &sandboxWant{service: "chrony.service", binary: "/usr/sbin/chronyd", noNewPrivs: true, seccomp: true,
+	capBnd:   without(5, 9, 16, 17, 18, 19, 20, 21, 22, 26, 27, 28, 29, 30, 32, 33, 34, 35, 36, 37),
+	readOnly: []string{"/usr", "/etc", "/var/lib/dpkg"}, writable: []string{"/run", "/var/lib/chrony", "/var/log/chrony"},
+	inaccessible: []string{"/home", "/root"}, privateTmp: true, hidepid: "invisible"}
+
+func checkSquid(t *testing.T, c *container) {
+	const svc = "squid.service"
+	pid := c.mainPID(svc, "/usr/sbin/squid")
+	// A request through the proxy (to a port its configuration refuses): squid's own answer.
+	out, _ := c.curl("-sS", "-o", "/dev/null", "-D", "-", "-x", "http://127.0.0.1:3128", "http://127.0.0.1:1/")
+	if !strings.Contains(out, "Server: squid") || !strings.Contains(out, "X-Squid-Error: ERR_ACCESS_DENIED") {
+		t.Fatalf("GET through squid:\n%s", out)
+	}
+	// Type=notify + NotifyAccess=all, PIDFile=/run/squid.pid, Group=proxy.
+	if got := strings.TrimSpace(c.read("/run/squid.pid")); got != strconv.Itoa(pid) {
+		t.Errorf("/run/squid.pid %q, MainPID %d", got, pid)
+	}
+	if g := strings.Fields(c.procStatus(pid, "Gid")); len(g) == 0 || g[0] != gidOf(t, "proxy") {
+		t.Errorf("squid's gid %v, want proxy's", g)
+	}
+	// ExecReload= (SIGHUP) re-reads the configuration: a shorter shutdown_lifetime (30s by
+	// default, which its stop waits for under systemd too) for the container's stop.
+	if err := os.WriteFile(c.path("/etc/squid/conf.d/flint-e2e.conf"), []byte("shutdown_lifetime 1 seconds\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.run(0, "reload", svc)
+	c.waitProps(svc, map[string]string{"ActiveState": "active", "MainPID": strconv.Itoa(pid)})
+	// Reconfigured once it accepts connections again.
+	if !waitFor(15*time.Second, func() bool {
+		out, _ := c.flint("logs", "-u", svc, "--no-pager")
+		return strings.Count(out, "Accepting HTTP Socket connections at") >= 2
+	}) {
+		t.Errorf("squid did not reconfigure within 15s")
+	}
+}
+
+func gidOf(t *testing.T, name string) string {
+	t.Helper()
+	g, err := user.LookupGroup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g.Gid
+}
+
+func checkNodeExporter(t *testing.T, c *container) {
+	pid := c.mainPID("prometheus-node-exporter.service", "/usr/bin/prometheus-node-exporter")
+	c.runsAs(pid, "prometheus")
+	out, code := c.curl("-sS", "http://127.0.0.1:9100/metrics")
+	if code != 0 || !strings.Contains(out, "node_exporter_build_info") {
+		t.Fatalf("GET /metrics: exit %d\n%s", code, tail(out, 10))
+	}
+	// ExecReload=/bin/kill -HUP $MAINPID; SendSIGKILL=no, TimeoutStopSec=20s.
+	c.run(0, "reload", "prometheus-node-exporter.service")
+	c.waitProps("prometheus-node-exporter.service", map[string]string{"ActiveState": "active", "MainPID": strconv.Itoa(pid)})
+	if p := c.props("prometheus-node-exporter.service", "SendSIGKILL", "TimeoutStopUSec"); p["SendSIGKILL"] != "no" || p["TimeoutStopUSec"] != "20s" {
+		t.Errorf("prometheus-node-exporter.service: %v", p)
+	}
+}
+
+func checkUnattendedUpgrades(t *testing.T, c *container) {
+	const svc = "unattended-upgrades.service"
+	c.mainPID(svc, "/usr/bin/python3.11")
+	// --wait-for-signal: SIGTERM (KillMode=process) ends it at once, within TimeoutStopSec=1800.
+	c.run(0, "stop", svc)
+	c.waitState(svc, "inactive/dead")
+	if r := c.prop(svc, "Result"); r != "success" {
+		t.Errorf("%s: Result=%s", svc, r)
+	}
 }
