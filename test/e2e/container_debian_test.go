@@ -171,6 +171,14 @@ var debianDaemons = []containerDaemon{
 		binaries: []string{"/usr/sbin/sshd", "/usr/bin/ssh-keyscan", "/etc/ssh/ssh_host_ed25519_key.pub"},
 		check:    checkSshSocket,
 	},
+	{
+		name:     "mariadb_notify_shell_ambient",
+		pkgs:     []string{"mariadb-server", "mariadb-client"},
+		units:    []string{lib + "mariadb.service"},
+		enable:   []string{"mariadb.service"},
+		binaries: []string{"/usr/sbin/mariadbd", "/usr/bin/mariadb", "/etc/mysql/debian-start"},
+		check:    checkMariadb,
+	},
 }
 
 // generated checks that the generators made link below /run/systemd/generator.
@@ -652,5 +660,33 @@ func checkSshSocket(t *testing.T, c *container) {
 	}
 	if !held {
 		t.Errorf("sshd's fd 3 (%s) is not a socket flint holds", sock)
+	}
+}
+
+func checkMariadb(t *testing.T, c *container) {
+	const svc = "mariadb.service"
+	// ExecStart= is /bin/sh -c "..." over three continued lines with backquotes, which execs
+	// mariadbd: the main process, Type=notify.
+	pid := c.mainPID(svc, "/usr/sbin/mariadbd")
+	if out := c.must("mariadb", "-N", "-e", "select 6*7"); strings.TrimSpace(out) != "42" {
+		t.Fatalf("mariadb -e 'select 6*7': %q", out)
+	}
+	c.runsAs(pid, "mysql")
+	// AmbientCapabilities=CAP_IPC_LOCK with User=mysql.
+	if amb, err := strconv.ParseUint(c.procStatus(pid, "CapAmb"), 16, 64); err != nil || amb != 1<<14 {
+		t.Errorf("mariadbd's CapAmb %q, want CAP_IPC_LOCK only", c.procStatus(pid, "CapAmb"))
+	}
+	c.limitedNoFile(svc, pid, "32768")
+	// STATUS= from mariadbd; ExecStartPost=!/etc/mysql/debian-start ran as root and succeeded.
+	if st := c.prop(svc, "StatusText"); !strings.Contains(st, "Taking your SQL requests now") {
+		t.Errorf("%s StatusText=%q", svc, st)
+	}
+	if p := c.prop(svc, "ExecStartPost"); !strings.Contains(p, "code=exited ; status=0 }") {
+		t.Errorf("%s ExecStartPost=%s", svc, p)
+	}
+	c.run(0, "stop", svc)
+	c.waitState(svc, "inactive/dead")
+	if r := c.prop(svc, "Result"); r != "success" {
+		t.Errorf("%s after the stop: Result=%s", svc, r)
 	}
 }
