@@ -205,6 +205,19 @@ func checkPostgresGenerator(t *testing.T, c *container) {
 	if w := c.prop("postgresql.service", "Wants"); !strings.Contains(w, svc) {
 		t.Errorf("postgresql.service Wants=%s, want %s (the generator's link)", w, svc)
 	}
+	// daemon-reload runs the generators again: a cluster set to start manually is no longer
+	// wanted (and keeps running).
+	if err := os.WriteFile(c.path("/etc/postgresql/15/main/start.conf"), []byte("manual\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.run(0, "daemon-reload")
+	if w := c.prop("postgresql.service", "Wants"); strings.Contains(w, svc) {
+		t.Errorf("postgresql.service Wants=%s after start.conf says manual and a daemon-reload", w)
+	}
+	if _, err := os.Lstat(c.path("/run/systemd/generator/postgresql.service.wants/" + svc)); err == nil {
+		t.Errorf("the generator's link is still there after the daemon-reload")
+	}
+	c.waitState(svc, "active/running")
 }
 
 // smtpGreeting reads the greeting of an SMTP server of the container.
