@@ -588,7 +588,7 @@ func ago(d time.Duration) string {
 }
 
 // unmetLines prints systemctl 252's "Condition:" ("Assert:") lines of a unit whose last check
-// failed: when, and the unmet ones in a tree.
+// failed: when, and the unmet conditions in a tree (the assertion).
 func unmetLines(w io.Writer, p map[string]string, label, result, stamp, list string) {
 	if p[result] != "no" || p[stamp] == "" {
 		return
@@ -604,6 +604,16 @@ func unmetLines(w io.Writer, p map[string]string, label, result, stamp, list str
 	fmt.Fprintf(w, "%*s: start %s failed at %s; %s ago\n", 11, label, what, p[stamp], ago(time.Since(t)))
 	var unmet []string
 	json.Unmarshal([]byte(p[list]), &unmet)
+	if label == "Assert" && len(unmet) > 0 {
+		// systemctl 252 names one assertion, without a tree: the failed one that is not a
+		// trigger (the first in file order, where systemd's test stopped), else none.
+		if _, param, _ := strings.Cut(unmet[0], "="); strings.HasPrefix(param, "|") {
+			fmt.Fprintf(w, "             none of the trigger assertions were met\n")
+		} else {
+			fmt.Fprintf(w, "             %s was not met\n", unit.Printable(unmet[0]))
+		}
+		return
+	}
 	for i, c := range unmet {
 		glyph := "├─"
 		if i == len(unmet)-1 {
