@@ -43,8 +43,10 @@ var statusUnits = map[string]string{
 	// Failed conditions and assertions (status: Condition:, Assert:), kept loaded by a target.
 	"cond.service": "[Unit]\nDefaultDependencies=no\nConditionPathExists=/nonexistent/x\nConditionPathExists=!/etc\n" +
 		"ConditionPathExists=|/nonexistent/y\n[Service]\nExecStart=/bin/sleep 1000\n",
-	"asrt.service":    "[Unit]\nDefaultDependencies=no\nAssertPathExists=/nonexistent/z\n[Service]\nExecStart=/bin/sleep 1000\n",
-	"condkeep.target": "[Unit]\nDefaultDependencies=no\nWants=cond.service asrt.service\n",
+	"asrt.service": "[Unit]\nDefaultDependencies=no\nAssertPathExists=/nonexistent/z\n[Service]\nExecStart=/bin/sleep 1000\n",
+	"asrt2.service": "[Unit]\nDefaultDependencies=no\nAssertPathExists=|/nonexistent/a\nAssertPathExists=|!/etc\n" +
+		"[Service]\nExecStart=/bin/sleep 1000\n",
+	"condkeep.target": "[Unit]\nDefaultDependencies=no\nWants=cond.service asrt.service asrt2.service\n",
 }
 
 // TestStatusShowMatchSystemctl compares status and show with systemctl 252's for the units
@@ -129,6 +131,7 @@ func TestStatusShowMatchSystemctl(t *testing.T) {
 		{"show", "exits64", "-p", "TasksCurrent,MemoryCurrent,UID,GID,IPIngressBytes,IOReadBytes,CleanResult,ConditionResult,AssertResult"},
 		{"status", "cond", "-n", "0"},
 		{"status", "asrt", "-n", "0"},
+		{"status", "asrt2", "-n", "0"},
 		{"show", "cond", "-p", "ConditionResult,AssertResult,ActiveState"},
 	} {
 		t.Run(strings.Join(args, "_"), func(t *testing.T) { compare(t, args...) })
