@@ -316,6 +316,10 @@ func checkSlapd(t *testing.T, c *container) {
 	c.generated("../generator.late/slapd.service")
 	const svc = "slapd.service"
 	c.waitState(svc, "active/running")
+	// (inside the container, whose /run has the generated file)
+	if out, code := c.exec("flint", "is-enabled", svc); code != 0 || strings.TrimSpace(out) != "generated" {
+		t.Errorf("flint is-enabled %s: %q, exit %d, want generated", svc, out, code)
+	}
 	p := c.props(svc, "SourcePath", "Type", "RemainAfterExit", "DropInPaths")
 	if p["SourcePath"] != "/etc/init.d/slapd" || p["Type"] != "forking" || p["RemainAfterExit"] != "no" ||
 		p["DropInPaths"] != "/lib/systemd/system/slapd.service.d/slapd-remain-after-exit.conf" {
