@@ -118,16 +118,21 @@ func (m *Manager) runGenerators() {
 	if outs == nil {
 		return
 	}
+	gens := findGenerators(generatorSearchDirs(m.opt.Scope))
 	for _, d := range outs {
 		if err := os.RemoveAll(d); err != nil {
 			m.consolef("Failed to remove %s: %v", d, err)
+		}
+		if len(gens) == 0 {
+			// Without generators the directories stay away: a reload then finds the
+			// search path as it was and keeps the units it had decoded (unit/load_reload.go).
+			continue
 		}
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			m.consolef("Failed to create %s, generators not run: %v", d, err)
 			return
 		}
 	}
-	gens := findGenerators(generatorSearchDirs(m.opt.Scope))
 	if len(gens) == 0 {
 		return
 	}

@@ -357,6 +357,10 @@ func checkSlapd(t *testing.T, c *container) {
 
 func checkCron(t *testing.T, c *container) {
 	c.mainPID("cron.service", "/usr/sbin/cron")
+	// An image without generators: flint made no generator directories.
+	if _, err := os.Stat(c.path("/run/systemd/generator")); err == nil {
+		t.Errorf("/run/systemd/generator exists in an image without generators")
+	}
 	// An @reboot job runs when cron starts without /run/crond.reboot: add one, restart cron.
 	if err := os.WriteFile(c.path("/etc/cron.d/flint-e2e"), []byte("@reboot root id -un >/tmp/cron.out\n"), 0o644); err != nil {
 		t.Fatal(err)
