@@ -1015,7 +1015,7 @@ executables of /run/systemd/system-generators, /etc/systemd/system-generators,
 first directory that has a name winning and a link to /dev/null or an empty file masking it,
 all at once, with the normal, early and late output directories (/run/systemd/generator,
 generator.early, generator.late; $XDG_RUNTIME_DIR/systemd/generator* for ` + "`" + `--user` + "`" + `) as
-arguments, emptied before each run, and $SYSTEMD_SCOPE, $SYSTEMD_IN_INITRD (0),
+arguments, emptied before each run (and not made where there is no generator), and $SYSTEMD_SCOPE, $SYSTEMD_IN_INITRD (0),
 $SYSTEMD_FIRST_BOOT, $SYSTEMD_VIRTUALIZATION and $SYSTEMD_ARCHITECTURE set. Together they get
 90 s, as systemd's DEFAULT_TIMEOUT_USEC. This is what starts the instances of Debian 12's
 postgresql (one per cluster), postfix (postfix@-.service), tor (tor@default.service) and
