@@ -1034,6 +1034,38 @@ oneshot that stays active): units ordered after it or requiring it load and star
 started (active, exited) after the manager did its work at start. flint provides neither
 systemd-tmpfiles-setup-dev.service (the /dev lines) nor systemd-tmpfiles-clean.timer: nothing
 runs ` + "`" + `--clean` + "`" + ` periodically.
+
+### Generators
+
+` + "`" + `flint run` + "`" + ` runs the generators of systemd.generator(7) as systemd 252 does, before it loads any
+unit and again at each ` + "`" + `daemon-reload` + "`" + ` (and ` + "`" + `daemon-reexec` + "`" + `, which is a reload in flint): the
+executables of /run/systemd/system-generators, /etc/systemd/system-generators,
+/usr/local/lib/systemd/system-generators, /lib/systemd/system-generators and
+/usr/lib/systemd/system-generators (the user manager: the user-generators directories), the
+first directory that has a name winning and a link to /dev/null or an empty file masking it,
+all at once, with the normal, early and late output directories (/run/systemd/generator,
+generator.early, generator.late; $XDG_RUNTIME_DIR/systemd/generator* for ` + "`" + `--user` + "`" + `) as
+arguments, emptied before each run (and not made where there is no generator), and $SYSTEMD_SCOPE, $SYSTEMD_IN_INITRD (0),
+$SYSTEMD_FIRST_BOOT, $SYSTEMD_VIRTUALIZATION and $SYSTEMD_ARCHITECTURE set. Together they get
+90 s, as systemd's DEFAULT_TIMEOUT_USEC. This is what starts the instances of Debian 12's
+postgresql (one per cluster), postfix (postfix@-.service), tor (tor@default.service) and
+openvpn, all of which enable only a master unit, and what makes units of the packages that
+ship only an /etc/init.d script (slapd, xinetd: systemd-sysv-generator, enabled through
+their /etc/rc?.d links); test/e2e/container_debian_test.go runs four of them. Differences:
+
+- flint runs generators only where their normal output directory is in its search path (the
+  default path, or $SYSTEMD_UNIT_PATH naming it; never with ` + "`" + `--units` + "`" + `), and the system
+  manager only as the machine's manager (not with ` + "`" + `--no-booted` + "`" + `: another manager may own
+  /run/systemd/generator). systemd runs them whatever its unit path.
+- What a generator prints goes to ` + "`" + `flint run` + "`" + `'s output once it has ended, each line after the
+  generator's name; a generator that fails or is killed at the time limit gets a line of its
+  own ("... failed with exit status N."). systemd logs their output as it comes.
+- flint removes the output directories at its orderly end; a re-execution of systemd keeps
+  them.
+- The units generators make are run as any other, within what flint runs: the .mount, .swap
+  and .automount units of systemd-fstab-generator and systemd-gpt-auto-generator are loaded
+  but not managed (see "What the manager does differently"); systemd-getty-generator's
+  console-getty.service (in a container) and serial-getty@ units are services flint starts.
 `)
 	if len(difftest.OpenBugs) > 0 {
 		b.WriteString(`

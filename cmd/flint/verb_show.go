@@ -160,8 +160,12 @@ func withRequested(props []show.Property, o *showOptions) []show.Property {
 }
 
 // hiddenByDefault: what systemctl show leaves out without -p or --all: empty values, and
-// the exit statuses of Failure/SuccessAction= when not set.
+// the exit statuses of Failure/SuccessAction= when not set; and flint's lists of unmet
+// conditions, which systemd's show has as Conditions=/Asserts= (unprintable there).
 func hiddenByDefault(p show.Property) bool {
+	if p.Name == "FlintUnmetConditions" || p.Name == "FlintUnmetAsserts" {
+		return true
+	}
 	if p.Name == "RestrictNetworkInterfaces" {
 		return p.Value == "~" // never set; an allow list emptied again is printed empty
 	}

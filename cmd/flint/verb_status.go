@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -245,7 +246,8 @@ func printStatus(w io.Writer, st client.UnitStatus, color bool) {
 	}
 	fmt.Fprintf(w, "%s %s\n", dot(p["ActiveState"], color), title)
 	loaded := p["LoadState"]
-	if fp := p["FragmentPath"]; fp != "" && p["LoadState"] == "loaded" {
+	// As systemctl: the file a generator made the unit from (SourcePath=), else the unit file.
+	if fp := cmp.Or(p["SourcePath"], p["FragmentPath"]); fp != "" && p["LoadState"] == "loaded" {
 		extra := unit.Printable(fp)
 		if ufs := p["UnitFileState"]; ufs != "" {
 			extra += "; " + ufs
@@ -329,6 +331,8 @@ func printStatus(w io.Writer, st client.UnitStatus, color bool) {
 	if t := p["Triggers"]; t != "" {
 		fmt.Fprintf(w, "   Triggers: %s\n", bulletList(t, false))
 	}
+	unmetLines(w, p, "Condition", "ConditionResult", "ConditionTimestamp", "FlintUnmetConditions")
+	unmetLines(w, p, "Assert", "AssertResult", "AssertTimestamp", "FlintUnmetAsserts")
 	for i, d := range unit.SplitStrv(p["Documentation"]) {
 		label := "       Docs:"
 		if i > 0 {
@@ -581,4 +585,40 @@ func ago(d time.Duration) string {
 		return fmt.Sprintf("%dus", d/time.Microsecond)
 	}
 	return "now"
+}
+
+// unmetLines prints systemctl 252's "Condition:" ("Assert:") lines of a unit whose last check
+// failed: when, and the unmet conditions in a tree (the assertion).
+func unmetLines(w io.Writer, p map[string]string, label, result, stamp, list string) {
+	if p[result] != "no" || p[stamp] == "" {
+		return
+	}
+	t, err := time.Parse(show.TimestampLayout, p[stamp])
+	if err != nil {
+		return
+	}
+	what := "condition"
+	if label == "Assert" {
+		what = "assertion"
+	}
+	fmt.Fprintf(w, "%*s: start %s failed at %s; %s ago\n", 11, label, what, p[stamp], ago(time.Since(t)))
+	var unmet []string
+	json.Unmarshal([]byte(p[list]), &unmet)
+	if label == "Assert" && len(unmet) > 0 {
+		// systemctl 252 names one assertion, without a tree: the failed one that is not a
+		// trigger (the first in file order, where systemd's test stopped), else none.
+		if _, param, _ := strings.Cut(unmet[0], "="); strings.HasPrefix(param, "|") {
+			fmt.Fprintf(w, "             none of the trigger assertions were met\n")
+		} else {
+			fmt.Fprintf(w, "             %s was not met\n", unit.Printable(unmet[0]))
+		}
+		return
+	}
+	for i, c := range unmet {
+		glyph := "├─"
+		if i == len(unmet)-1 {
+			glyph = "└─"
+		}
+		fmt.Fprintf(w, "             %s %s was not met\n", glyph, unit.Printable(c))
+	}
 }

@@ -69,6 +69,9 @@ type unitHist struct {
 	assertStamp     time.Time
 	conditionFailed string // "ConditionPathExists=/x" that failed
 	assertFailed    string
+	// unmet lists the conditions and assertions systemctl status names after a failed check,
+	// in file order (unmetConditions); nil when every check passed.
+	unmet *unmetChecks
 	// cpu is the CPU time of the processes of u reaped since it last started (rusage):
 	// "Consumed ... CPU time." when it goes down (journal.go).
 	cpu time.Duration
@@ -76,6 +79,9 @@ type unitHist struct {
 	// ExecStatus): what `show` gives with Exec*= and `status` as "Process:" lines.
 	runs map[execKey]*show.ExecRun
 }
+
+// unmetChecks are the conditions and assertions a unit's last check found unmet.
+type unmetChecks struct{ conditions, asserts []string }
 
 // noHist is the unitHist of a unit that has none yet: the zero one, read only.
 var noHist unitHist
