@@ -809,14 +809,19 @@ journalctl's and systemd-analyze's own option tables, their checks of values (` 
 they print for ` + "`" + `help` + "`" + ` values, and their messages and exit codes for what they refuse; the
 program name in getopt's messages is argv[0] as invoked, as glibc prints it. flint adds
 ` + "`" + `--control PATH` + "`" + ` and ` + "`" + `--units DIR` + "`" + ` to each table, matched only by their whole names so that
-every abbreviation the tools accept keeps its meaning. The differences:
+every abbreviation the tools accept keeps its meaning. Under the name systemctl, the output
+is systemctl's as scripts, Ansible and Debian's maintainer scripts see it, in the C locale
+too (the ASCII marks systemd draws where the locale is not UTF-8, $SYSTEMD_UTF8 honoured),
+and the hints of a failed job name journalctl (test/e2e TestToolsMatchSystemctl,
+TestDebHelpersMatchSystemd: deb-systemd-helper and deb-systemd-invoke with a booted flint).
+The differences:
 
 - An option that systemctl applies to a verb but flint's verb does not implement is refused,
   "systemctl VERB: option --X is not supported by flint." (exit 1), where systemctl would act
   on it: ` + "`" + `--wait` + "`" + `, ` + "`" + `--global` + "`" + `, ` + "`" + `--dry-run` + "`" + `, ` + "`" + `--message=` + "`" + `, ` + "`" + `--firmware-setup` + "`" + `,
   ` + "`" + `--boot-loader-menu=` + "`" + `, ` + "`" + `--boot-loader-entry=` + "`" + `, ` + "`" + `--reboot-argument=` + "`" + `, ` + "`" + `--show-transaction` + "`" + `,
-  ` + "`" + `--with-dependencies` + "`" + `, ` + "`" + `--recursive` + "`" + `, ` + "`" + `--after` + "`" + `/` + "`" + `--before` + "`" + `, ` + "`" + `--plain` + "`" + ` for
-  list-dependencies, ` + "`" + `--state=` + "`" + ` for list-sockets and list-timers, ` + "`" + `--timestamp=` + "`" + ` other than
+  ` + "`" + `--with-dependencies` + "`" + `, ` + "`" + `--recursive` + "`" + `, ` + "`" + `--after` + "`" + `/` + "`" + `--before` + "`" + `, ` + "`" + `--state=` + "`" + ` for
+  list-sockets and list-timers, ` + "`" + `--timestamp=` + "`" + ` other than
   pretty, ` + "`" + `--marked` + "`" + `. Where systemctl ignores an option for a verb, flint ignores it too.
   ` + "`" + `--no-pager` + "`" + `, ` + "`" + `--no-ask-password` + "`" + `, ` + "`" + `--no-wall` + "`" + `, ` + "`" + `-l` + "`" + `, ` + "`" + `-i` + "`" + `/` + "`" + `--check-inhibitors=` + "`" + ` are
   accepted everywhere: flint has no pager, asks no password, writes no wall message, never
@@ -824,6 +829,13 @@ every abbreviation the tools accept keeps its meaning. The differences:
   manager.
 - ` + "`" + `-H` + "`" + `/` + "`" + `--host` + "`" + ` and ` + "`" + `-M` + "`" + `/` + "`" + `--machine` + "`" + ` are refused (exit 1): flint reaches no remote or
   container manager. ` + "`" + `--image=` + "`" + ` is refused: flint mounts no disk images.
+- ` + "`" + `--version` + "`" + ` prints "systemd 252 (flint)" and a line saying what flint is, where systemctl
+  prints its package's version and compile-time features: scripts that check the version
+  (deb-systemd-invoke, "systemctl --version | head -1") read its first two words.
+- ` + "`" + `show` + "`" + ` without ` + "`" + `-p` + "`" + ` of a unit that is not loaded (not-found, masked) prints the
+  properties of the unit itself (Id, Names, Description, LoadState, LoadError, the states and
+  timestamps), not the defaults of its type's properties (Restart=no, TimeoutStartUSec=, the
+  exec and cgroup settings) that systemctl 252 lists with them.
 - ` + "`" + `--job-mode=help` + "`" + ` is sent to the manager like any other mode and refused there ("Job mode
   help invalid"), as systemctl 252 does.
 - ` + "`" + `-o` + "`" + ` with a verb other than status prints flint's JSON for the json modes (not systemctl's

@@ -139,7 +139,7 @@ func (fs *fileScope) reportChanges(g *globals, what string, changes []install.Ch
 		if !g.quiet {
 			for _, c := range changes {
 				if !isErr(c) {
-					fmt.Fprintln(stderr, c.String())
+					fmt.Fprintln(stderr, changeText(c))
 				}
 			}
 		}
@@ -147,7 +147,7 @@ func (fs *fileScope) reportChanges(g *globals, what string, changes []install.Ch
 	}
 	for _, c := range changes {
 		if !g.quiet || isErr(c) {
-			fmt.Fprintln(stderr, c.String())
+			fmt.Fprintln(stderr, changeText(c))
 		}
 	}
 	if err != nil && !errors.Is(err, install.ErrNoInstallInfo) {

@@ -141,10 +141,10 @@ func runListUnits(g *globals, args []string) int {
 		var col []string
 		switch {
 		case u.Load == "error" || u.Load == "not-found" || u.Load == "bad-setting" || u.Load == "masked":
-			mark = "●"
+			mark = glyphs().blackCircle
 			col = []string{ansiYellow, "", ansiRed}
 		case u.Active == "failed":
-			mark = "●"
+			mark = glyphs().blackCircle
 			col = []string{ansiRed, ansiRed, "", ansiRed, ansiRed}
 		}
 		t.add(col, header(u.Name, u.Load, u.Active, u.Sub, u.Job, unit.Printable(u.Description))...)
@@ -308,7 +308,7 @@ func runListDeps(g *globals, args []string) int {
 		names = []string{""} // the manager's default.target
 	}
 	c := client.New(g.control)
-	for _, name := range names {
+	for i, name := range names {
 		nodes, err := c.ListDependencies(name, g.all, g.reverse)
 		if err != nil {
 			return reportClientError(err)
@@ -317,9 +317,31 @@ func runListDeps(g *globals, args []string) int {
 			writeJSON(nodes)
 			continue
 		}
+		if i > 0 {
+			fmt.Fprintln(os.Stdout)
+		}
+		if g.plain {
+			writeDepList(os.Stdout, nodes)
+			continue
+		}
 		writeDepTree(os.Stdout, nodes, isTerminal(os.Stdout))
 	}
 	return 0
+}
+
+// writeDepList prints nodes as list-dependencies --plain does: the root, then every other
+// unit once (where the tree first has it), indented by two spaces, without state or branch.
+func writeDepList(w io.Writer, nodes []client.DepNode) {
+	seen := map[string]bool{}
+	for _, n := range nodes {
+		switch {
+		case n.Depth == 0:
+			fmt.Fprintln(w, n.Unit)
+		case !seen[n.Unit]:
+			fmt.Fprintln(w, "  "+n.Unit)
+		}
+		seen[n.Unit] = true
+	}
 }
 
 // writeDepTree draws nodes as systemctl list-dependencies does: the root alone, then each
@@ -350,16 +372,16 @@ func writeDepTree(w io.Writer, nodes []client.DepNode, color bool) {
 		b.WriteString(dot(n.Active, color) + " ")
 		for d := 1; d < n.Depth; d++ {
 			if open[d] {
-				b.WriteString("│ ")
+				b.WriteString(glyphs().treeVertical)
 			} else {
 				b.WriteString("  ")
 			}
 		}
 		isLast := last(i)
 		if isLast {
-			b.WriteString("└─")
+			b.WriteString(glyphs().treeRight)
 		} else {
-			b.WriteString("├─")
+			b.WriteString(glyphs().treeBranch)
 		}
 		open[n.Depth] = !isLast
 		b.WriteString(n.Unit)

@@ -50,7 +50,7 @@ func statusOverview(g *globals, c *client.Client) int {
 	color := isTerminal(os.Stdout)
 	host, _ := os.Hostname()
 	w := os.Stdout
-	mark := "●"
+	mark := glyphs().blackCircle
 	if color {
 		switch ov.State {
 		case "running":
@@ -78,9 +78,9 @@ func statusOverview(g *globals, c *client.Client) int {
 		}
 	}
 	for i, st := range withProcs {
-		branch, cont := "├─", "│ "
+		branch, cont := glyphs().treeBranch, glyphs().treeVertical
 		if i == len(withProcs)-1 {
-			branch, cont = "└─", "  "
+			branch, cont = glyphs().treeRight, "  "
 		}
 		prefix := "   Units: "
 		if i > 0 {
@@ -88,9 +88,9 @@ func statusOverview(g *globals, c *client.Client) int {
 		}
 		fmt.Fprintf(w, "%s%s%s\n", prefix, branch, st.Name)
 		for j, p := range st.Processes {
-			b := "├─"
+			b := glyphs().treeBranch
 			if j == len(st.Processes)-1 {
-				b = "└─"
+				b = glyphs().treeRight
 			}
 			fmt.Fprintf(w, "          %s%s%d %s\n", cont, b, p.PID, unit.Printable(p.Command))
 		}
@@ -216,17 +216,17 @@ func isTerminal(f *os.File) bool {
 
 // dot returns systemctl's state bullet for an ActiveState.
 func dot(active string, color bool) string {
-	d := "●"
+	d := glyphs().blackCircle
 	c := ""
 	switch active {
 	case "active", "reloading":
 		c = "\x1b[0;1;32m"
 	case "failed":
-		c, d = "\x1b[0;1;31m", "×"
+		c, d = "\x1b[0;1;31m", glyphs().multiplySign
 	case "activating", "deactivating":
 		c = "\x1b[0;1;33m"
 	default:
-		d = "○"
+		d = glyphs().whiteCircle
 	}
 	if color && c != "" {
 		return c + d + "\x1b[0m"
@@ -377,9 +377,9 @@ func printStatus(w io.Writer, st client.UnitStatus, color bool) {
 	} else if n, err := strconv.Atoi(p["TasksCurrent"]); err == nil && n > 0 {
 		fmt.Fprintf(w, "      Tasks: %d\n", n)
 		for i, pr := range st.Processes {
-			pre := "             ├─"
+			pre := "             " + glyphs().treeBranch
 			if i == len(st.Processes)-1 {
-				pre = "             └─"
+				pre = "             " + glyphs().treeRight
 			}
 			fmt.Fprintf(w, "%s%d %s\n", pre, pr.PID, unit.Printable(pr.Command))
 		}
@@ -428,7 +428,7 @@ func dropInLines(paths []string) []string {
 	var names []string
 	flush := func() {
 		if dir != "" {
-			out = append(out, dir, "└─"+strings.Join(names, ", "))
+			out = append(out, dir, glyphs().treeRight+strings.Join(names, ", "))
 		}
 	}
 	for _, p := range paths {
