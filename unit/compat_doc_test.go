@@ -875,7 +875,13 @@ The differences:
   audit (_SYSTEMD_CGROUP, _SYSTEMD_SLICE, _SYSTEMD_OWNER_UID, _CAP_EFFECTIVE,
   _SELINUX_CONTEXT, _AUDIT_SESSION, _AUDIT_LOGINUID) and, for the manager's messages, the
   source location (CODE_FILE, CODE_LINE, CODE_FUNC, TID) and _SYSTEMD_UNIT=init.scope
-  (with-unit mode names them systemd[PID]). Journal matches (FIELD=VALUE, +, paths) and every
+  (with-unit mode names them systemd[PID]). ` + "`" + `-F FIELD` + "`" + ` and ` + "`" + `-N` + "`" + ` list the values and the field names
+  of every line of the manager's runs, whatever the matches, as journalctl 252 (values newest
+  first, as journald's lists have them; names in the order they first appear, where journald
+  lists its hash table's order). ` + "`" + `--disk-usage` + "`" + ` and ` + "`" + `--vacuum-size=` + "`" + `/` + "`" + `--vacuum-files=` + "`" + `/
+  ` + "`" + `--vacuum-time=` + "`" + ` act on flint's journal files (/var/log/flint and the manager's runtime
+  directory; the file a run writes counts as journald's active file, every other as
+  archived; a file's age is its last write). Journal matches (FIELD=VALUE, +, paths) and every
   other journalctl option are refused, "journalctl: option --X is not supported by flint.".
 - systemd-analyze security: the table, overall exposure and summary table of systemd 252,
   equal for every service of /lib/systemd/system and the units of
