@@ -110,6 +110,16 @@ func TestToolsMatchSystemctl(t *testing.T) {
 		}
 	})
 	for _, args := range toolSteps {
+		if args[0] == "#change" {
+			// a unit file changed on disk, in both managers' unit directory
+			f, err := os.OpenFile(filepath.Join(units, args[1]), os.O_APPEND|os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.WriteString("# changed\n")
+			f.Close()
+			continue
+		}
 		name := strings.Join(args, "_")
 		t.Run(name, func(t *testing.T) {
 			wo, we, wc := systemctl(args...)
@@ -215,11 +225,56 @@ var toolSteps = [][]string{
 	{"cat", "web", "nope"},
 	{"edit", "--runtime", "idle"},
 	{"cat", "idle"},
+	{"status", "idle", "-n0"},
 	{"show", "-p", "Environment", "idle"},
 	{"set-environment", "FOO=bar"},
 	{"show-environment"},
 	{"unset-environment", "FOO"},
 	{"--no-ask-password", "restart", "web"},
 	{"--quiet", "stop", "idle"},
+	// Ansible's service_facts, monitoring checks
+	{"list-units", "--no-pager", "--type", "service", "--all"},
+	{"list-unit-files", "--no-pager", "--type", "service"},
+	{"--type=service", "--no-legend"},
+	{"-t", "service", "--state=running", "--no-legend", "--no-pager"},
+	{"--failed", "--no-legend"},
+	{"list-units", "--failed", "--plain", "--no-legend", "--no-pager"},
+	{"list-units", "web*", "lsn*", "--all"},
+	{"list-timers"},
+	{"show", "-p", "ActiveState", "-p", "SubState", "web", "idle"},
+	{"show", "-p", "SubState", "--value", "web", "idle"},
+	{"show", "--property=NRestarts,Result,ExecMainStatus", "fail"},
+	{"start", "tmpl@a.service", "tmpl@b"},
+	{"is-active", "tmpl@a", "tmpl@b.service", "tmpl@c"},
+	{"show", "-p", "Id,Description,ActiveState", "tmpl@a.service"},
+	{"cat", "tmpl@a.service"},
+	{"cat", "www.service"},
+	{"start", "alias"},
+	{"is-active", "www.service", "alias"},
+	{"status", "www.service", "-n0"},
+	{"status", "tmpl@a.service", "idle", "-n0"},
+	{"enable", "--now", "web"},
+	{"enable", "web"},
+	{"mask", "--now", "idle"},
+	{"is-active", "idle"},
+	{"is-failed", "idle", "nope"},
+	{"is-enabled", "idle", "www.service"},
+	{"status", "idle", "-n0"},
+	{"start", "idle"},
+	{"unmask", "idle"},
+	{"reset-failed"},
+	{"start", "web", "idle", "nope"},
+	{"restart", "nope"},
+	{"stop", "nope.service"},
+	{"reload", "idle"},
+	{"try-reload-or-restart", "web", "idle"},
+	{"#change", "web.service"},
+	{"show", "-p", "NeedDaemonReload", "web"},
+	{"status", "web", "-n0"},
+	{"restart", "web"},
+	{"cat", "web"},
+	{"daemon-reload"},
+	{"show", "-p", "NeedDaemonReload", "web"},
+	{"daemon-reload"},
 	{"stop", "web", "lsn.socket", "late.timer"},
 }
