@@ -818,7 +818,7 @@ The differences:
 
 - An option that systemctl applies to a verb but flint's verb does not implement is refused,
   "systemctl VERB: option --X is not supported by flint." (exit 1), where systemctl would act
-  on it: ` + "`" + `--wait` + "`" + `, ` + "`" + `--global` + "`" + `, ` + "`" + `--dry-run` + "`" + `, ` + "`" + `--message=` + "`" + `, ` + "`" + `--firmware-setup` + "`" + `,
+  on it: ` + "`" + `--wait` + "`" + `, ` + "`" + `--dry-run` + "`" + `, ` + "`" + `--message=` + "`" + `, ` + "`" + `--firmware-setup` + "`" + `,
   ` + "`" + `--boot-loader-menu=` + "`" + `, ` + "`" + `--boot-loader-entry=` + "`" + `, ` + "`" + `--reboot-argument=` + "`" + `, ` + "`" + `--show-transaction` + "`" + `,
   ` + "`" + `--with-dependencies` + "`" + `, ` + "`" + `--recursive` + "`" + `, ` + "`" + `--after` + "`" + `/` + "`" + `--before` + "`" + `, ` + "`" + `--state=` + "`" + ` for
   list-sockets and list-timers, ` + "`" + `--timestamp=` + "`" + ` other than

@@ -41,6 +41,11 @@ func (g *globals) files() *fileScope {
 
 func (g *globals) findFiles() *fileScope {
 	fs := &fileScope{}
+	if g.global {
+		// no manager has these files as its own: none is reloaded
+		fs.l = unit.NewLoaderLookup(unit.GlobalLookup(g.root))
+		return fs
+	}
 	if g.root != "" {
 		fs.l = unit.NewLoaderLookup(unit.RootLookup(g.scope(), g.root))
 		return fs

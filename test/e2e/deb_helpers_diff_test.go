@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,6 +22,14 @@ var debUnits = map[string]string{
 	"static.service":    "[Unit]\nDescription=Static helper\nDefaultDependencies=no\n[Service]\nExecStart=/bin/sleep 1000\n",
 	"multi-user.target": "[Unit]\nDescription=Multi-User System\n",
 	difftest.BootTarget: "[Unit]\nDescription=difftest boot target\nDefaultDependencies=no\n",
+}
+
+// debUserUnits are user units, installed in /usr/lib/systemd/user (dh_installsystemduser's
+// scripts enable them for every user: --global).
+var debUserUnits = map[string]string{
+	"pkg-agent.socket":  "[Unit]\nDescription=Agent socket\n[Socket]\nListenStream=%t/pkg-agent\n[Install]\nWantedBy=sockets.target\n",
+	"pkg-agent.service": "[Unit]\nDescription=Agent\n[Service]\nExecStart=/bin/sleep 1000\n",
+	"pkg-user.service":  "[Unit]\nDescription=Per-user\n[Service]\nExecStart=/bin/sleep 1000\n[Install]\nWantedBy=default.target\nAlso=pkg-agent.socket\n",
 }
 
 // debSteps are what dh_installsystemd's maintainer scripts run (postinst, prerm, postrm,
@@ -52,6 +61,21 @@ var debSteps = [][]string{
 	{"deb-systemd-helper", "--quiet", "was-enabled", "pkg.service"},
 	{"deb-systemd-helper", "enable", "pkg.service"},
 	{"deb-systemd-invoke", "restart", "pkg.service"},
+	// a package's user units (dh_installsystemduser)
+	{"deb-systemd-helper", "--user", "unmask", "pkg-agent.socket"},
+	{"deb-systemd-helper", "--quiet", "--user", "was-enabled", "pkg-agent.socket"},
+	{"deb-systemd-helper", "--user", "enable", "pkg-agent.socket"},
+	{"deb-systemd-helper", "--user", "enable", "pkg-user.service"},
+	{"deb-systemd-helper", "--user", "is-enabled", "pkg-user.service"},
+	{"systemctl", "--global", "is-enabled", "pkg-agent.socket", "pkg-user.service", "pkg-agent.service"},
+	{"systemctl", "--global", "list-unit-files", "pkg-*"},
+	{"deb-systemd-helper", "--user", "disable", "pkg-user.service"},
+	{"deb-systemd-helper", "--user", "mask", "pkg-agent.socket"},
+	{"systemctl", "--global", "is-enabled", "pkg-agent.socket"},
+	{"deb-systemd-helper", "--user", "purge", "pkg-agent.socket"},
+	{"deb-systemd-helper", "--user", "unmask", "pkg-agent.socket"},
+	{"systemctl", "--global", "enable", "pkg-user.service"},
+	{"systemctl", "--global", "disable", "pkg-user.service"},
 }
 
 // TestDebHelpersMatchSystemd runs Debian's maintainer-script helpers (init-system-helpers:
@@ -59,7 +83,7 @@ var debSteps = [][]string{
 // /etc/systemd/system and /var/lib/systemd and call systemctl, against systemd 252 (booted
 // in private namespaces) and against a booted flint (in a private mount namespace, systemctl
 // a symlink to flint first on PATH), each with its own empty /etc/systemd and /var/lib/systemd
-// and the units in /lib/systemd/system, and compares each step's output and exit code, the
+// and the units in /lib/systemd/system and /usr/lib/systemd/user, and compares each step's output and exit code, the
 // files in those directories and the units' states after it.
 func TestDebHelpersMatchSystemd(t *testing.T) {
 	if os.Geteuid() != 0 {
@@ -78,9 +102,13 @@ func TestDebHelpersMatchSystemd(t *testing.T) {
 	work := t.TempDir()
 	lib := filepath.Join(work, "lib")
 	os.MkdirAll(lib, 0o755)
-	for n, c := range debUnits {
-		if err := os.WriteFile(filepath.Join(lib, n), []byte(c), 0o644); err != nil {
-			t.Fatal(err)
+	userLib := filepath.Join(work, "user")
+	os.MkdirAll(userLib, 0o755)
+	for dir, files := range map[string]map[string]string{lib: debUnits, userLib: debUserUnits} {
+		for n, c := range files {
+			if err := os.WriteFile(filepath.Join(dir, n), []byte(c), 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	// Both namespaces: empty /etc/systemd/system and /var/lib/systemd, the units over
@@ -89,6 +117,7 @@ func TestDebHelpersMatchSystemd(t *testing.T) {
 	policy := filepath.Join(work, "policy-rc.d")
 	os.WriteFile(policy, []byte("#!/bin/sh\nexit 0\n"), 0o755)
 	private := "mount -t tmpfs -o mode=0755 tmpfs /var/lib/systemd && mount --bind " + lib + " /usr/lib/systemd/system && " +
+		"mount --bind " + userLib + " /usr/lib/systemd/user && " +
 		"if [ -e /usr/sbin/policy-rc.d ]; then mount --bind " + policy + " /usr/sbin/policy-rc.d; fi"
 	sd, err := difftest.BootWith(ctx, work, "/etc/systemd/system:/run/systemd/system:/usr/lib/systemd/system", difftest.BootOptions{PrivateConfig: true})
 	if err != nil {
@@ -133,7 +162,7 @@ func TestDebHelpersMatchSystemd(t *testing.T) {
 	}
 	// What a step leaves: the links and state files, and the units' states.
 	state := func(i int) string {
-		files, _, _ := run(i, "sh", "-c", "find /etc/systemd/system /var/lib/systemd -mindepth 1 -printf '%p %y %l\\n' | sort")
+		files, _, _ := run(i, "sh", "-c", "find /etc/systemd/system /etc/systemd/user /var/lib/systemd -mindepth 1 -printf '%p %y %l\\n' 2>/dev/null | sort")
 		active, _, _ := run(i, "systemctl", "is-active", "pkg.service", "static.service")
 		enabled, _, _ := run(i, "systemctl", "is-enabled", "pkg.service", "static.service")
 		return files + active + enabled
@@ -142,6 +171,9 @@ func TestDebHelpersMatchSystemd(t *testing.T) {
 		t.Run(strings.Join(args, "_"), func(t *testing.T) {
 			wo, we, wc := run(0, args...)
 			fo, fe, fc := run(1, args...)
+			if slices.Contains(args, "disable") {
+				we, fe = sortedLines(we), sortedLines(fe) // systemctl removes in readdir order
+			}
 			if wo != fo || we != fe || wc != fc {
 				t.Errorf("%q:\nsystemd exit %d\nstdout %q\nstderr %q\nflint exit %d\nstdout %q\nstderr %q", args, wc, wo, we, fc, fo, fe)
 			}
