@@ -362,10 +362,13 @@ func TestLogsMatchJournalctl(t *testing.T) {
 			}
 		})
 	}
-	for _, mode := range []string{"verbose", "export", "json-pretty", "json-sse", "json-seq"} {
+	for _, mode := range []string{"verbose", "export", "json-pretty", "json-sse", "json-seq", "json --output-fields=MESSAGE,PRIORITY",
+		"verbose --output-fields=MESSAGE,UNIT", "export --output-fields=_PID,JOB_TYPE"} {
 		t.Run("fields_"+mode, func(t *testing.T) {
-			w, _, _ := sides[0].journalctl("-u", "two", "-o", mode)
-			g, _, _ := sides[1].journalctl("-u", "two", "-o", mode)
+			args := append([]string{"-u", "two", "-o"}, strings.Fields(mode)...)
+			mode, _, _ := strings.Cut(mode, " ")
+			w, _, _ := sides[0].journalctl(args...)
+			g, _, _ := sides[1].journalctl(args...)
 			ws, gs := shapeOf(mode, w), shapeOf(mode, g)
 			if ws != gs {
 				t.Errorf("-o %s: systemd\n%s\nflint\n%s", mode, ws, gs)
@@ -568,8 +571,11 @@ func shapeOf(mode, out string) string {
 			flush()
 		}
 		framing := strings.Count(out, prefix)
-		if mode == "json-pretty" {
+		switch mode {
+		case "json-pretty":
 			framing = strings.Count(out, "\n}\n")
+		case "json":
+			framing = strings.Count(out, "\n")
 		}
 		entries = append(entries, "framing="+strings.Repeat("x", framing))
 	}
