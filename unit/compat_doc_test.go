@@ -836,6 +836,10 @@ The differences:
   properties of the unit itself (Id, Names, Description, LoadState, LoadError, the states and
   timestamps), not the defaults of its type's properties (Restart=no, TimeoutStartUSec=, the
   exec and cgroup settings) that systemctl 252 lists with them.
+- A unit pattern (` + "`" + `systemctl status 'web*'` + "`" + `, is-active, is-failed, show, kill, the job verbs)
+  expands to the loaded units list-units would list (inactive ones only with --all, of the
+  --type= and --state= given), as systemctl's; flint lists them in name order, systemctl in
+  the order of systemd's hash table.
 - ` + "`" + `--job-mode=help` + "`" + ` is sent to the manager like any other mode and refused there ("Job mode
   help invalid"), as systemctl 252 does.
 - ` + "`" + `-o` + "`" + ` with a verb other than status prints flint's JSON for the json modes (not systemctl's

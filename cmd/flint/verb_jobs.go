@@ -99,7 +99,7 @@ func runIsolate(g *globals, args []string) int {
 }
 
 func queueJobs(g *globals, name string, ja jobArgs) int {
-	if name == "start" && !ja.quiet && slices.ContainsFunc(ja.units, func(u string) bool { return strings.ContainsAny(u, "*?[") }) {
+	if name == "start" && !ja.quiet && !g.all && slices.ContainsFunc(ja.units, isGlob) {
 		// systemctl 252 (verb_start): a glob matches loaded units only.
 		fmt.Fprintf(os.Stderr, startGlobWarning, progName())
 	}

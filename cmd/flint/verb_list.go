@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -401,18 +402,21 @@ func runIsState(g *globals, verb string, args []string) int {
 		fmt.Fprintln(os.Stderr, "Too few arguments.")
 		return 1
 	}
-	for i := range units {
-		units[i] = normalizeUnitName(units[i])
-	}
 	c := client.New(g.control)
-	var states []string
-	err := c.Do(&client.Request{Verb: api.Verb(verb), Units: units}, &states)
+	units, err := expandUnits(g, c, units)
 	if err != nil {
 		return reportClientError(err)
 	}
 	code := 1
 	if verb == "is-active" {
 		code = 3
+	}
+	if len(units) == 0 {
+		return code // patterns that matched no unit
+	}
+	var states []string
+	if err := c.Do(&client.Request{Verb: api.Verb(verb), Units: units}, &states); err != nil {
+		return reportClientError(err)
 	}
 	for _, s := range states {
 		if !quiet {
@@ -436,6 +440,37 @@ func normalizeUnitName(n string) string {
 		}
 	}
 	return n + ".service"
+}
+
+// isGlob says whether a unit name is a pattern (systemd's string_is_glob).
+func isGlob(n string) bool { return strings.ContainsAny(n, "*?[") }
+
+// expandUnits is systemctl's expand_unit_names: the names that are no pattern, completed
+// (normalizeUnitName), then the loaded units the patterns match, as list-units lists them
+// with the same options: inactive ones only with --all, of the --type= and --state= given.
+// Without a pattern the manager is not asked.
+func expandUnits(g *globals, c *client.Client, names []string) ([]string, error) {
+	var out, globs []string
+	for _, n := range names {
+		if isGlob(n) {
+			globs = append(globs, n)
+		} else {
+			out = append(out, normalizeUnitName(n))
+		}
+	}
+	if len(globs) == 0 {
+		return out, nil
+	}
+	infos, err := c.ListUnits(g.all, g.types, g.states, globs)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range infos {
+		if !slices.Contains(out, u.Name) {
+			out = append(out, u.Name)
+		}
+	}
+	return out, nil
 }
 
 // untilTemplate runs a verb that asks the manager for unit objects by name (show, status,
@@ -504,15 +539,18 @@ func runKill(g *globals, args []string) int {
 		fmt.Fprintln(os.Stderr, "Too few arguments.")
 		return 1
 	}
-	units := make([]string, len(args))
-	for i, a := range args {
-		units[i] = normalizeUnitName(a)
+	c := client.New(g.control)
+	units, err := expandUnits(g, c, args)
+	if err != nil {
+		return reportClientError(err)
+	}
+	if len(units) == 0 {
+		return 0 // patterns that matched no unit
 	}
 	whom := g.killWhom
 	if whom == "" {
 		whom = "all"
 	}
-	c := client.New(g.control)
 	if err := c.Kill(units, int(g.signal), whom); err != nil {
 		code := reportClientError(err)
 		if code == 5 {

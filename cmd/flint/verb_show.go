@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/flint-init/flint/client"
 	"github.com/flint-init/flint/unit"
 	"github.com/flint-init/flint/unit/install"
 	"github.com/flint-init/flint/unit/show"
@@ -78,6 +79,12 @@ func runShow(g *globals, args []string) int {
 // showUnits prints the properties of o.units, separated by empty lines as systemctl does.
 func showUnits(w io.Writer, g *globals, o *showOptions) {
 	l := newLoader(g)
+	if slices.ContainsFunc(o.units, isGlob) && g.control != "" {
+		// the loaded units the patterns match, as the manager has them
+		if names, err := expandUnits(g, client.New(g.control), o.units); err == nil {
+			o.units = names
+		}
+	}
 	for i, name := range o.units {
 		if i > 0 {
 			fmt.Fprintln(w)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -114,6 +115,15 @@ func runStatus(g *globals, args []string) int {
 	units, pidCode := unitsOfPIDs(c, units)
 	if len(units) == 0 {
 		return pidCode
+	}
+	if slices.ContainsFunc(units, isGlob) {
+		var err error
+		if units, err = expandUnits(g, c, units); err != nil {
+			return reportClientError(err)
+		}
+		if len(units) == 0 {
+			return pidCode // patterns that matched no unit
+		}
 	}
 	sts, err := c.Status(units, lines)
 	if err != nil {
