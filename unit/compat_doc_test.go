@@ -836,6 +836,14 @@ The differences:
   properties of the unit itself (Id, Names, Description, LoadState, LoadError, the states and
   timestamps), not the defaults of its type's properties (Restart=no, TimeoutStartUSec=, the
   exec and cgroup settings) that systemctl 252 lists with them.
+- ` + "`" + `show` + "`" + ` without a unit prints the manager's own properties that flint has, in systemd's
+  order: Version ("252 (flint)"), Features ("flint"), Virtualization, Architecture, Tainted
+  (without "split-usr" and "support-ended"), UserspaceTimestamp, LogLevel, LogTarget, NNames,
+  NFailedUnits, NJobs, NInstalledJobs, Progress, Environment, ConfirmSpawn, ShowStatus,
+  UnitPath, DefaultStandardOutput, DefaultStandardError, SystemState and the Default*
+  timeouts, start limits and DefaultOOMPolicy; not the firmware, loader, initrd and
+  generator timestamps, the watchdog settings, DefaultLimit*= and DefaultTasksMax= that
+  systemctl 252 also prints.
 - A unit pattern (` + "`" + `systemctl status 'web*'` + "`" + `, is-active, is-failed, show, kill, the job verbs)
   expands to the loaded units list-units would list (inactive ones only with --all, of the
   --type= and --state= given), as systemctl's; flint lists them in name order, systemctl in

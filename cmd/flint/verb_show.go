@@ -35,11 +35,12 @@ var unitFileState = func(l *unit.Loader, name string) (string, bool) {
 	return st, err == nil || st != "" // StateBad with the reason: systemd shows "bad"
 }
 
-const showUsage = `usage: flint show [-p PROP[,PROP...]]... [--property=PROP] [--value] [--all] UNIT...
+const showUsage = `usage: flint show [-p PROP[,PROP...]]... [--property=PROP] [--value] [--all] [UNIT...]
 
 Print the properties of units as "Name=Value" lines, with systemd's property names and value
 formats (systemctl show). Without a running manager the configuration is read from the unit
 files. Without -p, properties with an empty value are left out unless --all is given.
+Without UNIT: the manager's own properties (Version, SystemState, NFailedUnits, ...).
 `
 
 type showOptions struct {
@@ -64,8 +65,7 @@ func showOptionsOf(g *globals, units []string) *showOptions {
 func runShow(g *globals, args []string) int {
 	o := showOptionsOf(g, args)
 	if len(o.units) == 0 {
-		fmt.Fprintln(os.Stderr, "flint show: no unit given (showing the manager's own properties is not supported)")
-		return 1
+		return showManager(g, o)
 	}
 	if g.jsonOutput() {
 		return showJSON(os.Stdout, g, o)
@@ -183,4 +183,30 @@ func hiddenByDefault(p show.Property) bool {
 func presetState(l *unit.Loader, name string) string {
 	lk := l.Lookup()
 	return install.LoadPresets(lk.Scope, lk.Root).State(name)
+}
+
+// showManager prints the manager's own properties, as systemctl show without a unit.
+func showManager(g *globals, o *showOptions) int {
+	props, err := client.New(g.control).ManagerProperties()
+	if err != nil {
+		return reportClientError(err)
+	}
+	if g.jsonOutput() {
+		obj := map[string]string{}
+		for _, p := range props {
+			if o.props == nil || o.props[p.Name] {
+				obj[p.Name] = p.Value
+			}
+		}
+		writeJSON(obj)
+		return 0
+	}
+	w := bufio.NewWriter(os.Stdout)
+	defer w.Flush()
+	var ps []show.Property
+	for _, p := range props {
+		ps = append(ps, show.Property{Name: p.Name, Value: p.Value})
+	}
+	writeProperties(w, ps, o)
+	return 0
 }

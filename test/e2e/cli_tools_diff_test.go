@@ -232,7 +232,7 @@ var toolSteps = [][]string{
 	{"reload-or-restart", "idle"},
 	{"is-active", "idle"},
 	{"reload-or-restart", "web"},
-	{"kill", "-s", "HUP", "idle"},
+	{"kill", "-s", "CONT", "idle"}, // (a signal that ended it would race systemd's unloading of it)
 	{"kill", "-s", "CONT", "web", "idle"},
 	{"kill", "-s", "TERM", "nope"},
 	{"reset-failed", "fail"},
@@ -261,6 +261,11 @@ var toolSteps = [][]string{
 	{"list-timers"},
 	{"show", "-p", "ActiveState", "-p", "SubState", "web", "idle"},
 	{"show", "-p", "SubState", "--value", "web", "idle"},
+	// the manager's own properties (those whose values are not per system)
+	{"show", "-p", "SystemState,NFailedUnits,NJobs,Architecture,ConfirmSpawn,DefaultStandardOutput,DefaultStandardError"},
+	{"show", "-p", "DefaultTimeoutStartUSec,DefaultTimeoutStopUSec,DefaultTimeoutAbortUSec,DefaultRestartUSec", "-p", "DefaultStartLimitIntervalUSec,DefaultStartLimitBurst,DefaultOOMPolicy,Tainted"},
+	{"show", "--property=SystemState", "--value"},
+	{"show", "-p", "Bogus"},
 	{"show", "--property=NRestarts,Result,ExecMainStatus", "fail"},
 	{"start", "tmpl@a.service", "tmpl@b"},
 	{"is-active", "tmpl@a", "tmpl@b.service", "tmpl@c"},
