@@ -40,6 +40,15 @@ type Loader struct {
 	indexBuilds         int      // how often they were built (a test counts them)
 	buf                 []byte   // the unit file being read (readFileInto), reused
 	host                hostInfo // host-wide specifier values
+
+	// The reload cache (load_reload.go): the sums of each decoded unit's files as read, of
+	// the search path's directories at the scan, whether a unit came from a file that could
+	// not be read, what Reload set aside, and how often a reload kept it (a test counts).
+	sums     map[*Unit]uint64
+	dirStamp uint64
+	volatile bool
+	prev     *loaderCache
+	reused   int
 }
 
 // NewLoader returns a Loader for scope. dirs, when non-empty, replaces the search path (flint's
@@ -56,12 +65,12 @@ func (l *Loader) Paths() []string { return append([]string(nil), l.path...) }
 // ConfigDir returns the directory enablement writes to (Lookup.Config).
 func (l *Loader) ConfigDir() string { return l.lk.Config }
 
-// Reload forgets every cached unit and rescans the search path on the next call.
+// Reload forgets every cached unit and rescans the search path on the next call. The next
+// scan keeps the decoded units when none of their files changed (load_reload.go).
 func (l *Loader) Reload() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.ids, l.names, l.fsCache, l.masks, l.units, l.final, l.sockets, l.triggers = nil, nil, nil, nil, nil, nil, nil, nil
-	l.revWants, l.bySocket, l.byTrigger = nil, nil, nil
+	l.setAside()
 }
 
 // List returns the sorted names of every unit file, alias and linked unit in the search path
@@ -102,6 +111,11 @@ func (l *Loader) scan() {
 	l.fsCache = map[string]bool{}
 	l.units = map[string]*Unit{}
 	l.final = map[*Unit]bool{}
+	l.sums = map[*Unit]uint64{}
+	defer func() {
+		l.dirStamp = l.dirSum()
+		l.takeBack()
+	}()
 	for _, dir := range l.path {
 		ents, err := os.ReadDir(dir)
 		if err != nil {
@@ -161,10 +175,16 @@ func (l *Loader) scan() {
 	}
 	for src := range l.ids {
 		dst, ok := l.resolveID(src)
-		if !ok || l.isMask(dst) {
+		if !ok {
 			continue
 		}
 		base := filepath.Base(dst)
+		// An alias of a masked unit is not one of its names. A unit file's own entry is
+		// listed whether it masks or not (a masked unit is loaded under its name anyway):
+		// the scan stats only the targets of aliases, not every unit file.
+		if base != src && l.isMask(dst) {
+			continue
+		}
 		if IsTemplate(base) && IsInstance(src) {
 			continue // an instance symlink to its template is not an alias
 		}
@@ -346,6 +366,10 @@ func (l *Loader) base(name string) *Unit {
 	if frag != "" && l.isMask(frag) {
 		u.LoadState = Masked
 		u.DropInPaths = l.dropIns(u.Names, ".d", ".conf") // listed by systemd, not applied
+		id, ok := statID(l.lk.InTree(frag))
+		h := fnvOffset.file(frag, id, ok)
+		l.statDropIns(u.DropInPaths, &h)
+		l.sums[u] = uint64(h)
 		return u
 	}
 	if frag == "" && u.Type == TypeSlice && l.implicitSlice(u) {
@@ -359,8 +383,9 @@ func (l *Loader) base(name string) *Unit {
 		return u
 	}
 	var files []*File
+	h := fnvOffset
 	{
-		data, mt, err := readFileInto(l.lk.InTree(frag), l.buf)
+		data, id, err := readFileInto(l.lk.InTree(frag), l.buf)
 		var pe *fs.PathError
 		if errors.As(err, &pe) && pe.Op != "read" && !errors.Is(err, syscall.EISDIR) {
 			// A fragment that cannot be opened (a dangling or looping linked unit file, a
@@ -370,10 +395,12 @@ func (l *Loader) base(name string) *Unit {
 				Msg: Printable(fmt.Sprintf("Failed to open %s: %s", frag, Strerror(err)))})
 			u.LoadState, u.FragmentPath = NotFound, ""
 			u.LoadError = fmt.Sprintf("Unit %s not found.", u.Name)
+			l.volatile = true
 			return u
 		}
 		if err != nil {
 			// a directory (systemd: EISDIR), a read error, a file too large
+			l.volatile = true
 			u.LoadState = LoadError
 			u.LoadError = Printable(fmt.Sprintf("%s: %s", frag, Strerror(err)))
 			return u
@@ -382,15 +409,13 @@ func (l *Loader) base(name string) *Unit {
 		f, diags := ParseFile(frag, data)
 		u.Diagnostics = append(u.Diagnostics, diags...)
 		files = append(files, f)
-		u.fragmentMtime = stampOf(mt)
+		u.fragmentMtime = stampOf(id.modTime())
+		h = h.file(frag, id, true)
 	}
 	fatal := firstError(u.Diagnostics)
 	u.DropInPaths = l.dropIns(u.Names, ".d", ".conf")
-	for _, p := range u.DropInPaths {
-		if t := mtime(p); t > u.dropInMtime {
-			u.dropInMtime = t
-		}
-	}
+	u.dropInMtime = l.statDropIns(u.DropInPaths, &h)
+	l.sums[u] = uint64(h)
 	if IsTemplate(u.Name) {
 		// systemd refuses to load a template as a unit; its files are still known (cat).
 		u.LoadState = LoadError

@@ -56,4 +56,5 @@ func (l *Loader) forget(u *Unit, name string) {
 		drop(n)
 	}
 	delete(l.final, u)
+	delete(l.sums, u)
 }

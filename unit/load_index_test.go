@@ -53,6 +53,15 @@ func TestTriggeredByIndex(t *testing.T) {
 	if l.indexBuilds != 2 {
 		t.Errorf("the trigger indexes were built %d times for 102 services, want 2 (sockets, timers/paths)", l.indexBuilds)
 	}
+	// A reload with no file changed keeps the indexes with the units (load_reload.go); one
+	// after a change builds them again, once.
+	l.Reload()
+	if u := l.Load("svc.service"); !slices.Equal(u.TriggeredBy, want) || l.indexBuilds != 2 {
+		t.Errorf("after an unchanged Reload: TriggeredBy=%v, index builds %d", u.TriggeredBy, l.indexBuilds)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "new.service"), []byte("[Service]\nExecStart=/bin/true\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	l.Reload()
 	if u := l.Load("svc.service"); !slices.Equal(u.TriggeredBy, want) || l.indexBuilds != 4 {
 		t.Errorf("after Reload: TriggeredBy=%v, index builds %d", u.TriggeredBy, l.indexBuilds)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"syscall"
-	"time"
 )
 
 // MaxFileSize is the most flint reads of any one file on behalf of a unit (unit files,
@@ -78,21 +77,22 @@ func ReadFile(path string) ([]byte, error) {
 // os.Open first tries every file with Go's netpoller (fcntl, epoll_ctl, fcntl back): calls
 // more per unit file, on the path of every start job that loads units. It reads into buf's
 // storage when it is large enough (a caller's scratch buffer: the result then aliases it) and
-// also returns the file's modification time; both come from the one fstat of the open file,
+// also returns the identity of the file read (fileID: its modification time, and what tells
+// an unchanged file at the next reload); both come from the one fstat of the open file,
 // and the size it gives lets a regular file's read end without the extra read that finds the
 // end of the file.
-func readFileInto(path string, buf []byte) ([]byte, time.Time, error) {
+func readFileInto(path string, buf []byte) ([]byte, fileID, error) {
 	var st syscall.Stat_t
 	if err := statRetry(path, &st); err != nil {
-		return nil, time.Time{}, &fs.PathError{Op: "stat", Path: path, Err: err}
+		return nil, fileID{}, &fs.PathError{Op: "stat", Path: path, Err: err}
 	}
 	if isDevNullStat(&st) {
-		return buf[:0], time.Unix(st.Mtim.Unix()), nil
+		return buf[:0], idOf(&st), nil
 	}
 	// A socket is let through to open(2), which fails at once with ENXIO, the error
 	// systemd reports for it.
 	if err := checkRegular(st.Mode); err != nil && st.Mode&syscall.S_IFMT != syscall.S_IFSOCK {
-		return nil, time.Time{}, &fs.PathError{Op: "open", Path: path, Err: err}
+		return nil, fileID{}, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
 	const flags = syscall.O_RDONLY | syscall.O_CLOEXEC | syscall.O_NONBLOCK | syscall.O_NOCTTY
 	fd, err := syscall.Open(path, flags, 0)
@@ -100,18 +100,18 @@ func readFileInto(path string, buf []byte) ([]byte, time.Time, error) {
 		fd, err = syscall.Open(path, flags, 0)
 	}
 	if err != nil {
-		return nil, time.Time{}, &fs.PathError{Op: "open", Path: path, Err: err}
+		return nil, fileID{}, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
 	defer syscall.Close(fd)
 	if err := syscall.Fstat(fd, &st); err != nil {
-		return nil, time.Time{}, &fs.PathError{Op: "stat", Path: path, Err: err}
+		return nil, fileID{}, &fs.PathError{Op: "stat", Path: path, Err: err}
 	}
 	if err := checkRegular(st.Mode); err != nil {
-		return nil, time.Time{}, &fs.PathError{Op: "open", Path: path, Err: err}
+		return nil, fileID{}, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
-	mtime := time.Unix(st.Mtim.Unix())
+	id := idOf(&st)
 	if st.Size > MaxFileSize {
-		return nil, time.Time{}, &fs.PathError{Op: "read", Path: path, Err: tooLargeError{}}
+		return nil, fileID{}, &fs.PathError{Op: "read", Path: path, Err: tooLargeError{}}
 	}
 	size := -1 // unknown (procfs files say 0): read until a read returns nothing
 	if st.Size > 0 {
@@ -131,19 +131,19 @@ func readFileInto(path string, buf []byte) ([]byte, time.Time, error) {
 			continue
 		}
 		if err != nil {
-			return nil, time.Time{}, &fs.PathError{Op: "read", Path: path, Err: err}
+			return nil, fileID{}, &fs.PathError{Op: "read", Path: path, Err: err}
 		}
 		if n == 0 {
-			return buf, mtime, nil
+			return buf, id, nil
 		}
 		buf = buf[:len(buf)+n]
 		if len(buf) > MaxFileSize {
 			// a file that grew while it was read, or a procfs file: refused as a whole
-			return nil, time.Time{}, &fs.PathError{Op: "read", Path: path, Err: tooLargeError{}}
+			return nil, fileID{}, &fs.PathError{Op: "read", Path: path, Err: tooLargeError{}}
 		}
 		if n < want && len(buf) == size {
 			// A short read of a regular file that ends where fstat said it does: its end.
-			return buf, mtime, nil
+			return buf, id, nil
 		}
 	}
 }

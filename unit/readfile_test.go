@@ -159,7 +159,7 @@ func TestReadFileInto(t *testing.T) {
 	scratch := make([]byte, 0, 4096)
 	got, mt, err := readFileInto(small, scratch)
 	st, _ := os.Stat(small)
-	if err != nil || string(got) != "[Unit]\nDescription=x\n" || !mt.Equal(st.ModTime()) {
+	if err != nil || string(got) != "[Unit]\nDescription=x\n" || !mt.modTime().Equal(st.ModTime()) {
 		t.Fatalf("small: %q, %v (stat %v), %v", got, mt, st.ModTime(), err)
 	}
 	if &got[:1][0] != &scratch[:1][0] {

@@ -106,6 +106,9 @@ func (l *Loader) implicitSlice(u *Unit) bool {
 	f, _ := ParseFile(u.Name, []byte(text))
 	files := []*File{f}
 	u.DropInPaths = l.dropIns(u.Names, ".d", ".conf")
+	h := fnvOffset
+	u.dropInMtime = l.statDropIns(u.DropInPaths, &h)
+	l.sums[u] = uint64(h)
 	for _, p := range u.DropInPaths {
 		data, _, err := readFileInto(l.lk.InTree(p), l.buf)
 		if err != nil {
@@ -115,9 +118,6 @@ func (l *Loader) implicitSlice(u *Unit) bool {
 		df, diags := ParseFile(p, data)
 		u.Diagnostics = append(u.Diagnostics, diags...)
 		files = append(files, df)
-		if t := mtime(p); t > u.dropInMtime {
-			u.dropInMtime = t
-		}
 	}
 	u.LoadState = Loaded
 	Decode(u, files, l.Expander(u))
