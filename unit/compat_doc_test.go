@@ -873,8 +873,8 @@ The differences:
 - journalctl (and ` + "`" + `flint logs` + "`" + `) reads the lines the manager keeps in memory, not journal
   files: the output of its units and its own messages about them (the last 1000 lines of each
   unit), nothing of other programs or the kernel (` + "`" + `-k` + "`" + ` is refused: "it keeps no kernel
-  messages"). Within them it is journalctl 252's (test/e2e TestLogsMatchJournalctl, 98 command
-  lines against journalctl in systemd-ns): ` + "`" + `-u` + "`" + ` with globs, ` + "`" + `--user-unit` + "`" + `, ` + "`" + `-t` + "`" + `, ` + "`" + `-p` + "`" + ` levels
+  messages"). Within them it is journalctl 252's (test/e2e TestLogsMatchJournalctl, 130 checks
+  against journalctl in systemd-ns): ` + "`" + `-u` + "`" + ` with globs, ` + "`" + `--user-unit` + "`" + `, ` + "`" + `-t` + "`" + `, ` + "`" + `-p` + "`" + ` levels
   and ranges, ` + "`" + `-g` + "`" + ` and ` + "`" + `--case-sensitive` + "`" + `, ` + "`" + `-S` + "`" + `/` + "`" + `-U` + "`" + `, ` + "`" + `-n` + "`" + `, ` + "`" + `--no-tail` + "`" + `, ` + "`" + `-r` + "`" + `, ` + "`" + `-e` + "`" + `, ` + "`" + `-f` + "`" + `,
   cursors (` + "`" + `-c` + "`" + `, ` + "`" + `--after-cursor` + "`" + `, ` + "`" + `--cursor-file` + "`" + `, ` + "`" + `--show-cursor` + "`" + `), every ` + "`" + `-o` + "`" + ` mode with
   journald's field names, ` + "`" + `--output-fields` + "`" + `, ` + "`" + `--utc` + "`" + `, ` + "`" + `--no-hostname` + "`" + `, ` + "`" + `-x` + "`" + ` (the machine's
