@@ -455,11 +455,11 @@ type JobDifference struct {
 
 // JobKnownDifferences are accepted differences of the job engine.
 var JobKnownDifferences = []JobDifference{
-	{Scenario: "conflicts-cancel-pending", Step: 1, Unit: "a.service", Property: "ActiveState", Systemd: "inactive", Flint: "failed",
-		Reason: "systemctl start a b sends two requests; systemd runs a's start job at its next loop iteration, so b's conflict sometimes cancels it before a's process exists (inactive/dead) and sometimes kills the running oneshot (failed/signal, what flint, which starts a at once, always shows)."},
-	{Scenario: "conflicts-cancel-pending", Step: 1, Unit: "a.service", Property: "SubState", Systemd: "dead", Flint: "failed",
+	{Scenario: "conflicts-cancel-pending", Step: 1, Unit: "a.service", Property: "ActiveState", Systemd: "failed", Flint: "inactive",
+		Reason: "systemctl start a b sends two requests; systemd runs a's start job from its run queue, which sometimes comes before b's request, whose conflict then kills the running oneshot (failed/signal), and sometimes after it, when the conflict cancels a's job before a's process exists (inactive/dead). flint gets both units in one request and runs the jobs after it, so it always shows the second."},
+	{Scenario: "conflicts-cancel-pending", Step: 1, Unit: "a.service", Property: "SubState", Systemd: "failed", Flint: "dead",
 		Reason: "the same"},
-	{Scenario: "conflicts-cancel-pending", Step: 1, Unit: "a.service", Property: "Result", Systemd: "success", Flint: "signal",
+	{Scenario: "conflicts-cancel-pending", Step: 1, Unit: "a.service", Property: "Result", Systemd: "signal", Flint: "success",
 		Reason: "the same"},
 	{Scenario: "conflicts-required", Step: 1, Property: "message",
 		Systemd: "Failed to start a.service: Transaction contains conflicting jobs '*' and '*' for ?.service. Probably contradicting requirement dependencies configured.\nSee system logs and 'systemctl status a.service' for details.",

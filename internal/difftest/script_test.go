@@ -2,6 +2,7 @@ package difftest
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -55,8 +56,38 @@ func TestSystemdNSScript(t *testing.T) {
 	if err != nil || strings.TrimSpace(string(comm)) != "systemd" {
 		t.Errorf("PID 1 inside is %q (%v), want systemd", comm, err)
 	}
+	// systemd's cgroup root is a group of its own, in every hierarchy but cpuset, which kill
+	// removes before it returns.
+	self, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	group := ""
+	for _, l := range strings.Split(strings.TrimSpace(string(self)), "\n") {
+		f := strings.SplitN(l, ":", 3)
+		if len(f) != 3 || f[1] == "cpuset" || !strings.HasPrefix(f[2], "/flint-systemd-ns-") {
+			continue
+		}
+		if g := strings.Split(f[2], "/")[1]; group == "" || g == group {
+			group = g
+			continue
+		}
+		t.Errorf("systemd in two groups of its own:\n%s", self)
+	}
+	if group == "" {
+		t.Fatalf("systemd is in no group of its own:\n%s", self)
+	}
+	dirs, _ := filepath.Glob("/sys/fs/cgroup/*/" + group)
+	if len(dirs) == 0 {
+		t.Errorf("no directory of %s under /sys/fs/cgroup", group)
+	}
 	if err := exec.CommandContext(ctx, script, "kill", strconv.Itoa(pid)).Run(); err != nil {
 		t.Fatal(err)
+	}
+	for _, d := range dirs {
+		if _, err := os.Stat(d); !os.IsNotExist(err) {
+			t.Errorf("%s after kill: %v", d, err)
+		}
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for syscall.Kill(pid, 0) == nil {

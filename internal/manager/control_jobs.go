@@ -29,6 +29,8 @@ func (m *Manager) runJobs(req *api.Request) ([]api.JobResult, error) {
 	var out []api.JobResult
 	var ps []pending
 	m.call(func() {
+		// The jobs run after this event, once the answer is on its way (holdDispatch).
+		defer m.holdDispatch()()
 		names := m.expandUnits(req.Units)
 		out = make([]api.JobResult, len(names))
 		for i, n := range names {

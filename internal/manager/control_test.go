@@ -1,9 +1,6 @@
 package manager
 
 import (
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -78,18 +75,7 @@ func TestEveryVerbAnswers(t *testing.T) {
 		api.VerbReboot:             {},
 	}
 	dir := t.TempDir()
-	for name, body := range dispatchUnits {
-		p := filepath.Join(dir, "units", name)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		switch {
-		case strings.HasSuffix(name, "/"):
-			os.MkdirAll(p, 0o755)
-		case strings.HasPrefix(body, "->"):
-			os.Symlink(strings.TrimSpace(body[2:]), p)
-		default:
-			os.WriteFile(p, []byte(body), 0o644)
-		}
-	}
+	writeDispatchUnits(dir)
 	quits := map[api.Verb]bool{api.VerbExit: true, api.VerbPoweroff: true, api.VerbHalt: true, api.VerbReboot: true}
 	var d *dispatchManager
 	ordered := make([]api.VerbInfo, 0, len(api.Verbs))

@@ -35,6 +35,23 @@ var dispatchUnits = map[string]string{
 	"b.target.wants/x":   "-> a.target",
 }
 
+// writeDispatchUnits writes dispatchUnits under dir/units: a name ending in "/" is a
+// directory, a body "-> TARGET" a symbolic link.
+func writeDispatchUnits(dir string) {
+	for name, body := range dispatchUnits {
+		p := filepath.Join(dir, "units", name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		switch {
+		case strings.HasSuffix(name, "/"):
+			os.MkdirAll(p, 0o755)
+		case strings.HasPrefix(body, "->"):
+			os.Symlink(strings.TrimSpace(body[2:]), p)
+		default:
+			os.WriteFile(p, []byte(body), 0o644)
+		}
+	}
+}
+
 // dispatchManager is a manager running in this process on a control socket, made anew once
 // a request has made the last one quit (exit, poweroff, halt, reboot).
 type dispatchManager struct {
@@ -150,18 +167,7 @@ func (d *dispatchManager) exchange(t *testing.T, line []byte) ([]api.Response, b
 // made it quit. Followed logs are left to the soak suite (test/soak): they never end.
 func FuzzDispatch(f *testing.F) {
 	dir := f.TempDir()
-	for name, body := range dispatchUnits {
-		p := filepath.Join(dir, "units", name)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		switch {
-		case strings.HasSuffix(name, "/"):
-			os.MkdirAll(p, 0o755)
-		case strings.HasPrefix(body, "->"):
-			os.Symlink(strings.TrimSpace(body[2:]), p)
-		default:
-			os.WriteFile(p, []byte(body), 0o644)
-		}
-	}
+	writeDispatchUnits(dir)
 	var mu sync.Mutex
 	d := startDispatchManager(f, dir)
 	f.Cleanup(func() { d.stop() })

@@ -215,6 +215,19 @@ func (m *Manager) dispatch() {
 	}
 }
 
+// holdDispatch holds dispatch back until the returned function is called: the jobs enqueued
+// meanwhile are installed but run only after the current event (the loop dispatches then),
+// so that a request that enqueues them is answered first, as systemd answers a bus call
+// before its run queue starts the new jobs. A start of many units (each spawn, with its
+// cgroup made and the process cloned into it, takes a while) so returns at once.
+func (m *Manager) holdDispatch() (release func()) {
+	if m.dispatching {
+		return func() {}
+	}
+	m.dispatching = true
+	return func() { m.dispatching = false }
+}
+
 // waitsForStop: j starts a unit that is still stopping (its stop job was replaced, or it
 // stops by itself); it runs once the unit is down, as systemd's service_start() and
 // socket_start() answer -EAGAIN in the stop states and the job waits. unitStateChanged

@@ -84,18 +84,33 @@ func TestStopSettings(t *testing.T) {
 	}
 }
 
+// stateManager is a manager with nothing but its state file, in dir.
+func stateManager(tb testing.TB, dir string) *Manager {
+	tb.Helper()
+	self, boot, pidns, err := runstate.Self()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &Manager{procs: map[int]*proc{}, adopted: map[int]adoptee{}, rs: &stateFile{dir: dir, on: true, self: self, boot: boot, pidns: pidns, starts: map[int]uint64{}}}
+}
+
+// socketServiceCfg is a unit configuration with a socket and a service section, systemd's
+// stop defaults.
+func socketServiceCfg() *unit.Unit {
+	kill := unit.KillContext{KillSignal: syscall.SIGTERM, SendSIGKILL: true}
+	return &unit.Unit{Socket: &unit.SocketSection{TimeoutSec: 90 * time.Second, Kill: kill},
+		Service: &unit.ServiceSection{TimeoutStopSec: 90 * time.Second, Kill: kill}}
+}
+
 // TestWriteState: what the state file says of the units, and when it is written. A unit's
 // processes with start times and roles (pid 1 and a pid that is neither flint's process nor
 // its child are left out; a foreign main process counts once stateAdopted saw it), its
 // sockets; a unit with neither is not listed. A write without a change since the last
 // leaves the file alone; a reap removes the pid, through the file's log.
 func TestWriteState(t *testing.T) {
-	self, boot, pidns, err := runstate.Self()
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
-	m := &Manager{procs: map[int]*proc{}, adopted: map[int]adoptee{}, rs: &stateFile{dir: dir, on: true, self: self, boot: boot, pidns: pidns, starts: map[int]uint64{}}}
+	m := stateManager(t, dir)
+	self, boot, pidns := m.rs.self, m.rs.boot, m.rs.pidns
 	cfg := &unit.Unit{Service: &unit.ServiceSection{TimeoutStopSec: 90 * time.Second,
 		Kill: unit.KillContext{KillSignal: syscall.SIGTERM, SendSIGKILL: true}}}
 	a := &Unit{Name: "a.service", invocationID: "0123456789abcdef0123456789abcdef", cfg: cfg, svc: &serviceRT{}}
@@ -196,18 +211,13 @@ func startChild(t testing.TB) int {
 // manager with 1000 listening socket units (the idle benchmark's), in a tmpfs as /run: the
 // cost a burst of activations pays at most once per stateDelay.
 func BenchmarkWriteState(b *testing.B) {
-	self, boot, pidns, err := runstate.Self()
-	if err != nil {
-		b.Fatal(err)
-	}
 	dir, err := os.MkdirTemp("/dev/shm", "flint-bench-")
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	m := &Manager{procs: map[int]*proc{}, adopted: map[int]adoptee{}, rs: &stateFile{dir: dir, on: true, self: self, boot: boot, pidns: pidns, starts: map[int]uint64{}}}
-	cfg := &unit.Unit{Socket: &unit.SocketSection{TimeoutSec: 90 * time.Second, Kill: unit.KillContext{KillSignal: syscall.SIGTERM, SendSIGKILL: true}},
-		Service: &unit.ServiceSection{TimeoutStopSec: 90 * time.Second, Kill: unit.KillContext{KillSignal: syscall.SIGTERM, SendSIGKILL: true}}}
+	m := stateManager(b, dir)
+	cfg := socketServiceCfg()
 	for i := 0; i < 1000; i++ {
 		spec, err := unit.ParseListen(unit.ListenStream, fmt.Sprintf("%s/s%d.sock", dir, i))
 		if err != nil {
@@ -243,14 +253,9 @@ func BenchmarkWriteState(b *testing.B) {
 // and goes 40 times costs 40 appends of its own lines to the log, not 40 writes of every
 // unit's; what Read gives back follows each change.
 func TestStateLogPerChange(t *testing.T) {
-	self, boot, pidns, err := runstate.Self()
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
-	m := &Manager{procs: map[int]*proc{}, adopted: map[int]adoptee{}, rs: &stateFile{dir: dir, on: true, self: self, boot: boot, pidns: pidns, starts: map[int]uint64{}}}
-	cfg := &unit.Unit{Socket: &unit.SocketSection{TimeoutSec: 90 * time.Second, Kill: unit.KillContext{KillSignal: syscall.SIGTERM, SendSIGKILL: true}},
-		Service: &unit.ServiceSection{TimeoutStopSec: 90 * time.Second, Kill: unit.KillContext{KillSignal: syscall.SIGTERM, SendSIGKILL: true}}}
+	m := stateManager(t, dir)
+	cfg := socketServiceCfg()
 	for i := 0; i < 200; i++ {
 		spec, err := unit.ParseListen(unit.ListenStream, fmt.Sprintf("%s/s%d.sock", dir, i))
 		if err != nil {

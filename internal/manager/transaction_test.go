@@ -411,3 +411,44 @@ func TestOnFailureOnSuccessUpholds(t *testing.T) {
 		t.Fatal("OnSuccess= unit not started after a clean stop")
 	}
 }
+
+// TestHoldDispatch: the jobs of a transaction enqueued while dispatch is held (a control
+// request's, answered first) are installed but do not run; they run once the hold is
+// released and the loop dispatches after the event. A hold taken inside a running dispatch
+// holds nothing back.
+func TestHoldDispatch(t *testing.T) {
+	m, rec := testManager(t, map[string]string{
+		"a.target": target("A", "Requires=b.target", "After=b.target"),
+		"b.target": target("B"),
+		"c.target": target("C"),
+	})
+	a := m.load("a.target")
+	var res string
+	release := m.holdDispatch()
+	if err := m.enqueueErr("start", a, "replace", func(r string) { res = r }); err != nil {
+		t.Fatal(err)
+	}
+	if a.job == nil || a.job.running || m.load("b.target").job == nil || res != "" || len(rec.reached()) != 0 {
+		t.Fatalf("held: job %+v, result %q, reached %v; want installed jobs, none run", a.job, res, rec.reached())
+	}
+	release()
+	if !m.dispatchPending {
+		t.Fatal("released without a dispatch pending for the loop")
+	}
+	m.dispatch() // what the loop does after the event
+	if res != "done" || strings.Join(rec.reached(), ",") != "B,A" {
+		t.Fatalf("after the event: result %q, reached %v; want done, B,A", res, rec.reached())
+	}
+
+	m.dispatching = true // as inside dispatch
+	release = m.holdDispatch()
+	release()
+	if !m.dispatching {
+		t.Fatal("a hold inside dispatch ended the dispatch")
+	}
+	m.dispatching = false
+	res = ""
+	if err := m.enqueueErr("start", m.load("c.target"), "replace", func(r string) { res = r }); err != nil || res != "done" {
+		t.Fatalf("unheld start: %q %v, want done at once", res, err)
+	}
+}

@@ -23,13 +23,25 @@ func cgroupManager(t *testing.T, units string) (*manager, *cgroup.Layout) {
 		t.Skip(l.Describe())
 	}
 	rel := fmt.Sprintf("flint-e2e-%s-%d", strings.ReplaceAll(t.Name(), "/", "_"), os.Getpid())
+	top := cgroupSubtree(t, l, rel)
+	script := ""
+	for _, f := range top.ProcsFiles() {
+		script += "echo $$ >" + f + " || exit 1; "
+	}
+	m := launchManager(t, units, launchOptions{stopWait: 10 * time.Second, wrap: []string{"/bin/sh", "-c", script + `exec "$@"`, "sh"}})
+	return m, l.Sub(rel)
+}
+
+// cgroupSubtree makes the group rel in every hierarchy of l for a test. When the test ends
+// (after the managers started in it have stopped: cleanups run last-in first-out), whatever
+// is left in it is killed, and it goes.
+func cgroupSubtree(t *testing.T, l *cgroup.Layout, rel string) *cgroup.Group {
+	t.Helper()
 	top := &cgroup.Group{L: l, Rel: rel}
 	if err := top.Create(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		// flint has stopped (cleanups run last-in first-out: the manager's first); whatever
-		// is left in the subtree is killed, and the subtree goes.
 		waitFor(10*time.Second, func() bool {
 			pids, _ := top.PIDs()
 			for _, p := range pids {
@@ -38,12 +50,7 @@ func cgroupManager(t *testing.T, units string) (*manager, *cgroup.Layout) {
 			return top.Remove() == nil
 		})
 	})
-	script := ""
-	for _, f := range top.ProcsFiles() {
-		script += "echo $$ >" + f + " || exit 1; "
-	}
-	m := launchManager(t, units, launchOptions{stopWait: 10 * time.Second, wrap: []string{"/bin/sh", "-c", script + `exec "$@"`, "sh"}})
-	return m, l.Sub(rel)
+	return top
 }
 
 // TestCgroupDoubleForkKilledOnStop: a daemon that double-forked and left the unit's session

@@ -28,19 +28,7 @@ func TestCgroupUserManagerDelegated(t *testing.T) {
 	}
 	const uid, gid = 65534, 65534
 	rel := fmt.Sprintf("flint-e2e-user-%d", os.Getpid())
-	top := &cgroup.Group{L: l, Rel: rel}
-	if err := top.Create(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		waitFor(10*time.Second, func() bool {
-			pids, _ := top.PIDs()
-			for _, p := range pids {
-				syscall.Kill(p, syscall.SIGKILL)
-			}
-			return top.Remove() == nil
-		})
-	})
+	cgroupSubtree(t, l, rel)
 	delegated := filepath.Join(l.Tracking.Dir(rel), "user")
 	root := filepath.Join(l.Tracking.Dir(rel), "root-owned")
 	for _, d := range []string{delegated, root} {
@@ -91,27 +79,10 @@ func TestCgroupUserManagerDelegated(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer syscall.Close(dirFD)
-		out = &syncBuffer{}
 		run := exec.Command(flint, "run", "--user")
 		run.Env = env
-		run.Stdout, run.Stderr = out, out
-		run.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Setpgid: true, UseCgroupFD: true, CgroupFD: dirFD}
-		if err := run.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- run.Wait() }()
-		t.Cleanup(func() {
-			run.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-done:
-			case <-time.After(10 * time.Second):
-				run.Process.Kill()
-			}
-			if t.Failed() {
-				t.Logf("flint run --user output:\n%s", out.String())
-			}
-		})
+		run.SysProcAttr = &syscall.SysProcAttr{Credential: cred, UseCgroupFD: true, CgroupFD: dirFD}
+		out = startUserManager(t, run)
 		control := filepath.Join(runtime, "flint", "control.sock")
 		if !waitFor(10*time.Second, func() bool { return isSocket(control) }) {
 			t.Fatalf("no control socket:\n%s", out.String())

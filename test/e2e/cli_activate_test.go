@@ -14,7 +14,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -28,32 +27,10 @@ import (
 
 const systemdSocketActivate = "/usr/bin/systemd-socket-activate"
 
-var (
-	sockdumpOnce sync.Once
-	sockdumpBin  string
-	sockdumpErr  error
-)
-
-// sockdump builds testdata/sockdump once.
+// sockdump is testdata/sockdump, built once.
 func sockdump(t *testing.T) string {
 	t.Helper()
-	sockdumpOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "flint-sockdump-")
-		if err != nil {
-			sockdumpErr = err
-			return
-		}
-		sockdumpBin = filepath.Join(dir, "sockdump")
-		cmd := exec.Command("go", "build", "-o", sockdumpBin, "./test/e2e/testdata/sockdump")
-		cmd.Dir = repoRootDir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			sockdumpErr = fmt.Errorf("build sockdump: %v\n%s", err, out)
-		}
-	})
-	if sockdumpErr != nil {
-		t.Fatal(sockdumpErr)
-	}
-	return sockdumpBin
+	return buildOnce(t, "sockdump", "go", "build", "-o", "{}", "./test/e2e/testdata/sockdump")
 }
 
 type dumpFD struct {
@@ -315,15 +292,13 @@ func TestActivateUsageErrors(t *testing.T) {
 	}
 }
 
-// TestActivateRestart: with --restart the sockets stay open while the command exits and is
-// run again; every one of a series of clients is answered, by successive processes.
-func TestActivateRestart(t *testing.T) {
-	dir := t.TempDir()
-	out := filepath.Join(dir, "dump.json")
-	cmd := exec.Command(flintBin, "activate", "--restart", "-E", "SOCKDUMP_OUT", "-l", "127.0.0.1:21518", sockdump(t))
-	cmd.Env = []string{"PATH=/usr/bin:/bin", "SOCKDUMP_OUT=" + out}
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
+// startActivate starts cmd (a flint activate) in a process group of its own, killed with the
+// test, and waits until it says it listens. It returns cmd's stderr and a channel closed once
+// cmd has exited (cmd.ProcessState is set then).
+func startActivate(t *testing.T, cmd *exec.Cmd) (*syncBuffer, <-chan struct{}) {
+	t.Helper()
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -337,6 +312,17 @@ func TestActivateRestart(t *testing.T) {
 	if !waitFor(10*time.Second, func() bool { return strings.Contains(stderr.String(), "Listening on") }) {
 		t.Fatalf("not listening:\n%s", stderr.String())
 	}
+	return stderr, done
+}
+
+// TestActivateRestart: with --restart the sockets stay open while the command exits and is
+// run again; every one of a series of clients is answered, by successive processes.
+func TestActivateRestart(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "dump.json")
+	cmd := exec.Command(flintBin, "activate", "--restart", "-E", "SOCKDUMP_OUT", "-l", "127.0.0.1:21518", sockdump(t))
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "SOCKDUMP_OUT=" + out}
+	stderr, done := startActivate(t, cmd)
 	pids := map[int]bool{}
 	for i := 0; i < 4; i++ {
 		c, err := net.Dial("tcp", "127.0.0.1:21518")
@@ -403,21 +389,7 @@ func TestActivateForwardsSignals(t *testing.T) {
 				args = append(args, "--restart")
 			}
 			cmd := exec.Command(flintBin, append(args, sleep, "100")...)
-			var stderr syncBuffer
-			cmd.Stderr = &stderr
-			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			done := make(chan struct{})
-			go func() { cmd.Wait(); close(done) }()
-			t.Cleanup(func() {
-				syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-				<-done
-			})
-			if !waitFor(10*time.Second, func() bool { return strings.Contains(stderr.String(), "Listening on") }) {
-				t.Fatalf("not listening:\n%s", stderr.String())
-			}
+			stderr, done := startActivate(t, cmd)
 			c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 			if err != nil {
 				t.Fatal(err)

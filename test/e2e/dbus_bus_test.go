@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,23 +35,26 @@ const systemBusConfig = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus B
 </busconfig>
 `
 
-// TestDBusSystemBus: a system bus daemon that flint itself runs (dbus.socket, dbus.service of
-// Type=notify): once dbus.service is active flint owns org.freedesktop.systemd1 on the bus, and
-// the bus's clients drive it there: busctl, gdbus, python's dbus, go-systemd's
-// NewSystemConnection, systemd-run --wait (root's systemd-run, finding no
-// /run/systemd/private, uses the bus). A caller other than root may read but not start. When
-// dbus.service restarts, flint owns the name on the new bus.
-func TestDBusSystemBus(t *testing.T) {
+// systemBus is a system bus daemon that flint runs as dbus.socket and dbus.service (Type=notify,
+// configured by systemBusConfig).
+type systemBus struct {
+	m    *manager
+	addr string   // the bus's address
+	env  []string // the environment that names the bus (DBUS_SYSTEM_BUS_ADDRESS)
+}
+
+// startSystemBus starts a flint with the bus's units and extra, starts dbus.service and waits
+// until flint owns org.freedesktop.systemd1 on the bus. It skips unless root with
+// dbus-daemon and the tools named (paths).
+func startSystemBus(t *testing.T, extra map[string]string, tools ...string) *systemBus {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root")
 	}
-	for _, p := range []string{"/usr/bin/dbus-daemon", "/usr/bin/busctl"} {
+	for _, p := range append([]string{"/usr/bin/dbus-daemon"}, tools...) {
 		if _, err := os.Stat(p); err != nil {
 			t.Skipf("no %s", p)
 		}
-	}
-	if _, err := os.Stat("/run/systemd/private"); err == nil {
-		t.Skip("/run/systemd/private exists: systemd-run would use it")
 	}
 	dir := t.TempDir()
 	openUp(filepath.Join(dir, "x"))
@@ -60,32 +64,51 @@ func TestDBusSystemBus(t *testing.T) {
 	if err := os.WriteFile(conf, []byte(systemBusConfig), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	units := writeUnits(t, map[string]string{
-		"dbus.socket":     "[Unit]\nDefaultDependencies=no\n[Socket]\nListenStream=" + sock + "\n",
-		"dbus.service":    "[Unit]\nDefaultDependencies=no\nRequires=dbus.socket\n[Service]\nType=notify\nNotifyAccess=main\nExecStart=/usr/bin/dbus-daemon --config-file=" + conf + " --nofork --nopidfile\n",
-		"sleeper.service": "[Unit]\nDefaultDependencies=no\n[Service]\nExecStart=/bin/sleep 1000\n",
-	})
-	addr := "unix:path=" + sock
-	env := append(os.Environ(), "DBUS_SYSTEM_BUS_ADDRESS="+addr)
-	m := launchManager(t, units, launchOptions{env: env, stopWait: 10 * time.Second})
-	if out, code := m.flint("start", "dbus.service"); code != 0 {
+	files := map[string]string{
+		"dbus.socket":  "[Unit]\nDefaultDependencies=no\n[Socket]\nListenStream=" + sock + "\n",
+		"dbus.service": "[Unit]\nDefaultDependencies=no\nRequires=dbus.socket\n[Service]\nType=notify\nNotifyAccess=main\nExecStart=/usr/bin/dbus-daemon --config-file=" + conf + " --nofork --nopidfile\n",
+	}
+	maps.Copy(files, extra)
+	b := &systemBus{addr: "unix:path=" + sock}
+	b.env = append(os.Environ(), "DBUS_SYSTEM_BUS_ADDRESS="+b.addr)
+	b.m = launchManager(t, writeUnits(t, files), launchOptions{env: b.env, stopWait: 10 * time.Second})
+	if out, code := b.m.flint("start", "dbus.service"); code != 0 {
 		t.Fatalf("start dbus.service: %s", out)
 	}
-	t.Setenv("DBUS_SYSTEM_BUS_ADDRESS", addr)
-	owned := func() bool {
-		c, err := dbus.Connect(addr)
-		if err != nil {
-			return false
-		}
-		defer c.Close()
-		var v dbus.Variant
-		err = c.Object("org.freedesktop.systemd1", "/org/freedesktop/systemd1").Call("org.freedesktop.DBus.Properties.Get", 0,
-			"org.freedesktop.systemd1.Manager", "Version").Store(&v)
-		return err == nil && v.Value() == "252 (flint)"
-	}
-	if !waitFor(30*time.Second, owned) {
+	if !waitFor(30*time.Second, b.owned) {
 		t.Fatal("flint does not own org.freedesktop.systemd1 on the bus it started")
 	}
+	return b
+}
+
+// owned reports whether flint answers as org.freedesktop.systemd1 on the bus.
+func (b *systemBus) owned() bool {
+	c, err := dbus.Connect(b.addr)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	var v dbus.Variant
+	err = c.Object("org.freedesktop.systemd1", "/org/freedesktop/systemd1").Call("org.freedesktop.DBus.Properties.Get", 0,
+		"org.freedesktop.systemd1.Manager", "Version").Store(&v)
+	return err == nil && v.Value() == "252 (flint)"
+}
+
+// TestDBusSystemBus: a system bus daemon that flint itself runs (dbus.socket, dbus.service of
+// Type=notify): once dbus.service is active flint owns org.freedesktop.systemd1 on the bus, and
+// the bus's clients drive it there: busctl, gdbus, python's dbus, go-systemd's
+// NewSystemConnection, systemd-run --wait (root's systemd-run, finding no
+// /run/systemd/private, uses the bus). A caller other than root may read but not start. When
+// dbus.service restarts, flint owns the name on the new bus.
+func TestDBusSystemBus(t *testing.T) {
+	if _, err := os.Stat("/run/systemd/private"); err == nil {
+		t.Skip("/run/systemd/private exists: systemd-run would use it")
+	}
+	b := startSystemBus(t, map[string]string{
+		"sleeper.service": "[Unit]\nDefaultDependencies=no\n[Service]\nExecStart=/bin/sleep 1000\n",
+	}, "/usr/bin/busctl")
+	m, env := b.m, b.env
+	t.Setenv("DBUS_SYSTEM_BUS_ADDRESS", b.addr)
 	run := func(cred *syscall.Credential, name string, args ...string) (string, int) {
 		cmd := exec.Command(name, args...)
 		cmd.Env = env
@@ -158,9 +181,8 @@ print(o.Get("org.freedesktop.systemd1.Manager", "Version", dbus_interface="org.f
 
 	// systemd-run wants a booted systemd (/run/systemd/system): a /run of its own has that
 	// and no /run/systemd/private.
-	booted := []string{"unshare", "--mount", "--propagation", "private", "/bin/sh", "-c",
-		`mount -t tmpfs tmpfs /run && mkdir -p /run/systemd/system && exec "$@"`, "sh", "systemd-run"}
-	if out, code := run(nil, booted[0], append(booted[1:], "--wait", "--unit=waited", "/bin/sh", "-c", "exit 3")...); code != 3 ||
+	waited := bootedRun("systemd-run", "--wait", "--unit=waited", "/bin/sh", "-c", "exit 3")
+	if out, code := run(nil, waited[0], waited[1:]...); code != 3 ||
 		!strings.Contains(out, "Running as unit: waited.service\n") || !strings.Contains(out, "Finished with result: exit-code\n") {
 		t.Errorf("systemd-run --wait: exit %d\n%s", code, out)
 	}
@@ -179,7 +201,7 @@ print(o.Get("org.freedesktop.systemd1.Manager", "Version", dbus_interface="org.f
 	if out, code := m.flint("restart", "dbus.service"); code != 0 {
 		t.Fatalf("restart dbus.service: %s", out)
 	}
-	if !waitFor(30*time.Second, owned) {
+	if !waitFor(30*time.Second, b.owned) {
 		t.Fatal("flint does not own org.freedesktop.systemd1 on the restarted bus")
 	}
 }

@@ -10,57 +10,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/godbus/dbus/v5"
 )
-
-// startSystemBus runs a system bus daemon as flint's dbus.socket and dbus.service (as
-// TestDBusSystemBus does) and waits until flint owns org.freedesktop.systemd1 on it. It
-// returns the environment that names the bus.
-func startSystemBus(t *testing.T) (*manager, []string) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
-	}
-	for _, p := range []string{"/usr/bin/dbus-daemon", "/usr/bin/systemd-run", "/usr/bin/unshare"} {
-		if _, err := os.Stat(p); err != nil {
-			t.Skipf("no %s", p)
-		}
-	}
-	dir := t.TempDir()
-	openUp(filepath.Join(dir, "x"))
-	os.Chmod(dir, 0o755)
-	sock := filepath.Join(dir, "system_bus_socket")
-	conf := filepath.Join(dir, "system.conf")
-	if err := os.WriteFile(conf, []byte(systemBusConfig), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	units := writeUnits(t, map[string]string{
-		"dbus.socket":  "[Unit]\nDefaultDependencies=no\n[Socket]\nListenStream=" + sock + "\n",
-		"dbus.service": "[Unit]\nDefaultDependencies=no\nRequires=dbus.socket\n[Service]\nType=notify\nNotifyAccess=main\nExecStart=/usr/bin/dbus-daemon --config-file=" + conf + " --nofork --nopidfile\n",
-	})
-	addr := "unix:path=" + sock
-	env := append(os.Environ(), "DBUS_SYSTEM_BUS_ADDRESS="+addr)
-	m := launchManager(t, units, launchOptions{env: env, stopWait: 10 * time.Second})
-	if out, code := m.flint("start", "dbus.service"); code != 0 {
-		t.Fatalf("start dbus.service: %s", out)
-	}
-	owned := func() bool {
-		c, err := dbus.Connect(addr)
-		if err != nil {
-			return false
-		}
-		defer c.Close()
-		var v dbus.Variant
-		err = c.Object("org.freedesktop.systemd1", "/org/freedesktop/systemd1").Call("org.freedesktop.DBus.Properties.Get", 0,
-			"org.freedesktop.systemd1.Manager", "Version").Store(&v)
-		return err == nil && v.Value() == "252 (flint)"
-	}
-	if !waitFor(30*time.Second, owned) {
-		t.Fatal("flint does not own org.freedesktop.systemd1 on the bus it started")
-	}
-	return m, env
-}
 
 // bootedRun is a command line that runs argv in a mount namespace whose /run says systemd
 // is booted and has no /run/systemd/private: systemd-run then goes through the bus.
@@ -74,7 +24,7 @@ func bootedRun(argv ...string) []string {
 // service's exit status is systemd-run's. --pty runs the command on a pseudo-terminal that
 // systemd-run relays.
 func TestDBusRunPipe(t *testing.T) {
-	_, env := startSystemBus(t)
+	env := startSystemBus(t, nil, "/usr/bin/systemd-run", "/usr/bin/unshare").env
 	run := func(stdin string, argv ...string) (string, string, int) {
 		cmd := exec.Command(argv[0], argv[1:]...)
 		cmd.Env = env
@@ -115,7 +65,8 @@ func TestDBusRunPipe(t *testing.T) {
 // KillMode=mixed stops it with SIGKILL at once: its process ignores SIGTERM, and with
 // TimeoutStopSec=infinity only the SIGKILL ends the stop.
 func TestDBusScopeSlice(t *testing.T) {
-	m, env := startSystemBus(t)
+	b := startSystemBus(t, nil, "/usr/bin/systemd-run", "/usr/bin/unshare")
+	m, env := b.m, b.env
 	argv := bootedRun("systemd-run", "--scope", "--unit=sc", "--slice=flinttest.slice", "-p", "KillMode=mixed",
 		"-p", "TimeoutStopSec=infinity", "/bin/sh", "-c", `trap "" TERM; /bin/sleep 1000; :`)
 	cmd := exec.Command(argv[0], argv[1:]...)

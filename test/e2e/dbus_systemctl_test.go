@@ -15,6 +15,30 @@ import (
 // systemdSystemctl is systemd 252's own systemctl, which speaks D-Bus to the manager.
 const systemdSystemctl = "/bin/systemctl"
 
+// systemctlVariable is what differs between two runs of systemctl status or show: times and
+// every number of two digits or more (pids, sizes).
+var systemctlVariable = regexp.MustCompile(`since .*; .* ago|\b\d{2,}\b`)
+
+// statusOnly is what systemctl status reads elsewhere than from the manager: the journal
+// (flint's log lines are flint's), and the processes, which it shows under the unit's control
+// group (flint's units have none). flint's built-in status leaves out the task limit, which
+// systemctl prints from TasksMax. The main process's name is each client's own look at
+// /proc: right after a start it may still be flint's spawn shim for one and the program for
+// the other.
+var statusOnly = regexp.MustCompile(`(?m)^\s+[└├│].*\n|^\n(.*\n)*| \(limit: X\)|(Main PID: X) \(\S+\)`)
+
+// maskSystemctl blanks what differs from run to run, or from client to client, in the output
+// of a systemctl (or flint) verb: systemctlVariable in status and show, statusOnly in status.
+func maskSystemctl(verb, out string) string {
+	if verb == "status" || verb == "show" {
+		out = systemctlVariable.ReplaceAllString(out, "X")
+	}
+	if verb == "status" {
+		out = statusOnly.ReplaceAllString(out, "$2")
+	}
+	return out
+}
+
 // TestDBusSystemctl: systemd's own systemctl drives flint over D-Bus (/run/systemd/private, in
 // a private mount namespace where flint is the booted manager) and shows what flint's
 // built-in systemctl shows for the same commands on an identical manager: the same output
@@ -74,14 +98,6 @@ func TestDBusSystemctl(t *testing.T) {
 		s = strings.ReplaceAll(s, "using flint.", "using systemctl.")
 		return strings.ReplaceAll(s, "scripted flint call", "scripted systemctl call")
 	}
-	variable := regexp.MustCompile(`since .*; .* ago|\b\d{2,}\b`)
-	// What systemctl status reads elsewhere than from the manager: the journal (flint's log
-	// lines are flint's), and the processes, which it shows under the unit's control group
-	// (flint's units have none).
-	// flint's built-in status leaves out the task limit, which systemctl prints from TasksMax.
-	// The main process's name is each client's own look at /proc: right after a start it
-	// may still be flint's spawn shim for one and the program for the other.
-	statusOnly := regexp.MustCompile(`(?m)^\s+[└├│].*\n|^\n(.*\n)*| \(limit: X\)|(Main PID: X) \(\S+\)`)
 	for _, args := range [][]string{
 		{"start", "ok"},
 		{"show", "ok", "-p", "MainPID,ExecMainPID,ActiveState,SubState,StatusText,UnitFileState,Id,Names,Description,LoadState"},
@@ -158,12 +174,7 @@ func TestDBusSystemctl(t *testing.T) {
 			want, wantCode := systemctl(args...)
 			got, gotCode := a.flint(args...)
 			want, got = normalise(want), strings.ReplaceAll(got, flintBin, "flint")
-			if args[0] == "status" || args[0] == "show" {
-				want, got = variable.ReplaceAllString(want, "X"), variable.ReplaceAllString(got, "X")
-			}
-			if args[0] == "status" {
-				want, got = statusOnly.ReplaceAllString(want, "$2"), statusOnly.ReplaceAllString(got, "$2")
-			}
+			want, got = maskSystemctl(args[0], want), maskSystemctl(args[0], got)
 			if want != got || wantCode != gotCode {
 				t.Errorf("systemd's systemctl %s: exit %d\n%s\nflint: exit %d\n%s", strings.Join(args, " "), wantCode, want, gotCode, got)
 			}

@@ -428,6 +428,40 @@ func wantedBy(t *testing.T, dir, target, unit string) {
 
 // copyExecutable copies a built binary to a per-test path, so that processes running it can be
 // told apart from other tests' (see pidsOf).
+// builds are the programs buildOnce built (or failed to build), by name.
+var builds sync.Map // string -> *builtProgram
+
+type builtProgram struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// buildOnce builds the test program name once per test run, next to flint's binary, with the
+// command argv run in the repository's root ("{}" in it stands for the program's path), and
+// returns its path. A failed build fails every test that asks for the program.
+func buildOnce(t *testing.T, name string, argv ...string) string {
+	t.Helper()
+	v, _ := builds.LoadOrStore(name, &builtProgram{})
+	b := v.(*builtProgram)
+	b.once.Do(func() {
+		b.path = filepath.Join(filepath.Dir(flintBin), name)
+		args := make([]string, len(argv))
+		for i, a := range argv {
+			args[i] = strings.ReplaceAll(a, "{}", b.path)
+		}
+		cmd := exec.Command(args[0], args[1:]...)
+		cmd.Dir = repoRootDir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("build %s (%s): %w\n%s", name, strings.Join(args, " "), err, out)
+		}
+	})
+	if b.err != nil {
+		t.Fatal(b.err)
+	}
+	return b.path
+}
+
 func copyExecutable(t *testing.T, src string) string {
 	t.Helper()
 	dst := filepath.Join(t.TempDir(), filepath.Base(src))

@@ -5,37 +5,18 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
 
-var (
-	chainOnce sync.Once
-	chainBin  string
-	chainErr  error
-)
-
-// chainsvc builds testdata/chainsvc once.
+// chainsvc is testdata/chainsvc, built once.
 func chainsvc(t *testing.T) string {
 	t.Helper()
-	chainOnce.Do(func() {
-		chainBin = filepath.Join(filepath.Dir(flintBin), "chainsvc")
-		cmd := exec.Command("go", "build", "-o", chainBin, "./test/e2e/testdata/chainsvc")
-		cmd.Dir = repoRootDir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			chainErr = fmt.Errorf("build chainsvc: %v\n%s", err, out)
-		}
-	})
-	if chainErr != nil {
-		t.Fatal(chainErr)
-	}
-	return chainBin
+	return buildOnce(t, "chainsvc", "go", "build", "-o", "{}", "./test/e2e/testdata/chainsvc")
 }
 
 const chainN = 16

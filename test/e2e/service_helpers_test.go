@@ -3,11 +3,8 @@ package e2e
 import (
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -15,28 +12,11 @@ import (
 // This file holds what the service_*, faults_* and accept_* tests share: the svchelper program
 // (testdata/svchelper.c, built once with gcc next to flint) and polling of runtime properties.
 
-var (
-	svcHelperOnce sync.Once
-	svcHelperPath string
-	svcHelperErr  error
-)
-
 // svcHelper returns the path of a per-test copy of testdata/svchelper.c's binary (a copy, so
 // that pidsOf tells this test's processes apart).
 func svcHelper(t *testing.T) string {
 	t.Helper()
-	svcHelperOnce.Do(func() {
-		svcHelperPath = filepath.Join(filepath.Dir(flintBin), "svchelper")
-		cmd := exec.Command("gcc", "-O2", "-Wall", "-o", svcHelperPath, "test/e2e/testdata/svchelper.c")
-		cmd.Dir = repoRootDir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			svcHelperErr = fmt.Errorf("gcc svchelper.c: %w\n%s", err, out)
-		}
-	})
-	if svcHelperErr != nil {
-		t.Fatal(svcHelperErr)
-	}
-	return copyExecutable(t, svcHelperPath)
+	return copyExecutable(t, buildOnce(t, "svchelper", "gcc", "-O2", "-Wall", "-o", "{}", "test/e2e/testdata/svchelper.c"))
 }
 
 // ctl drives one manager from one (sub)test: failures are reported on t, not on the test that

@@ -12,6 +12,36 @@ import (
 	"time"
 )
 
+// startUserManager starts run (a `flint run --user` with its environment and credentials
+// set) in a process group of its own and returns its output. When the test ends it gets
+// SIGTERM (SIGKILL after 15s), and its output is logged if the test failed.
+func startUserManager(t *testing.T, run *exec.Cmd) *syncBuffer {
+	t.Helper()
+	out := &syncBuffer{}
+	run.Stdout, run.Stderr = out, out
+	if run.SysProcAttr == nil {
+		run.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	run.SysProcAttr.Setpgid = true
+	if err := run.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- run.Wait() }()
+	t.Cleanup(func() {
+		run.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			run.Process.Kill()
+		}
+		if t.Failed() {
+			t.Logf("flint run --user output:\n%s", out.String())
+		}
+	})
+	return out
+}
+
 // TestUserManager runs `flint run --user` as an unprivileged uid (nobody): the default control
 // socket under $XDG_RUNTIME_DIR, socket activation of the seed example, status, log lines for
 // the user and root only, and stop.
@@ -54,26 +84,7 @@ func TestUserManager(t *testing.T) {
 	if out, err := asUser("--user", "enable", "foobar.socket").CombinedOutput(); err != nil {
 		t.Fatalf("enable --user: %v\n%s", err, out)
 	}
-	var out syncBuffer
-	run := asUser("run", "--user")
-	run.Stdout, run.Stderr = &out, &out
-	run.SysProcAttr.Setpgid = true
-	if err := run.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- run.Wait() }()
-	defer func() {
-		run.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			run.Process.Kill()
-		}
-		if t.Failed() {
-			t.Logf("flint run --user output:\n%s", out.String())
-		}
-	}()
+	out := startUserManager(t, asUser("run", "--user"))
 	control := filepath.Join(runtime, "flint", "control.sock")
 	if !waitFor(10*time.Second, func() bool { return isSocket(control) && isSocket(sock) }) {
 		t.Fatalf("no control socket %s or %s:\n%s", control, sock, out.String())

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/flint-init/flint/bench/internal/cgtree"
 	"github.com/flint-init/flint/bench/internal/procnet"
 )
 
@@ -228,6 +229,24 @@ func startFlint(flint, work, foobard string, port int, wrap ...string) (*manager
 		},
 		close: func() { p.stop() },
 	}, nil
+}
+
+// startFlintCgroup is startFlint in a cgroup subtree of its own (cgtree), removed when the
+// manager is closed.
+func startFlintCgroup(flint, work, foobard string, port int) (*manager, error) {
+	tree, err := cgtree.New("flint-bench")
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errUnavailable, err)
+	}
+	m, err := startFlint(flint, work, foobard, port, tree.Wrap()...)
+	if err != nil {
+		tree.Remove()
+		return nil, err
+	}
+	m.name = sideRunCg
+	stop := m.close
+	m.close = func() { stop(); tree.Remove() }
+	return m, nil
 }
 
 // startSystemd boots systemd 252 in private namespaces with the helper script

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/flint-init/flint/bench/internal/cgtree"
 	"github.com/flint-init/flint/bench/internal/procnet"
 )
 
@@ -29,7 +30,7 @@ type manager struct {
 
 // startFlint runs `flint run --units DIR/units --control DIR/control.sock` (none of the chain's
 // units is wanted by default.target) and waits for its control socket. wrap, if any, is a
-// command that execs flint with the arguments that follow it (cgroup.go's placement).
+// command that execs flint with the arguments that follow it (cgtree's placement).
 func startFlint(flint, dir string, wrap ...string) (*manager, error) {
 	control := filepath.Join(dir, "control.sock")
 	var out bytes.Buffer
@@ -79,6 +80,24 @@ func startFlint(flint, dir string, wrap ...string) (*manager, error) {
 		return parseTriggers(out)
 	}
 	return &manager{ctl: ctl, close: stop, triggers: triggers}, nil
+}
+
+// startFlintCgroup is startFlint in a cgroup subtree of its own (cgtree), so that each chain
+// service gets system.slice/NAME; the subtree goes when the manager is closed. Manager
+// "flint-cgroups".
+func startFlintCgroup(flint, dir string) (*manager, error) {
+	tree, err := cgtree.New("flint-chain")
+	if err != nil {
+		return nil, err
+	}
+	m, err := startFlint(flint, dir, tree.Wrap()...)
+	if err != nil {
+		tree.Remove()
+		return nil, err
+	}
+	stop := m.close
+	m.close = func() { stop(); tree.Remove() }
+	return m, nil
 }
 
 // startSystemd boots systemd 252 as PID 1 of private namespaces with DIR/units in its unit

@@ -27,11 +27,10 @@ func Apply(s *Spec) error {
 			return fail(StatusCredentials, "credential %s: LoadCredentialEncrypted=/SetCredentialEncrypted= are not supported by flint (no TPM2 or host key to decrypt with)", c.ID)
 		}
 	}
-	if err := s.setupNetwork(); err != nil {
-		return err
-	}
-	if err := s.setupIPC(); err != nil {
-		return err
+	for _, n := range s.nsSteps() {
+		if err := s.setupNS(n); err != nil {
+			return err
+		}
 	}
 	if s.NeedsMountNamespace() {
 		if err := s.setupMountNamespace(); err != nil {

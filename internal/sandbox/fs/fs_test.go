@@ -260,11 +260,20 @@ func TestPrivateNetworkAndIPC(t *testing.T) {
 		}
 		defer rd.Close()
 		defer wr.Close()
-		s := Spec{PrivateNetwork: true, NetNSStore: NSStore{R: 3, W: 4}}
-		a := run(t, s, probe{}, rd, wr)
-		b := run(t, s, probe{}, rd, wr)
+		ird, iwr, err := NewNSStore()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ird.Close()
+		defer iwr.Close()
+		s := Spec{PrivateNetwork: true, NetNSStore: NSStore{R: 3, W: 4}, PrivateIPC: true, IPCNSStore: NSStore{R: 5, W: 6}}
+		a := run(t, s, probe{}, rd, wr, ird, iwr)
+		b := run(t, s, probe{}, rd, wr, ird, iwr)
 		if a.NetNS != b.NetNS || a.NetNS == host || !reflect.DeepEqual(b.Links, []string{"lo up"}) {
 			t.Errorf("JoinsNamespaceOf= group: %s and %s (host %s), links %v", a.NetNS, b.NetNS, host, b.Links)
+		}
+		if a.IPCNS != b.IPCNS || a.IPCNS == hostIPC {
+			t.Errorf("JoinsNamespaceOf= group: IPC %s and %s (host %s)", a.IPCNS, b.IPCNS, hostIPC)
 		}
 	})
 	t.Run("path", func(t *testing.T) {
@@ -273,11 +282,27 @@ func TestPrivateNetworkAndIPC(t *testing.T) {
 		if r.NetNS != one {
 			t.Errorf("NetworkNamespacePath=/proc/1/ns/net: %s, want %s", r.NetNS, one)
 		}
-		r = run(t, Spec{NetworkNamespacePath: "/nonexistent"}, probe{})
-		if r.Status != StatusNetwork {
-			t.Errorf("missing NetworkNamespacePath=: status %d %q, want 225", r.Status, r.Error)
+		oneIPC, _ := os.Readlink("/proc/1/ns/ipc")
+		if r := run(t, Spec{IPCNamespacePath: "/proc/1/ns/ipc"}, probe{}); r.IPCNS != oneIPC {
+			t.Errorf("IPCNamespacePath=/proc/1/ns/ipc: %s, want %s", r.IPCNS, oneIPC)
 		}
 	})
+	for _, c := range []struct {
+		name   string
+		spec   Spec
+		status int
+		msg    string
+	}{
+		{"missing NetworkNamespacePath=", Spec{NetworkNamespacePath: "/nonexistent"}, StatusNetwork, "Failed to open network namespace path /nonexistent"},
+		{"missing IPCNamespacePath=", Spec{IPCNamespacePath: "/nonexistent"}, StatusNamespace, "Failed to open IPC namespace path /nonexistent"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := run(t, c.spec, probe{})
+			if r.Status != c.status || !strings.HasPrefix(r.Error, c.msg) {
+				t.Errorf("status %d %q, want %d %q", r.Status, r.Error, c.status, c.msg)
+			}
+		})
+	}
 }
 
 func TestProtectHostname(t *testing.T) {

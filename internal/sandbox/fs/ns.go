@@ -29,9 +29,10 @@ func NewNSStore() (r, w *os.File, err error) {
 	return os.NewFile(uintptr(fds[0]), "nsstore-r"), os.NewFile(uintptr(fds[1]), "nsstore-w"), nil
 }
 
-// shareNS is setup_shareable_ns(): join the namespace in the store, or make one (bringing
-// its loopback up) and put it there. It returns true when it made the namespace.
-func shareNS(s NSStore, flag int, name string) (bool, error) {
+// shareNS is setup_shareable_ns(): join the namespace of kind k in the store, or make one
+// (bringing a network one's loopback up) and put it there. It returns true when it made the
+// namespace.
+func shareNS(s NSStore, k nsKind) (bool, error) {
 	if err := unix.Flock(s.R, unix.LOCK_EX); err != nil {
 		return false, err
 	}
@@ -40,13 +41,13 @@ func shareNS(s NSStore, flag int, name string) (bool, error) {
 	made := false
 	switch {
 	case errors.Is(err, unix.EAGAIN):
-		if err := unix.Unshare(flag); err != nil {
+		if err := unix.Unshare(k.flag); err != nil {
 			return false, err
 		}
-		if flag == unix.CLONE_NEWNET {
+		if k.loopback {
 			_ = loopbackUp()
 		}
-		fd, err = unix.Open("/proc/thread-self/ns/"+name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		fd, err = unix.Open("/proc/thread-self/ns/"+k.proc, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
 			return false, err
 		}
@@ -54,7 +55,7 @@ func shareNS(s NSStore, flag int, name string) (bool, error) {
 	case err != nil:
 		return false, err
 	default:
-		if err := unix.Setns(fd, flag); err != nil {
+		if err := unix.Setns(fd, k.flag); err != nil {
 			unix.Close(fd)
 			return false, err
 		}
@@ -65,7 +66,7 @@ func shareNS(s NSStore, flag int, name string) (bool, error) {
 
 // storeNSPath is open_shareable_ns_path(): put the namespace at path in the store unless
 // it holds one already.
-func storeNSPath(s NSStore, path string, flag int) error {
+func storeNSPath(s NSStore, path string) error {
 	if err := unix.Flock(s.R, unix.LOCK_EX); err != nil {
 		return err
 	}
@@ -126,84 +127,87 @@ func privilege(err error) bool {
 	return errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES)
 }
 
-// setupNetwork is exec_child's network namespace step: PrivateNetwork= (a namespace of the
-// unit's own, or its group's through the store) or NetworkNamespacePath= (joined). A
-// refused PrivateNetwork= is a warning, a refused path 225/NETWORK.
-func (s *Spec) setupNetwork() error {
-	if s.InNetNS || !s.PrivateNetwork && s.NetworkNamespacePath == "" {
+// nsKind is what tells exec_child's network and IPC namespace steps apart.
+type nsKind struct {
+	flag       int    // CLONE_NEWNET, CLONE_NEWIPC
+	proc       string // its name under /proc/self/ns
+	what       string // its name in messages: "network", "IPC"
+	private    string // the setting that asks for one: "PrivateNetwork"
+	pathOption string // the setting that names one to join: "NetworkNamespacePath"
+	status     int    // the exit status of a failure
+	loopback   bool   // a new one gets its loopback up
+}
+
+var (
+	netKind = nsKind{unix.CLONE_NEWNET, "net", "network", "PrivateNetwork", "NetworkNamespacePath", StatusNetwork, true}
+	// 226/NAMESPACE, as systemd's EXIT_NAMESPACE for IPC.
+	ipcKind = nsKind{unix.CLONE_NEWIPC, "ipc", "IPC", "PrivateIPC", "IPCNamespacePath", StatusNamespace, false}
+)
+
+// kindOf returns the nsKind of flag (CLONE_NEWNET or CLONE_NEWIPC).
+func kindOf(flag int) nsKind {
+	if flag == unix.CLONE_NEWNET {
+		return netKind
+	}
+	return ipcKind
+}
+
+// nsStep is one namespace step of a Spec: its kind and what the unit asks for.
+type nsStep struct {
+	kind    nsKind
+	in      bool   // the child was cloned in it (InNetNS, InIPCNS): nothing to do
+	private bool   // PrivateNetwork=, PrivateIPC=
+	path    string // NetworkNamespacePath=, IPCNamespacePath=
+	store   NSStore
+}
+
+// nsSteps are s's namespace steps in exec_child's order: network, then IPC.
+func (s *Spec) nsSteps() []nsStep {
+	return []nsStep{
+		{netKind, s.InNetNS, s.PrivateNetwork, s.NetworkNamespacePath, s.NetNSStore},
+		{ipcKind, s.InIPCNS, s.PrivateIPC, s.IPCNamespacePath, s.IPCNSStore},
+	}
+}
+
+// setupNS is exec_child's step for one namespace: Private*= (a namespace of the unit's own,
+// or its group's through the store) or *NamespacePath= (joined). A refused Private*= is a
+// warning, a path that cannot be opened a failure with the kind's exit status.
+func (s *Spec) setupNS(n nsStep) error {
+	k := n.kind
+	if n.in || !n.private && n.path == "" {
 		return nil
 	}
-	if _, err := os.Stat("/proc/self/ns/net"); err != nil {
-		if s.NetworkNamespacePath != "" {
-			return fail(StatusNetwork, "NetworkNamespacePath= is not supported, refusing.")
+	if _, err := os.Stat("/proc/self/ns/" + k.proc); err != nil {
+		if n.path != "" {
+			return fail(k.status, "%s= is not supported, refusing.", k.pathOption)
 		}
-		s.warn("PrivateNetwork=yes is configured, but the kernel does not support network namespaces, ignoring.")
+		s.warn(fmt.Sprintf("%s=yes is configured, but the kernel does not support %s namespaces, ignoring.", k.private, k.what))
 		return nil
 	}
 	var err error
 	switch {
-	case s.NetNSStore.Valid():
-		if s.NetworkNamespacePath != "" {
-			if err := storeNSPath(s.NetNSStore, s.NetworkNamespacePath, unix.CLONE_NEWNET); err != nil {
-				return fail(StatusNetwork, "Failed to open network namespace path %s: %v", s.NetworkNamespacePath, err)
+	case n.store.Valid():
+		if n.path != "" {
+			if err := storeNSPath(n.store, n.path); err != nil {
+				return fail(k.status, "Failed to open %s namespace path %s: %v", k.what, n.path, err)
 			}
 		}
-		_, err = shareNS(s.NetNSStore, unix.CLONE_NEWNET, "net")
-	case s.NetworkNamespacePath != "":
-		err = joinPath(s.NetworkNamespacePath, unix.CLONE_NEWNET)
-		if err != nil {
-			return fail(StatusNetwork, "Failed to open network namespace path %s: %v", s.NetworkNamespacePath, err)
+		_, err = shareNS(n.store, k)
+	case n.path != "":
+		if err := joinPath(n.path, k.flag); err != nil {
+			return fail(k.status, "Failed to open %s namespace path %s: %v", k.what, n.path, err)
 		}
 	default:
-		if err = unix.Unshare(unix.CLONE_NEWNET); err == nil {
+		if err = unix.Unshare(k.flag); err == nil && k.loopback {
 			_ = loopbackUp()
 		}
 	}
 	if err != nil {
 		if privilege(err) {
-			s.warn(fmt.Sprintf("PrivateNetwork=yes is configured, but network namespace setup failed, ignoring: %v", err))
+			s.warn(fmt.Sprintf("%s=yes is configured, but %s namespace setup failed, ignoring: %v", k.private, k.what, err))
 			return nil
 		}
-		return fail(StatusNetwork, "Failed to set up network namespacing: %v", err)
-	}
-	return nil
-}
-
-// setupIPC is the IPC namespace step, as setupNetwork (226/NAMESPACE on failure, as
-// systemd's EXIT_NAMESPACE for IPC).
-func (s *Spec) setupIPC() error {
-	if s.InIPCNS || !s.PrivateIPC && s.IPCNamespacePath == "" {
-		return nil
-	}
-	if _, err := os.Stat("/proc/self/ns/ipc"); err != nil {
-		if s.IPCNamespacePath != "" {
-			return fail(StatusNamespace, "IPCNamespacePath= is not supported, refusing.")
-		}
-		s.warn("PrivateIPC=yes is configured, but the kernel does not support IPC namespaces, ignoring.")
-		return nil
-	}
-	var err error
-	switch {
-	case s.IPCNSStore.Valid():
-		if s.IPCNamespacePath != "" {
-			if err := storeNSPath(s.IPCNSStore, s.IPCNamespacePath, unix.CLONE_NEWIPC); err != nil {
-				return fail(StatusNamespace, "Failed to open IPC namespace path %s: %v", s.IPCNamespacePath, err)
-			}
-		}
-		_, err = shareNS(s.IPCNSStore, unix.CLONE_NEWIPC, "ipc")
-	case s.IPCNamespacePath != "":
-		if err = joinPath(s.IPCNamespacePath, unix.CLONE_NEWIPC); err != nil {
-			return fail(StatusNamespace, "Failed to open IPC namespace path %s: %v", s.IPCNamespacePath, err)
-		}
-	default:
-		err = unix.Unshare(unix.CLONE_NEWIPC)
-	}
-	if err != nil {
-		if privilege(err) {
-			s.warn(fmt.Sprintf("PrivateIPC=yes is configured, but IPC namespace setup failed, ignoring: %v", err))
-			return nil
-		}
-		return fail(StatusNamespace, "Failed to set up IPC namespacing: %v", err)
+		return fail(k.status, "Failed to set up %s namespacing: %v", k.what, err)
 	}
 	return nil
 }
@@ -258,7 +262,7 @@ func GroupNS(r, w *os.File, path string, flag int) (*os.File, error) {
 	case errors.Is(err, unix.EAGAIN) && path != "":
 		fd, err = unix.Open(path, unix.O_RDONLY|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	case errors.Is(err, unix.EAGAIN):
-		fd, err = newNS(flag)
+		fd, err = newNS(kindOf(flag))
 	}
 	if err != nil {
 		return nil, err
@@ -270,9 +274,9 @@ func GroupNS(r, w *os.File, path string, flag int) (*os.File, error) {
 	return os.NewFile(uintptr(fd), "namespace"), nil
 }
 
-// newNS makes a namespace of type flag (a network one with its loopback up) on a thread
-// of its own, which ends with it, and returns an fd of it.
-func newNS(flag int) (int, error) {
+// newNS makes a namespace of kind k (a network one with its loopback up) on a thread of
+// its own, which ends with it, and returns an fd of it.
+func newNS(k nsKind) (int, error) {
 	type result struct {
 		fd  int
 		err error
@@ -280,15 +284,14 @@ func newNS(flag int) (int, error) {
 	ch := make(chan result)
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
-		if err := unix.Unshare(flag); err != nil {
+		if err := unix.Unshare(k.flag); err != nil {
 			ch <- result{-1, err}
 			return
 		}
-		if flag == unix.CLONE_NEWNET {
+		if k.loopback {
 			_ = loopbackUp()
 		}
-		name := map[int]string{unix.CLONE_NEWNET: "net", unix.CLONE_NEWIPC: "ipc"}[flag]
-		fd, err := unix.Open("/proc/thread-self/ns/"+name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		fd, err := unix.Open("/proc/thread-self/ns/"+k.proc, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		ch <- result{fd, err}
 	}()
 	r := <-ch
