@@ -22,6 +22,9 @@ var debUnits = map[string]string{
 	"static.service":    "[Unit]\nDescription=Static helper\nDefaultDependencies=no\n[Service]\nExecStart=/bin/sleep 1000\n",
 	"multi-user.target": "[Unit]\nDescription=Multi-User System\n",
 	difftest.BootTarget: "[Unit]\nDescription=difftest boot target\nDefaultDependencies=no\n",
+	// /run is private to each namespace
+	"pkgsock.socket":  "[Unit]\nDescription=Packaged socket\nDefaultDependencies=no\n[Socket]\nListenStream=/run/pkgsock.sk\n[Install]\nWantedBy=sockets.target\n",
+	"pkgsock.service": "[Unit]\nDescription=Packaged socket service\nDefaultDependencies=no\n[Service]\nExecStart=/bin/sleep 1000\nExecReload=/bin/true\n",
 }
 
 // debUserUnits are user units, installed in /usr/lib/systemd/user (dh_installsystemduser's
@@ -61,6 +64,21 @@ var debSteps = [][]string{
 	{"deb-systemd-helper", "--quiet", "was-enabled", "pkg.service"},
 	{"deb-systemd-helper", "enable", "pkg.service"},
 	{"deb-systemd-invoke", "restart", "pkg.service"},
+	// service(8) and invoke-rc.d(8), which turn init script actions into systemctl's
+	{"service", "pkgsock", "start"},
+	{"service", "pkgsock", "stop"},
+	{"service", "pkgsock", "restart"},
+	{"service", "pkgsock", "reload"},
+	{"service", "pkgsock", "force-reload"},
+	{"service", "pkg", "force-reload"},
+	{"service", "pkg", "try-restart"},
+	{"service", "pkg", "force-stop"},
+	{"service", "pkg", "start"},
+	{"service", "nope", "start"},
+	{"invoke-rc.d", "pkg", "restart"},
+	{"invoke-rc.d", "pkg", "stop"},
+	{"invoke-rc.d", "pkgsock", "start"},
+	{"invoke-rc.d", "nope", "start"},
 	// a package's user units (dh_installsystemduser)
 	{"deb-systemd-helper", "--user", "unmask", "pkg-agent.socket"},
 	{"deb-systemd-helper", "--quiet", "--user", "was-enabled", "pkg-agent.socket"},
@@ -79,7 +97,7 @@ var debSteps = [][]string{
 }
 
 // TestDebHelpersMatchSystemd runs Debian's maintainer-script helpers (init-system-helpers:
-// deb-systemd-helper, deb-systemd-invoke), which look at /run/systemd/system, read and write
+// deb-systemd-helper, deb-systemd-invoke, service, invoke-rc.d), which look at /run/systemd/system, read and write
 // /etc/systemd/system and /var/lib/systemd and call systemctl, against systemd 252 (booted
 // in private namespaces) and against a booted flint (in a private mount namespace, systemctl
 // a symlink to flint first on PATH), each with its own empty /etc/systemd and /var/lib/systemd
@@ -163,7 +181,7 @@ func TestDebHelpersMatchSystemd(t *testing.T) {
 	// What a step leaves: the links and state files, and the units' states.
 	state := func(i int) string {
 		files, _, _ := run(i, "sh", "-c", "find /etc/systemd/system /etc/systemd/user /var/lib/systemd -mindepth 1 -printf '%p %y %l\\n' 2>/dev/null | sort")
-		active, _, _ := run(i, "systemctl", "is-active", "pkg.service", "static.service")
+		active, _, _ := run(i, "systemctl", "is-active", "pkg.service", "static.service", "pkgsock.socket", "pkgsock.service")
 		enabled, _, _ := run(i, "systemctl", "is-enabled", "pkg.service", "static.service")
 		return files + active + enabled
 	}
