@@ -850,9 +850,11 @@ The differences:
   the order of systemd's hash table.
 - ` + "`" + `--job-mode=help` + "`" + ` is sent to the manager like any other mode and refused there ("Job mode
   help invalid"), as systemctl 252 does.
-- ` + "`" + `-o` + "`" + ` with a verb other than status prints flint's JSON for the json modes (not systemctl's
-  table in JSON); status takes short and json (flint's JSON status) and refuses the other
-  journal modes.
+- ` + "`" + `-o json` + "`" + ` (and json-pretty, json-seq, json-sse): under the name systemctl, list-units,
+  list-unit-files, list-sockets, list-timers and list-jobs print systemctl 252's tables in
+  JSON, and show and list-dependencies print what they print without it, as systemctl's;
+  under the name flint these verbs print flint's own JSON. status takes short and json
+  (flint's JSON status, under both names) and refuses the other journal modes.
 - A verb that needs a manager fails when none answers on the control socket: "No flint manager
   is running: nothing answers on PATH." and how to start or name one, exit 1, where systemctl
   says "System has not been booted with systemd as init system (PID 1). Can't operate." and

@@ -109,6 +109,10 @@ func runListUnits(g *globals, args []string) int {
 	if err != nil {
 		return reportClientError(err)
 	}
+	if g.jsonOutput() && g.systemctl {
+		writeTableJSON(os.Stdout, g.output, unitRowsJSON(res))
+		return 0
+	}
 	if g.jsonOutput() {
 		if res == nil {
 			res = []client.UnitInfo{}
@@ -210,6 +214,10 @@ func runListSockets(g *globals, args []string) int {
 	if err := c.Do(&client.Request{Verb: api.VerbListSockets, All: all, Units: args}, &res); err != nil {
 		return reportClientError(err)
 	}
+	if g.jsonOutput() && g.systemctl {
+		writeTableJSON(os.Stdout, g.output, socketRowsJSON(res, g.showTypes))
+		return 0
+	}
 	if g.jsonOutput() {
 		if res == nil {
 			res = []client.SocketInfo{}
@@ -259,6 +267,10 @@ func runListTimers(g *globals, args []string) int {
 	var res []client.TimerInfo
 	if err := c.Do(&client.Request{Verb: api.VerbListTimers, All: all, Units: args}, &res); err != nil {
 		return reportClientError(err)
+	}
+	if g.jsonOutput() && g.systemctl {
+		writeTableJSON(os.Stdout, g.output, timerRowsJSON(res))
+		return 0
 	}
 	if g.jsonOutput() {
 		if res == nil {
@@ -314,7 +326,7 @@ func runListDeps(g *globals, args []string) int {
 		if err != nil {
 			return reportClientError(err)
 		}
-		if g.jsonOutput() {
+		if g.jsonOutput() && !g.systemctl { // systemctl: -o json makes the list plain
 			writeJSON(nodes)
 			continue
 		}
@@ -598,6 +610,16 @@ func runListJobs(g *globals, args []string) int {
 	jobs, err := client.New(g.control).ListJobs()
 	if err != nil {
 		return reportClientError(err)
+	}
+	if g.jsonOutput() && g.systemctl {
+		if len(jobs) > 0 { // systemctl prints nothing for no job
+			rows := [][]jsonCell{}
+			for _, j := range jobs {
+				rows = append(rows, []jsonCell{{"job", uint64(j.ID)}, {"unit", j.Unit}, {"type", j.Type}, {"state", j.State}})
+			}
+			writeTableJSON(os.Stdout, g.output, rows)
+		}
+		return 0
 	}
 	if g.jsonOutput() {
 		if jobs == nil {

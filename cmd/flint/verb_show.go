@@ -67,7 +67,7 @@ func runShow(g *globals, args []string) int {
 	if len(o.units) == 0 {
 		return showManager(g, o)
 	}
-	if g.jsonOutput() {
+	if g.jsonOutput() && !g.systemctl { // systemctl 252's show has no JSON form
 		return showJSON(os.Stdout, g, o)
 	}
 	w := bufio.NewWriter(os.Stdout)
@@ -191,7 +191,7 @@ func showManager(g *globals, o *showOptions) int {
 	if err != nil {
 		return reportClientError(err)
 	}
-	if g.jsonOutput() {
+	if g.jsonOutput() && !g.systemctl {
 		obj := map[string]string{}
 		for _, p := range props {
 			if o.props == nil || o.props[p.Name] {
