@@ -474,10 +474,15 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   or interface filters or IP accounting), so the socket unit's filters apply to them and to
   the connections accepted on them, and a service's not to the sockets it is passed, as in
   systemd. A slice's IPAddressAllow=/IPAddressDeny= merge into the lists of every service
-  and socket below it (so a unit's allow list opens what a slice denies), as in systemd; a
-  slice's other BPF settings (IPAccounting=, DeviceAllow=, DevicePolicy=, SocketBind*=,
-  RestrictNetworkInterfaces=) are not applied, where systemd attaches programs to the
-  slice's group too, and a change of a slice's lists reaches its units at their next start.
+  and socket below it (so a unit's allow list opens what a slice denies), as in systemd; its
+  other BPF settings (IPAccounting=, counting the traffic of everything below it,
+  DeviceAllow=, DevicePolicy=, SocketBind*=, RestrictNetworkInterfaces=) are programs on the
+  slice's own group, as in systemd, which hold for every unit below whatever the unit's own
+  settings (the kernel runs them all; any may refuse), attached when the slice's group is
+  made and checked before each unit below starts: where they cannot be attached the unit is
+  refused, as for its own. Settings of -.slice (flint's own group) are not applied. A change
+  of a slice's lists reaches its units at their next start, of its other settings at once
+  with set-property, else at the next start of a unit below.
   The v1 devices controller is not used (the cgroup2 program
   applies on the hybrid layout too). set-property changes them on a running unit at once (new
   programs replace the old); where they cannot be attached it logs why and the unit runs on
@@ -625,10 +630,11 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   session bus runs (dbus.service active, or a bus daemon flint does not run), flint also owns
   org.freedesktop.systemd1 there. Differences: polkit is not consulted (uids other than root and
   the manager's may only call the methods that read); the fds StartTransientUnit is passed
-  (systemd-run --pipe) become the service's stdin/stdout/stderr, but a passed tty is not
-  made the controlling terminal (systemd's TIOCSCTTY; --pty passes TTYPath= and is not
-  concerned) and passed fds do not survive a daemon-reexec; StartTransientUnit makes
-  services and scopes (no auxiliary units; a scope has no Controller= nor RequestStop);
+  (systemd-run --pipe) become the service's stdin/stdout/stderr, a passed terminal reset
+  and made the controlling terminal as in systemd (TIOCSCTTY when no other session has it),
+  but passed fds do not survive a daemon-reexec; StartTransientUnit makes
+  services and scopes (no auxiliary units; show of a scope is 252's, but for
+  UnitFileState=transient where 252 says bad);
   on the bus,
   a client that subscribed or referenced a unit gets every signal, not only its unit's;
   systemctl status through D-Bus shows no journal lines

@@ -21,8 +21,9 @@ import (
 // cgroup BPF (internal/cgroup/bpf): IPAddressAllow=/IPAddressDeny=, IPAccounting=,
 // SocketBindAllow=/SocketBindDeny=, DeviceAllow=/DevicePolicy= (with what PrivateDevices=
 // and ProtectClock= imply) and RestrictNetworkInterfaces= are programs attached to the
-// unit's cgroup2 directory before its first process is cloned into it (bpfPlace, after
-// cgroupPlace made the group), so that not one instruction of the unit runs unfiltered. The
+// unit's cgroup2 directory, and to its slices' (bpfPlace), before its first process is
+// cloned into it (after cgroupPlace made the group), so that not one instruction of the
+// unit runs unfiltered. The
 // programs stay attached while the group lives; a start with other settings (after a
 // reload) replaces them. Where they cannot be attached — no cgroups for the manager, no
 // cgroup2 hierarchy, the kernel refusing — the start fails with Result=resources and says
@@ -139,13 +140,34 @@ func bpfDirectives(ec *unit.ExecContext) []string {
 }
 
 // bpfPlace attaches the programs u's settings ask for to u's cgroup, before the process
-// cgroupPlace placed there runs. An error is the start's failure.
+// cgroupPlace placed there runs; the slices above u get theirs first. An error is the
+// start's failure.
+//
+// A slice's group gets the programs of its settings but IPAddressAllow=/IPAddressDeny=
+// (those merge into its units' lists, sliceIPLists): DeviceAllow=/DevicePolicy=,
+// SocketBind*=, RestrictNetworkInterfaces= and IPAccounting= (counting the traffic of
+// everything below), as systemd's cgroup_context_apply gives a slice. The kernel runs the
+// programs of every group above a process's (BPF_F_ALLOW_MULTI), each of which may refuse:
+// a slice's filters hold for its units whatever their own settings.
 func (m *Manager) bpfPlace(u *Unit, ec *unit.ExecContext) error {
+	isSlice := u.cfg.Type == unit.TypeSlice
+	if !isSlice {
+		if err := m.sliceBPFReady(u); err != nil {
+			return err
+		}
+	}
 	ub := m.bpf.units[u.Name]
 	spec := bpfSpec(ec, func(s string) { m.logUnit(u, "%s", s) })
-	allow, deny, from := m.sliceIPLists(u)
-	spec.IP.Allow = slices.Concat(spec.IP.Allow, allow)
-	spec.IP.Deny = slices.Concat(spec.IP.Deny, deny)
+	var deny []netip.Prefix
+	var from []string
+	if isSlice {
+		spec.IP = bpf.IPFilter{}
+	} else {
+		var allow []netip.Prefix
+		allow, deny, from = m.sliceIPLists(u)
+		spec.IP.Allow = slices.Concat(spec.IP.Allow, allow)
+		spec.IP.Deny = slices.Concat(spec.IP.Deny, deny)
+	}
 	if spec.Empty() {
 		if ub != nil {
 			ub.set.Close()
@@ -153,12 +175,16 @@ func (m *Manager) bpfPlace(u *Unit, ec *unit.ExecContext) error {
 		}
 		return nil
 	}
-	what := strings.Join(bpfDirectives(ec), "=, ") + "="
+	directives := bpfDirectives(ec)
+	if isSlice {
+		directives = slices.DeleteFunc(directives, func(d string) bool { return strings.HasPrefix(d, "IPAddress") })
+	}
+	what := strings.Join(directives, "=, ") + "="
 	if len(deny) > 0 {
 		what = strings.TrimPrefix(what+", IPAddressDeny= of "+strings.Join(from, ", "), "=, ")
 	}
 	refuse := func(why string) error {
-		if len(ec.BPF.Directives()) == 0 && len(deny) == 0 {
+		if !isSlice && len(ec.BPF.Directives()) == 0 && len(deny) == 0 {
 			// Only what PrivateDevices= implies: its own sandbox (a private /dev) stands
 			// without it. Said once.
 			if !m.bpf.noted[u.Name] {
@@ -212,6 +238,44 @@ func (m *Manager) bpfPlace(u *Unit, ec *unit.ExecContext) error {
 	return nil
 }
 
+// sliceWantsBPF reports whether slice settings ec ask for programs on the slice's group
+// (a first look, without resolving devices).
+func sliceWantsBPF(ec *unit.ExecContext) bool {
+	b := &ec.BPF
+	return b.IPAccounting || len(b.SocketBindDeny) > 0 || len(b.DeviceAllow) > 0 || len(b.RestrictNetworkInterfaces) > 0 ||
+		b.DevicePolicy != "" && b.DevicePolicy != "auto"
+}
+
+// sliceBPFReady attaches the programs of the slices above u (their groups made by
+// cgroupPlace), as a unit's own are attached: before its first process runs, and a slice
+// whose programs cannot be attached refuses the unit's start; those of a slice that no
+// longer asks for them (after a reload) are detached. -.slice is flint's own group:
+// nothing is attached there.
+func (m *Manager) sliceBPFReady(u *Unit) error {
+	for s := m.sliceOf(u); s != "" && s != "-.slice"; s = unit.SliceParent(s) {
+		su := m.units[s]
+		if su == nil || su.cfg.Slice == nil || su.cfg.LoadState != unit.Loaded ||
+			!sliceWantsBPF(&su.cfg.Slice.Resources) && m.bpf.units[s] == nil {
+			continue
+		}
+		if err := m.bpfPlace(su, &su.cfg.Slice.Resources); err != nil {
+			return &resourceError{fmt.Errorf("%s: %w", s, err)}
+		}
+	}
+	return nil
+}
+
+// sliceBPF attaches slice su's programs as its group is made (sliceGroup); a failure is
+// logged (the units below refuse to start: sliceBPFReady).
+func (m *Manager) sliceBPF(su *Unit, ec *unit.ExecContext) {
+	if !sliceWantsBPF(ec) {
+		return
+	}
+	if err := m.bpfPlace(su, ec); err != nil {
+		m.logUnit(su, "%v", err)
+	}
+}
+
 // bpfProperties puts IP accounting's counters into rt (IPIngressBytes=, ...), where u has
 // IPAccounting=yes and its programs are attached.
 func (m *Manager) bpfProperties(u *Unit, rt []show.Property) []show.Property {
@@ -246,7 +310,8 @@ func (m *Manager) socketCgroup(u *Unit) (leave func(), err error) {
 	if ec == nil {
 		return nothing, nil
 	}
-	if _, deny, _ := m.sliceIPLists(u); len(deny)+len(ec.BPF.IPAddressDeny)+len(ec.BPF.SocketBindDeny)+len(ec.BPF.RestrictNetworkInterfaces) == 0 && !ec.BPF.IPAccounting {
+	if _, deny, _ := m.sliceIPLists(u); len(deny)+len(ec.BPF.IPAddressDeny)+len(ec.BPF.SocketBindDeny)+len(ec.BPF.RestrictNetworkInterfaces) == 0 &&
+		!ec.BPF.IPAccounting && !m.sliceSocketFilters(u) {
 		return nothing, nil
 	}
 	m.unitGroup(u, ec) // nil without cgroups: bpfPlace says why
@@ -269,6 +334,21 @@ func (m *Manager) socketCgroup(u *Unit) (leave func(), err error) {
 			m.logUnit(u, "Failed to move the manager back to its cgroup %s: %v", self, err)
 		}
 	}, nil
+}
+
+// sliceSocketFilters reports whether a slice above u has settings that filter or count its
+// sockets (SocketBindDeny=, RestrictNetworkInterfaces=, IPAccounting=).
+func (m *Manager) sliceSocketFilters(u *Unit) bool {
+	for s := m.sliceOf(u); s != "" && s != "-.slice"; s = unit.SliceParent(s) {
+		su := m.units[s]
+		if su == nil || su.cfg.Slice == nil || su.cfg.LoadState != unit.Loaded {
+			continue
+		}
+		if b := &su.cfg.Slice.Resources.BPF; len(b.SocketBindDeny)+len(b.RestrictNetworkInterfaces) > 0 || b.IPAccounting {
+			return true
+		}
+	}
+	return false
 }
 
 // bpfReapply attaches u's programs as set-property left its settings, when u's group is in

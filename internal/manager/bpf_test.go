@@ -40,9 +40,16 @@ func TestBPFPlaceRefuses(t *testing.T) {
 		{"v1 only", legacy, "DevicePolicy=strict", "DevicePolicy= cannot be enforced: cgroup BPF programs need a cgroup2 hierarchy", ""},
 		{"implied only", nil, "PrivateDevices=yes", "", "PrivateDevices=: device access not restricted by cgroup BPF"},
 		{"nothing asked", nil, "PrivateTmp=yes", "", ""},
+		// A slice's settings hold for its units: where they cannot be attached, the unit is
+		// refused, its own settings or not.
+		{"slice's", nil, "Slice=locked.slice", "locked.slice: SocketBindDeny=, DevicePolicy= cannot be enforced: the manager uses no cgroups", ""},
+		{"slice's IP lists", nil, "Slice=iponly.slice", "IPAddressDeny= of iponly.slice cannot be enforced", ""},
+		{"slice without", nil, "Slice=plain.slice", "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m, _ := testManager(t, map[string]string{"u.service": "[Service]\nExecStart=/bin/true\n" + tc.settings + "\n"})
+			m, _ := testManager(t, map[string]string{"u.service": "[Service]\nExecStart=/bin/true\n" + tc.settings + "\n",
+				"locked.slice": "[Slice]\nDevicePolicy=strict\nSocketBindDeny=any\nIPAddressDeny=any\n",
+				"iponly.slice": "[Slice]\nIPAddressDeny=any\n", "plain.slice": "[Slice]\nMemoryMax=1G\n"})
 			m.opt.Cgroups = tc.layout
 			u := m.load("u.service")
 			ec := execContextOf(u.cfg)

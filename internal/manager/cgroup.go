@@ -292,6 +292,9 @@ func (m *Manager) cgroupProperties(u *Unit, rt []show.Property) []show.Property 
 	if u.cfg.Slice != nil {
 		ec = &u.cfg.Slice.Resources
 	}
+	if ec == nil && m.scopeRunOf(u) != nil && u.cfg.Type == unit.TypeScope {
+		ec = &unit.ExecContext{} // a transient scope's settings are systemd's defaults
+	}
 	if !m.cgroupsOn() || ec == nil {
 		return rt
 	}

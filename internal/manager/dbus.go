@@ -45,6 +45,13 @@ type dbusState struct {
 	scopes map[*Unit]*scopeRun
 	// stdio are the files passed for transient services' streams (dbus_stdio.go).
 	stdio map[*Unit]*[3]*os.File
+	// controllers counts the scopes each bus name controls (Controller=), for the bus's
+	// read loop to tell the manager only of the names that matter when they go.
+	ctlMu       sync.Mutex
+	controllers map[string]int
+	// unicast, when set, sends the signals meant for one bus client instead of the bus
+	// connection (the table tests' bus).
+	unicast func(dest string, path dbus.ObjectPath, iface, member string) bool
 	// emitter: signals leave in order from one goroutine, so that the manager never
 	// blocks on a client.
 	mu    sync.Mutex

@@ -106,6 +106,11 @@ func (m *Manager) dbusBusCheck() {
 				return
 			}
 			d.link.bus = b
+			b.OnNameGone(func(name string) {
+				if d.controlsScope(name) {
+					m.post(func() { m.scopeControllerGone(name) })
+				}
+			})
 			go func() {
 				<-b.Done()
 				m.post(func() {

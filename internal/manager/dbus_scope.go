@@ -20,8 +20,9 @@ import (
 // runtime (scope.go), also written to the file's [Scope] section for cat and status.
 
 // transientScope is the unit file and runtime of a scope's StartTransientUnit properties;
-// caller is the pid PIDs= means by 0.
-func transientScope(props [][]any, caller int) (string, *scopeRun, error) {
+// caller is the pid PIDs= means by 0, viaBus whether the call came through the bus (the
+// only way Controller= may be set).
+func transientScope(props [][]any, caller int, viaBus bool) (string, *scopeRun, error) {
 	sections := directiveSections()
 	sr := newScopeRun()
 	var unitSec, scopeSec strings.Builder
@@ -109,6 +110,21 @@ func transientScope(props [][]any, caller int) (string, *scopeRun, error) {
 			}
 			fmt.Fprintf(&scopeSec, "KillMode=%s\n", s)
 			continue
+		case "Controller":
+			// A bus name that gets RequestStop instead of a signal to the processes
+			// (dbus-scope.c): a peer connection has no name to send it to.
+			if !viaBus {
+				return "", nil, &callError{sdbus.ErrNotSupported, "Sorry, Controller= logic only supported via the bus."}
+			}
+			s, ok := v.Value().(string)
+			if !ok {
+				return "", nil, bad
+			}
+			if s != "" && !validBusName(s) {
+				return "", nil, fmt.Errorf("Controller '%s' is not a valid bus name.", s)
+			}
+			sr.controller = s
+			continue
 		case "RuntimeMaxUSec":
 			if us, _ := v.Value().(uint64); us != 1<<64-1 {
 				return "", nil, fmt.Errorf("flint does not support RuntimeMaxSec= for scopes.")
@@ -126,6 +142,96 @@ func transientScope(props [][]any, caller int) (string, *scopeRun, error) {
 	}
 	return "# This is a transient unit file, created programmatically via flint's D-Bus API. Do not edit.\n" +
 		"[Unit]\n" + unitSec.String() + "\n[Scope]\n" + scopeSec.String(), sr, nil
+}
+
+// callError is a failed call's D-Bus error other than InvalidArgs.
+type callError struct{ name, msg string }
+
+func (e *callError) Error() string { return e.msg }
+
+// validBusName reports whether s is a unique (":1.42") or well-known ("org.example.App") bus
+// name, as systemd's service_name_is_valid.
+func validBusName(s string) bool {
+	if len(s) == 0 || len(s) > 255 {
+		return false
+	}
+	unique := s[0] == ':'
+	if unique {
+		s = s[1:]
+	}
+	elems := strings.Split(s, ".")
+	if len(elems) < 2 {
+		return false
+	}
+	for _, e := range elems {
+		if e == "" || !unique && e[0] >= '0' && e[0] <= '9' {
+			return false
+		}
+		for _, c := range e {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// scopeRequestStop asks the scope's controller to stop it: Scope.RequestStop, sent to the
+// controller alone over the bus. false when there is no bus to send it on (the stop then
+// signals the processes, as in systemd).
+func (m *Manager) scopeRequestStop(u *Unit, controller string) bool {
+	switch {
+	case m.dbus == nil:
+		return false
+	case m.dbus.unicast != nil:
+		return m.dbus.unicast(controller, sdbus.UnitPath(u.Name), sdbus.IfaceScope, "RequestStop")
+	case m.dbus.link.bus == nil:
+		return false
+	}
+	return m.dbus.link.bus.SendSignal(controller, sdbus.UnitPath(u.Name), sdbus.IfaceScope, "RequestStop")
+}
+
+// scopeControllerGone: the bus name gone has no owner any more; the scopes it controlled
+// have no controller now (their stop signals the processes), as systemd's on_controller_gone.
+func (m *Manager) scopeControllerGone(gone string) {
+	if m.dbus == nil {
+		return
+	}
+	for u, sr := range m.dbus.scopes {
+		if sr.controller == gone {
+			m.setController(u, sr, "")
+		}
+	}
+}
+
+// setController sets a scope's controller, keeping the set of names the bus watch reports.
+func (m *Manager) setController(u *Unit, sr *scopeRun, name string) {
+	d := m.dbus
+	if d == nil || sr.controller == name {
+		return
+	}
+	d.ctlMu.Lock()
+	if old := sr.controller; old != "" {
+		if d.controllers[old]--; d.controllers[old] <= 0 {
+			delete(d.controllers, old)
+		}
+	}
+	if name != "" {
+		if d.controllers == nil {
+			d.controllers = map[string]int{}
+		}
+		d.controllers[name]++
+	}
+	d.ctlMu.Unlock()
+	sr.controller = name
+	m.dbusUnitChanged(u)
+}
+
+// controlsScope reports whether name is some scope's controller (from the bus's read loop).
+func (d *dbusState) controlsScope(name string) bool {
+	d.ctlMu.Lock()
+	defer d.ctlMu.Unlock()
+	return d.controllers[name] > 0
 }
 
 // dbusAbandonScope serves Manager.AbandonScope and Scope.Abandon.
@@ -194,10 +300,20 @@ func (m *Manager) runtimeProperties(u *Unit, rt []show.Property) []show.Property
 	set("ControlGroup", cg)
 	set("TasksCurrent", tasks)
 	set("TimeoutStopUSec", stop)
-	set("KillMode", "control-group")
+	killMode := sr.killMode
+	if killMode == "" {
+		killMode = "control-group"
+	}
+	set("KillMode", killMode)
+	if !u.inactiveExit.IsZero() {
+		set("CanStart", "no") // startable once (systemd's once_only)
+	}
 	set("KillSignal", fmt.Sprint(int(sr.killSignal)))
 	set("SendSIGKILL", unit.FormatBool(sr.sendSIGKILL))
 	set("SendSIGHUP", unit.FormatBool(sr.sendSIGHUP))
+	if sr.controller != "" {
+		set("Controller", sr.controller)
+	}
 	return rt
 }
 

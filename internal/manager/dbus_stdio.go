@@ -8,6 +8,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/flint-init/flint/internal/sdbus"
+	"github.com/flint-init/flint/internal/spawn"
+	"github.com/flint-init/flint/unit"
 )
 
 // A transient service's standard streams passed as file descriptors (systemd-run --pipe:
@@ -121,4 +123,34 @@ func closeStdio(fds *[3]*os.File) {
 			f.Close()
 		}
 	}
+}
+
+// passedTTY readies a passed stdin that is a terminal as systemd's setup_input does for each
+// process of the service: the line settings reset (reset_terminal_fd), TTYRows=/TTYColumns=
+// applied, and the spawn told to make it the controlling terminal after setsid (TIOCSCTTY,
+// stealing it only with StandardInput=tty-force; refused quietly when another session has
+// it). It returns the spawn's mode, CTTYNone when stdin is not a passed terminal.
+func passedTTY(in *os.File, ec *unit.ExecContext) int {
+	if in == nil {
+		return spawn.CTTYNone
+	}
+	rc, err := in.SyscallConn()
+	if err != nil {
+		return spawn.CTTYNone
+	}
+	tty := false
+	rc.Control(func(fd uintptr) {
+		if _, err := unix.IoctlGetTermios(int(fd), unix.TCGETS); err == nil {
+			tty = true
+			resetTerminal(int(fd)) // exectty.go
+		}
+	})
+	if !tty {
+		return spawn.CTTYNone
+	}
+	ttySize(in, ec)
+	if ec.StandardInput == "tty-force" {
+		return spawn.CTTYForce
+	}
+	return spawn.CTTYTry
 }

@@ -55,12 +55,16 @@ func (m *Manager) dbusStartTransient(c *sdbus.Call, name, mode string, props, au
 	var text string
 	var sr *scopeRun
 	if t == unit.TypeScope {
-		text, sr, err = transientScope(props, c.Peer.PID)
+		text, sr, err = transientScope(props, c.Peer.PID, c.ViaBus())
 	} else {
 		text, err = transientUnitText(props)
 	}
 	if err != nil {
 		closeStdio(stdio)
+		if ce, ok := err.(*callError); ok {
+			c.Fail(ce.name, ce.msg)
+			return
+		}
 		c.Fail(sdbus.ErrInvalidArgs, err.Error())
 		return
 	}
@@ -98,6 +102,9 @@ func (m *Manager) dbusStartTransient(c *sdbus.Call, name, mode string, props, au
 		m.dbus.transient[u] = path
 		if sr != nil {
 			m.dbus.scopes[u] = sr
+			ctl := sr.controller
+			sr.controller = ""
+			m.setController(u, sr, ctl) // watched from now on
 		}
 		if stdio != nil {
 			m.dbus.stdio[u] = stdio

@@ -476,6 +476,12 @@ func (m *Manager) spawnCommand(u *Unit, cmd unit.ExecCommand, ec *unit.ExecConte
 	if cfg.Process, err = processSettings(ec); err != nil {
 		return nil, err
 	}
+	if mode := passedTTY(m.passedStdio(u)[0], ec); mode != spawn.CTTYNone { // dbus_stdio.go
+		if cfg.Process == nil {
+			cfg.Process = &spawn.ProcessSettings{}
+		}
+		cfg.Process.ControllingTTY = mode
+	}
 	// Every process gets SYSTEMD_EXEC_PID=<its own pid> (systemd.exec(5)), written by spawn
 	// after the fork. In systemd's build_environment() it comes before Environment= and
 	// EnvironmentFile=, which may set it otherwise, and UnsetEnvironment= removes it.

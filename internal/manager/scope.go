@@ -34,6 +34,9 @@ type scopeRun struct {
 	sendSIGHUP  bool
 	// killMode is KillMode=: control-group (""), mixed, process or none.
 	killMode string
+	// controller is Controller=: the bus name a stop asks (RequestStop) instead of
+	// signalling the processes; "" for none, or once the name has gone from the bus.
+	controller string
 
 	// tracked are the processes when there is no cgroup to list them.
 	tracked []int
@@ -117,15 +120,18 @@ func (pidfdProcs) watch(post func(func()), pids []int, gone func()) (func(), err
 }
 
 // scopeHost is a scope's host: the scope's runtime (nil for a scope flint did not make),
-// its cgroup (scopeAttach makes it and moves pids in, scopeCgroupPIDs lists its processes,
+// its cgroup (scopeAttach makes it and moves pids in, or refuses when its slice's BPF
+// programs cannot be attached; scopeCgroupPIDs lists its processes,
 // ok false without one; scopeRemoveCgroup removes it), and post, which runs fn on the
 // manager goroutine (from a watcher's goroutine).
 type scopeHost interface {
 	host
 	scopeRunOf(u *Unit) *scopeRun
-	scopeAttach(u *Unit, pids []int)
+	scopeAttach(u *Unit, pids []int) error
 	scopeCgroupPIDs(u *Unit) (pids []int, ok bool)
 	scopeRemoveCgroup(u *Unit)
+	// scopeRequestStop sends RequestStop to the scope's controller; false when it cannot.
+	scopeRequestStop(u *Unit, controller string) bool
 	post(fn func())
 }
 
@@ -144,9 +150,17 @@ func (m *Manager) scopeRunOf(u *Unit) *scopeRun {
 }
 
 func (s scopeMachine) start(u *Unit) {
+	sr := s.scopeRunOf(u)
+	if sr != nil && !u.inactiveExit.IsZero() {
+		// A scope's processes were handed over once: a scope is started once only
+		// (systemd's once_only), its job fails as "once".
+		if u.job != nil {
+			s.finishJob(u.job, "once")
+		}
+		return
+	}
 	u.result = resultSuccess
 	u.invocationID = newInvocationID()
-	sr := s.scopeRunOf(u)
 	if sr == nil {
 		s.setState(u, scopeRunning)
 		return
@@ -163,23 +177,34 @@ func (s scopeMachine) start(u *Unit) {
 		s.setState(u, scopeFailed)
 		return
 	}
-	s.scopeAttach(u, alive)
+	if err := s.scopeAttach(u, alive); err != nil {
+		s.logUnit(u, "%v", err)
+		u.setResult(resultResources)
+		s.setState(u, scopeFailed)
+		return
+	}
 	sr.tracked = alive
 	s.setState(u, scopeRunning)
 	s.watch(u, sr)
 }
 
-// scopeAttach makes the scope's cgroup (when there are cgroups) and moves pids into it.
-func (m *Manager) scopeAttach(u *Unit, pids []int) {
+// scopeAttach makes the scope's cgroup (when there are cgroups) and moves pids into it,
+// once the programs of its slices' BPF settings are attached (bpf.go): where they cannot
+// be, the processes are not moved and the start fails.
+func (m *Manager) scopeAttach(u *Unit, pids []int) error {
 	ug := m.scopeGroup(u)
+	if err := m.sliceBPFReady(u); err != nil {
+		return err
+	}
 	if ug == nil {
-		return
+		return nil
 	}
 	for _, pid := range pids {
 		if err := ug.g.Attach(pid); err != nil {
 			m.logUnit(u, "Failed to add PID %d to the scope's control group: %v", pid, err)
 		}
 	}
+	return nil
 }
 
 // scopeCgroupPIDs are the processes in the scope's cgroup; ok is false without one.
@@ -208,10 +233,13 @@ func (m *Manager) scopeGroup(u *Unit) *unitGroup {
 		ug.idle = false
 		return ug
 	}
-	rel, ok := cgroup.UnitPath(m.scopeSlice(u), u.Name)
+	slice := m.scopeSlice(u)
+	rel, ok := cgroup.UnitPath(slice, u.Name)
 	if !ok {
-		rel, _ = cgroup.UnitPath(m.unitSlice(nil, nil), u.Name)
+		slice = m.unitSlice(nil, nil)
+		rel, _ = cgroup.UnitPath(slice, u.Name)
 	}
+	m.sliceGroup(slice) // its settings (and BPF programs) in place first, as a unit's (cgroup.go)
 	g := &cgroup.Group{L: m.opt.Cgroups, Rel: rel}
 	if err := g.Create(); err != nil {
 		m.logUnit(u, "Failed to create cgroup %s: %v", g.Path(), err)
@@ -346,6 +374,10 @@ func (s scopeMachine) stop(u *Unit) {
 // signal enters a signal state: the scope's processes get KillSignal= (with SIGCONT,
 // and SIGHUP with SendSIGHUP=) or SIGKILL, and TimeoutStopSec= runs.
 //
+// A scope with a controller (Controller=) is asked instead at the SIGTERM step: the
+// controller gets RequestStop and its processes no signal, as in systemd's
+// scope_enter_signal; when they are not gone after TimeoutStopSec=, the SIGKILL step.
+//
 // KillMode= decides who is signalled, as systemd's unit_kill_context() for a unit that has
 // no main or control process: control-group, everyone at both steps; mixed, nobody at the
 // SIGTERM step (which goes on to SIGKILL at once), everyone at the SIGKILL step; process and
@@ -356,7 +388,10 @@ func (s scopeMachine) signal(u *Unit, sr *scopeRun, st scopeState) {
 		s.end(u, sr)
 		return
 	}
+	asked := st == scopeStopSigterm && sr.controller != "" && s.scopeRequestStop(u, sr.controller)
 	switch {
+	case asked:
+		pids = nil
 	case sr.killMode == "mixed" && st == scopeStopSigterm:
 		s.signal(u, sr, scopeStopSigkill)
 		return
@@ -414,6 +449,10 @@ func (s scopeMachine) signal(u *Unit, sr *scopeRun, st scopeState) {
 func (s scopeMachine) leave(u *Unit, sr *scopeRun) {
 	sr.unwatch()
 	s.logUnitResult(u)
+	if u.result != resultSuccess {
+		s.setState(u, scopeFailed) // a controller's stop that timed out
+		return
+	}
 	s.setState(u, scopeDead)
 }
 
@@ -422,6 +461,7 @@ func (m *Manager) scopeAbandon(u *Unit) error {
 	if m.scopeRunOf(u) == nil || u.sub != scopeRunning && u.sub != scopeAbandoned {
 		return &reqError{"not-applicable", "Scope " + u.Name + " is not running, cannot abandon."}
 	}
+	m.setController(u, m.scopeRunOf(u), "") // the client no longer asks to be asked
 	m.setState(u, scopeAbandoned)
 	return nil
 }
@@ -438,5 +478,6 @@ func (m *Manager) scopeForget(u *Unit) {
 	if sr.timer != nil {
 		sr.timer.Stop()
 	}
+	m.setController(u, sr, "")
 	delete(m.dbus.scopes, u)
 }

@@ -58,7 +58,8 @@ func TestTransientScope(t *testing.T) {
 	prop := func(name string, v any) []any { return []any{name, dbus.MakeVariant(v)} }
 	text, sr, err := transientScope([][]any{prop("Description", "/bin/sleep 10"), prop("PIDs", []uint32{42, 43}),
 		prop("Slice", "user.slice"), prop("TimeoutStopUSec", uint64(5_000_000)), prop("KillSignal", int32(2)),
-		prop("SendSIGHUP", true), prop("AddRef", true), prop("After", []string{"a.service"})}, 7)
+		prop("SendSIGHUP", true), prop("AddRef", true), prop("After", []string{"a.service"}),
+		prop("Controller", ":1.42")}, 7, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,11 +67,11 @@ func TestTransientScope(t *testing.T) {
 	if want := "[Unit]\nDescription=/bin/sleep 10\nAfter=a.service\n\n[Scope]\nSlice=user.slice\nTimeoutStopSec=5000000us\nKillSignal=2\nSendSIGHUP=yes\n"; body != want {
 		t.Errorf("file:\n%s\nwant\n%s", body, want)
 	}
-	if _, sr0, _ := transientScope([][]any{prop("PIDs", []uint32{0})}, 7); len(sr0.pids) != 1 || sr0.pids[0] != 7 {
+	if _, sr0, _ := transientScope([][]any{prop("PIDs", []uint32{0})}, 7, false); len(sr0.pids) != 1 || sr0.pids[0] != 7 {
 		t.Errorf("PIDs=0: %v", sr0.pids)
 	}
 	if len(sr.pids) != 2 || sr.pids[0] != 42 || sr.slice != "user.slice" || sr.timeoutStop != 5*time.Second ||
-		sr.killSignal != syscall.SIGINT || !sr.sendSIGHUP || !sr.sendSIGKILL {
+		sr.killSignal != syscall.SIGINT || !sr.sendSIGHUP || !sr.sendSIGKILL || sr.controller != ":1.42" {
 		t.Errorf("runtime %+v", sr)
 	}
 	for _, tc := range []struct {
@@ -85,9 +86,22 @@ func TestTransientScope(t *testing.T) {
 		{[][]any{prop("KillMode", uint32(1))}, "Invalid value for KillMode."},
 		{[][]any{prop("ExecStart", "x")}, "Cannot set property ExecStart, or unknown property."},
 		{[][]any{prop("Description", "a\nb")}, "Invalid value for Description: a line break."},
+		{[][]any{prop("Controller", "noname")}, "Controller 'noname' is not a valid bus name."},
+		{[][]any{prop("Controller", "org.1x.App")}, "Controller 'org.1x.App' is not a valid bus name."},
+		{[][]any{prop("Controller", uint32(1))}, "Invalid value for Controller."},
 	} {
-		if _, _, err := transientScope(tc.props, 7); err == nil || err.Error() != tc.err {
+		if _, _, err := transientScope(tc.props, 7, true); err == nil || err.Error() != tc.err {
 			t.Errorf("%v: %v, want %s", tc.props, err, tc.err)
+		}
+	}
+	// Controller= needs a bus: a peer connection has no name to send RequestStop to.
+	_, _, err = transientScope([][]any{prop("Controller", "org.example.App")}, 7, false)
+	if ce, ok := err.(*callError); !ok || ce.name != "org.freedesktop.DBus.Error.NotSupported" {
+		t.Errorf("Controller= over a peer connection: %v", err)
+	}
+	for _, ok := range []string{":1.42", "org.example.App", "a.b-c_d", ":1.2.3"} {
+		if !validBusName(ok) {
+			t.Errorf("validBusName(%q) false", ok)
 		}
 	}
 }
@@ -183,8 +197,31 @@ func TestScopeMachine(t *testing.T) {
 				"watch /bin/b", "→dead"}},
 		{name: "abandon a dead scope", events: []string{"abandon"}, state: "dead", result: "success",
 			trace: []string{"abandon: Scope x.scope is not running, cannot abandon."}},
-		{name: "started again", events: []string{"start", "exit /bin/a", "exit /bin/b", "alive /bin/a", "start"}, state: "running", result: "success",
-			trace: []string{"→running", "watch /bin/a /bin/b", "watch /bin/b", "→dead", "→running", "watch /bin/a"}},
+		{name: "Controller= asked instead", setup: func(sr *scopeRun) { sr.controller = "org.example.Ctl" },
+			events: []string{"start", "stop", "exit /bin/a", "exit /bin/b"}, state: "dead", result: "success",
+			trace: []string{"→running", "watch /bin/a /bin/b", "RequestStop to org.example.Ctl", "→stop-sigterm", "watch /bin/b", "→dead"}},
+		{name: "Controller= does not stop it", setup: func(sr *scopeRun) { sr.controller = "org.example.Ctl" },
+			events: []string{"start", "stop", "timeout", "exit /bin/a", "exit /bin/b"}, state: "failed", result: "timeout",
+			trace: []string{"→running", "watch /bin/a /bin/b", "RequestStop to org.example.Ctl", "→stop-sigterm", "timer stop 1m30s",
+				"kill /bin/a SIGKILL", "kill /bin/b SIGKILL", "→stop-sigkill", "watch /bin/b", "→failed"}},
+		{name: "Controller= with KillMode=none times out", setup: func(sr *scopeRun) { sr.controller = "org.example.Ctl"; sr.killMode = "none" },
+			events: []string{"start", "stop", "timeout"}, state: "failed", result: "timeout",
+			trace: []string{"→running", "watch /bin/a /bin/b", "RequestStop to org.example.Ctl", "→stop-sigterm", "timer stop 1m30s", "→failed"}},
+		{name: "Controller= gone from the bus", setup: func(sr *scopeRun) { sr.controller = "org.example.Ctl" },
+			events: []string{"start", "gone org.example.Other", "gone org.example.Ctl", "stop", "exit /bin/a", "exit /bin/b"}, state: "dead", result: "success",
+			trace: []string{"→running", "watch /bin/a /bin/b", "kill /bin/a SIGTERM", "kill /bin/b SIGTERM", "→stop-sigterm",
+				"watch /bin/b", "→dead"}},
+		{name: "Controller= without a bus", setup: func(sr *scopeRun) { sr.controller = "no.Bus" },
+			events: []string{"start", "stop", "exit /bin/a", "exit /bin/b"}, state: "dead", result: "success",
+			trace: []string{"→running", "watch /bin/a /bin/b", "kill /bin/a SIGTERM", "kill /bin/b SIGTERM", "→stop-sigterm",
+				"watch /bin/b", "→dead"}},
+		{name: "Controller= dropped by abandon", setup: func(sr *scopeRun) { sr.controller = "org.example.Ctl" },
+			events: []string{"start", "abandon", "stop", "exit /bin/a", "exit /bin/b"}, state: "dead", result: "success",
+			trace: []string{"→running", "watch /bin/a /bin/b", "→abandoned", "kill /bin/a SIGTERM", "kill /bin/b SIGTERM", "→stop-sigterm",
+				"watch /bin/b", "→dead"}},
+		// Started once only (systemd's once_only): a second start's job fails as "once".
+		{name: "not started again", events: []string{"start", "exit /bin/a", "exit /bin/b", "alive /bin/a", "start"}, state: "dead", result: "success",
+			trace: []string{"→running", "watch /bin/a /bin/b", "watch /bin/b", "→dead"}},
 	} {
 		t.Run(r.name, func(t *testing.T) {
 			mc := newMachine(t, "x.scope", map[string]string{"x.scope": "[Unit]\nDefaultDependencies=no\n"})
@@ -195,6 +232,17 @@ func TestScopeMachine(t *testing.T) {
 				r.setup(sr)
 			}
 			mc.m.dbus = &dbusState{scopes: map[*Unit]*scopeRun{mc.u: sr}, transient: map[*Unit]string{}}
+			if ctl := sr.controller; ctl != "" {
+				sr.controller = ""
+				mc.m.setController(mc.u, sr, ctl)
+			}
+			mc.m.dbus.unicast = func(dest string, path dbus.ObjectPath, iface, member string) bool {
+				if dest == "no.Bus" {
+					return false
+				}
+				mc.trace = append(mc.trace, member+" to "+dest)
+				return path == "/org/freedesktop/systemd1/unit/x_2escope" && iface == "org.freedesktop.systemd1.Scope"
+			}
 			pidOf := func(path string) int {
 				for pid, p := range map[int]string{501: "/bin/a", 502: "/bin/b"} {
 					if p == path {
@@ -228,6 +276,10 @@ func TestScopeMachine(t *testing.T) {
 					mc.sys.procs[pid] = &fakeProc{u: mc.u, path: f[1]}
 				case "timeout":
 					mc.fire("stop", sr.timer)
+				case "gone":
+					if mc.m.dbus.controlsScope(f[1]) {
+						mc.m.scopeControllerGone(f[1])
+					}
 				case "abandon":
 					if err := mc.m.scopeAbandon(mc.u); err != nil {
 						mc.trace = append(mc.trace, "abandon: "+err.Error())

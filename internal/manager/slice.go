@@ -150,6 +150,10 @@ func (m *Manager) sliceGroup(name string) *unitGroup {
 			return ug
 		}
 		delete(m.cg.groups, name) // removed with an emptied parent: made again below
+		if ub := m.bpf.units[name]; ub != nil {
+			ub.set.Close() // its programs went with the directory: attached again below
+			delete(m.bpf.units, name)
+		}
 	}
 	rel, ok := cgroup.SlicePath(name)
 	if !ok {
@@ -184,6 +188,9 @@ func (m *Manager) sliceGroup(name string) *unitGroup {
 		m.cg.groups = map[string]*unitGroup{}
 	}
 	m.cg.groups[name] = ug
+	if ec != nil {
+		m.sliceBPF(su, ec) // bpf.go
+	}
 	return ug
 }
 
@@ -209,8 +216,14 @@ func (m *Manager) sliceNeeds(name string) []string {
 
 // sliceStateChanged follows a slice's state: its group is made as it becomes active.
 func (m *Manager) sliceStateChanged(u *Unit) {
-	if u.activeState() == Active {
-		m.sliceGroup(u.Name)
+	if u.activeState() != Active {
+		return
+	}
+	m.sliceGroup(u.Name)
+	if ub := m.bpf.units[u.Name]; ub != nil && ub.invocation != u.invocationID {
+		// A start counts from zero, as systemd's slice_start resets the accounting.
+		ub.set.ResetIPCounters()
+		ub.invocation = u.invocationID
 	}
 }
 

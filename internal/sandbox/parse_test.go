@@ -3,6 +3,7 @@ package sandbox
 import (
 	"os/exec"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -86,6 +87,15 @@ func TestParseSyscallLine(t *testing.T) {
 	}
 	if _, ok := f.Entries["read"]; ok {
 		t.Errorf("~@clock denies read")
+	}
+	// libseccomp gives sys_debug_setcontext switch_endian's number: one entry, shown as 252
+	// shows chrony's ~@debug.
+	f, _ = parse("~@debug")
+	if _, ok := f.Entries["sys_debug_setcontext"]; ok || f.Entries["switch_endian"] != errnoNoAction {
+		t.Errorf("~@debug = %v", f.Names())
+	}
+	if f, _ = parse("~sys_debug_setcontext"); !slices.Equal(f.Names(), []string{"switch_endian"}) {
+		t.Errorf("sys_debug_setcontext = %v", f.Names())
 	}
 	f, _ = parse("@system-service")
 	if !f.AllowList {

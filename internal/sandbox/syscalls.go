@@ -120,6 +120,14 @@ var knownSyscalls = sync.OnceValue(func() map[string]bool {
 	return m
 })
 
+// sameNumberAs maps the names libseccomp resolves to the number of another system call (on
+// x86-64, libseccomp 2.5.4) to the name it gives that number back. systemd keeps a filter as
+// a set of numbers, so both names are one entry, shown under the second name: chrony's
+// SystemCallFilter=~@debug shows switch_endian, not sys_debug_setcontext (both are PowerPC
+// calls, pseudo-number -10191 here). Found by resolving every name of the groups and of the
+// architectures' tables with seccomp_syscall_resolve_name and back.
+var sameNumberAs = map[string]string{"sys_debug_setcontext": "switch_endian"}
+
 // ErrnoKill is systemd's SECCOMP_ERROR_NUMBER_KILL: the process is killed (SIGSYS) rather
 // than the call failing; it is SystemCallErrorNumber='s default (show prints 2147483646).
 const ErrnoKill = 1<<31 - 2
@@ -247,6 +255,9 @@ func (f *SyscallFilter) add(name string, num int, invert bool, warns []string) [
 	}
 	if !knownSyscalls()[name] {
 		return append(warns, "Failed to parse system call, ignoring: "+name)
+	}
+	if n, ok := sameNumberAs[name]; ok {
+		name = n
 	}
 	if invert != f.AllowList {
 		f.Entries[name] = num

@@ -37,6 +37,8 @@ type Bus struct {
 	noFDs string
 	// nSubs is len(subs), for the emitter's goroutine.
 	nSubs atomic.Int64
+	// gone is OnNameGone's function.
+	gone atomic.Pointer[func(string)]
 }
 
 // busDriver is the bus daemon's name, path and interface.
@@ -376,6 +378,9 @@ func (b *Bus) handle(msg inMessage) {
 					delete(b.subs, name)
 					b.nSubs.Add(-1)
 				}
+				if fn := b.gone.Load(); fn != nil {
+					(*fn)(name)
+				}
 			}
 		}
 	}
@@ -458,4 +463,38 @@ func (s *Server) Subscribed() bool {
 		}
 	}
 	return false
+}
+
+// ViaBus reports whether the call came through a bus daemon (its sender has a bus name),
+// not over a peer connection.
+func (c *Call) ViaBus() bool { return c.c != nil && c.c.bus != nil }
+
+// SendSignal sends a signal from path to the bus client dest alone (a unicast signal, as
+// sd_bus_send_to). It never blocks; false when the connection has ended.
+func (b *Bus) SendSignal(dest string, path dbus.ObjectPath, iface, member string) bool {
+	select {
+	case <-b.done:
+		return false
+	default:
+	}
+	msg := &dbus.Message{Type: dbus.TypeSignal, Headers: map[dbus.HeaderField]dbus.Variant{
+		dbus.FieldPath:        dbus.MakeVariant(path),
+		dbus.FieldInterface:   dbus.MakeVariant(iface),
+		dbus.FieldMember:      dbus.MakeVariant(member),
+		dbus.FieldDestination: dbus.MakeVariant(dest),
+	}}
+	raw, err := encode(msg)
+	if err != nil {
+		b.c.s.logf("D-Bus signal %s.%s: %v", iface, member, err)
+		return false
+	}
+	b.c.queue(raw)
+	return true
+}
+
+// OnNameGone has fn called (on the bus's read loop: fn must not block) with each bus name
+// that loses its owner (a client hung up, a well-known name released), for the names a
+// manager tracks (a scope's Controller=).
+func (b *Bus) OnNameGone(fn func(name string)) {
+	b.gone.Store(&fn)
 }

@@ -165,3 +165,67 @@ func TestBusPath(t *testing.T) {
 		}
 	}
 }
+
+// TestBusUnicastAndNameGone: SendSignal reaches the client it names and no other;
+// OnNameGone reports a client that hangs up.
+func TestBusUnicastAndNameGone(t *testing.T) {
+	addr, stopBus := startBusDaemon(t)
+	defer stopBus()
+	srv, _, _ := startFake(t)
+	b, err := srv.ConnectBus(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := make(chan string, 16)
+	b.OnNameGone(func(name string) { gone <- name })
+	var clients [2]*dbus.Conn
+	var sigs [2]chan *dbus.Signal
+	for i := range clients {
+		c, err := dbus.Connect(addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		// Both listen to every Scope signal: only the one addressed may get it.
+		if err := c.AddMatchSignal(dbus.WithMatchInterface(IfaceScope)); err != nil {
+			t.Fatal(err)
+		}
+		sigs[i] = make(chan *dbus.Signal, 4)
+		c.Signal(sigs[i])
+		clients[i] = c
+	}
+	if !b.SendSignal(clients[0].Names()[0], UnitPath("x.scope"), IfaceScope, "RequestStop") {
+		t.Fatal("SendSignal: false")
+	}
+	select {
+	case s := <-sigs[0]:
+		if s.Name != IfaceScope+".RequestStop" || s.Path != UnitPath("x.scope") || s.Sender != b.Name() {
+			t.Errorf("signal %+v", s)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("no RequestStop at the client it was sent to")
+	}
+	// The bus delivers one sender's messages in order: the other client's first signal is
+	// the one sent to it after.
+	b.SendSignal(clients[1].Names()[0], UnitPath("y.scope"), IfaceScope, "RequestStop")
+	select {
+	case s := <-sigs[1]:
+		if s.Path != UnitPath("y.scope") {
+			t.Errorf("the other client got %+v", s)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("no RequestStop at the second client")
+	}
+	name := clients[1].Names()[0]
+	clients[1].Close()
+	for {
+		select {
+		case n := <-gone:
+			if n == name {
+				return
+			}
+		case <-time.After(time.Minute):
+			t.Fatalf("no OnNameGone for %s", name)
+		}
+	}
+}

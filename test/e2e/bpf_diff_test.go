@@ -23,6 +23,10 @@ var bpfDiffUnits = map[string]string{
 	"dev.service": unitFile("Unit", "DefaultDependencies=no", "Service", "ExecStart=/bin/sleep 1000\n"+
 		"DevicePolicy=strict\nDeviceAllow=/dev/null\nDeviceAllow=char-pts rw\nDeviceAllow=/dev/zero r\nProtectClock=yes"),
 	"priv.service": unitFile("Unit", "DefaultDependencies=no", "Service", "ExecStart=/bin/sleep 1000\nPrivateDevices=yes\nRestrictNetworkInterfaces=lo"),
+	// A slice's own programs (all but the IP lists, which merge into its units').
+	"bpfsl.slice": "[Slice]\nIPAccounting=yes\nDevicePolicy=closed\nDeviceAllow=/dev/zero r\n" +
+		"SocketBindDeny=ipv6:tcp:9000\nRestrictNetworkInterfaces=lo\nIPAddressDeny=10.0.0.0/8\n",
+	"insl.service": unitFile("Unit", "DefaultDependencies=no", "Service", "ExecStart=/bin/sleep 1000\nSlice=bpfsl.slice"),
 	"reset.service": unitFile("Unit", "DefaultDependencies=no", "Service", "ExecStart=/bin/sleep 1000\n"+
 		"IPAddressDeny=any\nIPAddressDeny=\nDeviceAllow=/dev/null\nDeviceAllow=\nSocketBindDeny=any\nSocketBindDeny=\n"+
 		"RestrictNetworkInterfaces=lo\nRestrictNetworkInterfaces="),
@@ -55,18 +59,37 @@ func TestBPFShowMatchSystemctl(t *testing.T) {
 			t.Errorf("full show %s:\nsystemctl:\n%s\nflint:\n%s", u, want, got)
 		}
 	}
+	args := append([]string{"show", "bpfsl.slice"}, strings.Fields(props)...)
+	if want, got := systemctl(args...), flintOut(m, args...); want != got {
+		t.Errorf("show bpfsl.slice:\nsystemctl:\n%s\nflint:\n%s", want, got)
+	}
+	if want, got := bpfLines(systemctl("show", "bpfsl.slice")), bpfLines(flintOut(m, "show", "bpfsl.slice")); want != got {
+		t.Errorf("full show bpfsl.slice:\nsystemctl:\n%s\nflint:\n%s", want, got)
+	}
+	// A unit in the slice started: the slice's programs attached, its counters shown.
+	systemctl("start", "insl.service")
+	if out, code := m.flint("start", "insl.service"); code != 0 {
+		t.Fatalf("flint start insl.service: exit %d: %s", code, out)
+	}
+	args = []string{"show", "bpfsl.slice", "-p", "ActiveState,IPAccounting,IPIngressBytes,IPIngressPackets,IPEgressBytes,IPEgressPackets"}
+	if want, got := systemctl(args...), flintOut(m, args...); want != got {
+		t.Errorf("show of the started slice:\nsystemctl:\n%s\nflint:\n%s", want, got)
+	}
+	ipLine := regexp.MustCompile(`(?m)^ +IP: .*$`)
+	if want, got := ipLine.FindString(systemctl("status", "bpfsl.slice", "-n", "0")), ipLine.FindString(flintOut(m, "status", "bpfsl.slice", "-n", "0")); want != got {
+		t.Errorf("status bpfsl.slice IP: line: systemctl %q, flint %q", want, got)
+	}
 	// Started: the accounting counts (nothing sent yet) and status's IP: line.
 	systemctl("start", "ip.service")
 	if _, code := m.flint("start", "ip.service"); code != 0 {
 		t.Fatalf("flint start ip.service: exit %d", code)
 	}
-	ipLine := regexp.MustCompile(`(?m)^ +IP: .*$`)
 	want := ipLine.FindString(systemctl("status", "ip.service", "-n", "0"))
 	got := ipLine.FindString(flintOut(m, "status", "ip.service", "-n", "0"))
 	if want == "" || want != got {
 		t.Errorf("status IP: line: systemctl %q, flint %q", want, got)
 	}
-	args := []string{"show", "ip.service", "-p", "IPIngressBytes,IPIngressPackets,IPEgressBytes,IPEgressPackets"}
+	args = []string{"show", "ip.service", "-p", "IPIngressBytes,IPIngressPackets,IPEgressBytes,IPEgressPackets"}
 	if want, got := systemctl(args...), flintOut(m, args...); want != got {
 		t.Errorf("show of a started unit:\nsystemctl:\n%s\nflint:\n%s", want, got)
 	}

@@ -46,10 +46,13 @@ func Properties(u *unit.Unit) []Property {
 			timerProperties(&ps, u)
 		case u.Path != nil:
 			pathProperties(&ps, u)
+		case u.Type == unit.TypeScope:
+			scopeProperties(&ps)
 		case u.Slice != nil:
 			// A slice shows its cgroup context alone (systemd's org.freedesktop.systemd1.Slice).
 			var all propList
 			resourceProperties(&all, u.Type, &u.Slice.Resources, u.LoadState == unit.Loaded)
+			bpfProperties(&all, &u.Slice.Resources) // properties_bpf.go
 			rank := propertyRank(unit.TypeSlice)
 			for _, p := range all {
 				if p.Name == "TasksMax" && u.Slice.Resources.TasksMax == 0 {
@@ -63,6 +66,28 @@ func Properties(u *unit.Unit) []Property {
 	}
 	unitProperties(&ps, u, loaded)
 	return SortProperties(u.Type, ps)
+}
+
+// scopeProperties are a scope's (org.freedesktop.systemd1.Scope) at systemd's defaults: its
+// own, its cgroup context and its kill context. What StartTransientUnit set, and the
+// scope's state, are the manager's runtime properties, which replace them.
+func scopeProperties(ps *propList) {
+	ps.add("TimeoutStopUSec", unit.FormatTimespan(unit.DefaultTimeout))
+	ps.add("Result", "success")
+	ps.add("RuntimeMaxUSec", "infinity")
+	ps.add("RuntimeRandomizedExtraUSec", "0")
+	ps.add("OOMPolicy", "stop")
+	var all propList
+	var ec unit.ExecContext
+	resourceProperties(&all, unit.TypeScope, &ec, true)
+	bpfProperties(&all, &ec)
+	rank := propertyRank(unit.TypeSlice) // the cgroup context's part of the order
+	for _, p := range all {
+		if _, ok := rank[p.Name]; ok && !slices.Contains(targetPropertyOrder, p.Name) {
+			*ps = append(*ps, p)
+		}
+	}
+	killProperties(ps, &unit.KillContext{SendSIGKILL: true})
 }
 
 // propList collects properties in any order; SortProperties puts them in systemctl's.
@@ -636,6 +661,15 @@ func slicePropertyOrder() []string {
 	return slices.Concat(processPropertyOrder[:end], targetPropertyOrder)
 }
 
+// scopePropertyOrder is a scope's: its own properties, the cgroup part of the process
+// properties, then the kill and [Unit] ones.
+func scopePropertyOrder() []string {
+	env := slices.Index(processPropertyOrder, "Environment")
+	kill := slices.Index(processPropertyOrder, "KillMode")
+	own := []string{"Controller", "TimeoutStopUSec", "Result", "RuntimeMaxUSec", "RuntimeRandomizedExtraUSec", "OOMPolicy"}
+	return slices.Concat(own, processPropertyOrder[:env], processPropertyOrder[kill:])
+}
+
 func socketPropertyOrder() []string {
 	return slices.Concat(socketOwnProperties, processPropertyOrder)
 }
@@ -646,7 +680,7 @@ var (
 )
 
 func buildPropertyRanks() {
-	for t, order := range map[unit.Type][]string{unit.TypeService: servicePropertyOrder(), unit.TypeSocket: socketPropertyOrder(), unit.TypeTimer: timerPropertyOrder(), unit.TypePath: pathPropertyOrder(), unit.TypeTarget: targetPropertyOrder, unit.TypeSlice: slicePropertyOrder()} {
+	for t, order := range map[unit.Type][]string{unit.TypeService: servicePropertyOrder(), unit.TypeSocket: socketPropertyOrder(), unit.TypeTimer: timerPropertyOrder(), unit.TypePath: pathPropertyOrder(), unit.TypeTarget: targetPropertyOrder, unit.TypeSlice: slicePropertyOrder(), unit.TypeScope: scopePropertyOrder()} {
 		m := make(map[string]int, len(order))
 		for i, n := range order {
 			if _, dup := m[n]; !dup {
