@@ -850,6 +850,10 @@ The differences:
   timeouts, start limits and DefaultOOMPolicy; not the firmware, loader, initrd and
   generator timestamps, the watchdog settings, DefaultLimit*= and DefaultTasksMax= that
   systemctl 252 also prints.
+- ` + "`" + `status` + "`" + ` without a unit: systemctl's lines for the manager (State, Units, Jobs, Failed,
+  Since; under the name systemctl "systemd: 252 (flint)" and Tainted:, under the name flint
+  flint's pid), then flint's Cgroups: line and its units' processes where systemctl draws the
+  manager's cgroup tree.
 - A unit pattern (` + "`" + `systemctl status 'web*'` + "`" + `, is-active, is-failed, show, kill, the job verbs)
   expands to the loaded units list-units would list (inactive ones only with --all, of the
   --type= and --state= given), as systemctl's; flint lists them in name order, systemctl in

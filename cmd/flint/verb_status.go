@@ -64,11 +64,24 @@ func statusOverview(g *globals, c *client.Client) int {
 	}
 	fmt.Fprintf(w, "%s %s\n", mark, host)
 	fmt.Fprintf(w, "    State: %s\n", ov.State)
-	fmt.Fprintf(w, "    Units: %d loaded\n", ov.Units)
+	fmt.Fprintf(w, "    Units: %d loaded (incl. loaded aliases)\n", ov.Units)
 	fmt.Fprintf(w, "     Jobs: %d queued\n", ov.Jobs)
 	fmt.Fprintf(w, "   Failed: %d units\n", ov.Failed)
 	fmt.Fprintf(w, "    Since: %s; %s ago\n", ov.Since.Format(show.TimestampLayout), ago(time.Since(ov.Since)))
-	fmt.Fprintf(w, "    flint: pid %d\n", ov.PID)
+	if g.systemctl {
+		// systemctl's lines: the manager's version and taints
+		props, _ := c.ManagerProperties()
+		for _, p := range props {
+			switch {
+			case p.Name == "Version":
+				fmt.Fprintf(w, "  systemd: %s\n", p.Value)
+			case p.Name == "Tainted" && p.Value != "":
+				fmt.Fprintf(w, "  Tainted: %s\n", p.Value)
+			}
+		}
+	} else {
+		fmt.Fprintf(w, "    flint: pid %d\n", ov.PID)
+	}
 	if ov.Cgroups != "" {
 		fmt.Fprintf(w, "  Cgroups: %s\n", ov.Cgroups)
 	}
