@@ -11,8 +11,11 @@ import (
 
 // ReadRequest reads and decodes one request line (at most MaxRequestSize bytes; the final
 // newline may be missing at EOF). Every failure is an error beginning "bad request:".
-func ReadRequest(br *bufio.Reader) (*Request, error) {
-	line, err := readLine(br, MaxRequestSize)
+func ReadRequest(br *bufio.Reader) (*Request, error) { return ReadRequestMax(br, MaxRequestSize) }
+
+// ReadRequestMax is ReadRequest with a line of at most max bytes.
+func ReadRequestMax(br *bufio.Reader, max int) (*Request, error) {
+	line, err := readLine(br, max)
 	if err != nil {
 		return nil, fmt.Errorf("bad request: %w", err)
 	}

@@ -65,6 +65,7 @@ func (r *Request) AppendJSON(b []byte) ([]byte, error) {
 	if r.PID != 0 {
 		b = strconv.AppendInt(append(b, `,"pid":`...), int64(r.PID), 10)
 	}
+	b = appendStrings(b, `,"what":`, r.What)
 	return append(b, '}'), nil
 }
 

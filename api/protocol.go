@@ -46,6 +46,9 @@ type Request struct {
 	Runtime bool `json:"runtime,omitempty"`
 	// PID is unit-by-pid's process.
 	PID int `json:"pid,omitempty"`
+	// What are clean's kinds: runtime, state, cache, logs, configuration, all (none: cache
+	// and runtime).
+	What []string `json:"what,omitempty"`
 }
 
 // Response is one reply line. Error is set on failure; Done marks the last line of a reply.

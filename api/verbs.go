@@ -32,6 +32,7 @@ const (
 	VerbDaemonReexec       Verb = "daemon-reexec"
 	VerbKill               Verb = "kill"
 	VerbResetFailed        Verb = "reset-failed"
+	VerbClean              Verb = "clean"
 	VerbSetEnvironment     Verb = "set-environment"
 	VerbUnsetEnvironment   Verb = "unset-environment"
 	VerbSetProperty        Verb = "set-property"
@@ -114,6 +115,7 @@ var Verbs = []VerbInfo{
 	{VerbDaemonReload, false, Action, nil},
 	{VerbKill, false, Action, []string{"units", "signal", "kill_whom"}},
 	{VerbResetFailed, false, Action, []string{"units"}},
+	{VerbClean, false, Action, []string{"units", "what", "no_block"}},
 	{VerbSetExitCode, false, Action, []string{"exit_code"}},
 	{VerbExit, false, Action, nil},
 	{VerbPoweroff, false, Action, nil},

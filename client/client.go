@@ -163,9 +163,17 @@ func (c *Client) ListSockets(all bool) ([]SocketInfo, error) {
 
 // Logs returns captured log lines; with follow, fn is called for each new line until it
 // returns an error.
-func (c *Client) Logs(req *Request, fn func(LogLine) error) error {
+func (c *Client) Logs(req *Request, fn func(LogLine) error) error { return c.LogsHint(req, nil, fn) }
+
+// LogsHint is Logs, and calls hint (when not nil) with the hint the manager sends with the
+// lines (journalctl's, to a user who sees only its own lines) before the first of them.
+func (c *Client) LogsHint(req *Request, hint func(string), fn func(LogLine) error) error {
 	req.Verb = api.VerbLogs
 	return c.Stream(req, func(r *Response) error {
+		if r.Hint != "" && hint != nil {
+			hint(r.Hint)
+			hint = nil
+		}
 		if len(r.Data) == 0 {
 			return nil
 		}
@@ -199,6 +207,13 @@ func (c *Client) ActiveStates(units []string) ([]string, error) {
 	var res []string
 	err := c.Do(&Request{Verb: api.VerbIsActive, Units: units}, &res)
 	return res, err
+}
+
+// Clean removes what units keep on disk (systemctl clean): the kinds of what (runtime,
+// state, cache, logs, configuration, all; none: cache and runtime). Unless noBlock it
+// returns once the removals are over. An error names each unit that could not be cleaned.
+func (c *Client) Clean(units, what []string, noBlock bool) error {
+	return c.Do(&Request{Verb: api.VerbClean, Units: units, What: what, NoBlock: noBlock}, nil)
 }
 
 // Kill sends signal (0 = SIGTERM) to the processes of units: whom is all, main or control.

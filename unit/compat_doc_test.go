@@ -228,6 +228,12 @@ reads a device:
   the file named in the unit's log); systemd 252 blocks PID 1 on a FIFO and reads a block
   device. "-" ignores every error, as in systemd. flint does not expand glob patterns in the
   path, which systemd does.
+- A socket unit's files in a directory other users may write to: SocketMode= and
+  SocketUser=/SocketGroup= are applied to the socket file bind made through the file itself,
+  and the start fails if it was swapped for a link meanwhile (systemd 252 binds under
+  umask ~SocketMode= and chowns the path, following a link); a ListenFIFO= FIFO that exists
+  is taken only if it is the manager's, as 252's, or SocketUser='s (252 refuses that one on
+  the next start); parent directories that exist keep their mode.
 - StandardOutput=/StandardError=file:, append: and truncate: on a FIFO open it read-write, so
   that a start never waits for a reader (systemd opens it in the forked child, which waits);
   the service's output waits in the pipe instead. Files and terminals for standard streams
@@ -305,8 +311,18 @@ level, user, groups, working directory, umask):
   service_running_timeout; without RuntimeMaxSec= it is ignored with systemd's warning.
 - ExecSearchPath=: a bare command name is looked up in these directories only (by the
   manager, at start), and PATH= is set to them before Environment= (which may override it).
-- TimeoutCleanSec= is parsed, not enforced: flint has no ` + "`clean`" + ` verb (systemctl clean
-  --what=runtime|state|cache|logs|configuration) and no "cleaning" service state yet.
+- ` + "`flint clean`" + ` (systemctl clean, the CleanUnit D-Bus method) as systemd 252: --what= runtime,
+  state, cache, logs, configuration or all (default cache and runtime; no fdstore, which came
+  with systemd 254); the unit must be inactive without a job (a failed one is refused:
+  reset-failed first), with systemd's messages ("Unit is not inactive or has pending job.",
+  "No matching resources found.", "Unit 'X' does not support cleaning."); the directories and,
+  but for configuration, their private/ twins (DynamicUser=) are removed while the unit is
+  in maintenance (cleaning), at most TimeoutCleanSec=; a failed or timed-out removal fails
+  the unit (Result= and CleanResult= exit-code or timeout) and flint clean still exits 0, as
+  systemctl does. Differences: the removal runs in the manager (a goroutine), not in a
+  forked process, and a stop or a timeout ends it between two entries rather than by
+  SIGKILL; the symlinks of a directory's second parameter ("StateDirectory=a:b") are not
+  removed (flint does not make them).
 - Privileges and system calls (internal/sandbox) are enforced with systemd 252's semantics:
   CapabilityBoundingSet= (with "~", several lines, "" resetting; PrivateDevices=,
   ProtectKernelModules=, ProtectKernelLogs= and ProtectClock= take their capabilities out),
@@ -565,7 +581,7 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
     OnTimezoneChange= fire, and every other waiting timer is computed anew. After a time zone
     change the next elapses follow the new zone, but times flint prints (status, show) stay
     in the zone it started with; with $TZ set, the zone never changes.
-  - ` + "`flint clean`" + ` (systemctl clean --what=state, which removes the stamp file) does not exist.
+  - ` + "`flint clean --what=state`" + ` removes a Persistent= timer's stamp file, as systemctl clean.
 - Path units run as systemd 252's (internal/difftest/path_test.go compares their life with
   systemd's), watching with inotify as systemd does. PathExistsGlob= matches with Go's
   filepath.Match rules: no brace expansion ({a,b}), which systemd's glob(3) with GLOB_BRACE
@@ -608,10 +624,11 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   system manager's lines go to root and the members of ` + "`" + `adm` + "`" + ` and ` + "`" + `systemd-journal` + "`" + `, a user
   manager's to its user and root; ` + "`" + `flint logs` + "`" + ` for anyone else prints journalctl 252's hint
   and "No journal files were opened due to insufficient permissions." and exits 1, and
-  ` + "`" + `flint status` + "`" + ` shows the unit without its lines. Differences: journald also files the
-  output of a system service running as a regular user (uid 1000 and up) in that user's
-  journal, which the user may read (SplitMode=uid); flint's system manager gives such a user
-  none of its lines. systemctl status warns "some journal files were not opened due to
+  ` + "`" + `flint status` + "`" + ` shows the unit without its lines. A regular user (uid 1000 and up, not
+  a dynamic user nor nobody) who has lines of its own (_UID= its uid: a system service's
+  output running as that user, what its processes sent to the journal sockets) reads those,
+  with the hint, as journald files them in that user's journal (SplitMode=uid); journald
+  does so only with persistent storage, flint whatever the storage. systemctl status warns "some journal files were not opened due to
   insufficient permissions" only for a user who can open some journal file (every user who
   has logged something; not nobody, to whom it prints nothing); flint prints the warning
   whenever it withheld lines of the unit. Unit properties (` + "`" + `show` + "`" + `, the rest of ` + "`" + `status` + "`" + `)
@@ -619,6 +636,9 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
 - The control socket bounds what each uid holds (docs/api.md, "Limits"): at most 256
   connections and 64 followed logs per uid other than root and the manager's, a share of the
   fd limit in all, with a quarter kept for root; a client that hangs up is let go at once.
+  Such a uid's requests are answered one at a time and may name at most 1024 units each
+  (systemctl makes one D-Bus call per unit, and systemd answers them in turn with those of
+  every other client); root's may name any number.
   systemd's own limits are dbus-daemon's (256 connections per user on the system bus) and
   4096 connections on its private socket, which only root reaches; journalctl -f reads the
   journal files and holds nothing in systemd.
@@ -771,10 +791,15 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   pools by level per unit, the burst scaled with the free space of the journal's file system
   (journald's burst_modulate), and "Suppressed N messages from UNIT" (MESSAGE_ID
   a596d6fe7bfa4994828e72309e95d61e, N_DROPPED=) before the first line admitted after the
-  interval; what a unit leaves unset is journald's default (30s, 10000). Differences: a unit
-  that sets neither is not limited (journald limits every unit by its RateLimitIntervalSec=
-  and RateLimitBurst=); the free space is that of the directory the logs are kept in (or
-  /run). Not yet: ` + "`flint logs`" + ` has no FIELD=value matches.
+  interval. Every unit is limited, its output and what its processes send to the journal's
+  sockets: what it leaves unset, or sets to 0 (which systemd 252 does not pass on to
+  journald), is journald.conf's default RateLimitIntervalSec=30s, RateLimitBurst=10000; a
+  unit that must keep every line raises LogRateLimitBurst=. Differences: flint reads no
+  journald.conf, so that default cannot be changed or switched off for all units; when no
+  line of the unit comes by the end of the interval, the "Suppressed" message is stored then
+  (journald writes it only with the unit's next line, so a flood that ends is never said);
+  the free space is that of the directory the logs are kept in (or /run). Not yet:
+  ` + "`flint logs`" + ` has no FIELD=value matches.
 - ForwardToSyslog= is on, as Debian's journald has it: every line (the units' output, the
   manager's messages, what the sockets receive) also goes to /run/systemd/journal/syslog when
   something listens there (a syslog daemon's syslog.socket, which then activates it), in
@@ -784,11 +809,16 @@ Beyond the unit files, where flint's service manager behaves otherwise than syst
   syslog's is honoured (always on).
 - Limits (journald's are larger): an entry above 8 MiB or with more than 1024 fields is
   dropped (journald: 768 MiB); stream lines split at 48K as LineMax='s default; at most 4096
-  stream connections at once; refused or malformed input (fds on the syslog socket, an
+  stream connections at once (a quarter of the manager's fd limit if that is less), of which
+  a quarter are kept for root and one other uid may hold a quarter (journald refuses only
+  beyond 4096 in all); refused or malformed input (fds on the syslog socket, an
   unsealed file outside /dev/shm, /tmp, /var/tmp from a user, truncated datagrams) is dropped
-  without a message. No rate limiting (RateLimitIntervalSec=) and no MaxLevelStore=; the
-  memory a unit's lines take is bounded instead (16 MiB and 1000 lines per unit, the oldest
-  dropped).
+  without a message (a refused stream once in 10 s in the manager's log). No
+  MaxLevelStore=; the memory a unit's lines take is bounded instead (16 MiB and 1000 lines
+  per unit, the oldest dropped). The lines of processes outside any unit are limited per uid
+  by journald's defaults (30s, 10000; journald limits each cgroup, a user's session scope
+  among them) and kept per uid, 1000 lines and 1 MiB for each, for the 64 uids that logged
+  last: a user who floods /dev/log pushes out its own lines, never root's.
 - The logs on disk follow journald's Storage=auto: /var/log/flint when that directory exists
   (the system manager's persistent journal), else journal/ in the manager's runtime directory
   (volatile); ` + "`--log-storage=persistent|volatile|none`" + ` chooses, ` + "`--log-max-use`" + ` and

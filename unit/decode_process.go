@@ -64,6 +64,11 @@ type ProcessSettings struct {
 	LogRateLimitBurst                             int
 	LogRateLimitIntervalSet, LogRateLimitBurstSet bool
 
+	// TimeoutCleanSec=: how long `clean` may take (TimeoutClean; DurationInfinity, the
+	// default, is no limit).
+	TimeoutClean    time.Duration
+	TimeoutCleanSet bool
+
 	// UtmpIdentifier is UtmpIdentifier= ("" none): the process gets utmp/wtmp records with
 	// this ut_id; UtmpMode= ("" or init, login, user) says which.
 	UtmpIdentifier, UtmpMode string
@@ -405,6 +410,11 @@ var processDirectives = map[string]parseFunc{
 			ps(d).LogRateLimitBurst, ps(d).LogRateLimitBurstSet = int(n), true
 		}
 	},
+	"TimeoutCleanSec": func(d *decoder, e Entry, v string) {
+		if t, err := ParseTimespan(v); err == nil {
+			ps(d).TimeoutClean, ps(d).TimeoutCleanSet = t, true
+		}
+	},
 	"UtmpIdentifier": func(d *decoder, e Entry, v string) {
 		if x, ok := d.printf(e, v, false); ok {
 			ps(d).UtmpIdentifier = x
@@ -685,4 +695,12 @@ func registerProcess() {
 			d.exec.NotEnforcedValues[e.Key] = e.Value
 		}
 	})
+}
+
+// CleanTimeout is TimeoutCleanSec= (DurationInfinity when unset).
+func (p *ProcessSettings) CleanTimeout() time.Duration {
+	if !p.TimeoutCleanSet {
+		return DurationInfinity
+	}
+	return p.TimeoutClean
 }

@@ -109,7 +109,7 @@ func Architecture() string {
 //	%M IMAGE_ID   %n full name      %N name without suffix   %o ID of os-release
 //	%p prefix     %P unescaped prefix              %q pretty host name (or %l)
 //	%s shell of the manager user (for root: /bin/bash if it exists, else /bin/sh)
-//	%S /var/lib | $XDG_STATE_HOME   %t /run | $XDG_RUNTIME_DIR   %T /tmp or $TMPDIR
+//	%S /var/lib | $XDG_CONFIG_HOME  %t /run | $XDG_RUNTIME_DIR   %T /tmp or $TMPDIR
 //	%u %U user name and uid of the manager (root, 0)  %v kernel release
 //	%V /var/tmp or $TMPDIR          %w VERSION_ID   %W VARIANT_ID
 //	%y fragment path (the target of a linked unit file)   %Y its directory   %% a percent sign
@@ -223,41 +223,26 @@ func (l *Loader) specifier(u *Unit, c byte) (string, error) {
 	case 'v':
 		h.load()
 		return h.kernel, nil
-	case 't':
-		if !user {
-			return "/run", nil
+	case 't', 'S', 'C', 'L', 'E':
+		scope := System
+		if user {
+			scope = User
 		}
-		if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
-			return d, nil
+		b, _ := ExecDirectoryBases(scope)
+		d := b[strings.IndexByte("tSCLE", c)]
+		if d == "" {
+			if c == 't' {
+				return "", fmt.Errorf("failed to resolve specifier '%%t': $XDG_RUNTIME_DIR is not set")
+			}
+			return "", fmt.Errorf("failed to resolve specifier '%%%c': no home directory", c)
 		}
-		return "", fmt.Errorf("failed to resolve specifier '%%t': $XDG_RUNTIME_DIR is not set")
+		return d, nil
 	case 'd':
 		rt, err := l.specifier(u, 't')
 		if err != nil {
 			return "", err
 		}
 		return filepath.Join(rt, "credentials", u.Name), nil
-	case 'S':
-		if !user {
-			return "/var/lib", nil
-		}
-		return xdgDir("XDG_STATE_HOME", ".local/state")
-	case 'C':
-		if !user {
-			return "/var/cache", nil
-		}
-		return xdgDir("XDG_CACHE_HOME", ".cache")
-	case 'E':
-		if !user {
-			return "/etc", nil
-		}
-		return xdgDir("XDG_CONFIG_HOME", ".config")
-	case 'L':
-		if !user {
-			return "/var/log", nil
-		}
-		d, err := xdgDir("XDG_CONFIG_HOME", ".config")
-		return filepath.Join(d, "log"), err
 	case 'T':
 		return tmpDir("/tmp"), nil
 	case 'V':

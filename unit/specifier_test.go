@@ -101,7 +101,7 @@ func TestSpecifiersUser(t *testing.T) {
 	u := testUnit("foo.socket", "")
 	for _, c := range []struct{ in, want string }{
 		{"%t", "/run/user/4242"},
-		{"%S", "/state"},
+		{"%S", filepath.Join(home, ".config")}, // systemd 252: not $XDG_STATE_HOME
 		{"%C", filepath.Join(home, ".cache")},
 		{"%E", filepath.Join(home, ".config")},
 		{"%L", filepath.Join(home, ".config/log")},
@@ -120,6 +120,15 @@ func TestSpecifiersUser(t *testing.T) {
 			}
 		})
 	}
+	t.Run("XDG_CONFIG_HOME", func(t *testing.T) {
+		t.Setenv("XDG_CONFIG_HOME", "/conf")
+		t.Setenv("XDG_CACHE_HOME", "relative/is/ignored")
+		for in, want := range map[string]string{"%S": "/conf", "%E": "/conf", "%L": "/conf/log", "%C": filepath.Join(home, ".cache")} {
+			if got, err := l.Expander(u)(in); err != nil || got != want {
+				t.Errorf("expand(%q) = %q, %v; want %q", in, got, err, want)
+			}
+		}
+	})
 	t.Run("no XDG_RUNTIME_DIR", func(t *testing.T) {
 		t.Setenv("XDG_RUNTIME_DIR", "")
 		if _, err := l.Expander(u)("%t"); err == nil {
@@ -176,5 +185,38 @@ func TestDefaultRootShell(t *testing.T) {
 	}
 	if got := defaultRootShell(); got != want {
 		t.Errorf("defaultRootShell() = %q, want %q", got, want)
+	}
+}
+
+// TestExecDirectoryBases: the bases of RuntimeDirectory= and friends, as systemd 252's
+// manager_setup_prefix: the system's fixed, the user's from $XDG_RUNTIME_DIR,
+// $XDG_CONFIG_HOME (state, logs and configuration) and $XDG_CACHE_HOME or the home
+// directory; without $XDG_RUNTIME_DIR (or with a relative one) the runtime base is unknown.
+func TestExecDirectoryBases(t *testing.T) {
+	if b, err := ExecDirectoryBases(System); err != nil || b != [5]string{"/run", "/var/lib", "/var/cache", "/var/log", "/etc"} {
+		t.Errorf("system: %q, %v", b, err)
+	}
+	t.Setenv("HOME", "/home/u")
+	t.Setenv("XDG_STATE_HOME", "/state")
+	for _, c := range []struct {
+		name, run, conf, cache string
+		want                   [5]string
+		err                    bool
+	}{
+		{"defaults", "/run/user/7", "", "", [5]string{"/run/user/7", "/home/u/.config", "/home/u/.cache", "/home/u/.config/log", "/home/u/.config"}, false},
+		{"xdg", "/r", "/c", "/k", [5]string{"/r", "/c", "/k", "/c/log", "/c"}, false},
+		{"relative ignored", "/r", "c", "k", [5]string{"/r", "/home/u/.config", "/home/u/.cache", "/home/u/.config/log", "/home/u/.config"}, false},
+		{"no runtime dir", "", "", "", [5]string{"", "/home/u/.config", "/home/u/.cache", "/home/u/.config/log", "/home/u/.config"}, true},
+		{"relative runtime dir", "run", "", "", [5]string{"", "/home/u/.config", "/home/u/.cache", "/home/u/.config/log", "/home/u/.config"}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Setenv("XDG_RUNTIME_DIR", c.run)
+			t.Setenv("XDG_CONFIG_HOME", c.conf)
+			t.Setenv("XDG_CACHE_HOME", c.cache)
+			b, err := ExecDirectoryBases(User)
+			if b != c.want || (err != nil) != c.err {
+				t.Errorf("ExecDirectoryBases(User) = %q, %v; want %q, error %v", b, err, c.want, c.err)
+			}
+		})
 	}
 }

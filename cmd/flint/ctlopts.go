@@ -237,6 +237,7 @@ func (g *globals) setCtlOption(f getopt.Found, stdout io.Writer) error {
 				fmt.Fprint(stdout, lines(cleanWhat))
 				return helpDone{}
 			}
+			g.what = append(g.what, w)
 		}
 	case "timestamp":
 		if v == "help" {

@@ -209,6 +209,7 @@ var cliSends = []cliSend{
 	{[]string{"daemon-reload"}, api.VerbDaemonReload},
 	{[]string{"kill", "foo"}, api.VerbKill},
 	{[]string{"reset-failed"}, api.VerbResetFailed},
+	{[]string{"clean", "--what=state,logs", "foo"}, api.VerbClean},
 	{[]string{"exit", "--force", "3"}, api.VerbSetExitCode},
 	{[]string{"exit", "--force"}, api.VerbExit},
 	{[]string{"poweroff", "-f"}, api.VerbPoweroff},

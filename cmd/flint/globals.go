@@ -26,6 +26,9 @@ type globals struct {
 	given map[string][]string // option key -> how it was spelled, each time it was given
 	help  bool                // -h/--help
 
+	// what are clean's --what= words (none: the default).
+	what []string
+
 	types, states []string
 	props         []string // -p/-P: nil when not given, empty for -p ''
 	value         bool

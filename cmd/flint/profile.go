@@ -3,6 +3,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/signal"
 	"runtime"
@@ -14,7 +15,7 @@ import (
 // FLINT_CPUPROFILE=FILE writes a CPU profile of the whole `flint run`, FLINT_MEMPROFILE=FILE
 // every allocation of it (go tool pprof -sample_index=alloc_space). The returned func writes
 // them out. FLINT_HEAPPROFILE=FILE writes the live heap (after a GC) to FILE at each SIGUSR2,
-// for the memory a running manager keeps per unit. Without the tag runtime/pprof is not linked: it brings compress/gzip's package
+// for the memory a running manager keeps per unit, and the runtime's MemStats to FILE.memstats. Without the tag runtime/pprof is not linked: it brings compress/gzip's package
 // initialisation to every flint command's start and keeps the runtime's memory profiling on.
 func startProfiles() (stop func()) {
 	var stops []func()
@@ -49,6 +50,7 @@ func startProfiles() (stop func()) {
 						pprof.Lookup("heap").WriteTo(f, 0)
 						f.Close()
 					}
+					writeMemStats(heap + ".memstats")
 				}
 				switch {
 				case window == "":
@@ -68,5 +70,27 @@ func startProfiles() (stop func()) {
 		for _, s := range stops {
 			s()
 		}
+	}
+}
+
+// writeMemStats writes the runtime's view of its memory to p, one "Name value" a line: the
+// live heap and what the runtime keeps beside it (free spans not returned, stacks, metadata),
+// all of which RSS counts.
+func writeMemStats(p string) {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	f, err := os.Create(p)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	for _, kv := range []struct {
+		name string
+		v    uint64
+	}{{"HeapAlloc", ms.HeapAlloc}, {"HeapInuse", ms.HeapInuse}, {"HeapIdle", ms.HeapIdle},
+		{"HeapReleased", ms.HeapReleased}, {"StackInuse", ms.StackInuse}, {"MSpanInuse", ms.MSpanInuse},
+		{"GCSys", ms.GCSys}, {"OtherSys", ms.OtherSys}, {"BuckHashSys", ms.BuckHashSys}, {"Sys", ms.Sys},
+		{"NextGC", ms.NextGC}, {"NumGC", uint64(ms.NumGC)}} {
+		fmt.Fprintf(f, "%s %d\n", kv.name, kv.v)
 	}
 }

@@ -306,7 +306,16 @@ func (a *activator) openSockets() error {
 			a.logf("%s", w)
 		}
 		a.socks = append(a.socks, s)
-		a.files = append(a.files, s.File)
+		// Wrapped while blocking, as the manager hands a socket over: os.NewFile then leaves
+		// it out of Go's netpoller.
+		if err := s.SetNonblock(false); err != nil {
+			return fmt.Errorf("Failed to open '%s': %v", addr, err)
+		}
+		f := s.File()
+		if err := s.SetNonblock(cfg.Accept); err != nil {
+			return fmt.Errorf("Failed to open '%s': %v", addr, err)
+		}
+		a.files = append(a.files, f)
 	}
 	if len(a.files) == 0 {
 		return errors.New("No sockets to listen on specified or passed in.")

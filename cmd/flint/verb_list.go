@@ -36,6 +36,7 @@ func init() {
 	register(&verb{name: "daemon-reload", summary: "reload unit files", usage: simpleUsage["daemon-reload"], manager: true, run: runSimple("daemon-reload")})
 	register(&verb{name: "reset-failed", summary: "reset the failed state of units", usage: simpleUsage["reset-failed"], manager: true, run: runSimple("reset-failed")})
 	register(&verb{name: "kill", summary: "send a signal to a unit's processes", usage: killUsage, manager: true, run: runKill})
+	register(&verb{name: "clean", summary: "remove what units keep on disk (runtime, state, cache, logs, configuration)", usage: cleanUsage, manager: true, run: runClean})
 	register(&verb{name: "list-jobs", summary: "list queued and running jobs", usage: listJobsUsage, manager: true, run: runListJobs})
 	register(&verb{name: "is-system-running", summary: "print the manager's state (running, degraded, ...)", usage: isSystemRunningUsage, run: runIsSystemRunning})
 }
@@ -569,6 +570,37 @@ func runKill(g *globals, args []string) int {
 			code = 1 // systemctl kill exits 1 for a unit that is not loaded
 		}
 		return code
+	}
+	return 0
+}
+
+const cleanUsage = `usage: flint clean [--what=KIND[,KIND]]... [--no-block] UNIT...
+
+Remove what the units keep on disk, as systemctl clean: the RuntimeDirectory=,
+StateDirectory=, CacheDirectory=, LogsDirectory= and ConfigurationDirectory= of the kinds
+given (runtime, state, cache, logs, configuration, all; default cache and runtime; with
+DynamicUser=, their private directories), a Persistent= timer's stamp file (state). A unit
+must be inactive and have no job (a failed one: reset-failed first). The removal takes at
+most TimeoutCleanSec=; flint clean waits for it unless --no-block. Exit status 1 when a unit
+could not be cleaned.
+`
+
+func runClean(g *globals, args []string) int {
+	if len(args) == 0 {
+		fmt.Fprintln(os.Stderr, "Too few arguments.")
+		return 1
+	}
+	units := make([]string, len(args))
+	for i, a := range args {
+		units[i] = normalizeUnitName(a)
+	}
+	what := g.what
+	if len(what) == 0 {
+		what = []string{"cache", "runtime"} // systemctl's default
+	}
+	if err := client.New(g.control).Clean(units, what, g.noBlock); err != nil {
+		reportClientError(err)
+		return 1
 	}
 	return 0
 }

@@ -579,7 +579,13 @@ func runLogs(g *globals, args []string, stdout, stderr io.Writer) int {
 	shown, last := 0, ""
 	w := bufio.NewWriter(stdout)
 	jw.w = w
-	each := func(fn func(client.LogLine) error) error { return c.Logs(&o.req, fn) }
+	each := func(fn func(client.LogLine) error) error {
+		return c.LogsHint(&o.req, func(h string) {
+			if !o.quiet {
+				fmt.Fprintln(stderr, h) // journalctl's notice to a user who sees its own lines only
+			}
+		}, fn)
+	}
 	if earlier != nil {
 		if o.req.Follow {
 			fmt.Fprintln(stderr, "Forcing --follow on an earlier boot is not supported.")

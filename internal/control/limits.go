@@ -1,8 +1,11 @@
 package control
 
 import (
+	"context"
 	"fmt"
 	"sync"
+
+	"github.com/flint-init/flint/api"
 )
 
 // Limits bound what the control socket holds at once, so that no local user can take the
@@ -59,10 +62,11 @@ type limiter struct {
 	follows       int // unprivileged follows
 	followsPerUID map[int]int
 	privFollows   int
+	turns         map[int]*turnstile // unprivileged uids with a request answered or waiting
 }
 
 func newLimiter(l Limits) *limiter {
-	return &limiter{lim: l, perUID: map[int]int{}, followsPerUID: map[int]int{}}
+	return &limiter{lim: l, perUID: map[int]int{}, followsPerUID: map[int]int{}, turns: map[int]*turnstile{}}
 }
 
 // conn admits a new connection of uid (privileged: root or the owner), or says which limit
@@ -138,4 +142,81 @@ func (l *limiter) counts() (conns, follows int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.total, l.follows + l.privFollows
+}
+
+// MaxNamesUnprivileged bounds the unit names or patterns (and the property names, and the
+// log identifiers) of one request of an unprivileged peer: each name costs the manager's
+// loop a unit lookup and the reply some kilobytes, and a request line of api.MaxRequestSize
+// holds some 100,000 of them. systemctl sends one D-Bus call per unit; root may name any
+// number.
+const MaxNamesUnprivileged = 1024
+
+// MaxRequestUnprivileged bounds the request line of an unprivileged peer (root's may have
+// api.MaxRequestSize): room for MaxNamesUnprivileged unit names of the longest length, while
+// the 256 connections one uid may hold buffer at most 64 MiB of requests.
+const MaxRequestUnprivileged = 256 << 10
+
+// namesRefusal is the refusal of a request of an unprivileged peer that names more than
+// MaxNamesUnprivileged of something, or nil.
+func namesRefusal(req *api.Request) error {
+	for _, l := range []struct {
+		what string
+		n    int
+	}{{"unit names", len(req.Units)}, {"property names", len(req.Props)}, {"types", len(req.Types)}, {"states", len(req.States)},
+		{"environment assignments", len(req.Env)}, {"identifiers", identifiers(req)}} {
+		if l.n > MaxNamesUnprivileged {
+			return &LimitError{fmt.Sprintf("Too many %s in one request: %d (limit %d for unprivileged users).", l.what, l.n, MaxNamesUnprivileged)}
+		}
+	}
+	return nil
+}
+
+func identifiers(req *api.Request) int {
+	if req.Match == nil {
+		return 0
+	}
+	return len(req.Match.Identifiers)
+}
+
+// turn waits until a request of the unprivileged uid may be answered, or ctx ends (false).
+// One request of a uid is answered at a time, the others of its connections wait in line:
+// whatever one user asks, the manager's loop works for it on one request and holds one
+// reply of its at a time, however many connections it has, and root's requests are served
+// in between. release ends the turn; it may be called more than once.
+func (l *limiter) turn(ctx context.Context, uid int) (release func(), ok bool) {
+	l.mu.Lock()
+	t := l.turns[uid]
+	if t == nil {
+		t = &turnstile{ch: make(chan struct{}, 1)}
+		l.turns[uid] = t
+	}
+	t.refs++
+	l.mu.Unlock()
+	unref := func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if t.refs--; t.refs == 0 {
+			delete(l.turns, uid)
+		}
+	}
+	select {
+	case t.ch <- struct{}{}:
+	case <-ctx.Done():
+		unref()
+		return nil, false
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			<-t.ch
+			unref()
+		})
+	}, true
+}
+
+// turnstile lets the requests of one uid through one at a time; refs counts those holding
+// or waiting for it.
+type turnstile struct {
+	ch   chan struct{}
+	refs int
 }

@@ -1,8 +1,12 @@
 package control
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/flint-init/flint/api"
 )
 
 func TestDefaultLimits(t *testing.T) {
@@ -137,5 +141,96 @@ func TestLimiterReleasesEverything(t *testing.T) {
 	}
 	if conns, follows := l.counts(); conns != 0 || follows != 0 || l.open != 0 || len(l.perUID) != 0 || len(l.followsPerUID) != 0 {
 		t.Errorf("after releasing all: conns %d follows %d open %d perUID %v followsPerUID %v", conns, follows, l.open, l.perUID, l.followsPerUID)
+	}
+}
+
+// TestTurn: the requests of one unprivileged uid are answered one at a time, another uid's
+// at once; a waiter that hangs up leaves the line; when all are done no turnstile is left.
+func TestTurn(t *testing.T) {
+	l := newLimiter(DefaultLimits(1024))
+	const a, b = 1000, 1001
+	refs := func(uid int) int {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if t := l.turns[uid]; t != nil {
+			return t.refs
+		}
+		return 0
+	}
+	waitRefs := func(uid, n int) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for refs(uid) != n {
+			if time.Now().After(deadline) {
+				t.Fatalf("uid %d: %d holding or waiting, want %d", uid, refs(uid), n)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	relA, ok := l.turn(context.Background(), a)
+	if !ok {
+		t.Fatal("first turn refused")
+	}
+	// a's second request waits; b's does not.
+	got := make(chan func(), 1)
+	go func() {
+		r, ok := l.turn(context.Background(), a)
+		if ok {
+			got <- r
+		}
+	}()
+	relB, ok := l.turn(context.Background(), b)
+	if !ok {
+		t.Fatal("another uid's turn refused")
+	}
+	relB()
+	waitRefs(a, 2)
+	select {
+	case <-got:
+		t.Fatal("a second request of the same uid was let through")
+	default:
+	}
+	// A third that hangs up while it waits leaves the line.
+	ctx, cancel := context.WithCancel(context.Background())
+	left := make(chan bool, 1)
+	go func() { _, ok := l.turn(ctx, a); left <- ok }()
+	waitRefs(a, 3)
+	cancel()
+	if <-left {
+		t.Fatal("a cancelled waiter got its turn")
+	}
+	waitRefs(a, 2)
+	// The first's end lets the second through; releasing twice changes nothing.
+	relA()
+	relA()
+	var rel2 func()
+	select {
+	case rel2 = <-got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the waiting request never got its turn")
+	}
+	waitRefs(a, 1)
+	rel2()
+	if len(l.turns) != 0 {
+		t.Errorf("turnstiles left: %v", l.turns)
+	}
+}
+
+func TestNamesRefusal(t *testing.T) {
+	many := make([]string, MaxNamesUnprivileged+1)
+	for _, tc := range []struct {
+		name string
+		req  api.Request
+		want string
+	}{
+		{"units_at_the_limit", api.Request{Verb: api.VerbShow, Units: many[1:]}, ""},
+		{"units", api.Request{Verb: api.VerbShow, Units: many}, "Too many unit names in one request: 1025 (limit 1024 for unprivileged users)."},
+		{"props", api.Request{Verb: api.VerbShow, Props: many}, "Too many property names in one request: 1025"},
+		{"identifiers", api.Request{Verb: api.VerbLogs, Match: &api.LogMatch{Identifiers: many}}, "Too many identifiers in one request: 1025"},
+	} {
+		err := namesRefusal(&tc.req)
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.HasPrefix(err.Error(), tc.want)) {
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		}
 	}
 }

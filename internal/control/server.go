@@ -192,7 +192,11 @@ func (s *Server) serveConn(c *net.UnixConn, p *Peer) {
 		}
 	}()
 	c.SetReadDeadline(time.Now().Add(s.ReadTimeout))
-	req, err := api.ReadRequest(bufio.NewReaderSize(c, 4096)) // grows past it, to api.MaxRequestSize
+	max := api.MaxRequestSize
+	if !p.Privileged {
+		max = MaxRequestUnprivileged
+	}
+	req, err := api.ReadRequestMax(bufio.NewReaderSize(c, 4096), max) // grows past it, to max
 	if err != nil {
 		send(&api.Response{Done: true, Code: "bad-request", Error: err.Error()})
 		return
@@ -208,8 +212,15 @@ func (s *Server) serveConn(c *net.UnixConn, p *Peer) {
 		}
 	}
 	p.ReadsLogs = MayReadLogs(p, s.LogGroups)
-	// A peer that may not read logs is refused by the handler; it follows nothing.
-	if req.Verb == api.VerbLogs && req.Follow && p.ReadsLogs {
+	if !p.Privileged {
+		if err := namesRefusal(req); err != nil {
+			send(&api.Response{Done: true, Code: "limit", Error: err.Error()})
+			return
+		}
+	}
+	// Every follow counts, also one of a peer that may read its own lines only (the handler
+	// refuses the others at once).
+	if req.Verb == api.VerbLogs && req.Follow {
 		if err := s.limits.follow(p.UID, p.Privileged); err != nil {
 			send(&api.Response{Done: true, Code: "limit", Error: err.Error()})
 			return
@@ -222,6 +233,21 @@ func (s *Server) serveConn(c *net.UnixConn, p *Peer) {
 		watchHangup(c) // returns at the hangup, or when the deferred Close above ends it
 		cancel()
 	}()
+	if !p.Privileged {
+		// The turn lasts until the first response line is written (a follower's later
+		// lines come in its own time) or the handler returns.
+		release, ok := s.limits.turn(ctx, p.UID)
+		if !ok {
+			return // hung up while waiting
+		}
+		defer release()
+		inner := send
+		send = func(r *api.Response) error {
+			err := inner(r)
+			release()
+			return err
+		}
+	}
 	s.handler(ctx, req, p, send)
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -128,7 +129,7 @@ func (s *Server) nativeMessage(b []byte, cred *unix.Ucred) {
 	snd := s.senderOf(cred)
 	for _, e := range es {
 		fields, keep := snd.out.Entry(e.Priority&7, e.Fields) // info without PRIORITY=, as journald tests it
-		if !keep || !s.cfg.Store.Admit(snd.unit, snd.out.RateLimit(), e.Priority&7) {
+		if !keep || !snd.admit(s.cfg.Store, e.Priority&7) {
 			continue
 		}
 		s.cfg.Store.Append(logs.Line{Unit: snd.unit, Stream: StreamNative, PID: snd.pid, Priority: e.Level,
@@ -179,7 +180,7 @@ func (s *Server) syslogMessage(b []byte, cred *unix.Ucred) {
 	s.fwd.forwardRaw(b, cred) // first, while the sender most likely still exists
 	snd := s.senderOf(cred)
 	fields, keep := snd.out.Entry(m.Priority&7, m.Fields())
-	if !keep || !s.cfg.Store.Admit(snd.unit, snd.out.RateLimit(), m.Priority&7) {
+	if !keep || !snd.admit(s.cfg.Store, m.Priority&7) {
 		return
 	}
 	s.cfg.Store.Append(logs.Line{Unit: snd.unit, Stream: StreamSyslog, PID: snd.pid, Priority: m.Priority & 7,
@@ -201,32 +202,51 @@ func (s *Server) serveStreams() {
 			}
 			continue // EMFILE and the like: the next connection may do
 		}
+		var cred *unix.Ucred
+		if rc, err := c.SyscallConn(); err == nil {
+			rc.Control(func(fd uintptr) { cred, _ = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED) })
+		}
+		if cred == nil {
+			c.Close()
+			continue
+		}
+		uid := int(cred.Uid)
 		s.mu.Lock()
-		if s.closed || len(s.streams) >= MaxStreams {
+		if s.closed {
 			s.mu.Unlock()
 			c.Close()
+			continue
+		}
+		if why := s.count.admit(uid, len(s.streams)); why != "" {
+			// Logged once in 10 s: a flood of refusals must not flood the log.
+			logIt := time.Since(s.refused) > 10*time.Second
+			if logIt {
+				s.refused = time.Now()
+			}
+			s.mu.Unlock()
+			c.Close()
+			if logIt {
+				s.cfg.Logf("%s", why)
+			}
 			continue
 		}
 		s.streams[c] = struct{}{}
 		s.wg.Add(1)
 		s.mu.Unlock()
-		go s.serveStream(c)
+		go s.serveStream(c, cred)
 	}
 }
 
-// serveStream reads one stream connection: its header, then its lines.
-func (s *Server) serveStream(c *net.UnixConn) {
+// serveStream reads one stream connection of the peer cred: its header, then its lines.
+func (s *Server) serveStream(c *net.UnixConn, cred *unix.Ucred) {
 	defer s.wg.Done()
 	defer func() {
 		s.mu.Lock()
 		delete(s.streams, c)
+		s.count.done(int(cred.Uid))
 		s.mu.Unlock()
 		c.Close()
 	}()
-	var cred *unix.Ucred
-	if rc, err := c.SyscallConn(); err == nil {
-		rc.Control(func(fd uintptr) { cred, _ = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED) })
-	}
 	// The connection is only read: shutting the write side tells a client that waits for
 	// it (none of libsystemd's do) that nothing comes back.
 	c.CloseWrite()
@@ -279,7 +299,7 @@ func (s *Server) serveStream(c *net.UnixConn) {
 			fs = append(fs, logs.Field{Name: "_LINE_BREAK", Value: f})
 		}
 		fs, keep := snd.out.Entry(prio&7, fs)
-		if !keep || !s.cfg.Store.Admit(snd.unit, snd.out.RateLimit(), prio&7) {
+		if !keep || !snd.admit(s.cfg.Store, prio&7) {
 			continue
 		}
 		s.cfg.Store.Append(logs.Line{Unit: snd.unit, Stream: StreamStdout, PID: snd.pid, Priority: prio & 7,

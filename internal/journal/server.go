@@ -41,7 +41,7 @@ type Config struct {
 }
 
 // MaxStreams bounds the stream connections served at once (journald's STDOUT_STREAMS_MAX);
-// further connections are closed at once.
+// further connections are closed at once. StreamLimits bound them further.
 const MaxStreams = 4096
 
 // Server serves the sockets. Close stops it and removes what it made.
@@ -55,6 +55,8 @@ type Server struct {
 	wg      sync.WaitGroup
 	mu      sync.Mutex
 	streams map[net.Conn]struct{}
+	count   streamCount // of streams, against the limits
+	refused time.Time   // when a refused stream was last logged
 	closed  bool
 	cache   pidCache
 }
@@ -73,7 +75,8 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
-	s := &Server{cfg: cfg, streams: map[net.Conn]struct{}{}, fwd: newForwarder(filepath.Join(cfg.Dir, "syslog"), cfg.Store)}
+	s := &Server{cfg: cfg, streams: map[net.Conn]struct{}{}, count: newStreamCount(DefaultStreamLimits(nofileLimit())),
+		fwd: newForwarder(filepath.Join(cfg.Dir, "syslog"), cfg.Store)}
 	s.cache.entries = map[int]cacheEntry{}
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
@@ -352,4 +355,21 @@ func (s *Server) sender(pid, uid, gid int) sender {
 func (snd *sender) source(ident, transport string) *logs.Source {
 	return &logs.Source{Ident: ident, Comm: snd.comm, Exe: snd.exe, Cmdline: snd.cmdline,
 		UID: snd.uid, GID: snd.gid, Transport: transport}
+}
+
+// outsideRate is journald's default rate limit (RateLimitIntervalSec=30s,
+// RateLimitBurst=10000), which flint applies to the messages of processes outside any unit,
+// per uid: journald limits each cgroup, a user's session scope among them.
+var outsideRate = logs.RateLimit{Interval: 30 * time.Second, Burst: 10000}
+
+// admit applies the rate limit of snd's unit (LogRateLimit*=) to a message at level, or,
+// for a sender outside any unit, outsideRate per uid: false when it is dropped.
+func (snd *sender) admit(st *logs.Store, level int) bool {
+	if snd.unit != "" {
+		return st.Admit(snd.unit, snd.out.RateLimit(), level)
+	}
+	if snd.uid < 0 {
+		return true // no credentials: nothing to hold it to
+	}
+	return st.Admit("uid "+strconv.Itoa(snd.uid), outsideRate, level)
 }

@@ -36,11 +36,23 @@ func (s *Socket) openFIFO(cfg *unit.SocketSection) error {
 	if st.Mode&unix.S_IFMT != unix.S_IFIFO {
 		return fmt.Errorf("%s exists and is not a FIFO: %w", path, unix.EEXIST)
 	}
+	uid, gid, err := socketOwner(cfg)
+	if err != nil {
+		return err
+	}
+	// A FIFO someone else made (a user who may write to the directory, who would then read
+	// what is meant for the service) is not taken over: systemd 252 takes only its own.
+	// flint also takes one of SocketUser='s, which it gave away itself.
+	if int(st.Uid) != os.Geteuid() && (uid < 0 || int(st.Uid) != uid) {
+		return fmt.Errorf("%s exists and is a FIFO of uid %d, not the manager's: %w", path, st.Uid, unix.EEXIST)
+	}
 	if err := unix.Fchmod(fd, uint32(cfg.SocketMode.Perm())); err != nil {
 		return os.NewSyscallError("fchmod", err)
 	}
-	if err := chown(path, cfg); err != nil {
-		return err
+	if uid >= 0 || gid >= 0 {
+		if err := unix.Fchown(fd, uid, gid); err != nil {
+			return os.NewSyscallError("fchown", err)
+		}
 	}
 	if cfg.PipeSize > 0 {
 		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETPIPE_SZ, int(cfg.PipeSize)); err != nil {
@@ -128,7 +140,7 @@ func (s *Socket) symlinkTarget(cfg *unit.SocketSection) string {
 	}
 	n := 0
 	for _, l := range cfg.Listen {
-		o := Socket{Spec: l}
+		o := Socket{Spec: &l}
 		if o.isUnixPath() || l.Kind == unit.ListenFIFO {
 			n++
 			if l.Path != s.Spec.Path {

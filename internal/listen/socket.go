@@ -18,13 +18,17 @@ import (
 // Socket is one open endpoint of a socket unit. The *os.File is owned by the Socket
 // (close-on-exec, non-blocking); the manager hands dups of it to services.
 type Socket struct {
-	Spec unit.Listen
-	File *os.File
+	// Spec is what it listens on, read only: with OpenSpec, the unit's own (a manager with
+	// thousands of sockets keeps no copy of each).
+	Spec *unit.Listen
+	// file wraps fd once File is first asked for: thousands of sockets listen without ever
+	// being handed to a process, and an os.File costs more than the rest of the Socket.
+	file *os.File
 	// Warnings lists the options that could not be applied and the symlinks that could not
 	// be created; as in systemd these do not fail the socket, the manager should log them.
 	Warnings []string
 
-	fd       int  // the descriptor of File, kept so that Fd never touches File's blocking mode
+	fd       int  // the descriptor, kept so that Fd never touches File's blocking mode
 	nonblock bool // O_NONBLOCK as last set by Open or SetNonblock
 }
 
@@ -51,6 +55,11 @@ func (s *Socket) SetNonblock(on bool) error {
 // "listen /run/foo.sk: bind: address already in use". Options that fail are recorded in
 // Socket.Warnings, as systemd only logs them. The descriptor is blocking unless cfg.Accept.
 func Open(spec unit.Listen, cfg *unit.SocketSection) (*Socket, error) {
+	return OpenSpec(&spec, cfg)
+}
+
+// OpenSpec is Open of *spec, which the Socket keeps (Spec) and no one may change.
+func OpenSpec(spec *unit.Listen, cfg *unit.SocketSection) (*Socket, error) {
 	if cfg == nil {
 		cfg = unit.DefaultSocketSection()
 	}
@@ -78,21 +87,14 @@ func Open(spec unit.Listen, cfg *unit.SocketSection) (*Socket, error) {
 	}
 	// Blocking unless Accept=yes: with Accept=no the service gets this very open file
 	// description, and systemd hands it over blocking (NonBlocking= no); an accepting manager
-	// accepts without blocking. The descriptor is wrapped while blocking, so that os.NewFile
-	// does not register it with Go's netpoller: the manager's poller watches it, and a second
-	// epoll would only see every connection once more.
-	if err := s.SetNonblock(false); err != nil {
-		unix.Close(s.fd)
-		return nil, fmt.Errorf("listen %w", err)
-	}
-	s.fd = moveHigh(s.fd)
-	s.File = os.NewFile(uintptr(s.fd), s.Name())
-	if cfg.Accept {
-		if err := s.SetNonblock(true); err != nil {
-			s.File.Close()
+	// accepts without blocking.
+	if !cfg.Accept {
+		if err := s.SetNonblock(false); err != nil {
+			unix.Close(s.fd)
 			return nil, fmt.Errorf("listen %w", err)
 		}
 	}
+	s.fd = moveHigh(s.fd)
 	if path := s.symlinkTarget(cfg); path != "" {
 		s.createSymlinks(path, cfg)
 	}
@@ -124,13 +126,32 @@ func (s *Socket) Name() string {
 // Fd returns the descriptor number of the socket; it stays owned by the Socket.
 func (s *Socket) Fd() int { return s.fd }
 
+// File is the socket's descriptor as an *os.File, owned by the Socket (closed by Close),
+// for handing to a process. It is made at the first call; made while the descriptor is
+// non-blocking, os.NewFile also registers it with Go's netpoller, which only costs that
+// epoll a wakeup per connection: the manager's poller is what watches it, and the manager
+// hands a listening descriptor over blocking unless NonBlocking=yes (listenFiles) or
+// accepts on it itself (Accept=yes, never handed over).
+func (s *Socket) File() *os.File {
+	if s.file == nil && s.fd >= 0 {
+		s.file = os.NewFile(uintptr(s.fd), s.Name())
+	}
+	return s.file
+}
+
 // Close closes the descriptor. With cfg.RemoveOnStop it also removes the file-system node
 // (unix socket path, FIFO, message queue) and the Symlinks=, as systemd does on stop.
 func (s *Socket) Close(cfg *unit.SocketSection) error {
 	var err error
-	if s.File != nil {
-		err = s.File.Close()
-		s.File = nil
+	switch {
+	case s.file != nil:
+		err = s.file.Close()
+		s.file = nil
+		s.fd = -1
+	case s.fd >= 0:
+		if e := unix.Close(s.fd); e != nil {
+			err = &os.PathError{Op: "close", Path: s.Name(), Err: e}
+		}
 		s.fd = -1
 	}
 	if cfg == nil || !cfg.RemoveOnStop {
@@ -328,10 +349,7 @@ func (s *Socket) openSocket(cfg *unit.SocketSection) error {
 		if err != nil {
 			return os.NewSyscallError("bind", err)
 		}
-		if err := os.Chmod(s.Spec.Path, cfg.SocketMode.Perm()); err != nil {
-			return err
-		}
-		if err := chown(s.Spec.Path, cfg); err != nil {
+		if err := setSocketFile(s.Spec.Path, cfg); err != nil {
 			return err
 		}
 	} else if err := unix.Bind(fd, sa); err != nil {
@@ -361,37 +379,79 @@ func mkdirParents(path string, mode os.FileMode) error {
 		missing = append(missing, d)
 	}
 	for i := len(missing) - 1; i >= 0; i-- {
-		if err := os.Mkdir(missing[i], mode.Perm()); err != nil && !errors.Is(err, os.ErrExist) {
+		err := os.Mkdir(missing[i], mode.Perm())
+		if errors.Is(err, os.ErrExist) {
+			continue // made by someone else meanwhile: left as it is, as systemd's mkdir_parents
+		}
+		if err != nil {
 			return err
 		}
-		if err := os.Chmod(missing[i], mode.Perm()); err != nil {
-			return err
+		// The mode without the umask, set through the directory itself: a user who may write
+		// to the parent and swaps it for a symlink meanwhile fails this, and changes no mode
+		// elsewhere (os.Chmod follows links).
+		fd, err := unix.Open(missing[i], unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return &os.PathError{Op: "open", Path: missing[i], Err: err}
+		}
+		err = unix.Fchmod(fd, uint32(mode.Perm()))
+		unix.Close(fd)
+		if err != nil {
+			return &os.PathError{Op: "chmod", Path: missing[i], Err: err}
 		}
 	}
 	return nil
 }
 
-// chown applies SocketUser=/SocketGroup= (names or numbers) to a file-system node.
-func chown(path string, cfg *unit.SocketSection) error {
-	uid, gid := -1, -1
+// socketOwner is SocketUser= and SocketGroup= (names or numbers) as ids, -1 for unset.
+func socketOwner(cfg *unit.SocketSection) (uid, gid int, err error) {
+	uid, gid = -1, -1
 	if cfg.SocketUser != "" {
-		u, err := lookupUser(cfg.SocketUser)
-		if err != nil {
-			return err
+		if uid, err = lookupUser(cfg.SocketUser); err != nil {
+			return -1, -1, err
 		}
-		uid = u
 	}
 	if cfg.SocketGroup != "" {
-		g, err := lookupGroup(cfg.SocketGroup)
-		if err != nil {
-			return err
+		if gid, err = lookupGroup(cfg.SocketGroup); err != nil {
+			return -1, -1, err
 		}
-		gid = g
+	}
+	return uid, gid, nil
+}
+
+// setSocketFile gives the socket file bind just made at path SocketMode= and
+// SocketUser=/SocketGroup=, through an O_PATH descriptor of the file itself: a user who may
+// write to its directory and swaps the socket for a symlink (or another file) between the
+// bind and here makes the start fail, and changes neither the mode nor the owner of what
+// the link names (os.Chmod follows links; os.Lchown changes a hard link's inode).
+func setSocketFile(path string, cfg *unit.SocketSection) error {
+	uid, gid, err := socketOwner(cfg)
+	if err != nil {
+		return err
+	}
+	fd, err := unix.Open(path, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return &os.PathError{Op: "stat", Path: path, Err: err}
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFSOCK || st.Nlink != 1 {
+		return fmt.Errorf("%s was replaced after bind, refusing to change its mode or owner: %w", path, unix.EEXIST)
+	}
+	// chmod through the descriptor's /proc link reaches the socket file itself (fchmod of
+	// an O_PATH descriptor is EBADF).
+	if err := unix.Chmod("/proc/self/fd/"+strconv.Itoa(fd), uint32(cfg.SocketMode.Perm())); err != nil {
+		return &os.PathError{Op: "chmod", Path: path, Err: err}
 	}
 	if uid < 0 && gid < 0 {
 		return nil
 	}
-	return os.Lchown(path, uid, gid)
+	if err := unix.Fchownat(fd, "", uid, gid, unix.AT_EMPTY_PATH); err != nil {
+		return &os.PathError{Op: "chown", Path: path, Err: err}
+	}
+	return nil
 }
 
 // netlinkFamilies are the names systemd accepts for ListenNetlink=.

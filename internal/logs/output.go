@@ -13,8 +13,8 @@ type Output struct {
 	NoLevelPrefix bool
 	// MaxLevel drops the lines whose level is above it (LogLevelMax=); -1: none dropped.
 	MaxLevel int
-	// Rate is the unit's LogRateLimitIntervalSec=/LogRateLimitBurst= (ratelimit.go); zero:
-	// no limit.
+	// Rate is the unit's LogRateLimitIntervalSec=/LogRateLimitBurst= (ratelimit.go), with
+	// DefaultRateLimit's for what the unit leaves unset; zero: no limit.
 	Rate RateLimit
 	// fields are SYSLOG_FACILITY= and the extra fields, shared by every line.
 	fields []Field
@@ -24,7 +24,7 @@ type Output struct {
 // SyslogLevel=), whether "<N>" prefixes are parsed, the maximum level (-1: none) and the
 // extra fields, each "NAME=value".
 func NewOutput(facility, level int, levelPrefix bool, maxLevel int, extra []string) *Output {
-	o := &Output{Priority: facility<<3 | level, NoLevelPrefix: !levelPrefix, MaxLevel: maxLevel}
+	o := &Output{Priority: facility<<3 | level, NoLevelPrefix: !levelPrefix, MaxLevel: maxLevel, Rate: DefaultRateLimit}
 	o.fields = append(o.fields, Field{Name: "SYSLOG_FACILITY", Value: strconv.Itoa(facility)})
 	for _, kv := range extra {
 		for i := 0; i < len(kv); i++ {
@@ -37,10 +37,10 @@ func NewOutput(facility, level int, levelPrefix bool, maxLevel int, extra []stri
 	return o
 }
 
-// RateLimit is o's Rate (none for a nil Output).
+// RateLimit is o's Rate (DefaultRateLimit for a nil Output: every setting systemd's default).
 func (o *Output) RateLimit() RateLimit {
 	if o == nil {
-		return RateLimit{}
+		return DefaultRateLimit
 	}
 	return o.Rate
 }

@@ -64,7 +64,11 @@ func TestPipeOutput(t *testing.T) {
 			got = got[:0]
 			s.mu.Lock()
 			if r := s.units[c.unit]; r != nil {
-				r.each(func(l *Line) { got = append(got, *l) })
+				r.each(func(e *entry) {
+					l := s.line(c.unit, e)
+					withFields(&l, e)
+					got = append(got, l)
+				})
 			}
 			s.mu.Unlock()
 			time.Sleep(time.Millisecond)

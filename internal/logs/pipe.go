@@ -153,6 +153,27 @@ func (s *Store) Sync(pid int) {
 	sts := s.byPID[pid]
 	delete(s.byPID, pid)
 	s.mu.Unlock()
+	waitStored(sts, syncWait)
+}
+
+// Drain waits until what is in every pipe now has been read and stored (the manager's end:
+// the last lines of its units reach the journal files and the console), for at most
+// timeout. Readers of PipeDeferred pipes are started first. Lines written meanwhile (by
+// processes still running) may or may not be waited for.
+func (s *Store) Drain(timeout time.Duration) {
+	s.StartReaders()
+	s.mu.Lock()
+	sts := make([]*stream, 0, len(s.streams))
+	for _, st := range s.streams {
+		sts = append(sts, st)
+	}
+	s.mu.Unlock()
+	waitStored(sts, timeout)
+}
+
+// waitStored waits until each of sts has nothing left in its pipe and has stored all it
+// read, giving up once limit has passed since the first stream found behind.
+func waitStored(sts []*stream, limit time.Duration) {
 	var deadline time.Time
 	for _, st := range sts {
 		for {
@@ -164,7 +185,7 @@ func (s *Store) Sync(pid int) {
 				break // nothing left in the pipe, and all that was read is stored (or the pipe is gone)
 			}
 			if deadline.IsZero() {
-				deadline = time.Now().Add(syncWait)
+				deadline = time.Now().Add(limit)
 			} else if time.Now().After(deadline) {
 				return
 			}
@@ -240,6 +261,9 @@ func (s *Store) store(st *stream, b []byte) {
 		return
 	}
 	prio, text := ParsePriority(b, PriorityInfo)
+	if !s.Admit(st.unit, DefaultRateLimit, prio) {
+		return
+	}
 	s.Append(Line{Unit: st.unit, Stream: st.name, PID: pid, Priority: prio, Text: string(text), Source: st.src})
 }
 

@@ -19,6 +19,8 @@ type Filter struct {
 	Priorities uint8
 	// Grep matches MESSAGE (journalctl -g).
 	Grep *regexp.Regexp
+	// Sender, when set, must accept the line too: the lines a reader may see.
+	Sender func(*Line) bool
 
 	notBefore time.Time // Query's since: a bound, not a starting point
 }
@@ -76,6 +78,9 @@ func (f *Filter) matchRest(l *Line) bool {
 	if !f.notBefore.IsZero() && l.Time.Before(f.notBefore) {
 		return false
 	}
+	if f.Sender != nil && !f.Sender(l) {
+		return false
+	}
 	return f.Grep == nil || f.Grep.MatchString(l.Text)
 }
 
@@ -100,13 +105,16 @@ func (s *Store) Select(f *Filter, r Range) []Line {
 	}
 	s.mu.Lock()
 	var es []Line
-	for name, rg := range s.units {
+	for key, rg := range s.units {
+		name := unitOfKey(key)
 		if !f.unitMatch(name) {
 			continue
 		}
-		rg.each(func(e *Line) {
-			if f.matchRest(e) {
-				es = append(es, *e)
+		rg.each(func(e *entry) {
+			l := s.line(name, e)
+			if f.matchRest(&l) {
+				withFields(&l, e)
+				es = append(es, l)
 			}
 		})
 	}
@@ -129,13 +137,13 @@ func (s *Store) Units() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]string, 0, len(s.units))
-	for n, r := range s.units {
+	for key, r := range s.units {
 		if r.n > 0 {
-			out = append(out, n)
+			out = append(out, unitOfKey(key))
 		}
 	}
 	slices.Sort(out)
-	return out
+	return slices.Compact(out)
 }
 
 // Position applies r to entries es (in the journal's order; storeID names the store they come

@@ -9,8 +9,10 @@ package logs
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -69,17 +71,35 @@ const MaxLineBytes = 64 << 10
 const followBuffer = 1024
 
 // ring is one unit's last lines: at most max of them, and no more bytes than maxBytes
-// (the newest line is kept whatever its size).
+// (the newest line is kept whatever its size). A unit that logged once (a socket's
+// "Listening on ...") holds one entry of 64 bytes and one string: with thousands of units
+// the store is a large part of the manager's memory.
 type ring struct {
-	buf      []Line // grows as lines come, up to max entries
-	max      int
-	maxBytes int
-	bytes    int // the sizes of the lines held
-	start    int // index of the oldest
-	n        int
+	buf      []entry // grows as lines come, up to max entries
+	bytes    int64   // the sizes of the lines held (lineSize)
+	max      int32
+	maxBytes int32 // 0: no bound
+	start    int32 // index of the oldest
+	n        int32
 }
 
-// lineOverhead is what a Line costs beyond its strings (the struct, its slice headers).
+// entry is a Line as a ring keeps it: its unit is the ring's, its stream an index into the
+// store's stream names, its Text and Fields one string (encodeFields).
+type entry struct {
+	wall   int64 // Time, ns since the epoch
+	mono   int64
+	seq    uint64
+	data   string // Text, then Fields encoded
+	src    *Source
+	text   uint32 // len(Text)
+	size   uint32 // lineSize of the line
+	pid    int32
+	prio   int16
+	stream uint16
+}
+
+// lineOverhead is what a Line costs beyond its strings (the struct, its slice headers): the
+// unit of the per-unit bound (SetUnitBytes), kept as it was when lines were stored whole.
 const lineOverhead = 160
 
 // lineSize is what l holds in memory, roughly.
@@ -91,41 +111,150 @@ func lineSize(l *Line) int {
 	return n
 }
 
-func (r *ring) add(e Line) {
+// knownFields are the field names most lines carry (the manager's, journald's): encoded as
+// a byte (their index) rather than spelled out in each line.
+var knownFields = [...]string{"MESSAGE_ID", "JOB_ID", "JOB_TYPE", "JOB_RESULT", "INVOCATION_ID",
+	"USER_INVOCATION_ID", "UNIT_RESULT", "N_RESTARTS", "EXIT_STATUS", "EXIT_CODE", "EXECUTABLE",
+	"ERRNO", "CPU_USAGE_NSEC", "COMMAND", "CODE_FILE", "CODE_LINE", "CODE_FUNC",
+	"SYSLOG_FACILITY", "SYSLOG_IDENTIFIER", "SYSLOG_PID", "SYSLOG_TIMESTAMP"}
+
+// knownField is the index of each of knownFields.
+var knownField = func() map[string]byte {
+	m := make(map[string]byte, len(knownFields))
+	for i, n := range knownFields {
+		m[n] = byte(i)
+	}
+	return m
+}()
+
+// encodeFields appends fs to b: for each, its name (one of knownFields: a 0 and its index;
+// else its length plus one as a uvarint, then the name), then its value's length (uvarint)
+// and the value.
+func encodeFields(b []byte, fs []Field) []byte {
+	for _, f := range fs {
+		if i, ok := knownField[f.Name]; ok {
+			b = append(b, 0, i)
+		} else {
+			b = binary.AppendUvarint(b, uint64(len(f.Name))+1)
+			b = append(b, f.Name...)
+		}
+		b = binary.AppendUvarint(b, uint64(len(f.Value)))
+		b = append(b, f.Value...)
+	}
+	return b
+}
+
+// decodeFields reverses encodeFields; the strings share s's memory.
+func decodeFields(s string) []Field {
+	uvarint := func() uint64 {
+		var n uint64
+		for i := 0; i < len(s); i++ {
+			n |= uint64(s[i]&0x7f) << (7 * i)
+			if s[i] < 0x80 {
+				s = s[i+1:]
+				return n
+			}
+		}
+		s = ""
+		return 0
+	}
+	take := func(n uint64) string {
+		n = min(n, uint64(len(s)))
+		v := s[:n]
+		s = s[n:]
+		return v
+	}
+	var fs []Field
+	for len(s) > 0 {
+		var name string
+		if n := uvarint(); n > 0 {
+			name = take(n - 1)
+		} else if len(s) > 0 {
+			if i := int(s[0]); i < len(knownFields) {
+				name = knownFields[i]
+			}
+			s = s[1:]
+		}
+		fs = append(fs, Field{Name: name, Value: take(uvarint())})
+	}
+	return fs
+}
+
+// encode is l as its unit's ring keeps it; s.mu is held.
+func (s *Store) encode(l *Line) entry {
+	e := entry{wall: l.Time.UnixNano(), mono: int64(l.Mono), seq: l.Seq, data: l.Text, src: l.Source,
+		text: uint32(len(l.Text)), size: uint32(min(lineSize(l), math.MaxUint32)), pid: int32(l.PID),
+		prio: int16(l.Priority), stream: s.streamIndex(l.Stream)}
+	if len(l.Fields) > 0 {
+		e.data = string(encodeFields([]byte(l.Text), l.Fields))
+	}
+	return e
+}
+
+// streamIndex is name's index in s.names, added if new; s.mu is held. The names are the
+// writers' kinds ("stdout", "manager", ...): a handful.
+func (s *Store) streamIndex(name string) uint16 {
+	if i, ok := s.streamIdx[name]; ok {
+		return i
+	}
+	if len(s.names) == math.MaxUint16 {
+		return 0 // never with the store's callers; the line shows as the first stream's
+	}
+	i := uint16(len(s.names))
+	s.names = append(s.names, name)
+	s.streamIdx[name] = i
+	return i
+}
+
+// line is e of the unit named unit, without its Fields (withFields adds them); s.mu is held.
+func (s *Store) line(unit string, e *entry) Line {
+	return Line{Time: time.Unix(0, e.wall), Mono: time.Duration(e.mono), Seq: e.seq, Unit: unit,
+		Stream: s.names[e.stream], PID: int(e.pid), Priority: int(e.prio), Text: e.data[:e.text],
+		Source: e.src}
+}
+
+// withFields sets l's Fields from e.
+func withFields(l *Line, e *entry) {
+	if int(e.text) < len(e.data) {
+		l.Fields = decodeFields(e.data[e.text:])
+	}
+}
+
+func (r *ring) add(e entry) {
 	if r.max <= 0 {
 		return
 	}
 	if r.n == r.max {
 		r.drop()
 	}
-	if r.n == len(r.buf) {
-		// Grow as lines come (a unit that logs two lines holds two entries, not max), the
+	if int(r.n) == len(r.buf) {
+		// Grow as lines come (a unit that logs one line holds one entry, not max), the
 		// oldest first.
-		nb := make([]Line, min(r.max, max(4, 2*len(r.buf))))
-		for i := 0; i < r.n; i++ {
-			nb[i] = r.buf[(r.start+i)%len(r.buf)]
+		nb := make([]entry, min(int(r.max), max(1, 2*len(r.buf))))
+		for i := 0; i < int(r.n); i++ {
+			nb[i] = r.buf[(int(r.start)+i)%len(r.buf)]
 		}
 		r.buf, r.start = nb, 0
 	}
-	r.buf[(r.start+r.n)%len(r.buf)] = e
+	r.buf[(int(r.start)+int(r.n))%len(r.buf)] = e
 	r.n++
-	r.bytes += lineSize(&e)
-	for r.maxBytes > 0 && r.bytes > r.maxBytes && r.n > 1 {
+	r.bytes += int64(e.size)
+	for r.maxBytes > 0 && r.bytes > int64(r.maxBytes) && r.n > 1 {
 		r.drop()
 	}
 }
 
 // drop forgets the oldest line.
 func (r *ring) drop() {
-	r.bytes -= lineSize(&r.buf[r.start])
-	r.buf[r.start] = Line{}
-	r.start = (r.start + 1) % len(r.buf)
+	r.bytes -= int64(r.buf[r.start].size)
+	r.buf[r.start] = entry{}
+	r.start = int32((int(r.start) + 1) % len(r.buf))
 	r.n--
 }
 
-func (r *ring) each(f func(e *Line)) {
-	for i := 0; i < r.n; i++ {
-		f(&r.buf[(r.start+i)%len(r.buf)])
+func (r *ring) each(f func(e *entry)) {
+	for i := 0; i < int(r.n); i++ {
+		f(&r.buf[(int(r.start)+i)%len(r.buf)])
 	}
 }
 
@@ -134,6 +263,7 @@ func (r *ring) each(f func(e *Line)) {
 type follower struct {
 	match func(*Line) bool // nil: every line
 	ch    chan *Line
+	fn    func(*Line) // FollowFunc's (ch is nil then)
 }
 
 // Store holds the lines of all units. Its methods are safe for concurrent use.
@@ -147,6 +277,8 @@ type Store struct {
 	mu        sync.Mutex
 	seq       uint64
 	units     map[string]*ring
+	names     []string            // the Stream names of the lines held (entry.stream)
+	streamIdx map[string]uint16   // their indexes
 	files     map[string]*os.File // dir/<unit>.log, opened on first line
 	followers map[*follower]struct{}
 	streams   map[*os.File]*stream  // write end handed out by Pipe -> its reader
@@ -159,6 +291,9 @@ type Store struct {
 	disk      *disk       // the journal files (Persist); nil: none
 	rate      rateLimiter // LogRateLimitIntervalSec=/LogRateLimitBurst= (ratelimit.go)
 	wg        sync.WaitGroup
+
+	// uidLast: the rings of unit-less lines per uid (uidring.go).
+	uidLast map[string]uint64
 }
 
 // NewStore returns a store keeping linesPerUnit lines per unit (at least 1). With dir != "",
@@ -176,6 +311,7 @@ func NewStore(linesPerUnit int, dir string) *Store {
 		id:        hex.EncodeToString(id[:]),
 		byPID:     map[int][]*stream{},
 		units:     map[string]*ring{},
+		streamIdx: map[string]uint16{},
 		files:     map[string]*os.File{},
 		followers: map[*follower]struct{}{},
 		streams:   map[*os.File]*stream{},
@@ -230,12 +366,8 @@ func (s *Store) Append(l Line) {
 	}
 	s.seq++
 	l.Seq = s.seq
-	r := s.units[l.Unit]
-	if r == nil {
-		r = &ring{max: s.perUnit, maxBytes: s.unitBytes}
-		s.units[l.Unit] = r
-	}
-	r.add(l)
+	r := s.ringFor(&l)
+	r.add(s.encode(&l))
 	s.writeFile(l)
 	var shared *Line
 	for f := range s.followers {
@@ -245,6 +377,10 @@ func (s *Store) Append(l Line) {
 		if shared == nil {
 			lc := l // allocated here only: a store without followers allocates nothing
 			shared = &lc
+		}
+		if f.fn != nil {
+			f.fn(shared)
+			continue
 		}
 		select {
 		case f.ch <- shared:
@@ -371,10 +507,20 @@ func (s *Store) Follow(f *Filter) (lines <-chan *Line, cancel func()) {
 	return s.follow(fl)
 }
 
+// FollowFunc has fn called with every line stored from now on, in the order they are
+// stored, with the store's lock held: nothing is missed, and fn must be quick and must not
+// call the store. The line is shared (never change it). cancel (idempotent) stops the calls.
+func (s *Store) FollowFunc(fn func(*Line)) (cancel func()) {
+	_, cancel = s.follow(&follower{fn: fn})
+	return cancel
+}
+
 func (s *Store) follow(f *follower) (lines <-chan *Line, cancel func()) {
 	s.mu.Lock()
 	if s.closed {
-		close(f.ch)
+		if f.ch != nil {
+			close(f.ch)
+		}
 	} else {
 		s.followers[f] = struct{}{}
 	}
@@ -386,7 +532,9 @@ func (s *Store) follow(f *follower) (lines <-chan *Line, cancel func()) {
 			defer s.mu.Unlock()
 			if _, ok := s.followers[f]; ok {
 				delete(s.followers, f)
-				close(f.ch)
+				if f.ch != nil {
+					close(f.ch)
+				}
 			}
 		})
 	}
@@ -402,7 +550,9 @@ func (s *Store) Close() error {
 		return nil
 	}
 	for f := range s.followers {
-		close(f.ch)
+		if f.ch != nil {
+			close(f.ch)
+		}
 		delete(s.followers, f)
 	}
 	for r := range s.readers {

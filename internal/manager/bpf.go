@@ -224,16 +224,16 @@ func (m *Manager) bpfPlace(u *Unit, ec *unit.ExecContext) error {
 		if ub != nil {
 			ub.set.Close()
 		}
-		ub = &unitBPF{set: set, key: key, invocation: u.invocationID}
+		ub = &unitBPF{set: set, key: key, invocation: u.hs().invocationID}
 		if m.bpf.units == nil {
 			m.bpf.units = map[string]*unitBPF{}
 		}
 		m.bpf.units[u.Name] = ub
 	}
-	if ub.invocation != u.invocationID {
+	if ub.invocation != u.hs().invocationID {
 		// A new start counts from zero, as systemd resets IP accounting at each start.
 		ub.set.ResetIPCounters()
-		ub.invocation = u.invocationID
+		ub.invocation = u.hs().invocationID
 	}
 	return nil
 }

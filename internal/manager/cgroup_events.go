@@ -90,7 +90,7 @@ const oomRetries = 50
 // controller; a rise is logged and handed to OOMPolicy=.
 func (m *Manager) cgroupOOMEvent(name string, retry int) {
 	u, ug := m.units[name], m.cg.groups[name]
-	if u == nil || ug == nil || ug.idle || u.svc == nil {
+	if u == nil || ug == nil || ug.idle || !u.isService() {
 		return
 	}
 	if !m.cgroupOOMKilled(u) {

@@ -244,10 +244,10 @@ func archName() string {
 // inactive (the job succeeds), a failed assertion fails the job.
 func (m *Manager) checkConditions(u *Unit) bool {
 	ok, failed := evalConditions(u.cfg.Unit.Conditions, false, m.opt.Scope)
-	u.conditionResult, u.conditionStamp = ok, time.Now()
-	u.assertResult, u.assertStamp = false, time.Time{} // not checked when a condition fails
+	u.hist().conditionResult, u.hist().conditionStamp = ok, time.Now()
+	u.hist().assertResult, u.hist().assertStamp = false, time.Time{} // not checked when a condition fails
 	if !ok {
-		u.conditionFailed = failed
+		u.hist().conditionFailed = failed
 		m.consolef("%s was skipped because of an unmet condition check (%s).", describe(u), failed)
 		if u.job != nil {
 			m.finishJob(u.job, "done")
@@ -255,9 +255,9 @@ func (m *Manager) checkConditions(u *Unit) bool {
 		return false
 	}
 	aok, afailed := evalConditions(u.cfg.Unit.Conditions, true, m.opt.Scope)
-	u.assertResult, u.assertStamp = aok, time.Now()
+	u.hist().assertResult, u.hist().assertStamp = aok, time.Now()
 	if !aok {
-		u.assertFailed = afailed
+		u.hist().assertFailed = afailed
 		m.consolef("Assertion failed for %s (%s).", describe(u), afailed)
 		if u.job != nil {
 			m.finishJob(u.job, "assert")

@@ -9,6 +9,7 @@ import (
 
 	"github.com/flint-init/flint/api"
 	"github.com/flint-init/flint/internal/control"
+	"github.com/flint-init/flint/internal/logs"
 )
 
 // handler answers the requests of one verb. A verb of kind api.Stream has stream, which sends
@@ -51,6 +52,7 @@ var handlers = map[api.Verb]handler{
 	api.VerbDaemonReload:       {answer: answerDaemonReload},
 	api.VerbKill:               {answer: action((*Manager).killRequest)},
 	api.VerbResetFailed:        {answer: action(func(m *Manager, req *api.Request) error { return m.resetFailed(req.Units) })},
+	api.VerbClean:              {answer: answerClean},
 	api.VerbSetExitCode:        {answer: answerSetExitCode},
 	api.VerbExit:               quitHandler,
 	api.VerbPoweroff:           quitHandler,
@@ -139,13 +141,43 @@ func answerJobs(m *Manager, req *api.Request, _ *control.Peer) (any, error) {
 	return res, nil
 }
 
+// statusChunk is how many of the names of a status or show request one turn of the
+// manager's loop answers: a request naming thousands of units (each a lookup, perhaps a
+// load, and all its properties) does not hold the loop while other requests, root's among
+// them, wait.
+const statusChunk = 64
+
 // answerStatus answers status and show: the log lines of status only to a peer that may
-// read them.
+// read them. The names are answered statusChunk at a time; a unit named twice (or matched
+// by two patterns) is answered once, where first named.
 func answerStatus(m *Manager, req *api.Request, peer *control.Peer) (any, error) {
 	var out []api.UnitStatus
 	var err error
-	m.call(func() { out, err = m.statusOf(req, peer.ReadsLogs) })
-	return out, err
+	var own func(*logs.Line) bool
+	if !peer.ReadsLogs && req.Verb == api.VerbStatus {
+		own = m.ownLines(peer)
+	}
+	if len(req.Units) <= statusChunk {
+		m.call(func() { out, err = m.statusOf(req, peer.ReadsLogs, own) })
+		return out, err
+	}
+	seen := map[string]bool{}
+	for i := 0; i < len(req.Units); i += statusChunk {
+		part := *req
+		part.Units = req.Units[i:min(i+statusChunk, len(req.Units))]
+		var sts []api.UnitStatus
+		m.call(func() { sts, err = m.statusOf(&part, peer.ReadsLogs, own) })
+		if err != nil {
+			return nil, err
+		}
+		for _, st := range sts {
+			if !seen[st.Name] {
+				seen[st.Name] = true
+				out = append(out, st)
+			}
+		}
+	}
+	return out, nil
 }
 
 func answerListDependencies(m *Manager, req *api.Request, _ *control.Peer) (any, error) {

@@ -41,17 +41,17 @@ func (m *Manager) killRequest(req *api.Request) error {
 		}
 		switch whom {
 		case "main":
-			if u.svc == nil {
+			if !u.isService() {
 				return &reqError{"failed", fmt.Sprintf("Failed to kill unit %s: %s units have no main processes", u.Name, u.cfg.Type)}
 			}
-			if u.svc.mainPID == 0 {
+			if u.svcState().mainPID == 0 {
 				return &reqError{"failed", fmt.Sprintf("Failed to kill unit %s: No main process to kill", u.Name)}
 			}
-			syscall.Kill(u.svc.mainPID, sig)
+			syscall.Kill(u.svcState().mainPID, sig)
 		case "control":
 			pid := 0
-			if u.svc != nil {
-				pid = u.svc.controlPID
+			if u.isService() {
+				pid = u.svcState().controlPID
 			} else if u.sock != nil {
 				pid = u.sock.controlPID
 			}
@@ -86,9 +86,9 @@ func (m *Manager) resetFailed(names []string) error {
 			m.setState(u, deadState(u.cfg.Type))
 		}
 		u.result = resultSuccess
-		if u.svc != nil {
-			u.svc.startLimit = rateLimit{} // as unit_reset_failed (the trigger limit stays)
-			u.svc.nRestarts = 0
+		if s := u.svc; s != nil {
+			s.startLimit = rateLimit{} // as unit_reset_failed (the trigger limit stays)
+			s.nRestarts = 0
 		}
 	}
 	return nil
@@ -104,15 +104,15 @@ func (m *Manager) daemonReload() {
 	m.consolef("Reloading.")
 	m.loader.Reload()
 	m.presets = nil
-	now := time.Now()
+	if n := len(m.reloads); n == 0 || m.reloads[n-1].seq != m.nextSeq {
+		// systemd's units come back from a reload with a state change at its time when
+		// they had none (a unit loaded but never started): stateChangeOf finds it here,
+		// rather than a unitHist for each of thousands of units never started.
+		m.reloads = append(m.reloads, reloadStamp{seq: m.nextSeq, at: time.Now()})
+	}
 	for _, u := range append([]*Unit(nil), m.order...) {
 		if u.transient {
 			continue
-		}
-		if u.stateChange.IsZero() {
-			// systemd's units come back from a reload with a state change at its time
-			// when they had none (a unit loaded but never started).
-			u.stateChange = now
 		}
 		cfg := m.loader.Load(u.Name)
 		if cfg.LoadState == unit.NotFound {
@@ -144,9 +144,9 @@ func (m *Manager) daemonReload() {
 		}
 		u.cfg = cfg
 		// As systemd's serialization, only the commands still running keep their status.
-		for k, r := range u.runs {
+		for k, r := range u.hs().runs {
 			if !r.Exit.IsZero() {
-				delete(u.runs, k)
+				delete(u.hist().runs, k)
 			}
 		}
 		for _, n := range cfg.Names {

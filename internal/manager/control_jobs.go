@@ -50,8 +50,8 @@ func (m *Manager) runJobs(req *api.Request) ([]api.JobResult, error) {
 				continue
 			}
 			ch := make(chan string, 1)
-			if verb == "stop" && u.svc != nil {
-				u.svc.stopRequested = true
+			if verb == "stop" && u.isService() {
+				u.service().stopRequested = true
 			}
 			err := m.enqueueErr(verb, u, mode, func(r string) {
 				select {

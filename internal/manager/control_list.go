@@ -57,8 +57,9 @@ func (m *Manager) matchUnits(patterns []string, all bool) []*Unit {
 }
 
 // statusOf answers status and show. The log lines of status go only to a peer that may read
-// them (readsLogs); for another, LogsWithheld says that the unit has lines it does not see.
-func (m *Manager) statusOf(req *api.Request, readsLogs bool) ([]api.UnitStatus, error) {
+// them (readsLogs), or those own accepts (a user's own lines, ownLines); LogsWithheld says
+// that the unit has lines the peer does not see.
+func (m *Manager) statusOf(req *api.Request, readsLogs bool, own func(*logs.Line) bool) ([]api.UnitStatus, error) {
 	units := m.matchUnits(req.Units, req.All)
 	var out []api.UnitStatus
 	for _, u := range units {
@@ -74,12 +75,20 @@ func (m *Manager) statusOf(req *api.Request, readsLogs bool) ([]api.UnitStatus, 
 			if n > 0 {
 				// As systemctl status: the last n lines, of them those since the unit last
 				// left the inactive state.
-				lines := m.logs.Query([]string{u.Name}, n, time.Time{})
-				if !u.inactiveExit.IsZero() {
-					lines = slices.DeleteFunc(lines, func(l logs.Line) bool { return l.Seq <= u.inactiveExitSeq })
+				sinceStart := func(lines []logs.Line) []logs.Line {
+					if u.hs().inactiveExit.IsZero() {
+						return lines
+					}
+					return slices.DeleteFunc(lines, func(l logs.Line) bool { return l.Seq <= u.hs().inactiveExitSeq })
 				}
+				lines := sinceStart(m.logs.Query([]string{u.Name}, n, time.Time{}))
 				if !readsLogs {
-					st.LogsWithheld, lines = len(lines) > 0, nil
+					all := lines
+					lines = nil
+					if own != nil {
+						lines = sinceStart(m.logs.Tail(&logs.Filter{Units: []string{logs.ExactPattern(u.Name)}, Sender: own}, n, time.Time{}))
+					}
+					st.LogsWithheld = slices.ContainsFunc(all, func(l logs.Line) bool { return own == nil || !own(&l) })
 				}
 				for _, l := range lines {
 					st.Logs = append(st.Logs, m.apiLine(&l, false))

@@ -68,17 +68,49 @@ func (m *Manager) logAccessDenied() *api.Response {
 	return &api.Response{Done: true, Code: "log-access", Error: "No journal files were opened due to insufficient permissions.", Hint: hint}
 }
 
+// ownLines is journald 252's rule for a user's own journal (SplitMode=uid) on the system
+// manager, for a peer that may not read the logs: a regular user (not a system or dynamic
+// user, not nobody) reads the lines its own processes wrote (_UID= its uid: its services'
+// output, what it sent to the journal sockets) once there are any, and nothing else. nil
+// for anyone else, or when there are none (journalctl then finds no file it may open).
+func (m *Manager) ownLines(peer *control.Peer) func(*logs.Line) bool {
+	if m.opt.Scope != unit.System || !regularUID(peer.UID) {
+		return nil
+	}
+	uid := peer.UID
+	own := func(l *logs.Line) bool { return l.Source != nil && l.Source.UID == uid }
+	if len(m.logs.Select(&logs.Filter{Sender: own}, logs.Range{Lines: 1})) == 0 {
+		return nil
+	}
+	return own
+}
+
+// regularUID: not a system user (SYSTEM_UID_MAX 999), a dynamic one (61184-65519) nor
+// nobody, whose lines journald keeps in the system journal.
+func regularUID(uid int) bool {
+	return uid > 999 && !(uid >= 61184 && uid <= 65519) && uid != 65534
+}
+
 // serveLogs answers a logs request: the stored lines, then (with follow) new lines as they
 // come, until the client hangs up (ctx) or the manager quits.
 func (m *Manager) serveLogs(ctx context.Context, req *api.Request, peer *control.Peer, send func(*api.Response) error) {
+	var own func(*logs.Line) bool
+	var hint string
 	if !peer.ReadsLogs {
-		send(m.logAccessDenied())
-		return
+		denied := m.logAccessDenied()
+		if own = m.ownLines(peer); own == nil {
+			send(denied)
+			return
+		}
+		hint = denied.Hint // journalctl's notice: the user sees its own lines only
 	}
 	f, errResp := m.logFilter(req)
 	if errResp != nil {
 		send(errResp)
 		return
+	}
+	if own != nil {
+		f.Sender = own
 	}
 	var ch <-chan *logs.Line
 	var cancel func()
@@ -114,10 +146,10 @@ func (m *Manager) serveLogs(ctx context.Context, req *api.Request, peer *control
 	}
 	b, _ := json.Marshal(lines)
 	if !req.Follow {
-		send(&api.Response{Done: true, Data: b})
+		send(&api.Response{Done: true, Data: b, Hint: hint})
 		return
 	}
-	if err := send(&api.Response{Data: b}); err != nil {
+	if err := send(&api.Response{Data: b, Hint: hint}); err != nil {
 		return
 	}
 	for {

@@ -67,6 +67,7 @@ func TestEveryVerbAnswers(t *testing.T) {
 		api.VerbDaemonReload:       {},
 		api.VerbKill:               {req: `"units":["a.target"],"signal":15`},
 		api.VerbResetFailed:        {req: `"units":["a.target"]`},
+		api.VerbClean:              {req: `"units":["a.target"],"what":["all"]`, wantCode: "failed"}, // targets keep nothing
 		api.VerbSetExitCode:        {req: `"exit_code":3`},
 		api.VerbLogs:               {req: `"units":["a.target"],"lines":-1`},
 		api.VerbExit:               {},

@@ -310,14 +310,14 @@ func (m *Manager) dbusUnitProps(u *Unit) []sdbus.Prop {
 		}
 		out = append(out, sdbus.Prop{Name: name, Value: us})
 	}
-	stamp("StateChangeTimestamp", u.stateChange)
-	stamp("ActiveEnterTimestamp", u.activeEnter)
-	stamp("ActiveExitTimestamp", u.activeExit)
-	stamp("InactiveEnterTimestamp", u.inactiveEnter)
-	stamp("InactiveExitTimestamp", u.inactiveExit)
-	stamp("ConditionTimestamp", u.conditionStamp)
-	stamp("AssertTimestamp", u.assertStamp)
-	if s := u.svc; s != nil {
+	stamp("StateChangeTimestamp", m.stateChangeOf(u))
+	stamp("ActiveEnterTimestamp", u.hs().activeEnter)
+	stamp("ActiveExitTimestamp", u.hs().activeExit)
+	stamp("InactiveEnterTimestamp", u.hs().inactiveEnter)
+	stamp("InactiveExitTimestamp", u.hs().inactiveExit)
+	stamp("ConditionTimestamp", u.hs().conditionStamp)
+	stamp("AssertTimestamp", u.hs().assertStamp)
+	if s := u.svcState(); s != nil {
 		stamp("ExecMainStartTimestamp", s.execMainStart)
 		stamp("ExecMainExitTimestamp", s.execMainExit)
 	}
@@ -335,7 +335,7 @@ func (m *Manager) dbusUnitProps(u *Unit) []sdbus.Prop {
 				sdbus.Prop{Name: "UnitFilePreset", Text: m.presetsNow().State(u.Name)})
 		}
 	}
-	names := slices.Clone(u.keys)
+	names := append([]string{u.Name}, u.aliases...)
 	sort.Strings(names)
 	out = append(out, sdbus.Prop{Name: "Names", Value: names})
 	return out

@@ -44,7 +44,7 @@ var dbusManagerMethods = map[string]bool{
 	"PresetUnitFiles": true, "PresetUnitFilesWithMode": true, "MaskUnitFiles": true, "UnmaskUnitFiles": true,
 	"SetDefaultTarget": true, "GetDefaultTarget": true, "Exit": true, "PowerOff": true, "Reboot": true,
 	"Halt": true, "SetExitCode": true, "SetUnitProperties": true, "StartTransientUnit": true,
-	"AbandonScope": true, "GetUnitByInvocationID": true, "GetUnitByControlGroup": true,
+	"AbandonScope": true, "GetUnitByInvocationID": true, "GetUnitByControlGroup": true, "CleanUnit": true,
 }
 
 func (b *dbusBackend) Supported(iface, method string) bool {
@@ -54,7 +54,7 @@ func (b *dbusBackend) Supported(iface, method string) bool {
 	case sdbus.IfaceJob:
 		return method == "Cancel"
 	case sdbus.IfaceUnit:
-		return dbusUnitJobVerbs[method] != "" || method == "Kill" || method == "ResetFailed"
+		return dbusUnitJobVerbs[method] != "" || method == "Kill" || method == "ResetFailed" || method == "Clean"
 	case sdbus.IfaceService, sdbus.IfaceSocket:
 		return method == "GetProcesses"
 	case sdbus.IfaceScope:
@@ -164,6 +164,8 @@ func (b *dbusBackend) Call(c *sdbus.Call) {
 		})
 	case "KillUnit":
 		m.dbusKill(c, arg(0), arg(1), int(c.Body[2].(int32)))
+	case "CleanUnit":
+		m.dbusClean(c, arg(0), strv(1))
 	case "ResetFailedUnit", "ResetFailed":
 		var names []string
 		if c.Member == "ResetFailedUnit" {
@@ -323,8 +325,8 @@ func (m *Manager) dbusEnqueue(c *sdbus.Call, verb string, u *Unit, mode string) 
 		if verb == "reload" && u.job == nil && !isActiveOrReloading(u.activeState()) {
 			cb("invalid")
 		} else {
-			if verb == "stop" && u.svc != nil {
-				u.svc.stopRequested = true
+			if verb == "stop" && u.isService() {
+				u.service().stopRequested = true
 			}
 			if err := m.enqueueErr(verb, u, mode, cb); err != nil {
 				m.logUnit(u, "%v", err)
@@ -377,6 +379,9 @@ func (m *Manager) dbusUnitMethod(c *sdbus.Call) {
 	switch c.Member {
 	case "Kill":
 		m.dbusKill(c, name, c.Body[0].(string), int(c.Body[1].(int32)))
+	case "Clean":
+		what, _ := c.Body[0].([]string)
+		m.dbusClean(c, name, what)
 	case "ResetFailed":
 		m.dbusServe(func() {
 			if err := m.resetFailed([]string{name}); err != nil {

@@ -305,7 +305,7 @@ func (m *Manager) runtimeProperties(u *Unit, rt []show.Property) []show.Property
 		killMode = "control-group"
 	}
 	set("KillMode", killMode)
-	if !u.inactiveExit.IsZero() {
+	if !u.hs().inactiveExit.IsZero() {
 		set("CanStart", "no") // startable once (systemd's once_only)
 	}
 	set("KillSignal", fmt.Sprint(int(sr.killSignal)))
@@ -330,7 +330,7 @@ func (m *Manager) dbusUnitBy(c *sdbus.Call) {
 			}
 			want := hex.EncodeToString(id)
 			for _, u := range m.order {
-				if u.invocationID == want {
+				if u.hs().invocationID == want {
 					c.Reply(sdbus.UnitPath(u.Name))
 					return
 				}

@@ -97,8 +97,8 @@ func (m *Manager) serviceEnv(u *Unit, ec *unit.ExecContext, cr *creds, p *execPa
 			env.set("SHELL", cr.shell)
 		}
 	}
-	env.set("INVOCATION_ID", u.invocationID)
-	if u.svc != nil && u.cfg.Service != nil {
+	env.set("INVOCATION_ID", u.hs().invocationID)
+	if u.isService() && u.cfg.Service != nil {
 		// As systemd's service_exec_needs_notify_socket(): the main process may notify unless
 		// NotifyAccess=none (main is the default of Type=notify and of WatchdogSec=), control
 		// processes with NotifyAccess=exec or all.
@@ -117,8 +117,8 @@ func (m *Manager) serviceEnv(u *Unit, ec *unit.ExecContext, cr *creds, p *execPa
 	if p.control && p.mainPID > 0 {
 		env.set("MAINPID", strconv.Itoa(p.mainPID))
 	}
-	if u.svc != nil {
-		for _, kv := range u.svc.activationEnv {
+	if u.isService() {
+		for _, kv := range u.svcState().activationEnv {
 			env.add(kv)
 		}
 	}
@@ -413,11 +413,11 @@ func (m *Manager) spawnCommand(u *Unit, cmd unit.ExecCommand, ec *unit.ExecConte
 	}
 	cfg.Dir = dir
 	cfg.DirOptional = dirOptional
-	if !p.control && u.svc != nil && u.svc.conn != nil {
-		if a := u.svc.conn.RemoteAddr; a != "" {
+	if !p.control && u.isService() && u.svcState().conn != nil {
+		if a := u.svcState().conn.RemoteAddr; a != "" {
 			cfg.Env = append(cfg.Env, "REMOTE_ADDR="+a)
 		}
-		if pt := u.svc.conn.RemotePort; pt != "" {
+		if pt := u.svcState().conn.RemotePort; pt != "" {
 			cfg.Env = append(cfg.Env, "REMOTE_PORT="+pt)
 		}
 	}
@@ -432,7 +432,7 @@ func (m *Manager) spawnCommand(u *Unit, cmd unit.ExecCommand, ec *unit.ExecConte
 		}
 		// WATCHDOG_PID= goes with WATCHDOG_USEC= (systemd's EXEC_SET_WATCHDOG), so that
 		// sd_watchdog_enabled() in the main process says yes.
-		cfg.SetWatchdogPID = u.svc != nil && u.cfg.Service != nil && u.cfg.Service.WatchdogSec > 0
+		cfg.SetWatchdogPID = u.isService() && u.cfg.Service != nil && u.cfg.Service.WatchdogSec > 0
 	}
 	if cr != nil && (setuid || cr.setGroups) {
 		cfg.Credential = &syscall.Credential{Uid: cr.uid, Gid: cr.gid, Groups: cr.groups, NoSetGroups: !cr.setGroups}
@@ -536,7 +536,7 @@ func (m *Manager) streamSource(u *Unit, ec *unit.ExecContext, path string, argv 
 		comm = comm[:15] // TASK_COMM_LEN
 	}
 	src := &logs.Source{Ident: ident, Comm: comm, Exe: path, Cmdline: logs.Cmdline(argv), UID: os.Getuid(), GID: os.Getgid(),
-		Invocation: u.invocationID, StreamID: newInvocationID(), Out: logOutput(ec)}
+		Invocation: u.hs().invocationID, StreamID: newInvocationID(), Out: logOutput(ec)}
 	if cr != nil && setuid {
 		src.UID, src.GID = int(cr.uid), int(cr.gid)
 	}

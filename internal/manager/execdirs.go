@@ -47,7 +47,7 @@ import (
 
 type execDir struct {
 	env    string // RUNTIME_DIRECTORY, ...
-	base   string // /run, /var/lib, ... (the user's directories for a user manager)
+	base   string // /run, /var/lib, ... (unit.ExecDirectoryBases; "": none)
 	names  []string
 	mode   os.FileMode
 	kind   string // the setting: RuntimeDirectory, ...
@@ -60,19 +60,10 @@ type execDir struct {
 // names parents first (systemd's exec_directory_sort; RUNTIME_DIRECTORY= and friends list
 // them in that order too).
 func execDirs(scope unit.Scope, ec *unit.ExecContext) [5]execDir {
-	run, state, cache, logs, conf := "/run", "/var/lib", "/var/cache", "/var/log", "/etc"
-	if scope == unit.User {
-		home, _ := os.UserHomeDir()
-		run = os.Getenv("XDG_RUNTIME_DIR")
-		state = filepath.Join(home, ".local/state")
-		if x := os.Getenv("XDG_STATE_HOME"); x != "" {
-			state = x
-		}
-		cache = filepath.Join(home, ".cache")
-		logs = filepath.Join(state, "log")
-		conf = filepath.Join(home, ".config")
-	}
-	return execDirsAt([5]string{run, state, cache, logs, conf}, ec, ec.DynamicUser && scope == unit.System)
+	// A base that cannot be determined (a user manager without $XDG_RUNTIME_DIR) is "":
+	// setupExecDirs refuses the directories below it.
+	base, _ := unit.ExecDirectoryBases(scope)
+	return execDirsAt(base, ec, ec.DynamicUser && scope == unit.System)
 }
 
 // execDirsAt is execDirs with the five base directories given; dynamic says whether
@@ -128,6 +119,9 @@ func setupExecDirs(dirs [5]execDir, owner *dirOwner, warn func(string)) error {
 			mode = 0o755
 		}
 		for _, n := range d.names {
+			if d.base == "" {
+				return &spawn.ExecError{Status: d.status, Step: d.env, Err: fmt.Errorf("failed to set up %s=%s: no directory to make it in ($XDG_RUNTIME_DIR or the home directory unknown)", d.kind, n)}
+			}
 			if err := setupExecDir(d, n, mode, owner, warn); err != nil {
 				return &spawn.ExecError{Status: d.status, Step: d.env, Err: fmt.Errorf("failed to set up %s=%s: %w", d.kind, n, err)}
 			}
@@ -359,7 +353,7 @@ func removeRuntimeDirs(scope unit.Scope, ec *unit.ExecContext) {
 		return
 	}
 	for _, d := range execDirs(scope, ec) {
-		if d.kind != "RuntimeDirectory" {
+		if d.kind != "RuntimeDirectory" || d.base == "" {
 			continue
 		}
 		for _, n := range d.names {

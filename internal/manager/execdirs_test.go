@@ -201,3 +201,37 @@ func listTree(t *testing.T, root string) []string {
 	slices.Sort(out)
 	return out
 }
+
+// TestExecDirsUser: a user manager's directories go where systemd 252's go (StateDirectory=
+// in $XDG_CONFIG_HOME, not $XDG_STATE_HOME); without $XDG_RUNTIME_DIR a RuntimeDirectory=
+// fails with its exit status and nothing is made relative to the working directory.
+func TestExecDirsUser(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("XDG_CONFIG_HOME", "")
+	t.Setenv("XDG_CACHE_HOME", "")
+	t.Setenv("XDG_STATE_HOME", filepath.Join(home, "state"))
+	t.Setenv("XDG_RUNTIME_DIR", filepath.Join(home, "run"))
+	ec := &unit.ExecContext{StateDirectory: []string{"s"}, LogsDirectory: []string{"l"}, CacheDirectory: []string{"c"}}
+	if err := setupExecDirs(execDirs(unit.User, ec), nil, func(string) {}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{".config/s", ".config/log/l", ".cache/c"} {
+		if fi, err := os.Stat(filepath.Join(home, p)); err != nil || !fi.IsDir() {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(home, "state")); err == nil {
+		t.Errorf("$XDG_STATE_HOME used")
+	}
+	t.Setenv("XDG_RUNTIME_DIR", "")
+	t.Chdir(home)
+	err := setupExecDirs(execDirs(unit.User, &unit.ExecContext{RuntimeDirectory: []string{"r"}}), nil, func(string) {})
+	var ee *spawn.ExecError
+	if !errors.As(err, &ee) || ee.Status != 233 {
+		t.Errorf("RuntimeDirectory= without $XDG_RUNTIME_DIR: %v, want exit status 233", err)
+	}
+	if _, err := os.Stat(filepath.Join(home, "r")); err == nil {
+		t.Errorf("RuntimeDirectory= made relative to the working directory")
+	}
+}

@@ -156,8 +156,8 @@ func resolveSearchPath(p string, search []string) (string, error) {
 }
 
 // logOutput is how the output lines of ec's processes are recorded; nil when every logging
-// setting is systemd's default (info, daemon, "<N>" prefixes parsed, nothing dropped, no
-// extra field).
+// setting is systemd's default (info, daemon, "<N>" prefixes parsed, nothing dropped but by
+// logs.DefaultRateLimit, no extra field).
 func logOutput(ec *unit.ExecContext) *logs.Output {
 	p := &ec.ProcessSettings
 	noRate := !p.LogRateLimitIntervalSet && !p.LogRateLimitBurstSet
@@ -166,16 +166,13 @@ func logOutput(ec *unit.ExecContext) *logs.Output {
 	}
 	facility, level := p.SyslogPriority()
 	o := logs.NewOutput(facility, level, p.LevelPrefix(), p.MaxLevel(), p.LogExtraFields)
-	if !noRate {
-		// What the unit leaves unset is journald's default (RateLimitIntervalSec=30s,
-		// RateLimitBurst=10000).
-		o.Rate = logs.RateLimit{Interval: 30 * time.Second, Burst: 10000}
-		if p.LogRateLimitIntervalSet {
-			o.Rate.Interval = p.LogRateLimitInterval
-		}
-		if p.LogRateLimitBurstSet {
-			o.Rate.Burst = p.LogRateLimitBurst
-		}
+	// What the unit leaves unset, or sets to 0, is journald's default (systemd 252 passes
+	// journald only values above 0: unit_export_log_ratelimit_*).
+	if p.LogRateLimitIntervalSet && p.LogRateLimitInterval > 0 {
+		o.Rate.Interval = p.LogRateLimitInterval
+	}
+	if p.LogRateLimitBurstSet && p.LogRateLimitBurst > 0 {
+		o.Rate.Burst = p.LogRateLimitBurst
 	}
 	return o
 }

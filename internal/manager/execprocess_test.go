@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flint-init/flint/internal/logs"
 	"github.com/flint-init/flint/internal/spawn"
 	"github.com/flint-init/flint/unit"
 )
@@ -101,3 +102,39 @@ func TestResolveSearchPath(t *testing.T) {
 		t.Errorf("sh on the default path: %q", got)
 	}
 }
+
+// TestLogOutputRateLimit: a unit's LogRateLimitIntervalSec= and LogRateLimitBurst= over
+// journald's default, field by field; 0 is the default too (systemd 252 passes journald
+// only values above 0), and a unit without any log setting has the default as well.
+func TestLogOutputRateLimit(t *testing.T) {
+	def := logs.DefaultRateLimit
+	for _, c := range []struct {
+		name      string
+		interval  *time.Duration
+		burst     *int
+		want      logs.RateLimit
+		nilOutput bool
+	}{
+		{"none", nil, nil, def, true},
+		{"interval", ptr(time.Hour), nil, logs.RateLimit{Interval: time.Hour, Burst: def.Burst}, false},
+		{"burst", nil, ptr(5), logs.RateLimit{Interval: def.Interval, Burst: 5}, false},
+		{"zero interval", ptr(time.Duration(0)), ptr(5), logs.RateLimit{Interval: def.Interval, Burst: 5}, false},
+		{"zero burst", ptr(time.Second), ptr(0), logs.RateLimit{Interval: time.Second, Burst: def.Burst}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ec := &unit.ExecContext{}
+			if c.interval != nil {
+				ec.LogRateLimitInterval, ec.LogRateLimitIntervalSet = *c.interval, true
+			}
+			if c.burst != nil {
+				ec.LogRateLimitBurst, ec.LogRateLimitBurstSet = *c.burst, true
+			}
+			o := logOutput(ec)
+			if (o == nil) != c.nilOutput || o.RateLimit() != c.want {
+				t.Errorf("logOutput: %v, limit %+v; want nil %v, %+v", o, o.RateLimit(), c.nilOutput, c.want)
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

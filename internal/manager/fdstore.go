@@ -61,7 +61,7 @@ func hasEntry(msg *notify.Message, key, value string) bool {
 // open file) is not stored twice, and past FileDescriptorStoreMax= the rest are refused.
 // Newer entries come first, as in systemd's list (and so in LISTEN_FDS).
 func (m *Manager) addFDStore(u *Unit, files []*os.File, name string, keep map[*os.File]bool) {
-	s := u.svc
+	s := u.service()
 	limit := u.cfg.Service.FileDescriptorStoreMax
 	for _, f := range files {
 		if len(s.fdstore) >= limit {
@@ -80,7 +80,7 @@ func (m *Manager) addFDStore(u *Unit, files []*os.File, name string, keep map[*o
 
 // removeFDStore closes and forgets the stored fds named name.
 func (m *Manager) removeFDStore(u *Unit, name string) {
-	s := u.svc
+	s := u.service()
 	kept := s.fdstore[:0]
 	for _, sf := range s.fdstore {
 		if sf.name == name {

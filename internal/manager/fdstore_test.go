@@ -60,7 +60,7 @@ func TestFDStoreEntries(t *testing.T) {
 	}
 	names := func() string {
 		var n []string
-		for _, sf := range u.svc.fdstore {
+		for _, sf := range u.service().fdstore {
 			n = append(n, sf.name)
 		}
 		return strings.Join(n, ",")
@@ -97,7 +97,7 @@ func TestFDStoreEntries(t *testing.T) {
 		t.Errorf("store %q: an invalid FDNAME= stores as \"stored\"", names())
 	}
 	m.releaseFDStore(u)
-	if len(u.svc.fdstore) != 0 || !closed(c) || !closed(e) {
+	if len(u.service().fdstore) != 0 || !closed(c) || !closed(e) {
 		t.Errorf("after release: store %q, c closed %v, e closed %v", names(), closed(c), closed(e))
 	}
 }

@@ -9,65 +9,28 @@ import (
 	"github.com/flint-init/flint/unit"
 )
 
-// The last lines of units stopped at the manager's end may still be on their way from the
-// readers of their pipes when Run returns: the copy goes on until no line came for
-// forwardQuiet, for at most forwardDrain.
-const (
-	forwardQuiet = 50 * time.Millisecond
-	forwardDrain = time.Second
-)
+// forwardDrain bounds how long the manager's end waits for the readers of its units' pipes
+// to store what is left in them, so that it is copied too.
+const forwardDrain = 2 * time.Second
 
 // forwardLogs starts copying the units' log lines to the console (Options.ForwardLogs: a
 // container runtime shows flint run's output as the container's log) and returns what stops
-// it once the lines it has been given are queued. The copy goes through the console's
-// backlog, so a service's output never waits for flint run's: when nobody reads that, lines
-// are dropped and counted there. A line is "UNIT[PID]: TEXT", or "UNIT: TEXT" while the pid is
-// not known (docs/compatibility.md). The manager's own messages about units are not copied:
-// the console has them as status lines already.
+// it once the lines left in the units' pipes are copied. Each line is handed to the
+// console's backlog as it is stored, in the store's order: a service's output never waits
+// for flint run's, and no line is lost on the way; when nobody reads flint run's output the
+// lines beyond the backlog are dropped there, and said so. A line is "UNIT[PID]: TEXT", or
+// "UNIT: TEXT" while the pid is not known (docs/compatibility.md). The manager's own
+// messages about units are not copied: the console has them as status lines already.
 func (m *Manager) forwardLogs() (stop func()) {
-	lines, cancel := m.logs.Follow(nil)
-	stopping, done := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		defer cancel()
-		var quiet <-chan time.Time // set once stopping
-		var drain *time.Timer
-		for {
-			select {
-			case l, ok := <-lines:
-				if !ok {
-					return
-				}
-				if l.Stream != "manager" {
-					m.console.line(forwardedLine(l))
-				}
-				if drain != nil {
-					quiet = time.After(forwardQuiet)
-				}
-			case <-stopping:
-				stopping = nil
-				drain = time.NewTimer(forwardDrain)
-				defer drain.Stop()
-				quiet = time.After(forwardQuiet)
-			case <-quiet:
-				return
-			case <-timerC(drain):
-				return
-			}
+	cancel := m.logs.FollowFunc(func(l *logs.Line) {
+		if l.Stream != "manager" {
+			m.console.line(forwardedLine(l))
 		}
-	}()
+	})
 	return func() {
-		close(stopping)
-		<-done
+		m.logs.Drain(forwardDrain)
+		cancel()
 	}
-}
-
-// timerC is t's channel, nil (never ready) without a timer.
-func timerC(t *time.Timer) <-chan time.Time {
-	if t == nil {
-		return nil
-	}
-	return t.C
 }
 
 // forwardedLine is l as flint run prints it: control characters but tabs escaped, as `flint

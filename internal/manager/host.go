@@ -183,7 +183,7 @@ func (m *Manager) poll() fdPoller { return m.poller }
 
 func (m *Manager) pollKey(u *Unit, idx int) uint64 {
 	m.nextKey++
-	m.pollRefs[m.nextKey] = &pollRef{u: u, idx: idx}
+	m.pollRefs[m.nextKey] = pollRef{u: u, idx: idx}
 	return m.nextKey
 }
 

@@ -233,7 +233,9 @@ func (m *Manager) holdDispatch() (release func()) {
 // socket_start() answer -EAGAIN in the stop states and the job waits. unitStateChanged
 // dispatches again when the unit leaves deactivating.
 func waitsForStop(j *job) bool {
-	return j.typ == "start" && j.u.activeState() == Deactivating
+	// A unit being cleaned starts once the clean is over, as service_start's -EAGAIN in
+	// the cleaning state (cleanDone dispatches again).
+	return j.typ == "start" && (j.u.activeState() == Deactivating || j.u.activeState() == Maintenance)
 }
 
 // breakDeadlock runs the oldest waiting job when jobs wait for each other and none can run
@@ -353,7 +355,9 @@ func (m *Manager) runJob(j *job) {
 	case "stop":
 		m.cooldownCancel(u, "stopped")
 		j.acted = !isInactiveOrFailed(u.activeState())
-		m.unitStop(u)
+		if !m.abortClean(u) {
+			m.unitStop(u)
+		}
 	case "restart":
 		if isInactiveOrFailed(u.activeState()) {
 			if s := u.svc; s != nil && s.autoRestarted {
@@ -366,7 +370,9 @@ func (m *Manager) runJob(j *job) {
 			return
 		}
 		j.acted = true
-		m.unitStop(u)
+		if !m.abortClean(u) {
+			m.unitStop(u)
+		}
 	case "reload":
 		switch u.activeState() {
 		case Reloading:
@@ -447,7 +453,7 @@ func (m *Manager) jobCheck(u *Unit) {
 		case st == Active && j.again:
 			j.again = false
 			m.unitReload(u)
-		case st == Active && u.svc != nil && u.svc.reloadResult != resultSuccess:
+		case st == Active && u.isService() && u.svcState().reloadResult != resultSuccess:
 			m.finishJob(j, "failed")
 		case st == Active:
 			m.finishJob(j, "done")

@@ -80,12 +80,12 @@ func (m *Manager) journal(u *Unit, prio int, fields []logs.Field, text string) {
 	if unitLogDropped(u, prio) {
 		return // LogLevelMax=
 	}
-	if u.invocationID != "" {
+	if u.hs().invocationID != "" {
 		name := "INVOCATION_ID"
 		if m.opt.Scope == unit.User {
 			name = "USER_INVOCATION_ID"
 		}
-		fields = append(fields, logs.Field{Name: name, Value: u.invocationID})
+		fields = append(fields, logs.Field{Name: name, Value: u.hs().invocationID})
 	}
 	m.logs.Append(logs.Line{Unit: u.Name, Stream: "manager", PID: m.pid, Priority: prio, Text: text,
 		Source: m.logSource, Fields: fields})
@@ -209,9 +209,9 @@ func (m *Manager) logJobDone(j *job, typ, result string) {
 	if id != "" {
 		fields = append([]logs.Field{field("MESSAGE_ID", id)}, fields...)
 	}
-	if typ == "start" && result == "done" && !u.conditionResult && u.conditionFailed != "" {
+	if typ == "start" && result == "done" && !u.hs().conditionResult && u.hs().conditionFailed != "" {
 		// A start that did nothing for an unmet Condition*=.
-		m.journal(u, logs.PriorityInfo, fields, sprintf("%s was skipped because of an unmet condition check (%s).", unitStatusName(u), u.conditionFailed))
+		m.journal(u, logs.PriorityInfo, fields, sprintf("%s was skipped because of an unmet condition check (%s).", unitStatusName(u), u.hs().conditionFailed))
 		return
 	}
 	format, prio := jobDoneFormat(u, typ, result)
@@ -240,15 +240,15 @@ func (m *Manager) logUnitResult(u *Unit) {
 // (from the rusage of every process of u that flint reaped), at info above a second, at
 // notice above ten minutes, and not at all below (systemd logs it at debug).
 func (m *Manager) logResources(u *Unit) {
-	if u.cpu <= mentionworthyCPU {
+	if u.hs().cpu <= mentionworthyCPU {
 		return
 	}
 	prio := logs.PriorityInfo
-	if u.cpu > noticeworthyCPU {
+	if u.hs().cpu > noticeworthyCPU {
 		prio = logs.PriorityNotice
 	}
-	m.logUnitAt(u, prio, []logs.Field{field("CPU_USAGE_NSEC", strconv.FormatInt(u.cpu.Nanoseconds(), 10)),
-		field("MESSAGE_ID", msgUnitResources)}, "Consumed %s CPU time.", unit.FormatTimespanAccuracy(u.cpu, time.Millisecond))
+	m.logUnitAt(u, prio, []logs.Field{field("CPU_USAGE_NSEC", strconv.FormatInt(u.hs().cpu.Nanoseconds(), 10)),
+		field("MESSAGE_ID", msgUnitResources)}, "Consumed %s CPU time.", unit.FormatTimespanAccuracy(u.hs().cpu, time.Millisecond))
 }
 
 // logProcessExit is unit_log_process_exit: a main or control process (command, its
@@ -289,13 +289,13 @@ func (m *Manager) logSpawnFailed(u *Unit, pid int, path, step string, err error)
 	// The child is the unit's (its _SYSTEMD_UNIT, _SYSTEMD_INVOCATION_ID), still flint's
 	// program before its exec.
 	src := &logs.Source{Ident: comm, Comm: comm, Exe: m.logSource.Exe, UID: m.logSource.UID, GID: m.logSource.GID,
-		Transport: "journal", Invocation: u.invocationID}
+		Transport: "journal", Invocation: u.hs().invocationID}
 	fields := []logs.Field{field("MESSAGE_ID", msgSpawnFailed), field("EXECUTABLE", path)}
 	if errno, ok := errors.AsType[syscall.Errno](err); ok {
 		fields = append(fields, field("ERRNO", strconv.Itoa(int(errno))))
 	}
-	if u.invocationID != "" {
-		fields = append(fields, field("INVOCATION_ID", u.invocationID))
+	if u.hs().invocationID != "" {
+		fields = append(fields, field("INVOCATION_ID", u.hs().invocationID))
 	}
 	cause := unit.Strerror(err)
 	if step == "EXEC" {

@@ -372,7 +372,7 @@ func (m *Manager) recordUnit(u *Unit, registered []int) (changed bool) {
 	u.recFresh = true
 	pids := append([]int(nil), registered...)
 	var main, control int
-	if sv := u.svc; sv != nil {
+	if sv := u.svcState(); sv != nil {
 		main, control = sv.mainPID, sv.controlPID
 		pids = append(pids, main, control)
 		for pid, ad := range m.adopted {
@@ -423,7 +423,7 @@ func (m *Manager) recordUnit(u *Unit, registered []int) (changed bool) {
 	}
 	if u.sock != nil {
 		for _, ls := range u.sock.socks {
-			if k := socketRecord(ls); k.Family != "" {
+			if k := socketRecord(ls.Socket); k.Family != "" {
 				rec.Sockets = append(rec.Sockets, k)
 			}
 		}
@@ -433,7 +433,7 @@ func (m *Manager) recordUnit(u *Unit, registered []int) (changed bool) {
 		u.rec = nil // no process, no socket: nothing to record
 		return changed
 	}
-	rec.Name, rec.InvocationID = u.Name, u.invocationID
+	rec.Name, rec.InvocationID = u.Name, u.hs().invocationID
 	rec.KillMode, rec.KillSignal, rec.SendSIGKILL, rec.StopTimeout = stopSettings(u)
 	f.scratch = runstate.AppendUnit(f.scratch[:0], &rec)
 	if u.rec == r && bytes.Equal(r.text, f.scratch) {
@@ -449,7 +449,7 @@ func (m *Manager) recordUnit(u *Unit, registered []int) (changed bool) {
 func stopSettings(u *Unit) (mode string, sig syscall.Signal, sigkill bool, timeout time.Duration) {
 	var kc *unit.KillContext
 	switch {
-	case u.svc != nil:
+	case u.isService():
 		kc, timeout = &u.cfg.Service.Kill, u.cfg.Service.TimeoutStopSec
 	case u.sock != nil:
 		kc, timeout = &u.cfg.Socket.Kill, u.cfg.Socket.TimeoutSec

@@ -113,7 +113,7 @@ func TestWriteState(t *testing.T) {
 	self, boot, pidns := m.rs.self, m.rs.boot, m.rs.pidns
 	cfg := &unit.Unit{Service: &unit.ServiceSection{TimeoutStopSec: 90 * time.Second,
 		Kill: unit.KillContext{KillSignal: syscall.SIGTERM, SendSIGKILL: true}}}
-	a := &Unit{Name: "a.service", invocationID: "0123456789abcdef0123456789abcdef", cfg: cfg, svc: &serviceRT{}}
+	a := &Unit{Name: "a.service", h: &unitHist{invocationID: "0123456789abcdef0123456789abcdef"}, cfg: cfg, svc: &serviceRT{}}
 	b := &Unit{Name: "b.service", cfg: cfg, svc: &serviceRT{}}
 	idle := &Unit{Name: "idle.service", cfg: cfg, svc: &serviceRT{}}
 	m.order = []*Unit{a, b, idle}
@@ -121,13 +121,13 @@ func TestWriteState(t *testing.T) {
 	// a: a child of the test registered as its main process, pid 1 as an adopted orphan, the
 	// test's parent as its control process (neither registered nor a child: left out).
 	child := startChild(t)
-	a.svc.mainPID = child
-	a.svc.controlPID = os.Getppid()
+	a.service().mainPID = child
+	a.service().controlPID = os.Getppid()
 	m.adopted[1] = adoptee{u: a, exact: true}
 	m.procs[child] = &proc{pid: child, u: a, kind: "main"}
 	// b: a main process that is not flint's child, adopted.
 	foreign := os.Getppid()
-	b.svc.mainPID = foreign
+	b.service().mainPID = foreign
 	m.stateAdopted(b, foreign)
 	m.writeState()
 
@@ -167,7 +167,7 @@ func TestWriteState(t *testing.T) {
 
 	// The child is reaped: its line goes at the next write.
 	delete(m.procs, child)
-	a.svc.mainPID = 0
+	a.service().mainPID = 0
 	m.stateReaped(child, a)
 	m.writeState()
 	want = "unit b.service - control-group 15 90000000 yes\n" +
@@ -228,10 +228,10 @@ func BenchmarkWriteState(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer ls.Close(nil)
-		m.order = append(m.order, &Unit{Name: fmt.Sprintf("s%d.socket", i), invocationID: "0123456789abcdef0123456789abcdef", cfg: cfg,
-			sock: &socketRT{socks: []*listen.Socket{ls}}})
+		m.order = append(m.order, &Unit{Name: fmt.Sprintf("s%d.socket", i), h: &unitHist{invocationID: "0123456789abcdef0123456789abcdef"}, cfg: cfg,
+			sock: &socketRT{socks: []openSocket{{Socket: ls}}}})
 	}
-	svc := &Unit{Name: "echo.service", invocationID: "0123456789abcdef0123456789abcdef", cfg: cfg, svc: &serviceRT{}}
+	svc := &Unit{Name: "echo.service", h: &unitHist{invocationID: "0123456789abcdef0123456789abcdef"}, cfg: cfg, svc: &serviceRT{}}
 	m.order = append(m.order, svc)
 	child := startChild(b)
 	m.procs[child] = &proc{pid: child, u: svc, kind: "main"}
@@ -240,9 +240,9 @@ func BenchmarkWriteState(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		// The service's main process comes and goes, as at each activation.
 		if i%2 == 0 {
-			svc.svc.mainPID = child
+			svc.service().mainPID = child
 		} else {
-			svc.svc.mainPID = 0
+			svc.service().mainPID = 0
 		}
 		m.stateChanged(svc)
 		m.writeState()
@@ -266,11 +266,11 @@ func TestStateLogPerChange(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer ls.Close(nil)
-		u := &Unit{Name: fmt.Sprintf("s%d.socket", i), cfg: cfg, sock: &socketRT{socks: []*listen.Socket{ls}}}
+		u := &Unit{Name: fmt.Sprintf("s%d.socket", i), cfg: cfg, sock: &socketRT{socks: []openSocket{{Socket: ls}}}}
 		m.order = append(m.order, u)
 		m.stateChanged(u)
 	}
-	svc := &Unit{Name: "echo.service", invocationID: "0123456789abcdef0123456789abcdef", cfg: cfg, svc: &serviceRT{}}
+	svc := &Unit{Name: "echo.service", h: &unitHist{invocationID: "0123456789abcdef0123456789abcdef"}, cfg: cfg, svc: &serviceRT{}}
 	m.order = append(m.order, svc)
 	child := startChild(t)
 	m.procs[child] = &proc{pid: child, u: svc, kind: "main"}
@@ -278,10 +278,10 @@ func TestStateLogPerChange(t *testing.T) {
 	base, _ := os.Stat(runstate.Path(dir))
 	for i := 0; i < 40; i++ {
 		running := i%2 == 0
-		svc.svc.mainPID = 0
+		svc.service().mainPID = 0
 		delete(m.procs, child)
 		if running {
-			svc.svc.mainPID = child
+			svc.service().mainPID = child
 			m.procs[child] = &proc{pid: child, u: svc, kind: "main"}
 		}
 		m.stateChanged(svc)

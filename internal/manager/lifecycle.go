@@ -33,8 +33,8 @@ func (m *Manager) shutdown() {
 	tx := m.newTransaction("replace-irreversibly")
 	for _, u := range append([]*Unit(nil), m.order...) {
 		if !isInactiveOrFailed(u.activeState()) || u.job != nil {
-			if u.svc != nil {
-				u.svc.stopRequested = true
+			if u.isService() {
+				u.service().stopRequested = true
 			}
 			tx.addAnchor(u, "stop", nil)
 			stops = append(stops, u)

@@ -100,7 +100,8 @@ func (m *Manager) gcSweep(u *Unit, gen uint64) {
 	}
 	u.gcMark = gen + gcInPath
 	bad := true
-	for _, k := range u.keys {
+	for i := range u.nkeys() {
+		k := u.keyAt(i)
 		if m.units[k] != u {
 			continue
 		}
@@ -209,8 +210,8 @@ func lastIndex(list []*Unit, u *Unit) int {
 func (m *Manager) forget(u *Unit) {
 	m.unindexOrdering(u)
 	m.unindexRefs(u)
-	for _, k := range u.keys {
-		if m.units[k] == u {
+	for i := range u.nkeys() {
+		if k := u.keyAt(i); m.units[k] == u {
 			delete(m.units, k)
 		}
 	}

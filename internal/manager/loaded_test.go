@@ -312,7 +312,7 @@ func TestCollectInstanceLeavesLists(t *testing.T) {
 	if !slices.Contains(m.unneeded, iu) || !slices.Contains(m.upholders, iu) {
 		t.Fatalf("the instance is not in the lists it belongs to: unneeded %v, upholders %v", m.unneeded, m.upholders)
 	}
-	iu.svc.instanceOf = sock
+	iu.service().instanceOf = sock
 	sock.sock.nConnections = 1
 	m.collectInstance(iu)
 	if _, ok := m.units[iu.Name]; ok || slices.Contains(m.order, iu) {

@@ -199,7 +199,7 @@ func (mc *machine) exit(path string, ws syscall.WaitStatus) {
 	delete(mc.sys.procs, pid)
 	p := mc.m.procs[pid]
 	delete(mc.m.procs, pid)
-	if s := owner.svc; s != nil && s.mainPID == pid {
+	if s := owner.svcState(); s != nil && s.mainPID == pid {
 		serviceMachine{mc.m}.mainExited(owner, pid, ws)
 		return
 	}
@@ -271,8 +271,8 @@ func (mc *machine) do(ev string) {
 		}
 		mc.exit(f[1], ws)
 	case "timeout":
-		if mc.u.svc != nil {
-			mc.fire("state", mc.u.svc.timer)
+		if mc.u.isService() {
+			mc.fire("state", mc.u.service().timer)
 			break
 		}
 		// A socket's control command timer: the last one armed.
@@ -286,17 +286,17 @@ func (mc *machine) do(ev string) {
 	case "elapse":
 		mc.fire("elapse", mc.u.tmr.monoTimer)
 	case "connect":
-		mc.m.socketReady(mc.u.sock.keys[0])
+		mc.m.socketReady(mc.u.sock.socks[0].key)
 	case "watchdog":
-		mc.fire("watchdog", mc.u.svc.watchdog)
+		mc.fire("watchdog", mc.u.service().watchdog)
 	case "restart-timer":
-		mc.fire("restart", mc.u.svc.restartTimer)
+		mc.fire("restart", mc.u.service().restartTimer)
 	case "exec-ok":
 		fn := mc.sys.execs[0]
 		mc.sys.execs = mc.sys.execs[1:]
 		fn(nil)
 	case "notify":
-		msg := &notify.Message{PID: mc.u.svc.mainPID}
+		msg := &notify.Message{PID: mc.u.service().mainPID}
 		for _, kv := range f[1:] {
 			k, v, _ := strings.Cut(kv, "=")
 			msg.Fields = append(msg.Fields, notify.Field{Key: k, Value: v})

@@ -3,6 +3,7 @@ package manager
 import (
 	"fmt"
 	"os"
+	"reflect"
 	"testing"
 )
 
@@ -14,6 +15,15 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	if n := bugs.Load(); n > 0 && code == 0 {
 		fmt.Fprintf(os.Stderr, "FAIL: %d internal errors reported (BUG: lines above)\n", n)
+		code = 1
+	}
+	if !reflect.DeepEqual(idleService, serviceRT{}) && code == 0 {
+		// Read only: a write through svcState would give every service never started that state.
+		fmt.Fprintf(os.Stderr, "FAIL: idleService written to: %+v\n", idleService)
+		code = 1
+	}
+	if !reflect.DeepEqual(noHist, unitHist{}) && code == 0 {
+		fmt.Fprintf(os.Stderr, "FAIL: noHist written to: %+v\n", noHist)
 		code = 1
 	}
 	os.Exit(code)

@@ -18,7 +18,7 @@ var pidfdOpen = unix.PidfdOpen
 // that refuses it) the process is polled every 100 ms instead. A watch ends when the
 // process exits or u's main process changes (adoptMain), and when the manager ends.
 func (m *Manager) watchForeignMain(u *Unit, pid int) {
-	s := u.svc
+	s := u.service()
 	m.dropMainWatch(s)
 	fd, err := pidfdOpen(pid, 0)
 	if errors.Is(err, unix.ESRCH) {
@@ -71,7 +71,7 @@ func (m *Manager) watchForeignMain(u *Unit, pid int) {
 // child subreaper, when its parent exited) is left to the reaper, which has its real status
 // (orphanExited).
 func (m *Manager) foreignMainExited(u *Unit, pid int, f *os.File) {
-	s := u.svc
+	s := u.service()
 	if f != nil {
 		f.Close()
 		if s.mainWatch == f {
@@ -94,7 +94,7 @@ func (m *Manager) pollForeignMain(u *Unit, pid int) {
 	tick = func() {
 		time.AfterFunc(100*time.Millisecond, func() {
 			m.post(func() {
-				if u.svc.mainPID != pid {
+				if u.svcState().mainPID != pid {
 					return
 				}
 				if procAlive(pid) {

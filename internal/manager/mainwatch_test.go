@@ -71,14 +71,14 @@ func TestWatchForeignMain(t *testing.T) {
 			u := m.load("d.service")
 			first, second, third := sleeper(t), sleeper(t), sleeper(t)
 			u.sub = svcRunning
-			u.svc.mainPID = first.Process.Pid
+			u.service().mainPID = first.Process.Pid
 			m.watchForeignMain(u, first.Process.Pid)
-			watch := u.svc.mainWatch
+			watch := u.service().mainWatch
 			if (watch == nil) != noPidfd {
 				t.Fatalf("pidfd watch %v, want one: %v", watch, !noPidfd)
 			}
 			// The daemon says its main process is another one now.
-			u.svc.mainPID = second.Process.Pid
+			u.service().mainPID = second.Process.Pid
 			m.watchForeignMain(u, second.Process.Pid)
 			if watch != nil && !errors.Is(watch.Close(), os.ErrClosed) {
 				t.Errorf("the first process's pidfd is still open")
@@ -86,8 +86,8 @@ func TestWatchForeignMain(t *testing.T) {
 			// It exits, and is reaped by its parent (the test) before the manager looks.
 			second.Process.Kill()
 			second.Wait()
-			runLoopUntil(t, m, "the exit of the second process", func() bool { return u.svc.mainPID == 0 })
-			if u.svc.mainWatch != nil {
+			runLoopUntil(t, m, "the exit of the second process", func() bool { return u.service().mainPID == 0 })
+			if u.service().mainWatch != nil {
 				t.Errorf("the watch is still there after the exit")
 			}
 			if u.sub == svcRunning {
@@ -100,7 +100,7 @@ func TestWatchForeignMain(t *testing.T) {
 			// The third is the manager's child: its exit is the reaper's.
 			u.sub = svcRunning
 			pid := third.Process.Pid
-			u.svc.mainPID, u.svc.execMainPID = pid, pid
+			u.service().mainPID, u.service().execMainPID = pid, pid
 			m.watchForeignMain(u, pid)
 			third.Process.Kill()
 			// Until the manager has looked at the process as the zombie it is.
@@ -115,13 +115,13 @@ func TestWatchForeignMain(t *testing.T) {
 					t.Fatal("the exit of the third process: not seen")
 				}
 			}
-			if u.svc.mainPID != pid || u.sub != svcRunning || u.svc.mainWatch != nil {
-				t.Fatalf("main pid %d, %s, watch %v: the exit was taken from the watch, not left to the reaper", u.svc.mainPID, u.sub, u.svc.mainWatch)
+			if u.service().mainPID != pid || u.sub != svcRunning || u.service().mainWatch != nil {
+				t.Fatalf("main pid %d, %s, watch %v: the exit was taken from the watch, not left to the reaper", u.service().mainPID, u.sub, u.service().mainWatch)
 			}
 			third.Wait()
 			m.orphanExited(pid, third.ProcessState.Sys().(syscall.WaitStatus))
-			if u.svc.mainPID != 0 || u.svc.execMainCode != "killed" {
-				t.Errorf("after the reaper: main pid %d, ExecMainCode %q, want 0, killed", u.svc.mainPID, u.svc.execMainCode)
+			if u.service().mainPID != 0 || u.service().execMainCode != "killed" {
+				t.Errorf("after the reaper: main pid %d, ExecMainCode %q, want 0, killed", u.service().mainPID, u.service().execMainCode)
 			}
 		})
 	}

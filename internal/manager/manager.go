@@ -111,6 +111,11 @@ type Manager struct {
 	bpf   bpfState         // the units' cgroup BPF programs (bpf.go)
 	order []*Unit          // in load order, each once
 
+	// cleans are the units' cleans under way (clean.go); cleanRemove, when set (by tests),
+	// removes in removeTree's place.
+	cleans      map[*Unit]*cleanRun
+	cleanRemove func(ctx context.Context, path string) error
+
 	poller     *listen.Poller
 	wall       wallClock      // calendar timers (wallclock.go)
 	tz         tzWatch        // changes of /etc/localtime (wallclock.go)
@@ -119,7 +124,7 @@ type Manager struct {
 	unneeded   []*Unit        // units with StopWhenUnneeded=yes
 	upholders  []*Unit        // units with Upholds=
 
-	pollRefs map[uint64]*pollRef
+	pollRefs map[uint64]pollRef
 	nextKey  uint64
 
 	notify *notify.Receiver
@@ -163,6 +168,7 @@ type Manager struct {
 	gcAll           bool               // sweep whatever the queue holds (a daemon-reload changed references)
 	gcGen           uint64             // the current sweep's generation (collectGarbage)
 	nextSeq         uint64             // the last Unit.seq given
+	reloads         []reloadStamp      // the daemon-reloads that loaded units had (stateChangeOf)
 	gcUnsure        int                // the units marked unsure in the current sweep
 	gcDoomed        []*Unit            // scratch: the units the sweep collects
 	gcProcs         map[*Unit]bool     // scratch: the units with a process left, built once a sweep needs it
@@ -239,7 +245,7 @@ func New(opt Options) (*Manager, error) {
 		loader:   unit.NewLoader(opt.Scope, opt.UnitDirs),
 		loop:     make(chan func(), 4096),
 		units:    map[string]*Unit{},
-		pollRefs: map[uint64]*pollRef{},
+		pollRefs: map[uint64]pollRef{},
 		procs:    map[int]*proc{},
 		adopted:  map[int]adoptee{},
 		alone:    map[int]bool{},
@@ -316,8 +322,11 @@ func (m *Manager) Run(ctx context.Context) error {
 	// Deferred first, so run last: the status lines of the shutdown reach the output before
 	// flint exits (unless nobody reads it).
 	defer m.console.flush(2 * time.Second)
-	// The last lines reach the journal files.
-	defer m.logs.Flush()
+	// The last lines reach the journal files, those still in the units' pipes too.
+	defer func() {
+		m.logs.Drain(forwardDrain)
+		m.logs.Flush()
+	}()
 	// Orphans of services are reparented to us, so that KillMode=control-group finds them and
 	// one place reaps everything.
 	m.subreaper = true
@@ -418,7 +427,13 @@ func (m *Manager) Run(ctx context.Context) error {
 		if m.releaseMemory && len(m.jobs) == 0 {
 			// Loading units leaves garbage several times their size; once the boot (or a
 			// reload) has settled, collect it and give the pages back, so that an idle manager
-			// holds what its units need rather than the peak of reading them.
+			// holds what its units need rather than the peak of reading them. The collector's
+			// pacing stays Go's default (GOGC=100, no memory limit): its work per byte
+			// allocated then does not depend on the live heap, so an activation costs the
+			// same among 10 units as among 10,000; a fixed headroom (a memory limit, or a
+			// GOGC scaled down with the heap) would mark the whole live heap every few
+			// megabytes, work that grows with the units loaded, and near a limit a PID 1
+			// would spend its CPU collecting instead of failing an allocation.
 			m.releaseMemory = false
 			m.writeState() // the state file of the settled boot first: its garbage goes too
 			debug.FreeOSMemory()
@@ -496,7 +511,7 @@ func (m *Manager) reap() {
 		}
 		if !ok {
 			if adoptedBy != nil {
-				adoptedBy.cpu += cpu
+				adoptedBy.hist().cpu += cpu
 			}
 			m.stateReaped(pid, adoptedBy)
 			m.orphanExited(pid, ws) // reparented to us (child subreaper)
@@ -512,7 +527,7 @@ func (m *Manager) reap() {
 			utmpExited(p.u, pid, ws) // UtmpIdentifier= (utmp.go)
 		}
 		if p.u != nil {
-			p.u.cpu += cpu
+			p.u.hist().cpu += cpu
 			m.gcEnqueue(p.u) // its last process may have gone
 		}
 		// What it wrote before it exited comes before what the manager says of its exit.
@@ -537,7 +552,7 @@ func (m *Manager) reap() {
 			m.processGone(p.u)
 		}
 		for _, w := range p.watchers {
-			if w.svc != nil && w.svc.mainPID == pid {
+			if w.isService() && w.svcState().mainPID == pid {
 				m.mainExitHandler(w, pid)(ws)
 			}
 		}

@@ -21,7 +21,7 @@ func sprintf(format string, a ...any) string { return fmt.Sprintf(format, a...) 
 func (m *Manager) notifyUnits(pid int) []*Unit {
 	var cands []*Unit
 	add := func(u *Unit) {
-		if u != nil && u.svc != nil && !slices.Contains(cands, u) {
+		if u != nil && u.isService() && !slices.Contains(cands, u) {
 			cands = append(cands, u)
 		}
 	}
@@ -33,14 +33,14 @@ func (m *Manager) notifyUnits(pid int) []*Unit {
 	} else {
 		add(m.ownerOf(pid))
 		for _, u := range m.order {
-			if u.svc != nil && (u.svc.mainPID == pid || u.svc.controlPID == pid) {
+			if u.isService() && (u.svcState().mainPID == pid || u.svcState().controlPID == pid) {
 				add(u)
 			}
 		}
 	}
 	out := cands[:0]
 	for _, u := range cands {
-		s := u.svc
+		s := u.svcState()
 		switch notifyAccess(u) {
 		case "all":
 		case "exec":
@@ -93,7 +93,7 @@ func (m *Manager) handleNotify(msg *notify.Message) {
 // notifyUnit applies msg to u. keep gets the fds u's store took: a later unit the message is
 // for gets the others only.
 func (m *Manager) notifyUnit(u *Unit, msg *notify.Message, keep map[*os.File]bool) {
-	s := u.svc
+	s := u.service()
 	cfg := u.cfg.Service
 	sm := serviceMachine{m}
 	if v, ok := msg.First("MAINPID"); ok {
@@ -192,7 +192,7 @@ func (m *Manager) notifyMainPID(u *Unit, v string, uid uint32) {
 		m.logUnit(u, "Failed to parse MAINPID= field in notification message, ignoring: %s", v)
 		return
 	}
-	if pid == u.svc.mainPID {
+	if pid == u.service().mainPID {
 		return
 	}
 	belongs, err := m.checkMainPID(u, pid)
@@ -210,7 +210,7 @@ func (m *Manager) notifyMainPID(u *Unit, v string, uid uint32) {
 }
 
 func (m serviceMachine) armWatchdog(u *Unit) {
-	s := u.svc
+	s := u.service()
 	d := s.wdUSec
 	s.wdGen++
 	if s.watchdog != nil {
@@ -229,7 +229,7 @@ func (m serviceMachine) armWatchdog(u *Unit) {
 }
 
 func (m serviceMachine) disarmWatchdog(u *Unit) {
-	s := u.svc
+	s := u.service()
 	s.wdGen++
 	if s.watchdog != nil {
 		s.watchdog.Stop()
@@ -241,8 +241,8 @@ func (m serviceMachine) watchdogTimeout(u *Unit) {
 	if u.sub != svcRunning && u.sub != svcReload {
 		return
 	}
-	m.consolef("%s: Watchdog timeout (limit %s)!", u.Name, u.svc.wdUSec)
-	m.logUnit(u, "Watchdog timeout (limit %s)!", u.svc.wdUSec)
+	m.consolef("%s: Watchdog timeout (limit %s)!", u.Name, u.service().wdUSec)
+	m.logUnit(u, "Watchdog timeout (limit %s)!", u.service().wdUSec)
 	m.svcEnterSignal(u, svcStopWatchdog, resultWatchdog)
 }
 
@@ -253,7 +253,7 @@ func (m serviceMachine) watchdogRequest(u *Unit) {
 	case svcDead, svcFailed, svcAutoRestart:
 		return // nothing of the service runs that the watchdog could stop
 	}
-	status := u.svc.statusText
+	status := u.service().statusText
 	if status == "" {
 		status = "<unset>"
 	}

@@ -87,7 +87,7 @@ func (m *Manager) handleSyncMarker(pid int, get func(string) (string, bool)) boo
 // send notifications, the exit is handled after the notifications it sent before exiting.
 func (m *Manager) mainExitHandler(u *Unit, pid int) func(ws syscall.WaitStatus) {
 	return func(ws syscall.WaitStatus) {
-		if u.svc == nil || notifyAccess(u) == "none" {
+		if !u.isService() || notifyAccess(u) == "none" {
 			serviceMachine{m}.mainExited(u, pid, ws)
 			return
 		}

@@ -261,7 +261,7 @@ func (m pathMachine) pathStart(u *Unit) {
 	if !triggerLoaded(m, u) {
 		return
 	}
-	u.invocationID = newInvocationID()
+	u.hist().invocationID = newInvocationID()
 	if u.cfg.Path.MakeDirectory {
 		for _, s := range u.cfg.Path.Specs {
 			if s.Kind == unit.PathExists || s.Kind == unit.PathExistsGlob {
@@ -348,7 +348,7 @@ func (m pathMachine) pathTriggerNotify(u, target *Unit, deferred bool) {
 	if u.sub != pathWaiting && u.sub != pathRunning {
 		return
 	}
-	if target.svc != nil && target.svc.limitHit {
+	if target.isService() && target.svcState().limitHit {
 		m.pathEnterDead(u, resultUnitStartLimitHit)
 		return
 	}

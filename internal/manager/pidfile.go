@@ -27,7 +27,7 @@ func (m *Manager) checkMainPID(u *Unit, pid int) (belongs bool, err error) {
 	switch {
 	case pid == os.Getpid() || pid == 1:
 		return false, fmt.Errorf("New main PID %d is the manager, refusing.", pid)
-	case pid == u.svc.controlPID:
+	case pid == u.service().controlPID:
 		return false, fmt.Errorf("New main PID %d is the control process, refusing.", pid)
 	case !procAlive(pid):
 		return false, fmt.Errorf("New main PID %d does not exist or is a zombie.", pid)
@@ -70,7 +70,7 @@ func (m *Manager) loadPIDFile(u *Unit) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("Failed to parse PID from file %s: %s", path, unit.Strerror(err))
 	}
-	if pid == u.svc.mainPID {
+	if pid == u.service().mainPID {
 		return 0, nil
 	}
 	belongs, err := m.checkMainPID(u, pid)
@@ -115,11 +115,11 @@ func (m *Manager) pidFileMoved(u *Unit, warn bool) bool {
 // names a suitable process; the start fails with Result=protocol when no process of the
 // service is left ("Daemon never wrote its PID file"), or times out.
 func (m *Manager) awaitPIDFile(u *Unit) {
-	gen := u.svc.timerGen // a new state (a timeout, a stop) disarms the timer and ends the wait
+	gen := u.service().timerGen // a new state (a timeout, a stop) disarms the timer and ends the wait
 	var tick func()
 	tick = func() {
 		m.sys().afterFunc(m, 50*time.Millisecond, func() {
-			if u.svc == nil || u.svc.timerGen != gen || u.sub != svcStart || u.svc.mainPID != 0 {
+			if !u.isService() || u.service().timerGen != gen || u.sub != svcStart || u.service().mainPID != 0 {
 				return
 			}
 			if pid, err := m.loadPIDFile(u); err == nil && pid > 0 {

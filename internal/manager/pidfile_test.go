@@ -280,7 +280,7 @@ func TestLoadPIDFile(t *testing.T) {
 				write(path, tc.content, tc.byNobody)
 			}
 			u.cfg.Service.PIDFile = path
-			u.svc.controlPID = tc.control
+			u.service().controlPID = tc.control
 			pid, err := m.loadPIDFile(u)
 			if pid != tc.want || (err == nil) != (tc.err == "") || err != nil && !strings.Contains(err.Error(), tc.err) {
 				t.Errorf("loadPIDFile = %d, %v; want %d, %q", pid, err, tc.want, tc.err)

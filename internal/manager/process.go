@@ -63,11 +63,11 @@ func (m *Manager) runControlEx(u *Unit, cmds []unit.ExecCommand, idx int, phase 
 		return
 	}
 	p := &execParams{control: true}
-	if u.svc != nil {
-		p.mainPID = u.svc.mainPID
+	if u.isService() {
+		p.mainPID = u.svcState().mainPID
 		// As systemd's service_spawn(): control processes of a StandardInput/Output/Error=socket
 		// service get the Accept=yes connection as well (tinysshd's ExecStartPre=).
-		if c := u.svc.conn; c != nil && (ec.StandardInput == "socket" || ec.StandardOutput == "socket" || ec.StandardError == "socket") {
+		if c := u.svcState().conn; c != nil && (ec.StandardInput == "socket" || ec.StandardOutput == "socket" || ec.StandardError == "socket") {
 			p.conn = c.File
 		}
 		if phase == svcStopPost || phase == svcStop {
@@ -145,8 +145,8 @@ func (m *Manager) runControlEx(u *Unit, cmds []unit.ExecCommand, idx int, phase 
 // controlPIDOf is u's control process, 0 if none.
 func (m *Manager) controlPIDOf(u *Unit) int {
 	switch {
-	case u.svc != nil:
-		return u.svc.controlPID
+	case u.isService():
+		return u.svcState().controlPID
 	case u.sock != nil:
 		return u.sock.controlPID
 	}
@@ -154,8 +154,8 @@ func (m *Manager) controlPIDOf(u *Unit) int {
 }
 
 func (m *Manager) setControlPID(u *Unit, pid int) {
-	if u.svc != nil {
-		u.svc.controlPID = pid
+	if u.isService() {
+		u.service().controlPID = pid
 	} else if u.sock != nil {
 		u.sock.controlPID = pid
 	}
@@ -165,8 +165,8 @@ func (m *Manager) setControlPID(u *Unit, pid int) {
 // signal, core-dump; resources when it could not be spawned) and, for a service, its exit
 // status.
 func (m *Manager) setControlFailure(u *Unit, result Result, status int) {
-	if u.svc != nil {
-		u.svc.controlResult, u.svc.controlStatus = result, status
+	if u.isService() {
+		u.service().controlResult, u.service().controlStatus = result, status
 	} else if u.sock != nil {
 		u.sock.controlResult = result
 	}
@@ -174,7 +174,7 @@ func (m *Manager) setControlFailure(u *Unit, result Result, status int) {
 
 // serviceResultEnv is SERVICE_RESULT, EXIT_CODE, EXIT_STATUS for ExecStop=/ExecStopPost=.
 func (m *Manager) serviceResultEnv(u *Unit) []string {
-	s := u.svc
+	s := u.service()
 	env := []string{"SERVICE_RESULT=" + u.result.String()}
 	if s.execMainCode != "" {
 		env = append(env, "EXIT_CODE="+s.execMainCode)
@@ -192,7 +192,7 @@ func (m *Manager) serviceResultEnv(u *Unit) []string {
 // for the whole cgroup.
 func (m *Manager) killUnit(u *Unit, sig syscall.Signal, sighupToo bool) int {
 	var kc *unit.KillContext
-	if u.svc != nil {
+	if u.isService() {
 		kc = &u.cfg.Service.Kill
 	} else {
 		kc = &u.cfg.Socket.Kill
@@ -202,8 +202,8 @@ func (m *Manager) killUnit(u *Unit, sig syscall.Signal, sighupToo bool) int {
 		mode = "control-group"
 	}
 	main, control := 0, 0
-	if u.svc != nil {
-		main, control = u.svc.mainPID, u.svc.controlPID
+	if u.isService() {
+		main, control = u.svcState().mainPID, u.svcState().controlPID
 	}
 	if u.sock != nil {
 		control = u.sock.controlPID
@@ -293,7 +293,7 @@ func (m *Manager) signalAll(u *Unit, sig syscall.Signal, send func(int, syscall.
 }
 
 func (u *Unit) killFinal() syscall.Signal {
-	if u.svc != nil && u.cfg.Service.Kill.FinalKillSignal != 0 {
+	if u.isService() && u.cfg.Service.Kill.FinalKillSignal != 0 {
 		return u.cfg.Service.Kill.FinalKillSignal
 	}
 	return syscall.SIGKILL
@@ -310,17 +310,17 @@ func (m *Manager) processGone(u *Unit) { m.machine(u).processGone(u) }
 func (m *Manager) watchStragglers(u *Unit) {
 	// gone goes on with the stop once the processes are gone; false while some are left.
 	gone := func() bool {
-		if u.svc == nil {
+		if !u.isService() {
 			return true
 		}
 		switch u.sub {
 		case svcStopSigterm, svcStopSigkill, svcStopWatchdog:
-			if u.svc.mainPID == 0 && u.svc.controlPID == 0 && len(m.sys().unitPIDs(m, u)) == 0 {
+			if u.svcState().mainPID == 0 && u.svcState().controlPID == 0 && len(m.sys().unitPIDs(m, u)) == 0 {
 				serviceMachine{m}.svcEnterStopPost(u)
 				return true
 			}
 		case svcFinalSigterm, svcFinalSigkill, svcFinalWatchdog:
-			if u.svc.mainPID == 0 && u.svc.controlPID == 0 && len(m.sys().unitPIDs(m, u)) == 0 {
+			if u.svcState().mainPID == 0 && u.svcState().controlPID == 0 && len(m.sys().unitPIDs(m, u)) == 0 {
 				serviceMachine{m}.svcEnterDead(u, resultNone)
 				return true
 			}
@@ -350,7 +350,7 @@ func (m *Manager) watchStragglers(u *Unit) {
 // units watch one pid).
 func (m *Manager) adoptMain(u *Unit, pid int) {
 	m.stateChanged(u)
-	s := u.svc
+	s := u.service()
 	m.dropMainWatch(s)
 	s.mainPID = pid
 	if s.execMainPID != pid {
@@ -388,7 +388,7 @@ func (m *Manager) adoptMain(u *Unit, pid int) {
 // child) ends with its real status now.
 func (m *Manager) orphanExited(pid int, ws syscall.WaitStatus) {
 	for _, u := range m.order {
-		if u.svc != nil && u.svc.mainPID == pid {
+		if u.isService() && u.svcState().mainPID == pid {
 			serviceMachine{m}.mainExited(u, pid, ws)
 		}
 	}
@@ -406,7 +406,7 @@ func (m *Manager) killProcess(pid int, sig syscall.Signal) {
 func (m *Manager) guessMainPID(u *Unit) int {
 	self, found := os.Getpid(), 0
 	for _, pid := range m.sys().unitPIDs(m, u) {
-		if pid == u.svc.controlPID || procPPid(pid) != self {
+		if pid == u.svcState().controlPID || procPPid(pid) != self {
 			continue
 		}
 		if found != 0 {
@@ -422,15 +422,15 @@ func unixSignalName(s syscall.Signal) string { return unix.SignalName(s) }
 // execStarted records that command index of setting of u runs as pid (systemd's
 // exec_status_start).
 func (m *Manager) execStarted(u *Unit, setting string, index, pid int) {
-	if u.runs == nil {
-		u.runs = map[execKey]*show.ExecRun{}
+	if u.hs().runs == nil {
+		u.hist().runs = map[execKey]*show.ExecRun{}
 	}
-	u.runs[execKey{setting, index}] = &show.ExecRun{PID: pid, Start: time.Now()}
+	u.hist().runs[execKey{setting, index}] = &show.ExecRun{PID: pid, Start: time.Now()}
 }
 
 // execExited records how that command ended (exec_status_exit).
 func (m *Manager) execExited(u *Unit, setting string, index, pid int, code string, status int) {
-	if r := u.runs[execKey{setting, index}]; r != nil && r.PID == pid {
+	if r := u.hs().runs[execKey{setting, index}]; r != nil && r.PID == pid {
 		r.Exit, r.Code, r.Status = time.Now(), code, status
 	}
 }

@@ -19,33 +19,37 @@ func (m *Manager) properties(u *Unit) []api.Property {
 	add := func(n, v string) { rt = append(rt, show.Property{Name: n, Value: v}) }
 	add("ActiveState", u.activeState().String())
 	add("SubState", u.sub.String())
-	add("StateChangeTimestamp", show.FormatTimestamp(u.stateChange))
-	add("ActiveEnterTimestamp", show.FormatTimestamp(u.activeEnter))
-	add("ActiveExitTimestamp", show.FormatTimestamp(u.activeExit))
-	add("InactiveEnterTimestamp", show.FormatTimestamp(u.inactiveEnter))
-	add("InactiveExitTimestamp", show.FormatTimestamp(u.inactiveExit))
+	stateChange := m.stateChangeOf(u)
+	add("StateChangeTimestamp", show.FormatTimestamp(stateChange))
+	add("ActiveEnterTimestamp", show.FormatTimestamp(u.hs().activeEnter))
+	add("ActiveExitTimestamp", show.FormatTimestamp(u.hs().activeExit))
+	add("InactiveEnterTimestamp", show.FormatTimestamp(u.hs().inactiveEnter))
+	add("InactiveExitTimestamp", show.FormatTimestamp(u.hs().inactiveExit))
 	for _, ts := range []struct {
 		name string
 		t    time.Time
-	}{{"StateChangeTimestampMonotonic", u.stateChange}, {"ActiveEnterTimestampMonotonic", u.activeEnter},
-		{"ActiveExitTimestampMonotonic", u.activeExit}, {"InactiveEnterTimestampMonotonic", u.inactiveEnter},
-		{"InactiveExitTimestampMonotonic", u.inactiveExit}} {
+	}{{"StateChangeTimestampMonotonic", stateChange}, {"ActiveEnterTimestampMonotonic", u.hs().activeEnter},
+		{"ActiveExitTimestampMonotonic", u.hs().activeExit}, {"InactiveEnterTimestampMonotonic", u.hs().inactiveEnter},
+		{"InactiveExitTimestampMonotonic", u.hs().inactiveExit}} {
 		add(ts.name, strconv.FormatInt(monotonicUsec(ts.t), 10))
 	}
 	add("NeedDaemonReload", unit.FormatBool(m.loader.NeedDaemonReload(u.cfg)))
-	add("InvocationID", u.invocationID)
-	add("ConditionResult", unit.FormatBool(u.conditionResult)) // "no" until conditions were checked, as systemd
-	add("AssertResult", unit.FormatBool(u.assertResult))
-	add("ConditionTimestamp", show.FormatTimestamp(u.conditionStamp))
-	add("ConditionTimestampMonotonic", strconv.FormatInt(monotonicUsec(u.conditionStamp), 10))
-	add("AssertTimestamp", show.FormatTimestamp(u.assertStamp))
-	add("AssertTimestampMonotonic", strconv.FormatInt(monotonicUsec(u.assertStamp), 10))
+	add("InvocationID", u.hs().invocationID)
+	add("ConditionResult", unit.FormatBool(u.hs().conditionResult)) // "no" until conditions were checked, as systemd
+	add("AssertResult", unit.FormatBool(u.hs().assertResult))
+	add("ConditionTimestamp", show.FormatTimestamp(u.hs().conditionStamp))
+	add("ConditionTimestampMonotonic", strconv.FormatInt(monotonicUsec(u.hs().conditionStamp), 10))
+	add("AssertTimestamp", show.FormatTimestamp(u.hs().assertStamp))
+	add("AssertTimestampMonotonic", strconv.FormatInt(monotonicUsec(u.hs().assertStamp), 10))
 	if u.job != nil {
 		add("Job", strconv.Itoa(u.job.id)+" "+u.job.typ)
 	}
 	switch u.cfg.Type {
 	case unit.TypeService, unit.TypeSocket, unit.TypeTimer, unit.TypePath:
 		add("Result", u.result.String())
+	}
+	if u.cfg.Type == unit.TypeService && u.cleanResult != resultNone {
+		add("CleanResult", u.cleanResult.String())
 	}
 	if t := u.tmr; t != nil && u.cfg.Timer != nil {
 		for i, v := range u.cfg.Timer.Values {
@@ -72,7 +76,7 @@ func (m *Manager) properties(u *Unit) []api.Property {
 		add("LastTriggerUSec", show.FormatTimestamp(t.lastTrigger))
 		add("LastTriggerUSecMonotonic", unit.FormatTimespan(t.lastTriggerMono))
 	}
-	if s := u.svc; s != nil {
+	if s := u.svcState(); s != nil {
 		reload := s.reloadResult
 		if reload == resultNone {
 			reload = resultSuccess // never started
@@ -108,7 +112,7 @@ func (m *Manager) properties(u *Unit) []api.Property {
 		// The watchdog in effect since the last start, infinity before it (systemd shows it
 		// for a masked or missing service too).
 		wd := "infinity"
-		if s := u.svc; s != nil && s.wdKnown {
+		if s := u.svcState(); s != nil && s.wdKnown {
 			wd = unit.FormatTimespan(s.wdUSec)
 		}
 		add("WatchdogUSec", wd)
@@ -136,7 +140,7 @@ func (m *Manager) properties(u *Unit) []api.Property {
 			}
 		}
 	}
-	if u.svc != nil || u.sock != nil {
+	if u.isService() || u.sock != nil {
 		// The tasks of its cgroup. systemd has none (TasksCurrent=[not set]) for a unit
 		// without processes unless it is an active service: a socket's cgroup is made for
 		// its commands, a service's goes when it leaves the active states (auto-restart).
@@ -147,7 +151,7 @@ func (m *Manager) properties(u *Unit) []api.Property {
 				accounting, _ = unit.ParseBool(v)
 			}
 		}
-		if n := len(m.unitPIDs(u)); accounting && (n > 0 || u.svc != nil && isActiveOrReloading(u.activeState())) {
+		if n := len(m.unitPIDs(u)); accounting && (n > 0 || u.isService() && isActiveOrReloading(u.activeState())) {
 			tasks = strconv.Itoa(n)
 		}
 		add("TasksCurrent", tasks)
@@ -172,7 +176,7 @@ func (m *Manager) properties(u *Unit) []api.Property {
 // execRunProperties are the Exec*= properties of u whose commands ran since it last
 // started, with their pids, times and exits.
 func execRunProperties(u *Unit) []show.Property {
-	if len(u.runs) == 0 {
+	if len(u.hs().runs) == 0 {
 		return nil
 	}
 	type setting struct {
@@ -195,7 +199,7 @@ func execRunProperties(u *Unit) []show.Property {
 	for _, st := range list {
 		var runs []*show.ExecRun
 		for i := range st.cmds {
-			runs = append(runs, u.runs[execKey{st.name, i}])
+			runs = append(runs, u.hs().runs[execKey{st.name, i}])
 		}
 		if slices.ContainsFunc(runs, func(r *show.ExecRun) bool { return r != nil }) {
 			out = append(out, show.ExecProperties(st.name, st.cmds, withEx, runs)...)

@@ -5,7 +5,7 @@ import "time"
 // startLimitHit records a start and reports whether StartLimitBurst= was exceeded.
 func (m *Manager) startLimitHit(u *Unit) bool {
 	c := &u.cfg.Unit
-	return !u.svc.startLimit.below(c.StartLimitInterval, c.StartLimitBurst, m.sys().now())
+	return !u.service().startLimit.below(c.StartLimitInterval, c.StartLimitBurst, m.sys().now())
 }
 
 // rateLimit is systemd's RateLimit (ratelimit_below): a fixed window that opens at the first

@@ -58,7 +58,7 @@ func (m *Manager) keyring(u *Unit, ec *unit.ExecContext, uid, gid int) *spawn.Ke
 		return nil
 	}
 	k := &spawn.Keyring{Shared: mode == "shared", UID: uid, GID: gid}
-	if id, err := hex.DecodeString(strings.ReplaceAll(u.invocationID, "-", "")); err == nil && len(id) == 16 {
+	if id, err := hex.DecodeString(strings.ReplaceAll(u.hs().invocationID, "-", "")); err == nil && len(id) == 16 {
 		k.InvocationID = id
 	}
 	return k

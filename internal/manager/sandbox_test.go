@@ -11,7 +11,7 @@ import (
 // TestSandboxSpec: a command of a unit without privilege or system call settings keeps the
 // fast spawn path (no spec); one with them gets a spec; a '+' command runs without it.
 func TestSandboxSpec(t *testing.T) {
-	svc := &Unit{Name: "a.service", cfg: &unit.Unit{Service: &unit.ServiceSection{}}, invocationID: "0123456789abcdef0123456789abcdef"}
+	svc := &Unit{Name: "a.service", cfg: &unit.Unit{Service: &unit.ServiceSection{}}, h: &unitHist{invocationID: "0123456789abcdef0123456789abcdef"}}
 	sock := &Unit{Name: "a.socket", cfg: &unit.Unit{}}
 	plain := &unit.ExecContext{}
 	clock := &unit.ExecContext{ProtectClock: true}
@@ -54,7 +54,7 @@ func TestSandboxSpec(t *testing.T) {
 // TestKeyringDefault: systemd's KeyringMode= default by unit type and manager scope, on
 // every command, '+' ones too; the invocation ID goes with it.
 func TestKeyringDefault(t *testing.T) {
-	svc := &Unit{Name: "a.service", cfg: &unit.Unit{Service: &unit.ServiceSection{}}, invocationID: "0123456789abcdef0123456789abcdef"}
+	svc := &Unit{Name: "a.service", cfg: &unit.Unit{Service: &unit.ServiceSection{}}, h: &unitHist{invocationID: "0123456789abcdef0123456789abcdef"}}
 	sock := &Unit{Name: "a.socket", cfg: &unit.Unit{}}
 	for _, tc := range []struct {
 		name  string

@@ -151,7 +151,7 @@ func (m *Manager) scopeRunOf(u *Unit) *scopeRun {
 
 func (s scopeMachine) start(u *Unit) {
 	sr := s.scopeRunOf(u)
-	if sr != nil && !u.inactiveExit.IsZero() {
+	if sr != nil && !u.hs().inactiveExit.IsZero() {
 		// A scope's processes were handed over once: a scope is started once only
 		// (systemd's once_only), its job fails as "once".
 		if u.job != nil {
@@ -160,7 +160,7 @@ func (s scopeMachine) start(u *Unit) {
 		return
 	}
 	u.result = resultSuccess
-	u.invocationID = newInvocationID()
+	u.hist().invocationID = newInvocationID()
 	if sr == nil {
 		s.setState(u, scopeRunning)
 		return

@@ -89,7 +89,7 @@ const (
 
 // svcStart: start limit, ExecCondition, ExecStartPre, ExecStart, then by Type.
 func (m serviceMachine) svcStart(u *Unit) {
-	s := u.svc
+	s := u.service()
 	cfg := u.cfg.Service
 	if s.restartTimer != nil {
 		s.restartTimer.Stop()
@@ -115,8 +115,8 @@ func (m serviceMachine) svcStart(u *Unit) {
 		s.nRestarts, s.flushRestarts = 0, false
 	}
 	u.result = resultSuccess
-	u.invocationID = newInvocationID()
-	u.runs, u.cpu = nil, 0 // systemd's service_start resets the commands' status and the accounting
+	u.hist().invocationID = newInvocationID()
+	u.hist().runs, u.hist().cpu = nil, 0 // systemd's service_start resets the commands' status and the accounting
 	s.stopRequested = false
 	s.mainExited = false
 	s.notifyReady = false
@@ -152,7 +152,7 @@ func (m serviceMachine) svcStart(u *Unit) {
 
 // svcStartMain spawns ExecStart (the first one; oneshot runs them in sequence).
 func (m serviceMachine) svcStartMain(u *Unit) {
-	s := u.svc
+	s := u.service()
 	cfg := u.cfg.Service
 	if len(cfg.ExecStart) == 0 {
 		// Type=oneshot without ExecStart (e.g. only ExecStop), or RemainAfterExit units.
@@ -169,7 +169,7 @@ func (m serviceMachine) svcStartMain(u *Unit) {
 
 // spawnNext starts the next command of a Type=oneshot service's ExecStart=.
 func (m serviceMachine) spawnNext(u *Unit) {
-	s := u.svc
+	s := u.service()
 	next := s.queue[0]
 	s.queue = s.queue[1:]
 	m.spawnMain(u, next)
@@ -177,7 +177,7 @@ func (m serviceMachine) spawnNext(u *Unit) {
 
 // spawnMain starts cmd, the command of ExecStart= that comes before those still queued.
 func (m serviceMachine) spawnMain(u *Unit, cmd unit.ExecCommand) {
-	s := u.svc
+	s := u.service()
 	cfg := u.cfg.Service
 	p := &execParams{}
 	if s.conn != nil {
@@ -233,7 +233,7 @@ func (m serviceMachine) spawnMain(u *Unit, cmd unit.ExecCommand) {
 // execFailed: the process could not even be started (or set up) — systemd reports the
 // EXEC/CHDIR/USER... status as if the child had exited with it.
 func (m serviceMachine) execFailed(u *Unit, cmd unit.ExecCommand, err error) {
-	s := u.svc
+	s := u.service()
 	var re *resourceError
 	if errors.As(err, &re) {
 		m.logUnit(u, "%v", err)
@@ -266,14 +266,14 @@ func (m serviceMachine) execFailed(u *Unit, cmd unit.ExecCommand, err error) {
 func (m serviceMachine) svcStartPost(u *Unit) {
 	cfg := u.cfg.Service
 	if cfg.Type == unit.Notify || cfg.Type == unit.NotifyReload {
-		if !u.svc.notifyReady {
+		if !u.service().notifyReady {
 			return // READY=1 continues (handleNotify)
 		}
 	}
 	if cfg.Type == unit.Forking && u.sub == svcStart {
 		return // parent exit continues
 	}
-	if cfg.Type == unit.Oneshot && u.sub == svcStart && u.svc.mainPID != 0 {
+	if cfg.Type == unit.Oneshot && u.sub == svcStart && u.service().mainPID != 0 {
 		return // main exit continues
 	}
 	m.setState(u, svcStartPost)
@@ -291,7 +291,7 @@ func (m serviceMachine) svcStartPost(u *Unit) {
 // running, unless the service said RELOADING=1 or STOPPING=1 meanwhile; without one the
 // service has exited (RemainAfterExit=) or stops.
 func (m serviceMachine) svcEnterRunning(u *Unit) {
-	s := u.svc
+	s := u.service()
 	cfg := u.cfg.Service
 	reloaded := u.sub == svcReload
 	m.disarmTimer(u)
@@ -313,7 +313,7 @@ func (m serviceMachine) svcEnterRunning(u *Unit) {
 			// counts from when the service became active, which a reload does not change.
 			d := cfg.RuntimeMaxSec + runtimeExtra(cfg) // RuntimeRandomizedExtraSec= (execprocess.go)
 			if reloaded {
-				d -= time.Since(u.activeEnter)
+				d -= time.Since(u.hs().activeEnter)
 			}
 			m.armRuntimeTimer(u, max(d, time.Nanosecond))
 		}
@@ -354,7 +354,7 @@ func (s *serviceRT) resetExecMain(pid int) {
 // systemd's service_enter_reload(), the service runs on whatever the reload's result: a
 // failure shows in ReloadResult and fails the reload job (jobCheck), not the service.
 func (m serviceMachine) svcReload(u *Unit) {
-	s := u.svc
+	s := u.service()
 	cfg := u.cfg.Service
 	if len(cfg.ExecReload) == 0 && cfg.Type != unit.NotifyReload {
 		if u.job != nil {

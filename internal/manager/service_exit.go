@@ -11,7 +11,7 @@ import (
 
 // mainExited handles the main process's exit in every state.
 func (m serviceMachine) mainExited(u *Unit, pid int, ws syscall.WaitStatus) {
-	s := u.svc
+	s := u.service()
 	cfg := u.cfg.Service
 	if s.mainPID != pid {
 		return

@@ -12,7 +12,7 @@ import (
 
 // svcStop handles a stop job in any state.
 func (m serviceMachine) svcStop(u *Unit) {
-	s := u.svc
+	s := u.service()
 	s.stopRequested = true
 	if s.restartTimer != nil {
 		s.restartTimer.Stop()
@@ -59,7 +59,7 @@ func (m serviceMachine) svcEnterStop(u *Unit, result Result) {
 // or FinalKillSignal=, and waits TimeoutStopSec= (TimeoutAbortSec= for the watchdog states);
 // with nothing to kill it goes on at once. result becomes the unit's unless it failed before.
 func (m serviceMachine) svcEnterSignal(u *Unit, state serviceState, result Result) {
-	s := u.svc
+	s := u.service()
 	cfg := u.cfg.Service
 	u.setResult(result)
 	m.disarmTimer(u)
@@ -122,7 +122,7 @@ func (m serviceMachine) svcEnterSignal(u *Unit, state serviceState, result Resul
 
 // svcMaybeStopPost continues once no main/control process is left.
 func (m serviceMachine) svcMaybeStopPost(u *Unit) {
-	s := u.svc
+	s := u.service()
 	if s.mainPID != 0 || s.controlPID != 0 {
 		return
 	}
@@ -149,7 +149,7 @@ func (m serviceMachine) svcEnterStopPost(u *Unit) {
 }
 
 func (m serviceMachine) svcMaybeDead(u *Unit) {
-	s := u.svc
+	s := u.service()
 	if s.mainPID != 0 || s.controlPID != 0 {
 		return
 	}
@@ -163,7 +163,7 @@ func (m serviceMachine) svcMaybeDead(u *Unit) {
 
 // svcEnterDead: the service is down; decide about restarting.
 func (m serviceMachine) svcEnterDead(u *Unit, result Result) {
-	s := u.svc
+	s := u.service()
 	cfg := u.cfg.Service
 	u.setResult(result)
 	m.disarmTimer(u)
@@ -204,7 +204,7 @@ func (m serviceMachine) svcEnterDead(u *Unit, result Result) {
 		// Its timestamps as if it had passed through failed (dead): active until now,
 		// inactive for no time.
 		now := time.Now()
-		u.activeExit, u.inactiveEnter, u.inactiveExit, u.inactiveExitSeq = now, now, now, m.logSeq()
+		u.hist().activeExit, u.hist().inactiveEnter, u.hist().inactiveExit, u.hist().inactiveExitSeq = now, now, now, m.logSeq()
 		m.setState(u, svcAutoRestart)
 		// As systemd's socket_trigger_notify(): while the restart is pending the sockets are
 		// watched again (a connection then waits for the restart; no second start is queued).
@@ -245,7 +245,7 @@ func (m serviceMachine) svcEnterDead(u *Unit, result Result) {
 // shouldRestart applies Restart= and the exit status overrides (REFERENCE.md table).
 func (m serviceMachine) shouldRestart(u *Unit) bool {
 	cfg := u.cfg.Service
-	s := u.svc
+	s := u.service()
 	code, status := s.execMainCode, s.execMainStatus
 	inSet := func(set unit.ExitStatusSet) bool {
 		if code == "exited" {
@@ -299,7 +299,7 @@ func (m serviceMachine) svcEnterStopByNotify(u *Unit) {
 // svcProcessGone is processGone of a service: in a signal state, the stop goes on once
 // nothing is left to wait for; in the others a process's reap changes nothing.
 func (m serviceMachine) svcProcessGone(u *Unit) {
-	if u.svc == nil {
+	if !u.isService() {
 		return
 	}
 	switch u.sub {

@@ -17,8 +17,8 @@ func (m serviceMachine) armRuntimeTimer(u *Unit, d time.Duration) { m.armTimerFo
 func (m serviceMachine) armTimerFor(u *Unit, d time.Duration, runtime bool) {
 	var gen *int
 	var tp *stopper
-	if u.svc != nil {
-		gen, tp = &u.svc.timerGen, &u.svc.timer
+	if u.isService() {
+		gen, tp = &u.service().timerGen, &u.service().timer
 	} else {
 		return
 	}
@@ -41,13 +41,13 @@ func (m serviceMachine) armTimerFor(u *Unit, d time.Duration, runtime bool) {
 
 // disarmTimer stops u's state timer.
 func (m serviceMachine) disarmTimer(u *Unit) {
-	if u.svc == nil {
+	if !u.isService() {
 		return
 	}
-	u.svc.timerGen++
-	if u.svc.timer != nil {
-		u.svc.timer.Stop()
-		u.svc.timer = nil
+	u.service().timerGen++
+	if u.service().timer != nil {
+		u.service().timer.Stop()
+		u.service().timer = nil
 	}
 }
 
@@ -65,11 +65,11 @@ func (m serviceMachine) svcTimeout(u *Unit, runtime bool) {
 		// As systemd: the reload process is killed, the reload fails (its job too) and the
 		// service runs on.
 		m.logUnit(u, "Reload operation timed out. Killing reload process.")
-		if pid := u.svc.controlPID; pid > 0 {
+		if pid := u.service().controlPID; pid > 0 {
 			m.sys().kill(pid, syscall.SIGKILL)
-			u.svc.controlPID = 0 // let go of it (service_enter_running unwatches it)
+			u.service().controlPID = 0 // let go of it (service_enter_running unwatches it)
 		}
-		u.svc.reloadResult = resultTimeout
+		u.service().reloadResult = resultTimeout
 		m.svcEnterRunning(u)
 	case svcStop:
 		m.timedOut(u, u.cfg.Service.TimeoutStopFailureMode, "Stopping timed out.")
@@ -78,7 +78,7 @@ func (m serviceMachine) svcTimeout(u *Unit, runtime bool) {
 		m.escalate(u, false, "State '"+u.sub.String()+"' timed out.", u.sub == svcStopSigterm && mode == "abort")
 	case svcStopSigkill:
 		m.logUnit(u, "Processes still around after SIGKILL. Ignoring.")
-		u.svc.mainPID, u.svc.controlPID = 0, 0
+		u.service().mainPID, u.service().controlPID = 0, 0
 		u.setResult(resultTimeout)
 		m.svcEnterStopPost(u)
 	case svcStopPost, svcFinalSigterm, svcFinalWatchdog:
@@ -91,7 +91,7 @@ func (m serviceMachine) svcTimeout(u *Unit, runtime bool) {
 		m.escalate(u, true, "State '"+u.sub.String()+"' timed out.", u.sub != svcFinalWatchdog && mode == "abort")
 	case svcFinalSigkill:
 		m.logUnit(u, "Processes still around after final SIGKILL. Entering failed mode.")
-		u.svc.mainPID, u.svc.controlPID = 0, 0
+		u.service().mainPID, u.service().controlPID = 0, 0
 		m.svcEnterDead(u, resultTimeout)
 	case svcDead, svcExited, svcFailed, svcAutoRestart:
 		// A state without a timeout of its own (an EXTEND_TIMEOUT_USEC= that outlived its state).

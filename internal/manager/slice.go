@@ -220,10 +220,10 @@ func (m *Manager) sliceStateChanged(u *Unit) {
 		return
 	}
 	m.sliceGroup(u.Name)
-	if ub := m.bpf.units[u.Name]; ub != nil && ub.invocation != u.invocationID {
+	if ub := m.bpf.units[u.Name]; ub != nil && ub.invocation != u.hs().invocationID {
 		// A start counts from zero, as systemd's slice_start resets the accounting.
 		ub.set.ResetIPCounters()
-		ub.invocation = u.invocationID
+		ub.invocation = u.hs().invocationID
 	}
 }
 

@@ -12,9 +12,7 @@ import (
 
 // socketRT is the runtime state of a socket unit.
 type socketRT struct {
-	socks        []*listen.Socket // open while the unit is active; owned here
-	keys         []uint64         // poller keys, parallel to socks
-	armed        []bool
+	socks        []openSocket // open while the unit is active; owned here
 	nAccepted    uint64
 	nConnections int
 	nRefused     uint64
@@ -27,6 +25,14 @@ type socketRT struct {
 	queue         []unit.ExecCommand // remaining control commands of the current phase
 	next          func(ok bool)      // continuation when the control queue ends
 	triggered     string             // service it last started
+}
+
+// openSocket is one open socket of a socket unit, with its key in the manager's poller
+// and whether the poller watches it now.
+type openSocket struct {
+	*listen.Socket
+	key   uint64
+	armed bool
 }
 
 // sockStart runs ExecStartPre, opens every Listen*= socket, runs ExecStartPost, then listens.
@@ -43,8 +49,8 @@ func (m socketMachine) sockStart(u *Unit) {
 		return
 	}
 	u.result = resultSuccess
-	u.invocationID = newInvocationID()
-	u.runs, u.cpu = nil, 0
+	u.hist().invocationID = newInvocationID()
+	u.hist().runs, u.hist().cpu = nil, 0
 	m.setState(u, sockStartPre)
 	m.runControl(u, cfg.ExecStartPre, sockStartPre, func(ok bool) {
 		if !ok {
@@ -80,7 +86,7 @@ func (m socketMachine) sockServiceBusy(u *Unit) string {
 	switch {
 	case !svc.loaded():
 		return "Socket service " + svc.Name + " not loaded, refusing."
-	case svc.svc != nil && svc.sub != svcDead && svc.sub != svcFailed && svc.sub != svcAutoRestart:
+	case svc.isService() && svc.sub != svcDead && svc.sub != svcFailed && svc.sub != svcAutoRestart:
 		return "Socket service " + svc.Name + " already active, refusing."
 	}
 	return ""
@@ -99,15 +105,15 @@ func (m socketMachine) sockOpen(u *Unit) error {
 		return err
 	}
 	defer leave()
-	for _, l := range cfg.Listen {
-		ls, err := listen.Open(l, cfg)
+	for i := range cfg.Listen {
+		// The Socket keeps the configuration's own Listen: after a daemon-reload that
+		// changed it, the old configuration stays with the socket until it closes.
+		ls, err := listen.OpenSpec(&cfg.Listen[i], cfg)
 		if err != nil {
 			m.sockClose(u)
 			return err
 		}
-		s.socks = append(s.socks, ls)
-		s.keys = append(s.keys, m.pollKey(u, len(s.socks)-1))
-		s.armed = append(s.armed, false)
+		s.socks = append(s.socks, openSocket{Socket: ls, key: m.pollKey(u, len(s.socks))})
 	}
 	return nil
 }
@@ -115,16 +121,16 @@ func (m socketMachine) sockOpen(u *Unit) error {
 // sockClose closes u's sockets (RemoveOnStop removes their files).
 func (m socketMachine) sockClose(u *Unit) {
 	s := u.sock
-	for i, ls := range s.socks {
-		if s.armed[i] {
+	for _, ls := range s.socks {
+		if ls.armed {
 			m.poll().Remove(ls.Fd())
 		}
-		m.pollForget(s.keys[i])
+		m.pollForget(ls.key)
 		if err := ls.Close(u.cfg.Socket); err != nil {
 			m.logUnit(u, "close: %v", err)
 		}
 	}
-	s.socks, s.keys, s.armed = nil, nil, nil
+	s.socks = nil
 	m.stateChanged(u)
 }
 
@@ -140,21 +146,18 @@ func (m socketMachine) sockEnterListening(u *Unit) {
 		}
 	}
 	for i, ls := range s.socks {
-		if s.armed[i] {
+		if ls.armed {
 			continue
 		}
-		var err error
-		if i < len(s.armed) {
-			err = m.poll().Add(ls.Fd(), s.keys[i])
-			if err != nil && errors.Is(err, syscall.EEXIST) {
-				err = m.poll().Rearm(ls.Fd(), s.keys[i])
-			}
+		err := m.poll().Add(ls.Fd(), ls.key)
+		if err != nil && errors.Is(err, syscall.EEXIST) {
+			err = m.poll().Rearm(ls.Fd(), ls.key)
 		}
 		if err != nil {
 			m.logUnit(u, "watch %s: %v", ls.Spec.Raw, err)
 			continue
 		}
-		s.armed[i] = true
+		s.socks[i].armed = true
 	}
 	m.setState(u, sockListening)
 }
@@ -163,9 +166,9 @@ func (m socketMachine) sockEnterListening(u *Unit) {
 func (m socketMachine) sockDisarm(u *Unit) {
 	s := u.sock
 	for i, ls := range s.socks {
-		if s.armed[i] {
+		if ls.armed {
 			m.poll().Remove(ls.Fd())
-			s.armed[i] = false
+			s.socks[i].armed = false
 		}
 	}
 }
@@ -222,15 +225,15 @@ func (m socketMachine) sockEnterStopPre(u *Unit, result Result) {
 // ready: socket idx of u is readable.
 func (m socketMachine) ready(u *Unit, idx int) {
 	s := u.sock
-	if idx >= len(s.armed) {
+	if idx >= len(s.socks) {
 		return
 	}
-	s.armed[idx] = false
+	s.socks[idx].armed = false
 	if u.sub != sockListening {
 		return
 	}
 	cfg := u.cfg.Socket
-	if cfg.Accept && isStreamish(s.socks[idx].Spec) {
+	if cfg.Accept && isStreamish(*s.socks[idx].Spec) {
 		m.acceptConnections(u, idx) // counts triggers per connection
 		return
 	}
@@ -255,7 +258,7 @@ func (m socketMachine) ready(u *Unit, idx int) {
 	s.triggered = svc.Name
 	m.sockDisarm(u)
 	m.setState(u, sockRunning)
-	svc.svc.triggeredBy = u.Name
+	svc.service().triggeredBy = u.Name
 	m.logUnit(svc, "Triggered by %s (connection on %s).", u.Name, s.socks[idx].Spec.Raw)
 	m.enqueue("start", svc, "replace", func(result string) {
 		if result != "done" && result != "canceled" {
@@ -295,7 +298,7 @@ func (m socketMachine) socketServiceStopped(sock *Unit, svc *Unit) {
 	if sock.sub != sockRunning && sock.sub != sockListening {
 		return
 	}
-	if svc.svc != nil && svc.svc.limitHit {
+	if svc.isService() && svc.svcState().limitHit {
 		m.consolef("%s: Failed with result 'service-start-limit-hit'.", sock.Name)
 		m.logUnit(sock, "Failed with result 'service-start-limit-hit'.")
 		m.sockEnterStopPre(sock, resultServiceStartLimitHit)
@@ -330,9 +333,9 @@ func (m socketMachine) acceptConnections(u *Unit, idx int) {
 	cfg := u.cfg.Socket
 	ls := s.socks[idx]
 	defer func() {
-		if u.sub == sockListening && idx < len(s.socks) && !s.armed[idx] {
-			if err := m.poll().Rearm(ls.Fd(), s.keys[idx]); err == nil {
-				s.armed[idx] = true
+		if u.sub == sockListening && idx < len(s.socks) && !s.socks[idx].armed {
+			if err := m.poll().Rearm(ls.Fd(), s.socks[idx].key); err == nil {
+				s.socks[idx].armed = true
 			}
 		}
 	}()
@@ -407,9 +410,9 @@ func (m socketMachine) startInstance(u *Unit, c *listen.Conn) bool {
 		}
 		s.perSource[c.SourceKey]++
 	}
-	iu.svc.instanceOf = u
-	iu.svc.conn = c
-	iu.svc.triggeredBy = u.Name
+	iu.service().instanceOf = u
+	iu.service().conn = c
+	iu.service().triggeredBy = u.Name
 	iu.transient = true
 	m.enqueue("start", iu, "replace", nil)
 	return true
@@ -443,7 +446,7 @@ func (m *Manager) newInstance(u *Unit, inst string) (*Unit, error) {
 
 // collectInstance forgets a finished Accept=yes instance and gives its connection slot back.
 func (m *Manager) collectInstance(iu *Unit) {
-	sock := iu.svc.instanceOf
+	sock := iu.service().instanceOf
 	if sock == nil || iu.job != nil {
 		return
 	}
@@ -459,7 +462,7 @@ func (m *Manager) collectInstance(iu *Unit) {
 func (socketMachine) instanceGone(sock, iu *Unit) {
 	s := sock.sock
 	s.nConnections--
-	if c := iu.svc.conn; c != nil {
+	if c := iu.service().conn; c != nil {
 		if c.SourceKey != "" && s.perSource != nil {
 			s.perSource[c.SourceKey]--
 			if s.perSource[c.SourceKey] <= 0 {
@@ -467,9 +470,9 @@ func (socketMachine) instanceGone(sock, iu *Unit) {
 			}
 		}
 		c.File.Close()
-		iu.svc.conn = nil
+		iu.service().conn = nil
 	}
-	iu.svc.instanceOf = nil
+	iu.service().instanceOf = nil
 }
 
 // listenFiles returns the listening sockets of every socket unit that activates svc, in
@@ -490,10 +493,11 @@ func (m *Manager) listenFiles(svc *Unit) ([]*os.File, []string) {
 			name = su.Name
 		}
 		for _, ls := range su.sock.socks {
+			f := ls.File() // before NonBlocking=: made while blocking, it stays out of Go's netpoller
 			if err := ls.SetNonblock(nonBlocking); err != nil {
 				m.logUnit(svc, "Failed to set NonBlocking=: %v", err)
 			}
-			files = append(files, ls.File)
+			files = append(files, f)
 			names = append(names, name)
 		}
 		if su.sub == sockListening {

@@ -22,6 +22,7 @@ const (
 	Deactivating
 	Reloading
 	Failed
+	Maintenance // cleaning (clean.go)
 	nActiveStates
 )
 
@@ -32,6 +33,7 @@ var activeStateNames = [nActiveStates]string{
 	Deactivating: "deactivating",
 	Reloading:    "reloading",
 	Failed:       "failed",
+	Maintenance:  "maintenance",
 }
 
 func (s ActiveState) String() string {
@@ -75,6 +77,7 @@ const (
 	svcFinalSigkill
 	svcFailed
 	svcAutoRestart
+	svcCleaning
 	nServiceStates
 )
 
@@ -100,6 +103,7 @@ var serviceStates = [nServiceStates]struct {
 	svcFinalSigkill:  {"final-sigkill", Deactivating},
 	svcFailed:        {"failed", Failed},
 	svcAutoRestart:   {"auto-restart", Activating},
+	svcCleaning:      {"cleaning", Maintenance},
 }
 
 func (s serviceState) String() string {
@@ -132,8 +136,10 @@ var svcDown = []serviceState{svcDead, svcFailed, svcAutoRestart}
 var serviceNext = [nServiceStates][]serviceState{
 	// A start (condition; start-limit-hit: failed); reset-failed (failed to dead); the
 	// restart timer or a stop (auto-restart to dead).
-	svcDead:        {svcCondition, svcFailed},
+	// A clean (dead to cleaning, back to dead, or failed when it failed).
+	svcDead:        {svcCondition, svcFailed, svcCleaning},
 	svcFailed:      {svcCondition, svcDead},
+	svcCleaning:    {svcDead, svcFailed},
 	svcAutoRestart: {svcCondition, svcFailed, svcDead},
 	svcCondition:   slices.Concat([]serviceState{svcStartPre}, svcStopping, svcOOMKill),
 	// No ExecStart= (start-post); the start runs on.
@@ -175,6 +181,7 @@ const (
 	sockStopPre
 	sockStopPost
 	sockFailed
+	sockCleaning
 	nSocketStates
 )
 
@@ -190,6 +197,7 @@ var socketStates = [nSocketStates]struct {
 	sockStopPre:   {"stop-pre", Deactivating},
 	sockStopPost:  {"stop-post", Deactivating},
 	sockFailed:    {"failed", Failed},
+	sockCleaning:  {"cleaning", Maintenance},
 }
 
 func (s socketState) String() string {
@@ -208,8 +216,9 @@ func (s socketState) active() ActiveState {
 
 // socketNext is the socket's transition table.
 var socketNext = [nSocketStates][]socketState{
-	sockDead:   {sockStartPre},
-	sockFailed: {sockStartPre, sockDead},
+	sockDead:     {sockStartPre, sockCleaning},
+	sockFailed:   {sockStartPre, sockDead},
+	sockCleaning: {sockDead, sockFailed},
 	// A failing ExecStartPre= fails the socket at once; a stop job or a failure to listen
 	// goes through stop-pre.
 	sockStartPre:  {sockStartPost, sockFailed, sockStopPre},

@@ -17,7 +17,7 @@ func TestStateNames(t *testing.T) {
 	for s := serviceState(0); s < nServiceStates; s++ {
 		all = append(all, st{s, s.active()})
 	}
-	want := "dead condition start-pre start start-post running exited reload stop stop-watchdog stop-sigterm stop-sigkill stop-post final-watchdog final-sigterm final-sigkill failed auto-restart"
+	want := "dead condition start-pre start start-post running exited reload stop stop-watchdog stop-sigterm stop-sigkill stop-post final-watchdog final-sigterm final-sigkill failed auto-restart cleaning"
 	check := func(kind string, got []string, want string) {
 		if strings.Join(got, " ") != want {
 			t.Errorf("%s states %v, want %s", kind, got, want)
@@ -32,7 +32,7 @@ func TestStateNames(t *testing.T) {
 	for s := socketState(0); s < nSocketStates; s++ {
 		names = append(names, s.String())
 	}
-	check("socket", names, "dead start-pre start-post listening running stop-pre stop-post failed")
+	check("socket", names, "dead start-pre start-post listening running stop-pre stop-post failed cleaning")
 	names = nil
 	for s := timerState(0); s < nTimerStates; s++ {
 		names = append(names, s.String())
@@ -48,15 +48,15 @@ func TestStateNames(t *testing.T) {
 	for s := ActiveState(0); s < nActiveStates; s++ {
 		names = append(names, s.String())
 	}
-	check("active", names, "inactive activating active deactivating reloading failed")
-	if s := nActiveStates.String(); s != "ActiveState(6)" {
+	check("active", names, "inactive activating active deactivating reloading failed maintenance")
+	if s := nActiveStates.String(); s != "ActiveState(7)" {
 		t.Errorf("an invalid ActiveState is %q", s)
 	}
 
 	actives := map[subState]ActiveState{
 		svcDead: Inactive, svcCondition: Activating, svcAutoRestart: Activating, svcRunning: Active, svcExited: Active,
-		svcReload: Reloading, svcStop: Deactivating, svcFinalSigkill: Deactivating, svcFailed: Failed,
-		sockDead: Inactive, sockStartPre: Activating, sockListening: Active, sockRunning: Active, sockStopPost: Deactivating, sockFailed: Failed,
+		svcReload: Reloading, svcStop: Deactivating, svcFinalSigkill: Deactivating, svcFailed: Failed, svcCleaning: Maintenance,
+		sockDead: Inactive, sockStartPre: Activating, sockListening: Active, sockRunning: Active, sockStopPost: Deactivating, sockFailed: Failed, sockCleaning: Maintenance,
 		timerElapsed: Active, timerFailed: Failed, pathWaiting: Active, pathDead: Inactive, targetActive: Active, targetDead: Inactive,
 	}
 	for s, a := range actives {

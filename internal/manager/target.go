@@ -8,7 +8,7 @@ type targetMachine struct{ host }
 
 func (t targetMachine) start(u *Unit) {
 	u.result = resultSuccess
-	u.invocationID = newInvocationID()
+	u.hist().invocationID = newInvocationID()
 	switch u.cfg.Type {
 	case unit.TypeTarget:
 		t.consolef("[  OK  ] Reached target %s.", describe(u))

@@ -142,7 +142,7 @@ func (m timerMachine) timerStart(u *Unit) {
 		m.timerEnterDead(u, resultStartLimitHit)
 		return
 	}
-	u.invocationID = newInvocationID()
+	u.hist().invocationID = newInvocationID()
 	t.fit(len(u.cfg.Timer.Values))
 	t.lastTrigger, t.lastTriggerMono = time.Time{}, 0
 	for i, v := range u.cfg.Timer.Values {
@@ -226,8 +226,8 @@ func (m timerMachine) timerEnterWaiting(u *Unit, timeChange bool) {
 			switch {
 			case !t.lastTrigger.IsZero():
 				base = t.lastTrigger
-			case !u.inactiveExit.IsZero():
-				base = u.inactiveExit
+			case !u.hs().inactiveExit.IsZero():
+				base = u.hs().inactiveExit
 			}
 			next, ok := v.Calendar.NextIn(base, m.calendarZone())
 			if !ok {
@@ -249,7 +249,7 @@ func (m timerMachine) timerEnterWaiting(u *Unit, timeChange bool) {
 		switch v.Base {
 		case unit.OnActive:
 			if isActiveOrReloading(u.activeState()) {
-				base = monoOf(u.inactiveExit)
+				base = monoOf(u.hs().inactiveExit)
 			} else {
 				base = nowMono
 			}
@@ -262,9 +262,9 @@ func (m timerMachine) timerEnterWaiting(u *Unit, timeChange bool) {
 			base = monoOf(m.startTime())
 		case unit.OnUnitActive, unit.OnUnitInactive:
 			leaveAround = true
-			ts := target.inactiveExit
+			ts := target.hs().inactiveExit
 			if v.Base == unit.OnUnitInactive {
-				ts = target.inactiveEnter
+				ts = target.hs().inactiveEnter
 			}
 			base = max(monoOf(ts), t.lastTriggerMono)
 			if base <= 0 {

@@ -238,8 +238,8 @@ func (m *Manager) attributor(view map[int]procInfo) *attributor {
 		if byID == nil {
 			byID = map[string]*Unit{}
 			for _, u := range m.order {
-				if u.invocationID != "" && !isInactiveOrFailed(u.activeState()) {
-					byID[u.invocationID] = u
+				if u.hs().invocationID != "" && !isInactiveOrFailed(u.activeState()) {
+					byID[u.hs().invocationID] = u
 				}
 			}
 		}
@@ -270,12 +270,12 @@ func (m *Manager) unitUID(u *Unit) int {
 func (u *Unit) watchedPIDs() []int {
 	var out []int
 	switch {
-	case u.svc != nil:
-		if u.svc.mainPID > 0 {
-			out = append(out, u.svc.mainPID)
+	case u.isService():
+		if u.svcState().mainPID > 0 {
+			out = append(out, u.svcState().mainPID)
 		}
-		if u.svc.controlPID > 0 {
-			out = append(out, u.svc.controlPID)
+		if u.svcState().controlPID > 0 {
+			out = append(out, u.svcState().controlPID)
 		}
 	case u.sock != nil && u.sock.controlPID > 0:
 		out = append(out, u.sock.controlPID)

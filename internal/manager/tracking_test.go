@@ -207,10 +207,10 @@ func TestDescendants(t *testing.T) {
 // daemon is never placed in the unit being reaped.
 func TestAttribution(t *testing.T) {
 	const self = 100
-	a := &Unit{Name: "a.service", invocationID: "aaaa", sub: svcRunning, cfg: &unit.Unit{Type: unit.TypeService}}
-	b := &Unit{Name: "b.service", invocationID: "bbbb", sub: svcRunning, cfg: &unit.Unit{Type: unit.TypeService}}
-	nobodyUnit := &Unit{Name: "n.service", invocationID: "nnnn", sub: svcRunning, cfg: &unit.Unit{Type: unit.TypeService}}
-	deadUnit := &Unit{Name: "d.service", invocationID: "dddd", sub: svcDead, cfg: &unit.Unit{Type: unit.TypeService}}
+	a := &Unit{Name: "a.service", h: &unitHist{invocationID: "aaaa"}, sub: svcRunning, cfg: &unit.Unit{Type: unit.TypeService}}
+	b := &Unit{Name: "b.service", h: &unitHist{invocationID: "bbbb"}, sub: svcRunning, cfg: &unit.Unit{Type: unit.TypeService}}
+	nobodyUnit := &Unit{Name: "n.service", h: &unitHist{invocationID: "nnnn"}, sub: svcRunning, cfg: &unit.Unit{Type: unit.TypeService}}
+	deadUnit := &Unit{Name: "d.service", h: &unitHist{invocationID: "dddd"}, sub: svcDead, cfg: &unit.Unit{Type: unit.TypeService}}
 	units := []*Unit{a, b, nobodyUnit, deadUnit}
 	uid := map[*Unit]int{a: 0, b: 0, nobodyUnit: 65534, deadUnit: 0}
 	type knownProc struct {
@@ -318,7 +318,7 @@ func TestAttribution(t *testing.T) {
 				invocation: func(pid int) (string, int, bool) { e, ok := tc.env[pid]; return e.id, e.ruid, ok },
 				byInvocation: func(id string) *Unit {
 					for _, u := range units {
-						if u.invocationID == id && !isInactiveOrFailed(u.activeState()) {
+						if u.hs().invocationID == id && !isInactiveOrFailed(u.activeState()) {
 							return u
 						}
 					}

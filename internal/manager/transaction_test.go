@@ -73,7 +73,7 @@ func testManager(t testing.TB, files map[string]string) (*Manager, *lineRecorder
 		units:    map[string]*Unit{},
 		jobs:     map[int]*job{},
 		procs:    map[int]*proc{},
-		pollRefs: map[uint64]*pollRef{},
+		pollRefs: map[uint64]pollRef{},
 		console:  &console{out: rec, direct: true},
 		quit:     make(chan struct{}),
 		logs:     logs.NewStore(100, ""),

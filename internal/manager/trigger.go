@@ -59,7 +59,7 @@ func triggerTarget(m host, u *Unit, enterDead func(*Unit, Result)) *Unit {
 // the kind's own), kept from the start that activates it until it is inactive again; note
 // says what triggered in the service's log.
 func triggerStart(m host, u, target *Unit, env []string, note string, set func(*Unit, subState), enterDead func(*Unit, Result)) {
-	if s := target.svc; s != nil {
+	if s := target.service(); s != nil {
 		s.triggeredBy = u.Name
 		if s.activationEnv == nil && isInactiveOrFailed(target.activeState()) {
 			s.activationEnv = append([]string{"TRIGGER_UNIT=" + u.Name}, env...)
@@ -70,8 +70,8 @@ func triggerStart(m host, u, target *Unit, env []string, note string, set func(*
 	if err := m.enqueueErr("start", target, "replace", nil); err != nil {
 		m.logUnit(u, "Failed to queue unit startup job: %v", err)
 		m.consolef("%s: Failed to queue unit startup job: %v", u.Name, err)
-		if target.svc != nil && isInactiveOrFailed(target.activeState()) {
-			target.svc.activationEnv = nil
+		if s := target.svc; s != nil && isInactiveOrFailed(target.activeState()) {
+			s.activationEnv = nil
 		}
 		enterDead(u, resultResources)
 	}

@@ -11,19 +11,49 @@ import (
 )
 
 // Unit is the runtime side of one unit: its loaded configuration and its state machine.
+// Thousands of them are loaded at once: what only a unit that ran needs is in h, a
+// service's state in svc (allocated at its first use), and the small fields come last,
+// together, without padding (TestUnitSize).
 type Unit struct {
 	Name string
 	cfg  *unit.Unit
 
-	sub    subState // its type's state; ActiveState follows from it
-	result Result   // resultSuccess or the first failure: exit-code, signal, timeout, ...
-	job    *job
+	sub subState // its type's state; ActiveState follows from it
+	job *job
 
-	seq      uint64   // registration order: m.order is sorted by it
-	gcQueued bool     // in Manager.gcQueue
-	gcMark   uint64   // collectGarbage's mark: its generation plus gcInPath, gcUnsure, gcGood or gcBad
-	keys     []string // the names under which Manager.units holds it (bind)
+	seq    uint64 // registration order: m.order is sorted by it
+	gcMark uint64 // collectGarbage's mark: its generation plus gcInPath, gcUnsure, gcGood or gcBad
+	// aliases are the names other than Name under which Manager.units holds it (bind);
+	// nil for most units. keyAt walks them all, Name first.
+	aliases []string
 
+	// h is what u keeps of its runs, nil until its first state change or start: a unit
+	// never started (a service waiting for its socket's first connection) holds none.
+	h    *unitHist
+	refs int // Accept=yes instance: collected when inactive
+
+	sock *socketRT
+	svc  *serviceRT
+	tmr  *timerRT
+	pth  *pathRT
+
+	rec      *unitRecord // its lines in the state file, nil if none (leftovers.go)
+	cooldown *cooldown   // a pending re-arm after trigger-limit-hit (cooldown.go)
+	run      *runCreds   // the user and group of the current run, nil when none (dynuser.go)
+	fsrt     *fsRuntime  // the PrivateTmp= directories of its run, shared by its group (sandbox_fs.go)
+
+	result Result // resultSuccess or the first failure: exit-code, signal, timeout, ...
+	// cleanResult is the last clean's (CleanResult=; clean.go); resultNone: never cleaned.
+	cleanResult Result
+	gcQueued    bool // in Manager.gcQueue
+	transient   bool
+	recFresh    bool // rec is up to date
+	recQueued   bool // u is in the state file's list of stale units (stateFile.stale)
+}
+
+// unitHist is what a unit keeps of its runs: its invocation, the times of its state
+// changes, its conditions' results, its commands' status and CPU time.
+type unitHist struct {
 	invocationID  string
 	stateChange   time.Time
 	activeEnter   time.Time
@@ -39,26 +69,53 @@ type Unit struct {
 	assertStamp     time.Time
 	conditionFailed string // "ConditionPathExists=/x" that failed
 	assertFailed    string
-	refs            int // Accept=yes instance: collected when inactive
-	transient       bool
-
-	sock *socketRT
-	svc  *serviceRT
-	tmr  *timerRT
-	pth  *pathRT
-
-	rec       *unitRecord // its lines in the state file, nil if none (leftovers.go)
-	recFresh  bool        // rec is up to date
-	recQueued bool        // u is in the state file's list of stale units (stateFile.stale)
-	cooldown  *cooldown   // a pending re-arm after trigger-limit-hit (cooldown.go)
-	run       *runCreds   // the user and group of the current run, nil when none (dynuser.go)
-	fsrt      *fsRuntime  // the PrivateTmp= directories of its run, shared by its group (sandbox_fs.go)
 	// cpu is the CPU time of the processes of u reaped since it last started (rusage):
 	// "Consumed ... CPU time." when it goes down (journal.go).
 	cpu time.Duration
 	// runs are the runtime states of its commands since it last started (systemd's
 	// ExecStatus): what `show` gives with Exec*= and `status` as "Process:" lines.
 	runs map[execKey]*show.ExecRun
+}
+
+// noHist is the unitHist of a unit that has none yet: the zero one, read only.
+var noHist unitHist
+
+// hs is u's unitHist to read: noHist while it has none.
+func (u *Unit) hs() *unitHist {
+	if u.h == nil {
+		return &noHist
+	}
+	return u.h
+}
+
+// hist is u's unitHist to write, allocated at the first write.
+func (u *Unit) hist() *unitHist {
+	if u.h == nil {
+		u.h = &unitHist{}
+	}
+	return u.h
+}
+
+// reloadStamp is one daemon-reload: the time it took place, and Manager.nextSeq then (the
+// units loaded before it have a lower or equal seq).
+type reloadStamp struct {
+	seq uint64
+	at  time.Time
+}
+
+// stateChangeOf is u's StateChangeTimestamp: its last state change, else the first
+// daemon-reload since it was loaded (systemd's units come back from a reload with a state
+// change at its time when they had none), except for a transient unit.
+func (m *Manager) stateChangeOf(u *Unit) time.Time {
+	if t := u.hs().stateChange; !t.IsZero() || u.transient {
+		return t
+	}
+	if i, _ := slices.BinarySearchFunc(m.reloads, u.seq, func(r reloadStamp, seq uint64) int {
+		return cmp.Compare(r.seq, seq)
+	}); i < len(m.reloads) {
+		return m.reloads[i].at
+	}
+	return time.Time{}
 }
 
 // execKey names one command of a unit: its Exec*= setting and its index there.
@@ -69,11 +126,43 @@ type execKey struct {
 
 func (u *Unit) typ() unit.Type { return u.cfg.Type }
 
+// isService reports whether u is a service: one that has, or will have at its first use, a
+// serviceRT.
+func (u *Unit) isService() bool {
+	return u.svc != nil || u.cfg != nil && u.cfg.Type == unit.TypeService
+}
+
+// service is u's runtime state as a service, allocated at its first use; nil for other
+// types. Paths that only read, and may run for every loaded unit (show, the state file, a
+// search by pid), use svcState or u.svc instead.
+func (u *Unit) service() *serviceRT {
+	if u.svc == nil && u.isService() {
+		u.svc = &serviceRT{}
+	}
+	return u.svc
+}
+
+// idleService is the runtime state of a service that has none yet (never started): the
+// zero serviceRT, read only.
+var idleService serviceRT
+
+// svcState is u's runtime state as a service to read, without allocating it: idleService
+// for one that has none yet, nil for other types.
+func (u *Unit) svcState() *serviceRT {
+	switch {
+	case u.svc != nil:
+		return u.svc
+	case u.isService():
+		return &idleService
+	}
+	return nil
+}
+
 // execContext is the exec settings of a service or socket unit (nil for other types, and
 // for one whose configuration is gone: not found after a daemon-reload).
 func (u *Unit) execContext() *unit.ExecContext {
 	switch {
-	case u.svc != nil && u.cfg.Service != nil:
+	case u.isService() && u.cfg.Service != nil:
 		return u.cfg.Service.Exec
 	case u.sock != nil && u.cfg.Socket != nil:
 		return u.cfg.Socket.Exec
@@ -109,9 +198,20 @@ func (m *Manager) load(name string) *Unit {
 // bind makes name one of u's names in the registry.
 func (m *Manager) bind(name string, u *Unit) {
 	m.units[name] = u
-	if !slices.Contains(u.keys, name) {
-		u.keys = append(u.keys, name)
+	if name != u.Name && !slices.Contains(u.aliases, name) {
+		u.aliases = append(u.aliases, name)
 	}
+}
+
+// nkeys is how many names u is registered under (bind): its Name and its aliases.
+func (u *Unit) nkeys() int { return 1 + len(u.aliases) }
+
+// keyAt is the i-th of them, Name first.
+func (u *Unit) keyAt(i int) string {
+	if i == 0 {
+		return u.Name
+	}
+	return u.aliases[i-1]
 }
 
 // register adds a loaded configuration to the registry under name and all its names.
@@ -156,7 +256,8 @@ func (m *Manager) register(name string, cfg *unit.Unit) *Unit {
 			m.load(cfg.SocketService())
 		}
 	case unit.TypeService:
-		u.svc = &serviceRT{}
+		// Its serviceRT comes at its first use (service): thousands of services wait for
+		// their socket's first connection.
 	case unit.TypeTimer:
 		u.tmr = &timerRT{}
 	case unit.TypePath:
@@ -190,7 +291,7 @@ func (m *Manager) setState(u *Unit, sub subState) {
 	old := u.activeState()
 	u.sub = sub
 	now := m.sys().now()
-	u.stateChange = now
+	u.hist().stateChange = now
 	nu := u.activeState()
 	if isInactiveOrFailed(nu) {
 		m.gcEnqueue(u) // u, and the units only it refers to, may go
@@ -212,15 +313,15 @@ func (m *Manager) setState(u *Unit, sub subState) {
 	// ones (a unit that fails while starting was never active: no ActiveExitTimestamp).
 	switch {
 	case isInactiveOrFailed(old) && !isInactiveOrFailed(nu):
-		u.inactiveExit, u.inactiveExitSeq = now, m.logs.LastSeq()
+		u.hist().inactiveExit, u.hist().inactiveExitSeq = now, m.logs.LastSeq()
 	case !isInactiveOrFailed(old) && isInactiveOrFailed(nu):
-		u.inactiveEnter = now
+		u.hist().inactiveEnter = now
 	}
 	switch {
 	case isActiveOrReloading(old) && !isActiveOrReloading(nu):
-		u.activeExit = now
+		u.hist().activeExit = now
 	case !isActiveOrReloading(old) && isActiveOrReloading(nu):
-		u.activeEnter = now
+		u.hist().activeEnter = now
 	}
 	m.cooldownFollow(u)
 	m.unitStateChanged(u, old, nu)
@@ -247,25 +348,25 @@ func (m *Manager) unitStateChanged(u *Unit, old, nu ActiveState) {
 	}
 	// A service that stopped hands its sockets back to the listening state; one that runs
 	// holds them.
-	if u.svc != nil && isInactiveOrFailed(nu) {
+	if u.isService() && isInactiveOrFailed(nu) {
 		for _, s := range m.socketsOf(u) {
 			socketMachine{m}.socketServiceStopped(s, u)
 		}
 	}
-	if u.svc != nil && nu == Active && u.sub == svcRunning {
+	if u.isService() && nu == Active && u.sub == svcRunning {
 		for _, s := range m.socketsOf(u) {
 			socketMachine{m}.socketServiceRunning(s)
 		}
 	}
 	if isInactiveOrFailed(nu) && !isInactiveOrFailed(old) {
-		if u.svc != nil {
-			u.svc.activationEnv = nil // the details of an activation last until it is over
+		if s := u.svc; s != nil {
+			s.activationEnv = nil // the details of an activation last until it is over
 		}
 		m.stopBound(u, !expected)
 		if nu != Failed && (old == Active || old == Reloading || old == Deactivating) {
 			m.startTriggered(u, "OnSuccess=", u.cfg.Unit.OnSuccess, u.cfg.Unit.OnSuccessJobMode)
 		}
-		if u.cfg.Type == unit.TypeService && u.svc != nil && u.svc.instanceOf != nil && nu == Inactive {
+		if u.cfg.Type == unit.TypeService && u.isService() && u.svcState().instanceOf != nil && nu == Inactive {
 			// Accept=yes instances are collected once they are done.
 			m.collectInstance(u)
 		}
@@ -360,7 +461,7 @@ func (m *Manager) checkUpholds() {
 			if u.job != nil || !isInactiveOrFailed(u.activeState()) || !u.loaded() {
 				continue
 			}
-			if u.svc != nil && (u.result == resultStartLimitHit || u.svc.limitHit) {
+			if u.isService() && (u.result == resultStartLimitHit || u.svcState().limitHit) {
 				continue
 			}
 			m.logUnit(u, "Upheld by %s, starting.", o.Name)

@@ -126,7 +126,8 @@ func (s *Server) ConnectBus(addr string) (*Bus, error) {
 	if b.noFDs != "" {
 		s.logf("The bus %s does not pass file descriptors (%s)", addr, b.noFDs)
 	}
-	c := &conn{s: s, nc: nc, out: make(chan []byte, outQueue), done: make(chan struct{}), bus: b, name: b.name}
+	c := newConn(s, nc)
+	c.bus, c.name = b, b.name
 	c.serial.Store(3) // the handshake's calls
 	b.c = c
 	s.mu.Lock()

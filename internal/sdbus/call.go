@@ -40,6 +40,7 @@ const (
 	ErrFailed            = "org.freedesktop.DBus.Error.Failed"
 	ErrInvalidArgs       = "org.freedesktop.DBus.Error.InvalidArgs"
 	ErrAccessDenied      = "org.freedesktop.DBus.Error.AccessDenied"
+	ErrLimitsExceeded    = "org.freedesktop.DBus.Error.LimitsExceeded"
 	ErrNotSupported      = "org.freedesktop.DBus.Error.NotSupported"
 	ErrUnknownMethod     = "org.freedesktop.DBus.Error.UnknownMethod"
 	ErrUnknownObject     = "org.freedesktop.DBus.Error.UnknownObject"

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/godbus/dbus/v5"
+
+	"github.com/flint-init/flint/internal/control"
 )
 
 // ReadOnlyMethod reports whether a systemd1 method only reads state: any uid may call it.
@@ -139,6 +141,12 @@ func (c *conn) dispatchAs(msg *dbus.Message, fds []*os.File, peer Peer, sender s
 		call.Fail(ErrAccessDenied, "Access denied")
 		return
 	}
+	if !peer.Privileged {
+		if n := longestList(call.Body); n > control.MaxNamesUnprivileged {
+			call.Fail(ErrLimitsExceeded, fmt.Sprintf("Too many names in one call: %d (limit %d for unprivileged users).", n, control.MaxNamesUnprivileged))
+			return
+		}
+	}
 	// A bug in one method must not take the manager down with the connection's goroutine.
 	defer func() {
 		if r := recover(); r != nil {
@@ -147,6 +155,20 @@ func (c *conn) dispatchAs(msg *dbus.Message, fds []*os.File, peer Peer, sender s
 		}
 	}()
 	b.Call(call)
+}
+
+// longestList is the length of the longest list of strings among a call's arguments (the
+// unit names and patterns of ListUnitsByNames, ListUnitsByPatterns and the like): each costs
+// the manager's loop a lookup or a match against every unit, which the control socket bounds
+// for unprivileged peers too (control.MaxNamesUnprivileged).
+func longestList(body []any) int {
+	n := 0
+	for _, a := range body {
+		if l, ok := a.([]string); ok {
+			n = max(n, len(l))
+		}
+	}
+	return n
 }
 
 func hasMethod(iface, member string) bool {

@@ -138,7 +138,7 @@ func (f *fakeBackend) Properties(path dbus.ObjectPath, iface string) ([]Prop, er
 }
 
 func (f *fakeBackend) Supported(iface, method string) bool {
-	return iface == IfaceManager && (method == "StartUnit" || method == "ListUnits" || method == "StartTransientUnit")
+	return iface == IfaceManager && (method == "StartUnit" || method == "ListUnits" || method == "StartTransientUnit" || method == "ListUnitsByNames")
 }
 
 func (f *fakeBackend) Call(c *Call) {
@@ -149,6 +149,14 @@ func (f *fakeBackend) Call(c *Call) {
 		f.srv.Emit(ManagerPath, IfaceManager, "JobRemoved", uint32(7), JobPath(7), c.Body[0].(string), "done")
 	case "StartTransientUnit":
 		fakeTransient(c)
+	case "ListUnitsByNames":
+		c.ReplySig("a(ssssssouso)", []struct {
+			A, B, C, D, E, F string
+			G                dbus.ObjectPath
+			H                uint32
+			I                string
+			J                dbus.ObjectPath
+		}{})
 	default:
 		c.Fail(ErrFailed, "no")
 	}
@@ -281,6 +289,9 @@ func TestUnprivileged(t *testing.T) {
 	// One connection per unprivileged uid: the client's second is closed.
 	_, path := startServer(t, Limits{Total: 8, Reserved: 2, PerUID: 1})
 	os.Chmod(filepath.Dir(path), 0o755)
+	// The socket is the owner's only (0700, TestSocketMode); opened up here, the server
+	// still refuses a privileged method to another uid.
+	os.Chmod(path, 0o666)
 	// The test binary, where nobody may run it.
 	dir := t.TempDir()
 	os.Chmod(dir, 0o755)
@@ -297,7 +308,9 @@ func TestUnprivileged(t *testing.T) {
 	cmd.Env = append(os.Environ(), "SDBUS_TEST_CLIENT="+path)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "read ok; start: "+ErrAccessDenied+"; second connection refused") {
+	want := "read ok; start: " + ErrAccessDenied + "; second connection refused; 1024 names answered, over: " + ErrLimitsExceeded +
+		": Too many names in one call: 1025 (limit 1024 for unprivileged users)."
+	if err != nil || !strings.Contains(string(out), want) {
 		t.Errorf("client as nobody: %v\n%s", err, out)
 	}
 }
@@ -321,13 +334,25 @@ func unprivilegedClient(path string) {
 	if e, ok := err.(dbus.Error); ok {
 		name = e.Name
 	}
+	// At the limit on names a call may carry, and over it.
+	many := make([]string, 1025)
+	for i := range many {
+		many[i] = fmt.Sprintf("u%d.service", i)
+	}
+	limit := "answered"
+	if err := c.Object(busName, ManagerPath).Call(IfaceManager+".ListUnitsByNames", 0, many[1:]).Err; err != nil {
+		limit = err.Error()
+	}
+	if e, ok := c.Object(busName, ManagerPath).Call(IfaceManager+".ListUnitsByNames", 0, many).Err.(dbus.Error); ok {
+		limit += ", over: " + e.Name + ": " + fmt.Sprint(e.Body...)
+	}
 	second := "accepted"
 	if c2, err := dbus.Dial("unix:path=" + path); err == nil {
 		if c2.Auth([]dbus.Auth{dbus.AuthExternal(strconv.Itoa(os.Getuid()))}) != nil {
 			second = "refused"
 		}
 	}
-	fmt.Printf("read ok; start: %s; second connection %s\n", name, second)
+	fmt.Printf("read ok; start: %s; second connection %s; 1024 names %s\n", name, second, limit)
 }
 
 // TestLimits: connections over the total are closed; one that ends makes room.
@@ -396,4 +421,22 @@ func BenchmarkTyped(b *testing.B) {
 		typed(IfaceService, props)
 		typed(IfaceUnit, props)
 	}
+}
+
+// TestSocketMode: the socket is 0700 as systemd 252's /run/systemd/private (bound under
+// umask 0077): another uid cannot even connect; the owner can.
+func TestSocketMode(t *testing.T) {
+	_, path := startServer(t)
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode()&os.ModeSocket == 0 || fi.Mode().Perm() != 0o700 {
+		t.Errorf("socket mode %v, want srwx------", fi.Mode())
+	}
+	c, err := dbus.Dial("unix:path=" + path)
+	if err != nil {
+		t.Fatalf("the owner cannot connect: %v", err)
+	}
+	c.Close()
 }

@@ -139,9 +139,10 @@ func (s *Server) release(p Peer) {
 }
 
 // Listen creates the socket at path (replacing a stale socket file; the directory is made
-// 0755) and returns a server that is not serving yet (Serve). Any user may connect (as to
-// systemd's private socket, which is 0666 in a 0755 directory): what a connection may do is
-// decided by its peer's uid.
+// 0755) and returns a server that is not serving yet (Serve). The socket is 0700, as
+// systemd 252 binds /run/systemd/private under umask 0077: only the manager's own uid (and
+// root) may connect; other users reach the manager's API through the system bus. What a
+// connection may do is still decided by its peer's uid.
 func Listen(path string, b Backend, logf func(string, ...any)) (*Server, error) {
 	dir := filepath.Dir(path)
 	_, err := os.Stat(dir)
@@ -159,7 +160,10 @@ func Listen(path string, b Backend, logf func(string, ...any)) (*Server, error) 
 		return nil, err
 	}
 	ln.SetUnlinkOnClose(true)
-	os.Chmod(path, 0o666)
+	if err := os.Chmod(path, 0o700); err != nil {
+		ln.Close()
+		return nil, err
+	}
 	var rl unix.Rlimit
 	nofile := uint64(1024)
 	if unix.Getrlimit(unix.RLIMIT_NOFILE, &rl) == nil {
@@ -301,9 +305,14 @@ type conn struct {
 	nc   *net.UnixConn
 	peer Peer
 	name string // the unique name Hello answers
-	out  chan []byte
-	once sync.Once
-	done chan struct{}
+	// out holds the encoded messages waiting for the writer (outBytes their size); wake
+	// tells the writer there are some.
+	outMu    sync.Mutex
+	out      [][]byte
+	outBytes int
+	wake     chan struct{}
+	once     sync.Once
+	done     chan struct{}
 	// pending counts the messages queued and not yet written.
 	pending atomic.Int64
 	// serial is the last serial sent; the writer numbers the messages queued without one.
@@ -312,8 +321,18 @@ type conn struct {
 	bus *Bus
 }
 
-// outQueue bounds the messages waiting for a slow client.
-const outQueue = 4096
+// outQueue and outQueueBytes bound the messages waiting for a client that reads slowly
+// or not at all (sd-bus queues up to 384 Ki messages): one over them drops the client. A
+// call that makes the manager load thousands of units (ListUnitsByNames) queues a UnitNew
+// signal for each on every connection.
+const (
+	outQueue      = 384 << 10
+	outQueueBytes = 64 << 20
+)
+
+func newConn(s *Server, nc *net.UnixConn) *conn {
+	return &conn{s: s, nc: nc, wake: make(chan struct{}, 1), done: make(chan struct{})}
+}
 
 func (s *Server) serveConn(nc *net.UnixConn) {
 	defer nc.Close()
@@ -321,8 +340,8 @@ func (s *Server) serveConn(nc *net.UnixConn) {
 	if err != nil {
 		return
 	}
-	c := &conn{s: s, nc: nc, out: make(chan []byte, outQueue), done: make(chan struct{}),
-		peer: Peer{PID: int(cred.Pid), UID: int(cred.Uid), GID: int(cred.Gid)}}
+	c := newConn(s, nc)
+	c.peer = Peer{PID: int(cred.Pid), UID: int(cred.Uid), GID: int(cred.Gid)}
 	c.peer.Privileged = c.peer.UID == 0 || c.peer.UID == s.owner
 	if !s.acquire(c.peer) {
 		return
@@ -390,27 +409,58 @@ func (c *conn) close() {
 
 // queue hands an encoded message to the writer; a client that does not read is dropped.
 func (c *conn) queue(b []byte) {
-	c.pending.Add(1)
 	select {
-	case c.out <- b:
 	case <-c.done:
-		c.pending.Add(-1)
+		return
 	default:
-		c.pending.Add(-1)
+	}
+	c.outMu.Lock()
+	if len(c.out) >= outQueue || c.outBytes+len(b) > outQueueBytes {
+		c.outMu.Unlock()
 		if c.bus != nil {
 			c.s.logf("The bus does not read flint's messages, leaving it")
 		} else {
 			c.s.logf("D-Bus client pid %d does not read its messages, dropping it", c.peer.PID)
 		}
 		c.close()
+		return
 	}
+	c.pending.Add(1)
+	c.out = append(c.out, b)
+	c.outBytes += len(b)
+	c.outMu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default: // the writer has been told already
+	}
+}
+
+// next takes the oldest queued message, nil when none is.
+func (c *conn) next() []byte {
+	c.outMu.Lock()
+	defer c.outMu.Unlock()
+	if len(c.out) == 0 {
+		return nil
+	}
+	b := c.out[0]
+	c.out[0] = nil
+	c.out = c.out[1:]
+	c.outBytes -= len(b)
+	if len(c.out) == 0 {
+		c.out = nil // let the backing array go
+	}
+	return b
 }
 
 // writer sends the queued messages, each with the next serial unless it has one.
 func (c *conn) writer() {
 	for {
 		select {
-		case b := <-c.out:
+		case <-c.wake:
+		case <-c.done:
+			return
+		}
+		for b := c.next(); b != nil; b = c.next() {
 			m := b
 			if binary.LittleEndian.Uint32(m[8:12]) == 0 {
 				m = bytes.Clone(b)
@@ -422,8 +472,6 @@ func (c *conn) writer() {
 				c.close()
 				return
 			}
-		case <-c.done:
-			return
 		}
 	}
 }

@@ -154,32 +154,38 @@ func (r *fsRoot) chase(p string, flags chaseFlags) (fd int, resolved string, exi
 			}
 		}
 		if st.Mode&unix.S_IFMT == unix.S_IFLNK && !(flags&chaseNoFollow != 0 && strings.Trim(todo, "/") == "") {
-			unix.Close(child)
 			follows--
 			if follows <= 0 {
+				unix.Close(child)
 				return fd, "", false, syscall.ELOOP
 			}
 			target, err := readlinkat(fd, first)
 			if err != nil {
+				unix.Close(child)
 				return fd, "", false, err
 			}
 			if target == "" {
+				unix.Close(child)
 				return fd, "", false, syscall.EINVAL
 			}
 			if strings.HasPrefix(target, "/") {
 				nfd, err := r.openRoot()
 				if err != nil {
+					unix.Close(child)
 					return fd, "", false, err
 				}
 				if flags&chaseSafe != 0 {
 					var rst unix.Stat_t
 					if err := unix.Fstat(nfd, &rst); err != nil {
 						unix.Close(nfd)
+						unix.Close(child)
 						return fd, "", false, err
 					}
 					if unsafeTransition(&prev, &rst) {
-						err := r.unsafe(fd, nfd, p)
+						// As systemd: the link (not its directory) is named as the step's start.
+						err := r.unsafe(child, nfd, p)
 						unix.Close(nfd)
+						unix.Close(child)
 						return fd, "", false, err
 					}
 					prev = rst
@@ -188,6 +194,7 @@ func (r *fsRoot) chase(p string, flags chaseFlags) (fd int, resolved string, exi
 				fd = nfd
 				done = "/"
 			}
+			unix.Close(child)
 			todo = joinPath(target, todo)
 			continue
 		}

@@ -43,6 +43,8 @@ func TestMain(m *testing.M) {
 			os.Exit(envdumpMain(os.Args[2:]))
 		case fdstoreVerb:
 			os.Exit(fdstoreMain(os.Args[2:]))
+		case hostileVerb:
+			os.Exit(hostileMain(os.Args[2:]))
 		}
 	}
 	if len(os.Args) > 1 && os.Args[1] == floodVerb {

@@ -558,6 +558,32 @@ func unitProperties(p *propList, u *unit.Unit, loaded bool) {
 	p.bool("Transient", false)
 	p.bool("Perpetual", u.Name == "-.slice") // system.slice too in the system manager (its own)
 	p.bool("CanReload", u.Service != nil && len(u.Service.ExecReload) > 0)
+	p.add("CanClean", strings.Join(CanClean(u), " "))
+}
+
+// CanClean are the kinds `clean` can remove of u (unit_can_clean): those of its
+// RuntimeDirectory=, StateDirectory=, CacheDirectory=, LogsDirectory= and
+// ConfigurationDirectory= (a service or socket), state for a timer with Persistent=.
+func CanClean(u *unit.Unit) []string {
+	var ec *unit.ExecContext
+	switch {
+	case u.Type == unit.TypeService && u.Service != nil:
+		ec = u.Service.Exec
+	case u.Type == unit.TypeSocket && u.Socket != nil:
+		ec = u.Socket.Exec
+	case u.Type == unit.TypeTimer && u.Timer != nil && u.Timer.Persistent:
+		return []string{"state"}
+	}
+	if ec == nil {
+		return nil
+	}
+	var kinds []string
+	for i, names := range [][]string{ec.RuntimeDirectory, ec.StateDirectory, ec.CacheDirectory, ec.LogsDirectory, ec.ConfigurationDirectory} {
+		if len(names) > 0 {
+			kinds = append(kinds, [...]string{"runtime", "state", "cache", "logs", "configuration"}[i])
+		}
+	}
+	return kinds
 }
 
 func exitStatusOrNotSet(v int) string {

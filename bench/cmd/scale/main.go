@@ -12,13 +12,17 @@
 //
 // and prints a Markdown table with flint's ratio to systemd per figure, then a second one with
 // each manager's cold activation and Accept=yes rate among N against the same among -base
-// (10) units, measured the same way in the same session: work per activation that grows with
-// the loaded units shows there. With -interleave the managers alternate per N (flint, systemd,
-// then systemd, flint at the next N) so that a drifting load weighs on both.
+// (10) units: work per activation that grows with the loaded units shows there. Those are
+// measured interleaved: -rounds times a manager of the same kind among -base units is booted
+// next to the one among N, and the two take turns (one cold activation each, -cold times; an
+// Accept=yes slice each, four times), so that the machine's load weighs on both alike; the
+// cold figure is the median of all rounds, and the notes under the table give each round's
+// median, which shows the noise. With -alternate the managers alternate per N (flint,
+// systemd, then systemd, flint at the next N) so that a drifting load weighs on both.
 //
 //	go run ./bench/cmd/scale [-n 1000,3000,10000] [-base 10] [-managers flint,systemd] [-flint bin/flint]
 //
-// Run it as root from the repository root; ports 22600-22601 must be free.
+// Run it as root from the repository root; ports 22600-22603 must be free.
 package main
 
 import (
@@ -45,12 +49,29 @@ const (
 	portSystemd = 22601
 )
 
+// usr2 and usr2Accept are the -usr2 and -usr2-accept flags.
+var usr2, usr2Accept bool
+
 // figures are one manager's measurements at one N.
 type figures struct {
 	start, reload, cold time.Duration
 	kbPerUnit, accept   float64
 	cpuPerConn          float64 // the manager's CPU time per Accept=yes connection, ms
 	startCPU, reloadCPU float64 // the manager's CPU time for the start and the reload, ms
+	pair                *paired // with -base: the activation figures against a base manager, interleaved
+}
+
+// paired are the activation figures of one manager among N and of a manager of the same kind
+// among -base units, measured interleaved (-rounds): each round boots a base manager next to
+// the running one, then alternates a cold activation of each and Accept=yes slices of each,
+// so that the load of the machine weighs on both alike.
+type paired struct {
+	rounds           int
+	coldN, coldBase  []time.Duration // every cold activation, for medians
+	connN, connBase  int             // Accept=yes connections
+	secsN, secsBase  float64         // time spent on them
+	cpuN, cpuBase    float64         // the managers' CPU time for them, ms
+	spreadN, spreadB []float64       // per round: the median cold activation, ms (the spread shows the noise)
 }
 
 func main() {
@@ -62,7 +83,10 @@ func main() {
 	duration := flag.Duration("duration", 2*time.Second, "Accept=yes measuring time")
 	base := flag.Int("base", 10, "the small N the activation figures among N are compared with (0: none)")
 	alternate := flag.Bool("alternate", true, "alternate which manager goes first from one N to the next")
+	rounds := flag.Int("rounds", 3, "with -base: rounds of the interleaved comparison of activations among N with among -base (a fresh base manager each)")
 	settle := flag.Duration("settle", 3*time.Second, "pause after each manager's end (the kernel's teardown of its sockets)")
+	flag.BoolVar(&usr2Accept, "usr2-accept", false, "send flint SIGUSR2 before and after the Accept=yes phase (FLINT_CPUPROFILE_USR2=FILE: a CPU profile of that phase)")
+	flag.BoolVar(&usr2, "usr2", false, "send flint SIGUSR2 once the N sockets listen and the RSS is read (a -tags flintprof build with FLINT_HEAPPROFILE=FILE in the environment writes its live heap then)")
 	flag.Parse()
 	if os.Getuid() != 0 {
 		fail("run as root")
@@ -108,7 +132,11 @@ func main() {
 		}
 		for _, m := range order {
 			dir := filepath.Join(work, fmt.Sprintf("%s-%d", m, n))
-			f, err := measure(m, dir, n, *cold, *duration, *flintPath, *script, foobard)
+			pairBase := 0
+			if *base > 0 && n != *base && *rounds > 0 {
+				pairBase = *base
+			}
+			f, err := measure(m, dir, n, *cold, *duration, *flintPath, *script, foobard, pairBase, *rounds)
 			time.Sleep(*settle)
 			if err != nil {
 				fmt.Fprintf(os.Stderr, "scale: %s, N=%d: %v\n", m, n, err)
@@ -262,7 +290,7 @@ func boot(side, dir, flint, script string) (*manager, error) {
 	return nil, fmt.Errorf("no manager %q", side)
 }
 
-func measure(side, dir string, n, cold int, duration time.Duration, flint, script, foobard string) (f figures, err error) {
+func measure(side, dir string, n, cold int, duration time.Duration, flint, script, foobard string, pairBase, rounds int) (f figures, err error) {
 	port := portFlint
 	if side == "systemd" {
 		port = portSystemd
@@ -315,6 +343,10 @@ func measure(side, dir string, n, cold int, duration time.Duration, flint, scrip
 		return f, err
 	}
 	f.kbPerUnit = float64(full-empty) / float64(n)
+	if usr2 && side == "flint" {
+		syscall.Kill(m.pid, syscall.SIGUSR2)
+		time.Sleep(2 * time.Second) // the collection and the profile's write
+	}
 	c0, _ = cpuMS(m.pid)
 	t0 = time.Now()
 	if err := m.ctl("daemon-reload"); err != nil {
@@ -340,6 +372,10 @@ func measure(side, dir string, n, cold int, duration time.Duration, flint, scrip
 	if err != nil {
 		return f, err
 	}
+	if usr2Accept && side == "flint" {
+		syscall.Kill(m.pid, syscall.SIGUSR2)
+		time.Sleep(100 * time.Millisecond)
+	}
 	end := time.Now().Add(duration)
 	t0 = time.Now()
 	for time.Now().Before(end) {
@@ -349,13 +385,137 @@ func measure(side, dir string, n, cold int, duration time.Duration, flint, scrip
 		ok++
 	}
 	f.accept = float64(ok) / time.Since(t0).Seconds()
+	if usr2Accept && side == "flint" {
+		syscall.Kill(m.pid, syscall.SIGUSR2)
+		time.Sleep(time.Second) // the profile's write
+	}
 	cpu1, err := cpuMS(m.pid)
 	if err != nil {
 		return f, err
 	}
 	f.cpuPerConn = (cpu1 - cpu0) / float64(ok)
+	if pairBase > 0 {
+		p, err := interleave(side, dir, m, n, port, cold, duration, flint, script, foobard, pairBase, rounds)
+		if err != nil {
+			return f, fmt.Errorf("interleaved with %d: %w", pairBase, err)
+		}
+		f.pair = p
+	}
 	return f, nil
 }
+
+// interleave measures activations on m (N units, running in dir) against fresh managers of
+// the same kind among base units, alternating between the two (paired). The sockets of m
+// activated here are ones the plain measurement left cold.
+func interleave(side, dir string, m *manager, n, port, cold int, duration time.Duration, flint, script, foobard string, base, rounds int) (*paired, error) {
+	p := &paired{rounds: rounds}
+	basePort := port + 2
+	perRound := min(cold, base)
+	slices := 4
+	if n/cold/(rounds+1) == 0 {
+		return nil, fmt.Errorf("N=%d: fewer sockets than -cold × (-rounds + 1)", n)
+	}
+	for r := 0; r < rounds; r++ {
+		bdir := filepath.Join(dir, fmt.Sprintf("base%d", r))
+		if err := os.MkdirAll(bdir, 0o755); err != nil {
+			return nil, err
+		}
+		local := filepath.Join(bdir, "foobard")
+		if out, err := exec.Command("cp", foobard, local).CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("cp: %v: %s", err, out)
+		}
+		if err := writeUnits(bdir, base, basePort, local); err != nil {
+			return nil, err
+		}
+		bm, err := boot(side, bdir, flint, script)
+		if err != nil {
+			return nil, err
+		}
+		err = func() error {
+			defer bm.stop()
+			if err := bm.ctl("start", "idle.target"); err != nil {
+				return err
+			}
+			bsocks := filepath.Join(bdir, "s") + "/"
+			for t0 := time.Now(); procnet.CountUnixListening(bsocks) < base; time.Sleep(5 * time.Millisecond) {
+				if time.Since(t0) > time.Minute {
+					return fmt.Errorf("base manager: %d of %d sockets listening", procnet.CountUnixListening(bsocks), base)
+				}
+			}
+			time.Sleep(500 * time.Millisecond)
+			var rn, rb []time.Duration
+			for k := 0; k < perRound; k++ {
+				i := pairedSocket(n, cold, rounds, r, k)
+				d, err := firstByte(filepath.Join(dir, "s", fmt.Sprintf("%05d.sk", i)), 10*time.Second)
+				if err != nil {
+					return fmt.Errorf("cold activation of idle%05d: %w", i, err)
+				}
+				rn = append(rn, d)
+				d, err = firstByte(filepath.Join(bdir, "s", fmt.Sprintf("%05d.sk", k)), 10*time.Second)
+				if err != nil {
+					return fmt.Errorf("base: cold activation of idle%05d: %w", k, err)
+				}
+				rb = append(rb, d)
+			}
+			p.coldN, p.coldBase = append(p.coldN, rn...), append(p.coldBase, rb...)
+			p.spreadN, p.spreadB = append(p.spreadN, ms(median(rn))), append(p.spreadB, ms(median(rb)))
+			for sl := 0; sl < slices; sl++ {
+				c, secs, cpu, err := acceptFor(m.pid, fmt.Sprintf("127.0.0.1:%d", port), duration/time.Duration(slices))
+				if err != nil {
+					return err
+				}
+				p.connN, p.secsN, p.cpuN = p.connN+c, p.secsN+secs, p.cpuN+cpu
+				c, secs, cpu, err = acceptFor(bm.pid, fmt.Sprintf("127.0.0.1:%d", basePort), duration/time.Duration(slices))
+				if err != nil {
+					return fmt.Errorf("base: %w", err)
+				}
+				p.connBase, p.secsBase, p.cpuBase = p.connBase+c, p.secsBase+secs, p.cpuBase+cpu
+			}
+			return nil
+		}()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// pairedSocket is the index of the k-th socket among n activated in round r of interleave:
+// the plain measurement took sockets k*(n/cold) for k < cold; these are between them, a
+// different one for each round, so that each activation is a cold one.
+func pairedSocket(n, cold, rounds, r, k int) int {
+	gap := n / cold
+	return k*gap + (r+1)*(gap/(rounds+1))
+}
+
+// acceptFor makes Accept=yes connections to addr one after the other for d: how many, the
+// time they took (s) and the manager's CPU time meanwhile (ms).
+func acceptFor(pid int, addr string, d time.Duration) (n int, secs, cpu float64, err error) {
+	c0, err := cpuMS(pid)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	t0 := time.Now()
+	for end := t0.Add(d); time.Now().Before(end); n++ {
+		if err := echoOnce(addr); err != nil {
+			return 0, 0, 0, fmt.Errorf("Accept=yes probe: %w", err)
+		}
+	}
+	secs = time.Since(t0).Seconds()
+	c1, err := cpuMS(pid)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	return n, secs, c1 - c0, nil
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // cpuMS is the process's user and system time so far (its threads'; not its children's), ms.
 func cpuMS(pid int) (float64, error) {
@@ -458,22 +618,48 @@ func printTable(counts []int, res map[string]map[int]figures) {
 	}
 }
 
-// printBase prints each manager's activation figures among N against those among base units.
+// printBase prints each manager's activation figures among N against those among base units:
+// with -rounds, the interleaved ones (paired); else the separate run among base.
 func printBase(counts []int, base int, sides []string, res map[string]map[int]figures) {
 	fmt.Printf("| N | side | cold activation among N / among %d | ratio | Accept=yes conn/s among N / among %d | ratio | manager CPU per connection among N / among %d | ratio |\n", base, base, base)
 	fmt.Println("|---:|---|---|---:|---|---:|---|---:|")
+	var notes []string
 	for _, n := range counts {
 		for _, side := range sides {
 			f, ok := res[side][n]
+			if ok && f.pair != nil {
+				p := f.pair
+				cn, cb := ms(median(p.coldN)), ms(median(p.coldBase))
+				an, ab := float64(p.connN)/p.secsN, float64(p.connBase)/p.secsBase
+				un, ub := p.cpuN/float64(p.connN), p.cpuBase/float64(p.connBase)
+				fmt.Printf("| %d | %s | %.4g / %.4g ms | %.2f× | %.4g / %.4g /s | %.2f× | %.3g / %.3g ms | %.2f× |\n", n, side,
+					cn, cb, cn/cb, an, ab, an/ab, un, ub, un/ub)
+				notes = append(notes, fmt.Sprintf("%s N=%d: interleaved, %d rounds of %d cold activations each (medians per round among N: %s ms; among %d: %s ms), %d / %d connections",
+					side, n, p.rounds, len(p.coldN)/p.rounds, fmtList(p.spreadN), base, fmtList(p.spreadB), p.connN, p.connBase))
+				continue
+			}
 			b, okB := res[side][base]
 			if !ok || !okB {
 				fmt.Printf("| %d | %s | n/a | | n/a | | n/a | |\n", n, side)
 				continue
 			}
-			ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 			fmt.Printf("| %d | %s | %.4g / %.4g ms | %.2f× | %.4g / %.4g /s | %.2f× | %.3g / %.3g ms | %.2f× |\n", n, side,
 				ms(f.cold), ms(b.cold), ms(f.cold)/ms(b.cold), f.accept, b.accept, f.accept/b.accept,
 				f.cpuPerConn, b.cpuPerConn, f.cpuPerConn/b.cpuPerConn)
 		}
 	}
+	if len(notes) > 0 {
+		fmt.Println()
+		for _, n := range notes {
+			fmt.Println("-", n)
+		}
+	}
+}
+
+func fmtList(xs []float64) string {
+	var parts []string
+	for _, x := range xs {
+		parts = append(parts, strconv.FormatFloat(x, 'g', 3, 64))
+	}
+	return strings.Join(parts, ", ")
 }

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // writeUnits writes N socket/service pairs, the probe and both targets; idle.target wants
@@ -41,5 +42,38 @@ func TestCPUMS(t *testing.T) {
 		if b, err = cpuMS(os.Getpid()); err != nil || b < a {
 			t.Fatalf("cpuMS went from %v to %v, %v", a, b, err)
 		}
+	}
+}
+
+// The sockets interleave activates are all different, never one the plain measurement
+// activated, and within the N.
+func TestPairedSocketsCold(t *testing.T) {
+	for _, c := range []struct{ n, cold, base, rounds int }{
+		{10000, 7, 10, 3}, {1000, 7, 10, 3}, {3000, 7, 10, 5}, {28, 7, 10, 3}, {100, 10, 8, 2},
+	} {
+		used := map[int]bool{}
+		for k := 0; k < c.cold; k++ {
+			used[k*(c.n/c.cold)] = true
+		}
+		perRound := min(c.cold, c.base)
+		for r := 0; r < c.rounds; r++ {
+			for k := 0; k < perRound; k++ {
+				i := pairedSocket(c.n, c.cold, c.rounds, r, k)
+				if used[i] || i < 0 || i >= c.n {
+					t.Fatalf("%+v: round %d, activation %d: socket %d again or out of range", c, r, k, i)
+				}
+				used[i] = true
+			}
+		}
+	}
+}
+
+func TestMedian(t *testing.T) {
+	ds := []time.Duration{5, 1, 4, 2, 3}
+	if m := median(ds); m != 3 {
+		t.Errorf("median %v, want 3", m)
+	}
+	if ds[0] != 5 {
+		t.Errorf("median sorted its argument")
 	}
 }
