@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -51,7 +52,7 @@ func statusOverview(g *globals, c *client.Client) int {
 	color := isTerminal(os.Stdout)
 	host, _ := os.Hostname()
 	w := os.Stdout
-	mark := "●"
+	mark := glyphs().blackCircle
 	if color {
 		switch ov.State {
 		case "running":
@@ -64,11 +65,24 @@ func statusOverview(g *globals, c *client.Client) int {
 	}
 	fmt.Fprintf(w, "%s %s\n", mark, host)
 	fmt.Fprintf(w, "    State: %s\n", ov.State)
-	fmt.Fprintf(w, "    Units: %d loaded\n", ov.Units)
+	fmt.Fprintf(w, "    Units: %d loaded (incl. loaded aliases)\n", ov.Units)
 	fmt.Fprintf(w, "     Jobs: %d queued\n", ov.Jobs)
 	fmt.Fprintf(w, "   Failed: %d units\n", ov.Failed)
 	fmt.Fprintf(w, "    Since: %s; %s ago\n", ov.Since.Format(show.TimestampLayout), ago(time.Since(ov.Since)))
-	fmt.Fprintf(w, "    flint: pid %d\n", ov.PID)
+	if g.systemctl {
+		// systemctl's lines: the manager's version and taints
+		props, _ := c.ManagerProperties()
+		for _, p := range props {
+			switch {
+			case p.Name == "Version":
+				fmt.Fprintf(w, "  systemd: %s\n", p.Value)
+			case p.Name == "Tainted" && p.Value != "":
+				fmt.Fprintf(w, "  Tainted: %s\n", p.Value)
+			}
+		}
+	} else {
+		fmt.Fprintf(w, "    flint: pid %d\n", ov.PID)
+	}
 	if ov.Cgroups != "" {
 		fmt.Fprintf(w, "  Cgroups: %s\n", ov.Cgroups)
 	}
@@ -79,9 +93,9 @@ func statusOverview(g *globals, c *client.Client) int {
 		}
 	}
 	for i, st := range withProcs {
-		branch, cont := "├─", "│ "
+		branch, cont := glyphs().treeBranch, glyphs().treeVertical
 		if i == len(withProcs)-1 {
-			branch, cont = "└─", "  "
+			branch, cont = glyphs().treeRight, "  "
 		}
 		prefix := "   Units: "
 		if i > 0 {
@@ -89,9 +103,9 @@ func statusOverview(g *globals, c *client.Client) int {
 		}
 		fmt.Fprintf(w, "%s%s%s\n", prefix, branch, st.Name)
 		for j, p := range st.Processes {
-			b := "├─"
+			b := glyphs().treeBranch
 			if j == len(st.Processes)-1 {
-				b = "└─"
+				b = glyphs().treeRight
 			}
 			fmt.Fprintf(w, "          %s%s%d %s\n", cont, b, p.PID, unit.Printable(p.Command))
 		}
@@ -115,6 +129,15 @@ func runStatus(g *globals, args []string) int {
 	units, pidCode := unitsOfPIDs(c, units)
 	if len(units) == 0 {
 		return pidCode
+	}
+	if slices.ContainsFunc(units, isGlob) {
+		var err error
+		if units, err = expandUnits(g, c, units); err != nil {
+			return reportClientError(err)
+		}
+		if len(units) == 0 {
+			return pidCode // patterns that matched no unit
+		}
 	}
 	sts, err := c.Status(units, lines)
 	if err != nil {
@@ -217,17 +240,17 @@ func isTerminal(f *os.File) bool {
 
 // dot returns systemctl's state bullet for an ActiveState.
 func dot(active string, color bool) string {
-	d := "●"
+	d := glyphs().blackCircle
 	c := ""
 	switch active {
 	case "active", "reloading":
 		c = "\x1b[0;1;32m"
 	case "failed":
-		c, d = "\x1b[0;1;31m", "×"
+		c, d = "\x1b[0;1;31m", glyphs().multiplySign
 	case "activating", "deactivating":
 		c = "\x1b[0;1;33m"
 	default:
-		d = "○"
+		d = glyphs().whiteCircle
 	}
 	if color && c != "" {
 		return c + d + "\x1b[0m"
@@ -381,9 +404,9 @@ func printStatus(w io.Writer, st client.UnitStatus, color bool) {
 	} else if n, err := strconv.Atoi(p["TasksCurrent"]); err == nil && n > 0 {
 		fmt.Fprintf(w, "      Tasks: %d\n", n)
 		for i, pr := range st.Processes {
-			pre := "             ├─"
+			pre := "             " + glyphs().treeBranch
 			if i == len(st.Processes)-1 {
-				pre = "             └─"
+				pre = "             " + glyphs().treeRight
 			}
 			fmt.Fprintf(w, "%s%d %s\n", pre, pr.PID, unit.Printable(pr.Command))
 		}
@@ -432,7 +455,7 @@ func dropInLines(paths []string) []string {
 	var names []string
 	flush := func() {
 		if dir != "" {
-			out = append(out, dir, "└─"+strings.Join(names, ", "))
+			out = append(out, dir, glyphs().treeRight+strings.Join(names, ", "))
 		}
 	}
 	for _, p := range paths {
