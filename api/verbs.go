@@ -8,6 +8,7 @@ type Verb string
 const (
 	VerbPing               Verb = "ping"
 	VerbUnitPaths          Verb = "unit-paths"
+	VerbManagerProperties  Verb = "manager-properties"
 	VerbStart              Verb = "start"
 	VerbStop               Verb = "stop"
 	VerbRestart            Verb = "restart"
@@ -88,6 +89,7 @@ type VerbInfo struct {
 var Verbs = []VerbInfo{
 	{VerbPing, true, Query, nil},
 	{VerbUnitPaths, true, Query, nil},
+	{VerbManagerProperties, true, Query, nil},
 	{VerbShowEnvironment, true, Query, nil},
 	{VerbSetEnvironment, false, Action, []string{"env"}},
 	{VerbUnsetEnvironment, false, Action, []string{"env"}},

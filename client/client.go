@@ -256,6 +256,14 @@ func (c *Client) UnitPaths() (UnitPaths, error) {
 	return p, err
 }
 
+// ManagerProperties returns the manager's own properties under systemd's names, in
+// systemctl's text form and order (systemctl show without a unit).
+func (c *Client) ManagerProperties() ([]Property, error) {
+	var p []Property
+	err := c.Do(&Request{Verb: api.VerbManagerProperties}, &p)
+	return p, err
+}
+
 // Environment returns the manager's environment block, KEY=VALUE in its order.
 func (c *Client) Environment() ([]string, error) {
 	var env []string

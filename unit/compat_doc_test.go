@@ -845,14 +845,19 @@ journalctl's and systemd-analyze's own option tables, their checks of values (` 
 they print for ` + "`" + `help` + "`" + ` values, and their messages and exit codes for what they refuse; the
 program name in getopt's messages is argv[0] as invoked, as glibc prints it. flint adds
 ` + "`" + `--control PATH` + "`" + ` and ` + "`" + `--units DIR` + "`" + ` to each table, matched only by their whole names so that
-every abbreviation the tools accept keeps its meaning. The differences:
+every abbreviation the tools accept keeps its meaning. Under the name systemctl, the output
+is systemctl's as scripts, Ansible and Debian's maintainer scripts see it, in the C locale
+too (the ASCII marks systemd draws where the locale is not UTF-8, $SYSTEMD_UTF8 honoured),
+and the hints of a failed job name journalctl (test/e2e TestToolsMatchSystemctl,
+TestDebHelpersMatchSystemd: deb-systemd-helper and deb-systemd-invoke with a booted flint).
+The differences:
 
 - An option that systemctl applies to a verb but flint's verb does not implement is refused,
   "systemctl VERB: option --X is not supported by flint." (exit 1), where systemctl would act
-  on it: ` + "`" + `--wait` + "`" + `, ` + "`" + `--global` + "`" + `, ` + "`" + `--dry-run` + "`" + `, ` + "`" + `--message=` + "`" + `, ` + "`" + `--firmware-setup` + "`" + `,
+  on it: ` + "`" + `--wait` + "`" + `, ` + "`" + `--dry-run` + "`" + `, ` + "`" + `--message=` + "`" + `, ` + "`" + `--firmware-setup` + "`" + `,
   ` + "`" + `--boot-loader-menu=` + "`" + `, ` + "`" + `--boot-loader-entry=` + "`" + `, ` + "`" + `--reboot-argument=` + "`" + `, ` + "`" + `--show-transaction` + "`" + `,
-  ` + "`" + `--with-dependencies` + "`" + `, ` + "`" + `--recursive` + "`" + `, ` + "`" + `--after` + "`" + `/` + "`" + `--before` + "`" + `, ` + "`" + `--plain` + "`" + ` for
-  list-dependencies, ` + "`" + `--state=` + "`" + ` for list-sockets and list-timers, ` + "`" + `--timestamp=` + "`" + ` other than
+  ` + "`" + `--with-dependencies` + "`" + `, ` + "`" + `--recursive` + "`" + `, ` + "`" + `--after` + "`" + `/` + "`" + `--before` + "`" + `, ` + "`" + `--state=` + "`" + ` for
+  list-sockets and list-timers, ` + "`" + `--timestamp=` + "`" + ` other than
   pretty, ` + "`" + `--marked` + "`" + `. Where systemctl ignores an option for a verb, flint ignores it too.
   ` + "`" + `--no-pager` + "`" + `, ` + "`" + `--no-ask-password` + "`" + `, ` + "`" + `--no-wall` + "`" + `, ` + "`" + `-l` + "`" + `, ` + "`" + `-i` + "`" + `/` + "`" + `--check-inhibitors=` + "`" + ` are
   accepted everywhere: flint has no pager, asks no password, writes no wall message, never
@@ -860,11 +865,36 @@ every abbreviation the tools accept keeps its meaning. The differences:
   manager.
 - ` + "`" + `-H` + "`" + `/` + "`" + `--host` + "`" + ` and ` + "`" + `-M` + "`" + `/` + "`" + `--machine` + "`" + ` are refused (exit 1): flint reaches no remote or
   container manager. ` + "`" + `--image=` + "`" + ` is refused: flint mounts no disk images.
+- ` + "`" + `--version` + "`" + ` prints "systemd 252 (flint)" and a line saying what flint is, where systemctl
+  prints its package's version and compile-time features: scripts that check the version
+  (deb-systemd-invoke, "systemctl --version | head -1") read its first two words.
+- ` + "`" + `show` + "`" + ` without ` + "`" + `-p` + "`" + ` of a unit that is not loaded (not-found, masked) prints the
+  properties of the unit itself (Id, Names, Description, LoadState, LoadError, the states and
+  timestamps), not the defaults of its type's properties (Restart=no, TimeoutStartUSec=, the
+  exec and cgroup settings) that systemctl 252 lists with them.
+- ` + "`" + `show` + "`" + ` without a unit prints the manager's own properties that flint has, in systemd's
+  order: Version ("252 (flint)"), Features ("flint"), Virtualization, Architecture, Tainted
+  (without "split-usr" and "support-ended"), UserspaceTimestamp, LogLevel, LogTarget, NNames,
+  NFailedUnits, NJobs, NInstalledJobs, Progress, Environment, ConfirmSpawn, ShowStatus,
+  UnitPath, DefaultStandardOutput, DefaultStandardError, SystemState and the Default*
+  timeouts, start limits and DefaultOOMPolicy; not the firmware, loader, initrd and
+  generator timestamps, the watchdog settings, DefaultLimit*= and DefaultTasksMax= that
+  systemctl 252 also prints.
+- ` + "`" + `status` + "`" + ` without a unit: systemctl's lines for the manager (State, Units, Jobs, Failed,
+  Since; under the name systemctl "systemd: 252 (flint)" and Tainted:, under the name flint
+  flint's pid), then flint's Cgroups: line and its units' processes where systemctl draws the
+  manager's cgroup tree.
+- A unit pattern (` + "`" + `systemctl status 'web*'` + "`" + `, is-active, is-failed, show, kill, the job verbs)
+  expands to the loaded units list-units would list (inactive ones only with --all, of the
+  --type= and --state= given), as systemctl's; flint lists them in name order, systemctl in
+  the order of systemd's hash table.
 - ` + "`" + `--job-mode=help` + "`" + ` is sent to the manager like any other mode and refused there ("Job mode
   help invalid"), as systemctl 252 does.
-- ` + "`" + `-o` + "`" + ` with a verb other than status prints flint's JSON for the json modes (not systemctl's
-  table in JSON); status takes short and json (flint's JSON status) and refuses the other
-  journal modes.
+- ` + "`" + `-o json` + "`" + ` (and json-pretty, json-seq, json-sse): under the name systemctl, list-units,
+  list-unit-files, list-sockets, list-timers and list-jobs print systemctl 252's tables in
+  JSON, and show and list-dependencies print what they print without it, as systemctl's;
+  under the name flint these verbs print flint's own JSON. status takes short and json
+  (flint's JSON status, under both names) and refuses the other journal modes.
 - A verb that needs a manager fails when none answers on the control socket: "No flint manager
   is running: nothing answers on PATH." and how to start or name one, exit 1, where systemctl
   says "System has not been booted with systemd as init system (PID 1). Can't operate." and
@@ -885,8 +915,8 @@ every abbreviation the tools accept keeps its meaning. The differences:
 - journalctl (and ` + "`" + `flint logs` + "`" + `) reads the lines the manager keeps in memory, not journal
   files: the output of its units and its own messages about them (the last 1000 lines of each
   unit), nothing of other programs or the kernel (` + "`" + `-k` + "`" + ` is refused: "it keeps no kernel
-  messages"). Within them it is journalctl 252's (test/e2e TestLogsMatchJournalctl, 98 command
-  lines against journalctl in systemd-ns): ` + "`" + `-u` + "`" + ` with globs, ` + "`" + `--user-unit` + "`" + `, ` + "`" + `-t` + "`" + `, ` + "`" + `-p` + "`" + ` levels
+  messages"). Within them it is journalctl 252's (test/e2e TestLogsMatchJournalctl, 130 checks
+  against journalctl in systemd-ns): ` + "`" + `-u` + "`" + ` with globs, ` + "`" + `--user-unit` + "`" + `, ` + "`" + `-t` + "`" + `, ` + "`" + `-p` + "`" + ` levels
   and ranges, ` + "`" + `-g` + "`" + ` and ` + "`" + `--case-sensitive` + "`" + `, ` + "`" + `-S` + "`" + `/` + "`" + `-U` + "`" + `, ` + "`" + `-n` + "`" + `, ` + "`" + `--no-tail` + "`" + `, ` + "`" + `-r` + "`" + `, ` + "`" + `-e` + "`" + `, ` + "`" + `-f` + "`" + `,
   cursors (` + "`" + `-c` + "`" + `, ` + "`" + `--after-cursor` + "`" + `, ` + "`" + `--cursor-file` + "`" + `, ` + "`" + `--show-cursor` + "`" + `), every ` + "`" + `-o` + "`" + ` mode with
   journald's field names, ` + "`" + `--output-fields` + "`" + `, ` + "`" + `--utc` + "`" + `, ` + "`" + `--no-hostname` + "`" + `, ` + "`" + `-x` + "`" + ` (the machine's
@@ -899,7 +929,13 @@ every abbreviation the tools accept keeps its meaning. The differences:
   audit (_SYSTEMD_CGROUP, _SYSTEMD_SLICE, _SYSTEMD_OWNER_UID, _CAP_EFFECTIVE,
   _SELINUX_CONTEXT, _AUDIT_SESSION, _AUDIT_LOGINUID) and, for the manager's messages, the
   source location (CODE_FILE, CODE_LINE, CODE_FUNC, TID) and _SYSTEMD_UNIT=init.scope
-  (with-unit mode names them systemd[PID]). Journal matches (FIELD=VALUE, +, paths) and every
+  (with-unit mode names them systemd[PID]). ` + "`" + `-F FIELD` + "`" + ` and ` + "`" + `-N` + "`" + ` list the values and the field names
+  of every line of the manager's runs, whatever the matches, as journalctl 252 (values newest
+  first, as journald's lists have them; names in the order they first appear, where journald
+  lists its hash table's order). ` + "`" + `--disk-usage` + "`" + ` and ` + "`" + `--vacuum-size=` + "`" + `/` + "`" + `--vacuum-files=` + "`" + `/
+  ` + "`" + `--vacuum-time=` + "`" + ` act on flint's journal files (/var/log/flint and the manager's runtime
+  directory; the file a run writes counts as journald's active file, every other as
+  archived; a file's age is its last write). Journal matches (FIELD=VALUE, +, paths) and every
   other journalctl option are refused, "journalctl: option --X is not supported by flint.".
 - systemd-analyze security: the table, overall exposure and summary table of systemd 252,
   equal for every service of /lib/systemd/system and the units of
@@ -1034,6 +1070,38 @@ oneshot that stays active): units ordered after it or requiring it load and star
 started (active, exited) after the manager did its work at start. flint provides neither
 systemd-tmpfiles-setup-dev.service (the /dev lines) nor systemd-tmpfiles-clean.timer: nothing
 runs ` + "`" + `--clean` + "`" + ` periodically.
+
+### Generators
+
+` + "`" + `flint run` + "`" + ` runs the generators of systemd.generator(7) as systemd 252 does, before it loads any
+unit and again at each ` + "`" + `daemon-reload` + "`" + ` (and ` + "`" + `daemon-reexec` + "`" + `, which is a reload in flint): the
+executables of /run/systemd/system-generators, /etc/systemd/system-generators,
+/usr/local/lib/systemd/system-generators, /lib/systemd/system-generators and
+/usr/lib/systemd/system-generators (the user manager: the user-generators directories), the
+first directory that has a name winning and a link to /dev/null or an empty file masking it,
+all at once, with the normal, early and late output directories (/run/systemd/generator,
+generator.early, generator.late; $XDG_RUNTIME_DIR/systemd/generator* for ` + "`" + `--user` + "`" + `) as
+arguments, emptied before each run (and not made where there is no generator), and $SYSTEMD_SCOPE, $SYSTEMD_IN_INITRD (0),
+$SYSTEMD_FIRST_BOOT, $SYSTEMD_VIRTUALIZATION and $SYSTEMD_ARCHITECTURE set. Together they get
+90 s, as systemd's DEFAULT_TIMEOUT_USEC. This is what starts the instances of Debian 12's
+postgresql (one per cluster), postfix (postfix@-.service), tor (tor@default.service) and
+openvpn, all of which enable only a master unit, and what makes units of the packages that
+ship only an /etc/init.d script (slapd, xinetd: systemd-sysv-generator, enabled through
+their /etc/rc?.d links); test/e2e/container_debian_test.go runs four of them. Differences:
+
+- flint runs generators only where their normal output directory is in its search path (the
+  default path, or $SYSTEMD_UNIT_PATH naming it; never with ` + "`" + `--units` + "`" + `), and the system
+  manager only as the machine's manager (not with ` + "`" + `--no-booted` + "`" + `: another manager may own
+  /run/systemd/generator). systemd runs them whatever its unit path.
+- What a generator prints goes to ` + "`" + `flint run` + "`" + `'s output once it has ended, each line after the
+  generator's name; a generator that fails or is killed at the time limit gets a line of its
+  own ("... failed with exit status N."). systemd logs their output as it comes.
+- flint removes the output directories at its orderly end; a re-execution of systemd keeps
+  them.
+- The units generators make are run as any other, within what flint runs: the .mount, .swap
+  and .automount units of systemd-fstab-generator and systemd-gpt-auto-generator are loaded
+  but not managed (see "What the manager does differently"); systemd-getty-generator's
+  console-getty.service (in a container) and serial-getty@ units are services flint starts.
 `)
 	if len(difftest.OpenBugs) > 0 {
 		b.WriteString(`

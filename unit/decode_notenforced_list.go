@@ -35,7 +35,6 @@ var notEnforcedDirectives = []struct {
 	{"Type", []string{"Service"}, neAny},
 	{"ExitType", []string{"Service"}, neAny},
 	{"Restart", []string{"Service"}, neAny},
-	{"PermissionsStartOnly", []string{"Service"}, neBool},
 	{"RootDirectoryStartOnly", []string{"Service"}, neBool},
 	{"RemainAfterExit", []string{"Service"}, neBool},
 	{"GuessMainPID", []string{"Service"}, neBool},

@@ -137,6 +137,7 @@ func registerService() {
 	reg("Service", "Restart", S, pEnum(func(d *decoder) *string { return &s(d).Restart }, "\x00", "service restart specifier",
 		"no", "on-success", "on-failure", "on-abnormal", "on-watchdog", "on-abort", "always"))
 	reg("Service", "RootDirectoryStartOnly", S, pBool(func(d *decoder) *bool { return &s(d).RootDirectoryStartOnly }))
+	reg("Service", "PermissionsStartOnly", S, pBool(func(d *decoder) *bool { return &s(d).PermissionsStartOnly }))
 	reg("Service", "RemainAfterExit", S, pBool(func(d *decoder) *bool { return &s(d).RemainAfterExit }))
 	reg("Service", "GuessMainPID", S, pBool(func(d *decoder) *bool { return &s(d).GuessMainPID }))
 	reg("Service", "NonBlocking", S, pBool(func(d *decoder) *bool { return &s(d).NonBlocking }))

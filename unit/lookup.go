@@ -100,6 +100,24 @@ func RootLookup(scope Scope, root string) Lookup {
 	return lk
 }
 
+// GlobalLookup returns the lookup paths of systemctl --global: the unit files every user's
+// manager reads (not a user's own, under the home directory), written to
+// /etc/systemd/user; below root when root is not "".
+func GlobalLookup(root string) Lookup {
+	lk := Lookup{Scope: User, Config: "/etc/systemd/user", Runtime: "/run/systemd/user",
+		Path: []string{"/etc/systemd/user", "/run/systemd/user", "/usr/local/share/systemd/user",
+			"/usr/share/systemd/user", "/usr/local/lib/systemd/user", "/usr/lib/systemd/user"}}
+	if root == "" {
+		return lk
+	}
+	lk.Root = filepath.Clean(root)
+	for i, d := range lk.Path {
+		lk.Path[i] = filepath.Join(lk.Root, d)
+	}
+	lk.Config, lk.Runtime = filepath.Join(lk.Root, lk.Config), filepath.Join(lk.Root, lk.Runtime)
+	return lk
+}
+
 // Rooted is p (an absolute path read from a symlink in the tree) as the tree has it: below
 // the root. Without a root, and for /dev/null, it is p.
 func (lk Lookup) Rooted(p string) string {

@@ -400,6 +400,7 @@ type ServiceOptions struct {
 	RestartPreventExitStatus                   ExitStatusSet
 	RestartForceExitStatus                     ExitStatusSet
 	RootDirectoryStartOnly                     bool
+	PermissionsStartOnly                       bool // the control commands run as with '+'
 	NonBlocking                                bool
 	NotifyAccess                               string // none | main | exec | all; default none (main for notify)
 	Sockets                                    []string

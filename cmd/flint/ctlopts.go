@@ -126,9 +126,11 @@ func (g *globals) setCtlOption(f getopt.Found, stdout io.Writer) error {
 	case "value":
 		g.value = true
 	case "user":
-		g.user = true
+		g.user, g.global = true, false
 	case "system":
-		g.user = false
+		g.user, g.global = false, false
+	case "global":
+		g.user, g.global = true, true
 	case "no-block":
 		g.noBlock = true
 	case "legend":

@@ -61,7 +61,7 @@ var ctlOptions = []ctlOption{
 	{Option: getopt.Option{Long: "user"}, help: "the calling user's manager and unit files"},
 	{Option: getopt.Option{Long: "system"}, help: "the system manager and unit files (the default)"},
 	{Option: getopt.Option{Long: "global"}, help: "every user's unit files",
-		verbs: group(installVerbs, []string{"is-enabled", "list-unit-files", "get-default", "cat"}), refused: true},
+		verbs: group(installVerbs, []string{"is-enabled", "list-unit-files", "get-default", "cat"})},
 	{Option: getopt.Option{Long: "wait"}, help: "wait until started units end", verbs: group(jobVerbs, []string{"is-system-running"}), refused: true},
 	{Option: getopt.Option{Long: "no-block"}, help: "do not wait for the jobs to finish", verbs: group(jobVerbs, powerVerbs, []string{"enable", "disable", "mask", "reenable", "clean"})},
 	{Option: getopt.Option{Long: "legend", Arg: getopt.RequiredArg}, value: "BOOL", help: "print or leave out column headers and hints"},

@@ -198,6 +198,7 @@ var cliSends = []cliSend{
 	{[]string{"force-reload", "foo"}, api.VerbTryReloadOrRestart},
 	{[]string{"status", "foo"}, api.VerbStatus},
 	{[]string{"show", "foo"}, api.VerbShow},
+	{[]string{"show", "-p", "Version"}, api.VerbManagerProperties},
 	{[]string{"list-units"}, api.VerbListUnits},
 	{[]string{"list-sockets"}, api.VerbListSockets},
 	{[]string{"list-timers"}, api.VerbListTimers},

@@ -41,6 +41,11 @@ func (g *globals) files() *fileScope {
 
 func (g *globals) findFiles() *fileScope {
 	fs := &fileScope{}
+	if g.global {
+		// no manager has these files as its own: none is reloaded
+		fs.l = unit.NewLoaderLookup(unit.GlobalLookup(g.root))
+		return fs
+	}
 	if g.root != "" {
 		fs.l = unit.NewLoaderLookup(unit.RootLookup(g.scope(), g.root))
 		return fs
@@ -139,7 +144,7 @@ func (fs *fileScope) reportChanges(g *globals, what string, changes []install.Ch
 		if !g.quiet {
 			for _, c := range changes {
 				if !isErr(c) {
-					fmt.Fprintln(stderr, c.String())
+					fmt.Fprintln(stderr, changeText(c))
 				}
 			}
 		}
@@ -147,7 +152,7 @@ func (fs *fileScope) reportChanges(g *globals, what string, changes []install.Ch
 	}
 	for _, c := range changes {
 		if !g.quiet || isErr(c) {
-			fmt.Fprintln(stderr, c.String())
+			fmt.Fprintln(stderr, changeText(c))
 		}
 	}
 	if err != nil && !errors.Is(err, install.ErrNoInstallInfo) {

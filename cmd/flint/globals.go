@@ -19,6 +19,7 @@ type globals struct {
 	controlSet bool     // given by --control or FLINT_CONTROL (not the default)
 	units      []string // --units DIR, repeatable; replaces the search path
 	user       bool     // --user
+	global     bool     // --global: the unit files of every user (implies user)
 	// systemctl: invoked under the name systemctl (multi-call).
 	systemctl bool
 

@@ -118,15 +118,3 @@ func (c *catalog) write(b *strings.Builder, e *journalEntry) {
 		b.WriteString(c.prefix + " " + line + "\n")
 	}
 }
-
-// localeIsUTF8 is systemd's is_locale_utf8 for flint's static binary: the locale the
-// environment names (LC_ALL, else LC_CTYPE, else LANG) says UTF-8, or none is named.
-func localeIsUTF8() bool {
-	for _, v := range []string{"LC_ALL", "LC_CTYPE", "LANG"} {
-		if l := os.Getenv(v); l != "" {
-			l = strings.ToLower(l)
-			return strings.Contains(l, "utf-8") || strings.Contains(l, "utf8")
-		}
-	}
-	return true
-}

@@ -52,7 +52,7 @@ func (jw *journalWriter) write(e *journalEntry) error {
 	default:
 		jw.short(&b, e)
 	}
-	if jw.catalog != nil && !strings.HasPrefix(jw.mode, "json") && jw.mode != "export" {
+	if jw.catalog != nil && !strings.HasPrefix(jw.mode, "json") && jw.mode != "export" && jw.mode != "cat" {
 		jw.catalog.write(&b, e)
 	}
 	_, err := io.WriteString(jw.w, b.String())

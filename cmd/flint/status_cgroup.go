@@ -96,9 +96,9 @@ func printCgroupTree(w io.Writer, prefix, dir string, procs []client.Process) {
 	n := len(here) + len(subs)
 	branch := func(i int) (string, string) {
 		if i == n-1 {
-			return "└─", "  "
+			return glyphs().treeRight, "  "
 		}
-		return "├─", "│ "
+		return glyphs().treeBranch, glyphs().treeVertical
 	}
 	for i, pr := range here {
 		b, _ := branch(i)

@@ -13,13 +13,30 @@ import (
 // cat, ...) work without a manager; verbs that need one fail, saying where they looked,
 // unless flint runs in a chroot, where systemctl ignores them (ignoredOffline).
 
-// versionString is what --version prints.
-const versionString = "flint (systemd 252 compatible: systemctl, journalctl, systemd-analyze, systemd-notify, systemd-socket-activate, systemd-tmpfiles)"
+// versionString is what --version prints: a first line in systemd's form, "systemd 252
+// (flint)", which the scripts that check the version (deb-systemd-invoke, `systemctl
+// --version | head -1 | awk '{print $2}'`) read as systemd 252, then what flint is.
+const versionString = "systemd 252 (flint)\nflint: systemd 252 compatible (systemctl, journalctl, systemd-analyze, systemd-notify, systemd-socket-activate, systemd-tmpfiles)"
 
 // invokedAs is the program name used in messages ("See \"flint status foo.service\"").
 var invokedAs = "flint"
 
 func progName() string { return invokedAs }
+
+// logsCommand is the command line that shows the log of unit ("" for all units) in the
+// hints of failed jobs: journalctl's, as systemctl prints it, when flint runs as systemctl
+// (installed under both names); flint's own otherwise.
+func logsCommand(unit string) string {
+	switch {
+	case invokedAs == "systemctl" && unit == "":
+		return "journalctl -xe"
+	case invokedAs == "systemctl":
+		return "journalctl -xeu " + unit
+	case unit == "":
+		return "flint logs"
+	}
+	return "flint logs -u " + unit
+}
 
 // ignoredOffline is systemctl's running_in_chroot_or_offline: with $SYSTEMD_OFFLINE=1, or
 // in a chroot (the root directory is not PID 1's, unless $SYSTEMD_IGNORE_CHROOT is set),

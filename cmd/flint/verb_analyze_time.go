@@ -140,13 +140,13 @@ func printChain(w io.Writer, times map[string]*unitTimes, t *unitTimes, branches
 	for i, last := range branches {
 		switch {
 		case i == len(branches)-1 && last:
-			b.WriteString("└─")
+			b.WriteString(glyphs().treeRight)
 		case i == len(branches)-1:
-			b.WriteString("├─")
+			b.WriteString(glyphs().treeBranch)
 		case last:
 			b.WriteString("  ")
 		default:
-			b.WriteString("│ ")
+			b.WriteString(glyphs().treeVertical)
 		}
 	}
 	b.WriteString(t.name)

@@ -140,7 +140,7 @@ func runInstallVerb(g *globals, op string, args []string, stdout, stderr io.Writ
 		return code
 	}
 	if errors.Is(err, install.ErrNoInstallInfo) && !g.quiet && op != "preset" {
-		fmt.Fprintln(stderr, install.NoInstallInfoWarning)
+		fmt.Fprintln(stderr, strings.ReplaceAll(install.NoInstallInfoWarning, "•", glyphs().bullet))
 	}
 	if code := fs.reload(g, stderr); code != 0 {
 		return code

@@ -99,7 +99,7 @@ func runIsolate(g *globals, args []string) int {
 }
 
 func queueJobs(g *globals, name string, ja jobArgs) int {
-	if name == "start" && !ja.quiet && slices.ContainsFunc(ja.units, func(u string) bool { return strings.ContainsAny(u, "*?[") }) {
+	if name == "start" && !ja.quiet && !g.all && slices.ContainsFunc(ja.units, isGlob) {
 		// systemctl 252 (verb_start): a glob matches loaded units only.
 		fmt.Fprintf(os.Stderr, startGlobWarning, progName())
 	}
@@ -216,7 +216,7 @@ func jobFailureMessage(r client.JobResult) string {
 	case "timeout":
 		return fmt.Sprintf("Job for %s timed out.", n)
 	case "dependency":
-		return fmt.Sprintf("A dependency job for %s failed. See '%s logs' for details.", n, "flint")
+		return fmt.Sprintf("A dependency job for %s failed. See '%s' for details.", n, logsCommand(""))
 	case "invalid":
 		return fmt.Sprintf("%s is not active, cannot reload.", n)
 	case "assert":
@@ -229,9 +229,9 @@ func jobFailureMessage(r client.JobResult) string {
 		return fmt.Sprintf("Unit %s was started already once and can't be started again.", n)
 	}
 	if !strings.HasSuffix(n, ".service") {
-		return "Job failed. See \"flint logs\" for details."
+		return fmt.Sprintf("Job failed. See \"%s\" for details.", logsCommand(""))
 	}
-	see := fmt.Sprintf("See \"%s status %s\" and \"flint logs -u %s\" for details.", progName(), n, n)
+	see := fmt.Sprintf("See \"%s status %s\" and \"%s\" for details.", progName(), n, logsCommand(n))
 	if e, ok := serviceResultExplanations[r.UnitResult]; ok {
 		msg := fmt.Sprintf("Job for %s failed because %s.\n%s", n, e, see)
 		if r.UnitResult == "start-limit-hit" {

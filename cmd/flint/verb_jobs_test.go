@@ -201,6 +201,10 @@ func TestParseSince(t *testing.T) {
 		{"-1h 30s", now.Add(-time.Hour - 30*time.Second), 2 * time.Second},
 		{"2h ago", now.Add(-2 * time.Hour), 2 * time.Second},
 		{"@1700000000", time.Unix(1700000000, 0), 0},
+		{"+1d", now.Add(24 * time.Hour), 2 * time.Second},
+		{"3h left", now.Add(3 * time.Hour), 2 * time.Second},
+		{"2026-11-25T12:00:01.250", time.Date(2026, 11, 25, 12, 0, 1, 250e6, time.Local), 0},
+		{"2026-11-25 12:00 UTC", time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC), 0},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			got, err := parseSince(tc.in)
@@ -212,7 +216,7 @@ func TestParseSince(t *testing.T) {
 			}
 		})
 	}
-	for _, bad := range []string{"", "soon", "-x", "@y"} {
+	for _, bad := range []string{"", "soon", "-x", "@y", "+x", "x left"} {
 		if _, err := parseSince(bad); err == nil {
 			t.Errorf("parseSince(%q) accepted", bad)
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -109,6 +110,10 @@ func runListUnits(g *globals, args []string) int {
 	if err != nil {
 		return reportClientError(err)
 	}
+	if g.jsonOutput() && g.systemctl {
+		writeTableJSON(os.Stdout, g.output, unitRowsJSON(res))
+		return 0
+	}
 	if g.jsonOutput() {
 		if res == nil {
 			res = []client.UnitInfo{}
@@ -142,10 +147,10 @@ func runListUnits(g *globals, args []string) int {
 		var col []string
 		switch {
 		case u.Load == "error" || u.Load == "not-found" || u.Load == "bad-setting" || u.Load == "masked":
-			mark = "●"
+			mark = glyphs().blackCircle
 			col = []string{ansiYellow, "", ansiRed}
 		case u.Active == "failed":
-			mark = "●"
+			mark = glyphs().blackCircle
 			col = []string{ansiRed, ansiRed, "", ansiRed, ansiRed}
 		}
 		t.add(col, header(u.Name, u.Load, u.Active, u.Sub, u.Job, unit.Printable(u.Description))...)
@@ -210,6 +215,10 @@ func runListSockets(g *globals, args []string) int {
 	if err := c.Do(&client.Request{Verb: api.VerbListSockets, All: all, Units: args}, &res); err != nil {
 		return reportClientError(err)
 	}
+	if g.jsonOutput() && g.systemctl {
+		writeTableJSON(os.Stdout, g.output, socketRowsJSON(res, g.showTypes))
+		return 0
+	}
 	if g.jsonOutput() {
 		if res == nil {
 			res = []client.SocketInfo{}
@@ -260,6 +269,10 @@ func runListTimers(g *globals, args []string) int {
 	if err := c.Do(&client.Request{Verb: api.VerbListTimers, All: all, Units: args}, &res); err != nil {
 		return reportClientError(err)
 	}
+	if g.jsonOutput() && g.systemctl {
+		writeTableJSON(os.Stdout, g.output, timerRowsJSON(res))
+		return 0
+	}
 	if g.jsonOutput() {
 		if res == nil {
 			res = []client.TimerInfo{}
@@ -309,18 +322,40 @@ func runListDeps(g *globals, args []string) int {
 		names = []string{""} // the manager's default.target
 	}
 	c := client.New(g.control)
-	for _, name := range names {
+	for i, name := range names {
 		nodes, err := c.ListDependencies(name, g.all, g.reverse)
 		if err != nil {
 			return reportClientError(err)
 		}
-		if g.jsonOutput() {
+		if g.jsonOutput() && !g.systemctl { // systemctl: -o json makes the list plain
 			writeJSON(nodes)
+			continue
+		}
+		if i > 0 {
+			fmt.Fprintln(os.Stdout)
+		}
+		if g.plain {
+			writeDepList(os.Stdout, nodes)
 			continue
 		}
 		writeDepTree(os.Stdout, nodes, isTerminal(os.Stdout))
 	}
 	return 0
+}
+
+// writeDepList prints nodes as list-dependencies --plain does: the root, then every other
+// unit once (where the tree first has it), indented by two spaces, without state or branch.
+func writeDepList(w io.Writer, nodes []client.DepNode) {
+	seen := map[string]bool{}
+	for _, n := range nodes {
+		switch {
+		case n.Depth == 0:
+			fmt.Fprintln(w, n.Unit)
+		case !seen[n.Unit]:
+			fmt.Fprintln(w, "  "+n.Unit)
+		}
+		seen[n.Unit] = true
+	}
 }
 
 // writeDepTree draws nodes as systemctl list-dependencies does: the root alone, then each
@@ -351,16 +386,16 @@ func writeDepTree(w io.Writer, nodes []client.DepNode, color bool) {
 		b.WriteString(dot(n.Active, color) + " ")
 		for d := 1; d < n.Depth; d++ {
 			if open[d] {
-				b.WriteString("│ ")
+				b.WriteString(glyphs().treeVertical)
 			} else {
 				b.WriteString("  ")
 			}
 		}
 		isLast := last(i)
 		if isLast {
-			b.WriteString("└─")
+			b.WriteString(glyphs().treeRight)
 		} else {
-			b.WriteString("├─")
+			b.WriteString(glyphs().treeBranch)
 		}
 		open[n.Depth] = !isLast
 		b.WriteString(n.Unit)
@@ -380,18 +415,21 @@ func runIsState(g *globals, verb string, args []string) int {
 		fmt.Fprintln(os.Stderr, "Too few arguments.")
 		return 1
 	}
-	for i := range units {
-		units[i] = normalizeUnitName(units[i])
-	}
 	c := client.New(g.control)
-	var states []string
-	err := c.Do(&client.Request{Verb: api.Verb(verb), Units: units}, &states)
+	units, err := expandUnits(g, c, units)
 	if err != nil {
 		return reportClientError(err)
 	}
 	code := 1
 	if verb == "is-active" {
 		code = 3
+	}
+	if len(units) == 0 {
+		return code // patterns that matched no unit
+	}
+	var states []string
+	if err := c.Do(&client.Request{Verb: api.Verb(verb), Units: units}, &states); err != nil {
+		return reportClientError(err)
 	}
 	for _, s := range states {
 		if !quiet {
@@ -415,6 +453,37 @@ func normalizeUnitName(n string) string {
 		}
 	}
 	return n + ".service"
+}
+
+// isGlob says whether a unit name is a pattern (systemd's string_is_glob).
+func isGlob(n string) bool { return strings.ContainsAny(n, "*?[") }
+
+// expandUnits is systemctl's expand_unit_names: the names that are no pattern, completed
+// (normalizeUnitName), then the loaded units the patterns match, as list-units lists them
+// with the same options: inactive ones only with --all, of the --type= and --state= given.
+// Without a pattern the manager is not asked.
+func expandUnits(g *globals, c *client.Client, names []string) ([]string, error) {
+	var out, globs []string
+	for _, n := range names {
+		if isGlob(n) {
+			globs = append(globs, n)
+		} else {
+			out = append(out, normalizeUnitName(n))
+		}
+	}
+	if len(globs) == 0 {
+		return out, nil
+	}
+	infos, err := c.ListUnits(g.all, g.types, g.states, globs)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range infos {
+		if !slices.Contains(out, u.Name) {
+			out = append(out, u.Name)
+		}
+	}
+	return out, nil
 }
 
 // untilTemplate runs a verb that asks the manager for unit objects by name (show, status,
@@ -483,15 +552,18 @@ func runKill(g *globals, args []string) int {
 		fmt.Fprintln(os.Stderr, "Too few arguments.")
 		return 1
 	}
-	units := make([]string, len(args))
-	for i, a := range args {
-		units[i] = normalizeUnitName(a)
+	c := client.New(g.control)
+	units, err := expandUnits(g, c, args)
+	if err != nil {
+		return reportClientError(err)
+	}
+	if len(units) == 0 {
+		return 0 // patterns that matched no unit
 	}
 	whom := g.killWhom
 	if whom == "" {
 		whom = "all"
 	}
-	c := client.New(g.control)
 	if err := c.Kill(units, int(g.signal), whom); err != nil {
 		code := reportClientError(err)
 		if code == 5 {
@@ -570,6 +642,16 @@ func runListJobs(g *globals, args []string) int {
 	jobs, err := client.New(g.control).ListJobs()
 	if err != nil {
 		return reportClientError(err)
+	}
+	if g.jsonOutput() && g.systemctl {
+		if len(jobs) > 0 { // systemctl prints nothing for no job
+			rows := [][]jsonCell{}
+			for _, j := range jobs {
+				rows = append(rows, []jsonCell{{"job", uint64(j.ID)}, {"unit", j.Unit}, {"type", j.Type}, {"state", j.State}})
+			}
+			writeTableJSON(os.Stdout, g.output, rows)
+		}
+		return 0
 	}
 	if g.jsonOutput() {
 		if jobs == nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -46,7 +47,7 @@ Web server.", "web.service: Deactivated successfully.").
   -p --priority=RANGE       lines of these levels: err, 3, 3..5, info..err
   -g --grep=PATTERN         messages matching PATTERN (Go regexp; case-insensitive when
                             all lower case, or --case-sensitive[=BOOL])
-  -S --since=TIME  -U --until=TIME   "2026-11-25 12:00:00", "12:00", "today", "-10min"
+  -S --since=TIME  -U --until=TIME   "2026-11-25 12:00:00", "12:00", "today", "-10min", "+1h"
   -c --cursor=CURSOR  --after-cursor=CURSOR  --cursor-file=FILE  --show-cursor
   -n --lines[=N|all]  --no-tail  -r --reverse  -e --pager-end  -f --follow
   -b --boot[=ID][±N]  --list-boots   the manager's runs: 0 the current, -1 the one before
@@ -55,6 +56,8 @@ Web server.", "web.service: Deactivated successfully.").
                             short-monotonic, short-delta, short-unix, with-unit, cat,
                             verbose, export, json, json-pretty, json-sse, json-seq
   --output-fields=LIST  --utc  --no-hostname  -x --catalog  -a --all  -q --quiet
+  -F --field=FIELD  -N --fields      the values of FIELD, the field names (every line)
+  --disk-usage  --vacuum-size=BYTES  --vacuum-files=N  --vacuum-time=SPAN   the journal files
   --system  --user  --user-unit=UNIT  --control=PATH  --units=DIR
 
 Options flint does not implement are refused. Only root, the manager's user and (system
@@ -158,7 +161,11 @@ type logsOptions struct {
 	listBoots    bool
 	boot         *bootSpec // -b; nil: the current run (earlier ones only with -b)
 	grep         string
-	caseSens     int // --case-sensitive: -1 unset (smart case), 0 no, 1 yes
+	caseSens     int    // --case-sensitive: -1 unset (smart case), 0 no, 1 yes
+	field        string // -F: list the values of this field
+	listFields   bool   // -N: list the field names
+	diskUsage    bool
+	vacuum       *logs.VacuumLimits // --vacuum-size=, --vacuum-files=, --vacuum-time=
 }
 
 // bootSpec is a -b descriptor: a boot id (may be empty) and an offset.
@@ -393,6 +400,40 @@ func parseLogs(g *globals, args []string, stdout, stderr io.Writer) (o *logsOpti
 			o.noHost = true
 		case "no-pager", "full", "no-full", "merge":
 			// no pager; nothing is ellipsized (journalctl's default, --full); one journal
+		case "field":
+			o.field = v
+		case "fields":
+			o.listFields = true
+		case "disk-usage":
+			o.diskUsage = true
+		case "vacuum-size", "vacuum-files", "vacuum-time":
+			if o.vacuum == nil {
+				o.vacuum = &logs.VacuumLimits{}
+			}
+			what := strings.TrimPrefix(f.Key(), "vacuum-")
+			switch what {
+			case "size":
+				n, err := unit.ParseSize(v)
+				if err != nil || n > math.MaxInt64 {
+					return fail("Failed to parse vacuum size: %s", v)
+				}
+				o.vacuum.MaxUse = int64(n)
+			case "files":
+				n, err := strconv.ParseUint(v, 10, 64)
+				if err != nil {
+					return fail("Failed to parse vacuum files: %s", v)
+				}
+				o.vacuum.MaxFiles = int(min(n, math.MaxInt32))
+			default:
+				d, err := unit.ParseTimespan(v)
+				if err != nil {
+					return fail("Failed to parse vacuum time: %s", v)
+				}
+				o.vacuum.Before = time.Time{}
+				if d > 0 {
+					o.vacuum.Before = vacuumBefore(d)
+				}
+			}
 		case "dmesg":
 			return fail("%s: option %s is not supported by flint: it keeps no kernel messages.", prog, f.Spelled)
 		case "system":
@@ -488,8 +529,15 @@ func runLogs(g *globals, args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	c := client.New(g.control)
-	if o.listBoots {
+	switch {
+	case o.listBoots:
 		return listBoots(g, c, o, stdout, stderr)
+	case o.field != "" || o.listFields:
+		return listUnique(g, c, o, stdout)
+	case o.diskUsage:
+		return diskUsage(g, stdout, stderr)
+	case o.vacuum != nil:
+		return vacuum(g, *o.vacuum, o.quiet, stderr)
 	}
 	var earlier *logs.Run // -b naming an earlier run: its lines come from its files
 	if o.boot != nil && !(o.boot.offset == 0 && (o.boot.id == "" || o.boot.id == logs.BootID())) {
@@ -588,8 +636,9 @@ func runLogs(g *globals, args []string, stdout, stderr io.Writer) int {
 }
 
 // parseSince reads journalctl's --since forms: "now", "today", "yesterday", "tomorrow",
-// "2026-11-25 12:00:00" (or without seconds, or a date alone), "12:00[:00]" (today), a time
-// span before now ("-10min", "-1h 30s", "10min ago") and "@UNIX-SECONDS".
+// "2026-11-25 12:00:00" (a fraction after the seconds, or without seconds, or a date alone;
+// T between date and time; " UTC" after), "12:00[:00]" (today), a time span before now
+// ("-10min", "-1h 30s", "10min ago") or after it ("+1d", "1h left") and "@UNIX-SECONDS".
 func parseSince(v string) (time.Time, error) {
 	now := time.Now()
 	y, m, d := now.Date()
@@ -619,10 +668,22 @@ func parseSince(v string) (time.Time, error) {
 		}
 		return now.Add(-d), nil
 	}
-	for _, f := range []string{"2006-01-02 15:04:05", "2006-01-02T15:04:05", "2006-01-02 15:04", "2006-01-02", "15:04:05", "15:04"} {
-		if t, err := time.ParseInLocation(f, v, time.Local); err == nil {
+	if span, ok := strings.CutSuffix(v, " left"); ok || strings.HasPrefix(v, "+") {
+		d, err := unit.ParseTimespan(strings.TrimPrefix(span, "+"))
+		if err != nil {
+			return time.Time{}, err
+		}
+		return now.Add(d), nil
+	}
+	loc := time.Local
+	if rest, ok := strings.CutSuffix(v, " UTC"); ok {
+		v, loc = rest, time.UTC
+	}
+	for _, f := range []string{"2006-01-02 15:04:05", "2006-01-02T15:04:05", "2006-01-02 15:04", "2006-01-02T15:04", "2006-01-02", "15:04:05", "15:04"} {
+		if t, err := time.ParseInLocation(f, v, loc); err == nil {
 			if !strings.Contains(f, "2006") {
-				t = time.Date(y, m, d, t.Hour(), t.Minute(), t.Second(), 0, time.Local)
+				ny, nm, nd := now.In(loc).Date()
+				t = time.Date(ny, nm, nd, t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), loc)
 			}
 			return t, nil
 		}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/flint-init/flint/client"
 	"github.com/flint-init/flint/unit"
 	"github.com/flint-init/flint/unit/install"
 	"github.com/flint-init/flint/unit/show"
@@ -34,11 +35,12 @@ var unitFileState = func(l *unit.Loader, name string) (string, bool) {
 	return st, err == nil || st != "" // StateBad with the reason: systemd shows "bad"
 }
 
-const showUsage = `usage: flint show [-p PROP[,PROP...]]... [--property=PROP] [--value] [--all] UNIT...
+const showUsage = `usage: flint show [-p PROP[,PROP...]]... [--property=PROP] [--value] [--all] [UNIT...]
 
 Print the properties of units as "Name=Value" lines, with systemd's property names and value
 formats (systemctl show). Without a running manager the configuration is read from the unit
 files. Without -p, properties with an empty value are left out unless --all is given.
+Without UNIT: the manager's own properties (Version, SystemState, NFailedUnits, ...).
 `
 
 type showOptions struct {
@@ -63,10 +65,9 @@ func showOptionsOf(g *globals, units []string) *showOptions {
 func runShow(g *globals, args []string) int {
 	o := showOptionsOf(g, args)
 	if len(o.units) == 0 {
-		fmt.Fprintln(os.Stderr, "flint show: no unit given (showing the manager's own properties is not supported)")
-		return 1
+		return showManager(g, o)
 	}
-	if g.jsonOutput() {
+	if g.jsonOutput() && !g.systemctl { // systemctl 252's show has no JSON form
 		return showJSON(os.Stdout, g, o)
 	}
 	w := bufio.NewWriter(os.Stdout)
@@ -78,6 +79,12 @@ func runShow(g *globals, args []string) int {
 // showUnits prints the properties of o.units, separated by empty lines as systemctl does.
 func showUnits(w io.Writer, g *globals, o *showOptions) {
 	l := newLoader(g)
+	if slices.ContainsFunc(o.units, isGlob) && g.control != "" {
+		// the loaded units the patterns match, as the manager has them
+		if names, err := expandUnits(g, client.New(g.control), o.units); err == nil {
+			o.units = names
+		}
+	}
 	for i, name := range o.units {
 		if i > 0 {
 			fmt.Fprintln(w)
@@ -160,8 +167,12 @@ func withRequested(props []show.Property, o *showOptions) []show.Property {
 }
 
 // hiddenByDefault: what systemctl show leaves out without -p or --all: empty values, and
-// the exit statuses of Failure/SuccessAction= when not set.
+// the exit statuses of Failure/SuccessAction= when not set; and flint's lists of unmet
+// conditions, which systemd's show has as Conditions=/Asserts= (unprintable there).
 func hiddenByDefault(p show.Property) bool {
+	if p.Name == "FlintUnmetConditions" || p.Name == "FlintUnmetAsserts" {
+		return true
+	}
 	if p.Name == "RestrictNetworkInterfaces" {
 		return p.Value == "~" // never set; an allow list emptied again is printed empty
 	}
@@ -176,4 +187,30 @@ func hiddenByDefault(p show.Property) bool {
 func presetState(l *unit.Loader, name string) string {
 	lk := l.Lookup()
 	return install.LoadPresets(lk.Scope, lk.Root).State(name)
+}
+
+// showManager prints the manager's own properties, as systemctl show without a unit.
+func showManager(g *globals, o *showOptions) int {
+	props, err := client.New(g.control).ManagerProperties()
+	if err != nil {
+		return reportClientError(err)
+	}
+	if g.jsonOutput() && !g.systemctl {
+		obj := map[string]string{}
+		for _, p := range props {
+			if o.props == nil || o.props[p.Name] {
+				obj[p.Name] = p.Value
+			}
+		}
+		writeJSON(obj)
+		return 0
+	}
+	w := bufio.NewWriter(os.Stdout)
+	defer w.Flush()
+	var ps []show.Property
+	for _, p := range props {
+		ps = append(ps, show.Property{Name: p.Name, Value: p.Value})
+	}
+	writeProperties(w, ps, o)
+	return 0
 }

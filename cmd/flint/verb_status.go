@@ -1,11 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -50,7 +52,7 @@ func statusOverview(g *globals, c *client.Client) int {
 	color := isTerminal(os.Stdout)
 	host, _ := os.Hostname()
 	w := os.Stdout
-	mark := "●"
+	mark := glyphs().blackCircle
 	if color {
 		switch ov.State {
 		case "running":
@@ -63,11 +65,24 @@ func statusOverview(g *globals, c *client.Client) int {
 	}
 	fmt.Fprintf(w, "%s %s\n", mark, host)
 	fmt.Fprintf(w, "    State: %s\n", ov.State)
-	fmt.Fprintf(w, "    Units: %d loaded\n", ov.Units)
+	fmt.Fprintf(w, "    Units: %d loaded (incl. loaded aliases)\n", ov.Units)
 	fmt.Fprintf(w, "     Jobs: %d queued\n", ov.Jobs)
 	fmt.Fprintf(w, "   Failed: %d units\n", ov.Failed)
 	fmt.Fprintf(w, "    Since: %s; %s ago\n", ov.Since.Format(show.TimestampLayout), ago(time.Since(ov.Since)))
-	fmt.Fprintf(w, "    flint: pid %d\n", ov.PID)
+	if g.systemctl {
+		// systemctl's lines: the manager's version and taints
+		props, _ := c.ManagerProperties()
+		for _, p := range props {
+			switch {
+			case p.Name == "Version":
+				fmt.Fprintf(w, "  systemd: %s\n", p.Value)
+			case p.Name == "Tainted" && p.Value != "":
+				fmt.Fprintf(w, "  Tainted: %s\n", p.Value)
+			}
+		}
+	} else {
+		fmt.Fprintf(w, "    flint: pid %d\n", ov.PID)
+	}
 	if ov.Cgroups != "" {
 		fmt.Fprintf(w, "  Cgroups: %s\n", ov.Cgroups)
 	}
@@ -78,9 +93,9 @@ func statusOverview(g *globals, c *client.Client) int {
 		}
 	}
 	for i, st := range withProcs {
-		branch, cont := "├─", "│ "
+		branch, cont := glyphs().treeBranch, glyphs().treeVertical
 		if i == len(withProcs)-1 {
-			branch, cont = "└─", "  "
+			branch, cont = glyphs().treeRight, "  "
 		}
 		prefix := "   Units: "
 		if i > 0 {
@@ -88,9 +103,9 @@ func statusOverview(g *globals, c *client.Client) int {
 		}
 		fmt.Fprintf(w, "%s%s%s\n", prefix, branch, st.Name)
 		for j, p := range st.Processes {
-			b := "├─"
+			b := glyphs().treeBranch
 			if j == len(st.Processes)-1 {
-				b = "└─"
+				b = glyphs().treeRight
 			}
 			fmt.Fprintf(w, "          %s%s%d %s\n", cont, b, p.PID, unit.Printable(p.Command))
 		}
@@ -114,6 +129,15 @@ func runStatus(g *globals, args []string) int {
 	units, pidCode := unitsOfPIDs(c, units)
 	if len(units) == 0 {
 		return pidCode
+	}
+	if slices.ContainsFunc(units, isGlob) {
+		var err error
+		if units, err = expandUnits(g, c, units); err != nil {
+			return reportClientError(err)
+		}
+		if len(units) == 0 {
+			return pidCode // patterns that matched no unit
+		}
 	}
 	sts, err := c.Status(units, lines)
 	if err != nil {
@@ -216,17 +240,17 @@ func isTerminal(f *os.File) bool {
 
 // dot returns systemctl's state bullet for an ActiveState.
 func dot(active string, color bool) string {
-	d := "●"
+	d := glyphs().blackCircle
 	c := ""
 	switch active {
 	case "active", "reloading":
 		c = "\x1b[0;1;32m"
 	case "failed":
-		c, d = "\x1b[0;1;31m", "×"
+		c, d = "\x1b[0;1;31m", glyphs().multiplySign
 	case "activating", "deactivating":
 		c = "\x1b[0;1;33m"
 	default:
-		d = "○"
+		d = glyphs().whiteCircle
 	}
 	if color && c != "" {
 		return c + d + "\x1b[0m"
@@ -245,7 +269,8 @@ func printStatus(w io.Writer, st client.UnitStatus, color bool) {
 	}
 	fmt.Fprintf(w, "%s %s\n", dot(p["ActiveState"], color), title)
 	loaded := p["LoadState"]
-	if fp := p["FragmentPath"]; fp != "" && p["LoadState"] == "loaded" {
+	// As systemctl: the file a generator made the unit from (SourcePath=), else the unit file.
+	if fp := cmp.Or(p["SourcePath"], p["FragmentPath"]); fp != "" && p["LoadState"] == "loaded" {
 		extra := unit.Printable(fp)
 		if ufs := p["UnitFileState"]; ufs != "" {
 			extra += "; " + ufs
@@ -329,6 +354,8 @@ func printStatus(w io.Writer, st client.UnitStatus, color bool) {
 	if t := p["Triggers"]; t != "" {
 		fmt.Fprintf(w, "   Triggers: %s\n", bulletList(t, false))
 	}
+	unmetLines(w, p, "Condition", "ConditionResult", "ConditionTimestamp", "FlintUnmetConditions")
+	unmetLines(w, p, "Assert", "AssertResult", "AssertTimestamp", "FlintUnmetAsserts")
 	for i, d := range unit.SplitStrv(p["Documentation"]) {
 		label := "       Docs:"
 		if i > 0 {
@@ -377,9 +404,9 @@ func printStatus(w io.Writer, st client.UnitStatus, color bool) {
 	} else if n, err := strconv.Atoi(p["TasksCurrent"]); err == nil && n > 0 {
 		fmt.Fprintf(w, "      Tasks: %d\n", n)
 		for i, pr := range st.Processes {
-			pre := "             ├─"
+			pre := "             " + glyphs().treeBranch
 			if i == len(st.Processes)-1 {
-				pre = "             └─"
+				pre = "             " + glyphs().treeRight
 			}
 			fmt.Fprintf(w, "%s%d %s\n", pre, pr.PID, unit.Printable(pr.Command))
 		}
@@ -428,7 +455,7 @@ func dropInLines(paths []string) []string {
 	var names []string
 	flush := func() {
 		if dir != "" {
-			out = append(out, dir, "└─"+strings.Join(names, ", "))
+			out = append(out, dir, glyphs().treeRight+strings.Join(names, ", "))
 		}
 	}
 	for _, p := range paths {
@@ -581,4 +608,40 @@ func ago(d time.Duration) string {
 		return fmt.Sprintf("%dus", d/time.Microsecond)
 	}
 	return "now"
+}
+
+// unmetLines prints systemctl 252's "Condition:" ("Assert:") lines of a unit whose last check
+// failed: when, and the unmet conditions in a tree (the assertion).
+func unmetLines(w io.Writer, p map[string]string, label, result, stamp, list string) {
+	if p[result] != "no" || p[stamp] == "" {
+		return
+	}
+	t, err := time.Parse(show.TimestampLayout, p[stamp])
+	if err != nil {
+		return
+	}
+	what := "condition"
+	if label == "Assert" {
+		what = "assertion"
+	}
+	fmt.Fprintf(w, "%*s: start %s failed at %s; %s ago\n", 11, label, what, p[stamp], ago(time.Since(t)))
+	var unmet []string
+	json.Unmarshal([]byte(p[list]), &unmet)
+	if label == "Assert" && len(unmet) > 0 {
+		// systemctl 252 names one assertion, without a tree: the failed one that is not a
+		// trigger (the first in file order, where systemd's test stopped), else none.
+		if _, param, _ := strings.Cut(unmet[0], "="); strings.HasPrefix(param, "|") {
+			fmt.Fprintf(w, "             none of the trigger assertions were met\n")
+		} else {
+			fmt.Fprintf(w, "             %s was not met\n", unit.Printable(unmet[0]))
+		}
+		return
+	}
+	for i, c := range unmet {
+		glyph := "├─"
+		if i == len(unmet)-1 {
+			glyph = "└─"
+		}
+		fmt.Fprintf(w, "             %s %s was not met\n", glyph, unit.Printable(c))
+	}
 }

@@ -69,6 +69,10 @@ func runListUnitFiles(g *globals, args []string) int {
 		}
 		return strings.ToLower(rows[i].Name) < strings.ToLower(rows[j].Name)
 	})
+	if g.jsonOutput() && g.systemctl {
+		writeTableJSON(os.Stdout, g.output, unitFileRowsJSON(rows))
+		return nothingListed(rows)
+	}
 	if g.jsonOutput() {
 		if rows == nil {
 			rows = []unitFileInfo{}

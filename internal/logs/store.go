@@ -183,7 +183,7 @@ func decodeFields(s string) []Field {
 // encode is l as its unit's ring keeps it; s.mu is held.
 func (s *Store) encode(l *Line) entry {
 	e := entry{wall: l.Time.UnixNano(), mono: int64(l.Mono), seq: l.Seq, data: l.Text, src: l.Source,
-		text: uint32(len(l.Text)), size: uint32(min(lineSize(l), math.MaxUint32)), pid: int32(l.PID),
+		text: uint32(len(l.Text)), size: uint32(min(uint64(lineSize(l)), math.MaxUint32)), pid: int32(l.PID),
 		prio: int16(l.Priority), stream: s.streamIndex(l.Stream)}
 	if len(l.Fields) > 0 {
 		e.data = string(encodeFields([]byte(l.Text), l.Fields))

@@ -52,6 +52,32 @@ func evalConditions(conds []unit.Condition, assert bool, scope unit.Scope) (bool
 	return true, ""
 }
 
+// unmetConditions is what systemd 252's status lists under "Condition: start condition
+// failed": systemd tests a unit's conditions last to first (its list is built by prepending)
+// and stops at the first failed one that is not a trigger; the failed ones, in file order.
+func unmetConditions(conds []unit.Condition, assert bool, scope unit.Scope) []string {
+	var failed []string
+	for i := len(conds) - 1; i >= 0; i-- {
+		c := conds[i]
+		if c.Assert != assert {
+			continue
+		}
+		if evalCondition(c, scope) != c.Negate {
+			continue
+		}
+		prefix := "Condition"
+		if assert {
+			prefix = "Assert"
+		}
+		failed = append([]string{prefix + c.Kind + "=" + map[bool]string{true: "|", false: ""}[c.Trigger] +
+			map[bool]string{true: "!", false: ""}[c.Negate] + c.Param}, failed...)
+		if !c.Trigger {
+			break
+		}
+	}
+	return failed
+}
+
 func evalCondition(c unit.Condition, scope unit.Scope) bool {
 	p := c.Param
 	switch c.Kind {
@@ -244,10 +270,13 @@ func archName() string {
 // inactive (the job succeeds), a failed assertion fails the job.
 func (m *Manager) checkConditions(u *Unit) bool {
 	ok, failed := evalConditions(u.cfg.Unit.Conditions, false, m.opt.Scope)
-	u.hist().conditionResult, u.hist().conditionStamp = ok, stampOf(time.Now())
-	u.hist().assertResult, u.hist().assertStamp = false, stamp{} // not checked when a condition fails
+	h := u.hist()
+	h.conditionResult, h.conditionStamp = ok, stampOf(time.Now())
+	h.assertResult, h.assertStamp = false, stamp{} // not checked when a condition fails
+	h.unmet = nil
 	if !ok {
-		u.hist().wex().conditionFailed = failed
+		h.wex().conditionFailed = failed
+		h.unmet = &unmetChecks{conditions: unmetConditions(u.cfg.Unit.Conditions, false, m.opt.Scope)}
 		m.consolef("%s was skipped because of an unmet condition check (%s).", describe(u), failed)
 		if u.job != nil {
 			m.finishJob(u.job, "done")
@@ -255,9 +284,10 @@ func (m *Manager) checkConditions(u *Unit) bool {
 		return false
 	}
 	aok, afailed := evalConditions(u.cfg.Unit.Conditions, true, m.opt.Scope)
-	u.hist().assertResult, u.hist().assertStamp = aok, stampOf(time.Now())
+	h.assertResult, h.assertStamp = aok, stampOf(time.Now())
 	if !aok {
-		u.hist().wex().assertFailed = afailed
+		h.wex().assertFailed = afailed
+		h.unmet = &unmetChecks{asserts: unmetConditions(u.cfg.Unit.Conditions, true, m.opt.Scope)}
 		m.consolef("Assertion failed for %s (%s).", describe(u), afailed)
 		if u.job != nil {
 			m.finishJob(u.job, "assert")

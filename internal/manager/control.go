@@ -41,6 +41,7 @@ var handlers = map[api.Verb]handler{
 	api.VerbTryReloadOrRestart: {answer: answerJobs},
 	api.VerbStatus:             {answer: answerStatus},
 	api.VerbShow:               {answer: answerStatus},
+	api.VerbManagerProperties:  {answer: query((*Manager).managerProperties)},
 	api.VerbListUnits:          {answer: query((*Manager).listUnits)},
 	api.VerbListSockets:        {answer: query((*Manager).listSockets)},
 	api.VerbListTimers:         {answer: query((*Manager).listTimers)},

@@ -102,6 +102,7 @@ func (m *Manager) daemonReload() {
 	m.releaseMemory = true
 	m.gcAll, m.gcPending = true, true
 	m.consolef("Reloading.")
+	m.runGenerators()
 	m.loader.Reload()
 	m.presets = nil
 	if n := len(m.reloads); n == 0 || m.reloads[n-1].seq != m.nextSeq {

@@ -259,7 +259,7 @@ func listenTypeName(l unit.Listen) string {
 
 // listDependencies walks the dependency tree of a unit (default.target if none) as systemctl
 // list-dependencies does: Requires=, Requisite=, Wants=, BindsTo= and the units that are
-// PartOf= it (ConsistsOf=) — or, with reverse, the units that have those on it; targets are
+// PartOf= it (ConsistsOf=), the slice it is in — or, with reverse, the units that have those on it; targets are
 // expanded, other units only with --all; each level sorted with targets last.
 func (m *Manager) listDependencies(req *api.Request) ([]api.DepNode, error) {
 	name := "default.target"
@@ -288,7 +288,8 @@ func (m *Manager) listDependencies(req *api.Request) ([]api.DepNode, error) {
 		if req.Reverse {
 			for _, o := range append([]*Unit(nil), m.order...) {
 				c := &o.cfg.Unit
-				if contains(c.Requires, u.Name) || contains(c.Wants, u.Name) || contains(c.BindsTo, u.Name) || contains(c.Requisite, u.Name) || contains(u.cfg.Unit.PartOf, o.Name) {
+				if contains(c.Requires, u.Name) || contains(c.Wants, u.Name) || contains(c.BindsTo, u.Name) || contains(c.Requisite, u.Name) || contains(u.cfg.Unit.PartOf, o.Name) ||
+					o.cfg.LoadState == unit.Loaded && o != u && m.sliceOf(o) == u.Name {
 					add(o.Name)
 				}
 			}
@@ -298,6 +299,10 @@ func (m *Manager) listDependencies(req *api.Request) ([]api.DepNode, error) {
 				for _, d := range list {
 					add(d)
 				}
+			}
+			// the implicit Requires= on the unit's slice (systemd's unit_add_slice_dependencies)
+			if s := m.sliceOf(u); s != "" && s != u.Name && u.cfg.LoadState == unit.Loaded {
+				add(s)
 			}
 			for _, o := range append([]*Unit(nil), m.order...) {
 				if contains(o.cfg.Unit.PartOf, u.Name) {
@@ -310,7 +315,7 @@ func (m *Manager) listDependencies(req *api.Request) ([]api.DepNode, error) {
 			if ti != tj {
 				return tj
 			}
-			return deps[i].Name < deps[j].Name
+			return strings.ToLower(deps[i].Name) < strings.ToLower(deps[j].Name) // strcasecmp
 		})
 		for _, d := range deps {
 			walk(d, depth+1)

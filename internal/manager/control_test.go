@@ -41,6 +41,7 @@ func TestEveryVerbAnswers(t *testing.T) {
 	}{
 		api.VerbPing:               {},
 		api.VerbUnitPaths:          {},
+		api.VerbManagerProperties:  {},
 		api.VerbShowEnvironment:    {},
 		api.VerbSetEnvironment:     {req: `"env":["FLINT_TEST=1"]`},
 		api.VerbUnsetEnvironment:   {req: `"env":["FLINT_TEST"]`},

@@ -107,6 +107,9 @@ type serviceHost interface {
 	afterExec(sp *spawn.Process, fn func(err error))
 	trackMain(u *Unit, pid int, sp *spawn.Process, path string)
 	processesOf(u *Unit) []int
+	// cgroupWatchEmpty runs gone whenever u's cgroup's population changes, until it returns
+	// true; false where u has no group to watch (cgroup_events.go).
+	cgroupWatchEmpty(u *Unit, gone func() bool) bool
 	// runControlWithMain is runControl for commands that may refer to $MAINPID; killUnit
 	// signals u's processes as KillMode= says and counts them.
 	runControlWithMain(u *Unit, cmds []unit.ExecCommand, phase subState, next func(ok bool))

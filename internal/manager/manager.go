@@ -382,6 +382,14 @@ func (m *Manager) Run(ctx context.Context) error {
 		m.consolef("Failed to watch %s, time zone changes will not be seen: %v", localtimePath, err)
 	}
 	defer m.tz.close()
+	// Generators write units before any is loaded (generators.go).
+	m.runGenerators()
+	m.loader.Reload()
+	defer func() {
+		if clean {
+			m.removeGeneratorOutputs() // as systemd at its end, but for a re-execution
+		}
+	}()
 	if m.opt.TmpfilesSetup {
 		m.tmpfilesSetup()
 	}

@@ -74,6 +74,11 @@ func (m *Manager) runControlEx(u *Unit, cmds []unit.ExecCommand, idx int, phase 
 			p.extraEnv = m.serviceResultEnv(u)
 		}
 	}
+	if u.svc != nil && u.cfg.Service.PermissionsStartOnly {
+		// As systemd's service_spawn(): no sandbox, user or capability limits for the
+		// control processes, as with '+'.
+		cmd.Flags.FullPrivilege = true
+	}
 	sp, err := m.sys().spawn(m, u, cmd, ec, p)
 	if err != nil {
 		m.logUnit(u, "Failed to run '%s' task: %v", phase, err)
@@ -352,7 +357,7 @@ func (m *Manager) adoptMain(u *Unit, pid int) {
 	m.stateChanged(u)
 	s := u.service()
 	m.dropMainWatch(s)
-	s.mainPID = pid
+	s.mainPID, s.mainUnknown = pid, false
 	if s.execMainPID != pid {
 		s.resetExecMain(pid) // the daemon of a Type=forking service, a MAINPID= of notify
 	}

@@ -1,6 +1,7 @@
 package manager
 
 import (
+	"encoding/json"
 	"os"
 	"slices"
 	"strconv"
@@ -43,6 +44,17 @@ func (m *Manager) properties(u *Unit) []api.Property {
 	add("AssertTimestampMonotonic", strconv.FormatInt(u.hs().assertStamp.monotonic().Microseconds(), 10))
 	if u.job != nil {
 		add("Job", strconv.Itoa(u.job.id)+" "+u.job.typ)
+	}
+	// The unmet conditions and assertions of the last check, for status (JSON lists).
+	var unmet unmetChecks
+	if p := u.hs().unmet; p != nil {
+		unmet = *p
+	}
+	for name, l := range map[string][]string{"FlintUnmetConditions": unmet.conditions, "FlintUnmetAsserts": unmet.asserts} {
+		if len(l) > 0 {
+			data, _ := json.Marshal(l)
+			add(name, string(data))
+		}
 	}
 	switch u.cfg.Type {
 	case unit.TypeService, unit.TypeSocket, unit.TypeTimer, unit.TypePath:

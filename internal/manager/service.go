@@ -13,11 +13,14 @@ import (
 
 // serviceRT is the runtime state of a service unit.
 type serviceRT struct {
-	mainPID    int
-	controlPID int
-	mainWatch  *os.File           // the pidfd of a main process that is not flint's child (mainwatch.go)
-	queue      []unit.ExecCommand // remaining commands of the current phase
-	next       func(ok bool)
+	mainPID int
+	// mainUnknown: a Type=forking daemon whose main process neither PIDFile= nor the guess
+	// named (systemd's !main_pid_known): it runs while its unit has processes.
+	mainUnknown bool
+	controlPID  int
+	mainWatch   *os.File           // the pidfd of a main process that is not flint's child (mainwatch.go)
+	queue       []unit.ExecCommand // remaining commands of the current phase
+	next        func(ok bool)
 
 	timer    stopper
 	timerGen int
@@ -322,6 +325,15 @@ func (m serviceMachine) svcEnterRunning(u *Unit) {
 			m.consolef("[  OK  ] Started %s.", describe(u))
 		}
 		m.setState(u, svcRunning)
+		return
+	}
+	if s.mainUnknown && cfg.Type == unit.Forking && len(m.processesOf(u)) > 0 {
+		// systemd's service_enter_running(): main_pid_good() < 0, the cgroup is good.
+		if !reloaded {
+			m.consolef("[  OK  ] Started %s.", describe(u))
+		}
+		m.setState(u, svcRunning)
+		m.watchUnknownMain(u)
 		return
 	}
 	if cfg.RemainAfterExit {

@@ -61,6 +61,7 @@ func (m serviceMachine) mainExited(u *Unit, pid int, ws syscall.WaitStatus) {
 				m.svcEnterSignal(u, svcStopSigterm, result)
 				return
 			}
+			s.mainUnknown = true // until adoptMain
 			if cfg.PIDFile != "" {
 				pid, err := m.loadPIDFile(u)
 				if err != nil {

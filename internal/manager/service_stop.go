@@ -303,9 +303,35 @@ func (m serviceMachine) svcProcessGone(u *Unit) {
 		return
 	}
 	switch u.sub {
+	case svcRunning:
+		m.unknownMainGone(u)
 	case svcStopSigterm, svcStopSigkill, svcStopWatchdog:
 		m.svcMaybeStopPost(u)
 	case svcFinalSigterm, svcFinalSigkill, svcFinalWatchdog:
 		m.svcMaybeDead(u)
 	}
+}
+
+// watchUnknownMain follows a running service without a known main process (mainUnknown):
+// when its last process is gone it stops, as systemd's service_notify_cgroup_empty_event()
+// does. The cgroup's events tell where there are any; else each reaped process of the unit
+// (svcProcessGone).
+func (m serviceMachine) watchUnknownMain(u *Unit) {
+	m.cgroupWatchEmpty(u, func() bool {
+		if u.svc == nil || u.sub != svcRunning || !u.svc.mainUnknown || u.svc.mainPID != 0 {
+			return true
+		}
+		return m.unknownMainGone(u)
+	})
+}
+
+// unknownMainGone stops a running service without a known main process once it has no
+// process left (systemd's service_enter_running() from the cgroup-empty event); true then.
+func (m serviceMachine) unknownMainGone(u *Unit) bool {
+	s := u.svc
+	if u.sub != svcRunning || !s.mainUnknown || s.mainPID != 0 || s.controlPID != 0 || len(m.processesOf(u)) > 0 {
+		return false
+	}
+	m.svcEnterRunning(u)
+	return true
 }

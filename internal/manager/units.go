@@ -65,6 +65,9 @@ type unitHist struct {
 	assertResult    bool
 	conditionStamp  stamp // when the conditions were last checked (ConditionTimestamp)
 	assertStamp     stamp
+	// unmet lists the conditions and assertions systemctl status names after a failed check,
+	// in file order (unmetConditions); nil when every check passed.
+	unmet *unmetChecks
 	// x is what a unit that stopped, ran commands or failed a condition keeps besides:
 	// nil for a socket that only listens (ex reads, wex writes).
 	x *histExtra
@@ -137,6 +140,9 @@ func (s stamp) time() time.Time {
 
 // monotonic is the stamp on CLOCK_MONOTONIC, as monoOf (0 for the zero stamp).
 func (s stamp) monotonic() time.Duration { return time.Duration(s.mono) }
+
+// unmetChecks are the conditions and assertions a unit's last check found unmet.
+type unmetChecks struct{ conditions, asserts []string }
 
 // noHist is the unitHist of a unit that has none yet: the zero one, read only.
 var noHist unitHist

@@ -302,7 +302,7 @@ func TestShowRuntimeProperties(t *testing.T) {
 	}
 	out, code = c.flint("status")
 	for _, re := range []string{
-		`(?m)^● \S+\n    State: degraded\n    Units: \d+ loaded\n     Jobs: 0 queued\n   Failed: 2 units\n    Since: `,
+		`(?m)^● \S+\n    State: degraded\n    Units: \d+ loaded \(incl. loaded aliases\)\n     Jobs: 0 queued\n   Failed: 2 units\n    Since: `,
 		fmt.Sprintf(`(?m)^ +[├└]─notify\.service\n +└─%d sleep 1000$`, pid),
 	} {
 		if code != 0 || !regexp.MustCompile(re).MatchString(out) {

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -107,6 +108,7 @@ func TestLogsMatchJournalctl(t *testing.T) {
 		}, func(args ...string) (string, string, int) { return sd.Journalctl(ctx, args...) }},
 		{"flint", m.flint, func(args ...string) (string, string, int) {
 			cmd := exec.CommandContext(ctx, link, append([]string{"--control", m.control}, args...)...)
+			cmd.Args[0] = "journalctl" // as run from PATH, as systemd's (getopt's messages name it)
 			var o, e bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &o, &e
 			cmd.Run()
@@ -196,10 +198,114 @@ func TestLogsMatchJournalctl(t *testing.T) {
 		{"-u", "two", "--cursor=bogus"}, {"-u", "two", "--after-cursor=s=1;i=2"}, {"-u", "two", "--cursor=x", "--after-cursor=y"},
 		{"-u", "two", "--since=bogus"}, {"-u", "two", "--case-sensitive=maybe"},
 		{"-u", "two", "--show-cursor", "-n", "1", "-o", "cat"}, {"-u", "two", "-q", "-n", "0"}, {"-u", "nope", "-o", "json"},
+		// what scripts and monitoring agents run
+		{"-u", "two", "-n", "2", "--no-pager"}, {"-u", "two", "-n", "1", "-r", "-o", "cat"}, {"-u", "two", "-o", "cat", "--output-fields=MESSAGE"},
+		{"-u", "two", "-o", "short-iso", "-n", "2"}, {"-u", "two", "-o", "short-precise", "--utc", "-n", "2"},
+		{"-u", "two", "-S", "2000-01-01 00:00:00", "-n", "2"}, {"-u", "two", "-S", "yesterday", "-U", "now"}, {"-u", "two", "-S", "@0", "-n", "1"},
+		{"-u", "two", "--since", "-1d", "--until", "+1d", "-n", "1"}, {"-u", "two", "-U", "@0"}, {"-u", "two", "-S", "2000-01-01T00:00:00Z", "-n", "1"},
+		{"-u", "two", "-S", "today", "-p", "err", "-o", "cat"}, {"-u", "hello", "-p", "err", "-q", "-o", "cat"},
+		{"-u", "two", "-b", "-0", "-n", "1", "-o", "cat"}, {"-F"}, {"-u", "two", "-x", "-q", "-n", "2", "-o", "cat"},
+		{"--vacuum-size=bogus"}, {"--vacuum-files=x"}, {"--vacuum-time=soon"}, {"--vacuum-size=1G", "-q"},
 	}...)
 	for _, args := range lines {
 		t.Run(strings.Join(args, "_"), func(t *testing.T) { compare(t, args...) })
 	}
+	// -F and -N: over the whole journal, whatever -u says; systemd's has journald's and the
+	// kernel's entries too, which are left out of what flint's must list.
+	own := func(t *testing.T) []map[string]any {
+		out, _, _ := sides[0].journalctl("-o", "json")
+		var keep []map[string]any
+		for _, e := range jsonEntries(t, out) {
+			if e["_TRANSPORT"] == "kernel" || e["_TRANSPORT"] == "driver" || e["_SYSTEMD_UNIT"] == "systemd-journald.service" ||
+				e["SYSLOG_IDENTIFIER"] == "systemd-journald" || e["_COMM"] == "systemd-journal" {
+				continue
+			}
+			keep = append(keep, e)
+		}
+		return keep
+	}
+	for _, field := range []string{"PRIORITY", "SYSLOG_IDENTIFIER", "UNIT", "MESSAGE_ID", "_TRANSPORT"} {
+		t.Run("-F_"+field, func(t *testing.T) {
+			want := map[string]bool{}
+			for _, e := range own(t) {
+				if v, ok := e[field].(string); ok && !(field == "SYSLOG_IDENTIFIER" && v == "(binary)") {
+					want[v] = true // (binary): see noexec above
+				}
+			}
+			all, _, wc := sides[0].journalctl("-u", "hello", "-F", field)
+			out, errb, code := sides[1].journalctl("-u", "hello", "-F", field)
+			got := map[string]bool{}
+			for _, v := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+				if field == "UNIT" && v != "tg.target" && (strings.HasSuffix(v, ".target") || strings.HasSuffix(v, ".slice")) {
+					continue // flint's manager started default.target, systemd its boot target before journald
+				}
+				got[v] = true
+				if !slices.Contains(strings.Split(all, "\n"), v) {
+					t.Errorf("flint lists %q, systemd's -F does not:\n%s", v, all)
+				}
+			}
+			delete(got, "(binary)")
+			if fmt.Sprint(want) != fmt.Sprint(got) || code != wc || errb != "" {
+				t.Errorf("-F %s: exit %d %s\n%q\nwant exit %d, the values of the units' entries %v", field, code, errb, out, wc, want)
+			}
+		})
+	}
+	t.Run("-N", func(t *testing.T) {
+		want := map[string]bool{}
+		for _, e := range own(t) {
+			for k := range e {
+				if !strings.HasPrefix(k, "__") && !slices.Contains(journaldOnly, k) && !slices.Contains(processFields, k) {
+					want[k] = true
+				}
+			}
+		}
+		out, errb, code := sides[1].journalctl("-N", "-u", "two")
+		got := map[string]bool{}
+		for _, k := range strings.Fields(out) {
+			if !slices.Contains(processFields, k) {
+				got[k] = true
+			}
+		}
+		if fmt.Sprint(want) != fmt.Sprint(got) || code != 0 || errb != "" {
+			t.Errorf("-N: exit %d %s\n%v\nwant the fields of the units' entries %v", code, errb, got, want)
+		}
+	})
+	// -f under timeout(1), as a monitoring check runs it: the last lines, then the wait.
+	t.Run("follow", func(t *testing.T) {
+		args := []string{"timeout", "3", "journalctl", "--no-pager", "-u", "two", "-f", "-n", "2", "-o", "cat"}
+		var outs []string
+		for i, cmd := range []*exec.Cmd{
+			exec.CommandContext(ctx, "nsenter", append([]string{"-t", strconv.Itoa(sd.Pid), "-m", "-p", "-u"}, args...)...),
+			exec.CommandContext(ctx, "timeout", append([]string{"3", link, "--control", m.control}, args[3:]...)...),
+		} {
+			var o bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &o, &o
+			cmd.Run()
+			outs = append(outs, fmt.Sprintf("%s(exit %d)", normaliseJournal(o.String(), i == 0), cmd.ProcessState.ExitCode()))
+		}
+		if outs[0] != outs[1] {
+			t.Errorf("-f: systemd\n%s\nflint\n%s", outs[0], outs[1])
+		}
+	})
+	// --disk-usage and --vacuum-*: the same sentences, of each system's own files.
+	t.Run("disk-usage", func(t *testing.T) {
+		re := regexp.MustCompile(`^Archived and active journals take up \d+(\.\d)?[BKMGT] in the file system\.\n$`)
+		for _, s := range sides {
+			if out, errb, code := s.journalctl("--disk-usage"); !re.MatchString(out) || errb != "" || code != 0 {
+				t.Errorf("%s: --disk-usage: exit %d %q %q", s.name, code, out, errb)
+			}
+		}
+	})
+	t.Run("vacuum", func(t *testing.T) {
+		re := regexp.MustCompile(`^(Vacuuming done, freed \d+(\.\d)?[BKMGT] of archived journals from /\S+\.\n)+$`)
+		for _, args := range [][]string{{"--vacuum-size=1G"}, {"--vacuum-files=5", "--vacuum-time=1d"}} {
+			for _, s := range sides {
+				if out, errb, code := s.journalctl(args...); out != "" || !re.MatchString(errb) || code != 0 {
+					t.Errorf("%s: %s: exit %d %q %q", s.name, args, code, out, errb)
+				}
+			}
+		}
+	})
 	// The current boot's id, which both share (the kernel's).
 	t.Run("boot_id", func(t *testing.T) {
 		b, _ := os.ReadFile("/proc/sys/kernel/random/boot_id")
@@ -256,10 +362,13 @@ func TestLogsMatchJournalctl(t *testing.T) {
 			}
 		})
 	}
-	for _, mode := range []string{"verbose", "export", "json-pretty", "json-sse", "json-seq"} {
+	for _, mode := range []string{"verbose", "export", "json-pretty", "json-sse", "json-seq", "json --output-fields=MESSAGE,PRIORITY",
+		"verbose --output-fields=MESSAGE,UNIT", "export --output-fields=_PID,JOB_TYPE"} {
 		t.Run("fields_"+mode, func(t *testing.T) {
-			w, _, _ := sides[0].journalctl("-u", "two", "-o", mode)
-			g, _, _ := sides[1].journalctl("-u", "two", "-o", mode)
+			args := append([]string{"-u", "two", "-o"}, strings.Fields(mode)...)
+			mode, _, _ := strings.Cut(mode, " ")
+			w, _, _ := sides[0].journalctl(args...)
+			g, _, _ := sides[1].journalctl(args...)
 			ws, gs := shapeOf(mode, w), shapeOf(mode, g)
 			if ws != gs {
 				t.Errorf("-o %s: systemd\n%s\nflint\n%s", mode, ws, gs)
@@ -462,8 +571,11 @@ func shapeOf(mode, out string) string {
 			flush()
 		}
 		framing := strings.Count(out, prefix)
-		if mode == "json-pretty" {
+		switch mode {
+		case "json-pretty":
 			framing = strings.Count(out, "\n}\n")
+		case "json":
+			framing = strings.Count(out, "\n")
 		}
 		entries = append(entries, "framing="+strings.Repeat("x", framing))
 	}

@@ -40,6 +40,13 @@ var statusUnits = map[string]string{
 	"usr.service":     "[Unit]\nDefaultDependencies=no\n[Service]\nExecStart=/bin/sleep 1000\nUser=daemon\n",
 	"sandbox.service": "[Unit]\nDefaultDependencies=no\n[Service]\nExecStart=/bin/sleep 1000\nPrivateTmp=yes\nProtectSystem=full\n" +
 		"MemoryMax=64M\nCPUQuota=20%\nTasksAccounting=no\nSyslogLevel=debug\nSyslogFacility=local0\nPrivateDevices=yes\n",
+	// Failed conditions and assertions (status: Condition:, Assert:), kept loaded by a target.
+	"cond.service": "[Unit]\nDefaultDependencies=no\nConditionPathExists=/nonexistent/x\nConditionPathExists=!/etc\n" +
+		"ConditionPathExists=|/nonexistent/y\n[Service]\nExecStart=/bin/sleep 1000\n",
+	"asrt.service": "[Unit]\nDefaultDependencies=no\nAssertPathExists=/nonexistent/z\n[Service]\nExecStart=/bin/sleep 1000\n",
+	"asrt2.service": "[Unit]\nDefaultDependencies=no\nAssertPathExists=|/nonexistent/a\nAssertPathExists=|!/etc\n" +
+		"[Service]\nExecStart=/bin/sleep 1000\n",
+	"condkeep.target": "[Unit]\nDefaultDependencies=no\nWants=cond.service asrt.service asrt2.service\n",
 }
 
 // TestStatusShowMatchSystemctl compares status and show with systemctl 252's for the units
@@ -83,7 +90,7 @@ func TestStatusShowMatchSystemctl(t *testing.T) {
 	// Times and pids; and what systemd says of a running unit's cgroup (Tasks: with its
 	// limit, Memory:, CGroup: and its process tree), where flint lists the unit's processes
 	// (docs/compatibility.md).
-	variable := regexp.MustCompile(`since .*; .* ago|Duration: .*|\b\d{2,}\b|\[[A-Z][a-z]{2} \d{4}-\d\d-\d\d \d\d:\d\d:\d\d [A-Z]+\]`)
+	variable := regexp.MustCompile(`(since|failed at) .*; .* ago|Duration: .*|\b\d{2,}\b|\[[A-Z][a-z]{2} \d{4}-\d\d-\d\d \d\d:\d\d:\d\d [A-Z]+\]`)
 	cgroupLines := regexp.MustCompile(`(?m)^\s+((Tasks|Memory|CPU|CGroup): .*|└─.*)\n`)
 	compare := func(t *testing.T, args ...string) {
 		t.Helper()
@@ -98,7 +105,7 @@ func TestStatusShowMatchSystemctl(t *testing.T) {
 		}
 	}
 	for _, n := range []string{"prefail", "three", "exits64", "killed", "noexec", "waits", "docs", "preset", "changed", "gone", "sandbox",
-		"usr", "st.socket", "st.target", "st.timer", "st.path"} {
+		"usr", "st.socket", "st.target", "st.timer", "st.path", "condkeep.target"} {
 		both("start", n)
 	}
 	settle("three.service", "failed")
@@ -122,6 +129,10 @@ func TestStatusShowMatchSystemctl(t *testing.T) {
 		{"show", "docs", "-p", "ControlGroup,WatchdogTimestamp,Id,StatusText,ExecMainStartTimestampMonotonic"},
 		{"show", "sandbox", "-p", "PrivateTmp,ProtectSystem,MemoryMax,CPUQuotaPerSecUSec,TasksAccounting,SyslogLevel,SyslogFacility,SyslogPriority,DevicePolicy,IOSchedulingClass,KeyringMode,TasksCurrent,CPUUsageNSec,FreezerState,ConditionResult,AssertResult"},
 		{"show", "exits64", "-p", "TasksCurrent,MemoryCurrent,UID,GID,IPIngressBytes,IOReadBytes,CleanResult,ConditionResult,AssertResult"},
+		{"status", "cond", "-n", "0"},
+		{"status", "asrt", "-n", "0"},
+		{"status", "asrt2", "-n", "0"},
+		{"show", "cond", "-p", "ConditionResult,AssertResult,ActiveState"},
 	} {
 		t.Run(strings.Join(args, "_"), func(t *testing.T) { compare(t, args...) })
 	}

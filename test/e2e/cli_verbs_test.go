@@ -68,7 +68,7 @@ func TestListVerbs(t *testing.T) {
 				"3 sockets listed.\nPass --all to see loaded but inactive sockets, too.\n",
 			webPath, strings.Repeat(" ", len(webPath)-6), "", strings.Repeat(" ", len(webPath)-15))},
 		{"list_dependencies", []string{"list-dependencies", "dep.service"}, 0,
-			"dep.service\n× ├─fail.service\n● └─sysinit.target\n●   ├─local-fs.target\n●   └─swap.target\n"},
+			"dep.service\n× ├─fail.service\n● ├─system.slice\n● └─sysinit.target\n●   ├─local-fs.target\n●   └─swap.target\n"},
 		// dep.service, inactive (its start job failed) and referred to by no loaded unit, is
 		// unloaded, so nothing requires fail.service any more (systemd 252 prints the same,
 		// TestTemplateDifferential's collected).

@@ -477,6 +477,15 @@ func checkHaproxy(t *testing.T, c *container) {
 	// Active again (a daemon that sends RELOADING=1 stays "reloading" until READY=1), same
 	// main process.
 	c.waitProps("haproxy.service", map[string]string{"ActiveState": "active", "MainPID": strconv.Itoa(pid)})
+	// haproxy 2.6 says no RELOADING=1: the master re-executes itself after the reload job
+	// ended, and a SIGTERM in between is lost (under systemd too). Done once it has loaded
+	// again.
+	if !waitFor(15*time.Second, func() bool {
+		out, _ := c.flint("logs", "-u", "haproxy.service", "--no-pager")
+		return strings.Count(out, "Loading success.") >= 2
+	}) {
+		t.Errorf("haproxy did not load again within 15s of its reload")
+	}
 }
 
 func checkVarnish(t *testing.T, c *container) {

@@ -23,9 +23,11 @@ type containerDaemon struct {
 	enable   []string // `flint enable` inside the container, as the package's postinst does
 	binaries []string // programs the daemon and its check need
 	// ownTmpfiles: the image has no systemd-tmpfiles, flint applies tmpfiles.d (see
-	// startContainer); else systemd-tmpfiles-setup.service does, as on a systemd host.
+	// stageUnits); else systemd-tmpfiles-setup.service does, as on a systemd host.
 	ownTmpfiles bool
-	check       func(t *testing.T, c *container)
+	// generators and initScripts: see containerImage.
+	generators, initScripts []string
+	check                   func(t *testing.T, c *container)
 	// sandbox is what the unit's sandbox looks like from outside its running main process
 	// (container_sandbox_test.go), checked after check.
 	sandbox *sandboxWant
@@ -261,7 +263,8 @@ func TestContainerDaemons(t *testing.T) {
 		t.Run(d.name, func(t *testing.T) {
 			t.Parallel()
 			d.require(t)
-			c := startContainer(t, d.units, d.enable, d.ownTmpfiles)
+			c := startImage(t, containerImage{units: d.units, enable: d.enable, ownTmpfiles: d.ownTmpfiles,
+				generators: d.generators, initScripts: d.initScripts})
 			d.check(t, c)
 			if d.sandbox != nil {
 				c.sandboxInForce(*d.sandbox)

@@ -46,10 +46,11 @@ const containerNoFile = 4096
 
 // containerScript (bash) runs as PID 1 of the new namespaces and execs flint run. $1 is flint, $2 the
 // control directory, $3 the staged unit files, $4 a scratch directory for the overlays, $5
-// "hide" to hide systemd-tmpfiles, $6... the units to enable.
+// "hide" to hide systemd-tmpfiles, $6 the staged generators, $7 the init scripts to keep
+// (words; "-" keeps /etc/init.d as it is), $8... the units to enable.
 var containerScript = `set -e
-flint=$1 ctl=$2 stage=$3 ovl=$4 tmpfiles=$5
-shift 5
+flint=$1 ctl=$2 stage=$3 ovl=$4 tmpfiles=$5 gens=$6 inits=$7
+shift 7
 mount --make-rprivate /
 mount -t proc -o nosuid,nodev,noexec proc /proc
 hostname flint-e2e
@@ -68,6 +69,13 @@ mount --bind "$flint" /usr/local/sbin/flint
 mount -t tmpfs -o mode=0755 tmpfs /etc/systemd/system
 mount -t tmpfs -o mode=0755 tmpfs /usr/lib/systemd/system
 cp -a "$stage/." /usr/lib/systemd/system/
+mount -t tmpfs -o mode=0755 tmpfs /usr/lib/systemd/system-generators
+cp -a "$gens/." /usr/lib/systemd/system-generators/
+if [ "$inits" != - ]; then
+	mkdir "$ovl/init.d"
+	for i in $inits; do cp -a "/etc/init.d/$i" "$ovl/init.d/"; done
+	mount --bind "$ovl/init.d" /etc/init.d
+fi
 if [ "$tmpfiles" = hide ]; then mount --bind /dev/null /usr/bin/systemd-tmpfiles; fi
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
 mount -t tmpfs -o mode=0755,nosuid tmpfs /dev
@@ -178,11 +186,49 @@ func stageUnits(t *testing.T, units []string, ownTmpfiles bool) string {
 	return stage
 }
 
-// startContainer starts flint as PID 1 of a new container holding units, with enable given to
-// `flint enable` inside before the manager starts; ownTmpfiles: see stageUnits.
-func startContainer(t *testing.T, units, enable []string, ownTmpfiles bool) *container {
+// stageGenerators copies the generators named (files of /lib/systemd/system-generators) into
+// a new directory.
+func stageGenerators(t *testing.T, names []string) string {
 	t.Helper()
+	dir := filepath.Join(t.TempDir(), "system-generators")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		data, err := os.ReadFile(filepath.Join("/lib/systemd/system-generators", n))
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, n), data, 0o755)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// containerImage is what a container holds beyond systemd's targets.
+type containerImage struct {
+	units, enable []string
+	ownTmpfiles   bool // see stageUnits
+	// generators: the image's /lib/systemd/system-generators holds these of the host's and no
+	// other (systemd's own generators included): flint runs them as systemd does.
+	generators []string
+	// initScripts, when not nil: /etc/init.d holds only these of the host's scripts (for
+	// systemd-sysv-generator: the image has no other package with an init script).
+	initScripts []string
+}
+
+// startImage starts flint as PID 1 of a new container holding img: systemd's targets and
+// img.units, with img.enable given to `flint enable` inside before the manager starts.
+func startImage(t *testing.T, img containerImage) *container {
+	t.Helper()
+	units, enable, ownTmpfiles := img.units, img.enable, img.ownTmpfiles
 	stage := stageUnits(t, units, ownTmpfiles)
+	gens := stageGenerators(t, img.generators)
+	inits := "-"
+	if img.initScripts != nil {
+		inits = strings.Join(img.initScripts, " ")
+	}
 	hide := "keep"
 	if ownTmpfiles {
 		hide = "hide"
@@ -194,7 +240,7 @@ func startContainer(t *testing.T, units, enable []string, ownTmpfiles bool) *con
 			t.Fatal(err)
 		}
 	}
-	command := append([]string{"/bin/bash", "-c", containerScript, "container", flintBin, ctlDir, stage, ovl, hide}, enable...)
+	command := append([]string{"/bin/bash", "-c", containerScript, "container", flintBin, ctlDir, stage, ovl, hide, gens, inits}, enable...)
 	m := launchManager(t, "", launchOptions{
 		cgroupDir:  containerCgroup(t),
 		command:    command,

@@ -1,6 +1,7 @@
 package show
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"sort"
@@ -502,7 +503,7 @@ func unitProperties(p *propList, u *unit.Unit, loaded bool) {
 		p.add("AssertTimestampMonotonic", "0")
 	}
 	p.add("FragmentPath", u.FragmentPath)
-	p.add("SourcePath", u.SourcePath)
+	p.add("SourcePath", cmp.Or(u.SourcePath, u.Unit.SourcePath)) // a generator's SourcePath=
 	p.strv("DropInPaths", u.DropInPaths)
 	p.add("LoadError", loadErrorProperty(u))
 	if !loaded {

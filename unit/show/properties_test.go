@@ -291,3 +291,21 @@ func TestFlintCooldownProperty(t *testing.T) {
 		}
 	}
 }
+
+// TestSourcePathProperty: SourcePath= of a generated unit (systemd-sysv-generator writes the
+// init script's path there) is the SourcePath property, as systemd 252 shows it.
+func TestSourcePathProperty(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "gen.service"), []byte("[Unit]\nSourcePath=/etc/init.d/gen\n[Service]\nExecStart=/bin/true\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range Properties(unit.NewLoader(unit.System, []string{dir}).Load("gen.service")) {
+		if p.Name == "SourcePath" {
+			if p.Value != "/etc/init.d/gen" {
+				t.Errorf("SourcePath=%q, want /etc/init.d/gen", p.Value)
+			}
+			return
+		}
+	}
+	t.Error("no SourcePath property")
+}
