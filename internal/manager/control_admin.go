@@ -174,7 +174,7 @@ func (m *Manager) daemonReload() {
 	}
 	// Path units watch their new paths (path_coldplug).
 	for _, u := range m.order {
-		if u.pth != nil && m.units[u.Name] == u && (u.sub == pathWaiting || u.sub == pathRunning) && u.cfg.Path != nil {
+		if u.mo().pth != nil && m.units[u.Name] == u && (u.sub == pathWaiting || u.sub == pathRunning) && u.cfg.Path != nil {
 			pathMachine{m}.pathEnterWaiting(u, true, false)
 		}
 	}

@@ -209,7 +209,7 @@ func (m *Manager) listSockets(req *api.Request) []api.SocketInfo {
 func (m *Manager) listTimers(req *api.Request) []api.TimerInfo {
 	var out []api.TimerInfo
 	for _, u := range m.matchUnits(nil, true) {
-		if u.tmr == nil || !u.loaded() {
+		if u.mo().tmr == nil || !u.loaded() {
 			continue
 		}
 		if len(req.Units) > 0 && !matchAny(req.Units, u.Name) {
@@ -218,7 +218,7 @@ func (m *Manager) listTimers(req *api.Request) []api.TimerInfo {
 		if !req.All && u.activeState() == Inactive {
 			continue // failed ones are listed, as by systemctl
 		}
-		out = append(out, api.TimerInfo{Next: u.tmr.nextElapse(), Last: u.tmr.lastTrigger, Unit: u.Name,
+		out = append(out, api.TimerInfo{Next: u.mo().tmr.nextElapse(), Last: u.mo().tmr.lastTrigger, Unit: u.Name,
 			Activates: []string{u.cfg.TimerUnit()}})
 	}
 	sort.SliceStable(out, func(i, j int) bool {

@@ -143,11 +143,11 @@ func TestServiceRuntimeAtFirstStart(t *testing.T) {
 }
 
 // TestUnitSize: a Unit and a unitHist stay within the allocator's size classes they fill
-// (160 and 128 bytes; a started socket's socketRT 128): two Units per socket and service
+// (128 bytes each; a started socket's socketRT 128 too): two Units per socket and service
 // loaded, a unitHist and a socketRT per listening socket.
 func TestUnitSize(t *testing.T) {
-	if n := unsafe.Sizeof(Unit{}); n > 160 {
-		t.Errorf("Unit is %d bytes, more than 160", n)
+	if n := unsafe.Sizeof(Unit{}); n > 128 {
+		t.Errorf("Unit is %d bytes, more than 128", n)
 	}
 	if n := unsafe.Sizeof(socketRT{}); n > 128 {
 		t.Errorf("socketRT is %d bytes, more than 128", n)
@@ -183,5 +183,30 @@ func TestHistExtraAtFirstStop(t *testing.T) {
 		prop("InactiveEnterTimestampMonotonic") != strconv.FormatInt(x.inactiveEnter.monotonic().Microseconds(), 10) {
 		t.Errorf("stopped: histExtra %+v, ActiveExitTimestamp=%q InactiveEnterTimestampMonotonic=%q", x,
 			prop("ActiveExitTimestamp"), prop("InactiveEnterTimestampMonotonic"))
+	}
+}
+
+// TestUnitMoreOnlyWhereNeeded: a target that starts and stops and a service never started
+// hold no unitMore; a timer has its timerRT there from its loading.
+func TestUnitMoreOnlyWhereNeeded(t *testing.T) {
+	m, _ := testManager(t, map[string]string{
+		"a.target":  "[Unit]\nDefaultDependencies=no\n",
+		"b.timer":   "[Unit]\nDefaultDependencies=no\n[Timer]\nOnActiveSec=1h\n",
+		"b.service": "[Service]\nExecStart=/bin/true\n",
+	})
+	a, b := m.load("a.target"), m.load("b.timer")
+	for _, verb := range []string{"start", "stop"} {
+		if err := m.enqueueErr(verb, a, "replace", nil); err != nil {
+			t.Fatalf("%s: %v", verb, err)
+		}
+	}
+	if a.more != nil || m.units["b.service"].more != nil {
+		t.Errorf("a unitMore for a.target (%+v) or b.service (%+v)", a.more, m.units["b.service"].more)
+	}
+	if b.more == nil || b.mo().tmr == nil || b.mo().pth != nil {
+		t.Errorf("b.timer's unitMore %+v, want its timerRT alone", b.more)
+	}
+	if noMore != (unitMore{}) {
+		t.Errorf("noMore written to: %+v", noMore)
 	}
 }

@@ -259,7 +259,7 @@ func (m *Manager) mayCollect(u *Unit) bool {
 	if s := u.svc; s != nil && (s.mainPID != 0 || s.controlPID != 0) || m.hasAdopted(u) {
 		return false
 	}
-	if u.sock != nil && u.sock.controlPID != 0 || u.cooldown != nil {
+	if u.sock != nil && u.sock.controlPID != 0 || u.mo().cooldown != nil {
 		return false
 	}
 	switch u.activeState() {

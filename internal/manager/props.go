@@ -63,7 +63,7 @@ func (m *Manager) properties(u *Unit) []api.Property {
 	if u.cfg.Type == unit.TypeService && u.cleanResult != resultNone {
 		add("CleanResult", u.cleanResult.String())
 	}
-	if t := u.tmr; t != nil && u.cfg.Timer != nil {
+	if t := u.mo().tmr; t != nil && u.cfg.Timer != nil {
 		for i, v := range u.cfg.Timer.Values {
 			if v.Base == unit.OnCalendar {
 				var next time.Time
@@ -135,12 +135,12 @@ func (m *Manager) properties(u *Unit) []api.Property {
 		add("NRefused", strconv.FormatUint(uint64(s.nRefused), 10))
 		add("ControlPID", strconv.Itoa(s.controlPID))
 	}
-	if c := u.cooldown; c != nil {
+	if c := u.mo().cooldown; c != nil {
 		add("FlintTriggerLimitRearmTimestamp", show.FormatTimestamp(c.due))
 		add("FlintTriggerLimitRearmWaitsFor", c.waitsFor)
 	}
 	rt = append(rt, execRunProperties(u)...)
-	if r := u.run; r != nil && r.known {
+	if r := u.mo().run; r != nil && r.known {
 		// The user and group the unit runs as, as systemd refers to them while it runs
 		// (not root's nor nobody's).
 		for _, id := range []struct {

@@ -292,7 +292,7 @@ func (m socketMachine) socketServiceStopped(sock *Unit, svc *Unit) {
 	if sock.sock == nil || sock.cfg.Socket.Accept {
 		return
 	}
-	if sock.cooldown != nil {
+	if sock.mo().cooldown != nil {
 		m.cooldownDue(sock) // a cooldown that ended while the service ran
 		return
 	}

@@ -34,13 +34,10 @@ type Unit struct {
 
 	sock *socketRT
 	svc  *serviceRT
-	tmr  *timerRT
-	pth  *pathRT
-
-	rec      *unitRecord // its lines in the state file, nil if none (leftovers.go)
-	cooldown *cooldown   // a pending re-arm after trigger-limit-hit (cooldown.go)
-	run      *runCreds   // the user and group of the current run, nil when none (dynuser.go)
-	fsrt     *fsRuntime  // the PrivateTmp= directories of its run, shared by its group (sandbox_fs.go)
+	rec  *unitRecord // its lines in the state file, nil if none (leftovers.go)
+	// more holds what few units have: a timer's or path's runtime, a cooldown, a run's
+	// dynamic user, PrivateTmp= directories; nil for the others (mo reads, wmore writes).
+	more *unitMore
 
 	result Result // resultSuccess or the first failure: exit-code, signal, timeout, ...
 	// cleanResult is the last clean's (CleanResult=; clean.go); resultNone: never cleaned.
@@ -49,6 +46,34 @@ type Unit struct {
 	transient   bool
 	recFresh    bool // rec is up to date
 	recQueued   bool // u is in the state file's list of stale units (stateFile.stale)
+}
+
+// unitMore is the part of a Unit that most units (sockets, services, targets) do without.
+type unitMore struct {
+	tmr      *timerRT
+	pth      *pathRT
+	cooldown *cooldown  // a pending re-arm after trigger-limit-hit (cooldown.go)
+	run      *runCreds  // the user and group of the current run, nil when none (dynuser.go)
+	fsrt     *fsRuntime // the PrivateTmp= directories of its run, shared by its group (sandbox_fs.go)
+}
+
+// noMore is the unitMore of a unit without one: the zero one, read only.
+var noMore unitMore
+
+// mo is u's unitMore to read: noMore while it has none.
+func (u *Unit) mo() *unitMore {
+	if u.more == nil {
+		return &noMore
+	}
+	return u.more
+}
+
+// wmore is u's unitMore to write, allocated at the first write.
+func (u *Unit) wmore() *unitMore {
+	if u.more == nil {
+		u.more = &unitMore{}
+	}
+	return u.more
 }
 
 // unitHist is what a unit keeps of its runs: its invocation, the times of its state
@@ -338,9 +363,9 @@ func (m *Manager) register(name string, cfg *unit.Unit) *Unit {
 		// Its serviceRT comes at its first use (service): thousands of services wait for
 		// their socket's first connection.
 	case unit.TypeTimer:
-		u.tmr = &timerRT{}
+		u.wmore().tmr = &timerRT{}
 	case unit.TypePath:
-		u.pth = &pathRT{}
+		u.wmore().pth = &pathRT{}
 	}
 	for _, d := range cfg.Diagnostics {
 		if d.Severity == unit.Error {
@@ -375,7 +400,7 @@ func (m *Manager) setState(u *Unit, sub subState) {
 	if isInactiveOrFailed(nu) {
 		m.gcEnqueue(u) // u, and the units only it refers to, may go
 	}
-	if u.run != nil && (isInactiveOrFailed(nu) || sub == svcAutoRestart) {
+	if u.mo().run != nil && (isInactiveOrFailed(nu) || sub == svcAutoRestart) {
 		m.releaseRunCreds(u)
 	}
 	if isInactiveOrFailed(nu) || sub == svcAutoRestart {
