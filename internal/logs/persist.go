@@ -2,6 +2,7 @@ package logs
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
@@ -104,6 +105,11 @@ type disk struct {
 	n    int   // the current file's number
 	size int64 // the current file's size
 	err  error // the first error; writing stops at it
+	// Scratch of writeLine: a line's record and its encoding, reused from line to line
+	// (json.Marshal's copy of each line was most of a boot's garbage in the manager).
+	rec record
+	buf bytes.Buffer
+	enc *json.Encoder
 }
 
 const (
@@ -239,17 +245,23 @@ func (d *disk) writeLine(l *Line) {
 	if d.err != nil || d.f == nil {
 		return
 	}
-	b, err := json.Marshal(recordOf(l))
+	if d.enc == nil {
+		d.enc = json.NewEncoder(&d.buf)
+	}
+	d.buf.Reset()
+	d.rec = recordOf(l)
+	err := d.enc.Encode(&d.rec) // as json.Marshal, and a newline
+	d.rec = record{}
 	if err != nil {
 		return
 	}
-	if d.size > 0 && d.size+int64(len(b))+1 > d.opt.MaxFileBytes {
+	b := d.buf.Bytes()
+	if d.size > 0 && d.size+int64(len(b)) > d.opt.MaxFileBytes {
 		d.rotate()
 		if d.err != nil {
 			return
 		}
 	}
-	b = append(b, '\n')
 	if _, err := d.w.Write(b); err != nil {
 		d.err = fmt.Errorf("logs: %w", err)
 		return

@@ -271,11 +271,11 @@ func archName() string {
 func (m *Manager) checkConditions(u *Unit) bool {
 	ok, failed := evalConditions(u.cfg.Unit.Conditions, false, m.opt.Scope)
 	h := u.hist()
-	h.conditionResult, h.conditionStamp = ok, time.Now()
-	h.assertResult, h.assertStamp = false, time.Time{} // not checked when a condition fails
+	h.conditionResult, h.conditionStamp = ok, stampOf(time.Now())
+	h.assertResult, h.assertStamp = false, stamp{} // not checked when a condition fails
 	h.unmet = nil
 	if !ok {
-		h.conditionFailed = failed
+		h.wex().conditionFailed = failed
 		h.unmet = &unmetChecks{conditions: unmetConditions(u.cfg.Unit.Conditions, false, m.opt.Scope)}
 		m.consolef("%s was skipped because of an unmet condition check (%s).", describe(u), failed)
 		if u.job != nil {
@@ -284,9 +284,9 @@ func (m *Manager) checkConditions(u *Unit) bool {
 		return false
 	}
 	aok, afailed := evalConditions(u.cfg.Unit.Conditions, true, m.opt.Scope)
-	h.assertResult, h.assertStamp = aok, time.Now()
+	h.assertResult, h.assertStamp = aok, stampOf(time.Now())
 	if !aok {
-		h.assertFailed = afailed
+		h.wex().assertFailed = afailed
 		h.unmet = &unmetChecks{asserts: unmetConditions(u.cfg.Unit.Conditions, true, m.opt.Scope)}
 		m.consolef("Assertion failed for %s (%s).", describe(u), afailed)
 		if u.job != nil {

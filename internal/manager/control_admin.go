@@ -146,9 +146,9 @@ func (m *Manager) daemonReload() {
 		}
 		u.cfg = cfg
 		// As systemd's serialization, only the commands still running keep their status.
-		for k, r := range u.hs().runs {
+		for k, r := range u.hs().ex().runs {
 			if !r.Exit.IsZero() {
-				delete(u.hist().runs, k)
+				delete(u.hist().wex().runs, k)
 			}
 		}
 		for _, n := range cfg.Names {
@@ -174,7 +174,7 @@ func (m *Manager) daemonReload() {
 	}
 	// Path units watch their new paths (path_coldplug).
 	for _, u := range m.order {
-		if u.pth != nil && m.units[u.Name] == u && (u.sub == pathWaiting || u.sub == pathRunning) && u.cfg.Path != nil {
+		if u.mo().pth != nil && m.units[u.Name] == u && (u.sub == pathWaiting || u.sub == pathRunning) && u.cfg.Path != nil {
 			pathMachine{m}.pathEnterWaiting(u, true, false)
 		}
 	}

@@ -76,7 +76,7 @@ func (m *Manager) statusOf(req *api.Request, readsLogs bool, own func(*logs.Line
 				// As systemctl status: the last n lines, of them those since the unit last
 				// left the inactive state.
 				sinceStart := func(lines []logs.Line) []logs.Line {
-					if u.hs().inactiveExit.IsZero() {
+					if u.hs().inactiveExit.isZero() {
 						return lines
 					}
 					return slices.DeleteFunc(lines, func(l logs.Line) bool { return l.Seq <= u.hs().inactiveExitSeq })
@@ -209,7 +209,7 @@ func (m *Manager) listSockets(req *api.Request) []api.SocketInfo {
 func (m *Manager) listTimers(req *api.Request) []api.TimerInfo {
 	var out []api.TimerInfo
 	for _, u := range m.matchUnits(nil, true) {
-		if u.tmr == nil || !u.loaded() {
+		if u.mo().tmr == nil || !u.loaded() {
 			continue
 		}
 		if len(req.Units) > 0 && !matchAny(req.Units, u.Name) {
@@ -218,7 +218,7 @@ func (m *Manager) listTimers(req *api.Request) []api.TimerInfo {
 		if !req.All && u.activeState() == Inactive {
 			continue // failed ones are listed, as by systemctl
 		}
-		out = append(out, api.TimerInfo{Next: u.tmr.nextElapse(), Last: u.tmr.lastTrigger, Unit: u.Name,
+		out = append(out, api.TimerInfo{Next: u.mo().tmr.nextElapse(), Last: u.mo().tmr.lastTrigger, Unit: u.Name,
 			Activates: []string{u.cfg.TimerUnit()}})
 	}
 	sort.SliceStable(out, func(i, j int) bool {

@@ -43,19 +43,19 @@ func cooldownOf(cfg *unit.Unit) time.Duration {
 // cooldownFollow is called at every state change of u: entering failed with result
 // trigger-limit-hit starts the cooldown, leaving the failed state cancels it.
 func (m *Manager) cooldownFollow(u *Unit) {
-	if u.sock == nil && u.pth == nil {
+	if u.sock == nil && u.mo().pth == nil {
 		return
 	}
 	switch {
 	case u.activeState() != Failed:
 		m.cooldownCancel(u, "")
-	case u.cooldown == nil && u.result == resultTriggerLimitHit && !m.shuttingDown:
+	case u.mo().cooldown == nil && u.result == resultTriggerLimitHit && !m.shuttingDown:
 		d := cooldownOf(u.cfg)
 		if d <= 0 {
 			return
 		}
 		now := time.Now()
-		u.cooldown = &cooldown{failed: now}
+		u.wmore().cooldown = &cooldown{failed: now}
 		m.cooldownTime(u, d, now)
 		m.logUnit(u, "Re-arming in %s (X-Flint-TriggerLimitCooldownSec=).", unit.FormatTimespan(d))
 		m.consolef("%s: Trigger limit cooldown: re-arming in %s.", u.Name, unit.FormatTimespan(d))
@@ -64,7 +64,7 @@ func (m *Manager) cooldownFollow(u *Unit) {
 
 // cooldownTime (re)times u's pending re-arm for a cooldown of d from its failure.
 func (m *Manager) cooldownTime(u *Unit, d time.Duration, now time.Time) {
-	c := u.cooldown
+	c := u.mo().cooldown
 	if c.timer != nil {
 		c.timer.Stop()
 	}
@@ -73,7 +73,7 @@ func (m *Manager) cooldownTime(u *Unit, d time.Duration, now time.Time) {
 	g := c.gen
 	c.timer = time.AfterFunc(max(c.due.Sub(now), 0), func() {
 		m.post(func() {
-			if u.cooldown == c && c.gen == g {
+			if u.mo().cooldown == c && c.gen == g {
 				c.timer = nil
 				m.cooldownDue(u)
 			}
@@ -83,7 +83,7 @@ func (m *Manager) cooldownTime(u *Unit, d time.Duration, now time.Time) {
 
 // cooldownCancel drops u's pending re-arm, if any; why, when not empty, goes to u's log.
 func (m *Manager) cooldownCancel(u *Unit, why string) {
-	c := u.cooldown
+	c := u.mo().cooldown
 	if c == nil {
 		return
 	}
@@ -91,7 +91,7 @@ func (m *Manager) cooldownCancel(u *Unit, why string) {
 	if c.timer != nil {
 		c.timer.Stop()
 	}
-	u.cooldown = nil
+	u.wmore().cooldown = nil
 	if why != "" {
 		m.logUnit(u, "Not re-arming: %s.", why)
 	}
@@ -102,7 +102,7 @@ func (m *Manager) cooldownCancel(u *Unit, why string) {
 // window. The service of an Accept=no socket that still runs (it holds the sockets, and
 // the socket would refuse to start) is waited for: socketServiceStopped calls this again.
 func (m *Manager) cooldownDue(u *Unit) {
-	c := u.cooldown
+	c := u.mo().cooldown
 	if c == nil || c.timer != nil || m.units[u.Name] != u {
 		return
 	}
@@ -132,10 +132,10 @@ func (m *Manager) cooldownDue(u *Unit) {
 		}
 		u.sock.triggerLimit = rateLimit{}
 	}
-	if u.pth != nil {
-		u.pth.triggerLimit = rateLimit{}
+	if u.mo().pth != nil {
+		u.mo().pth.triggerLimit = rateLimit{}
 	}
-	u.cooldown = nil
+	u.wmore().cooldown = nil
 	m.logUnit(u, "Trigger limit cooldown of %s over, re-arming.", unit.FormatTimespan(c.delay))
 	m.consolef("%s: Trigger limit cooldown over, re-arming.", u.Name)
 	m.enqueue("start", u, "replace", nil)
@@ -144,7 +144,7 @@ func (m *Manager) cooldownDue(u *Unit) {
 // cooldownReload applies a daemon-reload to u's pending re-arm: timed anew from the failure
 // with the new setting, cancelled when the setting is gone.
 func (m *Manager) cooldownReload(u *Unit) {
-	c := u.cooldown
+	c := u.mo().cooldown
 	if c == nil {
 		return
 	}

@@ -62,10 +62,10 @@ func TestTriggerLimitCooldownStates(t *testing.T) {
 				switch ev {
 				case "fail", "fail-resources":
 					result := map[string]Result{"fail": resultTriggerLimitHit, "fail-resources": resultResources}[ev]
-					u.sock.triggerLimit = rateLimit{begin: time.Now(), num: 99}
+					u.sock.triggerLimit = rateLimit{begin: monoOf(time.Now()), num: 99}
 					socketMachine{m}.sockEnterStopPre(u, result) // as triggerLimitFail
 				case "due":
-					if c := u.cooldown; c != nil && c.timer != nil {
+					if c := u.mo().cooldown; c != nil && c.timer != nil {
 						c.timer.Stop()
 						c.timer = nil
 						m.cooldownDue(u)
@@ -101,7 +101,7 @@ func TestTriggerLimitCooldownStates(t *testing.T) {
 			if u.sub.String() != tc.sub {
 				t.Errorf("socket %s, want %s (result %s)", u.sub, tc.sub, u.result)
 			}
-			c := u.cooldown
+			c := u.mo().cooldown
 			if (c != nil) != tc.pending {
 				t.Fatalf("re-arm pending %v, want %v", c != nil, tc.pending)
 			}
@@ -142,7 +142,7 @@ func TestTriggerLimitCooldownReloadRetimes(t *testing.T) {
 	u := m.load("s.socket")
 	u.sub = sockListening
 	socketMachine{m}.sockEnterStopPre(u, resultTriggerLimitHit) // as triggerLimitFail
-	c := u.cooldown
+	c := u.mo().cooldown
 	if c == nil {
 		t.Fatalf("no re-arm pending; console:\n%s", rec.text())
 	}
@@ -153,7 +153,7 @@ func TestTriggerLimitCooldownReloadRetimes(t *testing.T) {
 	cfg.Socket = &s
 	u.cfg = &cfg
 	m.cooldownReload(u)
-	if u.cooldown != c || c.due.Sub(c.failed) != 2*time.Hour || c.delay != 2*time.Hour {
+	if u.mo().cooldown != c || c.due.Sub(c.failed) != 2*time.Hour || c.delay != 2*time.Hour {
 		t.Errorf("after the reload: due %v after the failure, delay %v; want 2h", c.due.Sub(c.failed), c.delay)
 	}
 }

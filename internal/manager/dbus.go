@@ -125,6 +125,13 @@ func (m *Manager) emit(s dbusSignal) {
 	d.push(s)
 }
 
+// dbusHeard reports whether a client listens for the signal member: emit sends nothing
+// otherwise, and the signals of every unit loaded and job run are not even built.
+func (m *Manager) dbusHeard(member string) bool {
+	d := m.dbus
+	return d != nil && d.srv != nil && d.srv.Heard(member)
+}
+
 func (d *dbusState) push(ss ...dbusSignal) {
 	if len(ss) == 0 {
 		return
@@ -191,7 +198,7 @@ func (m *Manager) dbusServe(fn func()) {
 
 // dbusJobNew: j was installed.
 func (m *Manager) dbusJobNew(j *job) {
-	if m.dbus == nil {
+	if !m.dbusHeard("JobNew") {
 		return
 	}
 	m.emit(dbusSignal{path: sdbus.ManagerPath, iface: sdbus.IfaceManager, member: "JobNew",
@@ -200,7 +207,7 @@ func (m *Manager) dbusJobNew(j *job) {
 
 // dbusJobRemoved: j ended with result.
 func (m *Manager) dbusJobRemoved(j *job, result string) {
-	if m.dbus == nil {
+	if !m.dbusHeard("JobRemoved") {
 		return
 	}
 	m.emit(dbusSignal{path: sdbus.ManagerPath, iface: sdbus.IfaceManager, member: "JobRemoved",
@@ -209,7 +216,7 @@ func (m *Manager) dbusJobRemoved(j *job, result string) {
 
 // dbusUnitNew: u was loaded.
 func (m *Manager) dbusUnitNew(u *Unit) {
-	if m.dbus == nil {
+	if !m.dbusHeard("UnitNew") {
 		return
 	}
 	m.emit(dbusSignal{path: sdbus.ManagerPath, iface: sdbus.IfaceManager, member: "UnitNew",
@@ -224,6 +231,9 @@ func (m *Manager) dbusUnitRemoved(u *Unit) {
 	m.dbus.forgetTransient(u)
 	m.dbus.releaseStdio(u, true)
 	m.scopeForget(u)
+	if !m.dbusHeard("UnitRemoved") {
+		return
+	}
 	m.emit(dbusSignal{path: sdbus.ManagerPath, iface: sdbus.IfaceManager, member: "UnitRemoved",
 		body: []any{u.Name, sdbus.UnitPath(u.Name)}})
 }
@@ -310,13 +320,13 @@ func (m *Manager) dbusUnitProps(u *Unit) []sdbus.Prop {
 		}
 		out = append(out, sdbus.Prop{Name: name, Value: us})
 	}
-	stamp("StateChangeTimestamp", m.stateChangeOf(u))
-	stamp("ActiveEnterTimestamp", u.hs().activeEnter)
-	stamp("ActiveExitTimestamp", u.hs().activeExit)
-	stamp("InactiveEnterTimestamp", u.hs().inactiveEnter)
-	stamp("InactiveExitTimestamp", u.hs().inactiveExit)
-	stamp("ConditionTimestamp", u.hs().conditionStamp)
-	stamp("AssertTimestamp", u.hs().assertStamp)
+	stamp("StateChangeTimestamp", m.stateChangeOf(u).time())
+	stamp("ActiveEnterTimestamp", u.hs().activeEnter.time())
+	stamp("ActiveExitTimestamp", u.hs().ex().activeExit.time())
+	stamp("InactiveEnterTimestamp", u.hs().ex().inactiveEnter.time())
+	stamp("InactiveExitTimestamp", u.hs().inactiveExit.time())
+	stamp("ConditionTimestamp", u.hs().conditionStamp.time())
+	stamp("AssertTimestamp", u.hs().assertStamp.time())
 	if s := u.svcState(); s != nil {
 		stamp("ExecMainStartTimestamp", s.execMainStart)
 		stamp("ExecMainExitTimestamp", s.execMainExit)
@@ -335,7 +345,7 @@ func (m *Manager) dbusUnitProps(u *Unit) []sdbus.Prop {
 				sdbus.Prop{Name: "UnitFilePreset", Text: m.presetsNow().State(u.Name)})
 		}
 	}
-	names := append([]string{u.Name}, u.aliases...)
+	names := append([]string{u.Name}, u.aliasList()...)
 	sort.Strings(names)
 	out = append(out, sdbus.Prop{Name: "Names", Value: names})
 	return out

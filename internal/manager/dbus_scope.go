@@ -305,7 +305,7 @@ func (m *Manager) runtimeProperties(u *Unit, rt []show.Property) []show.Property
 		killMode = "control-group"
 	}
 	set("KillMode", killMode)
-	if !u.hs().inactiveExit.IsZero() {
+	if !u.hs().inactiveExit.isZero() {
 		set("CanStart", "no") // startable once (systemd's once_only)
 	}
 	set("KillSignal", fmt.Sprint(int(sr.killSignal)))

@@ -73,10 +73,10 @@ func (m *Manager) unitCreds(u *Unit, ec *unit.ExecContext, dirs [5]execDir) (*cr
 	if !dirs[0].dynamic { // DynamicUser= does not apply: unset, or a user manager's unit
 		cr, err := resolveCreds(ec)
 		if err == nil && cr != nil {
-			if u.run == nil {
-				u.run = &runCreds{}
+			if u.mo().run == nil {
+				u.wmore().run = &runCreds{}
 			}
-			u.run.uid, u.run.gid, u.run.known = cr.uid, cr.gid, true
+			u.mo().run.uid, u.mo().run.gid, u.mo().run.known = cr.uid, cr.gid, true
 		}
 		return cr, err
 	}
@@ -87,7 +87,7 @@ func (m *Manager) unitCreds(u *Unit, ec *unit.ExecContext, dirs [5]execDir) (*cr
 	if err != nil {
 		return nil, fail(err)
 	}
-	if u.run == nil || u.run.user == nil {
+	if u.mo().run == nil || u.mo().run.user == nil {
 		ue, err := a.Acquire(ec.User)
 		if err != nil {
 			return nil, fail(err)
@@ -99,7 +99,7 @@ func (m *Manager) unitCreds(u *Unit, ec *unit.ExecContext, dirs [5]execDir) (*cr
 				return nil, fail(err)
 			}
 		}
-		u.run = &runCreds{user: ue, group: ge}
+		u.wmore().run = &runCreds{user: ue, group: ge}
 	}
 	// Owners of the unit's directories are tried first, so that they need no chown
 	// (systemd's compile_suggested_paths: all but ConfigurationDirectory=).
@@ -113,16 +113,16 @@ func (m *Manager) unitCreds(u *Unit, ec *unit.ExecContext, dirs [5]execDir) (*cr
 			}
 		}
 	}
-	uid, gid, err := a.Realize(u.run.user, true, suggested)
+	uid, gid, err := a.Realize(u.mo().run.user, true, suggested)
 	if err != nil {
 		return nil, fail(err)
 	}
-	if u.run.group != nil {
-		if _, gid, err = a.Realize(u.run.group, false, suggested); err != nil {
+	if u.mo().run.group != nil {
+		if _, gid, err = a.Realize(u.mo().run.group, false, suggested); err != nil {
 			return nil, fail(err)
 		}
 	}
-	u.run.uid, u.run.gid, u.run.known = uid, gid, true
+	u.mo().run.uid, u.mo().run.gid, u.mo().run.known = uid, gid, true
 	// initgroups(3) of a dynamic user finds no group naming it as a member: its own gid
 	// alone, then SupplementaryGroups=; never the manager's groups.
 	cr := &creds{uid: uid, gid: gid, name: ec.User, dynamic: true, initGroups: []uint32{gid}}
@@ -141,14 +141,14 @@ func (m *Manager) unitCreds(u *Unit, ec *unit.ExecContext, dirs [5]execDir) (*cr
 // (RemoveIPC=, unless another unit runs with the same id, or it is root's), then its dynamic
 // user and group are released.
 func (m *Manager) releaseRunCreds(u *Unit) {
-	r := u.run
-	u.run = nil
+	r := u.mo().run
+	u.wmore().run = nil
 	if ec := u.execContext(); ec != nil && ec.RemoveIPC && r.known {
 		uidUsed, gidUsed := false, false
 		for _, v := range m.order {
-			if v != u && v.run != nil && v.run.known {
-				uidUsed = uidUsed || v.run.uid == r.uid
-				gidUsed = gidUsed || v.run.gid == r.gid
+			if v != u && v.mo().run != nil && v.mo().run.known {
+				uidUsed = uidUsed || v.mo().run.uid == r.uid
+				gidUsed = gidUsed || v.mo().run.gid == r.gid
 			}
 		}
 		if !uidUsed {

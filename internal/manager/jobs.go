@@ -312,12 +312,13 @@ func (m *Manager) runnable(j *job) bool {
 		return false // slice.go: a unit is After= its slice
 	}
 	// Reverse edges: units that declare Before=u are After for us, and vice versa.
-	for _, o := range m.orderIndex.before[u] {
+	var b [1]*Unit
+	for _, o := range m.orderIndex.before.get(u, &b) {
 		if o.job != nil && o != u && wait(o, true) {
 			return false
 		}
 	}
-	for _, o := range m.orderIndex.after[u] {
+	for _, o := range m.orderIndex.after.get(u, &b) {
 		if o.job != nil && o != u && wait(o, false) {
 			return false
 		}
@@ -504,7 +505,8 @@ func (m *Manager) finishJob(j *job, result string) {
 // that name u and whose [Unit] section dep matches (systemd's job_fail_dependencies). A
 // copy of the list: the failures may unload instances.
 func (m *Manager) failStartJobs(u *Unit, dep func(c *unit.UnitSection) bool) {
-	for _, o := range slices.Clone(m.refBy[u.Name]) {
+	var b [1]*Unit
+	for _, o := range slices.Clone(m.refBy.get(u.Name, &b)) {
 		if o.job != nil && (o.job.typ == "start" || o.job.typ == "verify-active") && dep(&o.cfg.Unit) {
 			m.finishJob(o.job, "dependency")
 		}

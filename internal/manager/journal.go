@@ -107,8 +107,9 @@ func (m *Manager) logJobStart(j *job, typ string) {
 	default:
 		return
 	}
-	m.journal(j.u, logs.PriorityInfo, []logs.Field{field("MESSAGE_ID", id), field("JOB_ID", strconv.Itoa(j.id)),
-		field("JOB_TYPE", typ)}, sprintf(format, unitStatusName(j.u)))
+	fields := append(make([]logs.Field, 0, 4), field("MESSAGE_ID", id), field("JOB_ID", strconv.Itoa(j.id)),
+		field("JOB_TYPE", typ)) // room for journal's INVOCATION_ID=
+	m.journal(j.u, logs.PriorityInfo, fields, sprintf(format, unitStatusName(j.u)))
 }
 
 // jobDoneFormat is job_done_message_format: the message (a format for the unit's status
@@ -205,13 +206,15 @@ func (m *Manager) logJobDone(j *job, typ, result string) {
 	case "reload":
 		id = msgUnitReloaded
 	}
-	fields := []logs.Field{field("JOB_ID", strconv.Itoa(j.id)), field("JOB_TYPE", typ), field("JOB_RESULT", result)}
+	// One allocation for the fields and journal's INVOCATION_ID=.
+	fields := make([]logs.Field, 0, 5)
 	if id != "" {
-		fields = append([]logs.Field{field("MESSAGE_ID", id)}, fields...)
+		fields = append(fields, field("MESSAGE_ID", id))
 	}
-	if typ == "start" && result == "done" && !u.hs().conditionResult && u.hs().conditionFailed != "" {
+	fields = append(fields, field("JOB_ID", strconv.Itoa(j.id)), field("JOB_TYPE", typ), field("JOB_RESULT", result))
+	if typ == "start" && result == "done" && !u.hs().conditionResult && u.hs().ex().conditionFailed != "" {
 		// A start that did nothing for an unmet Condition*=.
-		m.journal(u, logs.PriorityInfo, fields, sprintf("%s was skipped because of an unmet condition check (%s).", unitStatusName(u), u.hs().conditionFailed))
+		m.journal(u, logs.PriorityInfo, fields, sprintf("%s was skipped because of an unmet condition check (%s).", unitStatusName(u), u.hs().ex().conditionFailed))
 		return
 	}
 	format, prio := jobDoneFormat(u, typ, result)
@@ -240,15 +243,15 @@ func (m *Manager) logUnitResult(u *Unit) {
 // (from the rusage of every process of u that flint reaped), at info above a second, at
 // notice above ten minutes, and not at all below (systemd logs it at debug).
 func (m *Manager) logResources(u *Unit) {
-	if u.hs().cpu <= mentionworthyCPU {
+	if u.hs().ex().cpu <= mentionworthyCPU {
 		return
 	}
 	prio := logs.PriorityInfo
-	if u.hs().cpu > noticeworthyCPU {
+	if u.hs().ex().cpu > noticeworthyCPU {
 		prio = logs.PriorityNotice
 	}
-	m.logUnitAt(u, prio, []logs.Field{field("CPU_USAGE_NSEC", strconv.FormatInt(u.hs().cpu.Nanoseconds(), 10)),
-		field("MESSAGE_ID", msgUnitResources)}, "Consumed %s CPU time.", unit.FormatTimespanAccuracy(u.hs().cpu, time.Millisecond))
+	m.logUnitAt(u, prio, []logs.Field{field("CPU_USAGE_NSEC", strconv.FormatInt(u.hs().ex().cpu.Nanoseconds(), 10)),
+		field("MESSAGE_ID", msgUnitResources)}, "Consumed %s CPU time.", unit.FormatTimespanAccuracy(u.hs().ex().cpu, time.Millisecond))
 }
 
 // logProcessExit is unit_log_process_exit: a main or control process (command, its

@@ -3,6 +3,7 @@ package manager
 import (
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"testing"
 	"unsafe"
 
@@ -55,6 +56,9 @@ func TestServiceRuntimeLazy(t *testing.T) {
 		v.dbus = map[string]any{}
 		for _, p := range m.dbusUnitProps(svc) {
 			v.dbus[p.Name] = [2]any{p.Value, p.Text}
+		}
+		if m.rs == nil {
+			m.rs = &stateFile{starts: map[int]uint64{}} // what the state file's writes call it with
 		}
 		m.recordUnit(svc, nil)
 		return v
@@ -119,7 +123,7 @@ func TestServiceRuntimeLazy(t *testing.T) {
 			t.Errorf("a unit loaded after the reload: StateChangeTimestamp=%q, want none", p.Value)
 		}
 	}
-	compare("after a daemon-reload", look(), &unitHist{stateChange: m.reloads[0].at})
+	compare("after a daemon-reload", look(), &unitHist{stateChange: stampOf(m.reloads[0].at)})
 }
 
 // TestServiceRuntimeAtFirstStart: the first start of a service gives it its serviceRT and
@@ -133,18 +137,76 @@ func TestServiceRuntimeAtFirstStart(t *testing.T) {
 	if mc.u.svc == nil || mc.u.svc.mainPID == 0 || mc.u.sub != svcRunning {
 		t.Fatalf("after the start: %s, serviceRT %+v", mc.u.sub, mc.u.svc)
 	}
-	if h := mc.u.h; h == nil || h.invocationID == "" || h.activeEnter.IsZero() || h.inactiveExit.IsZero() || h.conditionStamp.IsZero() {
+	if h := mc.u.h; h == nil || h.invocationID == "" || h.activeEnter.isZero() || h.inactiveExit.isZero() || h.conditionStamp.isZero() {
 		t.Fatalf("after the start: unitHist %+v", h)
 	}
 }
 
 // TestUnitSize: a Unit and a unitHist stay within the allocator's size classes they fill
-// (176 and 256 bytes): two Units and one unitHist per socket and service loaded.
+// (128 bytes each; a started socket's socketRT 128 too): two Units per socket and service
+// loaded, a unitHist and a socketRT per listening socket.
 func TestUnitSize(t *testing.T) {
-	if n := unsafe.Sizeof(Unit{}); n > 176 {
-		t.Errorf("Unit is %d bytes, more than 176", n)
+	if n := unsafe.Sizeof(Unit{}); n > 128 {
+		t.Errorf("Unit is %d bytes, more than 128", n)
 	}
-	if n := unsafe.Sizeof(unitHist{}); n > 256 {
-		t.Errorf("unitHist is %d bytes, more than 256", n)
+	if n := unsafe.Sizeof(socketRT{}); n > 128 {
+		t.Errorf("socketRT is %d bytes, more than 128", n)
+	}
+	if n := unsafe.Sizeof(unitHist{}); n > 128 {
+		t.Errorf("unitHist is %d bytes, more than 128", n)
+	}
+}
+
+// TestHistExtraAtFirstStop: a unit that started and runs no command keeps its history
+// without a histExtra; its stop gives it one, with the times show and D-Bus give.
+func TestHistExtraAtFirstStop(t *testing.T) {
+	m, _ := testManager(t, map[string]string{"a.target": "[Unit]\nDefaultDependencies=no\n"})
+	u := m.load("a.target")
+	if err := m.enqueueErr("start", u, "replace", nil); err != nil || u.h == nil {
+		t.Fatalf("start: %v, unitHist %v", err, u.h)
+	}
+	prop := func(name string) string {
+		for _, p := range m.properties(u) {
+			if p.Name == name {
+				return p.Value
+			}
+		}
+		return "?"
+	}
+	if u.h.x != nil || prop("ActiveExitTimestamp") != "" || prop("InactiveEnterTimestampMonotonic") != "0" {
+		t.Fatalf("active: histExtra %+v, ActiveExitTimestamp=%q", u.h.x, prop("ActiveExitTimestamp"))
+	}
+	if err := m.enqueueErr("stop", u, "replace", nil); err != nil || u.h.x == nil {
+		t.Fatalf("stop: %v, histExtra %v", err, u.h.x)
+	}
+	if x := u.h.x; x.activeExit.isZero() || x.inactiveEnter.isZero() || prop("ActiveExitTimestamp") == "" ||
+		prop("InactiveEnterTimestampMonotonic") != strconv.FormatInt(x.inactiveEnter.monotonic().Microseconds(), 10) {
+		t.Errorf("stopped: histExtra %+v, ActiveExitTimestamp=%q InactiveEnterTimestampMonotonic=%q", x,
+			prop("ActiveExitTimestamp"), prop("InactiveEnterTimestampMonotonic"))
+	}
+}
+
+// TestUnitMoreOnlyWhereNeeded: a target that starts and stops and a service never started
+// hold no unitMore; a timer has its timerRT there from its loading.
+func TestUnitMoreOnlyWhereNeeded(t *testing.T) {
+	m, _ := testManager(t, map[string]string{
+		"a.target":  "[Unit]\nDefaultDependencies=no\n",
+		"b.timer":   "[Unit]\nDefaultDependencies=no\n[Timer]\nOnActiveSec=1h\n",
+		"b.service": "[Service]\nExecStart=/bin/true\n",
+	})
+	a, b := m.load("a.target"), m.load("b.timer")
+	for _, verb := range []string{"start", "stop"} {
+		if err := m.enqueueErr(verb, a, "replace", nil); err != nil {
+			t.Fatalf("%s: %v", verb, err)
+		}
+	}
+	if a.more != nil || m.units["b.service"].more != nil {
+		t.Errorf("a unitMore for a.target (%+v) or b.service (%+v)", a.more, m.units["b.service"].more)
+	}
+	if b.more == nil || b.mo().tmr == nil || b.mo().pth != nil {
+		t.Errorf("b.timer's unitMore %+v, want its timerRT alone", b.more)
+	}
+	if noMore != (unitMore{}) {
+		t.Errorf("noMore written to: %+v", noMore)
 	}
 }

@@ -8,9 +8,9 @@ import (
 	"net/netip"
 	"os"
 	"slices"
-	"strings"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -54,6 +54,8 @@ type stateFile struct {
 	header       []byte         // scratch: the header lines being written
 	parts        [][]byte       // scratch: header and units' lines, for writev
 	scratch      []byte         // scratch: a unit's lines being built
+	pids         []int          // scratch: recordUnit's pids of a unit
+	rec          runstate.Unit  // scratch: recordUnit's record of a unit
 	starts       map[int]uint64 // start times of flint's children recorded (until reaped)
 	failed       bool           // the last write failed (said once)
 
@@ -365,12 +367,13 @@ func (m *Manager) appendState() bool {
 // counts if stateAdopted saw it; any other pid is left out.
 func (m *Manager) recordUnit(u *Unit, registered []int) (changed bool) {
 	f := m.rs
-	r := u.rec
-	if r == nil {
-		r = &unitRecord{}
+	var foreign runstate.Proc // the record is allocated once there is something to record
+	if u.rec != nil {
+		foreign = u.rec.foreign
 	}
 	u.recFresh = true
-	pids := append([]int(nil), registered...)
+	pids := append(f.pids[:0], registered...)
+	defer func() { f.pids = pids[:0] }()
 	var main, control int
 	if sv := u.svcState(); sv != nil {
 		main, control = sv.mainPID, sv.controlPID
@@ -388,7 +391,8 @@ func (m *Manager) recordUnit(u *Unit, registered []int) (changed bool) {
 	slices.Sort(pids)
 	pids = slices.Compact(pids)
 	self := os.Getpid()
-	var rec runstate.Unit
+	rec := &f.rec
+	*rec = runstate.Unit{Procs: rec.Procs[:0], Sockets: clear0(rec.Sockets)}
 	for _, pid := range pids {
 		if pid <= 1 {
 			continue
@@ -402,7 +406,7 @@ func (m *Manager) recordUnit(u *Unit, registered []int) (changed bool) {
 			case ours || p.PPID == self:
 				st, ok = p.Start, true
 				f.starts[pid] = st
-			case pid == main && r.foreign.PID == pid && r.foreign.Start == p.Start:
+			case pid == main && foreign.PID == pid && foreign.Start == p.Start:
 				st, ok = p.Start, true
 			}
 		}
@@ -418,8 +422,8 @@ func (m *Manager) recordUnit(u *Unit, registered []int) (changed bool) {
 		}
 		rec.Procs = append(rec.Procs, runstate.UnitProc{Proc: runstate.Proc{PID: pid, Start: st}, Role: role})
 	}
-	if r.foreign.PID != main {
-		r.foreign = runstate.Proc{}
+	if foreign.PID != main {
+		foreign = runstate.Proc{}
 	}
 	if u.sock != nil {
 		for _, ls := range u.sock.socks {
@@ -435,13 +439,25 @@ func (m *Manager) recordUnit(u *Unit, registered []int) (changed bool) {
 	}
 	rec.Name, rec.InvocationID = u.Name, u.hs().invocationID
 	rec.KillMode, rec.KillSignal, rec.SendSIGKILL, rec.StopTimeout = stopSettings(u)
-	f.scratch = runstate.AppendUnit(f.scratch[:0], &rec)
-	if u.rec == r && bytes.Equal(r.text, f.scratch) {
+	f.scratch = runstate.AppendUnit(f.scratch[:0], rec)
+	r := u.rec
+	if r != nil && bytes.Equal(r.text, f.scratch) {
+		r.foreign = foreign
 		return false
 	}
+	if r == nil {
+		r = &unitRecord{}
+	}
+	r.foreign = foreign
 	r.text = append(r.text[:0], f.scratch...)
 	u.rec = r
 	return true
+}
+
+// clear0 empties a scratch list, without keeping what its elements refer to.
+func clear0[T any](l []T) []T {
+	clear(l)
+	return l[:0]
 }
 
 // stopSettings are u's KillMode=, KillSignal=, SendSIGKILL= and stop timeout (a service's
@@ -479,34 +495,67 @@ func socketRecord(ls *listen.Socket) runstate.Socket {
 	if fd < 0 || unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFSOCK {
 		return runstate.Socket{}
 	}
-	sa, err := unix.Getsockname(fd)
-	if err != nil {
+	var rsa unix.RawSockaddrAny
+	if getsockname(fd, &rsa) != nil {
 		return runstate.Socket{}
 	}
 	proto, _ := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_PROTOCOL)
 	k := runstate.Socket{Inode: st.Ino}
 	ipFamily := func(v6 bool) string {
-		name := map[int]string{unix.IPPROTO_TCP: "tcp", unix.IPPROTO_UDP: "udp"}[proto]
-		if name != "" && v6 {
-			name += "6"
+		switch {
+		case proto == unix.IPPROTO_TCP && v6:
+			return "tcp6"
+		case proto == unix.IPPROTO_TCP:
+			return "tcp"
+		case proto == unix.IPPROTO_UDP && v6:
+			return "udp6"
+		case proto == unix.IPPROTO_UDP:
+			return "udp"
 		}
-		return name
+		return ""
 	}
-	switch sa := sa.(type) {
-	case *unix.SockaddrInet4:
+	// The port in network byte order, as x/sys/unix's Getsockname reads it.
+	port := func(p *uint16) uint16 {
+		b := (*[2]byte)(unsafe.Pointer(p))
+		return uint16(b[0])<<8 | uint16(b[1])
+	}
+	switch rsa.Addr.Family {
+	case unix.AF_INET:
+		sa := (*unix.RawSockaddrInet4)(unsafe.Pointer(&rsa))
 		k.Family = ipFamily(false)
-		k.Address = netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), uint16(sa.Port)).String()
-	case *unix.SockaddrInet6:
+		k.Address = netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), port(&sa.Port)).String()
+	case unix.AF_INET6:
+		sa := (*unix.RawSockaddrInet6)(unsafe.Pointer(&rsa))
 		k.Family = ipFamily(true)
-		k.Address = netip.AddrPortFrom(netip.AddrFrom16(sa.Addr), uint16(sa.Port)).String()
-	case *unix.SockaddrUnix:
-		if sa.Name != "" && sa.Name != "@" {
-			// /proc/net/unix shows the NUL bytes of an abstract name as '@'.
-			k.Family, k.Address = "unix", strings.ReplaceAll(sa.Name, "\x00", "@")
+		k.Address = netip.AddrPortFrom(netip.AddrFrom16(sa.Addr), port(&sa.Port)).String()
+	case unix.AF_UNIX:
+		sa := (*unix.RawSockaddrUnix)(unsafe.Pointer(&rsa))
+		path := (*[len(sa.Path)]byte)(unsafe.Pointer(&sa.Path[0]))[:]
+		if path[0] == 0 {
+			// An abstract name: /proc/net/unix shows its leading NUL as '@' (as does
+			// x/sys/unix's Getsockname, which ends the name at the next NUL).
+			path[0] = '@'
+		}
+		if n := bytes.IndexByte(path, 0); n >= 0 {
+			path = path[:n]
+		}
+		if len(path) > 0 && string(path) != "@" {
+			k.Family, k.Address = "unix", string(path)
 		}
 	}
 	if k.Family == "" {
 		return runstate.Socket{}
 	}
 	return k
+}
+
+// getsockname is getsockname(2) into rsa: unix.Getsockname allocates the raw address and
+// the one it returns for each call, and socketRecord runs for every socket a state file
+// write re-records.
+func getsockname(fd int, rsa *unix.RawSockaddrAny) error {
+	l := uint32(unix.SizeofSockaddrAny)
+	if _, _, e := unix.RawSyscall(unix.SYS_GETSOCKNAME, uintptr(fd), uintptr(unsafe.Pointer(rsa)), uintptr(unsafe.Pointer(&l))); e != 0 {
+		return e
+	}
+	return nil
 }

@@ -105,7 +105,8 @@ func (m *Manager) gcSweep(u *Unit, gen uint64) {
 		if m.units[k] != u {
 			continue
 		}
-		for _, o := range m.refBy[k] {
+		var b [1]*Unit
+		for _, o := range m.refBy.get(k, &b) {
 			if o == u || m.units[o.Name] != o {
 				continue
 			}
@@ -218,13 +219,12 @@ func (m *Manager) forget(u *Unit) {
 }
 
 // indexRefs records whom u refers to (references), for gcSweep's look at a unit's referrers.
+// A name u gives in several settings (a socket's Before= and its service, Conflicts= and
+// Before=shutdown.target) lists u once: u is the last of the list when it named it before.
 func (m *Manager) indexRefs(u *Unit) {
-	if m.refBy == nil {
-		m.refBy = map[string][]*Unit{}
-	}
 	for n := range m.refs(u) {
-		if n != u.Name {
-			m.refBy[n] = append(m.refBy[n], u)
+		if n != u.Name && m.refBy.last(n) != u {
+			m.refBy.add(n, u)
 		}
 	}
 }
@@ -232,11 +232,7 @@ func (m *Manager) indexRefs(u *Unit) {
 // unindexRefs undoes indexRefs.
 func (m *Manager) unindexRefs(u *Unit) {
 	for n := range m.refs(u) {
-		if l := slices.DeleteFunc(m.refBy[n], func(x *Unit) bool { return x == u }); len(l) > 0 {
-			m.refBy[n] = l
-		} else {
-			delete(m.refBy, n)
-		}
+		m.refBy.remove(n, u)
 	}
 }
 
@@ -263,7 +259,7 @@ func (m *Manager) mayCollect(u *Unit) bool {
 	if s := u.svc; s != nil && (s.mainPID != 0 || s.controlPID != 0) || m.hasAdopted(u) {
 		return false
 	}
-	if u.sock != nil && u.sock.controlPID != 0 || u.cooldown != nil {
+	if u.sock != nil && u.sock.controlPID != 0 || u.mo().cooldown != nil {
 		return false
 	}
 	switch u.activeState() {

@@ -246,19 +246,19 @@ func indexSnapshot(m *Manager) map[string][]string {
 		out[key] = l
 	}
 	ix := m.orderIndex
-	for u, l := range ix.before {
+	for u, l := range ix.before.all() {
 		add("before "+u.Name, l)
 	}
-	for u, l := range ix.after {
+	for u, l := range ix.after.all() {
 		add("after "+u.Name, l)
 	}
-	for n, l := range ix.pendBefore {
+	for n, l := range ix.pendBefore.all() {
 		add("pendBefore "+n, l)
 	}
-	for n, l := range ix.pendAfter {
+	for n, l := range ix.pendAfter.all() {
 		add("pendAfter "+n, l)
 	}
-	for n, l := range m.refBy {
+	for n, l := range m.refBy.all() {
 		add("refBy "+n, l)
 	}
 	return out
@@ -292,8 +292,9 @@ func TestCollectGarbageKeepsEdgesOfStayingUnits(t *testing.T) {
 		t.Fatalf("indexes\n%v\nrebuilt\n%v", got, rebuilt)
 	}
 	sock := m.load("foo.socket")
-	if !slices.Contains(m.orderIndex.after[sock], svc) {
-		t.Errorf("after reloading foo.socket, its after list is %v, want foo.service in it", m.orderIndex.after[sock])
+	var b [1]*Unit
+	if l := m.orderIndex.after.get(sock, &b); !slices.Contains(l, svc) {
+		t.Errorf("after reloading foo.socket, its after list is %v, want foo.service in it", l)
 	}
 }
 
@@ -464,5 +465,68 @@ func TestLoadReferredReload(t *testing.T) {
 	m.collectGarbage()
 	if got := loadedNames(m); !slices.Equal(got, []string{"absent.service", "new.target", "top.target"}) {
 		t.Fatalf("loaded after the reload %v", got)
+	}
+}
+
+// A unit that names another in several settings is listed once among its referrers, and
+// goes from the list with its unloading; the index rebuilt from scratch is the same.
+func TestRefByListsReferrerOnce(t *testing.T) {
+	m, _ := testManager(t, map[string]string{
+		"a.service": "[Unit]\nDefaultDependencies=no\nWants=b.target\nBefore=b.target\nConflicts=b.target\nPartOf=b.target\n[Service]\nExecStart=/bin/true\n",
+		"c.service": "[Unit]\nDefaultDependencies=no\nRequires=b.target\nBefore=b.target\n[Service]\nExecStart=/bin/true\n",
+		"b.target":  "[Unit]\nDefaultDependencies=no\n",
+	})
+	a, c := m.load("a.service"), m.load("c.service")
+	var buf [1]*Unit
+	if got := m.refBy.get("b.target", &buf); !slices.Equal(got, []*Unit{a, c}) {
+		t.Fatalf("refBy[b.target] = %v, want [a.service c.service]", got)
+	}
+	got := indexSnapshot(m)
+	m.reindexOrdering()
+	if rebuilt := indexSnapshot(m); !maps.EqualFunc(got, rebuilt, slices.Equal[[]string]) {
+		t.Fatalf("indexes\n%v\nrebuilt\n%v", got, rebuilt)
+	}
+	b := m.units["b.target"]
+	tx := &transaction{m: m}
+	if deps := tx.dependents(b); !slices.Equal(deps, []string{"a.service", "c.service"}) {
+		t.Errorf("dependents of b.target: %v, want a.service and c.service once each", deps)
+	}
+	m.unindexRefs(a)
+	if got := m.refBy.get("b.target", &buf); !slices.Equal(got, []*Unit{c}) {
+		t.Errorf("after a.service's unindexing refBy[b.target] = %v, want [c.service]", got)
+	}
+}
+
+// TestAliasesKept: a unit with aliases (symlinks to its file) is one unit registered under
+// every name, once each however often it is loaded, which its keys and D-Bus's Names list.
+func TestAliasesKept(t *testing.T) {
+	m, _ := testManager(t, map[string]string{
+		"real.service":  "[Service]\nExecStart=/bin/true\n",
+		"other.service": "-> real.service",
+		"third.service": "-> real.service",
+	})
+	u := m.load("real.service")
+	if a, b := m.load("other.service"), m.load("third.service"); a != u || b != u {
+		t.Fatalf("the aliases load %p and %p, want the unit %p", a, b, u)
+	}
+	m.load("other.service") // again: no second entry
+	var keys []string
+	for i := range u.nkeys() {
+		keys = append(keys, u.keyAt(i))
+	}
+	if !slices.Equal(keys, []string{"real.service", "other.service", "third.service"}) {
+		t.Errorf("keys %v, want real.service other.service third.service", keys)
+	}
+	found := false
+	for _, p := range m.dbusUnitProps(u) {
+		if names, ok := p.Value.([]string); ok && p.Name == "Names" {
+			found = true
+			if !slices.Equal(names, []string{"other.service", "real.service", "third.service"}) {
+				t.Errorf("Names %v", names)
+			}
+		}
+	}
+	if !found {
+		t.Error("no Names among the D-Bus properties")
 	}
 }

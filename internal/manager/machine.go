@@ -136,7 +136,8 @@ func (m *Manager) orderedAfter(u, b *Unit) bool {
 			return true
 		}
 	}
-	for _, o := range m.orderIndex.before[u] {
+	var buf [1]*Unit
+	for _, o := range m.orderIndex.before.get(u, &buf) {
 		if o == b {
 			return true
 		}

@@ -284,7 +284,7 @@ func (mc *machine) do(ev string) {
 		}
 		mc.fire("control", last)
 	case "elapse":
-		mc.fire("elapse", mc.u.tmr.monoTimer)
+		mc.fire("elapse", mc.u.mo().tmr.monoTimer)
 	case "connect":
 		mc.m.socketReady(mc.u.sock.socks[0].key)
 	case "watchdog":

@@ -163,20 +163,20 @@ type Manager struct {
 
 	dispatching     bool // dispatch is running (finishJob then only marks dispatchPending)
 	dispatchPending bool
-	gcPending       bool               // a unit was loaded, changed state or lost its job: collectGarbage
-	gcQueue         []*Unit            // those units (gcEnqueue)
-	gcAll           bool               // sweep whatever the queue holds (a daemon-reload changed references)
-	gcGen           uint64             // the current sweep's generation (collectGarbage)
-	nextSeq         uint64             // the last Unit.seq given
-	reloads         []reloadStamp      // the daemon-reloads that loaded units had (stateChangeOf)
-	gcUnsure        int                // the units marked unsure in the current sweep
-	gcDoomed        []*Unit            // scratch: the units the sweep collects
-	gcProcs         map[*Unit]bool     // scratch: the units with a process left, built once a sweep needs it
-	refBy           map[string][]*Unit // the loaded units whose configuration refers to a name (indexRefs)
-	refQueue        []*Unit            // registered units whose references are not loaded yet (loadReferred)
-	loadingRefs     bool               // loadReferred is running: a unit it loads only joins refQueue
-	releaseMemory   bool               // return the loading garbage to the OS once no job is left (boot, reload)
-	releaseMark     int                // len(order) at the last release armed by loading (register)
+	gcPending       bool             // a unit was loaded, changed state or lost its job: collectGarbage
+	gcQueue         []*Unit          // those units (gcEnqueue)
+	gcAll           bool             // sweep whatever the queue holds (a daemon-reload changed references)
+	gcGen           uint64           // the current sweep's generation (collectGarbage)
+	nextSeq         uint64           // the last Unit.seq given
+	reloads         []reloadStamp    // the daemon-reloads that loaded units had (stateChangeOf)
+	gcUnsure        int              // the units marked unsure in the current sweep
+	gcDoomed        []*Unit          // scratch: the units the sweep collects
+	gcProcs         map[*Unit]bool   // scratch: the units with a process left, built once a sweep needs it
+	refBy           revIndex[string] // the loaded units whose configuration refers to a name (indexRefs)
+	refQueue        []*Unit          // registered units whose references are not loaded yet (loadReferred)
+	loadingRefs     bool             // loadReferred is running: a unit it loads only joins refQueue
+	releaseMemory   bool             // return the loading garbage to the OS once no job is left (boot, reload)
+	releaseMark     int              // len(order) at the last release armed by loading (register)
 	shuttingDown    bool
 	shutdownScan    int    // checkShutdownDone's cursor into order
 	allStopped      bool   // the shutdown stopped every unit: "All units stopped." at Run's end
@@ -519,7 +519,7 @@ func (m *Manager) reap() {
 		}
 		if !ok {
 			if adoptedBy != nil {
-				adoptedBy.hist().cpu += cpu
+				adoptedBy.hist().wex().cpu += cpu
 			}
 			m.stateReaped(pid, adoptedBy)
 			m.orphanExited(pid, ws) // reparented to us (child subreaper)
@@ -535,7 +535,7 @@ func (m *Manager) reap() {
 			utmpExited(p.u, pid, ws) // UtmpIdentifier= (utmp.go)
 		}
 		if p.u != nil {
-			p.u.hist().cpu += cpu
+			p.u.hist().wex().cpu += cpu
 			m.gcEnqueue(p.u) // its last process may have gone
 		}
 		// What it wrote before it exited comes before what the manager says of its exit.

@@ -137,10 +137,10 @@ func (w *pathWatch) Close() error {
 
 // pathUnwatch closes u's watches.
 func (m pathMachine) pathUnwatch(u *Unit) {
-	for _, w := range u.pth.watches {
+	for _, w := range u.mo().pth.watches {
 		w.Close()
 	}
-	u.pth.watches = nil
+	u.mo().pth.watches = nil
 }
 
 // pathWatchAll watches every path of u.
@@ -154,7 +154,7 @@ func (m pathMachine) pathWatchAll(u *Unit) error {
 			m.pathUnwatch(u)
 			return err
 		}
-		u.pth.watches = append(u.pth.watches, w)
+		u.mo().pth.watches = append(u.mo().pth.watches, w)
 	}
 	return nil
 }
@@ -162,11 +162,11 @@ func (m pathMachine) pathWatchAll(u *Unit) error {
 // pathEvent is path_dispatch_io: a change to the path itself of a PathChanged= or
 // PathModified= starts the unit, anything else makes the unit look again.
 func (m pathMachine) pathEvent(u *Unit, w io.Closer, primary bool) {
-	if u.pth == nil || (u.sub != pathWaiting && u.sub != pathRunning) {
+	if u.mo().pth == nil || (u.sub != pathWaiting && u.sub != pathRunning) {
 		return
 	}
 	idx := -1
-	for i, x := range u.pth.watches {
+	for i, x := range u.mo().pth.watches {
 		if x == w {
 			idx = i
 		}
@@ -200,8 +200,8 @@ func (m pathMachine) pathCheck(u *Unit, i int, initial, fromNotify bool) string 
 		}
 	case unit.PathChanged, unit.PathModified:
 		exists := unix.Access(spec.Path, unix.F_OK) == nil
-		good := !initial && !fromNotify && exists != u.pth.previousExists[i]
-		u.pth.previousExists[i] = exists
+		good := !initial && !fromNotify && exists != u.mo().pth.previousExists[i]
+		u.mo().pth.previousExists[i] = exists
 		if good {
 			return spec.Path
 		}
@@ -296,8 +296,8 @@ func (m pathMachine) pathEnterDead(u *Unit, result Result) {
 // path already says so, or watch, and look once more (the path may have changed before the
 // watch was in place).
 func (m pathMachine) pathEnterWaiting(u *Unit, initial, fromNotify bool) {
-	if n := len(u.cfg.Path.Specs); len(u.pth.previousExists) != n {
-		u.pth.previousExists = make([]bool, n) // a first start, or a reload changed the paths
+	if n := len(u.cfg.Path.Specs); len(u.mo().pth.previousExists) != n {
+		u.mo().pth.previousExists = make([]bool, n) // a first start, or a reload changed the paths
 	}
 	target := m.lookup(u.cfg.PathUnit())
 	if target != nil && !isInactiveOrFailed(target.activeState()) {
@@ -327,7 +327,7 @@ func (m pathMachine) pathEnterRunning(u *Unit, trigger string) {
 		return // going down
 	}
 	c := u.cfg.Path
-	if !u.pth.triggerLimit.below(c.TriggerLimitInterval, c.TriggerLimitBurst, m.sys().now()) {
+	if !u.mo().pth.triggerLimit.below(c.TriggerLimitInterval, c.TriggerLimitBurst, m.sys().now()) {
 		m.logUnit(u, "Trigger limit hit, refusing further activation.")
 		m.consolef("%s: Trigger limit hit, refusing further activation.", u.Name)
 		m.pathEnterDead(u, resultTriggerLimitHit)
@@ -363,12 +363,12 @@ func (m pathMachine) pathTriggerNotify(u, target *Unit, deferred bool) {
 		m.pathEnterWaiting(u, false, true)
 		return
 	}
-	if u.pth.notifyPending {
+	if u.mo().pth.notifyPending {
 		return
 	}
-	u.pth.notifyPending = true
+	u.mo().pth.notifyPending = true
 	m.later(func() {
-		u.pth.notifyPending = false
+		u.mo().pth.notifyPending = false
 		if m.lookup(u.Name) != u {
 			return
 		}

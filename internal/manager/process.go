@@ -427,15 +427,15 @@ func unixSignalName(s syscall.Signal) string { return unix.SignalName(s) }
 // execStarted records that command index of setting of u runs as pid (systemd's
 // exec_status_start).
 func (m *Manager) execStarted(u *Unit, setting string, index, pid int) {
-	if u.hs().runs == nil {
-		u.hist().runs = map[execKey]*show.ExecRun{}
+	if u.hs().ex().runs == nil {
+		u.hist().wex().runs = map[execKey]*show.ExecRun{}
 	}
-	u.hist().runs[execKey{setting, index}] = &show.ExecRun{PID: pid, Start: time.Now()}
+	u.hist().wex().runs[execKey{setting, index}] = &show.ExecRun{PID: pid, Start: time.Now()}
 }
 
 // execExited records how that command ended (exec_status_exit).
 func (m *Manager) execExited(u *Unit, setting string, index, pid int, code string, status int) {
-	if r := u.hs().runs[execKey{setting, index}]; r != nil && r.PID == pid {
+	if r := u.hs().ex().runs[execKey{setting, index}]; r != nil && r.PID == pid {
 		r.Exit, r.Code, r.Status = time.Now(), code, status
 	}
 }

@@ -21,27 +21,27 @@ func (m *Manager) properties(u *Unit) []api.Property {
 	add("ActiveState", u.activeState().String())
 	add("SubState", u.sub.String())
 	stateChange := m.stateChangeOf(u)
-	add("StateChangeTimestamp", show.FormatTimestamp(stateChange))
-	add("ActiveEnterTimestamp", show.FormatTimestamp(u.hs().activeEnter))
-	add("ActiveExitTimestamp", show.FormatTimestamp(u.hs().activeExit))
-	add("InactiveEnterTimestamp", show.FormatTimestamp(u.hs().inactiveEnter))
-	add("InactiveExitTimestamp", show.FormatTimestamp(u.hs().inactiveExit))
+	add("StateChangeTimestamp", show.FormatTimestamp(stateChange.time()))
+	add("ActiveEnterTimestamp", show.FormatTimestamp(u.hs().activeEnter.time()))
+	add("ActiveExitTimestamp", show.FormatTimestamp(u.hs().ex().activeExit.time()))
+	add("InactiveEnterTimestamp", show.FormatTimestamp(u.hs().ex().inactiveEnter.time()))
+	add("InactiveExitTimestamp", show.FormatTimestamp(u.hs().inactiveExit.time()))
 	for _, ts := range []struct {
 		name string
-		t    time.Time
+		t    stamp
 	}{{"StateChangeTimestampMonotonic", stateChange}, {"ActiveEnterTimestampMonotonic", u.hs().activeEnter},
-		{"ActiveExitTimestampMonotonic", u.hs().activeExit}, {"InactiveEnterTimestampMonotonic", u.hs().inactiveEnter},
+		{"ActiveExitTimestampMonotonic", u.hs().ex().activeExit}, {"InactiveEnterTimestampMonotonic", u.hs().ex().inactiveEnter},
 		{"InactiveExitTimestampMonotonic", u.hs().inactiveExit}} {
-		add(ts.name, strconv.FormatInt(monotonicUsec(ts.t), 10))
+		add(ts.name, strconv.FormatInt(ts.t.monotonic().Microseconds(), 10))
 	}
 	add("NeedDaemonReload", unit.FormatBool(m.loader.NeedDaemonReload(u.cfg)))
 	add("InvocationID", u.hs().invocationID)
 	add("ConditionResult", unit.FormatBool(u.hs().conditionResult)) // "no" until conditions were checked, as systemd
 	add("AssertResult", unit.FormatBool(u.hs().assertResult))
-	add("ConditionTimestamp", show.FormatTimestamp(u.hs().conditionStamp))
-	add("ConditionTimestampMonotonic", strconv.FormatInt(monotonicUsec(u.hs().conditionStamp), 10))
-	add("AssertTimestamp", show.FormatTimestamp(u.hs().assertStamp))
-	add("AssertTimestampMonotonic", strconv.FormatInt(monotonicUsec(u.hs().assertStamp), 10))
+	add("ConditionTimestamp", show.FormatTimestamp(u.hs().conditionStamp.time()))
+	add("ConditionTimestampMonotonic", strconv.FormatInt(u.hs().conditionStamp.monotonic().Microseconds(), 10))
+	add("AssertTimestamp", show.FormatTimestamp(u.hs().assertStamp.time()))
+	add("AssertTimestampMonotonic", strconv.FormatInt(u.hs().assertStamp.monotonic().Microseconds(), 10))
 	if u.job != nil {
 		add("Job", strconv.Itoa(u.job.id)+" "+u.job.typ)
 	}
@@ -63,7 +63,7 @@ func (m *Manager) properties(u *Unit) []api.Property {
 	if u.cfg.Type == unit.TypeService && u.cleanResult != resultNone {
 		add("CleanResult", u.cleanResult.String())
 	}
-	if t := u.tmr; t != nil && u.cfg.Timer != nil {
+	if t := u.mo().tmr; t != nil && u.cfg.Timer != nil {
 		for i, v := range u.cfg.Timer.Values {
 			if v.Base == unit.OnCalendar {
 				var next time.Time
@@ -130,17 +130,17 @@ func (m *Manager) properties(u *Unit) []api.Property {
 		add("WatchdogUSec", wd)
 	}
 	if s := u.sock; s != nil {
-		add("NAccepted", strconv.FormatUint(s.nAccepted, 10))
-		add("NConnections", strconv.Itoa(s.nConnections))
-		add("NRefused", strconv.FormatUint(s.nRefused, 10))
+		add("NAccepted", strconv.FormatUint(uint64(s.nAccepted), 10))
+		add("NConnections", strconv.Itoa(int(s.nConnections)))
+		add("NRefused", strconv.FormatUint(uint64(s.nRefused), 10))
 		add("ControlPID", strconv.Itoa(s.controlPID))
 	}
-	if c := u.cooldown; c != nil {
+	if c := u.mo().cooldown; c != nil {
 		add("FlintTriggerLimitRearmTimestamp", show.FormatTimestamp(c.due))
 		add("FlintTriggerLimitRearmWaitsFor", c.waitsFor)
 	}
 	rt = append(rt, execRunProperties(u)...)
-	if r := u.run; r != nil && r.known {
+	if r := u.mo().run; r != nil && r.known {
 		// The user and group the unit runs as, as systemd refers to them while it runs
 		// (not root's nor nobody's).
 		for _, id := range []struct {
@@ -188,7 +188,7 @@ func (m *Manager) properties(u *Unit) []api.Property {
 // execRunProperties are the Exec*= properties of u whose commands ran since it last
 // started, with their pids, times and exits.
 func execRunProperties(u *Unit) []show.Property {
-	if len(u.hs().runs) == 0 {
+	if len(u.hs().ex().runs) == 0 {
 		return nil
 	}
 	type setting struct {
@@ -211,7 +211,7 @@ func execRunProperties(u *Unit) []show.Property {
 	for _, st := range list {
 		var runs []*show.ExecRun
 		for i := range st.cmds {
-			runs = append(runs, u.hs().runs[execKey{st.name, i}])
+			runs = append(runs, u.hs().ex().runs[execKey{st.name, i}])
 		}
 		if slices.ContainsFunc(runs, func(r *show.ExecRun) bool { return r != nil }) {
 			out = append(out, show.ExecProperties(st.name, st.cmds, withEx, runs)...)

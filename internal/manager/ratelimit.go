@@ -12,8 +12,8 @@ func (m *Manager) startLimitHit(u *Unit) bool {
 // event after the last one closed, in which burst events pass. An interval or burst <= 0 is
 // no limit.
 type rateLimit struct {
-	begin time.Time // zero: no window open
-	num   int       // events in the window, the refused ones too
+	begin time.Duration // the window's first event on CLOCK_MONOTONIC (monoOf); 0: none open
+	num   int           // events in the window, the refused ones too
 }
 
 // below counts one event at now and reports whether it is within the limit.
@@ -21,8 +21,9 @@ func (r *rateLimit) below(interval time.Duration, burst int, now time.Time) bool
 	if interval <= 0 || burst <= 0 {
 		return true
 	}
-	if r.begin.IsZero() || now.Sub(r.begin) > interval {
-		r.begin, r.num = now, 0
+	t := monoOf(now)
+	if r.begin == 0 || t-r.begin > interval {
+		r.begin, r.num = t, 0
 	}
 	r.num++
 	return r.num <= burst

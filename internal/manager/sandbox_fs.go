@@ -72,17 +72,17 @@ func joinsNamespace(u, v *Unit) bool {
 // runtime joined gets the stores u needs and it lacks. A failure is the command's
 // 226/NAMESPACE.
 func (m *Manager) acquireFSRuntime(u *Unit, ec *unit.ExecContext) error {
-	if u.fsrt != nil {
-		return u.fsrt.addStores(ec)
+	if u.mo().fsrt != nil {
+		return u.mo().fsrt.addStores(ec)
 	}
 	if !needsRuntime(ec) {
 		return nil
 	}
 	for _, v := range m.order {
-		if v != u && v.fsrt != nil && joinsNamespace(u, v) {
-			v.fsrt.refs++
-			u.fsrt = v.fsrt
-			return u.fsrt.addStores(ec)
+		if v != u && v.mo().fsrt != nil && joinsNamespace(u, v) {
+			v.mo().fsrt.refs++
+			u.wmore().fsrt = v.mo().fsrt
+			return u.mo().fsrt.addStores(ec)
 		}
 	}
 	rt := &fsRuntime{refs: 1}
@@ -96,15 +96,15 @@ func (m *Manager) acquireFSRuntime(u *Unit, ec *unit.ExecContext) error {
 		rt.close()
 		return err
 	}
-	u.fsrt = rt
+	u.wmore().fsrt = rt
 	return nil
 }
 
 // releaseFSRuntime ends u's share of the runtime (the directories go with the group's last
 // unit) and removes the mount point of its credentials.
 func (m *Manager) releaseFSRuntime(u *Unit) {
-	if rt := u.fsrt; rt != nil {
-		u.fsrt = nil
+	if rt := u.mo().fsrt; rt != nil {
+		u.wmore().fsrt = nil
 		if rt.refs--; rt.refs == 0 {
 			rt.close()
 		}
@@ -118,8 +118,8 @@ func (m *Manager) releaseFSRuntime(u *Unit) {
 // ProtectSystem= (systemd binds them onto themselves).
 func (m *Manager) fsSpec(u *Unit, ec *unit.ExecContext, uid, gid int, cfg *spawn.Config) sandboxfs.Spec {
 	rt := sandboxfs.Runtime{RuntimeDir: m.opt.RuntimeDir, UID: uid, GID: gid}
-	if u.fsrt != nil {
-		rt.TmpDir, rt.VarTmpDir = u.fsrt.tmp, u.fsrt.varTmp
+	if u.mo().fsrt != nil {
+		rt.TmpDir, rt.VarTmpDir = u.mo().fsrt.tmp, u.mo().fsrt.varTmp
 		if cfg != nil {
 			store := func(f [2]*os.File, need bool) sandboxfs.NSStore {
 				if f[0] == nil || !need {
@@ -129,8 +129,8 @@ func (m *Manager) fsSpec(u *Unit, ec *unit.ExecContext, uid, gid int, cfg *spawn
 				cfg.HelperFiles = append(cfg.HelperFiles, f[0], f[1])
 				return sandboxfs.NSStore{R: spawn.HelperFD(cfg, n), W: spawn.HelperFD(cfg, n+1)}
 			}
-			rt.NetNSStore = store(u.fsrt.netns, needsNetNS(ec))
-			rt.IPCNSStore = store(u.fsrt.ipcns, needsIPCNS(ec))
+			rt.NetNSStore = store(u.mo().fsrt.netns, needsNetNS(ec))
+			rt.IPCNSStore = store(u.mo().fsrt.ipcns, needsIPCNS(ec))
 		}
 	}
 	s := sandboxfs.FromExec(u.Name, ec, rt)
@@ -196,18 +196,18 @@ func (m *Manager) closeSpawnFiles() {
 // (spawn.Config.JoinNS): in its user namespace it could neither join them nor make ones
 // the group's other units could join. Where the manager cannot, the child tries itself.
 func (m *Manager) joinGroupNS(u *Unit, ec *unit.ExecContext, cfg *spawn.Config, s *sandboxfs.Spec) {
-	if u.fsrt == nil {
+	if u.mo().fsrt == nil {
 		return
 	}
-	if needsNetNS(ec) && u.fsrt.netns[0] != nil {
-		if f, err := sandboxfs.GroupNS(u.fsrt.netns[0], u.fsrt.netns[1], ec.NetworkNamespacePath, unix.CLONE_NEWNET); err == nil {
+	if needsNetNS(ec) && u.mo().fsrt.netns[0] != nil {
+		if f, err := sandboxfs.GroupNS(u.mo().fsrt.netns[0], u.mo().fsrt.netns[1], ec.NetworkNamespacePath, unix.CLONE_NEWNET); err == nil {
 			cfg.JoinNS = append(cfg.JoinNS, f)
 			m.spawnFiles = append(m.spawnFiles, f)
 			s.InNetNS = true
 		}
 	}
-	if needsIPCNS(ec) && u.fsrt.ipcns[0] != nil {
-		if f, err := sandboxfs.GroupNS(u.fsrt.ipcns[0], u.fsrt.ipcns[1], ec.IPCNamespacePath, unix.CLONE_NEWIPC); err == nil {
+	if needsIPCNS(ec) && u.mo().fsrt.ipcns[0] != nil {
+		if f, err := sandboxfs.GroupNS(u.mo().fsrt.ipcns[0], u.mo().fsrt.ipcns[1], ec.IPCNamespacePath, unix.CLONE_NEWIPC); err == nil {
 			cfg.JoinNS = append(cfg.JoinNS, f)
 			m.spawnFiles = append(m.spawnFiles, f)
 			s.InIPCNS = true

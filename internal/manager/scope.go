@@ -151,7 +151,7 @@ func (m *Manager) scopeRunOf(u *Unit) *scopeRun {
 
 func (s scopeMachine) start(u *Unit) {
 	sr := s.scopeRunOf(u)
-	if sr != nil && !u.hs().inactiveExit.IsZero() {
+	if sr != nil && !u.hs().inactiveExit.isZero() {
 		// A scope's processes were handed over once: a scope is started once only
 		// (systemd's once_only), its job fails as "once".
 		if u.job != nil {

@@ -119,7 +119,7 @@ func (m serviceMachine) svcStart(u *Unit) {
 	}
 	u.result = resultSuccess
 	u.hist().invocationID = newInvocationID()
-	u.hist().runs, u.hist().cpu = nil, 0 // systemd's service_start resets the commands' status and the accounting
+	u.hist().resetRuns() // systemd's service_start resets the commands' status and the accounting
 	s.stopRequested = false
 	s.mainExited = false
 	s.notifyReady = false
@@ -316,7 +316,7 @@ func (m serviceMachine) svcEnterRunning(u *Unit) {
 			// counts from when the service became active, which a reload does not change.
 			d := cfg.RuntimeMaxSec + runtimeExtra(cfg) // RuntimeRandomizedExtraSec= (execprocess.go)
 			if reloaded {
-				d -= time.Since(u.hs().activeEnter)
+				d -= monoOf(time.Now()) - u.hs().activeEnter.monotonic()
 			}
 			m.armRuntimeTimer(u, max(d, time.Nanosecond))
 		}

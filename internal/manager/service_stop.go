@@ -203,8 +203,8 @@ func (m serviceMachine) svcEnterDead(u *Unit, result Result) {
 		m.stopBound(u, true)
 		// Its timestamps as if it had passed through failed (dead): active until now,
 		// inactive for no time.
-		now := time.Now()
-		u.hist().activeExit, u.hist().inactiveEnter, u.hist().inactiveExit, u.hist().inactiveExitSeq = now, now, now, m.logSeq()
+		now := stampOf(time.Now())
+		u.hist().wex().activeExit, u.hist().wex().inactiveEnter, u.hist().inactiveExit, u.hist().inactiveExitSeq = now, now, now, m.logSeq()
 		m.setState(u, svcAutoRestart)
 		// As systemd's socket_trigger_notify(): while the restart is pending the sockets are
 		// watched again (a connection then waits for the restart; no second start is queued).

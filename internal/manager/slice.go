@@ -45,7 +45,10 @@ func (m *Manager) unitSlice(u *Unit, ec *unit.ExecContext) string {
 	if u != nil && u.cfg.Instance != "" && u.cfg.Prefix != "" {
 		return prefix + "-" + unit.Escape(u.cfg.Prefix) + ".slice"
 	}
-	return prefix + ".slice"
+	if prefix == "app" {
+		return "app.slice" // a constant: no string built for each unit loaded
+	}
+	return "system.slice"
 }
 
 // sliceOf is the slice u is in, "" for -.slice and for the units without a cgroup (targets,

@@ -11,17 +11,18 @@ import (
 )
 
 // socketRT is the runtime state of a socket unit.
+// One for each socket unit started: its small fields are packed (128 bytes, TestUnitSize).
 type socketRT struct {
-	socks        []openSocket // open while the unit is active; owned here
-	nAccepted    uint64
-	nConnections int
-	nRefused     uint64
-	perSource    map[string]int
-	triggerLimit rateLimit // TriggerLimitIntervalSec=/TriggerLimitBurst=; never reset, as in systemd
-	controlPID   int
+	socks []openSocket // open while the unit is active; owned here
+	// NAccepted=, NRefused= and NConnections= (systemd's are unsigned, 32 bits, too)
+	nAccepted, nRefused uint32
+	nConnections        int32
 	// controlResult is how the last control process that failed ended (exit-code, signal,
 	// core-dump; resources when it could not be spawned).
 	controlResult Result
+	perSource     map[string]int
+	triggerLimit  rateLimit // TriggerLimitIntervalSec=/TriggerLimitBurst=; never reset, as in systemd
+	controlPID    int
 	queue         []unit.ExecCommand // remaining control commands of the current phase
 	next          func(ok bool)      // continuation when the control queue ends
 	triggered     string             // service it last started
@@ -50,7 +51,7 @@ func (m socketMachine) sockStart(u *Unit) {
 	}
 	u.result = resultSuccess
 	u.hist().invocationID = newInvocationID()
-	u.hist().runs, u.hist().cpu = nil, 0
+	u.hist().resetRuns()
 	m.setState(u, sockStartPre)
 	m.runControl(u, cfg.ExecStartPre, sockStartPre, func(ok bool) {
 		if !ok {
@@ -291,7 +292,7 @@ func (m socketMachine) socketServiceStopped(sock *Unit, svc *Unit) {
 	if sock.sock == nil || sock.cfg.Socket.Accept {
 		return
 	}
-	if sock.cooldown != nil {
+	if sock.mo().cooldown != nil {
 		m.cooldownDue(sock) // a cooldown that ended while the service ran
 		return
 	}
@@ -364,7 +365,7 @@ func (m socketMachine) acceptConnections(u *Unit, idx int) {
 			m.triggerLimitFail(u)
 			return
 		}
-		if cfg.MaxConnections > 0 && s.nConnections >= cfg.MaxConnections {
+		if cfg.MaxConnections > 0 && int(s.nConnections) >= cfg.MaxConnections {
 			m.logUnit(u, "Too many incoming connections (%d), dropping connection.", s.nConnections)
 			s.nRefused++
 			c.File.Close()
@@ -393,7 +394,7 @@ func (m socketMachine) acceptConnections(u *Unit, idx int) {
 // startInstance reports false.
 func (m socketMachine) startInstance(u *Unit, c *listen.Conn) bool {
 	s := u.sock
-	inst := listen.InstanceName(s.nAccepted, c)
+	inst := listen.InstanceName(uint64(s.nAccepted), c)
 	s.nAccepted++
 	iu, err := m.newInstance(u, inst)
 	if err != nil {

@@ -131,7 +131,7 @@ func touchStamp(path string, at time.Time) error {
 // timerStart is timer_start: the unit to trigger must be loaded, the start limit holds,
 // then the timer waits.
 func (m timerMachine) timerStart(u *Unit) {
-	t := u.tmr
+	t := u.mo().tmr
 	if !triggerLoaded(m, u) {
 		return
 	}
@@ -174,7 +174,7 @@ func (m timerMachine) timerStop(u *Unit) { triggerStop(m, u, m.timerEnterDead) }
 
 // timerSetState is timer_set_state: anything but waiting drops the armed elapses.
 func (m timerMachine) timerSetState(u *Unit, sub subState) {
-	t := u.tmr
+	t := u.mo().tmr
 	if sub != timerWaiting {
 		t.monoGen++
 		if t.monoTimer != nil {
@@ -206,7 +206,7 @@ func (m timerMachine) timerEnterElapsed(u *Unit, leaveAround bool) {
 // earliest monotonic and the earliest calendar one. timeChange (the clock was set) keeps the
 // one-time values that are already due.
 func (m timerMachine) timerEnterWaiting(u *Unit, timeChange bool) {
-	t, cfg := u.tmr, u.cfg.Timer
+	t, cfg := u.mo().tmr, u.cfg.Timer
 	target := triggerTarget(m, u, m.timerEnterDead)
 	if target == nil {
 		return
@@ -226,8 +226,8 @@ func (m timerMachine) timerEnterWaiting(u *Unit, timeChange bool) {
 			switch {
 			case !t.lastTrigger.IsZero():
 				base = t.lastTrigger
-			case !u.hs().inactiveExit.IsZero():
-				base = u.hs().inactiveExit
+			case !u.hs().inactiveExit.isZero():
+				base = u.hs().inactiveExit.time()
 			}
 			next, ok := v.Calendar.NextIn(base, m.calendarZone())
 			if !ok {
@@ -249,7 +249,7 @@ func (m timerMachine) timerEnterWaiting(u *Unit, timeChange bool) {
 		switch v.Base {
 		case unit.OnActive:
 			if isActiveOrReloading(u.activeState()) {
-				base = monoOf(u.hs().inactiveExit)
+				base = u.hs().inactiveExit.monotonic()
 			} else {
 				base = nowMono
 			}
@@ -264,9 +264,9 @@ func (m timerMachine) timerEnterWaiting(u *Unit, timeChange bool) {
 			leaveAround = true
 			ts := target.hs().inactiveExit
 			if v.Base == unit.OnUnitInactive {
-				ts = target.hs().inactiveEnter
+				ts = target.hs().ex().inactiveEnter
 			}
-			base = max(monoOf(ts), t.lastTriggerMono)
+			base = max(ts.monotonic(), t.lastTriggerMono)
 			if base <= 0 {
 				continue
 			}
@@ -352,7 +352,7 @@ func (m timerMachine) randomDelay(u *Unit) time.Duration {
 
 // timerElapsed is timer_dispatch.
 func (m timerMachine) timerElapsed(u *Unit) {
-	if u.tmr == nil || u.sub != timerWaiting {
+	if u.mo().tmr == nil || u.sub != timerWaiting {
 		return
 	}
 	m.timerEnterRunning(u)
@@ -364,7 +364,7 @@ func (m timerMachine) timerEnterRunning(u *Unit) {
 	if u.job != nil && u.job.typ == "stop" {
 		return // going down
 	}
-	t := u.tmr
+	t := u.mo().tmr
 	target := triggerTarget(m, u, m.timerEnterDead)
 	if target == nil {
 		return
@@ -383,7 +383,7 @@ func (m timerMachine) timerEnterRunning(u *Unit) {
 
 // timerTriggerNotify is timer_trigger_notify: the unit the timer starts changed state.
 func (m timerMachine) timerTriggerNotify(u, target *Unit) {
-	t := u.tmr
+	t := u.mo().tmr
 	for i, v := range u.cfg.Timer.Values {
 		if v.Base == unit.OnUnitActive || v.Base == unit.OnUnitInactive {
 			if i < len(t.disabled) {
@@ -412,8 +412,8 @@ func (m *Manager) timersTimeChanged() {
 		if u.sub != timerWaiting {
 			continue
 		}
-		if u.tmr.lastTrigger.After(now) {
-			u.tmr.lastTrigger = now // set backwards: the future triggers may happen again
+		if u.mo().tmr.lastTrigger.After(now) {
+			u.mo().tmr.lastTrigger = now // set backwards: the future triggers may happen again
 		}
 		if u.cfg.Timer.OnClockChange {
 			m.logUnit(u, "Time change, triggering activation.")
@@ -454,7 +454,7 @@ func (m *Manager) timersWallClockDue() {
 	tm := timerMachine{m}
 	now := time.Now()
 	for _, u := range m.timerUnits() {
-		if u.sub == timerWaiting && !u.tmr.elapseReal.IsZero() && !u.tmr.elapseReal.After(now) {
+		if u.sub == timerWaiting && !u.mo().tmr.elapseReal.IsZero() && !u.mo().tmr.elapseReal.After(now) {
 			tm.timerEnterRunning(u)
 		}
 	}
@@ -465,7 +465,7 @@ func (m *Manager) timersWallClockDue() {
 func (m *Manager) timerUnits() []*Unit {
 	var out []*Unit
 	for _, u := range m.order {
-		if u.tmr != nil && m.units[u.Name] == u {
+		if u.mo().tmr != nil && m.units[u.Name] == u {
 			out = append(out, u)
 		}
 	}
@@ -483,7 +483,7 @@ func (m *Manager) armWallClock() {
 			continue
 		}
 		waiting = true
-		if e := u.tmr.elapseReal; !e.IsZero() && (earliest.IsZero() || e.Before(earliest)) {
+		if e := u.mo().tmr.elapseReal; !e.IsZero() && (earliest.IsZero() || e.Before(earliest)) {
 			earliest = e
 		}
 	}

@@ -205,7 +205,8 @@ func (tx *transaction) addDependencies(j *txJob) error {
 		}
 		// ConflictedBy=: units that list u in Conflicts= stop, non-essentially.
 		var by []string
-		for _, o := range m.refBy[u.Name] {
+		var b [1]*Unit
+		for _, o := range m.refBy.get(u.Name, &b) {
 			if o != u && contains(o.cfg.Unit.Conflicts, u.Name) {
 				by = append(by, o.Name)
 			}
@@ -266,7 +267,8 @@ func (m *Manager) propagateReload(u *Unit) {
 // RequisiteOf= and ConsistsOf= (PartOf= the other way round).
 func (tx *transaction) dependents(u *Unit) []string {
 	var out []string
-	for _, o := range tx.m.refBy[u.Name] {
+	var b [1]*Unit
+	for _, o := range tx.m.refBy.get(u.Name, &b) {
 		if o == u {
 			continue
 		}
@@ -283,7 +285,8 @@ func (tx *transaction) dependents(u *Unit) []string {
 // with u in StopPropagatedFrom=.
 func (m *Manager) propagatesStopTo(u *Unit) []string {
 	out := slices.Clone(u.cfg.Unit.PropagatesStopTo)
-	for _, o := range m.refBy[u.Name] {
+	var b [1]*Unit
+	for _, o := range m.refBy.get(u.Name, &b) {
 		if o != u && contains(o.cfg.Unit.StopPropagatedFrom, u.Name) && !slices.Contains(out, o.Name) {
 			out = append(out, o.Name)
 		}
@@ -425,7 +428,8 @@ func (tx *transaction) findCycle() []*txJob {
 				}
 			}
 		}
-		for _, t := range tx.m.orderIndex.before[j.u] {
+		var b [1]*Unit
+		for _, t := range tx.m.orderIndex.before.get(j.u, &b) {
 			if o, ok := in[t]; ok && t != j.u {
 				out = append(out, o)
 			}

@@ -82,13 +82,13 @@ func triggerStart(m host, u, target *Unit, env []string, note string, set func(*
 func (m *Manager) notifyTriggers(u *Unit) {
 	for _, n := range u.cfg.TriggeredBy {
 		t := m.units[n]
-		if t == nil || t.tmr == nil && t.pth == nil {
+		if t == nil || t.mo().tmr == nil && t.mo().pth == nil {
 			continue
 		}
 		if x := t.cfg.TriggerUnit(); x != u.Name && !contains(u.cfg.Names, x) {
 			continue
 		}
-		if t.tmr != nil {
+		if t.mo().tmr != nil {
 			timerMachine{m}.timerTriggerNotify(t, u)
 		} else {
 			pathMachine{m}.pathTriggerNotify(t, u, false)

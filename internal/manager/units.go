@@ -24,23 +24,20 @@ type Unit struct {
 	seq    uint64 // registration order: m.order is sorted by it
 	gcMark uint64 // collectGarbage's mark: its generation plus gcInPath, gcUnsure, gcGood or gcBad
 	// aliases are the names other than Name under which Manager.units holds it (bind);
-	// nil for most units. keyAt walks them all, Name first.
-	aliases []string
+	// nil for most units (a pointer: 8 bytes rather than a slice's 24 in every Unit).
+	// keyAt walks them all, Name first.
+	aliases *[]string
 
 	// h is what u keeps of its runs, nil until its first state change or start: a unit
 	// never started (a service waiting for its socket's first connection) holds none.
-	h    *unitHist
-	refs int // Accept=yes instance: collected when inactive
+	h *unitHist
 
 	sock *socketRT
 	svc  *serviceRT
-	tmr  *timerRT
-	pth  *pathRT
-
-	rec      *unitRecord // its lines in the state file, nil if none (leftovers.go)
-	cooldown *cooldown   // a pending re-arm after trigger-limit-hit (cooldown.go)
-	run      *runCreds   // the user and group of the current run, nil when none (dynuser.go)
-	fsrt     *fsRuntime  // the PrivateTmp= directories of its run, shared by its group (sandbox_fs.go)
+	rec  *unitRecord // its lines in the state file, nil if none (leftovers.go)
+	// more holds what few units have: a timer's or path's runtime, a cooldown, a run's
+	// dynamic user, PrivateTmp= directories; nil for the others (mo reads, wmore writes).
+	more *unitMore
 
 	result Result // resultSuccess or the first failure: exit-code, signal, timeout, ...
 	// cleanResult is the last clean's (CleanResult=; clean.go); resultNone: never cleaned.
@@ -51,27 +48,62 @@ type Unit struct {
 	recQueued   bool // u is in the state file's list of stale units (stateFile.stale)
 }
 
+// unitMore is the part of a Unit that most units (sockets, services, targets) do without.
+type unitMore struct {
+	tmr      *timerRT
+	pth      *pathRT
+	cooldown *cooldown  // a pending re-arm after trigger-limit-hit (cooldown.go)
+	run      *runCreds  // the user and group of the current run, nil when none (dynuser.go)
+	fsrt     *fsRuntime // the PrivateTmp= directories of its run, shared by its group (sandbox_fs.go)
+}
+
+// noMore is the unitMore of a unit without one: the zero one, read only.
+var noMore unitMore
+
+// mo is u's unitMore to read: noMore while it has none.
+func (u *Unit) mo() *unitMore {
+	if u.more == nil {
+		return &noMore
+	}
+	return u.more
+}
+
+// wmore is u's unitMore to write, allocated at the first write.
+func (u *Unit) wmore() *unitMore {
+	if u.more == nil {
+		u.more = &unitMore{}
+	}
+	return u.more
+}
+
 // unitHist is what a unit keeps of its runs: its invocation, the times of its state
 // changes, its conditions' results, its commands' status and CPU time.
 type unitHist struct {
-	invocationID  string
-	stateChange   time.Time
-	activeEnter   time.Time
-	activeExit    time.Time
-	inactiveEnter time.Time
-	inactiveExit  time.Time
+	invocationID string
+	stateChange  stamp
+	activeEnter  stamp
+	inactiveExit stamp
 	// inactiveExitSeq is the log's last line at inactiveExit: status shows the lines after it,
 	// as systemctl shows the journal entries since the unit last left the inactive state.
 	inactiveExitSeq uint64
 	conditionResult bool
 	assertResult    bool
-	conditionStamp  time.Time // when the conditions were last checked (ConditionTimestamp)
-	assertStamp     time.Time
-	conditionFailed string // "ConditionPathExists=/x" that failed
-	assertFailed    string
+	conditionStamp  stamp // when the conditions were last checked (ConditionTimestamp)
+	assertStamp     stamp
 	// unmet lists the conditions and assertions systemctl status names after a failed check,
 	// in file order (unmetConditions); nil when every check passed.
 	unmet *unmetChecks
+	// x is what a unit that stopped, ran commands or failed a condition keeps besides:
+	// nil for a socket that only listens (ex reads, wex writes).
+	x *histExtra
+}
+
+// histExtra is the part of a unitHist that a socket that only listens does without.
+type histExtra struct {
+	// the times it last left the active states and entered the inactive ones (it stopped)
+	activeExit, inactiveEnter stamp
+	conditionFailed           string // "ConditionPathExists=/x" that failed
+	assertFailed              string
 	// cpu is the CPU time of the processes of u reaped since it last started (rusage):
 	// "Consumed ... CPU time." when it goes down (journal.go).
 	cpu time.Duration
@@ -79,6 +111,60 @@ type unitHist struct {
 	// ExecStatus): what `show` gives with Exec*= and `status` as "Process:" lines.
 	runs map[execKey]*show.ExecRun
 }
+
+// noExtra is the histExtra of a unitHist without one: the zero one, read only.
+var noExtra histExtra
+
+// ex is h's histExtra to read: noExtra while it has none.
+func (h *unitHist) ex() *histExtra {
+	if h.x == nil {
+		return &noExtra
+	}
+	return h.x
+}
+
+// wex is h's histExtra to write, allocated at the first write.
+func (h *unitHist) wex() *histExtra {
+	if h.x == nil {
+		h.x = &histExtra{}
+	}
+	return h.x
+}
+
+// resetRuns forgets the commands' status and CPU time, as a start does.
+func (h *unitHist) resetRuns() {
+	if h.x != nil {
+		h.x.runs, h.x.cpu = nil, 0
+	}
+}
+
+// stamp is one time of a unit's history in 16 bytes rather than a time.Time's 24, as
+// systemd's dual_timestamp: the wall clock (Unix nanoseconds) and CLOCK_MONOTONIC (monoOf)
+// read at the same moment. The zero stamp is the zero time.
+type stamp struct {
+	wall, mono int64
+}
+
+// stampOf is t as a stamp.
+func stampOf(t time.Time) stamp {
+	if t.IsZero() {
+		return stamp{}
+	}
+	return stamp{wall: t.UnixNano(), mono: int64(monoOf(t))}
+}
+
+func (s stamp) isZero() bool { return s == stamp{} }
+
+// time is the stamp's wall clock time (the zero time for the zero stamp).
+func (s stamp) time() time.Time {
+	if s.isZero() {
+		return time.Time{}
+	}
+	return time.Unix(0, s.wall)
+}
+
+// monotonic is the stamp on CLOCK_MONOTONIC, as monoOf (0 for the zero stamp).
+func (s stamp) monotonic() time.Duration { return time.Duration(s.mono) }
 
 // unmetChecks are the conditions and assertions a unit's last check found unmet.
 type unmetChecks struct{ conditions, asserts []string }
@@ -112,16 +198,16 @@ type reloadStamp struct {
 // stateChangeOf is u's StateChangeTimestamp: its last state change, else the first
 // daemon-reload since it was loaded (systemd's units come back from a reload with a state
 // change at its time when they had none), except for a transient unit.
-func (m *Manager) stateChangeOf(u *Unit) time.Time {
-	if t := u.hs().stateChange; !t.IsZero() || u.transient {
+func (m *Manager) stateChangeOf(u *Unit) stamp {
+	if t := u.hs().stateChange; !t.isZero() || u.transient {
 		return t
 	}
 	if i, _ := slices.BinarySearchFunc(m.reloads, u.seq, func(r reloadStamp, seq uint64) int {
 		return cmp.Compare(r.seq, seq)
 	}); i < len(m.reloads) {
-		return m.reloads[i].at
+		return stampOf(m.reloads[i].at)
 	}
-	return time.Time{}
+	return stamp{}
 }
 
 // execKey names one command of a unit: its Exec*= setting and its index there.
@@ -204,20 +290,32 @@ func (m *Manager) load(name string) *Unit {
 // bind makes name one of u's names in the registry.
 func (m *Manager) bind(name string, u *Unit) {
 	m.units[name] = u
-	if name != u.Name && !slices.Contains(u.aliases, name) {
-		u.aliases = append(u.aliases, name)
+	if name != u.Name && !slices.Contains(u.aliasList(), name) {
+		if u.aliases == nil {
+			u.aliases = &[]string{name}
+		} else {
+			*u.aliases = append(*u.aliases, name)
+		}
 	}
 }
 
+// aliasList is u's aliases, nil for none.
+func (u *Unit) aliasList() []string {
+	if u.aliases == nil {
+		return nil
+	}
+	return *u.aliases
+}
+
 // nkeys is how many names u is registered under (bind): its Name and its aliases.
-func (u *Unit) nkeys() int { return 1 + len(u.aliases) }
+func (u *Unit) nkeys() int { return 1 + len(u.aliasList()) }
 
 // keyAt is the i-th of them, Name first.
 func (u *Unit) keyAt(i int) string {
 	if i == 0 {
 		return u.Name
 	}
-	return u.aliases[i-1]
+	return (*u.aliases)[i-1]
 }
 
 // register adds a loaded configuration to the registry under name and all its names.
@@ -265,9 +363,9 @@ func (m *Manager) register(name string, cfg *unit.Unit) *Unit {
 		// Its serviceRT comes at its first use (service): thousands of services wait for
 		// their socket's first connection.
 	case unit.TypeTimer:
-		u.tmr = &timerRT{}
+		u.wmore().tmr = &timerRT{}
 	case unit.TypePath:
-		u.pth = &pathRT{}
+		u.wmore().pth = &pathRT{}
 	}
 	for _, d := range cfg.Diagnostics {
 		if d.Severity == unit.Error {
@@ -296,13 +394,13 @@ func (m *Manager) setState(u *Unit, sub subState) {
 	m.stateChanged(u)
 	old := u.activeState()
 	u.sub = sub
-	now := m.sys().now()
+	now := stampOf(m.sys().now())
 	u.hist().stateChange = now
 	nu := u.activeState()
 	if isInactiveOrFailed(nu) {
 		m.gcEnqueue(u) // u, and the units only it refers to, may go
 	}
-	if u.run != nil && (isInactiveOrFailed(nu) || sub == svcAutoRestart) {
+	if u.mo().run != nil && (isInactiveOrFailed(nu) || sub == svcAutoRestart) {
 		m.releaseRunCreds(u)
 	}
 	if isInactiveOrFailed(nu) || sub == svcAutoRestart {
@@ -321,11 +419,11 @@ func (m *Manager) setState(u *Unit, sub subState) {
 	case isInactiveOrFailed(old) && !isInactiveOrFailed(nu):
 		u.hist().inactiveExit, u.hist().inactiveExitSeq = now, m.logs.LastSeq()
 	case !isInactiveOrFailed(old) && isInactiveOrFailed(nu):
-		u.hist().inactiveEnter = now
+		u.hist().wex().inactiveEnter = now
 	}
 	switch {
 	case isActiveOrReloading(old) && !isActiveOrReloading(nu):
-		u.hist().activeExit = now
+		u.hist().wex().activeExit = now
 	case !isActiveOrReloading(old) && isActiveOrReloading(nu):
 		u.hist().activeEnter = now
 	}
@@ -404,7 +502,8 @@ func (m *Manager) stopBound(u *Unit, unexpected bool) {
 	}
 	// The candidates: the units that name u (BindsTo=, StopPropagatedFrom=) and those u's
 	// PropagatesStopTo= names, in load order. A copy: the stops may unload instances.
-	cand := slices.Clone(m.refBy[u.Name])
+	var b [1]*Unit
+	cand := slices.Clone(m.refBy.get(u.Name, &b))
 	for _, n := range u.cfg.Unit.PropagatesStopTo {
 		if o := m.units[n]; o != nil && !slices.Contains(cand, o) {
 			cand = append(cand, o)
@@ -432,7 +531,8 @@ func (m *Manager) checkUnneeded() {
 			continue
 		}
 		needed := false
-		for _, o := range m.refBy[u.Name] {
+		var b [1]*Unit
+		for _, o := range m.refBy.get(u.Name, &b) {
 			if o == u {
 				continue
 			}
@@ -492,8 +592,9 @@ func (m *Manager) socketsOf(u *Unit) []*Unit {
 	}
 	var rest []*Unit
 	// The sockets naming u refer to it (Triggers=, Before=).
+	var b [1]*Unit
 	for _, n := range append([]string{u.Name}, u.cfg.Names...) {
-		for _, s := range m.refBy[n] {
+		for _, s := range m.refBy.get(n, &b) {
 			if s.sock == nil || seen[s] || !s.loaded() {
 				continue
 			}
@@ -527,40 +628,41 @@ func contains(list []string, s string) bool {
 // Before=u (so u is ordered after them), after[u] those that declare After=u. It makes job
 // dispatch O(degree) instead of O(units).
 type orderIndex struct {
-	before, after map[*Unit][]*Unit
+	before, after revIndex[*Unit]
 	// pending edges to units not loaded yet, by name
-	pendBefore, pendAfter map[string][]*Unit
+	pendBefore, pendAfter revIndex[string]
 }
 
 // indexOrdering records u's Before=/After= edges, and the edges of earlier units that named u.
 func (m *Manager) indexOrdering(u *Unit) {
 	ix := &m.orderIndex
-	if ix.before == nil {
-		ix.before, ix.after = map[*Unit][]*Unit{}, map[*Unit][]*Unit{}
-		ix.pendBefore, ix.pendAfter = map[string][]*Unit{}, map[string][]*Unit{}
-	}
 	for _, n := range u.cfg.Unit.Before {
 		if t, ok := m.units[n]; ok && t != u {
-			ix.before[t] = append(ix.before[t], u)
+			ix.before.add(t, u)
 		} else {
-			ix.pendBefore[n] = append(ix.pendBefore[n], u)
+			ix.pendBefore.add(n, u)
 		}
 	}
 	for _, n := range u.cfg.Unit.After {
 		if t, ok := m.units[n]; ok && t != u {
-			ix.after[t] = append(ix.after[t], u)
+			ix.after.add(t, u)
 		} else {
-			ix.pendAfter[n] = append(ix.pendAfter[n], u)
+			ix.pendAfter.add(n, u)
 		}
 	}
-	for _, n := range append([]string{u.Name}, u.cfg.Names...) {
-		if l, ok := ix.pendBefore[n]; ok {
-			ix.before[u] = append(ix.before[u], l...)
-			delete(ix.pendBefore, n)
+	var b [1]*Unit
+	for i := -1; i < len(u.cfg.Names); i++ {
+		n := u.Name
+		if i >= 0 {
+			n = u.cfg.Names[i]
 		}
-		if l, ok := ix.pendAfter[n]; ok {
-			ix.after[u] = append(ix.after[u], l...)
-			delete(ix.pendAfter, n)
+		if l := ix.pendBefore.get(n, &b); len(l) > 0 {
+			ix.before.add(u, l...)
+			ix.pendBefore.del(n)
+		}
+		if l := ix.pendAfter.get(n, &b); len(l) > 0 {
+			ix.after.add(u, l...)
+			ix.pendAfter.del(n)
 		}
 	}
 }
@@ -568,7 +670,7 @@ func (m *Manager) indexOrdering(u *Unit) {
 // reindexOrdering rebuilds the indexes (after daemon-reload changed configurations).
 func (m *Manager) reindexOrdering() {
 	m.orderIndex = orderIndex{}
-	m.refBy = nil
+	m.refBy = revIndex[string]{}
 	m.unneeded, m.upholders = nil, nil
 	for _, u := range m.order {
 		m.indexOrdering(u)
@@ -586,24 +688,18 @@ func (m *Manager) reindexOrdering() {
 // the units that named u go back to the pending lists, for a unit of that name loaded later.
 func (m *Manager) unindexOrdering(u *Unit) {
 	ix := &m.orderIndex
-	if ix.before == nil {
-		return
-	}
-	drop := func(list []*Unit) []*Unit { return slices.DeleteFunc(list, func(x *Unit) bool { return x == u }) }
-	unlink := func(idx map[*Unit][]*Unit, pend map[string][]*Unit, names []string) {
+	unlink := func(idx *revIndex[*Unit], pend *revIndex[string], names []string) {
 		for _, n := range names {
 			if t, ok := m.units[n]; ok && t != u {
-				idx[t] = drop(idx[t])
-			} else if l := drop(pend[n]); len(l) > 0 {
-				pend[n] = l
+				idx.remove(t, u)
 			} else {
-				delete(pend, n)
+				pend.remove(n, u)
 			}
 		}
 	}
-	unlink(ix.before, ix.pendBefore, u.cfg.Unit.Before)
-	unlink(ix.after, ix.pendAfter, u.cfg.Unit.After)
-	relink := func(from []*Unit, pend map[string][]*Unit, names func(*Unit) []string) {
+	unlink(&ix.before, &ix.pendBefore, u.cfg.Unit.Before)
+	unlink(&ix.after, &ix.pendAfter, u.cfg.Unit.After)
+	relink := func(from []*Unit, pend *revIndex[string], names func(*Unit) []string) {
 		seen := map[*Unit]bool{}
 		for _, x := range from {
 			if seen[x] || x == u {
@@ -612,13 +708,14 @@ func (m *Manager) unindexOrdering(u *Unit) {
 			seen[x] = true
 			for _, n := range names(x) {
 				if m.units[n] == u {
-					pend[n] = append(pend[n], x)
+					pend.add(n, x)
 				}
 			}
 		}
 	}
-	relink(ix.before[u], ix.pendBefore, func(x *Unit) []string { return x.cfg.Unit.Before })
-	relink(ix.after[u], ix.pendAfter, func(x *Unit) []string { return x.cfg.Unit.After })
-	delete(ix.before, u)
-	delete(ix.after, u)
+	var b [1]*Unit
+	relink(ix.before.get(u, &b), &ix.pendBefore, func(x *Unit) []string { return x.cfg.Unit.Before })
+	relink(ix.after.get(u, &b), &ix.pendAfter, func(x *Unit) []string { return x.cfg.Unit.After })
+	ix.before.del(u)
+	ix.after.del(u)
 }
