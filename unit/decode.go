@@ -297,6 +297,13 @@ func specifierErr(err error) string {
 // compares the bytes, padding included).
 func newExecContext() *ExecContext {
 	c := new(ExecContext)
+	initExec(c)
+	return c
+}
+
+// initExec sets *c to systemd's exec defaults, its padding zeroed (sameMem compares it).
+func initExec(c *ExecContext) {
+	*c = ExecContext{}
 	c.UMask = 0o022
 	c.StandardInput = "null"
 	c.StandardOutput = "journal"
@@ -309,7 +316,6 @@ func newExecContext() *ExecContext {
 	c.RuntimeDirectoryPreserve = "no"
 	c.ProtectSystem = "no"
 	c.ProtectHome = "no"
-	return c
 }
 
 func newKillContext() KillContext {
@@ -350,12 +356,13 @@ func (d *decoder) setDefaults() {
 		o.serviceTimeouts = *newServiceTimeouts()
 		o.serviceOptions = ServiceOptions{FileDescriptorStorePreserve: "no"}
 		o.serviceKill = newKillContext() // OOMPolicy: stop, or continue with Delegate= (postDefaults)
+		initExec(&o.serviceExec)
 		u.Service = &ServiceSection{
 			ServiceStartup:  &o.serviceStartup,
 			ServiceCommands: &o.serviceCommands,
 			ServiceTimeouts: &o.serviceTimeouts,
 			ServiceOptions:  &o.serviceOptions,
-			Exec:            newExecContext(),
+			Exec:            &o.serviceExec,
 			Kill:            &o.serviceKill,
 		}
 		// A service's standard output starts as inherit; postDefaults (service_fix_stdio) turns
@@ -366,11 +373,12 @@ func (d *decoder) setDefaults() {
 		o.socketBinding, o.socketOptions = *newSocketBinding(), *newSocketOptions()
 		o.socketCommands = *newSocketCommands(false)
 		o.socketKill = newKillContext()
+		initExec(&o.socketExec)
 		u.Socket = &SocketSection{
 			SocketBinding:  &o.socketBinding,
 			SocketOptions:  &o.socketOptions,
 			SocketCommands: &o.socketCommands,
-			Exec:           newExecContext(),
+			Exec:           &o.socketExec,
 			Kill:           &o.socketKill,
 		}
 		// postDefaults sets the trigger limit from Accept= unless a directive set it.

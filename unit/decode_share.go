@@ -84,20 +84,10 @@ func sharedExec(t Type) *ExecContext {
 	return sharedSocketExec
 }
 
-// shareExec returns the shared context for t when c holds the same value, else c. Both
-// come from newExecContext, which zeroes the padding.
-func shareExec(t Type, c *ExecContext) *ExecContext {
-	s := sharedExec(t)
-	if c == nil || c == s {
-		return c
-	}
-	if sameMem(c, s) {
-		if checkShared != nil {
-			checkShared(c, s)
-		}
-		return s
-	}
-	return c
+// keepExec returns the shared context for t when the decoder's scratch context c holds the
+// same value, else a copy of c (initExec zeroed the padding that sameMem compares).
+func keepExec(t Type, c *ExecContext) *ExecContext {
+	return keepShared(c, sharedExec(t))
 }
 
 // newUnitSettings is a fresh UnitSettings with systemd's defaults, for a unit being decoded.
@@ -314,12 +304,14 @@ type ownParts struct {
 	socketCommands SocketCommands
 
 	socketKill KillContext
+	socketExec ExecContext
 
 	serviceStartup  ServiceStartup
 	serviceCommands ServiceCommands
 	serviceTimeouts ServiceTimeouts
 	serviceOptions  ServiceOptions
 	serviceKill     KillContext
+	serviceExec     ExecContext
 }
 
 // keepParts points u's parts that are the decoder's scratch values at shared values or at
@@ -355,7 +347,9 @@ func (d *decoder) keepParts() {
 		if s.Kill == &o.socketKill {
 			s.Kill = keepShared(&o.socketKill, defaultKill)
 		}
-		s.Exec = shareExec(TypeSocket, s.Exec)
+		if s.Exec == &o.socketExec {
+			s.Exec = keepExec(TypeSocket, &o.socketExec)
+		}
 	}
 	if s := u.Service; s != nil {
 		if s.ServiceStartup == &o.serviceStartup {
@@ -373,7 +367,9 @@ func (d *decoder) keepParts() {
 		if s.Kill == &o.serviceKill {
 			s.Kill = keepShared(&o.serviceKill, defaultKill)
 		}
-		s.Exec = shareExec(TypeService, s.Exec)
+		if s.Exec == &o.serviceExec {
+			s.Exec = keepExec(TypeService, &o.serviceExec)
+		}
 	}
 	u.initShared()
 	d.checkKept()
@@ -390,11 +386,12 @@ func (d *decoder) checkKept() {
 		in(unsafe.Pointer(u.Unit.UnitPropagation)) || in(unsafe.Pointer(u.Unit.UnitSettings)) || in(unsafe.Pointer(u.Install))
 	if s := u.Socket; s != nil {
 		bad = bad || in(unsafe.Pointer(s.SocketBinding)) || in(unsafe.Pointer(s.SocketOptions)) ||
-			in(unsafe.Pointer(s.SocketCommands)) || in(unsafe.Pointer(s.Kill))
+			in(unsafe.Pointer(s.SocketCommands)) || in(unsafe.Pointer(s.Kill)) || in(unsafe.Pointer(s.Exec))
 	}
 	if s := u.Service; s != nil {
 		bad = bad || in(unsafe.Pointer(s.ServiceStartup)) || in(unsafe.Pointer(s.ServiceCommands)) ||
-			in(unsafe.Pointer(s.ServiceTimeouts)) || in(unsafe.Pointer(s.ServiceOptions)) || in(unsafe.Pointer(s.Kill))
+			in(unsafe.Pointer(s.ServiceTimeouts)) || in(unsafe.Pointer(s.ServiceOptions)) || in(unsafe.Pointer(s.Kill)) ||
+			in(unsafe.Pointer(s.Exec))
 	}
 	if bad {
 		panic("unit: Decode left a part of " + u.Name + " in the decoder's scratch values")
