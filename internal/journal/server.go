@@ -35,6 +35,9 @@ type Config struct {
 	// messages are logged (LogLevelMax= drops those above it, LogExtraFields= are added;
 	// nil: as they come).
 	AttributeLog func(pid int) (string, *logs.Output)
+	// Comm, when set, is the command name of process pid when /proc no longer has it (a
+	// sender that exited and was reaped before its message was read); "" when unknown.
+	Comm func(pid int) string
 	// Logf records what the server has to say (a path left to another daemon, a socket it
 	// could not make) in the manager's log.
 	Logf func(format string, a ...any)
@@ -331,6 +334,8 @@ func (s *Server) sender(pid, uid, gid int) sender {
 		ps := strconv.Itoa(pid)
 		if b, err := os.ReadFile("/proc/" + ps + "/comm"); err == nil {
 			snd.comm = strings.TrimSuffix(string(b), "\n")
+		} else if s.cfg.Comm != nil {
+			snd.comm = s.cfg.Comm(pid)
 		}
 		snd.exe, _ = os.Readlink("/proc/" + ps + "/exe")
 		if b, err := os.ReadFile("/proc/" + ps + "/cmdline"); err == nil {

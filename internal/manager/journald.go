@@ -1,6 +1,7 @@
 package manager
 
 import (
+	"sync"
 	"time"
 
 	"github.com/flint-init/flint/internal/journal"
@@ -23,6 +24,7 @@ func (m *Manager) startJournal() {
 		DevLog:       m.opt.DevLog,
 		Store:        m.logs,
 		AttributeLog: m.journalSender,
+		Comm:         m.reapedNotes.comm,
 		Logf:         m.consolef,
 	})
 	if err != nil {
@@ -109,25 +111,47 @@ func (m *Manager) journalSender(pid int) (string, *logs.Output) {
 // other rule places it any more. A pid is not used again that soon (the
 // kernel hands out pids in turn), and a note counts for reapedNoteAge only.
 type reapedNotes struct {
+	// mu guards the notes against comm, asked from the journal's goroutines; the manager's
+	// loop, the only writer, reads them without it.
+	mu    sync.Mutex
 	notes [256]reapedNote
 	next  int
 }
 
 type reapedNote struct {
-	pid int
-	u   *Unit
-	at  time.Time
+	pid  int
+	u    *Unit
+	at   time.Time
+	comm string // its command name, read while it was a zombie
 }
 
 const reapedNoteAge = 5 * time.Second
 
-func (m *Manager) noteReaped(pid int, u *Unit) {
+func (m *Manager) noteReaped(pid int, u *Unit, comm string) {
 	if m.journalSrv == nil {
 		return
 	}
 	r := &m.reapedNotes
-	r.notes[r.next] = reapedNote{pid, u, time.Now()}
+	r.mu.Lock()
+	r.notes[r.next] = reapedNote{pid, u, time.Now(), comm}
 	r.next = (r.next + 1) % len(r.notes)
+	r.mu.Unlock()
+}
+
+// comm is the command name of pid if flint reaped it within reapedNoteAge ("" if not): a
+// short-lived sender (logger(1) as a unit's main process) is often reaped before its message
+// is read, and journald would have read its name from /proc.
+func (r *reapedNotes) comm(pid int) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := time.Now()
+	for k := 1; k <= len(r.notes); k++ {
+		n := &r.notes[(r.next-k+len(r.notes))%len(r.notes)]
+		if n.pid == pid && now.Sub(n.at) < reapedNoteAge {
+			return n.comm
+		}
+	}
+	return ""
 }
 
 // unit is the unit of pid if flint reaped it within reapedNoteAge, else nil. The newest

@@ -45,15 +45,21 @@ func TestLogStorage(t *testing.T) {
 func TestReapedNotes(t *testing.T) {
 	m := &Manager{journalSrv: &journal.Server{}}
 	a, b := &Unit{Name: "a.service"}, &Unit{Name: "b.service"}
-	m.noteReaped(100, a)
+	m.noteReaped(100, a, "logger")
 	if u := m.reapedNotes.unit(100); u != a {
 		t.Errorf("unit of 100: %v", u)
+	}
+	if c := m.reapedNotes.comm(100); c != "logger" {
+		t.Errorf("comm of 100: %q", c)
+	}
+	if c := m.reapedNotes.comm(101); c != "" {
+		t.Errorf("comm of 101: %q", c)
 	}
 	if u := m.reapedNotes.unit(101); u != nil {
 		t.Errorf("unit of 101: %v", u)
 	}
 	for i := 0; i < len(m.reapedNotes.notes); i++ {
-		m.noteReaped(1000+i, b)
+		m.noteReaped(1000+i, b, "")
 	}
 	if u := m.reapedNotes.unit(100); u != nil {
 		t.Errorf("the oldest note stayed: %v", u)
@@ -74,7 +80,7 @@ func TestReapedNotesNewest(t *testing.T) {
 	now := time.Now()
 	var r reapedNotes
 	add := func(pid int, u *Unit, at time.Time) {
-		r.notes[r.next] = reapedNote{pid, u, at}
+		r.notes[r.next] = reapedNote{pid: pid, u: u, at: at}
 		r.next = (r.next + 1) % len(r.notes)
 	}
 	add(100, a, now.Add(-time.Second))

@@ -10,6 +10,8 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -504,6 +506,13 @@ func (m *Manager) reap() {
 		}
 		m.adoptOrphans(pid)
 		end := bootTick()
+		var comm string
+		if m.journalSrv != nil {
+			// A zombie keeps its command name; the journal may still need it (reapedNotes).
+			if b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm"); err == nil {
+				comm = strings.TrimSuffix(string(b), "\n")
+			}
+		}
 		var ws syscall.WaitStatus
 		var ru syscall.Rusage
 		if got, err := syscall.Wait4(pid, &ws, syscall.WNOHANG, &ru); got != pid || err != nil {
@@ -513,9 +522,9 @@ func (m *Manager) reap() {
 		cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 		p, ok := m.procs[pid]
 		if ok && p.u != nil {
-			m.noteReaped(pid, p.u)
+			m.noteReaped(pid, p.u, comm)
 		} else if adoptedBy != nil {
-			m.noteReaped(pid, adoptedBy)
+			m.noteReaped(pid, adoptedBy, comm)
 		}
 		if !ok {
 			if adoptedBy != nil {
