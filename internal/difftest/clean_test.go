@@ -100,8 +100,25 @@ func TestCleanDifferential(t *testing.T) {
 		}
 		unitDirs[side] = dir
 	}
-	// The machine's units too (a trailing ':'), for dbus.socket and dbus.service.
-	sd := bootOrSkip(t, ctx, work, unitDirs["s"]+":")
+	// The machine's dbus.socket and dbus.service, copied without their default dependencies:
+	// with the machine's whole unit path, sysinit.target would start journald's sockets, and
+	// systemd-journald-dev-log.socket would link /dev/log on the host (the namespace shares
+	// its /dev).
+	for _, name := range []string{"dbus.service", "dbus.socket"} {
+		b, err := os.ReadFile("/lib/systemd/system/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := unitDirs["s"]
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		os.MkdirAll(filepath.Join(dir, name+".d"), 0o755)
+		if err := os.WriteFile(filepath.Join(dir, name+".d", "nodefault.conf"), []byte("[Unit]\nDefaultDependencies=no\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sd := bootOrSkip(t, ctx, work, unitDirs["s"])
 	if _, err := sd.Systemctl(ctx, "start", "dbus.socket", "dbus.service"); err != nil {
 		t.Skipf("no system bus in the namespace: %v", err)
 	}
