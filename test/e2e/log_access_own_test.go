@@ -62,15 +62,7 @@ func TestOwnLogLines(t *testing.T) {
 	}
 	bin := nobodyFlint(t)
 	ctl := []string{"--control", m.control}
-	for _, tc := range []struct {
-		name  string
-		cred  *syscall.Credential
-		args  []string
-		code  int
-		exact string
-		want  []string
-		not   []string
-	}{
+	runAccessCases(t, bin, ctl, []accessCase{
 		{name: "alice_own_unit", cred: alice, args: []string{"logs", "-u", "mine.service"}, code: 0,
 			want: []string{logHint, "alice-line"}, not: []string{"Started", "Finished", logDenied}},
 		{name: "alice_all", cred: alice, args: []string{"logs"}, code: 0,
@@ -84,22 +76,5 @@ func TestOwnLogLines(t *testing.T) {
 		{name: "bob_logs", cred: bob, args: []string{"logs", "-u", "mine.service"}, code: 1, exact: logHint + logDenied},
 		{name: "bob_status", cred: bob, args: []string{"status", "mine.service"}, code: 0,
 			want: []string{logWarning}, not: []string{"]: alice-line"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			out, code := flintAs(t, bin, tc.cred, append(ctl, tc.args...)...)
-			ok := code == tc.code
-			if tc.exact != "" {
-				ok = ok && out == tc.exact
-			}
-			for _, w := range tc.want {
-				ok = ok && strings.Contains(out, w)
-			}
-			for _, n := range tc.not {
-				ok = ok && !strings.Contains(out, n)
-			}
-			if !ok {
-				t.Errorf("flint %s as uid %d: exit %d, want %d; output:\n%s", strings.Join(tc.args, " "), tc.cred.Uid, code, tc.code, out)
-			}
-		})
-	}
+	})
 }

@@ -31,15 +31,7 @@ func TestLogAccess(t *testing.T) {
 		return &syscall.Credential{Uid: nobodyUID, Gid: nobodyUID, Groups: append([]uint32{}, groups...)}
 	}
 	ctl := []string{"--control", m.control}
-	for _, tc := range []struct {
-		name  string
-		cred  *syscall.Credential
-		args  []string
-		code  int
-		exact string   // the whole output, if set
-		want  []string // else substrings
-		not   []string
-	}{
+	runAccessCases(t, bin, ctl, []accessCase{
 		{name: "nobody_logs", cred: nobody(), args: []string{"logs", "-u", "ok.service"}, code: 1, exact: logHint + logDenied},
 		{name: "nobody_all_logs", cred: nobody(), args: []string{"logs"}, code: 1, exact: logHint + logDenied},
 		{name: "nobody_logs_quiet", cred: nobody(), args: []string{"logs", "-q", "-u", "ok.service"}, code: 1, exact: logDenied},
@@ -55,7 +47,25 @@ func TestLogAccess(t *testing.T) {
 			args: []string{"logs", "-u", "ok.service"}, code: 0, want: []string{line}},
 		{name: "adm_status", cred: nobody(adm), args: []string{"status", "ok.service"}, code: 0, want: []string{line}, not: []string{"Warning"}},
 		{name: "root_logs", cred: &syscall.Credential{Uid: 0, Gid: 0}, args: []string{"logs", "-u", "ok.service"}, code: 0, want: []string{line}},
-	} {
+	})
+}
+
+// accessCase is one flint command run as cred and what its output must be.
+type accessCase struct {
+	name  string
+	cred  *syscall.Credential
+	args  []string
+	code  int
+	exact string   // the whole output, if set
+	want  []string // else substrings
+	not   []string
+}
+
+// runAccessCases runs each case's command (ctl and its args) as its credentials, a subtest
+// each, and checks the exit code and the output.
+func runAccessCases(t *testing.T, bin string, ctl []string, cases []accessCase) {
+	t.Helper()
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			out, code := flintAs(t, bin, tc.cred, append(ctl, tc.args...)...)
 			ok := code == tc.code
