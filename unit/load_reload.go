@@ -3,7 +3,6 @@ package unit
 import (
 	"maps"
 	"slices"
-	"strings"
 	"syscall"
 	"time"
 )
@@ -16,8 +15,8 @@ import (
 //     subdirectories have the modification and change times and inodes they had at the last
 //     scan (dirSum): no unit file, alias, mask, drop-in or dependency link was added, removed
 //     or renamed;
-//   - the scan's name maps (ids, names, the entries of every directory) are equal: a symlink
-//     replaced in place by another is seen there too;
+//   - the scan's maps (ids, the aliases in names, the subdirectories in fsCache) are equal:
+//     a symlink replaced by another is seen there too;
 //   - every decoded unit's fragment and drop-ins have the identity they had when they were
 //     read (device, inode, size, modification and change time: fileID), which covers files
 //     written in place and the targets of linked unit files outside the search path;
@@ -88,15 +87,13 @@ func (l *Loader) unitSum(u *Unit) uint64 {
 		id, ok := statID(l.lk.InTree(u.FragmentPath))
 		h = h.file(u.FragmentPath, id, ok)
 	}
-	for _, p := range u.DropInPaths {
-		id, ok := statID(l.lk.InTree(p))
-		h = h.file(p, id, ok)
-	}
+	l.statDropIns(u.DropInPaths, &h)
 	return uint64(h)
 }
 
 // dirSum sums the identities of the search path's directories and of the drop-in and
-// dependency directories found in them (fsCache), in no particular order (a sum of hashes).
+// dependency directories found in them (fsCache holds only those), in no particular order
+// (a sum of hashes).
 func (l *Loader) dirSum() uint64 {
 	var sum uint64
 	for _, d := range l.path {
@@ -104,10 +101,6 @@ func (l *Loader) dirSum() uint64 {
 		sum += uint64(fnvOffset.file(d, id, ok))
 	}
 	for p := range l.fsCache {
-		if !strings.HasSuffix(p, ".d") && !strings.HasSuffix(p, ".wants") &&
-			!strings.HasSuffix(p, ".requires") && !strings.HasSuffix(p, ".upholds") {
-			continue
-		}
 		id, ok := statID(l.lk.InTree(p))
 		sum += uint64(fnvOffset.file(p, id, ok))
 	}
