@@ -144,12 +144,8 @@ func (m *Manager) noteReaped(pid int, u *Unit, comm string) {
 func (r *reapedNotes) comm(pid int) string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	now := time.Now()
-	for k := 1; k <= len(r.notes); k++ {
-		n := &r.notes[(r.next-k+len(r.notes))%len(r.notes)]
-		if n.pid == pid && now.Sub(n.at) < reapedNoteAge {
-			return n.comm
-		}
+	if n := r.find(pid, time.Now()); n != nil {
+		return n.comm
 	}
 	return ""
 }
@@ -161,10 +157,18 @@ func (r *reapedNotes) unit(pid int) *Unit {
 }
 
 func (r *reapedNotes) unitAt(pid int, now time.Time) *Unit {
+	if n := r.find(pid, now); n != nil {
+		return n.u
+	}
+	return nil
+}
+
+// find is the newest note of pid younger than reapedNoteAge at now, nil if none.
+func (r *reapedNotes) find(pid int, now time.Time) *reapedNote {
 	for k := 1; k <= len(r.notes); k++ {
 		n := &r.notes[(r.next-k+len(r.notes))%len(r.notes)]
 		if n.pid == pid && n.u != nil && now.Sub(n.at) < reapedNoteAge {
-			return n.u
+			return n
 		}
 	}
 	return nil
