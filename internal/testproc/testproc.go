@@ -3,6 +3,7 @@
 package testproc
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -40,4 +41,16 @@ func PidsOf(path string) []int {
 		}
 	}
 	return pids
+}
+
+// HostJournalState is what the host has at /dev/log and /run/systemd/journal: a test run
+// compares it before and after (a manager or a booted systemd serving journald's sockets
+// outside a private mount namespace changes it).
+func HostJournalState() string {
+	link, err := os.Readlink("/dev/log")
+	if err != nil {
+		link = err.Error()
+	}
+	_, err = os.Lstat("/run/systemd/journal")
+	return fmt.Sprintf("/dev/log -> %q, /run/systemd/journal exists: %v", link, err == nil)
 }

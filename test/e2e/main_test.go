@@ -70,14 +70,14 @@ func runTests(m *testing.M) int {
 	// with systemd, or take its /dev/log and /run/systemd/journal.
 	_, err = os.Lstat(sdBootedDir)
 	absent := err != nil
-	before, beforeRun := hostJournalState(), hostSandboxState()
+	before, beforeRun := testproc.HostJournalState(), hostSandboxState()
 	code := m.Run()
 	if _, err := os.Lstat(sdBootedDir); absent && err == nil {
 		fmt.Fprintf(os.Stderr, "e2e: a test left %s on the host: flint run without --no-booted outside a private /run\n", sdBootedDir)
 		os.Remove(sdBootedDir)
 		return 1
 	}
-	if after := hostJournalState(); after != before {
+	if after := testproc.HostJournalState(); after != before {
 		fmt.Fprintf(os.Stderr, "e2e: a test changed the host's journal sockets (%s, was %s): flint run without --no-journal-sockets outside a private mount namespace\n", after, before)
 		return 1
 	}
@@ -103,16 +103,6 @@ func hostSandboxState() string {
 		b.WriteString("\n")
 	}
 	return b.String()
-}
-
-// hostJournalState is what the host has at /dev/log and /run/systemd/journal.
-func hostJournalState() string {
-	link, err := os.Readlink("/dev/log")
-	if err != nil {
-		link = err.Error()
-	}
-	_, err = os.Lstat("/run/systemd/journal")
-	return fmt.Sprintf("/dev/log -> %q, /run/systemd/journal exists: %v", link, err == nil)
 }
 
 // sdBootedDir is what sd_booted() looks for.
