@@ -192,26 +192,25 @@ func (u *Unit) SetInstance(instance, template string) {
 }
 
 func (u *Unit) setLoadState(s LoadState) {
-	if u.UnitLoad != nil && u.LoadState == s {
-		return
+	if u.UnitLoad == nil || u.LoadState != s {
+		u.changeLoad(func(l *UnitLoad) { l.LoadState = s })
 	}
-	l := UnitLoad{LoadState: s}
-	if u.UnitLoad != nil {
-		l = *u.UnitLoad
-		l.LoadState = s
-	}
-	u.UnitLoad = shareLoad(&l)
 }
 
 func (u *Unit) setLoadError(e string) {
-	if u.UnitLoad != nil && u.LoadError == e {
-		return
+	if u.UnitLoad == nil || u.LoadError != e {
+		u.changeLoad(func(l *UnitLoad) { l.LoadError = e })
 	}
-	l := UnitLoad{LoadError: e}
+}
+
+// changeLoad points u at a UnitLoad like its own (the zero one when it has none) with
+// change applied: shared or a copy, never the value it had, which may be shared.
+func (u *Unit) changeLoad(change func(*UnitLoad)) {
+	var l UnitLoad
 	if u.UnitLoad != nil {
 		l = *u.UnitLoad
-		l.LoadError = e
 	}
+	change(&l)
 	u.UnitLoad = shareLoad(&l)
 }
 
